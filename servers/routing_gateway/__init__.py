@@ -1,0 +1,1 @@
+"""routing-gateway: one call that picks the right model."""

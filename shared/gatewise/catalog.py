@@ -1,0 +1,199 @@
+"""The model catalogue: ids, prices, context lengths and modalities.
+
+Read from OpenRouter's ``GET /models`` (or any endpoint with that shape), cached on disk with a
+TTL, and backed by a bundled snapshot (``data/models.json``) so that routing and cost estimates
+work with no network at all. Prices of models the catalogue does not list come from the
+``genai-prices`` package's bundled data.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT = "models.json"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    id: str
+    name: str
+    context_length: int
+    prompt_price: float  # USD per input token
+    completion_price: float  # USD per output token
+    request_price: float = 0.0
+    input_modalities: tuple[str, ...] = ("text",)
+    output_modalities: tuple[str, ...] = ("text",)
+    max_completion_tokens: int | None = None
+    created: int = 0
+
+    @property
+    def provider(self) -> str:
+        return self.id.split("/", 1)[0]
+
+    @property
+    def short_name(self) -> str:
+        return self.id.split("/", 1)[-1]
+
+    @property
+    def blended_price(self) -> float:
+        """USD per token for a typical 3:1 input:output mix, for ordering by cost."""
+        return 0.75 * self.prompt_price + 0.25 * self.completion_price
+
+    def supports(self, modality: str) -> bool:
+        return modality in self.input_modalities
+
+    def cost(self, tokens_in: int, tokens_out: int) -> float:
+        return self.request_price + tokens_in * self.prompt_price + tokens_out * self.completion_price
+
+    @classmethod
+    def from_openrouter(cls, item: dict[str, Any]) -> ModelInfo:
+        pricing = item.get("pricing") or {}
+        arch = item.get("architecture") or {}
+        top = item.get("top_provider") or {}
+        return cls(
+            id=item["id"],
+            name=item.get("name") or item["id"],
+            context_length=int(item.get("context_length") or top.get("context_length") or 0),
+            prompt_price=_price(pricing.get("prompt")),
+            completion_price=_price(pricing.get("completion")),
+            request_price=_price(pricing.get("request")),
+            input_modalities=tuple(arch.get("input_modalities") or ("text",)),
+            output_modalities=tuple(arch.get("output_modalities") or ("text",)),
+            max_completion_tokens=top.get("max_completion_tokens"),
+            created=int(item.get("created") or 0),
+        )
+
+
+def _price(value: Any) -> float:
+    try:
+        price = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return max(price, 0.0)  # OpenRouter uses -1 for "varies" (routers)
+
+
+@dataclass
+class Catalog:
+    models: dict[str, ModelInfo]
+    source: str = "snapshot"
+    fetched_at: float = field(default_factory=time.time)
+
+    @classmethod
+    def from_openrouter_json(cls, payload: dict[str, Any], source: str) -> Catalog:
+        items = payload.get("data")
+        if not isinstance(items, list):
+            raise ValueError("a /models answer must hold a 'data' list")
+        models = {}
+        for item in items:
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                info = ModelInfo.from_openrouter(item)
+                models[info.id] = info
+        return cls(models, source)
+
+    @classmethod
+    def snapshot(cls) -> Catalog:
+        return cls.from_openrouter_json(snapshot_json(), "snapshot")
+
+    def __contains__(self, model_id: str) -> bool:
+        return model_id in self.models
+
+    def __len__(self) -> int:
+        return len(self.models)
+
+    def get(self, model_id: str) -> ModelInfo | None:
+        return self.models.get(strip_variant(model_id))
+
+    def resolve(self, name: str) -> str | None:
+        """A user's model name → a catalogue id.
+
+        Accepts full ids (``anthropic/claude-3-opus``), ids with a variant suffix (``:free``),
+        and short names without the vendor prefix (``claude-3-opus``) when exactly one vendor
+        has that name.
+        """
+        name = name.strip()
+        base = strip_variant(name)
+        if base in self.models:
+            return name
+        matches = [m for m in self.models if m.split("/", 1)[-1] == base]
+        if len(matches) == 1:
+            return matches[0] + name[len(base):]
+        return None
+
+    def closest(self, name: str, n: int = 3) -> list[str]:
+        """The catalogue ids that look most like ``name``, for 'did you mean' messages."""
+        base = strip_variant(name).split("/", 1)[-1]
+        shorts: dict[str, list[str]] = {}
+        for model_id in self.models:
+            shorts.setdefault(model_id.split("/", 1)[-1], []).append(model_id)
+        hits = difflib.get_close_matches(base, list(shorts), n=n, cutoff=0.5)
+        return [model_id for short in hits for model_id in shorts[short]][:n]
+
+    def text_models(self) -> Iterable[ModelInfo]:
+        return (m for m in self.models.values() if "text" in m.output_modalities)
+
+    def price_of(self, model_id: str) -> tuple[float, float] | None:
+        """(input, output) USD per token, from the catalogue or the bundled price data."""
+        info = self.get(model_id)
+        if info is not None:
+            return info.prompt_price, info.completion_price
+        return bundled_price(strip_variant(model_id))
+
+
+def strip_variant(model_id: str) -> str:
+    """``openai/gpt-4o:online`` → ``openai/gpt-4o``."""
+    return model_id.split(":", 1)[0]
+
+
+@cache
+def snapshot_json() -> dict[str, Any]:
+    return json.loads(resources.files("gatewise.data").joinpath(SNAPSHOT).read_text())
+
+
+@cache
+def bundled_price(model_id: str) -> tuple[float, float] | None:
+    """Per-token prices from genai-prices' bundled OpenRouter table (no network)."""
+    from genai_prices import Usage, calc_price
+
+    million = 1_000_000
+    try:
+        calc = calc_price(Usage(input_tokens=million, output_tokens=million), model_id,
+                          provider_id="openrouter")
+    except LookupError:
+        return None
+    return float(calc.input_price) / million, float(calc.output_price) / million
+
+
+class CatalogCache:
+    """Where a fetched catalogue is kept between runs, with its age."""
+
+    def __init__(self, path: Path, ttl_s: float) -> None:
+        self.path = path
+        self.ttl_s = ttl_s
+
+    def load(self, *, allow_stale: bool = False) -> Catalog | None:
+        try:
+            stored = json.loads(self.path.read_text())
+            age = time.time() - float(stored["fetched_at"])
+            if age > self.ttl_s and not allow_stale:
+                return None
+            catalog = Catalog.from_openrouter_json(stored["payload"], stored["source"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        catalog.fetched_at = float(stored["fetched_at"])
+        return catalog
+
+    def store(self, payload: dict[str, Any], source: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"fetched_at": time.time(), "source": source, "payload": payload}))
+        tmp.replace(self.path)

@@ -1,0 +1,275 @@
+"""One typed Settings object for every gatewise server.
+
+Sources, later ones winning: defaults → the optional config file named by ``GATEWISE_CONFIG``
+(JSON or TOML) → environment variables. Validation happens once, at start-up; a bad value is
+reported as one line (see :func:`load_settings_or_exit`) rather than a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal, Mapping
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+
+from gatewise.errors import ErrorCode, GatewiseError
+
+OPENROUTER_URL = "https://openrouter.ai/api/v1"
+PORTKEY_URL = "https://api.portkey.ai/v1"
+
+
+class TaskType(StrEnum):
+    REASONING = "reasoning"
+    CODE_GENERATION = "code_generation"
+    DATA_ANALYSIS = "data_analysis"
+    MATH = "math"
+    SUMMARIZATION = "summarization"
+    TRANSLATION = "translation"
+    CREATIVE_WRITING = "creative_writing"
+    SIMPLE_QUERY = "simple_query"
+    VISION = "vision"
+    WEB_SEARCH = "web_search"
+
+
+# Names users write in `primary_models` for each task (the documented ones included).
+TASK_ALIASES: dict[str, TaskType] = {
+    **{t.value: t for t in TaskType},
+    "reasoning_tasks": TaskType.REASONING,
+    "code": TaskType.CODE_GENERATION,
+    "coding": TaskType.CODE_GENERATION,
+    "analysis": TaskType.DATA_ANALYSIS,
+    "summarisation": TaskType.SUMMARIZATION,
+    "summary": TaskType.SUMMARIZATION,
+    "creative": TaskType.CREATIVE_WRITING,
+    "simple_queries": TaskType.SIMPLE_QUERY,
+    "simple": TaskType.SIMPLE_QUERY,
+    "image": TaskType.VISION,
+    "search": TaskType.WEB_SEARCH,
+}
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?i?B?)\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "B": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+
+
+def parse_size(value: Any) -> int:
+    """``"10GB"`` → bytes. Integers pass through; binary units (``GiB``) are honoured."""
+    if isinstance(value, bool):
+        raise ValueError("expected a size such as '10GB' or a number of bytes")
+    if isinstance(value, int):
+        return value
+    match = _SIZE.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a size such as '512MB' or '10GB'")
+    number, unit = float(match.group(1)), match.group(2).upper()
+    factor = 1024 ** "BKMGT".index(unit[0]) if "I" in unit else _UNITS[unit.rstrip("B") or ""]
+    return int(number * factor)
+
+
+ByteSize = Annotated[int, BeforeValidator(parse_size), Field(ge=0)]
+
+
+class _Block(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RoutingConfig(_Block):
+    strategy: Literal["hybrid_optimization", "cost_first", "quality_first", "latency_first"] = (
+        "hybrid_optimization"
+    )
+    primary_models: dict[TaskType, str] = Field(default_factory=dict)
+    fallback_chain: list[str] = Field(default_factory=list)
+    cost_threshold: float | None = Field(None, ge=0, description="max estimated USD per request")
+    latency_threshold_ms: float | None = Field(None, gt=0)
+
+    @field_validator("primary_models", mode="before")
+    @classmethod
+    def _task_names(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        out = {}
+        for key, model in value.items():
+            task = TASK_ALIASES.get(str(key).strip().lower())
+            if task is None:
+                known = ", ".join(sorted(TASK_ALIASES))
+                raise ValueError(f"unknown task {key!r} (known: {known})")
+            out[task] = model
+        return out
+
+
+class InputFilters(_Block):
+    pii_detection: bool = False
+    content_safety: Literal["off", "basic", "standard", "enterprise"] = "off"
+    custom_blocklist: list[str] = Field(default_factory=list)
+    prompt_injection: bool = False
+
+
+class OutputFilters(_Block):
+    compliance_check: bool = False
+    fact_verification: bool = False
+    hallucination_detection: float | None = Field(None, ge=0, le=1)
+
+
+class GuardrailsConfig(_Block):
+    input_filters: InputFilters = Field(default_factory=InputFilters)
+    output_filters: OutputFilters = Field(default_factory=OutputFilters)
+
+
+class SemanticCacheConfig(_Block):
+    enabled: bool = False
+    similarity_threshold: float = Field(0.92, ge=0, le=1)
+    ttl_seconds: int = Field(3600, ge=0)
+    max_cache_size: ByteSize = parse_size("1GB")
+
+
+class ResponseCacheConfig(_Block):
+    exact_match: bool = True
+    ttl_seconds: int = Field(1800, ge=0)
+
+
+class EmbeddingCacheConfig(_Block):
+    model: str = "local-hash"
+    ttl_seconds: int = Field(86400, ge=0)
+
+
+class CachingConfig(_Block):
+    semantic_cache: SemanticCacheConfig = Field(default_factory=SemanticCacheConfig)
+    response_cache: ResponseCacheConfig = Field(default_factory=ResponseCacheConfig)
+    embedding_cache: EmbeddingCacheConfig = Field(default_factory=EmbeddingCacheConfig)
+
+
+class Limits(_Block):
+    """Every limit the servers enforce, named so users can find and change it."""
+
+    connect_timeout_s: float = Field(5.0, gt=0)
+    read_timeout_s: float = Field(60.0, gt=0)
+    deadline_s: float = Field(120.0, gt=0, description="overall time for one tool call")
+    max_retries: int = Field(2, ge=0, le=10)
+    backoff_base_s: float = Field(0.25, ge=0)
+    backoff_max_s: float = Field(8.0, ge=0)
+    retry_after_cap_s: float = Field(30.0, ge=0)
+    max_prompt_chars: int = Field(400_000, gt=0)
+    max_messages: int = Field(500, gt=0)
+    max_output_tokens: int = Field(32_768, gt=0)
+    catalog_ttl_s: float = Field(3600.0, ge=0)
+    max_connections: int = Field(100, gt=0)
+
+
+class Settings(_Block):
+    openrouter_api_key: SecretStr | None = None
+    openrouter_base_url: str = OPENROUTER_URL
+    portkey_api_key: SecretStr | None = None
+    portkey_base_url: str = PORTKEY_URL
+    data_dir: Path = Field(default_factory=lambda: default_data_dir())
+    app_url: str = "https://github.com/gatewise/gatewise"
+    app_title: str = "gatewise"
+    allow_unlisted_models: bool = False
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Set when the servers talk to the local stand-in upstream (no key, or `gatewise sandbox`).
+    sandbox_url: str | None = None
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    guardrails: GuardrailsConfig = Field(default_factory=GuardrailsConfig)
+    caching: CachingConfig = Field(default_factory=CachingConfig)
+    limits: Limits = Field(default_factory=Limits)
+
+    @field_validator("openrouter_base_url", "portkey_base_url", "sandbox_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.rstrip("/") if value else value
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        keys = (self.openrouter_api_key, self.portkey_api_key)
+        return tuple(k.get_secret_value() for k in keys if k is not None)
+
+    @property
+    def uses_sandbox(self) -> bool:
+        """True when chat calls go to the local stand-in rather than OpenRouter."""
+        return self.sandbox_url is not None or self.openrouter_api_key is None
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.data_dir / "ledger.sqlite3"
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "gatewise"
+
+
+# Environment variable → dotted settings path.
+ENV_VARS: dict[str, str] = {
+    "OPENROUTER_API_KEY": "openrouter_api_key",
+    "OPENROUTER_BASE_URL": "openrouter_base_url",
+    "PORTKEY_API_KEY": "portkey_api_key",
+    "PORTKEY_BASE_URL": "portkey_base_url",
+    "GATEWISE_DATA_DIR": "data_dir",
+    "GATEWISE_ALLOW_UNLISTED_MODELS": "allow_unlisted_models",
+    "GATEWISE_LOG_LEVEL": "log_level",
+    "GATEWISE_SANDBOX_URL": "sandbox_url",
+}
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise GatewiseError(ErrorCode.CONFIG_ERROR, f"cannot read config file {path}: {exc.strerror}")
+    try:
+        if path.suffix.lower() == ".toml":
+            data = tomllib.loads(raw.decode())
+        else:
+            data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise GatewiseError(ErrorCode.CONFIG_ERROR, f"config file {path} is not valid: {exc}")
+    if not isinstance(data, dict):
+        raise GatewiseError(ErrorCode.CONFIG_ERROR, f"config file {path} must hold an object")
+    return data
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build Settings from the config file, the environment and explicit overrides."""
+    env = os.environ if env is None else env
+    data: dict[str, Any] = {}
+    if env.get("GATEWISE_CONFIG"):
+        data.update(read_config_file(Path(env["GATEWISE_CONFIG"]).expanduser()))
+    for var, key in ENV_VARS.items():
+        if env.get(var):
+            data[key] = env[var]
+    data.update(overrides)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise GatewiseError(ErrorCode.CONFIG_ERROR, describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """The first problem of a pydantic error, as ``where: what`` on one line."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "config"
+    extra = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"invalid configuration at {where}: {first['msg']}{extra}"
+
+
+def load_settings_or_exit(**overrides: Any) -> Settings:
+    """For console scripts: settings, or one line on stderr and exit code 2."""
+    try:
+        return load_settings(**overrides)
+    except GatewiseError as exc:
+        print(f"gatewise: {exc.message}", file=sys.stderr)
+        raise SystemExit(2) from None
