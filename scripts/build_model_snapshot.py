@@ -52,7 +52,8 @@ MODELS: dict[str, tuple[str, list[str], list[str], int, str]] = {
     "meta-llama/llama-3.3-70b-instruct": ("Meta: Llama 3.3 70B Instruct", T, T, 131_072, "2024-12-06"),
     "meta-llama/llama-3.1-8b-instruct": ("Meta: Llama 3.1 8B Instruct", T, T, 131_072, "2024-07-23"),
     "mistralai/mistral-large-2512": ("Mistral: Mistral Large 3", TI, T, 262_144, "2025-12-02"),
-    "mistralai/mistral-small-3.2-24b-instruct": ("Mistral: Mistral Small 3.2 24B", TI, T, 131_072, "2025-06-20"),
+    "mistralai/mistral-small-3.2-24b-instruct": (
+        "Mistral: Mistral Small 3.2 24B", TI, T, 131_072, "2025-06-20"),
     "mistralai/devstral-2512": ("Mistral: Devstral 2", T, T, 262_144, "2025-12-09"),
     "x-ai/grok-4.20": ("xAI: Grok 4.20", TI, T, 2_000_000, "2026-03-01"),
     "x-ai/grok-4-fast": ("xAI: Grok 4 Fast", TI, T, 2_000_000, "2025-09-19"),

@@ -12,9 +12,10 @@ import os
 import re
 import sys
 import tomllib
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal, Mapping
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -229,14 +230,12 @@ def read_config_file(path: Path) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise GatewiseError(ErrorCode.CONFIG_ERROR, f"cannot read config file {path}: {exc.strerror}")
+        reason = f"cannot read config file {path}: {exc.strerror}"
+        raise GatewiseError(ErrorCode.CONFIG_ERROR, reason) from None
     try:
-        if path.suffix.lower() == ".toml":
-            data = tomllib.loads(raw.decode())
-        else:
-            data = json.loads(raw)
+        data = tomllib.loads(raw.decode()) if path.suffix.lower() == ".toml" else json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise GatewiseError(ErrorCode.CONFIG_ERROR, f"config file {path} is not valid: {exc}")
+        raise GatewiseError(ErrorCode.CONFIG_ERROR, f"config file {path} is not valid: {exc}") from None
     if not isinstance(data, dict):
         raise GatewiseError(ErrorCode.CONFIG_ERROR, f"config file {path} must hold an object")
     return data
@@ -258,12 +257,14 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         raise GatewiseError(ErrorCode.CONFIG_ERROR, describe_validation_error(exc)) from None
 
 
-def describe_validation_error(exc: ValidationError) -> str:
-    """The first problem of a pydantic error, as ``where: what`` on one line."""
+def describe_validation_error(exc: ValidationError, what: str = "configuration") -> str:
+    """The first problem of a pydantic error, as ``invalid <what> at <where>: <msg>``, one line."""
     first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "config"
+    where = ".".join(str(p) for p in first["loc"])
     extra = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"invalid configuration at {where}: {first['msg']}{extra}"
+    place = f" at {where}" if where else ""
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"invalid {what}{place}: {message}{extra}"
 
 
 def load_settings_or_exit(**overrides: Any) -> Settings:

@@ -1,0 +1,33 @@
+# Every target builds .venv itself, so each works on a fresh clone.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo serve test bench lint install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/gatewise demo
+
+serve: $(STAMP)
+	$(BIN)/gatewise serve routing-gateway --transport http --host 127.0.0.1 --port $(or $(PORT),8000)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/overhead.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check shared servers tests bench scripts
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,124 @@
+"""routing-gateway: one tool call that picks the right model for a query, with fallbacks.
+
+The server is thin: it declares tools and translates between MCP and the core, where the request
+path lives (:mod:`gatewise.gateway`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from enum import StrEnum
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from pydantic import Field
+
+from gatewise.config import Settings, TaskType
+from gatewise.gateway import ChatMessage, CompletionRequest, CompletionResult, RouteInfo, RoutingGateway
+from gatewise.mcpkit.annotations import calls_model, read_only
+from gatewise.mcpkit.errors import tool_errors
+from gatewise.mcpkit.server import build_server
+from gatewise.runtime import Runtime
+
+
+class ToolName(StrEnum):
+    ROUTED_COMPLETE = "routed_complete"
+    EXPLAIN_ROUTE = "explain_route"
+
+
+INSTRUCTIONS = """\
+Use routed_complete to get an answer from the best-value LLM for a request: it detects the task
+(code, reasoning, math, summary, translation, …), picks a model within cost limits, falls back to
+other models when one fails, and reports the model, cost and every attempt. Use explain_route to
+see which model would be chosen, and at what estimated cost, without calling any model.
+"""
+
+Prompt = Annotated[str | None, Field(description="The request as plain text (or use `messages`).")]
+Messages = Annotated[list[ChatMessage] | None, Field(
+    description="Chat history in OpenAI format instead of `prompt`; content may hold image parts.")]
+System = Annotated[str | None, Field(description="Optional system instruction used with `prompt`.")]
+Task = Annotated[TaskType | None, Field(description="Route as this task instead of detecting it.")]
+Model = Annotated[str | None, Field(
+    description="Try this model first (e.g. 'anthropic/claude-haiku-4.5'); fallbacks still apply.")]
+MaxCost = Annotated[float | None, Field(ge=0, description="Skip models estimated to cost more (USD).")]
+MaxTokens = Annotated[int | None, Field(ge=1, description="Cap on answer length in tokens.")]
+Temperature = Annotated[float | None, Field(ge=0, le=2, description="Sampling temperature, 0–2.")]
+Project = Annotated[str | None, Field(description="Tag for analytics and budgets, e.g. 'support-bot'.")]
+
+
+@asynccontextmanager
+async def _lifespan(settings: Settings, server: MCPServer[Any]) -> AsyncIterator[RoutingGateway]:
+    runtime = await Runtime.open(settings)
+    try:
+        yield RoutingGateway.from_runtime(runtime)
+    finally:
+        await runtime.close()
+
+
+def _gateway(ctx: Context[Any]) -> RoutingGateway:
+    return ctx.request_context.lifespan_context
+
+
+def create_server(settings: Settings) -> MCPServer[Any]:
+    server = build_server("gatewise-routing-gateway", instructions=INSTRUCTIONS,
+                          lifespan=lambda srv: _lifespan(settings, srv))
+
+    @server.tool(
+        name=ToolName.ROUTED_COMPLETE,
+        annotations=calls_model("Routed completion"),
+        description=(
+            "Answer a request with the best-value model for it. Detects the task and complexity, "
+            "picks a model from the routing table within `max_cost_usd`, and falls back to other "
+            "models and providers when one fails. Returns the answer, the model and provider that "
+            "answered, why, every attempt with its error code, tokens, cost in USD and latency. "
+            "Costs money per call (a few hundredths of a cent for simple queries on economy "
+            "models); each call is recorded in the usage ledger."
+        ),
+    )
+    @tool_errors
+    async def routed_complete(
+        ctx: Context[Any],
+        prompt: Prompt = None,
+        messages: Messages = None,
+        system: System = None,
+        task: Task = None,
+        model: Model = None,
+        max_cost_usd: MaxCost = None,
+        max_tokens: MaxTokens = None,
+        temperature: Temperature = None,
+        project: Project = None,
+    ) -> CompletionResult:
+        request = CompletionRequest(
+            prompt=prompt, messages=messages, system=system, task=task, model=model,
+            max_cost_usd=max_cost_usd, max_tokens=max_tokens, temperature=temperature,
+            project=project,
+        )
+        return await _gateway(ctx).complete(request)
+
+    @server.tool(
+        name=ToolName.EXPLAIN_ROUTE,
+        annotations=read_only("Explain route", remote=False),
+        description=(
+            "Dry run of routed_complete: shows the detected task, complexity and language, the "
+            "candidate models in order with the reason for each, and the models skipped and why. "
+            "Calls no model and costs nothing."
+        ),
+    )
+    @tool_errors
+    async def explain_route(
+        ctx: Context[Any],
+        prompt: Prompt = None,
+        messages: Messages = None,
+        system: System = None,
+        task: Task = None,
+        model: Model = None,
+        max_cost_usd: MaxCost = None,
+        max_tokens: MaxTokens = None,
+    ) -> RouteInfo:
+        gateway = _gateway(ctx)
+        request = CompletionRequest(prompt=prompt, messages=messages, system=system, task=task,
+                                    model=model, max_cost_usd=max_cost_usd, max_tokens=max_tokens)
+        return gateway.explain(request)
+
+    return server

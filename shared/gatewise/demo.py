@@ -1,0 +1,100 @@
+"""``make demo``: every server end to end against the local sandbox, through a real MCP client.
+
+Starts the sandbox on a free loopback port, launches each server as a stdio subprocess (exactly
+as Claude Desktop or Cursor would) and drives it with the MCP client from the official SDK.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+from mcp import Client, StdioServerParameters
+
+from gatewise.ledger import open_ledger
+from gatewise.sandbox import SandboxServer
+
+QUERIES = [
+    ("arithmetic", "What is 17*23?"),
+    ("code", "Write a Python function that checks whether a string is a palindrome."),
+    ("summary", "Summarize in two bullet points: the meeting moved the launch to May because "
+                "the supplier missed two deadlines and QA found a data-loss bug."),
+    ("translation", "Translate into French: the invoice is attached and due on Friday."),
+]
+FAILING_QUERY = ("reasoning", "Explain step by step the trade-offs between optimistic and "
+                              "pessimistic locking in a database.")
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _server_params(module: str, sandbox_url: str, data_dir: str) -> StdioServerParameters:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(GATEWISE_SANDBOX_URL=sandbox_url, GATEWISE_DATA_DIR=data_dir,
+               GATEWISE_LOG_LEVEL="WARNING")
+    return StdioServerParameters(command=sys.executable, args=["-m", module], env=env)
+
+
+def _row(label: str, out: dict[str, Any]) -> None:
+    _say(f"  {label:<13} {out['route']['task']:<16} {out['model']:<32} "
+         f"${out['cost_usd']:.6f}  {out['latency_ms']:>7.1f} ms")
+
+
+async def _routing_gateway(sandbox: SandboxServer, data_dir: str) -> None:
+    _say("routing-gateway  (stdio subprocess, MCP client)")
+    params = _server_params("gatewise.servers.routing_gateway", sandbox.url, data_dir)
+    async with Client(params) as client:
+        tools = await client.list_tools()
+        _say(f"  tools: {', '.join(t.name for t in tools.tools)}")
+        _say(f"  {'query':<13} {'detected task':<16} {'answered by':<32} {'cost':<10} latency")
+        for label, prompt in QUERIES:
+            result = await client.call_tool("routed_complete", {"prompt": prompt, "project": "demo"})
+            out = result.structured_content or {}
+            _row(label, out)
+            if label == "arithmetic":
+                _say(f"  {'':<13} answer: {out['answer'][:90]}")
+        label, prompt = FAILING_QUERY
+        plan = await client.call_tool("explain_route", {"prompt": prompt})
+        primary = (plan.structured_content or {})["candidates"][0]
+        async with httpx.AsyncClient() as http:  # make the primary model fail every call
+            await http.put(f"{sandbox.root_url}/_sandbox/faults",
+                           json={"model": primary, "error_rate": 1.0, "statuses": [503]})
+        _say(f"\n  injected: every call to {primary} now fails with HTTP 503")
+        result = await client.call_tool("routed_complete", {"prompt": prompt, "project": "demo"})
+        out = result.structured_content or {}
+        for attempt in out["attempts"]:
+            mark = "ok " if attempt["status"] == "ok" else "ERR"
+            _say(f"    attempt {mark} {attempt['model']:<32} {attempt['error_code'] or ''}")
+        _row(label, out)
+        _say(f"  route: {out['route']['reason']}")
+        bad = await client.call_tool("routed_complete", {"prompt": "  "})
+        _say(f"\n  bad input → isError={bad.is_error}: {bad.content[0].text.splitlines()[0]}")
+
+
+async def _ledger_summary(data_dir: str) -> None:
+    ledger = open_ledger(Path(data_dir) / "ledger.sqlite3")
+    try:
+        rows = await ledger.summary(group_by="model")
+    finally:
+        await ledger.close()
+    _say("\nledger  (every upstream attempt, from the SQLite ledger)")
+    _say(f"  {'model':<34} {'calls':>5} {'errors':>6} {'cost USD':>10} {'p50 ms':>7}")
+    for row in rows:
+        _say(f"  {row.key:<34} {row.attempts:>5} {row.errors:>6} {row.cost_usd:>10.6f} "
+             f"{row.p50_latency_ms:>7.1f}")
+
+
+async def run_demo() -> int:
+    _say("gatewise demo — local sandbox upstream, no API keys needed (provider: sandbox)\n")
+    with tempfile.TemporaryDirectory(prefix="gatewise-demo-") as data_dir:
+        async with SandboxServer() as sandbox:
+            _say(f"sandbox upstream on {sandbox.url}\n")
+            await _routing_gateway(sandbox, data_dir)
+        await _ledger_summary(data_dir)
+    _say("\ndone. With OPENROUTER_API_KEY set, the same servers use the real services.")
+    return 0

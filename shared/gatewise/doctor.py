@@ -1,0 +1,56 @@
+"""``gatewise doctor``: what the servers would use, and whether it works."""
+
+from __future__ import annotations
+
+import sys
+
+from gatewise.config import Settings
+from gatewise.errors import GatewiseError
+from gatewise.redact import mask
+from gatewise.routing.policy import resolve_routing
+from gatewise.runtime import Runtime
+
+
+def _line(ok: bool, text: str) -> None:
+    print(f"  [{'ok' if ok else '!!'}] {text}", file=sys.stderr)
+
+
+async def run_doctor(settings: Settings) -> int:
+    """Print a check list to stderr; exit code 1 when something needs fixing."""
+    problems = 0
+    key = settings.openrouter_api_key
+    print("gatewise doctor", file=sys.stderr)
+    _line(True, f"OpenRouter key: {mask(key.get_secret_value()) if key else '(not set: sandbox)'}")
+    pk = settings.portkey_api_key
+    _line(True, f"Portkey key: {mask(pk.get_secret_value()) if pk else '(not set)'}")
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        _line(True, f"data directory {settings.data_dir}")
+    except OSError as exc:
+        problems += 1
+        _line(False, f"data directory {settings.data_dir}: {exc.strerror}")
+        return problems
+    runtime = await Runtime.open(settings)
+    try:
+        _line(True, f"upstream {runtime.provider} at {runtime.client.base_url}")
+        catalog = runtime.catalog
+        _line(catalog.source != "snapshot" or runtime.provider == "sandbox",
+              f"model catalogue: {len(catalog)} models from {catalog.source}")
+        try:
+            routing = resolve_routing(settings.routing, catalog,
+                                      allow_unlisted=settings.allow_unlisted_models)
+            for task, model in routing.primary.items():
+                _line(True, f"route {task.value:<17} → {model}  [{routing.sources[task]}]")
+        except GatewiseError as exc:
+            problems += 1
+            _line(False, exc.message)
+        if key is not None:
+            try:
+                info = await runtime.client.key_info()
+                _line(True, f"key valid; label {info.get('label', '?')!r}")
+            except GatewiseError as exc:
+                problems += 1
+                _line(False, f"key check failed: {exc.message}")
+    finally:
+        await runtime.close()
+    return 1 if problems else 0

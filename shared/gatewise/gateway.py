@@ -1,0 +1,245 @@
+"""The request path of ``routed_complete``, top to bottom in one place.
+
+validate → analyse → plan route → call upstream with fallback → ledger → result with the route
+explained. Guardrails, caches and budgets slot in as further stages between these.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from gatewise.catalog import Catalog
+from gatewise.config import TaskType
+from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.ledger import CallRecord
+from gatewise.routing.analyze import analyze
+from gatewise.routing.engine import FallbackExecutor, RouteOutcome
+from gatewise.routing.policy import HybridPolicy, ResolvedRouting, RoutePlan, RouteRequest, resolve_routing
+from gatewise.runtime import Runtime
+
+SERVER_NAME = "routing-gateway"
+PROJECT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
+
+
+class ChatMessage(BaseModel):
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str | list[dict[str, Any]] = Field(
+        description="Text, or OpenAI-style content parts ({type: text|image_url, ...}).")
+
+
+class CompletionRequest(BaseModel):
+    prompt: str | None = Field(None, description="The user's request as plain text.")
+    messages: list[ChatMessage] | None = Field(
+        None, description="A chat history instead of `prompt` (OpenAI message format).")
+    system: str | None = Field(None, description="Optional system instruction, used with `prompt`.")
+    task: TaskType | None = Field(None, description="Skip task detection and route as this task.")
+    model: str | None = Field(
+        None, description="Force this model first (catalogue id or short name); fallbacks still apply.")
+    max_cost_usd: Annotated[float, Field(ge=0)] | None = Field(
+        None, description="Models whose estimated cost exceeds this many USD are skipped.")
+    max_tokens: Annotated[int, Field(ge=1)] | None = Field(None, description="Cap on answer tokens.")
+    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
+    project: Annotated[str, Field(pattern=PROJECT_PATTERN)] | None = Field(
+        None, description="Tag for analytics and budgets, e.g. 'billing-bot'.")
+
+    @model_validator(mode="after")
+    def _one_input(self) -> CompletionRequest:
+        if (self.prompt is None) == (self.messages is None):
+            raise ValueError("give exactly one of `prompt` or `messages`")
+        if self.prompt is not None and not self.prompt.strip():
+            raise ValueError("`prompt` is empty")
+        if self.messages is not None and not self.messages:
+            raise ValueError("`messages` is empty")
+        return self
+
+    def chat_messages(self) -> list[dict[str, Any]]:
+        if self.messages is not None:
+            return [m.model_dump() for m in self.messages]
+        head = [{"role": "system", "content": self.system}] if self.system else []
+        return [*head, {"role": "user", "content": self.prompt}]
+
+
+class AttemptInfo(BaseModel):
+    model: str
+    status: Literal["ok", "error"]
+    latency_ms: float
+    error_code: str | None = None
+    error: str | None = None
+
+
+class SkippedModel(BaseModel):
+    model: str
+    reason: str
+
+
+class RouteInfo(BaseModel):
+    task: TaskType
+    complexity: float = Field(description="0 = trivial … 1 = hard")
+    language: str
+    modalities: list[str]
+    needs_web: bool
+    est_tokens_in: int
+    reason: str = Field(description="Why the answering model was chosen")
+    candidates: list[str] = Field(description="Models in the order they would be tried")
+    skipped: list[SkippedModel]
+
+
+class CompletionResult(BaseModel):
+    answer: str
+    model: str = Field(description="The model that answered")
+    provider: str = Field(description="'openrouter', or 'sandbox' for the local stand-in upstream")
+    route: RouteInfo
+    attempts: list[AttemptInfo]
+    fallback_used: bool
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float
+    latency_ms: float
+    finish_reason: str | None
+    request_id: str
+    warnings: list[str] = Field(default_factory=list)
+
+
+class RoutingGateway:
+    """One object per server process; :meth:`complete` is the whole request path."""
+
+    def __init__(self, runtime: Runtime, routing: ResolvedRouting) -> None:
+        self.runtime = runtime
+        self.routing = routing
+        self.policy = HybridPolicy(routing, runtime.catalog)
+        self.executor = FallbackExecutor(runtime.client, deadline_s=runtime.settings.limits.deadline_s)
+
+    @classmethod
+    def from_runtime(cls, runtime: Runtime) -> RoutingGateway:
+        settings = runtime.settings
+        routing = resolve_routing(settings.routing, runtime.catalog,
+                                  allow_unlisted=settings.allow_unlisted_models)
+        return cls(runtime, routing)
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.runtime.catalog
+
+    def validate(self, request: CompletionRequest) -> list[dict[str, Any]]:
+        limits = self.runtime.settings.limits
+        messages = request.chat_messages()
+        if len(messages) > limits.max_messages:
+            raise GatewiseError(ErrorCode.TOO_LARGE,
+                                f"{len(messages)} messages exceed the limit of {limits.max_messages}")
+        size = sum(len(str(m["content"])) for m in messages)
+        if size > limits.max_prompt_chars:
+            raise GatewiseError(
+                ErrorCode.TOO_LARGE,
+                f"the prompt has {size:,} characters; the limit is {limits.max_prompt_chars:,}")
+        if request.max_tokens is not None and request.max_tokens > limits.max_output_tokens:
+            raise GatewiseError(
+                ErrorCode.INVALID_INPUT,
+                f"max_tokens {request.max_tokens} exceeds the limit of {limits.max_output_tokens}")
+        return messages
+
+    def plan(self, request: CompletionRequest, messages: list[dict[str, Any]]) -> RoutePlan:
+        forced = None
+        if request.model:
+            forced = self.catalog.resolve(request.model)
+            if forced is None and not self.runtime.settings.allow_unlisted_models:
+                near = ", ".join(self.catalog.closest(request.model)) or "none"
+                raise GatewiseError(ErrorCode.NOT_FOUND,
+                                    f"model {request.model!r} is not in the catalogue; closest: {near}")
+            forced = forced or request.model
+        profile = analyze(messages, request.task)
+        return self.policy.plan(profile, RouteRequest(forced, request.max_cost_usd, request.max_tokens))
+
+    def explain(self, request: CompletionRequest) -> RouteInfo:
+        """The route :meth:`complete` would take, without calling any model."""
+        plan = self.plan(request, self.validate(request))
+        return _route_info(plan, plan.chosen.reason)
+
+    async def complete(self, request: CompletionRequest) -> CompletionResult:
+        started = time.perf_counter()
+        request_id = uuid.uuid4().hex
+        messages = self.validate(request)
+        plan = self.plan(request, messages)
+        body: dict[str, Any] = {"messages": messages}
+        if request.max_tokens is not None:
+            body["max_tokens"] = request.max_tokens
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        outcome = await self.executor.run(plan, body)
+        await self.runtime.ledger.record_many(self._ledger_rows(plan, outcome, request, request_id))
+        if outcome.result is None:
+            raise _all_failed(outcome)
+        return self._result(plan, outcome, request_id, started)
+
+    def _cost(self, model: str, tokens_in: int, tokens_out: int, reported: float | None) -> float:
+        if reported is not None:
+            return reported
+        prices = self.catalog.price_of(model)
+        return tokens_in * prices[0] + tokens_out * prices[1] if prices else 0.0
+
+    def _ledger_rows(self, plan: RoutePlan, outcome: RouteOutcome, request: CompletionRequest,
+                     request_id: str) -> list[CallRecord]:
+        rows = []
+        reasons = {c.model: c.reason for c in plan.candidates}
+        for index, attempt in enumerate(outcome.attempts):
+            result = attempt.result
+            tokens_in = result.tokens_in if result else 0
+            tokens_out = result.tokens_out if result else 0
+            rows.append(CallRecord(
+                server=SERVER_NAME, tool="routed_complete", provider=self.runtime.provider,
+                model=attempt.model, tokens_in=tokens_in, tokens_out=tokens_out,
+                cost_usd=self._cost(attempt.model, tokens_in, tokens_out,
+                                    result.cost_usd if result else 0.0),
+                latency_ms=attempt.latency_ms, status=attempt.status, error_code=attempt.error_code,
+                cache_status="miss", route_reason=reasons.get(attempt.model, ""),
+                project=request.project, request_id=request_id, attempt=index,
+                task=plan.profile.task.value,
+            ))
+        return rows
+
+    def _result(self, plan: RoutePlan, outcome: RouteOutcome, request_id: str,
+                started: float) -> CompletionResult:
+        result = outcome.result
+        assert result is not None
+        answered = outcome.attempts[-1].model
+        reason = next(c.reason for c in plan.candidates if c.model == answered)
+        if len(outcome.attempts) > 1:
+            failed = ", ".join(f"{a.model} ({a.error_code})" for a in outcome.attempts[:-1])
+            reason += f"; fell back after {failed}"
+        return CompletionResult(
+            answer=result.content,
+            model=result.model or answered,
+            provider=self.runtime.provider,
+            route=_route_info(plan, reason),
+            attempts=[AttemptInfo(model=a.model, status=a.status, latency_ms=round(a.latency_ms, 2),
+                                  error_code=a.error_code, error=a.error) for a in outcome.attempts],
+            fallback_used=len(outcome.attempts) > 1,
+            tokens_in=result.tokens_in,
+            tokens_out=result.tokens_out,
+            cost_usd=self._cost(answered, result.tokens_in, result.tokens_out, result.cost_usd),
+            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            finish_reason=result.finish_reason,
+            request_id=request_id,
+            warnings=list(self.routing.warnings),
+        )
+
+
+def _route_info(plan: RoutePlan, reason: str) -> RouteInfo:
+    profile = plan.profile
+    return RouteInfo(
+        task=profile.task, complexity=profile.complexity, language=profile.language,
+        modalities=list(profile.modalities), needs_web=profile.needs_web,
+        est_tokens_in=profile.est_tokens_in, reason=reason,
+        candidates=[c.model for c in plan.candidates],
+        skipped=[SkippedModel(model=m, reason=r) for m, r in plan.skipped],
+    )
+
+
+def _all_failed(outcome: RouteOutcome) -> GatewiseError:
+    last = outcome.error or GatewiseError(ErrorCode.UPSTREAM_ERROR, "no model was tried")
+    tried = "; ".join(f"{a.model}: {a.error_code}" for a in outcome.attempts) or "none"
+    return GatewiseError(last.code, f"every model in the route failed ({tried}). Last: {last.message}",
+                         hint=last.hint, retry_after=last.retry_after)

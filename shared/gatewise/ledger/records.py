@@ -1,0 +1,68 @@
+"""The values the ledger stores and reports: one row per upstream call, and per-group summaries."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+Status = Literal["ok", "error"]
+CacheStatus = Literal["miss", "hit_exact", "hit_semantic", "bypass"]
+GroupBy = Literal["model", "provider", "task", "project", "day", "status"]
+
+STATUSES: frozenset[str] = frozenset(get_args(Status))
+CACHE_STATUSES: frozenset[str] = frozenset(get_args(CacheStatus))
+GROUP_BY_CHOICES: tuple[str, ...] = get_args(GroupBy)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallRecord:
+    """One upstream call. A tool call that falls back to other models writes one row per attempt,
+    all sharing its ``request_id``; ``attempt`` 0 is the first model tried."""
+
+    server: str
+    tool: str
+    provider: str
+    model: str
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float
+    latency_ms: float
+    status: Status
+    cache_status: CacheStatus
+    route_reason: str
+    request_id: str
+    attempt: int
+    error_code: str | None = None
+    project: str | None = None
+    task: str | None = None
+    ts: float = field(default_factory=time.time)
+
+    def __post_init__(self) -> None:
+        # Checked here, on the caller's side, so a malformed row can never fail a shared commit.
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {sorted(STATUSES)}, not {self.status!r}")
+        if self.cache_status not in CACHE_STATUSES:
+            raise ValueError(
+                f"cache_status must be one of {sorted(CACHE_STATUSES)}, not {self.cache_status!r}"
+            )
+        if min(self.tokens_in, self.tokens_out, self.attempt) < 0:
+            raise ValueError("tokens_in, tokens_out and attempt must not be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryRow:
+    """Totals for one group. ``requests`` counts distinct tool calls, ``attempts`` every upstream
+    call (fallbacks included) and ``errors`` the failed attempts. Latency percentiles use the
+    nearest-rank method, so each is a latency that was actually observed."""
+
+    key: str | None
+    requests: int
+    attempts: int
+    errors: int
+    cost_usd: float
+    tokens_in: int
+    tokens_out: int
+    avg_latency_ms: float
+    p50_latency_ms: float
+    p95_latency_ms: float

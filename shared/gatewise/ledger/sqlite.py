@@ -1,0 +1,199 @@
+"""The SQLite ledger: one file in WAL mode that several server processes can share."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlite_utils import Database
+
+from gatewise.ledger.migrations import migrate
+from gatewise.ledger.records import GROUP_BY_CHOICES, CallRecord, GroupBy, SummaryRow
+from gatewise.ledger.store import LedgerClosedError, LedgerError
+from gatewise.ledger.writer import GroupCommitWriter
+
+T = TypeVar("T")
+
+DEFAULT_BUSY_TIMEOUT_MS = 5000
+
+_COLUMNS = tuple(f.name for f in dataclasses.fields(CallRecord))
+
+# Column expressions for each grouping; "day" is the UTC calendar date.
+_GROUP_KEYS: dict[str | None, str] = {
+    None: "NULL",
+    "model": "model",
+    "provider": "provider",
+    "task": "task",
+    "project": "project",
+    "status": "status",
+    "day": "date(ts, 'unixepoch')",
+}
+
+# Percentiles by nearest rank: the value at position ceil(p * n) once sorted, in integer maths
+# because SQLite's ceil() is an optional build feature.
+_SUMMARY_SQL = """
+WITH scoped AS (
+    SELECT {key} AS key, request_id, status, cost_usd, tokens_in, tokens_out, latency_ms,
+           ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY latency_ms) AS pos,
+           COUNT(*) OVER (PARTITION BY {key}) AS n
+    FROM calls {where}
+)
+SELECT key,
+       COUNT(DISTINCT request_id) AS requests,
+       COUNT(*) AS attempts,
+       SUM(status = 'error') AS errors,
+       TOTAL(cost_usd) AS cost_usd,
+       SUM(tokens_in) AS tokens_in,
+       SUM(tokens_out) AS tokens_out,
+       AVG(latency_ms) AS avg_latency_ms,
+       MAX(CASE WHEN pos = (n * 50 + 99) / 100 THEN latency_ms END) AS p50_latency_ms,
+       MAX(CASE WHEN pos = (n * 95 + 99) / 100 THEN latency_ms END) AS p95_latency_ms
+FROM scoped
+GROUP BY key
+ORDER BY {order}
+"""
+
+
+def _prepare_file(path: Path) -> None:
+    """Create the file user-only before SQLite touches it; its -wal/-shm files copy the mode."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    os.chmod(path, 0o600)  # also tighten a file created by hand or by an older version
+
+
+def _connect(path: Path, busy_timeout_ms: int, *, read_only: bool = False) -> Database:
+    # check_same_thread=False: the writer thread and to_thread workers use these connections,
+    # each serialised by its owner. Plugins off so installed extras cannot alter the ledger.
+    conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, check_same_thread=False)
+    db = Database(conn, execute_plugins=False)
+    db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    if read_only:
+        db.execute("PRAGMA query_only = ON")
+    else:
+        db.enable_wal()
+        # With WAL, NORMAL skips the fsync per commit yet never corrupts the file; a process
+        # crash keeps every commit, only power loss can drop the last few.
+        db.execute("PRAGMA synchronous = NORMAL")
+    return db
+
+
+class SQLiteLedger:
+    """A ``LedgerStore`` on one SQLite file, written by a group-commit thread."""
+
+    def __init__(self, path: Path | str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
+        self.path = Path(path)
+        label = f"the call ledger at {self.path}"
+        dbs: list[Database] = []
+        try:
+            _prepare_file(self.path)
+            dbs.append(_connect(self.path, busy_timeout_ms))
+            migrate(dbs[0], name=label)
+            dbs.append(_connect(self.path, busy_timeout_ms, read_only=True))
+        except BaseException as exc:
+            for db in dbs:
+                db.close()
+            if isinstance(exc, OSError | sqlite3.Error):
+                raise LedgerError(f"cannot open {label}: {exc}") from exc
+            raise
+        self._write_db, self._read_db = dbs
+        self._label = label
+        self._closed = False
+        self._read_lock = threading.Lock()
+        self._writer = GroupCommitWriter(self._insert, label=label)
+
+    @property
+    def commits(self) -> int:
+        """Transactions committed so far; far fewer than rows when writes arrive together."""
+        return self._writer.commits
+
+    async def record(self, rec: CallRecord) -> None:
+        await self._writer.submit((rec,))
+
+    async def record_many(self, recs: Iterable[CallRecord]) -> None:
+        batch = tuple(recs)
+        if batch:
+            await self._writer.submit(batch)
+        else:
+            self._check_open()
+
+    async def summary(
+        self,
+        since: float | None = None,
+        until: float | None = None,
+        group_by: GroupBy | None = None,
+    ) -> list[SummaryRow]:
+        if group_by not in _GROUP_KEYS:
+            raise ValueError(f"group_by must be None or one of {list(GROUP_BY_CHOICES)}")
+        clauses, params = [], []
+        if since is not None:
+            clauses.append("ts >= ?")
+            params.append(since)
+        if until is not None:
+            clauses.append("ts < ?")
+            params.append(until)
+        key = _GROUP_KEYS[group_by]
+        sql = _SUMMARY_SQL.format(
+            key=key,
+            where=f"WHERE {' AND '.join(clauses)}" if clauses else "",
+            order="key" if group_by == "day" else "cost_usd DESC, attempts DESC, key",
+        )
+        rows = await self._read(lambda db: list(db.query(sql, params)))
+        if group_by is None and not rows:
+            return [SummaryRow(None, 0, 0, 0, 0.0, 0, 0, 0.0, 0.0, 0.0)]
+        return [SummaryRow(**row) for row in rows]
+
+    async def recent(self, limit: int = 50) -> list[CallRecord]:
+        if limit < 0:
+            raise ValueError("limit must not be negative")
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM calls ORDER BY ts DESC, id DESC LIMIT ?"
+        rows = await self._read(lambda db: list(db.query(sql, [limit])))
+        return [CallRecord(**row) for row in rows]
+
+    async def count(self) -> int:
+        return await self._read(lambda db: db.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
+
+    async def close(self) -> None:
+        self._closed = True
+        await self._writer.close()
+        with self._read_lock:
+            self._write_db.close()
+            self._read_db.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise LedgerClosedError(f"{self._label} is closed; open it again to use it")
+
+    async def _read(self, query: Callable[[Database], T]) -> T:
+        self._check_open()
+        return await asyncio.to_thread(self._run_read, query)
+
+    def _run_read(self, query: Callable[[Database], T]) -> T:
+        with self._read_lock:
+            self._check_open()  # close() may have won the race for the lock
+            return query(self._read_db)
+
+    def _insert(self, records: list[CallRecord]) -> None:
+        """Runs on the writer thread: every row in one IMMEDIATE transaction, or none."""
+        db = self._write_db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db["calls"].insert_all(_row(rec) for rec in records)
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+
+
+def _row(rec: CallRecord) -> dict[str, Any]:
+    return {name: getattr(rec, name) for name in _COLUMNS}
+
+
+def open_ledger(path: Path) -> SQLiteLedger:
+    """Open (creating and migrating if needed) the SQLite ledger at ``path``."""
+    return SQLiteLedger(path)

@@ -1,0 +1,48 @@
+"""The storage interface every ledger backend implements, and the errors they raise."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol, runtime_checkable
+
+from gatewise.ledger.records import CallRecord, GroupBy, SummaryRow
+
+
+class LedgerError(RuntimeError):
+    """The ledger could not be opened or could not store calls."""
+
+
+class LedgerClosedError(LedgerError):
+    """The ledger was used after ``close()``."""
+
+
+class LedgerSchemaError(LedgerError):
+    """The stored schema is newer than this version of gatewise understands."""
+
+
+@runtime_checkable
+class LedgerStore(Protocol):
+    """Where upstream calls are recorded. A returned ``record`` means the row is durable."""
+
+    async def record(self, rec: CallRecord) -> None: ...
+
+    async def record_many(self, recs: Iterable[CallRecord]) -> None: ...
+
+    async def summary(
+        self,
+        since: float | None = None,
+        until: float | None = None,
+        group_by: GroupBy | None = None,
+    ) -> list[SummaryRow]:
+        """Totals for calls with ``since <= ts < until``; with no ``group_by``, exactly one row."""
+        ...
+
+    async def recent(self, limit: int = 50) -> list[CallRecord]:
+        """The latest calls, newest first."""
+        ...
+
+    async def count(self) -> int: ...
+
+    async def close(self) -> None:
+        """Store everything already accepted, then release the backend."""
+        ...

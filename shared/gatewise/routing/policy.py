@@ -1,0 +1,215 @@
+"""Which models may answer a request, in what order, and why the others may not.
+
+The routing config names models the way users write them; :func:`resolve_routing` turns it into
+catalogue ids once, at start-up, filling every task the user left out with a current model
+chosen from the catalogue by price tier. :class:`HybridPolicy` then orders candidates per request.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from gatewise.catalog import Catalog, ModelInfo
+from gatewise.config import RoutingConfig, TaskType
+from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.routing.analyze import QueryProfile
+
+log = logging.getLogger(__name__)
+
+# Blended USD per million tokens (3:1 input:output) at the top of each tier.
+TIER_CEILINGS = {"economy": 1.0, "standard": 4.5, "premium": float("inf")}
+TASK_TIER: dict[TaskType, str] = {
+    TaskType.REASONING: "premium",
+    TaskType.CODE_GENERATION: "premium",
+    TaskType.MATH: "premium",
+    TaskType.DATA_ANALYSIS: "standard",
+    TaskType.CREATIVE_WRITING: "standard",
+    TaskType.TRANSLATION: "standard",
+    TaskType.VISION: "standard",
+    TaskType.WEB_SEARCH: "standard",
+    TaskType.SUMMARIZATION: "economy",
+    TaskType.SIMPLE_QUERY: "economy",
+}
+# Vendors whose newest model in a tier becomes a default; others serve as fallbacks only.
+DEFAULT_VENDORS = ("anthropic", "openai", "google")
+DEFAULT_OUTPUT_TOKENS = 1024  # assumed answer length when the caller sets no max_tokens
+
+
+def tier_of(model: ModelInfo) -> str:
+    per_million = model.blended_price * 1_000_000
+    return next(tier for tier, ceiling in TIER_CEILINGS.items() if per_million < ceiling)
+
+
+@dataclass(frozen=True)
+class ResolvedRouting:
+    """The routing config with every name turned into a catalogue id."""
+
+    primary: dict[TaskType, str]
+    fallback_chain: tuple[str, ...]
+    cost_threshold: float | None
+    latency_threshold_ms: float | None
+    sources: dict[TaskType, str]
+    warnings: tuple[str, ...] = ()
+
+
+def resolve_routing(config: RoutingConfig, catalog: Catalog, *, allow_unlisted: bool = False
+                    ) -> ResolvedRouting:
+    """Resolve names, or raise CONFIG_ERROR naming the closest current models."""
+    warnings: list[str] = []
+
+    def resolve(name: str, where: str) -> str:
+        model_id = catalog.resolve(name)
+        if model_id is not None:
+            return model_id
+        near = ", ".join(catalog.closest(name)) or "none"
+        text = f"{where}: model {name!r} is not in the catalogue; closest current models: {near}"
+        if not allow_unlisted:
+            raise GatewiseError(ErrorCode.CONFIG_ERROR, text,
+                                hint="Fix the name, or set allow_unlisted_models to keep it.")
+        warnings.append(text)
+        return name
+
+    primary: dict[TaskType, str] = {}
+    sources: dict[TaskType, str] = {}
+    for task, name in config.primary_models.items():
+        primary[task] = resolve(name, f"routing.primary_models.{task.value}")
+        sources[task] = "config"
+    for task in TaskType:
+        if task not in primary:
+            primary[task] = default_model(catalog, TASK_TIER[task], vision=task is TaskType.VISION)
+            sources[task] = f"default ({TASK_TIER[task]} tier)"
+    chain = tuple(resolve(n, f"routing.fallback_chain[{i}]") for i, n in enumerate(config.fallback_chain))
+    for text in warnings:
+        log.warning(text)
+    return ResolvedRouting(primary, chain, config.cost_threshold, config.latency_threshold_ms,
+                           sources, tuple(warnings))
+
+
+def tier_models(catalog: Catalog, tier: str, *, vision: bool = False) -> list[ModelInfo]:
+    """Text models of one tier, newest first."""
+    models = [m for m in catalog.text_models()
+              if tier_of(m) == tier and (not vision or m.supports("image"))]
+    return sorted(models, key=lambda m: (-m.created, m.id))
+
+
+def default_model(catalog: Catalog, tier: str, *, vision: bool = False) -> str:
+    candidates = tier_models(catalog, tier, vision=vision)
+    preferred = [m for m in candidates if m.provider in DEFAULT_VENDORS]
+    pick = (preferred or candidates or sorted(catalog.text_models(), key=lambda m: -m.created))
+    if not pick:
+        raise GatewiseError(ErrorCode.CONFIG_ERROR, "the model catalogue holds no text models")
+    return pick[0].id
+
+
+@dataclass(frozen=True)
+class Candidate:
+    model: str
+    reason: str
+    est_cost_usd: float | None
+
+
+@dataclass
+class RoutePlan:
+    profile: QueryProfile
+    candidates: list[Candidate]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def chosen(self) -> Candidate:
+        return self.candidates[0]
+
+
+@dataclass(frozen=True)
+class RouteRequest:
+    """What the caller constrains: an explicit model, spend, answer length."""
+
+    model: str | None = None
+    max_cost_usd: float | None = None
+    max_tokens: int | None = None
+
+
+class HybridPolicy:
+    """Task table first, then the fallback chain; models that cannot serve are skipped."""
+
+    def __init__(self, routing: ResolvedRouting, catalog: Catalog) -> None:
+        self.routing = routing
+        self.catalog = catalog
+
+    def plan(self, profile: QueryProfile, request: RouteRequest) -> RoutePlan:
+        primary = request.model or self.routing.primary[profile.task]
+        why_primary = ("requested by the caller" if request.model
+                       else f"primary for {profile.task.value} ({self.routing.sources[profile.task]})")
+        order = [(primary, why_primary)]
+        order += [(m, "fallback chain") for m in self.routing.fallback_chain]
+        if not self.routing.fallback_chain:
+            order += [(m.id, f"same-tier fallback from another vendor ({tier_of(m)})")
+                      for m in self._default_fallbacks(profile, primary)]
+        plan = RoutePlan(profile, [])
+        limit = _min_defined(request.max_cost_usd, self.routing.cost_threshold)
+        seen: set[str] = set()
+        for model_id, reason in order:
+            if model_id in seen:
+                continue
+            seen.add(model_id)
+            problem, cost = self._check(model_id, profile, request, limit)
+            if problem:
+                plan.skipped.append((model_id, problem))
+            else:
+                plan.candidates.append(Candidate(model_id, reason, cost))
+        if not plan.candidates:
+            plan.candidates.append(self._rescue(profile, request, limit, plan))
+        return plan
+
+    def estimate_cost(self, model_id: str, profile: QueryProfile, max_tokens: int | None) -> float | None:
+        prices = self.catalog.price_of(model_id)
+        if prices is None:
+            return None
+        out_tokens = max_tokens or DEFAULT_OUTPUT_TOKENS
+        return profile.est_tokens_in * prices[0] + out_tokens * prices[1]
+
+    def _check(self, model_id: str, profile: QueryProfile, request: RouteRequest,
+               limit: float | None) -> tuple[str | None, float | None]:
+        info = self.catalog.get(model_id)
+        cost = self.estimate_cost(model_id, profile, request.max_tokens)
+        if info is not None:
+            needed = profile.est_tokens_in + (request.max_tokens or DEFAULT_OUTPUT_TOKENS)
+            if info.context_length and needed > info.context_length:
+                return f"context window {info.context_length:,} < ~{needed:,} tokens needed", cost
+            for modality in profile.modalities:
+                if not info.supports(modality):
+                    return f"does not accept {modality} input", cost
+        if limit is not None and cost is not None and cost > limit:
+            return f"estimated ${cost:.6f} exceeds the ${limit:.6f} limit", cost
+        return None, cost
+
+    def _default_fallbacks(self, profile: QueryProfile, primary: str) -> list[ModelInfo]:
+        info = self.catalog.get(primary)
+        tier = tier_of(info) if info else TASK_TIER[profile.task]
+        vendors = {primary.split("/", 1)[0]}
+        picks = []
+        for model in tier_models(self.catalog, tier, vision=profile.has_image):
+            if model.provider in DEFAULT_VENDORS and model.provider not in vendors:
+                vendors.add(model.provider)
+                picks.append(model)
+        return picks
+
+    def _rescue(self, profile: QueryProfile, request: RouteRequest, limit: float | None,
+                plan: RoutePlan) -> Candidate:
+        """Nothing in the route fits: take the cheapest catalogue model that does."""
+        fits = []
+        for model in self.catalog.text_models():
+            problem, cost = self._check(model.id, profile, request, limit)
+            if problem is None:
+                fits.append((cost or 0.0, model.id))
+        if not fits:
+            reasons = "; ".join(f"{m}: {why}" for m, why in plan.skipped)
+            code = ErrorCode.BUDGET_EXCEEDED if limit is not None else ErrorCode.INVALID_INPUT
+            raise GatewiseError(code, f"no model can serve this request ({reasons})")
+        cost, model_id = min(fits)
+        return Candidate(model_id, "cheapest model that fits (every routed model was skipped)", cost)
+
+
+def _min_defined(*values: float | None) -> float | None:
+    defined = [v for v in values if v is not None]
+    return min(defined) if defined else None

@@ -1,0 +1,81 @@
+"""What a running server holds: settings, the upstream client, the catalogue, the ledger.
+
+With no OpenRouter key and no sandbox URL configured, the local sandbox upstream is started in
+the background so every server works out of the box, and every answer then says
+``provider: sandbox``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from gatewise.catalog import Catalog, CatalogCache
+from gatewise.config import Settings
+from gatewise.errors import GatewiseError
+from gatewise.ledger import LedgerStore, open_ledger
+from gatewise.sandbox import SandboxServer
+from gatewise.upstream.openrouter import OpenRouterClient
+
+log = logging.getLogger(__name__)
+
+CATALOG_REFRESH_TIMEOUT_S = 5.0
+
+
+def catalog_cache(settings: Settings) -> CatalogCache:
+    name = "sandbox" if settings.uses_sandbox else "openrouter"
+    return CatalogCache(settings.data_dir / f"catalog-{name}.json", settings.limits.catalog_ttl_s)
+
+
+def offline_catalog(settings: Settings) -> Catalog:
+    """The best catalogue available without network: the disk cache (even stale), or the snapshot."""
+    return catalog_cache(settings).load(allow_stale=True) or Catalog.snapshot()
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    client: OpenRouterClient
+    catalog: Catalog
+    ledger: LedgerStore
+    sandbox: SandboxServer | None = None
+
+    @property
+    def provider(self) -> str:
+        return self.client.name
+
+    @classmethod
+    async def open(cls, settings: Settings) -> Runtime:
+        sandbox = None
+        if settings.uses_sandbox and settings.sandbox_url is None:
+            sandbox = SandboxServer()
+            await sandbox.__aenter__()
+            settings = settings.model_copy(update={"sandbox_url": sandbox.url})
+            log.info("no OPENROUTER_API_KEY: answering from the local sandbox at %s", sandbox.url)
+        client = OpenRouterClient(settings)
+        runtime = cls(settings, client, offline_catalog(settings), open_ledger(settings.ledger_path),
+                      sandbox)
+        await runtime.refresh_catalog()
+        return runtime
+
+    async def refresh_catalog(self, *, force: bool = False) -> Catalog:
+        """Fetch ``/models`` when the cached copy is older than its TTL; keep the old one on failure."""
+        cache = catalog_cache(self.settings)
+        if not force and (fresh := cache.load()) is not None:
+            self.catalog = fresh
+            return fresh
+        try:
+            payload = await self.client.list_models(timeout_s=CATALOG_REFRESH_TIMEOUT_S)
+            catalog = Catalog.from_openrouter_json(payload, self.provider)
+        except (GatewiseError, ValueError) as exc:
+            log.warning("model catalogue refresh failed (%s); using %s", exc, self.catalog.source)
+            return self.catalog
+        cache.store(payload, self.provider)
+        self.catalog = catalog
+        return catalog
+
+    async def close(self) -> None:
+        await self.client.aclose()
+        await self.ledger.close()
+        if self.sandbox is not None:
+            await self.sandbox.__aexit__(None, None, None)

@@ -1,0 +1,237 @@
+"""A pooled, retrying JSON-over-HTTP client shared by every upstream.
+
+One ``httpx.AsyncClient`` per upstream (connection pooling), connect/read timeouts, an overall
+deadline per call, and retries with capped exponential backoff and full jitter on connection
+errors, 408, 429 and 5xx — honouring ``Retry-After``. Other 4xx answers are final. Every failure
+leaves as a :class:`~gatewise.errors.GatewiseError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from gatewise.config import Limits
+from gatewise.errors import ErrorCode, GatewiseError, error_from_response
+from gatewise.redact import scrub
+from gatewise.upstream.sse import iter_sse_json
+
+log = logging.getLogger(__name__)
+
+# Per-request INFO lines from httpx would cost time on the hot path and may show URLs.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 522, 524, 529})
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_retries: int = 2
+    backoff_base_s: float = 0.25
+    backoff_max_s: float = 8.0
+    retry_after_cap_s: float = 30.0
+
+    @classmethod
+    def from_limits(cls, limits: Limits) -> RetryPolicy:
+        return cls(limits.max_retries, limits.backoff_base_s, limits.backoff_max_s,
+                   limits.retry_after_cap_s)
+
+    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+        """Pause before retry number ``attempt`` (0-based); the server's word wins when given."""
+        if retry_after is not None:
+            return min(retry_after, self.retry_after_cap_s)
+        ceiling = min(self.backoff_max_s, self.backoff_base_s * (2**attempt))
+        return rng.uniform(0, ceiling)  # full jitter: spreads retries of many callers
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: Any
+    headers: httpx.Headers
+    elapsed_ms: float
+
+
+class HttpUpstream:
+    """Base client: subclasses add the endpoints of one API."""
+
+    name = "upstream"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        limits: Limits,
+        headers: Mapping[str, str] | None = None,
+        secrets: tuple[str, ...] = (),
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.limits = limits
+        self.retry = RetryPolicy.from_limits(limits)
+        self._secrets = secrets
+        self._rng = random.Random()
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers=dict(headers or {}),
+            timeout=httpx.Timeout(limits.read_timeout_s, connect=limits.connect_timeout_s),
+            limits=httpx.Limits(max_connections=limits.max_connections,
+                                max_keepalive_connections=limits.max_connections),
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> HttpUpstream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def _deadline(self, timeout_s: float | None) -> float:
+        return time.monotonic() + (timeout_s if timeout_s is not None else self.limits.deadline_s)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout_s: float | None = None,
+        retries: int | None = None,
+    ) -> Response:
+        """Send one request with retries; return the 2xx answer or raise GatewiseError."""
+        deadline = self._deadline(timeout_s)
+        max_retries = self.retry.max_retries if retries is None else retries
+        attempt = 0
+        while True:
+            try:
+                return await self._send_once(method, path, json, params, headers, deadline)
+            except GatewiseError as exc:
+                if attempt >= max_retries or not _worth_retrying(exc):
+                    raise
+                pause = self.retry.delay(attempt, exc.retry_after, self._rng)
+                if exc.retry_after is not None and exc.retry_after > self.retry.retry_after_cap_s:
+                    raise  # the upstream asks for a longer wait than we are willing to hold
+                if time.monotonic() + pause >= deadline:
+                    raise
+                log.debug("%s %s failed with %s; retry %d in %.2fs", self.name, path, exc.code,
+                          attempt + 1, pause)
+                await asyncio.sleep(pause)
+                attempt += 1
+
+    async def _send_once(
+        self,
+        method: str,
+        path: str,
+        json: Any,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        deadline: float,
+    ) -> Response:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise self._timeout_error(path)
+        timeout = httpx.Timeout(min(self.limits.read_timeout_s, remaining),
+                                connect=min(self.limits.connect_timeout_s, remaining))
+        started = time.perf_counter()
+        try:
+            reply = await self._client.request(method, path, json=json, params=params,
+                                               headers=headers, timeout=timeout)
+        except httpx.TimeoutException as exc:
+            raise self._timeout_error(path, connect=isinstance(exc, httpx.ConnectTimeout)) from None
+        except httpx.TransportError as exc:
+            raise self._connection_error(exc) from None
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        body = _json_or_text(reply)
+        if reply.is_success:
+            return Response(reply.status_code, body, reply.headers, elapsed_ms)
+        raise self._status_error(reply.status_code, body, reply.headers)
+
+    async def stream(
+        self,
+        path: str,
+        *,
+        json: Any,
+        headers: Mapping[str, str] | None = None,
+        timeout_s: float | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """POST and yield the JSON events of an SSE answer (comments skipped).
+
+        Errors before the first byte of the body are mapped like :meth:`request`; connection
+        problems are retried only before the stream starts, never mid-stream.
+        """
+        deadline = self._deadline(timeout_s)
+        timeout = httpx.Timeout(self.limits.read_timeout_s, connect=self.limits.connect_timeout_s)
+        try:
+            async with self._client.stream("POST", path, json=json, headers=headers,
+                                           timeout=timeout) as reply:
+                if not reply.is_success:
+                    await reply.aread()
+                    raise self._status_error(reply.status_code, _json_or_text(reply),
+                                             reply.headers)
+                async for event in iter_sse_json(reply.aiter_lines()):
+                    if time.monotonic() > deadline:
+                        raise self._timeout_error(path)
+                    yield event
+        except httpx.TimeoutException:
+            raise self._timeout_error(path) from None
+        except httpx.TransportError as exc:
+            raise self._connection_error(exc) from None
+
+    def _status_error(self, status: int, body: Any, headers: httpx.Headers) -> GatewiseError:
+        err = error_from_response(status, body, provider=self.name,
+                                  retry_after=parse_retry_after(headers.get("retry-after")))
+        err.message = scrub(err.message, self._secrets)
+        return err
+
+    def _timeout_error(self, path: str, *, connect: bool = False) -> GatewiseError:
+        what = "connecting to" if connect else "waiting for"
+        return GatewiseError(ErrorCode.UPSTREAM_TIMEOUT, f"timed out {what} {self.name} ({path})",
+                             details={"connect": connect})
+
+    def _connection_error(self, exc: httpx.TransportError) -> GatewiseError:
+        reason = scrub(str(exc) or type(exc).__name__, self._secrets)
+        return GatewiseError(ErrorCode.UPSTREAM_ERROR, f"could not reach {self.name}: {reason}",
+                             details={"connection": True})
+
+
+def _worth_retrying(exc: GatewiseError) -> bool:
+    if exc.details.get("connection") or exc.details.get("connect"):
+        return True  # the request never reached the upstream: always safe to send again
+    return exc.status in RETRY_STATUSES
+
+
+def _json_or_text(reply: httpx.Response) -> Any:
+    try:
+        return reply.json()
+    except ValueError:
+        return reply.text[:2000]

@@ -1,0 +1,137 @@
+"""OpenRouter's API (and the local sandbox, which speaks the same protocol)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from gatewise.config import Settings
+from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.upstream.http import HttpUpstream
+
+
+@dataclass
+class ChatResult:
+    """The parts of a chat completion that callers need, plus the raw body."""
+
+    id: str
+    model: str
+    content: str
+    finish_reason: str | None
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float | None
+    provider: str | None
+    latency_ms: float
+    annotations: list[dict[str, Any]] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_body(cls, body: Any, latency_ms: float) -> ChatResult:
+        if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
+            raise GatewiseError(ErrorCode.UPSTREAM_ERROR, "the upstream answer had no choices")
+        if not body["choices"]:
+            raise GatewiseError(ErrorCode.UPSTREAM_ERROR, "the upstream answer had no choices")
+        choice = body["choices"][0]
+        if choice.get("error"):
+            raise GatewiseError(ErrorCode.UPSTREAM_ERROR,
+                                f"the model failed: {choice['error'].get('message', 'error')}")
+        message = choice.get("message") or {}
+        usage = body.get("usage") or {}
+        return cls(
+            id=str(body.get("id", "")),
+            model=str(body.get("model", "")),
+            content=_text(message.get("content")),
+            finish_reason=choice.get("finish_reason"),
+            tokens_in=int(usage.get("prompt_tokens") or 0),
+            tokens_out=int(usage.get("completion_tokens") or 0),
+            cost_usd=_float_or_none(usage.get("cost")),
+            provider=body.get("provider"),
+            latency_ms=latency_ms,
+            annotations=list(message.get("annotations") or []),
+            raw=body,
+        )
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # content may come back as an array of text parts
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return ""
+
+
+def _float_or_none(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class OpenRouterClient(HttpUpstream):
+    """Chat (plain and streaming), catalogue, key, credits, generation and embeddings."""
+
+    def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None):
+        key = settings.openrouter_api_key
+        headers = {
+            # Attribution on every call, as OpenRouter asks.
+            "HTTP-Referer": settings.app_url,
+            "X-OpenRouter-Title": settings.app_title,
+            "X-Title": settings.app_title,
+        }
+        if key is not None:
+            headers["Authorization"] = f"Bearer {key.get_secret_value()}"
+        self.is_sandbox = settings.uses_sandbox
+        self.name = "sandbox" if self.is_sandbox else "openrouter"
+        base = settings.sandbox_url if settings.sandbox_url else settings.openrouter_base_url
+        super().__init__(base, limits=settings.limits, headers=headers,
+                         secrets=settings.secrets, transport=transport)
+
+    async def chat(
+        self,
+        body: Mapping[str, Any],
+        *,
+        timeout_s: float | None = None,
+        retries: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> ChatResult:
+        reply = await self.request("POST", "/chat/completions", json=dict(body), headers=headers,
+                                   timeout_s=timeout_s, retries=retries)
+        return ChatResult.from_body(reply.body, reply.elapsed_ms)
+
+    async def chat_stream(
+        self, body: Mapping[str, Any], *, timeout_s: float | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Yield the chunks of a streamed completion; the last one carries ``usage``."""
+        async for event in self.stream("/chat/completions", json={**body, "stream": True},
+                                       headers=headers, timeout_s=timeout_s):
+            yield event
+
+    async def list_models(self, output_modalities: str = "all", *, timeout_s: float | None = None
+                          ) -> dict[str, Any]:
+        reply = await self.request("GET", "/models", params={"output_modalities": output_modalities},
+                                   timeout_s=timeout_s)
+        return reply.body
+
+    async def key_info(self) -> dict[str, Any]:
+        return (await self.request("GET", "/key")).body.get("data", {})
+
+    async def credits(self) -> dict[str, Any]:
+        return (await self.request("GET", "/credits")).body.get("data", {})
+
+    async def generation(self, generation_id: str) -> dict[str, Any]:
+        reply = await self.request("GET", "/generation", params={"id": generation_id})
+        return reply.body.get("data", {})
+
+    async def embeddings(self, model: str, texts: list[str], dimensions: int | None = None
+                         ) -> tuple[list[list[float]], dict[str, Any]]:
+        body: dict[str, Any] = {"model": model, "input": texts}
+        if dimensions:
+            body["dimensions"] = dimensions
+        reply = await self.request("POST", "/embeddings", json=body)
+        rows = sorted(reply.body.get("data", []), key=lambda row: row.get("index", 0))
+        return [row["embedding"] for row in rows], reply.body.get("usage", {})

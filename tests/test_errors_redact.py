@@ -1,0 +1,65 @@
+"""The error taxonomy and secret scrubbing."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from gatewise.errors import ErrorCode, GatewiseError, code_for_status, error_from_response
+from gatewise.redact import RedactingFilter, mask, scrub
+
+
+@pytest.mark.parametrize(("status", "code"), [
+    (400, ErrorCode.INVALID_INPUT), (401, ErrorCode.UNAUTHORIZED), (402, ErrorCode.INSUFFICIENT_CREDITS),
+    (403, ErrorCode.FORBIDDEN_SCOPE), (404, ErrorCode.NOT_FOUND), (408, ErrorCode.UPSTREAM_TIMEOUT),
+    (413, ErrorCode.TOO_LARGE), (429, ErrorCode.RATE_LIMITED), (500, ErrorCode.UPSTREAM_ERROR),
+    (502, ErrorCode.UPSTREAM_ERROR), (524, ErrorCode.UPSTREAM_TIMEOUT), (529, ErrorCode.UPSTREAM_ERROR),
+])
+def test_status_mapping(status: int, code: ErrorCode) -> None:
+    assert code_for_status(status) is code
+
+
+def test_openrouter_error_type_beats_status() -> None:
+    body = {"error": {"code": 400, "message": "This model's maximum context length is 8192",
+                      "metadata": {"error_type": "context_length_exceeded"}}}
+    err = error_from_response(400, body, provider="openrouter")
+    assert err.code is ErrorCode.CONTEXT_TOO_LONG
+    assert "maximum context length" in err.message
+    assert err.hint and not err.retryable
+
+
+def test_portkey_and_odd_bodies() -> None:
+    assert error_from_response(403, {"message": "AB03 no scope"}, provider="portkey").code \
+        is ErrorCode.FORBIDDEN_SCOPE
+    err = error_from_response(503, "<html>bad gateway</html>", provider="x", retry_after=2.0)
+    assert err.code is ErrorCode.UPSTREAM_ERROR and err.retry_after == 2.0 and err.retryable
+    text = str(err)
+    assert text.startswith("UPSTREAM_ERROR: x answered HTTP 503") and "retry after 2s" in text
+    assert err.to_dict()["retry_after"] == 2.0
+
+
+def test_mask_and_scrub() -> None:
+    key = "sk-or-v1-0123456789abcdef"
+    assert mask(key) == "sk-…cdef"
+    assert mask(None) == "(not set)"
+    assert mask("short") == "…"
+    text = f"failed with key {key} and header Bearer abcdefghijklmnop"
+    clean = scrub(text, (key,))
+    assert key not in clean and "abcdefghijklmnop" not in clean
+    assert "sk-…cdef" in clean
+
+
+def test_logging_filter_scrubs_records(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("gatewise.test.redact")
+    logger.addFilter(RedactingFilter(("pk-secret-portkey-key",)))
+    with caplog.at_level(logging.INFO, logger="gatewise.test.redact"):
+        logger.info("calling with %s", "pk-secret-portkey-key")
+    assert "pk-secret-portkey-key" not in caplog.text
+    assert "…-key" in caplog.text
+
+
+def test_error_is_an_exception_with_code() -> None:
+    with pytest.raises(GatewiseError) as info:
+        raise GatewiseError(ErrorCode.NOT_FOUND, "no such model")
+    assert info.value.code is ErrorCode.NOT_FOUND and "Hint:" in str(info.value)

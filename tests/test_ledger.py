@@ -1,0 +1,349 @@
+"""The call ledger on real SQLite files: schema, durability, group commit, sharing, summaries."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import stat
+import subprocess
+import sys
+import textwrap
+from calendar import timegm
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatewise.ledger import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    CallRecord,
+    LedgerClosedError,
+    LedgerError,
+    LedgerSchemaError,
+    LedgerStore,
+    SQLiteLedger,
+    open_ledger,
+)
+
+DAY1 = float(timegm((2024, 3, 1, 23, 59, 0)))
+DAY2 = float(timegm((2024, 3, 2, 0, 1, 0)))
+
+
+def call(**overrides: Any) -> CallRecord:
+    fields: dict[str, Any] = {
+        "server": "routing_gateway",
+        "tool": "routed_complete",
+        "provider": "sandbox",
+        "model": "vendor/model-a",
+        "tokens_in": 10,
+        "tokens_out": 5,
+        "cost_usd": 0.001,
+        "latency_ms": 100.0,
+        "status": "ok",
+        "cache_status": "miss",
+        "route_reason": "cheapest capable",
+        "request_id": "req-0",
+        "attempt": 0,
+    }
+    fields.update(overrides)
+    return CallRecord(**fields)
+
+
+@pytest.fixture
+async def ledger(tmp_path: Path):
+    store = open_ledger(tmp_path / "data" / "ledger.sqlite3")
+    yield store
+    await store.close()
+
+
+def versions(path: Path) -> list[int]:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
+    conn.close()
+    return [v for (v,) in rows]
+
+
+# --- schema and migrations ---------------------------------------------------------------------
+
+
+def test_migrations_are_an_ordered_list_from_one() -> None:
+    assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
+    assert MIGRATIONS[-1].version == SCHEMA_VERSION
+
+
+async def test_fresh_file_is_migrated_private_and_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "dir" / "ledger.sqlite3"
+    store = open_ledger(path)
+    await store.record(call())
+    assert isinstance(store, LedgerStore)
+    assert versions(path) == [1]
+    for file in path.parent.iterdir():  # the database and its -wal/-shm companions
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600, file.name
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        indexes = {row[1] for row in conn.execute("PRAGMA index_list(calls)")}
+    conn.close()
+    assert {"calls_ts", "calls_project_ts", "calls_model_ts"} <= indexes
+    await store.close()
+
+
+async def test_reopening_is_a_no_op_and_keeps_rows(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    first = open_ledger(path)
+    await first.record(call())
+    await first.close()
+    second = open_ledger(path)
+    assert versions(path) == [1]
+    assert await second.count() == 1
+    await second.close()
+
+
+def test_newer_unknown_schema_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at)")
+        conn.execute("INSERT INTO schema_migrations VALUES (?, 0)", [SCHEMA_VERSION + 1])
+    conn.close()
+    with pytest.raises(LedgerSchemaError, match=f"schema version {SCHEMA_VERSION + 1}.*upgrade"):
+        SQLiteLedger(path)
+
+
+# --- records -----------------------------------------------------------------------------------
+
+
+async def test_every_field_round_trips(ledger: SQLiteLedger) -> None:
+    rec = CallRecord(
+        ts=1_700_000_000.123456,
+        server="vision",
+        tool="describe_image",
+        provider="openrouter",
+        model="vendor/vision-1",
+        tokens_in=1234,
+        tokens_out=56,
+        cost_usd=0.00123,
+        latency_ms=842.5,
+        status="error",
+        error_code="UPSTREAM_TIMEOUT",
+        cache_status="hit_semantic",
+        route_reason="vision needed; cheapest with images",
+        project="acme",
+        request_id="3f2a",
+        attempt=2,
+        task="vision",
+    )
+    await ledger.record(rec)
+    assert await ledger.recent(5) == [rec]
+
+
+async def test_recent_is_newest_first_and_limited(ledger: SQLiteLedger) -> None:
+    await ledger.record_many([call(ts=float(i), request_id=str(i)) for i in range(5)])
+    assert [r.request_id for r in await ledger.recent(3)] == ["4", "3", "2"]
+
+
+def test_malformed_records_are_rejected_up_front() -> None:
+    with pytest.raises(ValueError, match="status"):
+        call(status="fine")
+    with pytest.raises(ValueError, match="cache_status"):
+        call(cache_status="warm")
+    with pytest.raises(ValueError, match="negative"):
+        call(attempt=-1)
+
+
+# --- durability and concurrency ----------------------------------------------------------------
+
+
+async def test_concurrent_records_share_commits(ledger: SQLiteLedger) -> None:
+    await asyncio.gather(*(ledger.record(call(request_id=str(i))) for i in range(2000)))
+    assert await ledger.count() == 2000
+    assert 1 <= ledger.commits < 100
+
+
+_WRITER_SCRIPT = textwrap.dedent(
+    """
+    import asyncio, sys
+    from pathlib import Path
+    from gatewise.ledger import CallRecord, open_ledger
+
+    async def main(path, tag):
+        ledger = open_ledger(Path(path))
+        print("ready", flush=True)
+        sys.stdin.readline()
+        for start in range(0, 500, 5):
+            await asyncio.gather(*(
+                ledger.record(CallRecord(
+                    server="s", tool="t", provider="sandbox", model=tag, tokens_in=1,
+                    tokens_out=1, cost_usd=0.0, latency_ms=1.0, status="ok",
+                    cache_status="miss", route_reason="", request_id=f"{tag}-{i}", attempt=0))
+                for i in range(start, start + 5)))
+        await ledger.close()
+
+    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    """
+)
+
+
+async def test_two_processes_share_one_file_without_losing_rows(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite3"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER_SCRIPT, str(path), tag],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for tag in ("p1", "p2")
+    ]
+    try:
+        # Both open (and race to migrate) the fresh file, then start writing together.
+        for proc in procs:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        for proc in procs:
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        for proc in procs:
+            _, err = await asyncio.to_thread(proc.communicate, timeout=30)
+            assert proc.returncode == 0, err
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    store = open_ledger(path)
+    assert await store.count() == 1000
+    assert {r.key: r.requests for r in await store.summary(group_by="model")} == {
+        "p1": 500,
+        "p2": 500,
+    }
+    assert versions(path) == [1]
+    await store.close()
+
+
+async def test_close_flushes_pending_writes(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    store = open_ledger(path)
+    tasks = [asyncio.create_task(store.record(call(request_id=str(i)))) for i in range(300)]
+    await asyncio.sleep(0)  # every task has queued its row
+    assert not any(task.done() for task in tasks)
+    await store.close()
+    await asyncio.gather(*tasks)
+    reopened = open_ledger(path)
+    assert await reopened.count() == 300
+    await reopened.close()
+
+
+async def test_use_after_close_is_a_clear_error(tmp_path: Path) -> None:
+    store = open_ledger(tmp_path / "ledger.sqlite3")
+    await store.close()
+    await store.close()
+    with pytest.raises(LedgerClosedError, match="closed"):
+        await store.record(call())
+    with pytest.raises(LedgerClosedError):
+        await store.record_many([])
+    with pytest.raises(LedgerClosedError):
+        await store.count()
+    with pytest.raises(LedgerClosedError):
+        await store.summary()
+
+
+def test_unwritable_location_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    with pytest.raises(LedgerError, match="cannot open the call ledger"):
+        open_ledger(blocker / "ledger.sqlite3")
+
+
+async def test_failed_write_reaches_every_waiting_caller(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    store = SQLiteLedger(path, busy_timeout_ms=50)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process holding the write lock too long
+    try:
+        results = await asyncio.gather(
+            *(store.record(call(request_id=str(i))) for i in range(20)), return_exceptions=True
+        )
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert all(isinstance(r, LedgerError) and "locked" in str(r) for r in results), results
+    assert await store.count() == 0
+    await store.record(call())  # the writer survives the failure
+    assert await store.count() == 1
+    await store.close()
+
+
+# --- summaries ---------------------------------------------------------------------------------
+
+
+async def test_summary_figures_per_group(ledger: SQLiteLedger) -> None:
+    await ledger.record_many(
+        [
+            # request a: model-a failed, model-b answered as the fallback
+            call(request_id="a", model="m-a", status="error", error_code="RATE_LIMITED",
+                 cost_usd=0.0, tokens_in=0, tokens_out=0, latency_ms=50.0, project="x",
+                 task="code", ts=DAY1),
+            call(request_id="a", attempt=1, model="m-b", cost_usd=0.25, tokens_in=100,
+                 tokens_out=40, latency_ms=400.0, project="x", task="code", ts=DAY1),
+            # requests b and c answered first time by model-b and model-a
+            call(request_id="b", model="m-b", cost_usd=0.5, tokens_in=200, tokens_out=10,
+                 latency_ms=200.0, project="y", task="chat", ts=DAY2),
+            call(request_id="c", model="m-a", cost_usd=0.125, tokens_in=50, tokens_out=5,
+                 latency_ms=150.0, ts=DAY2),
+        ]
+    )
+    (total,) = await ledger.summary()
+    assert (total.key, total.requests, total.attempts, total.errors) == (None, 3, 4, 1)
+    assert total.cost_usd == pytest.approx(0.875)
+    assert (total.tokens_in, total.tokens_out) == (350, 55)
+    assert total.avg_latency_ms == pytest.approx(200.0)
+    assert (total.p50_latency_ms, total.p95_latency_ms) == (150.0, 400.0)
+
+    by_model = {r.key: r for r in await ledger.summary(group_by="model")}
+    assert [r.key for r in await ledger.summary(group_by="model")] == ["m-b", "m-a"]  # by cost
+    assert (by_model["m-a"].requests, by_model["m-a"].errors) == (2, 1)
+    assert by_model["m-b"].cost_usd == pytest.approx(0.75)
+
+    by_project = {r.key: r.requests for r in await ledger.summary(group_by="project")}
+    assert by_project == {"x": 1, "y": 1, None: 1}
+    by_task = {r.key: r.attempts for r in await ledger.summary(group_by="task")}
+    assert by_task == {"code": 2, "chat": 1, None: 1}
+    by_status = {r.key: r.attempts for r in await ledger.summary(group_by="status")}
+    assert by_status == {"ok": 3, "error": 1}
+    by_provider = await ledger.summary(group_by="provider")
+    assert [(r.key, r.requests) for r in by_provider] == [("sandbox", 3)]
+    by_day = await ledger.summary(group_by="day")
+    assert [(r.key, r.requests, r.attempts) for r in by_day] == [
+        ("2024-03-01", 1, 2),
+        ("2024-03-02", 2, 2),
+    ]
+
+
+async def test_latency_percentiles_use_nearest_rank(ledger: SQLiteLedger) -> None:
+    base = call()
+    await ledger.record_many(
+        [replace(base, latency_ms=float(ms), request_id=str(ms)) for ms in range(20, 0, -1)]
+    )
+    (row,) = await ledger.summary()
+    assert (row.p50_latency_ms, row.p95_latency_ms, row.avg_latency_ms) == (10.0, 19.0, 10.5)
+
+
+async def test_summary_time_window_includes_since_and_excludes_until(
+    ledger: SQLiteLedger,
+) -> None:
+    await ledger.record_many(
+        [call(ts=t, request_id=str(t), cost_usd=t / 1000) for t in (1000.0, 2000.0, 3000.0)]
+    )
+    (row,) = await ledger.summary(since=2000.0)
+    assert (row.attempts, row.cost_usd) == (2, pytest.approx(5.0))
+    (row,) = await ledger.summary(until=3000.0)
+    assert (row.attempts, row.cost_usd) == (2, pytest.approx(3.0))
+    (row,) = await ledger.summary(since=2000.0, until=3000.0)
+    assert row.attempts == 1
+    assert await ledger.summary(since=5000.0, group_by="model") == []
+    (empty,) = await ledger.summary(since=5000.0)
+    assert (empty.requests, empty.cost_usd) == (0, 0.0)
+
+
+async def test_summary_rejects_unknown_grouping(ledger: SQLiteLedger) -> None:
+    with pytest.raises(ValueError, match="group_by"):
+        await ledger.summary(group_by="colour")  # type: ignore[arg-type]

@@ -1,0 +1,86 @@
+"""Route planning: order, skips with reasons, context-window and cost rescue."""
+
+from __future__ import annotations
+
+import pytest
+
+from gatewise.catalog import Catalog
+from gatewise.config import RoutingConfig, TaskType
+from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.routing.analyze import analyze
+from gatewise.routing.policy import HybridPolicy, RouteRequest, resolve_routing, tier_of
+
+CATALOG = Catalog.snapshot()
+
+
+def policy(**routing) -> HybridPolicy:
+    return HybridPolicy(resolve_routing(RoutingConfig(**routing), CATALOG), CATALOG)
+
+
+def ask(text: str, **kw):
+    return analyze([{"role": "user", "content": text}], **kw)
+
+
+def test_task_table_then_fallback_chain() -> None:
+    p = policy(primary_models={"code_generation": "gpt-4o"},
+               fallback_chain=["claude-sonnet-4.5", "gemini-2.5-pro", "gpt-4o"])
+    plan = p.plan(ask("Write a Python function to merge two sorted lists"), RouteRequest())
+    assert [c.model for c in plan.candidates] == [
+        "openai/gpt-4o", "anthropic/claude-sonnet-4.5", "google/gemini-2.5-pro"]
+    assert plan.chosen.reason.startswith("primary for code_generation (config)")
+    assert all(c.est_cost_usd and c.est_cost_usd > 0 for c in plan.candidates)
+
+
+def test_default_fallbacks_come_from_other_vendors_in_the_same_tier() -> None:
+    plan = policy().plan(ask("Hello there"), RouteRequest())
+    vendors = [c.model.split("/")[0] for c in plan.candidates]
+    assert len(vendors) == len(set(vendors)) >= 2
+    assert {tier_of(CATALOG.get(c.model)) for c in plan.candidates} == {"economy"}
+
+
+def test_cost_threshold_skips_expensive_models_with_reason() -> None:
+    p = policy(primary_models={"reasoning": "claude-3-opus"}, fallback_chain=["gpt-4o-mini"],
+               cost_threshold=0.01)
+    plan = p.plan(ask("Explain why the sky is blue"), RouteRequest(max_tokens=1000))
+    assert [c.model for c in plan.candidates] == ["openai/gpt-4o-mini"]
+    (model, reason), = plan.skipped
+    assert model == "anthropic/claude-3-opus" and "exceeds the $0.010000 limit" in reason
+
+
+def test_context_window_fallback_goes_to_a_larger_model() -> None:
+    p = policy(primary_models={"summarization": "gpt-4o"}, fallback_chain=["claude-3-haiku"])
+    long_text = "Summarize this report. " + "word " * 800_000  # ~1M tokens
+    plan = p.plan(ask(long_text), RouteRequest(max_tokens=500))
+    skipped = dict(plan.skipped)
+    assert "context window 128,000" in skipped["openai/gpt-4o"]
+    assert "anthropic/claude-3-haiku" in skipped
+    chosen = CATALOG.get(plan.chosen.model)
+    assert chosen.context_length > 1_000_000
+    assert "cheapest model that fits" in plan.chosen.reason
+
+
+def test_image_requests_skip_text_only_models() -> None:
+    p = policy(primary_models={"vision": "deepseek-r1"}, fallback_chain=["gpt-4o"])
+    profile = analyze([{"role": "user", "content": [
+        {"type": "text", "text": "describe"},
+        {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]}])
+    plan = p.plan(profile, RouteRequest())
+    assert plan.chosen.model == "openai/gpt-4o"
+    assert dict(plan.skipped)["deepseek/deepseek-r1"] == "does not accept image input"
+
+
+def test_caller_model_goes_first_and_impossible_budget_is_a_clear_error() -> None:
+    p = policy()
+    plan = p.plan(ask("hi"), RouteRequest(model="openai/gpt-4o-mini"))
+    assert plan.chosen.model == "openai/gpt-4o-mini"
+    assert plan.chosen.reason == "requested by the caller"
+    with pytest.raises(GatewiseError) as info:
+        p.plan(ask("hi"), RouteRequest(max_cost_usd=0.0, max_tokens=1000))
+    assert info.value.code is ErrorCode.BUDGET_EXCEEDED
+
+
+def test_every_task_has_a_route() -> None:
+    p = policy()
+    for task in TaskType:
+        plan = p.plan(ask("something", task_hint=task), RouteRequest())
+        assert plan.candidates, task

@@ -1,0 +1,153 @@
+"""routing-gateway through a real in-memory MCP client, in both protocol eras."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from mcp import MCPError
+from mcp.types import INVALID_PARAMS
+
+from gatewise.config import Settings
+from gatewise.ledger import open_ledger
+
+CONTRACT = Path(__file__).parent / "contract" / "routing_gateway_tools.json"
+
+
+def wire(result) -> dict:
+    return result.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+async def ledger_rows(settings: Settings) -> list:
+    ledger = open_ledger(settings.ledger_path)
+    try:
+        return await ledger.recent(100)
+    finally:
+        await ledger.close()
+
+
+async def test_tools_list_matches_the_contract(connect) -> None:
+    async with connect() as client:
+        listed = await client.list_tools()
+        tools = [wire(t) for t in listed.tools]
+        current = {t["name"]: {k: t.get(k) for k in
+                               ("description", "inputSchema", "outputSchema", "annotations")}
+                   for t in tools}
+        if os.environ.get("UPDATE_CONTRACT") or not CONTRACT.exists():
+            CONTRACT.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
+        assert current == json.loads(CONTRACT.read_text()), "rerun with UPDATE_CONTRACT=1"
+        routed = current["routed_complete"]
+        assert routed["annotations"] == {"title": "Routed completion", "readOnlyHint": False,
+                                         "destructiveHint": False, "idempotentHint": False,
+                                         "openWorldHint": True}
+        assert current["explain_route"]["annotations"]["readOnlyHint"] is True
+        assert "answer" in routed["outputSchema"]["properties"]
+
+
+async def test_routed_complete_answers_from_the_sandbox(connect, upstream, settings) -> None:
+    async with connect() as client:
+        result = await client.call_tool("routed_complete", {"prompt": "What is 17*23?", "project": "t1"})
+        assert not result.is_error
+        out = result.structured_content
+        assert out["provider"] == "sandbox"
+        assert "391" in out["answer"] and "[sandbox" in out["answer"]
+        assert out["route"]["task"] == "math"
+        assert out["tokens_in"] > 0 and out["tokens_out"] > 0 and out["cost_usd"] > 0
+        (attempt,) = out["attempts"]
+        assert (attempt["model"], attempt["status"], attempt["error_code"]) == (out["model"], "ok", None)
+        assert not out["fallback_used"]
+        assert json.loads(result.content[0].text)["request_id"] == out["request_id"]
+        rows = await ledger_rows(settings)
+        assert len(rows) == 1
+        row = rows[0]
+        assert (row.request_id, row.project, row.status, row.task) == (out["request_id"], "t1", "ok", "math")
+        assert row.cost_usd == pytest.approx(out["cost_usd"])
+        assert row.provider == "sandbox" and row.tool == "routed_complete"
+
+
+async def test_failure_falls_back_and_every_attempt_is_recorded(connect, upstream,
+                                                                settings) -> None:
+    async with connect() as client:
+        plan = await client.call_tool("explain_route", {"prompt": "Explain why the sky is blue"})
+        first, second = plan.structured_content["candidates"][:2]
+        upstream.fault(first, error_rate=1.0, statuses=[503])
+        result = await client.call_tool("routed_complete", {"prompt": "Explain why the sky is blue"})
+        out = result.structured_content
+        assert out["model"] == second and out["fallback_used"]
+        assert [(a["model"], a["status"], a.get("error_code")) for a in out["attempts"]] == [
+            (first, "error", "UPSTREAM_ERROR"), (second, "ok", None)]
+        assert "fell back after" in out["route"]["reason"]
+        rows = sorted(await ledger_rows(settings), key=lambda r: r.attempt)
+        assert [(r.model, r.status, r.error_code, r.attempt) for r in rows] == [
+            (first, "error", "UPSTREAM_ERROR", 0), (second, "ok", None, 1)]
+        assert len({r.request_id for r in rows}) == 1
+        assert upstream.stats()["models"][first]["requests"] == 1  # no retry while a fallback waits
+
+
+async def test_rate_limit_then_fallback_and_total_failure(connect, upstream, settings) -> None:
+    async with connect() as client:
+        upstream.fault("*", error_rate=1.0, statuses=[429], retry_after=0.01)
+        result = await client.call_tool("routed_complete", {"prompt": "hello there", "project": "x"})
+        assert result.is_error
+        text = result.content[0].text
+        assert "RATE_LIMITED" in text and "every model in the route failed" in text
+        rows = await ledger_rows(settings)
+        assert len(rows) >= 2 and all(r.status == "error" for r in rows)
+
+
+async def test_forced_model_and_explain_costs_nothing(connect, upstream) -> None:
+    async with connect() as client:
+        before = upstream.stats()["totals"]["requests"]
+        plan = await client.call_tool("explain_route", {"prompt": "hi", "model": "gpt-4o-mini"})
+        assert plan.structured_content["candidates"][0] == "openai/gpt-4o-mini"
+        assert plan.structured_content["reason"] == "requested by the caller"
+        assert upstream.stats()["totals"]["requests"] == before
+        done = await client.call_tool("routed_complete", {"prompt": "hi", "model": "gpt-4o-mini",
+                                                          "max_tokens": 5})
+        assert done.structured_content["model"] == "openai/gpt-4o-mini"
+        assert done.structured_content["tokens_out"] <= 5
+
+
+async def test_messages_with_an_image_route_to_a_vision_model(connect, upstream) -> None:
+    async with connect() as client:
+        messages = [{"role": "user", "content": [
+            {"type": "text", "text": "What is in this image?"},
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}]}]
+        result = await client.call_tool("routed_complete", {"messages": messages})
+        out = result.structured_content
+        assert out["route"]["task"] == "vision" and "image" in out["route"]["modalities"]
+
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    ({}, "exactly one of `prompt` or `messages`"),
+    ({"prompt": "a", "messages": [{"role": "user", "content": "b"}]}, "exactly one"),
+    ({"prompt": "   "}, "`prompt` is empty"),
+    ({"prompt": "x", "temperature": 5}, "temperature"),
+    ({"prompt": "x", "max_tokens": 0}, "max_tokens"),
+    ({"prompt": "x", "max_tokens": 10_000_000}, "exceeds the limit"),
+    ({"prompt": "x", "project": "bad tag!"}, "project"),
+    ({"prompt": "x", "task": "astrology"}, "task"),
+    ({"prompt": "x", "model": "gpt-4oo"}, "closest: openai/gpt-4o"),
+    ({"prompt": "x", "max_cost_usd": 0}, "BUDGET_EXCEEDED"),
+    ({"prompt": "x" * 500_000}, "TOO_LARGE"),
+    ({"messages": [{"role": "wizard", "content": "x"}]}, "role"),
+])
+async def test_bad_input_is_a_clear_error(connect, upstream, settings, args, fragment) -> None:
+    async with connect() as client:
+        result = await client.call_tool("routed_complete", args)
+        assert result.is_error
+        text = result.content[0].text
+        assert fragment in text
+        assert "Traceback" not in text
+        assert upstream.stats()["totals"]["requests"] == 0  # nothing reached the upstream
+        assert await ledger_rows(settings) == []
+
+
+async def test_unknown_tool_is_a_protocol_error(connect) -> None:
+    async with connect() as client:
+        with pytest.raises(MCPError) as info:
+            await client.call_tool("no_such_tool", {})
+        assert info.value.code == INVALID_PARAMS

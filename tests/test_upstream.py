@@ -1,0 +1,155 @@
+"""The upstream client against the real sandbox over loopback: retries, backoff, errors, SSE."""
+
+from __future__ import annotations
+
+import random
+import time
+from email.utils import formatdate
+
+import pytest
+
+from gatewise.config import Settings
+from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.upstream.http import RetryPolicy, parse_retry_after
+from gatewise.upstream.openrouter import OpenRouterClient
+from gatewise.upstream.sse import iter_sse_json
+
+MODEL = "openai/gpt-4o-mini"
+BODY = {"model": MODEL, "messages": [{"role": "user", "content": "What is 2+3?"}]}
+
+
+def client_for(settings: Settings, **limits) -> OpenRouterClient:
+    if limits:
+        settings = settings.model_copy(update={"limits": settings.limits.model_copy(update=limits)})
+    return OpenRouterClient(settings)
+
+
+def test_retry_after_parsing() -> None:
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after(None) is None and parse_retry_after("soon") is None
+    now = time.time()
+    assert parse_retry_after(formatdate(now + 10, usegmt=True), now=now) == pytest.approx(10, abs=1)
+    assert parse_retry_after(formatdate(now - 10, usegmt=True), now=now) == 0.0
+
+
+def test_backoff_is_capped_jittered_and_defers_to_the_server() -> None:
+    policy = RetryPolicy(max_retries=5, backoff_base_s=0.5, backoff_max_s=2.0, retry_after_cap_s=10)
+    rng = random.Random(1)
+    delays = [policy.delay(n, None, rng) for n in range(8) for _ in range(50)]
+    assert max(delays) <= 2.0 and min(delays) >= 0 and len(set(delays)) > 100
+    assert policy.delay(0, 3.0, rng) == 3.0
+    assert policy.delay(0, 99.0, rng) == 10
+
+
+async def test_chat_answer_parsed(settings: Settings, upstream) -> None:
+    async with client_for(settings) as client:
+        result = await client.chat(BODY)
+    assert result.model == MODEL and "5" in result.content
+    assert result.tokens_in > 0 and result.tokens_out > 0 and result.cost_usd > 0
+    assert result.id.startswith("gen-") and result.finish_reason == "stop"
+
+
+async def test_5xx_is_retried_then_succeeds(settings: Settings, upstream) -> None:
+    upstream.fault(MODEL, error_rate=0.5, statuses=[502])
+    async with client_for(settings, max_retries=6, backoff_base_s=0.001) as client:
+        for _ in range(10):
+            await client.chat(BODY)  # each call survives a 50 % failure rate
+    stats = upstream.stats()["models"][MODEL]
+    assert stats["requests"] > 10 and stats["injected"] > 0
+
+
+async def test_429_honours_retry_after(settings: Settings, upstream) -> None:
+    upstream.fault(MODEL, error_rate=1.0, statuses=[429], retry_after=0.2)
+    async with client_for(settings, max_retries=2) as client:
+        started = time.monotonic()
+        with pytest.raises(GatewiseError) as info:
+            await client.chat(BODY)
+        elapsed = time.monotonic() - started
+    assert info.value.code is ErrorCode.RATE_LIMITED and info.value.retry_after == 0.2
+    assert elapsed >= 0.4  # two pauses of Retry-After seconds
+    assert upstream.stats()["models"][MODEL]["requests"] == 3
+
+
+async def test_retry_after_beyond_the_cap_fails_fast(settings: Settings, upstream) -> None:
+    upstream.fault(MODEL, error_rate=1.0, statuses=[429], retry_after=120)
+    async with client_for(settings, max_retries=3, retry_after_cap_s=5) as client:
+        with pytest.raises(GatewiseError) as info:
+            await client.chat(BODY)
+    assert info.value.retry_after == 120
+    assert upstream.stats()["models"][MODEL]["requests"] == 1
+
+
+@pytest.mark.parametrize(("status", "code"), [(400, ErrorCode.INVALID_INPUT),
+                                              (402, ErrorCode.INSUFFICIENT_CREDITS),
+                                              (403, ErrorCode.FORBIDDEN_SCOPE)])
+async def test_other_4xx_are_not_retried(settings: Settings, upstream, status, code) -> None:
+    upstream.fault(MODEL, error_rate=1.0, statuses=[status])
+    async with client_for(settings, max_retries=3) as client:
+        with pytest.raises(GatewiseError) as info:
+            await client.chat(BODY)
+    assert info.value.code is code
+    assert upstream.stats()["models"][MODEL]["requests"] == 1
+
+
+async def test_bad_key_is_unauthorized_and_never_echoed(settings: Settings, upstream) -> None:
+    key = "sk-bad-0123456789abcdef"
+    bad = settings.model_copy(update={"openrouter_api_key": __import__("pydantic").SecretStr(key)})
+    async with OpenRouterClient(bad) as client:
+        with pytest.raises(GatewiseError) as info:
+            await client.key_info()
+    assert info.value.code is ErrorCode.UNAUTHORIZED
+    assert key not in str(info.value)
+
+
+async def test_deadline_bounds_a_hanging_upstream(settings: Settings, upstream) -> None:
+    upstream.fault(MODEL, timeout_rate=1.0)
+    async with client_for(settings, read_timeout_s=30) as client:
+        started = time.monotonic()
+        with pytest.raises(GatewiseError) as info:
+            await client.chat(BODY, timeout_s=0.5)
+    assert info.value.code is ErrorCode.UPSTREAM_TIMEOUT
+    assert time.monotonic() - started < 3
+
+
+async def test_connection_refused_is_an_upstream_error(settings: Settings) -> None:
+    dead = settings.model_copy(update={"sandbox_url": "http://127.0.0.1:9/api/v1"})
+    async with OpenRouterClient(dead) as client:
+        with pytest.raises(GatewiseError) as info:
+            await client.chat(BODY, retries=1)
+    assert info.value.code is ErrorCode.UPSTREAM_ERROR and "could not reach" in info.value.message
+
+
+async def test_streaming_yields_chunks_and_final_usage(settings: Settings, upstream) -> None:
+    async with client_for(settings) as client:
+        events = [e async for e in client.chat_stream(BODY)]
+    text = "".join(c["delta"].get("content", "") for e in events for c in e["choices"])
+    assert "5" in text
+    assert events[-1]["choices"] == [] and events[-1]["usage"]["cost"] > 0
+
+
+async def test_mid_stream_error_is_raised(settings: Settings, upstream) -> None:
+    async with client_for(settings) as client:
+        with pytest.raises(GatewiseError) as info:
+            async for _ in client.chat_stream(BODY, headers={"X-Gatewise-Fault": "mid_stream_error=1"}):
+                pass
+    assert info.value.code is ErrorCode.UPSTREAM_ERROR and "mid-way" in info.value.message
+
+
+async def test_catalogue_key_credits_generation_embeddings(settings: Settings, upstream) -> None:
+    async with client_for(settings) as client:
+        models = await client.list_models()
+        assert any(m["id"] == MODEL for m in models["data"])
+        result = await client.chat(BODY)
+        generation = await client.generation(result.id)
+        assert generation["total_cost"] == pytest.approx(result.cost_usd)
+        vectors, usage = await client.embeddings("openai/text-embedding-3-large", ["a", "b"], 64)
+        assert len(vectors) == 2 and len(vectors[0]) == 64 and usage["prompt_tokens"] > 0
+
+
+async def test_sse_parser_handles_comments_multiline_and_done() -> None:
+    async def lines():
+        for line in [": OPENROUTER PROCESSING", "", 'data: {"a":', "data: 1}", "", "data: [DONE]",
+                     "", 'data: {"never": 1}', ""]:
+            yield line
+
+    assert [e async for e in iter_sse_json(lines())] == [{"a": 1}]
