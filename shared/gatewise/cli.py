@@ -57,11 +57,11 @@ def _sandbox(args: argparse.Namespace) -> None:
         try:
             model, rate = parts[0], float(parts[1])
             status = int(parts[2]) if len(parts) > 2 else 503
+            faults[model] = FaultRule(error_rate=rate, statuses=(status,))
         except (IndexError, ValueError):
             print(f"gatewise sandbox: bad --fault {spec!r}; expected MODEL:RATE[:STATUS]",
                   file=sys.stderr)
             raise SystemExit(2) from None
-        faults[model] = FaultRule(error_rate=rate, statuses=(status,))
     serve(args.host, args.port, SandboxConfig(faults=faults, base_latency_ms=args.latency_ms))
 
 

@@ -1,0 +1,69 @@
+"""``/_sandbox/*``: change fault rules, read counters and reset, while the sandbox runs.
+
+These routes sit outside ``/api/v1`` so they can never be mistaken for OpenRouter's API.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gatewise.sandbox.checks import BadRequest, json_body
+from gatewise.sandbox.faults import WILDCARD, FaultRule
+from gatewise.sandbox.state import SandboxState
+from gatewise.sandbox.wire import json_response
+
+
+def _state(request: Request) -> SandboxState:
+    return request.app.state.sandbox
+
+
+async def get_faults(request: Request) -> Response:
+    return json_response({"faults": _state(request).faults.table()})
+
+
+async def put_faults(request: Request) -> Response:
+    """Body: ``{"model": "openai/gpt-4o" | "*", "error_rate": 0.3, "statuses": [429], ...}``."""
+    state = _state(request)
+    try:
+        body = await json_body(request)
+        model = body.pop("model", WILDCARD)
+        if not isinstance(model, str) or not model.strip():
+            raise BadRequest("model: expected a model id or '*'")
+        rule = FaultRule.from_mapping(body)
+    except ValueError as exc:
+        return BadRequest(str(exc)).response()
+    except BadRequest as exc:
+        return exc.response()
+    state.faults.set(model.strip(), rule)
+    return json_response({"faults": state.faults.table()})
+
+
+async def delete_faults(request: Request) -> Response:
+    """Clear every rule, or only the one named by ``?model=``."""
+    state = _state(request)
+    state.faults.clear(request.query_params.get("model") or None)
+    return json_response({"faults": state.faults.table()})
+
+
+async def stats(request: Request) -> Response:
+    return json_response(_state(request).stats())
+
+
+async def reset(request: Request) -> Response:
+    """Clear counters, rules and generations; an optional ``{"seed": n}`` changes the seed."""
+    seed = None
+    if await request.body():
+        try:
+            body = await json_body(request)
+            seed = body.get("seed")
+            if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+                raise BadRequest("seed: expected an integer")
+        except BadRequest as exc:
+            return exc.response()
+    _state(request).reset(seed)
+    return json_response({"ok": True})
+
+
+async def health(request: Request) -> Response:
+    return json_response({"ok": True, "provider": "Sandbox"})

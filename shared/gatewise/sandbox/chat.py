@@ -1,0 +1,234 @@
+"""``POST /chat/completions``: model choice with fallbacks, faults, plain and streamed answers."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from gatewise.catalog import ModelInfo
+from gatewise.sandbox import answers
+from gatewise.sandbox.checks import (
+    BadRequest,
+    ChatRequest,
+    check_auth,
+    header_fault,
+    json_body,
+    parse_chat,
+)
+from gatewise.sandbox.faults import Fault
+from gatewise.sandbox.state import SandboxState
+from gatewise.sandbox.wire import (
+    INJECTED,
+    MESSAGES,
+    STOPPED,
+    Generation,
+    Usage,
+    chunk,
+    completion,
+    delta,
+    error_response,
+    json_response,
+)
+
+KEEPALIVE = b": OPENROUTER PROCESSING\n\n"
+DONE = b"data: [DONE]\n\n"
+_PIECE = re.compile(r"\S+\s*|\s+")
+WORDS_PER_CHUNK = 4
+
+
+def new_id() -> str:
+    return f"gen-{int(time.time())}-{secrets.token_hex(10)}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The model that answers, the fault it suffers, and the failures failed over on the way."""
+
+    info: ModelInfo
+    fault: Fault
+    prompt_tokens: int
+    failed_over: tuple[int, ...]
+
+
+async def chat_completions(request: Request) -> Response:
+    state: SandboxState = request.app.state.sandbox
+    started = time.perf_counter()
+    if (denied := check_auth(request)) is not None:
+        return denied
+    try:
+        chat = parse_chat(await json_body(request), state.config.default_model)
+        forced = header_fault(request)
+        plan = _plan(state, chat, forced)
+    except BadRequest as exc:
+        return exc.response()
+    if isinstance(plan, Response):
+        return plan
+    fault = plan.fault
+    latency_s = (state.config.base_latency_ms + fault.latency_ms) / 1000
+    if fault.kind == "timeout":
+        return await hang(state, request)
+    if fault.kind == "error" or not chat.stream:
+        if not await state.pause(latency_s, disconnect_waiter(request)):
+            return error_response(503, STOPPED, error_type="server")
+        if fault.kind == "error":
+            return injected_error(fault, plan.info)
+        return _plain(state, chat, plan, started, _origin(request))
+    return _streamed(state, chat, plan, started, latency_s, _origin(request))
+
+
+def _plan(state: SandboxState, chat: ChatRequest, forced: Fault | None) -> Plan | Response:
+    """Walk the model and its fallbacks: context overflows and injected errors move on."""
+    infos: list[ModelInfo] = []
+    for name in chat.candidates:
+        info = state.model(name)
+        if info is None:
+            return error_response(404, f"{name} is not a valid model ID",
+                                  error_type="model_not_found")
+        if "text" not in info.output_modalities:
+            return error_response(400, f"{name} does not produce text; it has no chat endpoint",
+                                  error_type="wrong_endpoint")
+        infos.append(info)
+    tokens = answers.prompt_tokens(chat.messages)
+    failed: list[int] = []
+    for i, info in enumerate(infos):
+        last = i == len(infos) - 1
+        if info.context_length and tokens > info.context_length:
+            if last:
+                return error_response(400, _too_long(info, tokens),
+                                      error_type="context_length_exceeded")
+            failed.append(400)
+            continue
+        fault = state.fault_for(info.id, forced)
+        if fault.kind == "error" and not fault.forced and not last:
+            failed.append(fault.status)
+            continue
+        return Plan(info, fault, tokens, tuple(failed))
+    raise AssertionError("unreachable: the last candidate always returns")
+
+
+def _too_long(info: ModelInfo, tokens: int) -> str:
+    return (f"This model's maximum context length is {info.context_length} tokens, but the "
+            f"prompt has about {tokens} tokens. Shorten the messages or pick a larger model.")
+
+
+def injected_error(fault: Fault, info: ModelInfo) -> Response:
+    error_type = fault.error_type_or_default
+    if error_type == "context_length_exceeded":
+        message = _too_long(info, info.context_length + 1)
+    else:
+        message = MESSAGES.get(fault.status, "Provider returned error")
+    return error_response(fault.status, message + INJECTED, error_type=error_type,
+                          retry_after=fault.retry_after,
+                          metadata={"provider_name": "Sandbox", "injected": True})
+
+
+async def hang(state: SandboxState, request: Request) -> Response:
+    """A provider that never answers: wait far longer than any client would."""
+    if await state.pause(state.config.timeout_s, disconnect_waiter(request)):
+        return error_response(524, MESSAGES[524] + INJECTED, error_type="timeout")
+    return error_response(503, STOPPED, error_type="server")
+
+
+def disconnect_waiter(request: Request) -> Callable[[], Awaitable[None]]:
+    """Waits until the client hangs up (the request body has been read by then)."""
+    async def wait() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+    return wait
+
+
+def _origin(request: Request) -> str:
+    return request.headers.get("http-referer", "")[:200]
+
+
+def _answer(chat: ChatRequest, info: ModelInfo) -> tuple[str, int, str]:
+    """The text, its token count and the finish reason, honouring the output limit."""
+    text = answers.answer(info.id, chat.messages)
+    limits = [n for n in (chat.max_tokens, info.max_completion_tokens) if n]
+    limit = min(limits) if limits else None
+    tokens = answers.count_tokens(text)
+    if limit is not None and tokens > limit:
+        return answers.truncate(text, limit), limit, "length"
+    return text, tokens, "stop"
+
+
+def _plain(state: SandboxState, chat: ChatRequest, plan: Plan, started: float, origin: str
+           ) -> Response:
+    info = plan.info
+    text, tokens_out, finish = _answer(chat, info)
+    error: dict[str, Any] | None = None
+    if plan.fault.kind == "mid_stream":  # the provider died part-way: a partial, failed choice
+        text = text[: max(1, len(text) // 2)]
+        tokens_out = answers.count_tokens(text)
+        finish = "error"
+        error = {"code": plan.fault.status,
+                 "message": "Provider disconnected unexpectedly" + INJECTED,
+                 "metadata": {"error_type": plan.fault.error_type_or_default}}
+    usage = Usage.priced(info, plan.prompt_tokens, tokens_out)
+    gen_id, created = new_id(), int(time.time())
+    body = completion(gen_id, created, info.id, text, finish, usage, error)
+    state.remember(Generation(gen_id, info.id, time.time(), usage,
+                              (time.perf_counter() - started) * 1000, finish, False,
+                              origin=origin, attempts=plan.failed_over))
+    return json_response(body, headers={"X-Generation-Id": gen_id})
+
+
+def _streamed(state: SandboxState, chat: ChatRequest, plan: Plan, started: float,
+              latency_s: float, origin: str) -> Response:
+    gen_id, created = new_id(), int(time.time())
+    info = plan.info
+
+    async def events() -> AsyncIterator[bytes]:
+        yield KEEPALIVE
+        remaining = latency_s
+        while remaining > 0:  # keep the connection visibly alive while "the model thinks"
+            step = min(remaining, state.config.keepalive_s)
+            if not await state.pause(step):
+                return
+            remaining -= step
+            if remaining > 0:
+                yield KEEPALIVE
+        text, tokens_out, finish = _answer(chat, info)
+        pieces = _pieces(text)
+        if plan.fault.kind == "mid_stream":
+            pieces = pieces[: max(1, len(pieces) // 2)]
+        for i, piece in enumerate(pieces):
+            last = i == len(pieces) - 1 and plan.fault.kind != "mid_stream"
+            yield chunk(gen_id, created, info.id,
+                        [delta(piece, first=i == 0, finish_reason=finish if last else None)])
+        if plan.fault.kind == "mid_stream":
+            sent = "".join(pieces)
+            usage = Usage.priced(info, plan.prompt_tokens, answers.count_tokens(sent))
+            _remember(state, gen_id, info, usage, started, "error", origin, plan)
+            error = {"code": "server_error",
+                     "message": "Provider disconnected unexpectedly" + INJECTED,
+                     "metadata": {"error_type": plan.fault.error_type_or_default}}
+            yield chunk(gen_id, created, info.id, [delta("", finish_reason="error")], error=error)
+            return  # no failover and no usage once a stream has started, as upstream
+        usage = Usage.priced(info, plan.prompt_tokens, tokens_out)
+        _remember(state, gen_id, info, usage, started, finish, origin, plan)
+        yield chunk(gen_id, created, info.id, [], usage=usage.to_chat())
+        yield DONE
+
+    headers = {"X-Generation-Id": gen_id, "Cache-Control": "no-cache"}
+    return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+
+
+def _remember(state: SandboxState, gen_id: str, info: ModelInfo, usage: Usage, started: float,
+              finish: str, origin: str, plan: Plan) -> None:
+    state.remember(Generation(gen_id, info.id, time.time(), usage,
+                              (time.perf_counter() - started) * 1000, finish, True,
+                              origin=origin, attempts=plan.failed_over))
+
+
+def _pieces(text: str) -> list[str]:
+    words = _PIECE.findall(text)
+    step = WORDS_PER_CHUNK
+    return ["".join(words[i:i + step]) for i in range(0, len(words), step)] or [""]

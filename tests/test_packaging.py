@@ -1,0 +1,54 @@
+"""A built wheel holds every module and the data files, and its server runs from it alone."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out),
+                    str(ROOT)], check=True, capture_output=True, timeout=300)
+    (built,) = out.glob("gatewise-*.whl")
+    return built
+
+
+def test_wheel_contains_every_source_module_and_the_snapshot(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    expected = {"gatewise/" + str(p.relative_to(ROOT / "shared" / "gatewise"))
+                for p in (ROOT / "shared" / "gatewise").rglob("*.py")}
+    expected |= {"gatewise/servers/" + str(p.relative_to(ROOT / "servers"))
+                 for p in (ROOT / "servers").rglob("*.py")}
+    assert expected <= names, sorted(expected - names)
+    assert "gatewise/data/models.json" in names
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    scripts = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "gatewise-routing-gateway = gatewise.servers.routing_gateway.__main__:main" in scripts
+    assert "gatewise = gatewise.cli:main" in scripts
+
+
+async def test_server_runs_from_the_unpacked_wheel(wheel: Path, tmp_path: Path, sandbox) -> None:
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(PYTHONPATH=str(site), GATEWISE_SANDBOX_URL=sandbox.url,
+               GATEWISE_DATA_DIR=str(tmp_path / "data"))
+    where = subprocess.run([sys.executable, "-c", "import gatewise; print(gatewise.__file__)"],
+                           env=env, capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert where.stdout.strip().startswith(str(site))  # not the editable checkout
+    params = StdioServerParameters(command=sys.executable,
+                                   args=["-m", "gatewise.servers.routing_gateway"], env=env,
+                                   cwd=str(tmp_path))
+    async with Client(params) as client:
+        result = await client.call_tool("routed_complete", {"prompt": "What is 12*12?"})
+    assert "144" in result.structured_content["answer"]

@@ -1,0 +1,92 @@
+"""Runtime start-up (catalogue refresh and cache), the CLI and the doctor."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from gatewise.config import Settings
+from gatewise.runtime import Runtime, catalog_cache
+
+
+async def test_runtime_fetches_the_catalogue_and_caches_it(settings: Settings, upstream) -> None:
+    runtime = await Runtime.open(settings)
+    try:
+        assert runtime.catalog.source == "sandbox" and runtime.provider == "sandbox"
+        assert upstream.stats()["totals"]["requests"] == 0  # /models is not a chat request
+    finally:
+        await runtime.close()
+    cached = catalog_cache(settings).load()
+    assert cached is not None and len(cached) == len(runtime.catalog)
+    again = await Runtime.open(settings)  # fresh cache: no second fetch needed
+    try:
+        assert again.catalog.fetched_at == cached.fetched_at
+    finally:
+        await again.close()
+
+
+async def test_unreachable_upstream_falls_back_to_the_snapshot(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, sandbox_url="http://127.0.0.1:9/api/v1")
+    runtime = await Runtime.open(settings)
+    try:
+        assert runtime.catalog.source == "snapshot" and len(runtime.catalog) > 30
+    finally:
+        await runtime.close()
+
+
+async def test_no_key_starts_an_embedded_sandbox(tmp_path: Path) -> None:
+    runtime = await Runtime.open(Settings(data_dir=tmp_path))
+    try:
+        assert runtime.sandbox is not None and runtime.provider == "sandbox"
+        assert runtime.client.base_url.startswith("http://127.0.0.1:")
+    finally:
+        await runtime.close()
+
+
+def run_cli(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "gatewise.cli", *args], capture_output=True,
+                          text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
+
+
+def test_doctor_reports_routes_without_keys(tmp_path: Path, sandbox) -> None:
+    proc = run_cli("doctor", env_extra={"GATEWISE_DATA_DIR": str(tmp_path),
+                                        "GATEWISE_SANDBOX_URL": sandbox.url})
+    assert proc.returncode == 0, proc.stderr
+    assert "route simple_query" in proc.stderr and "(not set: sandbox)" in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_doctor_flags_a_bad_key_and_masks_it(tmp_path: Path, sandbox) -> None:
+    key = "sk-bad-doctor-key-1234"
+    proc = run_cli("doctor", env_extra={"GATEWISE_DATA_DIR": str(tmp_path), "OPENROUTER_API_KEY": key,
+                                        "GATEWISE_SANDBOX_URL": sandbox.url})
+    assert proc.returncode == 1
+    assert "key check failed" in proc.stderr and "sk-…1234" in proc.stderr
+    assert key not in proc.stderr + proc.stdout
+
+
+def test_cli_rejects_bad_arguments_in_one_line(tmp_path: Path) -> None:
+    for spec in ("openai/gpt-4o:lots", "openai/gpt-4o:1.5", "openai/gpt-4o:0.5:200"):
+        proc = run_cli("sandbox", "--fault", spec)
+        assert proc.returncode == 2 and "bad --fault" in proc.stderr and "Traceback" not in proc.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"limits": {"max_retries": -1}}))
+    proc = run_cli("doctor", env_extra={"GATEWISE_CONFIG": str(bad)})
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("gatewise: invalid configuration at limits.max_retries: "
+                                   "Input should be greater than or equal to 0")
+
+
+def test_demo_runs_end_to_end() -> None:
+    proc = run_cli("demo")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "17*23 = 391" in out
+    assert "attempt ERR" in out and "attempt ok" in out and "fell back after" in out
+    assert "isError=True" in out and "INVALID_INPUT" in out
+    assert "ledger" in out and "provider: sandbox" in out
