@@ -87,6 +87,16 @@ class _Block(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class HealthConfig(_Block):
+    """Per (provider, model) circuit breaker and latency tracking."""
+
+    failure_threshold: int = Field(5, ge=1, description="consecutive failures that open the circuit")
+    error_rate_threshold: float = Field(0.5, gt=0, le=1, description="error share that opens it")
+    window: int = Field(20, ge=2, description="recent calls the error share is taken over")
+    cooldown_s: float = Field(30.0, ge=0, description="open time before a half-open probe")
+    latency_alpha: float = Field(0.2, gt=0, le=1, description="EWMA weight of the newest latency")
+
+
 class RoutingConfig(_Block):
     strategy: Literal["hybrid_optimization", "cost_first", "quality_first", "latency_first"] = (
         "hybrid_optimization"
@@ -95,6 +105,9 @@ class RoutingConfig(_Block):
     fallback_chain: list[str] = Field(default_factory=list)
     cost_threshold: float | None = Field(None, ge=0, description="max estimated USD per request")
     latency_threshold_ms: float | None = Field(None, gt=0)
+    # A Portkey gateway config pasted as-is; when set it decides the targets instead of the table.
+    config: dict[str, Any] | None = None
+    health: HealthConfig = Field(default_factory=HealthConfig)
 
     @field_validator("primary_models", mode="before")
     @classmethod
@@ -152,6 +165,20 @@ class CachingConfig(_Block):
     embedding_cache: EmbeddingCacheConfig = Field(default_factory=EmbeddingCacheConfig)
 
 
+class BudgetRule(_Block):
+    scope: str = Field("global", pattern=r"^(global|project:[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63})$",
+                       description="'global' or 'project:<tag>'")
+    window: Literal["daily", "monthly"] = "monthly"
+    limit_usd: float = Field(gt=0)
+    on_exceed: Literal["block", "downgrade", "warn"] = "block"
+
+
+class BudgetsConfig(_Block):
+    rules: list[BudgetRule] = Field(default_factory=list)
+    alert_thresholds: list[Annotated[float, Field(gt=0, le=1)]] = Field(default_factory=lambda: [0.8])
+    webhook_url: str | None = Field(None, description="Slack-compatible incoming-webhook URL")
+
+
 class Limits(_Block):
     """Every limit the servers enforce, named so users can find and change it."""
 
@@ -184,6 +211,7 @@ class Settings(_Block):
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     guardrails: GuardrailsConfig = Field(default_factory=GuardrailsConfig)
     caching: CachingConfig = Field(default_factory=CachingConfig)
+    budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)
     limits: Limits = Field(default_factory=Limits)
 
     @field_validator("openrouter_base_url", "portkey_base_url", "sandbox_url")
