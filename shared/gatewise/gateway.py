@@ -18,6 +18,7 @@ from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger import CallRecord
 from gatewise.routing.analyze import analyze
 from gatewise.routing.engine import FallbackExecutor, RouteOutcome
+from gatewise.routing.health import HealthTracker
 from gatewise.routing.policy import HybridPolicy, ResolvedRouting, RoutePlan, RouteRequest, resolve_routing
 from gatewise.runtime import Runtime
 
@@ -110,8 +111,10 @@ class RoutingGateway:
     def __init__(self, runtime: Runtime, routing: ResolvedRouting) -> None:
         self.runtime = runtime
         self.routing = routing
-        self.policy = HybridPolicy(routing, runtime.catalog)
-        self.executor = FallbackExecutor(runtime.client, deadline_s=runtime.settings.limits.deadline_s)
+        self.health = HealthTracker(runtime.settings.routing.health, provider=runtime.provider)
+        self.policy = HybridPolicy(routing, runtime.catalog, self.health)
+        self.executor = FallbackExecutor(runtime.client, self.health,
+                                         deadline_s=runtime.settings.limits.deadline_s)
 
     @classmethod
     def from_runtime(cls, runtime: Runtime) -> RoutingGateway:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.routing.health import HealthTracker
 from gatewise.routing.policy import RoutePlan
 from gatewise.upstream.openrouter import ChatResult, OpenRouterClient
 
@@ -40,8 +41,9 @@ class RouteOutcome:
 class FallbackExecutor:
     """Tries the plan's candidates in order; every attempt is kept for the ledger."""
 
-    def __init__(self, client: OpenRouterClient, *, deadline_s: float) -> None:
+    def __init__(self, client: OpenRouterClient, health: HealthTracker, *, deadline_s: float) -> None:
         self.client = client
+        self.health = health
         self.deadline_s = deadline_s
 
     async def run(self, plan: RoutePlan, body: Mapping[str, Any], *,
@@ -58,6 +60,7 @@ class FallbackExecutor:
                     f"the call's deadline of {self.deadline_s:g}s passed before a model answered")
                 break
             started = time.perf_counter()
+            self.health.begin(candidate.model)
             try:
                 # Fail over first, retry last: while another model is waiting, a retry of this
                 # one (with its backoff) only delays the answer.
@@ -65,13 +68,16 @@ class FallbackExecutor:
                                                 timeout_s=remaining, headers=headers,
                                                 retries=None if index == last else 0)
             except GatewiseError as exc:
+                self.health.failure(candidate.model, exc)
                 attempts.append(Attempt(candidate.model, "error", _ms_since(started),
                                         exc.code.value, exc.message))
                 last_error = exc
                 if exc.code in STOP_CODES:
                     break
                 continue
-            attempts.append(Attempt(candidate.model, "ok", _ms_since(started), result=result))
+            elapsed = _ms_since(started)
+            self.health.success(candidate.model, elapsed)
+            attempts.append(Attempt(candidate.model, "ok", elapsed, result=result))
             return RouteOutcome(attempts, result, None)
         return RouteOutcome(attempts, None, last_error)
 

@@ -14,6 +14,7 @@ from gatewise.catalog import Catalog, ModelInfo
 from gatewise.config import RoutingConfig, TaskType
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.routing.analyze import QueryProfile
+from gatewise.routing.health import HealthTracker
 
 log = logging.getLogger(__name__)
 
@@ -132,9 +133,11 @@ class RouteRequest:
 class HybridPolicy:
     """Task table first, then the fallback chain; models that cannot serve are skipped."""
 
-    def __init__(self, routing: ResolvedRouting, catalog: Catalog) -> None:
+    def __init__(self, routing: ResolvedRouting, catalog: Catalog,
+                 health: HealthTracker | None = None) -> None:
         self.routing = routing
         self.catalog = catalog
+        self.health = health
 
     def plan(self, profile: QueryProfile, request: RouteRequest) -> RoutePlan:
         primary = request.model or self.routing.primary[profile.task]
@@ -159,7 +162,26 @@ class HybridPolicy:
                 plan.candidates.append(Candidate(model_id, reason, cost))
         if not plan.candidates:
             plan.candidates.append(self._rescue(profile, request, limit, plan))
+        self._defer_unhealthy(plan)
         return plan
+
+    def _defer_unhealthy(self, plan: RoutePlan) -> None:
+        """Move models with an open circuit or too slow a record to the end: tried last, not dropped."""
+        if self.health is None:
+            return
+        ready, deferred = [], []
+        threshold = self.routing.latency_threshold_ms
+        for candidate in plan.candidates:
+            view = self.health.view(candidate.model)
+            why = view.reason
+            if why is None and threshold and view.latency_ms and view.latency_ms > threshold:
+                why = f"observed latency {view.latency_ms:.0f} ms > {threshold:.0f} ms threshold"
+            if why is None:
+                ready.append(candidate)
+            else:
+                deferred.append(Candidate(candidate.model, f"{candidate.reason}; tried last: {why}",
+                                          candidate.est_cost_usd))
+        plan.candidates = ready + deferred
 
     def estimate_cost(self, model_id: str, profile: QueryProfile, max_tokens: int | None) -> float | None:
         prices = self.catalog.price_of(model_id)

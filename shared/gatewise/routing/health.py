@@ -1,0 +1,125 @@
+"""Per (provider, model) health: a circuit breaker and a latency EWMA.
+
+A model whose calls keep failing is taken out of rotation for a cooldown, then let back in for a
+single probe (half-open); a 429 cools it down at once for as long as the upstream asked. Only
+failures that say something about the model count: a prompt that is too long or refused says
+something about the prompt.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from gatewise.config import HealthConfig
+from gatewise.errors import ErrorCode, GatewiseError
+
+State = Literal["closed", "open", "half_open"]
+# Failures that count against a model's health (the rest are about the request).
+COUNTED = frozenset({ErrorCode.UPSTREAM_ERROR, ErrorCode.UPSTREAM_TIMEOUT, ErrorCode.RATE_LIMITED})
+
+
+@dataclass
+class _Model:
+    window: int
+    state: State = "closed"
+    consecutive_failures: int = 0
+    open_until: float = 0.0
+    probing: bool = False
+    latency_ms: float | None = None
+    outcomes: deque[bool] = field(default_factory=deque)
+    opened_reason: str = ""
+
+    def remember(self, ok: bool) -> None:
+        self.outcomes.append(ok)
+        while len(self.outcomes) > self.window:
+            self.outcomes.popleft()
+
+    @property
+    def error_rate(self) -> float:
+        return self.outcomes.count(False) / len(self.outcomes) if self.outcomes else 0.0
+
+
+@dataclass(frozen=True)
+class HealthView:
+    """What the router and explanations need to know about one model right now."""
+
+    state: State
+    available: bool
+    reason: str | None
+    latency_ms: float | None
+    error_rate: float
+
+
+class HealthTracker:
+    def __init__(self, config: HealthConfig, *, provider: str,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.config = config
+        self.provider = provider
+        self.clock = clock
+        self._models: dict[str, _Model] = {}
+
+    def _get(self, model: str) -> _Model:
+        """The model's entry, with an expired cooldown turned into half-open."""
+        key = f"{self.provider}:{model}"
+        entry = self._models.get(key)
+        if entry is None:
+            entry = self._models[key] = _Model(self.config.window)
+        if entry.state == "open" and self.clock() >= entry.open_until:
+            entry.state = "half_open"
+        return entry
+
+    def view(self, model: str) -> HealthView:
+        entry = self._get(model)
+        if entry.state == "open":
+            wait = entry.open_until - self.clock()
+            reason = f"circuit open for {wait:.1f}s more ({entry.opened_reason})"
+            return HealthView("open", False, reason, entry.latency_ms, entry.error_rate)
+        if entry.state == "half_open" and entry.probing:
+            return HealthView("half_open", False, "circuit half-open: a probe call is in flight",
+                              entry.latency_ms, entry.error_rate)
+        return HealthView(entry.state, True, None, entry.latency_ms, entry.error_rate)
+
+    def begin(self, model: str) -> None:
+        """A call is about to go out; in half-open state it is the single probe."""
+        entry = self._get(model)
+        if entry.state == "half_open":
+            entry.probing = True
+
+    def success(self, model: str, latency_ms: float) -> None:
+        entry = self._get(model)
+        alpha = self.config.latency_alpha
+        entry.latency_ms = latency_ms if entry.latency_ms is None else (
+            alpha * latency_ms + (1 - alpha) * entry.latency_ms)
+        entry.consecutive_failures = 0
+        entry.remember(True)
+        entry.state, entry.probing = "closed", False
+
+    def failure(self, model: str, error: GatewiseError) -> None:
+        entry = self._get(model)
+        entry.probing = False
+        if error.code not in COUNTED:
+            return
+        entry.consecutive_failures += 1
+        entry.remember(False)
+        if error.code is ErrorCode.RATE_LIMITED:
+            self._open(entry, error.retry_after or self.config.cooldown_s, "rate limited")
+        elif entry.state == "half_open":
+            self._open(entry, self.config.cooldown_s, "the probe call failed")
+        elif entry.consecutive_failures >= self.config.failure_threshold:
+            self._open(entry, self.config.cooldown_s,
+                       f"{entry.consecutive_failures} failures in a row")
+        elif (len(entry.outcomes) >= self.config.window
+              and entry.error_rate >= self.config.error_rate_threshold):
+            self._open(entry, self.config.cooldown_s,
+                       f"error rate {entry.error_rate:.0%} over the last {len(entry.outcomes)} calls")
+
+    def _open(self, entry: _Model, seconds: float, reason: str) -> None:
+        entry.state = "open"
+        entry.open_until = self.clock() + seconds
+        entry.opened_reason = reason
+        entry.outcomes.clear()
+        entry.consecutive_failures = 0
