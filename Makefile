@@ -24,7 +24,9 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python bench/overhead.py
+	$(BIN)/python bench/chaos.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check shared servers tests bench scripts

@@ -7,7 +7,9 @@ alike:
 - direct:     one pooled httpx.AsyncClient POSTing /chat/completions (the baseline);
 - in-process: RoutingGateway.complete() — validation, analysis, route plan, upstream call,
               ledger commit to a real SQLite file, result model;
-- mcp:        the routed_complete tool through the in-memory MCP client (adds the protocol).
+- mcp:        the routed_complete tool through the in-memory MCP client (adds the protocol);
+- litellm:    LiteLLM's Router.acompletion() to the same upstream, when the bench extra is
+              installed (pip install -e ".[bench]").
 
 Usage: python bench/overhead.py [--calls 2000] [--rounds 4]
 """
@@ -16,9 +18,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -28,39 +29,13 @@ import httpx
 from gatewise.servers.routing_gateway.server import create_server
 from mcp import Client
 
+from common import free_port, pct, start_sandbox
 from gatewise.config import load_settings
 from gatewise.gateway import CompletionRequest, RoutingGateway
 from gatewise.runtime import Runtime
 
 PROMPT = "What is 17*23?"
 MODEL = "openai/gpt-4o-mini"
-
-
-def start_sandbox(port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-m", "gatewise.cli", "sandbox", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/api/v1/models", timeout=1)
-            return proc
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the sandbox did not start")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def timed(fn: Callable[[], Awaitable[object]], n: int, out: list[float]) -> None:
@@ -98,6 +73,9 @@ async def main(calls: int, rounds: int) -> None:
                 modes = {"direct httpx (baseline)": call_direct,
                          "routed_complete in-process": call_gateway,
                          "routed_complete via MCP client": call_mcp}
+                litellm_call = litellm_router(url, body)
+                if litellm_call is not None:
+                    modes["LiteLLM Router.acompletion"] = litellm_call
                 samples: dict[str, list[float]] = {name: [] for name in modes}
                 for fn in modes.values():  # warm up pools, caches and imports
                     await timed(fn, 50, [])
@@ -113,6 +91,23 @@ async def main(calls: int, rounds: int) -> None:
     report(samples, rows)
 
 
+def litellm_router(url: str, body: dict) -> Callable[[], Awaitable[object]] | None:
+    """LiteLLM's Router against the same upstream, or None when it is not installed."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no price-map download
+    try:
+        from litellm import Router
+    except ImportError:
+        print("LiteLLM is not installed (pip install -e '.[bench]'): its row is left out.")
+        return None
+    router = Router(model_list=[{"model_name": "bench", "litellm_params": {
+        "model": f"openrouter/{MODEL}", "api_base": url, "api_key": "sk-sandbox"}}])
+
+    async def call() -> None:
+        await router.acompletion(model="bench", messages=body["messages"])
+
+    return call
+
+
 def report(samples: dict[str, list[float]], ledger_rows: int) -> None:
     base = samples["direct httpx (baseline)"]
     b50, b95 = statistics.median(base), pct(base, 0.95)
@@ -124,8 +119,13 @@ def report(samples: dict[str, list[float]], ledger_rows: int) -> None:
         p50, p95 = statistics.median(values), pct(values, 0.95)
         print(f"| {name} | {p50:.3f} | {p95:.3f} | {p50 - b50:+.3f} | {p95 - b95:+.3f} | "
               f"{p50 / b50:.2f}x |")
+    mine = samples["routed_complete in-process"]
+    other = samples.get("LiteLLM Router.acompletion")
     print("\nadded = the path's percentile minus the direct call's; target: added p50 ≤ 1 ms "
           "in-process.")
+    if other:
+        ratio = (statistics.median(other) - b50) / max(statistics.median(mine) - b50, 1e-9)
+        print(f"LiteLLM Router adds {ratio:.1f}x the p50 overhead of routed_complete in-process.")
 
 
 if __name__ == "__main__":

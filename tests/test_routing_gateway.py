@@ -151,3 +151,15 @@ async def test_unknown_tool_is_a_protocol_error(connect) -> None:
         with pytest.raises(MCPError) as info:
             await client.call_tool("no_such_tool", {})
         assert info.value.code == INVALID_PARAMS
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    ({}, "exactly one of `prompt` or `messages`"),
+    ({"prompt": "x", "model": "gpt-4oo"}, "closest: openai/gpt-4o"),
+    ({"prompt": "x", "max_cost_usd": -1}, "max_cost_usd"),
+    ({"prompt": "x" * 500_000}, "TOO_LARGE"),
+])
+async def test_explain_route_bad_input(connect, upstream, args, fragment) -> None:
+    async with connect() as client:
+        result = await client.call_tool("explain_route", args)
+        assert result.is_error and fragment in result.content[0].text
