@@ -45,6 +45,8 @@ MaxCost = Annotated[float | None, Field(ge=0, description="Skip models estimated
 MaxTokens = Annotated[int | None, Field(ge=1, description="Cap on answer length in tokens.")]
 Temperature = Annotated[float | None, Field(ge=0, le=2, description="Sampling temperature, 0–2.")]
 Project = Annotated[str | None, Field(description="Tag for analytics and budgets, e.g. 'support-bot'.")]
+Metadata = Annotated[dict[str, str] | None, Field(
+    description="Up to 16 key/value pairs for conditional routing rules (metadata.<key>).")]
 
 
 @asynccontextmanager
@@ -88,11 +90,12 @@ def create_server(settings: Settings) -> MCPServer[Any]:
         max_tokens: MaxTokens = None,
         temperature: Temperature = None,
         project: Project = None,
+        metadata: Metadata = None,
     ) -> CompletionResult:
         request = CompletionRequest(
             prompt=prompt, messages=messages, system=system, task=task, model=model,
             max_cost_usd=max_cost_usd, max_tokens=max_tokens, temperature=temperature,
-            project=project,
+            project=project, metadata=metadata,
         )
         return await _gateway(ctx).complete(request)
 
@@ -115,10 +118,13 @@ def create_server(settings: Settings) -> MCPServer[Any]:
         model: Model = None,
         max_cost_usd: MaxCost = None,
         max_tokens: MaxTokens = None,
+        project: Project = None,
+        metadata: Metadata = None,
     ) -> RouteInfo:
         gateway = _gateway(ctx)
         request = CompletionRequest(prompt=prompt, messages=messages, system=system, task=task,
-                                    model=model, max_cost_usd=max_cost_usd, max_tokens=max_tokens)
+                                    model=model, max_cost_usd=max_cost_usd, max_tokens=max_tokens,
+                                    project=project, metadata=metadata)
         return gateway.explain(request)
 
     return server

@@ -109,6 +109,20 @@ class RoutingConfig(_Block):
     config: dict[str, Any] | None = None
     health: HealthConfig = Field(default_factory=HealthConfig)
 
+    @field_validator("config")
+    @classmethod
+    def _portkey_config(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Check a pasted Portkey config at start-up and keep it without its credentials."""
+        if value is None:
+            return None
+        from gatewise.routing.portkey_config import parse_portkey_config
+
+        try:
+            parsed = parse_portkey_config(value)
+        except GatewiseError as exc:
+            raise ValueError(exc.message) from None
+        return parsed.root.model_dump(mode="json", exclude_none=True)
+
     @field_validator("primary_models", mode="before")
     @classmethod
     def _task_names(cls, value: Any) -> Any:

@@ -20,6 +20,8 @@ from gatewise.routing.analyze import analyze
 from gatewise.routing.engine import FallbackExecutor, RouteOutcome
 from gatewise.routing.health import HealthTracker
 from gatewise.routing.policy import HybridPolicy, ResolvedRouting, RoutePlan, RouteRequest, resolve_routing
+from gatewise.routing.portkey_config import parse_portkey_config
+from gatewise.routing.portkey_route import PortkeyPolicy
 from gatewise.runtime import Runtime
 
 SERVER_NAME = "routing-gateway"
@@ -46,6 +48,8 @@ class CompletionRequest(BaseModel):
     temperature: Annotated[float, Field(ge=0, le=2)] | None = None
     project: Annotated[str, Field(pattern=PROJECT_PATTERN)] | None = Field(
         None, description="Tag for analytics and budgets, e.g. 'billing-bot'.")
+    metadata: Annotated[dict[str, str], Field(max_length=16)] | None = Field(
+        None, description="Key/value pairs that conditional routing rules can match on.")
 
     @model_validator(mode="after")
     def _one_input(self) -> CompletionRequest:
@@ -113,6 +117,8 @@ class RoutingGateway:
         self.routing = routing
         self.health = HealthTracker(runtime.settings.routing.health, provider=runtime.provider)
         self.policy = HybridPolicy(routing, runtime.catalog, self.health)
+        config = runtime.settings.routing.config
+        self.portkey = PortkeyPolicy(parse_portkey_config(config), self.policy) if config else None
         self.executor = FallbackExecutor(runtime.client, self.health,
                                          deadline_s=runtime.settings.limits.deadline_s)
 
@@ -154,7 +160,14 @@ class RoutingGateway:
                                     f"model {request.model!r} is not in the catalogue; closest: {near}")
             forced = forced or request.model
         profile = analyze(messages, request.task)
-        return self.policy.plan(profile, RouteRequest(forced, request.max_cost_usd, request.max_tokens))
+        route_request = RouteRequest(forced, request.max_cost_usd, request.max_tokens)
+        if self.portkey is None:
+            return self.policy.plan(profile, route_request)
+        metadata = {"task": profile.task.value, "project": request.project or "",
+                    **(request.metadata or {})}
+        params = request.model_dump(include={"model", "max_tokens", "temperature", "task"},
+                                    exclude_none=True, mode="json")
+        return self.portkey.plan(profile, route_request, metadata=metadata, params=params)
 
     def explain(self, request: CompletionRequest) -> RouteInfo:
         """The route :meth:`complete` would take, without calling any model."""

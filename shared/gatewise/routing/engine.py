@@ -9,7 +9,8 @@ from typing import Any
 
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.routing.health import HealthTracker
-from gatewise.routing.policy import RoutePlan
+from gatewise.routing.policy import Candidate, RoutePlan
+from gatewise.routing.portkey_config import next_attempt_index
 from gatewise.upstream.openrouter import ChatResult, OpenRouterClient
 
 # Failures that say nothing about the next model: the account or the request itself is at fault.
@@ -52,7 +53,9 @@ class FallbackExecutor:
         attempts: list[Attempt] = []
         last_error: GatewiseError | None = None
         last = len(plan.candidates) - 1
-        for index, candidate in enumerate(plan.candidates):
+        index: int | None = 0
+        while index is not None and index <= last:
+            candidate = plan.candidates[index]
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 last_error = GatewiseError(
@@ -62,24 +65,35 @@ class FallbackExecutor:
             started = time.perf_counter()
             self.health.begin(candidate.model)
             try:
-                # Fail over first, retry last: while another model is waiting, a retry of this
-                # one (with its backoff) only delays the answer.
-                result = await self.client.chat({**body, "model": candidate.model},
-                                                timeout_s=remaining, headers=headers,
-                                                retries=None if index == last else 0)
+                result = await self.client.chat(
+                    {**body, **candidate.params, "model": candidate.model},
+                    timeout_s=min(remaining, candidate.timeout_s or remaining), headers=headers,
+                    retries=_retries(candidate, index == last), retry_on=candidate.retry_on)
             except GatewiseError as exc:
                 self.health.failure(candidate.model, exc)
                 attempts.append(Attempt(candidate.model, "error", _ms_since(started),
                                         exc.code.value, exc.message))
                 last_error = exc
-                if exc.code in STOP_CODES:
-                    break
+                index = _next_index(candidate, index, exc)
                 continue
             elapsed = _ms_since(started)
             self.health.success(candidate.model, elapsed)
             attempts.append(Attempt(candidate.model, "ok", elapsed, result=result))
             return RouteOutcome(attempts, result, None)
         return RouteOutcome(attempts, None, last_error)
+
+
+def _retries(candidate: Candidate, is_last: bool) -> int | None:
+    """Fail over first, retry last: while another model waits, retrying this one only delays."""
+    if candidate.retries is not None:
+        return candidate.retries
+    return None if is_last else 0
+
+
+def _next_index(candidate: Candidate, index: int, error: GatewiseError) -> int | None:
+    if candidate.target is not None:  # a Portkey config: its on_status_codes decide
+        return next_attempt_index(candidate.target, error.status)
+    return None if error.code in STOP_CODES else index + 1
 
 
 def _ms_since(started: float) -> float:

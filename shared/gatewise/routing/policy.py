@@ -8,13 +8,16 @@ chosen from the catalogue by price tier. :class:`HybridPolicy` then orders candi
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from gatewise.catalog import Catalog, ModelInfo
 from gatewise.config import RoutingConfig, TaskType
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.routing.analyze import QueryProfile
 from gatewise.routing.health import HealthTracker
+from gatewise.routing.portkey_config import TargetAttempt
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +111,11 @@ class Candidate:
     model: str
     reason: str
     est_cost_usd: float | None
+    params: Mapping[str, Any] = field(default_factory=dict)  # forced onto the request body
+    timeout_s: float | None = None  # per-attempt limit, within the call's deadline
+    retries: int | None = None  # None: fail over first, retry only the last candidate
+    retry_on: frozenset[int] | None = None  # statuses worth a retry; None: the client's set
+    target: TargetAttempt | None = None  # set for Portkey configs: their fallback rules apply
 
 
 @dataclass
@@ -179,8 +187,7 @@ class HybridPolicy:
             if why is None:
                 ready.append(candidate)
             else:
-                deferred.append(Candidate(candidate.model, f"{candidate.reason}; tried last: {why}",
-                                          candidate.est_cost_usd))
+                deferred.append(replace(candidate, reason=f"{candidate.reason}; tried last: {why}"))
         plan.candidates = ready + deferred
 
     def estimate_cost(self, model_id: str, profile: QueryProfile, max_tokens: int | None) -> float | None:

@@ -127,8 +127,12 @@ class HttpUpstream:
         headers: Mapping[str, str] | None = None,
         timeout_s: float | None = None,
         retries: int | None = None,
+        retry_on: frozenset[int] | None = None,
     ) -> Response:
-        """Send one request with retries; return the 2xx answer or raise GatewiseError."""
+        """Send one request with retries; return the 2xx answer or raise GatewiseError.
+
+        ``retry_on`` narrows the statuses worth a retry (connection failures always are).
+        """
         deadline = self._deadline(timeout_s)
         max_retries = self.retry.max_retries if retries is None else retries
         attempt = 0
@@ -136,7 +140,7 @@ class HttpUpstream:
             try:
                 return await self._send_once(method, path, json, params, headers, deadline)
             except GatewiseError as exc:
-                if attempt >= max_retries or not _worth_retrying(exc):
+                if attempt >= max_retries or not _worth_retrying(exc, retry_on or RETRY_STATUSES):
                     raise
                 pause = self.retry.delay(attempt, exc.retry_after, self._rng)
                 if exc.retry_after is not None and exc.retry_after > self.retry.retry_after_cap_s:
@@ -224,10 +228,10 @@ class HttpUpstream:
                              details={"connection": True})
 
 
-def _worth_retrying(exc: GatewiseError) -> bool:
+def _worth_retrying(exc: GatewiseError, statuses: frozenset[int]) -> bool:
     if exc.details.get("connection") or exc.details.get("connect"):
         return True  # the request never reached the upstream: always safe to send again
-    return exc.status in RETRY_STATUSES
+    return exc.status in statuses
 
 
 def _json_or_text(reply: httpx.Response) -> Any:

@@ -96,10 +96,11 @@ class OpenRouterClient(HttpUpstream):
         *,
         timeout_s: float | None = None,
         retries: int | None = None,
+        retry_on: frozenset[int] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> ChatResult:
         reply = await self.request("POST", "/chat/completions", json=dict(body), headers=headers,
-                                   timeout_s=timeout_s, retries=retries)
+                                   timeout_s=timeout_s, retries=retries, retry_on=retry_on)
         return ChatResult.from_body(reply.body, reply.elapsed_ms)
 
     async def chat_stream(
