@@ -6,14 +6,26 @@ path lives (:mod:`gatewise.gateway`).
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from enum import StrEnum
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.types import CallToolResult, ImageContent, TextContent
 from pydantic import Field
 
+from gatewise.analytics import (
+    GroupBy,
+    Metric,
+    OptimizationReport,
+    UsageReport,
+    optimization_report,
+    parse_timeframe,
+    render_chart,
+    usage_analytics,
+)
 from gatewise.config import Settings, TaskType
 from gatewise.gateway import ChatMessage, CompletionRequest, CompletionResult, RouteInfo, RoutingGateway
 from gatewise.mcpkit.annotations import calls_model, read_only
@@ -25,6 +37,8 @@ from gatewise.runtime import Runtime
 class ToolName(StrEnum):
     ROUTED_COMPLETE = "routed_complete"
     EXPLAIN_ROUTE = "explain_route"
+    GET_USAGE_ANALYTICS = "get_usage_analytics"
+    GET_OPTIMIZATION_REPORT = "get_optimization_report"
 
 
 INSTRUCTIONS = """\
@@ -32,6 +46,8 @@ Use routed_complete to get an answer from the best-value LLM for a request: it d
 (code, reasoning, math, summary, translation, …), picks a model within cost limits, falls back to
 other models when one fails, and reports the model, cost and every attempt. Use explain_route to
 see which model would be chosen, and at what estimated cost, without calling any model.
+get_usage_analytics answers "what did we spend, on what, how fast, how reliably, and what did
+routing save"; get_optimization_report turns the same ledger into concrete recommendations.
 """
 
 Prompt = Annotated[str | None, Field(description="The request as plain text (or use `messages`).")]
@@ -45,6 +61,11 @@ MaxCost = Annotated[float | None, Field(ge=0, description="Skip models estimated
 MaxTokens = Annotated[int | None, Field(ge=1, description="Cap on answer length in tokens.")]
 Temperature = Annotated[float | None, Field(ge=0, le=2, description="Sampling temperature, 0–2.")]
 Project = Annotated[str | None, Field(description="Tag for analytics and budgets, e.g. 'support-bot'.")]
+Timeframe = Annotated[str | None, Field(
+    description="Window ending now: '24h', '7d', '30d', '90m', '2w', 'today', 'this_month'. "
+                "Default 30d. Leave empty when giving start/end.")]
+Start = Annotated[str | None, Field(description="Explicit window start, ISO-8601 (UTC if no zone).")]
+End = Annotated[str | None, Field(description="Explicit window end, ISO-8601; a date covers the day.")]
 Metadata = Annotated[dict[str, str] | None, Field(
     description="Up to 16 key/value pairs for conditional routing rules (metadata.<key>).")]
 
@@ -126,5 +147,59 @@ def create_server(settings: Settings) -> MCPServer[Any]:
                                     model=model, max_cost_usd=max_cost_usd, max_tokens=max_tokens,
                                     project=project, metadata=metadata)
         return gateway.explain(request)
+
+    @server.tool(
+        name=ToolName.GET_USAGE_ANALYTICS,
+        annotations=read_only("Usage analytics", remote=False),
+        description=(
+            "Spend, requests, tokens, latency p50/p95/p99, error, fallback and cache-hit rates "
+            "from the local call ledger over a window, grouped by model, provider, task, project "
+            "or day, with the saving against sending everything to a baseline model (default: "
+            "the priciest model used in the window). Set `chart` to also get a PNG bar chart. "
+            "Reads local data only; costs nothing."
+        ),
+    )
+    @tool_errors
+    async def get_usage_analytics(
+        ctx: Context[Any],
+        timeframe: Timeframe = None,
+        start: Start = None,
+        end: End = None,
+        group_by: Annotated[GroupBy, Field(description="How to split the figures.")] = "model",
+        baseline_model: Annotated[str | None, Field(
+            description="Model to compare spend against, e.g. 'openai/gpt-5.5'.")] = None,
+        chart: Annotated[Metric | None, Field(
+            description="Add a PNG chart of this metric: cost, requests, latency_p95, error_rate.")] = None,
+    ) -> Annotated[CallToolResult, UsageReport]:
+        gateway = _gateway(ctx)
+        since, until = parse_timeframe(timeframe, start, end)
+        baseline = gateway.catalog.resolve(baseline_model) or baseline_model if baseline_model else None
+        report = await usage_analytics(
+            gateway.runtime.settings.ledger_path, gateway.catalog, since=since, until=until,
+            group_by=group_by, baseline_model=baseline,
+            progress=lambda done, total, message: ctx.report_progress(done, total, message))
+        content: list[Any] = [TextContent(type="text", text=report.model_dump_json(indent=2))]
+        if chart is not None:
+            png = base64.b64encode(render_chart(report, chart)).decode()
+            content.append(ImageContent(type="image", data=png, mime_type="image/png"))
+        return CallToolResult(content=content, structured_content=report.model_dump(mode="json"))
+
+    @server.tool(
+        name=ToolName.GET_OPTIMIZATION_REPORT,
+        annotations=read_only("Optimization report", remote=False),
+        description=(
+            "Concrete recommendations from the call ledger: where the money goes, which models "
+            "fail and cause fallbacks, which tasks could move to a cheaper model and the estimated "
+            "monthly saving, latency outliers. Reads local data only; costs nothing."
+        ),
+    )
+    @tool_errors
+    async def get_optimization_report(
+        ctx: Context[Any], timeframe: Timeframe = None, start: Start = None, end: End = None,
+    ) -> OptimizationReport:
+        gateway = _gateway(ctx)
+        since, until = parse_timeframe(timeframe, start, end)
+        return await optimization_report(gateway.runtime.settings.ledger_path, gateway.catalog,
+                                         since=since, until=until)
 
     return server

@@ -1,0 +1,93 @@
+"""Result types of the analytics, shaped to be returned as MCP structured output as they are."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+GroupBy = Literal["model", "provider", "task", "project", "day", "none"]
+Metric = Literal["cost", "requests", "latency_p95", "error_rate"]
+BaselineSource = Literal["given", "most_expensive_in_window", "none"]
+RecommendationKind = Literal[
+    "switch_model", "failing_model", "error_codes", "latency_outlier", "cost_concentration"
+]
+
+
+class Baseline(BaseModel):
+    """The model every call is priced against to measure what routing saved."""
+
+    model: str | None = Field(description="Catalogue id; null when no model in the window has a price")
+    source: BaselineSource
+    usd_per_million_in: float = 0.0
+    usd_per_million_out: float = 0.0
+
+
+class UsageGroup(BaseModel):
+    """Figures for one group (or the totals, whose key is null).
+
+    ``requests`` are tool calls, each counted in the group of the attempt that answered it (or its
+    last attempt when every one failed), so groups add up to the totals. ``attempts`` are upstream
+    calls, fallbacks included.
+    """
+
+    key: str | None
+    requests: int = 0
+    attempts: int = 0
+    errors: int = 0
+    cost_usd: float = Field(0.0, description="Actual spend; cache hits count as free")
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_p50_ms: float = Field(0.0, description="Nearest-rank, over successful attempts")
+    latency_p95_ms: float = 0.0
+    latency_p99_ms: float = 0.0
+    error_rate: float = Field(0.0, description="Failed attempts / attempts")
+    fallback_rate: float = Field(0.0, description="Share of requests answered by a fallback model")
+    cache_hit_rate: float = Field(0.0, description="Share of requests answered from a cache")
+    baseline_cost_usd: float | None = Field(
+        None, description="What the successful attempts would have cost on the baseline model"
+    )
+    savings_usd: float | None = None
+    savings_pct: float | None = None
+
+
+class UsageReport(BaseModel):
+    since: float | None = Field(description="Window start, epoch seconds (inclusive)")
+    until: float | None = Field(description="Window end, epoch seconds (exclusive)")
+    window: str = Field(description="The window in readable UTC")
+    group_by: GroupBy
+    baseline: Baseline
+    totals: UsageGroup
+    groups: list[UsageGroup]
+    notes: list[str] = Field(default_factory=list)
+
+
+class CostShare(BaseModel):
+    key: str | None
+    cost_usd: float
+    share: float = Field(description="Fraction of the window's total spend")
+
+
+class Recommendation(BaseModel):
+    kind: RecommendationKind
+    title: str
+    detail: str
+    estimated_monthly_saving_usd: float | None = Field(
+        None, description="Extrapolated from the window to 30 days; null when not about spend"
+    )
+    evidence: dict[str, float | int | str | None] = Field(default_factory=dict)
+
+
+class OptimizationReport(BaseModel):
+    since: float | None
+    until: float | None
+    window: str
+    window_days: float = Field(description="Days the monthly estimates extrapolate from")
+    requests: int
+    attempts: int
+    cost_usd: float
+    top_costs: dict[str, list[CostShare]] = Field(
+        description="Biggest spenders by model, task and project"
+    )
+    recommendations: list[Recommendation]
+    notes: list[str] = Field(default_factory=list, description="Analyses skipped, and why")

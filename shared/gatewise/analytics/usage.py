@@ -1,0 +1,219 @@
+"""Usage analytics: spend, volume, reliability, latency and savings per group, from the ledger."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from gatewise.analytics.results import GroupBy, UsageGroup, UsageReport
+from gatewise.analytics.savings import Price, resolve_baseline
+from gatewise.analytics.source import IS_HIT, LedgerReader, window_clause
+from gatewise.analytics.timeframe import window_label
+from gatewise.catalog import Catalog
+from gatewise.errors import ErrorCode, GatewiseError
+
+Progress = Callable[[float, float, str], Awaitable[None]]
+
+# Column expression per grouping; "day" is the UTC calendar date, "none" one group of everything.
+GROUP_KEYS: dict[GroupBy, str] = {
+    "model": "model",
+    "provider": "provider",
+    "task": "task",
+    "project": "project",
+    "day": "date(ts, 'unixepoch')",
+    "none": "NULL",
+}
+
+_ATTEMPTS_SQL = f"""
+SELECT {{key}} AS key,
+       COUNT(*) AS attempts,
+       SUM(status = 'error') AS errors,
+       TOTAL(CASE WHEN {IS_HIT} THEN 0 ELSE cost_usd END) AS cost_usd,
+       SUM(tokens_in) AS tokens_in,
+       SUM(tokens_out) AS tokens_out,
+       TOTAL(CASE WHEN status = 'ok' THEN tokens_in END) AS ok_tokens_in,
+       TOTAL(CASE WHEN status = 'ok' THEN tokens_out END) AS ok_tokens_out
+FROM calls WHERE {{where}}
+GROUP BY 1
+"""
+
+# A request belongs to the group of its answering attempt, or of its last one if none succeeded.
+_REQUESTS_SQL = f"""
+WITH final AS (
+    SELECT {{key}} AS key, status, attempt, cache_status,
+           ROW_NUMBER() OVER (
+               PARTITION BY request_id ORDER BY status = 'ok' DESC, attempt DESC, id DESC
+           ) AS rank
+    FROM calls WHERE {{where}}
+)
+SELECT key,
+       COUNT(*) AS requests,
+       SUM(status = 'ok' AND attempt > 0) AS fallbacks,
+       SUM({IS_HIT}) AS cache_hits
+FROM final WHERE rank = 1
+GROUP BY 1
+"""
+
+# Nearest rank: the value at position ceil(p * n) once sorted, in integer maths because SQLite's
+# ceil() is an optional build feature.
+_LATENCY_SQL = """
+WITH ok AS (
+    SELECT {key} AS key, latency_ms,
+           ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY latency_ms) AS pos,
+           COUNT(*) OVER (PARTITION BY {key}) AS n
+    FROM calls WHERE status = 'ok' AND {where}
+)
+SELECT key,
+       MAX(CASE WHEN pos = (n * 50 + 99) / 100 THEN latency_ms END) AS p50,
+       MAX(CASE WHEN pos = (n * 95 + 99) / 100 THEN latency_ms END) AS p95,
+       MAX(CASE WHEN pos = (n * 99 + 99) / 100 THEN latency_ms END) AS p99
+FROM ok
+GROUP BY 1
+"""
+
+_MODELS_SQL = "SELECT DISTINCT model FROM calls WHERE {where} ORDER BY model"
+
+_STAGES = (
+    (_ATTEMPTS_SQL, "counted attempts, tokens and spend"),
+    (_REQUESTS_SQL, "attributed requests, fallbacks and cache hits"),
+    (_LATENCY_SQL, "computed latency percentiles"),
+)
+_STEPS = len(_STAGES) + 1  # the queries, then pricing
+
+Rows = dict[str | None, sqlite3.Row]
+
+
+async def usage_analytics(
+    ledger_path: Path | str,
+    catalog: Catalog,
+    *,
+    since: float | None,
+    until: float | None,
+    group_by: GroupBy = "model",
+    baseline_model: str | None = None,
+    progress: Progress | None = None,
+) -> UsageReport:
+    """Figures for calls with ``since <= ts < until`` (either bound may be open), per group.
+
+    Savings price every successful attempt's tokens on ``baseline_model`` (by default the most
+    expensive model seen in the window) and compare that with the actual spend.
+    """
+    if group_by not in GROUP_KEYS:
+        raise GatewiseError(ErrorCode.INVALID_INPUT, f"group_by must be one of {list(GROUP_KEYS)}")
+
+    async def report(done: int, message: str) -> None:
+        if progress is not None:
+            await progress(float(done), float(_STEPS), message)
+
+    where, params = window_clause(since, until)
+    group_rows: list[Rows] = []
+    total_rows: list[Rows] = []
+    async with LedgerReader(ledger_path) as reader:
+        await report(0, "reading the ledger")
+        for done, (sql, message) in enumerate(_STAGES, start=1):
+            grouped = await _keyed(reader, sql.format(key=GROUP_KEYS[group_by], where=where), params)
+            group_rows.append(grouped)
+            if group_by == "none":
+                total_rows.append(grouped)
+            else:
+                total_rows.append(await _keyed(reader, sql.format(key="NULL", where=where), params))
+            await report(done, message)
+        models = [row["model"] for row in await reader.rows(_MODELS_SQL.format(where=where), params)]
+
+    baseline, price = resolve_baseline(catalog, models, baseline_model)
+    group_keys = _ordered_keys(group_rows[0], group_by)
+    groups = [_group(key, *(rows.get(key) for rows in group_rows), price) for key in group_keys]
+    if group_by == "day":
+        groups.sort(key=lambda g: g.key or "")
+    else:
+        groups.sort(key=lambda g: (-g.cost_usd, -g.requests, -g.attempts, g.key is None, g.key or ""))
+    totals = _group(None, *(rows.get(None) for rows in total_rows), price)
+    await report(_STEPS, "priced the calls against the baseline")
+    return UsageReport(
+        since=since,
+        until=until,
+        window=window_label(since, until),
+        group_by=group_by,
+        baseline=baseline,
+        totals=totals,
+        groups=groups,
+        notes=_notes(catalog, models, baseline.model, baseline.source),
+    )
+
+
+async def _keyed(reader: LedgerReader, sql: str, params: list[Any]) -> Rows:
+    return {row["key"]: row for row in await reader.rows(sql, params)}
+
+
+def _ordered_keys(attempt_rows: Rows, group_by: GroupBy) -> list[str | None]:
+    """Every group with an attempt; days with no calls between the first and last are kept as zeros,
+    so a chart over time shows the gaps."""
+    keys = list(attempt_rows)
+    if group_by != "day" or not keys:
+        return keys
+    days = sorted(date.fromisoformat(k) for k in keys if k is not None)
+    span = (days[-1] - days[0]).days
+    return [(days[0] + timedelta(days=i)).isoformat() for i in range(span + 1)]
+
+
+def _group(
+    key: str | None,
+    attempts: sqlite3.Row | None,
+    requests: sqlite3.Row | None,
+    latency: sqlite3.Row | None,
+    price: Price | None,
+) -> UsageGroup:
+    figures: dict[str, Any] = {"key": key}
+    ok_tokens_in = ok_tokens_out = cost = 0.0
+    if attempts is not None:
+        cost = attempts["cost_usd"]
+        ok_tokens_in, ok_tokens_out = attempts["ok_tokens_in"], attempts["ok_tokens_out"]
+        figures.update(
+            attempts=attempts["attempts"],
+            errors=attempts["errors"],
+            cost_usd=cost,
+            tokens_in=attempts["tokens_in"],
+            tokens_out=attempts["tokens_out"],
+            error_rate=attempts["errors"] / attempts["attempts"],
+        )
+    if requests is not None:
+        figures.update(
+            requests=requests["requests"],
+            fallback_rate=requests["fallbacks"] / requests["requests"],
+            cache_hit_rate=requests["cache_hits"] / requests["requests"],
+        )
+    if latency is not None:
+        figures.update(
+            latency_p50_ms=latency["p50"], latency_p95_ms=latency["p95"], latency_p99_ms=latency["p99"]
+        )
+    if price is not None:
+        baseline = ok_tokens_in * price[0] + ok_tokens_out * price[1]
+        figures.update(
+            baseline_cost_usd=baseline,
+            savings_usd=baseline - cost,
+            savings_pct=100 * (baseline - cost) / baseline if baseline > 0 else 0.0,
+        )
+    return UsageGroup(**figures)
+
+
+def _notes(catalog: Catalog, models: list[str], baseline: str | None, source: str) -> list[str]:
+    notes = []
+    if source == "given":
+        notes.append(f"Savings compare the actual spend with sending every call to {baseline}.")
+    elif source == "most_expensive_in_window":
+        notes.append(
+            f"Savings compare the actual spend with sending every call to {baseline}, the most "
+            "expensive model used in this window."
+        )
+    elif models:
+        notes.append("No model used in this window has a known price, so savings are not computed.")
+    unpriced = [m for m in models if catalog.price_of(m) is None]
+    if unpriced:
+        notes.append(
+            f"No catalogue price for {', '.join(unpriced)}: their spend is as recorded and they "
+            "cannot be the default baseline."
+        )
+    return notes

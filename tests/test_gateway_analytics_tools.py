@@ -1,0 +1,65 @@
+"""get_usage_analytics and get_optimization_report through the MCP client, over real routed calls."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import pytest
+from PIL import Image
+
+
+async def make_traffic(client, upstream) -> None:
+    for prompt in ("What is 2+2?", "hello there", "Write a Python function to add numbers"):
+        result = await client.call_tool("routed_complete", {"prompt": prompt, "project": "alpha"})
+        assert not result.is_error
+    plan = await client.call_tool("explain_route", {"prompt": "hi again"})
+    upstream.fault(plan.structured_content["candidates"][0], error_rate=1.0, statuses=[502])
+    await client.call_tool("routed_complete", {"prompt": "hi again", "project": "beta"})
+
+
+async def test_usage_analytics_with_chart_and_progress(connect, upstream) -> None:
+    async with connect() as client:
+        await make_traffic(client, upstream)
+        seen: list[tuple[float, float | None, str | None]] = []
+
+        async def progress(done: float, total: float | None, message: str | None) -> None:
+            seen.append((done, total, message))
+
+        result = await client.call_tool(
+            "get_usage_analytics", {"timeframe": "24h", "group_by": "project", "chart": "cost"},
+            progress_callback=progress)
+    assert not result.is_error
+    report = result.structured_content
+    assert report["totals"]["requests"] == 4 and report["totals"]["attempts"] == 5
+    assert {g["key"] for g in report["groups"]} == {"alpha", "beta"}
+    assert report["totals"]["fallback_rate"] == pytest.approx(0.25)
+    assert report["totals"]["savings_usd"] is not None and report["baseline"]["model"]
+    image = next(c for c in result.content if c.type == "image")
+    assert image.mime_type == "image/png"
+    assert Image.open(io.BytesIO(base64.b64decode(image.data))).size == (800, 420)
+    if seen:  # progress is delivered when the client asked for it (both eras)
+        assert [s[0] for s in seen] == sorted(s[0] for s in seen)
+
+
+async def test_optimization_report(connect, upstream) -> None:
+    async with connect() as client:
+        await make_traffic(client, upstream)
+        result = await client.call_tool("get_optimization_report", {"timeframe": "7d"})
+    report = result.structured_content
+    assert report["requests"] == 4 and report["cost_usd"] > 0
+    assert report["top_costs"]["model"]
+
+
+@pytest.mark.parametrize(("tool", "args", "fragment"), [
+    ("get_usage_analytics", {"timeframe": "3 fortnights"}, "INVALID_INPUT"),
+    ("get_usage_analytics", {"start": "2026-02-01", "end": "2026-01-01"}, "INVALID_INPUT"),
+    ("get_usage_analytics", {"group_by": "colour"}, "group_by"),
+    ("get_usage_analytics", {"chart": "pie"}, "chart"),
+    ("get_usage_analytics", {"baseline_model": "gpt-9000"}, "INVALID_INPUT"),
+    ("get_optimization_report", {"timeframe": "-1d"}, "INVALID_INPUT"),
+])
+async def test_analytics_bad_input(connect, upstream, tool, args, fragment) -> None:
+    async with connect() as client:
+        result = await client.call_tool(tool, args)
+    assert result.is_error and fragment in result.content[0].text
