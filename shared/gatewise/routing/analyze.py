@@ -1,14 +1,18 @@
 """Query analysis: what kind of request this is, how hard, in what modality, in what language.
 
-Pure, fast and deterministic (precompiled patterns, one pass over the text per signal) because it
-runs on every call before anything else.
+It runs on every call before anything else, so it is pure, deterministic and cheap: the text is
+lower-cased and split into words once, and every cue is a set lookup on those words or on adjacent
+word pairs, not a regex tried at every position. Cues are weighted; a task's score is the sum of
+its distinct cues, with the opening line counted twice because material pasted after it (an
+article to summarise, a table to analyse) is not the request itself.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from gatewise.config import TaskType
@@ -17,74 +21,183 @@ from gatewise.config import TaskType
 CHARS_PER_TOKEN = 4
 IMAGE_TOKENS = 1_000  # typical vision-token cost of one image part
 
+# Only the start and the end of a huge prompt are scanned: that is where the instruction sits, and
+# it keeps the cost flat however much material is pasted in between.
+_SCAN_HEAD = 1_536
+_SCAN_TAIL = 512
+_OPENING_CHARS = 200  # the opening line, up to this many characters, is scored twice
+_WEB_THRESHOLD = 3  # one strong recency cue, or two weaker ones
 
-def _rx(*words: str) -> re.Pattern[str]:
-    return re.compile(r"\b(?:" + "|".join(words) + r")", re.IGNORECASE)
+T = TaskType
+# (task value, weight): scores are keyed by the plain string, which hashes far faster than the enum.
+Cue = tuple[str, int]
+_TEXT_TASKS = tuple(t.value for t in TaskType if t is not T.VISION)
+_CODE, _MATH, _DATA, _SIMPLE, _REASONING, _WEB = (t.value for t in (
+    T.CODE_GENERATION, T.MATH, T.DATA_ANALYSIS, T.SIMPLE_QUERY, T.REASONING, T.WEB_SEARCH))
 
-
-# Cues per task, strongest first; a task's score is its number of distinct matches.
-_CUES: dict[TaskType, re.Pattern[str]] = {
-    TaskType.CODE_GENERATION: _rx(
-        r"code\b", r"function\b", r"python", r"javascript", r"typescript", r"java\b", r"rust\b",
-        r"golang", r"c\+\+", r"sql\b", r"regex", r"bug\b", r"debug", r"refactor", r"compile",
-        r"stack ?trace", r"implement", r"api\b", r"class\b", r"unit tests?", r"script\b",
-        r"def ", r"import ", r"```", r"bash\b", r"html\b", r"css\b", r"algorithm",
+# Per task, (weight, cues). A cue is a word, two adjacent words ("key points"), or, for scripts
+# written without spaces, a substring ("翻译").
+_SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
+    T.CODE_GENERATION: (
+        (3, "python, javascript, typescript, golang, java, kotlin, c++, c#, sql, regex, regexp, bash, "
+            "powershell, dockerfile, terraform, react, django, fastapi, flask, node, nodejs, jquery, css, "
+            "html, pytest, unittest, unit tests, compile, compiler, compiles, refactor, refactoring, "
+            "debug, traceback, stacktrace, stack trace, typeerror, exception, function, functions, "
+            "snippet, codebase, endpoint, coroutine, linked list, lru cache, thread safe, github actions, "
+            "one liner, curl, rust, swift, php, ruby, scala, perl, haskell, vue, angular, numpy, "
+            "función, fonction, funktion, skript, código, 代码, 函数, 脚本, 関数, コード, スクリプト"),
+        (2, "code, script, bug, bugs, implement, implementation, handler, migration, cli, api, class, "
+            "method, async, await, json, yaml, docker, kubernetes, query, compiled, program, "
+            "programming, library, framework, module, deploy, lint, backoff, retry, workflow, "
+            "component, repo, git, decode, parse, parser, variable, error, crash, 写一个"),
+        (1, "algorithm, test, tests, fix, build, install, server, database, schema, app"),
     ),
-    TaskType.MATH: _rx(
-        r"calculate", r"compute", r"solve", r"equation", r"integral", r"derivative", r"prove",
-        r"theorem", r"probability", r"how many", r"how much", r"percent", r"sum of",
-        r"\d+\s*[\+\-\*/\^x×÷]\s*\d+", r"algebra", r"geometry", r"matrix", r"factorial",
+    T.MATH: (
+        (3, "solve, equation, equations, integrate, integral, derivative, differentiate, prove, proof, "
+            "theorem, probability, eigenvalues, eigenvectors, determinant, factorial, gcd, lcm, "
+            "simplify, closed form, induction, expected value, circumference, hypotenuse, "
+            "algebra, geometry, trigonometry, calculus, polynomial, quadratic, divisible, divides, "
+            "compounded, rule of, many ways, permutations, combinations, "
+            "calcula, calcular, calcule, calculer, berechne, berechnen, résous, résoudre, resuelve, "
+            "wahrscheinlichkeit, probabilidad, probabilité, ecuación, équation, gleichung, "
+            "求, 极值, 方程, 概率, 割り切れ, 確率"),
+        (2, "calculate, compute, matrix, prime, limit, area, radius, cone, triangle, rectangle, circle, "
+            "sphere, cylinder, chance, odds, dice, die, discount, percent, percentage, fraction, "
+            "standard deviation, sum of, interest, formula, convert, celsius, fahrenheit, "
+            "what is, how long, how much, how many, área, aire, fläche, いくつ"),
+        (1, "average, mean, ratio, roll, cost, total, price"),
     ),
-    TaskType.DATA_ANALYSIS: _rx(
-        r"analy[sz]e", r"dataset", r"data set", r"csv\b", r"table\b", r"trend", r"statistic",
-        r"correlat", r"regression", r"average", r"median", r"chart", r"metrics?", r"kpi",
-        r"spreadsheet", r"forecast", r"distribution", r"pandas", r"dataframe",
+    T.DATA_ANALYSIS: (
+        (3, "dataset, datasets, csv, spreadsheet, correlation, correlated, regression, "
+            "outlier, outliers, seasonality, cohort, retention, funnel, drop off, kpi, kpis, nps, roi, "
+            "segment, segmentation, cluster, clusters, dataframe, pandas, describe, p95, percentile, "
+            "uplift, a b, significant, significance, statistically, breakdown, break down, "
+            "datos, données, daten, tendencia, tendance, évolution, cifras, chiffres, umfrage, "
+            "encuesta, enquête, 数据, 趋势, 增长, データ, アンケート, 満足度"),
+        (2, "data, trend, trends, median, distribution, churn, conversion, conversions, metric, metrics, "
+            "survey, analyse, analyze, analysis, analysing, analyzing, table, chart, plot, column, "
+            "columns, forecast, revenue, sales, visits, visitors, sessions, dau, mau, readings, "
+            "sensor, logs, margin, growth, quarter, week over, year on, year over, patterns, pattern, "
+            "interpret, noise, variance, precision, recall, threshold, false positives, anomaly, "
+            "anomalies, analiza, analyser, analysiere, 分析"),
+        (1, "mean, average, rows, numbers, figures, compare, rate, rates, spend, users, customers, "
+            "model, orders, q1, q2, q3, q4"),
     ),
-    TaskType.REASONING: _rx(
-        r"why\b", r"explain", r"reason", r"compare", r"trade-?offs?", r"pros and cons",
-        r"evaluate", r"argue", r"implications?", r"strategy", r"decide", r"step by step",
-        r"logic", r"puzzle", r"what would happen", r"design\b", r"architecture", r"assess",
+    T.REASONING: (
+        (3, "why, trade offs, tradeoffs, pros and, and cons, implications, consequences, second order, "
+            "ethical, ethics, moral, steelman, critique, dilemma, would happen, it follow, logic, logical, "
+            "puzzle, riddle, syllogism, deduce, fallacy, "
+            "reasoning, assumption, assumptions, argument, arguments, argue, "
+            "pourquoi, warum, wieso, weshalb, razonamiento, raisonnement, mécanisme, "
+            "为什么, 原因, なぜ, 長所, 短所, 比较, 比較"),
+        (2, "explain, reason, reasons, compare, decide, decision, strategy, prioritise, prioritize, "
+            "evaluate, assess, think, causes, caused, cause, effects, should, fair, smarter, "
+            "better, worth, risks, convincing, defensible, versus, vs, plan, consider, advice, "
+            "how should, "
+            "explica, explícalo, explique, erkläre, erklären, wäge, abwägen, comprendre, 考えて"),
+        (1, "which, choose, option, options, approach, case, long term, resolve, strong, work"),
     ),
-    TaskType.SUMMARIZATION: _rx(
-        r"summari[sz]e", r"summary", r"tl;?dr", r"key points", r"condense", r"bullet points",
-        r"in short", r"brief overview", r"recap", r"abstract\b", r"main ideas",
+    T.SUMMARIZATION: (
+        (3, "summarize, summarise, summarized, summarised, summarizing, summarising, summary, "
+            "summaries, tl dr, tldr, gist, takeaways, key points, main points, condense, recap, "
+            "nutshell, abstract, minutes, briefing, sum up, sum this, shorten, digest, "
+            "action items, overview, "
+            "resume, resumen, resumir, résumé, résume, résumer, zusammen, zusammenfassung, "
+            "zusammenfassen, fasse, stichpunkten, stichpunkte, 总结, 概括, 摘要, 要約, まとめ"),
+        (2, "bullets, bullet points, cut this, cut down, plain english, one line, sentences, "
+            "agreed, agree, thread, transcript, notes, article, report, review, reviews, "
+            "briefly, in under, pros and"),
+        (1, "this text, following, below, short, shorter, main, key, paragraph, brief"),
     ),
-    TaskType.TRANSLATION: _rx(
-        r"translat", r"in (?:french|spanish|german|italian|japanese|chinese|korean|portuguese|"
-        r"russian|arabic|hindi|dutch|english)", r"into (?:french|spanish|german|italian|japanese|"
-        r"chinese|korean|portuguese|russian|arabic|hindi|dutch|english)",
+    T.TRANSLATION: (
+        (3, "translate, translation, translated, translating, translator, translations, localise, "
+            "localize, localisation, localization, you say, the spanish, the french, the german, "
+            "the english, the italian, the japanese, word for, "
+            "in french, in spanish, in german, in italian, in japanese, in chinese, in mandarin, "
+            "in korean, in portuguese, in russian, in arabic, in hebrew, in dutch, in polish, "
+            "in english, in latin, in turkish, in greek, into french, into spanish, into german, "
+            "into italian, into japanese, into chinese, into korean, into portuguese, into english, "
+            "into dutch, into russian, into arabic, to french, to spanish, to german, to italian, "
+            "to japanese, to chinese, to korean, to english, to dutch, portuguese, mandarin, "
+            "traduce, traducir, traducción, traduis, traduire, traduction, übersetze, übersetzen, "
+            "übersetzung, dit on, sagt man, al inglés, al francés, en español, en anglais, "
+            "en espagnol, ins englische, auf japanisch, auf englisch, "
+            "翻译, 翻訳, 訳して, 英文, 英語で, 中文, 日本語で"),
+        (2, "french, spanish, german, italian, japanese, chinese, korean, russian, arabic, hebrew, "
+            "dutch, polish, english, latin, turkish, greek, swedish, hindi, literally, "
+            "native speaker, anglais, espagnol, inglés, francés, japanisch, "
+            "englisch, englische"),
+        (1, "say, mean, means, render, motto, phrase, sign, strings"),
     ),
-    TaskType.CREATIVE_WRITING: _rx(
-        r"poem", r"story", r"haiku", r"lyrics", r"novel", r"fiction", r"creative", r"slogan",
-        r"tagline", r"screenplay", r"limerick", r"write a (?:song|tale|fable)", r"character",
-        r"imagine", r"brainstorm",
+    T.CREATIVE_WRITING: (
+        (3, "poem, poems, poetry, haiku, limerick, sonnet, lyrics, song, story, stories, tale, fable, "
+            "novel, fiction, screenplay, monologue, eulogy, slogan, slogans, tagline, taglines, "
+            "caption, jingle, rap, rhyme, bedtime, villain, protagonist, npc, toast, speech, "
+            "dialogue, brainstorm, names for, of office, office message, linkedin post, love letter, "
+            "product description, picture book, opening paragraph, sci fi, cyberpunk, noir, "
+            "poema, poème, gedicht, cuento, histoire, geschichte, relato, chanson, canción, "
+            "诗, 故事, 小说, 物語, 詩, 小説"),
+        (2, "write, rewrite, creative, character, characters, chapter, scene, invent, imagine, "
+            "fantasy, pitch, tribute, verse, funny, humorous, witty, "
+            "describe, continue, escribe, écris, schreib, 写"),
+        (1, "ideas, names, post, letter, draft, compose"),
     ),
-    TaskType.WEB_SEARCH: _rx(
-        r"latest", r"today", r"current(?:ly)?", r"this week", r"yesterday", r"news",
-        r"recent(?:ly)?", r"right now", r"as of", r"stock price", r"weather", r"score of",
-        r"who won", r"20[2-9]\d", r"search the web", r"look up", r"up-to-date",
+    T.SIMPLE_QUERY: (
+        (3, "synonym, another word, opposite, antonym, spell, pronounce, plural, stand for, "
+            "define, definition"),
+        (2, "hi, hello, hey, thanks, thank, good morning, bonjour, hola, hallo, 你好, こんにちは, "
+            "who wrote, who painted, capital, what year, how many, is a, "
+            "shortcut, symbol, ok, cool, shorter, 一番"),
+        (1, "what is, who is, what s, quick"),
+    ),
+    T.WEB_SEARCH: (
+        (3, "latest, news, today, tonight, yesterday, right now, last week, the moment, updates on, "
+            "most recent, newest, trending, weather, stock price, share price, exchange rate, "
+            "who won, release date, headlines, this weekend, this week, "
+            "look up, search for, search the, "
+            "hoy, últimas, noticias, aujourd hui, actualités, météo, heute, gerade, aktuell, "
+            "nachrichten, wetter, 今天, 今日, 最新, 天气, 天気, 新闻, ニュース, 现在, 現在"),
+        (2, "current, currently, recent, recently, update, updates, this year, tomorrow, outage, outages, "
+            "price, prices, bitcoin, announced, opening hours, as of, what happened, election, elections, "
+            "flights, leading, live, online, streaming, published, 价格, 価格"),
+        (1, "find, search, who s, concerts, strike, markets, version"),
     ),
 }
 
-_HARD = _rx(r"prove", r"rigorous", r"step by step", r"in depth", r"detailed", r"comprehensive",
-            r"optimi[sz]e", r"complex", r"edge cases", r"multi-?step", r"architecture",
-            r"trade-?offs?", r"derive", r"formal")
-_EASY = _rx(r"quick", r"simple", r"briefly", r"one word", r"yes or no", r"short answer",
-            r"define", r"what is", r"who is", r"hello", r"hi\b", r"thanks")
+# Cues for the complexity estimate.
+_HARD_WORDS = frozenset({"prove", "rigorous", "rigorously", "detailed", "comprehensive", "optimize",
+                         "optimise", "optimal", "complex", "derive", "formal", "formally",
+                         "architecture", "thorough", "thoroughly", "carefully"})
+_HARD_PAIRS = frozenset({("step", "by"), ("in", "depth"), ("edge", "cases"), ("multi", "step"),
+                         ("trade", "offs")})
+_EASY_WORDS = frozenset({"quick", "simple", "briefly", "define", "hello", "hi", "thanks"})
+_EASY_PAIRS = frozenset({("one", "word"), ("yes", "or"), ("short", "answer"), ("what", "is"),
+                         ("who", "is")})
+
+# Punctuation splits words, so "trade-offs" is the pair "trade offs" and "what's" is "what s".
+_SPLIT = str.maketrans(dict.fromkeys(
+    "!\"$%&'()*,-./:;<=>?@[\\]^`{|}~¿¡«»“”‘’…–—、。，：；？！「」（）【】・→←×÷", " "))
 
 _SCRIPTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("ja", re.compile(r"[\u3040-\u30ff]")),  # kana first: Japanese text also uses Han characters
     ("zh", re.compile(r"[\u4e00-\u9fff]")),
-    ("ja", re.compile(r"[\u3040-\u30ff]")),
     ("ko", re.compile(r"[\uac00-\ud7af]")),
     ("ru", re.compile(r"[\u0400-\u04ff]")),
     ("ar", re.compile(r"[\u0600-\u06ff]")),
     ("hi", re.compile(r"[\u0900-\u097f]")),
 )
-_LATIN_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("es", _rx(r"qué", r"cómo", r"por favor", r"gracias", r"el\b", r"los\b", r"está")),
-    ("fr", _rx(r"pourquoi", r"comment", r"s'il vous", r"merci", r"est-ce", r"les\b", r"être")),
-    ("de", _rx(r"warum", r"bitte", r"danke", r"nicht", r"und\b", r"ist\b", r"können")),
-)
+# Function words per Latin-script language; another language must out-score English to be chosen.
+_FUNCTION_WORDS: dict[str, frozenset[str]] = {code: frozenset(words.split()) for code, words in {
+    "en": "the a an and is are of to in for on with what how this that it my me you your please i can be "
+          "do does from at by about into why which who or we our",
+    "es": "el los las del que qué por para una es con cómo cuál cuáles esto este esta más y hoy sobre al "
+          "lo se su sus mi tu está están muy también pero",
+    "fr": "le les des du est et une pour pourquoi comment quel quelle que qui dans sur ce cette avec ne "
+          "pas tu je vous nous au aux il elle sont être ça",
+    "de": "der die das und ist ein eine nicht mit für bitte wie was warum ich du wir sie im den dem des "
+          "auf zu von über hat hier viele sich auch oder",
+}.items()}
+_ACCENTS: dict[str, str] = {"es": "ñ¿¡íóú", "fr": "çèàêâîôûœ«", "de": "äöüß"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +213,29 @@ class QueryProfile:
     @property
     def has_image(self) -> bool:
         return "image" in self.modalities
+
+
+def _compile_cues() -> tuple[dict[str, list[Cue]], dict[tuple[str, str], list[Cue]], dict[str, list[Cue]]]:
+    """The cue spec as word, word-pair and substring (CJK) tables."""
+    words: dict[str, list[Cue]] = {}
+    pairs: dict[tuple[str, str], list[Cue]] = {}
+    substrings: dict[str, list[Cue]] = {}
+    for task, levels in _SPEC.items():
+        for weight, cues in levels:
+            for cue in cues.split(", "):
+                parts = cue.split()
+                if not cue.isascii() and any("\u3040" <= ch <= "\u9fff" for ch in cue):
+                    substrings.setdefault(cue, []).append((task.value, weight))
+                elif len(parts) == 1:
+                    words.setdefault(cue, []).append((task.value, weight))
+                else:
+                    pairs.setdefault((parts[0], parts[1]), []).append((task.value, weight))
+    return words, pairs, substrings
+
+
+_WORDS, _PAIRS, _SUBSTRINGS = _compile_cues()
+# Set-to-set intersection walks the smaller side; against a dict it would walk every cue.
+_WORD_KEYS, _PAIR_KEYS = frozenset(_WORDS), frozenset(_PAIRS)
 
 
 def message_text(messages: Sequence[dict[str, Any]]) -> tuple[str, str, tuple[str, ...], int]:
@@ -133,12 +269,39 @@ def message_text(messages: Sequence[dict[str, Any]]) -> tuple[str, str, tuple[st
     return "\n".join(parts), last_user, tuple(sorted(modalities)), images
 
 
+@dataclass(frozen=True, slots=True)
+class _Words:
+    """One tokenisation of a text, shared by every signal."""
+
+    low: str
+    n_words: int
+    found: set[str]
+    pairs: set[tuple[str, str]]
+
+    @classmethod
+    def of(cls, text: str) -> _Words:
+        low = text.lower()
+        tokens = low.translate(_SPLIT).split()
+        return cls(low, len(tokens), set(tokens), set(pairwise(tokens)))
+
+    def cues(self) -> Iterator[Cue]:
+        for word in self.found & _WORD_KEYS:
+            yield from _WORDS[word]
+        for pair in self.pairs & _PAIR_KEYS:
+            yield from _PAIRS[pair]
+        if not self.low.isascii():
+            for sub, cues in _SUBSTRINGS.items():
+                if sub in self.low:
+                    yield from cues
+
+
 def analyze(messages: Sequence[dict[str, Any]], task_hint: TaskType | None = None) -> QueryProfile:
     full, last_user, modalities, images = message_text(messages)
     focus = last_user or full
-    scores = {task.value: len({m.group(0).lower() for m in rx.finditer(focus)})
-              for task, rx in _CUES.items()}
-    needs_web = scores[TaskType.WEB_SEARCH.value] >= 1
+    if len(focus) > _SCAN_HEAD + _SCAN_TAIL:
+        focus = focus[:_SCAN_HEAD] + "\n" + focus[-_SCAN_TAIL:]
+    words = _Words.of(focus)
+    scores, web = _task_scores(words, focus)
     if task_hint is not None:
         task = task_hint
     elif "image" in modalities:
@@ -148,43 +311,84 @@ def analyze(messages: Sequence[dict[str, Any]], task_hint: TaskType | None = Non
     tokens = len(full) // CHARS_PER_TOKEN + 1 + images * IMAGE_TOKENS
     return QueryProfile(
         task=task,
-        complexity=_complexity(focus, scores, tokens),
+        complexity=_complexity(words, focus, scores, tokens),
         modalities=modalities,
-        needs_web=needs_web,
+        needs_web=web >= _WEB_THRESHOLD or task is TaskType.WEB_SEARCH,
         est_tokens_in=tokens,
-        language=_language(focus),
+        language=_language(words),
         task_scores=scores,
     )
 
 
+def _task_scores(words: _Words, text: str) -> tuple[dict[str, int], int]:
+    """Per-task scores, and the web (recency) score of the text's words alone."""
+    scores = dict.fromkeys(_TEXT_TASKS, 0)
+    web = 0
+    for task, weight in words.cues():
+        scores[task] += weight
+        if task == _WEB and weight >= 2:  # recency cues, not bare "find" or "search"
+            web += weight
+    for task, weight in _Words.of(text[:_OPENING_CHARS].split("\n", 1)[0]).cues():
+        scores[task] += weight
+    for task, weight in _shape_cues(words):
+        scores[task] += weight
+    return scores, web
+
+
+def _shape_cues(words: _Words) -> Iterator[Cue]:
+    """Cues from the text's shape rather than its words: code syntax, formulas, tables, length."""
+    low = words.low
+    braces = low.count("{") + low.count("}")
+    if low.count("`") >= 3:
+        yield _CODE, 4
+    if braces >= 2:
+        yield _CODE, 2
+    if low.count(";") >= 2 or "=>" in low or "def " in low or "::" in low:
+        yield _CODE, 2
+    if any(ch in low for ch in "^²³√∫π∑÷") or ("=" in low and not braces):
+        yield _MATH, 3
+    if sum(map(low.count, "0123456789")) >= 24 or low.count("%") >= 3:
+        yield _DATA, 3
+    if low.count("|") >= 6:
+        yield _DATA, 3
+    if words.n_words <= 8:
+        yield _SIMPLE, 2
+    elif words.n_words <= 14:
+        yield _SIMPLE, 1
+    elif words.n_words >= 25:
+        yield _REASONING, 1
+
+
+# On equal scores the more specific task wins.
+_PRIORITY = {t.value: -i for i, t in enumerate((
+    T.TRANSLATION, T.SUMMARIZATION, T.CREATIVE_WRITING, T.MATH, T.CODE_GENERATION, T.DATA_ANALYSIS,
+    T.WEB_SEARCH, T.REASONING, T.SIMPLE_QUERY))}
+
+
 def _pick_task(scores: dict[str, int], text: str) -> TaskType:
-    # Web cues only decide the task when nothing else does ("latest python release" is code).
-    best = max((s, t) for t, s in scores.items() if t != TaskType.WEB_SEARCH.value)
-    if best[0] > 0:
-        return TaskType(best[1])
-    if scores[TaskType.WEB_SEARCH.value] > 0:
-        return TaskType.WEB_SEARCH
+    best_score, _, best = max((s, _PRIORITY[t], t) for t, s in scores.items())
+    if best_score > 0:
+        return TaskType(best)
     return TaskType.SIMPLE_QUERY if len(text) < 400 else TaskType.REASONING
 
 
-def _complexity(text: str, scores: dict[str, int], tokens: int) -> float:
-    hard = len(_HARD.findall(text))
-    easy = len(_EASY.findall(text))
-    signals = sum(1 for s in scores.values() if s > 0)
+def _complexity(words: _Words, text: str, scores: dict[str, int], tokens: int) -> float:
+    hard = len(words.found & _HARD_WORDS) + len(words.pairs & _HARD_PAIRS)
+    easy = len(words.found & _EASY_WORDS) + len(words.pairs & _EASY_PAIRS)
+    signals = sum(1 for s in scores.values() if s >= 3)
     score = 0.25 + 0.12 * hard - 0.1 * easy + 0.05 * max(signals - 1, 0)
     score += min(tokens / 4000, 0.3)  # long prompts tend to be harder
     score += 0.1 * min(text.count("?"), 3) / 3
     return round(min(max(score, 0.0), 1.0), 3)
 
 
-def _language(text: str) -> str:
-    sample = text[:2000]
-    for code, rx in _SCRIPTS:
-        if rx.search(sample):
-            return code
-    best, hits = "en", 1
-    for code, rx in _LATIN_HINTS:
-        found = len(rx.findall(sample))
-        if found > hits:
-            best, hits = code, found
-    return best
+def _language(words: _Words) -> str:
+    if not words.low.isascii():
+        for code, rx in _SCRIPTS:
+            if rx.search(words.low):
+                return code
+    scores = {code: len(words.found & vocab) for code, vocab in _FUNCTION_WORDS.items()}
+    for code, marks in _ACCENTS.items():
+        scores[code] += 2 * sum(1 for ch in marks if ch in words.low)
+    best = max(scores, key=lambda code: (scores[code], code == "en"))
+    return best if scores[best] > scores["en"] and scores[best] >= 2 else "en"
