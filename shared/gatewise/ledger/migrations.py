@@ -54,6 +54,58 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX calls_request_id ON calls (request_id)",
         ),
     ),
+    Migration(
+        2,
+        "budgets",
+        (
+            """CREATE TABLE budgets (
+                scope TEXT NOT NULL,
+                window TEXT NOT NULL CHECK (window IN ('daily', 'monthly')),
+                limit_usd REAL NOT NULL CHECK (limit_usd > 0),
+                on_exceed TEXT NOT NULL CHECK (on_exceed IN ('block', 'downgrade', 'warn')),
+                source TEXT NOT NULL CHECK (source IN ('config', 'runtime')),
+                updated_at REAL NOT NULL,
+                PRIMARY KEY (scope, window)
+            )""",
+            # One row per (request, scope); it counts toward that scope's UTC day and month.
+            """CREATE TABLE budget_reservations (
+                id INTEGER PRIMARY KEY,
+                request_id TEXT NOT NULL,
+                scope TEXT NOT NULL,
+                day_key TEXT NOT NULL,
+                month_key TEXT NOT NULL,
+                reserved_usd REAL NOT NULL,
+                cost_usd REAL,
+                state TEXT NOT NULL
+                    CHECK (state IN ('reserved', 'committed', 'released', 'expired')),
+                created_at REAL NOT NULL,
+                settled_at REAL
+            )""",
+            # Covering indexes: a budget check sums one scope's window without reading the table.
+            "CREATE INDEX budget_reservations_day ON budget_reservations"
+            " (scope, day_key, state, created_at, reserved_usd, cost_usd)",
+            "CREATE INDEX budget_reservations_month ON budget_reservations"
+            " (scope, month_key, state, created_at, reserved_usd, cost_usd)",
+            # Expiry finds the holds that are still open.
+            "CREATE INDEX budget_reservations_open ON budget_reservations (state, created_at)",
+            """CREATE TABLE alerts (
+                id INTEGER PRIMARY KEY,
+                ts REAL NOT NULL,
+                scope TEXT NOT NULL,
+                window TEXT NOT NULL,
+                window_key TEXT NOT NULL,
+                threshold REAL NOT NULL,
+                spent_usd REAL NOT NULL,
+                limit_usd REAL NOT NULL,
+                message TEXT NOT NULL,
+                delivered TEXT NOT NULL
+                    CHECK (delivered IN ('not_configured', 'pending', 'delivered', 'failed')),
+                delivery_error TEXT,
+                UNIQUE (scope, window, window_key, threshold)
+            )""",
+            "CREATE INDEX alerts_ts ON alerts (ts)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

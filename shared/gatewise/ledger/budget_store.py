@@ -1,0 +1,483 @@
+"""Budgets in the ledger file: the atomic check-and-reserve, settlement, status and alert rows.
+
+Everything here is synchronous and runs on the BudgetManager's one database thread. Every write
+is a single ``BEGIN IMMEDIATE`` transaction: SQLite admits one writer at a time across all the
+processes sharing the file, so a budget check and the reservation it admits cannot interleave
+with anyone else's.
+
+Spend is kept per scope rather than per budget: each reservation writes one row per scope,
+keyed by its UTC day and month, whether or not that scope has a budget yet, so a budget added
+mid-window starts from the window's true spend.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, get_args
+
+from gatewise.config import BudgetRule
+from gatewise.errors import ErrorCode, GatewiseError
+
+Window = Literal["daily", "monthly"]
+OnExceed = Literal["block", "downgrade", "warn"]
+Verdict = Literal["ok", "warn", "downgrade"]
+Source = Literal["config", "runtime"]
+DeliveryState = Literal["not_configured", "pending", "delivered", "failed"]
+
+WINDOWS: tuple[str, ...] = get_args(Window)
+
+# The shape BudgetRule.scope accepts. Used with fullmatch: "$" would let a trailing newline in.
+_SCOPE = re.compile(r"global|project:[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}")
+_KEY_COLUMN = {"daily": "day_key", "monthly": "month_key"}
+# Relative slack for float sums, so that e.g. three $0.10 calls still fit a $0.30 budget.
+_EPS = 1e-9
+
+_USAGE_SQL = """
+SELECT TOTAL(CASE WHEN state = 'committed' THEN cost_usd END),
+       TOTAL(CASE WHEN state = 'reserved' AND created_at >= ? THEN reserved_usd END)
+FROM budget_reservations
+WHERE scope = ? AND {column} = ? AND state IN ('committed', 'reserved')
+"""
+_BUDGET_COLUMNS = "scope, window, limit_usd, on_exceed, source"
+_ALERT_COLUMNS = (
+    "id, ts, scope, window, window_key, threshold, spent_usd, limit_usd, message, delivered, delivery_error"
+)
+
+
+# --- windows -----------------------------------------------------------------------------------
+
+
+def window_key(window: Window, ts: float) -> str:
+    """The UTC calendar window holding ``ts``: ``2026-11-29`` (daily) or ``2026-11`` (monthly)."""
+    at = datetime.fromtimestamp(ts, UTC)
+    return f"{at:%Y-%m-%d}" if window == "daily" else f"{at:%Y-%m}"
+
+
+def window_reset(window: Window, key: str) -> datetime:
+    """The UTC midnight at which the window named ``key`` ends and the next one begins."""
+    if window == "daily":
+        return datetime.strptime(key, "%Y-%m-%d").replace(tzinfo=UTC) + timedelta(days=1)
+    year, month = (int(part) for part in key.split("-"))
+    return datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+
+
+def iso_utc(at: datetime) -> str:
+    return f"{at:%Y-%m-%dT%H:%M:%SZ}"
+
+
+def usd(amount: float) -> str:
+    """Dollars for people: cents once above a dollar, otherwise enough digits to see a call's cost."""
+    if abs(amount) >= 1:
+        return f"${amount:,.2f}"
+    return "$" + (f"{amount:.6f}".rstrip("0").rstrip(".") or "0")
+
+
+# --- input checks --------------------------------------------------------------------------------
+
+
+def _invalid(message: str) -> GatewiseError:
+    return GatewiseError(ErrorCode.INVALID_INPUT, message)
+
+
+def check_scope(scope: object) -> str:
+    if not isinstance(scope, str) or not _SCOPE.fullmatch(scope):
+        raise _invalid(
+            "a budget scope is 'global' or 'project:<tag>' (the tag: letters, digits and '_.:-', "
+            f"at most 64 characters), not {str(scope)[:80]!r}"
+        )
+    return scope
+
+
+def check_scopes(scopes: object) -> tuple[str, ...]:
+    """Validated scopes, duplicates dropped, order kept."""
+    if isinstance(scopes, str) or not isinstance(scopes, Iterable):
+        raise _invalid("scopes must be a list such as ['global', 'project:billing-bot']")
+    clean = tuple(dict.fromkeys(check_scope(scope) for scope in scopes))
+    if not clean:
+        raise _invalid("scopes must name at least one budget scope, e.g. ['global']")
+    return clean
+
+
+def check_window(window: object) -> Window:
+    if window not in WINDOWS:
+        raise _invalid(f"a budget window is one of {list(WINDOWS)}, not {str(window)[:40]!r}")
+    return window  # type: ignore[return-value]
+
+
+def check_usd(value: object, name: str) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise _invalid(f"{name} must be a finite, non-negative amount in USD, not {value!r}")
+    return float(value)
+
+
+def check_request_id(request_id: object) -> str:
+    if not isinstance(request_id, str) or not request_id.strip():
+        raise _invalid("request_id must be a non-empty string")
+    return request_id
+
+
+# --- values --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetStatus:
+    """One budget in its current window. ``spent_usd`` is committed cost, ``reserved_usd`` the
+    holds still open; ``fraction`` is spent over limit and may pass 1 for a ``warn`` budget."""
+
+    scope: str
+    window: Window
+    window_key: str
+    limit_usd: float
+    spent_usd: float
+    reserved_usd: float
+    remaining_usd: float
+    fraction: float
+    on_exceed: OnExceed
+    resets_at: str
+    source: Source
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """The answer to a reserve. ``ok`` and ``warn`` hold ``amount_usd`` in every scope (``ids``
+    are the holds); ``downgrade`` holds nothing: plan a call costing at most ``headroom_usd``
+    and reserve again."""
+
+    request_id: str
+    amount_usd: float
+    verdict: Verdict
+    scopes: tuple[str, ...]
+    ids: tuple[int, ...] = ()
+    warnings: tuple[str, ...] = ()
+    headroom_usd: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    id: int
+    ts: float
+    scope: str
+    window: Window
+    window_key: str
+    threshold: float
+    spent_usd: float
+    limit_usd: float
+    message: str
+    delivered: DeliveryState
+    delivery_error: str | None
+    resets_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class CommitResult:
+    """``alerts`` are the thresholds this commit crossed first; ``settled_before`` means the
+    reservation had already been committed or released and nothing changed."""
+
+    cost_usd: float
+    alerts: tuple[Alert, ...] = ()
+    settled_before: bool = False
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(alert.message for alert in self.alerts)
+
+
+# --- the store -----------------------------------------------------------------------------------
+
+
+class BudgetStore:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        thresholds: Iterable[float],
+        ttl_s: float,
+        clock: Callable[[], float],
+        webhook: bool,
+    ) -> None:
+        self._conn = conn
+        # Ascending, and always 1.0: "the budget is used up" is worth telling whatever the config.
+        self._thresholds = sorted({*thresholds, 1.0})
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._new_delivery: DeliveryState = "pending" if webhook else "not_configured"
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+            self._conn.commit()
+        except BaseException:
+            self._conn.rollback()
+            raise
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        # A deferred transaction: every query inside sees the same snapshot.
+        self._conn.execute("BEGIN")
+        try:
+            yield self._conn
+        finally:
+            self._conn.rollback()
+
+    # budgets
+
+    def load_rules(self, rules: Sequence[BudgetRule]) -> None:
+        """Make the table agree with the config: its scopes get exactly its rules, and rules an
+        earlier config loaded but this one dropped are removed. Other runtime budgets stay."""
+        seen: set[tuple[str, str]] = set()
+        for rule in rules:
+            if (rule.scope, rule.window) in seen:
+                raise GatewiseError(
+                    ErrorCode.CONFIG_ERROR,
+                    f"budgets.rules has two {rule.window} budgets for {rule.scope}; keep one",
+                )
+            seen.add((rule.scope, rule.window))
+        scopes = sorted({rule.scope for rule in rules})
+        now = self._clock()
+        with self._write() as conn:
+            conn.execute(
+                f"DELETE FROM budgets WHERE source = 'config' OR scope IN ({_marks(scopes)})", scopes
+            )
+            conn.executemany(
+                "INSERT INTO budgets (scope, window, limit_usd, on_exceed, source, updated_at)"
+                " VALUES (?, ?, ?, ?, 'config', ?)",
+                [(r.scope, r.window, r.limit_usd, r.on_exceed, now) for r in rules],
+            )
+
+    def set_budget(self, rule: BudgetRule) -> BudgetStatus:
+        now = self._clock()
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO budgets (scope, window, limit_usd, on_exceed, source, updated_at)"
+                " VALUES (?, ?, ?, ?, 'runtime', ?) ON CONFLICT (scope, window) DO UPDATE SET"
+                " limit_usd = excluded.limit_usd, on_exceed = excluded.on_exceed,"
+                " source = excluded.source, updated_at = excluded.updated_at",
+                (rule.scope, rule.window, rule.limit_usd, rule.on_exceed, now),
+            )
+            row = conn.execute(
+                f"SELECT {_BUDGET_COLUMNS} FROM budgets WHERE scope = ? AND window = ?",
+                (rule.scope, rule.window),
+            ).fetchone()
+            return self._status(conn, row, now)
+
+    def delete_budget(self, scope: str, window: Window) -> bool:
+        with self._write() as conn:
+            cursor = conn.execute("DELETE FROM budgets WHERE scope = ? AND window = ?", (scope, window))
+            return cursor.rowcount > 0
+
+    def status(self, scope: str | None) -> list[BudgetStatus]:
+        now = self._clock()
+        where, params = ("WHERE scope = ?", (scope,)) if scope else ("", ())
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {_BUDGET_COLUMNS} FROM budgets {where} ORDER BY scope, window", params
+            ).fetchall()
+            return [self._status(conn, row, now) for row in rows]
+
+    # reservations
+
+    def reserve(self, scopes: Sequence[str], amount: float, request_id: str) -> Reservation:
+        now = self._clock()
+        with self._write() as conn:
+            # A hold older than the TTL belongs to a call that crashed or hung: stop counting it.
+            conn.execute(
+                "UPDATE budget_reservations SET state = 'expired', settled_at = ?"
+                " WHERE state = 'reserved' AND created_at < ?",
+                (now, now - self._ttl_s),
+            )
+            rows = conn.execute(
+                f"SELECT {_BUDGET_COLUMNS} FROM budgets WHERE scope IN ({_marks(scopes)})"
+                " ORDER BY scope, window",
+                scopes,
+            ).fetchall()
+            budgets = [self._status(conn, row, now) for row in rows]
+            over = [b for b in budgets if amount > 0 and _would_pass(b, amount)]
+            blocked = [b for b in over if b.on_exceed == "block"]
+            downgrade = [b for b in over if b.on_exceed == "downgrade"]
+            ids = () if blocked or downgrade else self._hold(conn, scopes, amount, request_id, now)
+        if blocked:
+            raise _exceeded(blocked[0], amount)
+        if downgrade:
+            headroom = min(b.remaining_usd for b in budgets if b.on_exceed != "warn")
+            notes = tuple(_downgrade_note(b, amount, headroom) for b in downgrade)
+            return Reservation(request_id, amount, "downgrade", tuple(scopes), (), notes, headroom)
+        notes = tuple(_warn_note(b, amount) for b in over)
+        return Reservation(request_id, amount, "warn" if over else "ok", tuple(scopes), ids, notes)
+
+    def _hold(
+        self, conn: sqlite3.Connection, scopes: Sequence[str], amount: float, request_id: str, now: float
+    ) -> tuple[int, ...]:
+        day, month = window_key("daily", now), window_key("monthly", now)
+        ids = []
+        for scope in scopes:
+            cursor = conn.execute(
+                "INSERT INTO budget_reservations"
+                " (request_id, scope, day_key, month_key, reserved_usd, state, created_at)"
+                " VALUES (?, ?, ?, ?, ?, 'reserved', ?)",
+                (request_id, scope, day, month, amount, now),
+            )
+            ids.append(cursor.lastrowid)
+        return tuple(ids)
+
+    def commit(self, ids: Sequence[int], request_id: str, cost: float) -> CommitResult:
+        """Charge the real cost to every scope held. A hold that already expired still takes
+        the charge: the money was spent whether or not the hold outlived its TTL."""
+        now = self._clock()
+        with self._write() as conn:
+            rows = self._holds(conn, ids, request_id)
+            open_rows = [row for row in rows if row[4] in ("reserved", "expired")]
+            if not open_rows:
+                previous = max((row[5] or 0.0 for row in rows if row[4] == "committed"), default=0.0)
+                return CommitResult(previous, settled_before=True)
+            conn.executemany(
+                "UPDATE budget_reservations SET state = 'committed', cost_usd = ?, settled_at = ?"
+                " WHERE id = ?",
+                [(cost, now, row[0]) for row in open_rows],
+            )
+            alerts = [alert for row in open_rows for alert in self._new_alerts(conn, row, now)]
+        return CommitResult(cost, tuple(alerts))
+
+    def release(self, ids: Sequence[int], request_id: str) -> bool:
+        now = self._clock()
+        with self._write() as conn:
+            self._holds(conn, ids, request_id)
+            cursor = conn.execute(
+                "UPDATE budget_reservations SET state = 'released', settled_at = ?"
+                f" WHERE id IN ({_marks(ids)}) AND state IN ('reserved', 'expired')",
+                (now, *ids),
+            )
+            return cursor.rowcount > 0
+
+    def _holds(self, conn: sqlite3.Connection, ids: Sequence[int], request_id: str) -> list[Any]:
+        rows = conn.execute(
+            "SELECT id, scope, day_key, month_key, state, cost_usd FROM budget_reservations"
+            f" WHERE request_id = ? AND id IN ({_marks(ids)})",
+            (request_id, *ids),
+        ).fetchall()
+        if len(rows) != len(set(ids)):
+            raise ValueError(f"reservation {ids} for request {request_id!r} is not in this budget store")
+        return rows
+
+    # alerts
+
+    def _new_alerts(self, conn: sqlite3.Connection, hold: Any, now: float) -> list[Alert]:
+        """Alert rows for thresholds now crossed in the hold's windows, each at most once: the
+        unique key makes a second crossing (in any process) insert nothing."""
+        _, scope, day_key, month_key, *_ = hold
+        budgets = conn.execute(
+            "SELECT window, limit_usd FROM budgets WHERE scope = ? ORDER BY window", (scope,)
+        ).fetchall()
+        alerts = []
+        for window, limit in budgets:
+            key = day_key if window == "daily" else month_key
+            spent, _ = self._usage(conn, scope, window, key, now)
+            for threshold in self._thresholds:
+                if spent < threshold * limit * (1 - _EPS):
+                    break
+                resets = iso_utc(window_reset(window, key))
+                level = "is used up" if threshold >= 1 else f"has reached {threshold * 100:g}%"
+                message = (
+                    f"Budget alert: the {scope} {window} budget for {key} {level}: {usd(spent)} of "
+                    f"{usd(limit)} spent. It resets at {resets}."
+                )
+                cursor = conn.execute(
+                    "INSERT OR IGNORE INTO alerts (ts, scope, window, window_key, threshold,"
+                    " spent_usd, limit_usd, message, delivered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (now, scope, window, key, threshold, spent, limit, message, self._new_delivery),
+                )
+                if cursor.rowcount == 1:
+                    alerts.append(
+                        Alert(
+                            cursor.lastrowid or 0, now, scope, window, key, threshold, spent, limit,
+                            message, self._new_delivery, None, resets,
+                        )
+                    )
+        return alerts
+
+    def alerts(self, limit: int) -> list[Alert]:
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {_ALERT_COLUMNS} FROM alerts ORDER BY ts DESC, id DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [Alert(*row, iso_utc(window_reset(row[3], row[4]))) for row in rows]
+
+    def record_delivery(self, alert_id: int, state: DeliveryState, error: str | None) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE alerts SET delivered = ?, delivery_error = ? WHERE id = ?", (state, error, alert_id)
+            )
+
+    # usage
+
+    def _usage(
+        self, conn: sqlite3.Connection, scope: str, window: Window, key: str, now: float
+    ) -> tuple[float, float]:
+        sql = _USAGE_SQL.format(column=_KEY_COLUMN[window])
+        spent, reserved = conn.execute(sql, (now - self._ttl_s, scope, key)).fetchone()
+        return spent, reserved
+
+    def _status(self, conn: sqlite3.Connection, row: Any, now: float) -> BudgetStatus:
+        scope, window, limit, on_exceed, source = row
+        key = window_key(window, now)
+        spent, reserved = self._usage(conn, scope, window, key, now)
+        return BudgetStatus(
+            scope=scope,
+            window=window,
+            window_key=key,
+            limit_usd=limit,
+            spent_usd=spent,
+            reserved_usd=reserved,
+            remaining_usd=max(0.0, limit - spent - reserved),
+            fraction=spent / limit,
+            on_exceed=on_exceed,
+            resets_at=iso_utc(window_reset(window, key)),
+            source=source,
+        )
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ", ".join("?" * len(values))
+
+
+def _would_pass(budget: BudgetStatus, amount: float) -> bool:
+    return budget.spent_usd + budget.reserved_usd + amount > budget.limit_usd * (1 + _EPS)
+
+
+def _describe(budget: BudgetStatus, amount: float) -> str:
+    return (
+        f"the {budget.scope} {budget.window} budget of {usd(budget.limit_usd)} for {budget.window_key} "
+        f"has {usd(budget.spent_usd)} spent and {usd(budget.reserved_usd)} reserved, so an estimated "
+        f"{usd(amount)} call does not fit ({usd(budget.remaining_usd)} left)"
+    )
+
+
+def _exceeded(budget: BudgetStatus, amount: float) -> GatewiseError:
+    return GatewiseError(
+        ErrorCode.BUDGET_EXCEEDED,
+        f"Budget exceeded: {_describe(budget, amount)}. It resets at {budget.resets_at}.",
+        details={**asdict(budget), "requested_usd": amount},
+    )
+
+
+def _downgrade_note(budget: BudgetStatus, amount: float, headroom: float) -> str:
+    return f"Downgrade needed: {_describe(budget, amount)}; choose a call costing at most {usd(headroom)}."
+
+
+def _warn_note(budget: BudgetStatus, amount: float) -> str:
+    return f"Over budget: {_describe(budget, amount)}; the call goes ahead because this budget only warns."

@@ -1,0 +1,239 @@
+"""Budgets that spend can never pass: hold the estimate before a call, settle the real cost after.
+
+A caller reserves a call's estimated cost against every budget of its scopes (``global`` and
+``project:<tag>``); the check and the hold are one transaction, so concurrent callers in any
+number of processes sharing the ledger file cannot both squeeze into the last dollar. After the
+call it commits the real cost (or releases the hold if the call failed); commits raise
+threshold alerts, which also go to the configured webhook.
+
+Spend is exact as long as real costs stay within their estimates and commits arrive within the
+reservation TTL; a real cost above its estimate is still charged in full, since that money is
+spent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sqlite3
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from gatewise.config import BudgetRule, BudgetsConfig
+from gatewise.ledger.alerts import WebhookNotifier
+from gatewise.ledger.budget_store import (
+    Alert,
+    BudgetStatus,
+    BudgetStore,
+    CommitResult,
+    DeliveryState,
+    Reservation,
+    Verdict,
+    Window,
+    check_request_id,
+    check_scope,
+    check_scopes,
+    check_usd,
+    check_window,
+    iso_utc,
+    window_key,
+    window_reset,
+)
+from gatewise.ledger.migrations import migrate
+from gatewise.ledger.sqlite import DEFAULT_BUSY_TIMEOUT_MS, _connect, _prepare_file
+from gatewise.ledger.store import LedgerClosedError, LedgerError
+
+__all__ = [
+    "DEFAULT_RESERVATION_TTL_S",
+    "Alert",
+    "BudgetManager",
+    "BudgetStatus",
+    "CommitResult",
+    "Reservation",
+    "Verdict",
+    "Window",
+    "budget_scopes",
+    "iso_utc",
+    "window_key",
+    "window_reset",
+]
+
+T = TypeVar("T")
+
+# Long enough for any call to finish, short enough that a crashed process frees its holds soon.
+DEFAULT_RESERVATION_TTL_S = 600.0
+
+
+def budget_scopes(project: str | None) -> list[str]:
+    """The scopes a request is charged to: always ``global``, plus its project when tagged."""
+    return ["global"] if project is None else ["global", f"project:{project}"]
+
+
+class BudgetManager:
+    """Budgets, reservations and alerts in the SQLite file at ``path`` (normally the ledger's).
+
+    One thread owns the connection, so this process's transactions run one at a time and the
+    event loop never waits on the disk; ``BEGIN IMMEDIATE`` orders them against other processes.
+    Config rules are written to the table on start-up and win for the scopes they name.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        config: BudgetsConfig,
+        http: httpx.AsyncClient | None = None,
+        *,
+        reservation_ttl_s: float = DEFAULT_RESERVATION_TTL_S,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not reservation_ttl_s > 0:
+            raise ValueError("reservation_ttl_s must be positive")
+        self.path = Path(path)
+        self._label = f"the budgets in {self.path}"
+        db = None
+        try:
+            _prepare_file(self.path)
+            db = _connect(self.path, busy_timeout_ms)
+            migrate(db, name=f"the call ledger at {self.path}")
+            store = BudgetStore(
+                db.conn,
+                thresholds=config.alert_thresholds,
+                ttl_s=reservation_ttl_s,
+                clock=clock,
+                webhook=config.webhook_url is not None,
+            )
+            store.load_rules(config.rules)
+        except BaseException as exc:
+            if db is not None:
+                db.close()
+            if isinstance(exc, OSError | sqlite3.Error):
+                raise LedgerError(f"cannot open {self._label}: {exc}") from exc
+            raise
+        self._store = store
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gatewise-budgets")
+        self._notifier = (
+            WebhookNotifier(config.webhook_url, http, self._record_delivery) if config.webhook_url else None
+        )
+        # Settlements that must finish even when their caller is cancelled; close() drains them.
+        self._pending: set[asyncio.Task[Any]] = set()
+        self._closed = False
+        self._shut = False
+
+    async def reserve(self, scopes: Sequence[str], amount_usd: float, request_id: str) -> Reservation:
+        """Hold ``amount_usd`` in every scope, or raise ``BUDGET_EXCEEDED`` (nothing held) when a
+        ``block`` budget would be passed. A ``downgrade`` budget that would be passed gives a
+        ``downgrade`` verdict with nothing held; a ``warn`` budget holds and adds a warning."""
+        clean = check_scopes(scopes)
+        amount = check_usd(amount_usd, "amount_usd")
+        request_id = check_request_id(request_id)
+        self._check_open()
+        task = self._track(self._execute(self._store.reserve, clean, amount, request_id))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            # Nobody will ever commit or release a hold its caller never received.
+            task.add_done_callback(self._release_unclaimed)
+            raise
+
+    async def commit(self, reservation: Reservation, actual_usd: float) -> CommitResult:
+        """Charge the real cost (above or below the estimate) and report newly crossed alert
+        thresholds. Idempotent; it completes even if the caller is cancelled."""
+        cost = check_usd(actual_usd, "actual_usd")
+        if not reservation.ids:
+            raise ValueError("a downgrade verdict holds nothing to commit; reserve the cheaper call first")
+        self._check_open()
+        return await asyncio.shield(self._track(self._commit(reservation, cost)))
+
+    async def release(self, reservation: Reservation) -> bool:
+        """Drop the hold of a call that failed; False if it was already settled. Idempotent."""
+        if not reservation.ids:
+            return False
+        self._check_open()
+        job = self._execute(self._store.release, reservation.ids, reservation.request_id)
+        return await asyncio.shield(self._track(job))
+
+    async def status(self, scope: str | None = None) -> list[BudgetStatus]:
+        """Every budget (or one scope's) in its current window."""
+        if scope is not None:
+            check_scope(scope)
+        self._check_open()
+        return await self._execute(self._store.status, scope)
+
+    async def set_budget(self, rule: BudgetRule) -> BudgetStatus:
+        """Create or replace a budget at run time; the config's rules win again on restart."""
+        self._check_open()
+        return await self._execute(self._store.set_budget, rule)
+
+    async def delete_budget(self, scope: str, window: Window) -> bool:
+        check_scope(scope)
+        check_window(window)
+        self._check_open()
+        return await self._execute(self._store.delete_budget, scope, window)
+
+    async def alerts(self, limit: int = 50) -> list[Alert]:
+        """Recent alerts, newest first."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise ValueError("limit must be a non-negative integer")
+        self._check_open()
+        return await self._execute(self._store.alerts, limit)
+
+    async def close(self) -> None:
+        """Finish settlements and webhook posts in flight, then release the file. Safe twice."""
+        self._closed = True
+        while self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+        if self._notifier is not None:
+            await self._notifier.close()
+        if not self._shut:
+            self._shut = True
+            await self._execute(self._store.close)
+            self._executor.shutdown()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise LedgerClosedError(f"{self._label} are closed; open them again to use them")
+
+    async def _commit(self, reservation: Reservation, cost: float) -> CommitResult:
+        result = await self._execute(self._store.commit, reservation.ids, reservation.request_id, cost)
+        if self._notifier is not None:
+            self._notifier.send(result.alerts)
+        return result
+
+    async def _record_delivery(self, alert_id: int, state: DeliveryState, error: str | None) -> None:
+        await self._execute(self._store.record_delivery, alert_id, state, error)
+
+    def _track(self, job: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        task = asyncio.ensure_future(job)
+        self._pending.add(task)
+        task.add_done_callback(self._forget)
+        return task
+
+    def _forget(self, task: asyncio.Task[Any]) -> None:
+        self._pending.discard(task)
+        # Fetch the outcome so a task whose caller was cancelled does not log it as unretrieved;
+        # a caller that stayed receives the same error through the shield.
+        if not task.cancelled():
+            task.exception()
+
+    def _release_unclaimed(self, task: asyncio.Task[Reservation]) -> None:
+        if task.cancelled() or task.exception() is not None:
+            return
+        held = task.result()
+        if held.ids:
+            self._track(self._execute(self._store.release, held.ids, held.request_id))
+
+    async def _execute(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(self._guarded, fn, *args))
+
+    def _guarded(self, fn: Callable[..., T], *args: Any) -> T:
+        try:
+            return fn(*args)
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self._label} could not be updated: {exc}") from exc
