@@ -10,11 +10,11 @@ import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, ImageContent, TextContent
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from gatewise.analytics import (
     GroupBy,
@@ -26,9 +26,10 @@ from gatewise.analytics import (
     render_chart,
     usage_analytics,
 )
-from gatewise.config import Settings, TaskType
+from gatewise.config import BudgetRule, Settings, TaskType
 from gatewise.gateway import ChatMessage, CompletionRequest, CompletionResult, RouteInfo, RoutingGateway
-from gatewise.mcpkit.annotations import calls_model, read_only
+from gatewise.ledger.budget_store import Alert, BudgetStatus
+from gatewise.mcpkit.annotations import calls_model, read_only, writes
 from gatewise.mcpkit.errors import tool_errors
 from gatewise.mcpkit.server import build_server
 from gatewise.runtime import Runtime
@@ -39,6 +40,19 @@ class ToolName(StrEnum):
     EXPLAIN_ROUTE = "explain_route"
     GET_USAGE_ANALYTICS = "get_usage_analytics"
     GET_OPTIMIZATION_REPORT = "get_optimization_report"
+    GET_BUDGET_STATUS = "get_budget_status"
+    SET_BUDGET = "set_budget"
+
+
+class BudgetReport(BaseModel):
+    budgets: list[BudgetStatus] = Field(description="Every budget with its current window")
+    alerts: list[Alert] = Field(description="Most recent threshold alerts, newest first")
+
+
+class BudgetChange(BaseModel):
+    applied: bool = Field(description="False for a dry run")
+    before: BudgetStatus | None = Field(description="The budget before the change, if it existed")
+    after: BudgetStatus | None = Field(description="The budget after the change (null on a dry run)")
 
 
 INSTRUCTIONS = """\
@@ -48,6 +62,7 @@ other models when one fails, and reports the model, cost and every attempt. Use 
 see which model would be chosen, and at what estimated cost, without calling any model.
 get_usage_analytics answers "what did we spend, on what, how fast, how reliably, and what did
 routing save"; get_optimization_report turns the same ledger into concrete recommendations.
+get_budget_status and set_budget manage spend limits per project or globally.
 """
 
 Prompt = Annotated[str | None, Field(description="The request as plain text (or use `messages`).")]
@@ -201,5 +216,51 @@ def create_server(settings: Settings) -> MCPServer[Any]:
         since, until = parse_timeframe(timeframe, start, end)
         return await optimization_report(gateway.runtime.settings.ledger_path, gateway.catalog,
                                          since=since, until=until)
+
+    @server.tool(
+        name=ToolName.GET_BUDGET_STATUS,
+        annotations=read_only("Budget status", remote=False),
+        description=(
+            "Every budget (global or per project, daily or monthly) with its limit, committed spend, "
+            "amount held by calls in flight, what remains, when the window resets, what happens "
+            "when it is reached (block, downgrade or warn), and recent threshold alerts."
+        ),
+    )
+    @tool_errors
+    async def get_budget_status(
+        ctx: Context[Any],
+        scope: Annotated[str | None, Field(
+            description="Only this scope: 'global' or 'project:<tag>'.")] = None,
+    ) -> BudgetReport:
+        budgets = _gateway(ctx).runtime.budgets
+        return BudgetReport(budgets=await budgets.status(scope), alerts=await budgets.alerts(20))
+
+    @server.tool(
+        name=ToolName.SET_BUDGET,
+        annotations=writes("Set budget", destructive=False, idempotent=True, remote=False),
+        description=(
+            "Create or change a spend limit: scope 'global' or 'project:<tag>', window daily or "
+            "monthly, limit in USD, and what happens at 100 %: block (calls fail with "
+            "BUDGET_EXCEEDED), downgrade (cheapest capable model) or warn. Alerts fire at the "
+            "configured fractions (default 80 %). Use dry_run to see the change first."
+        ),
+    )
+    @tool_errors
+    async def set_budget(
+        ctx: Context[Any],
+        limit_usd: Annotated[float, Field(gt=0, description="The limit in USD for each window.")],
+        scope: Annotated[str, Field(description="'global' or 'project:<tag>'.")] = "global",
+        window: Annotated[Literal["daily", "monthly"], Field(
+            description="Calendar window, UTC.")] = "monthly",
+        on_exceed: Annotated[Literal["block", "downgrade", "warn"], Field(
+            description="What happens once the limit is reached.")] = "block",
+        dry_run: Annotated[bool, Field(description="Only show what would change.")] = False,
+    ) -> BudgetChange:
+        budgets = _gateway(ctx).runtime.budgets
+        rule = BudgetRule(scope=scope, window=window, limit_usd=limit_usd, on_exceed=on_exceed)
+        before = next((b for b in await budgets.status(scope) if b.window == window), None)
+        if dry_run:
+            return BudgetChange(applied=False, before=before, after=None)
+        return BudgetChange(applied=True, before=before, after=await budgets.set_budget(rule))
 
     return server

@@ -140,7 +140,8 @@ class Catalog:
         return [model_id for short in hits for model_id in shorts[short]][:n]
 
     def text_models(self) -> Iterable[ModelInfo]:
-        return (m for m in self.models.values() if "text" in m.output_modalities)
+        """Chat models that answer in text only (image generators and embedders are left out)."""
+        return (m for m in self.models.values() if m.output_modalities == ("text",))
 
     def price_of(self, model_id: str) -> tuple[float, float] | None:
         """(input, output) USD per token, from the catalogue or the bundled price data."""

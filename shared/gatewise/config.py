@@ -206,6 +206,8 @@ class Limits(_Block):
     max_prompt_chars: int = Field(400_000, gt=0)
     max_messages: int = Field(500, gt=0)
     max_output_tokens: int = Field(32_768, gt=0)
+    # Sent when the caller gives no max_tokens, so every call's worst-case cost is bounded.
+    default_max_tokens: int = Field(4096, gt=0)
     catalog_ttl_s: float = Field(3600.0, ge=0)
     max_connections: int = Field(100, gt=0)
 

@@ -16,7 +16,9 @@ from gatewise.catalog import Catalog
 from gatewise.config import TaskType
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger import CallRecord
-from gatewise.routing.analyze import analyze
+from gatewise.ledger.budget_store import Reservation
+from gatewise.ledger.budgets import budget_scopes
+from gatewise.routing.analyze import CHARS_PER_TOKEN, analyze
 from gatewise.routing.engine import FallbackExecutor, RouteOutcome
 from gatewise.routing.health import HealthTracker
 from gatewise.routing.policy import HybridPolicy, ResolvedRouting, RoutePlan, RouteRequest, resolve_routing
@@ -179,16 +181,56 @@ class RoutingGateway:
         request_id = uuid.uuid4().hex
         messages = self.validate(request)
         plan = self.plan(request, messages)
-        body: dict[str, Any] = {"messages": messages}
-        if request.max_tokens is not None:
-            body["max_tokens"] = request.max_tokens
+        max_tokens = request.max_tokens or self.runtime.settings.limits.default_max_tokens
+        body: dict[str, Any] = {"messages": messages, "max_tokens": max_tokens}
         if request.temperature is not None:
             body["temperature"] = request.temperature
-        outcome = await self.executor.run(plan, body)
-        await self.runtime.ledger.record_many(self._ledger_rows(plan, outcome, request, request_id))
+        plan, reservation = await self._reserve(plan, request, request_id, max_tokens)
+        try:
+            outcome = await self.executor.run(plan, body)
+        except BaseException:
+            await self.runtime.budgets.release(reservation)
+            raise
+        rows = self._ledger_rows(plan, outcome, request, request_id)
+        await self.runtime.ledger.record_many(rows)
         if outcome.result is None:
+            await self.runtime.budgets.release(reservation)
             raise _all_failed(outcome)
-        return self._result(plan, outcome, request_id, started)
+        settled = await self.runtime.budgets.commit(reservation, sum(r.cost_usd for r in rows))
+        result = self._result(plan, outcome, request_id, started)
+        result.warnings += [*reservation.warnings, *settled.warnings]
+        return result
+
+    def _worst_case(self, model: str, plan: RoutePlan, max_tokens: int) -> float:
+        """Upper bound of one call's cost: a token is at least a character, answers stop at max_tokens."""
+        prices = self.catalog.price_of(model)
+        if prices is None:
+            return 0.0
+        return plan.profile.est_tokens_in * CHARS_PER_TOKEN * prices[0] + max_tokens * prices[1]
+
+    async def _reserve(self, plan: RoutePlan, request: CompletionRequest, request_id: str,
+                       max_tokens: int) -> tuple[RoutePlan, Reservation]:
+        """Hold the worst case of any model the route may reach; downgrade if a budget says so."""
+        scopes = budget_scopes(request.project)
+        worst = max(self._worst_case(c.model, plan, max_tokens) for c in plan.candidates)
+        reservation = await self.runtime.budgets.reserve(scopes, worst, request_id)
+        if reservation.verdict != "downgrade":
+            return plan, reservation
+        headroom = reservation.headroom_usd or 0.0
+        pick = self.policy.cheapest(
+            plan.profile, RouteRequest(max_tokens=max_tokens), headroom,
+            f"downgraded to fit the budget (${headroom:.6f} left)")
+        if pick is not None and self._worst_case(pick.model, plan, max_tokens) <= headroom:
+            downgraded = RoutePlan(plan.profile, [pick],
+                                   plan.skipped + [(c.model, "over the remaining budget")
+                                                   for c in plan.candidates])
+            reservation = await self.runtime.budgets.reserve(
+                scopes, self._worst_case(pick.model, plan, max_tokens), request_id)
+            if reservation.verdict != "downgrade":
+                return downgraded, reservation
+        raise GatewiseError(ErrorCode.BUDGET_EXCEEDED,
+                            f"no model fits the remaining budget (${headroom:.6f}); "
+                            + "; ".join(reservation.warnings))
 
     def _cost(self, model: str, tokens_in: int, tokens_out: int, reported: float | None) -> float:
         if reported is not None:

@@ -14,6 +14,7 @@ from gatewise.catalog import Catalog, CatalogCache
 from gatewise.config import Settings
 from gatewise.errors import GatewiseError
 from gatewise.ledger import LedgerStore, open_ledger
+from gatewise.ledger.budgets import BudgetManager
 from gatewise.sandbox import SandboxServer
 from gatewise.upstream.openrouter import OpenRouterClient
 
@@ -38,6 +39,7 @@ class Runtime:
     client: OpenRouterClient
     catalog: Catalog
     ledger: LedgerStore
+    budgets: BudgetManager
     sandbox: SandboxServer | None = None
 
     @property
@@ -53,8 +55,9 @@ class Runtime:
             settings = settings.model_copy(update={"sandbox_url": sandbox.url})
             log.info("no OPENROUTER_API_KEY: answering from the local sandbox at %s", sandbox.url)
         client = OpenRouterClient(settings)
+        budgets = BudgetManager(settings.ledger_path, settings.budgets)
         runtime = cls(settings, client, offline_catalog(settings), open_ledger(settings.ledger_path),
-                      sandbox)
+                      budgets, sandbox)
         await runtime.refresh_catalog()
         return runtime
 
@@ -76,6 +79,7 @@ class Runtime:
 
     async def close(self) -> None:
         await self.client.aclose()
+        await self.budgets.close()
         await self.ledger.close()
         if self.sandbox is not None:
             await self.sandbox.__aexit__(None, None, None)

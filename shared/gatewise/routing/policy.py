@@ -223,20 +223,29 @@ class HybridPolicy:
                 picks.append(model)
         return picks
 
-    def _rescue(self, profile: QueryProfile, request: RouteRequest, limit: float | None,
-                plan: RoutePlan) -> Candidate:
-        """Nothing in the route fits: take the cheapest catalogue model that does."""
+    def cheapest(self, profile: QueryProfile, request: RouteRequest, limit: float | None,
+                 reason: str) -> Candidate | None:
+        """The cheapest catalogue model that can serve the request within ``limit`` USD."""
         fits = []
         for model in self.catalog.text_models():
             problem, cost = self._check(model.id, profile, request, limit)
             if problem is None:
                 fits.append((cost or 0.0, model.id))
         if not fits:
+            return None
+        cost, model_id = min(fits)
+        return Candidate(model_id, reason, cost)
+
+    def _rescue(self, profile: QueryProfile, request: RouteRequest, limit: float | None,
+                plan: RoutePlan) -> Candidate:
+        """Nothing in the route fits: take the cheapest catalogue model that does."""
+        pick = self.cheapest(profile, request, limit,
+                             "cheapest model that fits (every routed model was skipped)")
+        if pick is None:
             reasons = "; ".join(f"{m}: {why}" for m, why in plan.skipped)
             code = ErrorCode.BUDGET_EXCEEDED if limit is not None else ErrorCode.INVALID_INPUT
             raise GatewiseError(code, f"no model can serve this request ({reasons})")
-        cost, model_id = min(fits)
-        return Candidate(model_id, "cheapest model that fits (every routed model was skipped)", cost)
+        return pick
 
 
 def _min_defined(*values: float | None) -> float | None:

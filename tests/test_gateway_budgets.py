@@ -1,0 +1,143 @@
+"""Budgets on the request path: block, downgrade, warn, alerts, and a two-process race."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from gatewise.servers.routing_gateway.server import create_server
+from mcp import Client
+
+from gatewise.config import load_settings
+
+CHEAP = "openai/gpt-4o-mini"
+
+
+def budget_settings(tmp_path: Path, sandbox, **rule):
+    return load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url,
+                         budgets={"rules": [rule], "alert_thresholds": [0.5, 0.8]})
+
+
+async def test_block_budget_stops_calls_and_alerts(tmp_path: Path, sandbox, upstream) -> None:
+    settings = budget_settings(tmp_path, sandbox, scope="project:blk", window="daily",
+                               limit_usd=0.0001, on_exceed="block")
+    outcomes, warnings = [], []
+    async with Client(create_server(settings)) as client:
+        for _ in range(80):
+            result = await client.call_tool("routed_complete", {
+                "prompt": "What is 2+2?", "model": CHEAP, "max_tokens": 40, "project": "blk"})
+            outcomes.append(result.is_error)
+            if result.is_error:
+                assert "BUDGET_EXCEEDED" in result.content[0].text
+                break
+            warnings += result.structured_content["warnings"]
+        status = (await client.call_tool("get_budget_status", {"scope": "project:blk"})).structured_content
+    assert outcomes[-1] is True and outcomes.count(False) >= 3
+    (budget,) = status["budgets"]
+    assert budget["spent_usd"] <= budget["limit_usd"] and budget["reserved_usd"] == 0
+    assert 0.5 in {a["threshold"] for a in status["alerts"]}
+    assert any("50%" in w for w in warnings), warnings
+    # other projects are not affected
+    async with Client(create_server(settings)) as client:
+        other = await client.call_tool("routed_complete", {"prompt": "hi", "project": "other"})
+    assert not other.is_error
+
+
+async def test_downgrade_budget_switches_to_the_cheapest_model(tmp_path: Path, sandbox, upstream) -> None:
+    settings = budget_settings(tmp_path, sandbox, scope="global", window="monthly",
+                               limit_usd=0.01, on_exceed="downgrade")
+    async with Client(create_server(settings)) as client:
+        result = await client.call_tool("routed_complete", {
+            "prompt": "Explain step by step why the sky is blue", "model": "anthropic/claude-opus-5.5",
+            "max_tokens": 2000})
+    out = result.structured_content
+    assert not result.is_error
+    assert out["model"] != "anthropic/claude-opus-5.5"
+    assert "downgraded to fit the budget" in out["route"]["reason"]
+    assert any(s["reason"] == "over the remaining budget" for s in out["route"]["skipped"])
+
+
+async def test_warn_budget_answers_with_a_warning(tmp_path: Path, sandbox, upstream) -> None:
+    settings = budget_settings(tmp_path, sandbox, scope="global", window="daily",
+                               limit_usd=0.000001, on_exceed="warn")
+    async with Client(create_server(settings)) as client:
+        result = await client.call_tool("routed_complete", {"prompt": "hi", "model": CHEAP})
+    assert not result.is_error and result.structured_content["warnings"]
+
+
+async def test_set_budget_tool_dry_run_and_bad_input(tmp_path: Path, sandbox, upstream) -> None:
+    settings = load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url)
+    async with Client(create_server(settings)) as client:
+        dry = await client.call_tool("set_budget", {"limit_usd": 5, "scope": "project:a", "dry_run": True})
+        assert dry.structured_content == {"applied": False, "before": None, "after": None}
+        assert (await client.call_tool("get_budget_status", {})).structured_content["budgets"] == []
+        done = await client.call_tool("set_budget", {"limit_usd": 5, "scope": "project:a"})
+        assert done.structured_content["after"]["limit_usd"] == 5
+        again = await client.call_tool("set_budget", {"limit_usd": 7, "scope": "project:a"})
+        assert again.structured_content["before"]["limit_usd"] == 5
+        for bad in ({"limit_usd": 0}, {"limit_usd": 5, "scope": "team:x"},
+                    {"limit_usd": 5, "window": "weekly"}, {"limit_usd": 5, "on_exceed": "panic"}):
+            result = await client.call_tool("set_budget", bad)
+            assert result.is_error, bad
+        status = await client.call_tool("get_budget_status", {"scope": "nonsense"})
+        assert status.is_error and "INVALID_INPUT" in status.content[0].text
+
+
+RACER = textwrap.dedent("""
+    import asyncio, json, sys
+    from gatewise.config import load_settings
+    from gatewise.errors import GatewiseError
+    from gatewise.gateway import CompletionRequest, RoutingGateway
+    from gatewise.runtime import Runtime
+
+    async def main(data_dir, url, limit, calls):
+        settings = load_settings({}, data_dir=data_dir, sandbox_url=url, budgets={"rules": [
+            {"scope": "global", "window": "daily", "limit_usd": limit, "on_exceed": "block"}]})
+        runtime = await Runtime.open(settings)
+        gateway = RoutingGateway.from_runtime(runtime)
+        request = CompletionRequest(prompt="What is 3*7?", model="openai/gpt-4o-mini", max_tokens=30)
+
+        async def one():
+            try:
+                return (await gateway.complete(request)).cost_usd
+            except GatewiseError as exc:
+                assert exc.code.value == "BUDGET_EXCEEDED", exc
+                return None
+
+        costs = await asyncio.gather(*(one() for _ in range(calls)))
+        await runtime.close()
+        print(json.dumps([c for c in costs if c is not None]))
+
+    asyncio.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])))
+""")
+
+
+def test_two_processes_racing_never_pass_the_budget(tmp_path: Path, sandbox, upstream) -> None:
+    limit = 0.0004
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    args = [sys.executable, "-c", RACER, str(tmp_path), sandbox.url, str(limit), "100"]
+    procs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             for _ in range(2)]
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    successes = [cost for costs in results for cost in costs]
+    assert 0 < len(successes) < 200  # some calls ran, the budget stopped the rest
+    assert sum(successes) <= limit
+    with sqlite3.connect(tmp_path / "ledger.sqlite3") as db:
+        ok_rows, ledger_spend = db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(cost_usd), 0) FROM calls WHERE status = 'ok'").fetchone()
+        committed = db.execute("SELECT COALESCE(SUM(cost_usd), 0) FROM budget_reservations "
+                               "WHERE state = 'committed' AND scope = 'global'").fetchone()[0]
+    db.close()
+    assert ok_rows == len(successes)  # no lost ledger rows
+    assert ledger_spend == pytest.approx(sum(successes))
+    assert committed == pytest.approx(sum(successes)) and committed <= limit
