@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from gatewise.servers.routing_gateway.server import create_server
 from mcp import Client
 
 from gatewise.config import load_settings
 from gatewise.errors import GatewiseError
-from gatewise.servers.routing_gateway.server import create_server
 
 FALLBACK = {
     "strategy": {"mode": "fallback", "on_status_codes": [429, 500, 502, 503, 408]},
