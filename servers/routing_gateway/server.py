@@ -98,6 +98,11 @@ def _gateway(ctx: Context[Any]) -> RoutingGateway:
     return ctx.request_context.lifespan_context
 
 
+def _request(arguments: dict[str, Any]) -> CompletionRequest:
+    """The tool's own arguments (all but the context) as the core's request model."""
+    return CompletionRequest(**{k: v for k, v in arguments.items() if k != "ctx"})
+
+
 def create_server(settings: Settings) -> MCPServer[Any]:
     server = build_server("gatewise-routing-gateway", instructions=INSTRUCTIONS,
                           lifespan=lambda srv: _lifespan(settings, srv))
@@ -128,12 +133,7 @@ def create_server(settings: Settings) -> MCPServer[Any]:
         project: Project = None,
         metadata: Metadata = None,
     ) -> CompletionResult:
-        request = CompletionRequest(
-            prompt=prompt, messages=messages, system=system, task=task, model=model,
-            max_cost_usd=max_cost_usd, max_tokens=max_tokens, temperature=temperature,
-            project=project, metadata=metadata,
-        )
-        return await _gateway(ctx).complete(request)
+        return await _gateway(ctx).complete(_request(locals()))
 
     @server.tool(
         name=ToolName.EXPLAIN_ROUTE,
@@ -157,11 +157,7 @@ def create_server(settings: Settings) -> MCPServer[Any]:
         project: Project = None,
         metadata: Metadata = None,
     ) -> RouteInfo:
-        gateway = _gateway(ctx)
-        request = CompletionRequest(prompt=prompt, messages=messages, system=system, task=task,
-                                    model=model, max_cost_usd=max_cost_usd, max_tokens=max_tokens,
-                                    project=project, metadata=metadata)
-        return gateway.explain(request)
+        return _gateway(ctx).explain(_request(locals()))
 
     @server.tool(
         name=ToolName.GET_USAGE_ANALYTICS,

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from gatewise.analytics.results import CostShare, OptimizationReport, Recommendation, UsageGroup
 from gatewise.analytics.savings import cheapest_model, format_usd, is_premium
-from gatewise.analytics.source import IS_HIT, LedgerReader, window_clause
+from gatewise.analytics.source import IS_HIT, LedgerReader
 from gatewise.analytics.timeframe import window_label
 from gatewise.analytics.usage import usage_analytics
 from gatewise.catalog import Catalog
 from gatewise.config import TaskType
+from gatewise.ledger.sqlite import window_clause
 from gatewise.routing.policy import TASK_TIER
 
 ERROR_RATE_THRESHOLD = 0.10  # a model failing more often than this is flagged

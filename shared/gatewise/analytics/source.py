@@ -13,18 +13,6 @@ BUSY_TIMEOUT_S = 5.0
 IS_HIT = "cache_status IN ('hit_exact', 'hit_semantic')"
 
 
-def window_clause(since: float | None, until: float | None) -> tuple[str, list[Any]]:
-    """A WHERE condition (never empty) and its parameters for ``since <= ts < until``."""
-    clauses, params = ["1"], []
-    if since is not None:
-        clauses.append("ts >= ?")
-        params.append(since)
-    if until is not None:
-        clauses.append("ts < ?")
-        params.append(until)
-    return " AND ".join(clauses), params
-
-
 class LedgerReader:
     """One read transaction over the ledger, so every query of a report sees the same rows.
 

@@ -10,10 +10,11 @@ from typing import Any
 
 from gatewise.analytics.results import GroupBy, UsageGroup, UsageReport
 from gatewise.analytics.savings import Price, resolve_baseline
-from gatewise.analytics.source import IS_HIT, LedgerReader, window_clause
+from gatewise.analytics.source import IS_HIT, LedgerReader
 from gatewise.analytics.timeframe import window_label
 from gatewise.catalog import Catalog
 from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.ledger.sqlite import window_clause
 
 Progress = Callable[[float, float, str], Awaitable[None]]
 

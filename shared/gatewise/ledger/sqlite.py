@@ -130,17 +130,11 @@ class SQLiteLedger:
     ) -> list[SummaryRow]:
         if group_by not in _GROUP_KEYS:
             raise ValueError(f"group_by must be None or one of {list(GROUP_BY_CHOICES)}")
-        clauses, params = [], []
-        if since is not None:
-            clauses.append("ts >= ?")
-            params.append(since)
-        if until is not None:
-            clauses.append("ts < ?")
-            params.append(until)
+        where, params = window_clause(since, until)
         key = _GROUP_KEYS[group_by]
         sql = _SUMMARY_SQL.format(
             key=key,
-            where=f"WHERE {' AND '.join(clauses)}" if clauses else "",
+            where=f"WHERE {where}",
             order="key" if group_by == "day" else "cost_usd DESC, attempts DESC, key",
         )
         rows = await self._read(lambda db: list(db.query(sql, params)))
@@ -197,3 +191,15 @@ def _row(rec: CallRecord) -> dict[str, Any]:
 def open_ledger(path: Path) -> SQLiteLedger:
     """Open (creating and migrating if needed) the SQLite ledger at ``path``."""
     return SQLiteLedger(path)
+
+
+def window_clause(since: float | None, until: float | None) -> tuple[str, list[Any]]:
+    """A WHERE condition (never empty) and its parameters for ``since <= ts < until``."""
+    clauses, params = ["1"], []
+    if since is not None:
+        clauses.append("ts >= ?")
+        params.append(since)
+    if until is not None:
+        clauses.append("ts < ?")
+        params.append(until)
+    return " AND ".join(clauses), params
