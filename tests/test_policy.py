@@ -40,7 +40,7 @@ def test_default_fallbacks_come_from_other_vendors_in_the_same_tier() -> None:
 
 def test_cost_threshold_skips_expensive_models_with_reason() -> None:
     p = policy(primary_models={"reasoning": "claude-3-opus"}, fallback_chain=["gpt-4o-mini"],
-               cost_threshold=0.01)
+               cost_threshold=0.01, difficulty_threshold=None)
     plan = p.plan(ask("Explain why the sky is blue"), RouteRequest(max_tokens=1000))
     assert [c.model for c in plan.candidates] == ["openai/gpt-4o-mini"]
     (model, reason), = plan.skipped
@@ -84,3 +84,24 @@ def test_every_task_has_a_route() -> None:
     for task in TaskType:
         plan = p.plan(ask("something", task_hint=task), RouteRequest())
         assert plan.candidates, task
+
+
+def test_easy_premium_work_steps_down_to_a_standard_model_first() -> None:
+    p = policy()
+    easy = p.plan(ask("Explain why the sky is blue"), RouteRequest())
+    first, second = easy.candidates[:2]
+    assert tier_of(CATALOG.get(first.model)) == "standard"
+    assert first.reason.startswith("difficulty ") and "good enough" in first.reason
+    assert tier_of(CATALOG.get(second.model)) == "premium"  # the premium model stays as fallback
+    hard = p.plan(ask("Prove that for every prime p > 3, p^2 - 1 is divisible by 24. Then "
+                      "derive the general condition on n for n^2 - 1 to be divisible by 24, "
+                      "and explain each step of the number-theoretic argument rigorously."),
+                  RouteRequest())
+    assert tier_of(CATALOG.get(hard.chosen.model)) == "premium"
+    systems = p.plan(ask("Implement a lock-free concurrent hash map in C++ with resizing, and "
+                         "prove linearizability."), RouteRequest())
+    assert tier_of(CATALOG.get(systems.chosen.model)) == "premium"
+    forced = p.plan(ask("Explain why the sky is blue"), RouteRequest(model="anthropic/claude-opus-5.5"))
+    assert forced.chosen.model == "anthropic/claude-opus-5.5"
+    off = policy(difficulty_threshold=None).plan(ask("Explain why the sky is blue"), RouteRequest())
+    assert tier_of(CATALOG.get(off.chosen.model)) == "premium"

@@ -98,13 +98,14 @@ class HealthConfig(_Block):
 
 
 class RoutingConfig(_Block):
-    strategy: Literal["hybrid_optimization", "cost_first", "quality_first", "latency_first"] = (
-        "hybrid_optimization"
-    )
+    strategy: Literal["hybrid_optimization"] = "hybrid_optimization"
     primary_models: dict[TaskType, str] = Field(default_factory=dict)
     fallback_chain: list[str] = Field(default_factory=list)
     cost_threshold: float | None = Field(None, ge=0, description="max estimated USD per request")
     latency_threshold_ms: float | None = Field(None, gt=0)
+    # Premium-tier tasks whose difficulty score is below this go to a standard-tier model first
+    # (scores: bench/routing_replay.py; ~0.55 keeps 95 % of premium quality there). None: off.
+    difficulty_threshold: float | None = Field(0.55, ge=0, le=1)
     # A Portkey gateway config pasted as-is; when set it decides the targets instead of the table.
     config: dict[str, Any] | None = None
     health: HealthConfig = Field(default_factory=HealthConfig)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
@@ -209,6 +209,7 @@ class QueryProfile:
     est_tokens_in: int
     language: str
     task_scores: dict[str, int]
+    focus: str = field(default="", repr=False)  # the text the profile was read from (trimmed)
 
     @property
     def has_image(self) -> bool:
@@ -317,6 +318,7 @@ def analyze(messages: Sequence[dict[str, Any]], task_hint: TaskType | None = Non
         est_tokens_in=tokens,
         language=_language(words),
         task_scores=scores,
+        focus=focus,
     )
 
 

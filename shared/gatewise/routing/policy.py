@@ -16,6 +16,7 @@ from gatewise.catalog import Catalog, ModelInfo
 from gatewise.config import RoutingConfig, TaskType
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.routing.analyze import QueryProfile
+from gatewise.routing.difficulty import load_default as load_difficulty
 from gatewise.routing.health import HealthTracker
 from gatewise.routing.portkey_config import TargetAttempt
 
@@ -38,6 +39,9 @@ TASK_TIER: dict[TaskType, str] = {
 # Vendors whose newest model in a tier becomes a default; others serve as fallbacks only.
 DEFAULT_VENDORS = ("anthropic", "openai", "google")
 DEFAULT_OUTPUT_TOKENS = 1024  # assumed answer length when the caller sets no max_tokens
+# The difficulty model learned from exam-style questions; outside them (system design, hard code)
+# it can under-rate a prompt, so the analyser's complexity must also call it simple.
+STEP_DOWN_MAX_COMPLEXITY = 0.4
 
 
 def tier_of(model: ModelInfo) -> str:
@@ -55,6 +59,9 @@ class ResolvedRouting:
     latency_threshold_ms: float | None
     sources: dict[TaskType, str]
     warnings: tuple[str, ...] = ()
+    difficulty_threshold: float | None = None
+    # The model premium-tier tasks step down to when the difficulty estimate allows it.
+    good_enough: dict[TaskType, str] = field(default_factory=dict)
 
 
 def resolve_routing(config: RoutingConfig, catalog: Catalog, *, allow_unlisted: bool = False
@@ -86,8 +93,10 @@ def resolve_routing(config: RoutingConfig, catalog: Catalog, *, allow_unlisted: 
     chain = tuple(resolve(n, f"routing.fallback_chain[{i}]") for i, n in enumerate(config.fallback_chain))
     for text in warnings:
         log.warning(text)
+    good_enough = {task: default_model(catalog, "standard", vision=task is TaskType.VISION)
+                   for task in TaskType}
     return ResolvedRouting(primary, chain, config.cost_threshold, config.latency_threshold_ms,
-                           sources, tuple(warnings))
+                           sources, tuple(warnings), config.difficulty_threshold, good_enough)
 
 
 def tier_models(catalog: Catalog, tier: str, *, vision: bool = False) -> list[ModelInfo]:
@@ -152,6 +161,8 @@ class HybridPolicy:
         why_primary = ("requested by the caller" if request.model
                        else f"primary for {profile.task.value} ({self.routing.sources[profile.task]})")
         order = [(primary, why_primary)]
+        if request.model is None:
+            order = self._step_down(profile, primary) + order
         order += [(m, "fallback chain") for m in self.routing.fallback_chain]
         if not self.routing.fallback_chain:
             order += [(m.id, f"same-tier fallback from another vendor ({tier_of(m)})")
@@ -189,6 +200,20 @@ class HybridPolicy:
             else:
                 deferred.append(replace(candidate, reason=f"{candidate.reason}; tried last: {why}"))
         plan.candidates = ready + deferred
+
+    def _step_down(self, profile: QueryProfile, primary: str) -> list[tuple[str, str]]:
+        """A cheaper first try for premium-tier work that the difficulty estimate calls easy."""
+        threshold = self.routing.difficulty_threshold
+        info = self.catalog.get(primary)
+        if (threshold is None or info is None or tier_of(info) != "premium" or not profile.focus
+                or profile.complexity >= STEP_DOWN_MAX_COMPLEXITY):
+            return []
+        score = load_difficulty().score(profile.focus)
+        cheaper = self.routing.good_enough[profile.task]
+        if score >= threshold or cheaper == primary:
+            return []
+        return [(cheaper, f"difficulty {score:.2f} < {threshold:.2f}: a standard-tier model is "
+                          f"good enough for this {profile.task.value} request")]
 
     def estimate_cost(self, model_id: str, profile: QueryProfile, max_tokens: int | None) -> float | None:
         prices = self.catalog.price_of(model_id)

@@ -1,0 +1,125 @@
+"""The difficulty estimate: artefact, API, speed, held-out routing quality, reproducible training."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from gatewise.routing.difficulty import ARTEFACT, DifficultyModel, load_default
+
+REPO = Path(__file__).resolve().parents[1]
+ARTEFACT_PATH = REPO / "shared" / "gatewise" / "data" / ARTEFACT
+
+
+def _load_replay() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("routing_replay", REPO / "bench" / "routing_replay.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+replay = _load_replay()
+needs_data = pytest.mark.skipif(not replay.data_dir().is_dir(),
+                                reason=f"no RouteLLM data at {replay.data_dir()}")
+
+TRIVIAL = ["Hi!", "Thanks, that's all.", "What is 2 + 2?", "What is the capital of France?",
+           "Translate 'good morning' into Spanish."]
+HARD = [
+    "A train leaves at 9:15 and travels 240 km at 80 km/h, then stops for 25 minutes, then continues "
+    "150 km at 60 km/h. A second train leaves the same station at 10:00 and travels the whole 390 km at "
+    "90 km/h. How many minutes after the first train does the second train arrive, and what fraction of "
+    "the trip had the first train completed when the second one departed?",
+    "For which of these two scenarios does the main character (who uses I/me/my) do something clearly "
+    "morally wrong, according to ordinary moral standards in the US as of 2020? Scenario 1 | I took my "
+    "neighbor's newspaper. Scenario 2 | I helped my friend move.\nA. Wrong, Wrong\nB. Wrong, Not wrong\n"
+    "C. Not wrong, Wrong\nD. Not wrong, Not wrong\nAnswer:",
+    "A landowner conveyed a parcel to a purchaser by a deed containing a covenant against encumbrances. "
+    "Unknown to both, a neighbor held an unrecorded easement across the parcel. Which of the following "
+    "is the purchaser's strongest claim?\nA. Breach of the covenant of seisin\nB. Breach of the covenant "
+    "against encumbrances\nC. Breach of the covenant of quiet enjoyment\nD. Rescission for mutual "
+    "mistake\nAnswer:",
+]
+
+
+def test_artefact_is_small_and_loads_once() -> None:
+    assert ARTEFACT_PATH.stat().st_size < 1_000_000
+    model = load_default()
+    assert model is load_default()
+    assert model.meta["training"]["rows"] > 7_000
+
+
+def test_scores_are_bounded_and_deterministic() -> None:
+    model = load_default()
+    fresh = DifficultyModel.from_json(json.loads(ARTEFACT_PATH.read_text(encoding="utf-8")))
+    for text in ["", " ", "ü" * 50, "1" * 20_000, *TRIVIAL, *HARD]:
+        score = model.score(text)
+        assert 0.0 <= score <= 1.0
+        assert score == model.score(text) == fresh.score(text)
+
+
+def test_rejects_a_foreign_artefact() -> None:
+    payload = json.loads(ARTEFACT_PATH.read_text(encoding="utf-8"))
+    with pytest.raises(ValueError, match="format"):
+        DifficultyModel.from_json({**payload, "format": 99})
+    with pytest.raises(ValueError, match="expected"):
+        DifficultyModel.from_json({**payload, "open_weights": payload["open_weights"][:-1]})
+
+
+def test_scoring_is_fast() -> None:
+    model = load_default()
+    texts = [*TRIVIAL, *HARD] * 125  # 1,000 prompts, a third of them long
+    start = time.perf_counter()
+    model.scores(texts)
+    assert time.perf_counter() - start < 0.5
+
+
+def test_hard_prompts_score_above_trivial_ones() -> None:
+    model = load_default()
+    assert max(model.scores(TRIVIAL)) < min(model.scores(HARD))
+
+
+@needs_data
+def test_routes_better_than_random_on_held_out_prompts() -> None:
+    # Measured on the test half: strong share for 95 % of strong accuracy, ours vs random, was
+    # GSM8K 72.1 vs 81.8 % and MMLU 54.1 vs 70.5 %; APGR 0.600 and 0.649 (random 0.5).
+    margins = {"gsm8k": (0.05, 0.56), "mmlu": (0.12, 0.61)}
+    model = load_default()
+    for name, (min_gap, min_apgr) in margins.items():
+        test = [e for e in replay.load_benchmark(name) if replay.in_test_split(e.prompt)]
+        ours, random, oracle = replay.compare(test, model.scores([e.prompt for e in test]), 0.95)
+        assert random.share_at_target - ours.share_at_target >= min_gap, name
+        assert ours.apgr >= min_apgr, name
+        assert oracle.share_at_target < ours.share_at_target, name
+
+
+def test_replay_skips_without_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("GATEWISE_ROUTELLM_DATA", str(tmp_path / "absent"))
+    assert replay.main([]) == 0
+    assert "skipped" in capsys.readouterr().out
+
+
+@needs_data
+def test_replay_prints_summary_tables(capsys: pytest.CaptureFixture[str]) -> None:
+    assert replay.main(["--price-ratio", "0.1"]) == 0
+    out = capsys.readouterr().out
+    for row in ("| difficulty |", "| random |", "| oracle |", "## gsm8k", "## mmlu"):
+        assert row in out
+
+
+@needs_data
+@pytest.mark.slow
+def test_training_reproduces_the_shipped_artefact(tmp_path: Path) -> None:
+    out = tmp_path / ARTEFACT
+    subprocess.run([sys.executable, str(REPO / "scripts" / "train_difficulty.py"), "--out", str(out)],
+                   check=True, capture_output=True, timeout=120)
+    assert out.read_bytes() == ARTEFACT_PATH.read_bytes()
