@@ -163,3 +163,17 @@ async def test_explain_route_bad_input(connect, upstream, args, fragment) -> Non
     async with connect() as client:
         result = await client.call_tool("explain_route", args)
         assert result.is_error and fragment in result.content[0].text
+
+
+@pytest.mark.parametrize(("error_type", "code"), [("content_policy_violation", "CONTENT_POLICY"),
+                                                  ("context_length_exceeded", "CONTEXT_TOO_LONG")])
+async def test_content_policy_and_context_errors_fall_back(connect, upstream, error_type, code) -> None:
+    async with connect() as client:
+        plan = await client.call_tool("explain_route", {"prompt": "Write a limerick about cats"})
+        first = plan.structured_content["candidates"][0]
+        upstream.fault(first, error_rate=1.0, statuses=[400 if "context" in error_type else 403],
+                       error_type=error_type)
+        result = await client.call_tool("routed_complete", {"prompt": "Write a limerick about cats"})
+    out = result.structured_content
+    assert out["attempts"][0]["error_code"] == code and out["attempts"][-1]["status"] == "ok"
+    assert out["model"] != first
