@@ -22,6 +22,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 SNAPSHOT = "models.json"
+# A model id with this prefix is sent through Portkey's hosted gateway instead of OpenRouter.
+PORTKEY_PREFIX = "portkey:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +114,7 @@ class Catalog:
         return len(self.models)
 
     def get(self, model_id: str) -> ModelInfo | None:
-        return self.models.get(strip_variant(model_id))
+        return self.models.get(strip_variant(model_id.removeprefix(PORTKEY_PREFIX)))
 
     def resolve(self, name: str) -> str | None:
         """A user's model name → a catalogue id.
@@ -122,6 +124,9 @@ class Catalog:
         has that name.
         """
         name = name.strip()
+        if name.startswith(PORTKEY_PREFIX):
+            rest = name.removeprefix(PORTKEY_PREFIX)
+            return PORTKEY_PREFIX + (self.resolve(rest) or rest)  # Portkey may reach models we do not list
         base = strip_variant(name)
         if base in self.models:
             return name
@@ -148,7 +153,7 @@ class Catalog:
         info = self.get(model_id)
         if info is not None:
             return info.prompt_price, info.completion_price
-        return bundled_price(strip_variant(model_id))
+        return bundled_price(strip_variant(model_id.removeprefix(PORTKEY_PREFIX)))
 
 
 def strip_variant(model_id: str) -> str:

@@ -180,6 +180,21 @@ class CachingConfig(_Block):
     embedding_cache: EmbeddingCacheConfig = Field(default_factory=EmbeddingCacheConfig)
 
 
+def _json_text(value: Any) -> Any:
+    """A config object given inline becomes compact JSON text."""
+    return json.dumps(value, separators=(",", ":")) if isinstance(value, dict) else value
+
+
+class PortkeyRouteConfig(_Block):
+    """How calls routed through Portkey's hosted gateway are addressed (model ids `portkey:<model>`)."""
+
+    # Sent as x-portkey-config; kept secret because Portkey configs may hold provider keys.
+    config: Annotated[SecretStr, BeforeValidator(_json_text)] | None = Field(
+        None, description="Portkey config object (its guardrails, cache, retry, targets)")
+    virtual_key: SecretStr | None = None
+    provider: str | None = Field(None, description="x-portkey-provider, e.g. 'openai' or '@my-openai'")
+
+
 class BudgetRule(_Block):
     scope: str = Field("global", pattern=r"^(global|project:[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63})$",
                        description="'global' or 'project:<tag>'")
@@ -229,6 +244,7 @@ class Settings(_Block):
     guardrails: GuardrailsConfig = Field(default_factory=GuardrailsConfig)
     caching: CachingConfig = Field(default_factory=CachingConfig)
     budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)
+    portkey_route: PortkeyRouteConfig = Field(default_factory=PortkeyRouteConfig)
     limits: Limits = Field(default_factory=Limits)
 
     @field_validator("openrouter_base_url", "portkey_base_url", "sandbox_url")
@@ -240,13 +256,20 @@ class Settings(_Block):
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        keys = (self.openrouter_api_key, self.portkey_api_key)
+        keys = (self.openrouter_api_key, self.portkey_api_key, self.portkey_route.virtual_key)
         return tuple(k.get_secret_value() for k in keys if k is not None)
 
     @property
     def uses_sandbox(self) -> bool:
         """True when chat calls go to the local stand-in rather than OpenRouter."""
         return self.sandbox_url is not None or self.openrouter_api_key is None
+
+    @property
+    def portkey_url(self) -> str:
+        """Portkey's base URL; the sandbox's ``/v1`` when it stands in (no Portkey key)."""
+        if self.portkey_api_key is None and self.sandbox_url:
+            return self.sandbox_url.removesuffix("/api/v1") + "/v1"
+        return self.portkey_base_url
 
     @property
     def ledger_path(self) -> Path:

@@ -7,6 +7,7 @@ explained. Guardrails, caches and budgets slot in as further stages between thes
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from typing import Annotated, Any, Literal
@@ -16,7 +17,7 @@ from pydantic import BaseModel, Field, model_validator
 from gatewise.catalog import Catalog
 from gatewise.config import TaskType
 from gatewise.errors import ErrorCode, GatewiseError
-from gatewise.ledger import CallRecord
+from gatewise.ledger import CacheStatus, CallRecord
 from gatewise.ledger.budget_store import Reservation
 from gatewise.ledger.budgets import budget_scopes
 from gatewise.routing.analyze import CHARS_PER_TOKEN, analyze
@@ -26,6 +27,7 @@ from gatewise.routing.policy import HybridPolicy, ResolvedRouting, RoutePlan, Ro
 from gatewise.routing.portkey_config import parse_portkey_config
 from gatewise.routing.portkey_route import PortkeyPolicy
 from gatewise.runtime import Runtime
+from gatewise.upstream.openrouter import ChatResult
 
 SERVER_NAME = "routing-gateway"
 PROJECT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
@@ -73,6 +75,7 @@ class CompletionRequest(BaseModel):
 
 class AttemptInfo(BaseModel):
     model: str
+    provider: str
     status: Literal["ok", "error"]
     latency_ms: float
     error_code: str | None = None
@@ -99,7 +102,7 @@ class RouteInfo(BaseModel):
 class CompletionResult(BaseModel):
     answer: str
     model: str = Field(description="The model that answered")
-    provider: str = Field(description="'openrouter', or 'sandbox' for the local stand-in upstream")
+    provider: str = Field(description="'openrouter' or 'portkey'; 'sandbox…' for the local stand-in")
     route: RouteInfo
     attempts: list[AttemptInfo]
     fallback_used: bool
@@ -108,6 +111,7 @@ class CompletionResult(BaseModel):
     cost_usd: float
     latency_ms: float
     finish_reason: str | None
+    cache_status: str = Field(description="miss, or hit_exact / hit_semantic from an upstream cache")
     request_id: str
     warnings: list[str] = Field(default_factory=list)
 
@@ -122,7 +126,7 @@ class RoutingGateway:
         self.policy = HybridPolicy(routing, runtime.catalog, self.health)
         config = runtime.settings.routing.config
         self.portkey = PortkeyPolicy(parse_portkey_config(config), self.policy) if config else None
-        self.executor = FallbackExecutor(runtime.client, self.health,
+        self.executor = FallbackExecutor(runtime.client, runtime.portkey, self.health,
                                          deadline_s=runtime.settings.limits.deadline_s)
 
     @classmethod
@@ -188,7 +192,8 @@ class RoutingGateway:
             body["temperature"] = request.temperature
         plan, reservation = await self._reserve(plan, request, request_id, max_tokens)
         try:
-            outcome = await self.executor.run(plan, body)
+            outcome = await self.executor.run(plan, body, portkey_headers=portkey_headers(
+                request, plan, request_id))
         except BaseException:
             await self.runtime.budgets.release(reservation)
             raise
@@ -200,7 +205,7 @@ class RoutingGateway:
         _, settled = await asyncio.gather(self.runtime.ledger.record_many(rows), settle)
         if outcome.result is None:
             raise _all_failed(outcome)
-        result = self._result(plan, outcome, request_id, started)
+        result = self._result(plan, outcome, request_id, started, cost_usd=rows[-1].cost_usd)
         result.warnings += [*reservation.warnings, *settled.warnings]
         return result
 
@@ -249,20 +254,21 @@ class RoutingGateway:
             result = attempt.result
             tokens_in = result.tokens_in if result else 0
             tokens_out = result.tokens_out if result else 0
+            cache = upstream_cache(result)
+            cost = 0.0 if result is None or cache != "miss" else self._cost(
+                attempt.model, tokens_in, tokens_out, result.cost_usd)
             rows.append(CallRecord(
-                server=SERVER_NAME, tool="routed_complete", provider=self.runtime.provider,
-                model=attempt.model, tokens_in=tokens_in, tokens_out=tokens_out,
-                cost_usd=self._cost(attempt.model, tokens_in, tokens_out,
-                                    result.cost_usd if result else 0.0),
+                server=SERVER_NAME, tool="routed_complete", provider=attempt.provider,
+                model=attempt.model, tokens_in=tokens_in, tokens_out=tokens_out, cost_usd=cost,
                 latency_ms=attempt.latency_ms, status=attempt.status, error_code=attempt.error_code,
-                cache_status="miss", route_reason=reasons.get(attempt.model, ""),
+                cache_status=cache, route_reason=reasons.get(attempt.model, ""),
                 project=request.project, request_id=request_id, attempt=index,
                 task=plan.profile.task.value,
             ))
         return rows
 
     def _result(self, plan: RoutePlan, outcome: RouteOutcome, request_id: str,
-                started: float) -> CompletionResult:
+                started: float, *, cost_usd: float) -> CompletionResult:
         result = outcome.result
         assert result is not None
         answered = outcome.attempts[-1].model
@@ -273,19 +279,35 @@ class RoutingGateway:
         return CompletionResult(
             answer=result.content,
             model=result.model or answered,
-            provider=self.runtime.provider,
+            provider=outcome.attempts[-1].provider,
             route=_route_info(plan, reason),
-            attempts=[AttemptInfo(model=a.model, status=a.status, latency_ms=round(a.latency_ms, 2),
+            attempts=[AttemptInfo(model=a.model, provider=a.provider, status=a.status,
+                                  latency_ms=round(a.latency_ms, 2),
                                   error_code=a.error_code, error=a.error) for a in outcome.attempts],
             fallback_used=len(outcome.attempts) > 1,
             tokens_in=result.tokens_in,
             tokens_out=result.tokens_out,
-            cost_usd=self._cost(answered, result.tokens_in, result.tokens_out, result.cost_usd),
+            cost_usd=cost_usd,
+            cache_status=upstream_cache(result),
             latency_ms=round((time.perf_counter() - started) * 1000, 2),
             finish_reason=result.finish_reason,
             request_id=request_id,
             warnings=list(self.routing.warnings),
         )
+
+
+def portkey_headers(request: CompletionRequest, plan: RoutePlan, request_id: str) -> dict[str, str]:
+    """What Portkey's logs and conditional routing see of a call routed through it."""
+    metadata = {"task": plan.profile.task.value, **({"project": request.project} if request.project else {}),
+                **(request.metadata or {})}
+    return {"x-portkey-metadata": json.dumps(metadata, separators=(",", ":")),
+            "x-portkey-trace-id": request_id}
+
+
+def upstream_cache(result: ChatResult | None) -> CacheStatus:
+    """A cache hit reported by the upstream (Portkey's x-portkey-cache-status), in ledger terms."""
+    status = getattr(result, "cache_status", None)
+    return {"HIT": "hit_exact", "SEMANTIC HIT": "hit_semantic"}.get(status or "", "miss")
 
 
 def _route_info(plan: RoutePlan, reason: str) -> RouteInfo:

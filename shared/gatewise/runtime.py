@@ -17,6 +17,7 @@ from gatewise.ledger import LedgerStore, open_ledger
 from gatewise.ledger.budgets import BudgetManager
 from gatewise.sandbox import SandboxServer
 from gatewise.upstream.openrouter import OpenRouterClient
+from gatewise.upstream.portkey_gateway import PortkeyGatewayClient
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class Runtime:
     catalog: Catalog
     ledger: LedgerStore
     budgets: BudgetManager
+    portkey: PortkeyGatewayClient
     sandbox: SandboxServer | None = None
 
     @property
@@ -57,7 +59,7 @@ class Runtime:
         client = OpenRouterClient(settings)
         budgets = BudgetManager(settings.ledger_path, settings.budgets)
         runtime = cls(settings, client, offline_catalog(settings), open_ledger(settings.ledger_path),
-                      budgets, sandbox)
+                      budgets, PortkeyGatewayClient(settings), sandbox)
         await runtime.refresh_catalog()
         return runtime
 
@@ -79,6 +81,7 @@ class Runtime:
 
     async def close(self) -> None:
         await self.client.aclose()
+        await self.portkey.aclose()
         await self.budgets.close()
         await self.ledger.close()
         if self.sandbox is not None:

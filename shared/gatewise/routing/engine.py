@@ -7,11 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gatewise.catalog import PORTKEY_PREFIX
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.routing.health import HealthTracker
 from gatewise.routing.policy import Candidate, RoutePlan
 from gatewise.routing.portkey_config import next_attempt_index
 from gatewise.upstream.openrouter import ChatResult, OpenRouterClient
+from gatewise.upstream.portkey_gateway import PortkeyGatewayClient
 
 # Failures that say nothing about the next model: the account or the request itself is at fault.
 STOP_CODES = frozenset({ErrorCode.UNAUTHORIZED, ErrorCode.INSUFFICIENT_CREDITS,
@@ -21,6 +23,7 @@ STOP_CODES = frozenset({ErrorCode.UNAUTHORIZED, ErrorCode.INSUFFICIENT_CREDITS,
 @dataclass
 class Attempt:
     model: str
+    provider: str
     status: str  # "ok" | "error"
     latency_ms: float
     error_code: str | None = None
@@ -42,13 +45,23 @@ class RouteOutcome:
 class FallbackExecutor:
     """Tries the plan's candidates in order; every attempt is kept for the ledger."""
 
-    def __init__(self, client: OpenRouterClient, health: HealthTracker, *, deadline_s: float) -> None:
+    def __init__(self, client: OpenRouterClient, portkey: PortkeyGatewayClient,
+                 health: HealthTracker, *, deadline_s: float) -> None:
         self.client = client
+        self.portkey = portkey
         self.health = health
         self.deadline_s = deadline_s
 
+    def _upstream(self, model: str) -> tuple[OpenRouterClient | PortkeyGatewayClient, str]:
+        """The client that serves ``model`` and the model name it expects."""
+        if model.startswith(PORTKEY_PREFIX):
+            return self.portkey, model.removeprefix(PORTKEY_PREFIX)
+        return self.client, model
+
     async def run(self, plan: RoutePlan, body: Mapping[str, Any], *,
-                  headers: Mapping[str, str] | None = None) -> RouteOutcome:
+                  headers: Mapping[str, str] | None = None,
+                  portkey_headers: Mapping[str, str] | None = None) -> RouteOutcome:
+        """``portkey_headers`` (metadata, trace id) go only to calls routed through Portkey."""
         deadline = time.monotonic() + self.deadline_s
         attempts: list[Attempt] = []
         last_error: GatewiseError | None = None
@@ -64,21 +77,24 @@ class FallbackExecutor:
                 break
             started = time.perf_counter()
             self.health.begin(candidate.model)
+            client, model = self._upstream(candidate.model)
             try:
-                result = await self.client.chat(
-                    {**body, **candidate.params, "model": candidate.model},
-                    timeout_s=min(remaining, candidate.timeout_s or remaining), headers=headers,
+                result = await client.chat(
+                    {**body, **candidate.params, "model": model},
+                    timeout_s=min(remaining, candidate.timeout_s or remaining),
+                    headers={**(headers or {}), **(portkey_headers or {})} if client is self.portkey
+                    else headers,
                     retries=_retries(candidate, index == last), retry_on=candidate.retry_on)
             except GatewiseError as exc:
                 self.health.failure(candidate.model, exc)
-                attempts.append(Attempt(candidate.model, "error", _ms_since(started),
+                attempts.append(Attempt(candidate.model, client.name, "error", _ms_since(started),
                                         exc.code.value, exc.message))
                 last_error = exc
                 index = _next_index(candidate, index, exc)
                 continue
             elapsed = _ms_since(started)
             self.health.success(candidate.model, elapsed)
-            attempts.append(Attempt(candidate.model, "ok", elapsed, result=result))
+            attempts.append(Attempt(candidate.model, client.name, "ok", elapsed, result=result))
             return RouteOutcome(attempts, result, None)
         return RouteOutcome(attempts, None, last_error)
 

@@ -1,4 +1,5 @@
-"""The Starlette application: OpenRouter's paths under ``/api/v1`` plus the admin routes."""
+"""The Starlette application: OpenRouter's paths under ``/api/v1``, Portkey's Admin API under
+``/v1``, plus the admin routes."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from starlette.routing import Route
 
 from gatewise.sandbox import admin, endpoints
 from gatewise.sandbox.chat import chat_completions
+from gatewise.sandbox.portkey.routes import routes as portkey_routes
 from gatewise.sandbox.state import SandboxConfig, SandboxState
 from gatewise.sandbox.wire import error_response
 
@@ -49,6 +51,7 @@ def create_app(config: SandboxConfig | SandboxState | None = None) -> Starlette:
         Route("/_sandbox/stats", admin.stats, methods=["GET"]),
         Route("/_sandbox/reset", admin.reset, methods=["POST"]),
         Route("/_sandbox/health", admin.health, methods=["GET"]),
+        *portkey_routes(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={HTTPException: _http_error, Exception: _crash})

@@ -11,6 +11,7 @@ from typing import Any
 
 from gatewise.catalog import Catalog, ModelInfo, snapshot_json, strip_variant
 from gatewise.sandbox.faults import Fault, FaultBook, FaultRule
+from gatewise.sandbox.portkey.state import PortkeyState
 from gatewise.sandbox.wire import Generation, dumps
 
 
@@ -57,6 +58,8 @@ class SandboxState:
         self._stats: dict[str, ModelStats] = {}
         self._generations: OrderedDict[str, Generation] = OrderedDict()
         self.total_usage = 0.0
+        self.portkey = PortkeyState(self.config.seed)  # the Admin API stand-in under /v1
+        self.portkey_cache: dict[str, Any] = {}  # Portkey data-plane simple cache, by request hash
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing: asyncio.Event | None = None
 
@@ -109,9 +112,12 @@ class SandboxState:
                     "total_usage": self.total_usage}
 
     def reset(self, seed: int | None = None) -> None:
-        """Forget counters, fault rules and generations; restart the random sequence."""
+        """Forget counters, fault rules and generations; restart the random sequence; reseed the
+        Portkey Admin API stand-in."""
         self.faults.clear()
         self.faults.reseed(seed)
+        self.portkey.reset(seed)
+        self.portkey_cache.clear()
         with self._lock:
             self._stats.clear()
             self._generations.clear()
