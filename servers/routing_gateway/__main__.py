@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-import sys
-
 from gatewise.servers.routing_gateway.server import create_server
 
-from gatewise.config import load_settings_or_exit
-from gatewise.errors import GatewiseError
-from gatewise.mcpkit.transport import configure_logging, run, transport_parser
+from gatewise.config import Settings
+from gatewise.mcpkit.transport import console_main
 from gatewise.routing.policy import resolve_routing
 from gatewise.runtime import offline_catalog
 
 
+def check_models(settings: Settings) -> None:
+    """Model names in the routing config must be in the catalogue (or explicitly allowed)."""
+    resolve_routing(settings.routing, offline_catalog(settings),
+                    allow_unlisted=settings.allow_unlisted_models)
+
+
 def main(argv: list[str] | None = None) -> None:
-    args = transport_parser("gatewise-routing-gateway", __doc__ or "").parse_args(argv)
-    settings = load_settings_or_exit()
-    try:  # model names are checked before the transport opens: one line, exit code 2
-        resolve_routing(settings.routing, offline_catalog(settings),
-                        allow_unlisted=settings.allow_unlisted_models)
-    except GatewiseError as exc:
-        print(f"gatewise-routing-gateway: {exc.message}", file=sys.stderr)
-        raise SystemExit(2) from None
-    configure_logging(settings)
-    run(create_server(settings), args)
+    console_main("gatewise-routing-gateway", __doc__ or "", create_server, argv,
+                 preflight=check_models)
 
 
 if __name__ == "__main__":

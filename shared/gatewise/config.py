@@ -237,6 +237,8 @@ class Settings(_Block):
     app_url: str = "https://github.com/gatewise/gatewise"
     app_title: str = "gatewise"
     allow_unlisted_models: bool = False
+    # portkey-admin tool groups a client sees: comma-separated names, or "all".
+    portkey_toolsets: str = "all"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Set when the servers talk to the local stand-in upstream (no key, or `gatewise sandbox`).
     sandbox_url: str | None = None
@@ -291,6 +293,7 @@ ENV_VARS: dict[str, str] = {
     "GATEWISE_ALLOW_UNLISTED_MODELS": "allow_unlisted_models",
     "GATEWISE_LOG_LEVEL": "log_level",
     "GATEWISE_SANDBOX_URL": "sandbox_url",
+    "GATEWISE_PORTKEY_TOOLSETS": "portkey_toolsets",
 }
 
 

@@ -6,6 +6,7 @@ as Claude Desktop or Cursor would) and drives it with the MCP client from the of
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -76,6 +77,33 @@ async def _routing_gateway(sandbox: SandboxServer, data_dir: str) -> None:
         _say(f"\n  bad input → isError={bad.is_error}: {bad.content[0].text.splitlines()[0]}")
 
 
+async def _portkey_admin(sandbox: SandboxServer, data_dir: str) -> None:
+    _say("\nportkey-admin  (stdio subprocess; the sandbox stands in for Portkey's Admin API)")
+    params = _server_params("gatewise.servers.portkey_admin", sandbox.url, data_dir)
+    async with Client(params) as client:
+        tools = await client.list_tools()
+        size = len(json.dumps([t.model_dump(by_alias=True, exclude_none=True, mode="json")
+                               for t in tools.tools], separators=(",", ":")))
+        _say(f"  {len(tools.tools)} tools covering the Admin API; tools/list is {size:,} bytes "
+             f"(~{size // 4:,} tokens)")
+        stats = await client.call_tool("get_workspace_stats", {"timeframe": "30d"})
+        _say(f"  {'workspace':<16} {'members':>7} {'keys':>5} {'requests':>8} {'cost $':>8}")
+        for ws in (stats.structured_content or {})["workspaces"][:4]:
+            _say(f"  {ws['name']:<16} {ws['members']:>7} {ws['api_keys']:>5} {ws['requests']:>8} "
+                 f"{(ws['cost_cents'] or 0) / 100:>8.2f}")
+        made = await client.call_tool("manage_api_keys", {
+            "action": "create", "name": "demo bot", "scopes": ["logs.view"],
+            "workspace_id": (stats.structured_content or {})["workspaces"][0]["id"]})
+        out = made.structured_content or {}
+        _say(f"  created API key {out['item']['id'][:8]}…: secret shown once "
+             f"({out['secret'][:6]}…), masked afterwards")
+        refused = await client.call_tool("manage_api_keys", {"action": "delete", "id": out["item"]["id"]})
+        _say(f"  delete without confirm → {refused.content[0].text.splitlines()[0][:100]}")
+        bad = await client.call_tool("configure_guardrails", {
+            "action": "validate", "checks": [{"id": "default.wordCount", "parameters": {"minWord": 3}}]})
+        _say(f"  guardrail check → {(bad.structured_content or {})['item']['errors'][0]}")
+
+
 async def _ledger_summary(data_dir: str) -> None:
     ledger = open_ledger(Path(data_dir) / "ledger.sqlite3")
     try:
@@ -95,6 +123,7 @@ async def run_demo() -> int:
         async with SandboxServer() as sandbox:
             _say(f"sandbox upstream on {sandbox.url}\n")
             await _routing_gateway(sandbox, data_dir)
+            await _portkey_admin(sandbox, data_dir)
         await _ledger_summary(data_dir)
     _say("\ndone. With OPENROUTER_API_KEY set, the same servers use the real services.")
     return 0

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 
-from gatewise.config import Settings
+from gatewise.config import Settings, load_settings_or_exit
+from gatewise.errors import GatewiseError
 from gatewise.redact import RedactingFilter
 
 TRANSPORTS = ("stdio", "http", "sse")
@@ -33,6 +35,30 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
+
+
+def console_main(
+    prog: str,
+    description: str,
+    create_server: Callable[[Settings], MCPServer[Any]],
+    argv: list[str] | None = None,
+    *,
+    preflight: Callable[[Settings], object] | None = None,
+) -> None:
+    """A server's console script: options, settings, checks before the transport opens, serve.
+
+    A failed check is one line on stderr and exit code 2, never a traceback.
+    """
+    args = transport_parser(prog, description).parse_args(argv)
+    settings = load_settings_or_exit()
+    if preflight is not None:
+        try:
+            preflight(settings)
+        except GatewiseError as exc:
+            print(f"{prog}: {exc.message}", file=sys.stderr)
+            raise SystemExit(2) from None
+    configure_logging(settings)
+    run(create_server(settings), args)
 
 
 def run(server: MCPServer[Any], args: argparse.Namespace) -> None:

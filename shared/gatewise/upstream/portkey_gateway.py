@@ -12,11 +12,9 @@ from typing import Any
 
 from gatewise.config import Settings
 from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.sandbox.portkey.engine import SANDBOX_ORG_KEY
 from gatewise.upstream.http import HttpUpstream
 from gatewise.upstream.openrouter import ChatResult
-
-# Without a Portkey key the sandbox stands in and accepts any key but the `pk-bad` ones.
-SANDBOX_KEY = "pk-sandbox"
 
 
 @dataclass
@@ -34,7 +32,7 @@ class PortkeyGatewayClient(HttpUpstream):
         self.is_sandbox = key is None and settings.sandbox_url is not None
         self.configured = key is not None or self.is_sandbox
         self.route = settings.portkey_route
-        headers = {"x-portkey-api-key": key or SANDBOX_KEY}
+        headers = {"x-portkey-api-key": key or SANDBOX_ORG_KEY}
         if self.route.config is not None:
             headers["x-portkey-config"] = self.route.config.get_secret_value()
         if self.route.virtual_key is not None:

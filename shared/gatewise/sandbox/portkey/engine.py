@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 KEY_HEADER = "x-portkey-api-key"
 BAD_KEY_PREFIX = "pk-bad"
 WORKSPACE_KEY_PREFIX = "pk-ws-"
+# What clients send when the sandbox stands in for Portkey: any other key is an org admin key.
+SANDBOX_ORG_KEY = "pk-sandbox-admin-key"
 
 KeyKind = Literal["organisation", "workspace"]
 ListShape = Literal["list", "total", "success", "bare", "more", "mappings"]

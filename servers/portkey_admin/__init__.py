@@ -1,0 +1,1 @@
+"""portkey-admin: administer a Portkey organisation from an agent."""

@@ -1,0 +1,154 @@
+"""``PortkeyAdminClient``: the Admin (control-plane) API over the shared pooled, retrying client.
+
+Every operation goes through :meth:`PortkeyAdminClient.call` by its catalogue name, so path
+parameters are always URL-encoded, permission failures always name what the endpoint needs, and
+writes are never blindly retried. :meth:`PortkeyAdminClient.list_all` walks all three pagination
+styles with a page cap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from gatewise.config import Limits
+from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.portkey.endpoints import ENDPOINTS, Endpoint
+from gatewise.portkey.errors import admin_error, gated
+from gatewise.redact import scrub
+from gatewise.upstream.http import HttpUpstream, parse_retry_after
+
+PAGE_SIZE = 100  # the API's maximum for snake_case and camelCase pages
+MAX_PAGES = 20  # so a runaway listing costs at most this many requests
+# A write answered 429 was not applied, so it is safe to send again; a 5xx might have been.
+WRITE_RETRY_ON = frozenset({429})
+
+
+@dataclass(frozen=True)
+class Page:
+    """Items gathered from one or more pages; ``truncated`` when more exist than were fetched."""
+
+    items: list[Any]
+    total: int | None
+    truncated: bool
+    pages: int
+
+
+class PortkeyAdminClient(HttpUpstream):
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        limits: Limits,
+        name: str = "portkey",
+        page_size: int = PAGE_SIZE,
+        max_pages: int = MAX_PAGES,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(base_url, limits=limits, secrets=(api_key,), transport=transport,
+                         headers={"x-portkey-api-key": api_key, "Accept": "application/json"})
+        self.name = name
+        self.page_size = page_size
+        self.max_pages = max_pages
+
+    def _status_error(self, status: int, body: Any, headers: httpx.Headers) -> GatewiseError:
+        err = admin_error(status, body, provider=self.name,
+                          retry_after=parse_retry_after(headers.get("retry-after")))
+        err.message = scrub(err.message, self._secrets)
+        return err
+
+    async def call(
+        self,
+        operation: str,
+        path_params: Mapping[str, str] | None = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+    ) -> Any:
+        """Run one catalogue operation and return the decoded answer (None for an empty body)."""
+        endpoint = ENDPOINTS[operation]
+        path = fill_path(endpoint, path_params or {})
+        retry_on = None if endpoint.method == "GET" else WRITE_RETRY_ON
+        try:
+            reply = await self.request(endpoint.method, path, params=params, json=body, retry_on=retry_on)
+        except GatewiseError as exc:
+            raise gated(exc, endpoint.gate, f"{endpoint.method} {endpoint.path}") from None
+        return reply.body if reply.body != "" else None
+
+    async def list_all(
+        self,
+        operation: str,
+        path_params: Mapping[str, str] | None = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+        limit: int = 50,
+    ) -> Page:
+        """Up to ``limit`` items, page by page, stopping at a short page, ``total`` or the page cap."""
+        style = ENDPOINTS[operation].paging
+        if style is None:  # the endpoint returns everything at once
+            body = await self.call(operation, path_params, params=params)
+            items, total = list_items(body)
+            return Page(items[:limit], total if total is not None else len(items), len(items) > limit, 1)
+        paging = style.value
+        size = max(1, min(self.page_size, limit))
+        items: list[Any] = []
+        total: int | None = None
+        page = paging.first
+        pages = 0
+        while True:
+            query = {**(params or {}), paging.page: page, paging.size: size}
+            got, total = list_items(await self.call(operation, path_params, params=query))
+            items.extend(got)
+            pages += 1
+            done = len(got) < size or (total is not None and (page - paging.first + 1) * size >= total)
+            if done or len(items) >= limit or pages >= self.max_pages:
+                break
+            page += 1
+        kept = items[:limit]
+        more = total > len(kept) if total is not None else (not done or len(items) > limit)
+        return Page(kept, total, more, pages)
+
+
+def fill_path(endpoint: Endpoint, values: Mapping[str, str]) -> str:
+    """The endpoint path with every ``{name}`` replaced by its URL-encoded value."""
+    path = endpoint.path
+    for name, value in values.items():
+        if not value:
+            raise GatewiseError(ErrorCode.INVALID_INPUT, f"`{name}` must not be empty")
+        path = path.replace(f"{{{name}}}", quote(str(value), safe=""))
+    if "{" in path:
+        missing = path[path.index("{") + 1:path.index("}")]
+        raise GatewiseError(ErrorCode.INVALID_INPUT, f"`{missing}` is required for this action")
+    return path
+
+
+def list_items(body: Any) -> tuple[list[Any], int | None]:
+    """The items and the total of a list answer in any of the API's shapes.
+
+    ``{"data": [...], "total"}``, ``{"success": true, "data": [...]}``, a nested
+    ``{"data": {"<name>": [...]}}``, a bare array, or SCIM's ``{"mappings": [...], "total_count"}``.
+    """
+    if isinstance(body, list):
+        return body, None
+    if not isinstance(body, dict):
+        return [], None
+    total = body.get("total", body.get("total_count"))
+    data = body.get("data", body)
+    if isinstance(data, dict):
+        total = data.get("total", total)
+        data = next((v for v in data.values() if isinstance(v, list)), None)
+    if not isinstance(data, list):
+        return [], None
+    return data, total if isinstance(total, int) and not isinstance(total, bool) else None
+
+
+def unwrap(body: Any) -> Any:
+    """The object inside the older ``{"success": true, "data": {...}}`` envelope."""
+    if isinstance(body, dict) and body.get("success") is True and "data" in body and len(body) <= 3:
+        return body["data"]
+    return body

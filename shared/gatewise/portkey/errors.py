@@ -1,0 +1,83 @@
+"""Portkey Admin API failures (AB01–AB09, two body shapes) as gatewise errors that say what to do.
+
+A bare "403" teaches a model nothing; the messages here name the scope or plan the endpoint needs
+(see :mod:`gatewise.portkey.endpoints`), say "already exists" for AB07 and keep Portkey's own
+message, which for validation errors names the offending field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gatewise.errors import ErrorCode, GatewiseError, code_for_status
+
+CODES: dict[str, ErrorCode] = {
+    "AB01": ErrorCode.INVALID_INPUT,
+    "AB02": ErrorCode.NOT_FOUND,
+    "AB03": ErrorCode.FORBIDDEN_SCOPE,
+    "AB04": ErrorCode.UPSTREAM_ERROR,
+    "AB05": ErrorCode.UNAUTHORIZED,
+    "AB06": ErrorCode.RATE_LIMITED,
+    "AB07": ErrorCode.INVALID_INPUT,
+    "AB08": ErrorCode.NOT_FOUND,
+    "AB09": ErrorCode.INSUFFICIENT_CREDITS,
+}
+_STATUS_CODES = {409: "AB07", 402: "AB09"}
+
+DEFAULT_GATE = "a key whose scopes allow this operation"
+
+
+def parse_error_body(body: Any) -> tuple[str | None, str, str | None]:
+    """``(AB code, message, param)`` from either body shape; missing parts are None or empty.
+
+    Newer resources answer ``{"error": {"code", "message", "param", "type"}}``, older ones
+    ``{"success": false, "data": {"message"}}``; some proxies answer ``{"message"}`` or plain text.
+    """
+    code = param = None
+    message = ""
+    if isinstance(body, dict):
+        inner = body.get("error")
+        if not isinstance(inner, dict):
+            inner = body.get("data") if body.get("success") is False else None
+        if isinstance(inner, dict):
+            code, param = inner.get("code"), inner.get("param")
+            message = str(inner.get("message") or "")
+        elif isinstance(body.get("error"), str):
+            message = body["error"]
+        if not message and isinstance(body.get("message"), str):
+            message = body["message"]
+    elif isinstance(body, str):
+        message = body
+    code = code if isinstance(code, str) and code in CODES else None
+    return code, message.strip()[:300], param if isinstance(param, str) else None
+
+
+def admin_error(status: int, body: Any, *, provider: str, retry_after: float | None) -> GatewiseError:
+    """The error for one non-2xx answer, before the endpoint adds what it needs (:func:`gated`)."""
+    ab, message, param = parse_error_body(body)
+    ab = ab or _STATUS_CODES.get(status)
+    code = CODES[ab] if ab else code_for_status(status)
+    text = f"{provider} answered HTTP {status}" + (f" ({ab})" if ab else "")
+    hint = None
+    if ab == "AB07":
+        text += ": already exists"
+        hint = "Pick another name or slug, or update the existing item instead of creating one."
+    if message:
+        text += f": {message}"
+    if param and param not in message:
+        text += f" (field: {param})"
+    return GatewiseError(code, text, hint=hint, retry_after=retry_after, status=status,
+                         details={"admin_code": ab, "param": param})
+
+
+def gated(error: GatewiseError, gate: str | None, operation: str) -> GatewiseError:
+    """Name what the endpoint needs on a permission failure; other errors pass unchanged."""
+    need = gate or DEFAULT_GATE
+    if error.code is ErrorCode.FORBIDDEN_SCOPE:
+        error.message += f". {operation} needs {need}."
+        error.hint = ("Use an organisation admin key with the needed scope, or ask an org owner to "
+                      "grant it; Enterprise-gated endpoints answer 403 AB03 to workspace keys.")
+    elif error.code is ErrorCode.UNAUTHORIZED:
+        error.message += f". {operation} needs {need}; the key was rejected or lacks that scope."
+        error.hint = "Check PORTKEY_API_KEY and the key's scopes in Portkey (API Keys page)."
+    return error
