@@ -1752,3 +1752,29 @@ async def test_console_script_serves_over_stdio(sandbox, tmp_path, upstream) -> 
         assert names == {"get_api_keys", "manage_api_keys", "manage_virtual_keys", "get_usage_analytics"}
         listed = await ok(client, "get_api_keys", limit=2)
     assert listed["provider"] == "sandbox" and len(listed["items"]) == 2
+
+
+async def test_organisation_guardrail_defaults_and_workspace_exclusions(
+        connect, upstream, settings, sandbox) -> None:
+    checks = [{"id": "default.wordCount", "parameters": {"minWords": 1, "maxWords": 500}}]
+    async with connect() as client:
+        made = await ok(client, "configure_guardrails", action="create", name="Length", checks=checks,
+                        actions={"deny": False})
+        guard = made["item"]["id"]
+        before = await ok(client, "configure_guardrails", action="get_defaults")
+        preview = await ok(client, "configure_guardrails", action="set_defaults", dry_run=True,
+                           fields={"input_guardrails": [guard]})
+        assert not preview["applied"] and preview["item"]["current"] == before["item"]
+        done = await ok(client, "configure_guardrails", action="set_defaults",
+                        fields={"input_guardrails": [guard], "output_guardrails": []})
+        assert done["applied"] and len(done["item"]["input_guardrails"]) == 1  # stored by slug
+        workspace = (await ok(client, "manage_workspaces", action="list", limit=1))["items"][0]["id"]
+        await ok(client, "configure_guardrails", action="set_exclusions", direction="output",
+                 fields={"workspace_ids": [workspace]})
+        excluded = await ok(client, "configure_guardrails", action="get_exclusions", direction="output")
+        assert excluded["item"]["workspace_ids"] == [workspace]
+        assert "`direction` is required" in await fails(client, "configure_guardrails",
+                                                        action="get_exclusions")
+    async with connect(portkey_key(settings, sandbox, WORKSPACE_KEY)) as client:
+        denied = await fails(client, "configure_guardrails", action="get_defaults")
+        assert "FORBIDDEN_SCOPE" in denied and "organisation admin key" in denied

@@ -311,16 +311,21 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
             "Guardrails: list, get, create (name, checks, actions, workspace_id or "
             "organisation_id), update, delete (confirm), validate. Checks are verified locally "
             "against Portkey's documented ones (e.g. default.regexMatch {rule}, default.wordCount "
-            "{minWords, maxWords}, portkey.pii {redact, categories}); errors name the parameter."),
+            "{minWords, maxWords}, portkey.pii {redact, categories}); errors name the parameter. "
+            "Org-wide: get/set_defaults (fields: input_guardrails, output_guardrails ids), "
+            "get/set_exclusions per direction (fields: workspace_ids)."),
     )
     @tool_errors
     async def configure_guardrails(
         ctx: Context[Any],
-        action: Literal["list", "get", "create", "update", "delete", "validate"],
+        action: Literal["list", "get", "create", "update", "delete", "validate", "get_defaults",
+                        "set_defaults", "get_exclusions", "set_exclusions"],
         guardrail_id: Str = None, name: Str = None,
         checks: Annotated[list[GuardrailCheck] | None, COMPACT] = None,
         actions: Annotated[GuardrailActions | None, COMPACT] = None,
         workspace_id: WorkspaceId = None, organisation_id: Str = None,
+        direction: Annotated[Literal["input", "output"] | None, COMPACT] = None,
+        fields: Fields = None,
         confirm: Confirm = None, dry_run: DryRun = None, limit: Limit = None,
     ) -> AdminResult:
         return await _admin(ctx).run(ToolName.CONFIGURE_GUARDRAILS, _args(locals()))

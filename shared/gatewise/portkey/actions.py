@@ -196,6 +196,12 @@ _GUARDRAILS = {
             update_args=("name", "checks", "actions"), check=_check_guardrail),
     "validate": Action("", "local", body_args=("checks", "actions"),
                        validate=lambda args: validate_guardrail(args.get("checks"), args.get("actions"))),
+    "get_defaults": Action("guardrail_defaults.get"),
+    "set_defaults": Action("guardrail_defaults.update", "write", body=b.AnyBody,
+                           preview="guardrail_defaults.get"),
+    "get_exclusions": Action("guardrail_exclusions.get", path={"direction": "direction"}),
+    "set_exclusions": Action("guardrail_exclusions.update", "write", path={"direction": "direction"},
+                             body=b.AnyBody, preview="guardrail_exclusions.get"),
 }
 
 _PROMPT_ITEM = {"id": "id"}

@@ -105,6 +105,12 @@ ENDPOINTS: dict[str, Endpoint] = {
     **_prefixed("labels", _crud("/labels", "id")),
     **_prefixed("collections", _crud("/collections", "id")),
     **_prefixed("guardrails", _crud("/guardrails", "id")),
+    # Live-only paths (not in the public spec): organisation-wide defaults and per-workspace opt-outs.
+    "guardrail_defaults.get": Endpoint("GET", "/admin/organisation/defaults", gate=ORG),
+    "guardrail_defaults.update": Endpoint("PUT", "/admin/organisation/defaults", gate=ORG),
+    "guardrail_exclusions.get": Endpoint("GET", "/workspace-exclusions/{direction}-guardrails", gate=ORG),
+    "guardrail_exclusions.update": Endpoint("PUT", "/workspace-exclusions/{direction}-guardrails",
+                                            gate=ORG),
     **_prefixed("usage_limits", {
         **_crud("/policies/usage-limits", "id"),
         "list_entities": Endpoint("GET", "/policies/usage-limits/{id}/entities", Style.SNAKE),
