@@ -155,6 +155,7 @@ class HybridPolicy:
         self.routing = routing
         self.catalog = catalog
         self.health = health
+        self._tiers: dict[tuple[str, bool], list[ModelInfo]] = {}  # the catalogue is fixed per policy
 
     def plan(self, profile: QueryProfile, request: RouteRequest) -> RoutePlan:
         primary = request.model or self.routing.primary[profile.task]
@@ -242,7 +243,10 @@ class HybridPolicy:
         tier = tier_of(info) if info else TASK_TIER[profile.task]
         vendors = {primary.split("/", 1)[0]}
         picks = []
-        for model in tier_models(self.catalog, tier, vision=profile.has_image):
+        key = (tier, profile.has_image)
+        if key not in self._tiers:
+            self._tiers[key] = tier_models(self.catalog, tier, vision=profile.has_image)
+        for model in self._tiers[key]:
             if model.provider in DEFAULT_VENDORS and model.provider not in vendors:
                 vendors.add(model.provider)
                 picks.append(model)
