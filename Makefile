@@ -27,6 +27,8 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python bench/overhead.py
 	$(BIN)/python bench/chaos.py
+	$(BIN)/python bench/routing_replay.py
+	$(BIN)/python bench/analysis_eval.py --split test
 
 lint: $(STAMP)
 	$(BIN)/ruff check shared servers tests bench scripts
