@@ -167,6 +167,7 @@ class SemanticCacheConfig(_Block):
 class ResponseCacheConfig(_Block):
     exact_match: bool = True
     ttl_seconds: int = Field(1800, ge=0)
+    max_size: ByteSize = parse_size("256MB")  # least recently used entries go first beyond this
 
 
 class EmbeddingCacheConfig(_Block):
@@ -209,6 +210,22 @@ class BudgetsConfig(_Block):
     webhook_url: str | None = Field(None, description="Slack-compatible incoming-webhook URL")
 
 
+class MediaConfig(_Block):
+    """Where images may come from and how they are prepared before they are sent."""
+
+    allowed_roots: list[Path] = Field(default_factory=list,
+                                      description="local files are read only under these folders")
+    output_root: Path | None = Field(None, description="where generated images may be saved")
+    max_input_bytes: ByteSize = parse_size("20MB")
+    max_pixels: int = Field(100_000_000, gt=0, description="decompression-bomb limit")
+    max_long_side: int = Field(2048, ge=64, description="larger images are scaled down to this")
+    jpeg_quality: int = Field(85, ge=1, le=100)
+    webp_quality: int = Field(85, ge=1, le=100)
+    fetch_timeout_s: float = Field(15.0, gt=0)
+    max_redirects: int = Field(5, ge=0, le=20)
+    user_agent: str = "gatewise/0.1 (+https://github.com/gatewise/gatewise)"
+
+
 class Limits(_Block):
     """Every limit the servers enforce, named so users can find and change it."""
 
@@ -247,6 +264,7 @@ class Settings(_Block):
     caching: CachingConfig = Field(default_factory=CachingConfig)
     budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)
     portkey_route: PortkeyRouteConfig = Field(default_factory=PortkeyRouteConfig)
+    media: MediaConfig = Field(default_factory=MediaConfig)
     limits: Limits = Field(default_factory=Limits)
 
     @field_validator("openrouter_base_url", "portkey_base_url", "sandbox_url")
