@@ -1,0 +1,26 @@
+"""Response caching: exact-match answers by normalised request key."""
+
+from gatewise.cache.keys import cache_key, content_hash
+from gatewise.cache.response import (
+    LEDGER_CACHE_STATUS,
+    CacheClosedError,
+    CacheError,
+    CacheHit,
+    CacheStats,
+    CacheStatus,
+    ResponseCache,
+    should_store,
+)
+
+__all__ = [
+    "LEDGER_CACHE_STATUS",
+    "CacheClosedError",
+    "CacheError",
+    "CacheHit",
+    "CacheStats",
+    "CacheStatus",
+    "ResponseCache",
+    "cache_key",
+    "content_hash",
+    "should_store",
+]

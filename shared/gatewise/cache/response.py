@@ -1,0 +1,317 @@
+"""The exact response cache: JSON answers by request key in a SQLite file of its own.
+
+The file sits beside the ledger but has its own tiny schema, so caching never touches the ledger's
+migrations and can be deleted at any time. Several processes may share it: WAL lets readers run
+beside a writer, the busy timeout queues writers, and triggers keep the byte total exact whoever
+writes. All SQLite work runs on one dedicated thread per cache so the event loop never blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from gatewise.ledger.records import CacheStatus as LedgerCacheStatus
+
+T = TypeVar("T")
+
+CacheStatus = Literal["HIT", "MISS", "BYPASS", "REFRESH"]
+
+# A refresh skipped the cached answer on purpose, so for the ledger it was not a miss.
+LEDGER_CACHE_STATUS: dict[CacheStatus, LedgerCacheStatus] = {
+    "HIT": "hit_exact",
+    "MISS": "miss",
+    "BYPASS": "bypass",
+    "REFRESH": "bypass",
+}
+
+SCHEMA_VERSION = 1
+DEFAULT_BUSY_TIMEOUT_MS = 5000
+_EVICT_BATCH = 64
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS entries (
+        key TEXT PRIMARY KEY,
+        value BLOB NOT NULL,
+        size INTEGER NOT NULL,
+        stored_at REAL NOT NULL,
+        expires_at REAL NOT NULL,
+        last_used REAL NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS entries_last_used ON entries (last_used)",
+    "CREATE INDEX IF NOT EXISTS entries_expires_at ON entries (expires_at)",
+    # One row of running totals, so the size check after each put is O(1), not a table scan.
+    """CREATE TABLE IF NOT EXISTS totals (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        entries INTEGER NOT NULL,
+        bytes INTEGER NOT NULL
+    )""",
+    "INSERT OR IGNORE INTO totals (id, entries, bytes) VALUES (1, 0, 0)",
+    """CREATE TRIGGER IF NOT EXISTS entries_added AFTER INSERT ON entries BEGIN
+        UPDATE totals SET entries = entries + 1, bytes = bytes + NEW.size WHERE id = 1;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS entries_removed AFTER DELETE ON entries BEGIN
+        UPDATE totals SET entries = entries - 1, bytes = bytes - OLD.size WHERE id = 1;
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS entries_resized AFTER UPDATE OF size ON entries BEGIN
+        UPDATE totals SET bytes = bytes - OLD.size + NEW.size WHERE id = 1;
+    END""",
+)
+
+# Upsert rather than INSERT OR REPLACE: REPLACE deletes without firing the delete trigger.
+_UPSERT = """INSERT INTO entries (key, value, size, stored_at, expires_at, last_used)
+    VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value, size = excluded.size,
+        stored_at = excluded.stored_at, expires_at = excluded.expires_at, last_used = excluded.last_used"""
+
+# Look up and mark as used in one statement: one round trip and one short write per hit.
+_TOUCH = """UPDATE entries SET last_used = ?
+    WHERE key = ? AND expires_at > ? AND stored_at >= ?
+    RETURNING value, stored_at"""
+
+
+class CacheError(RuntimeError):
+    """The response cache could not be opened or used."""
+
+
+class CacheClosedError(CacheError):
+    """The cache was used after ``close()``."""
+
+
+@dataclass(frozen=True, slots=True)
+class CacheHit:
+    value: dict[str, Any]
+    stored_at: float
+    age_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStats:
+    """``entries`` and ``bytes`` describe the shared file; the counters only this instance."""
+
+    entries: int
+    bytes: int
+    hits: int
+    misses: int
+    evictions: int
+
+
+def should_store(status: CacheStatus) -> bool:
+    """Whether a caller that went upstream after ``lookup`` may store the fresh answer."""
+    return status != "BYPASS"
+
+
+class ResponseCache:
+    """JSON-able answers by key, expiring after ``ttl_s`` and evicted least recently used first
+    once the stored total passes ``max_bytes``."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        ttl_s: float,
+        max_bytes: int,
+        clock: Callable[[], float] = time.time,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+    ) -> None:
+        if max_bytes <= 0:
+            raise ValueError("max_bytes must be positive")
+        self.path = Path(path)
+        self.ttl_s = ttl_s
+        self.max_bytes = max_bytes
+        self._clock = clock
+        self._label = f"the response cache at {self.path}"
+        try:
+            self._conn = _open(self.path, busy_timeout_ms)
+        except (OSError, sqlite3.Error) as exc:
+            raise CacheError(f"cannot open {self._label}: {exc}") from exc
+        try:
+            _ensure_schema(self._conn, self._label)
+        except BaseException:
+            self._conn.close()
+            raise
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gatewise-cache")
+        # Guards "closed?" plus the submit, so no work can be queued behind the closing step.
+        self._lock = threading.Lock()
+        self._closed = False
+        self._hits = self._misses = self._evictions = 0
+
+    async def get(self, key: str, *, max_age_s: float | None = None) -> CacheHit | None:
+        """The live entry for ``key`` no older than ``max_age_s``, or None; a hit counts as a use."""
+        hit = await self._run(self._get, key, max_age_s)
+        if hit is None:
+            self._misses += 1
+        else:
+            self._hits += 1
+        return hit
+
+    async def put(self, key: str, value: dict[str, Any], *, ttl_s: float | None = None) -> None:
+        """Store ``value`` for ``ttl_s`` (default: the cache's). A value that could never fit, or a
+        ttl of zero, stores nothing and drops any older entry, so it cannot be served instead."""
+        # Encoded here so later changes to ``value`` by the caller cannot leak into the entry.
+        blob = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+        await self._run(self._put, key, blob, self.ttl_s if ttl_s is None else ttl_s)
+
+    async def delete(self, key: str) -> None:
+        await self._run(self._write, "DELETE FROM entries WHERE key = ?", (key,))
+
+    async def clear(self) -> None:
+        await self._run(self._write, "DELETE FROM entries", ())
+
+    async def stats(self) -> CacheStats:
+        entries, size = await self._run(self._totals)
+        return CacheStats(entries, size, self._hits, self._misses, self._evictions)
+
+    async def lookup(
+        self, key: str, *, no_cache: bool = False, force_refresh: bool = False, max_age_s: float | None = None
+    ) -> tuple[CacheStatus, CacheHit | None]:
+        """Apply a request's cache controls: ``no_cache`` neither reads nor (see ``should_store``)
+        writes; ``force_refresh`` skips the read but the fresh answer is stored."""
+        if no_cache:
+            self._check_open()
+            return "BYPASS", None
+        if force_refresh:
+            self._check_open()
+            return "REFRESH", None
+        hit = await self.get(key, max_age_s=max_age_s)
+        return ("HIT", hit) if hit is not None else ("MISS", None)
+
+    async def close(self) -> None:
+        """Finish work already started, then close the file. Safe to call twice."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            done = asyncio.wrap_future(self._executor.submit(self._conn.close))
+        await done
+        self._executor.shutdown(wait=False)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise CacheClosedError(f"{self._label} is closed; open it again to use it")
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        with self._lock:
+            self._check_open()
+            future = self._executor.submit(fn, *args)
+        try:
+            return await asyncio.wrap_future(future)
+        except sqlite3.Error as exc:
+            raise CacheError(f"{self._label} failed: {exc}") from exc
+
+    # Everything below runs on the cache's thread.
+
+    def _get(self, key: str, max_age_s: float | None) -> CacheHit | None:
+        now = self._clock()
+        oldest = -math.inf if max_age_s is None else now - max_age_s
+        row = self._conn.execute(_TOUCH, (now, key, now, oldest)).fetchone()
+        if row is None:
+            return None
+        value, stored_at = row
+        return CacheHit(json.loads(value), stored_at, max(0.0, now - stored_at))
+
+    def _put(self, key: str, blob: bytes, ttl_s: float) -> None:
+        size = len(blob) + len(key.encode())
+        now = self._clock()
+        conn = self._conn
+        if size > self.max_bytes or ttl_s <= 0:
+            conn.execute("DELETE FROM entries WHERE key = ?", (key,))
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(_UPSERT, (key, blob, size, now, now + ttl_s, now))
+            conn.execute("DELETE FROM entries WHERE expires_at <= ?", (now,))
+            evicted = self._evict(key)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:  # some errors make SQLite roll back by itself
+                conn.execute("ROLLBACK")
+            raise
+        self._evictions += evicted
+
+    def _evict(self, keep: str) -> int:
+        """Drop least recently used entries (never ``keep``) until the total fits; inside the
+        put's IMMEDIATE transaction, so two processes cannot both evict for the same room."""
+        conn = self._conn
+        evicted = 0
+        while True:
+            (total,) = conn.execute("SELECT bytes FROM totals WHERE id = 1").fetchone()
+            excess = total - self.max_bytes
+            if excess <= 0:
+                return evicted
+            victims = conn.execute(
+                "SELECT key, size FROM entries WHERE key != ? ORDER BY last_used, stored_at LIMIT ?",
+                (keep, _EVICT_BATCH),
+            ).fetchall()
+            chosen: list[tuple[str]] = []
+            for victim, victim_size in victims:
+                chosen.append((victim,))
+                excess -= victim_size
+                if excess <= 0:
+                    break
+            if not chosen:  # cannot happen while ``keep`` fits, but never loop forever
+                return evicted
+            conn.executemany("DELETE FROM entries WHERE key = ?", chosen)
+            evicted += len(chosen)
+
+    def _write(self, sql: str, params: tuple[Any, ...]) -> None:
+        self._conn.execute(sql, params)
+
+    def _totals(self) -> tuple[int, int]:
+        # Expired entries are dropped first so the figures describe what could still be served.
+        self._conn.execute("DELETE FROM entries WHERE expires_at <= ?", (self._clock(),))
+        return self._conn.execute("SELECT entries, bytes FROM totals WHERE id = 1").fetchone()
+
+
+def _open(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
+    # Create the file user-only before SQLite touches it; its -wal/-shm files copy the mode.
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    os.chmod(path, 0o600)
+    # Autocommit (isolation_level=None): single statements commit alone, puts BEGIN explicitly.
+    # check_same_thread=False: opened here, then used only by the cache's thread.
+    conn = sqlite3.connect(
+        path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
+    )
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        # In WAL mode NORMAL never corrupts the file; only power loss can drop the last commits.
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _ensure_schema(conn: sqlite3.Connection, label: str) -> None:
+    """Create the schema once; IMMEDIATE so two processes opening a new file do not race."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            (version,) = conn.execute("PRAGMA user_version").fetchone()
+            if version > SCHEMA_VERSION:
+                raise CacheError(
+                    f"{label} has schema version {version}, newer than this gatewise knows "
+                    f"({SCHEMA_VERSION}); upgrade gatewise or delete the cache file"
+                )
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:  # some errors make SQLite roll back by itself
+                conn.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as exc:
+        raise CacheError(f"cannot open {label}: {exc}") from exc
