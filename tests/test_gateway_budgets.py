@@ -31,7 +31,8 @@ async def test_block_budget_stops_calls_and_alerts(tmp_path: Path, sandbox, upst
     async with Client(create_server(settings)) as client:
         for _ in range(80):
             result = await client.call_tool("routed_complete", {
-                "prompt": "What is 2+2?", "model": CHEAP, "max_tokens": 40, "project": "blk"})
+                "prompt": "What is 2+2?", "model": CHEAP, "max_tokens": 40, "project": "blk",
+                "no_cache": True})
             outcomes.append(result.is_error)
             if result.is_error:
                 assert "BUDGET_EXCEEDED" in result.content[0].text
@@ -101,7 +102,8 @@ RACER = textwrap.dedent("""
             {"scope": "global", "window": "daily", "limit_usd": limit, "on_exceed": "block"}]})
         runtime = await Runtime.open(settings)
         gateway = RoutingGateway.from_runtime(runtime)
-        request = CompletionRequest(prompt="What is 3*7?", model="openai/gpt-4o-mini", max_tokens=30)
+        request = CompletionRequest(prompt="What is 3*7?", model="openai/gpt-4o-mini", max_tokens=30,
+                                    no_cache=True)
 
         async def one():
             try:

@@ -177,3 +177,25 @@ async def test_content_policy_and_context_errors_fall_back(connect, upstream, er
     out = result.structured_content
     assert out["attempts"][0]["error_code"] == code and out["attempts"][-1]["status"] == "ok"
     assert out["model"] != first
+
+
+async def test_response_cache_hit_is_free_and_recorded(connect, upstream, settings) -> None:
+    args = {"prompt": "What is 12*12?", "model": "gpt-4o-mini", "project": "cache"}
+    async with connect() as client:
+        first = (await client.call_tool("routed_complete", args)).structured_content
+        second = (await client.call_tool("routed_complete", args)).structured_content
+        fresh = (await client.call_tool("routed_complete", {**args, "max_age_s": 0})).structured_content
+        bypass = (await client.call_tool("routed_complete", {**args, "no_cache": True})).structured_content
+        refreshed = (await client.call_tool("routed_complete",
+                                            {**args, "force_refresh": True})).structured_content
+    assert first["cache_status"] == "miss" and first["cost_usd"] > 0
+    assert second["cache_status"] == "hit_exact" and second["cost_usd"] == 0
+    assert second["answer"] == first["answer"] and second["attempts"] == []
+    assert second["request_id"] != first["request_id"]
+    assert "response cache" in second["warnings"][0]
+    assert fresh["cache_status"] == "miss" and bypass["cache_status"] == "miss"
+    assert refreshed["cache_status"] == "miss"
+    stats = upstream.stats()["models"]["openai/gpt-4o-mini"]
+    assert stats["requests"] == 4  # first, max_age 0, no_cache and force_refresh went upstream
+    rows = await ledger_rows(settings)
+    assert sorted(r.cache_status for r in rows) == ["hit_exact", "miss", "miss", "miss", "miss"]

@@ -132,6 +132,11 @@ def create_server(settings: Settings) -> MCPServer[Any]:
         temperature: Temperature = None,
         project: Project = None,
         metadata: Metadata = None,
+        no_cache: Annotated[bool, Field(description="Neither read nor store the response cache.")] = False,
+        force_refresh: Annotated[bool, Field(
+            description="Skip a cached answer; store the fresh one.")] = False,
+        max_age_s: Annotated[float | None, Field(
+            ge=0, description="Accept a cached answer only if at most this many seconds old.")] = None,
     ) -> CompletionResult:
         return await _gateway(ctx).complete(_request(locals()))
 

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from gatewise.cache import CacheHit, cache_key, should_store
+from gatewise.cache import CacheStatus as LookupStatus
 from gatewise.catalog import Catalog
 from gatewise.config import TaskType
 from gatewise.errors import ErrorCode, GatewiseError
@@ -55,6 +57,10 @@ class CompletionRequest(BaseModel):
         None, description="Tag for analytics and budgets, e.g. 'billing-bot'.")
     metadata: Annotated[dict[str, str], Field(max_length=16)] | None = Field(
         None, description="Key/value pairs that conditional routing rules can match on.")
+    no_cache: bool = Field(False, description="Neither read nor store the response cache.")
+    force_refresh: bool = Field(False, description="Skip a cached answer and store the fresh one.")
+    max_age_s: Annotated[float, Field(ge=0)] | None = Field(
+        None, description="Accept a cached answer only if it is at most this old (seconds).")
 
     @model_validator(mode="after")
     def _one_input(self) -> CompletionRequest:
@@ -185,8 +191,14 @@ class RoutingGateway:
         started = time.perf_counter()
         request_id = uuid.uuid4().hex
         messages = self.validate(request)
-        plan = self.plan(request, messages)
         max_tokens = request.max_tokens or self.runtime.settings.limits.default_max_tokens
+        key = cache_key(SERVER_NAME, {"messages": messages, "task": request.task, "model": request.model,
+                                      "max_tokens": max_tokens, "temperature": request.temperature,
+                                      "metadata": request.metadata})
+        cache_status, hit = await self._lookup(key, request)
+        if hit is not None:
+            return await self._from_cache(hit, request, request_id, started)
+        plan = self.plan(request, messages)
         body: dict[str, Any] = {"messages": messages, "max_tokens": max_tokens}
         if request.temperature is not None:
             body["temperature"] = request.temperature
@@ -207,6 +219,31 @@ class RoutingGateway:
             raise _all_failed(outcome)
         result = self._result(plan, outcome, request_id, started, cost_usd=rows[-1].cost_usd)
         result.warnings += [*reservation.warnings, *settled.warnings]
+        if self.runtime.cache is not None and should_store(cache_status):
+            await self.runtime.cache.put(key, result.model_dump(mode="json"))
+        return result
+
+    async def _lookup(self, key: str, request: CompletionRequest) -> tuple[LookupStatus, CacheHit | None]:
+        if self.runtime.cache is None:
+            return "BYPASS", None
+        return await self.runtime.cache.lookup(key, no_cache=request.no_cache,
+                                               force_refresh=request.force_refresh,
+                                               max_age_s=request.max_age_s)
+
+    async def _from_cache(self, hit: CacheHit, request: CompletionRequest, request_id: str,
+                          started: float) -> CompletionResult:
+        """A stored answer: free, recorded in the ledger as a cache hit, said to be one."""
+        result = CompletionResult.model_validate(hit.value)
+        result.cost_usd, result.cache_status, result.attempts = 0.0, "hit_exact", []
+        result.fallback_used, result.request_id = False, request_id
+        result.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+        result.warnings = [f"answered from the response cache (stored {hit.age_s:.0f}s ago)"]
+        await self.runtime.ledger.record(CallRecord(
+            server=SERVER_NAME, tool="routed_complete", provider=result.provider, model=result.model,
+            tokens_in=result.tokens_in, tokens_out=result.tokens_out, cost_usd=0.0,
+            latency_ms=result.latency_ms, status="ok", cache_status="hit_exact",
+            route_reason="response cache", project=request.project, request_id=request_id,
+            attempt=0, task=result.route.task.value))
         return result
 
     def _worst_case(self, model: str, plan: RoutePlan, max_tokens: int) -> float:

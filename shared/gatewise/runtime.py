@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from gatewise.cache import ResponseCache
 from gatewise.catalog import Catalog, CatalogCache
 from gatewise.config import Settings
 from gatewise.errors import GatewiseError
@@ -29,6 +30,14 @@ def catalog_cache(settings: Settings) -> CatalogCache:
     return CatalogCache(settings.data_dir / f"catalog-{name}.json", settings.limits.catalog_ttl_s)
 
 
+def open_cache(settings: Settings) -> ResponseCache | None:
+    config = settings.caching.response_cache
+    if not config.exact_match or config.ttl_seconds <= 0:
+        return None
+    return ResponseCache(settings.data_dir / "cache.sqlite3", ttl_s=config.ttl_seconds,
+                         max_bytes=config.max_size)
+
+
 def offline_catalog(settings: Settings) -> Catalog:
     """The best catalogue available without network: the disk cache (even stale), or the snapshot."""
     return catalog_cache(settings).load(allow_stale=True) or Catalog.snapshot()
@@ -42,6 +51,7 @@ class Runtime:
     ledger: LedgerStore
     budgets: BudgetManager
     portkey: PortkeyGatewayClient
+    cache: ResponseCache | None = None  # None when the exact response cache is switched off
     sandbox: SandboxServer | None = None
 
     @property
@@ -59,7 +69,7 @@ class Runtime:
         client = OpenRouterClient(settings)
         budgets = BudgetManager(settings.ledger_path, settings.budgets)
         runtime = cls(settings, client, offline_catalog(settings), open_ledger(settings.ledger_path),
-                      budgets, PortkeyGatewayClient(settings), sandbox)
+                      budgets, PortkeyGatewayClient(settings), open_cache(settings), sandbox)
         await runtime.refresh_catalog()
         return runtime
 
@@ -82,6 +92,8 @@ class Runtime:
     async def close(self) -> None:
         await self.client.aclose()
         await self.portkey.aclose()
+        if self.cache is not None:
+            await self.cache.close()
         await self.budgets.close()
         await self.ledger.close()
         if self.sandbox is not None:
