@@ -220,7 +220,6 @@ class MediaConfig(_Block):
     max_pixels: int = Field(100_000_000, gt=0, description="decompression-bomb limit")
     max_long_side: int = Field(2048, ge=64, description="larger images are scaled down to this")
     jpeg_quality: int = Field(85, ge=1, le=100)
-    webp_quality: int = Field(85, ge=1, le=100)
     fetch_timeout_s: float = Field(15.0, gt=0)
     max_redirects: int = Field(5, ge=0, le=20)
     user_agent: str = "gatewise/0.1 (+https://github.com/gatewise/gatewise)"

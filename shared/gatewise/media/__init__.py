@@ -1,0 +1,1 @@
+"""Images for vision models: local-file sandboxing and preparation before sending."""

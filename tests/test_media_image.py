@@ -1,0 +1,245 @@
+"""prepare_image: content sniffing, bomb and damage checks, orientation, scaling, format choice."""
+
+from __future__ import annotations
+
+import base64
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+from gatewise.config import MediaConfig
+from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.media.image import prepare_image
+
+SMALL = MediaConfig(max_long_side=128)
+
+
+def _bytes(im: Image.Image, fmt: str, **params: object) -> bytes:
+    buffer = io.BytesIO()
+    im.save(buffer, fmt, **params)
+    return buffer.getvalue()
+
+
+def _photo(size: tuple[int, int]) -> Image.Image:
+    gradient = Image.linear_gradient("L").resize(size)
+    return Image.merge("RGB", (Image.effect_noise(size, 40), gradient, Image.effect_noise(size, 70)))
+
+
+def _screenshot(size: tuple[int, int]) -> Image.Image:
+    im = Image.new("RGB", size, (250, 250, 250))
+    draw = ImageDraw.Draw(im)
+    draw.rectangle((0, 0, size[0], 30), fill=(40, 60, 90))
+    for row in range(50, size[1] - 20, 24):
+        draw.text((20, row), "Settings  Profile  Save changes", fill=(20, 20, 20))
+    return im
+
+
+def _error(data: bytes, settings: MediaConfig = SMALL, **kwargs: object) -> GatewiseError:
+    with pytest.raises(GatewiseError) as info:
+        prepare_image(data, settings, **kwargs)  # type: ignore[arg-type]
+    return info.value
+
+
+def test_format_comes_from_content_not_name(tmp_path: Path) -> None:
+    path = tmp_path / "really_a_png.jpg"
+    path.write_bytes(_bytes(_screenshot((60, 40)), "PNG"))
+    out = prepare_image(path.read_bytes(), SMALL, source=path.name)
+    assert out.original_format == "PNG"
+    assert out.mime_type == "image/png"
+
+
+def test_text_file_is_unsupported() -> None:
+    err = _error(b"hello, I am not an image\n" * 10, source="fake.png")
+    assert err.code is ErrorCode.UNSUPPORTED_FORMAT
+    assert "fake.png" in err.message
+    assert "hello" not in str(err)
+
+
+def test_unlisted_format_is_unsupported() -> None:
+    assert _error(_bytes(_screenshot((20, 20)), "PPM")).code is ErrorCode.UNSUPPORTED_FORMAT
+
+
+def test_truncated_jpeg_is_a_clear_error() -> None:
+    data = _bytes(_photo((300, 200)), "JPEG")
+    err = _error(data[: len(data) // 2], source="cut.jpg")
+    assert err.code is ErrorCode.UNSUPPORTED_FORMAT
+    assert "damaged or truncated JPEG" in err.message
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims ``width`` x ``height`` but which holds almost no data."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\0" * 64)
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+
+
+def test_header_claiming_huge_dimensions_is_too_large() -> None:
+    assert _error(_png_header_only(100_000, 100_000)).code is ErrorCode.TOO_LARGE
+
+
+def test_header_above_configured_pixels_is_refused_before_decoding() -> None:
+    err = _error(_png_header_only(5000, 5000), MediaConfig(max_pixels=1_000_000))
+    assert err.code is ErrorCode.TOO_LARGE
+    assert "5000x5000" in err.message
+
+
+def test_pixel_limit_from_settings() -> None:
+    err = _error(_bytes(_screenshot((100, 100)), "PNG"), MediaConfig(max_pixels=5_000))
+    assert err.code is ErrorCode.TOO_LARGE
+    assert "media.max_pixels" in err.message
+
+
+def test_byte_limit_from_settings() -> None:
+    err = _error(_bytes(_photo((100, 100)), "PNG"), MediaConfig(max_input_bytes=1000))
+    assert err.code is ErrorCode.TOO_LARGE
+    assert "media.max_input_bytes" in err.message
+
+
+def test_exif_orientation_is_applied() -> None:
+    im = Image.new("RGB", (80, 40), (0, 0, 255))
+    im.paste((255, 0, 0), (0, 0, 40, 40))  # left half red
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored 90° anticlockwise; display needs a clockwise turn
+    out = prepare_image(_bytes(im, "JPEG", exif=exif), SMALL)
+    assert (out.width, out.height) == (40, 80)
+    assert "EXIF orientation applied" in out.actions
+    shown = Image.open(io.BytesIO(out.data))
+    red, _, blue = shown.convert("RGB").getpixel((20, 10))
+    assert red > 200 and blue < 60  # the red left half is now on top
+    assert shown.getexif().get(0x0112) in (None, 1)
+
+
+def test_exif_orientation_with_scaling_swaps_target() -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    out = prepare_image(_bytes(_photo((400, 200)), "JPEG", exif=exif), SMALL)
+    assert (out.width, out.height) == (64, 128)
+    assert (out.original_width, out.original_height) == (400, 200)
+    assert out.actions[:2] == ["EXIF orientation applied", "scaled 200x400 → 64x128"]
+
+
+def _animated_gif(frames: int = 3) -> bytes:
+    images = [Image.new("RGB", (50, 40), (i * 60, 0, 0)) for i in range(frames)]
+    buffer = io.BytesIO()
+    images[0].save(buffer, "GIF", save_all=True, append_images=images[1:], duration=100, loop=0)
+    return buffer.getvalue()
+
+
+def test_animated_gif_sends_first_frame() -> None:
+    out = prepare_image(_animated_gif(), SMALL)
+    assert "first frame of 3" in out.actions
+    assert out.mime_type == "image/png"
+    assert getattr(Image.open(io.BytesIO(out.data)), "n_frames", 1) == 1
+
+
+def test_keep_animation_passes_gif_through() -> None:
+    data = _animated_gif()
+    out = prepare_image(data, SMALL, keep_animation=True)
+    assert out.data == data
+    assert out.mime_type == "image/gif"
+    assert out.actions == ["animation kept (3 frames)"]
+
+
+def test_keep_animation_too_large_falls_back_to_first_frame() -> None:
+    images = [Image.new("RGB", (300, 100), (i * 60, 0, 0)) for i in range(2)]
+    buffer = io.BytesIO()
+    images[0].save(buffer, "GIF", save_all=True, append_images=images[1:])
+    out = prepare_image(buffer.getvalue(), SMALL, keep_animation=True)
+    assert out.actions[:2] == ["animation too large to keep", "first frame of 2"]
+    assert (out.width, out.height) == (128, 43)
+
+
+def test_transparency_keeps_png_even_for_a_photo() -> None:
+    im = _photo((400, 300)).convert("RGBA")
+    im.putalpha(Image.linear_gradient("L").resize((400, 300)))
+    out = prepare_image(_bytes(im, "PNG"), SMALL)
+    assert out.mime_type == "image/png"
+    assert Image.open(io.BytesIO(out.data)).mode == "RGBA"
+    assert out.resized
+
+
+def test_palette_transparency_keeps_png() -> None:
+    im = Image.new("P", (300, 200), 0)
+    im.paste(1, (0, 0, 150, 200))
+    im.putpalette([255, 0, 0, 0, 0, 255] + [0] * 762)
+    out = prepare_image(_bytes(im, "GIF", transparency=0), SMALL)
+    assert out.mime_type == "image/png"
+    assert Image.open(io.BytesIO(out.data)).getpixel((120, 10))[3] == 0
+
+
+def test_screenshot_stays_png() -> None:
+    out = prepare_image(_bytes(_screenshot((640, 360)), "PNG"), SMALL)
+    assert out.mime_type == "image/png"
+    assert (out.width, out.height) == (128, 72)
+    assert out.actions == ["scaled 640x360 → 128x72", "encoded as PNG"]
+
+
+def test_large_jpeg_photo_is_scaled_and_stays_jpeg() -> None:
+    out = prepare_image(_bytes(_photo((1600, 1200)), "JPEG"), SMALL)
+    assert out.mime_type == "image/jpeg"
+    assert (out.width, out.height) == (128, 96)
+    assert out.resized
+    assert out.actions == ["scaled 1600x1200 → 128x96", "encoded as JPEG (quality 85)"]
+    assert Image.open(io.BytesIO(out.data)).size == (128, 96)
+
+
+def test_photo_saved_as_png_becomes_jpeg() -> None:
+    out = prepare_image(_bytes(_photo((600, 400)), "PNG"), SMALL)
+    assert out.mime_type == "image/jpeg"
+    assert out.sent_bytes < out.original_bytes
+
+
+def test_small_image_passes_through_byte_identical() -> None:
+    data = _bytes(_photo((100, 80)), "JPEG")
+    out = prepare_image(data, SMALL)
+    assert out.data == data
+    assert out.actions == []
+    assert not out.resized
+    assert out.sent_bytes == out.original_bytes == len(data)
+
+
+def test_no_upscaling() -> None:
+    out = prepare_image(_bytes(_screenshot((30, 20)), "PNG"), MediaConfig())
+    assert (out.width, out.height) == (30, 20)
+
+
+def test_bmp_is_reencoded() -> None:
+    out = prepare_image(_bytes(_screenshot((60, 40)), "BMP"), SMALL)
+    assert out.original_format == "BMP"
+    assert out.mime_type == "image/png"
+    assert out.actions == ["encoded as PNG"]
+
+
+def test_data_url_round_trips() -> None:
+    out = prepare_image(_bytes(_screenshot((30, 20)), "PNG"), SMALL)
+    prefix = "data:image/png;base64,"
+    assert out.as_data_url().startswith(prefix)
+    assert base64.b64decode(out.as_data_url()[len(prefix):]) == out.data
+
+
+def test_png_with_damaged_pixel_data_is_a_clear_error() -> None:
+    err = _error(_png_header_only(40, 40), source="broken.png")
+    assert err.code is ErrorCode.UNSUPPORTED_FORMAT
+    assert "damaged or truncated PNG" in err.message
+
+
+def test_cmyk_jpeg_is_scaled_to_rgb_jpeg() -> None:
+    out = prepare_image(_bytes(_photo((400, 300)).convert("CMYK"), "JPEG"), SMALL)
+    assert out.mime_type == "image/jpeg"
+    assert Image.open(io.BytesIO(out.data)).mode == "RGB"
+
+
+def test_png_exif_orientation_is_applied() -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    out = prepare_image(_bytes(_screenshot((80, 40)), "PNG", exif=exif), SMALL)
+    assert (out.width, out.height) == (40, 80)
+    assert out.mime_type == "image/png"
