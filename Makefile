@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/chaos.py
 	$(BIN)/python bench/routing_replay.py
 	$(BIN)/python bench/analysis_eval.py --split test
+	$(BIN)/python bench/images.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check shared servers tests bench scripts
