@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
 from pathlib import Path
 
 import pytest
-from mcp import MCPError
+from mcp import Client, MCPError
 from mcp.types import INVALID_PARAMS
+from PIL import Image
 
+from gatewise.catalog import Catalog
 from gatewise.config import Settings
 from gatewise.ledger import open_ledger
 
 CONTRACT = Path(__file__).parent / "contract" / "routing_gateway_tools.json"
+CATALOG = Catalog.snapshot()
 
 
 def wire(result) -> dict:
@@ -110,14 +115,41 @@ async def test_forced_model_and_explain_costs_nothing(connect, upstream) -> None
         assert done.structured_content["tokens_out"] <= 5
 
 
+def png_data_url(color: str = "red", size: tuple[int, int] = (64, 32)) -> str:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
 async def test_messages_with_an_image_route_to_a_vision_model(connect, upstream) -> None:
     async with connect() as client:
         messages = [{"role": "user", "content": [
             {"type": "text", "text": "What is in this image?"},
-            {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}]}]
+            {"type": "image_url", "image_url": {"url": png_data_url()}}]}]
         result = await client.call_tool("routed_complete", {"messages": messages})
         out = result.structured_content
         assert out["route"]["task"] == "vision" and "image" in out["route"]["modalities"]
+        assert CATALOG.get(out["model"]).supports("image")
+
+
+async def test_images_argument_goes_through_the_media_pipeline(connect, upstream, settings,
+                                                              tmp_path) -> None:
+    picture = tmp_path / "shot.png"
+    Image.new("RGB", (4000, 1000), "blue").save(picture)
+    outside = tmp_path.parent / "elsewhere.png"
+    Image.new("RGB", (10, 10), "blue").save(outside)
+    allowed = settings.model_copy(update={"media": settings.media.model_copy(
+        update={"allowed_roots": [tmp_path]})})
+    from gatewise.servers.routing_gateway.server import create_server
+
+    async with Client(create_server(allowed)) as client:
+        ok = await client.call_tool("routed_complete", {"prompt": "Describe it", "images": [str(picture)]})
+        assert not ok.is_error and ok.structured_content["route"]["task"] == "vision"
+        for source, code in ((str(outside), "UNSAFE_PATH"), ("http://127.0.0.1/x.png", "UNSAFE_URL"),
+                             ("data:image/png;base64,iVBORw0KGgo=", "UNSUPPORTED_FORMAT")):
+            bad = await client.call_tool("routed_complete", {"prompt": "Describe it", "images": [source]})
+            assert bad.is_error and code in bad.content[0].text, source
+    assert upstream.stats()["totals"]["requests"] == 1
 
 
 

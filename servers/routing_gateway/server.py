@@ -69,6 +69,9 @@ Prompt = Annotated[str | None, Field(description="The request as plain text (or 
 Messages = Annotated[list[ChatMessage] | None, Field(
     description="Chat history in OpenAI format instead of `prompt`; content may hold image parts.")]
 System = Annotated[str | None, Field(description="Optional system instruction used with `prompt`.")]
+Images = Annotated[list[str] | None, Field(
+    description="Images: local paths (under the configured media roots), http(s) URLs or data: URLs. "
+                "They are checked, resized when large, and sent to a vision-capable model.")]
 Task = Annotated[TaskType | None, Field(description="Route as this task instead of detecting it.")]
 Model = Annotated[str | None, Field(
     description="Try this model first (e.g. 'anthropic/claude-haiku-4.5'); fallbacks still apply.")]
@@ -124,6 +127,7 @@ def create_server(settings: Settings) -> MCPServer[Any]:
         ctx: Context[Any],
         prompt: Prompt = None,
         messages: Messages = None,
+        images: Images = None,
         system: System = None,
         task: Task = None,
         model: Model = None,
@@ -154,6 +158,7 @@ def create_server(settings: Settings) -> MCPServer[Any]:
         ctx: Context[Any],
         prompt: Prompt = None,
         messages: Messages = None,
+        images: Images = None,
         system: System = None,
         task: Task = None,
         model: Model = None,

@@ -22,7 +22,8 @@ from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger import CacheStatus, CallRecord
 from gatewise.ledger.budget_store import Reservation
 from gatewise.ledger.budgets import budget_scopes
-from gatewise.routing.analyze import CHARS_PER_TOKEN, analyze
+from gatewise.multimodal.images import load_image
+from gatewise.routing.analyze import CHARS_PER_TOKEN, analyze, message_text
 from gatewise.routing.engine import FallbackExecutor, RouteOutcome
 from gatewise.routing.health import HealthTracker
 from gatewise.routing.policy import HybridPolicy, ResolvedRouting, RoutePlan, RouteRequest, resolve_routing
@@ -57,6 +58,9 @@ class CompletionRequest(BaseModel):
         None, description="Tag for analytics and budgets, e.g. 'billing-bot'.")
     metadata: Annotated[dict[str, str], Field(max_length=16)] | None = Field(
         None, description="Key/value pairs that conditional routing rules can match on.")
+    images: Annotated[list[str], Field(max_length=16)] | None = Field(
+        None, description="Images for the request: local paths (under media.allowed_roots), "
+                          "http(s) URLs or data: URLs; attached to the last user message.")
     no_cache: bool = Field(False, description="Neither read nor store the response cache.")
     force_refresh: bool = Field(False, description="Skip a cached answer and store the fresh one.")
     max_age_s: Annotated[float, Field(ge=0)] | None = Field(
@@ -73,10 +77,21 @@ class CompletionRequest(BaseModel):
         return self
 
     def chat_messages(self) -> list[dict[str, Any]]:
+        """The chat messages, with `images` as image parts of the last user message."""
         if self.messages is not None:
-            return [m.model_dump() for m in self.messages]
-        head = [{"role": "system", "content": self.system}] if self.system else []
-        return [*head, {"role": "user", "content": self.prompt}]
+            messages = [m.model_dump() for m in self.messages]
+        else:
+            head = [{"role": "system", "content": self.system}] if self.system else []
+            messages = [*head, {"role": "user", "content": self.prompt}]
+        if self.images:
+            last = next((m for m in reversed(messages) if m["role"] == "user"), None)
+            if last is None:
+                raise GatewiseError(ErrorCode.INVALID_INPUT, "`images` need a user message to attach to")
+            text = last["content"]
+            parts = [{"type": "text", "text": text}] if isinstance(text, str) else list(text)
+            last["content"] = parts + [{"type": "image_url", "image_url": {"url": src}}
+                                       for src in self.images]
+        return messages
 
 
 class AttemptInfo(BaseModel):
@@ -152,7 +167,7 @@ class RoutingGateway:
         if len(messages) > limits.max_messages:
             raise GatewiseError(ErrorCode.TOO_LARGE,
                                 f"{len(messages)} messages exceed the limit of {limits.max_messages}")
-        size = sum(len(str(m["content"])) for m in messages)
+        size = len(message_text(messages)[0])  # images are capped by the media limits instead
         if size > limits.max_prompt_chars:
             raise GatewiseError(
                 ErrorCode.TOO_LARGE,
@@ -190,7 +205,7 @@ class RoutingGateway:
     async def complete(self, request: CompletionRequest) -> CompletionResult:
         started = time.perf_counter()
         request_id = uuid.uuid4().hex
-        messages = self.validate(request)
+        messages = await self._prepare_images(self.validate(request))
         max_tokens = request.max_tokens or self.runtime.settings.limits.default_max_tokens
         key = cache_key(SERVER_NAME, {"messages": messages, "task": request.task, "model": request.model,
                                       "max_tokens": max_tokens, "temperature": request.temperature,
@@ -222,6 +237,21 @@ class RoutingGateway:
         if self.runtime.cache is not None and should_store(cache_status):
             await self.runtime.cache.put(key, result.model_dump(mode="json"))
         return result
+
+    async def _prepare_images(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Every image part goes through the media pipeline: read safely, checked, sized, inlined."""
+        media = self.runtime.settings.media
+        index = 0
+        for message in messages:
+            if not isinstance(message["content"], list):
+                continue
+            for part in message["content"]:
+                if part.get("type") == "image_url":
+                    url = (part.get("image_url") or {}).get("url", "")
+                    loaded = await load_image(str(url), media, index)
+                    part["image_url"] = {**part["image_url"], "url": loaded.image.as_data_url()}
+                    index += 1
+        return messages
 
     async def _lookup(self, key: str, request: CompletionRequest) -> tuple[LookupStatus, CacheHit | None]:
         if self.runtime.cache is None:

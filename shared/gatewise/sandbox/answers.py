@@ -70,14 +70,16 @@ def content_text(content: Any) -> tuple[str, int]:
     return "\n".join(texts), media
 
 
-def prompt_tokens(messages: Iterable[dict[str, Any]]) -> int:
+def prompt_tokens(messages: Iterable[dict[str, Any]], media_tokens: int | None = None) -> int:
+    """Text tokens plus the non-text parts: measured when known, else a fixed charge each."""
     texts: list[str] = []
     media = 0
     for message in messages:
         text, parts = content_text(message.get("content"))
         texts.append(text)
         media += parts
-    return count_tokens("\n".join(texts)) + media * MEDIA_PART_TOKENS
+    extra = media * MEDIA_PART_TOKENS if media_tokens is None else media_tokens
+    return count_tokens("\n".join(texts)) + extra
 
 
 def last_user_text(messages: list[dict[str, Any]]) -> str:
@@ -91,10 +93,11 @@ def marker(model: str) -> str:
     return f"[sandbox · {model}] "
 
 
-def answer(model: str, messages: list[dict[str, Any]]) -> str:
-    """The sandbox's reply: a marker naming the model, then a reply shaped by the request."""
+def answer(model: str, messages: list[dict[str, Any]], notes: tuple[str, ...] = ()) -> str:
+    """The sandbox's reply: a marker naming the model, notes on any media, then a reply shaped
+    by the request."""
     prompt = last_user_text(messages)
-    return marker(model) + _reply(prompt)
+    return marker(model) + "".join(note + " " for note in notes) + _reply(prompt)
 
 
 def truncate(text: str, max_tokens: int) -> str:

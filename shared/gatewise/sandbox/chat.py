@@ -6,14 +6,14 @@ import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from gatewise.catalog import ModelInfo
-from gatewise.sandbox import answers
+from gatewise.sandbox import answers, imagegen, vision
 from gatewise.sandbox.checks import (
     BadRequest,
     ChatRequest,
@@ -55,6 +55,8 @@ class Plan:
     fault: Fault
     prompt_tokens: int
     failed_over: tuple[int, ...]
+    media: vision.Media = vision.NO_MEDIA
+    wanted: imagegen.ImageRequest | None = None  # image output asked for through `modalities`
 
 
 async def chat_completions(request: Request) -> Response:
@@ -63,9 +65,11 @@ async def chat_completions(request: Request) -> Response:
     if (denied := check_auth(request)) is not None:
         return denied
     try:
-        chat = parse_chat(await json_body(request), state.config.default_model)
+        body = await json_body(request)
+        chat = parse_chat(body, state.config.default_model)
+        wanted = imagegen.requested(body)
         forced = header_fault(request)
-        plan = _plan(state, chat, forced)
+        plan = _plan(state, chat, forced, vision.inspect(chat.messages), wanted)
     except BadRequest as exc:
         return exc.response()
     if isinstance(plan, Response):
@@ -83,8 +87,10 @@ async def chat_completions(request: Request) -> Response:
     return _streamed(state, chat, plan, started, latency_s, _origin(request))
 
 
-def _plan(state: SandboxState, chat: ChatRequest, forced: Fault | None) -> Plan | Response:
-    """Walk the model and its fallbacks: context overflows and injected errors move on."""
+def _plan(state: SandboxState, chat: ChatRequest, forced: Fault | None, media: vision.Media,
+          wanted: imagegen.ImageRequest | None) -> Plan | Response:
+    """Walk the model and its fallbacks: models lacking a needed modality, context overflows
+    and injected errors move on."""
     infos: list[ModelInfo] = []
     for name in chat.candidates:
         info = state.model(name)
@@ -95,10 +101,14 @@ def _plan(state: SandboxState, chat: ChatRequest, forced: Fault | None) -> Plan 
             return error_response(400, f"{name} does not produce text; it has no chat endpoint",
                                   error_type="wrong_endpoint")
         infos.append(info)
-    tokens = answers.prompt_tokens(chat.messages)
+    tokens = answers.prompt_tokens(chat.messages, media.tokens)
     failed: list[int] = []
     for i, info in enumerate(infos):
         last = i == len(infos) - 1
+        if (unsupported := _unsupported(info, media, wanted)) is not None:
+            if last:
+                return error_response(400, unsupported, error_type="invalid_request")
+            continue  # upstream only routes to endpoints that take the request's modalities
         if info.context_length and tokens > info.context_length:
             if last:
                 return error_response(400, _too_long(info, tokens),
@@ -109,8 +119,18 @@ def _plan(state: SandboxState, chat: ChatRequest, forced: Fault | None) -> Plan 
         if fault.kind == "error" and not fault.forced and not last:
             failed.append(fault.status)
             continue
-        return Plan(info, fault, tokens, tuple(failed))
+        return Plan(info, fault, tokens, tuple(failed), media, wanted)
     raise AssertionError("unreachable: the last candidate always returns")
+
+
+def _unsupported(info: ModelInfo, media: vision.Media,
+                 wanted: imagegen.ImageRequest | None) -> str | None:
+    missing = sorted(media.modalities.difference(info.input_modalities))
+    if missing:
+        return f"{info.id} does not support {missing[0]} input"
+    if wanted is not None and "image" not in info.output_modalities:
+        return f"{info.id} does not support image output"
+    return None
 
 
 def _too_long(info: ModelInfo, tokens: int) -> str:
@@ -148,9 +168,14 @@ def _origin(request: Request) -> str:
     return request.headers.get("http-referer", "")[:200]
 
 
-def _answer(chat: ChatRequest, info: ModelInfo) -> tuple[str, int, str]:
+def _answer(chat: ChatRequest, plan: Plan) -> tuple[str, int, str]:
     """The text, its token count and the finish reason, honouring the output limit."""
-    text = answers.answer(info.id, chat.messages)
+    info = plan.info
+    if plan.wanted is not None:
+        prompt = answers.last_user_text(chat.messages)
+        text = answers.marker(info.id) + imagegen.caption(prompt, plan.wanted.count)
+    else:
+        text = answers.answer(info.id, chat.messages, plan.media.notes)
     limits = [n for n in (chat.max_tokens, info.max_completion_tokens) if n]
     limit = min(limits) if limits else None
     tokens = answers.count_tokens(text)
@@ -159,21 +184,36 @@ def _answer(chat: ChatRequest, info: ModelInfo) -> tuple[str, int, str]:
     return text, tokens, "stop"
 
 
+def _pictures(chat: ChatRequest, plan: Plan) -> list[dict[str, Any]]:
+    if plan.wanted is None:
+        return []
+    return imagegen.images(plan.wanted, answers.last_user_text(chat.messages))
+
+
+def _usage(plan: Plan, text_tokens: int, pictures: int) -> Usage:
+    """Generated images count as output tokens at the completion price, as upstream bills them."""
+    image_tokens = pictures * imagegen.IMAGE_TOKENS
+    usage = Usage.priced(plan.info, plan.prompt_tokens, text_tokens + image_tokens)
+    return replace(usage, image_tokens=image_tokens) if image_tokens else usage
+
+
 def _plain(state: SandboxState, chat: ChatRequest, plan: Plan, started: float, origin: str
            ) -> Response:
     info = plan.info
-    text, tokens_out, finish = _answer(chat, info)
+    text, tokens_out, finish = _answer(chat, plan)
+    pictures = _pictures(chat, plan)
     error: dict[str, Any] | None = None
     if plan.fault.kind == "mid_stream":  # the provider died part-way: a partial, failed choice
         text = text[: max(1, len(text) // 2)]
         tokens_out = answers.count_tokens(text)
         finish = "error"
+        pictures = []
         error = {"code": plan.fault.status,
                  "message": "Provider disconnected unexpectedly" + INJECTED,
                  "metadata": {"error_type": plan.fault.error_type_or_default}}
-    usage = Usage.priced(info, plan.prompt_tokens, tokens_out)
+    usage = _usage(plan, tokens_out, len(pictures))
     gen_id, created = new_id(), int(time.time())
-    body = completion(gen_id, created, info.id, text, finish, usage, error)
+    body = completion(gen_id, created, info.id, text, finish, usage, error, pictures)
     state.remember(Generation(gen_id, info.id, time.time(), usage,
                               (time.perf_counter() - started) * 1000, finish, False,
                               origin=origin, attempts=plan.failed_over))
@@ -195,14 +235,19 @@ def _streamed(state: SandboxState, chat: ChatRequest, plan: Plan, started: float
             remaining -= step
             if remaining > 0:
                 yield KEEPALIVE
-        text, tokens_out, finish = _answer(chat, info)
+        text, tokens_out, finish = _answer(chat, plan)
         pieces = _pieces(text)
+        pictures: list[dict[str, Any]] = []
         if plan.fault.kind == "mid_stream":
             pieces = pieces[: max(1, len(pieces) // 2)]
+        else:
+            pictures = _pictures(chat, plan)
         for i, piece in enumerate(pieces):
             last = i == len(pieces) - 1 and plan.fault.kind != "mid_stream"
-            yield chunk(gen_id, created, info.id,
-                        [delta(piece, first=i == 0, finish_reason=finish if last else None)])
+            choice = delta(piece, first=i == 0, finish_reason=finish if last else None)
+            if last and pictures:
+                choice["delta"]["images"] = pictures
+            yield chunk(gen_id, created, info.id, [choice])
         if plan.fault.kind == "mid_stream":
             sent = "".join(pieces)
             usage = Usage.priced(info, plan.prompt_tokens, answers.count_tokens(sent))
@@ -212,7 +257,7 @@ def _streamed(state: SandboxState, chat: ChatRequest, plan: Plan, started: float
                      "metadata": {"error_type": plan.fault.error_type_or_default}}
             yield chunk(gen_id, created, info.id, [delta("", finish_reason="error")], error=error)
             return  # no failover and no usage once a stream has started, as upstream
-        usage = Usage.priced(info, plan.prompt_tokens, tokens_out)
+        usage = _usage(plan, tokens_out, len(pictures))
         _remember(state, gen_id, info, usage, started, finish, origin, plan)
         yield chunk(gen_id, created, info.id, [], usage=usage.to_chat())
         yield DONE

@@ -70,6 +70,7 @@ class Usage:
     prompt_cost: float
     completion_cost: float
     request_cost: float = 0.0
+    image_tokens: int = 0  # the part of tokens_out spent on generated images
 
     @classmethod
     def priced(cls, info: ModelInfo, tokens_in: int, tokens_out: int) -> Usage:
@@ -91,7 +92,7 @@ class Usage:
             "prompt_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0,
                                       "audio_tokens": 0, "video_tokens": 0},
             "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
-                                          "image_tokens": 0},
+                                          "image_tokens": self.image_tokens},
             "cost_details": {"upstream_inference_cost": None,
                              "upstream_inference_prompt_cost": self.prompt_cost,
                              "upstream_inference_completions_cost": self.completion_cost},
@@ -103,11 +104,15 @@ class Usage:
 
 
 def completion(gen_id: str, created: int, model: str, content: str, finish_reason: str,
-               usage: Usage, error: dict[str, Any] | None = None) -> dict[str, Any]:
+               usage: Usage, error: dict[str, Any] | None = None,
+               images: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": None,
+                               "reasoning": None}
+    if images:
+        message["images"] = images
     choice: dict[str, Any] = {
         "index": 0, "logprobs": None, "finish_reason": finish_reason,
-        "native_finish_reason": finish_reason,
-        "message": {"role": "assistant", "content": content, "refusal": None, "reasoning": None},
+        "native_finish_reason": finish_reason, "message": message,
     }
     if error is not None:
         choice["error"] = error

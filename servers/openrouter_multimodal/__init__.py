@@ -1,0 +1,1 @@
+"""The openrouter-multimodal MCP server."""

@@ -1,0 +1,126 @@
+"""Load media a caller names (local path, http(s) URL or data: URL) within the media sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from dataclasses import dataclass
+from pathlib import Path
+
+from gatewise.config import MediaConfig
+from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.media.fetch import fetch_url
+from gatewise.media.image import PreparedImage, prepare_image
+from gatewise.media.paths import read_capped, resolve_allowed
+
+_WEB_SCHEMES = ("http://", "https://")
+# Audio formats OpenRouter names in `input_audio.format`, by file suffix and by MIME subtype.
+AUDIO_FORMATS = {"wav": "wav", "wave": "wav", "x-wav": "wav", "mp3": "mp3", "mpeg": "mp3",
+                 "flac": "flac", "x-flac": "flac", "m4a": "m4a", "mp4": "m4a", "x-m4a": "m4a",
+                 "ogg": "ogg", "aac": "aac", "aiff": "aiff", "aif": "aiff", "x-aiff": "aiff"}
+VIDEO_TYPES = {"mp4": "video/mp4", "webm": "video/webm", "mov": "video/quicktime",
+               "mpeg": "video/mpeg", "mpg": "video/mpeg"}
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    label: str  # how reports name the image: the path or URL, never a data URL's payload
+    image: PreparedImage
+
+
+@dataclass(frozen=True)
+class RawMedia:
+    data: bytes
+    mime_type: str | None  # from a data: URL header; None for a local file
+
+
+def label_of(source: str, index: int) -> str:
+    return f"image {index + 1} (data URL)" if source.startswith("data:") else source
+
+
+def decode_data_url(source: str) -> RawMedia:
+    header, sep, payload = source.partition(",")
+    if not sep or not header.endswith(";base64"):
+        raise GatewiseError(ErrorCode.INVALID_INPUT,
+                            "A data URL must look like data:<type>;base64,<payload>.")
+    try:
+        data = base64.b64decode(payload.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise GatewiseError(ErrorCode.INVALID_INPUT, "The data URL's payload is not valid base64.") from None
+    mime = header.removeprefix("data:").removesuffix(";base64").strip().lower() or None
+    return RawMedia(data, mime)
+
+
+def read_local(source: str, media: MediaConfig) -> bytes:
+    return read_capped(resolve_allowed(source, media.allowed_roots), media.max_input_bytes)
+
+
+def _refuse_other_schemes(source: str) -> None:
+    scheme, sep, _ = source.partition("://")
+    if sep and scheme.isalpha():
+        raise GatewiseError(ErrorCode.UNSAFE_URL, f"Only http(s) URLs are fetched, not {scheme}:// URLs.")
+
+
+async def load_image(source: str, media: MediaConfig, index: int = 0) -> LoadedImage:
+    """Read one image from wherever ``source`` points and prepare it for a vision model."""
+    source = source.strip()
+    if not source:
+        raise GatewiseError(ErrorCode.INVALID_INPUT, f"Image {index + 1} is empty.")
+    label = label_of(source, index)
+    if source.startswith("data:"):
+        data = decode_data_url(source).data
+    elif source.lower().startswith(_WEB_SCHEMES):
+        data = (await fetch_url(source, media)).content
+    else:
+        _refuse_other_schemes(source)
+        data = await asyncio.to_thread(read_local, source, media)
+    # Decoding and re-encoding is CPU work; keep it off the event loop.
+    image = await asyncio.to_thread(prepare_image, data, media, source=label)
+    return LoadedImage(label, image)
+
+
+def audio_part(source: str, media: MediaConfig, audio_format: str | None) -> tuple[dict[str, object], int]:
+    """An ``input_audio`` part (raw base64, never a URL) and the byte count sent."""
+    source = source.strip()
+    if source.lower().startswith(_WEB_SCHEMES):
+        raise GatewiseError(ErrorCode.INVALID_INPUT,
+                            "Audio cannot be sent as a URL; give a local file path or a data: URL.")
+    if source.startswith("data:"):
+        raw = decode_data_url(source)
+        guess = (raw.mime_type or "").partition("/")[2]
+    else:
+        _refuse_other_schemes(source)
+        raw = RawMedia(read_local(source, media), None)
+        guess = Path(source).suffix.lstrip(".").lower()
+    fmt = (audio_format or AUDIO_FORMATS.get(guess, "")).lower()
+    if not fmt:
+        raise GatewiseError(ErrorCode.UNSUPPORTED_FORMAT,
+                            "Cannot tell the audio format; pass `audio_format` (wav, mp3, flac, …).")
+    if len(raw.data) > media.max_input_bytes:
+        raise GatewiseError(ErrorCode.TOO_LARGE, f"The audio is {len(raw.data):,} bytes; the limit is "
+                                                 f"{media.max_input_bytes:,} (media.max_input_bytes).")
+    encoded = base64.b64encode(raw.data).decode("ascii")
+    return {"type": "input_audio", "input_audio": {"data": encoded, "format": fmt}}, len(raw.data)
+
+
+def video_part(source: str, media: MediaConfig) -> tuple[dict[str, object], int]:
+    """A ``video_url`` part: web URLs go as they are (the provider fetches them), files as base64."""
+    source = source.strip()
+    if source.lower().startswith(_WEB_SCHEMES):
+        return {"type": "video_url", "video_url": {"url": source}}, 0
+    if source.startswith("data:"):
+        raw = decode_data_url(source)
+        if not (raw.mime_type or "").startswith("video/"):
+            raise GatewiseError(ErrorCode.UNSUPPORTED_FORMAT, "The data URL does not hold a video/* type.")
+        if len(raw.data) > media.max_input_bytes:
+            raise GatewiseError(ErrorCode.TOO_LARGE, "The video is larger than media.max_input_bytes.")
+        return {"type": "video_url", "video_url": {"url": source}}, len(raw.data)
+    _refuse_other_schemes(source)
+    mime = VIDEO_TYPES.get(Path(source).suffix.lstrip(".").lower())
+    if mime is None:
+        raise GatewiseError(ErrorCode.UNSUPPORTED_FORMAT,
+                            f"{source} is not a supported video ({', '.join(sorted(VIDEO_TYPES))}).")
+    data = read_local(source, media)
+    url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+    return {"type": "video_url", "video_url": {"url": url}}, len(data)

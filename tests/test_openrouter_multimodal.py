@@ -1,0 +1,234 @@
+"""openrouter-multimodal through a real in-memory MCP client, in both protocol eras."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from gatewise.servers.openrouter_multimodal.server import create_server
+from mcp import Client, StdioServerParameters
+from PIL import Image
+
+from gatewise.config import Settings, load_settings
+from gatewise.ledger import open_ledger
+
+CONTRACT = Path(__file__).parent / "contract" / "openrouter_multimodal_tools.json"
+SCRIPT = Path(sys.executable).parent / "gatewise-openrouter-multimodal"
+SERVER = "openrouter-multimodal"
+
+
+@pytest.fixture
+def mm_settings(tmp_path: Path, sandbox) -> Settings:
+    return load_settings({}, data_dir=tmp_path / "data", sandbox_url=sandbox.url,
+                         media={"allowed_roots": [str(tmp_path)], "output_root": str(tmp_path / "out")})
+
+
+@pytest.fixture(params=["auto", "legacy"])
+def connect(request: pytest.FixtureRequest, mm_settings: Settings):
+    def factory(settings: Settings | None = None) -> Client:
+        return Client(create_server(settings or mm_settings), mode=request.param)
+
+    return factory
+
+
+def png(tmp_path: Path, name: str = "red.png", colour: tuple[int, int, int] = (220, 20, 20)) -> Path:
+    path = tmp_path / name
+    Image.new("RGB", (64, 32), colour).save(path, "PNG")
+    return path
+
+
+def data_url(mime: str, data: bytes) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+async def ledger_rows(settings: Settings) -> list:
+    ledger = open_ledger(settings.ledger_path)
+    try:
+        return await ledger.recent(100)
+    finally:
+        await ledger.close()
+
+
+async def call(client: Client, tool: str, args: dict) -> dict:
+    result = await client.call_tool(tool, args)
+    assert not result.is_error, result.content
+    return result.structured_content
+
+
+async def error_text(client: Client, tool: str, args: dict) -> str:
+    result = await client.call_tool(tool, args)
+    assert result.is_error, result
+    text = result.content[0].text
+    assert "Traceback" not in text
+    return text
+
+
+async def test_tools_list_matches_the_contract(connect) -> None:
+    async with connect() as client:
+        listed = (await client.list_tools()).tools
+        wire = [t.model_dump(by_alias=True, mode="json", exclude_none=True) for t in listed]
+        fields = ("description", "inputSchema", "outputSchema", "annotations")
+        current = {t["name"]: {k: t.get(k) for k in fields} for t in wire}
+        if os.environ.get("UPDATE_CONTRACT") or not CONTRACT.exists():
+            CONTRACT.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
+        assert current == json.loads(CONTRACT.read_text()), "rerun with UPDATE_CONTRACT=1"
+        assert len(current) == 9
+        assert current["analyze_image"]["annotations"]["readOnlyHint"] is False
+        assert current["search_models"]["annotations"]["readOnlyHint"] is True
+        assert "answer" in current["analyze_image"]["outputSchema"]["properties"]
+
+
+async def test_analyze_image_reports_cost_cache_and_ledger(connect, upstream, mm_settings, tmp_path) -> None:
+    path = png(tmp_path)
+    blue = data_url("image/png", png(tmp_path, "blue.png", (10, 10, 200)).read_bytes())
+    args = {"images": [str(path), blue], "question": "What colours are these?"}
+    async with connect() as client:
+        first = await client.call_tool("analyze_image", args)
+        assert not first.is_error, first.content
+        out = first.structured_content
+        assert "[sandbox" in out["answer"] and out["untrusted_output"] is True
+        assert out["provider"] == "sandbox" and out["cache"] == "MISS"
+        assert out["model"] == "mistralai/mistral-small-3.2-24b-instruct"  # cheapest vision model
+        assert out["cost_usd"] > 0 and out["tokens_in"] > 0
+        assert [i["source"] for i in out["images"]] == [str(path), "image 2 (data URL)"]
+        assert out["images"][0]["original_size"] == "64x32" and out["images"][0]["original_format"] == "PNG"
+        assert "<untrusted_model_output" in first.content[0].text
+        second = await client.call_tool("analyze_image", args)
+        assert second.structured_content["cache"] == "HIT"
+        assert second.structured_content["answer"] == out["answer"]
+        assert second.structured_content["cost_usd"] == 0
+        fresh = await client.call_tool("analyze_image", {**args, "force_refresh": True})
+        assert fresh.structured_content["cache"] == "REFRESH"
+    rows = await ledger_rows(mm_settings)
+    assert {r.server for r in rows} == {SERVER} and len(rows) == 3
+    assert sorted(r.cache_status for r in rows) == ["bypass", "hit_exact", "miss"]
+
+
+async def test_analyze_image_refuses_bad_sources(connect, upstream, tmp_path) -> None:
+    corrupt = tmp_path / "broken.png"
+    corrupt.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    async with connect() as client:
+        ask = {"question": "What is this?"}
+        assert "UNSAFE_PATH" in await error_text(client, "analyze_image", {**ask, "images": ["/etc/passwd"]})
+        assert "UNSAFE_URL" in await error_text(client, "analyze_image",
+                                                {**ask, "images": ["http://127.0.0.1/x.png"]})
+        assert "UNSUPPORTED_FORMAT" in await error_text(client, "analyze_image",
+                                                        {**ask, "images": [str(corrupt)]})
+        text = await error_text(client, "analyze_image",
+                                {**ask, "images": [str(png(tmp_path))], "model": "gpt-5-nanoo"})
+        assert "NOT_FOUND" in text and "openai/gpt-5-nano" in text
+        text = await error_text(client, "analyze_image", {**ask, "images": [str(png(tmp_path))],
+                                                          "model": "deepseek/deepseek-r1"})
+        assert "INVALID_INPUT" in text and "does not accept image input" in text
+
+
+async def test_chat_completion(connect, upstream, mm_settings) -> None:
+    async with connect() as client:
+        result = await client.call_tool("chat_completion", {
+            "model": "openai/gpt-5-nano", "messages": [{"role": "user", "content": "What is 6*7?"}],
+            "models": ["openai/gpt-4o-mini"], "provider": {"sort": "price"}})
+        assert not result.is_error, result.content
+        out = result.structured_content
+        assert "[sandbox" in out["content"] and out["untrusted_output"] is True
+        assert out["cost_usd"] > 0 and out["citations"] == []
+        text = await error_text(client, "chat_completion", {
+            "model": "openai/gpt-5-nano", "messages": [{"content": "no role"}]})
+        assert "INVALID_INPUT" in text
+        assert "NOT_FOUND" in await error_text(client, "chat_completion", {
+            "model": "nope/nothing-like-it", "messages": [{"role": "user", "content": "hi"}]})
+    rows = await ledger_rows(mm_settings)
+    assert [(r.server, r.tool, r.status) for r in rows] == [(SERVER, "chat_completion", "ok")]
+
+
+async def test_catalogue_tools(connect, upstream) -> None:
+    async with connect() as client:
+        found = await call(client, "search_models", {"input_modalities": ["audio"], "limit": 1})
+        assert found["total"] >= 1 and len(found["models"]) == 1
+        assert "audio" in found["models"][0]["input_modalities"]
+        assert found["next_offset"] == (1 if found["total"] > 1 else None)
+        tools = await call(client, "search_models", {"supported_parameters": ["tools"],
+                                                           "max_price_per_million": 1})
+        assert all(m["prompt_per_million"] <= 1 for m in tools["models"])
+        images = await call(client, "search_models", {"output_modalities": ["image"]})
+        assert [m["id"] for m in images["models"]] == ["google/gemini-2.5-flash-image"]
+
+        info = await call(client, "get_model_info", {"model": "gpt-5-nano"})
+        assert info["id"] == "openai/gpt-5-nano" and info["supported_parameters"]
+        assert "NOT_FOUND" in await error_text(client, "get_model_info", {"model": "gpt-5-nanoo"})
+
+        ok = await call(client, "validate_model", {"model": "openai/gpt-5-nano:nitro"})
+        assert ok["valid"] and ok["variant"] == "nitro" and ok["model_id"] == "openai/gpt-5-nano:nitro"
+        free = await call(client, "validate_model", {"model": "openai/gpt-5-nano:free"})
+        assert not free["valid"] and "free" in free["reason"]
+        odd = await call(client, "validate_model", {"model": "openai/gpt-5-nano:turbo"})
+        assert not odd["valid"] and "not an OpenRouter variant" in odd["reason"]
+        typo = await call(client, "validate_model", {"model": "gpt-5-nanoo"})
+        assert not typo["valid"] and "openai/gpt-5-nano" in typo["suggestions"]
+        assert "limit" in await error_text(client, "search_models", {"limit": 0})
+
+
+async def test_check_account(connect, upstream) -> None:
+    async with connect() as client:
+        out = await call(client, "check_account", {})
+        assert out["provider"] == "sandbox" and out["key"] == "none (local sandbox)"
+        assert out["total_credits_usd"] == 100.0 and out["balance_usd"] is not None
+
+
+async def test_generate_image(connect, upstream, mm_settings, tmp_path) -> None:
+    async with connect() as client:
+        result = await client.call_tool("generate_image", {"prompt": "a red cube", "aspect_ratio": "1:1",
+                                                           "save": True})
+        assert not result.is_error, result.content[0].text
+        out = result.structured_content
+        assert out["model"] == "google/gemini-2.5-flash-image" and out["cost_usd"] > 0
+        assert any(c.type == "image" for c in result.content)
+        saved = [Path(i["saved_path"]) for i in out["images"]]
+        assert saved and all(p.is_file() and p.is_relative_to(tmp_path / "out") for p in saved)
+        assert "INVALID_INPUT" in await error_text(client, "generate_image",
+                                                   {"prompt": "x", "model": "openai/gpt-5-nano"})
+    rows = await ledger_rows(mm_settings)
+    assert [(r.server, r.tool) for r in rows] == [(SERVER, "generate_image")]
+    unsaved = mm_settings.model_copy(update={"media": mm_settings.media.model_copy(
+        update={"output_root": None})})
+    async with Client(create_server(unsaved)) as client:
+        text = await error_text(client, "generate_image", {"prompt": "x", "save": True})
+        assert "CONFIG_ERROR" in text
+    assert len(await ledger_rows(mm_settings)) == 1  # refused before any paid call
+
+
+async def test_analyze_audio_and_video(connect, upstream, mm_settings, tmp_path) -> None:
+    wav = tmp_path / "clip.wav"
+    wav.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(32))
+    async with connect() as client:
+        out = (await client.call_tool("analyze_audio", {"audio": str(wav)})).structured_content
+        assert "[sandbox" in out["answer"] and out["model"] == "google/gemini-2.5-flash-lite"
+        assert out["media_bytes"] == wav.stat().st_size and out["cost_usd"] > 0
+        by_url = await client.call_tool("analyze_audio", {"audio": data_url("audio/wav", wav.read_bytes())})
+        assert not by_url.is_error
+        assert "INVALID_INPUT" in await error_text(client, "analyze_audio",
+                                                   {"audio": "https://example.com/a.mp3"})
+        assert "UNSAFE_PATH" in await error_text(client, "analyze_audio", {"audio": "/etc/hosts.wav"})
+        assert "UNSUPPORTED_FORMAT" in await error_text(client, "analyze_audio",
+                                                        {"audio": str(png(tmp_path))})
+        video = tmp_path / "clip.mp4"
+        video.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(16))
+        text = await error_text(client, "analyze_video", {"video": str(video)})
+        assert "NOT_FOUND" in text and "video" in text  # the sandbox catalogue has no video model
+        assert "UNSAFE_PATH" in await error_text(client, "analyze_video", {"video": "/etc/clip.mp4"})
+        assert "UNSAFE_URL" in await error_text(client, "analyze_video", {"video": "ftp://host/clip.mp4"})
+    rows = await ledger_rows(mm_settings)
+    assert [(r.server, r.tool) for r in rows] == [(SERVER, "analyze_audio")] * 2
+
+
+async def test_console_script_over_stdio(sandbox, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(GATEWISE_SANDBOX_URL=sandbox.url, GATEWISE_DATA_DIR=str(tmp_path))
+    async with Client(StdioServerParameters(command=str(SCRIPT), args=[], env=env)) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+        assert {"analyze_image", "check_account", "generate_image"} <= names
+        result = await client.call_tool("validate_model", {"model": "openai/gpt-5-nano:online"})
+        assert result.structured_content["valid"]
