@@ -18,7 +18,8 @@ from genai_prices import data_snapshot
 
 OUT = Path(__file__).resolve().parents[1] / "shared" / "gatewise" / "data" / "models.json"
 
-T, TI, TIF, TIA = ["text"], ["text", "image"], ["text", "image", "file"], ["text", "image", "audio"]
+T, TI, TIF = ["text"], ["text", "image"], ["text", "image", "file"]
+TIA = ["text", "image", "audio", "video"]  # Gemini models also take audio and video
 # id: (display name, input modalities, output modalities, context fallback, created yyyy-mm-dd)
 MODELS: dict[str, tuple[str, list[str], list[str], int, str]] = {
     "anthropic/claude-opus-5.5": ("Anthropic: Claude Opus 5.5", TIF, T, 1_000_000, "2026-09-15"),

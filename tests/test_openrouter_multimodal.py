@@ -13,11 +13,13 @@ from gatewise.servers.openrouter_multimodal.server import create_server
 from mcp import Client, StdioServerParameters
 from PIL import Image
 
+from gatewise.catalog import Catalog
 from gatewise.config import Settings, load_settings
 from gatewise.ledger import open_ledger
 
 CONTRACT = Path(__file__).parent / "contract" / "openrouter_multimodal_tools.json"
 SCRIPT = Path(sys.executable).parent / "gatewise-openrouter-multimodal"
+CATALOG = Catalog.snapshot()
 SERVER = "openrouter-multimodal"
 
 
@@ -216,12 +218,16 @@ async def test_analyze_audio_and_video(connect, upstream, mm_settings, tmp_path)
                                                         {"audio": str(png(tmp_path))})
         video = tmp_path / "clip.mp4"
         video.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(16))
-        text = await error_text(client, "analyze_video", {"video": str(video)})
-        assert "NOT_FOUND" in text and "video" in text  # the sandbox catalogue has no video model
+        clip = (await client.call_tool("analyze_video", {"video": str(video)})).structured_content
+        assert "[sandbox" in clip["answer"] and clip["cost_usd"] > 0
+        assert CATALOG.get(clip["model"]).supports("video")
+        text = await error_text(client, "analyze_video", {"video": str(video), "model": "openai/gpt-5-nano"})
+        assert "INVALID_INPUT" in text and "video" in text
         assert "UNSAFE_PATH" in await error_text(client, "analyze_video", {"video": "/etc/clip.mp4"})
         assert "UNSAFE_URL" in await error_text(client, "analyze_video", {"video": "ftp://host/clip.mp4"})
     rows = await ledger_rows(mm_settings)
-    assert [(r.server, r.tool) for r in rows] == [(SERVER, "analyze_audio")] * 2
+    assert sorted((r.server, r.tool) for r in rows) == [(SERVER, "analyze_audio")] * 2 + [
+        (SERVER, "analyze_video")]
 
 
 async def test_console_script_over_stdio(sandbox, tmp_path: Path) -> None:

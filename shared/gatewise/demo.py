@@ -6,6 +6,8 @@ as Claude Desktop or Cursor would) and drives it with the MCP client from the of
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
 import sys
@@ -104,6 +106,44 @@ async def _portkey_admin(sandbox: SandboxServer, data_dir: str) -> None:
         _say(f"  guardrail check → {(bad.structured_content or {})['item']['errors'][0]}")
 
 
+def _demo_png() -> str:
+    """A small screenshot-like PNG as a data URL: a title bar and two lines of 'text'."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (320, 160), "white")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, 320, 28), fill="navy")
+    for y in (50, 80):
+        draw.text((12, y), "Invoice 2026-11 total 1,284.00 EUR", fill="black")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+async def _multimodal(sandbox: SandboxServer, data_dir: str) -> None:
+    _say("\nopenrouter-multimodal  (stdio subprocess)")
+    params = _server_params("gatewise.servers.openrouter_multimodal", sandbox.url, data_dir)
+    async with Client(params) as client:
+        tools = await client.list_tools()
+        _say(f"  tools: {', '.join(t.name for t in tools.tools)}")
+        seen = await client.call_tool("analyze_image", {"images": [_demo_png()],
+                                                        "question": "What does this show?"})
+        out = seen.structured_content or {}
+        _say(f"  analyze_image → {out['model']}: {out['answer'][:110]}")
+        again = await client.call_tool("analyze_image", {"images": [_demo_png()],
+                                                         "question": "What does this show?"})
+        _say(f"  same request again → cache {(again.structured_content or {})['cache']}, "
+             f"cost ${(again.structured_content or {})['cost_usd']:.6f}")
+        made = await client.call_tool("generate_image", {"prompt": "a lighthouse at dusk",
+                                                         "aspect_ratio": "16:9"})
+        images = [c for c in made.content if c.type == "image"]
+        _say(f"  generate_image → {len(images)} PNG image(s) via "
+             f"{(made.structured_content or {})['model']}")
+        unsafe = await client.call_tool("analyze_image", {"images": ["http://169.254.169.254/x.png"],
+                                                          "question": "?"})
+        _say(f"  cloud-metadata URL → {unsafe.content[0].text.splitlines()[0][:100]}")
+
+
 async def _ledger_summary(data_dir: str) -> None:
     ledger = open_ledger(Path(data_dir) / "ledger.sqlite3")
     try:
@@ -124,6 +164,7 @@ async def run_demo() -> int:
             _say(f"sandbox upstream on {sandbox.url}\n")
             await _routing_gateway(sandbox, data_dir)
             await _portkey_admin(sandbox, data_dir)
+            await _multimodal(sandbox, data_dir)
         await _ledger_summary(data_dir)
     _say("\ndone. With OPENROUTER_API_KEY set, the same servers use the real services.")
     return 0
