@@ -190,16 +190,21 @@ async def test_generate_image(connect, upstream, mm_settings, tmp_path) -> None:
         assert any(c.type == "image" for c in result.content)
         saved = [Path(i["saved_path"]) for i in out["images"]]
         assert saved and all(p.is_file() and p.is_relative_to(tmp_path / "out") for p in saved)
+        styled = await client.call_tool("generate_image", {"prompt": "the same cube, blue",
+                                                           "reference_images": [str(png(tmp_path))]})
+        assert not styled.is_error and styled.structured_content["images"]
+        assert "UNSAFE_PATH" in await error_text(client, "generate_image",
+                                                 {"prompt": "x", "reference_images": ["/etc/hosts"]})
         assert "INVALID_INPUT" in await error_text(client, "generate_image",
                                                    {"prompt": "x", "model": "openai/gpt-5-nano"})
     rows = await ledger_rows(mm_settings)
-    assert [(r.server, r.tool) for r in rows] == [(SERVER, "generate_image")]
+    assert [(r.server, r.tool) for r in rows] == [(SERVER, "generate_image")] * 2
     unsaved = mm_settings.model_copy(update={"media": mm_settings.media.model_copy(
         update={"output_root": None})})
     async with Client(create_server(unsaved)) as client:
         text = await error_text(client, "generate_image", {"prompt": "x", "save": True})
         assert "CONFIG_ERROR" in text
-    assert len(await ledger_rows(mm_settings)) == 1  # refused before any paid call
+    assert len(await ledger_rows(mm_settings)) == 2  # refused before any paid call
 
 
 async def test_analyze_audio_and_video(connect, upstream, mm_settings, tmp_path) -> None:

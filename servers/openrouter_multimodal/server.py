@@ -207,9 +207,12 @@ def create_server(settings: Settings) -> MCPServer[Any]:
         image_size: Annotated[Literal["1K", "2K", "4K"] | None, Field(
             description="Resolution tier, where the model supports it.")] = None,
         save: Annotated[bool, Field(description="Also write the images under media.output_root.")] = False,
+        reference_images: Annotated[list[str] | None, Field(
+            max_length=4, description="Images to start from or match: paths, URLs or data: URLs.")] = None,
     ) -> Annotated[CallToolResult, GenerationOutput]:
         out, images = await _service(ctx).generate_image(
-            prompt=prompt, model=model, aspect_ratio=aspect_ratio, image_size=image_size, save=save)
+            prompt=prompt, model=model, aspect_ratio=aspect_ratio, image_size=image_size, save=save,
+            reference_images=reference_images)
         return _reply(out, out.text, images)
 
     @server.tool(

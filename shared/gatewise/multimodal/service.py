@@ -280,7 +280,8 @@ class MultimodalService:
     # -- generate_image -----------------------------------------------------------------------
 
     async def generate_image(self, *, prompt: str, model: str | None, aspect_ratio: str | None,
-                             image_size: str | None, save: bool
+                             image_size: str | None, save: bool,
+                             reference_images: list[str] | None = None,
                              ) -> tuple[GenerationOutput, list[tuple[str, bytes]]]:
         if not prompt.strip():
             raise GatewiseError(ErrorCode.INVALID_INPUT, "The prompt is empty.")
@@ -294,8 +295,15 @@ class MultimodalService:
             raise GatewiseError(ErrorCode.INVALID_INPUT, f"{info.id} cannot output images.",
                                 hint=f"Leave `model` empty for {self.default_image_model()}.")
         config = drop_none({"aspect_ratio": aspect_ratio, "image_size": image_size})
+        media = self.runtime.settings.media
+        references = await asyncio.gather(*(load_image(src, media, i)
+                                            for i, src in enumerate(reference_images or [])))
+        content: str | list[dict[str, Any]] = prompt
+        if references:  # images to start from or to match in style
+            content = [{"type": "text", "text": prompt}] + [
+                {"type": "image_url", "image_url": {"url": ref.image.as_data_url()}} for ref in references]
         body = drop_none({"model": model_id, "modalities": ["image", "text"],
-                          "messages": [{"role": "user", "content": prompt}],
+                          "messages": [{"role": "user", "content": content}],
                           "image_config": config or None})
         # A paid job: a blind retry could pay twice for one picture.
         reply = await self.chat("generate_image", body, retries=0)
