@@ -126,10 +126,17 @@ def test_two_processes_racing_never_pass_the_budget(tmp_path: Path, sandbox, ups
     args = [sys.executable, "-c", RACER, str(tmp_path), sandbox.url, str(limit), "100"]
     procs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
              for _ in range(2)]
+    outputs = []
+    try:
+        for proc in procs:
+            outputs.append((*proc.communicate(timeout=120), proc.returncode))
+    finally:
+        for proc in procs:  # never leave a racer behind, whatever happened
+            proc.kill()
+            proc.communicate()
     results = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err
+    for out, err, code in outputs:
+        assert code == 0, err
         results.append(json.loads(out.strip().splitlines()[-1]))
     successes = [cost for costs in results for cost in costs]
     assert 0 < len(successes) < 200  # some calls ran, the budget stopped the rest

@@ -11,7 +11,9 @@ from __future__ import annotations
 import difflib
 import json
 import logging
+import os
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -201,6 +203,7 @@ class CatalogCache:
 
     def store(self, payload: dict[str, Any], source: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
+        # A name of its own per writer: several server processes may refresh at the same moment.
+        tmp = self.path.with_suffix(f".{os.getpid()}.{uuid.uuid4().hex}.tmp")
         tmp.write_text(json.dumps({"fetched_at": time.time(), "source": source, "payload": payload}))
         tmp.replace(self.path)

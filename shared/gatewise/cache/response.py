@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from gatewise.ledger.records import CacheStatus as LedgerCacheStatus
+from gatewise.sqlite_wal import enable_wal
 
 T = TypeVar("T")
 
@@ -285,26 +286,13 @@ def _open(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
     )
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        _enable_wal(conn, busy_timeout_ms / 1000)
+        enable_wal(conn, busy_timeout_ms / 1000)
         # In WAL mode NORMAL never corrupts the file; only power loss can drop the last commits.
         conn.execute("PRAGMA synchronous = NORMAL")
     except BaseException:
         conn.close()
         raise
     return conn
-
-
-def _enable_wal(conn: sqlite3.Connection, patience_s: float) -> None:
-    """Switch to WAL once per file; a switch racing another process's answers "locked" at once,
-    without SQLite's busy handler, so wait and look again."""
-    deadline = time.monotonic() + patience_s
-    while conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-        except sqlite3.OperationalError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.02)
 
 
 def _ensure_schema(conn: sqlite3.Connection, label: str) -> None:

@@ -17,6 +17,7 @@ from gatewise.ledger.migrations import migrate
 from gatewise.ledger.records import GROUP_BY_CHOICES, CallRecord, GroupBy, SummaryRow
 from gatewise.ledger.store import LedgerClosedError, LedgerError
 from gatewise.ledger.writer import GroupCommitWriter
+from gatewise.sqlite_wal import enable_wal
 
 T = TypeVar("T")
 
@@ -76,7 +77,7 @@ def _connect(path: Path, busy_timeout_ms: int, *, read_only: bool = False) -> Da
     if read_only:
         db.execute("PRAGMA query_only = ON")
     else:
-        db.enable_wal()
+        enable_wal(conn, busy_timeout_ms / 1000)
         # With WAL, NORMAL skips the fsync per commit yet never corrupts the file; a process
         # crash keeps every commit, only power loss can drop the last few.
         db.execute("PRAGMA synchronous = NORMAL")
