@@ -36,6 +36,7 @@ from referencing import Registry, Resource  # noqa: E402
 from referencing.jsonschema import DRAFT202012  # noqa: E402
 
 from gatewise.sandbox import SandboxServer  # noqa: E402
+from spec_support import SpecResponse, load_spec  # noqa: E402
 
 
 @dataclass
@@ -58,24 +59,9 @@ class SpecRequest:
                    RequestParameters(query=query, header=headers))
 
 
-@dataclass
-class SpecResponse:
-    status_code: int
-    data: bytes
-    headers: dict[str, str]
-    content_type: str
-
-    @classmethod
-    def of(cls, response: httpx.Response) -> SpecResponse:
-        return cls(response.status_code, response.content, dict(response.headers),
-                   response.headers.get("content-type", "").split(";")[0])
-
-
 @pytest.fixture(scope="module")
 def spec() -> dict[str, Any]:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser: the file is 1.3 MB
-    with SPEC_FILE.open() as handle:
-        return yaml.load(handle, Loader=loader)
+    return load_spec(SPEC_FILE)
 
 
 @pytest.fixture(scope="module")

@@ -45,6 +45,7 @@ from openapi_core.datatypes import RequestParameters  # noqa: E402
 
 from gatewise.sandbox import SandboxServer  # noqa: E402
 from gatewise.sandbox.portkey.routes import UNKNOWN  # noqa: E402
+from spec_support import SpecResponse, load_spec  # noqa: E402
 
 
 @dataclass
@@ -66,24 +67,9 @@ class SpecRequest:
                    RequestParameters(query=dict(request.url.params), header=headers))
 
 
-@dataclass
-class SpecResponse:
-    status_code: int
-    data: bytes
-    headers: dict[str, str]
-    content_type: str
-
-    @classmethod
-    def of(cls, response: httpx.Response) -> SpecResponse:
-        return cls(response.status_code, response.content, dict(response.headers),
-                   response.headers.get("content-type", "").split(";")[0])
-
-
 @pytest.fixture(scope="module")
 def spec() -> dict[str, Any]:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser: the file is 1.2 MB
-    with SPEC_FILE.open() as handle:
-        return yaml.load(handle, Loader=loader)
+    return load_spec(SPEC_FILE)
 
 
 # oneOf lists in the spec that no value can satisfy, because one branch accepts anything the
