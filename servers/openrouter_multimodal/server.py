@@ -7,8 +7,6 @@ The server declares tools and turns results into MCP content; the logic is in
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -19,7 +17,7 @@ from pydantic import BaseModel, Field
 from gatewise.config import Settings
 from gatewise.mcpkit.annotations import calls_model, read_only
 from gatewise.mcpkit.errors import tool_errors
-from gatewise.mcpkit.server import build_server
+from gatewise.mcpkit.server import build_server, runtime_lifespan
 from gatewise.multimodal import models
 from gatewise.multimodal.service import (
     UNTRUSTED_NOTICE,
@@ -32,7 +30,6 @@ from gatewise.multimodal.service import (
     drop_none,
     mask_key,
 )
-from gatewise.runtime import Runtime
 
 
 class ToolName(StrEnum):
@@ -83,15 +80,6 @@ MaxTokens = Annotated[int | None, Field(ge=1, description="Cap on answer length 
 Temperature = Annotated[float | None, Field(ge=0, le=2, description="Sampling temperature, 0–2.")]
 
 
-@asynccontextmanager
-async def _lifespan(settings: Settings, server: MCPServer[Any]) -> AsyncIterator[MultimodalService]:
-    runtime = await Runtime.open(settings)
-    try:
-        yield MultimodalService(runtime)
-    finally:
-        await runtime.close()
-
-
 def _service(ctx: Context[Any]) -> MultimodalService:
     return ctx.request_context.lifespan_context
 
@@ -109,7 +97,7 @@ def _reply(out: ModelOutput, text: str, images: list[tuple[str, bytes]] | None =
 
 def create_server(settings: Settings) -> MCPServer[Any]:
     server = build_server("gatewise-openrouter-multimodal", instructions=INSTRUCTIONS,
-                          lifespan=lambda srv: _lifespan(settings, srv))
+                          lifespan=runtime_lifespan(settings, MultimodalService))
 
     @server.tool(
         name=ToolName.ANALYZE_IMAGE,

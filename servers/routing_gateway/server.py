@@ -7,8 +7,6 @@ path lives (:mod:`gatewise.gateway`).
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -31,8 +29,7 @@ from gatewise.gateway import ChatMessage, CompletionRequest, CompletionResult, R
 from gatewise.ledger.budget_store import Alert, BudgetStatus
 from gatewise.mcpkit.annotations import calls_model, read_only, writes
 from gatewise.mcpkit.errors import tool_errors
-from gatewise.mcpkit.server import build_server
-from gatewise.runtime import Runtime
+from gatewise.mcpkit.server import build_server, runtime_lifespan
 
 
 class ToolName(StrEnum):
@@ -88,15 +85,6 @@ Metadata = Annotated[dict[str, str] | None, Field(
     description="Up to 16 key/value pairs for conditional routing rules (metadata.<key>).")]
 
 
-@asynccontextmanager
-async def _lifespan(settings: Settings, server: MCPServer[Any]) -> AsyncIterator[RoutingGateway]:
-    runtime = await Runtime.open(settings)
-    try:
-        yield RoutingGateway.from_runtime(runtime)
-    finally:
-        await runtime.close()
-
-
 def _gateway(ctx: Context[Any]) -> RoutingGateway:
     return ctx.request_context.lifespan_context
 
@@ -108,7 +96,7 @@ def _request(arguments: dict[str, Any]) -> CompletionRequest:
 
 def create_server(settings: Settings) -> MCPServer[Any]:
     server = build_server("gatewise-routing-gateway", instructions=INSTRUCTIONS,
-                          lifespan=lambda srv: _lifespan(settings, srv))
+                          lifespan=runtime_lifespan(settings, RoutingGateway.from_runtime))
 
     @server.tool(
         name=ToolName.ROUTED_COMPLETE,

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, TypeVar
 
 from mcp import MCPError
 from mcp.server.mcpserver import MCPServer
 from mcp.types import INVALID_PARAMS
+
+from gatewise.config import Settings
+from gatewise.runtime import Runtime
+
+T = TypeVar("T")
 
 
 def package_version() -> str:
@@ -17,6 +22,21 @@ def package_version() -> str:
         return importlib.metadata.version("gatewise")
     except importlib.metadata.PackageNotFoundError:
         return "0+unknown"
+
+
+def runtime_lifespan(settings: Settings, make: Callable[[Runtime], T]
+                     ) -> Callable[[MCPServer[Any]], AbstractAsyncContextManager[T]]:
+    """A lifespan that opens the shared runtime, hands tools ``make(runtime)``, and closes it."""
+
+    @asynccontextmanager
+    async def lifespan(server: MCPServer[Any]) -> AsyncIterator[T]:
+        runtime = await Runtime.open(settings)
+        try:
+            yield make(runtime)
+        finally:
+            await runtime.close()
+
+    return lifespan
 
 
 def build_server(
