@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,33 +29,16 @@ if not SPEC_FILE.is_file():
 yaml = pytest.importorskip("yaml")
 openapi_core = pytest.importorskip("openapi_core")
 from openapi_core import Config, OpenAPI  # noqa: E402
-from openapi_core.datatypes import RequestParameters  # noqa: E402
 from openapi_schema_validator import OAS31Validator  # noqa: E402
 from referencing import Registry, Resource  # noqa: E402
 from referencing.jsonschema import DRAFT202012  # noqa: E402
 
 from gatewise.sandbox import SandboxServer  # noqa: E402
-from spec_support import SpecResponse, load_spec  # noqa: E402
+from spec_support import SpecRequest, SpecResponse, load_spec  # noqa: E402
 
 
-@dataclass
-class SpecRequest:
-    """An httpx request seen through openapi-core's request protocol, re-homed on openrouter.ai."""
-
-    method: str
-    path: str
-    body: bytes | None
-    content_type: str
-    parameters: RequestParameters = field(default_factory=RequestParameters)
-    host_url: str = HOST
-
-    @classmethod
-    def of(cls, request: httpx.Request) -> SpecRequest:
-        query = dict(request.url.params)
-        headers = {k.title(): v for k, v in request.headers.items()}
-        return cls(request.method.lower(), request.url.path, request.content or None,
-                   request.headers.get("content-type", ""),
-                   RequestParameters(query=query, header=headers))
+def spec_request(request: httpx.Request) -> SpecRequest:
+    return SpecRequest.of(request, HOST, title_case_headers=True)
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +61,8 @@ def client() -> Iterator[httpx.Client]:
 def check(api: OpenAPI, response: httpx.Response, *, request_too: bool = True) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     if request_too:
-        api.validate_request(SpecRequest.of(response.request))
-    api.validate_response(SpecRequest.of(response.request), SpecResponse.of(response))
+        api.validate_request(spec_request(response.request))
+    api.validate_response(spec_request(response.request), SpecResponse.of(response))
     return response.json()
 
 
@@ -152,5 +134,5 @@ def test_error_bodies_match_spec(api: OpenAPI, client: httpx.Client, request_bod
     reply = client.post("/chat/completions", json=request_body, headers={**AUTH, **headers})
     assert reply.status_code == status
     # Validate the answer only: some of these requests are invalid on purpose.
-    api.validate_response(SpecRequest.of(reply.request), SpecResponse.of(reply))
+    api.validate_response(spec_request(reply.request), SpecResponse.of(reply))
     assert reply.json()["error"]["code"] == status

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,30 +40,14 @@ if not SPEC_FILE.is_file():
 yaml = pytest.importorskip("yaml")
 pytest.importorskip("openapi_core")
 from openapi_core import Config, OpenAPI  # noqa: E402
-from openapi_core.datatypes import RequestParameters  # noqa: E402
 
 from gatewise.sandbox import SandboxServer  # noqa: E402
 from gatewise.sandbox.portkey.routes import UNKNOWN  # noqa: E402
-from spec_support import SpecResponse, load_spec  # noqa: E402
+from spec_support import SpecRequest, SpecResponse, load_spec  # noqa: E402
 
 
-@dataclass
-class SpecRequest:
-    """An httpx request seen through openapi-core's request protocol, re-homed on portkey.ai."""
-
-    method: str
-    path: str
-    body: bytes | None
-    content_type: str
-    parameters: RequestParameters = field(default_factory=RequestParameters)
-    host_url: str = HOST
-
-    @classmethod
-    def of(cls, request: httpx.Request) -> SpecRequest:
-        headers = dict(request.headers)  # lower-case names, as the security scheme spells it
-        return cls(request.method.lower(), request.url.path, request.content or None,
-                   request.headers.get("content-type", ""),
-                   RequestParameters(query=dict(request.url.params), header=headers))
+def spec_request(request: httpx.Request) -> SpecRequest:
+    return SpecRequest.of(request, HOST)
 
 
 @pytest.fixture(scope="module")
@@ -126,8 +109,8 @@ def check(api: OpenAPI, response: httpx.Response, status: int = 200,
     """Validate the answer (and optionally the request) against the spec; returns the JSON."""
     assert response.status_code == status, response.text
     if request_too:
-        api.validate_request(SpecRequest.of(response.request))
-    api.validate_response(SpecRequest.of(response.request), SpecResponse.of(response))
+        api.validate_request(spec_request(response.request))
+    api.validate_response(spec_request(response.request), SpecResponse.of(response))
     return response.json()
 
 
