@@ -18,6 +18,7 @@ from gatewise.config import Settings
 from gatewise.mcpkit.annotations import calls_model, read_only
 from gatewise.mcpkit.errors import tool_errors
 from gatewise.mcpkit.server import build_server, runtime_lifespan
+from gatewise.mcpkit.untrusted import fence
 from gatewise.multimodal import models
 from gatewise.multimodal.service import (
     UNTRUSTED_NOTICE,
@@ -86,8 +87,7 @@ def _service(ctx: Context[Any]) -> MultimodalService:
 
 def _reply(out: ModelOutput, text: str, images: list[tuple[str, bytes]] | None = None) -> CallToolResult:
     """Model text goes out fenced and labelled, so a client model reads it as data."""
-    fenced = f"{UNTRUSTED_NOTICE}\n<untrusted_model_output model=\"{out.model}\">\n{text}\n" \
-             "</untrusted_model_output>"
+    fenced = fence(text, notice=UNTRUSTED_NOTICE, model=out.model)
     content: list[Any] = [TextContent(type="text", text=fenced),
                           TextContent(type="text", text=out.model_dump_json(indent=1))]
     content += [ImageContent(type="image", data=base64.b64encode(data).decode("ascii"), mime_type=mime)

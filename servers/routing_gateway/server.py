@@ -83,6 +83,9 @@ Start = Annotated[str | None, Field(description="Explicit window start, ISO-8601
 End = Annotated[str | None, Field(description="Explicit window end, ISO-8601; a date covers the day.")]
 Metadata = Annotated[dict[str, str] | None, Field(
     description="Up to 16 key/value pairs for conditional routing rules (metadata.<key>).")]
+WebSearch = Annotated[bool | None, Field(description=(
+    "true: answer from a live web search and return its citations (adds a search fee, about "
+    "$0.005-0.012); false: never search; empty: search when the query asks for fresh information."))]
 
 
 def _gateway(ctx: Context[Any]) -> RoutingGateway:
@@ -106,8 +109,9 @@ def create_server(settings: Settings) -> MCPServer[Any]:
             "picks a model from the routing table within `max_cost_usd`, and falls back to other "
             "models and providers when one fails. Returns the answer, the model and provider that "
             "answered, why, every attempt with its error code, tokens, cost in USD and latency. "
-            "Costs money per call (a few hundredths of a cent for simple queries on economy "
-            "models); each call is recorded in the usage ledger."
+            "Queries that need fresh information (or web_search: true) are answered from a live web "
+            "search, with numbered citations. Costs money per call (a few hundredths of a cent for "
+            "simple queries on economy models); each call is recorded in the usage ledger."
         ),
     )
     @tool_errors
@@ -129,6 +133,7 @@ def create_server(settings: Settings) -> MCPServer[Any]:
             description="Skip a cached answer; store the fresh one.")] = False,
         max_age_s: Annotated[float | None, Field(
             ge=0, description="Accept a cached answer only if at most this many seconds old.")] = None,
+        web_search: WebSearch = None,
     ) -> CompletionResult:
         return await _gateway(ctx).complete(_request(locals()))
 
@@ -154,6 +159,7 @@ def create_server(settings: Settings) -> MCPServer[Any]:
         max_tokens: MaxTokens = None,
         project: Project = None,
         metadata: Metadata = None,
+        web_search: WebSearch = None,
     ) -> RouteInfo:
         return _gateway(ctx).explain(_request(locals()))
 

@@ -40,6 +40,7 @@ class ModelInfo:
     output_modalities: tuple[str, ...] = ("text",)
     max_completion_tokens: int | None = None
     created: int = 0
+    supports_tools: bool = True  # tool calling, which the web-search server tool rides on
 
     @property
     def provider(self) -> str:
@@ -76,6 +77,9 @@ class ModelInfo:
             output_modalities=tuple(arch.get("output_modalities") or ("text",)),
             max_completion_tokens=top.get("max_completion_tokens"),
             created=int(item.get("created") or 0),
+            # An entry without the list says nothing either way; only an explicit list excludes.
+            supports_tools=("tools" in params) if isinstance(params := item.get("supported_parameters"),
+                                                             list) else True,
         )
 
 

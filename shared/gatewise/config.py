@@ -225,6 +225,20 @@ class MediaConfig(_Block):
     user_agent: str = "gatewise/0.1 (+https://github.com/gatewise/gatewise)"
 
 
+class SearchConfig(_Block):
+    """openrouter-search and the gateway's web branch."""
+
+    default_model: str | None = Field(
+        None, description="model for web_search/research; empty: a cheap current catalogue model")
+    engine: Literal["auto", "native", "exa"] = "auto"
+    max_results: int = Field(5, ge=1, le=25)
+    max_query_chars: int = Field(2000, gt=0)
+    cache_enabled: bool = True
+    cache_ttl_seconds: int = Field(3600, ge=0, description="how long an identical search is reused")
+    research_concurrency: int = Field(3, ge=1, le=16, description="searches research runs at once")
+    research_max_searches: int = Field(6, ge=1, le=16)
+
+
 class Limits(_Block):
     """Every limit the servers enforce, named so users can find and change it."""
 
@@ -264,6 +278,7 @@ class Settings(_Block):
     budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)
     portkey_route: PortkeyRouteConfig = Field(default_factory=PortkeyRouteConfig)
     media: MediaConfig = Field(default_factory=MediaConfig)
+    search: SearchConfig = Field(default_factory=SearchConfig)
     limits: Limits = Field(default_factory=Limits)
 
     @field_validator("openrouter_base_url", "portkey_base_url", "sandbox_url")
@@ -311,6 +326,7 @@ ENV_VARS: dict[str, str] = {
     "GATEWISE_LOG_LEVEL": "log_level",
     "GATEWISE_SANDBOX_URL": "sandbox_url",
     "GATEWISE_PORTKEY_TOOLSETS": "portkey_toolsets",
+    "GATEWISE_SEARCH_MODEL": "search.default_model",
 }
 
 
@@ -337,7 +353,11 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         data.update(read_config_file(Path(env["GATEWISE_CONFIG"]).expanduser()))
     for var, key in ENV_VARS.items():
         if env.get(var):
-            data[key] = env[var]
+            *parents, leaf = key.split(".")
+            target = data
+            for part in parents:
+                target = target.setdefault(part, {})
+            target[leaf] = env[var]
     data.update(overrides)
     try:
         return Settings.model_validate(data)

@@ -10,13 +10,14 @@ import asyncio
 import json
 import time
 import uuid
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
 from gatewise.cache import CacheHit, cache_key, should_store
 from gatewise.cache import CacheStatus as LookupStatus
-from gatewise.catalog import Catalog
+from gatewise.catalog import PORTKEY_PREFIX, Catalog
 from gatewise.config import TaskType
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger import CacheStatus, CallRecord
@@ -30,6 +31,10 @@ from gatewise.routing.policy import HybridPolicy, ResolvedRouting, RoutePlan, Ro
 from gatewise.routing.portkey_config import parse_portkey_config
 from gatewise.routing.portkey_route import PortkeyPolicy
 from gatewise.runtime import Runtime
+from gatewise.search.citations import Citation, from_annotations
+from gatewise.search.forms import SearchOptions
+from gatewise.search.pricing import TOKENS_PER_RESULT, search_fee
+from gatewise.search.upstream import WebSearchUpstream, takes_tools
 from gatewise.upstream.openrouter import ChatResult
 
 SERVER_NAME = "routing-gateway"
@@ -65,6 +70,9 @@ class CompletionRequest(BaseModel):
     force_refresh: bool = Field(False, description="Skip a cached answer and store the fresh one.")
     max_age_s: Annotated[float, Field(ge=0)] | None = Field(
         None, description="Accept a cached answer only if it is at most this old (seconds).")
+    web_search: bool | None = Field(
+        None, description="true: answer from a live web search, with citations; false: never search; "
+                          "empty: search when the query needs fresh information.")
 
     @model_validator(mode="after")
     def _one_input(self) -> CompletionRequest:
@@ -114,6 +122,7 @@ class RouteInfo(BaseModel):
     language: str
     modalities: list[str]
     needs_web: bool
+    web_search: bool = Field(False, description="Answered (or would be) through a live web search")
     est_tokens_in: int
     reason: str = Field(description="Why the answering model was chosen")
     candidates: list[str] = Field(description="Models in the order they would be tried")
@@ -133,6 +142,7 @@ class CompletionResult(BaseModel):
     latency_ms: float
     finish_reason: str | None
     cache_status: str = Field(description="miss, or hit_exact / hit_semantic from an upstream cache")
+    citations: list[Citation] = Field(default_factory=list, description="Web sources, when searched")
     request_id: str
     warnings: list[str] = Field(default_factory=list)
 
@@ -149,6 +159,12 @@ class RoutingGateway:
         self.portkey = PortkeyPolicy(parse_portkey_config(config), self.policy) if config else None
         self.executor = FallbackExecutor(runtime.client, runtime.portkey, self.health,
                                          deadline_s=runtime.settings.limits.deadline_s)
+        # The same route, searching the web: server tool first, web plugin where it is refused.
+        web = WebSearchUpstream(runtime.client, lambda model: takes_tools(self.catalog, model))
+        self.web_executor = FallbackExecutor(web, runtime.portkey, self.health,
+                                             deadline_s=runtime.settings.limits.deadline_s)
+        search = runtime.settings.search
+        self.search_options = SearchOptions(max_results=search.max_results, engine=search.engine)
 
     @classmethod
     def from_runtime(cls, runtime: Runtime) -> RoutingGateway:
@@ -190,17 +206,27 @@ class RoutingGateway:
         profile = analyze(messages, request.task)
         route_request = RouteRequest(forced, request.max_cost_usd, request.max_tokens)
         if self.portkey is None:
-            return self.policy.plan(profile, route_request)
-        metadata = {"task": profile.task.value, "project": request.project or "",
-                    **(request.metadata or {})}
-        params = request.model_dump(include={"model", "max_tokens", "temperature", "task"},
-                                    exclude_none=True, mode="json")
-        return self.portkey.plan(profile, route_request, metadata=metadata, params=params)
+            plan = self.policy.plan(profile, route_request)
+        else:
+            metadata = {"task": profile.task.value, "project": request.project or "",
+                        **(request.metadata or {})}
+            params = request.model_dump(include={"model", "max_tokens", "temperature", "task"},
+                                        exclude_none=True, mode="json")
+            plan = self.portkey.plan(profile, route_request, metadata=metadata, params=params)
+        wanted = profile.needs_web if request.web_search is None else request.web_search
+        return web_route(plan) if wanted else plan
 
     def explain(self, request: CompletionRequest) -> RouteInfo:
         """The route :meth:`complete` would take, without calling any model."""
         plan = self.plan(request, self.validate(request))
         return _route_info(plan, plan.chosen.reason)
+
+    def _worst_search(self, model: str) -> float:
+        """Upper bound of what searching adds to one call: the fee and the results read."""
+        options = self.search_options
+        prices = self.catalog.price_of(model)
+        read = options.max_results * TOKENS_PER_RESULT * prices[0] if prices else 0.0
+        return search_fee(model, options.engine, results=options.max_results, context_size="high") + read
 
     async def complete(self, request: CompletionRequest) -> CompletionResult:
         started = time.perf_counter()
@@ -209,7 +235,7 @@ class RoutingGateway:
         max_tokens = request.max_tokens or self.runtime.settings.limits.default_max_tokens
         key = cache_key(SERVER_NAME, {"messages": messages, "task": request.task, "model": request.model,
                                       "max_tokens": max_tokens, "temperature": request.temperature,
-                                      "metadata": request.metadata})
+                                      "metadata": request.metadata, "web_search": request.web_search})
         cache_status, hit = await self._lookup(key, request)
         if hit is not None:
             return await self._from_cache(hit, request, request_id, started)
@@ -217,9 +243,13 @@ class RoutingGateway:
         body: dict[str, Any] = {"messages": messages, "max_tokens": max_tokens}
         if request.temperature is not None:
             body["temperature"] = request.temperature
+        executor = self.executor
+        if plan.web_search:
+            body["tools"] = [self.search_options.server_tool()]
+            executor = self.web_executor
         plan, reservation = await self._reserve(plan, request, request_id, max_tokens)
         try:
-            outcome = await self.executor.run(plan, body, portkey_headers=portkey_headers(
+            outcome = await executor.run(plan, body, portkey_headers=portkey_headers(
                 request, plan, request_id))
         except BaseException:
             await self.runtime.budgets.release(reservation)
@@ -281,7 +311,8 @@ class RoutingGateway:
         prices = self.catalog.price_of(model)
         if prices is None:
             return 0.0
-        return plan.profile.est_tokens_in * CHARS_PER_TOKEN * prices[0] + max_tokens * prices[1]
+        search = self._worst_search(model) if plan.web_search else 0.0
+        return plan.profile.est_tokens_in * CHARS_PER_TOKEN * prices[0] + max_tokens * prices[1] + search
 
     async def _reserve(self, plan: RoutePlan, request: CompletionRequest, request_id: str,
                        max_tokens: int) -> tuple[RoutePlan, Reservation]:
@@ -298,7 +329,7 @@ class RoutingGateway:
         if pick is not None and self._worst_case(pick.model, plan, max_tokens) <= headroom:
             downgraded = RoutePlan(plan.profile, [pick],
                                    plan.skipped + [(c.model, "over the remaining budget")
-                                                   for c in plan.candidates])
+                                                   for c in plan.candidates], web_search=plan.web_search)
             reservation = await self.runtime.budgets.reserve(
                 scopes, self._worst_case(pick.model, plan, max_tokens), request_id)
             if reservation.verdict != "downgrade":
@@ -343,6 +374,8 @@ class RoutingGateway:
         if len(outcome.attempts) > 1:
             failed = ", ".join(f"{a.model} ({a.error_code})" for a in outcome.attempts[:-1])
             reason += f"; fell back after {failed}"
+        if result.web_search:
+            reason += f"; searched the web ({result.web_search.replace('_', ' ')})"
         return CompletionResult(
             answer=result.content,
             model=result.model or answered,
@@ -356,11 +389,22 @@ class RoutingGateway:
             tokens_out=result.tokens_out,
             cost_usd=cost_usd,
             cache_status=upstream_cache(result),
+            citations=from_annotations(result.content, result.annotations) if plan.web_search else [],
             latency_ms=round((time.perf_counter() - started) * 1000, 2),
             finish_reason=result.finish_reason,
             request_id=request_id,
             warnings=list(self.routing.warnings),
         )
+
+
+def web_route(plan: RoutePlan) -> RoutePlan:
+    """The plan answering through web search: OpenRouter's server tool, so Portkey targets step aside."""
+    direct = [c for c in plan.candidates if not c.model.startswith(PORTKEY_PREFIX)]
+    if not direct:
+        return plan  # nothing can search; answered without the web (said in the route reason)
+    skipped = [(c.model, "web search runs on OpenRouter, not through Portkey")
+               for c in plan.candidates if c not in direct]
+    return replace(plan, candidates=direct, skipped=plan.skipped + skipped, web_search=True)
 
 
 def portkey_headers(request: CompletionRequest, plan: RoutePlan, request_id: str) -> dict[str, str]:
@@ -381,7 +425,7 @@ def _route_info(plan: RoutePlan, reason: str) -> RouteInfo:
     profile = plan.profile
     return RouteInfo(
         task=profile.task, complexity=profile.complexity, language=profile.language,
-        modalities=list(profile.modalities), needs_web=profile.needs_web,
+        modalities=list(profile.modalities), needs_web=profile.needs_web, web_search=plan.web_search,
         est_tokens_in=profile.est_tokens_in, reason=reason,
         candidates=[c.model for c in plan.candidates],
         skipped=[SkippedModel(model=m, reason=r) for m, r in plan.skipped],

@@ -8,7 +8,7 @@ chosen from the catalogue by price tier. :class:`HybridPolicy` then orders candi
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -99,17 +99,21 @@ def resolve_routing(config: RoutingConfig, catalog: Catalog, *, allow_unlisted: 
                            sources, tuple(warnings), config.difficulty_threshold, good_enough)
 
 
-def tier_models(catalog: Catalog, tier: str, *, vision: bool = False) -> list[ModelInfo]:
-    """Text models of one tier, newest first."""
+def tier_models(catalog: Catalog, tier: str, *, vision: bool = False,
+                accept: Callable[[ModelInfo], bool] | None = None) -> list[ModelInfo]:
+    """Text models of one tier (that ``accept`` allows), newest first."""
     models = [m for m in catalog.text_models()
-              if tier_of(m) == tier and (not vision or m.supports("image"))]
+              if tier_of(m) == tier and (not vision or m.supports("image")) and (accept is None or accept(m))]
     return sorted(models, key=lambda m: (-m.created, m.id))
 
 
-def default_model(catalog: Catalog, tier: str, *, vision: bool = False) -> str:
-    candidates = tier_models(catalog, tier, vision=vision)
+def default_model(catalog: Catalog, tier: str, *, vision: bool = False,
+                  accept: Callable[[ModelInfo], bool] | None = None) -> str:
+    """The newest model of the tier from a leading vendor; else any of the tier; else the newest."""
+    candidates = tier_models(catalog, tier, vision=vision, accept=accept)
     preferred = [m for m in candidates if m.provider in DEFAULT_VENDORS]
-    pick = (preferred or candidates or sorted(catalog.text_models(), key=lambda m: -m.created))
+    anywhere = [m for m in catalog.text_models() if accept is None or accept(m)]
+    pick = (preferred or candidates or sorted(anywhere, key=lambda m: -m.created))
     if not pick:
         raise GatewiseError(ErrorCode.CONFIG_ERROR, "the model catalogue holds no text models")
     return pick[0].id
@@ -132,6 +136,7 @@ class RoutePlan:
     profile: QueryProfile
     candidates: list[Candidate]
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    web_search: bool = False  # answered through a live web search
 
     @property
     def chosen(self) -> Candidate:

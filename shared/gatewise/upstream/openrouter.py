@@ -27,6 +27,8 @@ class ChatResult:
     provider: str | None
     latency_ms: float
     annotations: list[dict[str, Any]] = field(default_factory=list)
+    search_requests: int = 0  # web searches the upstream ran (and billed) for this answer
+    web_search: str | None = None  # "server_tool" or "web_plugin" when the answer searched the web
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -52,6 +54,7 @@ class ChatResult:
             provider=body.get("provider"),
             latency_ms=latency_ms,
             annotations=list(message.get("annotations") or []),
+            search_requests=_search_requests(usage),
             raw=body,
         )
 
@@ -62,6 +65,14 @@ def _text(content: Any) -> str:
     if isinstance(content, list):  # content may come back as an array of text parts
         return "".join(p.get("text", "") for p in content if isinstance(p, dict))
     return ""
+
+
+def _search_requests(usage: Mapping[str, Any]) -> int:
+    used = usage.get("server_tool_use") or usage.get("server_tool_use_details") or {}
+    try:
+        return int(used.get("web_search_requests") or 0) if isinstance(used, dict) else 0
+    except (TypeError, ValueError):
+        return 0
 
 
 def _float_or_none(value: Any) -> float | None:

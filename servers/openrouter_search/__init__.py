@@ -1,0 +1,1 @@
+"""The openrouter-search MCP server."""

@@ -1,0 +1,1 @@
+"""Web search through OpenRouter: answers with structured, numbered citations."""

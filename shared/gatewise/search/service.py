@@ -1,0 +1,295 @@
+"""The search tools' logic: model choice, the cached search call, research and its synthesis."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from gatewise.cache import cache_key
+from gatewise.catalog import Catalog, ModelInfo
+from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.ledger.records import CacheStatus, CallRecord
+from gatewise.routing.policy import default_model
+from gatewise.runtime import Runtime
+from gatewise.search.citations import (
+    Citation,
+    Span,
+    drop_unknown_refs,
+    from_annotations,
+    normalise_url,
+    uncited_sentences,
+)
+from gatewise.search.forms import SearchOptions, search_body
+from gatewise.search.plan import plan_queries
+from gatewise.search.pricing import resolve_engine, search_fee
+from gatewise.search.results import ResearchResult, SearchResult, SubSearch
+from gatewise.search.upstream import WebSearchUpstream, takes_tools
+from gatewise.upstream.openrouter import ChatResult
+
+SERVER = "openrouter-search"
+SEARCH_MAX_TOKENS = 1024
+SYNTHESIS_MAX_TOKENS = 2048
+MAX_SYNTHESIS_SOURCES = 12
+# Fresh results go stale sooner: a cached answer is kept no longer than this per freshness.
+FRESHNESS_TTL_S = {"day": 3600, "week": 6 * 3600, "month": 86400, "year": 7 * 86400}
+SYNTHESIS_SYSTEM = (
+    "Answer the question using only the numbered sources. End every sentence with the number of "
+    "each source that supports it, like [1] or [2][3]. Never cite a number that is not listed. "
+    "Where the sources do not cover part of the question, say so plainly.")
+
+Progress = Callable[[float, float, str], Awaitable[None]]
+
+
+class SearchService:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.config = runtime.settings.search
+        self.upstream = WebSearchUpstream(runtime.client, lambda model: takes_tools(self.catalog, model))
+        # Checked once at start-up, so a retired default fails loudly before the first search.
+        self.model = self._configured_model()
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.runtime.catalog
+
+    # -- models -------------------------------------------------------------------------------
+
+    def _configured_model(self) -> str:
+        if self.config.default_model:
+            return self.check_model(self.config.default_model, where="search.default_model")
+        return default_model(self.catalog, "economy", accept=lambda m: m.supports_tools)
+
+    def check_model(self, name: str, *, where: str = "model") -> str:
+        resolved = self.catalog.resolve(name)
+        if resolved is not None:
+            return resolved
+        if self.runtime.settings.allow_unlisted_models:
+            return name.strip()
+        close = ", ".join(self.catalog.closest(name)) or "none"
+        code = ErrorCode.CONFIG_ERROR if where != "model" else ErrorCode.NOT_FOUND
+        raise GatewiseError(code, f"{where}: unknown model {name!r}; closest current models: {close}",
+                            hint="Leave the model empty for the default, or pick a catalogue id.")
+
+    def options(self, *, max_results: int | None, engine: str | None, context_size: str | None,
+                include: tuple[str, ...], exclude: tuple[str, ...], freshness: str | None
+                ) -> SearchOptions:
+        overlap = sorted(set(include) & set(exclude))
+        if overlap:
+            raise GatewiseError(ErrorCode.INVALID_INPUT,
+                                f"{', '.join(overlap)} is both included and excluded",
+                                hint="Name a domain in include_domains or exclude_domains, not both.")
+        return SearchOptions(max_results=max_results or self.config.max_results,
+                             engine=engine or self.config.engine,  # type: ignore[arg-type]
+                             context_size=context_size, include_domains=include,  # type: ignore[arg-type]
+                             exclude_domains=exclude, freshness=freshness)  # type: ignore[arg-type]
+
+    # -- web_search ---------------------------------------------------------------------------
+
+    async def web_search(self, query: str, options: SearchOptions, *, model: str | None = None,
+                         use_cache: bool = True, max_age_s: float | None = None) -> SearchResult:
+        query = " ".join(query.split())
+        if not query:
+            raise GatewiseError(ErrorCode.INVALID_INPUT, "The query is empty.")
+        if len(query) > self.config.max_query_chars:
+            raise GatewiseError(ErrorCode.TOO_LARGE, f"The query has {len(query):,} characters; the "
+                                f"limit is {self.config.max_query_chars:,} (search.max_query_chars).")
+        model_id = self.check_model(model) if model else self.model
+        started = time.perf_counter()
+        request_id = uuid.uuid4().hex
+        cache = self.runtime.cache if self.config.cache_enabled and use_cache else None
+        key = cache_key(f"{SERVER}:web_search", {"query": query, "model": model_id, **options.key()})
+        if cache is not None:
+            hit = await cache.get(key, max_age_s=max_age_s)
+            if hit is not None:
+                stored = SearchResult.model_validate(hit.value)
+                out = stored.model_copy(update={
+                    "cost_usd": 0.0, "search_cost_usd": 0.0, "cached": True,
+                    "cache_age_s": round(hit.age_s, 1), "request_id": request_id,
+                    "latency_ms": _ms(started)})
+                await self._record("web_search", out.model, 0, 0, 0.0, started, request_id, "hit_exact",
+                                   reason="search cache")
+                return out
+        body = search_body(model_id, query, options, max_tokens=SEARCH_MAX_TOKENS)
+        try:
+            reply = await self.upstream.search(body)
+        except GatewiseError as exc:
+            await self._record("web_search", model_id, 0, 0, 0.0, started, request_id, _miss(cache),
+                               error=exc.code.value, reason="web search")
+            raise
+        result = reply.result
+        cost, search_cost = self._costs(result, model_id, options)
+        warnings = []
+        if reply.rejected is not None:
+            warnings.append(f"{model_id} does not take the openrouter:web_search server tool "
+                            f"({reply.rejected.message}); searched with the web plugin instead.")
+        citations = from_annotations(result.content, result.annotations)
+        if not citations:
+            warnings.append("The search returned no sources; the answer rests on the model alone.")
+        out = SearchResult(
+            query=query, answer=result.content, citations=citations, model=result.model or model_id,
+            provider=self.runtime.provider, mechanism=reply.mechanism,
+            engine=resolve_engine(model_id, options.engine), search_requests=result.search_requests,
+            tokens_in=result.tokens_in, tokens_out=result.tokens_out, cost_usd=cost,
+            search_cost_usd=search_cost, cached=False, latency_ms=_ms(started), request_id=request_id,
+            warnings=warnings)
+        await self._record("web_search", out.model, out.tokens_in, out.tokens_out, cost, started,
+                           request_id, _miss(cache), reason=f"web search ({reply.mechanism})")
+        if cache is not None:
+            await cache.put(key, out.model_dump(mode="json"), ttl_s=self._ttl(options))
+        return out
+
+    def _ttl(self, options: SearchOptions) -> float:
+        ttl = float(self.config.cache_ttl_seconds)
+        return min(ttl, FRESHNESS_TTL_S[options.freshness]) if options.freshness else ttl
+
+    def _costs(self, result: ChatResult, model_id: str, options: SearchOptions) -> tuple[float, float]:
+        """(total, search part). The total is the upstream's figure when it gives one; the search
+        part is what the tokens do not explain."""
+        info: ModelInfo | None = self.catalog.get(result.model or model_id)
+        tokens = info.cost(result.tokens_in, result.tokens_out) if info else 0.0
+        searches = result.search_requests
+        if result.cost_usd is not None:
+            return result.cost_usd, round(max(0.0, result.cost_usd - tokens), 9)
+        fee = searches * search_fee(model_id, options.engine, results=options.max_results,
+                                    context_size=options.context_size)
+        return tokens + fee, fee
+
+    # -- research -----------------------------------------------------------------------------
+
+    async def research(self, question: str, options: SearchOptions, *, queries: list[str] | None,
+                       max_searches: int | None, model: str | None, use_cache: bool = True,
+                       max_age_s: float | None = None, progress: Progress | None = None
+                       ) -> ResearchResult:
+        question = " ".join(question.split())
+        if not question:
+            raise GatewiseError(ErrorCode.INVALID_INPUT, "The question is empty.")
+        limit = min(max_searches or self.config.research_max_searches, self.config.research_max_searches)
+        planned = [" ".join(q.split()) for q in queries or [] if q.strip()] or plan_queries(question, limit)
+        planned = list(dict.fromkeys(planned))[:limit]
+        model_id = self.check_model(model) if model else self.model
+        started = time.perf_counter()
+        total = len(planned) + 1  # every search, then the synthesis
+        done = 0
+        gate = asyncio.Semaphore(self.config.research_concurrency)
+
+        async def one(query: str) -> SearchResult | GatewiseError:
+            nonlocal done
+            async with gate:
+                try:
+                    found: SearchResult | GatewiseError = await self.web_search(
+                        query, options, model=model_id, use_cache=use_cache, max_age_s=max_age_s)
+                except GatewiseError as exc:
+                    found = exc
+            done += 1
+            if progress is not None:
+                await progress(done, total, f"searched {query!r}")
+            return found
+
+        found = await asyncio.gather(*(one(q) for q in planned))
+        successes = [f for f in found if isinstance(f, SearchResult)]
+        if not successes:
+            last = next(f for f in reversed(found) if isinstance(f, GatewiseError))
+            raise GatewiseError(last.code, f"every search failed; the last said: {last.message}",
+                                hint=last.hint, retry_after=last.retry_after)
+        sources, searches = merge_sources(planned, found)
+        synth = await self._synthesise(question, sources[:MAX_SYNTHESIS_SOURCES], model_id)
+        if progress is not None:
+            await progress(total, total, "synthesised the answer")
+        answer, unknown = drop_unknown_refs(synth.content, min(len(sources), MAX_SYNTHESIS_SOURCES))
+        warnings = [w for s in successes for w in s.warnings if "server tool" in w][:1]
+        warnings += [f"search {s.query!r} failed: {s.error}" for s in searches if s.error]
+        if unknown:
+            warnings.append(f"removed references to sources that do not exist: {sorted(set(unknown))}")
+        synth_cost = synth.cost_usd if synth.cost_usd is not None else self._token_cost(synth, model_id)
+        return ResearchResult(
+            question=question, answer=answer, sources=anchor(answer, sources), searches=searches,
+            uncited_sentences=uncited_sentences(answer), model=synth.model or model_id,
+            provider=self.runtime.provider,
+            tokens_in=synth.tokens_in + sum(s.tokens_in for s in successes if not s.cached),
+            tokens_out=synth.tokens_out + sum(s.tokens_out for s in successes if not s.cached),
+            cost_usd=synth_cost + sum(s.cost_usd for s in successes),
+            latency_ms=_ms(started), request_id=uuid.uuid4().hex, warnings=warnings)
+
+    async def _synthesise(self, question: str, sources: list[Citation], model_id: str) -> ChatResult:
+        blocks = "\n\n".join(f"[{s.number}] {s.title or s.url}\nURL: {s.url}\n{s.snippet or ''}".rstrip()
+                             for s in sources)
+        body = {"model": model_id, "max_tokens": SYNTHESIS_MAX_TOKENS, "messages": [
+            {"role": "system", "content": SYNTHESIS_SYSTEM},
+            {"role": "user", "content": f"Question: {question}\n\n<sources>\n{blocks}\n</sources>"}]}
+        started = time.perf_counter()
+        request_id = uuid.uuid4().hex
+        try:
+            result = await self.runtime.client.chat(body)
+        except GatewiseError as exc:
+            await self._record("research", model_id, 0, 0, 0.0, started, request_id, "bypass",
+                               error=exc.code.value, reason="synthesis")
+            raise GatewiseError(exc.code, f"the searches worked but the synthesis failed: {exc.message}",
+                                hint="Call research again: the searches are cached and cost nothing twice.",
+                                retry_after=exc.retry_after) from exc
+        cost = result.cost_usd if result.cost_usd is not None else self._token_cost(result, model_id)
+        await self._record("research", result.model or model_id, result.tokens_in, result.tokens_out, cost,
+                           started, request_id, "bypass", reason="synthesis")
+        return result
+
+    def _token_cost(self, result: ChatResult, model_id: str) -> float:
+        info = self.catalog.get(result.model or model_id)
+        return info.cost(result.tokens_in, result.tokens_out) if info else 0.0
+
+    # -- ledger -------------------------------------------------------------------------------
+
+    async def _record(self, tool: str, model: str, tokens_in: int, tokens_out: int, cost: float,
+                      started: float, request_id: str, cache_status: CacheStatus, *,
+                      reason: str, error: str | None = None) -> None:
+        await self.runtime.ledger.record(CallRecord(
+            server=SERVER, tool=tool, provider=self.runtime.provider, model=model, tokens_in=tokens_in,
+            tokens_out=tokens_out, cost_usd=cost, latency_ms=(time.perf_counter() - started) * 1000,
+            status="error" if error else "ok", cache_status=cache_status, route_reason=reason,
+            request_id=request_id, attempt=0, error_code=error, task="web_search"))
+
+
+def merge_sources(queries: list[str], found: list[SearchResult | GatewiseError]
+                  ) -> tuple[list[Citation], list[SubSearch]]:
+    """One numbered list of every search's sources, the same page once; what each search found."""
+    by_url: dict[str, Citation] = {}
+    searches = []
+    for query, item in zip(queries, found, strict=True):
+        if isinstance(item, GatewiseError):
+            searches.append(SubSearch(query=query, sources=[], error=f"{item.code.value}: {item.message}"))
+            continue
+        numbers = []
+        for cite in item.citations:
+            key = normalise_url(cite.url)
+            entry = by_url.get(key)
+            if entry is None:
+                entry = by_url[key] = Citation(number=len(by_url) + 1, url=cite.url, title=cite.title,
+                                               snippet=cite.snippet)
+            elif len(cite.snippet or "") > len(entry.snippet or ""):
+                entry.snippet = cite.snippet
+            numbers.append(entry.number)
+        searches.append(SubSearch(query=query, sources=numbers, cached=item.cached, cost_usd=item.cost_usd))
+    return list(by_url.values()), searches
+
+
+def anchor(answer: str, sources: list[Citation]) -> list[Citation]:
+    """The sources with where the answer cites each ``[n]``."""
+    out = []
+    for source in sources:
+        marker = f"[{source.number}]"
+        spans, start = [], answer.find(marker)
+        while start != -1:
+            spans.append(Span(start=start, end=start + len(marker)))
+            start = answer.find(marker, start + 1)
+        out.append(source.model_copy(update={"spans": spans, "position": spans[0].start if spans else None}))
+    return out
+
+
+def _miss(cache: Any) -> CacheStatus:
+    return "miss" if cache is not None else "bypass"
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
+

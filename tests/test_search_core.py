@@ -1,0 +1,145 @@
+"""The search core without a server: citations, request forms, query planning, pricing."""
+
+from __future__ import annotations
+
+import pytest
+
+from gatewise.config import load_settings
+from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.search.citations import (
+    drop_unknown_refs,
+    from_annotations,
+    normalise_url,
+    sources_markdown,
+    uncited_sentences,
+    with_refs,
+)
+from gatewise.search.forms import (
+    SearchOptions,
+    clean_domains,
+    is_server_tool_rejection,
+    search_body,
+    to_plugin_form,
+    uses_server_tool,
+)
+from gatewise.search.plan import plan_queries
+from gatewise.search.pricing import resolve_engine, search_fee
+
+
+def note(url: str, answer: str = "", link: str | None = None, **extra) -> dict:
+    cite = {"url": url, "title": extra.pop("title", None), "content": extra.pop("content", None)}
+    if link is not None:
+        start = answer.index(link)
+        cite.update(start_index=start, end_index=start + len(link))
+    return {"type": "url_citation", "url_citation": {**cite, **extra}}
+
+
+def test_citations_are_numbered_by_first_use_and_deduplicated() -> None:
+    answer = "Alpha is true [a.org](https://a.org/x). Beta too [b.org](https://b.org/y)."
+    notes = [note("https://b.org/y", answer, "[b.org](https://b.org/y)", title="B", content="bee " * 200),
+             note("https://a.org/x", answer, "[a.org](https://a.org/x)", title="A"),
+             note("https://A.org/x/?utm_source=feed#top", title="A again", content="more"),
+             note("https://c.org/z", title="Unanchored"),
+             {"type": "file_citation", "file_citation": {"file_id": "f"}},
+             note("https://d.org", start_index=5, end_index=999)]
+    cites = from_annotations(answer, notes)
+    assert [(c.number, c.url) for c in cites] == [
+        (1, "https://a.org/x"), (2, "https://b.org/y"), (3, "https://c.org/z"), (4, "https://d.org")]
+    first = cites[0]
+    assert answer[first.spans[0].start:first.spans[0].end] == "[a.org](https://a.org/x)"
+    assert first.position == answer.index("[a.org]") and first.snippet == "more"  # filled from the duplicate
+    assert cites[1].snippet is not None and len(cites[1].snippet) <= 402 and cites[1].snippet.endswith("…")
+    assert cites[2].position is None and cites[3].spans == []  # out-of-range span dropped, source kept
+
+
+def test_markdown_refs_match_the_numbers() -> None:
+    answer = "Alpha is true [a.org](https://a.org/x). Beta holds as well."
+    cites = from_annotations(answer, [
+        note("https://a.org/x", answer, "[a.org](https://a.org/x)", title="A [draft]"),
+        note("https://b.org/y", answer, "Beta holds", title="B")])
+    text = with_refs(answer, cites)
+    assert text == "Alpha is true [[1]](https://a.org/x). Beta holds [2] as well."
+    assert sources_markdown(cites).splitlines() == [
+        "**Sources**", "1. [A (draft)](https://a.org/x)", "2. [B](https://b.org/y)"]
+
+
+def test_reference_checks() -> None:
+    assert drop_unknown_refs("One [1]. Two [4]. Zero [0].", 2) == ("One [1]. Two. Zero.", [4, 0])
+    text = "Python 3.14 adds free threading. [1] Rates rose 3.5 percent this year [2]. Nobody cites this one."
+    assert uncited_sentences(text) == ["Nobody cites this one."]
+    assert normalise_url("HTTPS://Example.com/a/?b=1&utm_medium=x#frag") == "https://example.com/a?b=1"
+
+
+def test_plugin_form_carries_every_setting() -> None:
+    options = SearchOptions(max_results=7, engine="exa", context_size="high",
+                            include_domains=("python.org",), exclude_domains=("*.spam.com",))
+    body = search_body("openai/gpt-5-mini", "q", options, max_tokens=100)
+    function = {"type": "function", "function": {"name": "f"}}
+    body["tools"].append(function)
+    assert uses_server_tool(body)
+    plugin = to_plugin_form(body)
+    assert not uses_server_tool(plugin) and plugin["tools"] == [function]
+    assert plugin["plugins"] == [{"id": "web", "engine": "exa", "max_results": 7,
+                                  "include_domains": ["python.org"], "exclude_domains": ["*.spam.com"]}]
+    assert plugin["web_search_options"] == {"search_context_size": "high"}
+    auto = to_plugin_form(search_body("m", "q", SearchOptions(), max_tokens=10))
+    assert auto["plugins"] == [{"id": "web", "max_results": 5}] and "tools" not in auto
+
+
+def test_freshness_is_a_dated_system_hint() -> None:
+    from datetime import UTC, datetime
+
+    body = search_body("m", "q", SearchOptions(freshness="week"), max_tokens=10,
+                       now=datetime(2026, 11, 29, tzinfo=UTC))
+    assert body["messages"][0] == {"role": "system", "content": (
+        "Today is 2026-11-29. Prefer sources published within the past week; if the results are "
+        "older than that, say so.")}
+    assert body["messages"][-1] == {"role": "user", "content": "q"}
+
+
+def test_domains_are_checked_and_cut_to_hosts() -> None:
+    assert clean_domains([" Python.org ", "https://docs.python.org/3/", "*.python.org", "python.org"],
+                         "include_domains") == ("python.org", "docs.python.org", "*.python.org")
+    for bad in ("not a domain", "localhost", "*.", "exa mple.com"):
+        with pytest.raises(GatewiseError) as caught:
+            clean_domains([bad], "exclude_domains")
+        assert caught.value.code is ErrorCode.INVALID_INPUT and "exclude_domains" in caught.value.message
+
+
+def test_only_tool_refusals_count_as_rejections() -> None:
+    def error(status: int, message: str) -> GatewiseError:
+        return GatewiseError(ErrorCode.INVALID_INPUT, message, status=status)
+
+    assert is_server_tool_rejection(error(404, "No endpoints found that support tool use."))
+    assert is_server_tool_rejection(error(400, "openrouter:web_search is not enabled for this account"))
+    assert not is_server_tool_rejection(error(429, "tool rate limit"))
+    assert not is_server_tool_rejection(error(400, "messages: required"))
+    assert not is_server_tool_rejection(error(401, "User not found."))
+
+
+def test_pricing_follows_the_engine() -> None:
+    assert resolve_engine("anthropic/claude-haiku-4.5", "auto") == "native"
+    assert resolve_engine("openai/gpt-4o-mini", "native") == "exa"  # no native search: Exa
+    assert resolve_engine("google/gemini-2.5-flash", None) == "exa"
+    assert search_fee("perplexity/sonar", "native", results=5, context_size="high") == 0.012
+    assert search_fee("google/gemini-2.5-flash", "auto", results=5) == 0.007
+    assert search_fee("anthropic/claude-haiku-4.5", "exa", results=13) == pytest.approx(0.010)
+    assert search_fee("openai/gpt-5-mini", "exa", results=3, mode="deep") == 0.012
+
+
+def test_planning_splits_lists_comparisons_and_questions() -> None:
+    assert plan_queries("What is new in Python 3.14, Rust 1.90 and Go 1.25?", 6) == [
+        "What is new in Python 3.14, Rust 1.90 and Go 1.25?", "What is new in Python 3.14",
+        "What is new in Rust 1.90", "What is new in Go 1.25"]
+    assert plan_queries("Compare LFP and NMC battery chemistry", 6) == [
+        "Compare LFP and NMC battery chemistry", "LFP battery chemistry", "NMC battery chemistry"]
+    assert plan_queries("What is HTTP/3?  How does QUIC recover lost packets?", 2) == [
+        "What is HTTP/3? How does QUIC recover lost packets?", "What is HTTP/3?"]
+    assert plan_queries("jwst", 4) == ["jwst"]
+    assert plan_queries("  ", 4) == []
+    assert plan_queries("latest JWST results", 4) == ["latest JWST results"]
+
+
+def test_search_settings_from_the_environment() -> None:
+    settings = load_settings({"GATEWISE_SEARCH_MODEL": "claude-haiku-4.5"})
+    assert settings.search.default_model == "claude-haiku-4.5" and settings.search.max_results == 5
