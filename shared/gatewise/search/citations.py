@@ -132,10 +132,6 @@ def sources_markdown(citations: list[Citation]) -> str:
     return "\n".join(lines)
 
 
-def cited_numbers(text: str) -> list[int]:
-    return [int(n) for n in _REF.findall(text)]
-
-
 def uncited_sentences(text: str) -> list[str]:
     """Sentences of ``text`` that carry no ``[n]`` reference (list markers and headings aside)."""
     out = []

@@ -10,6 +10,7 @@ from typing import Any
 
 from gatewise.cache import cache_key
 from gatewise.catalog import Catalog, ModelInfo
+from gatewise.config import Settings
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger.records import CacheStatus, CallRecord
 from gatewise.routing.policy import default_model
@@ -49,7 +50,7 @@ class SearchService:
         self.config = runtime.settings.search
         self.upstream = WebSearchUpstream(runtime.client, lambda model: takes_tools(self.catalog, model))
         # Checked once at start-up, so a retired default fails loudly before the first search.
-        self.model = self._configured_model()
+        self.model = search_model(runtime.settings, runtime.catalog)
 
     @property
     def catalog(self) -> Catalog:
@@ -57,21 +58,8 @@ class SearchService:
 
     # -- models -------------------------------------------------------------------------------
 
-    def _configured_model(self) -> str:
-        if self.config.default_model:
-            return self.check_model(self.config.default_model, where="search.default_model")
-        return default_model(self.catalog, "economy", accept=lambda m: m.supports_tools)
-
-    def check_model(self, name: str, *, where: str = "model") -> str:
-        resolved = self.catalog.resolve(name)
-        if resolved is not None:
-            return resolved
-        if self.runtime.settings.allow_unlisted_models:
-            return name.strip()
-        close = ", ".join(self.catalog.closest(name)) or "none"
-        code = ErrorCode.CONFIG_ERROR if where != "model" else ErrorCode.NOT_FOUND
-        raise GatewiseError(code, f"{where}: unknown model {name!r}; closest current models: {close}",
-                            hint="Leave the model empty for the default, or pick a catalogue id.")
+    def check_model(self, name: str) -> str:
+        return resolve_model(self.catalog, name, allow_unlisted=self.runtime.settings.allow_unlisted_models)
 
     def options(self, *, max_results: int | None, engine: str | None, context_size: str | None,
                 include: tuple[str, ...], exclude: tuple[str, ...], freshness: str | None
@@ -248,6 +236,28 @@ class SearchService:
             tokens_out=tokens_out, cost_usd=cost, latency_ms=(time.perf_counter() - started) * 1000,
             status="error" if error else "ok", cache_status=cache_status, route_reason=reason,
             request_id=request_id, attempt=0, error_code=error, task="web_search"))
+
+
+def resolve_model(catalog: Catalog, name: str, *, allow_unlisted: bool, where: str = "model") -> str:
+    """A caller's model name → a catalogue id, or an error naming the closest current models."""
+    resolved = catalog.resolve(name)
+    if resolved is not None:
+        return resolved
+    if allow_unlisted:
+        return name.strip()
+    close = ", ".join(catalog.closest(name)) or "none"
+    code = ErrorCode.NOT_FOUND if where == "model" else ErrorCode.CONFIG_ERROR
+    raise GatewiseError(code, f"{where}: unknown model {name!r}; closest current models: {close}",
+                        hint="Leave the model empty for the default, or pick a catalogue id.")
+
+
+def search_model(settings: Settings, catalog: Catalog) -> str:
+    """The default search model: the configured one, checked, or the newest cheap model with tool
+    calling from a leading vendor (never a fixed id, which would age out of the catalogue)."""
+    if settings.search.default_model:
+        return resolve_model(catalog, settings.search.default_model,
+                             allow_unlisted=settings.allow_unlisted_models, where="search.default_model")
+    return default_model(catalog, "economy", accept=lambda m: m.supports_tools)
 
 
 def merge_sources(queries: list[str], found: list[SearchResult | GatewiseError]

@@ -1,0 +1,282 @@
+"""openrouter-search through a real in-memory MCP client and the sandbox's search corpus."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from gatewise.servers.openrouter_search.server import create_server
+from mcp import Client, StdioServerParameters
+
+from gatewise.catalog import Catalog
+from gatewise.config import Settings, load_settings
+from gatewise.ledger import open_ledger
+from gatewise.routing.policy import default_model
+from gatewise.search.pricing import search_fee
+
+CONTRACT = Path(__file__).parent / "contract" / "openrouter_search_tools.json"
+SCRIPT = Path(sys.executable).parent / "gatewise-openrouter-search"
+CATALOG = Catalog.snapshot()
+SERVER = "openrouter-search"
+DEFAULT = default_model(CATALOG, "economy", accept=lambda m: m.supports_tools)
+WAL = "SQLite WAL concurrency"
+
+
+@pytest.fixture
+def search_settings(tmp_path: Path, sandbox) -> Settings:
+    return load_settings({}, data_dir=tmp_path / "data", sandbox_url=sandbox.url,
+                         limits={"max_retries": 1, "backoff_base_s": 0.0, "backoff_max_s": 0.0})
+
+
+@pytest.fixture(params=["auto", "legacy"])
+def connect(request: pytest.FixtureRequest, search_settings: Settings):
+    def factory(settings: Settings | None = None) -> Client:
+        return Client(create_server(settings or search_settings), mode=request.param)
+
+    return factory
+
+
+async def call(client: Client, tool: str, args: dict, **kw) -> dict:
+    result = await client.call_tool(tool, args, **kw)
+    assert not result.is_error, result.content
+    return result.structured_content
+
+
+async def error_text(client: Client, tool: str, args: dict) -> str:
+    result = await client.call_tool(tool, args)
+    assert result.is_error, result
+    text = result.content[0].text
+    assert "Traceback" not in text
+    return text
+
+
+async def ledger_rows(settings: Settings) -> list:
+    ledger = open_ledger(settings.ledger_path)
+    try:
+        return await ledger.recent(100)
+    finally:
+        await ledger.close()
+
+
+def token_cost(model: str, out: dict) -> float:
+    return CATALOG.get(model).cost(out["tokens_in"], out["tokens_out"])
+
+
+async def test_tools_list_matches_the_contract(connect) -> None:
+    async with connect() as client:
+        listed = (await client.list_tools()).tools
+        wire = [t.model_dump(by_alias=True, mode="json", exclude_none=True) for t in listed]
+        fields = ("description", "inputSchema", "outputSchema", "annotations")
+        current = {t["name"]: {k: t.get(k) for k in fields} for t in wire}
+        if os.environ.get("UPDATE_CONTRACT") or not CONTRACT.exists():
+            CONTRACT.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
+        assert current == json.loads(CONTRACT.read_text()), "rerun with UPDATE_CONTRACT=1"
+        assert sorted(current) == ["research", "web_search"]
+        assert current["web_search"]["annotations"]["openWorldHint"] is True
+        assert {"citations", "cost_usd", "cached"} <= set(current["web_search"]["outputSchema"]["properties"])
+
+
+async def test_web_search_markdown_has_numbered_sources_matching_citations(
+        connect, upstream, search_settings) -> None:
+    async with connect() as client:
+        result = await client.call_tool("web_search", {"query": WAL})
+    assert not result.is_error, result.content
+    out, text = result.structured_content, result.content[0].text
+    assert out["model"] == DEFAULT and out["mechanism"] == "server_tool" and out["cached"] is False
+    hosts = {urlsplit(c["url"]).hostname for c in out["citations"]}
+    assert hosts == {"techdigest.news", "docs.dbinternals.org"}
+    assert [c["number"] for c in out["citations"]] == [1, 2]
+    for cite in out["citations"]:  # every citation points at its own link in the answer
+        span = out["answer"][cite["spans"][0]["start"]:cite["spans"][0]["end"]]
+        assert span == f"[{urlsplit(cite['url']).hostname}]({cite['url']})" and cite["position"] >= 0
+        assert cite["title"] and cite["snippet"]
+        assert f"[[{cite['number']}]]({cite['url']})" in text  # the inline ref carries the number
+        assert re.search(rf"^{cite['number']}\. \[{re.escape(cite['title'])}\]\({re.escape(cite['url'])}\)",
+                         text, re.M)
+    assert text.startswith("Web content and model text") and "<untrusted_model_output" in text
+    # Cost: the tokens at catalogue prices plus one native search fee, to the cent's millionth.
+    fee = search_fee(DEFAULT, "auto", results=2)
+    assert out["search_requests"] == 1 and out["engine"] == "native"
+    assert out["cost_usd"] == pytest.approx(token_cost(DEFAULT, out) + fee, abs=1e-9)
+    assert out["search_cost_usd"] == pytest.approx(fee, abs=1e-9)
+    rows = await ledger_rows(search_settings)
+    assert [(r.server, r.tool, r.cache_status) for r in rows] == [(SERVER, "web_search", "miss")]
+    assert rows[0].cost_usd == pytest.approx(out["cost_usd"])
+
+
+async def test_web_search_json_format_and_exa_pricing(connect, upstream) -> None:
+    model = "google/gemini-2.5-flash"  # no native search: Exa prices it
+    async with connect() as client:
+        result = await client.call_tool("web_search", {"query": "Kubernetes autoscaling", "model": model,
+                                                       "result_format": "json", "max_results": 1})
+    assert not result.is_error, result.content
+    out = result.structured_content
+    assert json.loads(result.content[0].text) == out
+    assert out["engine"] == "exa" and len(out["citations"]) == 1
+    assert out["cost_usd"] == pytest.approx(token_cost(model, out) + 0.007, abs=1e-9)
+
+
+async def test_domain_filters(connect, upstream) -> None:
+    query = "Python 3.14 free threading"
+    async with connect() as client:
+        only = await call(client, "web_search", {"query": query, "include_domains": ["pynotes.dev"]})
+        subs = await call(client, "web_search", {"query": query, "include_domains": ["*.pynotes.dev"]})
+        not_docs = await call(client, "web_search", {"query": query,
+                                                     "exclude_domains": ["https://docs.pynotes.dev/x"]})
+        text = await error_text(client, "web_search", {"query": query, "include_domains": ["not a host"]})
+        assert "INVALID_INPUT" in text and "include_domains" in text
+        text = await error_text(client, "web_search", {"query": query, "include_domains": ["a.org"],
+                                                       "exclude_domains": ["A.org"]})
+        assert "INVALID_INPUT" in text and "both included and excluded" in text
+
+    def hosts(out: dict) -> set[str]:
+        return {urlsplit(c["url"]).hostname for c in out["citations"]}
+
+    assert hosts(only) == {"pynotes.dev", "docs.pynotes.dev", "blog.pynotes.dev"}
+    assert hosts(subs) == {"docs.pynotes.dev", "blog.pynotes.dev"}
+    assert "docs.pynotes.dev" not in hosts(not_docs) and hosts(not_docs)
+
+
+async def test_cache_hits_and_max_age(connect, upstream, search_settings) -> None:
+    args = {"query": "LFP battery chemistry", "max_results": 2}
+    async with connect() as client:
+        first = await call(client, "web_search", args)
+        second = await call(client, "web_search", {**args, "query": "  LFP   battery chemistry "})
+        fresh = await call(client, "web_search", {**args, "max_age": 0})
+        other = await call(client, "web_search", {**args, "max_results": 1})
+        unstored = await call(client, "web_search", {"query": "Kubernetes autoscaling", "cache": False})
+        again = await call(client, "web_search", {"query": "Kubernetes autoscaling"})
+    assert first["cached"] is False and first["cost_usd"] > 0
+    assert second["cached"] is True and second["cost_usd"] == 0 and second["search_cost_usd"] == 0
+    assert second["answer"] == first["answer"] and second["citations"] == first["citations"]
+    assert second["cache_age_s"] is not None and second["request_id"] != first["request_id"]
+    assert fresh["cached"] is False and fresh["cost_usd"] > 0  # max_age 0 demands a new search
+    assert other["cached"] is False  # different options, different entry
+    assert unstored["cached"] is False and again["cached"] is False  # cache: false stored nothing
+    searched = upstream.stats()["totals"]["requests"]
+    assert searched == 5
+    rows = await ledger_rows(search_settings)
+    assert sorted(r.cache_status for r in rows) == ["bypass", "hit_exact", "miss", "miss", "miss", "miss"]
+
+
+async def test_server_tool_rejection_falls_back_to_the_web_plugin(connect, upstream) -> None:
+    upstream.reject_server_tool("*")
+    async with connect() as client:
+        first = await call(client, "web_search", {"query": WAL, "cache": False})
+        second = await call(client, "web_search", {"query": WAL, "cache": False})
+    assert first["mechanism"] == "web_plugin" and len(first["citations"]) == 2
+    assert any("server tool" in w and "web plugin" in w for w in first["warnings"])
+    assert second["mechanism"] == "web_plugin" and second["warnings"] == []  # no second refusal
+    fee = search_fee(DEFAULT, "auto", results=2)
+    assert first["cost_usd"] == pytest.approx(token_cost(DEFAULT, first) + fee)
+
+
+async def test_rate_limits_retry_then_report(connect, upstream, search_settings) -> None:
+    upstream.fault(DEFAULT, error_rate=1.0, statuses=[429], retry_after=0)
+    async with connect() as client:
+        text = await error_text(client, "web_search", {"query": WAL})
+        assert "RATE_LIMITED" in text and "retry" in text.lower()
+        upstream.reset()
+        recovered = await call(client, "web_search", {"query": WAL})
+    assert recovered["cached"] is False  # the failure stored nothing
+    rows = await ledger_rows(search_settings)
+    assert sorted((r.status, r.error_code) for r in rows) == [("error", "RATE_LIMITED"), ("ok", None)]
+
+
+async def test_empty_results_say_so_and_still_pay_the_search(connect, upstream) -> None:
+    async with connect() as client:
+        result = await client.call_tool("web_search", {"query": "quantum gravity zzz"})
+    out = result.structured_content
+    assert out["citations"] == [] and out["search_requests"] == 1
+    assert any("no sources" in w for w in out["warnings"])
+    assert out["search_cost_usd"] == pytest.approx(search_fee(DEFAULT, "auto", results=0))
+    assert "**Sources**" not in result.content[0].text
+
+
+async def test_bad_input_is_refused_clearly(connect, upstream, search_settings) -> None:
+    async with connect() as client:
+        for args in ({"query": ""}, {"query": WAL, "max_results": 0}, {"query": WAL, "max_results": 26},
+                     {"query": WAL, "engine": "google"}, {"query": WAL, "search_context_size": "huge"},
+                     {"query": WAL, "freshness": "hour"}, {"query": WAL, "max_age": -1},
+                     {"query": "x" * 2001}, {"query": WAL, "result_format": "html"}):
+            await error_text(client, "web_search", args)
+        text = await error_text(client, "web_search", {"query": "   "})
+        assert "INVALID_INPUT" in text and "empty" in text
+        text = await error_text(client, "web_search", {"query": WAL, "model": "claude-haiku-4.55"})
+        assert "NOT_FOUND" in text and "anthropic/claude-haiku-4.5" in text
+        text = await error_text(client, "research", {"question": WAL, "queries": [""]})
+        assert "queries" in text
+    assert upstream.stats()["totals"]["requests"] == 0  # nothing bad reached the upstream
+    assert await ledger_rows(search_settings) == []
+
+
+async def test_research_runs_searches_concurrently_and_cites_every_sentence(
+        connect, upstream, search_settings) -> None:
+    question = "Compare LFP and NMC battery chemistry"
+    progress: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append((done, total, message))
+
+    async with connect() as client:
+        result = await client.call_tool("research", {"question": question, "max_results": 3},
+                                        progress_callback=on_progress)
+    assert not result.is_error, result.content
+    out = result.structured_content
+    assert [s["query"] for s in out["searches"]] == [
+        question, "LFP battery chemistry", "NMC battery chemistry"]
+    assert [p[0] for p in progress] == [1, 2, 3, 4] and {p[1] for p in progress} == {4}
+    assert progress[-1][2] == "synthesised the answer"
+    urls = [s["url"] for s in out["sources"]]
+    assert len(urls) == len(set(urls)) >= 2  # every search found the same pages: one entry each
+    assert [s["number"] for s in out["sources"]] == list(range(1, len(urls) + 1))
+    assert out["uncited_sentences"] == []
+    for source in out["sources"]:
+        for span in source["spans"]:
+            assert out["answer"][span["start"]:span["end"]] == f"[{source['number']}]"
+    assert all(source["spans"] for source in out["sources"])
+    search_costs = sum(s["cost_usd"] for s in out["searches"])
+    assert 0 < search_costs < out["cost_usd"]  # plus the synthesis call
+    rows = await ledger_rows(search_settings)
+    assert sorted(r.tool for r in rows) == ["research"] + ["web_search"] * 3
+    assert sum(r.cost_usd for r in rows) == pytest.approx(out["cost_usd"])
+    assert "**Sources**" in result.content[0].text
+
+
+async def test_research_takes_queries_and_survives_a_failed_search(connect, upstream) -> None:
+    async with connect() as client:
+        out = await call(client, "research", {"question": "EV batteries and coral reefs",
+                                              "queries": ["LFP battery chemistry", "coral reef bleaching",
+                                                          "LFP battery chemistry"], "result_format": "json"})
+        assert [s["query"] for s in out["searches"]] == ["LFP battery chemistry", "coral reef bleaching"]
+        assert all(s["cached"] is False for s in out["searches"])
+        repeat = await call(client, "research", {"question": "EV batteries and coral reefs",
+                                                 "queries": ["LFP battery chemistry"]})
+        assert repeat["searches"][0]["cached"] is True and repeat["searches"][0]["cost_usd"] == 0
+        upstream.fault(DEFAULT, error_rate=1.0, statuses=[503])
+        text = await error_text(client, "research", {"question": "Kubernetes autoscaling", "cache": False})
+        assert "every search failed" in text
+
+
+async def test_console_script_over_stdio(sandbox, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(GATEWISE_SANDBOX_URL=sandbox.url, GATEWISE_DATA_DIR=str(tmp_path))
+    async with Client(StdioServerParameters(command=str(SCRIPT), args=[], env=env)) as client:
+        result = await client.call_tool("web_search", {"query": WAL, "result_format": "json"})
+        assert not result.is_error and len(result.structured_content["citations"]) == 2
+
+
+def test_a_retired_default_model_stops_start_up(sandbox, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(GATEWISE_SANDBOX_URL=sandbox.url, GATEWISE_DATA_DIR=str(tmp_path),
+               GATEWISE_SEARCH_MODEL="google/gemini-2.5-pro-exp-03-25")
+    done = subprocess.run([str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "search.default_model" in done.stderr
+    assert "google/gemini-2.5-pro" in done.stderr  # the closest current model is named
