@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/routing_replay.py
 	$(BIN)/python bench/analysis_eval.py --split test
 	$(BIN)/python bench/images.py
+	$(BIN)/python bench/search.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check shared servers tests bench scripts

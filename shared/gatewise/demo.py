@@ -144,6 +144,32 @@ async def _multimodal(sandbox: SandboxServer, data_dir: str) -> None:
         _say(f"  cloud-metadata URL → {unsafe.content[0].text.splitlines()[0][:100]}")
 
 
+async def _search(sandbox: SandboxServer, data_dir: str) -> None:
+    _say("\nopenrouter-search  (stdio subprocess; the sandbox searches a small built-in corpus)")
+    params = _server_params("gatewise.servers.openrouter_search", sandbox.url, data_dir)
+    async with Client(params) as client:
+        found = await client.call_tool("web_search", {"query": "SQLite WAL concurrency"})
+        out = found.structured_content or {}
+        _say(f"  web_search → {out['model']} via {out['mechanism']}, {len(out['citations'])} sources, "
+             f"${out['cost_usd']:.6f} (search ${out['search_cost_usd']:.3f})")
+        for cite in out["citations"]:
+            _say(f"    [{cite['number']}] {cite['title']}  {cite['url']}")
+        again = await client.call_tool("web_search", {"query": "SQLite WAL concurrency"})
+        _say(f"  same search again → cached {(again.structured_content or {})['cached']}, "
+             f"cost ${(again.structured_content or {})['cost_usd']:.6f}")
+        steps: list[str] = []
+
+        async def progress(done: float, total: float | None, message: str | None) -> None:
+            steps.append(f"{done:g}/{total:g}")
+
+        report = await client.call_tool("research", {"question": "Compare LFP and NMC battery chemistry"},
+                                        progress_callback=progress)
+        out = report.structured_content or {}
+        _say(f"  research → {len(out['searches'])} searches (progress {' '.join(steps)}), "
+             f"{len(out['sources'])} distinct sources, {len(out['uncited_sentences'])} uncited sentences")
+        _say(f"    {out['answer'][:150]}…")
+
+
 async def _ledger_summary(data_dir: str) -> None:
     ledger = open_ledger(Path(data_dir) / "ledger.sqlite3")
     try:
@@ -165,6 +191,7 @@ async def run_demo() -> int:
             await _routing_gateway(sandbox, data_dir)
             await _portkey_admin(sandbox, data_dir)
             await _multimodal(sandbox, data_dir)
+            await _search(sandbox, data_dir)
         await _ledger_summary(data_dir)
     _say("\ndone. With OPENROUTER_API_KEY set, the same servers use the real services.")
     return 0
