@@ -49,6 +49,10 @@ class SandboxAdmin:
     def stats(self) -> dict[str, Any]:
         return self._call("GET", "stats")
 
+    def reject_server_tool(self, *models: str) -> dict[str, Any]:
+        """Make these models (``"*"``: all) refuse the web search server tool; none: accept."""
+        return self._call("PUT", "search", json={"reject_server_tool": list(models)})
+
 
 @pytest.fixture
 def settings(tmp_path: Path, sandbox: SandboxServer) -> Settings:

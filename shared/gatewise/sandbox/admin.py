@@ -1,4 +1,5 @@
-"""``/_sandbox/*``: change fault rules, read counters and reset, while the sandbox runs.
+"""``/_sandbox/*``: change fault rules and search behaviour, read counters and reset, while the
+sandbox runs.
 
 These routes sit outside ``/api/v1`` so they can never be mistaken for OpenRouter's API.
 """
@@ -44,6 +45,30 @@ async def delete_faults(request: Request) -> Response:
     state = _state(request)
     state.faults.clear(request.query_params.get("model") or None)
     return json_response({"faults": state.faults.table()})
+
+
+async def get_search(request: Request) -> Response:
+    return json_response(_search_table(_state(request)))
+
+
+async def put_search(request: Request) -> Response:
+    """Body: ``{"reject_server_tool": ["openai/gpt-4o" | "*", ...]}``; an empty list accepts
+    the web search server tool everywhere again."""
+    state = _state(request)
+    try:
+        body = await json_body(request)
+        models = body.get("reject_server_tool")
+        if not isinstance(models, list) or not all(isinstance(m, str) and m.strip()
+                                                   for m in models):
+            raise BadRequest("reject_server_tool: expected an array of model ids or '*'")
+    except BadRequest as exc:
+        return exc.response()
+    state.reject_server_tool(models)
+    return json_response(_search_table(state))
+
+
+def _search_table(state: SandboxState) -> dict[str, list[str]]:
+    return {"reject_server_tool": sorted(state.server_tool_rejections)}
 
 
 async def stats(request: Request) -> Response:

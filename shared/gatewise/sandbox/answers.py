@@ -29,6 +29,10 @@ _RANGE = re.compile(r"\d+(?:-\d+)+")
 _TRANSLATE = re.compile(r"\btranslat(e|ion)\b", re.I)
 _TARGET_LANGUAGE = re.compile(r"\b(?:into|to)\s+([A-Z][a-z]+)\b")
 _SUMMARY = re.compile(r"\b(summari[sz]e|summary|tl;?dr|condense)\b", re.I)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+_SOURCES = re.compile(r"^<sources>[ \t]*\n(.*?)^</sources>[ \t]*$", re.M | re.S)
+_SOURCE_HEAD = re.compile(r"^\[(\d+)\][ \t]*(.*)$", re.M)
+MAX_CITED_SOURCES = 8
 _STOPWORDS = frozenset({
     "a", "an", "the", "to", "of", "in", "for", "on", "and", "or", "that", "which", "with",
     "write", "please", "me", "some", "code", "function", "script", "program", "implement",
@@ -100,6 +104,28 @@ def answer(model: str, messages: list[dict[str, Any]], notes: tuple[str, ...] = 
     return marker(model) + "".join(note + " " for note in notes) + _reply(prompt)
 
 
+def sentences(text: str) -> list[str]:
+    """The text split after ``.``, ``!`` or ``?`` where a new sentence visibly starts."""
+    return [part for part in _SENTENCE_END.split(text.strip()) if part]
+
+
+def sources(prompt: str) -> list[tuple[int, str, str]]:
+    """``(number, title, excerpt)`` of each ``[n] title / URL: … / excerpt`` entry in the
+    prompt's ``<sources>`` block."""
+    block = _SOURCES.search(prompt)
+    if block is None:
+        return []
+    body = block.group(1)
+    heads = list(_SOURCE_HEAD.finditer(body))
+    found: list[tuple[int, str, str]] = []
+    for head, following in zip(heads, [*heads[1:], None], strict=True):
+        entry = body[head.end():following.start() if following else len(body)]
+        lines = [line.strip() for line in entry.splitlines()]
+        excerpt = " ".join(line for line in lines if line and not line.startswith("URL:"))
+        found.append((int(head.group(1)), head.group(2).strip(), excerpt))
+    return found
+
+
 def truncate(text: str, max_tokens: int) -> str:
     """The first ``max_tokens`` tokens' worth of text."""
     return text[: max_tokens * CHARS_PER_TOKEN]
@@ -109,23 +135,34 @@ def _reply(prompt: str) -> str:
     """Pick the reply kind: translation, summary and code requests win over stray numbers."""
     if not prompt:
         return "(empty prompt) This is a deterministic sandbox reply; no model was called."
+    if cited := sources(prompt):
+        return _synthesis(cited)
     if _TRANSLATE.search(prompt):
         target = _TARGET_LANGUAGE.search(prompt)
         into = f" into {target.group(1)}" if target else ""
         return (f"Translation{into} (sandbox stand-in, not a real translation): "
-                f"{_shorten(_body(prompt))}")
+                f"{shorten(_body(prompt))}")
     if _SUMMARY.search(prompt):
-        return f"Summary (sandbox stand-in): {_shorten(_body(prompt), 20)}"
+        return f"Summary (sandbox stand-in): {shorten(_body(prompt), 20)}"
     if _CODE_WORDS.search(prompt):
         return _code(prompt)
     if (arithmetic := _arithmetic(prompt)) is not None:
         expression, value = arithmetic
         return f"{expression} = {value}"
-    return (f'You asked: "{_shorten(prompt, 16)}". '
+    return (f'You asked: "{shorten(prompt, 16)}". '
             "This is a deterministic sandbox reply; no model was called.")
 
 
-def _shorten(text: str, words: int = 12) -> str:
+def _synthesis(cited: list[tuple[int, str, str]]) -> str:
+    """One sentence per source, each followed by its number, as a grounded answer reads."""
+    parts = []
+    for number, title, excerpt in cited[:MAX_CITED_SOURCES]:
+        lead = (sentences(excerpt) or [title])[0]
+        parts.append(f"{lead} [{number}]")
+    return " ".join(parts)
+
+
+def shorten(text: str, words: int = 12) -> str:
     parts = text.split()
     short = " ".join(parts[:words])
     return short + (" …" if len(parts) > words else "")
@@ -193,7 +230,7 @@ def _code(prompt: str) -> str:
     language = next((lang for word, lang in _LANGUAGES if word in lowered), "python")
     words = [w.lower() for w in _WORD.findall(prompt) if w.lower() not in _STOPWORDS]
     name = "_".join(words[:3]) or "solution"
-    summary = _shorten(prompt, 10).replace('"', "'")
+    summary = shorten(prompt, 10).replace('"', "'")
     templates = {
         "python": f'def {name}(*args):\n    """{summary}"""\n    return "sandbox"\n',
         "javascript": (f"// {summary}\nfunction {_camel(name)}(...args) "

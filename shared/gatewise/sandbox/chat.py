@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from gatewise.catalog import ModelInfo
-from gatewise.sandbox import answers, imagegen, vision
+from gatewise.sandbox import answers, imagegen, vision, websearch
 from gatewise.sandbox.checks import (
     BadRequest,
     ChatRequest,
@@ -57,6 +57,7 @@ class Plan:
     failed_over: tuple[int, ...]
     media: vision.Media = vision.NO_MEDIA
     wanted: imagegen.ImageRequest | None = None  # image output asked for through `modalities`
+    search: websearch.Search | None = None  # the web search run for this request
 
 
 async def chat_completions(request: Request) -> Response:
@@ -68,8 +69,9 @@ async def chat_completions(request: Request) -> Response:
         body = await json_body(request)
         chat = parse_chat(body, state.config.default_model)
         wanted = imagegen.requested(body)
+        searching = websearch.requested(body, chat.candidates[0])
         forced = header_fault(request)
-        plan = _plan(state, chat, forced, vision.inspect(chat.messages), wanted)
+        plan = _plan(state, chat, forced, vision.inspect(chat.messages), wanted, searching)
     except BadRequest as exc:
         return exc.response()
     if isinstance(plan, Response):
@@ -88,9 +90,10 @@ async def chat_completions(request: Request) -> Response:
 
 
 def _plan(state: SandboxState, chat: ChatRequest, forced: Fault | None, media: vision.Media,
-          wanted: imagegen.ImageRequest | None) -> Plan | Response:
-    """Walk the model and its fallbacks: models lacking a needed modality, context overflows
-    and injected errors move on."""
+          wanted: imagegen.ImageRequest | None,
+          searching: websearch.SearchRequest | None) -> Plan | Response:
+    """Walk the model and its fallbacks: models lacking a needed modality or refusing the search
+    tool, context overflows and injected errors move on."""
     infos: list[ModelInfo] = []
     for name in chat.candidates:
         info = state.model(name)
@@ -109,6 +112,10 @@ def _plan(state: SandboxState, chat: ChatRequest, forced: Fault | None, media: v
             if last:
                 return error_response(400, unsupported, error_type="invalid_request")
             continue  # upstream only routes to endpoints that take the request's modalities
+        if searching is not None and searching.server_tool and state.rejects_server_tool(info.id):
+            if last:
+                return error_response(404, websearch.rejection(info.id), error_type="not_found")
+            continue
         if info.context_length and tokens > info.context_length:
             if last:
                 return error_response(400, _too_long(info, tokens),
@@ -119,7 +126,8 @@ def _plan(state: SandboxState, chat: ChatRequest, forced: Fault | None, media: v
         if fault.kind == "error" and not fault.forced and not last:
             failed.append(fault.status)
             continue
-        return Plan(info, fault, tokens, tuple(failed), media, wanted)
+        search = websearch.run(searching, info.id, chat.messages) if searching else None
+        return Plan(info, fault, tokens, tuple(failed), media, wanted, search)
     raise AssertionError("unreachable: the last candidate always returns")
 
 
@@ -168,20 +176,25 @@ def _origin(request: Request) -> str:
     return request.headers.get("http-referer", "")[:200]
 
 
-def _answer(chat: ChatRequest, plan: Plan) -> tuple[str, int, str]:
-    """The text, its token count and the finish reason, honouring the output limit."""
+def _answer(chat: ChatRequest, plan: Plan) -> tuple[str, int, str, list[dict[str, Any]]]:
+    """The text, its token count, the finish reason and the text's citations, honouring the
+    output limit."""
     info = plan.info
+    citations: list[dict[str, Any]] = []
     if plan.wanted is not None:
         prompt = answers.last_user_text(chat.messages)
         text = answers.marker(info.id) + imagegen.caption(prompt, plan.wanted.count)
+    elif plan.search is not None:
+        text, citations = websearch.reply(info.id, plan.search)
     else:
         text = answers.answer(info.id, chat.messages, plan.media.notes)
     limits = [n for n in (chat.max_tokens, info.max_completion_tokens) if n]
     limit = min(limits) if limits else None
     tokens = answers.count_tokens(text)
     if limit is not None and tokens > limit:
-        return answers.truncate(text, limit), limit, "length"
-    return text, tokens, "stop"
+        text = answers.truncate(text, limit)
+        return text, limit, "length", websearch.surviving(citations, len(text))
+    return text, tokens, "stop", citations
 
 
 def _pictures(chat: ChatRequest, plan: Plan) -> list[dict[str, Any]]:
@@ -191,16 +204,23 @@ def _pictures(chat: ChatRequest, plan: Plan) -> list[dict[str, Any]]:
 
 
 def _usage(plan: Plan, text_tokens: int, pictures: int) -> Usage:
-    """Generated images count as output tokens at the completion price, as upstream bills them."""
+    """Generated images count as output tokens at the completion price, as upstream bills them;
+    search results count as prompt tokens, and the search fee comes on top."""
     image_tokens = pictures * imagegen.IMAGE_TOKENS
-    usage = Usage.priced(plan.info, plan.prompt_tokens, text_tokens + image_tokens)
-    return replace(usage, image_tokens=image_tokens) if image_tokens else usage
+    search = plan.search
+    tokens_in = plan.prompt_tokens + (search.tokens if search else 0)
+    usage = Usage.priced(plan.info, tokens_in, text_tokens + image_tokens)
+    if image_tokens:
+        usage = replace(usage, image_tokens=image_tokens)
+    if search:
+        usage = replace(usage, search_cost=search.fee, search_requests=1)
+    return usage
 
 
 def _plain(state: SandboxState, chat: ChatRequest, plan: Plan, started: float, origin: str
            ) -> Response:
     info = plan.info
-    text, tokens_out, finish = _answer(chat, plan)
+    text, tokens_out, finish, citations = _answer(chat, plan)
     pictures = _pictures(chat, plan)
     error: dict[str, Any] | None = None
     if plan.fault.kind == "mid_stream":  # the provider died part-way: a partial, failed choice
@@ -208,15 +228,14 @@ def _plain(state: SandboxState, chat: ChatRequest, plan: Plan, started: float, o
         tokens_out = answers.count_tokens(text)
         finish = "error"
         pictures = []
+        citations = websearch.surviving(citations, len(text))
         error = {"code": plan.fault.status,
                  "message": "Provider disconnected unexpectedly" + INJECTED,
                  "metadata": {"error_type": plan.fault.error_type_or_default}}
     usage = _usage(plan, tokens_out, len(pictures))
     gen_id, created = new_id(), int(time.time())
-    body = completion(gen_id, created, info.id, text, finish, usage, error, pictures)
-    state.remember(Generation(gen_id, info.id, time.time(), usage,
-                              (time.perf_counter() - started) * 1000, finish, False,
-                              origin=origin, attempts=plan.failed_over))
+    body = completion(gen_id, created, info.id, text, finish, usage, error, pictures, citations)
+    _remember(state, gen_id, plan, usage, started, finish, origin, streamed=False)
     return json_response(body, headers={"X-Generation-Id": gen_id})
 
 
@@ -235,7 +254,7 @@ def _streamed(state: SandboxState, chat: ChatRequest, plan: Plan, started: float
             remaining -= step
             if remaining > 0:
                 yield KEEPALIVE
-        text, tokens_out, finish = _answer(chat, plan)
+        text, tokens_out, finish, citations = _answer(chat, plan)
         pieces = _pieces(text)
         pictures: list[dict[str, Any]] = []
         if plan.fault.kind == "mid_stream":
@@ -247,18 +266,20 @@ def _streamed(state: SandboxState, chat: ChatRequest, plan: Plan, started: float
             choice = delta(piece, first=i == 0, finish_reason=finish if last else None)
             if last and pictures:
                 choice["delta"]["images"] = pictures
+            if last and citations:
+                choice["delta"]["annotations"] = citations
             yield chunk(gen_id, created, info.id, [choice])
         if plan.fault.kind == "mid_stream":
             sent = "".join(pieces)
-            usage = Usage.priced(info, plan.prompt_tokens, answers.count_tokens(sent))
-            _remember(state, gen_id, info, usage, started, "error", origin, plan)
+            usage = _usage(plan, answers.count_tokens(sent), 0)
+            _remember(state, gen_id, plan, usage, started, "error", origin, streamed=True)
             error = {"code": "server_error",
                      "message": "Provider disconnected unexpectedly" + INJECTED,
                      "metadata": {"error_type": plan.fault.error_type_or_default}}
             yield chunk(gen_id, created, info.id, [delta("", finish_reason="error")], error=error)
             return  # no failover and no usage once a stream has started, as upstream
         usage = _usage(plan, tokens_out, len(pictures))
-        _remember(state, gen_id, info, usage, started, finish, origin, plan)
+        _remember(state, gen_id, plan, usage, started, finish, origin, streamed=True)
         yield chunk(gen_id, created, info.id, [], usage=usage.to_chat())
         yield DONE
 
@@ -266,11 +287,14 @@ def _streamed(state: SandboxState, chat: ChatRequest, plan: Plan, started: float
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
 
 
-def _remember(state: SandboxState, gen_id: str, info: ModelInfo, usage: Usage, started: float,
-              finish: str, origin: str, plan: Plan) -> None:
-    state.remember(Generation(gen_id, info.id, time.time(), usage,
-                              (time.perf_counter() - started) * 1000, finish, True,
-                              origin=origin, attempts=plan.failed_over))
+def _remember(state: SandboxState, gen_id: str, plan: Plan, usage: Usage, started: float,
+              finish: str, origin: str, *, streamed: bool) -> None:
+    search = plan.search
+    state.remember(Generation(gen_id, plan.info.id, time.time(), usage,
+                              (time.perf_counter() - started) * 1000, finish, streamed,
+                              origin=origin, attempts=plan.failed_over,
+                              search_results=len(search.results) if search else 0,
+                              search_engine=search.engine if search else None))
 
 
 def _pieces(text: str) -> list[str]:

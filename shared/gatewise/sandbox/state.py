@@ -60,6 +60,7 @@ class SandboxState:
         self.total_usage = 0.0
         self.portkey = PortkeyState(self.config.seed)  # the Admin API stand-in under /v1
         self.portkey_cache: dict[str, Any] = {}  # Portkey data-plane simple cache, by request hash
+        self.server_tool_rejections: frozenset[str] = frozenset()  # model ids, or "*"
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing: asyncio.Event | None = None
 
@@ -80,6 +81,15 @@ class SandboxState:
             if len(self._models_cache) < 256:  # filters come from clients: keep the cache bounded
                 self._models_cache[key] = cached
         return cached
+
+    # -- web search ------------------------------------------------------------------------
+
+    def reject_server_tool(self, models: list[str]) -> None:
+        """Make the listed models (``"*"``: every model) refuse the web search server tool."""
+        self.server_tool_rejections = frozenset(strip_variant(m.strip()) for m in models)
+
+    def rejects_server_tool(self, model_id: str) -> bool:
+        return bool({"*", strip_variant(model_id)} & self.server_tool_rejections)
 
     # -- faults and counters ---------------------------------------------------------------
 
@@ -112,10 +122,11 @@ class SandboxState:
                     "total_usage": self.total_usage}
 
     def reset(self, seed: int | None = None) -> None:
-        """Forget counters, fault rules and generations; restart the random sequence; reseed the
-        Portkey Admin API stand-in."""
+        """Forget counters, fault rules, search rejections and generations; restart the random
+        sequence; reseed the Portkey Admin API stand-in."""
         self.faults.clear()
         self.faults.reseed(seed)
+        self.server_tool_rejections = frozenset()
         self.portkey.reset(seed)
         self.portkey_cache.clear()
         with self._lock:

@@ -71,6 +71,8 @@ class Usage:
     completion_cost: float
     request_cost: float = 0.0
     image_tokens: int = 0  # the part of tokens_out spent on generated images
+    search_cost: float = 0.0  # web search fees, billed on top of the tokens
+    search_requests: int = 0
 
     @classmethod
     def priced(cls, info: ModelInfo, tokens_in: int, tokens_out: int) -> Usage:
@@ -79,11 +81,11 @@ class Usage:
 
     @property
     def cost(self) -> float:
-        # Same sum, same order as ModelInfo.cost, so the figures match to the last bit.
-        return self.request_cost + self.prompt_cost + self.completion_cost
+        # ModelInfo.cost's sum in its order, so the figures match to the last bit; then the fee.
+        return self.request_cost + self.prompt_cost + self.completion_cost + self.search_cost
 
     def to_chat(self) -> dict[str, Any]:
-        return {
+        usage: dict[str, Any] = {
             "prompt_tokens": self.tokens_in,
             "completion_tokens": self.tokens_out,
             "total_tokens": self.tokens_in + self.tokens_out,
@@ -97,6 +99,10 @@ class Usage:
                              "upstream_inference_prompt_cost": self.prompt_cost,
                              "upstream_inference_completions_cost": self.completion_cost},
         }
+        if self.search_requests:
+            usage["server_tool_use"] = {"web_search_requests": self.search_requests}
+            usage["cost_details"]["web_search_cost"] = self.search_cost
+        return usage
 
     def to_embeddings(self) -> dict[str, Any]:
         return {"prompt_tokens": self.tokens_in, "total_tokens": self.tokens_in,
@@ -105,11 +111,14 @@ class Usage:
 
 def completion(gen_id: str, created: int, model: str, content: str, finish_reason: str,
                usage: Usage, error: dict[str, Any] | None = None,
-               images: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+               images: list[dict[str, Any]] | None = None,
+               annotations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": None,
                                "reasoning": None}
     if images:
         message["images"] = images
+    if annotations:
+        message["annotations"] = annotations
     choice: dict[str, Any] = {
         "index": 0, "logprobs": None, "finish_reason": finish_reason,
         "native_finish_reason": finish_reason, "message": message,
@@ -150,6 +159,8 @@ class Generation:
     api_type: str = "completions"
     origin: str = ""
     attempts: tuple[int, ...] = ()  # statuses of injected failures that were failed over
+    search_results: int = 0
+    search_engine: str | None = None
 
     def to_data(self) -> dict[str, Any]:
         created_at = datetime.fromtimestamp(self.created, UTC).isoformat().replace("+00:00", "Z")
@@ -171,8 +182,8 @@ class Generation:
             "upstream_inference_cost": None, "is_byok": False,
             "latency": round(self.latency_ms, 3), "generation_time": round(self.latency_ms, 3),
             "moderation_latency": None, "num_media_prompt": 0, "num_input_audio_prompt": 0,
-            "num_media_completion": 0, "num_search_results": 0, "num_fetches": 0,
-            "web_search_engine": None, "external_user": None, "preset_id": None,
+            "num_media_completion": 0, "num_search_results": self.search_results, "num_fetches": 0,
+            "web_search_engine": self.search_engine, "external_user": None, "preset_id": None,
             "provider_responses": responses, "user_agent": None,
             "http_referer": self.origin or None,
         }
