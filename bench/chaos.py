@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from common import free_port, pct, start_sandbox
+from common import pct, sandbox_process
 from gatewise.config import load_settings
 from gatewise.errors import GatewiseError
 from gatewise.gateway import CompletionRequest, RoutingGateway
@@ -48,7 +48,8 @@ async def run(gateway: RoutingGateway, calls: int, concurrency: int) -> tuple[li
     async def worker() -> None:
         nonlocal failures, fallbacks
         for i in queue:
-            request = CompletionRequest(prompt=PROMPTS[i % len(PROMPTS)], max_tokens=64)
+            # no_cache: every call must reach the (faulty) upstream, not the response cache
+            request = CompletionRequest(prompt=PROMPTS[i % len(PROMPTS)], max_tokens=64, no_cache=True)
             started = time.perf_counter()
             try:
                 result = await gateway.complete(request)
@@ -63,37 +64,30 @@ async def run(gateway: RoutingGateway, calls: int, concurrency: int) -> tuple[li
 
 
 async def main(calls: int, concurrency: int) -> None:
-    port = free_port()
-    proc = start_sandbox(port)
-    url = f"http://127.0.0.1:{port}/api/v1"
     rows = []
-    try:
-        with tempfile.TemporaryDirectory() as data:
-            for label, faulty in (("healthy upstream (baseline)", False),
-                                  ("30 % faults on primaries", True)):
-                settings = load_settings(
-                    {}, data_dir=Path(data) / label[:7], sandbox_url=url,
-                    limits={"read_timeout_s": 0.25, "max_retries": 1, "backoff_base_s": 0.01},
-                    routing={"fallback_chain": [HEALTHY_FALLBACK]})
-                runtime = await Runtime.open(settings)
-                gateway = RoutingGateway.from_runtime(runtime)
-                httpx.post(f"http://127.0.0.1:{port}/_sandbox/reset")
-                if faulty:
-                    for model in set(gateway.routing.primary.values()):
-                        httpx.put(f"http://127.0.0.1:{port}/_sandbox/faults", json={"model": model, **FAULT})
-                started = time.perf_counter()
-                latencies, failures, fallbacks = await run(gateway, calls, concurrency)
-                wall = time.perf_counter() - started
-                stats = httpx.get(f"http://127.0.0.1:{port}/_sandbox/stats").json()
-                primaries = set(gateway.routing.primary.values())
-                primary_calls = sum(row["requests"] for model, row in stats["models"].items()
-                                    if model in primaries)
-                rows.append((label, calls, failures, fallbacks, latencies, wall,
-                             {**stats["totals"], "primary_calls": primary_calls}))
-                await runtime.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with sandbox_process() as url, tempfile.TemporaryDirectory() as data:
+        admin = url.removesuffix("/api/v1") + "/_sandbox"
+        for label, faulty in (("healthy upstream (baseline)", False), ("30 % faults on primaries", True)):
+            settings = load_settings(
+                {}, data_dir=Path(data) / label[:7], sandbox_url=url,
+                limits={"read_timeout_s": 0.25, "max_retries": 1, "backoff_base_s": 0.01},
+                routing={"fallback_chain": [HEALTHY_FALLBACK]})
+            runtime = await Runtime.open(settings)
+            gateway = RoutingGateway.from_runtime(runtime)
+            httpx.post(f"{admin}/reset")
+            if faulty:
+                for model in set(gateway.routing.primary.values()):
+                    httpx.put(f"{admin}/faults", json={"model": model, **FAULT})
+            started = time.perf_counter()
+            latencies, failures, fallbacks = await run(gateway, calls, concurrency)
+            wall = time.perf_counter() - started
+            stats = httpx.get(f"{admin}/stats").json()
+            primaries = set(gateway.routing.primary.values())
+            primary_calls = sum(row["requests"] for model, row in stats["models"].items()
+                                if model in primaries)
+            rows.append((label, calls, failures, fallbacks, latencies, wall,
+                         {**stats["totals"], "primary_calls": primary_calls}))
+            await runtime.close()
     report(rows)
 
 

@@ -21,7 +21,6 @@ import asyncio
 import os
 import statistics
 import tempfile
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -29,65 +28,48 @@ import httpx
 from gatewise.servers.routing_gateway.server import create_server
 from mcp import Client
 
-from common import free_port, pct, start_sandbox
+from common import added_table, interleaved, sandbox_process
 from gatewise.config import load_settings
 from gatewise.gateway import CompletionRequest, RoutingGateway
 from gatewise.runtime import Runtime
 
 PROMPT = "What is 17*23?"
 MODEL = "openai/gpt-4o-mini"
-
-
-async def timed(fn: Callable[[], Awaitable[object]], n: int, out: list[float]) -> None:
-    for _ in range(n):
-        start = time.perf_counter()
-        await fn()
-        out.append((time.perf_counter() - start) * 1000)
+BASELINE = "direct httpx (baseline)"
 
 
 async def main(calls: int, rounds: int) -> None:
-    port = free_port()
-    proc = start_sandbox(port)
-    url = f"http://127.0.0.1:{port}/api/v1"
-    try:
-        with tempfile.TemporaryDirectory() as data:
-            settings = load_settings({}, data_dir=Path(data), sandbox_url=url)
-            runtime = await Runtime.open(settings)
-            gateway = RoutingGateway.from_runtime(runtime)
-            request = CompletionRequest(prompt=PROMPT, model=MODEL)
-            body = {"model": MODEL, "messages": [{"role": "user", "content": PROMPT}]}
-            async with httpx.AsyncClient(base_url=url) as direct, \
-                    Client(create_server(settings)) as mcp_client:
+    with sandbox_process() as url, tempfile.TemporaryDirectory() as data:
+        settings = load_settings({}, data_dir=Path(data), sandbox_url=url)
+        runtime = await Runtime.open(settings)
+        gateway = RoutingGateway.from_runtime(runtime)
+        # The same request every time: the response cache would answer it, so it is bypassed to
+        # measure the whole path to the upstream.
+        request = CompletionRequest(prompt=PROMPT, model=MODEL, no_cache=True)
+        body = {"model": MODEL, "messages": [{"role": "user", "content": PROMPT}]}
+        async with httpx.AsyncClient(base_url=url) as direct, \
+                Client(create_server(settings)) as mcp_client:
 
-                async def call_direct() -> None:
-                    (await direct.post("/chat/completions", json=body)).raise_for_status()
+            async def call_direct() -> None:
+                (await direct.post("/chat/completions", json=body)).raise_for_status()
 
-                async def call_gateway() -> None:
-                    await gateway.complete(request)
+            async def call_gateway() -> None:
+                await gateway.complete(request)
 
-                async def call_mcp() -> None:
-                    result = await mcp_client.call_tool("routed_complete",
-                                                        {"prompt": PROMPT, "model": MODEL})
-                    assert not result.is_error
+            async def call_mcp() -> None:
+                result = await mcp_client.call_tool("routed_complete", {"prompt": PROMPT, "model": MODEL,
+                                                                      "no_cache": True})
+                assert not result.is_error
 
-                modes = {"direct httpx (baseline)": call_direct,
-                         "routed_complete in-process": call_gateway,
-                         "routed_complete via MCP client": call_mcp}
-                litellm_call = litellm_router(url, body)
-                if litellm_call is not None:
-                    modes["LiteLLM Router.acompletion"] = litellm_call
-                samples: dict[str, list[float]] = {name: [] for name in modes}
-                for fn in modes.values():  # warm up pools, caches and imports
-                    await timed(fn, 50, [])
-                per_round = max(calls // rounds, 1)
-                for _ in range(rounds):
-                    for name, fn in modes.items():
-                        await timed(fn, per_round, samples[name])
-            rows = await runtime.ledger.count()
-            await runtime.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+            modes = {BASELINE: call_direct,
+                     "routed_complete in-process": call_gateway,
+                     "routed_complete via MCP client": call_mcp}
+            litellm_call = litellm_router(url, body)
+            if litellm_call is not None:
+                modes["LiteLLM Router.acompletion"] = litellm_call
+            samples = await interleaved(modes, calls, rounds, warmup=50)
+        rows = await runtime.ledger.count()
+        await runtime.close()
     report(samples, rows)
 
 
@@ -109,16 +91,10 @@ def litellm_router(url: str, body: dict) -> Callable[[], Awaitable[object]] | No
 
 
 def report(samples: dict[str, list[float]], ledger_rows: int) -> None:
-    base = samples["direct httpx (baseline)"]
-    b50, b95 = statistics.median(base), pct(base, 0.95)
-    print(f"\nrouted_complete overhead — {len(base)} calls per row, sandbox upstream in its own "
-          f"process on loopback, ledger on ({ledger_rows} rows written)\n")
-    print("| path | p50 ms | p95 ms | added p50 ms | added p95 ms | p50 ratio vs direct |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for name, values in samples.items():
-        p50, p95 = statistics.median(values), pct(values, 0.95)
-        print(f"| {name} | {p50:.3f} | {p95:.3f} | {p50 - b50:+.3f} | {p95 - b95:+.3f} | "
-              f"{p50 / b50:.2f}x |")
+    b50 = statistics.median(samples[BASELINE])
+    print(f"\nrouted_complete overhead — {len(samples[BASELINE])} calls per row, sandbox upstream in "
+          f"its own process on loopback, ledger on ({ledger_rows} rows written)\n")
+    print("\n".join(added_table(samples, BASELINE)))
     mine = samples["routed_complete in-process"]
     other = samples.get("LiteLLM Router.acompletion")
     print("\nadded = the path's percentile minus the direct call's; target: added p50 ≤ 1 ms "

@@ -18,17 +18,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import tempfile
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
 from gatewise.servers.openrouter_search.server import create_server
 from mcp import Client
 
-from common import free_port, pct, start_sandbox
+from common import added_table, interleaved, sandbox_process
 from gatewise.config import load_settings
 from gatewise.runtime import Runtime
 from gatewise.search.forms import SearchOptions, search_body
@@ -38,81 +35,50 @@ QUERY = "SQLite WAL concurrency"
 BASELINE = "direct httpx, server tool (baseline)"
 
 
-async def timed(fn: Callable[[], Awaitable[object]], n: int, out: list[float]) -> None:
-    for _ in range(n):
-        start = time.perf_counter()
-        await fn()
-        out.append((time.perf_counter() - start) * 1000)
-
-
 async def main(calls: int, rounds: int) -> None:
-    port = free_port()
-    proc = start_sandbox(port)
-    url = f"http://127.0.0.1:{port}/api/v1"
-    try:
-        with tempfile.TemporaryDirectory() as data:
-            settings = load_settings({}, data_dir=Path(data), sandbox_url=url)
-            runtime = await Runtime.open(settings)
-            service = SearchService(runtime)
-            options = SearchOptions()
-            body = search_body(service.model, QUERY, options, max_tokens=1024)
-            online = {"model": f"{service.model}:online", "messages": body["messages"]}
-            args = {"query": QUERY}
-            async with httpx.AsyncClient(base_url=url) as direct, Client(create_server(settings)) as mcp:
+    with sandbox_process() as url, tempfile.TemporaryDirectory() as data:
+        settings = load_settings({}, data_dir=Path(data), sandbox_url=url)
+        runtime = await Runtime.open(settings)
+        service = SearchService(runtime)
+        options = SearchOptions()
+        body = search_body(service.model, QUERY, options, max_tokens=1024)
+        online = {"model": f"{service.model}:online", "messages": body["messages"]}
+        args = {"query": QUERY}
+        async with httpx.AsyncClient(base_url=url) as direct, Client(create_server(settings)) as mcp:
 
-                async def call_direct() -> None:
-                    reply = await direct.post("/chat/completions", json=body)
-                    reply.raise_for_status()
-                    assert reply.json()["choices"][0]["message"]["annotations"]
+            async def call_direct() -> None:
+                reply = await direct.post("/chat/completions", json=body)
+                reply.raise_for_status()
+                assert reply.json()["choices"][0]["message"]["annotations"]
 
-                async def call_online() -> None:
-                    (await direct.post("/chat/completions", json=online)).raise_for_status()
+            async def call_online() -> None:
+                (await direct.post("/chat/completions", json=online)).raise_for_status()
 
-                async def call_service() -> None:
-                    await service.web_search(QUERY, options, use_cache=False)
+            async def call_service() -> None:
+                await service.web_search(QUERY, options, use_cache=False)
 
-                async def call_mcp() -> None:
-                    result = await mcp.call_tool("web_search", {**args, "cache": False})
-                    assert not result.is_error and not result.structured_content["cached"]
+            async def call_mcp() -> None:
+                result = await mcp.call_tool("web_search", {**args, "cache": False})
+                assert not result.is_error and not result.structured_content["cached"]
 
-                async def hit_service() -> None:
-                    assert (await service.web_search(QUERY, options)).cached
+            async def hit_service() -> None:
+                assert (await service.web_search(QUERY, options)).cached
 
-                async def hit_mcp() -> None:
-                    result = await mcp.call_tool("web_search", args)
-                    assert result.structured_content["cached"]
+            async def hit_mcp() -> None:
+                result = await mcp.call_tool("web_search", args)
+                assert result.structured_content["cached"]
 
-                await service.web_search(QUERY, options)  # store the entry the hits read
-                await mcp.call_tool("web_search", args)
-                modes = {BASELINE: call_direct, "direct httpx, :online (seed servers' request)": call_online,
-                         "web_search in-process, no cache": call_service,
-                         "web_search via MCP client, no cache": call_mcp,
-                         "cache hit in-process": hit_service, "cache hit via MCP client": hit_mcp}
-                samples: dict[str, list[float]] = {name: [] for name in modes}
-                for fn in modes.values():  # warm up pools, caches and imports
-                    await timed(fn, 30, [])
-                per_round = max(calls // rounds, 1)
-                for _ in range(rounds):
-                    for name, fn in modes.items():
-                        await timed(fn, per_round, samples[name])
-            rows = await runtime.ledger.count()
-            await runtime.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-    report(samples, rows)
-
-
-def report(samples: dict[str, list[float]], ledger_rows: int) -> None:
-    base = samples[BASELINE]
-    b50, b95 = statistics.median(base), pct(base, 0.95)
-    print(f"\nweb_search overhead — {len(base)} calls per row, sandbox upstream in its own process "
-          f"on loopback, ledger on ({ledger_rows} rows written)\n")
-    print("| path | p50 ms | p95 ms | added p50 ms | added p95 ms |")
-    print("| --- | ---: | ---: | ---: | ---: |")
-    for name, values in samples.items():
-        p50, p95 = statistics.median(values), pct(values, 0.95)
-        print(f"| {name} | {p50:.3f} | {p95:.3f} | {p50 - b50:+.3f} | {p95 - b95:+.3f} |")
+            await service.web_search(QUERY, options)  # store the entry the hits read
+            modes = {BASELINE: call_direct, "direct httpx, :online (seed servers' request)": call_online,
+                     "web_search in-process, no cache": call_service,
+                     "web_search via MCP client, no cache": call_mcp,
+                     "cache hit in-process": hit_service, "cache hit via MCP client": hit_mcp}
+            samples = await interleaved(modes, calls, rounds, warmup=30)
+        rows = await runtime.ledger.count()
+        await runtime.close()
+    print(f"\nweb_search overhead — {len(samples[BASELINE])} calls per row, sandbox upstream in its own "
+          f"process on loopback, ledger on ({rows} rows written)\n")
+    print("\n".join(added_table(samples, BASELINE)))
     print("\nadded = the path's percentile minus the direct call's. A real search takes 0.25-15 s "
           "upstream (Exa instant to deep), so a cache hit saves that whole wait and the fee.")
 

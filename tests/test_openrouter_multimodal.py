@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import os
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ from PIL import Image
 
 from gatewise.catalog import Catalog
 from gatewise.config import Settings, load_settings
-from gatewise.ledger import open_ledger
+from tool_support import call, check_contract, error_text, ledger_rows
 
 CONTRACT = Path(__file__).parent / "contract" / "openrouter_multimodal_tools.json"
 SCRIPT = Path(sys.executable).parent / "gatewise-openrouter-multimodal"
@@ -47,37 +46,9 @@ def data_url(mime: str, data: bytes) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode()}"
 
 
-async def ledger_rows(settings: Settings) -> list:
-    ledger = open_ledger(settings.ledger_path)
-    try:
-        return await ledger.recent(100)
-    finally:
-        await ledger.close()
-
-
-async def call(client: Client, tool: str, args: dict) -> dict:
-    result = await client.call_tool(tool, args)
-    assert not result.is_error, result.content
-    return result.structured_content
-
-
-async def error_text(client: Client, tool: str, args: dict) -> str:
-    result = await client.call_tool(tool, args)
-    assert result.is_error, result
-    text = result.content[0].text
-    assert "Traceback" not in text
-    return text
-
-
 async def test_tools_list_matches_the_contract(connect) -> None:
     async with connect() as client:
-        listed = (await client.list_tools()).tools
-        wire = [t.model_dump(by_alias=True, mode="json", exclude_none=True) for t in listed]
-        fields = ("description", "inputSchema", "outputSchema", "annotations")
-        current = {t["name"]: {k: t.get(k) for k in fields} for t in wire}
-        if os.environ.get("UPDATE_CONTRACT") or not CONTRACT.exists():
-            CONTRACT.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
-        assert current == json.loads(CONTRACT.read_text()), "rerun with UPDATE_CONTRACT=1"
+        current = check_contract((await client.list_tools()).tools, CONTRACT)
         assert len(current) == 9
         assert current["analyze_image"]["annotations"]["readOnlyHint"] is False
         assert current["search_models"]["annotations"]["readOnlyHint"] is True

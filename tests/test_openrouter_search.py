@@ -16,9 +16,9 @@ from mcp import Client, StdioServerParameters
 
 from gatewise.catalog import Catalog
 from gatewise.config import Settings, load_settings
-from gatewise.ledger import open_ledger
 from gatewise.routing.policy import default_model
 from gatewise.search.pricing import search_fee
+from tool_support import call, check_contract, error_text, ledger_rows
 
 CONTRACT = Path(__file__).parent / "contract" / "openrouter_search_tools.json"
 SCRIPT = Path(sys.executable).parent / "gatewise-openrouter-search"
@@ -42,41 +42,13 @@ def connect(request: pytest.FixtureRequest, search_settings: Settings):
     return factory
 
 
-async def call(client: Client, tool: str, args: dict, **kw) -> dict:
-    result = await client.call_tool(tool, args, **kw)
-    assert not result.is_error, result.content
-    return result.structured_content
-
-
-async def error_text(client: Client, tool: str, args: dict) -> str:
-    result = await client.call_tool(tool, args)
-    assert result.is_error, result
-    text = result.content[0].text
-    assert "Traceback" not in text
-    return text
-
-
-async def ledger_rows(settings: Settings) -> list:
-    ledger = open_ledger(settings.ledger_path)
-    try:
-        return await ledger.recent(100)
-    finally:
-        await ledger.close()
-
-
 def token_cost(model: str, out: dict) -> float:
     return CATALOG.get(model).cost(out["tokens_in"], out["tokens_out"])
 
 
 async def test_tools_list_matches_the_contract(connect) -> None:
     async with connect() as client:
-        listed = (await client.list_tools()).tools
-        wire = [t.model_dump(by_alias=True, mode="json", exclude_none=True) for t in listed]
-        fields = ("description", "inputSchema", "outputSchema", "annotations")
-        current = {t["name"]: {k: t.get(k) for k in fields} for t in wire}
-        if os.environ.get("UPDATE_CONTRACT") or not CONTRACT.exists():
-            CONTRACT.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
-        assert current == json.loads(CONTRACT.read_text()), "rerun with UPDATE_CONTRACT=1"
+        current = check_contract((await client.list_tools()).tools, CONTRACT)
         assert sorted(current) == ["research", "web_search"]
         assert current["web_search"]["annotations"]["openWorldHint"] is True
         assert {"citations", "cost_usd", "cached"} <= set(current["web_search"]["outputSchema"]["properties"])

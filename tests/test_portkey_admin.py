@@ -27,6 +27,7 @@ from gatewise.portkey.endpoints import ENDPOINTS
 from gatewise.portkey.errors import parse_error_body
 from gatewise.portkey.models import GuardrailCheck
 from gatewise.sandbox import SandboxServer
+from tool_support import check_contract
 
 CONTRACT = Path(__file__).parent / "contract" / "portkey_admin_tools.json"
 OPENAPI = Path(__file__).resolve().parents[2] / "shared" / "reference" / "openapi" / "portkey-openapi.yaml"
@@ -60,9 +61,6 @@ def last_request(sandbox: SandboxServer, path: str) -> dict[str, Any]:
     return reply.json()
 
 
-def wire(result: Any) -> dict[str, Any]:
-    return result.model_dump(by_alias=True, mode="json", exclude_none=True)
-
 
 async def ok(client: Client, tool: str, **args: Any) -> dict[str, Any]:
     result = await client.call_tool(tool, args)
@@ -87,14 +85,7 @@ async def test_tools_list_matches_the_contract_and_stays_small(connect) -> None:
     size = len(listed.model_dump_json(by_alias=True, exclude_none=True).encode())
     print(f"\ntools/list: {len(listed.tools)} tools, {size} bytes, ~{size // 4} tokens")
     assert size <= MAX_TOOLS_LIST_BYTES
-    tools = [wire(t) for t in listed.tools]
-    current = {
-        t["name"]: {k: t.get(k) for k in ("description", "inputSchema", "outputSchema", "annotations")}
-        for t in tools
-    }
-    if os.environ.get("UPDATE_CONTRACT") or not CONTRACT.exists():
-        CONTRACT.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
-    assert current == json.loads(CONTRACT.read_text()), "rerun with UPDATE_CONTRACT=1"
+    current = check_contract(listed.tools, CONTRACT)
     assert set(current) == {t.value for t in ToolName}
     for name, tool in current.items():
         hints = tool["annotations"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -14,35 +13,16 @@ from mcp.types import INVALID_PARAMS
 from PIL import Image
 
 from gatewise.catalog import Catalog
-from gatewise.config import Settings
-from gatewise.ledger import open_ledger
+from tool_support import check_contract, ledger_rows
 
 CONTRACT = Path(__file__).parent / "contract" / "routing_gateway_tools.json"
 CATALOG = Catalog.snapshot()
 
 
-def wire(result) -> dict:
-    return result.model_dump(by_alias=True, mode="json", exclude_none=True)
-
-
-async def ledger_rows(settings: Settings) -> list:
-    ledger = open_ledger(settings.ledger_path)
-    try:
-        return await ledger.recent(100)
-    finally:
-        await ledger.close()
-
 
 async def test_tools_list_matches_the_contract(connect) -> None:
     async with connect() as client:
-        listed = await client.list_tools()
-        tools = [wire(t) for t in listed.tools]
-        current = {t["name"]: {k: t.get(k) for k in
-                               ("description", "inputSchema", "outputSchema", "annotations")}
-                   for t in tools}
-        if os.environ.get("UPDATE_CONTRACT") or not CONTRACT.exists():
-            CONTRACT.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
-        assert current == json.loads(CONTRACT.read_text()), "rerun with UPDATE_CONTRACT=1"
+        current = check_contract((await client.list_tools()).tools, CONTRACT)
         routed = current["routed_complete"]
         assert routed["annotations"] == {"title": "Routed completion", "readOnlyHint": False,
                                          "destructiveHint": False, "idempotentHint": False,
