@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -17,7 +19,10 @@ from mcp import Client, StdioServerParameters
 from gatewise.catalog import Catalog
 from gatewise.config import Settings, load_settings
 from gatewise.routing.policy import default_model
+from gatewise.search.forms import SearchOptions, search_body
 from gatewise.search.pricing import search_fee
+from gatewise.search.upstream import WebSearchUpstream
+from gatewise.upstream.openrouter import OpenRouterClient
 from tool_support import call, check_contract, error_text, ledger_rows
 
 CONTRACT = Path(__file__).parent / "contract" / "openrouter_search_tools.json"
@@ -252,3 +257,32 @@ def test_a_retired_default_model_stops_start_up(sandbox, tmp_path: Path) -> None
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and "search.default_model" in done.stderr
     assert "google/gemini-2.5-pro" in done.stderr  # the closest current model is named
+
+
+async def test_fresh_results_are_cached_for_less_time(connect, upstream, sandbox, tmp_path: Path) -> None:
+    settings = load_settings({}, data_dir=tmp_path / "fresh", sandbox_url=sandbox.url,
+                             search={"cache_ttl_seconds": 86400})
+    async with connect(settings) as client:
+        for freshness in (None, "week", "day"):
+            fresh = {"freshness": freshness} if freshness else {}
+            await call(client, "web_search", {"query": WAL, **fresh})
+    with closing(sqlite3.connect(settings.data_dir / "cache.sqlite3")) as db:
+        rows = db.execute("SELECT expires_at - stored_at FROM entries").fetchall()
+    lifetimes = sorted(round(row[0]) for row in rows)
+    assert lifetimes == [3600, 6 * 3600, 86400]
+
+
+async def test_models_without_tool_calling_go_straight_to_the_plugin(
+        sandbox, upstream, search_settings) -> None:
+    upstream.reject_server_tool("*")
+    client = OpenRouterClient(search_settings)
+    try:
+        body = search_body(DEFAULT, WAL, SearchOptions(), max_tokens=200)
+        direct = await WebSearchUpstream(client, lambda model: False).search(body)
+        refused = await WebSearchUpstream(client).search(body)
+    finally:
+        await client.aclose()
+    assert (direct.mechanism, direct.rejected) == ("web_plugin", None)
+    assert refused.mechanism == "web_plugin" and refused.rejected is not None
+    assert refused.rejected.status == 404 and "server tool" in refused.rejected.message
+    assert direct.result.annotations and direct.result.search_requests == 1

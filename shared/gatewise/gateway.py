@@ -401,7 +401,7 @@ def web_route(plan: RoutePlan) -> RoutePlan:
     """The plan answering through web search: OpenRouter's server tool, so Portkey targets step aside."""
     direct = [c for c in plan.candidates if not c.model.startswith(PORTKEY_PREFIX)]
     if not direct:
-        return plan  # nothing can search; answered without the web (said in the route reason)
+        return plan  # only Portkey targets: answered without the web (route.web_search stays false)
     skipped = [(c.model, "web search runs on OpenRouter, not through Portkey")
                for c in plan.candidates if c not in direct]
     return replace(plan, candidates=direct, skipped=plan.skipped + skipped, web_search=True)

@@ -18,6 +18,8 @@ from gatewise.search.pricing import DEFAULT_MAX_RESULTS
 SERVER_TOOL = "openrouter:web_search"
 Mechanism = Literal["server_tool", "web_plugin"]
 Freshness = Literal["day", "week", "month", "year"]
+EngineChoice = Literal["auto", "native", "exa"]
+ContextSize = Literal["low", "medium", "high"]
 
 # Rejections of the tool itself; anything else (bad key, rate limit, outage) is not one.
 _REJECTION_STATUSES = frozenset({400, 404, 405, 422, 501})
@@ -30,8 +32,8 @@ class SearchOptions:
     """Everything about a search except the query and the model."""
 
     max_results: int = DEFAULT_MAX_RESULTS
-    engine: Literal["auto", "native", "exa"] = "auto"
-    context_size: Literal["low", "medium", "high"] | None = None
+    engine: EngineChoice = "auto"
+    context_size: ContextSize | None = None
     include_domains: tuple[str, ...] = ()
     exclude_domains: tuple[str, ...] = ()
     freshness: Freshness | None = None

@@ -27,7 +27,8 @@ class SearchResult(Spend):
     answer: str = Field(description="The answer as the model wrote it; citation positions index into it")
     citations: list[Citation] = Field(description="Sources in the order the answer first cites them")
     mechanism: Mechanism = Field(description="server_tool (openrouter:web_search) or web_plugin (fallback)")
-    engine: str = Field(description="Search engine that ran: native (the provider's own) or exa")
+    engine: str = Field(description="The engine asked for, resolved: native (the provider's own "
+                                    "search, where the model has one) or exa")
     search_requests: int = Field(description="Web searches the upstream ran and billed")
     search_cost_usd: float = Field(description="The part of cost_usd that paid for searching")
     cached: bool = Field(description="True when answered from the local cache (no new search)")

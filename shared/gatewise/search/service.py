@@ -23,7 +23,7 @@ from gatewise.search.citations import (
     normalise_url,
     uncited_sentences,
 )
-from gatewise.search.forms import SearchOptions, search_body
+from gatewise.search.forms import ContextSize, EngineChoice, Freshness, SearchOptions, search_body
 from gatewise.search.plan import plan_queries
 from gatewise.search.pricing import resolve_engine, search_fee
 from gatewise.search.results import ResearchResult, SearchResult, SubSearch
@@ -61,18 +61,17 @@ class SearchService:
     def check_model(self, name: str) -> str:
         return resolve_model(self.catalog, name, allow_unlisted=self.runtime.settings.allow_unlisted_models)
 
-    def options(self, *, max_results: int | None, engine: str | None, context_size: str | None,
-                include: tuple[str, ...], exclude: tuple[str, ...], freshness: str | None
-                ) -> SearchOptions:
+    def options(self, *, max_results: int | None, engine: EngineChoice | None,
+                context_size: ContextSize | None, include: tuple[str, ...], exclude: tuple[str, ...],
+                freshness: Freshness | None) -> SearchOptions:
         overlap = sorted(set(include) & set(exclude))
         if overlap:
             raise GatewiseError(ErrorCode.INVALID_INPUT,
                                 f"{', '.join(overlap)} is both included and excluded",
                                 hint="Name a domain in include_domains or exclude_domains, not both.")
         return SearchOptions(max_results=max_results or self.config.max_results,
-                             engine=engine or self.config.engine,  # type: ignore[arg-type]
-                             context_size=context_size, include_domains=include,  # type: ignore[arg-type]
-                             exclude_domains=exclude, freshness=freshness)  # type: ignore[arg-type]
+                             engine=engine or self.config.engine, context_size=context_size,
+                             include_domains=include, exclude_domains=exclude, freshness=freshness)
 
     # -- web_search ---------------------------------------------------------------------------
 
@@ -141,7 +140,7 @@ class SearchService:
         searches = result.search_requests
         if result.cost_usd is not None:
             return result.cost_usd, round(max(0.0, result.cost_usd - tokens), 9)
-        fee = searches * search_fee(model_id, options.engine, results=options.max_results,
+        fee = searches * search_fee(model_id, options.engine, results=len(result.annotations),
                                     context_size=options.context_size)
         return tokens + fee, fee
 
@@ -187,7 +186,10 @@ class SearchService:
         if progress is not None:
             await progress(total, total, "synthesised the answer")
         answer, unknown = drop_unknown_refs(synth.content, min(len(sources), MAX_SYNTHESIS_SOURCES))
-        warnings = [w for s in successes for w in s.warnings if "server tool" in w][:1]
+        warnings = []
+        if any(s.mechanism == "web_plugin" for s in successes):
+            warnings.append(f"{model_id} does not take the openrouter:web_search server tool; searched with "
+                            "the web plugin instead.")
         warnings += [f"search {s.query!r} failed: {s.error}" for s in searches if s.error]
         if unknown:
             warnings.append(f"removed references to sources that do not exist: {sorted(set(unknown))}")
