@@ -76,6 +76,7 @@ async def main(calls: int, rounds: int) -> None:
 def litellm_router(url: str, body: dict) -> Callable[[], Awaitable[object]] | None:
     """LiteLLM's Router against the same upstream, or None when it is not installed."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no price-map download
+    os.environ.setdefault("LITELLM_LOG", "ERROR")  # its per-call INFO lines would bury the table
     try:
         from litellm import Router
     except ImportError:
