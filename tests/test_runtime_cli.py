@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -58,7 +59,17 @@ def test_doctor_reports_routes_without_keys(tmp_path: Path, sandbox) -> None:
                                         "GATEWISE_SANDBOX_URL": sandbox.url})
     assert proc.returncode == 0, proc.stderr
     assert "route simple_query" in proc.stderr and "(not set: sandbox)" in proc.stderr
+    assert re.search(r"\[ok\] web search → \S+/\S+  \[auto engine, cached 3600s\]", proc.stderr)
     assert proc.stdout == ""
+
+
+def test_doctor_names_a_retired_search_model(tmp_path: Path, sandbox) -> None:
+    proc = run_cli("doctor", env_extra={"GATEWISE_DATA_DIR": str(tmp_path),
+                                        "GATEWISE_SANDBOX_URL": sandbox.url,
+                                        "GATEWISE_SEARCH_MODEL": "gpt-4.1-nano"})
+    assert proc.returncode == 1
+    assert "[!!] search.default_model: unknown model 'gpt-4.1-nano'" in proc.stderr
+    assert "openai/gpt-5-nano" in proc.stderr
 
 
 def test_doctor_flags_a_bad_key_and_masks_it(tmp_path: Path, sandbox) -> None:

@@ -10,7 +10,8 @@ from gatewise.config import load_settings_or_exit
 
 SERVERS = {"routing-gateway": "gatewise.servers.routing_gateway.__main__",
            "portkey-admin": "gatewise.servers.portkey_admin.__main__",
-           "openrouter-multimodal": "gatewise.servers.openrouter_multimodal.__main__"}
+           "openrouter-multimodal": "gatewise.servers.openrouter_multimodal.__main__",
+           "openrouter-search": "gatewise.servers.openrouter_search.__main__"}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,6 +9,7 @@ from gatewise.errors import GatewiseError
 from gatewise.redact import mask
 from gatewise.routing.policy import resolve_routing
 from gatewise.runtime import Runtime
+from gatewise.search.service import search_model
 
 
 def _line(ok: bool, text: str) -> None:
@@ -41,6 +42,13 @@ async def run_doctor(settings: Settings) -> int:
                                       allow_unlisted=settings.allow_unlisted_models)
             for task, model in routing.primary.items():
                 _line(True, f"route {task.value:<17} → {model}  [{routing.sources[task]}]")
+        except GatewiseError as exc:
+            problems += 1
+            _line(False, exc.message)
+        try:
+            search = settings.search
+            cache = f"cached {search.cache_ttl_seconds}s" if search.cache_enabled else "not cached"
+            _line(True, f"web search → {search_model(settings, catalog)}  [{search.engine} engine, {cache}]")
         except GatewiseError as exc:
             problems += 1
             _line(False, exc.message)
