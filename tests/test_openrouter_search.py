@@ -19,8 +19,10 @@ from mcp import Client, StdioServerParameters
 from gatewise.catalog import Catalog
 from gatewise.config import Settings, load_settings
 from gatewise.routing.policy import default_model
+from gatewise.runtime import Runtime
 from gatewise.search.forms import SearchOptions, search_body
 from gatewise.search.pricing import search_fee
+from gatewise.search.service import SearchService
 from gatewise.search.upstream import WebSearchUpstream
 from gatewise.upstream.openrouter import OpenRouterClient
 from tool_support import call, check_contract, error_text, ledger_rows
@@ -286,3 +288,40 @@ async def test_models_without_tool_calling_go_straight_to_the_plugin(
     assert refused.mechanism == "web_plugin" and refused.rejected is not None
     assert refused.rejected.status == 404 and "server tool" in refused.rejected.message
     assert direct.result.annotations and direct.result.search_requests == 1
+
+
+async def test_research_keeps_to_its_concurrency_bound(sandbox, upstream, tmp_path: Path) -> None:
+    settings = load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url,
+                             search={"research_concurrency": 2})
+    upstream.fault("*", latency_ms=50)  # long enough for the searches to overlap
+    runtime = await Runtime.open(settings)
+    try:
+        service = SearchService(runtime)
+        search, running, peak = service.upstream.search, 0, 0
+
+        async def counted(body, **kwargs):  # a spy: counts, then makes the real call
+            nonlocal running, peak
+            running += 1
+            peak = max(peak, running)
+            try:
+                return await search(body, **kwargs)
+            finally:
+                running -= 1
+
+        service.upstream.search = counted
+        queries = ["LFP battery chemistry", "coral reef bleaching", "Kubernetes autoscaling",
+                   "SQLite WAL concurrency", "HTTP/3 and QUIC"]
+        out = await service.research("five topics", SearchOptions(), queries=queries,
+                                     max_searches=None, model=None)
+    finally:
+        await runtime.close()
+    assert peak == 2 and len(out.searches) == 5 and not any(s.error for s in out.searches)
+
+
+async def test_search_cache_can_be_switched_off(connect, upstream, sandbox, tmp_path: Path) -> None:
+    settings = load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url, search={"cache_enabled": False})
+    async with connect(settings) as client:
+        first = await call(client, "web_search", {"query": WAL})
+        second = await call(client, "web_search", {"query": WAL})
+    assert first["cached"] is False and second["cached"] is False
+    assert upstream.stats()["totals"]["requests"] == 2
