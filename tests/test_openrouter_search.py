@@ -230,9 +230,11 @@ async def test_research_runs_searches_concurrently_and_cites_every_sentence(
 
 async def test_research_takes_queries_and_survives_a_failed_search(connect, upstream) -> None:
     async with connect() as client:
-        out = await call(client, "research", {"question": "EV batteries and coral reefs",
-                                              "queries": ["LFP battery chemistry", "coral reef bleaching",
-                                                          "LFP battery chemistry"], "result_format": "json"})
+        result = await client.call_tool("research", {
+            "question": "EV batteries and coral reefs", "result_format": "json",
+            "queries": ["LFP battery chemistry", "coral reef bleaching", "LFP battery chemistry"]})
+        out = result.structured_content
+        assert json.loads(result.content[0].text) == out
         assert [s["query"] for s in out["searches"]] == ["LFP battery chemistry", "coral reef bleaching"]
         assert all(s["cached"] is False for s in out["searches"])
         repeat = await call(client, "research", {"question": "EV batteries and coral reefs",
@@ -325,3 +327,14 @@ async def test_search_cache_can_be_switched_off(connect, upstream, sandbox, tmp_
         second = await call(client, "web_search", {"query": WAL})
     assert first["cached"] is False and second["cached"] is False
     assert upstream.stats()["totals"]["requests"] == 2
+
+
+async def test_a_passing_rate_limit_is_retried(connect, upstream, sandbox, tmp_path: Path) -> None:
+    settings = load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url,
+                             limits={"max_retries": 6, "backoff_base_s": 0.0, "backoff_max_s": 0.0})
+    upstream.fault(DEFAULT, error_rate=0.5, statuses=[429], retry_after=0)
+    async with connect(settings) as client:
+        found = [await call(client, "web_search", {"query": WAL, "cache": False}) for _ in range(6)]
+    stats = upstream.stats()["models"][DEFAULT]
+    assert stats["statuses"].get("429", 0) >= 1  # some calls were refused at first …
+    assert all(len(out["citations"]) == 2 for out in found)  # … and still answered after a retry

@@ -9,6 +9,7 @@ from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.search.citations import (
     drop_unknown_refs,
     from_annotations,
+    normalise_refs,
     normalise_url,
     sources_markdown,
     uncited_sentences,
@@ -61,6 +62,19 @@ def test_markdown_refs_match_the_numbers() -> None:
     assert text == "Alpha is true [[1]](https://a.org/x). Beta holds [2] as well."
     assert sources_markdown(cites).splitlines() == [
         "**Sources**", "1. [A (draft)](https://a.org/x)", "2. [B](https://b.org/y)"]
+
+
+def test_sources_without_spans_are_anchored_at_their_links() -> None:
+    answer = "See [the docs](https://a.org/x) and [again](https://A.org/x/?utm_source=feed)."
+    (cite,) = from_annotations(answer, [note("https://a.org/x", title="A")])
+    assert [answer[s.start:s.end] for s in cite.spans] == [
+        "[the docs](https://a.org/x)", "[again](https://A.org/x/?utm_source=feed)"]
+    assert with_refs(answer, [cite]) == "See [[1]](https://a.org/x) and [[1]](https://a.org/x)."
+
+
+def test_grouped_references_are_split() -> None:
+    assert normalise_refs("A [1, 3]. B [2-4]. C [1,2-3]. Year [2026].") == (
+        "A [1][3]. B [2][3][4]. C [1][2][3]. Year [2026].")
 
 
 def test_reference_checks() -> None:

@@ -17,9 +17,13 @@ from pydantic import BaseModel, Field
 SNIPPET_CHARS = 400
 # Query parameters that only track where a visitor came from; they never change the page.
 _TRACKING = re.compile(r"^(utm_|fbclid$|gclid$|mc_eid$|ref$|ref_src$)", re.I)
-_MARKDOWN_LINK = re.compile(r"^\[[^\]]*\]\((?P<url>[^)\s]+)\)$")
+_INLINE_LINK = re.compile(r"\[[^\]\n]*\]\((?P<url>https?://[^)\s]+)\)")
+_MARKDOWN_LINK = re.compile(rf"^{_INLINE_LINK.pattern}$")
 _REF = re.compile(r"\[(\d{1,3})\]")
 _SPACED_REF = re.compile(r"[ \t]*\[(\d{1,3})\]")
+# Several references in one bracket: "[1, 3]", "[2-4]", "[1,2-3]".
+_REF_GROUP = re.compile(r"\[(\d{1,3}(?:\s*-\s*\d{1,3})?(?:\s*,\s*\d{1,3}(?:\s*-\s*\d{1,3})?)*)\]")
+MAX_RANGE = 20
 # A sentence ends at . ! ? before a space or the end (not "3.14"); refs right after it are its own.
 _SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?![\s]|$))+[.!?]*(?:[ \t]*\[\d{1,3}\])*")
 
@@ -63,9 +67,11 @@ def shorten(text: str | None, limit: int = SNIPPET_CHARS) -> str | None:
 
 
 def from_annotations(answer: str, annotations: Iterable[Mapping[str, Any]]) -> list[Citation]:
-    """Numbered, de-duplicated citations; spans outside ``answer`` are dropped, the source kept."""
+    """Numbered, de-duplicated citations. A source whose annotation has no usable span (missing,
+    or outside ``answer``) is anchored at the answer's inline links to it, if any."""
     by_url: dict[str, Citation] = {}
     anchored: list[tuple[int, str]] = []
+    links = _inline_links(answer)
     for note in annotations:
         cite = note.get("url_citation") if note.get("type") == "url_citation" else None
         if not isinstance(cite, Mapping) or not isinstance(cite.get("url"), str) or not cite["url"]:
@@ -78,9 +84,11 @@ def from_annotations(answer: str, annotations: Iterable[Mapping[str, Any]]) -> l
         elif entry.snippet is None:
             entry.snippet = shorten(cite.get("content"))
         span = _span(answer, cite.get("start_index"), cite.get("end_index"))
-        if span is not None:
-            entry.spans.append(span)
-            anchored.append((span.start, key))
+        found = [span] if span is not None else links.get(key, [])
+        for place in found:
+            if place not in entry.spans:
+                entry.spans.append(place)
+                anchored.append((place.start, key))
     order = list(dict.fromkeys(key for _, key in sorted(anchored)))
     order += [key for key in by_url if key not in order]
     out = []
@@ -91,6 +99,15 @@ def from_annotations(answer: str, annotations: Iterable[Mapping[str, Any]]) -> l
         entry.position = entry.spans[0].start if entry.spans else None
         out.append(entry)
     return out
+
+
+def _inline_links(answer: str) -> dict[str, list[Span]]:
+    """Every markdown link in the answer, by normalised URL."""
+    found: dict[str, list[Span]] = {}
+    for match in _INLINE_LINK.finditer(answer):
+        found.setdefault(normalise_url(match.group("url")), []).append(
+            Span(start=match.start(), end=match.end()))
+    return found
 
 
 def _span(answer: str, start: Any, end: Any) -> Span | None:
@@ -130,6 +147,20 @@ def sources_markdown(citations: list[Citation]) -> str:
             line += f" — {shorten(c.snippet, 200)}"
         lines.append(line)
     return "\n".join(lines)
+
+
+def normalise_refs(text: str) -> str:
+    """``[1, 3]`` and ``[2-4]`` (as models often write them) → ``[1][3]`` and ``[2][3][4]``."""
+
+    def expand(match: re.Match[str]) -> str:
+        numbers: list[int] = []
+        for part in re.split(r"\s*,\s*", match.group(1)):
+            low, _, high = part.partition("-")
+            first, last = int(low), int(high or low)
+            numbers += range(first, last + 1) if first <= last <= first + MAX_RANGE else [first, last]
+        return "".join(f"[{n}]" for n in numbers)
+
+    return _REF_GROUP.sub(expand, text)
 
 
 def uncited_sentences(text: str) -> list[str]:

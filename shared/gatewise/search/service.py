@@ -20,6 +20,7 @@ from gatewise.search.citations import (
     Span,
     drop_unknown_refs,
     from_annotations,
+    normalise_refs,
     normalise_url,
     uncited_sentences,
 )
@@ -185,7 +186,8 @@ class SearchService:
         synth = await self._synthesise(question, sources[:MAX_SYNTHESIS_SOURCES], model_id)
         if progress is not None:
             await progress(total, total, "synthesised the answer")
-        answer, unknown = drop_unknown_refs(synth.content, min(len(sources), MAX_SYNTHESIS_SOURCES))
+        answer, unknown = drop_unknown_refs(normalise_refs(synth.content),
+                                            min(len(sources), MAX_SYNTHESIS_SOURCES))
         warnings = []
         if any(s.mechanism == "web_plugin" for s in successes):
             warnings.append(f"{model_id} does not take the openrouter:web_search server tool; searched with "
