@@ -93,11 +93,11 @@ def test_plugin_form_carries_every_setting() -> None:
     assert uses_server_tool(body)
     plugin = to_plugin_form(body)
     assert not uses_server_tool(plugin) and plugin["tools"] == [function]
-    assert plugin["plugins"] == [{"id": "web", "engine": "exa", "max_results": 7,
+    assert plugin["plugins"] == [{"id": "web", "engine": "exa", "max_results": 7, "max_uses": 3,
                                   "include_domains": ["python.org"], "exclude_domains": ["*.spam.com"]}]
     assert plugin["web_search_options"] == {"search_context_size": "high"}
     auto = to_plugin_form(search_body("m", "q", SearchOptions(), max_tokens=10))
-    assert auto["plugins"] == [{"id": "web", "max_results": 5}] and "tools" not in auto
+    assert auto["plugins"] == [{"id": "web", "max_results": 5, "max_uses": 3}] and "tools" not in auto
 
 
 def test_freshness_is_a_dated_system_hint() -> None:

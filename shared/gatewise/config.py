@@ -232,6 +232,8 @@ class SearchConfig(_Block):
         None, description="model for web_search/research; empty: a cheap current catalogue model")
     engine: Literal["auto", "native", "exa"] = "auto"
     max_results: int = Field(5, ge=1, le=25)
+    # The model decides how often to search; each search is billed, so a call may run at most this many.
+    max_uses: int = Field(3, ge=1, le=10)
     max_query_chars: int = Field(2000, gt=0)
     cache_enabled: bool = True
     cache_ttl_seconds: int = Field(3600, ge=0, description="how long an identical search is reused")

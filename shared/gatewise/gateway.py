@@ -164,7 +164,8 @@ class RoutingGateway:
         self.web_executor = FallbackExecutor(web, runtime.portkey, self.health,
                                              deadline_s=runtime.settings.limits.deadline_s)
         search = runtime.settings.search
-        self.search_options = SearchOptions(max_results=search.max_results, engine=search.engine)
+        self.search_options = SearchOptions(max_results=search.max_results, max_uses=search.max_uses,
+                                            engine=search.engine)
 
     @classmethod
     def from_runtime(cls, runtime: Runtime) -> RoutingGateway:
@@ -222,11 +223,12 @@ class RoutingGateway:
         return _route_info(plan, plan.chosen.reason)
 
     def _worst_search(self, model: str) -> float:
-        """Upper bound of what searching adds to one call: the fee and the results read."""
+        """Upper bound of what searching adds to one call: every search's fee and results read."""
         options = self.search_options
         prices = self.catalog.price_of(model)
         read = options.max_results * TOKENS_PER_RESULT * prices[0] if prices else 0.0
-        return search_fee(model, options.engine, results=options.max_results, context_size="high") + read
+        fee = search_fee(model, options.engine, results=options.max_results, context_size="high")
+        return options.max_uses * (fee + read)
 
     async def complete(self, request: CompletionRequest) -> CompletionResult:
         started = time.perf_counter()

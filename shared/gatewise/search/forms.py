@@ -18,6 +18,7 @@ from gatewise.search.pricing import DEFAULT_MAX_RESULTS
 SERVER_TOOL = "openrouter:web_search"
 Mechanism = Literal["server_tool", "web_plugin"]
 Freshness = Literal["day", "week", "month", "year"]
+DEFAULT_MAX_USES = 3  # searches the model may run in one call (each one is billed)
 EngineChoice = Literal["auto", "native", "exa"]
 ContextSize = Literal["low", "medium", "high"]
 
@@ -32,6 +33,7 @@ class SearchOptions:
     """Everything about a search except the query and the model."""
 
     max_results: int = DEFAULT_MAX_RESULTS
+    max_uses: int = DEFAULT_MAX_USES
     engine: EngineChoice = "auto"
     context_size: ContextSize | None = None
     include_domains: tuple[str, ...] = ()
@@ -39,7 +41,8 @@ class SearchOptions:
     freshness: Freshness | None = None
 
     def server_tool(self) -> dict[str, Any]:
-        parameters: dict[str, Any] = {"engine": self.engine, "max_results": self.max_results}
+        parameters: dict[str, Any] = {"engine": self.engine, "max_results": self.max_results,
+                                      "max_uses": self.max_uses}
         if self.context_size:
             parameters["search_context_size"] = self.context_size
         if self.include_domains:
@@ -50,7 +53,8 @@ class SearchOptions:
 
     def key(self) -> dict[str, Any]:
         """The fields that change results, for cache keys (domain order does not)."""
-        return {"max_results": self.max_results, "engine": self.engine, "context_size": self.context_size,
+        return {"max_results": self.max_results, "max_uses": self.max_uses, "engine": self.engine,
+                "context_size": self.context_size,
                 "include": sorted(self.include_domains), "exclude": sorted(self.exclude_domains),
                 "freshness": self.freshness}
 

@@ -71,8 +71,9 @@ class SearchService:
                                 f"{', '.join(overlap)} is both included and excluded",
                                 hint="Name a domain in include_domains or exclude_domains, not both.")
         return SearchOptions(max_results=max_results or self.config.max_results,
-                             engine=engine or self.config.engine, context_size=context_size,
-                             include_domains=include, exclude_domains=exclude, freshness=freshness)
+                             max_uses=self.config.max_uses, engine=engine or self.config.engine,
+                             context_size=context_size, include_domains=include, exclude_domains=exclude,
+                             freshness=freshness)
 
     # -- web_search ---------------------------------------------------------------------------
 
