@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -16,23 +14,13 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.sse import sse_client
 
+from tool_support import free_port, server_env, wait_for_port
+
 BIN = Path(sys.executable).parent
 SCRIPT = BIN / "gatewise-routing-gateway"
 INSPECTOR_VERSION = "2.12.0"
 INSPECTOR_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gatewise-tests" / \
     f"inspector-{INSPECTOR_VERSION}"
-
-
-def server_env(sandbox_url: str, data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env.update(GATEWISE_SANDBOX_URL=sandbox_url, GATEWISE_DATA_DIR=str(data_dir))
-    return env
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def test_console_script_over_stdio(sandbox, tmp_path: Path) -> None:
@@ -83,18 +71,6 @@ def test_stdio_server_writes_nothing_but_protocol_to_stdout(sandbox, tmp_path: P
     assert "Traceback" not in stderr
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "exited"
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("the server did not open its port")
-
-
 @pytest.mark.parametrize("transport", ["http", "sse"])
 async def test_network_transports(sandbox, tmp_path: Path, transport: str) -> None:
     port = free_port()
@@ -109,7 +85,7 @@ async def test_network_transports(sandbox, tmp_path: Path, transport: str) -> No
 
 async def _serve_and_call(proc: subprocess.Popen[bytes], port: int, transport: str) -> None:
     try:
-        _wait_for_port(port, proc)
+        wait_for_port(port, proc)
         target = (f"http://127.0.0.1:{port}/mcp" if transport == "http"
                   else sse_client(f"http://127.0.0.1:{port}/sse"))
         async with Client(target, mode="legacy" if transport == "sse" else "auto") as client:

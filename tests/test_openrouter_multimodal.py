@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
 import sys
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from PIL import Image
 
 from gatewise.catalog import Catalog
 from gatewise.config import Settings, load_settings
-from tool_support import call, check_contract, error_text, ledger_rows
+from tool_support import call, check_contract, error_text, ledger_rows, server_env
 
 CONTRACT = Path(__file__).parent / "contract" / "openrouter_multimodal_tools.json"
 SCRIPT = Path(sys.executable).parent / "gatewise-openrouter-multimodal"
@@ -207,8 +206,7 @@ async def test_analyze_audio_and_video(connect, upstream, mm_settings, tmp_path)
 
 
 async def test_console_script_over_stdio(sandbox, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env.update(GATEWISE_SANDBOX_URL=sandbox.url, GATEWISE_DATA_DIR=str(tmp_path))
+    env = server_env(sandbox.url, tmp_path)
     async with Client(StdioServerParameters(command=str(SCRIPT), args=[], env=env)) as client:
         names = {t.name for t in (await client.list_tools()).tools}
         assert {"analyze_image", "check_account", "generate_image"} <= names

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 import subprocess
@@ -25,7 +24,7 @@ from gatewise.search.pricing import search_fee
 from gatewise.search.service import SearchService
 from gatewise.search.upstream import WebSearchUpstream
 from gatewise.upstream.openrouter import OpenRouterClient
-from tool_support import call, check_contract, error_text, ledger_rows
+from tool_support import call, check_contract, error_text, free_port, ledger_rows, server_env, wait_for_port
 
 CONTRACT = Path(__file__).parent / "contract" / "openrouter_search_tools.json"
 SCRIPT = Path(sys.executable).parent / "gatewise-openrouter-search"
@@ -246,17 +245,14 @@ async def test_research_takes_queries_and_survives_a_failed_search(connect, upst
 
 
 async def test_console_script_over_stdio(sandbox, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env.update(GATEWISE_SANDBOX_URL=sandbox.url, GATEWISE_DATA_DIR=str(tmp_path))
+    env = server_env(sandbox.url, tmp_path)
     async with Client(StdioServerParameters(command=str(SCRIPT), args=[], env=env)) as client:
         result = await client.call_tool("web_search", {"query": WAL, "result_format": "json"})
         assert not result.is_error and len(result.structured_content["citations"]) == 2
 
 
 def test_a_retired_default_model_stops_start_up(sandbox, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env.update(GATEWISE_SANDBOX_URL=sandbox.url, GATEWISE_DATA_DIR=str(tmp_path),
-               GATEWISE_SEARCH_MODEL="google/gemini-2.5-pro-exp-03-25")
+    env = {**server_env(sandbox.url, tmp_path), "GATEWISE_SEARCH_MODEL": "google/gemini-2.5-pro-exp-03-25"}
     done = subprocess.run([str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and "search.default_model" in done.stderr
@@ -338,3 +334,27 @@ async def test_a_passing_rate_limit_is_retried(connect, upstream, sandbox, tmp_p
     stats = upstream.stats()["models"][DEFAULT]
     assert stats["statuses"].get("429", 0) >= 1  # some calls were refused at first …
     assert all(len(out["citations"]) == 2 for out in found)  # … and still answered after a retry
+
+
+async def test_research_over_streamable_http_reports_progress(sandbox, tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen([str(SCRIPT), "--transport", "http", "--port", str(port)],
+                            env=server_env(sandbox.url, tmp_path), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    seen: list[float] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        seen.append(done)
+
+    with proc:
+        try:
+            wait_for_port(port, proc)
+            async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+                result = await client.call_tool("research", {"question": "SQLite WAL vs rollback journal"},
+                                                progress_callback=on_progress)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=15)
+        stdout = proc.stdout.read() if proc.stdout else b""
+    assert not result.is_error and result.structured_content["sources"]
+    assert seen == [1, 2, 3, 4] and stdout == b""

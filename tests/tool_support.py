@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,3 +49,28 @@ async def error_text(client: Client, tool: str, args: dict) -> str:
     text = result.content[0].text
     assert "Traceback" not in text
     return text
+
+
+def server_env(sandbox_url: str, data_dir: Path) -> dict[str, str]:
+    """The environment for a server subprocess: this one's, minus keys, pointed at the sandbox."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env.update(GATEWISE_SANDBOX_URL=sandbox_url, GATEWISE_DATA_DIR=str(data_dir))
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "exited"
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("the server did not open its port")

@@ -55,7 +55,8 @@ def search_markdown(result: SearchResult) -> str:
     parts = [with_refs(result.answer, result.citations).strip()]
     if result.citations:
         parts.append(sources_markdown(result.citations))
-    parts.append(_footer(result, f"{result.search_requests} search(es) via {result.mechanism}"))
+    searches = f"{result.search_requests} search{'' if result.search_requests == 1 else 'es'}"
+    parts.append(_footer(result, f"{searches} via {result.mechanism.replace('_', ' ')}"))
     return "\n\n".join(parts)
 
 
