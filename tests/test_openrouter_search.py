@@ -358,3 +358,13 @@ async def test_research_over_streamable_http_reports_progress(sandbox, tmp_path:
         stdout = proc.stdout.read() if proc.stdout else b""
     assert not result.is_error and result.structured_content["sources"]
     assert seen == [1, 2, 3, 4] and stdout == b""
+
+
+async def test_search_cache_works_with_the_exact_cache_off(
+        connect, upstream, sandbox, tmp_path: Path) -> None:
+    settings = load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url,
+                             caching={"response_cache": {"exact_match": False}})
+    async with connect(settings) as client:
+        await call(client, "web_search", {"query": WAL})
+        again = await call(client, "web_search", {"query": WAL})
+    assert again["cached"] is True and upstream.stats()["totals"]["requests"] == 1

@@ -13,6 +13,7 @@ from mcp.types import INVALID_PARAMS
 from PIL import Image
 
 from gatewise.catalog import Catalog
+from gatewise.config import load_settings
 from tool_support import check_contract, ledger_rows
 
 CONTRACT = Path(__file__).parent / "contract" / "routing_gateway_tools.json"
@@ -211,3 +212,15 @@ async def test_response_cache_hit_is_free_and_recorded(connect, upstream, settin
     assert stats["requests"] == 4  # first, max_age 0, no_cache and force_refresh went upstream
     rows = await ledger_rows(settings)
     assert sorted(r.cache_status for r in rows) == ["hit_exact", "miss", "miss", "miss", "miss"]
+
+
+async def test_exact_cache_off_sends_every_call_upstream(upstream, sandbox, tmp_path: Path) -> None:
+    from gatewise.servers.routing_gateway.server import create_server
+
+    settings = load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url,
+                             caching={"response_cache": {"exact_match": False}})
+    args = {"prompt": "What is 12*12?", "model": "gpt-4o-mini"}
+    async with Client(create_server(settings)) as client:
+        outs = [(await client.call_tool("routed_complete", args)).structured_content for _ in range(2)]
+    assert [o["cache_status"] for o in outs] == ["miss", "miss"]
+    assert upstream.stats()["models"]["openai/gpt-4o-mini"]["requests"] == 2

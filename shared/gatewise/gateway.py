@@ -266,8 +266,9 @@ class RoutingGateway:
             raise _all_failed(outcome)
         result = self._result(plan, outcome, request_id, started, cost_usd=rows[-1].cost_usd)
         result.warnings += [*reservation.warnings, *settled.warnings]
-        if self.runtime.cache is not None and should_store(cache_status):
-            await self.runtime.cache.put(key, result.model_dump(mode="json"))
+        cache = self.runtime.exact_cache
+        if cache is not None and should_store(cache_status):
+            await cache.put(key, result.model_dump(mode="json"))
         return result
 
     async def _prepare_images(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -286,11 +287,11 @@ class RoutingGateway:
         return messages
 
     async def _lookup(self, key: str, request: CompletionRequest) -> tuple[LookupStatus, CacheHit | None]:
-        if self.runtime.cache is None:
+        cache = self.runtime.exact_cache
+        if cache is None:
             return "BYPASS", None
-        return await self.runtime.cache.lookup(key, no_cache=request.no_cache,
-                                               force_refresh=request.force_refresh,
-                                               max_age_s=request.max_age_s)
+        return await cache.lookup(key, no_cache=request.no_cache, force_refresh=request.force_refresh,
+                                  max_age_s=request.max_age_s)
 
     async def _from_cache(self, hit: CacheHit, request: CompletionRequest, request_id: str,
                           started: float) -> CompletionResult:

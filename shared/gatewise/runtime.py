@@ -30,9 +30,15 @@ def catalog_cache(settings: Settings) -> CatalogCache:
     return CatalogCache(settings.data_dir / f"catalog-{name}.json", settings.limits.catalog_ttl_s)
 
 
-def open_cache(settings: Settings) -> ResponseCache | None:
+def exact_cache_on(settings: Settings) -> bool:
     config = settings.caching.response_cache
-    if not config.exact_match or config.ttl_seconds <= 0:
+    return config.exact_match and config.ttl_seconds > 0
+
+
+def open_cache(settings: Settings) -> ResponseCache | None:
+    """The response cache file, when the exact cache or the search cache uses it."""
+    config = settings.caching.response_cache
+    if not exact_cache_on(settings) and not settings.search.cache_enabled:
         return None
     return ResponseCache(settings.data_dir / "cache.sqlite3", ttl_s=config.ttl_seconds,
                          max_bytes=config.max_size)
@@ -51,8 +57,18 @@ class Runtime:
     ledger: LedgerStore
     budgets: BudgetManager
     portkey: PortkeyGatewayClient
-    cache: ResponseCache | None = None  # None when the exact response cache is switched off
+    cache: ResponseCache | None = None  # None when no cache is switched on
     sandbox: SandboxServer | None = None
+
+    @property
+    def exact_cache(self) -> ResponseCache | None:
+        """The cache for repeated model calls (caching.response_cache), or None when it is off."""
+        return self.cache if exact_cache_on(self.settings) else None
+
+    @property
+    def search_cache(self) -> ResponseCache | None:
+        """The cache for repeated web searches (search.cache_enabled), or None when it is off."""
+        return self.cache if self.settings.search.cache_enabled else None
 
     @property
     def provider(self) -> str:

@@ -205,7 +205,7 @@ class MultimodalService:
             **params, "question": question, "system": system, "detail": detail,
             "images": [content_hash(item.image.data) for item in loaded]})
         reports = [image_report(item) for item in loaded]
-        cache = self.runtime.cache
+        cache = self.runtime.exact_cache
         status: CacheStatus = "BYPASS"
         if cache is not None:
             status, hit = await cache.lookup(key, no_cache=no_cache, force_refresh=force_refresh)

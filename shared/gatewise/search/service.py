@@ -88,7 +88,7 @@ class SearchService:
         model_id = self.check_model(model) if model else self.model
         started = time.perf_counter()
         request_id = uuid.uuid4().hex
-        cache = self.runtime.cache if self.config.cache_enabled and use_cache else None
+        cache = self.runtime.search_cache if use_cache else None
         key = cache_key(f"{SERVER}:web_search", {"query": query, "model": model_id, **options.key()})
         if cache is not None:
             hit = await cache.get(key, max_age_s=max_age_s)
