@@ -368,3 +368,20 @@ async def test_search_cache_works_with_the_exact_cache_off(
         await call(client, "web_search", {"query": WAL})
         again = await call(client, "web_search", {"query": WAL})
     assert again["cached"] is True and upstream.stats()["totals"]["requests"] == 1
+
+
+async def test_research_answers_from_the_searches_that_worked(
+        connect, upstream, sandbox, tmp_path: Path) -> None:
+    settings = load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url, limits={"max_retries": 0})
+    queries = ["LFP battery chemistry", "coral reef bleaching", "Kubernetes autoscaling",
+               "SQLite WAL concurrency", "HTTP/3 and QUIC", "sourdough starter"]
+    upstream.fault(DEFAULT, error_rate=0.5, statuses=[503])  # seeded: the same calls fail every run
+    async with connect(settings) as client:
+        out = await call(client, "research", {"question": "six topics", "queries": queries})
+    failed = [s for s in out["searches"] if s["error"]]
+    worked = [s for s in out["searches"] if not s["error"]]
+    assert failed and worked
+    assert all(s["error"].startswith("UPSTREAM_ERROR") and s["sources"] == [] for s in failed)
+    assert sorted(w for w in out["warnings"] if "failed" in w) == sorted(
+        f"search {s['query']!r} failed: {s['error']}" for s in failed)
+    assert {n for s in worked for n in s["sources"]} == {s["number"] for s in out["sources"]}
