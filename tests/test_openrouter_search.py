@@ -182,8 +182,11 @@ async def test_bad_input_is_refused_clearly(connect, upstream, search_settings) 
         for args in ({"query": ""}, {"query": WAL, "max_results": 0}, {"query": WAL, "max_results": 26},
                      {"query": WAL, "engine": "google"}, {"query": WAL, "search_context_size": "huge"},
                      {"query": WAL, "freshness": "hour"}, {"query": WAL, "max_age": -1},
-                     {"query": "x" * 2001}, {"query": WAL, "result_format": "html"}):
+                     {"query": "x" * 2001}, {"query": WAL, "result_format": "html"},
+                     {"query": WAL, "max_tokens": 0}):
             await error_text(client, "web_search", args)
+        text = await error_text(client, "web_search", {"query": WAL, "max_tokens": 10**6})
+        assert "INVALID_INPUT" in text and "limits.max_output_tokens" in text
         text = await error_text(client, "web_search", {"query": "   "})
         assert "INVALID_INPUT" in text and "empty" in text
         text = await error_text(client, "web_search", {"query": WAL, "model": "claude-haiku-4.55"})
@@ -385,3 +388,13 @@ async def test_research_answers_from_the_searches_that_worked(
     assert sorted(w for w in out["warnings"] if "failed" in w) == sorted(
         f"search {s['query']!r} failed: {s['error']}" for s in failed)
     assert {n for s in worked for n in s["sources"]} == {s["number"] for s in out["sources"]}
+
+
+async def test_max_tokens_caps_the_answer_and_keys_the_cache(connect, upstream) -> None:
+    async with connect() as client:
+        short = await call(client, "web_search", {"query": WAL, "max_tokens": 12})
+        full = await call(client, "web_search", {"query": WAL})
+    assert short["tokens_out"] == 12 and full["tokens_out"] > 12
+    assert any("cut off at max_tokens (12)" in w for w in short["warnings"])
+    assert full["cached"] is False and len(full["citations"]) == 2
+    assert not any("cut off" in w for w in full["warnings"])

@@ -11,7 +11,7 @@ import pytest
 from gatewise.config import Settings
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.upstream.http import RetryPolicy, parse_retry_after
-from gatewise.upstream.openrouter import OpenRouterClient
+from gatewise.upstream.openrouter import ChatResult, OpenRouterClient
 from gatewise.upstream.sse import iter_sse_json
 
 MODEL = "openai/gpt-4o-mini"
@@ -153,3 +153,19 @@ async def test_sse_parser_handles_comments_multiline_and_done() -> None:
             yield line
 
     assert [e async for e in iter_sse_json(lines())] == [{"a": 1}]
+
+
+def test_reasoning_without_an_answer_is_a_failure_not_an_empty_success() -> None:
+    def body(**message) -> dict:
+        return {"id": "gen-1", "model": "openai/gpt-5-mini", "choices": [
+            {"finish_reason": "length", "message": {"role": "assistant", **message}}]}
+
+    with pytest.raises(GatewiseError) as caught:
+        ChatResult.from_body(body(content="", reasoning="Let me think step by step…"), 1.0)
+    assert caught.value.code is ErrorCode.UPSTREAM_ERROR
+    assert "spent its whole output budget on reasoning" in caught.value.message
+    assert "max_tokens" in (caught.value.hint or "")
+    # Reasoning with an answer, a tool call or an image is a normal answer.
+    assert ChatResult.from_body(body(content="42", reasoning="…"), 1.0).content == "42"
+    assert ChatResult.from_body(body(content=None, reasoning="…", tool_calls=[{"id": "t"}]), 1.0)
+    assert ChatResult.from_body(body(content="", reasoning="…", images=[{"type": "image_url"}]), 1.0)

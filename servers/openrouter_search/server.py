@@ -119,12 +119,16 @@ def create_server(settings: Settings) -> MCPServer[Any]:
         freshness: Freshness = None,
         max_age: MaxAge = None,
         cache: UseCache = True,
+        max_tokens: Annotated[int | None, Field(ge=1, description=(
+            "Cap on the answer's length in tokens (default 1024); reasoning models need room to "
+            "think as well."))] = None,
     ) -> Annotated[CallToolResult, SearchResult]:
         service = _service(ctx)
         options = _options(service, max_results=max_results, engine=engine,
                            search_context_size=search_context_size, include_domains=include_domains,
                            exclude_domains=exclude_domains, freshness=freshness)
-        out = await service.web_search(query, options, model=model, use_cache=cache, max_age_s=max_age)
+        out = await service.web_search(query, options, model=model, use_cache=cache, max_age_s=max_age,
+                                       max_tokens=max_tokens)
         return _reply(out, out.model, search_markdown(out), result_format)
 
     @server.tool(

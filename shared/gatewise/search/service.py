@@ -78,18 +78,25 @@ class SearchService:
     # -- web_search ---------------------------------------------------------------------------
 
     async def web_search(self, query: str, options: SearchOptions, *, model: str | None = None,
-                         use_cache: bool = True, max_age_s: float | None = None) -> SearchResult:
+                         use_cache: bool = True, max_age_s: float | None = None,
+                         max_tokens: int | None = None) -> SearchResult:
         query = " ".join(query.split())
         if not query:
             raise GatewiseError(ErrorCode.INVALID_INPUT, "The query is empty.")
         if len(query) > self.config.max_query_chars:
             raise GatewiseError(ErrorCode.TOO_LARGE, f"The query has {len(query):,} characters; the "
                                 f"limit is {self.config.max_query_chars:,} (search.max_query_chars).")
+        limit = self.runtime.settings.limits.max_output_tokens
+        if max_tokens is not None and max_tokens > limit:
+            raise GatewiseError(ErrorCode.INVALID_INPUT, f"max_tokens {max_tokens} exceeds the limit "
+                                f"of {limit} (limits.max_output_tokens).")
+        max_tokens = max_tokens or SEARCH_MAX_TOKENS
         model_id = self.check_model(model) if model else self.model
         started = time.perf_counter()
         request_id = uuid.uuid4().hex
         cache = self.runtime.search_cache if use_cache else None
-        key = cache_key(f"{SERVER}:web_search", {"query": query, "model": model_id, **options.key()})
+        key = cache_key(f"{SERVER}:web_search", {"query": query, "model": model_id, "max_tokens": max_tokens,
+                                                 **options.key()})
         if cache is not None:
             hit = await cache.get(key, max_age_s=max_age_s)
             if hit is not None:
@@ -101,7 +108,7 @@ class SearchService:
                 await self._record("web_search", out.model, 0, 0, 0.0, started, request_id, "hit_exact",
                                    reason="search cache")
                 return out
-        body = search_body(model_id, query, options, max_tokens=SEARCH_MAX_TOKENS)
+        body = search_body(model_id, query, options, max_tokens=max_tokens)
         try:
             reply = await self.upstream.search(body)
         except GatewiseError as exc:
@@ -114,6 +121,8 @@ class SearchService:
         if reply.rejected is not None:
             warnings.append(f"{model_id} does not take the openrouter:web_search server tool "
                             f"({reply.rejected.message}); searched with the web plugin instead.")
+        if result.finish_reason == "length":
+            warnings.append(f"The answer was cut off at max_tokens ({max_tokens}); raise it for the rest.")
         citations = from_annotations(result.content, result.annotations)
         if not citations:
             warnings.append("The search returned no sources; the answer rests on the model alone.")

@@ -43,6 +43,12 @@ class ChatResult:
                                 f"the model failed: {choice['error'].get('message', 'error')}")
         message = choice.get("message") or {}
         usage = body.get("usage") or {}
+        if _only_reasoning(message):
+            raise GatewiseError(
+                ErrorCode.UPSTREAM_ERROR,
+                f"{body.get('model') or 'the model'} spent its whole output budget on reasoning and "
+                f"returned no answer (finish_reason {choice.get('finish_reason')!r})",
+                hint="Raise max_tokens, or lower the reasoning effort.")
         return cls(
             id=str(body.get("id", "")),
             model=str(body.get("model", "")),
@@ -65,6 +71,12 @@ def _text(content: Any) -> str:
     if isinstance(content, list):  # content may come back as an array of text parts
         return "".join(p.get("text", "") for p in content if isinstance(p, dict))
     return ""
+
+
+def _only_reasoning(message: Mapping[str, Any]) -> bool:
+    """Reasoning but no answer, tool call or image: the model ran out of tokens while thinking."""
+    return (bool(message.get("reasoning")) and not _text(message.get("content")).strip()
+            and not message.get("tool_calls") and not message.get("images"))
 
 
 def _search_requests(usage: Mapping[str, Any]) -> int:
