@@ -107,13 +107,18 @@ async def test_chat_completion(connect, upstream, mm_settings) -> None:
         out = result.structured_content
         assert "[sandbox" in out["content"] and out["untrusted_output"] is True
         assert out["cost_usd"] > 0 and out["citations"] == []
+        searched = await call(client, "chat_completion", {
+            "model": "openai/gpt-5-nano", "tools": [{"type": "openrouter:web_search"}],
+            "messages": [{"role": "user", "content": "SQLite WAL concurrency"}]})
+        assert [c["number"] for c in searched["citations"]] == [1, 2]
+        assert all(searched["content"][c["position"]:].startswith("[") for c in searched["citations"])
         text = await error_text(client, "chat_completion", {
             "model": "openai/gpt-5-nano", "messages": [{"content": "no role"}]})
         assert "INVALID_INPUT" in text
         assert "NOT_FOUND" in await error_text(client, "chat_completion", {
             "model": "nope/nothing-like-it", "messages": [{"role": "user", "content": "hi"}]})
     rows = await ledger_rows(mm_settings)
-    assert [(r.server, r.tool, r.status) for r in rows] == [(SERVER, "chat_completion", "ok")]
+    assert [(r.server, r.tool, r.status) for r in rows] == [(SERVER, "chat_completion", "ok")] * 2
 
 
 async def test_catalogue_tools(connect, upstream) -> None:

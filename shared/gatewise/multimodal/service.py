@@ -17,6 +17,7 @@ from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger.records import CallRecord
 from gatewise.multimodal.images import LoadedImage, audio_part, decode_data_url, load_image, video_part
 from gatewise.runtime import Runtime
+from gatewise.search.citations import Citation, from_annotations
 from gatewise.upstream.openrouter import ChatResult
 
 SERVER = "openrouter-multimodal"
@@ -56,17 +57,11 @@ class ImageAnalysis(ModelOutput):
     cache: CacheStatus = Field(description="HIT, MISS, BYPASS (no_cache or cache off) or REFRESH")
 
 
-class Citation(BaseModel):
-    url: str
-    title: str | None = None
-    content: str | None = None
-
-
 class ChatOutput(ModelOutput):
     content: str
     finish_reason: str | None
     tool_calls: list[dict[str, Any]] = Field(default_factory=list)
-    citations: list[Citation] = Field(default_factory=list)
+    citations: list[Citation] = Field(default_factory=list, description="Web sources, numbered by first use")
     reasoning: str | None = None
     images: list[str] = Field(default_factory=list, description="MIME types of returned images")
 
@@ -255,7 +250,8 @@ class MultimodalService:
         out = ChatOutput(
             **reply.usage.model_dump(), content=reply.result.content,
             finish_reason=reply.result.finish_reason, tool_calls=list(message.get("tool_calls") or []),
-            citations=citations(reply.result.annotations), reasoning=message.get("reasoning"),
+            citations=from_annotations(reply.result.content, reply.result.annotations),
+            reasoning=message.get("reasoning"),
             images=[mime for mime, _ in images])
         return out, images
 
@@ -355,15 +351,6 @@ def image_report(item: LoadedImage) -> ImageReport:
         original_size=f"{image.original_width}x{image.original_height}",
         sent_size=f"{image.width}x{image.height}", sent_mime_type=image.mime_type,
         original_bytes=image.original_bytes, sent_bytes=image.sent_bytes, actions=list(image.actions))
-
-
-def citations(annotations: list[dict[str, Any]]) -> list[Citation]:
-    found = []
-    for note in annotations:
-        cite = note.get("url_citation") if note.get("type") == "url_citation" else None
-        if isinstance(cite, dict) and cite.get("url"):
-            found.append(Citation(url=cite["url"], title=cite.get("title"), content=cite.get("content")))
-    return found
 
 
 def image_urls(message: Mapping[str, Any]) -> list[str]:
