@@ -14,6 +14,7 @@ from gatewise.search.citations import (
     sources_markdown,
     uncited_sentences,
     with_refs,
+    within_domains,
 )
 from gatewise.search.forms import (
     SearchOptions,
@@ -70,6 +71,16 @@ def test_sources_without_spans_are_anchored_at_their_links() -> None:
     assert [answer[s.start:s.end] for s in cite.spans] == [
         "[the docs](https://a.org/x)", "[again](https://A.org/x/?utm_source=feed)"]
     assert with_refs(answer, [cite]) == "See [[1]](https://a.org/x) and [[1]](https://a.org/x)."
+
+
+def test_sources_outside_the_domain_filter_are_dropped_and_the_rest_renumbered() -> None:
+    answer = "One [a](https://blog.a.org/1). Two [b](https://b.org/2). Three [c](https://a.org/3)."
+    cites = from_annotations(answer, [note(u) for u in ("https://blog.a.org/1", "https://b.org/2",
+                                                        "https://a.org/3")])
+    kept, dropped = within_domains(cites, ["a.org"], ["*.a.org"])
+    assert [(c.number, c.url) for c in kept] == [(1, "https://a.org/3")]
+    assert [c.url for c in dropped] == ["https://blog.a.org/1", "https://b.org/2"]
+    assert within_domains(cites, [], [])[0] == cites
 
 
 def test_grouped_references_are_split() -> None:

@@ -14,6 +14,7 @@ from functools import cache
 from urllib.parse import urlsplit
 
 from gatewise.sandbox.answers import sentences
+from gatewise.search.forms import host_matches
 
 GAP = " [...] "  # between excerpts from different parts of a page, as Exa highlights are joined
 TITLE_WEIGHT = 3
@@ -258,22 +259,14 @@ def search(query: str, *, max_results: int, allowed_domains: tuple[str, ...] | l
     wanted = set(terms(query))
     scored: list[tuple[float, str, Document]] = []
     for doc in DOCUMENTS:
-        if allowed_domains and not any(domain_matches(doc.host, p) for p in allowed_domains):
+        if allowed_domains and not any(host_matches(doc.host, p) for p in allowed_domains):
             continue
-        if any(domain_matches(doc.host, p) for p in excluded_domains):
+        if any(host_matches(doc.host, p) for p in excluded_domains):
             continue
         score = _score(doc, wanted)
         if score > 0:
             scored.append((-score, doc.url, doc))
     return [doc for _, _, doc in sorted(scored)[:max_results]]
-
-
-def domain_matches(host: str, pattern: str) -> bool:
-    """``example.com`` matches it and its subdomains; ``*.example.com`` only the subdomains."""
-    host, pattern = host.lower(), pattern.strip().lower()
-    if pattern.startswith("*."):
-        return host.endswith(pattern[1:])
-    return host == pattern or host.endswith("." + pattern)
 
 
 def highlight(doc: Document, query: str, max_chars: int) -> str:

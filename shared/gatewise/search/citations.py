@@ -14,6 +14,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, Field
 
+from gatewise.search.forms import host_matches
+
 SNIPPET_CHARS = 400
 # Query parameters that only track where a visitor came from; they never change the page.
 _TRACKING = re.compile(r"^(utm_|fbclid$|gclid$|mc_eid$|ref$|ref_src$)", re.I)
@@ -116,6 +118,20 @@ def _span(answer: str, start: Any, end: Any) -> Span | None:
     if not 0 <= start < end <= len(answer):
         return None
     return Span(start=start, end=end)
+
+
+def within_domains(citations: list[Citation], include: Iterable[str], exclude: Iterable[str]
+                   ) -> tuple[list[Citation], list[Citation]]:
+    """(kept, dropped): sources outside the caller's domain filter are dropped and the rest
+    renumbered, for engines that do not apply the filter themselves."""
+    include, exclude = list(include), list(exclude)
+    kept, dropped = [], []
+    for citation in citations:
+        host = urlsplit(citation.url).hostname or ""
+        inside = (not include or any(host_matches(host, p) for p in include)) and not any(
+            host_matches(host, p) for p in exclude)
+        (kept if inside else dropped).append(citation)
+    return [c.model_copy(update={"number": i}) for i, c in enumerate(kept, start=1)], dropped
 
 
 def with_refs(answer: str, citations: list[Citation]) -> str:

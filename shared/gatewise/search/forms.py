@@ -72,6 +72,14 @@ def clean_domains(domains: list[str] | None, field: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def host_matches(host: str, pattern: str) -> bool:
+    """``example.com`` matches it and its subdomains; ``*.example.com`` only the subdomains."""
+    host, pattern = host.lower(), pattern.strip().lower()
+    if pattern.startswith("*."):
+        return host.endswith(pattern[1:])
+    return host == pattern or host.endswith("." + pattern)
+
+
 def search_body(model: str, query: str, options: SearchOptions, *, max_tokens: int,
                 now: datetime | None = None) -> dict[str, Any]:
     """A chat request that searches the web for ``query`` with the server tool."""
