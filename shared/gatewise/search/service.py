@@ -30,7 +30,7 @@ from gatewise.search.forms import ContextSize, EngineChoice, Freshness, SearchOp
 from gatewise.search.plan import plan_queries
 from gatewise.search.pricing import resolve_engine, search_fee
 from gatewise.search.results import ResearchResult, SearchResult, SubSearch
-from gatewise.search.upstream import WebSearchUpstream, takes_tools
+from gatewise.search.upstream import SearchReply, WebSearchUpstream, takes_tools
 from gatewise.upstream.openrouter import ChatResult
 
 SERVER = "openrouter-search"
@@ -83,68 +83,59 @@ class SearchService:
     async def web_search(self, query: str, options: SearchOptions, *, model: str | None = None,
                          use_cache: bool = True, max_age_s: float | None = None,
                          max_tokens: int | None = None) -> SearchResult:
-        query = " ".join(query.split())
-        if not query:
-            raise GatewiseError(ErrorCode.INVALID_INPUT, "The query is empty.")
-        if len(query) > self.config.max_query_chars:
-            raise GatewiseError(ErrorCode.TOO_LARGE, f"The query has {len(query):,} characters; the "
-                                f"limit is {self.config.max_query_chars:,} (search.max_query_chars).")
-        limit = self.runtime.settings.limits.max_output_tokens
-        if max_tokens is not None and max_tokens > limit:
-            raise GatewiseError(ErrorCode.INVALID_INPUT, f"max_tokens {max_tokens} exceeds the limit "
-                                f"of {limit} (limits.max_output_tokens).")
-        max_tokens = max_tokens or SEARCH_MAX_TOKENS
+        query = self._checked_query(query)
+        max_tokens = self._checked_max_tokens(max_tokens)
         model_id = self.check_model(model) if model else self.model
         started = time.perf_counter()
         request_id = uuid.uuid4().hex
         cache = self.runtime.search_cache if use_cache else None
         key = cache_key(f"{SERVER}:web_search", {"query": query, "model": model_id, "max_tokens": max_tokens,
                                                  **options.key()})
-        if cache is not None:
-            hit = await cache.get(key, max_age_s=max_age_s)
-            if hit is not None:
-                stored = SearchResult.model_validate(hit.value)
-                out = stored.model_copy(update={
-                    "cost_usd": 0.0, "search_cost_usd": 0.0, "cached": True,
-                    "cache_age_s": round(hit.age_s, 1), "request_id": request_id,
-                    "latency_ms": _ms(started)})
-                await self._record("web_search", out.model, 0, 0, 0.0, started, request_id, "hit_exact",
-                                   reason="search cache")
-                return out
-        body = search_body(model_id, query, options, max_tokens=max_tokens)
+        if cache is not None and (hit := await cache.get(key, max_age_s=max_age_s)) is not None:
+            out = SearchResult.model_validate(hit.value).model_copy(update={
+                "cost_usd": 0.0, "search_cost_usd": 0.0, "cached": True, "cache_age_s": round(hit.age_s, 1),
+                "request_id": request_id, "latency_ms": _ms(started)})
+            await self._record("web_search", out.model, 0, 0, 0.0, started, request_id, "hit_exact",
+                               reason="search cache")
+            return out
         try:
-            reply = await self.upstream.search(body)
+            reply = await self.upstream.search(search_body(model_id, query, options, max_tokens=max_tokens))
         except GatewiseError as exc:
             await self._record("web_search", model_id, 0, 0, 0.0, started, request_id, _miss(cache),
                                error=exc.code.value, reason="web search")
             raise
         result = reply.result
         cost, search_cost = self._costs(result, model_id, options)
-        warnings = []
-        if reply.rejected is not None:
-            warnings.append(f"{model_id} does not take the openrouter:web_search server tool "
-                            f"({reply.rejected.message}); searched with the web plugin instead.")
-        if result.finish_reason == "length":
-            warnings.append(f"The answer was cut off at max_tokens ({max_tokens}); raise it for the rest.")
         citations, dropped = within_domains(from_annotations(result.content, result.annotations),
                                             options.include_domains, options.exclude_domains)
-        if dropped:
-            hosts = ", ".join(sorted({urlsplit(c.url).hostname or c.url for c in dropped}))
-            warnings.append(f"Dropped {len(dropped)} source(s) outside the domain filter: {hosts}.")
-        if not citations:
-            warnings.append("The search returned no sources; the answer rests on the model alone.")
         out = SearchResult(
             query=query, answer=result.content, citations=citations, model=result.model or model_id,
             provider=self.runtime.provider, mechanism=reply.mechanism,
             engine=resolve_engine(model_id, options.engine), search_requests=result.search_requests,
             tokens_in=result.tokens_in, tokens_out=result.tokens_out, cost_usd=cost,
             search_cost_usd=search_cost, cached=False, latency_ms=_ms(started), request_id=request_id,
-            warnings=warnings)
+            warnings=search_warnings(reply, max_tokens, citations, dropped))
         await self._record("web_search", out.model, out.tokens_in, out.tokens_out, cost, started,
                            request_id, _miss(cache), reason=f"web search ({reply.mechanism})")
         if cache is not None:
             await cache.put(key, out.model_dump(mode="json"), ttl_s=self._ttl(options))
         return out
+
+    def _checked_query(self, query: str) -> str:
+        query = " ".join(query.split())
+        if not query:
+            raise GatewiseError(ErrorCode.INVALID_INPUT, "The query is empty.")
+        if len(query) > self.config.max_query_chars:
+            raise GatewiseError(ErrorCode.TOO_LARGE, f"The query has {len(query):,} characters; the "
+                                f"limit is {self.config.max_query_chars:,} (search.max_query_chars).")
+        return query
+
+    def _checked_max_tokens(self, max_tokens: int | None) -> int:
+        limit = self.runtime.settings.limits.max_output_tokens
+        if max_tokens is not None and max_tokens > limit:
+            raise GatewiseError(ErrorCode.INVALID_INPUT, f"max_tokens {max_tokens} exceeds the limit "
+                                f"of {limit} (limits.max_output_tokens).")
+        return max_tokens or SEARCH_MAX_TOKENS
 
     def _ttl(self, options: SearchOptions) -> float:
         ttl = float(self.config.cache_ttl_seconds)
@@ -257,6 +248,24 @@ class SearchService:
             tokens_out=tokens_out, cost_usd=cost, latency_ms=(time.perf_counter() - started) * 1000,
             status="error" if error else "ok", cache_status=cache_status, route_reason=reason,
             request_id=request_id, attempt=0, error_code=error, task="web_search"))
+
+
+def search_warnings(reply: SearchReply, max_tokens: int, citations: list[Citation],
+                    dropped: list[Citation]) -> list[str]:
+    """What the caller should know about how an answer came about."""
+    warnings = []
+    model = reply.result.model or "the model"
+    if reply.rejected is not None:
+        warnings.append(f"{model} does not take the openrouter:web_search server tool "
+                        f"({reply.rejected.message}); searched with the web plugin instead.")
+    if reply.result.finish_reason == "length":
+        warnings.append(f"The answer was cut off at max_tokens ({max_tokens}); raise it for the rest.")
+    if dropped:
+        hosts = ", ".join(sorted({urlsplit(c.url).hostname or c.url for c in dropped}))
+        warnings.append(f"Dropped {len(dropped)} source(s) outside the domain filter: {hosts}.")
+    if not citations:
+        warnings.append("The search returned no sources; the answer rests on the model alone.")
+    return warnings
 
 
 def resolve_model(catalog: Catalog, name: str, *, allow_unlisted: bool, where: str = "model") -> str:
