@@ -243,3 +243,52 @@ def test_png_exif_orientation_is_applied() -> None:
     out = prepare_image(_bytes(_screenshot((80, 40)), "PNG", exif=exif), SMALL)
     assert (out.width, out.height) == (40, 80)
     assert out.mime_type == "image/png"
+
+
+def _camera_exif() -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x010F] = "Gatewise Camera"  # Make
+    exif.get_ifd(0x8825).update({1: "N", 2: (52.0, 22.0, 1.5)})  # GPS latitude
+    return exif
+
+
+def _pixels(data: bytes) -> bytes:
+    with Image.open(io.BytesIO(data)) as im:
+        return im.convert("RGBA").tobytes()
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_passed_through_images_lose_their_metadata_but_not_their_pixels(fmt: str) -> None:
+    from PIL import ImageCms
+    from PIL.PngImagePlugin import PngInfo
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    extra: dict[str, object] = {"exif": _camera_exif().tobytes(), "icc_profile": icc}
+    if fmt == "JPEG":
+        extra["comment"] = b"shot at home"
+    if fmt == "PNG":
+        text = PngInfo()
+        text.add_text("Author", "someone")
+        extra["pnginfo"] = text
+    if fmt == "WEBP":
+        extra["lossless"] = True
+    original = _bytes(_screenshot((96, 64)), fmt, **extra)
+    out = prepare_image(original, SMALL)
+    assert out.mime_type == f"image/{fmt.lower()}" and out.actions[0].startswith("removed metadata: ")
+    assert "EXIF" in out.actions[0] and out.sent_bytes < out.original_bytes
+    assert _pixels(out.data) == _pixels(original)  # the picture itself is untouched
+    with Image.open(io.BytesIO(out.data)) as sent:
+        assert not sent.getexif() and "comment" not in sent.info and "Author" not in sent.info
+        assert sent.info.get("icc_profile") == icc  # colour is kept
+    assert b"Gatewise Camera" not in out.data
+
+
+def test_images_without_metadata_and_odd_files_are_left_alone() -> None:
+    from gatewise.media.metadata import strip_metadata
+
+    plain = _bytes(_screenshot((96, 64)), "PNG")
+    assert prepare_image(plain, SMALL).data == plain
+    jpeg = _bytes(_photo((64, 64)), "JPEG", exif=_camera_exif().tobytes())
+    cut = jpeg[:2] + b"\xff\xe1\xff\xff" + jpeg[6:40]  # a segment claiming to run past the end
+    assert strip_metadata(cut, "JPEG") == (cut, [])
+    assert strip_metadata(b"GIF89a...", "GIF") == (b"GIF89a...", [])

@@ -3,7 +3,7 @@
 The format is taken from the content, never the name; the pixel count is checked from the
 header before any pixels are decoded; large JPEGs are decoded at a reduced scale (draft mode),
 which is where most of the time goes. Output is PNG for graphics and anything transparent,
-JPEG for photos, and the original bytes whenever nothing needed changing.
+JPEG for photos, and the original bytes (metadata removed) whenever nothing needed changing.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from gatewise.config import MediaConfig
 from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.media.metadata import strip_metadata
 
 _ACCEPTED = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
 # Formats a vision API takes as they are, so an unchanged image is sent byte for byte.
@@ -79,8 +80,7 @@ def prepare_image(
     fits = max(width, height) <= settings.max_long_side
     if frames > 1 and keep_animation and fmt in ("GIF", "WEBP") and fits:
         actions.append(f"animation kept ({frames} frames)")
-        return _result(data, _PASS_THROUGH[fmt], im.size, im.size, fmt, actions, resized=False,
-                       original_bytes=len(data))
+        return _as_is(data, fmt, im.size, actions)
     if frames > 1:
         if keep_animation:
             actions.append("animation too large to keep")
@@ -119,10 +119,18 @@ def prepare_image(
         actions.append(f"scaled {shown[0]}x{shown[1]} → {target[0]}x{target[1]}")
 
     if not actions and fmt in _PASS_THROUGH:
-        return _result(data, _PASS_THROUGH[fmt], im.size, (width, height), fmt, actions, resized=False,
-                       original_bytes=len(data))
+        return _as_is(data, fmt, im.size, actions)
     out, mime = _encode(im, fmt, settings, actions)
     return _result(out, mime, im.size, (width, height), fmt, actions, resized=target is not None,
+                   original_bytes=len(data))
+
+
+def _as_is(data: bytes, fmt: str, size: tuple[int, int], actions: list[str]) -> PreparedImage:
+    """The original pixels, byte for byte, minus metadata a model has no use for (GPS above all)."""
+    sent, removed = strip_metadata(data, fmt)
+    if removed:
+        actions.append("removed metadata: " + ", ".join(removed))
+    return _result(sent, _PASS_THROUGH[fmt], size, size, fmt, actions, resized=False,
                    original_bytes=len(data))
 
 
