@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from mcp import Client, StdioServerParameters
+
+from gatewise.cli import SERVERS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,6 +38,14 @@ def test_wheel_contains_every_source_module_and_the_snapshot(wheel: Path) -> Non
     scripts = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "gatewise-routing-gateway = gatewise.servers.routing_gateway.__main__:main" in scripts
     assert "gatewise = gatewise.cli:main" in scripts
+    # Every server directory is a console script, a `gatewise serve` choice and an mcp.json entry.
+    servers = sorted(p.parent.name for p in (ROOT / "servers").glob("*/__main__.py"))
+    assert servers == ["openrouter_multimodal", "openrouter_search", "portkey_admin", "routing_gateway"]
+    listed = json.loads((ROOT / "mcp.json").read_text())["mcpServers"]
+    for name in servers:
+        script = "gatewise-" + name.replace("_", "-")
+        assert f"{script} = gatewise.servers.{name}.__main__:main" in scripts
+        assert listed[script]["command"] == script and name.replace("_", "-") in SERVERS
 
 
 async def test_server_runs_from_the_unpacked_wheel(wheel: Path, tmp_path: Path, sandbox) -> None:
