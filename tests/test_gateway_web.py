@@ -97,3 +97,15 @@ async def test_budget_hold_covers_the_search_fee(tmp_path, sandbox, upstream) ->
         assert extra >= 3 * search_fee(model, "auto", results=5, context_size="high")  # max_uses 3
     finally:
         await runtime.close()
+
+
+async def test_automatic_web_search_can_be_switched_off(sandbox, upstream, tmp_path) -> None:
+    from gatewise.servers.routing_gateway.server import create_server
+    from mcp import Client
+
+    settings = load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url, search={"gateway_auto": False})
+    async with Client(create_server(settings)) as client:
+        quiet = await routed(client, prompt=FRESH)
+        asked = await routed(client, prompt=FRESH, web_search=True)
+    assert quiet["route"]["needs_web"] is True and quiet["route"]["web_search"] is False
+    assert quiet["citations"] == [] and asked["citations"]

@@ -237,6 +237,9 @@ class SearchConfig(_Block):
     max_query_chars: int = Field(2000, gt=0)
     cache_enabled: bool = True
     cache_ttl_seconds: int = Field(3600, ge=0, description="how long an identical search is reused")
+    # routed_complete searches by itself when a query needs fresh information; false: only when
+    # the caller passes web_search: true.
+    gateway_auto: bool = True
     research_concurrency: int = Field(3, ge=1, le=16, description="searches research runs at once")
     research_max_searches: int = Field(6, ge=1, le=16)
 

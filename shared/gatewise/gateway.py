@@ -214,7 +214,8 @@ class RoutingGateway:
             params = request.model_dump(include={"model", "max_tokens", "temperature", "task"},
                                         exclude_none=True, mode="json")
             plan = self.portkey.plan(profile, route_request, metadata=metadata, params=params)
-        wanted = profile.needs_web if request.web_search is None else request.web_search
+        auto = profile.needs_web and self.runtime.settings.search.gateway_auto
+        wanted = auto if request.web_search is None else request.web_search
         return web_route(plan) if wanted else plan
 
     def explain(self, request: CompletionRequest) -> RouteInfo:
