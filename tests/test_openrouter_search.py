@@ -298,7 +298,7 @@ async def test_research_keeps_to_its_concurrency_bound(sandbox, upstream, tmp_pa
     runtime = await Runtime.open(settings)
     try:
         service = SearchService(runtime)
-        search, running, peak = service.upstream.search, 0, 0
+        search, running, peak = service.runtime.web.search, 0, 0
 
         async def counted(body, **kwargs):  # a spy: counts, then makes the real call
             nonlocal running, peak
@@ -309,7 +309,7 @@ async def test_research_keeps_to_its_concurrency_bound(sandbox, upstream, tmp_pa
             finally:
                 running -= 1
 
-        service.upstream.search = counted
+        service.runtime.web.search = counted
         queries = ["LFP battery chemistry", "coral reef bleaching", "Kubernetes autoscaling",
                    "SQLite WAL concurrency", "HTTP/3 and QUIC"]
         out = await service.research("five topics", SearchOptions(), queries=queries,

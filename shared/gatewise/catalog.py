@@ -161,6 +161,18 @@ class Catalog:
             return info.prompt_price, info.completion_price
         return bundled_price(strip_variant(model_id.removeprefix(PORTKEY_PREFIX)))
 
+    def cost_of(self, model_id: str, tokens_in: int, tokens_out: int, reported: float | None = None
+                ) -> float:
+        """What a call cost: the upstream's own figure when it gave one, else the tokens at the
+        catalogue's (or the bundled) prices; 0 for a model priced nowhere."""
+        if reported is not None:
+            return reported
+        info = self.get(model_id)
+        if info is not None:
+            return info.cost(tokens_in, tokens_out)
+        prices = self.price_of(model_id)
+        return tokens_in * prices[0] + tokens_out * prices[1] if prices else 0.0
+
 
 def strip_variant(model_id: str) -> str:
     """``openai/gpt-4o:online`` → ``openai/gpt-4o``."""

@@ -34,7 +34,6 @@ from gatewise.runtime import Runtime
 from gatewise.search.citations import Citation, from_annotations
 from gatewise.search.forms import SearchOptions
 from gatewise.search.pricing import TOKENS_PER_RESULT, search_fee
-from gatewise.search.upstream import WebSearchUpstream, takes_tools
 from gatewise.upstream.openrouter import ChatResult
 
 SERVER_NAME = "routing-gateway"
@@ -160,8 +159,7 @@ class RoutingGateway:
         self.executor = FallbackExecutor(runtime.client, runtime.portkey, self.health,
                                          deadline_s=runtime.settings.limits.deadline_s)
         # The same route, searching the web: server tool first, web plugin where it is refused.
-        web = WebSearchUpstream(runtime.client, lambda model: takes_tools(self.catalog, model))
-        self.web_executor = FallbackExecutor(web, runtime.portkey, self.health,
+        self.web_executor = FallbackExecutor(runtime.web, runtime.portkey, self.health,
                                              deadline_s=runtime.settings.limits.deadline_s)
         search = runtime.settings.search
         self.search_options = SearchOptions(max_results=search.max_results, max_uses=search.max_uses,
@@ -342,12 +340,6 @@ class RoutingGateway:
                             f"no model fits the remaining budget (${headroom:.6f}); "
                             + "; ".join(reservation.warnings))
 
-    def _cost(self, model: str, tokens_in: int, tokens_out: int, reported: float | None) -> float:
-        if reported is not None:
-            return reported
-        prices = self.catalog.price_of(model)
-        return tokens_in * prices[0] + tokens_out * prices[1] if prices else 0.0
-
     def _ledger_rows(self, plan: RoutePlan, outcome: RouteOutcome, request: CompletionRequest,
                      request_id: str) -> list[CallRecord]:
         rows = []
@@ -357,7 +349,7 @@ class RoutingGateway:
             tokens_in = result.tokens_in if result else 0
             tokens_out = result.tokens_out if result else 0
             cache = upstream_cache(result)
-            cost = 0.0 if result is None or cache != "miss" else self._cost(
+            cost = 0.0 if result is None or cache != "miss" else self.catalog.cost_of(
                 attempt.model, tokens_in, tokens_out, result.cost_usd)
             rows.append(CallRecord(
                 server=SERVER_NAME, tool="routed_complete", provider=attempt.provider,

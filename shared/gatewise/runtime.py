@@ -8,7 +8,7 @@ the background so every server works out of the box, and every answer then says
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gatewise.cache import ResponseCache
 from gatewise.catalog import Catalog, CatalogCache
@@ -17,6 +17,7 @@ from gatewise.errors import GatewiseError
 from gatewise.ledger import LedgerStore, open_ledger
 from gatewise.ledger.budgets import BudgetManager
 from gatewise.sandbox import SandboxServer
+from gatewise.search.upstream import WebSearchUpstream
 from gatewise.upstream.openrouter import OpenRouterClient
 from gatewise.upstream.portkey_gateway import PortkeyGatewayClient
 
@@ -59,6 +60,17 @@ class Runtime:
     portkey: PortkeyGatewayClient
     cache: ResponseCache | None = None  # None when no cache is switched on
     sandbox: SandboxServer | None = None
+    # Web searches for every server of the process, so a model's refusal of the server tool is
+    # learnt once.
+    web: WebSearchUpstream = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.web = WebSearchUpstream(self.client, self._takes_tools)
+
+    def _takes_tools(self, model: str) -> bool:
+        """False only for models the catalogue lists without tool calling."""
+        info = self.catalog.get(model)
+        return info is None or info.supports_tools
 
     @property
     def exact_cache(self) -> ResponseCache | None:

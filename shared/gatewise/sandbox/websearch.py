@@ -9,6 +9,7 @@ from typing import Any
 
 from gatewise.sandbox import answers, corpus
 from gatewise.sandbox.checks import BadRequest
+from gatewise.search.forms import SERVER_TOOL
 from gatewise.search.pricing import (
     CONTEXT_SIZES,
     DEFAULT_MAX_RESULTS,
@@ -18,7 +19,6 @@ from gatewise.search.pricing import (
     search_fee,
 )
 
-SERVER_TOOL = "openrouter:web_search"
 ONLINE_SUFFIX = ":online"
 MAX_CHARACTERS = 100_000
 CHARS_BY_CONTEXT_SIZE = {"low": 5_000, "medium": 15_000, "high": 30_000}

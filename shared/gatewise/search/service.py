@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gatewise.cache import cache_key
-from gatewise.catalog import Catalog, ModelInfo
+from gatewise.catalog import Catalog
 from gatewise.config import Settings
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger.records import CacheStatus, CallRecord
@@ -30,7 +30,7 @@ from gatewise.search.forms import ContextSize, EngineChoice, Freshness, SearchOp
 from gatewise.search.plan import plan_queries
 from gatewise.search.pricing import resolve_engine, search_fee
 from gatewise.search.results import ResearchResult, SearchResult, SubSearch
-from gatewise.search.upstream import SearchReply, WebSearchUpstream, takes_tools
+from gatewise.search.upstream import SearchReply
 from gatewise.upstream.openrouter import ChatResult
 
 SERVER = "openrouter-search"
@@ -52,7 +52,6 @@ class SearchService:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.config = runtime.settings.search
-        self.upstream = WebSearchUpstream(runtime.client, lambda model: takes_tools(self.catalog, model))
         # Checked once at start-up, so a retired default fails loudly before the first search.
         self.model = search_model(runtime.settings, runtime.catalog)
 
@@ -99,7 +98,8 @@ class SearchService:
                                reason="search cache")
             return out
         try:
-            reply = await self.upstream.search(search_body(model_id, query, options, max_tokens=max_tokens))
+            body = search_body(model_id, query, options, max_tokens=max_tokens)
+            reply = await self.runtime.web.search(body)
         except GatewiseError as exc:
             await self._record("web_search", model_id, 0, 0, 0.0, started, request_id, _miss(cache),
                                error=exc.code.value, reason="web search")
@@ -144,13 +144,11 @@ class SearchService:
     def _costs(self, result: ChatResult, model_id: str, options: SearchOptions) -> tuple[float, float]:
         """(total, search part). The total is the upstream's figure when it gives one; the search
         part is what the tokens do not explain."""
-        info: ModelInfo | None = self.catalog.get(result.model or model_id)
-        tokens = info.cost(result.tokens_in, result.tokens_out) if info else 0.0
-        searches = result.search_requests
+        tokens = self.catalog.cost_of(result.model or model_id, result.tokens_in, result.tokens_out)
         if result.cost_usd is not None:
             return result.cost_usd, round(max(0.0, result.cost_usd - tokens), 9)
-        fee = searches * search_fee(model_id, options.engine, results=len(result.annotations),
-                                    context_size=options.context_size)
+        fee = result.search_requests * search_fee(model_id, options.engine, results=len(result.annotations),
+                                                  context_size=options.context_size)
         return tokens + fee, fee
 
     # -- research -----------------------------------------------------------------------------
@@ -191,7 +189,7 @@ class SearchService:
             raise GatewiseError(last.code, f"every search failed; the last said: {last.message}",
                                 hint=last.hint, retry_after=last.retry_after)
         sources, searches = merge_sources(planned, found)
-        synth = await self._synthesise(question, sources[:MAX_SYNTHESIS_SOURCES], model_id)
+        synth, synth_cost = await self._synthesise(question, sources[:MAX_SYNTHESIS_SOURCES], model_id)
         if progress is not None:
             await progress(total, total, "synthesised the answer")
         answer, unknown = drop_unknown_refs(normalise_refs(synth.content),
@@ -203,7 +201,6 @@ class SearchService:
         warnings += [f"search {s.query!r} failed: {s.error}" for s in searches if s.error]
         if unknown:
             warnings.append(f"removed references to sources that do not exist: {sorted(set(unknown))}")
-        synth_cost = synth.cost_usd if synth.cost_usd is not None else self._token_cost(synth, model_id)
         return ResearchResult(
             question=question, answer=answer, sources=anchor(answer, sources), searches=searches,
             uncited_sentences=uncited_sentences(answer), model=synth.model or model_id,
@@ -213,7 +210,9 @@ class SearchService:
             cost_usd=synth_cost + sum(s.cost_usd for s in successes),
             latency_ms=_ms(started), request_id=uuid.uuid4().hex, warnings=warnings)
 
-    async def _synthesise(self, question: str, sources: list[Citation], model_id: str) -> ChatResult:
+    async def _synthesise(self, question: str, sources: list[Citation], model_id: str
+                          ) -> tuple[ChatResult, float]:
+        """The synthesis answer and what it cost."""
         blocks = "\n\n".join(f"[{s.number}] {s.title or s.url}\nURL: {s.url}\n{s.snippet or ''}".rstrip()
                              for s in sources)
         body = {"model": model_id, "max_tokens": SYNTHESIS_MAX_TOKENS, "messages": [
@@ -229,14 +228,11 @@ class SearchService:
             raise GatewiseError(exc.code, f"the searches worked but the synthesis failed: {exc.message}",
                                 hint="Call research again: the searches are cached and cost nothing twice.",
                                 retry_after=exc.retry_after) from exc
-        cost = result.cost_usd if result.cost_usd is not None else self._token_cost(result, model_id)
+        cost = self.catalog.cost_of(result.model or model_id, result.tokens_in, result.tokens_out,
+                                    result.cost_usd)
         await self._record("research", result.model or model_id, result.tokens_in, result.tokens_out, cost,
                            started, request_id, "bypass", reason="synthesis")
-        return result
-
-    def _token_cost(self, result: ChatResult, model_id: str) -> float:
-        info = self.catalog.get(result.model or model_id)
-        return info.cost(result.tokens_in, result.tokens_out) if info else 0.0
+        return result, cost
 
     # -- ledger -------------------------------------------------------------------------------
 

@@ -12,18 +12,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gatewise.catalog import Catalog
 from gatewise.errors import GatewiseError
 from gatewise.search.forms import Mechanism, is_server_tool_rejection, to_plugin_form, uses_server_tool
 from gatewise.upstream.openrouter import ChatResult, OpenRouterClient
 
 log = logging.getLogger(__name__)
-
-
-def takes_tools(catalog: Catalog, model: str) -> bool:
-    """False only for models the catalogue lists without tool calling."""
-    info = catalog.get(model)
-    return info is None or info.supports_tools
 
 
 @dataclass
