@@ -34,7 +34,6 @@ _STOPWORDS = frozenset({
 class Document:
     url: str
     title: str
-    published: str  # ISO date
     text: str
 
     @property
@@ -44,7 +43,7 @@ class Document:
 
 DOCUMENTS: tuple[Document, ...] = (
     Document(
-        "https://docs.pynotes.dev/whatsnew/3.14", "What's new in Python 3.14", "2025-10-07",
+        "https://docs.pynotes.dev/whatsnew/3.14", "What's new in Python 3.14",
         "Python 3.14 shipped in October 2025 with template string literals, written with a t "
         "prefix, which hand the parts of an interpolated string to your own code instead of "
         "joining them. Annotations are now evaluated lazily, so forward references no longer "
@@ -54,7 +53,6 @@ DOCUMENTS: tuple[Document, ...] = (
         "to the standard library."),
     Document(
         "https://blog.pynotes.dev/2026/python-3-15-released", "Python 3.15 is out: a tour",
-        "2026-10-08",
         "Python 3.15 arrived in October 2026, one year after 3.14. UTF-8 mode is now on by "
         "default, so open() without an encoding reads and writes UTF-8 on every platform. "
         "Explicit lazy imports let a module defer loading its dependencies until first use, "
@@ -62,7 +60,7 @@ DOCUMENTS: tuple[Document, ...] = (
         "library can attach to a running process with very little overhead."),
     Document(
         "https://pynotes.dev/newsletter/2026-03-upgrading-to-3.14", "Upgrading a codebase to "
-        "Python 3.14", "2026-03-02",
+        "Python 3.14",
         "Most projects move to Python 3.14 without code changes, but a few patterns break. "
         "Code that reads __annotations__ directly should switch to annotationlib, because "
         "annotations are no longer computed when a function is defined. Test suites that "
@@ -71,7 +69,6 @@ DOCUMENTS: tuple[Document, ...] = (
         "interpreter."),
     Document(
         "https://docs.dbinternals.org/sqlite/wal", "SQLite write-ahead logging explained",
-        "2024-06-18",
         "In WAL mode SQLite appends changes to a separate write-ahead log instead of "
         "overwriting the database file. Readers keep seeing a consistent snapshot while a "
         "single writer appends, so reads and writes no longer block each other. There is "
@@ -81,7 +78,6 @@ DOCUMENTS: tuple[Document, ...] = (
     Document(
         "https://techdigest.news/2025/sqlite-concurrency-in-practice",
         "SQLite concurrency in practice: WAL, busy timeouts and short transactions",
-        "2025-02-11",
         "Web applications that use SQLite usually hit locking errors long before they hit "
         "throughput limits. Turning on WAL mode with PRAGMA journal_mode=WAL is the first step, "
         "and it persists in the database file. Setting a busy timeout of a few seconds lets "
@@ -90,7 +86,6 @@ DOCUMENTS: tuple[Document, ...] = (
         "through."),
     Document(
         "https://netlayer.io/guides/http3-and-quic", "HTTP/3 and QUIC: a practical guide",
-        "2024-09-03",
         "HTTP/3 runs over QUIC, a transport built on UDP that carries TLS 1.3 inside its own "
         "handshake. Because QUIC streams are independent, a lost packet only stalls the stream "
         "it belongs to, which removes the head-of-line blocking that TCP imposes on HTTP/2. "
@@ -99,7 +94,7 @@ DOCUMENTS: tuple[Document, ...] = (
         "an HTTPS DNS record."),
     Document(
         "https://blog.netlayer.io/2025/quic-in-production", "What we learned running QUIC in "
-        "production", "2025-07-22",
+        "production",
         "Rolling out HTTP/3 cut our median page load time on mobile networks by about eight "
         "percent. Some corporate firewalls still drop UDP on port 443, so browsers must fall "
         "back to HTTP/2 over TCP and the fallback path has to stay fast. QUIC costs more CPU "
@@ -107,7 +102,6 @@ DOCUMENTS: tuple[Document, ...] = (
         "Zero round-trip resumption helped repeat visitors most."),
     Document(
         "https://docs.agentwire.dev/mcp/overview", "The Model Context Protocol in five minutes",
-        "2025-04-15",
         "The Model Context Protocol connects AI applications to external capabilities through "
         "servers that speak JSON-RPC. A server can expose tools that the model may call, "
         "resources that the client can read, and prompts that users can pick. Clients talk to "
@@ -115,7 +109,7 @@ DOCUMENTS: tuple[Document, ...] = (
         "Capabilities are negotiated in an initialize handshake at the start of each session."),
     Document(
         "https://techdigest.news/2026/mcp-transports-and-auth",
-        "MCP transports in 2026: streamable HTTP, sessions and authorization", "2026-01-20",
+        "MCP transports in 2026: streamable HTTP, sessions and authorization",
         "Streamable HTTP has replaced the older server-sent events transport for remote Model "
         "Context Protocol servers. A single endpoint accepts JSON-RPC messages by POST and can "
         "answer with one JSON body or a stream of events. Remote MCP servers authorize clients "
@@ -123,7 +117,6 @@ DOCUMENTS: tuple[Document, ...] = (
         "Local servers launched over stdio need no network setup at all."),
     Document(
         "https://blog.netlayer.io/2024/rust-async-runtimes", "Choosing a Rust async runtime",
-        "2024-11-05",
         "Rust's async functions compile to state machines, but something has to poll them: "
         "that is the runtime's job. Tokio is the default choice, with a work-stealing "
         "multi-threaded scheduler and a large ecosystem of compatible libraries. Smol is small "
@@ -131,7 +124,7 @@ DOCUMENTS: tuple[Document, ...] = (
         "Mixing runtimes in one program is possible but usually painful."),
     Document(
         "https://techdigest.news/2025/tokio-work-stealing", "Inside Tokio's work-stealing "
-        "scheduler", "2025-08-30",
+        "scheduler",
         "Tokio gives each worker thread a local queue of tasks and lets idle workers steal "
         "from busy ones. Blocking calls inside an async task starve the other tasks on that "
         "worker, so Tokio offers spawn_blocking for such work. Cooperative budgeting forces a "
@@ -139,7 +132,7 @@ DOCUMENTS: tuple[Document, ...] = (
         "monopolising a thread."),
     Document(
         "https://greenmotion.org/batteries/lfp-vs-nmc", "LFP versus NMC: which battery "
-        "chemistry wins?", "2025-05-09",
+        "chemistry wins?",
         "Lithium iron phosphate cells, known as LFP, hold less energy per kilogram than nickel "
         "manganese cobalt cells but cost less and use no cobalt or nickel. LFP packs tolerate "
         "thousands of full charge cycles and can be charged to one hundred percent daily. NMC "
@@ -147,7 +140,7 @@ DOCUMENTS: tuple[Document, ...] = (
         "weather cuts the range of both, but LFP loses more at low temperatures."),
     Document(
         "https://techdigest.news/2026/ev-battery-prices", "Electric vehicle battery prices "
-        "keep falling", "2026-02-14",
+        "keep falling",
         "Average battery pack prices for electric vehicles fell again in 2025, helped by "
         "cheaper lithium and the spread of LFP chemistry. Carmakers now fit LFP batteries to "
         "standard-range models and keep NMC for long-range trims. Sodium-ion cells are "
@@ -155,7 +148,7 @@ DOCUMENTS: tuple[Document, ...] = (
         "performance."),
     Document(
         "https://sciencedesk.org/2025/jwst-early-galaxies", "Webb keeps finding bright galaxies "
-        "in the early universe", "2025-03-27",
+        "in the early universe",
         "The James Webb Space Telescope has found more bright galaxies in the first few hundred "
         "million years after the Big Bang than most models predicted. Its infrared instruments "
         "see light stretched by the expansion of the universe. Spectra confirmed several of "
@@ -163,14 +156,14 @@ DOCUMENTS: tuple[Document, ...] = (
         "formed faster or whether some of the light comes from growing black holes."),
     Document(
         "https://sciencedesk.org/2026/jwst-exoplanet-atmospheres", "What Webb reveals about "
-        "exoplanet atmospheres", "2026-06-03",
+        "exoplanet atmospheres",
         "The James Webb Space Telescope measures exoplanet atmospheres by watching starlight "
         "filter through them during a transit. It has detected carbon dioxide, water vapour and "
         "sulfur dioxide on hot gas giants. Observations of small rocky planets around red "
         "dwarfs remain hard because stellar activity can mimic an atmospheric signal."),
     Document(
         "https://greenmotion.org/oceans/global-coral-bleaching", "The fourth global coral "
-        "bleaching event", "2024-04-22",
+        "bleaching event",
         "Coral reefs in every ocean basin suffered mass bleaching as sea temperatures hit "
         "records in 2023 and 2024. Bleaching happens when heat-stressed corals expel the algae "
         "that live in their tissue and feed them. Corals can recover if temperatures fall "
@@ -178,7 +171,7 @@ DOCUMENTS: tuple[Document, ...] = (
         "global bleaching event on record."),
     Document(
         "https://sciencedesk.org/2026/coral-reef-recovery", "Can coral reefs recover from "
-        "repeated bleaching?", "2026-09-15",
+        "repeated bleaching?",
         "Reefs need roughly a decade without severe heat to regrow after mass bleaching, and "
         "marine heatwaves now return more often than that. Restoration projects grow "
         "heat-tolerant coral fragments in nurseries and plant them back on damaged reefs. "
@@ -186,21 +179,21 @@ DOCUMENTS: tuple[Document, ...] = (
         "None of this works without limiting ocean warming."),
     Document(
         "https://crumbandcrust.com/guides/sourdough-starter", "Keeping a sourdough starter "
-        "alive", "2024-02-10",
+        "alive",
         "A sourdough starter is a culture of wild yeast and lactic acid bacteria kept in flour "
         "and water. Feed it equal weights of flour and water once a day at room temperature, "
         "or once a week if it lives in the fridge. A healthy starter doubles within four to "
         "eight hours of feeding. Liquid on the surface means it is hungry, not dead."),
     Document(
         "https://crumbandcrust.com/guides/sourdough-hydration", "Sourdough hydration and bulk "
-        "fermentation", "2025-11-29",
+        "fermentation",
         "Hydration is the weight of water divided by the weight of flour in a dough. Beginners "
         "do well around seventy percent hydration, which gives an open crumb without a sticky "
         "mess. Bulk fermentation ends when the dough has grown by about half and shows bubbles "
         "at the sides. A long cold proof in the fridge deepens the sour flavour."),
     Document(
         "https://pitchside.news/2026/world-cup-hosts-and-venues", "World Cup 2026: hosts, "
-        "cities and stadiums", "2026-05-30",
+        "cities and stadiums",
         "The 2026 FIFA World Cup is hosted jointly by the United States, Canada and Mexico, the "
         "first edition shared by three nations. Matches are spread over sixteen cities, eleven "
         "of them in the United States. The opening match is at the Estadio Azteca in Mexico "
@@ -208,14 +201,14 @@ DOCUMENTS: tuple[Document, ...] = (
         "from June 11 to July 19, 2026."),
     Document(
         "https://pitchside.news/2026/world-cup-format-explained", "How the 48-team World Cup "
-        "format works", "2026-06-09",
+        "format works",
         "The 2026 World Cup is the first with 48 teams, up from 32. Teams play in twelve groups "
         "of four, and the top two of each group go through with the eight best third-placed "
         "teams. That adds a round of 32 before the round of 16, so the tournament has 104 "
         "matches in total. The champion plays eight matches instead of seven."),
     Document(
         "https://techdigest.news/2026/llm-routing-and-cost", "Routing large language model "
-        "calls to cut cost", "2026-04-08",
+        "calls to cut cost",
         "Teams that send every prompt to the largest language model overpay for easy requests. "
         "An LLM router picks a model per request, sending simple questions to a cheap model and "
         "hard ones to a strong model. Routing on task type and prompt length alone often cuts "
@@ -223,7 +216,7 @@ DOCUMENTS: tuple[Document, ...] = (
         "against rate limits and outages."),
     Document(
         "https://docs.agentwire.dev/guides/model-routing", "Model routing with budgets and "
-        "fallbacks", "2026-11-02",
+        "fallbacks",
         "A model router needs the price per input and output token of every candidate model. "
         "Estimate the cost of a request before sending it, and refuse or downgrade requests "
         "that would exceed the remaining budget. Keep an ordered fallback list so a failing "
@@ -231,7 +224,6 @@ DOCUMENTS: tuple[Document, ...] = (
         "each call so routing rules can be tuned."),
     Document(
         "https://clusterops.io/autoscaling/pods", "Kubernetes pod autoscaling: HPA and VPA",
-        "2024-08-12",
         "The Horizontal Pod Autoscaler adds or removes replicas of a deployment based on "
         "metrics such as CPU use or requests per second. The Vertical Pod Autoscaler instead "
         "adjusts the CPU and memory requests of each pod. Using both on the same CPU metric "
@@ -239,7 +231,7 @@ DOCUMENTS: tuple[Document, ...] = (
         "stabilisation window so replica counts do not flap."),
     Document(
         "https://clusterops.io/autoscaling/nodes", "Kubernetes node autoscaling: Cluster "
-        "Autoscaler and Karpenter", "2025-10-21",
+        "Autoscaler and Karpenter",
         "Pod autoscaling only helps if the cluster has room for new pods. The Cluster "
         "Autoscaler grows a node group when pods cannot be scheduled and shrinks it when nodes "
         "sit idle. Karpenter provisions nodes directly, choosing instance types that fit the "
@@ -296,8 +288,14 @@ def _stem(word: str) -> str:
 
 def _score(doc: Document, wanted: set[str]) -> float:
     weights = _idf()
-    title, text = Counter(terms(doc.title)), Counter(terms(doc.text))
+    title, text = _term_counts(doc)
     return sum(weights[t] * (text[t] + TITLE_WEIGHT * title[t]) for t in wanted if t in weights)
+
+
+@cache
+def _term_counts(doc: Document) -> tuple[Counter[str], Counter[str]]:
+    """(title, text) term counts: the corpus is fixed, so each document is tokenised once."""
+    return Counter(terms(doc.title)), Counter(terms(doc.text))
 
 
 def _weight(tokens: list[str], wanted: set[str]) -> float:
