@@ -29,8 +29,8 @@ from gatewise.multimodal.service import (
     ModelOutput,
     MultimodalService,
     drop_none,
-    mask_key,
 )
+from gatewise.redact import mask
 
 
 class ToolName(StrEnum):
@@ -335,10 +335,11 @@ def create_server(settings: Settings) -> MCPServer[Any]:
         found = await service.account()
         key, credits = found["key"], found["credits"] or {}
         secret = service.runtime.settings.openrouter_api_key
+        shown = mask(secret.get_secret_value()) if secret else "none (local sandbox)"
         total, used = credits.get("total_credits"), credits.get("total_usage")
         balance = round(float(total) - float(used), 6) if total is not None and used is not None else None
         return Account(
-            provider=service.runtime.provider, key=mask_key(secret.get_secret_value() if secret else None),
+            provider=service.runtime.provider, key=shown,
             label=key.get("label"), limit_usd=key.get("limit"),
             limit_remaining_usd=key.get("limit_remaining"), limit_reset=key.get("limit_reset"),
             usage_usd=key.get("usage"),

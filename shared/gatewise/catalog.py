@@ -21,6 +21,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from gatewise.errors import ErrorCode, GatewiseError
+
 log = logging.getLogger(__name__)
 
 SNAPSHOT = "models.json"
@@ -140,6 +142,20 @@ class Catalog:
         if len(matches) == 1:
             return matches[0] + name[len(base):]
         return None
+
+    def require(self, name: str, *, allow_unlisted: bool, where: str = "model") -> str:
+        """:meth:`resolve`, or the name as given when unlisted models are allowed, or an error
+        naming the closest current models (NOT_FOUND for a caller's argument, CONFIG_ERROR for
+        a setting named by ``where``)."""
+        resolved = self.resolve(name)
+        if resolved is not None:
+            return resolved
+        if allow_unlisted:
+            return name.strip()
+        close = ", ".join(self.closest(name)) or "none"
+        code = ErrorCode.NOT_FOUND if where == "model" else ErrorCode.CONFIG_ERROR
+        raise GatewiseError(code, f"{where}: unknown model {name!r}; closest: {close}",
+                            hint="Leave the model empty for the default, or pick a catalogue id.")
 
     def closest(self, name: str, n: int = 3) -> list[str]:
         """The catalogue ids that look most like ``name``, for 'did you mean' messages."""

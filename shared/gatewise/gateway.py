@@ -196,12 +196,8 @@ class RoutingGateway:
     def plan(self, request: CompletionRequest, messages: list[dict[str, Any]]) -> RoutePlan:
         forced = None
         if request.model:
-            forced = self.catalog.resolve(request.model)
-            if forced is None and not self.runtime.settings.allow_unlisted_models:
-                near = ", ".join(self.catalog.closest(request.model)) or "none"
-                raise GatewiseError(ErrorCode.NOT_FOUND,
-                                    f"model {request.model!r} is not in the catalogue; closest: {near}")
-            forced = forced or request.model
+            forced = self.catalog.require(request.model,
+                                          allow_unlisted=self.runtime.settings.allow_unlisted_models)
         profile = analyze(messages, request.task)
         route_request = RouteRequest(forced, request.max_cost_usd, request.max_tokens)
         if self.portkey is None:

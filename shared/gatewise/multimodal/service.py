@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from gatewise.cache import LEDGER_CACHE_STATUS, CacheStatus, cache_key, content_hash, should_store
-from gatewise.catalog import Catalog
+from gatewise.catalog import Catalog, ModelInfo
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger.records import CallRecord
 from gatewise.multimodal.images import LoadedImage, audio_part, decode_data_url, load_image, video_part
@@ -103,29 +103,17 @@ class MultimodalService:
 
     def default_model(self, modality: Modality) -> str:
         """The cheapest text-answering model in the catalogue that accepts ``modality``."""
-        capable = [m for m in self.catalog.text_models() if m.supports(modality)]
-        if not capable:
-            raise GatewiseError(ErrorCode.NOT_FOUND, f"No model in the catalogue accepts {modality} input.",
-                                hint="Name a model with `model`; search_models lists capable ones.")
-        return min(capable, key=lambda m: (m.blended_price, m.id)).id
+        return cheapest([m for m in self.catalog.text_models() if m.supports(modality)],
+                        f"No model in the catalogue accepts {modality} input.",
+                        hint="Name a model with `model`; search_models lists capable ones.")
 
     def default_image_model(self) -> str:
-        capable = [m for m in self.catalog.models.values() if "image" in m.output_modalities]
-        if not capable:
-            raise GatewiseError(ErrorCode.NOT_FOUND, "No model in the catalogue can output images.",
-                                hint="Name one with `model`.")
-        return min(capable, key=lambda m: (m.blended_price, m.id)).id
+        return cheapest([m for m in self.catalog.models.values() if "image" in m.output_modalities],
+                        "No model in the catalogue can output images.", hint="Name one with `model`.")
 
     def check_model(self, name: str, modality: Modality | None = None) -> str:
         """A caller's model name → a catalogue id, with suggestions when it is unknown."""
-        resolved = self.catalog.resolve(name)
-        if resolved is None:
-            if self.runtime.settings.allow_unlisted_models:
-                return name.strip()
-            close = self.catalog.closest(name)
-            suggestion = f" Did you mean {', '.join(close)}?" if close else ""
-            raise GatewiseError(ErrorCode.NOT_FOUND, f"Unknown model {name!r}.{suggestion}",
-                                hint="validate_model and search_models list valid ids.")
+        resolved = self.catalog.require(name, allow_unlisted=self.runtime.settings.allow_unlisted_models)
         info = self.catalog.get(resolved)
         if modality and info is not None and not info.supports(modality):
             raise GatewiseError(
@@ -153,11 +141,8 @@ class MultimodalService:
             await self._record(tool, str(body.get("model")), 0, 0, 0.0, started, request_id,
                                cache_status, error=exc.code.value)
             raise
-        cost = result.cost_usd
-        if cost is None:  # the upstream did not say; estimate from catalogue prices
-            info = self.catalog.get(result.model or str(body.get("model")))
-            cost = info.cost(result.tokens_in, result.tokens_out) if info else 0.0
         model = result.model or str(body.get("model"))
+        cost = self.catalog.cost_of(model, result.tokens_in, result.tokens_out, result.cost_usd)
         await self._record(tool, model, result.tokens_in, result.tokens_out, cost, started, request_id,
                            cache_status)
         usage = Usage(model=model, provider=self.runtime.provider, tokens_in=result.tokens_in,
@@ -245,7 +230,7 @@ class MultimodalService:
             body["models"] = [self.check_model(name) for name in body["models"]]
         body.update(self._limits(extra.get("max_tokens"), extra.get("temperature")))
         reply = await self.chat("chat_completion", drop_none(body))
-        message = (reply.result.raw.get("choices") or [{}])[0].get("message") or {}
+        message = reply.result.message
         images = returned_images(message)
         out = ChatOutput(
             **reply.usage.model_dump(), content=reply.result.content,
@@ -303,7 +288,7 @@ class MultimodalService:
                           "image_config": config or None})
         # A paid job: a blind retry could pay twice for one picture.
         reply = await self.chat("generate_image", body, retries=0)
-        message = (reply.result.raw.get("choices") or [{}])[0].get("message") or {}
+        message = reply.result.message
         images = returned_images(message)
         links = [url for url in image_urls(message) if not url.startswith("data:")]
         if not images and not links:
@@ -329,6 +314,12 @@ class MultimodalService:
                 raise
             credits, note = None, "The account balance needs a management key (/credits answered 403)."
         return {"key": key, "credits": credits, "credits_note": note}
+
+
+def cheapest(models: list[ModelInfo], none_found: str, *, hint: str) -> str:
+    if not models:
+        raise GatewiseError(ErrorCode.NOT_FOUND, none_found, hint=hint)
+    return min(models, key=lambda m: (m.blended_price, m.id)).id
 
 
 def drop_none(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -376,18 +367,9 @@ def save_images(images: list[tuple[str, bytes]], root: Path, request_id: str) ->
     root = root.expanduser()
     root.mkdir(parents=True, exist_ok=True)
     paths: list[str | None] = []
+    stamp = time.strftime("%Y%m%d-%H%M%S")
     for i, (mime, data) in enumerate(images):
-        stamp = time.strftime("%Y%m%d-%H%M%S")
         path = root / f"{stamp}-{request_id[:8]}-{i + 1}.{_IMAGE_SUFFIX.get(mime, 'bin')}"
         path.write_bytes(data)
         paths.append(str(path))
     return paths
-
-
-def mask_key(secret: str | None) -> str:
-    if not secret:
-        return "none (local sandbox)"
-    return f"{secret[:8]}…{secret[-4:]}" if len(secret) > 16 else "…" + secret[-2:]
-
-
-

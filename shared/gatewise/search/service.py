@@ -62,7 +62,7 @@ class SearchService:
     # -- models -------------------------------------------------------------------------------
 
     def check_model(self, name: str) -> str:
-        return resolve_model(self.catalog, name, allow_unlisted=self.runtime.settings.allow_unlisted_models)
+        return self.catalog.require(name, allow_unlisted=self.runtime.settings.allow_unlisted_models)
 
     def options(self, *, max_results: int | None, engine: EngineChoice | None,
                 context_size: ContextSize | None, include: tuple[str, ...], exclude: tuple[str, ...],
@@ -264,25 +264,12 @@ def search_warnings(reply: SearchReply, max_tokens: int, citations: list[Citatio
     return warnings
 
 
-def resolve_model(catalog: Catalog, name: str, *, allow_unlisted: bool, where: str = "model") -> str:
-    """A caller's model name → a catalogue id, or an error naming the closest current models."""
-    resolved = catalog.resolve(name)
-    if resolved is not None:
-        return resolved
-    if allow_unlisted:
-        return name.strip()
-    close = ", ".join(catalog.closest(name)) or "none"
-    code = ErrorCode.NOT_FOUND if where == "model" else ErrorCode.CONFIG_ERROR
-    raise GatewiseError(code, f"{where}: unknown model {name!r}; closest current models: {close}",
-                        hint="Leave the model empty for the default, or pick a catalogue id.")
-
-
 def search_model(settings: Settings, catalog: Catalog) -> str:
     """The default search model: the configured one, checked, or the newest cheap model with tool
     calling from a leading vendor (never a fixed id, which would age out of the catalogue)."""
     if settings.search.default_model:
-        return resolve_model(catalog, settings.search.default_model,
-                             allow_unlisted=settings.allow_unlisted_models, where="search.default_model")
+        return catalog.require(settings.search.default_model, allow_unlisted=settings.allow_unlisted_models,
+                               where="search.default_model")
     return default_model(catalog, "economy", accept=lambda m: m.supports_tools)
 
 

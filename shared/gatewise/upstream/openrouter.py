@@ -31,6 +31,11 @@ class ChatResult:
     web_search: str | None = None  # "server_tool" or "web_plugin" when the answer searched the web
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
+    @property
+    def message(self) -> dict[str, Any]:
+        """The first choice's raw message, for the fields this class does not carry."""
+        return (self.raw.get("choices") or [{}])[0].get("message") or {}
+
     @classmethod
     def from_body(cls, body: Any, latency_ms: float) -> ChatResult:
         if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
