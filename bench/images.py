@@ -136,8 +136,9 @@ def main(reps: int) -> None:
     for label, data in inputs.items():
         medians = median_s(data, reps)
         for name, fn in METHODS.items():
-            out = Image.open(io.BytesIO(fn(data)))
-            shape = f"{out.format} {out.width}x{out.height}, {len(fn(data)) // 1024} KiB"
+            sent = fn(data)
+            out = Image.open(io.BytesIO(sent))
+            shape = f"{out.format} {out.width}x{out.height}, {len(sent) // 1024} KiB"
             ratio = medians["naive"] / medians[name]
             print(f"| {label} ({len(data) // 1024} KiB) | {name} | {medians[name] * 1000:.0f} "
                   f"| {peak_mib(name, data):.0f} | {shape} | {ratio:.1f}x |")

@@ -97,8 +97,7 @@ def inspect(messages: list[dict[str, Any]]) -> Media:
             note, part_tokens = _measure(kind, part, analyse=index == described)
             tokens += part_tokens
             if index == described and note:
-                label = {"image": "Image", "audio": "Audio", "video": "Video"}.get(
-                    PART_MODALITY.get(kind, ""), "File")
+                label = PART_MODALITY.get(kind, "file").capitalize()
                 counters[label] = counters.get(label, 0) + 1
                 notes.append(f"{label} {counters[label]}: {note}")
     return Media(tuple(notes), tokens, frozenset(needed))
