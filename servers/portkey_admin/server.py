@@ -104,7 +104,6 @@ need an organisation admin key.
 
 Str = Annotated[str | None, COMPACT]
 Int = Annotated[int | None, COMPACT]
-Num = Annotated[float | None, COMPACT]
 Flag = Annotated[bool | None, COMPACT]
 Obj = Annotated[dict[str, Any] | None, COMPACT]
 Csv = Annotated[list[str] | None, COMPACT]

@@ -216,7 +216,7 @@ class PortkeyAdmin:
             out.groups = [numeric(row) for row in _clean(done["groups"].items)]
             out.groups_total = done["groups"].total
         cost_graph = done.get("cost", graph if metric == "cost" else None)
-        cents = (cost_graph or {}).get("summary", {}).get("total") if isinstance(cost_graph, dict) else None
+        cents = cost_graph.get("summary", {}).get("total") if isinstance(cost_graph, dict) else None
         if isinstance(cents, int | float):
             out.portkey_cost_usd = round(cents / 100, 6)
         spend = None

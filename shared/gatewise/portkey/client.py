@@ -35,7 +35,6 @@ class Page:
     items: list[Any]
     total: int | None
     truncated: bool
-    pages: int
 
 
 class PortkeyAdminClient(HttpUpstream):
@@ -93,7 +92,7 @@ class PortkeyAdminClient(HttpUpstream):
         if style is None:  # the endpoint returns everything at once
             body = await self.call(operation, path_params, params=params)
             items, total = list_items(body)
-            return Page(items[:limit], total if total is not None else len(items), len(items) > limit, 1)
+            return Page(items[:limit], total if total is not None else len(items), len(items) > limit)
         paging = style.value
         size = max(1, min(self.page_size, limit))
         items: list[Any] = []
@@ -111,7 +110,7 @@ class PortkeyAdminClient(HttpUpstream):
             page += 1
         kept = items[:limit]
         more = total > len(kept) if total is not None else (not done or len(items) > limit)
-        return Page(kept, total, more, pages)
+        return Page(kept, total, more)
 
 
 def fill_path(endpoint: Endpoint, values: Mapping[str, str]) -> str:
