@@ -13,8 +13,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from gatewise.sandbox.chat import disconnect_waiter
-from gatewise.sandbox.faults import HEADER as FAULT_HEADER
-from gatewise.sandbox.faults import parse_fault_header
+from gatewise.sandbox.checks import BadRequest, header_fault
 from gatewise.sandbox.portkey.errors import CODE_BY_STATUS, MESSAGES, AdminError, forbidden, invalid
 from gatewise.sandbox.portkey.org import Org
 from gatewise.sandbox.portkey.store import (
@@ -287,13 +286,12 @@ def authenticate(request: Request) -> KeyKind:
 
 async def _injected(request: Request, sandbox: SandboxState) -> None:
     """Act on an ``X-Gatewise-Fault`` header: delay, hang, or fail with the asked status."""
-    value = request.headers.get(FAULT_HEADER)
-    if value is None:
-        return
     try:
-        fault = parse_fault_header(value)
-    except ValueError as exc:
-        raise AdminError("AB01", f"X-Gatewise-Fault: {exc}", param="X-Gatewise-Fault") from None
+        fault = header_fault(request)
+    except BadRequest as exc:
+        raise AdminError("AB01", exc.message, param="X-Gatewise-Fault") from None
+    if fault is None:
+        return
     if fault.latency_ms:
         await sandbox.pause(fault.latency_ms / 1000, disconnect_waiter(request))
     if fault.kind == "timeout":

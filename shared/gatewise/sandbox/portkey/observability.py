@@ -295,13 +295,10 @@ _AUDIT_FILTERS = ("organisation_id", "method", "uri", "request_id", "user_id", "
 
 
 def audit_logs(ctx: Ctx) -> Any:
-    bounds = []
     for name in ("start_time", "end_time", "organisation_id"):
         if not ctx.query.get(name):
             raise invalid(name, "required")
-    for name in ("start_time", "end_time"):
-        bounds.append(parse_time(ctx.query[name], name))
-    start, end = bounds
+    start, end = (parse_time(ctx.query[name], name) for name in ("start_time", "end_time"))
     rows = [r for r in reversed(ctx.org.audit)
             if start <= parse_time(r["timestamp"], "timestamp") <= end]
     rows = matching(rows, ctx.query, _AUDIT_FILTERS)

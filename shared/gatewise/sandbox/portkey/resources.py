@@ -592,16 +592,16 @@ def _guardrail_item(ctx: Ctx, row: Record) -> Record:
     return {k: v for k, v in public(row).items() if k not in ("checks", "actions")}
 
 
+def _guardrail_created(ctx: Ctx, row: Record) -> Record:
+    return {"id": row["id"], "slug": row["slug"], "version_id": row["_version_id"]}
+
+
 def _update_guardrail(ctx: Ctx, row: Record, body: dict[str, Any]) -> Any:
     _check_guardrail(body)
     merge(ctx, row, body, ("name", "checks", "actions"))
     row["_version_id"] = ctx.org.ids.uuid()
     row["updated_by"] = ctx.org.owner_id
-    return {"id": row["id"], "slug": row["slug"], "version_id": row["_version_id"]}
-
-
-def _guardrail_created(ctx: Ctx, row: Record) -> Record:
-    return {"id": row["id"], "slug": row["slug"], "version_id": row["_version_id"]}
+    return _guardrail_created(ctx, row)
 
 
 CONTENT = [
