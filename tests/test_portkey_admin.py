@@ -27,7 +27,7 @@ from gatewise.portkey.endpoints import ENDPOINTS
 from gatewise.portkey.errors import parse_error_body
 from gatewise.portkey.models import GuardrailCheck
 from gatewise.sandbox import SandboxServer
-from tool_support import check_contract
+from tool_support import call, check_contract, error_text
 
 CONTRACT = Path(__file__).parent / "contract" / "portkey_admin_tools.json"
 OPENAPI = Path(__file__).resolve().parents[2] / "shared" / "reference" / "openapi" / "portkey-openapi.yaml"
@@ -63,16 +63,12 @@ def last_request(sandbox: SandboxServer, path: str) -> dict[str, Any]:
 
 
 async def ok(client: Client, tool: str, **args: Any) -> dict[str, Any]:
-    result = await client.call_tool(tool, args)
-    assert not result.is_error, result.content[0].text
-    return result.structured_content
+    return await call(client, tool, args)
 
 
 async def fails(client: Client, tool: str, **args: Any) -> str:
-    result = await client.call_tool(tool, args)
-    assert result.is_error, result.structured_content
-    text = result.content[0].text
-    assert "Traceback" not in text and "Error executing tool" in text
+    text = await error_text(client, tool, args)
+    assert "Error executing tool" in text
     return text
 
 

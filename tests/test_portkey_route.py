@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from gatewise.config import load_settings
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.upstream.portkey_gateway import PortkeyGatewayClient
+from tool_support import call as call_tool
 
 PORTKEY_CONFIG = {"strategy": {"mode": "fallback"}, "cache": {"mode": "simple"},
                   "targets": [{"provider": "openai", "api_key": "sk-provider-secret",
@@ -25,9 +26,7 @@ def settings_for(tmp_path: Path, sandbox, **extra):
 
 async def call(settings, **args) -> dict:
     async with Client(create_server(settings)) as client:
-        result = await client.call_tool("routed_complete", args)
-    assert not result.is_error, result.content[0].text
-    return result.structured_content
+        return await call_tool(client, "routed_complete", args)
 
 
 async def test_portkey_is_a_fallback_the_router_can_reach(tmp_path: Path, sandbox, upstream) -> None:
