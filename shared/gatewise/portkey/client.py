@@ -19,8 +19,7 @@ from gatewise.config import Limits
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.portkey.endpoints import ENDPOINTS, Endpoint
 from gatewise.portkey.errors import admin_error, gated
-from gatewise.redact import scrub
-from gatewise.upstream.http import HttpUpstream, parse_retry_after
+from gatewise.upstream.http import HttpUpstream
 
 PAGE_SIZE = 100  # the API's maximum for snake_case and camelCase pages
 MAX_PAGES = 20  # so a runaway listing costs at most this many requests
@@ -38,6 +37,8 @@ class Page:
 
 
 class PortkeyAdminClient(HttpUpstream):
+    error_from_response = staticmethod(admin_error)  # Portkey's AB-coded error bodies
+
     def __init__(
         self,
         base_url: str,
@@ -54,12 +55,6 @@ class PortkeyAdminClient(HttpUpstream):
         self.name = name
         self.page_size = page_size
         self.max_pages = max_pages
-
-    def _status_error(self, status: int, body: Any, headers: httpx.Headers) -> GatewiseError:
-        err = admin_error(status, body, provider=self.name,
-                          retry_after=parse_retry_after(headers.get("retry-after")))
-        err.message = scrub(err.message, self._secrets)
-        return err
 
     async def call(
         self,

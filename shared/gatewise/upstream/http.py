@@ -211,9 +211,12 @@ class HttpUpstream:
         except httpx.TransportError as exc:
             raise self._connection_error(exc) from None
 
+    # How this upstream's error bodies map to the taxonomy; an API with its own codes swaps it.
+    error_from_response = staticmethod(error_from_response)
+
     def _status_error(self, status: int, body: Any, headers: httpx.Headers) -> GatewiseError:
-        err = error_from_response(status, body, provider=self.name,
-                                  retry_after=parse_retry_after(headers.get("retry-after")))
+        err = self.error_from_response(status, body, provider=self.name,
+                                       retry_after=parse_retry_after(headers.get("retry-after")))
         err.message = scrub(err.message, self._secrets)
         return err
 
