@@ -14,7 +14,6 @@ from pydantic import BaseModel, Field
 from gatewise.cache import LEDGER_CACHE_STATUS, CacheStatus, cache_key, content_hash, should_store
 from gatewise.catalog import Catalog, ModelInfo
 from gatewise.errors import ErrorCode, GatewiseError
-from gatewise.ledger.records import CallRecord
 from gatewise.multimodal.images import LoadedImage, audio_part, decode_data_url, load_image, video_part
 from gatewise.runtime import Runtime
 from gatewise.search.citations import Citation, from_annotations
@@ -153,12 +152,10 @@ class MultimodalService:
     async def _record(self, tool: str, model: str, tokens_in: int, tokens_out: int, cost: float,
                       started: float, request_id: str, cache_status: CacheStatus, *,
                       error: str | None = None) -> None:
-        await self.runtime.ledger.record(CallRecord(
-            server=SERVER, tool=tool, provider=self.runtime.provider, model=model,
-            tokens_in=tokens_in, tokens_out=tokens_out, cost_usd=cost,
-            latency_ms=(time.perf_counter() - started) * 1000, status="error" if error else "ok",
-            cache_status=LEDGER_CACHE_STATUS[cache_status], route_reason="requested", request_id=request_id,
-            attempt=0, error_code=error))
+        await self.runtime.record_call(
+            SERVER, tool, model, started=started, request_id=request_id,
+            cache_status=LEDGER_CACHE_STATUS[cache_status], route_reason="requested", tokens_in=tokens_in,
+            tokens_out=tokens_out, cost_usd=cost, error=error)
 
     def _limits(self, max_tokens: int | None, temperature: float | None) -> dict[str, Any]:
         limits = self.runtime.settings.limits

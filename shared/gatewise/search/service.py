@@ -13,7 +13,7 @@ from gatewise.cache import cache_key
 from gatewise.catalog import Catalog
 from gatewise.config import Settings
 from gatewise.errors import ErrorCode, GatewiseError
-from gatewise.ledger.records import CacheStatus, CallRecord
+from gatewise.ledger.records import CacheStatus
 from gatewise.routing.policy import default_model
 from gatewise.runtime import Runtime
 from gatewise.search.citations import (
@@ -239,11 +239,10 @@ class SearchService:
     async def _record(self, tool: str, model: str, tokens_in: int, tokens_out: int, cost: float,
                       started: float, request_id: str, cache_status: CacheStatus, *,
                       reason: str, error: str | None = None) -> None:
-        await self.runtime.ledger.record(CallRecord(
-            server=SERVER, tool=tool, provider=self.runtime.provider, model=model, tokens_in=tokens_in,
-            tokens_out=tokens_out, cost_usd=cost, latency_ms=(time.perf_counter() - started) * 1000,
-            status="error" if error else "ok", cache_status=cache_status, route_reason=reason,
-            request_id=request_id, attempt=0, error_code=error, task="web_search"))
+        await self.runtime.record_call(
+            SERVER, tool, model, started=started, request_id=request_id, cache_status=cache_status,
+            route_reason=reason, tokens_in=tokens_in, tokens_out=tokens_out, cost_usd=cost, error=error,
+            task="web_search")
 
 
 def search_warnings(reply: SearchReply, max_tokens: int, citations: list[Citation],
