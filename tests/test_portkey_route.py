@@ -5,14 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from gatewise.servers.routing_gateway.server import create_server
-from mcp import Client
 from pydantic import SecretStr
 
 from gatewise.config import load_settings
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.upstream.portkey_gateway import PortkeyGatewayClient
-from tool_support import call as call_tool
+from tool_support import routed_once as call
 
 PORTKEY_CONFIG = {"strategy": {"mode": "fallback"}, "cache": {"mode": "simple"},
                   "targets": [{"provider": "openai", "api_key": "sk-provider-secret",
@@ -22,11 +20,6 @@ PORTKEY_CONFIG = {"strategy": {"mode": "fallback"}, "cache": {"mode": "simple"},
 
 def settings_for(tmp_path: Path, sandbox, **extra):
     return load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url, **extra)
-
-
-async def call(settings, **args) -> dict:
-    async with Client(create_server(settings)) as client:
-        return await call_tool(client, "routed_complete", args)
 
 
 async def test_portkey_is_a_fallback_the_router_can_reach(tmp_path: Path, sandbox, upstream) -> None:

@@ -10,6 +10,7 @@ from mcp import Client
 
 from gatewise.config import load_settings
 from gatewise.errors import GatewiseError
+from tool_support import routed_once as call
 
 FALLBACK = {
     "strategy": {"mode": "fallback", "on_status_codes": [429, 500, 502, 503, 408]},
@@ -36,13 +37,6 @@ CONDITIONAL = {
 def settings_with(tmp_path: Path, sandbox, config: dict):
     return load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url,
                          routing={"config": config})
-
-
-async def call(settings, **args) -> dict:
-    async with Client(create_server(settings)) as client:
-        result = await client.call_tool("routed_complete", args)
-    assert not result.is_error, result.content[0].text
-    return result.structured_content
 
 
 def test_credentials_in_a_pasted_config_are_not_kept(tmp_path: Path, sandbox) -> None:

@@ -43,6 +43,14 @@ async def call(client: Client, tool: str, args: dict, **kw: Any) -> dict:
     return result.structured_content
 
 
+async def routed_once(settings: Settings, **args: Any) -> dict:
+    """One routed_complete call on a fresh routing-gateway server built from ``settings``."""
+    from gatewise.servers.routing_gateway.server import create_server
+
+    async with Client(create_server(settings)) as client:
+        return await call(client, "routed_complete", args)
+
+
 async def error_text(client: Client, tool: str, args: dict) -> str:
     result = await client.call_tool(tool, args)
     assert result.is_error, result
