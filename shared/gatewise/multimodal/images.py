@@ -12,7 +12,7 @@ from gatewise.config import MediaConfig
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.media.fetch import fetch_url
 from gatewise.media.image import PreparedImage, prepare_image
-from gatewise.media.paths import read_capped, resolve_allowed
+from gatewise.media.paths import read_allowed
 
 _WEB_SCHEMES = ("http://", "https://")
 # Audio formats OpenRouter names in `input_audio.format`, by file suffix and by MIME subtype.
@@ -53,7 +53,7 @@ def decode_data_url(source: str) -> RawMedia:
 
 
 def read_local(source: str, media: MediaConfig) -> bytes:
-    return read_capped(resolve_allowed(source, media.allowed_roots), media.max_input_bytes)
+    return read_allowed(source, media.allowed_roots, media.max_input_bytes)
 
 
 def _refuse_other_schemes(source: str) -> None:
