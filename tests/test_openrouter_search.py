@@ -24,7 +24,16 @@ from gatewise.search.pricing import search_fee
 from gatewise.search.service import SearchService
 from gatewise.search.upstream import WebSearchUpstream
 from gatewise.upstream.openrouter import OpenRouterClient
-from tool_support import call, check_contract, error_text, free_port, ledger_rows, server_env, wait_for_port
+from tool_support import (
+    call,
+    check_contract,
+    error_text,
+    free_port,
+    ledger_rows,
+    server_env,
+    unfence,
+    wait_for_port,
+)
 
 CONTRACT = Path(__file__).parent / "contract" / "openrouter_search_tools.json"
 SCRIPT = Path(sys.executable).parent / "gatewise-openrouter-search"
@@ -95,7 +104,7 @@ async def test_web_search_json_format_and_exa_pricing(connect, upstream) -> None
                                                        "result_format": "json", "max_results": 1})
     assert not result.is_error, result.content
     out = result.structured_content
-    assert json.loads(result.content[0].text) == out
+    assert json.loads(unfence(result.content[0].text)) == out
     assert out["engine"] == "exa" and len(out["citations"]) == 1
     assert out["cost_usd"] == pytest.approx(token_cost(model, out) + 0.007, abs=1e-9)
 
@@ -236,7 +245,7 @@ async def test_research_takes_queries_and_survives_a_failed_search(connect, upst
             "question": "EV batteries and coral reefs", "result_format": "json",
             "queries": ["LFP battery chemistry", "coral reef bleaching", "LFP battery chemistry"]})
         out = result.structured_content
-        assert json.loads(result.content[0].text) == out
+        assert json.loads(unfence(result.content[0].text)) == out
         assert [s["query"] for s in out["searches"]] == ["LFP battery chemistry", "coral reef bleaching"]
         assert all(s["cached"] is False for s in out["searches"])
         repeat = await call(client, "research", {"question": "EV batteries and coral reefs",

@@ -14,7 +14,7 @@ from PIL import Image
 
 from gatewise.catalog import Catalog
 from gatewise.config import load_settings
-from tool_support import check_contract, ledger_rows
+from tool_support import check_contract, ledger_rows, unfence
 
 CONTRACT = Path(__file__).parent / "contract" / "routing_gateway_tools.json"
 CATALOG = Catalog.snapshot()
@@ -44,7 +44,7 @@ async def test_routed_complete_answers_from_the_sandbox(connect, upstream, setti
         (attempt,) = out["attempts"]
         assert (attempt["model"], attempt["status"], attempt["error_code"]) == (out["model"], "ok", None)
         assert not out["fallback_used"]
-        assert json.loads(result.content[0].text)["request_id"] == out["request_id"]
+        assert json.loads(unfence(result.content[0].text))["request_id"] == out["request_id"]
         rows = await ledger_rows(settings)
         assert len(rows) == 1
         row = rows[0]

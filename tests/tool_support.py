@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import time
@@ -16,6 +17,18 @@ from gatewise.config import Settings
 from gatewise.ledger import open_ledger
 
 CONTRACT_FIELDS = ("description", "inputSchema", "outputSchema", "annotations")
+FENCED = re.compile(r'(?P<notice>[^\n]*)\n'
+                    r'<untrusted_model_output id="(?P<id>[0-9a-f]{16})" model="[^"\n]*">\n'
+                    r'(?P<body>.*)\n</untrusted_model_output id="(?P=id)">', re.S)
+
+
+def unfence(text: str) -> str:
+    """The text inside a fence, once the fence is checked: it opens on the second line, and the
+    one closing marker with its id is the last line."""
+    match = FENCED.fullmatch(text)
+    assert match, text
+    assert f'id="{match["id"]}"' not in match["body"] and match["id"] in match["notice"]
+    return match["body"]
 
 
 def check_contract(tools: list[Any], path: Path) -> dict[str, dict[str, Any]]:

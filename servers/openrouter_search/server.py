@@ -17,7 +17,7 @@ from gatewise.config import Settings
 from gatewise.mcpkit.annotations import calls_model
 from gatewise.mcpkit.errors import tool_errors
 from gatewise.mcpkit.server import build_server, runtime_lifespan
-from gatewise.mcpkit.untrusted import fence
+from gatewise.mcpkit.untrusted import fence, fence_json
 from gatewise.search.forms import SearchOptions, clean_domains
 from gatewise.search.pricing import MAX_RESULTS
 from gatewise.search.results import (
@@ -74,8 +74,9 @@ def _service(ctx: Context[Any]) -> SearchService:
 
 
 def _reply(out: BaseModel, model: str, markdown: str, result_format: str) -> CallToolResult:
+    """Either form is fenced: answers, titles, snippets and queries are all untrusted text."""
     text = fence(markdown, notice=UNTRUSTED, model=model) if result_format == "markdown" \
-        else out.model_dump_json(indent=1)
+        else fence_json(out, notice=UNTRUSTED, model=model)
     return CallToolResult(content=[TextContent(type="text", text=text)],
                           structured_content=out.model_dump(mode="json"))
 
