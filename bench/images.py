@@ -9,6 +9,13 @@ naive is ``open → convert("RGB") → thumbnail((2048, 2048)) → save JPEG q85
 decodes every pixel at full size before scaling. prepare_image runs with default settings
 (long side 2048, JPEG quality 85), so large JPEGs are decoded at reduced scale (draft mode).
 
+A last row is one analyze_image-style call (load_images) with 16 copies of a 10000x10000 1-bit
+PNG (12 KiB each, 100 million pixels each once decoded): the per-call budget
+(media.max_call_pixels) refuses it from the headers, before anything is decoded. Before that
+budget existed the same call decoded them all at once: 23-36 s and 3.1 GiB peak RSS on a 2-core
+machine; with the budget raised to let it through, the two decode threads (media.decode_workers)
+hold the peak to 1.0 GiB.
+
 Time is the median of ``--reps`` interleaved calls. Peak memory is the growth of the peak
 resident set during one call, measured in a fresh child process so runs do not share a high-water
 mark (Pillow allocates pixel buffers outside Python's allocator, where tracemalloc cannot see them).
@@ -19,6 +26,8 @@ Usage: python bench/images.py [--reps 7]
 from __future__ import annotations
 
 import argparse
+import asyncio
+import base64
 import io
 import multiprocessing
 import random
@@ -30,7 +39,9 @@ from multiprocessing.connection import Connection
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 from gatewise.config import MediaConfig
+from gatewise.errors import GatewiseError
 from gatewise.media.image import prepare_image
+from gatewise.multimodal.images import load_images
 
 SETTINGS = MediaConfig()
 
@@ -77,6 +88,12 @@ def make_screenshot(size: tuple[int, int] = (3840, 2160)) -> bytes:
     return buffer.getvalue()
 
 
+def make_bilevel_bomb(side: int = 10_000) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("1", (side, side)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 def naive(data: bytes) -> bytes:
     im = Image.open(io.BytesIO(data)).convert("RGB")
     im.thumbnail((2048, 2048))
@@ -89,7 +106,17 @@ def gatewise(data: bytes) -> bytes:
     return prepare_image(data, SETTINGS).data
 
 
+def sixteen_in_one_call(data: bytes) -> str:
+    """What one call with 16 copies of ``data`` comes to."""
+    url = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+    try:
+        return f"{len(asyncio.run(load_images([url] * 16, SETTINGS)))} images prepared"
+    except GatewiseError as exc:
+        return f"refused: {exc.code.value}"
+
+
 METHODS: dict[str, Callable[[bytes], bytes]] = {"naive": naive, "prepare_image": gatewise}
+MEASURED: dict[str, Callable[[bytes], object]] = {**METHODS, "load_images x16": sixteen_in_one_call}
 
 
 def _peak_rss_kib() -> int:
@@ -101,7 +128,7 @@ def _peak_rss_kib() -> int:
 
 def _peak_child(name: str, data: bytes, conn: Connection) -> None:
     before = _peak_rss_kib()
-    METHODS[name](data)
+    MEASURED[name](data)
     conn.send(_peak_rss_kib() - before)
     conn.close()
 
@@ -117,10 +144,11 @@ def peak_mib(name: str, data: bytes) -> float:
     return kib / 1024
 
 
-def median_s(data: bytes, reps: int) -> dict[str, float]:
-    times: dict[str, list[float]] = {name: [] for name in METHODS}
+def median_s(data: bytes, reps: int, methods: dict[str, Callable[[bytes], object]] = METHODS,
+             ) -> dict[str, float]:
+    times: dict[str, list[float]] = {name: [] for name in methods}
     for _ in range(reps):
-        for name, fn in METHODS.items():
+        for name, fn in methods.items():
             start = time.perf_counter()
             fn(data)
             times[name].append(time.perf_counter() - start)
@@ -142,6 +170,10 @@ def main(reps: int) -> None:
             ratio = medians["naive"] / medians[name]
             print(f"| {label} ({len(data) // 1024} KiB) | {name} | {medians[name] * 1000:.0f} "
                   f"| {peak_mib(name, data):.0f} | {shape} | {ratio:.1f}x |")
+    bomb, name = make_bilevel_bomb(), "load_images x16"
+    median = median_s(bomb, reps, {name: sixteen_in_one_call})[name]
+    print(f"| 16 x 10000x10000 1-bit PNG in one call ({16 * len(bomb) // 1024} KiB) | {name} "
+          f"| {median * 1000:.0f} | {peak_mib(name, bomb):.0f} | {sixteen_in_one_call(bomb)} | |")
 
 
 if __name__ == "__main__":

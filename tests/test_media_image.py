@@ -1,4 +1,5 @@
-"""prepare_image: content sniffing, bomb and damage checks, orientation, scaling, format choice."""
+"""prepare_image: content sniffing, bomb and damage checks, orientation, scaling, format choice;
+the per-call decode budget, checked from the headers before anything is decoded."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from PIL import Image, ImageDraw
 
 from gatewise.config import MediaConfig
 from gatewise.errors import ErrorCode, GatewiseError
-from gatewise.media.image import prepare_image
+from gatewise.media.image import check_call_budget, prepare_image, read_header
+from gatewise.multimodal.images import load_images
 
 SMALL = MediaConfig(max_long_side=128)
 
@@ -101,6 +103,58 @@ def test_byte_limit_from_settings() -> None:
     err = _error(_bytes(_photo((100, 100)), "PNG"), MediaConfig(max_input_bytes=1000))
     assert err.code is ErrorCode.TOO_LARGE
     assert "media.max_input_bytes" in err.message
+
+
+def test_header_tells_the_decode_cost_without_decoding() -> None:
+    bilevel = read_header(_bytes(Image.new("1", (300, 200)), "PNG"), SMALL)
+    assert (bilevel.pixels, bilevel.decoded_bytes) == (60_000, 60_000)  # a byte a pixel
+    rgb = read_header(_bytes(_screenshot((300, 200)), "PNG"), SMALL)
+    assert (rgb.pixels, rgb.decoded_bytes) == (60_000, 240_000)  # RGB is held in four
+    # A large JPEG counts at the 1/8 scale it is decoded at (still at least 128 on the long side).
+    photo = read_header(_bytes(_photo((1600, 1200)), "JPEG"), SMALL)
+    assert photo.pixels == 200 * 150
+    undecodable = read_header(_png_header_only(40, 40), SMALL)  # only the header is read
+    assert undecodable.pixels == 1600
+    assert _error(_png_header_only(5000, 5000), MediaConfig(max_pixels=1_000_000)).code is ErrorCode.TOO_LARGE
+
+
+def test_call_budget_names_the_setting_it_exceeds() -> None:
+    screenshots = [read_header(_bytes(_screenshot((100, 100)), "PNG"), SMALL)] * 3
+    check_call_budget(screenshots, MediaConfig(max_call_pixels=30_000, max_call_decoded_bytes=120_000))
+    with pytest.raises(GatewiseError) as pixels:
+        check_call_budget(screenshots, MediaConfig(max_call_pixels=29_999))
+    assert pixels.value.code is ErrorCode.TOO_LARGE
+    assert "media.max_call_pixels" in pixels.value.message and "30,000 pixels" in pixels.value.message
+    with pytest.raises(GatewiseError) as decoded:
+        check_call_budget(screenshots, MediaConfig(max_call_decoded_bytes=119_999))
+    assert decoded.value.code is ErrorCode.TOO_LARGE
+    assert "media.max_call_decoded_bytes" in decoded.value.message
+
+
+def _data_url(data: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(data).decode()
+
+
+async def test_call_over_budget_is_refused_before_any_image_is_decoded() -> None:
+    # The first image cannot be decoded: had anything been decoded before the budget check,
+    # the call would fail with UNSUPPORTED_FORMAT instead.
+    bombs = [_data_url(_png_header_only(9000, 9000))] * 16  # 81 MP each, alone within max_pixels
+    with pytest.raises(GatewiseError) as info:
+        await load_images(bombs, MediaConfig())
+    assert info.value.code is ErrorCode.TOO_LARGE
+    assert "16 images" in info.value.message and "media.max_call_pixels" in info.value.message
+    # Alone, the same image is within budget and gets as far as decoding.
+    with pytest.raises(GatewiseError) as alone:
+        await load_images(bombs[:1], MediaConfig())
+    assert alone.value.code is ErrorCode.UNSUPPORTED_FORMAT
+
+
+async def test_images_within_budget_are_prepared_in_order() -> None:
+    sources = [_data_url(_bytes(_screenshot((300 + i, 100)), "PNG")) for i in range(4)]
+    loaded = await load_images(sources, SMALL)
+    assert [item.label for item in loaded] == [f"image {i + 1} (data URL)" for i in range(4)]
+    assert [item.image.original_width for item in loaded] == [300, 301, 302, 303]
+    assert await load_images([], SMALL) == []
 
 
 def test_exif_orientation_is_applied() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import functools
+import io
 import sys
 from pathlib import Path
 
@@ -96,6 +98,26 @@ async def test_analyze_image_refuses_bad_sources(connect, upstream, tmp_path) ->
         text = await error_text(client, "analyze_image", {**ask, "images": [str(png(tmp_path))],
                                                           "model": "deepseek/deepseek-r1"})
         assert "INVALID_INPUT" in text and "does not accept image input" in text
+
+
+@functools.cache
+def bilevel_bomb() -> bytes:
+    """A 10000x10000 1-bit PNG: 12 KB to send, 100 million pixels to decode."""
+    buffer = io.BytesIO()
+    Image.new("1", (10_000, 10_000)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+# As in production, where Pillow only warns (on stderr) about an image this size.
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+async def test_many_small_bombs_in_one_call_are_refused_before_decoding(connect, upstream,
+                                                                         mm_settings) -> None:
+    images = [data_url("image/png", bilevel_bomb())] * 16  # each alone is within media.max_pixels
+    async with connect() as client:
+        text = await error_text(client, "analyze_image", {"images": images, "question": "What is it?"})
+    assert "TOO_LARGE" in text and "media.max_call_pixels" in text and "Nothing was decoded" in text
+    assert upstream.stats()["totals"]["requests"] == 0
+    assert await ledger_rows(mm_settings) == []
 
 
 async def test_chat_completion(connect, upstream, mm_settings) -> None:

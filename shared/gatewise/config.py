@@ -218,6 +218,11 @@ class MediaConfig(_Block):
     output_root: Path | None = Field(None, description="where generated images may be saved")
     max_input_bytes: ByteSize = parse_size("20MB")
     max_pixels: int = Field(100_000_000, gt=0, description="decompression-bomb limit")
+    # One call's images together, from their headers before any is decoded (JPEGs count at the
+    # reduced scale they are decoded at): many small bombs are refused like one big one.
+    max_call_pixels: int = Field(100_000_000, gt=0, description="pixels decoded per call")
+    max_call_decoded_bytes: ByteSize = Field(parse_size("400MB"), gt=0)
+    decode_workers: int = Field(2, ge=1, le=32, description="threads decoding images, for all calls")
     max_long_side: int = Field(2048, ge=64, description="larger images are scaled down to this")
     jpeg_quality: int = Field(85, ge=1, le=100)
     fetch_timeout_s: float = Field(15.0, gt=0)

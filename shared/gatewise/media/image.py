@@ -1,15 +1,18 @@
 """Turn untrusted image bytes into something small and safe to send to a vision model.
 
 The format is taken from the content, never the name; the pixel count is checked from the
-header before any pixels are decoded; large JPEGs are decoded at a reduced scale (draft mode),
-which is where most of the time goes. Output is PNG for graphics and anything transparent,
-JPEG for photos, and the original bytes (metadata removed) whenever nothing needed changing.
+header before any pixels are decoded, per image here and per call (all its images together)
+through :func:`read_header` and :func:`check_call_budget`; large JPEGs are decoded at a reduced
+scale (draft mode), which is where most of the time goes. Output is PNG for graphics and anything
+transparent, JPEG for photos, and the original bytes (metadata removed) whenever nothing needed
+changing.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -55,30 +58,51 @@ class PreparedImage:
         return f"data:{self.mime_type};base64,{base64.b64encode(self.data).decode('ascii')}"
 
 
+@dataclass(frozen=True)
+class ImageHeader:
+    """What decoding one image will take, read from its header without decoding it."""
+
+    pixels: int  # of the frame that will be decoded, JPEGs at their reduced (draft) scale
+    decoded_bytes: int  # what those pixels take in memory once decoded
+
+
+def read_header(data: bytes, settings: MediaConfig, *, source: str = "") -> ImageHeader:
+    """The per-image checks of :func:`prepare_image`, and the decode cost it would then have."""
+    im = _open_checked(data, settings, source or "the image")
+    _draft(im, _target(im.size, settings))
+    pixels = im.width * im.height
+    return ImageHeader(pixels, pixels * _bytes_per_pixel(im.mode))
+
+
+def check_call_budget(headers: Sequence[ImageHeader], settings: MediaConfig) -> None:
+    """Refuse a call whose images would together decode to more than the per-call budget."""
+    count = f"The {len(headers)} images of this call" if len(headers) > 1 else "The image of this call"
+    pixels = sum(h.pixels for h in headers)
+    decoded = sum(h.decoded_bytes for h in headers)
+    if pixels > settings.max_call_pixels:
+        over = f"would decode to {pixels:,} pixels; the limit per call is {settings.max_call_pixels:,} " \
+               "(media.max_call_pixels)"
+    elif decoded > settings.max_call_decoded_bytes:
+        over = f"would take {decoded:,} bytes decoded; the limit per call is " \
+               f"{settings.max_call_decoded_bytes:,} (media.max_call_decoded_bytes)"
+    else:
+        return
+    raise GatewiseError(ErrorCode.TOO_LARGE, f"{count} {over}. Nothing was decoded.",
+                        hint="Send fewer or smaller images in one call.")
+
+
 def prepare_image(
     data: bytes, settings: MediaConfig, *, keep_animation: bool = False, source: str = ""
 ) -> PreparedImage:
     """Validate, orient, scale and encode one image within the limits in ``settings``."""
     label = source or "the image"
-    if len(data) > settings.max_input_bytes:
-        raise GatewiseError(
-            ErrorCode.TOO_LARGE,
-            f"{label} is {len(data):,} bytes; the limit is {settings.max_input_bytes:,} "
-            "(media.max_input_bytes).",
-        )
-    im = _open(data, label)
+    im = _open_checked(data, settings, label)
     fmt = im.format or "unknown"
     width, height = im.size
-    if width * height > settings.max_pixels:
-        raise GatewiseError(
-            ErrorCode.TOO_LARGE,
-            f"{label} is {width}x{height} pixels; the limit is {settings.max_pixels:,} pixels "
-            "(media.max_pixels).",
-        )
     actions: list[str] = []
     frames = getattr(im, "n_frames", 1) if fmt != "MPO" else 1  # MPO extra frames are previews
-    fits = max(width, height) <= settings.max_long_side
-    if frames > 1 and keep_animation and fmt in ("GIF", "WEBP") and fits:
+    target = _target((width, height), settings)
+    if frames > 1 and keep_animation and fmt in ("GIF", "WEBP") and target is None:
         actions.append(f"animation kept ({frames} frames)")
         return _as_is(data, fmt, im.size, actions)
     if frames > 1:
@@ -86,9 +110,7 @@ def prepare_image(
             actions.append("animation too large to keep")
         actions.append(f"first frame of {frames}")
 
-    target = None if fits else _scaled((width, height), settings.max_long_side)
-    if target and fmt in ("JPEG", "MPO"):
-        im.draft("RGB", target)  # decode at 1/2, 1/4 or 1/8 scale, still no smaller than target
+    _draft(im, target)
     try:
         im.load()
     except Image.DecompressionBombError:
@@ -134,6 +156,25 @@ def _as_is(data: bytes, fmt: str, size: tuple[int, int], actions: list[str]) -> 
                    original_bytes=len(data))
 
 
+def _open_checked(data: bytes, settings: MediaConfig, label: str) -> Image.Image:
+    """The image opened lazily (header only) once its byte and pixel counts are within limits."""
+    if len(data) > settings.max_input_bytes:
+        raise GatewiseError(
+            ErrorCode.TOO_LARGE,
+            f"{label} is {len(data):,} bytes; the limit is {settings.max_input_bytes:,} "
+            "(media.max_input_bytes).",
+        )
+    im = _open(data, label)
+    width, height = im.size
+    if width * height > settings.max_pixels:
+        raise GatewiseError(
+            ErrorCode.TOO_LARGE,
+            f"{label} is {width}x{height} pixels; the limit is {settings.max_pixels:,} pixels "
+            "(media.max_pixels).",
+        )
+    return im
+
+
 def _open(data: bytes, label: str) -> Image.Image:
     try:
         return Image.open(io.BytesIO(data), formats=_ACCEPTED)
@@ -149,6 +190,23 @@ def _open(data: bytes, label: str) -> Image.Image:
 
 def _too_many_pixels(label: str) -> GatewiseError:
     return GatewiseError(ErrorCode.TOO_LARGE, f"{label} has too many pixels to decode safely.")
+
+
+def _target(size: tuple[int, int], settings: MediaConfig) -> tuple[int, int] | None:
+    """The size to scale down to, or None when the image already fits."""
+    return None if max(size) <= settings.max_long_side else _scaled(size, settings.max_long_side)
+
+
+def _draft(im: Image.Image, target: tuple[int, int] | None) -> None:
+    """Have a large JPEG decoded at 1/2, 1/4 or 1/8 scale, still no smaller than ``target``.
+    Nothing is decoded here: the decoder is only told the size and mode to produce."""
+    if target and im.format in ("JPEG", "MPO"):
+        im.draft("RGB", target)
+
+
+def _bytes_per_pixel(mode: str) -> int:
+    """Pillow holds 1, L and P in a byte a pixel, I;16 in two, every other mode in four."""
+    return 1 if mode in ("1", "L", "P") else 2 if mode.startswith("I;16") else 4
 
 
 def _scaled(size: tuple[int, int], long_side: int) -> tuple[int, int]:

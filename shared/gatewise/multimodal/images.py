@@ -5,14 +5,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from gatewise.config import MediaConfig
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.media.fetch import fetch_url
-from gatewise.media.image import PreparedImage, prepare_image
+from gatewise.media.image import ImageHeader, PreparedImage, check_call_budget, prepare_image, read_header
 from gatewise.media.paths import read_allowed
+
+T = TypeVar("T")
 
 _WEB_SCHEMES = ("http://", "https://")
 # Audio formats OpenRouter names in `input_audio.format`, by file suffix and by MIME subtype.
@@ -62,22 +68,61 @@ def _refuse_other_schemes(source: str) -> None:
         raise GatewiseError(ErrorCode.UNSAFE_URL, f"Only http(s) URLs are fetched, not {scheme}:// URLs.")
 
 
+async def load_images(sources: Sequence[str], media: MediaConfig) -> list[LoadedImage]:
+    """Read the images of one call and prepare them for a vision model, within the call's budget.
+
+    All are read first and their headers checked against the per-call budget
+    (media.max_call_pixels, media.max_call_decoded_bytes), so a call that would decode too much
+    is refused before anything is decoded. Decoding then runs in the shared decode threads one
+    image at a time: a call never holds more than one thread or queue place, so a call with many
+    images delays each other call by one image at most.
+    """
+    read = await asyncio.gather(*(_read_image(source, media, i) for i, source in enumerate(sources)))
+    return await _prepare(read, media)
+
+
 async def load_image(source: str, media: MediaConfig, index: int = 0) -> LoadedImage:
-    """Read one image from wherever ``source`` points and prepare it for a vision model."""
+    """One image on its own budget, for callers that take a request's images one at a time."""
+    return (await _prepare([await _read_image(source, media, index)], media))[0]
+
+
+async def _read_image(source: str, media: MediaConfig, index: int) -> tuple[str, bytes]:
+    """(label, bytes) of one image from wherever ``source`` points."""
     source = source.strip()
     if not source:
         raise GatewiseError(ErrorCode.INVALID_INPUT, f"Image {index + 1} is empty.")
     label = label_of(source, index)
     if source.startswith("data:"):
-        data = decode_data_url(source).data
-    elif source.lower().startswith(_WEB_SCHEMES):
-        data = (await fetch_url(source, media)).content
-    else:
-        _refuse_other_schemes(source)
-        data = await asyncio.to_thread(read_local, source, media)
-    # Decoding and re-encoding is CPU work; keep it off the event loop.
-    image = await asyncio.to_thread(prepare_image, data, media, source=label)
-    return LoadedImage(label, image)
+        return label, decode_data_url(source).data
+    if source.lower().startswith(_WEB_SCHEMES):
+        return label, (await fetch_url(source, media)).content
+    _refuse_other_schemes(source)
+    return label, await asyncio.to_thread(read_local, source, media)
+
+
+async def _prepare(read: Sequence[tuple[str, bytes]], media: MediaConfig) -> list[LoadedImage]:
+    if not read:
+        return []
+    check_call_budget(await _in_decoders(media, _headers, read, media), media)
+    return [LoadedImage(label, await _in_decoders(media, prepare_image, data, media, source=label))
+            for label, data in read]
+
+
+def _headers(read: Sequence[tuple[str, bytes]], media: MediaConfig) -> list[ImageHeader]:
+    return [read_header(data, media, source=label) for label, data in read]
+
+
+@functools.cache
+def _decoders(workers: int) -> ThreadPoolExecutor:
+    """The threads that decode images, shared by every call of the process: however many calls
+    arrive, at most this many images are decoded at once (CPU and memory stay bounded)."""
+    return ThreadPoolExecutor(workers, thread_name_prefix="gatewise-decode")
+
+
+async def _in_decoders(media: MediaConfig, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``fn`` in the decode threads: off the event loop, queued behind at most one job per call."""
+    executor = _decoders(media.decode_workers)
+    return await asyncio.get_running_loop().run_in_executor(executor, functools.partial(fn, *args, **kwargs))
 
 
 def audio_part(source: str, media: MediaConfig, audio_format: str | None) -> tuple[dict[str, object], int]:

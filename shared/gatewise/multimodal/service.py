@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from gatewise.cache import LEDGER_CACHE_STATUS, CacheStatus, cache_key, content_hash, should_store
 from gatewise.catalog import Catalog, ModelInfo
 from gatewise.errors import ErrorCode, GatewiseError
-from gatewise.multimodal.images import LoadedImage, audio_part, decode_data_url, load_image, video_part
+from gatewise.multimodal.images import LoadedImage, audio_part, decode_data_url, load_images, video_part
 from gatewise.runtime import Runtime
 from gatewise.search.citations import Citation, from_annotations
 from gatewise.upstream.openrouter import ChatResult
@@ -175,7 +175,7 @@ class MultimodalService:
             raise GatewiseError(ErrorCode.INVALID_INPUT, "The question is empty.")
         model_id = self.check_model(model, "image") if model else self.default_model("image")
         media = self.runtime.settings.media
-        loaded = await asyncio.gather(*(load_image(src, media, i) for i, src in enumerate(images)))
+        loaded = await load_images(images, media)
         params = {"model": model_id, **self._limits(max_tokens, temperature),
                   "response_format": response_format(json_schema)}
         key = cache_key(f"{SERVER}:analyze_image", {
@@ -274,8 +274,7 @@ class MultimodalService:
                                 hint=f"Leave `model` empty for {self.default_image_model()}.")
         config = drop_none({"aspect_ratio": aspect_ratio, "image_size": image_size})
         media = self.runtime.settings.media
-        references = await asyncio.gather(*(load_image(src, media, i)
-                                            for i, src in enumerate(reference_images or [])))
+        references = await load_images(reference_images or [], media)
         content: str | list[dict[str, Any]] = prompt
         if references:  # images to start from or to match in style
             content = [{"type": "text", "text": prompt}] + [
