@@ -15,6 +15,7 @@ import pytest
 from gatewise.config import MediaConfig
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.media.fetch import fetch_url
+from gatewise.media.urls import check_url
 
 DNS = {
     "evil.test": ["127.0.0.1"],
@@ -119,6 +120,11 @@ HOSTILE = [
     "http://mapped.test/",
     "http://metadata.test/",
     "https://ula.test/",
+    "http://metadata.google.internal/computeMetadata/v1/",
+    "http://printer.local/",
+    "http://router.home.arpa/",
+    "http://metadata/",
+    "http://[fd00:ec2::254]/",
     "http://exa mple.com/",
     "http://example.com\\@10.0.0.1/",
 ]
@@ -162,11 +168,25 @@ async def test_malformed_urls_are_invalid_input(url: str, sent: list[httpx.Reque
         ("http://[64:ff9b::a00:1]/", "that embeds a private address 10.0.0.1"),
         ("http://a:b@example.com/", "credentials"),
         ("http://foo.localhost/", "local name"),
+        ("http://Metadata.Google.Internal./", "metadata.google.internal is a local name"),
+        ("http://intranet/", "single-label name"),
     ],
 )
 async def test_refusals_name_the_reason(url: str, reason: str, sent: list[httpx.Request]) -> None:
     with pytest.raises(GatewiseError, match=re.escape(reason)):
         await fetch_url(url, MediaConfig(), resolver=StubResolver())
+
+
+def test_url_policy_alone_judges_names_and_literals_without_dns() -> None:
+    """The check used for URLs the provider fetches: no lookup, so a public name passes as it is."""
+    checked = check_url("HTTPS://Example.COM.:8443/a?b=1")
+    assert (checked.host, checked.port, checked.address) == ("example.com", 8443, None)
+    assert str(check_url("http://0x5db8d822/").address) == "93.184.216.34"
+    check_url("http://evil.test/")  # it resolves to loopback, which only a fetch (it resolves) finds
+    for url in ("http://0x7f.1/", "http://db.internal/"):
+        with pytest.raises(GatewiseError) as caught:
+            check_url(url)
+        assert caught.value.code is ErrorCode.UNSAFE_URL
 
 
 async def test_public_host_is_pinned_to_its_vetted_address(sent: list[httpx.Request]) -> None:

@@ -143,6 +143,57 @@ async def test_chat_completion(connect, upstream, mm_settings) -> None:
     assert [(r.server, r.tool, r.status) for r in rows] == [(SERVER, "chat_completion", "ok")] * 2
 
 
+# URLs the provider would fetch on the gateway's behalf; each must be refused before it is sent.
+FORWARD_REFUSED = [
+    "http://127.0.0.1/clip.mp4", "http://10.0.0.7/clip.mp4", "https://172.16.5.4/", "http://192.168.0.1/",
+    "http://169.254.169.254/latest/meta-data/", "http://[fd00:ec2::254]/latest/meta-data/",
+    "http://100.64.0.1/", "http://224.0.0.1/", "http://0.0.0.0/", "http://[::]/", "http://[::1]/",
+    "http://[fe80::1]/", "http://[ff02::1]/",
+    "http://2130706433/", "http://0177.0.0.1/", "http://0x7f.0.0.1/", "http://0x7f000001/", "http://127.1/",
+    "http://[::ffff:127.0.0.1]/", "http://[::ffff:a9fe:a9fe]/", "http://[64:ff9b::a9fe:a9fe]/",
+    "http://localhost/", "http://LOCALHOST./", "http://media.localhost/", "http://printer.local/",
+    "http://metadata.google.internal/computeMetadata/v1/", "http://metadata/", "http://\u24dbocalhost/",
+    "http://user:pw@example.com/", "ftp://example.com/clip.mp4", "gopher://example.com/_", "file:///etc/passwd",
+]
+VIDEO_MODEL = "google/gemini-2.5-flash-lite"
+
+
+def _chat(*parts: dict) -> dict:
+    return {"model": VIDEO_MODEL, "messages": [{"role": "user", "content": [
+        {"type": "text", "text": "What is in these?"}, *parts]}]}
+
+
+async def test_urls_the_provider_fetches_pass_the_url_policy(connect, upstream, mm_settings) -> None:
+    async with connect() as client:
+        for url in FORWARD_REFUSED:
+            text = await error_text(client, "analyze_video", {"video": url})
+            assert "UNSAFE_URL" in text, (url, text)
+            image = {"type": "image_url", "image_url": {"url": url}}
+            text = await error_text(client, "chat_completion", _chat(image))
+            assert "UNSAFE_URL" in text and "messages[0] image_url" in text, (url, text)
+        for part in ({"type": "video_url", "video_url": {"url": "http://169.254.169.254/"}},
+                     {"type": "input_video", "video_url": {"url": "http://0x7f.1/"}},
+                     {"type": "file", "file": {"filename": "a.pdf", "file_data": "http://localhost/a.pdf"}},
+                     {"type": "image_url", "image_url": "http://[::1]/a.png"}):
+            assert "UNSAFE_URL" in await error_text(client, "chat_completion", _chat(part)), part
+        bad_data = _chat({"type": "image_url", "image_url": {"url": "data:image/png;base64,@@@"}})
+        assert "INVALID_INPUT" in await error_text(client, "chat_completion", bad_data)
+        not_video = data_url("text/html", b"<script>")
+        assert "UNSUPPORTED_FORMAT" in await error_text(client, "analyze_video", {"video": not_video})
+        assert upstream.stats()["totals"]["requests"] == 0
+        assert await ledger_rows(mm_settings) == []
+
+        # Public URLs still go to the provider as they are (the sandbox names what it was given).
+        clip = await call(client, "analyze_video", {"video": "https://www.youtube.com/watch?v=dQw4w9WgXcQ"})
+        assert "video at www.youtube.com" in clip["answer"] and clip["media_bytes"] == 0
+        chat = await call(client, "chat_completion", _chat(
+            {"type": "image_url", "image_url": {"url": "https://upload.wikimedia.org/cat.png"}},
+            {"type": "video_url", "video_url": {"url": "https://www.youtube.com/watch?v=x"}},
+            {"type": "file", "file": {"filename": "a.pdf", "file_data": "https://example.com/a.pdf"}}))
+        assert "image at upload.wikimedia.org" in chat["content"]
+        assert "video at www.youtube.com" in chat["content"]
+
+
 async def test_catalogue_tools(connect, upstream) -> None:
     async with connect() as client:
         found = await call(client, "search_models", {"input_modalities": ["audio"], "limit": 1})

@@ -17,6 +17,7 @@ from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.media.fetch import fetch_url
 from gatewise.media.image import ImageHeader, PreparedImage, check_call_budget, prepare_image, read_header
 from gatewise.media.paths import read_allowed
+from gatewise.media.urls import check_url
 
 T = TypeVar("T")
 
@@ -152,15 +153,8 @@ def audio_part(source: str, media: MediaConfig, audio_format: str | None) -> tup
 def video_part(source: str, media: MediaConfig) -> tuple[dict[str, object], int]:
     """A ``video_url`` part: web URLs go as they are (the provider fetches them), files as base64."""
     source = source.strip()
-    if source.lower().startswith(_WEB_SCHEMES):
-        return {"type": "video_url", "video_url": {"url": source}}, 0
-    if source.startswith("data:"):
-        raw = decode_data_url(source)
-        if not (raw.mime_type or "").startswith("video/"):
-            raise GatewiseError(ErrorCode.UNSUPPORTED_FORMAT, "The data URL does not hold a video/* type.")
-        if len(raw.data) > media.max_input_bytes:
-            raise GatewiseError(ErrorCode.TOO_LARGE, "The video is larger than media.max_input_bytes.")
-        return {"type": "video_url", "video_url": {"url": source}}, len(raw.data)
+    if source.startswith("data:") or source.lower().startswith(_WEB_SCHEMES):
+        return {"type": "video_url", "video_url": {"url": source}}, forwarded_size(source, media, "video/")
     _refuse_other_schemes(source)
     mime = VIDEO_TYPES.get(Path(source).suffix.lstrip(".").lower())
     if mime is None:
@@ -169,3 +163,50 @@ def video_part(source: str, media: MediaConfig) -> tuple[dict[str, object], int]
     data = read_local(source, media)
     url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
     return {"type": "video_url", "video_url": {"url": url}}, len(data)
+
+
+# Content-part fields whose URL the provider fetches, with the MIME family a data: URL must have.
+_FORWARDED_FIELDS = {"image_url": ("url", "image/"), "video_url": ("url", "video/"),
+                     "file": ("file_data", "")}
+
+
+def forwarded_size(url: str, media: MediaConfig, mime_family: str) -> int:
+    """Vet a URL the provider will fetch; return the bytes it carries inline (0 for a web URL).
+
+    A web URL must pass the same URL policy as the URLs fetched here, by name and literal address
+    only: the provider resolves it from its own network, so a lookup here would not tell what it
+    will reach (and rebinding could change the answer in between). A data: URL must be base64 of
+    ``mime_family`` within media.max_input_bytes.
+    """
+    if not url.startswith("data:"):
+        check_url(url)
+        return 0
+    raw = decode_data_url(url)
+    if not (raw.mime_type or "").startswith(mime_family):
+        raise GatewiseError(ErrorCode.UNSUPPORTED_FORMAT,
+                            f"The data URL does not hold a {mime_family}* type.")
+    if len(raw.data) > media.max_input_bytes:
+        raise GatewiseError(ErrorCode.TOO_LARGE, f"The data URL holds {len(raw.data):,} bytes; the limit "
+                                                 f"is {media.max_input_bytes:,} (media.max_input_bytes).")
+    return len(raw.data)
+
+
+def check_forwarded_parts(messages: Sequence[dict[str, Any]], media: MediaConfig) -> None:
+    """Vet every URL in chat ``messages`` that the provider would fetch (see :func:`forwarded_size`):
+    image, video and file parts of the content, and images carried over from earlier answers."""
+    for i, message in enumerate(messages):
+        content = message.get("content")
+        parts = [*(content if isinstance(content, list) else []), *(message.get("images") or [])]
+        for part in parts:
+            for key, (field, mime_family) in _FORWARDED_FIELDS.items():
+                holder = part.get(key) if isinstance(part, dict) else None
+                url = holder.get(field) if isinstance(holder, dict) else holder
+                if url is None:  # no such part, or a file sent by id
+                    continue
+                try:
+                    if not isinstance(url, str):
+                        raise GatewiseError(ErrorCode.INVALID_INPUT, "the URL must be a string.")
+                    forwarded_size(url, media, mime_family)
+                except GatewiseError as exc:
+                    raise GatewiseError(exc.code, f"messages[{i}] {key}: {exc.message}",
+                                        hint=exc.hint) from None

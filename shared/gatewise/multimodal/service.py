@@ -14,7 +14,14 @@ from pydantic import BaseModel, Field
 from gatewise.cache import LEDGER_CACHE_STATUS, CacheStatus, cache_key, content_hash, should_store
 from gatewise.catalog import Catalog, ModelInfo
 from gatewise.errors import ErrorCode, GatewiseError
-from gatewise.multimodal.images import LoadedImage, audio_part, decode_data_url, load_images, video_part
+from gatewise.multimodal.images import (
+    LoadedImage,
+    audio_part,
+    check_forwarded_parts,
+    decode_data_url,
+    load_images,
+    video_part,
+)
 from gatewise.runtime import Runtime
 from gatewise.search.citations import Citation, from_annotations
 from gatewise.upstream.openrouter import ChatResult
@@ -222,6 +229,8 @@ class MultimodalService:
         for i, message in enumerate(messages):
             if message.get("role") not in ("system", "developer", "user", "assistant", "tool"):
                 raise GatewiseError(ErrorCode.INVALID_INPUT, f"messages[{i}] needs a valid role.")
+        # The provider fetches these itself; never let this gateway aim its fetcher at a private host.
+        check_forwarded_parts(messages, self.runtime.settings.media)
         body = {**extra, "model": self.check_model(model), "messages": messages}
         if body.get("models"):
             body["models"] = [self.check_model(name) for name in body["models"]]
