@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -268,6 +269,50 @@ class Limits(_Block):
     max_connections: int = Field(100, gt=0)
 
 
+def _comma_list(value: Any) -> Any:
+    """``"a, b"`` (an environment variable) → ``["a", "b"]``; lists pass through."""
+    return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+
+def _entries_like(pattern: str, what: str) -> AfterValidator:
+    """Every entry of a list must match ``pattern`` (else: ``'x' is not <what>``)."""
+    compiled = re.compile(pattern)
+
+    def check(value: list[str]) -> list[str]:
+        for entry in value:
+            if not compiled.fullmatch(entry):
+                raise ValueError(f"{entry!r} is not {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+_HOST = r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+)(:(\d{1,5}|\*))?"
+HostList = Annotated[list[str], BeforeValidator(_comma_list), _entries_like(
+    _HOST, "a Host value such as 'gw.example.com' or 'gw.example.com:8000'")]
+OriginList = Annotated[list[str], BeforeValidator(_comma_list), _entries_like(
+    "https?://" + _HOST, "an origin such as 'https://app.example.com' (scheme://host[:port], no path)")]
+
+
+class ServerConfig(_Block):
+    """Serving over HTTP/SSE: who may call, and the limits that stop slow or greedy clients."""
+
+    # Host header values (name, name:port or name:*) accepted besides the loopback names; required
+    # before the servers bind beyond loopback, since there is no authentication yet.
+    allowed_hosts: HostList = Field(default_factory=list)
+    # Browser origins (scheme://host[:port|:*]) allowed to call; requests without Origin always pass.
+    allowed_origins: OriginList = Field(default_factory=list)
+    # Above max_sessions: an SSE session holds its stream open and posts on other connections.
+    max_connections: int = Field(200, gt=0, description="open connections; more are answered 503")
+    max_sessions: int = Field(100, gt=0, description="open MCP sessions; more are answered 503")
+    session_idle_timeout_s: float = Field(1800.0, gt=0, description="an unused session ends")
+    header_timeout_s: float = Field(10.0, gt=0, description="time to send a request's headers")
+    max_header_bytes: ByteSize = Field(parse_size("16KiB"), gt=0)
+    body_timeout_s: float = Field(30.0, gt=0, description="time to send a request's body (408)")
+    max_body_bytes: ByteSize = Field(parse_size("4MiB"), gt=0, description="larger bodies get 413")
+    keep_alive_timeout_s: float = Field(5.0, gt=0, description="idle time between requests")
+
+
 class Settings(_Block):
     openrouter_api_key: SecretStr | None = None
     openrouter_base_url: str = OPENROUTER_URL
@@ -290,6 +335,7 @@ class Settings(_Block):
     media: MediaConfig = Field(default_factory=MediaConfig)
     search: SearchConfig = Field(default_factory=SearchConfig)
     limits: Limits = Field(default_factory=Limits)
+    server: ServerConfig = Field(default_factory=ServerConfig)
 
     @field_validator("openrouter_base_url", "portkey_base_url", "sandbox_url")
     @classmethod
@@ -337,6 +383,8 @@ ENV_VARS: dict[str, str] = {
     "GATEWISE_SANDBOX_URL": "sandbox_url",
     "GATEWISE_PORTKEY_TOOLSETS": "portkey_toolsets",
     "GATEWISE_SEARCH_MODEL": "search.default_model",
+    "GATEWISE_ALLOWED_HOSTS": "server.allowed_hosts",
+    "GATEWISE_ALLOWED_ORIGINS": "server.allowed_origins",
 }
 
 

@@ -1,4 +1,5 @@
-"""Command-line options shared by every server: ``--transport stdio|http|sse --host --port``."""
+"""Command-line options shared by every server: ``--transport stdio|http|sse --host --port``
+and, for http/sse, ``--allowed-host`` / ``--allowed-origin``."""
 
 from __future__ import annotations
 
@@ -6,12 +7,16 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from pydantic import ValidationError
 
-from gatewise.config import Settings, load_settings_or_exit
-from gatewise.errors import GatewiseError
+from gatewise.config import ServerConfig, Settings, describe_validation_error, load_settings_or_exit
+from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.mcpkit.http_access import access_settings
+from gatewise.mcpkit.http_limits import BodyLimits, SessionCap, protocol_for
 from gatewise.redact import RedactingFilter
 
 TRANSPORTS = ("stdio", "http", "sse")
@@ -24,7 +29,29 @@ def transport_parser(prog: str, description: str) -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to bind for http/sse (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=8000, help="port for http/sse (default 8000)")
+    parser.add_argument("--allowed-host", action="append", dest="allowed_hosts", metavar="HOST",
+                        help="Host header value clients use (name or name:port; repeatable); "
+                             "needed to bind beyond loopback. Replaces server.allowed_hosts")
+    parser.add_argument("--allowed-origin", action="append", dest="allowed_origins",
+                        metavar="ORIGIN", help="browser origin allowed to call, e.g. "
+                        "https://app.example.com (repeatable). Replaces server.allowed_origins")
     return parser
+
+
+class HttpServing(NamedTuple):
+    limits: ServerConfig
+    security: TransportSecuritySettings
+
+
+def http_serving(settings: Settings, args: argparse.Namespace) -> HttpServing:
+    """The ``server`` settings with the command-line lists in place, checked against the bind."""
+    given = {"allowed_hosts": args.allowed_hosts, "allowed_origins": args.allowed_origins}
+    try:
+        limits = ServerConfig.model_validate(
+            {**settings.server.model_dump(), **{k: v for k, v in given.items() if v}})
+    except ValidationError as exc:
+        raise GatewiseError(ErrorCode.CONFIG_ERROR, describe_validation_error(exc, "option")) from None
+    return HttpServing(limits, access_settings(args.host, limits))
 
 
 def configure_logging(settings: Settings) -> None:
@@ -51,17 +78,18 @@ def console_main(
     """
     args = transport_parser(prog, description).parse_args(argv)
     settings = load_settings_or_exit()
-    if preflight is not None:
-        try:
+    try:
+        http = None if args.transport == "stdio" else http_serving(settings, args)
+        if preflight is not None:
             preflight(settings)
-        except GatewiseError as exc:
-            print(f"{prog}: {exc.message}", file=sys.stderr)
-            raise SystemExit(2) from None
+    except GatewiseError as exc:
+        print(f"{prog}: {exc.message}", file=sys.stderr)
+        raise SystemExit(2) from None
     configure_logging(settings)
-    run(create_server(settings), args)
+    run(create_server(settings), args, http)
 
 
-def run(server: MCPServer[Any], args: argparse.Namespace) -> None:
+def run(server: MCPServer[Any], args: argparse.Namespace, http: HttpServing | None) -> None:
     if args.transport == "stdio":
         server.run("stdio")
         return
@@ -69,9 +97,16 @@ def run(server: MCPServer[Any], args: argparse.Namespace) -> None:
     # (its defaults print access lines to stdout) and per-request access lines stay off.
     import uvicorn
 
+    assert http is not None, "console_main builds the HTTP settings for http/sse"
+    limits, security = http
     if args.transport == "http":
-        app = server.streamable_http_app(host=args.host)
+        app = server.streamable_http_app(
+            host=args.host, transport_security=security, max_request_body_size=limits.max_body_bytes,
+            max_sessions=limits.max_sessions, session_idle_timeout=limits.session_idle_timeout_s)
     else:
-        app = server.sse_app(host=args.host)
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False,
-                log_level=logging.getLogger().getEffectiveLevel())
+        app = SessionCap(server.sse_app(host=args.host, transport_security=security,
+                                        max_request_body_size=limits.max_body_bytes), limits)
+    uvicorn.run(BodyLimits(app, limits), host=args.host, port=args.port, http=protocol_for(limits),
+                timeout_keep_alive=limits.keep_alive_timeout_s,  # type: ignore[arg-type]
+                h11_max_incomplete_event_size=limits.max_header_bytes,
+                log_config=None, access_log=False, log_level=logging.getLogger().getEffectiveLevel())

@@ -1,0 +1,54 @@
+"""Who may call a server over HTTP/SSE: the bind check and the Host/Origin lists.
+
+There is no authentication yet, so whoever reaches the port can spend money. A loopback bind is
+reachable from this machine only; its Host check stops web pages from reaching it through DNS
+rebinding, and a browser Origin is refused unless listed (the SDK's default would let any
+``http://localhost:<port>`` page call). Requests without an Origin (non-browser clients) pass.
+A bind beyond loopback is refused unless the operator names the Host values clients use.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from mcp.server.transport_security import TransportSecuritySettings
+
+from gatewise.config import ServerConfig
+from gatewise.errors import ErrorCode, GatewiseError
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def access_settings(bind: str, server: ServerConfig) -> TransportSecuritySettings:
+    """Host/Origin checks for a server bound to ``bind``; refuses an open bind with no host list."""
+    hosts = list(server.allowed_hosts)
+    if is_loopback(bind):
+        literal = f"[{bind.strip('[]')}]" if ":" in bind else bind
+        hosts += [*LOOPBACK_NAMES, literal]
+    elif not hosts:
+        raise GatewiseError(
+            ErrorCode.CONFIG_ERROR,
+            f"refusing to serve on {bind} with no allowed hosts: the servers have no authentication, "
+            "so a bind beyond loopback needs --allowed-host (or server.allowed_hosts / "
+            "GATEWISE_ALLOWED_HOSTS) naming the Host values clients use; "
+            "use --host 127.0.0.1 to serve this machine only")
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=[pattern for host in dict.fromkeys(hosts) for pattern in _any_port(host)],
+        allowed_origins=list(server.allowed_origins),
+    )
+
+
+def _any_port(host: str) -> tuple[str, ...]:
+    """A host named without a port matches it on any port (the SDK's ``name:*``) and bare."""
+    has_port = host.rsplit("]", 1)[-1].count(":") == 1
+    return (host,) if has_port else (host, f"{host}:*")

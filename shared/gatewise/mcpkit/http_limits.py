@@ -1,0 +1,146 @@
+"""Limits that keep slow or greedy HTTP clients from holding the server (``server`` settings).
+
+uvicorn has no deadline for a request's headers (a fresh connection that sends nothing, or drips
+a byte at a time, stays open for ever) and no hard cap on open connections, so its h11 protocol
+is extended here. The deadline and size for a request's body are an ASGI middleware, and SSE
+sessions, which the SDK does not count, are capped by another one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import anyio
+import h11
+from starlette.datastructures import Headers
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from gatewise.config import ServerConfig
+
+logger = logging.getLogger(__name__)
+
+_BUSY = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n"
+         b"content-length: 20\r\nconnection: close\r\n\r\nToo many connections")
+
+
+def _refusal(status: int, text: str) -> PlainTextResponse:
+    # The connection closes after the answer: the rest of a refused request is never read.
+    return PlainTextResponse(text, status_code=status, headers={"connection": "close"})
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a cap on open connections and a deadline for request headers."""
+
+    limits: ServerConfig  # set on the subclass made by protocol_for()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._header_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self.limits.max_connections:
+            # Answered before the request is read, so a flood costs no parsing and no task.
+            logger.warning("refusing a connection: %d are open", self.limits.max_connections)
+            transport.write(_BUSY)
+            transport.close()
+            return
+        self._await_headers()
+
+    def data_received(self, data: bytes) -> None:
+        # Between requests on a kept-alive connection the clock starts with the next first byte.
+        if self._header_deadline is None and self.conn.their_state is h11.IDLE:
+            self._await_headers()
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:  # the headers are in
+            self._stop_clock()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_clock()
+        super().connection_lost(exc)
+
+    def _await_headers(self) -> None:
+        self._header_deadline = self.loop.call_later(self.limits.header_timeout_s, self._headers_late)
+
+    def _stop_clock(self) -> None:
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+            self._header_deadline = None
+
+    def _headers_late(self) -> None:
+        self._header_deadline = None
+        if self.conn.their_state is h11.IDLE:
+            self.transport.close()
+
+
+def protocol_for(limits: ServerConfig) -> type[GuardedH11Protocol]:
+    """The protocol class to hand uvicorn (it instantiates the class itself, once per connection)."""
+    return type("GuardedH11Protocol", (GuardedH11Protocol,), {"limits": limits})
+
+
+class BodyLimits:
+    """Reads a request's whole body within ``body_timeout_s`` (else 408) and ``max_body_bytes``
+    (else 413) before the application sees it."""
+
+    def __init__(self, app: ASGIApp, limits: ServerConfig) -> None:
+        self.app = app
+        self.limits = limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = _refusal(413, "Request body too large")
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.limits.max_body_bytes:
+            await too_large(scope, receive, send)
+            return
+        body = bytearray()
+        with anyio.move_on_after(self.limits.body_timeout_s) as deadline:
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return  # the client went away
+                body += message.get("body", b"")
+                if len(body) > self.limits.max_body_bytes:
+                    await too_large(scope, receive, send)
+                    return
+                if not message.get("more_body", False):
+                    break
+        if deadline.cancelled_caught:
+            await _refusal(408, "Request body too slow")(scope, receive, send)
+            return
+        request: list[Message] = [{"type": "http.request", "body": bytes(body), "more_body": False}]
+
+        async def replay() -> Message:
+            return request.pop() if request else await receive()
+
+        await self.app(scope, replay, send)
+
+
+class SessionCap:
+    """At most ``max_sessions`` SSE sessions: each is one open ``GET`` stream on ``path``."""
+
+    def __init__(self, app: ASGIApp, limits: ServerConfig, path: str = "/sse") -> None:
+        self.app = app
+        self.limits = limits
+        self.path = path
+        self.open = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != self.path:
+            await self.app(scope, receive, send)
+            return
+        if self.open >= self.limits.max_sessions:
+            logger.warning("refusing a new SSE session: %d are open", self.open)
+            await _refusal(503, "Too many open sessions")(scope, receive, send)
+            return
+        self.open += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.open -= 1
