@@ -113,13 +113,13 @@ def test_window_keys_and_reset_times() -> None:
     assert budget_scopes("acme") == ["global", "project:acme"]
 
 
-async def test_migration_two_adds_budget_tables_beside_the_calls(path: Path, open_manager: Opener) -> None:
+async def test_migrations_add_budget_tables_beside_the_calls(path: Path, open_manager: Opener) -> None:
     ledger = open_ledger(path)
     open_manager()
-    assert SCHEMA_VERSION == 2
-    assert [v for (v,) in rows(path, "SELECT version FROM schema_migrations ORDER BY version")] == [1, 2]
+    assert SCHEMA_VERSION == 3
+    assert [v for (v,) in rows(path, "SELECT version FROM schema_migrations ORDER BY version")] == [1, 2, 3]
     tables = {name for (name,) in rows(path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"calls", "budgets", "budget_reservations", "alerts"} <= tables
+    assert {"calls", "budgets", "budget_reservations", "alerts", "budget_owners"} <= tables
     await ledger.close()
 
 

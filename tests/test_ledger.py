@@ -219,6 +219,30 @@ async def test_two_processes_share_one_file_without_losing_rows(tmp_path: Path) 
     await store.close()
 
 
+def _count_elsewhere(path: Path) -> int:
+    """Rows in another process, whose connection closes as soon as it has counted."""
+    script = ("import sqlite3, sys; "
+              "print(sqlite3.connect(sys.argv[1]).execute('SELECT COUNT(*) FROM calls').fetchone()[0])")
+    done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True,
+                          check=True)
+    return int(done.stdout)
+
+
+async def test_a_second_open_in_one_process_keeps_the_wal_shared(tmp_path: Path) -> None:
+    """A server opens the file twice (budgets, then the ledger). Had the second open dropped the
+    first's locks, another process closing its connection would take itself for the last user
+    and delete the WAL, and every later commit of the server would be lost to everyone else."""
+    path = tmp_path / "ledger.sqlite3"
+    first, second = open_ledger(path), open_ledger(path)
+    await first.record(call(request_id="before"))
+    assert _count_elsewhere(path) == 1
+    await first.record(call(request_id="after"))
+    assert _count_elsewhere(path) == 2
+    assert path.with_name("ledger.sqlite3-wal").exists()
+    await first.close()
+    await second.close()
+
+
 async def test_close_flushes_pending_writes(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite3"
     store = open_ledger(path)

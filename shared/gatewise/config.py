@@ -25,6 +25,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -209,6 +210,23 @@ class BudgetsConfig(_Block):
     rules: list[BudgetRule] = Field(default_factory=list)
     alert_thresholds: list[Annotated[float, Field(gt=0, le=1)]] = Field(default_factory=lambda: [0.8])
     webhook_url: str | None = Field(None, description="Slack-compatible incoming-webhook URL")
+    # Holds left by a crashed process are released on start-up and then every interval.
+    reconcile_interval_s: float = Field(
+        30.0, gt=0, le=3600, description="how often a server renews its lease and settles crashed "
+                                         "processes' holds")
+    owner_lease_s: float = Field(
+        120.0, gt=0, le=86400, description="a process on another host that has not renewed its lease "
+                                           "for this long counts as crashed")
+
+    @field_validator("owner_lease_s")
+    @classmethod
+    def _lease(cls, value: float, info: ValidationInfo) -> float:
+        interval = info.data.get("reconcile_interval_s")
+        if interval is not None and value <= interval:
+            raise ValueError(f"owner_lease_s ({value:g}) must be longer than reconcile_interval_s "
+                             f"({interval:g}), or live processes would count as crashed")
+        return value
+
 
 
 class MediaConfig(_Block):

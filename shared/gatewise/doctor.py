@@ -34,6 +34,10 @@ async def run_doctor(settings: Settings) -> int:
     runtime = await Runtime.open(settings)
     try:
         _line(True, f"upstream {runtime.provider} at {runtime.client.base_url}")
+        found = runtime.budgets.recovered
+        _line(True, f"budgets: {found.released} stale hold(s) released and {found.charged} charged from "
+                    f"the ledger, left by {found.owners} stopped process(es)" if found.owners
+              else "budgets: no stale holds")
         catalog = runtime.catalog
         _line(catalog.source != "snapshot" or runtime.provider == "sandbox",
               f"model catalogue: {len(catalog)} models from {catalog.source}")

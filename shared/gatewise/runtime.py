@@ -109,6 +109,7 @@ class Runtime:
             log.info("no OPENROUTER_API_KEY: answering from the local sandbox at %s", sandbox.url)
         client = OpenRouterClient(settings)
         budgets = BudgetManager(settings.ledger_path, settings.budgets)
+        budgets.start_upkeep()  # crashed processes' holds stop counting within an interval
         runtime = cls(settings, client, offline_catalog(settings), open_ledger(settings.ledger_path),
                       budgets, PortkeyGatewayClient(settings), open_cache(settings), sandbox)
         await runtime.refresh_catalog()

@@ -8,10 +8,16 @@ with anyone else's.
 Spend is kept per scope rather than per budget: each reservation writes one row per scope,
 keyed by its UTC day and month, whether or not that scope has a budget yet, so a budget added
 mid-window starts from the window's true spend.
+
+Each hold names the process that wrote it (see ``owners``). Reconciling settles the holds of
+processes that are gone: a hold whose request has rows in the ``calls`` table (the call finished,
+its settle never ran) is charged their cost; any other stops counting at once rather than when
+its TTL runs out.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import sqlite3
@@ -23,6 +29,9 @@ from typing import Any, Literal, get_args
 
 from gatewise.config import BudgetRule
 from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.ledger.owners import Owner, is_gone
+
+log = logging.getLogger(__name__)
 
 Window = Literal["daily", "monthly"]
 OnExceed = Literal["block", "downgrade", "warn"]
@@ -193,6 +202,16 @@ class CommitResult:
         return tuple(alert.message for alert in self.alerts)
 
 
+@dataclass(frozen=True, slots=True)
+class Reconciled:
+    """What settling gone processes' holds did: ``owners`` gone, holds ``charged`` from their
+    ledger rows, holds ``released`` (no ledger row: the call never finished)."""
+
+    owners: int = 0
+    charged: int = 0
+    released: int = 0
+
+
 # --- the store -----------------------------------------------------------------------------------
 
 
@@ -205,8 +224,12 @@ class BudgetStore:
         ttl_s: float,
         clock: Callable[[], float],
         webhook: bool,
+        owner: Owner,
+        lease_s: float,
     ) -> None:
         self._conn = conn
+        self._owner = owner
+        self._lease_s = lease_s
         # Ascending, and always 1.0: "the budget is used up" is worth telling whatever the config.
         self._thresholds = sorted({*thresholds, 1.0})
         self._ttl_s = ttl_s
@@ -214,7 +237,14 @@ class BudgetStore:
         self._new_delivery: DeliveryState = "pending" if webhook else "not_configured"
 
     def close(self) -> None:
-        self._conn.close()
+        """Settle what this owner still holds and leave the owners, then drop the connection."""
+        try:
+            with self._write() as conn:
+                self._settle_gone(conn, [self._owner.id], self._clock())
+        except sqlite3.Error as exc:  # harmless: the next reconcile elsewhere does it instead
+            log.warning("could not settle the open budget holds on close: %s", exc)
+        finally:
+            self._conn.close()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -328,9 +358,9 @@ class BudgetStore:
         for scope in scopes:
             cursor = conn.execute(
                 "INSERT INTO budget_reservations"
-                " (request_id, scope, day_key, month_key, reserved_usd, state, created_at)"
-                " VALUES (?, ?, ?, ?, ?, 'reserved', ?)",
-                (request_id, scope, day, month, amount, now),
+                " (request_id, scope, day_key, month_key, reserved_usd, state, created_at, owner)"
+                " VALUES (?, ?, ?, ?, ?, 'reserved', ?, ?)",
+                (request_id, scope, day, month, amount, now, self._owner.id),
             )
             ids.append(cursor.lastrowid)
         return tuple(ids)
@@ -373,6 +403,59 @@ class BudgetStore:
         if len(rows) != len(set(ids)):
             raise ValueError(f"reservation {ids} for request {request_id!r} is not in this budget store")
         return rows
+
+    # owners
+
+    def reconcile(self) -> Reconciled:
+        """Renew this owner's lease (registering it if new or reaped), then settle the holds of
+        every owner that is gone. Concurrent reconciles are serialised by the transaction, so
+        each gone owner is settled once."""
+        now = self._clock()
+        me = self._owner
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO budget_owners (id, host, pid, started, heartbeat_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+                (me.id, me.host, me.pid, me.started, now),
+            )
+            others = conn.execute(
+                "SELECT id, host, pid, started, heartbeat_at FROM budget_owners WHERE id != ?", (me.id,)
+            ).fetchall()
+            gone = [
+                row[0] for row in others
+                if is_gone(Owner(*row[:4]), row[4], here=me.host, now=now, lease_s=self._lease_s)
+            ]
+            result = self._settle_gone(conn, gone, now)
+        if result.owners:
+            log.warning(
+                "%d stopped process(es) left budget holds: %d charged from their ledger rows, "
+                "%d released", result.owners, result.charged, result.released,
+            )
+        return result
+
+    def _settle_gone(self, conn: sqlite3.Connection, owners: Sequence[str], now: float) -> Reconciled:
+        """Settle the open holds of ``owners`` and forget them. Committed holds are left alone,
+        so a settle that did run is never counted twice. Released holds become ``expired``: an
+        owner elsewhere that was only slow may still commit, and that charge still counts.
+        Alerts for spend charged here come with the next commit in the window."""
+        if not owners:
+            return Reconciled()
+        marks = _marks(owners)
+        ledger_rows = "FROM calls WHERE calls.request_id = budget_reservations.request_id"
+        charged = conn.execute(
+            f"UPDATE budget_reservations SET state = 'committed', settled_at = ?,"
+            f" cost_usd = (SELECT TOTAL(cost_usd) {ledger_rows})"
+            f" WHERE owner IN ({marks}) AND state IN ('reserved', 'expired')"
+            f" AND EXISTS (SELECT 1 {ledger_rows})",
+            (now, *owners),
+        ).rowcount
+        released = conn.execute(
+            "UPDATE budget_reservations SET state = 'expired', settled_at = ?"
+            f" WHERE owner IN ({marks}) AND state = 'reserved'",
+            (now, *owners),
+        ).rowcount
+        conn.execute(f"DELETE FROM budget_owners WHERE id IN ({marks})", owners)
+        return Reconciled(len(owners), charged, released)
 
     # alerts
 

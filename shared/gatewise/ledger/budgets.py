@@ -8,13 +8,17 @@ threshold alerts, which also go to the configured webhook.
 
 Spend is exact as long as real costs stay within their estimates and commits arrive within the
 reservation TTL; a real cost above its estimate is still charged in full, since that money is
-spent.
+spent. A process killed between its call and the settle leaves its holds behind; they are
+reconciled on start-up and every ``reconcile_interval_s`` (charged from the call's ledger rows,
+which share the hold's ``request_id``, or released), so they do not block budgets until the TTL.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Coroutine, Sequence
@@ -32,6 +36,7 @@ from gatewise.ledger.budget_store import (
     BudgetStore,
     CommitResult,
     DeliveryState,
+    Reconciled,
     Reservation,
     Verdict,
     Window,
@@ -45,6 +50,7 @@ from gatewise.ledger.budget_store import (
     window_reset,
 )
 from gatewise.ledger.migrations import migrate
+from gatewise.ledger.owners import this_process
 from gatewise.ledger.sqlite import DEFAULT_BUSY_TIMEOUT_MS, _connect, _prepare_file
 from gatewise.ledger.store import LedgerClosedError, LedgerError
 
@@ -54,6 +60,7 @@ __all__ = [
     "BudgetManager",
     "BudgetStatus",
     "CommitResult",
+    "Reconciled",
     "Reservation",
     "Verdict",
     "Window",
@@ -64,6 +71,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 # Long enough for any call to finish, short enough that a crashed process frees its holds soon.
 DEFAULT_RESERVATION_TTL_S = 600.0
@@ -79,7 +88,8 @@ class BudgetManager:
 
     One thread owns the connection, so this process's transactions run one at a time and the
     event loop never waits on the disk; ``BEGIN IMMEDIATE`` orders them against other processes.
-    Config rules are written to the table on start-up and win for the scopes they name.
+    Config rules are written to the table on start-up and win for the scopes they name, and the
+    holds of processes that are gone are settled (``recovered`` says what that found).
     """
 
     def __init__(
@@ -107,8 +117,11 @@ class BudgetManager:
                 ttl_s=reservation_ttl_s,
                 clock=clock,
                 webhook=config.webhook_url is not None,
+                owner=this_process(),
+                lease_s=config.owner_lease_s,
             )
             store.load_rules(config.rules)
+            self.recovered = store.reconcile()
         except BaseException as exc:
             if db is not None:
                 db.close()
@@ -116,6 +129,8 @@ class BudgetManager:
                 raise LedgerError(f"cannot open {self._label}: {exc}") from exc
             raise
         self._store = store
+        self._interval_s = config.reconcile_interval_s
+        self._upkeep: asyncio.Task[None] | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gatewise-budgets")
         self._notifier = (
             WebhookNotifier(config.webhook_url, http, self._record_delivery) if config.webhook_url else None
@@ -183,9 +198,32 @@ class BudgetManager:
         self._check_open()
         return await self._execute(self._store.alerts, limit)
 
+    async def reconcile(self) -> Reconciled:
+        """Renew this process's lease and settle the holds of processes that are gone."""
+        self._check_open()
+        return await self._execute(self._store.reconcile)
+
+    def start_upkeep(self) -> None:
+        """Reconcile every ``reconcile_interval_s`` until closed; needs a running event loop."""
+        if self._upkeep is None:
+            self._upkeep = asyncio.create_task(self._keep_reconciling())
+
+    async def _keep_reconciling(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval_s)
+            try:
+                await self.reconcile()
+            except LedgerError as exc:  # a busy or unwritable file: try again next time
+                log.warning("budget reconcile failed: %s", exc)
+
     async def close(self) -> None:
-        """Finish settlements and webhook posts in flight, then release the file. Safe twice."""
+        """Finish settlements and webhook posts in flight, settle what is still held, then
+        release the file. Safe twice."""
         self._closed = True
+        if self._upkeep is not None:
+            self._upkeep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._upkeep
         while self._pending:
             await asyncio.gather(*self._pending, return_exceptions=True)
         if self._notifier is not None:

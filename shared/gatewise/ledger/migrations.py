@@ -106,6 +106,25 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX alerts_ts ON alerts (ts)",
         ),
     ),
+    Migration(
+        3,
+        "budget_owners",
+        (
+            # One row per open BudgetManager: enough to tell, after a crash, that it is gone.
+            """CREATE TABLE budget_owners (
+                id TEXT PRIMARY KEY,
+                host TEXT NOT NULL,
+                pid INTEGER NOT NULL,
+                started TEXT,
+                heartbeat_at REAL NOT NULL
+            )""",
+            # NULL on holds written before owners were recorded: only their TTL frees those.
+            "ALTER TABLE budget_reservations ADD COLUMN owner TEXT",
+            # Reconciling finds a gone owner's holds. Keyed on the owner alone, so settling a
+            # hold (a state change) leaves this index untouched.
+            "CREATE INDEX budget_reservations_owner ON budget_reservations (owner)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

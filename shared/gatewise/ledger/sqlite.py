@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 import sqlite3
@@ -64,7 +65,12 @@ ORDER BY {order}
 def _prepare_file(path: Path) -> None:
     """Create the file user-only before SQLite touches it; its -wal/-shm files copy the mode."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    # Never open an existing file here: this process may already use it through SQLite, and
+    # closing any descriptor of a file drops every POSIX lock the process holds on it. Without
+    # its locks, another process closing its connection takes itself for the last one and
+    # deletes the WAL that this process is still writing to.
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600))
     os.chmod(path, 0o600)  # also tighten a file created by hand or by an older version
 
 
