@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import os
 import sqlite3
 import threading
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from gatewise.ledger.records import CacheStatus as LedgerCacheStatus
-from gatewise.sqlite_wal import enable_wal
+from gatewise.sqlite_wal import create_private_file, enable_wal
 
 T = TypeVar("T")
 
@@ -275,10 +274,7 @@ class ResponseCache:
 
 
 def _open(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
-    # Create the file user-only before SQLite touches it; its -wal/-shm files copy the mode.
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
-    os.chmod(path, 0o600)
+    create_private_file(path)
     # Autocommit (isolation_level=None): single statements commit alone, puts BEGIN explicitly.
     # check_same_thread=False: opened here, then used only by the cache's thread.
     conn = sqlite3.connect(

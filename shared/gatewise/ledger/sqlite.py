@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
@@ -18,7 +16,7 @@ from gatewise.ledger.migrations import migrate
 from gatewise.ledger.records import GROUP_BY_CHOICES, CallRecord, GroupBy, SummaryRow
 from gatewise.ledger.store import LedgerClosedError, LedgerError
 from gatewise.ledger.writer import GroupCommitWriter
-from gatewise.sqlite_wal import enable_wal
+from gatewise.sqlite_wal import create_private_file, enable_wal
 
 T = TypeVar("T")
 
@@ -62,18 +60,6 @@ ORDER BY {order}
 """
 
 
-def _prepare_file(path: Path) -> None:
-    """Create the file user-only before SQLite touches it; its -wal/-shm files copy the mode."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    # Never open an existing file here: this process may already use it through SQLite, and
-    # closing any descriptor of a file drops every POSIX lock the process holds on it. Without
-    # its locks, another process closing its connection takes itself for the last one and
-    # deletes the WAL that this process is still writing to.
-    with contextlib.suppress(FileExistsError):
-        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600))
-    os.chmod(path, 0o600)  # also tighten a file created by hand or by an older version
-
-
 def _connect(path: Path, busy_timeout_ms: int, *, read_only: bool = False) -> Database:
     # check_same_thread=False: the writer thread and to_thread workers use these connections,
     # each serialised by its owner. Plugins off so installed extras cannot alter the ledger.
@@ -98,7 +84,7 @@ class SQLiteLedger:
         label = f"the call ledger at {self.path}"
         dbs: list[Database] = []
         try:
-            _prepare_file(self.path)
+            create_private_file(self.path)
             dbs.append(_connect(self.path, busy_timeout_ms))
             migrate(dbs[0], name=label)
             dbs.append(_connect(self.path, busy_timeout_ms, read_only=True))
