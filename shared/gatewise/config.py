@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.redact import remember, url_secrets
 
 OPENROUTER_URL = "https://openrouter.ai/api/v1"
 PORTKEY_URL = "https://api.portkey.ai/v1"
@@ -362,10 +363,20 @@ class Settings(_Block):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value.rstrip("/") if value else value
 
+    def model_post_init(self, context: Any) -> None:
+        remember(self.secrets)  # the scrubber at every exit knows them before any call is made
+
     @property
     def secrets(self) -> tuple[str, ...]:
+        """Every configured secret: the API keys, the virtual key, the credentials inside a
+        Portkey route config and the token in the budget webhook URL."""
         keys = (self.openrouter_api_key, self.portkey_api_key, self.portkey_route.virtual_key)
-        return tuple(k.get_secret_value() for k in keys if k is not None)
+        found = [k.get_secret_value() for k in keys if k is not None]
+        if self.portkey_route.config is not None:
+            from gatewise.portkey.masking import config_secrets  # here: gatewise.portkey imports this module
+
+            found += config_secrets(self.portkey_route.config.get_secret_value())
+        return (*found, *url_secrets(self.budgets.webhook_url))
 
     @property
     def uses_sandbox(self) -> bool:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+from gatewise.redact import scrub
+
 
 class ErrorCode(StrEnum):
     INVALID_INPUT = "INVALID_INPUT"
@@ -68,10 +70,13 @@ class GatewiseError(Exception):
         status: int | None = None,
         details: dict[str, Any] | None = None,
     ) -> None:
+        # Scrubbed once here, so no error text (tool error, log line, warning) can carry a key
+        # an upstream echoed back.
+        message = scrub(message)
         super().__init__(message)
         self.code = code
         self.message = message
-        self.hint = hint or _DEFAULT_HINTS[code]
+        self.hint = scrub(hint) if hint else _DEFAULT_HINTS[code]
         self.retry_after = retry_after
         self.status = status
         self.details = details or {}
@@ -137,6 +142,12 @@ def code_for_status(status: int) -> ErrorCode:
     return ErrorCode.INVALID_INPUT
 
 
+def short_upstream_text(text: str, limit: int = 300) -> str:
+    """An upstream's own words, scrubbed before they are cut, so a cut never splits a key into
+    pieces too short to recognise. Huge bodies are bounded first to keep the scrub cheap."""
+    return scrub(text[: limit * 8])[:limit]
+
+
 def error_from_response(
     status: int, body: Any, *, provider: str, retry_after: float | None = None
 ) -> GatewiseError:
@@ -163,5 +174,5 @@ def error_from_response(
     code = code or code_for_status(status)
     text = f"{provider} answered HTTP {status}"
     if message:
-        text += f": {message[:300]}"
+        text += f": {short_upstream_text(message)}"
     return GatewiseError(code, text, retry_after=retry_after, status=status)

@@ -1,12 +1,47 @@
-"""Keep secrets out of logs, tool output and error text."""
+"""Keep secrets out of logs, tool output, error text and stored rows.
+
+One process-wide :class:`Scrubber` knows every configured secret: settings remember theirs when
+they are built, and every upstream client remembers the keys it sends. An upstream (or a proxy in
+front of it) may echo a key back in any form, so the scrubber finds, case-insensitively:
+
+* the secret itself, and the secret without its known prefix (``sk-or-v1-``, ``sk-``, ``pk-``…);
+* any run of at least :data:`MIN_RUN` characters of the part after the prefix that holds a
+  digit or a capital (a plain word inside a key, such as ``provider``, is not a leak);
+* the same inside base64 (either alphabet, at any alignment) and inside percent-encoding;
+* with ``shapes=True`` (error text, logs), also generic key shapes such as ``sk-…`` and
+  ``Bearer …`` tokens of keys it has never seen.
+
+Substring matching is linear in the text: every run of ``MIN_RUN`` characters contains a
+:data:`_GRAM`-character gram starting at a multiple of :data:`_STRIDE`, so only those grams are
+looked up in one dict, and the rare hits are extended character by character.
+"""
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
+import string
+import threading
+from collections.abc import Iterable
+from itertools import compress
+from typing import Any, NamedTuple
+from urllib.parse import unquote, urlsplit
 
 # Bearer tokens and provider key shapes that may appear in upstream error bodies or URLs.
-_KEY_PATTERN = re.compile(r"\b(sk-[A-Za-z0-9_\-]{4,}|pk-[A-Za-z0-9_\-]{8,}|Bearer\s+[A-Za-z0-9._\-]{8,})")
+_KEY_PATTERN = re.compile(
+    r"\b(sk-[A-Za-z0-9_\-]{4,}|pk-[A-Za-z0-9_\-]{8,}|(?i:Bearer)\s+[A-Za-z0-9._\-]{8,})")
+# Longest first: the part after the prefix is what is random, so it is what is matched in pieces.
+KNOWN_PREFIXES = ("sk-or-v1-", "sk-proj-", "sk-ant-", "sk-", "pk-")
+MIN_RUN = 8  # the shortest piece of a secret that counts as a leak
+_MIN_SECRET = 5  # shorter values would blank out ordinary words
+_GRAM = 4
+_STRIDE = MIN_RUN - _GRAM + 1  # every MIN_RUN-long stretch holds a gram starting at a multiple
+_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)  # keeps offsets
+_URLSAFE = str.maketrans("+/", "-_")
+# Runs holding at least one %XX escape, with the URL-safe characters around them.
+_PERCENT_RUN = re.compile(r"[\w.~+\-]*(?:%[0-9A-Fa-f]{2}[\w.~+\-]*)+")
+_FORMATTER = logging.Formatter()  # renders tracebacks the way the stderr handler would
 
 
 def mask(secret: str | None) -> str:
@@ -19,24 +54,220 @@ def mask(secret: str | None) -> str:
     return f"{head}…{secret[-4:]}"
 
 
-def scrub(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Replace every known secret and every key-shaped token in ``text`` by its mask."""
-    for secret in secrets:
-        if secret and len(secret) > 4:
-            text = text.replace(secret, mask(secret))
-    return _KEY_PATTERN.sub(lambda m: mask(m.group(0).removeprefix("Bearer ").strip()), text)
+class _Needle(NamedTuple):
+    text: str  # lower-cased form searched for
+    secret: str  # the secret it stands for (its mask replaces a hit)
+    head: int  # leading characters of `text` that are a public prefix, not counted as a leak
+    original: str  # `text` before lower-casing, to judge what a piece of it looks like
+
+
+def _split_prefix(secret: str) -> tuple[str, str]:
+    lowered = secret.lower()
+    for prefix in KNOWN_PREFIXES:
+        if lowered.startswith(prefix):
+            return secret[: len(prefix)], secret[len(prefix):]
+    return "", secret
+
+
+def _random_looking(part: str) -> bool:
+    """Machine-made keys mix letters and digits; a human-chosen name (``anthropic-prod``) does
+    not, and matching pieces of it would blank out ordinary words, so it is matched whole."""
+    classes = (any(c.islower() for c in part), any(c.isupper() for c in part),
+               any(c.isdigit() for c in part))
+    return len(part) >= MIN_RUN and sum(classes) >= 2
+
+
+def base64_cores(value: str) -> set[str]:
+    """The base64 characters that encode ``value`` wherever it sits in a longer encoded text.
+
+    Base64 packs 3 bytes into 4 characters, so the encoding of a value depends on its offset
+    modulo 3; for each offset only the characters made entirely of the value's own bits are
+    kept. Both alphabets (standard and URL-safe) are returned.
+    """
+    raw = value.encode()
+    cores = set()
+    for lead in range(3):
+        encoded = base64.b64encode(b"\0" * lead + raw).decode()
+        core = encoded[-(-8 * lead // 6): 8 * (lead + len(raw)) // 6]
+        cores.update((core, core.translate(_URLSAFE)))
+    return cores
+
+
+class Scrubber:
+    """A matcher built once for one set of secrets; :meth:`scrub` is linear in the text."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        self.secrets = frozenset(s for s in secrets if s)
+        self._needles: list[_Needle] = []  # matched in pieces (random-looking secrets)
+        self._whole: list[_Needle] = []  # matched only whole (human-chosen secrets)
+        self._grams: dict[tuple[str, ...], list[tuple[int, int]]] = {}  # gram -> (needle, offset)
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            if len(secret) >= _MIN_SECRET:
+                self._add(secret)
+
+    def _add(self, secret: str) -> None:
+        prefix, part = _split_prefix(secret)
+        forms = [(secret, len(prefix)), *((core, 0) for core in base64_cores(part))]
+        if not _random_looking(part):
+            if prefix and len(part) >= MIN_RUN:
+                forms.append((part, 0))
+            self._whole += [_Needle(text.lower(), secret, 0, text) for text, _ in forms
+                            if text == secret or len(text) >= MIN_RUN]
+            return
+        for original, head in forms:
+            index, text = len(self._needles), original.lower()
+            self._needles.append(_Needle(text, secret, head, original))
+            for offset in range(head, len(text) - _GRAM + 1):
+                self._grams.setdefault(tuple(text[offset: offset + _GRAM]), []).append((index, offset))
+
+    def scrub(self, text: str, *, shapes: bool = True) -> str:
+        """``text`` with every known secret (and, with ``shapes``, every key shape) masked."""
+        if len(text) < _MIN_SECRET:
+            return text
+        if "%" in text:
+            text = _PERCENT_RUN.sub(self._decoded_run, text)
+        low = text.translate(_LOWER)
+        spans = self._spans(low)
+        # Every key shape starts with one of these; `in` is far cheaper than running the regex.
+        if shapes and ("sk-" in low or "pk-" in low or "bearer" in low):
+            spans += [(m.start(), m.end(), mask(m.group(0).split()[-1]))
+                      for m in _KEY_PATTERN.finditer(text)]
+        return _replace(text, spans) if spans else text
+
+    def _decoded_run(self, match: re.Match[str]) -> str:
+        """A percent-encoded run stays as it is unless, decoded, it holds a secret."""
+        run = match.group(0)
+        decoded = unquote(run)
+        spans = self._spans(decoded.translate(_LOWER))
+        return _replace(decoded, spans) if spans else run
+
+    def _spans(self, low: str) -> list[tuple[int, int, str]]:
+        spans = [(i, i + len(n.text), mask(n.secret)) for n in self._whole for i in _find_all(low, n.text)]
+        if self._grams:
+            spans += self._piece_spans(low)
+        return spans
+
+    def _piece_spans(self, low: str) -> list[tuple[int, int, str]]:
+        # The grams at multiples of _STRIDE as tuples of characters: striding, zipping and the
+        # dict test all run in C, and one-character strings come with their hash cached.
+        grams = zip(*(low[i::_STRIDE] for i in range(_GRAM)), strict=False)  # last may be short
+        hits = compress(range(0, len(low), _STRIDE), map(self._grams.__contains__, grams))
+        spans: list[tuple[int, int, str]] = []
+        covered = 0
+        for start in hits:
+            if start < covered:
+                continue
+            for index, offset in self._grams[tuple(low[start: start + _GRAM])]:
+                needle = self._needles[index]
+                begin, end, first, last = _extend(low, start, needle.text, offset)
+                if _is_leak(needle.original[max(first, needle.head): last]):
+                    spans.append((begin, end, mask(needle.secret)))
+                    covered = max(covered, end)
+        return spans
+
+
+def _is_leak(piece: str) -> bool:
+    """Enough of a secret to count, and not a plain word that happens to sit in one (the
+    ``provider`` of ``sk-provider-…``): machine-made pieces hold a digit or a capital."""
+    return len(piece) >= MIN_RUN and any(c.isdigit() or c.isupper() for c in piece)
+
+
+def _extend(low: str, at: int, needle: str, offset: int) -> tuple[int, int, int, int]:
+    """Grow the agreement of ``low[at:]`` and ``needle[offset:]`` (one gram) both ways."""
+    begin, first = at, offset
+    while begin > 0 and first > 0 and low[begin - 1] == needle[first - 1]:
+        begin, first = begin - 1, first - 1
+    end, last = at + _GRAM, offset + _GRAM
+    while end < len(low) and last < len(needle) and low[end] == needle[last]:
+        end, last = end + 1, last + 1
+    return begin, end, first, last
+
+
+def _find_all(text: str, needle: str) -> Iterable[int]:
+    at = text.find(needle)
+    while at >= 0:
+        yield at
+        at = text.find(needle, at + len(needle))
+
+
+def _replace(text: str, spans: list[tuple[int, int, str]]) -> str:
+    """Replace the spans from left to right; one overlapping another joins the mask before it."""
+    out, done = [], 0
+    for begin, end, replacement in sorted(spans):
+        if begin < done:
+            done = max(done, end)
+            continue
+        out += (text[done:begin], replacement)
+        done = end
+    out.append(text[done:])
+    return "".join(out)
+
+
+_lock = threading.Lock()
+_active = Scrubber(())
+
+
+def remember(secrets: Iterable[str]) -> None:
+    """Make the process-wide scrubber know these secrets too (it is rebuilt only when one is new)."""
+    global _active
+    fresh = {s for s in secrets if s} - _active.secrets
+    if fresh:
+        with _lock:
+            _active = Scrubber(_active.secrets | fresh)
+
+
+def scrub(text: str, secrets: Iterable[str] = (), *, shapes: bool = True) -> str:
+    """Replace every known secret (plus ``secrets``) and, with ``shapes``, every key-shaped token."""
+    remember(secrets)
+    return _active.scrub(text, shapes=shapes)
+
+
+def scrub_data(value: Any, *, shapes: bool = False) -> Any:
+    """``value`` (JSON-like: dicts, lists, strings) with every string scrubbed.
+
+    Model answers and tool results are scrubbed of known secrets only by default: a generic
+    ``sk-…`` shape there may be legitimate (a new key shown once, ``sk-learn`` in an answer).
+    """
+    if isinstance(value, str):
+        return _active.scrub(value, shapes=shapes)
+    if isinstance(value, dict):
+        return {scrub_data(k, shapes=shapes): scrub_data(v, shapes=shapes) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(scrub_data(v, shapes=shapes) for v in value)
+    return value
+
+
+def url_secrets(url: str | None) -> tuple[str, ...]:
+    """The long path segments and query values of a URL that carries its token (webhooks)."""
+    if not url:
+        return ()
+    parts = urlsplit(url)
+    pieces = parts.path.split("/") + [p.partition("=")[2] for p in parts.query.split("&")]
+    return tuple(unquote(p) for p in pieces if len(p) >= 16)
 
 
 class RedactingFilter(logging.Filter):
-    """A logging filter that scrubs secrets from every record before any handler sees it."""
+    """A logging filter that scrubs secrets from every record before any handler sees it:
+    the message with its arguments, the formatted traceback and the stack."""
 
-    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        self.secrets = secrets
+        remember(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        clean = scrub(message, self.secrets)
-        if clean != message:
-            record.msg, record.args = clean, None
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # arguments that do not fit the format: keep both
+            message = f"{record.msg} {record.args!r}"
+        record.msg, record.args = scrub(message), None
+        if record.exc_info:
+            # Rendered here and scrubbed; the live exception is dropped so no formatter renders
+            # it again from its unscrubbed arguments.
+            record.exc_text = record.exc_text or _FORMATTER.formatException(record.exc_info)
+            record.exc_info = None
+        if record.exc_text:
+            record.exc_text = scrub(record.exc_text)
+        if record.stack_info:
+            record.stack_info = scrub(record.stack_info)
         return True
+

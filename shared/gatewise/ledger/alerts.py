@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from gatewise.ledger.budget_store import Alert, DeliveryState
+from gatewise.redact import scrub
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ class WebhookNotifier:
         except Exception as exc:  # whatever went wrong is recorded, never raised
             state, error = "failed", _reason(exc)
         if error:
+            error = scrub(error)  # stored on the alert row: no key or webhook token goes with it
             log.warning("budget alert %d was not delivered to the webhook: %s", alert.id, error)
         try:
             await self._record(alert.id, state, error)

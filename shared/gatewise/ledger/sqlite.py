@@ -16,6 +16,7 @@ from gatewise.ledger.migrations import migrate
 from gatewise.ledger.records import GROUP_BY_CHOICES, CallRecord, GroupBy, SummaryRow
 from gatewise.ledger.store import LedgerClosedError, LedgerError
 from gatewise.ledger.writer import GroupCommitWriter
+from gatewise.redact import scrub_data
 from gatewise.sqlite_wal import create_private_file, enable_wal
 
 T = TypeVar("T")
@@ -178,7 +179,9 @@ class SQLiteLedger:
 
 
 def _row(rec: CallRecord) -> dict[str, Any]:
-    return {name: getattr(rec, name) for name in _COLUMNS}
+    # Names, tags and error codes may carry what an upstream echoed (a model id, say): no
+    # configured key reaches the file.
+    return {name: scrub_data(getattr(rec, name)) for name in _COLUMNS}
 
 
 def open_ledger(path: Path) -> SQLiteLedger:

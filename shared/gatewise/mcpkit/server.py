@@ -12,6 +12,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.types import INVALID_PARAMS
 
 from gatewise.config import Settings
+from gatewise.mcpkit.redaction import scrub_tool_results
 from gatewise.runtime import Runtime
 
 T = TypeVar("T")
@@ -66,4 +67,5 @@ def build_server(
         return await call_next(ctx)
 
     server.middleware.append(reject_unknown_tools)
+    server.middleware.append(scrub_tool_results)  # innermost: sees each result as the tool made it
     return server

@@ -55,13 +55,18 @@ def http_serving(settings: Settings, args: argparse.Namespace) -> HttpServing:
 
 
 def configure_logging(settings: Settings) -> None:
-    """Log to stderr only (stdout carries the protocol in stdio mode), with secrets scrubbed."""
+    """Log to stderr only (stdout carries the protocol in stdio mode), with secrets scrubbed.
+
+    The filter sits on the one handler, so it sees every record, whichever logger made it
+    (uvicorn's and the SDK's included); Python warnings are routed through it too.
+    """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter(settings.secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
+    logging.captureWarnings(True)
 
 
 def console_main(

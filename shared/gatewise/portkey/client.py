@@ -72,7 +72,12 @@ class PortkeyAdminClient(HttpUpstream):
             reply = await self.request(endpoint.method, path, params=params, json=body, retry_on=retry_on)
         except GatewiseError as exc:
             raise gated(exc, endpoint.gate, f"{endpoint.method} {endpoint.path}") from None
-        return reply.body if reply.body != "" else None
+        if isinstance(reply.body, str):
+            if reply.body.strip():  # every Admin API answer is JSON: this is a proxy's page or a cut-off body
+                raise GatewiseError(ErrorCode.UPSTREAM_ERROR, f"{self.name} answered HTTP {reply.status} to "
+                                    f"{endpoint.method} {endpoint.path} with a body that is not JSON")
+            return None
+        return reply.body
 
     async def list_all(
         self,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatewise.errors import ErrorCode, GatewiseError, code_for_status
+from gatewise.errors import ErrorCode, GatewiseError, code_for_status, short_upstream_text
 
 CODES: dict[str, ErrorCode] = {
     "AB01": ErrorCode.INVALID_INPUT,
@@ -49,7 +49,7 @@ def parse_error_body(body: Any) -> tuple[str | None, str, str | None]:
     elif isinstance(body, str):
         message = body
     code = code if isinstance(code, str) and code in CODES else None
-    return code, message.strip()[:300], param if isinstance(param, str) else None
+    return code, short_upstream_text(message.strip()), param if isinstance(param, str) else None
 
 
 def admin_error(status: int, body: Any, *, provider: str, retry_after: float | None) -> GatewiseError:

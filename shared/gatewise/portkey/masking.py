@@ -8,6 +8,7 @@ reaches a tool result.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -52,3 +53,27 @@ def _masked(value: str) -> str:
     if "…" in value or "***" in value:
         return value
     return mask(value)
+
+
+
+def config_secrets(text: str) -> list[str]:
+    """The credentials inside a Portkey config given as JSON text: every string held by a
+    secret-named field (or a ``virtual_key``) at any depth. The id of a saved config holds none."""
+    try:
+        return _secret_strings(json.loads(text))
+    except ValueError:
+        return []
+
+
+def _secret_strings(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [s for v in value for s in _secret_strings(v)]
+    if not isinstance(value, dict):
+        return []
+    found = []
+    for name, v in value.items():
+        if isinstance(v, str) and (is_secret_field(str(name)) or str(name).lower() == "virtual_key"):
+            found.append(v)
+        else:
+            found += _secret_strings(v)
+    return found

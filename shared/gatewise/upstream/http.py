@@ -21,7 +21,7 @@ import httpx
 
 from gatewise.config import Limits
 from gatewise.errors import ErrorCode, GatewiseError, error_from_response
-from gatewise.redact import scrub
+from gatewise.redact import remember, scrub
 from gatewise.upstream.sse import iter_sse_json
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,7 @@ class HttpUpstream:
         self.limits = limits
         self.retry = RetryPolicy.from_limits(limits)
         self._secrets = secrets
+        remember(secrets)  # every exit's scrubber then knows the keys this client sends
         self._rng = random.Random()
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
@@ -168,10 +169,15 @@ class HttpUpstream:
                                 connect=min(self.limits.connect_timeout_s, remaining))
         started = time.perf_counter()
         try:
-            reply = await self._client.request(method, path, json=json, params=params,
-                                               headers=headers, timeout=timeout)
+            # httpx times each read on its own, so a body that drips a byte at a time would
+            # never trip it; the deadline bounds the whole exchange.
+            async with asyncio.timeout(remaining):
+                reply = await self._client.request(method, path, json=json, params=params,
+                                                   headers=headers, timeout=timeout)
         except httpx.TimeoutException as exc:
             raise self._timeout_error(path, connect=isinstance(exc, httpx.ConnectTimeout)) from None
+        except TimeoutError:
+            raise self._timeout_error(path) from None
         except httpx.TransportError as exc:
             raise self._connection_error(exc) from None
         elapsed_ms = (time.perf_counter() - started) * 1000

@@ -10,6 +10,7 @@ import httpx
 
 from gatewise.config import Settings
 from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.redact import scrub_data
 from gatewise.upstream.http import HttpUpstream
 
 
@@ -38,6 +39,10 @@ class ChatResult:
 
     @classmethod
     def from_body(cls, body: Any, latency_ms: float) -> ChatResult:
+        # A model never has reason to return a configured key: whatever part of the answer
+        # echoes one (content, reasoning, citations, even the model id) is scrubbed here, before
+        # it can reach a tool result, the response cache or the ledger.
+        body = scrub_data(body)
         if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
             raise GatewiseError(ErrorCode.UPSTREAM_ERROR, "the upstream answer had no choices")
         if not body["choices"]:
@@ -138,7 +143,7 @@ class OpenRouterClient(HttpUpstream):
         """Yield the chunks of a streamed completion; the last one carries ``usage``."""
         async for event in self.stream("/chat/completions", json={**body, "stream": True},
                                        headers=headers, timeout_s=timeout_s):
-            yield event
+            yield scrub_data(event)  # streamed answers are scrubbed like whole ones
 
     async def list_models(self, output_modalities: str = "all", *, timeout_s: float | None = None
                           ) -> dict[str, Any]:
