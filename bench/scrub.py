@@ -36,7 +36,7 @@ def texts() -> dict[str, str]:
              "and benefits, decided to postpone the vote until the next meeting. ") * 700
     blob = base64.b64encode(random.Random(4).randbytes(750_000)).decode()
     error = f"openrouter answered HTTP 401: provider rejected key {OPENROUTER_KEY} for this request"
-    return {"tool result (3 KB)": result, "prose (100 KB)": prose, "base64 blob (1 MB)": blob,
+    return {"tool result (2 KB)": result, "prose (100 KB)": prose, "base64 blob (1 MB)": blob,
             "error with a key": error}
 
 
