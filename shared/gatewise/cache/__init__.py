@@ -3,14 +3,13 @@
 from gatewise.cache.keys import cache_key, content_hash
 from gatewise.cache.response import (
     LEDGER_CACHE_STATUS,
-    CacheClosedError,
-    CacheError,
     CacheHit,
     CacheStats,
     CacheStatus,
     ResponseCache,
     should_store,
 )
+from gatewise.cache.sqlite_db import CacheClosedError, CacheError
 
 __all__ = [
     "LEDGER_CACHE_STATUS",

@@ -8,22 +8,16 @@ writes. All SQLite work runs on one dedicated thread per cache so the event loop
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
-import sqlite3
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
+from gatewise.cache.sqlite_db import DEFAULT_BUSY_TIMEOUT_MS, DbThread, in_transaction
 from gatewise.ledger.records import CacheStatus as LedgerCacheStatus
-from gatewise.sqlite_wal import create_private_file, enable_wal
-
-T = TypeVar("T")
 
 CacheStatus = Literal["HIT", "MISS", "BYPASS", "REFRESH"]
 
@@ -36,7 +30,6 @@ LEDGER_CACHE_STATUS: dict[CacheStatus, LedgerCacheStatus] = {
 }
 
 SCHEMA_VERSION = 1
-DEFAULT_BUSY_TIMEOUT_MS = 5000
 _EVICT_BATCH = 64
 
 _SCHEMA = (
@@ -78,14 +71,6 @@ _UPSERT = """INSERT INTO entries (key, value, size, stored_at, expires_at, last_
 _TOUCH = """UPDATE entries SET last_used = ?
     WHERE key = ? AND expires_at > ? AND stored_at >= ?
     RETURNING value, stored_at"""
-
-
-class CacheError(RuntimeError):
-    """The response cache could not be opened or used."""
-
-
-class CacheClosedError(CacheError):
-    """The cache was used after ``close()``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,20 +115,10 @@ class ResponseCache:
         self.ttl_s = ttl_s
         self.max_bytes = max_bytes
         self._clock = clock
-        self._label = f"the response cache at {self.path}"
-        try:
-            self._conn = _open(self.path, busy_timeout_ms)
-        except (OSError, sqlite3.Error) as exc:
-            raise CacheError(f"cannot open {self._label}: {exc}") from exc
-        try:
-            _ensure_schema(self._conn, self._label)
-        except BaseException:
-            self._conn.close()
-            raise
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gatewise-cache")
-        # Guards "closed?" plus the submit, so no work can be queued behind the closing step.
-        self._lock = threading.Lock()
-        self._closed = False
+        self._db = DbThread(self.path, f"the response cache at {self.path}", _SCHEMA, SCHEMA_VERSION,
+                            busy_timeout_ms=busy_timeout_ms)
+        self._conn = self._db.conn
+        self._run = self._db.run
         self._hits = self._misses = self._evictions = 0
 
     async def get(self, key: str, *, max_age_s: float | None = None) -> CacheHit | None:
@@ -178,36 +153,17 @@ class ResponseCache:
         """Apply a request's cache controls: ``no_cache`` neither reads nor (see ``should_store``)
         writes; ``force_refresh`` skips the read but the fresh answer is stored."""
         if no_cache:
-            self._check_open()
+            self._db.check_open()
             return "BYPASS", None
         if force_refresh:
-            self._check_open()
+            self._db.check_open()
             return "REFRESH", None
         hit = await self.get(key, max_age_s=max_age_s)
         return ("HIT", hit) if hit is not None else ("MISS", None)
 
     async def close(self) -> None:
         """Finish work already started, then close the file. Safe to call twice."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            done = asyncio.wrap_future(self._executor.submit(self._conn.close))
-        await done
-        self._executor.shutdown(wait=False)
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise CacheClosedError(f"{self._label} is closed; open it again to use it")
-
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        with self._lock:
-            self._check_open()
-            future = self._executor.submit(fn, *args)
-        try:
-            return await asyncio.wrap_future(future)
-        except sqlite3.Error as exc:
-            raise CacheError(f"{self._label} failed: {exc}") from exc
+        await self._db.close()
 
     # Everything below runs on the cache's thread.
 
@@ -227,17 +183,13 @@ class ResponseCache:
         if size > self.max_bytes or ttl_s <= 0:
             conn.execute("DELETE FROM entries WHERE key = ?", (key,))
             return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+
+        def write() -> int:
             conn.execute(_UPSERT, (key, blob, size, now, now + ttl_s, now))
             conn.execute("DELETE FROM entries WHERE expires_at <= ?", (now,))
-            evicted = self._evict(key)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:  # some errors make SQLite roll back by itself
-                conn.execute("ROLLBACK")
-            raise
-        self._evictions += evicted
+            return self._evict(key)
+
+        self._evictions += in_transaction(conn, write)
 
     def _evict(self, keep: str) -> int:
         """Drop least recently used entries (never ``keep``) until the total fits; inside the
@@ -272,43 +224,3 @@ class ResponseCache:
         self._conn.execute("DELETE FROM entries WHERE expires_at <= ?", (self._clock(),))
         return self._conn.execute("SELECT entries, bytes FROM totals WHERE id = 1").fetchone()
 
-
-def _open(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
-    create_private_file(path)
-    # Autocommit (isolation_level=None): single statements commit alone, puts BEGIN explicitly.
-    # check_same_thread=False: opened here, then used only by the cache's thread.
-    conn = sqlite3.connect(
-        path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
-    )
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        enable_wal(conn, busy_timeout_ms / 1000)
-        # In WAL mode NORMAL never corrupts the file; only power loss can drop the last commits.
-        conn.execute("PRAGMA synchronous = NORMAL")
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-def _ensure_schema(conn: sqlite3.Connection, label: str) -> None:
-    """Create the schema once; IMMEDIATE so two processes opening a new file do not race."""
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            (version,) = conn.execute("PRAGMA user_version").fetchone()
-            if version > SCHEMA_VERSION:
-                raise CacheError(
-                    f"{label} has schema version {version}, newer than this gatewise knows "
-                    f"({SCHEMA_VERSION}); upgrade gatewise or delete the cache file"
-                )
-            for statement in _SCHEMA:
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:  # some errors make SQLite roll back by itself
-                conn.execute("ROLLBACK")
-            raise
-    except sqlite3.Error as exc:
-        raise CacheError(f"cannot open {label}: {exc}") from exc

@@ -1,0 +1,124 @@
+"""What the cache files share: opening a SQLite file for several processes, creating its schema
+once, and running every statement on one dedicated thread so the event loop never blocks."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from gatewise.sqlite_wal import create_private_file, enable_wal
+
+T = TypeVar("T")
+
+DEFAULT_BUSY_TIMEOUT_MS = 5000
+
+
+class CacheError(RuntimeError):
+    """A cache file could not be opened or used."""
+
+
+class CacheClosedError(CacheError):
+    """The cache was used after ``close()``."""
+
+
+def open_db(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
+    create_private_file(path)
+    # Autocommit (isolation_level=None): single statements commit alone, writes BEGIN explicitly.
+    # check_same_thread=False: opened here, then used only by the cache's thread.
+    conn = sqlite3.connect(
+        path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
+    )
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        enable_wal(conn, busy_timeout_ms / 1000)
+        # In WAL mode NORMAL never corrupts the file; only power loss can drop the last commits.
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def ensure_schema(conn: sqlite3.Connection, label: str, statements: Iterable[str], version: int) -> None:
+    """Create the schema once; IMMEDIATE so two processes opening a new file do not race."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            (found,) = conn.execute("PRAGMA user_version").fetchone()
+            if found > version:
+                raise CacheError(
+                    f"{label} has schema version {found}, newer than this gatewise knows "
+                    f"({version}); upgrade gatewise or delete the cache file"
+                )
+            for statement in statements:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:  # some errors make SQLite roll back by itself
+                conn.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as exc:
+        raise CacheError(f"cannot open {label}: {exc}") from exc
+
+
+class DbThread:
+    """One SQLite connection used only from one thread; ``run`` awaits work submitted to it."""
+
+    def __init__(self, path: Path, label: str, statements: Iterable[str], version: int,
+                 *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
+        self.label = label
+        try:
+            self.conn = open_db(path, busy_timeout_ms)
+        except (OSError, sqlite3.Error) as exc:
+            raise CacheError(f"cannot open {label}: {exc}") from exc
+        try:
+            ensure_schema(self.conn, label, statements, version)
+        except BaseException:
+            self.conn.close()
+            raise
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gatewise-cache")
+        # Guards "closed?" plus the submit, so no work can be queued behind the closing step.
+        self._lock = threading.Lock()
+        self.closed = False
+
+    def check_open(self) -> None:
+        if self.closed:
+            raise CacheClosedError(f"{self.label} is closed; open it again to use it")
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        with self._lock:
+            self.check_open()
+            future = self._executor.submit(fn, *args)
+        try:
+            return await asyncio.wrap_future(future)
+        except sqlite3.Error as exc:
+            raise CacheError(f"{self.label} failed: {exc}") from exc
+
+    async def close(self) -> None:
+        """Finish work already started, then close the file. Safe to call twice."""
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+            done = asyncio.wrap_future(self._executor.submit(self.conn.close))
+        await done
+        self._executor.shutdown(wait=False)
+
+
+def in_transaction(conn: sqlite3.Connection, work: Callable[[], T]) -> T:
+    """``work`` inside BEGIN IMMEDIATE: other processes' writers wait, and a failure rolls back."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = work()
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:  # some errors make SQLite roll back by itself
+            conn.execute("ROLLBACK")
+        raise
+    return result
