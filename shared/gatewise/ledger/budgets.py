@@ -51,8 +51,9 @@ from gatewise.ledger.budget_store import (
 )
 from gatewise.ledger.migrations import migrate
 from gatewise.ledger.owners import this_process
-from gatewise.ledger.sqlite import DEFAULT_BUSY_TIMEOUT_MS, _connect, _prepare_file
+from gatewise.ledger.sqlite import DEFAULT_BUSY_TIMEOUT_MS, _connect
 from gatewise.ledger.store import LedgerClosedError, LedgerError
+from gatewise.sqlite_wal import create_private_file
 
 __all__ = [
     "DEFAULT_RESERVATION_TTL_S",
@@ -108,7 +109,7 @@ class BudgetManager:
         self._label = f"the budgets in {self.path}"
         db = None
         try:
-            _prepare_file(self.path)
+            create_private_file(self.path)
             db = _connect(self.path, busy_timeout_ms)
             migrate(db, name=f"the call ledger at {self.path}")
             store = BudgetStore(
