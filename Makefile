@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo serve test bench lint install clean
+.PHONY: demo serve test fuzz bench lint install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Every tool of every server with 200+ generated and hostile arguments each; prints the table.
+fuzz: $(STAMP)
+	GATEWISE_FUZZ_PROFILE=thorough $(BIN)/python -m pytest -q tests/fuzz
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[bench]"

@@ -72,6 +72,8 @@ class PortkeyAdminClient(HttpUpstream):
             reply = await self.request(endpoint.method, path, params=params, json=body, retry_on=retry_on)
         except GatewiseError as exc:
             raise gated(exc, endpoint.gate, f"{endpoint.method} {endpoint.path}") from None
+        except UnicodeEncodeError:  # raised while httpx encodes the query or the JSON body
+            raise _not_unicode("a query parameter or the request body") from None
         if isinstance(reply.body, str):
             if reply.body.strip():  # every Admin API answer is JSON: this is a proxy's page or a cut-off body
                 raise GatewiseError(ErrorCode.UPSTREAM_ERROR, f"{self.name} answered HTTP {reply.status} to "
@@ -119,11 +121,22 @@ def fill_path(endpoint: Endpoint, values: Mapping[str, str]) -> str:
     for name, value in values.items():
         if not value:
             raise GatewiseError(ErrorCode.INVALID_INPUT, f"`{name}` must not be empty")
-        path = path.replace(f"{{{name}}}", quote(str(value), safe=""))
+        try:
+            path = path.replace(f"{{{name}}}", quote(str(value), safe=""))
+        except UnicodeEncodeError:
+            raise _not_unicode(f"`{name}`") from None
     if "{" in path:
         missing = path[path.index("{") + 1:path.index("}")]
         raise GatewiseError(ErrorCode.INVALID_INPUT, f"`{missing}` is required for this action")
     return path
+
+
+def _not_unicode(where: str) -> GatewiseError:
+    # A lone surrogate has no UTF-8 form. JSON-RPC frames cannot carry one, but an in-process
+    # caller can pass one.
+    return GatewiseError(ErrorCode.INVALID_INPUT,
+                         f"{where} holds text that is not valid Unicode (a lone surrogate)",
+                         hint="Send the text as valid UTF-8.")
 
 
 def list_items(body: Any) -> tuple[list[Any], int | None]:
