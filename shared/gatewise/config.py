@@ -174,8 +174,12 @@ class ResponseCacheConfig(_Block):
 
 
 class EmbeddingCacheConfig(_Block):
-    model: str = "local-hash"
+    # "local": a small model run in-process (no download, no cost); "local-hash": lexical only;
+    # any other name is an embedding model called upstream, its vectors kept for ttl_seconds.
+    model: str = Field("local", min_length=1)
     ttl_seconds: int = Field(86400, ge=0)
+    dimensions: int | None = Field(None, ge=16, le=8192,
+                                   description="shorter upstream vectors, for models that offer them")
 
 
 class CachingConfig(_Block):

@@ -16,7 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from gatewise.cache.sqlite_db import DEFAULT_BUSY_TIMEOUT_MS, DbThread, in_transaction
+from gatewise.cache.sqlite_db import (
+    DEFAULT_BUSY_TIMEOUT_MS,
+    DbThread,
+    evict_lru,
+    in_transaction,
+    totals_schema,
+)
 from gatewise.ledger.records import CacheStatus as LedgerCacheStatus
 
 CacheStatus = Literal["HIT", "MISS", "BYPASS", "REFRESH"]
@@ -30,7 +36,6 @@ LEDGER_CACHE_STATUS: dict[CacheStatus, LedgerCacheStatus] = {
 }
 
 SCHEMA_VERSION = 1
-_EVICT_BATCH = 64
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS entries (
@@ -43,19 +48,7 @@ _SCHEMA = (
     )""",
     "CREATE INDEX IF NOT EXISTS entries_last_used ON entries (last_used)",
     "CREATE INDEX IF NOT EXISTS entries_expires_at ON entries (expires_at)",
-    # One row of running totals, so the size check after each put is O(1), not a table scan.
-    """CREATE TABLE IF NOT EXISTS totals (
-        id INTEGER PRIMARY KEY CHECK (id = 1),
-        entries INTEGER NOT NULL,
-        bytes INTEGER NOT NULL
-    )""",
-    "INSERT OR IGNORE INTO totals (id, entries, bytes) VALUES (1, 0, 0)",
-    """CREATE TRIGGER IF NOT EXISTS entries_added AFTER INSERT ON entries BEGIN
-        UPDATE totals SET entries = entries + 1, bytes = bytes + NEW.size WHERE id = 1;
-    END""",
-    """CREATE TRIGGER IF NOT EXISTS entries_removed AFTER DELETE ON entries BEGIN
-        UPDATE totals SET entries = entries - 1, bytes = bytes - OLD.size WHERE id = 1;
-    END""",
+    *totals_schema(),
     """CREATE TRIGGER IF NOT EXISTS entries_resized AFTER UPDATE OF size ON entries BEGIN
         UPDATE totals SET bytes = bytes - OLD.size + NEW.size WHERE id = 1;
     END""",
@@ -187,34 +180,9 @@ class ResponseCache:
         def write() -> int:
             conn.execute(_UPSERT, (key, blob, size, now, now + ttl_s, now))
             conn.execute("DELETE FROM entries WHERE expires_at <= ?", (now,))
-            return self._evict(key)
+            return len(evict_lru(conn, self.max_bytes, "key", key))
 
         self._evictions += in_transaction(conn, write)
-
-    def _evict(self, keep: str) -> int:
-        """Drop least recently used entries (never ``keep``) until the total fits; inside the
-        put's IMMEDIATE transaction, so two processes cannot both evict for the same room."""
-        conn = self._conn
-        evicted = 0
-        while True:
-            (total,) = conn.execute("SELECT bytes FROM totals WHERE id = 1").fetchone()
-            excess = total - self.max_bytes
-            if excess <= 0:
-                return evicted
-            victims = conn.execute(
-                "SELECT key, size FROM entries WHERE key != ? ORDER BY last_used, stored_at LIMIT ?",
-                (keep, _EVICT_BATCH),
-            ).fetchall()
-            chosen: list[tuple[str]] = []
-            for victim, victim_size in victims:
-                chosen.append((victim,))
-                excess -= victim_size
-                if excess <= 0:
-                    break
-            if not chosen:  # cannot happen while ``keep`` fits, but never loop forever
-                return evicted
-            conn.executemany("DELETE FROM entries WHERE key = ?", chosen)
-            evicted += len(chosen)
 
     def _write(self, sql: str, params: tuple[Any, ...]) -> None:
         self._conn.execute(sql, params)

@@ -16,6 +16,7 @@ from gatewise.sqlite_wal import create_private_file, enable_wal
 T = TypeVar("T")
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
+_EVICT_BATCH = 64
 
 
 class CacheError(RuntimeError):
@@ -24,6 +25,26 @@ class CacheError(RuntimeError):
 
 class CacheClosedError(CacheError):
     """The cache was used after ``close()``."""
+
+
+def totals_schema(also_on_delete: str = "") -> tuple[str, ...]:
+    """One row of running totals over ``entries`` (count, bytes), kept exact by triggers whoever
+    writes, so the size check after each write is O(1), not a table scan."""
+    return (
+        """CREATE TABLE IF NOT EXISTS totals (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            entries INTEGER NOT NULL,
+            bytes INTEGER NOT NULL
+        )""",
+        "INSERT OR IGNORE INTO totals (id, entries, bytes) VALUES (1, 0, 0)",
+        """CREATE TRIGGER IF NOT EXISTS entries_added AFTER INSERT ON entries BEGIN
+            UPDATE totals SET entries = entries + 1, bytes = bytes + NEW.size WHERE id = 1;
+        END""",
+        f"""CREATE TRIGGER IF NOT EXISTS entries_removed AFTER DELETE ON entries BEGIN
+            UPDATE totals SET entries = entries - 1, bytes = bytes - OLD.size WHERE id = 1;
+            {also_on_delete}
+        END""",
+    )
 
 
 def open_db(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
@@ -122,3 +143,28 @@ def in_transaction(conn: sqlite3.Connection, work: Callable[[], T]) -> T:
             conn.execute("ROLLBACK")
         raise
     return result
+
+
+def evict_lru(conn: sqlite3.Connection, max_bytes: int, key_column: str, keep: Any) -> list[Any]:
+    """Delete least recently used ``entries`` (never ``keep``) until the ``totals`` row's bytes
+    fit ``max_bytes``; returns their keys. Call it inside the write's IMMEDIATE transaction, so
+    two processes cannot both evict for the same room."""
+    evicted: list[Any] = []
+    while True:
+        (total,) = conn.execute("SELECT bytes FROM totals WHERE id = 1").fetchone()
+        excess = total - max_bytes
+        if excess <= 0:
+            return evicted
+        victims = conn.execute(
+            f"SELECT {key_column}, size FROM entries WHERE {key_column} != ? "
+            f"ORDER BY last_used, stored_at LIMIT ?", (keep, _EVICT_BATCH)).fetchall()
+        chosen: list[Any] = []
+        for victim, victim_size in victims:
+            chosen.append(victim)
+            excess -= victim_size
+            if excess <= 0:
+                break
+        if not chosen:  # cannot happen while ``keep`` fits, but never loop forever
+            return evicted
+        conn.executemany(f"DELETE FROM entries WHERE {key_column} = ?", [(v,) for v in chosen])
+        evicted += chosen

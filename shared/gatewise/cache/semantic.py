@@ -1,0 +1,446 @@
+"""The semantic cache: answers to questions that mean the same, within one scope, never across.
+
+A lookup embeds the new question, searches the entries of the same :class:`Scope` (same server,
+model set, generation parameters, system prompt and earlier turns, project, and embedder), and
+serves the best candidate only when its exact cosine clears the threshold **and** every safety
+gate in :mod:`gatewise.cache.gates` passes. Anything in doubt is a miss: a miss costs one
+upstream call, a wrong hit costs the user a wrong answer.
+
+Entries live in ``semantic.sqlite3`` beside the exact cache (question, float32 vector, embedder
+name, JSON value) and in memory as one :class:`VectorIndex` per scope. Several processes may share
+the file: before each search a process loads the rows other processes added (ids past the last
+it saw) and drops the ones they deleted (a log filled by a trigger), and only when SQLite's
+``data_version`` says another connection wrote. Entries expire after ``ttl_s``; past
+``max_bytes`` the least recently used go first.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from gatewise.cache import gates
+from gatewise.cache.embedders import Embedder, make_embedder
+from gatewise.cache.keys import cache_key
+from gatewise.cache.sqlite_db import DbThread, evict_lru, in_transaction, totals_schema
+from gatewise.cache.vector_index import VectorIndex
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from gatewise.config import Settings
+    from gatewise.upstream.openrouter import OpenRouterClient
+
+SCHEMA_VERSION = 1
+FILE_NAME = "semantic.sqlite3"
+# Long prompts are documents, where one changed sentence matters and the embedding window ends.
+MAX_QUESTION_CHARS = 1000
+# Two words stand for each other only this close (buy/purchase, kids/children; not fix/repair).
+SYNONYM_COSINE = 0.8
+# Candidates ranked by the approximate index; each is confirmed with its exact stored vector.
+_CANDIDATES = 4
+_APPROX_SLACK = 0.02
+_REMOVED_LOG_KEEP = 50_000
+_WORD_MEMO = 4096
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS entries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        scope TEXT NOT NULL,
+        embedder TEXT NOT NULL,
+        question TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        value BLOB NOT NULL,
+        size INTEGER NOT NULL,
+        stored_at REAL NOT NULL,
+        expires_at REAL NOT NULL,
+        last_used REAL NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS entries_last_used ON entries (last_used)",
+    "CREATE INDEX IF NOT EXISTS entries_expires_at ON entries (expires_at)",
+    # Every deletion, whoever makes it, so other processes can drop it from their memory.
+    "CREATE TABLE IF NOT EXISTS removed (seq INTEGER PRIMARY KEY AUTOINCREMENT, entry_id INTEGER NOT NULL)",
+    *totals_schema("INSERT INTO removed (entry_id) VALUES (OLD.id);"),
+    # Upstream embeddings by embedder and text (sha256), for embedding_cache.ttl_seconds.
+    """CREATE TABLE IF NOT EXISTS embeddings (
+        key TEXT PRIMARY KEY,
+        vector BLOB NOT NULL,
+        expires_at REAL NOT NULL
+    ) WITHOUT ROWID""",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Everything besides the question's wording that the answer depends on. Lookups never cross
+    scopes; the cache adds the embedder's name itself."""
+
+    namespace: str  # the server and tool
+    models: tuple[str, ...]  # the model set or task tier the answer may come from
+    params: Mapping[str, Any] = field(default_factory=dict)  # generation parameters
+    context: Sequence[Any] = ()  # the system prompt and earlier turns, as sent
+    project: str | None = None
+
+    def key(self, embedder: str) -> str:
+        return cache_key("semantic:" + self.namespace, {
+            "models": list(self.models), "params": dict(self.params), "context": list(self.context),
+            "project": self.project, "embedder": embedder})
+
+
+@dataclass(frozen=True, slots=True)
+class SemanticHit:
+    value: dict[str, Any]
+    similarity: float
+    age_s: float
+    question: str  # the cached question this answer was given to
+
+
+@dataclass(frozen=True, slots=True)
+class SemanticLookup:
+    """A lookup's outcome: the hit (or None), what embedding the question cost upstream, and why
+    the closest candidate was not served (``similarity`` or a gate's name), for stats."""
+
+    hit: SemanticHit | None
+    cost_usd: float = 0.0
+    refused: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SemanticStats:
+    """``entries`` and ``bytes`` describe the shared file; the counters only this instance."""
+
+    entries: int
+    bytes: int
+    hits: int
+    misses: int
+    refused: dict[str, int]
+    evictions: int
+    memory_bytes: int
+
+
+def request_is_cacheable(request: Mapping[str, Any], *, temperature_ok: bool = False) -> str | None:
+    """None when a chat request may be answered from the semantic cache, else the reason not.
+
+    Tools, images, audio, files and ``response_format`` make an answer depend on more than the
+    question's wording; a temperature above 0 asks for a fresh sample, so it needs the caller's
+    opt-in. A request without a temperature is treated like the exact cache treats it."""
+    for name in ("tools", "functions", "tool_choice", "response_format"):
+        if request.get(name):
+            return name
+    if (request.get("n") or 1) > 1:
+        return "n"
+    temperature = request.get("temperature")
+    if temperature is not None and temperature > 0 and not temperature_ok:
+        return "temperature"
+    messages = request.get("messages") or []
+    if not messages or messages[-1].get("role") != "user":
+        return "last turn is not the user's"
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, list) and any(part.get("type") != "text" for part in content):
+            return "images"
+        if message.get("tool_calls") or message.get("role") == "tool":
+            return "tools"
+    return None
+
+
+def last_user_text(messages: Sequence[Mapping[str, Any]]) -> str:
+    content = messages[-1].get("content") or ""
+    if isinstance(content, list):
+        return "\n".join(part.get("text", "") for part in content)
+    return str(content)
+
+
+class SqliteEmbeddingMemo:
+    """Upstream vectors by embedder and text, in the semantic cache's file, for ``ttl_s``."""
+
+    def __init__(self, db: DbThread, ttl_s: float, clock: Callable[[], float]) -> None:
+        self._db, self._ttl_s, self._clock = db, ttl_s, clock
+
+    async def recall(self, embedder: str, texts: Sequence[str]) -> list[np.ndarray | None]:
+        keys = [_text_key(embedder, t) for t in texts]
+        found = await self._db.run(self._recall, keys)
+        return [None if (blob := found.get(k)) is None else np.frombuffer(blob, "<f4").copy() for k in keys]
+
+    async def remember(self, embedder: str, texts: Sequence[str], vectors: np.ndarray) -> None:
+        if self._ttl_s <= 0:
+            return
+        rows = [(_text_key(embedder, text), vector.astype("<f4").tobytes())
+                for text, vector in zip(texts, vectors, strict=True)]
+        await self._db.run(self._remember, rows)
+
+    def _recall(self, keys: list[str]) -> dict[str, bytes]:
+        marks = ",".join("?" * len(keys))
+        rows = self._db.conn.execute(
+            f"SELECT key, vector FROM embeddings WHERE key IN ({marks}) AND expires_at > ?",
+            (*keys, self._clock())).fetchall()
+        return dict(rows)
+
+    def _remember(self, rows: list[tuple[str, bytes]]) -> None:
+        now = self._clock()
+        conn = self._db.conn
+        in_transaction(conn, lambda: (
+            conn.executemany("INSERT OR REPLACE INTO embeddings (key, vector, expires_at) VALUES (?, ?, ?)",
+                             [(k, v, now + self._ttl_s) for k, v in rows]),
+            conn.execute("DELETE FROM embeddings WHERE expires_at <= ?", (now,))))
+
+
+def _text_key(embedder: str, text: str) -> str:
+    return cache_key("embedding", {"embedder": embedder, "text": text})
+
+
+class SemanticCache:
+    def __init__(self, db: DbThread, embedder: Embedder, *, threshold: float, ttl_s: float,
+                 max_bytes: int, clock: Callable[[], float] = time.time) -> None:
+        if max_bytes <= 0:
+            raise ValueError("max_bytes must be positive")
+        self._db = db
+        self.embedder = embedder
+        self.threshold = threshold
+        self.ttl_s = ttl_s
+        self.max_bytes = max_bytes
+        self._clock = clock
+        # Touched only on the database thread.
+        self._indexes: dict[str, VectorIndex] = {}
+        self._scope_of: dict[int, str] = {}
+        self._last_id = 0
+        self._last_removed = 0
+        self._loaded = False
+        self._data_version: int | None = None
+        self._words: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._hits = self._misses = self._evictions = 0
+        self._refused: Counter[str] = Counter()
+
+    @classmethod
+    def at(cls, path: Path | str, embedder: Embedder | str = "local", *, threshold: float, ttl_s: float,
+           max_bytes: int, embedding_ttl_s: float = 86400, client: OpenRouterClient | None = None,
+           dimensions: int | None = None, cost_of: Callable[[str, int], float] | None = None,
+           clock: Callable[[], float] = time.time) -> SemanticCache:
+        path = Path(path)
+        db = DbThread(path, f"the semantic cache at {path}", _SCHEMA, SCHEMA_VERSION)
+        if isinstance(embedder, str):
+            memo = SqliteEmbeddingMemo(db, embedding_ttl_s, clock)
+            embedder = make_embedder(embedder, client=client, memo=memo, dimensions=dimensions,
+                                     cost_of=cost_of)
+        return cls(db, embedder, threshold=threshold, ttl_s=ttl_s, max_bytes=max_bytes, clock=clock)
+
+    @classmethod
+    def open(cls, settings: Settings, data_dir: Path | None = None, *, client: OpenRouterClient | None = None,
+             cost_of: Callable[[str, int], float] | None = None) -> SemanticCache:
+        """The cache ``caching.semantic_cache`` and ``caching.embedding_cache`` describe. An upstream
+        embedding model needs ``client`` (and ``cost_of`` when the upstream reports no cost)."""
+        semantic, embedding = settings.caching.semantic_cache, settings.caching.embedding_cache
+        return cls.at((data_dir or settings.data_dir) / FILE_NAME, embedding.model,
+                      threshold=semantic.similarity_threshold, ttl_s=semantic.ttl_seconds,
+                      max_bytes=semantic.max_cache_size, embedding_ttl_s=embedding.ttl_seconds,
+                      client=client, dimensions=embedding.dimensions, cost_of=cost_of)
+
+    # The public surface.
+
+    async def lookup(self, scope: Scope, question: str, *, max_age_s: float | None = None) -> SemanticLookup:
+        """The best live answer in ``scope`` to a question that means the same as ``question``."""
+        if not _fits(question):
+            self._misses += 1
+            return SemanticLookup(None)
+        embedded = await self.embedder.embed([question])
+        vector = embedded.vectors[0]
+        candidates = await self._db.run(self._candidates, scope.key(self.embedder.name), vector, max_age_s)
+        refused: str | None = None
+        cost = embedded.cost_usd
+        new = gates.analyse(question)
+        for row in candidates:
+            similarity = float(np.dot(row.vector, vector))
+            if similarity < self.threshold:
+                refused = refused or "similarity"
+                continue
+            verdict = gates.compare(gates.analyse(row.question), new)
+            if verdict.refused is None:
+                synonyms, word_cost = await self._synonyms(verdict)
+                cost += word_cost
+                if not synonyms:
+                    verdict = gates.LexicalVerdict("content")
+            if verdict.refused is not None:
+                refused = refused or verdict.refused
+                continue
+            await self._db.run(self._touch, row.entry_id)
+            self._hits += 1
+            age = max(0.0, self._clock() - row.stored_at)
+            return SemanticLookup(SemanticHit(row.value, similarity, age, row.question), cost)
+        self._misses += 1
+        if refused is not None:
+            self._refused[refused] += 1
+        return SemanticLookup(None, cost, refused)
+
+    async def store(self, scope: Scope, question: str, value: dict[str, Any], *,
+                    ttl_s: float | None = None) -> float:
+        """Keep ``value`` as the answer to ``question`` in ``scope``; returns what embedding the
+        question cost upstream (nothing when it was just looked up)."""
+        ttl_s = self.ttl_s if ttl_s is None else ttl_s
+        if not _fits(question) or ttl_s <= 0:
+            self._db.check_open()
+            return 0.0
+        blob = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+        embedded = await self.embedder.embed([question])
+        key = scope.key(self.embedder.name)
+        await self._db.run(self._put, key, question, embedded.vectors[0], blob, ttl_s)
+        return embedded.cost_usd
+
+    async def clear(self) -> None:
+        await self._db.run(lambda: self._db.conn.execute("DELETE FROM entries"))
+
+    async def stats(self) -> SemanticStats:
+        entries, size, memory = await self._db.run(self._totals)
+        return SemanticStats(entries, size, self._hits, self._misses, dict(self._refused), self._evictions,
+                             memory)
+
+    async def close(self) -> None:
+        await self._db.close()
+        await self.embedder.aclose()
+
+    async def _synonyms(self, verdict: gates.LexicalVerdict) -> tuple[bool, float]:
+        """Whether every unmatched common word has a near-synonym among the other side's, and
+        what embedding the words cost upstream."""
+        a, b = sorted(verdict.unmatched_cached), sorted(verdict.unmatched_new)
+        if not a and not b:
+            return True, 0.0
+        missing = [w for w in dict.fromkeys((*a, *b)) if w not in self._words]
+        cost = 0.0
+        if missing:
+            embedded = await self.embedder.embed(missing)
+            cost = embedded.cost_usd
+            for word, vector in zip(missing, embedded.vectors, strict=True):
+                self._words[word] = vector
+            while len(self._words) > _WORD_MEMO:
+                self._words.popitem(last=False)
+        sims = np.array([self._words[w] for w in a]) @ np.array([self._words[w] for w in b]).T
+        ok = (sims.max(axis=1) >= SYNONYM_COSINE).all() and (sims.max(axis=0) >= SYNONYM_COSINE).all()
+        return bool(ok), cost
+
+    # Everything below runs on the database thread.
+
+    def _candidates(self, scope: str, vector: np.ndarray, max_age_s: float | None) -> list[_Row]:
+        self._sync()
+        index = self._indexes.get(scope)
+        if index is None:
+            return []
+        now = self._clock()
+        oldest = -math.inf if max_age_s is None else now - max_age_s
+        rows: list[_Row] = []
+        for entry_id, approx in index.search(vector, now=now, limit=_CANDIDATES):
+            if approx < self.threshold - _APPROX_SLACK:
+                break
+            found = self._db.conn.execute(
+                "SELECT question, vector, value, stored_at FROM entries WHERE id = ? AND expires_at > ?",
+                (entry_id, now)).fetchone()
+            if found is None:  # deleted or expired since it was indexed
+                self._forget(entry_id)
+                continue
+            question, blob, value, stored_at = found
+            if stored_at >= oldest:
+                vector = np.frombuffer(blob, "<f4")
+                rows.append(_Row(entry_id, question, vector, json.loads(value), stored_at))
+        return rows
+
+    def _touch(self, entry_id: int) -> None:
+        self._db.conn.execute("UPDATE entries SET last_used = ? WHERE id = ?", (self._clock(), entry_id))
+
+    def _put(self, scope: str, question: str, vector: np.ndarray, blob: bytes, ttl_s: float) -> None:
+        vector_blob = vector.astype("<f4").tobytes()
+        size = len(blob) + len(question.encode()) + len(vector_blob) + len(scope)
+        if size > self.max_bytes:
+            return
+        now = self._clock()
+        conn = self._db.conn
+
+        def write() -> tuple[int, list[int]]:
+            entry_id = conn.execute(
+                "INSERT INTO entries (scope, embedder, question, vector, value, size, stored_at, expires_at,"
+                " last_used) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (scope, self.embedder.name, question, vector_blob, blob, size, now, now + ttl_s, now),
+            ).fetchone()[0]
+            expired = [r[0] for r in conn.execute(
+                "DELETE FROM entries WHERE expires_at <= ? RETURNING id", (now,)).fetchall()]
+            return entry_id, expired + evict_lru(conn, self.max_bytes, "id", entry_id)
+
+        entry_id, gone = in_transaction(conn, write)
+        for old in gone:
+            self._forget(old)
+        self._evictions += len(gone)
+        self._index(scope, len(vector)).add(np.array([entry_id]), vector[None, :], np.array([now + ttl_s]))
+        self._scope_of[entry_id] = scope
+
+    def _sync(self) -> None:
+        """Bring the in-memory indexes up to date with what other processes wrote."""
+        conn = self._db.conn
+        (version,) = conn.execute("PRAGMA data_version").fetchone()
+        if version == self._data_version:
+            return
+        self._data_version = version
+        oldest_log, newest_log = conn.execute(
+            "SELECT min(seq), coalesce(max(seq), 0) FROM removed").fetchone()
+        if not self._loaded or (oldest_log is not None and oldest_log > self._last_removed + 1):
+            # First load, or fell behind the pruned removal log: start again from the file.
+            self._indexes.clear()
+            self._scope_of.clear()
+            self._last_id, self._last_removed, self._loaded = 0, newest_log, True
+        for seq, entry_id in conn.execute("SELECT seq, entry_id FROM removed WHERE seq > ? ORDER BY seq",
+                                          (self._last_removed,)).fetchall():
+            self._forget(entry_id)
+            self._last_removed = seq
+        now = self._clock()
+        by_scope: dict[str, list[tuple[int, bytes, float]]] = {}
+        fresh = conn.execute("SELECT id, scope, vector, expires_at FROM entries WHERE id > ? ORDER BY id",
+                             (self._last_id,))
+        for entry_id, scope, blob, expires_at in fresh:
+            self._last_id = entry_id
+            if expires_at > now:
+                by_scope.setdefault(scope, []).append((entry_id, blob, expires_at))
+        for scope, items in by_scope.items():
+            ids = np.array([i for i, _, _ in items], dtype=np.int64)
+            vectors = np.stack([np.frombuffer(b, "<f4") for _, b, _ in items])
+            self._index(scope, vectors.shape[1]).add(ids, vectors, np.array([e for _, _, e in items]))
+            self._scope_of.update(dict.fromkeys(ids.tolist(), scope))
+        if self._last_removed > _REMOVED_LOG_KEEP:
+            conn.execute("DELETE FROM removed WHERE seq <= ?", (self._last_removed - _REMOVED_LOG_KEEP,))
+
+    def _index(self, scope: str, dimensions: int) -> VectorIndex:
+        index = self._indexes.get(scope)
+        if index is None:
+            index = self._indexes[scope] = VectorIndex(dimensions)
+        return index
+
+    def _forget(self, entry_id: int) -> None:
+        scope = self._scope_of.pop(entry_id, None)
+        if scope is not None:
+            index = self._indexes[scope]
+            index.remove(entry_id)
+            if not len(index):
+                del self._indexes[scope]
+
+    def _totals(self) -> tuple[int, int, int]:
+        conn = self._db.conn
+        conn.execute("DELETE FROM entries WHERE expires_at <= ?", (self._clock(),))
+        entries, size = conn.execute("SELECT entries, bytes FROM totals WHERE id = 1").fetchone()
+        memory = sum(index.nbytes for index in self._indexes.values())
+        return entries, size, memory
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    entry_id: int
+    question: str
+    vector: np.ndarray
+    value: dict[str, Any]
+    stored_at: float
+
+
+def _fits(question: str) -> bool:
+    return 0 < len(question.strip()) <= MAX_QUESTION_CHARS
