@@ -290,6 +290,8 @@ class Limits(_Block):
     default_max_tokens: int = Field(4096, gt=0)
     catalog_ttl_s: float = Field(3600.0, ge=0)
     max_connections: int = Field(100, gt=0)
+    # One stdio message (a line); a longer one is answered with an error and discarded unbuffered.
+    max_stdio_frame_bytes: ByteSize = Field(parse_size("16MiB"), gt=0)
 
 
 def _comma_list(value: Any) -> Any:

@@ -31,6 +31,8 @@ class ErrorCode(StrEnum):
     TOO_LARGE = "TOO_LARGE"
     UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"
     CONFIG_ERROR = "CONFIG_ERROR"
+    # A fault in gatewise itself; the message carries a request id to find it in the log.
+    INTERNAL = "INTERNAL"
 
 
 # Codes worth another attempt (same model after a pause, or the next model in a route).
@@ -54,6 +56,7 @@ _DEFAULT_HINTS: dict[ErrorCode, str] = {
     ErrorCode.TOO_LARGE: "Send less data; the limit is named in the configuration.",
     ErrorCode.UNSUPPORTED_FORMAT: "Convert the input to a supported format.",
     ErrorCode.CONFIG_ERROR: "Fix the configuration file or environment variable named above.",
+    ErrorCode.INTERNAL: "This is a bug in gatewise, not in the request; report it with the request id.",
 }
 
 

@@ -8,10 +8,13 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
 from mcp import MCPError
-from mcp.server.mcpserver import MCPServer
-from mcp.types import INVALID_PARAMS
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, InputRequiredResult
+from pydantic import ValidationError
 
 from gatewise.config import Settings
+from gatewise.mcpkit.errors import cap_error_text, failure_text
 from gatewise.mcpkit.redaction import scrub_tool_results
 from gatewise.runtime import Runtime
 
@@ -40,14 +43,58 @@ def runtime_lifespan(settings: Settings, make: Callable[[Runtime], T]
     return lifespan
 
 
+class GatewiseServer(MCPServer[Any]):
+    """An MCPServer whose failed tool calls all read ``Error executing tool <name>: CODE: ...``.
+
+    Failures inside a tool body are worded by ``tool_errors``; this catches what fails around
+    it, where the SDK would send pydantic's text (arguments the input schema rejects, echoing
+    the input) or a bare "Error executing tool" (a crash outside a wrapped body).
+    """
+
+    async def call_tool(self, name: str, arguments: dict[str, Any],
+                        context: Context[Any, Any] | None = None
+                        ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            raise ToolError(cap_error_text(_tool_failure(name, exc))) from None
+
+
+def _tool_failure(name: str, exc: ToolError) -> str:
+    cause = exc.__cause__
+    if not (isinstance(exc, UnexpectedToolError) or isinstance(cause, ValidationError)):
+        return str(exc)  # worded by tool_errors or by the tool itself
+    while isinstance(cause, UnexpectedToolError):  # a nested tool call crashed
+        cause = cause.__cause__
+    return f"Error executing tool {name}: {failure_text(cause or exc, f'tool {name}')}"
+
+
+async def cap_protocol_errors(ctx: Any, call_next: Any) -> Any:
+    """JSON-RPC errors stay short (some echo the method or tool name) and never carry internals."""
+    try:
+        return await call_next(ctx)
+    except MCPError as exc:
+        # Edited in place: subclasses (e.g. an elicitation request) keep their type.
+        capped: dict[str, Any] = {"message": cap_error_text(exc.message)}
+        if isinstance(exc.data, str):
+            capped["data"] = cap_error_text(exc.data)
+        exc.error = exc.error.model_copy(update=capped)
+        raise
+    except ValidationError:
+        raise  # the SDK answers it with a bare "Invalid request parameters"
+    except Exception as exc:
+        raise MCPError(code=INTERNAL_ERROR, message=failure_text(exc, ctx.method)) from None
+
+
 def build_server(
     name: str,
     *,
     instructions: str,
     lifespan: Callable[[MCPServer[Any]], AbstractAsyncContextManager[Any]] | None = None,
 ) -> MCPServer[Any]:
-    """An MCPServer with the version set, static lists, and unknown tools rejected per spec."""
-    server: MCPServer[Any] = MCPServer(
+    """A GatewiseServer with the version set, static lists, unknown tools rejected per spec and
+    every error text capped."""
+    server: MCPServer[Any] = GatewiseServer(
         name,
         instructions=instructions,
         version=package_version(),
@@ -66,6 +113,6 @@ def build_server(
                 raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {name}")
         return await call_next(ctx)
 
-    server.middleware.append(reject_unknown_tools)
+    server.middleware.extend([cap_protocol_errors, reject_unknown_tools])
     server.middleware.append(scrub_tool_results)  # innermost: sees each result as the tool made it
     return server

@@ -17,6 +17,7 @@ from gatewise.config import ServerConfig, Settings, describe_validation_error, l
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.mcpkit.http_access import access_settings
 from gatewise.mcpkit.http_limits import BodyLimits, SessionCap, protocol_for
+from gatewise.mcpkit.stdio import serve_stdio
 from gatewise.redact import RedactingFilter
 
 TRANSPORTS = ("stdio", "http", "sse")
@@ -91,12 +92,14 @@ def console_main(
         print(f"{prog}: {exc.message}", file=sys.stderr)
         raise SystemExit(2) from None
     configure_logging(settings)
-    run(create_server(settings), args, http)
+    run(create_server(settings), args, http,
+        stdio_frame_bytes=settings.limits.max_stdio_frame_bytes)
 
 
-def run(server: MCPServer[Any], args: argparse.Namespace, http: HttpServing | None) -> None:
+def run(server: MCPServer[Any], args: argparse.Namespace, http: HttpServing | None, *,
+        stdio_frame_bytes: int) -> None:
     if args.transport == "stdio":
-        server.run("stdio")
+        serve_stdio(server, max_frame_bytes=stdio_frame_bytes)
         return
     # Served here rather than by server.run() so uvicorn logs go through our stderr handler
     # (its defaults print access lines to stdout) and per-request access lines stay off.

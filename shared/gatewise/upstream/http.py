@@ -31,6 +31,8 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 522, 524, 529})
+_URL_TOO_LONG_HINT = ("Shorten the arguments that go into the URL (ids, filters, search terms): "
+                      "a URL is limited to 64 KB.")
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -178,8 +180,8 @@ class HttpUpstream:
             raise self._timeout_error(path, connect=isinstance(exc, httpx.ConnectTimeout)) from None
         except TimeoutError:
             raise self._timeout_error(path) from None
-        except httpx.TransportError as exc:
-            raise self._connection_error(exc) from None
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise self._request_error(exc) from None
         elapsed_ms = (time.perf_counter() - started) * 1000
         body = _json_or_text(reply)
         if reply.is_success:
@@ -214,8 +216,8 @@ class HttpUpstream:
                     yield event
         except httpx.TimeoutException:
             raise self._timeout_error(path) from None
-        except httpx.TransportError as exc:
-            raise self._connection_error(exc) from None
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise self._request_error(exc) from None
 
     # How this upstream's error bodies map to the taxonomy; an API with its own codes swaps it.
     error_from_response = staticmethod(error_from_response)
@@ -231,10 +233,22 @@ class HttpUpstream:
         return GatewiseError(ErrorCode.UPSTREAM_TIMEOUT, f"timed out {what} {self.name} ({path})",
                              details={"connect": connect})
 
-    def _connection_error(self, exc: httpx.TransportError) -> GatewiseError:
-        reason = scrub(str(exc) or type(exc).__name__, self._secrets)
-        return GatewiseError(ErrorCode.UPSTREAM_ERROR, f"could not reach {self.name}: {reason}",
-                             details={"connection": True})
+    def _request_error(self, exc: httpx.HTTPError | httpx.InvalidURL) -> GatewiseError:
+        """A call that got no usable answer. Only connection trouble is worth a retry: a request
+        httpx refuses to send was built from the caller's arguments (an over-long or malformed
+        URL or header) and would fail the same way again."""
+        reason = scrub(str(exc) or type(exc).__name__, self._secrets)[:300]
+        if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol | httpx.LocalProtocolError):
+            if "too long" in reason:
+                return GatewiseError(ErrorCode.TOO_LARGE, f"the request to {self.name} is too large "
+                                     f"to send: {reason}", hint=_URL_TOO_LONG_HINT)
+            return GatewiseError(ErrorCode.INVALID_INPUT,
+                                 f"the request to {self.name} could not be sent: {reason}")
+        if isinstance(exc, httpx.TransportError):
+            return GatewiseError(ErrorCode.UPSTREAM_ERROR, f"could not reach {self.name}: {reason}",
+                                 details={"connection": True})
+        # An answer that could not be decoded, or a redirect loop.
+        return GatewiseError(ErrorCode.UPSTREAM_ERROR, f"{self.name} answered unusably: {reason}")
 
 
 def _worth_retrying(exc: GatewiseError, statuses: frozenset[int]) -> bool:
