@@ -142,22 +142,71 @@ class RoutingConfig(_Block):
         return out
 
 
+PiiAction = Literal["redact", "flag", "block"]
+
+
 class InputFilters(_Block):
-    pii_detection: bool = False
+    # true: redact every entity type; a mapping sets the action per type, e.g.
+    # {"EMAIL": "redact", "CREDIT_CARD": "block", "PHONE": "flag"} (other types: not checked).
+    pii_detection: bool | dict[str, PiiAction] = False
+    restore_pii: bool = Field(True, description="put the caller's redacted values back into the answer")
+    phone_regions: list[str] = Field(
+        default_factory=lambda: ["US", "GB", "DE", "FR", "IT", "ES", "NL", "BR", "IN", "AU"],
+        description="regions tried, in order, for phone numbers written without +country code")
     content_safety: Literal["off", "basic", "standard", "enterprise"] = "off"
+    moderation_model: str | None = Field(
+        None, description="enterprise: a Llama Guard style model also asked, through the gateway")
     custom_blocklist: list[str] = Field(default_factory=list)
+    blocklist_action: Literal["block", "flag"] = "block"
     prompt_injection: bool = False
+
+    @field_validator("pii_detection")
+    @classmethod
+    def _entity_names(cls, value: bool | dict[str, str]) -> bool | dict[str, str]:
+        if isinstance(value, bool):
+            return value
+        from gatewise.guardrails.entities import entity_type
+
+        return {entity_type(name): action for name, action in value.items()}
+
+    @field_validator("phone_regions")
+    @classmethod
+    def _regions(cls, value: list[str]) -> list[str]:
+        import phonenumbers
+
+        regions = [r.strip().upper() for r in value]
+        unknown = [r for r in regions if r not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown:
+            raise ValueError(f"unknown phone region(s): {', '.join(unknown)} (use ISO codes such as US, GB)")
+        return regions
 
 
 class OutputFilters(_Block):
     compliance_check: bool = False
     fact_verification: bool = False
     hallucination_detection: float | None = Field(None, ge=0, le=1)
+    hallucination_action: Literal["flag", "block"] = "flag"
+    judge_model: str | None = Field(None, description="a cheap model that also scores grounding")
 
 
 class GuardrailsConfig(_Block):
     input_filters: InputFilters = Field(default_factory=InputFilters)
     output_filters: OutputFilters = Field(default_factory=OutputFilters)
+    # Portkey guardrails (Admin API, hook or shorthand form) run locally on input / output.
+    input_guardrails: list[dict[str, Any]] = Field(default_factory=list)
+    output_guardrails: list[dict[str, Any]] = Field(default_factory=list)
+    audit_retention_days: int = Field(90, ge=1, le=3650)
+
+    @field_validator("input_guardrails", "output_guardrails")
+    @classmethod
+    def _portkey_hooks(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        from gatewise.guardrails.portkey_checks import hooks_from
+
+        try:
+            hooks_from(value)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a Portkey guardrail: {exc}") from None
+        return value
 
 
 class SemanticCacheConfig(_Block):

@@ -99,9 +99,22 @@ def marker(model: str) -> str:
 
 def answer(model: str, messages: list[dict[str, Any]], notes: tuple[str, ...] = ()) -> str:
     """The sandbox's reply: a marker naming the model, notes on any media, then a reply shaped
-    by the request."""
+    by the request. A Llama Guard model answers in its own format instead."""
+    if "llama-guard" in model.lower():
+        return guard_verdict(messages)
     prompt = last_user_text(messages)
     return marker(model) + "".join(note + " " for note in notes) + _reply(prompt)
+
+
+def guard_verdict(messages: list[dict[str, Any]]) -> str:
+    """``safe``, or ``unsafe`` and the hazard codes on a second line, for the last turn, as
+    judged by the local safety lexicon (medium or high severity)."""
+    from gatewise.guardrails.moderation import llama_guard_answer
+    from gatewise.guardrails.safety import scan
+    from gatewise.guardrails.texts import TextRef
+
+    text = content_text(messages[-1].get("content"))[0] if messages else ""
+    return llama_guard_answer([hit.category for hit in scan(TextRef(text)) if hit.severity >= 2])
 
 
 def sentences(text: str) -> list[str]:

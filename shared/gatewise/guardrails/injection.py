@@ -1,0 +1,227 @@
+"""Prompt-injection heuristics with a score and the evidence behind it.
+
+Families: instruction overrides, role-play jailbreak frames, system-prompt exfiltration,
+encoded payloads (base64, hex or ROT13 that decode to any of the others), tool-call hijacks
+(fake tool-call JSON, chat-template control tokens, "send the conversation to …"), and hidden
+text (Unicode tag characters). Each rule has a weight; the score is ``1 - Π(1 - w)`` over the
+rules that fire, so independent signals add up.
+
+Every pattern runs on the lower-cased normalised view, only when one of its trigger words is
+in the text, and uses bounded repeats from a fixed start, so the time is linear in the input.
+"""
+
+from __future__ import annotations
+
+import binascii
+import codecs
+import re
+from dataclasses import dataclass
+
+from gatewise.guardrails.normalize import View, normalise
+from gatewise.guardrails.pii import decode_blob
+from gatewise.guardrails.texts import TextRef
+from gatewise.guardrails.verdict import CheckResult
+
+FLAG_AT = 0.5
+BLOCK_AT = 0.8
+_S = r"[^a-z0-9]{1,4}"  # what separates two words
+
+
+def _gap(words: int) -> str:
+    """Up to ``words`` filler words between two parts of a phrase."""
+    return rf"(?:{_S}[a-z']{{1,20}}){{0,{words}}}{_S}"
+
+
+@dataclass(frozen=True)
+class _Rule:
+    id: str
+    family: str
+    weight: float
+    pattern: re.Pattern[str]
+    triggers: frozenset[str]  # words one of which must be in the text; empty: always run
+
+
+def _rule(id: str, family: str, weight: float, pattern: str, triggers: str = "") -> _Rule:
+    return _Rule(id, family, weight, re.compile(pattern, re.MULTILINE), frozenset(triggers.split()))
+
+
+_OVERRIDE_VERBS = (r"(?:ignore|disregard|forget|override|overrule|bypass|skip|abandon|neglect|"
+                   r"set aside|do not follow|don't follow|stop following|discard)")
+_INSTRUCTIONS = (r"(?:instructions?|prompts?|rules|directions|directives|guidelines|context|"
+                 r"commands|constraints|guardrails|policies|programming|restrictions|orders|"
+                 r"messages)\b")
+RULES: tuple[_Rule, ...] = (
+    _rule("override", "instruction_override", 0.85,
+          rf"\b{_OVERRIDE_VERBS}{_gap(4)}(?:previous|prior|above|earlier|preceding|initial|"
+          rf"original|former|system|existing|all|any|your|these|those|the)(?:{_S}[a-z']{{1,20}}){{0,2}}"
+          rf"{_S}{_INSTRUCTIONS}",
+          "ignore disregard forget override overrule bypass skip abandon neglect set do don't stop discard"),
+    _rule("new_instructions", "instruction_override", 0.5,
+          r"\b(?:new|updated|real|true|actual|revised) (?:instructions|task|objective|goal|orders)"
+          r"(?: (?:are|is))?[ \t]{0,3}:",
+          "new updated real true actual revised"),
+    _rule("from_now_on", "instruction_override", 0.45,
+          r"\bfrom now on,? (?:you (?:are|will|must|shall|should)|your (?:only )?(?:task|job|goal))",
+          "from"),
+    _rule("dan", "roleplay_jailbreak", 0.9,
+          r"\bdo anything now\b|\b(?:you are|you're|act as|pretend to be|become|enable) (?:now )?"
+          r"(?:a |the )?dan\b", "anything dan"),
+    _rule("jailbreak_mode", "roleplay_jailbreak", 0.7,
+          r"\b(?:god|jailbreak|jailbroken|unrestricted|unfiltered|uncensored|evil|chaos|opposite|"
+          r"dude) mode\b", "mode"),
+    _rule("developer_mode", "roleplay_jailbreak", 0.4,
+          r"\b(?:developer|dev|debug|maintenance|sudo|admin) mode (?:enabled|activated|on)\b|"
+          r"\b(?:enter|enable|activate|switch to) (?:developer|dev|debug|sudo|admin) mode\b", "mode"),
+    _rule("you_are_now", "roleplay_jailbreak", 0.4,
+          r"\byou are (?:now|no longer)\b|\byou have been (?:freed|liberated|jailbroken|unlocked)\b",
+          "you"),
+    _rule("no_restrictions", "roleplay_jailbreak", 0.35,
+          r"\b(?:without|with no|free (?:of|from)|not bound by|no longer bound by|ignoring) "
+          r"(?:any |all |your |the )?(?:restrictions|limitations|filters|ethical guidelines|ethics|"
+          r"morals|censorship|content polic(?:y|ies)|safety guidelines|safeguards|guardrails)\b",
+          "without with free not no ignoring"),
+    _rule("no_ethics", "roleplay_jailbreak", 0.5,
+          r"\bno (?:ethical|moral) (?:guidelines|restrictions|limits|boundaries|constraints)\b|"
+          r"\bstay in character\b|\bjailbreak(?:ing|ed)?\b", "no stay jailbreak jailbreaking jailbroken"),
+    _rule("exfiltrate_prompt", "prompt_exfiltration", 0.75,
+          rf"\b(?:print|show|reveal|repeat|output|display|tell me|give me|share|leak|dump|write out|"
+          rf"spell out|recite|disclose|what (?:is|are|was|were))(?:{_S}[a-z']{{1,20}}){{0,3}}{_S}"
+          rf"(?:system|initial|original|hidden|secret|developer|internal|pre-?)(?:{_S}[a-z']{{1,20}})?"
+          rf"{_S}?(?:prompt|instructions|message|directives|guidelines)\b",
+          "print show reveal repeat output display tell give share leak dump write spell recite "
+          "disclose what"),
+    _rule("repeat_above", "prompt_exfiltration", 0.75,
+          r"\brepeat (?:the |all )?(?:words|text|everything|all|lines)(?: (?:written|that (?:are|were)))?"
+          r" (?:above|before this|prior)\b|\bwhat (?:were|are) you (?:told|instructed|programmed) to\b",
+          "repeat what"),
+    _rule("decode_and_follow", "encoded_payload", 0.6,
+          rf"\b(?:decode|decipher|translate|convert|base64[- ]?decode)(?:{_S}[a-z0-9']{{1,20}}){{0,5}}"
+          rf"{_S}(?:and|then)(?:{_S}[a-z']{{1,20}}){{0,2}}{_S}(?:follow|execute|run|do|obey|carry out|"
+          r"perform|act on)\b", "decode decipher translate convert base64"),
+    _rule("tool_json", "tool_hijack", 0.6,
+          r"\{\s{0,4}\"(?:name|tool|function|tool_name|function_name|action|recipient_name)\"\s{0,4}:"
+          r"\s{0,4}\"[^\"\n]{1,80}\"\s{0,4},\s{0,4}\"(?:arguments|parameters|args|input|action_input)\"",
+          "name tool function tool_name function_name action recipient_name"),
+    _rule("control_tokens", "tool_hijack", 0.7,
+          r"<\|(?:im_start|im_end|system|assistant|user|endoftext|eot_id|start_header_id)\|>|"
+          r"\[/?inst\]|<</?sys>>|</?(?:tool_call|function_call|tool_use|function_results|"
+          r"system-reminder)>", ""),
+    _rule("role_marker", "tool_hijack", 0.4,
+          r"^[ \t]{0,8}(?:#{1,4} ?)?(?:system|assistant|developer)(?: message| prompt)?[ \t]{0,4}:",
+          "system assistant developer"),
+    _rule("call_tool", "tool_hijack", 0.3,
+          rf"\b(?:call|invoke|run|execute|use) (?:the |your )?(?:function|tool|api|plugin|action)"
+          rf"(?:{_S}[a-z0-9_.'-]{{1,40}}){{0,3}}{_S}with\b", "call invoke run execute use"),
+    _rule("send_data", "tool_hijack", 0.7,
+          rf"\b(?:send|post|forward|email|upload|exfiltrate|transmit|leak)(?:{_S}[a-z']{{1,20}}){{0,4}}"
+          rf"{_S}(?:conversation|chat history|chat log|messages|api keys?|secrets?|passwords?|"
+          rf"credentials|tokens?|system prompt|user data|personal data)(?:{_S}[a-z']{{1,20}}){{0,3}}"
+          rf"{_S}to\b", "send post forward email upload exfiltrate transmit leak"),
+    _rule("image_exfil", "tool_hijack", 0.7,
+          r"!\[[^\]\n]{0,100}\]\(https?://[^)\s]{1,300}[?&][a-z0-9_]{1,20}=(?:\{|%7b|\$|\[)", ""),
+    _rule("addressed_to_ai", "instruction_override", 0.6,
+          r"\bif you are an? (?:ai|llm|assistant|language model|chatbot|agent)\b|"
+          r"\b(?:ai|llm|assistant|agent)s? reading this\b|\bnote to (?:the )?(?:ai|llm|assistant|model)\b",
+          "if ai llm assistant agent agents note"),
+)
+_HEX = re.compile(r"(?<![0-9a-f])(?:[0-9a-f]{2}){16,2048}+(?![0-9a-f])")
+_BLOB = re.compile(r"(?<![A-Za-z0-9+/=_\-])[A-Za-z0-9+/_\-]{16,4096}+={0,2}")
+_ROT13_TRIGGERS = frozenset(["ignore", "disregard", "forget", "instructions", "previous", "prompt",
+                             "system", "reveal"])
+
+
+@dataclass(frozen=True)
+class InjectionHit:
+    rule: str
+    family: str
+    weight: float
+    start: int  # view offsets
+    end: int
+    encoded: str = ""  # "base64", "hex" or "rot13" when found inside an encoded payload
+
+
+def scan(view: View, *, decode: bool = True) -> list[InjectionHit]:
+    lower = view.lower
+    tokens = view.token_set
+    hits: list[InjectionHit] = []
+    for rule in RULES:
+        if rule.triggers and tokens.isdisjoint(rule.triggers):
+            continue
+        match = rule.pattern.search(lower)
+        if match is not None:
+            hits.append(InjectionHit(rule.id, rule.family, rule.weight, match.start(), match.end()))
+    if view.tags:
+        hits.append(InjectionHit("hidden_tags", "hidden_text", 0.6, 0, len(lower)))
+    if decode:
+        hits += _encoded(view)
+    return hits
+
+
+def _encoded(view: View) -> list[InjectionHit]:
+    """Payloads that only show their instructions once decoded."""
+    hits: list[InjectionHit] = []
+    for pattern, kind in ((_BLOB, "base64"), (_HEX, "hex")):
+        for m in pattern.finditer(view.text if kind == "base64" else view.lower):
+            decoded = decode_blob(m.group(0)) if kind == "base64" else _unhex(m.group(0))
+            if decoded:
+                hits += _inner(decoded, kind, m.start(), m.end())
+    rot = codecs.encode(" ".join(view.token_set), "rot13")
+    if not _ROT13_TRIGGERS.isdisjoint(rot.split()):
+        hits += _inner(codecs.encode(view.lower, "rot13"), "rot13", 0, len(view.lower))
+    return hits
+
+
+def _inner(decoded: str, kind: str, start: int, end: int) -> list[InjectionHit]:
+    inner = scan(normalise(decoded), decode=False)
+    if not inner:
+        return []
+    best = max(inner, key=lambda h: h.weight)
+    return [InjectionHit(f"{kind}:{best.rule}", "encoded_payload", max(0.8, best.weight), start, end, kind)]
+
+
+def _unhex(blob: str) -> str | None:
+    try:
+        raw = binascii.unhexlify(blob)
+    except (binascii.Error, ValueError):
+        return None
+    if sum(32 <= b < 127 or b in (9, 10, 13) for b in raw) < 0.95 * len(raw):
+        return None
+    return raw.decode("ascii", "replace")
+
+
+def score(hits: list[InjectionHit]) -> float:
+    best: dict[str, float] = {}
+    for hit in hits:
+        best[hit.rule] = max(best.get(hit.rule, 0.0), hit.weight)
+    remaining = 1.0
+    for weight in best.values():
+        remaining *= 1 - weight
+    return 1 - remaining
+
+
+def check_injection(refs: list[TextRef], *, untrusted: bool = False,
+                    check: str = "prompt_injection") -> CheckResult:
+    """Flag at a score of 0.5; block at 0.8, except in untrusted content, which is only ever
+    flagged (the caller drops or fences it rather than failing the whole request)."""
+    result = CheckResult(check)
+    hits_all: list[InjectionHit] = []
+    for ref in refs:
+        hits = scan(ref.view)
+        hits_all += hits
+        for hit in hits:
+            span = ref.span(hit.start, hit.end, hit.family)
+            result.spans.append(span)
+            excerpt = ref.text[span.start:span.end]
+            excerpt = excerpt if len(excerpt) <= 80 else excerpt[:77] + "..."
+            shown = f"{hit.encoded} payload" if hit.encoded else repr(excerpt)
+            result.evidence.append(f"{hit.family}/{hit.rule}: {shown}")
+    total = score(hits_all)
+    result.score = total
+    if total >= FLAG_AT:
+        result.verdict = "block" if total >= BLOCK_AT and not untrusted else "flag"
+        result.action = result.verdict
+        families = sorted({h.family for h in hits_all})
+        result.entities = {f: sum(h.family == f for h in hits_all) for f in families}
+        where = "untrusted content" if untrusted else "input"
+        result.reason = f"likely prompt injection in {where} (score {total:.2f}: {', '.join(families)})"
+    return result

@@ -1,0 +1,123 @@
+"""Word-sequence rules over tokens, the matcher behind content safety and the blocklist.
+
+A rule is a list of slots; each slot holds alternatives (one or more words; a word ending in
+``*`` also matches its common inflections). Slot *k+1* must start at most ``gap`` tokens after
+slot *k* ends. A rule is dropped when one of its ``unless`` words is among the tokens it spans
+or the ``unless`` window after it, so "make a bath bomb" or "shoot her a message" do not read
+as threats.
+
+Scanning is cheap when nothing matches: the text's set of words is intersected with the set
+of words that can start a rule, in C, before any per-token work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from gatewise.guardrails.normalize import WORD, normalise
+
+_SUFFIXES = ("", "s", "es", "ed", "d", "ing", "er", "ers")
+UNLESS_AFTER = 3  # tokens after a match that an `unless` word may sit in
+
+
+def words(text: str) -> list[str]:
+    """``text`` as tokens, folded the way scanned text is."""
+    return WORD.findall(normalise(text).lower)
+
+
+def _expand(alternative: str) -> list[tuple[str, ...]]:
+    tokens = alternative.lower().split()
+    if not tokens[-1].endswith("*"):
+        return [tuple(words(" ".join(tokens)))]
+    stem = tokens[-1][:-1]
+    head = tuple(words(" ".join(tokens[:-1])))
+    return [(*head, stem + suffix) for suffix in _SUFFIXES]
+
+
+Slot = dict[str, tuple[tuple[str, ...], ...]]  # first word -> the alternatives starting with it
+
+
+@dataclass(frozen=True, eq=False)
+class Rule:
+    label: str  # e.g. the category
+    severity: int
+    slots: tuple[Slot, ...]
+    gap: int = 0
+    unless: frozenset[str] = frozenset()
+    text: str = ""  # the rule as written, for evidence
+
+    @classmethod
+    def build(cls, label: str, severity: int, slots: Sequence[Sequence[str]], gap: int = 0,
+              unless: Iterable[str] = ()) -> Rule:
+        built = tuple(_index(t for alt in slot for t in _expand(alt)) for slot in slots)
+        text = " … ".join("|".join(slot[:3]) + ("|…" if len(slot) > 3 else "") for slot in slots)
+        return cls(label, severity, built, gap, frozenset(unless), text)
+
+
+def _index(alternatives: Iterable[tuple[str, ...]]) -> Slot:
+    by_head: dict[str, list[tuple[str, ...]]] = {}
+    for alt in alternatives:
+        by_head.setdefault(alt[0], []).append(alt)
+    return {head: tuple(sorted(set(alts), key=len, reverse=True)) for head, alts in by_head.items()}
+
+
+@dataclass(frozen=True)
+class Hit:
+    rule: Rule
+    first: int  # token index
+    last: int  # token index, inclusive
+
+
+@dataclass
+class Lexicon:
+    rules: list[Rule]
+    _heads: dict[str, list[Rule]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for rule in self.rules:
+            for head in rule.slots[0]:
+                self._heads.setdefault(head, []).append(rule)
+
+    def could_match(self, tokens: list[str]) -> bool:
+        return not self._heads.keys().isdisjoint(tokens)
+
+    def scan(self, tokens: list[str], token_set: set[str] | frozenset[str]) -> list[Hit]:
+        """Every rule match in ``tokens`` (the text's words, lower case)."""
+        if token_set.isdisjoint(self._heads):
+            return []
+        hits: list[Hit] = []
+        for i, token in enumerate(tokens):
+            for rule in self._heads.get(token, ()):
+                last = _match(rule, tokens, i)
+                if last is not None:
+                    hits.append(Hit(rule, i, last))
+        return hits
+
+
+def _match(rule: Rule, tokens: list[str], start: int) -> int | None:
+    """The last token index of ``rule`` matched from ``start``, or None."""
+    end = _slot(rule.slots[0], tokens, start)
+    if end is None:
+        return None
+    for slot in rule.slots[1:]:
+        for gap in range(rule.gap + 1):
+            nxt = _slot(slot, tokens, end + gap)
+            if nxt is not None:
+                end = nxt
+                break
+        else:
+            return None
+    if rule.unless and not rule.unless.isdisjoint(tokens[start:end + UNLESS_AFTER]):
+        return None
+    return end - 1
+
+
+def _slot(slot: Slot, tokens: list[str], at: int) -> int | None:
+    """Where the longest alternative matching at ``at`` ends, or None."""
+    if at >= len(tokens):
+        return None
+    for alt in slot.get(tokens[at], ()):
+        if tuple(tokens[at:at + len(alt)]) == alt:
+            return at + len(alt)
+    return None

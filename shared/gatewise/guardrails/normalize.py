@@ -1,0 +1,169 @@
+"""The text the detectors read, folded so that trivial disguises fail, with offsets that still
+point into the original.
+
+Folding, character by character (so each folded piece maps back to exactly one original
+character):
+
+* invisible format characters (zero-width spaces and joiners, bidi controls, soft hyphens, the
+  BOM) and combining marks are dropped; Unicode *tag* characters, which can smuggle invisible
+  ASCII, are turned back into that ASCII so what they hide is checked too;
+* Cyrillic and Greek letters that look like Latin ones become those Latin letters;
+* every decimal digit (full-width, Arabic-Indic, mathematical…) becomes its ASCII digit, every
+  dash a ``-``, every space a `` ``;
+* anything else goes through NFKC (full-width letters, ligatures, circled and styled forms).
+
+Pure ASCII text (the common case) is returned as is, without any per-character work.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")  # a token of the lower-cased view
+
+# Cyrillic and Greek letters drawn like Latin ones (the ones used to dodge word filters).
+_HOMOGLYPHS = dict(zip(
+    "аеорсухіјѕԁԛԝһӏкмнтвАВЕКМНОРСТХЅІЈԚԜ"
+    "οαειкνρτυχΑΒΕΖΗΙΚΜΝΟΡΤΥΧϲϳ",
+    "aeopcyxijsdqwhlkmhtbABEKMHOPCTXSIJQW"
+    "oaeikvptuxABEZHIKMNOPTYXcj", strict=True))
+_MINUS_LIKE = "\u2212\u2043\u02d7\u2796"  # minus sign, hyphen bullet, modifier minus, heavy minus
+_TAG_FIRST, _TAG_LAST = 0xE0020, 0xE007E  # tag characters mirroring printable ASCII
+
+
+@lru_cache(maxsize=4096)
+def fold_char(ch: str) -> str:
+    """What one non-ASCII character reads as ("" when it is invisible)."""
+    code = ord(ch)
+    if _TAG_FIRST <= code <= _TAG_LAST:
+        return chr(code - 0xE0000)
+    if ch in _HOMOGLYPHS:
+        return _HOMOGLYPHS[ch]
+    category = unicodedata.category(ch)
+    if category in ("Cf", "Mn", "Me") or code == 0x115F or code == 0x1160 or code == 0x3164:
+        return ""
+    if category == "Nd":
+        return str(unicodedata.decimal(ch))
+    if category == "Pd" or ch in _MINUS_LIKE:
+        return "-"
+    if category == "Zs":
+        return " "
+    folded = unicodedata.normalize("NFKC", ch)
+    if folded != ch:
+        return "".join(fold_char(c) if not c.isascii() else c for c in folded)
+    return ch
+
+
+class _Folding(dict[int, str]):
+    """``str.translate`` table that folds each character on first sight (then remembers it)."""
+
+    def __missing__(self, code: int) -> str:
+        folded = fold_char(chr(code)) if code > 0x7F else chr(code)
+        if len(self) < 65_536:  # bounded: text can hold any number of distinct characters
+            self[code] = folded
+        return folded
+
+
+_FOLDING = _Folding()
+_TAGS = re.compile("[\U000e0020-\U000e007e]")
+
+
+@dataclass(frozen=True)
+class _Change:
+    """One original character whose folded form differs (``size`` folded characters, maybe 0)."""
+
+    at: int  # position in the folded text
+    origin: int  # position in the original text
+    size: int
+
+
+@dataclass
+class View:
+    """A text as the detectors see it (``text``, ``lower``) and the way back to the original."""
+
+    original: str
+    text: str
+    tags: bool = False  # Unicode tag characters were decoded
+    _changes: list[_Change] | None = field(default=None, repr=False)
+    _starts: list[int] = field(default_factory=list, repr=False)
+    _lower: str | None = field(default=None, repr=False)
+    _tokens: list[str] | None = field(default=None, repr=False)
+    _token_set: set[str] | None = field(default=None, repr=False)
+    _token_spans: list[tuple[int, int]] | None = field(default=None, repr=False)
+
+    @property
+    def lower(self) -> str:
+        """``text`` in lower case, same length (a character lower-casing into two keeps one)."""
+        if self._lower is None:
+            low = self.text.lower()
+            if len(low) != len(self.text):
+                low = "".join(c.lower()[:1] for c in self.text)
+            self._lower = low
+        return self._lower
+
+    @property
+    def tokens(self) -> list[str]:
+        """The words of ``lower``, shared by every word-based check."""
+        if self._tokens is None:
+            self._tokens = WORD.findall(self.lower)
+        return self._tokens
+
+    @property
+    def token_set(self) -> set[str]:
+        if self._token_set is None:
+            self._token_set = set(self.tokens)
+        return self._token_set
+
+    def token_span(self, first: int, last: int) -> tuple[int, int]:
+        """The original span of tokens ``first`` to ``last`` (inclusive)."""
+        if self._token_spans is None:
+            self._token_spans = [m.span() for m in WORD.finditer(self.lower)]
+        return self.span(self._token_spans[first][0], self._token_spans[last][1])
+
+    def origin(self, pos: int) -> int:
+        """The original position of the folded character at ``pos`` (a span start)."""
+        if self._changes is None:
+            self._changes = _changes(self.original)
+            self._starts = [c.at for c in self._changes]
+        i = bisect_right(self._starts, pos) - 1
+        if i < 0:
+            return pos
+        change = self._changes[i]
+        if pos < change.at + change.size:
+            return change.origin
+        return change.origin + 1 + (pos - change.at - change.size)
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """A folded ``[start, end)`` as the original span that produced it."""
+        if self.text is self.original:
+            return start, end
+        first = self.origin(start)
+        last = self.origin(end - 1) + 1 if end > start else first
+        return first, max(first, last)
+
+
+def normalise(text: str) -> View:
+    """Fold ``text`` for matching; see the module docstring. The map back to original offsets
+    is only built when a span is asked for."""
+    if text.isascii():
+        return View(text, text)
+    folded = text.translate(_FOLDING)
+    return View(text, folded, tags=_TAGS.search(text) is not None)
+
+
+def _changes(text: str) -> list[_Change]:
+    """Every character whose folded form differs, with where its fold lands."""
+    changes: list[_Change] = []
+    shift = 0  # folded length minus original length so far
+    for run in _NON_ASCII.finditer(text):
+        for i in range(run.start(), run.end()):
+            folded = _FOLDING[ord(text[i])]
+            if folded != text[i]:
+                changes.append(_Change(i + shift, i, len(folded)))
+                shift += len(folded) - 1
+    return changes

@@ -1,0 +1,190 @@
+"""PII with validation: every candidate a pattern finds must also pass the identifier's own rule
+(Luhn and issuer ranges, IBAN mod-97 and country length, SSN number ranges, ``ipaddress``,
+libphonenumber) before it counts.
+
+Patterns run on the normalised view (see :mod:`normalize`), start only at a token boundary
+and repeat only boundedly or possessively, so the work is linear in the text. Separators
+inside numbers (a space, dot or dash between digits) are tolerated.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterable, Iterator, Sequence
+
+from gatewise.guardrails.entities import ENTITY_TYPES, PRIORITY, Finding
+from gatewise.guardrails.normalize import View
+from gatewise.guardrails.phones import DEFAULT_REGIONS, find_phones
+from gatewise.guardrails.secrets import find_secrets
+from gatewise.guardrails.validators import (
+    CARD_LENGTHS,
+    IBAN_LENGTHS,
+    iban_ok,
+    ipv4_ok,
+    ipv6_ok,
+    is_card,
+    ssn_ok,
+)
+
+ALL_TYPES = frozenset(ENTITY_TYPES)
+
+_EMAIL = re.compile(
+    r"(?<![\w.%+\-])[\w.%+\-]{1,64}+@"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.){1,8}+[A-Za-z]{2,24}+(?![\w\-])")
+# A run of digit groups joined by single spaces, dots or dashes: card candidates.
+_DIGIT_RUN = re.compile(r"(?<![\w.\-])\d(?:[ .\-]?\d){11,40}+(?!\w)")
+_GROUP = re.compile(r"\d+|[ .\-]")
+_SSN = re.compile(r"(?<![\w.\-])(\d{3})([ .\-]?)(\d{2})\2(\d{4})(?![\w\-]|[ .]\d)")
+_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]){10,32}+")
+_IPV4 = re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?!\w|\.\d)")
+_IPV6 = re.compile(r"(?<![\w:.])[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{2,44}+")
+_BLOB = re.compile(r"(?<![A-Za-z0-9+/=_\-])[A-Za-z0-9+/_\-]{24,4096}+={0,2}")
+_DIGIT = re.compile(r"\d")
+_CONTEXT_CHARS = 40
+_SSN_WORDS = re.compile(r"ssn|social security|soc\. ?sec|ss#|ss #|taxpayer")
+_VERSION_WORDS = re.compile(r"version|release|build|firmware|driver|ver\.|section|chapter|§|oid")
+
+
+def find_pii(view: View, types: Iterable[str] = ALL_TYPES,
+             regions: Sequence[str] = DEFAULT_REGIONS, *, decode: bool = True) -> list[Finding]:
+    """Validated findings in ``view.text`` (offsets into it), without overlaps: where two
+    overlap, the higher-priority type wins (a card number is not also a phone number)."""
+    wanted = frozenset(types)
+    text = view.text
+    found: list[Finding] = []
+    if "SECRET" in wanted:
+        found += find_secrets(text)
+    if "EMAIL" in wanted and "@" in text:
+        found += (Finding("EMAIL", m.start(), m.end(), m.group(0).lower())
+                  for m in _EMAIL.finditer(text))
+    if _DIGIT.search(text):
+        found += _numbers(view, wanted, regions)
+    if "IP_ADDRESS" in wanted and ("::" in text or text.count(":") > 4):
+        found += _ipv6(text)
+    if decode:
+        found += _encoded(text, wanted, regions, found)
+    return resolve(found)
+
+
+def _numbers(view: View, wanted: frozenset[str], regions: Sequence[str]) -> Iterator[Finding]:
+    text, lower = view.text, view.lower
+    if "CREDIT_CARD" in wanted:
+        for match in _DIGIT_RUN.finditer(text):
+            yield from _cards(match)
+    if "IBAN" in wanted:
+        yield from _ibans(text)
+    if "US_SSN" in wanted:
+        for m in _SSN.finditer(text):
+            if not ssn_ok(m.group(1), m.group(3), m.group(4)):
+                continue
+            if not m.group(2) and not _SSN_WORDS.search(lower[max(0, m.start() - _CONTEXT_CHARS):m.start()]):
+                continue  # nine bare digits are an SSN only when the text says so
+            yield Finding("US_SSN", m.start(), m.end(), m.group(1) + m.group(3) + m.group(4))
+    if "IP_ADDRESS" in wanted and "." in text:
+        for m in _IPV4.finditer(text):
+            if ipv4_ok(m.group(0)) and not _VERSION_WORDS.search(
+                    lower[max(0, m.start() - 24):m.start()]):
+                yield Finding("IP_ADDRESS", m.start(), m.end(), m.group(0))
+    if "PHONE" in wanted:
+        yield from find_phones(text, lower, regions)
+
+
+def _cards(match: re.Match[str]) -> Iterator[Finding]:
+    """A card inside a digit run: the whole run, groups from its start or up to its end (a
+    number followed by an expiry date, or preceded by a label number) with one separator
+    style throughout, or a single unbroken group anywhere in it."""
+    parts = _GROUP.findall(match.group(0))
+    groups, seps = parts[0::2], parts[1::2]
+    offsets, digits_before = [0], [0]
+    for part in parts:
+        offsets.append(offsets[-1] + len(part))
+    for group in groups:
+        digits_before.append(digits_before[-1] + len(group))
+    last = len(groups) - 1
+    windows = [(0, last), *((0, j) for j in range(last - 1, -1, -1)),
+               *((i, last) for i in range(1, last + 1))]
+    windows += [(i, i) for i in range(1, last) if len(groups[i]) >= min(CARD_LENGTHS)]
+    for i, j in windows:
+        if digits_before[j + 1] - digits_before[i] not in CARD_LENGTHS or len(set(seps[i:j])) > 1:
+            continue
+        digits = "".join(groups[i:j + 1])
+        if is_card(digits):
+            start = match.start() + offsets[2 * i]
+            end = match.start() + offsets[2 * j + 1]
+            yield Finding("CREDIT_CARD", start, end, digits)
+            return
+
+
+def _ibans(text: str) -> Iterator[Finding]:
+    pos = 0
+    while (m := _IBAN.search(text, pos)) is not None:
+        pos = m.start() + 1
+        raw = m.group(0)
+        country = raw[:2].upper()
+        length = IBAN_LENGTHS.get(country)
+        if length is None:
+            continue
+        compact, taken = [], 0
+        for taken, ch in enumerate(raw, 1):  # noqa: B007 - `taken` is read after the loop
+            if ch != " ":
+                compact.append(ch.upper())
+                if len(compact) == length:
+                    break
+        end = m.start() + taken
+        if len(compact) < length or (end < len(text) and text[end].isalnum()):
+            continue
+        iban = "".join(compact)
+        if iban_ok(iban):
+            yield Finding("IBAN", m.start(), end, iban)
+            pos = end
+
+
+def _ipv6(text: str) -> Iterator[Finding]:
+    for m in _IPV6.finditer(text):
+        raw = m.group(0).rstrip(".:")
+        if ipv6_ok(raw):
+            yield Finding("IP_ADDRESS", m.start(), m.start() + len(raw), raw.lower())
+
+
+def _encoded(text: str, wanted: frozenset[str], regions: Sequence[str],
+             found: list[Finding]) -> Iterator[Finding]:
+    """Base64 blobs that decode to text holding a finding: reported over the whole blob (the
+    upstream would otherwise get the value, only wrapped)."""
+    taken = [(f.start, f.end) for f in found]
+    for m in _BLOB.finditer(text):
+        if any(s < m.end() and m.start() < e for s, e in taken):
+            continue
+        decoded = decode_blob(m.group(0))
+        if decoded is None:
+            continue
+        inner = find_pii(View(decoded, decoded), wanted, regions, decode=False)
+        if inner:
+            best = min(inner, key=lambda f: PRIORITY[f.type])
+            yield Finding(best.type, m.start(), m.end(), best.value, f"base64:{best.kind or best.type}")
+
+
+def decode_blob(blob: str) -> str | None:
+    """The text a base64 (either alphabet) blob stands for, when it is mostly printable."""
+    stripped = blob.rstrip("=")
+    padded = stripped + "=" * (-len(stripped) % 4)
+    try:
+        raw = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not raw:
+        return None
+    printable = sum(32 <= b < 127 or b in (9, 10, 13) for b in raw)
+    if printable < 0.95 * len(raw):
+        return None
+    return raw.decode("ascii", "replace")
+
+
+def resolve(found: list[Finding]) -> list[Finding]:
+    """Drop findings that overlap a higher-priority (then longer, then earlier) one."""
+    kept: list[Finding] = []
+    for f in sorted(found, key=lambda f: (PRIORITY[f.type], -(f.end - f.start), f.start)):
+        if all(f.end <= k.start or k.end <= f.start for k in kept):
+            kept.append(f)
+    return sorted(kept, key=lambda f: f.start)

@@ -1,0 +1,88 @@
+"""The PII check: find validated entities, then redact, flag or block each type as configured.
+
+Placeholders (``<EMAIL_1>``) are per request: the same value gets the same placeholder in every
+message, so the model can still tell "the same card" from "another card", and the request's
+:class:`~gatewise.guardrails.verdict.Verdict` can put the values back into the answer.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+from gatewise.guardrails.pii import find_pii
+from gatewise.guardrails.texts import TextRef
+from gatewise.guardrails.verdict import CheckResult, Outcome
+
+EntityAction = Literal["redact", "flag", "block"]
+_STRENGTH = {"flag": 0, "redact": 1, "block": 2}
+
+
+class Placeholders:
+    """Value -> placeholder for one request, and placeholder -> the value as first written."""
+
+    def __init__(self) -> None:
+        self._by_value: dict[tuple[str, str], str] = {}
+        self._counts: Counter[str] = Counter()
+        self.originals: dict[str, str] = {}
+
+    def get(self, entity: str, canonical: str, surface: str) -> str:
+        key = (entity, canonical)
+        placeholder = self._by_value.get(key)
+        if placeholder is None:
+            self._counts[entity] += 1
+            placeholder = f"<{entity}_{self._counts[entity]}>"
+            self._by_value[key] = placeholder
+            self.originals[placeholder] = surface
+        return placeholder
+
+
+def output_label(entity: str) -> str:
+    """What replaces PII found in an answer: not restorable, and unlike an input placeholder."""
+    return f"[REDACTED {entity}]"
+
+
+def replace(text: str, edits: Sequence[tuple[int, int, str]]) -> str:
+    """``text`` with each non-overlapping ``(start, end, replacement)`` applied."""
+    out, done = [], 0
+    for start, end, new in sorted(edits):
+        out.append(text[done:start])
+        out.append(new)
+        done = end
+    out.append(text[done:])
+    return "".join(out)
+
+
+def check_pii(refs: list[TextRef], actions: Mapping[str, EntityAction], regions: Sequence[str],
+              placeholders: Placeholders | None, check: str = "pii") -> tuple[CheckResult, list[str]]:
+    """The PII verdict over ``refs`` and each piece's text to send on. With ``placeholders``
+    None (answers), redacted values get a non-restorable label instead."""
+    result = CheckResult(check)
+    texts: list[str] = []
+    taken: set[str] = set()
+    counts: Counter[str] = Counter()
+    for ref in refs:
+        edits = []
+        for finding in find_pii(ref.view, actions, regions):
+            action = actions[finding.type]
+            span = ref.span(finding.start, finding.end, finding.type)
+            result.spans.append(span)
+            result.values.append((finding.type, finding.value))
+            counts[finding.type] += 1
+            taken.add(action)
+            if action == "redact":
+                surface = ref.text[span.start:span.end]
+                new = (placeholders.get(finding.type, finding.value, surface) if placeholders
+                       else output_label(finding.type))
+                edits.append((span.start, span.end, new))
+        texts.append(replace(ref.text, edits) if edits else ref.text)
+    if counts:
+        result.entities = dict(counts)
+        result.action = max(taken, key=_STRENGTH.__getitem__)
+        verdict: Outcome = "block" if result.action == "block" else "flag"
+        result.verdict = verdict
+        found = ", ".join(f"{n} {entity}" for entity, n in sorted(counts.items()))
+        done = {"block": "blocked", "redact": "redacted", "flag": "flagged"}[result.action]
+        result.reason = f"found {found} ({done})"
+    return result, texts

@@ -1,0 +1,76 @@
+"""The pieces of text inside a request, each with its normalised view, and the way back to the
+same shape after redaction."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from gatewise.guardrails.normalize import View, normalise
+from gatewise.guardrails.verdict import Span
+
+# Roles whose text the caller (or a tool) wrote: checked for blocklist, safety and injection.
+# System and assistant text (the operator's prompt, earlier answers) is only scanned for PII,
+# so an operator's "never reveal confidential data" does not trip a blocklist on "confidential".
+AUTHORED = frozenset({"user", "tool", "function", None})
+UNTRUSTED_ROLES = frozenset({"tool", "function"})
+
+
+@dataclass
+class TextRef:
+    text: str
+    role: str | None = None
+    message: int | None = None
+    part: int | None = None
+    _view: View | None = field(default=None, repr=False)
+
+    @property
+    def view(self) -> View:
+        if self._view is None:
+            self._view = normalise(self.text)
+        return self._view
+
+    def span(self, start: int, end: int, label: str) -> Span:
+        """A span given in view offsets, as original offsets of this piece."""
+        first, last = self.view.span(start, end)
+        return Span(first, last, label, self.message, self.part)
+
+    def original_span(self, first: int, last: int, label: str) -> Span:
+        return Span(first, last, label, self.message, self.part)
+
+
+def split(messages_or_text: str | Sequence[dict[str, Any]]) -> list[TextRef]:
+    """The text pieces of a string, or of the string contents and text parts of messages."""
+    if isinstance(messages_or_text, str):
+        return [TextRef(messages_or_text)]
+    refs: list[TextRef] = []
+    for i, message in enumerate(messages_or_text):
+        role = message.get("role")
+        content = message.get("content")
+        if isinstance(content, str):
+            refs.append(TextRef(content, role, i))
+        elif isinstance(content, list):
+            for j, part in enumerate(content):
+                text = part.get("text") if isinstance(part, dict) and part.get("type") == "text" else None
+                if isinstance(text, str):
+                    refs.append(TextRef(text, role, i, j))
+    return refs
+
+
+def rebuild(messages: Sequence[dict[str, Any]], refs: list[TextRef], new_texts: list[str]
+            ) -> list[dict[str, Any]]:
+    """A copy of ``messages`` with each piece's text replaced (the input is left untouched)."""
+    out = [dict(m) for m in messages]
+    for ref, text in zip(refs, new_texts, strict=True):
+        if ref.message is None or text == ref.text:
+            continue
+        message = out[ref.message]
+        if ref.part is None:
+            message["content"] = text
+        else:
+            if message["content"] is messages[ref.message]["content"]:
+                message["content"] = copy.deepcopy(message["content"])
+            message["content"][ref.part]["text"] = text
+    return out

@@ -1,0 +1,161 @@
+"""PII detectors with validation: positives, hard negatives, evasion, offsets, redaction."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from gatewise.guardrails.normalize import normalise
+from gatewise.guardrails.pii import find_pii
+from gatewise.guardrails.redaction import Placeholders, check_pii
+from gatewise.guardrails.texts import split
+from gatewise.guardrails.validators import iban_ok, is_card, luhn, ssn_ok
+
+ALL = dict.fromkeys(("SECRET", "CREDIT_CARD", "IBAN", "US_SSN", "EMAIL", "IP_ADDRESS", "PHONE"), "redact")
+GHP = "ghp_" + "Zq8" * 12  # 36 characters after the prefix
+OR_KEY = "sk-or-v1-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+
+
+def found(text: str) -> list[tuple[str, str]]:
+    """(type, original text) of every finding, with offsets mapped back to ``text``."""
+    view = normalise(text)
+    out = []
+    for f in find_pii(view):
+        start, end = view.span(f.start, f.end)
+        out.append((f.type, text[start:end]))
+    return out
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("write to jane.doe+news@mail.example.co.uk today", ("EMAIL", "jane.doe+news@mail.example.co.uk")),
+    ("call +1 (415) 555-2671 now", ("PHONE", "+1 (415) 555-2671")),
+    ("phone: 020 7946 0018", ("PHONE", "020 7946 0018")),
+    ("Tel. +49 30 901820", ("PHONE", "+49 30 901820")),
+    ("ring me on 06 12 34 56 78", ("PHONE", "06 12 34 56 78")),
+    ("card 4111 1111 1111 1111 exp 12/27", ("CREDIT_CARD", "4111 1111 1111 1111")),
+    ("amex 3782-822463-10005", ("CREDIT_CARD", "3782-822463-10005")),
+    ("mc 5555555555554444.", ("CREDIT_CARD", "5555555555554444")),
+    ("IBAN DE89 3704 0044 0532 0130 00 please", ("IBAN", "DE89 3704 0044 0532 0130 00")),
+    ("iban gb82west12345698765432", ("IBAN", "gb82west12345698765432")),
+    ("my SSN is 536-22-8833", ("US_SSN", "536-22-8833")),
+    ("ssn 536228833", ("US_SSN", "536228833")),
+    ("host 203.0.113.7 is down", ("IP_ADDRESS", "203.0.113.7")),
+    ("v6 2001:db8:85a3::8a2e:370:7334 up", ("IP_ADDRESS", "2001:db8:85a3::8a2e:370:7334")),
+    ("key AKIAIOSFODNN7EXAMPLE", ("SECRET", "AKIAIOSFODNN7EXAMPLE")),
+    (f"token {GHP}", ("SECRET", GHP)),
+    ("gitlab glpat-xK3j9Qm2Lp8Rt5Vw1Yz4", ("SECRET", "glpat-xK3j9Qm2Lp8Rt5Vw1Yz4")),
+    ("slack xoxb-2451-98734-Fq8Zt3Lm", ("SECRET", "xoxb-2451-98734-Fq8Zt3Lm")),
+    (f"OPENROUTER={OR_KEY}", ("SECRET", OR_KEY)),
+    ("sk-ant-api03-Xy7Kq2Lm9Np4Rs8Tv3Wz6Bc1Df5", ("SECRET", "sk-ant-api03-Xy7Kq2Lm9Np4Rs8Tv3Wz6Bc1Df5")),
+    ("db postgres://admin:S3cretPw9@db.internal:5432/app", ("SECRET", "S3cretPw9")),
+])
+def test_each_detector_finds_its_entity(text: str, expected: tuple[str, str]) -> None:
+    assert expected in found(text)
+
+
+JWT = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+       "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U")
+PEM = ("-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n"
+       "KUpRKfFLfRYC9AIKjbJTWit+CqvjWYzvQwECAwEAAQ==\n-----END RSA PRIVATE KEY-----")
+
+
+def test_jwt_and_pem_blocks_are_secrets() -> None:
+    assert ("SECRET", JWT) in found(f"Authorization: Bearer {JWT}")
+    assert ("SECRET", PEM) in found(f"key:\n{PEM}\nthanks")
+
+
+@pytest.mark.parametrize("text", [
+    "Order 112-4456789-1234567 shipped",
+    "tracking 9400 1000 0000 0000 0000 00",
+    "card-like 4111 1111 1111 1112 fails Luhn",
+    "version 1.2.3.4 of the driver",
+    "released 2024-03-15 and 15.03.2024",
+    "ISBN 978-3-16-148410-0",
+    "sha256 3f2a9b7c1d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5061728394a5b6c7d8e",
+    "invoice no. 4155552671",
+    "SSN 666-12-3456 or 000-12-3456 or 912-34-5678 or 123-00-4567",
+    "zip 94105-1234",
+    "sk-this-is-not-a-real-key-at-all",
+    "eyJub3QiOiJhIGp3dCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abc",  # header has no alg
+    "DE89 3704 0044 0532 0130 01 has a bad checksum",
+    "times 12:30:45 and slices a[1::2]",
+    "postgres://user:password@localhost/db",  # a documented placeholder, not a secret
+])
+def test_hard_negatives_are_not_pii(text: str) -> None:
+    assert found(text) == []
+
+
+def test_validators() -> None:
+    assert luhn("79927398713") and not luhn("79927398710")
+    assert is_card("4012888888881881") and not is_card("9012888888881881")
+    assert iban_ok("NL91ABNA0417164300") and not iban_ok("NL91ABNA041716430")
+    assert ssn_ok("536", "22", "8833") and not ssn_ok("078", "05", "1120")
+
+
+def test_offsets_map_to_the_original_text() -> None:
+    email, card = "ｊ\u200bｏｅ＠ｅｘａｍｐｌｅ．ｃｏｍ", "４１１１ １１１１ １１１１ １１１１"
+    text = f"Zero\u200bwidth: ｍａｉｌ {email} and card {card}!"
+    result, _ = check_pii(split(text), ALL, ("US",), Placeholders())
+    spans = {s.label: text[s.start:s.end] for s in result.spans}
+    assert spans == {"EMAIL": email, "CREDIT_CARD": card}
+
+
+# Each evasion is caught; the known gaps are listed (and asserted) below.
+EVASIONS = {
+    "zero-width": "card 4111\u200b1111\u200c1111\u200d1111",
+    "bidi controls": "mail \u202ejane@example.com\u202c",
+    "homoglyph": "mail jаne@ехаmple.com",  # Cyrillic а, е, х
+    "full-width": "card ４１１１１１１１１１１１１１１１",
+    "arabic-indic digits": "card ٤١١١١١١١١١١١١١١١",
+    "spaced digits": "card 4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1",
+    "dotted digits": "card 4111.1111.1111.1111",
+    "dashes": "card 4111\u20131111\u20141111\u22121111",
+    "markdown code": "here:\n```\nAKIAIOSFODNN7EXAMPLE\n```",
+    "inline code": "use `sk-or-v1-9f8e7d6c5b4a39281706f5e4d3c2b1a0`",
+    "base64-wrapped key": "blob " + base64.b64encode(b"token=AKIAIOSFODNN7EXAMPLE").decode(),
+    "url-safe base64": "blob " + base64.urlsafe_b64encode(f"x {GHP} y".encode()).decode(),
+    "unicode tags": "hi " + "".join(chr(0xE0000 + ord(c)) for c in "jane@example.com"),
+}
+KNOWN_GAPS = {
+    "digits spelled out": "card four one one one one one one one one one one one one one one one",
+    "split across messages": "card 4111 1111",  # + "1111 1111" in the next message
+    "double-encoded base64": "blob " + base64.b64encode(base64.b64encode(b"AKIAIOSFODNN7EXAMPLE")).decode(),
+    "email written with words": "jane at example dot com",
+}
+
+
+@pytest.mark.parametrize("name", sorted(EVASIONS))
+def test_evasion_is_caught(name: str) -> None:
+    assert found(EVASIONS[name]), name
+
+
+@pytest.mark.parametrize("name", sorted(KNOWN_GAPS))
+def test_known_evasion_gaps(name: str) -> None:
+    """Documented gaps: if one starts being caught, move it to EVASIONS."""
+    assert found(KNOWN_GAPS[name]) == []
+
+
+def test_redaction_is_consistent_and_restorable_across_messages() -> None:
+    messages = [{"role": "system", "content": "Support bot."},
+                {"role": "user", "content": "I am a.b@example.org, card 4111-1111-1111-1111."},
+                {"role": "user", "content": [{"type": "text", "text": "Again: A.B@example.org"},
+                                             {"type": "image_url", "image_url": {"url": "x"}}]}]
+    placeholders = Placeholders()
+    refs = split(messages)
+    result, texts = check_pii(refs, ALL, ("US",), placeholders)
+    assert texts[1] == "I am <EMAIL_1>, card <CREDIT_CARD_1>."
+    assert texts[2] == "Again: <EMAIL_1>"
+    assert result.entities == {"EMAIL": 2, "CREDIT_CARD": 1} and result.action == "redact"
+    assert "example.org" not in result.reason and "4111" not in result.reason
+    assert placeholders.originals == {"<EMAIL_1>": "a.b@example.org",
+                                      "<CREDIT_CARD_1>": "4111-1111-1111-1111"}
+
+
+def test_per_type_actions() -> None:
+    actions = {"EMAIL": "redact", "CREDIT_CARD": "block", "PHONE": "flag"}
+    result, texts = check_pii(split("a.b@example.org +1 415 555 2671 4111111111111111 536-22-8833"),
+                              actions, ("US",), Placeholders())
+    assert result.verdict == "block" and result.action == "block"
+    assert texts[0].startswith("<EMAIL_1> +1 415 555 2671")  # phone flagged, left in place
+    assert "US_SSN" not in result.entities  # not configured: not checked
