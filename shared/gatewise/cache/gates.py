@@ -6,16 +6,21 @@ clears the similarity threshold is served only if these cheap lexical checks als
 
 - values: the same numbers, amounts, currencies, dates, days, times, units, ids and codes;
 - negation: the same number of negations (not, never, don't, without, no, avoid...);
-- polarity: the same side of every opposite pair (enable/disable, buy/sell, before/after,
-  increase/decrease, add/remove, open/close, send/receive...), and no word that is the other
+- polarity: the same side of every opposite pair both mention (enable/disable, buy/sell,
+  before/after, increase/decrease, add/remove, open/close...), and no word that is the other
   side's word with a negating or narrowing prefix (subscribe/unsubscribe, employed/self-employed);
-- roles: the same objects after direction words (convert Word to PDF vs PDF to Word);
+  a polar word on one side only is held to the content rule below;
+- roles: no shared word swapped across a direction word (convert Word to PDF vs PDF to Word);
 - names and rare words: every capitalised name, acronym and uncommon word on either side is on
-  the other side too (a misspelling of a word no dictionary has is forgiven);
+  the other side too (a misspelling of a word no dictionary has is forgiven, and so is another form
+  of the same word: quote/quotation);
 - content: a common content word on one side only must have a near-synonym among the other
   side's unmatched words (checked with word vectors by :func:`unmatched_pairs`' caller), so
   "kids" may stand for "children" but an added or swapped qualifier ("student discounts",
   "kids' menu" vs "set menu") refuses.
+
+Greetings, thanks and apologies that open or close a question ("Hi team,", "Thanks in advance")
+are set aside first: they change nothing about the answer.
 
 The rules are general English, not tuned to any test set. Word frequency comes from the local
 embedder's WordPiece vocabulary, which lists words in descending order of frequency.
@@ -29,7 +34,6 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from itertools import pairwise
 
 # Words past this frequency rank (or not in the vocabulary at all) must match exactly.
 RARE_RANK = 12_000
@@ -39,14 +43,16 @@ def _set(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
-_TOKEN = re.compile(r"[£$€¥#]|\w+(?:[.,:/'’\-]\w+)*'?", re.UNICODE)
+_TOKEN = re.compile(r"[£$€¥#%]|\w+(?:[.,:/'’\-]\w+)*'?", re.UNICODE)
+_CLAUSE = re.compile(r"[^,.!?;:\n]+[,.!?;:\n]*")
 _SENTENCE_END = ".?!:;\n"
 
 _CURRENCY = {
     "£": "gbp", "$": "usd", "€": "eur", "¥": "jpy", "pound": "gbp", "pounds": "gbp", "quid": "gbp",
     "gbp": "gbp", "dollar": "usd", "dollars": "usd", "usd": "usd", "bucks": "usd", "euro": "eur",
     "euros": "eur", "eur": "eur", "yen": "jpy", "pence": "gbp-minor", "p": "gbp-minor",
-    "cents": "usd-minor", "cent": "usd-minor",
+    "cents": "usd-minor", "cent": "usd-minor", "%": "percent", "percent": "percent",
+    "percentage": "percent",
 }
 _NUMBER_WORDS = {
     w: str(i) for i, w in enumerate((
@@ -56,7 +62,7 @@ _NUMBER_WORDS = {
 } | {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80",
      "ninety": "90", "hundred": "100", "thousand": "1000", "million": "1e6", "billion": "1e9",
      "dozen": "12", "half": "0.5", "quarter": "0.25", "once": "x1", "twice": "x2", "double": "x2",
-     "triple": "x3", "single": "n1", "couple": "n2", "first": "#1", "second": "#2", "third": "#3",
+     "triple": "x3", "single": "1", "couple": "2", "first": "#1", "second": "#2", "third": "#3",
      "fourth": "#4", "fifth": "#5", "last": "#last", "next": "#next", "previous": "#prev",
      "latest": "#last", "final": "#last"}
 # Days, months, relative dates, times of day and units: each names a different value.
@@ -69,8 +75,19 @@ _DATE_WORDS = _set(
     "spring summer autumn fall winter christmas easter "
     "second seconds mile miles km kilometre kilometres kilometer kilometers metre metres meter "
     "meters kg kilo kilos gram grams pound lb lbs litre litres liter liters gallon gallons "
-    "percent percentage gb mb tb kb"
+    "gb mb tb kb "
+    # colours, compass points and age groups: attribute values, like a date
+    "red blue green yellow black white orange purple pink grey gray brown silver gold amber "
+    "north south east west northern southern eastern western "
+    "adult adults child children kid kids baby babies infant infants toddler toddlers teen teens "
+    "teenager teenagers senior seniors pensioner pensioners student students"
 )
+# Spellings of one period.
+_SAME_VALUE = {"annual": "yearly", "annually": "yearly", "year": "year", "weekday": "weekday",
+               "fortnight": "fortnightly", "midday": "noon", "kilo": "kg", "kilometre": "km",
+               "kilometer": "km", "metre": "meter", "litre": "liter", "lb": "pound",
+               "kid": "child", "children": "child", "infant": "baby", "teenager": "teen",
+               "pensioner": "senior", "gray": "grey"}
 
 _NEGATIONS = _set(
     "not no never none nobody nothing nowhere neither nor without cannot cant dont doesnt didnt "
@@ -87,20 +104,22 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
     "add": ("add insert attach install subscribe join enrol enroll register create",
             "remove delete detach uninstall unsubscribe leave erase drop destroy"),
     "buy": ("buy purchase order acquire", "sell"),
-    "amount": ("increase raise more higher grow extend expand boost maximum max most upgrade up "
-               "exceed gain above bigger larger longer faster",
-               "decrease reduce lower less fewer cut shrink shorten minimum min least downgrade down "
-               "below smaller shorter slower"),
+    "amount": ("increase raise more higher grow extend expand boost maximum max most upgrade "
+               "exceed gain above over bigger larger longer faster",
+               "decrease reduce lower less fewer cut shrink shorten minimum min least downgrade "
+               "below under smaller shorter slower"),
+    "gender": ("husband father dad son brother boyfriend male man men boy boys",
+               "wife mother mum mom daughter sister girlfriend female woman women girl girls"),
     "time": ("after later afterwards since following post", "before earlier prior until ahead pre"),
     "open": ("open unlock unlocked available", "close closed shut lock locked unavailable"),
-    "direction": ("in receive receiving incoming inbound import deposit download input credit arrive "
-                  "arrival", "out send sending outgoing outbound export withdraw upload output debit "
-                  "depart departure"),
+    "direction": ("receive incoming inbound deposit input credit arrive arrival",
+                  "send outgoing outbound withdraw output debit depart departure"),
+    "load": ("upload", "download"),
     "outcome": ("win pass succeed success approved accepted", "lose fail failure failed rejected declined"),
-    "quality": ("safe legal valid correct true good best positive healthy cheap cheapest",
-                "unsafe dangerous harmful illegal invalid incorrect wrong false bad worst negative "
-                "unhealthy expensive dearest"),
-    "connect": ("connect link pair mount follow like", "disconnect unlink unpair unmount unfollow dislike"),
+    "quality": ("safe legal valid true good positive healthy cheap",
+                "unsafe dangerous harmful illegal invalid incorrect wrong false bad negative "
+                "unhealthy expensive dear"),
+    "connect": ("connect link pair mount follow", "disconnect unlink unpair unmount unfollow"),
     "temperature": ("hot warm heat", "cold cool chill freeze"),
     "encrypt": ("encrypt encode compress lock", "decrypt decode decompress"),
     "login": ("login signin", "logout signout"),
@@ -109,7 +128,7 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
     "public": ("public shared", "private personal"),
     "import": ("import", "export"),
     "push": ("push", "pull"),
-    "give": ("give lend pay", "take borrow charge"),
+    "lend": ("lend", "borrow"),
 }
 _POLARITY: dict[str, tuple[str, int]] = {}
 for _axis, (_plus, _minus) in _POLARITY_GROUPS.items():
@@ -142,8 +161,17 @@ _STOP = _set(
     "way ways able possible process steps step thing things something anything someone anyone "
     "somebody anybody question ask asking explain show find out happen happens work works "
     "use using best right correct proper properly quick quickly easy easiest simply "
-    "come comes there's here's it'll can't i'll let's"
+    "come comes there's here's it'll can't i'll let's er erm um uh hmm stay remain "
+    "kindly sorry"
 ) - _NEGATIONS - _ROLE_WORDS - frozenset(_POLARITY) - _PARTICLES - frozenset(_NUMBER_WORDS)
+# Clauses made only of these open or close a message without asking anything.
+_CHAT = _set(
+    "hi hiya hello hey morning afternoon evening good day team all there folks everyone guys "
+    "thanks thank you cheers ta many much in advance sorry to bother silly quick question one "
+    "please ok okay so um er erm uh hmm well right just wondering i was am hoping hope apologies "
+    "again a help me dear sir madam")
+# Contractions whose stem is not the word before n't.
+_CONTRACTED = {"won't": "will", "can't": "can", "shan't": "shall", "ain't": "is"}
 
 
 @cache
@@ -155,8 +183,12 @@ def _ranks() -> dict[str, int]:
             if i >= _VOCAB_FIRST_WORD and w.isalpha()}
 
 
+def _known(word: str) -> bool:
+    return word in _ranks()
+
+
 def stem(word: str) -> str:
-    """A light suffix stripper: enough for plurals, -ing and -ed to meet their base word."""
+    """A light suffix stripper: plurals, -ing, -ed, and -est/-er where the word has both forms."""
     w = word
     for suffix, repl, least in (("ies", "y", 4), ("sses", "ss", 5), ("ches", "ch", 5), ("shes", "sh", 5),
                                 ("xes", "x", 4), ("ing", "", 5), ("ied", "y", 4), ("ed", "", 4),
@@ -167,7 +199,14 @@ def stem(word: str) -> str:
             w = w[: -len(suffix)] + repl
             if suffix in ("ing", "ed") and len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz":
                 w = w[:-1]  # dripping -> dripp -> drip
-            break
+            return w
+    # quickest -> quick and faster -> fast, but only where the other degree exists too, so that
+    # "interest" and "order" stay whole.
+    for suffix, other in (("est", "er"), ("er", "est")):
+        if w.endswith(suffix) and len(w) >= 6:
+            base = w[: -len(suffix)]
+            if _known(base + other):
+                return base[:-1] if len(base) > 3 and base[-1] == base[-2] else base  # biggest -> big
     return w
 
 
@@ -182,21 +221,85 @@ def is_rare(word: str) -> bool:
     return rank is None or rank > RARE_RANK
 
 
+@cache
+def _lexicon() -> tuple[str, ...]:
+    return tuple(sorted(set(_DATE_WORDS) | set(_NUMBER_WORDS) | set(_POLARITY) | set(_NEGATIONS)))
+
+
+@cache
+def _corrected(word: str) -> str:
+    """A word no dictionary has, one slip from a value, polar or negation word, read as that
+    word ("Mondys", "instal", "evenigns"); any other word as it is."""
+    if len(word) < 4 or not word.isalpha() or _rank(word) is not None:
+        return word
+    for known in _lexicon():
+        if len(known) >= 4 and known not in word and _edit_distance_at_most(word, known, 1):
+            return known
+    return word
+
+
 @dataclass(frozen=True, slots=True)
 class Features:
     """What the gates compare, computed once per text."""
 
     values: frozenset[str]
     negations: int
-    polarity: tuple[tuple[str, int], ...]
+    polarity: frozenset[tuple[str, int, str]]  # (axis, side, the word)
     words: frozenset[str]  # every word, lowercased, stemmed
     names: frozenset[str]  # stems of words written as names: capitalised mid-sentence, acronyms
     content: frozenset[str]  # stems of the words that carry the question's subject
-    roles: frozenset[tuple[str, str]]
+    roles: frozenset[tuple[str, str]]  # (direction word, the content word it governs)
+
+
+def _question_part(text: str) -> str:
+    """The text without greeting, thanks or apology clauses at either end."""
+    clauses = _CLAUSE.findall(text)
+
+    def chat(clause: str) -> bool:
+        words = re.findall(r"[a-z']+", clause.lower())
+        return bool(words) and all(w.strip("'") in _CHAT for w in words)
+
+    while len(clauses) > 1 and chat(clauses[0]):
+        clauses.pop(0)
+    while len(clauses) > 1 and chat(clauses[-1]):
+        clauses.pop()
+    return "".join(clauses)
+
+
+@cache
+def _by_deletion() -> dict[str, tuple[str, ...]]:
+    """Vocabulary words under every spelling with one letter left out (and as they are), most
+    frequent first: one dictionary look-up per variant finds the words one slip away."""
+    found: dict[str, list[str]] = {}
+    for word, _ in sorted(_ranks().items(), key=lambda item: item[1]):
+        if len(word) >= 4:
+            for variant in {word} | {word[:i] + word[i + 1:] for i in range(len(word))}:
+                found.setdefault(variant, []).append(word)
+    return {variant: tuple(words) for variant, words in found.items()}
+
+
+def _spelling(word: str) -> str:
+    """The most frequent dictionary word one slip from ``word``, for a word no dictionary has."""
+    if len(word) < 5 or not word.isalpha() or _known(word) or _known(stem(word)):
+        return word
+    index = _by_deletion()
+    for variant in (word, *(word[:i] + word[i + 1:] for i in range(len(word)))):
+        for candidate in index.get(variant, ()):
+            if _edit_distance_at_most(word, candidate, 1):
+                return candidate
+    return word
+
+
+def embedding_text(text: str) -> str:
+    """What to embed for ``text``: the question without greetings and sign-offs, its obvious
+    misspellings mended, so that "Hi, how do I chnage my adress?" lands where the plain question
+    does. Only the vector uses it; the gates read the question as written."""
+    text = _question_part(text.replace("’", "'")).strip()
+    return re.sub(r"\b[A-Za-z][a-z]{4,}\b", lambda m: _spelling(m.group().lower()), text)
 
 
 def analyse(text: str) -> Features:
-    text = text.replace("’", "'")
+    text = _question_part(text.replace("’", "'"))
     tokens: list[tuple[str, bool]] = []  # (token, starts a sentence)
     at_start = True
     last_end = 0
@@ -211,58 +314,79 @@ def analyse(text: str) -> Features:
 
     values: set[str] = set()
     negations = 0
-    polarity: list[tuple[str, int]] = []
+    polarity: set[tuple[str, int, str]] = set()
     words: set[str] = set()
     names: set[str] = set()
     content: set[str] = set()
-    roles: set[tuple[str, str]] = set()
     plain: list[str] = []
     previous = ""
     for raw, starts in tokens:
         low = raw.lower()
         if low.endswith("n't"):
             negations += 1
-            low = low[:-3] or low
+            low = _CONTRACTED.get(low, low[:-3])
         elif low.endswith("'s"):
             low = low[:-2]
-        if low in _CURRENCY:
-            values.add(_CURRENCY[low])
-        elif any(ch.isdigit() for ch in low) or low == "#":
-            values.add(_number(low))
-        elif low in _NUMBER_WORDS and not (low == "second" and previous in {"a", "one"}):
-            values.add(_NUMBER_WORDS[low])
-        elif low in _DATE_WORDS or stem(low) in _DATE_WORDS:
-            values.add(stem(low))
-        elif low in _NEGATIONS:
-            negations += 1
-        elif low in _PARTICLES:
-            if previous in _PARTICLE_VERBS:
-                polarity.append(("run" if low in {"on", "off"} else "direction" if low in {"in", "out"}
-                                 else "amount", 1 if low in {"on", "in", "up"} else -1))
-        elif (pol := _POLARITY.get(low) or _POLARITY.get(stem(low))) is not None:
-            polarity.append(pol)
+        low = _corrected(low)
         w = stem(low)
+        kind = _kind(low, w, previous)
+        if kind == "value":
+            values.add(_value(low, w))
+        elif kind == "negation":
+            negations += 1
+        elif kind == "polar":
+            polarity.add((*_polarity(low, w, previous), w))
+        elif kind == "content":
+            content.add(w)
+            if _is_name(raw, starts, title_case):
+                names.add(w)
         words.add(w)
         plain.append(w)
-        if low in _STOP or w in _STOP or low in _ROLE_WORDS or (not low.isalpha() and "-" not in low):
-            previous = stem(low)
-            continue
-        if low in _NEGATIONS or low in _PARTICLES or low in _POLARITY or w in _POLARITY:
-            previous = w
-            continue
-        if low in _NUMBER_WORDS or low in _DATE_WORDS or low in _CURRENCY or w in _DATE_WORDS:
-            previous = w
-            continue
-        content.add(w)
-        if _is_name(raw, starts, title_case):
-            names.add(w)
         previous = w
-    for i, (word, nxt) in enumerate(pairwise([*plain, ""])):
+    roles = set()
+    for i, word in enumerate(plain):
         if word in _ROLE_WORDS:
-            target = next((x for x in plain[i + 1:i + 4] if x in content), nxt)
+            target = next((x for x in plain[i + 1:i + 4] if x in content), "")
             roles.add((word, target))
-    return Features(frozenset(values), negations, tuple(sorted(polarity)), frozenset(words),
+    return Features(frozenset(values), negations, frozenset(polarity), frozenset(words),
                     frozenset(names), frozenset(content), frozenset(roles))
+
+
+def _kind(low: str, w: str, previous: str) -> str:
+    if low in _CURRENCY or any(ch.isdigit() for ch in low) or low == "#":
+        return "value"
+    if low in _NUMBER_WORDS and not (low == "second" and previous in {"a", "one"}):
+        return "value"
+    if low in _DATE_WORDS or w in _DATE_WORDS:
+        return "value"
+    if low in _NEGATIONS:
+        return "negation"
+    if low in _PARTICLES:
+        return "polar" if previous in _PARTICLE_VERBS else "stop"
+    if low in _POLARITY or w in _POLARITY:
+        return "polar"
+    if low in _STOP or w in _STOP or low in _ROLE_WORDS or (not low.isalpha() and "-" not in low):
+        return "stop"
+    return "content"
+
+
+def _value(low: str, w: str) -> str:
+    if low in _CURRENCY:
+        return _CURRENCY[low]
+    if any(ch.isdigit() for ch in low) or low == "#":
+        # 10,000 and 10000 are one number; 1.50 keeps its decimal point.
+        return re.sub(r"(?<=\d),(?=\d{3}\b)", "", low)
+    if low in _NUMBER_WORDS:
+        return _NUMBER_WORDS[low]
+    base = w if w in _DATE_WORDS else low
+    return _SAME_VALUE.get(base, base)
+
+
+def _polarity(low: str, w: str, previous: str) -> tuple[str, int]:
+    if low in _PARTICLES:  # "turn off", "log in", "scale up"
+        axis = "run" if low in {"on", "off"} else "direction" if low in {"in", "out"} else "amount"
+        return axis, 1 if low in {"on", "in", "up"} else -1
+    return _POLARITY.get(low) or _POLARITY[w]
 
 
 def _is_name(raw: str, starts: bool, title_case: bool) -> bool:
@@ -274,32 +398,40 @@ def _is_name(raw: str, starts: bool, title_case: bool) -> bool:
     return raw[:1].isupper() and not starts and not title_case and raw != "I"
 
 
-def _number(token: str) -> str:
-    # 10,000 and 10000 are one number; 1.50 keeps its decimal point.
-    return re.sub(r"(?<=\d),(?=\d{3}\b)", "", token)
-
-
 def _edit_distance_at_most(a: str, b: str, limit: int) -> bool:
+    """Whether at most ``limit`` insertions, deletions, substitutions or swaps of neighbouring
+    letters turn ``a`` into ``b``."""
     if abs(len(a) - len(b)) > limit:
         return False
-    row = list(range(len(b) + 1))
+    before, row = None, list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        best = row[0]
+        current = [i] + [0] * len(b)
         for j, cb in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
-            best = min(best, row[j])
-        if best > limit:
+            current[j] = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (ca != cb))
+            if before is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], before[j - 2] + 1)
+        if min(current) > limit:
             return False
+        before, row = row, current
     return row[-1] <= limit
 
 
-def _misspelling_of(word: str, others: frozenset[str]) -> bool:
-    """A word no dictionary has, one or two edits from a word on the other side."""
-    if len(word) < 5 or _rank(word) is not None:
-        return False
-    limit = 2 if len(word) >= 9 else 1
-    return any(_edit_distance_at_most(word, other, limit) for other in others if len(other) >= 4)
+# Endings that make another form of the same word (quote/quotation, form/formation); never
+# endings that change who does what (employ/employer/employee).
+_SAME_WORD_ENDINGS = ("ation", "ition", "tion", "ion", "ment", "ness", "ity", "al", "ally", "ance",
+                      "ence", "ly", "y", "ing", "ed", "s", "es")
+
+
+def _same_word(a: str, b: str) -> bool:
+    """Two spellings of one word: another form of it, or a slip where one side is no word at all."""
+    short, long_ = sorted((a, b), key=len)
+    if len(short) >= 4:
+        root = short[:-1] if short.endswith("e") else short
+        if long_.startswith(root) and long_[len(root):] in _SAME_WORD_ENDINGS:
+            return True
+    if len(short) < 4 or (_known(a) and _known(b)) or short in long_:
+        return False  # two real words, or a word and a prefixed or longer word, are two words
+    return _edit_distance_at_most(a, b, 2 if len(long_) >= 8 else 1)
 
 
 def _prefixed(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -314,8 +446,8 @@ def _prefixed(a: frozenset[str], b: frozenset[str]) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class LexicalVerdict:
-    """``refused`` names the gate that refused, or None; ``pairs`` are the unmatched common words
-    (cached side, new side) that word vectors must still show to be near-synonyms."""
+    """``refused`` names the gate that refused, or None; the unmatched sets hold the common
+    words on each side that word vectors must still show to be near-synonyms."""
 
     refused: str | None
     unmatched_cached: frozenset[str] = frozenset()
@@ -328,13 +460,13 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
         return LexicalVerdict("value")
     if cached.negations != new.negations:
         return LexicalVerdict("negation")
-    if cached.polarity != new.polarity or _prefixed(cached.words, new.words) or _prefixed(new.words,
-                                                                                          cached.words):
+    if not _polarity_agrees(cached, new) or _prefixed(cached.words, new.words) \
+            or _prefixed(new.words, cached.words):
         return LexicalVerdict("polarity")
-    if not _roles_agree(cached.roles, new.roles):
+    if not _roles_agree(cached, new):
         return LexicalVerdict("role")
-    only_cached = _unmatched(cached.content, new)
-    only_new = _unmatched(new.content, cached)
+    only_cached = _unmatched(_subject(cached, new), new)
+    only_new = _unmatched(_subject(new, cached), cached)
     for word in (*only_cached, *only_new):
         if word in cached.names or word in new.names:
             return LexicalVerdict("name")
@@ -346,18 +478,35 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
     return LexicalVerdict(None, only_cached, only_new)
 
 
+def _polarity_agrees(a: Features, b: Features) -> bool:
+    """Every opposite pair that both sides touch is on the same side in both."""
+    sides_a: dict[str, set[int]] = {}
+    sides_b: dict[str, set[int]] = {}
+    for axis, side, _ in a.polarity:
+        sides_a.setdefault(axis, set()).add(side)
+    for axis, side, _ in b.polarity:
+        sides_b.setdefault(axis, set()).add(side)
+    return all(sides_a[axis] == sides_b[axis] for axis in sides_a.keys() & sides_b.keys())
+
+
+def _subject(side: Features, other: Features) -> frozenset[str]:
+    """Content words plus the polar words whose pair the other side does not touch at all."""
+    axes = {axis for axis, _, _ in other.polarity}
+    return side.content | {word for axis, _, word in side.polarity if axis not in axes}
+
+
 def _unmatched(words: frozenset[str], other: Features) -> frozenset[str]:
-    return frozenset(w for w in words if w not in other.words and not _misspelling_of(w, other.words)
-                     and w.replace("-", "") not in other.words)
+    return frozenset(w for w in words if w not in other.words and w.replace("-", "") not in other.words
+                     and not any(_same_word(w, o) for o in other.words))
 
 
-def _roles_agree(a: frozenset[tuple[str, str]], b: frozenset[tuple[str, str]]) -> bool:
-    """The same objects after each direction word both sides use, and no shared object after
-    different direction words ("from savings" vs "to savings")."""
-    for prep in {p for p, _ in a} & {p for p, _ in b}:
-        if {o for p, o in a if p == prep} != {o for p, o in b if p == prep}:
-            return False
-    for obj in {o for _, o in a} & {o for _, o in b}:
-        if {p for p, o in a if o == obj} != {p for p, o in b if o == obj}:
+def _roles_agree(a: Features, b: Features) -> bool:
+    """No word both sides share sits after a direction word on one side while another shared
+    word sits there on the other ("Word to PDF" vs "PDF to Word", "from savings to current")."""
+    shared = a.content & b.content
+    for prep in {p for p, _ in a.roles} & {p for p, _ in b.roles}:
+        objects_a = {o for p, o in a.roles if p == prep} & shared
+        objects_b = {o for p, o in b.roles if p == prep} & shared
+        if objects_a - objects_b and objects_b - objects_a:
             return False
     return True

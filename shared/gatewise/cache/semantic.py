@@ -250,7 +250,7 @@ class SemanticCache:
         if not _fits(question):
             self._misses += 1
             return SemanticLookup(None)
-        embedded = await self.embedder.embed([question])
+        embedded = await self.embedder.embed([gates.embedding_text(question)])
         vector = embedded.vectors[0]
         candidates = await self._db.run(self._candidates, scope.key(self.embedder.name), vector, max_age_s)
         refused: str | None = None
@@ -261,14 +261,10 @@ class SemanticCache:
             if similarity < self.threshold:
                 refused = refused or "similarity"
                 continue
-            verdict = gates.compare(gates.analyse(row.question), new)
-            if verdict.refused is None:
-                synonyms, word_cost = await self._synonyms(verdict)
-                cost += word_cost
-                if not synonyms:
-                    verdict = gates.LexicalVerdict("content")
-            if verdict.refused is not None:
-                refused = refused or verdict.refused
+            gate, word_cost = await self.judge(row.question, new)
+            cost += word_cost
+            if gate is not None:
+                refused = refused or gate
                 continue
             await self._db.run(self._touch, row.entry_id)
             self._hits += 1
@@ -288,7 +284,7 @@ class SemanticCache:
             self._db.check_open()
             return 0.0
         blob = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
-        embedded = await self.embedder.embed([question])
+        embedded = await self.embedder.embed([gates.embedding_text(question)])
         key = scope.key(self.embedder.name)
         await self._db.run(self._put, key, question, embedded.vectors[0], blob, ttl_s)
         return embedded.cost_usd
@@ -304,6 +300,18 @@ class SemanticCache:
     async def close(self) -> None:
         await self._db.close()
         await self.embedder.aclose()
+
+    async def judge(self, cached_question: str, new: gates.Features | str) -> tuple[str | None, float]:
+        """Whether the answer to ``cached_question`` may stand for ``new`` once the similarity
+        threshold is met: None, or the name of the gate that refused; and what embedding words
+        cost upstream."""
+        if isinstance(new, str):
+            new = gates.analyse(new)
+        verdict = gates.compare(gates.analyse(cached_question), new)
+        if verdict.refused is not None:
+            return verdict.refused, 0.0
+        synonyms, cost = await self._synonyms(verdict)
+        return (None if synonyms else "content"), cost
 
     async def _synonyms(self, verdict: gates.LexicalVerdict) -> tuple[bool, float]:
         """Whether every unmatched common word has a near-synonym among the other side's, and

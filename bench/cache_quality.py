@@ -1,0 +1,176 @@
+"""How often the semantic cache serves a question it should, and one it must not.
+
+Data: the ``fow-cache`` package's labelled pairs (CC BY 4.0): 600 question pairs (should-hit:
+near repeats and paraphrases; traps: negation, entity swap, number/date, scope) and 240
+conversation pairs (should-hit: same context reworded, irrelevant history, extra chatter; traps:
+context swap, detail swap, intent flip). ``a`` is the cached question, ``b`` the new one.
+
+Policies, side by side on the same vectors:
+
+- gptcache:      cosine of the last message only, served at or above the threshold (GPTCache's
+                 default pre-processing and evaluation);
+- content-words: the same, plus an identical set of content words (hydra's gate);
+- gatewise:      SemanticCache's rule: conversations only within the same scope (the earlier
+                 turns are hashed into it), cosine at or above the threshold, and every gate.
+
+For each embedder (local: all-MiniLM-L6-v2 int8; local-hash: the sandbox's hashed words), a
+threshold sweep; then, at the default threshold, served counts by category and which gate refused.
+The gatewise column at the default threshold is also replayed through SemanticCache.store/lookup
+to check that the bench decides exactly as the cache does.
+
+Usage: python bench/cache_quality.py [--embedders local,local-hash] [--default 0.85]
+(needs the bench extra: pip install -e '.[bench]')
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import tempfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from fow_cache.data import load_conversations, load_questions
+
+from gatewise.cache import gates
+from gatewise.cache.semantic import Scope, SemanticCache
+
+THRESHOLDS = (0.75, 0.80, 0.85, 0.90, 0.92, 0.95)
+POLICIES = ("gptcache", "content-words", "gatewise")
+
+
+@dataclass
+class Pair:
+    id: str
+    group: str
+    should_hit: bool
+    cached: str
+    new: str
+    same_context: bool  # earlier turns identical (always true for single questions)
+
+
+def load_pairs() -> list[Pair]:
+    pairs = [Pair(q["id"], q["category"], q["same_answer"], q["a"], q["b"], True) for q in load_questions()]
+    for c in load_conversations():
+        pairs.append(Pair(c["id"], "conv:" + c["subtype"], c["same_answer"], c["a"][-1]["content"],
+                          c["b"][-1]["content"], c["a"][:-1] == c["b"][:-1]))
+    return pairs
+
+
+def content_words(text: str) -> frozenset[str]:
+    return gates.analyse(text).content | frozenset(re.findall(r"\d+", text))
+
+
+@dataclass
+class Judged:
+    pair: Pair
+    cosine: float
+    gate: str | None  # None: the gates pass
+
+
+async def judge_all(cache: SemanticCache, pairs: list[Pair]) -> list[Judged]:
+    texts = sorted({t for p in pairs for t in (p.cached, p.new)})
+    vectors = {}
+    for start in range(0, len(texts), 64):
+        chunk = texts[start:start + 64]
+        embedded = await cache.embedder.embed([gates.embedding_text(t) for t in chunk])
+        vectors.update(zip(chunk, embedded.vectors, strict=True))
+    judged = []
+    for p in pairs:
+        gate, _ = await cache.judge(p.cached, p.new)
+        judged.append(Judged(p, float(np.dot(vectors[p.cached], vectors[p.new])), gate))
+    return judged
+
+
+def served(j: Judged, policy: str, threshold: float) -> bool:
+    if j.cosine < threshold:
+        return False
+    if policy == "gptcache":
+        return True
+    if policy == "content-words":
+        return content_words(j.pair.cached) == content_words(j.pair.new)
+    return j.pair.same_context and j.gate is None
+
+
+def rates(judged: list[Judged], policy: str, threshold: float, dataset: str) -> tuple[float, float, int]:
+    rows = [j for j in judged if j.pair.group.startswith("conv:") == (dataset == "conversations")]
+    hits = [served(j, policy, threshold) for j in rows if j.pair.should_hit]
+    traps = [served(j, policy, threshold) for j in rows if not j.pair.should_hit]
+    return sum(hits) / len(hits), sum(traps) / len(traps), sum(traps)
+
+
+async def replay(cache: SemanticCache, pairs: list[Pair], judged: list[Judged]) -> int:
+    """Disagreements between the bench's gatewise column and real store/lookup calls."""
+    disagree = 0
+    for i, (p, j) in enumerate(zip(pairs, judged, strict=True)):
+        scope_a = Scope(f"bench-{i}", ("m",), context=["a"])
+        scope_b = scope_a if p.same_context else Scope(f"bench-{i}", ("m",), context=["b"])
+        await cache.store(scope_a, p.cached, {"answer": p.id})
+        got = (await cache.lookup(scope_b, p.new)).hit is not None
+        disagree += got != served(j, "gatewise", cache.threshold)
+    return disagree
+
+
+def report(name: str, judged: list[Judged], default: float) -> None:
+    print(f"\n## embedder: {name}\n")
+    for dataset in ("questions", "conversations"):
+        print(f"### {dataset}: should-hit served / traps served\n")
+        print("| threshold | " + " | ".join(POLICIES) + " |")
+        print("|---|" + "---|" * len(POLICIES))
+        for t in THRESHOLDS:
+            cells = []
+            for policy in POLICIES:
+                hit, trap, n_trap = rates(judged, policy, t, dataset)
+                cells.append(f"{hit:6.1%} / {trap:5.1%} ({n_trap})")
+            mark = " (default)" if abs(t - default) < 1e-9 else ""
+            print(f"| {t:.2f}{mark} | " + " | ".join(cells) + " |")
+        print()
+    print(f"### by category at {default:.2f}: served (of n); gatewise's refusals by gate\n")
+    print("| category | kind | n | " + " | ".join(POLICIES) + " | gatewise refused by |")
+    print("|---|---|---|" + "---|" * len(POLICIES) + "---|")
+    groups: dict[str, list[Judged]] = defaultdict(list)
+    for j in judged:
+        groups[j.pair.group].append(j)
+    for group, rows in groups.items():
+        kind = "should-hit" if rows[0].pair.should_hit else "trap"
+        counts = [sum(served(j, p, default) for j in rows) for p in POLICIES]
+        reasons: Counter[str] = Counter()
+        for j in rows:
+            if not served(j, "gatewise", default):
+                reasons["similarity" if j.cosine < default else "context" if not j.pair.same_context
+                        else j.gate or "?"] += 1
+        why = ", ".join(f"{k} {v}" for k, v in reasons.most_common())
+        print(f"| {group} | {kind} | {len(rows)} | " + " | ".join(map(str, counts)) + f" | {why} |")
+    wrong = [j for j in judged if not j.pair.should_hit and served(j, "gatewise", default)]
+    if wrong:
+        print("\nTraps gatewise served at the default threshold:")
+        for j in wrong:
+            print(f"- {j.pair.id} ({j.cosine:.3f}): {j.pair.cached!r} -> {j.pair.new!r}")
+
+
+async def main(embedders: list[str], default: float) -> None:
+    pairs = load_pairs()
+    print(f"fow-cache: {sum(not p.group.startswith('conv:') for p in pairs)} question pairs, "
+          f"{sum(p.group.startswith('conv:') for p in pairs)} conversation pairs")
+    for name in embedders:
+        with tempfile.TemporaryDirectory() as tmp:
+            cache = SemanticCache.at(Path(tmp) / "semantic.sqlite3", name, threshold=default, ttl_s=3600,
+                                     max_bytes=10**9)
+            try:
+                judged = await judge_all(cache, pairs)
+                report(cache.embedder.name, judged, default)
+                disagree = await replay(cache, pairs, judged)
+                print(f"\nstore/lookup replay at {default:.2f}: {disagree} disagreements with the table")
+            finally:
+                await cache.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--embedders", default="local,local-hash")
+    parser.add_argument("--default", type=float, default=0.85, help="the threshold to break down")
+    args = parser.parse_args()
+    asyncio.run(main(args.embedders.split(","), args.default))
