@@ -145,6 +145,7 @@ _PREFIXES = ("un", "in", "im", "ir", "il", "dis", "non", "de", "anti", "mis", "s
              "pre", "post", "sub", "over", "under", "semi", "co", "ex", "re")
 # Direction words whose objects must agree.
 _ROLE_WORDS = frozenset({"to", "into", "onto", "from", "than", "vs", "versus", "towards", "toward"})
+_DIRECTION = {"into": "to", "onto": "to", "towards": "to", "toward": "to", "versus": "vs"}
 
 _STOP = _set(
     "a an the this that these those there here it its it's i i'm i've i'd me my mine myself we us "
@@ -295,7 +296,12 @@ def embedding_text(text: str) -> str:
     misspellings mended, so that "Hi, how do I chnage my adress?" lands where the plain question
     does. Only the vector uses it; the gates read the question as written."""
     text = _question_part(text.replace("’", "'")).strip()
-    return re.sub(r"\b[A-Za-z][a-z]{4,}\b", lambda m: _spelling(m.group().lower()), text)
+    def mend(match: re.Match[str]) -> str:
+        word = match.group()
+        mended = _spelling(word.lower())
+        return word if mended == word.lower() else mended
+
+    return re.sub(r"\b[A-Za-z][a-z]{4,}\b", mend, text)
 
 
 def analyse(text: str) -> Features:
@@ -336,6 +342,8 @@ def analyse(text: str) -> Features:
             negations += 1
         elif kind == "polar":
             polarity.add((*_polarity(low, w, previous), w))
+            if low in _PARTICLES:
+                content.discard(previous)  # "turn off" and "switch off" say the same
         elif kind == "content":
             content.add(w)
             if _is_name(raw, starts, title_case):
@@ -347,7 +355,7 @@ def analyse(text: str) -> Features:
     for i, word in enumerate(plain):
         if word in _ROLE_WORDS:
             target = next((x for x in plain[i + 1:i + 4] if x in content), "")
-            roles.add((word, target))
+            roles.add((_DIRECTION.get(word, word), target))
     return Features(frozenset(values), negations, frozenset(polarity), frozenset(words),
                     frozenset(names), frozenset(content), frozenset(roles))
 
@@ -502,11 +510,17 @@ def _unmatched(words: frozenset[str], other: Features) -> frozenset[str]:
 
 def _roles_agree(a: Features, b: Features) -> bool:
     """No word both sides share sits after a direction word on one side while another shared
-    word sits there on the other ("Word to PDF" vs "PDF to Word", "from savings to current")."""
+    word sits there on the other ("Word to PDF" vs "PDF to Word"), and no shared word follows
+    different direction words ("to my savings" vs "from my savings")."""
     shared = a.content & b.content
     for prep in {p for p, _ in a.roles} & {p for p, _ in b.roles}:
         objects_a = {o for p, o in a.roles if p == prep} & shared
         objects_b = {o for p, o in b.roles if p == prep} & shared
         if objects_a - objects_b and objects_b - objects_a:
+            return False
+    for obj in shared:
+        preps_a = {p for p, o in a.roles if o == obj}
+        preps_b = {p for p, o in b.roles if o == obj}
+        if preps_a and preps_b and preps_a != preps_b:
             return False
     return True

@@ -199,11 +199,12 @@ def _text_key(embedder: str, text: str) -> str:
 
 class SemanticCache:
     def __init__(self, db: DbThread, embedder: Embedder, *, threshold: float, ttl_s: float,
-                 max_bytes: int, clock: Callable[[], float] = time.time) -> None:
+                 max_bytes: int, clock: Callable[[], float] = time.time, owns_embedder: bool = False) -> None:
         if max_bytes <= 0:
             raise ValueError("max_bytes must be positive")
         self._db = db
         self.embedder = embedder
+        self._owns_embedder = owns_embedder  # closed with the cache; a caller's stays the caller's
         self.threshold = threshold
         self.ttl_s = ttl_s
         self.max_bytes = max_bytes
@@ -226,11 +227,13 @@ class SemanticCache:
            clock: Callable[[], float] = time.time) -> SemanticCache:
         path = Path(path)
         db = DbThread(path, f"the semantic cache at {path}", _SCHEMA, SCHEMA_VERSION)
+        owns = isinstance(embedder, str)
         if isinstance(embedder, str):
             memo = SqliteEmbeddingMemo(db, embedding_ttl_s, clock)
             embedder = make_embedder(embedder, client=client, memo=memo, dimensions=dimensions,
                                      cost_of=cost_of)
-        return cls(db, embedder, threshold=threshold, ttl_s=ttl_s, max_bytes=max_bytes, clock=clock)
+        return cls(db, embedder, threshold=threshold, ttl_s=ttl_s, max_bytes=max_bytes, clock=clock,
+                   owns_embedder=owns)
 
     @classmethod
     def open(cls, settings: Settings, data_dir: Path | None = None, *, client: OpenRouterClient | None = None,
@@ -299,7 +302,8 @@ class SemanticCache:
 
     async def close(self) -> None:
         await self._db.close()
-        await self.embedder.aclose()
+        if self._owns_embedder:
+            await self.embedder.aclose()
 
     async def judge(self, cached_question: str, new: gates.Features | str) -> tuple[str | None, float]:
         """Whether the answer to ``cached_question`` may stand for ``new`` once the similarity

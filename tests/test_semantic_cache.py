@@ -1,0 +1,238 @@
+"""The semantic cache: scopes that never mix, expiry, the byte bound, several processes on one
+file, restarts, the offline local embedder and memoised upstream embeddings."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gatewise.cache.embedders import HashEmbedder, LocalEmbedder
+from gatewise.cache.semantic import FILE_NAME, Scope, SemanticCache, request_is_cacheable
+from gatewise.config import Settings
+from gatewise.upstream.openrouter import OpenRouterClient
+from test_response_cache import FakeClock
+
+QUESTION = "How do I reset my password?"
+SCOPE = Scope("routing-gateway:routed_complete", ("simple_queries",), {"temperature": 0, "max_tokens": 200},
+              [{"role": "system", "content": "You are a helpful support agent."}], "support-bot")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def cache(tmp_path: Path, clock: FakeClock) -> AsyncIterator[SemanticCache]:
+    c = SemanticCache.at(tmp_path / FILE_NAME, HashEmbedder(), threshold=0.85, ttl_s=600, max_bytes=10**7,
+                         clock=clock)
+    yield c
+    await c.close()
+
+
+async def test_a_hit_says_what_it_answered_and_how_close(cache: SemanticCache, clock: FakeClock) -> None:
+    await cache.store(SCOPE, QUESTION, {"content": "Use the reset link."})
+    clock.advance(42)
+    found = await cache.lookup(SCOPE, "how do i reset my password")
+    assert found.hit is not None
+    assert found.hit.value == {"content": "Use the reset link."}
+    assert found.hit.question == QUESTION and found.hit.age_s == 42
+    assert 0.85 <= found.hit.similarity <= 1.0 + 1e-6
+    stats = await cache.stats()
+    assert (stats.entries, stats.hits, stats.misses) == (1, 1, 0)
+
+
+@pytest.mark.parametrize("other", [
+    Scope(SCOPE.namespace, SCOPE.models, SCOPE.params, [{"role": "system", "content": "You are a pirate."}],
+          SCOPE.project),
+    Scope(SCOPE.namespace, SCOPE.models, SCOPE.params, SCOPE.context, "other-project"),
+    Scope(SCOPE.namespace, SCOPE.models, {"temperature": 0, "max_tokens": 50}, SCOPE.context, SCOPE.project),
+    Scope(SCOPE.namespace, ("reasoning_tasks",), SCOPE.params, SCOPE.context, SCOPE.project),
+    Scope("openrouter-search:web_search", SCOPE.models, SCOPE.params, SCOPE.context, SCOPE.project),
+    Scope(SCOPE.namespace, SCOPE.models, SCOPE.params,
+          [*SCOPE.context, {"role": "user", "content": "I use the mobile app."}], SCOPE.project),
+], ids=["system prompt", "project", "parameters", "model set", "namespace", "earlier turns"])
+async def test_lookups_never_cross_scopes(cache: SemanticCache, other: Scope) -> None:
+    await cache.store(SCOPE, QUESTION, {"content": "scoped"})
+    assert (await cache.lookup(other, QUESTION)).hit is None
+    assert (await cache.lookup(SCOPE, QUESTION)).hit is not None
+
+
+async def test_a_cache_built_with_one_embedder_is_not_searched_with_another(tmp_path: Path) -> None:
+    path = tmp_path / FILE_NAME
+    first = SemanticCache.at(path, HashEmbedder(256), threshold=0.85, ttl_s=600, max_bytes=10**7)
+    await first.store(SCOPE, QUESTION, {"content": "256"})
+    await first.close()
+    other = SemanticCache.at(path, HashEmbedder(128), threshold=0.85, ttl_s=600, max_bytes=10**7)
+    try:
+        assert (await other.lookup(SCOPE, QUESTION)).hit is None
+        await other.store(SCOPE, QUESTION, {"content": "128"})
+        assert (await other.lookup(SCOPE, QUESTION)).hit.value == {"content": "128"}
+    finally:
+        await other.close()
+    with sqlite3.connect(path) as conn:
+        assert sorted(r[0] for r in conn.execute("SELECT embedder FROM entries")) == \
+            ["local-hash:128", "local-hash:256"]
+
+
+async def test_entries_expire_and_max_age_applies(cache: SemanticCache, clock: FakeClock) -> None:
+    await cache.store(SCOPE, QUESTION, {"content": "old"})
+    clock.advance(300)
+    assert (await cache.lookup(SCOPE, QUESTION, max_age_s=299)).hit is None
+    assert (await cache.lookup(SCOPE, QUESTION, max_age_s=301)).hit is not None
+    clock.advance(301)  # past the 600 s ttl
+    assert (await cache.lookup(SCOPE, QUESTION)).hit is None
+    assert (await cache.stats()).entries == 0
+
+
+async def test_least_recently_used_go_first_within_the_byte_bound(tmp_path: Path, clock: FakeClock) -> None:
+    cache = SemanticCache.at(tmp_path / FILE_NAME, HashEmbedder(), threshold=0.85, ttl_s=600,
+                             max_bytes=8_000, clock=clock)
+    questions = [f"What is the refund policy for product line {word}?"
+                 for word in ("alpha", "bravo", "charlie", "delta", "echo")]  # about 2,150 bytes each
+    try:
+        for question in questions[:3]:
+            clock.advance(1)
+            await cache.store(SCOPE, question, {"content": "x" * 1000})
+        clock.advance(1)
+        assert (await cache.lookup(SCOPE, questions[0])).hit is not None  # now the most recent use
+        for question in questions[3:]:
+            clock.advance(1)
+            await cache.store(SCOPE, question, {"content": "x" * 1000})
+        stats = await cache.stats()
+        assert stats.bytes <= 8_000 and stats.evictions > 0
+        assert (await cache.lookup(SCOPE, questions[0])).hit is not None
+        assert (await cache.lookup(SCOPE, questions[1])).hit is None  # least recently used: gone
+        assert (await cache.lookup(SCOPE, questions[2])).hit is None
+        assert (await cache.lookup(SCOPE, questions[-1])).hit is not None
+    finally:
+        await cache.close()
+
+
+async def test_entries_survive_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / FILE_NAME
+    first = SemanticCache.at(path, HashEmbedder(), threshold=0.85, ttl_s=600, max_bytes=10**7)
+    await first.store(SCOPE, QUESTION, {"content": "kept"})
+    await first.close()
+    again = SemanticCache.at(path, HashEmbedder(), threshold=0.85, ttl_s=600, max_bytes=10**7)
+    try:
+        assert (await again.lookup(SCOPE, "how do I reset my password")).hit.value == {"content": "kept"}
+    finally:
+        await again.close()
+
+
+SECOND_PROCESS = textwrap.dedent("""
+    import asyncio, sys
+    from gatewise.cache.embedders import HashEmbedder
+    from gatewise.cache.semantic import Scope, SemanticCache
+
+    async def main(path, action):
+        cache = SemanticCache.at(path, HashEmbedder(), threshold=0.85, ttl_s=600, max_bytes=10**7)
+        scope = Scope("routing-gateway:routed_complete", ("m",))
+        if action == "store":
+            await cache.store(scope, "Where is my parcel?", {"content": "from the other process"})
+        else:
+            await cache.clear()
+        await cache.close()
+
+    asyncio.run(main(sys.argv[1], sys.argv[2]))
+""")
+
+
+def _other_process(path: Path, action: str) -> None:
+    subprocess.run([sys.executable, "-c", SECOND_PROCESS, str(path), action], check=True, timeout=60)
+
+
+async def test_two_processes_see_each_others_entries_and_deletions(cache: SemanticCache,
+                                                                  tmp_path: Path) -> None:
+    scope = Scope("routing-gateway:routed_complete", ("m",))
+    await cache.store(scope, "How do I reset my password?", {"content": "ours"})
+    assert (await cache.lookup(scope, "Where is my parcel?")).hit is None  # index loaded, empty there
+    _other_process(tmp_path / FILE_NAME, "store")
+    found = await cache.lookup(scope, "where is my parcel")
+    assert found.hit is not None and found.hit.value == {"content": "from the other process"}
+    _other_process(tmp_path / FILE_NAME, "clear")
+    assert (await cache.lookup(scope, "where is my parcel")).hit is None
+    assert (await cache.lookup(scope, "How do I reset my password?")).hit is None
+    assert (await cache.stats()).memory_bytes == 0  # the deletions left this process's memory too
+
+
+def test_what_may_be_answered_from_the_semantic_cache() -> None:
+    ask = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": QUESTION}]
+    assert request_is_cacheable({"messages": ask, "temperature": 0}) is None
+    assert request_is_cacheable({"messages": ask}) is None
+    assert request_is_cacheable({"messages": ask, "temperature": 0.7}) == "temperature"
+    assert request_is_cacheable({"messages": ask, "temperature": 0.7}, temperature_ok=True) is None
+    assert request_is_cacheable({"messages": ask, "tools": [{"type": "function"}]}) == "tools"
+    assert request_is_cacheable({"messages": ask, "response_format": {"type": "json_object"}}) == \
+        "response_format"
+    image = [{"role": "user", "content": [{"type": "text", "text": "What is this?"},
+                                          {"type": "image_url", "image_url": {"url": "https://x/y.png"}}]}]
+    assert request_is_cacheable({"messages": image}) == "images"
+    assert request_is_cacheable({"messages": [*ask, {"role": "assistant", "content": "Hi"}]}) is not None
+
+
+async def test_long_prompts_are_neither_stored_nor_looked_up(cache: SemanticCache) -> None:
+    document = "Summarise this contract. " + "Clause text. " * 200
+    assert await cache.store(SCOPE, document, {"content": "summary"}) == 0.0
+    assert (await cache.lookup(SCOPE, document)).hit is None
+    assert (await cache.stats()).entries == 0
+
+
+def test_the_local_embedder_loads_offline_and_lazily(tmp_path: Path) -> None:
+    script = textwrap.dedent("""
+        import sys
+        import gatewise.cache.embedders as embedders
+        assert "onnxruntime" not in sys.modules  # nothing heavy at import: servers start fast
+        vectors = embedders.LocalEmbedder().embed_now(["cancel my subscription", "end my subscription"])
+        assert "huggingface_hub" not in sys.modules
+        print(vectors.shape[1], round(float(vectors[0] @ vectors[1]), 2))
+    """)
+    # No hub, and any attempt at the network would go to a closed port.
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HOME": str(tmp_path), "HTTPS_PROXY": "http://127.0.0.1:9",
+           "HTTP_PROXY": "http://127.0.0.1:9", "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    dimensions, similarity = out.stdout.split()
+    assert dimensions == "384" and float(similarity) > 0.7
+    # Nothing was fetched: only onnxruntime's small device-id files appear under the cache.
+    written = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+    assert all(".onnxruntime" in p.parts and p.stat().st_size < 100_000 for p in written)
+
+
+async def test_local_vectors_are_unit_length_and_batch_like_singles() -> None:
+    embedder = LocalEmbedder()
+    try:
+        batch = (await embedder.embed(["short", "a much longer question about parcels and refunds"])).vectors
+        single = (await embedder.embed(["short"])).vectors
+    finally:
+        await embedder.aclose()
+    assert batch.dtype == np.float32 and batch.shape == (2, 384)
+    assert np.allclose(np.linalg.norm(batch, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(batch[0], single[0], atol=1e-4)  # padding does not leak into the mean
+
+
+async def test_upstream_embeddings_are_memoised_and_priced(tmp_path: Path, settings: Settings,
+                                                           clock: FakeClock) -> None:
+    client = OpenRouterClient(settings)
+    cache = SemanticCache.at(tmp_path / FILE_NAME, "openai/text-embedding-3-large", threshold=0.85, ttl_s=600,
+                             max_bytes=10**7, embedding_ttl_s=3600, client=client, clock=clock)
+    try:
+        assert cache.embedder.name == "openrouter:openai/text-embedding-3-large"
+        first = await cache.store(SCOPE, QUESTION, {"content": "upstream"})
+        assert first > 0  # the sandbox prices embeddings like upstream does
+        found = await cache.lookup(SCOPE, QUESTION)
+        assert found.hit is not None and found.cost_usd == 0.0  # the question's vector was kept
+        clock.advance(3601)
+        assert (await cache.lookup(SCOPE, QUESTION)).cost_usd > 0  # the kept vector expired
+    finally:
+        await cache.close()
+        await client.aclose()

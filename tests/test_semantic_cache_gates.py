@@ -1,0 +1,120 @@
+"""Semantic cache safety gates: hand-written traps of every gate type, and paraphrases that must
+still be served. The end-to-end cases run the real local embedder at a threshold of 0.5, so
+what refuses a trap is the gate, not the similarity."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from gatewise.cache.embedders import LocalEmbedder
+from gatewise.cache.gates import analyse, compare, embedding_text
+from gatewise.cache.semantic import Scope, SemanticCache
+
+TRAPS = [
+    # values: numbers, amounts, ids, codes, days, colours, age groups
+    ("value", "What's the balance of account 55501?", "What's the balance of account 55510?"),
+    ("value", "Book a table for 4 people", "Book a table for 6 people"),
+    ("value", "Book a table for four people", "Book a table for 6 people"),
+    ("value", "How much is £20 in euros?", "How much is £200 in euros?"),
+    ("value", "How much is £20 in euros?", "How much is $20 in euros?"),
+    ("value", "Where is my refund for order A17-223?", "Where is my refund for order A17-232?"),
+    ("value", "Is the office open on Thursday?", "Is the office open on Friday?"),
+    ("value", "Can I park here in the morning?", "Can I park here in the evening?"),
+    ("value", "Is the red wire live?", "Is the black wire live?"),
+    ("value", "What is the ticket price for children?", "What is the ticket price for adults?"),
+    # negation
+    ("negation", "Should I restart the router?", "Should I not restart the router?"),
+    ("negation", "Can I travel with a passport?", "Can I travel without a passport?"),
+    ("negation", "Which snacks should I pack for the hike?",
+     "Which snacks should I avoid packing for the hike?"),
+    ("negation", "Why does my laptop charge?", "Why won't my laptop charge?"),
+    # polarity: opposite pairs and negating prefixes
+    ("polarity", "How do I enable notifications?", "How do I disable notifications?"),
+    ("polarity", "How can I turn on notifications?", "How can I turn off notifications?"),
+    ("polarity", "Should I buy Tesla shares now?", "Should I sell Tesla shares now?"),
+    ("polarity", "Should I take the pill before eating?", "Should I take the pill after eating?"),
+    ("polarity", "How do I increase my credit limit?", "How do I decrease my credit limit?"),
+    ("polarity", "How do I add a user to the workspace?", "How do I remove a user from the workspace?"),
+    ("polarity", "How do I start the backup?", "How do I stop the backup?"),
+    ("polarity", "Is the pool open today?", "Is the pool closed today?"),
+    ("polarity", "How do I accept the invitation?", "How do I decline the invitation?"),
+    ("polarity", "How do I upgrade my plan?", "How do I downgrade my plan?"),
+    ("polarity", "How do I lock the screen?", "How do I unlock the screen?"),
+    ("polarity", "Is this browser supported?", "Is this browser unsupported?"),
+    ("polarity", "Is the museum free for residents?", "Is the museum free for non-residents?"),
+    ("polarity", "Is delivery free for orders over £50?", "Is delivery free for orders under £50?"),
+    ("polarity", "Does my husband need a visa?", "Does my wife need a visa?"),
+    # roles: direction swapped between shared words
+    ("role", "Translate this from French to German", "Translate this from German to French"),
+    ("role", "How do I transfer money to my savings account?",
+     "How do I transfer money from my savings account?"),
+    # names and rare words
+    ("name", "Who is the mayor of Leeds?", "Who is the mayor of Bristol?"),
+    ("name", "Does the plan include Zoom?", "Does the plan include Slack?"),
+    ("rare_word", "how do i descale a kettle", "how do i descale a percolator"),
+    # content: a qualifier added or swapped
+    ("content", "Do you offer discounts?", "Do you offer military discounts?"),
+    ("content", "How do I reset my password?", "How do I reset my email password?"),
+]
+
+PARAPHRASES = [
+    ("How do I reset my password?", "how do i reset my password"),
+    ("How do I cancel my order?", "Hi! How do I cancel my order? Thanks a lot"),
+    ("How do I update my billing address?", "How do I updte my billing adress?"),
+    ("Where can I buy a gift card?", "Where can I purchase a gift card?"),
+    ("Is breakfast included for children?", "Is breakfast included for kids?"),
+    ("What are your opening hours on Saturday?", "What are your opening hours on saturdays?"),
+    ("How can I turn off notifications?", "How do I switch off notifications?"),
+    ("I can't log in to my account", "I cannot log in to my account"),
+]
+
+
+@pytest.mark.parametrize(("gate", "cached", "new"), TRAPS)
+def test_each_trap_is_refused_by_its_gate(gate: str, cached: str, new: str) -> None:
+    assert compare(analyse(cached), analyse(new)).refused == gate
+    assert compare(analyse(new), analyse(cached)).refused == gate  # whichever side was cached
+
+
+@pytest.mark.parametrize(("cached", "new"), PARAPHRASES)
+def test_paraphrases_pass_the_lexical_gates(cached: str, new: str) -> None:
+    assert compare(analyse(cached), analyse(new)).refused is None
+
+
+def test_embedding_text_drops_greetings_and_mends_spelling() -> None:
+    assert embedding_text("Hi team, how do I chnage my adress? Thanks in advance") == \
+        "how do I change my address?"
+    # A name no dictionary word is one slip from stays as written.
+    assert embedding_text("Do you deliver to Hounslow?") == "Do you deliver to Hounslow?"
+
+
+@pytest.fixture(scope="module")
+def embedder() -> LocalEmbedder:
+    return LocalEmbedder()  # loaded once for the module
+
+
+@pytest.fixture
+async def cache(tmp_path: Path, embedder: LocalEmbedder) -> AsyncIterator[SemanticCache]:
+    c = SemanticCache.at(tmp_path / "semantic.sqlite3", embedder, threshold=0.5, ttl_s=3600, max_bytes=10**8)
+    yield c
+    await c.close()
+
+
+@pytest.mark.parametrize(("gate", "cached", "new"),
+                         [t for t in TRAPS if t[0] not in ("name", "rare_word")])  # those fall below 0.5
+async def test_traps_miss_through_the_cache(cache: SemanticCache, gate: str, cached: str, new: str) -> None:
+    scope = Scope("trap:" + cached, ("m",))
+    await cache.store(scope, cached, {"answer": cached})
+    found = await cache.lookup(scope, new)
+    assert found.hit is None and found.refused == gate
+
+
+@pytest.mark.parametrize(("cached", "new"), PARAPHRASES)
+async def test_paraphrases_hit_through_the_cache(cache: SemanticCache, cached: str, new: str) -> None:
+    scope = Scope("paraphrase:" + cached, ("m",))
+    await cache.store(scope, cached, {"answer": cached})
+    found = await cache.lookup(scope, new)
+    assert found.hit is not None and found.hit.value == {"answer": cached}
+    assert found.hit.question == cached and found.hit.similarity >= 0.8
