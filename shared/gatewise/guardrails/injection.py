@@ -126,8 +126,9 @@ RULES: tuple[_Rule, ...] = (
 )
 _HEX = re.compile(r"(?<![0-9a-f])(?:[0-9a-f]{2}){16,2048}+(?![0-9a-f])")
 _BLOB = re.compile(r"(?<![A-Za-z0-9+/=_\-])[A-Za-z0-9+/_\-]{16,4096}+={0,2}")
-_ROT13_TRIGGERS = frozenset(["ignore", "disregard", "forget", "instructions", "previous", "prompt",
-                             "system", "reveal"])
+# The ROT13 forms of words an encoded override would hold ("vtaber" is "ignore").
+_ROT13_TRIGGERS = frozenset(codecs.encode(word, "rot13") for word in (
+    "ignore", "disregard", "forget", "instructions", "previous", "prompt", "system", "reveal"))
 
 
 @dataclass(frozen=True)
@@ -165,8 +166,7 @@ def _encoded(view: View) -> list[InjectionHit]:
             decoded = decode_blob(m.group(0)) if kind == "base64" else _unhex(m.group(0))
             if decoded:
                 hits += _inner(decoded, kind, m.start(), m.end())
-    rot = codecs.encode(" ".join(view.token_set), "rot13")
-    if not _ROT13_TRIGGERS.isdisjoint(rot.split()):
+    if not _ROT13_TRIGGERS.isdisjoint(view.token_set):
         hits += _inner(codecs.encode(view.lower, "rot13"), "rot13", 0, len(view.lower))
     return hits
 

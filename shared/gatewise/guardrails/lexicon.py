@@ -87,8 +87,9 @@ class Lexicon:
         if token_set.isdisjoint(self._heads):
             return []
         hits: list[Hit] = []
-        for i, token in enumerate(tokens):
-            for rule in self._heads.get(token, ()):
+        heads = self._heads
+        for i in [i for i, token in enumerate(tokens) if token in heads]:
+            for rule in heads[tokens[i]]:
                 last = _match(rule, tokens, i)
                 if last is not None:
                     hits.append(Hit(rule, i, last))

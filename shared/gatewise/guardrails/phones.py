@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 
 import phonenumbers
 
@@ -18,10 +19,10 @@ from gatewise.guardrails.entities import Finding
 DEFAULT_REGIONS = ("US", "GB", "DE", "FR", "IT", "ES", "NL", "BR", "IN", "AU")
 
 _CANDIDATE = re.compile(
-    r"(?<![\w+\-./])"
+    r"(?<![\w+\-./:])"
     r"(?:\+|00)?"
-    r"(?:\(\+?\d{1,4}\)[ .\-]{0,2}+)?"
-    r"\d(?:[ .\-/]{0,2}+(?:\(\d{1,5}\)|\d)){5,19}+"
+    r"(?:\(\+?\d{1,5}\)[ .\-]{0,2}+)?"
+    r"\d(?:[ .\-/]{0,2}+(?:\(\d{1,5}\)|\d)){4,19}+"
     r"(?:[ ]{0,2}+(?:x|ext\.?|extension|#)[ ]{0,2}+\d{1,6}+)?"
     r"(?![\w])"
 )
@@ -30,31 +31,63 @@ _CONTEXT_CHARS = 40
 _PHONE_WORDS = re.compile(
     r"phone|tel\b|tel\.|telephone|call|mobile|cell|fax|whatsapp|sms|text me|contact|dial|"
     r"ring|reach|handy|telefon|téléphone|portable|cellulare|móvil|celular|numéro|nummer|número")
-_ID_WORDS = re.compile(
-    r"order|invoice|tracking|track|shipment|parcel|account|acct|isbn|issn|ref\b|reference|"
-    r"serial|ticket|case|po\b|sku|id\b|#\s*$|no\.\s*$|iban|card|ssn|routing|version|build|"
-    r"patent|doi|zip|postcode|postal")
+# Words right before a number (the last three) that make it an identifier.
+_ID_WORDS = frozenset([
+    "order", "invoice", "tracking", "track", "shipment", "parcel", "account", "acct", "isbn", "issn",
+    "ref", "reference", "serial", "ticket", "case", "po", "sku", "id", "no", "iban", "card", "ssn",
+    "routing", "version", "build", "patent", "doi", "zip", "postcode", "postal", "#",
+])
+_LAST_WORDS = re.compile(r"[a-z#]+")
+_SENTENCE_END = re.compile(r"[.!?\n]\s")
+_CONTINUES = re.compile(r"[-/.][0-9A-Za-z]")
+_CARD_GROUPS = re.compile(r"\d{4}([ .\-])\d{4}\1\d{4}")
 
 
-def find_phones(text: str, lower: str, regions: Sequence[str]) -> Iterator[Finding]:
+def find_phones(text: str, lower: str, regions: Sequence[str],
+                taken: Sequence[tuple[int, int]] = ()) -> Iterator[Finding]:
     for match in _CANDIDATE.finditer(text):
+        if any(start < match.end() and match.start() < end for start, end in taken):
+            continue
         raw = match.group(0)
         digits = sum(ch.isdigit() for ch in raw)
         if digits < 7 or digits > 17 or _DATE.fullmatch(raw):
             continue
         before = lower[max(0, match.start() - _CONTEXT_CHARS): match.start()]
-        if _ID_WORDS.search(before):
+        clause = _SENTENCE_END.split(before)[-1]
+        last_words = _LAST_WORDS.findall(clause)[-3:]
+        if not _ID_WORDS.isdisjoint(last_words) or _looks_like_other(raw, text, match.end()):
             continue
         bare = raw.isdigit()
         if bare and not _PHONE_WORDS.search(before):
             continue
-        number = _parse(raw, regions)
+        number = _parse(raw, tuple(regions))
         if number is not None:
             value = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
             yield Finding("PHONE", match.start(), match.end(), value)
 
 
-def _parse(raw: str, regions: Sequence[str]) -> phonenumbers.PhoneNumber | None:
+def _looks_like_other(raw: str, text: str, end: int) -> bool:
+    """Card-style grouping, an ISBN, or a number that goes on past the candidate (``-X``)."""
+    if _CONTINUES.match(text, end) or _CARD_GROUPS.search(raw):
+        return True
+    digits = [c for c in raw if c.isdigit()]
+    if raw.count("-") >= 2 and len(digits) in (9, 10, 13) and not raw.startswith("+"):
+        return _isbn(digits, text[end:end + 2])
+    return False
+
+
+def _isbn(digits: list[str], after: str) -> bool:
+    if len(digits) == 9 and after[:2] in ("-X", "-x"):
+        return True
+    if len(digits) == 10:
+        return sum((10 - i) * int(d) for i, d in enumerate(digits)) % 11 == 0
+    if len(digits) == 13 and "".join(digits[:3]) in ("978", "979"):
+        return sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(digits)) % 10 == 0
+    return False
+
+
+@lru_cache(maxsize=4096)  # a conversation resends its history, and its numbers, on every turn
+def _parse(raw: str, regions: tuple[str, ...]) -> phonenumbers.PhoneNumber | None:
     international = raw.startswith(("+", "00", "(+"))
     candidate = "+" + raw[2:] if raw.startswith("00") else raw
     for region in (None,) if international else regions:

@@ -30,9 +30,10 @@ from gatewise.guardrails.validators import (
 
 ALL_TYPES = frozenset(ENTITY_TYPES)
 
-_EMAIL = re.compile(
-    r"(?<![\w.%+\-])[\w.%+\-]{1,64}+@"
-    r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.){1,8}+[A-Za-z]{2,24}+(?![\w\-])")
+# E-mail is found from each "@": the local part backwards, the domain forwards (no scan of
+# the text position by position).
+_LOCAL = re.compile(r"(?<![\w.%+\-])[\w.%+\-]{1,64}\Z")
+_DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}+(?![\w\-])")
 # A run of digit groups joined by single spaces, dots or dashes: card candidates.
 _DIGIT_RUN = re.compile(r"(?<![\w.\-])\d(?:[ .\-]?\d){11,40}+(?!\w)")
 _GROUP = re.compile(r"\d+|[ .\-]")
@@ -57,10 +58,11 @@ def find_pii(view: View, types: Iterable[str] = ALL_TYPES,
     if "SECRET" in wanted:
         found += find_secrets(text)
     if "EMAIL" in wanted and "@" in text:
-        found += (Finding("EMAIL", m.start(), m.end(), m.group(0).lower())
-                  for m in _EMAIL.finditer(text))
+        found += _emails(text)
     if _DIGIT.search(text):
-        found += _numbers(view, wanted, regions)
+        found += _numbers(view, wanted)
+        if "PHONE" in wanted:  # last: digits already taken by a card, IBAN or IP are not a phone
+            found += find_phones(text, view.lower, regions, [(f.start, f.end) for f in found])
     if "IP_ADDRESS" in wanted and ("::" in text or text.count(":") > 4):
         found += _ipv6(text)
     if decode:
@@ -68,7 +70,17 @@ def find_pii(view: View, types: Iterable[str] = ALL_TYPES,
     return resolve(found)
 
 
-def _numbers(view: View, wanted: frozenset[str], regions: Sequence[str]) -> Iterator[Finding]:
+def _emails(text: str) -> Iterator[Finding]:
+    at = text.find("@")
+    while at != -1:
+        local = _LOCAL.search(text, max(0, at - 64), at)
+        domain = _DOMAIN.match(text, at + 1) if local else None
+        if local and domain:
+            yield Finding("EMAIL", local.start(), domain.end(), text[local.start():domain.end()].lower())
+        at = text.find("@", at + 1)
+
+
+def _numbers(view: View, wanted: frozenset[str]) -> Iterator[Finding]:
     text, lower = view.text, view.lower
     if "CREDIT_CARD" in wanted:
         for match in _DIGIT_RUN.finditer(text):
@@ -87,8 +99,6 @@ def _numbers(view: View, wanted: frozenset[str], regions: Sequence[str]) -> Iter
             if ipv4_ok(m.group(0)) and not _VERSION_WORDS.search(
                     lower[max(0, m.start() - 24):m.start()]):
                 yield Finding("IP_ADDRESS", m.start(), m.end(), m.group(0))
-    if "PHONE" in wanted:
-        yield from find_phones(text, lower, regions)
 
 
 def _cards(match: re.Match[str]) -> Iterator[Finding]:
@@ -109,12 +119,35 @@ def _cards(match: re.Match[str]) -> Iterator[Finding]:
     for i, j in windows:
         if digits_before[j + 1] - digits_before[i] not in CARD_LENGTHS or len(set(seps[i:j])) > 1:
             continue
+        if not _standalone(groups, seps, i, j) or not _card_grouping(groups[i:j + 1]):
+            continue
         digits = "".join(groups[i:j + 1])
         if is_card(digits):
             start = match.start() + offsets[2 * i]
             end = match.start() + offsets[2 * j + 1]
             yield Finding("CREDIT_CARD", start, end, digits)
             return
+
+
+def _standalone(groups: list[str], seps: list[str], i: int, j: int) -> bool:
+    """A window that is part of a longer run stands apart from the rest: a different
+    separator at its edge, or only a short tail (an expiry month) in the same style. So the
+    first groups of a tracking or reference number do not pass for a card."""
+    inside = seps[i] if j > i else None
+    for edge, rest in ((seps[i - 1] if i else None, groups[:i]), (seps[j] if j < len(groups) - 1 else None,
+                                                                 groups[j + 1:])):
+        if edge is not None and inside is not None and edge == inside and sum(map(len, rest)) > 2:
+            return False
+    return True
+
+
+def _card_grouping(groups: list[str]) -> bool:
+    """How cards are written: unbroken, in fours (the last group shorter), 4-6-5 or 4-6-4, or
+    one digit at a time (spaced out to dodge a filter). An order id such as 581-4611891-8583223
+    is not."""
+    sizes = [len(g) for g in groups]
+    return (len(sizes) == 1 or (all(s == 4 for s in sizes[:-1]) and sizes[-1] <= 4)
+            or sizes in ([4, 6, 5], [4, 6, 4]) or set(sizes) == {1})
 
 
 def _ibans(text: str) -> Iterator[Finding]:
