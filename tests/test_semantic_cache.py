@@ -16,6 +16,7 @@ import pytest
 
 from gatewise.cache.embedders import HashEmbedder, LocalEmbedder
 from gatewise.cache.semantic import FILE_NAME, Scope, SemanticCache, request_is_cacheable
+from gatewise.cache.vector_index import VectorIndex
 from gatewise.config import Settings
 from gatewise.upstream.openrouter import OpenRouterClient
 from test_response_cache import FakeClock
@@ -236,3 +237,25 @@ async def test_upstream_embeddings_are_memoised_and_priced(tmp_path: Path, setti
     finally:
         await cache.close()
         await client.aclose()
+
+
+def test_the_index_finds_the_nearest_and_forgets_removed_and_expired() -> None:
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((3000, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = VectorIndex(384)
+    expires = np.where(np.arange(3000) % 10 == 0, 50.0, 1e12)  # every tenth entry expires at t=50
+    index.add(np.arange(3000), vectors, expires)
+    queries = vectors[:300] + rng.normal(0, 0.01, (300, 384)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    for i, query in enumerate(queries):
+        (best, score), *_ = index.search(query, now=0)
+        assert best == i and score == pytest.approx(float(vectors[i] @ query), abs=0.01)
+    for entry_id in range(0, 3000, 2):
+        index.remove(entry_id)
+    assert len(index) == 1500
+    for i, query in enumerate(queries):
+        found = [entry_id for entry_id, _ in index.search(query, now=100)]
+        assert all(f % 2 == 1 and f % 10 != 0 for f in found)  # never removed, never expired
+        if i % 2 == 1 and i % 10 != 0:
+            assert found[0] == i

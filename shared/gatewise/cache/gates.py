@@ -32,7 +32,7 @@ import gzip
 import json
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 # Words past this frequency rank (or not in the vocabulary at all) must match exactly.
@@ -304,6 +304,7 @@ def embedding_text(text: str) -> str:
     return re.sub(r"\b[A-Za-z][a-z]{4,}\b", mend, text)
 
 
+@lru_cache(maxsize=4096)  # cached questions are compared again and again
 def analyse(text: str) -> Features:
     text = _question_part(text.replace("’", "'"))
     tokens: list[tuple[str, bool]] = []  # (token, starts a sentence)

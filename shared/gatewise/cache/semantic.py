@@ -50,6 +50,7 @@ _CANDIDATES = 4
 _APPROX_SLACK = 0.02
 _REMOVED_LOG_KEEP = 50_000
 _WORD_MEMO = 4096
+_LOAD_BATCH = 4096
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS entries (
@@ -292,6 +293,11 @@ class SemanticCache:
         await self._db.run(self._put, key, question, embedded.vectors[0], blob, ttl_s)
         return embedded.cost_usd
 
+    async def warm(self) -> None:
+        """Load the file into memory now (a server can do this in the background at start-up)
+        rather than on the first lookup."""
+        await self._db.run(self._sync)
+
     async def clear(self) -> None:
         await self._db.run(lambda: self._db.conn.execute("DELETE FROM entries"))
 
@@ -408,18 +414,20 @@ class SemanticCache:
             self._forget(entry_id)
             self._last_removed = seq
         now = self._clock()
-        by_scope: dict[str, list[tuple[int, bytes, float]]] = {}
         fresh = conn.execute("SELECT id, scope, vector, expires_at FROM entries WHERE id > ? ORDER BY id",
                              (self._last_id,))
-        for entry_id, scope, blob, expires_at in fresh:
-            self._last_id = entry_id
-            if expires_at > now:
-                by_scope.setdefault(scope, []).append((entry_id, blob, expires_at))
-        for scope, items in by_scope.items():
-            ids = np.array([i for i, _, _ in items], dtype=np.int64)
-            vectors = np.stack([np.frombuffer(b, "<f4") for _, b, _ in items])
-            self._index(scope, vectors.shape[1]).add(ids, vectors, np.array([e for _, _, e in items]))
-            self._scope_of.update(dict.fromkeys(ids.tolist(), scope))
+        # In batches, so a restart with a full cache never holds every blob at once.
+        while batch := fresh.fetchmany(_LOAD_BATCH):
+            self._last_id = batch[-1][0]
+            by_scope: dict[str, list[tuple[int, bytes, float]]] = {}
+            for entry_id, scope, blob, expires_at in batch:
+                if expires_at > now:
+                    by_scope.setdefault(scope, []).append((entry_id, blob, expires_at))
+            for scope, items in by_scope.items():
+                ids = np.array([i for i, _, _ in items], dtype=np.int64)
+                vectors = np.frombuffer(b"".join(b for _, b, _ in items), "<f4").reshape(len(items), -1)
+                self._index(scope, vectors.shape[1]).add(ids, vectors, np.array([e for _, _, e in items]))
+                self._scope_of.update(dict.fromkeys(ids.tolist(), scope))
         if self._last_removed > _REMOVED_LOG_KEEP:
             conn.execute("DELETE FROM removed WHERE seq <= ?", (self._last_removed - _REMOVED_LOG_KEEP,))
 

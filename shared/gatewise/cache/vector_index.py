@@ -113,7 +113,13 @@ class VectorIndex:
             distance = np.bitwise_count(self._planes[0, :n] ^ bits[0]).astype(np.uint16)
             for word in range(1, self._words):
                 distance += np.bitwise_count(self._planes[word, :n] ^ bits[word])
-            rows = np.argpartition(distance, _SHORTLIST)[:_SHORTLIST]
+            # Distances are small integers: count them to find the shortlist's cut-off instead of
+            # partially sorting 100,000 of them (0.1 ms rather than 0.7 ms).
+            cumulative = np.cumsum(np.bincount(distance, minlength=64 * self._words + 1))
+            cutoff = int(np.searchsorted(cumulative, _SHORTLIST))
+            rows = np.flatnonzero(distance <= cutoff)
+            if len(rows) > 2 * _SHORTLIST:  # many ties at the cut-off: the nearest first
+                rows = rows[np.argsort(distance[rows], kind="stable")[: 2 * _SHORTLIST]]
         else:
             rows = np.arange(n)
         scores = (self._int8[rows].astype(np.float32) @ query[0]) * self._scale[rows]

@@ -1,0 +1,173 @@
+"""Semantic cache lookup latency and memory at 1,000, 10,000 and 100,000 entries in one scope.
+
+Entries: the fow-cache questions embedded by the local model (all-MiniLM-L6-v2 int8), then copied
+with small random perturbations (renormalised) until the scope holds N entries, so the index holds
+vectors shaped like real ones. Rows are written straight into the cache's SQLite file and loaded
+by the cache the way a restarted server loads them (that load time is reported too).
+
+Lookups: the paraphrased side of each pair (about half of them hit), timed
+
+- end to end: SemanticCache.lookup with the local embedder (embedding, search, exact check of the
+  candidates, gates, the LRU touch on a hit);
+- without embedding: the same lookup with the question's vector computed beforehand;
+- embedding alone.
+
+Search quality: how often the index (bit-plane shortlist, int8 ranking) finds a candidate as good
+as an exact float32 search over every entry.
+
+Memory: the index arrays per 100,000 entries, and the growth of the process's resident set once
+the entries are loaded (arrays, id maps, SQLite's page cache).
+
+Usage: python bench/cache_lookup.py [--sizes 1000,10000,100000] [--lookups 300]
+(needs the bench extra: pip install -e '.[bench]')
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import resource
+import sqlite3
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from fow_cache.data import load_questions
+
+from common import pct
+from gatewise.cache import gates
+from gatewise.cache.embedders import Embedded, LocalEmbedder
+from gatewise.cache.semantic import FILE_NAME, Scope, SemanticCache
+from gatewise.cache.vector_index import VectorIndex
+
+SCOPE = Scope("routing-gateway:routed_complete", ("simple_queries",), {"temperature": 0})
+
+
+class Precomputed:
+    """The local embedder's vectors of the questions, computed beforehand: lookups without the
+    embedding step (words the gates compare are still embedded, once each)."""
+
+    def __init__(self, local: LocalEmbedder, vectors: dict[str, np.ndarray]) -> None:
+        self.name = local.name
+        self.dimensions = local.dimensions
+        self._local = local
+        self._vectors = vectors
+
+    async def embed(self, texts: Sequence[str]) -> Embedded:
+        if all(t in self._vectors for t in texts):
+            return Embedded(np.stack([self._vectors[t] for t in texts]))
+        return await self._local.embed(texts)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def rss_mb() -> float:
+    """The process's resident set now (not its peak)."""
+    gc.collect()
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * resource.getpagesize() / 1e6
+
+
+def entry_vectors(size: int, base: np.ndarray) -> np.ndarray:
+    """The questions' vectors, then neighbours of them (as other users might ask) up to ``size``."""
+    rng = np.random.default_rng(size)
+    vectors = base[np.arange(size) % len(base)].copy()
+    vectors[len(base):] += rng.normal(0, 0.02, vectors[len(base):].shape).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def fill(path: Path, questions: list[str], vectors: np.ndarray, embedder: str) -> None:
+    """Write one entry per vector into a fresh cache file."""
+    rows = []
+    now = time.time()
+    key = SCOPE.key(embedder)
+    for i, vector in enumerate(vectors):
+        base = i % len(questions)
+        value = f'{{"content":"answer {i}"}}'.encode()
+        blob = vector.astype("<f4").tobytes()
+        size_ = len(value) + len(blob)
+        rows.append((key, embedder, questions[base], blob, value, size_, now, now + 86400, now))
+    with sqlite3.connect(path) as conn:
+        conn.executemany("INSERT INTO entries (scope, embedder, question, vector, value, size, stored_at,"
+                         " expires_at, last_used) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def shortlist_recall(entries: np.ndarray, queries: np.ndarray) -> str:
+    """How often the index's best candidate scores within 0.01 of the exact float32 best, over
+    the queries whose exact best reaches 0.80 (the ones a threshold could serve)."""
+    index = VectorIndex(entries.shape[1])
+    index.add(np.arange(len(entries)), entries, np.full(len(entries), np.inf))
+    exact = queries @ entries.T
+    wanted = [i for i in range(len(queries)) if exact[i].max() >= 0.80]
+    found = sum(index.search(queries[i], now=0)[0][1] >= exact[i].max() - 0.01 for i in wanted)
+    return f"{found}/{len(wanted)}"
+
+
+async def timed_lookups(cache: SemanticCache, queries: list[str]) -> tuple[list[float], int]:
+    times, hits = [], 0
+    for query in queries:
+        start = time.perf_counter()
+        found = await cache.lookup(SCOPE, query)
+        times.append((time.perf_counter() - start) * 1000)
+        hits += found.hit is not None
+    return times, hits
+
+
+async def main(sizes: list[int], lookups: int) -> None:
+    pairs = load_questions()
+    stored = list(dict.fromkeys(p["a"] for p in pairs))
+    queries = [p["b"] for p in pairs][:lookups]
+    local = LocalEmbedder()
+    texts = list(dict.fromkeys(stored + queries))
+    mended = [gates.embedding_text(t) for t in texts]
+    vectors = dict(zip(mended, local.embed_now(mended), strict=True))
+    base = np.stack([vectors[gates.embedding_text(q)] for q in stored])
+    query_vectors = np.stack([vectors[gates.embedding_text(q)] for q in queries])
+    gates.embedding_text("warm up the spelling index")
+    single = []
+    for query in queries:
+        start = time.perf_counter()
+        local.embed_now([gates.embedding_text(query)])
+        single.append((time.perf_counter() - start) * 1000)
+    print(f"local embedding of one question: p50 {pct(single, 0.5):.2f} ms, p95 {pct(single, 0.95):.2f} ms "
+          f"({len(single)} questions, 1 onnxruntime thread)\n")
+    print("| entries | load (restart) | lookup p50 / p95, embedding included | p50 / p95 without embedding "
+          "| hits | index arrays | RSS growth | best found |")
+    print("|---|---|---|---|---|---|---|---|")
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / FILE_NAME
+            SemanticCache.at(path, local, threshold=0.85, ttl_s=86400, max_bytes=10**10)  # the schema
+            entries = entry_vectors(size, base)
+            fill(path, stored, entries, local.name)
+            recall = shortlist_recall(entries, query_vectors)
+            before = rss_mb()
+            cache = SemanticCache.at(path, local, threshold=0.85, ttl_s=86400, max_bytes=10**10)
+            start = time.perf_counter()
+            await cache.warm()  # what a restarted server does before its first lookup
+            load_s = time.perf_counter() - start
+            grown = rss_mb() - before
+            full, hits = await timed_lookups(cache, queries)
+            memory = (await cache.stats()).memory_bytes
+            await cache.close()
+            bare = SemanticCache.at(path, Precomputed(local, vectors), threshold=0.85, ttl_s=86400,
+                                    max_bytes=10**10)
+            await timed_lookups(bare, queries)  # the word vectors the gates use, embedded once
+            quick, _ = await timed_lookups(bare, queries)
+            await bare.close()
+        print(f"| {size:,} | {load_s:.2f} s | {pct(full, 0.5):.2f} / {pct(full, 0.95):.2f} ms | "
+              f"{pct(quick, 0.5):.2f} / {pct(quick, 0.95):.2f} ms | {hits}/{len(queries)} | "
+              f"{memory / size * 100_000 / 1e6:.1f} MB per 100k | {grown:.0f} MB | {recall} |")
+    await local.aclose()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--lookups", type=int, default=300)
+    args = parser.parse_args()
+    asyncio.run(main([int(s) for s in args.sizes.split(",")], args.lookups))
