@@ -17,7 +17,8 @@ import pytest
 from gatewise.cache.embedders import HashEmbedder, LocalEmbedder
 from gatewise.cache.semantic import FILE_NAME, Scope, SemanticCache, request_is_cacheable
 from gatewise.cache.vector_index import VectorIndex
-from gatewise.config import Settings
+from gatewise.catalog import Catalog
+from gatewise.config import EmbeddingCacheConfig, Settings
 from gatewise.upstream.openrouter import OpenRouterClient
 from test_response_cache import FakeClock
 
@@ -221,13 +222,28 @@ async def test_local_vectors_are_unit_length_and_batch_like_singles() -> None:
     assert np.allclose(batch[0], single[0], atol=1e-4)  # padding does not leak into the mean
 
 
+async def test_the_settings_choose_the_file_threshold_and_local_embedder(settings: Settings) -> None:
+    cache = SemanticCache.open(settings)
+    await cache.close()
+    assert cache.embedder.name == "local:all-MiniLM-L6-v2-int8"  # the default, loaded on first use
+    assert cache.threshold == settings.caching.semantic_cache.similarity_threshold
+    assert cache.max_bytes == settings.caching.semantic_cache.max_cache_size
+    assert (settings.data_dir / FILE_NAME).exists()
+
+
 async def test_upstream_embeddings_are_memoised_and_priced(tmp_path: Path, settings: Settings,
                                                            clock: FakeClock) -> None:
+    caching = settings.caching.model_copy(update={"embedding_cache": EmbeddingCacheConfig(
+        model="text-embedding-3-large", ttl_seconds=3600)})
     client = OpenRouterClient(settings)
+    opened = SemanticCache.open(settings.model_copy(update={"caching": caching}), tmp_path,
+                                client=client, catalog=Catalog.snapshot())
+    await opened.close()
+    # The same file and embedder, on a clock the test moves.
     cache = SemanticCache.at(tmp_path / FILE_NAME, "openai/text-embedding-3-large", threshold=0.85, ttl_s=600,
                              max_bytes=10**7, embedding_ttl_s=3600, client=client, clock=clock)
     try:
-        assert cache.embedder.name == "openrouter:openai/text-embedding-3-large"
+        assert opened.embedder.name == cache.embedder.name == "openrouter:openai/text-embedding-3-large"
         first = await cache.store(SCOPE, QUESTION, {"content": "upstream"})
         assert first > 0  # the sandbox prices embeddings like upstream does
         found = await cache.lookup(SCOPE, QUESTION)

@@ -36,6 +36,7 @@ from gatewise.cache.vector_index import VectorIndex
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from gatewise.catalog import Catalog
     from gatewise.config import Settings
     from gatewise.upstream.openrouter import OpenRouterClient
 
@@ -238,11 +239,16 @@ class SemanticCache:
 
     @classmethod
     def open(cls, settings: Settings, data_dir: Path | None = None, *, client: OpenRouterClient | None = None,
-             cost_of: Callable[[str, int], float] | None = None) -> SemanticCache:
+             catalog: Catalog | None = None) -> SemanticCache:
         """The cache ``caching.semantic_cache`` and ``caching.embedding_cache`` describe. An upstream
-        embedding model needs ``client`` (and ``cost_of`` when the upstream reports no cost)."""
+        embedding model needs ``client``; ``catalog`` turns a short name (``text-embedding-3-large``)
+        into its id and prices calls whose answer carries no cost."""
         semantic, embedding = settings.caching.semantic_cache, settings.caching.embedding_cache
-        return cls.at((data_dir or settings.data_dir) / FILE_NAME, embedding.model,
+        model, cost_of = embedding.model, None
+        if catalog is not None:
+            model = catalog.resolve(model) or model
+            cost_of = lambda model_id, tokens: catalog.cost_of(model_id, tokens, 0)  # noqa: E731
+        return cls.at((data_dir or settings.data_dir) / FILE_NAME, model,
                       threshold=semantic.similarity_threshold, ttl_s=semantic.ttl_seconds,
                       max_bytes=semantic.max_cache_size, embedding_ttl_s=embedding.ttl_seconds,
                       client=client, dimensions=embedding.dimensions, cost_of=cost_of)
