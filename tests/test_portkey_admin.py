@@ -1312,15 +1312,16 @@ async def test_pagination_walks_every_style_and_stops_at_the_cap(upstream, sandb
 
 
 def probe_value(schema: dict[str, Any]) -> Any:
-    """A value for a filter of this schema; numbers are 0 and flags false, to prove zeros travel."""
+    """A value for a filter of this schema; numbers are 0 (or their minimum, if above 0) and flags
+    false, to prove zeros travel."""
     if "enum" in schema:
         return schema["enum"][0]
     items = schema.get("items", {})
     numbers = [items.get("minimum", 0), items.get("maximum", 1)]
     return {
         "string": "probe",
-        "integer": 0,
-        "number": 0,
+        "integer": max(schema.get("minimum", 0), 0),
+        "number": max(schema.get("minimum", 0), 0),
         "boolean": False,
         "array": numbers if items.get("type") == "integer" else ["a", "b"],
         "object": {"env": "prod"},

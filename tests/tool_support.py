@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from mcp import Client
+from mcp.client._memory import InMemoryTransport
+from mcp.types import JSONRPCRequest
 
 from gatewise.config import Settings
 from gatewise.ledger import open_ledger
@@ -40,6 +42,43 @@ def check_contract(tools: list[Any], path: Path) -> dict[str, dict[str, Any]]:
         path.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
     assert current == json.loads(path.read_text()), "rerun with UPDATE_CONTRACT=1"
     return current
+
+
+class RawArgsTransport(InMemoryTransport):
+    """An in-memory transport that hands ``tools/call`` arguments to the server as given.
+
+    The SDK client serialises arguments in JSON mode, turning NaN and infinities into null, yet
+    a frame read from stdio or HTTP can carry NaN, Infinity or 1e309; so the next call's raw
+    arguments are swapped back in on their way out.
+    """
+
+    pending: dict[str, Any] | None = None
+
+    async def __aenter__(self) -> Any:
+        read, write = await super().__aenter__()
+        return read, _SwapArguments(write, self)
+
+
+class _SwapArguments:
+    def __init__(self, inner: Any, transport: RawArgsTransport) -> None:
+        self._inner = inner
+        self._transport = transport
+
+    async def send(self, item: Any) -> None:
+        message, raw = item.message, self._transport.pending
+        if raw is not None and isinstance(message, JSONRPCRequest) and message.method == "tools/call":
+            message.params["arguments"] = raw
+            self._transport.pending = None
+        await self._inner.send(item)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> _SwapArguments:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
 
 async def ledger_rows(settings: Settings) -> list:

@@ -14,6 +14,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, ImageContent, TextContent
 from pydantic import BaseModel, Field
 
+from gatewise.bounds import USD, Count, FiniteJSON, Temperature, Tokens
 from gatewise.config import Settings
 from gatewise.mcpkit.annotations import calls_model, read_only
 from gatewise.mcpkit.errors import tool_errors
@@ -77,8 +78,10 @@ Model = Annotated[str | None, Field(
     description="Model id, e.g. 'openai/gpt-5-nano'. Empty: the cheapest catalogue model that accepts "
                 "this input.")]
 Question = Annotated[str, Field(min_length=1, description="What to ask about the input.")]
-MaxTokens = Annotated[int | None, Field(ge=1, description="Cap on answer length in tokens.")]
-Temperature = Annotated[float | None, Field(ge=0, le=2, description="Sampling temperature, 0–2.")]
+MaxTokens = Annotated[Tokens | None, Field(description="Cap on answer length in tokens.")]
+SamplingTemperature = Annotated[Temperature | None, Field(description="Sampling temperature, 0–2.")]
+# Free-form objects are forwarded to the upstream as given: every number in them must be finite.
+Object = Annotated[dict[str, Any] | None, FiniteJSON]
 
 
 def _service(ctx: Context[Any]) -> MultimodalService:
@@ -121,10 +124,10 @@ def create_server(settings: Settings) -> MCPServer[Any]:
         system: Annotated[str | None, Field(description="Optional system instruction.")] = None,
         model: Model = None,
         max_tokens: MaxTokens = None,
-        temperature: Temperature = None,
+        temperature: SamplingTemperature = None,
         detail: Annotated[Literal["auto", "low", "high", "original"] | None, Field(
             description="Image detail the provider should use; 'low' is cheapest.")] = None,
-        json_schema: Annotated[dict[str, Any] | None, Field(
+        json_schema: Annotated[Object, Field(
             description="A JSON Schema the answer must follow (sent as response_format).")] = None,
         no_cache: Annotated[bool, Field(description="Neither read nor store the response cache.")] = False,
         force_refresh: Annotated[bool, Field(
@@ -152,19 +155,21 @@ def create_server(settings: Settings) -> MCPServer[Any]:
         ctx: Context[Any],
         model: Annotated[str, Field(min_length=1, description="Model id, e.g. 'openai/gpt-5-nano'.")],
         messages: Annotated[list[dict[str, Any]], Field(min_length=1, description=(
-            "OpenAI-style messages: {role, content} where content is text or a list of parts."))],
+            "OpenAI-style messages: {role, content} where content is text or a list of parts.")),
+            FiniteJSON],
         max_tokens: MaxTokens = None,
-        temperature: Temperature = None,
-        tools: Annotated[list[dict[str, Any]] | None, Field(description="Function tools.")] = None,
+        temperature: SamplingTemperature = None,
+        tools: Annotated[list[dict[str, Any]] | None, Field(
+            description="Function tools."), FiniteJSON] = None,
         tool_choice: Annotated[str | dict[str, Any] | None, Field(
-            description="'auto', 'none', 'required' or a specific function.")] = None,
-        response_format: Annotated[dict[str, Any] | None, Field(
+            description="'auto', 'none', 'required' or a specific function."), FiniteJSON] = None,
+        response_format: Annotated[Object, Field(
             description="e.g. {type: 'json_schema', json_schema: {...}}.")] = None,
-        reasoning: Annotated[dict[str, Any] | None, Field(
+        reasoning: Annotated[Object, Field(
             description="e.g. {effort: 'low'} or {max_tokens: 2000}.")] = None,
         models: Annotated[list[str] | None, Field(
             max_length=8, description="Fallback models tried in order if `model` fails.")] = None,
-        provider: Annotated[dict[str, Any] | None, Field(
+        provider: Annotated[Object, Field(
             description="Provider preferences: order, only, ignore, sort, allow_fallbacks, …")] = None,
         modalities: Annotated[list[Literal["text", "image", "audio"]] | None, Field(
             description="Output modalities, e.g. ['image', 'text'] for image models.")] = None,
@@ -223,7 +228,7 @@ def create_server(settings: Settings) -> MCPServer[Any]:
         audio_format: Annotated[Literal["wav", "mp3", "flac", "m4a", "ogg", "aac", "aiff"] | None, Field(
             description="Format, when it cannot be told from the name or data URL.")] = None,
         max_tokens: MaxTokens = None,
-        temperature: Temperature = None,
+        temperature: SamplingTemperature = None,
     ) -> Annotated[CallToolResult, MediaAnalysis]:
         out = await _service(ctx).analyze_media(
             "audio", source=audio, question=question, model=model, max_tokens=max_tokens,
@@ -247,7 +252,7 @@ def create_server(settings: Settings) -> MCPServer[Any]:
         question: Question = "Describe what happens in this video.",
         model: Model = None,
         max_tokens: MaxTokens = None,
-        temperature: Temperature = None,
+        temperature: SamplingTemperature = None,
     ) -> Annotated[CallToolResult, MediaAnalysis]:
         out = await _service(ctx).analyze_media(
             "video", source=video, question=question, model=model, max_tokens=max_tokens,
@@ -273,14 +278,14 @@ def create_server(settings: Settings) -> MCPServer[Any]:
             description="All of these inputs, e.g. ['image'] or ['audio'].")] = None,
         output_modalities: Annotated[list[str] | None, Field(
             description="All of these outputs, e.g. ['image'].")] = None,
-        max_price_per_million: Annotated[float | None, Field(
-            ge=0, description="Highest input price, USD per million tokens.")] = None,
-        min_context: Annotated[int | None, Field(ge=0, description="Smallest context length.")] = None,
+        max_price_per_million: Annotated[USD | None, Field(
+            description="Highest input price, USD per million tokens.")] = None,
+        min_context: Annotated[Count | None, Field(description="Smallest context length.")] = None,
         supported_parameters: Annotated[list[str] | None, Field(
             description="All of these parameters, e.g. ['tools'].")] = None,
         sort: Annotated[Literal["price", "context", "newest", "name"], Field(
             description="Order of results.")] = "price",
-        offset: Annotated[int, Field(ge=0)] = 0,
+        offset: Count = 0,
         limit: Annotated[int, Field(ge=1, le=100)] = 20,
     ) -> models.SearchResult:
         filters = models.ModelFilters(

@@ -13,6 +13,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
+from gatewise.bounds import Seconds, Tokens
 from gatewise.config import Settings
 from gatewise.mcpkit.annotations import calls_model
 from gatewise.mcpkit.errors import tool_errors
@@ -64,7 +65,7 @@ ResultFormat = Annotated[Literal["markdown", "json"], Field(description=(
 Freshness = Annotated[Literal["day", "week", "month", "year"] | None, Field(description=(
     "Prefer sources from this recent past. A hint to the model (no engine filters by date); it "
     "also caps how long the answer is cached."))]
-MaxAge = Annotated[float | None, Field(ge=0, description=(
+MaxAge = Annotated[Seconds | None, Field(description=(
     "Accept a cached answer only if at most this many seconds old; 0 always searches anew."))]
 UseCache = Annotated[bool, Field(description="Read and store the local search cache.")]
 
@@ -120,7 +121,7 @@ def create_server(settings: Settings) -> MCPServer[Any]:
         freshness: Freshness = None,
         max_age: MaxAge = None,
         cache: UseCache = True,
-        max_tokens: Annotated[int | None, Field(ge=1, description=(
+        max_tokens: Annotated[Tokens | None, Field(description=(
             "Cap on the answer's length in tokens (default 1024); reasoning models need room to "
             "think as well."))] = None,
     ) -> Annotated[CallToolResult, SearchResult]:

@@ -18,6 +18,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, ImageContent, TextContent
 from pydantic import Field
 
+from gatewise.bounds import MAX_COUNT, FiniteJSON
 from gatewise.config import Settings
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.mcpkit.annotations import read_only, writes
@@ -105,7 +106,8 @@ need an organisation admin key.
 Str = Annotated[str | None, COMPACT]
 Int = Annotated[int | None, COMPACT]
 Flag = Annotated[bool | None, COMPACT]
-Obj = Annotated[dict[str, Any] | None, COMPACT]
+# Request bodies go to Portkey as given: every number in them must be finite.
+Obj = Annotated[dict[str, Any] | None, COMPACT, FiniteJSON]
 Csv = Annotated[list[str] | None, COMPACT]
 # confirm, dry_run and limit mean the same on every tool; INSTRUCTIONS explains them once.
 Confirm = Flag
@@ -175,7 +177,7 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
         key_type: Annotated[Literal["organisation", "workspace"] | None, COMPACT] = None,
         sub_type: Annotated[Literal["service", "user"] | None, COMPACT] = None,
         name: Str = None, scopes: Annotated[list[str] | None, COMPACT] = None,
-        key_transition_period_ms: Annotated[Int, Field(ge=1_800_000)] = None,
+        key_transition_period_ms: Annotated[Int, Field(ge=1_800_000, le=MAX_COUNT * 1000)] = None,
         fields: Fields = None, confirm: Confirm = None, dry_run: DryRun = None, limit: Limit = None,
     ) -> AdminResult:
         return await _admin(ctx).run(ToolName.MANAGE_API_KEYS, _args(locals()))
@@ -344,7 +346,7 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
         action: Literal["list", "get", "create", "update", "delete", "versions", "get_version",
                         "update_version", "make_default", "render", "complete"],
         resource: Literal["prompt", "partial", "label", "collection"] = "prompt",
-        id: Id = None, version_id: Str = None, version: Int = None,
+        id: Id = None, version_id: Str = None, version: Annotated[Int, Field(ge=1, le=MAX_COUNT)] = None,
         variables: Obj = None,
         collection_id: Str = None, workspace_id: WorkspaceId = None, organisation_id: Str = None,
         search: Str = None,
@@ -401,7 +403,7 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
         action: Literal["insert", "create_export", "update_export", "start_export", "cancel_export",
                         "add_feedback", "update_feedback"],
         id: Id = None, workspace_id: WorkspaceId = None,
-        entries: Annotated[list[dict[str, Any]] | None, COMPACT] = None,
+        entries: Annotated[list[dict[str, Any]] | None, COMPACT, FiniteJSON] = None,
         fields: Fields = None, dry_run: DryRun = None,
     ) -> AdminResult:
         return await _admin(ctx).run(ToolName.MANAGE_LOGS, _args(locals()))
@@ -420,7 +422,8 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
         uri: Str = None, request_id: Str = None, user_id: Str = None,
         user_type: Annotated[Literal["user", "api_key"] | None, COMPACT] = None,
         workspace_id: WorkspaceId = None,
-        response_status_code: Int = None, resource_type: Str = None, action: Str = None,
+        response_status_code: Annotated[Int, Field(ge=100, le=599)] = None, resource_type: Str = None,
+        action: Str = None,
         client_ip: Str = None, country: Str = None, limit: Limit = None,
     ) -> AdminResult:
         return await _admin(ctx).audit_logs(_args(locals()))

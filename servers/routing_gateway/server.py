@@ -24,6 +24,7 @@ from gatewise.analytics import (
     render_chart,
     usage_analytics,
 )
+from gatewise.bounds import USD, LimitUSD, Seconds, Temperature, Tokens
 from gatewise.config import BudgetRule, Settings, TaskType
 from gatewise.gateway import ChatMessage, CompletionRequest, CompletionResult, RouteInfo, RoutingGateway
 from gatewise.ledger.budget_store import Alert, BudgetStatus
@@ -76,9 +77,9 @@ Images = Annotated[list[str] | None, Field(
 Task = Annotated[TaskType | None, Field(description="Route as this task instead of detecting it.")]
 Model = Annotated[str | None, Field(
     description="Try this model first (e.g. 'anthropic/claude-haiku-4.5'); fallbacks still apply.")]
-MaxCost = Annotated[float | None, Field(ge=0, description="Skip models estimated to cost more (USD).")]
-MaxTokens = Annotated[int | None, Field(ge=1, description="Cap on answer length in tokens.")]
-Temperature = Annotated[float | None, Field(ge=0, le=2, description="Sampling temperature, 0–2.")]
+MaxCost = Annotated[USD | None, Field(description="Skip models estimated to cost more (USD).")]
+MaxTokens = Annotated[Tokens | None, Field(description="Cap on answer length in tokens.")]
+SamplingTemperature = Annotated[Temperature | None, Field(description="Sampling temperature, 0–2.")]
 Project = Annotated[str | None, Field(description="Tag for analytics and budgets, e.g. 'support-bot'.")]
 Timeframe = Annotated[str | None, Field(
     description="Window ending now: '24h', '7d', '30d', '90m', '2w', 'today', 'this_month'. "
@@ -129,14 +130,14 @@ def create_server(settings: Settings) -> MCPServer[Any]:
         model: Model = None,
         max_cost_usd: MaxCost = None,
         max_tokens: MaxTokens = None,
-        temperature: Temperature = None,
+        temperature: SamplingTemperature = None,
         project: Project = None,
         metadata: Metadata = None,
         no_cache: Annotated[bool, Field(description="Neither read nor store the response cache.")] = False,
         force_refresh: Annotated[bool, Field(
             description="Skip a cached answer; store the fresh one.")] = False,
-        max_age_s: Annotated[float | None, Field(
-            ge=0, description="Accept a cached answer only if at most this many seconds old.")] = None,
+        max_age_s: Annotated[Seconds | None, Field(
+            description="Accept a cached answer only if at most this many seconds old.")] = None,
         web_search: WebSearch = None,
     ) -> Annotated[CallToolResult, CompletionResult]:
         out = await _gateway(ctx).complete(_request(locals()))
@@ -254,7 +255,8 @@ def create_server(settings: Settings) -> MCPServer[Any]:
     @tool_errors
     async def set_budget(
         ctx: Context[Any],
-        limit_usd: Annotated[float, Field(gt=0, description="The limit in USD for each window.")],
+        limit_usd: Annotated[LimitUSD, Field(description=(
+            "The limit in USD for each window, from $0.000001 to $1e9."))],
         scope: Annotated[str, Field(description="'global' or 'project:<tag>'.")] = "global",
         window: Annotated[Literal["daily", "monthly"], Field(
             description="Calendar window, UTC.")] = "monthly",

@@ -29,6 +29,17 @@ from pydantic import (
     field_validator,
 )
 
+from gatewise.bounds import (
+    USD,
+    Count,
+    FiniteJSON,
+    Fraction,
+    LimitUSD,
+    PositiveFraction,
+    PositiveSeconds,
+    Seconds,
+    Tokens,
+)
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.redact import remember, url_secrets
 
@@ -67,6 +78,7 @@ TASK_ALIASES: dict[str, TaskType] = {
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?i?B?)\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "B": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+MAX_BYTES = 2**50  # a pebibyte: beyond any cache, image or message size
 
 
 def parse_size(value: Any) -> int:
@@ -80,37 +92,41 @@ def parse_size(value: Any) -> int:
         raise ValueError(f"{value!r} is not a size such as '512MB' or '10GB'")
     number, unit = float(match.group(1)), match.group(2).upper()
     factor = 1024 ** "BKMGT".index(unit[0]) if "I" in unit else _UNITS[unit.rstrip("B") or ""]
-    return int(number * factor)
+    size = number * factor
+    if not size <= MAX_BYTES:  # also catches a number so long that it reads as infinity
+        raise ValueError(f"{str(value)[:40]!r} is more than a pebibyte")
+    return int(size)
 
 
-ByteSize = Annotated[int, BeforeValidator(parse_size), Field(ge=0)]
+ByteSize = Annotated[int, BeforeValidator(parse_size), Field(ge=0, le=MAX_BYTES)]
 
 
 class _Block(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # No NaN or infinity in any float; the field types add bounds (gatewise.bounds).
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class HealthConfig(_Block):
     """Per (provider, model) circuit breaker and latency tracking."""
 
-    failure_threshold: int = Field(5, ge=1, description="consecutive failures that open the circuit")
-    error_rate_threshold: float = Field(0.5, gt=0, le=1, description="error share that opens it")
-    window: int = Field(20, ge=2, description="recent calls the error share is taken over")
-    cooldown_s: float = Field(30.0, ge=0, description="open time before a half-open probe")
-    latency_alpha: float = Field(0.2, gt=0, le=1, description="EWMA weight of the newest latency")
+    failure_threshold: Count = Field(5, ge=1, description="consecutive failures that open the circuit")
+    error_rate_threshold: PositiveFraction = Field(0.5, description="error share that opens it")
+    window: Count = Field(20, ge=2, description="recent calls the error share is taken over")
+    cooldown_s: Seconds = Field(30.0, description="open time before a half-open probe")
+    latency_alpha: PositiveFraction = Field(0.2, description="EWMA weight of the newest latency")
 
 
 class RoutingConfig(_Block):
     strategy: Literal["hybrid_optimization"] = "hybrid_optimization"
     primary_models: dict[TaskType, str] = Field(default_factory=dict)
     fallback_chain: list[str] = Field(default_factory=list)
-    cost_threshold: float | None = Field(None, ge=0, description="max estimated USD per request")
-    latency_threshold_ms: float | None = Field(None, gt=0)
+    cost_threshold: USD | None = Field(None, description="max estimated USD per request")
+    latency_threshold_ms: PositiveSeconds | None = None  # the same range, in milliseconds
     # Premium-tier tasks whose difficulty score is below this go to a standard-tier model first
     # (scores: bench/routing_replay.py; ~0.55 keeps 95 % of premium quality there). None: off.
-    difficulty_threshold: float | None = Field(0.55, ge=0, le=1)
+    difficulty_threshold: Fraction | None = 0.55
     # A Portkey gateway config pasted as-is; when set it decides the targets instead of the table.
-    config: dict[str, Any] | None = None
+    config: Annotated[dict[str, Any] | None, FiniteJSON] = None
     health: HealthConfig = Field(default_factory=HealthConfig)
 
     @field_validator("config")
@@ -184,7 +200,7 @@ class InputFilters(_Block):
 class OutputFilters(_Block):
     compliance_check: bool = False
     fact_verification: bool = False
-    hallucination_detection: float | None = Field(None, ge=0, le=1)
+    hallucination_detection: Fraction | None = None
     hallucination_action: Literal["flag", "block"] = "flag"
     judge_model: str | None = Field(None, description="a cheap model that also scores grounding")
 
@@ -211,14 +227,14 @@ class GuardrailsConfig(_Block):
 
 class SemanticCacheConfig(_Block):
     enabled: bool = False
-    similarity_threshold: float = Field(0.92, ge=0, le=1)
-    ttl_seconds: int = Field(3600, ge=0)
+    similarity_threshold: Fraction = 0.92
+    ttl_seconds: Count = 3600
     max_cache_size: ByteSize = parse_size("1GB")
 
 
 class ResponseCacheConfig(_Block):
     exact_match: bool = True
-    ttl_seconds: int = Field(1800, ge=0)
+    ttl_seconds: Count = 1800
     max_size: ByteSize = parse_size("256MB")  # least recently used entries go first beyond this
 
 
@@ -226,7 +242,7 @@ class EmbeddingCacheConfig(_Block):
     # "local": a small model run in-process (no download, no cost); "local-hash": lexical only;
     # any other name is an embedding model called upstream, its vectors kept for ttl_seconds.
     model: str = Field("local", min_length=1)
-    ttl_seconds: int = Field(86400, ge=0)
+    ttl_seconds: Count = 86400
     dimensions: int | None = Field(None, ge=16, le=8192,
                                    description="shorter upstream vectors, for models that offer them")
 
@@ -256,13 +272,13 @@ class BudgetRule(_Block):
     scope: str = Field("global", pattern=r"^(global|project:[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63})$",
                        description="'global' or 'project:<tag>'")
     window: Literal["daily", "monthly"] = "monthly"
-    limit_usd: float = Field(gt=0)
+    limit_usd: LimitUSD
     on_exceed: Literal["block", "downgrade", "warn"] = "block"
 
 
 class BudgetsConfig(_Block):
     rules: list[BudgetRule] = Field(default_factory=list)
-    alert_thresholds: list[Annotated[float, Field(gt=0, le=1)]] = Field(default_factory=lambda: [0.8])
+    alert_thresholds: list[PositiveFraction] = Field(default_factory=lambda: [0.8])
     webhook_url: str | None = Field(None, description="Slack-compatible incoming-webhook URL")
     # Holds left by a crashed process are released on start-up and then every interval.
     reconcile_interval_s: float = Field(
@@ -290,15 +306,15 @@ class MediaConfig(_Block):
                                       description="local files are read only under these folders")
     output_root: Path | None = Field(None, description="where generated images may be saved")
     max_input_bytes: ByteSize = parse_size("20MB")
-    max_pixels: int = Field(100_000_000, gt=0, description="decompression-bomb limit")
+    max_pixels: Count = Field(100_000_000, gt=0, description="decompression-bomb limit")
     # One call's images together, from their headers before any is decoded (JPEGs count at the
     # reduced scale they are decoded at): many small bombs are refused like one big one.
     max_call_pixels: int = Field(100_000_000, gt=0, description="pixels decoded per call")
     max_call_decoded_bytes: ByteSize = Field(parse_size("400MB"), gt=0)
     decode_workers: int = Field(2, ge=1, le=32, description="threads decoding images, for all calls")
-    max_long_side: int = Field(2048, ge=64, description="larger images are scaled down to this")
+    max_long_side: Count = Field(2048, ge=64, description="larger images are scaled down to this")
     jpeg_quality: int = Field(85, ge=1, le=100)
-    fetch_timeout_s: float = Field(15.0, gt=0)
+    fetch_timeout_s: PositiveSeconds = 15.0
     max_redirects: int = Field(5, ge=0, le=20)
     user_agent: str = "gatewise/0.1 (+https://github.com/gatewise/gatewise)"
 
@@ -312,9 +328,9 @@ class SearchConfig(_Block):
     max_results: int = Field(5, ge=1, le=25)
     # The model decides how often to search; each search is billed, so a call may run at most this many.
     max_uses: int = Field(3, ge=1, le=10)
-    max_query_chars: int = Field(2000, gt=0)
+    max_query_chars: Count = Field(2000, gt=0)
     cache_enabled: bool = True
-    cache_ttl_seconds: int = Field(3600, ge=0, description="how long an identical search is reused")
+    cache_ttl_seconds: Count = Field(3600, description="how long an identical search is reused")
     # routed_complete searches by itself when a query needs fresh information; false: only when
     # the caller passes web_search: true.
     gateway_auto: bool = True
@@ -325,20 +341,20 @@ class SearchConfig(_Block):
 class Limits(_Block):
     """Every limit the servers enforce, named so users can find and change it."""
 
-    connect_timeout_s: float = Field(5.0, gt=0)
-    read_timeout_s: float = Field(60.0, gt=0)
-    deadline_s: float = Field(120.0, gt=0, description="overall time for one tool call")
+    connect_timeout_s: PositiveSeconds = 5.0
+    read_timeout_s: PositiveSeconds = 60.0
+    deadline_s: PositiveSeconds = Field(120.0, description="overall time for one tool call")
     max_retries: int = Field(2, ge=0, le=10)
-    backoff_base_s: float = Field(0.25, ge=0)
-    backoff_max_s: float = Field(8.0, ge=0)
-    retry_after_cap_s: float = Field(30.0, ge=0)
-    max_prompt_chars: int = Field(400_000, gt=0)
-    max_messages: int = Field(500, gt=0)
-    max_output_tokens: int = Field(32_768, gt=0)
+    backoff_base_s: Seconds = 0.25
+    backoff_max_s: Seconds = 8.0
+    retry_after_cap_s: Seconds = 30.0
+    max_prompt_chars: Count = Field(400_000, gt=0)
+    max_messages: Count = Field(500, gt=0)
+    max_output_tokens: Tokens = 32_768
     # Sent when the caller gives no max_tokens, so every call's worst-case cost is bounded.
-    default_max_tokens: int = Field(4096, gt=0)
-    catalog_ttl_s: float = Field(3600.0, ge=0)
-    max_connections: int = Field(100, gt=0)
+    default_max_tokens: Tokens = 4096
+    catalog_ttl_s: Seconds = 3600.0
+    max_connections: Count = Field(100, gt=0)
     # One stdio message (a line); a longer one is answered with an error and discarded unbuffered.
     max_stdio_frame_bytes: ByteSize = Field(parse_size("16MiB"), gt=0)
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from gatewise.bounds import USD, FiniteJSON, Seconds, Temperature, Tokens
 from gatewise.cache import CacheHit, cache_key, should_store
 from gatewise.cache import CacheStatus as LookupStatus
 from gatewise.catalog import PORTKEY_PREFIX, Catalog
@@ -42,7 +43,7 @@ PROJECT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
 
 class ChatMessage(BaseModel):
     role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[dict[str, Any]] = Field(
+    content: Annotated[str | list[dict[str, Any]], FiniteJSON] = Field(
         description="Text, or OpenAI-style content parts ({type: text|image_url, ...}).")
 
 
@@ -54,10 +55,10 @@ class CompletionRequest(BaseModel):
     task: TaskType | None = Field(None, description="Skip task detection and route as this task.")
     model: str | None = Field(
         None, description="Force this model first (catalogue id or short name); fallbacks still apply.")
-    max_cost_usd: Annotated[float, Field(ge=0)] | None = Field(
+    max_cost_usd: USD | None = Field(
         None, description="Models whose estimated cost exceeds this many USD are skipped.")
-    max_tokens: Annotated[int, Field(ge=1)] | None = Field(None, description="Cap on answer tokens.")
-    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
+    max_tokens: Tokens | None = Field(None, description="Cap on answer tokens.")
+    temperature: Temperature | None = None
     project: Annotated[str, Field(pattern=PROJECT_PATTERN)] | None = Field(
         None, description="Tag for analytics and budgets, e.g. 'billing-bot'.")
     metadata: Annotated[dict[str, str], Field(max_length=16)] | None = Field(
@@ -67,7 +68,7 @@ class CompletionRequest(BaseModel):
                           "http(s) URLs or data: URLs; attached to the last user message.")
     no_cache: bool = Field(False, description="Neither read nor store the response cache.")
     force_refresh: bool = Field(False, description="Skip a cached answer and store the fresh one.")
-    max_age_s: Annotated[float, Field(ge=0)] | None = Field(
+    max_age_s: Seconds | None = Field(
         None, description="Accept a cached answer only if it is at most this old (seconds).")
     web_search: bool | None = Field(
         None, description="true: answer from a live web search, with citations; false: never search; "

@@ -21,11 +21,11 @@ from fuzz_report import CLEAR, OK, OTHER, Verdict
 from fuzz_strategies import Case
 from hypothesis import HealthCheck, settings
 from mcp import Client, MCPError
-from mcp.client._memory import InMemoryTransport
-from mcp.types import CallToolResult, JSONRPCRequest, TextContent
+from mcp.types import CallToolResult, TextContent
 from pydantic_core import PydanticSerializationError
 
 from gatewise.errors import ErrorCode
+from tool_support import RawArgsTransport
 
 CASE_TIMEOUT_S = 10.0
 MAX_ERROR_CHARS = 4096
@@ -63,43 +63,6 @@ def judge(result: CallToolResult, case: Case) -> Verdict:
         kind = "schema" if "validation error" in text else "other"
         return Verdict(OTHER, f"bare error ({kind})", text)
     return Verdict(CLEAR)
-
-
-class RawArgsTransport(InMemoryTransport):
-    """An in-memory transport that hands ``tools/call`` arguments to the server as given.
-
-    The SDK client serialises arguments in JSON mode, turning NaN and infinities into null, yet
-    a frame read from stdio or HTTP can carry NaN, Infinity or 1e309; so the next call's raw
-    arguments are swapped back in on their way out.
-    """
-
-    pending: dict[str, Any] | None = None
-
-    async def __aenter__(self) -> Any:
-        read, write = await super().__aenter__()
-        return read, _SwapArguments(write, self)
-
-
-class _SwapArguments:
-    def __init__(self, inner: Any, transport: RawArgsTransport) -> None:
-        self._inner = inner
-        self._transport = transport
-
-    async def send(self, item: Any) -> None:
-        message, raw = item.message, self._transport.pending
-        if raw is not None and isinstance(message, JSONRPCRequest) and message.method == "tools/call":
-            message.params["arguments"] = raw
-            self._transport.pending = None
-        await self._inner.send(item)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def __aenter__(self) -> _SwapArguments:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
 
 class LoopBlocked(AssertionError):

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, get_args
 
+from gatewise.bounds import MIN_LIMIT_USD, reportable_usd
 from gatewise.config import BudgetRule
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger.owners import Owner, is_gone
@@ -142,7 +143,8 @@ def check_request_id(request_id: object) -> str:
 @dataclass(frozen=True, slots=True)
 class BudgetStatus:
     """One budget in its current window. ``spent_usd`` is committed cost, ``reserved_usd`` the
-    holds still open; ``fraction`` is spent over limit and may pass 1 for a ``warn`` budget."""
+    holds still open; ``fraction`` is spent over limit and may pass 1 for a ``warn`` budget.
+    ``warning`` says which stored amounts were out of range and are shown brought into it."""
 
     scope: str
     window: Window
@@ -155,6 +157,7 @@ class BudgetStatus:
     on_exceed: OnExceed
     resets_at: str
     source: Source
+    warning: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -498,7 +501,7 @@ class BudgetStore:
             rows = conn.execute(
                 f"SELECT {_ALERT_COLUMNS} FROM alerts ORDER BY ts DESC, id DESC LIMIT ?", (limit,)
             ).fetchall()
-        return [Alert(*row, iso_utc(window_reset(row[3], row[4]))) for row in rows]
+        return [_alert(row) for row in rows]
 
     def record_delivery(self, alert_id: int, state: DeliveryState, error: str | None) -> None:
         with self._write() as conn:
@@ -516,9 +519,10 @@ class BudgetStore:
         return spent, reserved
 
     def _status(self, conn: sqlite3.Connection, row: Any, now: float) -> BudgetStatus:
-        scope, window, limit, on_exceed, source = row
+        scope, window, stored_limit, on_exceed, source = row
         key = window_key(window, now)
-        spent, reserved = self._usage(conn, scope, window, key, now)
+        (limit, spent, reserved), warning = _reportable(
+            stored_limit, *self._usage(conn, scope, window, key, now))
         return BudgetStatus(
             scope=scope,
             window=window,
@@ -531,7 +535,31 @@ class BudgetStore:
             on_exceed=on_exceed,
             resets_at=iso_utc(window_reset(window, key)),
             source=source,
+            warning=warning,
         )
+
+
+def _reportable(limit: float, spent: float, reserved: float) -> tuple[tuple[float, float, float], str | None]:
+    """Limit, spent and reserved as a report can carry them. Older versions stored whatever
+    they were given (an infinite limit, which no JSON number holds, or one too small to divide
+    by), so each is brought into range and the budget says so, rather than every report failing."""
+    clean, moved = [], []
+    for name, value, floor in (("limit_usd", limit, MIN_LIMIT_USD), ("spent_usd", spent, 0.0),
+                               ("reserved_usd", reserved, 0.0)):
+        amount, changed = reportable_usd(value, floor)
+        clean.append(amount)
+        if changed:
+            moved.append(f"{name} {value!r} as {usd(amount)}")
+    warning = (f"Stored amounts out of range are shown as: {'; '.join(moved)}. Set this budget "
+               "again with set_budget." if moved else None)
+    return (clean[0], clean[1], clean[2]), warning
+
+
+def _alert(row: Any) -> Alert:
+    """An alert row as a report can carry it (its amounts brought into range, as in a status)."""
+    *head, spent, limit, message, delivered, error = row
+    return Alert(*head, reportable_usd(spent)[0], reportable_usd(limit)[0], message, delivered, error,
+                 iso_utc(window_reset(row[3], row[4])))
 
 
 def _marks(values: Sequence[object]) -> str:

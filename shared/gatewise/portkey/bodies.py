@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from gatewise.bounds import Amount, Fraction
 from gatewise.errors import ErrorCode, GatewiseError
 
 
@@ -21,13 +22,13 @@ class _Open(BaseModel):
 class RateLimit(_Open):
     type: Literal["requests", "tokens"]
     unit: Literal["rps", "rpm", "rph", "rpd", "rpw"]
-    value: float = Field(ge=0)
+    value: Amount
 
 
 class UsageLimits(_Open):
-    credit_limit: float | None = Field(None, ge=0)
+    credit_limit: Amount | None = None
     type: Literal["cost", "tokens"] | None = None
-    alert_threshold: float | None = Field(None, ge=0)
+    alert_threshold: Amount | None = None
     periodic_reset: Literal["monthly", "weekly"] | None = None
 
 
@@ -131,8 +132,8 @@ class UsageLimitBody(_Open):
     conditions: list[Condition]
     group_by: list[GroupKey]
     type: Literal["cost", "tokens"]
-    credit_limit: float = Field(ge=0)
-    alert_threshold: float | None = Field(None, ge=0)
+    credit_limit: Amount
+    alert_threshold: Amount | None = None
     periodic_reset: Literal["monthly", "weekly"] | None = None
     workspace_id: str | None = None
 
@@ -143,7 +144,7 @@ class RateLimitBody(_Open):
     group_by: list[GroupKey]
     type: Literal["requests", "tokens"]
     unit: Literal["rpm", "rph", "rpd"]
-    value: float = Field(ge=0)
+    value: Amount
     workspace_id: str | None = None
 
 
@@ -200,7 +201,7 @@ class ExportBody(_Open):
 class FeedbackBody(_Open):
     trace_id: str = Field(min_length=1)
     value: int = Field(ge=-10, le=10)
-    weight: float | None = Field(None, ge=0, le=1)
+    weight: Fraction | None = None
     metadata: dict[str, Any] | None = None
 
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gatewise.bounds import Amount, Count, FiniteJSON, Fraction
 from gatewise.portkey.schema import compact_model, result_model
 
 
@@ -22,15 +23,15 @@ class _Strict(BaseModel):
 
 class GuardrailCheck(_Strict):
     id: str = Field(description="e.g. 'default.regexMatch', 'portkey.pii', 'azure.contentSafety'")
-    parameters: dict[str, Any] = Field(default_factory=dict)
+    parameters: Annotated[dict[str, Any], FiniteJSON] = Field(default_factory=dict)
     name: str | None = None
     is_enabled: bool | None = None
 
 
 class Feedback(_Strict):
     value: int = Field(ge=-10, le=10)
-    weight: float = Field(1.0, ge=0, le=1)
-    metadata: dict[str, Any] | None = None
+    weight: Fraction = 1.0
+    metadata: Annotated[dict[str, Any] | None, FiniteJSON] = None
 
 
 class FeedbackAction(_Strict):
@@ -51,16 +52,16 @@ class GuardrailActions(_Strict):
 class AnalyticsFilters(_Strict):
     """Forwarded as given, zeros included. Costs in cents; lists are sent comma-separated."""
 
-    total_units_min: int | None = None
-    total_units_max: int | None = None
-    cost_min: float | None = None
-    cost_max: float | None = None
-    prompt_token_min: int | None = None
-    prompt_token_max: int | None = None
-    completion_token_min: int | None = None
-    completion_token_max: int | None = None
-    weighted_feedback_min: float | None = Field(None, ge=-10, le=10)
-    weighted_feedback_max: float | None = Field(None, ge=-10, le=10)
+    total_units_min: Count | None = None
+    total_units_max: Count | None = None
+    cost_min: Amount | None = None
+    cost_max: Amount | None = None
+    prompt_token_min: Count | None = None
+    prompt_token_max: Count | None = None
+    completion_token_min: Count | None = None
+    completion_token_max: Count | None = None
+    weighted_feedback_min: float | None = Field(None, ge=-10, le=10, allow_inf_nan=False)
+    weighted_feedback_max: float | None = Field(None, ge=-10, le=10, allow_inf_nan=False)
     status_code: list[Annotated[int, Field(ge=100, le=599)]] | None = None
     virtual_keys: list[str] | None = None
     configs: list[str] | None = None

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
+from gatewise.bounds import Amount
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.routing.portkey_query import QueryError, check_query, evaluate_query
 
@@ -85,7 +86,7 @@ class PortkeyTarget(_Wire):
     strategy: PortkeyStrategy | None = None
     targets: tuple[PortkeyTarget, ...] = ()
     provider: str | None = None
-    weight: float = Field(1.0, ge=0)
+    weight: Amount = 1.0
     on_status_codes: tuple[StatusCode, ...] | None = None
     retry: PortkeyRetry | None = None
     request_timeout: int | None = Field(None, gt=0, description="milliseconds, inherited by children")
