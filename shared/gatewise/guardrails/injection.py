@@ -12,13 +12,12 @@ in the text, and uses bounded repeats from a fixed start, so the time is linear 
 
 from __future__ import annotations
 
-import binascii
 import codecs
 import re
 from dataclasses import dataclass
 
 from gatewise.guardrails.normalize import View, normalise
-from gatewise.guardrails.pii import decode_blob
+from gatewise.guardrails.pii import encoded_blobs
 from gatewise.guardrails.texts import TextRef
 from gatewise.guardrails.verdict import CheckResult
 
@@ -39,10 +38,16 @@ class _Rule:
     weight: float
     pattern: re.Pattern[str]
     triggers: frozenset[str]  # words one of which must be in the text; empty: always run
+    also: frozenset[str] = frozenset()  # and, when set, one of these too
 
 
-def _rule(id: str, family: str, weight: float, pattern: str, triggers: str = "") -> _Rule:
-    return _Rule(id, family, weight, re.compile(pattern, re.MULTILINE), frozenset(triggers.split()))
+def _rule(id: str, family: str, weight: float, pattern: str, triggers: str = "", also: str = "") -> _Rule:
+    return _Rule(id, family, weight, re.compile(pattern, re.MULTILINE), frozenset(triggers.split()),
+                 frozenset(also.split()))
+
+
+_NOUNS = ("instruction instructions prompt prompts rules directions directives guidelines context "
+          "commands constraints guardrails policies programming restrictions orders messages")
 
 
 _OVERRIDE_VERBS = (r"(?:ignore|disregard|forget|override|overrule|bypass|skip|abandon|neglect|"
@@ -55,14 +60,15 @@ RULES: tuple[_Rule, ...] = (
           rf"\b{_OVERRIDE_VERBS}{_gap(4)}(?:previous|prior|above|earlier|preceding|initial|"
           rf"original|former|system|existing|all|any|your|these|those|the)(?:{_S}[a-z']{{1,20}}){{0,2}}"
           rf"{_S}{_INSTRUCTIONS}",
-          "ignore disregard forget override overrule bypass skip abandon neglect set do don't stop discard"),
+          "ignore disregard forget override overrule bypass skip abandon neglect set do don't stop discard",
+          _NOUNS),
     _rule("new_instructions", "instruction_override", 0.5,
           r"\b(?:new|updated|real|true|actual|revised) (?:instructions|task|objective|goal|orders)"
           r"(?: (?:are|is))?[ \t]{0,3}:",
-          "new updated real true actual revised"),
+          "new updated real true actual revised", "instructions task objective goal orders"),
     _rule("from_now_on", "instruction_override", 0.45,
           r"\bfrom now on,? (?:you (?:are|will|must|shall|should)|your (?:only )?(?:task|job|goal))",
-          "from"),
+          "from", "now"),
     _rule("dan", "roleplay_jailbreak", 0.9,
           r"\bdo anything now\b|\b(?:you are|you're|act as|pretend to be|become|enable) (?:now )?"
           r"(?:a |the )?dan\b", "anything dan"),
@@ -74,12 +80,14 @@ RULES: tuple[_Rule, ...] = (
           r"\b(?:enter|enable|activate|switch to) (?:developer|dev|debug|sudo|admin) mode\b", "mode"),
     _rule("you_are_now", "roleplay_jailbreak", 0.4,
           r"\byou are (?:now|no longer)\b|\byou have been (?:freed|liberated|jailbroken|unlocked)\b",
-          "you"),
+          "you", "now longer freed liberated jailbroken unlocked"),
     _rule("no_restrictions", "roleplay_jailbreak", 0.35,
           r"\b(?:without|with no|free (?:of|from)|not bound by|no longer bound by|ignoring) "
           r"(?:any |all |your |the )?(?:restrictions|limitations|filters|ethical guidelines|ethics|"
           r"morals|censorship|content polic(?:y|ies)|safety guidelines|safeguards|guardrails)\b",
-          "without with free not no ignoring"),
+          "without with free not no ignoring",
+          "restrictions limitations filters ethical ethics morals censorship content safety safeguards "
+          "guardrails"),
     _rule("no_ethics", "roleplay_jailbreak", 0.5,
           r"\bno (?:ethical|moral) (?:guidelines|restrictions|limits|boundaries|constraints)\b|"
           r"\bstay in character\b|\bjailbreak(?:ing|ed)?\b", "no stay jailbreak jailbreaking jailbroken"),
@@ -89,15 +97,16 @@ RULES: tuple[_Rule, ...] = (
           rf"(?:system|initial|original|hidden|secret|developer|internal|pre-?)(?:{_S}[a-z']{{1,20}})?"
           rf"{_S}?(?:prompt|instructions|message|directives|guidelines)\b",
           "print show reveal repeat output display tell give share leak dump write spell recite "
-          "disclose what"),
+          "disclose what", "prompt instructions message directives guidelines"),
     _rule("repeat_above", "prompt_exfiltration", 0.75,
           r"\brepeat (?:the |all )?(?:words|text|everything|all|lines)(?: (?:written|that (?:are|were)))?"
           r" (?:above|before this|prior)\b|\bwhat (?:were|are) you (?:told|instructed|programmed) to\b",
-          "repeat what"),
+          "repeat what", "above before prior told instructed programmed"),
     _rule("decode_and_follow", "encoded_payload", 0.6,
           rf"\b(?:decode|decipher|translate|convert|base64[- ]?decode)(?:{_S}[a-z0-9']{{1,20}}){{0,5}}"
           rf"{_S}(?:and|then)(?:{_S}[a-z']{{1,20}}){{0,2}}{_S}(?:follow|execute|run|do|obey|carry out|"
-          r"perform|act on)\b", "decode decipher translate convert base64"),
+          r"perform|act on)\b", "decode decipher translate convert base64",
+          "follow execute run do obey carry perform act"),
     _rule("tool_json", "tool_hijack", 0.6,
           r"\{\s{0,4}\"(?:name|tool|function|tool_name|function_name|action|recipient_name)\"\s{0,4}:"
           r"\s{0,4}\"[^\"\n]{1,80}\"\s{0,4},\s{0,4}\"(?:arguments|parameters|args|input|action_input)\"",
@@ -111,21 +120,22 @@ RULES: tuple[_Rule, ...] = (
           "system assistant developer"),
     _rule("call_tool", "tool_hijack", 0.3,
           rf"\b(?:call|invoke|run|execute|use) (?:the |your )?(?:function|tool|api|plugin|action)"
-          rf"(?:{_S}[a-z0-9_.'-]{{1,40}}){{0,3}}{_S}with\b", "call invoke run execute use"),
+          rf"(?:{_S}[a-z0-9_.'-]{{1,40}}){{0,3}}{_S}with\b", "call invoke run execute use",
+          "function tool api plugin action"),
     _rule("send_data", "tool_hijack", 0.7,
           rf"\b(?:send|post|forward|email|upload|exfiltrate|transmit|leak)(?:{_S}[a-z']{{1,20}}){{0,4}}"
           rf"{_S}(?:conversation|chat history|chat log|messages|api keys?|secrets?|passwords?|"
           rf"credentials|tokens?|system prompt|user data|personal data)(?:{_S}[a-z']{{1,20}}){{0,3}}"
-          rf"{_S}to\b", "send post forward email upload exfiltrate transmit leak"),
+          rf"{_S}to\b", "send post forward email upload exfiltrate transmit leak",
+          "conversation chat messages api key keys secret secrets password passwords credentials token "
+          "tokens system user personal"),
     _rule("image_exfil", "tool_hijack", 0.7,
           r"!\[[^\]\n]{0,100}\]\(https?://[^)\s]{1,300}[?&][a-z0-9_]{1,20}=(?:\{|%7b|\$|\[)", ""),
     _rule("addressed_to_ai", "instruction_override", 0.6,
           r"\bif you are an? (?:ai|llm|assistant|language model|chatbot|agent)\b|"
           r"\b(?:ai|llm|assistant|agent)s? reading this\b|\bnote to (?:the )?(?:ai|llm|assistant|model)\b",
-          "if ai llm assistant agent agents note"),
+          "ai llm assistant agent agents model language chatbot", "if reading note"),
 )
-_HEX = re.compile(r"(?<![0-9a-f])(?:[0-9a-f]{2}){16,2048}+(?![0-9a-f])")
-_BLOB = re.compile(r"(?<![A-Za-z0-9+/=_\-])[A-Za-z0-9+/_\-]{16,4096}+={0,2}")
 # The ROT13 forms of words an encoded override would hold ("vtaber" is "ignore").
 _ROT13_TRIGGERS = frozenset(codecs.encode(word, "rot13") for word in (
     "ignore", "disregard", "forget", "instructions", "previous", "prompt", "system", "reveal"))
@@ -148,6 +158,8 @@ def scan(view: View, *, decode: bool = True) -> list[InjectionHit]:
     for rule in RULES:
         if rule.triggers and tokens.isdisjoint(rule.triggers):
             continue
+        if rule.also and tokens.isdisjoint(rule.also):
+            continue
         match = rule.pattern.search(lower)
         if match is not None:
             hits.append(InjectionHit(rule.id, rule.family, rule.weight, match.start(), match.end()))
@@ -161,11 +173,8 @@ def scan(view: View, *, decode: bool = True) -> list[InjectionHit]:
 def _encoded(view: View) -> list[InjectionHit]:
     """Payloads that only show their instructions once decoded."""
     hits: list[InjectionHit] = []
-    for pattern, kind in ((_BLOB, "base64"), (_HEX, "hex")):
-        for m in pattern.finditer(view.text if kind == "base64" else view.lower):
-            decoded = decode_blob(m.group(0)) if kind == "base64" else _unhex(m.group(0))
-            if decoded:
-                hits += _inner(decoded, kind, m.start(), m.end())
+    for start, end, decoded, kind in encoded_blobs(view):
+        hits += _inner(decoded, kind, start, end)
     if not _ROT13_TRIGGERS.isdisjoint(view.token_set):
         hits += _inner(codecs.encode(view.lower, "rot13"), "rot13", 0, len(view.lower))
     return hits
@@ -177,16 +186,6 @@ def _inner(decoded: str, kind: str, start: int, end: int) -> list[InjectionHit]:
         return []
     best = max(inner, key=lambda h: h.weight)
     return [InjectionHit(f"{kind}:{best.rule}", "encoded_payload", max(0.8, best.weight), start, end, kind)]
-
-
-def _unhex(blob: str) -> str | None:
-    try:
-        raw = binascii.unhexlify(blob)
-    except (binascii.Error, ValueError):
-        return None
-    if sum(32 <= b < 127 or b in (9, 10, 13) for b in raw) < 0.95 * len(raw):
-        return None
-    return raw.decode("ascii", "replace")
 
 
 def score(hits: list[InjectionHit]) -> float:

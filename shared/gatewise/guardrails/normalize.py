@@ -22,6 +22,7 @@ import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")  # a token of the lower-cased view
@@ -95,6 +96,7 @@ class View:
     _tokens: list[str] | None = field(default=None, repr=False)
     _token_set: set[str] | None = field(default=None, repr=False)
     _token_spans: list[tuple[int, int]] | None = field(default=None, repr=False)
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)  # results shared by checks
 
     @property
     def lower(self) -> str:

@@ -41,7 +41,8 @@ _SSN = re.compile(r"(?<![\w.\-])(\d{3})([ .\-]?)(\d{2})\2(\d{4})(?![\w\-]|[ .]\d
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]){10,32}+")
 _IPV4 = re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?!\w|\.\d)")
 _IPV6 = re.compile(r"(?<![\w:.])[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{2,44}+")
-_BLOB = re.compile(r"(?<![A-Za-z0-9+/=_\-])[A-Za-z0-9+/_\-]{24,4096}+={0,2}")
+_BLOB = re.compile(r"(?<![A-Za-z0-9+/=_\-])[A-Za-z0-9+/_\-]{16,4096}+={0,2}")
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 _DIGIT = re.compile(r"\d")
 _CONTEXT_CHARS = 40
 _SSN_WORDS = re.compile(r"ssn|social security|soc\. ?sec|ss#|ss #|taxpayer")
@@ -66,7 +67,7 @@ def find_pii(view: View, types: Iterable[str] = ALL_TYPES,
     if "IP_ADDRESS" in wanted and ("::" in text or text.count(":") > 4):
         found += _ipv6(text)
     if decode:
-        found += _encoded(text, wanted, regions, found)
+        found += _encoded(view, wanted, regions, found)
     return resolve(found)
 
 
@@ -181,21 +182,47 @@ def _ipv6(text: str) -> Iterator[Finding]:
             yield Finding("IP_ADDRESS", m.start(), m.start() + len(raw), raw.lower())
 
 
-def _encoded(text: str, wanted: frozenset[str], regions: Sequence[str],
+def _encoded(view: View, wanted: frozenset[str], regions: Sequence[str],
              found: list[Finding]) -> Iterator[Finding]:
     """Base64 blobs that decode to text holding a finding: reported over the whole blob (the
     upstream would otherwise get the value, only wrapped)."""
     taken = [(f.start, f.end) for f in found]
-    for m in _BLOB.finditer(text):
-        if any(s < m.end() and m.start() < e for s, e in taken):
-            continue
-        decoded = decode_blob(m.group(0))
-        if decoded is None:
+    for start, end, decoded, _ in encoded_blobs(view):
+        if any(s < end and start < e for s, e in taken):
             continue
         inner = find_pii(View(decoded, decoded), wanted, regions, decode=False)
         if inner:
             best = min(inner, key=lambda f: PRIORITY[f.type])
-            yield Finding(best.type, m.start(), m.end(), best.value, f"base64:{best.kind or best.type}")
+            yield Finding(best.type, start, end, best.value, f"base64:{best.kind or best.type}")
+
+
+def encoded_blobs(view: View) -> list[tuple[int, int, str, str]]:
+    """``(start, end, decoded text, "base64" | "hex")`` of every blob in the view that decodes
+    to printable text; found once per view and shared by the PII and injection checks."""
+    blobs = view.cache.get("blobs")
+    if blobs is None:
+        blobs = []
+        for m in _BLOB.finditer(view.text):
+            raw = m.group(0)
+            is_hex = len(raw) >= 32 and len(raw) % 2 == 0 and _HEX_DIGITS.issuperset(raw)
+            decoded = _unhex(raw) if is_hex else decode_blob(raw)
+            if decoded:
+                blobs.append((m.start(), m.end(), decoded, "hex" if is_hex else "base64"))
+        view.cache["blobs"] = blobs
+    return blobs
+
+
+def _printable(raw: bytes) -> str | None:
+    if not raw or sum(32 <= b < 127 or b in (9, 10, 13) for b in raw) < 0.95 * len(raw):
+        return None
+    return raw.decode("ascii", "replace")
+
+
+def _unhex(blob: str) -> str | None:
+    try:
+        return _printable(binascii.unhexlify(blob))
+    except (binascii.Error, ValueError):
+        return None
 
 
 def decode_blob(blob: str) -> str | None:
@@ -206,12 +233,7 @@ def decode_blob(blob: str) -> str | None:
         raw = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
     except (binascii.Error, ValueError):
         return None
-    if not raw:
-        return None
-    printable = sum(32 <= b < 127 or b in (9, 10, 13) for b in raw)
-    if printable < 0.95 * len(raw):
-        return None
-    return raw.decode("ascii", "replace")
+    return _printable(raw)
 
 
 def resolve(found: list[Finding]) -> list[Finding]:
