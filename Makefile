@@ -35,6 +35,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/analysis_eval.py --split test
 	$(BIN)/python bench/images.py
 	$(BIN)/python bench/search.py
+	$(BIN)/python bench/pii_eval.py
+	$(BIN)/python bench/guardrails.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check shared servers tests bench scripts
