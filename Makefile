@@ -39,7 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/guardrails.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check shared servers tests bench scripts
+	$(BIN)/ruff check shared servers sandbox tests bench scripts
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

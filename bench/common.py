@@ -2,35 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 
-import httpx
-
-
-def start_sandbox(port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-m", "gatewise.cli", "sandbox", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/api/v1/models", timeout=1)
-            return proc
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the sandbox did not start")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from gatewise.upstream.local_sandbox import SandboxProcess
 
 
 def pct(values: list[float], q: float) -> float:
@@ -41,13 +18,8 @@ def pct(values: list[float], q: float) -> float:
 @contextmanager
 def sandbox_process() -> Iterator[str]:
     """The sandbox in a process of its own (no shared GIL) on a free port; yields its API URL."""
-    port = free_port()
-    proc = start_sandbox(port)
-    try:
-        yield f"http://127.0.0.1:{port}/api/v1"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with SandboxProcess() as sandbox:
+        yield sandbox.url
 
 
 async def timed(fn: Callable[[], Awaitable[object]], n: int, out: list[float]) -> None:

@@ -11,7 +11,7 @@ import pytest
 from mcp import Client
 
 from gatewise.config import Settings, load_settings
-from gatewise.sandbox import SandboxServer
+from gatewise_sandbox import SandboxServer
 
 
 @pytest.fixture(scope="session")

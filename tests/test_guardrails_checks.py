@@ -21,7 +21,7 @@ from gatewise.guardrails.injection import check_injection
 from gatewise.guardrails.moderation import llama_guard_answer, parse_llama_guard
 from gatewise.guardrails.safety import check_safety
 from gatewise.guardrails.texts import split
-from gatewise.sandbox.answers import answer
+from gatewise_sandbox.answers import answer
 
 README_GUARDRAILS = {
     "input_filters": {"pii_detection": True, "content_safety": "enterprise",

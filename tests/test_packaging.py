@@ -32,6 +32,8 @@ def test_wheel_contains_every_source_module_and_the_snapshot(wheel: Path) -> Non
                 for p in (ROOT / "shared" / "gatewise").rglob("*.py")}
     expected |= {"gatewise/servers/" + str(p.relative_to(ROOT / "servers"))
                  for p in (ROOT / "servers").rglob("*.py")}
+    expected |= {"gatewise_sandbox/" + str(p.relative_to(ROOT / "sandbox" / "gatewise_sandbox"))
+                 for p in (ROOT / "sandbox" / "gatewise_sandbox").rglob("*.py")}
     assert expected <= names, sorted(expected - names)
     assert "gatewise/data/models.json" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
@@ -48,15 +50,16 @@ def test_wheel_contains_every_source_module_and_the_snapshot(wheel: Path) -> Non
         assert listed[script]["command"] == script and name.replace("_", "-") in SERVERS
 
 
-async def test_server_runs_from_the_unpacked_wheel(wheel: Path, tmp_path: Path, sandbox) -> None:
+async def test_server_runs_from_the_unpacked_wheel(wheel: Path, tmp_path: Path) -> None:
+    """With no key, as a desktop client starts it: the server runs the wheel's sandbox as its upstream."""
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env.update(PYTHONPATH=str(site), GATEWISE_SANDBOX_URL=sandbox.url,
-               GATEWISE_DATA_DIR=str(tmp_path / "data"))
-    where = subprocess.run([sys.executable, "-c", "import gatewise; print(gatewise.__file__)"],
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "GATEWISE_SANDBOX_URL"}
+    env.update(PYTHONPATH=str(site), GATEWISE_DATA_DIR=str(tmp_path / "data"))
+    where = subprocess.run([sys.executable, "-c", "import gatewise, gatewise_sandbox as s\n"
+                                                  "print(gatewise.__file__, s.__file__, sep='\\n')"],
                            env=env, capture_output=True, text=True, check=True, cwd=tmp_path)
-    assert where.stdout.strip().startswith(str(site))  # not the editable checkout
+    assert all(line.startswith(str(site)) for line in where.stdout.splitlines())  # not the checkout
     params = StdioServerParameters(command=sys.executable,
                                    args=["-m", "gatewise.servers.routing_gateway"], env=env,
                                    cwd=str(tmp_path))

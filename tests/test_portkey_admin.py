@@ -26,7 +26,7 @@ from gatewise.portkey.actions import ACTIONS
 from gatewise.portkey.endpoints import ENDPOINTS
 from gatewise.portkey.errors import parse_error_body
 from gatewise.portkey.models import GuardrailCheck
-from gatewise.sandbox import SandboxServer
+from gatewise_sandbox import SandboxServer
 from tool_support import call, check_contract, error_text
 
 CONTRACT = Path(__file__).parent / "contract" / "portkey_admin_tools.json"

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from gatewise.catalog import Catalog, snapshot_json
-from gatewise.sandbox import FaultRule, SandboxConfig, SandboxServer, parse_fault_header
+from gatewise_sandbox import FaultRule, SandboxConfig, SandboxServer, parse_fault_header
 
 HAIKU = "anthropic/claude-3-haiku"
 GPT4O = "openai/gpt-4o"

@@ -33,7 +33,7 @@ from openapi_schema_validator import OAS31Validator  # noqa: E402
 from referencing import Registry, Resource  # noqa: E402
 from referencing.jsonschema import DRAFT202012  # noqa: E402
 
-from gatewise.sandbox import SandboxServer  # noqa: E402
+from gatewise_sandbox import SandboxServer  # noqa: E402
 from spec_support import SpecRequest, SpecResponse, load_spec  # noqa: E402
 
 

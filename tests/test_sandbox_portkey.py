@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gatewise.sandbox import SandboxConfig, SandboxServer
+from gatewise_sandbox import SandboxConfig, SandboxServer
 
 ADMIN_KEY = "pk-admin-0123456789abcdef"
 WORKSPACE_KEY = "pk-ws-0123456789abcdef"

@@ -41,8 +41,8 @@ yaml = pytest.importorskip("yaml")
 pytest.importorskip("openapi_core")
 from openapi_core import Config, OpenAPI  # noqa: E402
 
-from gatewise.sandbox import SandboxServer  # noqa: E402
-from gatewise.sandbox.portkey.routes import UNKNOWN  # noqa: E402
+from gatewise_sandbox import SandboxServer  # noqa: E402
+from gatewise_sandbox.portkey.routes import UNKNOWN  # noqa: E402
 from spec_support import SpecRequest, SpecResponse, load_spec  # noqa: E402
 
 

@@ -16,8 +16,8 @@ import pytest
 
 from conftest import SandboxAdmin
 from gatewise.catalog import Catalog
-from gatewise.sandbox import SandboxServer, answers, corpus
 from gatewise.search.pricing import search_fee
+from gatewise_sandbox import SandboxServer, answers, corpus
 
 NATIVE = "anthropic/claude-haiku-4.5"  # the vendor's own search: a flat fee
 EXA = "openai/gpt-4o-mini"  # no native search, so it falls back to Exa

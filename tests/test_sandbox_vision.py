@@ -14,7 +14,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from gatewise.catalog import Catalog
-from gatewise.sandbox import SandboxConfig, SandboxServer
+from gatewise_sandbox import SandboxConfig, SandboxServer
 
 VISION = "google/gemini-2.5-flash"  # text, image and audio in
 TEXT_ONLY = "deepseek/deepseek-r1"

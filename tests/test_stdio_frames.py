@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from gatewise.sandbox import SandboxServer
+from gatewise_sandbox import SandboxServer
 from tool_support import server_env
 
 SCRIPT = Path(sys.executable).parent / "gatewise-routing-gateway"

@@ -22,8 +22,8 @@ from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.gateway import RoutingGateway
 from gatewise.mcpkit.errors import MAX_ERROR_CHARS
 from gatewise.mcpkit.server import build_server
-from gatewise.sandbox import SandboxServer
 from gatewise.upstream.http import HttpUpstream
+from gatewise_sandbox import SandboxServer
 from tool_support import error_text
 
 REQUEST_ID = re.compile(r"INTERNAL: an unexpected error occurred \(request id ([0-9a-f]{12})\)\.")

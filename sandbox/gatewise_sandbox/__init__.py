@@ -5,10 +5,10 @@ model catalogue, so every server, test and benchmark runs with no key and no net
 be told to fail (statuses, latency, timeouts, mid-stream errors) to exercise retries and routing.
 """
 
-from gatewise.sandbox.app import BASE_PATH, create_app
-from gatewise.sandbox.faults import Fault, FaultRule, parse_fault_header
-from gatewise.sandbox.runner import SandboxServer, serve
-from gatewise.sandbox.state import SandboxConfig, SandboxState
+from gatewise_sandbox.app import BASE_PATH, create_app
+from gatewise_sandbox.faults import Fault, FaultRule, parse_fault_header
+from gatewise_sandbox.runner import SandboxServer, serve
+from gatewise_sandbox.state import SandboxConfig, SandboxState
 
 __all__ = [
     "BASE_PATH",

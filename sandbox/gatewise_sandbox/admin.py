@@ -9,10 +9,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gatewise.sandbox.checks import BadRequest, json_body
-from gatewise.sandbox.faults import WILDCARD, FaultRule
-from gatewise.sandbox.state import SandboxState
-from gatewise.sandbox.wire import json_response
+from gatewise_sandbox.checks import BadRequest, json_body
+from gatewise_sandbox.faults import WILDCARD, FaultRule
+from gatewise_sandbox.state import SandboxState
+from gatewise_sandbox.wire import json_response
 
 
 def _state(request: Request) -> SandboxState:

@@ -13,11 +13,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gatewise.sandbox import admin, endpoints
-from gatewise.sandbox.chat import chat_completions
-from gatewise.sandbox.portkey.routes import routes as portkey_routes
-from gatewise.sandbox.state import SandboxConfig, SandboxState
-from gatewise.sandbox.wire import error_response
+from gatewise_sandbox import admin, endpoints
+from gatewise_sandbox.chat import chat_completions
+from gatewise_sandbox.portkey.routes import routes as portkey_routes
+from gatewise_sandbox.state import SandboxConfig, SandboxState
+from gatewise_sandbox.wire import error_response
 
 log = logging.getLogger(__name__)
 

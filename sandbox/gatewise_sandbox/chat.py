@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from gatewise.catalog import ModelInfo
-from gatewise.sandbox import answers, imagegen, vision, websearch
-from gatewise.sandbox.checks import (
+from gatewise_sandbox import answers, imagegen, vision, websearch
+from gatewise_sandbox.checks import (
     BadRequest,
     ChatRequest,
     check_auth,
@@ -22,9 +22,9 @@ from gatewise.sandbox.checks import (
     json_body,
     parse_chat,
 )
-from gatewise.sandbox.faults import Fault
-from gatewise.sandbox.state import SandboxState
-from gatewise.sandbox.wire import (
+from gatewise_sandbox.faults import Fault
+from gatewise_sandbox.state import SandboxState
+from gatewise_sandbox.wire import (
     INJECTED,
     MESSAGES,
     STOPPED,

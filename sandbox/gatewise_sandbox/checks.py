@@ -9,8 +9,8 @@ from typing import Any
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from gatewise.sandbox.faults import HEADER, Fault, parse_fault_header
-from gatewise.sandbox.wire import error_response
+from gatewise_sandbox.faults import HEADER, Fault, parse_fault_header
+from gatewise_sandbox.wire import error_response
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
 BAD_KEY_PREFIX = "sk-bad"  # keys that the sandbox rejects, to exercise UNAUTHORIZED paths

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from urllib.parse import urlsplit
 
-from gatewise.sandbox.answers import sentences
-from gatewise.search.forms import host_matches
+from gatewise_sandbox.answers import sentences
 
 GAP = " [...] "  # between excerpts from different parts of a page, as Exa highlights are joined
 TITLE_WEIGHT = 3
@@ -251,14 +250,25 @@ def search(query: str, *, max_results: int, allowed_domains: tuple[str, ...] | l
     wanted = set(terms(query))
     scored: list[tuple[float, str, Document]] = []
     for doc in DOCUMENTS:
-        if allowed_domains and not any(host_matches(doc.host, p) for p in allowed_domains):
+        if allowed_domains and not any(_covers(p, doc.host) for p in allowed_domains):
             continue
-        if any(host_matches(doc.host, p) for p in excluded_domains):
+        if any(_covers(p, doc.host) for p in excluded_domains):
             continue
         score = _score(doc, wanted)
         if score > 0:
             scored.append((-score, doc.url, doc))
     return [doc for _, _, doc in sorted(scored)[:max_results]]
+
+
+def _covers(pattern: str, host: str) -> bool:
+    """A domain filter as OpenRouter documents it: ``substack.com`` names the site and every
+    subdomain, ``*.substack.com`` the subdomains only."""
+    domain = pattern.strip().lower()
+    subdomains_only = domain.startswith("*.")
+    domain = domain.removeprefix("*.")
+    host = host.lower()
+    below = host.endswith("." + domain)
+    return below if subdomains_only else below or host == domain
 
 
 def highlight(doc: Document, query: str, max_chars: int) -> str:

@@ -8,12 +8,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gatewise.sandbox import answers
-from gatewise.sandbox.chat import disconnect_waiter, hang, injected_error, new_id
-from gatewise.sandbox.checks import BadRequest, check_auth, header_fault, json_body
-from gatewise.sandbox.embed import DEFAULT_DIMENSIONS, MAX_DIMENSIONS, embed, encode
-from gatewise.sandbox.state import SandboxState
-from gatewise.sandbox.wire import (
+from gatewise.hashed_vectors import DEFAULT_DIMENSIONS, MAX_DIMENSIONS, embed, encode
+from gatewise_sandbox import answers
+from gatewise_sandbox.chat import disconnect_waiter, hang, injected_error, new_id
+from gatewise_sandbox.checks import BadRequest, check_auth, header_fault, json_body
+from gatewise_sandbox.state import SandboxState
+from gatewise_sandbox.wire import (
     PROVIDER,
     STOPPED,
     Generation,

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from gatewise.sandbox.checks import BadRequest
+from gatewise_sandbox.checks import BadRequest
 
 # Output tokens charged per image at the model's completion price (Gemini bills a 1024px image
 # as 1290 output tokens), so generated images have a visible, catalogue-based cost.

@@ -1,4 +1,5 @@
-"""Serving the sandbox: in a background thread for tests and servers, or blocking for the CLI."""
+"""Serving the sandbox: in a background thread (tests, and ``--announce`` for a parent process),
+or blocking for the CLI."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from typing import Any
 
 import uvicorn
 
-from gatewise.sandbox.app import BASE_PATH, create_app
-from gatewise.sandbox.faults import FaultRule
-from gatewise.sandbox.state import SandboxConfig, SandboxState
+from gatewise_sandbox.app import BASE_PATH, create_app
+from gatewise_sandbox.faults import FaultRule
+from gatewise_sandbox.state import SandboxConfig, SandboxState
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gatewise.catalog import Catalog, ModelInfo, snapshot_json, strip_variant
-from gatewise.sandbox.faults import Fault, FaultBook, FaultRule
-from gatewise.sandbox.portkey.state import PortkeyState
-from gatewise.sandbox.wire import Generation, dumps
+from gatewise_sandbox.faults import Fault, FaultBook, FaultRule
+from gatewise_sandbox.portkey.state import PortkeyState
+from gatewise_sandbox.wire import Generation, dumps
 
 
 @dataclass(frozen=True)

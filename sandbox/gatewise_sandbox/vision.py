@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from gatewise.sandbox.answers import MEDIA_PART_TOKENS
-from gatewise.sandbox.checks import BadRequest
+from gatewise_sandbox.answers import MEDIA_PART_TOKENS
+from gatewise_sandbox.checks import BadRequest
 
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000

@@ -7,9 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gatewise.sandbox import answers, corpus
-from gatewise.sandbox.checks import BadRequest
-from gatewise.search.forms import SERVER_TOOL
 from gatewise.search.pricing import (
     CONTEXT_SIZES,
     DEFAULT_MAX_RESULTS,
@@ -18,7 +15,10 @@ from gatewise.search.pricing import (
     resolve_engine,
     search_fee,
 )
+from gatewise_sandbox import answers, corpus
+from gatewise_sandbox.checks import BadRequest
 
+SERVER_TOOL = "openrouter:web_search"  # the tool type OpenRouter's API names
 ONLINE_SUFFIX = ":online"
 MAX_CHARACTERS = 100_000
 CHARS_BY_CONTEXT_SIZE = {"low": 5_000, "medium": 15_000, "high": 30_000}

@@ -1,7 +1,8 @@
 """``make demo``: every server end to end against the local sandbox, through a real MCP client.
 
-Starts the sandbox on a free loopback port, launches each server as a stdio subprocess (exactly
-as Claude Desktop or Cursor would) and drives it with the MCP client from the official SDK.
+Starts the sandbox (a child process) on a free loopback port, launches each server as a stdio
+subprocess (exactly as Claude Desktop or Cursor would) and drives it with the MCP client from the
+official SDK.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import httpx
 from mcp import Client, StdioServerParameters
 
 from gatewise.ledger import open_ledger
-from gatewise.sandbox import SandboxServer
+from gatewise.upstream.local_sandbox import SandboxProcess
 
 QUERIES = [
     ("arithmetic", "What is 17*23?"),
@@ -48,7 +49,7 @@ def _row(label: str, out: dict[str, Any]) -> None:
          f"${out['cost_usd']:.6f}  {out['latency_ms']:>7.1f} ms")
 
 
-async def _routing_gateway(sandbox: SandboxServer, data_dir: str) -> None:
+async def _routing_gateway(sandbox: SandboxProcess, data_dir: str) -> None:
     _say("routing-gateway  (stdio subprocess, MCP client)")
     params = _server_params("gatewise.servers.routing_gateway", sandbox.url, data_dir)
     async with Client(params) as client:
@@ -79,7 +80,7 @@ async def _routing_gateway(sandbox: SandboxServer, data_dir: str) -> None:
         _say(f"\n  bad input → isError={bad.is_error}: {bad.content[0].text.splitlines()[0]}")
 
 
-async def _portkey_admin(sandbox: SandboxServer, data_dir: str) -> None:
+async def _portkey_admin(sandbox: SandboxProcess, data_dir: str) -> None:
     _say("\nportkey-admin  (stdio subprocess; the sandbox stands in for Portkey's Admin API)")
     params = _server_params("gatewise.servers.portkey_admin", sandbox.url, data_dir)
     async with Client(params) as client:
@@ -120,7 +121,7 @@ def _demo_png() -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-async def _multimodal(sandbox: SandboxServer, data_dir: str) -> None:
+async def _multimodal(sandbox: SandboxProcess, data_dir: str) -> None:
     _say("\nopenrouter-multimodal  (stdio subprocess)")
     params = _server_params("gatewise.servers.openrouter_multimodal", sandbox.url, data_dir)
     async with Client(params) as client:
@@ -132,7 +133,7 @@ async def _multimodal(sandbox: SandboxServer, data_dir: str) -> None:
         _say(f"  analyze_image → {out['model']}: {out['answer'][:110]}")
         again = await client.call_tool("analyze_image", {"images": [_demo_png()],
                                                          "question": "What does this show?"})
-        _say(f"  same request again → cache {(again.structured_content or {})['cache']}, "
+        _say(f"  same request again → cache {(again.structured_content or {})['cache_status']}, "
              f"cost ${(again.structured_content or {})['cost_usd']:.6f}")
         made = await client.call_tool("generate_image", {"prompt": "a lighthouse at dusk",
                                                          "aspect_ratio": "16:9"})
@@ -144,7 +145,7 @@ async def _multimodal(sandbox: SandboxServer, data_dir: str) -> None:
         _say(f"  cloud-metadata URL → {unsafe.content[0].text.splitlines()[0][:100]}")
 
 
-async def _search(sandbox: SandboxServer, data_dir: str) -> None:
+async def _search(sandbox: SandboxProcess, data_dir: str) -> None:
     _say("\nopenrouter-search  (stdio subprocess; the sandbox searches a small built-in corpus)")
     params = _server_params("gatewise.servers.openrouter_search", sandbox.url, data_dir)
     async with Client(params) as client:
@@ -155,7 +156,7 @@ async def _search(sandbox: SandboxServer, data_dir: str) -> None:
         for cite in out["citations"]:
             _say(f"    [{cite['number']}] {cite['title']}  {cite['url']}")
         again = await client.call_tool("web_search", {"query": "SQLite WAL concurrency"})
-        _say(f"  same search again → cached {(again.structured_content or {})['cached']}, "
+        _say(f"  same search again → cache {(again.structured_content or {})['cache_status']}, "
              f"cost ${(again.structured_content or {})['cost_usd']:.6f}")
         steps: list[str] = []
 
@@ -186,7 +187,7 @@ async def _ledger_summary(data_dir: str) -> None:
 async def run_demo() -> int:
     _say("gatewise demo — local sandbox upstream, no API keys needed (provider: sandbox)\n")
     with tempfile.TemporaryDirectory(prefix="gatewise-demo-") as data_dir:
-        async with SandboxServer() as sandbox:
+        async with SandboxProcess() as sandbox:
             _say(f"sandbox upstream on {sandbox.url}\n")
             await _routing_gateway(sandbox, data_dir)
             await _portkey_admin(sandbox, data_dir)

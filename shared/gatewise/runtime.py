@@ -1,7 +1,7 @@
 """What a running server holds: settings, the upstream client, the catalogue, the ledger.
 
-With no OpenRouter key and no sandbox URL configured, the local sandbox upstream is started in
-the background so every server works out of the box, and every answer then says
+With no OpenRouter key and no sandbox URL configured, the local sandbox upstream is started as a
+child process so every server works out of the box, and every answer then says
 ``provider: sandbox``.
 """
 
@@ -18,8 +18,8 @@ from gatewise.errors import GatewiseError
 from gatewise.ledger import CacheStatus as LedgerCacheStatus
 from gatewise.ledger import CallRecord, LedgerStore, open_ledger
 from gatewise.ledger.budgets import BudgetManager
-from gatewise.sandbox import SandboxServer
 from gatewise.search.upstream import WebSearchUpstream
+from gatewise.upstream.local_sandbox import SandboxProcess
 from gatewise.upstream.openrouter import OpenRouterClient
 from gatewise.upstream.portkey_gateway import PortkeyGatewayClient
 
@@ -61,7 +61,7 @@ class Runtime:
     budgets: BudgetManager
     portkey: PortkeyGatewayClient
     cache: ResponseCache | None = None  # None when no cache is switched on
-    sandbox: SandboxServer | None = None
+    sandbox: SandboxProcess | None = None
     # Web searches for every server of the process, so a model's refusal of the server tool is
     # learnt once.
     web: WebSearchUpstream = field(init=False)
@@ -103,8 +103,7 @@ class Runtime:
     async def open(cls, settings: Settings) -> Runtime:
         sandbox = None
         if settings.uses_sandbox and settings.sandbox_url is None:
-            sandbox = SandboxServer()
-            await sandbox.__aenter__()
+            sandbox = await SandboxProcess().__aenter__()
             settings = settings.model_copy(update={"sandbox_url": sandbox.url})
             log.info("no OPENROUTER_API_KEY: answering from the local sandbox at %s", sandbox.url)
         client = OpenRouterClient(settings)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fuzz_report import SUMMARY, THOROUGH
 
-from gatewise.sandbox import SandboxServer
+from gatewise_sandbox import SandboxServer
 
 _REPORT: list[Path] = []
 

@@ -22,7 +22,7 @@ from mcp.types import CallToolResult, TextContent
 from PIL import Image
 
 from gatewise.config import Settings, load_settings
-from gatewise.sandbox import SandboxServer
+from gatewise_sandbox import SandboxServer
 
 MODEL = "openai/gpt-5-nano"
 CONTRACTS = Path(__file__).resolve().parents[1] / "contract"

@@ -12,19 +12,19 @@ from typing import Any
 from starlette.responses import Response
 
 from gatewise.redact import mask
-from gatewise.sandbox.portkey import seed
-from gatewise.sandbox.portkey.analytics import Call
-from gatewise.sandbox.portkey.engine import Ctx, Op, each, listing, may, need, page_of, validate
-from gatewise.sandbox.portkey.errors import AdminError, invalid, not_found
-from gatewise.sandbox.portkey.resources import (
+from gatewise_sandbox.portkey import seed
+from gatewise_sandbox.portkey.analytics import Call
+from gatewise_sandbox.portkey.engine import Ctx, Op, each, listing, may, need, page_of, validate
+from gatewise_sandbox.portkey.errors import AdminError, invalid, not_found
+from gatewise_sandbox.portkey.resources import (
     default_version,
     invite_link,
     member_view,
     members_of,
     prompt_view,
 )
-from gatewise.sandbox.portkey.store import PAGES, SNAKE, Paging, Record, iso, matching, public
-from gatewise.sandbox.wire import json_response
+from gatewise_sandbox.portkey.store import PAGES, SNAKE, Paging, Record, iso, matching, public
+from gatewise_sandbox.wire import json_response
 
 ROLES = ("admin", "member", "manager")
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gatewise.sandbox.portkey.errors import invalid
-from gatewise.sandbox.portkey.store import SNAKE, integer, iso, paginate, parse_time
+from gatewise_sandbox.portkey.errors import invalid
+from gatewise_sandbox.portkey.store import SNAKE, integer, iso, paginate, parse_time
 
 HITS = frozenset({"HIT", "SEMANTIC HIT"})
 MAX_BUCKETS = 1000

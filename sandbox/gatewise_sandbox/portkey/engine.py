@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any, Literal
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from gatewise.sandbox.chat import disconnect_waiter
-from gatewise.sandbox.checks import BadRequest, header_fault
-from gatewise.sandbox.portkey.errors import CODE_BY_STATUS, MESSAGES, AdminError, forbidden, invalid
-from gatewise.sandbox.portkey.org import Org
-from gatewise.sandbox.portkey.store import (
+from gatewise_sandbox.chat import disconnect_waiter
+from gatewise_sandbox.checks import BadRequest, header_fault
+from gatewise_sandbox.portkey.errors import CODE_BY_STATUS, MESSAGES, AdminError, forbidden, invalid
+from gatewise_sandbox.portkey.org import Org
+from gatewise_sandbox.portkey.store import (
     SNAKE,
     Paging,
     Record,
@@ -27,19 +27,18 @@ from gatewise.sandbox.portkey.store import (
     public,
     searched,
 )
-from gatewise.sandbox.wire import INJECTED, json_response
+from gatewise_sandbox.wire import INJECTED, json_response
 
 if TYPE_CHECKING:
-    from gatewise.sandbox.portkey.state import PortkeyState
-    from gatewise.sandbox.state import SandboxState
+    from gatewise_sandbox.portkey.state import PortkeyState
+    from gatewise_sandbox.state import SandboxState
 
 log = logging.getLogger(__name__)
 
 KEY_HEADER = "x-portkey-api-key"
 BAD_KEY_PREFIX = "pk-bad"
 WORKSPACE_KEY_PREFIX = "pk-ws-"
-# What clients send when the sandbox stands in for Portkey: any other key is an org admin key.
-SANDBOX_ORG_KEY = "pk-sandbox-admin-key"
+# Any other key is an organisation admin key: clients of the stand-in need no particular one.
 
 KeyKind = Literal["organisation", "workspace"]
 ListShape = Literal["list", "total", "success", "bare", "more", "mappings"]

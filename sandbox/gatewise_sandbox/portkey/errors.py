@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from gatewise.sandbox.wire import json_response
+from gatewise_sandbox.wire import json_response
 
 STATUS_BY_CODE: dict[str, int] = {
     "AB01": 400, "AB02": 404, "AB03": 403, "AB04": 500, "AB05": 401, "AB06": 429, "AB07": 409,

@@ -1,37 +1,35 @@
 """Portkey's data plane: ``POST /v1/chat/completions`` with the ``x-portkey-*`` headers.
 
-A pasted gateway config (``x-portkey-config``) is planned with the same code the routing gateway
-uses, each target suffers the sandbox's per-model faults, and the answer carries Portkey's
-response headers (cache status, retry count, the target that answered).
+A pasted gateway config (``x-portkey-config``) is run by the sandbox's own reading of Portkey's
+semantics (:mod:`gatewise_sandbox.portkey.routing`), each target suffers the sandbox's per-model
+faults, and the answer carries Portkey's response headers (cache status, retries, the target
+that answered).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import random
 import time
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gatewise.errors import GatewiseError
-from gatewise.routing.portkey_config import (
-    next_attempt_index,
-    openrouter_model_id,
-    parse_portkey_config,
-    plan_targets,
-    routing_context,
-)
-from gatewise.sandbox import answers
-from gatewise.sandbox.chat import new_id
-from gatewise.sandbox.checks import header_fault
-from gatewise.sandbox.portkey.engine import authenticate
-from gatewise.sandbox.portkey.errors import AdminError
-from gatewise.sandbox.state import SandboxState
-from gatewise.sandbox.wire import json_response
+from gatewise.catalog import ModelInfo
+from gatewise_sandbox import answers
+from gatewise_sandbox.chat import new_id
+from gatewise_sandbox.checks import header_fault
+from gatewise_sandbox.portkey.engine import authenticate
+from gatewise_sandbox.portkey.errors import AdminError
+from gatewise_sandbox.portkey.query import ConfigError
+from gatewise_sandbox.portkey.routing import Router, Target
+from gatewise_sandbox.state import SandboxState
+from gatewise_sandbox.wire import json_response
 
 CACHE_LIMIT = 1_000
+_RNG = random.Random()
 
 
 async def chat_completions(request: Request) -> Response:
@@ -41,38 +39,60 @@ async def chat_completions(request: Request) -> Response:
         body = await _json(request)
         config = _header_json(request, "x-portkey-config")
         metadata = _header_json(request, "x-portkey-metadata") or {}
-        attempts = _targets(config, metadata, body, request.headers.get("x-portkey-provider"))
+        router = Router({} if config is None else config)
     except AdminError as exc:
         return exc.response()
+    except ConfigError as exc:
+        return AdminError("AB01", str(exc), param="x-portkey-config").response()
     cache_key = _cache_key(config, body)
-    headers = {"x-portkey-trace-id": request.headers.get("x-portkey-trace-id", new_id()),
-               "x-portkey-retry-attempt-count": "0"}
+    headers = {"x-portkey-trace-id": request.headers.get("x-portkey-trace-id", new_id())}
     cached = state.portkey_cache.get(cache_key) if cache_key else None
     if cached is not None:
-        return json_response(cached, headers={**headers, "x-portkey-cache-status": "HIT"})
+        return json_response(cached, headers={**headers, "x-portkey-cache-status": "HIT",
+                                              "x-portkey-retry-attempt-count": "0"})
     forced = header_fault(request)
-    index: int | None = 0
-    status = 500
-    while index is not None and index < len(attempts):
-        model_id, attempt = attempts[index]
-        info = state.model(model_id)
-        if info is None:
-            return AdminError("AB01", f"{model_id} is not a model this gateway can reach",
-                              param="model").response()
+    provider = request.headers.get("x-portkey-provider")
+
+    def call(target: Target) -> int:
+        info = _served_model(state, target.provider or provider, target.model or body.get("model"))
         fault = state.fault_for(info.id, forced)
-        if fault.kind == "error":
-            status = fault.status
-            index = next_attempt_index(attempt, status) if attempt is not None else None
-            continue
-        reply = _completion(info.id, body, answers.prompt_tokens(body["messages"]))
-        if cache_key:
-            if len(state.portkey_cache) >= CACHE_LIMIT:
-                state.portkey_cache.pop(next(iter(state.portkey_cache)))
-            state.portkey_cache[cache_key] = reply
-        return json_response(reply, headers={
-            **headers, "x-portkey-cache-status": "MISS" if cache_key else "DISABLED",
-            "x-portkey-last-used-option-index": str(index), "x-portkey-provider": info.provider})
-    return AdminError("AB04", "every target failed", status=status).response()
+        return fault.status if fault.kind == "error" else 200
+
+    context = {"metadata": metadata, "params": body, "url": {"pathname": request.url.path}}
+    try:
+        outcome = router.route(context, call, _RNG)
+    except ConfigError as exc:
+        return AdminError("AB01", str(exc), param="x-portkey-config").response()
+    headers["x-portkey-retry-attempt-count"] = str(outcome.retries)
+    if not outcome.ok:
+        return AdminError("AB04", "every target failed", status=outcome.status).response()
+    target = outcome.target
+    info = _served_model(state, target.provider or provider, target.model or body.get("model"))
+    reply = _completion(info.id, {**body, **target.params}, answers.prompt_tokens(body["messages"]))
+    if cache_key:
+        if len(state.portkey_cache) >= CACHE_LIMIT:
+            state.portkey_cache.pop(next(iter(state.portkey_cache)))
+        state.portkey_cache[cache_key] = reply
+    return json_response(reply, headers={
+        **headers, "x-portkey-cache-status": "MISS" if cache_key else "DISABLED",
+        "x-portkey-last-used-option-index": str(target.index), "x-portkey-provider": info.provider})
+
+
+def _served_model(state: SandboxState, provider: str | None, name: Any) -> ModelInfo:
+    """The catalogue model that answers for a target. A bare name (``gpt-4o``) is looked up among
+    the catalogue's ids, preferring the vendor the provider slug names."""
+    if not isinstance(name, str) or not name:
+        raise ConfigError("no model for this target: set model in the body or in override_params")
+    if "/" not in name:
+        same = [m for m in state.catalog.models if m.split("/", 1)[-1] == name]
+        vendor = (provider or "").removeprefix("@").lower()
+        candidates = [m for m in same if m.split("/", 1)[0] == vendor] or same
+        if len(candidates) == 1:
+            name = candidates[0]
+    info = state.model(name)
+    if info is None:
+        raise ConfigError(f"{name} is not a model this gateway can reach (name its vendor: vendor/model)")
+    return info
 
 
 async def _json(request: Request) -> dict[str, Any]:
@@ -93,27 +113,6 @@ def _header_json(request: Request, name: str) -> Any:
         return json.loads(value)
     except ValueError:
         raise AdminError("AB01", f"{name} is not JSON", param=name) from None
-
-
-def _targets(config: Any, metadata: dict[str, Any], body: dict[str, Any], provider: str | None
-             ) -> list[tuple[str, Any]]:
-    """(model id, plan step) pairs in the order the gateway would try them."""
-    try:
-        default = openrouter_model_id(provider, body.get("model")) if body.get("model") else None
-        if config is None:
-            if default is None:
-                raise AdminError("AB01", "model: required without a config", param="model")
-            return [(default, None)]
-        plan = plan_targets(parse_portkey_config(config), routing_context(metadata, body))
-    except GatewiseError as exc:
-        raise AdminError("AB01", exc.message, param="x-portkey-config") from None
-    pairs = []
-    for step in plan:
-        model = step.model or default
-        if model is None:
-            raise AdminError("AB01", f"{step.path or 'config'}: no model for this target", param="model")
-        pairs.append((model, step))
-    return pairs
 
 
 def _cache_key(config: Any, body: dict[str, Any]) -> str | None:

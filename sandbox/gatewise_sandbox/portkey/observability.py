@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gatewise.sandbox.portkey import analytics, seed
-from gatewise.sandbox.portkey.analytics import Call, Selection, selection
-from gatewise.sandbox.portkey.engine import Ctx, Op, Resource, may, merge, need, page_of, validate
-from gatewise.sandbox.portkey.errors import invalid, not_found
-from gatewise.sandbox.portkey.org import Org
-from gatewise.sandbox.portkey.store import SNAKE, Record, iso, matching, parse_time, public
+from gatewise_sandbox.portkey import analytics, seed
+from gatewise_sandbox.portkey.analytics import Call, Selection, selection
+from gatewise_sandbox.portkey.engine import Ctx, Op, Resource, may, merge, need, page_of, validate
+from gatewise_sandbox.portkey.errors import invalid, not_found
+from gatewise_sandbox.portkey.org import Org
+from gatewise_sandbox.portkey.store import SNAKE, Record, iso, matching, parse_time, public
 
 REQUESTED_DATA = ("id", "trace_id", "created_at", "request", "response", "is_success", "ai_org",
                   "ai_model", "req_units", "res_units", "total_units", "request_url", "cost",

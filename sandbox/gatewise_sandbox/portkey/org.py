@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from gatewise.sandbox.portkey.analytics import Call
-from gatewise.sandbox.portkey.store import Ids, Record, Table, iso
+from gatewise_sandbox.portkey.analytics import Call
+from gatewise_sandbox.portkey.store import Ids, Record, Table, iso
 
 ORGANISATION_ID = "6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f"
 MAX_AUDIT = 5_000

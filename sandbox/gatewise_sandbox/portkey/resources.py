@@ -11,10 +11,10 @@ import re
 from typing import Any
 
 from gatewise.redact import mask
-from gatewise.sandbox.portkey import seed
-from gatewise.sandbox.portkey.engine import Ctx, Resource, each, may, merge, need, validate
-from gatewise.sandbox.portkey.errors import AdminError, invalid
-from gatewise.sandbox.portkey.store import CAMEL, Paging, Record, public
+from gatewise_sandbox.portkey import seed
+from gatewise_sandbox.portkey.engine import Ctx, Resource, each, may, merge, need, validate
+from gatewise_sandbox.portkey.errors import AdminError, invalid
+from gatewise_sandbox.portkey.store import CAMEL, Paging, Record, public
 
 USAGE = {"credit_limit": may("number"), "type": may("str", "cost", "tokens"),
          "alert_threshold": may("number"), "periodic_reset": may("str", "monthly", "weekly")}

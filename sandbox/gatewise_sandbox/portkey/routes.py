@@ -10,13 +10,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from gatewise.sandbox.portkey import actions, gateway, observability
-from gatewise.sandbox.portkey.engine import Ctx, Op, endpoint
-from gatewise.sandbox.portkey.errors import AdminError
-from gatewise.sandbox.portkey.resources import RESOURCES
-from gatewise.sandbox.portkey.state import PortkeyState
-from gatewise.sandbox.portkey.store import iso
-from gatewise.sandbox.wire import json_response
+from gatewise_sandbox.portkey import actions, gateway, observability
+from gatewise_sandbox.portkey.engine import Ctx, Op, endpoint
+from gatewise_sandbox.portkey.errors import AdminError
+from gatewise_sandbox.portkey.resources import RESOURCES
+from gatewise_sandbox.portkey.state import PortkeyState
+from gatewise_sandbox.portkey.store import iso
+from gatewise_sandbox.wire import json_response
 
 PREFIX = "/v1"
 PRICING_ROOT = "/model-configs/pricing/{provider}/{model:path}"  # its own server in the spec

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from gatewise.redact import mask
-from gatewise.sandbox.portkey.analytics import Call
-from gatewise.sandbox.portkey.org import Org
-from gatewise.sandbox.portkey.store import Record, iso
+from gatewise_sandbox.portkey.analytics import Call
+from gatewise_sandbox.portkey.org import Org
+from gatewise_sandbox.portkey.store import Record, iso
 
 TRAFFIC = 2_000
 DAYS = 30

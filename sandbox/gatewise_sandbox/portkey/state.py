@@ -12,9 +12,9 @@ from typing import Any
 from starlette.requests import Request
 
 from gatewise.redact import scrub
-from gatewise.sandbox.portkey.org import Org
-from gatewise.sandbox.portkey.seed import build
-from gatewise.sandbox.portkey.store import Record, iso
+from gatewise_sandbox.portkey.org import Org
+from gatewise_sandbox.portkey.seed import build
+from gatewise_sandbox.portkey.store import Record, iso
 
 MAX_PATHS = 1_000
 REDACTED = "[redacted]"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gatewise.sandbox.portkey.errors import AdminError, invalid, not_found
+from gatewise_sandbox.portkey.errors import AdminError, invalid, not_found
 
 Record = dict[str, Any]
 

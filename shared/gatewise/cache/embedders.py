@@ -6,7 +6,8 @@
   sentence-transformers, Apache-2.0, BERT's uncased vocabulary), so nothing is downloaded at run
   time. Loaded on first use, never at import, so server
   start-up stays fast.
-- ``local-hash``: the sandbox's deterministic hashed-word vectors; no model, for tests and benches.
+- ``local-hash``: deterministic hashed-word vectors (the sandbox's ``/embeddings`` answers with the
+  same); no model, for tests and benches.
 - any other name: an embedding model called through OpenRouter's ``/embeddings``, each text's
   vector memoised so a repeated question costs nothing.
 
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from gatewise.sandbox import embed as hashed
+from gatewise import hashed_vectors as hashed
 
 if TYPE_CHECKING:
     from gatewise.upstream.openrouter import OpenRouterClient

@@ -7,7 +7,8 @@ pages for lists), then mask secrets, except a new key shown once in ``secret``.
 Which upstream answers: a configured ``PORTKEY_API_KEY`` always means the Portkey API at
 ``PORTKEY_BASE_URL``. Without one, when the servers use the local sandbox (no OpenRouter key, or
 ``GATEWISE_SANDBOX_URL`` set), the sandbox's Portkey stand-in answers and results say
-``provider: sandbox``; it is started on first use if no sandbox URL is configured. Otherwise a
+``provider: sandbox``; it is started (as a child process) on first use if no sandbox URL is
+configured. Otherwise a
 call fails with UNAUTHORIZED naming PORTKEY_API_KEY, while the server still starts and lists tools.
 """
 
@@ -43,8 +44,7 @@ from gatewise.portkey.masking import mask_secrets
 from gatewise.portkey.models import AdminResult, GatewaySpend, UsageAnalytics, WorkspaceStatsReport
 from gatewise.portkey.stats import workspace_stats
 from gatewise.runtime import offline_catalog
-from gatewise.sandbox import SandboxServer
-from gatewise.sandbox.portkey.engine import SANDBOX_ORG_KEY
+from gatewise.upstream.local_sandbox import PORTKEY_KEY, SandboxProcess
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +69,8 @@ def resolve_target(settings: Settings) -> Target | None:
     if not settings.uses_sandbox:
         return None
     if settings.sandbox_url is None:
-        return Target("sandbox", None, SANDBOX_ORG_KEY)
-    return Target("sandbox", settings.portkey_url, SANDBOX_ORG_KEY)
+        return Target("sandbox", None, PORTKEY_KEY)
+    return Target("sandbox", settings.portkey_url, PORTKEY_KEY)
 
 
 def _needs_key() -> GatewiseError:
@@ -88,7 +88,7 @@ class PortkeyAdmin:
         self.target = resolve_target(settings)
         self._page_size = page_size
         self._client: PortkeyAdminClient | None = None
-        self._sandbox: SandboxServer | None = None
+        self._sandbox: SandboxProcess | None = None
         self._lock = asyncio.Lock()
         self._organisation_id: str | None = None
 
@@ -108,9 +108,7 @@ class PortkeyAdmin:
             raise _needs_key()
         base_url = target.base_url
         if base_url is None:
-            sandbox = SandboxServer()
-            await sandbox.__aenter__()
-            self._sandbox = sandbox
+            sandbox = self._sandbox = await SandboxProcess().__aenter__()
             base_url = sandbox.root_url + "/v1"
             log.info("no PORTKEY_API_KEY: Admin API calls go to the local sandbox at %s", base_url)
         extra = {"page_size": self._page_size} if self._page_size else {}

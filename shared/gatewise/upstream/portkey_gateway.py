@@ -12,8 +12,8 @@ from typing import Any
 
 from gatewise.config import Settings
 from gatewise.errors import ErrorCode, GatewiseError
-from gatewise.sandbox.portkey.engine import SANDBOX_ORG_KEY
 from gatewise.upstream.http import HttpUpstream
+from gatewise.upstream.local_sandbox import PORTKEY_KEY
 from gatewise.upstream.openrouter import ChatResult
 
 
@@ -32,7 +32,7 @@ class PortkeyGatewayClient(HttpUpstream):
         self.is_sandbox = key is None and settings.sandbox_url is not None
         self.configured = key is not None or self.is_sandbox
         self.route = settings.portkey_route
-        headers = {"x-portkey-api-key": key or SANDBOX_ORG_KEY}
+        headers = {"x-portkey-api-key": key or PORTKEY_KEY}
         if self.route.config is not None:
             headers["x-portkey-config"] = self.route.config.get_secret_value()
         if self.route.virtual_key is not None:
