@@ -92,7 +92,34 @@ async def test_entries_expire_and_max_age_applies(cache: SemanticCache, clock: F
     assert (await cache.lookup(SCOPE, QUESTION, max_age_s=301)).hit is not None
     clock.advance(301)  # past the 600 s ttl
     assert (await cache.lookup(SCOPE, QUESTION)).hit is None
-    assert (await cache.stats()).entries == 0
+    stats = await cache.stats()
+    assert stats.entries == 0 and stats.memory_bytes == 0  # gone from the file and from memory
+
+
+async def test_clear_empties_the_file_and_memory(cache: SemanticCache) -> None:
+    await cache.store(SCOPE, QUESTION, {"content": "x"})
+    assert (await cache.stats()).memory_bytes > 0
+    await cache.clear()
+    stats = await cache.stats()
+    assert (stats.entries, stats.bytes, stats.memory_bytes) == (0, 0, 0)
+    assert (await cache.lookup(SCOPE, QUESTION)).hit is None
+
+
+async def test_an_embedder_that_fails_makes_the_cache_step_aside(tmp_path: Path, settings: Settings) -> None:
+    dead = settings.model_copy(update={
+        "sandbox_url": "http://127.0.0.1:9/api/v1",
+        "limits": settings.limits.model_copy(update={"max_retries": 0})})
+    client = OpenRouterClient(dead)
+    cache = SemanticCache.at(tmp_path / FILE_NAME, "openai/text-embedding-3-large", threshold=0.85,
+                             ttl_s=600, max_bytes=10**7, client=client)
+    try:
+        assert await cache.store(SCOPE, QUESTION, {"content": "x"}) == 0.0
+        found = await cache.lookup(SCOPE, QUESTION)
+        assert found.hit is None and found.refused == "embedder"
+        assert (await cache.stats()).entries == 0
+    finally:
+        await cache.close()
+        await client.aclose()
 
 
 async def test_least_recently_used_go_first_within_the_byte_bound(tmp_path: Path, clock: FakeClock) -> None:

@@ -17,6 +17,7 @@ it saw) and drops the ones they deleted (a log filled by a trigger), and only wh
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from collections import Counter, OrderedDict
@@ -28,10 +29,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gatewise.cache import gates
-from gatewise.cache.embedders import Embedder, make_embedder
+from gatewise.cache.embedders import Embedder, EmbedderError, make_embedder
 from gatewise.cache.keys import cache_key
 from gatewise.cache.sqlite_db import DbThread, evict_lru, in_transaction, totals_schema
 from gatewise.cache.vector_index import VectorIndex
+from gatewise.errors import GatewiseError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -39,6 +41,8 @@ if TYPE_CHECKING:
     from gatewise.catalog import Catalog
     from gatewise.config import Settings
     from gatewise.upstream.openrouter import OpenRouterClient
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 FILE_NAME = "semantic.sqlite3"
@@ -219,6 +223,7 @@ class SemanticCache:
         self._loaded = False
         self._data_version: int | None = None
         self._words: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._last: tuple[str, np.ndarray] | None = None
         self._hits = self._misses = self._evictions = 0
         self._refused: Counter[str] = Counter()
 
@@ -260,11 +265,13 @@ class SemanticCache:
         if not _fits(question):
             self._misses += 1
             return SemanticLookup(None)
-        embedded = await self.embedder.embed([gates.embedding_text(question)])
-        vector = embedded.vectors[0]
+        embedded = await self._embed(question, reuse=False)
+        if embedded is None:
+            self._misses += 1
+            return SemanticLookup(None, refused="embedder")
+        vector, cost = embedded
         candidates = await self._db.run(self._candidates, scope.key(self.embedder.name), vector, max_age_s)
         refused: str | None = None
-        cost = embedded.cost_usd
         new = gates.analyse(question)
         for row in candidates:
             similarity = float(np.dot(row.vector, vector))
@@ -294,10 +301,31 @@ class SemanticCache:
             self._db.check_open()
             return 0.0
         blob = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
-        embedded = await self.embedder.embed([gates.embedding_text(question)])
-        key = scope.key(self.embedder.name)
-        await self._db.run(self._put, key, question, embedded.vectors[0], blob, ttl_s)
-        return embedded.cost_usd
+        embedded = await self._embed(question, reuse=True)
+        if embedded is None:
+            return 0.0
+        vector, cost = embedded
+        await self._db.run(self._put, scope.key(self.embedder.name), question, vector, blob, ttl_s)
+        return cost
+
+    async def _embed(self, question: str, *, reuse: bool) -> tuple[np.ndarray, float] | None:
+        """The question's vector and its upstream cost, or None when the embedder failed: the
+        cache then steps aside (a miss, nothing stored) rather than failing the call. A store
+        (``reuse``) takes the vector of the lookup just before it, so storing the answer after a
+        miss embeds nothing again."""
+        text = gates.embedding_text(question)
+        last, self._last = self._last, None
+        if reuse and last is not None and last[0] == text:
+            return last[1], 0.0
+        try:
+            embedded = await self.embedder.embed([text])
+        except (EmbedderError, GatewiseError) as exc:
+            log.warning("semantic cache skipped: %s could not embed the question: %s",
+                        self.embedder.name, exc)
+            return None
+        if not reuse:
+            self._last = (text, embedded.vectors[0])
+        return embedded.vectors[0], embedded.cost_usd
 
     async def warm(self) -> None:
         """Load the file into memory now (a server can do this in the background at start-up)
@@ -305,7 +333,11 @@ class SemanticCache:
         await self._db.run(self._sync)
 
     async def clear(self) -> None:
-        await self._db.run(lambda: self._db.conn.execute("DELETE FROM entries"))
+        def clear() -> None:
+            self._db.conn.execute("DELETE FROM entries")
+            self._apply_removals()
+
+        await self._db.run(clear)
 
     async def stats(self) -> SemanticStats:
         entries, size, memory = await self._db.run(self._totals)
@@ -415,10 +447,7 @@ class SemanticCache:
             self._indexes.clear()
             self._scope_of.clear()
             self._last_id, self._last_removed, self._loaded = 0, newest_log, True
-        for seq, entry_id in conn.execute("SELECT seq, entry_id FROM removed WHERE seq > ? ORDER BY seq",
-                                          (self._last_removed,)).fetchall():
-            self._forget(entry_id)
-            self._last_removed = seq
+        self._apply_removals()
         now = self._clock()
         fresh = conn.execute("SELECT id, scope, vector, expires_at FROM entries WHERE id > ? ORDER BY id",
                              (self._last_id,))
@@ -437,6 +466,14 @@ class SemanticCache:
         if self._last_removed > _REMOVED_LOG_KEEP:
             conn.execute("DELETE FROM removed WHERE seq <= ?", (self._last_removed - _REMOVED_LOG_KEEP,))
 
+    def _apply_removals(self) -> None:
+        """Forget the entries deleted since the last look at the removal log, by anyone."""
+        removed = self._db.conn.execute("SELECT seq, entry_id FROM removed WHERE seq > ? ORDER BY seq",
+                                        (self._last_removed,)).fetchall()
+        for seq, entry_id in removed:
+            self._forget(entry_id)
+            self._last_removed = seq
+
     def _index(self, scope: str, dimensions: int) -> VectorIndex:
         index = self._indexes.get(scope)
         if index is None:
@@ -454,6 +491,7 @@ class SemanticCache:
     def _totals(self) -> tuple[int, int, int]:
         conn = self._db.conn
         conn.execute("DELETE FROM entries WHERE expires_at <= ?", (self._clock(),))
+        self._apply_removals()
         entries, size = conn.execute("SELECT entries, bytes FROM totals WHERE id = 1").fetchone()
         memory = sum(index.nbytes for index in self._indexes.values())
         return entries, size, memory
