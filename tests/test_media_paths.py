@@ -117,8 +117,8 @@ def test_size_cap(root: Path) -> None:
     assert "media.max_input_bytes" in err.message
 
 
-@pytest.mark.parametrize("path", ["sub/a\0.png", "\0"])
-def test_nul_byte_is_unsafe(root: Path, path: str) -> None:
+@pytest.mark.parametrize("path", ["sub/a\0.png", "\0", "sub/\ud800.png", "\udfff"])
+def test_nul_bytes_and_lone_surrogates_are_unsafe(root: Path, path: str) -> None:
     assert _refusal(path, [root]).code is ErrorCode.UNSAFE_PATH
 
 

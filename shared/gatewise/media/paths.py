@@ -57,6 +57,10 @@ def _locate(path: str, roots: Sequence[Path]) -> tuple[str, tuple[str, ...]]:
         )
     if "\0" in path:
         raise GatewiseError(ErrorCode.UNSAFE_PATH, "The path contains a NUL byte.")
+    try:
+        os.fsencode(path)
+    except UnicodeEncodeError:  # a lone surrogate names no file on this system
+        raise GatewiseError(ErrorCode.UNSAFE_PATH, "The path is not valid text for a file name.") from None
     real_roots = [os.path.realpath(os.path.expanduser(root)) for root in roots]
     candidate = os.path.join(real_roots[0], os.path.expanduser(path))  # an absolute path wins
     # Non-strict, as Path.resolve() is not on every version: a missing file and a link loop
