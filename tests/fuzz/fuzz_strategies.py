@@ -26,7 +26,9 @@ class Case:
 
 
 def _dotted(path: Path) -> str:
-    return ".".join(str(part) for part in path)
+    # Generated keys can be any text; quoted and escaped unless plain, so reports stay readable.
+    return ".".join(part if isinstance(part, str) and part.isidentifier() and part.isascii()
+                    else ascii(part) if isinstance(part, str) else str(part) for part in path)
 
 
 def _put(args: dict[str, Any], path: Path, value: Any) -> dict[str, Any]:
