@@ -3,7 +3,11 @@
 Data: the ``fow-cache`` package's labelled pairs (CC BY 4.0): 600 question pairs (should-hit:
 near repeats and paraphrases; traps: negation, entity swap, number/date, scope) and 240
 conversation pairs (should-hit: same context reworded, irrelevant history, extra chatter; traps:
-context swap, detail swap, intent flip). ``a`` is the cached question, ``b`` the new one.
+context swap, detail swap, intent flip). ``a`` is the cached question, ``b`` the new one. The
+pairs are split by a hash of their id into two halves: ``dev`` (the half whose failures may be
+read when the gates change) and ``report`` (only ever measured), so the report half shows how the
+rules do on questions they were not shaped by. ``bench/data/cache_pairs.jsonl`` adds 80
+hand-written question pairs (40 paraphrases, 40 traps) as a third check, ``own``.
 
 Policies, side by side on the same vectors:
 
@@ -26,6 +30,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import json
 import re
 import tempfile
 from collections import Counter, defaultdict
@@ -40,6 +46,8 @@ from gatewise.cache.semantic import Scope, SemanticCache
 
 THRESHOLDS = (0.75, 0.80, 0.85, 0.90, 0.92, 0.95)
 POLICIES = ("gptcache", "content-words", "gatewise")
+HALVES = ("dev", "report", "own")
+OWN_PAIRS = Path(__file__).parent / "data" / "cache_pairs.jsonl"
 
 
 @dataclass
@@ -50,13 +58,23 @@ class Pair:
     cached: str
     new: str
     same_context: bool  # earlier turns identical (always true for single questions)
+    half: str  # dev, report or own
+
+
+def half_of(pair_id: str) -> str:
+    return "dev" if hashlib.sha256(pair_id.encode()).digest()[0] % 2 == 0 else "report"
 
 
 def load_pairs() -> list[Pair]:
-    pairs = [Pair(q["id"], q["category"], q["same_answer"], q["a"], q["b"], True) for q in load_questions()]
+    pairs = [Pair(q["id"], q["category"], q["same_answer"], q["a"], q["b"], True, half_of(q["id"]))
+             for q in load_questions()]
     for c in load_conversations():
         pairs.append(Pair(c["id"], "conv:" + c["subtype"], c["same_answer"], c["a"][-1]["content"],
-                          c["b"][-1]["content"], c["a"][:-1] == c["b"][:-1]))
+                          c["b"][-1]["content"], c["a"][:-1] == c["b"][:-1], half_of(c["id"])))
+    for line in OWN_PAIRS.read_text().splitlines():
+        own = json.loads(line)
+        should_hit = own["category"] == "paraphrase"
+        pairs.append(Pair(own["id"], "own:" + own["category"], should_hit, own["a"], own["b"], True, "own"))
     return pairs
 
 
@@ -95,11 +113,18 @@ def served(j: Judged, policy: str, threshold: float) -> bool:
     return j.pair.same_context and j.gate is None
 
 
-def rates(judged: list[Judged], policy: str, threshold: float, dataset: str) -> tuple[float, float, int]:
-    rows = [j for j in judged if j.pair.group.startswith("conv:") == (dataset == "conversations")]
+def rates(judged: list[Judged], policy: str, threshold: float, dataset: str,
+          halves: tuple[str, ...] = ("dev", "report")) -> tuple[float, float, int]:
+    rows = [j for j in judged
+            if j.pair.group.startswith("conv:") == (dataset == "conversations") and j.pair.half in halves]
     hits = [served(j, policy, threshold) for j in rows if j.pair.should_hit]
     traps = [served(j, policy, threshold) for j in rows if not j.pair.should_hit]
     return sum(hits) / len(hits), sum(traps) / len(traps), sum(traps)
+
+
+def cell(judged: list[Judged], policy: str, threshold: float, dataset: str, halves: tuple[str, ...]) -> str:
+    hit, trap, n_trap = rates(judged, policy, threshold, dataset, halves)
+    return f"{hit:6.1%} / {trap:5.1%} ({n_trap})"
 
 
 async def replay(cache: SemanticCache, pairs: list[Pair], judged: list[Judged]) -> int:
@@ -117,17 +142,22 @@ async def replay(cache: SemanticCache, pairs: list[Pair], judged: list[Judged]) 
 def report(name: str, judged: list[Judged], default: float) -> None:
     print(f"\n## embedder: {name}\n")
     for dataset in ("questions", "conversations"):
-        print(f"### {dataset}: should-hit served / traps served\n")
+        print(f"### {dataset} (fow-cache, both halves): should-hit served / traps served\n")
         print("| threshold | " + " | ".join(POLICIES) + " |")
         print("|---|" + "---|" * len(POLICIES))
         for t in THRESHOLDS:
-            cells = []
-            for policy in POLICIES:
-                hit, trap, n_trap = rates(judged, policy, t, dataset)
-                cells.append(f"{hit:6.1%} / {trap:5.1%} ({n_trap})")
             mark = " (default)" if abs(t - default) < 1e-9 else ""
-            print(f"| {t:.2f}{mark} | " + " | ".join(cells) + " |")
+            print(f"| {t:.2f}{mark} | " + " | ".join(cell(judged, p, t, dataset, ("dev", "report"))
+                                                      for p in POLICIES) + " |")
         print()
+    print(f"### by half at {default:.2f}: should-hit served / traps served\n")
+    print("| data | half | " + " | ".join(POLICIES) + " |")
+    print("|---|---|" + "---|" * len(POLICIES))
+    for dataset, halves in (("questions", HALVES), ("conversations", HALVES[:2])):
+        for half in halves:
+            print(f"| {dataset} | {half} | " + " | ".join(cell(judged, p, default, dataset, (half,))
+                                                          for p in POLICIES) + " |")
+    print()
     print(f"### by category at {default:.2f}: served (of n); gatewise's refusals by gate\n")
     print("| category | kind | n | " + " | ".join(POLICIES) + " | gatewise refused by |")
     print("|---|---|---|" + "---|" * len(POLICIES) + "---|")
@@ -148,13 +178,16 @@ def report(name: str, judged: list[Judged], default: float) -> None:
     if wrong:
         print("\nTraps gatewise served at the default threshold:")
         for j in wrong:
-            print(f"- {j.pair.id} ({j.cosine:.3f}): {j.pair.cached!r} -> {j.pair.new!r}")
+            print(f"- {j.pair.id} ({j.pair.half}, {j.cosine:.3f}): {j.pair.cached!r} -> {j.pair.new!r}")
 
 
 async def main(embedders: list[str], default: float) -> None:
     pairs = load_pairs()
-    print(f"fow-cache: {sum(not p.group.startswith('conv:') for p in pairs)} question pairs, "
-          f"{sum(p.group.startswith('conv:') for p in pairs)} conversation pairs")
+    halves = Counter(p.half for p in pairs)
+    conversations = sum(p.group.startswith("conv:") for p in pairs)
+    questions = len(pairs) - halves["own"] - conversations
+    print(f"fow-cache: {questions} question pairs, {conversations} conversation pairs "
+          f"(dev {halves['dev']}, report {halves['report']}); own: {halves['own']} question pairs")
     for name in embedders:
         with tempfile.TemporaryDirectory() as tmp:
             cache = SemanticCache.at(Path(tmp) / "semantic.sqlite3", name, threshold=default, ttl_s=3600,
