@@ -197,7 +197,8 @@ def strip_variant(model_id: str) -> str:
 
 @cache
 def snapshot_json() -> dict[str, Any]:
-    return json.loads(resources.files("gatewise.data").joinpath(SNAPSHOT).read_text())
+    data: dict[str, Any] = json.loads(resources.files("gatewise.data").joinpath(SNAPSHOT).read_text())
+    return data
 
 
 @cache

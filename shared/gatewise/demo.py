@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 from mcp import Client, StdioServerParameters
+from mcp.types import CallToolResult, TextContent
 
 from gatewise.ledger import open_ledger
 from gatewise.upstream.local_sandbox import SandboxProcess
@@ -77,7 +78,7 @@ async def _routing_gateway(sandbox: SandboxProcess, data_dir: str) -> None:
         _row(label, out)
         _say(f"  route: {out['route']['reason']}")
         bad = await client.call_tool("routed_complete", {"prompt": "  "})
-        _say(f"\n  bad input → isError={bad.is_error}: {bad.content[0].text.splitlines()[0]}")
+        _say(f"\n  bad input → isError={bad.is_error}: {_first_line(bad)}")
 
 
 async def _portkey_admin(sandbox: SandboxProcess, data_dir: str) -> None:
@@ -101,10 +102,16 @@ async def _portkey_admin(sandbox: SandboxProcess, data_dir: str) -> None:
         _say(f"  created API key {out['item']['id'][:8]}…: secret shown once "
              f"({out['secret'][:6]}…), masked afterwards")
         refused = await client.call_tool("manage_api_keys", {"action": "delete", "id": out["item"]["id"]})
-        _say(f"  delete without confirm → {refused.content[0].text.splitlines()[0][:100]}")
+        _say(f"  delete without confirm → {_first_line(refused)[:100]}")
         bad = await client.call_tool("configure_guardrails", {
             "action": "validate", "checks": [{"id": "default.wordCount", "parameters": {"minWord": 3}}]})
         _say(f"  guardrail check → {(bad.structured_content or {})['item']['errors'][0]}")
+
+
+def _first_line(result: CallToolResult) -> str:
+    """The first line of a result's text: for an error, its code and message."""
+    text = next((c.text for c in result.content if isinstance(c, TextContent)), "")
+    return text.splitlines()[0] if text else ""
 
 
 def _demo_png() -> str:
@@ -142,7 +149,7 @@ async def _multimodal(sandbox: SandboxProcess, data_dir: str) -> None:
              f"{(made.structured_content or {})['model']}")
         unsafe = await client.call_tool("analyze_image", {"images": ["http://169.254.169.254/x.png"],
                                                           "question": "?"})
-        _say(f"  cloud-metadata URL → {unsafe.content[0].text.splitlines()[0][:100]}")
+        _say(f"  cloud-metadata URL → {_first_line(unsafe)[:100]}")
 
 
 async def _search(sandbox: SandboxProcess, data_dir: str) -> None:
@@ -160,11 +167,11 @@ async def _search(sandbox: SandboxProcess, data_dir: str) -> None:
              f"cost ${(again.structured_content or {})['cost_usd']:.6f}")
         steps: list[str] = []
 
-        async def progress(done: float, total: float | None, message: str | None) -> None:
-            steps.append(f"{done:g}/{total:g}")
+        async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+            steps.append(f"{progress:g}/{total:g}" if total is not None else f"{progress:g}")
 
         report = await client.call_tool("research", {"question": "Compare LFP and NMC battery chemistry"},
-                                        progress_callback=progress)
+                                        progress_callback=on_progress)
         out = report.structured_content or {}
         _say(f"  research → {len(out['searches'])} searches (progress {' '.join(steps)}), "
              f"{len(out['sources'])} distinct sources, {len(out['uncited_sentences'])} uncited sentences")

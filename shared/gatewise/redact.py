@@ -85,7 +85,7 @@ def base64_cores(value: str) -> set[str]:
     kept. Both alphabets (standard and URL-safe) are returned.
     """
     raw = value.encode()
-    cores = set()
+    cores: set[str] = set()
     for lead in range(3):
         encoded = base64.b64encode(b"\0" * lead + raw).decode()
         core = encoded[-(-8 * lead // 6): 8 * (lead + len(raw)) // 6]
@@ -192,7 +192,8 @@ def _find_all(text: str, needle: str) -> Iterable[int]:
 
 def _replace(text: str, spans: list[tuple[int, int, str]]) -> str:
     """Replace the spans from left to right; one overlapping another joins the mask before it."""
-    out, done = [], 0
+    out: list[str] = []
+    done = 0
     for begin, end, replacement in sorted(spans):
         if begin < done:
             done = max(done, end)

@@ -126,12 +126,12 @@ async def usage_analytics(
 
     baseline, price = resolve_baseline(catalog, models, baseline_model)
     group_keys = _ordered_keys(group_rows[0], group_by)
-    groups = [_group(key, *(rows.get(key) for rows in group_rows), price) for key in group_keys]
+    groups = [_group(key, [rows.get(key) for rows in group_rows], price) for key in group_keys]
     if group_by == "day":
         groups.sort(key=lambda g: g.key or "")
     else:
         groups.sort(key=lambda g: (-g.cost_usd, -g.requests, -g.attempts, g.key is None, g.key or ""))
-    totals = _group(None, *(rows.get(None) for rows in total_rows), price)
+    totals = _group(None, [rows.get(None) for rows in total_rows], price)
     await report(_STEPS, "priced the calls against the baseline")
     return UsageReport(
         since=since,
@@ -160,13 +160,9 @@ def _ordered_keys(attempt_rows: Rows, group_by: GroupBy) -> list[str | None]:
     return [(days[0] + timedelta(days=i)).isoformat() for i in range(span + 1)]
 
 
-def _group(
-    key: str | None,
-    attempts: sqlite3.Row | None,
-    requests: sqlite3.Row | None,
-    latency: sqlite3.Row | None,
-    price: Price | None,
-) -> UsageGroup:
+def _group(key: str | None, rows: list[sqlite3.Row | None], price: Price | None) -> UsageGroup:
+    """``rows``: this group's row from each query of ``_STAGES``, in order (None: no row)."""
+    attempts, requests, latency = rows
     figures: dict[str, Any] = {"key": key}
     ok_tokens_in = ok_tokens_out = cost = 0.0
     if attempts is not None:

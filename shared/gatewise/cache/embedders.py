@@ -67,7 +67,8 @@ class Embedder(Protocol):
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
+    unit: np.ndarray = vectors / np.maximum(norms, 1e-12)
+    return unit
 
 class LocalEmbedder:
     """all-MiniLM-L6-v2 (int8 ONNX): mean-pooled, unit-length 384-dimensional vectors.

@@ -129,4 +129,5 @@ class VectorIndex:
         return [(int(self._ids[rows[i]]), float(scores[i])) for i in order]
 
     def expired(self, now: float) -> list[int]:
-        return self._ids[: self.size][self._expires[: self.size] <= now].tolist()
+        ids: list[int] = self._ids[: self.size][self._expires[: self.size] <= now].tolist()
+        return ids

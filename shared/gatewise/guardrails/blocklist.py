@@ -62,9 +62,9 @@ class Blocklist:
             plain = _LETTERS.findall(leet)
             if not self._lexicon.could_match(plain):
                 return found
-            tokens = [m.span() for m in _LETTERS.finditer(leet)]
+            spans = [m.span() for m in _LETTERS.finditer(leet)]
             for hit in self._lexicon.scan(plain, set(plain)):
-                start, end = tokens[hit.first][0], tokens[hit.last][1]
+                start, end = spans[hit.first][0], spans[hit.last][1]
                 if lower[start:end] != leet[start:end]:  # a plain match was found already
                     found.append((start, end, hit.rule.label))
         return found

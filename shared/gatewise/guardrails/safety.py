@@ -34,7 +34,9 @@ class SafetyHit:
 
 @cache
 def _data() -> dict[str, Any]:
-    return json.loads(resources.files("gatewise.guardrails").joinpath("safety_lexicon.json").read_text())
+    lexicon: dict[str, Any] = json.loads(
+        resources.files("gatewise.guardrails").joinpath("safety_lexicon.json").read_text())
+    return lexicon
 
 
 @cache

@@ -365,7 +365,7 @@ class BudgetStore:
                 " VALUES (?, ?, ?, ?, ?, 'reserved', ?, ?)",
                 (request_id, scope, day, month, amount, now, self._owner.id),
             )
-            ids.append(cursor.lastrowid)
+            ids.append(cursor.lastrowid or 0)  # always set after an INSERT into a rowid table
         return tuple(ids)
 
     def commit(self, ids: Sequence[int], request_id: str, cost: float) -> CommitResult:
@@ -557,9 +557,10 @@ def _reportable(limit: float, spent: float, reserved: float) -> tuple[tuple[floa
 
 def _alert(row: Any) -> Alert:
     """An alert row as a report can carry it (its amounts brought into range, as in a status)."""
-    *head, spent, limit, message, delivered, error = row
-    return Alert(*head, reportable_usd(spent)[0], reportable_usd(limit)[0], message, delivered, error,
-                 iso_utc(window_reset(row[3], row[4])))
+    alert_id, ts, scope, window, window_key, threshold, spent, limit, message, delivered, error = row
+    return Alert(alert_id, ts, scope, window, window_key, threshold, reportable_usd(spent)[0],
+                 reportable_usd(limit)[0], message, delivered, error,
+                 iso_utc(window_reset(window, window_key)))
 
 
 def _marks(values: Sequence[object]) -> str:

@@ -171,7 +171,7 @@ class SQLiteLedger:
         db = self._write_db
         db.execute("BEGIN IMMEDIATE")
         try:
-            db["calls"].insert_all(_row(rec) for rec in records)
+            db.table("calls").insert_all(_row(rec) for rec in records)
             db.commit()
         except BaseException:
             db.rollback()

@@ -49,7 +49,7 @@ def describe_arguments(exc: ValidationError) -> str:
     return f"{field or 'arguments'}: {reason}"
 
 
-def failure_text(exc: Exception, where: str) -> str:
+def failure_text(exc: BaseException, where: str) -> str:
     """What the client reads for a failed call: ``CODE: message Hint: hint``, capped."""
     if isinstance(exc, GatewiseError):
         error = exc

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import ValidationError
+from starlette.types import ASGIApp
 
 from gatewise.config import ServerConfig, Settings, describe_validation_error, load_settings_or_exit
 from gatewise.errors import ErrorCode, GatewiseError
@@ -107,6 +108,7 @@ def run(server: MCPServer[Any], args: argparse.Namespace, http: HttpServing | No
 
     assert http is not None, "console_main builds the HTTP settings for http/sse"
     limits, security = http
+    app: ASGIApp
     if args.transport == "http":
         app = server.streamable_http_app(
             host=args.host, transport_security=security, max_request_body_size=limits.max_body_bytes,
@@ -115,6 +117,7 @@ def run(server: MCPServer[Any], args: argparse.Namespace, http: HttpServing | No
         app = SessionCap(server.sse_app(host=args.host, transport_security=security,
                                         max_request_body_size=limits.max_body_bytes), limits)
     uvicorn.run(BodyLimits(app, limits), host=args.host, port=args.port, http=protocol_for(limits),
+                # uvicorn annotates this int but hands it to loop.call_later, which takes seconds as a float
                 timeout_keep_alive=limits.keep_alive_timeout_s,  # type: ignore[arg-type]
                 h11_max_incomplete_event_size=limits.max_header_bytes,
                 log_config=None, access_log=False, log_level=logging.getLogger().getEffectiveLevel())

@@ -217,7 +217,8 @@ def _scaled(size: tuple[int, int], long_side: int) -> tuple[int, int]:
 def _has_transparency(im: Image.Image) -> bool:
     """True when some pixel is actually see-through (an all-opaque alpha channel does not count)."""
     if "A" in im.getbands():
-        return im.getchannel("A").getextrema()[0] < 255
+        lowest = im.getchannel("A").getextrema()[0]  # one band: (min, max) as numbers
+        return isinstance(lowest, int | float) and lowest < 255
     return "transparency" in im.info
 
 

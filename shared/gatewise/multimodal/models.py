@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -107,7 +108,7 @@ def _matches(item: dict[str, Any], info: ModelInfo, f: ModelFilters) -> bool:
     return set(f.supported_parameters) <= set(item.get("supported_parameters") or [])
 
 
-_SORT_KEYS = {
+_SORT_KEYS: dict[str, Callable[[ModelInfo], tuple[float, str] | str]] = {
     "price": lambda m: (m.blended_price, m.id),
     "context": lambda m: (-m.context_length, m.id),
     "newest": lambda m: (-m.created, m.id),

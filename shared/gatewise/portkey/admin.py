@@ -38,7 +38,7 @@ from gatewise.portkey.analytics import (
     numeric,
 )
 from gatewise.portkey.bodies import check_body
-from gatewise.portkey.client import PortkeyAdminClient, fill_path, unwrap
+from gatewise.portkey.client import PAGE_SIZE, PortkeyAdminClient, fill_path, unwrap
 from gatewise.portkey.endpoints import ENDPOINTS
 from gatewise.portkey.masking import mask_secrets
 from gatewise.portkey.models import AdminResult, GatewaySpend, UsageAnalytics, WorkspaceStatsReport
@@ -111,9 +111,8 @@ class PortkeyAdmin:
             sandbox = self._sandbox = await SandboxProcess().__aenter__()
             base_url = sandbox.root_url + "/v1"
             log.info("no PORTKEY_API_KEY: Admin API calls go to the local sandbox at %s", base_url)
-        extra = {"page_size": self._page_size} if self._page_size else {}
         return PortkeyAdminClient(base_url, target.api_key, limits=self.settings.limits,
-                                  name=target.provider, **extra)
+                                  name=target.provider, page_size=self._page_size or PAGE_SIZE)
 
     async def aclose(self) -> None:
         if self._client is not None:

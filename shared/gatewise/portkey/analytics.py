@@ -80,7 +80,7 @@ def numeric(row: Any) -> Any:
     """A group row with its numeric strings ("12", "3.5") as numbers; Portkey sends counts as text."""
     if not isinstance(row, dict):
         return row
-    out = {}
+    out: dict[str, Any] = {}
     for key, value in row.items():
         if isinstance(value, str) and key in ("requests", "cost", "avg_tokens", "avg_weighted_feedback",
                                               "requests_with_feedback"):

@@ -92,9 +92,9 @@ class PortkeyAdminClient(HttpUpstream):
         """Up to ``limit`` items, page by page, stopping at a short page, ``total`` or the page cap."""
         style = ENDPOINTS[operation].paging
         if style is None:  # the endpoint returns everything at once
-            body = await self.call(operation, path_params, params=params)
-            items, total = list_items(body)
-            return Page(items[:limit], total if total is not None else len(items), len(items) > limit)
+            everything, count = list_items(await self.call(operation, path_params, params=params))
+            return Page(everything[:limit], count if count is not None else len(everything),
+                        len(everything) > limit)
         paging = style.value
         size = max(1, min(self.page_size, limit))
         items: list[Any] = []

@@ -52,7 +52,8 @@ def parse_error_body(body: Any) -> tuple[str | None, str, str | None]:
     return code, short_upstream_text(message.strip()), param if isinstance(param, str) else None
 
 
-def admin_error(status: int, body: Any, *, provider: str, retry_after: float | None) -> GatewiseError:
+def admin_error(status: int, body: Any, *, provider: str, retry_after: float | None = None
+                ) -> GatewiseError:
     """The error for one non-2xx answer, before the endpoint adds what it needs (:func:`gated`)."""
     ab, message, param = parse_error_body(body)
     ab = ab or _STATUS_CODES.get(status)

@@ -12,7 +12,7 @@ import difflib
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.portkey.checks import BUILT_IN, COMMON, PARTNERS, PORTKEY, Check, Param, known_ids
@@ -168,8 +168,8 @@ def _check(check: GuardrailCheck, where: str, errors: list[str], warnings: list[
                                                                     else ""))
         return
     params = check.parameters
-    for pname, pspec in spec.params.items():
-        if pspec.required and pname not in params:
+    for pname, required in spec.params.items():
+        if required.required and pname not in params:
             errors.append(f"{where}.parameters.{pname}: required by {check.id}")
     allowed = {**spec.params, **COMMON}
     for pname, value in params.items():
@@ -224,7 +224,7 @@ def _closest(check_id: str) -> str | None:
     return near[0] if near else None
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 

@@ -186,7 +186,8 @@ def _strip(raw: Any, path: str, depth: int, notes: list[str]) -> Any:
         notes.append(f"{_join(path, 'strategy.sticky')}: ignored (each request picks afresh)")
     retry = clean.get("retry")
     attempts = retry.get("attempts") if isinstance(retry, Mapping) else None
-    if isinstance(attempts, int | float) and not isinstance(attempts, bool) and attempts > MAX_RETRY_ATTEMPTS:
+    if (isinstance(retry, Mapping) and isinstance(attempts, int | float) and not isinstance(attempts, bool)
+            and attempts > MAX_RETRY_ATTEMPTS):
         clean["retry"] = {**retry, "attempts": MAX_RETRY_ATTEMPTS}
         notes.append(f"{_join(path, 'retry.attempts')}: {attempts:g} capped at {MAX_RETRY_ATTEMPTS}")
     targets = clean.get("targets")

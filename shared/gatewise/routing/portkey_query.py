@@ -199,7 +199,7 @@ def _length_matches(operand: Any, actual: Any) -> bool:
         return False
     if isinstance(operand, Mapping):
         return _apply(operand, len(actual))
-    return len(actual) == operand
+    return bool(len(actual) == operand)
 
 
 def _kind(value: Any) -> str:

@@ -125,7 +125,8 @@ def within_domains(citations: list[Citation], include: Iterable[str], exclude: I
     """(kept, dropped): sources outside the caller's domain filter are dropped and the rest
     renumbered, for engines that do not apply the filter themselves."""
     include, exclude = list(include), list(exclude)
-    kept, dropped = [], []
+    kept: list[Citation] = []
+    dropped: list[Citation] = []
     for citation in citations:
         host = urlsplit(citation.url).hostname or ""
         inside = (not include or any(host_matches(host, p) for p in include)) and not any(
