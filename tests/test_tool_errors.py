@@ -139,3 +139,16 @@ async def test_requests_httpx_refuses_map_to_the_taxonomy_without_retries(
             await client.request("GET", path, **kwargs)
     assert failed.value.code is code and not failed.value.retryable
     assert not failed.value.details.get("connection")
+
+
+@pytest.mark.parametrize(("tool", "args", "where"), [
+    ("routed_complete", {"prompt": "half a pair \ud800 here"}, "prompt"),
+    ("routed_complete", {"prompt": "hi", "metadata": {"k": "v\udfff"}}, "metadata.k"),
+    ("routed_complete", {"messages": [{"role": "user", "content": "x\udc00"}]}, "messages[0].content"),
+])
+async def test_text_with_a_lone_surrogate_is_invalid_input_naming_the_argument(
+        settings: Settings, tool: str, args: dict[str, Any], where: str) -> None:
+    """An in-process client can pass half a UTF-16 pair; the first encoder it met used to crash."""
+    async with Client(gateway_server(settings)) as client:
+        text = await error_text(client, tool, args)
+    assert text.startswith(f"Error executing tool {tool}: INVALID_INPUT: {where}: "), text

@@ -14,8 +14,10 @@ from mcp.types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, InputRequi
 from pydantic import ValidationError
 
 from gatewise.config import Settings
+from gatewise.errors import GatewiseError
 from gatewise.mcpkit.errors import cap_error_text, failure_text
 from gatewise.mcpkit.redaction import scrub_tool_results
+from gatewise.mcpkit.wellformed import refuse_lone_surrogates
 from gatewise.runtime import Runtime
 
 T = TypeVar("T")
@@ -54,6 +56,10 @@ class GatewiseServer(MCPServer[Any]):
     async def call_tool(self, name: str, arguments: dict[str, Any],
                         context: Context[Any, Any] | None = None
                         ) -> CallToolResult | InputRequiredResult:
+        try:
+            refuse_lone_surrogates(arguments)
+        except GatewiseError as exc:
+            raise ToolError(cap_error_text(f"Error executing tool {name}: {exc}")) from None
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
