@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from conftest import SandboxAdmin
 from gatewise.catalog import Catalog
 from gatewise.search.pricing import search_fee
 from gatewise_sandbox import SandboxServer, answers, corpus
+from sandbox_admin import SandboxAdmin
 
 NATIVE = "anthropic/claude-haiku-4.5"  # the vendor's own search: a flat fee
 EXA = "openai/gpt-4o-mini"  # no native search, so it falls back to Exa
@@ -409,3 +409,10 @@ def test_search_answers_match_the_spec(http: httpx.Client) -> None:
     schema("URLCitation").validate({"type": "url_citation", **citations(reply)[0]})
     for piece in stream(http, body):
         schema("ChatStreamChunk").validate(piece)
+
+
+def test_synthesis_prompt_with_an_empty_sources_block_is_answered() -> None:
+    """A research question too short to search leaves the block empty: an answer, not a 500."""
+    from gatewise_sandbox.answers import sources
+
+    assert sources("<sources>\n</sources>") == []

@@ -131,7 +131,7 @@ def sources(prompt: str) -> list[tuple[int, str, str]]:
     body = block.group(1)
     heads = list(_SOURCE_HEAD.finditer(body))
     found: list[tuple[int, str, str]] = []
-    for head, following in zip(heads, [*heads[1:], None], strict=True):
+    for head, following in zip(heads, [*heads[1:], None], strict=False):  # the last head has none
         entry = body[head.end():following.start() if following else len(body)]
         lines = [line.strip() for line in entry.splitlines()]
         excerpt = " ".join(line for line in lines if line and not line.startswith("URL:"))
