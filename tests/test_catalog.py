@@ -28,6 +28,7 @@ def test_resolution_and_suggestions() -> None:
     assert catalog.resolve("gpt-4o:free") == "openai/gpt-4o:free"
     assert catalog.resolve("gpt-4oo") is None
     assert catalog.closest("gpt-4oo")[0] == "openai/gpt-4o"
+    assert catalog.closest("gpt-4o" * 200_000) == []  # no quadratic matching of a huge name
     assert strip_variant("x/y:nitro") == "x/y"
 
 

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 SNAPSHOT = "models.json"
 # A model id with this prefix is sent through Portkey's hosted gateway instead of OpenRouter.
 PORTKEY_PREFIX = "portkey:"
+# Longer than any model id; a longer name gets no 'did you mean' suggestions.
+MAX_MODEL_NAME_CHARS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +161,8 @@ class Catalog:
 
     def closest(self, name: str, n: int = 3) -> list[str]:
         """The catalogue ids that look most like ``name``, for 'did you mean' messages."""
+        if len(name) > MAX_MODEL_NAME_CHARS:
+            return []  # fuzzy matching is quadratic in length, and no id is this long
         base = strip_variant(name).split("/", 1)[-1]
         shorts: dict[str, list[str]] = {}
         for model_id in self.models:
