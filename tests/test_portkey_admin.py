@@ -16,6 +16,7 @@ import httpx
 import pytest
 from gatewise.servers.portkey_admin.server import ToolName, create_server, parse_toolsets
 from mcp import Client, StdioServerParameters
+from mcp.server.mcpserver import MCPServer
 from mcp.types import INVALID_PARAMS
 from pydantic import SecretStr
 
@@ -110,6 +111,33 @@ async def test_toolsets_select_what_a_client_loads(connect) -> None:
     assert parse_toolsets("all") == parse_toolsets("") == frozenset(ToolName)
     with pytest.raises(GatewiseError, match="unknown toolset 'billing'"):
         parse_toolsets("keys,billing")
+
+
+def test_tools_of_disabled_toolsets_are_never_registered(monkeypatch) -> None:
+    """Filtered before registration: a disabled tool's argument model is never built."""
+    registered: list[str | None] = []
+    add_tool = MCPServer.add_tool
+
+    def spy(self: MCPServer[Any], fn: Any, name: str | None = None, *args: Any, **kwargs: Any) -> None:
+        registered.append(name)
+        add_tool(self, fn, name, *args, **kwargs)
+
+    monkeypatch.setattr(MCPServer, "add_tool", spy)
+    create_server(load_settings({}), "guardrails")
+    assert registered == ["configure_guardrails"]
+
+
+async def test_action_and_resource_choices_are_the_catalogues() -> None:
+    """Each tool's `action` (and `resource`) accepts exactly what gatewise.portkey.actions defines."""
+    server = create_server(load_settings({}))
+    tools = {t.name: t.input_schema["properties"] for t in await server.list_tools()}
+    for name, resources in ACTIONS.items():
+        actions = list(dict.fromkeys(a for by_action in resources.values() for a in by_action))
+        assert tools[name]["action"]["enum"] == actions, name
+        if "" not in resources:
+            assert tools[name]["resource"]["enum"] == list(resources), name
+        else:
+            assert "resource" not in tools[name], name
 
 
 def test_main_rejects_an_unknown_toolset_before_serving(monkeypatch, capsys) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from gatewise.servers.openrouter_multimodal.server import create_server
-
 from gatewise.mcpkit.transport import console_main
+
+from .server import create_server
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from gatewise.servers.openrouter_search.server import create_server
-
 from gatewise.config import Settings
 from gatewise.mcpkit.transport import console_main
 from gatewise.runtime import offline_catalog
 from gatewise.search.service import search_model
+
+from .server import create_server
 
 
 def check_model(settings: Settings) -> None:

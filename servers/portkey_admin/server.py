@@ -9,13 +9,13 @@ path lives in :class:`gatewise.portkey.PortkeyAdmin`.
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.types import CallToolResult, ImageContent, TextContent
+from mcp.types import CallToolResult, ImageContent, TextContent, ToolAnnotations
 from pydantic import Field
 
 from gatewise.bounds import MAX_COUNT, FiniteJSON
@@ -25,6 +25,7 @@ from gatewise.mcpkit.annotations import read_only, writes
 from gatewise.mcpkit.errors import tool_errors
 from gatewise.mcpkit.server import build_server
 from gatewise.portkey import PortkeyAdmin
+from gatewise.portkey.actions import action_names, resource_names
 from gatewise.portkey.analytics import GroupBy, Metric
 from gatewise.portkey.models import (
     AdminResult,
@@ -34,10 +35,11 @@ from gatewise.portkey.models import (
     UsageAnalytics,
     WorkspaceStatsReport,
 )
-from gatewise.portkey.schema import COMPACT
+from gatewise.portkey.schema import COMPACT, OneOf
 
 TOOLSETS_ENV = "GATEWISE_PORTKEY_TOOLSETS"
 MAX_LIMIT = 1000
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 
 class ToolName(StrEnum):
@@ -125,7 +127,7 @@ MANAGE: dict[str, bool] = {"destructive": True, "idempotent": False, "remote": T
 
 
 @asynccontextmanager
-async def _lifespan(settings: Settings, server: MCPServer[Any]) -> AsyncIterator[PortkeyAdmin]:
+async def _lifespan(settings: Settings, server: MCPServer[PortkeyAdmin]) -> AsyncIterator[PortkeyAdmin]:
     admin = PortkeyAdmin(settings)
     try:
         yield admin
@@ -133,21 +135,35 @@ async def _lifespan(settings: Settings, server: MCPServer[Any]) -> AsyncIterator
         await admin.aclose()
 
 
-def _admin(ctx: Context[Any]) -> PortkeyAdmin:
-    return ctx.request_context.lifespan_context
+def _actions(tool: ToolName) -> OneOf:
+    """The values of ``tool``'s ``action`` argument: the actions gatewise.portkey.actions defines."""
+    return OneOf(action_names(tool))
+
+
+def _resources(tool: ToolName) -> OneOf:
+    return OneOf(resource_names(tool))
 
 
 def _args(arguments: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in arguments.items() if k != "ctx"}
 
 
-def create_server(settings: Settings, toolsets: str | Iterable[str] | None = None) -> MCPServer[Any]:
+def create_server(settings: Settings, toolsets: str | Iterable[str] | None = None
+                  ) -> MCPServer[PortkeyAdmin]:
     """The server with the tools of ``toolsets`` (default: ``settings.portkey_toolsets``)."""
     enabled = parse_toolsets(settings.portkey_toolsets if toolsets is None else toolsets)
     server = build_server("gatewise-portkey-admin", instructions=INSTRUCTIONS,
                           lifespan=lambda srv: _lifespan(settings, srv))
 
-    @server.tool(
+    def tool(name: ToolName, annotations: ToolAnnotations, description: str) -> Callable[[F], F]:
+        """Register a tool of an enabled toolset; the others are never built (nor their schemas)."""
+        def register(fn: F) -> F:
+            if name in enabled:
+                server.tool(name=name, annotations=annotations, description=description)(fn)
+            return fn
+        return register
+
+    @tool(
         name=ToolName.GET_API_KEYS, annotations=read_only("Portkey API keys", remote=True),
         description=(
             "List Portkey API keys (all pages up to `limit`, optionally one workspace's) or get one "
@@ -155,12 +171,12 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
     )
     @tool_errors
     async def get_api_keys(
-        ctx: Context[Any], action: Literal["list", "get"] = "list", id: Id = None,
-        workspace_id: WorkspaceId = None, limit: Limit = None,
+        ctx: Context[PortkeyAdmin], action: Annotated[str, _actions(ToolName.GET_API_KEYS)] = "list",
+        id: Id = None, workspace_id: WorkspaceId = None, limit: Limit = None,
     ) -> AdminResult:
-        return await _admin(ctx).run(ToolName.GET_API_KEYS, _args(locals()))
+        return await ctx.request_context.lifespan_context.run(ToolName.GET_API_KEYS, _args(locals()))
 
-    @server.tool(
+    @tool(
         name=ToolName.MANAGE_API_KEYS, annotations=writes("Manage API keys", **MANAGE),
         description=(
             "Portkey API keys: list, get, create (key_type default workspace, sub_type default "
@@ -171,8 +187,8 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
     )
     @tool_errors
     async def manage_api_keys(
-        ctx: Context[Any],
-        action: Literal["list", "get", "create", "update", "delete", "rotate"],
+        ctx: Context[PortkeyAdmin],
+        action: Annotated[str, _actions(ToolName.MANAGE_API_KEYS)],
         id: Id = None, workspace_id: WorkspaceId = None,
         key_type: Annotated[Literal["organisation", "workspace"] | None, COMPACT] = None,
         sub_type: Annotated[Literal["service", "user"] | None, COMPACT] = None,
@@ -180,9 +196,9 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
         key_transition_period_ms: Annotated[Int, Field(ge=1_800_000, le=MAX_COUNT * 1000)] = None,
         fields: Fields = None, confirm: Confirm = None, dry_run: DryRun = None, limit: Limit = None,
     ) -> AdminResult:
-        return await _admin(ctx).run(ToolName.MANAGE_API_KEYS, _args(locals()))
+        return await ctx.request_context.lifespan_context.run(ToolName.MANAGE_API_KEYS, _args(locals()))
 
-    @server.tool(
+    @tool(
         name=ToolName.MANAGE_VIRTUAL_KEYS, annotations=writes("Manage virtual keys", **MANAGE),
         description=(
             "Legacy virtual keys (stored provider credentials): list, get, create (name, provider, "
@@ -192,15 +208,15 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
     )
     @tool_errors
     async def manage_virtual_keys(
-        ctx: Context[Any],
-        action: Literal["list", "get", "create", "update", "delete", "rotate"],
+        ctx: Context[PortkeyAdmin],
+        action: Annotated[str, _actions(ToolName.MANAGE_VIRTUAL_KEYS)],
         slug: Str = None, name: Str = None, provider: Str = None,
         key: Annotated[Str, Field(description="The provider's API key (write-only).")] = None,
         fields: Fields = None, confirm: Confirm = None, dry_run: DryRun = None, limit: Limit = None,
     ) -> AdminResult:
-        return await _admin(ctx).run(ToolName.MANAGE_VIRTUAL_KEYS, _args(locals()))
+        return await ctx.request_context.lifespan_context.run(ToolName.MANAGE_VIRTUAL_KEYS, _args(locals()))
 
-    @server.tool(
+    @tool(
         name=ToolName.GET_USAGE_ANALYTICS, annotations=read_only("Portkey usage analytics", remote=True),
         description=(
             "Portkey analytics over a window: summary and data points of `metric`, optionally "
@@ -211,7 +227,7 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
     )
     @tool_errors
     async def get_usage_analytics(
-        ctx: Context[Any],
+        ctx: Context[PortkeyAdmin],
         metric: Metric = "cost",
         timeframe: Timeframe = None, start: Start = None, end: End = None,
         group_by: Annotated[GroupBy | None, COMPACT] = None,
@@ -222,14 +238,14 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
         filters: Annotated[AnalyticsFilters | None, COMPACT] = None,
         limit: Annotated[Limit, Field(description="Max groups.")] = None,
     ) -> Annotated[CallToolResult, UsageAnalytics]:
-        report, png = await _admin(ctx).usage(_args(locals()))
+        report, png = await ctx.request_context.lifespan_context.usage(_args(locals()))
         content: list[Any] = [TextContent(type="text", text=report.model_dump_json(indent=2))]
         if png is not None:
             content.append(ImageContent(type="image", data=base64.b64encode(png).decode(),
                                         mime_type="image/png"))
         return CallToolResult(content=content, structured_content=report.model_dump(mode="json"))
 
-    @server.tool(
+    @tool(
         name=ToolName.GET_WORKSPACE_STATS, annotations=read_only("Workspace stats", remote=True),
         description=(
             "Per workspace (all, or one): members, API keys, configs, requests and cost in cents "
@@ -238,13 +254,13 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
     )
     @tool_errors
     async def get_workspace_stats(
-        ctx: Context[Any], workspace_id: WorkspaceId = None,
+        ctx: Context[PortkeyAdmin], workspace_id: WorkspaceId = None,
         timeframe: Timeframe = None, start: Start = None, end: End = None,
         limit: Annotated[Int, Field(ge=1, le=100, description="Max workspaces (default 20).")] = None,
     ) -> WorkspaceStatsReport:
-        return await _admin(ctx).workspace_stats(_args(locals()))
+        return await ctx.request_context.lifespan_context.workspace_stats(_args(locals()))
 
-    @server.tool(
+    @tool(
         name=ToolName.MANAGE_WORKSPACES, annotations=writes("Manage workspaces", **MANAGE),
         description=(
             "Workspaces and members: list (filters name, exact_name, status), get, create (name; "
@@ -254,17 +270,16 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
     )
     @tool_errors
     async def manage_workspaces(
-        ctx: Context[Any],
-        action: Literal["list", "get", "create", "update", "delete", "list_members", "get_member",
-                        "add_members", "update_member", "remove_member"],
+        ctx: Context[PortkeyAdmin],
+        action: Annotated[str, _actions(ToolName.MANAGE_WORKSPACES)],
         workspace_id: Str = None, user_id: Str = None, name: Str = None, exact_name: Str = None,
         status: Annotated[Literal["active", "archived"] | None, COMPACT] = None,
         role: Annotated[Literal["admin", "manager", "member"] | None, COMPACT] = None, email: Str = None,
         fields: Fields = None, confirm: Confirm = None, dry_run: DryRun = None, limit: Limit = None,
     ) -> AdminResult:
-        return await _admin(ctx).run(ToolName.MANAGE_WORKSPACES, _args(locals()))
+        return await ctx.request_context.lifespan_context.run(ToolName.MANAGE_WORKSPACES, _args(locals()))
 
-    @server.tool(
+    @tool(
         name=ToolName.MANAGE_USERS, annotations=writes("Manage users and invites", **MANAGE),
         description=(
             "Organisation users, invites and SCIM workspace mappings (Enterprise). list/get/update "
@@ -274,9 +289,8 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
     )
     @tool_errors
     async def manage_users(
-        ctx: Context[Any],
-        action: Literal["list", "get", "update", "delete", "list_invites", "get_invite", "invite",
-                        "delete_invite", "resend_invite", "list_scim", "create_scim", "delete_scim"],
+        ctx: Context[PortkeyAdmin],
+        action: Annotated[str, _actions(ToolName.MANAGE_USERS)],
         user_id: Str = None, invite_id: Str = None, scim_id: Str = None,
         role: Annotated[Literal["owner", "admin", "manager", "member"] | None, COMPACT] = None,
         email: Str = None,
@@ -284,9 +298,9 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
         workspace_id: WorkspaceId = None, scim_group_id: Str = None,
         fields: Fields = None, confirm: Confirm = None, dry_run: DryRun = None, limit: Limit = None,
     ) -> AdminResult:
-        return await _admin(ctx).run(ToolName.MANAGE_USERS, _args(locals()))
+        return await ctx.request_context.lifespan_context.run(ToolName.MANAGE_USERS, _args(locals()))
 
-    @server.tool(
+    @tool(
         name=ToolName.MANAGE_CONFIGS, annotations=writes("Manage gateway configs", **MANAGE),
         description=(
             "Saved gateway configs (routing, fallbacks, retries, cache, guardrails): list, get, "
@@ -296,17 +310,17 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
     )
     @tool_errors
     async def manage_configs(
-        ctx: Context[Any],
-        action: Literal["list", "get", "versions", "create", "update", "delete", "validate"],
+        ctx: Context[PortkeyAdmin],
+        action: Annotated[str, _actions(ToolName.MANAGE_CONFIGS)],
         slug: Str = None, name: Str = None,
         config: Annotated[Obj, Field(
             description="The config object: strategy, targets, retry, cache, request_timeout, …")] = None,
         status: Str = None, is_default: Flag = None, workspace_id: WorkspaceId = None,
         confirm: Confirm = None, dry_run: DryRun = None, limit: Limit = None,
     ) -> AdminResult:
-        return await _admin(ctx).run(ToolName.MANAGE_CONFIGS, _args(locals()))
+        return await ctx.request_context.lifespan_context.run(ToolName.MANAGE_CONFIGS, _args(locals()))
 
-    @server.tool(
+    @tool(
         name=ToolName.CONFIGURE_GUARDRAILS, annotations=writes("Configure guardrails", **MANAGE),
         description=(
             "Guardrails: list, get, create (name, checks, actions, workspace_id or "
@@ -318,9 +332,8 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
     )
     @tool_errors
     async def configure_guardrails(
-        ctx: Context[Any],
-        action: Literal["list", "get", "create", "update", "delete", "validate", "get_defaults",
-                        "set_defaults", "get_exclusions", "set_exclusions"],
+        ctx: Context[PortkeyAdmin],
+        action: Annotated[str, _actions(ToolName.CONFIGURE_GUARDRAILS)],
         guardrail_id: Str = None, name: Str = None,
         checks: Annotated[list[GuardrailCheck] | None, COMPACT] = None,
         actions: Annotated[GuardrailActions | None, COMPACT] = None,
@@ -329,9 +342,9 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
         fields: Fields = None,
         confirm: Confirm = None, dry_run: DryRun = None, limit: Limit = None,
     ) -> AdminResult:
-        return await _admin(ctx).run(ToolName.CONFIGURE_GUARDRAILS, _args(locals()))
+        return await ctx.request_context.lifespan_context.run(ToolName.CONFIGURE_GUARDRAILS, _args(locals()))
 
-    @server.tool(
+    @tool(
         name=ToolName.MANAGE_PROMPTS, annotations=writes("Manage prompts", **MANAGE),
         description=(
             "Prompt library. prompt: list, get, create (fields: name, collection_id, string, "
@@ -342,19 +355,18 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
     )
     @tool_errors
     async def manage_prompts(
-        ctx: Context[Any],
-        action: Literal["list", "get", "create", "update", "delete", "versions", "get_version",
-                        "update_version", "make_default", "render", "complete"],
-        resource: Literal["prompt", "partial", "label", "collection"] = "prompt",
+        ctx: Context[PortkeyAdmin],
+        action: Annotated[str, _actions(ToolName.MANAGE_PROMPTS)],
+        resource: Annotated[str, _resources(ToolName.MANAGE_PROMPTS)] = "prompt",
         id: Id = None, version_id: Str = None, version: Annotated[Int, Field(ge=1, le=MAX_COUNT)] = None,
         variables: Obj = None,
         collection_id: Str = None, workspace_id: WorkspaceId = None, organisation_id: Str = None,
         search: Str = None,
         fields: Fields = None, confirm: Confirm = None, dry_run: DryRun = None, limit: Limit = None,
     ) -> AdminResult:
-        return await _admin(ctx).run(ToolName.MANAGE_PROMPTS, _args(locals()))
+        return await ctx.request_context.lifespan_context.run(ToolName.MANAGE_PROMPTS, _args(locals()))
 
-    @server.tool(
+    @tool(
         name=ToolName.MANAGE_LIMITS, annotations=writes("Manage limit policies", **MANAGE),
         description=(
             "Usage-limit (cost or tokens) and rate-limit policies. list, get, create (fields: "
@@ -363,9 +375,9 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
     )
     @tool_errors
     async def manage_limits(
-        ctx: Context[Any],
-        action: Literal["list", "get", "create", "update", "delete", "list_entities", "reset_entity"],
-        resource: Literal["usage", "rate"] = "usage",
+        ctx: Context[PortkeyAdmin],
+        action: Annotated[str, _actions(ToolName.MANAGE_LIMITS)],
+        resource: Annotated[str, _resources(ToolName.MANAGE_LIMITS)] = "usage",
         id: Id = None, entity_id: Str = None, workspace_id: WorkspaceId = None,
         status: Annotated[Literal["active", "archived"] | None, COMPACT] = None,
         type: Annotated[Literal["cost", "tokens", "requests"] | None, COMPACT] = None,
@@ -373,9 +385,9 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
         search: Str = None, include_usage: Flag = None,
         fields: Fields = None, confirm: Confirm = None, dry_run: DryRun = None, limit: Limit = None,
     ) -> AdminResult:
-        return await _admin(ctx).run(ToolName.MANAGE_LIMITS, _args(locals()))
+        return await ctx.request_context.lifespan_context.run(ToolName.MANAGE_LIMITS, _args(locals()))
 
-    @server.tool(
+    @tool(
         name=ToolName.GET_LOGS, annotations=read_only("Logs and exports", remote=True),
         description=(
             "get: one request log by id (request, response, metrics, cost). list_exports "
@@ -384,13 +396,13 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
     )
     @tool_errors
     async def get_logs(
-        ctx: Context[Any],
-        action: Literal["get", "list_exports", "get_export", "download_export"],
+        ctx: Context[PortkeyAdmin],
+        action: Annotated[str, _actions(ToolName.GET_LOGS)],
         id: Id = None, workspace_id: WorkspaceId = None, limit: Limit = None,
     ) -> AdminResult:
-        return await _admin(ctx).run(ToolName.GET_LOGS, _args(locals()))
+        return await ctx.request_context.lifespan_context.run(ToolName.GET_LOGS, _args(locals()))
 
-    @server.tool(
+    @tool(
         name=ToolName.MANAGE_LOGS, annotations=writes("Manage logs and feedback", **MANAGE),
         description=(
             "insert custom logs (entries: [{request: {url, body}, response: {body}}]); "
@@ -399,16 +411,15 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
     )
     @tool_errors
     async def manage_logs(
-        ctx: Context[Any],
-        action: Literal["insert", "create_export", "update_export", "start_export", "cancel_export",
-                        "add_feedback", "update_feedback"],
+        ctx: Context[PortkeyAdmin],
+        action: Annotated[str, _actions(ToolName.MANAGE_LOGS)],
         id: Id = None, workspace_id: WorkspaceId = None,
         entries: Annotated[list[dict[str, Any]] | None, COMPACT, FiniteJSON] = None,
         fields: Fields = None, dry_run: DryRun = None,
     ) -> AdminResult:
-        return await _admin(ctx).run(ToolName.MANAGE_LOGS, _args(locals()))
+        return await ctx.request_context.lifespan_context.run(ToolName.MANAGE_LOGS, _args(locals()))
 
-    @server.tool(
+    @tool(
         name=ToolName.GET_AUDIT_LOGS, annotations=read_only("Audit logs", remote=True),
         description=(
             "Who changed what: audit-log entries over a window, with every filter given forwarded. "
@@ -416,7 +427,7 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
     )
     @tool_errors
     async def get_audit_logs(
-        ctx: Context[Any], timeframe: Timeframe = None, start: Start = None, end: End = None,
+        ctx: Context[PortkeyAdmin], timeframe: Timeframe = None, start: Start = None, end: End = None,
         organisation_id: Str = None,
         method: Annotated[Literal["POST", "PUT", "DELETE"] | None, COMPACT] = None,
         uri: Str = None, request_id: Str = None, user_id: Str = None,
@@ -426,9 +437,9 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
         action: Str = None,
         client_ip: Str = None, country: Str = None, limit: Limit = None,
     ) -> AdminResult:
-        return await _admin(ctx).audit_logs(_args(locals()))
+        return await ctx.request_context.lifespan_context.audit_logs(_args(locals()))
 
-    @server.tool(
+    @tool(
         name=ToolName.MANAGE_INTEGRATIONS, annotations=writes("Manage integrations", **MANAGE),
         description=(
             "Providers, integrations, secret references, MCP integrations and MCP servers: list, "
@@ -440,22 +451,15 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
     )
     @tool_errors
     async def manage_integrations(
-        ctx: Context[Any],
-        action: Literal["list", "get", "create", "update", "delete", "list_models", "update_models",
-                        "delete_models", "list_workspaces", "update_workspaces", "list_capabilities",
-                        "update_capabilities", "metadata", "test", "list_user_access",
-                        "update_user_access", "list_connections", "delete_connections"],
-        resource: Literal["provider", "integration", "secret_reference", "mcp_integration",
-                          "mcp_server", "pricing"],
+        ctx: Context[PortkeyAdmin],
+        action: Annotated[str, _actions(ToolName.MANAGE_INTEGRATIONS)],
+        resource: Annotated[str, _resources(ToolName.MANAGE_INTEGRATIONS)],
         id: Id = None, model: Str = None, workspace_id: WorkspaceId = None, organisation_id: Str = None,
         type: Str = None, search: Str = None,
         manager_type: Annotated[Literal["aws_sm", "azure_kv", "hashicorp_vault"] | None, COMPACT] = None,
         tags: Str = None, user_id: Str = None, version: Str = None, slugs: Csv = None,
         fields: Fields = None, confirm: Confirm = None, dry_run: DryRun = None, limit: Limit = None,
     ) -> AdminResult:
-        return await _admin(ctx).run(ToolName.MANAGE_INTEGRATIONS, _args(locals()))
+        return await ctx.request_context.lifespan_context.run(ToolName.MANAGE_INTEGRATIONS, _args(locals()))
 
-    for tool in ToolName:
-        if tool not in enabled:
-            server.remove_tool(tool.value)
     return server

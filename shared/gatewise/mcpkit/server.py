@@ -45,7 +45,7 @@ def runtime_lifespan(settings: Settings, make: Callable[[Runtime], T]
     return lifespan
 
 
-class GatewiseServer(MCPServer[Any]):
+class GatewiseServer(MCPServer[T]):
     """An MCPServer whose failed tool calls all read ``Error executing tool <name>: CODE: ...``.
 
     Failures inside a tool body are worded by ``tool_errors``; this catches what fails around
@@ -96,11 +96,12 @@ def build_server(
     name: str,
     *,
     instructions: str,
-    lifespan: Callable[[MCPServer[Any]], AbstractAsyncContextManager[Any]] | None = None,
-) -> MCPServer[Any]:
+    lifespan: Callable[[MCPServer[T]], AbstractAsyncContextManager[T]] | None = None,
+) -> MCPServer[T]:
     """A GatewiseServer with the version set, static lists, unknown tools rejected per spec and
-    every error text capped."""
-    server: MCPServer[Any] = GatewiseServer(
+    every error text capped; its tools reach what ``lifespan`` yields as the lifespan context of
+    a ``Context[T]``."""
+    server: MCPServer[T] = GatewiseServer(
         name,
         instructions=instructions,
         version=package_version(),

@@ -338,3 +338,14 @@ ACTIONS: dict[str, dict[str, dict[str, Action]]] = {
     "manage_logs": {"": _MANAGE_LOGS},
     "manage_integrations": _INTEGRATIONS,
 }
+
+
+def action_names(tool: str) -> tuple[str, ...]:
+    """The actions ``tool`` offers (over all its resources), in the order they are declared here:
+    the tool's ``action`` argument accepts exactly these."""
+    return tuple(dict.fromkeys(name for actions in ACTIONS[tool].values() for name in actions))
+
+
+def resource_names(tool: str) -> tuple[str, ...]:
+    """The resources ``tool`` works on; empty for a tool of one resource."""
+    return tuple(resource for resource in ACTIONS[tool] if resource)

@@ -7,9 +7,11 @@ it runs on the pydantic models, not on the published schema.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, GetCoreSchemaHandler
+from pydantic_core import CoreSchema, core_schema
 
 _NULL = {"type": "null"}
 
@@ -52,3 +54,14 @@ def compact_model(schema: dict[str, Any]) -> None:
 
 # For tool parameters, whose model the SDK builds from the signature.
 COMPACT = Field(json_schema_extra=compact)
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """``Annotated[str, OneOf(names)]`` validates and publishes exactly as ``Literal[*names]``
+    does, for a choice whose values are data (a tool's actions) rather than written in a signature."""
+
+    names: tuple[str, ...]
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.literal_schema(list(self.names))
