@@ -7,7 +7,7 @@ The server declares tools and turns results into MCP content; the logic is in
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, TextContent
@@ -19,6 +19,7 @@ from gatewise.mcpkit.annotations import calls_model
 from gatewise.mcpkit.errors import tool_errors
 from gatewise.mcpkit.server import build_server, runtime_lifespan
 from gatewise.mcpkit.untrusted import fence, fence_json
+from gatewise.search import forms
 from gatewise.search.forms import SearchOptions, clean_domains
 from gatewise.search.pricing import MAX_RESULTS
 from gatewise.search.results import (
@@ -49,10 +50,10 @@ Query = Annotated[str, Field(min_length=1, max_length=2000, description="What to
 MaxResults = Annotated[int | None, Field(ge=1, le=MAX_RESULTS, description=(
     "Results per search, 1-25 (default 5 or the configured search.max_results). More results cost "
     "more prompt tokens; Exa bills each result past ten."))]
-Engine = Annotated[Literal["auto", "native", "exa"] | None, Field(description=(
+Engine = Annotated[forms.EngineChoice | None, Field(description=(
     "auto: the provider's own search when the model has one, else Exa. native: insist on the "
     "provider's (falls back to Exa where it has none). exa: always Exa."))]
-ContextSize = Annotated[Literal["low", "medium", "high"] | None, Field(description=(
+ContextSize = Annotated[forms.ContextSize | None, Field(description=(
     "How much page text each result brings (and what native search costs): low, medium, high."))]
 Domains = Annotated[list[str] | None, Field(max_length=32, description=(
     "Hosts such as 'python.org' (subdomains included) or '*.python.org' (subdomains only)."))]
@@ -62,16 +63,12 @@ Model = Annotated[str | None, Field(description=(
 ResultFormat = Annotated[Literal["markdown", "json"], Field(description=(
     "markdown: the answer with [n] references and a numbered source list; json: the result "
     "object as JSON text. Structured content carries the full result either way."))]
-Freshness = Annotated[Literal["day", "week", "month", "year"] | None, Field(description=(
+Freshness = Annotated[forms.Freshness | None, Field(description=(
     "Prefer sources from this recent past. A hint to the model (no engine filters by date); it "
     "also caps how long the answer is cached."))]
 MaxAge = Annotated[Seconds | None, Field(description=(
     "Accept a cached answer only if at most this many seconds old; 0 always searches anew."))]
 UseCache = Annotated[bool, Field(description="Read and store the local search cache.")]
-
-
-def _service(ctx: Context[Any]) -> SearchService:
-    return ctx.request_context.lifespan_context
 
 
 def _reply(out: BaseModel, model: str, markdown: str, result_format: str) -> CallToolResult:
@@ -82,16 +79,16 @@ def _reply(out: BaseModel, model: str, markdown: str, result_format: str) -> Cal
                           structured_content=out.model_dump(mode="json"))
 
 
-def _options(service: SearchService, *, max_results: int | None, engine: str | None,
-             search_context_size: str | None, include_domains: list[str] | None,
-             exclude_domains: list[str] | None, freshness: str | None) -> SearchOptions:
+def _options(service: SearchService, *, max_results: int | None, engine: forms.EngineChoice | None,
+             search_context_size: forms.ContextSize | None, include_domains: list[str] | None,
+             exclude_domains: list[str] | None, freshness: forms.Freshness | None) -> SearchOptions:
     return service.options(
         max_results=max_results, engine=engine, context_size=search_context_size,
         include=clean_domains(include_domains, "include_domains"),
         exclude=clean_domains(exclude_domains, "exclude_domains"), freshness=freshness)
 
 
-def create_server(settings: Settings) -> MCPServer[Any]:
+def create_server(settings: Settings) -> MCPServer[SearchService]:
     server = build_server("gatewise-openrouter-search", instructions=INSTRUCTIONS,
                           lifespan=runtime_lifespan(settings, SearchService))
 
@@ -109,7 +106,7 @@ def create_server(settings: Settings) -> MCPServer[Any]:
     )
     @tool_errors
     async def web_search(
-        ctx: Context[Any],
+        ctx: Context[SearchService],
         query: Query,
         max_results: MaxResults = None,
         engine: Engine = None,
@@ -125,7 +122,7 @@ def create_server(settings: Settings) -> MCPServer[Any]:
             "Cap on the answer's length in tokens (default 1024); reasoning models need room to "
             "think as well."))] = None,
     ) -> Annotated[CallToolResult, SearchResult]:
-        service = _service(ctx)
+        service = ctx.request_context.lifespan_context
         options = _options(service, max_results=max_results, engine=engine,
                            search_context_size=search_context_size, include_domains=include_domains,
                            exclude_domains=exclude_domains, freshness=freshness)
@@ -146,7 +143,7 @@ def create_server(settings: Settings) -> MCPServer[Any]:
     )
     @tool_errors
     async def research(
-        ctx: Context[Any],
+        ctx: Context[SearchService],
         question: Annotated[str, Field(min_length=1, max_length=2000,
                                        description="The question to research.")],
         queries: Annotated[list[Annotated[str, Field(min_length=1, max_length=2000)]] | None, Field(
@@ -164,7 +161,7 @@ def create_server(settings: Settings) -> MCPServer[Any]:
         max_age: MaxAge = None,
         cache: UseCache = True,
     ) -> Annotated[CallToolResult, ResearchResult]:
-        service = _service(ctx)
+        service = ctx.request_context.lifespan_context
         options = _options(service, max_results=max_results, engine=engine,
                            search_context_size=search_context_size, include_domains=include_domains,
                            exclude_domains=exclude_domains, freshness=freshness)
