@@ -14,10 +14,11 @@ clears the similarity threshold is served only if these cheap lexical checks als
 - names and rare words: every capitalised name, acronym and uncommon word on either side is on
   the other side too (a misspelling of a word no dictionary has is forgiven, and so is another form
   of the same word: quote/quotation);
-- content: a common content word on one side only must have a near-synonym among the other
-  side's unmatched words (checked with word vectors by :func:`unmatched_pairs`' caller), so
-  "kids" may stand for "children" but an added or swapped qualifier ("student discounts",
-  "kids' menu" vs "set menu") refuses.
+- content: a content word on one side only must be matched on the other: by a word of the same
+  synonym group (:mod:`gatewise.cache.synonyms`: "obtain" by "get", "update" by "change", "what
+  time" by "when"), or else by a near-synonym among the other side's unmatched words (checked
+  with word vectors by :func:`compare`'s caller), so "kids" may stand for "children" but an added
+  or swapped qualifier ("student discounts", "kids' menu" vs "set menu") refuses.
 
 Greetings, thanks and apologies that open or close a question ("Hi team,", "Thanks in advance")
 are set aside first: they change nothing about the answer.
@@ -34,6 +35,8 @@ import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
+
+from gatewise.cache import synonyms
 
 # Words past this frequency rank (or not in the vocabulary at all) must match exactly.
 RARE_RANK = 12_000
@@ -63,8 +66,8 @@ _NUMBER_WORDS = {
      "ninety": "90", "hundred": "100", "thousand": "1000", "million": "1e6", "billion": "1e9",
      "dozen": "12", "half": "0.5", "quarter": "0.25", "once": "x1", "twice": "x2", "double": "x2",
      "triple": "x3", "single": "1", "couple": "2", "first": "#1", "second": "#2", "third": "#3",
-     "fourth": "#4", "fifth": "#5", "last": "#last", "next": "#next", "previous": "#prev",
-     "latest": "#last", "final": "#last"}
+     "fourth": "#4", "fifth": "#5", "last": "#last", "next": "#next", "latest": "#last",
+     "final": "#last"}
 # Days, months, relative dates, times of day and units: each names a different value.
 _DATE_WORDS = _set(
     "monday tuesday wednesday thursday friday saturday sunday weekday weekdays weekend weekends "
@@ -110,7 +113,8 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
                "below under smaller shorter slower"),
     "gender": ("husband father dad son brother boyfriend male man men boy boys",
                "wife mother mum mom daughter sister girlfriend female woman women girl girls"),
-    "time": ("after later afterwards since following post", "before earlier prior until ahead pre"),
+    "time": ("after later afterwards since following post",
+             "before earlier prior previous until ahead pre"),
     "open": ("open unlock unlocked available", "close closed shut lock locked unavailable"),
     "direction": ("receive incoming inbound deposit input credit arrive arrival",
                   "send outgoing outbound withdraw output debit depart departure"),
@@ -163,7 +167,7 @@ _STOP = _set(
     "somebody anybody question ask asking explain show find out happen happens work works "
     "use using best right correct proper properly quick quickly easy easiest simply "
     "come comes there's here's it'll can't i'll let's er erm um uh hmm stay remain "
-    "kindly sorry"
+    "kindly sorry procedure method methods whether"
 ) - _NEGATIONS - _ROLE_WORDS - frozenset(_POLARITY) - _PARTICLES - frozenset(_NUMBER_WORDS)
 # Clauses made only of these open or close a message without asking anything.
 _CHAT = _set(
@@ -200,6 +204,8 @@ def stem(word: str) -> str:
             w = w[: -len(suffix)] + repl
             if suffix in ("ing", "ed") and len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz":
                 w = w[:-1]  # dripping -> dripp -> drip
+            elif suffix in ("ing", "ed") and not _known(w) and _known(w + "e"):
+                w += "e"  # charging -> charg -> charge, as "charge" itself stems
             return w
     # quickest -> quick and faster -> fast, but only where the other degree exists too, so that
     # "interest" and "order" stay whole.
@@ -230,11 +236,14 @@ def _lexicon() -> tuple[str, ...]:
 @cache
 def _corrected(word: str) -> str:
     """A word no dictionary has, one slip from a value, polar or negation word, read as that
-    word ("Mondys", "instal", "evenigns"); any other word as it is."""
+    word ("Mondys", "instal", "evenigns"); any other word as it is. The plural's stem is tried
+    too, since the lexicon lists singulars ("evenigns" is "evening" with two letters swapped)."""
     if len(word) < 4 or not word.isalpha() or _rank(word) is not None:
         return word
+    forms = {word, stem(word)}
     for known in _lexicon():
-        if len(known) >= 4 and known not in word and _edit_distance_at_most(word, known, 1):
+        if len(known) >= 4 and known not in word \
+                and any(_edit_distance_at_most(form, known, 1) for form in forms):
             return known
     return word
 
@@ -250,6 +259,10 @@ class Features:
     names: frozenset[str]  # stems of words written as names: capitalised mid-sentence, acronyms
     content: frozenset[str]  # stems of the words that carry the question's subject
     roles: frozenset[tuple[str, str]]  # (direction word, the content word it governs)
+    senses: frozenset[str]  # the synonym groups of every word
+    spelled: dict[str, str]  # each stem as written (lowercased): what rarity and word vectors read
+    rare: frozenset[str]  # stems of the uncommon words, judged by the word as written
+    sequence: tuple[str, ...]  # every word's stem, in order
 
 
 def _question_part(text: str) -> str:
@@ -306,7 +319,7 @@ def embedding_text(text: str) -> str:
 
 @lru_cache(maxsize=4096)  # cached questions are compared again and again
 def analyse(text: str) -> Features:
-    text = _question_part(text.replace("’", "'"))
+    text = synonyms.rewrite(_question_part(text.replace("’", "'")))
     tokens: list[tuple[str, bool]] = []  # (token, starts a sentence)
     at_start = True
     last_end = 0
@@ -316,7 +329,9 @@ def analyse(text: str) -> Features:
         tokens.append((match.group().strip("'"), at_start))
         at_start = False
         last_end = match.end()
-    alpha = [t for t, _ in tokens if t.isalpha() and len(t) > 3]
+    # Title Case writing capitalises every word; acronyms and sentence starts do not show it
+    # ("When is the UCAS deadline for applying to Oxford?" still names Oxford).
+    alpha = [t for t, starts in tokens if t.isalpha() and len(t) > 3 and not starts and not t.isupper()]
     title_case = bool(alpha) and sum(t[0].isupper() for t in alpha) * 2 > len(alpha)
 
     values: set[str] = set()
@@ -325,6 +340,9 @@ def analyse(text: str) -> Features:
     words: set[str] = set()
     names: set[str] = set()
     content: set[str] = set()
+    senses: set[str] = set()
+    spelled: dict[str, str] = {}
+    rare: set[str] = set()
     plain: list[str] = []
     previous = ""
     for raw, starts in tokens:
@@ -335,6 +353,8 @@ def analyse(text: str) -> Features:
         elif low.endswith("'s"):
             low = low[:-2]
         low = _corrected(low)
+        if low not in _lexicon():  # "hours" and "metres" are values, whatever their spelling
+            low = synonyms.one_spelling(low, _known)
         w = stem(low)
         kind = _kind(low, w, previous)
         if kind == "value":
@@ -349,6 +369,11 @@ def analyse(text: str) -> Features:
             content.add(w)
             if _is_name(raw, starts, title_case):
                 names.add(w)
+        if kind in ("polar", "content"):
+            spelled.setdefault(w, low)
+            if is_rare(low):
+                rare.add(w)
+        senses |= synonyms.senses(low, w)
         words.add(w)
         plain.append(w)
         previous = w
@@ -358,11 +383,14 @@ def analyse(text: str) -> Features:
             target = next((x for x in plain[i + 1:i + 4] if x in content), "")
             roles.add((_DIRECTION.get(word, word), target))
     return Features(frozenset(values), negations, frozenset(polarity), frozenset(words),
-                    frozenset(names), frozenset(content), frozenset(roles))
+                    frozenset(names), frozenset(content), frozenset(roles), frozenset(senses), spelled,
+                    frozenset(rare), tuple(plain))
 
 
 def _kind(low: str, w: str, previous: str) -> str:
-    if low in _CURRENCY or any(ch.isdigit() for ch in low) or low == "#":
+    if any(ch.isdigit() for ch in low) or low == "#":
+        return "value"
+    if low in _CURRENCY and (low != "p" or previous[-1:].isdigit()):  # 50 p, but Part P
         return "value"
     if low in _NUMBER_WORDS and not (low == "second" and previous in {"a", "one"}):
         return "value"
@@ -474,17 +502,18 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
         return LexicalVerdict("polarity")
     if not _roles_agree(cached, new):
         return LexicalVerdict("role")
-    only_cached = _unmatched(_subject(cached, new), new)
-    only_new = _unmatched(_subject(new, cached), cached)
+    only_cached = _unmatched(cached, new)
+    only_new = _unmatched(new, cached)
     for word in (*only_cached, *only_new):
         if word in cached.names or word in new.names:
             return LexicalVerdict("name")
     for word in (*only_cached, *only_new):
-        if is_rare(word):
+        if word in cached.rare or word in new.rare:
             return LexicalVerdict("rare_word")
     if bool(only_cached) != bool(only_new):
         return LexicalVerdict("content")  # a word added or dropped, with nothing to stand for it
-    return LexicalVerdict(None, only_cached, only_new)
+    return LexicalVerdict(None, frozenset(cached.spelled[w] for w in only_cached),
+                          frozenset(new.spelled[w] for w in only_new))
 
 
 def _polarity_agrees(a: Features, b: Features) -> bool:
@@ -499,26 +528,36 @@ def _polarity_agrees(a: Features, b: Features) -> bool:
 
 
 def _subject(side: Features, other: Features) -> frozenset[str]:
-    """Content words plus the polar words whose pair the other side does not touch at all."""
+    """Content words plus the polar words whose pair the other side does not touch at all, but
+    for "available": "Do you deliver on Sundays?" asks "Is delivery available on Sundays?"
+    ("unavailable" still refuses, as its pair)."""
     axes = {axis for axis, _, _ in other.polarity}
-    return side.content | {word for axis, _, word in side.polarity if axis not in axes}
+    return side.content | {word for axis, _, word in side.polarity
+                           if axis not in axes and word != "available"}
 
 
-def _unmatched(words: frozenset[str], other: Features) -> frozenset[str]:
-    return frozenset(w for w in words if w not in other.words and w.replace("-", "") not in other.words
+def _unmatched(side: Features, other: Features) -> frozenset[str]:
+    """The subject words of ``side`` that ``other`` has in no form and no synonym."""
+    return frozenset(w for w in _subject(side, other)
+                     if w not in other.words and w.replace("-", "") not in other.words
+                     and not synonyms.senses(side.spelled[w], w) & other.senses
                      and not any(_same_word(w, o) for o in other.words))
 
 
 def _roles_agree(a: Features, b: Features) -> bool:
-    """No word both sides share sits after a direction word on one side while another shared
-    word sits there on the other ("Word to PDF" vs "PDF to Word"), and no shared word follows
-    different direction words ("to my savings" vs "from my savings")."""
+    """No two words both sides share trade places across a direction word ("Word to PDF" vs "PDF
+    to Word": another shared word after it, and the two in the other order), and no shared word
+    follows different direction words ("to my savings" vs "from my savings"). Words that only sit
+    after a "to" on each side but in the same order are no swap ("check if I'm entitled to the
+    discount" vs "the way to check whether I qualify for the discount")."""
     shared = a.content & b.content
     for prep in {p for p, _ in a.roles} & {p for p, _ in b.roles}:
         objects_a = {o for p, o in a.roles if p == prep} & shared
         objects_b = {o for p, o in b.roles if p == prep} & shared
-        if objects_a - objects_b and objects_b - objects_a:
-            return False
+        for x in objects_a - objects_b:
+            for y in objects_b - objects_a:
+                if (a.sequence.index(x) < a.sequence.index(y)) != (b.sequence.index(x) < b.sequence.index(y)):
+                    return False
     for obj in shared:
         preps_a = {p for p, o in a.roles if o == obj}
         preps_b = {p for p, o in b.roles if o == obj}

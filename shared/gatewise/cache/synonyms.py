@@ -1,0 +1,214 @@
+"""Words and phrases that say the same thing in a question, for the semantic cache's content gate.
+
+Word vectors cannot tell a synonym from a sibling: in all-MiniLM-L6-v2, "update"/"change" are
+0.61 apart and "chicken"/"beef" 0.60, "husband"/"wife" 0.87. So the words that may stand for each
+other are listed here by hand, as general English of the questions people put to a support desk
+or an assistant. A group holds words that are interchangeable in such a question; it never holds
+opposites, two kinds of one thing (chicken/beef, phone/email), or a general word and a specific
+one (insurance/car insurance). A word may sit in several groups ("make" a claim, an appointment,
+an account); two words match when they share one.
+
+Common multi-word expressions are first rewritten as the one word they mean ("sign up" as
+"register", "what time does" as "when does"), so the gates compare like with like.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import cache
+
+# One group a line: its name, then its words (base forms; inflections are found by the stem).
+_GROUPS = """
+obtain: get obtain receive request acquire order
+change: change update amend modify edit alter adjust switch
+submit: submit make file lodge place
+create: create setup make establish
+book: book reserve schedule make arrange
+check: check view see find track look
+contact: contact reach
+call: call phone ring telephone
+fix: fix repair mend resolve solve
+cancel: cancel terminate end stop
+need: need require required necessary needed mandatory compulsory must
+allowed: allow allowed permitted can may able possible
+price: price cost fee pricing tariff fare
+exist: available there
+offer: offer provide supply available
+fast: fast quick rapid speedy swift
+cheap: cheap cheapest inexpensive affordable
+big: big large
+small: small little
+quiet: mute silence
+home: home house household
+flat: flat apartment
+car: car vehicle motor automobile
+mobile: phone mobile cellphone smartphone handset
+delivery: delivery deliver shipping ship postage dispatch
+parcel: parcel package
+refund: refund reimbursement reimburse
+luggage: luggage baggage
+holiday: holiday vacation
+doctor: doctor gp physician
+pharmacy: pharmacy chemist
+film: film films movie movies
+shop: shop store
+rubbish: rubbish trash garbage litter
+bill: bill invoice
+problem: problem issue trouble
+symptom: symptom sign
+email: email e-mail
+mistake: mistake error
+photo: photo photograph picture
+meaning: mean meaning definition define
+calculate: calculate compute
+collect: collect fetch
+broken: broken damaged faulty
+choose: choose pick select
+display: show display
+near: nearest closest
+help: help assist assistance
+salary: salary wage wages
+dispute: dispute challenge contest
+score: score rating
+finish: complete finish
+pay: pay settle
+inform: tell inform notify
+move: move relocate
+rent: rent hire
+recover: recover retrieve restore
+setup: setup install configure
+try: try attempt
+eat: eat consume
+enquire: enquire inquire ask enquiry inquiry query
+reply: reply respond answer
+happen: happen occur
+postpone: postpone defer
+expire: expire
+return: return
+booking: book booking reservation
+discount: discount reduction
+staff: staff employees
+customer: customer client
+medicine: medicine medication
+illness: illness sickness
+sick: sick ill unwell
+bike: bike bicycle
+lorry: lorry truck
+motorbike: motorbike motorcycle
+plane: plane aircraft aeroplane airplane
+trip: trip journey
+rail: train rail
+garden: garden yard
+earnings: earnings income
+money: money funds
+insurance: insurance insured insure cover covered coverage
+warranty: warranty guarantee
+complaint: complaint grievance
+document: document documentation paperwork
+id: id identification
+screen: screen display
+tv: tv television
+vet: vet veterinarian
+university: university uni
+course: course programme program
+exam: exam examination
+expensive: expensive costly pricey
+huge: huge enormous
+free: free complimentary
+extra: extra additional
+abroad: abroad overseas international foreign
+online: online internet web
+internet: internet broadband
+eligible: eligible entitled qualify qualified
+"""
+
+# Expressions rewritten before the words are read: (pattern, the word it means). Verb forms are
+# spelled out so that "signed up" and "signing up" read as "register" too.
+_PHRASES = (
+    (r"\bsign(?:s|ed|ing)?[ -]?up\b", "register"),
+    (r"\b(?:log|sign)(?:s|ged|ging|ed|ing)?[ -]?(?:in|on)(?:to)?\b", "login"),
+    (r"\b(?:log|sign)(?:s|ged|ging|ed|ing)?[ -]?(?:out|off)\b", "logout"),
+    (r"\bset(?:s|ting)?[ -]up\b", "setup"),
+    (r"\b(?:find|found|finding|look|looked|looking)(?:ing)? (?:out|up)\b", "check"),
+    (r"\bget(?:ting)? in touch\b|\bget(?:ting)? hold of\b|\b(?:speak|talk)(?:ing)? (?:to|with)\b", "contact"),
+    (r"\bask(?:ed|ing)? for\b", "request"),
+    (r"\bfill(?:ed|ing)? (?:in|out)\b", "complete"),
+    (r"\bpick(?:ed|ing)? up\b", "collect"),
+    (r"\bwork(?:ed|ing)? out\b", "calculate"),
+    (r"\bmoney back\b", "refund"),
+    (r"\b(?:run|runs|ran|running) out\b", "expire"),
+    (r"\b(?:send|sent|sending|bring|brought|bringing|give|gave|giving) (?:it |them )?back\b", "return"),
+    (r"\bfree of charge\b", "free"),
+    (r"\blocal authority\b", "council"),
+    (r"\bhow come\b", "why"),
+    # "what time does it open" asks when; "what time zone" does not.
+    (r"\bwhat time(?= (?:is|are|was|were|does|do|did|will|would|can|could|should|must|'s)\b)", "when"),
+    # "how much is it", "how much does it cost" ask a price; "how much luggage" a quantity.
+    (r"\bhow much(?= (?:is|are|was|were|does|do|did|will|would|'s|it|to|for)\b)", "price"),
+)
+_PHRASE_PATTERNS = tuple((re.compile(p, re.IGNORECASE), word) for p, word in _PHRASES)
+
+
+def rewrite(text: str) -> str:
+    """``text`` with the expressions above replaced by the word they mean."""
+    for pattern, word in _PHRASE_PATTERNS:
+        text = pattern.sub(word, text)
+    return text
+
+
+@cache
+def _groups() -> dict[str, frozenset[str]]:
+    found: dict[str, set[str]] = {}
+    for line in _GROUPS.strip().splitlines():
+        name, words = line.split(":")
+        for word in words.split():
+            found.setdefault(word, set()).add(name)
+    return {word: frozenset(names) for word, names in found.items()}
+
+
+def senses(word: str, stemmed: str) -> frozenset[str]:
+    """The groups ``word`` (as written, lowercased; ``stemmed`` is its stem) belongs to. Only the
+    listed words and their inflections: "permitted" is a group's word, the noun "permit" is not.
+    The stem may have kept a doubled letter (cancell-ed)."""
+    groups = _groups()
+    keys = [word, stemmed, stemmed[:-1] if stemmed[-1:] * 2 == stemmed[-2:] else ""]
+    # Short words the stemmer leaves whole: filing -> file, fees -> fee.
+    keys += [word[:-len(end)] + add for end, add in _ENDINGS if word.endswith(end)]
+    for key in keys:
+        found = groups.get(key)
+        if found:
+            return found
+    return frozenset()
+
+
+_ENDINGS = (("ing", ""), ("ing", "e"), ("ed", ""), ("ed", "e"), ("es", ""), ("s", ""))
+
+
+# British spellings and the American ones the vocabulary also has: (ending, its other spelling).
+_SPELLINGS = tuple((re.compile(p), r) for p, r in (
+    (r"(?<=\w{3})is(e|ed|es|ing|ation|ations)$", r"iz\1"),  # organise, realising, authorisation
+    (r"(?<=\w{2})ys(e|ed|es|ing)$", r"yz\1"),  # analyse, paralysed
+    (r"(?<=\w{2})our(s|ed|ing|ite|ites|able|er|ers|hood)?$", r"or\1"),  # colour, favourite, neighbours
+    (r"(?<=\w{2})tre(s)?$", r"ter\1"),  # centre, theatre
+    (r"(?<=\w)(e|a)ll(ed|ing|er|ers)$", r"\1l\2"),  # cancelled, travelling, totalled
+    (r"(?<=\w{2})ogue(s)?$", r"og\1"),  # catalogue, dialogue
+    (r"(?<=\w{3})mme(s)?$", r"m\1"),  # programme
+    (r"^(lic|def|off)ence(s)?$", r"\1ense\2"),  # licence, defence, offence
+    (r"^jewellery$", "jewelry"), (r"^aeroplane(s)?$", r"airplane\1"), (r"^aluminium$", "aluminum"),
+    (r"^mould(s|y)?$", r"mold\1"), (r"^pyjamas$", "pajamas"), (r"^ageing$", "aging"),
+    (r"^judgement(s)?$", r"judgment\1"),
+))
+
+
+def one_spelling(word: str, known: Callable[[str], bool]) -> str:
+    """``word`` in its American spelling when the vocabulary (``known``) has that spelling, so
+    "colour" and "color" are one word; any other word as it is. Words of six letters or more
+    only, so that "hours" never becomes "hors"."""
+    if len(word) < 6 or not word.isalpha():
+        return word
+    for pattern, repl in _SPELLINGS:
+        other = pattern.sub(repl, word)
+        if other != word:
+            return other if known(other) else word
+    return word
