@@ -16,7 +16,8 @@ from gatewise_sandbox.wire import json_response
 
 
 def _state(request: Request) -> SandboxState:
-    return request.app.state.sandbox
+    state: SandboxState = request.app.state.sandbox
+    return state
 
 
 async def get_faults(request: Request) -> Response:

@@ -222,7 +222,8 @@ def _evaluate(expression: str) -> str | None:
 
 def _eval_node(node: ast.expr) -> int | float:
     """Numbers and + - * / // % ** only; exponents are kept small so nothing runs away."""
-    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float) \
+            and not isinstance(node.value, bool):
         return node.value
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
         operand = _eval_node(node.operand)
@@ -231,7 +232,7 @@ def _eval_node(node: ast.expr) -> int | float:
         left, right = _eval_node(node.left), _eval_node(node.right)
         if isinstance(node.op, ast.Pow) and (abs(right) > 64 or abs(left) > 10**6):
             raise ValueError("exponent too large")
-        result = _BINARY[type(node.op)](left, right)
+        result: int | float | complex = _BINARY[type(node.op)](left, right)
         if isinstance(result, complex) or abs(result) > 10**30:
             raise ValueError("result out of range")
         return result

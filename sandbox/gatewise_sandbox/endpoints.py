@@ -24,7 +24,8 @@ from gatewise_sandbox.wire import (
 
 
 def _state(request: Request) -> SandboxState:
-    return request.app.state.sandbox
+    state: SandboxState = request.app.state.sandbox
+    return state
 
 
 async def models(request: Request) -> Response:

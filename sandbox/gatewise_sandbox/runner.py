@@ -40,7 +40,8 @@ def _uvicorn_config(app: Any, host: str, port: int, access_log: bool,
                     log_level: str | None = None) -> uvicorn.Config:
     return uvicorn.Config(app, host=host, port=port, access_log=access_log, log_config=None,
                           log_level=log_level, lifespan="on",
-                          timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
+                          # uvicorn annotates this int but waits with asyncio, which takes a float
+                          timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)  # type: ignore[arg-type]
 
 
 class SandboxServer:

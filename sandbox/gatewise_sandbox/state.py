@@ -111,10 +111,11 @@ class SandboxState:
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
-            models = {name: {"requests": s.requests, "ok": s.ok, "injected": s.injected,
-                             "errors": s.errors, "timeouts": s.timeouts,
-                             "mid_stream_errors": s.mid_stream_errors, "statuses": dict(s.statuses)}
-                      for name, s in sorted(self._stats.items())}
+            models: dict[str, dict[str, Any]] = {
+                name: {"requests": s.requests, "ok": s.ok, "injected": s.injected, "errors": s.errors,
+                       "timeouts": s.timeouts, "mid_stream_errors": s.mid_stream_errors,
+                       "statuses": dict(s.statuses)}
+                for name, s in sorted(self._stats.items())}
             totals = {key: sum(m[key] for m in models.values())
                       for key in ("requests", "ok", "injected", "errors", "timeouts",
                                   "mid_stream_errors")}

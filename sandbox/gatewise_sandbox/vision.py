@@ -103,11 +103,15 @@ def inspect(messages: list[dict[str, Any]]) -> Media:
     return Media(tuple(notes), tokens, frozenset(needed))
 
 
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _measure(kind: str, part: dict[str, Any], *, analyse: bool) -> tuple[str, int]:
     if kind == "image_url":
         return _image(_url(part.get("image_url")), analyse)
     if kind == "input_audio":
-        audio = part.get("input_audio") if isinstance(part.get("input_audio"), dict) else {}
+        audio = _object(part.get("input_audio"))
         size = _b64_size(str(audio.get("data") or ""))
         return f"{audio.get('format') or 'unknown'} audio, {size} bytes.", MEDIA_PART_TOKENS
     if kind in ("video_url", "input_video"):
@@ -117,7 +121,7 @@ def _measure(kind: str, part: dict[str, Any], *, analyse: bool) -> tuple[str, in
             return f"{mime.split(';')[0] or 'video'}, {_b64_size(data)} bytes.", MEDIA_PART_TOKENS
         return f"video at {_host(url)} not fetched by the sandbox.", MEDIA_PART_TOKENS
     if kind == "file":
-        file = part.get("file") if isinstance(part.get("file"), dict) else {}
+        file = _object(part.get("file"))
         return f"{file.get('filename') or 'unnamed file'}.", MEDIA_PART_TOKENS
     return "", MEDIA_PART_TOKENS
 
@@ -187,6 +191,8 @@ def _colours(image: Image.Image) -> tuple[str, ...]:
     palette = quantised.getpalette() or []
     shares: dict[str, int] = {}
     for count, index in quantised.getcolors() or []:
+        if not isinstance(index, int):  # a palette image's colours are indexes; never else
+            continue
         r, g, b = palette[index * 3: index * 3 + 3]
         name = colour_name(r, g, b)
         shares[name] = shares.get(name, 0) + count

@@ -274,7 +274,7 @@ def _prompt(ctx: Ctx) -> Record:
 
 
 def _version(row: Record, ref: str) -> Record:
-    found = next((v for v in row["_versions"] if v["id"] == ref), None)
+    found: Record | None = next((v for v in row["_versions"] if v["id"] == ref), None)
     if found is None:
         raise not_found("Prompt version", ref)
     return found

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -102,7 +102,7 @@ def selection(query: Mapping[str, Any], *, window_required: bool,
     ``workspace`` is the slug the request is about; None means every workspace.
     """
     params = {k: str(v) for k, v in query.items() if v is not None and str(v) != ""}
-    bounds = []
+    bounds: list[datetime | None] = []
     for name in ("time_of_generation_min", "time_of_generation_max"):
         if name in params:
             bounds.append(parse_time(params[name], name))
@@ -217,7 +217,7 @@ Point = dict[str, Any]
 Graph = Callable[[list[Call], list[list[Call]]], tuple[dict[str, Any], list[Point]]]
 
 
-def _avg(values: list[float]) -> int:
+def _avg(values: Sequence[float]) -> int:
     return round(sum(values) / len(values)) if values else 0
 
 

@@ -40,7 +40,7 @@ def _limits(body: dict[str, Any]) -> None:
 
 def _workspace_id(ctx: Ctx, body: dict[str, Any]) -> str:
     """The id of the workspace a body names by id or slug (AB08 if unknown), else the default."""
-    return ctx.org.workspace(body.get("workspace_id"))["id"]
+    return str(ctx.org.workspace(body.get("workspace_id"))["id"])
 
 
 def _scoped_to_workspace(ctx: Ctx, rows: list[Record]) -> list[Record]:

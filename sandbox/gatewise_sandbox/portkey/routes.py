@@ -50,7 +50,8 @@ def routes() -> list[BaseRoute]:
 
 
 def _state(request: Request) -> PortkeyState:
-    return request.app.state.sandbox.portkey
+    state: PortkeyState = request.app.state.sandbox.portkey
+    return state
 
 
 async def summary(request: Request) -> Response:

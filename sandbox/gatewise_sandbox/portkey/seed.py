@@ -296,7 +296,7 @@ def masked_auth(auth: dict[str, Any]) -> dict[str, Any]:
 def _configs(org: Org, workspaces: list[Record], virtual_keys: list[Record]) -> list[Record]:
     table = org.table("configs")
     vk = [v["slug"] for v in virtual_keys]
-    bodies = [
+    bodies: list[tuple[str, dict[str, Any]]] = [
         ("Production fallback", {"strategy": {"mode": "fallback"},
                                  "targets": [{"virtual_key": vk[0]}, {"virtual_key": vk[3]}],
                                  "retry": {"attempts": 3, "on_status_codes": [429, 503]}}),
@@ -699,12 +699,15 @@ def _audit(org: Org, workspaces: list[Record]) -> None:
             "country": rng.choice(["US", "IN", "DE", "GB"])})
 
 
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def custom_log_call(org: Org, entry: dict[str, Any], workspace: str, api_key_id: str) -> Call:
     """A call built from a custom log inserted through ``POST /logs``."""
     request, response = entry["request"], entry["response"]
-    body = request.get("body") if isinstance(request.get("body"), dict) else {}
-    answer = response.get("body") if isinstance(response.get("body"), dict) else {}
-    usage = answer.get("usage") if isinstance(answer.get("usage"), dict) else {}
+    body, answer = _object(request.get("body")), _object(response.get("body"))
+    usage = _object(answer.get("usage"))
     metadata = {str(k): str(v) for k, v in (entry.get("metadata") or {}).items()}
     model = str(body.get("model") or answer.get("model") or "unknown")
     status = response.get("status") if isinstance(response.get("status"), int) else 200
