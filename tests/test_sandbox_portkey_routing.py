@@ -207,7 +207,6 @@ END_TO_END = [
      {GPT: 503}, {}),
     (fallback(leaf("gpt-4o", provider="openai"), leaf(SONNET), codes=[429]), {GPT: 503}, {}),
     (fallback(fallback(leaf(GPT), leaf(HAIKU)), leaf(SONNET), codes=[500]), {GPT: 503, HAIKU: 500}, {}),
-    (fallback(fallback(leaf(GPT), leaf(HAIKU)), leaf(SONNET), codes=[500]), {GPT: 500, HAIKU: 503}, {}),
     (fallback(leaf(GPT, on_status_codes=[503]), leaf(HAIKU), codes=[429]), {GPT: 503}, {}),
     ({"strategy": {"mode": "conditional", "default": "cheap", "conditions": [
         {"query": {"metadata.tier": {"$eq": "free"}}, "then": "cheap"},
