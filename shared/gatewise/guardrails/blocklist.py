@@ -5,21 +5,45 @@ folded), two common disguises are undone: letters spaced or dotted apart
 (``c o n f i d e n t i a l``) and digits or symbols standing for letters (``c0nf1d3nt1al``).
 Entries are named by position in the reason, never quoted, so a refusal does not publish the
 list.
+
+Both disguises are looked for from a byte copy of the text translated into character classes
+(C string methods): spaced letters only where the classes alternate letter, separator,
+letter…, and digits-for-letters only when a letter touches one of those digits or symbols.
 """
 
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Sequence
 
+from gatewise.guardrails.candidates import matches_at
 from gatewise.guardrails.lexicon import Lexicon, Rule, words
+from gatewise.guardrails.normalize import ascii_bytes, class_table
 from gatewise.guardrails.texts import TextRef
 from gatewise.guardrails.verdict import CheckResult
 
+_LOWER = string.ascii_lowercase
+_SEPARATORS = " .-_*"
 _SPACED = re.compile(r"(?<![a-z0-9])(?:[a-z0-9][ .\-_*]){3,60}+[a-z0-9](?![a-z0-9])")
-_LEET = str.maketrans("0134578@$!|", "oieastbasil")
-_LEET_HINT = re.compile(r"[a-z][0-9@$!|]|[0-9@$!|][a-z]")
+# Where letters or digits ('a') alternate with separators ('s') at least that long: the
+# places a spaced-out word can begin (every other character from the run's start).
+_SPACED_CLASS = class_table({"a": _LOWER + string.digits, "s": _SEPARATORS})
+_SPACED_RUNS = re.compile(rb"asasas(?:as)*a")
+_LEET_FROM, _LEET_TO = "0134578@$!|", "oieastbasil"
+_LEET = str.maketrans(_LEET_FROM, _LEET_TO)
+_LEET_CLASS = class_table({"a": _LOWER, "d": _LEET_FROM})  # a letter touching 'd': a hint
+# The text read with digits as letters, everything that is not a letter a space.
+_PLAIN = class_table({letter: letter + "".join(d for d, to in zip(_LEET_FROM, _LEET_TO, strict=True)
+                                               if to == letter) for letter in _LOWER})
 _LETTERS = re.compile(r"[a-z]+")
+
+
+def spaced_starts(raw: bytes) -> list[int]:
+    """Where a spaced-out word can begin in ``raw`` (the text's :func:`ascii_bytes`): every
+    other position of a run alternating letter, separator, letter… at least 7 long."""
+    return [start for run in _SPACED_RUNS.finditer(raw.translate(_SPACED_CLASS))
+            for start in range(run.start(), run.end() - 6, 2)]
 
 
 class Blocklist:
@@ -52,18 +76,24 @@ class Blocklist:
 
     def _disguised(self, lower: str) -> list[tuple[int, int, str]]:
         found = []
-        for run in _SPACED.finditer(lower):
+        raw = ascii_bytes(lower)
+        for run in matches_at(_SPACED, lower, spaced_starts(raw)):
             joined = re.sub(r"[ .\-_*]", "", run.group(0))
             tokens = [joined]
             for hit in self._lexicon.scan(tokens, set(tokens)):
                 found.append((run.start(), run.end(), hit.rule.label))
-        if _LEET_HINT.search(lower):
+        hints = raw.translate(_LEET_CLASS)
+        if b"ad" not in hints and b"da" not in hints:
+            return found
+        plain_text = raw.translate(_PLAIN).decode("ascii")
+        if not self._lexicon.may_occur(plain_text):
+            return found
+        plain = plain_text.split()
+        hits = self._lexicon.scan(plain, set(plain))
+        if hits:
             leet = lower.translate(_LEET)
-            plain = _LETTERS.findall(leet)
-            if not self._lexicon.could_match(plain):
-                return found
             spans = [m.span() for m in _LETTERS.finditer(leet)]
-            for hit in self._lexicon.scan(plain, set(plain)):
+            for hit in hits:
                 start, end = spans[hit.first][0], spans[hit.last][1]
                 if lower[start:end] != leet[start:end]:  # a plain match was found already
                     found.append((start, end, hit.rule.label))

@@ -6,8 +6,9 @@ encoded payloads (base64, hex or ROT13 that decode to any of the others), tool-c
 text (Unicode tag characters). Each rule has a weight; the score is ``1 - Π(1 - w)`` over the
 rules that fire, so independent signals add up.
 
-Every pattern runs on the lower-cased normalised view, only when one of its trigger words is
-in the text, and uses bounded repeats from a fixed start, so the time is linear in the input.
+Every pattern runs on the lower-cased normalised view, only when one of its trigger words (or,
+for the token rules, one of their opening characters) is in the text, and uses bounded repeats
+from a fixed start, so the time is linear in the input.
 """
 
 from __future__ import annotations
@@ -37,13 +38,15 @@ class _Rule:
     family: str
     weight: float
     pattern: re.Pattern[str]
-    triggers: frozenset[str]  # words one of which must be in the text; empty: always run
+    triggers: frozenset[str]  # words one of which must be in the text
     also: frozenset[str] = frozenset()  # and, when set, one of these too
+    opens: tuple[str, ...] = ()  # for a rule without words: what every match starts with
 
 
-def _rule(id: str, family: str, weight: float, pattern: str, triggers: str = "", also: str = "") -> _Rule:
+def _rule(id: str, family: str, weight: float, pattern: str, triggers: str = "", also: str = "",
+          opens: tuple[str, ...] = ()) -> _Rule:
     return _Rule(id, family, weight, re.compile(pattern, re.MULTILINE), frozenset(triggers.split()),
-                 frozenset(also.split()))
+                 frozenset(also.split()), opens)
 
 
 _NOUNS = ("instruction instructions prompt prompts rules directions directives guidelines context "
@@ -114,7 +117,7 @@ RULES: tuple[_Rule, ...] = (
     _rule("control_tokens", "tool_hijack", 0.7,
           r"<\|(?:im_start|im_end|system|assistant|user|endoftext|eot_id|start_header_id)\|>|"
           r"\[/?inst\]|<</?sys>>|</?(?:tool_call|function_call|tool_use|function_results|"
-          r"system-reminder)>", ""),
+          r"system-reminder)>", opens=("<", "[")),
     _rule("role_marker", "tool_hijack", 0.4,
           r"^[ \t]{0,8}(?:#{1,4} ?)?(?:system|assistant|developer)(?: message| prompt)?[ \t]{0,4}:",
           "system assistant developer"),
@@ -130,7 +133,7 @@ RULES: tuple[_Rule, ...] = (
           "conversation chat messages api key keys secret secrets password passwords credentials token "
           "tokens system user personal"),
     _rule("image_exfil", "tool_hijack", 0.7,
-          r"!\[[^\]\n]{0,100}\]\(https?://[^)\s]{1,300}[?&][a-z0-9_]{1,20}=(?:\{|%7b|\$|\[)", ""),
+          r"!\[[^\]\n]{0,100}\]\(https?://[^)\s]{1,300}[?&][a-z0-9_]{1,20}=(?:\{|%7b|\$|\[)", opens=("![",)),
     _rule("addressed_to_ai", "instruction_override", 0.6,
           r"\bif you are an? (?:ai|llm|assistant|language model|chatbot|agent)\b|"
           r"\b(?:ai|llm|assistant|agent)s? reading this\b|\bnote to (?:the )?(?:ai|llm|assistant|model)\b",
@@ -156,6 +159,8 @@ def scan(view: View, *, decode: bool = True) -> list[InjectionHit]:
     tokens = view.token_set
     hits: list[InjectionHit] = []
     for rule in RULES:
+        if rule.opens and not any(opening in lower for opening in rule.opens):
+            continue
         if rule.triggers and tokens.isdisjoint(rule.triggers):
             continue
         if rule.also and tokens.isdisjoint(rule.also):

@@ -7,12 +7,13 @@ or the ``unless`` window after it, so "make a bath bomb" or "shoot her a message
 as threats.
 
 Scanning is cheap when nothing matches: the text's set of words is intersected with the set
-of words that can start a rule, in C, before any per-token work.
+of words that can start a rule, in C, before any per-token work; a rule is only tried when
+each of its slots has a word in the text, and only where its first word is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from gatewise.guardrails.normalize import WORD, normalise
@@ -79,21 +80,48 @@ class Lexicon:
             for head in rule.slots[0]:
                 self._heads.setdefault(head, []).append(rule)
 
-    def could_match(self, tokens: list[str]) -> bool:
-        return not self._heads.keys().isdisjoint(tokens)
+    def may_occur(self, text: str) -> bool:
+        """False when no rule's first word is even a substring of ``text`` (a C search per
+        word; with many rules, True without looking)."""
+        return len(self._heads) > _FEW or any(head in text for head in self._heads)
 
     def scan(self, tokens: list[str], token_set: set[str] | frozenset[str]) -> list[Hit]:
         """Every rule match in ``tokens`` (the text's words, lower case)."""
         if token_set.isdisjoint(self._heads):
             return []
+        live: dict[str, list[Rule]] = {}
+        for head in self._heads.keys() & token_set:
+            rules = [rule for rule in self._heads[head]
+                     if all(not token_set.isdisjoint(slot) for slot in rule.slots[1:])]
+            if rules:
+                live[head] = rules
         hits: list[Hit] = []
-        heads = self._heads
-        for i in [i for i, token in enumerate(tokens) if token in heads]:
-            for rule in heads[tokens[i]]:
+        for i in _positions(tokens, live.keys()):
+            for rule in live[tokens[i]]:
                 last = _match(rule, tokens, i)
                 if last is not None:
                     hits.append(Hit(rule, i, last))
         return hits
+
+
+_FEW = 8  # distinct words up to which one C search through the tokens per word is cheaper
+
+
+def _positions(tokens: list[str], wanted: Collection[str]) -> list[int]:
+    """Every index of ``tokens`` holding one of ``wanted``, in order. For a few words,
+    ``list.index`` finds them in C instead of a walk through every token in Python."""
+    if len(wanted) > _FEW:
+        return [i for i, token in enumerate(tokens) if token in wanted]
+    found: list[int] = []
+    for word in wanted:
+        at = -1
+        try:
+            while True:
+                at = tokens.index(word, at + 1)
+                found.append(at)
+        except ValueError:
+            pass
+    return sorted(found)
 
 
 def _match(rule: Rule, tokens: list[str], start: int) -> int | None:

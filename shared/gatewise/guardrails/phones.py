@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import phonenumbers
 
+from gatewise.guardrails.candidates import matches_at, positions
 from gatewise.guardrails.entities import Finding
 
 DEFAULT_REGIONS = ("US", "GB", "DE", "FR", "IT", "ES", "NL", "BR", "IN", "AU")
@@ -44,8 +45,9 @@ _CARD_GROUPS = re.compile(r"\d{4}([ .\-])\d{4}\1\d{4}")
 
 
 def find_phones(text: str, lower: str, regions: Sequence[str],
-                taken: Sequence[tuple[int, int]] = ()) -> Iterator[Finding]:
-    for match in _CANDIDATE.finditer(text):
+                taken: Sequence[tuple[int, int]], digits: Sequence[int]) -> Iterator[Finding]:
+    """Phone numbers; ``digits``: where the runs of digits begin."""
+    for match in matches_at(_CANDIDATE, text, candidate_starts(text, digits)):
         if any(start < match.end() and match.start() < end for start, end in taken):
             continue
         raw = match.group(0)
@@ -64,6 +66,11 @@ def find_phones(text: str, lower: str, regions: Sequence[str],
         if number is not None:
             value = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
             yield Finding("PHONE", match.start(), match.end(), value)
+
+
+def candidate_starts(text: str, digits: Sequence[int]) -> list[int]:
+    """Where a candidate can begin: at the start of a run of digits, a ``+`` or a ``(``."""
+    return sorted([*digits, *positions(text, "+"), *positions(text, "(")])
 
 
 def _looks_like_other(raw: str, text: str, end: int) -> bool:

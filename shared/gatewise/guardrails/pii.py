@@ -3,8 +3,10 @@
 libphonenumber) before it counts.
 
 Patterns run on the normalised view (see :mod:`normalize`), start only at a token boundary
-and repeat only boundedly or possessively, so the work is linear in the text. Separators
-inside numbers (a space, dot or dash between digits) are tolerated.
+and repeat only boundedly or possessively, so the work is linear in the text. They are tried
+only where they can begin (:mod:`candidates`): at runs of digits, at each ``@``, in long runs
+of base64 characters. Separators inside numbers (a space, dot or dash between digits) are
+tolerated.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import binascii
 import re
 from collections.abc import Iterable, Iterator, Sequence
 
+from gatewise.guardrails.candidates import candidates, matches_at
 from gatewise.guardrails.entities import ENTITY_TYPES, PRIORITY, Finding
 from gatewise.guardrails.normalize import View
 from gatewise.guardrails.phones import DEFAULT_REGIONS, find_phones
@@ -30,9 +33,10 @@ from gatewise.guardrails.validators import (
 
 ALL_TYPES = frozenset(ENTITY_TYPES)
 
-# E-mail is found from each "@": the local part backwards, the domain forwards (no scan of
-# the text position by position).
-_LOCAL = re.compile(r"(?<![\w.%+\-])[\w.%+\-]{1,64}\Z")
+# E-mail is found from each "@": the local part backwards (matched on the reversed characters
+# before it: at most 64, not preceded by another one), the domain forwards.
+_LOCAL_MAX = 64
+_LOCAL_REVERSED = re.compile(rf"[\w.%+\-]{{1,{_LOCAL_MAX + 1}}}")
 _DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}+(?![\w\-])")
 # A run of digit groups joined by single spaces, dots or dashes: card candidates.
 _DIGIT_RUN = re.compile(r"(?<![\w.\-])\d(?:[ .\-]?\d){11,40}+(?!\w)")
@@ -43,7 +47,6 @@ _IPV4 = re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?!\w|\.\d)")
 _IPV6 = re.compile(r"(?<![\w:.])[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{2,44}+")
 _BLOB = re.compile(r"(?<![A-Za-z0-9+/=_\-])[A-Za-z0-9+/_\-]{16,4096}+={0,2}")
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
-_DIGIT = re.compile(r"\d")
 _CONTEXT_CHARS = 40
 _SSN_WORDS = re.compile(r"ssn|social security|soc\. ?sec|ss#|ss #|taxpayer")
 _VERSION_WORDS = re.compile(r"version|release|build|firmware|driver|ver\.|section|chapter|§|oid")
@@ -55,15 +58,17 @@ def find_pii(view: View, types: Iterable[str] = ALL_TYPES,
     overlap, the higher-priority type wins (a card number is not also a phone number)."""
     wanted = frozenset(types)
     text = view.text
+    places = candidates(view)
     found: list[Finding] = []
     if "SECRET" in wanted:
-        found += find_secrets(text)
+        found += find_secrets(text, long_runs=bool(places.runs))
     if "EMAIL" in wanted and "@" in text:
         found += _emails(text)
-    if _DIGIT.search(text):
-        found += _numbers(view, wanted)
+    if places.digits:
+        found += _numbers(view, wanted, places.digits)
         if "PHONE" in wanted:  # last: digits already taken by a card, IBAN or IP are not a phone
-            found += find_phones(text, view.lower, regions, [(f.start, f.end) for f in found])
+            found += find_phones(text, view.lower, regions, [(f.start, f.end) for f in found],
+                                 places.digits)
     if "IP_ADDRESS" in wanted and ("::" in text or text.count(":") > 4):
         found += _ipv6(text)
     if decode:
@@ -74,29 +79,34 @@ def find_pii(view: View, types: Iterable[str] = ALL_TYPES,
 def _emails(text: str) -> Iterator[Finding]:
     at = text.find("@")
     while at != -1:
-        local = _LOCAL.search(text, max(0, at - 64), at)
-        domain = _DOMAIN.match(text, at + 1) if local else None
-        if local and domain:
-            yield Finding("EMAIL", local.start(), domain.end(), text[local.start():domain.end()].lower())
+        local = _LOCAL_REVERSED.match(text[max(0, at - _LOCAL_MAX - 1):at][::-1])
+        size = local.end() if local else 0
+        domain = _DOMAIN.match(text, at + 1) if 0 < size <= _LOCAL_MAX else None
+        if domain:
+            start = at - size
+            yield Finding("EMAIL", start, domain.end(), text[start:domain.end()].lower())
         at = text.find("@", at + 1)
 
 
-def _numbers(view: View, wanted: frozenset[str]) -> Iterator[Finding]:
+def _numbers(view: View, wanted: frozenset[str], digits: list[int]) -> Iterator[Finding]:
+    """Cards, IBANs, SSNs and IPv4 addresses; ``digits``: where the runs of digits begin,
+    the only places where a card, SSN or IPv4 match can begin (two letters before them for
+    an IBAN)."""
     text, lower = view.text, view.lower
     if "CREDIT_CARD" in wanted:
-        for match in _DIGIT_RUN.finditer(text):
+        for match in matches_at(_DIGIT_RUN, text, digits):
             yield from _cards(match)
     if "IBAN" in wanted:
-        yield from _ibans(text)
+        yield from _ibans(text, digits)
     if "US_SSN" in wanted:
-        for m in _SSN.finditer(text):
+        for m in matches_at(_SSN, text, digits):
             if not ssn_ok(m.group(1), m.group(3), m.group(4)):
                 continue
             if not m.group(2) and not _SSN_WORDS.search(lower[max(0, m.start() - _CONTEXT_CHARS):m.start()]):
                 continue  # nine bare digits are an SSN only when the text says so
             yield Finding("US_SSN", m.start(), m.end(), m.group(1) + m.group(3) + m.group(4))
     if "IP_ADDRESS" in wanted and "." in text:
-        for m in _IPV4.finditer(text):
+        for m in matches_at(_IPV4, text, digits):
             if ipv4_ok(m.group(0)) and not _VERSION_WORDS.search(
                     lower[max(0, m.start() - 24):m.start()]):
                 yield Finding("IP_ADDRESS", m.start(), m.end(), m.group(0))
@@ -151,10 +161,12 @@ def _card_grouping(groups: list[str]) -> bool:
             or sizes in ([4, 6, 5], [4, 6, 4]) or set(sizes) == {1})
 
 
-def _ibans(text: str) -> Iterator[Finding]:
+def _ibans(text: str, digits: list[int]) -> Iterator[Finding]:
+    """IBANs; each begins with two letters right before a run of digits."""
     pos = 0
-    while (m := _IBAN.search(text, pos)) is not None:
-        pos = m.start() + 1
+    for start in digits:
+        if start < pos + 2 or (m := _IBAN.match(text, start - 2)) is None:
+            continue
         raw = m.group(0)
         country = raw[:2].upper()
         length = IBAN_LENGTHS.get(country)
@@ -202,7 +214,10 @@ def encoded_blobs(view: View) -> list[tuple[int, int, str, str]]:
     blobs = view.cache.get("blobs")
     if blobs is None:
         blobs = []
-        for m in _BLOB.finditer(view.text):
+        for start, _ in candidates(view).runs:  # a blob is a whole run, unless an '=' precedes it
+            m = _BLOB.match(view.text, start)
+            if m is None:
+                continue
             raw = m.group(0)
             is_hex = len(raw) >= 32 and len(raw) % 2 == 0 and _HEX_DIGITS.issuperset(raw)
             decoded = _unhex(raw) if is_hex else decode_blob(raw)

@@ -28,6 +28,19 @@ _RANGES: tuple[tuple[str, str, tuple[int, ...]], ...] = (
 CARD_LENGTHS = range(12, 20)
 
 
+def _prefix_index() -> dict[str, frozenset[int]]:
+    """Every issuer prefix spelled out (about a thousand) -> the lengths issued under it."""
+    index: dict[str, set[int]] = {}
+    for first, last, lengths in _RANGES:
+        for n in range(int(first), int(last) + 1):
+            index.setdefault(str(n).zfill(len(first)), set()).update(lengths)
+    return {prefix: frozenset(lengths) for prefix, lengths in index.items()}
+
+
+_PREFIXES = _prefix_index()
+_PREFIX_WIDTHS = tuple(sorted({len(first) for first, _, _ in _RANGES}))
+
+
 def luhn(digits: str) -> bool:
     """The Luhn (mod 10) check every payment card number carries."""
     total = 0
@@ -42,8 +55,7 @@ def luhn(digits: str) -> bool:
 def known_card_prefix(digits: str) -> bool:
     """True when some card scheme issues numbers of this prefix and length."""
     length = len(digits)
-    return any(length in lengths and first <= digits[: len(first)] <= last
-               for first, last, lengths in _RANGES)
+    return any(length in _PREFIXES.get(digits[:width], ()) for width in _PREFIX_WIDTHS)
 
 
 def is_card(digits: str) -> bool:

@@ -1,0 +1,103 @@
+"""The detectors try their patterns only at candidate places (runs of digits, '+' and '(',
+long base64 runs, alternating letters and separators); a full scan must find nothing more.
+Seeded random texts full of the characters those patterns care about, compared with
+``pattern.finditer`` over the whole text."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from gatewise.guardrails import blocklist, phones, pii
+from gatewise.guardrails.candidates import candidates, matches_at
+from gatewise.guardrails.normalize import WORD, normalise, words_of
+from gatewise.guardrails.secrets import find_secrets
+
+PIECES = [*"0123456789" * 3, *" .-/()+@:_=#'x*!$|", *"abcdeXYZ", "DE", "GB82", "é", "\u0130", "\u200b",
+          "\uff14", "\u0663", "\n", "  ", "AKIA", "ghp_", "sk-", "eyJ", "c o n f", "c0nf1d", "aGVsbG8g",
+          "(415) ", "(+44)", "+1 ", "00", "555-", "12 34 ", "4111 ", "10.0.", "536-22-"]
+
+
+def texts(count: int, seed: int) -> list[str]:
+    rnd = random.Random(seed)
+    return ["".join(rnd.choice(PIECES) for _ in range(rnd.randint(1, 60))) for _ in range(count)]
+
+
+def spans(matches: object) -> list[tuple[int, int]]:
+    return [m.span() for m in matches]  # type: ignore[attr-defined]
+
+
+CORPUS = texts(4000, seed=12)
+
+
+@pytest.mark.parametrize("pattern", [pii._DIGIT_RUN, pii._SSN, pii._IPV4], ids=["card", "ssn", "ipv4"])
+def test_number_patterns_only_begin_at_runs_of_digits(pattern: re.Pattern[str]) -> None:
+    for text in CORPUS:
+        view = normalise(text)
+        expected = spans(pattern.finditer(view.text))
+        assert spans(matches_at(pattern, view.text, candidates(view).digits)) == expected, text
+
+
+def test_phone_candidates_begin_at_digits_plus_or_parenthesis() -> None:
+    for text in CORPUS:
+        view = normalise(text)
+        starts = phones.candidate_starts(view.text, candidates(view).digits)
+        expected = spans(phones._CANDIDATE.finditer(view.text))
+        assert spans(matches_at(phones._CANDIDATE, view.text, starts)) == expected, text
+
+
+def test_iban_matches_begin_two_letters_before_digits() -> None:
+    for text in CORPUS:
+        view = normalise(text)
+        starts = [d - 2 for d in candidates(view).digits if d >= 2]
+        assert spans(matches_at(pii._IBAN, view.text, starts)) == spans(pii._IBAN.finditer(view.text)), text
+
+
+def test_blobs_are_whole_long_runs() -> None:
+    rnd = random.Random(3)
+    alphabet = [*"ABCxyz0189+/_-", "=", " ", ".", "é"]
+    for _ in range(3000):
+        text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(10, 80)))
+        view = normalise(text)
+        found = [m.span() for start, _ in candidates(view).runs if (m := pii._BLOB.match(view.text, start))]
+        assert found == spans(pii._BLOB.finditer(view.text)), text
+
+
+def test_spaced_letters_are_looked_for_where_classes_alternate() -> None:
+    rnd = random.Random(4)
+    alphabet = [*"abc019", *" .-_*", "x", "é", "!"]
+    for _ in range(3000):
+        lower = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(5, 40)))
+        starts = blocklist.spaced_starts(blocklist.ascii_bytes(lower))
+        expected = spans(blocklist._SPACED.finditer(lower))
+        assert spans(matches_at(blocklist._SPACED, lower, starts)) == expected, lower
+
+
+def test_words_of_splits_like_the_word_pattern() -> None:
+    for text in [*CORPUS, "yesterday's rock'n'roll 'quoted' ab'cd1 it''s '", "o'", "'a"]:
+        lower = normalise(text).lower
+        assert words_of(lower) == WORD.findall(lower), text
+
+
+@pytest.mark.parametrize("secret", [
+    "AKIAIOSFODNN7EXAMPLE", "ghp_" + "Zq8" * 12, "glpat-" + "x1Y" * 7, "sk-proj-" + "a1B2c3D4e5" * 3,
+    "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc", "AIza" + "SyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY",
+    "hf_" + "aBcD1234" * 4, "npm_" + "a1B2c3" * 6, "pypi-AgE" + "IcHlwaS5vcmc" * 5,
+])
+def test_credentials_that_need_a_long_run_are_found_inside_one(secret: str) -> None:
+    """Families skipped in text without a long base64 run are never shorter than one."""
+    text = f"the key: {secret}."
+    view = normalise(text)
+    (start, end), = candidates(view).runs
+    assert [(f.start, f.end) for f in find_secrets(text, long_runs=True)] == [(9, 9 + len(secret))]
+    assert start <= 9 and 9 + len(secret) <= end
+
+
+def test_an_aws_secret_value_is_a_long_run() -> None:
+    value = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    text = f"aws_secret_access_key = {value}"
+    view = normalise(text)
+    assert [text[f.start:f.end] for f in find_secrets(text, long_runs=True)] == [value]
+    assert any(text[start:end] == value for start, end in candidates(view).runs)
