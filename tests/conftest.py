@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 from mcp import Client
 
 from gatewise.config import Settings, load_settings
 from gatewise_sandbox import SandboxServer
+from sandbox_admin import SandboxAdmin
 
 
 @pytest.fixture(scope="session")
@@ -26,32 +25,6 @@ def upstream(sandbox: SandboxServer) -> Iterator[SandboxAdmin]:
     admin.reset()
     yield admin
     admin.reset()
-
-
-class SandboxAdmin:
-    """Test-side control of the sandbox: faults and request counts."""
-
-    def __init__(self, server: SandboxServer) -> None:
-        self.server = server
-        self.url = server.url
-
-    def _call(self, method: str, path: str, **kw: Any) -> Any:
-        reply = httpx.request(method, f"{self.server.root_url}/_sandbox/{path}", timeout=10, **kw)
-        reply.raise_for_status()
-        return reply.json() if reply.content else None
-
-    def reset(self) -> None:
-        self._call("POST", "reset")
-
-    def fault(self, model: str, **rule: Any) -> None:
-        self._call("PUT", "faults", json={"model": model, **rule})
-
-    def stats(self) -> dict[str, Any]:
-        return self._call("GET", "stats")
-
-    def reject_server_tool(self, *models: str) -> dict[str, Any]:
-        """Make these models (``"*"``: all) refuse the web search server tool; none: accept."""
-        return self._call("PUT", "search", json={"reject_server_tool": list(models)})
 
 
 @pytest.fixture

@@ -1,0 +1,36 @@
+"""Test-side control of the shared sandbox, importable by test modules (``conftest`` is not: with
+several conftest files the name resolves to whichever was imported last)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from gatewise_sandbox import SandboxServer
+
+
+class SandboxAdmin:
+    """Test-side control of the sandbox: faults and request counts."""
+
+    def __init__(self, server: SandboxServer) -> None:
+        self.server = server
+        self.url = server.url
+
+    def _call(self, method: str, path: str, **kw: Any) -> Any:
+        reply = httpx.request(method, f"{self.server.root_url}/_sandbox/{path}", timeout=10, **kw)
+        reply.raise_for_status()
+        return reply.json() if reply.content else None
+
+    def reset(self) -> None:
+        self._call("POST", "reset")
+
+    def fault(self, model: str, **rule: Any) -> None:
+        self._call("PUT", "faults", json={"model": model, **rule})
+
+    def stats(self) -> dict[str, Any]:
+        return self._call("GET", "stats")
+
+    def reject_server_tool(self, *models: str) -> dict[str, Any]:
+        """Make these models (``"*"``: all) refuse the web search server tool; none: accept."""
+        return self._call("PUT", "search", json={"reject_server_tool": list(models)})
