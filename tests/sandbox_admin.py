@@ -3,11 +3,20 @@ several conftest files the name resolves to whichever was imported last)."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import httpx
 
+from gatewise.upstream.http import tls_context
 from gatewise_sandbox import SandboxServer
+
+
+@functools.cache
+def control_client() -> httpx.Client:
+    """One client for every control call of the session: a new client per call would each build a
+    TLS context (about 0.1 s, twice per test through the ``upstream`` fixture)."""
+    return httpx.Client(timeout=10, verify=tls_context())
 
 
 class SandboxAdmin:
@@ -18,7 +27,7 @@ class SandboxAdmin:
         self.url = server.url
 
     def _call(self, method: str, path: str, **kw: Any) -> Any:
-        reply = httpx.request(method, f"{self.server.root_url}/_sandbox/{path}", timeout=10, **kw)
+        reply = control_client().request(method, f"{self.server.root_url}/_sandbox/{path}", **kw)
         reply.raise_for_status()
         return reply.json() if reply.content else None
 

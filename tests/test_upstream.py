@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import ssl
 import time
 from email.utils import formatdate
 
@@ -10,7 +11,8 @@ import pytest
 
 from gatewise.config import Settings
 from gatewise.errors import ErrorCode, GatewiseError
-from gatewise.upstream.http import RetryPolicy, parse_retry_after
+from gatewise.runtime import Runtime
+from gatewise.upstream.http import RetryPolicy, parse_retry_after, tls_context
 from gatewise.upstream.openrouter import ChatResult, OpenRouterClient
 from gatewise.upstream.sse import iter_sse_json
 
@@ -39,6 +41,20 @@ def test_backoff_is_capped_jittered_and_defers_to_the_server() -> None:
     assert max(delays) <= 2.0 and min(delays) >= 0 and len(set(delays)) > 100
     assert policy.delay(0, 3.0, rng) == 3.0
     assert policy.delay(0, 99.0, rng) == 10
+
+
+async def test_clients_share_one_tls_context(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each new context loads the CA bundle again, which a runtime and every test used to pay."""
+    shared = tls_context()
+    built: list[object] = []
+    real = ssl.create_default_context
+    monkeypatch.setattr(ssl, "create_default_context", lambda *a, **kw: built.append(a) or real(*a, **kw))
+    for _ in range(2):
+        runtime = await Runtime.open(settings)
+        await runtime.close()
+    async with client_for(settings) as client:
+        await client.list_models()
+    assert built == [] and tls_context() is shared
 
 
 async def test_chat_answer_parsed(settings: Settings, upstream) -> None:

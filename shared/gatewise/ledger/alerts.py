@@ -15,6 +15,7 @@ import httpx
 
 from gatewise.ledger.budget_store import Alert, DeliveryState
 from gatewise.redact import scrub
+from gatewise.upstream.http import tls_context
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class WebhookNotifier:
     ) -> None:
         self._url = url
         self._owns_client = client is None
-        self._client = client or httpx.AsyncClient(timeout=timeout_s)
+        self._client = client or httpx.AsyncClient(timeout=timeout_s, verify=tls_context())
         self._record = record
         self._timeout_s = timeout_s
         self._tasks: set[asyncio.Task[None]] = set()

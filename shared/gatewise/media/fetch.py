@@ -21,6 +21,7 @@ import httpx
 from gatewise.config import MediaConfig
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.media.urls import DEFAULT_PORTS, IPAddress, address_refusal, check_url, unsafe
+from gatewise.upstream.http import tls_context
 
 # (host, port) → the addresses it resolves to, as strings.
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
@@ -147,7 +148,7 @@ async def fetch_url(
     async with httpx.AsyncClient(
         timeout=timeout, follow_redirects=False, trust_env=False,
         headers={"User-Agent": config.user_agent},
-        limits=httpx.Limits(max_keepalive_connections=0),
+        limits=httpx.Limits(max_keepalive_connections=0), verify=tls_context(),
     ) as client:
         try:
             async with asyncio.timeout(timeout):
