@@ -531,7 +531,8 @@ RACE_SCRIPT = textwrap.dedent(
 
         async def call(i):
             request_id = f"{tag}-{i}"
-            await asyncio.sleep(rng.uniform(0, 0.2))  # requests arrive over 200 ms
+            # Requests arrive over a second: on a loaded machine one process may wake up late.
+            await asyncio.sleep(rng.uniform(0, 1.0))
             try:
                 held = await manager.reserve(["global"], amount, request_id)
             except GatewiseError as exc:
@@ -579,7 +580,7 @@ async def test_two_processes_racing_never_pass_the_budget(tmp_path: Path, path: 
     try:
         assert await asyncio.wait_for(child.stdout.readline(), 30) == b"ready\n"  # type: ignore[union-attr]
         # Both processes open their burst at the same instant.
-        start_at = time.time() + 0.5
+        start_at = time.time() + 1.0
         child.stdin.write(f"{start_at!r}\n".encode())  # type: ignore[union-attr]
         await child.stdin.drain()  # type: ignore[union-attr]
         await race["start_together"](start_at)
