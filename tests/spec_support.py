@@ -1,7 +1,11 @@
-"""What the OpenAPI checks of both sandboxes share: reading a spec, wrapping an httpx answer."""
+"""What the OpenAPI checks of both sandboxes share: the vendored specs, reading one, wrapping an
+httpx answer."""
 
 from __future__ import annotations
 
+import copy
+import functools
+import gzip
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,10 +14,20 @@ import httpx
 import yaml
 from openapi_core.datatypes import RequestParameters
 
+SPECS = Path(__file__).resolve().parent / "specs"  # provenance and licences: specs/README.md
+OPENROUTER_SPEC = SPECS / "openrouter-openapi.yaml.gz"
+PORTKEY_SPEC = SPECS / "portkey-openapi.yaml.gz"
+
 
 def load_spec(path: Path) -> dict[str, Any]:
+    """The spec at ``path``, a copy each caller may change: parsing takes seconds, copying does not."""
+    return copy.deepcopy(_parsed(path))
+
+
+@functools.cache
+def _parsed(path: Path) -> dict[str, Any]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser: the specs are > 1 MB
-    with path.open() as handle:
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
         return yaml.load(handle, Loader=loader)
 
 

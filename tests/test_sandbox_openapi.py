@@ -8,23 +8,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-SPEC_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "openapi"
-SPEC_FILE = SPEC_DIR / "openrouter-openapi.yaml"
 HOST = "https://openrouter.ai"
 AUTH = {"Authorization": "Bearer sk-or-v1-sandbox-spec-test"}
 CHAT = {"model": "anthropic/claude-3-haiku", "max_tokens": 50,
         "messages": [{"role": "system", "content": "Be brief."},
                      {"role": "user", "content": "What is 12*12?"}]}
-
-if not SPEC_FILE.is_file():
-    pytest.skip(f"OpenRouter's OpenAPI spec is not at {SPEC_FILE}; spec checks skipped",
-                allow_module_level=True)
 
 yaml = pytest.importorskip("yaml")
 openapi_core = pytest.importorskip("openapi_core")
@@ -34,7 +27,7 @@ from referencing import Registry, Resource  # noqa: E402
 from referencing.jsonschema import DRAFT202012  # noqa: E402
 
 from gatewise_sandbox import SandboxServer  # noqa: E402
-from spec_support import SpecRequest, SpecResponse, load_spec  # noqa: E402
+from spec_support import OPENROUTER_SPEC, SpecRequest, SpecResponse, load_spec  # noqa: E402
 
 
 def spec_request(request: httpx.Request) -> SpecRequest:
@@ -43,7 +36,7 @@ def spec_request(request: httpx.Request) -> SpecRequest:
 
 @pytest.fixture(scope="module")
 def spec() -> dict[str, Any]:
-    return load_spec(SPEC_FILE)
+    return load_spec(OPENROUTER_SPEC)
 
 
 @pytest.fixture(scope="module")
