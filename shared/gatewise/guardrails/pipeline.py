@@ -130,11 +130,11 @@ class GuardrailPipeline:
                           context: CheckContext | None = None) -> Verdict:
         """:meth:`scan_input`, then the moderation model (``enterprise``) on the redacted text."""
         verdict = self.scan_input(messages_or_text, context)
-        if self._moderates and not verdict.blocked:
+        if (moderator := self._moderator()) is not None and not verdict.blocked:
             started = time.perf_counter()
             refs = split(verdict.text if verdict.text is not None else verdict.messages or [])
             text = "\n\n".join(r.text for r in refs if r.role in AUTHORED)
-            verdict.checks.append(await moderate(self.call_model, self.moderation_model, text))  # type: ignore[arg-type]
+            verdict.checks.append(await moderate(*moderator, text))
             verdict.duration_ms += (time.perf_counter() - started) * 1000
         return verdict
 
@@ -171,12 +171,13 @@ class GuardrailPipeline:
         verdict = self.scan_output(text, evidence, context)
         started = time.perf_counter()
         grounded = verdict.check("grounding")
-        if (self.judge_model and self.call_model and grounded is not None and not verdict.blocked
-                and grounded.data.get("evidence")):
-            await self._judge(grounded, text, evidence_texts(evidence))
-        if self._moderates and self.compliance and not verdict.blocked:
-            verdict.checks.append(await moderate(self.call_model, self.moderation_model, "",  # type: ignore[arg-type]
-                                                 answer=verdict.text or "", check="moderation_output"))
+        judging = self._model_call(self.judge_model)
+        if judging is not None and grounded is not None and not verdict.blocked \
+                and grounded.data.get("evidence"):
+            await self._judge(judging, grounded, text, evidence_texts(evidence))
+        if (moderator := self._moderator()) is not None and self.compliance and not verdict.blocked:
+            verdict.checks.append(await moderate(*moderator, "", answer=verdict.text or "",
+                                                 check="moderation_output"))
         verdict.duration_ms += (time.perf_counter() - started) * 1000
         return verdict
 
@@ -197,9 +198,13 @@ class GuardrailPipeline:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    @property
-    def _moderates(self) -> bool:
-        return self.safety == "enterprise" and bool(self.moderation_model) and self.call_model is not None
+    def _model_call(self, model: str | None) -> tuple[ModelCall, str] | None:
+        """The injected model call with ``model``, when both are set."""
+        return (self.call_model, model) if model and self.call_model is not None else None
+
+    def _moderator(self) -> tuple[ModelCall, str] | None:
+        """The call and model for moderation, when moderation by model is on (``enterprise``)."""
+        return self._model_call(self.moderation_model) if self.safety == "enterprise" else None
 
     def _grounding(self, answer: str, evidence: list[str]) -> CheckResult:
         result = CheckResult("grounding", data={"threshold": self.grounding_threshold,
@@ -221,10 +226,11 @@ class GuardrailPipeline:
         result.reason = (f"grounding score {score:.2f} is below {self.grounding_threshold:.2f}: "
                          "parts of the answer are not supported by the evidence")
 
-    async def _judge(self, result: CheckResult, answer: str, evidence: list[str]) -> None:
+    async def _judge(self, judging: tuple[ModelCall, str], result: CheckResult, answer: str,
+                     evidence: list[str]) -> None:
         started = time.perf_counter()
         try:
-            score, cost = await judge(self.call_model, self.judge_model, answer, evidence)  # type: ignore[arg-type]
+            score, cost = await judge(*judging, answer, evidence)
         except Exception as exc:
             result.data["judge_error"] = f"{type(exc).__name__}: {exc}"[:200]
             return

@@ -40,7 +40,7 @@ Verdict = Literal["ok", "warn", "downgrade"]
 Source = Literal["config", "runtime"]
 DeliveryState = Literal["not_configured", "pending", "delivered", "failed"]
 
-WINDOWS: tuple[str, ...] = get_args(Window)
+WINDOWS: tuple[Window, ...] = get_args(Window)
 
 # The shape BudgetRule.scope accepts. Used with fullmatch: "$" would let a trailing newline in.
 _SCOPE = re.compile(r"global|project:[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}")
@@ -115,9 +115,10 @@ def check_scopes(scopes: object) -> tuple[str, ...]:
 
 
 def check_window(window: object) -> Window:
-    if window not in WINDOWS:
-        raise _invalid(f"a budget window is one of {list(WINDOWS)}, not {str(window)[:40]!r}")
-    return window  # type: ignore[return-value]
+    for known in WINDOWS:
+        if window == known:
+            return known
+    raise _invalid(f"a budget window is one of {list(WINDOWS)}, not {str(window)[:40]!r}")
 
 
 def check_usd(value: object, name: str) -> float:

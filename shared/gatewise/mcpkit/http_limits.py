@@ -41,6 +41,8 @@ class GuardedH11Protocol(H11Protocol):
         super().__init__(*args, **kwargs)
         self._header_deadline: asyncio.TimerHandle | None = None
 
+    # Narrower than asyncio's BaseTransport, as in uvicorn's own H11Protocol: a server's protocol
+    # is always handed a full Transport.
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         if len(self.connections) > self.limits.max_connections:

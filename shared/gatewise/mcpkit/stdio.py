@@ -48,6 +48,8 @@ def serve_stdio(server: MCPServer[Any], *, max_frame_bytes: int) -> None:
 async def _serve(server: MCPServer[Any], max_frame_bytes: int) -> None:
     with _wire_stdin() as wire:
         frames = Frames(wire, max_frame_bytes)
+        # stdio_server only iterates stdin line by line; its annotation names anyio's file class,
+        # which Frames stands in for (it bounds each frame).
         async with stdio_server(stdin=frames) as (read_stream, write_stream):  # type: ignore[arg-type]
             frames.answer_on(write_stream)
             # As MCPServer.run_stdio_async does; only the stdin side differs.
