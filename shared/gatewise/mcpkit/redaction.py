@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+
 from gatewise.redact import scrub_data
 
 # Content whose payload is binary (base64): pictures and sound, not text a key could be read in.
 _BINARY = frozenset({"image", "audio"})
 
 
-async def scrub_tool_results(ctx: Any, call_next: Any) -> Any:
+async def scrub_tool_results(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
     """Scrub a ``tools/call`` result as it goes on the wire (the SDK hands middleware the
     serialised dict). Error text also loses generic key shapes; a successful result keeps them,
     since one may be the point of the call (a new Portkey key, shown once)."""

@@ -8,6 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
 from mcp import MCPError
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, InputRequiredResult
@@ -75,7 +76,7 @@ def _tool_failure(name: str, exc: ToolError) -> str:
     return f"Error executing tool {name}: {failure_text(cause or exc, f'tool {name}')}"
 
 
-async def cap_protocol_errors(ctx: Any, call_next: Any) -> Any:
+async def cap_protocol_errors(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
     """JSON-RPC errors stay short (some echo the method or tool name) and never carry internals."""
     try:
         return await call_next(ctx)
@@ -110,7 +111,8 @@ def build_server(
     )
     known: set[str] = set()
 
-    async def reject_unknown_tools(ctx: Any, call_next: Any) -> Any:
+    async def reject_unknown_tools(ctx: ServerRequestContext[Any, Any], call_next: CallNext
+                                   ) -> HandlerResult:
         # The SDK answers an unknown tool with an isError result; the spec asks for -32602.
         if ctx.method == "tools/call" and isinstance(ctx.params, dict):
             if not known:
