@@ -59,14 +59,14 @@ async def main(calls: int, rounds: int) -> None:
 
             async def call_mcp() -> None:
                 result = await mcp.call_tool("web_search", {**args, "cache": False})
-                assert not result.is_error and not result.structured_content["cached"]
+                assert not result.is_error and result.structured_content["cache_status"] == "bypass"
 
             async def hit_service() -> None:
-                assert (await service.web_search(QUERY, options)).cached
+                assert (await service.web_search(QUERY, options)).cache_status == "hit_exact"
 
             async def hit_mcp() -> None:
                 result = await mcp.call_tool("web_search", args)
-                assert result.structured_content["cached"]
+                assert result.structured_content["cache_status"] == "hit_exact"
 
             await service.web_search(QUERY, options)  # store the entry the hits read
             modes = {BASELINE: call_direct, "direct httpx, :online (seed servers' request)": call_online,

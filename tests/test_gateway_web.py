@@ -89,11 +89,11 @@ async def test_budget_hold_covers_the_search_fee(tmp_path, sandbox, upstream) ->
     try:
         gateway = RoutingGateway.from_runtime(runtime)
         request = CompletionRequest(prompt=FRESH, max_tokens=100)
-        plan = gateway.plan(request, gateway.validate(request))
-        plain = gateway.plan(request.model_copy(update={"web_search": False}), gateway.validate(request))
+        plan = gateway.plan(request, request.chat_messages())
+        plain = gateway.plan(request.model_copy(update={"web_search": False}), request.chat_messages())
         model = plan.chosen.model
         assert plan.web_search and not plain.web_search
-        extra = gateway._worst_case(model, plan, 100) - gateway._worst_case(model, plain, 100)
+        extra = gateway.budget.worst_case(model, plan, 100) - gateway.budget.worst_case(model, plain, 100)
         assert extra >= 3 * search_fee(model, "auto", results=5, context_size="high")  # max_uses 3
     finally:
         await runtime.close()

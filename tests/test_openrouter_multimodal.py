@@ -65,21 +65,21 @@ async def test_analyze_image_reports_cost_cache_and_ledger(connect, upstream, mm
         assert not first.is_error, first.content
         out = first.structured_content
         assert "[sandbox" in out["answer"] and out["untrusted_output"] is True
-        assert out["provider"] == "sandbox" and out["cache"] == "MISS"
+        assert out["provider"] == "sandbox" and out["cache_status"] == "miss"
         assert out["model"] == "mistralai/mistral-small-3.2-24b-instruct"  # cheapest vision model
         assert out["cost_usd"] > 0 and out["tokens_in"] > 0
         assert [i["source"] for i in out["images"]] == [str(path), "image 2 (data URL)"]
         assert out["images"][0]["original_size"] == "64x32" and out["images"][0]["original_format"] == "PNG"
         assert "<untrusted_model_output" in first.content[0].text
         second = await client.call_tool("analyze_image", args)
-        assert second.structured_content["cache"] == "HIT"
+        assert second.structured_content["cache_status"] == "hit_exact"
         assert second.structured_content["answer"] == out["answer"]
         assert second.structured_content["cost_usd"] == 0
         fresh = await client.call_tool("analyze_image", {**args, "force_refresh": True})
-        assert fresh.structured_content["cache"] == "REFRESH"
+        assert fresh.structured_content["cache_status"] == "refresh"
     rows = await ledger_rows(mm_settings)
     assert {r.server for r in rows} == {SERVER} and len(rows) == 3
-    assert sorted(r.cache_status for r in rows) == ["bypass", "hit_exact", "miss"]
+    assert sorted(r.cache_status for r in rows) == ["hit_exact", "miss", "refresh"]
 
 
 async def test_analyze_image_refuses_bad_sources(connect, upstream, tmp_path) -> None:

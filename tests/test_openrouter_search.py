@@ -66,7 +66,8 @@ async def test_tools_list_matches_the_contract(connect) -> None:
         current = check_contract((await client.list_tools()).tools, CONTRACT)
         assert sorted(current) == ["research", "web_search"]
         assert current["web_search"]["annotations"]["openWorldHint"] is True
-        assert {"citations", "cost_usd", "cached"} <= set(current["web_search"]["outputSchema"]["properties"])
+        properties = current["web_search"]["outputSchema"]["properties"]
+        assert {"citations", "cost_usd", "cache_status"} <= set(properties)
 
 
 async def test_web_search_markdown_has_numbered_sources_matching_citations(
@@ -75,7 +76,7 @@ async def test_web_search_markdown_has_numbered_sources_matching_citations(
         result = await client.call_tool("web_search", {"query": WAL})
     assert not result.is_error, result.content
     out, text = result.structured_content, result.content[0].text
-    assert out["model"] == DEFAULT and out["mechanism"] == "server_tool" and out["cached"] is False
+    assert out["model"] == DEFAULT and out["mechanism"] == "server_tool" and out["cache_status"] == "miss"
     hosts = {urlsplit(c["url"]).hostname for c in out["citations"]}
     assert hosts == {"techdigest.news", "docs.dbinternals.org"}
     assert [c["number"] for c in out["citations"]] == [1, 2]
@@ -139,13 +140,15 @@ async def test_cache_hits_and_max_age(connect, upstream, search_settings) -> Non
         other = await call(client, "web_search", {**args, "max_results": 1})
         unstored = await call(client, "web_search", {"query": "Kubernetes autoscaling", "cache": False})
         again = await call(client, "web_search", {"query": "Kubernetes autoscaling"})
-    assert first["cached"] is False and first["cost_usd"] > 0
-    assert second["cached"] is True and second["cost_usd"] == 0 and second["search_cost_usd"] == 0
+    assert first["cache_status"] == "miss" and first["cost_usd"] > 0
+    assert second["cache_status"] == "hit_exact"
+    assert second["cost_usd"] == 0 and second["search_cost_usd"] == 0
     assert second["answer"] == first["answer"] and second["citations"] == first["citations"]
     assert second["cache_age_s"] is not None and second["request_id"] != first["request_id"]
-    assert fresh["cached"] is False and fresh["cost_usd"] > 0  # max_age 0 demands a new search
-    assert other["cached"] is False  # different options, different entry
-    assert unstored["cached"] is False and again["cached"] is False  # cache: false stored nothing
+    assert fresh["cache_status"] == "miss" and fresh["cost_usd"] > 0  # max_age 0 demands a new search
+    assert other["cache_status"] == "miss"  # different options, different entry
+    assert unstored["cache_status"] == "bypass"
+    assert again["cache_status"] == "miss"  # cache: false stored nothing
     searched = upstream.stats()["totals"]["requests"]
     assert searched == 5
     rows = await ledger_rows(search_settings)
@@ -171,7 +174,7 @@ async def test_rate_limits_retry_then_report(connect, upstream, search_settings)
         assert "RATE_LIMITED" in text and "retry" in text.lower()
         upstream.reset()
         recovered = await call(client, "web_search", {"query": WAL})
-    assert recovered["cached"] is False  # the failure stored nothing
+    assert recovered["cache_status"] == "miss"  # the failure stored nothing
     rows = await ledger_rows(search_settings)
     assert sorted((r.status, r.error_code) for r in rows) == [("error", "RATE_LIMITED"), ("ok", None)]
 
@@ -247,10 +250,10 @@ async def test_research_takes_queries_and_survives_a_failed_search(connect, upst
         out = result.structured_content
         assert json.loads(unfence(result.content[0].text)) == out
         assert [s["query"] for s in out["searches"]] == ["LFP battery chemistry", "coral reef bleaching"]
-        assert all(s["cached"] is False for s in out["searches"])
+        assert all(s["cache_status"] == "miss" for s in out["searches"])
         repeat = await call(client, "research", {"question": "EV batteries and coral reefs",
                                                  "queries": ["LFP battery chemistry"]})
-        assert repeat["searches"][0]["cached"] is True and repeat["searches"][0]["cost_usd"] == 0
+        assert repeat["searches"][0]["cache_status"] == "hit_exact" and repeat["searches"][0]["cost_usd"] == 0
         upstream.fault(DEFAULT, error_rate=1.0, statuses=[503])
         text = await error_text(client, "research", {"question": "Kubernetes autoscaling", "cache": False})
         assert "every search failed" in text
@@ -333,7 +336,7 @@ async def test_search_cache_can_be_switched_off(connect, upstream, sandbox, tmp_
     async with connect(settings) as client:
         first = await call(client, "web_search", {"query": WAL})
         second = await call(client, "web_search", {"query": WAL})
-    assert first["cached"] is False and second["cached"] is False
+    assert first["cache_status"] == second["cache_status"] == "bypass"
     assert upstream.stats()["totals"]["requests"] == 2
 
 
@@ -379,7 +382,7 @@ async def test_search_cache_works_with_the_exact_cache_off(
     async with connect(settings) as client:
         await call(client, "web_search", {"query": WAL})
         again = await call(client, "web_search", {"query": WAL})
-    assert again["cached"] is True and upstream.stats()["totals"]["requests"] == 1
+    assert again["cache_status"] == "hit_exact" and upstream.stats()["totals"]["requests"] == 1
 
 
 async def test_research_answers_from_the_searches_that_worked(
@@ -405,5 +408,5 @@ async def test_max_tokens_caps_the_answer_and_keys_the_cache(connect, upstream) 
         full = await call(client, "web_search", {"query": WAL})
     assert short["tokens_out"] == 12 and full["tokens_out"] > 12
     assert any("cut off at max_tokens (12)" in w for w in short["warnings"])
-    assert full["cached"] is False and len(full["citations"]) == 2
+    assert full["cache_status"] == "miss" and len(full["citations"]) == 2
     assert not any("cut off" in w for w in full["warnings"])

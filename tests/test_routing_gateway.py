@@ -32,6 +32,23 @@ async def test_tools_list_matches_the_contract(connect) -> None:
         assert "answer" in routed["outputSchema"]["properties"]
 
 
+async def test_both_routing_tools_take_the_request_model_arguments(connect) -> None:
+    from gatewise.servers.routing_gateway.server import ANSWER_ONLY
+
+    from gatewise.gateway import CompletionRequest
+    from gatewise.mcpkit.arguments import arguments_of
+
+    async with connect() as client:
+        tools = {t.name: t.input_schema for t in (await client.list_tools()).tools}
+    routed, explain = tools["routed_complete"]["properties"], tools["explain_route"]["properties"]
+    assert set(routed) == set(CompletionRequest.model_fields)
+    assert set(explain) == set(routed) - set(ANSWER_ONLY)
+    assert all(explain[name] == routed[name] for name in explain)  # one declaration, not two copies
+    assert routed["project"]["anyOf"][0]["pattern"]  # the model's own constraints are published
+    with pytest.raises(ValueError, match="no fields"):
+        arguments_of(CompletionRequest, exclude=["temprature"])
+
+
 async def test_routed_complete_answers_from_the_sandbox(connect, upstream, settings) -> None:
     async with connect() as client:
         result = await client.call_tool("routed_complete", {"prompt": "What is 17*23?", "project": "t1"})
@@ -133,6 +150,23 @@ async def test_images_argument_goes_through_the_media_pipeline(connect, upstream
     assert upstream.stats()["totals"]["requests"] == 1
 
 
+async def test_a_requests_images_share_one_decode_budget(upstream, sandbox, tmp_path: Path) -> None:
+    from gatewise.servers.routing_gateway.server import create_server
+
+    # Each 64x32 image (2,048 pixels) fits the budget alone; two in one request do not.
+    settings = load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url, media={"max_call_pixels": 3000})
+    picture = {"type": "image_url", "image_url": {"url": png_data_url()}}
+    one = {"messages": [{"role": "user", "content": [{"type": "text", "text": "Describe it"}, picture]}]}
+    async with Client(create_server(settings)) as client:
+        assert not (await client.call_tool("routed_complete", one)).is_error
+        for args in ({"prompt": "Compare them", "images": [png_data_url(), png_data_url("blue")]},
+                     {**one, "images": [png_data_url("blue")]}):
+            refused = await client.call_tool("routed_complete", {**args, "no_cache": True})
+            text = refused.content[0].text
+            assert refused.is_error and "TOO_LARGE" in text and "media.max_call_pixels" in text, args
+    assert upstream.stats()["totals"]["requests"] == 1
+    assert len(await ledger_rows(settings)) == 1
+
 
 @pytest.mark.parametrize(("args", "fragment"), [
     ({}, "exactly one of `prompt` or `messages`"),
@@ -206,12 +240,12 @@ async def test_response_cache_hit_is_free_and_recorded(connect, upstream, settin
     assert second["answer"] == first["answer"] and second["attempts"] == []
     assert second["request_id"] != first["request_id"]
     assert "response cache" in second["warnings"][0]
-    assert fresh["cache_status"] == "miss" and bypass["cache_status"] == "miss"
-    assert refreshed["cache_status"] == "miss"
+    assert fresh["cache_status"] == "miss" and bypass["cache_status"] == "bypass"
+    assert refreshed["cache_status"] == "refresh"
     stats = upstream.stats()["models"]["openai/gpt-4o-mini"]
     assert stats["requests"] == 4  # first, max_age 0, no_cache and force_refresh went upstream
     rows = await ledger_rows(settings)
-    assert sorted(r.cache_status for r in rows) == ["hit_exact", "miss", "miss", "miss", "miss"]
+    assert sorted(r.cache_status for r in rows) == ["bypass", "hit_exact", "miss", "miss", "refresh"]
 
 
 async def test_exact_cache_off_sends_every_call_upstream(upstream, sandbox, tmp_path: Path) -> None:
@@ -222,5 +256,5 @@ async def test_exact_cache_off_sends_every_call_upstream(upstream, sandbox, tmp_
     args = {"prompt": "What is 12*12?", "model": "gpt-4o-mini"}
     async with Client(create_server(settings)) as client:
         outs = [(await client.call_tool("routed_complete", args)).structured_content for _ in range(2)]
-    assert [o["cache_status"] for o in outs] == ["miss", "miss"]
+    assert [o["cache_status"] for o in outs] == ["bypass", "bypass"]
     assert upstream.stats()["models"]["openai/gpt-4o-mini"]["requests"] == 2

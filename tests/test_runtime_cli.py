@@ -92,4 +92,4 @@ def test_demo_runs_end_to_end() -> None:
     assert "attempt ERR" in out and "attempt ok" in out and "fell back after" in out
     assert "isError=True" in out and "INVALID_INPUT" in out
     assert "ledger" in out and "provider: sandbox" in out
-    assert "cache HIT" in out and "UNSAFE_URL" in out and "secret shown once" in out
+    assert "cache hit_exact" in out and "UNSAFE_URL" in out and "secret shown once" in out

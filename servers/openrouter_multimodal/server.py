@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, ImageContent, TextContent
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from gatewise.bounds import USD, Count, FiniteJSON, Temperature, Tokens
 from gatewise.config import Settings
@@ -23,6 +23,7 @@ from gatewise.mcpkit.untrusted import fence, fence_json
 from gatewise.multimodal import models
 from gatewise.multimodal.service import (
     UNTRUSTED_NOTICE,
+    Account,
     ChatOutput,
     GenerationOutput,
     ImageAnalysis,
@@ -31,7 +32,6 @@ from gatewise.multimodal.service import (
     MultimodalService,
     drop_none,
 )
-from gatewise.redact import mask
 
 
 class ToolName(StrEnum):
@@ -44,24 +44,6 @@ class ToolName(StrEnum):
     GET_MODEL_INFO = "get_model_info"
     VALIDATE_MODEL = "validate_model"
     CHECK_ACCOUNT = "check_account"
-
-
-class Account(BaseModel):
-    provider: str = Field(description="'openrouter', or 'sandbox' when no key is configured")
-    key: str = Field(description="The configured key, masked")
-    label: str | None = None
-    limit_usd: float | None = Field(None, description="The key's spend limit; null when unlimited")
-    limit_remaining_usd: float | None = None
-    limit_reset: str | None = None
-    usage_usd: float | None = Field(None, description="All-time spend on this key")
-    usage_daily_usd: float | None = None
-    usage_weekly_usd: float | None = None
-    usage_monthly_usd: float | None = None
-    is_free_tier: bool | None = None
-    total_credits_usd: float | None = None
-    total_usage_usd: float | None = None
-    balance_usd: float | None = Field(None, description="total_credits - total_usage")
-    credits_note: str | None = None
 
 
 INSTRUCTIONS = """\
@@ -337,21 +319,6 @@ def create_server(settings: Settings) -> MCPServer[Any]:
     )
     @tool_errors
     async def check_account(ctx: Context[Any]) -> Account:
-        service = _service(ctx)
-        found = await service.account()
-        key, credits = found["key"], found["credits"] or {}
-        secret = service.runtime.settings.openrouter_api_key
-        shown = mask(secret.get_secret_value()) if secret else "none (local sandbox)"
-        total, used = credits.get("total_credits"), credits.get("total_usage")
-        balance = round(float(total) - float(used), 6) if total is not None and used is not None else None
-        return Account(
-            provider=service.runtime.provider, key=shown,
-            label=key.get("label"), limit_usd=key.get("limit"),
-            limit_remaining_usd=key.get("limit_remaining"), limit_reset=key.get("limit_reset"),
-            usage_usd=key.get("usage"),
-            usage_daily_usd=key.get("usage_daily"), usage_weekly_usd=key.get("usage_weekly"),
-            usage_monthly_usd=key.get("usage_monthly"), is_free_tier=key.get("is_free_tier"),
-            total_credits_usd=total, total_usage_usd=used, balance_usd=balance,
-            credits_note=found["credits_note"])
+        return await _service(ctx).account()
 
     return server

@@ -140,7 +140,7 @@ async def _multimodal(sandbox: SandboxProcess, data_dir: str) -> None:
         _say(f"  analyze_image → {out['model']}: {out['answer'][:110]}")
         again = await client.call_tool("analyze_image", {"images": [_demo_png()],
                                                          "question": "What does this show?"})
-        _say(f"  same request again → cache {(again.structured_content or {})['cache']}, "
+        _say(f"  same request again → cache {(again.structured_content or {})['cache_status']}, "
              f"cost ${(again.structured_content or {})['cost_usd']:.6f}")
         made = await client.call_tool("generate_image", {"prompt": "a lighthouse at dusk",
                                                          "aspect_ratio": "16:9"})
@@ -163,7 +163,7 @@ async def _search(sandbox: SandboxProcess, data_dir: str) -> None:
         for cite in out["citations"]:
             _say(f"    [{cite['number']}] {cite['title']}  {cite['url']}")
         again = await client.call_tool("web_search", {"query": "SQLite WAL concurrency"})
-        _say(f"  same search again → cached {(again.structured_content or {})['cached']}, "
+        _say(f"  same search again → cache {(again.structured_content or {})['cache_status']}, "
              f"cost ${(again.structured_content or {})['cost_usd']:.6f}")
         steps: list[str] = []
 

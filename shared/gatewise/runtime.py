@@ -8,15 +8,13 @@ child process so every server works out of the box, and every answer then says
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 
 from gatewise.cache import ResponseCache
 from gatewise.catalog import Catalog, CatalogCache
 from gatewise.config import Settings
 from gatewise.errors import GatewiseError
-from gatewise.ledger import CacheStatus as LedgerCacheStatus
-from gatewise.ledger import CallRecord, LedgerStore, open_ledger
+from gatewise.ledger import LedgerStore, open_ledger
 from gatewise.ledger.budgets import BudgetManager
 from gatewise.search.upstream import WebSearchUpstream
 from gatewise.upstream.local_sandbox import SandboxProcess
@@ -73,17 +71,6 @@ class Runtime:
         """False only for models the catalogue lists without tool calling."""
         info = self.catalog.get(model)
         return info is None or info.supports_tools
-
-    async def record_call(self, server: str, tool: str, model: str, *, started: float, request_id: str,
-                          cache_status: LedgerCacheStatus, route_reason: str, tokens_in: int = 0,
-                          tokens_out: int = 0, cost_usd: float = 0.0, error: str | None = None,
-                          task: str | None = None) -> None:
-        """The ledger row of a tool call that made one upstream call (or none, from a cache)."""
-        await self.ledger.record(CallRecord(
-            server=server, tool=tool, provider=self.provider, model=model, tokens_in=tokens_in,
-            tokens_out=tokens_out, cost_usd=cost_usd, latency_ms=(time.perf_counter() - started) * 1000,
-            status="error" if error else "ok", cache_status=cache_status, route_reason=route_reason,
-            request_id=request_id, attempt=0, error_code=error, task=task))
 
     @property
     def exact_cache(self) -> ResponseCache | None:

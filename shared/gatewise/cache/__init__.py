@@ -2,7 +2,6 @@
 
 from gatewise.cache.keys import cache_key, content_hash
 from gatewise.cache.response import (
-    LEDGER_CACHE_STATUS,
     CacheHit,
     CacheStats,
     CacheStatus,
@@ -12,7 +11,6 @@ from gatewise.cache.response import (
 from gatewise.cache.sqlite_db import CacheClosedError, CacheError
 
 __all__ = [
-    "LEDGER_CACHE_STATUS",
     "CacheClosedError",
     "CacheError",
     "CacheHit",

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from gatewise.cache.sqlite_db import (
     DEFAULT_BUSY_TIMEOUT_MS,
@@ -23,17 +23,7 @@ from gatewise.cache.sqlite_db import (
     in_transaction,
     totals_schema,
 )
-from gatewise.ledger.records import CacheStatus as LedgerCacheStatus
-
-CacheStatus = Literal["HIT", "MISS", "BYPASS", "REFRESH"]
-
-# A refresh skipped the cached answer on purpose, so for the ledger it was not a miss.
-LEDGER_CACHE_STATUS: dict[CacheStatus, LedgerCacheStatus] = {
-    "HIT": "hit_exact",
-    "MISS": "miss",
-    "BYPASS": "bypass",
-    "REFRESH": "bypass",
-}
+from gatewise.ledger.records import CacheStatus
 
 SCHEMA_VERSION = 1
 
@@ -86,7 +76,7 @@ class CacheStats:
 
 def should_store(status: CacheStatus) -> bool:
     """Whether a caller that went upstream after ``lookup`` may store the fresh answer."""
-    return status != "BYPASS"
+    return status != "bypass"
 
 
 class ResponseCache:
@@ -147,12 +137,12 @@ class ResponseCache:
         writes; ``force_refresh`` skips the read but the fresh answer is stored."""
         if no_cache:
             self._db.check_open()
-            return "BYPASS", None
+            return "bypass", None
         if force_refresh:
             self._db.check_open()
-            return "REFRESH", None
+            return "refresh", None
         hit = await self.get(key, max_age_s=max_age_s)
-        return ("HIT", hit) if hit is not None else ("MISS", None)
+        return ("hit_exact", hit) if hit is not None else ("miss", None)
 
     async def close(self) -> None:
         """Finish work already started, then close the file. Safe to call twice."""

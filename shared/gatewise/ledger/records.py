@@ -7,11 +7,15 @@ from dataclasses import dataclass, field
 from typing import Literal, get_args
 
 Status = Literal["ok", "error"]
-CacheStatus = Literal["miss", "hit_exact", "hit_semantic", "bypass"]
+# How a call used the response cache: answered from it (hit_exact, hit_semantic), looked it up in
+# vain (miss), skipped the read on purpose and stored the fresh answer (refresh), or left it
+# alone (bypass: no_cache, the cache off, or a tool whose answers are never cached).
+CacheStatus = Literal["miss", "hit_exact", "hit_semantic", "bypass", "refresh"]
 GroupBy = Literal["model", "provider", "task", "project", "day", "status"]
 
 STATUSES: frozenset[str] = frozenset(get_args(Status))
 CACHE_STATUSES: frozenset[str] = frozenset(get_args(CacheStatus))
+CACHE_HITS: frozenset[str] = frozenset({"hit_exact", "hit_semantic"})  # answered from a cache, free
 GROUP_BY_CHOICES: tuple[str, ...] = get_args(GroupBy)
 
 

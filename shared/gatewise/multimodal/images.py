@@ -82,11 +82,6 @@ async def load_images(sources: Sequence[str], media: MediaConfig) -> list[Loaded
     return await _prepare(read, media)
 
 
-async def load_image(source: str, media: MediaConfig, index: int = 0) -> LoadedImage:
-    """One image on its own budget, for callers that take a request's images one at a time."""
-    return (await _prepare([await _read_image(source, media, index)], media))[0]
-
-
 async def _read_image(source: str, media: MediaConfig, index: int) -> tuple[str, bytes]:
     """(label, bytes) of one image from wherever ``source`` points."""
     source = source.strip()

@@ -1,17 +1,19 @@
-"""The multimodal tools' logic: content parts, default models, cost, ledger rows and caching."""
+"""The multimodal tools' logic: content parts, default models, results and the account.
+
+Every model call goes down the shared pipeline (:mod:`gatewise.pipeline`), which validates it,
+caches it where the tool allows, calls the upstream and writes the ledger row.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, Field
 
-from gatewise.cache import LEDGER_CACHE_STATUS, CacheStatus, cache_key, content_hash, should_store
 from gatewise.catalog import Catalog, ModelInfo
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.multimodal.images import (
@@ -22,9 +24,11 @@ from gatewise.multimodal.images import (
     load_images,
     video_part,
 )
+from gatewise.pipeline import CachePolicy, CacheStatusField, Call, Message, Pipeline, one_model
+from gatewise.redact import mask
+from gatewise.routing.engine import FallbackExecutor
 from gatewise.runtime import Runtime
 from gatewise.search.citations import Citation, from_annotations
-from gatewise.upstream.openrouter import ChatResult
 
 SERVER = "openrouter-multimodal"
 Modality = Literal["image", "audio", "video"]
@@ -40,6 +44,7 @@ class Usage(BaseModel):
     cost_usd: float = Field(description="What this call cost (0 for a cached answer)")
     latency_ms: float
     request_id: str
+    cache_status: CacheStatusField
 
 
 class ModelOutput(Usage):
@@ -60,7 +65,6 @@ class ImageReport(BaseModel):
 class ImageAnalysis(ModelOutput):
     answer: str
     images: list[ImageReport]
-    cache: CacheStatus = Field(description="HIT, MISS, BYPASS (no_cache or cache off) or REFRESH")
 
 
 class ChatOutput(ModelOutput):
@@ -89,17 +93,30 @@ class GenerationOutput(ModelOutput):
     images: list[GeneratedImage]
 
 
-class ChatReply:
-    """A chat answer with the usage bookkeeping already done."""
-
-    def __init__(self, result: ChatResult, usage: Usage) -> None:
-        self.result = result
-        self.usage = usage
+class Account(BaseModel):
+    provider: str = Field(description="'openrouter', or 'sandbox' when no key is configured")
+    key: str = Field(description="The configured key, masked")
+    label: str | None = None
+    limit_usd: float | None = Field(None, description="The key's spend limit; null when unlimited")
+    limit_remaining_usd: float | None = None
+    limit_reset: str | None = None
+    usage_usd: float | None = Field(None, description="All-time spend on this key")
+    usage_daily_usd: float | None = None
+    usage_weekly_usd: float | None = None
+    usage_monthly_usd: float | None = None
+    is_free_tier: bool | None = None
+    total_credits_usd: float | None = None
+    total_usage_usd: float | None = None
+    balance_usd: float | None = Field(None, description="total_credits - total_usage")
+    credits_note: str | None = None
 
 
 class MultimodalService:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self.executor = FallbackExecutor(runtime.client, runtime.portkey,
+                                         deadline_s=runtime.settings.limits.deadline_s)
+        self.pipeline = Pipeline.for_runtime(runtime)
 
     @property
     def catalog(self) -> Catalog:  # read through the runtime, which may swap it on refresh
@@ -136,33 +153,20 @@ class MultimodalService:
 
     # -- calls --------------------------------------------------------------------------------
 
-    async def chat(self, tool: str, body: dict[str, Any], *, cache_status: CacheStatus = "BYPASS",
-                   retries: int | None = None) -> ChatReply:
-        """Send one chat request and write its ledger row, failed or not."""
-        request_id = uuid.uuid4().hex
-        started = time.perf_counter()
-        try:
-            result = await self.runtime.client.chat(body, retries=retries)
-        except GatewiseError as exc:
-            await self._record(tool, str(body.get("model")), 0, 0, 0.0, started, request_id,
-                               cache_status, error=exc.code.value)
-            raise
-        model = result.model or str(body.get("model"))
-        cost = self.catalog.cost_of(model, result.tokens_in, result.tokens_out, result.cost_usd)
-        await self._record(tool, model, result.tokens_in, result.tokens_out, cost, started, request_id,
-                           cache_status)
-        usage = Usage(model=model, provider=self.runtime.provider, tokens_in=result.tokens_in,
-                      tokens_out=result.tokens_out, cost_usd=cost, latency_ms=round(result.latency_ms, 1),
-                      request_id=request_id)
-        return ChatReply(result, usage)
+    def _call(self, tool: str, model: str, messages: list[Message], params: Mapping[str, Any], build: Any,
+              **options: Any) -> Call[Any]:
+        """A call to ``model`` alone; ``options`` are the pipeline's (cache, prepare, ...)."""
+        return Call(SERVER, tool, messages, build, params=drop_none(params),
+                    candidates=one_model(model, retries=options.pop("retries", None)),
+                    executor=self.executor, **options)
 
-    async def _record(self, tool: str, model: str, tokens_in: int, tokens_out: int, cost: float,
-                      started: float, request_id: str, cache_status: CacheStatus, *,
-                      error: str | None = None) -> None:
-        await self.runtime.record_call(
-            SERVER, tool, model, started=started, request_id=request_id,
-            cache_status=LEDGER_CACHE_STATUS[cache_status], route_reason="requested", tokens_in=tokens_in,
-            tokens_out=tokens_out, cost_usd=cost, error=error)
+    def _usage(self, call: Call[Any]) -> dict[str, Any]:
+        """The fields every result shares: who answered, tokens, cost, latency, cache status."""
+        result, attempt = call.answer, call.rows[-1]
+        return {"model": result.model or attempt.model, "provider": attempt.provider,
+                "tokens_in": result.tokens_in, "tokens_out": result.tokens_out, "cost_usd": attempt.cost_usd,
+                "latency_ms": round(result.latency_ms, 1), "request_id": call.request_id,
+                "cache_status": call.cache_status}
 
     def _limits(self, max_tokens: int | None, temperature: float | None) -> dict[str, Any]:
         limits = self.runtime.settings.limits
@@ -181,70 +185,59 @@ class MultimodalService:
         if not question.strip():
             raise GatewiseError(ErrorCode.INVALID_INPUT, "The question is empty.")
         model_id = self.check_model(model, "image") if model else self.default_model("image")
-        media = self.runtime.settings.media
-        loaded = await load_images(images, media)
-        params = {"model": model_id, **self._limits(max_tokens, temperature),
-                  "response_format": response_format(json_schema)}
-        key = cache_key(f"{SERVER}:analyze_image", {
-            **params, "question": question, "system": system, "detail": detail,
-            "images": [content_hash(item.image.data) for item in loaded]})
-        reports = [image_report(item) for item in loaded]
-        cache = self.runtime.exact_cache
-        status: CacheStatus = "BYPASS"
-        if cache is not None:
-            status, hit = await cache.lookup(key, no_cache=no_cache, force_refresh=force_refresh)
-            if hit is not None:
-                stored = ImageAnalysis.model_validate({**hit.value, "images": reports})
-                request_id = uuid.uuid4().hex
-                await self._record("analyze_image", stored.model, 0, 0, 0.0, time.perf_counter(),
-                                   request_id, status)
-                return stored.model_copy(update={"cost_usd": 0.0, "latency_ms": 0.0, "cache": "HIT",
-                                                 "request_id": request_id})
+        reports: list[ImageReport] = []
+
+        async def attach(call: Call[ImageAnalysis]) -> None:
+            loaded = await load_images(images, self.runtime.settings.media)
+            reports.extend(image_report(item) for item in loaded)
+            for item in loaded:
+                image_url: dict[str, Any] = {"url": item.image.as_data_url()}
+                if detail:
+                    image_url["detail"] = detail
+                parts.append({"type": "image_url", "image_url": image_url})
+
         parts: list[dict[str, Any]] = [{"type": "text", "text": question}]
-        for item in loaded:
-            image_url: dict[str, Any] = {"url": item.image.as_data_url()}
-            if detail:
-                image_url["detail"] = detail
-            parts.append({"type": "image_url", "image_url": image_url})
-        messages: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+        messages: list[Message] = [{"role": "system", "content": system}] if system else []
         messages.append({"role": "user", "content": parts})
-        reply = await self.chat("analyze_image", drop_none({**params, "messages": messages}),
-                                cache_status=status)
-        out = ImageAnalysis(**reply.usage.model_dump(), answer=reply.result.content, images=reports,
-                            cache=status)
-        if cache is not None and should_store(status):
-            await cache.put(key, out.model_dump(mode="json", exclude={"images"}))
-        return out
+        params = {**self._limits(max_tokens, temperature), "response_format": response_format(json_schema)}
+        call = self._call(
+            "analyze_image", model_id, messages, params,
+            lambda call: ImageAnalysis(**self._usage(call), answer=call.answer.content, images=reports),
+            prepare=attach,
+            cache=CachePolicy(self.runtime.exact_cache, no_cache=no_cache, force_refresh=force_refresh,
+                              key={"model": model_id}),
+            revive=lambda call, value, age_s: ImageAnalysis.model_validate({**value, "images": reports}))
+        return await self.pipeline.run(call)
 
     # -- chat_completion ----------------------------------------------------------------------
 
     async def chat_completion(self, *, model: str, messages: list[dict[str, Any]],
                               extra: Mapping[str, Any]) -> tuple[ChatOutput, list[tuple[str, bytes]]]:
-        limits = self.runtime.settings.limits
         if not messages:
             raise GatewiseError(ErrorCode.INVALID_INPUT, "Give at least one message.")
-        if len(messages) > limits.max_messages:
-            raise GatewiseError(ErrorCode.TOO_LARGE, f"At most {limits.max_messages} messages "
-                                                     "(limits.max_messages).")
         for i, message in enumerate(messages):
             if message.get("role") not in ("system", "developer", "user", "assistant", "tool"):
                 raise GatewiseError(ErrorCode.INVALID_INPUT, f"messages[{i}] needs a valid role.")
         # The provider fetches these itself; never let this gateway aim its fetcher at a private host.
         check_forwarded_parts(messages, self.runtime.settings.media)
-        body = {**extra, "model": self.check_model(model), "messages": messages}
-        if body.get("models"):
-            body["models"] = [self.check_model(name) for name in body["models"]]
-        body.update(self._limits(extra.get("max_tokens"), extra.get("temperature")))
-        reply = await self.chat("chat_completion", drop_none(body))
-        message = reply.result.message
-        images = returned_images(message)
-        out = ChatOutput(
-            **reply.usage.model_dump(), content=reply.result.content,
-            finish_reason=reply.result.finish_reason, tool_calls=list(message.get("tool_calls") or []),
-            citations=from_annotations(reply.result.content, reply.result.annotations),
-            reasoning=message.get("reasoning"),
-            images=[mime for mime, _ in images])
-        return out, images
+        model_id = self.check_model(model)
+        params = {**extra, **self._limits(extra.get("max_tokens"), extra.get("temperature"))}
+        if params.get("models"):
+            params["models"] = [self.check_model(name) for name in params["models"]]
+
+        def build(call: Call[ChatOutput]) -> ChatOutput:
+            result = call.answer
+            message = result.message
+            return ChatOutput(
+                **self._usage(call), content=result.content, finish_reason=result.finish_reason,
+                tool_calls=list(message.get("tool_calls") or []),
+                citations=from_annotations(result.content, result.annotations),
+                reasoning=message.get("reasoning"), images=[mime for mime, _ in returned_images(message)])
+
+        # Checked above as far as this gateway cares; the rest is the provider's to judge.
+        call = self._call("chat_completion", model_id, cast(list[Message], messages), params, build)
+        out = await self.pipeline.run(call)
+        return out, returned_images(call.answer.message)
 
     # -- audio and video ----------------------------------------------------------------------
 
@@ -253,16 +246,25 @@ class MultimodalService:
                             audio_format: str | None = None) -> MediaAnalysis:
         if not question.strip():
             raise GatewiseError(ErrorCode.INVALID_INPUT, "The question is empty.")
-        media = self.runtime.settings.media
-        if kind == "audio":
-            part, size = await asyncio.to_thread(audio_part, source, media, audio_format)
-        else:
-            part, size = await asyncio.to_thread(video_part, source, media)
         model_id = self.check_model(model, kind) if model else self.default_model(kind)
-        body = {"model": model_id, **self._limits(max_tokens, temperature),
-                "messages": [{"role": "user", "content": [{"type": "text", "text": question}, part]}]}
-        reply = await self.chat(f"analyze_{kind}", drop_none(body))
-        return MediaAnalysis(**reply.usage.model_dump(), answer=reply.result.content, media_bytes=size)
+        parts: list[dict[str, Any]] = [{"type": "text", "text": question}]
+        sizes: list[int] = []
+
+        async def attach(call: Call[MediaAnalysis]) -> None:
+            media = self.runtime.settings.media
+            if kind == "audio":
+                part, size = await asyncio.to_thread(audio_part, source, media, audio_format)
+            else:
+                part, size = await asyncio.to_thread(video_part, source, media)
+            parts.append(part)
+            sizes.append(size)
+
+        call = self._call(
+            f"analyze_{kind}", model_id, [{"role": "user", "content": parts}],
+            self._limits(max_tokens, temperature), prepare=attach,
+            build=lambda call: MediaAnalysis(**self._usage(call), answer=call.answer.content,
+                                             media_bytes=sizes[0]))
+        return await self.pipeline.run(call)
 
     # -- generate_image -----------------------------------------------------------------------
 
@@ -282,43 +284,60 @@ class MultimodalService:
             raise GatewiseError(ErrorCode.INVALID_INPUT, f"{info.id} cannot output images.",
                                 hint=f"Leave `model` empty for {self.default_image_model()}.")
         config = drop_none({"aspect_ratio": aspect_ratio, "image_size": image_size})
-        media = self.runtime.settings.media
-        references = await load_images(reference_images or [], media)
-        content: str | list[dict[str, Any]] = prompt
-        if references:  # images to start from or to match in style
-            content = [{"type": "text", "text": prompt}] + [
-                {"type": "image_url", "image_url": {"url": ref.image.as_data_url()}} for ref in references]
-        body = drop_none({"model": model_id, "modalities": ["image", "text"],
-                          "messages": [{"role": "user", "content": content}],
-                          "image_config": config or None})
+        message: Message = {"role": "user", "content": prompt}
+
+        async def attach(call: Call[GenerationOutput]) -> None:
+            references = await load_images(reference_images or [], self.runtime.settings.media)
+            if references:  # images to start from or to match in style
+                message["content"] = [{"type": "text", "text": prompt}] + [
+                    {"type": "image_url", "image_url": {"url": ref.image.as_data_url()}}
+                    for ref in references]
+
+        def build(call: Call[GenerationOutput]) -> GenerationOutput:
+            reply = call.answer.message
+            images = returned_images(reply)
+            links = [url for url in image_urls(reply) if not url.startswith("data:")]
+            if not images and not links:
+                raise GatewiseError(ErrorCode.UPSTREAM_ERROR,
+                                    f"{call.answer.model or model_id}: the model returned no image.",
+                                    hint="Rephrase the prompt or choose another image model.")
+            saved = save_images(images, out_root, call.request_id) if save and out_root else []
+            generated = [GeneratedImage(mime_type=mime, bytes=len(data), saved_path=path)
+                         for (mime, data), path in zip(images, saved or [None] * len(images), strict=True)]
+            generated += [GeneratedImage(mime_type=None, bytes=0, url=url) for url in links]
+            return GenerationOutput(**self._usage(call), text=call.answer.content, images=generated)
+
         # A paid job: a blind retry could pay twice for one picture.
-        reply = await self.chat("generate_image", body, retries=0)
-        message = reply.result.message
-        images = returned_images(message)
-        links = [url for url in image_urls(message) if not url.startswith("data:")]
-        if not images and not links:
-            raise GatewiseError(ErrorCode.UPSTREAM_ERROR,
-                                f"{reply.usage.model}: the model returned no image.",
-                                hint="Rephrase the prompt or choose another image model.")
-        saved = save_images(images, out_root, reply.usage.request_id) if save and out_root else []
-        generated = [GeneratedImage(mime_type=mime, bytes=len(data), saved_path=path)
-                     for (mime, data), path in zip(images, saved or [None] * len(images), strict=True)]
-        generated += [GeneratedImage(mime_type=None, bytes=0, url=url) for url in links]
-        out = GenerationOutput(**reply.usage.model_dump(), text=reply.result.content, images=generated)
-        return out, images
+        call = self._call("generate_image", model_id, [message],
+                          {"modalities": ["image", "text"], "image_config": config or None}, build,
+                          prepare=attach, retries=0)
+        out = await self.pipeline.run(call)
+        return out, returned_images(call.answer.message)
 
     # -- account ------------------------------------------------------------------------------
 
-    async def account(self) -> dict[str, Any]:
-        key = await self.runtime.client.key_info()
+    async def account(self) -> Account:
+        """The key's limits and spend, and the account balance when the key may read it."""
+        client = self.runtime.client
+        key = await client.key_info()
         try:
-            credits: dict[str, Any] | None = await self.runtime.client.credits()
-            note = None
+            credits, note = await client.credits(), None
         except GatewiseError as exc:
             if exc.code not in (ErrorCode.FORBIDDEN_SCOPE, ErrorCode.UNAUTHORIZED):
                 raise
-            credits, note = None, "The account balance needs a management key (/credits answered 403)."
-        return {"key": key, "credits": credits, "credits_note": note}
+            credits, note = {}, "The account balance needs a management key (/credits answered 403)."
+        secret = self.runtime.settings.openrouter_api_key
+        total, used = credits.get("total_credits"), credits.get("total_usage")
+        balance = round(float(total) - float(used), 6) if total is not None and used is not None else None
+        return Account(
+            provider=self.runtime.provider,
+            key=mask(secret.get_secret_value()) if secret else "none (local sandbox)",
+            label=key.get("label"), limit_usd=key.get("limit"),
+            limit_remaining_usd=key.get("limit_remaining"), limit_reset=key.get("limit_reset"),
+            usage_usd=key.get("usage"), usage_daily_usd=key.get("usage_daily"),
+            usage_weekly_usd=key.get("usage_weekly"), usage_monthly_usd=key.get("usage_monthly"),
+            is_free_tier=key.get("is_free_tier"), total_credits_usd=total, total_usage_usd=used,
+            balance_usd=balance, credits_note=note)
 
 
 def cheapest(models: list[ModelInfo], none_found: str, *, hint: str) -> str:

@@ -10,7 +10,7 @@ article to summarise, a table to analyse) is not the request itself.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -239,7 +239,7 @@ _WORDS, _PAIRS, _SUBSTRINGS = _compile_cues()
 _WORD_KEYS, _PAIR_KEYS = frozenset(_WORDS), frozenset(_PAIRS)
 
 
-def message_text(messages: Sequence[dict[str, Any]]) -> tuple[str, str, tuple[str, ...], int]:
+def message_text(messages: Sequence[Mapping[str, Any]]) -> tuple[str, str, tuple[str, ...], int]:
     """(all text, last user text, modalities, image count) of a chat message list."""
     parts: list[str] = []
     last_user = ""
@@ -296,7 +296,7 @@ class _Words:
                     yield from cues
 
 
-def analyze(messages: Sequence[dict[str, Any]], task_hint: TaskType | None = None) -> QueryProfile:
+def analyze(messages: Sequence[Mapping[str, Any]], task_hint: TaskType | None = None) -> QueryProfile:
     full, last_user, modalities, images = message_text(messages)
     focus = last_user or full
     if len(focus) > _SCAN_HEAD + _SCAN_TAIL:

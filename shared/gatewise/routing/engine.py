@@ -1,30 +1,40 @@
-"""Run a route plan: call each candidate in turn until one answers, within one deadline."""
+"""Run a route: call each candidate in turn until one answers, within one deadline."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from gatewise.catalog import PORTKEY_PREFIX
 from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.ledger.records import Status
 from gatewise.routing.health import HealthTracker
-from gatewise.routing.policy import Candidate, RoutePlan
+from gatewise.routing.policy import Candidate
 from gatewise.routing.portkey_config import next_attempt_index
-from gatewise.upstream.openrouter import ChatResult, OpenRouterClient
-from gatewise.upstream.portkey_gateway import PortkeyGatewayClient
+from gatewise.upstream.openrouter import ChatResult
 
 # Failures that say nothing about the next model: the account or the request itself is at fault.
 STOP_CODES = frozenset({ErrorCode.UNAUTHORIZED, ErrorCode.INSUFFICIENT_CREDITS,
                         ErrorCode.FORBIDDEN_SCOPE, ErrorCode.BUDGET_EXCEEDED})
 
 
+class ChatUpstream(Protocol):
+    """What the executor calls: OpenRouter's client, Portkey's gateway or the web-search upstream."""
+
+    name: str
+
+    async def chat(self, body: Mapping[str, Any], *, timeout_s: float | None = None,
+                   retries: int | None = None, retry_on: frozenset[int] | None = None,
+                   headers: Mapping[str, str] | None = None) -> ChatResult: ...
+
+
 @dataclass
 class Attempt:
     model: str
     provider: str
-    status: str  # "ok" | "error"
+    status: Status
     latency_ms: float
     error_code: str | None = None
     error: str | None = None
@@ -36,39 +46,48 @@ class RouteOutcome:
     attempts: list[Attempt]
     result: ChatResult | None
     error: GatewiseError | None
+    routed: bool = False  # more than one candidate could have answered
 
-    @property
-    def answered_by(self) -> Attempt | None:
-        return self.attempts[-1] if self.result is not None else None
+    def failure(self) -> GatewiseError:
+        """The error a caller sees when no candidate answered: a lone model's own error, or for a
+        route of several every model's code and the last error in full."""
+        if self.error is not None and not self.routed:
+            return self.error
+        last = self.error or GatewiseError(ErrorCode.UPSTREAM_ERROR, "no model was tried")
+        tried = "; ".join(f"{a.model}: {a.error_code}" for a in self.attempts) or "none"
+        return GatewiseError(last.code, f"every model in the route failed ({tried}). Last: {last.message}",
+                             hint=last.hint, retry_after=last.retry_after)
 
 
 class FallbackExecutor:
-    """Tries the plan's candidates in order; every attempt is kept for the ledger."""
+    """Tries the candidates in order; every attempt is kept for the ledger. ``health`` (routed
+    calls only) learns from every attempt, for the policy's next plans."""
 
-    def __init__(self, client: OpenRouterClient, portkey: PortkeyGatewayClient,
-                 health: HealthTracker, *, deadline_s: float) -> None:
+    def __init__(self, client: ChatUpstream, portkey: ChatUpstream,
+                 health: HealthTracker | None = None, *, deadline_s: float) -> None:
         self.client = client
         self.portkey = portkey
         self.health = health
         self.deadline_s = deadline_s
 
-    def _upstream(self, model: str) -> tuple[OpenRouterClient | PortkeyGatewayClient, str]:
+    def _upstream(self, model: str) -> tuple[ChatUpstream, str]:
         """The client that serves ``model`` and the model name it expects."""
         if model.startswith(PORTKEY_PREFIX):
             return self.portkey, model.removeprefix(PORTKEY_PREFIX)
         return self.client, model
 
-    async def run(self, plan: RoutePlan, body: Mapping[str, Any], *,
+    async def run(self, candidates: Sequence[Candidate], body: Mapping[str, Any], *,
                   headers: Mapping[str, str] | None = None,
                   portkey_headers: Mapping[str, str] | None = None) -> RouteOutcome:
         """``portkey_headers`` (metadata, trace id) go only to calls routed through Portkey."""
         deadline = time.monotonic() + self.deadline_s
         attempts: list[Attempt] = []
         last_error: GatewiseError | None = None
-        last = len(plan.candidates) - 1
+        last = len(candidates) - 1
+        routed = last > 0
         index: int | None = 0
         while index is not None and index <= last:
-            candidate = plan.candidates[index]
+            candidate = candidates[index]
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 last_error = GatewiseError(
@@ -76,7 +95,9 @@ class FallbackExecutor:
                     f"the call's deadline of {self.deadline_s:g}s passed before a model answered")
                 break
             started = time.perf_counter()
-            self.health.begin(candidate.model)
+            health = self.health
+            if health is not None:
+                health.begin(candidate.model)
             client, model = self._upstream(candidate.model)
             try:
                 result = await client.chat(
@@ -86,17 +107,19 @@ class FallbackExecutor:
                     else headers,
                     retries=_retries(candidate, index == last), retry_on=candidate.retry_on)
             except GatewiseError as exc:
-                self.health.failure(candidate.model, exc)
+                if health is not None:
+                    health.failure(candidate.model, exc)
                 attempts.append(Attempt(candidate.model, client.name, "error", _ms_since(started),
                                         exc.code.value, exc.message))
                 last_error = exc
                 index = _next_index(candidate, index, exc)
                 continue
             elapsed = _ms_since(started)
-            self.health.success(candidate.model, elapsed)
+            if health is not None:
+                health.success(candidate.model, elapsed)
             attempts.append(Attempt(candidate.model, client.name, "ok", elapsed, result=result))
-            return RouteOutcome(attempts, result, None)
-        return RouteOutcome(attempts, None, last_error)
+            return RouteOutcome(attempts, result, None, routed)
+        return RouteOutcome(attempts, None, last_error, routed)
 
 
 def _retries(candidate: Candidate, is_last: bool) -> int | None:

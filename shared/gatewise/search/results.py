@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from gatewise.ledger.records import CacheStatus
+from gatewise.pipeline.call import CacheStatusField
 from gatewise.search.citations import Citation, sources_markdown, with_refs
 from gatewise.search.forms import Mechanism
 
@@ -18,6 +20,7 @@ class Spend(BaseModel):
     cost_usd: float = Field(description="What the call cost in USD, search fees included (0 from cache)")
     latency_ms: float
     request_id: str
+    cache_status: CacheStatusField
     warnings: list[str] = Field(default_factory=list)
     untrusted_output: bool = Field(True, description=UNTRUSTED)
 
@@ -31,14 +34,13 @@ class SearchResult(Spend):
                                     "search, where the model has one) or exa")
     search_requests: int = Field(description="Web searches the upstream ran and billed")
     search_cost_usd: float = Field(description="The part of cost_usd that paid for searching")
-    cached: bool = Field(description="True when answered from the local cache (no new search)")
     cache_age_s: float | None = Field(None, description="Age of the cached answer in seconds")
 
 
 class SubSearch(BaseModel):
     query: str
     sources: list[int] = Field(description="Numbers of the sources this search found")
-    cached: bool = False
+    cache_status: CacheStatus | None = Field(None, description="As in web_search; empty when it failed")
     cost_usd: float = 0.0
     error: str | None = None
 

@@ -1,19 +1,23 @@
-"""The search tools' logic: model choice, the cached search call, research and its synthesis."""
+"""The search tools' logic: model choice, the cached search call, research and its synthesis.
+
+Each search and each synthesis goes down the shared pipeline (:mod:`gatewise.pipeline`), which
+validates it, answers repeats from the search cache, calls the upstream and writes the ledger row.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from gatewise.cache import cache_key
 from gatewise.catalog import Catalog
 from gatewise.config import Settings
 from gatewise.errors import ErrorCode, GatewiseError
-from gatewise.ledger.records import CacheStatus
+from gatewise.ledger.records import CACHE_HITS
+from gatewise.pipeline import CachePolicy, Call, Message, Pipeline, one_model
+from gatewise.routing.engine import FallbackExecutor
 from gatewise.routing.policy import default_model
 from gatewise.runtime import Runtime
 from gatewise.search.citations import (
@@ -26,11 +30,10 @@ from gatewise.search.citations import (
     uncited_sentences,
     within_domains,
 )
-from gatewise.search.forms import ContextSize, EngineChoice, Freshness, SearchOptions, search_body
+from gatewise.search.forms import ContextSize, EngineChoice, Freshness, Mechanism, SearchOptions, search_body
 from gatewise.search.plan import plan_queries
-from gatewise.search.pricing import resolve_engine, search_fee
+from gatewise.search.pricing import resolve_engine
 from gatewise.search.results import ResearchResult, SearchResult, SubSearch
-from gatewise.search.upstream import SearchReply
 from gatewise.upstream.openrouter import ChatResult
 
 SERVER = "openrouter-search"
@@ -54,6 +57,10 @@ class SearchService:
         self.config = runtime.settings.search
         # Checked once at start-up, so a retired default fails loudly before the first search.
         self.model = search_model(runtime.settings, runtime.catalog)
+        deadline_s = runtime.settings.limits.deadline_s
+        self.searcher = FallbackExecutor(runtime.web, runtime.portkey, deadline_s=deadline_s)
+        self.writer = FallbackExecutor(runtime.client, runtime.portkey, deadline_s=deadline_s)
+        self.pipeline = Pipeline.for_runtime(runtime)
 
     @property
     def catalog(self) -> Catalog:
@@ -83,43 +90,33 @@ class SearchService:
                          use_cache: bool = True, max_age_s: float | None = None,
                          max_tokens: int | None = None) -> SearchResult:
         query = self._checked_query(query)
-        max_tokens = self._checked_max_tokens(max_tokens)
         model_id = self.check_model(model) if model else self.model
-        started = time.perf_counter()
-        request_id = uuid.uuid4().hex
-        cache = self.runtime.search_cache if use_cache else None
-        key = cache_key(f"{SERVER}:web_search", {"query": query, "model": model_id, "max_tokens": max_tokens,
-                                                 **options.key()})
-        if cache is not None and (hit := await cache.get(key, max_age_s=max_age_s)) is not None:
-            out = SearchResult.model_validate(hit.value).model_copy(update={
-                "cost_usd": 0.0, "search_cost_usd": 0.0, "cached": True, "cache_age_s": round(hit.age_s, 1),
-                "request_id": request_id, "latency_ms": _ms(started)})
-            await self._record("web_search", out.model, 0, 0, 0.0, started, request_id, "hit_exact",
-                               reason="search cache")
-            return out
-        try:
-            body = search_body(model_id, query, options, max_tokens=max_tokens)
-            reply = await self.runtime.web.search(body)
-        except GatewiseError as exc:
-            await self._record("web_search", model_id, 0, 0, 0.0, started, request_id, _miss(cache),
-                               error=exc.code.value, reason="web search")
-            raise
-        result = reply.result
-        cost, search_cost = self._costs(result, model_id, options)
-        citations, dropped = within_domains(from_annotations(result.content, result.annotations),
-                                            options.include_domains, options.exclude_domains)
-        out = SearchResult(
-            query=query, answer=result.content, citations=citations, model=result.model or model_id,
-            provider=self.runtime.provider, mechanism=reply.mechanism,
-            engine=resolve_engine(model_id, options.engine), search_requests=result.search_requests,
-            tokens_in=result.tokens_in, tokens_out=result.tokens_out, cost_usd=cost,
-            search_cost_usd=search_cost, cached=False, latency_ms=_ms(started), request_id=request_id,
-            warnings=search_warnings(reply, max_tokens, citations, dropped))
-        await self._record("web_search", out.model, out.tokens_in, out.tokens_out, cost, started,
-                           request_id, _miss(cache), reason=f"web search ({reply.mechanism})")
-        if cache is not None:
-            await cache.put(key, out.model_dump(mode="json"), ttl_s=self._ttl(options))
-        return out
+        body = search_body(model_id, query, options, max_tokens=max_tokens or SEARCH_MAX_TOKENS)
+        params = {k: v for k, v in body.items() if k not in ("model", "messages")}
+
+        def build(call: Call[SearchResult]) -> SearchResult:
+            result, row = call.answer, call.rows[-1]
+            mechanism: Mechanism = "web_plugin" if result.web_search == "web_plugin" else "server_tool"
+            tokens = self.catalog.cost_of(row.model, result.tokens_in, result.tokens_out)
+            citations, dropped = within_domains(from_annotations(result.content, result.annotations),
+                                                options.include_domains, options.exclude_domains)
+            return SearchResult(
+                query=query, answer=result.content, citations=citations, model=result.model or model_id,
+                provider=row.provider, mechanism=mechanism,
+                engine=resolve_engine(model_id, options.engine), search_requests=result.search_requests,
+                tokens_in=result.tokens_in, tokens_out=result.tokens_out, cost_usd=row.cost_usd,
+                search_cost_usd=round(max(0.0, row.cost_usd - tokens), 9), cache_status=call.cache_status,
+                latency_ms=call.elapsed_ms(), request_id=call.request_id,
+                warnings=search_warnings(result, params["max_tokens"], citations, dropped))
+
+        # The prompt names today's date when fresh results are asked for: the key is the request.
+        key = {"query": query, "model": model_id, **options.key()}
+        call = Call(SERVER, "web_search", body["messages"], build, params=params,
+                    candidates=one_model(model_id, "web search"), executor=self.searcher, search=options,
+                    task="web_search", revive=_revive_search,
+                    cache=CachePolicy(self.runtime.search_cache if use_cache else None, max_age_s=max_age_s,
+                                      ttl_s=self._ttl(options), key=key, by_messages=False))
+        return await self.pipeline.run(call)
 
     def _checked_query(self, query: str) -> str:
         query = " ".join(query.split())
@@ -130,26 +127,9 @@ class SearchService:
                                 f"limit is {self.config.max_query_chars:,} (search.max_query_chars).")
         return query
 
-    def _checked_max_tokens(self, max_tokens: int | None) -> int:
-        limit = self.runtime.settings.limits.max_output_tokens
-        if max_tokens is not None and max_tokens > limit:
-            raise GatewiseError(ErrorCode.INVALID_INPUT, f"max_tokens {max_tokens} exceeds the limit "
-                                f"of {limit} (limits.max_output_tokens).")
-        return max_tokens or SEARCH_MAX_TOKENS
-
     def _ttl(self, options: SearchOptions) -> float:
         ttl = float(self.config.cache_ttl_seconds)
         return min(ttl, FRESHNESS_TTL_S[options.freshness]) if options.freshness else ttl
-
-    def _costs(self, result: ChatResult, model_id: str, options: SearchOptions) -> tuple[float, float]:
-        """(total, search part). The total is the upstream's figure when it gives one; the search
-        part is what the tokens do not explain."""
-        tokens = self.catalog.cost_of(result.model or model_id, result.tokens_in, result.tokens_out)
-        if result.cost_usd is not None:
-            return result.cost_usd, round(max(0.0, result.cost_usd - tokens), 9)
-        fee = result.search_requests * search_fee(model_id, options.engine, results=len(result.annotations),
-                                                  context_size=options.context_size)
-        return tokens + fee, fee
 
     # -- research -----------------------------------------------------------------------------
 
@@ -189,71 +169,60 @@ class SearchService:
             raise GatewiseError(last.code, f"every search failed; the last said: {last.message}",
                                 hint=last.hint, retry_after=last.retry_after)
         sources, searches = merge_sources(planned, found)
-        synth, synth_cost = await self._synthesise(question, sources[:MAX_SYNTHESIS_SOURCES], model_id)
-        if progress is not None:
-            await progress(total, total, "synthesised the answer")
-        answer, unknown = drop_unknown_refs(normalise_refs(synth.content),
-                                            min(len(sources), MAX_SYNTHESIS_SOURCES))
-        warnings = []
-        if any(s.mechanism == "web_plugin" for s in successes):
-            warnings.append(f"{model_id} does not take the openrouter:web_search server tool; searched with "
-                            "the web plugin instead.")
-        warnings += [f"search {s.query!r} failed: {s.error}" for s in searches if s.error]
-        if unknown:
-            warnings.append(f"removed references to sources that do not exist: {sorted(set(unknown))}")
-        return ResearchResult(
-            question=question, answer=answer, sources=anchor(answer, sources), searches=searches,
-            uncited_sentences=uncited_sentences(answer), model=synth.model or model_id,
-            provider=self.runtime.provider,
-            tokens_in=synth.tokens_in + sum(s.tokens_in for s in successes if not s.cached),
-            tokens_out=synth.tokens_out + sum(s.tokens_out for s in successes if not s.cached),
-            cost_usd=synth_cost + sum(s.cost_usd for s in successes),
-            latency_ms=_ms(started), request_id=uuid.uuid4().hex, warnings=warnings)
+        shown = sources[:MAX_SYNTHESIS_SOURCES]
 
-    async def _synthesise(self, question: str, sources: list[Citation], model_id: str
-                          ) -> tuple[ChatResult, float]:
-        """The synthesis answer and what it cost."""
-        blocks = "\n\n".join(f"[{s.number}] {s.title or s.url}\nURL: {s.url}\n{s.snippet or ''}".rstrip()
-                             for s in sources)
-        body = {"model": model_id, "max_tokens": SYNTHESIS_MAX_TOKENS, "messages": [
-            {"role": "system", "content": SYNTHESIS_SYSTEM},
-            {"role": "user", "content": f"Question: {question}\n\n<sources>\n{blocks}\n</sources>"}]}
-        started = time.perf_counter()
-        request_id = uuid.uuid4().hex
+        def build(call: Call[ResearchResult]) -> ResearchResult:
+            synth = call.answer
+            answer, unknown = drop_unknown_refs(normalise_refs(synth.content), len(shown))
+            warnings = []
+            if any(s.mechanism == "web_plugin" for s in successes):
+                warnings.append(f"{model_id} does not take the openrouter:web_search server tool; searched "
+                                "with the web plugin instead.")
+            warnings += [f"search {s.query!r} failed: {s.error}" for s in searches if s.error]
+            if unknown:
+                warnings.append(f"removed references to sources that do not exist: {sorted(set(unknown))}")
+            paid = [s for s in successes if s.cache_status not in CACHE_HITS]
+            return ResearchResult(
+                question=question, answer=answer, sources=anchor(answer, sources), searches=searches,
+                uncited_sentences=uncited_sentences(answer), model=synth.model or model_id,
+                provider=call.rows[-1].provider,
+                tokens_in=synth.tokens_in + sum(s.tokens_in for s in paid),
+                tokens_out=synth.tokens_out + sum(s.tokens_out for s in paid),
+                cost_usd=call.cost_usd + sum(s.cost_usd for s in successes), cache_status=call.cache_status,
+                latency_ms=round((time.perf_counter() - started) * 1000, 2), request_id=call.request_id,
+                warnings=warnings)
+
+        call = Call(SERVER, "research", synthesis_messages(question, shown), build,
+                    params={"max_tokens": SYNTHESIS_MAX_TOKENS}, candidates=one_model(model_id, "synthesis"),
+                    executor=self.writer, task="web_search")
         try:
-            result = await self.runtime.client.chat(body)
+            out = await self.pipeline.run(call)
         except GatewiseError as exc:
-            await self._record("research", model_id, 0, 0, 0.0, started, request_id, "bypass",
-                               error=exc.code.value, reason="synthesis")
             raise GatewiseError(exc.code, f"the searches worked but the synthesis failed: {exc.message}",
                                 hint="Call research again: the searches are cached and cost nothing twice.",
                                 retry_after=exc.retry_after) from exc
-        cost = self.catalog.cost_of(result.model or model_id, result.tokens_in, result.tokens_out,
-                                    result.cost_usd)
-        await self._record("research", result.model or model_id, result.tokens_in, result.tokens_out, cost,
-                           started, request_id, "bypass", reason="synthesis")
-        return result, cost
-
-    # -- ledger -------------------------------------------------------------------------------
-
-    async def _record(self, tool: str, model: str, tokens_in: int, tokens_out: int, cost: float,
-                      started: float, request_id: str, cache_status: CacheStatus, *,
-                      reason: str, error: str | None = None) -> None:
-        await self.runtime.record_call(
-            SERVER, tool, model, started=started, request_id=request_id, cache_status=cache_status,
-            route_reason=reason, tokens_in=tokens_in, tokens_out=tokens_out, cost_usd=cost, error=error,
-            task="web_search")
+        if progress is not None:
+            await progress(total, total, "synthesised the answer")
+        return out
 
 
-def search_warnings(reply: SearchReply, max_tokens: int, citations: list[Citation],
+def synthesis_messages(question: str, sources: list[Citation]) -> list[Message]:
+    """The synthesis prompt: the question and the numbered sources, fenced as untrusted."""
+    blocks = "\n\n".join(f"[{s.number}] {s.title or s.url}\nURL: {s.url}\n{s.snippet or ''}".rstrip()
+                         for s in sources)
+    return [{"role": "system", "content": SYNTHESIS_SYSTEM},
+            {"role": "user", "content": f"Question: {question}\n\n<sources>\n{blocks}\n</sources>"}]
+
+
+def search_warnings(result: ChatResult, max_tokens: int, citations: list[Citation],
                     dropped: list[Citation]) -> list[str]:
     """What the caller should know about how an answer came about."""
     warnings = []
-    model = reply.result.model or "the model"
-    if reply.rejected is not None:
+    model = result.model or "the model"
+    if result.server_tool_refusal is not None:
         warnings.append(f"{model} does not take the openrouter:web_search server tool "
-                        f"({reply.rejected.message}); searched with the web plugin instead.")
-    if reply.result.finish_reason == "length":
+                        f"({result.server_tool_refusal}); searched with the web plugin instead.")
+    if result.finish_reason == "length":
         warnings.append(f"The answer was cut off at max_tokens ({max_tokens}); raise it for the rest.")
     if dropped:
         hosts = ", ".join(sorted({urlsplit(c.url).hostname or c.url for c in dropped}))
@@ -291,7 +260,8 @@ def merge_sources(queries: list[str], found: list[SearchResult | GatewiseError]
             elif len(cite.snippet or "") > len(entry.snippet or ""):
                 entry.snippet = cite.snippet
             numbers.append(entry.number)
-        searches.append(SubSearch(query=query, sources=numbers, cached=item.cached, cost_usd=item.cost_usd))
+        searches.append(SubSearch(query=query, sources=numbers, cache_status=item.cache_status,
+                                  cost_usd=item.cost_usd))
     return list(by_url.values()), searches
 
 
@@ -308,10 +278,8 @@ def anchor(answer: str, sources: list[Citation]) -> list[Citation]:
     return out
 
 
-def _miss(cache: Any) -> CacheStatus:
-    return "miss" if cache is not None else "bypass"
-
-
-def _ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 2)
+def _revive_search(call: Call[SearchResult], value: dict[str, Any], age_s: float) -> SearchResult:
+    """A stored search: nothing searched this time, and how old the answer is."""
+    return SearchResult.model_validate(value).model_copy(update={"search_cost_usd": 0.0,
+                                                                 "cache_age_s": round(age_s, 1)})
 

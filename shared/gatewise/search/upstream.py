@@ -57,4 +57,6 @@ class WebSearchUpstream:
         """For the fallback executor: the answer, marked with how it was searched."""
         reply = await self.search(body, **kwargs)
         reply.result.web_search = reply.mechanism
+        if reply.rejected is not None:
+            reply.result.server_tool_refusal = reply.rejected.message
         return reply.result

@@ -30,6 +30,7 @@ class ChatResult:
     annotations: list[dict[str, Any]] = field(default_factory=list)
     search_requests: int = 0  # web searches the upstream ran (and billed) for this answer
     web_search: str | None = None  # "server_tool" or "web_plugin" when the answer searched the web
+    server_tool_refusal: str | None = None  # why the server tool was refused, when the plugin answered
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property

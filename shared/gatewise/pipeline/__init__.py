@@ -1,0 +1,83 @@
+"""The one call pipeline every tool that calls a model passes through.
+
+validate → prepare → ledger → input guardrails → exact cache → semantic cache → route →
+build → output guardrails → budget hold → upstream
+
+Read it as an onion: each stage may act on the way in (validate, reserve the budget), on the way
+out (store the answer, settle the budget, commit the ledger rows) or answer itself (a cache
+hit). The tools differ only in what they put in the :class:`Call`; a new concern is a new stage
+in :func:`standard_stages`, and applies to every tool at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from gatewise.pipeline.call import CachePolicy, CacheStatusField, Call, Message, R
+from gatewise.pipeline.stages import (
+    BudgetHold,
+    Build,
+    ExactCache,
+    InputGuardrails,
+    Ledger,
+    Next,
+    OutputGuardrails,
+    Prepare,
+    Route,
+    SemanticCache,
+    Stage,
+    Upstream,
+    Validate,
+    check_limits,
+)
+from gatewise.routing.policy import Candidate
+from gatewise.runtime import Runtime
+
+__all__ = ["CachePolicy", "CacheStatusField", "Call", "Message", "Pipeline", "Stage", "check_limits",
+           "one_model", "standard_stages"]
+
+
+def standard_stages(runtime: Runtime) -> list[Stage]:
+    """The stages in order, outermost first."""
+    return [Validate(runtime), Prepare(), Ledger(runtime), InputGuardrails(), ExactCache(),
+            SemanticCache(), Route(), Build(), OutputGuardrails(), BudgetHold(runtime), Upstream(runtime)]
+
+
+class Pipeline:
+    """The stages chained once, so a call costs one coroutine per stage and nothing else."""
+
+    def __init__(self, stages: Sequence[Stage]) -> None:
+        self.stages = tuple(stages)
+        self._run = _chain(self.stages)
+
+    @classmethod
+    def for_runtime(cls, runtime: Runtime) -> Pipeline:
+        return cls(standard_stages(runtime))
+
+    async def run(self, call: Call[R]) -> R:
+        await self._run(call)
+        assert call.result is not None, "the pipeline ended without a result"
+        return call.result
+
+
+def one_model(model: str, reason: str = "requested", *, retries: int | None = None) -> list[Candidate]:
+    """The candidates of a tool that calls the one model it was given."""
+    return [Candidate(model, reason, None, retries=retries)]
+
+
+def _chain(stages: Sequence[Stage]) -> Next:
+    async def end(call: Call[Any]) -> None:
+        return None
+
+    step: Next = end
+    for stage in reversed(stages):
+        step = _link(stage, step)
+    return step
+
+
+def _link(stage: Stage, next: Next) -> Next:
+    async def step(call: Call[Any]) -> None:
+        await stage(call, next)
+
+    return step

@@ -1,0 +1,127 @@
+"""One tool call on its way through the pipeline: what the tool asked for, and what each stage
+found out or decided about it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Required, TypedDict, TypeVar
+
+from pydantic import BaseModel, Field
+
+from gatewise.ledger.records import CacheStatus, CallRecord
+from gatewise.routing.policy import Candidate, RoutePlan
+
+if TYPE_CHECKING:
+    from gatewise.cache import ResponseCache
+    from gatewise.ledger.budget_store import Reservation
+    from gatewise.ledger.store import LedgerStore
+    from gatewise.routing.budget import BudgetFit
+    from gatewise.routing.engine import FallbackExecutor, RouteOutcome
+    from gatewise.search.forms import SearchOptions
+    from gatewise.upstream.openrouter import ChatResult
+
+# The one cache vocabulary of every tool result (and ledger row).
+CacheStatusField = Annotated[CacheStatus, Field(description=(
+    "hit_exact / hit_semantic: answered from the response cache, at no cost; miss: not in the "
+    "cache, answered upstream; refresh: force_refresh skipped the cache and stored the fresh "
+    "answer; bypass: the cache was not used (no_cache, caching off, or a tool that never caches)"))]
+
+
+class Message(TypedDict, total=False):
+    """A chat message as sent upstream (OpenAI format)."""
+
+    role: Required[str]
+    content: str | list[dict[str, Any]] | None
+    name: str
+    tool_calls: list[dict[str, Any]]
+    tool_call_id: str
+
+
+@dataclass(slots=True)
+class CachePolicy:
+    """Whether and how a call may use the response cache."""
+
+    cache: ResponseCache | None = None  # None: this call never touches a cache
+    no_cache: bool = False  # neither read nor store
+    force_refresh: bool = False  # skip the read, store the fresh answer
+    max_age_s: float | None = None  # serve only an answer at most this old
+    ttl_s: float | None = None  # keep the fresh answer this long (default: the cache's TTL)
+    # The key covers the messages and generation parameters as sent, and ``key``: what else the
+    # answer depends on. A tool whose messages carry more than the request (a search prompt that
+    # names today's date) puts the request itself in ``key`` and sets ``by_messages`` off.
+    key: dict[str, Any] = field(default_factory=dict)
+    by_messages: bool = True
+
+
+R = TypeVar("R", bound=BaseModel)
+
+
+@dataclass(eq=False)
+class Call(Generic[R]):
+    """A tool call. The tool fills in the request and how to turn an answer into its result;
+    the stages fill in the rest as the call passes through."""
+
+    server: str
+    tool: str
+    messages: list[Message]
+    build: Callable[[Call[R]], R]  # the tool's result, once the upstream answered
+    params: dict[str, Any] = field(default_factory=dict)  # generation parameters sent with the messages
+    candidates: list[Candidate] = field(default_factory=list)  # models to try, in order
+    executor: FallbackExecutor | None = None
+    cache: CachePolicy = field(default_factory=CachePolicy)
+    revive: Callable[[Call[R], dict[str, Any], float], R] | None = None  # from a stored answer and its age
+    prepare: Callable[[Call[R]], Awaitable[None]] | None = None  # e.g. read and inline the images
+    route: Callable[[Call[R]], None] | None = None  # plans candidates once the caches missed
+    budget: BudgetFit | None = None  # set for calls that hold their worst case against budgets
+    search: SearchOptions | None = None  # set when the answer searches the web (search fees)
+    project: str | None = None
+    task: str | None = None
+    portkey_headers: dict[str, str] | None = None
+    # Filled in on the way through.
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    started: float = field(default_factory=time.perf_counter)
+    plan: RoutePlan | None = None
+    reservation: Reservation | None = None
+    outcome: RouteOutcome | None = None
+    cache_status: CacheStatus = "bypass"
+    warnings: list[str] = field(default_factory=list)
+    rows: list[CallRecord] = field(default_factory=list)
+    result: R | None = None
+    ledger: LedgerStore | None = None
+    writes: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def namespace(self) -> str:
+        return f"{self.server}:{self.tool}"
+
+    @property
+    def max_tokens(self) -> int | None:
+        return self.params.get("max_tokens")
+
+    @property
+    def answer(self) -> ChatResult:
+        """The upstream's answer (only once the upstream stage has returned)."""
+        assert self.outcome is not None and self.outcome.result is not None
+        return self.outcome.result
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(row.cost_usd for row in self.rows)
+
+    def use_plan(self, plan: RoutePlan) -> None:
+        self.plan = plan
+        self.candidates = list(plan.candidates)
+
+    def elapsed_ms(self) -> float:
+        return round((time.perf_counter() - self.started) * 1000, 2)
+
+    def record(self, rows: list[CallRecord]) -> None:
+        """Queue ledger rows now, so their write overlaps what the call still has to do; the
+        ledger stage waits for every write before the call returns."""
+        assert self.ledger is not None, "rows are recorded inside the ledger stage"
+        self.rows += rows
+        self.writes.append(asyncio.ensure_future(self.ledger.record_many(rows)))

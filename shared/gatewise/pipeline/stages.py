@@ -1,0 +1,259 @@
+"""The stages of the call pipeline, each with one job.
+
+A stage is called with the call and ``next`` (the rest of the pipeline). It may act before
+``next``, after it, around it (a hold released if ``next`` raises), or answer without calling it
+(a cache hit). The tool's result ends up in ``call.result``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from gatewise.cache import cache_key, should_store
+from gatewise.config import Limits
+from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.ledger.budgets import budget_scopes
+from gatewise.ledger.records import CacheStatus, CallRecord
+from gatewise.pipeline.call import Call
+from gatewise.routing.analyze import message_text
+from gatewise.routing.engine import Attempt
+from gatewise.runtime import Runtime
+from gatewise.search.pricing import search_fee
+from gatewise.upstream.openrouter import ChatResult
+
+Next = Callable[[Call[Any]], Awaitable[None]]
+
+
+class Stage(Protocol):
+    async def __call__(self, call: Call[Any], next: Next) -> None: ...
+
+
+def check_limits(call: Call[Any], limits: Limits) -> None:
+    """The configured limits on message count, prompt size and answer length."""
+    count = len(call.messages)
+    if count > limits.max_messages:
+        raise GatewiseError(ErrorCode.TOO_LARGE, f"{count} messages exceed the limit of "
+                                                 f"{limits.max_messages} (limits.max_messages)")
+    size = len(message_text(call.messages)[0])  # images are capped by the media limits instead
+    if size > limits.max_prompt_chars:
+        raise GatewiseError(ErrorCode.TOO_LARGE, f"the prompt has {size:,} characters; the limit is "
+                                                 f"{limits.max_prompt_chars:,} (limits.max_prompt_chars)")
+    max_tokens = call.max_tokens
+    if max_tokens is not None and max_tokens > limits.max_output_tokens:
+        raise GatewiseError(ErrorCode.INVALID_INPUT, f"max_tokens {max_tokens} exceeds the limit of "
+                                                     f"{limits.max_output_tokens} (limits.max_output_tokens)")
+
+
+class Validate:
+    """Refuse a call past the configured limits before anything is read, fetched or spent."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.limits = runtime.settings.limits
+
+    async def __call__(self, call: Call[Any], next: Next) -> None:
+        check_limits(call, self.limits)
+        await next(call)
+
+
+class Prepare:
+    """The tool's own preparation of a valid call, e.g. reading and inlining its images."""
+
+    async def __call__(self, call: Call[Any], next: Next) -> None:
+        if call.prepare is not None:
+            await call.prepare(call)
+        await next(call)
+
+
+class Ledger:
+    """Every row the inner stages record is committed before the call returns, answered or
+    failed. Rows are queued as they are recorded, so the write overlaps the rest of the call."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def __call__(self, call: Call[Any], next: Next) -> None:
+        call.ledger = self.runtime.ledger
+        try:
+            await next(call)
+        finally:
+            if call.writes:
+                await asyncio.gather(*call.writes)
+
+
+class InputGuardrails:
+    """Slot for the input checks (PII, safety, blocklist, injection): they run before any cache
+    lookup or upstream call and may rewrite ``call.messages`` or refuse the call. None yet."""
+
+    async def __call__(self, call: Call[Any], next: Next) -> None:
+        await next(call)
+
+
+class ExactCache:
+    """Answer a repeat from the response cache; store a fresh answer for the next repeat."""
+
+    async def __call__(self, call: Call[Any], next: Next) -> None:
+        policy = call.cache
+        cache = policy.cache
+        if cache is None or call.revive is None:
+            call.cache_status = "bypass"
+            await next(call)
+            return
+        parts = {**policy.key, **call.params}
+        if policy.by_messages:
+            parts["messages"] = call.messages
+        key = cache_key(call.namespace, parts)
+        status, hit = await cache.lookup(key, no_cache=policy.no_cache, force_refresh=policy.force_refresh,
+                                         max_age_s=policy.max_age_s)
+        call.cache_status = status
+        if hit is not None:
+            call.warnings.append(f"answered from the response cache (stored {hit.age_s:.0f}s ago)")
+            served(call, call.revive(call, hit.value, hit.age_s), status, "response cache")
+            return
+        await next(call)
+        if should_store(status) and call.result is not None:
+            await cache.put(key, call.result.model_dump(mode="json"), ttl_s=policy.ttl_s)
+
+
+def served(call: Call[Any], result: Any, status: CacheStatus, source: str) -> None:
+    """A stored answer as this call's result: free, new request id, and one ledger row saying so."""
+    call.result = result.model_copy(update={"cost_usd": 0.0, "cache_status": status,
+                                            "request_id": call.request_id, "latency_ms": call.elapsed_ms()})
+    call.record([CallRecord(
+        server=call.server, tool=call.tool, provider=result.provider, model=result.model,
+        tokens_in=result.tokens_in, tokens_out=result.tokens_out, cost_usd=0.0,
+        latency_ms=call.elapsed_ms(), status="ok", cache_status=status, route_reason=source,
+        project=call.project, request_id=call.request_id, attempt=0, task=call.task)])
+
+
+class SemanticCache:
+    """Slot for the semantic cache: after an exact miss, serve the answer to a question that
+    means the same in the same scope (``hit_semantic``), else store the fresh one. None yet."""
+
+    async def __call__(self, call: Call[Any], next: Next) -> None:
+        await next(call)
+
+
+class Route:
+    """Plan the models to try, for tools that route: only once the caches missed, so a hit never
+    pays for query analysis."""
+
+    async def __call__(self, call: Call[Any], next: Next) -> None:
+        if call.route is not None:
+            call.route(call)
+        await next(call)
+
+
+class Build:
+    """Turn the upstream's answer, checked and paid for, into the tool's result."""
+
+    async def __call__(self, call: Call[Any], next: Next) -> None:
+        await next(call)
+        call.result = call.build(call)
+
+
+class OutputGuardrails:
+    """Slot for the output checks (compliance, grounding): they see ``call.answer`` after the
+    upstream returns, before it is built into a result, cached or returned. None yet."""
+
+    async def __call__(self, call: Call[Any], next: Next) -> None:
+        await next(call)
+
+
+class BudgetHold:
+    """Reserve the worst case of a budgeted call (switching to a cheaper route when a downgrade
+    budget says so), then charge the real cost, or release the hold if the call fails."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def __call__(self, call: Call[Any], next: Next) -> None:
+        fit, plan, max_tokens = call.budget, call.plan, call.max_tokens
+        if fit is None or plan is None or max_tokens is None:
+            await next(call)
+            return
+        budgets = self.runtime.budgets
+        scopes = budget_scopes(call.project)
+        reservation = await budgets.reserve(scopes, fit.hold_for(plan, max_tokens), call.request_id)
+        if reservation.verdict == "downgrade":
+            headroom = reservation.headroom_usd or 0.0
+            cheaper = fit.downgrade(plan, max_tokens, headroom)
+            if cheaper is not None:
+                hold = fit.hold_for(cheaper, max_tokens)
+                reservation = await budgets.reserve(scopes, hold, call.request_id)
+            if cheaper is None or reservation.verdict == "downgrade":
+                raise GatewiseError(ErrorCode.BUDGET_EXCEEDED,
+                                    f"no model fits the remaining budget (${headroom:.6f}); "
+                                    + "; ".join(reservation.warnings))
+            call.use_plan(cheaper)
+        call.reservation = reservation
+        call.warnings += reservation.warnings
+        try:
+            await next(call)
+        except BaseException:
+            await budgets.release(reservation)
+            raise
+        settled = await budgets.commit(reservation, call.cost_usd)
+        call.warnings += settled.warnings
+
+
+class Upstream:
+    """The end of the line: try the candidates in order with the call's executor, record one
+    ledger row per attempt, and fail with the route's error when none answered."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def __call__(self, call: Call[Any], next: Next) -> None:
+        assert call.executor is not None and call.candidates, "a call needs an executor and a model"
+        outcome = await call.executor.run(call.candidates, {**call.params, "messages": call.messages},
+                                          portkey_headers=call.portkey_headers)
+        call.outcome = outcome
+        reasons = {c.model: c.reason for c in call.candidates}
+        rows = [self._row(call, index, attempt, reasons.get(attempt.model, ""))
+                for index, attempt in enumerate(outcome.attempts)]
+        call.record(rows)
+        upstream = upstream_cache(outcome.result)
+        if upstream != "miss":
+            call.cache_status = upstream
+        if outcome.result is None:
+            raise outcome.failure()
+        await next(call)
+
+    def _row(self, call: Call[Any], index: int, attempt: Attempt, reason: str) -> CallRecord:
+        result = attempt.result
+        tokens_in = result.tokens_in if result else 0
+        tokens_out = result.tokens_out if result else 0
+        cached = upstream_cache(result)
+        cost = 0.0 if result is None or cached != "miss" else self.cost(call, attempt.model, result)
+        if result is not None and result.web_search:
+            reason = f"{reason} ({result.web_search})"
+        return CallRecord(
+            server=call.server, tool=call.tool, provider=attempt.provider, model=attempt.model,
+            tokens_in=tokens_in, tokens_out=tokens_out, cost_usd=cost, latency_ms=attempt.latency_ms,
+            status="ok" if result is not None else "error", error_code=attempt.error_code,
+            cache_status=cached if cached != "miss" else call.cache_status, route_reason=reason,
+            project=call.project, request_id=call.request_id, attempt=index, task=call.task)
+
+    def cost(self, call: Call[Any], model: str, result: ChatResult) -> float:
+        """What an answer cost: the upstream's own figure, else its tokens at catalogue prices
+        plus the web searches it ran."""
+        if result.cost_usd is not None:
+            return result.cost_usd
+        cost = self.runtime.catalog.cost_of(model, result.tokens_in, result.tokens_out)
+        options = call.search
+        if options is not None and result.search_requests:
+            fee = search_fee(model, options.engine, results=len(result.annotations),
+                             context_size=options.context_size)
+            cost += result.search_requests * fee
+        return cost
+
+
+def upstream_cache(result: ChatResult | None) -> CacheStatus:
+    """A cache hit reported by the upstream (Portkey's x-portkey-cache-status), in our terms."""
+    status = getattr(result, "cache_status", None)
+    return _UPSTREAM_HITS.get(status or "", "miss")
+
+
+_UPSTREAM_HITS: dict[str, CacheStatus] = {"HIT": "hit_exact", "SEMANTIC HIT": "hit_semantic"}

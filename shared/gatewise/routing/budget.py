@@ -1,0 +1,59 @@
+"""Routing decisions that depend on money and the web: what a route may cost at worst, the
+cheaper route a ``downgrade`` budget switches to, and the web-search form of a route."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from gatewise.catalog import PORTKEY_PREFIX
+from gatewise.routing.analyze import CHARS_PER_TOKEN
+from gatewise.routing.policy import HybridPolicy, RoutePlan, RouteRequest
+from gatewise.search.forms import SearchOptions
+from gatewise.search.pricing import TOKENS_PER_RESULT, search_fee
+
+
+def web_route(plan: RoutePlan) -> RoutePlan:
+    """The plan answering through web search: OpenRouter's server tool, so Portkey targets step aside."""
+    direct = [c for c in plan.candidates if not c.model.startswith(PORTKEY_PREFIX)]
+    if not direct:
+        return plan  # only Portkey targets: answered without the web (route.web_search stays false)
+    skipped = [(c.model, "web search runs on OpenRouter, not through Portkey")
+               for c in plan.candidates if c not in direct]
+    return replace(plan, candidates=direct, skipped=plan.skipped + skipped, web_search=True)
+
+
+class BudgetFit:
+    """Prices a route at its worst, so a budget hold always covers what the call may spend."""
+
+    def __init__(self, policy: HybridPolicy, search: SearchOptions) -> None:
+        self.policy = policy
+        self.search = search
+
+    def worst_search(self, model: str) -> float:
+        """Upper bound of what searching adds to one call: every search's fee and results read."""
+        options = self.search
+        prices = self.policy.catalog.price_of(model)
+        read = options.max_results * TOKENS_PER_RESULT * prices[0] if prices else 0.0
+        fee = search_fee(model, options.engine, results=options.max_results, context_size="high")
+        return options.max_uses * (fee + read)
+
+    def worst_case(self, model: str, plan: RoutePlan, max_tokens: int) -> float:
+        """Upper bound of one call's cost: a token is at least a character, answers stop at max_tokens."""
+        prices = self.policy.catalog.price_of(model)
+        if prices is None:
+            return 0.0
+        search = self.worst_search(model) if plan.web_search else 0.0
+        return plan.profile.est_tokens_in * CHARS_PER_TOKEN * prices[0] + max_tokens * prices[1] + search
+
+    def hold_for(self, plan: RoutePlan, max_tokens: int) -> float:
+        """What to reserve: the worst case of any model the route may reach."""
+        return max(self.worst_case(c.model, plan, max_tokens) for c in plan.candidates)
+
+    def downgrade(self, plan: RoutePlan, max_tokens: int, headroom: float) -> RoutePlan | None:
+        """The cheapest capable model alone, when even its worst case fits ``headroom``."""
+        pick = self.policy.cheapest(plan.profile, RouteRequest(max_tokens=max_tokens), headroom,
+                                    f"downgraded to fit the budget (${headroom:.6f} left)")
+        if pick is None or self.worst_case(pick.model, plan, max_tokens) > headroom:
+            return None
+        skipped = plan.skipped + [(c.model, "over the remaining budget") for c in plan.candidates]
+        return RoutePlan(plan.profile, [pick], skipped, web_search=plan.web_search)
