@@ -54,6 +54,15 @@ def test_doctor_reports_routes_without_keys(tmp_path: Path, sandbox) -> None:
     assert proc.stdout == ""
 
 
+def test_doctor_shows_who_may_reach_the_http_servers(tmp_path: Path, sandbox) -> None:
+    proc = run_cli("doctor", env_extra={"GATEWISE_DATA_DIR": str(tmp_path),
+                                        "GATEWISE_SANDBOX_URL": sandbox.url,
+                                        "GATEWISE_ALLOWED_HOSTS": "gw.example.com"})
+    assert proc.returncode == 0, proc.stderr
+    assert "[ok] http/sse: hosts gw.example.com; browser origins none" in proc.stderr
+    assert "at most 200 connections, 100 sessions" in proc.stderr
+
+
 def test_doctor_names_a_retired_search_model(tmp_path: Path, sandbox) -> None:
     proc = run_cli("doctor", env_extra={"GATEWISE_DATA_DIR": str(tmp_path),
                                         "GATEWISE_SANDBOX_URL": sandbox.url,

@@ -38,6 +38,7 @@ async def run_doctor(settings: Settings) -> int:
         _line(True, f"budgets: {found.released} stale hold(s) released and {found.charged} charged from "
                     f"the ledger, left by {found.owners} stopped process(es)" if found.owners
               else "budgets: no stale holds")
+        _line(True, http_serving(settings))
         catalog = runtime.catalog
         _line(catalog.source != "snapshot" or runtime.provider == "sandbox",
               f"model catalogue: {len(catalog)} models from {catalog.source}")
@@ -66,3 +67,13 @@ async def run_doctor(settings: Settings) -> int:
     finally:
         await runtime.close()
     return 1 if problems else 0
+
+
+def http_serving(settings: Settings) -> str:
+    """Who may reach the servers over HTTP/SSE, and the limits on slow or greedy clients."""
+    server = settings.server
+    hosts = ", ".join(server.allowed_hosts) or "loopback only"
+    origins = ", ".join(server.allowed_origins) or "none (requests without Origin only)"
+    return (f"http/sse: hosts {hosts}; browser origins {origins}; at most {server.max_connections} "
+            f"connections, {server.max_sessions} sessions; headers within {server.header_timeout_s:g}s, "
+            f"bodies within {server.body_timeout_s:g}s and {server.max_body_bytes:,} bytes")
