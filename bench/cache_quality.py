@@ -15,7 +15,8 @@ Policies, side by side on the same vectors:
                  default pre-processing and evaluation);
 - content-words: the same, plus an identical set of content words (hydra's gate);
 - gatewise:      SemanticCache's rule: conversations only within the same scope (the earlier
-                 turns are hashed into it), cosine at or above the threshold, and every gate.
+                 turns, as read: letter case, whitespace and closing full stops aside, are hashed
+                 into it), cosine at or above the threshold, and every gate.
 
 For each embedder (local: all-MiniLM-L6-v2 int8; local-hash: the sandbox's hashed words), a
 threshold sweep; then, at the default threshold, served counts by category and which gate refused.
@@ -35,7 +36,7 @@ import json
 import re
 import tempfile
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -57,8 +58,15 @@ class Pair:
     should_hit: bool
     cached: str
     new: str
-    same_context: bool  # earlier turns identical (always true for single questions)
     half: str  # dev, report or own
+    context_a: list[dict[str, str]] = field(default_factory=list)  # the earlier turns of each side
+    context_b: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def same_context(self) -> bool:
+        """Whether the cache puts both sides in one scope (always so for single questions)."""
+        return Scope("bench", ("m",), context=self.context_a).key("e") == \
+            Scope("bench", ("m",), context=self.context_b).key("e")
 
 
 def half_of(pair_id: str) -> str:
@@ -66,15 +74,15 @@ def half_of(pair_id: str) -> str:
 
 
 def load_pairs() -> list[Pair]:
-    pairs = [Pair(q["id"], q["category"], q["same_answer"], q["a"], q["b"], True, half_of(q["id"]))
+    pairs = [Pair(q["id"], q["category"], q["same_answer"], q["a"], q["b"], half_of(q["id"]))
              for q in load_questions()]
     for c in load_conversations():
         pairs.append(Pair(c["id"], "conv:" + c["subtype"], c["same_answer"], c["a"][-1]["content"],
-                          c["b"][-1]["content"], c["a"][:-1] == c["b"][:-1], half_of(c["id"])))
+                          c["b"][-1]["content"], half_of(c["id"]), c["a"][:-1], c["b"][:-1]))
     for line in OWN_PAIRS.read_text().splitlines():
         own = json.loads(line)
         should_hit = own["category"] == "paraphrase"
-        pairs.append(Pair(own["id"], "own:" + own["category"], should_hit, own["a"], own["b"], True, "own"))
+        pairs.append(Pair(own["id"], "own:" + own["category"], should_hit, own["a"], own["b"], "own"))
     return pairs
 
 
@@ -131,8 +139,8 @@ async def replay(cache: SemanticCache, pairs: list[Pair], judged: list[Judged]) 
     """Disagreements between the bench's gatewise column and real store/lookup calls."""
     disagree = 0
     for i, (p, j) in enumerate(zip(pairs, judged, strict=True)):
-        scope_a = Scope(f"bench-{i}", ("m",), context=["a"])
-        scope_b = scope_a if p.same_context else Scope(f"bench-{i}", ("m",), context=["b"])
+        scope_a = Scope(f"bench-{i}", ("m",), context=p.context_a)
+        scope_b = Scope(f"bench-{i}", ("m",), context=p.context_b)
         await cache.store(scope_a, p.cached, {"answer": p.id})
         got = (await cache.lookup(scope_b, p.new)).hit is not None
         disagree += got != served(j, "gatewise", cache.threshold)

@@ -68,6 +68,25 @@ async def test_lookups_never_cross_scopes(cache: SemanticCache, other: Scope) ->
     assert (await cache.lookup(SCOPE, QUESTION)).hit is not None
 
 
+def _turns(*texts: str) -> list[dict[str, str]]:
+    return [{"role": role, "content": text} for role, text in zip(("system", "user", "assistant"), texts,
+                                                                    strict=False)]
+
+
+async def test_earlier_turns_are_compared_as_read_not_byte_for_byte(cache: SemanticCache) -> None:
+    history = _turns("You are a support agent.", "My Flixora plan renews on the 14th.", "Thanks. What next?")
+    scope = Scope(SCOPE.namespace, SCOPE.models, SCOPE.params, history, SCOPE.project)
+    await cache.store(scope, "Cancel it", {"content": "Cancelled the Flixora plan."})
+    as_read = _turns("You are a support agent.\n", "my flixora  plan renews on the 14th",
+                     "Thanks.\tWhat next?")
+    other = _turns("You are a support agent.", "My Flixora plan renews on the 15th.", "Thanks. What next?")
+    found = await cache.lookup(Scope(SCOPE.namespace, SCOPE.models, SCOPE.params, as_read, SCOPE.project),
+                               "cancel it")
+    assert found.hit is not None and found.hit.value == {"content": "Cancelled the Flixora plan."}
+    assert (await cache.lookup(Scope(SCOPE.namespace, SCOPE.models, SCOPE.params, other, SCOPE.project),
+                               "cancel it")).hit is None
+
+
 async def test_a_cache_built_with_one_embedder_is_not_searched_with_another(tmp_path: Path) -> None:
     path = tmp_path / FILE_NAME
     first = SemanticCache.at(path, HashEmbedder(256), threshold=0.85, ttl_s=600, max_bytes=10**7)

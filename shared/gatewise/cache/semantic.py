@@ -19,7 +19,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import time
+import unicodedata
 from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -92,13 +94,28 @@ class Scope:
     namespace: str  # the server and tool
     models: tuple[str, ...]  # the model set or task tier the answer may come from
     params: Mapping[str, Any] = field(default_factory=dict)  # generation parameters
-    context: Sequence[Any] = ()  # the system prompt and earlier turns, as sent
+    context: Sequence[Any] = ()  # the system prompt and earlier turns, as sent (read as by _as_read)
     project: str | None = None
 
     def key(self, embedder: str) -> str:
         return cache_key("semantic:" + self.namespace, {
-            "models": list(self.models), "params": dict(self.params), "context": list(self.context),
-            "project": self.project, "embedder": embedder})
+            "models": list(self.models), "params": dict(self.params),
+            "context": [_as_read(turn) for turn in self.context], "project": self.project,
+            "embedder": embedder})
+
+
+def _as_read(value: Any) -> Any:
+    """The text of a system prompt or earlier turn as a reader takes it: letter case, runs of
+    whitespace and a closing full stop or exclamation mark make no other conversation ("Cancel
+    it." and "cancel  it"). Every other difference in the history is another scope."""
+    if isinstance(value, str):
+        text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", value)).strip()
+        return text.rstrip(".! ").casefold()
+    if isinstance(value, Mapping):
+        return {k: _as_read(v) if k in ("content", "text") else v for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_as_read(item) for item in value]
+    return value
 
 
 @dataclass(frozen=True, slots=True)
