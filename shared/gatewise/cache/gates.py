@@ -32,6 +32,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -240,12 +241,14 @@ def _corrected(word: str) -> str:
     too, since the lexicon lists singulars ("evenigns" is "evening" with two letters swapped)."""
     if len(word) < 4 or not word.isalpha() or _rank(word) is not None:
         return word
-    forms = {word, stem(word)}
-    for known in _lexicon():
-        if len(known) >= 4 and known not in word \
-                and any(_edit_distance_at_most(form, known, 1) for form in forms):
-            return known
-    return word
+    found = [known for form in {word, stem(word)} for known in _one_slip(form, _lexicon_by_deletion())
+             if known not in word]
+    return min(found) if found else word
+
+
+@cache
+def _lexicon_by_deletion() -> dict[str, tuple[str, ...]]:
+    return _deletion_index(w for w in _lexicon() if len(w) >= 4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,28 +283,41 @@ def _question_part(text: str) -> str:
     return "".join(clauses)
 
 
+def _deletion_index(words: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """``words`` (in their order) under every spelling with one letter left out, and as they
+    are: a word one slip from another shares one of these spellings with it, so one dictionary
+    look-up per spelling finds them all."""
+    found: dict[str, list[str]] = {}
+    for word in words:
+        for variant in {word} | {word[:i] + word[i + 1:] for i in range(len(word))}:
+            found.setdefault(variant, []).append(word)
+    return {variant: tuple(listed) for variant, listed in found.items()}
+
+
+def _one_slip(word: str, index: dict[str, tuple[str, ...]]) -> list[str]:
+    """The indexed words at most one insertion, deletion, substitution or swap from ``word``, in
+    the index's order."""
+    found: dict[str, None] = {}
+    for variant in (word, *(word[:i] + word[i + 1:] for i in range(len(word)))):
+        for candidate in index.get(variant, ()):
+            if candidate not in found and _edit_distance_at_most(word, candidate, 1):
+                found[candidate] = None
+    return list(found)
+
+
 @cache
 def _by_deletion() -> dict[str, tuple[str, ...]]:
-    """Vocabulary words under every spelling with one letter left out (and as they are), most
-    frequent first: one dictionary look-up per variant finds the words one slip away."""
-    found: dict[str, list[str]] = {}
-    for word, _ in sorted(_ranks().items(), key=lambda item: item[1]):
-        if len(word) >= 4:
-            for variant in {word} | {word[:i] + word[i + 1:] for i in range(len(word))}:
-                found.setdefault(variant, []).append(word)
-    return {variant: tuple(words) for variant, words in found.items()}
+    """Vocabulary words of four letters or more, most frequent first."""
+    ranked = sorted(_ranks().items(), key=lambda item: item[1])
+    return _deletion_index(word for word, _ in ranked if len(word) >= 4)
 
 
 def _spelling(word: str) -> str:
     """The most frequent dictionary word one slip from ``word``, for a word no dictionary has."""
     if len(word) < 5 or not word.isalpha() or _known(word) or _known(stem(word)):
         return word
-    index = _by_deletion()
-    for variant in (word, *(word[:i] + word[i + 1:] for i in range(len(word)))):
-        for candidate in index.get(variant, ()):
-            if _edit_distance_at_most(word, candidate, 1):
-                return candidate
-    return word
+    found = _one_slip(word, _by_deletion())
+    return found[0] if found else word
 
 
 def embedding_text(text: str) -> str:

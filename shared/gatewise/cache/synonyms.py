@@ -147,14 +147,13 @@ _PHRASES = (
     # "how much is it", "how much does it cost" ask a price; "how much luggage" a quantity.
     (r"\bhow much(?= (?:is|are|was|were|does|do|did|will|would|'s|it|to|for)\b)", "price"),
 )
-_PHRASE_PATTERNS = tuple((re.compile(p, re.IGNORECASE), word) for p, word in _PHRASES)
+# One pass over the text: each expression is a named alternative, g0, g1...
+_PHRASE_PATTERN = re.compile("|".join(f"(?P<g{i}>{p})" for i, (p, _) in enumerate(_PHRASES)), re.IGNORECASE)
 
 
 def rewrite(text: str) -> str:
     """``text`` with the expressions above replaced by the word they mean."""
-    for pattern, word in _PHRASE_PATTERNS:
-        text = pattern.sub(word, text)
-    return text
+    return _PHRASE_PATTERN.sub(lambda m: _PHRASES[int(str(m.lastgroup)[1:])][1], text)
 
 
 @cache
@@ -172,14 +171,13 @@ def senses(word: str, stemmed: str) -> frozenset[str]:
     listed words and their inflections: "permitted" is a group's word, the noun "permit" is not.
     The stem may have kept a doubled letter (cancell-ed)."""
     groups = _groups()
-    keys = [word, stemmed, stemmed[:-1] if stemmed[-1:] * 2 == stemmed[-2:] else ""]
+    found = groups.get(word) or groups.get(stemmed)
+    if found:
+        return found
+    keys = [stemmed[:-1] if stemmed[-1:] * 2 == stemmed[-2:] else ""]
     # Short words the stemmer leaves whole: filing -> file, fees -> fee.
     keys += [word[:-len(end)] + add for end, add in _ENDINGS if word.endswith(end)]
-    for key in keys:
-        found = groups.get(key)
-        if found:
-            return found
-    return frozenset()
+    return next((groups[key] for key in keys if key in groups), frozenset())
 
 
 _ENDINGS = (("ing", ""), ("ing", "e"), ("ed", ""), ("ed", "e"), ("es", ""), ("s", ""))
@@ -199,13 +197,14 @@ _SPELLINGS = tuple((re.compile(p), r) for p, r in (
     (r"^mould(s|y)?$", r"mold\1"), (r"^pyjamas$", "pajamas"), (r"^ageing$", "aging"),
     (r"^judgement(s)?$", r"judgment\1"),
 ))
+_ANY_SPELLING = re.compile("|".join(f"(?:{pattern.pattern})" for pattern, _ in _SPELLINGS))
 
 
 def one_spelling(word: str, known: Callable[[str], bool]) -> str:
     """``word`` in its American spelling when the vocabulary (``known``) has that spelling, so
     "colour" and "color" are one word; any other word as it is. Words of six letters or more
     only, so that "hours" never becomes "hors"."""
-    if len(word) < 6 or not word.isalpha():
+    if len(word) < 6 or not word.isalpha() or not _ANY_SPELLING.search(word):
         return word
     for pattern, repl in _SPELLINGS:
         other = pattern.sub(repl, word)
