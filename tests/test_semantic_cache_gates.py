@@ -97,6 +97,11 @@ SAME_WORDS = [
     ("When will I receive my bonus?", "When will I get my bonus?"),
     ("How do I check if I'm entitled to the Winter Fuel Payment?",
      "What's the way to check whether I'm eligible for the Winter Fuel Payment?"),
+    ("What's the reason my card payment failed?", "Why did my card payment fail?"),
+    ("When is my council tax payment due?", "What is the deadline for my council tax payment?"),
+    # a verb and its noun
+    ("What is the fee to cancel my gym membership?", "What is the cancellation fee for my gym membership?"),
+    ("How do I complain about a delayed train?", "How do I make a complaint about a delayed train?"),
     # British and American spellings, a misspelt plural of a value, two words for an earlier one
     ("Where is the nearest theatre?", "Where is the nearest theater?"),
     ("Why was my card payment cancelled?", "Why was my card payment canceled?"),

@@ -473,6 +473,10 @@ def _edit_distance_at_most(a: str, b: str, limit: int) -> bool:
 # endings that change who does what (employ/employer/employee).
 _SAME_WORD_ENDINGS = ("ation", "ition", "tion", "ion", "ment", "ness", "ity", "al", "ally", "ance",
                       "ence", "ly", "y", "ing", "ed", "s", "es")
+# Nouns whose verb ends otherwise: apply/application, register/registration, cancel/cancellation,
+# subscribe/subscription, explain/explanation, complain/complaint.
+_DERIVED = (("y", "ication"), ("er", "ration"), ("el", "ellation"), ("ibe", "iption"), ("ain", "anation"),
+            ("ain", "aint"))
 
 
 def _same_word(a: str, b: str) -> bool:
@@ -482,6 +486,10 @@ def _same_word(a: str, b: str) -> bool:
         root = short[:-1] if short.endswith("e") else short
         if long_.startswith(root) and long_[len(root):] in _SAME_WORD_ENDINGS:
             return True
+        for verb_end, noun_end in _DERIVED:
+            if short.endswith(verb_end) and long_.endswith(noun_end) \
+                    and short[:-len(verb_end)] == long_[:-len(noun_end)]:
+                return True
     if len(short) < 4 or (_known(a) and _known(b)) or short in long_:
         return False  # two real words, or a word and a prefixed or longer word, are two words
     return _edit_distance_at_most(a, b, 2 if len(long_) >= 8 else 1)

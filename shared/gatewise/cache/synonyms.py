@@ -121,6 +121,7 @@ abroad: abroad overseas international foreign
 online: online internet web
 internet: internet broadband
 eligible: eligible entitled qualify qualified
+due: due deadline
 """
 
 # Expressions rewritten before the words are read: (pattern, the word it means). Verb forms are
@@ -141,7 +142,8 @@ _PHRASES = (
     (r"\b(?:send|sent|sending|bring|brought|bringing|give|gave|giving) (?:it |them )?back\b", "return"),
     (r"\bfree of charge\b", "free"),
     (r"\blocal authority\b", "council"),
-    (r"\bhow come\b", "why"),
+    (r"\bhow come\b|\bwhat(?: is|'s) the reason(?: why| for)?\b|\bfor what reason\b", "why"),
+    (r"\bdue to\b", "because"),
     # "what time does it open" asks when; "what time zone" does not.
     (r"\bwhat time(?= (?:is|are|was|were|does|do|did|will|would|can|could|should|must|'s)\b)", "when"),
     # "how much is it", "how much does it cost" ask a price; "how much luggage" a quantity.
