@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.types import CallToolResult, ImageContent, TextContent
+from mcp.types import CallToolResult, ContentBlock, ImageContent, TextContent
 from pydantic import Field
 
 from gatewise.bounds import USD, Count, FiniteJSON, Temperature, Tokens
@@ -32,6 +32,7 @@ from gatewise.multimodal.service import (
     MultimodalService,
     drop_none,
 )
+from gatewise.upstream.chat import ImageDetail
 
 
 class ToolName(StrEnum):
@@ -66,14 +67,10 @@ SamplingTemperature = Annotated[Temperature | None, Field(description="Sampling 
 Object = Annotated[dict[str, Any] | None, FiniteJSON]
 
 
-def _service(ctx: Context[Any]) -> MultimodalService:
-    return ctx.request_context.lifespan_context
-
-
 def _reply(out: ModelOutput, text: str, images: list[tuple[str, bytes]] | None = None) -> CallToolResult:
     """Model text goes out fenced and labelled, so a client model reads it as data; so does the
     JSON of the whole result, which repeats it (and tool calls, reasoning and citations)."""
-    content: list[Any] = [
+    content: list[ContentBlock] = [
         TextContent(type="text", text=fence(text, notice=UNTRUSTED_NOTICE, model=out.model)),
         TextContent(type="text", text=fence_json(out, notice=UNTRUSTED_NOTICE, model=out.model))]
     content += [ImageContent(type="image", data=base64.b64encode(data).decode("ascii"), mime_type=mime)
@@ -81,7 +78,7 @@ def _reply(out: ModelOutput, text: str, images: list[tuple[str, bytes]] | None =
     return CallToolResult(content=content, structured_content=out.model_dump(mode="json"))
 
 
-def create_server(settings: Settings) -> MCPServer[Any]:
+def create_server(settings: Settings) -> MCPServer[MultimodalService]:
     server = build_server("gatewise-openrouter-multimodal", instructions=INSTRUCTIONS,
                           lifespan=runtime_lifespan(settings, MultimodalService))
 
@@ -99,7 +96,7 @@ def create_server(settings: Settings) -> MCPServer[Any]:
     )
     @tool_errors
     async def analyze_image(
-        ctx: Context[Any],
+        ctx: Context[MultimodalService],
         images: Annotated[list[str], Field(min_length=1, max_length=16, description=(
             "Image sources: local paths, http(s) URLs or data: URLs."))],
         question: Question,
@@ -107,7 +104,7 @@ def create_server(settings: Settings) -> MCPServer[Any]:
         model: Model = None,
         max_tokens: MaxTokens = None,
         temperature: SamplingTemperature = None,
-        detail: Annotated[Literal["auto", "low", "high", "original"] | None, Field(
+        detail: Annotated[ImageDetail | None, Field(
             description="Image detail the provider should use; 'low' is cheapest.")] = None,
         json_schema: Annotated[Object, Field(
             description="A JSON Schema the answer must follow (sent as response_format).")] = None,
@@ -115,7 +112,7 @@ def create_server(settings: Settings) -> MCPServer[Any]:
         force_refresh: Annotated[bool, Field(
             description="Skip a cached answer; store the fresh one.")] = False,
     ) -> Annotated[CallToolResult, ImageAnalysis]:
-        out = await _service(ctx).analyze_image(
+        out = await ctx.request_context.lifespan_context.analyze_image(
             images=images, question=question, system=system, model=model, max_tokens=max_tokens,
             temperature=temperature, detail=detail, json_schema=json_schema, no_cache=no_cache,
             force_refresh=force_refresh)
@@ -134,7 +131,7 @@ def create_server(settings: Settings) -> MCPServer[Any]:
     )
     @tool_errors
     async def chat_completion(
-        ctx: Context[Any],
+        ctx: Context[MultimodalService],
         model: Annotated[str, Field(min_length=1, description="Model id, e.g. 'openai/gpt-5-nano'.")],
         messages: Annotated[list[dict[str, Any]], Field(min_length=1, description=(
             "OpenAI-style messages: {role, content} where content is text or a list of parts.")),
@@ -160,7 +157,8 @@ def create_server(settings: Settings) -> MCPServer[Any]:
                            "tool_choice": tool_choice, "response_format": response_format,
                            "reasoning": reasoning, "models": models, "provider": provider,
                            "modalities": modalities})
-        out, images = await _service(ctx).chat_completion(model=model, messages=messages, extra=extra)
+        out, images = await ctx.request_context.lifespan_context.chat_completion(
+            model=model, messages=messages, extra=extra)
         return _reply(out, out.content, images)
 
     @server.tool(
@@ -175,7 +173,7 @@ def create_server(settings: Settings) -> MCPServer[Any]:
     )
     @tool_errors
     async def generate_image(
-        ctx: Context[Any],
+        ctx: Context[MultimodalService],
         prompt: Annotated[str, Field(min_length=1, description="What to draw.")],
         model: Annotated[str | None, Field(description="Image model id; empty for the default.")] = None,
         aspect_ratio: Annotated[Literal["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9",
@@ -186,7 +184,7 @@ def create_server(settings: Settings) -> MCPServer[Any]:
         reference_images: Annotated[list[str] | None, Field(
             max_length=4, description="Images to start from or match: paths, URLs or data: URLs.")] = None,
     ) -> Annotated[CallToolResult, GenerationOutput]:
-        out, images = await _service(ctx).generate_image(
+        out, images = await ctx.request_context.lifespan_context.generate_image(
             prompt=prompt, model=model, aspect_ratio=aspect_ratio, image_size=image_size, save=save,
             reference_images=reference_images)
         return _reply(out, out.text, images)
@@ -203,7 +201,7 @@ def create_server(settings: Settings) -> MCPServer[Any]:
     )
     @tool_errors
     async def analyze_audio(
-        ctx: Context[Any],
+        ctx: Context[MultimodalService],
         audio: Annotated[str, Field(min_length=1, description="Local path or data:audio/...;base64 URL.")],
         question: Question = "Transcribe this recording.",
         model: Model = None,
@@ -212,7 +210,7 @@ def create_server(settings: Settings) -> MCPServer[Any]:
         max_tokens: MaxTokens = None,
         temperature: SamplingTemperature = None,
     ) -> Annotated[CallToolResult, MediaAnalysis]:
-        out = await _service(ctx).analyze_media(
+        out = await ctx.request_context.lifespan_context.analyze_media(
             "audio", source=audio, question=question, model=model, max_tokens=max_tokens,
             temperature=temperature, audio_format=audio_format)
         return _reply(out, out.answer)
@@ -229,14 +227,14 @@ def create_server(settings: Settings) -> MCPServer[Any]:
     )
     @tool_errors
     async def analyze_video(
-        ctx: Context[Any],
+        ctx: Context[MultimodalService],
         video: Annotated[str, Field(min_length=1, description="Local path, data: URL or video URL.")],
         question: Question = "Describe what happens in this video.",
         model: Model = None,
         max_tokens: MaxTokens = None,
         temperature: SamplingTemperature = None,
     ) -> Annotated[CallToolResult, MediaAnalysis]:
-        out = await _service(ctx).analyze_media(
+        out = await ctx.request_context.lifespan_context.analyze_media(
             "video", source=video, question=question, model=model, max_tokens=max_tokens,
             temperature=temperature)
         return _reply(out, out.answer)
@@ -253,7 +251,7 @@ def create_server(settings: Settings) -> MCPServer[Any]:
     )
     @tool_errors
     async def search_models(
-        ctx: Context[Any],
+        ctx: Context[MultimodalService],
         text: Annotated[str | None, Field(description="Words in the id or name.")] = None,
         provider: Annotated[str | None, Field(description="Vendor prefix, e.g. 'google'.")] = None,
         input_modalities: Annotated[list[str] | None, Field(
@@ -274,7 +272,7 @@ def create_server(settings: Settings) -> MCPServer[Any]:
             text=text, provider=provider, input_modalities=input_modalities or [],
             output_modalities=output_modalities or [], max_price_per_million=max_price_per_million,
             min_context=min_context, supported_parameters=supported_parameters or [], sort=sort)
-        return await models.search(_service(ctx).runtime, filters, offset, limit)
+        return await models.search(ctx.request_context.lifespan_context.runtime, filters, offset, limit)
 
     @server.tool(
         name=ToolName.GET_MODEL_INFO,
@@ -287,10 +285,10 @@ def create_server(settings: Settings) -> MCPServer[Any]:
     )
     @tool_errors
     async def get_model_info(
-        ctx: Context[Any],
+        ctx: Context[MultimodalService],
         model: Annotated[str, Field(min_length=1, description="Model id, e.g. 'openai/gpt-4o'.")],
     ) -> models.ModelDetail:
-        return await models.detail(_service(ctx).runtime, model)
+        return await models.detail(ctx.request_context.lifespan_context.runtime, model)
 
     @server.tool(
         name=ToolName.VALIDATE_MODEL,
@@ -303,10 +301,10 @@ def create_server(settings: Settings) -> MCPServer[Any]:
     )
     @tool_errors
     async def validate_model(
-        ctx: Context[Any],
+        ctx: Context[MultimodalService],
         model: Annotated[str, Field(min_length=1, description="The model name to check.")],
     ) -> models.Validation:
-        return models.validate(_service(ctx).catalog, model)
+        return models.validate(ctx.request_context.lifespan_context.catalog, model)
 
     @server.tool(
         name=ToolName.CHECK_ACCOUNT,
@@ -318,7 +316,7 @@ def create_server(settings: Settings) -> MCPServer[Any]:
         ),
     )
     @tool_errors
-    async def check_account(ctx: Context[Any]) -> Account:
-        return await _service(ctx).account()
+    async def check_account(ctx: Context[MultimodalService]) -> Account:
+        return await ctx.request_context.lifespan_context.account()
 
     return server

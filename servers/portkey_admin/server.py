@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.types import CallToolResult, ImageContent, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, ContentBlock, ImageContent, TextContent, ToolAnnotations
 from pydantic import Field
 
 from gatewise.bounds import MAX_COUNT, FiniteJSON
@@ -239,7 +239,7 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
         limit: Annotated[Limit, Field(description="Max groups.")] = None,
     ) -> Annotated[CallToolResult, UsageAnalytics]:
         report, png = await ctx.request_context.lifespan_context.usage(_args(locals()))
-        content: list[Any] = [TextContent(type="text", text=report.model_dump_json(indent=2))]
+        content: list[ContentBlock] = [TextContent(type="text", text=report.model_dump_json(indent=2))]
         if png is not None:
             content.append(ImageContent(type="image", data=base64.b64encode(png).decode(),
                                         mime_type="image/png"))

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import base64
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.types import CallToolResult, ImageContent, TextContent
+from mcp.types import CallToolResult, ContentBlock, ImageContent, TextContent
 from pydantic import BaseModel, Field
 
 from gatewise.analytics import (
@@ -79,11 +79,7 @@ End = Annotated[str | None, Field(description="Explicit window end, ISO-8601; a 
 ANSWER_ONLY = ("temperature", "no_cache", "force_refresh", "max_age_s")
 
 
-def _gateway(ctx: Context[Any]) -> RoutingGateway:
-    return ctx.request_context.lifespan_context
-
-
-def create_server(settings: Settings) -> MCPServer[Any]:
+def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
     server = build_server("gatewise-routing-gateway", instructions=INSTRUCTIONS,
                           lifespan=runtime_lifespan(settings, RoutingGateway.from_runtime))
 
@@ -102,9 +98,9 @@ def create_server(settings: Settings) -> MCPServer[Any]:
     )
     @tool_errors
     @arguments_of(CompletionRequest)
-    async def routed_complete(ctx: Context[Any], request: CompletionRequest
+    async def routed_complete(ctx: Context[RoutingGateway], request: CompletionRequest
                               ) -> Annotated[CallToolResult, CompletionResult]:
-        out = await _gateway(ctx).complete(request)
+        out = await ctx.request_context.lifespan_context.complete(request)
         return CallToolResult(content=[TextContent(type="text", text=fence_json(
             out, notice=UNTRUSTED, model=out.model))], structured_content=out.model_dump(mode="json"))
 
@@ -119,8 +115,8 @@ def create_server(settings: Settings) -> MCPServer[Any]:
     )
     @tool_errors
     @arguments_of(CompletionRequest, exclude=ANSWER_ONLY)
-    async def explain_route(ctx: Context[Any], request: CompletionRequest) -> RouteInfo:
-        return _gateway(ctx).explain(request)
+    async def explain_route(ctx: Context[RoutingGateway], request: CompletionRequest) -> RouteInfo:
+        return ctx.request_context.lifespan_context.explain(request)
 
     @server.tool(
         name=ToolName.GET_USAGE_ANALYTICS,
@@ -135,7 +131,7 @@ def create_server(settings: Settings) -> MCPServer[Any]:
     )
     @tool_errors
     async def get_usage_analytics(
-        ctx: Context[Any],
+        ctx: Context[RoutingGateway],
         timeframe: Timeframe = None,
         start: Start = None,
         end: End = None,
@@ -145,14 +141,14 @@ def create_server(settings: Settings) -> MCPServer[Any]:
         chart: Annotated[Metric | None, Field(
             description="Add a PNG chart of this metric: cost, requests, latency_p95, error_rate.")] = None,
     ) -> Annotated[CallToolResult, UsageReport]:
-        gateway = _gateway(ctx)
+        gateway = ctx.request_context.lifespan_context
         since, until = parse_timeframe(timeframe, start, end)
         baseline = gateway.catalog.resolve(baseline_model) or baseline_model if baseline_model else None
         report = await usage_analytics(
             gateway.runtime.settings.ledger_path, gateway.catalog, since=since, until=until,
             group_by=group_by, baseline_model=baseline,
             progress=lambda done, total, message: ctx.report_progress(done, total, message))
-        content: list[Any] = [TextContent(type="text", text=report.model_dump_json(indent=2))]
+        content: list[ContentBlock] = [TextContent(type="text", text=report.model_dump_json(indent=2))]
         if chart is not None:
             png = base64.b64encode(render_chart(report, chart)).decode()
             content.append(ImageContent(type="image", data=png, mime_type="image/png"))
@@ -169,9 +165,9 @@ def create_server(settings: Settings) -> MCPServer[Any]:
     )
     @tool_errors
     async def get_optimization_report(
-        ctx: Context[Any], timeframe: Timeframe = None, start: Start = None, end: End = None,
+        ctx: Context[RoutingGateway], timeframe: Timeframe = None, start: Start = None, end: End = None,
     ) -> OptimizationReport:
-        gateway = _gateway(ctx)
+        gateway = ctx.request_context.lifespan_context
         since, until = parse_timeframe(timeframe, start, end)
         return await optimization_report(gateway.runtime.settings.ledger_path, gateway.catalog,
                                          since=since, until=until)
@@ -187,11 +183,11 @@ def create_server(settings: Settings) -> MCPServer[Any]:
     )
     @tool_errors
     async def get_budget_status(
-        ctx: Context[Any],
+        ctx: Context[RoutingGateway],
         scope: Annotated[str | None, Field(
             description="Only this scope: 'global' or 'project:<tag>'.")] = None,
     ) -> BudgetReport:
-        budgets = _gateway(ctx).runtime.budgets
+        budgets = ctx.request_context.lifespan_context.runtime.budgets
         return BudgetReport(budgets=await budgets.status(scope), alerts=await budgets.alerts(20))
 
     @server.tool(
@@ -206,7 +202,7 @@ def create_server(settings: Settings) -> MCPServer[Any]:
     )
     @tool_errors
     async def set_budget(
-        ctx: Context[Any],
+        ctx: Context[RoutingGateway],
         limit_usd: Annotated[LimitUSD, Field(description=(
             "The limit in USD for each window, from $0.000001 to $1e9."))],
         scope: Annotated[str, Field(description="'global' or 'project:<tag>'.")] = "global",
@@ -216,7 +212,7 @@ def create_server(settings: Settings) -> MCPServer[Any]:
             description="What happens once the limit is reached.")] = "block",
         dry_run: Annotated[bool, Field(description="Only show what would change.")] = False,
     ) -> BudgetChange:
-        budgets = _gateway(ctx).runtime.budgets
+        budgets = ctx.request_context.lifespan_context.runtime.budgets
         rule = BudgetRule(scope=scope, window=window, limit_usd=limit_usd, on_exceed=on_exceed)
         before = next((b for b in await budgets.status(scope) if b.window == window), None)
         if dry_run:

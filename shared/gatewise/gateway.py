@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -19,7 +19,7 @@ from gatewise.catalog import Catalog
 from gatewise.config import TaskType
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.multimodal.images import load_images
-from gatewise.pipeline import CachePolicy, CacheStatusField, Call, Message, Pipeline, check_limits
+from gatewise.pipeline import CachePolicy, CacheStatusField, Call, Pipeline, check_limits
 from gatewise.routing.analyze import analyze
 from gatewise.routing.budget import BudgetFit, web_route
 from gatewise.routing.engine import FallbackExecutor
@@ -30,6 +30,7 @@ from gatewise.routing.portkey_route import PortkeyPolicy
 from gatewise.runtime import Runtime
 from gatewise.search.citations import Citation, from_annotations
 from gatewise.search.forms import SearchOptions
+from gatewise.upstream.chat import Content, ContentPart, Message, image_url_of, is_image
 
 SERVER_NAME = "routing-gateway"
 PROJECT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
@@ -84,7 +85,10 @@ class CompletionRequest(BaseModel):
         """The chat messages, with `images` as image parts of the last user message."""
         messages: list[Message]
         if self.messages is not None:
-            messages = [{"role": m.role, "content": copy.deepcopy(m.content)} for m in self.messages]
+            # A caller's parts go on as written (the upstream judges them); gatewise itself reads
+            # only the text and image parts, found by their type.
+            messages = [{"role": m.role, "content": cast(Content, copy.deepcopy(m.content))}
+                        for m in self.messages]
         else:
             messages = [{"role": "system", "content": self.system}] if self.system else []
             messages.append({"role": "user", "content": self.prompt})
@@ -93,7 +97,8 @@ class CompletionRequest(BaseModel):
             if last is None:
                 raise GatewiseError(ErrorCode.INVALID_INPUT, "`images` need a user message to attach to")
             text = last["content"]
-            parts = [{"type": "text", "text": text}] if isinstance(text, str) else list(text or [])
+            parts: list[ContentPart] = [{"type": "text", "text": text}] if isinstance(text, str) \
+                else list(text or [])
             last["content"] = parts + [{"type": "image_url", "image_url": {"url": src}}
                                        for src in self.images]
         return messages
@@ -232,10 +237,10 @@ class RoutingGateway:
         """Every image part goes through the media pipeline as one call's images: read safely,
         checked against the call's decode budget, sized, inlined."""
         parts = [part for message in call.messages if isinstance(content := message.get("content"), list)
-                 for part in content if part.get("type") == "image_url"]
+                 for part in content if is_image(part)]
         if not parts:
             return
-        sources = [str((part.get("image_url") or {}).get("url", "")) for part in parts]
+        sources = [image_url_of(part) for part in parts]
         loaded = await load_images(sources, self.runtime.settings.media)
         for part, item in zip(parts, loaded, strict=True):
             part["image_url"] = {**part["image_url"], "url": item.image.as_data_url()}

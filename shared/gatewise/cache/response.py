@@ -180,5 +180,6 @@ class ResponseCache:
     def _totals(self) -> tuple[int, int]:
         # Expired entries are dropped first so the figures describe what could still be served.
         self._conn.execute("DELETE FROM entries WHERE expires_at <= ?", (self._clock(),))
-        return self._conn.execute("SELECT entries, bytes FROM totals WHERE id = 1").fetchone()
+        entries, size = self._conn.execute("SELECT entries, bytes FROM totals WHERE id = 1").fetchone()
+        return int(entries), int(size)
 

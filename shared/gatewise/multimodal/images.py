@@ -18,6 +18,7 @@ from gatewise.media.fetch import fetch_url
 from gatewise.media.image import ImageHeader, PreparedImage, check_call_budget, prepare_image, read_header
 from gatewise.media.paths import read_allowed
 from gatewise.media.urls import check_url
+from gatewise.upstream.chat import AudioPart, VideoPart
 
 T = TypeVar("T")
 
@@ -121,7 +122,7 @@ async def _in_decoders(media: MediaConfig, fn: Callable[..., T], *args: Any, **k
     return await asyncio.get_running_loop().run_in_executor(executor, functools.partial(fn, *args, **kwargs))
 
 
-def audio_part(source: str, media: MediaConfig, audio_format: str | None) -> tuple[dict[str, object], int]:
+def audio_part(source: str, media: MediaConfig, audio_format: str | None) -> tuple[AudioPart, int]:
     """An ``input_audio`` part (raw base64, never a URL) and the byte count sent."""
     source = source.strip()
     if source.lower().startswith(_WEB_SCHEMES):
@@ -145,7 +146,7 @@ def audio_part(source: str, media: MediaConfig, audio_format: str | None) -> tup
     return {"type": "input_audio", "input_audio": {"data": encoded, "format": fmt}}, len(raw.data)
 
 
-def video_part(source: str, media: MediaConfig) -> tuple[dict[str, object], int]:
+def video_part(source: str, media: MediaConfig) -> tuple[VideoPart, int]:
     """A ``video_url`` part: web URLs go as they are (the provider fetches them), files as base64."""
     source = source.strip()
     if source.startswith("data:") or source.lower().startswith(_WEB_SCHEMES):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -24,11 +24,13 @@ from gatewise.multimodal.images import (
     load_images,
     video_part,
 )
-from gatewise.pipeline import CachePolicy, CacheStatusField, Call, Message, Pipeline, one_model
+from gatewise.pipeline import CachePolicy, CacheStatusField, Call, Pipeline, one_model
+from gatewise.pipeline.call import R
 from gatewise.redact import mask
 from gatewise.routing.engine import FallbackExecutor
 from gatewise.runtime import Runtime
 from gatewise.search.citations import Citation, from_annotations
+from gatewise.upstream.chat import ContentPart, ImageDetail, ImageURL, Message
 
 SERVER = "openrouter-multimodal"
 Modality = Literal["image", "audio", "video"]
@@ -153,8 +155,8 @@ class MultimodalService:
 
     # -- calls --------------------------------------------------------------------------------
 
-    def _call(self, tool: str, model: str, messages: list[Message], params: Mapping[str, Any], build: Any,
-              **options: Any) -> Call[Any]:
+    def _call(self, tool: str, model: str, messages: list[Message], params: Mapping[str, Any],
+              build: Callable[[Call[R]], R], **options: Any) -> Call[R]:
         """A call to ``model`` alone; ``options`` are the pipeline's (cache, prepare, ...)."""
         return Call(SERVER, tool, messages, build, params=drop_none(params),
                     candidates=one_model(model, retries=options.pop("retries", None)),
@@ -177,7 +179,7 @@ class MultimodalService:
 
     async def analyze_image(
         self, *, images: list[str], question: str, system: str | None, model: str | None,
-        max_tokens: int | None, temperature: float | None, detail: str | None,
+        max_tokens: int | None, temperature: float | None, detail: ImageDetail | None,
         json_schema: dict[str, Any] | None, no_cache: bool, force_refresh: bool,
     ) -> ImageAnalysis:
         if not images:
@@ -191,12 +193,12 @@ class MultimodalService:
             loaded = await load_images(images, self.runtime.settings.media)
             reports.extend(image_report(item) for item in loaded)
             for item in loaded:
-                image_url: dict[str, Any] = {"url": item.image.as_data_url()}
+                image_url: ImageURL = {"url": item.image.as_data_url()}
                 if detail:
                     image_url["detail"] = detail
                 parts.append({"type": "image_url", "image_url": image_url})
 
-        parts: list[dict[str, Any]] = [{"type": "text", "text": question}]
+        parts: list[ContentPart] = [{"type": "text", "text": question}]
         messages: list[Message] = [{"role": "system", "content": system}] if system else []
         messages.append({"role": "user", "content": parts})
         params = {**self._limits(max_tokens, temperature), "response_format": response_format(json_schema)}
@@ -247,11 +249,12 @@ class MultimodalService:
         if not question.strip():
             raise GatewiseError(ErrorCode.INVALID_INPUT, "The question is empty.")
         model_id = self.check_model(model, kind) if model else self.default_model(kind)
-        parts: list[dict[str, Any]] = [{"type": "text", "text": question}]
+        parts: list[ContentPart] = [{"type": "text", "text": question}]
         sizes: list[int] = []
 
         async def attach(call: Call[MediaAnalysis]) -> None:
             media = self.runtime.settings.media
+            part: ContentPart
             if kind == "audio":
                 part, size = await asyncio.to_thread(audio_part, source, media, audio_format)
             else:
@@ -289,7 +292,8 @@ class MultimodalService:
         async def attach(call: Call[GenerationOutput]) -> None:
             references = await load_images(reference_images or [], self.runtime.settings.media)
             if references:  # images to start from or to match in style
-                message["content"] = [{"type": "text", "text": prompt}] + [
+                text: list[ContentPart] = [{"type": "text", "text": prompt}]
+                message["content"] = text + [
                     {"type": "image_url", "image_url": {"url": ref.image.as_data_url()}}
                     for ref in references]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from gatewise.pipeline.call import CachePolicy, CacheStatusField, Call, Message, R
+from gatewise.pipeline.call import CachePolicy, CacheStatusField, Call, R
 from gatewise.pipeline.stages import (
     BudgetHold,
     Build,
@@ -34,7 +34,7 @@ from gatewise.pipeline.stages import (
 from gatewise.routing.policy import Candidate
 from gatewise.runtime import Runtime
 
-__all__ = ["CachePolicy", "CacheStatusField", "Call", "Message", "Pipeline", "Stage", "check_limits",
+__all__ = ["CachePolicy", "CacheStatusField", "Call", "Pipeline", "Stage", "check_limits",
            "one_model", "standard_stages"]
 
 

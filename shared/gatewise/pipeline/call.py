@@ -8,12 +8,13 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, Generic, Required, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
 from gatewise.ledger.records import CacheStatus, CallRecord
 from gatewise.routing.policy import Candidate, RoutePlan
+from gatewise.upstream.chat import Message
 
 if TYPE_CHECKING:
     from gatewise.cache import ResponseCache
@@ -29,16 +30,6 @@ CacheStatusField = Annotated[CacheStatus, Field(description=(
     "hit_exact / hit_semantic: answered from the response cache, at no cost; miss: not in the "
     "cache, answered upstream; refresh: force_refresh skipped the cache and stored the fresh "
     "answer; bypass: the cache was not used (no_cache, caching off, or a tool that never caches)"))]
-
-
-class Message(TypedDict, total=False):
-    """A chat message as sent upstream (OpenAI format)."""
-
-    role: Required[str]
-    content: str | list[dict[str, Any]] | None
-    name: str
-    tool_calls: list[dict[str, Any]]
-    tool_call_id: str
 
 
 @dataclass(slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from gatewise.catalog import PORTKEY_PREFIX
 from gatewise.errors import ErrorCode, GatewiseError
@@ -13,21 +13,12 @@ from gatewise.ledger.records import Status
 from gatewise.routing.health import HealthTracker
 from gatewise.routing.policy import Candidate
 from gatewise.routing.portkey_config import next_attempt_index
+from gatewise.upstream.chat import ChatUpstream
 from gatewise.upstream.openrouter import ChatResult
 
 # Failures that say nothing about the next model: the account or the request itself is at fault.
 STOP_CODES = frozenset({ErrorCode.UNAUTHORIZED, ErrorCode.INSUFFICIENT_CREDITS,
                         ErrorCode.FORBIDDEN_SCOPE, ErrorCode.BUDGET_EXCEEDED})
-
-
-class ChatUpstream(Protocol):
-    """What the executor calls: OpenRouter's client, Portkey's gateway or the web-search upstream."""
-
-    name: str
-
-    async def chat(self, body: Mapping[str, Any], *, timeout_s: float | None = None,
-                   retries: int | None = None, retry_on: frozenset[int] | None = None,
-                   headers: Mapping[str, str] | None = None) -> ChatResult: ...
 
 
 @dataclass

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.search.pricing import DEFAULT_MAX_RESULTS
+from gatewise.upstream.chat import ChatRequest, Message
 
 SERVER_TOOL = "openrouter:web_search"
 Mechanism = Literal["server_tool", "web_plugin"]
@@ -81,9 +82,9 @@ def host_matches(host: str, pattern: str) -> bool:
 
 
 def search_body(model: str, query: str, options: SearchOptions, *, max_tokens: int,
-                now: datetime | None = None) -> dict[str, Any]:
+                now: datetime | None = None) -> ChatRequest:
     """A chat request that searches the web for ``query`` with the server tool."""
-    messages: list[dict[str, Any]] = []
+    messages: list[Message] = []
     if options.freshness:
         # No search engine parameter filters by date, so the model is told what counts as fresh.
         today = (now or datetime.now(UTC)).date().isoformat()

@@ -16,7 +16,7 @@ from gatewise.catalog import Catalog
 from gatewise.config import Settings
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger.records import CACHE_HITS
-from gatewise.pipeline import CachePolicy, Call, Message, Pipeline, one_model
+from gatewise.pipeline import CachePolicy, Call, Pipeline, one_model
 from gatewise.routing.engine import FallbackExecutor
 from gatewise.routing.policy import default_model
 from gatewise.runtime import Runtime
@@ -34,6 +34,7 @@ from gatewise.search.forms import ContextSize, EngineChoice, Freshness, Mechanis
 from gatewise.search.plan import plan_queries
 from gatewise.search.pricing import resolve_engine
 from gatewise.search.results import ResearchResult, SearchResult, SubSearch
+from gatewise.upstream.chat import Message
 from gatewise.upstream.openrouter import ChatResult
 
 SERVER = "openrouter-search"
@@ -92,7 +93,7 @@ class SearchService:
         query = self._checked_query(query)
         model_id = self.check_model(model) if model else self.model
         body = search_body(model_id, query, options, max_tokens=max_tokens or SEARCH_MAX_TOKENS)
-        params = {k: v for k, v in body.items() if k not in ("model", "messages")}
+        params: dict[str, Any] = {k: v for k, v in body.items() if k not in ("model", "messages")}
 
         def build(call: Call[SearchResult]) -> SearchResult:
             result, row = call.answer, call.rows[-1]

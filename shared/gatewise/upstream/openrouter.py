@@ -105,6 +105,12 @@ def _float_or_none(value: Any) -> float | None:
         return None
 
 
+def _data(body: Any) -> dict[str, Any]:
+    """The ``data`` object of an answer, as the API documents it."""
+    data: dict[str, Any] = body.get("data", {})
+    return data
+
+
 class OpenRouterClient(HttpUpstream):
     """Chat (plain and streaming), catalogue, key, credits, generation and embeddings."""
 
@@ -150,17 +156,18 @@ class OpenRouterClient(HttpUpstream):
                           ) -> dict[str, Any]:
         reply = await self.request("GET", "/models", params={"output_modalities": output_modalities},
                                    timeout_s=timeout_s)
-        return reply.body
+        models: dict[str, Any] = reply.body
+        return models
 
     async def key_info(self) -> dict[str, Any]:
-        return (await self.request("GET", "/key")).body.get("data", {})
+        return _data((await self.request("GET", "/key")).body)
 
     async def credits(self) -> dict[str, Any]:
-        return (await self.request("GET", "/credits")).body.get("data", {})
+        return _data((await self.request("GET", "/credits")).body)
 
     async def generation(self, generation_id: str) -> dict[str, Any]:
         reply = await self.request("GET", "/generation", params={"id": generation_id})
-        return reply.body.get("data", {})
+        return _data(reply.body)
 
     async def embeddings(self, model: str, texts: list[str], dimensions: int | None = None
                          ) -> tuple[list[list[float]], dict[str, Any]]:
