@@ -38,8 +38,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/pii_eval.py
 	$(BIN)/python bench/guardrails.py
 
+# ruff, then mypy --strict (with the pydantic plugin) over the files named in pyproject.toml
 lint: $(STAMP)
 	$(BIN)/ruff check shared servers sandbox tests bench scripts
+	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

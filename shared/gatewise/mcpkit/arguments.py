@@ -48,6 +48,7 @@ def arguments_of(model: type[M], *, exclude: Collection[str] = ()
             return await body(context, model(**arguments))
 
         returns = hints.get("return", inspect.Signature.empty)
+        # inspect.signature() honours __signature__ on any function; typeshed does not declare it
         tool.__signature__ = inspect.Signature(parameters, return_annotation=returns)  # type: ignore[attr-defined]
         tool.__annotations__ = {p.name: p.annotation for p in parameters}
         if returns is not inspect.Signature.empty:
