@@ -51,8 +51,8 @@ def find_phones(text: str, lower: str, regions: Sequence[str],
         if any(start < match.end() and match.start() < end for start, end in taken):
             continue
         raw = match.group(0)
-        digits = sum(ch.isdigit() for ch in raw)
-        if digits < 7 or digits > 17 or _DATE.fullmatch(raw):
+        count = sum(ch.isdigit() for ch in raw)
+        if count < 7 or count > 17 or _DATE.fullmatch(raw):
             continue
         before = lower[max(0, match.start() - _CONTEXT_CHARS): match.start()]
         clause = _SENTENCE_END.split(before)[-1]
