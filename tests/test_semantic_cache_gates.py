@@ -58,6 +58,7 @@ TRAPS = [
     # content: a qualifier added or swapped
     ("content", "Do you offer discounts?", "Do you offer military discounts?"),
     ("content", "How do I reset my password?", "How do I reset my email password?"),
+    ("content", "How do I reset my password?", "How do I reset my work password?"),  # the noun
     # synonym groups never stand for a word outside them
     ("content", "How do I get a parking permit?", "How do I display a parking permit?"),
     ("content", "How do I get a parking permit?", "How can I get parking?"),  # the noun is no "can"
@@ -68,6 +69,7 @@ TRAPS = [
     ("rare_word", "How do I sign up for the newsletter?", "How do I sign out of the newsletter?"),
     ("polarity", "How do I log in to the app?", "How do I log out of the app?"),
     ("polarity", "Is the meeting room available?", "Is the meeting room unavailable?"),
+    ("polarity", "Do all trains stop at Reading?", "Do some trains stop at Reading?"),
     ("value", "Where is my previous order?", "Where is my next order?"),
     # a place named in a question that also has an acronym
     ("name", "When does the IKEA in Croydon open?", "When does the IKEA in Wembley open?"),
@@ -82,6 +84,7 @@ PARAPHRASES = [
     ("What are your opening hours on Saturday?", "What are your opening hours on saturdays?"),
     ("How can I turn off notifications?", "How do I switch off notifications?"),
     ("I can't log in to my account", "I cannot log in to my account"),
+    ("Do all the rooms have a kettle?", "Do the rooms have a kettle?"),
 ]
 
 # Paraphrases whose words the gates match by themselves, leaving nothing to word vectors.

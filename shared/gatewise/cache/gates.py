@@ -134,7 +134,12 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
     "import": ("import", "export"),
     "push": ("push", "pull"),
     "lend": ("lend", "borrow"),
+    "quantifier": ("all every each", "some"),
 }
+# Polar words that say little when the other side has neither: "Do the rooms have a kettle?"
+# asks what "Do all the rooms have a kettle?" does, and "Is delivery available?" what "Do you
+# deliver?" does; against their pair (all/some, available/unavailable) they still refuse.
+_LIGHT_POLAR = frozenset({"available", "all", "every", "each", "some"})
 _POLARITY: dict[str, tuple[str, int]] = {}
 for _axis, (_plus, _minus) in _POLARITY_GROUPS.items():
     for _word in _plus.split():
@@ -170,6 +175,8 @@ _STOP = _set(
     "come comes there's here's it'll can't i'll let's er erm um uh hmm stay remain "
     "kindly sorry procedure method methods whether"
 ) - _NEGATIONS - _ROLE_WORDS - frozenset(_POLARITY) - _PARTICLES - frozenset(_NUMBER_WORDS)
+# Words after which "work" is the noun (a workplace), not the verb of "how does it work".
+_BEFORE_NOUN = _set("my your his her our their the a an at from for to into of")
 # Clauses made only of these open or close a message without asking anything.
 _CHAT = _set(
     "hi hiya hello hey morning afternoon evening good day team all there folks everyone guys "
@@ -418,6 +425,8 @@ def _kind(low: str, w: str, previous: str) -> str:
         return "polar" if previous in _PARTICLE_VERBS else "stop"
     if low in _POLARITY or w in _POLARITY:
         return "polar"
+    if low == "work" and previous in _BEFORE_NOUN:
+        return "content"  # "my work password", "at work"; but "how does it work"
     if low in _STOP or w in _STOP or low in _ROLE_WORDS or (not low.isalpha() and "-" not in low):
         return "stop"
     return "content"
@@ -553,11 +562,10 @@ def _polarity_agrees(a: Features, b: Features) -> bool:
 
 def _subject(side: Features, other: Features) -> frozenset[str]:
     """Content words plus the polar words whose pair the other side does not touch at all, but
-    for "available": "Do you deliver on Sundays?" asks "Is delivery available on Sundays?"
-    ("unavailable" still refuses, as its pair)."""
+    for the light ones."""
     axes = {axis for axis, _, _ in other.polarity}
     return side.content | {word for axis, _, word in side.polarity
-                           if axis not in axes and word != "available"}
+                           if axis not in axes and word not in _LIGHT_POLAR}
 
 
 def _unmatched(side: Features, other: Features) -> frozenset[str]:
