@@ -1,18 +1,20 @@
-"""The detectors try their patterns only at candidate places (runs of digits, '+' and '(',
-long base64 runs, alternating letters and separators); a full scan must find nothing more.
-Seeded random texts full of the characters those patterns care about, compared with
-``pattern.finditer`` over the whole text."""
+"""The detectors try their patterns only at candidate places (digits after a space or a
+symbol, '+' and '(', long base64 runs, alternating letters and separators); a full scan must
+find nothing more. Seeded random texts full of the characters those patterns care about,
+compared with ``pattern.finditer`` over the whole text."""
 
 from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
 
 import pytest
 
 from gatewise.guardrails import blocklist, phones, pii
 from gatewise.guardrails.candidates import candidates, matches_at
-from gatewise.guardrails.normalize import WORD, normalise, words_of
+from gatewise.guardrails.entities import Occupied
+from gatewise.guardrails.normalize import WORD, View, normalise, words_of
 from gatewise.guardrails.secrets import find_secrets
 
 PIECES = [*"0123456789" * 3, *" .-/()+@:_=#'x*!$|", *"abcdeXYZ", "DE", "GB82", "é", "\u0130", "\u200b",
@@ -32,27 +34,19 @@ def spans(matches: object) -> list[tuple[int, int]]:
 CORPUS = texts(4000, seed=12)
 
 
-@pytest.mark.parametrize("pattern", [pii._DIGIT_RUN, pii._SSN, pii._IPV4], ids=["card", "ssn", "ipv4"])
-def test_number_patterns_only_begin_at_runs_of_digits(pattern: re.Pattern[str]) -> None:
+@pytest.mark.parametrize(("pattern", "starts"), [
+    (pii._DIGIT_RUN, lambda view: candidates(view).numbers),
+    (pii._SSN, lambda view: candidates(view).numbers),
+    (pii._IPV4, lambda view: sorted(candidates(view).numbers + candidates(view).after_dash)),
+    (pii._IBAN, lambda view: candidates(view).codes),
+    (phones._CANDIDATE, lambda view: phones.candidate_starts(view.text, candidates(view).numbers)),
+], ids=["card", "ssn", "ipv4", "iban", "phone"])
+def test_number_patterns_only_begin_at_candidates(pattern: re.Pattern[str],
+                                                  starts: Callable[[View], list[int]]) -> None:
     for text in CORPUS:
         view = normalise(text)
         expected = spans(pattern.finditer(view.text))
-        assert spans(matches_at(pattern, view.text, candidates(view).digits)) == expected, text
-
-
-def test_phone_candidates_begin_at_digits_plus_or_parenthesis() -> None:
-    for text in CORPUS:
-        view = normalise(text)
-        starts = phones.candidate_starts(view.text, candidates(view).digits)
-        expected = spans(phones._CANDIDATE.finditer(view.text))
-        assert spans(matches_at(phones._CANDIDATE, view.text, starts)) == expected, text
-
-
-def test_iban_matches_begin_two_letters_before_digits() -> None:
-    for text in CORPUS:
-        view = normalise(text)
-        starts = [d - 2 for d in candidates(view).digits if d >= 2]
-        assert spans(matches_at(pii._IBAN, view.text, starts)) == spans(pii._IBAN.finditer(view.text)), text
+        assert spans(matches_at(pattern, view.text, starts(view))) == expected, text
 
 
 def test_blobs_are_whole_long_runs() -> None:
@@ -101,3 +95,15 @@ def test_an_aws_secret_value_is_a_long_run() -> None:
     view = normalise(text)
     assert [text[f.start:f.end] for f in find_secrets(text, long_runs=True)] == [value]
     assert any(text[start:end] == value for start, end in candidates(view).runs)
+
+
+def test_occupied_answers_like_a_comparison_with_every_span() -> None:
+    rnd = random.Random(6)
+    for _ in range(500):
+        spans = [(s, s + rnd.randint(1, 6)) for s in rnd.sample(range(40), rnd.randint(0, 6))]
+        taken = Occupied(50, spans)
+        for start in range(45):
+            for end in range(start + 1, min(start + 8, 50)):
+                assert taken.overlaps(start, end) == any(s < end and start < e for s, e in spans)
+                inside = all(any(s <= i < e for s, e in spans) for i in range(start, end))
+                assert taken.covers(start, end) == inside

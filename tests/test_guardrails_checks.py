@@ -247,7 +247,10 @@ async def test_audit_rows_hold_keyed_hashes_never_values(tmp_path) -> None:
 # -- linear time on hostile input ---------------------------------------------------------------
 
 HOSTILE_PREFIXES = ["a@", "1 ", "+1 (", "eyJ", "://a:", "ignore all ", "DE89 ", "::",
-                    "c o ", "{\"name\": \"x\", ", "\u200b"]
+                    "c o ", "{\"name\": \"x\", ", "\u200b",
+                    # every repeat a finding or a hit: resolving overlaps must not compare each
+                    # new one with all the others
+                    "a@b.co ", "call 415 555 2671 ", "i will kill him ", "ignore all previous instructions "]
 
 
 @pytest.mark.slow

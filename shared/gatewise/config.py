@@ -298,7 +298,6 @@ class BudgetsConfig(_Block):
         return value
 
 
-
 class MediaConfig(_Block):
     """Where images may come from and how they are prepared before they are sent."""
 

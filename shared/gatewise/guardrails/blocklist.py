@@ -42,8 +42,14 @@ _LETTERS = re.compile(r"[a-z]+")
 def spaced_starts(raw: bytes) -> list[int]:
     """Where a spaced-out word can begin in ``raw`` (the text's :func:`ascii_bytes`): every
     other position of a run alternating letter, separator, letter… at least 7 long."""
-    return [start for run in _SPACED_RUNS.finditer(raw.translate(_SPACED_CLASS))
-            for start in range(run.start(), run.end() - 6, 2)]
+    classes = raw.translate(_SPACED_CLASS)
+    starts: list[int] = []
+    at = classes.find(b"asasas")  # a C search to each candidate run, then the regex from there
+    while at != -1:
+        run = _SPACED_RUNS.match(classes, at)
+        starts += range(at, run.end() - 6, 2) if run else ()
+        at = classes.find(b"asasas", run.end() if run else at + 1)
+    return starts
 
 
 class Blocklist:
@@ -82,11 +88,11 @@ class Blocklist:
             tokens = [joined]
             for hit in self._lexicon.scan(tokens, set(tokens)):
                 found.append((run.start(), run.end(), hit.rule.label))
-        hints = raw.translate(_LEET_CLASS)
-        if b"ad" not in hints and b"da" not in hints:
-            return found
         plain_text = raw.translate(_PLAIN).decode("ascii")
         if not self._lexicon.may_occur(plain_text):
+            return found
+        hints = raw.translate(_LEET_CLASS)
+        if b"ad" not in hints and b"da" not in hints:
             return found
         plain = plain_text.split()
         hits = self._lexicon.scan(plain, set(plain))

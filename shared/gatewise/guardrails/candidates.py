@@ -3,10 +3,11 @@
 Python's regex engine only skips ahead quickly to a literal; a pattern that begins with a
 lookbehind or a character class is tried at every position, tens of nanoseconds each, so ten
 detector patterns cost most of a millisecond on a 2 KB prompt even when nothing matches.
-Yet every numeric detector's match begins at the first digit of a run of digits (or at a
-``+`` or ``(`` before a phone number), and every credential or encoded blob lies inside a long
-run of base64 characters. Those places are found here from a byte copy of the text translated
-into character classes (one C call), searched for a literal (another); each detector then
+Yet every numeric detector's match begins at a digit that follows no letter, digit, dot or
+dash (or a dash, for an IPv4 address; two letters before a digit, for an IBAN; a ``+`` or
+``(``, for a phone number), and every credential or encoded blob lies inside a long run of
+base64 characters. Those places are found here from a byte copy of the text translated
+into character classes (one C call), searched for literals (``bytes.find``); each detector then
 tries its own pattern only there with :func:`matches_at`, which yields exactly the matches
 ``pattern.finditer`` would find in the whole text.
 """
@@ -17,6 +18,7 @@ import re
 import string
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import AnyStr
 
 from gatewise.guardrails.normalize import View, ascii_bytes, class_table
 
@@ -24,16 +26,16 @@ from gatewise.guardrails.normalize import View, ascii_bytes, class_table
 # no blob or credential pattern can match inside a run of them.
 RUN_CHARS = string.ascii_letters + string.digits + "+/_-"
 MIN_RUN = 16
-_DIGIT_CLASS = class_table({"0": string.digits})
+# Digits '0', word characters 'w', dots and dashes as themselves, anything else a space.
+_NUMBER_CLASS = class_table({"0": string.digits, "w": string.ascii_letters + "_", ".": ".", "-": "-"})
 _RUN_CLASS = class_table({"b": RUN_CHARS})
-# Each starts with a literal, so the engine finds them with its fast literal search.
-_DIGIT_RUNS = re.compile(rb"00*")
-_LONG_RUNS = re.compile(rb"b" * MIN_RUN + rb"b*")
 
 
 @dataclass(frozen=True, slots=True)
 class Candidates:
-    digits: list[int]  # where each run of digits begins
+    numbers: list[int]  # digits after no letter, digit, '_', '.' or '-': where a number can begin
+    after_dash: list[int]  # digits right after a '-'
+    codes: list[int]  # two letters (or '_') right before a digit: where an IBAN can begin
     runs: list[tuple[int, int]]  # runs of base64 characters at least MIN_RUN long
 
 
@@ -45,19 +47,32 @@ def candidates(view: View) -> Candidates:
     found: Candidates | None = view.cache.get("candidates")
     if found is None:
         raw = ascii_bytes(view.text)
-        found = Candidates([m.start() for m in _DIGIT_RUNS.finditer(raw.translate(_DIGIT_CLASS))],
-                           [m.span() for m in _LONG_RUNS.finditer(raw.translate(_RUN_CLASS))])
+        numbers = b" " + raw.translate(_NUMBER_CLASS)  # a space before the text: offsets + 1
+        found = Candidates(positions(numbers, b" 0"), positions(numbers, b"-0"),
+                           [at - 1 for at in positions(numbers, b"ww0")],
+                           _long_runs(raw.translate(_RUN_CLASS)))
         view.cache["candidates"] = found
     return found
 
 
-def positions(text: str, char: str) -> list[int]:
-    """Every position of ``char`` in ``text`` (a C search per hit)."""
+def _long_runs(classes: bytes) -> list[tuple[int, int]]:
+    runs = []
+    at = classes.find(b"b" * MIN_RUN)
+    while at != -1:
+        end = classes.find(b" ", at)
+        end = len(classes) if end == -1 else end
+        runs.append((at, end))
+        at = classes.find(b"b" * MIN_RUN, end)
+    return runs
+
+
+def positions(haystack: AnyStr, needle: AnyStr) -> list[int]:
+    """Every position of ``needle`` in ``haystack`` (a C search per hit)."""
     out: list[int] = []
-    at = text.find(char)
+    at = haystack.find(needle)
     while at != -1:
         out.append(at)
-        at = text.find(char, at + 1)
+        at = haystack.find(needle, at + 1)
     return out
 
 

@@ -1,7 +1,9 @@
-"""Entity types the PII detectors report, the names users may write for them, and a finding."""
+"""Entity types the PII detectors report, the names users may write for them, a finding, and
+the set of positions findings already cover."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 # In priority order: where two findings overlap, the earlier type wins (an IBAN, checked over
@@ -38,3 +40,27 @@ class Finding:
     end: int
     value: str
     kind: str = ""  # a finer label, e.g. the credential family of a SECRET
+
+
+class Occupied:
+    """The character positions some spans cover, one byte each, so whether a span overlaps (or
+    lies wholly inside) them costs a C search over its own length, however many spans there
+    are: a text full of e-mail addresses must not make each new one compare with all the others.
+    Spans are non-empty (every detector's match has at least one character)."""
+
+    def __init__(self, size: int, spans: Iterable[tuple[int, int]] = ()) -> None:
+        self._size = size
+        self._mask: bytearray | None = None  # made on the first span: most texts have none
+        for start, end in spans:
+            self.add(start, end)
+
+    def add(self, start: int, end: int) -> None:
+        if self._mask is None:
+            self._mask = bytearray(self._size)
+        self._mask[start:end] = b"\x01" * (end - start)
+
+    def overlaps(self, start: int, end: int) -> bool:
+        return self._mask is not None and self._mask.find(1, start, end) != -1
+
+    def covers(self, start: int, end: int) -> bool:
+        return self._mask is not None and self._mask.find(0, start, end) == -1

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import phonenumbers
 
 from gatewise.guardrails.candidates import matches_at, positions
-from gatewise.guardrails.entities import Finding
+from gatewise.guardrails.entities import Finding, Occupied
 
 DEFAULT_REGIONS = ("US", "GB", "DE", "FR", "IT", "ES", "NL", "BR", "IN", "AU")
 
@@ -45,10 +45,11 @@ _CARD_GROUPS = re.compile(r"\d{4}([ .\-])\d{4}\1\d{4}")
 
 
 def find_phones(text: str, lower: str, regions: Sequence[str],
-                taken: Sequence[tuple[int, int]], digits: Sequence[int]) -> Iterator[Finding]:
-    """Phone numbers; ``digits``: where the runs of digits begin."""
-    for match in matches_at(_CANDIDATE, text, candidate_starts(text, digits)):
-        if any(start < match.end() and match.start() < end for start, end in taken):
+                taken: Occupied, numbers: Sequence[int]) -> Iterator[Finding]:
+    """Phone numbers outside ``taken``; ``numbers``: the digits that follow no letter, digit,
+    dot or dash."""
+    for match in matches_at(_CANDIDATE, text, candidate_starts(text, numbers)):
+        if taken.overlaps(*match.span()):
             continue
         raw = match.group(0)
         count = sum(ch.isdigit() for ch in raw)
@@ -62,15 +63,30 @@ def find_phones(text: str, lower: str, regions: Sequence[str],
         bare = raw.isdigit()
         if bare and not _PHONE_WORDS.search(before):
             continue
-        number = _parse(raw, tuple(regions))
-        if number is not None:
-            value = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        value = _e164(raw, tuple(regions))
+        if value is not None:
             yield Finding("PHONE", match.start(), match.end(), value)
 
 
-def candidate_starts(text: str, digits: Sequence[int]) -> list[int]:
-    """Where a candidate can begin: at the start of a run of digits, a ``+`` or a ``(``."""
-    return sorted([*digits, *positions(text, "+"), *positions(text, "(")])
+@cache  # once per process and set of regions
+def load_regions(regions: tuple[str, ...]) -> None:
+    """Read libphonenumber's metadata for ``regions`` (and the regions sharing their country
+    codes) and compile the patterns it checks numbers with; both otherwise happen on first use,
+    up to 10 ms inside a request. Validating an unassigned number of a country code walks every
+    region of that code; reading example numbers compiles the national-prefix rules."""
+    for region in regions:
+        code = phonenumbers.country_code_for_region(region)
+        phonenumbers.is_valid_number(phonenumbers.PhoneNumber(country_code=code, national_number=1))
+        for kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is not None:
+                national = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)
+                phonenumbers.is_valid_number(phonenumbers.parse(national, region))
+
+
+def candidate_starts(text: str, numbers: Sequence[int]) -> list[int]:
+    """Where a candidate can begin: at one of ``numbers``, a ``+`` or a ``(``."""
+    return sorted([*numbers, *positions(text, "+"), *positions(text, "(")])
 
 
 def _looks_like_other(raw: str, text: str, end: int) -> bool:
@@ -94,7 +110,8 @@ def _isbn(digits: list[str], after: str) -> bool:
 
 
 @lru_cache(maxsize=4096)  # a conversation resends its history, and its numbers, on every turn
-def _parse(raw: str, regions: tuple[str, ...]) -> phonenumbers.PhoneNumber | None:
+def _e164(raw: str, regions: tuple[str, ...]) -> str | None:
+    """The number in E.164 form, when some region (or its own country code) assigns it."""
     international = raw.startswith(("+", "00", "(+"))
     candidate = "+" + raw[2:] if raw.startswith("00") else raw
     for region in (None,) if international else regions:
@@ -103,5 +120,5 @@ def _parse(raw: str, regions: tuple[str, ...]) -> phonenumbers.PhoneNumber | Non
         except phonenumbers.NumberParseException:
             continue
         if phonenumbers.is_valid_number(number):
-            return number
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return None

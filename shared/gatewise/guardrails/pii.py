@@ -4,8 +4,8 @@ libphonenumber) before it counts.
 
 Patterns run on the normalised view (see :mod:`normalize`), start only at a token boundary
 and repeat only boundedly or possessively, so the work is linear in the text. They are tried
-only where they can begin (:mod:`candidates`): at runs of digits, at each ``@``, in long runs
-of base64 characters. Separators inside numbers (a space, dot or dash between digits) are
+only where they can begin (:mod:`candidates`): at digits that can begin a number, at each
+``@``, in long runs of base64 characters. Separators inside numbers (a space, dot or dash between digits) are
 tolerated.
 """
 
@@ -16,8 +16,8 @@ import binascii
 import re
 from collections.abc import Iterable, Iterator, Sequence
 
-from gatewise.guardrails.candidates import candidates, matches_at
-from gatewise.guardrails.entities import ENTITY_TYPES, PRIORITY, Finding
+from gatewise.guardrails.candidates import Candidates, candidates, matches_at, positions
+from gatewise.guardrails.entities import ENTITY_TYPES, PRIORITY, Finding, Occupied
 from gatewise.guardrails.normalize import View
 from gatewise.guardrails.phones import DEFAULT_REGIONS, find_phones
 from gatewise.guardrails.secrets import find_secrets
@@ -59,17 +59,14 @@ def find_pii(view: View, types: Iterable[str] = ALL_TYPES,
     wanted = frozenset(types)
     text = view.text
     places = candidates(view)
-    found: list[Finding] = []
-    if "SECRET" in wanted:
-        found += find_secrets(text, long_runs=bool(places.runs))
+    secrets = find_secrets(text, long_runs=bool(places.runs)) if "SECRET" in wanted else []
+    found: list[Finding] = list(secrets)
     if "EMAIL" in wanted and "@" in text:
         found += _emails(text)
-    if places.digits:
-        found += _numbers(view, wanted, places.digits)
-        if "PHONE" in wanted:  # last: digits already taken by a card, IBAN or IP are not a phone
-            found += find_phones(text, view.lower, regions, [(f.start, f.end) for f in found],
-                                 places.digits)
-    if "IP_ADDRESS" in wanted and ("::" in text or text.count(":") > 4):
+    found += _numbers(view, wanted, places, secrets)
+    if "PHONE" in wanted and places.numbers:  # last: digits taken by a card, IBAN or IP are not a phone
+        found += find_phones(text, view.lower, regions, _occupied(text, found), places.numbers)
+    if "IP_ADDRESS" in wanted and ":" in text and ("::" in text or text.count(":") > 4):
         found += _ipv6(text)
     if decode:
         found += _encoded(view, wanted, regions, found)
@@ -88,25 +85,29 @@ def _emails(text: str) -> Iterator[Finding]:
         at = text.find("@", at + 1)
 
 
-def _numbers(view: View, wanted: frozenset[str], digits: list[int]) -> Iterator[Finding]:
-    """Cards, IBANs, SSNs and IPv4 addresses; ``digits``: where the runs of digits begin,
-    the only places where a card, SSN or IPv4 match can begin (two letters before them for
-    an IBAN)."""
+def _numbers(view: View, wanted: frozenset[str], places: Candidates,
+             secrets: list[Finding]) -> Iterator[Finding]:
+    """Cards, IBANs, SSNs and IPv4 addresses, each tried only where it can begin."""
     text, lower = view.text, view.lower
+    ibans = list(_ibans(text, places.codes)) if "IBAN" in wanted else []
+    # An IBAN no credential overlaps outranks any card inside it when findings are resolved,
+    # so a run of digits within one is not searched for a card.
+    credentials = _occupied(text, secrets)
+    sure = Occupied(len(text), [(f.start, f.end) for f in ibans if not credentials.overlaps(f.start, f.end)])
     if "CREDIT_CARD" in wanted:
-        for match in matches_at(_DIGIT_RUN, text, digits):
-            yield from _cards(match)
-    if "IBAN" in wanted:
-        yield from _ibans(text, digits)
+        for match in matches_at(_DIGIT_RUN, text, places.numbers):
+            if not sure.covers(*match.span()):
+                yield from _cards(match)
+    yield from ibans
     if "US_SSN" in wanted:
-        for m in matches_at(_SSN, text, digits):
+        for m in matches_at(_SSN, text, places.numbers):
             if not ssn_ok(m.group(1), m.group(3), m.group(4)):
                 continue
             if not m.group(2) and not _SSN_WORDS.search(lower[max(0, m.start() - _CONTEXT_CHARS):m.start()]):
                 continue  # nine bare digits are an SSN only when the text says so
             yield Finding("US_SSN", m.start(), m.end(), m.group(1) + m.group(3) + m.group(4))
     if "IP_ADDRESS" in wanted and "." in text:
-        for m in matches_at(_IPV4, text, digits):
+        for m in matches_at(_IPV4, text, sorted(places.numbers + places.after_dash)):
             if ipv4_ok(m.group(0)) and not _VERSION_WORDS.search(
                     lower[max(0, m.start() - 24):m.start()]):
                 yield Finding("IP_ADDRESS", m.start(), m.end(), m.group(0))
@@ -161,27 +162,27 @@ def _card_grouping(groups: list[str]) -> bool:
             or sizes in ([4, 6, 5], [4, 6, 4]) or set(sizes) == {1})
 
 
-def _ibans(text: str, digits: list[int]) -> Iterator[Finding]:
-    """IBANs; each begins with two letters right before a run of digits."""
+def _ibans(text: str, codes: list[int]) -> Iterator[Finding]:
     pos = 0
-    for start in digits:
-        if start < pos + 2 or (m := _IBAN.match(text, start - 2)) is None:
+    for start in codes:
+        if start < pos or (m := _IBAN.match(text, start)) is None:
             continue
         raw = m.group(0)
         country = raw[:2].upper()
         length = IBAN_LENGTHS.get(country)
         if length is None:
             continue
-        compact, taken = [], 0
-        for taken, ch in enumerate(raw, 1):  # noqa: B007 - `taken` is read after the loop
-            if ch != " ":
-                compact.append(ch.upper())
-                if len(compact) == length:
-                    break
-        end = m.start() + taken
-        if len(compact) < length or (end < len(text) and text[end].isalnum()):
+        if len(raw) - raw.count(" ") < length:
             continue
-        iban = "".join(compact)
+        taken = length  # characters of `raw` that hold the first `length` non-spaces
+        for space in positions(raw, " "):
+            if space >= taken:
+                break
+            taken += 1
+        end = m.start() + taken
+        if end < len(text) and text[end].isalnum():
+            continue
+        iban = raw[:taken].replace(" ", "").upper()
         if iban_ok(iban):
             yield Finding("IBAN", m.start(), end, iban)
             pos = end
@@ -198,9 +199,9 @@ def _encoded(view: View, wanted: frozenset[str], regions: Sequence[str],
              found: list[Finding]) -> Iterator[Finding]:
     """Base64 blobs that decode to text holding a finding: reported over the whole blob (the
     upstream would otherwise get the value, only wrapped)."""
-    taken = [(f.start, f.end) for f in found]
+    taken = _occupied(view.text, found)
     for start, end, decoded, _ in encoded_blobs(view):
-        if any(s < end and start < e for s, e in taken):
+        if taken.overlaps(start, end):
             continue
         inner = find_pii(View(decoded, decoded), wanted, regions, decode=False)
         if inner:
@@ -251,10 +252,16 @@ def decode_blob(blob: str) -> str | None:
     return _printable(raw)
 
 
+def _occupied(text: str, findings: Iterable[Finding]) -> Occupied:
+    return Occupied(len(text), [(f.start, f.end) for f in findings])
+
+
 def resolve(found: list[Finding]) -> list[Finding]:
     """Drop findings that overlap a higher-priority (then longer, then earlier) one."""
     kept: list[Finding] = []
+    taken = Occupied(max((f.end for f in found), default=0))
     for f in sorted(found, key=lambda f: (PRIORITY[f.type], -(f.end - f.start), f.start)):
-        if all(f.end <= k.start or k.end <= f.start for k in kept):
+        if not taken.overlaps(f.start, f.end):
             kept.append(f)
+            taken.add(f.start, f.end)
     return sorted(kept, key=lambda f: f.start)

@@ -19,10 +19,10 @@ from gatewise.guardrails.entities import ENTITY_TYPES
 from gatewise.guardrails.grounding import evidence_texts, grounding
 from gatewise.guardrails.injection import check_injection
 from gatewise.guardrails.moderation import ModelCall, judge, moderate
-from gatewise.guardrails.phones import DEFAULT_REGIONS
+from gatewise.guardrails.phones import DEFAULT_REGIONS, load_regions
 from gatewise.guardrails.portkey_checks import Hook, HookContext, hooks_from, run_hook
 from gatewise.guardrails.redaction import EntityAction, Placeholders, check_pii
-from gatewise.guardrails.safety import check_safety
+from gatewise.guardrails.safety import check_safety, lexicon
 from gatewise.guardrails.texts import AUTHORED, UNTRUSTED_ROLES, TextRef, rebuild, split
 from gatewise.guardrails.verdict import CheckResult, Verdict
 
@@ -58,6 +58,14 @@ class GuardrailPipeline:
     output_hooks: list[Hook] = field(default_factory=list)
     call_model: ModelCall | None = None
     audit_key: bytes | None = None
+
+    def __post_init__(self) -> None:
+        # What the checks would otherwise build inside the first request: the safety lexicon
+        # (about 10 ms) and the phone metadata of the configured regions.
+        if self.safety or self.compliance:
+            lexicon()
+        if "PHONE" in self.pii or self.compliance:
+            load_regions(tuple(self.phone_regions))
 
     @classmethod
     def from_settings(cls, config: GuardrailsConfig, *, call_model: ModelCall | None = None,
