@@ -20,8 +20,10 @@ demo: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/gatewise serve routing-gateway --transport http --host 127.0.0.1 --port $(or $(PORT),8000)
 
+# One worker per core (pytest-xdist): many tests wait on a child process or a socket. Each file
+# stays on one worker, so a module's server or parsed spec is set up once.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 # Every tool of every server with 200+ generated and hostile arguments each; prints the table.
 fuzz: $(STAMP)

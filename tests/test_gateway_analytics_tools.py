@@ -18,6 +18,7 @@ async def make_traffic(client, upstream) -> None:
     await client.call_tool("routed_complete", {"prompt": "hi again", "project": "beta"})
 
 
+@pytest.mark.both_eras
 async def test_usage_analytics_with_chart_and_progress(connect, upstream) -> None:
     async with connect() as client:
         await make_traffic(client, upstream)

@@ -1,4 +1,4 @@
-"""openrouter-multimodal through a real in-memory MCP client, in both protocol eras."""
+"""openrouter-multimodal through a real in-memory MCP client (protocol-level checks in both eras)."""
 
 from __future__ import annotations
 
@@ -29,10 +29,10 @@ def mm_settings(tmp_path: Path, sandbox) -> Settings:
                          media={"allowed_roots": [str(tmp_path)], "output_root": str(tmp_path / "out")})
 
 
-@pytest.fixture(params=["auto", "legacy"])
-def connect(request: pytest.FixtureRequest, mm_settings: Settings):
+@pytest.fixture
+def connect(era: str, mm_settings: Settings):
     def factory(settings: Settings | None = None) -> Client:
-        return Client(create_server(settings or mm_settings), mode=request.param)
+        return Client(create_server(settings or mm_settings), mode=era)
 
     return factory
 
@@ -47,6 +47,7 @@ def data_url(mime: str, data: bytes) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode()}"
 
 
+@pytest.mark.both_eras
 async def test_tools_list_matches_the_contract(connect) -> None:
     async with connect() as client:
         current = check_contract((await client.list_tools()).tools, CONTRACT)

@@ -49,10 +49,10 @@ def search_settings(tmp_path: Path, sandbox) -> Settings:
                          limits={"max_retries": 1, "backoff_base_s": 0.0, "backoff_max_s": 0.0})
 
 
-@pytest.fixture(params=["auto", "legacy"])
-def connect(request: pytest.FixtureRequest, search_settings: Settings):
+@pytest.fixture
+def connect(era: str, search_settings: Settings):
     def factory(settings: Settings | None = None) -> Client:
-        return Client(create_server(settings or search_settings), mode=request.param)
+        return Client(create_server(settings or search_settings), mode=era)
 
     return factory
 
@@ -61,6 +61,7 @@ def token_cost(model: str, out: dict) -> float:
     return CATALOG.get(model).cost(out["tokens_in"], out["tokens_out"])
 
 
+@pytest.mark.both_eras
 async def test_tools_list_matches_the_contract(connect) -> None:
     async with connect() as client:
         current = check_contract((await client.list_tools()).tools, CONTRACT)
@@ -209,6 +210,7 @@ async def test_bad_input_is_refused_clearly(connect, upstream, search_settings) 
     assert await ledger_rows(search_settings) == []
 
 
+@pytest.mark.both_eras
 async def test_research_runs_searches_concurrently_and_cites_every_sentence(
         connect, upstream, search_settings) -> None:
     question = "Compare LFP and NMC battery chemistry"

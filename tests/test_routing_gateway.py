@@ -1,4 +1,4 @@
-"""routing-gateway through a real in-memory MCP client, in both protocol eras."""
+"""routing-gateway through a real in-memory MCP client (protocol-level checks in both eras)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ CATALOG = Catalog.snapshot()
 
 
 
+@pytest.mark.both_eras
 async def test_tools_list_matches_the_contract(connect) -> None:
     async with connect() as client:
         current = check_contract((await client.list_tools()).tools, CONTRACT)
@@ -193,6 +194,7 @@ async def test_bad_input_is_a_clear_error(connect, upstream, settings, args, fra
         assert await ledger_rows(settings) == []
 
 
+@pytest.mark.both_eras
 async def test_unknown_tool_is_a_protocol_error(connect) -> None:
     async with connect() as client:
         with pytest.raises(MCPError) as info:

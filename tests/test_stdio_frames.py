@@ -20,6 +20,7 @@ from tool_support import server_env
 SCRIPT = Path(sys.executable).parent / "gatewise-routing-gateway"
 MAX_FRAME = 1 << 20
 ANSWER_WAIT_S = 10  # a read timeout, so a dropped frame fails the test instead of hanging it
+START_WAIT_S = 60  # the first answer waits for the server's start-up, slow on a busy machine
 PARSE_ERROR, INVALID_REQUEST = -32700, -32600
 
 
@@ -40,11 +41,11 @@ class Pipe:
         self.stdin.write(line + b"\n")
         self.stdin.flush()
 
-    def answer(self, line: bytes, request_id: Any) -> dict[str, Any]:
+    def answer(self, line: bytes, request_id: Any, wait_s: float = ANSWER_WAIT_S) -> dict[str, Any]:
         self.send(line)
         while True:
             try:
-                message = self.lines.get(timeout=ANSWER_WAIT_S)
+                message = self.lines.get(timeout=wait_s)
             except queue.Empty:
                 raise AssertionError(f"no answer for id {request_id!r}") from None
             if "id" in message and message["id"] == request_id:
@@ -66,14 +67,20 @@ def pipe(sandbox: SandboxServer, tmp_path_factory: pytest.TempPathFactory) -> It
     with stderr.open("wb") as err, subprocess.Popen([str(SCRIPT)], stdin=subprocess.PIPE,
                                                      stdout=subprocess.PIPE, stderr=err,
                                                      env=env) as proc:
-        served = Pipe(proc)
-        served.answer(request(1, "initialize", {
-            "protocolVersion": "2025-11-25", "capabilities": {},
-            "clientInfo": {"name": "raw", "version": "0"}}), 1)
-        served.send(b'{"jsonrpc": "2.0", "method": "notifications/initialized"}')
-        yield served
-        served.stdin.close()
-        assert proc.wait(timeout=15) == 0
+        try:
+            served = Pipe(proc)
+            served.answer(request(1, "initialize", {
+                "protocolVersion": "2025-11-25", "capabilities": {},
+                "clientInfo": {"name": "raw", "version": "0"}}), 1, START_WAIT_S)
+            served.send(b'{"jsonrpc": "2.0", "method": "notifications/initialized"}')
+            yield served
+            served.stdin.close()
+            assert proc.wait(timeout=15) == 0
+        finally:
+            # After a failure the server still runs and the reader thread is blocked on its
+            # stdout, so Popen's exit (which closes that pipe, then waits) would hang forever.
+            if proc.poll() is None:
+                proc.kill()
     assert "Traceback" not in stderr.read_text()
 
 

@@ -1,0 +1,194 @@
+"""portkey-admin against the sandbox's Portkey stand-in: keys, virtual keys, workspaces and users,
+each through its whole lifecycle, with secrets shown once."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from portkey_support import fails, last_request, ok
+
+
+async def test_api_keys_lifecycle_shows_each_secret_once(connect, upstream, sandbox, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with connect() as client:
+        listed = await ok(client, "get_api_keys", limit=100)
+        assert listed["provider"] == "sandbox" and listed["total"] == len(listed["items"])
+        workspace_id = next(k["workspace_id"] for k in listed["items"] if k.get("workspace_id"))
+        made = await ok(
+            client,
+            "manage_api_keys",
+            action="create",
+            name="ci bot",
+            scopes=["logs.view"],
+            workspace_id=workspace_id,
+            fields={"rate_limits": [{"type": "requests", "unit": "rpm", "value": 60}]},
+        )
+        secret, key_id = made["secret"], made["item"]["id"]
+        assert secret and made["applied"] and "shown only" in made["notes"][0]
+        assert secret not in json.dumps(made["item"])
+        seen = [
+            await ok(client, "get_api_keys", action="get", id=key_id),
+            await ok(client, "manage_api_keys", action="get", id=key_id),
+            await ok(client, "manage_api_keys", action="list", workspace_id=workspace_id),
+            await ok(client, "manage_api_keys", action="update", id=key_id, name="ci bot 2"),
+        ]
+        assert seen[0]["item"]["name"] == "ci bot" and seen[3]["applied"]
+        assert key_id in [k["id"] for k in seen[2]["items"]]
+        assert last_request(sandbox, "/v1/api-keys")["query"]["workspace_id"] == workspace_id
+        refused = await fails(client, "manage_api_keys", action="rotate", id=key_id)
+        assert "confirm" in refused and "nothing was changed" in refused
+        preview = await ok(client, "manage_api_keys", action="rotate", id=key_id, dry_run=True)
+        assert not preview["applied"] and preview["item"]["current"]["id"] == key_id
+        assert preview["item"]["request"] == {
+            "method": "POST",
+            "path": f"/api-keys/{key_id}/rotate",
+            "body": {},
+        }
+        rotated = await ok(
+            client,
+            "manage_api_keys",
+            action="rotate",
+            id=key_id,
+            confirm=True,
+            key_transition_period_ms=1_800_000,
+        )
+        assert rotated["secret"] and rotated["secret"] != secret
+        later = [
+            await ok(client, "get_api_keys", limit=100),
+            await ok(client, "get_api_keys", action="get", id=key_id),
+        ]
+        for output in [*seen, preview, *later]:
+            assert secret not in json.dumps(output) and rotated["secret"] not in json.dumps(output)
+        assert secret not in caplog.text and rotated["secret"] not in caplog.text
+        await ok(client, "manage_api_keys", action="delete", id=key_id, confirm=True)
+        gone = await fails(client, "get_api_keys", action="get", id=key_id)
+        assert "NOT_FOUND" in gone
+
+
+async def test_virtual_keys_never_echo_the_provider_key(connect, upstream) -> None:
+    provider_key = "sk-provider-secret-0123456789"
+    async with connect() as client:
+        made = await ok(
+            client,
+            "manage_virtual_keys",
+            action="create",
+            name="openai main",
+            provider="openai",
+            key=provider_key,
+            fields={"note": "ci"},
+        )
+        slug = made["item"]["slug"]
+        outputs = [
+            made,
+            await ok(client, "manage_virtual_keys", action="list", limit=100),
+            await ok(client, "manage_virtual_keys", action="get", slug=slug),
+            await ok(client, "manage_virtual_keys", action="update", slug=slug, fields={"note": "x"}),
+            await ok(
+                client,
+                "manage_virtual_keys",
+                action="rotate",
+                slug=slug,
+                key=provider_key + "2",
+                dry_run=True,
+            ),
+            await ok(
+                client,
+                "manage_virtual_keys",
+                action="rotate",
+                slug=slug,
+                key=provider_key + "2",
+                confirm=True,
+            ),
+        ]
+        assert slug in [v["slug"] for v in outputs[1]["items"]]
+        assert all(provider_key not in json.dumps(o) for o in outputs)
+        assert outputs[4]["item"]["request"]["body"]["key"] != provider_key + "2"  # masked in previews
+        assert "`key` is required" in await fails(
+            client, "manage_virtual_keys", action="rotate", slug=slug, confirm=True
+        )
+        await ok(client, "manage_virtual_keys", action="delete", slug=slug, confirm=True)
+        assert "NOT_FOUND" in await fails(client, "manage_virtual_keys", action="get", slug=slug)
+
+
+async def test_workspaces_and_members(connect, upstream) -> None:
+    async with connect() as client:
+        users = (await ok(client, "manage_users", action="list", limit=3))["items"]
+        made = await ok(
+            client,
+            "manage_workspaces",
+            action="create",
+            name="Payments",
+            fields={"description": "card flows"},
+        )
+        ws = made["item"]["id"]
+        assert (await ok(client, "manage_workspaces", action="get", workspace_id=ws))["item"][
+            "name"
+        ] == "Payments"
+        found = await ok(client, "manage_workspaces", action="list", name="Pay", status="active")
+        assert [w["id"] for w in found["items"]] == [ws]
+        await ok(client, "manage_workspaces", action="update", workspace_id=ws, name="Payments EU")
+        await ok(
+            client,
+            "manage_workspaces",
+            action="add_members",
+            workspace_id=ws,
+            user_id=users[0]["id"],
+            role="manager",
+        )
+        members = await ok(
+            client, "manage_workspaces", action="list_members", workspace_id=ws, role="manager"
+        )
+        assert [m["id"] for m in members["items"]] == [users[0]["id"]]
+        member = {"workspace_id": ws, "user_id": users[0]["id"]}
+        assert (await ok(client, "manage_workspaces", action="get_member", **member))["item"][
+            "role"
+        ] == "manager"
+        await ok(client, "manage_workspaces", action="update_member", role="admin", **member)
+        await ok(client, "manage_workspaces", action="remove_member", confirm=True, **member)
+        assert (await ok(client, "manage_workspaces", action="list_members", workspace_id=ws))["items"] == []
+        preview = await ok(client, "manage_workspaces", action="delete", workspace_id=ws, dry_run=True)
+        assert preview["item"]["current"]["name"] == "Payments EU" and not preview["applied"]
+        await ok(client, "manage_workspaces", action="get", workspace_id=ws)  # the dry run changed nothing
+        await ok(client, "manage_workspaces", action="delete", workspace_id=ws, confirm=True)
+
+
+async def test_users_invites_and_scim(connect, upstream) -> None:
+    async with connect() as client:
+        users = (await ok(client, "manage_users", action="list", role="member"))["items"]
+        assert users and all(u["role"] == "member" for u in users)
+        user = users[0]["id"]
+        assert (await ok(client, "manage_users", action="get", user_id=user))["item"]["id"] == user
+        await ok(client, "manage_users", action="update", user_id=user, role="admin")
+        assert (await ok(client, "manage_users", action="get", user_id=user))["item"]["role"] == "admin"
+        await ok(client, "manage_users", action="delete", user_id=user, confirm=True)
+        workspace = (await ok(client, "manage_workspaces", action="list", limit=1))["items"][0]["id"]
+        invite = await ok(
+            client,
+            "manage_users",
+            action="invite",
+            email="new@example.com",
+            role="member",
+            fields={"workspaces": [{"id": workspace, "role": "member"}]},
+        )
+        invite_id = invite["item"]["id"]
+        pending = await ok(
+            client, "manage_users", action="list_invites", status="pending", email="new@example.com"
+        )
+        assert [i["id"] for i in pending["items"]] == [invite_id]
+        await ok(client, "manage_users", action="get_invite", invite_id=invite_id)
+        await ok(client, "manage_users", action="resend_invite", invite_id=invite_id)
+        await ok(client, "manage_users", action="delete_invite", invite_id=invite_id, confirm=True)
+        scim = await ok(
+            client,
+            "manage_users",
+            action="create_scim",
+            workspace_id=workspace,
+            role="member",
+            fields={"scim_group_name": "Engineering"},
+        )
+        listed = await ok(client, "manage_users", action="list_scim", workspace_id=workspace)
+        assert scim["item"]["id"] in [m["id"] for m in listed["items"]]
+        await ok(client, "manage_users", action="delete_scim", scim_id=scim["item"]["id"], confirm=True)
+
+
