@@ -5,7 +5,7 @@ GSM8K and MMLU combined, contaminated prompts excluded; the test half is left to
 ``bench/routing_replay.py``. The split is a hash of each prompt, the optimiser is full-batch L-BFGS
 from zero, weights are rounded and the file holds no date. Floating-point summation order differs
 between CPUs and BLAS builds, so the optimiser may stop a few iterations apart and a rebuild elsewhere
-matches the shipped file within a few weight units (tests/test_difficulty.py states the tolerance),
+matches the shipped file within a few weight units (tests/unit/test_difficulty.py states the tolerance),
 not byte for byte.
 
 Usage: python scripts/train_difficulty.py [--out PATH]

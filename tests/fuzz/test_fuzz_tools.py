@@ -23,9 +23,9 @@ from PIL import Image
 
 from gatewise.config import Settings, load_settings
 from gatewise_sandbox import SandboxServer
+from repo_paths import CONTRACTS
 
 MODEL = "openai/gpt-5-nano"
-CONTRACTS = Path(__file__).resolve().parents[1] / "contract"
 SERVERS = ("routing_gateway", "portkey_admin", "openrouter_multimodal", "openrouter_search")
 # Tool names from the contract snapshots, which the servers' own tests keep equal to tools/list.
 TOOLS = [(server, tool) for server in SERVERS

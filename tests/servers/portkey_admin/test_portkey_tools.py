@@ -21,10 +21,11 @@ from gatewise.errors import GatewiseError
 from gatewise.portkey import PortkeyAdmin, resolve_target
 from gatewise.portkey.actions import ACTIONS
 from gatewise.portkey.endpoints import ENDPOINTS
+from repo_paths import CONTRACTS
 from spec_support import PORTKEY_SPEC, load_spec
 from tool_support import check_contract
 
-CONTRACT = Path(__file__).parents[2] / "contract" / "portkey_admin_tools.json"
+CONTRACT = CONTRACTS / "portkey_admin_tools.json"
 MAX_TOOLS_LIST_BYTES = 30 * 1024
 
 

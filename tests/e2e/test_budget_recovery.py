@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from calendar import timegm
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +23,17 @@ from gatewise.errors import GatewiseError
 from gatewise.ledger import MIGRATIONS, CallRecord, open_ledger
 from gatewise.ledger.budgets import BudgetManager, Reconciled
 from gatewise.ledger.owners import process_start
-from test_budgets import Clock, rows
+from repo_paths import TESTS
+from store_support import FakeClock, sqlite_rows
 
+NOW = float(timegm((2026, 11, 29, 12, 0, 0)))
 LIMIT = 1.0
 RULE = BudgetRule(scope="global", window="monthly", limit_usd=LIMIT, on_exceed="block")
 CONFIG = BudgetsConfig(rules=[RULE])
 
 
 def ledger_cost(path: Path) -> float:
-    return rows(path, "SELECT TOTAL(cost_usd) FROM calls")[0][0]
+    return sqlite_rows(path, "SELECT TOTAL(cost_usd) FROM calls")[0][0]
 
 
 async def global_status(manager: BudgetManager) -> tuple[float, float]:
@@ -55,7 +58,7 @@ CHILD = textwrap.dedent(
     import asyncio, sys
     from gatewise.ledger import open_ledger
     from gatewise.ledger.budgets import BudgetManager, budget_scopes
-    sys.path.insert(0, sys.argv[2])
+    sys.path[:0] = sys.argv[2:]  # this file's folder and tests/
     from test_budget_recovery import CONFIG, call_row
 
     async def main(path):
@@ -80,7 +83,7 @@ async def test_a_killed_process_holds_stop_counting_and_its_finished_call_is_cha
 ) -> None:
     path = tmp_path / "data" / "ledger.sqlite3"
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(path), str(Path(__file__).parent)],
+        [sys.executable, "-c", CHILD, str(path), str(Path(__file__).parent), str(TESTS)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
@@ -114,7 +117,7 @@ async def test_a_killed_process_holds_stop_counting_and_its_finished_call_is_cha
     # each hold was settled once, and the settle that did run is not counted again.
     assert await watcher.reconcile() == Reconciled()
     assert await global_status(watcher) == (pytest.approx(0.45), pytest.approx(0.55))
-    states = rows(path, "SELECT request_id, state, cost_usd FROM budget_reservations"
+    states = sqlite_rows(path, "SELECT request_id, state, cost_usd FROM budget_reservations"
                         " WHERE scope = 'global' ORDER BY id")
     assert states == [("done", "committed", 0.2), ("unsettled", "committed", 0.25),
                       ("in-flight", "expired", None), ("fits", "reserved", None)]
@@ -126,13 +129,13 @@ async def test_a_killed_process_holds_stop_counting_and_its_finished_call_is_cha
 
 
 def owner_of(path: Path, request_id: str) -> str:
-    return rows(path, "SELECT DISTINCT owner FROM budget_reservations WHERE request_id = ?",
+    return sqlite_rows(path, "SELECT DISTINCT owner FROM budget_reservations WHERE request_id = ?",
                 (request_id,))[0][0]
 
 
 async def test_a_reused_pid_does_not_keep_a_dead_owner_alive(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite3"
-    clock = Clock()
+    clock = FakeClock(NOW)
     first = BudgetManager(path, CONFIG, clock=clock)
     await first.reserve(["global"], 0.4, "mine")
     await first.reserve(["global"], 0.4, "ghost")
@@ -156,7 +159,7 @@ async def test_a_reused_pid_does_not_keep_a_dead_owner_alive(tmp_path: Path) -> 
 
 async def test_an_owner_elsewhere_is_gone_once_its_lease_lapses(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite3"
-    clock = Clock()
+    clock = FakeClock(NOW)
     lease = BudgetsConfig(rules=[RULE], reconcile_interval_s=30, owner_lease_s=120)
     remote = BudgetManager(path, lease, clock=clock)
     ledger = open_ledger(path)
@@ -185,7 +188,7 @@ async def test_an_owner_elsewhere_is_gone_once_its_lease_lapses(tmp_path: Path) 
     assert late.settled_before is False
     assert await global_status(local) == (pytest.approx(0.15), 0.0)
     await remote.reconcile()  # it registers itself again
-    assert rows(path, "SELECT COUNT(*) FROM budget_owners") == [(2,)]
+    assert sqlite_rows(path, "SELECT COUNT(*) FROM budget_owners") == [(2,)]
     for closing in (remote, local, ledger):
         await closing.close()
 
@@ -196,8 +199,8 @@ async def test_close_settles_what_it_still_holds(tmp_path: Path) -> None:
     manager.start_upkeep()
     await manager.reserve(["global"], 0.5, "abandoned")
     await manager.close()
-    assert rows(path, "SELECT state FROM budget_reservations") == [("expired",)]
-    assert rows(path, "SELECT COUNT(*) FROM budget_owners") == [(0,)]
+    assert sqlite_rows(path, "SELECT state FROM budget_reservations") == [("expired",)]
+    assert sqlite_rows(path, "SELECT COUNT(*) FROM budget_owners") == [(0,)]
 
 
 async def test_the_upkeep_reconciles_every_interval(tmp_path: Path) -> None:
@@ -205,10 +208,10 @@ async def test_the_upkeep_reconciles_every_interval(tmp_path: Path) -> None:
     config = BudgetsConfig(rules=[RULE], reconcile_interval_s=0.05, owner_lease_s=1)
     manager = BudgetManager(path, config)
     manager.start_upkeep()
-    [(first,)] = rows(path, "SELECT heartbeat_at FROM budget_owners")
+    [(first,)] = sqlite_rows(path, "SELECT heartbeat_at FROM budget_owners")
     for _ in range(200):  # renewed within a few intervals; bounded so a failure cannot hang
         await asyncio.sleep(0.05)
-        if rows(path, "SELECT heartbeat_at FROM budget_owners")[0][0] > first:
+        if sqlite_rows(path, "SELECT heartbeat_at FROM budget_owners")[0][0] > first:
             break
     else:
         raise AssertionError("the lease was never renewed")
@@ -236,11 +239,11 @@ async def test_holds_from_before_owners_were_recorded_keep_their_ttl(tmp_path: P
         )
     conn.close()
     manager = BudgetManager(path, CONFIG)
-    assert rows(path, "SELECT MAX(version) FROM schema_migrations") == [(3,)]
+    assert sqlite_rows(path, "SELECT MAX(version) FROM schema_migrations") == [(3,)]
     assert manager.recovered == Reconciled()
     assert await global_status(manager) == (0.0, pytest.approx(0.4))
     await manager.close()
-    assert rows(path, "SELECT owner, state FROM budget_reservations") == [(None, "reserved")]
+    assert sqlite_rows(path, "SELECT owner, state FROM budget_reservations") == [(None, "reserved")]
 
 
 # --- the routing-gateway server over stdio, killed mid-call -------------------------------------
@@ -296,7 +299,7 @@ def test_a_gateway_killed_mid_call_frees_its_hold_on_the_next_start(
         upstream.fault(CHEAP, timeout_rate=1.0)  # the next call hangs in the upstream
         server.send("tools/call", call)
         for _ in range(600):  # until its hold is written; bounded so a failure cannot hang
-            if rows(ledger, "SELECT COUNT(*) FROM budget_reservations WHERE state = 'reserved'")[0][0]:
+            if sqlite_rows(ledger, "SELECT COUNT(*) FROM budget_reservations WHERE state = 'reserved'")[0][0]:
                 break
             time.sleep(0.05)
         else:
@@ -313,8 +316,9 @@ def test_a_gateway_killed_mid_call_frees_its_hold_on_the_next_start(
     doctor = subprocess.run([sys.executable, "-m", "gatewise.cli", "doctor"], capture_output=True,
                             text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
     assert doctor.returncode == 0, doctor.stderr
-    assert rows(ledger, "SELECT COUNT(*) FROM budget_reservations WHERE state = 'reserved'") == [(0,)]
-    [(spent,)] = rows(ledger, "SELECT TOTAL(cost_usd) FROM budget_reservations WHERE state = 'committed'")
+    assert sqlite_rows(ledger, "SELECT COUNT(*) FROM budget_reservations WHERE state = 'reserved'") == [(0,)]
+    [(spent,)] = sqlite_rows(
+        ledger, "SELECT TOTAL(cost_usd) FROM budget_reservations WHERE state = 'committed'")
     assert 0 < spent == pytest.approx(ledger_cost(ledger))
     assert ("budgets: 1 stale hold(s) released and 0 charged from the ledger, left by 1 stopped "
             "process(es)") in doctor.stderr

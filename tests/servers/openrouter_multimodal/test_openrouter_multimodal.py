@@ -15,9 +15,10 @@ from PIL import Image
 
 from gatewise.catalog import Catalog
 from gatewise.config import Settings, load_settings
+from repo_paths import CONTRACTS
 from tool_support import call, check_contract, error_text, ledger_rows, server_env
 
-CONTRACT = Path(__file__).parent / "contract" / "openrouter_multimodal_tools.json"
+CONTRACT = CONTRACTS / "openrouter_multimodal_tools.json"
 SCRIPT = Path(sys.executable).parent / "gatewise-openrouter-multimodal"
 CATALOG = Catalog.snapshot()
 SERVER = "openrouter-multimodal"

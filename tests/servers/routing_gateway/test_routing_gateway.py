@@ -14,9 +14,10 @@ from PIL import Image
 
 from gatewise.catalog import Catalog
 from gatewise.config import load_settings
+from repo_paths import CONTRACTS
 from tool_support import check_contract, ledger_rows, unfence
 
-CONTRACT = Path(__file__).parent / "contract" / "routing_gateway_tools.json"
+CONTRACT = CONTRACTS / "routing_gateway_tools.json"
 CATALOG = Catalog.snapshot()
 
 

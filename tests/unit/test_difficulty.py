@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from gatewise.routing.difficulty import ARTEFACT, DifficultyModel, load_default
+from repo_paths import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 ARTEFACT_PATH = REPO / "shared" / "gatewise" / "data" / ARTEFACT
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -13,6 +12,7 @@ from gatewise.guardrails.pii import find_pii
 from gatewise.guardrails.redaction import Placeholders, check_pii
 from gatewise.guardrails.texts import split
 from gatewise.guardrails.validators import iban_ok, is_card, luhn, ssn_ok
+from repo_paths import BENCH
 
 ALL = dict.fromkeys(("SECRET", "CREDIT_CARD", "IBAN", "US_SSN", "EMAIL", "IP_ADDRESS", "PHONE"), "redact")
 GHP = "ghp_" + "Zq8" * 12  # 36 characters after the prefix
@@ -166,7 +166,7 @@ def test_per_type_actions() -> None:
 def test_labelled_corpus_meets_the_precision_and_recall_targets() -> None:
     """The bench's seeded Faker corpus (another seed, smaller): P >= 0.97 and R >= 0.95 on
     every type, hard negatives included."""
-    bench = Path(__file__).parent.parent / "bench"
+    bench = BENCH
     sys.path.insert(0, str(bench))
     try:
         from pii_corpus import TYPES, corpus

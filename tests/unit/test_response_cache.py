@@ -23,19 +23,9 @@ from gatewise.cache import (
     should_store,
 )
 from gatewise.ledger import CACHE_STATUSES
+from store_support import FakeClock
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
-
-
-class FakeClock:
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

@@ -7,15 +7,14 @@ import json
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from gatewise.config import TaskType
 from gatewise.routing.analyze import analyze
+from repo_paths import BENCH
 
-BENCH = Path(__file__).resolve().parent.parent / "bench"
 LANGUAGES = {"en", "es", "fr", "de", "zh", "ja"}
 FIELDS = {"id", "text", "task", "needs_web", "language", "split"}
 

@@ -8,7 +8,6 @@ import json
 import math
 import runpy
 import socket
-import sqlite3
 import sys
 import textwrap
 import threading
@@ -34,17 +33,10 @@ from gatewise.ledger.budgets import (
     window_key,
     window_reset,
 )
+from store_support import FakeClock, sqlite_rows
 
 NOW = float(timegm((2026, 11, 29, 12, 0, 0)))
 DAY = 86_400.0
-
-
-class Clock:
-    def __init__(self, now: float = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def rule(limit: float, scope: str = "global", window: str = "daily", on_exceed: str = "block") -> BudgetRule:
@@ -59,8 +51,8 @@ Opener = Callable[..., BudgetManager]
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock(NOW)
 
 
 @pytest.fixture
@@ -69,7 +61,7 @@ def path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def open_manager(path: Path, clock: Clock) -> AsyncIterator[Opener]:
+async def open_manager(path: Path, clock: FakeClock) -> AsyncIterator[Opener]:
     opened: list[BudgetManager] = []
 
     def opener(config: BudgetsConfig | None = None, **kw: Any) -> BudgetManager:
@@ -81,14 +73,6 @@ async def open_manager(path: Path, clock: Clock) -> AsyncIterator[Opener]:
     yield opener
     for manager in opened:
         await manager.close()
-
-
-def rows(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 async def one(manager: BudgetManager, scope: str = "global", window: str = "daily"):
@@ -117,8 +101,9 @@ async def test_migrations_add_budget_tables_beside_the_calls(path: Path, open_ma
     ledger = open_ledger(path)
     open_manager()
     assert SCHEMA_VERSION == 3
-    assert [v for (v,) in rows(path, "SELECT version FROM schema_migrations ORDER BY version")] == [1, 2, 3]
-    tables = {name for (name,) in rows(path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    versions = sqlite_rows(path, "SELECT version FROM schema_migrations ORDER BY version")
+    assert [v for (v,) in versions] == [1, 2, 3]
+    tables = {name for (name,) in sqlite_rows(path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"calls", "budgets", "budget_reservations", "alerts", "budget_owners"} <= tables
     await ledger.close()
 
@@ -194,14 +179,14 @@ async def test_reserve_commit_release_arithmetic(path: Path, open_manager: Opene
     over = await manager.reserve(["global"], 0.1, "r3")
     await manager.commit(over, 0.4)  # dearer than estimated: the real cost wins
     assert (await one(manager)).spent_usd == pytest.approx(0.6)
-    assert rows(path, "SELECT request_id, state, cost_usd FROM budget_reservations ORDER BY id") == [
+    assert sqlite_rows(path, "SELECT request_id, state, cost_usd FROM budget_reservations ORDER BY id") == [
         ("r1", "committed", 0.2),
         ("r2", "released", None),
         ("r3", "committed", 0.4),
     ]
 
 
-async def test_spend_is_charged_per_scope_and_window(clock: Clock, open_manager: Opener) -> None:
+async def test_spend_is_charged_per_scope_and_window(clock: FakeClock, open_manager: Opener) -> None:
     manager = open_manager(
         budgets(rule(10.0), rule(100.0, window="monthly"), rule(5.0, "project:acme"))
     )
@@ -240,7 +225,7 @@ async def test_block_raises_budget_exceeded_and_holds_nothing(path: Path, open_m
                  "resets at 2026-11-30T00:00:00Z"):
         assert part in err.message
     assert err.details["requested_usd"] == 0.5 and err.details["limit_usd"] == 1.0
-    assert rows(path, "SELECT DISTINCT request_id FROM budget_reservations") == [("r1",)]
+    assert sqlite_rows(path, "SELECT DISTINCT request_id FROM budget_reservations") == [("r1",)]
     assert (await one(manager, "project:acme")).reserved_usd == 0.6
     # Another project is not held back by acme's budget, and a free call always fits.
     assert (await manager.reserve(budget_scopes("other"), 0.5, "r3")).verdict == "ok"
@@ -290,7 +275,7 @@ async def test_block_wins_over_downgrade_and_warn(open_manager: Opener) -> None:
     assert (await manager.reserve(["global"], 2.0, "r2")).verdict == "downgrade"
 
 
-async def test_stale_reservations_expire(path: Path, clock: Clock, open_manager: Opener) -> None:
+async def test_stale_reservations_expire(path: Path, clock: FakeClock, open_manager: Opener) -> None:
     manager = open_manager(budgets(rule(1.0)), reservation_ttl_s=600)
     crashed = await manager.reserve(["global"], 0.9, "crashed")
     with pytest.raises(GatewiseError):
@@ -298,7 +283,7 @@ async def test_stale_reservations_expire(path: Path, clock: Clock, open_manager:
     clock.now += 601
     assert (await one(manager)).reserved_usd == 0.0  # status already ignores the stale hold
     later = await manager.reserve(["global"], 0.9, "later")
-    states = dict(rows(path, "SELECT request_id, state FROM budget_reservations"))
+    states = dict(sqlite_rows(path, "SELECT request_id, state FROM budget_reservations"))
     assert states == {"crashed": "expired", "later": "reserved"}
     # A late commit still charges its real cost: the money was spent.
     await manager.commit(crashed, 0.05)
@@ -314,13 +299,13 @@ async def test_a_cancelled_reserve_leaves_no_hold(path: Path, open_manager: Open
     with pytest.raises(asyncio.CancelledError):
         await task
     await manager.close()
-    assert rows(path, "SELECT state FROM budget_reservations WHERE state = 'reserved'") == []
+    assert sqlite_rows(path, "SELECT state FROM budget_reservations WHERE state = 'reserved'") == []
 
 
 # --- alerts ------------------------------------------------------------------------------------
 
 
-async def test_alerts_fire_once_per_threshold_per_window(clock: Clock, open_manager: Opener) -> None:
+async def test_alerts_fire_once_per_threshold_per_window(clock: FakeClock, open_manager: Opener) -> None:
     manager = open_manager(budgets(rule(1.0, on_exceed="warn"), rule(10.0, window="monthly"),
                                    thresholds=(0.5, 0.8)))
 
@@ -596,7 +581,7 @@ async def test_two_processes_racing_never_pass_the_budget(tmp_path: Path, path: 
     results = mine + json.loads(out)
     assert len(results) == 200
     wins = {request_id: cost for request_id, cost in results if cost is not None}
-    held = rows(path, "SELECT request_id, state, cost_usd, created_at FROM budget_reservations")
+    held = sqlite_rows(path, "SELECT request_id, state, cost_usd, created_at FROM budget_reservations")
     committed = Counter(request_id for request_id, state, _, _ in held if state == "committed")
     assert committed == Counter(list(wins))  # every success charged exactly once, nothing else held
     assert len(held) == len(wins)

@@ -20,8 +20,8 @@ from mcp import Client, StdioServerParameters
 from gatewise.cli import SERVERS
 from gatewise.config import Settings
 from gatewise.runtime import Runtime
+from repo_paths import REPO
 
-ROOT = Path(__file__).resolve().parents[1]
 SANDBOX = "gatewise_sandbox"
 # Runs a module as __main__ and, at exit, writes the names of every module the process loaded.
 MODULES_AT_EXIT = """
@@ -51,9 +51,9 @@ def _callee(call: ast.Call) -> str | None:
 
 
 def test_no_core_or_server_module_imports_the_sandbox() -> None:
-    sources = [*(ROOT / "shared" / "gatewise").rglob("*.py"), *(ROOT / "servers").rglob("*.py")]
+    sources = [*(REPO / "shared" / "gatewise").rglob("*.py"), *(REPO / "servers").rglob("*.py")]
     assert len(sources) > 50
-    offenders = sorted(str(path.relative_to(ROOT)) for path in sources
+    offenders = sorted(str(path.relative_to(REPO)) for path in sources
                        if any(name == SANDBOX or name.startswith(SANDBOX + ".")
                               for name in imported_names(ast.parse(path.read_text(), str(path)))))
     assert offenders == []

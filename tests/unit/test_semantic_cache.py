@@ -20,7 +20,7 @@ from gatewise.cache.vector_index import VectorIndex
 from gatewise.catalog import Catalog
 from gatewise.config import EmbeddingCacheConfig, Settings
 from gatewise.upstream.openrouter import OpenRouterClient
-from test_response_cache import FakeClock
+from store_support import FakeClock
 
 QUESTION = "How do I reset my password?"
 SCOPE = Scope("routing-gateway:routed_complete", ("simple_queries",), {"temperature": 0, "max_tokens": 200},

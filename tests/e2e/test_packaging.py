@@ -13,27 +13,26 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from gatewise.cli import SERVERS
-
-ROOT = Path(__file__).resolve().parents[1]
+from repo_paths import REPO
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out),
-                    str(ROOT)], check=True, capture_output=True, timeout=300)
+                    str(REPO)], check=True, capture_output=True, timeout=300)
     (built,) = out.glob("gatewise-*.whl")
     return built
 
 
 def test_wheel_contains_every_source_module_and_the_snapshot(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    expected = {"gatewise/" + str(p.relative_to(ROOT / "shared" / "gatewise"))
-                for p in (ROOT / "shared" / "gatewise").rglob("*.py")}
-    expected |= {"gatewise/servers/" + str(p.relative_to(ROOT / "servers"))
-                 for p in (ROOT / "servers").rglob("*.py")}
-    expected |= {"gatewise_sandbox/" + str(p.relative_to(ROOT / "sandbox" / "gatewise_sandbox"))
-                 for p in (ROOT / "sandbox" / "gatewise_sandbox").rglob("*.py")}
+    expected = {"gatewise/" + str(p.relative_to(REPO / "shared" / "gatewise"))
+                for p in (REPO / "shared" / "gatewise").rglob("*.py")}
+    expected |= {"gatewise/servers/" + str(p.relative_to(REPO / "servers"))
+                 for p in (REPO / "servers").rglob("*.py")}
+    expected |= {"gatewise_sandbox/" + str(p.relative_to(REPO / "sandbox" / "gatewise_sandbox"))
+                 for p in (REPO / "sandbox" / "gatewise_sandbox").rglob("*.py")}
     assert expected <= names, sorted(expected - names)
     assert "gatewise/data/models.json" in names
     assert {"gatewise/py.typed", "gatewise_sandbox/py.typed"} <= names  # typed for their users
@@ -42,9 +41,9 @@ def test_wheel_contains_every_source_module_and_the_snapshot(wheel: Path) -> Non
     assert "gatewise-routing-gateway = gatewise.servers.routing_gateway.__main__:main" in scripts
     assert "gatewise = gatewise.cli:main" in scripts
     # Every server directory is a console script, a `gatewise serve` choice and an mcp.json entry.
-    servers = sorted(p.parent.name for p in (ROOT / "servers").glob("*/__main__.py"))
+    servers = sorted(p.parent.name for p in (REPO / "servers").glob("*/__main__.py"))
     assert servers == ["openrouter_multimodal", "openrouter_search", "portkey_admin", "routing_gateway"]
-    listed = json.loads((ROOT / "mcp.json").read_text())["mcpServers"]
+    listed = json.loads((REPO / "mcp.json").read_text())["mcpServers"]
     for name in servers:
         script = "gatewise-" + name.replace("_", "-")
         assert f"{script} = gatewise.servers.{name}.__main__:main" in scripts

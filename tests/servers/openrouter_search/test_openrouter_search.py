@@ -24,6 +24,7 @@ from gatewise.search.pricing import search_fee
 from gatewise.search.service import SearchService
 from gatewise.search.upstream import WebSearchUpstream
 from gatewise.upstream.openrouter import OpenRouterClient
+from repo_paths import CONTRACTS
 from tool_support import (
     call,
     check_contract,
@@ -35,7 +36,7 @@ from tool_support import (
     wait_for_port,
 )
 
-CONTRACT = Path(__file__).parent / "contract" / "openrouter_search_tools.json"
+CONTRACT = CONTRACTS / "openrouter_search_tools.json"
 SCRIPT = Path(sys.executable).parent / "gatewise-openrouter-search"
 CATALOG = Catalog.snapshot()
 SERVER = "openrouter-search"
