@@ -20,7 +20,7 @@ import pytest
 
 from gatewise.config import BudgetRule, BudgetsConfig
 from gatewise.errors import GatewiseError
-from gatewise.ledger import MIGRATIONS, CallRecord, open_ledger
+from gatewise.ledger import MIGRATIONS, SCHEMA_VERSION, CallRecord, open_ledger
 from gatewise.ledger.budgets import BudgetManager, Reconciled
 from gatewise.ledger.owners import process_start
 from repo_paths import TESTS
@@ -239,7 +239,7 @@ async def test_holds_from_before_owners_were_recorded_keep_their_ttl(tmp_path: P
         )
     conn.close()
     manager = BudgetManager(path, CONFIG)
-    assert sqlite_rows(path, "SELECT MAX(version) FROM schema_migrations") == [(3,)]
+    assert sqlite_rows(path, "SELECT MAX(version) FROM schema_migrations") == [(SCHEMA_VERSION,)]
     assert manager.recovered == Reconciled()
     assert await global_status(manager) == (0.0, pytest.approx(0.4))
     await manager.close()

@@ -125,6 +125,37 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX budget_reservations_owner ON budget_reservations (owner)",
         ),
     ),
+    Migration(
+        4,
+        "guardrail_events_and_request_fingerprints",
+        (
+            # One row per non-pass guardrail verdict. Matched values only as keyed hashes
+            # (the installation's audit key), never raw; spans are offsets into the checked text.
+            """CREATE TABLE guardrail_events (
+                id INTEGER PRIMARY KEY,
+                ts REAL NOT NULL,
+                request_id TEXT NOT NULL,
+                server TEXT NOT NULL,
+                tool TEXT NOT NULL,
+                project TEXT,
+                direction TEXT NOT NULL,
+                check_id TEXT NOT NULL,
+                verdict TEXT NOT NULL CHECK (verdict IN ('flag', 'block')),
+                action TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                entities TEXT NOT NULL DEFAULT '{}',
+                spans TEXT NOT NULL DEFAULT '[]',
+                value_hashes TEXT NOT NULL DEFAULT '[]',
+                score REAL,
+                source TEXT
+            )""",
+            "CREATE INDEX guardrail_events_ts ON guardrail_events (ts)",
+            "CREATE INDEX guardrail_events_request_id ON guardrail_events (request_id)",
+            # A keyed hash of the request's normalised text (NULL when the call had none), so
+            # the optimisation report can count repeats a cache would have answered.
+            "ALTER TABLE calls ADD COLUMN request_hash TEXT",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
