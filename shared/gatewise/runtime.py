@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass, field
 
 from gatewise.cache import ResponseCache
+from gatewise.cache.response import FILE_NAME as CACHE_FILE
 from gatewise.catalog import Catalog, CatalogCache
 from gatewise.config import Settings
 from gatewise.errors import GatewiseError
@@ -41,7 +42,7 @@ def open_cache(settings: Settings) -> ResponseCache | None:
     config = settings.caching.response_cache
     if not exact_cache_on(settings) and not settings.search.cache_enabled:
         return None
-    return ResponseCache(settings.data_dir / "cache.sqlite3", ttl_s=config.ttl_seconds,
+    return ResponseCache(settings.data_dir / CACHE_FILE, ttl_s=config.ttl_seconds,
                          max_bytes=config.max_size)
 
 

@@ -103,7 +103,8 @@ async def test_migrations_add_budget_tables_beside_the_calls(path: Path, open_ma
     versions = sqlite_rows(path, "SELECT version FROM schema_migrations ORDER BY version")
     assert [v for (v,) in versions] == list(range(1, SCHEMA_VERSION + 1))
     tables = {name for (name,) in sqlite_rows(path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"calls", "budgets", "budget_reservations", "alerts", "budget_owners", "guardrail_events"} <= tables
+    expected = {"calls", "budgets", "budget_reservations", "alerts", "budget_owners", "guardrail_events"}
+    assert expected <= tables
     await ledger.close()
 
 

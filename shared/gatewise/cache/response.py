@@ -19,36 +19,49 @@ from typing import Any
 from gatewise.cache.sqlite_db import (
     DEFAULT_BUSY_TIMEOUT_MS,
     DbThread,
+    FileSchema,
     evict_lru,
     in_transaction,
     totals_schema,
 )
 from gatewise.ledger.records import CacheStatus
 
-SCHEMA_VERSION = 1
+# Who stored an entry (the tool's namespace and the caller's project), so entries can be counted
+# and cleared by owner; the key alone is a hash. Version 1 files gain the columns on opening.
+OWNER_COLUMNS = (
+    "ALTER TABLE entries ADD COLUMN namespace TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE entries ADD COLUMN project TEXT",
+)
+# Covering, so counting or clearing by owner never reads the stored answers.
+OWNER_INDEX = "CREATE INDEX IF NOT EXISTS entries_owner ON entries (namespace, project, expires_at, size)"
 
-_SCHEMA = (
+FILE_NAME = "cache.sqlite3"
+SCHEMA = FileSchema((
     """CREATE TABLE IF NOT EXISTS entries (
         key TEXT PRIMARY KEY,
         value BLOB NOT NULL,
         size INTEGER NOT NULL,
         stored_at REAL NOT NULL,
         expires_at REAL NOT NULL,
-        last_used REAL NOT NULL
+        last_used REAL NOT NULL,
+        namespace TEXT NOT NULL DEFAULT '',
+        project TEXT
     )""",
     "CREATE INDEX IF NOT EXISTS entries_last_used ON entries (last_used)",
     "CREATE INDEX IF NOT EXISTS entries_expires_at ON entries (expires_at)",
+    OWNER_INDEX,
     *totals_schema(),
     """CREATE TRIGGER IF NOT EXISTS entries_resized AFTER UPDATE OF size ON entries BEGIN
         UPDATE totals SET bytes = bytes - OLD.size + NEW.size WHERE id = 1;
     END""",
-)
+), version=2, upgrades={2: OWNER_COLUMNS})
 
 # Upsert rather than INSERT OR REPLACE: REPLACE deletes without firing the delete trigger.
-_UPSERT = """INSERT INTO entries (key, value, size, stored_at, expires_at, last_used)
-    VALUES (?, ?, ?, ?, ?, ?)
+_UPSERT = """INSERT INTO entries (key, value, size, stored_at, expires_at, last_used, namespace, project)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (key) DO UPDATE SET value = excluded.value, size = excluded.size,
-        stored_at = excluded.stored_at, expires_at = excluded.expires_at, last_used = excluded.last_used"""
+        stored_at = excluded.stored_at, expires_at = excluded.expires_at, last_used = excluded.last_used,
+        namespace = excluded.namespace, project = excluded.project"""
 
 # Look up and mark as used in one statement: one round trip and one short write per hit.
 _TOUCH = """UPDATE entries SET last_used = ?
@@ -98,7 +111,7 @@ class ResponseCache:
         self.ttl_s = ttl_s
         self.max_bytes = max_bytes
         self._clock = clock
-        self._db = DbThread(self.path, f"the response cache at {self.path}", _SCHEMA, SCHEMA_VERSION,
+        self._db = DbThread(self.path, f"the response cache at {self.path}", SCHEMA,
                             busy_timeout_ms=busy_timeout_ms)
         self._conn = self._db.conn
         self._run = self._db.run
@@ -113,12 +126,14 @@ class ResponseCache:
             self._hits += 1
         return hit
 
-    async def put(self, key: str, value: dict[str, Any], *, ttl_s: float | None = None) -> None:
-        """Store ``value`` for ``ttl_s`` (default: the cache's). A value that could never fit, or a
-        ttl of zero, stores nothing and drops any older entry, so it cannot be served instead."""
+    async def put(self, key: str, value: dict[str, Any], *, ttl_s: float | None = None,
+                  namespace: str = "", project: str | None = None) -> None:
+        """Store ``value`` for ``ttl_s`` (default: the cache's), owned by ``namespace`` (the tool)
+        and ``project``. A value that could never fit, or a ttl of zero, stores nothing and drops
+        any older entry, so it cannot be served instead."""
         # Encoded here so later changes to ``value`` by the caller cannot leak into the entry.
         blob = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
-        await self._run(self._put, key, blob, self.ttl_s if ttl_s is None else ttl_s)
+        await self._run(self._put, key, blob, self.ttl_s if ttl_s is None else ttl_s, (namespace, project))
 
     async def delete(self, key: str) -> None:
         await self._run(self._write, "DELETE FROM entries WHERE key = ?", (key,))
@@ -159,7 +174,7 @@ class ResponseCache:
         value, stored_at = row
         return CacheHit(json.loads(value), stored_at, max(0.0, now - stored_at))
 
-    def _put(self, key: str, blob: bytes, ttl_s: float) -> None:
+    def _put(self, key: str, blob: bytes, ttl_s: float, owner: tuple[str, str | None]) -> None:
         size = len(blob) + len(key.encode())
         now = self._clock()
         conn = self._conn
@@ -168,7 +183,7 @@ class ResponseCache:
             return
 
         def write() -> int:
-            conn.execute(_UPSERT, (key, blob, size, now, now + ttl_s, now))
+            conn.execute(_UPSERT, (key, blob, size, now, now + ttl_s, now, *owner))
             conn.execute("DELETE FROM entries WHERE expires_at <= ?", (now,))
             return len(evict_lru(conn, self.max_bytes, "key", key))
 

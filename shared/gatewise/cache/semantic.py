@@ -33,7 +33,8 @@ import numpy as np
 from gatewise.cache import gates
 from gatewise.cache.embedders import Embedder, EmbedderError, make_embedder
 from gatewise.cache.keys import cache_key
-from gatewise.cache.sqlite_db import DbThread, evict_lru, in_transaction, totals_schema
+from gatewise.cache.response import OWNER_COLUMNS, OWNER_INDEX
+from gatewise.cache.sqlite_db import DbThread, FileSchema, evict_lru, in_transaction, totals_schema
 from gatewise.cache.vector_index import VectorIndex
 from gatewise.errors import GatewiseError
 
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
 FILE_NAME = "semantic.sqlite3"
 # Long prompts are documents, where one changed sentence matters and the embedding window ends.
 MAX_QUESTION_CHARS = 1000
@@ -59,7 +59,7 @@ _REMOVED_LOG_KEEP = 50_000
 _WORD_MEMO = 4096
 _LOAD_BATCH = 4096
 
-_SCHEMA = (
+SCHEMA = FileSchema((
     """CREATE TABLE IF NOT EXISTS entries (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         scope TEXT NOT NULL,
@@ -70,10 +70,14 @@ _SCHEMA = (
         size INTEGER NOT NULL,
         stored_at REAL NOT NULL,
         expires_at REAL NOT NULL,
-        last_used REAL NOT NULL
+        last_used REAL NOT NULL,
+        namespace TEXT NOT NULL DEFAULT '',
+        project TEXT
     )""",
     "CREATE INDEX IF NOT EXISTS entries_last_used ON entries (last_used)",
     "CREATE INDEX IF NOT EXISTS entries_expires_at ON entries (expires_at)",
+    # The scope's namespace and project in the clear (``scope`` is a hash), to count and clear by.
+    OWNER_INDEX,
     # Every deletion, whoever makes it, so other processes can drop it from their memory.
     "CREATE TABLE IF NOT EXISTS removed (seq INTEGER PRIMARY KEY AUTOINCREMENT, entry_id INTEGER NOT NULL)",
     *totals_schema("INSERT INTO removed (entry_id) VALUES (OLD.id);"),
@@ -83,7 +87,7 @@ _SCHEMA = (
         vector BLOB NOT NULL,
         expires_at REAL NOT NULL
     ) WITHOUT ROWID""",
-)
+), version=2, upgrades={2: OWNER_COLUMNS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +254,7 @@ class SemanticCache:
            dimensions: int | None = None, cost_of: Callable[[str, int], float] | None = None,
            clock: Callable[[], float] = time.time) -> SemanticCache:
         path = Path(path)
-        db = DbThread(path, f"the semantic cache at {path}", _SCHEMA, SCHEMA_VERSION)
+        db = DbThread(path, f"the semantic cache at {path}", SCHEMA)
         owns = isinstance(embedder, str)
         if isinstance(embedder, str):
             memo = SqliteEmbeddingMemo(db, embedding_ttl_s, clock)
@@ -322,7 +326,7 @@ class SemanticCache:
         if embedded is None:
             return 0.0
         vector, cost = embedded
-        await self._db.run(self._put, scope.key(self.embedder.name), question, vector, blob, ttl_s)
+        await self._db.run(self._put, scope, question, vector, blob, ttl_s)
         return cost
 
     async def _embed(self, question: str, *, reuse: bool) -> tuple[np.ndarray, float] | None:
@@ -425,7 +429,8 @@ class SemanticCache:
     def _touch(self, entry_id: int) -> None:
         self._db.conn.execute("UPDATE entries SET last_used = ? WHERE id = ?", (self._clock(), entry_id))
 
-    def _put(self, scope: str, question: str, vector: np.ndarray, blob: bytes, ttl_s: float) -> None:
+    def _put(self, owner: Scope, question: str, vector: np.ndarray, blob: bytes, ttl_s: float) -> None:
+        scope = owner.key(self.embedder.name)
         vector_blob = vector.astype("<f4").tobytes()
         size = len(blob) + len(question.encode()) + len(vector_blob) + len(scope)
         if size > self.max_bytes:
@@ -436,8 +441,9 @@ class SemanticCache:
         def write() -> tuple[int, list[int]]:
             entry_id = conn.execute(
                 "INSERT INTO entries (scope, embedder, question, vector, value, size, stored_at, expires_at,"
-                " last_used) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (scope, self.embedder.name, question, vector_blob, blob, size, now, now + ttl_s, now),
+                " last_used, namespace, project) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (scope, self.embedder.name, question, vector_blob, blob, size, now, now + ttl_s, now,
+                 owner.namespace, owner.project),
             ).fetchone()[0]
             expired = [r[0] for r in conn.execute(
                 "DELETE FROM entries WHERE expires_at <= ? RETURNING id", (now,)).fetchall()]

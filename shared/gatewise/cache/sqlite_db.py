@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,6 +26,16 @@ class CacheError(RuntimeError):
 
 class CacheClosedError(CacheError):
     """The cache was used after ``close()``."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileSchema:
+    """A cache file's tables at ``version``; ``upgrades[v]`` brings a file written at ``v - 1`` to
+    ``v``. Upgrades run before ``statements``, whose ``IF NOT EXISTS`` parts may then use them."""
+
+    statements: Sequence[str]
+    version: int
+    upgrades: Mapping[int, Sequence[str]] = field(default_factory=dict)
 
 
 def totals_schema(also_on_delete: str = "") -> tuple[str, ...]:
@@ -65,8 +76,9 @@ def open_db(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
     return conn
 
 
-def ensure_schema(conn: sqlite3.Connection, label: str, statements: Iterable[str], version: int) -> None:
-    """Create the schema once; IMMEDIATE so two processes opening a new file do not race."""
+def ensure_schema(conn: sqlite3.Connection, label: str, schema: FileSchema) -> None:
+    """Create or upgrade the schema once; IMMEDIATE so two processes opening a file do not race."""
+    version = schema.version
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -76,7 +88,10 @@ def ensure_schema(conn: sqlite3.Connection, label: str, statements: Iterable[str
                     f"{label} has schema version {found}, newer than this gatewise knows "
                     f"({version}); upgrade gatewise or delete the cache file"
                 )
-            for statement in statements:
+            for step in range(found + 1, version + 1) if found else ():
+                for statement in schema.upgrades.get(step, ()):
+                    conn.execute(statement)
+            for statement in schema.statements:
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {version}")
             conn.execute("COMMIT")
@@ -91,7 +106,7 @@ def ensure_schema(conn: sqlite3.Connection, label: str, statements: Iterable[str
 class DbThread:
     """One SQLite connection used only from one thread; ``run`` awaits work submitted to it."""
 
-    def __init__(self, path: Path, label: str, statements: Iterable[str], version: int,
+    def __init__(self, path: Path, label: str, schema: FileSchema,
                  *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
         self.label = label
         try:
@@ -99,7 +114,7 @@ class DbThread:
         except (OSError, sqlite3.Error) as exc:
             raise CacheError(f"cannot open {label}: {exc}") from exc
         try:
-            ensure_schema(self.conn, label, statements, version)
+            ensure_schema(self.conn, label, schema)
         except BaseException:
             self.conn.close()
             raise

@@ -113,7 +113,8 @@ class ExactCache:
             return
         await next(call)
         if should_store(status) and call.result is not None:
-            await cache.put(key, call.result.model_dump(mode="json"), ttl_s=policy.ttl_s)
+            await cache.put(key, call.result.model_dump(mode="json"), ttl_s=policy.ttl_s,
+                            namespace=call.namespace, project=call.project)
 
 
 def served(call: Call[Any], result: Any, status: CacheStatus, source: str) -> None:

@@ -1,0 +1,162 @@
+"""What the cache files hold, by owner, and clearing them.
+
+Both stores are read and changed through a connection of their own, as any other process would:
+SQLite makes a clear visible to every process sharing the data dir at once (the exact cache
+keeps nothing in memory; the semantic cache's removal log tells each process which entries to
+drop from its in-memory index). A file no server has created yet reads as empty and is not
+created.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from gatewise.cache import response, semantic
+from gatewise.cache.sqlite_db import (
+    DEFAULT_BUSY_TIMEOUT_MS,
+    CacheError,
+    FileSchema,
+    ensure_schema,
+    in_transaction,
+    open_db,
+)
+
+StoreName = Literal["exact", "semantic"]
+ClearScope = Literal["exact", "semantic", "all"]
+STORES: dict[StoreName, tuple[str, FileSchema]] = {
+    "exact": (response.FILE_NAME, response.SCHEMA),
+    "semantic": (semantic.FILE_NAME, semantic.SCHEMA),
+}
+MAX_OWNERS = 50  # owner groups listed per store; the rest are summed in ``other_owners``
+# Rows deleted per transaction, so a large clear never holds the write lock for long.
+_DELETE_BATCH = 1000
+
+
+class OwnerUsage(BaseModel):
+    namespace: str = Field(description="'<server>:<tool>' that stored them ('' before owners were kept)")
+    project: str | None
+    entries: int
+    bytes: int
+
+
+class StoreUsage(BaseModel):
+    store: StoreName
+    entries: int
+    bytes: int = Field(description="Stored size of the entries (answers, keys, questions, vectors)")
+    owners: list[OwnerUsage] = Field(
+        description=f"By namespace and project, largest first (at most {MAX_OWNERS})")
+    other_owners: int = Field(0, description="Owner groups not listed")
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Which entries: all of them, or those of a server or one tool, of a project, stored more
+    than ``older_than_s`` ago; every given condition must hold."""
+
+    namespace: str | None = None  # 'routing-gateway' (every tool of it) or 'routing-gateway:routed_complete'
+    project: str | None = None
+    older_than_s: float | None = None
+
+    def where(self, now: float) -> tuple[str, list[Any]]:
+        clauses: list[str] = ["1"]
+        params: list[Any] = []
+        if self.namespace is not None:
+            if ":" in self.namespace:
+                clauses.append("namespace = ?")
+                params.append(self.namespace)
+            else:  # a prefix compared as text, so no LIKE wildcard in a name can widen it
+                prefix = self.namespace + ":"
+                clauses.append("substr(namespace, 1, ?) = ?")
+                params += [len(prefix), prefix]
+        if self.project is not None:
+            clauses.append("project = ?")
+            params.append(self.project)
+        if self.older_than_s is not None:
+            clauses.append("stored_at <= ?")
+            params.append(now - self.older_than_s)
+        return " AND ".join(clauses), params
+
+
+def store_names(scope: ClearScope) -> list[StoreName]:
+    return ["exact", "semantic"] if scope == "all" else [scope]
+
+
+async def store_usage(data_dir: Path, *, clock: Callable[[], float] = time.time) -> list[StoreUsage]:
+    """Live (unexpired) entries and their bytes in each store, by owner."""
+    return await asyncio.to_thread(_each_store, data_dir, ["exact", "semantic"], _usage, clock())
+
+
+async def clear_entries(data_dir: Path, scope: ClearScope, selection: Selection, *, dry_run: bool,
+                        clock: Callable[[], float] = time.time) -> list[StoreUsage]:
+    """Delete the selected entries (expired ones too) from the stores ``scope`` names, and say
+    what went; with ``dry_run`` only say what would go."""
+    def clear(conn: sqlite3.Connection, name: StoreName, now: float) -> StoreUsage:
+        return _clear(conn, name, selection, now, dry_run=dry_run)
+
+    return await asyncio.to_thread(_each_store, data_dir, store_names(scope), clear, clock())
+
+
+Work = Callable[[sqlite3.Connection, StoreName, float], StoreUsage]
+
+
+def _each_store(data_dir: Path, names: list[StoreName], work: Work, now: float) -> list[StoreUsage]:
+    found = []
+    for name in names:
+        file_name, schema = STORES[name]
+        path = data_dir / file_name
+        if not path.is_file():
+            found.append(StoreUsage(store=name, entries=0, bytes=0, owners=[]))
+            continue
+        label = f"the {name} cache at {path}"
+        try:
+            with closing(open_db(path, DEFAULT_BUSY_TIMEOUT_MS)) as conn:
+                ensure_schema(conn, label, schema)  # a file from before owners were kept gains them
+                found.append(work(conn, name, now))
+        except sqlite3.Error as exc:
+            raise CacheError(f"{label} failed: {exc}") from exc
+    return found
+
+
+def _usage(conn: sqlite3.Connection, name: StoreName, now: float) -> StoreUsage:
+    rows = conn.execute(
+        "SELECT namespace, project, COUNT(*), TOTAL(size) FROM entries WHERE expires_at > ?"
+        " GROUP BY 1, 2", (now,)).fetchall()
+    return _summary(name, [(ns, project, n, int(size)) for ns, project, n, size in rows])
+
+
+def _clear(conn: sqlite3.Connection, name: StoreName, selection: Selection, now: float,
+           *, dry_run: bool) -> StoreUsage:
+    where, params = selection.where(now)
+    if dry_run:
+        rows = conn.execute(f"SELECT namespace, project, COUNT(*), TOTAL(size) FROM entries WHERE {where}"
+                            " GROUP BY 1, 2", params).fetchall()
+        return _summary(name, [(ns, project, n, int(size)) for ns, project, n, size in rows])
+    gone: dict[tuple[str, str | None], list[int]] = {}
+    while True:
+        batch = in_transaction(conn, lambda: conn.execute(
+            f"DELETE FROM entries WHERE rowid IN (SELECT rowid FROM entries WHERE {where} LIMIT ?)"
+            " RETURNING namespace, project, size", [*params, _DELETE_BATCH]).fetchall())
+        for namespace, project, size in batch:
+            counted = gone.setdefault((namespace, project), [0, 0])
+            counted[0] += 1
+            counted[1] += size
+        if len(batch) < _DELETE_BATCH:
+            break
+    return _summary(name, [(ns, project, n, size) for (ns, project), (n, size) in gone.items()])
+
+
+def _summary(name: StoreName, rows: list[tuple[str, str | None, int, int]]) -> StoreUsage:
+    rows.sort(key=lambda r: (-r[3], -r[2], r[0], r[1] or ""))
+    owners = [OwnerUsage(namespace=ns, project=project, entries=n, bytes=size)
+              for ns, project, n, size in rows[:MAX_OWNERS]]
+    return StoreUsage(store=name, entries=sum(r[2] for r in rows), bytes=sum(r[3] for r in rows),
+                      owners=owners, other_owners=max(0, len(rows) - MAX_OWNERS))
