@@ -17,6 +17,7 @@ from gatewise.config import Settings
 from gatewise.errors import GatewiseError
 from gatewise.ledger import LedgerStore, open_ledger
 from gatewise.ledger.budgets import BudgetManager
+from gatewise.ledger.guardrail_events import GuardrailEvents
 from gatewise.search.upstream import WebSearchUpstream
 from gatewise.upstream.local_sandbox import SandboxProcess
 from gatewise.upstream.openrouter import OpenRouterClient
@@ -64,9 +65,13 @@ class Runtime:
     # Web searches for every server of the process, so a model's refusal of the server tool is
     # learnt once.
     web: WebSearchUpstream = field(init=False)
+    # Flags and blocks of the guardrails, in the ledger file, kept guardrails.audit_retention_days.
+    guardrail_events: GuardrailEvents = field(init=False)
 
     def __post_init__(self) -> None:
         self.web = WebSearchUpstream(self.client, self._takes_tools)
+        self.guardrail_events = GuardrailEvents(
+            self.settings.ledger_path, retention_days=self.settings.guardrails.audit_retention_days)
 
     def _takes_tools(self, model: str) -> bool:
         """False only for models the catalogue lists without tool calling."""
@@ -100,6 +105,7 @@ class Runtime:
         runtime = cls(settings, client, offline_catalog(settings), open_ledger(settings.ledger_path),
                       budgets, PortkeyGatewayClient(settings), open_cache(settings), sandbox)
         await runtime.refresh_catalog()
+        await runtime.guardrail_events.purge_expired()  # then every few hours, on a write
         return runtime
 
     async def refresh_catalog(self, *, force: bool = False) -> Catalog:
