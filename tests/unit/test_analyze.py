@@ -6,6 +6,7 @@ import pytest
 
 from gatewise.config import TaskType
 from gatewise.routing.analyze import analyze
+from gatewise.routing.difficulty import load_default as load_difficulty
 
 
 def profile(text: str, **kw):
@@ -42,11 +43,73 @@ def test_hint_wins_and_web_need_is_kept() -> None:
     assert p.task is TaskType.CODE_GENERATION and p.needs_web
 
 
-def test_complexity_orders_easy_below_hard() -> None:
+def test_complexity_is_the_difficulty_estimate() -> None:
     easy = profile("What is the capital of France? Quick answer.")
-    hard = profile("Prove rigorously, step by step, that the algorithm is optimal, covering edge "
-                   "cases and the complex trade-offs of its architecture." * 3)
-    assert 0 <= easy.complexity < 0.3 < 0.6 < hard.complexity <= 1
+    hard = profile("Find the area of the triangle with vertices (0, 0), (-1, 1) and (3, 3), then the "
+                   "radius of its circumscribed circle, and show that 17 divides 2^8 + 1.")
+    assert 0 <= easy.complexity < hard.complexity <= 1
+    assert hard.complexity == round(load_difficulty().score(hard.focus, TaskType.MATH), 3)
+
+
+def chat(*turns: str) -> list[dict[str, str]]:
+    """User turns with a stock assistant reply between them."""
+    messages = []
+    for turn in turns:
+        messages += [{"role": "user", "content": turn}, {"role": "assistant", "content": "Sure, done."}]
+    return messages[:-1]
+
+
+HARD_CODE = ("Implement a lock-free multi-producer single-consumer queue in C++ with std::atomic, "
+             "explain the memory orderings you chose, and write unit tests for it.")
+
+
+@pytest.mark.parametrize("follow_up", ["Now make it handle unicode", "why?", "ok, and the edge cases?",
+                                       "Can you make it faster?"])
+def test_a_short_follow_up_keeps_the_conversations_task_and_difficulty(follow_up: str) -> None:
+    alone = profile(follow_up)
+    assert alone.task is not TaskType.CODE_GENERATION
+    p = analyze(chat(HARD_CODE, follow_up))
+    assert p.task is TaskType.CODE_GENERATION
+    facts = p.conversation
+    assert (facts.user_turns, facts.established_task, facts.inherited) == (2, TaskType.CODE_GENERATION, True)
+    assert facts.has_code
+    hard = profile(HARD_CODE).complexity
+    assert p.complexity >= hard > alone.complexity
+    assert (p.complexity == hard) == (facts.hardest_turns_ago == 1)
+    assert p.focus == follow_up  # cues, language and web need still come from the new message
+
+
+@pytest.mark.parametrize(("follow_up", "task"), [
+    ("Translate the explanation into French, please", TaskType.TRANSLATION),
+    ("Write a short poem about lock-free queues", TaskType.CREATIVE_WRITING),
+])
+def test_a_follow_up_that_names_another_task_switches(follow_up: str, task: TaskType) -> None:
+    p = analyze(chat(HARD_CODE, follow_up))
+    assert p.task is task and not p.conversation.inherited
+    assert p.conversation.established_task is TaskType.CODE_GENERATION
+
+
+def test_chit_chat_sets_no_task_to_inherit_and_long_turns_stand_alone() -> None:
+    assert analyze(chat("hi there", "What is 17*23?")).task is TaskType.MATH
+    long_turn = ("Summarize the key points of this article in three bullet points: " + "words " * 40)
+    p = analyze(chat(HARD_CODE, long_turn))
+    assert p.task is TaskType.SUMMARIZATION and not p.conversation.inherited
+
+
+@pytest.mark.parametrize("text", [
+    "Pretend you are Sherlock Holmes and stay in character: what do you make of my muddy boots?",
+    "Act as a pirate captain and greet the new crew",
+    "Compose an engaging travel blog post about a recent trip to Hawaii",
+    "Write a persuasive email to convince my friend to volunteer as a speaker",
+])
+def test_roleplay_and_writing_are_creative_work(text: str) -> None:
+    assert profile(text).task is TaskType.CREATIVE_WRITING
+
+
+def test_a_long_conversation_reads_a_bounded_number_of_turns() -> None:
+    p = analyze(chat(HARD_CODE, *["thanks"] * 30))
+    assert p.conversation.user_turns == 31
+    assert p.task is TaskType.SIMPLE_QUERY  # the hard turn is out of the window now
 
 
 def test_language_and_tokens() -> None:

@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
 from gatewise.config import TaskType
+from gatewise.routing.difficulty import load_default as load_difficulty
 
 # Rough token estimate: ~4 characters per token for English prose, as most tokenizers give.
 CHARS_PER_TOKEN = 4
@@ -27,6 +29,10 @@ _SCAN_HEAD = 1_536
 _SCAN_TAIL = 512
 _OPENING_CHARS = 200  # the opening line, up to this many characters, is scored twice
 _WEB_THRESHOLD = 3  # one strong recency cue, or two weaker ones
+_MAX_TURNS = 8  # user turns read, newest first: bounds the cost of a long conversation
+_TURN_CACHE = 2_048  # turns remembered: a conversation's history is re-read on every call
+_FOLLOW_UP_WORDS = 25  # after earlier turns, a message this short is a follow-up...
+_SWITCH_SCORE = 8  # ...unless it names another task this clearly ("translate it into French")
 
 T = TaskType
 # (task value, weight): scores are keyed by the plain string, which hashes far faster than the enum.
@@ -136,10 +142,13 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
             "dialogue, brainstorm, names for, of office, office message, linkedin post, love letter, "
             "product description, picture book, opening paragraph, sci fi, cyberpunk, noir, "
             "poema, poème, gedicht, cuento, histoire, geschichte, relato, chanson, canción, "
+            "roleplay, role play, pretend, act as, in character, persona, embody, impersonate, "
+            "you are now, stay in, blog post, essay, cover letter, wedding, "
             "诗, 故事, 小说, 物語, 詩, 小説"),
         (2, "write, rewrite, creative, character, characters, chapter, scene, invent, imagine, "
             "fantasy, pitch, tribute, verse, funny, humorous, witty, "
-            "describe, continue, escribe, écris, schreib, 写"),
+            "describe, continue, escribe, écris, schreib, 写, email, blog, persuasive, "
+            "narrator, speak like, answer as"),
         (1, "ideas, names, post, letter, draft, compose"),
     ),
     T.SIMPLE_QUERY: (
@@ -163,16 +172,6 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
         (1, "find, search, who s, concerts, strike, markets, version"),
     ),
 }
-
-# Cues for the complexity estimate.
-_HARD_WORDS = frozenset({"prove", "rigorous", "rigorously", "detailed", "comprehensive", "optimize",
-                         "optimise", "optimal", "complex", "derive", "formal", "formally",
-                         "architecture", "thorough", "thoroughly", "carefully"})
-_HARD_PAIRS = frozenset({("step", "by"), ("in", "depth"), ("edge", "cases"), ("multi", "step"),
-                         ("trade", "offs")})
-_EASY_WORDS = frozenset({"quick", "simple", "briefly", "define", "hello", "hi", "thanks"})
-_EASY_PAIRS = frozenset({("one", "word"), ("yes", "or"), ("short", "answer"), ("what", "is"),
-                         ("who", "is")})
 
 # Punctuation splits words, so "trade-offs" is the pair "trade offs" and "what's" is "what s".
 _SPLIT = str.maketrans(dict.fromkeys(
@@ -201,15 +200,30 @@ _ACCENTS: dict[str, str] = {"es": "ñ¿¡íóú", "fr": "çèàêâîôûœ«", 
 
 
 @dataclass(frozen=True, slots=True)
+class ConversationFacts:
+    """What the earlier turns say about the request: a follow-up is read in their light."""
+
+    user_turns: int = 1
+    established_task: TaskType | None = None  # the task the earlier turns set, if any
+    inherited: bool = False  # the last message was a follow-up and took that task
+    hardest_turns_ago: int = 0  # the user turn with the highest difficulty estimate (0: the last)
+    has_code: bool = False  # code (fenced, or code-shaped) anywhere in the conversation
+    has_math: bool = False  # formulas or maths notation anywhere in the conversation
+
+
+@dataclass(frozen=True, slots=True)
 class QueryProfile:
     task: TaskType
-    complexity: float  # 0 (trivial) … 1 (hard)
+    # The difficulty estimate of the conversation's hardest user turn (gatewise.routing.difficulty):
+    # 0.5 + half the expected gain of a premium model over a cheap one.
+    complexity: float
     modalities: tuple[str, ...]
     needs_web: bool
     est_tokens_in: int
     language: str
     task_scores: dict[str, int]
     focus: str = field(default="", repr=False)  # the text the profile was read from (trimmed)
+    conversation: ConversationFacts = field(default_factory=ConversationFacts)
 
     @property
     def has_image(self) -> bool:
@@ -239,6 +253,27 @@ _WORDS, _PAIRS, _SUBSTRINGS = _compile_cues()
 _WORD_KEYS, _PAIR_KEYS = frozenset(_WORDS), frozenset(_PAIRS)
 
 
+def _text_and_media(content: object, modalities: set[str]) -> tuple[str, int]:
+    """The text of one message's content, its image count; its media kinds go into ``modalities``."""
+    if isinstance(content, str):
+        return content, 0
+    if not isinstance(content, list):
+        return "", 0
+    chunks, images = [], 0
+    for part in content:
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "text":
+            chunks.append(str(part.get("text", "")))
+        elif kind == "image_url":
+            modalities.add("image")
+            images += 1
+        elif kind == "input_audio":
+            modalities.add("audio")
+        elif kind in ("file", "video_url"):
+            modalities.add("file" if kind == "file" else "video")
+    return "\n".join(chunks), images
+
+
 def message_text(messages: Sequence[Mapping[str, Any]]) -> tuple[str, str, tuple[str, ...], int]:
     """(all text, last user text, modalities, image count) of a chat message list."""
     parts: list[str] = []
@@ -246,28 +281,18 @@ def message_text(messages: Sequence[Mapping[str, Any]]) -> tuple[str, str, tuple
     modalities = {"text"}
     images = 0
     for message in messages:
-        content = message.get("content")
-        text = ""
-        if isinstance(content, str):
-            text = content
-        elif isinstance(content, list):
-            chunks = []
-            for part in content:
-                kind = part.get("type") if isinstance(part, dict) else None
-                if kind == "text":
-                    chunks.append(str(part.get("text", "")))
-                elif kind == "image_url":
-                    modalities.add("image")
-                    images += 1
-                elif kind == "input_audio":
-                    modalities.add("audio")
-                elif kind in ("file", "video_url"):
-                    modalities.add("file" if kind == "file" else "video")
-            text = "\n".join(chunks)
+        text, count = _text_and_media(message.get("content"), modalities)
+        images += count
         parts.append(text)
         if message.get("role") == "user":
             last_user = text
     return "\n".join(parts), last_user, tuple(sorted(modalities)), images
+
+
+def user_turns(messages: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The text of every user message, oldest first (media parts left out)."""
+    ignored: set[str] = set()
+    return [_text_and_media(m.get("content"), ignored)[0] for m in messages if m.get("role") == "user"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,29 +321,102 @@ class _Words:
                     yield from cues
 
 
+@dataclass(frozen=True, slots=True)
+class _Turn:
+    """One user turn read on its own; cached, since each call of a conversation re-reads its history."""
+
+    scores: Mapping[str, int]
+    web: int
+    task: TaskType  # its own task, before any inheritance
+    best_score: int
+    n_words: int
+    has_code: bool
+    has_math: bool
+    language: str
+
+
+def _trim(text: str) -> str:
+    if len(text) > _SCAN_HEAD + _SCAN_TAIL:
+        return text[:_SCAN_HEAD] + "\n" + text[-_SCAN_TAIL:]
+    return text
+
+
+@lru_cache(maxsize=_TURN_CACHE)
+def _read_turn(text: str) -> _Turn:
+    words = _Words.of(text)
+    scores, web = _task_scores(words, text)
+    shapes = {task for task, _ in _shape_cues(words)}
+    task = _pick_task(scores, text)
+    return _Turn(scores, web, task, scores[task.value], words.n_words,
+                 has_code=_CODE in shapes or task is T.CODE_GENERATION,
+                 has_math=_MATH in shapes or task is T.MATH, language=_language(words))
+
+
+def forget_turns() -> None:
+    """Empty the per-turn caches (benches time a first reading with it)."""
+    _read_turn.cache_clear()
+    _difficulty.cache_clear()
+
+
+def text_task(text: str) -> TaskType:
+    """The task of one message read alone (no conversation, no hint)."""
+    return _read_turn(_trim(text)).task
+
+
+@lru_cache(maxsize=_TURN_CACHE)
+def _difficulty(text: str, task: TaskType) -> float:
+    return round(load_difficulty().score(text, task), 3)
+
+
+def _effective_tasks(turns: Sequence[_Turn]) -> list[tuple[TaskType, bool]]:
+    """Each turn's task and whether it inherited it: a short follow-up that names no other task
+    clearly ("now make it handle unicode", "why?") keeps the task the conversation set."""
+    out: list[tuple[TaskType, bool]] = []
+    for i, turn in enumerate(turns):
+        established = out[-1][0] if i else None
+        follow_up = (established is not None and established is not T.SIMPLE_QUERY
+                     and turn.n_words <= _FOLLOW_UP_WORDS
+                     and (turn.best_score < _SWITCH_SCORE or turn.task is T.SIMPLE_QUERY))
+        out.append((established, True) if follow_up and established is not None else (turn.task, False))
+    return out
+
+
 def analyze(messages: Sequence[Mapping[str, Any]], task_hint: TaskType | None = None) -> QueryProfile:
-    full, last_user, modalities, images = message_text(messages)
-    focus = last_user or full
-    if len(focus) > _SCAN_HEAD + _SCAN_TAIL:
-        focus = focus[:_SCAN_HEAD] + "\n" + focus[-_SCAN_TAIL:]
-    words = _Words.of(focus)
-    scores, web = _task_scores(words, focus)
+    """The request read as the last turn of its conversation (the whole list when no user turn)."""
+    full, _, modalities, images = message_text(messages)
+    every_turn = user_turns(messages)
+    texts = [_trim(t) for t in every_turn[-_MAX_TURNS:] if t.strip()] or [_trim(full)]
+    turns = [_read_turn(t) for t in texts]
+    tasks = _effective_tasks(turns)
     if task_hint is not None:
         task = task_hint
     elif "image" in modalities:
         task = TaskType.VISION
     else:
-        task = _pick_task(scores, focus)
+        task = tasks[-1][0]
+    tasks[-1] = (task, tasks[-1][1] and task is tasks[-1][0])
+    difficulty = [_difficulty(text, own) for text, (own, _) in zip(texts, tasks, strict=True)]
+    hardest = max(range(len(difficulty)), key=difficulty.__getitem__)
     tokens = len(full) // CHARS_PER_TOKEN + 1 + images * IMAGE_TOKENS
+    conversation = ConversationFacts(
+        user_turns=max(len(every_turn), 1),
+        established_task=tasks[-2][0] if len(tasks) > 1 else None,
+        inherited=tasks[-1][1],
+        hardest_turns_ago=len(texts) - 1 - hardest,
+        has_code=any(t.has_code for t in turns),
+        has_math=any(t.has_math for t in turns),
+    )
+    last = turns[-1]
     return QueryProfile(
         task=task,
-        complexity=_complexity(words, focus, scores, tokens),
+        complexity=difficulty[hardest],
         modalities=modalities,
-        needs_web=web >= _WEB_THRESHOLD or task is TaskType.WEB_SEARCH,
+        needs_web=last.web >= _WEB_THRESHOLD or task is TaskType.WEB_SEARCH,
         est_tokens_in=tokens,
-        language=_language(words),
-        task_scores=scores,
-        focus=focus,
+        language=last.language,
+        task_scores=dict(last.scores),
+        focus=texts[-1],
+        conversation=conversation,
     )
 
 
@@ -372,16 +470,6 @@ def _pick_task(scores: dict[str, int], text: str) -> TaskType:
     if best_score > 0:
         return TaskType(best)
     return TaskType.SIMPLE_QUERY if len(text) < 400 else TaskType.REASONING
-
-
-def _complexity(words: _Words, text: str, scores: dict[str, int], tokens: int) -> float:
-    hard = len(words.found & _HARD_WORDS) + len(words.pairs & _HARD_PAIRS)
-    easy = len(words.found & _EASY_WORDS) + len(words.pairs & _EASY_PAIRS)
-    signals = sum(1 for s in scores.values() if s >= 3)
-    score = 0.25 + 0.12 * hard - 0.1 * easy + 0.05 * max(signals - 1, 0)
-    score += min(tokens / 4000, 0.3)  # long prompts tend to be harder
-    score += 0.1 * min(text.count("?"), 3) / 3
-    return round(min(max(score, 0.0), 1.0), 3)
 
 
 def _language(words: _Words) -> str:

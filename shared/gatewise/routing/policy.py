@@ -16,7 +16,6 @@ from gatewise.catalog import Catalog, ModelInfo
 from gatewise.config import RoutingConfig, TaskType
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.routing.analyze import QueryProfile
-from gatewise.routing.difficulty import load_default as load_difficulty
 from gatewise.routing.health import HealthTracker
 from gatewise.routing.portkey_config import TargetAttempt
 
@@ -39,9 +38,6 @@ TASK_TIER: dict[TaskType, str] = {
 # Vendors whose newest model in a tier becomes a default; others serve as fallbacks only.
 DEFAULT_VENDORS = ("anthropic", "openai", "google")
 DEFAULT_OUTPUT_TOKENS = 1024  # assumed answer length when the caller sets no max_tokens
-# The difficulty model learned from exam-style questions; outside them (system design, hard code)
-# it can under-rate a prompt, so the analyser's complexity must also call it simple.
-STEP_DOWN_MAX_COMPLEXITY = 0.4
 
 
 def tier_of(model: ModelInfo) -> str:
@@ -208,13 +204,19 @@ class HybridPolicy:
         plan.candidates = ready + deferred
 
     def _step_down(self, profile: QueryProfile, primary: str) -> list[tuple[str, str]]:
-        """A cheaper first try for premium-tier work that the difficulty estimate calls easy."""
+        """A cheaper first try for premium-tier work that the difficulty estimate calls easy.
+
+        The estimate is the conversation's hardest user turn, so a short follow-up to a hard
+        question ("why?", "now handle unicode") is judged by that question, not by its own words.
+        Conversations with code never step down: the estimate learnt from exam questions (GSM8K,
+        MMLU) and has seen no programming work, where a premium model gains the most.
+        """
         threshold = self.routing.difficulty_threshold
         info = self.catalog.get(primary)
-        if (threshold is None or info is None or tier_of(info) != "premium" or not profile.focus
-                or profile.complexity >= STEP_DOWN_MAX_COMPLEXITY):
+        if (threshold is None or info is None or tier_of(info) != "premium"
+                or profile.conversation.has_code):
             return []
-        score = load_difficulty().score(profile.focus)
+        score = profile.complexity
         cheaper = self.routing.good_enough[profile.task]
         if score >= threshold or cheaper == primary:
             return []
