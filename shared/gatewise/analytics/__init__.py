@@ -1,6 +1,7 @@
 """Analytics over the call ledger: usage and savings figures, PNG charts and optimisation advice."""
 
 from gatewise.analytics.chart import render_chart
+from gatewise.analytics.guardrails import EventQuery, GuardrailEventsReport, guardrail_events
 from gatewise.analytics.report import optimization_report
 from gatewise.analytics.results import (
     Baseline,
@@ -20,7 +21,9 @@ __all__ = [
     "MAX_WINDOW_DAYS",
     "Baseline",
     "CostShare",
+    "EventQuery",
     "GroupBy",
+    "GuardrailEventsReport",
     "Metric",
     "OptimizationReport",
     "Progress",
@@ -28,6 +31,7 @@ __all__ = [
     "UsageGroup",
     "UsageReport",
     "Window",
+    "guardrail_events",
     "optimization_report",
     "parse_timeframe",
     "render_chart",

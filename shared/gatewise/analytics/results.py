@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from gatewise.ledger.guardrail_events import CheckCounts
+
 GroupBy = Literal["model", "provider", "task", "project", "day", "none"]
 Metric = Literal["cost", "requests", "latency_p95", "error_rate"]
 BaselineSource = Literal["given", "most_expensive_in_window", "none"]
@@ -59,6 +61,9 @@ class UsageReport(BaseModel):
     baseline: Baseline
     totals: UsageGroup
     groups: list[UsageGroup]
+    guardrails: list[CheckCounts] = Field(
+        default_factory=list, description="Requests and answers each guardrail check blocked or flagged "
+                                          "in the window, most blocks first")
     notes: list[str] = Field(default_factory=list)
 
 

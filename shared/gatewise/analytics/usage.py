@@ -14,6 +14,7 @@ from gatewise.analytics.source import IS_HIT, LedgerReader
 from gatewise.analytics.timeframe import window_label
 from gatewise.catalog import Catalog
 from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.ledger.guardrail_events import EventFilter, GuardrailEvents
 from gatewise.ledger.sqlite import window_clause
 
 Progress = Callable[[float, float, str], Awaitable[None]]
@@ -123,6 +124,7 @@ async def usage_analytics(
                 total_rows.append(await _keyed(reader, sql.format(key="NULL", where=where), params))
             await report(done, message)
         models = [row["model"] for row in await reader.rows(_MODELS_SQL.format(where=where), params)]
+    guardrails = await GuardrailEvents(ledger_path).counts(EventFilter(since=since, until=until))
 
     baseline, price = resolve_baseline(catalog, models, baseline_model)
     group_keys = _ordered_keys(group_rows[0], group_by)
@@ -141,6 +143,7 @@ async def usage_analytics(
         baseline=baseline,
         totals=totals,
         groups=groups,
+        guardrails=guardrails,
         notes=_notes(catalog, models, baseline.model, baseline.source),
     )
 
