@@ -73,11 +73,13 @@ def unit_rows(vectors: np.ndarray) -> np.ndarray:
 class LocalEmbedder:
     """all-MiniLM-L6-v2 (int8 ONNX): mean-pooled, unit-length 384-dimensional vectors.
 
-    One onnxruntime thread: short prompts run fastest that way on a small machine, and the
-    embedder never takes more than one core from the server. Work runs on the embedder's own
-    thread, off the event loop."""
+    The products run on the int8 weights themselves (:mod:`gatewise.cache.int8_graph`), on one
+    onnxruntime thread: a second thread halves an idle machine's time but doubles a busy one's
+    (it waits for a core the server is using), and the embedder never takes more than one core
+    from the server. Work runs on the embedder's own thread, off the event loop."""
 
-    name = "local:all-MiniLM-L6-v2-int8"
+    # Its vectors differ a little from the float graph's, so it has a name of its own.
+    name = "local:all-MiniLM-L6-v2-int8-dynamic"
     dimensions = 384
 
     def __init__(self) -> None:
@@ -92,16 +94,17 @@ class LocalEmbedder:
         return Embedded(vectors)
 
     def embed_now(self, texts: list[str]) -> np.ndarray:
-        """The vectors, computed on the calling thread (benches and the embedder's thread)."""
+        """The vectors, computed on the calling thread (benches and the embedder's thread).
+
+        Each text runs alone: the int8 products scale their inputs by the largest value in the
+        whole batch, so a text batched with others (or padded) would get another vector."""
         self._load()
-        encodings = self._tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        (hidden,) = self._session.run(None, feeds)
-        # Mean over real tokens (padding masked out), as the model was trained.
-        weights = mask[..., None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
+        pooled = np.empty((len(texts), self.dimensions), dtype=np.float32)
+        for row, encoding in enumerate(self._tokenizer.encode_batch(texts)):
+            ids = np.array([encoding.ids], dtype=np.int64)
+            (hidden,) = self._session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids),
+                                                 "token_type_ids": np.zeros_like(ids)})
+            pooled[row] = hidden[0].mean(axis=0)  # mean over the tokens, as the model was trained
         return unit_rows(pooled)
 
     def _load(self) -> None:
@@ -111,18 +114,21 @@ class LocalEmbedder:
             try:
                 import onnxruntime as ort
                 from tokenizers import Tokenizer
+
+                from gatewise.cache.int8_graph import dynamic_int8
             except ImportError as exc:
-                raise EmbedderError(f"the local embedder needs onnxruntime and tokenizers: {exc}") from exc
-            model = _model_path()
+                raise EmbedderError(f"the local embedder needs onnxruntime, onnx and tokenizers: {exc}") \
+                    from exc
+            graph = dynamic_int8(_model_path())
             text = gzip.decompress((resources.files("gatewise.data") / _TOKENIZER).read_bytes())
             tokenizer = Tokenizer.from_str(text.decode())
             tokenizer.enable_truncation(_MAX_TOKENS)
-            tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # pads a batch to its longest text
+            tokenizer.no_padding()  # the shipped file pads to 128; each text runs alone, unpadded
             options = ort.SessionOptions()
             options.intra_op_num_threads = 1
             options.inter_op_num_threads = 1
             options.log_severity_level = 3  # errors only, and to stderr
-            self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+            self._session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
             self._tokenizer = tokenizer
 
     async def aclose(self) -> None:
