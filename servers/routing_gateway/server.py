@@ -114,9 +114,10 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
         name=ToolName.EXPLAIN_ROUTE,
         annotations=read_only("Explain route", remote=False),
         description=(
-            "Dry run of routed_complete: shows the detected task, complexity and language, the "
-            "candidate models in order with the reason for each, and the models skipped and why. "
-            "Calls no model and costs nothing."
+            "Dry run of routed_complete: shows the detected task, difficulty and language, how the "
+            "conversation shaped the route (turns, the task a follow-up inherited, the model that "
+            "answered it before and whether it was kept), the candidate models in order with the "
+            "reason for each, and the models skipped and why. Calls no model and costs nothing."
         ),
     )
     @tool_errors

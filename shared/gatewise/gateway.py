@@ -27,6 +27,7 @@ from gatewise.routing.health import HealthTracker
 from gatewise.routing.policy import HybridPolicy, ResolvedRouting, RoutePlan, RouteRequest, resolve_routing
 from gatewise.routing.portkey_config import parse_portkey_config
 from gatewise.routing.portkey_route import PortkeyPolicy
+from gatewise.routing.sticky import StickyRoutes, conversation_key
 from gatewise.runtime import Runtime
 from gatewise.search.citations import Citation, from_annotations
 from gatewise.search.forms import SearchOptions
@@ -34,6 +35,7 @@ from gatewise.upstream.chat import Content, ContentPart, Message, image_url_of, 
 
 SERVER_NAME = "routing-gateway"
 PROJECT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
+CONVERSATION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$"
 
 
 class ChatMessage(BaseModel):
@@ -63,6 +65,11 @@ class CompletionRequest(BaseModel):
         None, description="Tag for analytics and budgets, e.g. 'support-bot'.")
     metadata: Annotated[dict[str, str], Field(max_length=16)] | None = Field(
         None, description="Up to 16 key/value pairs for conditional routing rules (metadata.<key>).")
+    conversation_id: Annotated[str, Field(pattern=CONVERSATION_PATTERN)] | None = Field(
+        None, description=(
+            "Names the conversation (1-128 letters, digits, _ . : -) so every turn keeps the model that "
+            "answered it, unless that model fails or a turn needs a higher tier. Without it a "
+            "conversation is recognised by its earlier user turns."))
     no_cache: bool = Field(False, description="Neither read nor store the response cache.")
     force_refresh: bool = Field(False, description="Skip a cached answer; store the fresh one.")
     max_age_s: Seconds | None = Field(
@@ -118,9 +125,26 @@ class SkippedModel(BaseModel):
     reason: str
 
 
+class ConversationInfo(BaseModel):
+    """How the conversation around the last message shaped the route."""
+
+    user_turns: int
+    established_task: TaskType | None = Field(None, description="The task the earlier turns set")
+    inherited_task: bool = Field(False, description="The last message was a follow-up and kept that task")
+    hardest_turns_ago: int = Field(0, description="The user turn that set the difficulty (0: the last)")
+    has_code: bool = False
+    has_math: bool = False
+    sticky_source: Literal["conversation_id", "history", "none"] = Field(
+        "none", description="What names the conversation: the caller's id, its earlier turns, or nothing "
+                            "(a first turn)")
+    sticky: str | None = Field(None, description="What the model that answered it before did to the route")
+
+
 class RouteInfo(BaseModel):
     task: TaskType
-    complexity: float = Field(description="0 = trivial … 1 = hard")
+    complexity: float = Field(description=(
+        "Difficulty estimate of the conversation's hardest user turn: 0.5 + half the expected gain of "
+        "a premium model over a cheap one"))
     language: str
     modalities: list[str]
     needs_web: bool
@@ -129,6 +153,7 @@ class RouteInfo(BaseModel):
     reason: str = Field(description="Why the answering model was chosen")
     candidates: list[str] = Field(description="Models in the order they would be tried")
     skipped: list[SkippedModel]
+    conversation: ConversationInfo | None = None
 
 
 class CompletionResult(BaseModel):
@@ -157,6 +182,7 @@ class RoutingGateway:
         self.routing = routing
         self.health = HealthTracker(runtime.settings.routing.health, provider=runtime.provider)
         self.policy = HybridPolicy(routing, runtime.catalog, self.health)
+        self.sticky = StickyRoutes()
         config = runtime.settings.routing.config
         self.portkey = PortkeyPolicy(parse_portkey_config(config), self.policy) if config else None
         deadline_s = runtime.settings.limits.deadline_s
@@ -189,6 +215,10 @@ class RoutingGateway:
         route_request = RouteRequest(forced, request.max_cost_usd, request.max_tokens)
         if self.portkey is None:
             plan = self.policy.plan(profile, route_request)
+            plan.conversation = conversation_key(messages, request.conversation_id)
+            earlier = None if forced else self.sticky.get(plan.conversation)
+            if earlier is not None:
+                self.policy.stick(plan, earlier, route_request)
         else:
             metadata = {"task": profile.task.value, "project": request.project or "",
                         **(request.metadata or {})}
@@ -249,6 +279,8 @@ class RoutingGateway:
         plan, outcome, result = call.plan, call.outcome, call.answer
         assert plan is not None and outcome is not None
         answered = outcome.attempts[-1].model
+        if plan.conversation is not None:
+            self.sticky.remember(plan.conversation, answered)
         reason = next(c.reason for c in plan.candidates if c.model == answered)
         if len(outcome.attempts) > 1:
             failed = ", ".join(f"{a.model} ({a.error_code})" for a in outcome.attempts[:-1])
@@ -299,4 +331,14 @@ def _route_info(plan: RoutePlan, reason: str) -> RouteInfo:
         est_tokens_in=profile.est_tokens_in, reason=reason,
         candidates=[c.model for c in plan.candidates],
         skipped=[SkippedModel(model=m, reason=r) for m, r in plan.skipped],
+        conversation=_conversation_info(plan),
     )
+
+
+def _conversation_info(plan: RoutePlan) -> ConversationInfo:
+    facts, key = plan.profile.conversation, plan.conversation
+    source = "none" if key is None or key.earlier is None else key.source
+    return ConversationInfo(
+        user_turns=facts.user_turns, established_task=facts.established_task, inherited_task=facts.inherited,
+        hardest_turns_ago=facts.hardest_turns_ago, has_code=facts.has_code, has_math=facts.has_math,
+        sticky_source=source, sticky=plan.sticky)

@@ -56,4 +56,4 @@ class BudgetFit:
         if pick is None or self.worst_case(pick.model, plan, max_tokens) > headroom:
             return None
         skipped = plan.skipped + [(c.model, "over the remaining budget") for c in plan.candidates]
-        return RoutePlan(plan.profile, [pick], skipped, web_search=plan.web_search)
+        return replace(plan, candidates=[pick], skipped=skipped)  # the conversation stays attached

@@ -18,6 +18,7 @@ from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.routing.analyze import QueryProfile
 from gatewise.routing.health import HealthTracker
 from gatewise.routing.portkey_config import TargetAttempt
+from gatewise.routing.sticky import ConversationKey
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,8 @@ class RoutePlan:
     candidates: list[Candidate]
     skipped: list[tuple[str, str]] = field(default_factory=list)
     web_search: bool = False  # answered through a live web search
+    sticky: str | None = None  # what the conversation's earlier model did to the order, and why
+    conversation: ConversationKey | None = None  # where the answering model is remembered
 
     @property
     def chosen(self) -> Candidate:
@@ -185,6 +188,29 @@ class HybridPolicy:
             plan.candidates.append(self._rescue(profile, request, limit, plan))
         self._defer_unhealthy(plan)
         return plan
+
+    def stick(self, plan: RoutePlan, model: str, request: RouteRequest) -> None:
+        """Put the model that answered the conversation before first, unless it cannot serve this
+        turn, is failing, or the fresh route asks for a higher tier (a conversation moves up,
+        never down, on its own)."""
+        fresh = plan.chosen
+        info, chosen = self.catalog.get(model), self.catalog.get(fresh.model)
+        view = self.health.view(model) if self.health is not None else None
+        limit = _min_defined(request.max_cost_usd, self.routing.cost_threshold)
+        problem, cost = self._check(model, plan.profile, request, limit)
+        if view is not None and view.reason is not None:
+            problem = f"failing ({view.reason})"
+        elif problem is None and info is not None and chosen is not None and _rank(chosen) > _rank(info):
+            problem = f"this turn needs the {tier_of(chosen)} tier"
+        if problem is not None:
+            plan.sticky = f"moved from {model}: {problem}"
+            return
+        plan.sticky = f"kept {model}, which answered this conversation's last turn"
+        if fresh.model == model:
+            return
+        kept = Candidate(model, f"answered this conversation's last turn (was {fresh.model}: "
+                                f"{fresh.reason})", cost)
+        plan.candidates = [kept, *(c for c in plan.candidates if c.model != model)]
 
     def _defer_unhealthy(self, plan: RoutePlan) -> None:
         """Move models with an open circuit or too slow a record to the end: tried last, not dropped."""
@@ -282,6 +308,10 @@ class HybridPolicy:
             code = ErrorCode.BUDGET_EXCEEDED if limit is not None else ErrorCode.INVALID_INPUT
             raise GatewiseError(code, f"no model can serve this request ({reasons})")
         return pick
+
+
+def _rank(model: ModelInfo) -> int:
+    return list(TIER_CEILINGS).index(tier_of(model))
 
 
 def _min_defined(*values: float | None) -> float | None:
