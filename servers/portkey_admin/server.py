@@ -36,6 +36,7 @@ from gatewise.portkey.models import (
     WorkspaceStatsReport,
 )
 from gatewise.portkey.schema import COMPACT, OneOf
+from gatewise.portkey.trial import MAX_SAMPLE_CHARS
 
 TOOLSETS_ENV = "GATEWISE_PORTKEY_TOOLSETS"
 MAX_LIMIT = 1000
@@ -328,7 +329,10 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
             "against Portkey's documented ones (e.g. default.regexMatch {rule}, default.wordCount "
             "{minWords, maxWords}, portkey.pii {redact, categories}); errors name the parameter. "
             "Org-wide: get/set_defaults (fields: input_guardrails, output_guardrails ids), "
-            "get/set_exclusions per direction (fields: workspace_ids)."),
+            "get/set_exclusions per direction (fields: workspace_ids). test: run checks and actions "
+            "locally on sample `text` (direction input or output) and get each check's verdict and "
+            "the guardrail's outcome as Portkey would answer (200, 246 flagged, 446 denied); no "
+            "API call."),
     )
     @tool_errors
     async def configure_guardrails(
@@ -339,6 +343,7 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
         actions: Annotated[GuardrailActions | None, COMPACT] = None,
         workspace_id: WorkspaceId = None, organisation_id: Str = None,
         direction: Annotated[Literal["input", "output"] | None, COMPACT] = None,
+        text: Annotated[Str, Field(max_length=MAX_SAMPLE_CHARS, description="test: the sample text")] = None,
         fields: Fields = None,
         confirm: Confirm = None, dry_run: DryRun = None, limit: Limit = None,
     ) -> AdminResult:

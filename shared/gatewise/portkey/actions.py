@@ -16,7 +16,8 @@ from pydantic import BaseModel
 
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.portkey import bodies as b
-from gatewise.portkey.models import GuardrailActions, GuardrailCheck, Validation
+from gatewise.portkey.models import GuardrailActions, GuardrailCheck
+from gatewise.portkey.trial import try_guardrail
 from gatewise.portkey.validate import raise_if_invalid, validate_config, validate_guardrail
 
 Kind = Literal["list", "read", "write", "destructive", "local"]
@@ -37,7 +38,7 @@ class Action:
     build: Builder | None = None
     check: Check | None = None
     path_defaults: Mapping[str, str] = field(default_factory=dict)
-    validate: Callable[[Args], Validation] | None = None  # for "local" actions
+    local: Callable[[Args], BaseModel] | None = None  # answers a "local" action: no API call
     preview: str | None = None  # operation fetched to show a dry run
     secret: str | None = None  # answer field holding a secret shown once
 
@@ -185,7 +186,7 @@ _CONFIGS = {
             create_args=("name", "config", "workspace_id", "is_default"),
             update_args=("name", "config", "status"), build=_config_body, check=_check_config),
     "versions": Action("configs.versions", "list", path={"slug": "slug"}),
-    "validate": Action("", "local", body_args=("config",), validate=lambda args: validate_config(
+    "validate": Action("", "local", body_args=("config",), local=lambda args: validate_config(
         _required(args, "config", "the config object to check"))),
 }
 
@@ -195,7 +196,8 @@ _GUARDRAILS = {
             create_args=("name", "checks", "actions", "workspace_id", "organisation_id"),
             update_args=("name", "checks", "actions"), check=_check_guardrail),
     "validate": Action("", "local", body_args=("checks", "actions"),
-                       validate=lambda args: validate_guardrail(args.get("checks"), args.get("actions"))),
+                       local=lambda args: validate_guardrail(args.get("checks"), args.get("actions"))),
+    "test": Action("", "local", body_args=("checks", "actions", "text", "direction"), local=try_guardrail),
     "get_defaults": Action("guardrail_defaults.get"),
     "set_defaults": Action("guardrail_defaults.update", "write", body=b.AnyBody,
                            preview="guardrail_defaults.get"),

@@ -128,9 +128,8 @@ class PortkeyAdmin:
         action_name, resource = args["action"], args.get("resource") or ""
         spec = _lookup(tool, resource, action_name)
         _refuse_extras(spec, args, action_name, resource)
-        if spec.kind == "local" and spec.validate is not None:
-            validation = spec.validate(args)
-            return AdminResult(provider="local", applied=False, item=validation.model_dump())
+        if spec.kind == "local" and spec.local is not None:
+            return AdminResult(provider="local", applied=False, item=spec.local(args).model_dump())
         path = _path(spec, args, action_name)
         query = encode_query({name: args.get(name) for name in spec.query})
         body = _body(spec, args)
