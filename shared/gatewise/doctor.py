@@ -38,6 +38,9 @@ async def run_doctor(settings: Settings) -> int:
         _line(True, f"budgets: {found.released} stale hold(s) released and {found.charged} charged from "
                     f"the ledger, left by {found.owners} stopped process(es)" if found.owners
               else "budgets: no stale holds")
+        events = await runtime.guardrail_events.count()
+        _line(True, f"guardrail audit trail: {events} flag/block event(s) in the ledger, each kept "
+                    f"{settings.guardrails.audit_retention_days} days")
         _line(True, http_serving(settings))
         catalog = runtime.catalog
         _line(catalog.source != "snapshot" or runtime.provider == "sandbox",

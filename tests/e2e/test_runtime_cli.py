@@ -7,9 +7,12 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from gatewise.config import Settings
+from gatewise.ledger import open_ledger
+from gatewise.ledger.guardrail_events import DAY_S, GuardrailEvent, GuardrailEvents
 from gatewise.runtime import Runtime, catalog_cache
 
 
@@ -79,6 +82,22 @@ def test_doctor_flags_a_bad_key_and_masks_it(tmp_path: Path, sandbox) -> None:
     assert proc.returncode == 1
     assert "key check failed" in proc.stderr and "sk-…1234" in proc.stderr
     assert key not in proc.stderr + proc.stdout
+
+
+async def test_doctor_counts_the_guardrail_audit_trail_after_its_purge(tmp_path: Path, sandbox) -> None:
+    ledger = open_ledger(tmp_path / "ledger.sqlite3")
+    await ledger.close()
+    now = time.time()
+    await GuardrailEvents(ledger.path).record([GuardrailEvent(
+        ts=ts, request_id="r", server="routing-gateway", tool="routed_complete", direction="input",
+        check_id="pii", verdict="flag", action="redact", reason="found 1 EMAIL (redacted)")
+        for ts in (now - 40 * DAY_S, now - DAY_S, now)])
+    config = tmp_path / "gatewise.json"
+    config.write_text(json.dumps({"guardrails": {"audit_retention_days": 30}}))
+    proc = run_cli("doctor", env_extra={"GATEWISE_DATA_DIR": str(tmp_path), "GATEWISE_CONFIG": str(config),
+                                        "GATEWISE_SANDBOX_URL": sandbox.url})
+    assert proc.returncode == 0, proc.stderr
+    assert "[ok] guardrail audit trail: 2 flag/block event(s) in the ledger, each kept 30 days" in proc.stderr
 
 
 def test_cli_rejects_bad_arguments_in_one_line(tmp_path: Path) -> None:
