@@ -44,7 +44,10 @@ TRAPS = [
     ("polarity", "How do I upgrade my plan?", "How do I downgrade my plan?"),
     ("polarity", "How do I lock the screen?", "How do I unlock the screen?"),
     ("polarity", "Is this browser supported?", "Is this browser unsupported?"),
-    ("polarity", "Is the museum free for residents?", "Is the museum free for non-residents?"),
+    # "non-" is a negation of the word it sits on
+    ("negation", "Is the museum free for residents?", "Is the museum free for non-residents?"),
+    ("negation", "What's the price for non-members?", "What's the price for members?"),
+    ("negation", "Do you have non-smoking rooms?", "Do you have smoking rooms?"),
     ("polarity", "Is delivery free for orders over £50?", "Is delivery free for orders under £50?"),
     ("polarity", "Does my husband need a visa?", "Does my wife need a visa?"),
     # roles: direction swapped between shared words
@@ -71,6 +74,12 @@ TRAPS = [
     ("polarity", "Is the meeting room available?", "Is the meeting room unavailable?"),
     ("polarity", "Do all trains stop at Reading?", "Do some trains stop at Reading?"),
     ("value", "Where is my previous order?", "Where is my next order?"),
+    # a number against its unit is still that number and that unit
+    ("value", "How long should I roast a 2kg chicken?", "How long should I roast a 3 kg chicken?"),
+    ("value", "How long should I roast a 2kg chicken?", "How long should I roast a 2lb chicken?"),
+    ("value", "How much is the 10GB plan?", "How much is the 100GB plan?"),
+    ("value", "Is the pharmacy open at 9am?", "Is the pharmacy open at 9pm?"),
+    ("value", "Is the pharmacy open at 9 am?", "Is the pharmacy open at 9 pm?"),
     # a place named in a question that also has an acronym
     ("name", "When does the IKEA in Croydon open?", "When does the IKEA in Wembley open?"),
 ]
@@ -110,6 +119,11 @@ SAME_WORDS = [
     ("Why was my card payment cancelled?", "Why was my card payment canceled?"),
     ("Why is my train so late in the mornings?", "Why is my train so late in the mornigns?"),
     ("How do I roll back to the previous version?", "How do I roll back to an earlier version?"),
+    # a number against its unit, "am" that is no time, "non-" read as "not"
+    ("How long should I roast a 2kg chicken?", "How long should I roast a 2 kilo chicken?"),
+    ("Is the pharmacy open at 9am?", "Is the pharmacy open at 9 am?"),
+    ("How much luggage am I allowed to take?", "How much luggage can I take?"),
+    ("What's the price for non-members?", "What's the price if I'm not a member?"),
 ]
 
 

@@ -86,6 +86,8 @@ _DATE_WORDS = _set(
     "adult adults child children kid kids baby babies infant infants toddler toddlers teen teens "
     "teenager teenagers senior seniors pensioner pensioners student students"
 )
+_CLOCK = frozenset({"am", "pm"})  # times of day only after a number
+_NUMBER_AND_UNIT = re.compile(r"(\d+(?:\.\d+)?)([a-z]+)")
 # Spellings of one period.
 _SAME_VALUE = {"annual": "yearly", "annually": "yearly", "year": "year", "weekday": "weekday",
                "fortnight": "fortnightly", "midday": "noon", "kilo": "kg", "kilometre": "km",
@@ -375,13 +377,16 @@ def analyse(text: str) -> Features:
             low = _CONTRACTED.get(low, low[:-3])
         elif low.endswith("'s"):
             low = low[:-2]
+        if low.startswith("non-") and len(low) > 6:
+            negations += 1  # "for non-members" asks what "if I'm not a member" does
+            low = low[4:]
         low = _corrected(low)
         if low not in _lexicon():  # "hours" and "metres" are values, whatever their spelling
             low = synonyms.one_spelling(low, _known)
         w = stem(low)
         kind = _kind(low, w, previous)
         if kind == "value":
-            values.add(_value(low, w))
+            values.update(_values(low, w))
         elif kind == "negation":
             negations += 1
         elif kind == "polar":
@@ -415,6 +420,8 @@ def _kind(low: str, w: str, previous: str) -> str:
         return "value"
     if low in _CURRENCY and (low != "p" or previous[-1:].isdigit()):  # 50 p, but Part P
         return "value"
+    if low in _CLOCK and not previous[-1:].isdigit():  # "am I allowed", the PM; not "9 am"
+        return "stop" if low in _STOP else "content"
     if low in _NUMBER_WORDS and not (low == "second" and previous in {"a", "one"}):
         return "value"
     if low in _DATE_WORDS or w in _DATE_WORDS:
@@ -430,6 +437,17 @@ def _kind(low: str, w: str, previous: str) -> str:
     if low in _STOP or w in _STOP or low in _ROLE_WORDS or (not low.isalpha() and "-" not in low):
         return "stop"
     return "content"
+
+
+def _values(low: str, w: str) -> tuple[str, ...]:
+    """A number written against its unit ("2kg", "10GB", "9am") is the number and the unit, as
+    when they stand apart ("2 kilos", "10 GB", "9 am")."""
+    joined = _NUMBER_AND_UNIT.fullmatch(low)
+    if joined is not None:
+        unit = joined.group(2)
+        if unit in _CURRENCY or unit in _DATE_WORDS or unit in _SAME_VALUE:
+            return _value(joined.group(1), joined.group(1)), _value(unit, stem(unit))
+    return (_value(low, w),)
 
 
 def _value(low: str, w: str) -> str:
