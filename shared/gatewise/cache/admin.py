@@ -29,6 +29,7 @@ from gatewise.cache.sqlite_db import (
     in_transaction,
     open_db,
 )
+from gatewise.errors import ErrorCode, GatewiseError
 
 StoreName = Literal["exact", "semantic"]
 ClearScope = Literal["exact", "semantic", "all"]
@@ -160,3 +161,23 @@ def _summary(name: StoreName, rows: list[tuple[str, str | None, int, int]]) -> S
               for ns, project, n, size in rows[:MAX_OWNERS]]
     return StoreUsage(store=name, entries=sum(r[2] for r in rows), bytes=sum(r[3] for r in rows),
                       owners=owners, other_owners=max(0, len(rows) - MAX_OWNERS))
+
+
+class CacheClearing(BaseModel):
+    applied: bool = Field(description="False for a dry run: nothing was deleted")
+    scope: ClearScope
+    entries: int = Field(description="Entries deleted (or, on a dry run, that would be)")
+    bytes: int
+    stores: list[StoreUsage] = Field(description="What went from each store, by owner")
+
+
+async def clear_cache(data_dir: Path, scope: ClearScope, selection: Selection, *, confirm: bool,
+                      dry_run: bool) -> CacheClearing:
+    """Clear the selected entries, refusing without ``confirm`` unless it is a dry run."""
+    if not dry_run and not confirm:
+        raise GatewiseError(
+            ErrorCode.INVALID_INPUT, "clearing cached answers cannot be undone; nothing was deleted",
+            hint="Call again with confirm: true, or with dry_run: true to see what would go.")
+    stores = await clear_entries(data_dir, scope, selection, dry_run=dry_run)
+    return CacheClearing(applied=not dry_run, scope=scope, entries=sum(s.entries for s in stores),
+                         bytes=sum(s.bytes for s in stores), stores=stores)

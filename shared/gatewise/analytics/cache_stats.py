@@ -1,0 +1,148 @@
+"""What the response caches hold and what they saved: entries and bytes from the cache files, hit
+rates and dollars saved from the call ledger, by server and by project over a window.
+
+A hit's ledger row costs nothing, so what it saved is what its answer cost when it was first
+paid for: the cost of the latest earlier answered miss (or refresh) row of the same server and
+tool with the same request hash and model, i.e. the call whose stored answer was served. A hit
+with no such row (a semantic hit on other wording, or an original older than the ledger) is
+priced from the tokens its row carries at catalogue prices; the report counts both kinds.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from gatewise.analytics.source import IS_HIT, LedgerReader
+from gatewise.analytics.timeframe import window_label
+from gatewise.cache.admin import StoreUsage, store_usage
+from gatewise.catalog import Catalog
+from gatewise.ledger.sqlite import window_clause
+
+MAX_GROUPS = 50  # servers or projects listed, most lookups first
+SAVED_METHOD = (
+    "Each hit is priced at what its answer cost when first paid for: the latest earlier answered "
+    "miss/refresh row of the same server, tool, request hash and model (from_ledger); hits "
+    "without one (semantic hits on other wording, originals outside the ledger) at their tokens' "
+    "catalogue price (from_catalog); hits of models priced nowhere count in unpriced_hits."
+)
+
+# Per request (its attempts share the request id): did it read a cache, and which answered it.
+_LOOKUPS_SQL = """
+SELECT server, project, COUNT(*) AS lookups, SUM(exact) AS exact, SUM(semantic) AS semantic
+FROM (SELECT server, project, MAX(cache_status = 'hit_exact') AS exact,
+             MAX(cache_status = 'hit_semantic') AS semantic
+      FROM calls WHERE cache_status IN ('miss', 'hit_exact', 'hit_semantic') AND {where}
+      GROUP BY request_id)
+GROUP BY 1, 2
+"""
+# Materialised so the original of every hit is found in one pass over the paid rows.
+_SAVED_SQL = f"""
+WITH hits AS (
+    SELECT ts, server, tool, project, cache_status, model, tokens_in, tokens_out, request_hash
+    FROM calls WHERE {IS_HIT} AND status = 'ok' AND {{where}}),
+paid AS MATERIALIZED (
+    SELECT server, tool, request_hash, model, ts, cost_usd FROM calls
+    WHERE status = 'ok' AND cache_status IN ('miss', 'refresh')
+      AND request_hash IN (SELECT request_hash FROM hits))
+SELECT server, project, model, original IS NOT NULL AS from_ledger, COUNT(*) AS hits,
+       TOTAL(original) AS original_usd, TOTAL(tokens_in) AS tokens_in, TOTAL(tokens_out) AS tokens_out
+FROM (SELECT hits.*, (SELECT paid.cost_usd FROM paid
+                      WHERE paid.request_hash = hits.request_hash AND paid.server = hits.server
+                        AND paid.tool = hits.tool AND paid.model = hits.model AND paid.ts <= hits.ts
+                      ORDER BY paid.ts DESC LIMIT 1) AS original
+      FROM hits)
+GROUP BY 1, 2, 3, 4
+"""
+
+
+class CacheFigures(BaseModel):
+    """One server's, one project's, or (key null) every call's use of the response caches."""
+
+    key: str | None = Field(description="The server or project; null for the totals or no project")
+    lookups: int = Field(0, description="Tool calls that read a cache: answered from it or missed "
+                                        "(refresh, no_cache and uncached tools not counted)")
+    hits_exact: int = 0
+    hits_semantic: int = 0
+    hit_rate_exact: float = Field(0.0, description="hits_exact / lookups")
+    hit_rate_semantic: float = Field(0.0, description="hits_semantic / lookups")
+    calls_saved: int = Field(0, description="Upstream calls the hits avoided (one per hit)")
+    saved_usd: float = Field(0.0, description="What the served answers cost when first paid for")
+
+
+class CacheStatsReport(BaseModel):
+    since: float | None = Field(description="Window start, epoch seconds (inclusive)")
+    until: float | None = Field(description="Window end, epoch seconds (exclusive)")
+    window: str
+    stores: list[StoreUsage] = Field(description="What each cache file holds now, whatever the window")
+    totals: CacheFigures
+    by_server: list[CacheFigures] = Field(description=f"Most lookups first, at most {MAX_GROUPS}")
+    by_project: list[CacheFigures] = Field(description=f"Most lookups first, at most {MAX_GROUPS}")
+    saved_from_ledger: int = Field(description="Hits priced at their original's ledger cost")
+    saved_from_catalog: int = Field(description="Hits priced from their tokens at catalogue prices")
+    unpriced_hits: int = Field(description="Hits of models with no known price (counted at $0)")
+    method: str = Field(SAVED_METHOD, description="How saved_usd is worked out")
+
+
+@dataclass
+class _Tally:
+    lookups: int = 0
+    exact: int = 0
+    semantic: int = 0
+    saved_usd: float = 0.0
+
+    def figures(self, key: str | None) -> CacheFigures:
+        share = (lambda n: n / self.lookups) if self.lookups else (lambda n: 0.0)
+        return CacheFigures(key=key, lookups=self.lookups, hits_exact=self.exact, hits_semantic=self.semantic,
+                            hit_rate_exact=share(self.exact), hit_rate_semantic=share(self.semantic),
+                            calls_saved=self.exact + self.semantic, saved_usd=self.saved_usd)
+
+
+async def cache_stats(ledger_path: Path | str, data_dir: Path, catalog: Catalog, *,
+                      since: float | None, until: float | None) -> CacheStatsReport:
+    where, params = window_clause(since, until)
+    async with LedgerReader(ledger_path) as reader:
+        lookups = await reader.rows(_LOOKUPS_SQL.format(where=where), params)
+        saved = await reader.rows(_SAVED_SQL.format(where=where), params)
+    totals = _Tally()
+    servers: dict[str | None, _Tally] = {}
+    projects: dict[str | None, _Tally] = {}
+
+    def tallies(row: sqlite3.Row) -> Iterable[_Tally]:
+        return (totals, servers.setdefault(row["server"], _Tally()),
+                projects.setdefault(row["project"], _Tally()))
+
+    for row in lookups:
+        for tally in tallies(row):
+            tally.lookups += row["lookups"]
+            tally.exact += row["exact"]
+            tally.semantic += row["semantic"]
+    counts = {"ledger": 0, "catalog": 0, "unpriced": 0}
+    for row in saved:
+        usd, kind = _priced(catalog, row)
+        counts[kind] += row["hits"]
+        for tally in tallies(row):
+            tally.saved_usd += usd
+    return CacheStatsReport(
+        since=since, until=until, window=window_label(since, until), stores=await store_usage(data_dir),
+        totals=totals.figures(None), by_server=_ranked(servers), by_project=_ranked(projects),
+        saved_from_ledger=counts["ledger"], saved_from_catalog=counts["catalog"],
+        unpriced_hits=counts["unpriced"])
+
+
+def _priced(catalog: Catalog, row: sqlite3.Row) -> tuple[float, str]:
+    """What a group of hits saved, and how it was priced."""
+    if row["from_ledger"]:
+        return row["original_usd"], "ledger"
+    if catalog.price_of(row["model"]) is None:
+        return 0.0, "unpriced"
+    return catalog.cost_of(row["model"], int(row["tokens_in"]), int(row["tokens_out"])), "catalog"
+
+
+def _ranked(tallies: dict[str | None, _Tally]) -> list[CacheFigures]:
+    ranked = sorted(tallies.items(), key=lambda item: (-item[1].lookups, item[0] or ""))
+    return [tally.figures(key) for key, tally in ranked[:MAX_GROUPS]]

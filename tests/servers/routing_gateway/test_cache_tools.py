@@ -1,0 +1,138 @@
+"""get_cache_stats and clear_cache through the MCP client, over real routed calls and real files."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from contextlib import closing
+
+import pytest
+from mcp import Client
+
+from gatewise.config import Settings
+from gatewise.ledger import open_ledger
+from gatewise.runtime import offline_catalog
+from store_support import sqlite_rows
+from tool_support import call, error_text
+
+ROUTED = "routing-gateway:routed_complete"
+QUESTION = "What is the capital of France?"
+# The exact cache is keyed by the request, not the project: each project asks its own question.
+ASKS = {"support": QUESTION, "sales": "How many legs does a spider have?"}
+
+
+def cached_keys(settings: Settings) -> list[tuple[str, str | None]]:
+    return sqlite_rows(settings.data_dir / "cache.sqlite3",
+                       "SELECT namespace, project FROM entries ORDER BY project")
+
+
+async def test_stats_after_a_miss_and_an_exact_hit_match_the_ledger(connect, upstream, settings) -> None:
+    async with connect() as client:
+        first = await call(client, "routed_complete", {"prompt": QUESTION, "project": "support"})
+        again = await call(client, "routed_complete", {"prompt": QUESTION, "project": "support"})
+        stats = await call(client, "get_cache_stats", {"timeframe": "1h"})
+    assert (first["cache_status"], again["cache_status"]) == ("miss", "hit_exact")
+    paid = sqlite_rows(settings.ledger_path, "SELECT cost_usd FROM calls WHERE cache_status = 'miss'")
+    assert len(paid) == 1 and paid[0][0] == first["cost_usd"] > 0
+    totals = stats["totals"]
+    assert (totals["lookups"], totals["hits_exact"], totals["hits_semantic"]) == (2, 1, 0)
+    assert totals["calls_saved"] == 1
+    assert totals["hit_rate_exact"] == 0.5 and totals["hit_rate_semantic"] == 0.0
+    assert totals["saved_usd"] == pytest.approx(paid[0][0], rel=1e-9)
+    assert stats["saved_from_ledger"] + stats["saved_from_catalog"] == 1 and stats["unpriced_hits"] == 0
+    assert [(g["key"], g["calls_saved"]) for g in stats["by_server"]] == [("routing-gateway", 1)]
+    assert [(g["key"], g["lookups"]) for g in stats["by_project"]] == [("support", 2)]
+    exact, semantic = stats["stores"]
+    assert (exact["store"], exact["entries"], semantic["entries"]) == ("exact", 1, 0)
+    assert [(o["namespace"], o["project"], o["entries"]) for o in exact["owners"]] == [(ROUTED, "support", 1)]
+    stored = sqlite_rows(settings.data_dir / "cache.sqlite3", "SELECT SUM(size) FROM entries")
+    assert exact["bytes"] == stored[0][0] > 0
+
+
+def insert_calls(settings: Settings, rows: list[tuple]) -> None:
+    """Ledger rows as the pipeline writes them, with request hashes chosen by the test."""
+    with closing(sqlite3.connect(settings.ledger_path)) as conn:
+        conn.executemany(
+            "INSERT INTO calls (ts, server, tool, provider, model, tokens_in, tokens_out, cost_usd,"
+            " latency_ms, status, cache_status, route_reason, project, request_id, attempt, request_hash)"
+            " VALUES (?, ?, 'routed_complete', 'sandbox', ?, ?, ?, ?, 5, 'ok', ?, 'r', ?, ?, 0, ?)", rows)
+        conn.commit()
+
+
+async def test_a_hit_is_worth_what_its_original_answer_cost(connect, upstream, settings) -> None:
+    await open_ledger(settings.ledger_path).close()  # migrated, as a running server leaves it
+    now = time.time()
+    gw, model, cheap = "routing-gateway", "openai/gpt-4o-mini", "openai/gpt-5-nano"
+    insert_calls(settings, [
+        # Paid once, then served twice from the exact cache; the later, pricier answer of another
+        # model to the same text is not the one that was stored.
+        (now - 50, gw, model, 100, 50, 0.0123, "miss", "a", "r1", "h1"),
+        (now - 40, gw, cheap, 100, 50, 0.0009, "miss", "a", "r2", "h1"),
+        (now - 30, gw, model, 100, 50, 0.0, "hit_exact", "a", "r3", "h1"),
+        (now - 20, gw, model, 100, 50, 0.0, "hit_exact", "b", "r4", "h1"),
+        # Other wording answered from the semantic cache: priced from its tokens.
+        (now - 10, gw, model, 1000, 200, 0.0, "hit_semantic", "b", "r5", "h2"),
+        # A model priced nowhere saves an unknown amount.
+        (now - 5, "openrouter-search", "acme/unknown-9", 10, 10, 0.0, "hit_exact", None, "r6", "h3"),
+    ])
+    async with connect() as client:
+        stats = await call(client, "get_cache_stats", {"timeframe": "1h"})
+    semantic_usd = offline_catalog(settings).cost_of(model, 1000, 200)  # the catalogue the server read
+    assert semantic_usd > 0
+    totals = stats["totals"]
+    assert (totals["lookups"], totals["hits_exact"], totals["hits_semantic"]) == (6, 3, 1)
+    assert (stats["saved_from_ledger"], stats["saved_from_catalog"], stats["unpriced_hits"]) == (2, 1, 1)
+    assert totals["saved_usd"] == pytest.approx(2 * 0.0123 + semantic_usd)
+    by_project = {g["key"]: g for g in stats["by_project"]}
+    assert by_project["a"]["saved_usd"] == pytest.approx(0.0123)
+    assert by_project["b"]["saved_usd"] == pytest.approx(0.0123 + semantic_usd)
+    assert by_project["b"]["hit_rate_semantic"] == 0.5
+    assert {g["key"]: g["calls_saved"] for g in stats["by_server"]} == {gw: 3, "openrouter-search": 1}
+
+
+async def test_clear_cache_previews_refuses_then_clears_for_every_server(settings, upstream) -> None:
+    from gatewise.servers.routing_gateway.server import create_server
+
+    # Two servers on one data dir, each with its own connections, as two processes would be.
+    async with Client(create_server(settings)) as one, Client(create_server(settings)) as other:
+        for project, prompt in ASKS.items():
+            await call(one, "routed_complete", {"prompt": prompt, "project": project})
+        text = await error_text(other, "clear_cache", {"scope": "all", "project": "support"})
+        assert text.startswith("Error executing tool clear_cache: INVALID_INPUT: ") and "Hint:" in text
+        preview = await call(other, "clear_cache", {"scope": "all", "project": "support", "dry_run": True})
+        assert (preview["applied"], preview["entries"]) == (False, 1)
+        assert cached_keys(settings) == [(ROUTED, "sales"), (ROUTED, "support")]
+        done = await call(other, "clear_cache", {"scope": "all", "project": "support", "confirm": True})
+        assert (done["applied"], done["entries"], done["bytes"]) == (True, 1, preview["bytes"])
+        assert [(s["store"], [o["project"] for o in s["owners"]]) for s in done["stores"]] == [
+            ("exact", ["support"]), ("semantic", [])]
+        assert cached_keys(settings) == [(ROUTED, "sales")]
+        support, sales = [await call(one, "routed_complete", {"prompt": prompt, "project": project})
+                          for project, prompt in ASKS.items()]
+        assert (support["cache_status"], sales["cache_status"]) == ("miss", "hit_exact")
+        aged = await call(other, "clear_cache", {"scope": "exact", "older_than_s": 3600, "confirm": True})
+        everything = await call(other, "clear_cache", {"scope": "exact", "namespace": "routing-gateway",
+                                                       "confirm": True})
+    assert (aged["entries"], everything["entries"]) == (0, 2)
+    assert cached_keys(settings) == []
+
+
+@pytest.mark.parametrize(("tool", "args", "where"), [
+    ("get_cache_stats", {"timeframe": "3 fortnights"}, ""),
+    ("get_cache_stats", {"start": "2026-02-01", "end": "2026-01-01"}, ""),
+    ("clear_cache", {}, "scope"),
+    ("clear_cache", {"scope": "everything", "confirm": True}, "scope"),
+    ("clear_cache", {"scope": "all", "namespace": "../../etc", "confirm": True}, "namespace"),
+    ("clear_cache", {"scope": "all", "namespace": "routing-gateway:%", "confirm": True}, "namespace"),
+    ("clear_cache", {"scope": "all", "project": "x" * 65, "confirm": True}, "project"),
+    ("clear_cache", {"scope": "all", "older_than_s": 0, "confirm": True}, "older_than_s"),
+    ("clear_cache", {"scope": "all", "older_than_s": -5, "confirm": True}, "older_than_s"),
+    ("clear_cache", {"scope": "all", "confirm": "yes please"}, "confirm"),
+])
+async def test_bad_input_is_refused_clearly(connect, upstream, settings, tool, args, where) -> None:
+    async with connect() as client:
+        await call(client, "routed_complete", {"prompt": QUESTION})
+        text = await error_text(client, tool, args)
+    assert text.startswith(f"Error executing tool {tool}: INVALID_INPUT: {where}"), text
+    assert str(settings.data_dir) not in text and "sqlite" not in text.lower()
+    assert len(cached_keys(settings)) == 1  # nothing was cleared
