@@ -57,7 +57,8 @@ class GuardrailEvent(BaseModel):
     tool: str
     project: str | None = None
     direction: str = Field(description="input, output or untrusted")
-    check_id: str = Field(description="The check, e.g. 'pii', 'custom_blocklist', 'portkey:default.regexMatch'")
+    check_id: str = Field(
+        description="The check, e.g. 'pii', 'custom_blocklist', 'portkey:default.regexMatch'")
     verdict: EventVerdict
     action: str = Field(description="What was done: redact, block, flag or transform")
     reason: str = Field(description="Why, naming types and rules, never the matched text")
