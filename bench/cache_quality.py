@@ -19,11 +19,12 @@ Policies, side by side on the same vectors:
                  into it), cosine at or above the threshold, and every gate.
 
 For each embedder (local: all-MiniLM-L6-v2 int8; local-hash: the sandbox's hashed words), a
-threshold sweep; then, at the default threshold, served counts by category and which gate refused.
+threshold sweep; then, at the default threshold (``caching.semantic_cache.similarity_threshold``'s
+default unless ``--default`` says otherwise), served counts by category and which gate refused.
 The gatewise column at the default threshold is also replayed through SemanticCache.store/lookup
 to check that the bench decides exactly as the cache does.
 
-Usage: python bench/cache_quality.py [--embedders local,local-hash] [--default 0.85]
+Usage: python bench/cache_quality.py [--embedders local,local-hash] [--default 0.75]
 (needs the bench extra: pip install -e '.[bench]')
 """
 
@@ -44,8 +45,9 @@ from fow_cache.data import load_conversations, load_questions
 
 from gatewise.cache import gates
 from gatewise.cache.semantic import Scope, SemanticCache
+from gatewise.config import SemanticCacheConfig
 
-THRESHOLDS = (0.75, 0.80, 0.85, 0.90, 0.92, 0.95)
+THRESHOLDS = (0.70, 0.75, 0.80, 0.85, 0.90, 0.92, 0.95)
 POLICIES = ("gptcache", "content-words", "gatewise")
 HALVES = ("dev", "report", "own")
 OWN_PAIRS = Path(__file__).parent / "data" / "cache_pairs.jsonl"
@@ -158,6 +160,13 @@ def report(name: str, judged: list[Judged], default: float) -> None:
             print(f"| {t:.2f}{mark} | " + " | ".join(cell(judged, p, t, dataset, ("dev", "report"))
                                                       for p in POLICIES) + " |")
         print()
+    print("### questions, dev half only (where the default threshold is chosen)\n")
+    print("| threshold | " + " | ".join(POLICIES) + " |")
+    print("|---|" + "---|" * len(POLICIES))
+    for t in THRESHOLDS:
+        cells = [cell(judged, p, t, "questions", ("dev",)) for p in POLICIES]
+        print(f"| {t:.2f} | " + " | ".join(cells) + " |")
+    print()
     print(f"### by half at {default:.2f}: should-hit served / traps served\n")
     print("| data | half | " + " | ".join(POLICIES) + " |")
     print("|---|---|" + "---|" * len(POLICIES))
@@ -212,6 +221,7 @@ async def main(embedders: list[str], default: float) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--embedders", default="local,local-hash")
-    parser.add_argument("--default", type=float, default=0.85, help="the threshold to break down")
+    parser.add_argument("--default", type=float, default=SemanticCacheConfig().similarity_threshold,
+                        help="the threshold to break down (default: the configuration's)")
     args = parser.parse_args()
     asyncio.run(main(args.embedders.split(","), args.default))
