@@ -12,9 +12,10 @@ a fixed placeholder.
 
 Reported side by side: per-turn task accuracy, premium calls on turns that need / do not need the
 strong tier, and the share of conversations that move from the premium tier to a cheaper one
-mid-way.
+mid-way. The dev split was written while the analyser was built; the test split was written after,
+and nothing was tuned on it: report ``--split test``.
 
-Usage: python bench/conversation_routing.py [--errors]
+Usage: python bench/conversation_routing.py [--split dev|test|all] [--errors]
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class Turn:
 class Conversation:
     id: str
     category: str
+    split: str
     turns: tuple[Turn, ...]
 
 
@@ -58,10 +60,11 @@ class Routed:
     premium: bool
 
 
-def load(path: Path = DATA) -> list[Conversation]:
+def load(path: Path = DATA, split: str = "all") -> list[Conversation]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [Conversation(r["id"], r["category"], tuple(Turn(t["user"], TaskType(t["task"]), t["strong"])
-                                                         for t in r["turns"])) for r in rows]
+    return [Conversation(r["id"], r["category"], r["split"],
+                         tuple(Turn(t["user"], TaskType(t["task"]), t["strong"]) for t in r["turns"]))
+            for r in rows if split in ("all", r["split"])]
 
 
 def _messages(turns: Sequence[Turn]) -> list[dict[str, str]]:
@@ -123,14 +126,15 @@ def _pct(x: float) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--split", choices=("dev", "test", "all"), default="test")
     parser.add_argument("--errors", action="store_true", help="list the turns the aware router mislabels")
     args = parser.parse_args(argv)
-    conversations = load()
+    conversations = load(split=args.split)
     results = {name: route(conversations, aware=aware)
                for name, aware in (("last message", False), ("conversation", True))}
     reports = {name: report(conversations, routed) for name, routed in results.items()}
     n = next(iter(reports.values())).turns
-    print(f"{len(conversations)} conversations, {n} user turns\n")
+    print(f"split {args.split}: {len(conversations)} conversations, {n} user turns\n")
     print("| router | task accuracy | follow-up task accuracy | premium on strong-needed turns "
           "| premium on the others | premium share | conversations switching premium -> cheaper |")
     print("| --- | --- | --- | --- | --- | --- | --- |")

@@ -36,7 +36,6 @@ from pathlib import Path
 import numpy as np
 
 from gatewise.catalog import Catalog
-from gatewise.routing.analyze import text_task
 from gatewise.routing.difficulty import DifficultyModel, load_default
 
 REPO = Path(__file__).resolve().parents[1]
@@ -152,11 +151,6 @@ def compare(examples: Sequence[Example], scores: Sequence[float], target: float)
             for name, c in curves.items()]
 
 
-def route_scores(model: DifficultyModel, examples: Sequence[Example]) -> list[float]:
-    """The scores the router would use: each prompt with the task the analyser gives it."""
-    return model.scores([e.prompt for e in examples], [text_task(e.prompt) for e in examples])
-
-
 def _pct(x: float) -> str:
     return f"{100 * x:.1f} %"
 
@@ -205,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"model trained on {model.meta['training']['rows']} rows")
     for name in BENCHMARKS:
         test = [e for e in load_benchmark(name, root) if in_test_split(e.prompt)]
-        scores = route_scores(model, test)
+        scores = model.scores([e.prompt for e in test])
         s = np.mean([e.strong for e in test])
         w = np.mean([e.weak for e in test])
         print(f"\n## {name}: {len(test)} test prompts, strong {_pct(s)}, weak {_pct(w)}\n")

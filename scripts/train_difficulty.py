@@ -21,8 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from gatewise.config import TaskType
-from gatewise.routing.analyze import text_task
 from gatewise.routing.difficulty import DENSE_FEATURES, FORMAT, MAX_CHARS, features
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,11 +43,11 @@ class Design:
     scaled by 1/sqrt(#buckets), beside standardised dense columns.
     """
 
-    def __init__(self, texts: Sequence[str], tasks: Sequence[TaskType], bits: int) -> None:
+    def __init__(self, texts: Sequence[str], bits: int) -> None:
         rows, cols, vals, dense = [], [], [], []
         size = 1 << bits
-        for i, (text, task) in enumerate(zip(texts, tasks, strict=True)):
-            f = features(text, bits, task)
+        for i, text in enumerate(texts):
+            f = features(text, bits)
             buckets = sorted(f.buckets)
             own_block = size if f.multiple_choice else 2 * size
             rows += [i] * (2 * len(buckets))
@@ -129,7 +127,7 @@ def train(root: Path) -> dict[str, object]:
         texts += [e.prompt for e in train_rows]
         target += [(1 + e.strong - e.weak) / 2 for e in train_rows]
         weight += [BENCHMARK_WEIGHT[name]] * len(train_rows)
-    design = Design(texts, [text_task(t) for t in texts], BITS)
+    design = Design(texts, BITS)
     w, iterations = fit(design, np.array(target), np.array(weight))
 
     # Fold the standardisation into the dense weights so inference uses raw counts.
@@ -140,7 +138,7 @@ def train(root: Path) -> dict[str, object]:
     mc_table, open_table = (np.rint((shared + own) / WEIGHT_UNIT).astype(int) for own in (mc, open_))
     return {
         "format": FORMAT,
-        "model": "logistic regression, hashed word uni/bi-grams + dense counts + the analyser's task",
+        "model": "logistic regression, hashed word uni/bi-grams + dense counts",
         "target": "(1 + strong_correct - weak_correct) / 2",
         "bits": BITS,
         "max_chars": MAX_CHARS,

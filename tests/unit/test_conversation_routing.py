@@ -54,6 +54,7 @@ def test_memory_is_a_bounded_lru() -> None:
 def test_the_labelled_conversations_are_varied_and_well_formed() -> None:
     conversations = bench.load()
     assert 60 <= len(conversations) <= 100
+    assert Counter(c.split for c in conversations) == {"dev": 62, "test": 22}
     assert len({c.id for c in conversations}) == len(conversations)
     categories = Counter(c.category for c in conversations)
     for category in ("coding", "maths", "reasoning", "writing", "roleplay", "chit-chat", "extraction"):
@@ -62,12 +63,19 @@ def test_the_labelled_conversations_are_varied_and_well_formed() -> None:
 
 
 def test_conversation_aware_routing_beats_last_message_routing() -> None:
-    # Measured: task accuracy 61.9 % -> 91.8 % (follow-ups 36.5 % -> 88.2 %), premium on turns that
-    # need it 37.0 % -> 76.5 %, conversations switching premium -> cheaper 40.3 % -> 0 %.
-    conversations = bench.load()
+    # Measured on the test split (written after the analyser, never tuned on): task accuracy
+    # 62.5 % -> 89.6 % (follow-ups 38.5 % -> 88.5 %), premium on turns that need it 30.4 % -> 52.2 %,
+    # on the others 4.0 % -> 12.0 %, conversations switching premium -> cheaper 27.3 % -> 0 %.
+    conversations = bench.load(split="test")
     old = bench.report(conversations, bench.route(conversations, aware=False))
     new = bench.report(conversations, bench.route(conversations, aware=True))
-    assert new.task_accuracy >= 0.88 and new.follow_up_accuracy >= old.follow_up_accuracy + 0.4
-    assert new.premium_when_strong >= old.premium_when_strong + 0.3
-    assert new.premium_when_not <= 0.1
-    assert old.down_switches >= 0.3 and new.down_switches == 0.0
+    assert new.task_accuracy >= 0.85 and new.follow_up_accuracy >= old.follow_up_accuracy + 0.4
+    assert new.premium_when_strong >= old.premium_when_strong + 0.15
+    assert new.premium_when_not <= 0.15
+    assert old.down_switches >= 0.2 and new.down_switches == 0.0
+
+
+def test_the_bench_prints_both_routers(capsys) -> None:
+    assert bench.main(["--split", "dev", "--errors"]) == 0
+    out = capsys.readouterr().out
+    assert "split dev: 62 conversations" in out and "| last message |" in out and "| conversation |" in out

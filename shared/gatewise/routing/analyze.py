@@ -68,6 +68,7 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
             "wahrscheinlichkeit, probabilidad, probabilité, ecuación, équation, gleichung, "
             "求, 极值, 方程, 概率, 割り切れ, 確率"),
         (2, "calculate, compute, matrix, prime, limit, area, radius, cone, triangle, rectangle, circle, "
+            "km, miles, mph, speed, distance, travels, "
             "sphere, cylinder, chance, odds, dice, die, discount, percent, percentage, fraction, "
             "standard deviation, sum of, interest, formula, convert, celsius, fahrenheit, "
             "what is, how long, how much, how many, área, aire, fläche, いくつ"),
@@ -172,6 +173,16 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
         (1, "find, search, who s, concerts, strike, markets, version"),
     ),
 }
+
+# A short message made only of these is small talk ("how are you today?", "great, thanks!"): a
+# simple query that asks for nothing fresh and takes no task from the conversation.
+_SMALL_TALK = frozenset((
+    "hi", "hello", "hey", "thanks", "thank", "you", "ok", "okay", "cool", "great", "perfect",
+    "nice", "bye", "good", "morning", "evening", "night", "how", "are", "doing", "today", "cheers",
+    "awesome", "got", "it", "that", "s", "all", "sounds", "see", "ya", "welcome", "there", "yes",
+    "no", "sure", "much", "lot", "again", "wonderful", "excellent", "fine", "well", "done", "and",
+    "i", "m", "am", "too"))
+_SMALL_TALK_WORDS = 8
 
 # Punctuation splits words, so "trade-offs" is the pair "trade offs" and "what's" is "what s".
 _SPLIT = str.maketrans(dict.fromkeys(
@@ -333,6 +344,7 @@ class _Turn:
     has_code: bool
     has_math: bool
     language: str
+    small_talk: bool
 
 
 def _trim(text: str) -> str:
@@ -346,10 +358,11 @@ def _read_turn(text: str) -> _Turn:
     words = _Words.of(text)
     scores, web = _task_scores(words, text)
     shapes = {task for task, _ in _shape_cues(words)}
-    task = _pick_task(scores, text)
-    return _Turn(scores, web, task, scores[task.value], words.n_words,
+    small_talk = 0 < words.n_words <= _SMALL_TALK_WORDS and words.found <= _SMALL_TALK
+    task = T.SIMPLE_QUERY if small_talk else _pick_task(scores, text)
+    return _Turn(scores, 0 if small_talk else web, task, scores[task.value], words.n_words,
                  has_code=_CODE in shapes or task is T.CODE_GENERATION,
-                 has_math=_MATH in shapes or task is T.MATH, language=_language(words))
+                 has_math=_MATH in shapes or task is T.MATH, language=_language(words), small_talk=small_talk)
 
 
 def forget_turns() -> None:
@@ -358,14 +371,9 @@ def forget_turns() -> None:
     _difficulty.cache_clear()
 
 
-def text_task(text: str) -> TaskType:
-    """The task of one message read alone (no conversation, no hint)."""
-    return _read_turn(_trim(text)).task
-
-
 @lru_cache(maxsize=_TURN_CACHE)
-def _difficulty(text: str, task: TaskType) -> float:
-    return round(load_difficulty().score(text, task), 3)
+def _difficulty(text: str) -> float:
+    return round(load_difficulty().score(text), 3)
 
 
 def _effective_tasks(turns: Sequence[_Turn]) -> list[tuple[TaskType, bool]]:
@@ -375,7 +383,7 @@ def _effective_tasks(turns: Sequence[_Turn]) -> list[tuple[TaskType, bool]]:
     for i, turn in enumerate(turns):
         established = out[-1][0] if i else None
         follow_up = (established is not None and established is not T.SIMPLE_QUERY
-                     and turn.n_words <= _FOLLOW_UP_WORDS
+                     and not turn.small_talk and turn.n_words <= _FOLLOW_UP_WORDS
                      and (turn.best_score < _SWITCH_SCORE or turn.task is T.SIMPLE_QUERY))
         out.append((established, True) if follow_up and established is not None else (turn.task, False))
     return out
@@ -395,7 +403,7 @@ def analyze(messages: Sequence[Mapping[str, Any]], task_hint: TaskType | None = 
     else:
         task = tasks[-1][0]
     tasks[-1] = (task, tasks[-1][1] and task is tasks[-1][0])
-    difficulty = [_difficulty(text, own) for text, (own, _) in zip(texts, tasks, strict=True)]
+    difficulty = [_difficulty(text) for text in texts]
     hardest = max(range(len(difficulty)), key=difficulty.__getitem__)
     tokens = len(full) // CHARS_PER_TOKEN + 1 + images * IMAGE_TOKENS
     conversation = ConversationFacts(

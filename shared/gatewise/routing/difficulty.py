@@ -26,10 +26,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from gatewise.config import TaskType
-
 ARTEFACT = "difficulty_model.json"
-FORMAT = 2
+FORMAT = 1
 # Bounds the cost on huge prompts; every training prompt is shorter.
 MAX_CHARS = 8_000
 
@@ -50,8 +48,6 @@ DENSE_FEATURES: tuple[str, ...] = (
     "choice_length",
     "choice_numbers",
     "multiple_choice",
-    # The analyser's task: how much a premium model adds differs by kind of work, not only by wording.
-    *(f"task_{task.value}" for task in TaskType),
 )
 
 
@@ -67,8 +63,8 @@ class Features:
     multiple_choice: bool
 
 
-def features(text: str, bits: int, task: TaskType | None = None) -> Features:
-    """The model's view of one prompt, as the analyser classed it (``task``).
+def features(text: str, bits: int) -> Features:
+    """The model's view of one prompt.
 
     Answer choices (lines like ``B. ...``) contribute unigrams only: their bigrams mostly add noise.
     """
@@ -105,7 +101,6 @@ def features(text: str, bits: int, task: TaskType | None = None) -> Features:
         math.log1p(choice_length),
         math.log1p(len(_NUMBER.findall(choices))),
         mc,
-        *(1.0 if t is task else 0.0 for t in TaskType),
     ]
     return Features(buckets, dense, mc == 1.0)
 
@@ -125,17 +120,17 @@ class DifficultyModel:
     open_weights: tuple[float, ...] = field(repr=False)
     meta: dict[str, Any] = field(repr=False)
 
-    def score(self, text: str, task: TaskType | None = None) -> float:
+    def score(self, text: str) -> float:
         """Difficulty in [0, 1]: 0.5 + half the expected accuracy gain of premium over cheap."""
-        f = features(text, self.bits, task)
+        f = features(text, self.bits)
         z = self.bias + sum(w * x for w, x in zip(self.dense_weights, f.dense, strict=True))
         if f.buckets:
             table = self.mc_weights if f.multiple_choice else self.open_weights
             z += sum(map(table.__getitem__, f.buckets)) / math.sqrt(len(f.buckets))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
-    def scores(self, texts: Sequence[str], tasks: Sequence[TaskType | None] | None = None) -> list[float]:
-        return [self.score(t, k) for t, k in zip(texts, tasks or [None] * len(texts), strict=True)]
+    def scores(self, texts: Sequence[str]) -> list[float]:
+        return [self.score(t) for t in texts]
 
     @classmethod
     def from_json(cls, payload: dict[str, Any]) -> DifficultyModel:
