@@ -175,7 +175,11 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
         description=(
             "Concrete recommendations from the call ledger: where the money goes, which models "
             "fail and cause fallbacks, which tasks could move to a cheaper model and the estimated "
-            "monthly saving, latency outliers. Reads local data only; costs nothing."
+            "monthly saving, latency outliers, and what caching would have saved: repeats of a "
+            "request's text within the exact cache's TTL and their cost (measured from the "
+            "ledger's request hashes; an upper bound), and, when the semantic cache answered calls, "
+            "its measured hit rate applied to the other paid calls (an estimate). Reads local "
+            "data only; costs nothing."
         ),
     )
     @tool_errors
@@ -184,8 +188,11 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
     ) -> OptimizationReport:
         gateway = ctx.request_context.lifespan_context
         since, until = parse_timeframe(timeframe, start, end)
+        caching = gateway.runtime.settings.caching
+        threshold = caching.semantic_cache.similarity_threshold if caching.semantic_cache.enabled else None
         return await optimization_report(gateway.runtime.settings.ledger_path, gateway.catalog,
-                                         since=since, until=until)
+                                         since=since, until=until, semantic_threshold=threshold,
+                                         cache_ttl_s=caching.response_cache.ttl_seconds)
 
     @server.tool(
         name=ToolName.GET_BUDGET_STATUS,

@@ -6,13 +6,14 @@ import sqlite3
 from collections import defaultdict
 from pathlib import Path
 
+from gatewise.analytics.cache_opportunity import cache_opportunity, cache_recommendation
 from gatewise.analytics.results import CostShare, OptimizationReport, Recommendation, UsageGroup
 from gatewise.analytics.savings import cheapest_model, format_usd, is_premium
 from gatewise.analytics.source import IS_HIT, LedgerReader
 from gatewise.analytics.timeframe import window_label
 from gatewise.analytics.usage import usage_analytics
 from gatewise.catalog import Catalog
-from gatewise.config import TaskType
+from gatewise.config import ResponseCacheConfig, TaskType
 from gatewise.ledger.sqlite import window_clause
 from gatewise.routing.policy import TASK_TIER
 
@@ -35,7 +36,8 @@ _ADVICE = {
 }
 _PREMIUM_TASKS = frozenset(task.value for task, tier in TASK_TIER.items() if tier == "premium")
 # Order of the recommendations that carry no saving, after those that do.
-_KIND_ORDER = ["switch_model", "failing_model", "latency_outlier", "error_codes", "cost_concentration"]
+_KIND_ORDER = ["switch_model", "cache_repeats", "failing_model",
+               "latency_outlier", "error_codes", "cost_concentration"]
 
 _SPAN_SQL = "SELECT MIN(ts) AS first, MAX(ts) AS last FROM calls WHERE {where}"
 _COST_SQL = f"""
@@ -69,9 +71,12 @@ GROUP BY 1, 2
 
 
 async def optimization_report(
-    ledger_path: Path | str, catalog: Catalog, *, since: float | None, until: float | None
+    ledger_path: Path | str, catalog: Catalog, *, since: float | None, until: float | None,
+    cache_ttl_s: float = ResponseCacheConfig().ttl_seconds, semantic_threshold: float | None = None,
 ) -> OptimizationReport:
-    """Quantified recommendations for calls with ``since <= ts < until``.
+    """Quantified recommendations for calls with ``since <= ts < until``; repeats count as an
+    exact cache's hits within ``cache_ttl_s``, and ``semantic_threshold`` is reported beside the
+    semantic estimate.
 
     Monthly savings scale the window's figures to 30 days, so a quiet or busy week skews them.
     """
@@ -85,6 +90,8 @@ async def optimization_report(
         }
         failures = await reader.rows(_FAILURES_SQL.format(where=where), params)
         task_models = await reader.rows(_TASK_MODEL_SQL.format(where=where), params)
+        cache = await cache_opportunity(reader, where, params, ttl_s=cache_ttl_s,
+                                        threshold=semantic_threshold)
 
     days = _window_days(since, until, span[0] if span else None)
     per_month = DAYS_PER_MONTH / days
@@ -95,6 +102,7 @@ async def optimization_report(
     }
     recommendations = [
         *_switches(catalog, task_models, per_month),
+        *cache_recommendation(cache, per_month),
         *_failing_models(usage.groups, failures, per_month),
         *_slow_models(usage.groups, usage.totals),
         *_error_codes(failures),
@@ -102,11 +110,12 @@ async def optimization_report(
     ]
     recommendations.sort(key=lambda r: (-(r.estimated_monthly_saving_usd or 0.0),
                                         _KIND_ORDER.index(r.kind)))
-    notes = [
-        "Cache opportunity not assessed: the ledger stores no prompt fingerprint, so repeated "
-        f"identical prompts cannot be counted. {usage.totals.cache_hit_rate:.1%} of requests in "
-        "this window were answered from a cache."
-    ]
+    notes = [f"{usage.totals.cache_hit_rate:.1%} of requests in this window were answered from a cache."]
+    if cache.requests_with_text < usage.totals.requests:
+        notes.append(f"{usage.totals.requests - cache.requests_with_text} requests carry no request hash "
+                     "(recorded before hashes were kept, or without text): the cache figures leave them out.")
+    if cache.semantic_hit_rate is None:
+        notes.append("Semantic cache opportunity not estimated: it answered no call in this window.")
     if since is not None and until is not None and until - since < MIN_WINDOW_DAYS * 86_400:
         notes.append("The window is shorter than a day; monthly estimates treat it as one day.")
     return OptimizationReport(
@@ -119,6 +128,7 @@ async def optimization_report(
         cost_usd=total,
         top_costs=top_costs,
         recommendations=recommendations,
+        cache=cache,
         notes=notes,
     )
 

@@ -12,7 +12,7 @@ GroupBy = Literal["model", "provider", "task", "project", "day", "none"]
 Metric = Literal["cost", "requests", "latency_p95", "error_rate"]
 BaselineSource = Literal["given", "most_expensive_in_window", "none"]
 RecommendationKind = Literal[
-    "switch_model", "failing_model", "error_codes", "latency_outlier", "cost_concentration"
+    "switch_model", "failing_model", "error_codes", "latency_outlier", "cost_concentration", "cache_repeats"
 ]
 
 
@@ -83,6 +83,28 @@ class Recommendation(BaseModel):
     evidence: dict[str, float | int | str | None] = Field(default_factory=dict)
 
 
+class CacheOpportunity(BaseModel):
+    """What caching would have saved in the window, from the ledger's request hashes."""
+
+    requests_with_text: int = Field(description="Requests whose text was hashed (the ones counted)")
+    exact_ttl_s: float = Field(description="The exact cache's TTL the replay used")
+    exact_repeats: int = Field(0, description=(
+        "Measured: requests repeating the text (case and whitespace folded) of one answered by the "
+        "same tool less than exact_ttl_s earlier; an upper bound, the cache also keys on model and "
+        "parameters"))
+    exact_repeats_served: int = Field(0, description="Of those, answered from the exact cache")
+    exact_repeats_paid: int = Field(0, description="Of those, sent upstream and paid for")
+    exact_saving_usd: float = Field(0.0, description="Measured: what the paid repeats cost")
+    semantic_hits: int = Field(0, description="Measured: calls the semantic cache answered")
+    semantic_hit_rate: float | None = Field(None, description=(
+        "Measured: semantic hits / calls that missed the exact cache (null: no semantic hits)"))
+    semantic_threshold: float | None = Field(None, description="The configured similarity threshold")
+    semantic_estimated_calls: float | None = Field(None, description=(
+        "Estimate: the paid calls that were not exact repeats, times semantic_hit_rate"))
+    semantic_estimated_saving_usd: float | None = Field(None, description=(
+        "Estimate: their cost times semantic_hit_rate"))
+
+
 class OptimizationReport(BaseModel):
     since: float | None
     until: float | None
@@ -95,4 +117,5 @@ class OptimizationReport(BaseModel):
         description="Biggest spenders by model, task and project"
     )
     recommendations: list[Recommendation]
+    cache: CacheOpportunity = Field(description="What exact and semantic caching would have saved")
     notes: list[str] = Field(default_factory=list, description="Analyses skipped, and why")

@@ -49,13 +49,13 @@ async def test_stats_after_a_miss_and_an_exact_hit_match_the_ledger(connect, ups
     assert exact["bytes"] == stored[0][0] > 0
 
 
-def insert_calls(settings: Settings, rows: list[tuple]) -> None:
+def insert_calls(settings: Settings, rows: list[tuple], tool: str = "routed_complete") -> None:
     """Ledger rows as the pipeline writes them, with request hashes chosen by the test."""
     with closing(sqlite3.connect(settings.ledger_path)) as conn:
         conn.executemany(
             "INSERT INTO calls (ts, server, tool, provider, model, tokens_in, tokens_out, cost_usd,"
             " latency_ms, status, cache_status, route_reason, project, request_id, attempt, request_hash)"
-            " VALUES (?, ?, 'routed_complete', 'sandbox', ?, ?, ?, ?, 5, 'ok', ?, 'r', ?, ?, 0, ?)", rows)
+            f" VALUES (?, ?, '{tool}', 'sandbox', ?, ?, ?, ?, 5, 'ok', ?, 'r', ?, ?, 0, ?)", rows)
         conn.commit()
 
 
@@ -136,3 +136,32 @@ async def test_bad_input_is_refused_clearly(connect, upstream, settings, tool, a
     assert text.startswith(f"Error executing tool {tool}: INVALID_INPUT: {where}"), text
     assert str(settings.data_dir) not in text and "sqlite" not in text.lower()
     assert len(cached_keys(settings)) == 1  # nothing was cleared
+
+
+async def test_optimization_report_counts_repeats_within_the_cache_ttl(connect, upstream, settings) -> None:
+    await open_ledger(settings.ledger_path).close()
+    t0 = time.time() - 3000
+    gw, model = "routing-gateway", "openai/gpt-4o-mini"
+    insert_calls(settings, [
+        (t0, gw, model, 10, 10, 0.01, "miss", None, "r1", "h1"),
+        (t0 + 10, gw, model, 10, 10, 0.02, "miss", None, "r2", "h2"),
+        (t0 + 100, gw, model, 10, 10, 0.01, "miss", None, "r3", "h1"),  # paid, though cacheable
+        (t0 + 200, gw, model, 10, 10, 0.0, "hit_exact", None, "r4", "h1"),  # served
+        (t0 + 2000, gw, model, 10, 10, 0.01, "miss", None, "r5", "h1"),  # past the 1800 s TTL
+        (t0 + 2100, gw, model, 10, 10, 0.0, "hit_semantic", None, "r6", "h3"),
+    ])
+    insert_calls(settings, [(t0 + 50, gw, model, 10, 10, 0.01, "miss", None, "r7", "h1")], tool="other")
+    async with connect() as client:
+        report = await call(client, "get_optimization_report", {"timeframe": "24h"})
+    cache = report["cache"]
+    assert (cache["requests_with_text"], cache["exact_ttl_s"]) == (7, 1800)
+    assert (cache["exact_repeats"], cache["exact_repeats_served"], cache["exact_repeats_paid"]) == (2, 1, 1)
+    assert cache["exact_saving_usd"] == pytest.approx(0.01)
+    # Estimated: 1 semantic hit of the 6 calls that missed the exact cache, applied to the paid
+    # calls that were not exact repeats (4 of them, $0.05).
+    assert cache["semantic_hits"] == 1 and cache["semantic_hit_rate"] == pytest.approx(1 / 6)
+    assert cache["semantic_estimated_calls"] == pytest.approx(0.7)
+    assert cache["semantic_estimated_saving_usd"] == pytest.approx(0.05 / 6)
+    advice = next(r for r in report["recommendations"] if r["kind"] == "cache_repeats")
+    assert advice["evidence"]["paid_repeats"] == 1
+    assert advice["estimated_monthly_saving_usd"] == pytest.approx(0.01 * 30)  # a day, scaled to 30

@@ -1,0 +1,108 @@
+"""What caching would have saved, from the request hashes in the ledger.
+
+Measured: replaying each tool's requests in time order, a request whose text (case and
+whitespace folded) repeats one answered less than the exact cache's TTL earlier would have been
+answered by an exact cache; the paid ones among them are the opportunity, at their ledger cost.
+The text hash ignores the model and parameters the exact cache also keys on, so this is an upper
+bound. Estimated: when the semantic cache served calls in the window, its measured hit rate
+(semantic hits / calls that reached it after an exact miss) applied to the paid calls that were
+not exact repeats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from gatewise.analytics.results import CacheOpportunity, Recommendation
+from gatewise.analytics.savings import format_usd
+from gatewise.analytics.source import LedgerReader
+
+# One row per request with text: its first attempt's time, what it cost, how a cache served it.
+_REQUESTS = """
+SELECT request_id, server, tool, request_hash, MIN(ts) AS ts, TOTAL(cost_usd) AS cost,
+       MAX(cache_status = 'hit_exact') AS hit_exact, MAX(cache_status = 'hit_semantic') AS hit_semantic,
+       MAX(cache_status IN ('miss', 'hit_semantic')) AS reached_semantic
+FROM calls WHERE request_hash IS NOT NULL AND {where}
+GROUP BY request_id
+"""
+_TOTALS_SQL = f"""
+SELECT COUNT(*) AS requests, TOTAL(hit_semantic) AS semantic_hits,
+       TOTAL(reached_semantic) AS reached_semantic, TOTAL(cost) AS cost
+FROM ({_REQUESTS})
+"""
+# Only the texts asked more than once by one tool, in the order the replay needs.
+_REPEATS_SQL = f"""
+SELECT server, tool, request_hash, ts, cost, hit_exact
+FROM (SELECT *, COUNT(*) OVER (PARTITION BY server, tool, request_hash) AS n FROM ({_REQUESTS}))
+WHERE n > 1
+ORDER BY server, tool, request_hash, ts
+"""
+
+
+async def cache_opportunity(reader: LedgerReader, where: str, params: list[Any], *, ttl_s: float,
+                            threshold: float | None) -> CacheOpportunity:
+    totals = await reader.rows(_TOTALS_SQL.format(where=where), params)
+    repeats = await reader.rows(_REPEATS_SQL.format(where=where), params)
+    row = totals[0] if totals else None
+    requests = int(row["requests"]) if row else 0
+    answered, served, paid, paid_usd = _replay(repeats, ttl_s)
+    found = CacheOpportunity(requests_with_text=requests, exact_ttl_s=ttl_s, exact_repeats=answered,
+                             exact_repeats_served=served, exact_repeats_paid=paid, exact_saving_usd=paid_usd)
+    semantic_hits = int(row["semantic_hits"]) if row else 0
+    reached = int(row["reached_semantic"]) if row else 0
+    if semantic_hits == 0 or reached == 0:
+        return found
+    rate = semantic_hits / reached
+    # Paid calls that no exact cache would have answered: the semantic cache's share of them.
+    others = max(0, reached - semantic_hits - paid)
+    others_usd = max(0.0, (row["cost"] if row else 0.0) - paid_usd)
+    return found.model_copy(update={
+        "semantic_hits": semantic_hits, "semantic_hit_rate": rate, "semantic_threshold": threshold,
+        "semantic_estimated_calls": round(rate * others, 1),
+        "semantic_estimated_saving_usd": rate * others_usd})
+
+
+def _replay(rows: Iterable[Any], ttl_s: float) -> tuple[int, int, int, float]:
+    """Requests an exact cache with ``ttl_s`` would have answered (each text stored at its first
+    paid answer, until it expires), how many of them a cache did answer, and the paid rest with
+    their cost."""
+    answered = served = paid = 0
+    paid_usd = 0.0
+    key: tuple[str, str, str] | None = None
+    stored_at = float("-inf")
+    for row in rows:
+        this = (row["server"], row["tool"], row["request_hash"])
+        if this != key:
+            key, stored_at = this, float("-inf")
+        if row["ts"] - stored_at < ttl_s:
+            answered += 1
+            if row["hit_exact"]:
+                served += 1
+            else:
+                paid += 1
+                paid_usd += row["cost"]
+        else:
+            stored_at = row["ts"]
+    return answered, served, paid, paid_usd
+
+
+def cache_recommendation(found: CacheOpportunity, per_month: float) -> list[Recommendation]:
+    if found.exact_repeats_paid == 0:
+        return []
+    share = found.exact_repeats_paid / found.requests_with_text
+    return [Recommendation(
+        kind="cache_repeats",
+        title=f"{found.exact_repeats_paid} paid calls repeated a request asked within the cache TTL",
+        detail=(
+            f"{found.exact_repeats_paid} of {found.requests_with_text} requests ({share:.0%}) asked the "
+            f"same text as one answered less than {found.exact_ttl_s:,.0f} s earlier, yet went "
+            f"upstream for {format_usd(found.exact_saving_usd)} (measured from the ledger). Turn on "
+            "caching.response_cache, raise its ttl_seconds, or stop callers sending no_cache. The "
+            "exact cache also keys on model and parameters, so this is an upper bound."
+        ),
+        estimated_monthly_saving_usd=found.exact_saving_usd * per_month,
+        evidence={"requests_with_text": found.requests_with_text, "paid_repeats": found.exact_repeats_paid,
+                  "served_repeats": found.exact_repeats_served, "window_saving_usd": found.exact_saving_usd,
+                  "ttl_s": found.exact_ttl_s},
+    )]
