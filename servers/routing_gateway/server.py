@@ -90,7 +90,7 @@ End = Annotated[str | None, Field(description="Explicit window end, ISO-8601; a 
 NAMESPACE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}(:[a-z0-9_]{1,64})?$"
 
 # explain_route takes the routing arguments only: it generates nothing and reads no cache.
-ANSWER_ONLY = ("temperature", "no_cache", "force_refresh", "max_age_s")
+ANSWER_ONLY = ("temperature", "no_cache", "force_refresh", "max_age_s", "cache_sampled")
 
 
 def create_server(settings: Settings) -> MCPServer[RoutingGateway]:

@@ -19,7 +19,15 @@ from gatewise.catalog import Catalog
 from gatewise.config import TaskType
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.multimodal.images import load_images
-from gatewise.pipeline import CachePolicy, CacheStatusField, Call, Pipeline, check_limits
+from gatewise.pipeline import (
+    CachePolicy,
+    CacheStatusField,
+    Call,
+    Pipeline,
+    SemanticMatchField,
+    SemanticPolicy,
+    check_limits,
+)
 from gatewise.routing.analyze import analyze
 from gatewise.routing.budget import BudgetFit, web_route
 from gatewise.routing.engine import FallbackExecutor
@@ -74,6 +82,9 @@ class CompletionRequest(BaseModel):
     force_refresh: bool = Field(False, description="Skip a cached answer; store the fresh one.")
     max_age_s: Seconds | None = Field(
         None, description="Accept a cached answer only if at most this many seconds old.")
+    cache_sampled: bool = Field(False, description=(
+        "With temperature > 0, still accept the semantic cache's answer to a question that means "
+        "the same (off: such calls always sample afresh)."))
     web_search: bool | None = Field(None, description=(
         "true: answer from a live web search and return its citations (adds a search fee, about "
         "$0.005-0.012); false: never search; empty: search when the query asks for fresh information."))
@@ -169,6 +180,7 @@ class CompletionResult(BaseModel):
     latency_ms: float
     finish_reason: str | None
     cache_status: CacheStatusField
+    semantic_match: SemanticMatchField = None
     citations: list[Citation] = Field(default_factory=list, description="Web sources, when searched")
     request_id: str
     warnings: list[str] = Field(default_factory=list)
@@ -244,15 +256,26 @@ class RoutingGateway:
         params: dict[str, Any] = {"max_tokens": request.max_tokens or limits.default_max_tokens}
         if request.temperature is not None:
             params["temperature"] = request.temperature
+        messages = request.chat_messages()
+        semantic = SemanticPolicy(self._answering_models(request, messages), sampled_ok=request.cache_sampled,
+                                  scope={"metadata": request.metadata, "web_search": request.web_search})
         return Call(
-            SERVER_NAME, "routed_complete", request.chat_messages(), self._result, params=params,
+            SERVER_NAME, "routed_complete", messages, self._result, params=params,
             executor=self.executor, project=request.project, budget=self.budget,
             cache=CachePolicy(self.runtime.exact_cache, no_cache=request.no_cache,
                               force_refresh=request.force_refresh, max_age_s=request.max_age_s,
                               key={"task": request.task, "model": request.model, "metadata": request.metadata,
-                                   "web_search": request.web_search}),
+                                   "web_search": request.web_search}, semantic=semantic),
             revive=_from_cache, prepare=self._prepare_images,
             route=lambda call: self._route(call, request))
+
+    def _answering_models(self, request: CompletionRequest, messages: list[Message]) -> tuple[str, ...]:
+        """The model set a semantic-cache answer must come from: the model asked for, else the
+        task's tier (the task and its primary model, so a new routing table starts afresh)."""
+        if request.model:
+            return (self.catalog.resolve(request.model) or request.model,)
+        task = analyze(messages, request.task).task
+        return (f"task:{task.value}", self.routing.primary[task])
 
     def _route(self, call: Call[CompletionResult], request: CompletionRequest) -> None:
         plan = self.plan(request, call.messages)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from gatewise.cache import ResponseCache
 from gatewise.cache.response import FILE_NAME as CACHE_FILE
+from gatewise.cache.semantic import SemanticCache
 from gatewise.catalog import Catalog, CatalogCache
 from gatewise.config import Settings
 from gatewise.errors import GatewiseError
@@ -62,6 +64,7 @@ class Runtime:
     portkey: PortkeyGatewayClient
     cache: ResponseCache | None = None  # None when no cache is switched on
     sandbox: SandboxProcess | None = None
+    semantic: SemanticCache | None = None  # caching.semantic_cache, when enabled
     # Web searches for every server of the process, so a model's refusal of the server tool is
     # learnt once.
     web: WebSearchUpstream = field(init=False)
@@ -88,6 +91,14 @@ class Runtime:
         """The cache for repeated web searches (search.cache_enabled), or None when it is off."""
         return self.cache if self.settings.search.cache_enabled else None
 
+    @cached_property
+    def request_key(self) -> bytes:
+        """The installation's key for the request hashes in the ledger (the audit key, so a
+        request and its guardrail events can be matched by hash)."""
+        from gatewise.guardrails.audit import installation_key  # the guardrails package imports this one
+
+        return installation_key(self.settings.data_dir)
+
     @property
     def provider(self) -> str:
         return self.client.name
@@ -106,6 +117,10 @@ class Runtime:
                       budgets, PortkeyGatewayClient(settings), open_cache(settings), sandbox)
         await runtime.refresh_catalog()
         await runtime.guardrail_events.purge_expired()  # then every few hours, on a write
+        if settings.caching.semantic_cache.enabled:
+            # Opened with the configured embedder: entries record its name, and a lookup only
+            # searches those made with the same one.
+            runtime.semantic = SemanticCache.open(settings, client=client, catalog=runtime.catalog)
         return runtime
 
     async def refresh_catalog(self, *, force: bool = False) -> Catalog:
@@ -129,6 +144,8 @@ class Runtime:
         await self.portkey.aclose()
         if self.cache is not None:
             await self.cache.close()
+        if self.semantic is not None:
+            await self.semantic.close()
         await self.budgets.close()
         await self.ledger.close()
         if self.sandbox is not None:

@@ -9,8 +9,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
 import math
+import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +28,16 @@ _TEXT_FIELDS = frozenset({"content", "text", "prompt", "system", "query", "quest
 def content_hash(data: bytes) -> str:
     """The identity of an image or file by its bytes; pass it in a request instead of the bytes."""
     return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def request_hash(key: bytes, text: str) -> str | None:
+    """A keyed hash (HMAC-SHA256) of a request's text with letter case and runs of whitespace
+    folded, so repeats can be counted in the ledger without storing what was asked; None for no
+    text. Keyed, so a short question cannot be recovered by hashing guesses."""
+    folded = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().casefold()
+    if not folded:
+        return None
+    return hmac.new(key, folded.encode(), hashlib.sha256).hexdigest()
 
 
 def cache_key(namespace: str, request: Mapping[str, Any]) -> str:

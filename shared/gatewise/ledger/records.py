@@ -40,6 +40,9 @@ class CallRecord:
     error_code: str | None = None
     project: str | None = None
     task: str | None = None
+    # A keyed hash of the request's normalised text (see gatewise.cache.keys.request_hash), so
+    # repeats can be counted without the text; None when the call had no text.
+    request_hash: str | None = None
     ts: float = field(default_factory=time.time)
 
     def __post_init__(self) -> None:

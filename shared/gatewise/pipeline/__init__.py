@@ -14,7 +14,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from gatewise.pipeline.call import CachePolicy, CacheStatusField, Call, R
+from gatewise.pipeline.call import (
+    CachePolicy,
+    CacheStatusField,
+    Call,
+    R,
+    SemanticMatch,
+    SemanticMatchField,
+    SemanticPolicy,
+)
+from gatewise.pipeline.semantic_stage import SemanticCacheStage
 from gatewise.pipeline.stages import (
     BudgetHold,
     Build,
@@ -25,7 +34,6 @@ from gatewise.pipeline.stages import (
     OutputGuardrails,
     Prepare,
     Route,
-    SemanticCache,
     Stage,
     Upstream,
     Validate,
@@ -34,14 +42,15 @@ from gatewise.pipeline.stages import (
 from gatewise.routing.policy import Candidate
 from gatewise.runtime import Runtime
 
-__all__ = ["CachePolicy", "CacheStatusField", "Call", "Pipeline", "Stage", "check_limits",
-           "one_model", "standard_stages"]
+__all__ = ["CachePolicy", "CacheStatusField", "Call", "Pipeline", "SemanticMatch", "SemanticMatchField",
+           "SemanticPolicy", "Stage", "check_limits", "one_model", "standard_stages"]
 
 
 def standard_stages(runtime: Runtime) -> list[Stage]:
     """The stages in order, outermost first."""
     return [Validate(runtime), Prepare(), Ledger(runtime), InputGuardrails(), ExactCache(),
-            SemanticCache(), Route(), Build(), OutputGuardrails(), BudgetHold(runtime), Upstream(runtime)]
+            SemanticCacheStage(runtime), Route(), Build(), OutputGuardrails(), BudgetHold(runtime),
+            Upstream(runtime)]
 
 
 class Pipeline:

@@ -7,7 +7,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
@@ -46,6 +46,31 @@ class CachePolicy:
     # names today's date) puts the request itself in ``key`` and sets ``by_messages`` off.
     key: dict[str, Any] = field(default_factory=dict)
     by_messages: bool = True
+    semantic: SemanticPolicy | None = None  # None: this call never uses the semantic cache
+
+
+@dataclass(frozen=True, slots=True)
+class SemanticPolicy:
+    """How a call may use the semantic cache (the answer to a question that means the same).
+    The scope is the namespace, ``models``, the generation parameters, ``scope``, the earlier
+    turns and system prompt, and the project: a stored answer never crosses any of them."""
+
+    models: tuple[str, ...]  # the model set or task tier the answer may come from
+    scope: dict[str, Any] = field(default_factory=dict)  # whatever else the answer depends on
+    sampled_ok: bool = False  # the caller accepts a stored answer though temperature > 0
+
+
+class SemanticMatch(BaseModel):
+    """Why an answer from the semantic cache was served."""
+
+    question: str = Field(description="The question the stored answer was given to")
+    similarity: float = Field(description="Cosine similarity of the two questions' embeddings (0-1)")
+    age_s: float = Field(description="How long ago the answer was stored, in seconds")
+
+
+SemanticMatchField = Annotated[SemanticMatch | None, Field(description=(
+    "Set when cache_status is hit_semantic: the earlier question whose answer this is, how alike "
+    "the two read, and its age"))]
 
 
 R = TypeVar("R", bound=BaseModel)
@@ -72,6 +97,9 @@ class Call(Generic[R]):
     project: str | None = None
     task: str | None = None
     portkey_headers: dict[str, str] | None = None
+    # The request's own words when the messages carry more (a search prompt naming today's date):
+    # what the semantic cache and the request hash read instead of the messages.
+    query: str | None = None
     # Filled in on the way through.
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     started: float = field(default_factory=time.perf_counter)
@@ -79,6 +107,7 @@ class Call(Generic[R]):
     reservation: Reservation | None = None
     outcome: RouteOutcome | None = None
     cache_status: CacheStatus = "bypass"
+    request_hash: str | None = None  # keyed hash of the request's text, on every ledger row
     warnings: list[str] = field(default_factory=list)
     rows: list[CallRecord] = field(default_factory=list)
     result: R | None = None
@@ -114,5 +143,7 @@ class Call(Generic[R]):
         """Queue ledger rows now, so their write overlaps what the call still has to do; the
         ledger stage waits for every write before the call returns."""
         assert self.ledger is not None, "rows are recorded inside the ledger stage"
+        if self.request_hash is not None:
+            rows = [replace(row, request_hash=self.request_hash) for row in rows]
         self.rows += rows
         self.writes.append(asyncio.ensure_future(self.ledger.record_many(rows)))

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from gatewise.cache import cache_key, should_store
+from gatewise.cache.keys import request_hash
 from gatewise.config import Limits
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger.budgets import budget_scopes
@@ -75,6 +76,8 @@ class Ledger:
 
     async def __call__(self, call: Call[Any], next: Next) -> None:
         call.ledger = self.runtime.ledger
+        text = call.query if call.query is not None else message_text(call.messages)[0]
+        call.request_hash = request_hash(self.runtime.request_key, text)
         try:
             await next(call)
         finally:
@@ -112,7 +115,8 @@ class ExactCache:
             served(call, call.revive(call, hit.value, hit.age_s), status, "response cache")
             return
         await next(call)
-        if should_store(status) and call.result is not None:
+        # A paraphrase's answer served by the semantic cache is not stored again under this key.
+        if should_store(status) and call.result is not None and call.cache_status != "hit_semantic":
             await cache.put(key, call.result.model_dump(mode="json"), ttl_s=policy.ttl_s,
                             namespace=call.namespace, project=call.project)
 
@@ -126,14 +130,6 @@ def served(call: Call[Any], result: Any, status: CacheStatus, source: str) -> No
         tokens_in=result.tokens_in, tokens_out=result.tokens_out, cost_usd=0.0,
         latency_ms=call.elapsed_ms(), status="ok", cache_status=status, route_reason=source,
         project=call.project, request_id=call.request_id, attempt=0, task=call.task)])
-
-
-class SemanticCache:
-    """Slot for the semantic cache: after an exact miss, serve the answer to a question that
-    means the same in the same scope (``hit_semantic``), else store the fresh one. None yet."""
-
-    async def __call__(self, call: Call[Any], next: Next) -> None:
-        await next(call)
 
 
 class Route:

@@ -1,0 +1,153 @@
+"""routed_complete with the semantic cache on: a paraphrase is answered from the cache, free, in
+its own scope only; traps, opt-outs and requests that depend on more than words go upstream."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from PIL import Image
+
+from gatewise.config import Settings, load_settings
+from gatewise_sandbox import SandboxServer
+from sandbox_admin import SandboxAdmin
+from tool_support import ledger_rows
+
+MODEL = "openai/gpt-4o-mini"
+QUESTION = "How do I reset my password?"
+PARAPHRASE = "How can I reset my password?"
+BASE = {"model": "gpt-4o-mini", "project": "support-bot", "system": "You are a helpful support agent."}
+
+
+def semantic_settings(data_dir: Path, sandbox: SandboxServer, *, embedder: str = "local",
+                      exact: bool = True) -> Settings:
+    return load_settings({}, data_dir=data_dir, sandbox_url=sandbox.url, caching={
+        "semantic_cache": {"enabled": True}, "embedding_cache": {"model": embedder},
+        "response_cache": {"exact_match": exact}})
+
+
+class Asker:
+    """Calls routed_complete once per argument set, in order, on one server; returns the results."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def __call__(self, *calls: dict[str, Any], settings: Settings | None = None
+                       ) -> list[dict[str, Any]]:
+        from gatewise.servers.routing_gateway.server import create_server
+
+        async with Client(create_server(settings or self.settings)) as client:
+            return [(await client.call_tool("routed_complete", {**BASE, **args})).structured_content
+                    for args in calls]
+
+
+@pytest.fixture
+def ask(tmp_path: Path, sandbox: SandboxServer) -> Asker:
+    return Asker(semantic_settings(tmp_path / "data", sandbox))
+
+
+def png_data_url() -> str:
+    picture = io.BytesIO()
+    Image.new("RGB", (32, 32), "red").save(picture, "PNG")
+    return "data:image/png;base64," + base64.b64encode(picture.getvalue()).decode()
+
+
+def upstream_calls(upstream: SandboxAdmin) -> int:
+    return upstream.stats()["models"].get(MODEL, {}).get("requests", 0)
+
+
+async def test_a_paraphrase_is_answered_from_the_cache_for_free(ask: Asker, upstream: SandboxAdmin) -> None:
+    first, second, repeat = await ask({"prompt": QUESTION}, {"prompt": PARAPHRASE}, {"prompt": PARAPHRASE})
+    assert first["cache_status"] == "miss" and first["cost_usd"] > 0 and first["semantic_match"] is None
+    assert second["cache_status"] == "hit_semantic" and second["cost_usd"] == 0
+    assert second["answer"] == first["answer"] and second["attempts"] == []
+    match = second["semantic_match"]
+    assert match["question"] == QUESTION and 0.92 <= match["similarity"] <= 1 and match["age_s"] >= 0
+    assert "semantic cache" in second["warnings"][0]
+    # The paraphrase's own repeat is served by the semantic cache again, not stored as an exact entry.
+    assert repeat["cache_status"] == "hit_semantic"
+    assert upstream_calls(upstream) == 1
+    rows = sorted(await ledger_rows(ask.settings), key=lambda r: r.ts)
+    assert [(r.cache_status, r.cost_usd == 0) for r in rows] == [
+        ("miss", False), ("hit_semantic", True), ("hit_semantic", True)]
+    assert rows[1].route_reason == "semantic cache" and rows[1].project == "support-bot"
+    first_hash, second_hash, repeat_hash = (r.request_hash for r in rows)
+    assert first_hash and second_hash == repeat_hash != first_hash and len(first_hash) == 64
+
+
+@pytest.mark.parametrize("trap", [
+    "How do I not reset my password?",  # negation
+    "How do I reset my password for account 48213?",  # another number
+    "How do I reset my Google password?",  # another entity
+])
+async def test_a_question_that_wants_another_answer_goes_upstream(ask: Asker, upstream: SandboxAdmin,
+                                                                 trap: str) -> None:
+    _, second = await ask({"prompt": QUESTION}, {"prompt": trap})
+    assert second["cache_status"] == "miss" and second["cost_usd"] > 0 and second["semantic_match"] is None
+    assert upstream_calls(upstream) == 2
+
+
+@pytest.mark.parametrize("other", [
+    {"system": "You are a pirate."},
+    {"project": "billing"},
+    {"max_tokens": 50},
+    {"temperature": 0},
+    {"model": "anthropic/claude-3-haiku"},
+    {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"},
+                  {"role": "user", "content": PARAPHRASE}], "system": None},
+])
+async def test_answers_never_cross_scopes(ask: Asker, upstream: SandboxAdmin, other: dict[str, Any]) -> None:
+    args = {"prompt": PARAPHRASE, **other}
+    if "messages" in other:
+        del args["prompt"]
+    first, second = await ask({"prompt": QUESTION}, args)
+    assert first["cache_status"] == second["cache_status"] == "miss" and second["cost_usd"] > 0
+
+
+async def test_entries_of_another_embedder_are_not_searched(tmp_path: Path, sandbox: SandboxServer,
+                                                            ask: Asker, upstream: SandboxAdmin) -> None:
+    data = tmp_path / "shared"
+    hashed = semantic_settings(data, sandbox, embedder="local-hash")
+    (stored,) = await ask({"prompt": QUESTION}, settings=hashed)
+    (same,) = await ask({"prompt": "how do i reset my password"}, settings=hashed)
+    (other,) = await ask({"prompt": PARAPHRASE}, settings=semantic_settings(data, sandbox))
+    assert (stored["cache_status"], same["cache_status"]) == ("miss", "hit_semantic")
+    assert other["cache_status"] == "miss"
+
+
+async def test_the_cache_controls_apply_as_for_the_exact_cache(ask: Asker, upstream: SandboxAdmin) -> None:
+    outs = await ask(
+        {"prompt": QUESTION, "no_cache": True},  # neither read nor stored
+        {"prompt": PARAPHRASE},  # so this misses, and is stored
+        {"prompt": "How could I reset my password?", "force_refresh": True},  # skips the read, stores
+        {"prompt": "How can I reset my password, please?", "max_age_s": 0},  # nothing is that fresh
+        {"prompt": "How can I reset my password please?", "max_age_s": 3600})
+    assert [o["cache_status"] for o in outs] == ["bypass", "miss", "refresh", "miss", "hit_semantic"]
+    assert upstream_calls(upstream) == 4
+
+
+async def test_a_sampled_answer_is_served_only_when_the_caller_opts_in(ask: Asker,
+                                                                       upstream: SandboxAdmin) -> None:
+    sampled, opted = {"temperature": 0.7}, {"temperature": 0.7, "cache_sampled": True}
+    outs = await ask({"prompt": QUESTION, **opted}, {"prompt": PARAPHRASE, **sampled},
+                     {"prompt": "How can I reset my password, please?", **opted})
+    assert [o["cache_status"] for o in outs] == ["miss", "miss", "hit_semantic"]
+    assert upstream_calls(upstream) == 2
+
+
+async def test_requests_with_images_are_never_served(ask: Asker, upstream: SandboxAdmin) -> None:
+    image = {"images": [png_data_url()], "model": None}
+    outs = await ask({"prompt": "What is in this picture?", **image},
+                     {"prompt": "What is shown in this picture?", **image})
+    assert [o["cache_status"] for o in outs] == ["miss", "miss"]
+
+
+async def test_with_the_exact_cache_off_a_lookup_is_a_miss_not_a_bypass(
+        tmp_path: Path, sandbox: SandboxServer, ask: Asker, upstream: SandboxAdmin) -> None:
+    settings = semantic_settings(tmp_path / "other", sandbox, exact=False)
+    outs = await ask({"prompt": QUESTION}, {"prompt": QUESTION}, {"prompt": PARAPHRASE}, settings=settings)
+    assert [o["cache_status"] for o in outs] == ["miss", "hit_semantic", "hit_semantic"]
