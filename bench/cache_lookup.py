@@ -46,8 +46,10 @@ from gatewise.cache import gates
 from gatewise.cache.embedders import Embedded, LocalEmbedder, _model_path
 from gatewise.cache.semantic import FILE_NAME, Scope, SemanticCache
 from gatewise.cache.vector_index import VectorIndex
+from gatewise.config import SemanticCacheConfig
 
 SCOPE = Scope("routing-gateway:routed_complete", ("simple_queries",), {"temperature": 0})
+THRESHOLD = SemanticCacheConfig().similarity_threshold  # the default: what a lookup confirms and gates
 
 
 class Precomputed:
@@ -166,12 +168,12 @@ async def main(sizes: list[int], lookups: int) -> None:
     for size in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / FILE_NAME
-            SemanticCache.at(path, local, threshold=0.85, ttl_s=86400, max_bytes=10**10)  # the schema
+            SemanticCache.at(path, local, threshold=THRESHOLD, ttl_s=86400, max_bytes=10**10)  # the schema
             entries = entry_vectors(size, base)
             fill(path, stored, entries, local.name)
             recall = shortlist_recall(entries, query_vectors)
             before = rss_mb()
-            cache = SemanticCache.at(path, local, threshold=0.85, ttl_s=86400, max_bytes=10**10)
+            cache = SemanticCache.at(path, local, threshold=THRESHOLD, ttl_s=86400, max_bytes=10**10)
             start = time.perf_counter()
             await cache.warm()  # what a restarted server does before its first lookup
             load_s = time.perf_counter() - start
@@ -179,7 +181,7 @@ async def main(sizes: list[int], lookups: int) -> None:
             full, hits = await timed_lookups(cache, queries)
             memory = (await cache.stats()).memory_bytes
             await cache.close()
-            bare = SemanticCache.at(path, Precomputed(local, vectors), threshold=0.85, ttl_s=86400,
+            bare = SemanticCache.at(path, Precomputed(local, vectors), threshold=THRESHOLD, ttl_s=86400,
                                     max_bytes=10**10)
             await timed_lookups(bare, queries)  # the word vectors the gates use, embedded once
             quick, _ = await timed_lookups(bare, queries)
