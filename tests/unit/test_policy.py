@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from gatewise.catalog import Catalog
-from gatewise.config import RoutingConfig, TaskType
+from gatewise.config import HealthConfig, RoutingConfig, TaskType
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.routing.analyze import analyze
+from gatewise.routing.health import HealthTracker
 from gatewise.routing.policy import HybridPolicy, RouteRequest, resolve_routing, tier_of
 
 CATALOG = Catalog.snapshot()
@@ -105,3 +106,37 @@ def test_easy_premium_work_steps_down_to_a_standard_model_first() -> None:
     assert forced.chosen.model == "anthropic/claude-opus-5.5"
     off = policy(difficulty_threshold=None).plan(ask("Explain why the sky is blue"), RouteRequest())
     assert tier_of(CATALOG.get(off.chosen.model)) == "premium"
+
+
+def test_a_conversation_keeps_its_model_unless_it_fails_cannot_serve_or_must_move_up() -> None:
+    health = HealthTracker(HealthConfig(failure_threshold=1), provider="sandbox")
+    p = HybridPolicy(resolve_routing(RoutingConfig(), CATALOG), CATALOG, health)
+    summary = ask("Summarize the key points of this article in three bullet points")
+    cheap_first = p.plan(summary, RouteRequest())
+    standard = p.routing.primary[TaskType.CREATIVE_WRITING]
+    assert tier_of(CATALOG.get(cheap_first.chosen.model)) == "economy"
+
+    kept = p.plan(summary, RouteRequest())
+    p.stick(kept, standard, RouteRequest())
+    assert kept.chosen.model == standard and kept.candidates[1:] == cheap_first.candidates
+    assert kept.sticky == f"kept {standard}, which answered this conversation's last turn"
+    assert kept.chosen.reason.startswith(
+        f"answered this conversation's last turn (was {cheap_first.chosen.model}")
+
+    limit = RouteRequest(max_cost_usd=max(c.est_cost_usd or 0 for c in cheap_first.candidates))
+    assert (p.estimate_cost(standard, summary, None) or 0) > (limit.max_cost_usd or 0)
+    too_dear = p.plan(summary, limit)
+    p.stick(too_dear, standard, limit)
+    assert too_dear.chosen.model != standard
+    assert (too_dear.sticky or "").startswith(f"moved from {standard}: estimated")
+
+    hard = p.plan(ask("Implement a lock-free concurrent hash map in C++ with resizing"), RouteRequest())
+    p.stick(hard, standard, RouteRequest())
+    assert tier_of(CATALOG.get(hard.chosen.model)) == "premium"
+    assert hard.sticky == f"moved from {standard}: this turn needs the premium tier"
+
+    health.failure(standard, GatewiseError(ErrorCode.UPSTREAM_ERROR, "503"))
+    failing = p.plan(summary, RouteRequest())
+    p.stick(failing, standard, RouteRequest())
+    assert failing.chosen.model != standard
+    assert (failing.sticky or "").startswith(f"moved from {standard}: failing (circuit open")
