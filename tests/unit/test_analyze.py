@@ -99,6 +99,8 @@ def test_chit_chat_sets_no_task_to_inherit_and_long_turns_stand_alone() -> None:
 @pytest.mark.parametrize("text", [
     "Pretend you are Sherlock Holmes and stay in character: what do you make of my muddy boots?",
     "Act as a pirate captain and greet the new crew",
+    "Picture yourself as a tour guide in Rome and describe the first stop",
+    "Embrace the role of a grumpy lighthouse keeper. What is your opinion on tourists?",
     "Compose an engaging travel blog post about a recent trip to Hawaii",
     "Write a persuasive email to convince my friend to volunteer as a speaker",
 ])

@@ -145,11 +145,12 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
             "poema, poème, gedicht, cuento, histoire, geschichte, relato, chanson, canción, "
             "roleplay, role play, pretend, act as, in character, persona, embody, impersonate, "
             "you are now, stay in, blog post, essay, cover letter, wedding, "
+            "picture yourself, yourself as, "
             "诗, 故事, 小说, 物語, 詩, 小説"),
         (2, "write, rewrite, creative, character, characters, chapter, scene, invent, imagine, "
             "fantasy, pitch, tribute, verse, funny, humorous, witty, "
             "describe, continue, escribe, écris, schreib, 写, email, blog, persuasive, "
-            "narrator, speak like, answer as"),
+            "narrator, speak like, answer as, embrace"),
         (1, "ideas, names, post, letter, draft, compose"),
     ),
     T.SIMPLE_QUERY: (
