@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/pii_eval.py
 	$(BIN)/python bench/guardrails.py
+	$(BIN)/python bench/cache_replay.py
 
 # ruff, then mypy --strict (with the pydantic plugin) over the files named in pyproject.toml
 lint: $(STAMP)

@@ -9,7 +9,7 @@ from contextlib import closing
 import pytest
 from mcp import Client
 
-from gatewise.config import Settings
+from gatewise.config import Settings, load_settings
 from gatewise.ledger import open_ledger
 from gatewise.runtime import offline_catalog
 from store_support import sqlite_rows
@@ -34,12 +34,15 @@ async def test_stats_after_a_miss_and_an_exact_hit_match_the_ledger(connect, ups
     assert (first["cache_status"], again["cache_status"]) == ("miss", "hit_exact")
     paid = sqlite_rows(settings.ledger_path, "SELECT cost_usd FROM calls WHERE cache_status = 'miss'")
     assert len(paid) == 1 and paid[0][0] == first["cost_usd"] > 0
+    # Both rows carry the request's hash, which links the hit to the answer it reused.
+    hashes = sqlite_rows(settings.ledger_path, "SELECT DISTINCT request_hash FROM calls")
+    assert len(hashes) == 1 and hashes[0][0]
     totals = stats["totals"]
     assert (totals["lookups"], totals["hits_exact"], totals["hits_semantic"]) == (2, 1, 0)
     assert totals["calls_saved"] == 1
     assert totals["hit_rate_exact"] == 0.5 and totals["hit_rate_semantic"] == 0.0
     assert totals["saved_usd"] == pytest.approx(paid[0][0], rel=1e-9)
-    assert stats["saved_from_ledger"] + stats["saved_from_catalog"] == 1 and stats["unpriced_hits"] == 0
+    assert (stats["saved_from_ledger"], stats["saved_from_catalog"], stats["unpriced_hits"]) == (1, 0, 0)
     assert [(g["key"], g["calls_saved"]) for g in stats["by_server"]] == [("routing-gateway", 1)]
     assert [(g["key"], g["lookups"]) for g in stats["by_project"]] == [("support", 2)]
     exact, semantic = stats["stores"]
@@ -165,3 +168,30 @@ async def test_optimization_report_counts_repeats_within_the_cache_ttl(connect, 
     advice = next(r for r in report["recommendations"] if r["kind"] == "cache_repeats")
     assert advice["evidence"]["paid_repeats"] == 1
     assert advice["estimated_monthly_saving_usd"] == pytest.approx(0.01 * 30)  # a day, scaled to 30
+
+
+async def test_semantic_hits_counted_and_a_clear_reaches_every_server(sandbox, upstream, tmp_path) -> None:
+    from gatewise.servers.routing_gateway.server import create_server
+
+    settings = load_settings({}, data_dir=tmp_path / "data", sandbox_url=sandbox.url,
+                             caching={"semantic_cache": {"enabled": True}})
+    ask = {"system": "You are a support agent.", "project": "support"}
+    async with Client(create_server(settings)) as one, Client(create_server(settings)) as other:
+        first = await call(one, "routed_complete", {**ask, "prompt": "How do I reset my password?"})
+        again = await call(one, "routed_complete", {**ask, "prompt": "How can I reset my password?"})
+        assert (first["cache_status"], again["cache_status"]) == ("miss", "hit_semantic")
+        stats = await call(other, "get_cache_stats", {"timeframe": "1h"})
+        assert (stats["totals"]["hits_semantic"], stats["totals"]["hit_rate_semantic"]) == (1, 0.5)
+        # Other wording, so another request hash: priced from its tokens at catalogue prices.
+        assert (stats["saved_from_ledger"], stats["saved_from_catalog"]) == (0, 1)
+        assert stats["totals"]["saved_usd"] > 0
+        semantic = stats["stores"][1]
+        assert [(o["namespace"], o["project"], o["entries"]) for o in semantic["owners"]] == [
+            (ROUTED, "support", 1)]
+        done = await call(other, "clear_cache", {"scope": "semantic", "confirm": True})
+        assert (done["entries"], [s["entries"] for s in done["stores"]]) == (1, [1])
+        # The first server's in-memory index drops the entry another server deleted: this wording
+        # is otherwise answered from it.
+        steps = "What are the steps to reset my password?"
+        later = await call(one, "routed_complete", {**ask, "prompt": steps})
+    assert later["cache_status"] == "miss"
