@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from gatewise.cache.embedders import EmbedderError
 from gatewise.config import Settings
 from gatewise.errors import GatewiseError
 from gatewise.redact import mask
@@ -60,6 +61,7 @@ async def run_doctor(settings: Settings) -> int:
         except GatewiseError as exc:
             problems += 1
             _line(False, exc.message)
+        problems += await _semantic_cache(runtime)
         if key is not None:
             try:
                 info = await runtime.client.key_info()
@@ -70,6 +72,26 @@ async def run_doctor(settings: Settings) -> int:
     finally:
         await runtime.close()
     return 1 if problems else 0
+
+
+async def _semantic_cache(runtime: Runtime) -> int:
+    """The semantic cache's line: off, or its embedder (tried when local: it costs nothing), its
+    threshold and what it holds. 1 when the embedder does not work."""
+    semantic = runtime.semantic
+    if semantic is None:
+        _line(True, "semantic cache: off (caching.semantic_cache.enabled)")
+        return 0
+    embedder = semantic.embedder.name
+    if embedder.startswith("local"):
+        try:
+            await semantic.embedder.embed(["gatewise doctor"])
+        except EmbedderError as exc:
+            _line(False, f"semantic cache: the embedder {embedder} does not load: {exc}")
+            return 1
+    stats = await semantic.stats()
+    _line(True, f"semantic cache: {stats.entries} entries ({stats.bytes:,} bytes), embedder {embedder}, "
+                f"similarity ≥ {semantic.threshold}, kept {semantic.ttl_s:.0f}s")
+    return 0
 
 
 def http_serving(settings: Settings) -> str:

@@ -79,12 +79,12 @@ def question_and_scope(call: Call[Any]) -> tuple[str, Scope] | None:
     policy, semantic = call.cache, call.cache.semantic
     if semantic is None or policy.no_cache or call.revive is None:
         return None
-    if call.query is not None:  # a search: the query is the question, its settings are the scope
-        return call.query, Scope(call.namespace, semantic.models, {**call.params, **semantic.scope},
-                                 (), call.project)
-    if request_is_cacheable({**call.params, "messages": call.messages},
-                            temperature_ok=semantic.sampled_ok) is not None:
-        return None
     messages = call.messages
-    return last_user_text(messages), Scope(call.namespace, semantic.models, {**call.params, **semantic.scope},
-                                           messages[:-1], call.project)
+    params = {**call.params, **semantic.scope}
+    # The question is read from the messages as the input guardrails let them through.
+    if call.query is not None:  # a search: its tool and settings are the scope, its prompt is ours
+        return last_user_text(messages), Scope(call.namespace, semantic.models, params, (), call.project)
+    if request_is_cacheable({**call.params, "messages": messages}, temperature_ok=semantic.sampled_ok):
+        return None
+    return last_user_text(messages), Scope(call.namespace, semantic.models, params, messages[:-1],
+                                           call.project)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from gatewise.ledger.records import CacheStatus
-from gatewise.pipeline.call import CacheStatusField
+from gatewise.pipeline.call import CacheStatusField, SemanticMatchField
 from gatewise.search.citations import Citation, sources_markdown, with_refs
 from gatewise.search.forms import Mechanism
 
@@ -35,6 +35,7 @@ class SearchResult(Spend):
     search_requests: int = Field(description="Web searches the upstream ran and billed")
     search_cost_usd: float = Field(description="The part of cost_usd that paid for searching")
     cache_age_s: float | None = Field(None, description="Age of the cached answer in seconds")
+    semantic_match: SemanticMatchField = None
 
 
 class SubSearch(BaseModel):

@@ -16,7 +16,7 @@ from gatewise.catalog import Catalog
 from gatewise.config import Settings
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger.records import CACHE_HITS
-from gatewise.pipeline import CachePolicy, Call, Pipeline, one_model
+from gatewise.pipeline import CachePolicy, Call, Pipeline, SemanticPolicy, one_model
 from gatewise.routing.engine import FallbackExecutor
 from gatewise.routing.policy import default_model
 from gatewise.runtime import Runtime
@@ -112,11 +112,15 @@ class SearchService:
 
         # The prompt names today's date when fresh results are asked for: the key is the request.
         key = {"query": query, "model": model_id, **options.key()}
+        cache = self.runtime.search_cache if use_cache else None
+        # A paraphrased query may take a stored answer of the same model, engine, domain filters
+        # and freshness (they are its scope), kept no longer than the freshness allows.
+        semantic = SemanticPolicy((model_id,), scope=options.key()) if cache is not None else None
         call = Call(SERVER, "web_search", body["messages"], build, params=params,
                     candidates=one_model(model_id, "web search"), executor=self.searcher, search=options,
-                    task="web_search", revive=_revive_search,
-                    cache=CachePolicy(self.runtime.search_cache if use_cache else None, max_age_s=max_age_s,
-                                      ttl_s=self._ttl(options), key=key, by_messages=False))
+                    task="web_search", revive=_revive_search, query=query,
+                    cache=CachePolicy(cache, max_age_s=max_age_s, ttl_s=self._ttl(options), key=key,
+                                      by_messages=False, semantic=semantic))
         return await self.pipeline.run(call)
 
     def _checked_query(self, query: str) -> str:
@@ -280,7 +284,11 @@ def anchor(answer: str, sources: list[Citation]) -> list[Citation]:
 
 
 def _revive_search(call: Call[SearchResult], value: dict[str, Any], age_s: float) -> SearchResult:
-    """A stored search: nothing searched this time, and how old the answer is."""
-    return SearchResult.model_validate(value).model_copy(update={"search_cost_usd": 0.0,
-                                                                 "cache_age_s": round(age_s, 1)})
+    """A stored search: nothing searched this time, how old the answer is, and the query asked
+    now (a paraphrase's answer was stored for another wording)."""
+    sent = call.messages[-1].get("content")
+    update: dict[str, Any] = {"search_cost_usd": 0.0, "cache_age_s": round(age_s, 1)}
+    if isinstance(sent, str):
+        update["query"] = sent
+    return SearchResult.model_validate(value).model_copy(update=update)
 

@@ -12,6 +12,7 @@ import pytest
 from mcp import Client
 from PIL import Image
 
+from gatewise.cache.embedders import LocalEmbedder
 from gatewise.config import Settings, load_settings
 from gatewise_sandbox import SandboxServer
 from sandbox_admin import SandboxAdmin
@@ -24,9 +25,9 @@ BASE = {"model": "gpt-4o-mini", "project": "support-bot", "system": "You are a h
 
 
 def semantic_settings(data_dir: Path, sandbox: SandboxServer, *, embedder: str = "local",
-                      exact: bool = True) -> Settings:
+                      exact: bool = True, **semantic: Any) -> Settings:
     return load_settings({}, data_dir=data_dir, sandbox_url=sandbox.url, caching={
-        "semantic_cache": {"enabled": True}, "embedding_cache": {"model": embedder},
+        "semantic_cache": {"enabled": True, **semantic}, "embedding_cache": {"model": embedder},
         "response_cache": {"exact_match": exact}})
 
 
@@ -66,7 +67,8 @@ async def test_a_paraphrase_is_answered_from_the_cache_for_free(ask: Asker, upst
     assert second["cache_status"] == "hit_semantic" and second["cost_usd"] == 0
     assert second["answer"] == first["answer"] and second["attempts"] == []
     match = second["semantic_match"]
-    assert match["question"] == QUESTION and 0.92 <= match["similarity"] <= 1 and match["age_s"] >= 0
+    threshold = ask.settings.caching.semantic_cache.similarity_threshold  # the stage reads the config
+    assert match["question"] == QUESTION and threshold <= match["similarity"] <= 1 and match["age_s"] >= 0
     assert "semantic cache" in second["warnings"][0]
     # The paraphrase's own repeat is served by the semantic cache again, not stored as an exact entry.
     assert repeat["cache_status"] == "hit_semantic"
@@ -151,3 +153,22 @@ async def test_with_the_exact_cache_off_a_lookup_is_a_miss_not_a_bypass(
     settings = semantic_settings(tmp_path / "other", sandbox, exact=False)
     outs = await ask({"prompt": QUESTION}, {"prompt": QUESTION}, {"prompt": PARAPHRASE}, settings=settings)
     assert [o["cache_status"] for o in outs] == ["miss", "hit_semantic", "hit_semantic"]
+
+
+async def test_the_threshold_is_the_configured_one(tmp_path: Path, sandbox: SandboxServer, ask: Asker,
+                                                   upstream: SandboxAdmin) -> None:
+    strict = semantic_settings(tmp_path / "strict", sandbox, similarity_threshold=0.9999)
+    outs = await ask({"prompt": QUESTION}, {"prompt": PARAPHRASE}, settings=strict)
+    assert [o["cache_status"] for o in outs] == ["miss", "miss"]
+
+
+async def test_the_doctor_shows_the_semantic_cache(ask: Asker, upstream: SandboxAdmin,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from gatewise.doctor import run_doctor
+
+    await ask({"prompt": QUESTION})
+    assert await run_doctor(ask.settings) == 0
+    line = next(line for line in capsys.readouterr().err.splitlines() if "semantic cache" in line)
+    assert line.startswith("  [ok] semantic cache: 1 entries")
+    threshold = ask.settings.caching.semantic_cache.similarity_threshold
+    assert f"embedder {LocalEmbedder.name}, similarity ≥ {threshold}" in line
