@@ -40,6 +40,11 @@ class SandboxAdmin:
     def stats(self) -> dict[str, Any]:
         return self._call("GET", "stats")
 
+    def received(self) -> list[dict[str, Any]]:
+        """The latest chat requests as the sandbox got them: model and each message's role and text."""
+        requests: list[dict[str, Any]] = self._call("GET", "received")["requests"]
+        return requests
+
     def reject_server_tool(self, *models: str) -> dict[str, Any]:
         """Make these models (``"*"``: all) refuse the web search server tool; none: accept."""
         return self._call("PUT", "search", json={"reject_server_tool": list(models)})

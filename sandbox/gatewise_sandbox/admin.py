@@ -76,6 +76,11 @@ async def stats(request: Request) -> Response:
     return json_response(_state(request).stats())
 
 
+async def received(request: Request) -> Response:
+    """The roles and texts of the latest chat requests, oldest first."""
+    return json_response({"requests": _state(request).received_requests()})
+
+
 async def reset(request: Request) -> Response:
     """Clear counters, rules and generations; an optional ``{"seed": n}`` changes the seed."""
     seed = None

@@ -51,6 +51,7 @@ def create_app(config: SandboxConfig | SandboxState | None = None) -> Starlette:
         Route("/_sandbox/search", admin.get_search, methods=["GET"]),
         Route("/_sandbox/search", admin.put_search, methods=["PUT"]),
         Route("/_sandbox/stats", admin.stats, methods=["GET"]),
+        Route("/_sandbox/received", admin.received, methods=["GET"]),
         Route("/_sandbox/reset", admin.reset, methods=["POST"]),
         Route("/_sandbox/health", admin.health, methods=["GET"]),
         *portkey_routes(),

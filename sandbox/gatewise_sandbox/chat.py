@@ -68,6 +68,7 @@ async def chat_completions(request: Request) -> Response:
     try:
         body = await json_body(request)
         chat = parse_chat(body, state.config.default_model)
+        state.receive(chat.candidates[0], chat.messages)
         wanted = imagegen.requested(body)
         searching = websearch.requested(body, chat.candidates[0])
         forced = header_fault(request)

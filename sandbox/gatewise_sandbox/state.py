@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from gatewise.catalog import Catalog, ModelInfo, snapshot_json, strip_variant
+from gatewise_sandbox.answers import content_text
 from gatewise_sandbox.faults import Fault, FaultBook, FaultRule
 from gatewise_sandbox.portkey.state import PortkeyState
 from gatewise_sandbox.wire import Generation, dumps
+
+MAX_RECEIVED = 64  # chat requests remembered for /_sandbox/received
+MAX_RECEIVED_CHARS = 4000  # of each message's text
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,8 @@ class SandboxState:
         self.portkey = PortkeyState(self.config.seed)  # the Admin API stand-in under /v1
         self.portkey_cache: dict[str, Any] = {}  # Portkey data-plane simple cache, by request hash
         self.server_tool_rejections: frozenset[str] = frozenset()  # model ids, or "*"
+        # The text of the latest chat requests, so tests can see what a gateway sent on.
+        self.received: deque[dict[str, Any]] = deque(maxlen=MAX_RECEIVED)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing: asyncio.Event | None = None
 
@@ -109,6 +115,17 @@ class SandboxState:
                 stats.ok += 1
         return fault
 
+    def receive(self, model: str, messages: list[dict[str, Any]]) -> None:
+        """Keep the roles and texts (each cut at ``MAX_RECEIVED_CHARS``) of one chat request."""
+        texts = [{"role": m.get("role"), "text": content_text(m.get("content"))[0][:MAX_RECEIVED_CHARS]}
+                 for m in messages]
+        with self._lock:
+            self.received.append({"model": model, "messages": texts})
+
+    def received_requests(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.received)
+
     def stats(self) -> dict[str, Any]:
         with self._lock:
             models: dict[str, dict[str, Any]] = {
@@ -134,6 +151,7 @@ class SandboxState:
             self._stats.clear()
             self._generations.clear()
             self.total_usage = 0.0
+            self.received.clear()
 
     # -- generations -----------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from gatewise.pipeline import (
     SemanticPolicy,
     check_limits,
 )
+from gatewise.pipeline.guarding import GroundingScoreField
 from gatewise.routing.analyze import analyze
 from gatewise.routing.budget import BudgetFit, web_route
 from gatewise.routing.engine import FallbackExecutor
@@ -184,6 +185,7 @@ class CompletionResult(BaseModel):
     citations: list[Citation] = Field(default_factory=list, description="Web sources, when searched")
     request_id: str
     warnings: list[str] = Field(default_factory=list)
+    grounding_score: GroundingScoreField = None
 
 
 class RoutingGateway:

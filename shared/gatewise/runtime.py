@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from gatewise.cache import ResponseCache
 from gatewise.cache.response import FILE_NAME as CACHE_FILE
@@ -24,6 +25,9 @@ from gatewise.search.upstream import WebSearchUpstream
 from gatewise.upstream.local_sandbox import SandboxProcess
 from gatewise.upstream.openrouter import OpenRouterClient
 from gatewise.upstream.portkey_gateway import PortkeyGatewayClient
+
+if TYPE_CHECKING:
+    from gatewise.guardrails import GuardrailPipeline
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +68,7 @@ class Runtime:
     portkey: PortkeyGatewayClient
     cache: ResponseCache | None = None  # None when no cache is switched on
     sandbox: SandboxProcess | None = None
+    guardrails: GuardrailPipeline | None = None  # None when every guardrail filter is off
     semantic: SemanticCache | None = None  # caching.semantic_cache, when enabled
     # Web searches for every server of the process, so a model's refusal of the server tool is
     # learnt once.
@@ -117,6 +122,10 @@ class Runtime:
                       budgets, PortkeyGatewayClient(settings), open_cache(settings), sandbox)
         await runtime.refresh_catalog()
         await runtime.guardrail_events.purge_expired()  # then every few hours, on a write
+        # Imported here: the guardrails' Portkey checks import the portkey package, which imports this module.
+        from gatewise.guardrails.gateway_calls import open_guardrails
+
+        runtime.guardrails = open_guardrails(runtime)
         if settings.caching.semantic_cache.enabled:
             # Opened with the configured embedder: entries record its name, and a lookup only
             # searches those made with the same one.

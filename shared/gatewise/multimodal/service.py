@@ -26,6 +26,7 @@ from gatewise.multimodal.images import (
 )
 from gatewise.pipeline import CachePolicy, CacheStatusField, Call, Pipeline, one_model
 from gatewise.pipeline.call import R
+from gatewise.pipeline.guarding import GroundingScoreField
 from gatewise.redact import mask
 from gatewise.routing.engine import FallbackExecutor
 from gatewise.runtime import Runtime
@@ -51,6 +52,8 @@ class Usage(BaseModel):
 
 class ModelOutput(Usage):
     untrusted_output: bool = Field(True, description=UNTRUSTED_NOTICE)
+    warnings: list[str] = Field(default_factory=list, description="What the guardrails flagged or changed")
+    grounding_score: GroundingScoreField = None
 
 
 class ImageReport(BaseModel):

@@ -23,15 +23,14 @@ from gatewise.pipeline.call import (
     SemanticMatchField,
     SemanticPolicy,
 )
+from gatewise.pipeline.guarding import InputGuardrails, OutputGuardrails
 from gatewise.pipeline.semantic_stage import SemanticCacheStage
 from gatewise.pipeline.stages import (
     BudgetHold,
     Build,
     ExactCache,
-    InputGuardrails,
     Ledger,
     Next,
-    OutputGuardrails,
     Prepare,
     Route,
     Stage,
@@ -48,8 +47,8 @@ __all__ = ["CachePolicy", "CacheStatusField", "Call", "Pipeline", "SemanticMatch
 
 def standard_stages(runtime: Runtime) -> list[Stage]:
     """The stages in order, outermost first."""
-    return [Validate(runtime), Prepare(), Ledger(runtime), InputGuardrails(), ExactCache(),
-            SemanticCacheStage(runtime), Route(), Build(), OutputGuardrails(), BudgetHold(runtime),
+    return [Validate(runtime), Prepare(), Ledger(runtime), InputGuardrails(runtime), ExactCache(),
+            SemanticCacheStage(runtime), Route(), Build(), OutputGuardrails(runtime), BudgetHold(runtime),
             Upstream(runtime)]
 
 

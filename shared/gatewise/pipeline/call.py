@@ -18,6 +18,7 @@ from gatewise.upstream.chat import Message
 
 if TYPE_CHECKING:
     from gatewise.cache import ResponseCache
+    from gatewise.guardrails.verdict import Verdict
     from gatewise.ledger.budget_store import Reservation
     from gatewise.ledger.store import LedgerStore
     from gatewise.routing.budget import BudgetFit
@@ -97,6 +98,9 @@ class Call(Generic[R]):
     project: str | None = None
     task: str | None = None
     portkey_headers: dict[str, str] | None = None
+    # What the output guardrails check an answer's grounding against when the tool knows better
+    # than the messages (research: its sources); None: the messages and the answer's citations.
+    evidence: list[str] | None = None
     # The request's own words when the messages carry more (a search prompt naming today's date):
     # what the semantic cache and the request hash read instead of the messages.
     query: str | None = None
@@ -109,6 +113,8 @@ class Call(Generic[R]):
     cache_status: CacheStatus = "bypass"
     request_hash: str | None = None  # keyed hash of the request's text, on every ledger row
     warnings: list[str] = field(default_factory=list)
+    checked_input: Verdict | None = None  # the input guardrails' verdict (placeholders to restore)
+    checked_output: Verdict | None = None  # the output guardrails' verdict on the answer
     rows: list[CallRecord] = field(default_factory=list)
     result: R | None = None
     ledger: LedgerStore | None = None

@@ -18,6 +18,7 @@ from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger.budgets import budget_scopes
 from gatewise.ledger.records import CacheStatus, CallRecord
 from gatewise.pipeline.call import Call
+from gatewise.pipeline.guarding import with_output_notes
 from gatewise.routing.analyze import message_text
 from gatewise.routing.engine import Attempt
 from gatewise.runtime import Runtime
@@ -85,14 +86,6 @@ class Ledger:
                 await asyncio.gather(*call.writes)
 
 
-class InputGuardrails:
-    """Slot for the input checks (PII, safety, blocklist, injection): they run before any cache
-    lookup or upstream call and may rewrite ``call.messages`` or refuse the call. None yet."""
-
-    async def __call__(self, call: Call[Any], next: Next) -> None:
-        await next(call)
-
-
 class ExactCache:
     """Answer a repeat from the response cache; store a fresh answer for the next repeat."""
 
@@ -143,19 +136,12 @@ class Route:
 
 
 class Build:
-    """Turn the upstream's answer, checked and paid for, into the tool's result."""
+    """Turn the upstream's answer, checked and paid for, into the tool's result (with what the
+    output guardrails found)."""
 
     async def __call__(self, call: Call[Any], next: Next) -> None:
         await next(call)
-        call.result = call.build(call)
-
-
-class OutputGuardrails:
-    """Slot for the output checks (compliance, grounding): they see ``call.answer`` after the
-    upstream returns, before it is built into a result, cached or returned. None yet."""
-
-    async def __call__(self, call: Call[Any], next: Next) -> None:
-        await next(call)
+        call.result = with_output_notes(call, call.build(call))
 
 
 class BudgetHold:

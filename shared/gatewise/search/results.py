@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 
 from gatewise.ledger.records import CacheStatus
 from gatewise.pipeline.call import CacheStatusField, SemanticMatchField
+from gatewise.pipeline.guarding import GroundingScoreField
 from gatewise.search.citations import Citation, sources_markdown, with_refs
 from gatewise.search.forms import Mechanism
 
@@ -22,6 +23,7 @@ class Spend(BaseModel):
     request_id: str
     cache_status: CacheStatusField
     warnings: list[str] = Field(default_factory=list)
+    grounding_score: GroundingScoreField = None
     untrusted_output: bool = Field(True, description=UNTRUSTED)
 
 

@@ -1,0 +1,91 @@
+"""The guardrail pipeline of a running gateway, and the model call its model-backed checks use.
+
+Moderation (``enterprise`` content safety) and the grounding judge ask a model. They go through
+the gateway's own upstream client, so they get its retries, key handling and secret scrubbing,
+and each one writes a ledger row under the request it checked (same server, tool, project and
+request id, task ``guardrail``), so what guarding a call cost shows up next to the call.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gatewise.guardrails.audit import installation_key
+from gatewise.guardrails.moderation import ModelCall
+from gatewise.guardrails.pipeline import GuardrailPipeline
+from gatewise.ledger.records import CallRecord
+
+if TYPE_CHECKING:
+    from gatewise.runtime import Runtime
+
+GUARD_MAX_TOKENS = 64  # a verdict or a score, never prose
+GUARD_TIMEOUT_S = 20.0
+
+
+@dataclass(frozen=True)
+class Requester:
+    """The tool call a guardrail check runs for."""
+
+    server: str
+    tool: str
+    project: str | None
+    request_id: str
+
+
+# Set by the guardrail stages around a check, so a model-backed check bills the right call.
+CHECKING: ContextVar[Requester | None] = ContextVar("gatewise_guardrail_requester", default=None)
+
+
+def open_guardrails(runtime: Runtime) -> GuardrailPipeline | None:
+    """The configured pipeline, or None when every filter is off (the stages then skip)."""
+    settings = runtime.settings
+    pipeline = GuardrailPipeline.from_settings(settings.guardrails, call_model=model_call(runtime),
+                                               audit_key=installation_key(settings.data_dir))
+    return pipeline if pipeline.checks_input or pipeline.checks_output else None
+
+
+def model_call(runtime: Runtime) -> ModelCall:
+    async def call(model: str, messages: list[dict[str, Any]]) -> tuple[str, float]:
+        result = await runtime.client.chat(
+            {"model": model, "messages": messages, "max_tokens": GUARD_MAX_TOKENS, "temperature": 0},
+            timeout_s=GUARD_TIMEOUT_S)
+        cost = runtime.catalog.cost_of(model, result.tokens_in, result.tokens_out, result.cost_usd)
+        who = CHECKING.get() or Requester("gatewise", "guardrails", None, result.id or "guardrail")
+        await runtime.ledger.record(CallRecord(
+            server=who.server, tool=who.tool, provider=runtime.provider, model=result.model or model,
+            tokens_in=result.tokens_in, tokens_out=result.tokens_out, cost_usd=cost,
+            latency_ms=result.latency_ms, status="ok", cache_status="bypass",
+            route_reason="guardrail check", request_id=who.request_id, attempt=0, project=who.project,
+            task="guardrail"))
+        return result.content, cost
+
+    return call
+
+
+def active_checks(pipeline: GuardrailPipeline | None) -> list[str]:
+    """The checks a pipeline runs, in words (for ``gatewise doctor``); empty when all are off."""
+    if pipeline is None:
+        return []
+    out = []
+    if pipeline.pii:
+        actions = sorted(set(pipeline.pii.values()))
+        restore = ", restored in answers" if pipeline.restore_pii and "redact" in actions else ""
+        out.append(f"PII ({len(pipeline.pii)} types: {'/'.join(actions)}{restore})")
+    if pipeline.safety:
+        moderation = f" + {pipeline.moderation_model}" if pipeline.safety == "enterprise" and \
+            pipeline.moderation_model else ""
+        out.append(f"content safety {pipeline.safety}{moderation}")
+    if pipeline.blocklist:
+        out.append(f"blocklist ({len(pipeline.blocklist.terms)} entries, {pipeline.blocklist.action})")
+    if pipeline.injection:
+        out.append("prompt injection (input and search results)")
+    if pipeline.compliance:
+        out.append("answer compliance")
+    if pipeline.grounding_threshold is not None:
+        judge = f", judge {pipeline.judge_model}" if pipeline.judge_model else ""
+        out.append(f"grounding < {pipeline.grounding_threshold:g} → {pipeline.hallucination_action}{judge}")
+    if pipeline.input_hooks or pipeline.output_hooks:
+        out.append(f"Portkey checks ({len(pipeline.input_hooks)} input, {len(pipeline.output_hooks)} output)")
+    return out

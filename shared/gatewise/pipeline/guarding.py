@@ -1,0 +1,188 @@
+"""The guardrail stages: the configured checks on what a call sends and on what comes back.
+
+Input checks run before any cache lookup, so a blocked request costs nothing (no cache entry,
+no budget hold, no upstream call) and the cache key is made of the redacted messages: raw PII
+never reaches the cache file. Output checks run on the upstream's answer before it is built
+into a result, so a blocked answer is never cached. Every non-pass verdict is written to the
+ledger's ``guardrail_events`` with keyed hashes in place of the values that tripped it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, TypeVar, cast
+
+from pydantic import BaseModel, Field
+
+from gatewise.guardrails import CheckContext, Verdict
+from gatewise.guardrails.gateway_calls import CHECKING, Requester
+from gatewise.guardrails.texts import split
+from gatewise.ledger.guardrail_events import GuardrailEvent
+from gatewise.pipeline.call import Call
+from gatewise.runtime import Runtime
+from gatewise.upstream.chat import Message
+
+Next = Callable[[Call[Any]], Awaitable[None]]
+M = TypeVar("M", bound=BaseModel)
+
+# The result field the output guardrails fill in when grounding is checked.
+GroundingScoreField = Annotated[float | None, Field(description=(
+    "Share of the answer's sentences the evidence supports (0-1), when fact_verification or "
+    "hallucination_detection is on and the call had evidence (context, documents, sources)"))]
+
+
+class InputGuardrails:
+    """PII, safety, blocklist, injection and Portkey input checks on the call's messages."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def __call__(self, call: Call[Any], next: Next) -> None:
+        guard = self.runtime.guardrails
+        if guard is None or not guard.checks_input:
+            await next(call)
+            return
+        with checking(call):
+            verdict = await guard.check_input(_texts(call), _context(call))
+        audit(self.runtime, call, [verdict])
+        verdict.raise_if_blocked()
+        if verdict.messages is not None:
+            _send_redacted(call, verdict.messages)
+        call.checked_input = verdict
+        await next(call)
+        if call.result is not None:
+            # Restored here, outside the caches: the stored answer keeps the placeholders, and a
+            # hit is restored with this caller's own values (the key holds placeholders, so two
+            # callers whose requests differ only in their e-mail address share one entry).
+            result = noted(call.result, verdict.warnings)
+            call.result = restored(result, verdict) if verdict.placeholders else result
+
+
+class OutputGuardrails:
+    """Compliance (blocklist, safety, PII in the answer) and grounding on the upstream's answer."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def __call__(self, call: Call[Any], next: Next) -> None:
+        await next(call)
+        guard = self.runtime.guardrails
+        if guard is None or not guard.checks_output:
+            return
+        answer = call.answer
+        with checking(call):
+            verdict = await guard.check_output(answer.content, evidence(call), _context(call))
+        audit(self.runtime, call, [verdict])
+        verdict.raise_if_blocked()  # the upstream was paid (its row is recorded); nothing is cached
+        if verdict.text is not None and verdict.text != answer.content:
+            assert call.outcome is not None
+            call.outcome.result = dataclasses.replace(answer, content=verdict.text)
+        call.checked_output = verdict
+
+
+def with_output_notes(call: Call[Any], result: M) -> M:
+    """The built result with the output verdict's warnings and grounding score: part of the
+    answer, so they are cached with it."""
+    verdict = call.checked_output
+    if verdict is None:
+        return result
+    grounding = verdict.check("grounding")
+    return noted(result, verdict.warnings, grounding.score if grounding else None)
+
+
+def noted(result: M, warnings: list[str], grounding_score: float | None = None) -> M:
+    """``result`` with guardrail warnings (and the grounding score) in the fields it has."""
+    fields = type(result).model_fields
+    update: dict[str, Any] = {}
+    if warnings and "warnings" in fields:
+        have = list(getattr(result, "warnings", []))
+        update["warnings"] = have + [w for w in warnings if w not in have]
+    if grounding_score is not None and "grounding_score" in fields:
+        update["grounding_score"] = round(grounding_score, 4)
+    return result.model_copy(update=update) if update else result
+
+
+def restored(result: M, verdict: Verdict) -> M:
+    """Every string of ``result`` with the request's placeholders put back."""
+    return type(result).model_validate(_restore(result.model_dump(), verdict.restore))
+
+
+def _restore(value: Any, restore: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return restore(value)
+    if isinstance(value, list):
+        return [_restore(v, restore) for v in value]
+    if isinstance(value, dict):
+        return {k: _restore(v, restore) for k, v in value.items()}
+    return value
+
+
+def _send_redacted(call: Call[Any], messages: list[dict[str, Any]]) -> None:
+    """Send the checked messages on, and make a cache key that names the request by its text
+    (``CachePolicy.key`` of a search) from the redacted text as well."""
+    before, after = split(_texts(call)), split(messages)
+    changed = {b.text: a.text for b, a in zip(before, after, strict=False) if b.text != a.text}
+    call.messages = cast(list[Message], messages)
+    if changed and len(before) == len(after):
+        policy = call.cache
+        policy.key = {k: changed.get(v, v) if isinstance(v, str) else v for k, v in policy.key.items()}
+        if call.query is not None:
+            call.query = changed.get(call.query, call.query)
+
+
+def evidence(call: Call[Any]) -> list[str]:
+    """What the answer may rest on: the tool's own evidence, else the caller's context (every
+    message but the question itself and earlier answers) and the sources the answer cites."""
+    if call.evidence is not None:
+        return call.evidence
+    last_user = max((i for i, m in enumerate(call.messages) if m.get("role") == "user"), default=-1)
+    texts = [ref.text for ref in split(_texts(call))
+             if ref.message != last_user and ref.role != "assistant"]
+    for note in call.answer.annotations:
+        cite = note.get("url_citation")
+        if isinstance(cite, dict):
+            texts += [str(cite[f]) for f in ("title", "content") if isinstance(cite.get(f), str)]
+    return [t for t in texts if t.strip()]
+
+
+def screen_untrusted(runtime: Runtime, call: Call[Any], sources: list[tuple[str, str]]) -> dict[str, str]:
+    """Prompt-injection checks on outside text (``(source, text)`` pairs, e.g. search results):
+    the sources flagged, each with the reason. Never blocks; the caller fences or drops them."""
+    guard = runtime.guardrails
+    if guard is None or not guard.injection:
+        return {}
+    verdicts = [guard.scan_untrusted(text, source) for source, text in sources if text]
+    audit(runtime, call, verdicts)
+    return {v.source or "": "; ".join(c.reason for c in v.checks if c.verdict != "pass")
+            for v in verdicts if v.verdict != "pass"}
+
+
+def audit(runtime: Runtime, call: Call[Any], verdicts: list[Verdict]) -> None:
+    """Queue the audit rows of every non-pass check; the ledger stage waits for the write."""
+    events = [GuardrailEvent.from_audit(row, server=call.server, tool=call.tool, project=call.project)
+              for v in verdicts if v.verdict != "pass" for row in v.audit_rows(call.request_id)]
+    if events:
+        call.writes.append(asyncio.ensure_future(runtime.guardrail_events.record(events)))
+
+
+@contextmanager
+def checking(call: Call[Any]) -> Iterator[None]:
+    """Model-backed checks inside bill this call."""
+    token = CHECKING.set(Requester(call.server, call.tool, call.project, call.request_id))
+    try:
+        yield
+    finally:
+        CHECKING.reset(token)
+
+
+def _texts(call: Call[Any]) -> list[dict[str, Any]]:
+    """The messages as the guardrails read them (any dict with a role and content)."""
+    return cast(list[dict[str, Any]], call.messages)
+
+
+def _context(call: Call[Any]) -> CheckContext:
+    model = call.candidates[0].model if call.candidates else None
+    return CheckContext(model=model, metadata={"project": call.project or "", "tool": call.tool})

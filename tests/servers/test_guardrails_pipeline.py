@@ -1,0 +1,159 @@
+"""The guardrails on every tool that sends text to a model: real in-memory MCP clients, the
+sandbox upstream (which remembers what it received), real ledger and cache files."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gatewise.servers.openrouter_multimodal.server import create_server as multimodal_server
+from gatewise.servers.openrouter_search.server import create_server as search_server
+from gatewise.servers.routing_gateway.server import create_server as gateway_server
+from mcp import Client
+from PIL import Image
+
+from gatewise.config import Settings, load_settings
+from sandbox_admin import SandboxAdmin
+from tool_support import call, error_text, ledger_rows
+
+CARD, EMAIL = "4111 1111 1111 1111", "jane.roe@example.com"
+PROMPT = f"Please check card {CARD} and write to {EMAIL} about my refund"
+
+
+def guarded(tmp_path: Path, sandbox: Any, **filters: Any) -> Settings:
+    inputs = {"pii_detection": True, "custom_blocklist": ["project nightingale"],
+              "prompt_injection": True}
+    outputs = filters.pop("output_filters", {})
+    return load_settings(
+        {}, guardrails={"input_filters": {**inputs, **filters}, "output_filters": outputs},
+        data_dir=tmp_path / "data", sandbox_url=sandbox.url,
+        media={"allowed_roots": [str(tmp_path)]},
+        limits={"max_retries": 1, "backoff_base_s": 0.0, "backoff_max_s": 0.0})
+
+
+def events(settings: Settings) -> list[dict[str, Any]]:
+    with closing(sqlite3.connect(settings.ledger_path)) as db:
+        db.row_factory = sqlite3.Row
+        return [dict(r) for r in db.execute("SELECT * FROM guardrail_events ORDER BY id")]
+
+
+def sent_texts(upstream: SandboxAdmin) -> str:
+    return "\n".join(m["text"] for r in upstream.received() for m in r["messages"])
+
+
+def files_holding(data_dir: Path, *values: str) -> list[str]:
+    """Every SQLite file (with its WAL) under ``data_dir`` whose bytes hold one of ``values``."""
+    found = []
+    for path in data_dir.rglob("*.sqlite3*"):
+        raw = path.read_bytes()
+        found += [f"{path.name}: {v}" for v in values if v.encode() in raw]
+    return found
+
+
+async def test_pii_reaches_the_upstream_redacted_and_comes_back_restored(tmp_path, sandbox, upstream) -> None:
+    settings = guarded(tmp_path, sandbox)
+    async with Client(gateway_server(settings)) as client:
+        out = await call(client, "routed_complete", {"prompt": PROMPT})
+        again = await call(client, "routed_complete", {"prompt": PROMPT})
+    sent = sent_texts(upstream)
+    assert CARD not in sent and EMAIL not in sent
+    assert "<CREDIT_CARD_1>" in sent and "<EMAIL_1>" in sent
+    # The sandbox echoes the prompt it got: the caller sees their own values again.
+    assert CARD in out["answer"] and EMAIL in out["answer"] and "<EMAIL_1>" not in out["answer"]
+    assert any("pii" in w and "redacted" in w for w in out["warnings"])
+    assert again["cache_status"] == "hit_exact" and again["answer"] == out["answer"]
+    rows = events(settings)
+    assert [(r["check_id"], r["action"]) for r in rows] == [("pii", "redact")] * 2
+    assert all(CARD not in str(r) and EMAIL not in str(r) for r in rows)
+    assert len(rows[0]["value_hashes"]) > 2  # keyed hashes of both values
+    assert files_holding(settings.data_dir, CARD, EMAIL, CARD.replace(" ", "")) == []
+
+
+async def test_a_blocklisted_prompt_is_refused_before_cache_budget_or_upstream(tmp_path, sandbox,
+                                                                               upstream) -> None:
+    settings = guarded(tmp_path, sandbox)
+    async with Client(gateway_server(settings)) as client:
+        text = await error_text(client, "routed_complete",
+                                {"prompt": "Summarise the Project Nightingale launch plan"})
+    assert "GUARDRAIL_BLOCKED" in text and "custom_blocklist" in text
+    assert "Nightingale" not in text  # the rule is named, the text never echoed
+    assert upstream.stats()["totals"]["requests"] == 0
+    assert await ledger_rows(settings) == []  # no charge
+    with closing(sqlite3.connect(settings.data_dir / "cache.sqlite3")) as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        assert all(db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] == 0
+                   for t in tables if t.startswith("responses"))
+    with closing(sqlite3.connect(settings.ledger_path)) as db:
+        assert db.execute("SELECT COUNT(*) FROM budget_reservations").fetchone()[0] == 0
+    [row] = events(settings)
+    assert (row["check_id"], row["verdict"], row["direction"]) == ("custom_blocklist", "block", "input")
+
+
+async def test_a_low_grounding_answer_carries_its_score_and_a_warning(tmp_path, sandbox, upstream) -> None:
+    settings = guarded(tmp_path, sandbox, output_filters={"hallucination_detection": 0.8})
+    context = ("The Harbour Museum opens at nine in the morning and closes at five in the evening. "
+               "Entry is free for children under twelve years old.")
+    async with Client(gateway_server(settings)) as client:
+        out = await call(client, "routed_complete", {
+            "system": context, "prompt": "Tell me about the museum tickets for my family visit"})
+    # The sandbox's echo of the question is not supported by the museum text.
+    assert out["grounding_score"] is not None and out["grounding_score"] < 0.8
+    assert any(w.startswith("grounding: grounding score") for w in out["warnings"])
+    [row] = events(settings)
+    assert (row["direction"], row["check_id"], row["verdict"]) == ("output", "grounding", "flag")
+
+
+async def test_an_injected_instruction_in_a_search_source_is_flagged_before_synthesis(
+        tmp_path, sandbox, upstream) -> None:
+    settings = guarded(tmp_path, sandbox)
+    async with Client(search_server(settings)) as client:
+        out = await call(client, "research", {"question": "When does the Tidewater ferry run?",
+                                              "queries": ["Tidewater ferry timetable"]})
+    flagged = [w for w in out["warnings"] if "tidewaterferries.example" in w]
+    assert flagged and "prompt injection" in flagged[0] and "withheld" in flagged[0]
+    synthesis = upstream.received()[-1]["messages"][-1]["text"]
+    assert "<sources>" in synthesis and "Ignore all previous instructions" not in synthesis
+    assert "tidewaterferries.example/timetable" in synthesis  # still listed, only its text withheld
+    rows = [r for r in events(settings) if r["direction"] == "untrusted"]
+    assert rows and rows[0]["source"] == "https://tidewaterferries.example/timetable"
+
+
+async def test_web_search_queries_are_redacted_and_blocklisted(tmp_path, sandbox, upstream) -> None:
+    settings = guarded(tmp_path, sandbox)
+    async with Client(search_server(settings)) as client:
+        out = await call(client, "web_search", {"query": f"SQLite WAL concurrency for {EMAIL}"})
+        text = await error_text(client, "web_search", {"query": "project nightingale news"})
+    assert EMAIL not in sent_texts(upstream) and "<EMAIL_1>" in sent_texts(upstream)
+    assert out["query"].endswith(EMAIL)  # restored for the caller
+    assert "GUARDRAIL_BLOCKED" in text and upstream.stats()["totals"]["requests"] == 1
+    assert files_holding(settings.data_dir, EMAIL) == []
+
+
+async def test_chat_completion_and_image_questions_pass_the_input_checks(tmp_path, sandbox, upstream) -> None:
+    settings = guarded(tmp_path, sandbox)
+    image = tmp_path / "red.png"
+    Image.new("RGB", (64, 32), (220, 20, 20)).save(image, "PNG")
+    async with Client(multimodal_server(settings)) as client:
+        chat = await call(client, "chat_completion", {
+            "model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": PROMPT}]})
+        blocked = await error_text(client, "analyze_image", {
+            "images": [str(image)], "question": "Is this the Project Nightingale logo?"})
+        seen = await call(client, "analyze_image", {"images": [str(image)],
+                                                    "question": f"Whose colour is this? Ask {EMAIL}"})
+    sent = sent_texts(upstream)
+    assert CARD not in sent and EMAIL not in sent
+    assert CARD in chat["content"] and any("pii" in w for w in chat["warnings"])
+    assert "GUARDRAIL_BLOCKED" in blocked and "Nightingale" not in blocked
+    assert len(upstream.received()) == 2  # the blocked question never left
+    assert seen["warnings"] and files_holding(settings.data_dir, CARD, EMAIL) == []
+
+
+@pytest.mark.parametrize("tool", ["routed_complete"])
+async def test_with_every_filter_off_nothing_is_checked_or_recorded(tool, settings, upstream) -> None:
+    async with Client(gateway_server(settings)) as client:
+        out = await call(client, tool, {"prompt": PROMPT})
+    assert CARD in sent_texts(upstream) and out["grounding_score"] is None
+    assert events(settings) == []
