@@ -172,3 +172,18 @@ async def test_the_doctor_shows_the_semantic_cache(ask: Asker, upstream: Sandbox
     assert line.startswith("  [ok] semantic cache: 1 entries")
     threshold = ask.settings.caching.semantic_cache.similarity_threshold
     assert f"embedder {LocalEmbedder.name}, similarity ≥ {threshold}" in line
+
+
+async def test_upstream_embeddings_are_charged_in_the_ledger(tmp_path: Path, sandbox: SandboxServer,
+                                                            ask: Asker, upstream: SandboxAdmin) -> None:
+    settings = semantic_settings(tmp_path / "upstream", sandbox, embedder="text-embedding-3-large")
+    first, second = await ask({"prompt": QUESTION}, {"prompt": "how do i reset my password"},
+                              settings=settings)
+    assert second["cache_status"] == "hit_semantic" and second["cost_usd"] == 0
+    rows = sorted(await ledger_rows(settings), key=lambda r: r.ts)
+    embedded = [r for r in rows if r.route_reason == "semantic cache: embedding the question"]
+    # One embedding per question: the store after the first miss reuses the lookup's vector.
+    assert [r.request_id for r in embedded] == [first["request_id"], second["request_id"]]
+    assert all(r.cost_usd > 0 and r.model == "openrouter:openai/text-embedding-3-large" for r in embedded)
+    served = next(r for r in rows if r.cache_status == "hit_semantic" and r.route_reason == "semantic cache")
+    assert served.cost_usd == 0 and served.request_id == second["request_id"]
