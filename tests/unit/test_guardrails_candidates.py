@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
-from gatewise.guardrails import blocklist, phones, pii
+from gatewise.guardrails import blocklist, normalize, phones, pii
 from gatewise.guardrails.candidates import candidates, matches_at
 from gatewise.guardrails.entities import Occupied
 from gatewise.guardrails.normalize import WORD, View, normalise, words_of
@@ -19,7 +19,8 @@ from gatewise.guardrails.secrets import find_secrets
 
 PIECES = [*"0123456789" * 3, *" .-/()+@:_=#'x*!$|", *"abcdeXYZ", "DE", "GB82", "é", "\u0130", "\u200b",
           "\uff14", "\u0663", "\n", "  ", "AKIA", "ghp_", "sk-", "eyJ", "c o n f", "c0nf1d", "aGVsbG8g",
-          "(415) ", "(+44)", "+1 ", "00", "555-", "12 34 ", "4111 ", "10.0.", "536-22-"]
+          "(415) ", "(+44)", "+1 ", "00", "555-", "12 34 ", "4111 ", "10.0.", "536-22-", "::", ":",
+          "fe80:", "2001:db8:", ":1f"]
 
 
 def texts(count: int, seed: int) -> list[str]:
@@ -40,7 +41,8 @@ CORPUS = texts(4000, seed=12)
     (pii._IPV4, lambda view: sorted(candidates(view).numbers + candidates(view).after_dash)),
     (pii._IBAN, lambda view: candidates(view).codes),
     (phones._CANDIDATE, lambda view: phones.candidate_starts(view.text, candidates(view).numbers)),
-], ids=["card", "ssn", "ipv4", "iban", "phone"])
+    (pii._IPV6, lambda view: pii.ipv6_starts(view.text)),
+], ids=["card", "ssn", "ipv4", "iban", "phone", "ipv6"])
 def test_number_patterns_only_begin_at_candidates(pattern: re.Pattern[str],
                                                   starts: Callable[[View], list[int]]) -> None:
     for text in CORPUS:
@@ -67,6 +69,27 @@ def test_spaced_letters_are_looked_for_where_classes_alternate() -> None:
         starts = blocklist.spaced_starts(blocklist.ascii_bytes(lower))
         expected = spans(blocklist._SPACED.finditer(lower))
         assert spans(matches_at(blocklist._SPACED, lower, starts)) == expected, lower
+
+
+def test_sparse_folding_reads_and_maps_back_like_folding_every_character() -> None:
+    """A text with a few non-ASCII characters has just those folded (one by one, where C
+    searches find them), one with many is folded in one pass; either way the view and its way
+    back are what folding every character gives."""
+    rnd = random.Random(8)
+    alphabet = [*"ab1 ?.", "?", "\u2019", "é", "\u200b", "\uff41", "\u0430", "\ufb01", "\u2014",
+                "\U000e0061", "e\u0301"]
+    for _ in range(3000):
+        share = rnd.choice((0.03, 0.5))  # a few (folded one by one) or many (all in one pass)
+        pieces = [rnd.choice(alphabet) if rnd.random() < share else rnd.choice("abc 12.?")
+                  for _ in range(rnd.randint(1, 200))]
+        text = "".join(pieces)
+        view = normalise(text)
+        assert view.text == text.translate(normalize._FOLDING), text
+        folds = [normalize._FOLDING[ord(ch)] for ch in text]  # each original character's piece
+        origin = [i for i, piece in enumerate(folds) for _ in piece]
+        for start in range(len(view.text)):
+            assert view.origin(start) == origin[start], (text, start)
+        assert view.tags == any(0xE0020 <= ord(ch) <= 0xE007E for ch in text)
 
 
 def test_words_of_splits_like_the_word_pattern() -> None:

@@ -76,6 +76,7 @@ def test_jwt_and_pem_blocks_are_secrets() -> None:
     "ISBN 978-3-16-148410-0",
     "sha256 3f2a9b7c1d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5061728394a5b6c7d8e",
     "invoice no. 4155552671",
+    "revenue 34912.50, refunds 4155552.67",  # amounts, though some regions would dial the digits
     "SSN 666-12-3456 or 000-12-3456 or 912-34-5678 or 123-00-4567",
     "zip 94105-1234",
     "sk-this-is-not-a-real-key-at-all",

@@ -18,9 +18,8 @@ import re
 import string
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import AnyStr
 
-from gatewise.guardrails.normalize import View, ascii_bytes, class_table
+from gatewise.guardrails.normalize import View, ascii_bytes, class_table, positions
 
 # The characters of a base64 (either alphabet) or URL-safe token, and the length below which
 # no blob or credential pattern can match inside a run of them.
@@ -64,16 +63,6 @@ def _long_runs(classes: bytes) -> list[tuple[int, int]]:
         runs.append((at, end))
         at = classes.find(b"b" * MIN_RUN, end)
     return runs
-
-
-def positions(haystack: AnyStr, needle: AnyStr) -> list[int]:
-    """Every position of ``needle`` in ``haystack`` (a C search per hit)."""
-    out: list[int] = []
-    at = haystack.find(needle)
-    while at != -1:
-        out.append(at)
-        at = haystack.find(needle, at + 1)
-    return out
 
 
 def matches_at(pattern: re.Pattern[str], text: str, starts: Iterable[int]) -> Iterator[re.Match[str]]:

@@ -12,7 +12,9 @@ character):
   dash a ``-``, every space a `` ``;
 * anything else goes through NFKC (full-width letters, ligatures, circled and styled forms).
 
-Pure ASCII text (the common case) is returned as is, without any per-character work.
+Pure ASCII text (the common case) is returned as is, without any per-character work; so is
+text whose non-ASCII characters all read as themselves (typographic quotes, most accented
+letters), and text with only a few others has just those folded, found by C searches.
 
 Checks that only care about ASCII character classes read a byte copy of the folded text
 (:func:`ascii_bytes`, one byte per character) translated by a :func:`class_table`, which C
@@ -27,9 +29,8 @@ from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, AnyStr
 
-_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")  # a token of the lower-cased view
 
 # Cyrillic and Greek letters drawn like Latin ones (the ones used to dodge word filters).
@@ -95,6 +96,7 @@ class View:
     original: str
     text: str
     tags: bool = False  # Unicode tag characters were decoded
+    _folds: list[tuple[int, str]] | None = field(default=None, repr=False)  # see _folds()
     _changes: list[_Change] | None = field(default=None, repr=False)
     _starts: list[int] = field(default_factory=list, repr=False)
     _lower: str | None = field(default=None, repr=False)
@@ -135,7 +137,8 @@ class View:
     def origin(self, pos: int) -> int:
         """The original position of the folded character at ``pos`` (a span start)."""
         if self._changes is None:
-            self._changes = _changes(self.original)
+            folds = self._folds if self._folds is not None else _folds(self.original)
+            self._changes = _changes(folds)
             self._starts = [c.at for c in self._changes]
         i = bisect_right(self._starts, pos) - 1
         if i < 0:
@@ -157,6 +160,16 @@ class View:
 def ascii_bytes(text: str) -> bytes:
     """``text`` as one byte per character, ``?`` for each non-ASCII one (so offsets agree)."""
     return text.encode("ascii", "replace")
+
+
+def positions(haystack: AnyStr, needle: AnyStr) -> list[int]:
+    """Every position of ``needle`` in ``haystack`` (a C search per hit)."""
+    out: list[int] = []
+    at = haystack.find(needle)
+    while at != -1:
+        out.append(at)
+        at = haystack.find(needle, at + 1)
+    return out
 
 
 def class_table(classes: Mapping[str, str]) -> bytes:
@@ -201,18 +214,42 @@ def normalise(text: str) -> View:
     is only built when a span is asked for."""
     if text.isascii():
         return View(text, text)
-    folded = text.translate(_FOLDING)
-    return View(text, folded, tags=_TAGS.search(text) is not None)
+    raw = ascii_bytes(text)
+    if (raw.count(b"?") - text.count("?")) * _SPARSE > len(text):
+        folded = text.translate(_FOLDING)  # mostly non-ASCII: one C pass beats a step per character
+        if folded == text:
+            return View(text, text)
+        return View(text, folded, tags=_TAGS.search(text) is not None)
+    folds = _folds(text, raw)
+    if not folds:  # typographic quotes, accented letters: nothing to fold, nothing to map back
+        return View(text, text)
+    pieces: list[str] = []
+    done = 0
+    for at, piece in folds:
+        pieces += (text[done:at], piece)
+        done = at + 1
+    pieces.append(text[done:])
+    tags = any(_TAG_FIRST <= ord(text[at]) <= _TAG_LAST for at, _ in folds)
+    return View(text, "".join(pieces), tags=tags, _folds=folds)
 
 
-def _changes(text: str) -> list[_Change]:
-    """Every character whose folded form differs, with where its fold lands."""
+# Below one non-ASCII character in this many, folding them one by one where they are (found
+# with C searches of the byte copy) beats str.translate, which looks up every character.
+_SPARSE = 16
+
+
+def _folds(text: str, raw: bytes | None = None) -> list[tuple[int, str]]:
+    """``(position, fold)`` of every non-ASCII character of ``text`` whose fold differs, in
+    order; ``raw``: its :func:`ascii_bytes`, where each non-ASCII character is a ``?``."""
+    raw = ascii_bytes(text) if raw is None else raw
+    return [(at, piece) for at in positions(raw, b"?") if (piece := _FOLDING[ord(text[at])]) != text[at]]
+
+
+def _changes(folds: list[tuple[int, str]]) -> list[_Change]:
+    """Each folded character's change, with where its fold lands in the folded text."""
     changes: list[_Change] = []
     shift = 0  # folded length minus original length so far
-    for run in _NON_ASCII.finditer(text):
-        for i in range(run.start(), run.end()):
-            folded = _FOLDING[ord(text[i])]
-            if folded != text[i]:
-                changes.append(_Change(i + shift, i, len(folded)))
-                shift += len(folded) - 1
+    for at, piece in folds:
+        changes.append(_Change(at + shift, at, len(piece)))
+        shift += len(piece) - 1
     return changes

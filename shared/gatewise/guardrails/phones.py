@@ -14,8 +14,9 @@ from functools import cache, lru_cache
 
 import phonenumbers
 
-from gatewise.guardrails.candidates import matches_at, positions
+from gatewise.guardrails.candidates import matches_at
 from gatewise.guardrails.entities import Finding, Occupied
+from gatewise.guardrails.normalize import ascii_bytes, positions
 
 DEFAULT_REGIONS = ("US", "GB", "DE", "FR", "IT", "ES", "NL", "BR", "IN", "AU")
 
@@ -27,6 +28,8 @@ _CANDIDATE = re.compile(
     r"(?:[ ]{0,2}+(?:x|ext\.?|extension|#)[ ]{0,2}+\d{1,6}+)?"
     r"(?![\w])"
 )
+_MIN_DIGITS = 7
+_DIGITS = b"0123456789"
 _DATE = re.compile(r"\d{1,4}([./\-])\d{1,2}\1\d{1,4}|\d{1,2}[./\-]\d{4}")
 _CONTEXT_CHARS = 40
 _PHONE_WORDS = re.compile(
@@ -41,6 +44,7 @@ _ID_WORDS = frozenset([
 _LAST_WORDS = re.compile(r"[a-z#]+")
 _SENTENCE_END = re.compile(r"[.!?\n]\s")
 _CONTINUES = re.compile(r"[-/.][0-9A-Za-z]")
+_DECIMAL = re.compile(r"\d+\.\d{1,2}")
 _CARD_GROUPS = re.compile(r"\d{4}([ .\-])\d{4}\1\d{4}")
 
 
@@ -49,11 +53,11 @@ def find_phones(text: str, lower: str, regions: Sequence[str],
     """Phone numbers outside ``taken``; ``numbers``: the digits that follow no letter, digit,
     dot or dash."""
     for match in matches_at(_CANDIDATE, text, candidate_starts(text, numbers)):
-        if taken.overlaps(*match.span()):
-            continue
         raw = match.group(0)
-        count = sum(ch.isdigit() for ch in raw)
-        if count < 7 or count > 17 or _DATE.fullmatch(raw):
+        if len(raw) < _MIN_DIGITS:  # most numbers in prose and tables: too short to be a phone
+            continue
+        count = len(raw) - len(ascii_bytes(raw).translate(None, _DIGITS))  # C, not a loop per digit
+        if count < _MIN_DIGITS or count > 17 or taken.overlaps(*match.span()) or _DATE.fullmatch(raw):
             continue
         before = lower[max(0, match.start() - _CONTEXT_CHARS): match.start()]
         clause = _SENTENCE_END.split(before)[-1]
@@ -90,8 +94,9 @@ def candidate_starts(text: str, numbers: Sequence[int]) -> list[int]:
 
 
 def _looks_like_other(raw: str, text: str, end: int) -> bool:
-    """Card-style grouping, an ISBN, or a number that goes on past the candidate (``-X``)."""
-    if _CONTINUES.match(text, end) or _CARD_GROUPS.search(raw):
+    """Card-style grouping, an ISBN, an amount with decimals (34912.50, which some regions
+    would dial), or a number that goes on past the candidate (``-X``)."""
+    if _CONTINUES.match(text, end) or _CARD_GROUPS.search(raw) or _DECIMAL.fullmatch(raw):
         return True
     digits = [c for c in raw if c.isdigit()]
     if raw.count("-") >= 2 and len(digits) in (9, 10, 13) and not raw.startswith("+"):

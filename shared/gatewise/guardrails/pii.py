@@ -16,9 +16,9 @@ import binascii
 import re
 from collections.abc import Iterable, Iterator, Sequence
 
-from gatewise.guardrails.candidates import Candidates, candidates, matches_at, positions
+from gatewise.guardrails.candidates import Candidates, candidates, matches_at
 from gatewise.guardrails.entities import ENTITY_TYPES, PRIORITY, Finding, Occupied
-from gatewise.guardrails.normalize import View
+from gatewise.guardrails.normalize import View, positions
 from gatewise.guardrails.phones import DEFAULT_REGIONS, find_phones
 from gatewise.guardrails.secrets import find_secrets
 from gatewise.guardrails.validators import (
@@ -189,10 +189,15 @@ def _ibans(text: str, codes: list[int]) -> Iterator[Finding]:
 
 
 def _ipv6(text: str) -> Iterator[Finding]:
-    for m in _IPV6.finditer(text):
+    for m in matches_at(_IPV6, text, ipv6_starts(text)):
         raw = m.group(0).rstrip(".:")
         if ipv6_ok(raw):
             yield Finding("IP_ADDRESS", m.start(), m.start() + len(raw), raw.lower())
+
+
+def ipv6_starts(text: str) -> list[int]:
+    """Where an IPv6 address can begin: at most four hex digits before a ``:``."""
+    return sorted({at - back for at in positions(text, ":") for back in range(min(at, 4) + 1)})
 
 
 def _encoded(view: View, wanted: frozenset[str], regions: Sequence[str],
