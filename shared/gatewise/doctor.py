@@ -7,6 +7,7 @@ import sys
 from gatewise.cache.embedders import EmbedderError
 from gatewise.config import Settings
 from gatewise.errors import GatewiseError
+from gatewise.guardrails.gateway_calls import active_checks
 from gatewise.redact import mask
 from gatewise.routing.policy import resolve_routing
 from gatewise.runtime import Runtime
@@ -35,6 +36,8 @@ async def run_doctor(settings: Settings) -> int:
     runtime = await Runtime.open(settings)
     try:
         _line(True, f"upstream {runtime.provider} at {runtime.client.base_url}")
+        checks = active_checks(runtime.guardrails)
+        _line(True, f"guardrails: {'; '.join(checks)}" if checks else "guardrails: off (no filter is on)")
         found = runtime.budgets.recovered
         _line(True, f"budgets: {found.released} stale hold(s) released and {found.charged} charged from "
                     f"the ledger, left by {found.owners} stopped process(es)" if found.owners

@@ -16,6 +16,7 @@ from mcp import Client
 from PIL import Image
 
 from gatewise.config import Settings, load_settings
+from gatewise.doctor import run_doctor
 from sandbox_admin import SandboxAdmin
 from tool_support import call, error_text, ledger_rows
 
@@ -157,3 +158,12 @@ async def test_with_every_filter_off_nothing_is_checked_or_recorded(tool, settin
         out = await call(client, tool, {"prompt": PROMPT})
     assert CARD in sent_texts(upstream) and out["grounding_score"] is None
     assert events(settings) == []
+
+
+async def test_doctor_lists_the_active_guardrails(tmp_path, sandbox, settings, capsys) -> None:
+    assert await run_doctor(guarded(tmp_path, sandbox, output_filters={"fact_verification": True})) == 0
+    [line] = [line for line in capsys.readouterr().err.splitlines() if "guardrails:" in line]
+    assert "PII (7 types: redact, restored in answers)" in line and "blocklist (1 entry, block)" in line
+    assert "prompt injection" in line and "grounding < 0.7 → flag" in line
+    assert await run_doctor(settings) == 0
+    assert "[ok] guardrails: off (no filter is on)" in capsys.readouterr().err

@@ -78,7 +78,8 @@ def active_checks(pipeline: GuardrailPipeline | None) -> list[str]:
             pipeline.moderation_model else ""
         out.append(f"content safety {pipeline.safety}{moderation}")
     if pipeline.blocklist:
-        out.append(f"blocklist ({len(pipeline.blocklist.terms)} entries, {pipeline.blocklist.action})")
+        n = len(pipeline.blocklist.terms)
+        out.append(f"blocklist ({n} entr{'y' if n == 1 else 'ies'}, {pipeline.blocklist.action})")
     if pipeline.injection:
         out.append("prompt injection (input and search results)")
     if pipeline.compliance:
