@@ -1,0 +1,43 @@
+"""The semantic cache stage on calls whose answer depends on more than the question's words: a
+request with tools or a response format never reads or stores, whatever its wording."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatewise.config import load_settings
+from gatewise.gateway import CompletionRequest, RoutingGateway
+from gatewise.runtime import Runtime
+from tool_support import ledger_rows
+
+TOOL = {"type": "function", "function": {"name": "lookup_account", "description": "Find an account",
+                                         "parameters": {"type": "object", "properties": {}}}}
+
+
+@pytest.mark.parametrize("extra", [{"tools": [TOOL]}, {"response_format": {"type": "json_object"}}])
+async def test_requests_with_tools_or_a_response_format_are_never_served(tmp_path: Path, sandbox, upstream,
+                                                                         extra: dict[str, Any]) -> None:
+    settings = load_settings({}, data_dir=tmp_path / "data", sandbox_url=sandbox.url,
+                             caching={"semantic_cache": {"enabled": True}})
+    runtime = await Runtime.open(settings)
+    try:
+        gateway = RoutingGateway.from_runtime(runtime)
+        statuses = []
+        for prompt in ("How do I reset my password?", "How can I reset my password?",
+                       "How do I reset my password?"):
+            call = gateway._call(CompletionRequest(prompt=prompt, model="gpt-4o-mini"))
+            call.params.update(extra)
+            statuses.append((await gateway.pipeline.run(call)).cache_status)
+        plain = gateway._call(CompletionRequest(prompt="How can I reset my password?", model="gpt-4o-mini"))
+        statuses.append((await gateway.pipeline.run(plain)).cache_status)
+        assert runtime.semantic is not None and (await runtime.semantic.stats()).entries == 1
+    finally:
+        await runtime.close()
+    # The exact repeat is still the exact cache's; the paraphrase went upstream; only the plain
+    # request was stored for the semantic cache, and nothing it holds was given with tools.
+    assert statuses == ["miss", "miss", "hit_exact", "miss"]
+    assert upstream.stats()["models"]["openai/gpt-4o-mini"]["requests"] == 3
+    assert len(await ledger_rows(settings)) == 4
