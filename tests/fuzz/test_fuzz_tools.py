@@ -54,6 +54,8 @@ def working_arguments(media: dict[str, Path]) -> dict[str, dict[str, Any]]:
         "get_model_info": {"model": MODEL}, "validate_model": {"model": MODEL},
         "research": {"question": "How does SQLite WAL mode handle concurrent readers?"},
         "web_search": {"query": "SQLite WAL concurrency"},
+        "check_guardrails": {"text": "Mail a@b.co, card 4111 1111 1111 1111", "guardrails": {
+            "input_filters": {"pii_detection": True, "prompt_injection": True}}},
     }
 
 
