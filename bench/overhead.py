@@ -8,6 +8,8 @@ alike:
 - in-process: RoutingGateway.complete() — validation, analysis, route plan, upstream call,
               ledger commit to a real SQLite file, result model;
 - mcp:        the routed_complete tool through the in-memory MCP client (adds the protocol);
+- guarded:    in-process again, with every input guardrail on (PII with redaction, standard
+              content safety, a blocklist, prompt injection) on a runtime of its own;
 - litellm:    LiteLLM's Router.acompletion() to the same upstream, when the bench extra is
               installed (pip install -e ".[bench]").
 
@@ -28,7 +30,7 @@ import httpx
 from gatewise.servers.routing_gateway.server import create_server
 from mcp import Client
 
-from common import added_table, interleaved, sandbox_process
+from common import added_table, interleaved, pct, sandbox_process
 from gatewise.config import load_settings
 from gatewise.gateway import CompletionRequest, RoutingGateway
 from gatewise.runtime import Runtime
@@ -36,6 +38,11 @@ from gatewise.runtime import Runtime
 PROMPT = "What is 17*23?"
 MODEL = "openai/gpt-4o-mini"
 BASELINE = "direct httpx (baseline)"
+IN_PROCESS = "routed_complete in-process"
+GUARDED = "routed_complete in-process, input guardrails on"
+# Every input filter, as a cautious deployment would switch them on.
+INPUT_FILTERS = {"pii_detection": True, "content_safety": "standard", "prompt_injection": True,
+                 "custom_blocklist": ["project nightingale", "internal only"]}
 
 
 async def main(calls: int, rounds: int) -> None:
@@ -43,6 +50,10 @@ async def main(calls: int, rounds: int) -> None:
         settings = load_settings({}, data_dir=Path(data), sandbox_url=url)
         runtime = await Runtime.open(settings)
         gateway = RoutingGateway.from_runtime(runtime)
+        guarded_runtime = await Runtime.open(load_settings(
+            {}, data_dir=Path(data) / "guarded", sandbox_url=url,
+            guardrails={"input_filters": INPUT_FILTERS}))
+        guarded = RoutingGateway.from_runtime(guarded_runtime)
         # The same request every time: the response cache would answer it, so it is bypassed to
         # measure the whole path to the upstream.
         request = CompletionRequest(prompt=PROMPT, model=MODEL, no_cache=True)
@@ -56,13 +67,17 @@ async def main(calls: int, rounds: int) -> None:
             async def call_gateway() -> None:
                 await gateway.complete(request)
 
+            async def call_guarded() -> None:
+                await guarded.complete(request)
+
             async def call_mcp() -> None:
                 result = await mcp_client.call_tool("routed_complete", {"prompt": PROMPT, "model": MODEL,
                                                                       "no_cache": True})
                 assert not result.is_error
 
             modes = {BASELINE: call_direct,
-                     "routed_complete in-process": call_gateway,
+                     IN_PROCESS: call_gateway,
+                     GUARDED: call_guarded,
                      "routed_complete via MCP client": call_mcp}
             litellm_call = litellm_router(url, body)
             if litellm_call is not None:
@@ -70,6 +85,7 @@ async def main(calls: int, rounds: int) -> None:
             samples = await interleaved(modes, calls, rounds, warmup=50)
         rows = await runtime.ledger.count()
         await runtime.close()
+        await guarded_runtime.close()
     report(samples, rows)
 
 
@@ -96,10 +112,14 @@ def report(samples: dict[str, list[float]], ledger_rows: int) -> None:
     print(f"\nrouted_complete overhead — {len(samples[BASELINE])} calls per row, sandbox upstream in "
           f"its own process on loopback, ledger on ({ledger_rows} rows written)\n")
     print("\n".join(added_table(samples, BASELINE)))
-    mine = samples["routed_complete in-process"]
+    mine = samples[IN_PROCESS]
     other = samples.get("LiteLLM Router.acompletion")
     print("\nadded = the path's percentile minus the direct call's; target: added p50 ≤ 1 ms "
           "in-process.")
+    on, off = samples[GUARDED], mine
+    print(f"Input guardrails add {statistics.median(on) - statistics.median(off):+.3f} ms at p50 and "
+          f"{pct(on, 0.95) - pct(off, 0.95):+.3f} ms at p95 to routed_complete in-process "
+          "(the same request with every guardrail off).")
     if other:
         ratio = (statistics.median(other) - b50) / max(statistics.median(mine) - b50, 1e-9)
         print(f"LiteLLM Router adds {ratio:.1f}x the p50 overhead of routed_complete in-process.")
