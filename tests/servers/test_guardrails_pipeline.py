@@ -167,3 +167,29 @@ async def test_doctor_lists_the_active_guardrails(tmp_path, sandbox, settings, c
     assert "prompt injection" in line and "grounding < 0.7 → flag" in line
     assert await run_doctor(settings) == 0
     assert "[ok] guardrails: off (no filter is on)" in capsys.readouterr().err
+
+
+async def test_a_blocked_answer_is_paid_for_but_never_cached(tmp_path, sandbox, upstream) -> None:
+    settings = guarded(tmp_path, sandbox, output_filters={"hallucination_detection": 0.8,
+                                                          "hallucination_action": "block"})
+    args = {"system": "The Harbour Museum opens at nine and closes at five; children enter free.",
+            "prompt": "Tell me about the museum tickets for my family visit"}
+    async with Client(gateway_server(settings)) as client:
+        first = await error_text(client, "routed_complete", args)
+        second = await error_text(client, "routed_complete", args)
+    assert "GUARDRAIL_BLOCKED" in first and "grounding" in first and "(output)" in first
+    assert "GUARDRAIL_BLOCKED" in second
+    assert upstream.stats()["totals"]["requests"] == 2  # the refused answer was not cached
+    rows = await ledger_rows(settings)
+    assert len(rows) == 2 and all(r.status == "ok" for r in rows)  # each upstream answer is charged
+    assert [r["verdict"] for r in events(settings)] == ["block", "block"]
+
+
+async def test_compliance_redacts_pii_in_the_answer(tmp_path, sandbox, upstream) -> None:
+    settings = guarded(tmp_path, sandbox, pii_detection=False, output_filters={"compliance_check": True})
+    async with Client(gateway_server(settings)) as client:
+        out = await call(client, "routed_complete", {"prompt": f"Say hello to {EMAIL} from the team"})
+    assert EMAIL in sent_texts(upstream)  # no input PII filter: sent as written
+    assert EMAIL not in out["answer"] and "[REDACTED EMAIL]" in out["answer"]
+    assert any(w.startswith("pii:") for w in out["warnings"])
+    assert files_holding(settings.data_dir, EMAIL) == []
