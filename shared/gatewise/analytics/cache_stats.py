@@ -40,22 +40,27 @@ FROM (SELECT server, project, MAX(cache_status = 'hit_exact') AS exact,
       GROUP BY request_id)
 GROUP BY 1, 2
 """
-# Materialised so the original of every hit is found in one pass over the paid rows.
+# Each hit with the cost of the latest paid answer before it in its (server, tool, request hash,
+# model) line: COUNT(paid) numbers the paid answers so far, so a hit shares its number with the
+# answer it reused. Window functions keep this one sorted pass, not a lookup per hit.
 _SAVED_SQL = f"""
-WITH hits AS (
-    SELECT ts, server, tool, project, cache_status, model, tokens_in, tokens_out, request_hash
-    FROM calls WHERE {IS_HIT} AND status = 'ok' AND {{where}}),
-paid AS MATERIALIZED (
-    SELECT server, tool, request_hash, model, ts, cost_usd FROM calls
-    WHERE status = 'ok' AND cache_status IN ('miss', 'refresh')
-      AND request_hash IN (SELECT request_hash FROM hits))
+WITH lines AS (
+    SELECT ts, server, tool, project, model, tokens_in, tokens_out, request_hash,
+           CASE WHEN cache_status IN ('miss', 'refresh') THEN cost_usd END AS paid,
+           {IS_HIT} AND ({{where}}) AS counted
+    FROM calls
+    WHERE status = 'ok' AND ({IS_HIT} OR (cache_status IN ('miss', 'refresh') AND request_hash IS NOT NULL))),
+numbered AS (
+    SELECT *, COUNT(paid) OVER (PARTITION BY server, tool, request_hash, model
+                                ORDER BY ts, counted ROWS UNBOUNDED PRECEDING) AS answer
+    FROM lines),
+priced AS (
+    SELECT *, CASE WHEN request_hash IS NOT NULL AND answer > 0 THEN
+                   MAX(paid) OVER (PARTITION BY server, tool, request_hash, model, answer) END AS original
+    FROM numbered)
 SELECT server, project, model, original IS NOT NULL AS from_ledger, COUNT(*) AS hits,
        TOTAL(original) AS original_usd, TOTAL(tokens_in) AS tokens_in, TOTAL(tokens_out) AS tokens_out
-FROM (SELECT hits.*, (SELECT paid.cost_usd FROM paid
-                      WHERE paid.request_hash = hits.request_hash AND paid.server = hits.server
-                        AND paid.tool = hits.tool AND paid.model = hits.model AND paid.ts <= hits.ts
-                      ORDER BY paid.ts DESC LIMIT 1) AS original
-      FROM hits)
+FROM priced WHERE counted
 GROUP BY 1, 2, 3, 4
 """
 
