@@ -193,3 +193,16 @@ async def test_compliance_redacts_pii_in_the_answer(tmp_path, sandbox, upstream)
     assert EMAIL not in out["answer"] and "[REDACTED EMAIL]" in out["answer"]
     assert any(w.startswith("pii:") for w in out["warnings"])
     assert files_holding(settings.data_dir, EMAIL) == []
+
+
+async def test_a_portkey_routed_call_is_redacted_too(tmp_path, sandbox, upstream) -> None:
+    config = {"strategy": {"mode": "fallback"},
+              "targets": [{"provider": "openai", "override_params": {"model": "gpt-4o-mini"}}]}
+    settings = guarded(tmp_path, sandbox).model_copy(
+        update={"routing": load_settings({}, routing={"config": config}).routing})
+    async with Client(gateway_server(settings)) as client:
+        out = await call(client, "routed_complete", {"prompt": PROMPT})
+    assert "portkey config" in out["route"]["reason"]
+    [request] = upstream.received()
+    assert "<CREDIT_CARD_1>" in request["messages"][-1]["text"] and CARD not in str(request)
+    assert CARD in out["answer"] and EMAIL in out["answer"]

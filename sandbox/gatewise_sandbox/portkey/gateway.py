@@ -68,6 +68,7 @@ async def chat_completions(request: Request) -> Response:
         return AdminError("AB04", "every target failed", status=outcome.status).response()
     target = outcome.target
     info = _served_model(state, target.provider or provider, target.model or body.get("model"))
+    state.receive(info.id, body["messages"])
     reply = _completion(info.id, {**body, **target.params}, answers.prompt_tokens(body["messages"]))
     if cache_key:
         if len(state.portkey_cache) >= CACHE_LIMIT:
