@@ -109,6 +109,8 @@ async def test_a_file_from_before_owners_keeps_its_entries(tmp_path: Path, clock
         for statement in V1_EXACT:
             conn.execute(statement)
         conn.commit()
+    (exact, _) = await store_usage(tmp_path, clock=clock)  # the admin upgrades it as the cache would
+    assert [(o.namespace, o.project, o.entries) for o in exact.owners] == [("", None, 1)]
     cache = ResponseCache(path, ttl_s=600, max_bytes=10**6, clock=clock)
     try:
         hit = await cache.get("k-old")

@@ -120,7 +120,9 @@ def _each_store(data_dir: Path, names: list[StoreName], work: Work, now: float) 
         label = f"the {name} cache at {path}"
         try:
             with closing(open_db(path, DEFAULT_BUSY_TIMEOUT_MS)) as conn:
-                ensure_schema(conn, label, schema)  # a file from before owners were kept gains them
+                (version,) = conn.execute("PRAGMA user_version").fetchone()
+                if version != schema.version:  # an older file gains the owner columns; a newer is refused
+                    ensure_schema(conn, label, schema)
                 found.append(work(conn, name, now))
         except sqlite3.Error as exc:
             raise CacheError(f"{label} failed: {exc}") from exc
