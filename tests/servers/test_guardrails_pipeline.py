@@ -206,3 +206,19 @@ async def test_a_portkey_routed_call_is_redacted_too(tmp_path, sandbox, upstream
     [request] = upstream.received()
     assert "<CREDIT_CARD_1>" in request["messages"][-1]["text"] and CARD not in str(request)
     assert CARD in out["answer"] and EMAIL in out["answer"]
+
+
+async def test_moderation_and_judge_calls_are_billed_to_the_checked_request(tmp_path, sandbox,
+                                                                           upstream) -> None:
+    settings = guarded(tmp_path, sandbox, content_safety="enterprise",
+                       moderation_model="meta-llama/llama-guard-4-12b",
+                       output_filters={"hallucination_detection": 0.5, "judge_model": "openai/gpt-4o-mini"})
+    async with Client(gateway_server(settings)) as client:
+        out = await call(client, "routed_complete", {
+            "system": "The museum opens at nine in the morning.", "prompt": "When does the museum open?",
+            "web_search": False})
+    rows = await ledger_rows(settings)
+    checks = sorted(r.model for r in rows if r.task == "guardrail")
+    assert checks == ["meta-llama/llama-guard-4-12b", "openai/gpt-4o-mini"]
+    assert {r.request_id for r in rows} == {out["request_id"]} and all(r.cost_usd > 0 for r in rows)
+    assert {r["model"] for r in upstream.received()} >= {"meta-llama/llama-guard-4-12b", "openai/gpt-4o-mini"}
