@@ -127,9 +127,12 @@ async def test_web_search_queries_are_redacted_and_blocklisted(tmp_path, sandbox
     async with Client(search_server(settings)) as client:
         out = await call(client, "web_search", {"query": f"SQLite WAL concurrency for {EMAIL}"})
         text = await error_text(client, "web_search", {"query": "project nightingale news"})
+        ferry = await call(client, "web_search", {"query": "Tidewater ferry timetable"})
     assert EMAIL not in sent_texts(upstream) and "<EMAIL_1>" in sent_texts(upstream)
     assert out["query"].endswith(EMAIL)  # restored for the caller
-    assert "GUARDRAIL_BLOCKED" in text and upstream.stats()["totals"]["requests"] == 1
+    assert "GUARDRAIL_BLOCKED" in text and upstream.stats()["totals"]["requests"] == 2
+    assert any(w.startswith("source [1] https://tidewaterferries.example/timetable was flagged (likely "
+                            "prompt injection") for w in ferry["warnings"])
     assert files_holding(settings.data_dir, EMAIL) == []
 
 
