@@ -33,6 +33,7 @@ from gatewise.cache.admin import CacheClearing, ClearScope, Selection, clear_cac
 from gatewise.config import BudgetRule, Settings
 from gatewise.gateway import PROJECT_PATTERN, CompletionRequest, CompletionResult, RouteInfo, RoutingGateway
 from gatewise.guardrails.dry_run import GuardrailCheckRequest, GuardrailCheckResult, check_text
+from gatewise.guardrails.gateway_calls import model_call
 from gatewise.ledger.budget_store import Alert, BudgetStatus
 from gatewise.mcpkit.annotations import calls_model, read_only, writes
 from gatewise.mcpkit.arguments import arguments_of
@@ -296,7 +297,7 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
 
     @server.tool(
         name=ToolName.CHECK_GUARDRAILS,
-        annotations=read_only("Check guardrails", remote=False),
+        annotations=read_only("Check guardrails", remote=True),
         description=(
             "Dry run of the guardrails on a text or chat: each check's verdict (pass, flag or "
             "block), reason, the offsets and types of what it found (never the values), scores and "
@@ -305,14 +306,16 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
             "content safety, blocklist, prompt injection, input Portkey guardrails); 'output' checks "
             "an answer (compliance, grounding against `context`, output Portkey guardrails). Uses "
             "the server's guardrail settings, or `guardrails` to try others first. Local: no model "
-            "is called and nothing is recorded."
+            "is called and nothing is recorded, unless use_models asks for the moderation or judge "
+            "model the settings name (billed and recorded in the ledger like any model call)."
         ),
     )
     @tool_errors
     @arguments_of(GuardrailCheckRequest)
     async def check_guardrails(ctx: Context[RoutingGateway], request: GuardrailCheckRequest
                                ) -> GuardrailCheckResult:
-        return await check_text(request, ctx.request_context.lifespan_context.runtime.settings.guardrails)
+        runtime = ctx.request_context.lifespan_context.runtime
+        return await check_text(request, runtime.settings.guardrails, model_call(runtime))
 
     @server.tool(
         name=ToolName.GET_GUARDRAIL_EVENTS,

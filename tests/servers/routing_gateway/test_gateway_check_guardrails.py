@@ -10,7 +10,7 @@ from gatewise.servers.routing_gateway.server import create_server
 from mcp import Client
 
 from gatewise.config import GuardrailsConfig
-from tool_support import call, error_text
+from tool_support import call, error_text, ledger_rows
 
 VALID_CARD = "4111 1111 1111 1111"  # passes the Luhn check
 INVALID_CARD = "4111 1111 1111 1112"  # one digit off: fails it
@@ -102,3 +102,18 @@ async def test_check_guardrails_bad_input(connect, args: dict[str, Any], fragmen
     assert "INVALID_INPUT: " in text and fragment in text
     assert "secret-codename" not in text and len(text) <= 1024
 
+
+async def test_the_moderation_model_is_asked_only_when_the_caller_opts_in(settings, upstream) -> None:
+    guarded = settings.model_copy(update={"guardrails": GuardrailsConfig.model_validate({"input_filters": {
+        "content_safety": "enterprise", "moderation_model": "meta-llama/llama-guard-4-12b"}})})
+    text = {"text": "How do I bake sourdough bread?"}
+    async with Client(create_server(guarded)) as client:
+        local = await call(client, "check_guardrails", text)
+        assert upstream.stats()["totals"]["requests"] == 0
+        asked = await call(client, "check_guardrails", {**text, "use_models": True})
+    assert [c["check"] for c in local["checks"]] == ["content_safety"]
+    assert [c["check"] for c in asked["checks"]] == ["content_safety", "moderation"]
+    assert asked["checks"][1]["verdict"] == "pass" and not asked["checks"][1]["error"]
+    assert upstream.stats()["totals"]["requests"] == 1
+    assert [(r.model, r.task) for r in await ledger_rows(settings)] == [
+        ("meta-llama/llama-guard-4-12b", "guardrail")]  # the one call that cost anything is on record
