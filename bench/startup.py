@@ -5,21 +5,33 @@ Each server gets a fake OpenRouter/Portkey key and a sandbox URL that nothing li
 starts as it would with real keys (no local sandbox process) and never calls out. Runs are
 interleaved so drift hits every server alike.
 
-Usage: python bench/startup.py [--runs 3]
+With ``--slow-models-ms N`` the OpenRouter URL is a sandbox whose ``/models`` answers after N ms,
+and every start gets a data directory of its own holding a catalogue past its TTL: a start an
+hour or more after the last one, against a slow upstream.
+
+Usage: python bench/startup.py [--runs 3] [--slow-models-ms 2000]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 from mcp import Client, StdioServerParameters
+
+from gatewise.catalog import CatalogCache, snapshot_json
+from gatewise.config import Limits
+from gatewise.upstream.local_sandbox import SandboxProcess
 
 BARE = "bare MCP server (baseline)"
 BARE_SERVER = """
@@ -35,10 +47,10 @@ server.run("stdio")
 SERVERS = ("routing-gateway", "openrouter-multimodal", "openrouter-search", "portkey-admin")
 
 
-def commands(data: Path) -> dict[str, StdioServerParameters]:
+def commands(data: Path, openrouter_url: str) -> dict[str, StdioServerParameters]:
     env = {"PATH": os.environ.get("PATH", ""), "GATEWISE_DATA_DIR": str(data),
            "OPENROUTER_API_KEY": "sk-or-v1-" + "0" * 64, "PORTKEY_API_KEY": "pk-bench-000000000000",
-           "OPENROUTER_BASE_URL": "http://127.0.0.1:9/api/v1", "PORTKEY_BASE_URL": "http://127.0.0.1:9/v1"}
+           "OPENROUTER_BASE_URL": openrouter_url, "PORTKEY_BASE_URL": "http://127.0.0.1:9/v1"}
     bin_dir = Path(sys.executable).parent
     out = {BARE: StdioServerParameters(command=sys.executable, args=["-c", BARE_SERVER], env=env)}
     for name in SERVERS:
@@ -55,15 +67,41 @@ async def time_to_tools(params: StdioServerParameters) -> float:
     return elapsed
 
 
-async def main(runs: int) -> None:
-    with tempfile.TemporaryDirectory() as data:
-        servers = commands(Path(data))
-        samples: dict[str, list[float]] = {name: [] for name in servers}
-        for _ in range(runs):
-            for name, params in servers.items():
-                samples[name].append(await time_to_tools(params))
+@contextmanager
+def openrouter(slow_models_ms: float | None) -> Iterator[str]:
+    """The OpenRouter URL the servers get: nothing listening, or a sandbox with a slow /models."""
+    if slow_models_ms is None:
+        yield "http://127.0.0.1:9/api/v1"
+        return
+    with SandboxProcess() as sandbox:
+        httpx.put(f"{sandbox.root_url}/_sandbox/faults",
+                  json={"model": "/models", "latency_ms": slow_models_ms}).raise_for_status()
+        yield sandbox.url
+
+
+def stale_catalogue(data: Path) -> Path:
+    """A data dir holding the bundled catalogue as if fetched two TTLs ago."""
+    cache = CatalogCache(data / "catalog-openrouter.json", Limits().catalog_ttl_s)
+    cache.store(snapshot_json(), "openrouter")
+    stored = json.loads(cache.path.read_text())
+    stored["fetched_at"] -= 2 * cache.ttl_s
+    cache.path.write_text(json.dumps(stored))
+    return data
+
+
+async def main(runs: int, slow_models_ms: float | None) -> None:
+    with tempfile.TemporaryDirectory() as data, openrouter(slow_models_ms) as url:
+        names = commands(Path(data), url)
+        samples: dict[str, list[float]] = {name: [] for name in names}
+        for run in range(runs):
+            for name in names:
+                here = Path(data)
+                if slow_models_ms is not None:  # each start refreshes its own stale catalogue
+                    here = stale_catalogue(Path(data) / f"{run}-{name}")
+                samples[name].append(await time_to_tools(commands(here, url)[name]))
     base = statistics.median(samples[BARE])
-    print(f"Spawn to tools/list over stdio, median of {runs} interleaved runs\n")
+    slow = f", /models answering after {slow_models_ms:.0f} ms" if slow_models_ms is not None else ""
+    print(f"Spawn to tools/list over stdio, median of {runs} interleaved runs{slow}\n")
     print("| server | median s | min s | max s | added to bare s | ratio vs bare |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for name, values in samples.items():
@@ -75,4 +113,7 @@ async def main(runs: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    asyncio.run(main(parser.parse_args().runs))
+    parser.add_argument("--slow-models-ms", type=float, default=None,
+                        help="serve the catalogue from a sandbox that answers /models this late")
+    args = parser.parse_args()
+    asyncio.run(main(args.runs, args.slow_models_ms))

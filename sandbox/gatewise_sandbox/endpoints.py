@@ -28,10 +28,19 @@ def _state(request: Request) -> SandboxState:
     return state
 
 
+MODELS_FAULT = "/models"
+
+
 async def models(request: Request) -> Response:
     """Public, like upstream: no key needed, and a bad key does not matter here."""
     params = request.query_params
-    body = _state(request).models_body(params.get("output_modalities") or "text",
+    state = _state(request)
+    # A fault rule set for the model id "/models" itself (never the "*" rule, which is for chat)
+    # delays the catalogue, as a slow upstream would at a server's start-up.
+    delay_s = state.faults.table().get(MODELS_FAULT, {}).get("latency_ms", 0) / 1000
+    if not await state.pause(delay_s, disconnect_waiter(request)):
+        return error_response(503, STOPPED, error_type="server")
+    body = state.models_body(params.get("output_modalities") or "text",
                                        params.get("input_modalities") or "")
     return Response(body, media_type="application/json")
 

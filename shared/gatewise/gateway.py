@@ -195,7 +195,8 @@ class RoutingGateway:
         self.runtime = runtime
         self.routing = routing
         self.health = HealthTracker(runtime.settings.routing.health, provider=runtime.provider)
-        self.policy = HybridPolicy(routing, runtime.catalog, self.health)
+        # Read through the runtime, which swaps in a catalogue refreshed after start-up.
+        self.policy = HybridPolicy(routing, lambda: runtime.catalog, self.health)
         self.sticky = StickyRoutes()
         config = runtime.settings.routing.config
         self.portkey = PortkeyPolicy(parse_portkey_config(config), self.policy) if config else None

@@ -7,6 +7,8 @@ child process so every server works out of the box, and every answer then says
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -32,6 +34,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CATALOG_REFRESH_TIMEOUT_S = 5.0
+# How long start-up waits for a stale catalogue's refresh before serving from the cached copy:
+# a slow /models must not hold up a server's first answer. The refresh carries on and its
+# catalogue replaces the cached one when it lands.
+CATALOG_STARTUP_WAIT_S = 0.25
 
 
 def catalog_cache(settings: Settings) -> CatalogCache:
@@ -75,6 +81,8 @@ class Runtime:
     web: WebSearchUpstream = field(init=False)
     # Flags and blocks of the guardrails, in the ledger file, kept guardrails.audit_retention_days.
     guardrail_events: GuardrailEvents = field(init=False)
+    # A start-up refresh still running past CATALOG_STARTUP_WAIT_S; close() cancels it.
+    pending_refresh: asyncio.Task[Catalog] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.web = WebSearchUpstream(self.client, self._takes_tools)
@@ -120,7 +128,7 @@ class Runtime:
         budgets.start_upkeep()  # crashed processes' holds stop counting within an interval
         runtime = cls(settings, client, offline_catalog(settings), open_ledger(settings.ledger_path),
                       budgets, PortkeyGatewayClient(settings), open_cache(settings), sandbox)
-        await runtime.refresh_catalog()
+        await runtime._refresh_at_start()
         await runtime.guardrail_events.purge_expired()  # then every few hours, on a write
         # Imported here: the guardrails' Portkey checks import the portkey package, which imports this module.
         from gatewise.guardrails.gateway_calls import open_guardrails
@@ -131,6 +139,17 @@ class Runtime:
             # searches those made with the same one.
             runtime.semantic = SemanticCache.open(settings, client=client, catalog=runtime.catalog)
         return runtime
+
+    async def _refresh_at_start(self) -> None:
+        task = asyncio.ensure_future(self.refresh_catalog())
+        # With no copy from this upstream yet (a first start: the bundled snapshot), the refresh
+        # is waited for, up to its timeout: the config may name models only the upstream lists.
+        wait_s = CATALOG_REFRESH_TIMEOUT_S if self.catalog.source == "snapshot" else CATALOG_STARTUP_WAIT_S
+        done, _ = await asyncio.wait({task}, timeout=wait_s)
+        if not done:
+            log.info("model catalogue refresh still running; serving from %s until it lands",
+                     self.catalog.source)
+            self.pending_refresh = task
 
     async def refresh_catalog(self, *, force: bool = False) -> Catalog:
         """Fetch ``/models`` when the cached copy is older than its TTL; keep the old one on failure."""
@@ -149,6 +168,10 @@ class Runtime:
         return catalog
 
     async def close(self) -> None:
+        if self.pending_refresh is not None:
+            self.pending_refresh.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.pending_refresh
         await self.client.aclose()
         await self.portkey.aclose()
         if self.cache is not None:

@@ -154,12 +154,22 @@ class RouteRequest:
 class HybridPolicy:
     """Task table first, then the fallback chain; models that cannot serve are skipped."""
 
-    def __init__(self, routing: ResolvedRouting, catalog: Catalog,
+    def __init__(self, routing: ResolvedRouting, catalog: Catalog | Callable[[], Catalog],
                  health: HealthTracker | None = None) -> None:
+        """``catalog`` may be a function giving the current catalogue (the runtime's, which a
+        late refresh replaces)."""
         self.routing = routing
-        self.catalog = catalog
+        self._current = catalog if callable(catalog) else lambda: catalog
         self.health = health
-        self._tiers: dict[tuple[str, bool], list[ModelInfo]] = {}  # the catalogue is fixed per policy
+        self._tiers: dict[tuple[str, bool], list[ModelInfo]] = {}  # derived from _tiers_of
+        self._tiers_of: Catalog | None = None
+
+    @property
+    def catalog(self) -> Catalog:
+        catalog = self._current()
+        if catalog is not self._tiers_of:  # replaced: the tiers came from the old one
+            self._tiers, self._tiers_of = {}, catalog
+        return catalog
 
     def plan(self, profile: QueryProfile, request: RouteRequest) -> RoutePlan:
         primary = request.model or self.routing.primary[profile.task]

@@ -59,8 +59,9 @@ class SearchService:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.config = runtime.settings.search
-        # Checked once at start-up, so a retired default fails loudly before the first search.
-        self.model = search_model(runtime.settings, runtime.catalog)
+        # Checked at start-up, so a retired default fails loudly before the first search; picked
+        # again when a refresh after start-up replaces the catalogue.
+        self._model = (runtime.catalog, search_model(runtime.settings, runtime.catalog))
         deadline_s = runtime.settings.limits.deadline_s
         self.searcher = FallbackExecutor(runtime.web, runtime.portkey, deadline_s=deadline_s)
         self.writer = FallbackExecutor(runtime.client, runtime.portkey, deadline_s=deadline_s)
@@ -69,6 +70,15 @@ class SearchService:
     @property
     def catalog(self) -> Catalog:
         return self.runtime.catalog
+
+    @property
+    def model(self) -> str:
+        """The default search model, for the current catalogue."""
+        picked_from, model = self._model
+        if self.catalog is not picked_from:
+            model = search_model(self.runtime.settings, self.catalog)
+            self._model = (self.catalog, model)
+        return model
 
     # -- models -------------------------------------------------------------------------------
 
