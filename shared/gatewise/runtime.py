@@ -18,7 +18,7 @@ from gatewise.cache import ResponseCache
 from gatewise.cache.response import FILE_NAME as CACHE_FILE
 from gatewise.cache.semantic import SemanticCache
 from gatewise.catalog import Catalog, CatalogCache
-from gatewise.config import Settings
+from gatewise.config import GuardrailsConfig, Settings
 from gatewise.errors import GatewiseError
 from gatewise.ledger import LedgerStore, open_ledger
 from gatewise.ledger.budgets import BudgetManager
@@ -62,6 +62,13 @@ def open_cache(settings: Settings) -> ResponseCache | None:
 def offline_catalog(settings: Settings) -> Catalog:
     """The best catalogue available without network: the disk cache (even stale), or the snapshot."""
     return catalog_cache(settings).load(allow_stale=True) or Catalog.snapshot()
+
+
+def guardrails_configured(config: GuardrailsConfig) -> bool:
+    """False for the default guardrails config, in which every filter is off (how long audit
+    rows are kept turns nothing on)."""
+    return config.model_copy(update={"audit_retention_days": GuardrailsConfig().audit_retention_days}
+                             ) != GuardrailsConfig()
 
 
 @dataclass
@@ -130,10 +137,13 @@ class Runtime:
                       budgets, PortkeyGatewayClient(settings), open_cache(settings), sandbox)
         await runtime._refresh_at_start()
         await runtime.guardrail_events.purge_expired()  # then every few hours, on a write
-        # Imported here: the guardrails' Portkey checks import the portkey package, which imports this module.
-        from gatewise.guardrails.gateway_calls import open_guardrails
+        if guardrails_configured(settings.guardrails):
+            # Imported here: the guardrails' Portkey checks import the portkey package, which
+            # imports this module; and a server with the default config (every filter off) need
+            # not load them (phonenumbers, regex) before it can answer.
+            from gatewise.guardrails.gateway_calls import open_guardrails
 
-        runtime.guardrails = open_guardrails(runtime)
+            runtime.guardrails = open_guardrails(runtime)
         if settings.caching.semantic_cache.enabled:
             # Opened with the configured embedder: entries record its name, and a lookup only
             # searches those made with the same one.

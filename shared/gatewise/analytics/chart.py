@@ -7,8 +7,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-
-from PIL import Image, ImageDraw, ImageFont
+from typing import TYPE_CHECKING
 
 from gatewise.analytics.results import Metric, UsageGroup, UsageReport
 from gatewise.analytics.savings import format_usd
@@ -23,7 +22,10 @@ _MUTED = "#6b7280"
 _GRID = "#e5e7eb"
 _AXIS = "#9ca3af"
 
-Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+if TYPE_CHECKING:  # Pillow itself is imported by the functions that draw (see render_chart)
+    from PIL import ImageDraw, ImageFont
+
+    Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,9 @@ def render_chart(report: UsageReport, metric: Metric = "cost") -> bytes:
 
     The same report and metric always give the same bytes.
     """
+    # Imported here, not at start-up: Pillow is only needed once a chart is asked for.
+    from PIL import Image, ImageDraw
+
     spec = _METRICS[metric]
     image = Image.new("RGB", (WIDTH, HEIGHT), _BACKGROUND)
     draw = ImageDraw.Draw(image)
@@ -82,6 +87,8 @@ def render_chart(report: UsageReport, metric: Metric = "cost") -> bytes:
 
 class _Fonts:
     def __init__(self) -> None:
+        from PIL import ImageFont  # see render_chart
+
         self.title: Font = ImageFont.load_default(size=18)
         self.body: Font = ImageFont.load_default(size=13)
         self.small: Font = ImageFont.load_default(size=11)

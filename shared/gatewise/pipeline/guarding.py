@@ -13,17 +13,19 @@ import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 from pydantic import BaseModel, Field
 
-from gatewise.guardrails import CheckContext, Verdict
-from gatewise.guardrails.gateway_calls import CHECKING, Requester
-from gatewise.guardrails.texts import split
 from gatewise.ledger.guardrail_events import GuardrailEvent
 from gatewise.pipeline.call import Call
 from gatewise.runtime import Runtime
 from gatewise.upstream.chat import Message
+
+# The guardrails package (its checks import phonenumbers and regex) is imported by the functions
+# that run only when a guardrail is on, so a server with every filter off does not load it.
+if TYPE_CHECKING:
+    from gatewise.guardrails import CheckContext, Verdict
 
 Next = Callable[[Call[Any]], Awaitable[None]]
 M = TypeVar("M", bound=BaseModel)
@@ -123,6 +125,8 @@ def _restore(value: Any, restore: Callable[[str], str]) -> Any:
 def _send_redacted(call: Call[Any], messages: list[dict[str, Any]]) -> None:
     """Send the checked messages on, and make a cache key that names the request by its text
     (``CachePolicy.key`` of a search) from the redacted text as well."""
+    from gatewise.guardrails.texts import split  # only with guardrails on (see the imports)
+
     before, after = split(_texts(call)), split(messages)
     changed = {b.text: a.text for b, a in zip(before, after, strict=False) if b.text != a.text}
     call.messages = cast(list[Message], messages)
@@ -138,6 +142,8 @@ def evidence(call: Call[Any]) -> list[str]:
     message but the question itself and earlier answers) and the sources the answer cites."""
     if call.evidence is not None:
         return call.evidence
+    from gatewise.guardrails.texts import split  # only with guardrails on (see the imports)
+
     last_user = max((i for i, m in enumerate(call.messages) if m.get("role") == "user"), default=-1)
     texts = [ref.text for ref in split(_texts(call))
              if ref.message != last_user and ref.role != "assistant"]
@@ -171,6 +177,8 @@ def audit(runtime: Runtime, call: Call[Any], verdicts: list[Verdict]) -> None:
 @contextmanager
 def checking(call: Call[Any]) -> Iterator[None]:
     """Model-backed checks inside bill this call."""
+    from gatewise.guardrails.gateway_calls import CHECKING, Requester  # see the imports
+
     token = CHECKING.set(Requester(call.server, call.tool, call.project, call.request_id))
     try:
         yield
@@ -184,5 +192,7 @@ def _texts(call: Call[Any]) -> list[dict[str, Any]]:
 
 
 def _context(call: Call[Any]) -> CheckContext:
+    from gatewise.guardrails import CheckContext  # see the imports
+
     model = call.candidates[0].model if call.candidates else None
     return CheckContext(model=model, metadata={"project": call.project or "", "tool": call.tool})
