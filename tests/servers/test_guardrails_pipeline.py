@@ -17,6 +17,7 @@ from PIL import Image
 
 from gatewise.config import Settings, load_settings
 from gatewise.doctor import run_doctor
+from gatewise.runtime import Runtime
 from sandbox_admin import SandboxAdmin
 from tool_support import call, error_text, ledger_rows
 
@@ -161,6 +162,15 @@ async def test_with_every_filter_off_nothing_is_checked_or_recorded(tool, settin
         out = await call(client, tool, {"prompt": PROMPT})
     assert CARD in sent_texts(upstream) and out["grounding_score"] is None
     assert events(settings) == []
+
+
+async def test_the_audit_key_is_the_request_key_read_once(tmp_path, sandbox) -> None:
+    runtime = await Runtime.open(guarded(tmp_path, sandbox))
+    try:
+        assert runtime.guardrails is not None
+        assert runtime.guardrails.audit_key is runtime.request_key  # one read of the key file
+    finally:
+        await runtime.close()
 
 
 async def test_doctor_lists_the_active_guardrails(tmp_path, sandbox, settings, capsys) -> None:

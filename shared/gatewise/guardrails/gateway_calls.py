@@ -12,7 +12,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from gatewise.guardrails.audit import installation_key
 from gatewise.guardrails.moderation import ModelCall
 from gatewise.guardrails.pipeline import GuardrailPipeline
 from gatewise.ledger.records import CallRecord
@@ -40,9 +39,9 @@ CHECKING: ContextVar[Requester | None] = ContextVar("gatewise_guardrail_requeste
 
 def open_guardrails(runtime: Runtime) -> GuardrailPipeline | None:
     """The configured pipeline, or None when every filter is off (the stages then skip)."""
-    settings = runtime.settings
-    pipeline = GuardrailPipeline.from_settings(settings.guardrails, call_model=model_call(runtime),
-                                               audit_key=installation_key(settings.data_dir))
+    # The runtime's request key is the audit key: its file is read once per process.
+    pipeline = GuardrailPipeline.from_settings(runtime.settings.guardrails, call_model=model_call(runtime),
+                                               audit_key=runtime.request_key)
     return pipeline if pipeline.checks_input or pipeline.checks_output else None
 
 
