@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import time
 from collections import Counter
-from types import ModuleType
 
 import pytest
 
 from gatewise.config import TaskType
 from gatewise.routing.analyze import analyze
-from repo_paths import BENCH
+from repo_paths import load_bench
 
 LANGUAGES = {"en", "es", "fr", "de", "zh", "ja"}
 FIELDS = {"id", "text", "task", "needs_web", "language", "split"}
 
-
-def _load_eval() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("analysis_eval", BENCH / "analysis_eval.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being created
-    spec.loader.exec_module(module)
-    return module
-
-
-ev = _load_eval()
+ev = load_bench("analysis_eval")
 
 
 @pytest.fixture(scope="module")

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections import Counter
-from types import ModuleType
 
 from gatewise.routing.sticky import StickyRoutes, conversation_key
-from repo_paths import BENCH
+from repo_paths import load_bench
 
-
-def _load_bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("conversation_routing", BENCH / "conversation_routing.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being created
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load_bench()
+bench = load_bench("conversation_routing")
 
 
 def user(text: str) -> dict[str, str]:

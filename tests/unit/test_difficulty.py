@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -10,27 +9,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
 
 from gatewise.routing.difficulty import ARTEFACT, DifficultyModel, load_default
-from repo_paths import REPO
+from repo_paths import REPO, load_bench
 
 ARTEFACT_PATH = REPO / "shared" / "gatewise" / "data" / ARTEFACT
 
-
-def _load_replay() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("routing_replay", REPO / "bench" / "routing_replay.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-replay = _load_replay()
+replay = load_bench("routing_replay")
 needs_data = pytest.mark.skipif(not replay.data_dir().is_dir(),
                                 reason=f"no RouteLLM data at {replay.data_dir()}")
 
