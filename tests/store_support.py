@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from contextlib import closing
 from pathlib import Path
 from typing import Any
+
+from gatewise.ledger import CallRecord
 
 
 class FakeClock:
@@ -25,3 +29,34 @@ def sqlite_rows(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tupl
     """Rows read straight from a SQLite file, past the code under test."""
     with closing(sqlite3.connect(path)) as conn:
         return conn.execute(sql, params).fetchall()
+
+
+def count_elsewhere(path: Path, table: str) -> int:
+    """Rows of ``table`` counted by another process, whose connection closes as soon as it has
+    counted."""
+    script = ("import sqlite3, sys; "
+              f"print(sqlite3.connect(sys.argv[1]).execute('SELECT COUNT(*) FROM {table}').fetchone()[0])")
+    done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True,
+                          check=True)
+    return int(done.stdout)
+
+
+def call_record(**overrides: Any) -> CallRecord:
+    """A successful routed_complete call on the sandbox, with ``overrides`` on top."""
+    fields: dict[str, Any] = {
+        "server": "routing_gateway",
+        "tool": "routed_complete",
+        "provider": "sandbox",
+        "model": "vendor/model-a",
+        "tokens_in": 10,
+        "tokens_out": 5,
+        "cost_usd": 0.001,
+        "latency_ms": 100.0,
+        "status": "ok",
+        "cache_status": "miss",
+        "route_reason": "cheapest capable",
+        "request_id": "req-0",
+        "attempt": 0,
+    }
+    fields.update(overrides)
+    return CallRecord(**fields)

@@ -24,7 +24,7 @@ from gatewise.ledger import MIGRATIONS, SCHEMA_VERSION, CallRecord, open_ledger
 from gatewise.ledger.budgets import BudgetManager, Reconciled
 from gatewise.ledger.owners import process_start
 from repo_paths import TESTS
-from store_support import FakeClock, sqlite_rows
+from store_support import FakeClock, call_record, sqlite_rows
 
 NOW = float(timegm((2026, 11, 29, 12, 0, 0)))
 LIMIT = 1.0
@@ -42,12 +42,8 @@ async def global_status(manager: BudgetManager) -> tuple[float, float]:
 
 
 def call_row(request_id: str, cost: float, attempt: int = 0) -> CallRecord:
-    return CallRecord(
-        server="routing_gateway", tool="routed_complete", provider="sandbox", model="vendor/m",
-        tokens_in=10, tokens_out=5, cost_usd=cost, latency_ms=1.0,
-        status="ok" if cost else "error", cache_status="miss", route_reason="test",
-        request_id=request_id, attempt=attempt, project="acme",
-    )
+    return call_record(model="vendor/m", cost_usd=cost, latency_ms=1.0, status="ok" if cost else "error",
+                       route_reason="test", request_id=request_id, attempt=attempt, project="acme")
 
 
 # --- a real process, killed with SIGKILL ----------------------------------------------------------

@@ -14,6 +14,7 @@ from gatewise.analytics import optimization_report, parse_timeframe, render_char
 from gatewise.catalog import Catalog, ModelInfo
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger import CallRecord, open_ledger
+from store_support import call_record
 
 T0 = float(timegm((2024, 3, 1, 0, 0, 0)))
 DAY = 86_400.0
@@ -41,26 +42,10 @@ MINI_COST = 100 * 0.15e-6 + 50 * 0.6e-6  # 100 tokens in, 50 out
 
 
 def call(**overrides: Any) -> CallRecord:
-    fields: dict[str, Any] = {
-        "server": "routing_gateway",
-        "tool": "routed_complete",
-        "provider": "openrouter",
-        "model": "acme/mini",
-        "tokens_in": 100,
-        "tokens_out": 50,
-        "cost_usd": MINI_COST,
-        "latency_ms": 100.0,
-        "status": "ok",
-        "cache_status": "miss",
-        "route_reason": "cheapest capable",
-        "request_id": "req",
-        "attempt": 0,
-        "task": "simple_query",
-        "project": "alpha",
-        "ts": T0 + 60,
-    }
-    fields.update(overrides)
-    return CallRecord(**fields)
+    """A cheap model's answer through OpenRouter for project alpha, a minute after T0."""
+    return call_record(**{"provider": "openrouter", "model": "acme/mini", "tokens_in": 100,
+                          "tokens_out": 50, "cost_usd": MINI_COST, "request_id": "req",
+                          "task": "simple_query", "project": "alpha", "ts": T0 + 60, **overrides})
 
 
 def failed(**overrides: Any) -> CallRecord:

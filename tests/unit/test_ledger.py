@@ -11,7 +11,6 @@ import textwrap
 from calendar import timegm
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -26,29 +25,10 @@ from gatewise.ledger import (
     SQLiteLedger,
     open_ledger,
 )
+from store_support import call_record, count_elsewhere
 
 DAY1 = float(timegm((2024, 3, 1, 23, 59, 0)))
 DAY2 = float(timegm((2024, 3, 2, 0, 1, 0)))
-
-
-def call(**overrides: Any) -> CallRecord:
-    fields: dict[str, Any] = {
-        "server": "routing_gateway",
-        "tool": "routed_complete",
-        "provider": "sandbox",
-        "model": "vendor/model-a",
-        "tokens_in": 10,
-        "tokens_out": 5,
-        "cost_usd": 0.001,
-        "latency_ms": 100.0,
-        "status": "ok",
-        "cache_status": "miss",
-        "route_reason": "cheapest capable",
-        "request_id": "req-0",
-        "attempt": 0,
-    }
-    fields.update(overrides)
-    return CallRecord(**fields)
 
 
 @pytest.fixture
@@ -76,7 +56,7 @@ def test_migrations_are_an_ordered_list_from_one() -> None:
 async def test_fresh_file_is_migrated_private_and_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "new" / "dir" / "ledger.sqlite3"
     store = open_ledger(path)
-    await store.record(call())
+    await store.record(call_record())
     assert isinstance(store, LedgerStore)
     assert versions(path) == list(range(1, SCHEMA_VERSION + 1))
     for file in path.parent.iterdir():  # the database and its -wal/-shm companions
@@ -92,7 +72,7 @@ async def test_fresh_file_is_migrated_private_and_in_wal_mode(tmp_path: Path) ->
 async def test_reopening_is_a_no_op_and_keeps_rows(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite3"
     first = open_ledger(path)
-    await first.record(call())
+    await first.record(call_record())
     await first.close()
     second = open_ledger(path)
     assert versions(path) == list(range(1, SCHEMA_VERSION + 1))
@@ -138,24 +118,24 @@ async def test_every_field_round_trips(ledger: SQLiteLedger) -> None:
 
 
 async def test_recent_is_newest_first_and_limited(ledger: SQLiteLedger) -> None:
-    await ledger.record_many([call(ts=float(i), request_id=str(i)) for i in range(5)])
+    await ledger.record_many([call_record(ts=float(i), request_id=str(i)) for i in range(5)])
     assert [r.request_id for r in await ledger.recent(3)] == ["4", "3", "2"]
 
 
 def test_malformed_records_are_rejected_up_front() -> None:
     with pytest.raises(ValueError, match="status"):
-        call(status="fine")
+        call_record(status="fine")
     with pytest.raises(ValueError, match="cache_status"):
-        call(cache_status="warm")
+        call_record(cache_status="warm")
     with pytest.raises(ValueError, match="negative"):
-        call(attempt=-1)
+        call_record(attempt=-1)
 
 
 # --- durability and concurrency ----------------------------------------------------------------
 
 
 async def test_concurrent_records_share_commits(ledger: SQLiteLedger) -> None:
-    await asyncio.gather(*(ledger.record(call(request_id=str(i))) for i in range(2000)))
+    await asyncio.gather(*(ledger.record(call_record(request_id=str(i))) for i in range(2000)))
     assert await ledger.count() == 2000
     assert 1 <= ledger.commits < 100
 
@@ -219,25 +199,16 @@ async def test_two_processes_share_one_file_without_losing_rows(tmp_path: Path) 
     await store.close()
 
 
-def _count_elsewhere(path: Path) -> int:
-    """Rows in another process, whose connection closes as soon as it has counted."""
-    script = ("import sqlite3, sys; "
-              "print(sqlite3.connect(sys.argv[1]).execute('SELECT COUNT(*) FROM calls').fetchone()[0])")
-    done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True,
-                          check=True)
-    return int(done.stdout)
-
-
 async def test_a_second_open_in_one_process_keeps_the_wal_shared(tmp_path: Path) -> None:
     """A server opens the file twice (budgets, then the ledger). Had the second open dropped the
     first's locks, another process closing its connection would take itself for the last user
     and delete the WAL, and every later commit of the server would be lost to everyone else."""
     path = tmp_path / "ledger.sqlite3"
     first, second = open_ledger(path), open_ledger(path)
-    await first.record(call(request_id="before"))
-    assert _count_elsewhere(path) == 1
-    await first.record(call(request_id="after"))
-    assert _count_elsewhere(path) == 2
+    await first.record(call_record(request_id="before"))
+    assert count_elsewhere(path, "calls") == 1
+    await first.record(call_record(request_id="after"))
+    assert count_elsewhere(path, "calls") == 2
     assert path.with_name("ledger.sqlite3-wal").exists()
     await first.close()
     await second.close()
@@ -246,7 +217,7 @@ async def test_a_second_open_in_one_process_keeps_the_wal_shared(tmp_path: Path)
 async def test_close_flushes_pending_writes(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite3"
     store = open_ledger(path)
-    tasks = [asyncio.create_task(store.record(call(request_id=str(i)))) for i in range(300)]
+    tasks = [asyncio.create_task(store.record(call_record(request_id=str(i)))) for i in range(300)]
     await asyncio.sleep(0)  # every task has queued its row
     assert not any(task.done() for task in tasks)
     await store.close()
@@ -261,7 +232,7 @@ async def test_use_after_close_is_a_clear_error(tmp_path: Path) -> None:
     await store.close()
     await store.close()
     with pytest.raises(LedgerClosedError, match="closed"):
-        await store.record(call())
+        await store.record(call_record())
     with pytest.raises(LedgerClosedError):
         await store.record_many([])
     with pytest.raises(LedgerClosedError):
@@ -284,14 +255,14 @@ async def test_failed_write_reaches_every_waiting_caller(tmp_path: Path) -> None
     holder.execute("BEGIN IMMEDIATE")  # another process holding the write lock too long
     try:
         results = await asyncio.gather(
-            *(store.record(call(request_id=str(i))) for i in range(20)), return_exceptions=True
+            *(store.record(call_record(request_id=str(i))) for i in range(20)), return_exceptions=True
         )
     finally:
         holder.execute("ROLLBACK")
         holder.close()
     assert all(isinstance(r, LedgerError) and "locked" in str(r) for r in results), results
     assert await store.count() == 0
-    await store.record(call())  # the writer survives the failure
+    await store.record(call_record())  # the writer survives the failure
     assert await store.count() == 1
     await store.close()
 
@@ -303,15 +274,15 @@ async def test_summary_figures_per_group(ledger: SQLiteLedger) -> None:
     await ledger.record_many(
         [
             # request a: model-a failed, model-b answered as the fallback
-            call(request_id="a", model="m-a", status="error", error_code="RATE_LIMITED",
+            call_record(request_id="a", model="m-a", status="error", error_code="RATE_LIMITED",
                  cost_usd=0.0, tokens_in=0, tokens_out=0, latency_ms=50.0, project="x",
                  task="code", ts=DAY1),
-            call(request_id="a", attempt=1, model="m-b", cost_usd=0.25, tokens_in=100,
+            call_record(request_id="a", attempt=1, model="m-b", cost_usd=0.25, tokens_in=100,
                  tokens_out=40, latency_ms=400.0, project="x", task="code", ts=DAY1),
             # requests b and c answered first time by model-b and model-a
-            call(request_id="b", model="m-b", cost_usd=0.5, tokens_in=200, tokens_out=10,
+            call_record(request_id="b", model="m-b", cost_usd=0.5, tokens_in=200, tokens_out=10,
                  latency_ms=200.0, project="y", task="chat", ts=DAY2),
-            call(request_id="c", model="m-a", cost_usd=0.125, tokens_in=50, tokens_out=5,
+            call_record(request_id="c", model="m-a", cost_usd=0.125, tokens_in=50, tokens_out=5,
                  latency_ms=150.0, ts=DAY2),
         ]
     )
@@ -343,7 +314,7 @@ async def test_summary_figures_per_group(ledger: SQLiteLedger) -> None:
 
 
 async def test_latency_percentiles_use_nearest_rank(ledger: SQLiteLedger) -> None:
-    base = call()
+    base = call_record()
     await ledger.record_many(
         [replace(base, latency_ms=float(ms), request_id=str(ms)) for ms in range(20, 0, -1)]
     )
@@ -355,7 +326,7 @@ async def test_summary_time_window_includes_since_and_excludes_until(
     ledger: SQLiteLedger,
 ) -> None:
     await ledger.record_many(
-        [call(ts=t, request_id=str(t), cost_usd=t / 1000) for t in (1000.0, 2000.0, 3000.0)]
+        [call_record(ts=t, request_id=str(t), cost_usd=t / 1000) for t in (1000.0, 2000.0, 3000.0)]
     )
     (row,) = await ledger.summary(since=2000.0)
     assert (row.attempts, row.cost_usd) == (2, pytest.approx(5.0))

@@ -23,7 +23,7 @@ from gatewise.cache import (
     should_store,
 )
 from gatewise.ledger import CACHE_STATUSES
-from store_support import FakeClock
+from store_support import FakeClock, count_elsewhere
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
 
@@ -318,15 +318,6 @@ async def test_hits_are_fast(cache: ResponseCache) -> None:
     assert time.perf_counter() - started < 1.0
 
 
-def _entries_elsewhere(path: Path) -> int:
-    """Entries counted by another process, whose connection closes as soon as it has counted."""
-    script = ("import sqlite3, sys; "
-              "print(sqlite3.connect(sys.argv[1]).execute('SELECT COUNT(*) FROM entries').fetchone()[0])")
-    done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True,
-                          check=True)
-    return int(done.stdout)
-
-
 async def test_a_second_open_in_one_process_keeps_the_wal_shared(tmp_path: Path) -> None:
     """Opening the file again must not drop the first connection's locks: another process closing
     its connection would then delete the WAL, and later writes would be lost to everyone else."""
@@ -334,9 +325,9 @@ async def test_a_second_open_in_one_process_keeps_the_wal_shared(tmp_path: Path)
     first = ResponseCache(path, ttl_s=600, max_bytes=1_000_000)
     await first.put("a", {"answer": 1})
     second = ResponseCache(path, ttl_s=600, max_bytes=1_000_000)
-    assert _entries_elsewhere(path) == 1
+    assert count_elsewhere(path, "entries") == 1
     await first.put("b", {"answer": 2})
-    assert _entries_elsewhere(path) == 2
+    assert count_elsewhere(path, "entries") == 2
     assert path.with_name("cache.sqlite3-wal").exists()
     await first.close()
     await second.close()

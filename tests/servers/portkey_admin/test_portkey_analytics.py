@@ -14,6 +14,7 @@ from portkey_support import WORKSPACE_KEY, fails, last_request, ok, portkey_key
 from gatewise.config import load_settings
 from gatewise.portkey.actions import ACTIONS
 from gatewise.portkey.endpoints import ENDPOINTS
+from store_support import call_record
 
 # --- analytics and workspace stats -------------------------------------------------------------
 
@@ -61,27 +62,13 @@ async def test_every_analytics_metric_and_grouping(connect, upstream) -> None:
 
 
 async def test_charts_and_the_gateway_side_by_side(connect, upstream, settings) -> None:
-    from gatewise.ledger import CallRecord, open_ledger
+    from gatewise.ledger import open_ledger
 
     ledger = open_ledger(settings.ledger_path)
     try:
-        await ledger.record(
-            CallRecord(
-                server="routing_gateway",
-                tool="routed_complete",
-                provider="sandbox",
-                model="openai/gpt-4o-mini",
-                tokens_in=1000,
-                tokens_out=500,
-                cost_usd=0.25,
-                latency_ms=80.0,
-                status="ok",
-                cache_status="miss",
-                route_reason="test",
-                request_id="r1",
-                attempt=0,
-            )
-        )
+        await ledger.record(call_record(model="openai/gpt-4o-mini", tokens_in=1000, tokens_out=500,
+                                        cost_usd=0.25, latency_ms=80.0, route_reason="test",
+                                        request_id="r1"))
     finally:
         await ledger.close()
     async with connect() as client:
