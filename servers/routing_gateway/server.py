@@ -315,7 +315,7 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
     async def check_guardrails(ctx: Context[RoutingGateway], request: GuardrailCheckRequest
                                ) -> GuardrailCheckResult:
         runtime = ctx.request_context.lifespan_context.runtime
-        return await check_text(request, runtime.settings.guardrails, model_call(runtime))
+        return await check_text(request, runtime.guardrails, model_call(runtime))
 
     @server.tool(
         name=ToolName.GET_GUARDRAIL_EVENTS,

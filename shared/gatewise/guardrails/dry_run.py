@@ -9,7 +9,8 @@ each check's time, never a matched value.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from dataclasses import replace
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
@@ -19,9 +20,6 @@ from gatewise.guardrails.moderation import ModelCall
 from gatewise.guardrails.pipeline import GuardrailPipeline
 from gatewise.guardrails.texts import split
 from gatewise.guardrails.verdict import Verdict
-
-if TYPE_CHECKING:
-    from gatewise.config import GuardrailsConfig
 
 MAX_TEXT_CHARS = 100_000
 MAX_MESSAGES = 64
@@ -106,29 +104,31 @@ class GuardrailCheckResult(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
-def pipeline_for(configured: GuardrailsConfig, override: dict[str, Any] | None, call_model: ModelCall | None
-                 ) -> GuardrailPipeline:
-    """The server's guardrails, or the caller's ``override`` validated like the config file."""
+def pipeline_for(running: GuardrailPipeline | None, override: dict[str, Any] | None,
+                 call_model: ModelCall | None) -> GuardrailPipeline:
+    """The server's running pipeline (None: every filter off), or the caller's ``override``
+    validated like the config file; either way with ``call_model`` and no audit key."""
     from gatewise.config import GuardrailsConfig  # gatewise.config imports this package
 
-    config = configured
-    if override is not None:
-        if len(json.dumps(override)) > MAX_OVERRIDE_BYTES:
-            raise GatewiseError(ErrorCode.INVALID_INPUT,
-                                f"`guardrails` is over {MAX_OVERRIDE_BYTES // 1024} KiB",
-                                hint="Try fewer checks or a shorter blocklist at a time.")
-        try:
-            config = GuardrailsConfig.model_validate(override)
-        except ValidationError as exc:
-            raise GatewiseError(ErrorCode.INVALID_INPUT, "`guardrails`: " + _problems(exc),
-                                hint="Use the schema of the `guardrails` configuration block.") from None
+    if override is None:
+        # Built once at start-up (blocklist lexicon, Portkey hooks): only the model call differs.
+        return replace(running, call_model=call_model, audit_key=None) if running else GuardrailPipeline()
+    if len(json.dumps(override)) > MAX_OVERRIDE_BYTES:
+        raise GatewiseError(ErrorCode.INVALID_INPUT,
+                            f"`guardrails` is over {MAX_OVERRIDE_BYTES // 1024} KiB",
+                            hint="Try fewer checks or a shorter blocklist at a time.")
+    try:
+        config = GuardrailsConfig.model_validate(override)
+    except ValidationError as exc:
+        raise GatewiseError(ErrorCode.INVALID_INPUT, "`guardrails`: " + _problems(exc),
+                            hint="Use the schema of the `guardrails` configuration block.") from None
     return GuardrailPipeline.from_settings(config, call_model=call_model)
 
 
-async def check_text(request: GuardrailCheckRequest, configured: GuardrailsConfig,
-                           call_model: ModelCall | None = None) -> GuardrailCheckResult:
+async def check_text(request: GuardrailCheckRequest, running: GuardrailPipeline | None,
+                     call_model: ModelCall | None = None) -> GuardrailCheckResult:
     """Run ``request``'s direction of the pipeline; ``call_model`` only when the caller opted in."""
-    pipeline = pipeline_for(configured, request.guardrails, call_model if request.use_models else None)
+    pipeline = pipeline_for(running, request.guardrails, call_model if request.use_models else None)
     notes: list[str] = []
     verdict: Verdict
     if request.direction == "input":

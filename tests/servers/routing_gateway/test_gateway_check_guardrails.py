@@ -10,6 +10,8 @@ from gatewise.servers.routing_gateway.server import create_server
 from mcp import Client
 
 from gatewise.config import GuardrailsConfig
+from gatewise.guardrails import GuardrailPipeline
+from gatewise.guardrails.dry_run import pipeline_for
 from tool_support import call, error_text, ledger_rows
 
 VALID_CARD = "4111 1111 1111 1111"  # passes the Luhn check
@@ -77,6 +79,18 @@ async def test_the_servers_own_settings_are_used_by_default(settings) -> None:
     assert out["settings"] == "server" and out["verdict"] != "pass"
     assert out["checks"][0]["check"] == "prompt_injection"
     assert output["checks"] == [] and output["notes"] == ["no output check is switched on in these settings"]
+
+
+async def test_the_running_pipeline_is_reused_with_only_the_model_call_changed() -> None:
+    async def model(name: str, messages: list[dict[str, Any]]) -> tuple[str, float]:
+        return "safe", 0.0
+
+    running = GuardrailPipeline.from_settings(GuardrailsConfig.model_validate(
+        {"input_filters": {"custom_blocklist": ["project falcon"]}}), call_model=model, audit_key=bytes(32))
+    dry = pipeline_for(running, None, None)
+    assert dry.blocklist is running.blocklist  # not rebuilt for each dry run
+    assert (dry.call_model, dry.audit_key, running.call_model) == (None, None, model)
+    assert not pipeline_for(None, None, model).checks_input  # every filter off
 
 
 @pytest.mark.parametrize(("args", "fragment"), [
