@@ -15,6 +15,7 @@ from gatewise.servers.openrouter_search.server import create_server as search_se
 from gatewise.servers.portkey_admin.server import create_server as portkey_server
 from gatewise.servers.routing_gateway.server import create_server as gateway_server
 from mcp import Client, MCPError
+from mcp.types import INVALID_PARAMS
 from pydantic import SecretStr
 
 from gatewise.config import Settings
@@ -106,6 +107,15 @@ async def test_a_huge_bad_argument_gets_a_capped_error_quoting_only_a_prefix(
     assert "messages.0: " in listed and "(and 99999 more)" in listed
     for each in (text, listed, keyed):
         assert len(each) <= MAX_ERROR_CHARS
+
+
+@pytest.mark.both_eras
+@pytest.mark.parametrize("name", SERVERS)
+async def test_an_unknown_tool_is_a_protocol_error(settings: Settings, era: str, name: str) -> None:
+    async with Client(SERVERS[name](settings), mode=era) as client:
+        with pytest.raises(MCPError) as info:
+            await client.call_tool("no_such_tool", {})
+    assert info.value.code == INVALID_PARAMS
 
 
 async def test_a_huge_unknown_tool_name_is_rejected_briefly(settings: Settings) -> None:
