@@ -43,10 +43,10 @@ ORDER BY server, tool, request_hash, ts
 async def cache_opportunity(reader: LedgerReader, where: str, params: list[Any], *, ttl_s: float,
                             threshold: float | None) -> CacheOpportunity:
     totals = await reader.rows(_TOTALS_SQL.format(where=where), params)
-    repeats = await reader.rows(_REPEATS_SQL.format(where=where), params)
+    answered, served, paid, paid_usd = await reader.fold(_REPEATS_SQL.format(where=where), params,
+                                                         lambda repeats: _replay(repeats, ttl_s))
     row = totals[0] if totals else None
     requests = int(row["requests"]) if row else 0
-    answered, served, paid, paid_usd = _replay(repeats, ttl_s)
     found = CacheOpportunity(requests_with_text=requests, exact_ttl_s=ttl_s, exact_repeats=answered,
                              exact_repeats_served=served, exact_repeats_paid=paid, exact_saving_usd=paid_usd)
     semantic_hits = int(row["semantic_hits"]) if row else 0

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 BUSY_TIMEOUT_S = 5.0
 # SQL fragment: true for an attempt answered from a cache (its spend is zero whatever was stored).
@@ -39,6 +42,15 @@ class LedgerReader:
         if conn is None:
             return []
         return await asyncio.to_thread(lambda: conn.execute(sql, params).fetchall())
+
+    async def fold(self, sql: str, params: list[Any] | tuple[Any, ...],
+                   consume: Callable[[Iterable[sqlite3.Row]], T]) -> T:
+        """``consume`` over the rows as SQLite yields them, on the reader's thread: for answers
+        with a row per request, which would not fit in memory at once."""
+        conn = self._conn
+        if conn is None:
+            return consume(())
+        return await asyncio.to_thread(lambda: consume(conn.execute(sql, params)))
 
     def _open(self) -> sqlite3.Connection | None:
         if not self.path.is_file():
