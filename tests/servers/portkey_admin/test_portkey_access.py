@@ -79,27 +79,14 @@ async def test_virtual_keys_never_echo_the_provider_key(connect, upstream) -> No
             fields={"note": "ci"},
         )
         slug = made["item"]["slug"]
+        rotate = {"action": "rotate", "slug": slug, "key": provider_key + "2"}
         outputs = [
             made,
             await ok(client, "manage_virtual_keys", action="list", limit=100),
             await ok(client, "manage_virtual_keys", action="get", slug=slug),
             await ok(client, "manage_virtual_keys", action="update", slug=slug, fields={"note": "x"}),
-            await ok(
-                client,
-                "manage_virtual_keys",
-                action="rotate",
-                slug=slug,
-                key=provider_key + "2",
-                dry_run=True,
-            ),
-            await ok(
-                client,
-                "manage_virtual_keys",
-                action="rotate",
-                slug=slug,
-                key=provider_key + "2",
-                confirm=True,
-            ),
+            await ok(client, "manage_virtual_keys", **rotate, dry_run=True),
+            await ok(client, "manage_virtual_keys", **rotate, confirm=True),
         ]
         assert slug in [v["slug"] for v in outputs[1]["items"]]
         assert all(provider_key not in json.dumps(o) for o in outputs)
