@@ -4,7 +4,9 @@ saving, prompts, limits, logs and audit logs through their lifecycles."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
+from mcp import Client
 from portkey_support import FALLBACK, WORKSPACE_KEY, fails, last_request, ok, portkey_key
 
 
@@ -89,19 +91,20 @@ async def test_guardrails_checked_against_portkeys_documented_checks(connect, up
         await ok(client, "configure_guardrails", action="delete", guardrail_id=guard, confirm=True)
 
 
+async def create_item(client: Client, resource: str, fields: dict[str, Any]) -> dict[str, Any]:
+    return (await ok(client, "manage_prompts", resource=resource, action="create", fields=fields))["item"]
+
+
+async def get_and_update(client: Client, resource: str, item: str, fields: dict[str, Any]) -> None:
+    await ok(client, "manage_prompts", resource=resource, action="get", id=item)
+    await ok(client, "manage_prompts", resource=resource, action="update", id=item, fields=fields)
+
+
 async def test_prompts_partials_labels_and_collections(connect, upstream) -> None:
     async with connect() as client:
         workspace = (await ok(client, "manage_workspaces", action="list", limit=1))["items"][0]["id"]
         vk = (await ok(client, "manage_virtual_keys", action="list", limit=1))["items"][0]["slug"]
-        coll = (
-            await ok(
-                client,
-                "manage_prompts",
-                resource="collection",
-                action="create",
-                fields={"name": "Support", "workspace_id": workspace},
-            )
-        )["item"]["id"]
+        coll = (await create_item(client, "collection", {"name": "Support", "workspace_id": workspace}))["id"]
         assert coll in [
             c["id"]
             for c in (
@@ -110,21 +113,12 @@ async def test_prompts_partials_labels_and_collections(connect, upstream) -> Non
                 )
             )["items"]
         ]
-        await ok(client, "manage_prompts", resource="collection", action="get", id=coll)
-        await ok(
-            client,
-            "manage_prompts",
-            resource="collection",
-            action="update",
-            id=coll,
-            fields={"name": "Support EU"},
-        )
+        await get_and_update(client, "collection", coll, {"name": "Support EU"})
         prompt = (
-            await ok(
+            await create_item(
                 client,
-                "manage_prompts",
-                action="create",
-                fields={
+                "prompt",
+                {
                     "name": "greeter",
                     "collection_id": coll,
                     "string": "{{#user}}Hello {{name}}{{/user}}",
@@ -132,7 +126,7 @@ async def test_prompts_partials_labels_and_collections(connect, upstream) -> Non
                     "virtual_key": vk,
                 },
             )
-        )["item"]["id"]
+        )["id"]
         listed = await ok(client, "manage_prompts", action="list", collection_id=coll, search="greet")
         assert [p["id"] for p in listed["items"]] == [prompt]
         assert (await ok(client, "manage_prompts", action="get", id=prompt))["item"]["name"] == "greeter"
@@ -147,15 +141,7 @@ async def test_prompts_partials_labels_and_collections(connect, upstream) -> Non
         assert len(versions) == 2
         newest = versions[0]
         await ok(client, "manage_prompts", action="get_version", id=prompt, version_id=newest["id"])
-        label = (
-            await ok(
-                client,
-                "manage_prompts",
-                resource="label",
-                action="create",
-                fields={"name": "ci-canary", "workspace_id": workspace},
-            )
-        )["item"]["id"]
+        label = (await create_item(client, "label", {"name": "ci-canary", "workspace_id": workspace}))["id"]
         await ok(
             client,
             "manage_prompts",
@@ -172,35 +158,13 @@ async def test_prompts_partials_labels_and_collections(connect, upstream) -> Non
         await ok(
             client, "manage_prompts", resource="label", action="list", workspace_id=workspace, search="canary"
         )
-        await ok(client, "manage_prompts", resource="label", action="get", id=label)
-        await ok(
-            client,
-            "manage_prompts",
-            resource="label",
-            action="update",
-            id=label,
-            fields={"name": "ci-canary-2"},
+        await get_and_update(client, "label", label, {"name": "ci-canary-2"})
+        partial = await create_item(
+            client, "partial", {"name": "footer", "string": "Thanks!", "workspace_id": workspace}
         )
-        partial = (
-            await ok(
-                client,
-                "manage_prompts",
-                resource="partial",
-                action="create",
-                fields={"name": "footer", "string": "Thanks!", "workspace_id": workspace},
-            )
-        )["item"]
         partial_id = partial.get("id") or partial["slug"]
         await ok(client, "manage_prompts", resource="partial", action="list")
-        await ok(client, "manage_prompts", resource="partial", action="get", id=partial_id)
-        await ok(
-            client,
-            "manage_prompts",
-            resource="partial",
-            action="update",
-            id=partial_id,
-            fields={"string": "Thank you!"},
-        )
+        await get_and_update(client, "partial", partial_id, {"string": "Thank you!"})
         partial_versions = (
             await ok(client, "manage_prompts", resource="partial", action="versions", id=partial_id)
         )["items"]
@@ -223,7 +187,7 @@ async def test_prompts_partials_labels_and_collections(connect, upstream) -> Non
 
 
 async def test_usage_and_rate_limit_policies(connect, upstream) -> None:
-    conditions = [{"key": "workspace_id", "value": "*"}]
+    scope = {"conditions": [{"key": "workspace_id", "value": "*"}], "group_by": [{"key": "api_key"}]}
     async with connect() as client:
         usage = (
             await ok(
@@ -232,8 +196,7 @@ async def test_usage_and_rate_limit_policies(connect, upstream) -> None:
                 action="create",
                 fields={
                     "name": "monthly cap",
-                    "conditions": conditions,
-                    "group_by": [{"key": "api_key"}],
+                    **scope,
                     "type": "cost",
                     "credit_limit": 100,
                     "periodic_reset": "monthly",
@@ -267,8 +230,7 @@ async def test_usage_and_rate_limit_policies(connect, upstream) -> None:
             "manage_limits",
             action="create",
             fields={
-                "conditions": conditions,
-                "group_by": [{"key": "api_key"}],
+                **scope,
                 "type": "money",
                 "credit_limit": 1,
             },
@@ -282,8 +244,7 @@ async def test_usage_and_rate_limit_policies(connect, upstream) -> None:
                 action="create",
                 fields={
                     "name": "burst",
-                    "conditions": conditions,
-                    "group_by": [{"key": "api_key"}],
+                    **scope,
                     "type": "requests",
                     "unit": "rpm",
                     "value": 60,
