@@ -8,7 +8,6 @@ child process so every server works out of the box, and every answer then says
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -62,6 +61,12 @@ def open_cache(settings: Settings) -> ResponseCache | None:
 def offline_catalog(settings: Settings) -> Catalog:
     """The best catalogue available without network: the disk cache (even stale), or the snapshot."""
     return catalog_cache(settings).load(allow_stale=True) or Catalog.snapshot()
+
+
+def _log_late_failure(task: asyncio.Task[Catalog]) -> None:
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.warning("model catalogue refresh failed (%s: %s); serving from the cached copy",
+                    type(exc).__name__, exc)
 
 
 def guardrails_configured(config: GuardrailsConfig) -> bool:
@@ -156,10 +161,13 @@ class Runtime:
         # is waited for, up to its timeout: the config may name models only the upstream lists.
         wait_s = CATALOG_REFRESH_TIMEOUT_S if self.catalog.source == "snapshot" else CATALOG_STARTUP_WAIT_S
         done, _ = await asyncio.wait({task}, timeout=wait_s)
-        if not done:
-            log.info("model catalogue refresh still running; serving from %s until it lands",
-                     self.catalog.source)
-            self.pending_refresh = task
+        if done:
+            task.result()  # a failure refresh_catalog does not handle stops start-up, as before
+            return
+        log.info("model catalogue refresh still running; serving from %s until it lands",
+                 self.catalog.source)
+        task.add_done_callback(_log_late_failure)  # nothing else reads its outcome
+        self.pending_refresh = task
 
     async def refresh_catalog(self, *, force: bool = False) -> Catalog:
         """Fetch ``/models`` when the cached copy is older than its TTL; keep the old one on failure."""
@@ -180,8 +188,7 @@ class Runtime:
     async def close(self) -> None:
         if self.pending_refresh is not None:
             self.pending_refresh.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.pending_refresh
+            await asyncio.wait({self.pending_refresh})  # a failure was logged, and must not stop close
         await self.client.aclose()
         await self.portkey.aclose()
         if self.cache is not None:

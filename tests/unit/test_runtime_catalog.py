@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from gatewise.catalog import CatalogCache
 from gatewise.config import Settings
 from gatewise.gateway import CompletionRequest, RoutingGateway
 from gatewise.routing.analyze import analyze
@@ -79,3 +80,23 @@ async def test_the_fresh_catalogue_is_used_from_the_first_call(
         assert runtime.catalog.source == "sandbox" and (runtime.catalog.fetched_at or 0) >= started
     finally:
         await runtime.close()
+
+
+async def test_a_late_refresh_that_fails_is_logged_and_close_still_completes(
+        upstream: SandboxAdmin, settings: Settings, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    settings = await stale(settings)
+    upstream.fault("/models", latency_ms=SLOW_MODELS_MS)
+
+    def disk_full(self: CatalogCache, payload: object, source: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(CatalogCache, "store", disk_full)  # a write failure a test cannot cause
+    runtime = await Runtime.open(settings)
+    pending, cached = runtime.pending_refresh, runtime.catalog
+    assert pending is not None
+    await asyncio.wait({pending}, timeout=10)
+    assert isinstance(pending.exception(), OSError)
+    assert "model catalogue refresh failed (OSError" in caplog.text
+    assert runtime.catalog is cached
+    await asyncio.wait_for(runtime.close(), 10)
