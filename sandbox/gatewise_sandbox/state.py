@@ -16,7 +16,9 @@ from gatewise_sandbox.portkey.state import PortkeyState
 from gatewise_sandbox.wire import Generation, dumps
 
 MAX_RECEIVED = 64  # chat requests remembered for /_sandbox/received
+MAX_RECEIVED_MESSAGES = 32  # the last ones of each request
 MAX_RECEIVED_CHARS = 4000  # of each message's text
+MAX_ROLE_CHARS = 32  # the Portkey stand-in does not check roles
 
 
 @dataclass(frozen=True)
@@ -116,9 +118,11 @@ class SandboxState:
         return fault
 
     def receive(self, model: str, messages: list[dict[str, Any]]) -> None:
-        """Keep the roles and texts (each cut at ``MAX_RECEIVED_CHARS``) of one chat request."""
-        texts = [{"role": m.get("role"), "text": content_text(m.get("content"))[0][:MAX_RECEIVED_CHARS]}
-                 for m in messages]
+        """Keep the roles and texts (each cut at ``MAX_RECEIVED_CHARS``) of the last
+        ``MAX_RECEIVED_MESSAGES`` messages of one chat request."""
+        texts = [{"role": str(m.get("role"))[:MAX_ROLE_CHARS],
+                  "text": content_text(m.get("content"))[0][:MAX_RECEIVED_CHARS]}
+                 for m in messages[-MAX_RECEIVED_MESSAGES:]]
         with self._lock:
             self.received.append({"model": model, "messages": texts})
 

@@ -501,6 +501,23 @@ def test_embeddings_errors(http: httpx.Client, body: dict[str, Any], status: int
 
 # -- admin and runner --------------------------------------------------------------------------
 
+def test_received_requests_are_bounded(http: httpx.Client, admin: httpx.Client) -> None:
+    """/_sandbox/received keeps the last 64 requests, the last 32 messages of each, 4000 characters
+    of each text: a long test run or a huge request cannot grow the sandbox's memory."""
+    long = [{"role": "assistant" if i % 2 else "user", "content": f"turn {i} " + "x" * 4_100}
+            for i in range(101)]
+    assert http.post("/chat/completions", json={"model": HAIKU, "messages": long}).status_code == 200
+    [request] = admin.get("/received").json()["requests"]
+    assert request["model"] == HAIKU and len(request["messages"]) == 32
+    assert request["messages"][0]["text"].startswith("turn 69 ") and request["messages"][-1]["role"] == "user"
+    assert {len(m["text"]) for m in request["messages"]} == {4000}
+    for i in range(70):
+        assert http.post("/chat/completions", json=ask(f"question {i}")).status_code == 200
+    kept = admin.get("/received").json()["requests"]
+    assert len(kept) == 64 and kept[0]["messages"] == [{"role": "user", "text": "question 6"}]
+    assert admin.post("/reset").status_code == 200 and admin.get("/received").json()["requests"] == []
+
+
 def test_admin_fault_table_stats_and_reset(http: httpx.Client, admin: httpx.Client) -> None:
     rule = {"model": GPT4O, "error_rate": 1.0, "statuses": [529], "retry_after": 3}
     table = admin.put("/faults", json=rule).json()["faults"]
