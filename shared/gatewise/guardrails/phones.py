@@ -9,7 +9,7 @@ after "order", "invoice", "tracking" and the like is an identifier, not a phone.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import cache, lru_cache
 
 import phonenumbers
@@ -72,20 +72,25 @@ def find_phones(text: str, lower: str, regions: Sequence[str],
             yield Finding("PHONE", match.start(), match.end(), value)
 
 
-@cache  # once per process and set of regions
-def load_regions(regions: tuple[str, ...]) -> None:
+def load_regions(regions: Iterable[str]) -> None:
     """Read libphonenumber's metadata for ``regions`` (and the regions sharing their country
     codes) and compile the patterns it checks numbers with; both otherwise happen on first use,
-    up to 10 ms inside a request. Validating an unassigned number of a country code walks every
-    region of that code; reading example numbers compiles the national-prefix rules."""
+    up to 10 ms inside a request."""
     for region in regions:
-        code = phonenumbers.country_code_for_region(region)
-        phonenumbers.is_valid_number(phonenumbers.PhoneNumber(country_code=code, national_number=1))
-        for kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE):
-            example = phonenumbers.example_number_for_type(region, kind)
-            if example is not None:
-                national = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)
-                phonenumbers.is_valid_number(phonenumbers.parse(national, region))
+        _load_region(region)
+
+
+@cache  # once per process and region: a caller's list of regions (any order) adds no entry
+def _load_region(region: str) -> None:
+    """Validating an unassigned number of a country code walks every region of that code;
+    reading example numbers compiles the national-prefix rules."""
+    code = phonenumbers.country_code_for_region(region)
+    phonenumbers.is_valid_number(phonenumbers.PhoneNumber(country_code=code, national_number=1))
+    for kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE):
+        example = phonenumbers.example_number_for_type(region, kind)
+        if example is not None:
+            national = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)
+            phonenumbers.is_valid_number(phonenumbers.parse(national, region))
 
 
 def candidate_starts(text: str, numbers: Sequence[int]) -> list[int]:

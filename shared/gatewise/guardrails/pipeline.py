@@ -65,7 +65,7 @@ class GuardrailPipeline:
         if self.safety or self.compliance:
             lexicon()
         if "PHONE" in self.pii or self.compliance:
-            load_regions(tuple(self.phone_regions))
+            load_regions(self.phone_regions)
 
     @classmethod
     def from_settings(cls, config: GuardrailsConfig, *, call_model: ModelCall | None = None,

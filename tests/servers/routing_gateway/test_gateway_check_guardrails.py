@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -10,7 +11,7 @@ from gatewise.servers.routing_gateway.server import create_server
 from mcp import Client
 
 from gatewise.config import GuardrailsConfig
-from gatewise.guardrails import GuardrailPipeline
+from gatewise.guardrails import GuardrailPipeline, phones
 from gatewise.guardrails.dry_run import pipeline_for
 from tool_support import call, error_text, ledger_rows
 
@@ -91,6 +92,16 @@ async def test_the_running_pipeline_is_reused_with_only_the_model_call_changed()
     assert dry.blocklist is running.blocklist  # not rebuilt for each dry run
     assert (dry.call_model, dry.audit_key, running.call_model) == (None, None, model)
     assert not pipeline_for(None, None, model).checks_input  # every filter off
+
+
+async def test_callers_phone_region_lists_add_one_cached_load_per_region(connect) -> None:
+    loaded = phones._load_region.cache_info().currsize
+    async with connect() as client:
+        for order in itertools.permutations(["JP", "KR", "MX"]):
+            out = await call(client, "check_guardrails", {"text": "call +81 3-1234-5678", "guardrails": {
+                "input_filters": {"pii_detection": {"PHONE": "redact"}, "phone_regions": list(order)}}})
+            assert out["text"] == "call <PHONE_1>"
+    assert phones._load_region.cache_info().currsize - loaded <= 3  # not one per ordering
 
 
 @pytest.mark.parametrize(("args", "fragment"), [
