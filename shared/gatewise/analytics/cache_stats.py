@@ -42,14 +42,17 @@ GROUP BY 1, 2
 """
 # Each hit with the cost of the latest paid answer before it in its (server, tool, request hash,
 # model) line: COUNT(paid) numbers the paid answers so far, so a hit shares its number with the
-# answer it reused. Window functions keep this one sorted pass, not a lookup per hit.
+# answer it reused. Window functions keep this one sorted pass, not a lookup per hit. Paid
+# answers are read from the whole ledger (an original may predate the window); hits only from
+# the window, as no other hit changes the numbering.
 _SAVED_SQL = f"""
 WITH lines AS (
     SELECT ts, server, tool, project, model, tokens_in, tokens_out, request_hash,
            CASE WHEN cache_status IN ('miss', 'refresh') THEN cost_usd END AS paid,
-           {IS_HIT} AND ({{where}}) AS counted
+           {IS_HIT} AS counted
     FROM calls
-    WHERE status = 'ok' AND ({IS_HIT} OR (cache_status IN ('miss', 'refresh') AND request_hash IS NOT NULL))),
+    WHERE status = 'ok' AND (({IS_HIT} AND ({{where}}))
+                             OR (cache_status IN ('miss', 'refresh') AND request_hash IS NOT NULL))),
 numbered AS (
     SELECT *, COUNT(paid) OVER (PARTITION BY server, tool, request_hash, model
                                 ORDER BY ts, counted ROWS UNBOUNDED PRECEDING) AS answer

@@ -93,6 +93,25 @@ async def test_a_hit_is_worth_what_its_original_answer_cost(connect, upstream, s
     assert {g["key"]: g["calls_saved"] for g in stats["by_server"]} == {gw: 3, "openrouter-search": 1}
 
 
+async def test_a_hit_in_the_window_is_priced_at_an_original_paid_before_it(
+    connect, upstream, settings
+) -> None:
+    await open_ledger(settings.ledger_path).close()
+    now = time.time()
+    gw, model = "routing-gateway", "openai/gpt-4o-mini"
+    insert_calls(settings, [
+        (now - 7200, gw, model, 100, 50, 0.0123, "miss", "a", "r1", "h1"),  # paid, before the window
+        (now - 5400, gw, model, 100, 50, 0.0, "hit_exact", "a", "r2", "h1"),  # served, before it too
+        (now - 60, gw, model, 100, 50, 0.0, "hit_exact", "a", "r3", "h1"),  # served inside the window
+    ])
+    async with connect() as client:
+        stats = await call(client, "get_cache_stats", {"timeframe": "1h"})
+    totals = stats["totals"]
+    assert (totals["lookups"], totals["hits_exact"], totals["calls_saved"]) == (1, 1, 1)
+    assert totals["saved_usd"] == pytest.approx(0.0123)
+    assert (stats["saved_from_ledger"], stats["saved_from_catalog"], stats["unpriced_hits"]) == (1, 0, 0)
+
+
 async def test_clear_cache_previews_refuses_then_clears_for_every_server(settings, upstream) -> None:
     from gatewise.servers.routing_gateway.server import create_server
 
