@@ -84,7 +84,8 @@ def question_and_scope(call: Call[Any]) -> tuple[str, Scope] | None:
     # The question is read from the messages as the input guardrails let them through.
     if call.query is not None:  # a search: its tool and settings are the scope, its prompt is ours
         return last_user_text(messages), Scope(call.namespace, semantic.models, params, (), call.project)
-    if request_is_cacheable({**call.params, "messages": messages}, temperature_ok=semantic.sampled_ok):
+    refused = request_is_cacheable({**call.params, "messages": messages}, temperature_ok=semantic.sampled_ok)
+    if refused is not None:  # the reason the answer depends on more than the words
         return None
     return last_user_text(messages), Scope(call.namespace, semantic.models, params, messages[:-1],
                                            call.project)
