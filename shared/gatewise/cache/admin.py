@@ -130,9 +130,12 @@ def _each_store(data_dir: Path, names: list[StoreName], work: Work, now: float) 
 
 
 def _usage(conn: sqlite3.Connection, name: StoreName, now: float) -> StoreUsage:
-    rows = conn.execute(
-        "SELECT namespace, project, COUNT(*), TOTAL(size) FROM entries WHERE expires_at > ?"
-        " GROUP BY 1, 2", (now,)).fetchall()
+    return _by_owner(conn, name, "expires_at > ?", [now])
+
+
+def _by_owner(conn: sqlite3.Connection, name: StoreName, where: str, params: list[Any]) -> StoreUsage:
+    rows = conn.execute(f"SELECT namespace, project, COUNT(*), TOTAL(size) FROM entries WHERE {where}"
+                        " GROUP BY 1, 2", params).fetchall()
     return _summary(name, [(ns, project, n, int(size)) for ns, project, n, size in rows])
 
 
@@ -140,9 +143,7 @@ def _clear(conn: sqlite3.Connection, name: StoreName, selection: Selection, now:
            *, dry_run: bool) -> StoreUsage:
     where, params = selection.where(now)
     if dry_run:
-        rows = conn.execute(f"SELECT namespace, project, COUNT(*), TOTAL(size) FROM entries WHERE {where}"
-                            " GROUP BY 1, 2", params).fetchall()
-        return _summary(name, [(ns, project, n, int(size)) for ns, project, n, size in rows])
+        return _by_owner(conn, name, where, params)
     gone: dict[tuple[str, str | None], list[int]] = {}
     while True:
         batch = in_transaction(conn, lambda: conn.execute(
