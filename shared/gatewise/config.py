@@ -8,6 +8,7 @@ reported as one line (see :func:`load_settings_or_exit`) rather than a traceback
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sys
@@ -300,11 +301,16 @@ class BudgetsConfig(_Block):
         return value
 
 
+def _path_list(value: Any) -> Any:
+    """``"/a:/b"`` (an environment variable, separated like PATH) → ``["/a", "/b"]``."""
+    return [part for part in value.split(os.pathsep) if part.strip()] if isinstance(value, str) else value
+
+
 class MediaConfig(_Block):
     """Where images may come from and how they are prepared before they are sent."""
 
-    allowed_roots: list[Path] = Field(default_factory=list,
-                                      description="local files are read only under these folders")
+    allowed_roots: Annotated[list[Path], BeforeValidator(_path_list)] = Field(
+        default_factory=list, description="local files are read only under these folders")
     output_root: Path | None = Field(None, description="where generated images may be saved")
     max_input_bytes: ByteSize = parse_size("20MB")
     max_pixels: Count = Field(100_000_000, gt=0, description="decompression-bomb limit")
@@ -486,7 +492,35 @@ ENV_VARS: dict[str, str] = {
     "GATEWISE_SEARCH_MODEL": "search.default_model",
     "GATEWISE_ALLOWED_HOSTS": "server.allowed_hosts",
     "GATEWISE_ALLOWED_ORIGINS": "server.allowed_origins",
+    "GATEWISE_ALLOWED_ROOTS": "media.allowed_roots",
 }
+
+# A value a client passed on without expanding it, as the MCP Inspector does with mcp.json's
+# "${OPENROUTER_API_KEY:-}": read as unset, so it is never taken for a key, a path or a URL.
+_PLACEHOLDER = re.compile(r"\s*\$\{[^{}]*\}\s*")
+_warned_placeholders: set[str] = set()
+
+
+def _is_placeholder(name: str, value: object) -> bool:
+    """True for a ``${…}`` value, warned about once per name (the value is never shown: its
+    default part may hold a key)."""
+    if not (isinstance(value, str) and _PLACEHOLDER.fullmatch(value)):
+        return False
+    if name not in _warned_placeholders:
+        _warned_placeholders.add(name)
+        logging.getLogger(__name__).warning(
+            "gatewise: %s is an unexpanded ${...} placeholder; treated as unset", name)
+    return True
+
+
+def _without_placeholders(data: Any, where: str) -> Any:
+    """The config file's data with every ``${…}`` value left out (so its default applies)."""
+    if isinstance(data, dict):
+        return {k: _without_placeholders(v, f"{where}.{k}") for k, v in data.items()
+                if not _is_placeholder(f"{where}.{k}", v)}
+    if isinstance(data, list):
+        return [_without_placeholders(v, where) for v in data if not _is_placeholder(where, v)]
+    return data
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -501,12 +535,14 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise GatewiseError(ErrorCode.CONFIG_ERROR, f"config file {path} is not valid: {exc}") from None
     if not isinstance(data, dict):
         raise GatewiseError(ErrorCode.CONFIG_ERROR, f"config file {path} must hold an object")
-    return data
+    return dict(_without_placeholders(data, path.name))
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
     """Build Settings from the config file, the environment and explicit overrides."""
     env = os.environ if env is None else env
+    env = {k: v for k, v in env.items()
+           if (k in ENV_VARS or k == "GATEWISE_CONFIG") and not _is_placeholder(k, v)}
     data: dict[str, Any] = {}
     if env.get("GATEWISE_CONFIG"):
         data.update(read_config_file(Path(env["GATEWISE_CONFIG"]).expanduser()))
