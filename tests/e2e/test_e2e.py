@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,13 +12,11 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.sse import sse_client
 
+from node_support import inspector_folder
 from tool_support import free_port, server_env, wait_for_port
 
 BIN = Path(sys.executable).parent
 SCRIPT = BIN / "gatewise-routing-gateway"
-INSPECTOR_VERSION = "2.12.0"
-INSPECTOR_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "gatewise-tests" / \
-    f"inspector-{INSPECTOR_VERSION}"
 
 
 async def test_console_script_over_stdio(sandbox, tmp_path: Path) -> None:
@@ -100,20 +96,8 @@ async def _serve_and_call(proc: subprocess.Popen[bytes], port: int, transport: s
         proc.wait(timeout=15)
 
 
-def _inspector() -> Path:
-    if shutil.which("npx") is None or shutil.which("npm") is None:
-        pytest.skip("npx is not installed: the MCP Inspector CLI test needs Node.js")
-    binary = INSPECTOR_DIR / "node_modules" / ".bin" / "mcp-inspector"
-    if not binary.exists():
-        INSPECTOR_DIR.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["npm", "install", "--prefix", str(INSPECTOR_DIR), "--no-audit", "--no-fund",
-                        f"@modelcontextprotocol/inspector@{INSPECTOR_VERSION}"],
-                       check=True, capture_output=True, timeout=600)
-    return INSPECTOR_DIR
-
-
 def test_mcp_inspector_cli_lists_and_calls(sandbox, tmp_path: Path) -> None:
-    folder = _inspector()
+    folder = inspector_folder()
     base = ["npx", "--no-install", "@modelcontextprotocol/inspector", "--cli", str(SCRIPT)]
     env = server_env(sandbox.url, tmp_path)
     env_args = [arg for key in ("GATEWISE_SANDBOX_URL", "GATEWISE_DATA_DIR")

@@ -1,0 +1,68 @@
+"""The committed mcp.json, unchanged, starts every server: its env passed as written (the MCP
+Inspector does not expand ``${VAR:-}``), the commands found on PATH after installation."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+from node_support import inspector_folder
+from repo_paths import REPO
+
+BIN = Path(sys.executable).parent
+SERVERS: dict[str, Any] = json.loads((REPO / "mcp.json").read_text())["mcpServers"]
+
+
+def installed_env(home: Path) -> dict[str, str]:
+    """A user's environment after `make install`: the console scripts on PATH, no keys set."""
+    return {"PATH": f"{BIN}{os.pathsep}/usr/bin{os.pathsep}/bin", "HOME": str(home)}
+
+
+@pytest.mark.parametrize("name", sorted(SERVERS))
+async def test_each_entry_starts_with_its_env_as_written(name: str, tmp_path: Path) -> None:
+    entry = SERVERS[name]
+    assert not Path(entry["command"]).is_absolute()
+    params = StdioServerParameters(command=str(BIN / entry["command"]), args=entry["args"],
+                                   env={**installed_env(tmp_path), **entry["env"]})
+    async with Client(params) as client:
+        assert (await client.list_tools()).tools
+
+
+def test_inspector_reads_the_committed_file(tmp_path: Path) -> None:
+    folder = inspector_folder()
+    base = ["npx", "--no-install", "@modelcontextprotocol/inspector", "--cli", "--config",
+            str(REPO / "mcp.json"), "--server"]
+    listed = subprocess.run([*base, "gatewise-openrouter-search", "--method", "tools/list"],
+                            cwd=folder, env=installed_env(tmp_path), capture_output=True, text=True,
+                            timeout=120, stdin=subprocess.DEVNULL)
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    assert {t["name"] for t in json.loads(listed.stdout)["tools"]} == {"web_search", "research"}
+    called = subprocess.run([*base, "gatewise-routing-gateway", "--method", "tools/call",
+                             "--tool-name", "routed_complete", "--tool-arg", "prompt=What is 6*7?"],
+                            cwd=folder, env=installed_env(tmp_path), capture_output=True, text=True,
+                            timeout=120, stdin=subprocess.DEVNULL)
+    assert called.returncode == 0, called.stderr[-2000:]
+    result = json.loads(called.stdout)
+    assert "42" in result["structuredContent"]["answer"]
+    assert result["structuredContent"]["provider"] == "sandbox"
+
+
+def test_inspector_skips_within_seconds_when_the_registry_is_unreachable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import node_support
+
+    monkeypatch.setattr(node_support, "CACHE", tmp_path)  # nothing installed yet
+    monkeypatch.setenv("npm_config_registry", "http://127.0.0.1:9/")  # the discard port: refused
+    started = time.monotonic()
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        node_support.inspector_folder()
+    assert time.monotonic() - started < node_support.PROBE_S + 5
+    assert "npm" in str(skipped.value) or "Node.js" in str(skipped.value)
