@@ -14,9 +14,10 @@ Policies, side by side on the same vectors:
 - gptcache:      cosine of the last message only, served at or above the threshold (GPTCache's
                  default pre-processing and evaluation);
 - content-words: the same, plus an identical set of content words (hydra's gate);
-- gatewise:      SemanticCache's rule: conversations only within the same scope (the earlier
-                 turns, as read: letter case, whitespace and closing full stops aside, are hashed
-                 into it), cosine at or above the threshold, and every gate.
+- gatewise:      SemanticCache's rule: conversations only within the same scope (system prompt,
+                 turns by place and role), cosine at or above the threshold, every gate, and each
+                 earlier turn that reads otherwise a paraphrase of the one at its place (cosine at
+                 the default threshold and every gate; the sweep keeps that verdict).
 
 For each embedder (local: all-MiniLM-L6-v2 int8; local-hash: the sandbox's hashed words), a
 threshold sweep; then, at the default threshold (``caching.semantic_cache.similarity_threshold``'s
@@ -67,8 +68,15 @@ class Pair:
     @property
     def same_context(self) -> bool:
         """Whether the cache puts both sides in one scope (always so for single questions)."""
-        return Scope("bench", ("m",), context=self.context_a).key("e") == \
-            Scope("bench", ("m",), context=self.context_b).key("e")
+        return self.scope_a.key("e") == self.scope_b.key("e")
+
+    @property
+    def scope_a(self) -> Scope:
+        return Scope("bench", ("m",), context=self.context_a)
+
+    @property
+    def scope_b(self) -> Scope:
+        return Scope("bench", ("m",), context=self.context_b)
 
 
 def half_of(pair_id: str) -> str:
@@ -97,6 +105,7 @@ class Judged:
     pair: Pair
     cosine: float
     gate: str | None  # None: the gates pass
+    history: str | None  # None: the earlier turns are one conversation's, reworded or not
 
 
 async def judge_all(cache: SemanticCache, pairs: list[Pair]) -> list[Judged]:
@@ -109,7 +118,9 @@ async def judge_all(cache: SemanticCache, pairs: list[Pair]) -> list[Judged]:
     judged = []
     for p in pairs:
         gate, _ = await cache.judge(p.cached, p.new)
-        judged.append(Judged(p, float(np.dot(vectors[p.cached], vectors[p.new])), gate))
+        history = "context" if not p.same_context else \
+            (await cache.same_history(p.scope_a.history(), p.scope_b.history()))[0]
+        judged.append(Judged(p, float(np.dot(vectors[p.cached], vectors[p.new])), gate, history))
     return judged
 
 
@@ -120,7 +131,7 @@ def served(j: Judged, policy: str, threshold: float) -> bool:
         return True
     if policy == "content-words":
         return content_words(j.pair.cached) == content_words(j.pair.new)
-    return j.pair.same_context and j.gate is None
+    return j.gate is None and j.history is None
 
 
 def rates(judged: list[Judged], policy: str, threshold: float, dataset: str,
@@ -187,8 +198,7 @@ def report(name: str, judged: list[Judged], default: float) -> None:
         reasons: Counter[str] = Counter()
         for j in rows:
             if not served(j, "gatewise", default):
-                reasons["similarity" if j.cosine < default else "context" if not j.pair.same_context
-                        else j.gate or "?"] += 1
+                reasons["similarity" if j.cosine < default else j.gate or j.history or "?"] += 1
         why = ", ".join(f"{k} {v}" for k, v in reasons.most_common())
         print(f"| {group} | {kind} | {len(rows)} | " + " | ".join(map(str, counts)) + f" | {why} |")
     wrong = [j for j in judged if not j.pair.should_hit and served(j, "gatewise", default)]

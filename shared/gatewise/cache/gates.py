@@ -614,3 +614,15 @@ def _roles_agree(a: Features, b: Features) -> bool:
         if preps_a and preps_b and preps_a != preps_b:
             return False
     return True
+
+
+def same_order(a: Features, b: Features) -> bool:
+    """The content words and numbers both sides have once each come in the same order. An
+    earlier turn that offers "1) a refund or 2) a voucher" is not one that offers them the other
+    way round: "the first one" after it asks for the other."""
+    def kept(side: Features) -> list[str]:
+        return [w for w in side.sequence if w in side.content or any(ch.isdigit() for ch in w)]
+
+    in_a, in_b = kept(a), kept(b)
+    once = {w for w in in_a if in_a.count(w) == 1} & {w for w in in_b if in_b.count(w) == 1}
+    return [w for w in in_a if w in once] == [w for w in in_b if w in once]

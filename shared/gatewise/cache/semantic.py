@@ -1,16 +1,18 @@
 """The semantic cache: answers to questions that mean the same, within one scope, never across.
 
 A lookup embeds the new question, searches the entries of the same :class:`Scope` (same server,
-model set, generation parameters, system prompt and earlier turns, project, and embedder), and
-serves the best candidate only when its exact cosine clears the threshold **and** every safety
-gate in :mod:`gatewise.cache.gates` passes. Anything in doubt is a miss: a miss costs one
-upstream call, a wrong hit costs the user a wrong answer.
+model set, generation parameters, system prompt, turns by place and role, project, and embedder),
+and serves the best candidate only when its exact cosine clears the threshold **and** every safety
+gate in :mod:`gatewise.cache.gates` passes **and** each earlier turn that reads otherwise is a
+paraphrase of the one at its place by the same two tests (a reworded conversation may hit; another
+conversation never does). Anything in doubt is a miss: a miss costs one upstream call, a wrong
+hit costs the user a wrong answer.
 
 Entries live in ``semantic.sqlite3`` beside the exact cache (question, float32 vector, embedder
-name, JSON value) and in memory as one :class:`VectorIndex` per scope. Several processes may share
-the file: before each search a process loads the rows other processes added (ids past the last
-it saw) and drops the ones they deleted (a log filled by a trigger), and only when SQLite's
-``data_version`` says another connection wrote. Entries expire after ``ttl_s``; past
+name, earlier turns, JSON value) and in memory as one :class:`VectorIndex` per scope. Several
+processes may share the file: before each search a process loads the rows other processes added
+(ids past the last it saw) and drops the ones they deleted (a log filled by a trigger), and only
+when SQLite's ``data_version`` says another connection wrote. Entries expire after ``ttl_s``; past
 ``max_bytes`` the least recently used go first.
 """
 
@@ -56,8 +58,15 @@ SYNONYM_COSINE = 0.8
 _CANDIDATES = 4
 _APPROX_SLACK = 0.02
 _REMOVED_LOG_KEEP = 50_000
-_WORD_MEMO = 4096
+_MEMO = 4096
 _LOAD_BATCH = 4096
+# Conversations that share a frame share an index, so a follow-up ("yes, do that") may rank
+# several other conversations' turns first: more candidates are read before giving up.
+_CONVERSATION_CANDIDATES = 16
+# Earlier turns compared by meaning at most; a longer differing history is another conversation.
+MAX_DIFFERING_TURNS = 8
+# The earlier turns' words, compared by meaning with the new conversation's (scope keys the rest).
+HISTORY_COLUMN = ("ALTER TABLE entries ADD COLUMN history TEXT NOT NULL DEFAULT '[]'",)
 
 SCHEMA = FileSchema((
     """CREATE TABLE IF NOT EXISTS entries (
@@ -72,7 +81,8 @@ SCHEMA = FileSchema((
         expires_at REAL NOT NULL,
         last_used REAL NOT NULL,
         namespace TEXT NOT NULL DEFAULT '',
-        project TEXT
+        project TEXT,
+        history TEXT NOT NULL DEFAULT '[]'
     )""",
     "CREATE INDEX IF NOT EXISTS entries_last_used ON entries (last_used)",
     "CREATE INDEX IF NOT EXISTS entries_expires_at ON entries (expires_at)",
@@ -87,7 +97,7 @@ SCHEMA = FileSchema((
         vector BLOB NOT NULL,
         expires_at REAL NOT NULL
     ) WITHOUT ROWID""",
-), version=2, upgrades={2: OWNER_COLUMNS})
+), version=3, upgrades={2: OWNER_COLUMNS, 3: HISTORY_COLUMN})
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,20 +108,33 @@ class Scope:
     namespace: str  # the server and tool
     models: tuple[str, ...]  # the model set or task tier the answer may come from
     params: Mapping[str, Any] = field(default_factory=dict)  # generation parameters
-    context: Sequence[Any] = ()  # the system prompt and earlier turns, as sent (read as by _as_read)
+    context: Sequence[Any] = ()  # the system prompt and earlier turns, as sent
     project: str | None = None
 
     def key(self, embedder: str) -> str:
+        """The hash of everything that must be equal: the earlier turns count by their place and
+        role only, as :meth:`history` holds their words, compared by meaning at lookup."""
+        frame = [turn.get("role") if _is_plain_turn(turn) else _as_read(turn) for turn in self.context]
         return cache_key("semantic:" + self.namespace, {
-            "models": list(self.models), "params": dict(self.params),
-            "context": [_as_read(turn) for turn in self.context], "project": self.project,
-            "embedder": embedder})
+            "models": list(self.models), "params": dict(self.params), "context": frame,
+            "project": self.project, "embedder": embedder})
+
+    def history(self) -> tuple[str, ...]:
+        """The words of the earlier user and assistant turns, in order (system prompts, tool turns
+        and turns with other parts are in the key, as read)."""
+        return tuple(str(turn["content"]) for turn in self.context if _is_plain_turn(turn))
+
+
+def _is_plain_turn(turn: Any) -> bool:
+    """An earlier user or assistant turn of plain text and nothing else."""
+    return (isinstance(turn, Mapping) and turn.get("role") in ("user", "assistant")
+            and isinstance(turn.get("content"), str) and set(turn) <= {"role", "content", "name"})
 
 
 def _as_read(value: Any) -> Any:
     """The text of a system prompt or earlier turn as a reader takes it: letter case, runs of
     whitespace and a closing full stop or exclamation mark make no other conversation ("Cancel
-    it." and "cancel  it"). Every other difference in the history is another scope."""
+    it." and "cancel  it")."""
     if isinstance(value, str):
         text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", value)).strip()
         return text.rstrip(".! ").casefold()
@@ -243,7 +266,7 @@ class SemanticCache:
         self._last_removed = 0
         self._loaded = False
         self._data_version: int | None = None
-        self._words: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()  # word and turn vectors
         self._last: tuple[str, np.ndarray] | None = None
         self._hits = self._misses = self._evictions = 0
         self._refused: Counter[str] = Counter()
@@ -291,7 +314,10 @@ class SemanticCache:
             self._misses += 1
             return SemanticLookup(None, refused="embedder")
         vector, cost = embedded
-        candidates = await self._db.run(self._candidates, scope.key(self.embedder.name), vector, max_age_s)
+        history = scope.history()
+        limit = _CONVERSATION_CANDIDATES if history else _CANDIDATES
+        candidates = await self._db.run(self._candidates, scope.key(self.embedder.name), vector, max_age_s,
+                                        limit)
         refused: str | None = None
         new = gates.analyse(question)
         for row in candidates:
@@ -301,6 +327,9 @@ class SemanticCache:
                 continue
             gate, word_cost = await self.judge(row.question, new)
             cost += word_cost
+            if gate is None:
+                gate, turn_cost = await self.same_history(row.history, history)
+                cost += turn_cost
             if gate is not None:
                 refused = refused or gate
                 continue
@@ -382,28 +411,62 @@ class SemanticCache:
         synonyms, cost = await self._synonyms(verdict)
         return (None if synonyms else "content"), cost
 
+    async def same_history(self, cached: Sequence[str], new: Sequence[str]) -> tuple[str | None, float]:
+        """Whether the conversation before the cached question is the new one's, reworded: None,
+        or ``history``; and what embedding the turns cost upstream. The scope key already holds
+        both to the same turns by place and role, so each turn is compared with the one at its
+        place: the same as read, or close by cosine **and** passing every gate, as a question
+        would, with the words both have in the same order (a list of options offered in
+        another order is another conversation). "I'm on the £32 plan" and "my plan is £32 a
+        month" may be one conversation; the £26 and £45 plans, or a freeze and a cancellation
+        offered, are two."""
+        if len(cached) != len(new):
+            return "history", 0.0
+        differing = [(a, b) for a, b in zip(cached, new, strict=True) if _as_read(a) != _as_read(b)]
+        if not differing:
+            return None, 0.0
+        if len(differing) > MAX_DIFFERING_TURNS or not all(_fits(a) and _fits(b) for a, b in differing):
+            return "history", 0.0
+        texts = [gates.embedding_text(turn) for pair in differing for turn in pair]
+        vectors, cost = await self._memo_vectors(texts)
+        for i, (a, b) in enumerate(differing):
+            if float(np.dot(vectors[2 * i], vectors[2 * i + 1])) < self.threshold:
+                return "history", cost
+            gate, word_cost = await self.judge(a, b)
+            cost += word_cost
+            if gate is not None or not gates.same_order(gates.analyse(a), gates.analyse(b)):
+                return "history", cost
+        return None, cost
+
     async def _synonyms(self, verdict: gates.LexicalVerdict) -> tuple[bool, float]:
         """Whether every unmatched common word has a near-synonym among the other side's, and
         what embedding the words cost upstream."""
         a, b = sorted(verdict.unmatched_cached), sorted(verdict.unmatched_new)
         if not a and not b:
             return True, 0.0
-        missing = [w for w in dict.fromkeys((*a, *b)) if w not in self._words]
+        vectors, cost = await self._memo_vectors([*a, *b])
+        sims = vectors[:len(a)] @ vectors[len(a):].T
+        ok = (sims.max(axis=1) >= SYNONYM_COSINE).all() and (sims.max(axis=0) >= SYNONYM_COSINE).all()
+        return bool(ok), cost
+
+    async def _memo_vectors(self, texts: list[str]) -> tuple[np.ndarray, float]:
+        """The vectors of ``texts`` (words or earlier turns, compared again and again), embedding
+        only those not remembered; and what embedding them cost upstream."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._memo]
         cost = 0.0
         if missing:
             embedded = await self.embedder.embed(missing)
             cost = embedded.cost_usd
-            for word, vector in zip(missing, embedded.vectors, strict=True):
-                self._words[word] = vector
-            while len(self._words) > _WORD_MEMO:
-                self._words.popitem(last=False)
-        sims = np.array([self._words[w] for w in a]) @ np.array([self._words[w] for w in b]).T
-        ok = (sims.max(axis=1) >= SYNONYM_COSINE).all() and (sims.max(axis=0) >= SYNONYM_COSINE).all()
-        return bool(ok), cost
+            for text, vector in zip(missing, embedded.vectors, strict=True):
+                self._memo[text] = vector
+        vectors = np.array([self._memo[t] for t in texts])
+        while len(self._memo) > _MEMO:
+            self._memo.popitem(last=False)
+        return vectors, cost
 
     # Everything below runs on the database thread.
 
-    def _candidates(self, scope: str, vector: np.ndarray, max_age_s: float | None) -> list[_Row]:
+    def _candidates(self, scope: str, vector: np.ndarray, max_age_s: float | None, limit: int) -> list[_Row]:
         self._sync()
         index = self._indexes.get(scope)
         if index is None:
@@ -411,19 +474,21 @@ class SemanticCache:
         now = self._clock()
         oldest = -math.inf if max_age_s is None else now - max_age_s
         rows: list[_Row] = []
-        for entry_id, approx in index.search(vector, now=now, limit=_CANDIDATES):
+        for entry_id, approx in index.search(vector, now=now, limit=limit):
             if approx < self.threshold - _APPROX_SLACK:
                 break
             found = self._db.conn.execute(
-                "SELECT question, vector, value, stored_at FROM entries WHERE id = ? AND expires_at > ?",
+                "SELECT question, vector, value, stored_at, history FROM entries"
+                " WHERE id = ? AND expires_at > ?",
                 (entry_id, now)).fetchone()
             if found is None:  # deleted or expired since it was indexed
                 self._forget(entry_id)
                 continue
-            question, blob, value, stored_at = found
+            question, blob, value, stored_at, history = found
             if stored_at >= oldest:
                 vector = np.frombuffer(blob, "<f4")
-                rows.append(_Row(entry_id, question, vector, json.loads(value), stored_at))
+                rows.append(_Row(entry_id, question, vector, json.loads(value), stored_at,
+                                 tuple(json.loads(history))))
         return rows
 
     def _touch(self, entry_id: int) -> None:
@@ -432,7 +497,8 @@ class SemanticCache:
     def _put(self, owner: Scope, question: str, vector: np.ndarray, blob: bytes, ttl_s: float) -> None:
         scope = owner.key(self.embedder.name)
         vector_blob = vector.astype("<f4").tobytes()
-        size = len(blob) + len(question.encode()) + len(vector_blob) + len(scope)
+        history = json.dumps(owner.history(), ensure_ascii=False)
+        size = len(blob) + len(question.encode()) + len(vector_blob) + len(scope) + len(history.encode())
         if size > self.max_bytes:
             return
         now = self._clock()
@@ -441,9 +507,10 @@ class SemanticCache:
         def write() -> tuple[int, list[int]]:
             entry_id = conn.execute(
                 "INSERT INTO entries (scope, embedder, question, vector, value, size, stored_at, expires_at,"
-                " last_used, namespace, project) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                " last_used, namespace, project, history) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " RETURNING id",
                 (scope, self.embedder.name, question, vector_blob, blob, size, now, now + ttl_s, now,
-                 owner.namespace, owner.project),
+                 owner.namespace, owner.project, history),
             ).fetchone()[0]
             expired = [r[0] for r in conn.execute(
                 "DELETE FROM entries WHERE expires_at <= ? RETURNING id", (now,)).fetchall()]
@@ -527,6 +594,7 @@ class _Row:
     vector: np.ndarray
     value: dict[str, Any]
     stored_at: float
+    history: tuple[str, ...]  # the earlier turns' words
 
 
 def _fits(question: str) -> bool:
