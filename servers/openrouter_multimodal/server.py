@@ -14,7 +14,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, ContentBlock, ImageContent, TextContent
 from pydantic import Field
 
-from gatewise.bounds import USD, Count, FiniteJSON, Temperature, Tokens
+from gatewise.bounds import USD, Count, FiniteJSON, Seconds, Temperature, Tokens
 from gatewise.config import Settings
 from gatewise.mcpkit.annotations import calls_model, read_only
 from gatewise.mcpkit.errors import tool_errors
@@ -24,6 +24,7 @@ from gatewise.multimodal import models
 from gatewise.multimodal.service import (
     UNTRUSTED_NOTICE,
     Account,
+    ChatCaching,
     ChatOutput,
     GenerationOutput,
     ImageAnalysis,
@@ -126,7 +127,10 @@ def create_server(settings: Settings) -> MCPServer[MultimodalService]:
             "input_audio, video_url, file). Supports tools/tool_choice, response_format, reasoning, "
             "a `models` fallback list, provider preferences and output modalities. Returns the "
             "content, tool calls, web citations, reasoning and any generated images, with tokens "
-            "and cost in USD. Costs money per call."
+            "and cost in USD. Costs money per call, except a repeat of the same request (and, with "
+            "the semantic cache on, a question that means the same in the same conversation, "
+            "without tools, images or response_format) answered from the cache at no cost "
+            "(cache_status says which; no_cache / force_refresh / max_age_s control it)."
         ),
     )
     @tool_errors
@@ -152,13 +156,23 @@ def create_server(settings: Settings) -> MCPServer[MultimodalService]:
             description="Provider preferences: order, only, ignore, sort, allow_fallbacks, …")] = None,
         modalities: Annotated[list[Literal["text", "image", "audio"]] | None, Field(
             description="Output modalities, e.g. ['image', 'text'] for image models.")] = None,
+        no_cache: Annotated[bool, Field(description="Neither read nor store the response cache.")] = False,
+        force_refresh: Annotated[bool, Field(
+            description="Skip a cached answer; store the fresh one.")] = False,
+        max_age_s: Annotated[Seconds | None, Field(
+            description="Accept a cached answer only if at most this many seconds old.")] = None,
+        cache_sampled: Annotated[bool, Field(description=(
+            "With temperature > 0, still accept the semantic cache's answer to a question that "
+            "means the same (off: such calls always sample afresh)."))] = False,
     ) -> Annotated[CallToolResult, ChatOutput]:
         extra = drop_none({"max_tokens": max_tokens, "temperature": temperature, "tools": tools,
                            "tool_choice": tool_choice, "response_format": response_format,
                            "reasoning": reasoning, "models": models, "provider": provider,
                            "modalities": modalities})
+        caching = ChatCaching(no_cache=no_cache, force_refresh=force_refresh, max_age_s=max_age_s,
+                              cache_sampled=cache_sampled)
         out, images = await ctx.request_context.lifespan_context.chat_completion(
-            model=model, messages=messages, extra=extra)
+            model=model, messages=messages, extra=extra, cache=caching)
         return _reply(out, out.content, images)
 
     @server.tool(

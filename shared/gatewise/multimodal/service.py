@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -24,8 +25,8 @@ from gatewise.multimodal.images import (
     load_images,
     video_part,
 )
-from gatewise.pipeline import CachePolicy, CacheStatusField, Call, Pipeline, one_model
-from gatewise.pipeline.call import R
+from gatewise.pipeline import CachePolicy, CacheStatusField, Call, Pipeline, SemanticPolicy, one_model
+from gatewise.pipeline.call import R, SemanticMatchField
 from gatewise.pipeline.guarding import GroundingScoreField
 from gatewise.redact import mask
 from gatewise.routing.engine import FallbackExecutor
@@ -79,6 +80,22 @@ class ChatOutput(ModelOutput):
     citations: list[Citation] = Field(default_factory=list, description="Web sources, numbered by first use")
     reasoning: str | None = None
     images: list[str] = Field(default_factory=list, description="MIME types of returned images")
+    semantic_match: SemanticMatchField = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatCaching:
+    """What a chat_completion caller said about the response and semantic caches."""
+
+    no_cache: bool = False  # neither read nor store
+    force_refresh: bool = False  # skip a stored answer, store the fresh one
+    max_age_s: float | None = None  # accept a stored answer at most this old
+    cache_sampled: bool = False  # with temperature > 0, still accept a paraphrase's answer
+
+
+def _chat_from_cache(call: Call[ChatOutput], value: dict[str, Any], age_s: float) -> ChatOutput:
+    """A stored chat answer; its only warnings say where it came from."""
+    return ChatOutput.model_validate({**value, "warnings": list(call.warnings)})
 
 
 class MediaAnalysis(ModelOutput):
@@ -216,8 +233,8 @@ class MultimodalService:
 
     # -- chat_completion ----------------------------------------------------------------------
 
-    async def chat_completion(self, *, model: str, messages: list[dict[str, Any]],
-                              extra: Mapping[str, Any]) -> tuple[ChatOutput, list[tuple[str, bytes]]]:
+    async def chat_completion(self, *, model: str, messages: list[dict[str, Any]], extra: Mapping[str, Any],
+                              cache: ChatCaching | None = None) -> tuple[ChatOutput, list[tuple[str, bytes]]]:
         if not messages:
             raise GatewiseError(ErrorCode.INVALID_INPUT, "Give at least one message.")
         for i, message in enumerate(messages):
@@ -240,9 +257,26 @@ class MultimodalService:
                 reasoning=message.get("reasoning"), images=[mime for mime, _ in returned_images(message)])
 
         # Checked above as far as this gateway cares; the rest is the provider's to judge.
-        call = self._call("chat_completion", model_id, cast(list[Message], messages), params, build)
+        call = self._call("chat_completion", model_id, cast(list[Message], messages), params, build,
+                          **self._chat_caching(model_id, params, cache or ChatCaching()))
         out = await self.pipeline.run(call)
-        return out, returned_images(call.answer.message)
+        return out, returned_images(call.answer.message) if call.outcome is not None else []
+
+    def _chat_caching(self, model_id: str, params: Mapping[str, Any], options: ChatCaching) -> dict[str, Any]:
+        """The caches' part of a chat call, by the rules routed_complete follows: a repeat of the
+        same request (messages and parameters as sent) is answered from the response cache; with
+        the semantic cache on, a question that means the same, in the same conversation, to the
+        same models and parameters (no tools, images or response_format; temperature > 0 only
+        with ``cache_sampled``). A call that asks for images back is never cached: the cache keeps
+        the answer's text, not its pictures."""
+        if "image" in (params.get("modalities") or ()):
+            return {}
+        models = (model_id, *params.get("models", ()))  # the fallbacks may answer too
+        policy = CachePolicy(self.runtime.exact_cache, no_cache=options.no_cache,
+                             force_refresh=options.force_refresh, max_age_s=options.max_age_s,
+                             key={"model": model_id},
+                             semantic=SemanticPolicy(models, sampled_ok=options.cache_sampled))
+        return {"cache": policy, "revive": _chat_from_cache}
 
     # -- audio and video ----------------------------------------------------------------------
 
