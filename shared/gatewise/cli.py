@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from gatewise.client_config import add_arguments as add_install_arguments
+from gatewise.client_config import run_install
 from gatewise.config import load_settings_or_exit
 from gatewise.upstream.local_sandbox import run_in_foreground
 
@@ -30,6 +32,9 @@ def main(argv: list[str] | None = None) -> None:
 
     commands.add_parser("doctor", help="check configuration, keys and upstreams")
 
+    add_install_arguments(commands.add_parser(
+        "install", help="print an MCP client's config entries for the servers, or merge them (--write)"))
+
     args, extra = parser.parse_known_args(argv)
     if args.command == "sandbox":
         run_in_foreground(extra)
@@ -42,6 +47,8 @@ def main(argv: list[str] | None = None) -> None:
         from gatewise.demo import run_demo
 
         raise SystemExit(asyncio.run(run_demo()))
+    elif args.command == "install":
+        raise SystemExit(run_install(args))
     elif args.command == "doctor":
         from gatewise.doctor import run_doctor
 
