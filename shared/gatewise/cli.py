@@ -1,12 +1,10 @@
-"""``gatewise``: serve | demo | sandbox | doctor."""
+"""``gatewise``: serve | demo | sandbox | doctor | migrate."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 
-from gatewise.client_config import add_arguments as add_install_arguments
-from gatewise.client_config import run_install
 from gatewise.config import load_settings_or_exit
 from gatewise.upstream.local_sandbox import run_in_foreground
 
@@ -32,8 +30,7 @@ def main(argv: list[str] | None = None) -> None:
 
     commands.add_parser("doctor", help="check configuration, keys and upstreams")
 
-    add_install_arguments(commands.add_parser(
-        "install", help="print an MCP client's config entries for the servers, or merge them (--write)"))
+    commands.add_parser("migrate", help="bring the ledger's schema up to date (SQLite or storage.url)")
 
     args, extra = parser.parse_known_args(argv)
     if args.command == "sandbox":
@@ -47,12 +44,30 @@ def main(argv: list[str] | None = None) -> None:
         from gatewise.demo import run_demo
 
         raise SystemExit(asyncio.run(run_demo()))
-    elif args.command == "install":
-        raise SystemExit(run_install(args))
     elif args.command == "doctor":
         from gatewise.doctor import run_doctor
 
         raise SystemExit(asyncio.run(run_doctor(load_settings_or_exit())))
+    elif args.command == "migrate":
+        raise SystemExit(run_migrate())
+
+
+def run_migrate() -> int:
+    """``gatewise migrate``: one line saying which backend is at which schema version."""
+    import sys
+
+    from gatewise.errors import GatewiseError
+    from gatewise.ledger.store import LedgerError
+    from gatewise.storage.backends import migrate_storage
+
+    try:
+        backend, version = asyncio.run(migrate_storage(load_settings_or_exit()))
+    except (GatewiseError, LedgerError) as exc:
+        print(f"gatewise migrate: {exc.message if isinstance(exc, GatewiseError) else exc}", file=sys.stderr)
+        return 2
+    print(f"gatewise migrate: {backend} is at schema version {version}", file=sys.stderr)
+    return 0
+
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ from gatewise.bounds import (
 )
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.redact import remember, url_secrets
+from gatewise.storage.dsn import dsn_password
 
 OPENROUTER_URL = "https://openrouter.ai/api/v1"
 PORTKEY_URL = "https://api.portkey.ai/v1"
@@ -301,6 +302,38 @@ class BudgetsConfig(_Block):
         return value
 
 
+class StorageConfig(_Block):
+    """Where shared state lives: SQLite files in data_dir (no url), or one PostgreSQL database that
+    several gateway instances share (ledger, budgets, alerts, guardrail audit rows)."""
+
+    url: SecretStr | None = Field(
+        None, description="postgresql://user:password@host:5432/db?sslmode=require; libpq options "
+                          "(sslmode, sslrootcert, sslcert, sslkey, application_name...) pass through")
+    pool_min_size: int = Field(1, ge=0, le=100, description="connections kept open per process")
+    pool_max_size: int = Field(10, ge=1, le=200, description="connections at most per process")
+    connect_timeout_s: float = Field(5.0, gt=0, le=120, description="to reach the server, at start-up too")
+    statement_timeout_ms: int = Field(5000, ge=100, le=600_000, description="any one statement")
+    # fail_closed: a call that needs a budget hold fails with STORAGE_UNAVAILABLE while the database
+    # is unreachable; fail_open: it goes ahead without budgets (the ledger still needs the database).
+    on_unavailable: Literal["fail_closed", "fail_open"] = "fail_closed"
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.match(r"^postgres(ql)?://", value.get_secret_value()):
+            # The value is never echoed: it may carry a password.
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @field_validator("pool_max_size")
+    @classmethod
+    def _pool(cls, value: int, info: ValidationInfo) -> int:
+        low = info.data.get("pool_min_size")
+        if low is not None and value < low:
+            raise ValueError(f"pool_max_size ({value}) must not be below pool_min_size ({low})")
+        return value
+
+
 def _path_list(value: Any) -> Any:
     """``"/a:/b"`` (an environment variable, separated like PATH) → ``["/a", "/b"]``."""
     return [part for part in value.split(os.pathsep) if part.strip()] if isinstance(value, str) else value
@@ -433,6 +466,7 @@ class Settings(_Block):
     search: SearchConfig = Field(default_factory=SearchConfig)
     limits: Limits = Field(default_factory=Limits)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
 
     @field_validator("openrouter_base_url", "portkey_base_url", "sandbox_url")
     @classmethod
@@ -454,7 +488,7 @@ class Settings(_Block):
             from gatewise.portkey.masking import config_secrets  # here: gatewise.portkey imports this module
 
             found += config_secrets(self.portkey_route.config.get_secret_value())
-        return (*found, *url_secrets(self.budgets.webhook_url))
+        return (*found, *url_secrets(self.budgets.webhook_url), *database_secrets(self.storage.url))
 
     @property
     def uses_sandbox(self) -> bool:
@@ -471,6 +505,14 @@ class Settings(_Block):
     @property
     def ledger_path(self) -> Path:
         return self.data_dir / "ledger.sqlite3"
+
+
+def database_secrets(url: SecretStr | None) -> tuple[str, ...]:
+    """The password inside a database URL, for the scrubber."""
+    if url is None:
+        return ()
+    found = dsn_password(url.get_secret_value())
+    return (found,) if found else ()
 
 
 def default_data_dir() -> Path:
@@ -492,6 +534,7 @@ ENV_VARS: dict[str, str] = {
     "GATEWISE_SEARCH_MODEL": "search.default_model",
     "GATEWISE_ALLOWED_HOSTS": "server.allowed_hosts",
     "GATEWISE_ALLOWED_ORIGINS": "server.allowed_origins",
+    "GATEWISE_DATABASE_URL": "storage.url",
     "GATEWISE_ALLOWED_ROOTS": "media.allowed_roots",
 }
 

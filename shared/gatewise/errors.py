@@ -31,6 +31,8 @@ class ErrorCode(StrEnum):
     TOO_LARGE = "TOO_LARGE"
     UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"
     CONFIG_ERROR = "CONFIG_ERROR"
+    # The shared database (PostgreSQL) cannot be reached; the servers reconnect by themselves.
+    STORAGE_UNAVAILABLE = "STORAGE_UNAVAILABLE"
     # A fault in gatewise itself; the message carries a request id to find it in the log.
     INTERNAL = "INTERNAL"
 
@@ -56,6 +58,7 @@ _DEFAULT_HINTS: dict[ErrorCode, str] = {
     ErrorCode.TOO_LARGE: "Send less data; the limit is named in the configuration.",
     ErrorCode.UNSUPPORTED_FORMAT: "Convert the input to a supported format.",
     ErrorCode.CONFIG_ERROR: "Fix the configuration file or environment variable named above.",
+    ErrorCode.STORAGE_UNAVAILABLE: "The shared database is unreachable; retry shortly (it reconnects).",
     ErrorCode.INTERNAL: "This is a bug in gatewise, not in the request; report it with the request id.",
 }
 

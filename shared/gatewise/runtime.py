@@ -19,16 +19,18 @@ from gatewise.cache.semantic import SemanticCache
 from gatewise.catalog import Catalog, CatalogCache
 from gatewise.config import GuardrailsConfig, Settings
 from gatewise.errors import GatewiseError
-from gatewise.ledger import LedgerStore, open_ledger
-from gatewise.ledger.budgets import BudgetManager
+from gatewise.ledger import LedgerStore
 from gatewise.ledger.guardrail_events import GuardrailEvents
 from gatewise.search.upstream import WebSearchUpstream
+from gatewise.storage.backends import open_stores
+from gatewise.storage.interfaces import AuditTrail, BudgetBackend
 from gatewise.upstream.local_sandbox import SandboxProcess
 from gatewise.upstream.openrouter import OpenRouterClient
 from gatewise.upstream.portkey_gateway import PortkeyGatewayClient
 
 if TYPE_CHECKING:
     from gatewise.guardrails import GuardrailPipeline
+    from gatewise.storage.postgres.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -82,17 +84,18 @@ class Runtime:
     client: OpenRouterClient
     catalog: Catalog
     ledger: LedgerStore
-    budgets: BudgetManager
+    budgets: BudgetBackend
     portkey: PortkeyGatewayClient
     cache: ResponseCache | None = None  # None when no cache is switched on
     sandbox: SandboxProcess | None = None
     guardrails: GuardrailPipeline | None = None  # None when every guardrail filter is off
     semantic: SemanticCache | None = None  # caching.semantic_cache, when enabled
+    database: Database | None = None  # the PostgreSQL pool behind the stores (storage.url)
     # Web searches for every server of the process, so a model's refusal of the server tool is
     # learnt once.
     web: WebSearchUpstream = field(init=False)
-    # Flags and blocks of the guardrails, in the ledger file, kept guardrails.audit_retention_days.
-    guardrail_events: GuardrailEvents = field(init=False)
+    # Flags and blocks of the guardrails, beside the ledger, kept guardrails.audit_retention_days.
+    guardrail_events: AuditTrail = field(init=False)
     # A start-up refresh still running past CATALOG_STARTUP_WAIT_S; close() cancels it.
     pending_refresh: asyncio.Task[Catalog] | None = field(default=None, init=False)
 
@@ -136,10 +139,12 @@ class Runtime:
             settings = settings.model_copy(update={"sandbox_url": sandbox.url})
             log.info("no OPENROUTER_API_KEY: answering from the local sandbox at %s", sandbox.url)
         client = OpenRouterClient(settings)
-        budgets = BudgetManager(settings.ledger_path, settings.budgets)
-        budgets.start_upkeep()  # crashed processes' holds stop counting within an interval
-        runtime = cls(settings, client, offline_catalog(settings), open_ledger(settings.ledger_path),
-                      budgets, PortkeyGatewayClient(settings), open_cache(settings), sandbox)
+        stores = await open_stores(settings)
+        stores.budgets.start_upkeep()  # crashed processes' holds stop counting within an interval
+        runtime = cls(settings, client, offline_catalog(settings), stores.ledger, stores.budgets,
+                      PortkeyGatewayClient(settings), open_cache(settings), sandbox,
+                      database=stores.database)
+        runtime.guardrail_events = stores.guardrail_events
         await runtime._refresh_at_start()
         await runtime.guardrail_events.purge_expired()  # then every few hours, on a write
         if guardrails_configured(settings.guardrails):
@@ -197,5 +202,7 @@ class Runtime:
             await self.semantic.close()
         await self.budgets.close()
         await self.ledger.close()
+        if self.database is not None:
+            await self.database.close()
         if self.sandbox is not None:
             await self.sandbox.__aexit__(None, None, None)

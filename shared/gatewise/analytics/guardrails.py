@@ -12,8 +12,8 @@ from gatewise.ledger.guardrail_events import (
     MAX_PAGE,
     EventFilter,
     EventPage,
-    GuardrailEvents,
 )
+from gatewise.storage.interfaces import AuditTrail
 
 Name = Annotated[str, Field(min_length=1, max_length=128)]
 
@@ -48,7 +48,7 @@ class GuardrailEventsReport(EventPage):
     window: str = Field(description="The window in readable UTC")
 
 
-async def guardrail_events(store: GuardrailEvents, query: EventQuery) -> GuardrailEventsReport:
+async def guardrail_events(store: AuditTrail, query: EventQuery) -> GuardrailEventsReport:
     """One page of events, newest first, with counts per check over every page."""
     since: float | None = None
     until: float | None = None

@@ -93,7 +93,8 @@ class EventFilter(BaseModel):
     request_id: str | None = None
 
     def where(self) -> tuple[str, list[Any]]:
-        clauses, params = ["1"], []
+        """A condition and its ``?`` parameters, valid in SQLite and (with ``%s``) PostgreSQL."""
+        clauses, params = ["1 = 1"], []
         if self.since is not None:
             clauses.append("ts >= ?")
             params.append(self.since)

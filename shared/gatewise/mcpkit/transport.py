@@ -20,6 +20,7 @@ from gatewise.mcpkit.http_access import access_settings
 from gatewise.mcpkit.http_limits import BodyLimits, SessionCap, protocol_for
 from gatewise.mcpkit.stdio import serve_stdio
 from gatewise.redact import RedactingFilter
+from gatewise.storage.backends import check_storage
 
 TRANSPORTS = ("stdio", "http", "sse")
 
@@ -89,6 +90,7 @@ def console_main(
         http = None if args.transport == "stdio" else http_serving(settings, args)
         if preflight is not None:
             preflight(settings)
+        check_storage(settings)  # an unreachable database: one line here, not a traceback later
     except GatewiseError as exc:
         print(f"{prog}: {exc.message}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -1,0 +1,86 @@
+"""Pick the backend from the settings: SQLite files in ``data_dir`` unless ``storage.url`` names
+a PostgreSQL database, which then holds the ledger, budgets, alerts and guardrail audit rows of
+every instance that points at it."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from gatewise.config import Settings
+from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.ledger import LedgerStore, open_ledger
+from gatewise.ledger.budgets import BudgetManager
+from gatewise.ledger.guardrail_events import GuardrailEvents
+from gatewise.ledger.store import LedgerError
+from gatewise.storage.dsn import describe_dsn
+from gatewise.storage.interfaces import AuditTrail, BudgetBackend
+
+if TYPE_CHECKING:
+    from gatewise.storage.postgres.database import Database
+
+
+@dataclass
+class Stores:
+    ledger: LedgerStore
+    budgets: BudgetBackend
+    guardrail_events: AuditTrail
+    # The PostgreSQL pool the stores share (closed after them); None on SQLite.
+    database: Database | None = None
+
+
+def backend_name(settings: Settings) -> str:
+    """Which backend and where, for people: never the password."""
+    url = settings.storage.url
+    return f"PostgreSQL {describe_dsn(url.get_secret_value())}" if url else f"SQLite {settings.ledger_path}"
+
+
+async def open_stores(settings: Settings) -> Stores:
+    """Open the ledger, budgets and audit trail. On PostgreSQL an unreachable server fails here,
+    with one line naming it (``STORAGE_UNAVAILABLE``), and the schema is migrated first."""
+    audit_days = settings.guardrails.audit_retention_days
+    url = settings.storage.url
+    if url is None:
+        return Stores(open_ledger(settings.ledger_path),
+                      BudgetManager(settings.ledger_path, settings.budgets),
+                      GuardrailEvents(settings.ledger_path, retention_days=audit_days))
+    # Imported only here: a SQLite installation never loads the driver.
+    from gatewise.storage.postgres.budgets import PostgresBudgets
+    from gatewise.storage.postgres.database import Database
+    from gatewise.storage.postgres.guardrail_events import PostgresGuardrailEvents
+    from gatewise.storage.postgres.ledger import PostgresLedger
+
+    db = await Database.open(settings.storage)
+    try:
+        budgets = await PostgresBudgets.open(
+            db, settings.budgets, fail_open=settings.storage.on_unavailable == "fail_open")
+    except BaseException:
+        await db.close()
+        raise
+    return Stores(PostgresLedger(db), budgets, PostgresGuardrailEvents(db, retention_days=audit_days), db)
+
+
+async def migrate_storage(settings: Settings) -> tuple[str, int]:
+    """Bring the configured backend's schema up to date; (backend, schema version)."""
+    if settings.storage.url is None:
+        ledger = await asyncio.to_thread(open_ledger, settings.ledger_path)  # opening migrates
+        await ledger.close()
+        from gatewise.ledger.migrations import SCHEMA_VERSION
+
+        return backend_name(settings), SCHEMA_VERSION
+    from gatewise.storage.postgres.database import Database
+    from gatewise.storage.postgres.schema import SCHEMA_VERSION as PG_VERSION
+
+    db = await Database.open(settings.storage)
+    await db.close()
+    return backend_name(settings), PG_VERSION
+
+
+def check_storage(settings: Settings) -> None:
+    """Before a server starts: reach the database and migrate it, or raise the one-line error."""
+    if settings.storage.url is not None:
+        try:
+            asyncio.run(migrate_storage(settings))
+        except LedgerError as exc:  # a schema newer than this version, say
+            raise GatewiseError(ErrorCode.STORAGE_UNAVAILABLE, str(exc)) from None

@@ -1,0 +1,507 @@
+"""Budgets shared by every gateway instance on one PostgreSQL database.
+
+Same contract as :class:`gatewise.ledger.budgets.BudgetManager`; what changes is how the check
+and the hold are made atomic across machines. Spend per scope and window lives in
+``budget_spend`` rows (committed and held amounts, exact numerics). A reservation locks the rows
+of its scopes with ``SELECT … FOR UPDATE`` in one fixed order (scope, window, window key), checks
+the limits against what it locked and adds its hold before committing: a concurrent reservation
+of the same scope waits for the row rather than reading a stale sum, so no two can squeeze into
+the last dollar, and since every transaction (reserve, commit, release, reconcile) locks spend
+rows in that same order, none can wait on another in a cycle.
+
+Commit and release lock their own holds first (by id and request id), so a second settle finds
+them settled and changes nothing. Holds of instances that are gone (see ``ledger.owners``) or
+older than the reservation TTL are settled by ``reconcile``, which skips holds a live settle has
+locked. Alert rows are unique per scope, window and threshold, so each fires once cluster-wide,
+and only the instance whose insert won posts it to the webhook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, TypeVar
+
+import httpx
+
+from gatewise.config import BudgetRule, BudgetsConfig
+from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.ledger.alerts import WebhookNotifier
+from gatewise.ledger.budget_store import (
+    _EPS,
+    Alert,
+    BudgetStatus,
+    CommitResult,
+    DeliveryState,
+    Reconciled,
+    Reservation,
+    Window,
+    _alert,
+    _downgrade_note,
+    _exceeded,
+    _reportable,
+    _warn_note,
+    _would_pass,
+    check_request_id,
+    check_scope,
+    check_scopes,
+    check_usd,
+    check_window,
+    iso_utc,
+    usd,
+    window_key,
+    window_reset,
+)
+from gatewise.ledger.budgets import DEFAULT_RESERVATION_TTL_S
+from gatewise.ledger.owners import Owner, is_gone, this_process
+from gatewise.ledger.store import LedgerClosedError, LedgerError
+from gatewise.storage.postgres.database import Connection, Database, StorageUnavailable
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+SpendKey = tuple[str, str, str]  # scope, window, window key
+
+FAIL_OPEN_NOTE = ("Budgets are not enforced for this call: the shared database is unavailable and "
+                  "storage.on_unavailable is fail_open.")
+
+_ENSURE_SPEND = """
+INSERT INTO budget_spend (scope, "window", window_key)
+SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]) AS k(scope, w, key) ORDER BY 1, 2, 3
+ON CONFLICT DO NOTHING
+"""
+# FOR UPDATE after ORDER BY: rows are locked in the order sorted, the same in every transaction.
+_LOCK_SPEND = """
+SELECT s.scope, s."window", s.window_key, s.committed_usd::float8, s.held_usd::float8,
+       b.limit_usd, b.on_exceed, b.source
+FROM budget_spend s
+LEFT JOIN budgets b ON b.scope = s.scope AND b."window" = s."window"
+WHERE (s.scope, s."window", s.window_key) IN
+      (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))
+ORDER BY s.scope, s."window", s.window_key
+FOR UPDATE OF s
+"""
+_ADD_SPEND = """
+UPDATE budget_spend s
+SET committed_usd = s.committed_usd + d.committed, held_usd = GREATEST(s.held_usd + d.held, 0)
+FROM unnest(%s::text[], %s::text[], %s::text[], %s::float8[], %s::float8[])
+     AS d(scope, w, key, committed, held)
+WHERE s.scope = d.scope AND s."window" = d.w AND s.window_key = d.key
+RETURNING s.scope, s."window", s.window_key, s.committed_usd::float8
+"""
+_HOLD = """
+INSERT INTO budget_reservations
+    (request_id, scope, day_key, month_key, reserved_usd, state, created_at, owner)
+SELECT %s, scope, %s, %s, %s, 'reserved', %s, %s FROM unnest(%s::text[]) AS t(scope)
+RETURNING id
+"""
+_HOLDS = """
+SELECT id, scope, day_key, month_key, reserved_usd, state, cost_usd FROM budget_reservations
+WHERE request_id = %s AND id = ANY(%s) ORDER BY id FOR UPDATE
+"""
+_STATUS = """
+SELECT b.scope, b."window", b.limit_usd, b.on_exceed, b.source,
+       COALESCE(s.committed_usd, 0)::float8, COALESCE(s.held_usd, 0)::float8
+FROM budgets b
+LEFT JOIN budget_spend s ON s.scope = b.scope AND s."window" = b."window"
+     AND s.window_key = CASE WHEN b."window" = 'daily' THEN %s ELSE %s END
+WHERE %s::text IS NULL OR b.scope = %s
+ORDER BY b.scope, b."window"
+"""
+# Holds to settle: gone owners' open ones (charged from their ledger rows when the call got that
+# far) and anyone's still reserved past the TTL. SKIP LOCKED: a hold a live settle has locked is
+# that settle's business, and reconcile never waits behind it.
+_STALE = """
+SELECT r.id, r.scope, r.day_key, r.month_key, r.reserved_usd, r.state,
+       r.owner = ANY(%s) AS gone, c.cost
+FROM budget_reservations r
+LEFT JOIN LATERAL (SELECT SUM(cost_usd) AS cost FROM calls WHERE calls.request_id = r.request_id) c
+     ON r.owner = ANY(%s)
+WHERE (r.owner = ANY(%s) AND r.state IN ('reserved', 'expired'))
+   OR (r.state = 'reserved' AND r.created_at < %s)
+ORDER BY r.id
+FOR UPDATE OF r SKIP LOCKED
+"""
+_ALERT_COLUMNS = ('id, ts, scope, "window", window_key, threshold, spent_usd, limit_usd, message, '
+                  "delivered, delivery_error")
+
+
+def _spend_keys(scope: str, day_key: str, month_key: str) -> list[SpendKey]:
+    return [(scope, "daily", day_key), (scope, "monthly", month_key)]
+
+
+def _columns(keys: Sequence[SpendKey]) -> list[list[str]]:
+    return [list(column) for column in zip(*keys, strict=True)] if keys else [[], [], []]
+
+
+class PostgresBudgets:
+    """Budgets, reservations and alerts in a shared database; see the module docstring."""
+
+    def __init__(self, db: Database, config: BudgetsConfig, http: httpx.AsyncClient | None = None, *,
+                 reservation_ttl_s: float = DEFAULT_RESERVATION_TTL_S,
+                 clock: Callable[[], float] = time.time, fail_open: bool = False) -> None:
+        if not reservation_ttl_s > 0:
+            raise ValueError("reservation_ttl_s must be positive")
+        self._db = db
+        self._config = config
+        self._label = f"the budgets at {db.label}"
+        self._ttl_s = reservation_ttl_s
+        self._clock = clock
+        self._fail_open = fail_open
+        self._owner: Owner = this_process()
+        self._thresholds = sorted({*config.alert_thresholds, 1.0})
+        self._new_delivery: DeliveryState = "pending" if config.webhook_url else "not_configured"
+        self._notifier = (WebhookNotifier(config.webhook_url, http, self._record_delivery)
+                          if config.webhook_url else None)
+        self._upkeep: asyncio.Task[None] | None = None
+        self._pending: set[asyncio.Task[Any]] = set()
+        self._closed = False
+        self.recovered = Reconciled()
+
+    @classmethod
+    async def open(cls, db: Database, config: BudgetsConfig, http: httpx.AsyncClient | None = None,
+                   **options: Any) -> PostgresBudgets:
+        """Write the config's rules, register this instance and settle gone instances' holds."""
+        budgets = cls(db, config, http, **options)
+        await budgets._load_rules(config.rules)
+        budgets.recovered = await budgets.reconcile()
+        return budgets
+
+    # -- the BudgetManager surface -------------------------------------------------------------
+
+    async def reserve(self, scopes: Sequence[str], amount_usd: float, request_id: str) -> Reservation:
+        clean = check_scopes(scopes)
+        amount = check_usd(amount_usd, "amount_usd")
+        request_id = check_request_id(request_id)
+        self._check_open()
+        task = self._track(self._reserve(clean, amount, request_id))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            task.add_done_callback(self._release_unclaimed)  # nobody will settle it otherwise
+            raise
+        except StorageUnavailable:
+            if not self._fail_open:
+                raise
+            log.warning("budgets not enforced for request %s: the database is unavailable", request_id)
+            return Reservation(request_id, amount, "ok", clean, (), (FAIL_OPEN_NOTE,))
+
+    async def commit(self, reservation: Reservation, actual_usd: float) -> CommitResult:
+        cost = check_usd(actual_usd, "actual_usd")
+        if not reservation.ids:
+            if FAIL_OPEN_NOTE in reservation.warnings:
+                return CommitResult(cost)  # nothing was held while the database was away
+            raise ValueError("a downgrade verdict holds nothing to commit; reserve the cheaper call first")
+        self._check_open()
+        return await asyncio.shield(self._track(self._commit(reservation, cost)))
+
+    async def release(self, reservation: Reservation) -> bool:
+        if not reservation.ids:
+            return False
+        self._check_open()
+        return await asyncio.shield(self._track(self._release(reservation.ids, reservation.request_id)))
+
+    async def status(self, scope: str | None = None) -> list[BudgetStatus]:
+        if scope is not None:
+            check_scope(scope)
+        self._check_open()
+        now = self._clock()
+        async with self._db.connection() as conn:
+            cursor = await conn.execute(_STATUS, [window_key("daily", now), window_key("monthly", now),
+                                                  scope, scope])
+            rows = await cursor.fetchall()
+        return [_status(row[0], row[1], row[2], row[3], row[4], row[5], row[6], now) for row in rows]
+
+    async def set_budget(self, rule: BudgetRule) -> BudgetStatus:
+        self._check_open()
+        async with self._db.connection() as conn:
+            await conn.execute(
+                'INSERT INTO budgets (scope, "window", limit_usd, on_exceed, source, updated_at)'
+                " VALUES (%s, %s, %s, %s, 'runtime', %s) ON CONFLICT (scope, \"window\") DO UPDATE SET"
+                " limit_usd = excluded.limit_usd, on_exceed = excluded.on_exceed,"
+                " source = excluded.source, updated_at = excluded.updated_at",
+                [rule.scope, rule.window, rule.limit_usd, rule.on_exceed, self._clock()])
+        return next(b for b in await self.status(rule.scope) if b.window == rule.window)
+
+    async def delete_budget(self, scope: str, window: Window) -> bool:
+        check_scope(scope)
+        check_window(window)
+        self._check_open()
+        async with self._db.connection() as conn:
+            cursor = await conn.execute('DELETE FROM budgets WHERE scope = %s AND "window" = %s',
+                                        [scope, window])
+            return cursor.rowcount > 0
+
+    async def alerts(self, limit: int = 50) -> list[Alert]:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise ValueError("limit must be a non-negative integer")
+        self._check_open()
+        async with self._db.connection() as conn:
+            cursor = await conn.execute(
+                f"SELECT {_ALERT_COLUMNS} FROM alerts ORDER BY ts DESC, id DESC LIMIT %s", [limit])
+            return [_alert(row) for row in await cursor.fetchall()]
+
+    async def reconcile(self) -> Reconciled:
+        """Renew this instance's lease, then settle gone instances' holds and expired ones."""
+        self._check_open()
+        now = self._clock()
+        me = self._owner
+        async with self._db.connection() as conn:
+            async with conn.transaction():
+                await conn.execute(
+                    "INSERT INTO budget_owners (id, host, pid, started, heartbeat_at)"
+                    " VALUES (%s, %s, %s, %s, %s)"
+                    " ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+                    [me.id, me.host, me.pid, me.started, now])
+            cursor = await conn.execute(
+                "SELECT id, host, pid, started, heartbeat_at FROM budget_owners WHERE id != %s", [me.id])
+            lease_s = self._config.owner_lease_s
+            gone = [row[0] for row in await cursor.fetchall()
+                    if is_gone(Owner(*row[:4]), row[4], here=me.host, now=now, lease_s=lease_s)]
+            result = await self._settle_stale(conn, gone, now)
+        if result.owners or result.charged or result.released:
+            log.warning("budget holds settled: %d stopped instance(s); %d hold(s) charged from their "
+                        "ledger rows, %d released", result.owners, result.charged, result.released)
+        return result
+
+    def start_upkeep(self) -> None:
+        if self._upkeep is None:
+            self._upkeep = asyncio.create_task(self._keep_reconciling())
+
+    async def close(self) -> None:
+        """Finish settlements in flight, settle this instance's open holds, and leave. Safe twice;
+        the pool belongs to the caller."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._upkeep is not None:
+            self._upkeep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._upkeep
+        while self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+        if self._notifier is not None:
+            await self._notifier.close()
+        try:
+            async with self._db.connection() as conn:
+                await self._settle_stale(conn, [self._owner.id], self._clock(), expire=False)
+        except (StorageUnavailable, LedgerError) as exc:  # another instance's reconcile does it
+            log.warning("could not settle the open budget holds on close: %s", exc)
+
+    # -- transactions ------------------------------------------------------------------------
+
+    async def _reserve(self, scopes: tuple[str, ...], amount: float, request_id: str) -> Reservation:
+        now = self._clock()
+        day, month = window_key("daily", now), window_key("monthly", now)
+        keys = sorted(key for scope in scopes for key in _spend_keys(scope, day, month))
+        async with self._db.connection() as conn, conn.transaction():
+            rows = await self._lock(conn, keys)
+            budgets = [_status(scope, window, limit, on_exceed, source, spent, held, now)
+                       for scope, window, _, spent, held, limit, on_exceed, source in rows
+                       if limit is not None]
+            over = [b for b in budgets if amount > 0 and _would_pass(b, amount)]
+            blocked = [b for b in over if b.on_exceed == "block"]
+            downgrade = [b for b in over if b.on_exceed == "downgrade"]
+            ids: tuple[int, ...] = ()
+            if not blocked and not downgrade:
+                await self._add(conn, [(key, 0.0, amount) for key in keys], locked=True)
+                cursor = await conn.execute(_HOLD, [request_id, day, month, amount, now, self._owner.id,
+                                                    list(scopes)])
+                ids = tuple(sorted(row[0] for row in await cursor.fetchall()))
+        if blocked:
+            raise _exceeded(blocked[0], amount)
+        if downgrade:
+            headroom = min(b.remaining_usd for b in budgets if b.on_exceed != "warn")
+            notes = tuple(_downgrade_note(b, amount, headroom) for b in downgrade)
+            return Reservation(request_id, amount, "downgrade", scopes, (), notes, headroom)
+        notes = tuple(_warn_note(b, amount) for b in over)
+        return Reservation(request_id, amount, "warn" if over else "ok", scopes, ids, notes)
+
+    async def _commit(self, reservation: Reservation, cost: float) -> CommitResult:
+        now = self._clock()
+        async with self._db.connection() as conn, conn.transaction():
+            rows = await self._holds(conn, reservation.ids, reservation.request_id)
+            open_rows = [row for row in rows if row[5] in ("reserved", "expired")]
+            if not open_rows:
+                previous = max((row[6] or 0.0 for row in rows if row[5] == "committed"), default=0.0)
+                return CommitResult(previous, settled_before=True)
+            await conn.execute(
+                "UPDATE budget_reservations SET state = 'committed', cost_usd = %s, settled_at = %s"
+                " WHERE id = ANY(%s)", [cost, now, [row[0] for row in open_rows]])
+            deltas = [(key, cost, -row[4] if row[5] == "reserved" else 0.0)
+                      for row in open_rows for key in _spend_keys(row[1], row[2], row[3])]
+            spent = await self._add(conn, deltas)
+            alerts = await self._new_alerts(conn, spent, now)
+        if self._notifier is not None:
+            self._notifier.send(alerts)
+        return CommitResult(cost, tuple(alerts))
+
+    async def _release(self, ids: Sequence[int], request_id: str) -> bool:
+        now = self._clock()
+        async with self._db.connection() as conn, conn.transaction():
+            rows = await self._holds(conn, ids, request_id)
+            open_rows = [row for row in rows if row[5] in ("reserved", "expired")]
+            if not open_rows:
+                return False
+            await conn.execute("UPDATE budget_reservations SET state = 'released', settled_at = %s"
+                               " WHERE id = ANY(%s)", [now, [row[0] for row in open_rows]])
+            await self._add(conn, [(key, 0.0, -row[4]) for row in open_rows if row[5] == "reserved"
+                                   for key in _spend_keys(row[1], row[2], row[3])])
+            return True
+
+    async def _settle_stale(self, conn: Connection, gone: Sequence[str], now: float, *,
+                            expire: bool = True) -> Reconciled:
+        """Charge gone owners' holds whose call reached the ledger, release the rest of theirs,
+        and (``expire``) release anyone's holds older than the TTL; then forget the gone owners.
+        A released hold becomes ``expired``: an owner that was only slow may still commit it."""
+        cutoff = now - self._ttl_s if expire else float("-inf")
+        async with conn.transaction():
+            cursor = await conn.execute(_STALE, [list(gone), list(gone), list(gone), cutoff])
+            stale = await cursor.fetchall()
+            charged = [row for row in stale if row[6] and row[7] is not None]
+            released = [row for row in stale if row[5] == "reserved" and not (row[6] and row[7] is not None)]
+            if charged:
+                await conn.execute(
+                    "UPDATE budget_reservations r SET state = 'committed', cost_usd = d.cost, settled_at = %s"
+                    " FROM unnest(%s::bigint[], %s::float8[]) AS d(id, cost) WHERE r.id = d.id",
+                    [now, [row[0] for row in charged], [row[7] for row in charged]])
+            if released:
+                await conn.execute("UPDATE budget_reservations SET state = 'expired', settled_at = %s"
+                                   " WHERE id = ANY(%s)", [now, [row[0] for row in released]])
+            deltas = [(key, row[7], -row[4] if row[5] == "reserved" else 0.0)
+                      for row in charged for key in _spend_keys(row[1], row[2], row[3])]
+            deltas += [(key, 0.0, -row[4]) for row in released for key in _spend_keys(row[1], row[2], row[3])]
+            await self._add(conn, deltas)
+            if gone:
+                await conn.execute("DELETE FROM budget_owners WHERE id = ANY(%s)", [list(gone)])
+        return Reconciled(len(gone), len(charged), len(released))
+
+    async def _lock(self, conn: Connection, keys: Sequence[SpendKey]) -> list[tuple[Any, ...]]:
+        """Create missing spend rows, then lock them in key order; rows as ``_LOCK_SPEND``."""
+        columns = _columns(keys)
+        await conn.execute(_ENSURE_SPEND, columns)
+        cursor = await conn.execute(_LOCK_SPEND, columns)
+        return await cursor.fetchall()
+
+    async def _add(self, conn: Connection, deltas: Sequence[tuple[SpendKey, float, float]], *,
+                   locked: bool = False) -> dict[SpendKey, float]:
+        """Add (committed, held) amounts to spend rows, locking them in key order first unless
+        the transaction has (``locked``); returns the committed spend of each row touched."""
+        merged: dict[SpendKey, list[float]] = defaultdict(lambda: [0.0, 0.0])
+        for key, committed, held in deltas:
+            merged[key][0] += committed
+            merged[key][1] += held
+        if not merged:
+            return {}
+        keys = sorted(merged)
+        if not locked:
+            await self._lock(conn, keys)
+        cursor = await conn.execute(_ADD_SPEND, [*_columns(keys), [merged[k][0] for k in keys],
+                                                 [merged[k][1] for k in keys]])
+        return {(row[0], row[1], row[2]): row[3] for row in await cursor.fetchall()}
+
+    async def _holds(self, conn: Connection, ids: Sequence[int], request_id: str) -> list[tuple[Any, ...]]:
+        cursor = await conn.execute(_HOLDS, [request_id, list(ids)])
+        rows = await cursor.fetchall()
+        if len(rows) != len(set(ids)):
+            raise ValueError(
+                f"reservation {tuple(ids)} for request {request_id!r} is not in this budget store")
+        return rows
+
+    async def _new_alerts(self, conn: Connection, spent: dict[SpendKey, float], now: float) -> list[Alert]:
+        """Alert rows for thresholds the spend now passes; the unique key lets one instance win."""
+        scopes = sorted({key[0] for key in spent})
+        cursor = await conn.execute('SELECT scope, "window", limit_usd FROM budgets WHERE scope = ANY(%s)'
+                                    ' ORDER BY scope, "window"', [scopes])
+        alerts = []
+        for scope, window, limit in await cursor.fetchall():
+            key = next((k for k in spent if k[0] == scope and k[1] == window), None)
+            if key is None:
+                continue
+            total = spent[key]
+            for threshold in self._thresholds:
+                if total < threshold * limit * (1 - _EPS):
+                    break
+                resets = iso_utc(window_reset(window, key[2]))
+                level = "is used up" if threshold >= 1 else f"has reached {threshold * 100:g}%"
+                message = (f"Budget alert: the {scope} {window} budget for {key[2]} {level}: {usd(total)} of "
+                           f"{usd(limit)} spent. It resets at {resets}.")
+                inserted = await conn.execute(
+                    'INSERT INTO alerts (ts, scope, "window", window_key, threshold, spent_usd, limit_usd,'
+                    " message, delivered) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                    ' ON CONFLICT (scope, "window", window_key, threshold) DO NOTHING RETURNING id',
+                    [now, scope, window, key[2], threshold, total, limit, message, self._new_delivery])
+                row = await inserted.fetchone()
+                if row is not None:
+                    alerts.append(Alert(row[0], now, scope, window, key[2], threshold, total, limit,
+                                        message, self._new_delivery, None, resets))
+        return alerts
+
+    async def _load_rules(self, rules: Sequence[BudgetRule]) -> None:
+        seen: set[tuple[str, str]] = set()
+        for rule in rules:
+            if (rule.scope, rule.window) in seen:
+                raise GatewiseError(ErrorCode.CONFIG_ERROR,
+                                    f"budgets.rules has two {rule.window} budgets for {rule.scope}; keep one")
+            seen.add((rule.scope, rule.window))
+        now = self._clock()
+        async with self._db.connection() as conn, conn.transaction():
+            await conn.execute("DELETE FROM budgets WHERE source = 'config' OR scope = ANY(%s)",
+                               [sorted({rule.scope for rule in rules})])
+            for r in rules:
+                await conn.execute(
+                    'INSERT INTO budgets (scope, "window", limit_usd, on_exceed, source, updated_at)'
+                    " VALUES (%s, %s, %s, %s, 'config', %s)",
+                    [r.scope, r.window, r.limit_usd, r.on_exceed, now])
+
+    async def _record_delivery(self, alert_id: int, state: DeliveryState, error: str | None) -> None:
+        async with self._db.connection() as conn:
+            await conn.execute("UPDATE alerts SET delivered = %s, delivery_error = %s WHERE id = %s",
+                               [state, error, alert_id])
+
+    # -- task bookkeeping ----------------------------------------------------------------------
+
+    async def _keep_reconciling(self) -> None:
+        while True:
+            await asyncio.sleep(self._config.reconcile_interval_s)
+            try:
+                await self.reconcile()
+            except (StorageUnavailable, LedgerError) as exc:  # try again next time
+                log.warning("budget reconcile failed: %s", exc)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise LedgerClosedError(f"{self._label} are closed; open them again to use them")
+
+    def _track(self, job: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        task = asyncio.ensure_future(job)
+        self._pending.add(task)
+        task.add_done_callback(self._forget)
+        return task
+
+    def _forget(self, task: asyncio.Task[Any]) -> None:
+        self._pending.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: a caller that stayed gets it through the shield
+
+    def _release_unclaimed(self, task: asyncio.Task[Reservation]) -> None:
+        if task.cancelled() or task.exception() is not None:
+            return
+        held = task.result()
+        if held.ids:
+            self._track(self._release(held.ids, held.request_id))
+
+
+def _status(scope: str, window: Window, stored_limit: float, on_exceed: Any, source: Any,
+            spent: float, held: float, now: float) -> BudgetStatus:
+    key = window_key(window, now)
+    (limit, spent, reserved), warning = _reportable(stored_limit, spent, held)
+    return BudgetStatus(scope=scope, window=window, window_key=key, limit_usd=limit, spent_usd=spent,
+                        reserved_usd=reserved, remaining_usd=max(0.0, limit - spent - reserved),
+                        fraction=spent / limit, on_exceed=on_exceed,
+                        resets_at=iso_utc(window_reset(window, key)), source=source, warning=warning)
+

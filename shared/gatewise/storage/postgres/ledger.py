@@ -1,0 +1,165 @@
+"""The call ledger in PostgreSQL: group commit through ``COPY``, summaries as SQL aggregates.
+
+``record`` only queues its rows and waits; one flush at a time writes everything queued since
+the last one in a single transaction, so a burst of concurrent calls shares one round trip and
+one commit. A caller's wait ends only once its rows are committed (nothing acknowledged is
+lost), and a cancelled caller's rows are written all the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from gatewise.ledger.records import GROUP_BY_CHOICES, CallRecord, GroupBy, SummaryRow
+from gatewise.ledger.sqlite import _row as stored_row
+from gatewise.ledger.store import LedgerClosedError
+from gatewise.storage.postgres.database import Database
+
+_COLUMNS = tuple(f.name for f in dataclasses.fields(CallRecord))
+MAX_BATCH = 5000  # rows per transaction; a larger backlog is written in several
+
+_GROUP_KEYS: dict[str | None, str] = {
+    None: "NULL::text",
+    "model": "model",
+    "provider": "provider",
+    "task": "task",
+    "project": "project",
+    "status": "status",
+    "day": "to_char(to_timestamp(ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+}
+
+# percentile_disc is the nearest-rank percentile, as the SQLite ledger computes it.
+_SUMMARY_SQL = """
+SELECT {key} AS key,
+       COUNT(DISTINCT request_id) AS requests,
+       COUNT(*) AS attempts,
+       COUNT(*) FILTER (WHERE status = 'error') AS errors,
+       COALESCE(SUM(cost_usd), 0) AS cost_usd,
+       COALESCE(SUM(tokens_in), 0)::bigint AS tokens_in,
+       COALESCE(SUM(tokens_out), 0)::bigint AS tokens_out,
+       AVG(latency_ms) AS avg_latency_ms,
+       percentile_disc(0.5) WITHIN GROUP (ORDER BY latency_ms) AS p50_latency_ms,
+       percentile_disc(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95_latency_ms
+FROM calls WHERE {where}
+GROUP BY 1
+ORDER BY {order}
+"""
+
+
+@dataclasses.dataclass(slots=True)
+class _Pending:
+    rows: Sequence[CallRecord]
+    done: asyncio.Future[None]
+
+
+class PostgresLedger:
+    """A ``LedgerStore`` in the ``calls`` table of a shared database."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._label = f"the call ledger at {db.label}"
+        self._queue: list[_Pending] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._closed = False
+        self.commits = 0
+
+    async def record(self, rec: CallRecord) -> None:
+        await self._submit((rec,))
+
+    async def record_many(self, recs: Iterable[CallRecord]) -> None:
+        batch = tuple(recs)
+        self._check_open()
+        if batch:
+            await self._submit(batch)
+
+    async def summary(self, since: float | None = None, until: float | None = None,
+                      group_by: GroupBy | None = None) -> list[SummaryRow]:
+        if group_by not in _GROUP_KEYS:
+            raise ValueError(f"group_by must be None or one of {list(GROUP_BY_CHOICES)}")
+        where, params = window_clause(since, until)
+        order = "key" if group_by == "day" else "cost_usd DESC, attempts DESC, key NULLS FIRST"
+        sql = _SUMMARY_SQL.format(key=_GROUP_KEYS[group_by], where=where, order=order)
+        rows = await self._fetch(sql, params)
+        if group_by is None and not rows:
+            return [SummaryRow(None, 0, 0, 0, 0.0, 0, 0, 0.0, 0.0, 0.0)]
+        return [SummaryRow(*row) for row in rows]
+
+    async def recent(self, limit: int = 50) -> list[CallRecord]:
+        if limit < 0:
+            raise ValueError("limit must not be negative")
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM calls ORDER BY ts DESC, id DESC LIMIT %s"
+        rows = await self._fetch(sql, [limit])
+        return [CallRecord(**dict(zip(_COLUMNS, row, strict=True))) for row in rows]
+
+    async def count(self) -> int:
+        rows = await self._fetch("SELECT COUNT(*) FROM calls", [])
+        return int(rows[0][0])
+
+    async def close(self) -> None:
+        """Write everything queued, then refuse new rows. The pool belongs to the caller."""
+        self._closed = True
+        while self._flusher is not None and not self._flusher.done():
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._flusher)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise LedgerClosedError(f"{self._label} is closed; open it again to record calls")
+
+    async def _fetch(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+        self._check_open()
+        async with self._db.connection() as conn:
+            cursor = await conn.execute(sql, params)
+            return await cursor.fetchall()
+
+    async def _submit(self, rows: Sequence[CallRecord]) -> None:
+        self._check_open()
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Pending(rows, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="gatewise-ledger-flush")
+        await asyncio.shield(done)
+
+    async def _flush(self) -> None:
+        while self._queue:
+            batch: list[_Pending] = []
+            size = 0
+            while self._queue and (not batch or size + len(self._queue[0].rows) <= MAX_BATCH):
+                pending = self._queue.pop(0)
+                batch.append(pending)
+                size += len(pending.rows)
+            try:
+                await self._copy([rec for pending in batch for rec in pending.rows])
+            except Exception as exc:
+                for pending in batch:
+                    if not pending.done.done():
+                        pending.done.set_exception(exc)
+                continue
+            self.commits += 1
+            for pending in batch:
+                if not pending.done.done():
+                    pending.done.set_result(None)
+
+    async def _copy(self, records: list[CallRecord]) -> None:
+        sql = f"COPY calls ({', '.join(_COLUMNS)}) FROM STDIN"
+        async with (self._db.connection() as conn, conn.transaction(), conn.cursor() as cur,
+                    cur.copy(sql) as copy):
+            for rec in records:
+                row = stored_row(rec)
+                await copy.write_row([row[name] for name in _COLUMNS])
+
+
+def window_clause(since: float | None, until: float | None) -> tuple[str, list[Any]]:
+    """A WHERE condition (never empty) and its parameters for ``since <= ts < until``."""
+    clauses, params = ["TRUE"], []
+    if since is not None:
+        clauses.append("ts >= %s")
+        params.append(since)
+    if until is not None:
+        clauses.append("ts < %s")
+        params.append(until)
+    return " AND ".join(clauses), params

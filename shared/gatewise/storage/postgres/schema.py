@@ -1,0 +1,190 @@
+"""Versioned, forward-only schema of the PostgreSQL backend.
+
+The versions follow the SQLite ledger's (``gatewise.ledger.migrations``) feature by feature, in
+PostgreSQL's types; a shipped entry is never edited, later features append. Budgets differ in
+one way: spend per scope and window is kept in ``budget_spend`` rows, which a reservation locks
+(always in the same order) so that instances on other machines check and hold atomically.
+
+``migrate`` takes a transaction-scoped advisory lock first, so instances starting together
+queue behind one another and each migration runs exactly once; DDL is transactional here, so a
+failed migration leaves the previous version intact.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from gatewise.ledger.migrations import Migration
+from gatewise.ledger.store import LedgerSchemaError
+
+if TYPE_CHECKING:
+    from gatewise.storage.postgres.database import Connection
+
+# pg_advisory_xact_lock key: "gatewise" in ASCII, so other applications' keys do not collide.
+MIGRATION_LOCK = 0x67617465776973
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "calls",
+        (
+            """CREATE TABLE calls (
+                id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                ts DOUBLE PRECISION NOT NULL,
+                server TEXT NOT NULL,
+                tool TEXT NOT NULL,
+                provider TEXT NOT NULL,
+                model TEXT NOT NULL,
+                tokens_in BIGINT NOT NULL,
+                tokens_out BIGINT NOT NULL,
+                cost_usd DOUBLE PRECISION NOT NULL,
+                latency_ms DOUBLE PRECISION NOT NULL,
+                status TEXT NOT NULL,
+                error_code TEXT,
+                cache_status TEXT NOT NULL,
+                route_reason TEXT NOT NULL,
+                project TEXT,
+                request_id TEXT NOT NULL,
+                attempt INTEGER NOT NULL,
+                task TEXT
+            )""",
+            "CREATE INDEX calls_ts ON calls (ts)",
+            "CREATE INDEX calls_project_ts ON calls (project, ts)",
+            "CREATE INDEX calls_model_ts ON calls (model, ts)",
+            "CREATE INDEX calls_request_id ON calls (request_id)",
+        ),
+    ),
+    Migration(
+        2,
+        "budgets",
+        (
+            """CREATE TABLE budgets (
+                scope TEXT NOT NULL,
+                "window" TEXT NOT NULL CHECK ("window" IN ('daily', 'monthly')),
+                limit_usd DOUBLE PRECISION NOT NULL CHECK (limit_usd > 0),
+                on_exceed TEXT NOT NULL CHECK (on_exceed IN ('block', 'downgrade', 'warn')),
+                source TEXT NOT NULL CHECK (source IN ('config', 'runtime')),
+                updated_at DOUBLE PRECISION NOT NULL,
+                PRIMARY KEY (scope, "window")
+            )""",
+            """CREATE TABLE budget_reservations (
+                id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                request_id TEXT NOT NULL,
+                scope TEXT NOT NULL,
+                day_key TEXT NOT NULL,
+                month_key TEXT NOT NULL,
+                reserved_usd DOUBLE PRECISION NOT NULL,
+                cost_usd DOUBLE PRECISION,
+                state TEXT NOT NULL
+                    CHECK (state IN ('reserved', 'committed', 'released', 'expired')),
+                created_at DOUBLE PRECISION NOT NULL,
+                settled_at DOUBLE PRECISION
+            )""",
+            "CREATE INDEX budget_reservations_request ON budget_reservations (request_id)",
+            # Expiry looks only at the holds still open: a small partial index.
+            "CREATE INDEX budget_reservations_open ON budget_reservations (created_at)"
+            " WHERE state = 'reserved'",
+            # Exact sums (numeric), so holds added and taken away again leave exactly zero.
+            """CREATE TABLE budget_spend (
+                scope TEXT NOT NULL,
+                "window" TEXT NOT NULL CHECK ("window" IN ('daily', 'monthly')),
+                window_key TEXT NOT NULL,
+                committed_usd NUMERIC NOT NULL DEFAULT 0,
+                held_usd NUMERIC NOT NULL DEFAULT 0,
+                PRIMARY KEY (scope, "window", window_key)
+            )""",
+            """CREATE TABLE alerts (
+                id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                ts DOUBLE PRECISION NOT NULL,
+                scope TEXT NOT NULL,
+                "window" TEXT NOT NULL,
+                window_key TEXT NOT NULL,
+                threshold DOUBLE PRECISION NOT NULL,
+                spent_usd DOUBLE PRECISION NOT NULL,
+                limit_usd DOUBLE PRECISION NOT NULL,
+                message TEXT NOT NULL,
+                delivered TEXT NOT NULL
+                    CHECK (delivered IN ('not_configured', 'pending', 'delivered', 'failed')),
+                delivery_error TEXT,
+                UNIQUE (scope, "window", window_key, threshold)
+            )""",
+            "CREATE INDEX alerts_ts ON alerts (ts)",
+        ),
+    ),
+    Migration(
+        3,
+        "budget_owners",
+        (
+            """CREATE TABLE budget_owners (
+                id TEXT PRIMARY KEY,
+                host TEXT NOT NULL,
+                pid INTEGER NOT NULL,
+                started TEXT,
+                heartbeat_at DOUBLE PRECISION NOT NULL
+            )""",
+            "ALTER TABLE budget_reservations ADD COLUMN owner TEXT",
+            "CREATE INDEX budget_reservations_owner ON budget_reservations (owner)"
+            " WHERE state IN ('reserved', 'expired')",
+        ),
+    ),
+    Migration(
+        4,
+        "guardrail_events_and_request_fingerprints",
+        (
+            """CREATE TABLE guardrail_events (
+                id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                ts DOUBLE PRECISION NOT NULL,
+                request_id TEXT NOT NULL,
+                server TEXT NOT NULL,
+                tool TEXT NOT NULL,
+                project TEXT,
+                direction TEXT NOT NULL,
+                check_id TEXT NOT NULL,
+                verdict TEXT NOT NULL CHECK (verdict IN ('flag', 'block')),
+                action TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                entities TEXT NOT NULL DEFAULT '{}',
+                spans TEXT NOT NULL DEFAULT '[]',
+                value_hashes TEXT NOT NULL DEFAULT '[]',
+                score DOUBLE PRECISION,
+                source TEXT
+            )""",
+            "CREATE INDEX guardrail_events_ts ON guardrail_events (ts)",
+            "CREATE INDEX guardrail_events_request_id ON guardrail_events (request_id)",
+            "ALTER TABLE calls ADD COLUMN request_hash TEXT",
+        ),
+    ),
+)
+
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+async def migrate(conn: Connection, *, name: str = "the database",
+                  upto: int = SCHEMA_VERSION) -> int:
+    """Apply every migration newer than the stored version (up to ``upto``: tests build older
+    versions with it) and return the resulting version."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATION_LOCK])
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations"
+            " (version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)"
+        )
+        cursor = await conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+        row = await cursor.fetchone()
+        current = int(row[0]) if row else 0
+        if current > SCHEMA_VERSION:
+            raise LedgerSchemaError(
+                f"{name} has schema version {current}, but this gatewise only understands up to "
+                f"version {SCHEMA_VERSION}; upgrade gatewise or point it at another database"
+            )
+        for migration in MIGRATIONS:
+            if current < migration.version <= upto:
+                for statement in migration.statements:
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (%s, %s)",
+                    [migration.version, time.time()],
+                )
+                current = migration.version
+    return current

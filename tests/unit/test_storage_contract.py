@@ -1,0 +1,269 @@
+"""The store contract, run on both backends: SQLite files (the default) and PostgreSQL (a
+throwaway database per test; skipped, with the reason, when no server is reachable).
+
+What a server sees through the store interfaces must not depend on the backend: the same rows,
+summaries, budget verdicts, alerts and audit pages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatewise.config import BudgetRule, BudgetsConfig, load_settings
+from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.ledger.budgets import BudgetManager
+from gatewise.ledger.guardrail_events import EventFilter, GuardrailEvent, GuardrailEvents
+from gatewise.storage.backends import Stores, open_stores
+from gatewise.storage.interfaces import AuditTrail, BudgetBackend
+from pg_support import throwaway_database
+from store_support import FakeClock, call_record
+
+NOW = 1_796_000_000.0  # 2026-11-30T01:33:20Z
+DAY = 86_400.0
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    env = {"GATEWISE_DATA_DIR": str(tmp_path / "data")}
+    if request.param == "sqlite":
+        yield env
+        return
+    with throwaway_database() as url:
+        yield {**env, "GATEWISE_DATABASE_URL": url}
+
+
+@pytest.fixture
+async def stores(backend_env: dict[str, str]) -> AsyncIterator[Stores]:
+    opened = await open_stores(load_settings(backend_env))
+    yield opened
+    await opened.budgets.close()
+    await opened.ledger.close()
+    if opened.database is not None:
+        await opened.database.close()
+
+
+Opener = Callable[..., Any]
+
+
+@pytest.fixture
+async def open_budgets(backend_env: dict[str, str], stores: Stores) -> AsyncIterator[Opener]:
+    """Budget stores on the test's backend with a hand-moved clock (several share one backend)."""
+    opened: list[BudgetBackend] = []
+
+    async def opener(config: BudgetsConfig, clock: FakeClock, **kw: Any) -> BudgetBackend:
+        manager: BudgetBackend
+        if stores.database is None:
+            manager = BudgetManager(Path(backend_env["GATEWISE_DATA_DIR"]) / "ledger.sqlite3", config,
+                                    clock=clock, **kw)
+        else:
+            from gatewise.storage.postgres.budgets import PostgresBudgets
+
+            manager = await PostgresBudgets.open(stores.database, config, clock=clock, **kw)
+        opened.append(manager)
+        return manager
+
+    yield opener
+    for manager in opened:
+        await manager.close()
+
+
+def rule(limit: float, scope: str = "global", window: str = "daily", on_exceed: str = "block") -> BudgetRule:
+    return BudgetRule(scope=scope, window=window, limit_usd=limit, on_exceed=on_exceed)  # type: ignore[arg-type]
+
+
+def config(*rules: BudgetRule, thresholds: tuple[float, ...] = (0.8,)) -> BudgetsConfig:
+    return BudgetsConfig(rules=list(rules), alert_thresholds=list(thresholds))
+
+
+# --- ledger --------------------------------------------------------------------------------------
+
+
+async def test_ledger_rows_summaries_and_recent(stores: Stores) -> None:
+    ledger = stores.ledger
+    assert await ledger.count() == 0
+    [empty] = await ledger.summary()
+    assert (empty.key, empty.requests, empty.attempts, empty.cost_usd) == (None, 0, 0, 0.0)
+    rows = [call_record(request_id=f"r{i // 2}", attempt=i % 2, model="m-a" if i < 6 else "m-b",
+                        latency_ms=float(10 * (i + 1)), cost_usd=0.01 * (i + 1), ts=NOW + i,
+                        status="error" if i == 7 else "ok", project="p" if i % 3 == 0 else None)
+            for i in range(10)]
+    await ledger.record_many(rows[:4])
+    await asyncio.gather(*(ledger.record(rec) for rec in rows[4:]))
+    assert await ledger.count() == 10
+
+    [total] = await ledger.summary()
+    assert (total.requests, total.attempts, total.errors) == (5, 10, 1)
+    assert total.cost_usd == pytest.approx(0.55)
+    assert (total.tokens_in, total.tokens_out) == (100, 50)
+    # nearest rank over 10, 20, ... 100 ms: the 5th and the 10th
+    assert (total.avg_latency_ms, total.p50_latency_ms, total.p95_latency_ms) == (55.0, 50.0, 100.0)
+
+    by_model = await ledger.summary(group_by="model")
+    assert [(r.key, r.attempts) for r in by_model] == [("m-b", 4), ("m-a", 6)]  # most spend first
+    by_project = await ledger.summary(group_by="project")
+    assert [(r.key, r.attempts) for r in by_project] == [(None, 6), ("p", 4)]
+    [day] = await ledger.summary(since=NOW + 2, until=NOW + 5, group_by="day")
+    assert (day.key, day.attempts) == ("2026-11-30", 3)
+
+    recent = await ledger.recent(3)
+    assert [r.ts for r in recent] == [NOW + 9, NOW + 8, NOW + 7]
+    assert recent[0] == rows[9]
+    with pytest.raises(ValueError, match="group_by"):
+        await ledger.summary(group_by="nonsense")  # type: ignore[arg-type]
+
+
+async def test_concurrent_records_share_commits_and_none_is_lost(stores: Stores) -> None:
+    await asyncio.gather(*(stores.ledger.record(call_record(request_id=f"r{i}")) for i in range(300)))
+    assert await stores.ledger.count() == 300
+    assert stores.ledger.commits < 300  # group commit: far fewer transactions than rows
+
+
+# --- budgets -------------------------------------------------------------------------------------
+
+
+async def one(manager: BudgetBackend, scope: str = "global", window: str = "daily") -> Any:
+    [status] = [s for s in await manager.status(scope) if s.window == window]
+    return status
+
+
+async def test_reserve_commit_release_are_idempotent(open_budgets: Opener) -> None:
+    clock = FakeClock(NOW)
+    manager = await open_budgets(config(rule(1.0), rule(5.0, scope="project:x", window="monthly")), clock)
+    held = await manager.reserve(["global", "project:x"], 0.4, "req-1")
+    assert held.verdict == "ok" and len(held.ids) == 2
+    status = await one(manager)
+    assert (status.spent_usd, status.reserved_usd, status.remaining_usd) == (0.0, 0.4, pytest.approx(0.6))
+    first = await manager.commit(held, 0.25)
+    again = await manager.commit(held, 0.99)
+    assert (first.cost_usd, first.settled_before) == (0.25, False)
+    assert (again.cost_usd, again.settled_before) == (0.25, True)  # the first charge stands
+    assert await manager.release(held) is False  # already committed
+    status = await one(manager)
+    assert (status.spent_usd, status.reserved_usd) == (0.25, 0.0)
+    assert (await one(manager, "project:x", "monthly")).spent_usd == 0.25
+
+    dropped = await manager.reserve(["global"], 0.3, "req-2")
+    assert await manager.release(dropped) is True
+    assert await manager.release(dropped) is False
+    assert (await one(manager)).reserved_usd == 0.0
+    with pytest.raises(ValueError, match="not in this budget store"):
+        await manager.commit(replace(dropped, request_id="someone-else"), 0.1)
+
+
+async def test_block_downgrade_and_warn_verdicts(open_budgets: Opener) -> None:
+    clock = FakeClock(NOW)
+    manager = await open_budgets(config(rule(1.0), rule(0.5, scope="project:d", on_exceed="downgrade"),
+                                        rule(0.2, scope="project:w", on_exceed="warn")), clock)
+    await manager.commit(await manager.reserve(["global"], 0.7, "a"), 0.7)
+    with pytest.raises(GatewiseError) as blocked:
+        await manager.reserve(["global"], 0.31, "b")
+    assert blocked.value.code is ErrorCode.BUDGET_EXCEEDED and "$0.3 left" in blocked.value.message
+    assert (await one(manager)).reserved_usd == 0.0  # nothing held
+
+    down = await manager.reserve(["project:d"], 0.6, "c")
+    assert (down.verdict, down.ids, down.headroom_usd) == ("downgrade", (), pytest.approx(0.5))
+    warned = await manager.reserve(["project:w"], 0.25, "d")
+    assert warned.verdict == "warn" and warned.ids and "only warns" in warned.warnings[0]
+    exact = await manager.reserve(["global"], 0.3, "e")  # fits to the cent despite float sums
+    assert exact.verdict == "ok"
+
+
+async def test_concurrent_reserves_never_pass_a_block_budget(open_budgets: Opener) -> None:
+    manager = await open_budgets(config(rule(1.0)), FakeClock(NOW))
+
+    async def attempt(i: int) -> bool:
+        try:
+            await manager.reserve(["global"], 0.1, f"r{i}")
+        except GatewiseError as exc:
+            assert exc.code is ErrorCode.BUDGET_EXCEEDED
+            return False
+        return True
+
+    admitted = await asyncio.gather(*(attempt(i) for i in range(40)))
+    assert sum(admitted) == 10
+    status = await one(manager)
+    assert status.reserved_usd == pytest.approx(1.0) and status.remaining_usd == pytest.approx(0.0)
+
+
+async def test_alerts_fire_once_per_threshold_even_from_two_stores(open_budgets: Opener) -> None:
+    clock = FakeClock(NOW)
+    cfg = config(rule(1.0, on_exceed="warn"), thresholds=(0.5, 0.8))
+    first, second = await open_budgets(cfg, clock), await open_budgets(cfg, clock)
+
+    async def spend(manager: BudgetBackend, amount: float, rid: str) -> list[float]:
+        result = await manager.commit(await manager.reserve(["global"], amount, rid), amount)
+        return [a.threshold for a in result.alerts]
+
+    assert await spend(first, 0.6, "a") == [0.5]
+    assert await spend(second, 0.1, "b") == []
+    assert await spend(second, 0.2, "c") == [0.8]
+    assert await spend(first, 0.3, "d") == [1.0]
+    assert await spend(first, 0.3, "e") == []
+    clock.advance(DAY)
+    assert await spend(second, 1.0, "f") == [0.5, 0.8, 1.0]
+    alerts = await first.alerts()
+    assert len(alerts) == 6 and alerts[0].message.startswith("Budget alert: the global daily budget")
+
+
+async def test_stale_holds_expire_and_a_late_commit_still_counts(open_budgets: Opener) -> None:
+    clock = FakeClock(NOW)
+    manager = await open_budgets(config(rule(1.0)), clock, reservation_ttl_s=60)
+    held = await manager.reserve(["global"], 0.9, "slow")
+    clock.advance(61)
+    await manager.reconcile()  # what the upkeep does every interval
+    assert (await one(manager)).reserved_usd == 0.0
+    assert (await manager.reserve(["global"], 0.5, "next")).verdict == "ok"
+    assert (await manager.commit(held, 0.2)).settled_before is False  # the money was spent
+    assert (await one(manager)).spent_usd == pytest.approx(0.2)
+
+
+async def test_budget_tools_set_status_delete(open_budgets: Opener) -> None:
+    manager = await open_budgets(config(rule(2.0)), FakeClock(NOW))
+    status = await manager.set_budget(rule(3.0, scope="project:new", window="monthly"))
+    assert (status.scope, status.limit_usd, status.source, status.window_key) == (
+        "project:new", 3.0, "runtime", "2026-11")
+    listed = [(s.scope, s.source) for s in await manager.status()]
+    assert listed == [("global", "config"), ("project:new", "runtime")]
+    assert await manager.delete_budget("project:new", "monthly") is True
+    assert await manager.delete_budget("project:new", "monthly") is False
+    with pytest.raises(GatewiseError, match="budget scope"):
+        await manager.status("nobody")
+
+
+# --- guardrail audit trail -------------------------------------------------------------------------
+
+
+def event(i: int, **kw: Any) -> GuardrailEvent:
+    fields: dict[str, Any] = {"ts": NOW + i, "request_id": f"r{i}", "server": "routing_gateway",
+                              "tool": "routed_complete", "direction": "input", "check_id": "pii",
+                              "verdict": "block" if i % 2 else "flag", "action": "redact",
+                              "reason": "EMAIL_ADDRESS x1", "entities": {"EMAIL_ADDRESS": 1},
+                              "spans": [{"start": 0, "end": 5}], "value_hashes": ["h"]}
+    return GuardrailEvent(**{**fields, **kw})
+
+
+async def test_audit_rows_pages_counts_and_purge(stores: Stores) -> None:
+    audit: AuditTrail = stores.guardrail_events
+    await audit.record([event(i) for i in range(5)] + [event(9, check_id="custom_blocklist")])
+    page = await audit.query(EventFilter(check_id="pii"), limit=2)
+    assert page.total == 5 and page.next_offset == 2
+    assert [e.request_id for e in page.events] == ["r4", "r3"]
+    assert page.events[0].spans == [{"start": 0, "end": 5}] and page.events[0].id is not None
+    assert [(c.check_id, c.blocked, c.flagged) for c in page.by_check] == [("pii", 2, 3)]
+    counts = await audit.counts(EventFilter(since=NOW + 2))
+    assert [(c.check_id, c.blocked, c.flagged) for c in counts] == [("pii", 1, 2), ("custom_blocklist", 1, 0)]
+    assert await audit.purge(NOW + 3) == 3
+    assert await audit.count() == 3
+    with pytest.raises(ValueError, match="limit"):
+        await audit.query(EventFilter(), limit=0)
+
+
+def test_the_sqlite_audit_store_meets_the_interface(tmp_path: Path) -> None:
+    store: AuditTrail = GuardrailEvents(tmp_path / "ledger.sqlite3")
+    assert store is not None
