@@ -12,7 +12,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# The five commands on PATH: links in $(BINDIR) to the scripts in .venv/bin (whose first line
+# names .venv's interpreter, so a link runs them as they are).
+BINDIR   ?= $(HOME)/.local/bin
+COMMANDS := gatewise gatewise-routing-gateway gatewise-portkey-admin gatewise-openrouter-multimodal \
+            gatewise-openrouter-search
+
 install: $(STAMP)
+	mkdir -p "$(BINDIR)"
+	for c in $(COMMANDS); do ln -sf "$(abspath $(BIN))/$$c" "$(BINDIR)/$$c"; done
+	@case ":$$PATH:" in *":$(BINDIR):"*) ;; \
+	  *) echo "$(BINDIR) is not on PATH: add  export PATH=\"$(BINDIR):\$$PATH\"  to your shell profile";; esac
 
 demo: $(STAMP)
 	$(BIN)/gatewise demo

@@ -9,7 +9,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from gatewise.ledger import CallRecord
+from gatewise.ledger import CallRecord, open_ledger
 
 
 class FakeClock:
@@ -39,6 +39,16 @@ def count_elsewhere(path: Path, table: str) -> int:
     done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True,
                           check=True)
     return int(done.stdout)
+
+
+async def write_calls(path: Path, records: list[CallRecord]) -> Path:
+    """``records`` stored in the ledger file at ``path`` (created if need be) through its store."""
+    ledger = open_ledger(path)
+    try:
+        await ledger.record_many(records)
+    finally:
+        await ledger.close()
+    return path
 
 
 def call_record(**overrides: Any) -> CallRecord:

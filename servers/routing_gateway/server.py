@@ -45,7 +45,7 @@ from gatewise.mcpkit.untrusted import fence_json
 class ToolName(StrEnum):
     ROUTED_COMPLETE = "routed_complete"
     EXPLAIN_ROUTE = "explain_route"
-    GET_USAGE_ANALYTICS = "get_usage_analytics"
+    GET_GATEWAY_ANALYTICS = "get_gateway_analytics"
     GET_OPTIMIZATION_REPORT = "get_optimization_report"
     GET_BUDGET_STATUS = "get_budget_status"
     SET_BUDGET = "set_budget"
@@ -71,7 +71,7 @@ Use routed_complete to get an answer from the best-value LLM for a request: it d
 (code, reasoning, math, summary, translation, …), picks a model within cost limits, falls back to
 other models when one fails, and reports the model, cost and every attempt. Use explain_route to
 see which model would be chosen, and at what estimated cost, without calling any model.
-get_usage_analytics answers "what did we spend, on what, how fast, how reliably, and what did
+get_gateway_analytics answers "what did we spend, on what, how fast, how reliably, and what did
 routing save"; get_optimization_report turns the same ledger into concrete recommendations.
 get_cache_stats shows what the response caches hold and saved; clear_cache empties them.
 get_budget_status and set_budget manage spend limits per project or globally. Answers and their
@@ -138,7 +138,7 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
         return ctx.request_context.lifespan_context.explain(request)
 
     @server.tool(
-        name=ToolName.GET_USAGE_ANALYTICS,
+        name=ToolName.GET_GATEWAY_ANALYTICS,
         annotations=read_only("Usage analytics", remote=False),
         description=(
             "Spend, requests, tokens, latency p50/p95/p99, error, fallback and cache-hit rates "
@@ -149,7 +149,7 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
         ),
     )
     @tool_errors
-    async def get_usage_analytics(
+    async def get_gateway_analytics(
         ctx: Context[RoutingGateway],
         timeframe: Timeframe = None,
         start: Start = None,

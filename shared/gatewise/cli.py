@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from gatewise.client_config import add_arguments as add_install_arguments
+from gatewise.client_config import run_install
 from gatewise.config import load_settings_or_exit
 from gatewise.upstream.local_sandbox import run_in_foreground
 
@@ -32,6 +34,9 @@ def main(argv: list[str] | None = None) -> None:
 
     commands.add_parser("migrate", help="bring the ledger's schema up to date (SQLite or storage.url)")
 
+    add_install_arguments(commands.add_parser(
+        "install", help="print an MCP client's config entries for the servers, or merge them (--write)"))
+
     args, extra = parser.parse_known_args(argv)
     if args.command == "sandbox":
         run_in_foreground(extra)
@@ -44,6 +49,8 @@ def main(argv: list[str] | None = None) -> None:
         from gatewise.demo import run_demo
 
         raise SystemExit(asyncio.run(run_demo()))
+    elif args.command == "install":
+        raise SystemExit(run_install(args))
     elif args.command == "doctor":
         from gatewise.doctor import run_doctor
 

@@ -24,7 +24,7 @@ async def test_console_script_over_stdio(sandbox, tmp_path: Path) -> None:
                                    env=server_env(sandbox.url, tmp_path))
     async with Client(params) as client:
         names = {t.name for t in (await client.list_tools()).tools}
-        assert {"routed_complete", "explain_route", "get_usage_analytics"} <= names
+        assert {"routed_complete", "explain_route", "get_gateway_analytics"} <= names
         result = await client.call_tool("routed_complete", {"prompt": "What is 6*7?"})
         assert not result.is_error
         assert "42" in result.structured_content["answer"]

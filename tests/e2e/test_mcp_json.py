@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -34,6 +35,39 @@ async def test_each_entry_starts_with_its_env_as_written(name: str, tmp_path: Pa
                                    env={**installed_env(tmp_path), **entry["env"]})
     async with Client(params) as client:
         assert (await client.list_tools()).tools
+
+
+def test_make_install_puts_the_bare_commands_on_path(tmp_path: Path) -> None:
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    bindir = tmp_path / "bin"
+    # -o: the environment this test runs in counts as built, so make only links the commands.
+    subprocess.run(["make", "-s", "-o", ".venv/.installed", "install", f"BINDIR={bindir}"], cwd=REPO,
+                   check=True, capture_output=True, timeout=60)
+    path = {"PATH": f"{bindir}{os.pathsep}/usr/bin{os.pathsep}/bin", "HOME": str(tmp_path)}
+    for entry in SERVERS.values():  # mcp.json's bare command names now resolve
+        found = shutil.which(entry["command"], path=path["PATH"])
+        assert found and Path(found).parent == bindir
+    done = subprocess.run(["gatewise", "install", "--client", "cursor"], env=path, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["mcpServers"]["gatewise-portkey-admin"]["command"] == \
+        str(BIN / "gatewise-portkey-admin")
+
+
+@pytest.mark.parametrize("client", ["claude-code", "cursor", "vscode", "windsurf", "claude-desktop"])
+async def test_installed_entries_start_with_placeholders_unexpanded(client: str, tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    subprocess.run([str(BIN / "gatewise"), "install", "--client", client, "--servers", "openrouter-search",
+                    "--write", "--path", str(path)], check=True, capture_output=True, timeout=60)
+    document = json.loads(path.read_text())
+    entry = document["servers" if client == "vscode" else "mcpServers"]["gatewise-openrouter-search"]
+    # A client that leaves a variable unexpanded hands the placeholder itself to the server.
+    params = StdioServerParameters(command=entry["command"], args=entry["args"],
+                                   env={"HOME": str(tmp_path), **entry["env"]})
+    async with Client(params) as client_session:
+        names = {t.name for t in (await client_session.list_tools()).tools}
+    assert names == {"web_search", "research"}
 
 
 def test_inspector_reads_the_committed_file(tmp_path: Path) -> None:

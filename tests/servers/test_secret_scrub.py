@@ -276,7 +276,7 @@ SERVER_CALLS: dict[str, list[tuple[str, dict[str, Any]]]] = {
         *[("routed_complete", {"prompt": "say hello", "model": f"hostile/{m}"}) for m in CHAT_MODES],
         *[("routed_complete", {"prompt": "say hello", "model": f"portkey:hostile/{m}"})
           for m in ("err_full", "err_base64", "finish_error", "answer", "garbage", "drip")],
-        ("get_usage_analytics", {}),
+        ("get_gateway_analytics", {}),
     ],
     "openrouter_multimodal": [
         *[("chat_completion", _chat(m)) for m in CHAT_MODES],

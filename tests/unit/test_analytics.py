@@ -15,6 +15,7 @@ from gatewise.catalog import Catalog, ModelInfo
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger import CallRecord, open_ledger
 from store_support import call_record
+from store_support import write_calls as write
 
 T0 = float(timegm((2024, 3, 1, 0, 0, 0)))
 DAY = 86_400.0
@@ -51,15 +52,6 @@ def call(**overrides: Any) -> CallRecord:
 def failed(**overrides: Any) -> CallRecord:
     return call(**{"status": "error", "error_code": "UPSTREAM_ERROR", "tokens_in": 0, "tokens_out": 0,
                    "cost_usd": 0.0, **overrides})
-
-
-async def write(path: Path, records: list[CallRecord]) -> Path:
-    ledger = open_ledger(path)
-    try:
-        await ledger.record_many(records)
-    finally:
-        await ledger.close()
-    return path
 
 
 def mixed_records() -> list[CallRecord]:

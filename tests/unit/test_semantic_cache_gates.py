@@ -44,6 +44,8 @@ TRAPS = [
     ("polarity", "How do I upgrade my plan?", "How do I downgrade my plan?"),
     ("polarity", "How do I lock the screen?", "How do I unlock the screen?"),
     ("polarity", "Is this browser supported?", "Is this browser unsupported?"),
+    ("polarity", "What are the benefits of a Roth IRA?", "What are the drawbacks of a Roth IRA?"),
+    ("polarity", "What are the advantages of leasing a car?", "What are the disadvantages of leasing a car?"),
     # "non-" is a negation of the word it sits on
     ("negation", "Is the museum free for residents?", "Is the museum free for non-residents?"),
     ("negation", "What's the price for non-members?", "What's the price for members?"),
@@ -124,6 +126,10 @@ SAME_WORDS = [
     ("Is the pharmacy open at 9am?", "Is the pharmacy open at 9 am?"),
     ("How much luggage am I allowed to take?", "How much luggage can I take?"),
     ("What's the price for non-members?", "What's the price if I'm not a member?"),
+    # verbs that only frame the question, and a compound written with or without its hyphen
+    ("Do you offer gift wrapping?", "Do you do gift wrapping?"),
+    ("Does this printer support double-sided printing?", "Can this printer do double-sided printing?"),
+    ("Is the cafe dog-friendly?", "Is the cafe dog friendly?"),
 ]
 
 
@@ -181,3 +187,11 @@ async def test_paraphrases_hit_through_the_cache(cache: SemanticCache, cached: s
     found = await cache.lookup(scope, new)
     assert found.hit is not None and found.hit.value == {"answer": cached}
     assert found.hit.question == cached and found.hit.similarity >= 0.8
+
+
+async def test_a_compound_split_into_its_words_still_refuses_a_swapped_part(cache: SemanticCache) -> None:
+    """full-time and part-time share "time": the other part must still be a near-synonym."""
+    scope = Scope("compound", ("m",))
+    await cache.store(scope, "Is the gym open to full-time staff?", {"answer": "full-time"})
+    found = await cache.lookup(scope, "Is the gym open to part-time staff?")
+    assert found.hit is None and found.refused == "content"

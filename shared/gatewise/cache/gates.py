@@ -126,6 +126,8 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
     "quality": ("safe legal valid true good positive healthy cheap",
                 "unsafe dangerous harmful illegal invalid incorrect wrong false bad negative "
                 "unhealthy expensive dear"),
+    "merit": ("benefit benefits advantage advantages pro pros upside upsides",
+              "drawback drawbacks disadvantage disadvantages con cons downside downsides risk risks"),
     "connect": ("connect link pair mount follow", "disconnect unlink unpair unmount unfollow"),
     "temperature": ("hot warm heat", "cold cool chill freeze"),
     "encrypt": ("encrypt encode compress lock", "decrypt decode decompress"),
@@ -179,6 +181,10 @@ _STOP = _set(
 ) - _NEGATIONS - _ROLE_WORDS - frozenset(_POLARITY) - _PARTICLES - frozenset(_NUMBER_WORDS)
 # Words after which "work" is the noun (a workplace), not the verb of "how does it work".
 _BEFORE_NOUN = _set("my your his her our their the a an at from for to into of")
+# Verbs that only frame what is asked about ("Do you offer X?", "Does the Pixel support X?"),
+# but nouns after a determiner ("any offers on laptops?", "contact support").
+_FRAME_VERBS = _set("offer offers offered provide provides provided supply supplies support supports")
+_BEFORE_FRAME_NOUN = _BEFORE_NOUN | _set("there any some no special customer technical tech contact")
 # Clauses made only of these open or close a message without asking anything.
 _CHAT = _set(
     "hi hiya hello hey morning afternoon evening good day team all there folks everyone guys "
@@ -351,7 +357,8 @@ def analyse(text: str) -> Features:
     for match in _TOKEN.finditer(text):
         between = text[last_end:match.start()]
         at_start = at_start or any(ch in _SENTENCE_END for ch in between)
-        tokens.append((match.group().strip("'"), at_start))
+        for i, part in enumerate(_compound_parts(match.group().strip("'"))):
+            tokens.append((part, at_start and i == 0))
         at_start = False
         last_end = match.end()
     # Title Case writing capitalises every word; acronyms and sentence starts do not show it
@@ -415,6 +422,17 @@ def analyse(text: str) -> Features:
                     frozenset(rare), tuple(plain))
 
 
+def _compound_parts(token: str) -> list[str]:
+    """A hyphenated compound of dictionary words as its words ("dog-friendly", "pressure-cooking",
+    "end-of-tenancy"), so it meets the same words written apart; a prefixed word ("self-employed",
+    "non-member") and anything with a digit or an unknown part stay whole."""
+    parts = token.split("-")
+    if len(parts) < 2 or parts[0].lower() in _PREFIXES \
+            or not all(p.isalpha() and _known(p.lower()) for p in parts):
+        return [token]
+    return parts
+
+
 def _kind(low: str, w: str, previous: str) -> str:
     if any(ch.isdigit() for ch in low) or low == "#":
         return "value"
@@ -434,6 +452,8 @@ def _kind(low: str, w: str, previous: str) -> str:
         return "polar"
     if low == "work" and previous in _BEFORE_NOUN:
         return "content"  # "my work password", "at work"; but "how does it work"
+    if low in _FRAME_VERBS and previous not in _BEFORE_FRAME_NOUN:
+        return "stop"
     if low in _STOP or w in _STOP or low in _ROLE_WORDS or (not low.isalpha() and "-" not in low):
         return "stop"
     return "content"

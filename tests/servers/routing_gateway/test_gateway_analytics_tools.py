@@ -1,4 +1,4 @@
-"""get_usage_analytics and get_optimization_report through the MCP client, over real routed calls."""
+"""get_gateway_analytics and get_optimization_report through the MCP client, over real routed calls."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ async def test_usage_analytics_with_chart_and_progress(connect, upstream) -> Non
             seen.append((done, total, message))
 
         result = await client.call_tool(
-            "get_usage_analytics", {"timeframe": "24h", "group_by": "project", "chart": "cost"},
+            "get_gateway_analytics", {"timeframe": "24h", "group_by": "project", "chart": "cost"},
             progress_callback=progress)
     assert not result.is_error
     report = result.structured_content
@@ -53,11 +53,11 @@ async def test_optimization_report(connect, upstream) -> None:
 
 
 @pytest.mark.parametrize(("tool", "args", "fragment"), [
-    ("get_usage_analytics", {"timeframe": "3 fortnights"}, "INVALID_INPUT"),
-    ("get_usage_analytics", {"start": "2026-02-01", "end": "2026-01-01"}, "INVALID_INPUT"),
-    ("get_usage_analytics", {"group_by": "colour"}, "group_by"),
-    ("get_usage_analytics", {"chart": "pie"}, "chart"),
-    ("get_usage_analytics", {"baseline_model": "gpt-9000"}, "INVALID_INPUT"),
+    ("get_gateway_analytics", {"timeframe": "3 fortnights"}, "INVALID_INPUT"),
+    ("get_gateway_analytics", {"start": "2026-02-01", "end": "2026-01-01"}, "INVALID_INPUT"),
+    ("get_gateway_analytics", {"group_by": "colour"}, "group_by"),
+    ("get_gateway_analytics", {"chart": "pie"}, "chart"),
+    ("get_gateway_analytics", {"baseline_model": "gpt-9000"}, "INVALID_INPUT"),
     ("get_optimization_report", {"timeframe": "-1d"}, "INVALID_INPUT"),
 ])
 async def test_analytics_bad_input(connect, upstream, tool, args, fragment) -> None:

@@ -1,5 +1,5 @@
 """get_guardrail_events, the retention purge at start-up and the guardrail counts of
-get_usage_analytics, through the MCP client on a real ledger file."""
+get_gateway_analytics, through the MCP client on a real ledger file."""
 
 from __future__ import annotations
 
@@ -89,8 +89,8 @@ async def test_usage_analytics_counts_blocks_and_flags_per_check(connect, settin
             [event(now, check_id="pii", verdict="block")] * 2 + [event(now, check_id="pii")]
             + [event(now, check_id="prompt_injection")] * 3
             + [event(now - 3 * DAY_S, check_id="pii", verdict="block")])
-        day = await call(client, "get_usage_analytics", {"timeframe": "24h"})
-        week = await call(client, "get_usage_analytics", {"timeframe": "7d"})
+        day = await call(client, "get_gateway_analytics", {"timeframe": "24h"})
+        week = await call(client, "get_gateway_analytics", {"timeframe": "7d"})
     assert day["guardrails"] == [{"check_id": "pii", "blocked": 2, "flagged": 1},
                                  {"check_id": "prompt_injection", "blocked": 0, "flagged": 3}]
     assert week["guardrails"][0] == {"check_id": "pii", "blocked": 3, "flagged": 1}

@@ -1,0 +1,26 @@
+"""The four servers as one suite: a client that loads every tool without prefixes (agent
+frameworks do) must see each tool name once."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from gatewise.servers.openrouter_multimodal.server import create_server as multimodal_server
+from gatewise.servers.openrouter_search.server import create_server as search_server
+from gatewise.servers.portkey_admin.server import create_server as portkey_server
+from gatewise.servers.routing_gateway.server import create_server as gateway_server
+from mcp import Client
+
+from gatewise.config import Settings
+
+FACTORIES = (gateway_server, portkey_server, multimodal_server, search_server)
+
+
+async def test_every_tool_name_is_unique_across_the_suite(settings: Settings) -> None:
+    names: Counter[str] = Counter()
+    for factory in FACTORIES:
+        async with Client(factory(settings)) as client:
+            names.update(t.name for t in (await client.list_tools()).tools)
+    assert [name for name, count in names.items() if count > 1] == []
+    # portkey-admin keeps the names of the server it replaces; the gateway's ledger report has its own.
+    assert {"get_usage_analytics", "get_gateway_analytics"} <= set(names)
