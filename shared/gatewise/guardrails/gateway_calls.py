@@ -2,18 +2,22 @@
 
 Moderation (``enterprise`` content safety) and the grounding judge ask a model. They go through
 the gateway's own upstream client, so they get its retries, key handling and secret scrubbing,
-and each one writes a ledger row under the request it checked (same server, tool, project and
+they hold their worst case against the budgets of the request they check, and each one writes a
+ledger row under the request it checked (same server, tool, project and
 request id, task ``guardrail``), so what guarding a call cost shows up next to the call.
 """
 
 from __future__ import annotations
 
+import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.guardrails.moderation import ModelCall
 from gatewise.guardrails.pipeline import GuardrailPipeline
+from gatewise.ledger.budgets import Reservation, budget_scopes
 from gatewise.ledger.records import CallRecord
 
 if TYPE_CHECKING:
@@ -47,20 +51,45 @@ def open_guardrails(runtime: Runtime) -> GuardrailPipeline | None:
 
 def model_call(runtime: Runtime) -> ModelCall:
     async def call(model: str, messages: list[dict[str, Any]]) -> tuple[str, float]:
-        result = await runtime.client.chat(
-            {"model": model, "messages": messages, "max_tokens": GUARD_MAX_TOKENS, "temperature": 0},
-            timeout_s=GUARD_TIMEOUT_S)
+        who = CHECKING.get() or Requester("gatewise", "guardrails", None, f"guardrail-{uuid.uuid4().hex}")
+        # Held against the budgets like any paid call: a block budget refuses the check's model
+        # call (the check then flags that the model was not asked) rather than let it overspend.
+        hold = await hold_guard_call(runtime, model, messages, who)
+        try:
+            result = await runtime.client.chat(
+                {"model": model, "messages": messages, "max_tokens": GUARD_MAX_TOKENS, "temperature": 0},
+                timeout_s=GUARD_TIMEOUT_S)
+        except BaseException:
+            await runtime.budgets.release(hold)
+            raise
         cost = runtime.catalog.cost_of(model, result.tokens_in, result.tokens_out, result.cost_usd)
-        who = CHECKING.get() or Requester("gatewise", "guardrails", None, result.id or "guardrail")
         await runtime.ledger.record(CallRecord(
             server=who.server, tool=who.tool, provider=runtime.provider, model=result.model or model,
             tokens_in=result.tokens_in, tokens_out=result.tokens_out, cost_usd=cost,
             latency_ms=result.latency_ms, status="ok", cache_status="bypass",
             route_reason="guardrail check", request_id=who.request_id, attempt=0, project=who.project,
             task="guardrail"))
+        await runtime.budgets.commit(hold, cost)
         return result.content, cost
 
     return call
+
+
+async def hold_guard_call(runtime: Runtime, model: str, messages: list[dict[str, Any]],
+                          who: Requester) -> Reservation:
+    """Reserve the worst case of a check's model call (a token is at least a character; the
+    reply stops at GUARD_MAX_TOKENS), or raise BUDGET_EXCEEDED. A model call cannot be moved to
+    a cheaper model, so a downgrade budget it does not fit refuses it too."""
+    prices = runtime.catalog.price_of(model)
+    chars = sum(len(str(m.get("content") or "")) for m in messages)
+    worst = chars * prices[0] + GUARD_MAX_TOKENS * prices[1] if prices else 0.0
+    # Its own hold id: a crashed process's hold is then released, not charged the whole
+    # request's ledger rows a second time.
+    hold = await runtime.budgets.reserve(budget_scopes(who.project), worst, f"{who.request_id}:guardrail")
+    if hold.verdict == "downgrade":
+        raise GatewiseError(ErrorCode.BUDGET_EXCEEDED, "the guardrail model call does not fit the "
+                            "remaining budget; " + "; ".join(hold.warnings))
+    return hold
 
 
 def active_checks(pipeline: GuardrailPipeline | None) -> list[str]:
