@@ -30,8 +30,8 @@ from gatewise.analytics import (
 from gatewise.analytics.cache_stats import SAVED_METHOD, CacheStatsReport, cache_stats
 from gatewise.bounds import LimitUSD, PositiveSeconds
 from gatewise.cache.admin import CacheClearing, ClearScope, Selection, clear_cache
-from gatewise.config import BudgetRule, Settings
-from gatewise.gateway import PROJECT_PATTERN, CompletionRequest, CompletionResult, RouteInfo, RoutingGateway
+from gatewise.config import PROJECT_PATTERN, BudgetRule, Settings
+from gatewise.gateway import CompletionRequest, CompletionResult, RouteInfo, RoutingGateway
 from gatewise.guardrails.dry_run import GuardrailCheckRequest, GuardrailCheckResult, check_text
 from gatewise.guardrails.gateway_calls import model_call
 from gatewise.ledger.budget_store import Alert, BudgetStatus

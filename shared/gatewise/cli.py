@@ -16,14 +16,23 @@ SERVERS = {"routing-gateway": "gatewise.servers.routing_gateway.__main__",
            "openrouter-search": "gatewise.servers.openrouter_search.__main__"}
 
 
+def serve(argv: list[str]) -> None:
+    """``serve <server> [options]`` runs that server alone; ``serve [options]`` all of them over HTTP."""
+    if argv and argv[0] in SERVERS:
+        __import__(SERVERS[argv[0]], fromlist=["main"]).main(argv[1:])
+        return
+    from gatewise.serving.main import main as serve_all
+
+    serve_all(argv)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="gatewise", description="gatewise MCP servers")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="run one server (stdio by default)")
-    serve.add_argument("server", choices=sorted(SERVERS))
-    serve.add_argument("rest", nargs=argparse.REMAINDER,
-                       help="server options: --transport stdio|http|sse --host --port")
+    # Its options belong to `gatewise serve --help` (every server) or the server's own command line.
+    commands.add_parser("serve", add_help=False, help="every server over HTTP with authentication, or "
+                        "one: serve <server> [--transport stdio|http|sse]")
 
     commands.add_parser("demo", help="every server end to end against the local sandbox")
 
@@ -40,12 +49,12 @@ def main(argv: list[str] | None = None) -> None:
     args, extra = parser.parse_known_args(argv)
     if args.command == "sandbox":
         run_in_foreground(extra)
+    if args.command == "serve":
+        serve(extra)
+        return
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    if args.command == "serve":
-        module = __import__(SERVERS[args.server], fromlist=["main"])
-        module.main(args.rest)
-    elif args.command == "demo":
+    if args.command == "demo":
         from gatewise.demo import run_demo
 
         raise SystemExit(asyncio.run(run_demo()))

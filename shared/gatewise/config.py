@@ -424,6 +424,98 @@ OriginList = Annotated[list[str], BeforeValidator(_comma_list), _entries_like(
     "https?://" + _HOST, "an origin such as 'https://app.example.com' (scheme://host[:port], no path)")]
 
 
+# A project tag: what budgets (`project:<tag>`) and the ledger group calls by.
+PROJECT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
+# "*" or a server name / tool name; token and caller names are log-safe words.
+_NAME = r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}"
+NameList = Annotated[list[str], BeforeValidator(_comma_list), _entries_like(
+    rf"\*|{_NAME}", "'*' or a server or tool name")]
+_MIN_TOKEN_CHARS = 24  # a bearer token must be long and random: it is stored as a fast hash
+
+
+class Grant(_Block):
+    """What a caller may reach, and the project its calls are billed to."""
+
+    servers: NameList = Field(default_factory=lambda: ["*"], description="server names, or '*'")
+    tools: NameList = Field(default_factory=lambda: ["*"], description="tool names, or '*'")
+    project: Annotated[str, Field(pattern=PROJECT_PATTERN)] | None = Field(
+        None, description="every model call of this caller is this project's (ledger and budgets)")
+    rate_per_minute: int | None = Field(None, gt=0, le=1_000_000,
+                                        description="tool calls a minute; default auth.rate_per_minute")
+
+
+class TokenEntry(Grant):
+    """A bearer token, kept only as the hex SHA-256 of the token (``gatewise serve --new-token``)."""
+
+    name: str = Field(pattern=rf"^{_NAME}$")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+JwtAlgorithm = Literal["RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+                       "ES256", "ES384", "ES512", "EdDSA"]
+DEFAULT_JWT_ALGORITHMS: tuple[JwtAlgorithm, ...] = ("RS256", "ES256")
+
+
+class JwtConfig(Grant):
+    """Access tokens issued by the operator's identity provider (OAuth 2.1 resource server role)."""
+
+    issuer: str = Field(pattern=r"^https?://\S+$", description="the iss claim, and the authorization server")
+    jwks_url: str = Field(pattern=r"^https?://\S+$")
+    audience: str | None = Field(None, description="the aud claim; default: the resource's own URL")
+    # Public-key algorithms only: "none" and shared-secret HMACs can never be allowed.
+    algorithms: list[JwtAlgorithm] = Field(default_factory=lambda: list(DEFAULT_JWT_ALGORITHMS), min_length=1)
+    required_scopes: NameList = Field(default_factory=list, description="each must be in scope/scp")
+    project_claim: str | None = Field(None, description="claim naming the caller's project")
+    leeway_s: float = Field(30.0, ge=0, le=600, description="clock skew allowed on exp/nbf/iat")
+    jwks_timeout_s: float = Field(5.0, gt=0, le=60, description="to fetch the key set")
+    jwks_max_bytes: ByteSize = Field(parse_size("256KiB"), gt=0, le=parse_size("4MiB"))
+    jwks_cache_s: float = Field(600.0, gt=0, le=86_400, description="a fetched key set is reused")
+
+
+class AuthConfig(_Block):
+    """Who may call ``gatewise serve``: bearer tokens and/or JWTs; required beyond loopback."""
+
+    tokens: list[TokenEntry] = Field(default_factory=list, max_length=10_000)
+    # GATEWISE_AUTH_TOKENS=name:token,...: full access, no project (quick set-ups).
+    env_tokens: SecretStr | None = None
+    jwt: JwtConfig | None = None
+    resource_url: str | None = Field(
+        None, pattern=r"^https?://[^\s/]+/?$",
+        description="public base URL clients use, e.g. https://gw.example.com (default: the bind)")
+    rate_per_minute: int = Field(600, gt=0, le=1_000_000, description="tool calls a minute per caller")
+    burst: int = Field(60, gt=0, le=100_000, description="tool calls a caller may make at once")
+
+    @field_validator("env_tokens")
+    @classmethod
+    def _env_tokens(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_env_tokens(value.get_secret_value())
+        return value
+
+    def model_post_init(self, context: Any) -> None:
+        # Plain tokens given in the environment are secrets the scrubber must know.
+        remember(token for _, token in self.named_env_tokens())
+
+    def named_env_tokens(self) -> list[tuple[str, str]]:
+        return parse_env_tokens(self.env_tokens.get_secret_value()) if self.env_tokens else []
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.tokens or self.env_tokens or self.jwt)
+
+
+def parse_env_tokens(value: str) -> list[tuple[str, str]]:
+    """``"ci:tok1, alice:tok2"`` → ``[("ci", "tok1"), ("alice", "tok2")]``; errors never echo a token."""
+    found = []
+    for index, item in enumerate(part.strip() for part in value.split(",") if part.strip()):
+        name, _, token = item.partition(":")
+        if not re.fullmatch(_NAME, name) or len(token) < _MIN_TOKEN_CHARS or any(c.isspace() for c in token):
+            raise ValueError(f"entry {index + 1} must be name:token, the token at least "
+                             f"{_MIN_TOKEN_CHARS} characters with no spaces")
+        found.append((name, token))
+    return found
+
+
 class ServerConfig(_Block):
     """Serving over HTTP/SSE: who may call, and the limits that stop slow or greedy clients."""
 
@@ -441,6 +533,9 @@ class ServerConfig(_Block):
     body_timeout_s: float = Field(30.0, gt=0, description="time to send a request's body (408)")
     max_body_bytes: ByteSize = Field(parse_size("4MiB"), gt=0, description="larger bodies get 413")
     keep_alive_timeout_s: float = Field(5.0, gt=0, description="idle time between requests")
+    shutdown_grace_s: float = Field(30.0, gt=0, le=3600,
+                                    description="on SIGTERM, time in-flight calls get to finish")
+    auth: AuthConfig = Field(default_factory=AuthConfig)
 
 
 class Settings(_Block):
@@ -534,6 +629,7 @@ ENV_VARS: dict[str, str] = {
     "GATEWISE_SEARCH_MODEL": "search.default_model",
     "GATEWISE_ALLOWED_HOSTS": "server.allowed_hosts",
     "GATEWISE_ALLOWED_ORIGINS": "server.allowed_origins",
+    "GATEWISE_AUTH_TOKENS": "server.auth.env_tokens",
     "GATEWISE_DATABASE_URL": "storage.url",
     "GATEWISE_ALLOWED_ROOTS": "media.allowed_roots",
 }

@@ -46,6 +46,7 @@ async def run_doctor(settings: Settings) -> int:
         _line(True, f"guardrail audit trail: {events} flag/block event(s) in the ledger, each kept "
                     f"{settings.guardrails.audit_retention_days} days")
         _line(True, http_serving(settings))
+        problems += await _serve_auth(settings)
         catalog = runtime.catalog
         _line(catalog.source != "snapshot" or runtime.provider == "sandbox",
               f"model catalogue: {len(catalog)} models from {catalog.source}")
@@ -105,3 +106,26 @@ def http_serving(settings: Settings) -> str:
     return (f"http/sse: hosts {hosts}; browser origins {origins}; at most {server.max_connections} "
             f"connections, {server.max_sessions} sessions; headers within {server.header_timeout_s:g}s, "
             f"bodies within {server.body_timeout_s:g}s and {server.max_body_bytes:,} bytes")
+
+async def _serve_auth(settings: Settings) -> int:
+    """Who ``gatewise serve`` lets in; with JWTs, whether the provider's key set can be fetched."""
+    auth = settings.server.auth
+    if not auth.enabled:
+        _line(True, "gatewise serve: no authentication configured, so it binds loopback only "
+                    "(server.auth.tokens, server.auth.jwt or GATEWISE_AUTH_TOKENS)")
+        return 0
+    named = len(auth.tokens) + len(auth.named_env_tokens())
+    _line(True, f"gatewise serve: {named} bearer token(s), {auth.rate_per_minute} tool calls a minute "
+                f"each (burst {auth.burst}) unless a token says otherwise; any bind allowed")
+    if auth.jwt is None:
+        return 0
+    from gatewise.serving.jwt_tokens import KeySet, KeysUnavailable
+
+    try:
+        count = await KeySet(auth.jwt).count()
+    except KeysUnavailable:
+        _line(False, f"JWTs from {auth.jwt.issuer}: the key set at {auth.jwt.jwks_url} cannot be fetched")
+        return 1
+    _line(True, f"JWTs from {auth.jwt.issuer}: {count} key(s) at {auth.jwt.jwks_url}, "
+                f"algorithms {', '.join(auth.jwt.algorithms)}")
+    return 0

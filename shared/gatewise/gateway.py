@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from gatewise.bounds import USD, FiniteJSON, Seconds, Temperature, Tokens
 from gatewise.catalog import Catalog
-from gatewise.config import TaskType
+from gatewise.config import PROJECT_PATTERN, TaskType
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.multimodal.images import load_images
 from gatewise.pipeline import (
@@ -43,7 +43,6 @@ from gatewise.search.forms import SearchOptions
 from gatewise.upstream.chat import Content, ContentPart, Message, image_url_of, is_image
 
 SERVER_NAME = "routing-gateway"
-PROJECT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
 CONVERSATION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$"
 
 

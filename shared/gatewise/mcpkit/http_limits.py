@@ -84,6 +84,17 @@ def protocol_for(limits: ServerConfig) -> type[GuardedH11Protocol]:
     return type("GuardedH11Protocol", (GuardedH11Protocol,), {"limits": limits})
 
 
+def uvicorn_options(limits: ServerConfig) -> dict[str, Any]:
+    """uvicorn settings for a guarded server: the h11 protocol above, and logs through the root
+    logger's stderr handler with per-request access lines off (uvicorn's defaults print to stdout)."""
+    return {"http": protocol_for(limits),
+            # uvicorn annotates this int but hands it to loop.call_later, which takes seconds as a float
+            "timeout_keep_alive": limits.keep_alive_timeout_s,
+            "h11_max_incomplete_event_size": limits.max_header_bytes,
+            "log_config": None, "access_log": False,
+            "log_level": logging.getLogger().getEffectiveLevel()}
+
+
 class BodyLimits:
     """Reads a request's whole body within ``body_timeout_s`` (else 408) and ``max_body_bytes``
     (else 413) before the application sees it."""

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp
 from gatewise.config import ServerConfig, Settings, describe_validation_error, load_settings_or_exit
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.mcpkit.http_access import access_settings
-from gatewise.mcpkit.http_limits import BodyLimits, SessionCap, protocol_for
+from gatewise.mcpkit.http_limits import BodyLimits, SessionCap, uvicorn_options
 from gatewise.mcpkit.stdio import serve_stdio
 from gatewise.redact import RedactingFilter
 from gatewise.storage.backends import check_storage
@@ -118,8 +118,4 @@ def run(server: MCPServer[Any], args: argparse.Namespace, http: HttpServing | No
     else:
         app = SessionCap(server.sse_app(host=args.host, transport_security=security,
                                         max_request_body_size=limits.max_body_bytes), limits)
-    uvicorn.run(BodyLimits(app, limits), host=args.host, port=args.port, http=protocol_for(limits),
-                # uvicorn annotates this int but hands it to loop.call_later, which takes seconds as a float
-                timeout_keep_alive=limits.keep_alive_timeout_s,  # type: ignore[arg-type]
-                h11_max_incomplete_event_size=limits.max_header_bytes,
-                log_config=None, access_log=False, log_level=logging.getLogger().getEffectiveLevel())
+    uvicorn.run(BodyLimits(app, limits), host=args.host, port=args.port, **uvicorn_options(limits))

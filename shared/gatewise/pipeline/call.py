@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
+from gatewise.caller import call_project
 from gatewise.ledger.records import CacheStatus, CallRecord
 from gatewise.routing.policy import Candidate, RoutePlan
 from gatewise.upstream.chat import Message
@@ -119,6 +120,10 @@ class Call(Generic[R]):
     result: R | None = None
     ledger: LedgerStore | None = None
     writes: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # An authenticated HTTP caller bound to a project bills every call to it (gatewise.caller).
+        self.project = call_project(self.project)
 
     @property
     def namespace(self) -> str:

@@ -1,0 +1,38 @@
+"""Who is making the current call, when a server is reached over authenticated HTTP.
+
+The HTTP auth layer sets :data:`CALLER` for each request; the MCP SDK carries the request's
+context variables into the task that runs the tool, so the call pipeline reads them here without
+knowing about HTTP. Over stdio (a desktop client on its own machine) there is no caller.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from gatewise.errors import ErrorCode, GatewiseError
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated caller: a configured token's name or a JWT's subject, never the token."""
+
+    name: str
+    project: str | None = None
+
+
+CALLER: ContextVar[Caller | None] = ContextVar("gatewise_caller", default=None)
+
+
+def call_project(asked: str | None) -> str | None:
+    """The project a model call is billed to: the caller's own when its credential names one.
+
+    A caller bound to a project cannot bill another (its budgets would not hold otherwise).
+    """
+    caller = CALLER.get()
+    if caller is None or caller.project is None:
+        return asked
+    if asked is not None and asked != caller.project:
+        raise GatewiseError(ErrorCode.FORBIDDEN_SCOPE,
+                            f"this caller's calls belong to project {caller.project!r}, not {asked!r}")
+    return caller.project

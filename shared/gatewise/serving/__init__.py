@@ -1,0 +1,1 @@
+"""``gatewise serve``: the four servers in one HTTP process, with authentication and limits."""

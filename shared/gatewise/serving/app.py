@@ -1,0 +1,106 @@
+"""The ASGI app of ``gatewise serve``: every server under its own path, health, and extensions.
+
+Each server answers Streamable HTTP at ``/<server>/mcp`` and legacy SSE at ``/<server>/sse``
+(posting to ``/<server>/messages/``). ``/healthz`` says the process is up; ``/readyz`` says every
+server has started and none is draining for shutdown. Other parts of the product add pages
+through :class:`Extension`: routes built, once the app has started, from a runtime of their own,
+behind the same authentication as the servers (a grant's ``servers`` names the area, e.g.
+``dashboard``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp
+
+from gatewise.config import ServerConfig, Settings
+from gatewise.mcpkit.http_limits import BodyLimits, SessionCap
+from gatewise.runtime import Runtime
+from gatewise.serving.gate import AuthGate, Resources
+
+
+@dataclass(frozen=True)
+class Extension:
+    """Pages served beside the servers under ``/<area>``: ``routes(runtime)`` is called once at
+    start-up with a runtime opened for them (closed at shutdown); its paths start with ``/<area>``."""
+
+    area: str
+    routes: Callable[[Runtime], Sequence[BaseRoute]]
+
+
+@dataclass
+class ServeState:
+    """What ``/readyz`` reports."""
+
+    started: bool = False
+    draining: bool = False
+    servers: list[str] = field(default_factory=list)
+
+
+def build_app(servers: Mapping[str, MCPServer[Any]], settings: Settings, limits: ServerConfig,
+              security: TransportSecuritySettings, *, base_url: str, state: ServeState,
+              extensions: Sequence[Extension] = ()) -> ASGIApp:
+    """The whole app, outermost first: body limits, authentication (when configured), routes."""
+    routes: list[BaseRoute] = [Route("/healthz", _healthz), Route("/readyz", _readyz(state))]
+    for name, server in servers.items():
+        http = server.streamable_http_app(
+            streamable_http_path="/mcp", transport_security=security,
+            max_request_body_size=limits.max_body_bytes, max_sessions=limits.max_sessions,
+            session_idle_timeout=limits.session_idle_timeout_s)
+        sse = server.sse_app(sse_path="/sse", message_path="/messages/", transport_security=security,
+                             max_request_body_size=limits.max_body_bytes)
+        routes.append(Mount(f"/{name}", app=Starlette(routes=[*http.routes, *sse.routes])))
+    app = Starlette(routes=routes, lifespan=_lifespan(servers, settings, state, extensions))
+    guarded: ASGIApp = app
+    for name in servers:  # SSE sessions are not counted by the SDK
+        guarded = SessionCap(guarded, limits, path=f"/{name}/sse")
+    if limits.auth.enabled:
+        resources = Resources(base_url, servers, [e.area for e in extensions], limits.auth)
+        guarded = AuthGate(guarded, limits.auth, resources)
+    return BodyLimits(guarded, limits)
+
+
+def _lifespan(servers: Mapping[str, MCPServer[Any]], settings: Settings, state: ServeState,
+              extensions: Sequence[Extension]) -> Callable[[Starlette], Any]:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            # Mounted apps' own lifespans do not run: each server's session manager (which opens
+            # its runtime) is run here.
+            for server in servers.values():
+                await stack.enter_async_context(server.session_manager.run())
+            if extensions:
+                runtime = await Runtime.open(settings)
+                stack.push_async_callback(runtime.close)
+                for extension in extensions:
+                    app.router.routes.extend(extension.routes(runtime))
+            state.servers = list(servers)
+            state.started = True
+            yield
+            state.draining = True
+
+    return lifespan
+
+
+async def _healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def _readyz(state: ServeState) -> Callable[[Request], Any]:
+    async def readyz(request: Request) -> Response:
+        if state.started and not state.draining:
+            return JSONResponse({"status": "ready", "servers": state.servers})
+        status = "draining" if state.draining else "starting"
+        return JSONResponse({"status": status}, status_code=503)
+
+    return readyz

@@ -1,0 +1,248 @@
+"""Authentication and authorization in front of every path ``gatewise serve`` answers.
+
+The MCP authorization spec's resource-server role: a request without a bearer token gets 401 and
+``WWW-Authenticate: Bearer resource_metadata="…"`` pointing at this resource's OAuth
+protected-resource metadata (RFC 9728), which names the identity provider when JWTs are
+configured; a bad token gets 401 ``invalid_token``; a token not granted the server or tool gets
+403 ``insufficient_scope``. Tool calls are read from the request body (already buffered, within
+``max_body_bytes``, by BodyLimits) so a grant can name tools, and are counted against the
+caller's rate. A Streamable HTTP session is bound to the caller that opened it.
+
+Tokens and Authorization headers are never logged, echoed or stored; the caller's name is.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any
+
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gatewise.caller import CALLER
+from gatewise.config import AuthConfig
+from gatewise.serving.credentials import Credential, StaticTokens
+from gatewise.serving.jwt_tokens import JwtVerifier, KeysUnavailable, TokenRejected
+from gatewise.serving.rate import RateLimiter
+
+logger = logging.getLogger(__name__)
+
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
+METADATA_PATH = "/.well-known/oauth-protected-resource"
+MAX_SESSIONS_TRACKED = 10_000
+
+
+class Resources:
+    """The public URLs of what is served (the ``resource`` of RFC 9728 and RFC 8707)."""
+
+    def __init__(self, base_url: str, servers: Iterable[str], areas: Iterable[str], auth: AuthConfig) -> None:
+        self.base = base_url.rstrip("/")
+        self.servers = frozenset(servers)
+        self.auth = auth
+        self.known = {"": self.base}
+        for server in self.servers:
+            for endpoint in ("mcp", "sse"):
+                self.known[f"/{server}/{endpoint}"] = f"{self.base}/{server}/{endpoint}"
+        for area in areas:
+            self.known[f"/{area}"] = f"{self.base}/{area}"
+
+    def for_path(self, path: str) -> str:
+        """The resource a request path belongs to: a server's endpoint, an area, or the whole."""
+        area = area_of(path)
+        if area in self.servers:
+            endpoint = "mcp" if path.startswith(f"/{area}/mcp") else "sse"
+            return f"{self.base}/{area}/{endpoint}"
+        return self.known.get(f"/{area}", self.base)
+
+    def metadata_url(self, resource: str) -> str:
+        return self.base + METADATA_PATH + resource.removeprefix(self.base)
+
+    def metadata(self, suffix: str) -> dict[str, Any] | None:
+        resource = self.known.get(suffix.rstrip("/"))
+        if resource is None:
+            return None
+        document: dict[str, Any] = {"resource": resource, "bearer_methods_supported": ["header"],
+                                    "resource_name": "gatewise"}
+        if self.auth.jwt is not None:
+            document["authorization_servers"] = [self.auth.jwt.issuer]
+            if self.auth.jwt.required_scopes:
+                document["scopes_supported"] = list(self.auth.jwt.required_scopes)
+        return document
+
+
+def area_of(path: str) -> str:
+    """``/routing-gateway/mcp`` → ``routing-gateway``: what a grant's ``servers`` name."""
+    return path.lstrip("/").split("/", 1)[0]
+
+
+class Authenticator:
+    """A presented token → its credential: a configured token, else a JWT if those are accepted."""
+
+    def __init__(self, auth: AuthConfig) -> None:
+        self.tokens = StaticTokens(auth)
+        self.jwt = JwtVerifier(auth, auth.jwt) if auth.jwt is not None else None
+
+    async def credential(self, token: str, audiences: list[str]) -> Credential:
+        found = self.tokens.find(token)
+        if found is not None:
+            return found
+        if self.jwt is not None and JwtVerifier.looks_like_jwt(token):
+            return await self.jwt.verify(token, audiences)
+        raise TokenRejected("the token is not valid")
+
+
+class AuthGate:
+    """ASGI middleware: who is calling, may they, and not too often; then the call runs as them."""
+
+    def __init__(self, app: ASGIApp, auth: AuthConfig, resources: Resources) -> None:
+        self.app = app
+        self.authenticator = Authenticator(auth)
+        self.resources = resources
+        self.limiter = RateLimiter(auth.burst)
+        self._sessions: OrderedDict[str, str] = OrderedDict()  # MCP session id → caller name
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in PUBLIC_PATHS:
+            await self.app(scope, receive, send)
+            return
+        if path.startswith(METADATA_PATH):
+            await self._metadata(path.removeprefix(METADATA_PATH))(scope, receive, send)
+            return
+        resource = self.resources.for_path(path)
+        headers = Headers(scope=scope)
+        token = _bearer(headers.get("authorization", ""))
+        if token is None:
+            await self._challenge(401, resource)(scope, receive, send)
+            return
+        try:
+            credential = await self.authenticator.credential(
+                token, [resource, self.resources.base, self.resources.base + "/"])
+        except TokenRejected as exc:
+            await self._challenge(401, resource, "invalid_token", str(exc))(scope, receive, send)
+            return
+        except KeysUnavailable as exc:
+            await JSONResponse({"error": "temporarily_unavailable", "error_description": str(exc)},
+                               status_code=503, headers={"retry-after": "5"})(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        refusal = self._refusal(credential, path, headers, body, resource)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send_and_bind(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self._bind_session(message, credential.caller.name)
+            await send(message)
+
+        reset = CALLER.set(credential.caller)
+        try:
+            await self.app(scope, replay, send_and_bind)
+        finally:
+            CALLER.reset(reset)
+
+    def _refusal(self, credential: Credential, path: str, headers: Headers, body: bytes,
+                 resource: str) -> Response | None:
+        area = area_of(path)
+        if area and not credential.may_reach(area):
+            return self._challenge(403, resource, "insufficient_scope",
+                                   f"this token may not use {area[:64]!r}")
+        session = headers.get("mcp-session-id")
+        owner = self._sessions.get(session) if session else None
+        if owner is not None and owner != credential.caller.name:
+            return self._challenge(403, resource, "insufficient_scope",
+                                   "the session belongs to another caller")
+        tools = called_tools(body)
+        refused = next((tool for tool in tools if not credential.may_call(tool)), None)
+        if refused is not None:
+            return self._challenge(403, resource, "insufficient_scope",
+                                   f"this token may not call {refused[:64]!r}")
+        if tools:
+            wait = self.limiter.take(credential.caller.name, len(tools), credential.rate_per_minute)
+            if wait is not None:
+                logger.info("rate limit: %s made too many tool calls", credential.caller.name)
+                seconds = str(max(1, math.ceil(wait)))
+                return JSONResponse({"error": "rate_limited",
+                                     "error_description": f"too many tool calls; retry in {seconds} s"},
+                                    status_code=429, headers={"retry-after": seconds})
+        return None
+
+    def _bind_session(self, message: Message, caller: str) -> None:
+        session = Headers(raw=message.get("headers", [])).get("mcp-session-id")
+        if session and session not in self._sessions:
+            self._sessions[session] = caller
+            while len(self._sessions) > MAX_SESSIONS_TRACKED:
+                self._sessions.popitem(last=False)
+
+    def _metadata(self, suffix: str) -> Response:
+        document = self.resources.metadata(suffix)
+        if document is None:
+            return JSONResponse({"error": "not_found"}, status_code=404)
+        return JSONResponse(document, headers={"cache-control": "max-age=300"})
+
+    def _challenge(self, status: int, resource: str, error: str | None = None,
+                   description: str | None = None) -> Response:
+        params = []
+        if error is not None:
+            params.append(f'error="{error}"')
+            params.append(f'error_description="{_quoted(description or error)}"')
+        params.append(f'resource_metadata="{self.resources.metadata_url(resource)}"')
+        body = {"error": error or "unauthorized",
+                "error_description": description or "a bearer token is required"}
+        return JSONResponse(body, status_code=status,
+                            headers={"www-authenticate": "Bearer " + ", ".join(params)})
+
+
+def _bearer(value: str) -> str | None:
+    scheme, _, token = value.strip().partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def _quoted(text: str) -> str:
+    """Text fit for a quoted-string in a header: no quotes, backslashes or control characters."""
+    return "".join(c for c in text if c.isprintable() and c not in '"\\')[:200]
+
+
+async def _read_body(receive: Receive) -> bytes:
+    """The request's body (BodyLimits has already bounded it in size and time)."""
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return bytes(body)
+        body += message.get("body", b"")
+        if not message.get("more_body", False):
+            return bytes(body)
+
+
+def called_tools(body: bytes) -> list[str]:
+    """The tool names a JSON-RPC request (or batch) calls; what the SDK will parse, parsed the
+    same way, so an escaped spelling such as ``tools\\/call`` is seen too."""
+    if not body:
+        return []
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return []  # the SDK answers it with a parse error; nothing is called
+    names = []
+    for message in data if isinstance(data, list) else [data]:
+        if isinstance(message, dict) and message.get("method") == "tools/call":
+            params = message.get("params")
+            name = params.get("name") if isinstance(params, dict) else None
+            names.append(name if isinstance(name, str) else "")
+    return names

@@ -1,0 +1,283 @@
+"""``gatewise serve``: the four servers in one process, with tokens, JWTs, limits and shutdown.
+
+The server is a real subprocess on a free loopback port, driven by the MCP SDK's Streamable HTTP
+client and raw httpx/socket probes; the identity provider's key set is served over loopback from
+this process, with keys generated here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, asynccontextmanager, closing
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import httpx2
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from store_support import sqlite_rows
+from tool_support import free_port, server_env
+
+SERVERS = {"routing-gateway": "routed_complete", "openrouter-multimodal": "chat_completion",
+           "openrouter-search": "web_search", "portkey-admin": "get_api_keys"}
+TOKENS = {"ops": "ops-" + "o" * 40, "support": "support-" + "s" * 40, "limited": "limited-" + "l" * 40}
+ISSUER = "https://idp.example.test"
+JSONRPC_CALL = {"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                "params": {"name": "explain_route", "arguments": {"prompt": "hi"}}}
+ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+def _entry(name: str, **grant: Any) -> dict[str, Any]:
+    return {"name": name, "sha256": hashlib.sha256(TOKENS[name].encode()).hexdigest(), **grant}
+
+
+class IdentityProvider:
+    """A JWKS endpoint on loopback and the key that signs this provider's tokens."""
+
+    def __init__(self) -> None:
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
+        body = json.dumps({"keys": [{**public, "kid": "k1", "alg": "RS256", "use": "sig"}]}).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.http.server_address[1]}/jwks.json"
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+    def token(self, audience: str, *, key: Any = None, expires_in: float = 300, **claims: Any) -> str:
+        payload = {"iss": ISSUER, "sub": "user-1", "aud": audience, "exp": int(time.time() + expires_in),
+                   "iat": int(time.time()), **claims}
+        return jwt.encode(payload, key or self.key, algorithm="RS256", headers={"kid": "k1"})
+
+
+class Served:
+    def __init__(self, proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
+        self.proc, self.port, self.log = proc, port, log
+        self.base = f"http://127.0.0.1:{port}"
+
+
+def _start(stack: ExitStack, root: Path, sandbox_url: str, config: dict[str, Any], *,
+           env: dict[str, str] | None = None, name: str = "serve") -> Served:
+    (root / f"{name}.json").write_text(json.dumps(config))
+    port = free_port()
+    log = root / f"{name}.log"
+    environment = {**server_env(sandbox_url, root / name), "GATEWISE_CONFIG": str(root / f"{name}.json"),
+                   **(env or {})}
+    proc = subprocess.Popen([sys.executable, "-m", "gatewise.cli", "serve", "--port", str(port)],
+                            env=environment, stdout=subprocess.DEVNULL,
+                            stderr=stack.enter_context(log.open("wb")))
+    stack.callback(_stop, proc)
+    served = Served(proc, port, log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, log.read_text()
+        try:
+            if httpx.get(f"{served.base}/readyz", timeout=1).status_code == 200:
+                return served
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("gatewise serve did not become ready")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def idp() -> Iterator[IdentityProvider]:
+    provider = IdentityProvider()
+    yield provider
+    provider.http.shutdown()
+    provider.http.server_close()
+
+
+@pytest.fixture(scope="module")
+def served(sandbox, idp: IdentityProvider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    root = tmp_path_factory.mktemp("serve")
+    auth = {"tokens": [_entry("ops"),
+                       _entry("support", servers=["routing-gateway"], project="support-bot",
+                              tools=["routed_complete", "explain_route"]),
+                       _entry("limited", rate_per_minute=1)],
+            "burst": 3,
+            "jwt": {"issuer": ISSUER, "jwks_url": idp.url, "project_claim": "team"}}
+    with ExitStack() as stack:
+        yield _start(stack, root, sandbox.url, {"server": {"header_timeout_s": 1, "auth": auth}})
+
+
+@asynccontextmanager
+async def _client(url: str, token: str | None) -> AsyncIterator[Client]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx2.AsyncClient(headers=headers, timeout=30) as http, \
+            Client(streamable_http_client(url, http_client=http)) as client:
+        yield client
+
+
+async def test_every_server_lists_its_tools_under_its_own_path(served: Served) -> None:
+    for server, tool in SERVERS.items():
+        async with _client(f"{served.base}/{server}/mcp", TOKENS["ops"]) as client:
+            names = {t.name for t in (await client.list_tools()).tools}
+        assert tool in names, server
+
+
+async def test_a_call_is_billed_to_the_project_of_its_token(served: Served) -> None:
+    async with _client(f"{served.base}/routing-gateway/mcp", TOKENS["support"]) as client:
+        result = await client.call_tool("routed_complete", {"prompt": "What is 2+2?", "no_cache": True})
+        assert not result.is_error, result.content
+        other = await client.call_tool("routed_complete", {"prompt": "hi", "project": "marketing"})
+    assert other.is_error and "FORBIDDEN_SCOPE" in other.content[0].text
+    request_id = result.structured_content["request_id"]
+    ledger = served.log.parent / "serve" / "ledger.sqlite3"
+    assert sqlite_rows(ledger, "SELECT DISTINCT project FROM calls WHERE request_id = ?",
+                       (request_id,)) == [("support-bot",)]
+
+
+def test_without_a_token_the_answer_is_401_pointing_at_the_resource_metadata(served: Served) -> None:
+    reply = httpx.post(f"{served.base}/openrouter-search/mcp", json=JSONRPC_CALL, headers=ACCEPT)
+    assert reply.status_code == 401
+    challenge = reply.headers["www-authenticate"]
+    assert challenge.startswith("Bearer ") and "error=" not in challenge
+    metadata_url = challenge.split('resource_metadata="')[1].rstrip('"')
+    assert metadata_url == f"{served.base}/.well-known/oauth-protected-resource/openrouter-search/mcp"
+    metadata = httpx.get(metadata_url).json()
+    assert metadata["resource"] == f"{served.base}/openrouter-search/mcp"
+    assert metadata["authorization_servers"] == [ISSUER]
+
+    wrong = httpx.post(f"{served.base}/openrouter-search/mcp", json=JSONRPC_CALL,
+                       headers={**ACCEPT, "Authorization": "Bearer not-a-token-anyone-was-given"})
+    assert wrong.status_code == 401
+    assert 'error="invalid_token"' in wrong.headers["www-authenticate"]
+    assert httpx.get(f"{served.base}/healthz").json() == {"status": "ok"}
+
+
+async def test_the_sdk_client_is_refused_without_a_token(served: Served) -> None:
+    statuses: list[int] = []
+
+    async def seen(response: httpx2.Response) -> None:
+        statuses.append(response.status_code)
+
+    async with httpx2.AsyncClient(timeout=30, event_hooks={"response": [seen]}) as http:
+        with pytest.raises(BaseExceptionGroup):  # the SDK reports the refusal from its task group
+            async with Client(streamable_http_client(f"{served.base}/routing-gateway/mcp", http_client=http)):
+                pass
+    assert statuses and set(statuses) == {401}
+
+
+def test_a_token_gets_403_for_a_server_or_tool_it_was_not_granted(served: Served) -> None:
+    support = {**ACCEPT, "Authorization": f"Bearer {TOKENS['support']}"}
+    other_server = httpx.post(f"{served.base}/portkey-admin/mcp", json=JSONRPC_CALL, headers=support)
+    assert other_server.status_code == 403
+    assert 'error="insufficient_scope"' in other_server.headers["www-authenticate"]
+    # The method spelled with an escaped slash is still read as a tool call.
+    body = json.dumps({**JSONRPC_CALL, "params": {"name": "set_budget", "arguments": {}}})
+    other_tool = httpx.post(f"{served.base}/routing-gateway/mcp", headers=support,
+                            content=body.replace("tools/call", "tools\\/call"))
+    assert other_tool.status_code == 403
+    assert "set_budget" in other_tool.json()["error_description"]
+
+
+async def test_jwts_from_the_identity_provider(served: Served, idp: IdentityProvider) -> None:
+    resource = f"{served.base}/routing-gateway/mcp"
+    async with _client(resource, idp.token(resource, team="research")) as client:
+        result = await client.call_tool("routed_complete", {"prompt": "Name a prime.", "no_cache": True})
+    assert not result.is_error, result.content
+    ledger = served.log.parent / "serve" / "ledger.sqlite3"
+    assert sqlite_rows(ledger, "SELECT DISTINCT project FROM calls WHERE request_id = ?",
+                       (result.structured_content["request_id"],)) == [("research",)]
+
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    unsigned = jwt.encode({"iss": ISSUER, "sub": "x", "aud": resource, "exp": int(time.time()) + 300},
+                          None, algorithm="none")
+    refused = {
+        "expired": idp.token(resource, expires_in=-600),
+        "another audience": idp.token("https://elsewhere.example/mcp"),
+        "another key": idp.token(resource, key=other_key),
+        "alg none": unsigned,
+        "another issuer": jwt.encode({"iss": "https://evil.example", "sub": "x", "aud": resource,
+                                      "exp": int(time.time()) + 300}, idp.key, algorithm="RS256",
+                                     headers={"kid": "k1"}),
+    }
+    for why, token in refused.items():
+        bearer = {**ACCEPT, "Authorization": f"Bearer {token}"}
+        reply = httpx.post(resource, json=JSONRPC_CALL, headers=bearer)
+        assert reply.status_code == 401, why
+        assert 'error="invalid_token"' in reply.headers["www-authenticate"], why
+
+
+def test_tool_calls_past_a_tokens_rate_get_429(served: Served) -> None:
+    limited = {**ACCEPT, "Authorization": f"Bearer {TOKENS['limited']}"}
+    url = f"{served.base}/routing-gateway/mcp"
+    statuses = [httpx.post(url, json=JSONRPC_CALL, headers=limited).status_code for _ in range(4)]
+    assert 429 not in statuses[:3] and statuses[3] == 429
+    reply = httpx.post(f"{served.base}/routing-gateway/mcp", json=JSONRPC_CALL, headers=limited)
+    assert reply.status_code == 429 and int(reply.headers["retry-after"]) >= 1
+    # Another caller is not held back by this one.
+    ops = {**ACCEPT, "Authorization": f"Bearer {TOKENS['ops']}"}
+    assert httpx.post(f"{served.base}/routing-gateway/mcp", json=JSONRPC_CALL, headers=ops).status_code != 429
+
+
+def test_a_client_that_never_finishes_its_headers_is_cut_off(served: Served) -> None:
+    with closing(socket.create_connection(("127.0.0.1", served.port), timeout=10)) as sock:
+        sock.sendall(b"POST /routing-gateway/mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        started = time.monotonic()
+        assert sock.recv(1024) == b""  # closed by the server, not by our 10 s timeout
+        assert time.monotonic() - started < 8
+
+
+def test_tokens_never_reach_the_log(served: Served, idp: IdentityProvider) -> None:
+    httpx.post(f"{served.base}/routing-gateway/mcp", json=JSONRPC_CALL,
+               headers={**ACCEPT, "Authorization": f"Bearer {TOKENS['limited']}"})
+    text = served.log.read_text()
+    assert "Bearer" not in text and "authorization" not in text.lower()
+    for token in TOKENS.values():
+        assert token not in text and token[-20:] not in text
+
+
+def test_a_bind_beyond_loopback_needs_authentication(tmp_path: Path, sandbox) -> None:
+    done = subprocess.run([sys.executable, "-m", "gatewise.cli", "serve", "--host", "0.0.0.0", "--port", "0"],
+                          env=server_env(sandbox.url, tmp_path), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "without authentication" in done.stderr and "Traceback" not in done.stderr
+
+
+async def test_sigterm_lets_an_in_flight_call_finish(sandbox, upstream, tmp_path: Path) -> None:
+    token = "term-" + "t" * 40
+    with ExitStack() as stack:
+        served = _start(stack, tmp_path, sandbox.url, {"server": {"shutdown_grace_s": 20}},
+                        env={"GATEWISE_AUTH_TOKENS": f"ci:{token}"}, name="term")
+        upstream.fault("*", latency_ms=2500)
+        async with _client(f"{served.base}/routing-gateway/mcp", token) as client:
+            await client.list_tools()
+            threading.Timer(1.0, served.proc.send_signal, (signal.SIGTERM,)).start()
+            started = time.monotonic()
+            result = await client.call_tool("routed_complete", {"prompt": "slow one", "no_cache": True})
+        assert time.monotonic() - started > 2  # the call was in flight when the signal came
+        assert not result.is_error, result.content
+        assert served.proc.wait(timeout=30) in (0, -signal.SIGTERM)
+        assert "finishing in-flight calls" in served.log.read_text()
