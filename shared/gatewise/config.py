@@ -291,6 +291,14 @@ class BudgetsConfig(_Block):
     owner_lease_s: float = Field(
         120.0, gt=0, le=86400, description="a process on another host that has not renewed its lease "
                                            "for this long counts as crashed")
+    # A process holds a slice of its budgets' headroom and admits calls against it in memory, so
+    # a call costs no budget transaction; near a limit or an alert threshold calls hold one by one.
+    spend_lease_calls: int = Field(
+        32, ge=0, le=1024, description="calls' worth (at their worst case) of headroom one spend "
+                                       "lease holds; 0: every call holds and settles its own")
+    spend_lease_s: float = Field(
+        2.0, gt=0, le=60, description="a spend lease admits calls for at most this long, then is "
+                                      "settled with what its calls cost and the rest given back")
 
     @field_validator("owner_lease_s")
     @classmethod

@@ -32,6 +32,8 @@ from gatewise.config import BudgetRule
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger.owners import Owner, is_gone
 
+LEASE_PREFIX = "lease-"  # the request_id of a lease's holds (see leases); no call's id starts so
+
 log = logging.getLogger(__name__)
 
 Window = Literal["daily", "monthly"]
@@ -174,6 +176,7 @@ class Reservation:
     ids: tuple[int, ...] = ()
     warnings: tuple[str, ...] = ()
     headroom_usd: float | None = None
+    lease_id: str | None = None  # set when the call spends from this process's lease (see leases)
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,6 +357,23 @@ class BudgetStore:
         notes = tuple(_warn_note(b, amount) for b in over)
         return Reservation(request_id, amount, "warn" if over else "ok", tuple(scopes), ids, notes)
 
+    def lease(self, scopes: Sequence[str], amount: float, lease_id: str) -> Reservation | None:
+        """Hold ``amount`` in every scope as a lease, only if it passes no budget of them and
+        crosses none of their alert thresholds; None (nothing held) otherwise."""
+        now = self._clock()
+        with self._write() as conn:
+            rows = conn.execute(
+                f"SELECT {_BUDGET_COLUMNS} FROM budgets WHERE scope IN ({_marks(scopes)})", scopes
+            ).fetchall()
+            for budget in (self._status(conn, row, now) for row in rows):
+                # The first alert threshold above the budget's spend and holds so far.
+                used = budget.spent_usd + budget.reserved_usd
+                bound = next((t for t in self._thresholds if used < t * budget.limit_usd), 1.0)
+                if used + amount > bound * budget.limit_usd * (1 - _EPS):
+                    return None
+            ids = self._hold(conn, scopes, amount, lease_id, now)
+        return Reservation(lease_id, amount, "ok", tuple(scopes), ids, lease_id=lease_id)
+
     def _hold(
         self, conn: sqlite3.Connection, scopes: Sequence[str], amount: float, request_id: str, now: float
     ) -> tuple[int, ...]:
@@ -445,8 +465,19 @@ class BudgetStore:
         if not owners:
             return Reconciled()
         marks = _marks(owners)
+        # A lease's calls have rows of their own request ids: it is charged what the ledger shows
+        # in its scope since it was taken, at most its size. Exact for one process; with others
+        # running it may count some of their calls too, so it errs towards more spend, never less.
+        leases = conn.execute(
+            "UPDATE budget_reservations SET state = 'committed', settled_at = ?,"
+            " cost_usd = MIN(reserved_usd, (SELECT TOTAL(cost_usd) FROM calls"
+            "  WHERE calls.ts >= budget_reservations.created_at AND (budget_reservations.scope = 'global'"
+            "  OR calls.project = substr(budget_reservations.scope, 9))))"
+            f" WHERE owner IN ({marks}) AND state IN ('reserved', 'expired') AND request_id LIKE ?",
+            (now, *owners, f"{LEASE_PREFIX}%"),
+        ).rowcount
         ledger_rows = "FROM calls WHERE calls.request_id = budget_reservations.request_id"
-        charged = conn.execute(
+        charged = leases + conn.execute(
             f"UPDATE budget_reservations SET state = 'committed', settled_at = ?,"
             f" cost_usd = (SELECT TOTAL(cost_usd) {ledger_rows})"
             f" WHERE owner IN ({marks}) AND state IN ('reserved', 'expired')"
