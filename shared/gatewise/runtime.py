@@ -19,18 +19,16 @@ from gatewise.cache.semantic import SemanticCache
 from gatewise.catalog import Catalog, CatalogCache
 from gatewise.config import GuardrailsConfig, Settings
 from gatewise.errors import GatewiseError
-from gatewise.ledger import LedgerStore
+from gatewise.ledger import LedgerStore, open_ledger
+from gatewise.ledger.budgets import BudgetManager
 from gatewise.ledger.guardrail_events import GuardrailEvents
 from gatewise.search.upstream import WebSearchUpstream
-from gatewise.storage.backends import open_stores
-from gatewise.storage.interfaces import AuditTrail, BudgetBackend
 from gatewise.upstream.local_sandbox import SandboxProcess
 from gatewise.upstream.openrouter import OpenRouterClient
 from gatewise.upstream.portkey_gateway import PortkeyGatewayClient
 
 if TYPE_CHECKING:
     from gatewise.guardrails import GuardrailPipeline
-    from gatewise.storage.postgres.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -84,20 +82,21 @@ class Runtime:
     client: OpenRouterClient
     catalog: Catalog
     ledger: LedgerStore
-    budgets: BudgetBackend
+    budgets: BudgetManager
     portkey: PortkeyGatewayClient
     cache: ResponseCache | None = None  # None when no cache is switched on
     sandbox: SandboxProcess | None = None
     guardrails: GuardrailPipeline | None = None  # None when every guardrail filter is off
     semantic: SemanticCache | None = None  # caching.semantic_cache, when enabled
-    database: Database | None = None  # the PostgreSQL pool behind the stores (storage.url)
     # Web searches for every server of the process, so a model's refusal of the server tool is
     # learnt once.
     web: WebSearchUpstream = field(init=False)
-    # Flags and blocks of the guardrails, beside the ledger, kept guardrails.audit_retention_days.
-    guardrail_events: AuditTrail = field(init=False)
+    # Flags and blocks of the guardrails, in the ledger file, kept guardrails.audit_retention_days.
+    guardrail_events: GuardrailEvents = field(init=False)
     # A start-up refresh still running past CATALOG_STARTUP_WAIT_S; close() cancels it.
     pending_refresh: asyncio.Task[Catalog] | None = field(default=None, init=False)
+    # The start-up refresh and its wait, begun by open(); see settle_catalog.
+    _settling: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.web = WebSearchUpstream(self.client, self._takes_tools)
@@ -132,20 +131,25 @@ class Runtime:
         return self.client.name
 
     @classmethod
-    async def open(cls, settings: Settings) -> Runtime:
+    async def open(cls, settings: Settings, *, settle_catalog: bool = True) -> Runtime:
+        """Start everything a server holds. With ``settle_catalog=False`` the catalogue refresh
+        runs on while the server answers what needs no model (tools/list); a tool call then awaits
+        ``settle_catalog()`` first, so it sees the catalogue start-up would have given it."""
         sandbox = None
         if settings.uses_sandbox and settings.sandbox_url is None:
             sandbox = await SandboxProcess().__aenter__()
             settings = settings.model_copy(update={"sandbox_url": sandbox.url})
             log.info("no OPENROUTER_API_KEY: answering from the local sandbox at %s", sandbox.url)
         client = OpenRouterClient(settings)
-        stores = await open_stores(settings)
-        stores.budgets.start_upkeep()  # crashed processes' holds stop counting within an interval
-        runtime = cls(settings, client, offline_catalog(settings), stores.ledger, stores.budgets,
-                      PortkeyGatewayClient(settings), open_cache(settings), sandbox,
-                      database=stores.database)
-        runtime.guardrail_events = stores.guardrail_events
-        await runtime._refresh_at_start()
+        budgets = BudgetManager(settings.ledger_path, settings.budgets)
+        budgets.start_upkeep()  # crashed processes' holds stop counting within an interval
+        runtime = cls(settings, client, offline_catalog(settings), open_ledger(settings.ledger_path),
+                      budgets, PortkeyGatewayClient(settings), open_cache(settings), sandbox)
+        runtime._settling = asyncio.ensure_future(
+            runtime._refresh_at_start(asyncio.ensure_future(runtime.refresh_catalog())))
+        # The semantic cache resolves its embedding model's name in the catalogue when it opens.
+        if settle_catalog or settings.caching.semantic_cache.enabled:
+            await runtime.settle_catalog()
         await runtime.guardrail_events.purge_expired()  # then every few hours, on a write
         if guardrails_configured(settings.guardrails):
             # Imported here: the guardrails' Portkey checks import the portkey package, which
@@ -160,19 +164,29 @@ class Runtime:
             runtime.semantic = SemanticCache.open(settings, client=client, catalog=runtime.catalog)
         return runtime
 
-    async def _refresh_at_start(self) -> None:
-        task = asyncio.ensure_future(self.refresh_catalog())
+    async def settle_catalog(self) -> None:
+        """Return once the start-up refresh has landed or its wait has run out (from the start,
+        not from this call); raise what stopped it. Immediate after the first time."""
+        settling = self._settling
+        if settling is None:
+            return
+        if not settling.done():
+            await asyncio.shield(settling)  # a cancelled caller leaves the wait to the others
+        settling.result()
+
+    async def _refresh_at_start(self, task: asyncio.Task[Catalog]) -> None:
+        self.pending_refresh = task  # until it lands within the wait; close() cancels it
         # With no copy from this upstream yet (a first start: the bundled snapshot), the refresh
         # is waited for, up to its timeout: the config may name models only the upstream lists.
         wait_s = CATALOG_REFRESH_TIMEOUT_S if self.catalog.source == "snapshot" else CATALOG_STARTUP_WAIT_S
         done, _ = await asyncio.wait({task}, timeout=wait_s)
         if done:
+            self.pending_refresh = None
             task.result()  # a failure refresh_catalog does not handle stops start-up, as before
             return
         log.info("model catalogue refresh still running; serving from %s until it lands",
                  self.catalog.source)
         task.add_done_callback(_log_late_failure)  # nothing else reads its outcome
-        self.pending_refresh = task
 
     async def refresh_catalog(self, *, force: bool = False) -> Catalog:
         """Fetch ``/models`` when the cached copy is older than its TTL; keep the old one on failure."""
@@ -191,9 +205,13 @@ class Runtime:
         return catalog
 
     async def close(self) -> None:
-        if self.pending_refresh is not None:
-            self.pending_refresh.cancel()
-            await asyncio.wait({self.pending_refresh})  # a failure was logged, and must not stop close
+        # Closed before the start-up wait ended (no tool call came), or with a refresh still
+        # running past it: a failure was logged, and must not stop close.
+        starting = {task for task in (self._settling, self.pending_refresh) if task is not None}
+        for task in starting:
+            task.cancel()
+        if starting:
+            await asyncio.wait(starting)
         await self.client.aclose()
         await self.portkey.aclose()
         if self.cache is not None:
@@ -202,7 +220,5 @@ class Runtime:
             await self.semantic.close()
         await self.budgets.close()
         await self.ledger.close()
-        if self.database is not None:
-            await self.database.close()
         if self.sandbox is not None:
             await self.sandbox.__aexit__(None, None, None)

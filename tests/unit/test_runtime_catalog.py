@@ -7,6 +7,8 @@ import asyncio
 import time
 
 import pytest
+from gatewise.servers.openrouter_multimodal.server import create_server
+from mcp import Client
 
 from gatewise.catalog import CatalogCache
 from gatewise.config import Settings
@@ -53,6 +55,23 @@ async def test_a_slow_catalogue_does_not_hold_up_start_and_replaces_the_old_one(
         assert answer.provider == "sandbox"
     finally:
         await runtime.close()
+
+
+async def test_a_server_lists_tools_before_the_first_catalogue_and_calls_wait_for_it(
+        upstream: SandboxAdmin, settings: Settings) -> None:
+    """A first start waits for the catalogue (the config may name models only the upstream
+    lists), but only tool calls wait: the handshake and tools/list are answered meanwhile."""
+    upstream.fault("/models", latency_ms=SLOW_MODELS_MS)
+    server = create_server(settings)
+    async with Client(server) as client:
+        (runtime,) = server.runtimes.values()
+        assert (await client.list_tools()).tools
+        assert runtime.catalog.source == "snapshot"
+        assert runtime.pending_refresh is not None and not runtime.pending_refresh.done()
+        answer = await client.call_tool("validate_model", {"model": "openai/gpt-4o-mini"})
+        assert not answer.is_error
+        assert runtime.catalog.source == "sandbox" and runtime.pending_refresh is None
+    assert not server.runtimes
 
 
 async def test_close_cancels_a_refresh_still_running(upstream: SandboxAdmin, settings: Settings) -> None:

@@ -33,13 +33,32 @@ def package_version() -> str:
 
 def runtime_lifespan(settings: Settings, make: Callable[[Runtime], T]
                      ) -> Callable[[MCPServer[Any]], AbstractAsyncContextManager[T]]:
-    """A lifespan that opens the shared runtime, hands tools ``make(runtime)``, and closes it."""
+    """A lifespan that opens the shared runtime, hands tools ``make(runtime)``, and closes it.
+
+    The server answers the handshake and tools/list while the model catalogue is still being
+    fetched; a GatewiseServer's tool calls wait for it (see ``Runtime.settle_catalog``).
+    """
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[Any]) -> AsyncIterator[T]:
-        runtime = await Runtime.open(settings)
+        # Any other server has no per-call wait, so its start-up waits as before.
+        runtimes = server.runtimes if isinstance(server, GatewiseServer) else None
+        runtime = await Runtime.open(settings, settle_catalog=runtimes is None)
         try:
-            yield make(runtime)
+            try:
+                state = make(runtime)
+            except GatewiseError:
+                # A model the config names may be listed only by the upstream: judge the config
+                # by the catalogue a start-up that waited would have had.
+                await runtime.settle_catalog()
+                state = make(runtime)
+            if runtimes is not None:
+                runtimes[id(state)] = runtime
+            try:
+                yield state
+            finally:
+                if runtimes is not None:
+                    del runtimes[id(state)]
         finally:
             await runtime.close()
 
@@ -53,6 +72,12 @@ class GatewiseServer(MCPServer[T]):
     it, where the SDK would send pydantic's text (arguments the input schema rejects, echoing
     the input) or a bare "Error executing tool" (a crash outside a wrapped body).
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The runtime behind each open lifespan, by the id of the state its tools receive (an
+        # SSE server opens one per connection), so a tool call can wait for its start-up.
+        self.runtimes: dict[int, Runtime] = {}
 
     async def call_tool(self, name: str, arguments: dict[str, Any],
                         context: Context[Any, Any] | None = None
@@ -102,7 +127,7 @@ def build_server(
     """A GatewiseServer with the version set, static lists, unknown tools rejected per spec and
     every error text capped; its tools reach what ``lifespan`` yields as the lifespan context of
     a ``Context[T]``."""
-    server: MCPServer[T] = GatewiseServer(
+    server: GatewiseServer[T] = GatewiseServer(
         name,
         instructions=instructions,
         version=package_version(),
@@ -122,6 +147,11 @@ def build_server(
                 raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {name}")
         return await call_next(ctx)
 
-    server.middleware.extend([cap_protocol_errors, reject_unknown_tools])
+    async def settle_runtime(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        if ctx.method == "tools/call" and (runtime := server.runtimes.get(id(ctx.lifespan_context))):
+            await runtime.settle_catalog()
+        return await call_next(ctx)
+
+    server.middleware.extend([cap_protocol_errors, reject_unknown_tools, settle_runtime])
     server.middleware.append(scrub_tool_results)  # innermost: sees each result as the tool made it
     return server
