@@ -12,6 +12,7 @@ from gatewise.redact import mask
 from gatewise.routing.policy import resolve_routing
 from gatewise.runtime import Runtime
 from gatewise.search.service import search_model
+from gatewise.storage.backends import backend_name
 
 
 def _line(ok: bool, text: str) -> None:
@@ -33,11 +34,16 @@ async def run_doctor(settings: Settings) -> int:
         problems += 1
         _line(False, f"data directory {settings.data_dir}: {exc.strerror}")
         return problems
-    runtime = await Runtime.open(settings)
+    try:
+        runtime = await Runtime.open(settings)
+    except GatewiseError as exc:  # the shared database is unreachable, say
+        _line(False, f"storage {backend_name(settings)}: {exc.message}")
+        return 1
     try:
         _line(True, f"upstream {runtime.provider} at {runtime.client.base_url}")
         checks = active_checks(runtime.guardrails)
         _line(True, f"guardrails: {'; '.join(checks)}" if checks else "guardrails: off (no filter is on)")
+        _line(True, storage_line(settings))
         found = runtime.budgets.recovered
         _line(True, f"budgets: {found.released} stale hold(s) released and {found.charged} charged from "
                     f"the ledger, left by {found.owners} stopped process(es)" if found.owners
@@ -106,6 +112,15 @@ def http_serving(settings: Settings) -> str:
     return (f"http/sse: hosts {hosts}; browser origins {origins}; at most {server.max_connections} "
             f"connections, {server.max_sessions} sessions; headers within {server.header_timeout_s:g}s, "
             f"bodies within {server.body_timeout_s:g}s and {server.max_body_bytes:,} bytes")
+
+def storage_line(settings: Settings) -> str:
+    """Which backend holds the ledger, budgets and audit rows (reached: the runtime opened it)."""
+    storage = settings.storage
+    if storage.url is None:
+        return f"storage: {backend_name(settings)} (this machine only; storage.url shares one database)"
+    return (f"storage: {backend_name(settings)} reachable and migrated; pool {storage.pool_min_size}-"
+            f"{storage.pool_max_size} connections, statements within {storage.statement_timeout_ms} ms, "
+            f"{storage.on_unavailable} when it is down")
 
 async def _serve_auth(settings: Settings) -> int:
     """Who ``gatewise serve`` lets in; with JWTs, whether the provider's key set can be fetched."""

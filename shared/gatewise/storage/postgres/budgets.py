@@ -381,7 +381,9 @@ class PostgresBudgets:
         return Reconciled(len(gone), len(charged), len(released))
 
     async def _lock(self, conn: Connection, keys: Sequence[SpendKey]) -> list[tuple[Any, ...]]:
-        """Create missing spend rows, then lock them in key order; rows as ``_LOCK_SPEND``."""
+        """Create missing spend rows, then lock them in key order; rows as ``_LOCK_SPEND``. The
+        insert comes first, before this transaction holds any row lock: inserting while holding
+        one could wait on a transaction that waits on that lock."""
         columns = _columns(keys)
         await conn.execute(_ENSURE_SPEND, columns)
         cursor = await conn.execute(_LOCK_SPEND, columns)

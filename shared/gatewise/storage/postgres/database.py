@@ -1,9 +1,11 @@
 """One bounded connection pool per process, and the error every store raises when it is gone.
 
 Every statement runs under ``statement_timeout`` and every wait for a connection under the
-connect timeout, so a stalled server fails a call within seconds rather than hanging it. The
-pool checks a connection before lending it and reopens lost ones in the background with
-exponential backoff, so calls recover by themselves once the server is back.
+connect timeout, so a stalled server fails a call within seconds rather than hanging it. A call
+on a connection the server dropped fails with STORAGE_UNAVAILABLE; the pool discards that
+connection and opens new ones in the background with exponential backoff, so calls recover by
+themselves once the server is back. (Connections are not pinged before each use: that would add
+a round trip to every budget hold.)
 """
 
 from __future__ import annotations
@@ -49,7 +51,6 @@ class Database:
             max_size=config.pool_max_size,
             timeout=config.connect_timeout_s,  # the longest a call waits for a connection
             kwargs=self._connect_options(),
-            check=AsyncConnectionPool.check_connection,
             name="gatewise",
             open=False,
         )

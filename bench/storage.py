@@ -1,0 +1,145 @@
+"""The shared PostgreSQL backend against the embedded SQLite one, in the same run.
+
+For each backend, through the same store interfaces the servers use:
+
+- reservations/s: reserve + commit cycles against a global budget, CONCURRENCY at a time;
+- ledger rows/s:  record() calls, CONCURRENCY at a time (group commit batches them);
+- per call:       the storage work one routed call adds (reserve, commit, one ledger row),
+                  one call at a time: p50 / p95;
+- analytics:      summary() by model and by day over --rows ledger rows (bulk-loaded first).
+
+PostgreSQL runs on a throwaway database (``gatewise_bench_<uuid>``, dropped at the end) on the
+server named by GATEWISE_BENCH_POSTGRES (default: the local one). SQLite uses a temporary file.
+
+Usage: python bench/storage.py [--cycles 2000] [--rows 1000000] [--concurrency 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+from common import pct
+from gatewise.config import BudgetRule, load_settings
+from gatewise.ledger.records import CallRecord
+from gatewise.storage.backends import Stores, open_stores
+
+ADMIN_URL = os.environ.get("GATEWISE_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+MODELS = [f"vendor/model-{i}" for i in range(12)]
+DAY = 86_400.0
+
+
+def record(i: int, ts: float | None = None) -> CallRecord:
+    return CallRecord(server="routing_gateway", tool="routed_complete", provider="sandbox",
+                      model=MODELS[i % len(MODELS)], tokens_in=100 + i % 50, tokens_out=20 + i % 30,
+                      cost_usd=0.0001 * (1 + i % 7), latency_ms=50.0 + (i * 37) % 400, status="ok",
+                      cache_status="miss", route_reason="bench", request_id=f"req-{i}", attempt=0,
+                      project=f"p{i % 5}", ts=time.time() if ts is None else ts)
+
+
+@asynccontextmanager
+async def backend(name: str) -> AsyncIterator[tuple[Stores, str]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {"GATEWISE_DATA_DIR": tmp}
+        database = None
+        if name == "postgresql":
+            database = f"gatewise_bench_{uuid.uuid4().hex[:12]}"
+            with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{database}"')  # type: ignore[arg-type]
+            env["GATEWISE_DATABASE_URL"] = urlunsplit(urlsplit(ADMIN_URL)._replace(path=f"/{database}"))
+        try:
+            stores = await open_stores(load_settings(env))
+            try:
+                await stores.budgets.set_budget(BudgetRule(scope="global", window="monthly", limit_usd=1e9))
+                yield stores, env.get("GATEWISE_DATABASE_URL", str(Path(tmp) / "ledger.sqlite3"))
+            finally:
+                await stores.budgets.close()
+                await stores.ledger.close()
+                if stores.database is not None:
+                    await stores.database.close()
+        finally:
+            if database is not None:
+                with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')  # type: ignore[arg-type]
+
+
+async def rate(count: int, concurrency: int, one: Callable[[int], Awaitable[None]]) -> float:
+    """``one(i)`` for i in range(count), ``concurrency`` workers; calls per second."""
+    queue = iter(range(count))
+
+    async def worker() -> None:
+        for i in queue:
+            await one(i)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return count / (time.perf_counter() - started)
+
+
+async def bulk_load(stores: Stores, rows: int) -> None:
+    """``rows`` ledger rows spread over 30 days, in batches of 10,000 through record_many."""
+    start = time.time() - 30 * DAY
+    for first in range(0, rows, 10_000):
+        batch = [record(i, start + i * 30 * DAY / rows) for i in range(first, min(rows, first + 10_000))]
+        await stores.ledger.record_many(batch)
+
+
+async def measure(name: str, cycles: int, rows: int, concurrency: int) -> dict[str, float]:
+    async with backend(name) as (stores, _):
+        budgets, ledger = stores.budgets, stores.ledger
+
+        async def cycle(i: int) -> None:
+            held = await budgets.reserve(["global", f"project:p{i % 5}"], 0.001, f"bench-{name}-{i}")
+            await budgets.commit(held, 0.0005)
+
+        reservations = await rate(cycles, concurrency, cycle)
+        ledger_rows = await rate(cycles * 4, concurrency, lambda i: ledger.record(record(i)))
+        per_call = []
+        for i in range(max(200, cycles // 4)):
+            started = time.perf_counter()
+            held = await budgets.reserve(["global"], 0.001, f"call-{name}-{i}")
+            await budgets.commit(held, 0.0005)
+            await ledger.record(record(i))
+            per_call.append((time.perf_counter() - started) * 1000)
+        await bulk_load(stores, rows)
+        total = await ledger.count()
+        timings = {}
+        for group in ("model", "day"):
+            started = time.perf_counter()
+            await ledger.summary(since=time.time() - 31 * DAY, group_by=group)  # type: ignore[arg-type]
+            timings[group] = time.perf_counter() - started
+        return {"reservations/s": reservations, "ledger rows/s": ledger_rows,
+                "call p50 ms": pct(per_call, 0.5), "call p95 ms": pct(per_call, 0.95),
+                "rows": float(total), "summary by model s": timings["model"],
+                "summary by day s": timings["day"]}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--cycles", type=int, default=2000, help="reserve+commit cycles")
+    parser.add_argument("--rows", type=int, default=100_000, help="ledger rows for the analytics figures")
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    results = {name: await measure(name, args.cycles, args.rows, args.concurrency)
+               for name in ("sqlite", "postgresql")}
+    print(f"storage backends, {args.cycles} cycles, {args.concurrency} concurrent, "
+          f"{args.rows:,} ledger rows for analytics (same machine, same run)\n")
+    print("| figure | SQLite (baseline) | PostgreSQL | PostgreSQL / SQLite |")
+    print("|---|---:|---:|---:|")
+    for figure, base in results["sqlite"].items():
+        other = results["postgresql"][figure]
+        print(f"| {figure} | {base:,.2f} | {other:,.2f} | {other / base if base else float('nan'):.2f}x |")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
