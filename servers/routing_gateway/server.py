@@ -33,7 +33,6 @@ from gatewise.cache.admin import CacheClearing, ClearScope, Selection, clear_cac
 from gatewise.config import PROJECT_PATTERN, BudgetRule, Settings
 from gatewise.gateway import CompletionRequest, CompletionResult, RouteInfo, RoutingGateway
 from gatewise.guardrails.dry_run import GuardrailCheckRequest, GuardrailCheckResult, check_text
-from gatewise.guardrails.gateway_calls import model_call
 from gatewise.ledger.budget_store import Alert, BudgetStatus
 from gatewise.mcpkit.annotations import calls_model, read_only, writes
 from gatewise.mcpkit.arguments import arguments_of
@@ -314,6 +313,9 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
     @arguments_of(GuardrailCheckRequest)
     async def check_guardrails(ctx: Context[RoutingGateway], request: GuardrailCheckRequest
                                ) -> GuardrailCheckResult:
+        # Imported here: it loads the guardrail pipeline, which listing the tools does not need.
+        from gatewise.guardrails.gateway_calls import model_call
+
         runtime = ctx.request_context.lifespan_context.runtime
         return await check_text(request, runtime.guardrails, model_call(runtime))
 

@@ -1,5 +1,6 @@
-"""A server with the default config loads nothing at start-up that only some of its tools or
-features need: Pillow (charts, images), and the guardrails with phonenumbers and regex."""
+"""A server with the default config loads nothing to answer tools/list that only some of its
+tools or features need: Pillow (charts, images), the guardrail pipeline with phonenumbers and
+regex, jsonschema (Portkey's checks) and the local embedder's onnxruntime."""
 
 from __future__ import annotations
 
@@ -12,28 +13,28 @@ import pytest
 
 from gatewise_sandbox import SandboxServer
 
-DEFERRED = ("PIL", "phonenumbers", "regex", "gatewise.guardrails")
+DEFERRED = ("PIL", "phonenumbers", "regex", "jsonschema", "onnxruntime", "gatewise.guardrails.pipeline")
+SERVERS = ("routing_gateway", "openrouter_multimodal", "openrouter_search", "portkey_admin")
 START = """
 import asyncio, json, sys
 from pathlib import Path
+from mcp import Client
 from gatewise.config import load_settings
-from gatewise.runtime import Runtime
 from gatewise.servers.{server}.server import create_server
 
 async def main():
     settings = load_settings({{}}, data_dir=Path(sys.argv[1]), sandbox_url=sys.argv[2])
-    create_server(settings)
-    runtime = await Runtime.open(settings)
-    await runtime.close()
-    print(json.dumps([name for name in {deferred!r} if name in sys.modules]))
+    async with Client(create_server(settings)) as client:
+        assert (await client.list_tools()).tools
+        print(json.dumps([name for name in {deferred!r} if name in sys.modules]))
 
 asyncio.run(main())
 """
 
 
-@pytest.mark.parametrize("server", ["openrouter_search", "portkey_admin"])
-def test_start_up_leaves_the_optional_heavy_imports(server: str, sandbox: SandboxServer,
-                                                    tmp_path: Path) -> None:
+@pytest.mark.parametrize("server", SERVERS)
+def test_listing_the_tools_leaves_the_optional_heavy_imports(server: str, sandbox: SandboxServer,
+                                                             tmp_path: Path) -> None:
     code = START.format(server=server, deferred=DEFERRED)
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path), sandbox.url],
                           capture_output=True, text=True, timeout=120, check=True)

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from gatewise.bounds import FiniteJSON
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.guardrails.moderation import ModelCall
-from gatewise.guardrails.pipeline import GuardrailPipeline
 from gatewise.guardrails.texts import split
 from gatewise.guardrails.verdict import Verdict
+from gatewise.strict_types import JsonObject
+
+if TYPE_CHECKING:
+    from gatewise.guardrails.pipeline import GuardrailPipeline
 
 MAX_TEXT_CHARS = 100_000
 MAX_MESSAGES = 64
@@ -32,8 +35,9 @@ Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
 
 class GuardrailMessage(BaseModel):
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: Annotated[Text | Annotated[list[dict[str, Any]], Field(max_length=MAX_MESSAGES)],
-                       FiniteJSON] = Field(description="Text, or OpenAI-style parts ({type: text, text})")
+    content: Annotated[Text | Annotated[list[JsonObject], Field(max_length=MAX_MESSAGES)],
+                       FiniteJSON] = Field(description="Text, or OpenAI-style parts ({type: text, text}), "
+                                                       "each a JSON object or its JSON text")
 
 
 class GuardrailCheckRequest(BaseModel):
@@ -49,7 +53,7 @@ class GuardrailCheckRequest(BaseModel):
     context: Annotated[list[Text], Field(max_length=MAX_CONTEXT_ITEMS)] | None = Field(
         None, description="Output only: evidence the answer should be grounded in (documents, "
                           "search results), for the grounding check.")
-    guardrails: Annotated[dict[str, Any], FiniteJSON] | None = Field(
+    guardrails: JsonObject | None = Field(
         None, description="Try these guardrail settings instead of the server's: the `guardrails` "
                           "block of the configuration (input_filters, output_filters, "
                           "input_guardrails, output_guardrails), e.g. {\"input_filters\": "
@@ -109,6 +113,7 @@ def pipeline_for(running: GuardrailPipeline | None, override: dict[str, Any] | N
     """The server's running pipeline (None: every filter off), or the caller's ``override``
     validated like the config file; either way with ``call_model`` and no audit key."""
     from gatewise.config import GuardrailsConfig  # gatewise.config imports this package
+    from gatewise.guardrails.pipeline import GuardrailPipeline  # every check: loaded when one runs
 
     if override is None:
         # Built once at start-up (blocklist lexicon, Portkey hooks): only the model call differs.

@@ -10,15 +10,17 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gatewise.config import MediaConfig
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.media.fetch import fetch_url
-from gatewise.media.image import ImageHeader, PreparedImage, check_call_budget, prepare_image, read_header
 from gatewise.media.paths import read_allowed
 from gatewise.media.urls import check_url
 from gatewise.upstream.chat import AudioPart, VideoPart
+
+if TYPE_CHECKING:
+    from gatewise.media.image import ImageHeader, PreparedImage
 
 T = TypeVar("T")
 
@@ -100,12 +102,17 @@ async def _read_image(source: str, media: MediaConfig, index: int) -> tuple[str,
 async def _prepare(read: Sequence[tuple[str, bytes]], media: MediaConfig) -> list[LoadedImage]:
     if not read:
         return []
+    # Imported with the first image rather than at start-up: it loads Pillow.
+    from gatewise.media.image import check_call_budget, prepare_image
+
     check_call_budget(await _in_decoders(media, _headers, read, media), media)
     return [LoadedImage(label, await _in_decoders(media, prepare_image, data, media, source=label))
             for label, data in read]
 
 
 def _headers(read: Sequence[tuple[str, bytes]], media: MediaConfig) -> list[ImageHeader]:
+    from gatewise.media.image import read_header  # loaded by _prepare already
+
     return [read_header(data, media, source=label) for label, data in read]
 
 
