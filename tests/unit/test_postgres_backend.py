@@ -1,0 +1,227 @@
+"""What only the PostgreSQL backend has: migrations under an advisory lock, a server that is
+unreachable at start-up or lost while running, and a password that never shows. Each test runs
+on a throwaway database; the file skips, saying why, when no server is reachable."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+
+import psycopg
+import pytest
+
+from gatewise.config import StorageConfig, load_settings
+from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.ledger.store import LedgerError
+from gatewise.redact import RedactingFilter
+from gatewise.storage.backends import open_stores
+from gatewise.storage.postgres.budgets import FAIL_OPEN_NOTE
+from gatewise.storage.postgres.database import Database, StorageUnavailable
+from gatewise.storage.postgres.schema import SCHEMA_VERSION, migrate
+from pg_support import pg_rows, require_postgres, throwaway_database
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture
+def url() -> Iterator[str]:
+    with throwaway_database() as made:
+        yield made
+
+
+def storage(url: str, **kw: object) -> StorageConfig:
+    return StorageConfig.model_validate({"url": url, "connect_timeout_s": 2, **kw})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def with_password(url: str, port: int | None = None) -> str:
+    """``url`` as user postgres with a password (trust auth ignores it), on ``port`` if given."""
+    rest = url.split("@", 1)[1]
+    if port is not None:
+        rest = f"127.0.0.1:{port}/" + rest.split("/", 1)[1]
+    return f"postgresql://postgres:{PASSWORD}@{rest}"
+
+
+# --- migrations ------------------------------------------------------------------------------------
+
+
+async def test_instances_starting_together_migrate_once(url: str) -> None:
+    opened = await asyncio.gather(*(Database.open(storage(url)) for _ in range(6)))
+    for db in opened:
+        await db.close()
+    versions = pg_rows(url, "SELECT version FROM schema_migrations ORDER BY version")
+    assert versions == [(v,) for v in range(1, SCHEMA_VERSION + 1)]
+    tables = {row[0] for row in pg_rows(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    assert {"calls", "budgets", "budget_reservations", "budget_spend", "alerts", "budget_owners",
+            "guardrail_events"} <= tables
+
+
+async def test_a_database_at_the_previous_version_is_migrated_with_its_rows(url: str) -> None:
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        assert await migrate(conn, upto=SCHEMA_VERSION - 1) == SCHEMA_VERSION - 1
+        await conn.execute(
+            "INSERT INTO calls (ts, server, tool, provider, model, tokens_in, tokens_out, cost_usd,"
+            " latency_ms, status, cache_status, route_reason, request_id, attempt)"
+            " VALUES (1, 's', 't', 'p', 'm', 1, 2, 0.5, 10, 'ok', 'miss', 'r', 'old-call', 0)")
+    settings = load_settings({"GATEWISE_DATABASE_URL": url, "GATEWISE_DATA_DIR": "/nonexistent"})
+    stores = await open_stores(settings)
+    try:
+        [old] = await stores.ledger.recent(1)
+        assert (old.request_id, old.cost_usd, old.request_hash) == ("old-call", 0.5, None)
+    finally:
+        await stores.budgets.close()
+        await stores.ledger.close()
+        assert stores.database is not None
+        await stores.database.close()
+    assert pg_rows(url, "SELECT MAX(version) FROM schema_migrations") == [(SCHEMA_VERSION,)]
+
+
+async def test_a_newer_schema_is_refused(url: str) -> None:
+    await (await Database.open(storage(url))).close()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("INSERT INTO schema_migrations VALUES (%s, 0)", [SCHEMA_VERSION + 1])
+    with pytest.raises(LedgerError, match=f"schema version {SCHEMA_VERSION + 1}"):
+        await Database.open(storage(url))
+
+
+# --- an unreachable server, and the password -------------------------------------------------------
+
+
+async def test_an_unreachable_server_at_start_is_one_clear_error_without_the_password() -> None:
+    port = free_port()
+    dead = f"postgresql://bob:{PASSWORD}@127.0.0.1:{port}/gw"
+    with pytest.raises(StorageUnavailable) as caught:
+        await open_stores(load_settings({"GATEWISE_DATABASE_URL": dead, "GATEWISE_DATA_DIR": "/nonexistent"}))
+    message = caught.value.message
+    assert caught.value.code is ErrorCode.STORAGE_UNAVAILABLE
+    assert message.startswith(f"PostgreSQL at postgresql://bob@127.0.0.1:{port}/gw is unavailable")
+    assert PASSWORD not in str(caught.value) and "\n" not in message
+
+
+def test_gatewise_migrate_says_which_backend_and_exits_2_when_it_cannot(tmp_path: object) -> None:
+    require_postgres()
+    port = free_port()
+    env = {"PATH": "/usr/bin:/bin", "GATEWISE_DATA_DIR": str(tmp_path),
+           "GATEWISE_DATABASE_URL": f"postgresql://bob:{PASSWORD}@127.0.0.1:{port}/gw"}
+    done = subprocess.run([sys.executable, "-m", "gatewise.cli", "migrate"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "is unavailable" in done.stderr and PASSWORD not in done.stderr
+    with throwaway_database() as url:
+        env["GATEWISE_DATABASE_URL"] = with_password(url)
+        done = subprocess.run([sys.executable, "-m", "gatewise.cli", "migrate"], env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert f"is at schema version {SCHEMA_VERSION}" in done.stderr and PASSWORD not in done.stderr
+
+
+def test_a_bad_database_url_is_a_config_error_that_does_not_echo_it() -> None:
+    with pytest.raises(GatewiseError) as caught:
+        load_settings({"GATEWISE_DATABASE_URL": f"mysql://bob:{PASSWORD}@db/gw"})
+    assert caught.value.code is ErrorCode.CONFIG_ERROR
+    assert "storage.url" in caught.value.message and PASSWORD not in caught.value.message
+
+
+def test_the_password_is_scrubbed_from_log_lines(caplog: pytest.LogCaptureFixture) -> None:
+    settings = load_settings({"GATEWISE_DATABASE_URL": f"postgresql://bob:{PASSWORD}@db:5432/gw"})
+    assert PASSWORD in settings.secrets
+    record = logging.LogRecord("t", logging.WARNING, __file__, 1, "connecting to %s", (
+        f"postgresql://bob:{PASSWORD}@db:5432/gw",), None)
+    RedactingFilter(settings.secrets).filter(record)
+    assert PASSWORD not in record.getMessage()
+
+
+# --- lost while running ------------------------------------------------------------------------------
+
+
+class Proxy:
+    """A TCP relay on loopback to the real server, which the test can cut and bring back: the
+    only way to lose a real database mid-flight without stopping it for everyone else."""
+
+    def __init__(self, target_port: int) -> None:
+        self.port = free_port()
+        self._target = target_port
+        self._server: asyncio.Server | None = None
+        self._links: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+
+    async def cut(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in list(self._links):
+            writer.close()
+        await self._server.wait_closed()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self._target)
+        self._links |= {writer, up_writer}
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError, asyncio.CancelledError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+
+@pytest.fixture
+async def proxied(url: str) -> AsyncIterator[tuple[Proxy, str]]:
+    proxy = Proxy(int(url.split("@", 1)[1].split("/", 1)[0].rsplit(":", 1)[1]))
+    await proxy.start()
+    yield proxy, with_password(url, proxy.port)
+    with contextlib.suppress(Exception):
+        await proxy.cut()
+
+
+@pytest.mark.parametrize("mode", ["fail_closed", "fail_open"])
+async def test_a_lost_database_fails_calls_clearly_then_they_recover(
+        proxied: tuple[Proxy, str], mode: str) -> None:
+    proxy, via = proxied
+    settings = load_settings({"GATEWISE_DATABASE_URL": via, "GATEWISE_DATA_DIR": "/nonexistent"},
+                             storage={"url": via, "connect_timeout_s": 1, "on_unavailable": mode})
+    stores = await open_stores(settings)
+    budgets = stores.budgets
+    try:
+        held = await budgets.reserve(["global"], 0.1, "before")
+        await budgets.commit(held, 0.1)
+        await proxy.cut()
+        if mode == "fail_closed":
+            with pytest.raises(GatewiseError) as caught:
+                await budgets.reserve(["global"], 0.1, "during")
+            assert caught.value.code is ErrorCode.STORAGE_UNAVAILABLE
+            assert PASSWORD not in str(caught.value)
+        else:
+            during = await budgets.reserve(["global"], 0.1, "during")
+            assert (during.verdict, during.ids, during.warnings) == ("ok", (), (FAIL_OPEN_NOTE,))
+            assert (await budgets.commit(during, 0.1)).alerts == ()
+        with pytest.raises(GatewiseError, match="STORAGE_UNAVAILABLE"):
+            await stores.ledger.count()
+        await proxy.start()  # the server is back: the pool reconnects by itself
+        for _ in range(50):
+            try:
+                after = await budgets.reserve(["global"], 0.1, "after")
+                break
+            except GatewiseError:
+                await asyncio.sleep(0.1)
+        else:
+            pytest.fail("the pool did not reconnect")
+        assert after.verdict == "ok" and after.ids
+    finally:
+        await budgets.close()
+        await stores.ledger.close()
+        assert stores.database is not None
+        await stores.database.close()
