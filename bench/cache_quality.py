@@ -117,7 +117,7 @@ async def judge_all(cache: SemanticCache, pairs: list[Pair]) -> list[Judged]:
         vectors.update(zip(chunk, embedded.vectors, strict=True))
     judged = []
     for p in pairs:
-        gate, _ = await cache.judge(p.cached, p.new)
+        gate, _ = await cache.judge(p.cached, p.new, float(np.dot(vectors[p.cached], vectors[p.new])))
         history = "context" if not p.same_context else \
             (await cache.same_history(p.scope_a.history(), p.scope_b.history()))[0]
         judged.append(Judged(p, float(np.dot(vectors[p.cached], vectors[p.new])), gate, history))

@@ -11,6 +11,8 @@ clears the similarity threshold is served only if these cheap lexical checks als
   side's word with a negating or narrowing prefix (subscribe/unsubscribe, employed/self-employed);
   a polar word on one side only is held to the content rule below;
 - roles: no shared word swapped across a direction word (convert Word to PDF vs PDF to Word);
+- question: the same question words asking for a person, place, reason or time (who, where, why,
+  when; a deadline or date asks "when");
 - names and rare words: every capitalised name, acronym and uncommon word on either side is on
   the other side too (a misspelling of a word no dictionary has is forgiven, and so is another form
   of the same word: quote/quotation);
@@ -18,7 +20,14 @@ clears the similarity threshold is served only if these cheap lexical checks als
   synonym group (:mod:`gatewise.cache.synonyms`: "obtain" by "get", "update" by "change", "what
   time" by "when"), or else by a near-synonym among the other side's unmatched words (checked
   with word vectors by :func:`compare`'s caller), so "kids" may stand for "children" but an added
-  or swapped qualifier ("student discounts", "kids' menu" vs "set menu") refuses.
+  or swapped qualifier ("student discounts", "kids' menu" vs "set menu") refuses. A question
+  built anew rather than edited word for word (see :func:`_reworded`) may instead differ in
+  common words that take no side and ask for no other kind of answer, when the embeddings agree
+  closely (checked by :func:`compare`'s caller): a minimal pair keeps its sentence and changes
+  one word, a rewording changes the sentence.
+
+Hyphenated compounds of dictionary words are read as their words ("dog-friendly" meets "dog
+friendly").
 
 Greetings, thanks and apologies that open or close a question ("Hi team,", "Thanks in advance")
 are set aside first: they change nothing about the answer.
@@ -34,6 +43,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from functools import cache, lru_cache
 from importlib import resources
 
@@ -128,6 +138,7 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
                 "unhealthy expensive dear"),
     "merit": ("benefit benefits advantage advantages pro pros upside upsides",
               "drawback drawbacks disadvantage disadvantages con cons downside downsides risk risks"),
+    "condition": ("properly", "fault faults faulty broken defective malfunction malfunctioning"),
     "connect": ("connect link pair mount follow", "disconnect unlink unpair unmount unfollow"),
     "temperature": ("hot warm heat", "cold cool chill freeze"),
     "encrypt": ("encrypt encode compress lock", "decrypt decode decompress"),
@@ -555,11 +566,33 @@ def _prefixed(a: frozenset[str], b: frozenset[str]) -> bool:
 @dataclass(frozen=True, slots=True)
 class LexicalVerdict:
     """``refused`` names the gate that refused, or None; the unmatched sets hold the common
-    words on each side that word vectors must still show to be near-synonyms."""
+    words on each side that word vectors must still show to be near-synonyms, unless
+    ``reworded``: the two are built differently, and only common words that take no side of an
+    opposite pair differ, so a close enough embedding may decide alone."""
 
     refused: str | None
     unmatched_cached: frozenset[str] = frozenset()
     unmatched_new: frozenset[str] = frozenset()
+    reworded: bool = False
+
+
+# Below this share of their other words in the same order, two questions are built differently.
+MINIMAL_PAIR_RATIO = 0.75
+_ARTICLES = frozenset({"a", "an", "the"})
+# Question words that ask for a person, a place, a reason or a time: "How do I pay council tax?"
+# and "Who has to pay council tax?" want different answers. ("what" and "how" ask for too many
+# things to hold apart; "what time" and "what's the reason" are rewritten to "when" and "why",
+# and a deadline, a due date or a date is asked for as a "when".)
+_ASKED_FOR = {"who": "who", "whom": "who", "whose": "who", "where": "where", "why": "why", "when": "when",
+              "deadline": "when", "due": "when", "date": "when"}
+
+
+def _asked(words: frozenset[str]) -> frozenset[str]:
+    return frozenset(_ASKED_FOR[w] for w in words if w in _ASKED_FOR)
+
+
+# Synonym groups (gatewise.cache.synonyms) that name the kind of answer a question wants.
+_ANSWER_KINDS = frozenset({"price", "need", "allowed", "meaning", "exist", "eligible", "due"})
 
 
 def compare(cached: Features, new: Features) -> LexicalVerdict:
@@ -571,6 +604,8 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
     if not _polarity_agrees(cached, new) or _prefixed(cached.words, new.words) \
             or _prefixed(new.words, cached.words):
         return LexicalVerdict("polarity")
+    if _asked(cached.words) != _asked(new.words):
+        return LexicalVerdict("question")
     if not _roles_agree(cached, new):
         return LexicalVerdict("role")
     only_cached = _unmatched(cached, new)
@@ -581,10 +616,34 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
     for word in (*only_cached, *only_new):
         if word in cached.rare or word in new.rare:
             return LexicalVerdict("rare_word")
-    if bool(only_cached) != bool(only_new):
+    reworded = _reworded(cached, only_cached, new, only_new)
+    if bool(only_cached) != bool(only_new) and not reworded:
         return LexicalVerdict("content")  # a word added or dropped, with nothing to stand for it
     return LexicalVerdict(None, frozenset(cached.spelled[w] for w in only_cached),
-                          frozenset(new.spelled[w] for w in only_new))
+                          frozenset(new.spelled[w] for w in only_new), reworded)
+
+
+def _reworded(a: Features, only_a: frozenset[str], b: Features, only_b: frozenset[str]) -> bool:
+    """Whether two questions that differ in some common words are one question put another way,
+    not a minimal pair. A question about something else is written by changing or adding a word
+    in the same sentence ("Is the chicken dish gluten-free?" / "Is the beef dish gluten-free?",
+    "a refund on a gift" / "on a gift card"): the rest stays word for word. A rewording builds
+    the sentence anew ("Does the hotel have a pool?" / "Is there a swimming pool at the
+    hotel?"). So: the words besides the differing ones (articles aside) are mostly not in the
+    same order, and no differing word takes a side of an opposite pair or says what kind of
+    answer is wanted (a price, a requirement, a permission: "How much is a fishing licence?" /
+    "Do I need a fishing licence?")."""
+    if not only_a and not only_b:
+        return False
+    polar = {word for _, _, word in a.polarity} | {word for _, _, word in b.polarity}
+    if (only_a | only_b) & polar:
+        return False
+    for side, only in ((a, only_a), (b, only_b)):
+        if any(synonyms.senses(side.spelled[w], w) & _ANSWER_KINDS for w in only):
+            return False
+    rest_a = [w for w in a.sequence if w not in only_a and w not in _ARTICLES]
+    rest_b = [w for w in b.sequence if w not in only_b and w not in _ARTICLES]
+    return SequenceMatcher(None, rest_a, rest_b, autojunk=False).ratio() < MINIMAL_PAIR_RATIO
 
 
 def _polarity_agrees(a: Features, b: Features) -> bool:

@@ -54,6 +54,9 @@ FILE_NAME = "semantic.sqlite3"
 MAX_QUESTION_CHARS = 1000
 # Two words stand for each other only this close (buy/purchase, kids/children; not fix/repair).
 SYNONYM_COSINE = 0.8
+# A rewording whose common words differ is served only this close (or the threshold, if higher):
+# the words no longer vouch for it, so the embedding must, with a margin over the default.
+REWORDED_COSINE = 0.8
 # Candidates ranked by the approximate index; each is confirmed with its exact stored vector.
 _CANDIDATES = 4
 _APPROX_SLACK = 0.02
@@ -325,7 +328,7 @@ class SemanticCache:
             if similarity < self.threshold:
                 refused = refused or "similarity"
                 continue
-            gate, word_cost = await self.judge(row.question, new)
+            gate, word_cost = await self.judge(row.question, new, similarity)
             cost += word_cost
             if gate is None:
                 gate, turn_cost = await self.same_history(row.history, history)
@@ -399,15 +402,22 @@ class SemanticCache:
         if self._owns_embedder:
             await self.embedder.aclose()
 
-    async def judge(self, cached_question: str, new: gates.Features | str) -> tuple[str | None, float]:
-        """Whether the answer to ``cached_question`` may stand for ``new`` once the similarity
-        threshold is met: None, or the name of the gate that refused; and what embedding words
-        cost upstream."""
+    async def judge(self, cached_question: str, new: gates.Features | str,
+                    similarity: float) -> tuple[str | None, float]:
+        """Whether the answer to ``cached_question`` may stand for ``new``, whose embeddings are
+        ``similarity`` apart, once the similarity threshold is met: None, or the name of the gate
+        that refused; and what embedding words cost upstream. A rewording (see
+        :func:`gates.compare`) may differ in common words when the embeddings agree closely
+        (``REWORDED_COSINE``); otherwise every differing word needs a near-synonym."""
         if isinstance(new, str):
             new = gates.analyse(new)
         verdict = gates.compare(gates.analyse(cached_question), new)
         if verdict.refused is not None:
             return verdict.refused, 0.0
+        if verdict.reworded and similarity >= REWORDED_COSINE:
+            return None, 0.0
+        if not verdict.unmatched_cached or not verdict.unmatched_new:
+            return ("content" if verdict.unmatched_cached or verdict.unmatched_new else None), 0.0
         synonyms, cost = await self._synonyms(verdict)
         return (None if synonyms else "content"), cost
 
@@ -430,9 +440,10 @@ class SemanticCache:
         texts = [gates.embedding_text(turn) for pair in differing for turn in pair]
         vectors, cost = await self._memo_vectors(texts)
         for i, (a, b) in enumerate(differing):
-            if float(np.dot(vectors[2 * i], vectors[2 * i + 1])) < self.threshold:
+            similarity = float(np.dot(vectors[2 * i], vectors[2 * i + 1]))
+            if similarity < self.threshold:
                 return "history", cost
-            gate, word_cost = await self.judge(a, b)
+            gate, word_cost = await self.judge(a, b, similarity)
             cost += word_cost
             if gate is not None or not gates.same_order(gates.analyse(a), gates.analyse(b)):
                 return "history", cost
