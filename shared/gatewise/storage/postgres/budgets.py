@@ -60,12 +60,14 @@ from gatewise.ledger.budgets import DEFAULT_RESERVATION_TTL_S
 from gatewise.ledger.owners import Owner, is_gone, this_process
 from gatewise.ledger.store import LedgerClosedError, LedgerError
 from gatewise.storage.postgres.database import Connection, Database, StorageUnavailable
+from gatewise.storage.postgres.schema import MIGRATION_LOCK
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 SpendKey = tuple[str, str, str]  # scope, window, window key
 
+RULES_LOCK = MIGRATION_LOCK + 1  # pg_advisory_xact_lock key for writing the config's rules
 FAIL_OPEN_NOTE = ("Budgets are not enforced for this call: the shared database is unavailable and "
                   "storage.on_unavailable is fail_open.")
 
@@ -452,6 +454,8 @@ class PostgresBudgets:
             seen.add((rule.scope, rule.window))
         now = self._clock()
         async with self._db.connection() as conn, conn.transaction():
+            # Instances starting together each rewrite the config's rules: one at a time.
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", [RULES_LOCK])
             await conn.execute("DELETE FROM budgets WHERE source = 'config' OR scope = ANY(%s)",
                                [sorted({rule.scope for rule in rules})])
             for r in rules:
