@@ -2,21 +2,26 @@
 
 Input checks run before any cache lookup, so a blocked request costs nothing (no cache entry,
 no budget hold, no upstream call) and the cache key is made of the redacted messages: raw PII
-never reaches the cache file. Output checks run on the upstream's answer before it is built
-into a result, so a blocked answer is never cached. Every non-pass verdict is written to the
-ledger's ``guardrail_events`` with keyed hashes in place of the values that tripped it.
+never reaches the cache file. The key also names the guardrail rules, so an answer stored under
+looser rules is never served under stricter ones. Output checks run on the upstream's answer
+before it is built into a result, so a blocked answer is never cached. Every non-pass verdict
+is written to the ledger's ``guardrail_events`` with keyed hashes in place of the values that
+tripped it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
+import json
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 from pydantic import BaseModel, Field
 
+from gatewise.config import GuardrailsConfig
 from gatewise.ledger.guardrail_events import GuardrailEvent
 from gatewise.pipeline.call import Call
 from gatewise.runtime import Runtime
@@ -41,9 +46,12 @@ class InputGuardrails:
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self.rules = rules_fingerprint(runtime.settings.guardrails)
 
     async def __call__(self, call: Call[Any], next: Next) -> None:
         guard = self.runtime.guardrails
+        if guard is not None:
+            checked_under(call, self.rules)
         if guard is None or not guard.checks_input:
             await next(call)
             return
@@ -83,6 +91,22 @@ class OutputGuardrails:
             assert call.outcome is not None
             call.outcome.result = dataclasses.replace(answer, content=verdict.text)
         call.checked_output = verdict
+
+
+def rules_fingerprint(config: GuardrailsConfig) -> str:
+    """A short hash of the guardrail rules (all but how long audit rows are kept)."""
+    rules = config.model_dump(mode="json", exclude={"audit_retention_days"})
+    return hashlib.sha256(json.dumps(rules, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def checked_under(call: Call[Any], rules: str) -> None:
+    """Key the call's cache entries by the guardrail rules: a stored answer was checked (and its
+    request redacted) under the rules of its day, so it is served only while they still hold."""
+    policy = call.cache
+    policy.key = {**policy.key, "guardrails": rules}
+    if policy.semantic is not None:
+        policy.semantic = dataclasses.replace(policy.semantic,
+                                              scope={**policy.semantic.scope, "guardrails": rules})
 
 
 def with_output_notes(call: Call[Any], result: M) -> M:
