@@ -28,7 +28,7 @@ demo: $(STAMP)
 	$(BIN)/gatewise demo
 
 serve: $(STAMP)
-	$(BIN)/gatewise serve routing-gateway --transport http --host 127.0.0.1 --port $(or $(PORT),8000)
+	$(BIN)/gatewise serve --host 127.0.0.1 --port $(or $(PORT),8000)
 
 # One worker per core (pytest-xdist): many tests wait on a child process or a socket. Each file
 # stays on one worker, so a module's server or parsed spec is set up once.
@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/pii_eval.py
 	$(BIN)/python bench/guardrails.py
 	$(BIN)/python bench/cache_replay.py
+	$(BIN)/python bench/load.py
 
 # ruff, then mypy --strict (with the pydantic plugin) over the files named in pyproject.toml
 lint: $(STAMP)
