@@ -65,7 +65,7 @@ from gatewise.storage.postgres.schema import MIGRATION_LOCK
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-SpendKey = tuple[str, str, str]  # scope, window, window key
+SpendKey = tuple[str, Window, str]  # scope, window, window key
 
 RULES_LOCK = MIGRATION_LOCK + 1  # pg_advisory_xact_lock key for writing the config's rules
 FAIL_OPEN_NOTE = ("Budgets are not enforced for this call: the shared database is unavailable and "
@@ -93,17 +93,31 @@ SET committed_usd = s.committed_usd + d.committed, held_usd = GREATEST(s.held_us
 FROM unnest(%s::text[], %s::text[], %s::text[], %s::float8[], %s::float8[])
      AS d(scope, w, key, committed, held)
 WHERE s.scope = d.scope AND s."window" = d.w AND s.window_key = d.key
-RETURNING s.scope, s."window", s.window_key, s.committed_usd::float8
+RETURNING s.scope, s."window", s.window_key, s.committed_usd::float8,
+          (SELECT b.limit_usd FROM budgets b WHERE b.scope = s.scope AND b."window" = s."window")
 """
+# The hold and its spend in one round trip (the spend rows are already locked).
 _HOLD = """
+WITH added AS (
+    UPDATE budget_spend s SET held_usd = s.held_usd + %s
+    WHERE (s.scope, s."window", s.window_key) IN
+          (SELECT * FROM unnest(%s::text[], %s::text[], %s::text[]))
+)
 INSERT INTO budget_reservations
     (request_id, scope, day_key, month_key, reserved_usd, state, created_at, owner)
 SELECT %s, scope, %s, %s, %s, 'reserved', %s, %s FROM unnest(%s::text[]) AS t(scope)
 RETURNING id
 """
-_HOLDS = """
-SELECT id, scope, day_key, month_key, reserved_usd, state, cost_usd FROM budget_reservations
-WHERE request_id = %s AND id = ANY(%s) ORDER BY id FOR UPDATE
+# Lock a request's holds and settle the open ones in one round trip; rows as they were before.
+_SETTLE = """
+WITH held AS (
+    SELECT id, scope, day_key, month_key, reserved_usd, state, cost_usd FROM budget_reservations
+    WHERE request_id = %s AND id = ANY(%s) ORDER BY id FOR UPDATE
+), settled AS (
+    UPDATE budget_reservations r SET state = %s, cost_usd = COALESCE(%s::float8, r.cost_usd), settled_at = %s
+    FROM held WHERE r.id = held.id AND held.state IN ('reserved', 'expired')
+)
+SELECT * FROM held
 """
 _STATUS = """
 SELECT b.scope, b."window", b.limit_usd, b.on_exceed, b.source,
@@ -159,6 +173,10 @@ class PostgresBudgets:
         self._new_delivery: DeliveryState = "pending" if config.webhook_url else "not_configured"
         self._notifier = (WebhookNotifier(config.webhook_url, http, self._record_delivery)
                           if config.webhook_url else None)
+        # Spend rows never go away, and an alert once stored stays stored: both are remembered
+        # so a hold skips creating the rows and a commit skips alerts already raised.
+        self._known_spend: set[SpendKey] = set()
+        self._alerted: set[tuple[str, str, str, float]] = set()
         self._upkeep: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[Any]] = set()
         self._closed = False
@@ -310,9 +328,8 @@ class PostgresBudgets:
             downgrade = [b for b in over if b.on_exceed == "downgrade"]
             ids: tuple[int, ...] = ()
             if not blocked and not downgrade:
-                await self._add(conn, [(key, 0.0, amount) for key in keys], locked=True)
-                cursor = await conn.execute(_HOLD, [request_id, day, month, amount, now, self._owner.id,
-                                                    list(scopes)])
+                cursor = await conn.execute(_HOLD, [amount, *_columns(keys), request_id, day, month, amount,
+                                                    now, self._owner.id, list(scopes)])
                 ids = tuple(sorted(row[0] for row in await cursor.fetchall()))
         if blocked:
             raise _exceeded(blocked[0], amount)
@@ -326,14 +343,11 @@ class PostgresBudgets:
     async def _commit(self, reservation: Reservation, cost: float) -> CommitResult:
         now = self._clock()
         async with self._db.connection() as conn, conn.transaction():
-            rows = await self._holds(conn, reservation.ids, reservation.request_id)
+            rows = await self._settle(conn, reservation.ids, reservation.request_id, "committed", cost, now)
             open_rows = [row for row in rows if row[5] in ("reserved", "expired")]
             if not open_rows:
                 previous = max((row[6] or 0.0 for row in rows if row[5] == "committed"), default=0.0)
                 return CommitResult(previous, settled_before=True)
-            await conn.execute(
-                "UPDATE budget_reservations SET state = 'committed', cost_usd = %s, settled_at = %s"
-                " WHERE id = ANY(%s)", [cost, now, [row[0] for row in open_rows]])
             deltas = [(key, cost, -row[4] if row[5] == "reserved" else 0.0)
                       for row in open_rows for key in _spend_keys(row[1], row[2], row[3])]
             spent = await self._add(conn, deltas)
@@ -345,12 +359,10 @@ class PostgresBudgets:
     async def _release(self, ids: Sequence[int], request_id: str) -> bool:
         now = self._clock()
         async with self._db.connection() as conn, conn.transaction():
-            rows = await self._holds(conn, ids, request_id)
+            rows = await self._settle(conn, ids, request_id, "released", None, now)
             open_rows = [row for row in rows if row[5] in ("reserved", "expired")]
             if not open_rows:
                 return False
-            await conn.execute("UPDATE budget_reservations SET state = 'released', settled_at = %s"
-                               " WHERE id = ANY(%s)", [now, [row[0] for row in open_rows]])
             await self._add(conn, [(key, 0.0, -row[4]) for row in open_rows if row[5] == "reserved"
                                    for key in _spend_keys(row[1], row[2], row[3])])
             return True
@@ -387,14 +399,17 @@ class PostgresBudgets:
         insert comes first, before this transaction holds any row lock: inserting while holding
         one could wait on a transaction that waits on that lock."""
         columns = _columns(keys)
-        await conn.execute(_ENSURE_SPEND, columns)
+        if not self._known_spend.issuperset(keys):
+            await conn.execute(_ENSURE_SPEND, columns)
         cursor = await conn.execute(_LOCK_SPEND, columns)
-        return await cursor.fetchall()
+        rows = await cursor.fetchall()
+        self._known_spend.update((row[0], row[1], row[2]) for row in rows)
+        return rows
 
-    async def _add(self, conn: Connection, deltas: Sequence[tuple[SpendKey, float, float]], *,
-                   locked: bool = False) -> dict[SpendKey, float]:
-        """Add (committed, held) amounts to spend rows, locking them in key order first unless
-        the transaction has (``locked``); returns the committed spend of each row touched."""
+    async def _add(self, conn: Connection, deltas: Sequence[tuple[SpendKey, float, float]]
+                   ) -> dict[SpendKey, tuple[float, float | None]]:
+        """Add (committed, held) amounts to spend rows, locking them in key order first; returns
+        the committed spend of each row touched and its budget's limit (None: no budget)."""
         merged: dict[SpendKey, list[float]] = defaultdict(lambda: [0.0, 0.0])
         for key, committed, held in deltas:
             merged[key][0] += committed
@@ -402,34 +417,34 @@ class PostgresBudgets:
         if not merged:
             return {}
         keys = sorted(merged)
-        if not locked:
-            await self._lock(conn, keys)
+        await self._lock(conn, keys)
         cursor = await conn.execute(_ADD_SPEND, [*_columns(keys), [merged[k][0] for k in keys],
                                                  [merged[k][1] for k in keys]])
-        return {(row[0], row[1], row[2]): row[3] for row in await cursor.fetchall()}
+        return {(row[0], row[1], row[2]): (row[3], row[4]) for row in await cursor.fetchall()}
 
-    async def _holds(self, conn: Connection, ids: Sequence[int], request_id: str) -> list[tuple[Any, ...]]:
-        cursor = await conn.execute(_HOLDS, [request_id, list(ids)])
+    async def _settle(self, conn: Connection, ids: Sequence[int], request_id: str, state: str,
+                      cost: float | None, now: float) -> list[tuple[Any, ...]]:
+        """Lock a request's holds and move the open ones to ``state``; the rows as they were."""
+        cursor = await conn.execute(_SETTLE, [request_id, list(ids), state, cost, now])
         rows = await cursor.fetchall()
         if len(rows) != len(set(ids)):
             raise ValueError(
                 f"reservation {tuple(ids)} for request {request_id!r} is not in this budget store")
         return rows
 
-    async def _new_alerts(self, conn: Connection, spent: dict[SpendKey, float], now: float) -> list[Alert]:
+    async def _new_alerts(self, conn: Connection, spent: dict[SpendKey, tuple[float, float | None]],
+                          now: float) -> list[Alert]:
         """Alert rows for thresholds the spend now passes; the unique key lets one instance win."""
-        scopes = sorted({key[0] for key in spent})
-        cursor = await conn.execute('SELECT scope, "window", limit_usd FROM budgets WHERE scope = ANY(%s)'
-                                    ' ORDER BY scope, "window"', [scopes])
         alerts = []
-        for scope, window, limit in await cursor.fetchall():
-            key = next((k for k in spent if k[0] == scope and k[1] == window), None)
-            if key is None:
+        for key in sorted(spent):
+            (scope, window, _), (total, limit) = key, spent[key]
+            if limit is None:
                 continue
-            total = spent[key]
             for threshold in self._thresholds:
                 if total < threshold * limit * (1 - _EPS):
                     break
+                if (*key, threshold) in self._alerted:
+                    continue
                 resets = iso_utc(window_reset(window, key[2]))
                 level = "is used up" if threshold >= 1 else f"has reached {threshold * 100:g}%"
                 message = (f"Budget alert: the {scope} {window} budget for {key[2]} {level}: {usd(total)} of "
@@ -440,6 +455,7 @@ class PostgresBudgets:
                     ' ON CONFLICT (scope, "window", window_key, threshold) DO NOTHING RETURNING id',
                     [now, scope, window, key[2], threshold, total, limit, message, self._new_delivery])
                 row = await inserted.fetchone()
+                self._alerted.add((*key, threshold))
                 if row is not None:
                     alerts.append(Alert(row[0], now, scope, window, key[2], threshold, total, limit,
                                         message, self._new_delivery, None, resets))
