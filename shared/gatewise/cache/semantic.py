@@ -67,7 +67,9 @@ _LOAD_BATCH = 4096
 # several other conversations' turns first: more candidates are read before giving up.
 _CONVERSATION_CANDIDATES = 16
 # Earlier turns compared by meaning at most; a longer differing history is another conversation.
-MAX_DIFFERING_TURNS = 8
+MAX_DIFFERING_TURNS = 4
+# Candidates per lookup whose reworded history is compared by meaning; the rest are misses.
+_REWORDED_HISTORIES = 4
 # The earlier turns' words, compared by meaning with the new conversation's (scope keys the rest).
 HISTORY_COLUMN = ("ALTER TABLE entries ADD COLUMN history TEXT NOT NULL DEFAULT '[]'",)
 
@@ -323,6 +325,7 @@ class SemanticCache:
                                         limit)
         refused: str | None = None
         new = gates.analyse(question)
+        reworded_histories = 0
         for row in candidates:
             similarity = float(np.dot(row.vector, vector))
             if similarity < self.threshold:
@@ -330,8 +333,14 @@ class SemanticCache:
                 continue
             gate, word_cost = await self.judge(row.question, new, similarity)
             cost += word_cost
-            if gate is None:
-                gate, turn_cost = await self.same_history(row.history, history)
+            differing = _differing_turns(row.history, history) if gate is None else []
+            if gate is None and (len(row.history) != len(history) or not _lexically_alike(differing)):
+                gate = "history"
+            elif differing:
+                # Bounded: each such check embeds up to 2 * MAX_DIFFERING_TURNS turns.
+                reworded_histories += 1
+                gate, turn_cost = ("history", 0.0) if reworded_histories > _REWORDED_HISTORIES \
+                    else await self.same_history(row.history, history)
                 cost += turn_cost
             if gate is not None:
                 refused = refused or gate
@@ -432,10 +441,10 @@ class SemanticCache:
         offered, are two."""
         if len(cached) != len(new):
             return "history", 0.0
-        differing = [(a, b) for a, b in zip(cached, new, strict=True) if _as_read(a) != _as_read(b)]
+        differing = _differing_turns(cached, new)
         if not differing:
             return None, 0.0
-        if len(differing) > MAX_DIFFERING_TURNS or not all(_fits(a) and _fits(b) for a, b in differing):
+        if not _lexically_alike(differing):
             return "history", 0.0
         texts = [gates.embedding_text(turn) for pair in differing for turn in pair]
         vectors, cost = await self._memo_vectors(texts)
@@ -445,7 +454,7 @@ class SemanticCache:
                 return "history", cost
             gate, word_cost = await self.judge(a, b, similarity)
             cost += word_cost
-            if gate is not None or not gates.same_order(gates.analyse(a), gates.analyse(b)):
+            if gate is not None:
                 return "history", cost
         return None, cost
 
@@ -606,6 +615,27 @@ class _Row:
     value: dict[str, Any]
     stored_at: float
     history: tuple[str, ...]  # the earlier turns' words
+
+
+def _differing_turns(cached: Sequence[str], new: Sequence[str]) -> list[tuple[str, str]]:
+    """The earlier turns at the same place that read otherwise (nothing when the counts differ:
+    that is another conversation, which the scope key already keeps apart)."""
+    if len(cached) != len(new):
+        return []
+    return [(a, b) for a, b in zip(cached, new, strict=True) if _as_read(a) != _as_read(b)]
+
+
+def _lexically_alike(differing: list[tuple[str, str]]) -> bool:
+    """The checks of reworded turns that need no embedding: few enough, short enough, passing
+    the lexical gates, with the words both share in the same order. Other conversations
+    (another order number, another offer) mostly stop here, before any turn is embedded."""
+    if len(differing) > MAX_DIFFERING_TURNS or not all(_fits(a) and _fits(b) for a, b in differing):
+        return False
+    for a, b in differing:
+        cached, new = gates.analyse(a), gates.analyse(b)
+        if gates.compare(cached, new).refused is not None or not gates.same_order(cached, new):
+            return False
+    return True
 
 
 def _fits(question: str) -> bool:
