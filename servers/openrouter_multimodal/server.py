@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, ContentBlock, ImageContent, TextContent
@@ -33,6 +33,7 @@ from gatewise.multimodal.service import (
     MultimodalService,
     drop_none,
 )
+from gatewise.strict_types import JsonObject
 from gatewise.upstream.chat import ImageDetail
 
 
@@ -65,7 +66,7 @@ Question = Annotated[str, Field(min_length=1, description="What to ask about the
 MaxTokens = Annotated[Tokens | None, Field(description="Cap on answer length in tokens.")]
 SamplingTemperature = Annotated[Temperature | None, Field(description="Sampling temperature, 0–2.")]
 # Free-form objects are forwarded to the upstream as given: every number in them must be finite.
-Object = Annotated[dict[str, Any] | None, FiniteJSON]
+Object = Annotated[JsonObject | None, FiniteJSON]
 
 
 def _reply(out: ModelOutput, text: str, images: list[tuple[str, bytes]] | None = None) -> CallToolResult:
@@ -137,15 +138,18 @@ def create_server(settings: Settings) -> MCPServer[MultimodalService]:
     async def chat_completion(
         ctx: Context[MultimodalService],
         model: Annotated[str, Field(min_length=1, description="Model id, e.g. 'openai/gpt-5-nano'.")],
-        messages: Annotated[list[dict[str, Any]], Field(min_length=1, description=(
-            "OpenAI-style messages: {role, content} where content is text or a list of parts.")),
+        messages: Annotated[list[JsonObject], Field(min_length=1, description=(
+            "OpenAI-style messages, each a JSON object or its JSON text: {role, content} where "
+            "content is text or a list of parts.")),
             FiniteJSON],
         max_tokens: MaxTokens = None,
         temperature: SamplingTemperature = None,
-        tools: Annotated[list[dict[str, Any]] | None, Field(
-            description="Function tools."), FiniteJSON] = None,
-        tool_choice: Annotated[str | dict[str, Any] | None, Field(
-            description="'auto', 'none', 'required' or a specific function."), FiniteJSON] = None,
+        tools: Annotated[list[JsonObject] | None, Field(
+            description="Function tools, each a JSON object or its JSON text."), FiniteJSON] = None,
+        # JSON text first: '{"type": "function", ...}' is a choice of function, 'auto' a mode.
+        tool_choice: Annotated[JsonObject | str | None, Field(
+            description="'auto', 'none', 'required' or a specific function (JSON text).",
+            union_mode="left_to_right"), FiniteJSON] = None,
         response_format: Annotated[Object, Field(
             description="e.g. {type: 'json_schema', json_schema: {...}}.")] = None,
         reasoning: Annotated[Object, Field(

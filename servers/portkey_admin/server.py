@@ -37,6 +37,7 @@ from gatewise.portkey.models import (
 )
 from gatewise.portkey.schema import COMPACT, OneOf
 from gatewise.portkey.trial import MAX_SAMPLE_CHARS
+from gatewise.strict_types import JsonObject
 
 TOOLSETS_ENV = "GATEWISE_PORTKEY_TOOLSETS"
 MAX_LIMIT = 1000
@@ -110,7 +111,7 @@ Str = Annotated[str | None, COMPACT]
 Int = Annotated[int | None, COMPACT]
 Flag = Annotated[bool | None, COMPACT]
 # Request bodies go to Portkey as given: every number in them must be finite.
-Obj = Annotated[dict[str, Any] | None, COMPACT, FiniteJSON]
+Obj = Annotated[JsonObject | None, COMPACT, FiniteJSON]
 Csv = Annotated[list[str] | None, COMPACT]
 # confirm, dry_run and limit mean the same on every tool; INSTRUCTIONS explains them once.
 Confirm = Flag
@@ -419,7 +420,7 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
         ctx: Context[PortkeyAdmin],
         action: Annotated[str, _actions(ToolName.MANAGE_LOGS)],
         id: Id = None, workspace_id: WorkspaceId = None,
-        entries: Annotated[list[dict[str, Any]] | None, COMPACT, FiniteJSON] = None,
+        entries: Annotated[list[JsonObject] | None, COMPACT, FiniteJSON] = None,
         fields: Fields = None, dry_run: DryRun = None,
     ) -> AdminResult:
         return await ctx.request_context.lifespan_context.run(ToolName.MANAGE_LOGS, _args(locals()))

@@ -40,6 +40,7 @@ from gatewise.routing.sticky import StickyRoutes, conversation_key
 from gatewise.runtime import Runtime
 from gatewise.search.citations import Citation, from_annotations
 from gatewise.search.forms import SearchOptions
+from gatewise.strict_types import JsonObject, StringMap
 from gatewise.upstream.chat import Content, ContentPart, Message, image_url_of, is_image
 
 SERVER_NAME = "routing-gateway"
@@ -48,8 +49,9 @@ CONVERSATION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$"
 
 class ChatMessage(BaseModel):
     role: Literal["system", "developer", "user", "assistant"]
-    content: Annotated[str | list[dict[str, Any]], FiniteJSON] = Field(
-        description="Text, or OpenAI-style content parts ({type: text|image_url, ...}).")
+    content: Annotated[str | list[JsonObject], FiniteJSON] = Field(
+        description="Text, or OpenAI-style content parts ({type: text|image_url, ...}), each one "
+                    "a JSON object or its JSON text.")
 
 
 class CompletionRequest(BaseModel):
@@ -71,8 +73,8 @@ class CompletionRequest(BaseModel):
     temperature: Temperature | None = Field(None, description="Sampling temperature, 0–2.")
     project: Annotated[str, Field(pattern=PROJECT_PATTERN)] | None = Field(
         None, description="Tag for analytics and budgets, e.g. 'support-bot'.")
-    metadata: Annotated[dict[str, str], Field(max_length=16)] | None = Field(
-        None, description="Up to 16 key/value pairs for conditional routing rules (metadata.<key>).")
+    metadata: Annotated[StringMap, Field(max_length=16)] | None = Field(
+        None, description="Up to 16 {key, value} pairs for conditional routing rules (metadata.<key>).")
     conversation_id: Annotated[str, Field(pattern=CONVERSATION_PATTERN)] | None = Field(
         None, description=(
             "Names the conversation (1-128 letters, digits, _ . : -) so every turn keeps the model that "

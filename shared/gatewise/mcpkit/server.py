@@ -11,12 +11,13 @@ from mcp import MCPError
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
-from mcp.types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, InputRequiredResult
+from mcp.types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, InputRequiredResult, Tool
 from pydantic import ValidationError
 
 from gatewise.config import Settings
 from gatewise.errors import GatewiseError
 from gatewise.mcpkit.errors import cap_error_text, failure_text
+from gatewise.mcpkit.inline_schema import inline_input_schema
 from gatewise.mcpkit.redaction import scrub_tool_results
 from gatewise.mcpkit.wellformed import refuse_lone_surrogates
 from gatewise.runtime import Runtime
@@ -90,6 +91,12 @@ class GatewiseServer(MCPServer[T]):
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
             raise ToolError(cap_error_text(_tool_failure(name, exc))) from None
+
+    async def list_tools(self) -> list[Tool]:
+        """The tools with inlined, closed input schemas (see ``inline_schema``), so clients that
+        convert tools to strict mode take every one."""
+        return [tool.model_copy(update={"input_schema": inline_input_schema(tool.input_schema)})
+                for tool in await super().list_tools()]
 
 
 def _tool_failure(name: str, exc: ToolError) -> str:

@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gatewise.bounds import Amount, Count, FiniteJSON, Fraction
+from gatewise.bounds import Amount, Count, Fraction
 from gatewise.portkey.schema import compact_model, result_model
+from gatewise.strict_types import JsonObject, StringMap
 
 
 class _Compact(BaseModel):
@@ -23,7 +24,7 @@ class _Strict(BaseModel):
 
 class GuardrailCheck(_Strict):
     id: str = Field(description="e.g. 'default.regexMatch', 'portkey.pii', 'azure.contentSafety'")
-    parameters: Annotated[dict[str, Any], FiniteJSON] = Field(default_factory=dict)
+    parameters: JsonObject = Field(default_factory=dict)
     name: str | None = None
     is_enabled: bool | None = None
 
@@ -31,7 +32,7 @@ class GuardrailCheck(_Strict):
 class Feedback(_Strict):
     value: int = Field(ge=-10, le=10)
     weight: Fraction = 1.0
-    metadata: Annotated[dict[str, Any] | None, FiniteJSON] = None
+    metadata: JsonObject | None = None
 
 
 class FeedbackAction(_Strict):
@@ -69,7 +70,7 @@ class AnalyticsFilters(_Strict):
     trace_id: list[str] | None = None
     span_id: list[str] | None = None
     prompt_slug: list[str] | None = None
-    metadata: dict[str, str] | None = None
+    metadata: StringMap | None = None
     ai_org_model: list[Annotated[str, Field(pattern=r"^[^_\s]+__\S+$")]] | None = Field(
         None, description="'provider__model' pairs")
 

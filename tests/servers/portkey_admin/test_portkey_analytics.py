@@ -151,9 +151,10 @@ def expected(value: Any) -> str:
 async def test_every_analytics_filter_is_sent_zeros_included(connect, upstream, sandbox) -> None:
     async with connect() as client:
         tool = next(t for t in (await client.list_tools()).tools if t.name == "get_usage_analytics")
-        schema = tool.input_schema["$defs"]["AnalyticsFilters"]["properties"]
+        schema = tool.input_schema["properties"]["filters"]["properties"]  # inlined (inline_schema)
         filters = {name: probe_value(prop) for name, prop in schema.items()}
         filters["ai_org_model"] = ["openai__gpt-4o", "anthropic__claude-sonnet-4"]
+        filters["metadata"] = [{"key": "env", "value": "prod"}]  # {key, value} pairs, sent as an object
         assert filters["cost_min"] == 0 and filters["weighted_feedback_min"] == 0
         for args, path in (
             ({}, "/v1/analytics/graphs/cost"),
@@ -170,7 +171,7 @@ async def test_every_analytics_filter_is_sent_zeros_included(connect, upstream, 
                 **args,
             )
             sent = last_request(sandbox, path)["query"]
-            for name, value in {**filters, "workspace_slug": "probe"}.items():
+            for name, value in {**filters, "workspace_slug": "probe", "metadata": {"env": "prod"}}.items():
                 assert sent.get(name) == expected(value), f"{name} was not forwarded to {path}"
                 assert result["query"][name] == expected(value)
             assert sent["time_of_generation_min"].startswith("2026-01-01T00:00:00")

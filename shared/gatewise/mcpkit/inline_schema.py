@@ -1,0 +1,48 @@
+"""Input schemas as agent frameworks' strict mode takes them: no ``$ref``, no open object.
+
+Pydantic puts every nested model in ``$defs`` and points at it with a bare ``$ref``; an
+argument-less tool gets ``{"type": "object", "properties": {}}``. OpenAI Agents' strict
+conversion refuses both (a bare reference is not followed, and an object without properties may
+hold anything), and falls back to a non-strict tool. Inlining the definitions and closing the
+empty object changes no accepted value: validation runs on the tool's own model.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+
+def _inline(node: Any, defs: dict[str, Any], seen: tuple[str, ...]) -> tuple[Any, bool]:
+    """``node`` with each local reference replaced by its definition; False when a recursive
+    definition had to stay a reference."""
+    if isinstance(node, list):
+        pairs = [_inline(item, defs, seen) for item in node]
+        return [item for item, _ in pairs], all(done for _, done in pairs)
+    if not isinstance(node, dict):
+        return node, True
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        name = ref.removeprefix("#/$defs/")
+        if name in seen or name not in defs:  # recursion (or a foreign reference): keep it
+            return node, False
+        resolved, complete = _inline(defs[name], defs, (*seen, name))
+        siblings, done = _inline({k: v for k, v in node.items() if k != "$ref"}, defs, seen)
+        return {**resolved, **siblings}, complete and done  # the field's own description wins
+    out, complete = {}, True
+    for key, value in node.items():
+        out[key], done = _inline(value, defs, seen) if key != "$defs" else (value, True)
+        complete = complete and done
+    return out, complete
+
+
+def inline_input_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a tool's input schema with its definitions inlined and, when it takes no
+    arguments, closed to any."""
+    defs = schema.get("$defs", {})
+    inlined, complete = _inline(copy.deepcopy(schema), defs, ())
+    if complete:
+        inlined.pop("$defs", None)
+    if inlined.get("type") == "object" and not inlined.get("properties"):
+        inlined.setdefault("additionalProperties", False)
+    return dict(inlined)
