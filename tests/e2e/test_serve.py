@@ -27,6 +27,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from mcp import Client
+from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
 from store_support import sqlite_rows
@@ -146,6 +147,14 @@ async def test_every_server_lists_its_tools_under_its_own_path(served: Served) -
         assert tool in names, server
 
 
+async def test_legacy_sse_answers_under_each_server_path_with_a_token(served: Served) -> None:
+    url = f"{served.base}/openrouter-search/sse"
+    async with Client(sse_client(url, headers={"Authorization": f"Bearer {TOKENS['ops']}"})) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+    assert "web_search" in names
+    assert httpx.get(url, timeout=10).status_code == 401
+
+
 async def test_a_call_is_billed_to_the_project_of_its_token(served: Served) -> None:
     async with _client(f"{served.base}/routing-gateway/mcp", TOKENS["support"]) as client:
         result = await client.call_tool("routed_complete", {"prompt": "What is 2+2?", "no_cache": True})
@@ -187,6 +196,12 @@ async def test_the_sdk_client_is_refused_without_a_token(served: Served) -> None
             async with Client(streamable_http_client(f"{served.base}/routing-gateway/mcp", http_client=http)):
                 pass
     assert statuses and set(statuses) == {401}
+
+
+async def test_a_token_limited_to_some_tools_lists_only_those(served: Served) -> None:
+    async with _client(f"{served.base}/routing-gateway/mcp", TOKENS["support"]) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+    assert names == {"routed_complete", "explain_route"}
 
 
 def test_a_token_gets_403_for_a_server_or_tool_it_was_not_granted(served: Served) -> None:

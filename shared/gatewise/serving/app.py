@@ -15,8 +15,10 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp.types import ListToolsResult
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -26,7 +28,7 @@ from starlette.types import ASGIApp
 from gatewise.config import ServerConfig, Settings
 from gatewise.mcpkit.http_limits import BodyLimits, SessionCap
 from gatewise.runtime import Runtime
-from gatewise.serving.gate import AuthGate, Resources
+from gatewise.serving.gate import CREDENTIAL, AuthGate, Resources
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ def build_app(servers: Mapping[str, MCPServer[Any]], settings: Settings, limits:
     """The whole app, outermost first: body limits, authentication (when configured), routes."""
     routes: list[BaseRoute] = [Route("/healthz", _healthz), Route("/readyz", _readyz(state))]
     for name, server in servers.items():
+        server.middleware.append(granted_tools)
         http = server.streamable_http_app(
             streamable_http_path="/mcp", transport_security=security,
             max_request_body_size=limits.max_body_bytes, max_sessions=limits.max_sessions,
@@ -90,6 +93,20 @@ def _lifespan(servers: Mapping[str, MCPServer[Any]], settings: Settings, state: 
             state.draining = True
 
     return lifespan
+
+
+async def granted_tools(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    """tools/list shows a caller only the tools its grant lets it call (the rest would get 403)."""
+    result = await call_next(ctx)
+    credential = CREDENTIAL.get()
+    if ctx.method != "tools/list" or credential is None or "*" in credential.tools:
+        return result
+    if isinstance(result, ListToolsResult):
+        return result.model_copy(update={"tools": [t for t in result.tools if credential.may_call(t.name)]})
+    if isinstance(result, dict) and isinstance(result.get("tools"), list):
+        return {**result, "tools": [t for t in result["tools"]
+                                    if isinstance(t, dict) and credential.may_call(str(t.get("name")))]}
+    return result
 
 
 async def _healthz(request: Request) -> Response:

@@ -18,6 +18,7 @@ import logging
 import math
 from collections import OrderedDict
 from collections.abc import Iterable
+from contextvars import ContextVar
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -31,6 +32,9 @@ from gatewise.serving.jwt_tokens import JwtVerifier, KeysUnavailable, TokenRejec
 from gatewise.serving.rate import RateLimiter
 
 logger = logging.getLogger(__name__)
+
+# The current request's credential, for the servers' tools/list (see serving.app.granted_tools).
+CREDENTIAL: ContextVar[Credential | None] = ContextVar("gatewise_credential", default=None)
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
 METADATA_PATH = "/.well-known/oauth-protected-resource"
@@ -149,10 +153,11 @@ class AuthGate:
                 self._bind_session(message, credential.caller.name)
             await send(message)
 
-        reset = CALLER.set(credential.caller)
+        reset, granted = CALLER.set(credential.caller), CREDENTIAL.set(credential)
         try:
             await self.app(scope, replay, send_and_bind)
         finally:
+            CREDENTIAL.reset(granted)
             CALLER.reset(reset)
 
     def _refusal(self, credential: Credential, path: str, headers: Headers, body: bytes,

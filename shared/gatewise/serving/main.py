@@ -23,12 +23,14 @@ import uvicorn
 from mcp.server.mcpserver import MCPServer
 
 from gatewise.config import Settings, load_settings_or_exit
+from gatewise.dashboard import DashboardSources, dashboard_routes
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.mcpkit.http_access import is_loopback
 from gatewise.mcpkit.http_limits import uvicorn_options
 from gatewise.mcpkit.transport import configure_logging, http_serving
 from gatewise.serving.app import Extension, ServeState, build_app
 from gatewise.serving.credentials import new_token
+from gatewise.storage.backends import check_storage
 from gatewise.upstream.local_sandbox import SandboxProcess
 
 logger = logging.getLogger("gatewise.serve")
@@ -55,7 +57,7 @@ def suite() -> dict[str, tuple[Callable[[Settings], MCPServer[Any]], Preflight |
 
 def extensions() -> list[Extension]:
     """Pages served beside the servers (see :class:`gatewise.serving.app.Extension`)."""
-    return []
+    return [Extension("dashboard", lambda runtime: dashboard_routes(DashboardSources.from_runtime(runtime)))]
 
 
 def serve_parser() -> argparse.ArgumentParser:
@@ -91,6 +93,7 @@ def main(argv: Sequence[str]) -> None:
         for _, preflight in servers.values():
             if preflight is not None:
                 preflight(settings)
+        check_storage(settings)  # an unreachable database: one line here, not a traceback later
     except GatewiseError as exc:
         print(f"gatewise serve: {exc.message}", file=sys.stderr)
         raise SystemExit(2) from None
