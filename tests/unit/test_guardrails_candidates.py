@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 
 from gatewise.guardrails import blocklist, normalize, phones, pii
-from gatewise.guardrails.candidates import candidates, matches_at
+from gatewise.guardrails.candidates import CARD_DIGITS, PHONE_DIGITS, SSN_DIGITS, candidates, matches_at
 from gatewise.guardrails.entities import Occupied
 from gatewise.guardrails.normalize import WORD, View, normalise, words_of
 from gatewise.guardrails.secrets import find_secrets
@@ -36,19 +36,46 @@ CORPUS = texts(4000, seed=12)
 
 
 @pytest.mark.parametrize(("pattern", "starts"), [
-    (pii._DIGIT_RUN, lambda view: candidates(view).numbers),
-    (pii._SSN, lambda view: candidates(view).numbers),
-    (pii._IPV4, lambda view: sorted(candidates(view).numbers + candidates(view).after_dash)),
+    (pii._DIGIT_RUN, lambda view: candidates(view).starts(CARD_DIGITS)),
+    (pii._SSN, lambda view: candidates(view).starts(SSN_DIGITS)),
+    (pii._IPV4, lambda view: candidates(view).dotted),
     (pii._IBAN, lambda view: candidates(view).codes),
-    (phones._CANDIDATE, lambda view: phones.candidate_starts(view.text, candidates(view).numbers)),
-    (pii._IPV6, lambda view: pii.ipv6_starts(view.text)),
-], ids=["card", "ssn", "ipv4", "iban", "phone", "ipv6"])
+], ids=["card", "ssn", "ipv4", "iban"])
 def test_number_patterns_only_begin_at_candidates(pattern: re.Pattern[str],
                                                   starts: Callable[[View], list[int]]) -> None:
     for text in CORPUS:
         view = normalise(text)
         expected = spans(pattern.finditer(view.text))
         assert spans(matches_at(pattern, view.text, starts(view))) == expected, text
+
+
+# Every place a phone candidate could begin, found the slow way (no long-number filter).
+ANY_PHONE_START = re.compile(r"(?<![\w.\-])\d|[+(]")
+
+
+def test_phone_numbers_are_found_from_long_numbers_alone() -> None:
+    """Trying the phone pattern only in long numbers (7 digits, or 5 before an extension)
+    finds every phone number that trying it everywhere finds: the filter skips candidates
+    the phone rules would refuse anyway (too few digits, a date, an amount)."""
+    regions = phones.DEFAULT_REGIONS
+    for text in [*CORPUS, *texts(3000, seed=13)]:
+        view = normalise(text)
+        places = candidates(view)
+        taken = Occupied(len(view.text))
+        everywhere = [m.start() for m in ANY_PHONE_START.finditer(view.text)]
+        expected = list(phones.find_phones(view.text, view.lower, regions, taken, everywhere))
+        filtered = sorted(places.starts(PHONE_DIGITS) + places.phone_marks)
+        assert list(phones.find_phones(view.text, view.lower, regions, taken, filtered)) == expected, text
+
+
+def test_ipv6_addresses_are_found_from_runs_with_enough_colons() -> None:
+    """Only runs holding '::' or six colons are tried: as many addresses as trying every colon."""
+    for text in [*CORPUS, "2001:db8:85a3:0:0:8a2e:370:7334", "::ffff:192.0.2.1 fe80::1", "12:31:07 ::",
+                 "a::b::c", "1:2:3:4:5:6:7:8:9", "x 0:0:0:0:0:ffff:10.0.0.1."]:
+        view = normalise(text)
+        expected = [(m.start(), m.group(0).rstrip(".:")) for m in pii._IPV6.finditer(view.text)
+                    if pii.ipv6_ok(m.group(0).rstrip(".:"))]
+        assert [(f.start, view.text[f.start:f.end]) for f in pii._ipv6(view.text)] == expected, text
 
 
 def test_blobs_are_whole_long_runs() -> None:

@@ -3,13 +3,21 @@
 Python's regex engine only skips ahead quickly to a literal; a pattern that begins with a
 lookbehind or a character class is tried at every position, tens of nanoseconds each, so ten
 detector patterns cost most of a millisecond on a 2 KB prompt even when nothing matches.
-Yet every numeric detector's match begins at a digit that follows no letter, digit, dot or
-dash (or a dash, for an IPv4 address; two letters before a digit, for an IBAN; a ``+`` or
-``(``, for a phone number), and every credential or encoded blob lies inside a long run of
-base64 characters. Those places are found here from a byte copy of the text translated
-into character classes (one C call), searched for literals (``bytes.find``); each detector then
-tries its own pattern only there with :func:`matches_at`, which yields exactly the matches
+Those places are found here from a byte copy of the text translated into character classes
+(one C call), searched by small patterns that begin with a literal; each detector then tries
+its own pattern only there with :func:`matches_at`, which yields exactly the matches
 ``pattern.finditer`` would find in the whole text.
+
+Numbers. A table, a log or a JSON payload holds hundreds of numbers, and a step in Python per
+number would cost more than everything else together. But a card number has at least 12
+digits, an SSN 9 and a phone number 7 (5 with an extension), all joined only by spaces, dots,
+dashes, slashes, parentheses or ``+``; so only *long numbers* (at least 7 digits so joined, or
+5 before an extension) are looked into, and plain dates, timestamps and decimal amounts, which
+none of them can be, are passed over by the same search. Within a long number, a detector
+begins at a digit that follows no letter, digit, dot or dash (or at a ``+`` or ``(``, for a
+phone number). An IPv4 address needs four dotted groups, found by their own search. An IBAN
+begins at two letters before a digit; credentials and encoded blobs lie inside long runs of
+base64 characters.
 """
 
 from __future__ import annotations
@@ -28,14 +36,51 @@ MIN_RUN = 16
 # Digits '0', word characters 'w', dots and dashes as themselves, anything else a space.
 _NUMBER_CLASS = class_table({"0": string.digits, "w": string.ascii_letters + "_", ".": ".", "-": "-"})
 _RUN_CLASS = class_table({"b": RUN_CHARS})
+# For long numbers: digits '0'; '.', '-' and '/' as themselves ('#', which may open a phone
+# extension, as '/'); the other characters that may join the digits of a number (space,
+# parentheses, '+') a 'j'; what may begin an extension with a letter ('x', the 'e' of "ext") an
+# 'x'; anything else a space, which ends a number.
+_SHAPE_CLASS = bytes(
+    ord("0") if 48 <= b <= 57 else b if chr(b) in ".-/" else ord("/") if b == ord("#")
+    else ord("j") if chr(b) in " ()+"
+    else ord("x") if chr(b) in "xe" else ord(" ") for b in range(256))
+# The first digit of every digit group after a space, parenthesis, '+', slash, '#' or a character
+# that ends a number is marked 'S' (C replaces), so the search below is tried only there: a
+# table of a thousand digits holds a few hundred such places, where the search would
+# otherwise begin at every digit. (A group right after a letter is not marked: no identifier
+# begins there, though one may begin at a later group of the same number; nor after a dot or
+# a dash, which no identifier begins after either.)
+_GROUP_STARTS = ((b" 0", b" S"), (b"j0", b"jS"), (b"/0", b"/S"))
+_JOIN = rb"[./\-j]{0,6}+"  # what may stand between two digits of one number (generously)
+# A long number, from the first digit of a group, unless all of it, up to where it ends, is a
+# date, a timestamp or a decimal amount with at most 8 digits before its point: none of which
+# can hold a card, an SSN or a phone number.
+_LONG_NUMBER = re.compile(rb"""
+    S(?:
+        (?=[0S./\-j]{6})  # at least 7 characters (short numbers fail here, before the shapes)
+        (?!(?:D{3}([./\-])D{1,2}\1D{1,2}(?:jD{1,2})?  # 2024-04-08, 2024-04-08 12
+             | D?([./\-])D{1,2}\2(?:D{4}|D{2})          # 08/04/2024
+             | D{0,7}\.D{1,2}                            # 34912.50
+           )(?!JD|j{0,2}x))                            # ... and nothing more
+        (?:JD){6,}+                                    # 7 digits or more
+      | (?:JD){4,5}+j{0,2}+(?=x)                       # 5 or 6, before an extension
+    )""".replace(b"D", b"[0S]").replace(b"J", _JOIN), re.VERBOSE)
+_IPV4_SHAPE = re.compile(rb"0\.0{1,3}\.0{1,3}\.0")
+# The fewest digits a long number needs to hold each kind of identifier.
+PHONE_DIGITS, SSN_DIGITS, CARD_DIGITS = 5, 9, 12
 
 
 @dataclass(frozen=True, slots=True)
 class Candidates:
-    numbers: list[int]  # digits after no letter, digit, '_', '.' or '-': where a number can begin
-    after_dash: list[int]  # digits right after a '-'
+    numbers: list[tuple[int, int]]  # (digit, digits in its long number): where a number can begin
+    phone_marks: list[int]  # '+' and '(' at or before the first digit of a long number
+    dotted: list[int]  # digits that begin four dotted groups: where an IPv4 address can begin
     codes: list[int]  # two letters (or '_') right before a digit: where an IBAN can begin
     runs: list[tuple[int, int]]  # runs of base64 characters at least MIN_RUN long
+
+    def starts(self, digits: int) -> list[int]:
+        """Where a number of at least ``digits`` digits can begin."""
+        return [at for at, count in self.numbers if count >= digits]
 
 
 def candidates(view: View) -> Candidates:
@@ -46,12 +91,46 @@ def candidates(view: View) -> Candidates:
     found: Candidates | None = view.cache.get("candidates")
     if found is None:
         raw = ascii_bytes(view.text)
-        numbers = b" " + raw.translate(_NUMBER_CLASS)  # a space before the text: offsets + 1
-        found = Candidates(positions(numbers, b" 0"), positions(numbers, b"-0"),
-                           [at - 1 for at in positions(numbers, b"ww0")],
+        classes = b" " + raw.translate(_NUMBER_CLASS)  # a space before the text: offsets + 1
+        numbers, marks, dotted = _numbers(raw, classes) if b"0" in classes else ([], [], [])
+        found = Candidates(numbers, marks, dotted, [at - 1 for at in positions(classes, b"ww0")],
                            _long_runs(raw.translate(_RUN_CLASS)))
         view.cache["candidates"] = found
     return found
+
+
+def _numbers(raw: bytes, classes: bytes) -> tuple[list[tuple[int, int]], list[int], list[int]]:
+    """The candidates' ``numbers``, ``phone_marks`` and ``dotted`` (``classes``: the number
+    classes after a leading space)."""
+    shapes = b" " + raw.translate(_SHAPE_CLASS)
+    marked = shapes
+    for plain, mark in _GROUP_STARTS:
+        marked = marked.replace(plain, mark)
+    numbers: list[tuple[int, int]] = []
+    marks: list[int] = []
+    for match in _LONG_NUMBER.finditer(marked):
+        start, end = match.span()  # offsets + 1, as in `classes`: the first digit is at start - 1
+        count = shapes.count(b"0", start, end)
+        lead = max(1, start - 3)  # a '+' or '(' may open a phone number before its first digit
+        if shapes.find(b"j", lead, end) == -1:  # digits, dots, dashes, slashes only: one start
+            if classes[start - 1] == 32:  # that no letter, digit, dot or dash precedes
+                numbers.append((start - 1, count))
+            continue
+        numbers += [(at, count) for at in positions(classes, b" 0", start - 1, end)]
+        marks += sorted(positions(raw, b"+", lead - 1, end - 1) + positions(raw, b"(", lead - 1, end - 1))
+    return numbers, marks, _dotted(shapes)
+
+
+def _dotted(shapes: bytes) -> list[int]:
+    """The first digit of each group that begins four dot-joined groups of digits (``shapes``:
+    the class bytes after a leading space)."""
+    starts = []
+    for match in _IPV4_SHAPE.finditer(shapes):
+        at = match.start()
+        while shapes[at - 1] == 48 and match.start() - at < 2:  # back to the group's start
+            at -= 1
+        starts.append(at - 1)
+    return starts
 
 
 def _long_runs(classes: bytes) -> list[tuple[int, int]]:

@@ -162,13 +162,14 @@ def ascii_bytes(text: str) -> bytes:
     return text.encode("ascii", "replace")
 
 
-def positions(haystack: AnyStr, needle: AnyStr) -> list[int]:
-    """Every position of ``needle`` in ``haystack`` (a C search per hit)."""
+def positions(haystack: AnyStr, needle: AnyStr, start: int = 0, end: int | None = None) -> list[int]:
+    """Every position of ``needle`` in ``haystack[start:end]`` (a C search per hit)."""
+    end = len(haystack) if end is None else end
     out: list[int] = []
-    at = haystack.find(needle)
+    at = haystack.find(needle, start, end)
     while at != -1:
         out.append(at)
-        at = haystack.find(needle, at + 1)
+        at = haystack.find(needle, at + 1, end)
     return out
 
 

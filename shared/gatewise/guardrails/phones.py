@@ -16,7 +16,7 @@ import phonenumbers
 
 from gatewise.guardrails.candidates import matches_at
 from gatewise.guardrails.entities import Finding, Occupied
-from gatewise.guardrails.normalize import ascii_bytes, positions
+from gatewise.guardrails.normalize import ascii_bytes
 
 DEFAULT_REGIONS = ("US", "GB", "DE", "FR", "IT", "ES", "NL", "BR", "IN", "AU")
 
@@ -31,6 +31,8 @@ _CANDIDATE = re.compile(
 _MIN_DIGITS = 7
 _DIGITS = b"0123456789"
 _DATE = re.compile(r"\d{1,4}([./\-])\d{1,2}\1\d{1,4}|\d{1,2}[./\-]\d{4}")
+# A full date and then more numbers (a time, a row of a table or a log): not a phone number.
+_DATE_FIRST = re.compile(r"(?:\d{4}([./\-])\d{1,2}\1\d{1,2}|\d{1,2}([./\-])\d{1,2}\2\d{4}) ")
 _CONTEXT_CHARS = 40
 _PHONE_WORDS = re.compile(
     r"phone|tel\b|tel\.|telephone|call|mobile|cell|fax|whatsapp|sms|text me|contact|dial|"
@@ -42,29 +44,37 @@ _ID_WORDS = frozenset([
     "routing", "version", "build", "patent", "doi", "zip", "postcode", "postal", "#",
 ])
 _LAST_WORDS = re.compile(r"[a-z#]+")
-_SENTENCE_END = re.compile(r"[.!?\n]\s")
-_CONTINUES = re.compile(r"[-/.][0-9A-Za-z]")
-_DECIMAL = re.compile(r"\d+\.\d{1,2}")
+_SENTENCE_END = re.compile(r"[.!?]\s|\n")  # a line break ends a clause too
+_CONTINUES = re.compile(r"[-/.][0-9A-Za-z]|:\d")
+# An amount (34912.50) or a measurement such as a coordinate (46.619488), which some regions
+# would dial.
+_DECIMAL = re.compile(r"\d+\.\d{1,2}|\d{1,3}\.\d{5,}")
 _CARD_GROUPS = re.compile(r"\d{4}([ .\-])\d{4}\1\d{4}")
 
 
 def find_phones(text: str, lower: str, regions: Sequence[str],
-                taken: Occupied, numbers: Sequence[int]) -> Iterator[Finding]:
-    """Phone numbers outside ``taken``; ``numbers``: the digits that follow no letter, digit,
-    dot or dash."""
-    for match in matches_at(_CANDIDATE, text, candidate_starts(text, numbers)):
+                taken: Occupied, starts: Sequence[int]) -> Iterator[Finding]:
+    """Phone numbers outside ``taken``; ``starts``: where one can begin, ascending (see
+    :mod:`candidates`)."""
+    # Bare digits (ids, timestamps, counts in JSON and logs) are a phone only near a word that
+    # says so: with no such word anywhere, they are passed over before any other test.
+    phone_words = _PHONE_WORDS.search(lower) is not None
+    for match in matches_at(_CANDIDATE, text, starts):
         raw = match.group(0)
         if len(raw) < _MIN_DIGITS:  # most numbers in prose and tables: too short to be a phone
             continue
+        bare = raw.isdigit()
+        if bare and not phone_words:
+            continue
         count = len(raw) - len(ascii_bytes(raw).translate(None, _DIGITS))  # C, not a loop per digit
-        if count < _MIN_DIGITS or count > 17 or taken.overlaps(*match.span()) or _DATE.fullmatch(raw):
+        if count < _MIN_DIGITS or count > 17 or taken.overlaps(*match.span()) or _DATE.fullmatch(raw) \
+                or _DATE_FIRST.match(raw):
             continue
         before = lower[max(0, match.start() - _CONTEXT_CHARS): match.start()]
         clause = _SENTENCE_END.split(before)[-1]
         last_words = _LAST_WORDS.findall(clause)[-3:]
         if not _ID_WORDS.isdisjoint(last_words) or _looks_like_other(raw, text, match.end()):
             continue
-        bare = raw.isdigit()
         if bare and not _PHONE_WORDS.search(before):
             continue
         value = _e164(raw, tuple(regions))
@@ -93,14 +103,9 @@ def _load_region(region: str) -> None:
             phonenumbers.is_valid_number(phonenumbers.parse(national, region))
 
 
-def candidate_starts(text: str, numbers: Sequence[int]) -> list[int]:
-    """Where a candidate can begin: at one of ``numbers``, a ``+`` or a ``(``."""
-    return sorted([*numbers, *positions(text, "+"), *positions(text, "(")])
-
-
 def _looks_like_other(raw: str, text: str, end: int) -> bool:
-    """Card-style grouping, an ISBN, an amount with decimals (34912.50, which some regions
-    would dial), or a number that goes on past the candidate (``-X``)."""
+    """Card-style grouping, an ISBN, a decimal number (see ``_DECIMAL``), or a number that goes
+    on past the candidate (``-X``, or ``:X`` as in a time or a port)."""
     if _CONTINUES.match(text, end) or _CARD_GROUPS.search(raw) or _DECIMAL.fullmatch(raw):
         return True
     digits = [c for c in raw if c.isdigit()]

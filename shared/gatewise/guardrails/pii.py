@@ -14,11 +14,19 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import string
 from collections.abc import Iterable, Iterator, Sequence
 
-from gatewise.guardrails.candidates import Candidates, candidates, matches_at
+from gatewise.guardrails.candidates import (
+    CARD_DIGITS,
+    PHONE_DIGITS,
+    SSN_DIGITS,
+    Candidates,
+    candidates,
+    matches_at,
+)
 from gatewise.guardrails.entities import ENTITY_TYPES, PRIORITY, Finding, Occupied
-from gatewise.guardrails.normalize import View, positions
+from gatewise.guardrails.normalize import View, ascii_bytes, class_table, positions
 from gatewise.guardrails.phones import DEFAULT_REGIONS, find_phones
 from gatewise.guardrails.secrets import find_secrets
 from gatewise.guardrails.validators import (
@@ -45,6 +53,8 @@ _SSN = re.compile(r"(?<![\w.\-])(\d{3})([ .\-]?)(\d{2})\2(\d{4})(?![\w\-]|[ .]\d
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]){10,32}+")
 _IPV4 = re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?!\w|\.\d)")
 _IPV6 = re.compile(r"(?<![\w:.])[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{2,44}+")
+_HEX_CLASS = class_table({"h": string.hexdigits, ":": ":", ".": "."})
+_SIX_COLONS = re.compile(rb":(?:[h.]{0,4}:){5}")
 _BLOB = re.compile(r"(?<![A-Za-z0-9+/=_\-])[A-Za-z0-9+/_\-]{16,4096}+={0,2}")
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 _CONTEXT_CHARS = 40
@@ -65,7 +75,8 @@ def find_pii(view: View, types: Iterable[str] = ALL_TYPES,
         found += _emails(text)
     found += _numbers(view, wanted, places, secrets)
     if "PHONE" in wanted and places.numbers:  # last: digits taken by a card, IBAN or IP are not a phone
-        found += find_phones(text, view.lower, regions, _occupied(text, found), places.numbers)
+        starts = sorted(places.starts(PHONE_DIGITS) + places.phone_marks)
+        found += find_phones(text, view.lower, regions, _occupied(text, found), starts)
     if "IP_ADDRESS" in wanted and ":" in text and ("::" in text or text.count(":") > 4):
         found += _ipv6(text)
     if decode:
@@ -95,19 +106,19 @@ def _numbers(view: View, wanted: frozenset[str], places: Candidates,
     credentials = _occupied(text, secrets)
     sure = Occupied(len(text), [(f.start, f.end) for f in ibans if not credentials.overlaps(f.start, f.end)])
     if "CREDIT_CARD" in wanted:
-        for match in matches_at(_DIGIT_RUN, text, places.numbers):
+        for match in matches_at(_DIGIT_RUN, text, places.starts(CARD_DIGITS)):
             if not sure.covers(*match.span()):
                 yield from _cards(match)
     yield from ibans
     if "US_SSN" in wanted:
-        for m in matches_at(_SSN, text, places.numbers):
+        for m in matches_at(_SSN, text, places.starts(SSN_DIGITS)):
             if not ssn_ok(m.group(1), m.group(3), m.group(4)):
                 continue
             if not m.group(2) and not _SSN_WORDS.search(lower[max(0, m.start() - _CONTEXT_CHARS):m.start()]):
                 continue  # nine bare digits are an SSN only when the text says so
             yield Finding("US_SSN", m.start(), m.end(), m.group(1) + m.group(3) + m.group(4))
     if "IP_ADDRESS" in wanted and "." in text:
-        for m in matches_at(_IPV4, text, sorted(places.numbers + places.after_dash)):
+        for m in matches_at(_IPV4, text, places.dotted):
             if ipv4_ok(m.group(0)) and not _VERSION_WORDS.search(
                     lower[max(0, m.start() - 24):m.start()]):
                 yield Finding("IP_ADDRESS", m.start(), m.end(), m.group(0))
@@ -196,8 +207,20 @@ def _ipv6(text: str) -> Iterator[Finding]:
 
 
 def ipv6_starts(text: str) -> list[int]:
-    """Where an IPv6 address can begin: at most four hex digits before a ``:``."""
-    return sorted({at - back for at in positions(text, ":") for back in range(min(at, 4) + 1)})
+    """Where an IPv6 address can begin: at the start of a run of hex digits, colons and dots
+    (the address's own lookbehind refuses any later place in the run) that holds a ``::`` or
+    six colons at most four hex digits apart; without either, an address has too few groups.
+    Times, ports and JSON keys, colons all, are passed over at C speed."""
+    classes = ascii_bytes(text).translate(_HEX_CLASS)
+    starts: list[int] = []
+    run_end = -1
+    for at in sorted(positions(classes, b"::") + [m.start() for m in _SIX_COLONS.finditer(classes)]):
+        if at >= run_end:  # once per run, so a long run of colons costs no more than its length
+            starts.append(classes.rfind(b" ", 0, at) + 1)
+            run_end = classes.find(b" ", at)
+            if run_end == -1:
+                break
+    return starts
 
 
 def _encoded(view: View, wanted: frozenset[str], regions: Sequence[str],
