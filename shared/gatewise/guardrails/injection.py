@@ -41,12 +41,34 @@ class _Rule:
     triggers: frozenset[str]  # words one of which must be in the text
     also: frozenset[str] = frozenset()  # and, when set, one of these too
     opens: tuple[str, ...] = ()  # for a rule without words: what every match starts with
+    word_start: bool = False  # a match must begin where a word does (see _rule)
+
+    def search(self, lower: str) -> re.Match[str] | None:
+        """The first match, as the rule's pattern as written would find it."""
+        pos = 0
+        while (match := self.pattern.search(lower, pos)) is not None:
+            start = match.start()
+            if not self.word_start or start == 0 or not _is_word(lower[start - 1]):
+                return match
+            pos = start + 1
+        return None
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
 
 
 def _rule(id: str, family: str, weight: float, pattern: str, triggers: str = "", also: str = "",
           opens: tuple[str, ...] = ()) -> _Rule:
+    """A rule whose every alternative begins with ``\\b`` and a word is compiled without those
+    ``\\b``, and the boundary is checked at each match instead: the regex engine can then skip
+    to the letters a match can begin with, about five times faster over text that does not
+    match, instead of trying every position."""
+    word_start = pattern.startswith(r"\b")
+    if word_start:
+        pattern = pattern[2:].replace(r"|\b", "|")
     return _Rule(id, family, weight, re.compile(pattern, re.MULTILINE), frozenset(triggers.split()),
-                 frozenset(also.split()), opens)
+                 frozenset(also.split()), opens, word_start)
 
 
 _NOUNS = ("instruction instructions prompt prompts rules directions directives guidelines context "
@@ -165,7 +187,7 @@ def scan(view: View, *, decode: bool = True) -> list[InjectionHit]:
             continue
         if rule.also and tokens.isdisjoint(rule.also):
             continue
-        match = rule.pattern.search(lower)
+        match = rule.search(lower)
         if match is not None:
             hits.append(InjectionHit(rule.id, rule.family, rule.weight, match.start(), match.end()))
     if view.tags:
