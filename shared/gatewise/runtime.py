@@ -19,16 +19,18 @@ from gatewise.cache.semantic import SemanticCache
 from gatewise.catalog import Catalog, CatalogCache
 from gatewise.config import GuardrailsConfig, Settings
 from gatewise.errors import GatewiseError
-from gatewise.ledger import LedgerStore, open_ledger
-from gatewise.ledger.budgets import BudgetManager
+from gatewise.ledger import LedgerStore
 from gatewise.ledger.guardrail_events import GuardrailEvents
 from gatewise.search.upstream import WebSearchUpstream
+from gatewise.storage.backends import open_stores
+from gatewise.storage.interfaces import AuditTrail, BudgetBackend
 from gatewise.upstream.local_sandbox import SandboxProcess
 from gatewise.upstream.openrouter import OpenRouterClient
 from gatewise.upstream.portkey_gateway import PortkeyGatewayClient
 
 if TYPE_CHECKING:
     from gatewise.guardrails import GuardrailPipeline
+    from gatewise.storage.postgres.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +51,16 @@ def exact_cache_on(settings: Settings) -> bool:
     return config.exact_match and config.ttl_seconds > 0
 
 
-def open_cache(settings: Settings) -> ResponseCache | None:
-    """The response cache file, when the exact cache or the search cache uses it."""
+def open_cache(settings: Settings, database: Database | None = None) -> ResponseCache | None:
+    """The response cache, when the exact cache or the search cache uses it: a file beside the
+    ledger, or a table of the shared database when there is one (``storage.url``)."""
     config = settings.caching.response_cache
     if not exact_cache_on(settings) and not settings.search.cache_enabled:
         return None
+    if database is not None:
+        from gatewise.storage.postgres.response_cache import PostgresResponseCache
+
+        return PostgresResponseCache(database, ttl_s=config.ttl_seconds, max_bytes=config.max_size)
     return ResponseCache(settings.data_dir / CACHE_FILE, ttl_s=config.ttl_seconds,
                          max_bytes=config.max_size)
 
@@ -82,17 +89,18 @@ class Runtime:
     client: OpenRouterClient
     catalog: Catalog
     ledger: LedgerStore
-    budgets: BudgetManager
+    budgets: BudgetBackend
     portkey: PortkeyGatewayClient
     cache: ResponseCache | None = None  # None when no cache is switched on
     sandbox: SandboxProcess | None = None
     guardrails: GuardrailPipeline | None = None  # None when every guardrail filter is off
     semantic: SemanticCache | None = None  # caching.semantic_cache, when enabled
+    database: Database | None = None  # the PostgreSQL pool behind the stores (storage.url)
     # Web searches for every server of the process, so a model's refusal of the server tool is
     # learnt once.
     web: WebSearchUpstream = field(init=False)
-    # Flags and blocks of the guardrails, in the ledger file, kept guardrails.audit_retention_days.
-    guardrail_events: GuardrailEvents = field(init=False)
+    # Flags and blocks of the guardrails, beside the ledger, kept guardrails.audit_retention_days.
+    guardrail_events: AuditTrail = field(init=False)
     # A start-up refresh still running past CATALOG_STARTUP_WAIT_S; close() cancels it.
     pending_refresh: asyncio.Task[Catalog] | None = field(default=None, init=False)
     # The start-up refresh and its wait, begun by open(); see settle_catalog.
@@ -141,10 +149,12 @@ class Runtime:
             settings = settings.model_copy(update={"sandbox_url": sandbox.url})
             log.info("no OPENROUTER_API_KEY: answering from the local sandbox at %s", sandbox.url)
         client = OpenRouterClient(settings)
-        budgets = BudgetManager(settings.ledger_path, settings.budgets)
-        budgets.start_upkeep()  # crashed processes' holds stop counting within an interval
-        runtime = cls(settings, client, offline_catalog(settings), open_ledger(settings.ledger_path),
-                      budgets, PortkeyGatewayClient(settings), open_cache(settings), sandbox)
+        stores = await open_stores(settings)
+        stores.budgets.start_upkeep()  # crashed processes' holds stop counting within an interval
+        runtime = cls(settings, client, offline_catalog(settings), stores.ledger, stores.budgets,
+                      PortkeyGatewayClient(settings), open_cache(settings, stores.database), sandbox,
+                      database=stores.database)
+        runtime.guardrail_events = stores.guardrail_events
         runtime._settling = asyncio.ensure_future(
             runtime._refresh_at_start(asyncio.ensure_future(runtime.refresh_catalog())))
         # The semantic cache resolves its embedding model's name in the catalogue when it opens.
@@ -220,5 +230,7 @@ class Runtime:
             await self.semantic.close()
         await self.budgets.close()
         await self.ledger.close()
+        if self.database is not None:
+            await self.database.close()
         if self.sandbox is not None:
             await self.sandbox.__aexit__(None, None, None)

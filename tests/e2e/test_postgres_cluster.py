@@ -146,3 +146,26 @@ async def test_a_killed_instance_holds_are_released_or_charged_by_another(
         await survivor.ledger.close()
         assert survivor.database is not None
         await survivor.database.close()
+
+
+async def test_an_answer_one_gateway_paid_for_is_served_from_the_cache_by_another(
+        cluster_env: dict[str, str]) -> None:
+    from gatewise.gateway import CompletionRequest, RoutingGateway
+    from gatewise.runtime import Runtime
+
+    settings = load_settings({key: value for key, value in cluster_env.items() if key != "GATEWISE_CONFIG"})
+    first = await Runtime.open(settings)
+    try:
+        second = await Runtime.open(settings)
+        try:
+            question = CompletionRequest(prompt="What is 2+2?")
+            asked = await RoutingGateway.from_runtime(first).complete(question)
+            again = await RoutingGateway.from_runtime(second).complete(question)
+        finally:
+            await second.close()
+    finally:
+        await first.close()
+    assert (asked.cache_status, again.cache_status) == ("miss", "hit_exact")
+    assert again.answer == asked.answer and again.cost_usd == 0.0
+    url = cluster_env["GATEWISE_DATABASE_URL"]
+    assert pg_rows(url, "SELECT cache_status FROM calls ORDER BY id") == [("miss",), ("hit_exact",)]

@@ -24,6 +24,7 @@ from gatewise.storage.postgres.budgets import FAIL_OPEN_NOTE
 from gatewise.storage.postgres.database import Database, StorageUnavailable
 from gatewise.storage.postgres.schema import SCHEMA_VERSION, migrate
 from pg_support import pg_rows, require_postgres, throwaway_database
+from store_support import FakeClock
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -225,3 +226,40 @@ async def test_a_lost_database_fails_calls_clearly_then_they_recover(
         await stores.ledger.close()
         assert stores.database is not None
         await stores.database.close()
+
+
+# --- the exact cache, shared -------------------------------------------------------------------------
+
+
+async def test_an_answer_cached_by_one_instance_is_served_by_another(url: str) -> None:
+    from gatewise.storage.postgres.response_cache import PostgresResponseCache
+
+    first, second = await Database.open(storage(url)), await Database.open(storage(url))
+    clock = FakeClock(1000.0)
+    a = PostgresResponseCache(first, ttl_s=60, max_bytes=400, clock=clock)
+    c = PostgresResponseCache(second, ttl_s=60, max_bytes=400, clock=clock)
+    try:
+        assert await c.lookup("k1") == ("miss", None)
+        await a.put("k1", {"answer": "from A"}, namespace="routed_complete", project="p")
+        status, hit = await c.lookup("k1")
+        assert status == "hit_exact" and hit is not None and hit.value == {"answer": "from A"}
+        assert await c.lookup("k1", no_cache=True) == ("bypass", None)
+        assert await c.get("k1", max_age_s=0.5) is not None
+        clock.advance(1)
+        assert await c.get("k1", max_age_s=0.5) is None  # older than the caller accepts
+
+        for i in range(2, 12):  # 55 bytes each: the least recently used go once 400 is passed
+            clock.advance(1)
+            await a.put(f"k{i}", {"answer": "x" * 40})
+        stats = await c.stats()
+        assert stats.bytes <= 400 and stats.entries == 7
+        assert await c.get("k11") is not None
+        assert await c.get("k1") is None and await c.get("k2") is None
+        clock.advance(61)
+        assert await c.get("k11") is None  # expired
+        assert (await a.stats()).entries == 0
+        await a.put("big", {"answer": "y" * 500})  # could never fit: not stored
+        assert await c.get("big") is None
+    finally:
+        for db in (first, second):
+            await db.close()

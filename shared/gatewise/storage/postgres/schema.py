@@ -155,6 +155,46 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE calls ADD COLUMN request_hash TEXT",
         ),
     ),
+    Migration(
+        5,
+        "response_cache",
+        (
+            # The exact cache, shared by every instance (the SQLite one is a file per machine).
+            """CREATE TABLE cache_entries (
+                key TEXT PRIMARY KEY,
+                value BYTEA NOT NULL,
+                size BIGINT NOT NULL,
+                stored_at DOUBLE PRECISION NOT NULL,
+                expires_at DOUBLE PRECISION NOT NULL,
+                last_used DOUBLE PRECISION NOT NULL,
+                namespace TEXT NOT NULL DEFAULT '',
+                project TEXT
+            )""",
+            "CREATE INDEX cache_entries_last_used ON cache_entries (last_used, stored_at)",
+            "CREATE INDEX cache_entries_expires_at ON cache_entries (expires_at)",
+            "CREATE INDEX cache_entries_owner ON cache_entries (namespace, project)",
+            """CREATE TABLE cache_totals (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                entries BIGINT NOT NULL,
+                bytes BIGINT NOT NULL
+            )""",
+            "INSERT INTO cache_totals VALUES (1, 0, 0)",
+            # Exact whoever writes, so the size check after a write reads one row.
+            """CREATE FUNCTION cache_totals_track() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'INSERT' THEN
+                    UPDATE cache_totals SET entries = entries + 1, bytes = bytes + NEW.size WHERE id = 1;
+                ELSIF TG_OP = 'DELETE' THEN
+                    UPDATE cache_totals SET entries = entries - 1, bytes = bytes - OLD.size WHERE id = 1;
+                ELSIF NEW.size <> OLD.size THEN
+                    UPDATE cache_totals SET bytes = bytes - OLD.size + NEW.size WHERE id = 1;
+                END IF;
+                RETURN NULL;
+            END $$""",
+            "CREATE TRIGGER cache_entries_totals AFTER INSERT OR DELETE OR UPDATE OF size"
+            " ON cache_entries FOR EACH ROW EXECUTE FUNCTION cache_totals_track()",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
