@@ -7,37 +7,21 @@ is kept in test-artifacts/ (ignored by git)."""
 from __future__ import annotations
 
 import asyncio
-import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
 from mcp import Client
 
-from dashboard_support import XSS, XSS_SCRIPT, dashboard_server
+from dashboard_support import ARTIFACTS, XSS, XSS_SCRIPT, chromium_page, dashboard_server, playwright_or_skip
 from gatewise.config import Settings, load_settings
 from gatewise.ledger.guardrail_events import GuardrailEvent, GuardrailEvents
 from gatewise_sandbox import SandboxServer
-from repo_paths import REPO
 from sandbox_admin import SandboxAdmin
 from store_support import call_record, write_calls
 
-CHROMIUM = Path(os.environ.get("GATEWISE_CHROMIUM", "/usr/bin/chromium"))
-# Headless and quiet: no GPU, no QUIC, no background calls home (the machine has no internet).
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ARTIFACTS = REPO / "test-artifacts"
 CHARTS = ("spend-series", "request-series", "spend-model", "spend-project", "latency-model", "rates-model",
           "budgets", "guardrail-checks")
-
-
-@pytest.fixture
-def sync_api() -> Any:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium (or set GATEWISE_CHROMIUM)")
-    return pytest.importorskip("playwright.sync_api",
-                               reason="Playwright is not installed: pip install -e '.[dev]'")
 
 
 @pytest.fixture
@@ -74,62 +58,52 @@ async def hostile_rows(path: Path, request: str) -> None:
         check_id="prompt_injection", verdict="flag", action="flag", reason=f"flagged {XSS}")])
 
 
-def test_the_dashboard_renders_live_charts_in_chromium(
-        sync_api: Any, gateway_settings: Settings, upstream: SandboxAdmin) -> None:
+def test_the_dashboard_renders_live_charts_in_chromium(gateway_settings: Settings,
+                                                       upstream: SandboxAdmin) -> None:
+    sync_api = playwright_or_skip()
     asyncio.run(traffic(gateway_settings, upstream))
     ledger = gateway_settings.ledger_path
     asyncio.run(hostile_rows(ledger, "hostile-1"))
-    problems: list[str] = []
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "dashboard.png"
 
     with (dashboard_server(ledger, gateway_settings.budgets, max_age_s=0) as base,
-          sync_api.sync_playwright() as pw):
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=30_000)
-        try:
-            page = browser.new_page(viewport={"width": 1300, "height": 900})
-            # CSP violations are console errors too, so this also proves the page keeps to its policy.
-            page.on("console", lambda m: m.type in ("error", "warning") and problems.append(m.text))
-            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-            page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
-            page.on("request", lambda r: r.url.startswith(base) or problems.append(f"elsewhere: {r.url}"))
-            page.goto(f"{base}/dashboard?window=1h")
-            page.wait_for_selector('[data-part="guardrail-checks"] svg rect.bar')
+          chromium_page(sync_api, base) as (page, problems)):
+        page.goto(f"{base}/dashboard?window=1h")
+        page.wait_for_selector('[data-part="guardrail-checks"] svg rect.bar')
 
-            bars = {chart: page.locator(f'[data-part="{chart}"] svg rect.bar').count() for chart in CHARTS}
-            assert all(bars.values()), bars
-            kpi = page.locator('[data-kpi="Requests"] .value')
-            assert kpi.text_content() == "6"  # five routed calls (the blocked one is never sent), one hostile
-            assert page.locator('[data-kpi="Fallback rate"] .value').text_content() != "0.0%"
-            assert page.locator('[data-kpi="Cache hit rate"] .value').text_content() != "0.0%"
-            labels = page.locator('[data-part="spend-project"] svg text.label').all_text_contents()
-            assert {"alpha", "beta", XSS_SCRIPT[:27] + "…"} == set(labels)
-            budget = page.locator('[data-part="budgets"] svg text.label').first
-            assert budget.text_content() == "global · daily"
-            assert page.locator('[data-part="alerts"] td').count() > 0
+        bars = {chart: page.locator(f'[data-part="{chart}"] svg rect.bar').count() for chart in CHARTS}
+        assert all(bars.values()), bars
+        kpi = page.locator('[data-kpi="Requests"] .value')
+        assert kpi.text_content() == "6"  # five routed calls (the blocked one is never sent), one hostile
+        assert page.locator('[data-kpi="Fallback rate"] .value').text_content() != "0.0%"
+        assert page.locator('[data-kpi="Cache hit rate"] .value').text_content() != "0.0%"
+        labels = page.locator('[data-part="spend-project"] svg text.label').all_text_contents()
+        assert {"alpha", "beta", XSS_SCRIPT[:27] + "…"} == set(labels)
+        budget = page.locator('[data-part="budgets"] svg text.label').first
+        assert budget.text_content() == "global · daily"
+        assert page.locator('[data-part="alerts"] td').count() > 0
 
-            # Markup written by callers shows as text and never becomes an element or runs.
-            assert page.get_by_text(f"flagged {XSS}", exact=True).count() == 1
-            assert XSS_SCRIPT in page.locator('[data-part="spend-project"] svg g > title').all_text_contents()
-            assert page.locator("img").count() == 0
-            assert page.evaluate("window.__xss") is None
+        # Markup written by callers shows as text and never becomes an element or runs.
+        assert page.get_by_text(f"flagged {XSS}", exact=True).count() == 1
+        assert XSS_SCRIPT in page.locator('[data-part="spend-project"] svg g > title').all_text_contents()
+        assert page.locator("img").count() == 0
+        assert page.evaluate("window.__xss") is None
 
-            page.screenshot(path=str(shot), full_page=True)
+        page.screenshot(path=str(shot), full_page=True)
 
-            # A refresh fetches the JSON and redraws with the calls made since the page loaded.
-            with ThreadPoolExecutor(1) as elsewhere:  # Playwright's own loop runs on this thread
-                elsewhere.submit(asyncio.run, hostile_rows(ledger, "hostile-2")).result()
-            with page.expect_response(lambda r: "/dashboard/data?window=1h" in r.url) as reply:
-                page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
-            assert reply.value.status == 200
-            sync_api.expect(kpi).to_have_text("7")  # polls from outside the page, which forbids eval
+        # A refresh fetches the JSON and redraws with the calls made since the page loaded.
+        with ThreadPoolExecutor(1) as elsewhere:  # Playwright's own loop runs on this thread
+            elsewhere.submit(asyncio.run, hostile_rows(ledger, "hostile-2")).result()
+        with page.expect_response(lambda r: "/dashboard/data?window=1h" in r.url) as reply:
+            page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+        assert reply.value.status == 200
+        sync_api.expect(kpi).to_have_text("7")  # polls from outside the page, which forbids eval
 
-            page.click("nav >> text=24h")
-            page.wait_for_url(f"{base}/dashboard?window=24h")
-            assert page.locator('nav a[aria-current="page"]').text_content() == "24h"
-            page.wait_for_selector('[data-part="spend-series"] svg rect.bar')
-        finally:
-            browser.close()
+        page.click("nav >> text=24h")
+        page.wait_for_url(f"{base}/dashboard?window=24h")
+        assert page.locator('nav a[aria-current="page"]').text_content() == "24h"
+        page.wait_for_selector('[data-part="spend-series"] svg rect.bar')
 
     assert problems == []
     assert shot.stat().st_size > 10_000

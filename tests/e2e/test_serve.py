@@ -7,6 +7,7 @@ this process, with keys generated here.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import signal
@@ -30,6 +31,7 @@ from mcp import Client
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
+from dashboard_support import ARTIFACTS, chromium_page, playwright_or_skip
 from store_support import sqlite_rows
 from tool_support import free_port, server_env
 
@@ -296,3 +298,42 @@ async def test_sigterm_lets_an_in_flight_call_finish(sandbox, upstream, tmp_path
         assert not result.is_error, result.content
         assert served.proc.wait(timeout=30) in (0, -signal.SIGTERM)
         assert "finishing in-flight calls" in served.log.read_text()
+
+
+def test_the_dashboard_needs_a_token_granted_its_area_and_no_project(served: Served,
+                                                                     idp: IdentityProvider) -> None:
+    url = f"{served.base}/dashboard"
+    refused = httpx.get(url, timeout=30)
+    assert refused.status_code == 401
+    metadata = f"{served.base}/.well-known/oauth-protected-resource/dashboard"
+    assert f'resource_metadata="{metadata}"' in refused.headers["www-authenticate"]
+    granted = httpx.get(f"{url}/data", params={"window": "1h"}, headers=_bearer("ops"), timeout=30)
+    assert granted.status_code == 200 and granted.json()["window"] == "1h"
+    assert "script-src 'self'" in granted.headers["content-security-policy"]
+    assert httpx.get(url, headers=_bearer("support"), timeout=30).status_code == 403  # routing-gateway only
+    # A caller billed to one project would see every project's spend there.
+    team = idp.token(url, team="alpha")
+    bound = httpx.get(f"{url}/data", headers={"Authorization": f"Bearer {team}"}, timeout=30)
+    assert bound.status_code == 403 and "bound to project 'alpha'" in bound.json()["error"]
+
+
+def test_the_dashboard_under_serve_draws_its_charts_in_chromium(served: Served) -> None:
+    sync_api = playwright_or_skip()
+
+    async def one_call() -> None:
+        async with _client(f"{served.base}/routing-gateway/mcp", TOKENS["ops"]) as client:
+            result = await client.call_tool("routed_complete", {"prompt": "What is 2+2?"})
+        assert not result.is_error, result.content
+
+    asyncio.run(one_call())
+    ARTIFACTS.mkdir(exist_ok=True)
+    with chromium_page(sync_api, served.base, headers=_bearer("ops")) as (page, problems):
+        page.goto(f"{served.base}/dashboard?window=1h")
+        page.wait_for_selector('[data-part="spend-model"] svg rect.bar')
+        assert int(page.locator('[data-kpi="Requests"] .value').text_content()) >= 1
+        page.screenshot(path=str(ARTIFACTS / "dashboard-serve.png"), full_page=True)
+    assert problems == []
+
+
+def _bearer(name: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKENS[name]}"}

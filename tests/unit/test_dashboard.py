@@ -17,7 +17,7 @@ from gatewise.catalog import Catalog
 from gatewise.config import BudgetRule, BudgetsConfig
 from gatewise.dashboard import DashboardSources, build_snapshot
 from gatewise.dashboard.app import CSP
-from gatewise.dashboard.snapshot import MAX_GROUPS, Snapshots
+from gatewise.dashboard.snapshot import MAX_GROUPS, WINDOWS, Snapshots
 from gatewise.ledger.budgets import BudgetManager
 from gatewise.ledger.guardrail_events import GuardrailEvent, GuardrailEvents
 from store_support import FakeClock, call_record
@@ -122,14 +122,15 @@ async def test_viewers_polling_together_share_one_snapshot_per_window(tmp_path: 
     path = tmp_path / "ledger.sqlite3"
     await write(path, [call_record(ts=time.time() - 60)])
     clock = FakeClock()
-    snapshots = Snapshots(sources(path), max_age_s=5.0, clock=clock)
+    snapshots = Snapshots(sources(path), clock=clock)
 
     first, second = await asyncio.gather(snapshots.get("1h"), snapshots.get("1h"))
     assert first is second
-    assert await snapshots.get("1h") is first
-    assert await snapshots.get("24h") is not first
-    clock.advance(5.1)
+    day = await snapshots.get("24h")
+    assert day is not first
+    clock.advance(WINDOWS["1h"].max_age_s + 0.1)  # 5 s: a third of the 1h page's refresh interval
     assert await snapshots.get("1h") is not first
+    assert await snapshots.get("24h") is day  # the 24h window's snapshot lasts 20 s
 
 
 # -- over HTTP -----------------------------------------------------------------------------------

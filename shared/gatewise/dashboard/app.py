@@ -19,9 +19,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from gatewise.caller import CALLER
 from gatewise.dashboard.snapshot import (
     DEFAULT_WINDOW,
-    MAX_AGE_S,
     WINDOWS,
     DashboardSnapshot,
     DashboardSources,
@@ -31,8 +31,8 @@ from gatewise.dashboard.snapshot import (
 
 log = logging.getLogger(__name__)
 
-REFRESH_S = 15
 MAX_QUERY_BYTES = 256
+HTML = "text/html; charset=utf-8"
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -47,37 +47,39 @@ _STATIC = {"dashboard.js": "text/javascript; charset=utf-8", "dashboard.css": "t
            "favicon.svg": "image/svg+xml"}
 
 
-class BadQuery(ValueError):
-    """A query string the dashboard does not accept; the message says what it does."""
+class Refused(ValueError):
+    """A request the dashboard does not answer; the message says why (never a secret or a path)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
-def dashboard_routes(sources: DashboardSources, *, max_age_s: float = MAX_AGE_S) -> list[BaseRoute]:
+def dashboard_routes(sources: DashboardSources, *, max_age_s: float | None = None) -> list[BaseRoute]:
     """``/dashboard``, ``/dashboard/data`` and ``/dashboard/static/{name}`` (script, style sheet,
     icon), for mounting in a server that puts its own authentication in front. Viewers polling
-    within ``max_age_s`` of each other share one snapshot."""
+    within ``max_age_s`` of each other (by default a third of the window's refresh interval)
+    share one snapshot."""
     snapshots = Snapshots(sources, max_age_s=max_age_s)
 
-    async def page(request: Request) -> Response:
+    async def answer(request: Request, *, html_page: bool) -> Response:
         try:
-            window = _window(request)
-            snapshot = await snapshots.get(window)
-        except BadQuery as exc:
-            return _error(400, str(exc), html_page=True)
+            _check_caller()
+            snapshot = await snapshots.get(_window(request))
+        except Refused as exc:
+            return _error(exc.status, str(exc), html_page=html_page)
         except Exception:
             log.exception("the dashboard could not read the ledger")
-            return _error(503, "the ledger could not be read; see the server log", html_page=True)
-        return Response(_render(request, snapshot), media_type="text/html; charset=utf-8", headers=HEADERS)
+            return _error(503, "the ledger could not be read; see the server log", html_page=html_page)
+        if html_page:
+            return Response(_render(request, snapshot), media_type=HTML, headers=HEADERS)
+        return Response(snapshot.model_dump_json(), media_type="application/json", headers=HEADERS)
+
+    async def page(request: Request) -> Response:
+        return await answer(request, html_page=True)
 
     async def data(request: Request) -> Response:
-        try:
-            window = _window(request)
-            snapshot = await snapshots.get(window)
-        except BadQuery as exc:
-            return _error(400, str(exc))
-        except Exception:
-            log.exception("the dashboard could not read the ledger")
-            return _error(503, "the ledger could not be read; see the server log")
-        return Response(snapshot.model_dump_json(), media_type="application/json", headers=HEADERS)
+        return await answer(request, html_page=False)
 
     async def static(request: Request) -> Response:
         name = request.path_params["name"]
@@ -93,30 +95,38 @@ def dashboard_routes(sources: DashboardSources, *, max_age_s: float = MAX_AGE_S)
     ]
 
 
-def dashboard_app(sources: DashboardSources, *, max_age_s: float = MAX_AGE_S) -> Starlette:
+def dashboard_app(sources: DashboardSources, *, max_age_s: float | None = None) -> Starlette:
     """The dashboard on its own, unauthenticated: for loopback use and tests."""
     return Starlette(routes=dashboard_routes(sources, max_age_s=max_age_s))
 
 
+def _check_caller() -> None:
+    """A caller whose token bills one project would see every project's spend here: refused."""
+    caller = CALLER.get()
+    if caller is not None and caller.project is not None:
+        raise Refused(403, f"this token is bound to project {caller.project!r}, and the dashboard shows "
+                           "every project's spend; use a token without a project")
+
+
 def _window(request: Request) -> WindowName:
     if len(request.url.query.encode()) > MAX_QUERY_BYTES:
-        raise BadQuery(f"the query string is longer than {MAX_QUERY_BYTES} bytes")
+        raise Refused(400, f"the query string is longer than {MAX_QUERY_BYTES} bytes")
     unknown = sorted(set(request.query_params) - {"window"})
     if unknown:
-        raise BadQuery(f"unknown parameter {unknown[0]!r}; the only one is 'window'")
+        raise Refused(400, f"unknown parameter {unknown[0][:32]!r}; the only one is 'window'")
     values = request.query_params.getlist("window")
     if len(values) > 1:
-        raise BadQuery("give 'window' once")
+        raise Refused(400, "give 'window' once")
     window = values[0] if values else DEFAULT_WINDOW
     if window not in get_args(WindowName):
-        raise BadQuery(f"window must be one of {', '.join(WINDOWS)}")
+        raise Refused(400, f"window must be one of {', '.join(WINDOWS)}")
     return cast(WindowName, window)
 
 
 def _error(status: int, message: str, *, html_page: bool = False) -> Response:
     if html_page:
         body = f"<!doctype html><title>gatewise dashboard</title><p>{html.escape(message)}</p>"
-        return Response(body, status_code=status, media_type="text/html; charset=utf-8", headers=HEADERS)
+        return Response(body, status_code=status, media_type=HTML, headers=HEADERS)
     return JSONResponse({"error": message}, status_code=status, headers=HEADERS)
 
 
@@ -138,7 +148,7 @@ def _render(request: Request, snapshot: DashboardSnapshot) -> str:
         js=url("dashboard_static", name="dashboard.js"),
         icon=url("dashboard_static", name="favicon.svg"),
         data_url=url("dashboard_data"),
-        refresh=REFRESH_S,
+        refresh=f"{WINDOWS[snapshot.window].refresh_s:g}",
         label=html.escape(snapshot.label),
         picker=picker,
         data=_json_for_html(snapshot),

@@ -32,21 +32,27 @@ MAX_GROUPS = 10  # bars per breakdown chart, most spend first; the rest are coun
 MAX_ALERTS = 10
 MAX_EVENTS = 15
 MAX_CHECKS = 12
-MAX_AGE_S = 5.0  # one snapshot per window serves every viewer polling within this
 
 
 class Span(NamedTuple):
     seconds: float
     slot_s: float  # chart resolution: 48-72 slots whatever the window
+    # How often an open page refreshes: a longer window reads more rows and changes less in a minute.
+    refresh_s: float
+
+    @property
+    def max_age_s(self) -> float:
+        """How long one snapshot serves every viewer of the window polling meanwhile."""
+        return self.refresh_s / 3
 
 
 WindowName = Literal["1h", "6h", "24h", "7d", "30d"]
 WINDOWS: dict[str, Span] = {
-    "1h": Span(3600, 60),
-    "6h": Span(6 * 3600, 300),
-    "24h": Span(86_400, 1800),
-    "7d": Span(7 * 86_400, 3 * 3600),
-    "30d": Span(30 * 86_400, 12 * 3600),
+    "1h": Span(3600, 60, 15),
+    "6h": Span(6 * 3600, 300, 30),
+    "24h": Span(86_400, 1800, 60),
+    "7d": Span(7 * 86_400, 3 * 3600, 300),
+    "30d": Span(30 * 86_400, 12 * 3600, 600),
 }
 DEFAULT_WINDOW: WindowName = "24h"
 
@@ -152,10 +158,11 @@ def _top(groups: list[UsageGroup]) -> Breakdown:
 
 
 class Snapshots:
-    """At most one snapshot per window is built at a time and reused for ``max_age_s``, so many
-    open dashboards polling together cost the ledger one set of queries."""
+    """At most one snapshot per window is built at a time and reused for the window's
+    ``max_age_s`` (or the one given), so many open dashboards polling together cost the ledger
+    one set of queries."""
 
-    def __init__(self, sources: DashboardSources, *, max_age_s: float = MAX_AGE_S,
+    def __init__(self, sources: DashboardSources, *, max_age_s: float | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._sources = sources
         self._max_age_s = max_age_s
@@ -165,7 +172,8 @@ class Snapshots:
     async def get(self, window: WindowName) -> DashboardSnapshot:
         now = self._clock()
         entry = self._latest.get(window)
-        if entry is None or now - entry[0] > self._max_age_s or _failed(entry[1]):
+        max_age_s = WINDOWS[window].max_age_s if self._max_age_s is None else self._max_age_s
+        if entry is None or now - entry[0] > max_age_s or _failed(entry[1]):
             task = asyncio.ensure_future(build_snapshot(self._sources, window))
             task.add_done_callback(_retrieve)
             entry = self._latest[window] = (now, task)

@@ -21,7 +21,8 @@
   const count = (v) => Math.round(v).toLocaleString("en-US");
   count.integer = true;  // axis steps of whole numbers
   const pct = (v) => (100 * v).toFixed(1) + "%";
-  const ms = (v) => (v >= 1000 ? (v / 1000).toFixed(2) + " s" : Math.round(v) + " ms");
+  const ms = (v) => (v >= 1000 ? (v / 1000).toFixed(2) + " s"
+                     : (v < 10 && v % 1 ? v.toFixed(1) : Math.round(v)) + " ms");
   const utc = (ts) => new Date(ts * 1000).toISOString();
   const clock = (ts) => utc(ts).slice(11, 16);
   const dayClock = (ts) => utc(ts).slice(5, 10) + " " + clock(ts);
@@ -293,7 +294,8 @@
 
     function draw() {
       render(root, snap);
-      show(`updated ${stamp(snap.until).slice(11)}, refreshing every ${every / 1000} s`);
+      const period = every >= 60_000 ? `${every / 60_000} min` : `${every / 1000} s`;
+      show(`updated ${stamp(snap.until).slice(11)}, refreshing every ${period}`);
     }
 
     async function refresh() {
