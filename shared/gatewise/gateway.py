@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, cast
 from pydantic import BaseModel, Field, model_validator
 
 from gatewise.bounds import USD, FiniteJSON, Seconds, Temperature, Tokens
+from gatewise.caller import call_project
 from gatewise.catalog import Catalog
 from gatewise.config import PROJECT_PATTERN, TaskType
 from gatewise.errors import ErrorCode, GatewiseError
@@ -236,7 +237,7 @@ class RoutingGateway:
             if earlier is not None:
                 self.policy.stick(plan, earlier, route_request)
         else:
-            metadata = {"task": profile.task.value, "project": request.project or "",
+            metadata = {"task": profile.task.value, "project": call_project(request.project) or "",
                         **(request.metadata or {})}
             params = request.model_dump(include={"model", "max_tokens", "temperature", "task"},
                                         exclude_none=True, mode="json")
@@ -344,7 +345,8 @@ def _from_cache(call: Call[CompletionResult], value: dict[str, Any], age_s: floa
 
 def portkey_headers(request: CompletionRequest, plan: RoutePlan, request_id: str) -> dict[str, str]:
     """What Portkey's logs and conditional routing see of a call routed through it."""
-    metadata = {"task": plan.profile.task.value, **({"project": request.project} if request.project else {}),
+    project = call_project(request.project)  # an authenticated caller's own, if its token names one
+    metadata = {"task": plan.profile.task.value, **({"project": project} if project else {}),
                 **(request.metadata or {})}
     return {"x-portkey-metadata": json.dumps(metadata, separators=(",", ":")),
             "x-portkey-trace-id": request_id}

@@ -101,3 +101,32 @@ async def test_doctor_says_who_gatewise_serve_lets_in(tmp_path, sandbox, capsys)
     assert await run_doctor(load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url)) == 0
     err = capsys.readouterr().err
     assert "gatewise serve: no authentication configured, so it binds loopback only" in err
+
+
+async def test_a_bearers_project_is_what_portkey_conditions_and_headers_see(tmp_path, sandbox) -> None:
+    from gatewise.gateway import CompletionRequest, RoutingGateway, portkey_headers
+    from gatewise.runtime import Runtime
+
+    config = {"strategy": {"mode": "conditional", "default": "cheap",
+                           "conditions": [{"query": {"metadata.project": {"$eq": "vip"}}, "then": "strong"}]},
+              "targets": [{"name": "cheap", "provider": "openai",
+                           "override_params": {"model": "gpt-4o-mini"}},
+                          {"name": "strong", "provider": "anthropic",
+                           "override_params": {"model": "claude-opus-5.5"}}]}
+    runtime = await Runtime.open(load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url,
+                                               routing={"config": config}))
+    try:
+        gateway = RoutingGateway.from_runtime(runtime)
+        request = CompletionRequest(prompt="hello")
+        assert gateway.explain(request).candidates[0] == "openai/gpt-4o-mini"
+        reset = CALLER.set(Caller("vip-token", "vip"))
+        try:
+            route = gateway.explain(request)
+            plan = gateway.plan(request, request.chat_messages())
+            headers = portkey_headers(request, plan, "req-1")
+        finally:
+            CALLER.reset(reset)
+        assert route.candidates[0] == "anthropic/claude-opus-5.5"
+        assert json.loads(headers["x-portkey-metadata"])["project"] == "vip"
+    finally:
+        await runtime.close()
