@@ -582,9 +582,11 @@ _ARTICLES = frozenset({"a", "an", "the"})
 # Question words that ask for a person, a place, a reason or a time: "How do I pay council tax?"
 # and "Who has to pay council tax?" want different answers. ("what" and "how" ask for too many
 # things to hold apart; "what time" and "what's the reason" are rewritten to "when" and "why",
-# and a deadline, a due date or a date is asked for as a "when".)
+# and a deadline, a due date or a date is asked for as a "when". "How much is it" is rewritten
+# to "price"; any other "how much" or "how many" asks for a quantity: "Can I take liquids?" and
+# "How much liquid can I take?" want different answers.)
 _ASKED_FOR = {"who": "who", "whom": "who", "whose": "who", "where": "where", "why": "why", "when": "when",
-              "deadline": "when", "due": "when", "date": "when"}
+              "deadline": "when", "due": "when", "date": "when", "much": "quantity", "many": "quantity"}
 
 
 def _asked(words: frozenset[str]) -> frozenset[str]:

@@ -144,6 +144,10 @@ _PHRASES = (
     (r"\blocal authority\b", "council"),
     (r"\bhow come\b|\bwhat(?: is|'s) the reason(?: why| for)?\b|\bfor what reason\b", "why"),
     (r"\bdue to\b", "because"),
+    # Asking whether one must ("Do I need a visa?", "Do I have to work from home?") is not
+    # asking whether one may ("Can I work from home?"): the requirement is spelled out.
+    (r"\b(?:do|does|did|will|would)\s+(?:i|we|you|they|he|she|it)\s+(?:need(?:\s+to)?|have\s+to)\b"
+     r"|\bmust\s+(?:i|we|you|they|he|she|it)\b", "required"),
     # "what time does it open" asks when; "what time zone" does not.
     (r"\bwhat time(?= (?:is|are|was|were|does|do|did|will|would|can|could|should|must|'s)\b)", "when"),
     # "how much is it", "how much does it cost" ask a price; "how much luggage" a quantity.
