@@ -40,6 +40,8 @@ from gatewise.mcpkit.errors import tool_errors
 from gatewise.mcpkit.server import build_server, runtime_lifespan
 from gatewise.mcpkit.untrusted import fence_json
 
+from .resources import add_resources
+
 
 class ToolName(StrEnum):
     ROUTED_COMPLETE = "routed_complete"
@@ -335,4 +337,5 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
     async def get_guardrail_events(ctx: Context[RoutingGateway], query: EventQuery) -> GuardrailEventsReport:
         return await guardrail_events(ctx.request_context.lifespan_context.runtime.guardrail_events, query)
 
+    add_resources(server)
     return server
