@@ -217,7 +217,8 @@ async def main(calls: int, levels: list[int], memory_calls: int, memory_early: i
             await runtime.close()
         print(f"routed_complete, {calls:,} calls per path and concurrency, response cache bypassed, "
               f"{len(SUITE)} servers in the serving process, bearer-token authentication on, "
-              f"{os.cpu_count()} cores shared by upstream, server and clients\n")
+              f"{os.cpu_count()} cores shared by upstream, server and clients, load average "
+              f"{os.getloadavg()[0]:.1f} at the end\n")
         print("\n".join(rows))
         (root / "memory").mkdir()
         memory_rows = await memory(upstream, root / "memory", memory_calls, memory_early)

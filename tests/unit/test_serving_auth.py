@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 
 import pytest
 
@@ -130,3 +131,65 @@ async def test_a_bearers_project_is_what_portkey_conditions_and_headers_see(tmp_
         assert json.loads(headers["x-portkey-metadata"])["project"] == "vip"
     finally:
         await runtime.close()
+
+
+class _KeyServer:
+    """A JWKS endpoint on loopback that counts its fetches."""
+
+    def __init__(self, body: bytes) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.fetches += 1
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.end_headers()  # no length: the reader must stop at its own cap
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.fetches = 0
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.http.server_address[1]}/jwks.json"
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.http.shutdown()
+        self.http.server_close()
+
+
+async def test_the_key_set_is_fetched_once_and_never_read_past_its_cap() -> None:
+    import jwt as pyjwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from gatewise.serving.jwt_tokens import JwtVerifier, KeysUnavailable, TokenRejected
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = json.loads(pyjwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+    keys = json.dumps({"keys": [{**public, "kid": "a", "alg": "ES256"}]}).encode()
+    good = _KeyServer(keys)
+    huge = _KeyServer(keys[:-1] + b" " * 300_000 + b"}")  # the same valid set, padded past the cap
+    try:
+        auth = _auth(jwt={"issuer": "https://idp", "jwks_url": good.url})
+        verifier = JwtVerifier(auth, auth.jwt)
+        token = pyjwt.encode({"iss": "https://idp", "sub": "u", "aud": "https://gw/x/mcp", "exp": 2**31},
+                             key, algorithm="ES256", headers={"kid": "a"})
+        for _ in range(3):
+            assert (await verifier.verify(token, ["https://gw/x/mcp"])).caller.name == "jwt:u"
+        assert good.fetches == 1
+        unknown = pyjwt.encode({"iss": "https://idp", "sub": "u", "aud": "https://gw/x/mcp", "exp": 2**31},
+                               key, algorithm="ES256", headers={"kid": "rotated"})
+        with pytest.raises(TokenRejected, match="signing key"):
+            await verifier.verify(unknown, ["https://gw/x/mcp"])
+        assert good.fetches == 1  # an unknown key refetches the set at most every 30 s
+
+        capped = _auth(jwt={"issuer": "https://idp", "jwks_url": huge.url, "jwks_max_bytes": "64KiB"})
+        with pytest.raises(KeysUnavailable):
+            await JwtVerifier(capped, capped.jwt).verify(token, ["https://gw/x/mcp"])
+    finally:
+        good.close()
+        huge.close()
