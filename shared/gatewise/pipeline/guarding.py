@@ -59,7 +59,7 @@ class InputGuardrails:
             verdict = await guard.check_input(_texts(call), _context(call))
         audit(self.runtime, call, [verdict])
         verdict.raise_if_blocked()
-        if verdict.messages is not None:
+        if verdict.messages is not None and verdict.messages != call.messages:
             _send_redacted(call, verdict.messages)
         call.checked_input = verdict
         await next(call)
@@ -84,7 +84,9 @@ class OutputGuardrails:
             return
         answer = call.answer
         with checking(call):
-            verdict = await guard.check_output(answer.content, evidence(call), _context(call))
+            # The evidence is gathered only for the grounding check, the one check that reads it.
+            grounds = evidence(call) if guard.grounding_threshold is not None else None
+            verdict = await guard.check_output(answer.content, grounds, _context(call))
         audit(self.runtime, call, [verdict])
         verdict.raise_if_blocked()  # the upstream was paid (its row is recorded); nothing is cached
         if verdict.text is not None and verdict.text != answer.content:
@@ -216,7 +218,8 @@ def _texts(call: Call[Any]) -> list[dict[str, Any]]:
 
 
 def _context(call: Call[Any]) -> CheckContext:
-    from gatewise.guardrails import CheckContext  # see the imports
+    # From its module, not the package: the package's lazy __getattr__ would run on every call.
+    from gatewise.guardrails.pipeline import CheckContext  # see the imports
 
     model = call.candidates[0].model if call.candidates else None
     return CheckContext(model=model, metadata={"project": call.project or "", "tool": call.tool})
