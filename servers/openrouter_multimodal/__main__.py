@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from gatewise.mcpkit.transport import console_main
+from gatewise.mcpkit.startup import loading
 
-from .server import create_server
+with loading():
+    from gatewise.mcpkit.transport import console_main
+
+    from .server import create_server
 
 
 def main(argv: list[str] | None = None) -> None:

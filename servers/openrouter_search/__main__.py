@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from gatewise.config import Settings
-from gatewise.mcpkit.transport import console_main
-from gatewise.runtime import offline_catalog
-from gatewise.search.service import search_model
+from gatewise.mcpkit.startup import loading
 
-from .server import create_server
+with loading():
+    from gatewise.config import Settings
+    from gatewise.mcpkit.transport import console_main
+    from gatewise.runtime import offline_catalog
+    from gatewise.search.service import search_model
+
+    from .server import create_server
 
 
 def check_model(settings: Settings) -> None:

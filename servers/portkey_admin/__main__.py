@@ -6,10 +6,13 @@ guardrails, prompts, limits, logs, integrations, or all) selects the tools a cli
 
 from __future__ import annotations
 
-from gatewise.config import Settings
-from gatewise.mcpkit.transport import console_main
+from gatewise.mcpkit.startup import loading
 
-from .server import create_server, parse_toolsets
+with loading():
+    from gatewise.config import Settings
+    from gatewise.mcpkit.transport import console_main
+
+    from .server import create_server, parse_toolsets
 
 
 def check_toolsets(settings: Settings) -> None:
