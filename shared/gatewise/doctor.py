@@ -48,6 +48,10 @@ async def run_doctor(settings: Settings) -> int:
         _line(True, f"budgets: {found.released} stale hold(s) released and {found.charged} charged from "
                     f"the ledger, left by {found.owners} stopped process(es)" if found.owners
               else "budgets: no stale holds")
+        spend = settings.budgets
+        _line(True, f"budget spend leases: {spend.spend_lease_calls} calls' worth of headroom each, settled "
+                    f"every {spend.spend_lease_s:g}s" if spend.spend_lease_calls
+              else "budget spend leases: off (every budgeted call holds and settles its own)")
         events = await runtime.guardrail_events.count()
         _line(True, f"guardrail audit trail: {events} flag/block event(s) in the ledger, each kept "
                     f"{settings.guardrails.audit_retention_days} days")

@@ -373,3 +373,4 @@ def test_a_gateway_killed_mid_call_frees_its_hold_on_the_next_start(
     # process is found gone and what it held is settled from the ledger.
     assert re.search(r"budgets: \d+ stale hold\(s\) released and \d+ charged from the ledger, left by 1 "
                      r"stopped process\(es\)", doctor.stderr), doctor.stderr
+    assert "budget spend leases: 32 calls' worth of headroom each, settled every 2s" in doctor.stderr
