@@ -39,6 +39,8 @@ from gatewise.portkey.schema import COMPACT, OneOf
 from gatewise.portkey.trial import MAX_SAMPLE_CHARS
 from gatewise.strict_types import JsonObject
 
+from .resources import add_resources
+
 TOOLSETS_ENV = "GATEWISE_PORTKEY_TOOLSETS"
 MAX_LIMIT = 1000
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -468,4 +470,5 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
     ) -> AdminResult:
         return await ctx.request_context.lifespan_context.run(ToolName.MANAGE_INTEGRATIONS, _args(locals()))
 
+    add_resources(server, enabled)
     return server
