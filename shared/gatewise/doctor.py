@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sys
 
+from gatewise.analytics.savings import format_usd
 from gatewise.cache.embedders import EmbedderError
 from gatewise.config import Settings
+from gatewise.dashboard import DashboardSources, build_snapshot
 from gatewise.errors import GatewiseError
 from gatewise.guardrails.gateway_calls import active_checks
 from gatewise.redact import mask
@@ -57,6 +59,7 @@ async def run_doctor(settings: Settings) -> int:
                     f"{settings.guardrails.audit_retention_days} days")
         _line(True, http_serving(settings))
         problems += await _serve_auth(settings)
+        problems += await _dashboard(runtime)
         catalog = runtime.catalog
         _line(catalog.source != "snapshot" or runtime.provider == "sandbox",
               f"model catalogue: {len(catalog)} models from {catalog.source}")
@@ -86,6 +89,20 @@ async def run_doctor(settings: Settings) -> int:
     finally:
         await runtime.close()
     return 1 if problems else 0
+
+
+async def _dashboard(runtime: Runtime) -> int:
+    """The dashboard's line: the last day's figures, read as the page reads them."""
+    try:
+        day = await build_snapshot(DashboardSources.from_runtime(runtime), "24h")
+    except Exception as exc:  # whatever the store raised: named, and counted as a problem
+        _line(False, f"dashboard: the ledger's figures cannot be read ({type(exc).__name__})")
+        return 1
+    events = sum(check.blocked + check.flagged for check in day.guardrail_checks)
+    _line(True, f"dashboard: /dashboard under gatewise serve; last 24 h {day.totals.requests} request(s), "
+                f"{format_usd(day.totals.cost_usd)}, {len(day.budgets)} budget(s), "
+                f"{events} guardrail event(s)")
+    return 0
 
 
 async def _semantic_cache(runtime: Runtime) -> int:

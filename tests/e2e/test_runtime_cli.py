@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -14,6 +15,7 @@ from gatewise.config import Settings
 from gatewise.ledger import open_ledger
 from gatewise.ledger.guardrail_events import DAY_S, GuardrailEvent, GuardrailEvents
 from gatewise.runtime import Runtime, catalog_cache
+from store_support import call_record, write_calls
 
 
 async def test_runtime_fetches_the_catalogue_and_caches_it(settings: Settings, upstream) -> None:
@@ -64,6 +66,16 @@ def test_doctor_shows_who_may_reach_the_http_servers(tmp_path: Path, sandbox) ->
     assert proc.returncode == 0, proc.stderr
     assert "[ok] http/sse: hosts gw.example.com; browser origins none" in proc.stderr
     assert "at most 200 connections, 100 sessions" in proc.stderr
+
+
+def test_doctor_reads_the_dashboards_figures(tmp_path: Path, sandbox) -> None:
+    calls = [call_record(cost_usd=0.25), call_record(request_id="b")]
+    asyncio.run(write_calls(tmp_path / "ledger.sqlite3", calls))
+    proc = run_cli("doctor", env_extra={"GATEWISE_DATA_DIR": str(tmp_path),
+                                        "GATEWISE_SANDBOX_URL": sandbox.url})
+    assert proc.returncode == 0, proc.stderr
+    assert ("[ok] dashboard: /dashboard under gatewise serve; last 24 h 2 request(s), $0.25, 0 budget(s), "
+            "0 guardrail event(s)") in proc.stderr
 
 
 def test_doctor_names_a_retired_search_model(tmp_path: Path, sandbox) -> None:

@@ -182,6 +182,18 @@ def test_bad_query_strings_get_a_clear_400(tmp_path: Path, query: str, says: str
     assert page.headers["content-security-policy"] == CSP
 
 
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:80", "127.0.0.1.evil.example", "[bad"])
+def test_without_authentication_only_loopback_host_names_are_answered(tmp_path: Path, host: str) -> None:
+    """A web page whose name a rebinding DNS points at 127.0.0.1 sends its own name as Host."""
+    with dashboard_server(tmp_path / "ledger.sqlite3") as base, httpx.Client(base_url=base) as http:
+        refused = [http.get(path, headers={"Host": host}) for path in ("/dashboard", "/dashboard/data")]
+        allowed = [http.get("/dashboard/data", headers={"Host": name}).status_code
+                   for name in ("localhost", "127.0.0.1:8000", "[::1]:8000")]
+    assert [r.status_code for r in refused] == [421, 421]
+    assert "loopback addresses only" in refused[1].json()["error"]
+    assert allowed == [200, 200, 200]
+
+
 def test_only_the_dashboards_own_files_are_served(tmp_path: Path) -> None:
     with dashboard_server(tmp_path / "ledger.sqlite3") as base, httpx.Client(base_url=base) as http:
         script = http.get("/dashboard/static/dashboard.js")

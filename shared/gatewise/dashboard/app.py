@@ -13,6 +13,7 @@ import html
 import logging
 from importlib.resources import files
 from typing import cast, get_args
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,6 +29,7 @@ from gatewise.dashboard.snapshot import (
     Snapshots,
     WindowName,
 )
+from gatewise.mcpkit.http_access import is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,7 @@ def dashboard_routes(sources: DashboardSources, *, max_age_s: float | None = Non
 
     async def answer(request: Request, *, html_page: bool) -> Response:
         try:
-            _check_caller()
+            _check_access(request)
             snapshot = await snapshots.get(_window(request))
         except Refused as exc:
             return _error(exc.status, str(exc), html_page=html_page)
@@ -100,12 +102,26 @@ def dashboard_app(sources: DashboardSources, *, max_age_s: float | None = None) 
     return Starlette(routes=dashboard_routes(sources, max_age_s=max_age_s))
 
 
-def _check_caller() -> None:
-    """A caller whose token bills one project would see every project's spend here: refused."""
+def _check_access(request: Request) -> None:
+    """Without authentication in front (gatewise serve then binds loopback only), only loopback
+    Host names are answered: a web page that points its own name at 127.0.0.1 (DNS rebinding)
+    must not read the figures. A caller whose token bills one project would see every project's
+    spend here, so it is refused."""
     caller = CALLER.get()
-    if caller is not None and caller.project is not None:
+    if caller is None:
+        if not _loopback_host(request.headers.get("host", "")):
+            raise Refused(421, "without authentication the dashboard answers loopback addresses only")
+    elif caller.project is not None:
         raise Refused(403, f"this token is bound to project {caller.project!r}, and the dashboard shows "
                            "every project's spend; use a token without a project")
+
+
+def _loopback_host(host: str) -> bool:
+    try:
+        name = urlsplit(f"//{host}").hostname
+    except ValueError:
+        return False
+    return name is not None and is_loopback(name)
 
 
 def _window(request: Request) -> WindowName:
