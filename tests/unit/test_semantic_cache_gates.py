@@ -66,6 +66,9 @@ TRAPS = [
     ("question", "Who won the match last night?", "What was the score in last night's match?"),
     # content: a qualifier added or swapped
     ("content", "How do I return a gift?", "How do I return a gift card?"),  # same sentence, one word more
+    # a sentence built anew, but the added word qualifies a word both share
+    ("content", "What's the price of a coffee?", "What does a large coffee cost?"),
+    ("content", "How much is the plan?", "What does the premium plan cost?"),
     ("content", "Do you offer discounts?", "Do you offer military discounts?"),
     ("content", "How do I reset my password?", "How do I reset my email password?"),
     ("content", "How do I reset my password?", "How do I reset my work password?"),  # the noun
@@ -143,8 +146,10 @@ SAME_WORDS = [
 
 # The same question built anew: some common words differ, and the embeddings agree closely.
 REWORDED = [
-    ("Does the hotel have parking?", "Is there a car park at the hotel?"),
+    ("Does the gym have a sauna?", "Is there a sauna in the gym building?"),
     ("What's the fee for a late payment?", "How much is the late payment charge?"),
+    ("Is the 10:40 bus running?", "What's the status of the 10:40 bus?"),
+    ("What's the excess on my pet insurance?", "On my pet insurance policy, what is the excess?"),
 ]
 
 

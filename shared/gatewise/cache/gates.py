@@ -632,9 +632,9 @@ def _reworded(a: Features, only_a: frozenset[str], b: Features, only_b: frozense
     "a refund on a gift" / "on a gift card"): the rest stays word for word. A rewording builds
     the sentence anew ("Does the hotel have a pool?" / "Is there a swimming pool at the
     hotel?"). So: the words besides the differing ones (articles aside) are mostly not in the
-    same order, and no differing word takes a side of an opposite pair or says what kind of
+    same order, and no differing word takes a side of an opposite pair, says what kind of
     answer is wanted (a price, a requirement, a permission: "How much is a fishing licence?" /
-    "Do I need a fishing licence?")."""
+    "Do I need a fishing licence?") or qualifies a word both share ("a large coffee")."""
     if not only_a and not only_b:
         return False
     polar = {word for _, _, word in a.polarity} | {word for _, _, word in b.polarity}
@@ -642,6 +642,12 @@ def _reworded(a: Features, only_a: frozenset[str], b: Features, only_b: frozense
         return False
     for side, only in ((a, only_a), (b, only_b)):
         if any(synonyms.senses(side.spelled[w], w) & _ANSWER_KINDS for w in only):
+            return False
+        # A differing word right before a word both share qualifies it: "a large coffee",
+        # "the premium plan" ask about another thing than "a coffee", "the plan".
+        shared = side.content - only
+        if any(w in only and after in shared for w, after in zip(side.sequence[:-1], side.sequence[1:],
+                                                                  strict=True)):
             return False
     rest_a = [w for w in a.sequence if w not in only_a and w not in _ARTICLES]
     rest_b = [w for w in b.sequence if w not in only_b and w not in _ARTICLES]
