@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/guardrails.py
 	$(BIN)/python bench/cache_replay.py
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/dashboard.py
 
 # ruff, then mypy --strict (with the pydantic plugin) over the files named in pyproject.toml
 lint: $(STAMP)

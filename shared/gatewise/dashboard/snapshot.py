@@ -127,21 +127,26 @@ async def build_snapshot(sources: DashboardSources, window: WindowName, *, now: 
     until = time.time() if now is None else now
     since = until - span.seconds
     catalog = sources.catalog()
-    by_model = await usage_analytics(sources.ledger_path, catalog, since=since, until=until,
-                                     group_by="model")
-    by_project = await usage_analytics(sources.ledger_path, catalog, since=since, until=until,
-                                       group_by="project")
-    series = await usage_over_time(sources.ledger_path, since=since, until=until, slot_s=span.slot_s)
-    in_window = EventFilter(since=since, until=until)
-    events = await sources.guardrail_events.query(in_window, limit=MAX_EVENTS)
+    # The reads are independent and each runs on a worker thread (SQLite lets go of the GIL while
+    # it works), so they run side by side.
+    async with asyncio.TaskGroup() as reads:
+        models = reads.create_task(usage_analytics(sources.ledger_path, catalog, since=since, until=until,
+                                                   group_by="model"))
+        projects = reads.create_task(usage_analytics(sources.ledger_path, catalog, since=since,
+                                                     until=until, group_by="project"))
+        slots = reads.create_task(usage_over_time(sources.ledger_path, since=since, until=until,
+                                                  slot_s=span.slot_s))
+        found = reads.create_task(sources.guardrail_events.query(EventFilter(since=since, until=until),
+                                                                 limit=MAX_EVENTS))
+        budgets: list[BudgetStatus] = []
+        alerts: list[Alert] = []
+        if sources.budgets is not None:
+            budgets = await sources.budgets.status()
+            alerts = await sources.budgets.alerts(MAX_ALERTS)
+    by_model, by_project, series, events = models.result(), projects.result(), slots.result(), found.result()
     notes = list(by_model.notes)
-    budgets: list[BudgetStatus] = []
-    alerts: list[Alert] = []
     if sources.budgets is None:
         notes.append("Budgets are not available in this process.")
-    else:
-        budgets = await sources.budgets.status()
-        alerts = await sources.budgets.alerts(MAX_ALERTS)
     return DashboardSnapshot(
         window=window, label=window_label(since, until), since=since, until=until,
         totals=by_model.totals, series=series,
