@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator, Iterator
 
 import psycopg
@@ -263,3 +265,79 @@ async def test_an_answer_cached_by_one_instance_is_served_by_another(url: str) -
     finally:
         for db in (first, second):
             await db.close()
+
+
+# --- alert delivery across instances -------------------------------------------------------------------
+
+
+class Webhook:
+    """A loopback webhook answering each post with the next status of ``replies`` (then 200)."""
+
+    def __init__(self, replies: list[int]) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.posts: list[dict[str, object]] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                owner.posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(replies.pop(0) if replies else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+async def delivered(url: str, want: str) -> list[tuple[object, ...]]:
+    """The alerts' (threshold, delivered, attempts) once every one is ``want`` (or after 10 s)."""
+    for _ in range(100):
+        rows = pg_rows(url, "SELECT threshold, delivered, attempts FROM alerts ORDER BY threshold")
+        if rows and all(row[1] == want for row in rows):
+            return rows
+        await asyncio.sleep(0.1)
+    return rows
+
+
+async def test_an_alert_is_posted_by_one_instance_and_posted_again_after_a_failure(url: str) -> None:
+    from gatewise.config import BudgetRule, BudgetsConfig
+    from gatewise.storage.postgres.budgets import CLAIM_S, PostgresBudgets
+
+    hook = Webhook([500])
+    db = await Database.open(storage(url))
+    clock = FakeClock(1_796_000_000.0)
+    rule = BudgetRule(scope="global", window="daily", limit_usd=1.0, on_exceed="warn")
+    config = BudgetsConfig(rules=[rule], alert_thresholds=[0.5], webhook_url=hook.url)
+    first = await PostgresBudgets.open(db, config, clock=clock)
+    second = await PostgresBudgets.open(db, config, clock=clock)
+    try:
+        result = await first.commit(await first.reserve(["global"], 0.6, "a"), 0.6)
+        assert [a.threshold for a in result.alerts] == [0.5]
+        again = await second.commit(await second.reserve(["global"], 0.1, "b"), 0.1)
+        assert again.alerts == ()  # the other instance crossed nothing new: it posts nothing
+        assert await delivered(url, "failed") == [(0.5, "failed", 1)]  # the webhook answered 500
+
+        await second.reconcile()  # still claimed by the first poster: not posted again yet
+        clock.advance(CLAIM_S + 1)
+        await second.reconcile()
+        assert await delivered(url, "delivered") == [(0.5, "delivered", 2)]
+        clock.advance(CLAIM_S + 1)
+        await first.reconcile()  # delivered: nobody posts it again
+        await asyncio.sleep(0.3)
+        assert len(hook.posts) == 2
+        assert {p["gatewise_alert"]["threshold"] for p in hook.posts} == {0.5}  # type: ignore[index]
+    finally:
+        await first.close()
+        await second.close()
+        await db.close()
+        hook.close()

@@ -13,7 +13,9 @@ Commit and release lock their own holds first (by id and request id), so a secon
 them settled and changes nothing. Holds of instances that are gone (see ``ledger.owners``) or
 older than the reservation TTL are settled by ``reconcile``, which skips holds a live settle has
 locked. Alert rows are unique per scope, window and threshold, so each fires once cluster-wide,
-and only the instance whose insert won posts it to the webhook.
+and only the instance whose insert won posts it to the webhook. An alert whose post failed, or
+whose poster died before posting, is claimed and posted again by the next reconcile of any
+instance with a webhook, a few times at most.
 """
 
 from __future__ import annotations
@@ -67,6 +69,12 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 SpendKey = tuple[str, Window, str]  # scope, window, window key
 
+# An instance posting an alert holds it this long (well past the webhook's own timeout); one
+# still undelivered after that is posted again by whichever instance claims it, at most
+# MAX_DELIVERIES times in all.
+CLAIM_S = 60.0
+MAX_DELIVERIES = 5
+REDELIVER_BATCH = 20
 RULES_LOCK = MIGRATION_LOCK + 1  # pg_advisory_xact_lock key for writing the config's rules
 FAIL_OPEN_NOTE = ("Budgets are not enforced for this call: the shared database is unavailable and "
                   "storage.on_unavailable is fail_open.")
@@ -141,6 +149,14 @@ WHERE (r.owner = ANY(%s) AND r.state IN ('reserved', 'expired'))
    OR (r.state = 'reserved' AND r.created_at < %s)
 ORDER BY r.id
 FOR UPDATE OF r SKIP LOCKED
+"""
+_CLAIM_UNDELIVERED = """
+UPDATE alerts SET claimed_until = %s, attempts = attempts + 1
+WHERE id IN (SELECT id FROM alerts
+             WHERE delivered IN ('pending', 'failed') AND attempts < %s
+               AND (claimed_until IS NULL OR claimed_until < %s)
+             ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
+RETURNING {columns}
 """
 _ALERT_COLUMNS = ('id, ts, scope, "window", window_key, threshold, spent_usd, limit_usd, message, '
                   "delivered, delivery_error")
@@ -283,6 +299,11 @@ class PostgresBudgets:
             gone = [row[0] for row in await cursor.fetchall()
                     if is_gone(Owner(*row[:4]), row[4], here=me.host, now=now, lease_s=lease_s)]
             result = await self._settle_stale(conn, gone, now)
+            if self._notifier is not None:
+                cursor = await conn.execute(_CLAIM_UNDELIVERED.format(columns=_ALERT_COLUMNS),
+                                            [now + CLAIM_S, MAX_DELIVERIES, now, REDELIVER_BATCH])
+                undelivered = sorted((_alert(row) for row in await cursor.fetchall()), key=lambda a: a.id)
+                self._notifier.send(undelivered)
         if result.owners or result.charged or result.released:
             log.warning("budget holds settled: %d stopped instance(s); %d hold(s) charged from their "
                         "ledger rows, %d released", result.owners, result.charged, result.released)
@@ -451,9 +472,11 @@ class PostgresBudgets:
                            f"{usd(limit)} spent. It resets at {resets}.")
                 inserted = await conn.execute(
                     'INSERT INTO alerts (ts, scope, "window", window_key, threshold, spent_usd, limit_usd,'
-                    " message, delivered) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                    " message, delivered, claimed_until, attempts)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                     ' ON CONFLICT (scope, "window", window_key, threshold) DO NOTHING RETURNING id',
-                    [now, scope, window, key[2], threshold, total, limit, message, self._new_delivery])
+                    [now, scope, window, key[2], threshold, total, limit, message, self._new_delivery,
+                     now + CLAIM_S, int(self._notifier is not None)])
                 row = await inserted.fetchone()
                 self._alerted.add((*key, threshold))
                 if row is not None:

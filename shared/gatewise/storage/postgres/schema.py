@@ -194,6 +194,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE TRIGGER cache_entries_totals AFTER INSERT OR DELETE OR UPDATE OF size"
             " ON cache_entries FOR EACH ROW EXECUTE FUNCTION cache_totals_track()",
         ),
+    ),    Migration(
+        6,
+        "alert_delivery_claims",
+        (
+            # An instance posting an alert to the webhook claims it until this time; an alert still
+            # pending or failed after its claim ran out is posted again by whichever instance
+            # claims it next (its poster died, or the webhook was down), up to a few attempts.
+            "ALTER TABLE alerts ADD COLUMN claimed_until DOUBLE PRECISION",
+            "ALTER TABLE alerts ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+            "CREATE INDEX alerts_undelivered ON alerts (id) WHERE delivered IN ('pending', 'failed')",
+        ),
     ),
 )
 
