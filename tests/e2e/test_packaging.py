@@ -35,6 +35,8 @@ def test_wheel_contains_every_source_module_and_the_snapshot(wheel: Path) -> Non
                  for p in (REPO / "sandbox" / "gatewise_sandbox").rglob("*.py")}
     assert expected <= names, sorted(expected - names)
     assert "gatewise/data/models.json" in names
+    assert {f"gatewise/dashboard/static/{name}"  # served by the process itself, never from a CDN
+            for name in ("dashboard.js", "dashboard.css", "favicon.svg")} <= names
     assert {"gatewise/py.typed", "gatewise_sandbox/py.typed"} <= names  # typed for their users
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     scripts = zipfile.ZipFile(wheel).read(entry_points).decode()
