@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import ipaddress
 import random
 import string
 import sys
@@ -14,7 +15,7 @@ from gatewise.guardrails.normalize import normalise
 from gatewise.guardrails.pii import find_pii
 from gatewise.guardrails.redaction import Placeholders, check_pii
 from gatewise.guardrails.texts import split
-from gatewise.guardrails.validators import iban_ok, is_card, luhn, ssn_ok
+from gatewise.guardrails.validators import iban_ok, ipv4_ok, is_card, luhn, ssn_ok
 from repo_paths import BENCH
 
 ALL = dict.fromkeys(("SECRET", "CREDIT_CARD", "IBAN", "US_SSN", "EMAIL", "IP_ADDRESS", "PHONE"), "redact")
@@ -97,6 +98,19 @@ def test_validators() -> None:
     assert is_card("4012888888881881") and not is_card("9012888888881881")
     assert iban_ok("NL91ABNA0417164300") and not iban_ok("NL91ABNA041716430")
     assert ssn_ok("536", "22", "8833") and not ssn_ok("078", "05", "1120")
+
+
+def test_ipv4_validation_agrees_with_ipaddress() -> None:
+    rnd = random.Random(5)
+    pieces = ["0", "1", "00", "01", "9", "25", "255", "256", "199", "300", "007", "1000", "", "a", "١"]
+    for _ in range(5000):
+        text = ".".join(rnd.choice(pieces) for _ in range(rnd.choice((3, 4, 4, 4, 5))))
+        try:
+            ipaddress.IPv4Address(text)
+        except ValueError:
+            assert not ipv4_ok(text), text
+        else:
+            assert ipv4_ok(text), text
 
 
 def test_offsets_map_to_the_original_text() -> None:

@@ -53,14 +53,16 @@ _SHAPE_CLASS = bytes(
 _GROUP_STARTS = ((b" 0", b" S"), (b"j0", b"jS"), (b"/0", b"/S"))
 _JOIN = rb"[./\-j]{0,6}+"  # what may stand between two digits of one number (generously)
 # A long number, from the first digit of a group, unless all of it, up to where it ends, is a
-# date, a timestamp or a decimal amount with at most 8 digits before its point: none of which
-# can hold a card, an SSN or a phone number.
+# date, a timestamp, a decimal amount with at most 8 digits before its point or a measurement
+# such as a coordinate (too few digits on either side of the point to hold a card): none of
+# which can hold a card, an SSN or a phone number.
 _LONG_NUMBER = re.compile(rb"""
     S(?:
         (?=[0S./\-j]{6})  # at least 7 characters (short numbers fail here, before the shapes)
         (?!(?:D{3}([./\-])D{1,2}\1D{1,2}(?:jD{1,2})?  # 2024-04-08, 2024-04-08 12
              | D?([./\-])D{1,2}\2(?:D{4}|D{2})          # 08/04/2024
              | D{0,7}\.D{1,2}                            # 34912.50
+             | D{0,2}\.D{5,11}                           # 46.619488
            )(?!JD|j{0,2}x))                            # ... and nothing more
         (?:JD){6,}+                                    # 7 digits or more
       | (?:JD){4,5}+j{0,2}+(?=x)                       # 5 or 6, before an extension

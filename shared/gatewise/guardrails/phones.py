@@ -64,18 +64,16 @@ def find_phones(text: str, lower: str, regions: Sequence[str],
         if len(raw) < _MIN_DIGITS:  # most numbers in prose and tables: too short to be a phone
             continue
         bare = raw.isdigit()
-        if bare and not phone_words:
+        before = lower[max(0, match.start() - _CONTEXT_CHARS): match.start()]
+        if bare and not (phone_words and _PHONE_WORDS.search(before)):
             continue
         count = len(raw) - len(ascii_bytes(raw).translate(None, _DIGITS))  # C, not a loop per digit
         if count < _MIN_DIGITS or count > 17 or taken.overlaps(*match.span()) or _DATE.fullmatch(raw) \
                 or _DATE_FIRST.match(raw):
             continue
-        before = lower[max(0, match.start() - _CONTEXT_CHARS): match.start()]
         clause = _SENTENCE_END.split(before)[-1]
         last_words = _LAST_WORDS.findall(clause)[-3:]
         if not _ID_WORDS.isdisjoint(last_words) or _looks_like_other(raw, text, match.end()):
-            continue
-        if bare and not _PHONE_WORDS.search(before):
             continue
         value = _e164(raw, tuple(regions))
         if value is not None:
@@ -108,10 +106,10 @@ def _looks_like_other(raw: str, text: str, end: int) -> bool:
     on past the candidate (``-X``, or ``:X`` as in a time or a port)."""
     if _CONTINUES.match(text, end) or _CARD_GROUPS.search(raw) or _DECIMAL.fullmatch(raw):
         return True
+    if raw.count("-") < 2 or raw.startswith("+"):
+        return False
     digits = [c for c in raw if c.isdigit()]
-    if raw.count("-") >= 2 and len(digits) in (9, 10, 13) and not raw.startswith("+"):
-        return _isbn(digits, text[end:end + 2])
-    return False
+    return len(digits) in (9, 10, 13) and _isbn(digits, text[end:end + 2])
 
 
 def _isbn(digits: list[str], after: str) -> bool:
