@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 _SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]?\s+|\n\s*(?:[-*•]|\d{1,3}[.)])?\s*")
@@ -38,6 +39,7 @@ MIN_WORDS = 3
 WINDOW = 3
 
 
+@lru_cache(maxsize=16_384)  # words recur across sentences, answers and evidence; bounded
 def _stem(word: str) -> str:
     for suffix in _SUFFIXES:
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
