@@ -1,4 +1,4 @@
-"""The dashboard's routes: the page, the JSON it refreshes from, and its two static files.
+"""The dashboard's routes: the page, the JSON it refreshes from, and its script, style sheet and icon.
 
 Nothing loads from anywhere but this server: the script and style sheet are package files, the
 charts are SVG drawn by that script. Every value shown is drawn with ``textContent`` and
@@ -63,6 +63,7 @@ def dashboard_routes(sources: DashboardSources, *, max_age_s: float | None = Non
     within ``max_age_s`` of each other (by default a third of the window's refresh interval)
     share one snapshot."""
     snapshots = Snapshots(sources, max_age_s=max_age_s)
+    assets = {name: files("gatewise.dashboard").joinpath("static", name).read_bytes() for name in _STATIC}
 
     async def answer(request: Request, *, html_page: bool) -> Response:
         try:
@@ -85,10 +86,9 @@ def dashboard_routes(sources: DashboardSources, *, max_age_s: float | None = Non
 
     async def static(request: Request) -> Response:
         name = request.path_params["name"]
-        if name not in _STATIC:
+        if name not in assets:
             return _error(404, "no such file")
-        body = files("gatewise.dashboard").joinpath("static", name).read_bytes()
-        return Response(body, media_type=_STATIC[name], headers=HEADERS)
+        return Response(assets[name], media_type=_STATIC[name], headers=HEADERS)
 
     return [
         Route("/dashboard", page, methods=["GET"], name="dashboard"),
