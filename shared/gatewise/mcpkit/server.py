@@ -24,6 +24,10 @@ from gatewise.runtime import Runtime
 
 T = TypeVar("T")
 
+# Requests that run the server's own code, which may read the catalogue: they wait for the
+# start-up refresh. The handshake, discovery and listings are answered at once.
+RUNS_SERVER_CODE = frozenset({"tools/call", "resources/read", "prompts/get", "completion/complete"})
+
 
 def package_version() -> str:
     try:
@@ -155,7 +159,8 @@ def build_server(
         return await call_next(ctx)
 
     async def settle_runtime(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        if ctx.method == "tools/call" and (runtime := server.runtimes.get(id(ctx.lifespan_context))):
+        if ctx.method in RUNS_SERVER_CODE and (
+                runtime := server.runtimes.get(id(ctx.lifespan_context))):
             await runtime.settle_catalog()
         return await call_next(ctx)
 
