@@ -113,13 +113,14 @@ def _numbers(raw: bytes, classes: bytes) -> tuple[list[tuple[int, int]], list[in
     for match in _LONG_NUMBER.finditer(marked):
         start, end = match.span()  # offsets + 1, as in `classes`: the first digit is at start - 1
         count = shapes.count(b"0", start, end)
-        lead = max(1, start - 3)  # a '+' or '(' may open a phone number before its first digit
-        if shapes.find(b"j", lead, end) == -1:  # digits, dots, dashes, slashes only: one start
-            if classes[start - 1] == 32:  # that no letter, digit, dot or dash precedes
+        if classes.find(b" 0", start, end) == -1:  # the first digit is the only place to begin
+            if classes[start - 1] == 32:  # as no letter, digit, dot or dash precedes it
                 numbers.append((start - 1, count))
-            continue
-        numbers += [(at, count) for at in positions(classes, b" 0", start - 1, end)]
-        marks += sorted(positions(raw, b"+", lead - 1, end - 1) + positions(raw, b"(", lead - 1, end - 1))
+        else:
+            numbers += [(at, count) for at in positions(classes, b" 0", start - 1, end)]
+        lead = max(0, start - 4)  # a '+' or '(' may open a phone number before its first digit
+        if raw.find(b"+", lead, end - 1) != -1 or raw.find(b"(", lead, end - 1) != -1:
+            marks += sorted(positions(raw, b"+", lead, end - 1) + positions(raw, b"(", lead, end - 1))
     return numbers, marks, _dotted(shapes)
 
 

@@ -75,8 +75,11 @@ def find_pii(view: View, types: Iterable[str] = ALL_TYPES,
         found += _emails(text)
     found += _numbers(view, wanted, places, secrets)
     if "PHONE" in wanted and places.numbers:  # last: digits taken by a card, IBAN or IP are not a phone
-        starts = sorted(places.starts(PHONE_DIGITS) + places.phone_marks)
-        found += find_phones(text, view.lower, regions, _occupied(text, found), starts)
+        taken = _occupied(text, found)
+        # A candidate that begins inside a card, IBAN or address overlaps it and would be refused.
+        starts = [at for at in sorted(places.starts(PHONE_DIGITS) + places.phone_marks)
+                  if not taken.overlaps(at, at + 1)]
+        found += find_phones(text, view.lower, regions, taken, starts)
     if "IP_ADDRESS" in wanted and ":" in text and ("::" in text or text.count(":") > 4):
         found += _ipv6(text)
     if decode:
