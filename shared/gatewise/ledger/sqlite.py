@@ -190,8 +190,9 @@ def open_ledger(path: Path) -> SQLiteLedger:
 
 
 def window_clause(since: float | None, until: float | None) -> tuple[str, list[Any]]:
-    """A WHERE condition (never empty) and its parameters for ``since <= ts < until``."""
-    clauses, params = ["1"], []
+    """A WHERE condition (never empty) and its ``?`` parameters for ``since <= ts < until``; with
+    ``%s`` for ``?``, valid in PostgreSQL too."""
+    clauses, params = ["1 = 1"], []
     if since is not None:
         clauses.append("ts >= ?")
         params.append(since)

@@ -341,6 +341,8 @@ class PostgresBudgets:
         keys = sorted(key for scope in scopes for key in _spend_keys(scope, day, month))
         async with self._db.connection() as conn, conn.transaction():
             rows = await self._lock(conn, keys)
+            if len(rows) != len(keys):  # never: without its spend row a budget would go unchecked
+                raise LedgerError(f"{self._label}: spend rows missing for {keys}")
             budgets = [_status(scope, window, limit, on_exceed, source, spent, held, now)
                        for scope, window, _, spent, held, limit, on_exceed, source in rows
                        if limit is not None]
@@ -421,11 +423,14 @@ class PostgresBudgets:
         one could wait on a transaction that waits on that lock."""
         columns = _columns(keys)
         if not self._known_spend.issuperset(keys):
-            await conn.execute(_ENSURE_SPEND, columns)
+            created = await conn.execute(_ENSURE_SPEND, columns)
+            # Remembered only once they were there before this transaction: rows it created stay
+            # invisible to others until it commits, and a hold that skipped the insert and found
+            # no row would check no limit.
+            if created.rowcount == 0:
+                self._known_spend.update(keys)
         cursor = await conn.execute(_LOCK_SPEND, columns)
-        rows = await cursor.fetchall()
-        self._known_spend.update((row[0], row[1], row[2]) for row in rows)
-        return rows
+        return await cursor.fetchall()
 
     async def _add(self, conn: Connection, deltas: Sequence[tuple[SpendKey, float, float]]
                    ) -> dict[SpendKey, tuple[float, float | None]]:

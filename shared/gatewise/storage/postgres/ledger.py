@@ -16,6 +16,7 @@ from typing import Any
 
 from gatewise.ledger.records import GROUP_BY_CHOICES, CallRecord, GroupBy, SummaryRow
 from gatewise.ledger.sqlite import _row as stored_row
+from gatewise.ledger.sqlite import window_clause
 from gatewise.ledger.store import LedgerClosedError
 from gatewise.storage.postgres.database import Database
 
@@ -81,6 +82,7 @@ class PostgresLedger:
         if group_by not in _GROUP_KEYS:
             raise ValueError(f"group_by must be None or one of {list(GROUP_BY_CHOICES)}")
         where, params = window_clause(since, until)
+        where = where.replace("?", "%s")  # the clause holds no other "?"
         order = "key" if group_by == "day" else "cost_usd DESC, attempts DESC, key NULLS FIRST"
         sql = _SUMMARY_SQL.format(key=_GROUP_KEYS[group_by], where=where, order=order)
         rows = await self._fetch(sql, params)
@@ -152,14 +154,3 @@ class PostgresLedger:
                 row = stored_row(rec)
                 await copy.write_row([row[name] for name in _COLUMNS])
 
-
-def window_clause(since: float | None, until: float | None) -> tuple[str, list[Any]]:
-    """A WHERE condition (never empty) and its parameters for ``since <= ts < until``."""
-    clauses, params = ["TRUE"], []
-    if since is not None:
-        clauses.append("ts >= %s")
-        params.append(since)
-    if until is not None:
-        clauses.append("ts < %s")
-        params.append(until)
-    return " AND ".join(clauses), params
