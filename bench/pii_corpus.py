@@ -3,9 +3,9 @@
 Every sample is a short passage: filler sentences around one templated sentence that holds
 either one entity (its span is the label) or a look-alike that is not PII: order ids, tracking
 numbers, Luhn-invalid card-like numbers, version strings, dates, ISBNs, hex hashes, UUIDs,
-prices. Phone numbers are kept only when libphonenumber calls them valid for the locale's
-region (Faker draws random digits, many of which no country assigns), so the label means "a
-real phone number".
+prices, log timestamps, coordinates. Phone numbers are kept only when libphonenumber calls
+them valid for the locale's region (Faker draws random digits, many of which no country
+assigns), so the label means "a real phone number".
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def _luhn_invalid(fake: Faker, rnd: random.Random) -> str:
 
 
 def _negative(fake: Faker, rnd: random.Random) -> str:
-    kind = rnd.randrange(12)
+    kind = rnd.randrange(14)
     digits = lambda n: "".join(rnd.choice(string.digits) for _ in range(n))  # noqa: E731
     if kind == 0:
         return f"{digits(3)}-{digits(7)}-{digits(7)}"  # marketplace order id
@@ -172,6 +172,10 @@ def _negative(fake: Faker, rnd: random.Random) -> str:
         return f"${rnd.randint(1, 99)},{digits(3)}.{digits(2)}"
     if kind == 10:
         return f"INV-{rnd.randint(2019, 2026)}-{digits(6)}"
+    if kind == 11:  # a log line's timestamp
+        return f"{fake.date()} {rnd.randint(0, 23):02d}:{rnd.randint(0, 59):02d}:{rnd.randint(0, 59):02d}"
+    if kind == 12:
+        return f"{fake.latitude():.6f}, {fake.longitude():.6f}"
     return digits(12)  # a FedEx-style tracking number
 
 

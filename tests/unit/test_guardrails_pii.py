@@ -47,6 +47,7 @@ def found(text: str) -> list[tuple[str, str]]:
     ("my SSN is 536-22-8833", ("US_SSN", "536-22-8833")),
     ("ssn 536228833", ("US_SSN", "536228833")),
     ("host 203.0.113.7 is down", ("IP_ADDRESS", "203.0.113.7")),
+    ("did you discover. The server at 14.48.155.49 is down", ("IP_ADDRESS", "14.48.155.49")),
     ("v6 2001:db8:85a3::8a2e:370:7334 up", ("IP_ADDRESS", "2001:db8:85a3::8a2e:370:7334")),
     ("key AKIAIOSFODNN7EXAMPLE", ("SECRET", "AKIAIOSFODNN7EXAMPLE")),
     (f"token {GHP}", ("SECRET", GHP)),
@@ -88,6 +89,9 @@ def test_jwt_and_pem_blocks_are_secrets() -> None:
     "DE89 3704 0044 0532 0130 01 has a bad checksum",
     "times 12:30:45 and slices a[1::2]",
     "postgres://user:password@localhost/db",  # a documented placeholder, not a secret
+    "logged at 2024-05-20 08:47:22.814 by worker 9",  # a timestamp, not a US phone number
+    "position 46.619488, -122.419416 and ratio 0.130136192",  # coordinates
+    "See item 3716 711329 08013 in the list",  # grouped like a card, fails Luhn: not a phone
 ])
 def test_hard_negatives_are_not_pii(text: str) -> None:
     assert found(text) == []

@@ -49,7 +49,7 @@ _CONTINUES = re.compile(r"[-/.][0-9A-Za-z]|:\d")
 # An amount (34912.50) or a measurement such as a coordinate (46.619488), which some regions
 # would dial.
 _DECIMAL = re.compile(r"\d+\.\d{1,2}|\d{1,3}\.\d{5,}")
-_CARD_GROUPS = re.compile(r"\d{4}([ .\-])\d{4}\1\d{4}")
+_CARD_GROUPS = re.compile(r"\d{4}([ .\-])\d{4}\1\d{4}|^\d{4}([ .\-])\d{6}\2\d{4,5}$")  # 4-4-4, 4-6-5
 
 
 def find_phones(text: str, lower: str, regions: Sequence[str],

@@ -59,7 +59,9 @@ _BLOB = re.compile(r"(?<![A-Za-z0-9+/=_\-])[A-Za-z0-9+/_\-]{16,4096}+={0,2}")
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 _CONTEXT_CHARS = 40
 _SSN_WORDS = re.compile(r"ssn|social security|soc\. ?sec|ss#|ss #|taxpayer")
-_VERSION_WORDS = re.compile(r"version|release|build|firmware|driver|ver\.|section|chapter|§|oid")
+# Words that make a dotted quad a version or section number ("ver." as a word: "discover." or
+# "ever." before an address is not one).
+_VERSION_WORDS = re.compile(r"version|release|build|firmware|driver|\bver\.|section|chapter|§|\boid\b")
 
 
 def find_pii(view: View, types: Iterable[str] = ALL_TYPES,
@@ -122,8 +124,7 @@ def _numbers(view: View, wanted: frozenset[str], places: Candidates,
             yield Finding("US_SSN", m.start(), m.end(), m.group(1) + m.group(3) + m.group(4))
     if "IP_ADDRESS" in wanted and "." in text:
         for m in matches_at(_IPV4, text, places.dotted):
-            if ipv4_ok(m.group(0)) and not _VERSION_WORDS.search(
-                    lower[max(0, m.start() - 24):m.start()]):
+            if ipv4_ok(m.group(0)) and not _VERSION_WORDS.search(lower, max(0, m.start() - 24), m.start()):
                 yield Finding("IP_ADDRESS", m.start(), m.end(), m.group(0))
 
 
