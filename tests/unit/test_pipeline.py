@@ -83,7 +83,8 @@ async def test_a_stage_added_once_sees_every_tool(tmp_path: Path, sandbox, upstr
     statuses = [(c.tool, c.cache_status) for c in spy.calls]
     assert ("routed_complete", "miss") in statuses and ("routed_complete", "hit_exact") in statuses
     assert ("analyze_image", "refresh") in statuses and ("web_search", "bypass") in statuses
-    assert ("chat_completion", "bypass") in statuses  # a tool that never caches says so
+    assert ("chat_completion", "miss") in statuses
+    assert ("generate_image", "bypass") in statuses  # a tool that never caches says so
     rows = await ledger_rows(settings)
     assert len(rows) == sum(len(c.rows) for c in spy.calls)
     for call in spy.calls:  # one vocabulary: the call, its result and its rows agree
