@@ -32,6 +32,9 @@ async def run_doctor(settings: Settings) -> int:
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         _line(True, f"data directory {settings.data_dir}")
+        roots_ok, roots = media_roots_line(settings)
+        problems += not roots_ok
+        _line(roots_ok, roots)
     except OSError as exc:
         problems += 1
         _line(False, f"data directory {settings.data_dir}: {exc.strerror}")
@@ -133,6 +136,17 @@ def http_serving(settings: Settings) -> str:
     return (f"http/sse: hosts {hosts}; browser origins {origins}; at most {server.max_connections} "
             f"connections, {server.max_sessions} sessions; headers within {server.header_timeout_s:g}s, "
             f"bodies within {server.body_timeout_s:g}s and {server.max_body_bytes:,} bytes")
+
+def media_roots_line(settings: Settings) -> tuple[bool, str]:
+    """Where local images may be read from; a named folder that does not exist is a problem."""
+    roots = settings.media.allowed_roots
+    if not roots:
+        return True, "local images: none may be read (set GATEWISE_ALLOWED_ROOTS or media.allowed_roots)"
+    missing = [str(r) for r in roots if not r.is_dir()]
+    if missing:
+        return False, f"local images: media.allowed_roots names no folder at {', '.join(missing)}"
+    return True, f"local images: read only under {', '.join(str(r) for r in roots)}"
+
 
 def storage_line(settings: Settings) -> str:
     """Which backend holds the ledger, budgets and audit rows (reached: the runtime opened it)."""

@@ -70,3 +70,17 @@ def test_allowed_roots_from_the_environment_and_the_file(tmp_path: Path) -> None
     assert from_file.media.allowed_roots == [one]
     # The environment wins over the file, as for every other setting.
     assert load_settings({**env, "GATEWISE_CONFIG": str(path)}).media.allowed_roots == [one, two]
+
+
+async def test_doctor_names_the_image_folders(tmp_path: Path, sandbox,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from gatewise.doctor import run_doctor
+
+    base = {"GATEWISE_DATA_DIR": str(tmp_path), "GATEWISE_SANDBOX_URL": sandbox.url}
+    assert await run_doctor(load_settings(base)) == 0
+    assert "local images: none may be read (set GATEWISE_ALLOWED_ROOTS" in capsys.readouterr().err
+    missing = tmp_path / "not-there"
+    assert await run_doctor(load_settings({**base, "GATEWISE_ALLOWED_ROOTS": str(missing)})) == 1
+    assert f"[!!] local images: media.allowed_roots names no folder at {missing}" in capsys.readouterr().err
+    assert await run_doctor(load_settings({**base, "GATEWISE_ALLOWED_ROOTS": str(tmp_path)})) == 0
+    assert f"local images: read only under {tmp_path}" in capsys.readouterr().err

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from gatewise.config import Settings
 from gatewise.errors import GatewiseError
+from gatewise.mcpkit.client_logging import add_client_logging
 from gatewise.mcpkit.errors import cap_error_text, failure_text
 from gatewise.mcpkit.inline_schema import inline_input_schema
 from gatewise.mcpkit.redaction import scrub_tool_results
@@ -166,4 +167,5 @@ def build_server(
 
     server.middleware.extend([cap_protocol_errors, reject_unknown_tools, settle_runtime])
     server.middleware.append(scrub_tool_results)  # innermost: sees each result as the tool made it
+    add_client_logging(server)
     return server
