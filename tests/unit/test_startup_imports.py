@@ -1,6 +1,7 @@
 """A server with the default config loads nothing to answer tools/list that only some of its
 tools or features need: Pillow (charts, images), the guardrail pipeline with phonenumbers and
-regex, jsonschema (Portkey's checks) and the local embedder's onnxruntime."""
+regex, jsonschema (Portkey's checks) and the local embedder's onnxruntime; and its imports run
+with the garbage collector paused, then frozen."""
 
 from __future__ import annotations
 
@@ -39,3 +40,15 @@ def test_listing_the_tools_leaves_the_optional_heavy_imports(server: str, sandbo
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path), sandbox.url],
                           capture_output=True, text=True, timeout=120, check=True)
     assert json.loads(done.stdout) == []
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_server_imports_with_the_collector_paused_then_frozen(server: str) -> None:
+    """What the imports build lives as long as the process: frozen, no collection walks it again;
+    the collector is back on for what the server allocates afterwards."""
+    code = (f"import gc, json; import gatewise.servers.{server}.__main__; "
+            "print(json.dumps([gc.isenabled(), gc.get_freeze_count()]))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          check=True)
+    enabled, frozen = json.loads(done.stdout)
+    assert enabled and frozen > 50_000
