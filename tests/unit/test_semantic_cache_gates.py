@@ -136,6 +136,8 @@ SAME_WORDS = [
     # a number against its unit, "am" that is no time, "non-" read as "not"
     ("How long should I roast a 2kg chicken?", "How long should I roast a 2 kilo chicken?"),
     ("Is the pharmacy open at 9am?", "Is the pharmacy open at 9 am?"),
+    ("Is there a fee to leave an 18-month contract?", "Is there a fee to leave an 18 month contract?"),
+    ("Can I pay £30/month for broadband?", "Can I pay £30 a month for broadband?"),
     ("How much luggage am I allowed to take?", "How much luggage can I take?"),
     ("What's the price for non-members?", "What's the price if I'm not a member?"),
     # verbs that only frame the question, and a compound written with or without its hyphen

@@ -97,7 +97,8 @@ _DATE_WORDS = _set(
     "teenager teenagers senior seniors pensioner pensioners student students"
 )
 _CLOCK = frozenset({"am", "pm"})  # times of day only after a number
-_NUMBER_AND_UNIT = re.compile(r"(\d+(?:\.\d+)?)([a-z]+)")
+# "2kg", "18-month", "30/month": a number and its unit, however joined.
+_NUMBER_AND_UNIT = re.compile(r"(\d+(?:\.\d+)?)[-/]?([a-z]+)")
 # Spellings of one period.
 _SAME_VALUE = {"annual": "yearly", "annually": "yearly", "year": "year", "weekday": "weekday",
                "fortnight": "fortnightly", "midday": "noon", "kilo": "kg", "kilometre": "km",
@@ -471,8 +472,8 @@ def _kind(low: str, w: str, previous: str) -> str:
 
 
 def _values(low: str, w: str) -> tuple[str, ...]:
-    """A number written against its unit ("2kg", "10GB", "9am") is the number and the unit, as
-    when they stand apart ("2 kilos", "10 GB", "9 am")."""
+    """A number written against its unit ("2kg", "10GB", "9am", "18-month", "£30/month") is the
+    number and the unit, as when they stand apart ("2 kilos", "10 GB", "9 am", "18 months")."""
     joined = _NUMBER_AND_UNIT.fullmatch(low)
     if joined is not None:
         unit = joined.group(2)
