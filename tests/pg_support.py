@@ -7,8 +7,11 @@ probe runs once per process.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -61,3 +64,55 @@ def pg_rows(url: str, sql: str, params: tuple[object, ...] = ()) -> list[tuple[o
     """Rows read straight from the database, past the code under test."""
     with psycopg.connect(url) as conn:
         return conn.execute(sql, params).fetchall()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def with_password(url: str, password: str, port: int | None = None) -> str:
+    """``url`` as user postgres with ``password`` (trust auth ignores it), on ``port`` if given."""
+    rest = url.split("@", 1)[1]
+    if port is not None:
+        rest = f"127.0.0.1:{port}/" + rest.split("/", 1)[1]
+    return f"postgresql://postgres:{password}@{rest}"
+
+
+def server_port(url: str) -> int:
+    return int(urlsplit(url).port or 5432)
+
+
+class Proxy:
+    """A TCP relay on loopback to the real server, which the test can cut and bring back: the
+    only way to lose a real database mid-flight without stopping it for everyone else."""
+
+    def __init__(self, target_port: int) -> None:
+        self.port = free_port()
+        self._target = target_port
+        self._server: asyncio.Server | None = None
+        self._links: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+
+    async def cut(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in list(self._links):
+            writer.close()
+        await self._server.wait_closed()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self._target)
+        self._links |= {writer, up_writer}
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError, asyncio.CancelledError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))

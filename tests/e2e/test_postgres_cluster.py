@@ -18,7 +18,7 @@ import pytest
 
 from gatewise.config import load_settings
 from gatewise.storage.backends import open_stores
-from pg_support import pg_rows, throwaway_database
+from pg_support import Proxy, pg_rows, server_port, throwaway_database, with_password
 from repo_paths import TESTS
 
 LIMIT = 1.0
@@ -169,3 +169,27 @@ async def test_an_answer_one_gateway_paid_for_is_served_from_the_cache_by_anothe
     assert again.answer == asked.answer and again.cost_usd == 0.0
     url = cluster_env["GATEWISE_DATABASE_URL"]
     assert pg_rows(url, "SELECT cache_status FROM calls ORDER BY id") == [("miss",), ("hit_exact",)]
+
+
+async def test_a_routed_call_fails_clearly_while_the_database_is_away(cluster_env: dict[str, str]) -> None:
+    from gatewise.errors import ErrorCode, GatewiseError
+    from gatewise.gateway import CompletionRequest, RoutingGateway
+    from gatewise.runtime import Runtime
+
+    url = cluster_env["GATEWISE_DATABASE_URL"]
+    proxy = Proxy(server_port(url))
+    await proxy.start()
+    env = {**cluster_env, "GATEWISE_DATABASE_URL": with_password(url, "pw-of-the-db", proxy.port)}
+    runtime = await Runtime.open(load_settings(env))
+    try:
+        gateway = RoutingGateway.from_runtime(runtime)
+        await gateway.complete(CompletionRequest(prompt="Say hi", no_cache=True))
+        await proxy.cut()
+        with pytest.raises(GatewiseError) as caught:
+            await gateway.complete(CompletionRequest(prompt="Say hi again", no_cache=True))
+        assert caught.value.code is ErrorCode.STORAGE_UNAVAILABLE
+        assert "pw-of-the-db" not in str(caught.value)
+    finally:
+        await proxy.start()  # so close() can settle this instance's holds
+        await runtime.close()
+        await proxy.cut()

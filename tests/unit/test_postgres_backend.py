@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import socket
 import subprocess
 import sys
 import threading
@@ -25,7 +24,15 @@ from gatewise.storage.backends import open_stores
 from gatewise.storage.postgres.budgets import FAIL_OPEN_NOTE
 from gatewise.storage.postgres.database import Database, StorageUnavailable
 from gatewise.storage.postgres.schema import SCHEMA_VERSION, migrate
-from pg_support import pg_rows, require_postgres, throwaway_database
+from pg_support import (
+    Proxy,
+    free_port,
+    pg_rows,
+    require_postgres,
+    server_port,
+    throwaway_database,
+    with_password,
+)
 from store_support import FakeClock
 
 PASSWORD = "correct-horse-battery-staple"
@@ -39,20 +46,6 @@ def url() -> Iterator[str]:
 
 def storage(url: str, **kw: object) -> StorageConfig:
     return StorageConfig.model_validate({"url": url, "connect_timeout_s": 2, **kw})
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def with_password(url: str, port: int | None = None) -> str:
-    """``url`` as user postgres with a password (trust auth ignores it), on ``port`` if given."""
-    rest = url.split("@", 1)[1]
-    if port is not None:
-        rest = f"127.0.0.1:{port}/" + rest.split("/", 1)[1]
-    return f"postgresql://postgres:{PASSWORD}@{rest}"
 
 
 # --- migrations ------------------------------------------------------------------------------------
@@ -121,7 +114,7 @@ def test_gatewise_migrate_says_which_backend_and_exits_2_when_it_cannot(tmp_path
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and "is unavailable" in done.stderr and PASSWORD not in done.stderr
     with throwaway_database() as url:
-        env["GATEWISE_DATABASE_URL"] = with_password(url)
+        env["GATEWISE_DATABASE_URL"] = with_password(url, PASSWORD)
         done = subprocess.run([sys.executable, "-m", "gatewise.cli", "migrate"], env=env,
                               capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
@@ -147,45 +140,11 @@ def test_the_password_is_scrubbed_from_log_lines(caplog: pytest.LogCaptureFixtur
 # --- lost while running ------------------------------------------------------------------------------
 
 
-class Proxy:
-    """A TCP relay on loopback to the real server, which the test can cut and bring back: the
-    only way to lose a real database mid-flight without stopping it for everyone else."""
-
-    def __init__(self, target_port: int) -> None:
-        self.port = free_port()
-        self._target = target_port
-        self._server: asyncio.Server | None = None
-        self._links: set[asyncio.StreamWriter] = set()
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
-
-    async def cut(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for writer in list(self._links):
-            writer.close()
-        await self._server.wait_closed()
-
-    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self._target)
-        self._links |= {writer, up_writer}
-
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(OSError, asyncio.CancelledError):
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            dst.close()
-
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
-
-
 @pytest.fixture
 async def proxied(url: str) -> AsyncIterator[tuple[Proxy, str]]:
-    proxy = Proxy(int(url.split("@", 1)[1].split("/", 1)[0].rsplit(":", 1)[1]))
+    proxy = Proxy(server_port(url))
     await proxy.start()
-    yield proxy, with_password(url, proxy.port)
+    yield proxy, with_password(url, PASSWORD, proxy.port)
     with contextlib.suppress(Exception):
         await proxy.cut()
 
