@@ -204,7 +204,7 @@
   function kpis(t) {
     const items = [
       ["Spend", usd(t.cost_usd), savings(t)],
-      ["Requests", count(t.requests), `${count(t.attempts)} upstream attempts`],
+      ["Requests", count(t.requests), `${count(t.attempts)} upstream attempt${t.attempts === 1 ? "" : "s"}`],
       ["Tokens", count(t.tokens_in + t.tokens_out), `${count(t.tokens_in)} in · ${count(t.tokens_out)} out`],
       ["Latency p50", ms(t.latency_p50_ms), `p95 ${ms(t.latency_p95_ms)} · p99 ${ms(t.latency_p99_ms)}`],
       ["Error rate", pct(t.error_rate), "failed attempts"],
