@@ -70,23 +70,35 @@ async def test_installed_entries_start_with_placeholders_unexpanded(client: str,
     assert names == {"web_search", "research"}
 
 
-def test_inspector_reads_the_committed_file(tmp_path: Path) -> None:
+# One tool each, called with the Inspector's key=value arguments, and a word its answer holds.
+INSPECTOR_CALLS = {
+    "gatewise-routing-gateway": (["routed_complete", "prompt=What is 6*7?"], "42"),
+    "gatewise-portkey-admin": (["get_api_keys", "action=list"], "sandbox"),
+    "gatewise-openrouter-multimodal": (["check_account"], "sandbox"),
+    "gatewise-openrouter-search": (["web_search", "query=What is MCP?"], "sandbox"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SERVERS))
+def test_inspector_reads_the_committed_file_strictly(name: str, tmp_path: Path) -> None:
     folder = inspector_folder()
     base = ["npx", "--no-install", "@modelcontextprotocol/inspector", "--cli", "--config",
-            str(REPO / "mcp.json"), "--server"]
-    listed = subprocess.run([*base, "gatewise-openrouter-search", "--method", "tools/list"],
-                            cwd=folder, env=installed_env(tmp_path), capture_output=True, text=True,
-                            timeout=120, stdin=subprocess.DEVNULL)
+            str(REPO / "mcp.json"), "--server", name]
+    env = {**installed_env(tmp_path), "MCP_INSPECTOR_SECRET_STORE": "memory"}
+    listed = subprocess.run([*base, "--method", "tools/list", "--strict"], cwd=folder, env=env,
+                            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    # --strict: every schema portability problem on stderr, exit 6 for an error-severity one.
     assert listed.returncode == 0, listed.stderr[-2000:]
-    assert {t["name"] for t in json.loads(listed.stdout)["tools"]} == {"web_search", "research"}
-    called = subprocess.run([*base, "gatewise-routing-gateway", "--method", "tools/call",
-                             "--tool-name", "routed_complete", "--tool-arg", "prompt=What is 6*7?"],
-                            cwd=folder, env=installed_env(tmp_path), capture_output=True, text=True,
-                            timeout=120, stdin=subprocess.DEVNULL)
+    problems = [line for line in listed.stderr.splitlines() if line.startswith(("Warning", "Error"))]
+    assert problems == [], listed.stderr[-3000:]
+    assert json.loads(listed.stdout)["tools"]
+    (tool, *args), expected = INSPECTOR_CALLS[name]
+    called = subprocess.run([*base, "--method", "tools/call", "--tool-name", tool,
+                             *(["--tool-arg", *args] if args else [])], cwd=folder, env=env,
+                            capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert called.returncode == 0, called.stderr[-2000:]
     result = json.loads(called.stdout)
-    assert "42" in result["structuredContent"]["answer"]
-    assert result["structuredContent"]["provider"] == "sandbox"
+    assert result.get("isError") is not True and expected in json.dumps(result), result
 
 
 def test_inspector_skips_within_seconds_when_the_registry_is_unreachable(

@@ -26,22 +26,37 @@ def compact(schema: dict[str, Any]) -> None:
         del schema["default"]
 
 
+# Any JSON value, spelled so that every branch has one type: a schema with no keyword at all, or
+# a type array, is what clients that map schemas onto a single-type dialect (Gemini's OpenAPI
+# subset, the Inspector's --strict check) refuse or warn about.
+ANY_JSON = {"anyOf": [{"type": t} for t in ("object", "array", "string", "number", "boolean", "null")]}
+_NO_CONSTRAINT = {"title", "description", "default"}
+
+
+def _typed(node: dict[str, Any]) -> None:
+    """Give a value that may be anything (pydantic's ``{}`` for ``Any``) the ANY_JSON spelling,
+    here and in the items of a list."""
+    if not set(node) - _NO_CONSTRAINT:
+        node.update(ANY_JSON)
+    items = node.get("items")
+    if isinstance(items, dict):
+        _typed(items)
+    for branch in node.get("anyOf", ()) if "type" not in node else ():
+        if isinstance(branch, dict) and branch is not node:
+            _typed(branch)
+
+
 def result_model(schema: dict[str, Any]) -> None:
-    """A result model's schema: no titles or defaults, and ``T | None`` as ``type: [T, "null"]``.
+    """A result model's schema: no titles or defaults, and ``Any`` spelled as ANY_JSON.
 
     Results carry explicit nulls and clients validate them against the schema, so a nullable
-    field must stay nullable; the type-array form says so in fewer bytes than ``anyOf``.
+    field stays pydantic's ``anyOf: [T, null]``, each branch with a single type.
     """
     schema.pop("title", None)
     for field in schema.get("properties", {}).values():
         field.pop("title", None)
         field.pop("default", None)
-        branches = field.get("anyOf")
-        if isinstance(branches, list) and len(branches) == 2 and _NULL in branches:
-            other = next(b for b in branches if b != _NULL)
-            if isinstance(other.get("type"), str):
-                del field["anyOf"]
-                field.update(other, type=[other["type"], "null"])
+        _typed(field)
 
 
 def compact_model(schema: dict[str, Any]) -> None:

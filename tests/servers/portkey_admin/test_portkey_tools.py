@@ -25,7 +25,9 @@ from spec_support import PORTKEY_SPEC, load_spec
 from tool_support import check_contract
 
 CONTRACT = CONTRACTS / "portkey_admin_tools.json"
-MAX_TOOLS_LIST_BYTES = 30 * 1024
+# Output schemas spell "any JSON value" and nullable fields one type per branch (portable to
+# single-type dialects, nothing for the Inspector's --strict to flag): about 4 KB of the budget.
+MAX_TOOLS_LIST_BYTES = 36 * 1024
 
 
 # --- contract, size, toolsets ------------------------------------------------------------------
