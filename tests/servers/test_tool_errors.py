@@ -118,6 +118,18 @@ async def test_an_unknown_tool_is_a_protocol_error(settings: Settings, era: str,
     assert info.value.code == INVALID_PARAMS
 
 
+async def test_an_unknown_prompt_or_a_missing_prompt_argument_is_invalid_params(settings: Settings) -> None:
+    async with Client(gateway_server(settings)) as client:
+        with pytest.raises(MCPError) as unknown:
+            await client.get_prompt("no_such_prompt")
+        with pytest.raises(MCPError) as missing:
+            await client.get_prompt("cheapest_model", {"request": "summarise this"})
+        found = await client.get_prompt("cheapest_model", {"task": "math"})
+    assert (unknown.value.code, unknown.value.message) == (INVALID_PARAMS, "Unknown prompt: no_such_prompt")
+    assert (missing.value.code, missing.value.message) == (INVALID_PARAMS, "Missing prompt arguments: task")
+    assert "routed_complete" in found.messages[0].content.text
+
+
 async def test_a_huge_unknown_tool_name_is_rejected_briefly(settings: Settings) -> None:
     async with Client(gateway_server(settings)) as client:
         with pytest.raises(MCPError) as rejected:

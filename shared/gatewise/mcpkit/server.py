@@ -147,16 +147,27 @@ def build_server(
         subscriptions=False,
     )
     known: set[str] = set()
+    prompts: dict[str, set[str]] = {}  # each prompt's required arguments
 
-    async def reject_unknown_tools(ctx: ServerRequestContext[Any, Any], call_next: CallNext
+    async def reject_unknown_names(ctx: ServerRequestContext[Any, Any], call_next: CallNext
                                    ) -> HandlerResult:
-        # The SDK answers an unknown tool with an isError result; the spec asks for -32602.
+        # The SDK answers an unknown tool with an isError result, and an unknown prompt or a
+        # missing prompt argument with an internal error; the spec asks for -32602 for each.
         if ctx.method == "tools/call" and isinstance(ctx.params, dict):
             if not known:
                 known.update(tool.name for tool in await server.list_tools())
             name = ctx.params.get("name")
             if not isinstance(name, str) or name not in known:
                 raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {name}")
+        elif ctx.method == "prompts/get" and isinstance(ctx.params, dict):
+            if not prompts:
+                prompts.update({prompt.name: {arg.name for arg in prompt.arguments or () if arg.required}
+                                for prompt in await server.list_prompts()})
+            name, given = ctx.params.get("name"), ctx.params.get("arguments") or {}
+            if not isinstance(name, str) or name not in prompts:
+                raise MCPError(code=INVALID_PARAMS, message=f"Unknown prompt: {name}")
+            if isinstance(given, dict) and (missing := sorted(prompts[name] - given.keys())):
+                raise MCPError(code=INVALID_PARAMS, message=f"Missing prompt arguments: {', '.join(missing)}")
         return await call_next(ctx)
 
     async def settle_runtime(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
@@ -165,7 +176,7 @@ def build_server(
             await runtime.settle_catalog()
         return await call_next(ctx)
 
-    server.middleware.extend([cap_protocol_errors, reject_unknown_tools, settle_runtime])
+    server.middleware.extend([cap_protocol_errors, reject_unknown_names, settle_runtime])
     server.middleware.append(scrub_tool_results)  # innermost: sees each result as the tool made it
     add_client_logging(server)
     return server
