@@ -27,7 +27,7 @@ from gatewise.dashboard import DashboardSources, dashboard_routes
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.mcpkit.http_access import is_loopback
 from gatewise.mcpkit.http_limits import uvicorn_options
-from gatewise.mcpkit.transport import configure_logging, http_serving
+from gatewise.mcpkit.transport import HttpServing, configure_logging, http_serving
 from gatewise.serving.app import Extension, ServeState, build_app
 from gatewise.serving.credentials import new_token
 from gatewise.storage.backends import check_storage
@@ -36,6 +36,7 @@ from gatewise.upstream.local_sandbox import SandboxProcess
 logger = logging.getLogger("gatewise.serve")
 
 Preflight = Callable[[Settings], object]
+Suite = dict[str, tuple[Callable[[Settings], MCPServer[Any]], Preflight | None]]
 
 
 # Each server's package, and the check its console script runs before serving (if any).
@@ -45,9 +46,9 @@ SUITE = {"routing-gateway": ("routing_gateway", "check_models"),
          "portkey-admin": ("portkey_admin", "check_toolsets")}
 
 
-def suite() -> dict[str, tuple[Callable[[Settings], MCPServer[Any]], Preflight | None]]:
+def suite() -> Suite:
     """Every server by its path name: its factory and its check before serving."""
-    found = {}
+    found: Suite = {}
     for name, (package, check) in SUITE.items():
         factory = importlib.import_module(f"gatewise.servers.{package}.server").create_server
         script = importlib.import_module(f"gatewise.servers.{package}.__main__")
@@ -99,7 +100,7 @@ def main(argv: Sequence[str]) -> None:
         raise SystemExit(2) from None
     configure_logging(settings)
     sock = _bind(args.host, args.port)
-    asyncio.run(_serve(settings, http.limits, http.security, sock, servers))
+    asyncio.run(_serve(settings, http, sock, servers))
 
 
 def _print_new_token(name: str) -> None:
@@ -144,15 +145,15 @@ class _Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
-async def _serve(settings: Settings, limits: Any, security: Any, sock: socket.socket,
-                 servers: dict[str, tuple[Callable[[Settings], MCPServer[Any]], Preflight | None]]) -> None:
+async def _serve(settings: Settings, http: HttpServing, sock: socket.socket, servers: Suite) -> None:
+    limits = http.limits
     async with _one_sandbox(settings) as shared:
         host, port = sock.getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
         base_url = limits.auth.resource_url or f"http://{shown}:{port}"
         state = ServeState()
         app = build_app({name: create(shared) for name, (create, _) in servers.items()}, shared, limits,
-                        security, base_url=base_url, state=state, extensions=extensions())
+                        http.security, base_url=base_url, state=state, extensions=extensions())
         config = uvicorn.Config(app, timeout_graceful_shutdown=math.ceil(limits.shutdown_grace_s),
                                 **uvicorn_options(limits))
         auth = "authentication required" if limits.auth.enabled else "no authentication (loopback only)"
