@@ -2,7 +2,8 @@
 
 For each backend, through the same store interfaces the servers use:
 
-- reservations/s: reserve + commit cycles against a global budget, CONCURRENCY at a time;
+- reservations/s: reserve + commit cycles against a global budget, CONCURRENCY at a time, in
+                  one instance and then split over INSTANCES processes on the same store;
 - ledger rows/s:  record() calls, CONCURRENCY at a time (group commit batches them);
 - per call:       the storage work one routed call adds (reserve, commit, one ledger row),
                   one call at a time: p50 / p95;
@@ -11,7 +12,7 @@ For each backend, through the same store interfaces the servers use:
 PostgreSQL runs on a throwaway database (``gatewise_bench_<uuid>``, dropped at the end) on the
 server named by GATEWISE_BENCH_POSTGRES (default: the local one). SQLite uses a temporary file.
 
-Usage: python bench/storage.py [--cycles 2000] [--rows 1000000] [--concurrency 32]
+Usage: python bench/storage.py [--cycles 2000] [--rows 1000000] [--concurrency 32] [--instances 3]
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -48,7 +50,7 @@ def record(i: int, ts: float | None = None) -> CallRecord:
 
 
 @asynccontextmanager
-async def backend(name: str) -> AsyncIterator[tuple[Stores, str]]:
+async def backend(name: str) -> AsyncIterator[tuple[Stores, dict[str, str]]]:
     with tempfile.TemporaryDirectory() as tmp:
         env = {"GATEWISE_DATA_DIR": tmp}
         database = None
@@ -61,7 +63,7 @@ async def backend(name: str) -> AsyncIterator[tuple[Stores, str]]:
             stores = await open_stores(load_settings(env))
             try:
                 await stores.budgets.set_budget(BudgetRule(scope="global", window="monthly", limit_usd=1e9))
-                yield stores, env.get("GATEWISE_DATABASE_URL", str(Path(tmp) / "ledger.sqlite3"))
+                yield stores, env
             finally:
                 await stores.budgets.close()
                 await stores.ledger.close()
@@ -94,15 +96,45 @@ async def bulk_load(stores: Stores, rows: int) -> None:
         await stores.ledger.record_many(batch)
 
 
-async def measure(name: str, cycles: int, rows: int, concurrency: int) -> dict[str, float]:
-    async with backend(name) as (stores, _):
+def cycles_of(stores: Stores, tag: str) -> Callable[[int], Awaitable[None]]:
+    """One budgeted call's hold and settle, against the global budget and one of five projects."""
+
+    async def cycle(i: int) -> None:
+        held = await stores.budgets.reserve(["global", f"project:p{i % 5}"], 0.001, f"{tag}-{i}")
+        await stores.budgets.commit(held, 0.0005)
+
+    return cycle
+
+
+async def holds_worker(count: int, concurrency: int, start_at: float) -> None:
+    """In a child process: ``count`` cycles from ``start_at``; prints when it finished (epoch s)."""
+    stores = await open_stores(load_settings())
+    await asyncio.sleep(max(0.0, start_at - time.time()))
+    await rate(count, concurrency, cycles_of(stores, f"worker-{os.getpid()}"))
+    print(time.time())
+    await stores.budgets.close()
+    await stores.ledger.close()
+    if stores.database is not None:
+        await stores.database.close()
+
+
+def across_processes(env: dict[str, str], instances: int, cycles: int, concurrency: int) -> float:
+    """Cycles per second of ``instances`` processes sharing the store, started together."""
+    start_at = time.time() + 5  # once every process has opened its stores
+    each = cycles // instances
+    share = str(max(1, concurrency // instances))
+    workers = [subprocess.Popen([sys.executable, __file__, WORKER, str(each), share, str(start_at)],
+                                env={**os.environ, **env}, stdout=subprocess.PIPE, text=True)
+               for _ in range(instances)]
+    ends = [float(worker.communicate(timeout=600)[0]) for worker in workers]
+    return each * instances / (max(ends) - start_at)
+
+
+async def measure(name: str, cycles: int, rows: int, concurrency: int, instances: int) -> dict[str, float]:
+    async with backend(name) as (stores, env):
         budgets, ledger = stores.budgets, stores.ledger
-
-        async def cycle(i: int) -> None:
-            held = await budgets.reserve(["global", f"project:p{i % 5}"], 0.001, f"bench-{name}-{i}")
-            await budgets.commit(held, 0.0005)
-
-        reservations = await rate(cycles, concurrency, cycle)
+        reservations = await rate(cycles, concurrency, cycles_of(stores, f"bench-{name}"))
+        shared = await asyncio.to_thread(across_processes, env, instances, cycles, concurrency)
         ledger_rows = await rate(cycles * 4, concurrency, lambda i: ledger.record(record(i)))
         per_call = []
         for i in range(max(200, cycles // 4)):
@@ -118,7 +150,8 @@ async def measure(name: str, cycles: int, rows: int, concurrency: int) -> dict[s
             started = time.perf_counter()
             await ledger.summary(since=time.time() - 31 * DAY, group_by=group)  # type: ignore[arg-type]
             timings[group] = time.perf_counter() - started
-        return {"reservations/s": reservations, "ledger rows/s": ledger_rows,
+        return {"reservations/s": reservations, f"reservations/s, {instances} instances": shared,
+                "ledger rows/s": ledger_rows,
                 "call p50 ms": pct(per_call, 0.5), "call p95 ms": pct(per_call, 0.95),
                 "rows": float(total), "summary by model s": timings["model"],
                 "summary by day s": timings["day"]}
@@ -129,8 +162,9 @@ async def main() -> None:
     parser.add_argument("--cycles", type=int, default=2000, help="reserve+commit cycles")
     parser.add_argument("--rows", type=int, default=100_000, help="ledger rows for the analytics figures")
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--instances", type=int, default=3, help="processes sharing the store")
     args = parser.parse_args()
-    results = {name: await measure(name, args.cycles, args.rows, args.concurrency)
+    results = {name: await measure(name, args.cycles, args.rows, args.concurrency, args.instances)
                for name in ("sqlite", "postgresql")}
     print(f"storage backends, {args.cycles} cycles, {args.concurrency} concurrent, "
           f"{args.rows:,} ledger rows for analytics (same machine, same run)\n")
@@ -141,5 +175,10 @@ async def main() -> None:
         print(f"| {figure} | {base:,.2f} | {other:,.2f} | {other / base if base else float('nan'):.2f}x |")
 
 
+WORKER = "--holds-worker"
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    if sys.argv[1:2] == [WORKER]:
+        asyncio.run(holds_worker(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])))
+    else:
+        asyncio.run(main())
