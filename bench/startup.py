@@ -1,6 +1,10 @@
 """How long a server takes from spawn to answering ``tools/list`` over stdio, beside a bare MCP
 server (one trivial tool on the SDK's MCPServer) started the same way in the same run.
 
+Beside wall time, each start's process CPU (user + system, spawn to exit, from the kernel's
+accounting of reaped children) is reported: on a busy machine the wall time mostly measures the
+wait for a core, the CPU time what the server itself spent.
+
 Each server gets a fake OpenRouter/Portkey key and a sandbox URL that nothing listens on, so it
 starts as it would with real keys (no local sandbox process) and never calls out. Runs are
 interleaved so drift hits every server alike.
@@ -18,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -67,6 +72,12 @@ async def time_to_tools(params: StdioServerParameters) -> float:
     return elapsed
 
 
+def children_cpu_s() -> float:
+    """CPU seconds of every child process reaped so far (a server is reaped when its client closes)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 @contextmanager
 def openrouter(slow_models_ms: float | None) -> Iterator[str]:
     """The OpenRouter URL the servers get: nothing listening, or a sandbox with a slow /models."""
@@ -93,21 +104,25 @@ async def main(runs: int, slow_models_ms: float | None) -> None:
     with tempfile.TemporaryDirectory() as data, openrouter(slow_models_ms) as url:
         names = commands(Path(data), url)
         samples: dict[str, list[float]] = {name: [] for name in names}
+        cpu: dict[str, list[float]] = {name: [] for name in names}
         for run in range(runs):
             for name in names:
                 here = Path(data)
                 if slow_models_ms is not None:  # each start refreshes its own stale catalogue
                     here = stale_catalogue(Path(data) / f"{run}-{name}")
+                before = children_cpu_s()
                 samples[name].append(await time_to_tools(commands(here, url)[name]))
-    base = statistics.median(samples[BARE])
+                cpu[name].append(children_cpu_s() - before)
+    base, base_cpu = statistics.median(samples[BARE]), statistics.median(cpu[BARE])
     slow = f", /models answering after {slow_models_ms:.0f} ms" if slow_models_ms is not None else ""
     print(f"Spawn to tools/list over stdio, median of {runs} interleaved runs{slow}\n")
-    print("| server | median s | min s | max s | added to bare s | ratio vs bare |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| server | median s | min s | max s | added to bare s | ratio vs bare | process CPU s "
+          "| CPU added to bare s |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, values in samples.items():
-        mid = statistics.median(values)
+        mid, mid_cpu = statistics.median(values), statistics.median(cpu[name])
         print(f"| {name} | {mid:.3f} | {min(values):.3f} | {max(values):.3f} | {mid - base:+.3f} | "
-              f"{mid / base:.2f}x |")
+              f"{mid / base:.2f}x | {mid_cpu:.3f} | {mid_cpu - base_cpu:+.3f} |")
 
 
 if __name__ == "__main__":
