@@ -96,7 +96,7 @@ RULES: tuple[_Rule, ...] = (
           "from", "now"),
     _rule("dan", "roleplay_jailbreak", 0.9,
           r"\bdo anything now\b|\b(?:you are|you're|act as|pretend to be|become|enable) (?:now )?"
-          r"(?:a |the )?dan\b", "anything dan"),
+          r"(?:a |the )?dan\b", "anything dan", "now dan"),  # every match holds "now" or "dan"
     _rule("jailbreak_mode", "roleplay_jailbreak", 0.7,
           r"\b(?:god|jailbreak|jailbroken|unrestricted|unfiltered|uncensored|evil|chaos|opposite|"
           r"dude) mode\b", "mode"),
