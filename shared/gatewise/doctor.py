@@ -53,10 +53,7 @@ async def run_doctor(settings: Settings) -> int:
         _line(True, f"budgets: {found.released} stale hold(s) released and {found.charged} charged from "
                     f"the ledger, left by {found.owners} stopped process(es)" if found.owners
               else "budgets: no stale holds")
-        spend = settings.budgets
-        _line(True, f"budget spend leases: {spend.spend_lease_calls} calls' worth of headroom each, settled "
-                    f"every {spend.spend_lease_s:g}s" if spend.spend_lease_calls
-              else "budget spend leases: off (every budgeted call holds and settles its own)")
+        _line(True, spend_lease_line(settings))
         events = await runtime.guardrail_events.count()
         _line(True, f"guardrail audit trail: {events} flag/block event(s) in the ledger, each kept "
                     f"{settings.guardrails.audit_retention_days} days")
@@ -146,6 +143,16 @@ def media_roots_line(settings: Settings) -> tuple[bool, str]:
     if missing:
         return False, f"local images: media.allowed_roots names no folder at {', '.join(missing)}"
     return True, f"local images: read only under {', '.join(str(r) for r in roots)}"
+
+
+def spend_lease_line(settings: Settings) -> str:
+    spend = settings.budgets
+    if settings.storage.url is not None:
+        return "budget spend leases: not used on PostgreSQL (every budgeted call holds its own)"
+    if not spend.spend_lease_calls:
+        return "budget spend leases: off (every budgeted call holds and settles its own)"
+    return (f"budget spend leases: {spend.spend_lease_calls} calls' worth of headroom each, settled "
+            f"every {spend.spend_lease_s:g}s")
 
 
 def storage_line(settings: Settings) -> str:
