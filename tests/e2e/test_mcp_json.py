@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from mcp import Client, StdioServerParameters
 
-from node_support import inspector_folder
+from node_support import INSPECTOR_CALLS, inspector_folder
 from repo_paths import REPO
 
 BIN = Path(sys.executable).parent
@@ -70,15 +70,6 @@ async def test_installed_entries_start_with_placeholders_unexpanded(client: str,
     assert names == {"web_search", "research"}
 
 
-# One tool each, called with the Inspector's key=value arguments, and a word its answer holds.
-INSPECTOR_CALLS = {
-    "gatewise-routing-gateway": (["routed_complete", "prompt=What is 6*7?"], "42"),
-    "gatewise-portkey-admin": (["get_api_keys", "action=list"], "sandbox"),
-    "gatewise-openrouter-multimodal": (["check_account"], "sandbox"),
-    "gatewise-openrouter-search": (["web_search", "query=What is MCP?"], "sandbox"),
-}
-
-
 @pytest.mark.parametrize("name", sorted(SERVERS))
 def test_inspector_reads_the_committed_file_strictly(name: str, tmp_path: Path) -> None:
     folder = inspector_folder()
@@ -92,7 +83,7 @@ def test_inspector_reads_the_committed_file_strictly(name: str, tmp_path: Path) 
     problems = [line for line in listed.stderr.splitlines() if line.startswith(("Warning", "Error"))]
     assert problems == [], listed.stderr[-3000:]
     assert json.loads(listed.stdout)["tools"]
-    (tool, *args), expected = INSPECTOR_CALLS[name]
+    (tool, *args), expected = INSPECTOR_CALLS[name.removeprefix("gatewise-")]
     called = subprocess.run([*base, "--method", "tools/call", "--tool-name", tool,
                              *(["--tool-arg", *args] if args else [])], cwd=folder, env=env,
                             capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
@@ -101,14 +92,15 @@ def test_inspector_reads_the_committed_file_strictly(name: str, tmp_path: Path) 
     assert result.get("isError") is not True and expected in json.dumps(result), result
 
 
-def test_inspector_skips_within_seconds_when_the_registry_is_unreachable(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("installer", ["inspector_folder", "conformance_command"])
+def test_npm_tools_skip_within_seconds_when_the_registry_is_unreachable(
+        installer: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import node_support
 
     monkeypatch.setattr(node_support, "CACHE", tmp_path)  # nothing installed yet
     monkeypatch.setenv("npm_config_registry", "http://127.0.0.1:9/")  # the discard port: refused
     started = time.monotonic()
     with pytest.raises(pytest.skip.Exception) as skipped:
-        node_support.inspector_folder()
+        getattr(node_support, installer)()
     assert time.monotonic() - started < node_support.PROBE_S + 5
     assert "npm" in str(skipped.value) or "Node.js" in str(skipped.value)
