@@ -165,10 +165,17 @@ def test_listed_hosts_and_origins_are_enforced(ports: dict[str, int]) -> None:
     assert other.status_code == 403
 
 
-def test_loopback_refuses_browser_origins_by_default(ports: dict[str, int]) -> None:
-    url = f"http://127.0.0.1:{ports['limited']}/mcp"
-    for origin in ("http://localhost:5555", f"http://127.0.0.1:{ports['limited']}", "null"):
+def test_loopback_refuses_browser_origins_but_its_own_by_default(ports: dict[str, int]) -> None:
+    port = ports["limited"]
+    url = f"http://127.0.0.1:{port}/mcp"
+    for origin in ("http://localhost:5555", f"http://127.0.0.1:{port + 1}", f"https://127.0.0.1:{port}",
+                   "null"):
         assert httpx.post(url, json=INIT, headers={**ACCEPT, "Origin": origin}).status_code == 403
+    # A page it served itself (asked of another server: this one's sessions are capped for a test).
+    other = ports["listed"]
+    for own in (f"http://127.0.0.1:{other}", f"http://localhost:{other}"):
+        reply = httpx.post(f"http://127.0.0.1:{other}/mcp", json=INIT, headers={**ACCEPT, "Origin": own})
+        assert reply.status_code == 200
     assert httpx.post(url, json=INIT, headers={**ACCEPT, "Host": "evil.example"}).status_code == 421
 
 

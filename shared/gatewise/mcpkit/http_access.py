@@ -2,8 +2,9 @@
 
 There is no authentication yet, so whoever reaches the port can spend money. A loopback bind is
 reachable from this machine only; its Host check stops web pages from reaching it through DNS
-rebinding, and a browser Origin is refused unless listed (the SDK's default would let any
-``http://localhost:<port>`` page call). Requests without an Origin (non-browser clients) pass.
+rebinding, and a browser Origin is refused unless listed or the server's own (the SDK's default
+would let a page served from any ``http://localhost:<port>`` call; a page from the server's own
+origin is one it served itself). Requests without an Origin (non-browser clients) pass.
 A bind beyond loopback is refused unless the operator names the Host values clients use.
 """
 
@@ -28,12 +29,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def access_settings(bind: str, server: ServerConfig) -> TransportSecuritySettings:
-    """Host/Origin checks for a server bound to ``bind``; refuses an open bind with no host list."""
-    hosts = list(server.allowed_hosts)
+def access_settings(bind: str, server: ServerConfig, port: int = 0) -> TransportSecuritySettings:
+    """Host/Origin checks for a server bound to ``bind`` on ``port`` (0: not known before binding,
+    so only listed origins pass); refuses an open bind with no host list."""
+    hosts, origins = list(server.allowed_hosts), list(server.allowed_origins)
     if is_loopback(bind):
         literal = f"[{bind.strip('[]')}]" if ":" in bind else bind
         hosts += [*LOOPBACK_NAMES, literal]
+        if port:
+            origins += [f"http://{name}:{port}" for name in dict.fromkeys([*LOOPBACK_NAMES, literal])]
     elif not hosts:
         raise GatewiseError(
             ErrorCode.CONFIG_ERROR,
@@ -44,7 +48,7 @@ def access_settings(bind: str, server: ServerConfig) -> TransportSecuritySetting
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
         allowed_hosts=[pattern for host in dict.fromkeys(hosts) for pattern in _any_port(host)],
-        allowed_origins=list(server.allowed_origins),
+        allowed_origins=origins,
     )
 
 

@@ -54,7 +54,7 @@ def http_serving(settings: Settings, args: argparse.Namespace) -> HttpServing:
             {**settings.server.model_dump(), **{k: v for k, v in given.items() if v}})
     except ValidationError as exc:
         raise GatewiseError(ErrorCode.CONFIG_ERROR, describe_validation_error(exc, "option")) from None
-    return HttpServing(limits, access_settings(args.host, limits))
+    return HttpServing(limits, access_settings(args.host, limits, args.port))
 
 
 def configure_logging(settings: Settings) -> None:
