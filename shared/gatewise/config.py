@@ -492,6 +492,10 @@ class AuthConfig(_Block):
         description="public base URL clients use, e.g. https://gw.example.com (default: the bind)")
     rate_per_minute: int = Field(600, gt=0, le=1_000_000, description="tool calls a minute per caller")
     burst: int = Field(60, gt=0, le=100_000, description="tool calls a caller may make at once")
+    failed_auth_limit: int = Field(
+        10, gt=0, le=100_000, description="failed authentications a client address may make in "
+        "failed_auth_window_s before it is answered 429")
+    failed_auth_window_s: float = Field(60.0, gt=0, le=86_400, description="see failed_auth_limit")
 
     @field_validator("env_tokens")
     @classmethod

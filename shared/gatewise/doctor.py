@@ -173,7 +173,9 @@ async def _serve_auth(settings: Settings) -> int:
         return 0
     named = len(auth.tokens) + len(auth.named_env_tokens())
     _line(True, f"gatewise serve: {named} bearer token(s), {auth.rate_per_minute} tool calls a minute "
-                f"each (burst {auth.burst}) unless a token says otherwise; any bind allowed")
+                f"each (burst {auth.burst}) unless a token says otherwise; any bind allowed; "
+                f"{auth.failed_auth_limit} failed authentications per address in "
+                f"{auth.failed_auth_window_s:g} s, then 429")
     if auth.jwt is None:
         return 0
     from gatewise.serving.jwt_tokens import KeySet, KeysUnavailable

@@ -337,3 +337,70 @@ def test_the_dashboard_under_serve_draws_its_charts_in_chromium(served: Served) 
 
 def _bearer(name: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {TOKENS[name]}"}
+
+
+INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+              "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                         "clientInfo": {"name": "probe", "version": "1"}}}
+
+
+def test_a_legacy_sse_session_takes_messages_only_from_the_caller_that_opened_it(
+        served: Served, idp: IdentityProvider) -> None:
+    base = f"{served.base}/routing-gateway"
+    with httpx.Client(timeout=30) as http, \
+            http.stream("GET", f"{base}/sse", headers=_bearer("ops")) as stream:
+        assert stream.status_code == 200
+        lines = stream.iter_lines()  # kept: a dropped iterator closes the stream
+        endpoint = next(line for line in lines if line.startswith("data:"))
+        messages = served.base + endpoint.removeprefix("data:").strip()
+        session = messages.split("session_id=")[1]
+        others = {"another token": _bearer("support"), "a rate-limited token": _bearer("limited"),
+                  "a JWT": {"Authorization": f"Bearer {idp.token(f'{base}/sse', team='alpha')}"}}
+        for who, headers in others.items():
+            refused = httpx.post(messages, json=INITIALIZE, headers=headers, timeout=30)
+            assert refused.status_code == 403, who
+            assert session not in refused.text
+            assert 'error="insufficient_scope"' in refused.headers["www-authenticate"]
+        # The SDK reads the id as any spelling of the UUID: those are the same session.
+        hyphenated = f"{session[:8]}-{session[8:12]}-{session[12:16]}-{session[16:20]}-{session[20:]}".upper()
+        respelled = httpx.post(f"{base}/messages/", params={"session_id": hyphenated}, json=INITIALIZE,
+                               headers=_bearer("support"), timeout=30)
+        assert respelled.status_code == 403
+        unknown = httpx.post(f"{base}/messages/", params={"session_id": "0" * 32}, json=INITIALIZE,
+                             headers=_bearer("support"), timeout=30)
+        assert (unknown.status_code, unknown.json()) == (403, refused.json())  # nothing said of which
+        owner = httpx.post(messages, json=INITIALIZE, headers=_bearer("ops"), timeout=30)
+        assert owner.status_code == 202
+    # The stream has ended (once the server sees the disconnect): its id is no longer anyone's.
+    deadline = time.monotonic() + 15
+    while (late := httpx.post(messages, json=INITIALIZE, headers=_bearer("ops"))).status_code != 403:
+        assert time.monotonic() < deadline, late.status_code
+        time.sleep(0.1)
+
+
+def test_an_address_that_keeps_failing_to_authenticate_gets_429_until_the_window_passes(
+        sandbox, tmp_path: Path) -> None:
+    token = "good-" + "g" * 40
+    url_path = "/routing-gateway/mcp"
+    config = {"server": {"auth": {"failed_auth_limit": 3, "failed_auth_window_s": 3}}}
+    with ExitStack() as stack:
+        served = _start(stack, tmp_path, sandbox.url, config, env={"GATEWISE_AUTH_TOKENS": f"ci:{token}"},
+                        name="lockout")
+        url = served.base + url_path
+        good = {**ACCEPT, "Authorization": f"Bearer {token}"}
+        bad = [{**ACCEPT, "Authorization": f"Bearer wrong-{i}-" + "w" * 30} for i in range(4)]
+        # Requests that authenticate spend nothing, however many.
+        assert {httpx.post(url, json=INITIALIZE, headers=good).status_code for _ in range(5)} == {200}
+        statuses = [httpx.post(url, json=INITIALIZE, headers=headers).status_code for headers in bad]
+        assert statuses == [401, 401, 401, 429]
+        held = httpx.post(url, json=INITIALIZE, headers=good)  # not checked: guessing cannot go on
+        assert held.status_code == 429 and int(held.headers["retry-after"]) >= 1
+        elsewhere = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"))
+        with elsewhere:
+            assert elsewhere.post(url, json=INITIALIZE, headers=good).status_code == 200
+        time.sleep(3.2)
+        assert httpx.post(url, json=INITIALIZE, headers=good).status_code == 200
+        assert httpx.post(url, json=INITIALIZE, headers=bad[0]).status_code == 401
+        text = served.log.read_text()
+        assert "failed too often" in text
+        assert token not in text and all(h["Authorization"][7:] not in text for h in bad)

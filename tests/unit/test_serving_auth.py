@@ -13,7 +13,8 @@ from gatewise.config import load_settings
 from gatewise.errors import GatewiseError
 from gatewise.serving.credentials import StaticTokens, new_token
 from gatewise.serving.gate import called_tools
-from gatewise.serving.rate import RateLimiter
+from gatewise.serving.rate import FailedAuthLimit, RateLimiter, address_key
+from gatewise.serving.sessions import SessionOwners, Sessions, sse_session_of
 from store_support import FakeClock
 
 TOKEN = "t0ken-" + "x" * 30
@@ -74,6 +75,94 @@ def test_rate_limiter_allows_a_burst_then_refills_at_the_callers_rate() -> None:
     assert limiter.take("a", 5, per_minute=60) is not None  # more than the burst never fits
 
 
+def test_failed_authentications_are_limited_per_address_and_refill_over_the_window() -> None:
+    clock = FakeClock()
+    limit = FailedAuthLimit(limit=3, window_s=30, clock=clock)
+    assert [limit.failed("10.0.0.1") for _ in range(3)] == [False, False, True]
+    assert limit.wait("10.0.0.1") == pytest.approx(10.0)  # one attempt back every 30/3 s
+    assert limit.wait("10.0.0.2") is None  # another address is not held back
+    clock.advance(10.0)
+    assert limit.wait("10.0.0.1") is None
+    # One host of an IPv6 /64 is the whole /64: rotating addresses in it does not help.
+    for host in ("2001:db8::1", "2001:db8::2", "2001:db8::ffff:1"):
+        limit.failed(host)
+    assert limit.wait("2001:db8::9") is not None and limit.wait("2001:db8:0:1::1") is None
+    assert address_key("::ffff:10.0.0.1") == "10.0.0.1" and address_key("unknown") == "unknown"
+
+
+def _sse_app(session: str):
+    async def app(scope, receive, send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        event = f"event: endpoint\r\ndata: /routing-gateway/messages/?session_id={session}\r\n\r\n"
+        await send({"type": "http.response.body", "body": event.encode(), "more_body": True})
+        assert not sessions.may_use(Caller("eve"), _post(session), servers)
+        assert sessions.may_use(Caller("ops"), _post(session.upper()), servers)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    servers = frozenset({"routing-gateway"})
+    sessions = Sessions()
+    return app, sessions, servers
+
+
+async def _ignored(message: object) -> None:
+    pass
+
+
+async def _disconnected() -> dict[str, object]:
+    return {"type": "http.disconnect"}
+
+
+def _post(session: str) -> dict[str, object]:
+    return {"type": "http", "method": "POST", "path": "/routing-gateway/messages/", "headers": [],
+            "query_string": f"session_id={session}".encode()}
+
+
+async def test_an_sse_session_is_its_openers_while_its_stream_lasts() -> None:
+    session = "a" * 32
+    app, sessions, servers = _sse_app(session)
+    opening = {"type": "http", "method": "GET", "path": "/routing-gateway/sse", "headers": []}
+
+    await sessions.run(app, opening, _disconnected, _ignored, Caller("ops"), servers)
+    assert len(sessions.sse) == 0  # the binding went with the stream
+    assert not sessions.may_use(Caller("ops"), _post(session), servers)  # an ended session is no one's
+    assert sse_session_of(_post("not-a-uuid")) is None  # the SDK refuses it with 400
+
+
+async def test_a_streamable_session_is_its_openers_with_its_project_until_deleted() -> None:
+    servers = frozenset({"routing-gateway"})
+    sessions = Sessions()
+
+    def answering(status: int):
+        async def app(scope, receive, send) -> None:
+            await send({"type": "http.response.start", "status": status,
+                        "headers": [(b"mcp-session-id", b"s1")]})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return app
+
+    def request(method: str) -> dict[str, object]:
+        return {"type": "http", "method": method, "path": "/routing-gateway/mcp",
+                "headers": [(b"mcp-session-id", b"s1")]}
+
+    jwt_user = Caller("jwt:u", "alpha")
+    await sessions.run(answering(200), request("POST"), _disconnected, _ignored, jwt_user, servers)
+    assert sessions.may_use(jwt_user, request("POST"), servers)
+    assert not sessions.may_use(Caller("jwt:u", "beta"), request("POST"), servers)  # another project
+    await sessions.run(answering(404), request("DELETE"), _disconnected, _ignored, jwt_user, servers)
+    assert len(sessions.streamable) == 1  # a refused DELETE ends nothing
+    await sessions.run(answering(200), request("DELETE"), _disconnected, _ignored, jwt_user, servers)
+    assert len(sessions.streamable) == 0
+
+
+def test_session_owners_forget_the_least_recently_used_past_their_limit() -> None:
+    owners = SessionOwners(limit=2)
+    owners.bind("s1", Caller("a"))
+    owners.bind("s2", Caller("b"))
+    owners.bind("s1", Caller("intruder"))  # a bound session keeps its first owner
+    assert owners.owner("s1") == Caller("a")  # and is now the most recently used
+    owners.bind("s3", Caller("c"))
+    assert owners.owner("s2") is None and owners.owner("s1") == Caller("a") and len(owners) == 2
+
+
 def test_called_tools_reads_requests_and_batches_as_the_sdk_parses_them() -> None:
     call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "set_budget"}}
     assert called_tools(json.dumps(call).encode()) == ["set_budget"]
@@ -97,6 +186,7 @@ async def test_doctor_says_who_gatewise_serve_lets_in(tmp_path, sandbox, capsys)
     assert await run_doctor(settings) == 1
     err = capsys.readouterr().err
     assert "[ok] gatewise serve: 1 bearer token(s), 600 tool calls a minute" in err
+    assert "10 failed authentications per address in 60 s, then 429" in err
     assert f"[!!] JWTs from https://idp.example: the key set at {unreachable} cannot be fetched" in err
     assert TOKEN not in err
     assert await run_doctor(load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url)) == 0

@@ -6,7 +6,9 @@ protected-resource metadata (RFC 9728), which names the identity provider when J
 configured; a bad token gets 401 ``invalid_token``; a token not granted the server or tool gets
 403 ``insufficient_scope``. Tool calls are read from the request body (already buffered, within
 ``max_body_bytes``, by BodyLimits) so a grant can name tools, and are counted against the
-caller's rate. A Streamable HTTP session is bound to the caller that opened it.
+caller's rate. Every session, Streamable HTTP or legacy SSE, is bound to the caller that opened
+it (see :mod:`gatewise.serving.sessions`). A client address that fails to authenticate too often
+is answered 429 for a while, before its token is even checked.
 
 Tokens and Authorization headers are never logged, echoed or stored; the caller's name is.
 """
@@ -16,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections import OrderedDict
 from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import Any
@@ -29,7 +30,8 @@ from gatewise.caller import CALLER
 from gatewise.config import AuthConfig
 from gatewise.serving.credentials import Credential, StaticTokens
 from gatewise.serving.jwt_tokens import JwtVerifier, KeysUnavailable, TokenRejected
-from gatewise.serving.rate import RateLimiter
+from gatewise.serving.rate import FailedAuthLimit, RateLimiter
+from gatewise.serving.sessions import Sessions
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +40,6 @@ CREDENTIAL: ContextVar[Credential | None] = ContextVar("gatewise_credential", de
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
 METADATA_PATH = "/.well-known/oauth-protected-resource"
-MAX_SESSIONS_TRACKED = 10_000
 
 
 class Resources:
@@ -108,7 +109,8 @@ class AuthGate:
         self.authenticator = Authenticator(auth)
         self.resources = resources
         self.limiter = RateLimiter(auth.burst)
-        self._sessions: OrderedDict[str, str] = OrderedDict()  # MCP session id → caller name
+        self.failures = FailedAuthLimit(auth.failed_auth_limit, auth.failed_auth_window_s)
+        self.sessions = Sessions()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -120,6 +122,11 @@ class AuthGate:
             return
         resource = self.resources.for_path(path)
         headers = Headers(scope=scope)
+        address = _client_address(scope)
+        wait = self.failures.wait(address)
+        if wait is not None:
+            await _too_many("too many failed authentications", wait)(scope, receive, send)
+            return
         token = _bearer(headers.get("authorization", ""))
         if token is None:
             await self._challenge(401, resource)(scope, receive, send)
@@ -128,6 +135,8 @@ class AuthGate:
             credential = await self.authenticator.credential(
                 token, [resource, self.resources.base, self.resources.base + "/"])
         except TokenRejected as exc:
+            if self.failures.failed(address):
+                logger.warning("authentication: %s failed too often; refused for a while", address[:64])
             await self._challenge(401, resource, "invalid_token", str(exc))(scope, receive, send)
             return
         except KeysUnavailable as exc:
@@ -135,7 +144,7 @@ class AuthGate:
                                status_code=503, headers={"retry-after": "5"})(scope, receive, send)
             return
         body = await _read_body(receive)
-        refusal = self._refusal(credential, path, headers, body, resource)
+        refusal = self._refusal(credential, path, scope, body, resource)
         if refusal is not None:
             await refusal(scope, receive, send)
             return
@@ -148,29 +157,21 @@ class AuthGate:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
 
-        async def send_and_bind(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                self._bind_session(message, credential.caller.name)
-            await send(message)
-
         reset, granted = CALLER.set(credential.caller), CREDENTIAL.set(credential)
         try:
-            await self.app(scope, replay, send_and_bind)
+            await self.sessions.run(self.app, scope, replay, send, credential.caller, self.resources.servers)
         finally:
             CREDENTIAL.reset(granted)
             CALLER.reset(reset)
 
-    def _refusal(self, credential: Credential, path: str, headers: Headers, body: bytes,
+    def _refusal(self, credential: Credential, path: str, scope: Scope, body: bytes,
                  resource: str) -> Response | None:
         area = area_of(path)
         if area and not credential.may_reach(area):
             return self._challenge(403, resource, "insufficient_scope",
                                    f"this token may not use {area[:64]!r}")
-        session = headers.get("mcp-session-id")
-        owner = self._sessions.get(session) if session else None
-        if owner is not None and owner != credential.caller.name:
-            return self._challenge(403, resource, "insufficient_scope",
-                                   "the session belongs to another caller")
+        if not self.sessions.may_use(credential.caller, scope, self.resources.servers):
+            return self._challenge(403, resource, "insufficient_scope", "this token may not use this session")
         tools = called_tools(body)
         refused = next((tool for tool in tools if not credential.may_call(tool)), None)
         if refused is not None:
@@ -180,18 +181,8 @@ class AuthGate:
             wait = self.limiter.take(credential.caller.name, len(tools), credential.rate_per_minute)
             if wait is not None:
                 logger.info("rate limit: %s made too many tool calls", credential.caller.name)
-                seconds = str(max(1, math.ceil(wait)))
-                return JSONResponse({"error": "rate_limited",
-                                     "error_description": f"too many tool calls; retry in {seconds} s"},
-                                    status_code=429, headers={"retry-after": seconds})
+                return _too_many("too many tool calls", wait)
         return None
-
-    def _bind_session(self, message: Message, caller: str) -> None:
-        session = Headers(raw=message.get("headers", [])).get("mcp-session-id")
-        if session and session not in self._sessions:
-            self._sessions[session] = caller
-            while len(self._sessions) > MAX_SESSIONS_TRACKED:
-                self._sessions.popitem(last=False)
 
     def _metadata(self, suffix: str) -> Response:
         document = self.resources.metadata(suffix)
@@ -210,6 +201,18 @@ class AuthGate:
                 "error_description": description or "a bearer token is required"}
         return JSONResponse(body, status_code=status,
                             headers={"www-authenticate": "Bearer " + ", ".join(params)})
+
+
+def _too_many(what: str, wait: float) -> Response:
+    seconds = str(max(1, math.ceil(wait)))
+    return JSONResponse({"error": "rate_limited", "error_description": f"{what}; retry in {seconds} s"},
+                        status_code=429, headers={"retry-after": seconds})
+
+
+def _client_address(scope: Scope) -> str:
+    """The peer's address (a proxy's X-Forwarded-For when uvicorn trusts that proxy)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 def _bearer(value: str) -> str | None:

@@ -1,0 +1,127 @@
+"""Which authenticated caller opened each MCP session, so that no other caller can use it.
+
+A Streamable HTTP session's id comes back in the ``mcp-session-id`` header of the answer that
+opened it. A legacy SSE session's id is only in the first event of its stream (``endpoint``: the
+URL to post messages to, ``/<server>/messages/?session_id=<hex>``), so that event is read as it
+goes out, before the client can learn the id; the binding is dropped when the stream ends.
+
+The owner is the whole :class:`Caller` (name and project): the same JWT subject under another
+project is another caller. Both maps are bounded; the least recently used entry goes first.
+An SSE message whose session is not bound to its poster is refused, whether the session is
+another caller's, has ended or was never opened, with one answer that says nothing about which.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from uuid import UUID
+
+from starlette.datastructures import Headers, QueryParams
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gatewise.caller import Caller
+
+MAX_SESSIONS_TRACKED = 10_000
+# The endpoint event is the stream's first; it is looked for no further than this.
+ENDPOINT_EVENT_BYTES = 4096
+_ENDPOINT_SESSION = re.compile(rb"[?&]session_id=([0-9a-f]{32})")
+
+
+class SessionOwners:
+    """Session id → the caller that opened it, at most ``limit`` of them."""
+
+    def __init__(self, limit: int = MAX_SESSIONS_TRACKED) -> None:
+        self.limit = limit
+        self._owners: OrderedDict[str, Caller] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._owners)
+
+    def bind(self, session: str, caller: Caller) -> None:
+        """Record the opener; a bound session keeps its first owner."""
+        if session in self._owners:
+            return
+        self._owners[session] = caller
+        while len(self._owners) > self.limit:
+            self._owners.popitem(last=False)
+
+    def owner(self, session: str) -> Caller | None:
+        caller = self._owners.get(session)
+        if caller is not None:
+            self._owners.move_to_end(session)
+        return caller
+
+    def release(self, session: str) -> None:
+        self._owners.pop(session, None)
+
+
+class Sessions:
+    """The sessions of every server: Streamable HTTP ones by header, legacy SSE ones by stream."""
+
+    def __init__(self, limit: int = MAX_SESSIONS_TRACKED) -> None:
+        self.streamable = SessionOwners(limit)
+        self.sse = SessionOwners(limit)
+
+    def may_use(self, caller: Caller, scope: Scope, servers: frozenset[str]) -> bool:
+        """Whether the request names no session, or only sessions this caller opened."""
+        streamable = Headers(scope=scope).get("mcp-session-id")
+        if streamable:
+            owner = self.streamable.owner(streamable)
+            # An unknown id is left to the SDK, which answers 404 (ended or never opened).
+            if owner is not None and owner != caller:
+                return False
+        if (_endpoint(scope, servers) or "").startswith("/messages"):
+            sse = sse_session_of(scope)
+            if sse is not None and self.sse.owner(sse) != caller:
+                return False
+        return True
+
+    async def run(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send, caller: Caller,
+                  servers: frozenset[str]) -> None:
+        """Run the request as ``caller``, binding any session its answer opens to it."""
+        opens_sse = scope.get("method") == "GET" and _endpoint(scope, servers) == "/sse"
+        ends_streamable = scope.get("method") == "DELETE"
+        opened: str | None = None
+        scanned = 0
+
+        async def bind(message: Message) -> None:
+            nonlocal opened, scanned
+            if message["type"] == "http.response.start":
+                session = Headers(raw=message.get("headers", [])).get("mcp-session-id")
+                if session and ends_streamable and message.get("status", 500) < 300:
+                    self.streamable.release(session)
+                elif session:
+                    self.streamable.bind(session, caller)
+            elif opens_sse and opened is None and scanned < ENDPOINT_EVENT_BYTES:
+                chunk = message.get("body", b"")
+                scanned += len(chunk)
+                found = _ENDPOINT_SESSION.search(chunk)
+                if found is not None:
+                    opened = found.group(1).decode()
+                    self.sse.bind(opened, caller)
+            await send(message)
+
+        try:
+            await app(scope, receive, bind)
+        finally:
+            if opened is not None:
+                self.sse.release(opened)
+
+
+def sse_session_of(scope: Scope) -> str | None:
+    """The SSE session a message names, read as the SDK reads it (any spelling of the UUID)."""
+    value = QueryParams(scope.get("query_string", b"")).get("session_id")
+    if value is None:
+        return None
+    try:
+        return UUID(hex=value).hex
+    except ValueError:
+        return None  # the SDK answers 400: nothing reaches a session
+
+
+def _endpoint(scope: Scope, servers: frozenset[str]) -> str | None:
+    """``/routing-gateway/messages/`` → ``/messages/``; None outside the servers' paths."""
+    path: str = scope.get("path", "")
+    server = path.lstrip("/").split("/", 1)[0]
+    return path[len(server) + 1:] if server in servers else None
