@@ -143,8 +143,9 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
         annotations=read_only("Usage analytics", remote=False),
         description=(
             "Spend, requests, tokens, latency p50/p95/p99, error, fallback and cache-hit rates "
-            "from the local call ledger over a window, grouped by model, provider, task, project "
-            "or day, with the saving against sending everything to a baseline model (default: "
+            "from the local call ledger over a window, grouped by model, provider, task, project, "
+            "caller (an HTTP caller's token name or JWT subject; none over stdio) or day, with "
+            "the saving against sending everything to a baseline model (default: "
             "the priciest model used in the window). Set `chart` to also get a PNG bar chart. "
             "Reads local data only; costs nothing."
         ),

@@ -24,6 +24,12 @@ class Caller:
 CALLER: ContextVar[Caller | None] = ContextVar("gatewise_caller", default=None)
 
 
+def caller_name() -> str | None:
+    """The name the ledger records for the current call's caller; None over stdio or in-process."""
+    caller = CALLER.get()
+    return None if caller is None else caller.name
+
+
 def call_project(asked: str | None) -> str | None:
     """The project a model call is billed to: the caller's own when its credential names one.
 

@@ -20,8 +20,8 @@ from gatewise_sandbox import SandboxServer
 from sandbox_admin import SandboxAdmin
 from store_support import call_record, write_calls
 
-CHARTS = ("spend-series", "request-series", "spend-model", "spend-project", "latency-model", "rates-model",
-          "budgets", "guardrail-checks")
+CHARTS = ("spend-series", "request-series", "spend-model", "spend-project", "spend-caller", "latency-model",
+          "rates-model", "budgets", "guardrail-checks")
 
 
 @pytest.fixture
@@ -52,7 +52,8 @@ async def traffic(settings: Settings, upstream: SandboxAdmin) -> None:
 
 
 async def hostile_rows(path: Path, request: str) -> None:
-    await write_calls(path, [call_record(request_id=request, model=XSS, project=XSS_SCRIPT, cost_usd=0.0002)])
+    await write_calls(path, [call_record(request_id=request, model=XSS, project=XSS_SCRIPT, caller=XSS,
+                                         cost_usd=0.0002)])
     await GuardrailEvents(path).record([GuardrailEvent(
         request_id=request, server="routing-gateway", tool="routed_complete", project=XSS, direction="input",
         check_id="prompt_injection", verdict="flag", action="flag", reason=f"flagged {XSS}")])
@@ -87,6 +88,9 @@ def test_the_dashboard_renders_live_charts_in_chromium(gateway_settings: Setting
         # Markup written by callers shows as text and never becomes an element or runs.
         assert page.get_by_text(f"flagged {XSS}", exact=True).count() == 1
         assert XSS_SCRIPT in page.locator('[data-part="spend-project"] svg g > title').all_text_contents()
+        # In-process calls have no caller; a caller name is drawn as text like every other value.
+        callers = page.locator('[data-part="spend-caller"] svg g > title').all_text_contents()
+        assert set(callers) == {"(stdio / in-process)", XSS}
         assert page.locator("img").count() == 0
         assert page.evaluate("window.__xss") is None
 

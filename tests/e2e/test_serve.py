@@ -169,6 +169,32 @@ async def test_a_call_is_billed_to_the_project_of_its_token(served: Served) -> N
                        (request_id,)) == [("support-bot",)]
 
 
+async def test_each_call_records_its_callers_name_never_its_token(served: Served) -> None:
+    request_ids = {}
+    for name in ("ops", "support"):
+        async with _client(f"{served.base}/routing-gateway/mcp", TOKENS[name]) as client:
+            result = await client.call_tool("routed_complete", {"prompt": f"Hi, {name}.", "no_cache": True})
+        assert not result.is_error, result.content
+        request_ids[name] = result.structured_content["request_id"]
+    ledger = served.log.parent / "serve" / "ledger.sqlite3"
+    for name, request_id in request_ids.items():
+        assert sqlite_rows(ledger, "SELECT DISTINCT caller FROM calls WHERE request_id = ?",
+                           (request_id,)) == [(name,)]
+    stored = b"".join(path.read_bytes() for path in ledger.parent.glob("ledger.sqlite3*"))  # with -wal
+    for token in TOKENS.values():
+        assert token.encode() not in stored and token[-20:].encode() not in stored
+
+    # The dashboard's figures split spend by caller; a snapshot is reused for a few seconds.
+    deadline, by_caller = time.monotonic() + 30, {}
+    while not {"ops", "support"} <= by_caller.keys() and time.monotonic() < deadline:
+        time.sleep(0.5)
+        data = httpx.get(f"{served.base}/dashboard/data", params={"window": "1h"}, headers=_bearer("ops"),
+                         timeout=30).json()
+        by_caller = {g["key"]: g for g in data["by_caller"]["groups"]}
+    assert by_caller["ops"]["requests"] >= 1 and by_caller["support"]["requests"] >= 1
+    assert by_caller["support"]["cost_usd"] > 0
+
+
 def test_without_a_token_the_answer_is_401_pointing_at_the_resource_metadata(served: Served) -> None:
     reply = httpx.post(f"{served.base}/openrouter-search/mcp", json=JSONRPC_CALL, headers=ACCEPT)
     assert reply.status_code == 401
@@ -225,8 +251,8 @@ async def test_jwts_from_the_identity_provider(served: Served, idp: IdentityProv
         result = await client.call_tool("routed_complete", {"prompt": "Name a prime.", "no_cache": True})
     assert not result.is_error, result.content
     ledger = served.log.parent / "serve" / "ledger.sqlite3"
-    assert sqlite_rows(ledger, "SELECT DISTINCT project FROM calls WHERE request_id = ?",
-                       (result.structured_content["request_id"],)) == [("research",)]
+    assert sqlite_rows(ledger, "SELECT DISTINCT project, caller FROM calls WHERE request_id = ?",
+                       (result.structured_content["request_id"],)) == [("research", "jwt:user-1")]
 
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     unsigned = jwt.encode({"iss": ISSUER, "sub": "x", "aud": resource, "exp": int(time.time()) + 300},

@@ -82,7 +82,8 @@ async def test_snapshot_gathers_usage_budgets_alerts_and_guardrails_with_capped_
     models = MAX_GROUPS + 5
     await write(path, [
         call_record(request_id=f"r{i}", model=f"vendor/m{i:02d}", cost_usd=0.01 * (i + 1),
-                    project="alpha" if i % 2 else "beta", latency_ms=100.0 + i, ts=now - 600 - i)
+                    project="alpha" if i % 2 else "beta", caller=f"token-{i:02d}" if i else None,
+                    latency_ms=100.0 + i, ts=now - 600 - i)
         for i in range(models)
     ] + [call_record(request_id="old", cost_usd=50.0, ts=now - 2 * 86_400)])
     await GuardrailEvents(path).record([event(), event(check_id="pii", verdict="flag", action="redact")])
@@ -101,6 +102,9 @@ async def test_snapshot_gathers_usage_budgets_alerts_and_guardrails_with_capped_
     assert [g.key for g in snap.by_model.groups] == [f"vendor/m{i:02d}" for i in range(models - 1, 4, -1)]
     assert snap.by_model.others == 5
     assert {g.key for g in snap.by_project.groups} == {"alpha", "beta"} and snap.by_project.others == 0
+    # Top ten callers by spend; the rest, the stdio call (no caller) among them, only counted.
+    assert [g.key for g in snap.by_caller.groups] == [f"token-{i:02d}" for i in range(models - 1, 4, -1)]
+    assert snap.by_caller.others == 5
     assert len(snap.series.slots) == 48
     assert sum(s.cost_usd for s in snap.series.slots) == pytest.approx(snap.totals.cost_usd)
     assert [(b.scope, b.window, b.spent_usd) for b in snap.budgets] == [("global", "daily", 0.9)]
@@ -137,7 +141,7 @@ async def test_viewers_polling_together_share_one_snapshot_per_window(tmp_path: 
 
 async def hostile_ledger(path: Path) -> None:
     now = time.time()
-    await write(path, [call_record(request_id="x1", model=XSS, project=XSS_SCRIPT, ts=now - 60),
+    await write(path, [call_record(request_id="x1", model=XSS, project=XSS_SCRIPT, caller=XSS, ts=now - 60),
                        call_record(request_id="x2", ts=now - 30)])
     await GuardrailEvents(path).record([event(reason=f"blocked {XSS}", project=XSS)])
 
@@ -163,6 +167,7 @@ def test_caller_values_reach_the_page_escaped_under_a_strict_policy(tmp_path: Pa
     figures = data.json()
     assert {g["key"] for g in figures["by_model"]["groups"]} == {XSS, "vendor/model-a"}
     assert XSS_SCRIPT in {g["key"] for g in figures["by_project"]["groups"]}
+    assert {g["key"] for g in figures["by_caller"]["groups"]} == {XSS, None}
     assert figures["guardrail_events"][0]["reason"] == f"blocked {XSS}"
 
 

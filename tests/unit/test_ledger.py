@@ -90,6 +90,40 @@ def test_newer_unknown_schema_version_is_refused(tmp_path: Path) -> None:
         SQLiteLedger(path)
 
 
+async def test_a_file_at_the_previous_version_gains_callers_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    with sqlite3.connect(path) as conn:  # the schema as the previous release left it
+        conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)")
+        for migration in MIGRATIONS[:-1]:
+            for statement in migration.statements:
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_migrations VALUES (?, 0)", [migration.version])
+        conn.execute(
+            "INSERT INTO calls (ts, server, tool, provider, model, tokens_in, tokens_out, cost_usd,"
+            " latency_ms, status, cache_status, route_reason, project, request_id, attempt)"
+            " VALUES (1, 's', 't', 'p', 'm', 1, 2, 0.5, 10, 'ok', 'miss', 'r', 'acme', 'old-call', 0)")
+    conn.close()
+    assert "caller" not in columns(path)
+
+    store = open_ledger(path)
+    try:
+        assert "caller" in columns(path) and versions(path) == list(range(1, SCHEMA_VERSION + 1))
+        [old] = await store.recent(1)
+        assert (old.request_id, old.project, old.caller) == ("old-call", "acme", None)
+        await store.record(call_record(request_id="new-call", caller="ci", ts=2.0))
+        by_caller = {row.key: row.requests for row in await store.summary(group_by="caller")}
+        assert by_caller == {None: 1, "ci": 1}
+    finally:
+        await store.close()
+
+
+def columns(path: Path) -> set[str]:
+    with sqlite3.connect(path) as conn:
+        found = {row[1] for row in conn.execute("PRAGMA table_info(calls)")}
+    conn.close()
+    return found
+
+
 # --- records -----------------------------------------------------------------------------------
 
 
@@ -109,6 +143,7 @@ async def test_every_field_round_trips(ledger: SQLiteLedger) -> None:
         cache_status="hit_semantic",
         route_reason="vision needed; cheapest with images",
         project="acme",
+        caller="jwt:user-7",
         request_id="3f2a",
         attempt=2,
         task="vision",

@@ -33,7 +33,7 @@ from pg_support import (
     throwaway_database,
     with_password,
 )
-from store_support import FakeClock
+from store_support import FakeClock, call_record
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -73,7 +73,10 @@ async def test_a_database_at_the_previous_version_is_migrated_with_its_rows(url:
     stores = await open_stores(settings)
     try:
         [old] = await stores.ledger.recent(1)
-        assert (old.request_id, old.cost_usd, old.request_hash) == ("old-call", 0.5, None)
+        assert (old.request_id, old.cost_usd, old.request_hash, old.caller) == ("old-call", 0.5, None, None)
+        await stores.ledger.record(call_record(request_id="new-call", caller="ci", ts=2.0))
+        assert pg_rows(url, "SELECT request_id, caller FROM calls ORDER BY ts") == [
+            ("old-call", None), ("new-call", "ci")]
     finally:
         await stores.budgets.close()
         await stores.ledger.close()

@@ -91,7 +91,8 @@ async def test_ledger_rows_summaries_and_recent(stores: Stores) -> None:
     assert (empty.key, empty.requests, empty.attempts, empty.cost_usd) == (None, 0, 0, 0.0)
     rows = [call_record(request_id=f"r{i // 2}", attempt=i % 2, model="m-a" if i < 6 else "m-b",
                         latency_ms=float(10 * (i + 1)), cost_usd=0.01 * (i + 1), ts=NOW + i,
-                        status="error" if i == 7 else "ok", project="p" if i % 3 == 0 else None)
+                        status="error" if i == 7 else "ok", project="p" if i % 3 == 0 else None,
+                        caller="jwt:alice" if i < 2 else None)
             for i in range(10)]
     await ledger.record_many(rows[:4])
     await asyncio.gather(*(ledger.record(rec) for rec in rows[4:]))
@@ -108,12 +109,15 @@ async def test_ledger_rows_summaries_and_recent(stores: Stores) -> None:
     assert [(r.key, r.attempts) for r in by_model] == [("m-b", 4), ("m-a", 6)]  # most spend first
     by_project = await ledger.summary(group_by="project")
     assert [(r.key, r.attempts) for r in by_project] == [(None, 6), ("p", 4)]
+    by_caller = await ledger.summary(group_by="caller")
+    assert [(r.key, r.attempts) for r in by_caller] == [(None, 8), ("jwt:alice", 2)]
     [day] = await ledger.summary(since=NOW + 2, until=NOW + 5, group_by="day")
     assert (day.key, day.attempts) == ("2026-11-30", 3)
 
     recent = await ledger.recent(3)
     assert [r.ts for r in recent] == [NOW + 9, NOW + 8, NOW + 7]
     assert recent[0] == rows[9]
+    assert (await ledger.recent(10))[-1] == rows[0]  # the caller round-trips
     with pytest.raises(ValueError, match="group_by"):
         await ledger.summary(group_by="nonsense")  # type: ignore[arg-type]
 

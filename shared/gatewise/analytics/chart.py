@@ -48,7 +48,7 @@ _METRICS: dict[Metric, _MetricSpec] = {
 }
 
 _GROUP_LABELS = {"model": "Model", "provider": "Provider", "task": "Task", "project": "Project",
-                 "day": "Day (UTC)", "none": ""}
+                 "caller": "Caller", "day": "Day (UTC)", "none": ""}
 _TITLE_SUFFIX = {"day": "per day", "none": "over all calls"}
 
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from gatewise.ledger.guardrail_events import CheckCounts
 
-GroupBy = Literal["model", "provider", "task", "project", "day", "none"]
+GroupBy = Literal["model", "provider", "task", "project", "caller", "day", "none"]
 Metric = Literal["cost", "requests", "latency_p95", "error_rate"]
 BaselineSource = Literal["given", "most_expensive_in_window", "none"]
 RecommendationKind = Literal[

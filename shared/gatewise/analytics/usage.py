@@ -25,6 +25,7 @@ GROUP_KEYS: dict[GroupBy, str] = {
     "provider": "provider",
     "task": "task",
     "project": "project",
+    "caller": "caller",
     "day": "date(ts, 'unixepoch')",
     "none": "NULL",
 }

@@ -3,7 +3,7 @@
 Nothing loads from anywhere but this server: the script and style sheet are package files, the
 charts are SVG drawn by that script. Every value shown is drawn with ``textContent`` and
 ``setAttribute`` (never parsed as HTML), and the page's own values are escaped, because model
-ids, project tags and guardrail reasons come from callers. The Content-Security-Policy allows
+ids, project tags, caller names and guardrail reasons come from callers. The Content-Security-Policy allows
 scripts and styles from this origin only, so even a value that slipped through could not run.
 """
 
@@ -199,13 +199,14 @@ _PAGE = """<!doctype html>
     <div data-part="request-series"></div></figure>
   <figure><figcaption>Spend by model</figcaption><div data-part="spend-model"></div></figure>
   <figure><figcaption>Spend by project</figcaption><div data-part="spend-project"></div></figure>
+  <figure><figcaption>Spend by caller</figcaption><div data-part="spend-caller"></div></figure>
   <figure><figcaption>Latency percentiles by model</figcaption><div data-part="latency-model"></div></figure>
   <figure><figcaption>Error, fallback and cache hit rates by model</figcaption>
     <div data-part="rates-model"></div></figure>
-  <figure class="wide"><figcaption>Budgets</figcaption><div data-part="budgets"></div></figure>
   <figure><figcaption>Guardrail blocks and flags by check</figcaption>
     <div data-part="guardrail-checks"></div></figure>
-  <figure><figcaption>Recent budget alerts</figcaption><div data-part="alerts"></div></figure>
+  <figure class="wide"><figcaption>Budgets</figcaption><div data-part="budgets"></div></figure>
+  <figure class="wide"><figcaption>Recent budget alerts</figcaption><div data-part="alerts"></div></figure>
   <figure class="wide"><figcaption>Recent guardrail events</figcaption>
     <div data-part="guardrail-events"></div></figure>
 </section>

@@ -2,8 +2,8 @@
 
 Figures come from the analytics queries (aggregated in SQL: one row per group or time slot
 crosses into Python, never one per call), budgets and alerts from the budget manager, guardrail
-events from their store. Each list is capped, so a ledger with thousands of models or projects
-(tags are caller-supplied) still gives a small answer.
+events from their store. Each list is capped, so a ledger with thousands of models, projects
+(tags are caller-supplied) or callers still gives a small answer.
 """
 
 from __future__ import annotations
@@ -114,6 +114,7 @@ class DashboardSnapshot(BaseModel):
     series: TimeSeries
     by_model: Breakdown
     by_project: Breakdown
+    by_caller: Breakdown = Field(description="Token names and JWT subjects; null: stdio or in-process")
     budgets: list[BudgetStatus]
     alerts: list[Alert] = Field(description=f"The latest {MAX_ALERTS} budget alerts, any window")
     guardrail_checks: list[CheckCounts] = Field(description="Blocks and flags per check in the window")
@@ -134,6 +135,8 @@ async def build_snapshot(sources: DashboardSources, window: WindowName, *, now: 
                                                    group_by="model"))
         projects = reads.create_task(usage_analytics(sources.ledger_path, catalog, since=since,
                                                      until=until, group_by="project"))
+        callers = reads.create_task(usage_analytics(sources.ledger_path, catalog, since=since,
+                                                    until=until, group_by="caller"))
         slots = reads.create_task(usage_over_time(sources.ledger_path, since=since, until=until,
                                                   slot_s=span.slot_s))
         found = reads.create_task(sources.guardrail_events.query(EventFilter(since=since, until=until),
@@ -151,6 +154,7 @@ async def build_snapshot(sources: DashboardSources, window: WindowName, *, now: 
         window=window, label=window_label(since, until), since=since, until=until,
         totals=by_model.totals, series=series,
         by_model=_top(by_model.groups), by_project=_top(by_project.groups),
+        by_caller=_top(callers.result().groups),
         budgets=budgets, alerts=alerts,
         guardrail_checks=events.by_check[:MAX_CHECKS],
         guardrail_events=[EventView.model_validate(e, from_attributes=True) for e in events.events],

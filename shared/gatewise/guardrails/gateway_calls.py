@@ -3,7 +3,7 @@
 Moderation (``enterprise`` content safety) and the grounding judge ask a model. They go through
 the gateway's own upstream client, so they get its retries, key handling and secret scrubbing,
 they hold their worst case against the budgets of the request they check, and each one writes a
-ledger row under the request it checked (same server, tool, project and
+ledger row under the request it checked (same server, tool, project, caller and
 request id, task ``guardrail``), so what guarding a call cost shows up next to the call.
 """
 
@@ -14,6 +14,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gatewise.caller import caller_name
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.guardrails.moderation import ModelCall
 from gatewise.guardrails.pipeline import GuardrailPipeline
@@ -68,7 +69,7 @@ def model_call(runtime: Runtime) -> ModelCall:
             tokens_in=result.tokens_in, tokens_out=result.tokens_out, cost_usd=cost,
             latency_ms=result.latency_ms, status="ok", cache_status="bypass",
             route_reason="guardrail check", request_id=who.request_id, attempt=0, project=who.project,
-            task="guardrail"))
+            caller=caller_name(), task="guardrail"))
         await runtime.budgets.commit(hold, cost)
         return result.content, cost
 

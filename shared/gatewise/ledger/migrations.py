@@ -156,6 +156,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE calls ADD COLUMN request_hash TEXT",
         ),
     ),
+    Migration(
+        5,
+        "call_callers",
+        (
+            # Who made the call (gatewise.caller): NULL on older rows and on stdio calls. No index:
+            # reports group a time window's rows, which calls_ts already finds.
+            "ALTER TABLE calls ADD COLUMN caller TEXT",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

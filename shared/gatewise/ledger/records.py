@@ -11,7 +11,7 @@ Status = Literal["ok", "error"]
 # vain (miss), skipped the read on purpose and stored the fresh answer (refresh), or left it
 # alone (bypass: no_cache, the cache off, or a tool whose answers are never cached).
 CacheStatus = Literal["miss", "hit_exact", "hit_semantic", "bypass", "refresh"]
-GroupBy = Literal["model", "provider", "task", "project", "day", "status"]
+GroupBy = Literal["model", "provider", "task", "project", "caller", "day", "status"]
 
 STATUSES: frozenset[str] = frozenset(get_args(Status))
 CACHE_STATUSES: frozenset[str] = frozenset(get_args(CacheStatus))
@@ -39,6 +39,9 @@ class CallRecord:
     attempt: int
     error_code: str | None = None
     project: str | None = None
+    # Who made the call over authenticated HTTP: a token's name or "jwt:<subject>" (never the
+    # token itself); None for stdio and in-process calls.
+    caller: str | None = None
     task: str | None = None
     # A keyed hash of the request's normalised text (see gatewise.cache.keys.request_hash), so
     # repeats can be counted without the text; None when the call had no text.

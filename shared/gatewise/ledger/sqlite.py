@@ -32,6 +32,7 @@ _GROUP_KEYS: dict[str | None, str] = {
     "provider": "provider",
     "task": "task",
     "project": "project",
+    "caller": "caller",
     "status": "status",
     "day": "date(ts, 'unixepoch')",
 }

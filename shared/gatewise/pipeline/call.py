@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
-from gatewise.caller import call_project
+from gatewise.caller import call_project, caller_name
 from gatewise.ledger.records import CacheStatus, CallRecord
 from gatewise.routing.policy import Candidate, RoutePlan
 from gatewise.upstream.chat import Message
@@ -97,6 +97,7 @@ class Call(Generic[R]):
     budget: BudgetFit | None = None  # set for calls that hold their worst case against budgets
     search: SearchOptions | None = None  # set when the answer searches the web (search fees)
     project: str | None = None
+    caller: str | None = None  # who made the call (gatewise.caller), on every ledger row
     task: str | None = None
     portkey_headers: dict[str, str] | None = None
     # What the output guardrails check an answer's grounding against when the tool knows better
@@ -124,6 +125,7 @@ class Call(Generic[R]):
     def __post_init__(self) -> None:
         # An authenticated HTTP caller bound to a project bills every call to it (gatewise.caller).
         self.project = call_project(self.project)
+        self.caller = caller_name()
 
     @property
     def namespace(self) -> str:
@@ -154,7 +156,7 @@ class Call(Generic[R]):
         """Queue ledger rows now, so their write overlaps what the call still has to do; the
         ledger stage waits for every write before the call returns."""
         assert self.ledger is not None, "rows are recorded inside the ledger stage"
-        if self.request_hash is not None:
-            rows = [replace(row, request_hash=self.request_hash) for row in rows]
+        if self.request_hash is not None or self.caller is not None:
+            rows = [replace(row, request_hash=self.request_hash, caller=self.caller) for row in rows]
         self.rows += rows
         self.writes.append(asyncio.ensure_future(self.ledger.record_many(rows)))

@@ -1,6 +1,6 @@
 // gatewise dashboard: draws the snapshot as SVG charts and tables, then refreshes it.
 // Every value from the ledger goes in through textContent or setAttribute, never as HTML:
-// model ids, project tags and guardrail reasons are written by callers.
+// model ids, project tags, caller names and guardrail reasons are written by callers.
 "use strict";
 
 (function () {
@@ -237,6 +237,7 @@
     const slots = snap.series.slots;
     const models = groupRows(snap.by_model, "(unknown)");
     const projects = groupRows(snap.by_project, "(no project)");
+    const callers = groupRows(snap.by_caller, "(stdio / in-process)");
     const others = (b, what) => (b.others ? node("p", {class: "legend"}, `and ${b.others} more ${what}`) : "");
 
     put("label", snap.label);
@@ -251,6 +252,8 @@
         others(snap.by_model, "models"));
     put("spend-project", bars(projects, [{name: "spend", value: (g) => g.cost_usd}], usd, "Spend by project"),
         others(snap.by_project, "projects"));
+    put("spend-caller", bars(callers, [{name: "spend", value: (g) => g.cost_usd}], usd, "Spend by caller"),
+        others(snap.by_caller, "callers"));
     put("latency-model", withLegend(bars(models.filter((g) => g.latency_p99_ms > 0), [
       {name: "p50", value: (g) => g.latency_p50_ms},
       {name: "p95", value: (g) => g.latency_p95_ms},

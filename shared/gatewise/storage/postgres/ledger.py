@@ -29,6 +29,7 @@ _GROUP_KEYS: dict[str | None, str] = {
     "provider": "provider",
     "task": "task",
     "project": "project",
+    "caller": "caller",
     "status": "status",
     "day": "to_char(to_timestamp(ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
 }

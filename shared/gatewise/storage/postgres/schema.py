@@ -206,6 +206,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX alerts_undelivered ON alerts (id) WHERE delivered IN ('pending', 'failed')",
         ),
     ),
+    Migration(
+        7,
+        "call_callers",
+        ("ALTER TABLE calls ADD COLUMN caller TEXT",),  # as the SQLite ledger's migration 5
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
