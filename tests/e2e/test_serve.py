@@ -169,10 +169,15 @@ async def test_a_call_is_billed_to_the_project_of_its_token(served: Served) -> N
                        (request_id,)) == [("support-bot",)]
 
 
-async def test_each_call_records_its_callers_name_never_its_token(served: Served) -> None:
+async def test_each_call_records_its_callers_name_never_its_token(served: Served,
+                                                                  idp: IdentityProvider) -> None:
+    resource = f"{served.base}/routing-gateway/mcp"
+    # A JWT subject is the provider's to choose: it is recorded bounded, in safe characters only.
+    credentials = {"ops": TOKENS["ops"], "support": TOKENS["support"],
+                   "jwt:_b_" + "x" * 61: idp.token(resource, sub="<b>" + "x" * 300)}
     request_ids = {}
-    for name in ("ops", "support"):
-        async with _client(f"{served.base}/routing-gateway/mcp", TOKENS[name]) as client:
+    for name, credential in credentials.items():
+        async with _client(resource, credential) as client:
             result = await client.call_tool("routed_complete", {"prompt": f"Hi, {name}.", "no_cache": True})
         assert not result.is_error, result.content
         request_ids[name] = result.structured_content["request_id"]
