@@ -43,6 +43,17 @@ async def test_usage_analytics_with_chart_and_progress(connect, upstream) -> Non
         assert [s[0] for s in seen] == sorted(s[0] for s in seen)
 
 
+async def test_usage_analytics_by_caller_puts_in_process_calls_in_the_group_without_one(
+        connect, upstream) -> None:
+    async with connect() as client:
+        await make_traffic(client, upstream)
+        result = await client.call_tool("get_gateway_analytics", {"group_by": "caller", "chart": "requests"})
+    assert not result.is_error, result.content
+    report = result.structured_content
+    assert report["group_by"] == "caller"
+    assert [(g["key"], g["requests"]) for g in report["groups"]] == [(None, 4)]  # no HTTP caller here
+
+
 async def test_optimization_report(connect, upstream) -> None:
     async with connect() as client:
         await make_traffic(client, upstream)
