@@ -166,7 +166,7 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
         since, until = parse_timeframe(timeframe, start, end)
         baseline = gateway.catalog.resolve(baseline_model) or baseline_model if baseline_model else None
         report = await usage_analytics(
-            gateway.runtime.settings.ledger_path, gateway.catalog, since=since, until=until,
+            gateway.runtime.analytics, gateway.catalog, since=since, until=until,
             group_by=group_by, baseline_model=baseline,
             progress=lambda done, total, message: ctx.report_progress(done, total, message))
         content: list[ContentBlock] = [TextContent(type="text", text=report.model_dump_json(indent=2))]
@@ -196,7 +196,7 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
         since, until = parse_timeframe(timeframe, start, end)
         caching = gateway.runtime.settings.caching
         threshold = caching.semantic_cache.similarity_threshold if caching.semantic_cache.enabled else None
-        return await optimization_report(gateway.runtime.settings.ledger_path, gateway.catalog,
+        return await optimization_report(gateway.runtime.analytics, gateway.catalog,
                                          since=since, until=until, semantic_threshold=threshold,
                                          cache_ttl_s=caching.response_cache.ttl_seconds)
 
@@ -265,7 +265,7 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
         gateway = ctx.request_context.lifespan_context
         settings = gateway.runtime.settings
         since, until = parse_timeframe(timeframe, start, end)
-        return await cache_stats(settings.ledger_path, settings.data_dir, gateway.catalog,
+        return await cache_stats(gateway.runtime.analytics, settings.data_dir, gateway.catalog,
                                  since=since, until=until)
 
     @server.tool(

@@ -22,13 +22,14 @@ from gatewise.errors import GatewiseError
 from gatewise.ledger import LedgerStore
 from gatewise.ledger.guardrail_events import GuardrailEvents
 from gatewise.search.upstream import WebSearchUpstream
-from gatewise.storage.backends import open_stores
+from gatewise.storage.backends import analytics_source, open_stores
 from gatewise.storage.interfaces import AuditTrail, BudgetBackend
 from gatewise.upstream.local_sandbox import SandboxProcess
 from gatewise.upstream.openrouter import OpenRouterClient
 from gatewise.upstream.portkey_gateway import PortkeyGatewayClient
 
 if TYPE_CHECKING:
+    from gatewise.analytics.source import LedgerSource
     from gatewise.guardrails import GuardrailPipeline
     from gatewise.storage.postgres.database import Database
 
@@ -115,6 +116,11 @@ class Runtime:
         """False only for models the catalogue lists without tool calling."""
         info = self.catalog.get(model)
         return info is None or info.supports_tools
+
+    @property
+    def analytics(self) -> LedgerSource:
+        """The calls the analytics read: every instance's on a shared database."""
+        return analytics_source(self.settings.ledger_path, self.database, self.guardrail_events)
 
     @property
     def exact_cache(self) -> ResponseCache | None:

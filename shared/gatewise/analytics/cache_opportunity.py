@@ -16,31 +16,36 @@ from typing import Any
 
 from gatewise.analytics.results import CacheOpportunity, Recommendation
 from gatewise.analytics.savings import format_usd
-from gatewise.analytics.source import LedgerReader
+from gatewise.analytics.source import Reader, any_of, total
 
 # One row per request with text: its first attempt's time, what it cost, how a cache served it.
-_REQUESTS = """
-SELECT request_id, server, tool, request_hash, MIN(ts) AS ts, TOTAL(cost_usd) AS cost,
-       MAX(cache_status = 'hit_exact') AS hit_exact, MAX(cache_status = 'hit_semantic') AS hit_semantic,
-       MAX(cache_status IN ('miss', 'hit_semantic')) AS reached_semantic
-FROM calls WHERE request_hash IS NOT NULL AND {where}
+# (Its attempts share the server, tool and text: MIN picks that one value.)
+_REQUESTS = f"""
+SELECT request_id, MIN(server) AS server, MIN(tool) AS tool, MIN(request_hash) AS request_hash,
+       MIN(ts) AS ts, {total("cost_usd")} AS cost,
+       {any_of("cache_status = 'hit_exact'")} AS hit_exact,
+       {any_of("cache_status = 'hit_semantic'")} AS hit_semantic,
+       {any_of("cache_status IN ('miss', 'hit_semantic')")} AS reached_semantic
+FROM calls WHERE request_hash IS NOT NULL AND {{where}}
 GROUP BY request_id
 """
 _TOTALS_SQL = f"""
-SELECT COUNT(*) AS requests, TOTAL(hit_semantic) AS semantic_hits,
-       TOTAL(reached_semantic) AS reached_semantic, TOTAL(cost) AS cost
-FROM ({_REQUESTS})
+SELECT COUNT(*) AS requests, {total("hit_semantic")} AS semantic_hits,
+       {total("reached_semantic")} AS reached_semantic, {total("cost")} AS cost
+FROM ({_REQUESTS}) AS requests
 """
-# Only the texts asked more than once by one tool, in the order the replay needs.
+# Only the texts asked more than once by one tool, grouped as the replay needs (any order of the
+# groups will do) and in time order within each.
 _REPEATS_SQL = f"""
 SELECT server, tool, request_hash, ts, cost, hit_exact
-FROM (SELECT *, COUNT(*) OVER (PARTITION BY server, tool, request_hash) AS n FROM ({_REQUESTS}))
+FROM (SELECT *, COUNT(*) OVER (PARTITION BY server, tool, request_hash) AS n
+      FROM ({_REQUESTS}) AS requests) AS counted
 WHERE n > 1
 ORDER BY server, tool, request_hash, ts
 """
 
 
-async def cache_opportunity(reader: LedgerReader, where: str, params: list[Any], *, ttl_s: float,
+async def cache_opportunity(reader: Reader, where: str, params: list[Any], *, ttl_s: float,
                             threshold: float | None) -> CacheOpportunity:
     totals = await reader.rows(_TOTALS_SQL.format(where=where), params)
     answered, served, paid, paid_usd = await reader.fold(_REPEATS_SQL.format(where=where), params,

@@ -10,14 +10,13 @@ priced from the tokens its row carries at catalogue prices; the report counts bo
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from gatewise.analytics.source import IS_HIT, LedgerReader
+from gatewise.analytics.source import IS_HIT, LedgerSource, Row, any_of, ledger_source, total
 from gatewise.analytics.timeframe import window_label
 from gatewise.cache.admin import StoreUsage, store_usage
 from gatewise.catalog import Catalog
@@ -32,12 +31,14 @@ SAVED_METHOD = (
 )
 
 # Per request (its attempts share the request id): did it read a cache, and which answered it.
-_LOOKUPS_SQL = """
+# (A request's attempts share its server and project: MIN picks that one value.)
+_LOOKUPS_SQL = f"""
 SELECT server, project, COUNT(*) AS lookups, SUM(exact) AS exact, SUM(semantic) AS semantic
-FROM (SELECT server, project, MAX(cache_status = 'hit_exact') AS exact,
-             MAX(cache_status = 'hit_semantic') AS semantic
-      FROM calls WHERE cache_status IN ('miss', 'hit_exact', 'hit_semantic') AND {where}
-      GROUP BY request_id)
+FROM (SELECT MIN(server) AS server, MIN(project) AS project,
+             {any_of("cache_status = 'hit_exact'")} AS exact,
+             {any_of("cache_status = 'hit_semantic'")} AS semantic
+      FROM calls WHERE cache_status IN ('miss', 'hit_exact', 'hit_semantic') AND {{where}}
+      GROUP BY request_id) AS requests
 GROUP BY 1, 2
 """
 # Each hit with the cost of the latest paid answer before it in its (server, tool, request hash,
@@ -62,7 +63,8 @@ priced AS (
                    MAX(paid) OVER (PARTITION BY server, tool, request_hash, model, answer) END AS original
     FROM numbered)
 SELECT server, project, model, original IS NOT NULL AS from_ledger, COUNT(*) AS hits,
-       TOTAL(original) AS original_usd, TOTAL(tokens_in) AS tokens_in, TOTAL(tokens_out) AS tokens_out
+       {total("original")} AS original_usd, {total("tokens_in")} AS tokens_in,
+       {total("tokens_out")} AS tokens_out
 FROM priced WHERE counted
 GROUP BY 1, 2, 3, 4
 """
@@ -110,17 +112,17 @@ class _Tally:
                             calls_saved=self.exact + self.semantic, saved_usd=self.saved_usd)
 
 
-async def cache_stats(ledger_path: Path | str, data_dir: Path, catalog: Catalog, *,
+async def cache_stats(ledger: LedgerSource | Path | str, data_dir: Path, catalog: Catalog, *,
                       since: float | None, until: float | None) -> CacheStatsReport:
     where, params = window_clause(since, until)
-    async with LedgerReader(ledger_path) as reader:
+    async with ledger_source(ledger).reader() as reader:
         lookups = await reader.rows(_LOOKUPS_SQL.format(where=where), params)
         saved = await reader.rows(_SAVED_SQL.format(where=where), params)
     totals = _Tally()
     servers: dict[str | None, _Tally] = {}
     projects: dict[str | None, _Tally] = {}
 
-    def tallies(row: sqlite3.Row) -> Iterable[_Tally]:
+    def tallies(row: Row) -> Iterable[_Tally]:
         return (totals, servers.setdefault(row["server"], _Tally()),
                 projects.setdefault(row["project"], _Tally()))
 
@@ -142,7 +144,7 @@ async def cache_stats(ledger_path: Path | str, data_dir: Path, catalog: Catalog,
         unpriced_hits=counts["unpriced"])
 
 
-def _priced(catalog: Catalog, row: sqlite3.Row) -> tuple[float, str]:
+def _priced(catalog: Catalog, row: Row) -> tuple[float, str]:
     """What a group of hits saved, and how it was priced."""
     if row["from_ledger"]:
         return row["original_usd"], "ledger"

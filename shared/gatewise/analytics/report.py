@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 from gatewise.analytics.cache_opportunity import cache_opportunity, cache_recommendation
 from gatewise.analytics.results import CostShare, OptimizationReport, Recommendation, UsageGroup
 from gatewise.analytics.savings import cheapest_model, format_usd, is_premium
-from gatewise.analytics.source import IS_HIT, LedgerReader
+from gatewise.analytics.source import (
+    IS_HIT,
+    LedgerSource,
+    Row,
+    count_if,
+    integer_sum,
+    ledger_source,
+    total,
+)
 from gatewise.analytics.timeframe import window_label
 from gatewise.analytics.usage import usage_analytics
 from gatewise.catalog import Catalog
@@ -40,38 +48,38 @@ _KIND_ORDER = ["switch_model", "cache_repeats", "failing_model",
                "latency_outlier", "error_codes", "cost_concentration"]
 
 _SPAN_SQL = "SELECT MIN(ts) AS first, MAX(ts) AS last FROM calls WHERE {where}"
+_SPENT = total(f"CASE WHEN {IS_HIT} THEN 0 ELSE cost_usd END")
 _COST_SQL = f"""
-SELECT {{column}} AS key, TOTAL(CASE WHEN {IS_HIT} THEN 0 ELSE cost_usd END) AS cost
+SELECT {{column}} AS key, {_SPENT} AS cost
 FROM calls WHERE {{where}}
-GROUP BY 1 HAVING cost > 0
-ORDER BY cost DESC, key
+GROUP BY 1 HAVING {_SPENT} > 0
+ORDER BY cost DESC, key NULLS FIRST
 LIMIT {TOP_N}
 """
 # Failed attempts per model; one followed by a later attempt of the same request caused a fallback.
-_FAILURES_SQL = """
+_LATER_ATTEMPT = ("EXISTS (SELECT 1 FROM calls AS later"
+                  " WHERE later.request_id = calls.request_id AND later.attempt > calls.attempt)")
+_FAILURES_SQL = f"""
 SELECT model, COALESCE(error_code, 'UNKNOWN') AS code, COUNT(*) AS failures,
-       TOTAL(cost_usd) AS cost, TOTAL(latency_ms) AS latency_ms,
-       SUM(EXISTS (SELECT 1 FROM calls AS later
-                   WHERE later.request_id = calls.request_id AND later.attempt > calls.attempt))
-           AS fallbacks
-FROM calls WHERE status = 'error' AND {where}
+       {total("cost_usd")} AS cost, {total("latency_ms")} AS latency_ms,
+       {count_if(_LATER_ATTEMPT)} AS fallbacks
+FROM calls WHERE status = 'error' AND {{where}}
 GROUP BY 1, 2
 ORDER BY failures DESC, code
 """
 # Cache hits cost nothing whatever the model, so they are no part of what a switch could save.
+_PAID = f"status = 'ok' AND NOT {IS_HIT}"
 _TASK_MODEL_SQL = f"""
-SELECT task, model,
-       TOTAL(CASE WHEN {IS_HIT} THEN 0 ELSE cost_usd END) AS cost,
-       SUM(status = 'ok' AND NOT {IS_HIT}) AS answered,
-       COALESCE(SUM(CASE WHEN status = 'ok' AND NOT {IS_HIT} THEN tokens_in END), 0) AS tokens_in,
-       COALESCE(SUM(CASE WHEN status = 'ok' AND NOT {IS_HIT} THEN tokens_out END), 0) AS tokens_out
+SELECT task, model, {_SPENT} AS cost, {count_if(_PAID)} AS answered,
+       {integer_sum(f"CASE WHEN {_PAID} THEN tokens_in END")} AS tokens_in,
+       {integer_sum(f"CASE WHEN {_PAID} THEN tokens_out END")} AS tokens_out
 FROM calls WHERE task IS NOT NULL AND {{where}}
 GROUP BY 1, 2
 """
 
 
 async def optimization_report(
-    ledger_path: Path | str, catalog: Catalog, *, since: float | None, until: float | None,
+    ledger: LedgerSource | Path | str, catalog: Catalog, *, since: float | None, until: float | None,
     cache_ttl_s: float = ResponseCacheConfig().ttl_seconds, semantic_threshold: float | None = None,
 ) -> OptimizationReport:
     """Quantified recommendations for calls with ``since <= ts < until``; repeats count as an
@@ -80,9 +88,10 @@ async def optimization_report(
 
     Monthly savings scale the window's figures to 30 days, so a quiet or busy week skews them.
     """
-    usage = await usage_analytics(ledger_path, catalog, since=since, until=until, group_by="model")
+    source = ledger_source(ledger)
+    usage = await usage_analytics(source, catalog, since=since, until=until, group_by="model")
     where, params = window_clause(since, until)
-    async with LedgerReader(ledger_path) as reader:
+    async with source.reader() as reader:
         span = await reader.rows(_SPAN_SQL.format(where=where), params)
         costs = {
             column: await reader.rows(_COST_SQL.format(column=column, where=where), params)
@@ -133,7 +142,7 @@ async def optimization_report(
     )
 
 
-def _window_days(since: float | None, until: float | None, span: sqlite3.Row | None) -> float:
+def _window_days(since: float | None, until: float | None, span: Row | None) -> float:
     """The window's length, or for an open window the stretch the calls actually cover."""
     first = since if since is not None else (span["first"] if span else None)
     last = until if until is not None else (span["last"] if span else None)
@@ -146,9 +155,9 @@ def _share(key: str | None, cost: float, total: float) -> CostShare:
     return CostShare(key=key, cost_usd=cost, share=cost / total if total > 0 else 0.0)
 
 
-def _switches(catalog: Catalog, rows: list[sqlite3.Row], per_month: float) -> list[Recommendation]:
+def _switches(catalog: Catalog, rows: Sequence[Row], per_month: float) -> list[Recommendation]:
     """Tasks whose spend is mostly on premium models, repriced on the cheapest model that fits."""
-    by_task: dict[str, list[sqlite3.Row]] = defaultdict(list)
+    by_task: dict[str, list[Row]] = defaultdict(list)
     for row in rows:
         by_task[row["task"]].append(row)
     found = []
@@ -201,9 +210,9 @@ def _switches(catalog: Catalog, rows: list[sqlite3.Row], per_month: float) -> li
     return found
 
 
-def _failing_models(groups: list[UsageGroup], failures: list[sqlite3.Row],
+def _failing_models(groups: list[UsageGroup], failures: Sequence[Row],
                     per_month: float) -> list[Recommendation]:
-    by_model: dict[str, list[sqlite3.Row]] = defaultdict(list)
+    by_model: dict[str, list[Row]] = defaultdict(list)
     for row in failures:  # most frequent code first
         by_model[row["model"]].append(row)
     found = []
@@ -272,7 +281,7 @@ def _slow_models(groups: list[UsageGroup], totals: UsageGroup) -> list[Recommend
     return found
 
 
-def _error_codes(failures: list[sqlite3.Row]) -> list[Recommendation]:
+def _error_codes(failures: Sequence[Row]) -> list[Recommendation]:
     counts: dict[str, int] = defaultdict(int)
     for row in failures:
         counts[row["code"]] += row["failures"]

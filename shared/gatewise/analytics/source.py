@@ -1,13 +1,21 @@
-"""Read-only access to the ``calls`` table of a ledger file that servers may be writing."""
+"""Where the analytics read the ``calls`` table: the ledger file, or the shared PostgreSQL database.
+
+Every query is written once, in the SQL both engines accept (``?`` parameters, counts as
+``SUM(CASE ...)``, sums cast to the type the figure has); the few expressions they spell
+differently (a UTC day, a time slot, latency percentiles) come from the reader's ``Dialect``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
+
+from gatewise.ledger.guardrail_events import CheckCounts, EventFilter, GuardrailEvents
 
 T = TypeVar("T")
 
@@ -15,12 +23,122 @@ BUSY_TIMEOUT_S = 5.0
 # SQL fragment: true for an attempt answered from a cache (its spend is zero whatever was stored).
 IS_HIT = "cache_status IN ('hit_exact', 'hit_semantic')"
 
+class Row(Protocol):
+    """A result row by column name: sqlite3.Row, or psycopg's dict row."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+    def keys(self) -> Iterable[str]: ...
+
+
+def count_if(condition: str) -> str:
+    """How many rows of the group meet ``condition`` (an integer in both engines)."""
+    return f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)"
+
+
+def total(expr: str) -> str:
+    """The sum of ``expr`` as a float, 0.0 over no values (SQLite's TOTAL)."""
+    return f"CAST(COALESCE(SUM({expr}), 0) AS DOUBLE PRECISION)"
+
+
+def integer_sum(expr: str) -> str:
+    """The sum of an integer ``expr`` as an integer, 0 over no values (PostgreSQL's SUM of a
+    bigint is a numeric)."""
+    return f"CAST(COALESCE(SUM({expr}), 0) AS BIGINT)"
+
+
+def any_of(condition: str) -> str:
+    """1 if a row of the group meets ``condition``, else 0."""
+    return f"MAX(CASE WHEN {condition} THEN 1 ELSE 0 END)"
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """What the engines spell differently; everything else in the analytics SQL is shared."""
+
+    day: str  # the UTC calendar date of ``ts``, as 'YYYY-MM-DD'
+    floor: Callable[[str], str]  # the largest integer not above a non-negative expression
+    # SELECT key, p50, p95, p99 of successful attempts' latency per {key}, nearest rank.
+    percentiles: str
+
+
+# Nearest rank: the value at position ceil(p * n) once sorted, in integer maths because SQLite's
+# ceil() is an optional build feature.
+_SQLITE_PERCENTILES = """
+WITH ok AS (
+    SELECT {key} AS key, latency_ms,
+           ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY latency_ms) AS pos,
+           COUNT(*) OVER (PARTITION BY {key}) AS n
+    FROM calls WHERE status = 'ok' AND {where}
+)
+SELECT key,
+       MAX(CASE WHEN pos = (n * 50 + 99) / 100 THEN latency_ms END) AS p50,
+       MAX(CASE WHEN pos = (n * 95 + 99) / 100 THEN latency_ms END) AS p95,
+       MAX(CASE WHEN pos = (n * 99 + 99) / 100 THEN latency_ms END) AS p99
+FROM ok
+GROUP BY 1
+"""
+# percentile_disc is the nearest rank, in one sort per group.
+_POSTGRES_PERCENTILES = """
+SELECT {key} AS key,
+       percentile_disc(0.50) WITHIN GROUP (ORDER BY latency_ms) AS p50,
+       percentile_disc(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95,
+       percentile_disc(0.99) WITHIN GROUP (ORDER BY latency_ms) AS p99
+FROM calls WHERE status = 'ok' AND {where}
+GROUP BY 1
+"""
+
+# ts >= the start makes the division non-negative, where CAST's truncation is the floor.
+SQLITE = Dialect(day="date(ts, 'unixepoch')", floor=lambda expr: f"CAST({expr} AS INTEGER)",
+                 percentiles=_SQLITE_PERCENTILES)
+POSTGRES = Dialect(day="to_char(to_timestamp(ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+                   floor=lambda expr: f"CAST(floor({expr}) AS INTEGER)",
+                   percentiles=_POSTGRES_PERCENTILES)
+
+
+class Reader(Protocol):
+    """One read transaction over the ledger, so every query of a report sees the same rows."""
+
+    dialect: Dialect
+
+    async def __aenter__(self) -> Reader: ...
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None: ...
+
+    async def rows(self, sql: str, params: Sequence[Any] = ()) -> Sequence[Row]: ...
+
+    async def fold(self, sql: str, params: Sequence[Any], consume: Callable[[Iterable[Row]], T]) -> T: ...
+
+
+class EventCounts(Protocol):
+    async def counts(self, filters: EventFilter) -> list[CheckCounts]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerSource:
+    """The calls and guardrail counts the analytics read, from whichever backend holds them."""
+
+    reader: Callable[[], Reader]
+    guardrail_events: EventCounts
+
+    @classmethod
+    def file(cls, path: Path | str) -> LedgerSource:
+        return cls(lambda: LedgerReader(path), GuardrailEvents(path))
+
+
+def ledger_source(ledger: LedgerSource | Path | str) -> LedgerSource:
+    """A ledger file's path stands for the file's source."""
+    return ledger if isinstance(ledger, LedgerSource) else LedgerSource.file(ledger)
+
 
 class LedgerReader:
     """One read transaction over the ledger, so every query of a report sees the same rows.
 
     A missing file, or one no server has migrated yet, reads as an empty ledger.
     """
+
+    dialect = SQLITE
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -37,14 +155,13 @@ class LedgerReader:
             await asyncio.to_thread(self._conn.close)
             self._conn = None
 
-    async def rows(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+    async def rows(self, sql: str, params: Sequence[Any] = ()) -> Sequence[Row]:
         conn = self._conn
         if conn is None:
             return []
         return await asyncio.to_thread(lambda: conn.execute(sql, params).fetchall())
 
-    async def fold(self, sql: str, params: list[Any] | tuple[Any, ...],
-                   consume: Callable[[Iterable[sqlite3.Row]], T]) -> T:
+    async def fold(self, sql: str, params: Sequence[Any], consume: Callable[[Iterable[Row]], T]) -> T:
         """``consume`` over the rows as SQLite yields them, on the reader's thread: for answers
         with a row per request, which would not fit in memory at once."""
         conn = self._conn

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -10,11 +9,21 @@ from typing import Any
 
 from gatewise.analytics.results import GroupBy, UsageGroup, UsageReport
 from gatewise.analytics.savings import Price, resolve_baseline
-from gatewise.analytics.source import IS_HIT, LedgerReader
+from gatewise.analytics.source import (
+    IS_HIT,
+    Dialect,
+    LedgerSource,
+    Reader,
+    Row,
+    count_if,
+    integer_sum,
+    ledger_source,
+    total,
+)
 from gatewise.analytics.timeframe import window_label
 from gatewise.catalog import Catalog
 from gatewise.errors import ErrorCode, GatewiseError
-from gatewise.ledger.guardrail_events import EventFilter, GuardrailEvents
+from gatewise.ledger.guardrail_events import EventFilter
 from gatewise.ledger.sqlite import window_clause
 
 Progress = Callable[[float, float, str], Awaitable[None]]
@@ -26,19 +35,24 @@ GROUP_KEYS: dict[GroupBy, str] = {
     "task": "task",
     "project": "project",
     "caller": "caller",
-    "day": "date(ts, 'unixepoch')",
+    "day": "{day}",
     "none": "NULL",
 }
+
+
+def group_key(group_by: GroupBy, dialect: Dialect) -> str:
+    return GROUP_KEYS[group_by].format(day=dialect.day)
+
 
 _ATTEMPTS_SQL = f"""
 SELECT {{key}} AS key,
        COUNT(*) AS attempts,
-       SUM(status = 'error') AS errors,
-       TOTAL(CASE WHEN {IS_HIT} THEN 0 ELSE cost_usd END) AS cost_usd,
-       SUM(tokens_in) AS tokens_in,
-       SUM(tokens_out) AS tokens_out,
-       TOTAL(CASE WHEN status = 'ok' THEN tokens_in END) AS ok_tokens_in,
-       TOTAL(CASE WHEN status = 'ok' THEN tokens_out END) AS ok_tokens_out
+       {count_if("status = 'error'")} AS errors,
+       {total(f"CASE WHEN {IS_HIT} THEN 0 ELSE cost_usd END")} AS cost_usd,
+       {integer_sum("tokens_in")} AS tokens_in,
+       {integer_sum("tokens_out")} AS tokens_out,
+       {total("CASE WHEN status = 'ok' THEN tokens_in END")} AS ok_tokens_in,
+       {total("CASE WHEN status = 'ok' THEN tokens_out END")} AS ok_tokens_out
 FROM calls WHERE {{where}}
 GROUP BY 1
 """
@@ -48,49 +62,34 @@ _REQUESTS_SQL = f"""
 WITH final AS (
     SELECT {{key}} AS key, status, attempt, cache_status,
            ROW_NUMBER() OVER (
-               PARTITION BY request_id ORDER BY status = 'ok' DESC, attempt DESC, id DESC
+               PARTITION BY request_id
+               ORDER BY CASE WHEN status = 'ok' THEN 1 ELSE 0 END DESC, attempt DESC, id DESC
            ) AS rank
     FROM calls WHERE {{where}}
 )
 SELECT key,
        COUNT(*) AS requests,
-       SUM(status = 'ok' AND attempt > 0) AS fallbacks,
-       SUM({IS_HIT}) AS cache_hits
+       {count_if("status = 'ok' AND attempt > 0")} AS fallbacks,
+       {count_if(IS_HIT)} AS cache_hits
 FROM final WHERE rank = 1
 GROUP BY 1
 """
 
-# Nearest rank: the value at position ceil(p * n) once sorted, in integer maths because SQLite's
-# ceil() is an optional build feature.
-_LATENCY_SQL = """
-WITH ok AS (
-    SELECT {key} AS key, latency_ms,
-           ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY latency_ms) AS pos,
-           COUNT(*) OVER (PARTITION BY {key}) AS n
-    FROM calls WHERE status = 'ok' AND {where}
-)
-SELECT key,
-       MAX(CASE WHEN pos = (n * 50 + 99) / 100 THEN latency_ms END) AS p50,
-       MAX(CASE WHEN pos = (n * 95 + 99) / 100 THEN latency_ms END) AS p95,
-       MAX(CASE WHEN pos = (n * 99 + 99) / 100 THEN latency_ms END) AS p99
-FROM ok
-GROUP BY 1
-"""
+_MODELS_SQL = "SELECT DISTINCT model FROM calls WHERE {where}"
 
-_MODELS_SQL = "SELECT DISTINCT model FROM calls WHERE {where} ORDER BY model"
-
-_STAGES = (
-    (_ATTEMPTS_SQL, "counted attempts, tokens and spend"),
-    (_REQUESTS_SQL, "attributed requests, fallbacks and cache hits"),
-    (_LATENCY_SQL, "computed latency percentiles"),
+# Each stage's query, from the reader's dialect.
+_STAGES: tuple[tuple[Callable[[Dialect], str], str], ...] = (
+    (lambda dialect: _ATTEMPTS_SQL, "counted attempts, tokens and spend"),
+    (lambda dialect: _REQUESTS_SQL, "attributed requests, fallbacks and cache hits"),
+    (lambda dialect: dialect.percentiles, "computed latency percentiles"),
 )
 _STEPS = len(_STAGES) + 1  # the queries, then pricing
 
-Rows = dict[str | None, sqlite3.Row]
+Rows = dict[str | None, Row]
 
 
 async def usage_analytics(
-    ledger_path: Path | str,
+    ledger: LedgerSource | Path | str,
     catalog: Catalog,
     *,
     since: float | None,
@@ -111,21 +110,25 @@ async def usage_analytics(
         if progress is not None:
             await progress(float(done), float(_STEPS), message)
 
+    source = ledger_source(ledger)
     where, params = window_clause(since, until)
     group_rows: list[Rows] = []
     total_rows: list[Rows] = []
-    async with LedgerReader(ledger_path) as reader:
+    async with source.reader() as reader:
+        key = group_key(group_by, reader.dialect)
         await report(0, "reading the ledger")
-        for done, (sql, message) in enumerate(_STAGES, start=1):
-            grouped = await _keyed(reader, sql.format(key=GROUP_KEYS[group_by], where=where), params)
+        for done, (query, message) in enumerate(_STAGES, start=1):
+            sql = query(reader.dialect)
+            grouped = await _keyed(reader, sql.format(key=key, where=where), params)
             group_rows.append(grouped)
             if group_by == "none":
                 total_rows.append(grouped)
             else:
                 total_rows.append(await _keyed(reader, sql.format(key="NULL", where=where), params))
             await report(done, message)
-        models = [row["model"] for row in await reader.rows(_MODELS_SQL.format(where=where), params)]
-    guardrails = await GuardrailEvents(ledger_path).counts(EventFilter(since=since, until=until))
+        # Sorted here: PostgreSQL would order by the database's collation.
+        models = sorted(row["model"] for row in await reader.rows(_MODELS_SQL.format(where=where), params))
+    guardrails = await source.guardrail_events.counts(EventFilter(since=since, until=until))
 
     baseline, price = resolve_baseline(catalog, models, baseline_model)
     group_keys = _ordered_keys(group_rows[0], group_by)
@@ -149,7 +152,7 @@ async def usage_analytics(
     )
 
 
-async def _keyed(reader: LedgerReader, sql: str, params: list[Any]) -> Rows:
+async def _keyed(reader: Reader, sql: str, params: list[Any]) -> Rows:
     return {row["key"]: row for row in await reader.rows(sql, params)}
 
 
@@ -164,7 +167,7 @@ def _ordered_keys(attempt_rows: Rows, group_by: GroupBy) -> list[str | None]:
     return [(days[0] + timedelta(days=i)).isoformat() for i in range(span + 1)]
 
 
-def _group(key: str | None, rows: list[sqlite3.Row | None], price: Price | None) -> UsageGroup:
+def _group(key: str | None, rows: list[Row | None], price: Price | None) -> UsageGroup:
     """``rows``: this group's row from each query of ``_STAGES``, in order (None: no row)."""
     attempts, requests, latency = rows
     figures: dict[str, Any] = {"key": key}

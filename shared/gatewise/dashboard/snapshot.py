@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol
 from pydantic import BaseModel, Field
 
 from gatewise.analytics.results import UsageGroup
+from gatewise.analytics.source import LedgerSource
 from gatewise.analytics.timeframe import window_label
 from gatewise.analytics.timeseries import TimeSeries, usage_over_time
 from gatewise.analytics.usage import usage_analytics
@@ -73,16 +74,17 @@ class BudgetSource(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class DashboardSources:
-    """Where the figures come from: the ledger file and the stores that sit on it."""
+    """Where the figures come from: the ledger (a file, or the shared database) and the stores
+    beside it."""
 
-    ledger_path: Path
+    ledger: LedgerSource | Path
     guardrail_events: EventSource
     budgets: BudgetSource | None
     catalog: Callable[[], Catalog]  # read per snapshot: the catalogue is refreshed in place
 
     @classmethod
     def from_runtime(cls, runtime: Runtime) -> DashboardSources:
-        return cls(runtime.settings.ledger_path, runtime.guardrail_events, runtime.budgets,
+        return cls(runtime.analytics, runtime.guardrail_events, runtime.budgets,
                    lambda: runtime.catalog)
 
 
@@ -131,13 +133,13 @@ async def build_snapshot(sources: DashboardSources, window: WindowName, *, now: 
     # The reads are independent and each runs on a worker thread (SQLite lets go of the GIL while
     # it works), so they run side by side.
     async with asyncio.TaskGroup() as reads:
-        models = reads.create_task(usage_analytics(sources.ledger_path, catalog, since=since, until=until,
+        models = reads.create_task(usage_analytics(sources.ledger, catalog, since=since, until=until,
                                                    group_by="model"))
-        projects = reads.create_task(usage_analytics(sources.ledger_path, catalog, since=since,
+        projects = reads.create_task(usage_analytics(sources.ledger, catalog, since=since,
                                                      until=until, group_by="project"))
-        callers = reads.create_task(usage_analytics(sources.ledger_path, catalog, since=since,
+        callers = reads.create_task(usage_analytics(sources.ledger, catalog, since=since,
                                                     until=until, group_by="caller"))
-        slots = reads.create_task(usage_over_time(sources.ledger_path, since=since, until=until,
+        slots = reads.create_task(usage_over_time(sources.ledger, since=since, until=until,
                                                   slot_s=span.slot_s))
         found = reads.create_task(sources.guardrail_events.query(EventFilter(since=since, until=until),
                                                                  limit=MAX_EVENTS))

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gatewise.analytics.source import EventCounts, LedgerReader, LedgerSource
 from gatewise.config import Settings
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger import LedgerStore, open_ledger
@@ -59,6 +61,17 @@ async def open_stores(settings: Settings) -> Stores:
         await db.close()
         raise
     return Stores(PostgresLedger(db), budgets, PostgresGuardrailEvents(db, retention_days=audit_days), db)
+
+
+def analytics_source(ledger_path: Path, database: Database | None,
+                     guardrail_events: EventCounts) -> LedgerSource:
+    """What the analytics read: the shared database's calls when there is one, so every instance
+    reports the whole cluster; otherwise the ledger file."""
+    if database is None:
+        return LedgerSource(lambda: LedgerReader(ledger_path), guardrail_events)
+    from gatewise.storage.postgres.analytics import PostgresLedgerReader
+
+    return LedgerSource(lambda: PostgresLedgerReader(database), guardrail_events)
 
 
 async def migrate_storage(settings: Settings) -> tuple[str, int]:

@@ -1,0 +1,57 @@
+"""The analytics' reader over the shared database's ``calls`` table: every instance's calls.
+
+One read-only REPEATABLE READ transaction per report, so its queries see one snapshot while
+instances keep writing, as the SQLite reader's WAL snapshot does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AsyncExitStack
+from types import TracebackType
+from typing import Any, TypeVar
+
+from psycopg.rows import dict_row
+
+from gatewise.analytics.source import POSTGRES, Row
+from gatewise.storage.postgres.database import Connection, Database
+
+T = TypeVar("T")
+
+
+def _sql(sql: str) -> str:
+    """The shared analytics SQL with psycopg's placeholders (it holds no other '?' or '%')."""
+    return sql.replace("?", "%s")
+
+
+class PostgresLedgerReader:
+    dialect = POSTGRES
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._stack: AsyncExitStack | None = None
+        self._conn: Connection | None = None
+
+    async def __aenter__(self) -> PostgresLedgerReader:
+        async with AsyncExitStack() as stack:
+            conn = await stack.enter_async_context(self._db.connection())
+            await stack.enter_async_context(conn.transaction())
+            await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            self._conn, self._stack = conn, stack.pop_all()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        stack, self._stack, self._conn = self._stack, None, None
+        if stack is not None:
+            await stack.__aexit__(exc_type, exc, tb)
+
+    async def rows(self, sql: str, params: Sequence[Any] = ()) -> Sequence[Row]:
+        if self._conn is None:
+            raise RuntimeError("the reader is not open")
+        async with self._conn.cursor(row_factory=dict_row) as cursor:
+            await cursor.execute(_sql(sql), list(params))
+            return await cursor.fetchall()
+
+    async def fold(self, sql: str, params: Sequence[Any], consume: Callable[[Iterable[Row]], T]) -> T:
+        return consume(await self.rows(sql, params))
