@@ -96,6 +96,11 @@ class GuardrailPipeline:
     def checks_output(self) -> bool:
         return bool(self.compliance or self.grounding_threshold is not None or self.output_hooks)
 
+    @property
+    def calls_models(self) -> bool:
+        """Whether a check may call a model through the gateway (moderation or the judge)."""
+        return self._moderator() is not None or self._model_call(self.judge_model) is not None
+
     # -- input -------------------------------------------------------------------------------
 
     def scan_input(self, messages_or_text: str | Sequence[dict[str, Any]],

@@ -16,7 +16,7 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 from pydantic import BaseModel, Field
@@ -30,7 +30,7 @@ from gatewise.upstream.chat import Message
 # The guardrails package (its checks import phonenumbers and regex) is imported by the functions
 # that run only when a guardrail is on, so a server with every filter off does not load it.
 if TYPE_CHECKING:
-    from gatewise.guardrails import CheckContext, Verdict
+    from gatewise.guardrails import CheckContext, GuardrailPipeline, Verdict
 
 Next = Callable[[Call[Any]], Awaitable[None]]
 M = TypeVar("M", bound=BaseModel)
@@ -55,8 +55,8 @@ class InputGuardrails:
         if guard is None or not guard.checks_input:
             await next(call)
             return
-        with checking(call):
-            verdict = await guard.check_input(_texts(call), _context(call))
+        with checking(call, guard):
+            verdict = await guard.check_input(_texts(call), _context(call, guard.input_hooks))
         audit(self.runtime, call, [verdict])
         verdict.raise_if_blocked()
         if verdict.messages is not None and verdict.messages != call.messages:
@@ -83,10 +83,10 @@ class OutputGuardrails:
         if guard is None or not guard.checks_output:
             return
         answer = call.answer
-        with checking(call):
+        with checking(call, guard):
             # The evidence is gathered only for the grounding check, the one check that reads it.
             grounds = evidence(call) if guard.grounding_threshold is not None else None
-            verdict = await guard.check_output(answer.content, grounds, _context(call))
+            verdict = await guard.check_output(answer.content, grounds, _context(call, guard.output_hooks))
         audit(self.runtime, call, [verdict])
         verdict.raise_if_blocked()  # the upstream was paid (its row is recorded); nothing is cached
         if verdict.text is not None and verdict.text != answer.content:
@@ -200,9 +200,14 @@ def audit(runtime: Runtime, call: Call[Any], verdicts: list[Verdict]) -> None:
         call.writes.append(asyncio.ensure_future(runtime.guardrail_events.record(events)))
 
 
+def checking(call: Call[Any], guard: GuardrailPipeline) -> AbstractContextManager[None]:
+    """Model-backed checks inside bill this call; with none configured there is nothing to bill,
+    so the requester is not built and set on every call."""
+    return _billed_to(call) if guard.calls_models else nullcontext()
+
+
 @contextmanager
-def checking(call: Call[Any]) -> Iterator[None]:
-    """Model-backed checks inside bill this call."""
+def _billed_to(call: Call[Any]) -> Iterator[None]:
     from gatewise.guardrails.gateway_calls import CHECKING, Requester  # see the imports
 
     token = CHECKING.set(Requester(call.server, call.tool, call.project, call.request_id))
@@ -217,7 +222,10 @@ def _texts(call: Call[Any]) -> list[dict[str, Any]]:
     return cast(list[dict[str, Any]], call.messages)
 
 
-def _context(call: Call[Any]) -> CheckContext:
+def _context(call: Call[Any], hooks: list[Any]) -> CheckContext | None:
+    """What the Portkey checks (``hooks``) match on; None without them, the only readers."""
+    if not hooks:
+        return None
     # From its module, not the package: the package's lazy __getattr__ would run on every call.
     from gatewise.guardrails.pipeline import CheckContext  # see the imports
 
