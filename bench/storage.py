@@ -7,7 +7,9 @@ For each backend, through the same store interfaces the servers use:
 - ledger rows/s:  record() calls, CONCURRENCY at a time (group commit batches them);
 - per call:       the storage work one routed call adds (reserve, commit, one ledger row),
                   one call at a time: p50 / p95;
-- analytics:      summary() by model and by day over --rows ledger rows (bulk-loaded first).
+- analytics:      summary() by model and by day over --rows ledger rows (bulk-loaded first),
+                  and the usage analytics by model and the 30-day series of the dashboard
+                  through each backend's analytics source.
 
 PostgreSQL runs on a throwaway database (``gatewise_bench_<uuid>``, dropped at the end) on the
 server named by GATEWISE_BENCH_POSTGRES (default: the local one). SQLite uses a temporary file.
@@ -32,9 +34,12 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 from common import pct
+from gatewise.analytics import usage_analytics
+from gatewise.analytics.timeseries import usage_over_time
+from gatewise.catalog import Catalog
 from gatewise.config import BudgetRule, load_settings
 from gatewise.ledger.records import CallRecord
-from gatewise.storage.backends import Stores, open_stores
+from gatewise.storage.backends import Stores, analytics_source, open_stores
 
 ADMIN_URL = os.environ.get("GATEWISE_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 MODELS = [f"vendor/model-{i}" for i in range(12)]
@@ -150,11 +155,21 @@ async def measure(name: str, cycles: int, rows: int, concurrency: int, instances
             started = time.perf_counter()
             await ledger.summary(since=time.time() - 31 * DAY, group_by=group)  # type: ignore[arg-type]
             timings[group] = time.perf_counter() - started
+        # What get_gateway_analytics and the dashboard's 30-day chart run, on the same rows.
+        source = analytics_source(load_settings(env).ledger_path, stores.database, stores.guardrail_events)
+        until = time.time()
+        started = time.perf_counter()
+        await usage_analytics(source, Catalog.snapshot(), since=until - 31 * DAY, until=until)
+        timings["usage"] = time.perf_counter() - started
+        started = time.perf_counter()
+        await usage_over_time(source, since=until - 30 * DAY, until=until, slot_s=12 * 3600)
+        timings["series"] = time.perf_counter() - started
         return {"reservations/s": reservations, f"reservations/s, {instances} instances": shared,
                 "ledger rows/s": ledger_rows,
                 "call p50 ms": pct(per_call, 0.5), "call p95 ms": pct(per_call, 0.95),
                 "rows": float(total), "summary by model s": timings["model"],
-                "summary by day s": timings["day"]}
+                "summary by day s": timings["day"], "usage analytics by model s": timings["usage"],
+                "usage over 30 days s": timings["series"]}
 
 
 async def main() -> None:

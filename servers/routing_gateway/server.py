@@ -143,7 +143,8 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
         annotations=read_only("Usage analytics", remote=False),
         description=(
             "Spend, requests, tokens, latency p50/p95/p99, error, fallback and cache-hit rates "
-            "from the local call ledger over a window, grouped by model, provider, task, project, "
+            "from the call ledger (every instance's, on a shared database) over a window, "
+            "grouped by model, provider, task, project, "
             "caller (an HTTP caller's token name or JWT subject; none over stdio) or day, with "
             "the saving against sending everything to a baseline model (default: "
             "the priciest model used in the window). Set `chart` to also get a PNG bar chart. "
