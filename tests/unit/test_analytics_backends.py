@@ -152,7 +152,11 @@ async def test_usage_over_time_is_the_same_on_both_backends(both: tuple[LedgerSo
 
 
 async def test_optimization_advice_is_the_same_on_both_backends(
-        both: tuple[LedgerSource, LedgerSource]) -> None:
+        both: tuple[LedgerSource, LedgerSource], monkeypatch: pytest.MonkeyPatch) -> None:
+    from gatewise.storage.postgres import analytics
+
+    # Small batches, so the cache replay carries its state from one batch to the next.
+    monkeypatch.setattr(analytics, "EACH_BATCH", 7)
     for since, until in (WINDOW, (None, None)):
         lite, pg = [await optimization_report(source, CATALOG, since=since, until=until, cache_ttl_s=DAY,
                                               semantic_threshold=0.9) for source in both]

@@ -12,11 +12,12 @@ not exact repeats.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from gatewise.analytics.results import CacheOpportunity, Recommendation
 from gatewise.analytics.savings import format_usd
-from gatewise.analytics.source import Reader, any_of, total
+from gatewise.analytics.source import Reader, Row, any_of, total
 
 # One row per request with text: its first attempt's time, what it cost, how a cache served it.
 # (Its attempts share the server, tool and text: MIN picks that one value.)
@@ -48,8 +49,9 @@ ORDER BY server, tool, request_hash, ts
 async def cache_opportunity(reader: Reader, where: str, params: list[Any], *, ttl_s: float,
                             threshold: float | None) -> CacheOpportunity:
     totals = await reader.rows(_TOTALS_SQL.format(where=where), params)
-    answered, served, paid, paid_usd = await reader.fold(_REPEATS_SQL.format(where=where), params,
-                                                         lambda repeats: _replay(repeats, ttl_s))
+    replay = _Replay(ttl_s)
+    await reader.each(_REPEATS_SQL.format(where=where), params, replay.feed)
+    answered, served, paid, paid_usd = replay.answered, replay.served, replay.paid, replay.paid_usd
     row = totals[0] if totals else None
     requests = int(row["requests"]) if row else 0
     found = CacheOpportunity(requests_with_text=requests, exact_ttl_s=ttl_s, exact_repeats=answered,
@@ -68,28 +70,34 @@ async def cache_opportunity(reader: Reader, where: str, params: list[Any], *, tt
         "semantic_estimated_saving_usd": rate * others_usd})
 
 
-def _replay(rows: Iterable[Any], ttl_s: float) -> tuple[int, int, int, float]:
+@dataclass
+class _Replay:
     """Requests an exact cache with ``ttl_s`` would have answered (each text stored at its first
     paid answer, until it expires), how many of them a cache did answer, and the paid rest with
-    their cost."""
-    answered = served = paid = 0
-    paid_usd = 0.0
+    their cost; fed the repeats in order, a batch at a time."""
+
+    ttl_s: float
+    answered: int = 0
+    served: int = 0
+    paid: int = 0
+    paid_usd: float = 0.0
     key: tuple[str, str, str] | None = None
-    stored_at = float("-inf")
-    for row in rows:
-        this = (row["server"], row["tool"], row["request_hash"])
-        if this != key:
-            key, stored_at = this, float("-inf")
-        if row["ts"] - stored_at < ttl_s:
-            answered += 1
-            if row["hit_exact"]:
-                served += 1
+    stored_at: float = float("-inf")
+
+    def feed(self, rows: Iterable[Row]) -> None:
+        for row in rows:
+            this = (row["server"], row["tool"], row["request_hash"])
+            if this != self.key:
+                self.key, self.stored_at = this, float("-inf")
+            if row["ts"] - self.stored_at < self.ttl_s:
+                self.answered += 1
+                if row["hit_exact"]:
+                    self.served += 1
+                else:
+                    self.paid += 1
+                    self.paid_usd += row["cost"]
             else:
-                paid += 1
-                paid_usd += row["cost"]
-        else:
-            stored_at = row["ts"]
-    return answered, served, paid, paid_usd
+                self.stored_at = row["ts"]
 
 
 def cache_recommendation(found: CacheOpportunity, per_month: float) -> list[Recommendation]:

@@ -13,15 +13,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from gatewise.ledger.guardrail_events import CheckCounts, EventFilter, GuardrailEvents
-
-T = TypeVar("T")
 
 BUSY_TIMEOUT_S = 5.0
 # SQL fragment: true for an attempt answered from a cache (its spend is zero whatever was stored).
 IS_HIT = "cache_status IN ('hit_exact', 'hit_semantic')"
+
 
 class Row(Protocol):
     """A result row by column name: sqlite3.Row, or psycopg's dict row."""
@@ -108,7 +107,9 @@ class Reader(Protocol):
 
     async def rows(self, sql: str, params: Sequence[Any] = ()) -> Sequence[Row]: ...
 
-    async def fold(self, sql: str, params: Sequence[Any], consume: Callable[[Iterable[Row]], T]) -> T: ...
+    async def each(self, sql: str, params: Sequence[Any], feed: Callable[[Iterable[Row]], None]) -> None:
+        """``feed`` the rows in order, in one or more batches: for answers with a row per
+        request, which would not fit in memory at once."""
 
 
 class EventCounts(Protocol):
@@ -161,13 +162,11 @@ class LedgerReader:
             return []
         return await asyncio.to_thread(lambda: conn.execute(sql, params).fetchall())
 
-    async def fold(self, sql: str, params: Sequence[Any], consume: Callable[[Iterable[Row]], T]) -> T:
-        """``consume`` over the rows as SQLite yields them, on the reader's thread: for answers
-        with a row per request, which would not fit in memory at once."""
+    async def each(self, sql: str, params: Sequence[Any], feed: Callable[[Iterable[Row]], None]) -> None:
+        """All the rows in one batch, as SQLite yields them, on the reader's thread."""
         conn = self._conn
-        if conn is None:
-            return consume(())
-        return await asyncio.to_thread(lambda: consume(conn.execute(sql, params)))
+        if conn is not None:
+            await asyncio.to_thread(lambda: feed(conn.execute(sql, params)))
 
     def _open(self) -> sqlite3.Connection | None:
         if not self.path.is_file():

@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 from psycopg.rows import dict_row
 
 from gatewise.analytics.source import POSTGRES, Row
 from gatewise.storage.postgres.database import Connection, Database
 
-T = TypeVar("T")
+EACH_BATCH = 5000  # rows fetched at a time; a batch's work on the event loop stays short
 
 
 def _sql(sql: str) -> str:
@@ -53,5 +53,12 @@ class PostgresLedgerReader:
             await cursor.execute(_sql(sql), list(params))
             return await cursor.fetchall()
 
-    async def fold(self, sql: str, params: Sequence[Any], consume: Callable[[Iterable[Row]], T]) -> T:
-        return consume(await self.rows(sql, params))
+    async def each(self, sql: str, params: Sequence[Any], feed: Callable[[Iterable[Row]], None]) -> None:
+        """Through a server-side cursor, ``EACH_BATCH`` rows at a time, so an answer with a row
+        per request is never held whole."""
+        if self._conn is None:
+            raise RuntimeError("the reader is not open")
+        async with self._conn.cursor(name="gatewise_each", row_factory=dict_row) as cursor:
+            await cursor.execute(_sql(sql), list(params))
+            while batch := await cursor.fetchmany(EACH_BATCH):
+                feed(batch)
