@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from gatewise.analytics import parse_timeframe, usage_analytics
+from gatewise.analytics import UsageReport, parse_timeframe, usage_analytics
 from gatewise.config import Settings
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.portkey.actions import ACTIONS, Action
@@ -44,6 +44,7 @@ from gatewise.portkey.masking import mask_secrets
 from gatewise.portkey.models import AdminResult, GatewaySpend, UsageAnalytics, WorkspaceStatsReport
 from gatewise.portkey.stats import workspace_stats
 from gatewise.runtime import offline_catalog
+from gatewise.storage.backends import opened_analytics
 from gatewise.upstream.local_sandbox import PORTKEY_KEY, SandboxProcess
 
 log = logging.getLogger(__name__)
@@ -179,6 +180,12 @@ class PortkeyAdmin:
 
     # --- composed tools ----------------------------------------------------------------------
 
+    async def _gateway_usage(self, since: float | None, until: float | None) -> UsageReport:
+        """The gateway's own figures: every instance's when the ledger is a shared database."""
+        async with opened_analytics(self.settings) as source:
+            return await usage_analytics(source, offline_catalog(self.settings), since=since, until=until,
+                                         group_by="none")
+
     async def usage(self, args: Mapping[str, Any]) -> tuple[UsageAnalytics, bytes | None]:
         """Portkey analytics for one metric (and optional groups), beside the gateway's ledger."""
         window = parse_timeframe(args.get("timeframe"), args.get("start"), args.get("end"))
@@ -196,8 +203,7 @@ class PortkeyAdmin:
                                              limit=args.get("limit") or DEFAULT_LIMIT)
         include_gateway = bool(args.get("include_gateway"))
         if include_gateway:
-            jobs["gateway"] = usage_analytics(self.settings.ledger_path, offline_catalog(self.settings),
-                                              since=window.since, until=window.until, group_by="none")
+            jobs["gateway"] = self._gateway_usage(window.since, window.until)
             if metric != "cost":
                 jobs["cost"] = client.call(METRIC_OPS["cost"], params=query)
         done = dict(zip(jobs, await asyncio.gather(*jobs.values()), strict=True))

@@ -5,6 +5,8 @@ every instance that points at it."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -72,6 +74,23 @@ def analytics_source(ledger_path: Path, database: Database | None,
     from gatewise.storage.postgres.analytics import PostgresLedgerReader
 
     return LedgerSource(lambda: PostgresLedgerReader(database), guardrail_events)
+
+
+@asynccontextmanager
+async def opened_analytics(settings: Settings) -> AsyncIterator[LedgerSource]:
+    """The analytics source of a process that holds no stores (portkey-admin beside the
+    gateway): on PostgreSQL, a pool opened for the report and closed after it."""
+    if settings.storage.url is None:
+        yield analytics_source(settings.ledger_path, None, GuardrailEvents(settings.ledger_path))
+        return
+    from gatewise.storage.postgres.database import Database
+    from gatewise.storage.postgres.guardrail_events import PostgresGuardrailEvents
+
+    db = await Database.open(settings.storage)
+    try:
+        yield analytics_source(settings.ledger_path, db, PostgresGuardrailEvents(db))
+    finally:
+        await db.close()
 
 
 async def migrate_storage(settings: Settings) -> tuple[str, int]:

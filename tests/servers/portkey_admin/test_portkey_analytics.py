@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from gatewise.servers.portkey_admin.server import create_server
 from portkey_support import WORKSPACE_KEY, fails, last_request, ok, portkey_key
+from pydantic import SecretStr
 
 from gatewise.config import load_settings
 from gatewise.portkey.actions import ACTIONS
@@ -92,6 +93,28 @@ async def test_charts_and_the_gateway_side_by_side(connect, upstream, settings) 
         assert "no chart for metric 'latency'" in await fails(
             client, "get_usage_analytics", metric="latency", chart=True
         )
+
+
+async def test_the_gateway_side_reads_the_shared_database(connect, upstream, settings) -> None:
+    from gatewise.storage.backends import open_stores
+    from pg_support import throwaway_database
+
+    with throwaway_database() as url:
+        shared = settings.model_copy(update={"storage": settings.storage.model_copy(
+            update={"url": SecretStr(url)})})
+        # Another instance's call, in the database only: this process's data_dir has no ledger.
+        stores = await open_stores(shared)
+        try:
+            await stores.ledger.record(call_record(cost_usd=0.25, request_id="elsewhere"))
+        finally:
+            await stores.budgets.close()
+            await stores.ledger.close()
+            assert stores.database is not None
+            await stores.database.close()
+        async with connect(shared) as client:
+            both = await ok(client, "get_usage_analytics", include_gateway=True)
+    assert both["gateway"]["requests"] == 1 and both["gateway"]["cost_usd"] == pytest.approx(0.25)
+    assert not shared.ledger_path.exists()
 
 
 async def test_workspace_stats_compose_several_endpoints(connect, upstream, sandbox, settings) -> None:
