@@ -130,8 +130,8 @@ async def build_snapshot(sources: DashboardSources, window: WindowName, *, now: 
     until = time.time() if now is None else now
     since = until - span.seconds
     catalog = sources.catalog()
-    # The reads are independent and each runs on a worker thread (SQLite lets go of the GIL while
-    # it works), so they run side by side.
+    # The reads are independent and run side by side: on SQLite each on a worker thread (SQLite
+    # lets go of the GIL while it works), on PostgreSQL each on a pooled connection of its own.
     async with asyncio.TaskGroup() as reads:
         models = reads.create_task(usage_analytics(sources.ledger, catalog, since=since, until=until,
                                                    group_by="model"))
