@@ -106,7 +106,8 @@ def test_validators() -> None:
 
 def test_ipv4_validation_agrees_with_ipaddress() -> None:
     rnd = random.Random(5)
-    pieces = ["0", "1", "00", "01", "9", "25", "255", "256", "199", "300", "007", "1000", "", "a", "١"]
+    pieces = ["0", "1", "00", "01", "9", "10", "25", "99", "100", "249", "250", "255", "256", "199", "200",
+              "260", "300", "007", "1000", "", "a", "١", " 1", "1\n"]
     for _ in range(5000):
         text = ".".join(rnd.choice(pieces) for _ in range(rnd.choice((3, 4, 4, 4, 5))))
         try:
@@ -115,6 +116,27 @@ def test_ipv4_validation_agrees_with_ipaddress() -> None:
             assert not ipv4_ok(text), text
         else:
             assert ipv4_ok(text), text
+
+
+def _luhn_completed(rnd: random.Random, prefix: str, length: int) -> str:
+    body = prefix + "".join(rnd.choice(string.digits) for _ in range(length - len(prefix) - 1))
+    return next(body + d for d in string.digits if luhn(body + d))
+
+
+def test_an_unbroken_digit_run_is_a_card_exactly_when_its_digits_are() -> None:
+    """Ids in JSON and logs are unbroken runs, checked as one window: every run the card rules
+    accept is reported whole, and no other run is (cards with and without a known prefix,
+    every length around the card lengths)."""
+    rnd = random.Random(17)
+    for _ in range(3000):
+        length = rnd.randint(10, 21)
+        prefix = rnd.choice(["4", "51", "2221", "34", "6011", "62", "3528", "5018", "9", "0", "1"])
+        digits = (_luhn_completed(rnd, prefix, length) if rnd.random() < 0.6
+                  else "".join(rnd.choice(string.digits) for _ in range(length)))
+        text = f'{{"id": {digits}, "qty": 3}}'
+        cards = [(f.start, f.end, f.value) for f in find_pii(normalise(text), ["CREDIT_CARD"])]
+        start = text.index(digits)
+        assert cards == ([(start, start + length, digits)] if is_card(digits) else []), text
 
 
 def test_offsets_map_to_the_original_text() -> None:

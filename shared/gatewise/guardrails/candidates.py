@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import string
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -110,6 +111,9 @@ def _numbers(raw: bytes, classes: bytes) -> tuple[list[tuple[int, int]], list[in
         marked = marked.replace(plain, mark)
     numbers: list[tuple[int, int]] = []
     marks: list[int] = []
+    # Every '+' and '(' once, so each long number looks for them with a bisection rather than
+    # two searches (a log or JSON payload holds dozens of long numbers and few of either).
+    openers = sorted(positions(raw, b"+") + positions(raw, b"("))
     for match in _LONG_NUMBER.finditer(marked):
         start, end = match.span()  # offsets + 1, as in `classes`: the first digit is at start - 1
         count = shapes.count(b"0", start, end)
@@ -118,9 +122,10 @@ def _numbers(raw: bytes, classes: bytes) -> tuple[list[tuple[int, int]], list[in
                 numbers.append((start - 1, count))
         else:
             numbers += [(at, count) for at in positions(classes, b" 0", start - 1, end)]
-        lead = max(0, start - 4)  # a '+' or '(' may open a phone number before its first digit
-        if raw.find(b"+", lead, end - 1) != -1 or raw.find(b"(", lead, end - 1) != -1:
-            marks += sorted(positions(raw, b"+", lead, end - 1) + positions(raw, b"(", lead, end - 1))
+        # A '+' or '(' may open a phone number before its first digit (`raw` has no leading space).
+        first = bisect_left(openers, start - 4)
+        if first < len(openers) and openers[first] < end - 1:
+            marks += openers[first:bisect_left(openers, end - 1, first)]
     return numbers, marks, _dotted(shapes)
 
 

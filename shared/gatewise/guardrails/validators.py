@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 
 # Issuer prefixes: (first, last) of a prefix range of equal width, and the valid lengths.
 _RANGES: tuple[tuple[str, str, tuple[int, ...]], ...] = (
@@ -97,13 +98,14 @@ def ssn_ok(area: str, group: str, serial: str) -> bool:
     return area + group + serial not in _SSN_SAMPLES
 
 
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
+_IPV4_OCTETS = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+
+
 def ipv4_ok(text: str) -> bool:
-    """Four decimal octets of 0-255 without leading zeros: what ``ipaddress`` accepts, without
-    its objects (a log holds an address on every line)."""
-    octets = text.split(".")
-    return len(octets) == 4 and all(
-        0 < len(octet) <= 3 and octet.isascii() and octet.isdigit() and int(octet) <= 255
-        and (octet[0] != "0" or octet == "0") for octet in octets)
+    """Four decimal octets of 0-255 without leading zeros: what ``ipaddress`` accepts, in one
+    C match rather than its objects or a step per octet (a log holds an address on every line)."""
+    return _IPV4_OCTETS.fullmatch(text) is not None
 
 
 def ipv6_ok(text: str) -> bool:
