@@ -11,6 +11,7 @@ import sys
 import phonenumbers
 import pytest
 
+from gatewise.guardrails import pii
 from gatewise.guardrails.normalize import normalise
 from gatewise.guardrails.pii import find_pii
 from gatewise.guardrails.redaction import Placeholders, check_pii
@@ -137,6 +138,18 @@ def test_an_unbroken_digit_run_is_a_card_exactly_when_its_digits_are() -> None:
         cards = [(f.start, f.end, f.value) for f in find_pii(normalise(text), ["CREDIT_CARD"])]
         start = text.index(digits)
         assert cards == ([(start, start + length, digits)] if is_card(digits) else []), text
+
+
+def test_the_version_word_pre_check_never_skips_a_version_word() -> None:
+    """The letter test before the search drops no window the search alone would match."""
+    rnd = random.Random(23)
+    pieces = ["version", "release", "build", "firmware", "driver", "ver.", "section", "chapter",
+              "§", "oid", "v", "er", "sion", "d", "o", " ", ".", "10", "from ", "to ", "x", "é"]
+    for _ in range(4000):
+        lower = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 12)))
+        for start in range(len(lower) + 1):
+            expected = pii._VERSION_WORDS.search(lower, max(0, start - 24), start) is not None
+            assert pii.after_version_word(lower, start) == expected, (lower, start)
 
 
 def test_offsets_map_to_the_original_text() -> None:

@@ -62,6 +62,7 @@ _SSN_WORDS = re.compile(r"ssn|social security|soc\. ?sec|ss#|ss #|taxpayer")
 # Words that make a dotted quad a version or section number ("ver." as a word: "discover." or
 # "ever." before an address is not one).
 _VERSION_WORDS = re.compile(r"version|release|build|firmware|driver|\bver\.|section|chapter|§|\boid\b")
+_VERSION_WINDOW = 24
 
 
 def find_pii(view: View, types: Iterable[str] = ALL_TYPES,
@@ -124,8 +125,18 @@ def _numbers(view: View, wanted: frozenset[str], places: Candidates,
             yield Finding("US_SSN", m.start(), m.end(), m.group(1) + m.group(3) + m.group(4))
     if "IP_ADDRESS" in wanted and "." in text:
         for m in matches_at(_IPV4, text, places.dotted):
-            if ipv4_ok(m.group(0)) and not _VERSION_WORDS.search(lower, max(0, m.start() - 24), m.start()):
+            if ipv4_ok(m.group(0)) and not after_version_word(lower, m.start()):
                 yield Finding("IP_ADDRESS", m.start(), m.end(), m.group(0))
+
+
+def after_version_word(lower: str, start: int) -> bool:
+    """Whether a version word lies in the characters just before ``start``. Every version word
+    holds an 'e', an 'i' or a '§', so the search runs only where one of them is (a log has an
+    address on every line, mostly after "from" or "to")."""
+    lead = max(0, start - _VERSION_WINDOW)
+    window = lower[lead:start]
+    return ("e" in window or "i" in window or "§" in window) and \
+        _VERSION_WORDS.search(lower, lead, start) is not None
 
 
 def _cards(match: re.Match[str]) -> Iterator[Finding]:
