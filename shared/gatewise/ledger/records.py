@@ -19,6 +19,15 @@ CACHE_HITS: frozenset[str] = frozenset({"hit_exact", "hit_semantic"})  # answere
 GROUP_BY_CHOICES: tuple[str, ...] = get_args(GroupBy)
 
 
+def group_key_sql(*, day: str, none: str) -> dict[str | None, str]:
+    """Each grouping's SQL expression over ``calls``: its column of the same name, the engine's
+    UTC date for "day", and a NULL for no grouping (spelled as the engine needs)."""
+    keys: dict[str | None, str] = {choice: choice for choice in GROUP_BY_CHOICES}
+    keys["day"] = day
+    keys[None] = none
+    return keys
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CallRecord:
     """One upstream call. A tool call that falls back to other models writes one row per attempt,

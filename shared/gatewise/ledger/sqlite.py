@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from sqlite_utils import Database
 
 from gatewise.ledger.migrations import migrate
-from gatewise.ledger.records import GROUP_BY_CHOICES, CallRecord, GroupBy, SummaryRow
+from gatewise.ledger.records import GROUP_BY_CHOICES, CallRecord, GroupBy, SummaryRow, group_key_sql
 from gatewise.ledger.store import LedgerClosedError, LedgerError
 from gatewise.ledger.writer import GroupCommitWriter
 from gatewise.redact import scrub_data
@@ -25,17 +25,7 @@ DEFAULT_BUSY_TIMEOUT_MS = 5000
 
 _COLUMNS = tuple(f.name for f in dataclasses.fields(CallRecord))
 
-# Column expressions for each grouping; "day" is the UTC calendar date.
-_GROUP_KEYS: dict[str | None, str] = {
-    None: "NULL",
-    "model": "model",
-    "provider": "provider",
-    "task": "task",
-    "project": "project",
-    "caller": "caller",
-    "status": "status",
-    "day": "date(ts, 'unixepoch')",
-}
+_GROUP_KEYS = group_key_sql(day="date(ts, 'unixepoch')", none="NULL")
 
 # Percentiles by nearest rank: the value at position ceil(p * n) once sorted, in integer maths
 # because SQLite's ceil() is an optional build feature.

@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from gatewise.ledger.records import GROUP_BY_CHOICES, CallRecord, GroupBy, SummaryRow
+from gatewise.ledger.records import GROUP_BY_CHOICES, CallRecord, GroupBy, SummaryRow, group_key_sql
 from gatewise.ledger.sqlite import _row as stored_row
 from gatewise.ledger.sqlite import window_clause
 from gatewise.ledger.store import LedgerClosedError
@@ -23,16 +23,8 @@ from gatewise.storage.postgres.database import Database
 _COLUMNS = tuple(f.name for f in dataclasses.fields(CallRecord))
 MAX_BATCH = 5000  # rows per transaction; a larger backlog is written in several
 
-_GROUP_KEYS: dict[str | None, str] = {
-    None: "NULL::text",
-    "model": "model",
-    "provider": "provider",
-    "task": "task",
-    "project": "project",
-    "caller": "caller",
-    "status": "status",
-    "day": "to_char(to_timestamp(ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
-}
+_GROUP_KEYS = group_key_sql(
+    day="to_char(to_timestamp(ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD')", none="NULL::text")
 
 # percentile_disc is the nearest-rank percentile, as the SQLite ledger computes it.
 _SUMMARY_SQL = """
