@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from mcp.server.mcpserver import MCPServer
@@ -23,6 +24,24 @@ from gatewise.redact import RedactingFilter
 from gatewise.storage.backends import check_storage
 
 TRANSPORTS = ("stdio", "http", "sse")
+
+
+@contextmanager
+def exit_on_failed_check(prog: str) -> Iterator[None]:
+    """A failed check before serving is one line on stderr and exit code 2, never a traceback."""
+    try:
+        yield
+    except GatewiseError as exc:
+        print(f"{prog}: {exc.message}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def run_checks(settings: Settings, preflights: Iterable[Callable[[Settings], object] | None]) -> None:
+    """The servers' own checks, then the storage's, before any transport opens."""
+    for preflight in preflights:
+        if preflight is not None:
+            preflight(settings)
+    check_storage(settings)  # an unreachable database: one line here, not a traceback later
 
 
 def transport_parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -86,14 +105,9 @@ def console_main(
     """
     args = transport_parser(prog, description).parse_args(argv)
     settings = load_settings_or_exit()
-    try:
+    with exit_on_failed_check(prog):
         http = None if args.transport == "stdio" else http_serving(settings, args)
-        if preflight is not None:
-            preflight(settings)
-        check_storage(settings)  # an unreachable database: one line here, not a traceback later
-    except GatewiseError as exc:
-        print(f"{prog}: {exc.message}", file=sys.stderr)
-        raise SystemExit(2) from None
+        run_checks(settings, [preflight])
     configure_logging(settings)
     run(create_server(settings), args, http,
         stdio_frame_bytes=settings.limits.max_stdio_frame_bytes)

@@ -27,10 +27,15 @@ from gatewise.dashboard import DashboardSources, dashboard_routes
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.mcpkit.http_access import is_loopback
 from gatewise.mcpkit.http_limits import uvicorn_options
-from gatewise.mcpkit.transport import HttpServing, configure_logging, http_serving
+from gatewise.mcpkit.transport import (
+    HttpServing,
+    configure_logging,
+    exit_on_failed_check,
+    http_serving,
+    run_checks,
+)
 from gatewise.serving.app import Extension, ServeState, build_app
 from gatewise.serving.credentials import new_token
-from gatewise.storage.backends import check_storage
 from gatewise.upstream.local_sandbox import SandboxProcess
 
 logger = logging.getLogger("gatewise.serve")
@@ -85,19 +90,13 @@ def main(argv: Sequence[str]) -> None:
         return
     settings = load_settings_or_exit()
     servers = suite()
-    try:
+    with exit_on_failed_check("gatewise serve"):
         if not (is_loopback(args.host) or settings.server.auth.enabled):
             raise GatewiseError(ErrorCode.CONFIG_ERROR, (
                 f"refusing to serve on {args.host} without authentication: configure server.auth.tokens, "
                 "server.auth.jwt or GATEWISE_AUTH_TOKENS, or use --host 127.0.0.1"))
         http = http_serving(settings, args)
-        for _, preflight in servers.values():
-            if preflight is not None:
-                preflight(settings)
-        check_storage(settings)  # an unreachable database: one line here, not a traceback later
-    except GatewiseError as exc:
-        print(f"gatewise serve: {exc.message}", file=sys.stderr)
-        raise SystemExit(2) from None
+        run_checks(settings, [preflight for _, preflight in servers.values()])
     configure_logging(settings)
     sock = _bind(args.host, args.port)
     asyncio.run(_serve(settings, http, sock, servers))
