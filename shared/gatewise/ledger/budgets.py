@@ -19,13 +19,12 @@ With ``spend_lease_calls`` set, calls far from every limit spend from a lease in
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -59,6 +58,7 @@ from gatewise.ledger.migrations import migrate
 from gatewise.ledger.owners import this_process
 from gatewise.ledger.sqlite import DEFAULT_BUSY_TIMEOUT_MS, _connect
 from gatewise.ledger.store import LedgerClosedError, LedgerError
+from gatewise.ledger.tasks import BackgroundTasks
 from gatewise.sqlite_wal import create_private_file
 
 __all__ = [
@@ -146,13 +146,12 @@ class BudgetManager:
         self._retired: dict[str, Lease] = {}  # by lease id: admit nothing, settled once drained
         self._no_lease_until: dict[tuple[str, ...], float] = {}  # scopes whose budgets are near
         self._taking: dict[tuple[str, ...], asyncio.Task[Lease | None]] = {}
-        self._upkeep: asyncio.Task[None] | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gatewise-budgets")
         self._notifier = (
             WebhookNotifier(config.webhook_url, http, self._record_delivery) if config.webhook_url else None
         )
         # Settlements that must finish even when their caller is cancelled; close() drains them.
-        self._pending: set[asyncio.Task[Any]] = set()
+        self._tasks = BackgroundTasks()
         self._closed = False
         self._shut = False
 
@@ -168,7 +167,7 @@ class BudgetManager:
             leased = await self._from_lease(clean, amount, request_id)
             if leased is not None:
                 return leased
-        task = self._track(self._execute(self._store.reserve, clean, amount, request_id))
+        task = self._tasks.track(self._execute(self._store.reserve, clean, amount, request_id))
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -188,7 +187,7 @@ class BudgetManager:
             # lease was sized to cross no threshold while its calls cost what they held).
             first = self._finish_leased(reservation, cost)
             return CommitResult(cost, settled_before=not first)
-        return await asyncio.shield(self._track(self._commit(reservation, cost)))
+        return await asyncio.shield(self._tasks.track(self._commit(reservation, cost)))
 
     async def release(self, reservation: Reservation) -> bool:
         """Drop the hold of a call that failed; False if it was already settled. Idempotent."""
@@ -198,7 +197,7 @@ class BudgetManager:
         if reservation.lease_id is not None:
             return self._finish_leased(reservation, None)
         job = self._execute(self._store.release, reservation.ids, reservation.request_id)
-        return await asyncio.shield(self._track(job))
+        return await asyncio.shield(self._tasks.track(job))
 
     async def status(self, scope: str | None = None) -> list[BudgetStatus]:
         """Every budget (or one scope's) in its current window."""
@@ -234,8 +233,7 @@ class BudgetManager:
 
     def start_upkeep(self) -> None:
         """Reconcile every ``reconcile_interval_s`` until closed; needs a running event loop."""
-        if self._upkeep is None:
-            self._upkeep = asyncio.create_task(self._keep_reconciling())
+        self._tasks.start_upkeep(self._keep_reconciling)
 
     async def _keep_reconciling(self) -> None:
         while True:
@@ -251,12 +249,7 @@ class BudgetManager:
         if not self._closed:
             await self.settle_leases(drain=False)
         self._closed = True
-        if self._upkeep is not None:
-            self._upkeep.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._upkeep
-        while self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        await self._tasks.stop()
         if self._notifier is not None:
             await self._notifier.close()
         if not self._shut:
@@ -282,7 +275,7 @@ class BudgetManager:
         # Calls arriving together wait for one new lease rather than each taking one.
         taking = self._taking.get(scopes)
         if taking is None:
-            taking = self._track(self._take_lease(scopes, amount * self._lease_calls))
+            taking = self._tasks.track(self._take_lease(scopes, amount * self._lease_calls))
             self._taking[scopes] = taking
             taking.add_done_callback(lambda _: self._taking.pop(scopes, None))
         fresh = await asyncio.shield(taking)
@@ -334,9 +327,9 @@ class BudgetManager:
             return
         hold = lease.hold
         if lease.spent_usd > 0:
-            self._track(self._commit(hold, lease.spent_usd))
+            self._tasks.track(self._commit(hold, lease.spent_usd))
         else:
-            self._track(self._execute(self._store.release, hold.ids, hold.request_id))
+            self._tasks.track(self._execute(self._store.release, hold.ids, hold.request_id))
 
     async def settle_leases(self, *, drain: bool = True) -> None:
         """Give back every lease of this process: each is settled once its calls in flight
@@ -346,8 +339,7 @@ class BudgetManager:
         if not drain:
             for lease in list(self._retired.values()):
                 self._settle(lease)
-        while self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        await self._tasks.drain()
 
     def _check_open(self) -> None:
         if self._closed:
@@ -362,25 +354,12 @@ class BudgetManager:
     async def _record_delivery(self, alert_id: int, state: DeliveryState, error: str | None) -> None:
         await self._execute(self._store.record_delivery, alert_id, state, error)
 
-    def _track(self, job: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
-        task = asyncio.ensure_future(job)
-        self._pending.add(task)
-        task.add_done_callback(self._forget)
-        return task
-
-    def _forget(self, task: asyncio.Task[Any]) -> None:
-        self._pending.discard(task)
-        # Fetch the outcome so a task whose caller was cancelled does not log it as unretrieved;
-        # a caller that stayed receives the same error through the shield.
-        if not task.cancelled():
-            task.exception()
-
     def _release_unclaimed(self, task: asyncio.Task[Reservation]) -> None:
         if task.cancelled() or task.exception() is not None:
             return
         held = task.result()
         if held.ids:
-            self._track(self._execute(self._store.release, held.ids, held.request_id))
+            self._tasks.track(self._execute(self._store.release, held.ids, held.request_id))
 
     async def _execute(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()

@@ -21,12 +21,11 @@ instance with a webhook, a few times at most.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import httpx
 
@@ -61,12 +60,12 @@ from gatewise.ledger.budget_store import (
 from gatewise.ledger.budgets import DEFAULT_RESERVATION_TTL_S
 from gatewise.ledger.owners import Owner, is_gone, this_process
 from gatewise.ledger.store import LedgerClosedError, LedgerError
+from gatewise.ledger.tasks import BackgroundTasks
 from gatewise.storage.postgres.database import Connection, Database, StorageUnavailable
 from gatewise.storage.postgres.schema import MIGRATION_LOCK
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 SpendKey = tuple[str, Window, str]  # scope, window, window key
 
 # An instance posting an alert holds it this long (well past the webhook's own timeout); one
@@ -193,8 +192,7 @@ class PostgresBudgets:
         # so a hold skips creating the rows and a commit skips alerts already raised.
         self._known_spend: set[SpendKey] = set()
         self._alerted: set[tuple[str, str, str, float]] = set()
-        self._upkeep: asyncio.Task[None] | None = None
-        self._pending: set[asyncio.Task[Any]] = set()
+        self._tasks = BackgroundTasks()  # settlements that outlive a cancelled caller, the upkeep loop
         self._closed = False
         self.recovered = Reconciled()
 
@@ -214,7 +212,7 @@ class PostgresBudgets:
         amount = check_usd(amount_usd, "amount_usd")
         request_id = check_request_id(request_id)
         self._check_open()
-        task = self._track(self._reserve(clean, amount, request_id))
+        task = self._tasks.track(self._reserve(clean, amount, request_id))
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -233,13 +231,13 @@ class PostgresBudgets:
                 return CommitResult(cost)  # nothing was held while the database was away
             raise ValueError("a downgrade verdict holds nothing to commit; reserve the cheaper call first")
         self._check_open()
-        return await asyncio.shield(self._track(self._commit(reservation, cost)))
+        return await asyncio.shield(self._tasks.track(self._commit(reservation, cost)))
 
     async def release(self, reservation: Reservation) -> bool:
         if not reservation.ids:
             return False
         self._check_open()
-        return await asyncio.shield(self._track(self._release(reservation.ids, reservation.request_id)))
+        return await asyncio.shield(self._tasks.track(self._release(reservation.ids, reservation.request_id)))
 
     async def status(self, scope: str | None = None) -> list[BudgetStatus]:
         if scope is not None:
@@ -310,8 +308,7 @@ class PostgresBudgets:
         return result
 
     def start_upkeep(self) -> None:
-        if self._upkeep is None:
-            self._upkeep = asyncio.create_task(self._keep_reconciling())
+        self._tasks.start_upkeep(self._keep_reconciling)
 
     async def close(self) -> None:
         """Finish settlements in flight, settle this instance's open holds, and leave. Safe twice;
@@ -319,12 +316,7 @@ class PostgresBudgets:
         if self._closed:
             return
         self._closed = True
-        if self._upkeep is not None:
-            self._upkeep.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._upkeep
-        while self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        await self._tasks.stop()
         if self._notifier is not None:
             await self._notifier.close()
         try:
@@ -527,23 +519,12 @@ class PostgresBudgets:
         if self._closed:
             raise LedgerClosedError(f"{self._label} are closed; open them again to use them")
 
-    def _track(self, job: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
-        task = asyncio.ensure_future(job)
-        self._pending.add(task)
-        task.add_done_callback(self._forget)
-        return task
-
-    def _forget(self, task: asyncio.Task[Any]) -> None:
-        self._pending.discard(task)
-        if not task.cancelled():
-            task.exception()  # retrieved: a caller that stayed gets it through the shield
-
     def _release_unclaimed(self, task: asyncio.Task[Reservation]) -> None:
         if task.cancelled() or task.exception() is not None:
             return
         held = task.result()
         if held.ids:
-            self._track(self._release(held.ids, held.request_id))
+            self._tasks.track(self._release(held.ids, held.request_id))
 
 
 def _status(scope: str, window: Window, stored_limit: float, on_exceed: Any, source: Any,
