@@ -4,6 +4,7 @@ and by the periodic reconcile, never while their owner still runs, and never cha
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -14,6 +15,7 @@ import sys
 import textwrap
 import time
 from calendar import timegm
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,21 +77,17 @@ CHILD = textwrap.dedent(
 )
 
 
-async def test_a_killed_process_holds_stop_counting_and_its_finished_call_is_charged(
-    tmp_path: Path,
-) -> None:
-    path = tmp_path / "data" / "ledger.sqlite3"
+@contextlib.contextmanager
+def killed_when_done(script: str, path: Path) -> Iterator[None]:
+    """Runs a child script on the ledger at path until it prints "ready", lets the body look at
+    its live holds, then kills it with SIGKILL (no clean-up of its own can run)."""
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(path), str(Path(__file__).parent), str(TESTS)],
+        [sys.executable, "-c", script, str(path), str(Path(__file__).parent), str(TESTS)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
         assert child.stdout is not None and child.stdout.readline() == "ready\n", child.stderr
-        # While the child runs, its holds are its own: a process starting now must not release them.
-        watcher = BudgetManager(path, CONFIG)
-        assert await global_status(watcher) == (pytest.approx(0.2), pytest.approx(0.6))
-        with pytest.raises(GatewiseError):
-            await watcher.reserve(["global"], 0.5, "blocked")
+        yield
         child.send_signal(signal.SIGKILL)
         child.wait()
     finally:
@@ -98,6 +96,18 @@ async def test_a_killed_process_holds_stop_counting_and_its_finished_call_is_cha
             child.wait()
         child.stdout.close()  # type: ignore[union-attr]
         child.stderr.close()  # type: ignore[union-attr]
+
+
+async def test_a_killed_process_holds_stop_counting_and_its_finished_call_is_charged(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "data" / "ledger.sqlite3"
+    with killed_when_done(CHILD, path):
+        # While the child runs, its holds are its own: a process starting now must not release them.
+        watcher = BudgetManager(path, CONFIG)
+        assert await global_status(watcher) == (pytest.approx(0.2), pytest.approx(0.6))
+        with pytest.raises(GatewiseError):
+            await watcher.reserve(["global"], 0.5, "blocked")
 
     # A fresh start (as a new Runtime opens it) settles the dead child's holds at once.
     restarted = BudgetManager(path, CONFIG)
@@ -151,20 +161,8 @@ LEASE_CHILD = textwrap.dedent(
 
 async def test_a_killed_process_lease_is_charged_what_the_ledger_shows(tmp_path: Path) -> None:
     path = tmp_path / "data" / "ledger.sqlite3"
-    child = subprocess.Popen(
-        [sys.executable, "-c", LEASE_CHILD, str(path), str(Path(__file__).parent), str(TESTS)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        assert child.stdout is not None and child.stdout.readline() == "ready\n", child.stderr
-        child.send_signal(signal.SIGKILL)
-        child.wait()
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        child.stdout.close()  # type: ignore[union-attr]
-        child.stderr.close()  # type: ignore[union-attr]
+    with killed_when_done(LEASE_CHILD, path):
+        pass
 
     restarted = BudgetManager(path, CONFIG)
     # The lease (a hold in each of two scopes) is charged its calls' ledger rows, not its size.
