@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import threading
@@ -276,6 +277,12 @@ async def test_the_key_set_is_fetched_once_and_never_read_past_its_cap() -> None
         with pytest.raises(TokenRejected, match="signing key"):
             await verifier.verify(unknown, ["https://gw/x/mcp"])
         assert good.fetches == 1  # an unknown key refetches the set at most every 30 s
+
+        # Tokens arriving together, before any set is held, wait for one fetch and share it.
+        crowd = JwtVerifier(auth, auth.jwt)
+        answers = await asyncio.gather(*(crowd.verify(token, ["https://gw/x/mcp"]) for _ in range(8)))
+        assert {credential.caller.name for credential in answers} == {"jwt:u"}
+        assert good.fetches == 2
 
         capped = _auth(jwt={"issuer": "https://idp", "jwks_url": huge.url, "jwks_max_bytes": "64KiB"})
         with pytest.raises(KeysUnavailable):

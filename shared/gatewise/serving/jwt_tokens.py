@@ -51,12 +51,13 @@ class KeySet:
         self._lock = asyncio.Lock()
 
     async def key(self, kid: str | None) -> jwt.PyJWK:
-        now = time.monotonic()
-        if self._keys is None or now - self._fetched > self.config.jwks_cache_s:
-            await self._refresh()
+        seen = self._fetched
+        if self._keys is None or time.monotonic() - seen > self.config.jwks_cache_s:
+            await self._refresh(seen)
         found = self._lookup(kid)
-        if found is None and time.monotonic() - self._fetched > EARLY_REFETCH_S:
-            await self._refresh()
+        seen = self._fetched
+        if found is None and time.monotonic() - seen > EARLY_REFETCH_S:
+            await self._refresh(seen)
             found = self._lookup(kid)
         if found is None:
             raise TokenRejected("the token's signing key is not in the identity provider's key set")
@@ -73,17 +74,22 @@ class KeySet:
             return keys[0] if len(keys) == 1 else None
         return next((key for key in keys if key.key_id == kid), None)
 
-    async def _refresh(self) -> None:
+    async def _refresh(self, seen: float | None = None) -> None:
+        """Fetch the set. With ``seen`` (``_fetched`` when the caller decided to), requests that
+        queued behind a fetch share its outcome instead of each fetching again: many tokens naming
+        unknown keys at once cost the provider one fetch, not one each."""
         async with self._lock:
-            started = time.monotonic()
-            try:
-                self._keys = jwt.PyJWKSet.from_dict(await self._fetch())
-            except (OSError, httpx.HTTPError, TimeoutError, ValueError, jwt.PyJWTError) as exc:
-                # A failed fetch keeps the keys already held; without any, nothing can be checked.
-                logger.warning("cannot fetch the JWKS at %s: %s", self.config.jwks_url, type(exc).__name__)
-                if self._keys is None:
-                    raise KeysUnavailable("the identity provider's keys cannot be fetched") from None
-            self._fetched = started
+            if seen is None or self._fetched == seen:
+                started = time.monotonic()
+                try:
+                    self._keys = jwt.PyJWKSet.from_dict(await self._fetch())
+                except (OSError, httpx.HTTPError, TimeoutError, ValueError, jwt.PyJWTError) as exc:
+                    # A failed fetch keeps the keys already held; without any, nothing can be checked.
+                    logger.warning("cannot fetch the JWKS at %s: %s", self.config.jwks_url,
+                                   type(exc).__name__)
+                self._fetched = started
+            if self._keys is None:
+                raise KeysUnavailable("the identity provider's keys cannot be fetched")
 
     async def _fetch(self) -> Any:
         limit = self.config.jwks_max_bytes
