@@ -84,6 +84,9 @@ class GatewiseServer(MCPServer[T]):
         # The runtime behind each open lifespan, by the id of the state its tools receive (an
         # SSE server opens one per connection), so a tool call can wait for its start-up.
         self.runtimes: dict[int, Runtime] = {}
+        # Each tool's schema as last listed and its inlined form: every tools/list (one per
+        # session) reuses it while the schema is unchanged, instead of walking it again.
+        self._inlined: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
 
     async def call_tool(self, name: str, arguments: dict[str, Any],
                         context: Context[Any, Any] | None = None
@@ -100,8 +103,15 @@ class GatewiseServer(MCPServer[T]):
     async def list_tools(self) -> list[Tool]:
         """The tools with inlined, closed input schemas (see ``inline_schema``), so clients that
         convert tools to strict mode take every one."""
-        return [tool.model_copy(update={"input_schema": inline_input_schema(tool.input_schema)})
+        return [tool.model_copy(update={"input_schema": self._inlined_schema(tool)})
                 for tool in await super().list_tools()]
+
+    def _inlined_schema(self, tool: Tool) -> dict[str, Any]:
+        listed = self._inlined.get(tool.name)
+        if listed is None or listed[0] != tool.input_schema:
+            listed = (tool.input_schema, inline_input_schema(tool.input_schema))
+            self._inlined[tool.name] = listed
+        return listed[1]
 
 
 def _tool_failure(name: str, exc: ToolError) -> str:
