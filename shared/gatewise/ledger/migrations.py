@@ -170,6 +170,16 @@ MIGRATIONS: tuple[Migration, ...] = (
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 
+def refuse_newer(current: int, known: int, *, name: str, elsewhere: str) -> None:
+    """Raise when a newer gatewise migrated ``name`` past the ``known`` version: this one would
+    misread tables it does not know, whichever engine holds them."""
+    if current > known:
+        raise LedgerSchemaError(
+            f"{name} has schema version {current}, but this gatewise only understands up to "
+            f"version {known}; upgrade gatewise or point it at {elsewhere}"
+        )
+
+
 def migrate(db: Database, *, name: str = "the ledger") -> int:
     """Apply every migration newer than the stored version and return the resulting version.
 
@@ -185,11 +195,7 @@ def migrate(db: Database, *, name: str = "the ledger") -> int:
         current: int = db.execute(
             "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"
         ).fetchone()[0]
-        if current > SCHEMA_VERSION:
-            raise LedgerSchemaError(
-                f"{name} has schema version {current}, but this gatewise only understands up to "
-                f"version {SCHEMA_VERSION}; upgrade gatewise or point it at another ledger file"
-            )
+        refuse_newer(current, SCHEMA_VERSION, name=name, elsewhere="another ledger file")
         for migration in MIGRATIONS:
             if migration.version > current:
                 for statement in migration.statements:

@@ -15,8 +15,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from gatewise.ledger.migrations import Migration
-from gatewise.ledger.store import LedgerSchemaError
+from gatewise.ledger.migrations import Migration, refuse_newer
 
 if TYPE_CHECKING:
     from gatewise.storage.postgres.database import Connection
@@ -229,11 +228,7 @@ async def migrate(conn: Connection, *, name: str = "the database",
         cursor = await conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
         row = await cursor.fetchone()
         current = int(row[0]) if row else 0
-        if current > SCHEMA_VERSION:
-            raise LedgerSchemaError(
-                f"{name} has schema version {current}, but this gatewise only understands up to "
-                f"version {SCHEMA_VERSION}; upgrade gatewise or point it at another database"
-            )
+        refuse_newer(current, SCHEMA_VERSION, name=name, elsewhere="another database")
         for migration in MIGRATIONS:
             if current < migration.version <= upto:
                 for statement in migration.statements:
