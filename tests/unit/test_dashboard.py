@@ -19,7 +19,7 @@ from gatewise.dashboard import DashboardSources, build_snapshot
 from gatewise.dashboard.app import CSP
 from gatewise.dashboard.snapshot import MAX_GROUPS, WINDOWS, Snapshots
 from gatewise.ledger.budgets import BudgetManager
-from gatewise.ledger.guardrail_events import GuardrailEvent, GuardrailEvents
+from gatewise.ledger.guardrail_events import EventFilter, EventPage, GuardrailEvent, GuardrailEvents
 from store_support import FakeClock, call_record
 from store_support import write_calls as write
 
@@ -136,6 +136,36 @@ async def test_viewers_polling_together_share_one_snapshot_per_window(tmp_path: 
     assert await snapshots.get("1h") is not first
     assert await snapshots.get("24h") is day  # the 24h window's snapshot lasts 20 s
 
+
+
+class HeldEvents(GuardrailEvents):
+    """The real store, whose reads wait until the test lets them go (a slow database)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.go = asyncio.Event()
+        self.reads = 0
+
+    async def query(self, filters: EventFilter, *, limit: int = 50, offset: int = 0) -> EventPage:
+        self.reads += 1
+        await self.go.wait()
+        return await super().query(filters, limit=limit, offset=offset)
+
+
+async def test_a_snapshot_still_being_built_is_waited_for_not_built_again(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    events = HeldEvents(path)
+    clock = FakeClock()
+    snapshots = Snapshots(DashboardSources(path, events, None, lambda: CATALOG), clock=clock)
+
+    first = asyncio.ensure_future(snapshots.get("1h"))
+    await asyncio.sleep(0)
+    clock.advance(WINDOWS["1h"].max_age_s * 3)  # the build outlasts the snapshot's age
+    second = asyncio.ensure_future(snapshots.get("1h"))
+    await asyncio.sleep(0)
+    events.go.set()
+    assert await first is await second
+    assert events.reads == 1
 
 # -- over HTTP -----------------------------------------------------------------------------------
 

@@ -184,7 +184,9 @@ class Snapshots:
         now = self._clock()
         entry = self._latest.get(window)
         max_age_s = WINDOWS[window].max_age_s if self._max_age_s is None else self._max_age_s
-        if entry is None or now - entry[0] > max_age_s or _failed(entry[1]):
+        # A build still running is waited for however old: on a slow ledger, starting another
+        # each poll would pile up queries on the database it is waiting for.
+        if entry is None or _failed(entry[1]) or (entry[1].done() and now - entry[0] > max_age_s):
             task = asyncio.ensure_future(build_snapshot(self._sources, window))
             task.add_done_callback(_retrieve)
             entry = self._latest[window] = (now, task)
