@@ -234,7 +234,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run_install(args: argparse.Namespace) -> int:
     """Print the entries (stdout) or merge them into the file; notes and errors on stderr."""
     client = CLIENTS[args.client]
-    servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    servers = list(dict.fromkeys(s.strip() for s in args.servers.split(",") if s.strip()))
     unknown = sorted(set(servers) - set(SERVERS))
     if unknown or not servers:
         print(f"gatewise install: unknown server(s) {', '.join(unknown) or '(none given)'}; "
@@ -242,7 +242,7 @@ def run_install(args: argparse.Namespace) -> int:
         return 2
     path = args.path or client.path()
     try:
-        ours = entries(client, list(dict.fromkeys(servers)))
+        ours = entries(client, servers)
         if not args.write:
             print(json.dumps(ours, indent=2))
             print(f"gatewise install: add this to {path}, or run again with --write to merge it there",
