@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 import time
 import unicodedata
@@ -253,11 +252,14 @@ def _text_key(embedder: str, text: str) -> str:
 
 
 class SemanticCache:
-    def __init__(self, db: DbThread, embedder: Embedder, *, threshold: float, ttl_s: float,
+    """Entries in a SQLite file (``db``); ``PostgresSemanticCache`` (gatewise.storage.postgres)
+    keeps them in the shared database instead (``db`` None), overriding the storage methods."""
+
+    def __init__(self, db: DbThread | None, embedder: Embedder, *, threshold: float, ttl_s: float,
                  max_bytes: int, clock: Callable[[], float] = time.time, owns_embedder: bool = False) -> None:
         if max_bytes <= 0:
             raise ValueError("max_bytes must be positive")
-        self._db = db
+        self._file = db
         self.embedder = embedder
         self._owns_embedder = owns_embedder  # closed with the cache; a caller's stays the caller's
         self.threshold = threshold
@@ -321,8 +323,7 @@ class SemanticCache:
         vector, cost = embedded
         history = scope.history()
         limit = _CONVERSATION_CANDIDATES if history else _CANDIDATES
-        candidates = await self._db.run(self._candidates, scope.key(self.embedder.name), vector, max_age_s,
-                                        limit)
+        candidates = await self._find(scope.key(self.embedder.name), vector, max_age_s, limit)
         refused: str | None = None
         new = gates.analyse(question)
         reworded_histories = 0
@@ -345,7 +346,7 @@ class SemanticCache:
             if gate is not None:
                 refused = refused or gate
                 continue
-            await self._db.run(self._touch, row.entry_id)
+            await self._use(row.entry_id)
             self._hits += 1
             age = max(0.0, self._clock() - row.stored_at)
             return SemanticLookup(SemanticHit(row.value, similarity, age, row.question), cost)
@@ -360,14 +361,16 @@ class SemanticCache:
         question cost upstream (nothing when it was just looked up)."""
         ttl_s = self.ttl_s if ttl_s is None else ttl_s
         if not _fits(question) or ttl_s <= 0:
-            self._db.check_open()
+            self._check_open()
             return 0.0
         blob = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
         embedded = await self._embed(question, reuse=True)
         if embedded is None:
             return 0.0
         vector, cost = embedded
-        await self._db.run(self._put, scope, question, vector, blob, ttl_s)
+        entry = _Entry.of(scope, self.embedder.name, question, vector, blob)
+        if entry.size <= self.max_bytes:
+            await self._keep(entry, ttl_s)
         return cost
 
     async def _embed(self, question: str, *, reuse: bool) -> tuple[np.ndarray, float] | None:
@@ -484,19 +487,60 @@ class SemanticCache:
             self._memo.popitem(last=False)
         return vectors, cost
 
+    # Storage: the SQLite file's, through its thread; the PostgreSQL cache overrides these.
+
+    @property
+    def _db(self) -> DbThread:
+        if self._file is None:
+            raise TypeError("this semantic cache keeps no file")
+        return self._file
+
+    def _check_open(self) -> None:
+        self._db.check_open()
+
+    async def _find(self, scope: str, vector: np.ndarray, max_age_s: float | None, limit: int) -> list[_Row]:
+        return await self._db.run(self._candidates, scope, vector, max_age_s, limit)
+
+    async def _use(self, entry_id: int) -> None:
+        await self._db.run(self._touch, entry_id)
+
+    async def _keep(self, entry: _Entry, ttl_s: float) -> None:
+        await self._db.run(self._put, entry, ttl_s)
+
+    # The in-memory indexes, whichever store holds the entries.
+
+    def _shortlist(self, scope: str, vector: np.ndarray, limit: int) -> list[int]:
+        """The ids the approximate index ranks close enough to be worth reading, best first."""
+        index = self._indexes.get(scope)
+        if index is None:
+            return []
+        return [entry_id for entry_id, approx in index.search(vector, now=self._clock(), limit=limit)
+                if approx >= self.threshold - _APPROX_SLACK]
+
+    def _load(self, batch: Sequence[tuple[int, str, bytes, float]]) -> None:
+        """Index stored entries (id, scope, vector, expires_at); expired ones are left out."""
+        now = self._clock()
+        by_scope: dict[str, list[tuple[int, bytes, float]]] = {}
+        for entry_id, scope, blob, expires_at in batch:
+            if expires_at > now:
+                by_scope.setdefault(scope, []).append((entry_id, bytes(blob), expires_at))
+        for scope, items in by_scope.items():
+            ids = np.array([i for i, _, _ in items], dtype=np.int64)
+            vectors = np.frombuffer(b"".join(b for _, b, _ in items), "<f4").reshape(len(items), -1)
+            self._index(scope, vectors.shape[1]).add(ids, vectors, np.array([e for _, _, e in items]))
+            self._scope_of.update(dict.fromkeys(ids.tolist(), scope))
+
+    def _reset(self) -> None:
+        self._indexes.clear()
+        self._scope_of.clear()
+
     # Everything below runs on the database thread.
 
     def _candidates(self, scope: str, vector: np.ndarray, max_age_s: float | None, limit: int) -> list[_Row]:
         self._sync()
-        index = self._indexes.get(scope)
-        if index is None:
-            return []
         now = self._clock()
-        oldest = -math.inf if max_age_s is None else now - max_age_s
         rows: list[_Row] = []
-        for entry_id, approx in index.search(vector, now=now, limit=limit):
-            if approx < self.threshold - _APPROX_SLACK:
-                break
+        for entry_id in self._shortlist(scope, vector, limit):
             found = self._db.conn.execute(
                 "SELECT question, vector, value, stored_at, history FROM entries"
                 " WHERE id = ? AND expires_at > ?",
@@ -504,23 +548,15 @@ class SemanticCache:
             if found is None:  # deleted or expired since it was indexed
                 self._forget(entry_id)
                 continue
-            question, blob, value, stored_at, history = found
-            if stored_at >= oldest:
-                vector = np.frombuffer(blob, "<f4")
-                rows.append(_Row(entry_id, question, vector, json.loads(value), stored_at,
-                                 tuple(json.loads(history))))
+            row = _Row.read(entry_id, *found)
+            if row.fresh(now, max_age_s):
+                rows.append(row)
         return rows
 
     def _touch(self, entry_id: int) -> None:
         self._db.conn.execute("UPDATE entries SET last_used = ? WHERE id = ?", (self._clock(), entry_id))
 
-    def _put(self, owner: Scope, question: str, vector: np.ndarray, blob: bytes, ttl_s: float) -> None:
-        scope = owner.key(self.embedder.name)
-        vector_blob = vector.astype("<f4").tobytes()
-        history = json.dumps(owner.history(), ensure_ascii=False)
-        size = len(blob) + len(question.encode()) + len(vector_blob) + len(scope) + len(history.encode())
-        if size > self.max_bytes:
-            return
+    def _put(self, entry: _Entry, ttl_s: float) -> None:
         now = self._clock()
         conn = self._db.conn
 
@@ -528,20 +564,20 @@ class SemanticCache:
             entry_id = conn.execute(
                 "INSERT INTO entries (scope, embedder, question, vector, value, size, stored_at, expires_at,"
                 " last_used, namespace, project, history) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " RETURNING id",
-                (scope, self.embedder.name, question, vector_blob, blob, size, now, now + ttl_s, now,
-                 owner.namespace, owner.project, history),
-            ).fetchone()[0]
+                " RETURNING id", entry.values(now, ttl_s)).fetchone()[0]
             expired = [r[0] for r in conn.execute(
                 "DELETE FROM entries WHERE expires_at <= ? RETURNING id", (now,)).fetchall()]
             return entry_id, expired + evict_lru(conn, self.max_bytes, "id", entry_id)
 
         entry_id, gone = in_transaction(conn, write)
+        self._stored(entry, entry_id, now + ttl_s, gone)
+
+    def _stored(self, entry: _Entry, entry_id: int, expires_at: float, gone: Sequence[int]) -> None:
+        """Index the entry just written and forget what its write expired or evicted."""
         for old in gone:
             self._forget(old)
         self._evictions += len(gone)
-        self._index(scope, len(vector)).add(np.array([entry_id]), vector[None, :], np.array([now + ttl_s]))
-        self._scope_of[entry_id] = scope
+        self._load([(entry_id, entry.scope, entry.vector, expires_at)])
 
     def _sync(self) -> None:
         """Bring the in-memory indexes up to date with what other processes wrote."""
@@ -554,25 +590,15 @@ class SemanticCache:
             "SELECT min(seq), coalesce(max(seq), 0) FROM removed").fetchone()
         if not self._loaded or (oldest_log is not None and oldest_log > self._last_removed + 1):
             # First load, or fell behind the pruned removal log: start again from the file.
-            self._indexes.clear()
-            self._scope_of.clear()
+            self._reset()
             self._last_id, self._last_removed, self._loaded = 0, newest_log, True
         self._apply_removals()
-        now = self._clock()
         fresh = conn.execute("SELECT id, scope, vector, expires_at FROM entries WHERE id > ? ORDER BY id",
                              (self._last_id,))
         # In batches, so a restart with a full cache never holds every blob at once.
         while batch := fresh.fetchmany(_LOAD_BATCH):
             self._last_id = batch[-1][0]
-            by_scope: dict[str, list[tuple[int, bytes, float]]] = {}
-            for entry_id, scope, blob, expires_at in batch:
-                if expires_at > now:
-                    by_scope.setdefault(scope, []).append((entry_id, blob, expires_at))
-            for scope, items in by_scope.items():
-                ids = np.array([i for i, _, _ in items], dtype=np.int64)
-                vectors = np.frombuffer(b"".join(b for _, b, _ in items), "<f4").reshape(len(items), -1)
-                self._index(scope, vectors.shape[1]).add(ids, vectors, np.array([e for _, _, e in items]))
-                self._scope_of.update(dict.fromkeys(ids.tolist(), scope))
+            self._load(batch)
         if self._last_removed > _REMOVED_LOG_KEEP:
             conn.execute("DELETE FROM removed WHERE seq <= ?", (self._last_removed - _REMOVED_LOG_KEEP,))
 
@@ -615,6 +641,46 @@ class _Row:
     value: dict[str, Any]
     stored_at: float
     history: tuple[str, ...]  # the earlier turns' words
+
+    @classmethod
+    def read(cls, entry_id: int, question: str, vector: bytes, value: bytes, stored_at: float,
+             history: str) -> _Row:
+        """A stored entry's columns (question, vector, value, stored_at, history) as a candidate."""
+        return cls(entry_id, question, np.frombuffer(vector, "<f4"), json.loads(bytes(value)), stored_at,
+                   tuple(json.loads(history)))
+
+    def fresh(self, now: float, max_age_s: float | None) -> bool:
+        return max_age_s is None or self.stored_at >= now - max_age_s
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """A new entry's columns, ready to store; ``size`` counts every stored byte."""
+
+    scope: str  # the scope's key
+    embedder: str
+    question: str
+    vector: bytes  # float32, little-endian
+    value: bytes  # the answer as JSON
+    history: str  # the earlier turns' words as JSON
+    namespace: str
+    project: str | None
+
+    @classmethod
+    def of(cls, owner: Scope, embedder: str, question: str, vector: np.ndarray, value: bytes) -> _Entry:
+        return cls(owner.key(embedder), embedder, question, vector.astype("<f4").tobytes(), value,
+                   json.dumps(owner.history(), ensure_ascii=False), owner.namespace, owner.project)
+
+    @property
+    def size(self) -> int:
+        return (len(self.value) + len(self.question.encode()) + len(self.vector) + len(self.scope)
+                + len(self.history.encode()))
+
+    def values(self, now: float, ttl_s: float) -> tuple[Any, ...]:
+        """(scope, embedder, question, vector, value, size, stored_at, expires_at, last_used,
+        namespace, project, history), the order both stores insert them in."""
+        return (self.scope, self.embedder, self.question, self.vector, self.value, self.size, now,
+                now + ttl_s, now, self.namespace, self.project, self.history)
 
 
 def _differing_turns(cached: Sequence[str], new: Sequence[str]) -> list[tuple[str, str]]:
