@@ -66,6 +66,16 @@ def open_cache(settings: Settings, database: Database | None = None) -> Response
                          max_bytes=config.max_size)
 
 
+def open_semantic(settings: Settings, database: Database | None, client: OpenRouterClient,
+                  catalog: Catalog) -> SemanticCache:
+    """The semantic cache: a file beside the ledger, or tables of the shared database."""
+    if database is not None:
+        from gatewise.storage.postgres.semantic_cache import PostgresSemanticCache
+
+        return PostgresSemanticCache.open_on(database, settings, client=client, catalog=catalog)
+    return SemanticCache.open(settings, client=client, catalog=catalog)
+
+
 def offline_catalog(settings: Settings) -> Catalog:
     """The best catalogue available without network: the disk cache (even stale), or the snapshot."""
     return catalog_cache(settings).load(allow_stale=True) or Catalog.snapshot()
@@ -177,7 +187,7 @@ class Runtime:
         if settings.caching.semantic_cache.enabled:
             # Opened with the configured embedder: entries record its name, and a lookup only
             # searches those made with the same one.
-            runtime.semantic = SemanticCache.open(settings, client=client, catalog=runtime.catalog)
+            runtime.semantic = open_semantic(settings, stores.database, client, runtime.catalog)
         return runtime
 
     async def settle_catalog(self) -> None:

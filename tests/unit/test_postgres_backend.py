@@ -229,6 +229,81 @@ async def test_an_answer_cached_by_one_instance_is_served_by_another(url: str) -
             await db.close()
 
 
+# --- the semantic cache, shared ----------------------------------------------------------------------
+
+
+async def test_a_semantic_answer_stored_by_one_instance_is_served_by_another(url: str) -> None:
+    from gatewise.cache.embedders import HashEmbedder
+    from gatewise.cache.semantic import Scope
+    from gatewise.storage.postgres.semantic_cache import PostgresSemanticCache
+
+    scope = Scope("routing-gateway:routed_complete", ("simple_queries",), {"temperature": 0}, [], "p")
+    first, second = await Database.open(storage(url)), await Database.open(storage(url))
+    clock = FakeClock(1000.0)
+
+    def cache(db: Database, max_bytes: int = 10**6) -> PostgresSemanticCache:
+        return PostgresSemanticCache(db, HashEmbedder(), threshold=0.85, ttl_s=60, max_bytes=max_bytes,
+                                     clock=clock)
+
+    a, b = cache(first), cache(second)
+    try:
+        await b.warm()  # b's index is loaded before a writes: it must follow a's writes
+        assert (await b.lookup(scope, "How do I reset my password?")).hit is None
+        await a.store(scope, "How do I reset my password?", {"content": "Use the reset link."})
+        found = await b.lookup(scope, "how do i reset my password")
+        assert found.hit is not None and found.hit.value == {"content": "Use the reset link."}
+        other = Scope(scope.namespace, scope.models, scope.params, [], "other-project")
+        assert (await b.lookup(other, "How do I reset my password?")).hit is None  # scopes never mix
+        assert (await b.stats()).entries == 1
+
+        await b.clear()  # a follows the removal log and forgets the entry
+        assert (await a.lookup(scope, "How do I reset my password?")).hit is None
+        assert len(a._scope_of) == 0 and (await a.stats()).entries == 0
+
+        await a.store(scope, "What are your opening hours?", {"content": "9 to 5."})
+        clock.advance(61)  # expired: served by neither, and dropped on the next write
+        assert (await b.lookup(scope, "What are your opening hours?")).hit is None
+        await a.store(scope, "Where is my order?", {"content": "On its way."})
+        assert pg_rows(url, "SELECT question FROM semantic_entries") == [("Where is my order?",)]
+    finally:
+        for c in (a, b):
+            await c.close()
+        for db in (first, second):
+            await db.close()
+
+
+async def test_the_shared_semantic_store_keeps_to_its_byte_bound(url: str) -> None:
+    from gatewise.cache.embedders import HashEmbedder
+    from gatewise.cache.semantic import Scope
+    from gatewise.storage.postgres.semantic_cache import PostgresSemanticCache
+
+    scope = Scope("routing-gateway:routed_complete", ("simple_queries",))
+    first, second = await Database.open(storage(url)), await Database.open(storage(url))
+    clock = FakeClock(1000.0)
+    a, b = (PostgresSemanticCache(db, HashEmbedder(), threshold=0.85, ttl_s=600, max_bytes=8000, clock=clock)
+            for db in (first, second))
+    questions = [f"What is the delivery time to city number {i}?" for i in range(40)]
+    try:
+        for i, question in enumerate(questions):
+            clock.advance(1)
+            await (a if i % 2 else b).store(scope, question, {"content": f"answer {i}"})
+        totals = pg_rows(url, "SELECT entries, bytes FROM semantic_totals")
+        assert totals == pg_rows(url, "SELECT COUNT(*), SUM(size) FROM semantic_entries")
+        [(entries, size)] = totals
+        assert 0 < entries < 40 and size <= 8000
+        assert (await a.lookup(scope, questions[-1])).hit is not None  # the newest stay
+        assert (await b.lookup(scope, questions[0])).hit is None  # the least recently used went
+        live = {row[0] for row in pg_rows(url, "SELECT id FROM semantic_entries")}
+        await b.warm()
+        assert set(a._scope_of) == live and set(b._scope_of) == live  # evictions followed by both
+        assert a._evictions + b._evictions == 40 - entries
+    finally:
+        for c in (a, b):
+            await c.close()
+        for db in (first, second):
+            await db.close()
+
+
 # --- alert delivery across instances -------------------------------------------------------------------
 
 

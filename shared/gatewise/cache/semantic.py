@@ -247,6 +247,19 @@ class SqliteEmbeddingMemo:
             conn.execute("DELETE FROM embeddings WHERE expires_at <= ?", (now,))))
 
 
+def configured(settings: Settings, catalog: Catalog | None) -> tuple[str, dict[str, Any]]:
+    """The embedding model and the cache's options that ``caching.semantic_cache`` and
+    ``caching.embedding_cache`` give, whichever store holds the entries."""
+    semantic, embedding = settings.caching.semantic_cache, settings.caching.embedding_cache
+    model, cost_of = embedding.model, None
+    if catalog is not None:
+        model = catalog.resolve(model) or model
+        cost_of = lambda model_id, tokens: catalog.cost_of(model_id, tokens, 0)  # noqa: E731
+    return model, {"threshold": semantic.similarity_threshold, "ttl_s": semantic.ttl_seconds,
+                   "max_bytes": semantic.max_cache_size, "embedding_ttl_s": embedding.ttl_seconds,
+                   "dimensions": embedding.dimensions, "cost_of": cost_of}
+
+
 def _text_key(embedder: str, text: str) -> str:
     return cache_key("embedding", {"embedder": embedder, "text": text})
 
@@ -299,15 +312,8 @@ class SemanticCache:
         """The cache ``caching.semantic_cache`` and ``caching.embedding_cache`` describe. An upstream
         embedding model needs ``client``; ``catalog`` turns a short name (``text-embedding-3-large``)
         into its id and prices calls whose answer carries no cost."""
-        semantic, embedding = settings.caching.semantic_cache, settings.caching.embedding_cache
-        model, cost_of = embedding.model, None
-        if catalog is not None:
-            model = catalog.resolve(model) or model
-            cost_of = lambda model_id, tokens: catalog.cost_of(model_id, tokens, 0)  # noqa: E731
-        return cls.at((data_dir or settings.data_dir) / FILE_NAME, model,
-                      threshold=semantic.similarity_threshold, ttl_s=semantic.ttl_seconds,
-                      max_bytes=semantic.max_cache_size, embedding_ttl_s=embedding.ttl_seconds,
-                      client=client, dimensions=embedding.dimensions, cost_of=cost_of)
+        model, options = configured(settings, catalog)
+        return cls.at((data_dir or settings.data_dir) / FILE_NAME, model, client=client, **options)
 
     # The public surface.
 
@@ -530,6 +536,22 @@ class SemanticCache:
             self._index(scope, vectors.shape[1]).add(ids, vectors, np.array([e for _, _, e in items]))
             self._scope_of.update(dict.fromkeys(ids.tolist(), scope))
 
+    def _rows(self, ids: list[int], found: Sequence[Sequence[Any]], now: float,
+              max_age_s: float | None) -> list[_Row]:
+        """The shortlisted entries read back (id, question, vector, value, stored_at, history), in
+        the shortlist's order and no older than ``max_age_s``; the ids not found are forgotten."""
+        by_id = {row[0]: row for row in found}
+        rows: list[_Row] = []
+        for entry_id in ids:
+            columns = by_id.get(entry_id)
+            if columns is None:  # deleted or expired since it was indexed
+                self._forget(entry_id)
+                continue
+            row = _Row.read(*columns)
+            if row.fresh(now, max_age_s):
+                rows.append(row)
+        return rows
+
     def _reset(self) -> None:
         self._indexes.clear()
         self._scope_of.clear()
@@ -538,20 +560,12 @@ class SemanticCache:
 
     def _candidates(self, scope: str, vector: np.ndarray, max_age_s: float | None, limit: int) -> list[_Row]:
         self._sync()
+        ids = self._shortlist(scope, vector, limit)
         now = self._clock()
-        rows: list[_Row] = []
-        for entry_id in self._shortlist(scope, vector, limit):
-            found = self._db.conn.execute(
-                "SELECT question, vector, value, stored_at, history FROM entries"
-                " WHERE id = ? AND expires_at > ?",
-                (entry_id, now)).fetchone()
-            if found is None:  # deleted or expired since it was indexed
-                self._forget(entry_id)
-                continue
-            row = _Row.read(entry_id, *found)
-            if row.fresh(now, max_age_s):
-                rows.append(row)
-        return rows
+        found = self._db.conn.execute(
+            f"SELECT id, question, vector, value, stored_at, history FROM entries"
+            f" WHERE id IN ({','.join('?' * len(ids))}) AND expires_at > ?", (*ids, now)).fetchall()
+        return self._rows(ids, found, now, max_age_s)
 
     def _touch(self, entry_id: int) -> None:
         self._db.conn.execute("UPDATE entries SET last_used = ? WHERE id = ?", (self._clock(), entry_id))

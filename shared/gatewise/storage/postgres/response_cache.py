@@ -33,8 +33,6 @@ _UPSERT = """INSERT INTO cache_entries
         namespace = excluded.namespace, project = excluded.project"""
 _EXPIRE = """DELETE FROM cache_entries WHERE key IN
     (SELECT key FROM cache_entries WHERE expires_at <= %s LIMIT 1000 FOR UPDATE SKIP LOCKED)"""
-_VICTIMS = """SELECT key, size FROM cache_entries WHERE key != %s
-    ORDER BY last_used, stored_at LIMIT %s FOR UPDATE SKIP LOCKED"""
 
 
 class PostgresResponseCache(ResponseCache):
@@ -121,22 +119,30 @@ class PostgresResponseCache(ResponseCache):
             raise CacheClosedError(f"{self.label} is closed; open it again to use it")
 
     async def _evict(self, conn: Connection, keep: str) -> int:
-        """Delete least recently used entries (never ``keep``) until the total fits."""
-        evicted = 0
-        while True:
-            cursor = await conn.execute("SELECT bytes FROM cache_totals WHERE id = 1")
-            row = await cursor.fetchone()
-            excess = int(row[0]) - self.max_bytes if row else 0
+        return len(await evict_lru(conn, "cache_totals", "cache_entries", "key", keep, self.max_bytes))
+
+
+async def evict_lru(conn: Connection, totals: str, table: str, key_column: str, keep: Any,
+                    max_bytes: int) -> list[Any]:
+    """Delete the least recently used rows of ``table`` (never ``keep``) until the byte total in
+    ``totals`` fits ``max_bytes``; their keys. Rows other transactions hold are passed over."""
+    evicted: list[Any] = []
+    victims = (f"SELECT {key_column}, size FROM {table} WHERE {key_column} != %s"
+               f" ORDER BY last_used LIMIT %s FOR UPDATE SKIP LOCKED")
+    while True:
+        cursor = await conn.execute(f"SELECT bytes FROM {totals} WHERE id = 1")
+        row = await cursor.fetchone()
+        excess = int(row[0]) - max_bytes if row else 0
+        if excess <= 0:
+            return evicted
+        cursor = await conn.execute(victims, [keep, EVICT_BATCH])
+        chosen = []
+        for victim, victim_size in await cursor.fetchall():
+            chosen.append(victim)
+            excess -= victim_size
             if excess <= 0:
-                return evicted
-            cursor = await conn.execute(_VICTIMS, [keep, EVICT_BATCH])
-            chosen = []
-            for victim, victim_size in await cursor.fetchall():
-                chosen.append(victim)
-                excess -= victim_size
-                if excess <= 0:
-                    break
-            if not chosen:  # the rest are being written by others: they evict next time
-                return evicted
-            await conn.execute("DELETE FROM cache_entries WHERE key = ANY(%s)", [chosen])
-            evicted += len(chosen)
+                break
+        if not chosen:  # the rest are being written by others: they evict next time
+            return evicted
+        await conn.execute(f"DELETE FROM {table} WHERE {key_column} = ANY(%s)", [chosen])
+        evicted += chosen

@@ -22,6 +22,19 @@ if TYPE_CHECKING:
 
 # pg_advisory_xact_lock key: "gatewise" in ASCII, so other applications' keys do not collide.
 MIGRATION_LOCK = 0x67617465776973
+# Taken by every transaction that adds or deletes semantic cache entries, before anything else.
+SEMANTIC_LOCK = MIGRATION_LOCK + 1
+
+
+
+def _totals_table(name: str) -> tuple[str, str]:
+    """One row of a cache's entry count and byte total, kept exact by a trigger."""
+    return (f"""CREATE TABLE {name} (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                entries BIGINT NOT NULL,
+                bytes BIGINT NOT NULL
+            )""", f"INSERT INTO {name} VALUES (1, 0, 0)")
+
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -172,12 +185,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX cache_entries_last_used ON cache_entries (last_used, stored_at)",
             "CREATE INDEX cache_entries_expires_at ON cache_entries (expires_at)",
             "CREATE INDEX cache_entries_owner ON cache_entries (namespace, project)",
-            """CREATE TABLE cache_totals (
-                id INTEGER PRIMARY KEY CHECK (id = 1),
-                entries BIGINT NOT NULL,
-                bytes BIGINT NOT NULL
-            )""",
-            "INSERT INTO cache_totals VALUES (1, 0, 0)",
+            *_totals_table("cache_totals"),
             # Exact whoever writes, so the size check after a write reads one row.
             """CREATE FUNCTION cache_totals_track() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
@@ -209,6 +217,66 @@ MIGRATIONS: tuple[Migration, ...] = (
         7,
         "call_callers",
         ("ALTER TABLE calls ADD COLUMN caller TEXT",),  # as the SQLite ledger's migration 5
+    ),
+    Migration(
+        8,
+        "semantic_cache",
+        (
+            # The semantic cache's entries, shared by every instance; each keeps an in-memory index
+            # of the vectors (float32 bytes) and follows new ids and the removal log. Every write
+            # takes SEMANTIC_LOCK before its ids are drawn, so ids and removal seqs become visible
+            # in order: an instance that has seen id n has seen every id below it.
+            "CREATE SEQUENCE semantic_entry_ids",
+            "CREATE SEQUENCE semantic_removed_seqs",
+            """CREATE TABLE semantic_entries (
+                id BIGINT PRIMARY KEY,
+                scope TEXT NOT NULL,
+                embedder TEXT NOT NULL,
+                question TEXT NOT NULL,
+                vector BYTEA NOT NULL,
+                value BYTEA NOT NULL,
+                size BIGINT NOT NULL,
+                stored_at DOUBLE PRECISION NOT NULL,
+                expires_at DOUBLE PRECISION NOT NULL,
+                last_used DOUBLE PRECISION NOT NULL,
+                namespace TEXT NOT NULL DEFAULT '',
+                project TEXT,
+                history TEXT NOT NULL DEFAULT '[]'
+            )""",
+            "CREATE INDEX semantic_entries_last_used ON semantic_entries (last_used)",
+            "CREATE INDEX semantic_entries_expires_at ON semantic_entries (expires_at)",
+            "CREATE INDEX semantic_entries_owner ON semantic_entries (namespace, project)",
+            "CREATE TABLE semantic_removed (seq BIGINT PRIMARY KEY, entry_id BIGINT NOT NULL)",
+            *_totals_table("semantic_totals"),
+            f"""CREATE FUNCTION semantic_entry_id() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM pg_advisory_xact_lock({SEMANTIC_LOCK});
+                NEW.id := nextval('semantic_entry_ids');
+                RETURN NEW;
+            END $$""",
+            "CREATE TRIGGER semantic_entries_id BEFORE INSERT ON semantic_entries"
+            " FOR EACH ROW EXECUTE FUNCTION semantic_entry_id()",
+            f"""CREATE FUNCTION semantic_track() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'INSERT' THEN
+                    UPDATE semantic_totals SET entries = entries + 1, bytes = bytes + NEW.size WHERE id = 1;
+                ELSE
+                    PERFORM pg_advisory_xact_lock({SEMANTIC_LOCK});
+                    UPDATE semantic_totals SET entries = entries - 1, bytes = bytes - OLD.size WHERE id = 1;
+                    INSERT INTO semantic_removed VALUES (nextval('semantic_removed_seqs'), OLD.id);
+                END IF;
+                RETURN NULL;
+            END $$""",
+            "CREATE TRIGGER semantic_entries_totals AFTER INSERT OR DELETE ON semantic_entries"
+            " FOR EACH ROW EXECUTE FUNCTION semantic_track()",
+            # Upstream embeddings by embedder and text, for embedding_cache.ttl_seconds.
+            """CREATE TABLE semantic_embeddings (
+                key TEXT PRIMARY KEY,
+                vector BYTEA NOT NULL,
+                expires_at DOUBLE PRECISION NOT NULL
+            )""",
+            "CREATE INDEX semantic_embeddings_expires_at ON semantic_embeddings (expires_at)",
+        ),
     ),
 )
 
