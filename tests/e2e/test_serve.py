@@ -435,3 +435,56 @@ def test_an_address_that_keeps_failing_to_authenticate_gets_429_until_the_window
         text = served.log.read_text()
         assert "failed too often" in text
         assert token not in text and all(h["Authorization"][7:] not in text for h in bad)
+
+
+def _sse_events(lines: Iterator[str]) -> Iterator[dict[str, str]]:
+    """Server-sent events as fields (``id``, ``data``, ``retry``…), read as they arrive."""
+    event: dict[str, str] = {}
+    for line in lines:
+        if not line:
+            if event:
+                yield event
+            event = {}
+            continue
+        name, _, value = line.partition(":")
+        event[name] = value.removeprefix(" ")
+
+
+def _open_session(http: httpx.Client, url: str, headers: dict[str, str]) -> dict[str, str]:
+    """A session opened at the protocol version that resumes streams; the headers that use it."""
+    opened = http.post(url, headers=headers, json={**INITIALIZE, "params": {
+        **INITIALIZE["params"], "protocolVersion": "2025-11-25"}})
+    assert opened.status_code == 200, opened.text
+    session = {**headers, "mcp-session-id": opened.headers["mcp-session-id"],
+               "mcp-protocol-version": "2025-11-25"}
+    http.post(url, headers=session, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+    return session
+
+
+def test_a_broken_stream_is_resumed_with_last_event_id_by_its_caller_only(served: Served) -> None:
+    url = f"{served.base}/routing-gateway/mcp"
+    with httpx.Client(timeout=30) as http:
+        ops = _open_session(http, url, {**ACCEPT, **_bearer("ops")})
+        with http.stream("POST", url, headers=ops, json=JSONRPC_CALL) as answer:
+            events = list(_sse_events(answer.iter_lines()))
+        priming, *rest = events
+        # The stream opens with an id and empty data, and asks clients to reconnect after 1 s.
+        assert priming["id"] and priming["data"] == "" and priming["retry"] == "1000"
+        result = json.loads(rest[-1]["data"])
+        assert result["id"] == JSONRPC_CALL["id"] and "result" in result
+
+        # A client that saw only the priming event gets the answer again from that id on.
+        resume = {**ops, "Accept": "text/event-stream", "last-event-id": priming["id"]}
+        with http.stream("GET", url, headers=resume) as replay:
+            assert replay.status_code == 200
+            replayed = next(e for e in _sse_events(replay.iter_lines()) if e.get("data"))
+        assert json.loads(replayed["data"]) == result and replayed["id"] == rest[-1]["id"]
+
+        # The same caller's other session, and any other caller, get nothing of it.
+        other = _open_session(http, url, {**ACCEPT, **_bearer("ops")})
+        with http.stream("GET", url, headers={**resume, "mcp-session-id": other["mcp-session-id"]},
+                         timeout=10) as elsewhere:
+            assert elsewhere.status_code == 200
+            assert [e for e in _sse_events(elsewhere.iter_lines()) if e.get("data")] == []
+        stranger = http.get(url, headers={**resume, **_bearer("support")})
+        assert stranger.status_code == 403 and result["result"]["content"][0]["text"] not in stranger.text

@@ -28,6 +28,7 @@ from starlette.types import ASGIApp
 from gatewise.config import ServerConfig, Settings
 from gatewise.mcpkit.http_limits import BodyLimits, SessionCap
 from gatewise.runtime import Runtime
+from gatewise.serving.events import RETRY_MS, EventLog, SessionEvents
 from gatewise.serving.gate import CREDENTIAL, AuthGate, Resources
 
 
@@ -52,19 +53,22 @@ class ServeState:
 def build_app(servers: Mapping[str, MCPServer[Any]], settings: Settings, limits: ServerConfig,
               security: TransportSecuritySettings, *, base_url: str, state: ServeState,
               extensions: Sequence[Extension] = ()) -> ASGIApp:
-    """The whole app, outermost first: body limits, authentication (when configured), routes."""
+    """The whole app, outermost first: body limits, authentication (when configured), each
+    session's event log (so a broken SSE stream can be resumed), routes."""
     routes: list[BaseRoute] = [Route("/healthz", _healthz), Route("/readyz", _readyz(state))]
+    events = EventLog()
     for name, server in servers.items():
         server.middleware.append(granted_tools)
         http = server.streamable_http_app(
             streamable_http_path="/mcp", transport_security=security,
+            event_store=events, retry_interval=RETRY_MS,
             max_request_body_size=limits.max_body_bytes, max_sessions=limits.max_sessions,
             session_idle_timeout=limits.session_idle_timeout_s)
         sse = server.sse_app(sse_path="/sse", message_path="/messages/", transport_security=security,
                              max_request_body_size=limits.max_body_bytes)
         routes.append(Mount(f"/{name}", app=Starlette(routes=[*http.routes, *sse.routes])))
     app = Starlette(routes=routes, lifespan=_lifespan(servers, settings, state, extensions))
-    guarded: ASGIApp = app
+    guarded: ASGIApp = SessionEvents(app, servers, events)
     for name in servers:  # SSE sessions are not counted by the SDK
         guarded = SessionCap(guarded, limits, path=f"/{name}/sse")
     if limits.auth.enabled:
