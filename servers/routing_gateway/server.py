@@ -264,9 +264,8 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
         ctx: Context[RoutingGateway], timeframe: Timeframe = None, start: Start = None, end: End = None,
     ) -> CacheStatsReport:
         gateway = ctx.request_context.lifespan_context
-        settings = gateway.runtime.settings
         since, until = parse_timeframe(timeframe, start, end)
-        return await cache_stats(gateway.runtime.analytics, settings.data_dir, gateway.catalog,
+        return await cache_stats(gateway.runtime.analytics, gateway.runtime.cache_home, gateway.catalog,
                                  since=since, until=until)
 
     @server.tool(
@@ -294,8 +293,8 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
         confirm: Annotated[bool, Field(description="Required to delete.")] = False,
         dry_run: Annotated[bool, Field(description="Only show what would be deleted.")] = False,
     ) -> CacheClearing:
-        data_dir = ctx.request_context.lifespan_context.runtime.settings.data_dir
-        return await clear_cache(data_dir, scope, Selection(namespace, project, older_than_s),
+        home = ctx.request_context.lifespan_context.runtime.cache_home
+        return await clear_cache(home, scope, Selection(namespace, project, older_than_s),
                                  confirm=confirm, dry_run=dry_run)
 
     @server.tool(

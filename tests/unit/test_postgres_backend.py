@@ -304,6 +304,48 @@ async def test_the_shared_semantic_store_keeps_to_its_byte_bound(url: str) -> No
             await db.close()
 
 
+async def test_cache_stats_and_clearing_read_the_shared_tables(url: str) -> None:
+    from gatewise.cache.admin import Selection, clear_cache, store_usage
+    from gatewise.cache.embedders import HashEmbedder
+    from gatewise.cache.semantic import Scope
+    from gatewise.storage.postgres.response_cache import PostgresResponseCache
+    from gatewise.storage.postgres.semantic_cache import PostgresSemanticCache
+
+    first, second = await Database.open(storage(url)), await Database.open(storage(url))
+    clock = FakeClock(1000.0)
+    exact = PostgresResponseCache(first, ttl_s=60, max_bytes=10**6, clock=clock)
+    a, b = (PostgresSemanticCache(db, HashEmbedder(), threshold=0.85, ttl_s=60, max_bytes=10**6, clock=clock)
+            for db in (first, second))
+    tool = "routing-gateway:routed_complete"
+    try:
+        for i, project in enumerate(["support", "support", "sales"]):
+            await exact.put(f"k{i}", {"answer": "x" * 10}, namespace=tool, project=project)
+            await a.store(Scope(tool, ("m",), project=project), f"Where is parcel number {i}?",
+                          {"content": "here"})
+        await exact.put("search", {"answer": "y"}, namespace="openrouter-search:web_search")
+        usage = {u.store: u for u in await store_usage(second, clock=clock)}
+        assert (usage["exact"].entries, usage["semantic"].entries) == (4, 3)
+        assert usage["exact"].bytes == pg_rows(url, "SELECT SUM(size) FROM cache_entries")[0][0]
+        assert {(o.project, o.entries) for o in usage["semantic"].owners} == {("support", 2), ("sales", 1)}
+
+        preview = await clear_cache(second, "all", Selection(namespace="routing-gateway", project="support"),
+                                    confirm=False, dry_run=True)
+        assert (preview.applied, preview.entries) == (False, 4)
+        assert pg_rows(url, "SELECT COUNT(*) FROM cache_entries") == [(4,)]
+        done = await clear_cache(second, "all", Selection(project="support"), confirm=True, dry_run=False)
+        assert (done.entries, [s.entries for s in done.stores]) == (4, [2, 2])
+        assert pg_rows(url, "SELECT project FROM semantic_entries") == [("sales",)]
+        await b.warm()
+        assert (await a.stats()).entries == 1 and len(a._scope_of) == len(b._scope_of) == 1
+        clock.advance(61)  # expired entries are not counted as held
+        assert [u.entries for u in await store_usage(first, clock=clock)] == [0, 0]
+    finally:
+        for cache in (exact, a, b):
+            await cache.close()
+        for db in (first, second):
+            await db.close()
+
+
 # --- alert delivery across instances -------------------------------------------------------------------
 
 

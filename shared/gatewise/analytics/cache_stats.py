@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from gatewise.analytics.source import IS_HIT, LedgerSource, Row, any_of, ledger_source, total
 from gatewise.analytics.timeframe import window_label
-from gatewise.cache.admin import StoreUsage, store_usage
+from gatewise.cache.admin import CacheHome, StoreUsage, store_usage
 from gatewise.catalog import Catalog
 from gatewise.ledger.sqlite import window_clause
 
@@ -112,7 +112,7 @@ class _Tally:
                             calls_saved=self.exact + self.semantic, saved_usd=self.saved_usd)
 
 
-async def cache_stats(ledger: LedgerSource | Path | str, data_dir: Path, catalog: Catalog, *,
+async def cache_stats(ledger: LedgerSource | Path | str, data_dir: CacheHome, catalog: Catalog, *,
                       since: float | None, until: float | None) -> CacheStatsReport:
     where, params = window_clause(since, until)
     async with ledger_source(ledger).reader() as reader:

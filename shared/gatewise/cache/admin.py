@@ -1,4 +1,5 @@
-"""What the cache files hold, by owner, and clearing them.
+"""What the caches hold, by owner, and clearing them: the cache files in the data dir, or the
+shared database's tables when the stores are on PostgreSQL (``gatewise.storage.postgres.cache_admin``).
 
 Both stores are read and changed through a connection of their own, as any other process would:
 SQLite makes a clear visible to every process sharing the data dir at once (the exact cache
@@ -16,11 +17,11 @@ from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, Field
 
-from gatewise.cache import response, semantic
+from gatewise.cache import response
 from gatewise.cache.sqlite_db import (
     DEFAULT_BUSY_TIMEOUT_MS,
     CacheError,
@@ -31,15 +32,16 @@ from gatewise.cache.sqlite_db import (
 )
 from gatewise.errors import ErrorCode, GatewiseError
 
+if TYPE_CHECKING:
+    from gatewise.storage.postgres.database import Database
+
 StoreName = Literal["exact", "semantic"]
 ClearScope = Literal["exact", "semantic", "all"]
-STORES: dict[StoreName, tuple[str, FileSchema]] = {
-    "exact": (response.FILE_NAME, response.SCHEMA),
-    "semantic": (semantic.FILE_NAME, semantic.SCHEMA),
-}
 MAX_OWNERS = 50  # owner groups listed per store; the rest are summed in ``other_owners``
 # Rows deleted per transaction, so a large clear never holds the write lock for long.
-_DELETE_BATCH = 1000
+DELETE_BATCH = 1000
+# Where the caches are: the data dir's files, or the shared database (storage.url).
+CacheHome: TypeAlias = "Path | Database"
 
 
 class OwnerUsage(BaseModel):
@@ -67,22 +69,23 @@ class Selection:
     project: str | None = None
     older_than_s: float | None = None
 
-    def where(self, now: float) -> tuple[str, list[Any]]:
-        clauses: list[str] = ["1"]
+    def where(self, now: float, *, mark: str = "?") -> tuple[str, list[Any]]:
+        """The SQL condition and its parameters, written with ``mark`` as the placeholder."""
+        clauses: list[str] = ["1 = 1"]
         params: list[Any] = []
         if self.namespace is not None:
             if ":" in self.namespace:
-                clauses.append("namespace = ?")
+                clauses.append(f"namespace = {mark}")
                 params.append(self.namespace)
             else:  # a prefix compared as text, so no LIKE wildcard in a name can widen it
                 prefix = self.namespace + ":"
-                clauses.append("substr(namespace, 1, ?) = ?")
+                clauses.append(f"substr(namespace, 1, {mark}) = {mark}")
                 params += [len(prefix), prefix]
         if self.project is not None:
-            clauses.append("project = ?")
+            clauses.append(f"project = {mark}")
             params.append(self.project)
         if self.older_than_s is not None:
-            clauses.append("stored_at <= ?")
+            clauses.append(f"stored_at <= {mark}")
             params.append(now - self.older_than_s)
         return " AND ".join(clauses), params
 
@@ -91,28 +94,46 @@ def store_names(scope: ClearScope) -> list[StoreName]:
     return ["exact", "semantic"] if scope == "all" else [scope]
 
 
-async def store_usage(data_dir: Path, *, clock: Callable[[], float] = time.time) -> list[StoreUsage]:
+async def store_usage(home: CacheHome, *, clock: Callable[[], float] = time.time) -> list[StoreUsage]:
     """Live (unexpired) entries and their bytes in each store, by owner."""
-    return await asyncio.to_thread(_each_store, data_dir, ["exact", "semantic"], _usage, clock())
+    if not isinstance(home, Path):
+        from gatewise.storage.postgres import cache_admin
+
+        return await cache_admin.usage(home, ["exact", "semantic"], clock())
+    return await asyncio.to_thread(_each_store, home, ["exact", "semantic"], _usage, clock())
 
 
-async def clear_entries(data_dir: Path, scope: ClearScope, selection: Selection, *, dry_run: bool,
+async def clear_entries(home: CacheHome, scope: ClearScope, selection: Selection, *, dry_run: bool,
                         clock: Callable[[], float] = time.time) -> list[StoreUsage]:
     """Delete the selected entries (expired ones too) from the stores ``scope`` names, and say
     what went; with ``dry_run`` only say what would go."""
+    if not isinstance(home, Path):
+        from gatewise.storage.postgres import cache_admin
+
+        return await cache_admin.clear(home, store_names(scope), selection, clock(), dry_run=dry_run)
+
     def clear(conn: sqlite3.Connection, name: StoreName, now: float) -> StoreUsage:
         return _clear(conn, name, selection, now, dry_run=dry_run)
 
-    return await asyncio.to_thread(_each_store, data_dir, store_names(scope), clear, clock())
+    return await asyncio.to_thread(_each_store, home, store_names(scope), clear, clock())
 
 
 Work = Callable[[sqlite3.Connection, StoreName, float], StoreUsage]
 
 
+def _store_file(name: StoreName) -> tuple[str, FileSchema]:
+    """The file name and schema of a store."""
+    if name == "exact":
+        return response.FILE_NAME, response.SCHEMA
+    from gatewise.cache import semantic  # loads numpy: only once a store is read, not at import
+
+    return semantic.FILE_NAME, semantic.SCHEMA
+
+
 def _each_store(data_dir: Path, names: list[StoreName], work: Work, now: float) -> list[StoreUsage]:
     found = []
     for name in names:
-        file_name, schema = STORES[name]
+        file_name, schema = _store_file(name)
         path = data_dir / file_name
         if not path.is_file():
             found.append(StoreUsage(store=name, entries=0, bytes=0, owners=[]))
@@ -136,7 +157,7 @@ def _usage(conn: sqlite3.Connection, name: StoreName, now: float) -> StoreUsage:
 def _by_owner(conn: sqlite3.Connection, name: StoreName, where: str, params: list[Any]) -> StoreUsage:
     rows = conn.execute(f"SELECT namespace, project, COUNT(*), TOTAL(size) FROM entries WHERE {where}"
                         " GROUP BY 1, 2", params).fetchall()
-    return _summary(name, [(ns, project, n, int(size)) for ns, project, n, size in rows])
+    return summary(name, [(ns, project, n, int(size)) for ns, project, n, size in rows])
 
 
 def _clear(conn: sqlite3.Connection, name: StoreName, selection: Selection, now: float,
@@ -148,17 +169,17 @@ def _clear(conn: sqlite3.Connection, name: StoreName, selection: Selection, now:
     while True:
         batch = in_transaction(conn, lambda: conn.execute(
             f"DELETE FROM entries WHERE rowid IN (SELECT rowid FROM entries WHERE {where} LIMIT ?)"
-            " RETURNING namespace, project, size", [*params, _DELETE_BATCH]).fetchall())
+            " RETURNING namespace, project, size", [*params, DELETE_BATCH]).fetchall())
         for namespace, project, size in batch:
             counted = gone.setdefault((namespace, project), [0, 0])
             counted[0] += 1
             counted[1] += size
-        if len(batch) < _DELETE_BATCH:
+        if len(batch) < DELETE_BATCH:
             break
-    return _summary(name, [(ns, project, n, size) for (ns, project), (n, size) in gone.items()])
+    return summary(name, [(ns, project, n, size) for (ns, project), (n, size) in gone.items()])
 
 
-def _summary(name: StoreName, rows: list[tuple[str, str | None, int, int]]) -> StoreUsage:
+def summary(name: StoreName, rows: list[tuple[str, str | None, int, int]]) -> StoreUsage:
     rows.sort(key=lambda r: (-r[3], -r[2], r[0], r[1] or ""))
     owners = [OwnerUsage(namespace=ns, project=project, entries=n, bytes=size)
               for ns, project, n, size in rows[:MAX_OWNERS]]
@@ -174,13 +195,13 @@ class CacheClearing(BaseModel):
     stores: list[StoreUsage] = Field(description="What went from each store, by owner")
 
 
-async def clear_cache(data_dir: Path, scope: ClearScope, selection: Selection, *, confirm: bool,
+async def clear_cache(home: CacheHome, scope: ClearScope, selection: Selection, *, confirm: bool,
                       dry_run: bool) -> CacheClearing:
     """Clear the selected entries, refusing without ``confirm`` unless it is a dry run."""
     if not dry_run and not confirm:
         raise GatewiseError(
             ErrorCode.INVALID_INPUT, "clearing cached answers cannot be undone; nothing was deleted",
             hint="Call again with confirm: true, or with dry_run: true to see what would go.")
-    stores = await clear_entries(data_dir, scope, selection, dry_run=dry_run)
+    stores = await clear_entries(home, scope, selection, dry_run=dry_run)
     return CacheClearing(applied=not dry_run, scope=scope, entries=sum(s.entries for s in stores),
                          bytes=sum(s.bytes for s in stores), stores=stores)
