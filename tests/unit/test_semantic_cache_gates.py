@@ -95,6 +95,16 @@ TRAPS = [
     ("value", "Is the pharmacy open at 9 am?", "Is the pharmacy open at 9 pm?"),
     # a place named in a question that also has an acronym
     ("name", "When does the IKEA in Croydon open?", "When does the IKEA in Wembley open?"),
+    # the rewritten expressions still hold their gates: another country, age, side or qualifier
+    ("name", "What's the legal drinking age in the US?", "What's the legal drinking age in the UK?"),
+    ("value", "Can an 18-year-old buy alcohol?", "Can a 16-year-old buy alcohol?"),
+    ("polarity", "Is the restaurant dog-friendly?", "Are dogs banned from the restaurant?"),
+    ("polarity", "Is it legal to park here?", "Is it illegal to park here?"),
+    ("content", "Does the hotel have a swimming pool?", "Does the hotel have a heated pool?"),
+    ("polarity", "When will my broadband go live?", "When will my broadband be disabled?"),
+    # "when travelling" sets a circumstance, "when do I" asks a time; a limit asks a quantity
+    ("question", "What do I need when travelling abroad?", "When do I need to travel abroad?"),
+    ("question", "Is there a withdrawal limit?", "Is there a withdrawal fee?"),
 ]
 
 PARAPHRASES = [
@@ -144,6 +154,19 @@ SAME_WORDS = [
     ("Do you offer gift wrapping?", "Do you do gift wrapping?"),
     ("Does this printer support double-sided printing?", "Can this printer do double-sided printing?"),
     ("Is the cafe dog-friendly?", "Is the cafe dog friendly?"),
+    # other names of one country, an age written two ways, "legal" as "allowed"
+    ("What's the legal drinking age in the US?", "What's the legal drinking age in America?"),
+    ("Can an 18-year-old buy alcohol in the UK?", "Is it legal to buy alcohol at 18 in the UK?"),
+    # expressions read as the word they mean, and compounds as their head
+    ("Are dogs allowed in the restaurant?", "Is the restaurant dog-friendly?"),
+    ("When will my broadband be activated?", "When will my broadband go live?"),
+    ("Does the hotel have a pool?", "Does the hotel have a swimming pool?"),
+    ("What's the excess on my contents insurance?", "What is the excess on my contents insurance policy?"),
+    # an allowance asks "how much"; a misspelt question word is still that word
+    ("What's the baggage allowance?", "How much luggage am I allowed?"),
+    ("What is the baggage allowance for economy?", "What is the bagage allowence for economy?"),
+    # "Calculate" opening a request asks what "What's" does
+    ("What's 15% of 200?", "Calculate fifteen percent of 200"),
 ]
 
 # The same question built anew: some common words differ, and the embeddings agree closely.
@@ -151,7 +174,7 @@ REWORDED = [
     ("Does the gym have a sauna?", "Is there a sauna in the gym building?"),
     ("What's the fee for a late payment?", "How much is the late payment charge?"),
     ("Is the 10:40 bus running?", "What's the status of the 10:40 bus?"),
-    ("What's the excess on my pet insurance?", "On my pet insurance policy, what is the excess?"),
+    ("What's the excess on my pet insurance?", "On my pet insurance plan, what is the excess?"),
 ]
 
 

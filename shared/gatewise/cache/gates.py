@@ -203,6 +203,9 @@ _CHAT = _set(
     "thanks thank you cheers ta many much in advance sorry to bother silly quick question one "
     "please ok okay so um er erm uh hmm well right just wondering i was am hoping hope apologies "
     "again a help me dear sir madam")
+# Verbs that open a request for a figure as a question word would ("Calculate 15% of 200" asks
+# what "What's 15% of 200?" does); inside a question they keep their sense ("how do I calculate").
+_ASKING_VERBS = _set("calculate compute")
 # Contractions whose stem is not the word before n't.
 _CONTRACTED = {"won't": "will", "can't": "can", "shan't": "shall", "ain't": "is"}
 
@@ -258,12 +261,13 @@ def is_rare(word: str) -> bool:
 
 @cache
 def _lexicon() -> tuple[str, ...]:
-    return tuple(sorted(set(_DATE_WORDS) | set(_NUMBER_WORDS) | set(_POLARITY) | set(_NEGATIONS)))
+    return tuple(sorted(set(_DATE_WORDS) | set(_NUMBER_WORDS) | set(_POLARITY) | set(_NEGATIONS)
+                        | set(_ASKED_FOR)))
 
 
 @cache
 def _corrected(word: str) -> str:
-    """A word no dictionary has, one slip from a value, polar or negation word, read as that
+    """A word no dictionary has, one slip from a value, polar, negation or question word, read as that
     word ("Mondys", "instal", "evenigns"); any other word as it is. The plural's stem is tried
     too, since the lexicon lists singulars ("evenigns" is "evening" with two letters swapped)."""
     if len(word) < 4 or not word.isalpha() or _rank(word) is not None:
@@ -403,7 +407,7 @@ def analyse(text: str) -> Features:
         if low not in _lexicon():  # "hours" and "metres" are values, whatever their spelling
             low = synonyms.one_spelling(low, _known)
         w = stem(low)
-        kind = _kind(low, w, previous)
+        kind = "stop" if starts and low in _ASKING_VERBS else _kind(low, w, previous)
         if kind == "value":
             values.update(_values(low, w))
         elif kind == "negation":
@@ -460,7 +464,7 @@ def _kind(low: str, w: str, previous: str) -> str:
         return "negation"
     if low in _PARTICLES:
         return "polar" if previous in _PARTICLE_VERBS else "stop"
-    if low in _POLARITY or w in _POLARITY:
+    if _polar_word(low, w) is not None:
         return "polar"
     if low == "work" and previous in _BEFORE_NOUN:
         return "content"  # "my work password", "at work"; but "how does it work"
@@ -498,7 +502,13 @@ def _polarity(low: str, w: str, previous: str) -> tuple[str, int]:
     if low in _PARTICLES:  # "turn off", "log in", "scale up"
         axis = "run" if low in {"on", "off"} else "direction" if low in {"in", "out"} else "amount"
         return axis, 1 if low in {"on", "in", "up"} else -1
-    return _POLARITY.get(low) or _POLARITY[w]
+    return _POLARITY[str(_polar_word(low, w))]
+
+
+def _polar_word(low: str, w: str) -> str | None:
+    """The opposite pairs' word ``low`` is a form of: the stem may have lost a closing "e" the
+    vocabulary could not restore ("activated" -> "activat")."""
+    return next((key for key in (low, w, w + "e") if key in _POLARITY), None)
 
 
 def _is_name(raw: str, starts: bool, title_case: bool) -> bool:
@@ -587,7 +597,8 @@ _ARTICLES = frozenset({"a", "an", "the"})
 # to "price"; any other "how much" or "how many" asks for a quantity: "Can I take liquids?" and
 # "How much liquid can I take?" want different answers.)
 _ASKED_FOR = {"who": "who", "whom": "who", "whose": "who", "where": "where", "why": "why", "when": "when",
-              "deadline": "when", "due": "when", "date": "when", "much": "quantity", "many": "quantity"}
+              "deadline": "when", "due": "when", "date": "when", "much": "quantity", "many": "quantity",
+              "allowance": "quantity", "limit": "quantity"}
 
 
 def _asked(words: frozenset[str]) -> frozenset[str]:

@@ -31,7 +31,7 @@ call: call phone ring telephone
 fix: fix repair mend resolve solve
 cancel: cancel terminate end stop
 need: need require required necessary needed mandatory compulsory must
-allowed: allow allowed permitted can may able possible
+allowed: allow allowed permitted can may able possible legal
 price: price cost fee pricing tariff fare
 exist: available there
 offer: offer provide supply available
@@ -122,6 +122,8 @@ online: online internet web
 internet: internet broadband
 eligible: eligible entitled qualify qualified
 due: due deadline
+usa: usa america
+uk: uk britain
 """
 
 # Expressions rewritten before the words are read: (pattern, the word it means). Verb forms are
@@ -144,10 +146,24 @@ _PHRASES = (
     (r"\blocal authority\b", "council"),
     (r"\bhow come\b|\bwhat(?: is|'s) the reason(?: why| for)?\b|\bfor what reason\b", "why"),
     (r"\bdue to\b", "because"),
+    # Compounds whose head alone says the same in a question: a hotel's pool is a swimming pool,
+    # and "my car insurance policy" is "my car insurance".
+    (r"\bswimming[ -]pools?\b", "pool"),
+    (r"\binsurance (?:policy|policies|cover)\b", "insurance"),
+    (r"\b(?:go|goes|went|going|gone) live\b", "activated"),
+    # A place that welcomes dogs or pets allows them ("user-friendly" says nothing of the kind).
+    (r"\b(dog|pet)s?[ -]friendly\b", r"\1s allowed"),
+    # An age: "an 18-year-old" asks what "at 18" does.
+    (r"\b(\d+)[ -]years?[ -]old\b", r"\1"),
+    # Other names of one country ("US" only in capitals: "us" is a pronoun).
+    (r"\bunited states(?: of america)?\b|(?-i:\bU\.S\.(?:A\.)?|\bUSA?\b)", "USA"),
+    (r"\bunited kingdom\b|\bgreat britain\b|(?-i:\bU\.K\.)", "UK"),
     # Asking whether one must ("Do I need a visa?", "Do I have to work from home?") is not
     # asking whether one may ("Can I work from home?"): the requirement is spelled out.
     (r"\b(?:do|does|did|will|would)\s+(?:i|we|you|they|he|she|it)\s+(?:need(?:\s+to)?|have\s+to)\b"
      r"|\bmust\s+(?:i|we|you|they|he|she|it)\b", "required"),
+    # "When flying", "when travelling" set a circumstance; they do not ask when.
+    (r"\bwhen(?= \w+ing\b)", "while"),
     # "what time does it open" asks when; "what time zone" does not.
     (r"\bwhat time(?= (?:is|are|was|were|does|do|did|will|would|can|could|should|must|'s)\b)", "when"),
     # "how much is it", "how much does it cost" ask a price; "how much luggage" a quantity.
@@ -155,11 +171,18 @@ _PHRASES = (
 )
 # One pass over the text: each expression is a named alternative, g0, g1...
 _PHRASE_PATTERN = re.compile("|".join(f"(?P<g{i}>{p})" for i, (p, _) in enumerate(_PHRASES)), re.IGNORECASE)
+# Each expression alone, to fill in what its replacement takes from the match ("dogs allowed").
+_EACH_PHRASE = tuple(re.compile(p, re.IGNORECASE) for p, _ in _PHRASES)
 
 
 def rewrite(text: str) -> str:
     """``text`` with the expressions above replaced by the word they mean."""
-    return _PHRASE_PATTERN.sub(lambda m: _PHRASES[int(str(m.lastgroup)[1:])][1], text)
+    def replace(match: re.Match[str]) -> str:
+        i = int(str(match.lastgroup)[1:])
+        alone = _EACH_PHRASE[i].match(text, match.start())
+        return alone.expand(_PHRASES[i][1]) if alone is not None else match.group()
+
+    return _PHRASE_PATTERN.sub(replace, text)
 
 
 @cache
