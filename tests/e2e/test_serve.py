@@ -290,6 +290,15 @@ def test_tool_calls_past_a_tokens_rate_get_429(served: Served) -> None:
     assert httpx.post(f"{served.base}/routing-gateway/mcp", json=JSONRPC_CALL, headers=ops).status_code != 429
 
 
+def test_a_batch_calling_more_tools_than_the_burst_gets_413_not_429(served: Served) -> None:
+    ops = {**ACCEPT, "Authorization": f"Bearer {TOKENS['ops']}"}
+    batch = [{**JSONRPC_CALL, "id": i} for i in range(4)]  # the burst is 3
+    reply = httpx.post(f"{served.base}/routing-gateway/mcp", json=batch, headers=ops)
+    assert reply.status_code == 413 and "retry-after" not in reply.headers
+    assert reply.json()["error"] == "batch_too_large"
+    assert "calls 4 tools; at most 3" in reply.json()["error_description"]
+
+
 def test_a_client_that_never_finishes_its_headers_is_cut_off(served: Served) -> None:
     with closing(socket.create_connection(("127.0.0.1", served.port), timeout=10)) as sock:
         sock.sendall(b"POST /routing-gateway/mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")

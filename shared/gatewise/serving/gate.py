@@ -177,6 +177,10 @@ class AuthGate:
         if refused is not None:
             return self._challenge(403, resource, "insufficient_scope",
                                    f"this token may not call {refused[:64]!r}")
+        if len(tools) > self.limiter.burst:  # would never fit in the bucket: waiting cannot help
+            return JSONResponse({"error": "batch_too_large", "error_description": (
+                f"this request calls {len(tools)} tools; at most {self.limiter.burst} may be called "
+                "at once: send them in smaller requests")}, status_code=413)
         if tools:
             wait = self.limiter.take(credential.caller.name, len(tools), credential.rate_per_minute)
             if wait is not None:
