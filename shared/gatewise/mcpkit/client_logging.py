@@ -13,14 +13,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
+import weakref
 from contextvars import ContextVar
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from mcp import MCPDeprecationWarning
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
-from mcp.types import EmptyResult, LoggingLevel, SetLevelRequestParams
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS, LoggingLevel, SetLevelRequestParams
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import ValidationError
 
 from gatewise.redact import scrub
 
@@ -29,17 +32,19 @@ LEVELS: tuple[LoggingLevel, ...] = ("debug", "info", "notice", "warning", "error
 DEFAULT_LEVEL: LoggingLevel = "warning"
 MAX_CHARS = 2000
 
-_levels: WeakKeyDictionary[Any, LoggingLevel] = WeakKeyDictionary()  # connection → level it asked for
+# id of a connection's client_params → the level it asked for (the entry goes with the params;
+# by id, as pydantic models cannot be dictionary keys)
+_levels: dict[int, LoggingLevel] = {}
 # (session, request id, event loop, notifications in flight) of the tool call running here
 _Call = tuple[Any, Any, asyncio.AbstractEventLoop, set["asyncio.Future[Any]"]]
 _call: ContextVar[_Call | None] = ContextVar("gatewise_call", default=None)
 FLUSH_S = 2.0  # the most a call's result waits for its log notifications to go out
 
 
-def _connection(session: Any) -> Any:
-    """The client connection behind a request's session: the SDK makes a session object per
-    request, so a level set by one request must be kept on the connection they share."""
-    return getattr(session, "_connection", session)
+def _connection(session: Any) -> int:
+    """What a connection's requests share: the SDK makes a session object per request, but each
+    hands out its connection's one ``client_params`` (what the client sent at initialize)."""
+    return id(session.client_params)
 
 
 def _level_of(record: logging.LogRecord) -> LoggingLevel:
@@ -98,9 +103,26 @@ async def _bind_call(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -
             await asyncio.wait(sending, timeout=FLUSH_S)
 
 
-async def _set_level(ctx: ServerRequestContext[Any, Any], params: SetLevelRequestParams) -> EmptyResult:
-    _levels[_connection(ctx.session)] = params.level
-    return EmptyResult()
+async def _set_level(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    """Answer ``logging/setLevel`` (and say so at initialize) for the protocol versions that have
+    it, through the public middleware: MCPServer has no public way to register the handler."""
+    if ctx.method == "initialize":
+        result = await call_next(ctx)
+        if isinstance(result, dict) and isinstance(result.get("capabilities"), dict):
+            result["capabilities"].setdefault("logging", {})
+        return result
+    if (ctx.method != "logging/setLevel" or ctx.protocol_version in MODERN_PROTOCOL_VERSIONS
+            or ctx.session.client_params is None):
+        return await call_next(ctx)  # no handler: the SDK answers "method not found" (or not ready)
+    try:
+        params = SetLevelRequestParams.model_validate(ctx.params or {}, by_name=False)
+    except ValidationError:
+        raise MCPError(code=INVALID_PARAMS, message="Invalid request parameters", data="") from None
+    key = _connection(ctx.session)
+    if key not in _levels:
+        weakref.finalize(ctx.session.client_params, _levels.pop, key, None)
+    _levels[key] = params.level
+    return {}
 
 
 _handler = _ToClient()
@@ -111,5 +133,4 @@ def add_client_logging(server: MCPServer[Any]) -> None:
     gatewise_log = logging.getLogger("gatewise")
     if _handler not in gatewise_log.handlers:
         gatewise_log.addHandler(_handler)
-    server.middleware.append(_bind_call)
-    server._lowlevel_server.add_request_handler("logging/setLevel", SetLevelRequestParams, _set_level)
+    server.middleware.extend([_bind_call, _set_level])
