@@ -3,12 +3,14 @@
 Resources a client can attach without calling a tool: the model catalogue, one model, and the
 budgets. The ``cheapest_model`` prompt answers "which model is cheapest for this kind of
 request" from the routing table the gateway itself would use. Completion offers model ids,
-budget projects and task names as they are typed.
+projects (those with a budget and those the ledger billed lately; only its own to a caller
+bound to a project) and task names as they are typed.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,6 +19,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import INVALID_PARAMS, CompleteRequestParams, PromptReference, ResourceTemplateReference
 from pydantic import TypeAdapter
 
+from gatewise.caller import CALLER
 from gatewise.catalog import ModelInfo
 from gatewise.config import TaskType
 from gatewise.errors import GatewiseError
@@ -24,11 +27,33 @@ from gatewise.gateway import CompletionRequest, RoutingGateway
 from gatewise.ledger.budget_store import BudgetStatus
 from gatewise.mcpkit.completion import add_completion
 
+# Projects offered from the ledger: those billed in this window, the costliest this many.
+BILLED_WINDOW_S = 90 * 86_400
+MAX_BILLED = 1000
+BILLED_FRESH_S = 30.0  # completion asks on every keystroke: the ledger is read at most this often
+
 MODELS = "gatewise://models{?input}"
 MODEL = "gatewise://models/{model_id}"
 BUDGETS = "gatewise://budgets{?project}"
 PER_MILLION = 1_000_000
 BUDGET_LIST = TypeAdapter(list[BudgetStatus])
+
+
+class BilledProjects:
+    """The projects the ledger billed lately (one grouped query over the window, kept for
+    BILLED_FRESH_S), so projects without a budget complete too."""
+
+    def __init__(self) -> None:
+        self._read_at = -BILLED_FRESH_S
+        self._projects: list[str] = []
+
+    async def __call__(self, gateway: RoutingGateway) -> list[str]:
+        if time.monotonic() - self._read_at >= BILLED_FRESH_S:
+            since = time.time() - BILLED_WINDOW_S
+            rows = await gateway.runtime.ledger.summary(since=since, group_by="project")
+            self._projects = [row.key for row in rows[:MAX_BILLED] if row.key]
+            self._read_at = time.monotonic()
+        return self._projects
 
 
 def model_entry(info: ModelInfo) -> dict[str, Any]:
@@ -97,6 +122,8 @@ def add_resources(server: MCPServer[RoutingGateway]) -> None:
             f"Call routed_complete with task '{kind.value}'"
             + (f" and model '{cheapest}' to pin it" if cheapest else "") + "; fallbacks still apply."])
 
+    billed = BilledProjects()
+
     async def complete(gateway: RoutingGateway, params: CompleteRequestParams) -> Iterable[str]:
         ref, name = params.ref, params.argument.name
         if isinstance(ref, ResourceTemplateReference) and ref.uri == MODEL and name == "model_id":
@@ -104,8 +131,12 @@ def add_resources(server: MCPServer[RoutingGateway]) -> None:
         if isinstance(ref, ResourceTemplateReference) and ref.uri == MODELS and name == "input":
             return {m for info in gateway.catalog.models.values() for m in info.input_modalities}
         if isinstance(ref, ResourceTemplateReference) and ref.uri == BUDGETS and name == "project":
+            own = CALLER.get()
+            if own is not None and own.project is not None:  # bound to one: it may see no other
+                return [own.project]
             scopes = [b.scope for b in await gateway.runtime.budgets.status(None)]
-            return [s.removeprefix("project:") for s in scopes if s.startswith("project:")]
+            return [*(s.removeprefix("project:") for s in scopes if s.startswith("project:")),
+                    *await billed(gateway)]
         if isinstance(ref, PromptReference) and ref.name == "cheapest_model" and name == "task":
             return [t.value for t in TaskType]
         return []

@@ -10,6 +10,7 @@ from gatewise.servers.routing_gateway.server import create_server
 from mcp import Client, MCPError
 from mcp.types import PromptReference, ResourceTemplateReference
 
+from gatewise.caller import CALLER, Caller
 from gatewise.config import Settings
 
 MODEL = ResourceTemplateReference(type="ref/resource", uri="gatewise://models/{model_id}")
@@ -78,3 +79,21 @@ async def test_completion_of_models_projects_and_tasks(settings: Settings) -> No
         assert tasks.values == ["code_generation"]
         nothing = (await client.complete(PROMPT, {"name": "elsewhere", "value": "x" * 10_000})).completion
         assert nothing.values == []
+
+
+async def test_projects_the_ledger_billed_complete_too_but_a_bound_caller_sees_only_its_own(
+        settings: Settings, upstream) -> None:
+    async with Client(create_server(settings)) as client:
+        await client.call_tool("set_budget", {"scope": "project:support-bot", "limit_usd": 5})
+        for project in ("support-desk", "research"):
+            await client.call_tool("routed_complete", {"prompt": "What is 17*23?", "project": project})
+        support = (await client.complete(BUDGETS, {"name": "project", "value": "SUP"})).completion
+        assert support.values == ["support-bot", "support-desk"]  # budgeted and billed, prefix-filtered
+        every = (await client.complete(BUDGETS, {"name": "project", "value": ""})).completion
+        assert every.values == ["research", "support-bot", "support-desk"]
+        token = CALLER.set(Caller("bot", project="research"))
+        try:
+            bound = (await client.complete(BUDGETS, {"name": "project", "value": ""})).completion
+        finally:
+            CALLER.reset(token)
+        assert bound.values == ["research"]
