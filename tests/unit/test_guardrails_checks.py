@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import codecs
 import json
+import random
 import re
 import threading
 import time
@@ -20,7 +21,7 @@ from gatewise.guardrails.blocklist import Blocklist
 from gatewise.guardrails.grounding import grounding
 from gatewise.guardrails.injection import check_injection
 from gatewise.guardrails.moderation import llama_guard_answer, parse_llama_guard
-from gatewise.guardrails.normalize import normalise
+from gatewise.guardrails.normalize import needle, normalise
 from gatewise.guardrails.safety import check_safety
 from gatewise.guardrails.texts import split
 from gatewise_sandbox.answers import answer
@@ -136,6 +137,34 @@ def test_rules_search_as_written_with_their_word_boundary() -> None:
             expected = written.search(lower)
             got = rule.search(lower)
             assert (got.span() if got else None) == (expected.span() if expected else None), (rule.id, text)
+
+
+def test_token_rules_match_only_where_a_literal_they_hold_is() -> None:
+    """A token rule is searched only when one of its literals is in the text: generated texts
+    full of control-token fragments, every one its pattern matches holds one of them."""
+    rnd = random.Random(31)
+    pieces = ["<|", "|>", "<", ">", "[", "]", "/", "im_start", "system", "user", "eot_id", "inst", "sys",
+              "<<", ">>", "tool_call", "function_call", "tool_use", "function_results", "system-reminder",
+              "![", "](", "https://x.example/p", "?", "&", "q=", "{", "$", " ", "\n", "a"]
+    rules = [rule for rule in injection.RULES if rule.holds]
+    assert rules
+    matched = 0
+    for _ in range(20000):
+        lower = "".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 12)))
+        for rule in rules:
+            if rule.pattern.search(lower):
+                matched += 1
+                assert any(part.text in lower for part in rule.holds), (rule.id, lower)
+    assert matched > 50
+
+
+def test_a_needle_is_within_a_text_exactly_when_it_is_a_substring() -> None:
+    rnd = random.Random(37)
+    alphabet = ["a", "e", "x", "J", "/", ":", "_", "-", "é", " ", "\n", "<", "|"]
+    for _ in range(5000):
+        text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 30)))
+        word = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 4)))
+        assert needle(word).within(text) == (word in text), (word, text)
 
 
 def test_untrusted_content_is_flagged_never_blocked() -> None:

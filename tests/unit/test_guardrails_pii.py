@@ -16,7 +16,7 @@ from gatewise.guardrails.normalize import normalise
 from gatewise.guardrails.pii import find_pii
 from gatewise.guardrails.redaction import Placeholders, check_pii
 from gatewise.guardrails.texts import split
-from gatewise.guardrails.validators import iban_ok, ipv4_ok, is_card, luhn, ssn_ok
+from gatewise.guardrails.validators import IBAN_LENGTHS, iban_ok, ipv4_ok, is_card, luhn, ssn_ok
 from repo_paths import BENCH
 
 ALL = dict.fromkeys(("SECRET", "CREDIT_CARD", "IBAN", "US_SSN", "EMAIL", "IP_ADDRESS", "PHONE"), "redact")
@@ -103,6 +103,32 @@ def test_validators() -> None:
     assert is_card("4012888888881881") and not is_card("9012888888881881")
     assert iban_ok("NL91ABNA0417164300") and not iban_ok("NL91ABNA041716430")
     assert ssn_ok("536", "22", "8833") and not ssn_ok("078", "05", "1120")
+
+
+def _mod97_per_character(iban: str) -> bool:
+    """The IBAN check spelled out: each character as its base-36 value, the number mod 97."""
+    moved = iban[4:] + iban[:4]
+    return all(ch.isascii() and ch.isalnum() for ch in moved) and \
+        int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
+
+
+def test_iban_check_agrees_with_converting_each_character() -> None:
+    """Generated IBANs of every registered length, half with correct check digits, some with
+    lower-case letters or stray characters."""
+    rnd = random.Random(29)
+    alphabet = string.ascii_uppercase + string.digits * 3
+    for _ in range(4000):
+        country = rnd.choice(sorted(IBAN_LENGTHS))
+        body = "".join(rnd.choice(alphabet) for _ in range(IBAN_LENGTHS[country] - 4))
+        check = 98 - int("".join(str(int(ch, 36)) for ch in body + country + "00")) % 97
+        digits = f"{check:02d}" if rnd.random() < 0.5 else f"{rnd.randint(0, 99):02d}"
+        iban = country + digits + body
+        if rnd.random() < 0.1:
+            at = rnd.randrange(4, len(iban))
+            iban = iban[:at] + rnd.choice(["a", "z", "_", " ", "é", "-"]) + iban[at + 1:]
+        expected = (IBAN_LENGTHS.get(iban[:2]) == len(iban) and iban[2:4].isdigit()
+                    and _mod97_per_character(iban))
+        assert iban_ok(iban) == expected, iban
 
 
 def test_ipv4_validation_agrees_with_ipaddress() -> None:

@@ -4,7 +4,7 @@ the set of positions findings already cover."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # In priority order: where two findings overlap, the earlier type wins (an IBAN, checked over
 # its whole length, holds digit groups that can pass for a card number).
@@ -29,11 +29,11 @@ def entity_type(name: str) -> str:
     return key
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
     """One detected value: offsets into the text it was found in, and its canonical form
     (digits only for numbers, lower case for e-mail), which is what placeholders and audit
-    hashes are keyed on."""
+    hashes are keyed on. A named tuple: immutable, and made a few times faster than a frozen
+    dataclass (a log holds a finding on every line)."""
 
     type: str
     start: int

@@ -7,7 +7,7 @@ text (Unicode tag characters). Each rule has a weight; the score is ``1 - Π(1 -
 rules that fire, so independent signals add up.
 
 Every pattern runs on the lower-cased normalised view, only when one of its trigger words (or,
-for the token rules, one of their opening characters) is in the text, and uses bounded repeats
+for the token rules, one of the literals every match holds) is in the text, and uses bounded repeats
 from a fixed start, so the time is linear in the input.
 """
 
@@ -17,7 +17,7 @@ import codecs
 import re
 from dataclasses import dataclass
 
-from gatewise.guardrails.normalize import View, normalise
+from gatewise.guardrails.normalize import Needle, View, needle, normalise
 from gatewise.guardrails.pii import encoded_blobs
 from gatewise.guardrails.texts import TextRef
 from gatewise.guardrails.verdict import CheckResult
@@ -40,7 +40,7 @@ class _Rule:
     pattern: re.Pattern[str]
     triggers: frozenset[str]  # words one of which must be in the text
     also: frozenset[str] = frozenset()  # and, when set, one of these too
-    opens: tuple[str, ...] = ()  # for a rule without words: what every match starts with
+    holds: tuple[Needle, ...] = ()  # for a rule without words: one of these is in every match
     word_start: bool = False  # a match must begin where a word does (see _rule)
 
     def search(self, lower: str) -> re.Match[str] | None:
@@ -59,7 +59,7 @@ def _is_word(ch: str) -> bool:
 
 
 def _rule(id: str, family: str, weight: float, pattern: str, triggers: str = "", also: str = "",
-          opens: tuple[str, ...] = ()) -> _Rule:
+          holds: tuple[str, ...] = ()) -> _Rule:
     """A rule whose every alternative begins with ``\\b`` and a word is compiled without those
     ``\\b``, and the boundary is checked at each match instead: the regex engine can then skip
     to the letters a match can begin with, about five times faster over text that does not
@@ -68,7 +68,7 @@ def _rule(id: str, family: str, weight: float, pattern: str, triggers: str = "",
     if word_start:
         pattern = pattern[2:].replace(r"|\b", "|")
     return _Rule(id, family, weight, re.compile(pattern, re.MULTILINE), frozenset(triggers.split()),
-                 frozenset(also.split()), opens, word_start)
+                 frozenset(also.split()), tuple(map(needle, holds)), word_start)
 
 
 _NOUNS = ("instruction instructions prompt prompts rules directions directives guidelines context "
@@ -139,7 +139,8 @@ RULES: tuple[_Rule, ...] = (
     _rule("control_tokens", "tool_hijack", 0.7,
           r"<\|(?:im_start|im_end|system|assistant|user|endoftext|eot_id|start_header_id)\|>|"
           r"\[/?inst\]|<</?sys>>|</?(?:tool_call|function_call|tool_use|function_results|"
-          r"system-reminder)>", opens=("<", "[")),
+          r"system-reminder)>",
+          holds=("<|", "inst]", "sys>>", "_call>", "tool_use>", "_results>", "reminder>")),
     _rule("role_marker", "tool_hijack", 0.4,
           r"^[ \t]{0,8}(?:#{1,4} ?)?(?:system|assistant|developer)(?: message| prompt)?[ \t]{0,4}:",
           "system assistant developer"),
@@ -155,7 +156,7 @@ RULES: tuple[_Rule, ...] = (
           "conversation chat messages api key keys secret secrets password passwords credentials token "
           "tokens system user personal"),
     _rule("image_exfil", "tool_hijack", 0.7,
-          r"!\[[^\]\n]{0,100}\]\(https?://[^)\s]{1,300}[?&][a-z0-9_]{1,20}=(?:\{|%7b|\$|\[)", opens=("![",)),
+          r"!\[[^\]\n]{0,100}\]\(https?://[^)\s]{1,300}[?&][a-z0-9_]{1,20}=(?:\{|%7b|\$|\[)", holds=("![",)),
     _rule("addressed_to_ai", "instruction_override", 0.6,
           r"\bif you are an? (?:ai|llm|assistant|language model|chatbot|agent)\b|"
           r"\b(?:ai|llm|assistant|agent)s? reading this\b|\bnote to (?:the )?(?:ai|llm|assistant|model)\b",
@@ -181,7 +182,7 @@ def scan(view: View, *, decode: bool = True) -> list[InjectionHit]:
     tokens = view.token_set
     hits: list[InjectionHit] = []
     for rule in RULES:
-        if rule.opens and not any(opening in lower for opening in rule.opens):
+        if rule.holds and not any(part.within(lower) for part in rule.holds):
             continue
         if rule.triggers and tokens.isdisjoint(rule.triggers):
             continue

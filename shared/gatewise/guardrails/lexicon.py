@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from gatewise.guardrails.normalize import WORD, normalise
+from gatewise.guardrails.normalize import WORD, Needle, needle, normalise
 
 _SUFFIXES = ("", "s", "es", "ed", "d", "ing", "er", "ers")
 UNLESS_AFTER = 3  # tokens after a match that an `unless` word may sit in
@@ -74,6 +74,7 @@ class Hit:
 class Lexicon:
     rules: list[Rule]
     _heads: dict[str, list[Rule]] = field(default_factory=dict)
+    _needles: list[Needle] | None = None
 
     def __post_init__(self) -> None:
         for rule in self.rules:
@@ -83,7 +84,11 @@ class Lexicon:
     def may_occur(self, text: str) -> bool:
         """False when no rule's first word is even a substring of ``text`` (a C search per
         word; with many rules, True without looking)."""
-        return len(self._heads) > _FEW or any(head in text for head in self._heads)
+        if len(self._heads) > _FEW:
+            return True
+        if self._needles is None:
+            self._needles = [needle(head) for head in self._heads]
+        return any(head.within(text) for head in self._needles)
 
     def scan(self, tokens: list[str], token_set: set[str] | frozenset[str]) -> list[Hit]:
         """Every rule match in ``tokens`` (the text's words, lower case)."""

@@ -29,7 +29,7 @@ from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, AnyStr
+from typing import Any, AnyStr, NamedTuple
 
 WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")  # a token of the lower-cased view
 
@@ -171,6 +171,28 @@ def positions(haystack: AnyStr, needle: AnyStr, start: int = 0, end: int | None 
         out.append(at)
         at = haystack.find(needle, at + 1, end)
     return out
+
+
+# Characters from the most to the least common in prose, code and logs (any other is rarer).
+_COMMON = " etaoinsrhldcumfpgwybvkxjqz0123456789.,-_:/=\"'()\n"
+
+
+class Needle(NamedTuple):
+    """A substring to look for, and its rarest character (see ``_COMMON``), looked for first.
+
+    CPython finds one character at memchr speed (a few hundredths of a microsecond in 2 KB),
+    but two or three characters with a general search, about 2 µs in 2 KB when absent; a
+    needle whose rarest character is absent is ruled out at the first speed."""
+
+    text: str
+    probe: str
+
+    def within(self, haystack: str) -> bool:
+        return self.probe in haystack and self.text in haystack
+
+
+def needle(text: str) -> Needle:
+    return Needle(text, max(text, key=lambda ch: _COMMON.find(ch) % (len(_COMMON) + 1)))
 
 
 def class_table(classes: Mapping[str, str]) -> bytes:

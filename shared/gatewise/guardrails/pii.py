@@ -16,6 +16,8 @@ import binascii
 import re
 import string
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import pairwise
+from operator import attrgetter
 
 from gatewise.guardrails.candidates import (
     CARD_DIGITS,
@@ -63,6 +65,7 @@ _SSN_WORDS = re.compile(r"ssn|social security|soc\. ?sec|ss#|ss #|taxpayer")
 # "ever." before an address is not one).
 _VERSION_WORDS = re.compile(r"version|release|build|firmware|driver|\bver\.|section|chapter|§|\boid\b")
 _VERSION_WINDOW = 24
+_START = attrgetter("start")
 
 
 def find_pii(view: View, types: Iterable[str] = ALL_TYPES,
@@ -247,8 +250,11 @@ def _encoded(view: View, wanted: frozenset[str], regions: Sequence[str],
              found: list[Finding]) -> Iterator[Finding]:
     """Base64 blobs that decode to text holding a finding: reported over the whole blob (the
     upstream would otherwise get the value, only wrapped)."""
+    blobs = encoded_blobs(view)
+    if not blobs:
+        return
     taken = _occupied(view.text, found)
-    for start, end, decoded, _ in encoded_blobs(view):
+    for start, end, decoded, _ in blobs:
         if taken.overlaps(start, end):
             continue
         inner = find_pii(View(decoded, decoded), wanted, regions, decode=False)
@@ -306,10 +312,13 @@ def _occupied(text: str, findings: Iterable[Finding]) -> Occupied:
 
 def resolve(found: list[Finding]) -> list[Finding]:
     """Drop findings that overlap a higher-priority (then longer, then earlier) one."""
+    by_start = sorted(found, key=_START)
+    if all(a.end <= b.start for a, b in pairwise(by_start)):
+        return by_start  # nothing overlaps (the common case): every finding stays
     kept: list[Finding] = []
     taken = Occupied(max((f.end for f in found), default=0))
     for f in sorted(found, key=lambda f: (PRIORITY[f.type], -(f.end - f.start), f.start)):
         if not taken.overlaps(f.start, f.end):
             kept.append(f)
             taken.add(f.start, f.end)
-    return sorted(kept, key=lambda f: f.start)
+    return sorted(kept, key=_START)

@@ -14,6 +14,7 @@ import json
 import re
 
 from gatewise.guardrails.entities import Finding
+from gatewise.guardrails.normalize import needle
 
 # Every family starts at a token boundary and uses bounded, possessive repeats: each start
 # position costs a bounded amount of work, whatever the input (no catastrophic backtracking).
@@ -46,7 +47,8 @@ _SPECS: tuple[tuple[str, tuple[str, ...], str], ...] = (
      r"(?i:aws_?secret_?access_?key)[\"']?\s{0,4}+[:=]\s{0,4}+[\"']?"
      r"(?P<aws_secret>[A-Za-z0-9/+]{40}+)(?![A-Za-z0-9/+])"),
 )
-_FAMILIES = tuple((name, anchors, re.compile(pattern)) for name, anchors, pattern in _SPECS)
+_FAMILIES = tuple((name, tuple(map(needle, anchors)), re.compile(pattern))
+                  for name, anchors, pattern in _SPECS)
 # Families whose shortest value is 16 or more base64/URL-safe characters in a row: none can
 # be in a text without such a run (which the PII check has found already), so prose without
 # one skips their anchor tests.
@@ -64,7 +66,7 @@ def find_secrets(text: str, *, long_runs: bool = True) -> list[Finding]:
     characters (when False, the families that need one are skipped)."""
     found: list[Finding] = []
     for family, anchors, pattern in _FAMILIES:
-        if (not long_runs and family in _IN_LONG_RUNS) or not any(anchor in text for anchor in anchors):
+        if (not long_runs and family in _IN_LONG_RUNS) or not any(anchor.within(text) for anchor in anchors):
             continue
         for match in pattern.finditer(text):
             finding = _accept(text, match, family)

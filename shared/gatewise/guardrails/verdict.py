@@ -13,7 +13,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from gatewise.errors import ErrorCode, GatewiseError
 
@@ -23,10 +23,10 @@ _RANK = {"pass": 0, "flag": 1, "block": 2}
 HASH_CHARS = 32  # 128 bits of HMAC-SHA256: enough to correlate, short enough to store
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(NamedTuple):
     """Offsets into the ORIGINAL text (of message ``message``, content part ``part`` when the
-    input was a message list) and what was found there."""
+    input was a message list) and what was found there. A named tuple: immutable, and made
+    a few times faster than a frozen dataclass."""
 
     start: int
     end: int
