@@ -186,12 +186,25 @@ def report(name: str, judged: list[Judged], default: float) -> None:
             print(f"| {dataset} | {half} | " + " | ".join(cell(judged, p, default, dataset, (half,))
                                                           for p in POLICIES) + " |")
     print()
-    print(f"### by category at {default:.2f}: served (of n); gatewise's refusals by gate\n")
+    for half in HALVES:
+        confusion(judged, default, half)
+    wrong = [j for j in judged if not j.pair.should_hit and served(j, "gatewise", default)]
+    if wrong:
+        print("\nTraps gatewise served at the default threshold:")
+        for j in wrong:
+            print(f"- {j.pair.id} ({j.pair.half}, {j.cosine:.3f}): {j.pair.cached!r} -> {j.pair.new!r}")
+
+
+def confusion(judged: list[Judged], default: float, half: str) -> None:
+    """Served counts by category in one half, and what refused gatewise's misses: the
+    similarity threshold, else the first gate that refused (for traps: what caught them)."""
+    print(f"### {half} half by category at {default:.2f}: served (of n); gatewise's refusals\n")
     print("| category | kind | n | " + " | ".join(POLICIES) + " | gatewise refused by |")
     print("|---|---|---|" + "---|" * len(POLICIES) + "---|")
     groups: dict[str, list[Judged]] = defaultdict(list)
     for j in judged:
-        groups[j.pair.group].append(j)
+        if j.pair.half == half:
+            groups[j.pair.group].append(j)
     for group, rows in groups.items():
         kind = "should-hit" if rows[0].pair.should_hit else "trap"
         counts = [sum(served(j, p, default) for j in rows) for p in POLICIES]
@@ -201,11 +214,7 @@ def report(name: str, judged: list[Judged], default: float) -> None:
                 reasons["similarity" if j.cosine < default else j.gate or j.history or "?"] += 1
         why = ", ".join(f"{k} {v}" for k, v in reasons.most_common())
         print(f"| {group} | {kind} | {len(rows)} | " + " | ".join(map(str, counts)) + f" | {why} |")
-    wrong = [j for j in judged if not j.pair.should_hit and served(j, "gatewise", default)]
-    if wrong:
-        print("\nTraps gatewise served at the default threshold:")
-        for j in wrong:
-            print(f"- {j.pair.id} ({j.pair.half}, {j.cosine:.3f}): {j.pair.cached!r} -> {j.pair.new!r}")
+    print()
 
 
 async def main(embedders: list[str], default: float) -> None:

@@ -28,12 +28,18 @@ RETURN = conversation("I want to return the blue jacket from order 4411.", FREE)
 OFFER = "Sorry! Would you like 1) a refund or 2) a replacement?"
 OPTIONS = conversation("My parcel arrived damaged.", OFFER)
 FREEZE = conversation("I've broken my ankle.", "I can freeze your membership for 2 months. Shall I?")
+CRACKED = conversation("Order 5521 arrived with a cracked screen.",
+                       "Thanks for telling us. What would you like to do?")
+REPLACE = conversation("Can you replace the screen from order 5521?", "Yes.")
 
 REWORDED = [
     (DELIVERY, conversation("How can I update my delivery address?", EDIT), "Is there a fee for that?"),
     (RETURN, conversation("I'd like to return the blue jacket from order 4411.",
                           "You can send it back for free within 30 days."), "How do I print the label?"),
     (OPTIONS, conversation("my parcel arrived damaged", OFFER), "the first one"),
+    # turns that only keep the conversation going are alike however they are worded
+    (CRACKED, conversation("Order 5521 arrived with a cracked screen.", "Got it, how can I help?"),
+     "Can I get a replacement?"),
 ]
 OTHER = [
     (DELIVERY, conversation("How do I change my billing address?", EDIT), "Is there a fee for that?"),
@@ -48,6 +54,10 @@ OTHER = [
      "yes do that"),
     (DELIVERY, [*DELIVERY, *conversation("And my phone number?", "Same place, under Contact.")],
      "Is there a fee for that?"),
+    # a turn that answers, or offers something, says something
+    (REPLACE, conversation("Can you replace the screen from order 5521?", "Maybe."), "When will it arrive?"),
+    (CRACKED, conversation("Order 5521 arrived with a cracked screen.", "Shall I refund it?"),
+     "Can I get a replacement?"),
 ]
 
 
@@ -79,7 +89,7 @@ async def test_a_follow_up_in_a_reworded_conversation_hits(
 
 @pytest.mark.parametrize(("cached", "new", "question"), OTHER,
                          ids=["other address", "other order", "other days", "options swapped",
-                              "other offer", "other injury", "more turns"])
+                              "other offer", "other injury", "more turns", "maybe, not yes", "an offer"])
 async def test_a_follow_up_in_another_conversation_never_hits(
         cache: SemanticCache, cached: Turns, new: Turns, question: str) -> None:
     await cache.store(scope(cached), question, {"answer": "the cached conversation's"})

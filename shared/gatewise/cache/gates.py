@@ -715,6 +715,22 @@ def _roles_agree(a: Features, b: Features) -> bool:
     return True
 
 
+# Words that answer or take a side however few the others are ("Yes.", "Maybe", "Please do").
+_REPLY_WORDS = _set("yes yeah yep yup sure ok okay fine please maybe perhaps possibly probably correct "
+                    "right exactly agreed definitely certainly absolutely")
+
+
+def says_nothing(text: str) -> bool:
+    """Whether an earlier turn only keeps the conversation going ("Thanks. What would you like to
+    know about it?", "Got it, how can I help?"): no subject word, value, name, negation or
+    opposite-pair word, and no word that answers. Two such turns at one place are alike, however
+    they are worded: neither can change what the next question means."""
+    found = analyse(text)
+    if found.content or found.values or found.names or found.negations or found.polarity:
+        return False
+    return not any(word in _REPLY_WORDS for word in re.findall(r"[a-z]+", text.lower()))
+
+
 def same_order(a: Features, b: Features) -> bool:
     """The content words and numbers both sides have once each come in the same order. An
     earlier turn that offers "1) a refund or 2) a voucher" is not one that offers them the other

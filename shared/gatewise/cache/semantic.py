@@ -698,11 +698,13 @@ class _Entry:
 
 
 def _differing_turns(cached: Sequence[str], new: Sequence[str]) -> list[tuple[str, str]]:
-    """The earlier turns at the same place that read otherwise (nothing when the counts differ:
-    that is another conversation, which the scope key already keeps apart)."""
+    """The earlier turns at the same place that read otherwise, but for two that say nothing
+    (:func:`gates.says_nothing`); nothing when the counts differ: that is another conversation,
+    which the scope key already keeps apart."""
     if len(cached) != len(new):
         return []
-    return [(a, b) for a, b in zip(cached, new, strict=True) if _as_read(a) != _as_read(b)]
+    return [(a, b) for a, b in zip(cached, new, strict=True)
+            if _as_read(a) != _as_read(b) and not (gates.says_nothing(a) and gates.says_nothing(b))]
 
 
 def _lexically_alike(differing: list[tuple[str, str]]) -> bool:

@@ -122,6 +122,7 @@ online: online internet web
 internet: internet broadband
 eligible: eligible entitled qualify qualified
 due: due deadline
+contract: contract term
 usa: usa america
 uk: uk britain
 """
