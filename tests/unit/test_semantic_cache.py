@@ -165,6 +165,31 @@ async def test_least_recently_used_go_first_within_the_byte_bound(tmp_path: Path
         await cache.close()
 
 
+async def test_the_byte_bound_counts_every_stored_byte_with_the_earlier_turns(
+        tmp_path: Path, clock: FakeClock) -> None:
+    """A conversation's earlier turns are stored with its entry, so they count against
+    max_cache_size like the question and the answer do."""
+    path = tmp_path / FILE_NAME
+    cache = SemanticCache.at(path, HashEmbedder(), threshold=0.85, ttl_s=600, max_bytes=12_000, clock=clock)
+    try:
+        for i in range(4):
+            clock.advance(1)
+            history = _turns("You are a support agent.", f"My order {i} is late. " + "Still waiting. " * 200)
+            scope = Scope(SCOPE.namespace, SCOPE.models, SCOPE.params, history, SCOPE.project)
+            await cache.store(scope, "Where is it?", {"content": "x"})  # about 4,500 bytes each
+        stats = await cache.stats()
+    finally:
+        await cache.close()
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "SELECT size, length(CAST(question AS BLOB)) + length(vector) + length(value) + length(scope)"
+            " + length(CAST(history AS BLOB)) + length(embedder) + length(namespace)"
+            " + length(coalesce(project, '')) FROM entries").fetchall()
+    assert rows and all(size == stored for size, stored in rows)
+    assert all(size > 3_000 for size, _ in rows)  # the turns are in it
+    assert stats.bytes == sum(size for size, _ in rows) <= 12_000 and stats.evictions == 2
+
+
 async def test_entries_survive_a_restart(tmp_path: Path) -> None:
     path = tmp_path / FILE_NAME
     first = SemanticCache.at(path, HashEmbedder(), threshold=0.85, ttl_s=600, max_bytes=10**7)

@@ -688,7 +688,8 @@ class _Entry:
     @property
     def size(self) -> int:
         return (len(self.value) + len(self.question.encode()) + len(self.vector) + len(self.scope)
-                + len(self.history.encode()))
+                + len(self.history.encode()) + len(self.embedder.encode()) + len(self.namespace.encode())
+                + len((self.project or "").encode()))
 
     def values(self, now: float, ttl_s: float) -> tuple[Any, ...]:
         """(scope, embedder, question, vector, value, size, stored_at, expires_at, last_used,
