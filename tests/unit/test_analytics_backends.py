@@ -18,6 +18,7 @@ from gatewise.analytics.cache_stats import cache_stats
 from gatewise.analytics.results import GroupBy
 from gatewise.analytics.source import LedgerSource
 from gatewise.analytics.timeseries import usage_over_time
+from gatewise.analytics.usage import usage_breakdowns
 from gatewise.catalog import Catalog, ModelInfo
 from gatewise.config import load_settings
 from gatewise.ledger import CallRecord
@@ -141,6 +142,18 @@ async def test_usage_figures_are_the_same_on_both_backends(
         assert len(lite.groups) > (0 if group_by == "none" else 1)
         assert lite.guardrails[0].flagged >= 1
         assert pg.model_dump() == same_figures(lite.model_dump())
+
+
+async def test_breakdowns_read_together_equal_each_grouping_read_alone(
+        both: tuple[LedgerSource, LedgerSource]) -> None:
+    groupings: tuple[GroupBy, ...] = ("model", "project", "task", "provider", "caller")
+    for source in both:
+        together = await usage_breakdowns(source, CATALOG, since=WINDOW[0], until=WINDOW[1],
+                                          group_bys=groupings)
+        for group_by in groupings:
+            alone = await usage_analytics(source, CATALOG, since=WINDOW[0], until=WINDOW[1],
+                                          group_by=group_by)
+            assert together[group_by].model_dump() == same_figures(alone.model_dump())
 
 
 async def test_usage_over_time_is_the_same_on_both_backends(both: tuple[LedgerSource, LedgerSource]) -> None:

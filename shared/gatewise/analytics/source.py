@@ -59,6 +59,8 @@ class Dialect:
     floor: Callable[[str], str]  # the largest integer not above a non-negative expression
     # SELECT key, p50, p95, p99 of successful attempts' latency per {key}, nearest rank.
     percentiles: str
+    # One text value for several columns together (NULLs kept apart from any text), to group by
+    pack: Callable[[Sequence[str]], str]
 
 
 # Nearest rank: the value at position ceil(p * n) once sorted, in integer maths because SQLite's
@@ -89,10 +91,11 @@ GROUP BY 1
 
 # ts >= the start makes the division non-negative, where CAST's truncation is the floor.
 SQLITE = Dialect(day="date(ts, 'unixepoch')", floor=lambda expr: f"CAST({expr} AS INTEGER)",
-                 percentiles=_SQLITE_PERCENTILES)
+                 percentiles=_SQLITE_PERCENTILES, pack=lambda cols: f"json_array({', '.join(cols)})")
 POSTGRES = Dialect(day="to_char(to_timestamp(ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
                    floor=lambda expr: f"CAST(floor({expr}) AS INTEGER)",
-                   percentiles=_POSTGRES_PERCENTILES)
+                   percentiles=_POSTGRES_PERCENTILES,
+                   pack=lambda cols: f"CAST(json_build_array({', '.join(cols)}) AS TEXT)")
 
 
 class Reader(Protocol):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from gatewise.analytics.results import GroupBy, UsageGroup, UsageReport
 from gatewise.analytics.savings import Price, resolve_baseline
@@ -23,7 +25,7 @@ from gatewise.analytics.source import (
 from gatewise.analytics.timeframe import window_label
 from gatewise.catalog import Catalog
 from gatewise.errors import ErrorCode, GatewiseError
-from gatewise.ledger.guardrail_events import EventFilter
+from gatewise.ledger.guardrail_events import CheckCounts, EventFilter
 from gatewise.ledger.sqlite import window_clause
 
 Progress = Callable[[float, float, str], Awaitable[None]]
@@ -126,30 +128,102 @@ async def usage_analytics(
             else:
                 total_rows.append(await _keyed(reader, sql.format(key="NULL", where=where), params))
             await report(done, message)
-        # Sorted here: PostgreSQL would order by the database's collation.
-        models = sorted(row["model"] for row in await reader.rows(_MODELS_SQL.format(where=where), params))
+        models = await _models(reader, where, params)
     guardrails = await source.guardrail_events.counts(EventFilter(since=since, until=until))
-
-    baseline, price = resolve_baseline(catalog, models, baseline_model)
-    group_keys = _ordered_keys(group_rows[0], group_by)
-    groups = [_group(key, [rows.get(key) for rows in group_rows], price) for key in group_keys]
-    if group_by == "day":
-        groups.sort(key=lambda g: g.key or "")
-    else:
-        groups.sort(key=lambda g: (-g.cost_usd, -g.requests, -g.attempts, g.key is None, g.key or ""))
-    totals = _group(None, [rows.get(None) for rows in total_rows], price)
+    priced = _priced(catalog, models, baseline_model, since=since, until=until, guardrails=guardrails)
+    usage = priced(group_by, group_rows, total_rows)
     await report(_STEPS, "priced the calls against the baseline")
-    return UsageReport(
-        since=since,
-        until=until,
-        window=window_label(since, until),
-        group_by=group_by,
-        baseline=baseline,
-        totals=totals,
-        groups=groups,
-        guardrails=guardrails,
-        notes=_notes(catalog, models, baseline.model, baseline.source),
-    )
+    return usage
+
+
+async def usage_breakdowns(
+    ledger: LedgerSource | Path | str,
+    catalog: Catalog,
+    *,
+    since: float,
+    until: float,
+    group_bys: Sequence[GroupBy],
+) -> dict[GroupBy, UsageReport]:
+    """What :func:`usage_analytics` answers for each of ``group_bys`` (not "day" or "none"), for
+    one window, in one read: what a dashboard shows side by side.
+
+    Counts, tokens and spend add up, so each such query runs once, grouped by every key together,
+    and each grouping (and the totals) is summed here from its rows: one per combination of keys
+    seen in the window crosses into Python, not one per call. Latency percentiles do not add up:
+    they take one query per grouping and one for the totals.
+    """
+    if not group_bys or not set(group_bys) <= {"model", "provider", "task", "project", "caller"}:
+        raise GatewiseError(ErrorCode.INVALID_INPUT, "group_bys: one or more of model, provider, task, "
+                                                     "project, caller")
+    source = ledger_source(ledger)
+    where, params = window_clause(since, until)
+    grouped: dict[GroupBy | None, list[Rows]] = {g: [] for g in [*group_bys, None]}
+    async with source.reader() as reader:
+        together = reader.dialect.pack([GROUP_KEYS[g] for g in group_bys])
+        for stage in (_ATTEMPTS_SQL, _REQUESTS_SQL):
+            combined = await reader.rows(stage.format(key=together, where=where), params)
+            for position, group_by in enumerate([*group_bys, None]):
+                grouped[group_by].append(_summed(combined, position if group_by else None))
+        models = await _models(reader, where, params)
+        percentiles = reader.dialect.percentiles
+
+    async def latency(group_by: GroupBy | None) -> Rows:
+        # Each grouping sorts the window's latencies again: on readers of their own, side by side.
+        async with source.reader() as reader:
+            key = GROUP_KEYS[group_by] if group_by else "NULL"
+            return await _keyed(reader, percentiles.format(key=key, where=where), params)
+
+    for group_by, rows in zip([*group_bys, None], await asyncio.gather(*map(latency, [*group_bys, None])),
+                              strict=True):
+        grouped[group_by].append(rows)
+    guardrails = await source.guardrail_events.counts(EventFilter(since=since, until=until))
+    priced = _priced(catalog, models, None, since=since, until=until, guardrails=guardrails)
+    return {g: priced(g, grouped[g], grouped[None]) for g in group_bys}
+
+
+def _summed(combined: Sequence[Row], position: int | None) -> Rows:
+    """Rows grouped by packed keys, summed per key at ``position`` (None: all into one, keyed None)."""
+    sums: dict[str | None, dict[str, Any]] = {}
+    for row in combined:
+        key = None if position is None else json.loads(row["key"])[position]
+        figures = sums.setdefault(key, {})
+        for column in row.keys():  # noqa: SIM118 (iterating a sqlite3.Row gives its values)
+            if column != "key":
+                figures[column] = figures.get(column, 0) + row[column]
+    return cast(Rows, sums)
+
+
+async def _models(reader: Reader, where: str, params: list[Any]) -> list[str]:
+    # Sorted here: PostgreSQL would order by the database's collation.
+    return sorted(row["model"] for row in await reader.rows(_MODELS_SQL.format(where=where), params))
+
+
+def _priced(catalog: Catalog, models: list[str], baseline_model: str | None, *, since: float | None,
+            until: float | None, guardrails: list[CheckCounts]
+            ) -> Callable[[GroupBy, list[Rows], list[Rows]], UsageReport]:
+    """The report of one grouping from its rows and the totals' (each a list, one per stage)."""
+    baseline, price = resolve_baseline(catalog, models, baseline_model)
+
+    def report(group_by: GroupBy, group_rows: list[Rows], total_rows: list[Rows]) -> UsageReport:
+        group_keys = _ordered_keys(group_rows[0], group_by)
+        groups = [_group(key, [rows.get(key) for rows in group_rows], price) for key in group_keys]
+        if group_by == "day":
+            groups.sort(key=lambda g: g.key or "")
+        else:
+            groups.sort(key=lambda g: (-g.cost_usd, -g.requests, -g.attempts, g.key is None, g.key or ""))
+        return UsageReport(
+            since=since,
+            until=until,
+            window=window_label(since, until),
+            group_by=group_by,
+            baseline=baseline,
+            totals=_group(None, [rows.get(None) for rows in total_rows], price),
+            groups=groups,
+            guardrails=guardrails,
+            notes=_notes(catalog, models, baseline.model, baseline.source),
+        )
+
+    return report
 
 
 async def _keyed(reader: Reader, sql: str, params: list[Any]) -> Rows:

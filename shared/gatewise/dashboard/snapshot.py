@@ -1,9 +1,10 @@
 """Everything the dashboard shows for one window, gathered from the ledger's stores and analytics.
 
-Figures come from the analytics queries (aggregated in SQL: one row per group or time slot
-crosses into Python, never one per call), budgets and alerts from the budget manager, guardrail
-events from their store. Each list is capped, so a ledger with thousands of models, projects
-(tags are caller-supplied) or callers still gives a small answer.
+Figures come from the analytics queries (aggregated in SQL: one row per combination of model,
+project and caller, or per time slot, crosses into Python, never one per call; the three
+breakdowns share one query for each figure that adds up), budgets and alerts from the budget
+manager, guardrail events from their store. Each list is capped, so a ledger with thousands of
+models, projects (tags are caller-supplied) or callers still gives a small answer.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from gatewise.analytics.results import UsageGroup
 from gatewise.analytics.source import LedgerSource
 from gatewise.analytics.timeframe import window_label
 from gatewise.analytics.timeseries import TimeSeries, usage_over_time
-from gatewise.analytics.usage import usage_analytics
+from gatewise.analytics.usage import usage_breakdowns
 from gatewise.catalog import Catalog
 from gatewise.ledger.budget_store import Alert, BudgetStatus
 from gatewise.ledger.guardrail_events import CheckCounts, EventFilter, EventPage
@@ -133,12 +134,8 @@ async def build_snapshot(sources: DashboardSources, window: WindowName, *, now: 
     # The reads are independent and run side by side: on SQLite each on a worker thread (SQLite
     # lets go of the GIL while it works), on PostgreSQL each on a pooled connection of its own.
     async with asyncio.TaskGroup() as reads:
-        models = reads.create_task(usage_analytics(sources.ledger, catalog, since=since, until=until,
-                                                   group_by="model"))
-        projects = reads.create_task(usage_analytics(sources.ledger, catalog, since=since,
-                                                     until=until, group_by="project"))
-        callers = reads.create_task(usage_analytics(sources.ledger, catalog, since=since,
-                                                    until=until, group_by="caller"))
+        usage = reads.create_task(usage_breakdowns(sources.ledger, catalog, since=since, until=until,
+                                                   group_bys=("model", "project", "caller")))
         slots = reads.create_task(usage_over_time(sources.ledger, since=since, until=until,
                                                   slot_s=span.slot_s))
         found = reads.create_task(sources.guardrail_events.query(EventFilter(since=since, until=until),
@@ -148,15 +145,16 @@ async def build_snapshot(sources: DashboardSources, window: WindowName, *, now: 
         if sources.budgets is not None:
             budgets = await sources.budgets.status()
             alerts = await sources.budgets.alerts(MAX_ALERTS)
-    by_model, by_project, series, events = models.result(), projects.result(), slots.result(), found.result()
+    breakdowns, series, events = usage.result(), slots.result(), found.result()
+    by_model = breakdowns["model"]
     notes = list(by_model.notes)
     if sources.budgets is None:
         notes.append("Budgets are not available in this process.")
     return DashboardSnapshot(
         window=window, label=window_label(since, until), since=since, until=until,
         totals=by_model.totals, series=series,
-        by_model=_top(by_model.groups), by_project=_top(by_project.groups),
-        by_caller=_top(callers.result().groups),
+        by_model=_top(by_model.groups), by_project=_top(breakdowns["project"].groups),
+        by_caller=_top(breakdowns["caller"].groups),
         budgets=budgets, alerts=alerts,
         guardrail_checks=events.by_check[:MAX_CHECKS],
         guardrail_events=[EventView.model_validate(e, from_attributes=True) for e in events.events],
