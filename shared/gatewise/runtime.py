@@ -8,6 +8,7 @@ child process so every server works out of the box, and every answer then says
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -15,15 +16,14 @@ from typing import TYPE_CHECKING
 
 from gatewise.cache import ResponseCache
 from gatewise.cache.response import FILE_NAME as CACHE_FILE
-from gatewise.cache.semantic import SemanticCache
 from gatewise.catalog import Catalog, CatalogCache
 from gatewise.config import GuardrailsConfig, Settings
 from gatewise.errors import GatewiseError
 from gatewise.ledger import LedgerStore
-from gatewise.ledger.guardrail_events import GuardrailEvents
 from gatewise.search.upstream import WebSearchUpstream
-from gatewise.storage.backends import analytics_source, open_stores
+from gatewise.storage.backends import Stores, analytics_source, open_stores
 from gatewise.storage.interfaces import AuditTrail, BudgetBackend
+from gatewise.upstream.http import tls_context
 from gatewise.upstream.local_sandbox import SandboxProcess
 from gatewise.upstream.openrouter import OpenRouterClient
 from gatewise.upstream.portkey_gateway import PortkeyGatewayClient
@@ -31,6 +31,7 @@ from gatewise.upstream.portkey_gateway import PortkeyGatewayClient
 if TYPE_CHECKING:
     from gatewise.analytics.source import LedgerSource
     from gatewise.cache.admin import CacheHome
+    from gatewise.cache.semantic import SemanticCache
     from gatewise.guardrails import GuardrailPipeline
     from gatewise.storage.postgres.database import Database
 
@@ -70,11 +71,22 @@ def open_cache(settings: Settings, database: Database | None = None) -> Response
 def open_semantic(settings: Settings, database: Database | None, client: OpenRouterClient,
                   catalog: Catalog) -> SemanticCache:
     """The semantic cache: a file beside the ledger, or tables of the shared database."""
+    from gatewise.cache.semantic import SemanticCache  # numpy, and the embedder
+
     if database is not None:
         from gatewise.storage.postgres.semantic_cache import PostgresSemanticCache
 
         return PostgresSemanticCache.open_on(database, settings, client=client, catalog=catalog)
     return SemanticCache.open(settings, client=client, catalog=catalog)
+
+
+def preload(*, sqlite: bool) -> None:
+    """Load, on a worker thread while the event loop answers the handshake and tools/list, what
+    opening the stores and the first upstream call would otherwise load on the loop: the SQLite
+    stores' library (which loads numpy when installed) and the TLS context (the CA bundle)."""
+    if sqlite:
+        importlib.import_module("sqlite_utils")
+    tls_context()
 
 
 def offline_catalog(settings: Settings) -> Catalog:
@@ -100,28 +112,30 @@ class Runtime:
     settings: Settings
     client: OpenRouterClient
     catalog: Catalog
-    ledger: LedgerStore
-    budgets: BudgetBackend
     portkey: PortkeyGatewayClient
-    cache: ResponseCache | None = None  # None when no cache is switched on
     sandbox: SandboxProcess | None = None
     guardrails: GuardrailPipeline | None = None  # None when every guardrail filter is off
     semantic: SemanticCache | None = None  # caching.semantic_cache, when enabled
-    database: Database | None = None  # the PostgreSQL pool behind the stores (storage.url)
+    # The stores, opened by start-up while the server answers the handshake and tools/list (see
+    # open): a tool call waits for settle_catalog() first, so it always finds them open.
+    ledger: LedgerStore = field(init=False, repr=False)
+    budgets: BudgetBackend = field(init=False, repr=False)
+    cache: ResponseCache | None = field(default=None, init=False)  # None when no cache is switched on
+    database: Database | None = field(default=None, init=False)  # the pool behind the stores (storage.url)
+    _stores: Stores | None = field(default=None, init=False, repr=False)  # what close() closes
     # Web searches for every server of the process, so a model's refusal of the server tool is
     # learnt once.
     web: WebSearchUpstream = field(init=False)
     # Flags and blocks of the guardrails, beside the ledger, kept guardrails.audit_retention_days.
-    guardrail_events: AuditTrail = field(init=False)
+    guardrail_events: AuditTrail = field(init=False, repr=False)
     # A start-up refresh still running past CATALOG_STARTUP_WAIT_S; close() cancels it.
     pending_refresh: asyncio.Task[Catalog] | None = field(default=None, init=False)
-    # The start-up refresh and its wait, begun by open(); see settle_catalog.
+    # The start-up refresh and its wait, and the opening of the stores, begun by open(); see
+    # settle_catalog.
     _settling: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.web = WebSearchUpstream(self.client, self._takes_tools)
-        self.guardrail_events = GuardrailEvents(
-            self.settings.ledger_path, retention_days=self.settings.guardrails.audit_retention_days)
 
     def _takes_tools(self, model: str) -> bool:
         """False only for models the catalogue lists without tool calling."""
@@ -164,26 +178,20 @@ class Runtime:
     @classmethod
     async def open(cls, settings: Settings, *, settle_catalog: bool = True) -> Runtime:
         """Start everything a server holds. With ``settle_catalog=False`` the catalogue refresh
-        runs on while the server answers what needs no model (tools/list); a tool call then awaits
-        ``settle_catalog()`` first, so it sees the catalogue start-up would have given it."""
+        and the opening of the stores run on while the server answers what needs neither
+        (tools/list); a tool call then awaits ``settle_catalog()`` first, so it sees the catalogue
+        and the stores start-up would have given it."""
         sandbox = None
         if settings.uses_sandbox and settings.sandbox_url is None:
             sandbox = await SandboxProcess().__aenter__()
             settings = settings.model_copy(update={"sandbox_url": sandbox.url})
             log.info("no OPENROUTER_API_KEY: answering from the local sandbox at %s", sandbox.url)
         client = OpenRouterClient(settings)
-        stores = await open_stores(settings)
-        stores.budgets.start_upkeep()  # crashed processes' holds stop counting within an interval
-        runtime = cls(settings, client, offline_catalog(settings), stores.ledger, stores.budgets,
-                      PortkeyGatewayClient(settings), open_cache(settings, stores.database), sandbox,
-                      database=stores.database)
-        runtime.guardrail_events = stores.guardrail_events
+        runtime = cls(settings, client, offline_catalog(settings), PortkeyGatewayClient(settings), sandbox)
         runtime._settling = asyncio.ensure_future(
-            runtime._refresh_at_start(asyncio.ensure_future(runtime.refresh_catalog())))
-        # The semantic cache resolves its embedding model's name in the catalogue when it opens.
-        if settle_catalog or settings.caching.semantic_cache.enabled:
+            runtime._start(asyncio.ensure_future(runtime.refresh_catalog())))
+        if settle_catalog:
             await runtime.settle_catalog()
-        await runtime.guardrail_events.purge_expired()  # then every few hours, on a write
         if guardrails_configured(settings.guardrails):
             # Imported here: the guardrails' Portkey checks import the portkey package, which
             # imports this module; and a server with the default config (every filter off) need
@@ -191,21 +199,26 @@ class Runtime:
             from gatewise.guardrails.gateway_calls import open_guardrails
 
             runtime.guardrails = open_guardrails(runtime)
-        if settings.caching.semantic_cache.enabled:
-            # Opened with the configured embedder: entries record its name, and a lookup only
-            # searches those made with the same one.
-            runtime.semantic = open_semantic(settings, stores.database, client, runtime.catalog)
         return runtime
 
     async def settle_catalog(self) -> None:
-        """Return once the start-up refresh has landed or its wait has run out (from the start,
-        not from this call); raise what stopped it. Immediate after the first time."""
+        """Return once the stores are open and the start-up refresh has landed or its wait has
+        run out (from the start, not from this call); raise what stopped them. Immediate after
+        the first time."""
         settling = self._settling
         if settling is None:
             return
         if not settling.done():
             await asyncio.shield(settling)  # a cancelled caller leaves the wait to the others
         settling.result()
+
+    async def _start(self, refresh: asyncio.Task[Catalog]) -> None:
+        await asyncio.gather(self._open_stores(), self._refresh_at_start(refresh))
+        if self.settings.caching.semantic_cache.enabled:
+            # Opened with the configured embedder: entries record its name, and a lookup only
+            # searches those made with the same one. It resolves the embedding model's name in
+            # the catalogue, so it opens once that has settled.
+            self.semantic = open_semantic(self.settings, self.database, self.client, self.catalog)
 
     async def _refresh_at_start(self, task: asyncio.Task[Catalog]) -> None:
         self.pending_refresh = task  # until it lands within the wait; close() cancels it
@@ -220,6 +233,15 @@ class Runtime:
         log.info("model catalogue refresh still running; serving from %s until it lands",
                  self.catalog.source)
         task.add_done_callback(_log_late_failure)  # nothing else reads its outcome
+
+    async def _open_stores(self) -> None:
+        await asyncio.to_thread(preload, sqlite=self.settings.storage.url is None)
+        stores = await open_stores(self.settings)
+        stores.budgets.start_upkeep()  # crashed processes' holds stop counting within an interval
+        self._stores, self.ledger, self.budgets = stores, stores.ledger, stores.budgets
+        self.guardrail_events, self.database = stores.guardrail_events, stores.database
+        self.cache = open_cache(self.settings, stores.database)
+        await self.guardrail_events.purge_expired()  # then every few hours, on a write
 
     async def refresh_catalog(self, *, force: bool = False) -> Catalog:
         """Fetch ``/models`` when the cached copy is older than its TTL; keep the old one on failure."""
@@ -251,8 +273,9 @@ class Runtime:
             await self.cache.close()
         if self.semantic is not None:
             await self.semantic.close()
-        await self.budgets.close()
-        await self.ledger.close()
+        if self._stores is not None:
+            await self.budgets.close()
+            await self.ledger.close()
         if self.database is not None:
             await self.database.close()
         if self.sandbox is not None:

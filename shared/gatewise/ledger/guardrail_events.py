@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlite_utils import Database
 
 from gatewise.ledger.migrations import migrate
 from gatewise.redact import scrub_data
@@ -170,6 +169,8 @@ class GuardrailEvents:
             create_private_file(self.path)
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         if not self._migrated:
+            from sqlite_utils import Database  # on first use, not when a server lists its tools
+
             migrate(Database(conn, execute_plugins=False), name=f"the call ledger at {self.path}")
             self._migrated = True
         return conn

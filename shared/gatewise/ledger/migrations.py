@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING
 
 from gatewise.ledger.store import LedgerSchemaError
+
+if TYPE_CHECKING:  # imported by the stores when they open: a server lists its tools without it
+    from sqlite_utils import Database
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import operator
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from gatewise.ledger.migrations import migrate
 from gatewise.ledger.records import GROUP_BY_CHOICES, CallRecord, GroupBy, SummaryRow, group_key_sql
@@ -20,13 +17,14 @@ from gatewise.ledger.writer import GroupCommitWriter
 from gatewise.redact import scrub_data
 from gatewise.sqlite_wal import create_private_file, enable_wal
 
+if TYPE_CHECKING:  # imported when a ledger opens (with numpy, when installed): see _connect
+    from sqlite_utils import Database
+
 T = TypeVar("T")
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
 
 _COLUMNS = tuple(f.name for f in dataclasses.fields(CallRecord))
-_values = operator.attrgetter(*_COLUMNS)  # a record's column values, in order
-_INSERT_SQL = f"INSERT INTO calls ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
 _GROUP_KEYS = group_key_sql(day="date(ts, 'unixepoch')", none="NULL")
 
@@ -58,6 +56,8 @@ ORDER BY {order}
 def _connect(path: Path, busy_timeout_ms: int, *, read_only: bool = False) -> Database:
     # check_same_thread=False: the writer thread and to_thread workers use these connections,
     # each serialised by its owner. Plugins off so installed extras cannot alter the ledger.
+    from sqlite_utils import Database
+
     conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, check_same_thread=False)
     db = Database(conn, execute_plugins=False)
     db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
@@ -162,25 +162,20 @@ class SQLiteLedger:
 
     def _insert(self, records: list[CallRecord]) -> None:
         """Runs on the writer thread: every row in one IMMEDIATE transaction, or none."""
-        # One prepared statement on the raw connection: sqlite-utils' insert_all would inspect
-        # the table and build its SQL again for every batch.
-        conn = self._write_db.conn
-        conn.execute("BEGIN IMMEDIATE")
+        db = self._write_db
+        db.execute("BEGIN IMMEDIATE")
         try:
-            conn.executemany(_INSERT_SQL, [stored_row(rec) for rec in records])
-            conn.commit()
+            db.table("calls").insert_all(_row(rec) for rec in records)
+            db.commit()
         except BaseException:
-            conn.rollback()
+            db.rollback()
             raise
 
 
-def stored_row(rec: CallRecord) -> tuple[Any, ...]:
-    """A record's column values in the order of its fields, as every ledger stores them.
-
-    Names, tags and error codes may carry what an upstream echoed (a model id, say): no
-    configured key reaches the database."""
-    values: tuple[Any, ...] = scrub_data(_values(rec))
-    return values
+def _row(rec: CallRecord) -> dict[str, Any]:
+    # Names, tags and error codes may carry what an upstream echoed (a model id, say): no
+    # configured key reaches the file.
+    return {name: scrub_data(getattr(rec, name)) for name in _COLUMNS}
 
 
 def open_ledger(path: Path) -> SQLiteLedger:

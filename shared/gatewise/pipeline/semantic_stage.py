@@ -10,14 +10,16 @@ depends on more than the words (tools, images, a response format) or that ask fo
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gatewise.cache import should_store
-from gatewise.cache.semantic import Scope, SemanticCache, last_user_text, request_is_cacheable
 from gatewise.ledger.records import CallRecord
 from gatewise.pipeline.call import Call, SemanticMatch
 from gatewise.pipeline.stages import Next, served
 from gatewise.runtime import Runtime
+
+if TYPE_CHECKING:  # loaded with numpy when the runtime opens a semantic cache, not before
+    from gatewise.cache.semantic import Scope, SemanticCache
 
 SOURCE = "semantic cache"
 
@@ -76,6 +78,8 @@ class SemanticCacheStage:
 def question_and_scope(call: Call[Any]) -> tuple[str, Scope] | None:
     """The question a call asks and the scope its answer belongs to, or None when the semantic
     cache must leave the call alone."""
+    from gatewise.cache.semantic import Scope, last_user_text, request_is_cacheable
+
     policy, semantic = call.cache, call.cache.semantic
     if semantic is None or policy.no_cache or call.revive is None:
         return None

@@ -108,18 +108,27 @@ class HttpUpstream:
         self._secrets = secrets
         remember(secrets)  # every exit's scrubber then knows the keys this client sends
         self._rng = random.Random()
-        self._client = httpx.AsyncClient(
+        self._headers = dict(headers or {})
+        self._transport = transport
+
+    @functools.cached_property
+    def _client(self) -> httpx.AsyncClient:
+        """Made on first use: its TLS context loads the CA bundle, which a server need not wait
+        for before it answers tools/list."""
+        limits = self.limits
+        return httpx.AsyncClient(
             base_url=self.base_url,
-            headers=dict(headers or {}),
+            headers=self._headers,
             timeout=httpx.Timeout(limits.read_timeout_s, connect=limits.connect_timeout_s),
             limits=httpx.Limits(max_connections=limits.max_connections,
                                 max_keepalive_connections=limits.max_connections),
-            transport=transport,
+            transport=self._transport,
             verify=tls_context(),
         )
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if "_client" in self.__dict__:  # made, see _client
+            await self._client.aclose()
 
     async def __aenter__(self) -> HttpUpstream:
         return self
