@@ -14,6 +14,7 @@ import io
 import json
 import logging
 import os
+import random
 import re
 import subprocess
 import sys
@@ -159,6 +160,47 @@ def test_the_process_scrubber_learns_secrets_and_keeps_them() -> None:
     remember([second])
     assert scrub(f"{first} {second}") == f"{mask(first)} {mask(second)}"
     assert scrub_data({"a": [first], second: 1}) == {"a": [mask(first)], mask(second): 1}
+
+
+def test_a_secret_among_non_ascii_text_is_masked_in_place(scrubber: Scrubber) -> None:
+    # "İ" lower-cases to two characters: the offsets of what follows must not move.
+    for around in ("déjà vu · ", "İstanbul İ ", "ΣΊΣΥΦΟΣ — ", "ǅ K "):
+        for secret in SECRETS:
+            for shown in (secret, secret.upper(), bare(secret)[3:14]):
+                assert scrubber.scrub(f"{around}{shown}{around}", shapes=False) == \
+                    f"{around}{mask(secret)}{around}", (around, shown)
+
+
+def test_data_is_scrubbed_at_any_depth_and_clean_data_comes_back_as_is() -> None:
+    remember(SECRETS)
+    rng = random.Random(3)
+    disguises = [OR_KEY, bare(PK_KEY)[2:12], quote(VIRTUAL_KEY, safe=""), *encodings(OR_KEY).split(" | "),
+                 "Bearer abcdefgh1234", "sk-learn", "plain", "é · İ", ""]
+
+    def value(depth: int) -> Any:
+        roll = rng.random()
+        if depth > 3 or roll < 0.4:
+            return rng.choice([f"a {rng.choice(disguises)} z", rng.choice(disguises), 7, 1.5, None, True])
+        if roll < 0.7:
+            return {f"{rng.choice(disguises)}{i}": value(depth + 1) for i in range(rng.randint(0, 4))}
+        items = [value(depth + 1) for _ in range(rng.randint(0, 4))]
+        return items if roll < 0.9 else tuple(items)
+
+    def each(item: Any, shapes: bool) -> Any:  # the plain definition: every string on its own
+        if isinstance(item, str):
+            return scrub(item, shapes=shapes)
+        if isinstance(item, dict):
+            return {each(k, shapes): each(v, shapes) for k, v in item.items()}
+        if isinstance(item, list | tuple):
+            return type(item)(each(v, shapes) for v in item)
+        return item
+
+    for _ in range(3000):
+        data = value(0)
+        for shapes in (False, True):
+            assert scrub_data(data, shapes=shapes) == each(data, shapes)
+    clean = {"choices": [{"message": {"content": "déjà vu · 17*23 = 391"}}], "usage": (1, 2.5, None)}
+    assert scrub_data(clean) is clean
 
 
 def test_settings_name_every_secret_they_hold(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 
 from gatewise.guardrails import blocklist, normalize, phones, pii
-from gatewise.guardrails.candidates import CARD_DIGITS, PHONE_DIGITS, SSN_DIGITS, candidates, matches_at
+from gatewise.guardrails.candidates import CARD_DIGITS, PHONE_DIGITS, candidates, matches_at
 from gatewise.guardrails.entities import Occupied
 from gatewise.guardrails.normalize import WORD, View, normalise, words_of
 from gatewise.guardrails.secrets import find_secrets
@@ -37,7 +37,7 @@ CORPUS = texts(4000, seed=12)
 
 @pytest.mark.parametrize(("pattern", "starts"), [
     (pii._DIGIT_RUN, lambda view: candidates(view).starts(CARD_DIGITS)),
-    (pii._SSN, lambda view: candidates(view).starts(SSN_DIGITS)),
+    (pii._SSN, lambda view: candidates(view).ssn_starts()),
     (pii._IPV4, lambda view: candidates(view).dotted),
     (pii._IBAN, lambda view: candidates(view).codes),
 ], ids=["card", "ssn", "ipv4", "iban"])
@@ -66,6 +66,28 @@ def test_phone_numbers_are_found_from_long_numbers_alone() -> None:
         expected = list(phones.find_phones(view.text, view.lower, regions, taken, everywhere))
         filtered = sorted(places.starts(PHONE_DIGITS) + places.phone_marks)
         assert list(phones.find_phones(view.text, view.lower, regions, taken, filtered)) == expected, text
+
+
+def test_unbroken_numbers_are_passed_over_only_where_the_phone_rules_refuse_them() -> None:
+    """Bare digit runs decided without the candidate pattern (no phone word before them, no
+    extension after) give the same phone numbers as matching the pattern at every start."""
+    rnd = random.Random(15)
+    pieces = ["5551234", "4155552671", "0044207946", "12345678901234567890123", "7", " ", "  ", "x", "x12",
+              " ext. 9", " extension 3", "#4", "e", "_", "é", "phone ", "tel", "tel ", "call me at ", "+",
+              "+1 ", "00", "(", ")", "-", ".", "/", ":", "id ", "\n", "a", "=", "\u0663"]
+    regions = phones.DEFAULT_REGIONS
+    checked = 0
+    for _ in range(6000):
+        text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 25)))
+        view = normalise(text)
+        places = candidates(view)
+        taken = Occupied(len(view.text))
+        starts = sorted(places.starts(PHONE_DIGITS) + places.phone_marks)
+        checked += len(places.unbroken)
+        expected = list(phones.find_phones(view.text, view.lower, regions, taken, starts))
+        got = list(phones.find_phones(view.text, view.lower, regions, taken, starts, places.unbroken))
+        assert got == expected, text
+    assert checked > 1000
 
 
 def test_ipv6_addresses_are_found_from_runs_with_enough_colons() -> None:
@@ -152,6 +174,7 @@ def test_occupied_answers_like_a_comparison_with_every_span() -> None:
     for _ in range(500):
         spans = [(s, s + rnd.randint(1, 6)) for s in rnd.sample(range(40), rnd.randint(0, 6))]
         taken = Occupied(50, spans)
+        assert taken.free(range(50)) == [at for at in range(50) if not taken.overlaps(at, at + 1)]
         for start in range(45):
             for end in range(start + 1, min(start + 8, 50)):
                 assert taken.overlaps(start, end) == any(s < end and start < e for s, e in spans)

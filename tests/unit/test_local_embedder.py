@@ -38,6 +38,9 @@ def test_every_int8_product_runs_on_the_int8_weights() -> None:
     ops = [node.op_type for node in graph.node]
     assert ops.count("DynamicQuantizeMatMul") == 36  # 6 layers x (q, k, v, out, up, down)
     assert ops.count("MatMul") == 12  # left: attention's two float products per layer
+    products = [node for node in graph.node if node.op_type == "DynamicQuantizeMatMul"]
+    assert all(node.input[4] for node in products)  # each adds its bias itself: no Add after it
+    assert ops.count("Add") == 26
 
 
 def test_int8_vectors_are_the_float_models_and_ignore_batch_mates(embedder: LocalEmbedder) -> None:

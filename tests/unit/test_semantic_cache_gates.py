@@ -105,6 +105,9 @@ TRAPS = [
     # "when travelling" sets a circumstance, "when do I" asks a time; a limit asks a quantity
     ("question", "What do I need when travelling abroad?", "When do I need to travel abroad?"),
     ("question", "Is there a withdrawal limit?", "Is there a withdrawal fee?"),
+    # "where can I find" a thing asks a place; "how many days a week" is no "how long"
+    ("question", "Where can I find a pharmacy?", "How do I find a pharmacy?"),
+    ("value", "How many days a week is the gym open?", "How long is the gym open?"),
 ]
 
 PARAPHRASES = [
@@ -167,6 +170,9 @@ SAME_WORDS = [
     ("What is the baggage allowance for economy?", "What is the bagage allowence for economy?"),
     # "Calculate" opening a request asks what "What's" does
     ("What's 15% of 200?", "Calculate fifteen percent of 200"),
+    # "how many days does it take" asks how long; "where can I find out" how to check
+    ("How long does delivery take?", "How many days does delivery take?"),
+    ("How do I check my credit score?", "Where can I find out my credit score?"),
 ]
 
 # The same question built anew: some common words differ, and the embeddings agree closely.

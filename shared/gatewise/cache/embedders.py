@@ -79,9 +79,9 @@ class LocalEmbedder:
     from the server. Work runs on the embedder's own thread, off the event loop.
 
     onnxruntime optimises the graph at its basic level only (constant folding, redundant nodes):
-    the extended level's fusions (SkipLayerNormalization and the like) cost about 15 % more CPU
-    per question on this graph of int8 products (bench/cache_lookup.py). Tokenising a question
-    takes about 0.02 ms, so its output is not kept."""
+    on this graph of int8 products the higher levels' fusions (SkipLayerNormalization and the
+    like) cost CPU rather than save it, a few per cent per question (bench/cache_lookup.py).
+    Tokenising a question takes about 0.02 ms, so its output is not kept."""
 
     # Its vectors differ a little from the float graph's and from those of the fully optimised
     # int8 graph (the activations are quantised after other rounding), so it has a name of its own.

@@ -6,7 +6,8 @@ onnxruntime folds that into float32 constants at load, so every call then stream
 float weights through the core for a question of a dozen tokens: memory-bound, about 5 ms on one
 core. Here each such product becomes onnxruntime's ``DynamicQuantizeMatMul``, which quantises
 the activations per call and multiplies by the int8 weights themselves (22 MB): vectors within a
-cosine of about 0.98 of the float ones, in about half the time, still on one thread.
+cosine of about 0.98 of the float ones, in about half the time, still on one thread. Each such
+product also adds its bias itself, so the Add after it goes.
 
 Imported only when the local embedder loads (onnx is not light).
 """
@@ -38,7 +39,7 @@ def dynamic_int8(path: Path) -> bytes:
         graph.initializer.append(numpy_helper.from_array(scales, columns))
         nodes.append(helper.make_node("DynamicQuantizeMatMul", [node.input[0], int8_name, columns],
                                       list(node.output), name=node.name + ".int8", domain="com.microsoft"))
-    kept_nodes = _needed(nodes, {output.name for output in graph.output})
+    kept_nodes = _needed(_with_bias(nodes, constants), {output.name for output in graph.output})
     del graph.node[:]
     graph.node.extend(kept_nodes)
     used = {name for node in kept_nodes for name in node.input}
@@ -63,6 +64,28 @@ def _int8_weights(node: onnx.NodeProto, producer: dict[str, onnx.NodeProto],
     if weights is None or weights.data_type != onnx.TensorProto.INT8:
         return None
     return cast.input[0], scaled.input[1]
+
+
+def _with_bias(nodes: list[onnx.NodeProto], constants: dict[str, onnx.TensorProto]) -> list[onnx.NodeProto]:
+    """Each new product followed only by the Add of a constant bias vector takes the bias as its
+    own input and the Add goes: one operator fewer to run per product (36 per question), with
+    the same vectors."""
+    users: dict[str, list[onnx.NodeProto]] = {}
+    for node in nodes:
+        for name in node.input:
+            users.setdefault(name, []).append(node)
+    folded: set[int] = set()
+    for node in nodes:
+        if node.op_type != "DynamicQuantizeMatMul" or len(users.get(node.output[0], [])) != 1:
+            continue
+        (add,) = users[node.output[0]]
+        bias = next((name for name in add.input if name != node.output[0]), "")
+        if add.op_type != "Add" or bias not in constants or len(constants[bias].dims) != 1:
+            continue
+        node.input.extend(["", bias])  # no zero point (symmetric weights), then the bias
+        node.output[0] = add.output[0]
+        folded.add(id(add))
+    return [node for node in nodes if id(node) not in folded]
 
 
 def _needed(nodes: list[onnx.NodeProto], outputs: set[str]) -> list[onnx.NodeProto]:

@@ -163,6 +163,11 @@ _PHRASES = (
     # asking whether one may ("Can I work from home?"): the requirement is spelled out.
     (r"\b(?:do|does|did|will|would)\s+(?:i|we|you|they|he|she|it)\s+(?:need(?:\s+to)?|have\s+to)\b"
      r"|\bmust\s+(?:i|we|you|they|he|she|it)\b", "required"),
+    # "How many days does it take" asks how long it takes, in days.
+    (r"\bhow many (?:minutes|hours|days|weeks|months|years)(?= (?:does|do|did|will|would|should|is|are)\b)",
+     "how long"),
+    # "Where can I find out my score" asks how to check it, not for a place.
+    (r"\bwhere (?:can|could|do|would|should) (?:i|we) (?:find out|look up)\b", "how do I check"),
     # "When flying", "when travelling" set a circumstance; they do not ask when.
     (r"\bwhen(?= \w+ing\b)", "while"),
     # "what time does it open" asks when; "what time zone" does not.

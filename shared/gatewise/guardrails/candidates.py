@@ -80,10 +80,20 @@ class Candidates:
     dotted: list[int]  # digits that begin four dotted groups: where an IPv4 address can begin
     codes: list[int]  # two letters (or '_') right before a digit: where an IBAN can begin
     runs: list[tuple[int, int]]  # runs of base64 characters at least MIN_RUN long
+    # The numbers among ``numbers`` that are one unbroken group of digits (ids, counts and
+    # epoch times in JSON and logs): their first digit -> how many digits.
+    unbroken: dict[int, int]
 
     def starts(self, digits: int) -> list[int]:
         """Where a number of at least ``digits`` digits can begin."""
         return [at for at, count in self.numbers if count >= digits]
+
+    def ssn_starts(self) -> list[int]:
+        """Where an SSN can begin: in a number of nine digits or more, unless it is unbroken
+        and not exactly nine long (written without separators, an SSN is nine digits)."""
+        unbroken = self.unbroken
+        return [at for at, count in self.numbers
+                if count >= SSN_DIGITS and unbroken.get(at, SSN_DIGITS) == SSN_DIGITS]
 
 
 def candidates(view: View) -> Candidates:
@@ -95,22 +105,24 @@ def candidates(view: View) -> Candidates:
     if found is None:
         raw = ascii_bytes(view.text)
         classes = b" " + raw.translate(_NUMBER_CLASS)  # a space before the text: offsets + 1
-        numbers, marks, dotted = _numbers(raw, classes) if b"0" in classes else ([], [], [])
+        numbers, marks, dotted, unbroken = _numbers(raw, classes) if b"0" in classes else ([], [], [], {})
         found = Candidates(numbers, marks, dotted, [at - 1 for at in positions(classes, b"ww0")],
-                           _long_runs(raw.translate(_RUN_CLASS)))
+                           _long_runs(raw.translate(_RUN_CLASS)), unbroken)
         view.cache["candidates"] = found
     return found
 
 
-def _numbers(raw: bytes, classes: bytes) -> tuple[list[tuple[int, int]], list[int], list[int]]:
-    """The candidates' ``numbers``, ``phone_marks`` and ``dotted`` (``classes``: the number
-    classes after a leading space)."""
+def _numbers(raw: bytes, classes: bytes
+             ) -> tuple[list[tuple[int, int]], list[int], list[int], dict[int, int]]:
+    """The candidates' ``numbers``, ``phone_marks``, ``dotted`` and ``unbroken`` (``classes``:
+    the number classes after a leading space)."""
     shapes = b" " + raw.translate(_SHAPE_CLASS)
     marked = shapes
     for plain, mark in _GROUP_STARTS:
         marked = marked.replace(plain, mark)
     numbers: list[tuple[int, int]] = []
     marks: list[int] = []
+    unbroken: dict[int, int] = {}
     # Every '+' and '(' once, so each long number looks for them with a bisection rather than
     # two searches (a log or JSON payload holds dozens of long numbers and few of either).
     openers = sorted(positions(raw, b"+") + positions(raw, b"("))
@@ -120,13 +132,15 @@ def _numbers(raw: bytes, classes: bytes) -> tuple[list[tuple[int, int]], list[in
         if classes.find(b" 0", start, end) == -1:  # the first digit is the only place to begin
             if classes[start - 1] == 32:  # as no letter, digit, dot or dash precedes it
                 numbers.append((start - 1, count))
+                if count == end - start:
+                    unbroken[start - 1] = count
         else:
             numbers += [(at, count) for at in positions(classes, b" 0", start - 1, end)]
         # A '+' or '(' may open a phone number before its first digit (`raw` has no leading space).
         first = bisect_left(openers, start - 4)
         if first < len(openers) and openers[first] < end - 1:
             marks += openers[first:bisect_left(openers, end - 1, first)]
-    return numbers, marks, _dotted(shapes)
+    return numbers, marks, _dotted(shapes), unbroken
 
 
 def _dotted(shapes: bytes) -> list[int]:

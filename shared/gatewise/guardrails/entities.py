@@ -62,5 +62,10 @@ class Occupied:
     def overlaps(self, start: int, end: int) -> bool:
         return self._mask is not None and self._mask.find(1, start, end) != -1
 
+    def free(self, places: Iterable[int]) -> list[int]:
+        """Those of ``places`` no span covers."""
+        mask = self._mask
+        return list(places) if mask is None else [at for at in places if not mask[at]]
+
     def covers(self, start: int, end: int) -> bool:
         return self._mask is not None and self._mask.find(0, start, end) == -1

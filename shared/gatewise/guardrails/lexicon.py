@@ -148,10 +148,15 @@ def _match(rule: Rule, tokens: list[str], start: int) -> int | None:
 
 
 def _slot(slot: Slot, tokens: list[str], at: int) -> int | None:
-    """Where the longest alternative matching at ``at`` ends, or None."""
+    """Where the longest alternative matching at ``at`` ends, or None. An alternative's second
+    word is compared before its whole length is (a common first word such as "i" heads dozens
+    of phrases, and a text such as code can hold it many times)."""
     if at >= len(tokens):
         return None
+    second = tokens[at + 1] if at + 1 < len(tokens) else None
     for alt in slot.get(tokens[at], ()):
-        if tuple(tokens[at:at + len(alt)]) == alt:
+        if len(alt) == 1:
+            return at + 1
+        if alt[1] == second and tuple(tokens[at:at + len(alt)]) == alt:
             return at + len(alt)
     return None

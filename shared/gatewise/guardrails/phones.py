@@ -9,7 +9,7 @@ after "order", "invoice", "tracking" and the like is an identifier, not a phone.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache, lru_cache
 
 import phonenumbers
@@ -29,6 +29,7 @@ _CANDIDATE = re.compile(
     r"(?![\w])"
 )
 _MIN_DIGITS = 7
+_EXTENSION_STARTS = ("x", "e", "#")  # how the candidate's extension ('x', 'ext', '#') begins
 _DIGITS = b"0123456789"
 _DATE = re.compile(r"\d{1,4}([./\-])\d{1,2}\1\d{1,4}|\d{1,2}[./\-]\d{4}")
 # A full date and then more numbers (a time, a row of a table or a log): not a phone number.
@@ -52,13 +53,18 @@ _DECIMAL = re.compile(r"\d+\.\d{1,2}|\d{1,3}\.\d{5,}")
 _CARD_GROUPS = re.compile(r"\d{4}([ .\-])\d{4}\1\d{4}|^\d{4}([ .\-])\d{6}\2\d{4,5}$")  # 4-4-4, 4-6-5
 
 
-def find_phones(text: str, lower: str, regions: Sequence[str],
-                taken: Occupied, starts: Sequence[int]) -> Iterator[Finding]:
-    """Phone numbers outside ``taken``; ``starts``: where one can begin, ascending (see
+def find_phones(text: str, lower: str, regions: Sequence[str], taken: Occupied, starts: Sequence[int],
+                unbroken: Mapping[int, int] | None = None) -> Iterator[Finding]:
+    """Phone numbers outside ``taken``; ``starts``: where one can begin, ascending, and
+    ``unbroken``: which of them begin an unbroken run of digits, and how long (see
     :mod:`candidates`)."""
     # Bare digits (ids, timestamps, counts in JSON and logs) are a phone only near a word that
     # says so: with no such word anywhere, they are passed over before any other test.
-    phone_words = _PHONE_WORDS.search(lower) is not None
+    first_word = _PHONE_WORDS.search(lower)
+    phone_words = first_word is not None
+    if unbroken:
+        said = first_word.start() if first_word is not None else len(lower)
+        starts = [at for at in starts if at not in unbroken or not _bare(text, lower, at, unbroken[at], said)]
     for match in matches_at(_CANDIDATE, text, starts):
         raw = match.group(0)
         if len(raw) < _MIN_DIGITS:  # most numbers in prose and tables: too short to be a phone
@@ -78,6 +84,21 @@ def find_phones(text: str, lower: str, regions: Sequence[str],
         value = _e164(raw, tuple(regions))
         if value is not None:
             yield Finding("PHONE", match.start(), match.end(), value)
+
+
+def _bare(text: str, lower: str, start: int, digits: int, said: int) -> bool:
+    """Whether the candidate at ``start``, which begins an unbroken run of ``digits`` digits
+    (the longest a number joins: what follows cannot continue it), is one the loop would
+    refuse as bare digits with no phone word before it; ``said``: where the first phone word
+    begins. Decided without matching the candidate pattern, a few times cheaper: the
+    candidate there holds those digits and nothing else unless an extension follows, and
+    matches nothing where it would hold more than 19 digits or touch a word character, so
+    is refused either way. A phone word in the window is a match in the text as well (the
+    candidate follows no word character, so ``tel\\b`` holds there too), so none lies in
+    the window when the first one in the text begins at or after ``start``."""
+    if text[start + digits:start + digits + 3].lstrip(" ")[:1] in _EXTENSION_STARTS:
+        return False
+    return start <= said or not _PHONE_WORDS.search(lower[max(0, start - _CONTEXT_CHARS):start])
 
 
 def load_regions(regions: Iterable[str]) -> None:

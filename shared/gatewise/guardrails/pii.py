@@ -22,7 +22,6 @@ from operator import attrgetter
 from gatewise.guardrails.candidates import (
     CARD_DIGITS,
     PHONE_DIGITS,
-    SSN_DIGITS,
     Candidates,
     candidates,
     matches_at,
@@ -83,9 +82,8 @@ def find_pii(view: View, types: Iterable[str] = ALL_TYPES,
     if "PHONE" in wanted and places.numbers:  # last: digits taken by a card, IBAN or IP are not a phone
         taken = _occupied(text, found)
         # A candidate that begins inside a card, IBAN or address overlaps it and would be refused.
-        starts = [at for at in sorted(places.starts(PHONE_DIGITS) + places.phone_marks)
-                  if not taken.overlaps(at, at + 1)]
-        found += find_phones(text, view.lower, regions, taken, starts)
+        starts = taken.free(sorted(places.starts(PHONE_DIGITS) + places.phone_marks))
+        found += find_phones(text, view.lower, regions, taken, starts, places.unbroken)
     if "IP_ADDRESS" in wanted and ":" in text and ("::" in text or text.count(":") > 4):
         found += _ipv6(text)
     if decode:
@@ -120,7 +118,7 @@ def _numbers(view: View, wanted: frozenset[str], places: Candidates,
                 yield from _cards(match)
     yield from ibans
     if "US_SSN" in wanted:
-        for m in matches_at(_SSN, text, places.starts(SSN_DIGITS)):
+        for m in matches_at(_SSN, text, places.ssn_starts()):
             if not ssn_ok(m.group(1), m.group(3), m.group(4)):
                 continue
             if not m.group(2) and not _SSN_WORDS.search(lower[max(0, m.start() - _CONTEXT_CHARS):m.start()]):

@@ -60,26 +60,22 @@ def check_pii(refs: list[TextRef], actions: Mapping[str, EntityAction], regions:
     None (answers), redacted values get a non-restorable label instead."""
     result = CheckResult(check)
     texts: list[str] = []
-    taken: set[str] = set()
-    counts: Counter[str] = Counter()
     for ref in refs:
         edits = []
         for finding in find_pii(ref.view, actions, regions):
-            action = actions[finding.type]
-            span = ref.span(finding.start, finding.end, finding.type)
+            kind = finding.type
+            span = ref.span(finding.start, finding.end, kind)
             result.spans.append(span)
-            result.values.append((finding.type, finding.value))
-            counts[finding.type] += 1
-            taken.add(action)
-            if action == "redact":
-                surface = ref.text[span.start:span.end]
-                new = (placeholders.get(finding.type, finding.value, surface) if placeholders
-                       else output_label(finding.type))
+            result.values.append((kind, finding.value))
+            if actions[kind] == "redact":
+                new = (placeholders.get(kind, finding.value, ref.text[span.start:span.end]) if placeholders
+                       else output_label(kind))
                 edits.append((span.start, span.end, new))
         texts.append(replace(ref.text, edits) if edits else ref.text)
-    if counts:
+    if result.values:
+        counts = Counter(kind for kind, _ in result.values)
         result.entities = dict(counts)
-        result.action = max(taken, key=_STRENGTH.__getitem__)
+        result.action = max({actions[kind] for kind in counts}, key=_STRENGTH.__getitem__)
         verdict: Outcome = "block" if result.action == "block" else "flag"
         result.verdict = verdict
         found = ", ".join(f"{n} {entity}" for entity, n in sorted(counts.items()))

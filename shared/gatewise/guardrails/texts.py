@@ -34,8 +34,10 @@ class TextRef:
 
     def span(self, start: int, end: int, label: str) -> Span:
         """A span given in view offsets, as original offsets of this piece."""
-        first, last = self.view.span(start, end)
-        return Span(first, last, label, self.message, self.part)
+        view = self.view
+        if view.text is not view.original:  # else the offsets are the original ones already
+            start, end = view.span(start, end)
+        return Span(start, end, label, self.message, self.part)
 
     def original_span(self, first: int, last: int, label: str) -> Span:
         return Span(first, last, label, self.message, self.part)

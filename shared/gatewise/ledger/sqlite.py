@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import operator
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
@@ -25,6 +26,8 @@ T = TypeVar("T")
 DEFAULT_BUSY_TIMEOUT_MS = 5000
 
 _COLUMNS = tuple(f.name for f in dataclasses.fields(CallRecord))
+_values = operator.attrgetter(*_COLUMNS)  # a record's column values, in order
+_INSERT_SQL = f"INSERT INTO calls ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
 _GROUP_KEYS = group_key_sql(day="date(ts, 'unixepoch')", none="NULL")
 
@@ -162,20 +165,25 @@ class SQLiteLedger:
 
     def _insert(self, records: list[CallRecord]) -> None:
         """Runs on the writer thread: every row in one IMMEDIATE transaction, or none."""
-        db = self._write_db
-        db.execute("BEGIN IMMEDIATE")
+        # One prepared statement on the raw connection: sqlite-utils' insert_all would inspect
+        # the table and build its SQL again for every batch.
+        conn = self._write_db.conn
+        conn.execute("BEGIN IMMEDIATE")
         try:
-            db.table("calls").insert_all(_row(rec) for rec in records)
-            db.commit()
+            conn.executemany(_INSERT_SQL, [stored_row(rec) for rec in records])
+            conn.commit()
         except BaseException:
-            db.rollback()
+            conn.rollback()
             raise
 
 
-def _row(rec: CallRecord) -> dict[str, Any]:
-    # Names, tags and error codes may carry what an upstream echoed (a model id, say): no
-    # configured key reaches the file.
-    return {name: scrub_data(getattr(rec, name)) for name in _COLUMNS}
+def stored_row(rec: CallRecord) -> tuple[Any, ...]:
+    """A record's column values in the order of its fields, as every ledger stores them.
+
+    Names, tags and error codes may carry what an upstream echoed (a model id, say): no
+    configured key reaches the database."""
+    values: tuple[Any, ...] = scrub_data(_values(rec))
+    return values
 
 
 def open_ledger(path: Path) -> SQLiteLedger:

@@ -96,10 +96,7 @@ class ExactCache:
             call.cache_status = "bypass"
             await next(call)
             return
-        parts = {**policy.key, **call.params}
-        if policy.by_messages:
-            parts["messages"] = call.messages
-        key = cache_key(call.namespace, parts)
+        key = "" if policy.no_cache else exact_key(call)  # no_cache neither reads nor stores
         status, hit = await cache.lookup(key, no_cache=policy.no_cache, force_refresh=policy.force_refresh,
                                          max_age_s=policy.max_age_s)
         call.cache_status = status
@@ -112,6 +109,16 @@ class ExactCache:
         if should_store(status) and call.result is not None and call.cache_status != "hit_semantic":
             await cache.put(key, call.result.model_dump(mode="json"), ttl_s=policy.ttl_s,
                             namespace=call.namespace, project=call.project)
+
+
+def exact_key(call: Call[Any]) -> str:
+    """The response cache's key: the messages as sent (unless the policy says otherwise), the
+    generation parameters and whatever else the policy says the answer depends on."""
+    policy = call.cache
+    parts = {**policy.key, **call.params}
+    if policy.by_messages:
+        parts["messages"] = call.messages
+    return cache_key(call.namespace, parts)
 
 
 def served(call: Call[Any], result: Any, status: CacheStatus, source: str) -> None:

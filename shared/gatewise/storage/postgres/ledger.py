@@ -15,8 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from gatewise.ledger.records import GROUP_BY_CHOICES, CallRecord, GroupBy, SummaryRow, group_key_sql
-from gatewise.ledger.sqlite import _row as stored_row
-from gatewise.ledger.sqlite import window_clause
+from gatewise.ledger.sqlite import stored_row, window_clause
 from gatewise.ledger.store import LedgerClosedError
 from gatewise.storage.postgres.database import Database
 
@@ -144,6 +143,5 @@ class PostgresLedger:
         async with (self._db.connection() as conn, conn.transaction(), conn.cursor() as cur,
                     cur.copy(sql) as copy):
             for rec in records:
-                row = stored_row(rec)
-                await copy.write_row([row[name] for name in _COLUMNS])
+                await copy.write_row(stored_row(rec))
 
