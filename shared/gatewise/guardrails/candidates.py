@@ -40,17 +40,19 @@ _RUN_CLASS = class_table({"b": RUN_CHARS})
 # For long numbers: digits '0'; '.', '-' and '/' as themselves ('#', which may open a phone
 # extension, as '/'); the other characters that may join the digits of a number (space,
 # parentheses, '+') a 'j'; what may begin an extension with a letter ('x', the 'e' of "ext") an
-# 'x'; anything else a space, which ends a number.
+# 'x'; any other word character a 'w'; anything else a space. All but digits and joins end a
+# number.
 _SHAPE_CLASS = bytes(
     ord("0") if 48 <= b <= 57 else b if chr(b) in ".-/" else ord("/") if b == ord("#")
     else ord("j") if chr(b) in " ()+"
-    else ord("x") if chr(b) in "xe" else ord(" ") for b in range(256))
-# The first digit of every digit group after a space, parenthesis, '+', slash, '#' or a character
-# that ends a number is marked 'S' (C replaces), so the search below is tried only there: a
-# table of a thousand digits holds a few hundred such places, where the search would
-# otherwise begin at every digit. (A group right after a letter is not marked: no identifier
-# begins there, though one may begin at a later group of the same number; nor after a dot or
-# a dash, which no identifier begins after either.)
+    else ord("x") if chr(b) in "xe" else ord("w") if chr(b) in string.ascii_letters + "_"
+    else ord(" ") for b in range(256))
+# The first digit of every digit group after a space, parenthesis, '+', slash, '#' or a
+# character other than a letter that ends a number is marked 'S' (C replaces), so the search
+# below is tried only there: a table of a thousand digits holds a few hundred such places,
+# where the search would otherwise begin at every digit. (A group right after a letter is not
+# marked: no identifier begins there, though one may begin at a later group of the same
+# number; nor after a dot or a dash, which no identifier begins after either.)
 _GROUP_STARTS = ((b" 0", b" S"), (b"j0", b"jS"), (b"/0", b"/S"))
 _JOIN = rb"[./\-j]{0,6}+"  # what may stand between two digits of one number (generously)
 # A long number, from the first digit of a group, unless all of it, up to where it ends, is a
