@@ -11,11 +11,18 @@ Memory: a fresh ``gatewise serve`` answers --memory-calls calls from 16 clients,
 new session every 250 calls, and its resident set (VmRSS) is read along the way; the last reading
 is compared with the one after --memory-early calls.
 
-A LiteLLM proxy row is added only when ``litellm.proxy`` imports (pip install -e ".[bench]");
-otherwise the output says why it is missing.
+Reference: the same completion through LiteLLM's proxy (``litellm --config``) against the same
+upstream, at the same concurrency and in the same run. It speaks the OpenAI HTTP API, not MCP
+(one POST per call, no session, no ledger or budgets), so it shows what a bare gateway hop
+costs, not the same work. ``litellm[proxy]`` brings about a hundred packages (boto3, Azure
+SDKs, FastAPI, Prisma extras…) with pins of their own, so it lives in a virtualenv of its own
+and is found as the ``litellm`` command (or --litellm PATH); it runs offline with its bundled
+price list:
+    python -m venv /tmp/litellm-venv && /tmp/litellm-venv/bin/pip install 'litellm[proxy]'
+Without it the rows are skipped and the output says why.
 
 Usage: python bench/load.py [--calls 2000] [--concurrency 1,16,64] [--memory-calls 20000]
-                            [--memory-early 2000]
+                            [--memory-early 2000] [--litellm PATH]
 Quick: python bench/load.py --calls 200 --memory-calls 2000 --memory-early 400
 """
 
@@ -26,15 +33,15 @@ import asyncio
 import json
 import os
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextmanager
 from functools import partial
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import httpx
@@ -135,8 +142,11 @@ async def drive(calls: list[Callable[[], Awaitable[None]]], total: int) -> tuple
     return latencies, time.perf_counter() - started
 
 
+PROXY = "LiteLLM proxy (OpenAI HTTP)"
+
+
 async def throughput(url: str, token: str, gateway: RoutingGateway, levels: list[int],
-                     calls: int) -> list[str]:
+                     calls: int, proxy: tuple[str, str] | None) -> list[str]:
     request = CompletionRequest(prompt=PROMPT, model=MODEL, no_cache=True)
 
     async def in_process() -> None:
@@ -147,18 +157,22 @@ async def throughput(url: str, token: str, gateway: RoutingGateway, levels: list
     for clients in levels:
         async with AsyncExitStack() as stack:
             sessions = [await stack.enter_async_context(mcp_session(url, token)) for _ in range(clients)]
-            http_calls = [partial(call_over_http, s) for s in sessions]
-            local_calls = [in_process] * clients
-            await drive(http_calls, clients * 5)  # warm up sessions, pools and the ledger
-            await drive(local_calls, clients * 5)
-            # Interleaved halves, so drift on a shared machine hits both paths alike.
-            results: dict[str, tuple[list[float], float]] = {"in-process": ([], 0.0),
-                                                              "Streamable HTTP": ([], 0.0)}
+            paths = {"in-process": [in_process] * clients,
+                     "Streamable HTTP": [partial(call_over_http, s) for s in sessions]}
+            if proxy is not None:
+                base, key = proxy
+                bearer = {"Authorization": f"Bearer {key}"}
+                posts = [await stack.enter_async_context(
+                    httpx.AsyncClient(base_url=base, headers=bearer, timeout=60)) for _ in range(clients)]
+                paths[PROXY] = [partial(call_through_proxy, http) for http in posts]
+            for group in paths.values():  # warm up sessions, pools and the ledger
+                await drive(group, clients * 5)
+            # Interleaved halves, so drift on a shared machine hits every path alike.
+            results: dict[str, tuple[list[float], float]] = {name: ([], 0.0) for name in paths}
             for _ in range(2):
-                for name, group in (("in-process", local_calls), ("Streamable HTTP", http_calls)):
+                for name, group in paths.items():
                     latencies, wall = await drive(group, calls // 2)
-                    results[name][0].extend(latencies)
-                    results[name] = (results[name][0], results[name][1] + wall)
+                    results[name] = (results[name][0] + latencies, results[name][1] + wall)
         base_rate = len(results["in-process"][0]) / results["in-process"][1]
         base_p50 = statistics.median(results["in-process"][0])
         for name, (latencies, wall) in results.items():
@@ -167,6 +181,64 @@ async def throughput(url: str, token: str, gateway: RoutingGateway, levels: list
             rows.append(f"| {clients} | {name} | {rate:,.0f} | {p50:.2f} | {pct(latencies, 0.95):.2f} | "
                         f"{pct(latencies, 0.99):.2f} | {rate / base_rate:.2f}x | {p50 / base_p50:.2f}x |")
     return rows
+
+
+async def call_through_proxy(http: httpx.AsyncClient) -> None:
+    reply = await http.post("/v1/chat/completions", json={
+        "model": MODEL, "messages": [{"role": "user", "content": PROMPT}]})
+    if reply.status_code != 200 or not reply.json()["choices"][0]["message"]["content"]:
+        raise RuntimeError(f"LiteLLM proxy: {reply.status_code} {reply.text[:300]}")
+
+
+class ProxyUnavailable(Exception):
+    """Why the LiteLLM rows are left out."""
+
+
+@contextmanager
+def litellm_proxy(command: str | None, sandbox_url: str, data_dir: Path) -> Iterator[tuple[str, str]]:
+    """``litellm --config`` routing MODEL to the sandbox upstream, offline, with a master key (as
+    authentication is on for gatewise serve); yields its base URL and the key."""
+    found = shutil.which(command or "litellm")
+    if found is None:
+        raise ProxyUnavailable(
+            f"no `{command or 'litellm'}` command. Install LiteLLM in a virtualenv of its own: "
+            "`python -m venv /tmp/litellm-venv && /tmp/litellm-venv/bin/pip install 'litellm[proxy]'`, "
+            "then pass --litellm /tmp/litellm-venv/bin/litellm")
+    config = data_dir / "litellm.json"  # YAML is a superset of JSON
+    config.write_text(json.dumps({"model_list": [{"model_name": MODEL, "litellm_params": {
+        "model": f"openai/{MODEL}", "api_base": sandbox_url, "api_key": "sandbox"}}],
+        "litellm_settings": {"telemetry": False, "drop_params": True}}))
+    # The bundled price list instead of fetching it; no keys of this environment.
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    key = "sk-" + secrets.token_hex(32)
+    env.update(LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_LOG="ERROR", NO_DOCS="True",
+               LITELLM_MASTER_KEY=key)
+    log = data_dir / "litellm.log"
+    with socket_port() as port, log.open("wb") as out:
+        proc = subprocess.Popen([found, "--config", str(config), "--host", "127.0.0.1", "--port", str(port),
+                                 "--num_workers", "1"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while not _answers(f"{base}/health/liveliness"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise ProxyUnavailable(f"`litellm --config` did not start: {log.read_text()[-600:]}")
+            time.sleep(0.5)
+        yield base, key
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 async def memory(sandbox_url: str, data_dir: Path, total: int, early: int) -> list[str]:
@@ -192,27 +264,24 @@ async def memory(sandbox_url: str, data_dir: Path, total: int, early: int) -> li
     return rows
 
 
-def litellm_proxy_note() -> str:
-    """Why there is no LiteLLM proxy row (read from the installed distributions: importing
-    litellm would try to fetch its price list from the internet)."""
-    try:
-        version("litellm-proxy")
-    except PackageNotFoundError:
-        return ("LiteLLM proxy: not measured. `pip install 'litellm[proxy]'` needs the `litellm-proxy` "
-                "distribution, which the package index does not offer, so it cannot be a bench extra.")
-    return ("LiteLLM proxy: installed, but not driven by this bench (it speaks the OpenAI HTTP API, not "
-            "MCP, so its row would not compare the same protocol).")
-
-
-async def main(calls: int, levels: list[int], memory_calls: int, memory_early: int) -> None:
+async def main(calls: int, levels: list[int], memory_calls: int, memory_early: int,
+               litellm: str | None) -> None:
     with sandbox_process() as upstream, tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "serve").mkdir()
         runtime = await Runtime.open(load_settings({}, data_dir=root / "in-process", sandbox_url=upstream))
         try:
             gateway = RoutingGateway.from_runtime(runtime)
-            with serve_process(upstream, root / "serve") as (base, token, _):
-                rows = await throughput(f"{base}/routing-gateway/mcp", token, gateway, levels, calls)
+            with serve_process(upstream, root / "serve") as (base, token, _), ExitStack() as proxies:
+                try:
+                    proxy: tuple[str, str] | None = proxies.enter_context(
+                        litellm_proxy(litellm, upstream, root))
+                    proxy_note = (f"{PROXY}: the same model and prompt as one POST /v1/chat/completions per "
+                                  "call to `litellm --config` (one worker, master key) in front of the same "
+                                  "upstream: another protocol, no session, ledger, budgets or guardrails.")
+                except ProxyUnavailable as why:
+                    proxy, proxy_note = None, f"{PROXY}: skipped: {why}"
+                rows = await throughput(f"{base}/routing-gateway/mcp", token, gateway, levels, calls, proxy)
         finally:
             await runtime.close()
         print(f"routed_complete, {calls:,} calls per path and concurrency, response cache bypassed, "
@@ -220,12 +289,12 @@ async def main(calls: int, levels: list[int], memory_calls: int, memory_early: i
               f"{os.cpu_count()} cores shared by upstream, server and clients, load average "
               f"{os.getloadavg()[0]:.1f} at the end\n")
         print("\n".join(rows))
+        print("\n" + proxy_note)
         (root / "memory").mkdir()
         memory_rows = await memory(upstream, root / "memory", memory_calls, memory_early)
         print(f"\nResident set of gatewise serve over {memory_calls:,} calls ({MEMORY_CLIENTS} clients, "
               f"a new session every {SESSION_CALLS} calls each)\n")
         print("\n".join(memory_rows))
-        print("\n" + litellm_proxy_note())
 
 
 if __name__ == "__main__":
@@ -234,6 +303,7 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", default="1,16,64", help="comma-separated client counts")
     parser.add_argument("--memory-calls", type=int, default=20_000)
     parser.add_argument("--memory-early", type=int, default=2_000)
+    parser.add_argument("--litellm", metavar="PATH", help="the litellm command (default: litellm on PATH)")
     options = parser.parse_args()
     asyncio.run(main(options.calls, [int(c) for c in options.concurrency.split(",")],
-                     options.memory_calls, options.memory_early))
+                     options.memory_calls, options.memory_early, options.litellm))
