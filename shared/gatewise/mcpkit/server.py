@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from mcp import MCPError
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -18,7 +18,7 @@ from gatewise.config import Settings
 from gatewise.errors import GatewiseError
 from gatewise.mcpkit.client_logging import add_client_logging
 from gatewise.mcpkit.errors import cap_error_text, failure_text
-from gatewise.mcpkit.inline_schema import inline_input_schema
+from gatewise.mcpkit.inline_schema import inline_input_schema, lean_output_schema
 from gatewise.mcpkit.redaction import scrub_tool_results
 from gatewise.mcpkit.wellformed import refuse_lone_surrogates
 from gatewise.runtime import Runtime
@@ -84,9 +84,10 @@ class GatewiseServer(MCPServer[T]):
         # The runtime behind each open lifespan, by the id of the state its tools receive (an
         # SSE server opens one per connection), so a tool call can wait for its start-up.
         self.runtimes: dict[int, Runtime] = {}
-        # Each tool's schema as last listed and its inlined form: every tools/list (one per
-        # session) reuses it while the schema is unchanged, instead of walking it again.
-        self._inlined: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+        # Each tool's schema as last listed and its published form, by schema kind and tool: every
+        # tools/list (one per session) reuses it while the schema is unchanged, instead of
+        # walking it again.
+        self._published: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = {}
 
     async def call_tool(self, name: str, arguments: dict[str, Any],
                         context: Context[Any, Any] | None = None
@@ -101,16 +102,24 @@ class GatewiseServer(MCPServer[T]):
             raise ToolError(cap_error_text(_tool_failure(name, exc))) from None
 
     async def list_tools(self) -> list[Tool]:
-        """The tools with inlined, closed input schemas (see ``inline_schema``), so clients that
-        convert tools to strict mode take every one."""
-        return [tool.model_copy(update={"input_schema": self._inlined_schema(tool)})
-                for tool in await super().list_tools()]
+        """The tools with inlined, closed input schemas, so clients that convert tools to strict
+        mode take every one, and lean output schemas, which clients check every result against
+        at a fraction of the cost (see ``inline_schema``)."""
+        tools = []
+        for tool in await super().list_tools():
+            update = {"input_schema": self._published_schema(tool.name, "input", tool.input_schema)}
+            if tool.output_schema is not None:
+                update["output_schema"] = self._published_schema(tool.name, "output", tool.output_schema)
+            tools.append(tool.model_copy(update=update))
+        return tools
 
-    def _inlined_schema(self, tool: Tool) -> dict[str, Any]:
-        listed = self._inlined.get(tool.name)
-        if listed is None or listed[0] != tool.input_schema:
-            listed = (tool.input_schema, inline_input_schema(tool.input_schema))
-            self._inlined[tool.name] = listed
+    def _published_schema(self, name: str, kind: Literal["input", "output"], schema: dict[str, Any]
+                          ) -> dict[str, Any]:
+        listed = self._published.get((kind, name))
+        if listed is None or listed[0] != schema:
+            publish = inline_input_schema if kind == "input" else lean_output_schema
+            listed = (schema, publish(schema))
+            self._published[(kind, name)] = listed
         return listed[1]
 
 
