@@ -108,6 +108,7 @@ TRAPS = [
     # "where can I find" a thing asks a place; "how many days a week" is no "how long"
     ("question", "Where can I find a pharmacy?", "How do I find a pharmacy?"),
     ("value", "How many days a week is the gym open?", "How long is the gym open?"),
+    ("polarity", "How do I get rid of the add-on?", "How do I add the add-on?"),
 ]
 
 PARAPHRASES = [
@@ -173,6 +174,9 @@ SAME_WORDS = [
     # "how many days does it take" asks how long; "where can I find out" how to check
     ("How long does delivery take?", "How many days does delivery take?"),
     ("How do I check my credit score?", "Where can I find out my credit score?"),
+    # more words and expressions of one meaning
+    ("How do I get rid of my old sofa?", "How do I remove my old couch?"),
+    ("What should I do if my bank card is lost?", "What should I do if my bank card is missing?"),
 ]
 
 # The same question built anew: some common words differ, and the embeddings agree closely.

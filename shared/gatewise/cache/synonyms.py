@@ -123,6 +123,26 @@ internet: internet broadband
 eligible: eligible entitled qualify qualified
 due: due deadline
 contract: contract term
+quote: quote quotation estimate
+status: status progress
+rules: rules regulations
+timetable: timetable schedule
+wifi: wifi wi-fi wireless
+job: job employment
+items: items products goods
+usage: usage consumption
+information: information info details
+permission: permission consent
+lost: lost missing misplaced
+manager: manager boss supervisor
+fridge: fridge refrigerator
+sofa: sofa couch
+mail: post mail
+postcode: postcode zip
+taxi: taxi cab
+lift: lift elevator
+motorway: motorway highway
+maths: maths math
 usa: usa america
 uk: uk britain
 """
@@ -141,6 +161,11 @@ _PHRASES = (
     (r"\bpick(?:ed|ing)? up\b", "collect"),
     (r"\bwork(?:ed|ing)? out\b", "calculate"),
     (r"\bmoney back\b", "refund"),
+    (r"\bget(?:s|ting)? rid of\b|\bgot rid of\b", "remove"),
+    (r"\bsort(?:s|ed|ing)? out\b", "fix"),
+    (r"\bput(?:s|ting)? off\b", "postpone"),
+    (r"\bannual leave\b", "holiday"),
+    (r"\bzip code\b", "postcode"),
     (r"\b(?:run|runs|ran|running) out\b", "expire"),
     (r"\b(?:send|sent|sending|bring|brought|bringing|give|gave|giving) (?:it |them )?back\b", "return"),
     (r"\bfree of charge\b", "free"),
