@@ -109,6 +109,8 @@ TRAPS = [
     ("question", "Where can I find a pharmacy?", "How do I find a pharmacy?"),
     ("value", "How many days a week is the gym open?", "How long is the gym open?"),
     ("polarity", "How do I get rid of the add-on?", "How do I add the add-on?"),
+    ("value", "Is the pharmacy open at 9am?", "Is the pharmacy open at 9 in the evening?"),
+    ("negation", "Is there a problem with my order?", "Is there no problem with my order?"),
 ]
 
 PARAPHRASES = [
@@ -177,6 +179,7 @@ SAME_WORDS = [
     # more words and expressions of one meaning
     ("How do I get rid of my old sofa?", "How do I remove my old couch?"),
     ("What should I do if my bank card is lost?", "What should I do if my bank card is missing?"),
+    ("Is the pharmacy open at 9am?", "Is the pharmacy open at 9 in the morning?"),
 ]
 
 # The same question built anew: some common words differ, and the embeddings agree closely.

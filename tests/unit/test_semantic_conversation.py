@@ -40,6 +40,11 @@ REWORDED = [
     # turns that only keep the conversation going are alike however they are worded
     (CRACKED, conversation("Order 5521 arrived with a cracked screen.", "Got it, how can I help?"),
      "Can I get a replacement?"),
+    # a clock time in words, and a "no problem" that negates nothing
+    (conversation("We'll reach the hotel at 11pm on Saturday.", "Thanks, I've noted your late arrival."),
+     conversation("We'll reach the hotel at 11 at night on Saturday.",
+                  "No problem, I've noted your late arrival."),
+     "Will reception still be open?"),
 ]
 OTHER = [
     (DELIVERY, conversation("How do I change my billing address?", EDIT), "Is there a fee for that?"),

@@ -161,6 +161,12 @@ _PHRASES = (
     (r"\bpick(?:ed|ing)? up\b", "collect"),
     (r"\bwork(?:ed|ing)? out\b", "calculate"),
     (r"\bmoney back\b", "refund"),
+    # A reply that waves a thanks or an apology away ("No problem, I've noted it.") negates
+    # nothing; "there is no problem with it" still does.
+    (r"(?:^|(?<=[.!?]\s))(?:no (?:problem|worries|bother)|not a problem)\b", "ok"),
+    # A clock time said in words: "11 at night" is 11pm, "9 in the morning" 9am.
+    (r"\b(\d{1,2}) ?(?:o'clock )?(?:at night|in the (?:evening|afternoon))\b", r"\1pm"),
+    (r"\b(\d{1,2}) ?(?:o'clock )?in the morning\b", r"\1am"),
     (r"\bget(?:s|ting)? rid of\b|\bgot rid of\b", "remove"),
     (r"\bsort(?:s|ed|ing)? out\b", "fix"),
     (r"\bput(?:s|ting)? off\b", "postpone"),
