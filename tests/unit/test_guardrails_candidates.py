@@ -16,6 +16,7 @@ from gatewise.guardrails.candidates import CARD_DIGITS, PHONE_DIGITS, candidates
 from gatewise.guardrails.entities import Occupied
 from gatewise.guardrails.normalize import WORD, View, normalise, words_of
 from gatewise.guardrails.secrets import find_secrets
+from gatewise.guardrails.validators import ipv4_ok
 
 PIECES = [*"0123456789" * 3, *" .-/()+@:_=#'x*!$|", *"abcdeXYZ", "DE", "GB82", "é", "\u0130", "\u200b",
           "\uff14", "\u0663", "\n", "  ", "AKIA", "ghp_", "sk-", "eyJ", "c o n f", "c0nf1d", "aGVsbG8g",
@@ -47,6 +48,20 @@ def test_number_patterns_only_begin_at_candidates(pattern: re.Pattern[str],
         view = normalise(text)
         expected = spans(pattern.finditer(view.text))
         assert spans(matches_at(pattern, view.text, starts(view))) == expected, text
+
+
+def test_the_ipv4_pattern_matches_exactly_the_valid_dotted_quads() -> None:
+    """Octets checked inside the pattern: the same addresses as four groups of up to three
+    digits checked afterwards."""
+    groups = re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?!\w|\.\d)")
+    rnd = random.Random(16)
+    pieces = ["0", "1", "00", "01", "9", "10", "25", "99", "100", "249", "250", "255", "256", "300", "1000",
+              ".", ".", ".", " ", "a", ":", "-", "é"]
+    quads = ["".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 20))) for _ in range(5000)]
+    for text in [*CORPUS, *quads]:
+        view = normalise(text)
+        expected = [m.span() for m in groups.finditer(view.text) if ipv4_ok(m.group(0))]
+        assert spans(matches_at(pii._IPV4, view.text, candidates(view).dotted)) == expected, text
 
 
 # Every place a phone candidate could begin, found the slow way (no long-number filter).

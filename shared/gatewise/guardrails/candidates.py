@@ -139,9 +139,10 @@ def _numbers(raw: bytes, classes: bytes
         else:
             numbers += [(at, count) for at in positions(classes, b" 0", start - 1, end)]
         # A '+' or '(' may open a phone number before its first digit (`raw` has no leading space).
-        first = bisect_left(openers, start - 4)
-        if first < len(openers) and openers[first] < end - 1:
-            marks += openers[first:bisect_left(openers, end - 1, first)]
+        if openers:
+            first = bisect_left(openers, start - 4)
+            if first < len(openers) and openers[first] < end - 1:
+                marks += openers[first:bisect_left(openers, end - 1, first)]
     return numbers, marks, _dotted(shapes), unbroken
 
 

@@ -74,12 +74,14 @@ class Hit:
 class Lexicon:
     rules: list[Rule]
     _heads: dict[str, list[Rule]] = field(default_factory=dict)
+    _head_set: frozenset[str] = frozenset()  # set operations with it walk the smaller side
     _needles: list[Needle] | None = None
 
     def __post_init__(self) -> None:
         for rule in self.rules:
             for head in rule.slots[0]:
                 self._heads.setdefault(head, []).append(rule)
+        self._head_set = frozenset(self._heads)
 
     def may_occur(self, text: str) -> bool:
         """False when no rule's first word is even a substring of ``text`` (a C search per
@@ -92,10 +94,10 @@ class Lexicon:
 
     def scan(self, tokens: list[str], token_set: set[str] | frozenset[str]) -> list[Hit]:
         """Every rule match in ``tokens`` (the text's words, lower case)."""
-        if token_set.isdisjoint(self._heads):
+        if token_set.isdisjoint(self._head_set):
             return []
         live: dict[str, list[Rule]] = {}
-        for head in self._heads.keys() & token_set:
+        for head in self._head_set & token_set:
             rules = [rule for rule in self._heads[head]
                      if all(not token_set.isdisjoint(slot) for slot in rule.slots[1:])]
             if rules:

@@ -33,8 +33,8 @@ from gatewise.guardrails.secrets import find_secrets
 from gatewise.guardrails.validators import (
     CARD_LENGTHS,
     IBAN_LENGTHS,
+    IPV4,
     iban_ok,
-    ipv4_ok,
     ipv6_ok,
     is_card,
     ssn_ok,
@@ -52,7 +52,9 @@ _DIGIT_RUN = re.compile(r"(?<![\w.\-])\d(?:[ .\-]?\d){11,40}+(?!\w)")
 _GROUP = re.compile(r"\d+|[ .\-]")
 _SSN = re.compile(r"(?<![\w.\-])(\d{3})([ .\-]?)(\d{2})\2(\d{4})(?![\w\-]|[ .]\d)")
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]){10,32}+")
-_IPV4 = re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?!\w|\.\d)")
+# Valid octets only: the pattern itself refuses 256.1.1.1 or 01.2.3.4 (a log holds an address on
+# every line, each otherwise checked again after its match).
+_IPV4 = re.compile(rf"(?<![\w.]){IPV4}(?!\w|\.\d)")
 _IPV6 = re.compile(r"(?<![\w:.])[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{2,44}+")
 _HEX_CLASS = class_table({"h": string.hexdigits, ":": ":", ".": "."})
 _SIX_COLONS = re.compile(rb":(?:[h.]{0,4}:){5}")
@@ -126,7 +128,7 @@ def _numbers(view: View, wanted: frozenset[str], places: Candidates,
             yield Finding("US_SSN", m.start(), m.end(), m.group(1) + m.group(3) + m.group(4))
     if "IP_ADDRESS" in wanted and "." in text:
         for m in matches_at(_IPV4, text, places.dotted):
-            if ipv4_ok(m.group(0)) and not after_version_word(lower, m.start()):
+            if not after_version_word(lower, m.start()):
                 yield Finding("IP_ADDRESS", m.start(), m.end(), m.group(0))
 
 

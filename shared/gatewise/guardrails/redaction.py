@@ -24,16 +24,15 @@ class Placeholders:
 
     def __init__(self) -> None:
         self._by_value: dict[tuple[str, str], str] = {}
-        self._counts: Counter[str] = Counter()
+        self._counts: dict[str, int] = {}
         self.originals: dict[str, str] = {}
 
     def get(self, entity: str, canonical: str, surface: str) -> str:
         key = (entity, canonical)
         placeholder = self._by_value.get(key)
         if placeholder is None:
-            self._counts[entity] += 1
-            placeholder = f"<{entity}_{self._counts[entity]}>"
-            self._by_value[key] = placeholder
+            number = self._counts[entity] = self._counts.get(entity, 0) + 1
+            placeholder = self._by_value[key] = f"<{entity}_{number}>"
             self.originals[placeholder] = surface
         return placeholder
 

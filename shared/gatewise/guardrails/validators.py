@@ -106,7 +106,8 @@ def ssn_ok(area: str, group: str, serial: str) -> bool:
 
 
 _OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
-_IPV4_OCTETS = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"  # four octets, as a pattern to embed
+_IPV4_OCTETS = re.compile(IPV4)
 
 
 def ipv4_ok(text: str) -> bool:
