@@ -4,6 +4,9 @@ Runs ``analyze`` over the labelled set in bench/data/labelled_prompts.jsonl and 
 tables: per-task precision/recall/F1 (plus accuracy and macro F1), needs_web precision/recall,
 language accuracy, and speed against a baseline of ``str.lower()`` plus one regex search over the
 same text, so the cost of analysis is reported relative to the cheapest thing a router could do.
+The difficulty estimate is computed only for routes that weigh it (``QueryProfile.complexity``),
+so analysis is timed without it and with it. Times are the thread's CPU time, which a busy
+machine disturbs far less than wall time.
 
 Tune on ``--split dev``; report ``--split test``.
 
@@ -143,10 +146,10 @@ def two_kb_prompt(rows: Sequence[Row]) -> str:
 
 
 def _per_call_us(fn: Callable[[], object], batch: int) -> float:
-    start = time.perf_counter_ns()
+    start = time.thread_time_ns()
     for _ in range(batch):
         fn()
-    return (time.perf_counter_ns() - start) / batch / 1000
+    return (time.thread_time_ns() - start) / batch / 1000
 
 
 def time_calls(fns: Sequence[Callable[[], object]], rounds: int, batch: int) -> list[float]:
@@ -165,12 +168,13 @@ def _baseline(text: str) -> Callable[[], object]:
     return lambda: _BASELINE_RX.search(text.lower())
 
 
-def _analysis(row: Row) -> Callable[[], object]:
+def _analysis(row: Row, *, difficulty: bool = False) -> Callable[[], object]:
     messages = row.messages()
 
     def first_reading() -> object:
         forget_turns()  # turns are cached per conversation; time the first reading of each
-        return analyze(messages)
+        profile = analyze(messages)
+        return profile.complexity if difficulty else profile
     return first_reading
 
 
@@ -184,11 +188,15 @@ def speed_table(rows: Sequence[Row]) -> str:
                   split="all")
     workloads = [
         (f"one {len(big):,}-char prompt", [_analysis(big_row)], [_baseline(big)], 200, 20),
+        (f"one {len(big):,}-char prompt, with difficulty", [_analysis(big_row, difficulty=True)],
+         [_baseline(big)], 200, 20),
         (f"labelled set ({len(rows)} prompts)", [_analysis(r) for r in rows],
          [_baseline(r.text) for r in rows], 5, 10),
+        (f"labelled set ({len(rows)} prompts), with difficulty",
+         [_analysis(r, difficulty=True) for r in rows], [_baseline(r.text) for r in rows], 5, 10),
     ]
-    lines = ["| workload | analyze median µs | analyze p95 µs | baseline median µs | baseline p95 µs "
-             "| ratio (median) |", "|---|---:|---:|---:|---:|---:|"]
+    lines = ["| workload | analyze median µs CPU | analyze p95 µs CPU | baseline median µs CPU "
+             "| baseline p95 µs CPU | ratio (median) |", "|---|---:|---:|---:|---:|---:|"]
     for name, analysis, baseline, rounds, batch in workloads:
         ours = time_calls(analysis, rounds, batch)
         base = time_calls(baseline, rounds, batch)

@@ -145,7 +145,8 @@ class ConversationInfo(BaseModel):
     user_turns: int
     established_task: TaskType | None = Field(None, description="The task the earlier turns set")
     inherited_task: bool = Field(False, description="The last message was a follow-up and kept that task")
-    hardest_turns_ago: int = Field(0, description="The user turn that set the difficulty (0: the last)")
+    hardest_turns_ago: int | None = Field(None, description=(
+        "The user turn that set the difficulty (0: the last); given with the route's complexity"))
     has_code: bool = False
     has_math: bool = False
     sticky_source: Literal["conversation_id", "history", "none"] = Field(
@@ -156,9 +157,10 @@ class ConversationInfo(BaseModel):
 
 class RouteInfo(BaseModel):
     task: TaskType
-    complexity: float = Field(description=(
+    complexity: float | None = Field(None, description=(
         "Difficulty estimate of the conversation's hardest user turn: 0.5 + half the expected gain of "
-        "a premium model over a cheap one"))
+        "a premium model over a cheap one. Given by explain_route, and by an answer whose route weighed "
+        "it (premium-tier work, with routing.difficulty_threshold set)"))
     language: str
     modalities: list[str]
     needs_web: bool
@@ -251,7 +253,7 @@ class RoutingGateway:
         call = self._call(request)
         check_limits(call, self.runtime.settings.limits)
         plan = self.plan(request, call.messages)
-        return _route_info(plan, plan.chosen.reason)
+        return _route_info(plan, plan.chosen.reason, explain=True)
 
     async def complete(self, request: CompletionRequest) -> CompletionResult:
         return await self.pipeline.run(self._call(request))
@@ -352,22 +354,26 @@ def portkey_headers(request: CompletionRequest, plan: RoutePlan, request_id: str
             "x-portkey-trace-id": request_id}
 
 
-def _route_info(plan: RoutePlan, reason: str) -> RouteInfo:
+def _route_info(plan: RoutePlan, reason: str, *, explain: bool = False) -> RouteInfo:
+    """The route as the caller sees it; the difficulty estimate only where the route weighed it,
+    or when asked to explain, as estimating it costs more than the rest of the analysis."""
     profile = plan.profile
+    complexity = profile.complexity if explain else plan.difficulty
     return RouteInfo(
-        task=profile.task, complexity=profile.complexity, language=profile.language,
+        task=profile.task, complexity=complexity, language=profile.language,
         modalities=list(profile.modalities), needs_web=profile.needs_web, web_search=plan.web_search,
         est_tokens_in=profile.est_tokens_in, reason=reason,
         candidates=[c.model for c in plan.candidates],
         skipped=[SkippedModel(model=m, reason=r) for m, r in plan.skipped],
-        conversation=_conversation_info(plan),
+        conversation=_conversation_info(plan, weighed=complexity is not None),
     )
 
 
-def _conversation_info(plan: RoutePlan) -> ConversationInfo:
+def _conversation_info(plan: RoutePlan, *, weighed: bool) -> ConversationInfo:
     facts, key = plan.profile.conversation, plan.conversation
     source = "none" if key is None or key.earlier is None else key.source
     return ConversationInfo(
         user_turns=facts.user_turns, established_task=facts.established_task, inherited_task=facts.inherited,
-        hardest_turns_ago=facts.hardest_turns_ago, has_code=facts.has_code, has_math=facts.has_math,
+        hardest_turns_ago=plan.profile.hardest_turns_ago if weighed else None,
+        has_code=facts.has_code, has_math=facts.has_math,
         sticky_source=source, sticky=plan.sticky)

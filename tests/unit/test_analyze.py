@@ -75,7 +75,7 @@ def test_a_short_follow_up_keeps_the_conversations_task_and_difficulty(follow_up
     assert facts.has_code
     hard = profile(HARD_CODE).complexity
     assert p.complexity == max(hard, alone.complexity)  # the hardest turn sets it
-    assert facts.hardest_turns_ago == (1 if hard >= alone.complexity else 0)
+    assert p.hardest_turns_ago == (1 if hard >= alone.complexity else 0)
     assert p.focus == follow_up  # cues, language and web need still come from the new message
 
 

@@ -218,7 +218,6 @@ class ConversationFacts:
     user_turns: int = 1
     established_task: TaskType | None = None  # the task the earlier turns set, if any
     inherited: bool = False  # the last message was a follow-up and took that task
-    hardest_turns_ago: int = 0  # the user turn with the highest difficulty estimate (0: the last)
     has_code: bool = False  # code (fenced, or code-shaped) anywhere in the conversation
     has_math: bool = False  # formulas or maths notation anywhere in the conversation
 
@@ -226,9 +225,6 @@ class ConversationFacts:
 @dataclass(frozen=True, slots=True)
 class QueryProfile:
     task: TaskType
-    # The difficulty estimate of the conversation's hardest user turn (gatewise.routing.difficulty):
-    # 0.5 + half the expected gain of a premium model over a cheap one.
-    complexity: float
     modalities: tuple[str, ...]
     needs_web: bool
     est_tokens_in: int
@@ -236,10 +232,29 @@ class QueryProfile:
     task_scores: dict[str, int]
     focus: str = field(default="", repr=False)  # the text the profile was read from (trimmed)
     conversation: ConversationFacts = field(default_factory=ConversationFacts)
+    # The user turns read (trimmed), oldest first; the last is ``focus``.
+    turns: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def has_image(self) -> bool:
         return "image" in self.modalities
+
+    @property
+    def complexity(self) -> float:
+        """The difficulty estimate of the conversation's hardest user turn
+        (gatewise.routing.difficulty): 0.5 + half the expected gain of a premium model over a cheap
+        one. Estimated when first asked for, as most routes never weigh it; each turn's estimate is
+        cached, as a conversation's history is read again on every call."""
+        return max(self._difficulties())
+
+    @property
+    def hardest_turns_ago(self) -> int:
+        """The user turn with the highest difficulty estimate (0: the last)."""
+        scores = self._difficulties()
+        return len(scores) - 1 - max(range(len(scores)), key=scores.__getitem__)
+
+    def _difficulties(self) -> list[float]:
+        return [_difficulty(text) for text in self.turns or (self.focus,)]
 
 
 def _compile_cues() -> tuple[dict[str, list[Cue]], dict[tuple[str, str], list[Cue]], dict[str, list[Cue]]]:
@@ -404,21 +419,17 @@ def analyze(messages: Sequence[Mapping[str, Any]], task_hint: TaskType | None = 
     else:
         task = tasks[-1][0]
     tasks[-1] = (task, tasks[-1][1] and task is tasks[-1][0])
-    difficulty = [_difficulty(text) for text in texts]
-    hardest = max(range(len(difficulty)), key=difficulty.__getitem__)
     tokens = len(full) // CHARS_PER_TOKEN + 1 + images * IMAGE_TOKENS
     conversation = ConversationFacts(
         user_turns=max(len(every_turn), 1),
         established_task=tasks[-2][0] if len(tasks) > 1 else None,
         inherited=tasks[-1][1],
-        hardest_turns_ago=len(texts) - 1 - hardest,
         has_code=any(t.has_code for t in turns),
         has_math=any(t.has_math for t in turns),
     )
     last = turns[-1]
     return QueryProfile(
         task=task,
-        complexity=difficulty[hardest],
         modalities=modalities,
         needs_web=last.web >= _WEB_THRESHOLD or task is TaskType.WEB_SEARCH,
         est_tokens_in=tokens,
@@ -426,6 +437,7 @@ def analyze(messages: Sequence[Mapping[str, Any]], task_hint: TaskType | None = 
         task_scores=dict(last.scores),
         focus=texts[-1],
         conversation=conversation,
+        turns=tuple(texts),
     )
 
 

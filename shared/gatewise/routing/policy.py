@@ -136,6 +136,7 @@ class RoutePlan:
     web_search: bool = False  # answered through a live web search
     sticky: str | None = None  # what the conversation's earlier model did to the order, and why
     conversation: ConversationKey | None = None  # where the answering model is remembered
+    difficulty: float | None = None  # the difficulty estimate the route weighed (None: it did not)
 
     @property
     def chosen(self) -> Candidate:
@@ -176,13 +177,15 @@ class HybridPolicy:
         why_primary = ("requested by the caller" if request.model
                        else f"primary for {profile.task.value} ({self.routing.sources[profile.task]})")
         order = [(primary, why_primary)]
-        if request.model is None:
-            order = self._step_down(profile, primary) + order
+        difficulty = None
+        if request.model is None and self._weighs_difficulty(profile, primary):
+            difficulty = profile.complexity
+            order = self._step_down(profile, primary, difficulty) + order
         order += [(m, "fallback chain") for m in self.routing.fallback_chain]
         if not self.routing.fallback_chain:
             order += [(m.id, f"same-tier fallback from another vendor ({tier_of(m)})")
                       for m in self._default_fallbacks(profile, primary)]
-        plan = RoutePlan(profile, [])
+        plan = RoutePlan(profile, [], difficulty=difficulty)
         limit = _min_defined(request.max_cost_usd, self.routing.cost_threshold)
         seen: set[str] = set()
         for model_id, reason in order:
@@ -239,22 +242,28 @@ class HybridPolicy:
                 deferred.append(replace(candidate, reason=f"{candidate.reason}; tried last: {why}"))
         plan.candidates = ready + deferred
 
-    def _step_down(self, profile: QueryProfile, primary: str) -> list[tuple[str, str]]:
+    def _weighs_difficulty(self, profile: QueryProfile, primary: str) -> bool:
+        """Whether the difficulty estimate can change this route: only premium-tier work may step
+        down, so no other request pays for the estimate.
+
+        Conversations with code never step down: the estimate learnt from exam questions (GSM8K,
+        MMLU) and has seen no programming work, where a premium model gains the most.
+        """
+        info = self.catalog.get(primary)
+        return (self.routing.difficulty_threshold is not None and info is not None
+                and tier_of(info) == "premium" and not profile.conversation.has_code
+                and self.routing.good_enough[profile.task] != primary)
+
+    def _step_down(self, profile: QueryProfile, primary: str, score: float) -> list[tuple[str, str]]:
         """A cheaper first try for premium-tier work that the difficulty estimate calls easy.
 
         The estimate is the conversation's hardest user turn, so a short follow-up to a hard
         question ("why?", "now handle unicode") is judged by that question, not by its own words.
-        Conversations with code never step down: the estimate learnt from exam questions (GSM8K,
-        MMLU) and has seen no programming work, where a premium model gains the most.
         """
         threshold = self.routing.difficulty_threshold
-        info = self.catalog.get(primary)
-        if (threshold is None or info is None or tier_of(info) != "premium"
-                or profile.conversation.has_code):
-            return []
-        score = profile.complexity
+        assert threshold is not None, "only weighed with a threshold"
         cheaper = self.routing.good_enough[profile.task]
-        if score >= threshold or cheaper == primary:
+        if score >= threshold:
             return []
         return [(cheaper, f"difficulty {score:.2f} < {threshold:.2f}: a standard-tier model is "
                           f"good enough for this {profile.task.value} request")]
