@@ -158,6 +158,33 @@ def test_token_rules_match_only_where_a_literal_they_hold_is() -> None:
     assert matched > 50
 
 
+def test_rules_looked_up_by_trigger_word_fire_as_trying_every_rule() -> None:
+    """Generated texts of trigger words, injection phrases and filler: the rules picked by the
+    text's words fire exactly as trying every rule in turn does."""
+    rnd = random.Random(41)
+    words = sorted({w for rule in injection.RULES for w in rule.triggers | rule.also})
+    pieces = [*words, *INJECTIONS, *BENIGN, "the", "all", "previous", "system", "prompt", "mode",
+              "<|im_start|>", "[inst]", ":", ",", ".", "\n", " "]
+
+    def every_rule(lower: str, tokens: set[str]) -> list[str]:
+        fired = []
+        for rule in injection.RULES:
+            if rule.holds and not any(part.text in lower for part in rule.holds):
+                continue
+            if rule.triggers and tokens.isdisjoint(rule.triggers):
+                continue
+            if rule.also and tokens.isdisjoint(rule.also):
+                continue
+            if rule.search(lower) is not None:
+                fired.append(rule.id)
+        return fired
+
+    for _ in range(3000):
+        view = normalise(" ".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 15))))
+        got = [hit.rule for hit in injection.scan(view, decode=False) if hit.rule != "hidden_tags"]
+        assert got == every_rule(view.lower, view.token_set), view.text
+
+
 def test_a_needle_is_within_a_text_exactly_when_it_is_a_substring() -> None:
     rnd = random.Random(37)
     alphabet = ["a", "e", "x", "J", "/", ":", "_", "-", "é", " ", "\n", "<", "|"]

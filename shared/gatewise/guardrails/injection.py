@@ -177,14 +177,36 @@ class InjectionHit:
     encoded: str = ""  # "base64", "hex" or "rot13" when found inside an encoded payload
 
 
+# Each trigger word -> the rules (their places in RULES) it can set off; and the rules without
+# trigger words. A text's words meet the index in one set intersection, so only the rules one
+# of its words can set off are looked at (ordinary prose holds a few such words).
+def _trigger_index() -> dict[str, list[int]]:
+    index: dict[str, list[int]] = {}
+    for at, rule in enumerate(RULES):
+        for word in rule.triggers:
+            index.setdefault(word, []).append(at)
+    return index
+
+
+_BY_TRIGGER = _trigger_index()
+_TRIGGERS = frozenset(_BY_TRIGGER)
+_UNTRIGGERED = frozenset(at for at, rule in enumerate(RULES) if not rule.triggers)
+
+
+def _live(tokens: set[str]) -> list[_Rule]:
+    """The rules whose trigger words (if any) meet ``tokens``, in their order in RULES."""
+    picked = set(_UNTRIGGERED)
+    for word in tokens & _TRIGGERS:
+        picked.update(_BY_TRIGGER[word])
+    return [RULES[at] for at in sorted(picked)]
+
+
 def scan(view: View, *, decode: bool = True) -> list[InjectionHit]:
     lower = view.lower
     tokens = view.token_set
     hits: list[InjectionHit] = []
-    for rule in RULES:
+    for rule in _live(tokens):
         if rule.holds and not any(part.within(lower) for part in rule.holds):
-            continue
-        if rule.triggers and tokens.isdisjoint(rule.triggers):
             continue
         if rule.also and tokens.isdisjoint(rule.also):
             continue

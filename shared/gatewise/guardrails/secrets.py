@@ -54,6 +54,7 @@ _FAMILIES = tuple((name, tuple(map(needle, anchors)), re.compile(pattern))
 # one skips their anchor tests.
 _IN_LONG_RUNS = frozenset({"aws", "github", "gitlab", "provider", "stripe", "google", "huggingface",
                            "npm", "pypi", "aws_secret"})
+_WITHOUT_LONG_RUNS = tuple(family for family in _FAMILIES if family[0] not in _IN_LONG_RUNS)
 _PEM_END = re.compile(r"-----END[A-Z0-9 ]{0,40} PRIVATE KEY(?: BLOCK)?-----")
 _PEM_MAX = 16_384  # a 4096-bit RSA key in PEM is about 3.3 KB
 _BASE64_LINES = re.compile(r"(?:[\t ]*[A-Za-z0-9+/=]{16,80}[\t ]*\r?\n?){1,200}")
@@ -65,8 +66,11 @@ def find_secrets(text: str, *, long_runs: bool = True) -> list[Finding]:
     """Credentials in ``text``; ``long_runs``: whether it holds a run of at least 16 base64
     characters (when False, the families that need one are skipped)."""
     found: list[Finding] = []
-    for family, anchors, pattern in _FAMILIES:
-        if (not long_runs and family in _IN_LONG_RUNS) or not any(anchor.within(text) for anchor in anchors):
+    for family, anchors, pattern in _FAMILIES if long_runs else _WITHOUT_LONG_RUNS:
+        for anchor in anchors:  # a plain loop: this runs for every text, however short
+            if anchor.probe in text and anchor.text in text:
+                break
+        else:
             continue
         for match in pattern.finditer(text):
             finding = _accept(text, match, family)
