@@ -406,7 +406,13 @@ class PostgresBudgets:
             deltas += [(key, 0.0, -row[4]) for row in released for key in _spend_keys(row[1], row[2], row[3])]
             await self._add(conn, deltas)
             if gone:
-                await conn.execute("DELETE FROM budget_owners WHERE id = ANY(%s)", [list(gone)])
+                # A gone owner is forgotten only once none of its holds is open: one whose hold was
+                # passed over (still locked by a transaction of the dead instance that the server
+                # has not yet ended) is settled by a later reconcile, not left for the TTL.
+                await conn.execute(
+                    "DELETE FROM budget_owners o WHERE o.id = ANY(%s) AND NOT EXISTS (SELECT 1"
+                    " FROM budget_reservations r WHERE r.owner = o.id AND r.state = 'reserved')",
+                    [list(gone)])
         return Reconciled(len(gone), len(charged), len(released))
 
     async def _lock(self, conn: Connection, keys: Sequence[SpendKey]) -> list[tuple[Any, ...]]:
