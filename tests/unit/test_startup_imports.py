@@ -3,7 +3,7 @@ tools or features need: Pillow (charts, images), the guardrail pipeline with pho
 regex, jsonschema (Portkey's checks) and the local embedder's onnxruntime. What only tool calls
 need, the stores' SQLite library and the numpy it loads, is loaded on a worker thread while the
 server answers, never on the event loop's thread before the listing. Its imports run with the
-garbage collector paused, then frozen."""
+garbage collector paused, then frozen, and without httpx's command-line interface."""
 
 from __future__ import annotations
 
@@ -59,10 +59,14 @@ def test_listing_the_tools_leaves_the_optional_heavy_imports(server: str, sandbo
 @pytest.mark.parametrize("server", SERVERS)
 def test_a_server_imports_with_the_collector_paused_then_frozen(server: str) -> None:
     """What the imports build lives as long as the process: frozen, no collection walks it again;
-    the collector is back on for what the server allocates afterwards."""
-    code = (f"import gc, json; import gatewise.servers.{server}.__main__; "
-            "print(json.dumps([gc.isenabled(), gc.get_freeze_count()]))")
+    the collector is back on for what the server allocates afterwards. httpx's command-line
+    interface (click, rich, pygments) is left out, yet importable afterwards."""
+    code = (f"import gc, json, sys; import gatewise.servers.{server}.__main__; "
+            "cli = [name for name in ('httpx._main', 'rich', 'pygments') if name in sys.modules]; "
+            "import httpx._main; "
+            "print(json.dumps([gc.isenabled(), gc.get_freeze_count(), cli]))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           check=True)
-    enabled, frozen = json.loads(done.stdout)
+    enabled, frozen, cli = json.loads(done.stdout)
     assert enabled and frozen > 50_000
+    assert cli == []
