@@ -15,14 +15,19 @@ strong tier, and the share of conversations that move from the premium tier to a
 mid-way. The dev split was written while the analyser was built; the test split was written after,
 and nothing was tuned on it: report ``--split test``.
 
-Usage: python bench/conversation_routing.py [--split dev|test|all] [--errors]
+Then the difficulty estimate as a signal for "needs the strong tier": its AUROC over the user turns
+(0.5 is chance), read from the conversation so far (the hardest turn's estimate, as routing reads
+it) and from the turn alone. ``--difficulty-model PATH`` scores with another artefact (a candidate
+from ``scripts/train_difficulty.py --out``) beside the shipped one.
+
+Usage: python bench/conversation_routing.py [--split dev|test|all] [--errors] [--difficulty-model PATH]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -30,6 +35,7 @@ from pathlib import Path
 from gatewise.catalog import Catalog
 from gatewise.config import RoutingConfig, TaskType
 from gatewise.routing.analyze import analyze
+from gatewise.routing.difficulty import DifficultyModel, load_default
 from gatewise.routing.policy import HybridPolicy, RouteRequest, resolve_routing, tier_of
 from gatewise.routing.sticky import StickyRoutes, conversation_key
 
@@ -124,10 +130,33 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f} %"
 
 
+def auroc(scores: Sequence[float], positive: Sequence[bool]) -> float:
+    """The chance that a positive outscores a negative (ties count half)."""
+    pos = [s for s, p in zip(scores, positive, strict=True) if p]
+    neg = [s for s, p in zip(scores, positive, strict=True) if not p]
+    wins = sum((a > b) + 0.5 * (a == b) for a in pos for b in neg)
+    return wins / (len(pos) * len(neg))
+
+
+def difficulty_signal(conversations: Sequence[Conversation], score: Callable[[str], float]
+                      ) -> tuple[float, float]:
+    """AUROC of the estimate for strong-needed turns: (conversation so far, turn alone)."""
+    so_far, alone, strong = [], [], []
+    for conversation in conversations:
+        for i, turn in enumerate(conversation.turns):
+            turns = analyze(_messages(conversation.turns[: i + 1])).turns
+            so_far.append(max(map(score, turns)))
+            alone.append(score(turn.user))
+            strong.append(turn.strong)
+    return auroc(so_far, strong), auroc(alone, strong)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--split", choices=("dev", "test", "all"), default="test")
     parser.add_argument("--errors", action="store_true", help="list the turns the aware router mislabels")
+    parser.add_argument("--difficulty-model", type=Path, default=None,
+                        help="also score with this difficulty artefact")
     args = parser.parse_args(argv)
     conversations = load(split=args.split)
     results = {name: route(conversations, aware=aware)
@@ -142,6 +171,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"| {name} | {_pct(r.task_accuracy)} | {_pct(r.follow_up_accuracy)} | "
               f"{_pct(r.premium_when_strong)} | {_pct(r.premium_when_not)} | {_pct(r.premium_share)} | "
               f"{_pct(r.down_switches)} |")
+    models = {"shipped": load_default()}
+    if args.difficulty_model is not None:
+        models[str(args.difficulty_model)] = DifficultyModel.from_json(
+            json.loads(args.difficulty_model.read_text(encoding="utf-8")))
+    print("\n| difficulty model | AUROC for strong-needed turns, conversation so far | turn alone |")
+    print("| --- | --- | --- |")
+    for name, model in models.items():
+        so_far, alone = difficulty_signal(conversations, model.score)
+        print(f"| {name} | {so_far:.3f} | {alone:.3f} |")
     if args.errors:
         for c, rs in zip(conversations, results["conversation"], strict=True):
             for i, (turn, r) in enumerate(zip(c.turns, rs, strict=True)):
