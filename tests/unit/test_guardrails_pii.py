@@ -131,6 +131,16 @@ def test_iban_check_agrees_with_converting_each_character() -> None:
         assert iban_ok(iban) == expected, iban
 
 
+def test_printable_share_is_counted_as_byte_by_byte() -> None:
+    rnd = random.Random(43)
+    for _ in range(3000):
+        raw = bytes(rnd.choice([rnd.randrange(256), rnd.randrange(32, 127), 9, 10, 13])
+                    for _ in range(rnd.randint(0, 60)))
+        printable = sum(32 <= b < 127 or b in (9, 10, 13) for b in raw)
+        expected = raw.decode("ascii", "replace") if raw and printable >= 0.95 * len(raw) else None
+        assert pii._printable(raw) == expected, raw
+
+
 def test_ipv4_validation_agrees_with_ipaddress() -> None:
     rnd = random.Random(5)
     pieces = ["0", "1", "00", "01", "9", "10", "25", "99", "100", "249", "250", "255", "256", "199", "200",
