@@ -111,6 +111,7 @@ TRAPS = [
     ("polarity", "How do I get rid of the add-on?", "How do I add the add-on?"),
     ("value", "Is the pharmacy open at 9am?", "Is the pharmacy open at 9 in the evening?"),
     ("negation", "Is there a problem with my order?", "Is there no problem with my order?"),
+    ("rare_word", "How do I calculate my tax?", "What is my tax?"),  # a method, not the figure
 ]
 
 PARAPHRASES = [
@@ -180,6 +181,7 @@ SAME_WORDS = [
     ("How do I get rid of my old sofa?", "How do I remove my old couch?"),
     ("What should I do if my bank card is lost?", "What should I do if my bank card is missing?"),
     ("Is the pharmacy open at 9am?", "Is the pharmacy open at 9 in the morning?"),
+    ("How much luggage am I allowed when flying?", "What's the baggage allowance when flying?"),
 ]
 
 # The same question built anew: some common words differ, and the embeddings agree closely.
@@ -251,6 +253,8 @@ async def test_paraphrases_hit_through_the_cache(cache: SemanticCache, cached: s
     # full-time and part-time share "time": the other part must still be a near-synonym
     ("Is the gym open to full-time staff?", "Is the gym open to part-time staff?"),
     ("How much is a fishing licence?", "Do I need a fishing licence?"),  # a price, a requirement
+    # "insurance policy" reads as "insurance", but another kind of insurance is still another
+    ("What's the excess on my contents insurance policy?", "What's the excess on my car insurance policy?"),
 ])
 async def test_words_without_a_near_synonym_miss(cache: SemanticCache, cached: str, new: str) -> None:
     scope = Scope("word vectors:" + cached, ("m",))
