@@ -11,6 +11,7 @@ import logging
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 
 import psycopg
@@ -156,8 +157,10 @@ async def proxied(url: str) -> AsyncIterator[tuple[Proxy, str]]:
 async def test_a_lost_database_fails_calls_clearly_then_they_recover(
         proxied: tuple[Proxy, str], mode: str) -> None:
     proxy, via = proxied
+    # Every call holds on its own (no lease), so each one needs the database.
     settings = load_settings({"GATEWISE_DATABASE_URL": via, "GATEWISE_DATA_DIR": "/nonexistent"},
-                             storage={"url": via, "connect_timeout_s": 1, "on_unavailable": mode})
+                             storage={"url": via, "connect_timeout_s": 1, "on_unavailable": mode},
+                             budgets={"spend_lease_calls": 0})
     stores = await open_stores(settings)
     budgets = stores.budgets
     try:
@@ -190,6 +193,83 @@ async def test_a_lost_database_fails_calls_clearly_then_they_recover(
         await stores.ledger.close()
         assert stores.database is not None
         await stores.database.close()
+
+
+# --- spend leases on shared budgets ---------------------------------------------------------------
+
+
+async def test_a_lease_admits_many_calls_with_one_hold_every_instance_sees(url: str) -> None:
+    from gatewise.config import BudgetRule, BudgetsConfig
+    from gatewise.storage.postgres.budgets import PostgresBudgets
+
+    rule = BudgetRule(scope="global", window="daily", limit_usd=10, on_exceed="block")
+    config = BudgetsConfig(rules=[rule], alert_thresholds=[0.8], spend_lease_calls=8, spend_lease_s=30)
+    first, second = await Database.open(storage(url)), await Database.open(storage(url))
+    a, b = await PostgresBudgets.open(first, config), await PostgresBudgets.open(second, config)
+    try:
+        held = [await a.reserve(["global"], 0.1, f"call-{i}") for i in range(8)]
+        assert all(h.lease_id is not None and h.verdict == "ok" for h in held)
+        assert pg_rows(url, "SELECT COUNT(*), SUM(reserved_usd) FROM budget_reservations") == [(1, 0.8)]
+        [seen] = await b.status("global")
+        assert seen.reserved_usd == pytest.approx(0.8)  # a's lease counts against every instance
+        for h in held[:6]:
+            assert not (await a.commit(h, 0.05)).settled_before
+        assert (await a.commit(held[0], 0.05)).settled_before  # idempotent
+        ninth = await a.reserve(["global"], 0.5, "call-8")  # past what is left: another lease is taken
+        assert ninth.lease_id not in (None, held[0].lease_id)
+        assert await a.release(held[6]) and not await a.release(held[6])
+        await a.commit(held[7], 0.05)
+        await a.commit(ninth, 0.05)
+        [status] = await a.status("global")  # gives the leases back, charged what their calls cost
+        assert (status.spent_usd, status.reserved_usd) == (pytest.approx(0.4), 0.0)
+
+        # Near an alert threshold a lease would cross, calls hold one by one again.
+        await a.set_budget(BudgetRule(scope="global", window="daily", limit_usd=1.0, on_exceed="block"))
+        near = await b.reserve(["global"], 0.1, "near")
+        assert near.lease_id is None and near.ids
+        await b.commit(near, 0.1)
+    finally:
+        for budgets in (a, b):
+            await budgets.close()
+        for db in (first, second):
+            await db.close()
+
+
+async def test_a_crashed_instances_lease_is_charged_what_the_ledger_shows(url: str) -> None:
+    from gatewise.config import BudgetsConfig
+    from gatewise.ledger.owners import this_process
+    from gatewise.storage.postgres.budgets import PostgresBudgets
+    from gatewise.storage.postgres.ledger import PostgresLedger
+
+    db = await Database.open(storage(url))
+    dead = this_process()
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:  # a lease of a process that is gone
+            conn.execute("INSERT INTO budget_owners VALUES (%s, %s, 999999, 'gone', 0)", [dead.id, dead.host])
+            conn.execute(
+                "INSERT INTO budget_spend VALUES"
+                " ('global', 'daily', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 0, 0.8),"
+                " ('global', 'monthly', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM'), 0, 0.8)")
+            conn.execute(
+                "INSERT INTO budget_reservations (request_id, scope, day_key, month_key, reserved_usd, state,"
+                " created_at, owner) VALUES ('lease-dead', 'global', to_char(now() AT TIME ZONE 'UTC',"
+                " 'YYYY-MM-DD'), to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM'), 0.8, 'reserved', %s, %s)",
+                [time.time() - 5, dead.id])
+        ledger = PostgresLedger(db)
+        await ledger.record_many([call_record(request_id=f"leased-{i}", cost_usd=0.05) for i in range(3)])
+        await ledger.record(call_record(request_id="before", cost_usd=1.0, ts=time.time() - 60))
+        survivor = await PostgresBudgets.open(db, BudgetsConfig())  # start-up reconciles
+        try:
+            assert (survivor.recovered.owners, survivor.recovered.charged) == (1, 1)
+            assert pg_rows(url, "SELECT state, cost_usd FROM budget_reservations") == [
+                ("committed", pytest.approx(0.15))]
+            assert pg_rows(url, "SELECT committed_usd::float8, held_usd::float8 FROM budget_spend") == [
+                (pytest.approx(0.15), 0.0)] * 2
+        finally:
+            await survivor.close()
+            await ledger.close()
+    finally:
+        await db.close()
 
 
 # --- the exact cache, shared -------------------------------------------------------------------------

@@ -14,12 +14,20 @@ so its spend is charged to the right window and unused headroom goes back soon.
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from gatewise.ledger.budget_store import LEASE_PREFIX, Reservation
+from gatewise.ledger.tasks import BackgroundTasks
 
-__all__ = ["LEASE_PREFIX", "Lease", "lease_end"]
+__all__ = ["LEASE_PREFIX", "Lease", "LeaseDesk", "lease_end"]
+
+# Scope sets remembered as too near a limit for a lease before expired entries are dropped.
+_MAX_SCOPE_SETS = 1024
 
 # Relative slack for float sums, as in the budget store.
 _EPS = 1e-9
@@ -65,3 +73,111 @@ def lease_end(now: float, lease_s: float) -> float:
     at = datetime.fromtimestamp(now, UTC)
     midnight = datetime(at.year, at.month, at.day, tzinfo=UTC) + timedelta(days=1)
     return min(now + lease_s, midnight.timestamp())
+
+
+# A store's side of leasing: take a lease's hold (None: no room for one), charge a settled lease
+# what its calls cost, give an unused one back.
+TakeLease = Callable[[tuple[str, ...], float, str], Awaitable[Reservation | None]]
+ChargeLease = Callable[[Reservation, float], Coroutine[Any, Any, object]]
+ReturnLease = Callable[[Reservation], Coroutine[Any, Any, object]]
+
+
+class LeaseDesk:
+    """One process's leases over a budget store, one admitting calls per scope set.
+
+    ``admit`` gives a call its share of the current lease, taking a new one (sized ``calls``
+    times the call's amount) when that one is used up or over; ``finish`` closes a share; a
+    lease that admits no more is settled in the background once its last call finishes. The
+    store's steps are the three callables; settlements run on ``tasks``.
+    """
+
+    def __init__(self, *, calls: int, lease_s: float, clock: Callable[[], float], tasks: BackgroundTasks,
+                 take: TakeLease, charge: ChargeLease, give_back: ReturnLease) -> None:
+        self.calls, self._lease_s, self._clock, self._tasks = calls, lease_s, clock, tasks
+        self._take, self._charge, self._give_back = take, charge, give_back
+        self._leases: dict[tuple[str, ...], Lease] = {}  # the one admitting calls, per scope set
+        self._retired: dict[str, Lease] = {}  # by lease id: admit nothing, settled once drained
+        self._no_lease_until: dict[tuple[str, ...], float] = {}  # scopes whose budgets are near
+        self._taking: dict[tuple[str, ...], asyncio.Task[Lease | None]] = {}
+        self.closing = False  # set by the owner: a lease taken from now on is given straight back
+        self.shut = False  # set by the owner once its store is closed: nothing is settled any more
+
+    async def admit(self, scopes: tuple[str, ...], amount: float, request_id: str) -> Reservation | None:
+        """The call's share of this process's lease for ``scopes``, taking a new lease when the
+        current one is used up or over; None when the budgets leave no room for a lease."""
+        now = self._clock()
+        lease = self._leases.get(scopes)
+        if lease is not None:
+            admitted = lease.admit(request_id, amount, now)
+            if admitted is not None:
+                return admitted
+            self._retire(lease)
+        if now < self._no_lease_until.get(scopes, 0.0):
+            return None
+        # Calls arriving together wait for one new lease rather than each taking one.
+        taking = self._taking.get(scopes)
+        if taking is None:
+            taking = self._tasks.track(self._take_lease(scopes, amount * self.calls))
+            self._taking[scopes] = taking
+            taking.add_done_callback(lambda _: self._taking.pop(scopes, None))
+        fresh = await asyncio.shield(taking)
+        return fresh.admit(request_id, amount, self._clock()) if fresh is not None else None
+
+    def finish(self, reservation: Reservation, cost: float | None) -> bool:
+        """Close a call's share (``cost`` None: it failed); False when it was already closed."""
+        lease = self._leases.get(reservation.scopes)
+        if lease is None or lease.hold.request_id != reservation.lease_id:
+            lease = self._retired.get(reservation.lease_id or "")
+        if lease is None:
+            return False  # its lease is settled: so was this call's share
+        first = lease.finish(reservation.request_id, cost)
+        if lease.drained:
+            self._settle(lease)
+        return first
+
+    async def settle_all(self, *, drain: bool = True) -> None:
+        """Give back every lease: each is settled once its calls in flight finish
+        (``drain=False``: at once, charging what finished so far), and waited for."""
+        for lease in list(self._leases.values()):
+            self._retire(lease)
+        if not drain:
+            for lease in list(self._retired.values()):
+                self._settle(lease)
+        await self._tasks.drain()
+
+    async def _take_lease(self, scopes: tuple[str, ...], size: float) -> Lease | None:
+        hold = await self._take(scopes, size, f"{LEASE_PREFIX}{uuid.uuid4().hex}")
+        now = self._clock()
+        if hold is None:
+            # Near a limit or an alert threshold: calls hold one by one for a while.
+            if len(self._no_lease_until) >= _MAX_SCOPE_SETS:  # one per project: keep it bounded
+                self._no_lease_until = {k: t for k, t in self._no_lease_until.items() if t > now}
+            self._no_lease_until[scopes] = now + self._lease_s
+            return None
+        fresh = Lease(hold, lease_end(now, self._lease_s))
+        if self.closing:  # closed while the lease was being taken: give it straight back
+            self._retire(fresh)
+            return None
+        self._leases[scopes] = fresh
+        asyncio.get_running_loop().call_later(max(fresh.ends_at - now, 0.0), self._retire, fresh)
+        return fresh
+
+    def _retire(self, lease: Lease) -> None:
+        """Admit no more calls on ``lease``; settle it now if no call of it is in flight."""
+        if lease.retired:
+            return
+        lease.retired = True
+        if self._leases.get(lease.hold.scopes) is lease:
+            del self._leases[lease.hold.scopes]
+        self._retired[lease.hold.request_id] = lease
+        if lease.drained:
+            self._settle(lease)
+
+    def _settle(self, lease: Lease) -> None:
+        """Charge the lease what its calls cost (giving the rest back), once, in the background."""
+        if self.shut or self._retired.pop(lease.hold.request_id, None) is None:
+            return
+        if lease.spent_usd > 0:
+            self._tasks.track(self._charge(lease.hold, lease.spent_usd))
+        else:
+            self._tasks.track(self._give_back(lease.hold))

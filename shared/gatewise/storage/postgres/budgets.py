@@ -21,6 +21,7 @@ instance with a webhook, a few times at most.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import defaultdict
@@ -58,6 +59,7 @@ from gatewise.ledger.budget_store import (
     window_reset,
 )
 from gatewise.ledger.budgets import DEFAULT_RESERVATION_TTL_S
+from gatewise.ledger.leases import LEASE_PREFIX, LeaseDesk
 from gatewise.ledger.owners import Owner, is_gone, this_process
 from gatewise.ledger.store import LedgerClosedError, LedgerError
 from gatewise.ledger.tasks import BackgroundTasks
@@ -137,12 +139,20 @@ ORDER BY b.scope, b."window"
 """
 # Holds to settle: gone owners' open ones (charged from their ledger rows when the call got that
 # far) and anyone's still reserved past the TTL. SKIP LOCKED: a hold a live settle has locked is
-# that settle's business, and reconcile never waits behind it.
-_STALE = """
+# that settle's business, and reconcile never waits behind it. A lease's calls have rows of their
+# own request ids: it is charged what the ledger shows in its scope since it was taken, at most its
+# size (with other instances running that may count some of their calls too: more spend, never
+# less), as the SQLite store does.
+_STALE = f"""
 SELECT r.id, r.scope, r.day_key, r.month_key, r.reserved_usd, r.state,
-       r.owner = ANY(%s) AS gone, c.cost
+       r.owner = ANY(%s) AS gone,
+       CASE WHEN r.request_id LIKE '{LEASE_PREFIX}%%' THEN leased.cost ELSE own.cost END
 FROM budget_reservations r
-LEFT JOIN LATERAL (SELECT SUM(cost_usd) AS cost FROM calls WHERE calls.request_id = r.request_id) c
+LEFT JOIN LATERAL (SELECT SUM(cost_usd) AS cost FROM calls WHERE calls.request_id = r.request_id) own
+     ON r.owner = ANY(%s)
+LEFT JOIN LATERAL (SELECT LEAST(r.reserved_usd, COALESCE(SUM(cost_usd), 0)) AS cost FROM calls
+                   WHERE r.request_id LIKE '{LEASE_PREFIX}%%' AND calls.ts >= r.created_at
+                     AND (r.scope = 'global' OR calls.project = substr(r.scope, 9))) leased
      ON r.owner = ANY(%s)
 WHERE (r.owner = ANY(%s) AND r.state IN ('reserved', 'expired'))
    OR (r.state = 'reserved' AND r.created_at < %s)
@@ -193,6 +203,11 @@ class PostgresBudgets:
         self._known_spend: set[SpendKey] = set()
         self._alerted: set[tuple[str, str, str, float]] = set()
         self._tasks = BackgroundTasks()  # settlements that outlive a cancelled caller, the upkeep loop
+        # Calls far from every limit spend from a lease of headroom (see gatewise.ledger.leases):
+        # one transaction holds a slice for many calls, settled once with what they cost.
+        self._leases = LeaseDesk(calls=config.spend_lease_calls, lease_s=config.spend_lease_s, clock=clock,
+                                 tasks=self._tasks, take=self._lease, charge=self._commit,
+                                 give_back=self._give_back)
         self._closed = False
         self.recovered = Reconciled()
 
@@ -212,6 +227,12 @@ class PostgresBudgets:
         amount = check_usd(amount_usd, "amount_usd")
         request_id = check_request_id(request_id)
         self._check_open()
+        if self._leases.calls and amount > 0:
+            # Unreachable: the call's own hold below fails (or fails open) as it would without.
+            with contextlib.suppress(StorageUnavailable):
+                leased = await self._leases.admit(clean, amount, request_id)
+                if leased is not None:
+                    return leased
         task = self._tasks.track(self._reserve(clean, amount, request_id))
         try:
             return await asyncio.shield(task)
@@ -231,18 +252,25 @@ class PostgresBudgets:
                 return CommitResult(cost)  # nothing was held while the database was away
             raise ValueError("a downgrade verdict holds nothing to commit; reserve the cheaper call first")
         self._check_open()
+        if reservation.lease_id is not None:
+            # In memory: the lease's own settle charges it, with the alerts it crosses.
+            first = self._leases.finish(reservation, cost)
+            return CommitResult(cost, settled_before=not first)
         return await asyncio.shield(self._tasks.track(self._commit(reservation, cost)))
 
     async def release(self, reservation: Reservation) -> bool:
         if not reservation.ids:
             return False
         self._check_open()
-        return await asyncio.shield(self._tasks.track(self._release(reservation.ids, reservation.request_id)))
+        if reservation.lease_id is not None:
+            return self._leases.finish(reservation, None)
+        return await asyncio.shield(self._tasks.track(self._give_back(reservation)))
 
     async def status(self, scope: str | None = None) -> list[BudgetStatus]:
         if scope is not None:
             check_scope(scope)
         self._check_open()
+        await self._leases.settle_all()  # so this instance's idle headroom does not show as reserved
         now = self._clock()
         async with self._db.connection() as conn:
             cursor = await conn.execute(_STATUS, [window_key("daily", now), window_key("monthly", now),
@@ -252,6 +280,7 @@ class PostgresBudgets:
 
     async def set_budget(self, rule: BudgetRule) -> BudgetStatus:
         self._check_open()
+        await self._leases.settle_all()  # calls admitted from now on are held against the new rule
         async with self._db.connection() as conn:
             await conn.execute(
                 'INSERT INTO budgets (scope, "window", limit_usd, on_exceed, source, updated_at)'
@@ -315,8 +344,11 @@ class PostgresBudgets:
         the pool belongs to the caller."""
         if self._closed:
             return
+        self._leases.closing = True
+        await self._leases.settle_all(drain=False)
         self._closed = True
         await self._tasks.stop()
+        self._leases.shut = True
         if self._notifier is not None:
             await self._notifier.close()
         try:
@@ -332,20 +364,13 @@ class PostgresBudgets:
         day, month = window_key("daily", now), window_key("monthly", now)
         keys = sorted(key for scope in scopes for key in _spend_keys(scope, day, month))
         async with self._db.connection() as conn, conn.transaction():
-            rows = await self._lock(conn, keys)
-            if len(rows) != len(keys):  # never: without its spend row a budget would go unchecked
-                raise LedgerError(f"{self._label}: spend rows missing for {keys}")
-            budgets = [_status(scope, window, limit, on_exceed, source, spent, held, now)
-                       for scope, window, _, spent, held, limit, on_exceed, source in rows
-                       if limit is not None]
+            budgets = await self._locked_budgets(conn, keys, now)
             over = [b for b in budgets if amount > 0 and _would_pass(b, amount)]
             blocked = [b for b in over if b.on_exceed == "block"]
             downgrade = [b for b in over if b.on_exceed == "downgrade"]
             ids: tuple[int, ...] = ()
             if not blocked and not downgrade:
-                cursor = await conn.execute(_HOLD, [amount, *_columns(keys), request_id, day, month, amount,
-                                                    now, self._owner.id, list(scopes)])
-                ids = tuple(sorted(row[0] for row in await cursor.fetchall()))
+                ids = await self._hold(conn, keys, scopes, amount, request_id, now)
         if blocked:
             raise _exceeded(blocked[0], amount)
         if downgrade:
@@ -354,6 +379,42 @@ class PostgresBudgets:
             return Reservation(request_id, amount, "downgrade", scopes, (), notes, headroom)
         notes = tuple(_warn_note(b, amount) for b in over)
         return Reservation(request_id, amount, "warn" if over else "ok", scopes, ids, notes)
+
+    async def _lease(self, scopes: tuple[str, ...], amount: float, lease_id: str) -> Reservation | None:
+        """Hold ``amount`` in every scope as a lease, only if it passes no budget of them and
+        crosses none of their alert thresholds; None (nothing held) otherwise."""
+        now = self._clock()
+        keys = sorted(key for scope in scopes for key in _spend_keys(scope, window_key("daily", now),
+                                                                        window_key("monthly", now)))
+        async with self._db.connection() as conn, conn.transaction():
+            for budget in await self._locked_budgets(conn, keys, now):
+                # The first alert threshold above the budget's spend and holds so far.
+                used = budget.spent_usd + budget.reserved_usd
+                bound = next((t for t in self._thresholds if used < t * budget.limit_usd), 1.0)
+                if used + amount > bound * budget.limit_usd * (1 - _EPS):
+                    return None
+            ids = await self._hold(conn, keys, scopes, amount, lease_id, now)
+        return Reservation(lease_id, amount, "ok", scopes, ids, lease_id=lease_id)
+
+    async def _locked_budgets(self, conn: Connection, keys: Sequence[SpendKey],
+                              now: float) -> list[BudgetStatus]:
+        """Lock the spend rows of ``keys`` (in key order) and return the budgets they have."""
+        rows = await self._lock(conn, keys)
+        if len(rows) != len(keys):  # never: without its spend row a budget would go unchecked
+            raise LedgerError(f"{self._label}: spend rows missing for {keys}")
+        return [_status(scope, window, limit, on_exceed, source, spent, held, now)
+                for scope, window, _, spent, held, limit, on_exceed, source in rows if limit is not None]
+
+    async def _hold(self, conn: Connection, keys: Sequence[SpendKey], scopes: Sequence[str], amount: float,
+                    request_id: str, now: float) -> tuple[int, ...]:
+        """Add ``amount`` to the locked spend rows' holds and a hold row per scope; their ids."""
+        day, month = window_key("daily", now), window_key("monthly", now)
+        cursor = await conn.execute(_HOLD, [amount, *_columns(keys), request_id, day, month, amount, now,
+                                            self._owner.id, list(scopes)])
+        return tuple(sorted(row[0] for row in await cursor.fetchall()))
+
+    async def _give_back(self, reservation: Reservation) -> bool:
+        return await self._release(reservation.ids, reservation.request_id)
 
     async def _commit(self, reservation: Reservation, cost: float) -> CommitResult:
         now = self._clock()
@@ -389,7 +450,7 @@ class PostgresBudgets:
         A released hold becomes ``expired``: an owner that was only slow may still commit it."""
         cutoff = now - self._ttl_s if expire else float("-inf")
         async with conn.transaction():
-            cursor = await conn.execute(_STALE, [list(gone), list(gone), list(gone), cutoff])
+            cursor = await conn.execute(_STALE, [list(gone)] * 4 + [cutoff])
             stale = await cursor.fetchall()
             charged = [row for row in stale if row[6] and row[7] is not None]
             released = [row for row in stale if row[5] == "reserved" and not (row[6] and row[7] is not None)]
