@@ -302,6 +302,54 @@ async def test_failed_write_reaches_every_waiting_caller(tmp_path: Path) -> None
     await store.close()
 
 
+async def test_a_lone_call_is_durable_when_recorded_and_a_burst_shares_a_commit(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    store = SQLiteLedger(path)
+    for i in range(3):
+        await store.record(call_record(request_id=f"lone{i}"))
+        assert count_elsewhere(path, "calls") == i + 1  # committed before record() returned
+    await asyncio.gather(*(store.record(call_record(request_id=f"burst{i}")) for i in range(10)))
+    assert count_elsewhere(path, "calls") == 13 and store.commits == 4
+    await store.close()
+
+
+async def test_a_locked_ledger_never_stalls_the_loop(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    store = SQLiteLedger(path)
+    await store.record(call_record())
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process writing
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    waiting = asyncio.create_task(store.record(call_record(request_id="waits")))
+    await asyncio.sleep(0.3)
+    assert not waiting.done() and ticks >= 10  # the row waits for the lock; the loop runs on
+    holder.execute("ROLLBACK")
+    holder.close()
+    await waiting
+    ticker.cancel()
+    assert count_elsewhere(path, "calls") == 2
+    await store.close()
+
+
+async def test_the_wal_is_checkpointed_while_calls_are_committed_one_by_one(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    store = SQLiteLedger(path)
+    for i in range(3000):
+        await store.record(call_record(request_id=f"r{i}"))
+    # Each commit adds a few 4 KiB pages: without checkpoints the WAL would pass 40 MiB.
+    assert path.with_name(path.name + "-wal").stat().st_size < 12 * 2**20
+    assert count_elsewhere(path, "calls") == 3000
+    await store.close()
+
+
 # --- summaries ---------------------------------------------------------------------------------
 
 

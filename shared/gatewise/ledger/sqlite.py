@@ -24,6 +24,9 @@ if TYPE_CHECKING:  # imported when a ledger opens (with numpy, when installed): 
 T = TypeVar("T")
 
 DEFAULT_BUSY_TIMEOUT_MS = 5000
+# Every this many batches committed on the event loop, one goes to the writer thread instead: its
+# connection checkpoints the WAL once it has grown, a disk sync the loop's connection never does.
+CHECKPOINT_EVERY = 64
 
 _COLUMNS = tuple(f.name for f in dataclasses.fields(CallRecord))
 _values = operator.attrgetter(*_COLUMNS)  # a record's column values, in order
@@ -75,7 +78,8 @@ def _connect(path: Path, busy_timeout_ms: int, *, read_only: bool = False) -> Da
 
 
 class SQLiteLedger:
-    """A ``LedgerStore`` on one SQLite file, written by a group-commit thread."""
+    """A ``LedgerStore`` on one SQLite file, written by group commit (see ``writer``): on the
+    event loop while nothing else writes, else by a thread that waits its turn."""
 
     def __init__(self, path: Path | str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
         self.path = Path(path)
@@ -86,17 +90,21 @@ class SQLiteLedger:
             dbs.append(_connect(self.path, busy_timeout_ms))
             migrate(dbs[0], name=label)
             dbs.append(_connect(self.path, busy_timeout_ms, read_only=True))
+            dbs.append(_connect(self.path, 0))  # the loop's: never waits for a lock
+            dbs[-1].execute("PRAGMA wal_autocheckpoint = 0")
         except BaseException as exc:
             for db in dbs:
                 db.close()
             if isinstance(exc, OSError | sqlite3.Error):
                 raise LedgerError(f"cannot open {label}: {exc}") from exc
             raise
-        self._write_db, self._read_db = dbs
+        self._write_db, self._read_db, self._loop_db = dbs
         self._label = label
         self._closed = False
         self._read_lock = threading.Lock()
-        self._writer = GroupCommitWriter(self._insert, label=label)
+        self._loop_lock = threading.Lock()  # one event loop at a time on the loop's connection
+        self._loop_batches = 0
+        self._writer = GroupCommitWriter(self._insert, label=label, write_now=self._insert_now)
 
     @property
     def commits(self) -> int:
@@ -146,9 +154,10 @@ class SQLiteLedger:
     async def close(self) -> None:
         self._closed = True
         await self._writer.close()
-        with self._read_lock:
+        with self._read_lock, self._loop_lock:
             self._write_db.close()
             self._read_db.close()
+            self._loop_db.close()
 
     def _check_open(self) -> None:
         if self._closed:
@@ -164,17 +173,43 @@ class SQLiteLedger:
             return query(self._read_db)
 
     def _insert(self, records: list[CallRecord]) -> None:
-        """Runs on the writer thread: every row in one IMMEDIATE transaction, or none."""
+        """Runs on the writer thread, waiting for the write lock up to the busy timeout."""
+        _insert_into(self._write_db.conn, records)
+
+    def _insert_now(self, records: list[CallRecord]) -> bool:
+        """Runs on an event loop: the rows committed at once, or False with nothing done when
+        another connection holds the write lock or this batch is the thread's to checkpoint."""
+        self._loop_batches += 1
+        if self._loop_batches % CHECKPOINT_EVERY == 0 or not self._loop_lock.acquire(blocking=False):
+            return False
+        try:
+            conn = self._loop_db.conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")  # busy timeout 0: fails at once when locked
+            except sqlite3.OperationalError:
+                return False  # the thread will wait for the lock (and report any other failure)
+            _insert_rows(conn, records)
+            return True
+        finally:
+            self._loop_lock.release()
+
+
+def _insert_into(conn: sqlite3.Connection, records: list[CallRecord]) -> None:
+    """Every row in one IMMEDIATE transaction, or none."""
+    conn.execute("BEGIN IMMEDIATE")
+    _insert_rows(conn, records)
+
+
+def _insert_rows(conn: sqlite3.Connection, records: list[CallRecord]) -> None:
+    """Insert and commit in the transaction ``conn`` has begun; roll it back on any failure."""
+    try:
         # One prepared statement on the raw connection: sqlite-utils' insert_all would inspect
         # the table and build its SQL again for every batch.
-        conn = self._write_db.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            conn.executemany(_INSERT_SQL, [stored_row(rec) for rec in records])
-            conn.commit()
-        except BaseException:
-            conn.rollback()
-            raise
+        conn.executemany(_INSERT_SQL, [stored_row(rec) for rec in records])
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
 
 
 def stored_row(rec: CallRecord) -> tuple[Any, ...]:
