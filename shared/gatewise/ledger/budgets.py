@@ -23,7 +23,6 @@ import functools
 import logging
 import sqlite3
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -34,7 +33,6 @@ import httpx
 from gatewise.config import BudgetRule, BudgetsConfig
 from gatewise.ledger.alerts import WebhookNotifier
 from gatewise.ledger.budget_store import (
-    LEASE_PREFIX,
     Alert,
     BudgetStatus,
     BudgetStore,
@@ -53,7 +51,7 @@ from gatewise.ledger.budget_store import (
     window_key,
     window_reset,
 )
-from gatewise.ledger.leases import Lease, lease_end
+from gatewise.ledger.leases import LeaseDesk
 from gatewise.ledger.migrations import migrate
 from gatewise.ledger.owners import this_process
 from gatewise.ledger.sqlite import DEFAULT_BUSY_TIMEOUT_MS, _connect
@@ -80,9 +78,6 @@ __all__ = [
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
-
-# Scope sets remembered as too near a limit for a lease before expired entries are dropped.
-_MAX_SCOPE_SETS = 1024
 
 # Long enough for any call to finish, short enough that a crashed process frees its holds soon.
 DEFAULT_RESERVATION_TTL_S = 600.0
@@ -141,17 +136,15 @@ class BudgetManager:
         self._store = store
         self._clock = clock
         self._interval_s = config.reconcile_interval_s
-        self._lease_calls, self._lease_s = config.spend_lease_calls, config.spend_lease_s
-        self._leases: dict[tuple[str, ...], Lease] = {}  # the one admitting calls, per scope set
-        self._retired: dict[str, Lease] = {}  # by lease id: admit nothing, settled once drained
-        self._no_lease_until: dict[tuple[str, ...], float] = {}  # scopes whose budgets are near
-        self._taking: dict[tuple[str, ...], asyncio.Task[Lease | None]] = {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gatewise-budgets")
         self._notifier = (
             WebhookNotifier(config.webhook_url, http, self._record_delivery) if config.webhook_url else None
         )
         # Settlements that must finish even when their caller is cancelled; close() drains them.
         self._tasks = BackgroundTasks()
+        self._leases = LeaseDesk(calls=config.spend_lease_calls, lease_s=config.spend_lease_s, clock=clock,
+                                 tasks=self._tasks, take=self._take_lease, charge=self._commit,
+                                 give_back=self._give_back)
         self._closed = False
         self._shut = False
 
@@ -163,8 +156,8 @@ class BudgetManager:
         amount = check_usd(amount_usd, "amount_usd")
         request_id = check_request_id(request_id)
         self._check_open()
-        if self._lease_calls and amount > 0:
-            leased = await self._from_lease(clean, amount, request_id)
+        if self._leases.calls and amount > 0:
+            leased = await self._leases.admit(clean, amount, request_id)
             if leased is not None:
                 return leased
         task = self._tasks.track(self._execute(self._store.reserve, clean, amount, request_id))
@@ -185,7 +178,7 @@ class BudgetManager:
         if reservation.lease_id is not None:
             # In memory: the lease's own settle charges it. Its alerts come with that settle (the
             # lease was sized to cross no threshold while its calls cost what they held).
-            first = self._finish_leased(reservation, cost)
+            first = self._leases.finish(reservation, cost)
             return CommitResult(cost, settled_before=not first)
         return await asyncio.shield(self._tasks.track(self._commit(reservation, cost)))
 
@@ -195,7 +188,7 @@ class BudgetManager:
             return False
         self._check_open()
         if reservation.lease_id is not None:
-            return self._finish_leased(reservation, None)
+            return self._leases.finish(reservation, None)
         job = self._execute(self._store.release, reservation.ids, reservation.request_id)
         return await asyncio.shield(self._tasks.track(job))
 
@@ -247,99 +240,29 @@ class BudgetManager:
         """Finish settlements and webhook posts in flight, settle what is still held, then
         release the file. Safe twice."""
         if not self._closed:
+            self._leases.closing = True
             await self.settle_leases(drain=False)
         self._closed = True
         await self._tasks.stop()
         if self._notifier is not None:
             await self._notifier.close()
         if not self._shut:
-            self._shut = True
+            self._shut = self._leases.shut = True
             await self._execute(self._store.close)
             self._executor.shutdown()
 
     # leases
 
-    async def _from_lease(self, scopes: tuple[str, ...], amount: float,
-                          request_id: str) -> Reservation | None:
-        """The call's share of this process's lease for ``scopes``, taking a new lease when the
-        current one is used up or over; None when the budgets leave no room for a lease."""
-        now = self._clock()
-        lease = self._leases.get(scopes)
-        if lease is not None:
-            admitted = lease.admit(request_id, amount, now)
-            if admitted is not None:
-                return admitted
-            self._retire(lease)
-        if now < self._no_lease_until.get(scopes, 0.0):
-            return None
-        # Calls arriving together wait for one new lease rather than each taking one.
-        taking = self._taking.get(scopes)
-        if taking is None:
-            taking = self._tasks.track(self._take_lease(scopes, amount * self._lease_calls))
-            self._taking[scopes] = taking
-            taking.add_done_callback(lambda _: self._taking.pop(scopes, None))
-        fresh = await asyncio.shield(taking)
-        return fresh.admit(request_id, amount, self._clock()) if fresh is not None else None
+    async def _take_lease(self, scopes: tuple[str, ...], size: float, lease_id: str) -> Reservation | None:
+        return await self._execute(self._store.lease, scopes, size, lease_id)
 
-    async def _take_lease(self, scopes: tuple[str, ...], size: float) -> Lease | None:
-        lease_id = f"{LEASE_PREFIX}{uuid.uuid4().hex}"
-        hold = await self._execute(self._store.lease, scopes, size, lease_id)
-        now = self._clock()
-        if hold is None:
-            # Near a limit or an alert threshold: calls hold one by one for a while.
-            if len(self._no_lease_until) >= _MAX_SCOPE_SETS:  # one per project: keep it bounded
-                self._no_lease_until = {k: t for k, t in self._no_lease_until.items() if t > now}
-            self._no_lease_until[scopes] = now + self._lease_s
-            return None
-        fresh = Lease(hold, lease_end(now, self._lease_s))
-        if self._closed:  # closed while the lease was being taken: give it straight back
-            self._retire(fresh)
-            return None
-        self._leases[scopes] = fresh
-        asyncio.get_running_loop().call_later(max(fresh.ends_at - now, 0.0), self._retire, fresh)
-        return fresh
-
-    def _finish_leased(self, reservation: Reservation, cost: float | None) -> bool:
-        lease = self._leases.get(reservation.scopes)
-        if lease is None or lease.hold.request_id != reservation.lease_id:
-            lease = self._retired.get(reservation.lease_id or "")
-        if lease is None:
-            return False  # its lease is settled: so was this call's share
-        first = lease.finish(reservation.request_id, cost)
-        if lease.drained:
-            self._settle(lease)
-        return first
-
-    def _retire(self, lease: Lease) -> None:
-        """Admit no more calls on ``lease``; settle it now if no call of it is in flight."""
-        if lease.retired:
-            return
-        lease.retired = True
-        if self._leases.get(lease.hold.scopes) is lease:
-            del self._leases[lease.hold.scopes]
-        self._retired[lease.hold.request_id] = lease
-        if lease.drained:
-            self._settle(lease)
-
-    def _settle(self, lease: Lease) -> None:
-        """Charge the lease what its calls cost (releasing the rest), once, in the background."""
-        if self._shut or self._retired.pop(lease.hold.request_id, None) is None:
-            return
-        hold = lease.hold
-        if lease.spent_usd > 0:
-            self._tasks.track(self._commit(hold, lease.spent_usd))
-        else:
-            self._tasks.track(self._execute(self._store.release, hold.ids, hold.request_id))
+    async def _give_back(self, hold: Reservation) -> bool:
+        return await self._execute(self._store.release, hold.ids, hold.request_id)
 
     async def settle_leases(self, *, drain: bool = True) -> None:
         """Give back every lease of this process: each is settled once its calls in flight
         finish (``drain=False``: at once, charging what finished so far), and waited for."""
-        for lease in list(self._leases.values()):
-            self._retire(lease)
-        if not drain:
-            for lease in list(self._retired.values()):
-                self._settle(lease)
-        await self._tasks.drain()
+        await self._leases.settle_all(drain=drain)
 
     def _check_open(self) -> None:
         if self._closed:
