@@ -114,12 +114,16 @@ class SQLiteLedger:
     async def record(self, rec: CallRecord) -> None:
         await self._writer.submit((rec,))
 
-    async def record_many(self, recs: Iterable[CallRecord]) -> None:
+    def record_many(self, recs: Iterable[CallRecord]) -> asyncio.Future[None]:
+        # The writer's own future, not a coroutine: a caller that starts the write now and waits
+        # later needs no task to run it.
         batch = tuple(recs)
         if batch:
-            await self._writer.submit(batch)
-        else:
-            self._check_open()
+            return self._writer.submit(batch)
+        self._check_open()
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
 
     async def summary(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Protocol, runtime_checkable
 
 from gatewise.ledger.records import CallRecord, GroupBy, SummaryRow
@@ -26,7 +26,9 @@ class LedgerStore(Protocol):
 
     async def record(self, rec: CallRecord) -> None: ...
 
-    async def record_many(self, recs: Iterable[CallRecord]) -> None: ...
+    def record_many(self, recs: Iterable[CallRecord]) -> Awaitable[None]:
+        """Start storing ``recs`` at once; awaiting the result waits until they are durable."""
+        ...
 
     async def summary(
         self,

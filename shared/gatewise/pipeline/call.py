@@ -120,7 +120,7 @@ class Call(Generic[R]):
     rows: list[CallRecord] = field(default_factory=list)
     result: R | None = None
     ledger: LedgerStore | None = None
-    writes: list[asyncio.Task[None]] = field(default_factory=list)
+    writes: list[asyncio.Future[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # An authenticated HTTP caller bound to a project bills every call to it (gatewise.caller).

@@ -82,7 +82,9 @@ class Ledger:
         try:
             await next(call)
         finally:
-            if call.writes:
+            if len(call.writes) == 1:
+                await call.writes[0]
+            elif call.writes:
                 await asyncio.gather(*call.writes)
 
 
