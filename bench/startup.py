@@ -1,11 +1,12 @@
 """How long a server takes from spawn to answering ``tools/list`` over stdio, beside a bare MCP
 server (one trivial tool on the SDK's MCPServer) started the same way in the same run.
 
-Beside wall time, each start's process CPU is reported twice: up to the moment the listing
-arrives (read from ``/proc`` then; Linux, 10 ms ticks) and from spawn to exit (the kernel's
-accounting of reaped children, so it includes what a server does after its first answer). On a
-busy machine the wall time mostly measures the wait for a core, the CPU time what the server
-itself spent.
+Beside wall time, each start's CPU is reported twice: its main thread's up to the moment the
+listing arrives (read from ``/proc`` then; Linux, 10 ms ticks), which is the work on the way to the
+answer, as a server loads what only tool calls need on another thread meanwhile; and the whole
+process's from spawn to exit (the kernel's accounting of reaped children, so it includes what a
+server does after its first answer, and its exit). On a busy machine the wall time mostly measures
+the wait for a core, the CPU time what the server itself spent.
 
 Each server gets a fake OpenRouter/Portkey key and a sandbox URL that nothing listens on, so it
 starts as it would with real keys (no local sandbox process) and never calls out. Runs are
@@ -77,26 +78,26 @@ def commands(data: Path, openrouter_url: str, baseline_tree: Path | None = None
 
 
 async def time_to_tools(params: StdioServerParameters) -> tuple[float, float]:
-    """Wall seconds from spawn to the listing, and the server's CPU seconds by then."""
+    """Wall seconds from spawn to the listing, and the server's main-thread CPU seconds by then."""
     start = time.perf_counter()
     async with Client(params) as client:
         tools = await client.list_tools()
         elapsed = time.perf_counter() - start
-        cpu = live_children_cpu_s()
+        cpu = children_main_thread_cpu_s()
     assert tools.tools, "a server listed no tools"
     return elapsed, cpu
 
 
-def live_children_cpu_s() -> float:
-    """CPU seconds (user + system) of this process's running children, from /proc; NaN where
-    there is no /proc."""
+def children_main_thread_cpu_s() -> float:
+    """CPU seconds (user + system) of the main threads of this process's running children, from
+    /proc; NaN where there is no /proc."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0.0
     try:
         pids = {pid for task in Path("/proc/self/task").iterdir()
                 for pid in (task / "children").read_text().split()}
         for pid in pids:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
     except OSError:
         return math.nan
@@ -153,7 +154,7 @@ async def main(runs: int, slow_models_ms: float | None, baseline_tree: Path | No
     print(f"Spawn to tools/list over stdio, median of {runs} interleaved runs{slow}; "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end\n")
     print("| server | median s | min s | max s | added to bare s | ratio vs bare "
-          "| CPU to listing s | added to bare s | CPU spawn to exit s | added to bare s |")
+          "| main-thread CPU to listing s | added to bare s | CPU spawn to exit s | added to bare s |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, values in samples.items():
         mid, mid_cpu = statistics.median(values), statistics.median(cpu[name])
