@@ -185,6 +185,24 @@ def test_rules_looked_up_by_trigger_word_fire_as_trying_every_rule() -> None:
         assert got == every_rule(view.lower, view.token_set), view.text
 
 
+def test_spaced_entries_are_looked_for_whenever_one_could_be_there() -> None:
+    """The cheap test before the search for spaced-out entries never skips a text where the
+    search finds one: generated texts of entries spaced, dotted and starred apart, with
+    apostrophes, digits and other words around them."""
+    rnd = random.Random(47)
+    blocklist = Blocklist(["confidential", "secret*", "x1y2", "internal only", "abc"])
+    pieces = ["c o n f i d e n t i a l", "c.o.n.f.i.d.e.n.t.i.a.l", "s-e-c-r-e-t-s", "s_e_c_r_e_t",
+              "x*1*y*2", "a b c", "i n t e r n a l", "'", "x'", "'s", " ", ".", "-", "a", "i", "o n",
+              "confidential", "the", "e", "é", "c o", "n f", "\n"]
+    found = 0
+    for _ in range(6000):
+        view = normalise("".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 12))))
+        spaced = blocklist.spaced(view.lower, view.lower.encode("ascii", "replace"))
+        found += bool(spaced)
+        assert not spaced or blocklist.may_be_spaced(view.token_set), view.text
+    assert found > 500
+
+
 def test_a_needle_is_within_a_text_exactly_when_it_is_a_substring() -> None:
     rnd = random.Random(37)
     alphabet = ["a", "e", "x", "J", "/", ":", "_", "-", "é", " ", "\n", "<", "|"]

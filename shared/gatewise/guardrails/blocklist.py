@@ -37,6 +37,7 @@ _LEET_CLASS = class_table({"a": _LOWER, "d": _LEET_FROM})  # a letter touching '
 _PLAIN = class_table({letter: letter + "".join(d for d, to in zip(_LEET_FROM, _LEET_TO, strict=True)
                                                if to == letter) for letter in _LOWER})
 _LETTERS = re.compile(r"[a-z]+")
+_ALNUM = re.compile(r"[a-z0-9]+")
 
 
 def spaced_starts(raw: bytes) -> list[int]:
@@ -58,6 +59,14 @@ class Blocklist:
         self.action = action
         self._lexicon = Lexicon([Rule.build(str(i + 1), 3, [[term]])
                                  for i, term in enumerate(self.terms)])
+        # A spaced-out word is found only when its letters, joined, are a one-word entry of at
+        # least four letters and digits; each letter between its first and last stands alone
+        # between separators, so is a word of the text by itself. An entry whose inner letters
+        # are not all such words of the text cannot be there spaced out (ordinary text holds
+        # "a" and "i" alone, rarely more), and the search for spaced runs is skipped.
+        self._spaced_inner = [frozenset(alt[0][1:-1]) for rule in self._lexicon.rules
+                              for alts in rule.slots[0].values() for alt in alts
+                              if len(alt) == 1 and len(alt[0]) >= 4 and _ALNUM.fullmatch(alt[0])]
 
     def check(self, refs: list[TextRef], check: str = "custom_blocklist") -> CheckResult:
         result = CheckResult(check)
@@ -68,7 +77,7 @@ class Blocklist:
                 start, end = view.token_span(hit.first, hit.last)
                 result.spans.append(ref.original_span(start, end, "blocklist"))
                 entries.add(hit.rule.label)
-            for start, end, label in self._disguised(view.lower):
+            for start, end, label in self._disguised(view.lower, view.token_set):
                 result.spans.append(ref.span(start, end, "blocklist"))
                 entries.add(label)
         if entries:
@@ -80,14 +89,23 @@ class Blocklist:
             result.reason = f"matched custom_blocklist entr{'y' if len(entries) == 1 else 'ies'} {listed}"
         return result
 
-    def _disguised(self, lower: str) -> list[tuple[int, int, str]]:
+    def may_be_spaced(self, token_set: set[str]) -> bool:
+        """Whether some entry's inner letters are all words of the text (see __init__)."""
+        return any(inner <= token_set for inner in self._spaced_inner)
+
+    def spaced(self, lower: str, raw: bytes) -> list[tuple[int, int, str]]:
+        """Entries written with their letters spaced or dotted apart."""
         found = []
-        raw = ascii_bytes(lower)
         for run in matches_at(_SPACED, lower, spaced_starts(raw)):
             joined = re.sub(r"[ .\-_*]", "", run.group(0))
             tokens = [joined]
             for hit in self._lexicon.scan(tokens, set(tokens)):
                 found.append((run.start(), run.end(), hit.rule.label))
+        return found
+
+    def _disguised(self, lower: str, token_set: set[str]) -> list[tuple[int, int, str]]:
+        raw = ascii_bytes(lower)
+        found = self.spaced(lower, raw) if self.may_be_spaced(token_set) else []
         plain_text = raw.translate(_PLAIN).decode("ascii")
         if not self._lexicon.may_occur(plain_text):
             return found
