@@ -13,6 +13,8 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -350,6 +352,33 @@ async def test_a_semantic_answer_stored_by_one_instance_is_served_by_another(url
             await c.close()
         for db in (first, second):
             await db.close()
+
+
+async def test_a_paraphrase_one_gateway_paid_for_is_served_by_another(url: str, sandbox: Any,
+                                                                       tmp_path: Path) -> None:
+    from gatewise.gateway import CompletionRequest, RoutingGateway
+    from gatewise.runtime import Runtime
+
+    def settings(name: str) -> Any:  # each instance on a machine of its own: its own data dir
+        return load_settings({"GATEWISE_DATABASE_URL": url}, data_dir=tmp_path / name,
+                             sandbox_url=sandbox.url, caching={"semantic_cache": {"enabled": True}})
+
+    first = await Runtime.open(settings("a"))
+    try:
+        second = await Runtime.open(settings("b"))
+        try:
+            asked = await RoutingGateway.from_runtime(first).complete(
+                CompletionRequest(prompt="How do I reset my password?", model="gpt-4o-mini"))
+            again = await RoutingGateway.from_runtime(second).complete(
+                CompletionRequest(prompt="How can I reset my password?", model="gpt-4o-mini"))
+        finally:
+            await second.close()
+    finally:
+        await first.close()
+    assert (asked.cache_status, again.cache_status) == ("miss", "hit_semantic")
+    assert again.answer == asked.answer and again.cost_usd == 0.0
+    assert not (tmp_path / "a" / "semantic.sqlite3").exists()  # the entry is in the shared tables
+    assert pg_rows(url, "SELECT question FROM semantic_entries") == [("How do I reset my password?",)]
 
 
 async def test_the_shared_semantic_store_keeps_to_its_byte_bound(url: str) -> None:
