@@ -128,13 +128,15 @@ def _numbers(raw: bytes, classes: bytes
     # Every '+' and '(' once, so each long number looks for them with a bisection rather than
     # two searches (a log or JSON payload holds dozens of long numbers and few of either).
     openers = sorted(positions(raw, b"+") + positions(raw, b"("))
-    for match in _LONG_NUMBER.finditer(marked):
-        start, end = match.span()  # offsets + 1, as in `classes`: the first digit is at start - 1
-        count = shapes.count(b"0", start, end)
-        if classes.find(b" 0", start, end) == -1:  # the first digit is the only place to begin
+    digits_in, begins_in = shapes.count, classes.find  # bound once: a log holds dozens of numbers
+    # offsets + 1, as in `classes`: the first digit is at start - 1
+    for start, end in [match.span() for match in _LONG_NUMBER.finditer(marked)]:
+        count = digits_in(b"0", start, end)
+        alone = count == end - start  # one unbroken group of digits
+        if alone or begins_in(b" 0", start, end) == -1:  # the first digit is the only place to begin
             if classes[start - 1] == 32:  # as no letter, digit, dot or dash precedes it
                 numbers.append((start - 1, count))
-                if count == end - start:
+                if alone:
                     unbroken[start - 1] = count
         else:
             numbers += [(at, count) for at in positions(classes, b" 0", start - 1, end)]
