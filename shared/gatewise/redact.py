@@ -254,16 +254,29 @@ def scrub_data(value: Any, *, shapes: bool = False) -> Any:
 
 def _collect_strings(value: Any, out: list[str]) -> None:
     """Every string in ``value``, dictionary keys included."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
+    kind = type(value)
+    if kind is dict:
+        out.extend(key for key in value if type(key) is str or isinstance(key, str))
+        items: Iterable[Any] = value.values()
+    elif kind is list or kind is tuple:
+        items = value
+    elif isinstance(value, str):
+        out.append(value)
+        return
+    elif isinstance(value, dict | list | tuple):  # subclasses: rare, and slower to tell apart
+        _collect_strings(dict(value) if isinstance(value, dict) else list(value), out)
+        return
+    else:
+        return
+    for item in items:
+        kind = type(item)
+        if kind is str:
             out.append(item)
-        elif isinstance(item, dict):
-            out.extend(key for key in item if isinstance(key, str))
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple):
-            stack.extend(item)
+        elif kind not in _LEAVES:  # numbers, booleans and None hold no text
+            _collect_strings(item, out)
+
+
+_LEAVES = frozenset({int, float, bool, type(None)})
 
 
 def _scrub_each(value: Any, scrubber: Scrubber, shapes: bool) -> Any:

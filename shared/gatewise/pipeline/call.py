@@ -156,7 +156,7 @@ class Call(Generic[R]):
         """Queue ledger rows now, so their write overlaps what the call still has to do; the
         ledger stage waits for every write before the call returns."""
         assert self.ledger is not None, "rows are recorded inside the ledger stage"
-        if self.request_hash is not None or self.caller is not None:
-            rows = [replace(row, request_hash=self.request_hash, caller=self.caller) for row in rows]
+        rows = [row if row.request_hash == self.request_hash and row.caller == self.caller
+                else replace(row, request_hash=self.request_hash, caller=self.caller) for row in rows]
         self.rows += rows
         self.writes.append(asyncio.ensure_future(self.ledger.record_many(rows)))

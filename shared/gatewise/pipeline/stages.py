@@ -226,7 +226,8 @@ class Upstream:
             tokens_in=tokens_in, tokens_out=tokens_out, cost_usd=cost, latency_ms=attempt.latency_ms,
             status="ok" if result is not None else "error", error_code=attempt.error_code,
             cache_status=cached if cached != "miss" else call.cache_status, route_reason=reason,
-            project=call.project, request_id=call.request_id, attempt=index, task=call.task)
+            project=call.project, request_id=call.request_id, attempt=index, task=call.task,
+            request_hash=call.request_hash, caller=call.caller)
 
     def cost(self, call: Call[Any], model: str, result: ChatResult) -> float:
         """What an answer cost: the upstream's own figure, else its tokens at catalogue prices

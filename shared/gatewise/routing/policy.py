@@ -163,13 +163,15 @@ class HybridPolicy:
         self._current = catalog if callable(catalog) else lambda: catalog
         self.health = health
         self._tiers: dict[tuple[str, bool], list[ModelInfo]] = {}  # derived from _tiers_of
+        # Each tier's other-vendor fallbacks, by (tier, vision, the primary's vendor): derived too.
+        self._fallbacks: dict[tuple[str, bool, str], list[ModelInfo]] = {}
         self._tiers_of: Catalog | None = None
 
     @property
     def catalog(self) -> Catalog:
         catalog = self._current()
         if catalog is not self._tiers_of:  # replaced: the tiers came from the old one
-            self._tiers, self._tiers_of = {}, catalog
+            self._tiers, self._fallbacks, self._tiers_of = {}, {}, catalog
         return catalog
 
     def plan(self, profile: QueryProfile, request: RouteRequest) -> RoutePlan:
@@ -293,7 +295,11 @@ class HybridPolicy:
     def _default_fallbacks(self, profile: QueryProfile, primary: str) -> list[ModelInfo]:
         info = self.catalog.get(primary)
         tier = tier_of(info) if info else TASK_TIER[profile.task]
-        vendors = {primary.split("/", 1)[0]}
+        vendor = primary.split("/", 1)[0]
+        cached = self._fallbacks.get((tier, profile.has_image, vendor))
+        if cached is not None:
+            return cached
+        vendors = {vendor}
         picks = []
         key = (tier, profile.has_image)
         if key not in self._tiers:
@@ -302,6 +308,7 @@ class HybridPolicy:
             if model.provider in DEFAULT_VENDORS and model.provider not in vendors:
                 vendors.add(model.provider)
                 picks.append(model)
+        self._fallbacks[(tier, profile.has_image, vendor)] = picks
         return picks
 
     def cheapest(self, profile: QueryProfile, request: RouteRequest, limit: float | None,
