@@ -18,6 +18,7 @@ from gatewise.storage.postgres.database import Connection, Database
 
 EACH_BATCH = 5000  # rows fetched at a time; a batch's work on the event loop stays short
 SORT_MEMORY = "64MB"  # per sort of one report's query, only while the report runs
+REPORT_TIMEOUT_MS = 120_000  # any one statement of a report, at least
 
 
 def _sql(sql: str) -> str:
@@ -41,6 +42,10 @@ class PostgresLedgerReader:
             # The reports sort every row of their window (requests by id, latencies by group): at
             # the server's default 4 MB those sorts spill to disk over a million rows.
             await conn.execute(f"SET LOCAL work_mem = '{SORT_MEMORY}'")
+            # A report over a million rows takes seconds, past the bound meant for a call's
+            # statements: it gets a bound of its own (still a bound), only in this transaction.
+            timeout_ms = max(self._db.config.statement_timeout_ms, REPORT_TIMEOUT_MS)
+            await conn.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
             self._conn, self._stack = conn, stack.pop_all()
         return self
 
