@@ -105,6 +105,27 @@ def test_unbroken_numbers_are_passed_over_only_where_the_phone_rules_refuse_them
     assert checked > 1000
 
 
+def test_unbroken_runs_are_cards_as_the_digit_run_pattern_finds_them() -> None:
+    """Cards among unbroken runs, decided without the digit-run pattern, are what matching it
+    at each run finds: card numbers of every length and prefix with letters, dots, dashes,
+    underscores, separators and non-ASCII letters or digits around them."""
+    rnd = random.Random(18)
+    cards = ["4111111111111111", "4012888888881881", "378282246310005", "6011111111111117", "5018000000009",
+             "561200000000", "4111111111111111111", "41111111111111111111111", "123456789012"]
+    pieces = [*cards, " ", ".", "-", "_", "a", "é", "\u0663", ":", "=", "\n", "1", " 2"]
+    checked = 0
+    for _ in range(5000):
+        view = normalise("".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 8))))
+        unbroken = candidates(view).unbroken
+        for start, digits in unbroken.items():
+            checked += digits >= CARD_DIGITS
+            expected = [(f.start, f.end, f.value) for m in matches_at(pii._DIGIT_RUN, view.text, [start])
+                        for f in pii._cards(m)] if digits >= CARD_DIGITS else []
+            got = [(f.start, f.end, f.value) for f in pii.unbroken_cards(view.text, {start: digits})]
+            assert got == expected, view.text
+    assert checked > 1000
+
+
 def test_ipv6_addresses_are_found_from_runs_with_enough_colons() -> None:
     """Only runs holding '::' or six colons are tried: as many addresses as trying every colon."""
     for text in [*CORPUS, "2001:db8:85a3:0:0:8a2e:370:7334", "::ffff:192.0.2.1 fe80::1", "12:31:07 ::",

@@ -50,6 +50,8 @@ _DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.){1,8}
 # A run of digit groups joined by single spaces, dots or dashes: card candidates.
 _DIGIT_RUN = re.compile(r"(?<![\w.\-])\d(?:[ .\-]?\d){11,40}+(?!\w)")
 _GROUP = re.compile(r"\d+|[ .\-]")
+_BEFORE_RUN = re.compile(r"[\w.\-]")  # what may not stand before a run of digits, and after it:
+_WORD_CHAR = re.compile(r"\w")
 _SSN = re.compile(r"(?<![\w.\-])(\d{3})([ .\-]?)(\d{2})\2(\d{4})(?![\w\-]|[ .]\d)")
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]){10,32}+")
 # Valid octets only: the pattern itself refuses 256.1.1.1 or 01.2.3.4 (a log holds an address on
@@ -115,9 +117,12 @@ def _numbers(view: View, wanted: frozenset[str], places: Candidates,
     credentials = _occupied(text, secrets)
     sure = Occupied(len(text), [(f.start, f.end) for f in ibans if not credentials.overlaps(f.start, f.end)])
     if "CREDIT_CARD" in wanted:
-        for match in matches_at(_DIGIT_RUN, text, places.starts(CARD_DIGITS)):
+        unbroken = places.unbroken
+        runs = [at for at in places.starts(CARD_DIGITS) if at not in unbroken]
+        for match in matches_at(_DIGIT_RUN, text, runs):
             if not sure.covers(*match.span()):
                 yield from _cards(match)
+        yield from (card for card in unbroken_cards(text, unbroken) if not sure.covers(card.start, card.end))
     yield from ibans
     if "US_SSN" in wanted:
         for m in matches_at(_SSN, text, places.ssn_starts()):
@@ -140,6 +145,18 @@ def after_version_word(lower: str, start: int) -> bool:
     window = lower[lead:start]
     return ("e" in window or "i" in window or "§" in window) and \
         _VERSION_WORDS.search(lower, lead, start) is not None
+
+
+def unbroken_cards(text: str, unbroken: dict[int, int]) -> Iterator[Finding]:
+    """The cards among unbroken runs of digits (ids in JSON and logs), decided without the
+    digit-run pattern: there it would match the whole run (what follows cannot continue it)
+    when no word character, dot or dash precedes it and no word character follows, and the
+    run would be checked as one window."""
+    for start, digits in unbroken.items():
+        end = start + digits
+        if digits in CARD_LENGTHS and not (start and _BEFORE_RUN.match(text, start - 1)) \
+                and not _WORD_CHAR.match(text, end) and is_card(run := text[start:end]):
+            yield Finding("CREDIT_CARD", start, end, run)
 
 
 def _cards(match: re.Match[str]) -> Iterator[Finding]:
