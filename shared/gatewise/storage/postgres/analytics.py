@@ -26,6 +26,17 @@ def _sql(sql: str) -> str:
     return sql.replace("?", "%s")
 
 
+async def as_report(conn: Connection, db: Database) -> None:
+    """Settings for the rest of this transaction, which reads a report over many rows."""
+    # The reports sort every row of their window (requests by id, latencies by group): at the
+    # server's default 4 MB those sorts spill to disk over a million rows.
+    await conn.execute(f"SET LOCAL work_mem = '{SORT_MEMORY}'")
+    # A report over a million rows takes seconds, past the bound meant for a call's statements:
+    # it gets a bound of its own (still a bound).
+    timeout_ms = max(db.config.statement_timeout_ms, REPORT_TIMEOUT_MS)
+    await conn.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
+
+
 class PostgresLedgerReader:
     dialect = POSTGRES
 
@@ -39,13 +50,7 @@ class PostgresLedgerReader:
             conn = await stack.enter_async_context(self._db.connection())
             await stack.enter_async_context(conn.transaction())
             await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            # The reports sort every row of their window (requests by id, latencies by group): at
-            # the server's default 4 MB those sorts spill to disk over a million rows.
-            await conn.execute(f"SET LOCAL work_mem = '{SORT_MEMORY}'")
-            # A report over a million rows takes seconds, past the bound meant for a call's
-            # statements: it gets a bound of its own (still a bound), only in this transaction.
-            timeout_ms = max(self._db.config.statement_timeout_ms, REPORT_TIMEOUT_MS)
-            await conn.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
+            await as_report(conn, self._db)
             self._conn, self._stack = conn, stack.pop_all()
         return self
 

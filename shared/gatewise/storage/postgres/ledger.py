@@ -17,6 +17,7 @@ from typing import Any
 from gatewise.ledger.records import GROUP_BY_CHOICES, CallRecord, GroupBy, SummaryRow, group_key_sql
 from gatewise.ledger.sqlite import stored_row, window_clause
 from gatewise.ledger.store import LedgerClosedError
+from gatewise.storage.postgres.analytics import as_report
 from gatewise.storage.postgres.database import Database
 
 _COLUMNS = tuple(f.name for f in dataclasses.fields(CallRecord))
@@ -77,7 +78,7 @@ class PostgresLedger:
         where = where.replace("?", "%s")  # the clause holds no other "?"
         order = "key" if group_by == "day" else "cost_usd DESC, attempts DESC, key NULLS FIRST"
         sql = _SUMMARY_SQL.format(key=_GROUP_KEYS[group_by], where=where, order=order)
-        rows = await self._fetch(sql, params)
+        rows = await self._fetch(sql, params, report=True)
         if group_by is None and not rows:
             return [SummaryRow(None, 0, 0, 0, 0.0, 0, 0, 0.0, 0.0, 0.0)]
         return [SummaryRow(*row) for row in rows]
@@ -104,11 +105,17 @@ class PostgresLedger:
         if self._closed:
             raise LedgerClosedError(f"{self._label} is closed; open it again to record calls")
 
-    async def _fetch(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    async def _fetch(self, sql: str, params: list[Any], *, report: bool = False) -> list[tuple[Any, ...]]:
+        """The rows of one query; a ``report`` (over a window of calls) runs as analytics do."""
         self._check_open()
         async with self._db.connection() as conn:
-            cursor = await conn.execute(sql, params)
-            return await cursor.fetchall()
+            if not report:
+                cursor = await conn.execute(sql, params)
+                return await cursor.fetchall()
+            async with conn.transaction():
+                await as_report(conn, self._db)
+                cursor = await conn.execute(sql, params)
+                return await cursor.fetchall()
 
     async def _submit(self, rows: Sequence[CallRecord]) -> None:
         self._check_open()
