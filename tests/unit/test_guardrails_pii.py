@@ -11,7 +11,7 @@ import sys
 import phonenumbers
 import pytest
 
-from gatewise.guardrails import pii
+from gatewise.guardrails import pii, validators
 from gatewise.guardrails.normalize import normalise
 from gatewise.guardrails.pii import find_pii
 from gatewise.guardrails.redaction import Placeholders, check_pii
@@ -139,6 +139,16 @@ def test_printable_share_is_counted_as_byte_by_byte() -> None:
         printable = sum(32 <= b < 127 or b in (9, 10, 13) for b in raw)
         expected = raw.decode("ascii", "replace") if raw and printable >= 0.95 * len(raw) else None
         assert pii._printable(raw) == expected, raw
+
+
+def test_card_prefix_check_agrees_with_the_issuer_ranges() -> None:
+    """Every prefix width looked up in turn answers as the issuer ranges spelled out do."""
+    rnd = random.Random(53)
+    for _ in range(20000):
+        digits = "".join(rnd.choice(string.digits) for _ in range(rnd.randint(10, 20)))
+        expected = any(len(digits) in lengths and int(first) <= int(digits[:len(first)]) <= int(last)
+                       for first, last, lengths in validators._RANGES)
+        assert validators.known_card_prefix(digits) == expected, digits
 
 
 def test_ipv4_validation_agrees_with_ipaddress() -> None:
