@@ -4,7 +4,8 @@ For each backend, through the same store interfaces the servers use:
 
 - reservations/s: reserve + commit cycles against a global budget, CONCURRENCY at a time, in
                   one instance and then split over INSTANCES processes on the same store;
-- ledger rows/s:  record() calls, CONCURRENCY at a time (group commit batches them);
+- ledger rows/s:  record() calls, CONCURRENCY at a time (group commit batches them), in one
+                  instance and then split over INSTANCES processes;
 - per call:       the storage work one routed call adds (reserve, commit, one ledger row),
                   one call at a time: p50 / p95;
 - analytics:      summary() by model and by day over --rows ledger rows (bulk-loaded first),
@@ -46,11 +47,11 @@ MODELS = [f"vendor/model-{i}" for i in range(12)]
 DAY = 86_400.0
 
 
-def record(i: int, ts: float | None = None) -> CallRecord:
+def record(i: int, ts: float | None = None, tag: str = "req") -> CallRecord:
     return CallRecord(server="routing_gateway", tool="routed_complete", provider="sandbox",
                       model=MODELS[i % len(MODELS)], tokens_in=100 + i % 50, tokens_out=20 + i % 30,
                       cost_usd=0.0001 * (1 + i % 7), latency_ms=50.0 + (i * 37) % 400, status="ok",
-                      cache_status="miss", route_reason="bench", request_id=f"req-{i}", attempt=0,
+                      cache_status="miss", route_reason="bench", request_id=f"{tag}-{i}", attempt=0,
                       project=f"p{i % 5}", ts=time.time() if ts is None else ts)
 
 
@@ -111,11 +112,22 @@ def cycles_of(stores: Stores, tag: str) -> Callable[[int], Awaitable[None]]:
     return cycle
 
 
-async def holds_worker(count: int, concurrency: int, start_at: float) -> None:
-    """In a child process: ``count`` cycles from ``start_at``; prints when it finished (epoch s)."""
+def rows_of(stores: Stores, tag: str) -> Callable[[int], Awaitable[None]]:
+    async def one(i: int) -> None:
+        await stores.ledger.record(record(i, tag=tag))
+
+    return one
+
+
+WORK = {"holds": cycles_of, "rows": rows_of}
+
+
+async def holds_worker(work: str, count: int, concurrency: int, start_at: float) -> None:
+    """In a child process: ``count`` cycles of ``work`` from ``start_at``; prints when it
+    finished (epoch s)."""
     stores = await open_stores(load_settings())
     await asyncio.sleep(max(0.0, start_at - time.time()))
-    await rate(count, concurrency, cycles_of(stores, f"worker-{os.getpid()}"))
+    await rate(count, concurrency, WORK[work](stores, f"worker-{os.getpid()}"))
     print(time.time())
     await stores.budgets.close()
     await stores.ledger.close()
@@ -123,12 +135,12 @@ async def holds_worker(count: int, concurrency: int, start_at: float) -> None:
         await stores.database.close()
 
 
-def across_processes(env: dict[str, str], instances: int, cycles: int, concurrency: int) -> float:
-    """Cycles per second of ``instances`` processes sharing the store, started together."""
+def across_processes(env: dict[str, str], work: str, instances: int, cycles: int, concurrency: int) -> float:
+    """Cycles of ``work`` per second of ``instances`` processes sharing the store, started together."""
     start_at = time.time() + 5  # once every process has opened its stores
     each = cycles // instances
     share = str(max(1, concurrency // instances))
-    workers = [subprocess.Popen([sys.executable, __file__, WORKER, str(each), share, str(start_at)],
+    workers = [subprocess.Popen([sys.executable, __file__, WORKER, work, str(each), share, str(start_at)],
                                 env={**os.environ, **env}, stdout=subprocess.PIPE, text=True)
                for _ in range(instances)]
     ends = [float(worker.communicate(timeout=600)[0]) for worker in workers]
@@ -139,8 +151,10 @@ async def measure(name: str, cycles: int, rows: int, concurrency: int, instances
     async with backend(name) as (stores, env):
         budgets, ledger = stores.budgets, stores.ledger
         reservations = await rate(cycles, concurrency, cycles_of(stores, f"bench-{name}"))
-        shared = await asyncio.to_thread(across_processes, env, instances, cycles, concurrency)
-        ledger_rows = await rate(cycles * 4, concurrency, lambda i: ledger.record(record(i)))
+        shared = await asyncio.to_thread(across_processes, env, "holds", instances, cycles, concurrency)
+        ledger_rows = await rate(cycles * 4, concurrency, rows_of(stores, "one"))
+        shared_rows = await asyncio.to_thread(across_processes, env, "rows", instances, cycles * 4,
+                                              concurrency)
         per_call = []
         for i in range(max(200, cycles // 4)):
             started = time.perf_counter()
@@ -165,7 +179,7 @@ async def measure(name: str, cycles: int, rows: int, concurrency: int, instances
         await usage_over_time(source, since=until - 30 * DAY, until=until, slot_s=12 * 3600)
         timings["series"] = time.perf_counter() - started
         return {"reservations/s": reservations, f"reservations/s, {instances} instances": shared,
-                "ledger rows/s": ledger_rows,
+                "ledger rows/s": ledger_rows, f"ledger rows/s, {instances} instances": shared_rows,
                 "call p50 ms": pct(per_call, 0.5), "call p95 ms": pct(per_call, 0.95),
                 "rows": float(total), "summary by model s": timings["model"],
                 "summary by day s": timings["day"], "usage analytics by model s": timings["usage"],
@@ -194,6 +208,6 @@ WORKER = "--holds-worker"
 
 if __name__ == "__main__":
     if sys.argv[1:2] == [WORKER]:
-        asyncio.run(holds_worker(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])))
+        asyncio.run(holds_worker(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])))
     else:
         asyncio.run(main())
