@@ -1,4 +1,5 @@
-"""The call ledger in PostgreSQL: group commit through ``COPY``, summaries as SQL aggregates.
+"""The call ledger in PostgreSQL: group commit (one INSERT, or COPY for a large backlog),
+summaries as SQL aggregates.
 
 ``record`` only queues its rows and waits; one flush at a time writes everything queued since
 the last one in a single transaction, so a burst of concurrent calls shares one round trip and
@@ -22,6 +23,10 @@ from gatewise.storage.postgres.database import Database
 
 _COLUMNS = tuple(f.name for f in dataclasses.fields(CallRecord))
 MAX_BATCH = 5000  # rows per transaction; a larger backlog is written in several
+# Up to this many rows go in one INSERT statement (one round trip, committed on its own);
+# more through COPY, whose transaction costs three round trips more but streams any number.
+INSERT_ROWS = 64
+_ROW_MARKS = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
 
 _GROUP_KEYS = group_key_sql(
     day="to_char(to_timestamp(ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD')", none="NULL::text")
@@ -134,7 +139,7 @@ class PostgresLedger:
                 batch.append(pending)
                 size += len(pending.rows)
             try:
-                await self._copy([rec for pending in batch for rec in pending.rows])
+                await self._write([rec for pending in batch for rec in pending.rows])
             except Exception as exc:
                 for pending in batch:
                     if not pending.done.done():
@@ -145,7 +150,12 @@ class PostgresLedger:
                 if not pending.done.done():
                     pending.done.set_result(None)
 
-    async def _copy(self, records: list[CallRecord]) -> None:
+    async def _write(self, records: list[CallRecord]) -> None:
+        if len(records) <= INSERT_ROWS:
+            sql = f"INSERT INTO calls ({', '.join(_COLUMNS)}) VALUES {', '.join([_ROW_MARKS] * len(records))}"
+            async with self._db.connection() as conn:
+                await conn.execute(sql, [value for rec in records for value in stored_row(rec)])
+            return
         sql = f"COPY calls ({', '.join(_COLUMNS)}) FROM STDIN"
         async with (self._db.connection() as conn, conn.transaction(), conn.cursor() as cur,
                     cur.copy(sql) as copy):
