@@ -24,6 +24,7 @@ import httpx
 from gatewise.config import Limits
 from gatewise.errors import ErrorCode, GatewiseError, error_from_response
 from gatewise.redact import remember, scrub
+from gatewise.upstream.pool import ShardedTransport
 from gatewise.upstream.sse import iter_sse_json
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,7 @@ class HttpUpstream:
             timeout=httpx.Timeout(limits.read_timeout_s, connect=limits.connect_timeout_s),
             limits=httpx.Limits(max_connections=limits.max_connections,
                                 max_keepalive_connections=limits.max_connections),
-            transport=self._transport,
+            transport=self._transport or ShardedTransport(limits.max_connections, verify=tls_context()),
             verify=tls_context(),
         )
 
