@@ -80,7 +80,7 @@ class Candidates:
     numbers: list[tuple[int, int]]  # (digit, digits in its long number): where a number can begin
     phone_marks: list[int]  # '+' and '(' at or before the first digit of a long number
     dotted: list[int]  # digits that begin four dotted groups: where an IPv4 address can begin
-    codes: list[int]  # two letters (or '_') right before a digit: where an IBAN can begin
+    codes: list[int]  # two letters before a digit, after no letter or digit: where an IBAN can begin
     runs: list[tuple[int, int]]  # runs of base64 characters at least MIN_RUN long
     # The numbers among ``numbers`` that are one unbroken group of digits (ids, counts and
     # epoch times in JSON and logs): their first digit -> how many digits.
@@ -108,7 +108,7 @@ def candidates(view: View) -> Candidates:
         raw = ascii_bytes(view.text)
         classes = b" " + raw.translate(_NUMBER_CLASS)  # a space before the text: offsets + 1
         numbers, marks, dotted, unbroken = _numbers(raw, classes) if b"0" in classes else ([], [], [], {})
-        found = Candidates(numbers, marks, dotted, [at - 1 for at in positions(classes, b"ww0")],
+        found = Candidates(numbers, marks, dotted, _codes(raw, classes),
                            _long_runs(raw.translate(_RUN_CLASS)), unbroken)
         view.cache["candidates"] = found
     return found
@@ -146,6 +146,17 @@ def _numbers(raw: bytes, classes: bytes
             if first < len(openers) and openers[first] < end - 1:
                 marks += openers[first:bisect_left(openers, end - 1, first)]
     return numbers, marks, _dotted(shapes), unbroken
+
+
+def _codes(raw: bytes, classes: bytes) -> list[int]:
+    """Two letters right before a digit, after no ASCII letter or digit (``classes``: the
+    number classes after a leading space; a '_' is a 'w' there, so is looked up)."""
+    return [at - 1 for at in positions(classes, b"ww0")
+            if classes[at - 1] not in _LETTER_OR_DIGIT or raw[at - 2] == _UNDERSCORE]
+
+
+_LETTER_OR_DIGIT = frozenset(b"w0")
+_UNDERSCORE = ord("_")
 
 
 def _dotted(shapes: bytes) -> list[int]:
