@@ -186,6 +186,7 @@ def report(name: str, judged: list[Judged], default: float) -> None:
             print(f"| {dataset} | {half} | " + " | ".join(cell(judged, p, default, dataset, (half,))
                                                           for p in POLICIES) + " |")
     print()
+    limits(judged, default)
     for half in HALVES:
         confusion(judged, default, half)
     wrong = [j for j in judged if not j.pair.should_hit and served(j, "gatewise", default)]
@@ -193,6 +194,23 @@ def report(name: str, judged: list[Judged], default: float) -> None:
         print("\nTraps gatewise served at the default threshold:")
         for j in wrong:
             print(f"- {j.pair.id} ({j.pair.half}, {j.cosine:.3f}): {j.pair.cached!r} -> {j.pair.new!r}")
+
+
+def limits(judged: list[Judged], default: float) -> None:
+    """What holds back the should-hit questions gatewise refuses: a gate, whatever their cosine
+    (the confusion tables name the threshold first), or only the threshold. A better embedder adds
+    at most the second at this threshold (more with word vectors that let the content gate pass)."""
+    print(f"### should-hit questions at {default:.2f}: refused by a gate or only by the threshold\n")
+    print("| half | n | served | a gate refuses (any cosine) | gates pass, under the threshold |")
+    print("|---|---|---|---|---|")
+    for half in HALVES:
+        rows = [j for j in judged
+                if j.pair.half == half and j.pair.should_hit and not j.pair.group.startswith("conv:")]
+        gated = sum(j.gate is not None or j.history is not None for j in rows)
+        under = sum(j.gate is None and j.history is None and j.cosine < default for j in rows)
+        served_n = sum(served(j, "gatewise", default) for j in rows)
+        print(f"| {half} | {len(rows)} | {served_n} | {gated} | {under} |")
+    print()
 
 
 def confusion(judged: list[Judged], default: float, half: str) -> None:
