@@ -108,6 +108,19 @@ def test_easy_premium_work_steps_down_to_a_standard_model_first() -> None:
     assert tier_of(CATALOG.get(off.chosen.model)) == "premium"
 
 
+def test_only_routes_that_can_step_down_estimate_the_difficulty() -> None:
+    """The estimate costs more than the rest of the analysis: a route says when it weighed it."""
+    p = policy()
+    easy = ask("Explain why the sky is blue")
+    assert p.plan(easy, RouteRequest()).difficulty == easy.complexity  # premium tier, may step down
+    for text in ("Summarize the key points of this article in three bullet points",  # economy tier
+                 "Write a haiku about autumn",  # standard tier
+                 "Implement a lock-free concurrent hash map in C++ with resizing"):  # code never steps down
+        assert p.plan(ask(text), RouteRequest()).difficulty is None, text
+    assert p.plan(easy, RouteRequest(model="anthropic/claude-opus-5.5")).difficulty is None
+    assert policy(difficulty_threshold=None).plan(easy, RouteRequest()).difficulty is None
+
+
 def test_a_conversation_keeps_its_model_unless_it_fails_cannot_serve_or_must_move_up() -> None:
     health = HealthTracker(HealthConfig(failure_threshold=1), provider="sandbox")
     p = HybridPolicy(resolve_routing(RoutingConfig(), CATALOG), CATALOG, health)

@@ -114,6 +114,18 @@ async def test_forced_model_and_explain_costs_nothing(connect, upstream) -> None
         assert done.structured_content["tokens_out"] <= 5
 
 
+async def test_a_route_gives_the_difficulty_where_weighed_and_explain_always(connect, upstream) -> None:
+    async with connect() as client:
+        plan = (await client.call_tool("explain_route", {"prompt": "hi"})).structured_content
+        assert 0 <= plan["complexity"] <= 1 and plan["conversation"]["hardest_turns_ago"] == 0
+        small_talk = (await client.call_tool("routed_complete", {"prompt": "hi"})).structured_content["route"]
+        assert small_talk.get("complexity") is None  # an economy-tier route never weighs it
+        assert small_talk["conversation"].get("hardest_turns_ago") is None
+        premium = (await client.call_tool("routed_complete", {"prompt": "Explain why the sky is blue"})
+                   ).structured_content["route"]
+        assert 0 <= premium["complexity"] <= 1 and premium["conversation"]["hardest_turns_ago"] == 0
+
+
 def png_data_url(color: str = "red", size: tuple[int, int] = (64, 32)) -> str:
     buffer = io.BytesIO()
     Image.new("RGB", size, color).save(buffer, "PNG")
