@@ -16,7 +16,8 @@ import pytest
 
 from gatewise.config import load_settings
 from gatewise.errors import ErrorCode, GatewiseError
-from gatewise.guardrails import GuardrailPipeline, injection, installation_key
+from gatewise.guardrails import GuardrailPipeline, injection, installation_key, safety
+from gatewise.guardrails import lexicon as lexicon_module
 from gatewise.guardrails.blocklist import Blocklist
 from gatewise.guardrails.grounding import grounding
 from gatewise.guardrails.injection import check_injection
@@ -201,6 +202,26 @@ def test_spaced_entries_are_looked_for_whenever_one_could_be_there() -> None:
         found += bool(spaced)
         assert not spaced or blocklist.may_be_spaced(view.token_set), view.text
     assert found > 500
+
+
+def test_lexicon_rules_match_as_trying_every_rule_at_every_word() -> None:
+    """The safety lexicon tries a rule only where its first word is and only when each slot
+    has a phrase all of whose words are in the text: generated texts of its own words (and
+    code-like filler) give the hits that trying every rule at every word gives."""
+    lexicon = safety.lexicon()
+    rnd = random.Random(59)
+    words = sorted({w for rule in lexicon.rules for slot in rule.slots for alts in slot.values()
+                    for alt in alts for w in alt} | {w for rule in lexicon.rules for w in rule.unless})
+    filler = ["i", "for", "in", "range", "x", "the", "a", "to", "and", "my"]
+    hits = 0
+    for _ in range(3000):
+        tokens = [rnd.choice(words if rnd.random() < 0.6 else filler) for _ in range(rnd.randint(1, 30))]
+        expected = [(rule.label, i, last) for i in range(len(tokens)) for rule in lexicon.rules
+                    if (last := lexicon_module._match(rule, tokens, i)) is not None]
+        got = sorted((hit.rule.label, hit.first, hit.last) for hit in lexicon.scan(tokens, set(tokens)))
+        assert got == sorted(expected), tokens
+        hits += len(got)
+    assert hits > 1000
 
 
 def test_a_needle_is_within_a_text_exactly_when_it_is_a_substring() -> None:

@@ -8,7 +8,8 @@ as threats.
 
 Scanning is cheap when nothing matches: the text's set of words is intersected with the set
 of words that can start a rule, in C, before any per-token work; a rule is only tried when
-each of its slots has a word in the text, and only where its first word is.
+each of its slots has a phrase whose words are all in the text, and only where its first
+word is.
 """
 
 from __future__ import annotations
@@ -47,13 +48,25 @@ class Rule:
     gap: int = 0
     unless: frozenset[str] = frozenset()
     text: str = ""  # the rule as written, for evidence
+    # The words of each alternative: of the first slot's by first word, of the others by slot.
+    first_words: dict[str, tuple[frozenset[str], ...]] = field(default_factory=dict)
+    later_words: tuple[tuple[frozenset[str], ...], ...] = ()
 
     @classmethod
     def build(cls, label: str, severity: int, slots: Sequence[Sequence[str]], gap: int = 0,
               unless: Iterable[str] = ()) -> Rule:
         built = tuple(_index(t for alt in slot for t in _expand(alt)) for slot in slots)
         text = " … ".join("|".join(slot[:3]) + ("|…" if len(slot) > 3 else "") for slot in slots)
-        return cls(label, severity, built, gap, frozenset(unless), text)
+        first = {head: tuple({frozenset(alt) for alt in alts}) for head, alts in built[0].items()}
+        later = tuple(tuple({frozenset(alt) for alts in slot.values() for alt in alts}) for slot in built[1:])
+        return cls(label, severity, built, gap, frozenset(unless), text, first, later)
+
+    def may_match(self, head: str, token_set: set[str] | frozenset[str]) -> bool:
+        """Whether each slot has an alternative all of whose words are in the text (the first
+        slot one that begins with ``head``): a match needs one, and most texts that hold a
+        rule's first word hold no whole phrase of it (code holds "i" in every loop)."""
+        return any(words <= token_set for words in self.first_words[head]) and \
+            all(any(words <= token_set for words in slot) for slot in self.later_words)
 
 
 def _index(alternatives: Iterable[tuple[str, ...]]) -> Slot:
@@ -98,8 +111,7 @@ class Lexicon:
             return []
         live: dict[str, list[Rule]] = {}
         for head in self._head_set & token_set:
-            rules = [rule for rule in self._heads[head]
-                     if all(not token_set.isdisjoint(slot) for slot in rule.slots[1:])]
+            rules = [rule for rule in self._heads[head] if rule.may_match(head, token_set)]
             if rules:
                 live[head] = rules
         hits: list[Hit] = []
