@@ -140,7 +140,7 @@ async def _ask(client: Client, prompt: str, **options: Any) -> dict[str, Any] | 
     return result.structured_content
 
 
-async def _wait_for(url: str, sql: str, want: list[tuple[object, ...]], timeout_s: float = 20) -> list[Any]:
+async def _wait_for(url: str, sql: str, want: list[tuple[object, ...]], timeout_s: float = 60) -> list[Any]:
     deadline = time.monotonic() + timeout_s
     while (rows := pg_rows(url, sql)) != want and time.monotonic() < deadline:
         await asyncio.sleep(0.2)
