@@ -59,21 +59,14 @@ FROM calls WHERE {{where}}
 GROUP BY 1
 """
 
-# A request belongs to the group of its answering attempt, or of its last one if none succeeded.
+# A request belongs to the group of its answering attempt, or of its last one if none succeeded:
+# the row the ledger marks as its final attempt when it is written.
 _REQUESTS_SQL = f"""
-WITH final AS (
-    SELECT {{key}} AS key, status, attempt, cache_status,
-           ROW_NUMBER() OVER (
-               PARTITION BY request_id
-               ORDER BY CASE WHEN status = 'ok' THEN 1 ELSE 0 END DESC, attempt DESC, id DESC
-           ) AS rank
-    FROM calls WHERE {{where}}
-)
-SELECT key,
+SELECT {{key}} AS key,
        COUNT(*) AS requests,
        {count_if("status = 'ok' AND attempt > 0")} AS fallbacks,
        {count_if(IS_HIT)} AS cache_hits
-FROM final WHERE rank = 1
+FROM calls WHERE final_attempt = 1 AND {{where}}
 GROUP BY 1
 """
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from gatewise.ledger.migrations import Migration, refuse_newer
+from gatewise.ledger.migrations import MARK_EARLIER_ROWS, MARK_NEW_ROW, Migration, refuse_newer
 
 if TYPE_CHECKING:
     from gatewise.storage.postgres.database import Connection
@@ -276,6 +276,24 @@ MIGRATIONS: tuple[Migration, ...] = (
                 expires_at DOUBLE PRECISION NOT NULL
             )""",
             "CREATE INDEX semantic_embeddings_expires_at ON semantic_embeddings (expires_at)",
+        ),
+    ),
+    Migration(
+        9,
+        "call_final_attempts",
+        (
+            # As the SQLite ledger's migration 6; the default fills the column without a rewrite.
+            "ALTER TABLE calls ADD COLUMN final_attempt SMALLINT NOT NULL DEFAULT 1",
+            MARK_EARLIER_ROWS,
+            # After the statement's rows are all in (a COPY's too): whatever order the rows of a
+            # request fire in, the one no other outranks is the one left final.
+            f"""CREATE FUNCTION calls_final_attempt() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                {MARK_NEW_ROW}
+                RETURN NULL;
+            END $$""",
+            "CREATE TRIGGER calls_final_attempt AFTER INSERT ON calls"
+            " FOR EACH ROW EXECUTE FUNCTION calls_final_attempt()",
         ),
     ),
 )
