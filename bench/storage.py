@@ -193,10 +193,14 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--instances", type=int, default=3, help="processes sharing the store")
     args = parser.parse_args()
+    # Wall-clock figures on a shared machine: the load they were taken under goes with them.
+    load_before = os.getloadavg()
     results = {name: await measure(name, args.cycles, args.rows, args.concurrency, args.instances)
                for name in ("sqlite", "postgresql")}
     print(f"storage backends, {args.cycles} cycles, {args.concurrency} concurrent, "
-          f"{args.rows:,} ledger rows for analytics (same machine, same run)\n")
+          f"{args.rows:,} ledger rows for analytics (same machine, same run)")
+    print(f"load average (1, 5, 15 min) {', '.join(f'{x:.2f}' for x in load_before)} before, "
+          f"{', '.join(f'{x:.2f}' for x in os.getloadavg())} after; {os.cpu_count()} CPUs\n")
     print("| figure | SQLite (baseline) | PostgreSQL | PostgreSQL / SQLite |")
     print("|---|---:|---:|---:|")
     for figure, base in results["sqlite"].items():

@@ -46,7 +46,10 @@ def group_key(group_by: GroupBy, dialect: Dialect) -> str:
     return GROUP_KEYS[group_by].format(day=dialect.day)
 
 
-_ATTEMPTS_SQL = f"""
+# Everything that adds up, in one pass over the window. A request belongs to the group of its
+# answering attempt, or of its last one if none succeeded: the row the ledger marks as its final
+# attempt when it is written, so counting requests needs no sort of the window's rows.
+_FIGURES_SQL = f"""
 SELECT {{key}} AS key,
        COUNT(*) AS attempts,
        {count_if("status = 'error'")} AS errors,
@@ -54,31 +57,17 @@ SELECT {{key}} AS key,
        {integer_sum("tokens_in")} AS tokens_in,
        {integer_sum("tokens_out")} AS tokens_out,
        {total("CASE WHEN status = 'ok' THEN tokens_in END")} AS ok_tokens_in,
-       {total("CASE WHEN status = 'ok' THEN tokens_out END")} AS ok_tokens_out
+       {total("CASE WHEN status = 'ok' THEN tokens_out END")} AS ok_tokens_out,
+       {count_if("final_attempt = 1")} AS requests,
+       {count_if("final_attempt = 1 AND status = 'ok' AND attempt > 0")} AS fallbacks,
+       {count_if(f"final_attempt = 1 AND {IS_HIT}")} AS cache_hits
 FROM calls WHERE {{where}}
-GROUP BY 1
-"""
-
-# A request belongs to the group of its answering attempt, or of its last one if none succeeded:
-# the row the ledger marks as its final attempt when it is written.
-_REQUESTS_SQL = f"""
-SELECT {{key}} AS key,
-       COUNT(*) AS requests,
-       {count_if("status = 'ok' AND attempt > 0")} AS fallbacks,
-       {count_if(IS_HIT)} AS cache_hits
-FROM calls WHERE final_attempt = 1 AND {{where}}
 GROUP BY 1
 """
 
 _MODELS_SQL = "SELECT DISTINCT model FROM calls WHERE {where}"
 
-# Each stage's query, from the reader's dialect.
-_STAGES: tuple[tuple[Callable[[Dialect], str], str], ...] = (
-    (lambda dialect: _ATTEMPTS_SQL, "counted attempts, tokens and spend"),
-    (lambda dialect: _REQUESTS_SQL, "attributed requests, fallbacks and cache hits"),
-    (lambda dialect: dialect.percentiles, "computed latency percentiles"),
-)
-_STEPS = len(_STAGES) + 1  # the queries, then pricing
+_STEPS = 3  # the figures, the latency percentiles, then pricing
 
 Rows = dict[str | None, Row]
 
@@ -107,24 +96,22 @@ async def usage_analytics(
 
     source = ledger_source(ledger)
     where, params = window_clause(since, until)
-    group_rows: list[Rows] = []
-    total_rows: list[Rows] = []
     async with source.reader() as reader:
         key = group_key(group_by, reader.dialect)
         await report(0, "reading the ledger")
-        for done, (query, message) in enumerate(_STAGES, start=1):
-            sql = query(reader.dialect)
-            grouped = await _keyed(reader, sql.format(key=key, where=where), params)
-            group_rows.append(grouped)
-            if group_by == "none":
-                total_rows.append(grouped)
-            else:
-                total_rows.append(await _keyed(reader, sql.format(key="NULL", where=where), params))
-            await report(done, message)
+        figures = await _keyed(reader, _FIGURES_SQL.format(key=key, where=where), params)
+        await report(1, "counted requests, attempts, tokens and spend")
+        percentiles = reader.dialect.percentiles
+        latency = await _keyed(reader, percentiles.format(key=key, where=where), params)
+        # Percentiles do not add up: the totals' take a query of their own.
+        total_latency = latency if group_by == "none" else await _keyed(
+            reader, percentiles.format(key="NULL", where=where), params)
+        await report(2, "computed latency percentiles")
         models = await _models(reader, where, params)
+    totals = _summed(list(figures.values()), None)
     guardrails = await source.guardrail_events.counts(EventFilter(since=since, until=until))
     priced = _priced(catalog, models, baseline_model, since=since, until=until, guardrails=guardrails)
-    usage = priced(group_by, group_rows, total_rows)
+    usage = priced(group_by, [figures, latency], [totals, total_latency])
     await report(_STEPS, "priced the calls against the baseline")
     return usage
 
@@ -140,7 +127,7 @@ async def usage_breakdowns(
     """What :func:`usage_analytics` answers for each of ``group_bys`` (not "day" or "none"), for
     one window, in one read: what a dashboard shows side by side.
 
-    Counts, tokens and spend add up, so each such query runs once, grouped by every key together,
+    Counts, tokens and spend add up, so they are counted in one query, grouped by every key together,
     and each grouping (and the totals) is summed here from its rows: one per combination of keys
     seen in the window crosses into Python, not one per call. Latency percentiles do not add up:
     they take one query per grouping and one for the totals.
@@ -153,10 +140,9 @@ async def usage_breakdowns(
     grouped: dict[GroupBy | None, list[Rows]] = {g: [] for g in [*group_bys, None]}
     async with source.reader() as reader:
         together = reader.dialect.pack([GROUP_KEYS[g] for g in group_bys])
-        for stage in (_ATTEMPTS_SQL, _REQUESTS_SQL):
-            combined = await reader.rows(stage.format(key=together, where=where), params)
-            for position, group_by in enumerate([*group_bys, None]):
-                grouped[group_by].append(_summed(combined, position if group_by else None))
+        combined = await reader.rows(_FIGURES_SQL.format(key=together, where=where), params)
+        for position, group_by in enumerate([*group_bys, None]):
+            grouped[group_by].append(_summed(combined, position if group_by else None))
         models = await _models(reader, where, params)
         percentiles = reader.dialect.percentiles
 
@@ -194,7 +180,7 @@ async def _models(reader: Reader, where: str, params: list[Any]) -> list[str]:
 def _priced(catalog: Catalog, models: list[str], baseline_model: str | None, *, since: float | None,
             until: float | None, guardrails: list[CheckCounts]
             ) -> Callable[[GroupBy, list[Rows], list[Rows]], UsageReport]:
-    """The report of one grouping from its rows and the totals' (each a list, one per stage)."""
+    """The report of one grouping from its rows and the totals' (each: figures, then latency)."""
     baseline, price = resolve_baseline(catalog, models, baseline_model)
 
     def report(group_by: GroupBy, group_rows: list[Rows], total_rows: list[Rows]) -> UsageReport:
@@ -235,8 +221,10 @@ def _ordered_keys(attempt_rows: Rows, group_by: GroupBy) -> list[str | None]:
 
 
 def _group(key: str | None, rows: list[Row | None], price: Price | None) -> UsageGroup:
-    """``rows``: this group's row from each query of ``_STAGES``, in order (None: no row)."""
-    attempts, requests, latency = rows
+    """``rows``: this group's figures as counted, then its latency percentiles (None: no row). A
+    group whose attempts all passed their requests on to other groups counts no requests."""
+    attempts, latency = rows
+    requests = attempts
     figures: dict[str, Any] = {"key": key}
     ok_tokens_in = ok_tokens_out = cost = 0.0
     if attempts is not None:
@@ -250,7 +238,7 @@ def _group(key: str | None, rows: list[Row | None], price: Price | None) -> Usag
             tokens_out=attempts["tokens_out"],
             error_rate=attempts["errors"] / attempts["attempts"],
         )
-    if requests is not None:
+    if requests is not None and requests["requests"] > 0:
         figures.update(
             requests=requests["requests"],
             fallback_rate=requests["fallbacks"] / requests["requests"],
