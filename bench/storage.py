@@ -9,8 +9,8 @@ For each backend, through the same store interfaces the servers use:
 - per call:       the storage work one routed call adds (reserve, commit, one ledger row),
                   one call at a time: p50 / p95;
 - analytics:      summary() by model and by day over --rows ledger rows (bulk-loaded first),
-                  and the usage analytics by model and the 30-day series of the dashboard
-                  through each backend's analytics source.
+                  and the usage analytics by model, the 30-day series of the dashboard and the
+                  optimisation report through each backend's analytics source.
 
 PostgreSQL runs on a throwaway database (``gatewise_bench_<uuid>``, dropped at the end) on the
 server named by GATEWISE_BENCH_POSTGRES (default: the local one). SQLite uses a temporary file.
@@ -35,7 +35,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 from common import pct
-from gatewise.analytics import usage_analytics
+from gatewise.analytics import optimization_report, usage_analytics
 from gatewise.analytics.timeseries import usage_over_time
 from gatewise.catalog import Catalog
 from gatewise.config import BudgetRule, load_settings
@@ -47,12 +47,12 @@ MODELS = [f"vendor/model-{i}" for i in range(12)]
 DAY = 86_400.0
 
 
-def record(i: int, ts: float | None = None, tag: str = "req") -> CallRecord:
+def record(i: int, ts: float | None = None, tag: str = "req", text: str | None = None) -> CallRecord:
     return CallRecord(server="routing_gateway", tool="routed_complete", provider="sandbox",
                       model=MODELS[i % len(MODELS)], tokens_in=100 + i % 50, tokens_out=20 + i % 30,
                       cost_usd=0.0001 * (1 + i % 7), latency_ms=50.0 + (i * 37) % 400, status="ok",
                       cache_status="miss", route_reason="bench", request_id=f"{tag}-{i}", attempt=0,
-                      project=f"p{i % 5}", ts=time.time() if ts is None else ts)
+                      project=f"p{i % 5}", request_hash=text, ts=time.time() if ts is None else ts)
 
 
 @asynccontextmanager
@@ -95,10 +95,14 @@ async def rate(count: int, concurrency: int, one: Callable[[int], Awaitable[None
 
 
 async def bulk_load(stores: Stores, rows: int) -> None:
-    """``rows`` ledger rows spread over 30 days, in batches of 10,000 through record_many."""
+    """``rows`` ledger rows spread over 30 days, in batches of 10,000 through record_many. Every
+    other row carries a text hash, each text about ten times, so the optimisation report has
+    repeats to replay."""
     start = time.time() - 30 * DAY
+    texts = rows // 20 + 1
     for first in range(0, rows, 10_000):
-        batch = [record(i, start + i * 30 * DAY / rows) for i in range(first, min(rows, first + 10_000))]
+        batch = [record(i, start + i * 30 * DAY / rows, text=f"text-{i % texts}" if i % 2 else None)
+                 for i in range(first, min(rows, first + 10_000))]
         await stores.ledger.record_many(batch)
 
 
@@ -178,12 +182,15 @@ async def measure(name: str, cycles: int, rows: int, concurrency: int, instances
         started = time.perf_counter()
         await usage_over_time(source, since=until - 30 * DAY, until=until, slot_s=12 * 3600)
         timings["series"] = time.perf_counter() - started
+        started = time.perf_counter()
+        await optimization_report(source, Catalog.snapshot(), since=until - 31 * DAY, until=until)
+        timings["report"] = time.perf_counter() - started
         return {"reservations/s": reservations, f"reservations/s, {instances} instances": shared,
                 "ledger rows/s": ledger_rows, f"ledger rows/s, {instances} instances": shared_rows,
                 "call p50 ms": pct(per_call, 0.5), "call p95 ms": pct(per_call, 0.95),
                 "rows": float(total), "summary by model s": timings["model"],
                 "summary by day s": timings["day"], "usage analytics by model s": timings["usage"],
-                "usage over 30 days s": timings["series"]}
+                "usage over 30 days s": timings["series"], "optimization report s": timings["report"]}
 
 
 async def main() -> None:
