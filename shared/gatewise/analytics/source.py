@@ -64,19 +64,22 @@ class Dialect:
 
 
 # Nearest rank: the value at position ceil(p * n) once sorted, in integer maths because SQLite's
-# ceil() is an optional build feature.
+# ceil() is an optional build feature. Both window functions share one window, so the rows are
+# sorted once; only the three ranked rows per group reach the grouping.
 _SQLITE_PERCENTILES = """
 WITH ok AS (
     SELECT {key} AS key, latency_ms,
-           ROW_NUMBER() OVER (PARTITION BY {key} ORDER BY latency_ms) AS pos,
-           COUNT(*) OVER (PARTITION BY {key}) AS n
+           ROW_NUMBER() OVER ranked AS pos,
+           COUNT(*) OVER (ranked ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS n
     FROM calls WHERE status = 'ok' AND {where}
+    WINDOW ranked AS (PARTITION BY {key} ORDER BY latency_ms)
 )
 SELECT key,
        MAX(CASE WHEN pos = (n * 50 + 99) / 100 THEN latency_ms END) AS p50,
        MAX(CASE WHEN pos = (n * 95 + 99) / 100 THEN latency_ms END) AS p95,
        MAX(CASE WHEN pos = (n * 99 + 99) / 100 THEN latency_ms END) AS p99
 FROM ok
+WHERE pos IN ((n * 50 + 99) / 100, (n * 95 + 99) / 100, (n * 99 + 99) / 100)
 GROUP BY 1
 """
 # percentile_disc is the nearest rank, in one sort per group.
