@@ -17,6 +17,7 @@ from gatewise.ledger import CallRecord
 from gatewise.ledger.migrations import MIGRATIONS
 from gatewise.ledger.sqlite import open_ledger
 from gatewise.storage.backends import open_stores
+from gatewise.storage.postgres.ledger import INSERT_ROWS
 from gatewise.storage.postgres.schema import SCHEMA_VERSION, migrate
 from pg_support import pg_rows, throwaway_database
 from store_support import call_record
@@ -87,12 +88,14 @@ def database_url() -> Iterator[str]:
         yield url
 
 
-@pytest.mark.parametrize("batch", [1, len(ATTEMPTS)])  # one INSERT per row, or one COPY of all
+# One INSERT per row, one INSERT of all, or one COPY of all (a batch past INSERT_ROWS).
+@pytest.mark.parametrize("batch", [1, len(ATTEMPTS), len(ATTEMPTS) + INSERT_ROWS])
 async def test_postgres_rows_are_marked_as_written(tmp_path: Path, database_url: str, batch: int) -> None:
     stores = await open_stores(load_settings({"GATEWISE_DATA_DIR": str(tmp_path),
                                               "GATEWISE_DATABASE_URL": database_url}))
+    others = [call_record(request_id=f"alone-{n}", ts=100.0 + n) for n in range(batch - len(ATTEMPTS))]
     try:
-        rows = records()
+        rows = records() + others
         for first in range(0, len(rows), batch):
             await stores.ledger.record_many(rows[first:first + batch])
     finally:
@@ -100,7 +103,8 @@ async def test_postgres_rows_are_marked_as_written(tmp_path: Path, database_url:
         await stores.ledger.close()
         assert stores.database is not None
         await stores.database.close()
-    assert [row[0] for row in pg_rows(database_url, "SELECT final_attempt FROM calls ORDER BY id")] == FINAL
+    marks = [row[0] for row in pg_rows(database_url, "SELECT final_attempt FROM calls ORDER BY id")]
+    assert marks == FINAL + [1] * len(others)
 
 
 async def test_postgres_migration_marks_the_rows_already_there(database_url: str) -> None:

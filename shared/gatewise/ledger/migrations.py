@@ -33,7 +33,7 @@ OUTRANKS = ("(CASE WHEN {a}.status = 'ok' THEN 1 ELSE 0 END, {a}.attempt, {a}.id
 MARK_EARLIER_ROWS = ("UPDATE calls SET final_attempt = 0 WHERE EXISTS (SELECT 1 FROM calls AS other"
                      " WHERE other.request_id = calls.request_id"
                      f" AND {OUTRANKS.format(a='other', b='calls')})")
-# Each new row, in a trigger of either engine: any final row of its request it outranks is final
+# Each new row, in a row trigger: any final row of its request it outranks is final
 # no more, and the new row is final unless a row of its request still is (which outranks it).
 MARK_NEW_ROW = f"""
     UPDATE calls SET final_attempt = 0
