@@ -8,10 +8,11 @@ hold anything), and falls back to a non-strict tool. Inlining the definitions an
 empty object changes no accepted value: validation runs on the tool's own model.
 
 A client validates each structured result against the tool's output schema (the Python SDK with
-``jsonschema``, at a few µs per subschema it enters): there, following a ``$ref`` and trying the
-branches of an optional field's ``anyOf`` cost more than the values themselves. The published
-output schema inlines its definitions and writes ``anyOf: [X, null]`` as ``X`` with ``null``
-added to its type, which accepts exactly the same values.
+``jsonschema``, at a few µs per subschema it enters): there, following a ``$ref`` costs more
+than the values themselves, so the published output schema inlines its definitions too. An
+optional field stays ``anyOf: [X, null]`` rather than ``type: [X, "null"]``, which would be
+cheaper to check but which clients mapping schemas onto a single-``type`` dialect (Gemini's
+function declarations; the Inspector's ``--strict`` check) reject.
 """
 
 from __future__ import annotations
@@ -61,41 +62,7 @@ def inline_input_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return inlined
 
 
-# Keywords that constrain only values of their own type, so null passes them whatever they say
-# (and "enum", which gets null added).
-_TYPED_KEYWORDS = frozenset({
-    "type", "format", "minLength", "maxLength", "pattern", "minimum", "maximum", "exclusiveMinimum",
-    "exclusiveMaximum", "multipleOf", "items", "prefixItems", "minItems", "maxItems", "uniqueItems",
-    "properties", "required", "additionalProperties", "minProperties", "maxProperties", "enum",
-    "title", "description", "examples", "default"})
-_ANNOTATIONS = frozenset({"title", "description", "examples", "default"})
-_NULL = {"type": "null"}
-
-
-def _nullable(node: Any) -> Any:
-    """``node`` with every ``anyOf: [X, null]`` whose X has one type and only keywords of that
-    type written as X with ``null`` added to its type (the field's own annotations win)."""
-    if isinstance(node, list):
-        return [_nullable(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    node = {key: _nullable(value) for key, value in node.items()}
-    branches = node.get("anyOf")
-    if not (isinstance(branches, list) and len(branches) == 2 and _NULL in branches):
-        return node
-    other = branches[1 - branches.index(_NULL)]
-    field = {key: value for key, value in node.items() if key != "anyOf"}
-    if (not isinstance(other, dict) or not isinstance(other.get("type"), str) or other["type"] == "null"
-            or not other.keys() <= _TYPED_KEYWORDS or not field.keys() <= _ANNOTATIONS):
-        return node
-    lean = {**other, **field, "type": [other["type"], "null"]}
-    if isinstance(other.get("enum"), list):
-        lean["enum"] = [*other["enum"], None]
-    return lean
-
-
 def lean_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """A copy of a tool's output schema with its definitions inlined and its optional fields
-    typed ``[X, "null"]``: the same values valid, checked at a fraction of the cost."""
-    lean: dict[str, Any] = _nullable(_inlined(schema))
-    return lean
+    """A copy of a tool's output schema with its definitions inlined: the same values valid,
+    checked without following references."""
+    return _inlined(schema)
