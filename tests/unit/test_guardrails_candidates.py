@@ -12,6 +12,7 @@ from collections.abc import Callable
 import pytest
 
 from gatewise.guardrails import blocklist, normalize, phones, pii
+from gatewise.guardrails import candidates as cand
 from gatewise.guardrails.candidates import CARD_DIGITS, PHONE_DIGITS, candidates, matches_at
 from gatewise.guardrails.entities import Occupied
 from gatewise.guardrails.normalize import WORD, View, normalise, words_of
@@ -62,6 +63,24 @@ def test_the_ipv4_pattern_matches_exactly_the_valid_dotted_quads() -> None:
         view = normalise(text)
         expected = [m.span() for m in groups.finditer(view.text) if ipv4_ok(m.group(0))]
         assert spans(matches_at(pii._IPV4, view.text, candidates(view).dotted)) == expected, text
+
+
+def test_possessive_date_shapes_exclude_what_backtracking_ones_would() -> None:
+    """The long-number pattern with possessive digit repeats in its date, amount and
+    coordinate shapes finds exactly the long numbers the backtracking form finds."""
+    backtracking = re.compile(re.sub(rb"(\[0S\](?:\{\d,\d{1,2}\}|\?))\+", rb"\1",
+                                     cand._LONG_NUMBER.pattern), re.VERBOSE)
+    assert backtracking.pattern != cand._LONG_NUMBER.pattern
+    rnd = random.Random(31)
+    shapes = [bytes(rnd.choice(b"0000000SS..--/jjj wx") for _ in range(rnd.randint(1, 80)))
+              for _ in range(6000)]
+    for text in CORPUS:
+        raw = b" " + normalize.ascii_bytes(normalise(text).text).translate(cand._SHAPE_CLASS)
+        for plain, mark in cand._GROUP_STARTS:
+            raw = raw.replace(plain, mark)
+        shapes.append(raw)
+    for shape in shapes:
+        assert spans(cand._LONG_NUMBER.finditer(shape)) == spans(backtracking.finditer(shape)), shape
 
 
 # Every place a phone candidate could begin, found the slow way (no long-number filter).

@@ -58,14 +58,17 @@ _JOIN = rb"[./\-j]{0,6}+"  # what may stand between two digits of one number (ge
 # A long number, from the first digit of a group, unless all of it, up to where it ends, is a
 # date, a timestamp, a decimal amount with at most 8 digits before its point or a measurement
 # such as a coordinate (too few digits on either side of the point to hold a card): none of
-# which can hold a card, an SSN or a phone number.
+# which can hold a card, an SSN or a phone number. Digit repeats there are possessive: a digit
+# never stands where a separator must, and what follows a shape refuses one more digit, so
+# giving a digit back cannot make a shape match; without it every long id is retried digit by
+# digit against each shape.
 _LONG_NUMBER = re.compile(rb"""
     S(?:
         (?=[0S./\-j]{6})  # at least 7 characters (short numbers fail here, before the shapes)
-        (?!(?:D{3}([./\-])D{1,2}\1D{1,2}(?:jD{1,2})?  # 2024-04-08, 2024-04-08 12
-             | D?([./\-])D{1,2}\2(?:D{4}|D{2})          # 08/04/2024
-             | D{0,7}\.D{1,2}                            # 34912.50
-             | D{0,2}\.D{5,11}                           # 46.619488
+        (?!(?:D{3}([./\-])D{1,2}+\1D{1,2}+(?:jD{1,2}+)?  # 2024-04-08, 2024-04-08 12
+             | D?+([./\-])D{1,2}+\2(?:D{4}|D{2})          # 08/04/2024
+             | D{0,7}+\.D{1,2}+                            # 34912.50
+             | D{0,2}+\.D{5,11}+                           # 46.619488
            )(?!JD|j{0,2}x))                            # ... and nothing more
         (?:JD){6,}+                                    # 7 digits or more
       | (?:JD){4,5}+j{0,2}+(?=x)                       # 5 or 6, before an extension
