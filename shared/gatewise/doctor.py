@@ -147,8 +147,6 @@ def media_roots_line(settings: Settings) -> tuple[bool, str]:
 
 def spend_lease_line(settings: Settings) -> str:
     spend = settings.budgets
-    if settings.storage.url is not None:
-        return "budget spend leases: not used on PostgreSQL (every budgeted call holds its own)"
     if not spend.spend_lease_calls:
         return "budget spend leases: off (every budgeted call holds and settles its own)"
     return (f"budget spend leases: {spend.spend_lease_calls} calls' worth of headroom each, settled "
