@@ -188,24 +188,26 @@ class PostgresSemanticCache(SemanticCache):
     async def clear(self) -> None:
         self._check_open()
         async with self._pg.connection() as conn:
-            async with conn.transaction():
-                await conn.execute(_LOCK)
-                await conn.execute("DELETE FROM semantic_entries")
-            await self._catch_up(conn)
+            await self._delete(conn, "DELETE FROM semantic_entries")
 
     async def stats(self) -> SemanticStats:
         self._check_open()
         async with self._pg.connection() as conn:
-            async with conn.transaction():
-                await conn.execute(_LOCK)
-                await conn.execute(_EXPIRE, [self._clock(), _EXPIRE_BATCH])
-            await self._catch_up(conn)
+            await self._delete(conn, _EXPIRE, [self._clock(), _EXPIRE_BATCH])
             cursor = await conn.execute("SELECT entries, bytes FROM semantic_totals WHERE id = 1")
             row = await cursor.fetchone()
         entries, size = (int(row[0]), int(row[1])) if row else (0, 0)
         memory = sum(index.nbytes for index in self._indexes.values())
         return SemanticStats(entries, size, self._hits, self._misses, dict(self._refused), self._evictions,
                              memory)
+
+    async def _delete(self, conn: Connection, statement: str, params: Sequence[object] = ()) -> None:
+        """A deletion under the semantic write lock, as every writer of the table takes it; then
+        the index follows it (and whatever else the others did)."""
+        async with conn.transaction():
+            await conn.execute(_LOCK)
+            await conn.execute(statement, params)
+        await self._catch_up(conn)
 
     async def close(self) -> None:
         """Refuse further work; the pool belongs to the caller."""
