@@ -31,6 +31,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatewise.caller import CALLER, Caller
+from gatewise.serving.sessions import RecentSessions
 
 # Suggested to clients in the priming event: reconnect after a second.
 RETRY_MS = 1000
@@ -78,7 +79,7 @@ class EventLog(EventStore):
         self.clock = clock
         self._events: OrderedDict[EventId, _Event] = OrderedDict()  # oldest first, across sessions
         self._size = 0
-        self.sessions: OrderedDict[str, SessionLog] = OrderedDict()  # session id → its log
+        self.sessions = RecentSessions[SessionLog](bounds.max_sessions)  # session id → its log
 
     # No __len__: the SDK tests the store for truth, and an empty store must still count as one.
     @property
@@ -122,19 +123,14 @@ class EventLog(EventStore):
 
     def opened(self, session: str, log: SessionLog) -> None:
         """Remember which log a new session's requests use (the least recently used is forgotten)."""
-        self.sessions[session] = log
-        while len(self.sessions) > self.bounds.max_sessions:
-            _, forgotten = self.sessions.popitem(last=False)
+        for forgotten in self.sessions.put(session, log):
             self._drop(forgotten.ids)
 
     def of_session(self, session: str) -> SessionLog | None:
-        log = self.sessions.get(session)
-        if log is not None:
-            self.sessions.move_to_end(session)
-        return log
+        return self.sessions.get(session)
 
     def ended(self, session: str) -> None:
-        log = self.sessions.pop(session, None)
+        log = self.sessions.pop(session)
         if log is not None:
             self._drop(log.ids)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from typing import Generic, TypeVar
 from uuid import UUID
 
 from starlette.datastructures import Headers, QueryParams
@@ -28,32 +29,53 @@ ENDPOINT_EVENT_BYTES = 4096
 _ENDPOINT_SESSION = re.compile(rb"[?&]session_id=([0-9a-f]{32})")
 
 
-class SessionOwners:
-    """Session id → the caller that opened it, at most ``limit`` of them."""
+V = TypeVar("V")
+
+
+class RecentSessions(Generic[V]):
+    """Session id → a value, at most ``limit`` of them; the least recently used is forgotten first."""
 
     def __init__(self, limit: int = MAX_SESSIONS_TRACKED) -> None:
         self.limit = limit
-        self._owners: OrderedDict[str, Caller] = OrderedDict()
+        self._values: OrderedDict[str, V] = OrderedDict()
 
     def __len__(self) -> int:
-        return len(self._owners)
+        return len(self._values)
+
+    def __contains__(self, session: str) -> bool:
+        return session in self._values
+
+    def put(self, session: str, value: V) -> list[V]:
+        """Remember ``value`` for ``session``; answers the values forgotten to stay within the bound."""
+        self._values[session] = value
+        forgotten = []
+        while len(self._values) > self.limit:
+            forgotten.append(self._values.popitem(last=False)[1])
+        return forgotten
+
+    def get(self, session: str) -> V | None:
+        value = self._values.get(session)
+        if value is not None:
+            self._values.move_to_end(session)
+        return value
+
+    def pop(self, session: str) -> V | None:
+        return self._values.pop(session, None)
+
+
+class SessionOwners(RecentSessions[Caller]):
+    """Session id → the caller that opened it, at most ``limit`` of them."""
 
     def bind(self, session: str, caller: Caller) -> None:
         """Record the opener; a bound session keeps its first owner."""
-        if session in self._owners:
-            return
-        self._owners[session] = caller
-        while len(self._owners) > self.limit:
-            self._owners.popitem(last=False)
+        if session not in self:
+            self.put(session, caller)
 
     def owner(self, session: str) -> Caller | None:
-        caller = self._owners.get(session)
-        if caller is not None:
-            self._owners.move_to_end(session)
-        return caller
+        return self.get(session)
 
     def release(self, session: str) -> None:
-        self._owners.pop(session, None)
+        self.pop(session)
 
 
 class Sessions:
