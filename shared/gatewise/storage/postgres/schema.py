@@ -26,7 +26,6 @@ MIGRATION_LOCK = 0x67617465776973
 SEMANTIC_LOCK = MIGRATION_LOCK + 1
 
 
-
 def _totals_table(name: str) -> tuple[str, str]:
     """One row of a cache's entry count and byte total, kept exact by a trigger."""
     return (f"""CREATE TABLE {name} (
@@ -201,7 +200,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE TRIGGER cache_entries_totals AFTER INSERT OR DELETE OR UPDATE OF size"
             " ON cache_entries FOR EACH ROW EXECUTE FUNCTION cache_totals_track()",
         ),
-    ),    Migration(
+    ),
+    Migration(
         6,
         "alert_delivery_claims",
         (
