@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gatewise.cache.embedders import LocalEmbedder
-from gatewise.cache.gates import analyse, compare, embedding_text
+from gatewise.cache.gates import analyse, compare, embedding_text, says_nothing
 from gatewise.cache.semantic import REWORDED_COSINE, Scope, SemanticCache
 
 TRAPS = [
@@ -210,6 +210,12 @@ def test_synonyms_spellings_and_expressions_match_word_for_word(cached: str, new
         verdict = compare(analyse(a), analyse(b))
         assert verdict.refused is None
         assert verdict.unmatched_cached == verdict.unmatched_new == frozenset()
+
+
+def test_only_a_short_turn_can_say_nothing() -> None:
+    """An earlier turn is the caller's, of any length: a long one is not read word by word."""
+    assert says_nothing("Thanks. What would you like to know about it?")
+    assert not says_nothing("Thanks. What would you like to know about it? " * 100)
 
 
 def test_embedding_text_drops_greetings_and_mends_spelling() -> None:

@@ -718,6 +718,9 @@ def _roles_agree(a: Features, b: Features) -> bool:
 # Words that answer or take a side however few the others are ("Yes.", "Maybe", "Please do").
 _REPLY_WORDS = _set("yes yeah yep yup sure ok okay fine please maybe perhaps possibly probably correct "
                     "right exactly agreed definitely certainly absolutely")
+# Such a turn is a line or two. The turns are the caller's, of any length: a longer one is taken
+# to say something rather than analysed (and kept in analyse's memo) word by word.
+_SAYS_NOTHING_CHARS = 1000
 
 
 def says_nothing(text: str) -> bool:
@@ -725,6 +728,8 @@ def says_nothing(text: str) -> bool:
     know about it?", "Got it, how can I help?"): no subject word, value, name, negation or
     opposite-pair word, and no word that answers. Two such turns at one place are alike, however
     they are worded: neither can change what the next question means."""
+    if len(text) > _SAYS_NOTHING_CHARS:
+        return False
     found = analyse(text)
     if found.content or found.values or found.names or found.negations or found.polarity:
         return False
