@@ -13,7 +13,7 @@ from typing import Literal
 
 from gatewise.guardrails.pii import find_pii
 from gatewise.guardrails.texts import TextRef
-from gatewise.guardrails.verdict import CheckResult, Outcome, Span
+from gatewise.guardrails.verdict import CheckResult, Outcome
 
 EntityAction = Literal["redact", "flag", "block"]
 _STRENGTH = {"flag": 0, "redact": 1, "block": 2}
@@ -62,16 +62,15 @@ def check_pii(refs: list[TextRef], actions: Mapping[str, EntityAction], regions:
     spans, values = result.spans, result.values
     for ref in refs:
         edits = []
-        view, text = ref.view, ref.text
-        folded = view.text is not view.original  # else view offsets are original offsets
-        for kind, start, end, value, _ in find_pii(view, actions, regions):
-            if folded:
-                start, end = view.span(start, end)
-            spans.append(Span(start, end, kind, ref.message, ref.part))
+        text = ref.text
+        for kind, start, end, value, _ in find_pii(ref.view, actions, regions):
+            span = ref.span(start, end, kind)
+            spans.append(span)
             values.append((kind, value))
             if actions[kind] == "redact":
-                new = placeholders.get(kind, value, text[start:end]) if placeholders else output_label(kind)
-                edits.append((start, end, new))
+                new = placeholders.get(kind, value, text[span.start:span.end]) if placeholders \
+                    else output_label(kind)
+                edits.append((span.start, span.end, new))
         texts.append(replace(text, edits) if edits else text)
     if result.values:
         counts = Counter(kind for kind, _ in result.values)
