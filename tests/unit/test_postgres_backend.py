@@ -51,13 +51,18 @@ def storage(url: str, **kw: object) -> StorageConfig:
     return StorageConfig.model_validate({"url": url, "connect_timeout_s": 2, **kw})
 
 
+async def close_all(*opened: Any) -> None:
+    """Close each in the order given: the stores before the pools they draw on."""
+    for thing in opened:
+        await thing.close()
+
+
 # --- migrations ------------------------------------------------------------------------------------
 
 
 async def test_instances_starting_together_migrate_once(url: str) -> None:
     opened = await asyncio.gather(*(Database.open(storage(url)) for _ in range(6)))
-    for db in opened:
-        await db.close()
+    await close_all(*opened)
     versions = pg_rows(url, "SELECT version FROM schema_migrations ORDER BY version")
     assert versions == [(v,) for v in range(1, SCHEMA_VERSION + 1)]
     tables = {row[0] for row in pg_rows(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
@@ -231,10 +236,7 @@ async def test_a_lease_admits_many_calls_with_one_hold_every_instance_sees(url: 
         assert near.lease_id is None and near.ids
         await b.commit(near, 0.1)
     finally:
-        for budgets in (a, b):
-            await budgets.close()
-        for db in (first, second):
-            await db.close()
+        await close_all(a, b, first, second)
 
 
 async def test_a_crashed_instances_lease_is_charged_what_the_ledger_shows(url: str) -> None:
@@ -307,8 +309,7 @@ async def test_an_answer_cached_by_one_instance_is_served_by_another(url: str) -
         await a.put("big", {"answer": "y" * 500})  # could never fit: not stored
         assert await c.get("big") is None
     finally:
-        for db in (first, second):
-            await db.close()
+        await close_all(first, second)
 
 
 # --- the semantic cache, shared ----------------------------------------------------------------------
@@ -348,10 +349,7 @@ async def test_a_semantic_answer_stored_by_one_instance_is_served_by_another(url
         await a.store(scope, "Where is my order?", {"content": "On its way."})
         assert pg_rows(url, "SELECT question FROM semantic_entries") == [("Where is my order?",)]
     finally:
-        for c in (a, b):
-            await c.close()
-        for db in (first, second):
-            await db.close()
+        await close_all(a, b, first, second)
 
 
 async def test_a_paraphrase_one_gateway_paid_for_is_served_by_another(url: str, sandbox: Any,
@@ -407,10 +405,7 @@ async def test_the_shared_semantic_store_keeps_to_its_byte_bound(url: str) -> No
         assert set(a._scope_of) == live and set(b._scope_of) == live  # evictions followed by both
         assert a._evictions + b._evictions == 40 - entries
     finally:
-        for c in (a, b):
-            await c.close()
-        for db in (first, second):
-            await db.close()
+        await close_all(a, b, first, second)
 
 
 async def test_cache_stats_and_clearing_read_the_shared_tables(url: str) -> None:
@@ -449,10 +444,7 @@ async def test_cache_stats_and_clearing_read_the_shared_tables(url: str) -> None
         clock.advance(61)  # expired entries are not counted as held
         assert [u.entries for u in await store_usage(first, clock=clock)] == [0, 0]
     finally:
-        for cache in (exact, a, b):
-            await cache.close()
-        for db in (first, second):
-            await db.close()
+        await close_all(exact, a, b, first, second)
 
 
 # --- alert delivery across instances -------------------------------------------------------------------
@@ -525,7 +517,5 @@ async def test_an_alert_is_posted_by_one_instance_and_posted_again_after_a_failu
         assert len(hook.posts) == 2
         assert {p["gatewise_alert"]["threshold"] for p in hook.posts} == {0.5}  # type: ignore[index]
     finally:
-        await first.close()
-        await second.close()
-        await db.close()
+        await close_all(first, second, db)
         hook.close()
