@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import stat
 import subprocess
 import sys
 import textwrap
 from calendar import timegm
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -283,18 +285,25 @@ def test_unwritable_location_is_a_clear_error(tmp_path: Path) -> None:
         open_ledger(blocker / "ledger.sqlite3")
 
 
-async def test_failed_write_reaches_every_waiting_caller(tmp_path: Path) -> None:
-    path = tmp_path / "ledger.sqlite3"
-    store = SQLiteLedger(path, busy_timeout_ms=50)
+@contextlib.contextmanager
+def another_writer(path: Path) -> Iterator[None]:
+    """Another process's connection holding the file's write lock until the block ends."""
     holder = sqlite3.connect(path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")  # another process holding the write lock too long
+    holder.execute("BEGIN IMMEDIATE")
     try:
-        results = await asyncio.gather(
-            *(store.record(call_record(request_id=str(i))) for i in range(20)), return_exceptions=True
-        )
+        yield
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+async def test_failed_write_reaches_every_waiting_caller(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    store = SQLiteLedger(path, busy_timeout_ms=50)
+    with another_writer(path):  # holding the write lock too long
+        results = await asyncio.gather(
+            *(store.record(call_record(request_id=str(i))) for i in range(20)), return_exceptions=True
+        )
     assert all(isinstance(r, LedgerError) and "locked" in str(r) for r in results), results
     assert await store.count() == 0
     await store.record(call_record())  # the writer survives the failure
@@ -317,8 +326,6 @@ async def test_a_locked_ledger_never_stalls_the_loop(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite3"
     store = SQLiteLedger(path)
     await store.record(call_record())
-    holder = sqlite3.connect(path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")  # another process writing
     ticks = 0
 
     async def tick() -> None:
@@ -327,12 +334,11 @@ async def test_a_locked_ledger_never_stalls_the_loop(tmp_path: Path) -> None:
             await asyncio.sleep(0.005)
             ticks += 1
 
-    ticker = asyncio.create_task(tick())
-    waiting = asyncio.create_task(store.record(call_record(request_id="waits")))
-    await asyncio.sleep(0.3)
-    assert not waiting.done() and ticks >= 10  # the row waits for the lock; the loop runs on
-    holder.execute("ROLLBACK")
-    holder.close()
+    with another_writer(path):
+        ticker = asyncio.create_task(tick())
+        waiting = asyncio.create_task(store.record(call_record(request_id="waits")))
+        await asyncio.sleep(0.3)
+        assert not waiting.done() and ticks >= 10  # the row waits for the lock; the loop runs on
     await waiting
     ticker.cancel()
     assert count_elsewhere(path, "calls") == 2
