@@ -208,18 +208,21 @@ _PHRASES = (
 )
 # One pass over the text: each expression is a named alternative, g0, g1...
 _PHRASE_PATTERN = re.compile("|".join(f"(?P<g{i}>{p})" for i, (p, _) in enumerate(_PHRASES)), re.IGNORECASE)
-# Each expression alone, to fill in what its replacement takes from the match ("dogs allowed").
-_EACH_PHRASE = tuple(re.compile(p, re.IGNORECASE) for p, _ in _PHRASES)
+
+
+def _in_one_pattern(i: int, replacement: str) -> str:
+    """``replacement`` with its references to expression ``i``'s groups ("\\1s allowed")
+    renumbered as groups of the one pattern, where they follow that expression's own group."""
+    first = _PHRASE_PATTERN.groupindex[f"g{i}"]
+    return re.sub(r"\\(\d+)", lambda ref: f"\\g<{first + int(ref[1])}>", replacement)
+
+
+_REPLACEMENTS = tuple(_in_one_pattern(i, replacement) for i, (_, replacement) in enumerate(_PHRASES))
 
 
 def rewrite(text: str) -> str:
     """``text`` with the expressions above replaced by the word they mean."""
-    def replace(match: re.Match[str]) -> str:
-        i = int(str(match.lastgroup)[1:])
-        alone = _EACH_PHRASE[i].match(text, match.start())
-        return alone.expand(_PHRASES[i][1]) if alone is not None else match.group()
-
-    return _PHRASE_PATTERN.sub(replace, text)
+    return _PHRASE_PATTERN.sub(lambda m: m.expand(_REPLACEMENTS[int(str(m.lastgroup)[1:])]), text)
 
 
 @cache
