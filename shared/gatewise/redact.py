@@ -256,7 +256,7 @@ def _collect_strings(value: Any, out: list[str]) -> None:
     """Every string in ``value``, dictionary keys included."""
     kind = type(value)
     if kind is dict:
-        out.extend(key for key in value if type(key) is str or isinstance(key, str))
+        out.extend(key for key in value if isinstance(key, str))
         items: Iterable[Any] = value.values()
     elif kind is list or kind is tuple:
         items = value
