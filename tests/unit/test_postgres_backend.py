@@ -312,6 +312,29 @@ async def test_an_answer_cached_by_one_instance_is_served_by_another(url: str) -
         await close_all(first, second)
 
 
+async def test_entries_last_used_together_are_evicted_oldest_stored_first(url: str) -> None:
+    from gatewise.storage.postgres.response_cache import PostgresResponseCache
+
+    db = await Database.open(storage(url))
+    clock = FakeClock(1000.0)
+    roomy = PostgresResponseCache(db, ttl_s=60, max_bytes=10**6, clock=clock)
+    tight = PostgresResponseCache(db, ttl_s=60, max_bytes=10**6, clock=clock)
+    try:
+        for key in ("k1", "k2"):
+            clock.advance(1)
+            await roomy.put(key, {"answer": key})
+        clock.advance(1)
+        for key in ("k2", "k1"):  # both last used at the same instant
+            assert await roomy.get(key) is not None
+        [(size,)] = pg_rows(url, "SELECT MAX(size) FROM cache_entries")
+        assert isinstance(size, int)
+        tight.max_bytes = 2 * size + 1  # room for two of the three
+        await tight.put("k3", {"answer": "k3"})
+        assert pg_rows(url, "SELECT key FROM cache_entries ORDER BY key") == [("k2",), ("k3",)]
+    finally:
+        await close_all(roomy, tight, db)
+
+
 # --- the semantic cache, shared ----------------------------------------------------------------------
 
 

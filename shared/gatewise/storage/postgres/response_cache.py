@@ -124,11 +124,12 @@ class PostgresResponseCache(ResponseCache):
 
 async def evict_lru(conn: Connection, totals: str, table: str, key_column: str, keep: Any,
                     max_bytes: int) -> list[Any]:
-    """Delete the least recently used rows of ``table`` (never ``keep``) until the byte total in
-    ``totals`` fits ``max_bytes``; their keys. Rows other transactions hold are passed over."""
+    """Delete the least recently used rows of ``table`` (never ``keep``; of rows used at the same
+    time, the earlier stored first, as the SQLite stores do) until the byte total in ``totals``
+    fits ``max_bytes``; their keys. Rows other transactions hold are passed over."""
     evicted: list[Any] = []
     victims = (f"SELECT {key_column}, size FROM {table} WHERE {key_column} != %s"
-               f" ORDER BY last_used LIMIT %s FOR UPDATE SKIP LOCKED")
+               f" ORDER BY last_used, stored_at LIMIT %s FOR UPDATE SKIP LOCKED")
     while True:
         cursor = await conn.execute(f"SELECT bytes FROM {totals} WHERE id = 1")
         row = await cursor.fetchone()
