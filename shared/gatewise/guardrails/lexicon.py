@@ -88,22 +88,20 @@ class Lexicon:
     rules: list[Rule]
     _heads: dict[str, list[Rule]] = field(default_factory=dict)
     _head_set: frozenset[str] = frozenset()  # set operations with it walk the smaller side
-    _needles: list[Needle] | None = None
+    _needles: list[Needle] | None = None  # the first words to search for; None: too many
 
     def __post_init__(self) -> None:
         for rule in self.rules:
             for head in rule.slots[0]:
                 self._heads.setdefault(head, []).append(rule)
         self._head_set = frozenset(self._heads)
+        if len(self._heads) <= _FEW:
+            self._needles = [needle(head) for head in self._heads]
 
     def may_occur(self, text: str) -> bool:
         """False when no rule's first word is even a substring of ``text`` (a C search per
         word; with many rules, True without looking)."""
-        if len(self._heads) > _FEW:
-            return True
-        if self._needles is None:
-            self._needles = [needle(head) for head in self._heads]
-        return any(head.within(text) for head in self._needles)
+        return self._needles is None or any(head.within(text) for head in self._needles)
 
     def scan(self, tokens: list[str], token_set: set[str] | frozenset[str]) -> list[Hit]:
         """Every rule match in ``tokens`` (the text's words, lower case)."""
