@@ -561,6 +561,8 @@ class SemanticCache:
     def _candidates(self, scope: str, vector: np.ndarray, max_age_s: float | None, limit: int) -> list[_Row]:
         self._sync()
         ids = self._shortlist(scope, vector, limit)
+        if not ids:  # a miss reads nothing more
+            return []
         now = self._clock()
         found = self._db.conn.execute(
             f"SELECT id, question, vector, value, stored_at, history FROM entries"
