@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
 from calendar import timegm
 from collections.abc import Iterator
 from dataclasses import replace
@@ -27,6 +28,7 @@ from gatewise.ledger import (
     SQLiteLedger,
     open_ledger,
 )
+from gatewise.ledger.writer import GroupCommitWriter
 from store_support import call_record, count_elsewhere
 
 DAY1 = float(timegm((2024, 3, 1, 23, 59, 0)))
@@ -431,3 +433,17 @@ async def test_summary_time_window_includes_since_and_excludes_until(
 async def test_summary_rejects_unknown_grouping(ledger: SQLiteLedger) -> None:
     with pytest.raises(ValueError, match="group_by"):
         await ledger.summary(group_by="colour")  # type: ignore[arg-type]
+
+
+async def test_rows_the_loop_hands_back_after_another_loop_closed_the_writer_get_an_error() -> None:
+    # Another thread's event loop closes the writer while this loop commits: the thread has
+    # stopped by the time the loop's commit is refused, so the rows cannot be queued for it.
+    def refused_while_closed_elsewhere(rows: list[CallRecord]) -> bool:
+        closing = threading.Thread(target=asyncio.run, args=(writer.close(),))
+        closing.start()
+        closing.join()
+        return False
+
+    writer = GroupCommitWriter(lambda rows: None, label="ledger", write_now=refused_while_closed_elsewhere)
+    with pytest.raises(LedgerClosedError, match="ledger is closed"):
+        await asyncio.wait_for(writer.submit((call_record(),)), 10)  # bounds a hang, times nothing

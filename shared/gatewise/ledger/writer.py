@@ -79,7 +79,7 @@ class GroupCommitWriter:
         pending = _Pending(records, loop, future)
         with self._lock:
             if self._closed:
-                raise LedgerClosedError(f"{self._label} is closed; open it again to record calls")
+                raise self._closed_error()
             if self._write_now is None:
                 self._queue.put(pending)
                 return future
@@ -119,9 +119,15 @@ class GroupCommitWriter:
             self._failed(batch, rows, exc)
             return
         if not done:
-            with self._lock:  # not closed: close() empties the gathering before it closes
-                for pending in batch:
-                    self._queue.put(pending)
+            with self._lock:
+                if not self._closed:
+                    for pending in batch:
+                        self._queue.put(pending)
+                    return
+            # Closed from another thread's loop since this batch left the gathering: the stop
+            # marker is queued, so the thread would never take these rows.
+            for pending in batch:
+                pending.settle(self._closed_error())
             return
         self.commits += 1
         for pending in batch:
@@ -154,6 +160,9 @@ class GroupCommitWriter:
         self.commits += 1
         for pending in batch:
             pending.settle(None)
+
+    def _closed_error(self) -> LedgerClosedError:
+        return LedgerClosedError(f"{self._label} is closed; open it again to record calls")
 
     def _failed(self, batch: list[_Pending], rows: list[CallRecord], exc: Exception) -> None:
         for pending in batch:
