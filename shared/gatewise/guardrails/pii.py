@@ -163,12 +163,7 @@ def _cards(match: re.Match[str]) -> Iterator[Finding]:
     """A card inside a digit run: the whole run, groups from its start or up to its end (a
     number followed by an expiry date, or preceded by a label number) with one separator
     style throughout, or a single unbroken group anywhere in it."""
-    run = match.group(0)
-    if run.isdigit():  # one unbroken group (an id in JSON or a log): the whole run is the only window
-        if is_card(run):
-            yield Finding("CREDIT_CARD", match.start(), match.end(), run)
-        return
-    parts = _GROUP.findall(run)
+    parts = _GROUP.findall(match.group(0))
     groups, seps = parts[0::2], parts[1::2]
     offsets, digits_before = [0], [0]
     for part in parts:
