@@ -14,16 +14,11 @@ from typing import Any
 from psycopg.rows import dict_row
 
 from gatewise.analytics.source import POSTGRES, Row
-from gatewise.storage.postgres.database import Connection, Database
+from gatewise.storage.postgres.database import Connection, Database, pg_marks
 
 EACH_BATCH = 5000  # rows fetched at a time; a batch's work on the event loop stays short
 SORT_MEMORY = "64MB"  # per sort of one report's query, only while the report runs
 REPORT_TIMEOUT_MS = 120_000  # any one statement of a report, at least
-
-
-def _sql(sql: str) -> str:
-    """The shared analytics SQL with psycopg's placeholders (it holds no other '?' or '%')."""
-    return sql.replace("?", "%s")
 
 
 async def as_report(conn: Connection, db: Database) -> None:
@@ -64,7 +59,7 @@ class PostgresLedgerReader:
         if self._conn is None:
             raise RuntimeError("the reader is not open")
         async with self._conn.cursor(row_factory=dict_row) as cursor:
-            await cursor.execute(_sql(sql), list(params))
+            await cursor.execute(pg_marks(sql), list(params))
             return await cursor.fetchall()
 
     async def each(self, sql: str, params: Sequence[Any], feed: Callable[[Iterable[Row]], None]) -> None:
@@ -73,6 +68,6 @@ class PostgresLedgerReader:
         if self._conn is None:
             raise RuntimeError("the reader is not open")
         async with self._conn.cursor(name="gatewise_each", row_factory=dict_row) as cursor:
-            await cursor.execute(_sql(sql), list(params))
+            await cursor.execute(pg_marks(sql), list(params))
             while batch := await cursor.fetchmany(EACH_BATCH):
                 feed(batch)

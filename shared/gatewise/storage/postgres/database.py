@@ -29,6 +29,12 @@ log = logging.getLogger(__name__)
 Connection = psycopg.AsyncConnection[tuple[Any, ...]]
 
 
+def pg_marks(sql: str) -> str:
+    """SQL shared with the SQLite stores, with psycopg's placeholders in place of its ``?``
+    (for text that holds no other ``?`` or ``%``)."""
+    return sql.replace("?", "%s")
+
+
 class StorageUnavailable(GatewiseError):
     """The database cannot be reached (or answered too slowly); the pool keeps reconnecting."""
 

@@ -23,7 +23,7 @@ from gatewise.ledger.guardrail_events import (
     GuardrailEvent,
     _row,
 )
-from gatewise.storage.postgres.database import Connection, Database
+from gatewise.storage.postgres.database import Connection, Database, pg_marks
 
 _COUNTS_SQL = (
     "SELECT check_id, COUNT(*) FILTER (WHERE verdict = 'block') AS blocked,"
@@ -35,7 +35,7 @@ _COUNTS_SQL = (
 
 def _where(filters: EventFilter) -> tuple[str, list[Any]]:
     where, params = filters.where()
-    return where.replace("?", "%s"), params  # the filter's SQL holds no other "?"
+    return pg_marks(where), params
 
 
 class PostgresGuardrailEvents:

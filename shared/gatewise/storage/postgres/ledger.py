@@ -19,7 +19,7 @@ from gatewise.ledger.records import GROUP_BY_CHOICES, CallRecord, GroupBy, Summa
 from gatewise.ledger.sqlite import stored_row, window_clause
 from gatewise.ledger.store import LedgerClosedError
 from gatewise.storage.postgres.analytics import as_report
-from gatewise.storage.postgres.database import Database
+from gatewise.storage.postgres.database import Database, pg_marks
 
 _COLUMNS = tuple(f.name for f in dataclasses.fields(CallRecord))
 MAX_BATCH = 5000  # rows per transaction; a larger backlog is written in several
@@ -80,7 +80,7 @@ class PostgresLedger:
         if group_by not in _GROUP_KEYS:
             raise ValueError(f"group_by must be None or one of {list(GROUP_BY_CHOICES)}")
         where, params = window_clause(since, until)
-        where = where.replace("?", "%s")  # the clause holds no other "?"
+        where = pg_marks(where)
         order = "key" if group_by == "day" else "cost_usd DESC, attempts DESC, key NULLS FIRST"
         sql = _SUMMARY_SQL.format(key=_GROUP_KEYS[group_by], where=where, order=order)
         rows = await self._fetch(sql, params, report=True)
