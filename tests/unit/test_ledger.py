@@ -447,3 +447,15 @@ async def test_rows_the_loop_hands_back_after_another_loop_closed_the_writer_get
     writer = GroupCommitWriter(lambda rows: None, label="ledger", write_now=refused_while_closed_elsewhere)
     with pytest.raises(LedgerClosedError, match="ledger is closed"):
         await asyncio.wait_for(writer.submit((call_record(),)), 10)  # bounds a hang, times nothing
+
+
+async def test_closing_waits_for_a_read_in_progress_without_stalling_the_loop(tmp_path: Path) -> None:
+    store = SQLiteLedger(tmp_path / "ledger.sqlite3")
+    with store._read_lock:  # a read in progress on a worker thread holds it while its query runs
+        closing = asyncio.create_task(store.close())
+        for _ in range(20):
+            await asyncio.sleep(0)  # the loop keeps turning while close() waits for the read
+        assert not closing.done()
+    await asyncio.wait_for(closing, 10)  # bounds a hang, times nothing
+    with pytest.raises(LedgerClosedError):
+        await store.count()

@@ -158,6 +158,10 @@ class SQLiteLedger:
     async def close(self) -> None:
         self._closed = True
         await self._writer.close()
+        # On a thread: a read in progress holds its lock for as long as its query runs.
+        await asyncio.to_thread(self._close_connections)
+
+    def _close_connections(self) -> None:
         with self._read_lock, self._loop_lock:
             self._write_db.close()
             self._read_db.close()
