@@ -29,12 +29,11 @@ from mcp.client.streamable_http import streamable_http_client
 
 from gatewise.config import load_settings
 from gatewise.storage.backends import open_stores
-from pg_support import Proxy, pg_rows, server_port, throwaway_database, with_password
+from pg_support import Proxy, free_port, pg_rows, server_port, throwaway_database, with_password
 from repo_paths import TESTS
-from tool_support import free_port, server_env
+from tool_support import server_env
 
 LIMIT = 1.0
-HOLD = 0.05  # so exactly 20 holds fit the budget
 CONFIG = textwrap.dedent(f"""
     [budgets]
     alert_thresholds = [0.5, 0.8]
