@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,18 +165,31 @@ def _clear(conn: sqlite3.Connection, name: StoreName, selection: Selection, now:
     where, params = selection.where(now)
     if dry_run:
         return _by_owner(conn, name, where, params)
-    gone: dict[tuple[str, str | None], list[int]] = {}
+    gone = Tally()
     while True:
         batch = in_transaction(conn, lambda: conn.execute(
             f"DELETE FROM entries WHERE rowid IN (SELECT rowid FROM entries WHERE {where} LIMIT ?)"
             " RETURNING namespace, project, size", [*params, DELETE_BATCH]).fetchall())
-        for namespace, project, size in batch:
-            counted = gone.setdefault((namespace, project), [0, 0])
-            counted[0] += 1
-            counted[1] += size
+        gone.add(batch)
         if len(batch) < DELETE_BATCH:
             break
-    return summary(name, [(ns, project, n, size) for (ns, project), (n, size) in gone.items()])
+    return gone.usage(name)
+
+
+class Tally:
+    """Deleted rows (namespace, project, size) counted by owner, batch by batch."""
+
+    def __init__(self) -> None:
+        self._by_owner: dict[tuple[str, str | None], list[int]] = {}
+
+    def add(self, batch: Iterable[Sequence[Any]]) -> None:
+        for namespace, project, size in batch:
+            counted = self._by_owner.setdefault((namespace, project), [0, 0])
+            counted[0] += 1
+            counted[1] += int(size)
+
+    def usage(self, name: StoreName) -> StoreUsage:
+        return summary(name, [(ns, project, n, size) for (ns, project), (n, size) in self._by_owner.items()])
 
 
 def summary(name: StoreName, rows: list[tuple[str, str | None, int, int]]) -> StoreUsage:

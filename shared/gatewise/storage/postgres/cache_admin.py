@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatewise.cache.admin import DELETE_BATCH, Selection, StoreName, StoreUsage, summary
+from gatewise.cache.admin import DELETE_BATCH, Selection, StoreName, StoreUsage, Tally, summary
 from gatewise.storage.postgres.database import Connection, Database
 from gatewise.storage.postgres.schema import SEMANTIC_LOCK
 
@@ -48,7 +48,7 @@ async def _by_owner(conn: Connection, name: StoreName, where: str, params: list[
 
 async def _clear(conn: Connection, name: StoreName, where: str, params: list[Any]) -> StoreUsage:
     table, key = TABLES[name]
-    gone: dict[tuple[str, str | None], list[int]] = {}
+    gone = Tally()
     while True:
         async with conn.transaction():
             if name == "semantic":
@@ -57,10 +57,7 @@ async def _clear(conn: Connection, name: StoreName, where: str, params: list[Any
                 f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {where} LIMIT %s)"
                 " RETURNING namespace, project, size", [*params, DELETE_BATCH])
             batch = await cursor.fetchall()
-        for namespace, project, size in batch:
-            counted = gone.setdefault((namespace, project), [0, 0])
-            counted[0] += 1
-            counted[1] += int(size)
+        gone.add(batch)
         if len(batch) < DELETE_BATCH:
             break
-    return summary(name, [(ns, project, n, size) for (ns, project), (n, size) in gone.items()])
+    return gone.usage(name)
