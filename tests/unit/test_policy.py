@@ -153,3 +153,11 @@ def test_a_conversation_keeps_its_model_unless_it_fails_cannot_serve_or_must_mov
     p.stick(failing, standard, RouteRequest())
     assert failing.chosen.model != standard
     assert (failing.sticky or "").startswith(f"moved from {standard}: failing (circuit open")
+
+
+def test_unlisted_caller_models_share_one_remembered_set_of_fallbacks() -> None:
+    p = policy()
+    plans = [p.plan(ask("hi"), RouteRequest(model=f"vendor{i}/model")) for i in range(50)]
+    assert len({tuple(c.model for c in plan.candidates[1:]) for plan in plans}) == 1
+    assert plans[0].candidates[1:]  # the default vendors' fallbacks, as for any other vendor
+    assert len(p._fallbacks) == 1  # a caller's names do not grow what the policy keeps

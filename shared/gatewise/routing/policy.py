@@ -296,6 +296,9 @@ class HybridPolicy:
         info = self.catalog.get(primary)
         tier = tier_of(info) if info else TASK_TIER[profile.task]
         vendor = primary.split("/", 1)[0]
+        # Any other vendor excludes no default one: one entry for them all, as a caller's
+        # (unlisted) model name must not grow the cache.
+        vendor = vendor if vendor in DEFAULT_VENDORS else ""
         cached = self._fallbacks.get((tier, profile.has_image, vendor))
         if cached is not None:
             return cached
