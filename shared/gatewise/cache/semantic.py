@@ -703,11 +703,17 @@ class _Entry:
 def _differing_turns(cached: Sequence[str], new: Sequence[str]) -> list[tuple[str, str]]:
     """The earlier turns at the same place that read otherwise, but for two that say nothing
     (:func:`gates.says_nothing`); nothing when the counts differ: that is another conversation,
-    which the scope key already keeps apart."""
+    which the scope key already keeps apart. Stops one past MAX_DIFFERING_TURNS, which is
+    already too many to serve, so a long hostile history is not read turn by turn to the end."""
     if len(cached) != len(new):
         return []
-    return [(a, b) for a, b in zip(cached, new, strict=True)
-            if _as_read(a) != _as_read(b) and not (gates.says_nothing(a) and gates.says_nothing(b))]
+    differing: list[tuple[str, str]] = []
+    for a, b in zip(cached, new, strict=True):
+        if _as_read(a) != _as_read(b) and not (gates.says_nothing(a) and gates.says_nothing(b)):
+            differing.append((a, b))
+            if len(differing) > MAX_DIFFERING_TURNS:
+                break
+    return differing
 
 
 def _lexically_alike(differing: list[tuple[str, str]]) -> bool:
