@@ -126,7 +126,7 @@ def rows_of(stores: Stores, tag: str) -> Callable[[int], Awaitable[None]]:
 WORK = {"holds": cycles_of, "rows": rows_of}
 
 
-async def holds_worker(work: str, count: int, concurrency: int, start_at: float) -> None:
+async def worker(work: str, count: int, concurrency: int, start_at: float) -> None:
     """In a child process: ``count`` cycles of ``work`` from ``start_at``; prints when it
     finished (epoch s)."""
     stores = await open_stores(load_settings())
@@ -151,6 +151,13 @@ def across_processes(env: dict[str, str], work: str, instances: int, cycles: int
     return each * instances / (max(ends) - start_at)
 
 
+async def seconds(work: Awaitable[object]) -> float:
+    """How long awaiting ``work`` took, wall clock."""
+    started = time.perf_counter()
+    await work
+    return time.perf_counter() - started
+
+
 async def measure(name: str, cycles: int, rows: int, concurrency: int, instances: int) -> dict[str, float]:
     async with backend(name) as (stores, env):
         budgets, ledger = stores.budgets, stores.ledger
@@ -168,23 +175,19 @@ async def measure(name: str, cycles: int, rows: int, concurrency: int, instances
             per_call.append((time.perf_counter() - started) * 1000)
         await bulk_load(stores, rows)
         total = await ledger.count()
-        timings = {}
+        timings: dict[str, float] = {}
         for group in ("model", "day"):
-            started = time.perf_counter()
-            await ledger.summary(since=time.time() - 31 * DAY, group_by=group)  # type: ignore[arg-type]
-            timings[group] = time.perf_counter() - started
+            timings[group] = await seconds(ledger.summary(since=time.time() - 31 * DAY,
+                                                          group_by=group))  # type: ignore[arg-type]
         # What get_gateway_analytics and the dashboard's 30-day chart run, on the same rows.
         source = analytics_source(load_settings(env).ledger_path, stores.database, stores.guardrail_events)
         until = time.time()
-        started = time.perf_counter()
-        await usage_analytics(source, Catalog.snapshot(), since=until - 31 * DAY, until=until)
-        timings["usage"] = time.perf_counter() - started
-        started = time.perf_counter()
-        await usage_over_time(source, since=until - 30 * DAY, until=until, slot_s=12 * 3600)
-        timings["series"] = time.perf_counter() - started
-        started = time.perf_counter()
-        await optimization_report(source, Catalog.snapshot(), since=until - 31 * DAY, until=until)
-        timings["report"] = time.perf_counter() - started
+        timings["usage"] = await seconds(usage_analytics(source, Catalog.snapshot(), since=until - 31 * DAY,
+                                                         until=until))
+        timings["series"] = await seconds(usage_over_time(source, since=until - 30 * DAY, until=until,
+                                                          slot_s=12 * 3600))
+        timings["report"] = await seconds(optimization_report(source, Catalog.snapshot(),
+                                                              since=until - 31 * DAY, until=until))
         return {"reservations/s": reservations, f"reservations/s, {instances} instances": shared,
                 "ledger rows/s": ledger_rows, f"ledger rows/s, {instances} instances": shared_rows,
                 "call p50 ms": pct(per_call, 0.5), "call p95 ms": pct(per_call, 0.95),
@@ -215,10 +218,10 @@ async def main() -> None:
         print(f"| {figure} | {base:,.2f} | {other:,.2f} | {other / base if base else float('nan'):.2f}x |")
 
 
-WORKER = "--holds-worker"
+WORKER = "--worker"
 
 if __name__ == "__main__":
     if sys.argv[1:2] == [WORKER]:
-        asyncio.run(holds_worker(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])))
+        asyncio.run(worker(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])))
     else:
         asyncio.run(main())
