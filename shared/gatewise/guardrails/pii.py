@@ -16,7 +16,7 @@ import binascii
 import re
 import string
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import pairwise
+from itertools import accumulate, pairwise
 from operator import attrgetter
 
 from gatewise.guardrails.candidates import (
@@ -165,16 +165,9 @@ def _cards(match: re.Match[str]) -> Iterator[Finding]:
     style throughout, or a single unbroken group anywhere in it."""
     parts = _GROUP.findall(match.group(0))
     groups, seps = parts[0::2], parts[1::2]
-    offsets, digits_before = [0], [0]
-    for part in parts:
-        offsets.append(offsets[-1] + len(part))
-    for group in groups:
-        digits_before.append(digits_before[-1] + len(group))
-    last = len(groups) - 1
-    windows = [(0, last), *((0, j) for j in range(last - 1, -1, -1)),
-               *((i, last) for i in range(1, last + 1))]
-    windows += [(i, i) for i in range(1, last) if len(groups[i]) >= min(CARD_LENGTHS)]
-    for i, j in windows:
+    offsets = [0, *accumulate(map(len, parts))]
+    digits_before = [0, *accumulate(map(len, groups))]
+    for i, j in _windows(groups):  # in order, made one at a time: mostly the first is the card
         if digits_before[j + 1] - digits_before[i] not in CARD_LENGTHS or len(set(seps[i:j])) > 1:
             continue
         if not _standalone(groups, seps, i, j) or not _card_grouping(groups[i:j + 1]):
@@ -187,25 +180,40 @@ def _cards(match: re.Match[str]) -> Iterator[Finding]:
             return
 
 
+def _windows(groups: list[str]) -> Iterator[tuple[int, int]]:
+    """First and last group of each window :func:`_cards` tries, in the order it tries them:
+    the whole run, shorter ones from its start, then up to its end, then single long groups."""
+    last = len(groups) - 1
+    yield 0, last
+    for j in range(last - 1, -1, -1):
+        yield 0, j
+    for i in range(1, last + 1):
+        yield i, last
+    for i in range(1, last):
+        if len(groups[i]) >= CARD_LENGTHS.start:
+            yield i, i
+
+
 def _standalone(groups: list[str], seps: list[str], i: int, j: int) -> bool:
     """A window that is part of a longer run stands apart from the rest: a different
     separator at its edge, or only a short tail (an expiry month) in the same style. So the
     first groups of a tracking or reference number do not pass for a card."""
-    inside = seps[i] if j > i else None
-    for edge, rest in ((seps[i - 1] if i else None, groups[:i]), (seps[j] if j < len(groups) - 1 else None,
-                                                                 groups[j + 1:])):
-        if edge is not None and inside is not None and edge == inside and sum(map(len, rest)) > 2:
-            return False
-    return True
+    if j == i:
+        return True
+    inside = seps[i]
+    if i and seps[i - 1] == inside and sum(map(len, groups[:i])) > 2:
+        return False
+    return not (j < len(groups) - 1 and seps[j] == inside and sum(map(len, groups[j + 1:])) > 2)
 
 
 def _card_grouping(groups: list[str]) -> bool:
     """How cards are written: unbroken, in fours (the last group shorter), 4-6-5 or 4-6-4, or
     one digit at a time (spaced out to dodge a filter). An order id such as 581-4611891-8583223
     is not."""
-    sizes = [len(g) for g in groups]
-    return (len(sizes) == 1 or (all(s == 4 for s in sizes[:-1]) and sizes[-1] <= 4)
-            or sizes in ([4, 6, 5], [4, 6, 4]) or set(sizes) == {1})
+    sizes = list(map(len, groups))
+    head = len(sizes) - 1
+    return (not head or (sizes[:head].count(4) == head and sizes[head] <= 4)
+            or sizes in ([4, 6, 5], [4, 6, 4]) or sizes.count(1) == len(sizes))
 
 
 def _ibans(text: str, codes: list[int]) -> Iterator[Finding]:

@@ -43,14 +43,17 @@ _PREFIXES = _prefix_index()
 _PREFIX_WIDTHS = tuple(sorted({len(first) for first, _, _ in _RANGES}))
 
 
-_DOUBLED = str.maketrans("0123456789", "0246813579")  # a digit doubled, less 9 when above 9
+# Each ASCII digit as its value, and as its value doubled, less 9 when above 9: one C translate
+# and a sum over the bytes, instead of an int() per digit (a few times faster).
+_VALUE = bytes.maketrans(b"0123456789", bytes(range(10)))
+_DOUBLED = bytes.maketrans(b"0123456789", bytes([0, 2, 4, 6, 8, 1, 3, 5, 7, 9]))
 
 
 def luhn(digits: str) -> bool:
     """The Luhn (mod 10) check every payment card number carries: from the right, every
-    second digit doubled."""
-    backwards = digits[::-1]
-    return (sum(map(int, backwards[0::2])) + sum(map(int, backwards[1::2].translate(_DOUBLED)))) % 10 == 0
+    second digit doubled. ``digits``: ASCII digits (the folded text has no others)."""
+    backwards = digits.encode("ascii")[::-1]
+    return (sum(backwards[0::2].translate(_VALUE)) + sum(backwards[1::2].translate(_DOUBLED))) % 10 == 0
 
 
 def known_card_prefix(digits: str) -> bool:
