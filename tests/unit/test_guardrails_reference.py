@@ -9,6 +9,8 @@ import string
 from collections.abc import Iterator
 
 from gatewise.guardrails import pii, validators
+from gatewise.guardrails.candidates import candidates, matches_at
+from gatewise.guardrails.normalize import normalise
 
 SEPARATORS = [" ", " ", "-", "-", ".", "  ", "/", "_"]
 CARDS = ["4111111111111111", "4012888888881881", "378282246310005", "6011111111111117", "5018000000009",
@@ -87,3 +89,20 @@ def test_cards_in_digit_runs_are_the_windows_the_rules_accept() -> None:
             assert got == list(_cards_spelled_out(match)), text
             cards += len(got)
     assert cards > 1000
+
+
+def _digits_and_punctuation(rnd: random.Random) -> str:
+    pieces = [*"0123456789" * 4, *" .-/()+:_=#x", "536", "22", "8833", "536-22-", "10.", "\n", "a", "\u0663"]
+    return "".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 80)))
+
+
+def test_ssns_are_found_from_the_candidate_places_alone() -> None:
+    """Only numbers shaped like an SSN are tried: what the pattern finds anywhere in the text."""
+    rnd = random.Random(63)
+    matched = 0
+    for _ in range(8000):
+        view = normalise(_digits_and_punctuation(rnd))
+        expected = [m.span() for m in pii._SSN.finditer(view.text)]
+        assert [m.span() for m in matches_at(pii._SSN, view.text, candidates(view).ssn_starts())] == expected
+        matched += len(expected)
+    assert matched > 500

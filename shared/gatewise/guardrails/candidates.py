@@ -76,6 +76,9 @@ _LONG_NUMBER = re.compile(rb"""
 _IPV4_SHAPE = re.compile(rb"0\.0{1,3}\.0{1,3}\.0")
 # The fewest digits a long number needs to hold each kind of identifier.
 PHONE_DIGITS, SSN_DIGITS, CARD_DIGITS = 5, 9, 12
+# How an SSN begins in the number classes: 3, 2 and 4 digits with one separator repeated, or
+# none (any character that is no letter, digit, dot or dash is a space there).
+_SSN_SHAPES = (b"000 00 0000", b"000.00.0000", b"000-00-0000", b"000000000")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,7 @@ class Candidates:
     # The numbers among ``numbers`` that are one unbroken group of digits (ids, counts and
     # epoch times in JSON and logs): their first digit -> how many digits.
     unbroken: dict[int, int]
+    classes: bytes  # the number classes of the text, after a leading space (offsets + 1)
 
     def starts(self, digits: int) -> list[int]:
         """Where a number of at least ``digits`` digits can begin."""
@@ -95,10 +99,13 @@ class Candidates:
 
     def ssn_starts(self) -> list[int]:
         """Where an SSN can begin: in a number of nine digits or more, unless it is unbroken
-        and not exactly nine long (written without separators, an SSN is nine digits)."""
-        unbroken = self.unbroken
+        and not exactly nine long (written without separators, an SSN is nine digits), and
+        only where its digits and separators stand as an SSN's do (one C test each: the IP
+        addresses of a log are long numbers too, and fail it)."""
+        unbroken, shaped = self.unbroken, self.classes.startswith
         return [at for at, count in self.numbers
-                if count >= SSN_DIGITS and unbroken.get(at, SSN_DIGITS) == SSN_DIGITS]
+                if count >= SSN_DIGITS and unbroken.get(at, SSN_DIGITS) == SSN_DIGITS
+                and shaped(_SSN_SHAPES, at + 1)]
 
 
 def candidates(view: View) -> Candidates:
@@ -112,7 +119,7 @@ def candidates(view: View) -> Candidates:
         classes = b" " + raw.translate(_NUMBER_CLASS)  # a space before the text: offsets + 1
         numbers, marks, dotted, unbroken = _numbers(raw, classes) if b"0" in classes else ([], [], [], {})
         found = Candidates(numbers, marks, dotted, _codes(raw, classes),
-                           _long_runs(raw.translate(_RUN_CLASS)), unbroken)
+                           _long_runs(raw.translate(_RUN_CLASS)), unbroken, classes)
         view.cache["candidates"] = found
     return found
 
