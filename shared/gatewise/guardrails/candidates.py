@@ -16,7 +16,7 @@ dashes, slashes, parentheses or ``+``; so only *long numbers* (at least 7 digits
 none of them can be, are passed over by the same search. Within a long number, a detector
 begins at a digit that follows no letter, digit, dot or dash (or at a ``+`` or ``(``, for a
 phone number). An IPv4 address needs four dotted groups, found by their own search. An IBAN
-begins at two letters before a digit; credentials and encoded blobs lie inside long runs of
+begins at two letters before two digits; credentials and encoded blobs lie inside long runs of
 base64 characters.
 """
 
@@ -86,7 +86,7 @@ class Candidates:
     numbers: list[tuple[int, int]]  # (digit, digits in its long number): where a number can begin
     phone_marks: list[int]  # '+' and '(' at or before the first digit of a long number
     dotted: list[int]  # digits that begin four dotted groups: where an IPv4 address can begin
-    codes: list[int]  # two letters before a digit, after no letter or digit: where an IBAN can begin
+    codes: list[int]  # two letters before two digits, after no letter or digit: where an IBAN can begin
     runs: list[tuple[int, int]]  # runs of base64 characters at least MIN_RUN long
     # The numbers among ``numbers`` that are one unbroken group of digits (ids, counts and
     # epoch times in JSON and logs): their first digit -> how many digits.
@@ -159,9 +159,9 @@ def _numbers(raw: bytes, classes: bytes
 
 
 def _codes(raw: bytes, classes: bytes) -> list[int]:
-    """Two letters right before a digit, after no ASCII letter or digit (``classes``: the
+    """Two letters right before two digits, after no ASCII letter or digit (``classes``: the
     number classes after a leading space; a '_' is a 'w' there, so is looked up)."""
-    return [at - 1 for at in positions(classes, b"ww0")
+    return [at - 1 for at in positions(classes, b"ww00")
             if classes[at - 1] not in _LETTER_OR_DIGIT or raw[at - 2] == _UNDERSCORE]
 
 

@@ -132,9 +132,21 @@ def _numbers(view: View, wanted: frozenset[str], places: Candidates,
                 continue  # nine bare digits are an SSN only when the text says so
             yield Finding("US_SSN", m.start(), m.end(), m.group(1) + m.group(3) + m.group(4))
     if "IP_ADDRESS" in wanted and "." in text:
-        for m in matches_at(_IPV4, text, places.dotted):
-            if not after_version_word(lower, m.start()):
-                yield Finding("IP_ADDRESS", m.start(), m.end(), m.group(0))
+        yield from _ipv4(text, lower, places.dotted)
+
+
+def _ipv4(text: str, lower: str, dotted: list[int]) -> list[Finding]:
+    """The addresses :func:`matches_at` finds from ``dotted``, but for those after a version
+    word, in one plain loop (a log holds an address on every line)."""
+    found = []
+    end = 0
+    match = _IPV4.match
+    for at in dotted:
+        if at >= end and (m := match(text, at)) is not None:
+            end = m.end()
+            if not after_version_word(lower, at):
+                found.append(Finding("IP_ADDRESS", at, end, m.group()))
+    return found
 
 
 def after_version_word(lower: str, start: int) -> bool:
@@ -219,13 +231,11 @@ def _card_grouping(groups: list[str]) -> bool:
 def _ibans(text: str, codes: list[int]) -> Iterator[Finding]:
     pos = 0
     for start in codes:
-        if start < pos or (m := _IBAN.match(text, start)) is None:
+        # the country first: hex ids and hashes hold many letter pairs before digits
+        length = IBAN_LENGTHS.get(text[start:start + 2].upper())
+        if length is None or start < pos or (m := _IBAN.match(text, start)) is None:
             continue
         raw = m.group(0)
-        country = raw[:2].upper()
-        length = IBAN_LENGTHS.get(country)
-        if length is None:
-            continue
         if len(raw) - raw.count(" ") < length:
             continue
         taken = length  # characters of `raw` that hold the first `length` non-spaces
