@@ -8,9 +8,13 @@ import re
 import string
 from collections.abc import Iterator
 
+from gatewise.guardrails import candidates as cand
 from gatewise.guardrails import pii, validators
 from gatewise.guardrails.candidates import candidates, matches_at
-from gatewise.guardrails.normalize import normalise
+from gatewise.guardrails.normalize import ascii_bytes, normalise
+from repo_paths import load_bench
+
+BENCH = load_bench("guardrails")  # its generated logs, JSON payloads and code
 
 SEPARATORS = [" ", " ", "-", "-", ".", "  ", "/", "_"]
 CARDS = ["4111111111111111", "4012888888881881", "378282246310005", "6011111111111117", "5018000000009",
@@ -106,3 +110,60 @@ def test_ssns_are_found_from_the_candidate_places_alone() -> None:
         assert [m.span() for m in matches_at(pii._SSN, view.text, candidates(view).ssn_starts())] == expected
         matched += len(expected)
     assert matched > 500
+
+
+SHAPE_PIECES = [*b"0000000SS..--/jjj wxx", b"S0000", b"S000", b"jjx", b"jx", b"0000", b"-00-", b"."]
+
+
+def _shapes(rnd: random.Random) -> bytes:
+    """Marked shapes: digits '0' (a group's first 'S'), joins, a possible extension 'x'."""
+    pieces = [rnd.choice(SHAPE_PIECES) for _ in range(rnd.randint(1, 40))]
+    return b"".join(bytes([piece]) if isinstance(piece, int) else piece for piece in pieces)
+
+
+def _marked(text: str) -> bytes:
+    marked = b" " + ascii_bytes(normalise(text).text).translate(cand._SHAPE_CLASS)
+    for plain, mark in cand._GROUP_STARTS:
+        marked = marked.replace(plain, mark)
+    return marked
+
+
+# A long number as repeated groups count it: the shapes of the long-number pattern (dates,
+# amounts, coordinates are not), 7 joined digits or more, or 5 or 6 before an extension.
+COUNTED = re.compile(rb"""S(?:
+    (?=[0S./\-j]{6})
+    (?!(?:[0S]{3}([./\-])[0S]{1,2}+\1[0S]{1,2}+(?:j[0S]{1,2}+)?
+         | [0S]?+([./\-])[0S]{1,2}+\2(?:[0S]{4}|[0S]{2}) | [0S]{0,7}+\.[0S]{1,2}+ | [0S]{0,2}+\.[0S]{5,11}+)
+       (?![./\-j]{0,6}+[0S]|j{0,2}x))
+    (?:[./\-j]{0,6}+[0S]){6,}+
+  | (?:[./\-j]{0,6}+[0S]){4,5}+j{0,2}+(?=x))""", re.VERBOSE)
+
+
+def test_long_numbers_are_the_joined_digits_counted_by_repeats() -> None:
+    """The long-number pattern with its fewest digits spelled out and its extension case
+    tested first finds what counting joined digits with repeated groups finds."""
+    rnd = random.Random(64)
+    shapes = [_shapes(rnd) for _ in range(8000)]
+    shapes += [_marked(BENCH.generated(kind, rnd)) for kind in BENCH.GENERATED for _ in range(30)]
+    found = 0
+    for shape in shapes:
+        expected = [m.span() for m in COUNTED.finditer(shape)]
+        assert [m.span() for m in cand._LONG_NUMBER.finditer(shape)] == expected, shape
+        found += len(expected)
+    assert found > 3000
+
+
+def test_phone_marks_are_the_openers_near_each_long_number() -> None:
+    """Each '+' and '(' from four characters before a long number up to its last character,
+    once per such number, as searching around every number finds them."""
+    rnd = random.Random(65)
+    checked = 0
+    for _ in range(6000):
+        text = _digits_and_punctuation(rnd)
+        raw = ascii_bytes(normalise(text).text)
+        spans = [m.span() for m in cand._LONG_NUMBER.finditer(_marked(text))]
+        expected = sorted(at for start, end in spans for at in range(max(0, start - 4), end - 1)
+                          if raw[at:at + 1] in (b"+", b"("))
+        assert cand._phone_marks(raw, spans) == expected, text
+        checked += len(expected)
+    assert checked > 1000

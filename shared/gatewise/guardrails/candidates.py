@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import string
-from bisect import bisect_left
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -61,7 +61,10 @@ _JOIN = rb"[./\-j]{0,6}+"  # what may stand between two digits of one number (ge
 # which can hold a card, an SSN or a phone number. Digit repeats there are possessive: a digit
 # never stands where a separator must, and what follows a shape refuses one more digit, so
 # giving a digit back cannot make a shape match; without it every long id is retried digit by
-# digit against each shape.
+# digit against each shape. The fewest joined digits are spelled out rather than repeated (a
+# repeated group costs the engine more per turn), and a number before an extension must reach
+# an 'x' over digits and joins alone, tested first in one fast scan (most groups are short and
+# end at a letter or a space that joins nothing).
 _LONG_NUMBER = re.compile(rb"""
     S(?:
         (?=[0S./\-j]{6})  # at least 7 characters (short numbers fail here, before the shapes)
@@ -70,8 +73,9 @@ _LONG_NUMBER = re.compile(rb"""
              | D{0,7}+\.D{1,2}+                            # 34912.50
              | D{0,2}+\.D{5,11}+                           # 46.619488
            )(?!JD|j{0,2}x))                            # ... and nothing more
-        (?:JD){6,}+                                    # 7 digits or more
-      | (?:JD){4,5}+j{0,2}+(?=x)                       # 5 or 6, before an extension
+        JDJDJDJDJDJD(?:JD)*+                           # 7 digits or more
+      | (?=[0S./\-j]{4,}+x)                            # 5 or 6, before an extension
+        JDJDJDJD(?:JD)?+j{0,2}+(?=x)
     )""".replace(b"D", b"[0S]").replace(b"J", _JOIN), re.VERBOSE)
 _IPV4_SHAPE = re.compile(rb"0\.0{1,3}\.0{1,3}\.0")
 # The fewest digits a long number needs to hold each kind of identifier.
@@ -133,14 +137,11 @@ def _numbers(raw: bytes, classes: bytes
     for plain, mark in _GROUP_STARTS:
         marked = marked.replace(plain, mark)
     numbers: list[tuple[int, int]] = []
-    marks: list[int] = []
     unbroken: dict[int, int] = {}
-    # Every '+' and '(' once, so each long number looks for them with a bisection rather than
-    # two searches (a log or JSON payload holds dozens of long numbers and few of either).
-    openers = sorted(positions(raw, b"+") + positions(raw, b"("))
     digits_in, begins_in = shapes.count, classes.find  # bound once: a log holds dozens of numbers
     # offsets + 1, as in `classes`: the first digit is at start - 1
-    for start, end in [match.span() for match in _LONG_NUMBER.finditer(marked)]:
+    spans = [match.span() for match in _LONG_NUMBER.finditer(marked)]
+    for start, end in spans:
         count = digits_in(b"0", start, end)
         alone = count == end - start  # one unbroken group of digits
         if alone or begins_in(b" 0", start, end) == -1:  # the first digit is the only place to begin
@@ -150,12 +151,26 @@ def _numbers(raw: bytes, classes: bytes
                     unbroken[start - 1] = count
         else:
             numbers += [(at, count) for at in positions(classes, b" 0", start - 1, end)]
-        # A '+' or '(' may open a phone number before its first digit (`raw` has no leading space).
-        if openers:
-            first = bisect_left(openers, start - 4)
-            if first < len(openers) and openers[first] < end - 1:
-                marks += openers[first:bisect_left(openers, end - 1, first)]
-    return numbers, marks, _dotted(shapes), unbroken
+    return numbers, _phone_marks(raw, spans), _dotted(shapes), unbroken
+
+
+def _phone_marks(raw: bytes, spans: list[tuple[int, int]]) -> list[int]:
+    """Every '+' and '(' that may open a phone number: from four characters before a long
+    number's first digit up to its last, once for each such number (``spans``: the long
+    numbers, offsets + 1; ``raw`` has no leading space). Each of the few '+' and '(' of a
+    text looks for its numbers, rather than each of the dozens of numbers of a log or JSON
+    payload for them."""
+    openers = positions(raw, b"+") + positions(raw, b"(")
+    if not openers:
+        return []
+    lasts = [end - 2 for _, end in spans]  # where each number's last character is in `raw`
+    marks = []
+    for at in openers:
+        i = bisect_right(lasts, at - 1)  # the first number that ends after it
+        while i < len(spans) and spans[i][0] - 4 <= at:
+            marks.append(at)
+            i += 1
+    return sorted(marks)
 
 
 def _codes(raw: bytes, classes: bytes) -> list[int]:

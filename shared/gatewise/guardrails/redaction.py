@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Literal
 
 from gatewise.guardrails.pii import find_pii
 from gatewise.guardrails.texts import TextRef
-from gatewise.guardrails.verdict import CheckResult, Outcome
+from gatewise.guardrails.verdict import CheckResult, Outcome, Span
 
 EntityAction = Literal["redact", "flag", "block"]
 _STRENGTH = {"flag": 0, "redact": 1, "block": 2}
@@ -44,10 +45,10 @@ def output_label(entity: str) -> str:
 
 def replace(text: str, edits: Sequence[tuple[int, int, str]]) -> str:
     """``text`` with each non-overlapping ``(start, end, replacement)`` applied."""
-    out, done = [], 0
+    out: list[str] = []
+    done = 0
     for start, end, new in sorted(edits):
-        out.append(text[done:start])
-        out.append(new)
+        out += (text[done:start], new)
         done = end
     out.append(text[done:])
     return "".join(out)
@@ -62,18 +63,20 @@ def check_pii(refs: list[TextRef], actions: Mapping[str, EntityAction], regions:
     spans, values = result.spans, result.values
     for ref in refs:
         edits = []
-        text = ref.text
-        for kind, start, end, value, _ in find_pii(ref.view, actions, regions):
-            span = ref.span(start, end, kind)
-            spans.append(span)
+        text, view = ref.text, ref.view
+        mapped = view.text is not view.original  # else the offsets are the original ones already
+        message, part = ref.message, ref.part
+        for kind, start, end, value, _ in find_pii(view, actions, regions):  # a log: one per line
+            if mapped:
+                start, end = view.span(start, end)
+            spans.append(Span(start, end, kind, message, part))
             values.append((kind, value))
             if actions[kind] == "redact":
-                new = placeholders.get(kind, value, text[span.start:span.end]) if placeholders \
-                    else output_label(kind)
-                edits.append((span.start, span.end, new))
+                new = placeholders.get(kind, value, text[start:end]) if placeholders else output_label(kind)
+                edits.append((start, end, new))
         texts.append(replace(text, edits) if edits else text)
     if result.values:
-        counts = Counter(kind for kind, _ in result.values)
+        counts = Counter(map(itemgetter(0), result.values))
         result.entities = dict(counts)
         result.action = max({actions[kind] for kind in counts}, key=_STRENGTH.__getitem__)
         verdict: Outcome = "block" if result.action == "block" else "flag"
