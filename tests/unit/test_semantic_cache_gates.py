@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from gatewise.cache import word_senses
 from gatewise.cache.embedders import LocalEmbedder
 from gatewise.cache.gates import analyse, compare, embedding_text, says_nothing
 from gatewise.cache.semantic import REWORDED_COSINE, Scope, SemanticCache
+from gatewise.config import SemanticCacheConfig
 
 TRAPS = [
     # values: numbers, amounts, ids, codes, days, colours, age groups
@@ -291,3 +293,68 @@ async def test_a_rebuilt_question_about_something_else_misses(
     await cache.store(scope, cached, {"answer": cached})
     found = await cache.lookup(scope, new)
     assert found.hit is None and found.refused == "content"
+
+
+# Word senses (gatewise.cache.word_senses): a word with a sense of the other side's word, or a
+# verb naming a manner of it, stands for it; a sibling (another kind of the same thing, another
+# action on the same object) does not. None of these pairs is in the hand-written synonym groups.
+SENSE_PARAPHRASES = [
+    ("How do I verify my email address?", "How do I confirm my email address?"),  # one sense
+    ("Do I need a fishing licence?", "Do I need a fishing permit?"),
+    ("How long is the driving exam?", "How long is the driving test?"),
+    ("Can I quit my job by email?", "Can I resign from my job by email?"),
+    ("When does the course commence?", "When does the course begin?"),  # "begin" takes a side alone
+]
+# The same shapes, with a word that names something else.
+SENSE_TRAPS = [
+    ("How do I verify my email address?", "How do I update my email address?"),
+    ("Do I need a fishing licence?", "Do I need a fishing rod?"),
+    ("How long is the driving test?", "How long is the driving lesson?"),
+    ("Can I quit my gym membership online?", "Can I freeze my gym membership online?"),
+    ("How long should I bake salmon?", "How long should I fry salmon?"),  # two ways to cook
+    # 0.95 alike as sentences, and two answers
+    ("How do I repair a cracked phone screen?", "How do I replace a cracked phone screen?"),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("mend", "fix"), ("luggage", "baggage"), ("dispute", "challenge"),  # a shared sense
+    ("amend", "modify"), ("modify", "amend"),  # a manner of the other, either way round
+    ("bought", "purchase"),  # an irregular form reads as its word
+])
+def test_words_with_a_shared_sense_are_interchangeable(a: str, b: str) -> None:
+    assert word_senses.interchangeable([a], [b])
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("chicken", "beef"), ("puppy", "kitten"), ("print", "download"), ("repair", "replace"),
+    ("claim", "approve"), ("mortgage", "loan"), ("tenant", "landlord"), ("weekday", "weekend"),
+    ("buy", "sell"),
+])
+def test_siblings_and_opposites_are_not(a: str, b: str) -> None:
+    assert not word_senses.interchangeable([a], [b])
+
+
+@pytest.mark.parametrize(("cached", "new"), SENSE_PARAPHRASES)
+def test_a_word_with_the_same_sense_is_matched(cached: str, new: str) -> None:
+    verdict = compare(analyse(cached), analyse(new))
+    assert verdict.refused is None
+    assert verdict.unmatched_cached == verdict.unmatched_new == frozenset()
+
+
+@pytest.mark.parametrize(("cached", "new"), SENSE_PARAPHRASES)
+async def test_paraphrases_with_another_word_of_one_sense_hit(
+        cache: SemanticCache, cached: str, new: str) -> None:
+    scope = Scope("senses:" + cached, ("m",))
+    await cache.store(scope, cached, {"answer": cached})
+    found = await cache.lookup(scope, new)
+    assert found.hit is not None and found.hit.question == cached
+    assert found.hit.similarity >= SemanticCacheConfig().similarity_threshold  # served at the default too
+
+
+@pytest.mark.parametrize(("cached", "new"), SENSE_TRAPS)
+async def test_traps_of_the_same_shape_miss(cache: SemanticCache, cached: str, new: str) -> None:
+    scope = Scope("senses:" + cached, ("m",))
+    await cache.store(scope, cached, {"answer": cached})
+    found = await cache.lookup(scope, new)
+    assert found.hit is None and found.refused in ("content", "rare_word")

@@ -47,7 +47,7 @@ from difflib import SequenceMatcher
 from functools import cache, lru_cache
 from importlib import resources
 
-from gatewise.cache import synonyms
+from gatewise.cache import synonyms, word_senses
 
 # Words past this frequency rank (or not in the vocabulary at all) must match exactly.
 RARE_RANK = 12_000
@@ -686,11 +686,15 @@ def _subject(side: Features, other: Features) -> frozenset[str]:
 
 
 def _unmatched(side: Features, other: Features) -> frozenset[str]:
-    """The subject words of ``side`` that ``other`` has in no form and no synonym."""
+    """The subject words of ``side`` that ``other`` has in no form and no synonym (of the
+    hand-written groups, or by a sense they share in :mod:`gatewise.cache.word_senses`)."""
+    partners = [(other.spelled[o], o) for o in _subject(other, side)]
     return frozenset(w for w in _subject(side, other)
                      if w not in other.words and w.replace("-", "") not in other.words
                      and not synonyms.senses(side.spelled[w], w) & other.senses
-                     and not any(_same_word(w, o) for o in other.words))
+                     and not any(_same_word(w, o) for o in other.words)
+                     and not any(word_senses.interchangeable((side.spelled[w], w), forms)
+                                 for forms in partners))
 
 
 def _roles_agree(a: Features, b: Features) -> bool:

@@ -1,0 +1,46 @@
+"""Whether two words are interchangeable in a question, by WordNet's senses (not its neighbours).
+
+Word vectors put siblings as close as synonyms ("chicken"/"beef" 0.60, "update"/"change" 0.61 in
+all-MiniLM-L6-v2), and hand-written synonym groups only know the words someone thought of. A
+dictionary of senses tells them apart: two words stand for each other when one of their most
+frequent senses is the same ("mend"/"fix", "dispute"/"challenge", "luggage"/"baggage"), or when
+one verb is a manner of the other ("amend" is a way to "modify", "book" to "schedule"); two kinds
+of one thing ("print"/"download", "repair"/"replace", "kitten"/"puppy") are neither. Opposites
+can share a sense word ("buy" and "sell" are both ways to "trade"), so the polarity gate runs
+first.
+
+The table is ``gatewise/data/word-senses.json.gz``, derived from WordNet 3.0 (Princeton
+University, whose licence notice it carries) by ``scripts/build_word_senses.py``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterable
+from functools import cache
+from importlib import resources
+
+
+@cache
+def _table() -> tuple[dict[str, frozenset[int]], dict[str, frozenset[int]], dict[str, str]]:
+    raw = json.loads(gzip.decompress((resources.files("gatewise.data") / "word-senses.json.gz").read_bytes()))
+    return ({w: frozenset(s) for w, s in raw["senses"].items()},
+            {w: frozenset(s) for w, s in raw["manner_of"].items()}, raw["forms"])
+
+
+def _lookup(table: dict[str, frozenset[int]], forms: Iterable[str]) -> frozenset[int]:
+    irregular = _table()[2]
+    found: frozenset[int] = frozenset()
+    for form in forms:
+        found |= table.get(form, frozenset()) | table.get(irregular.get(form, ""), frozenset())
+    return found
+
+
+def interchangeable(a: Iterable[str], b: Iterable[str]) -> bool:
+    """Whether a word (given in its forms: as written, its stem) shares a sense with another, or
+    names a manner of doing the other (or the other of it)."""
+    a, b = tuple(a), tuple(b)
+    senses, manner_of, _ = _table()
+    senses_a, senses_b = _lookup(senses, a), _lookup(senses, b)
+    return bool(senses_a & senses_b or _lookup(manner_of, a) & senses_b or _lookup(manner_of, b) & senses_a)
