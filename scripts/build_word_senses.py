@@ -9,6 +9,9 @@ only two kinds of one thing ("chicken"/"beef", "print"/"download") share neither
 that WordNet's sense-tagged corpus attests, or that the local embedder's vocabulary lists, are
 kept, which keeps the file small. Irregular forms ("forgot", "bought") point to their word.
 Synsets are renumbered densely; the file carries WordNet's licence notice, as that licence asks.
+Every other single word WordNet lists that is one slip from a word of the embedder's vocabulary
+is kept as a bare word, so that a real word is never taken for a misspelling of another ("debit"
+of "debut", "mend" of "lend").
 
 Usage: python scripts/build_word_senses.py [--wordnet /usr/share/wordnet] [--senses 3]
 """
@@ -89,9 +92,11 @@ def build(wordnet: Path, senses: int) -> dict[str, object]:
             base = next((b for b in bases if b in words), None)
             if form.isalpha() and base is not None and form not in words:
                 forms[form] = base
+    others = {lemma for part in PARTS for lemma in index(wordnet, part, 0)
+              if lemma.isalpha() and lemma not in words and gates.could_be_a_slip(lemma)}
     return {"notice": NOTICE, "senses": {w: dense(s) for w, s in sorted(words.items())},
             "manner_of": {w: dense(h) for w, h in sorted(manner_of.items()) if h},
-            "forms": dict(sorted(forms.items()))}
+            "forms": dict(sorted(forms.items())), "other_words": sorted(others)}
 
 
 def main() -> None:

@@ -358,3 +358,22 @@ async def test_traps_of_the_same_shape_miss(cache: SemanticCache, cached: str, n
     await cache.store(scope, cached, {"answer": cached})
     found = await cache.lookup(scope, new)
     assert found.hit is None and found.refused in ("content", "rare_word")
+
+
+def test_a_dictionary_word_is_not_read_as_a_slip_of_another() -> None:
+    """"mend" is not "lend" (an opposite-pair word), "debit" not "debut", "shingles" not "single"
+    (a value); "instal" is another spelling of "install", so it is still read as that."""
+    assert analyse("Can I mend the strap on my watch?").polarity == frozenset()
+    assert analyse("Do you treat shingles?").values == frozenset()
+    assert embedding_text("Can I use my debit card abroad?") == "Can I use my debit card abroad?"
+    install = analyse("How do I install the app?").polarity
+    assert install and analyse("How do I instal the app?").polarity == install
+
+
+async def test_a_dictionary_word_with_the_same_sense_hits_and_a_sibling_misses(cache: SemanticCache) -> None:
+    scope = Scope("dictionary word", ("m",))
+    await cache.store(scope, "Can I mend the strap on my watch?", {"answer": "mend"})
+    found = await cache.lookup(scope, "Can I fix the strap on my watch?")
+    assert found.hit is not None and found.hit.value == {"answer": "mend"}
+    found = await cache.lookup(scope, "Can I replace the strap on my watch?")
+    assert found.hit is None and found.refused in ("content", "rare_word")

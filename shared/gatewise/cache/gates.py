@@ -223,6 +223,11 @@ def _known(word: str) -> bool:
     return word in _ranks()
 
 
+def _in_dictionary(word: str) -> bool:
+    """A word the embedder's vocabulary lacks but WordNet lists, in this form or as its stem."""
+    return word_senses.is_word(word) or word_senses.is_word(stem(word))
+
+
 def stem(word: str) -> str:
     """A light suffix stripper: plurals, -ing, -ed, and -est/-er where the word has both forms."""
     w = word
@@ -269,12 +274,26 @@ def _lexicon() -> tuple[str, ...]:
 def _corrected(word: str) -> str:
     """A word no dictionary has, one slip from a value, polar, negation or question word, read as that
     word ("Mondys", "instal", "evenigns"); any other word as it is. The plural's stem is tried
-    too, since the lexicon lists singulars ("evenigns" is "evening" with two letters swapped)."""
+    too, since the lexicon lists singulars ("evenigns" is "evening" with two letters swapped).
+    A word WordNet lists is read as the other only when they share a sense (another spelling:
+    "instal"), never when they do not ("mend" is no slip of "lend")."""
     if len(word) < 4 or not word.isalpha() or _rank(word) is not None:
         return word
     found = [known for form in {word, stem(word)} for known in _one_slip(form, _lexicon_by_deletion())
-             if known not in word]
+             if known not in word and _may_be_a_slip(word, known)]
     return min(found) if found else word
+
+
+def could_be_a_slip(word: str) -> bool:
+    """Whether ``word`` is one slip from a word :func:`embedding_text` or :func:`analyse` would
+    read it as, were it in no dictionary."""
+    return bool(_one_slip(word, _by_deletion()) or _one_slip(word, _lexicon_by_deletion()))
+
+
+def _may_be_a_slip(word: str, known: str) -> bool:
+    """Whether ``word``, one slip from the dictionary word ``known``, may be read as it: it is in
+    no dictionary, or WordNet gives the two a sense in common (a spelling variant)."""
+    return not _in_dictionary(word) or word_senses.interchangeable((word, stem(word)), (known, stem(known)))
 
 
 @cache
@@ -347,7 +366,7 @@ def _spelling(word: str) -> str:
     """The most frequent dictionary word one slip from ``word``, for a word no dictionary has."""
     if len(word) < 5 or not word.isalpha() or _known(word) or _known(stem(word)):
         return word
-    found = _one_slip(word, _by_deletion())
+    found = [known for known in _one_slip(word, _by_deletion()) if _may_be_a_slip(word, known)]
     return found[0] if found else word
 
 

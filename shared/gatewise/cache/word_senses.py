@@ -9,6 +9,9 @@ of one thing ("print"/"download", "repair"/"replace", "kitten"/"puppy") are neit
 can share a sense word ("buy" and "sell" are both ways to "trade"), so the polarity gate runs
 first.
 
+It also says whether a word is in the dictionary at all, so that a real word the embedder's
+vocabulary lacks ("debit", "mend", "router") is not read as a slip of one it has.
+
 The table is ``gatewise/data/word-senses.json.gz``, derived from WordNet 3.0 (Princeton
 University, whose licence notice it carries) by ``scripts/build_word_senses.py``.
 """
@@ -20,13 +23,32 @@ import json
 from collections.abc import Iterable
 from functools import cache
 from importlib import resources
+from typing import Any
+
+
+@cache
+def _raw() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(
+        gzip.decompress((resources.files("gatewise.data") / "word-senses.json.gz").read_bytes()))
+    return data
 
 
 @cache
 def _table() -> tuple[dict[str, frozenset[int]], dict[str, frozenset[int]], dict[str, str]]:
-    raw = json.loads(gzip.decompress((resources.files("gatewise.data") / "word-senses.json.gz").read_bytes()))
+    raw = _raw()
     return ({w: frozenset(s) for w, s in raw["senses"].items()},
             {w: frozenset(s) for w, s in raw["manner_of"].items()}, raw["forms"])
+
+
+@cache
+def _words() -> frozenset[str]:
+    raw = _raw()
+    return frozenset(raw["senses"]) | frozenset(raw["forms"]) | frozenset(raw["other_words"])
+
+
+def is_word(word: str) -> bool:
+    """Whether WordNet lists ``word`` (lowercased), or it is an irregular form of a word it lists."""
+    return word in _words()
 
 
 def _lookup(table: dict[str, frozenset[int]], forms: Iterable[str]) -> frozenset[int]:
