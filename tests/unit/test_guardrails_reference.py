@@ -9,7 +9,7 @@ import string
 from collections.abc import Iterator
 
 from gatewise.guardrails import candidates as cand
-from gatewise.guardrails import pii, validators
+from gatewise.guardrails import phones, pii, validators
 from gatewise.guardrails.candidates import candidates, matches_at
 from gatewise.guardrails.normalize import ascii_bytes, normalise
 from repo_paths import load_bench
@@ -167,3 +167,25 @@ def test_phone_marks_are_the_openers_near_each_long_number() -> None:
         assert cand._phone_marks(raw, spans) == expected, text
         checked += len(expected)
     assert checked > 1000
+
+
+PHONE_WORDS_LISTED = re.compile(
+    r"phone|tel\b|tel\.|telephone|call|mobile|cell|fax|whatsapp|sms|text me|contact|dial|"
+    r"ring|reach|handy|telefon|téléphone|portable|cellulare|móvil|celular|numéro|nummer|número")
+
+
+def test_phone_words_begin_where_the_listed_words_do() -> None:
+    """The phone words grouped by first letter match where the plain list of words does."""
+    rnd = random.Random(66)
+    fragments = ["phone", "tel", "tele", "tel.", "telephone", "telefon", "téléphone", "call", "cal", "cell",
+                 "cellulare", "celular", "mobile", "móvil", "fax", "whatsapp", "sms", "text me", "text",
+                 "contact", "dial", "ring", "reach", "handy", "portable", "numéro", "nummer", "número",
+                 "num", "p", "t", "c", "n", "e", "l", " ", ".", "5", "_", "é", "x"]
+    matched = 0
+    for _ in range(20000):
+        text = "".join(rnd.choice(fragments) for _ in range(rnd.randint(1, 8)))
+        listed = PHONE_WORDS_LISTED.search(text)
+        grouped = phones._PHONE_WORDS.search(text)
+        assert (grouped and grouped.start()) == (listed and listed.start()), text
+        matched += listed is not None
+    assert matched > 5000

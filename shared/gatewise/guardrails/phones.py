@@ -35,9 +35,14 @@ _DATE = re.compile(r"\d{1,4}([./\-])\d{1,2}\1\d{1,4}|\d{1,2}[./\-]\d{4}")
 # A full date and then more numbers (a time, a row of a table or a log): not a phone number.
 _DATE_FIRST = re.compile(r"(?:\d{4}([./\-])\d{1,2}\1\d{1,2}|\d{1,2}([./\-])\d{1,2}\2\d{4}) ")
 _CONTEXT_CHARS = 40
+# Words that say a number is a phone number: phone, tel (a word, or "tel."), telephone, call,
+# mobile, cell, fax, whatsapp, sms, "text me", contact, dial, ring, reach, handy, telefon,
+# téléphone, portable, cellulare, móvil, celular, numéro, nummer, número. Only whether and
+# where one begins is used, so words sharing a first letter are one branch: the engine tries a
+# branch per letter rather than every word at every letter of a log.
 _PHONE_WORDS = re.compile(
-    r"phone|tel\b|tel\.|telephone|call|mobile|cell|fax|whatsapp|sms|text me|contact|dial|"
-    r"ring|reach|handy|telefon|téléphone|portable|cellulare|móvil|celular|numéro|nummer|número")
+    r"p(?:hone|ortable)|t(?:el(?:\b|\.|ephone|efon)|ext me|éléphone)|c(?:all|ell|ontact|elular)"
+    r"|m(?:obile|óvil)|fax|whatsapp|sms|dial|r(?:ing|each)|handy|n(?:uméro|ummer|úmero)")
 # Words right before a number (the last three) that make it an identifier.
 _ID_WORDS = frozenset([
     "order", "invoice", "tracking", "track", "shipment", "parcel", "account", "acct", "isbn", "issn",
@@ -98,7 +103,7 @@ def _bare(text: str, lower: str, start: int, digits: int, said: int) -> bool:
     the window when the first one in the text begins at or after ``start``."""
     if text[start + digits:start + digits + 3].lstrip(" ")[:1] in _EXTENSION_STARTS:
         return False
-    return start <= said or not _PHONE_WORDS.search(lower[max(0, start - _CONTEXT_CHARS):start])
+    return start <= said or not _PHONE_WORDS.search(lower, max(0, start - _CONTEXT_CHARS), start)
 
 
 def load_regions(regions: Iterable[str]) -> None:
