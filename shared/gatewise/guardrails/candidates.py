@@ -187,13 +187,9 @@ _UNDERSCORE = ord("_")
 def _dotted(shapes: bytes) -> list[int]:
     """The first digit of each group that begins four dot-joined groups of digits (``shapes``:
     the class bytes after a leading space)."""
-    starts = []
-    for match in _IPV4_SHAPE.finditer(shapes):
-        at = match.start()
-        while shapes[at - 1] == 48 and match.start() - at < 2:  # back to the group's start
-            at -= 1
-        starts.append(at - 1)
-    return starts
+    # back to the group's start: it has at most three digits
+    return [at - 3 if shapes[at - 2:at] == b"00" else at - 2 if shapes[at - 1] == 48 else at - 1
+            for at in [match.start() for match in _IPV4_SHAPE.finditer(shapes)]]
 
 
 def _long_runs(classes: bytes) -> list[tuple[int, int]]:

@@ -50,9 +50,12 @@ class Occupied:
 
     def __init__(self, size: int, spans: Iterable[tuple[int, int]] = ()) -> None:
         self._size = size
-        self._mask: bytearray | None = None  # made on the first span: most texts have none
-        for start, end in spans:
-            self.add(start, end)
+        mask = None  # made on the first span: most texts have none
+        for start, end in spans:  # add() without a call per span: a log has one on every line
+            if mask is None:
+                mask = bytearray(size)
+            mask[start:end] = b"\x01" * (end - start)
+        self._mask: bytearray | None = mask
 
     def add(self, start: int, end: int) -> None:
         if self._mask is None:
