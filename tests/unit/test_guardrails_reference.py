@@ -189,3 +189,15 @@ def test_phone_words_begin_where_the_listed_words_do() -> None:
         assert (grouped and grouped.start()) == (listed and listed.start()), text
         matched += listed is not None
     assert matched > 5000
+
+
+def test_six_colons_are_found_as_the_repeated_group_finds_them() -> None:
+    repeated = re.compile(rb":(?:[h.]{0,4}:){5}")
+    rnd = random.Random(67)
+    found = 0
+    for _ in range(20000):
+        classes = bytes(rnd.choice(b"hhh..::: ") for _ in range(rnd.randint(1, 60)))
+        expected = [m.span() for m in repeated.finditer(classes)]
+        assert [m.span() for m in pii._SIX_COLONS.finditer(classes)] == expected, classes
+        found += len(expected)
+    assert found > 1000
