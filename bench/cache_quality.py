@@ -25,7 +25,11 @@ default unless ``--default`` says otherwise), served counts by category and whic
 The gatewise column at the default threshold is also replayed through SemanticCache.store/lookup
 to check that the bench decides exactly as the cache does.
 
-Usage: python bench/cache_quality.py [--embedders local,local-hash] [--default 0.75]
+``--without-groups`` scores the rules with the hand-written synonym groups
+(:mod:`gatewise.cache.synonyms`) answering nothing: the groups were written with the dev half in
+view, so this shows what the general parts (word senses, word vectors, rewordings) serve alone.
+
+Usage: python bench/cache_quality.py [--embedders local,local-hash] [--default 0.75] [--without-groups]
 (needs the bench extra: pip install -e '.[bench]')
 """
 
@@ -44,7 +48,7 @@ from pathlib import Path
 import numpy as np
 from fow_cache.data import load_conversations, load_questions
 
-from gatewise.cache import gates
+from gatewise.cache import gates, synonyms
 from gatewise.cache.semantic import Scope, SemanticCache
 from gatewise.config import SemanticCacheConfig
 
@@ -260,5 +264,9 @@ if __name__ == "__main__":
     parser.add_argument("--embedders", default="local,local-hash")
     parser.add_argument("--default", type=float, default=SemanticCacheConfig().similarity_threshold,
                         help="the threshold to break down (default: the configuration's)")
+    parser.add_argument("--without-groups", action="store_true",
+                        help="score without the hand-written synonym groups")
     args = parser.parse_args()
+    if args.without_groups:
+        synonyms.senses = lambda word, stemmed: frozenset()
     asyncio.run(main(args.embedders.split(","), args.default))
