@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TYPE_CHECKING
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from gatewise.cache import ResponseCache
 from gatewise.cache.response import FILE_NAME as CACHE_FILE
@@ -29,7 +30,9 @@ from gatewise.upstream.openrouter import OpenRouterClient
 from gatewise.upstream.portkey_gateway import PortkeyGatewayClient
 
 if TYPE_CHECKING:
-    from gatewise.analytics.source import LedgerSource
+    from collections.abc import Callable, Iterable, Sequence
+
+    from gatewise.analytics.source import Dialect, LedgerSource, Reader, Row
     from gatewise.cache.admin import CacheHome
     from gatewise.cache.semantic import SemanticCache
     from gatewise.guardrails import GuardrailPipeline
@@ -42,6 +45,30 @@ CATALOG_REFRESH_TIMEOUT_S = 5.0
 # a slow /models must not hold up a server's first answer. The refresh carries on and its
 # catalogue replaces the cached one when it lands.
 CATALOG_STARTUP_WAIT_S = 0.25
+
+
+class OwnRowsFirst:
+    """A report's read transaction, begun once the ledger has committed the rows it holds back
+    for a moment (see ``LedgerStore.record_soon``)."""
+
+    def __init__(self, ledger: LedgerStore, reader: Reader) -> None:
+        self._ledger, self._reader = ledger, reader
+        self.dialect: Dialect = reader.dialect
+
+    async def __aenter__(self) -> OwnRowsFirst:
+        await self._ledger.flush()
+        await self._reader.__aenter__()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self._reader.__aexit__(exc_type, exc, tb)
+
+    async def rows(self, sql: str, params: Sequence[Any] = ()) -> Sequence[Row]:
+        return await self._reader.rows(sql, params)
+
+    async def each(self, sql: str, params: Sequence[Any], feed: Callable[[Iterable[Row]], None]) -> None:
+        await self._reader.each(sql, params, feed)
 
 
 def catalog_cache(settings: Settings) -> CatalogCache:
@@ -144,8 +171,10 @@ class Runtime:
 
     @property
     def analytics(self) -> LedgerSource:
-        """The calls the analytics read: every instance's on a shared database."""
-        return analytics_source(self.settings.ledger_path, self.database, self.guardrail_events)
+        """The calls the analytics read: every instance's on a shared database. Each report
+        first has the ledger commit the rows this process has yet to, so it counts them."""
+        source = analytics_source(self.settings.ledger_path, self.database, self.guardrail_events)
+        return replace(source, reader=lambda: OwnRowsFirst(self.ledger, source.reader()))
 
     @property
     def cache_home(self) -> CacheHome:

@@ -11,7 +11,7 @@ import sys
 import textwrap
 import threading
 from calendar import timegm
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from gatewise.ledger import (
     SQLiteLedger,
     open_ledger,
 )
+from gatewise.ledger import writer as writer_module
 from gatewise.ledger.writer import GroupCommitWriter
 from store_support import call_record, count_elsewhere
 
@@ -299,6 +300,23 @@ def another_writer(path: Path) -> Iterator[None]:
         holder.close()
 
 
+@contextlib.asynccontextmanager
+async def loop_turns() -> AsyncIterator[list[int]]:
+    """Counts, in its one item, the turns a task sleeping 5 ms at a time gets while the block runs."""
+    ticks = [0]
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(0.005)
+            ticks[0] += 1
+
+    ticker = asyncio.create_task(tick())
+    try:
+        yield ticks
+    finally:
+        ticker.cancel()
+
+
 async def test_failed_write_reaches_every_waiting_caller(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite3"
     store = SQLiteLedger(path, busy_timeout_ms=50)
@@ -328,21 +346,12 @@ async def test_a_locked_ledger_never_stalls_the_loop(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite3"
     store = SQLiteLedger(path)
     await store.record(call_record())
-    ticks = 0
-
-    async def tick() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0.005)
-            ticks += 1
-
     with another_writer(path):
-        ticker = asyncio.create_task(tick())
-        waiting = asyncio.create_task(store.record(call_record(request_id="waits")))
-        await asyncio.sleep(0.3)
-        assert not waiting.done() and ticks >= 10  # the row waits for the lock; the loop runs on
+        async with loop_turns() as ticks:
+            waiting = asyncio.create_task(store.record(call_record(request_id="waits")))
+            await asyncio.sleep(0.3)
+            assert not waiting.done() and ticks[0] >= 10  # the row waits for the lock; the loop runs on
     await waiting
-    ticker.cancel()
     assert count_elsewhere(path, "calls") == 2
     await store.close()
 
@@ -356,6 +365,74 @@ async def test_the_wal_is_checkpointed_while_calls_are_committed_one_by_one(tmp_
     assert path.with_name(path.name + "-wal").stat().st_size < 12 * 2**20
     assert count_elsewhere(path, "calls") == 3000
     await store.close()
+
+
+# --- rows recorded without waiting (record_soon) ------------------------------------------------
+
+HOUR = 3600.0  # a delay no test outlives: only a read, a flush or close commits the rows
+
+
+async def test_rows_recorded_soon_reach_the_file_by_themselves(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    store = SQLiteLedger(path)
+    assert store.record_soon([call_record(request_id=str(i)) for i in range(3)]) is None
+
+    async def on_disk() -> None:
+        while count_elsewhere(path, "calls") != 3:
+            await asyncio.sleep(0.01)  # the loop runs on: the commit is due on it
+
+    await asyncio.wait_for(on_disk(), 30)  # bounds a hang, times nothing
+    await store.close()
+
+
+async def test_reads_see_rows_recorded_soon_here_and_through_another_open_ledger(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    store, other = SQLiteLedger(path, defer_delay_s=HOUR), SQLiteLedger(path, defer_delay_s=HOUR)
+    store.record_soon([call_record(request_id="a"), call_record(request_id="b")])
+    other.record_soon([call_record(request_id="c")])
+    assert count_elsewhere(path, "calls") == 0  # held back
+    assert {r.request_id for r in await store.recent()} == {"a", "b", "c"}
+    assert count_elsewhere(path, "calls") == 3 and store.commits + other.commits == 2
+    await store.close()
+    await other.close()
+
+
+async def test_close_commits_every_row_recorded_soon(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    store = SQLiteLedger(path, defer_delay_s=HOUR)
+    for i in range(300):
+        store.record_soon([call_record(request_id=str(i))])
+    await store.close()
+    assert count_elsewhere(path, "calls") == 300
+
+
+async def test_rows_recorded_soon_survive_a_locked_file_without_stalling_the_loop(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    store = SQLiteLedger(path, busy_timeout_ms=50, defer_delay_s=0.0)
+    with another_writer(path):
+        async with loop_turns() as ticks:
+            assert store.record_soon([call_record(request_id="kept")]) is None
+            await asyncio.sleep(0.3)
+            assert ticks[0] >= 10  # the loop ran on while the thread's commit failed
+    # Kept for the next commit, which the read asks for.
+    assert await store.count() == 1
+    assert count_elsewhere(path, "calls") == 1
+    await store.close()
+
+
+async def test_a_full_backlog_makes_callers_wait_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(writer_module, "MAX_DEFERRED_ROWS", 2)
+    stored: list[CallRecord] = []
+    writer = GroupCommitWriter(stored.extend, label="ledger", delay_s=HOUR)
+    assert writer.defer([call_record(request_id="1"), call_record(request_id="2")]) is None
+    waiting = writer.defer([call_record(request_id="3")])
+    assert waiting is not None
+    await asyncio.wait_for(waiting, 10)  # bounds a hang, times nothing
+    # The waiting caller's commit takes the deferred rows with it.
+    assert [r.request_id for r in stored] == ["3", "1", "2"] and writer.commits == 1
+    assert writer.defer([call_record(request_id="4")]) is None  # room again
+    await writer.close()
+    assert stored[-1].request_id == "4"
 
 
 # --- summaries ---------------------------------------------------------------------------------

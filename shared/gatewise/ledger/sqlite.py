@@ -7,6 +7,7 @@ import dataclasses
 import operator
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from gatewise.ledger.migrations import migrate
 from gatewise.ledger.records import GROUP_BY_CHOICES, CallRecord, GroupBy, SummaryRow, group_key_sql
 from gatewise.ledger.store import LedgerClosedError, LedgerError
-from gatewise.ledger.writer import GroupCommitWriter
+from gatewise.ledger.writer import DEFER_DELAY_S, GroupCommitWriter
 from gatewise.redact import scrub_data
 from gatewise.sqlite_wal import create_private_file, enable_wal
 
@@ -59,6 +60,10 @@ ORDER BY {order}
 """
 
 
+# Every ledger open in this process, so a read through one commits what the others hold back.
+_OPEN: weakref.WeakSet[SQLiteLedger] = weakref.WeakSet()
+
+
 def _connect(path: Path, busy_timeout_ms: int, *, read_only: bool = False) -> Database:
     # check_same_thread=False: the writer thread and to_thread workers use these connections,
     # each serialised by its owner. Plugins off so installed extras cannot alter the ledger.
@@ -79,9 +84,11 @@ def _connect(path: Path, busy_timeout_ms: int, *, read_only: bool = False) -> Da
 
 class SQLiteLedger:
     """A ``LedgerStore`` on one SQLite file, written by group commit (see ``writer``): on the
-    event loop while nothing else writes, else by a thread that waits its turn."""
+    event loop while nothing else writes, else by a thread that waits its turn; rows recorded
+    with ``record_soon`` by that thread within a few milliseconds."""
 
-    def __init__(self, path: Path | str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
+    def __init__(self, path: Path | str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+                 defer_delay_s: float = DEFER_DELAY_S) -> None:
         self.path = Path(path)
         label = f"the call ledger at {self.path}"
         dbs: list[Database] = []
@@ -104,7 +111,10 @@ class SQLiteLedger:
         self._read_lock = threading.Lock()
         self._loop_lock = threading.Lock()  # one event loop at a time on the loop's connection
         self._loop_batches = 0
-        self._writer = GroupCommitWriter(self._insert, label=label, write_now=self._insert_now)
+        self._writer = GroupCommitWriter(self._insert, label=label, write_now=self._insert_now,
+                                         delay_s=defer_delay_s)
+        self._file = self.path.resolve()
+        _OPEN.add(self)
 
     @property
     def commits(self) -> int:
@@ -124,6 +134,16 @@ class SQLiteLedger:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.set_result(None)
         return done
+
+    def record_soon(self, recs: Iterable[CallRecord]) -> asyncio.Future[None] | None:
+        # Committed by the writer thread within its delay, or by the next read or close.
+        return self._writer.defer(tuple(recs))
+
+    async def flush(self) -> None:
+        """Commit the rows ``record_soon`` queued here and in every other ledger this process
+        has open on the same file, so a reader of the file sees them."""
+        for ledger in [ledger for ledger in _OPEN if ledger._file == self._file]:
+            await ledger._writer.flush()
 
     async def summary(
         self,
@@ -173,6 +193,7 @@ class SQLiteLedger:
 
     async def _read(self, query: Callable[[Database], T]) -> T:
         self._check_open()
+        await self.flush()  # the process's own rows first
         return await asyncio.to_thread(self._run_read, query)
 
     def _run_read(self, query: Callable[[Database], T]) -> T:

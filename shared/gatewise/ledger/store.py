@@ -22,12 +22,23 @@ class LedgerSchemaError(LedgerError):
 
 @runtime_checkable
 class LedgerStore(Protocol):
-    """Where upstream calls are recorded. A returned ``record`` means the row is durable."""
+    """Where upstream calls are recorded. A returned ``record`` means the row is durable; every
+    read sees the rows this process recorded before it, ``record_soon``'s included."""
 
     async def record(self, rec: CallRecord) -> None: ...
 
     def record_many(self, recs: Iterable[CallRecord]) -> Awaitable[None]:
         """Start storing ``recs`` at once; awaiting the result waits until they are durable."""
+        ...
+
+    def record_soon(self, recs: Iterable[CallRecord]) -> Awaitable[None] | None:
+        """Store ``recs`` without making the caller wait, where the backend can: None when they
+        are accepted (durable within the backend's short delay, at once for a read or a clean
+        close, lost only if the process dies first); else what ``record_many`` returns."""
+        ...
+
+    async def flush(self) -> None:
+        """Commit what ``record_soon`` accepted, for a reader of the backend elsewhere."""
         ...
 
     async def summary(

@@ -153,10 +153,13 @@ class Call(Generic[R]):
         return round((time.perf_counter() - self.started) * 1000, 2)
 
     def record(self, rows: list[CallRecord]) -> None:
-        """Queue ledger rows now, so their write overlaps what the call still has to do; the
-        ledger stage waits for every write before the call returns."""
+        """Hand ledger rows to the ledger, which commits them within a few milliseconds without
+        the call waiting; the ledger stage waits only for the writes the ledger asks it to
+        (its backlog full, or a backend that commits every row before answering)."""
         assert self.ledger is not None, "rows are recorded inside the ledger stage"
         rows = [row if row.request_hash == self.request_hash and row.caller == self.caller
                 else replace(row, request_hash=self.request_hash, caller=self.caller) for row in rows]
         self.rows += rows
-        self.writes.append(asyncio.ensure_future(self.ledger.record_many(rows)))
+        write = self.ledger.record_soon(rows)
+        if write is not None:
+            self.writes.append(asyncio.ensure_future(write))

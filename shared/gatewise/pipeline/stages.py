@@ -69,8 +69,8 @@ class Prepare:
 
 
 class Ledger:
-    """Every row the inner stages record is committed before the call returns, answered or
-    failed. Rows are queued as they are recorded, so the write overlaps the rest of the call."""
+    """Every row the inner stages record reaches the ledger, answered or failed: handed over as
+    it is recorded, and waited for only when the ledger asks (see ``Call.record``)."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime

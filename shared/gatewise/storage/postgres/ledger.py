@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from typing import Any
 
 from gatewise.ledger.records import GROUP_BY_CHOICES, CallRecord, GroupBy, SummaryRow, group_key_sql
@@ -74,6 +74,12 @@ class PostgresLedger:
         self._check_open()
         if batch:
             await self._submit(batch)
+
+    def record_soon(self, recs: Iterable[CallRecord]) -> Awaitable[None]:
+        return self.record_many(recs)  # every row is waited for, as other instances read them
+
+    async def flush(self) -> None:
+        """Nothing is held back (see record_soon)."""
 
     async def summary(self, since: float | None = None, until: float | None = None,
                       group_by: GroupBy | None = None) -> list[SummaryRow]:
