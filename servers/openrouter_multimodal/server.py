@@ -19,6 +19,7 @@ from gatewise.config import Settings
 from gatewise.mcpkit.annotations import calls_model, read_only
 from gatewise.mcpkit.errors import tool_errors
 from gatewise.mcpkit.server import build_server, runtime_lifespan
+from gatewise.mcpkit.structured import tool_result
 from gatewise.mcpkit.untrusted import fence, fence_json
 from gatewise.multimodal import models
 from gatewise.multimodal.service import (
@@ -72,12 +73,13 @@ Object = Annotated[JsonObject | None, FiniteJSON]
 def _reply(out: ModelOutput, text: str, images: list[tuple[str, bytes]] | None = None) -> CallToolResult:
     """Model text goes out fenced and labelled, so a client model reads it as data; so does the
     JSON of the whole result, which repeats it (and tool calls, reasoning and citations)."""
-    content: list[ContentBlock] = [
+    pictures: list[ContentBlock] = [
+        ImageContent(type="image", data=base64.b64encode(data).decode("ascii"), mime_type=mime)
+        for mime, data in images or []]
+    return tool_result(out, lambda data: [
         TextContent(type="text", text=fence(text, notice=UNTRUSTED_NOTICE, model=out.model)),
-        TextContent(type="text", text=fence_json(out, notice=UNTRUSTED_NOTICE, model=out.model))]
-    content += [ImageContent(type="image", data=base64.b64encode(data).decode("ascii"), mime_type=mime)
-                for mime, data in images or []]
-    return CallToolResult(content=content, structured_content=out.model_dump(mode="json"))
+        TextContent(type="text", text=fence_json(data, notice=UNTRUSTED_NOTICE, model=out.model)),
+        *pictures])
 
 
 def create_server(settings: Settings) -> MCPServer[MultimodalService]:

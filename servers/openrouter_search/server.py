@@ -18,6 +18,7 @@ from gatewise.config import Settings
 from gatewise.mcpkit.annotations import calls_model
 from gatewise.mcpkit.errors import tool_errors
 from gatewise.mcpkit.server import build_server, runtime_lifespan
+from gatewise.mcpkit.structured import tool_result
 from gatewise.mcpkit.untrusted import fence, fence_json
 from gatewise.search import forms
 from gatewise.search.forms import SearchOptions, clean_domains
@@ -73,10 +74,9 @@ UseCache = Annotated[bool, Field(description="Read and store the local search ca
 
 def _reply(out: BaseModel, model: str, markdown: str, result_format: str) -> CallToolResult:
     """Either form is fenced: answers, titles, snippets and queries are all untrusted text."""
-    text = fence(markdown, notice=UNTRUSTED, model=model) if result_format == "markdown" \
-        else fence_json(out, notice=UNTRUSTED, model=model)
-    return CallToolResult(content=[TextContent(type="text", text=text)],
-                          structured_content=out.model_dump(mode="json"))
+    return tool_result(out, lambda data: [TextContent(type="text", text=(
+        fence(markdown, notice=UNTRUSTED, model=model) if result_format == "markdown"
+        else fence_json(data, notice=UNTRUSTED, model=model)))])
 
 
 def _options(service: SearchService, *, max_results: int | None, engine: forms.EngineChoice | None,

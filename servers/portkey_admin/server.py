@@ -24,6 +24,7 @@ from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.mcpkit.annotations import read_only, writes
 from gatewise.mcpkit.errors import tool_errors
 from gatewise.mcpkit.server import build_server
+from gatewise.mcpkit.structured import json_text, tool_result
 from gatewise.portkey import PortkeyAdmin
 from gatewise.portkey.actions import action_names, resource_names
 from gatewise.portkey.analytics import GroupBy, Metric
@@ -243,18 +244,18 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
         limit: Annotated[Limit, Field(description="Max groups.")] = None,
     ) -> Annotated[CallToolResult, UsageAnalytics]:
         report, png = await ctx.request_context.lifespan_context.usage(_args(locals()))
-        content: list[ContentBlock] = [TextContent(type="text", text=report.model_dump_json(indent=2))]
+        content: list[ContentBlock] = []
         if png is not None:
             content.append(ImageContent(type="image", data=base64.b64encode(png).decode(),
                                         mime_type="image/png"))
-        return CallToolResult(content=content, structured_content=report.model_dump(mode="json"))
+        return tool_result(report, lambda data: [TextContent(type="text", text=json_text(data)), *content])
 
     @tool(
         name=ToolName.GET_WORKSPACE_STATS, annotations=read_only("Workspace stats", remote=True),
         description=(
             "Per workspace (all, or one): members, API keys, configs, requests and cost in cents "
             "over the window, fetched concurrently. A figure that cannot be read (e.g. analytics "
-            "without Enterprise) is null with the reason in `errors`."),
+            "without Enterprise) is left out, with the reason in `errors`."),
     )
     @tool_errors
     async def get_workspace_stats(

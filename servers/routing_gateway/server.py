@@ -38,6 +38,7 @@ from gatewise.mcpkit.annotations import calls_model, read_only, writes
 from gatewise.mcpkit.arguments import arguments_of
 from gatewise.mcpkit.errors import tool_errors
 from gatewise.mcpkit.server import build_server, runtime_lifespan
+from gatewise.mcpkit.structured import json_text, tool_result
 from gatewise.mcpkit.untrusted import fence_json
 
 from .resources import add_resources
@@ -120,8 +121,8 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
     async def routed_complete(ctx: Context[RoutingGateway], request: CompletionRequest
                               ) -> Annotated[CallToolResult, CompletionResult]:
         out = await ctx.request_context.lifespan_context.complete(request)
-        return CallToolResult(content=[TextContent(type="text", text=fence_json(
-            out, notice=UNTRUSTED, model=out.model))], structured_content=out.model_dump(mode="json"))
+        return tool_result(out, lambda data: [
+            TextContent(type="text", text=fence_json(data, notice=UNTRUSTED, model=out.model))])
 
     @server.tool(
         name=ToolName.EXPLAIN_ROUTE,
@@ -170,11 +171,11 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
             gateway.runtime.analytics, gateway.catalog, since=since, until=until,
             group_by=group_by, baseline_model=baseline,
             progress=lambda done, total, message: ctx.report_progress(done, total, message))
-        content: list[ContentBlock] = [TextContent(type="text", text=report.model_dump_json(indent=2))]
+        content: list[ContentBlock] = []
         if chart is not None:
             png = base64.b64encode(render_chart(report, chart)).decode()
             content.append(ImageContent(type="image", data=png, mime_type="image/png"))
-        return CallToolResult(content=content, structured_content=report.model_dump(mode="json"))
+        return tool_result(report, lambda data: [TextContent(type="text", text=json_text(data)), *content])
 
     @server.tool(
         name=ToolName.GET_OPTIMIZATION_REPORT,

@@ -85,9 +85,10 @@ class Result(BaseModel):
 
 def test_fenced_json_parses_back_to_the_same_value() -> None:
     result = Result(answer=INJECTION, titles=[f"t {attack}" for attack in ATTACKS.values()])
-    body = check_fenced(fence_json(result, notice="N.", model="m"))
+    data = result.model_dump(mode="json")
+    body = check_fenced(fence_json(data, notice="N.", model="m"))
     assert not re.search("[<\uff1c\ufe64]", body)
-    assert json.loads(body) == result.model_dump(mode="json")
+    assert json.loads(body) == data
 
 
 # --- every tool that returns model or web text --------------------------------------------------

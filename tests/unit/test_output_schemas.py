@@ -1,4 +1,5 @@
-"""Lean output schemas accept exactly what the models' own schemas accept, for less checking."""
+"""Published output schemas accept exactly the results the server sends (null fields left out),
+and cost a client little to check."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from typing import Any
 
 from jsonschema import exceptions as schema_errors
 from jsonschema.validators import validator_for
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from referencing import Registry
 
 from gatewise.gateway import CompletionResult
-from gatewise.mcpkit.inline_schema import lean_output_schema
+from gatewise.mcpkit.structured import dump, output_schema
 
 # A routed_complete result with every optional part filled, so each nested schema is entered.
 RESULT: dict[str, Any] = {
@@ -59,17 +60,49 @@ def variants(value: Any) -> Iterator[Any]:
         yield from REPLACEMENTS
 
 
-def test_the_lean_schema_accepts_exactly_what_the_models_schema_accepts() -> None:
+def with_nulls(value: Any, schema: dict[str, Any]) -> Any:
+    """``value`` with every field it leaves out whose published default is null put back as null:
+    what the published schema says an absent field means."""
+    if isinstance(value, dict):
+        schema = next((b for b in schema.get("anyOf", ()) if "properties" in b), schema)
+        out = dict(value)
+        for name, field in schema.get("properties", {}).items():
+            if name in out:
+                out[name] = with_nulls(out[name], field)
+            elif "default" in field and field["default"] is None:
+                out[name] = None
+        return out
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [with_nulls(item, schema["items"]) for item in value]
+    return value
+
+
+def without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+    return [without_nulls(v) for v in value] if isinstance(value, list) else value
+
+
+def test_the_published_schema_accepts_exactly_what_the_server_sends() -> None:
+    """What the model's own schema accepts, with its null fields left out as the server sends it,
+    is accepted; and what is accepted means, with absent fields read as null, a valid result."""
     assert CompletionResult.model_validate(RESULT)
-    full = CompletionResult.model_json_schema(mode="serialization")
-    lean = lean_output_schema(full)
-    assert "$defs" not in lean and "$ref" not in json.dumps(lean)
-    checked = accepted = 0
+    full = CompletionResult.model_json_schema()
+    published = output_schema(CompletionResult)
+    assert "$defs" not in published and "$ref" not in json.dumps(published)
+    checked = accepted = widened = 0
     for value in variants(RESULT):
         verdict = is_valid(full, value)
-        assert is_valid(lean, value) == verdict, value
+        if verdict:
+            sent = dump(CompletionResult.model_validate(value))
+            assert is_valid(published, value) and is_valid(published, without_nulls(value)), value
+            assert is_valid(published, sent) and sent == without_nulls(sent), value
+        if is_valid(published, value):
+            assert is_valid(full, with_nulls(value, published)), value
+            widened += not verdict
         checked, accepted = checked + 1, accepted + verdict
     assert checked > 500 and 0 < accepted < checked
+    assert widened  # finish_reason may be left out: it is null then
 
 
 class Nested(BaseModel):
@@ -83,23 +116,37 @@ class Odd(BaseModel):
     either: int | str | None = None  # three branches: left as they are
     nested: Nested | None = None
     named: str | None = None
+    given: str | None  # required, yet null: left out like the others
+    scores: dict[str, float | None] = {}  # values are data: their nulls stay
 
 
 def test_optional_fields_stay_portable_and_keep_their_own_words() -> None:
     """A nullable field stays ``anyOf`` with single-type branches: a ``type`` array is refused by
     clients mapping schemas onto a single-``type`` dialect."""
-    full = Odd.model_json_schema(mode="serialization")
-    full["properties"]["named"]["description"] = "the field's own words"
+    full = Odd.model_json_schema()
     before = copy.deepcopy(full)
-    lean = lean_output_schema(full)
+    published = output_schema(Odd)
     assert full == before  # the model's schema is left as it was
-    props = lean["properties"]
-    assert '"type": [' not in json.dumps(lean)
+    props = published["properties"]
+    assert '"type": [' not in json.dumps(published)
     assert props["level"]["anyOf"] == [{"type": "integer"}, {"type": "null"}]
     assert props["nested"]["anyOf"][0]["required"] == ["code"]  # inlined, not a reference
-    assert props["named"]["description"] == "the field's own words"
     assert props["either"]["anyOf"] == full["properties"]["either"]["anyOf"]
+    assert "required" not in published and props["given"]["default"] is None
+    sent = dump(Odd(given=None, nested=Nested(code="a"), scores={"x": None, "y": 1.0}))
+    assert sent == {"nested": {"code": "a"}, "scores": {"x": None, "y": 1.0}}
+    assert is_valid(published, sent) and not is_valid(full, sent)
     for value in [{}, {"level": None}, {"level": "1"}, {"nested": None}, {"nested": {}},
                   {"nested": {"code": "a"}}, {"nested": {"code": "a", "size": "big"}}, {"tags": [1]},
                   {"either": None}, {"either": []}]:
-        assert is_valid(lean, value) == is_valid(full, value), value
+        assert is_valid(published, value) == is_valid(full, {"given": None, **value}), value
+
+
+def test_a_field_described_by_the_model_keeps_its_words() -> None:
+    class Described(BaseModel):
+        named: str | None = Field(None, description="the field's own words")
+        found: Nested | None = Field(description="where it was found")
+
+    props = output_schema(Described)["properties"]
+    assert props["named"]["description"] == "the field's own words"
+    assert props["found"]["description"] == "where it was found" and props["found"]["default"] is None

@@ -11,7 +11,15 @@ from mcp import MCPError
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
-from mcp.types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, InputRequiredResult, Tool
+from mcp.types import (
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    CallToolResult,
+    Icon,
+    InputRequiredResult,
+    Tool,
+    ToolAnnotations,
+)
 from pydantic import ValidationError
 
 from gatewise.config import Settings
@@ -20,6 +28,7 @@ from gatewise.mcpkit.client_logging import add_client_logging
 from gatewise.mcpkit.errors import cap_error_text, failure_text
 from gatewise.mcpkit.inline_schema import inline_input_schema, lean_output_schema
 from gatewise.mcpkit.redaction import scrub_tool_results
+from gatewise.mcpkit.structured import output_schema, result_model, returning_results
 from gatewise.mcpkit.wellformed import refuse_lone_surrogates
 from gatewise.runtime import Runtime
 
@@ -88,6 +97,22 @@ class GatewiseServer(MCPServer[T]):
         # tools/list (one per session) reuses it while the schema is unchanged, instead of
         # walking it again.
         self._published: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = {}
+        # The output schema of each tool that returns a model, which this server dumps itself.
+        self._result_schemas: dict[str, dict[str, Any]] = {}
+
+    def add_tool(self, fn: Callable[..., Any], name: str | None = None, title: str | None = None,
+                 description: str | None = None, annotations: ToolAnnotations | None = None,
+                 icons: list[Icon] | None = None, meta: dict[str, Any] | None = None,
+                 structured_output: bool | None = None) -> None:
+        """Register a tool; one that returns a model has its result dumped once, nulls left out,
+        and the matching schema published (see ``structured``)."""
+        model = result_model(fn) if structured_output is not False else None
+        self._result_schemas.pop(name or fn.__name__, None)
+        if model is not None:
+            self._result_schemas[name or fn.__name__] = output_schema(model)
+            fn = returning_results(fn)
+        super().add_tool(fn, name=name, title=title, description=description, annotations=annotations,
+                         icons=icons, meta=meta, structured_output=structured_output)
 
     async def call_tool(self, name: str, arguments: dict[str, Any],
                         context: Context[Any, Any] | None = None
@@ -108,7 +133,9 @@ class GatewiseServer(MCPServer[T]):
         tools = []
         for tool in await super().list_tools():
             update = {"input_schema": self._published_schema(tool.name, "input", tool.input_schema)}
-            if tool.output_schema is not None:
+            if tool.name in self._result_schemas:
+                update["output_schema"] = self._result_schemas[tool.name]
+            elif tool.output_schema is not None:
                 update["output_schema"] = self._published_schema(tool.name, "output", tool.output_schema)
             tools.append(tool.model_copy(update=update))
         return tools

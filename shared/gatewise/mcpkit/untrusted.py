@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import Any
 
-from pydantic import BaseModel
+from gatewise.mcpkit.structured import json_text
 
 TAG = "untrusted_model_output"
 
@@ -60,10 +61,11 @@ def fence(text: str, *, notice: str, model: str) -> str:
     return _wrap(defuse(text), notice, model)
 
 
-def fence_json(result: BaseModel, *, notice: str, model: str) -> str:
-    """A result as JSON text, fenced. Every ``<`` (and its look-alikes) is a ``\\uXXXX`` escape,
-    which JSON allows inside strings, so the fenced JSON still parses to exactly the result."""
-    text = _JSON_OPENER.sub(lambda m: f"\\u{ord(m.group(0)):04x}", result.model_dump_json(indent=1))
+def fence_json(data: dict[str, Any], *, notice: str, model: str) -> str:
+    """A result's structured content as JSON text, fenced. Every ``<`` (and its look-alikes) is a
+    ``\\uXXXX`` escape, which JSON allows inside strings, so the fenced JSON still parses to
+    exactly the structured content."""
+    text = _JSON_OPENER.sub(lambda m: f"\\u{ord(m.group(0)):04x}", json_text(data, indent=1))
     return _wrap(text, notice, model)
 
 

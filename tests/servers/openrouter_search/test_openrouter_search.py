@@ -396,8 +396,8 @@ async def test_research_answers_from_the_searches_that_worked(
     upstream.fault(DEFAULT, error_rate=0.5, statuses=[503])  # seeded: the same calls fail every run
     async with connect(settings) as client:
         out = await call(client, "research", {"question": "six topics", "queries": queries})
-    failed = [s for s in out["searches"] if s["error"]]
-    worked = [s for s in out["searches"] if not s["error"]]
+    failed = [s for s in out["searches"] if s.get("error")]
+    worked = [s for s in out["searches"] if not s.get("error")]
     assert failed and worked
     assert all(s["error"].startswith("UPSTREAM_ERROR") and s["sources"] == [] for s in failed)
     assert sorted(w for w in out["warnings"] if "failed" in w) == sorted(

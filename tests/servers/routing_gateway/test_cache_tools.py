@@ -86,7 +86,7 @@ async def test_a_hit_is_worth_what_its_original_answer_cost(connect, upstream, s
     assert (totals["lookups"], totals["hits_exact"], totals["hits_semantic"]) == (6, 3, 1)
     assert (stats["saved_from_ledger"], stats["saved_from_catalog"], stats["unpriced_hits"]) == (2, 1, 1)
     assert totals["saved_usd"] == pytest.approx(2 * 0.0123 + semantic_usd)
-    by_project = {g["key"]: g for g in stats["by_project"]}
+    by_project = {g.get("key"): g for g in stats["by_project"]}
     assert by_project["a"]["saved_usd"] == pytest.approx(0.0123)
     assert by_project["b"]["saved_usd"] == pytest.approx(0.0123 + semantic_usd)
     assert by_project["b"]["hit_rate_semantic"] == 0.5

@@ -76,7 +76,7 @@ async def test_set_budget_tool_dry_run_and_bad_input(tmp_path: Path, sandbox, up
     settings = load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url)
     async with Client(create_server(settings)) as client:
         dry = await client.call_tool("set_budget", {"limit_usd": 5, "scope": "project:a", "dry_run": True})
-        assert dry.structured_content == {"applied": False, "before": None, "after": None}
+        assert dry.structured_content == {"applied": False}  # null fields are left out
         assert (await client.call_tool("get_budget_status", {})).structured_content["budgets"] == []
         done = await client.call_tool("set_budget", {"limit_usd": 5, "scope": "project:a"})
         assert done.structured_content["after"]["limit_usd"] == 5

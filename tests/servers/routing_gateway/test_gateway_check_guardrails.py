@@ -138,7 +138,7 @@ async def test_the_moderation_model_is_asked_only_when_the_caller_opts_in(settin
         asked = await call(client, "check_guardrails", {**text, "use_models": True})
     assert [c["check"] for c in local["checks"]] == ["content_safety"]
     assert [c["check"] for c in asked["checks"]] == ["content_safety", "moderation"]
-    assert asked["checks"][1]["verdict"] == "pass" and not asked["checks"][1]["error"]
+    assert asked["checks"][1]["verdict"] == "pass" and not asked["checks"][1].get("error")
     assert upstream.stats()["totals"]["requests"] == 1
     assert [(r.model, r.task) for r in await ledger_rows(settings)] == [
         ("meta-llama/llama-guard-4-12b", "guardrail")]  # the one call that cost anything is on record

@@ -48,10 +48,10 @@ async def test_a_hard_coding_conversations_follow_up_stays_on_the_strong_model(c
             assert out["model"] == first["model"]
             route = out["route"]
             assert route["task"] == "code_generation"
-            assert route["conversation"] == {
+            # which turn set the difficulty is not this test's concern
+            assert {k: v for k, v in route["conversation"].items() if k != "hardest_turns_ago"} == {
                 "user_turns": 2, "established_task": "code_generation", "inherited_task": True,
-                "hardest_turns_ago": route["conversation"]["hardest_turns_ago"], "has_code": True,
-                "has_math": False, "sticky_source": "history",
+                "has_code": True, "has_math": False, "sticky_source": "history",
                 "sticky": f"kept {first['model']}, which answered this conversation's last turn"}
 
 
@@ -69,7 +69,8 @@ async def test_a_conversation_id_keeps_the_model_where_fresh_routing_would_move(
         assert plan["conversation"]["sticky"] == (
             f"kept {first['model']}, which answered this conversation's last turn")
         other = await call(client, "explain_route", {"prompt": SUMMARY, "conversation_id": "chat-2"})
-        assert other["candidates"][0] == fresh["candidates"][0] and other["conversation"]["sticky"] is None
+        assert other["candidates"][0] == fresh["candidates"][0]
+        assert other["conversation"].get("sticky") is None
 
         forced = await call(client, "explain_route", {"prompt": SUMMARY, "conversation_id": "chat-1",
                                                       "model": "openai/gpt-4o-mini"})
@@ -85,7 +86,7 @@ async def test_without_an_id_the_earlier_turns_name_the_conversation(connect, up
         assert plan["conversation"]["sticky_source"] == "history"
         different = turns(("Write a limerick about a cat", "..."), last=SUMMARY)
         plan = await call(client, "explain_route", {"messages": different})
-        assert tier(plan["candidates"][0]) == "economy" and plan["conversation"]["sticky"] is None
+        assert tier(plan["candidates"][0]) == "economy" and plan["conversation"].get("sticky") is None
 
 
 async def test_a_failing_sticky_model_falls_back_and_the_conversation_moves(connect, upstream) -> None:

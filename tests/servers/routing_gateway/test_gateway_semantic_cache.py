@@ -63,7 +63,7 @@ def upstream_calls(upstream: SandboxAdmin) -> int:
 
 async def test_a_paraphrase_is_answered_from_the_cache_for_free(ask: Asker, upstream: SandboxAdmin) -> None:
     first, second, repeat = await ask({"prompt": QUESTION}, {"prompt": PARAPHRASE}, {"prompt": PARAPHRASE})
-    assert first["cache_status"] == "miss" and first["cost_usd"] > 0 and first["semantic_match"] is None
+    assert first["cache_status"] == "miss" and first["cost_usd"] > 0 and first.get("semantic_match") is None
     assert second["cache_status"] == "hit_semantic" and second["cost_usd"] == 0
     assert second["answer"] == first["answer"] and second["attempts"] == []
     match = second["semantic_match"]
@@ -89,7 +89,8 @@ async def test_a_paraphrase_is_answered_from_the_cache_for_free(ask: Asker, upst
 async def test_a_question_that_wants_another_answer_goes_upstream(ask: Asker, upstream: SandboxAdmin,
                                                                  trap: str) -> None:
     _, second = await ask({"prompt": QUESTION}, {"prompt": trap})
-    assert second["cache_status"] == "miss" and second["cost_usd"] > 0 and second["semantic_match"] is None
+    assert second["cache_status"] == "miss" and second["cost_usd"] > 0
+    assert second.get("semantic_match") is None
     assert upstream_calls(upstream) == 2
 
 
