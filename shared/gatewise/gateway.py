@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from gatewise.bounds import USD, FiniteJSON, Seconds, Temperature, Tokens
 from gatewise.caller import call_project
-from gatewise.catalog import Catalog
+from gatewise.catalog import PORTKEY_PREFIX, Catalog
 from gatewise.config import PROJECT_PATTERN, TaskType
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.multimodal.images import load_images
@@ -264,8 +264,11 @@ class RoutingGateway:
         if request.temperature is not None:
             params["temperature"] = request.temperature
         messages = request.chat_messages()
-        semantic = SemanticPolicy(self._answering_models(request, messages), sampled_ok=request.cache_sampled,
-                                  scope={"metadata": request.metadata, "web_search": request.web_search})
+        semantic = None  # the semantic cache off, or a call that may not use it: nothing to work out
+        if self.runtime.settings.caching.semantic_cache.enabled and not request.no_cache:
+            semantic = SemanticPolicy(self._answering_models(request, messages),
+                                      sampled_ok=request.cache_sampled,
+                                      scope={"metadata": request.metadata, "web_search": request.web_search})
         return Call(
             SERVER_NAME, "routed_complete", messages, self._result, params=params,
             executor=self.executor, project=request.project, budget=self.budget,
@@ -288,7 +291,8 @@ class RoutingGateway:
         plan = self.plan(request, call.messages)
         call.use_plan(plan)
         call.task = plan.profile.task.value
-        call.portkey_headers = portkey_headers(request, plan, call.request_id)
+        if any(c.model.startswith(PORTKEY_PREFIX) for c in plan.candidates):  # only Portkey reads them
+            call.portkey_headers = portkey_headers(request, plan, call.request_id)
         if plan.web_search:
             call.params["tools"] = [self.search_options.server_tool()]
             call.executor, call.search = self.web_executor, self.search_options
