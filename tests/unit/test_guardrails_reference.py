@@ -201,3 +201,23 @@ def test_six_colons_are_found_as_the_repeated_group_finds_them() -> None:
         assert [m.span() for m in pii._SIX_COLONS.finditer(classes)] == expected, classes
         found += len(expected)
     assert found > 1000
+
+
+def test_addresses_are_those_after_no_version_word() -> None:
+    """Addresses found with the version words looked for once per text are every valid
+    dotted quad of the text not after a version word."""
+    rnd = random.Random(68)
+    pieces = ["10.0.0.1", "192.168.1.20", "256.1.1.1", "1.2.3", " ", ".", "from ", "v", "er", "e", "i", "9"]
+    versions = ["version ", "ver. ", "build ", "§", "oid ", "release", "section ", "chapter", "firmware",
+                "driver"]
+    found = 0
+    for _ in range(8000):
+        view = normalise("".join(rnd.choice(versions if rnd.random() < 0.04 else pieces)
+                                 for _ in range(rnd.randint(1, 14))))
+        lower = view.lower
+        expected = [(m.start(), m.end()) for m in pii._IPV4.finditer(view.text)
+                    if not pii._VERSION_WORDS.search(lower, max(0, m.start() - 24), m.start())]
+        got = [(f.start, f.end) for f in pii._ipv4(view.text, lower, candidates(view).dotted)]
+        assert got == expected, view.text
+        found += len(expected)
+    assert found > 400
