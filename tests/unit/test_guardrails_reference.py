@@ -204,8 +204,8 @@ def test_six_colons_are_found_as_the_repeated_group_finds_them() -> None:
 
 
 def test_addresses_are_those_after_no_version_word() -> None:
-    """Addresses found with the version words looked for once per text are every valid
-    dotted quad of the text not after a version word."""
+    """The addresses found from the dotted candidates in one loop are every valid dotted quad
+    of the text that no version word stands before."""
     rnd = random.Random(68)
     pieces = ["10.0.0.1", "192.168.1.20", "256.1.1.1", "1.2.3", " ", ".", "from ", "v", "er", "e", "i", "9"]
     versions = ["version ", "ver. ", "build ", "§", "oid ", "release", "section ", "chapter", "firmware",

@@ -26,8 +26,8 @@ from gatewise.guardrails.candidates import (
     candidates,
     matches_at,
 )
-from gatewise.guardrails.entities import ENTITY_TYPES, PRIORITY, Finding, Occupied
-from gatewise.guardrails.normalize import View, ascii_bytes, class_table, needle, positions
+from gatewise.guardrails.entities import ENTITY_TYPES, PRIORITY, Finding, Occupied, new_finding
+from gatewise.guardrails.normalize import View, ascii_bytes, class_table, positions
 from gatewise.guardrails.phones import DEFAULT_REGIONS, find_phones
 from gatewise.guardrails.secrets import find_secrets
 from gatewise.guardrails.validators import (
@@ -68,9 +68,6 @@ _SSN_WORDS = re.compile(r"ssn|social security|soc\. ?sec|ss#|ss #|taxpayer")
 # "ever." before an address is not one).
 _VERSION_WORDS = re.compile(r"version|release|build|firmware|driver|\bver\.|section|chapter|§|\boid\b")
 _VERSION_WINDOW = 24
-# What each version word spells (a match holds one of them): a text without any has none.
-_VERSION_NEEDLES = tuple(map(needle, ("version", "release", "build", "firmware", "driver", "ver.", "section",
-                                      "chapter", "§", "oid")))
 _START, _END = attrgetter("start"), attrgetter("end")
 
 
@@ -140,19 +137,15 @@ def _numbers(view: View, wanted: frozenset[str], places: Candidates,
 
 def _ipv4(text: str, lower: str, dotted: list[int]) -> list[Finding]:
     """The addresses :func:`matches_at` finds from ``dotted``, but for those after a version
-    word, in one plain loop (a log holds an address on every line). A text that holds no
-    version word anywhere (a few C searches, on its first address) skips the test per address."""
+    word, in one plain loop (a log holds an address on every line)."""
     found = []
     end = 0
     match = _IPV4.match
-    versions = None
     for at in dotted:
         if at >= end and (m := match(text, at)) is not None:
             end = m.end()
-            if versions is None:
-                versions = any(word.within(lower) for word in _VERSION_NEEDLES)
-            if not (versions and after_version_word(lower, at)):
-                found.append(Finding("IP_ADDRESS", at, end, m.group()))
+            if not after_version_word(lower, at):
+                found.append(new_finding(("IP_ADDRESS", at, end, m.group(), "")))
     return found
 
 

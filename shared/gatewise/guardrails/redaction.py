@@ -14,7 +14,7 @@ from typing import Literal
 
 from gatewise.guardrails.pii import find_pii
 from gatewise.guardrails.texts import TextRef
-from gatewise.guardrails.verdict import CheckResult, Outcome, Span
+from gatewise.guardrails.verdict import CheckResult, Outcome, new_span
 
 EntityAction = Literal["redact", "flag", "block"]
 _STRENGTH = {"flag": 0, "redact": 1, "block": 2}
@@ -69,7 +69,7 @@ def check_pii(refs: list[TextRef], actions: Mapping[str, EntityAction], regions:
         for kind, start, end, value, _ in find_pii(view, actions, regions):  # a log: one per line
             if mapped:
                 start, end = view.span(start, end)
-            spans.append(Span(start, end, kind, message, part))
+            spans.append(new_span((start, end, kind, message, part)))
             values.append((kind, value))
             if actions[kind] == "redact":
                 new = placeholders.get(kind, value, text[start:end]) if placeholders else output_label(kind)
