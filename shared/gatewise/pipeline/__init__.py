@@ -11,6 +11,7 @@ in :func:`standard_stages`, and applies to every tool at once.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -85,7 +86,5 @@ def _chain(stages: Sequence[Stage]) -> Next:
 
 
 def _link(stage: Stage, next: Next) -> Next:
-    async def step(call: Call[Any]) -> None:
-        await stage(call, next)
-
-    return step
+    # The stage's own coroutine, with no wrapper coroutine around it.
+    return functools.partial(stage, next=next)
