@@ -74,7 +74,7 @@ async def _routing_gateway(sandbox: SandboxProcess, data_dir: str) -> None:
         out = result.structured_content or {}
         for attempt in out["attempts"]:
             mark = "ok " if attempt["status"] == "ok" else "ERR"
-            _say(f"    attempt {mark} {attempt['model']:<32} {attempt['error_code'] or ''}")
+            _say(f"    attempt {mark} {attempt['model']:<32} {attempt.get('error_code', '')}")
         _row(label, out)
         _say(f"  route: {out['route']['reason']}")
         bad = await client.call_tool("routed_complete", {"prompt": "  "})
