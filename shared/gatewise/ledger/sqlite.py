@@ -60,8 +60,10 @@ ORDER BY {order}
 """
 
 
-# Every ledger open in this process, so a read through one commits what the others hold back.
+# Every ledger open in this process, so a read through one commits what the others hold back;
+# the lock because ledgers open on worker threads while a loop may be reading the set.
 _OPEN: weakref.WeakSet[SQLiteLedger] = weakref.WeakSet()
+_OPEN_LOCK = threading.Lock()
 
 
 def _connect(path: Path, busy_timeout_ms: int, *, read_only: bool = False) -> Database:
@@ -114,7 +116,8 @@ class SQLiteLedger:
         self._writer = GroupCommitWriter(self._insert, label=label, write_now=self._insert_now,
                                          delay_s=defer_delay_s)
         self._file = self.path.resolve()
-        _OPEN.add(self)
+        with _OPEN_LOCK:
+            _OPEN.add(self)
 
     @property
     def commits(self) -> int:
@@ -136,13 +139,16 @@ class SQLiteLedger:
         return done
 
     def record_soon(self, recs: Iterable[CallRecord]) -> asyncio.Future[None] | None:
-        # Committed by the writer thread within its delay, or by the next read or close.
+        # Committed within the writer's delay (on this loop, or by its thread when the file is
+        # locked), or sooner by a read or close.
         return self._writer.defer(tuple(recs))
 
     async def flush(self) -> None:
         """Commit the rows ``record_soon`` queued here and in every other ledger this process
         has open on the same file, so a reader of the file sees them."""
-        for ledger in [ledger for ledger in _OPEN if ledger._file == self._file]:
+        with _OPEN_LOCK:
+            same_file = [ledger for ledger in _OPEN if ledger._file == self._file]
+        for ledger in same_file:
             await ledger._writer.flush()
 
     async def summary(
