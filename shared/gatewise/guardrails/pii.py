@@ -136,27 +136,22 @@ def _numbers(view: View, wanted: frozenset[str], places: Candidates,
 
 
 def _ipv4(text: str, lower: str, dotted: list[int]) -> list[Finding]:
-    """The addresses :func:`matches_at` finds from ``dotted``, but for those after a version
-    word, in one plain loop (a log holds an address on every line)."""
+    """The addresses :func:`matches_at` finds from ``dotted``, but for those right after a
+    version word, in one plain loop (a log holds an address on every line, mostly after
+    "from" or "to"). Every version word holds an 'e', an 'i' or a '§', so the search for one
+    runs only where one of them is in the window before the address."""
     found = []
     end = 0
-    match = _IPV4.match
+    match, version = _IPV4.match, _VERSION_WORDS.search
     for at in dotted:
         if at >= end and (m := match(text, at)) is not None:
             end = m.end()
-            if not after_version_word(lower, at):
-                found.append(new_finding(("IP_ADDRESS", at, end, m.group(), "")))
+            lead = at - _VERSION_WINDOW if at > _VERSION_WINDOW else 0
+            window = lower[lead:at]
+            if ("e" in window or "i" in window or "§" in window) and version(lower, lead, at) is not None:
+                continue
+            found.append(new_finding(("IP_ADDRESS", at, end, m.group(), "")))
     return found
-
-
-def after_version_word(lower: str, start: int) -> bool:
-    """Whether a version word lies in the characters just before ``start``. Every version word
-    holds an 'e', an 'i' or a '§', so the search runs only where one of them is (a log has an
-    address on every line, mostly after "from" or "to")."""
-    lead = max(0, start - _VERSION_WINDOW)
-    window = lower[lead:start]
-    return ("e" in window or "i" in window or "§" in window) and \
-        _VERSION_WORDS.search(lower, lead, start) is not None
 
 
 def unbroken_cards(text: str, unbroken: dict[int, int]) -> Iterator[Finding]:
