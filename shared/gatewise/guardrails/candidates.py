@@ -62,9 +62,10 @@ _JOIN = rb"[./\-j]{0,6}+"  # what may stand between two digits of one number (ge
 # never stands where a separator must, and what follows a shape refuses one more digit, so
 # giving a digit back cannot make a shape match; without it every long id is retried digit by
 # digit against each shape. The fewest joined digits are spelled out rather than repeated (a
-# repeated group costs the engine more per turn), and a number before an extension must reach
-# an 'x' over digits and joins alone, tested first in one fast scan (most groups are short and
-# end at a letter or a space that joins nothing).
+# repeated group costs the engine more per turn), six unbroken ones (an id) first as one run,
+# and later digits are taken a run at a time; a number before an extension must reach an 'x'
+# over digits and joins alone, tested first in one fast scan (most groups are short and end at
+# a letter or a space that joins nothing).
 _LONG_NUMBER = re.compile(rb"""
     S(?:
         (?=[0S./\-j]{6})  # at least 7 characters (short numbers fail here, before the shapes)
@@ -73,7 +74,7 @@ _LONG_NUMBER = re.compile(rb"""
              | D{0,7}+\.D{1,2}+                            # 34912.50
              | D{0,2}+\.D{5,11}+                           # 46.619488
            )(?!JD|j{0,2}x))                            # ... and nothing more
-        JDJDJDJDJDJD(?:JD)*+                           # 7 digits or more
+        (?:D{6}|JDJDJDJDJDJD)(?:JD++)*+                # 7 digits or more
       | (?=[0S./\-j]{4,}+x)                            # 5 or 6, before an extension
         JDJDJDJD(?:JD)?+j{0,2}+(?=x)
     )""".replace(b"D", b"[0S]").replace(b"J", _JOIN), re.VERBOSE)
