@@ -29,7 +29,8 @@ _CANDIDATE = re.compile(
     r"(?![\w])"
 )
 _MIN_DIGITS = 7
-_EXTENSION_STARTS = ("x", "e", "#")  # how the candidate's extension ('x', 'ext', '#') begins
+# How the candidate's extension ('x', 'ext', '#') begins, after at most two spaces.
+_EXTENSION = re.compile(r" {0,2}[xe#]")
 _DIGITS = b"0123456789"
 _DATE = re.compile(r"\d{1,4}([./\-])\d{1,2}\1\d{1,4}|\d{1,2}[./\-]\d{4}")
 # A full date and then more numbers (a time, a row of a table or a log): not a phone number.
@@ -101,7 +102,7 @@ def _bare(text: str, lower: str, start: int, digits: int, said: int) -> bool:
     is refused either way. A phone word in the window is a match in the text as well (the
     candidate follows no word character, so ``tel\\b`` holds there too), so none lies in
     the window when the first one in the text begins at or after ``start``."""
-    if text[start + digits:start + digits + 3].lstrip(" ")[:1] in _EXTENSION_STARTS:
+    if _EXTENSION.match(text, start + digits):
         return False
     return start <= said or not _PHONE_WORDS.search(lower, max(0, start - _CONTEXT_CHARS), start)
 
