@@ -73,6 +73,9 @@ async def test_start_up_purges_rows_past_the_retention_period(settings) -> None:
     kept = settings.model_copy(update={"guardrails": GuardrailsConfig(audit_retention_days=30)})
     now = time.time()
     async with Client(create_server(kept)) as client:
+        # A tool call waits until the stores have opened (and purged), so the rows below are
+        # written after the start-up purge, not raced by it.
+        assert (await call(client, "get_guardrail_events", {"timeframe": "60d"}))["total"] == 0
         await GuardrailEvents(settings.ledger_path).record(
             [event(now - 31 * DAY_S, request_id="expired"), event(now - 29 * DAY_S, request_id="kept")])
         assert (await call(client, "get_guardrail_events", {"timeframe": "60d"}))["total"] == 2
