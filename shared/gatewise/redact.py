@@ -104,6 +104,8 @@ class Scrubber:
         for secret in sorted(self.secrets, key=len, reverse=True):
             if len(secret) >= _MIN_SECRET:
                 self._add(secret)
+        # No secret to look for: only the key shapes can change a text.
+        self.knows_secrets = bool(self._whole or self._needles)
 
     def _add(self, secret: str) -> None:
         prefix, part = _split_prefix(secret)
@@ -239,6 +241,8 @@ def scrub_data(value: Any, *, shapes: bool = False) -> Any:
     ``sk-…`` shape there may be legitimate (a new key shown once, ``sk-learn`` in an answer).
     """
     scrubber = _active
+    if not shapes and not scrubber.knows_secrets:  # nothing could change: no pass at all
+        return value
     if isinstance(value, str):
         return scrubber.scrub(value, shapes=shapes)
     strings: list[str] = []

@@ -203,6 +203,17 @@ def test_data_is_scrubbed_at_any_depth_and_clean_data_comes_back_as_is() -> None
     assert scrub_data(clean) is clean
 
 
+def test_data_is_left_as_is_without_a_secret_to_find_but_shapes_still_masked(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("gatewise.redact._active", Scrubber(["abc"]))  # too short to look for
+    data = {"content": f"{OR_KEY} {quote(OR_KEY, safe='')} %41%42 Bearer abcdefgh1234", "n": [1, "sk-learn"]}
+    assert scrub_data(data) is data
+    assert scrub_data(data["content"]) is data["content"]
+    assert scrub_data(data, shapes=True)["content"] == scrub(data["content"], shapes=True) != data["content"]
+    monkeypatch.setattr("gatewise.redact._active", Scrubber([OR_KEY]))
+    assert scrub_data(data)["content"].startswith(mask(OR_KEY))
+
+
 def test_settings_name_every_secret_they_hold(tmp_path: Path) -> None:
     provider_key = "sk-provider-Zz9Yy8Xx7Ww6Vv5"
     token = "AbCdEfGh1234567890XyZ"
