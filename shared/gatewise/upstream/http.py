@@ -111,6 +111,8 @@ class HttpUpstream:
         self._rng = random.Random()
         self._headers = dict(headers or {})
         self._transport = transport
+        # The timeouts of a request with more time left than either limit (most of them), made once.
+        self._full_timeout = httpx.Timeout(limits.read_timeout_s, connect=limits.connect_timeout_s)
 
     @functools.cached_property
     def _client(self) -> httpx.AsyncClient:
@@ -120,7 +122,7 @@ class HttpUpstream:
         return httpx.AsyncClient(
             base_url=self.base_url,
             headers=self._headers,
-            timeout=httpx.Timeout(limits.read_timeout_s, connect=limits.connect_timeout_s),
+            timeout=self._full_timeout,
             limits=httpx.Limits(max_connections=limits.max_connections,
                                 max_keepalive_connections=limits.max_connections),
             transport=self._transport or ShardedTransport(limits.max_connections, verify=tls_context()),
@@ -187,8 +189,9 @@ class HttpUpstream:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise self._timeout_error(path)
-        timeout = httpx.Timeout(min(self.limits.read_timeout_s, remaining),
-                                connect=min(self.limits.connect_timeout_s, remaining))
+        read_s, connect_s = self.limits.read_timeout_s, self.limits.connect_timeout_s
+        timeout = self._full_timeout if remaining >= max(read_s, connect_s) \
+            else httpx.Timeout(min(read_s, remaining), connect=min(connect_s, remaining))
         started = time.perf_counter()
         try:
             # httpx times each read on its own, so a body that drips a byte at a time would
@@ -222,7 +225,7 @@ class HttpUpstream:
         problems are retried only before the stream starts, never mid-stream.
         """
         deadline = self._deadline(timeout_s)
-        timeout = httpx.Timeout(self.limits.read_timeout_s, connect=self.limits.connect_timeout_s)
+        timeout = self._full_timeout
         try:
             async with self._client.stream("POST", path, json=json, headers=headers,
                                            timeout=timeout) as reply:
