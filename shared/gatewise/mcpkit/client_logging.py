@@ -89,9 +89,10 @@ def _sent(future: asyncio.Future[Any]) -> None:
         future.exception()  # a closed connection: the line still went to stderr
 
 
-async def _bind_call(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+async def _client_logging(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    """One middleware frame: a tool call's log lines bound to it, ``logging/setLevel`` answered."""
     if ctx.method != "tools/call":
-        return await call_next(ctx)
+        return await _set_level(ctx, call_next)
     sending: set[asyncio.Future[Any]] = set()
     token = _call.set((ctx.session, ctx.request_id, asyncio.get_running_loop(), sending))
     try:
@@ -133,4 +134,4 @@ def add_client_logging(server: MCPServer[Any]) -> None:
     gatewise_log = logging.getLogger("gatewise")
     if _handler not in gatewise_log.handlers:
         gatewise_log.addHandler(_handler)
-    server.middleware.extend([_bind_call, _set_level])
+    server.middleware.append(_client_logging)

@@ -1,14 +1,14 @@
 """The last exit of every tool result: no configured secret leaves in any text or field.
 
-Answers, warnings, citations and errors are scrubbed where they are made; this middleware is the
-one place every result passes, whatever path it took.
+Answers, warnings, citations and errors are scrubbed where they are made; the server's middleware
+scrubs each result here, the one place every result passes, whatever path it took.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.context import HandlerResult
 
 from gatewise.redact import scrub_data
 
@@ -16,12 +16,11 @@ from gatewise.redact import scrub_data
 _BINARY = frozenset({"image", "audio"})
 
 
-async def scrub_tool_results(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+def scrub_tool_result(result: HandlerResult) -> HandlerResult:
     """Scrub a ``tools/call`` result as it goes on the wire (the SDK hands middleware the
     serialised dict). Error text also loses generic key shapes; a successful result keeps them,
     since one may be the point of the call (a new Portkey key, shown once)."""
-    result = await call_next(ctx)
-    if ctx.method != "tools/call" or not isinstance(result, dict):
+    if not isinstance(result, dict):
         return result
     shapes = bool(result.get("isError"))
     return {name: [_scrub_item(item, shapes) for item in value] if name == "content"

@@ -27,7 +27,7 @@ from gatewise.errors import GatewiseError
 from gatewise.mcpkit.client_logging import add_client_logging
 from gatewise.mcpkit.errors import cap_error_text, failure_text
 from gatewise.mcpkit.inline_schema import inline_input_schema, lean_output_schema
-from gatewise.mcpkit.redaction import scrub_tool_results
+from gatewise.mcpkit.redaction import scrub_tool_result
 from gatewise.mcpkit.structured import output_schema, result_model, returning_results
 from gatewise.mcpkit.wellformed import refuse_lone_surrogates
 from gatewise.runtime import Runtime
@@ -159,21 +159,13 @@ def _tool_failure(name: str, exc: ToolError) -> str:
     return f"Error executing tool {name}: {failure_text(cause or exc, f'tool {name}')}"
 
 
-async def cap_protocol_errors(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-    """JSON-RPC errors stay short (some echo the method or tool name) and never carry internals."""
-    try:
-        return await call_next(ctx)
-    except MCPError as exc:
-        # Edited in place: subclasses (e.g. an elicitation request) keep their type.
-        capped: dict[str, Any] = {"message": cap_error_text(exc.message)}
-        if isinstance(exc.data, str):
-            capped["data"] = cap_error_text(exc.data)
-        exc.error = exc.error.model_copy(update=capped)
-        raise
-    except ValidationError:
-        raise  # the SDK answers it with a bare "Invalid request parameters"
-    except Exception as exc:
-        raise MCPError(code=INTERNAL_ERROR, message=failure_text(exc, ctx.method)) from None
+def _cap(exc: MCPError) -> None:
+    """JSON-RPC errors stay short (some echo the method or tool name)."""
+    # Edited in place: subclasses (e.g. an elicitation request) keep their type.
+    capped: dict[str, Any] = {"message": cap_error_text(exc.message)}
+    if isinstance(exc.data, str):
+        capped["data"] = cap_error_text(exc.data)
+    exc.error = exc.error.model_copy(update=capped)
 
 
 def build_server(
@@ -195,8 +187,7 @@ def build_server(
     known: set[str] = set()
     prompts: dict[str, set[str]] = {}  # each prompt's required arguments
 
-    async def reject_unknown_names(ctx: ServerRequestContext[Any, Any], call_next: CallNext
-                                   ) -> HandlerResult:
+    async def reject_unknown_names(ctx: ServerRequestContext[Any, Any]) -> None:
         # The SDK answers an unknown tool with an isError result, and an unknown prompt or a
         # missing prompt argument with an internal error; the spec asks for -32602 for each.
         if ctx.method == "tools/call" and isinstance(ctx.params, dict):
@@ -214,15 +205,27 @@ def build_server(
                 raise MCPError(code=INVALID_PARAMS, message=f"Unknown prompt: {name}")
             if isinstance(given, dict) and (missing := sorted(prompts[name] - given.keys())):
                 raise MCPError(code=INVALID_PARAMS, message=f"Missing prompt arguments: {', '.join(missing)}")
-        return await call_next(ctx)
 
-    async def settle_runtime(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-        if ctx.method in RUNS_SERVER_CODE and (
-                runtime := server.runtimes.get(id(ctx.lifespan_context))):
-            await runtime.settle_catalog()
-        return await call_next(ctx)
+    async def gatewise_frame(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        """One middleware frame for every request (each frame costs a call of its own): unknown
+        names rejected, the start-up waited for, each tool result scrubbed, and JSON-RPC errors
+        capped and free of internals."""
+        try:
+            if ctx.method in RUNS_SERVER_CODE:
+                await reject_unknown_names(ctx)
+                if runtime := server.runtimes.get(id(ctx.lifespan_context)):
+                    await runtime.settle_catalog()
+            result = await call_next(ctx)
+            # The inner frames leave a tool result as the tool made it; it leaves scrubbed.
+            return scrub_tool_result(result) if ctx.method == "tools/call" else result
+        except MCPError as exc:
+            _cap(exc)
+            raise
+        except ValidationError:
+            raise  # the SDK answers it with a bare "Invalid request parameters"
+        except Exception as exc:
+            raise MCPError(code=INTERNAL_ERROR, message=failure_text(exc, ctx.method)) from None
 
-    server.middleware.extend([cap_protocol_errors, reject_unknown_names, settle_runtime])
-    server.middleware.append(scrub_tool_results)  # innermost: sees each result as the tool made it
+    server.middleware.append(gatewise_frame)
     add_client_logging(server)
     return server
