@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pydantic_core
+
 from gatewise.errors import ErrorCode, GatewiseError
 
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -16,6 +18,11 @@ def refuse_lone_surrogates(arguments: Any, path: str = "") -> None:
     The wire parsers already refuse such text; an in-process client does not, and the first
     encoder the text meets (a cache key, an HTTP body) would fail far from the argument.
     """
+    try:
+        pydantic_core.to_json(arguments)  # in C, and it refuses a lone surrogate anywhere
+        return
+    except pydantic_core.PydanticSerializationError:
+        pass  # one, or a value JSON has no form for: the walk below tells them apart
     stack: list[tuple[str, Any]] = [(path, arguments)]
     while stack:
         where, value = stack.pop()
