@@ -163,8 +163,9 @@ class HybridPolicy:
         self._current = catalog if callable(catalog) else lambda: catalog
         self.health = health
         self._tiers: dict[tuple[str, bool], list[ModelInfo]] = {}  # derived from _tiers_of
-        # Each tier's other-vendor fallbacks, by (tier, vision, the primary's vendor): derived too.
-        self._fallbacks: dict[tuple[str, bool, str], list[ModelInfo]] = {}
+        # Each tier's other-vendor fallbacks with their reasons, by (tier, vision, the primary's
+        # vendor): derived too.
+        self._fallbacks: dict[tuple[str, bool, str], list[tuple[str, str]]] = {}
         self._tiers_of: Catalog | None = None
 
     @property
@@ -185,8 +186,7 @@ class HybridPolicy:
             order = self._step_down(profile, primary, difficulty) + order
         order += [(m, "fallback chain") for m in self.routing.fallback_chain]
         if not self.routing.fallback_chain:
-            order += [(m.id, f"same-tier fallback from another vendor ({tier_of(m)})")
-                      for m in self._default_fallbacks(profile, primary)]
+            order += self._default_fallbacks(profile, primary)
         plan = RoutePlan(profile, [], difficulty=difficulty)
         limit = _min_defined(request.max_cost_usd, self.routing.cost_threshold)
         seen: set[str] = set()
@@ -271,16 +271,15 @@ class HybridPolicy:
                           f"good enough for this {profile.task.value} request")]
 
     def estimate_cost(self, model_id: str, profile: QueryProfile, max_tokens: int | None) -> float | None:
-        prices = self.catalog.price_of(model_id)
-        if prices is None:
-            return None
-        out_tokens = max_tokens or DEFAULT_OUTPUT_TOKENS
-        return profile.est_tokens_in * prices[0] + out_tokens * prices[1]
+        return _cost(self.catalog.price_of(model_id), profile, max_tokens)
 
     def _check(self, model_id: str, profile: QueryProfile, request: RouteRequest,
                limit: float | None) -> tuple[str | None, float | None]:
-        info = self.catalog.get(model_id)
-        cost = self.estimate_cost(model_id, profile, request.max_tokens)
+        catalog = self.catalog
+        info = catalog.get(model_id)
+        # A listed model's prices are its own (what price_of would look up again).
+        prices = catalog.price_of(model_id) if info is None else (info.prompt_price, info.completion_price)
+        cost = _cost(prices, profile, request.max_tokens)
         if info is not None:
             needed = profile.est_tokens_in + (request.max_tokens or DEFAULT_OUTPUT_TOKENS)
             if info.context_length and needed > info.context_length:
@@ -292,7 +291,8 @@ class HybridPolicy:
             return f"estimated ${cost:.6f} exceeds the ${limit:.6f} limit", cost
         return None, cost
 
-    def _default_fallbacks(self, profile: QueryProfile, primary: str) -> list[ModelInfo]:
+    def _default_fallbacks(self, profile: QueryProfile, primary: str) -> list[tuple[str, str]]:
+        """Same-tier models of the other default vendors, each with the reason it is tried."""
         info = self.catalog.get(primary)
         tier = tier_of(info) if info else TASK_TIER[profile.task]
         vendor = primary.split("/", 1)[0]
@@ -310,7 +310,7 @@ class HybridPolicy:
         for model in self._tiers[key]:
             if model.provider in DEFAULT_VENDORS and model.provider not in vendors:
                 vendors.add(model.provider)
-                picks.append(model)
+                picks.append((model.id, f"same-tier fallback from another vendor ({tier_of(model)})"))
         self._fallbacks[(tier, profile.has_image, vendor)] = picks
         return picks
 
@@ -337,6 +337,13 @@ class HybridPolicy:
             code = ErrorCode.BUDGET_EXCEEDED if limit is not None else ErrorCode.INVALID_INPUT
             raise GatewiseError(code, f"no model can serve this request ({reasons})")
         return pick
+
+
+def _cost(prices: tuple[float, float] | None, profile: QueryProfile, max_tokens: int | None) -> float | None:
+    """A call's estimated cost at ``prices``: its prompt in, ``max_tokens`` (or a default) out."""
+    if prices is None:
+        return None
+    return profile.est_tokens_in * prices[0] + (max_tokens or DEFAULT_OUTPUT_TOKENS) * prices[1]
 
 
 def _rank(model: ModelInfo) -> int:
