@@ -27,6 +27,7 @@ from gatewise.errors import GatewiseError
 from gatewise.mcpkit.client_logging import add_client_logging
 from gatewise.mcpkit.errors import cap_error_text, failure_text
 from gatewise.mcpkit.inline_schema import inline_input_schema, lean_output_schema
+from gatewise.mcpkit.json_text import parse_json_text_lazily
 from gatewise.mcpkit.redaction import scrub_tool_result
 from gatewise.mcpkit.structured import output_schema, result_model, returning_results
 from gatewise.mcpkit.wellformed import refuse_lone_surrogates
@@ -113,6 +114,9 @@ class GatewiseServer(MCPServer[T]):
             fn = returning_results(fn)
         super().add_tool(fn, name=name, title=title, description=description, annotations=annotations,
                          icons=icons, meta=meta, structured_output=structured_output)
+        tool = self._tool_manager.get_tool(name or fn.__name__)
+        if tool is not None:
+            tool.fn_metadata = parse_json_text_lazily(tool.fn_metadata)
 
     async def call_tool(self, name: str, arguments: dict[str, Any],
                         context: Context[Any, Any] | None = None

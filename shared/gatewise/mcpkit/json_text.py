@@ -1,0 +1,37 @@
+"""Arguments sent as JSON text, parsed only where parsing can change them.
+
+The SDK tries ``json.loads`` on each string argument of a parameter not annotated plain ``str``
+(``str | None`` included), for clients that send a list or an object as JSON text, and keeps the
+string unless the text is an array, an object, ``true``, ``false`` or ``null``. A parse that fails
+(a prompt, a model name) costs a few µs building its error; these strings skip it and the result is
+the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
+
+_WHITESPACE = " \t\n\r"  # what json.loads skips at either end
+_REPLACED = frozenset({"true", "false", "null"})
+
+
+def _may_be_replaced(value: Any) -> bool:
+    """Whether the SDK's parse could replace ``value``: JSON text of an array, an object or a literal."""
+    if not isinstance(value, str):
+        return False
+    text = value.strip(_WHITESPACE)
+    return text[:1] in ("[", "{") or text in _REPLACED
+
+
+class JsonTextArguments(FuncMetadata):
+    def pre_parse_json(self, data: dict[str, Any]) -> dict[str, Any]:
+        if any(_may_be_replaced(value) for value in data.values()):
+            return super().pre_parse_json(data)
+        return data  # nothing a parse would change
+
+
+def parse_json_text_lazily(metadata: FuncMetadata) -> FuncMetadata:
+    """``metadata`` with the SDK's JSON-text parsing of arguments made only where it can matter."""
+    return JsonTextArguments(**{name: getattr(metadata, name) for name in FuncMetadata.model_fields})
