@@ -253,7 +253,7 @@ class RoutingGateway:
         call = self._call(request)
         check_limits(call, self.runtime.settings.limits)
         plan = self.plan(request, call.messages)
-        return _route_info(plan, plan.chosen.reason, explain=True)
+        return RouteInfo.model_validate(_route_fields(plan, plan.chosen.reason, explain=True))
 
     async def complete(self, request: CompletionRequest) -> CompletionResult:
         return await self.pipeline.run(self._call(request))
@@ -321,25 +321,27 @@ class RoutingGateway:
             reason += f"; fell back after {failed}"
         if result.web_search:
             reason += f"; searched the web ({result.web_search.replace('_', ' ')})"
-        return CompletionResult(
-            answer=result.content,
-            model=result.model or answered,
-            provider=outcome.attempts[-1].provider,
-            route=_route_info(plan, reason),
-            attempts=[AttemptInfo(model=a.model, provider=a.provider, status=a.status,
-                                  latency_ms=round(a.latency_ms, 2),
-                                  error_code=a.error_code, error=a.error) for a in outcome.attempts],
-            fallback_used=len(outcome.attempts) > 1,
-            tokens_in=result.tokens_in,
-            tokens_out=result.tokens_out,
-            cost_usd=call.rows[-1].cost_usd,
-            cache_status=call.cache_status,
-            citations=from_annotations(result.content, result.annotations) if plan.web_search else [],
-            latency_ms=call.elapsed_ms(),
-            finish_reason=result.finish_reason,
-            request_id=call.request_id,
-            warnings=[*self.routing.warnings, *call.warnings],
-        )
+        # Validated as one document: the nested models as plain fields cost one pass, where
+        # building each model on its own costs a validation apiece.
+        return CompletionResult.model_validate({
+            "answer": result.content,
+            "model": result.model or answered,
+            "provider": outcome.attempts[-1].provider,
+            "route": _route_fields(plan, reason),
+            "attempts": [{"model": a.model, "provider": a.provider, "status": a.status,
+                          "latency_ms": round(a.latency_ms, 2), "error_code": a.error_code, "error": a.error}
+                         for a in outcome.attempts],
+            "fallback_used": len(outcome.attempts) > 1,
+            "tokens_in": result.tokens_in,
+            "tokens_out": result.tokens_out,
+            "cost_usd": call.rows[-1].cost_usd,
+            "cache_status": call.cache_status,
+            "citations": from_annotations(result.content, result.annotations) if plan.web_search else [],
+            "latency_ms": call.elapsed_ms(),
+            "finish_reason": result.finish_reason,
+            "request_id": call.request_id,
+            "warnings": [*self.routing.warnings, *call.warnings],
+        })
 
 
 def _from_cache(call: Call[CompletionResult], value: dict[str, Any], age_s: float) -> CompletionResult:
@@ -358,26 +360,29 @@ def portkey_headers(request: CompletionRequest, plan: RoutePlan, request_id: str
             "x-portkey-trace-id": request_id}
 
 
-def _route_info(plan: RoutePlan, reason: str, *, explain: bool = False) -> RouteInfo:
-    """The route as the caller sees it; the difficulty estimate only where the route weighed it,
-    or when asked to explain, as estimating it costs more than the rest of the analysis."""
+def _route_fields(plan: RoutePlan, reason: str, *, explain: bool = False) -> dict[str, Any]:
+    """The fields of the route as the caller sees it (a RouteInfo); the difficulty estimate only
+    where the route weighed it, or when asked to explain, as estimating it costs more than the
+    rest of the analysis."""
     profile = plan.profile
     complexity = profile.complexity if explain else plan.difficulty
-    return RouteInfo(
-        task=profile.task, complexity=complexity, language=profile.language,
-        modalities=list(profile.modalities), needs_web=profile.needs_web, web_search=plan.web_search,
-        est_tokens_in=profile.est_tokens_in, reason=reason,
-        candidates=[c.model for c in plan.candidates],
-        skipped=[SkippedModel(model=m, reason=r) for m, r in plan.skipped],
-        conversation=_conversation_info(plan, weighed=complexity is not None),
-    )
+    return {
+        "task": profile.task, "complexity": complexity, "language": profile.language,
+        "modalities": list(profile.modalities), "needs_web": profile.needs_web, "web_search": plan.web_search,
+        "est_tokens_in": profile.est_tokens_in, "reason": reason,
+        "candidates": [c.model for c in plan.candidates],
+        "skipped": [{"model": m, "reason": r} for m, r in plan.skipped],
+        "conversation": _conversation_fields(plan, weighed=complexity is not None),
+    }
 
 
-def _conversation_info(plan: RoutePlan, *, weighed: bool) -> ConversationInfo:
+def _conversation_fields(plan: RoutePlan, *, weighed: bool) -> dict[str, Any]:
+    """The fields of a ConversationInfo."""
     facts, key = plan.profile.conversation, plan.conversation
     source = "none" if key is None or key.earlier is None else key.source
-    return ConversationInfo(
-        user_turns=facts.user_turns, established_task=facts.established_task, inherited_task=facts.inherited,
-        hardest_turns_ago=plan.profile.hardest_turns_ago if weighed else None,
-        has_code=facts.has_code, has_math=facts.has_math,
-        sticky_source=source, sticky=plan.sticky)
+    return {
+        "user_turns": facts.user_turns, "established_task": facts.established_task,
+        "inherited_task": facts.inherited,
+        "hardest_turns_ago": plan.profile.hardest_turns_ago if weighed else None,
+        "has_code": facts.has_code, "has_math": facts.has_math,
+        "sticky_source": source, "sticky": plan.sticky}
