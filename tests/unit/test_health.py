@@ -48,6 +48,21 @@ def test_consecutive_failures_open_then_half_open_probe_closes(clock: Clock) -> 
     assert h.view(M).state == "closed" and h.view(M).available
 
 
+def test_a_route_reads_the_same_standing_as_the_full_view(clock: Clock) -> None:
+    h = tracker(clock, failure_threshold=1, cooldown_s=5)
+    h.success(M, 80.0)
+    seen = []
+    for step in (lambda: h.failure(M, FAIL), lambda: setattr(clock, "now", clock.now + 5), lambda: h.begin(M),
+                 lambda: h.success(M, 40.0)):
+        step()
+        view = h.view(M)
+        assert h.standing(M) == (view.reason, view.latency_ms)
+        seen.append(view.state)
+    reason, latency_ms = h.standing(M)
+    assert seen == ["open", "half_open", "half_open", "closed"]
+    assert reason is None and latency_ms is not None and 40.0 < latency_ms < 80.0
+
+
 def test_failed_probe_reopens(clock: Clock) -> None:
     h = tracker(clock, failure_threshold=1, cooldown_s=5)
     h.failure(M, FAIL)

@@ -74,14 +74,22 @@ class HealthTracker:
 
     def view(self, model: str) -> HealthView:
         entry = self._get(model)
+        reason = self._unavailable(entry)
+        return HealthView(entry.state, reason is None, reason, entry.latency_ms, entry.error_rate)
+
+    def standing(self, model: str) -> tuple[str | None, float | None]:
+        """What a route plan reads of a model, without a whole view: why it is out of rotation
+        (None: it is in) and its latency average."""
+        entry = self._get(model)
+        return self._unavailable(entry), entry.latency_ms
+
+    def _unavailable(self, entry: _Model) -> str | None:
         if entry.state == "open":
             wait = entry.open_until - self.clock()
-            reason = f"circuit open for {wait:.1f}s more ({entry.opened_reason})"
-            return HealthView("open", False, reason, entry.latency_ms, entry.error_rate)
+            return f"circuit open for {wait:.1f}s more ({entry.opened_reason})"
         if entry.state == "half_open" and entry.probing:
-            return HealthView("half_open", False, "circuit half-open: a probe call is in flight",
-                              entry.latency_ms, entry.error_rate)
-        return HealthView(entry.state, True, None, entry.latency_ms, entry.error_rate)
+            return "circuit half-open: a probe call is in flight"
+        return None
 
     def begin(self, model: str) -> None:
         """A call is about to go out; in half-open state it is the single probe."""

@@ -234,10 +234,9 @@ class HybridPolicy:
         ready, deferred = [], []
         threshold = self.routing.latency_threshold_ms
         for candidate in plan.candidates:
-            view = self.health.view(candidate.model)
-            why = view.reason
-            if why is None and threshold and view.latency_ms and view.latency_ms > threshold:
-                why = f"observed latency {view.latency_ms:.0f} ms > {threshold:.0f} ms threshold"
+            why, latency_ms = self.health.standing(candidate.model)
+            if why is None and threshold and latency_ms and latency_ms > threshold:
+                why = f"observed latency {latency_ms:.0f} ms > {threshold:.0f} ms threshold"
             if why is None:
                 ready.append(candidate)
             else:
