@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from gatewise.gateway import CompletionRequest, RoutingGateway
 from gatewise.ledger import CACHE_STATUSES
 from gatewise.multimodal.service import MultimodalService
 from gatewise.pipeline import Call, Pipeline, standard_stages
+from gatewise.pipeline.call import new_request_id
 from gatewise.pipeline.stages import Next
 from gatewise.runtime import Runtime
 from gatewise.search.service import SearchService
@@ -136,3 +138,11 @@ async def test_the_prompt_size_limit_applies_to_every_tool(settings, upstream) -
         assert refused.value.code == ErrorCode.TOO_LARGE
         assert "limits.max_prompt_chars" in refused.value.message
     assert upstream.stats()["totals"]["requests"] == 0
+
+
+def test_request_ids_are_random_version_4_uuids_in_hex() -> None:
+    ids = {new_request_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    for request_id in ids:
+        parsed = uuid.UUID(hex=request_id)
+        assert parsed.hex == request_id and parsed.version == 4 and parsed.variant == uuid.RFC_4122

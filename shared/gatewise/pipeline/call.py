@@ -4,8 +4,8 @@ found out or decided about it."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
@@ -78,6 +78,15 @@ SemanticMatchField = Annotated[SemanticMatch | None, Field(description=(
 R = TypeVar("R", bound=BaseModel)
 
 
+def new_request_id() -> str:
+    """A random (version 4) UUID in hex, as ``uuid.uuid4().hex`` gives it, without building a
+    UUID object: a third of its cost, on every call."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # the version
+    raw[8] = raw[8] & 0x3F | 0x80  # the RFC 4122 variant
+    return raw.hex()
+
+
 @dataclass(eq=False)
 class Call(Generic[R]):
     """A tool call. The tool fills in the request and how to turn an answer into its result;
@@ -107,7 +116,7 @@ class Call(Generic[R]):
     # what the semantic cache and the request hash read instead of the messages.
     query: str | None = None
     # Filled in on the way through.
-    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    request_id: str = field(default_factory=new_request_id)
     started: float = field(default_factory=time.perf_counter)
     plan: RoutePlan | None = None
     reservation: Reservation | None = None
