@@ -30,6 +30,7 @@ from gatewise.mcpkit.inline_schema import inline_input_schema, lean_output_schem
 from gatewise.mcpkit.json_text import parse_json_text_lazily
 from gatewise.mcpkit.redaction import scrub_tool_result
 from gatewise.mcpkit.structured import output_schema, result_model, returning_results
+from gatewise.mcpkit.tracing import trace_only_when_traced
 from gatewise.mcpkit.wellformed import refuse_lone_surrogates
 from gatewise.runtime import Runtime
 
@@ -230,6 +231,7 @@ def build_server(
         except Exception as exc:
             raise MCPError(code=INTERNAL_ERROR, message=failure_text(exc, ctx.method)) from None
 
+    trace_only_when_traced(server)
     server.middleware.append(gatewise_frame)
     add_client_logging(server)
     return server
