@@ -9,14 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from mcp.server._otel import OpenTelemetryMiddleware
 from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from opentelemetry import trace
 
+try:  # a private module of the SDK: a release that moves it leaves the spans as they are
+    from mcp.server._otel import OpenTelemetryMiddleware
+except ImportError:  # pragma: no cover - depends on the installed SDK
+    OpenTelemetryMiddleware = None  # type: ignore[assignment,misc]
+
 
 def trace_only_when_traced(server: MCPServer[Any]) -> None:
     """Put the SDK's span middleware on ``server`` behind a check that a tracer provider is set."""
+    if OpenTelemetryMiddleware is None:
+        return
 
     def when_traced(spans: OpenTelemetryMiddleware) -> ServerMiddleware[Any]:
         async def spans_when_traced(ctx: ServerRequestContext[Any, Any], call_next: CallNext
