@@ -42,6 +42,8 @@ _URLSAFE = str.maketrans("+/", "-_")
 # Runs holding at least one %XX escape, with the URL-safe characters around them.
 _PERCENT_RUN = re.compile(r"[\w.~+\-]*(?:%[0-9A-Fa-f]{2}[\w.~+\-]*)+")
 _FORMATTER = logging.Formatter()  # renders tracebacks the way the stderr handler would
+# The characters of strings a scrubber remembers as clean before it forgets them all at once.
+_CLEAN_CHARS = 1 << 20
 
 
 def mask(secret: str | None) -> str:
@@ -106,6 +108,11 @@ class Scrubber:
                 self._add(secret)
         # No secret to look for: only the key shapes can change a text.
         self.knows_secrets = bool(self._whole or self._needles)
+        # Strings this scrubber found free of every secret (key shapes not looked for): an answer
+        # scrubbed where it arrives, and the field names and model ids of every result, are not
+        # searched again at the next exit. A new secret makes a new scrubber, with none.
+        self._clean: dict[str, None] = {}
+        self._clean_chars = 0
 
     def _add(self, secret: str) -> None:
         prefix, part = _split_prefix(secret)
@@ -135,6 +142,20 @@ class Scrubber:
             spans += [(m.start(), m.end(), mask(m.group(0).split()[-1]))
                       for m in _KEY_PATTERN.finditer(text)]
         return _replace(text, spans) if spans else text
+
+    def unseen(self, strings: list[str]) -> list[str]:
+        """The strings this scrubber has not yet found clean."""
+        clean = self._clean
+        return [text for text in strings if text not in clean]
+
+    def remember_clean(self, strings: list[str]) -> None:
+        """Record strings found to hold no secret; the record is bounded by its characters."""
+        size = sum(map(len, strings))
+        if self._clean_chars + size > _CLEAN_CHARS:
+            self._clean.clear()
+            self._clean_chars = 0
+        self._clean.update(dict.fromkeys(strings))
+        self._clean_chars += size
 
     def _decoded_run(self, match: re.Match[str]) -> str:
         """A percent-encoded run stays as it is unless, decoded, it holds a secret."""
@@ -243,17 +264,42 @@ def scrub_data(value: Any, *, shapes: bool = False) -> Any:
     scrubber = _active
     if not shapes and not scrubber.knows_secrets:  # nothing could change: no pass at all
         return value
-    if isinstance(value, str):
-        return scrubber.scrub(value, shapes=shapes)
     strings: list[str] = []
     _collect_strings(value, strings)
+    if not shapes:  # strings already found clean cannot have changed: not searched again
+        strings = scrubber.unseen(strings)
+        if not strings:
+            return value
     # Nothing a scrub finds can span a NUL (no secret, encoded form or key shape holds one), so
     # one scrub of the strings joined by NULs changes nothing exactly when no string would
     # change: the clean case, nearly every answer, costs one pass and no copy.
     joined = "\0".join(strings)
     if scrubber.scrub(joined, shapes=shapes) == joined:
+        if not shapes:
+            scrubber.remember_clean(strings)
         return value
     return _scrub_each(value, scrubber, shapes)
+
+
+def vouch_for_json(text: str, *parts: Any) -> str:
+    """``text``, recorded as clean when every string of ``parts`` is: for a text made only of those
+    strings, JSON punctuation and escapes, fixed wording and random hex, such as a result's
+    structured content as fenced JSON, so that the last exit does not search it all again.
+
+    Nothing such a text adds can carry a secret: a piece of one is a run of key characters (or
+    the whole secret), and a run in that text is a run of one string, or holds an escape's
+    ``u003c``/``n`` (at most ``MIN_RUN - 1`` characters of the string after it; the backslash
+    before it ends a run) or random hex; a secret made of JSON punctuation is not looked for.
+    """
+    scrubber = _active  # one scrubber for the check and the record
+    if scrubber.knows_secrets:
+        strings: list[str] = []
+        _collect_strings(list(parts), strings)
+        strings = scrubber.unseen(strings)
+        joined = "\0".join(strings)
+        if scrubber.scrub(joined, shapes=False) == joined:
+            scrubber.remember_clean([*strings, text])
+    return text
 
 
 def _collect_strings(value: Any, out: list[str]) -> None:

@@ -25,11 +25,16 @@ from urllib.parse import quote, unquote
 
 import pytest
 from mcp import Client
+from mcp.types import ContentBlock, TextContent
 from PIL import Image
+from pydantic import BaseModel
 
 from gatewise.config import Settings, load_settings
 from gatewise.errors import ErrorCode, GatewiseError, error_from_response
+from gatewise.mcpkit.redaction import scrub_tool_result
+from gatewise.mcpkit.structured import tool_result
 from gatewise.mcpkit.transport import configure_logging
+from gatewise.mcpkit.untrusted import fence_json
 from gatewise.portkey.errors import admin_error
 from gatewise.redact import RedactingFilter, Scrubber, mask, remember, scrub, scrub_data
 from gatewise.upstream.openrouter import ChatResult, OpenRouterClient
@@ -212,6 +217,42 @@ def test_data_is_left_as_is_without_a_secret_to_find_but_shapes_still_masked(
     assert scrub_data(data, shapes=True)["content"] == scrub(data["content"], shapes=True) != data["content"]
     monkeypatch.setattr("gatewise.redact._active", Scrubber([OR_KEY]))
     assert scrub_data(data)["content"].startswith(mask(OR_KEY))
+
+
+def test_a_string_found_clean_is_searched_again_once_a_new_secret_is_known(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("gatewise.redact._active", Scrubber([PK_KEY]))
+    answer = {"content": f"the key is {OR_KEY}"}
+    assert scrub_data(answer) is answer  # OR_KEY is not known yet: clean, and remembered so
+    assert scrub_data(answer) is answer
+    remember([OR_KEY])
+    assert scrub_data(answer) == {"content": f"the key is {mask(OR_KEY)}"}
+
+
+class _Planted(BaseModel):
+    answer: str
+    model: str
+    notes: list[str]
+    extra: dict[str, str]
+
+
+@pytest.mark.parametrize("disguise", [OR_KEY, bare(PK_KEY)[3:15], quote(VIRTUAL_KEY, safe=""),
+                                      encodings(OR_KEY).split(" | ")[1]])
+def test_a_key_in_any_field_of_a_result_leaks_neither_as_structure_nor_as_fenced_text(
+        monkeypatch: pytest.MonkeyPatch, disguise: str) -> None:
+    monkeypatch.setattr("gatewise.redact._active", Scrubber(SECRETS))
+    planted = _Planted(answer=f"x {disguise} y", model=disguise, notes=["a", disguise],
+                       extra={disguise: f"<{disguise}>"})
+    def fenced(data: dict[str, Any]) -> list[ContentBlock]:
+        return [TextContent(type="text", text=fence_json(data, notice="N.", model=disguise))]
+
+    for render in (None, fenced):
+        result = tool_result(planted, render)
+        wire = scrub_tool_result(result.model_dump(mode="json", by_alias=True, exclude_none=True))
+        assert not leaks(json.dumps(wire, ensure_ascii=False)), render
+    # A fenced text made of strings never scrubbed is not taken as clean: the exit searches it.
+    raw = fence_json(planted.model_dump(), notice="N.", model=disguise)
+    assert leaks(raw) and not leaks(scrub_data(raw))
 
 
 def test_settings_name_every_secret_they_hold(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from mcp.types import CallToolResult, ContentBlock, TextContent
 from pydantic import BaseModel, TypeAdapter
 
 from gatewise.mcpkit.inline_schema import lean_output_schema
+from gatewise.redact import scrub_data
 
 _NULL = {"type": "null"}
 # Keywords that limit a value: a property schema without any of them accepts null too.
@@ -47,7 +48,8 @@ def tool_result(result: BaseModel,
                 render: Callable[[dict[str, Any]], list[ContentBlock]] | None = None) -> CallToolResult:
     """A tool's answer: ``result`` dumped once, as structured content and as the content blocks
     ``render`` makes of it (by default its JSON text)."""
-    data = dump(result)
+    # Scrubbed before the text is made of it: a text made only of clean strings is clean too.
+    data = scrub_data(dump(result))
     content: list[ContentBlock] = render(data) if render else [TextContent(type="text", text=json_text(data))]
     return CallToolResult(content=content, structured_content=data)
 

@@ -20,6 +20,7 @@ import secrets
 from typing import Any
 
 from gatewise.mcpkit.structured import json_text
+from gatewise.redact import vouch_for_json
 
 TAG = "untrusted_model_output"
 
@@ -58,7 +59,7 @@ def defuse(text: str) -> str:
 
 def fence(text: str, *, notice: str, model: str) -> str:
     """Prose or markdown, fenced."""
-    return _wrap(defuse(text), notice, model)
+    return _wrap(defuse(text), notice, _model_name(model))
 
 
 def fence_json(data: dict[str, Any], *, notice: str, model: str) -> str:
@@ -66,12 +67,18 @@ def fence_json(data: dict[str, Any], *, notice: str, model: str) -> str:
     ``\\uXXXX`` escape, which JSON allows inside strings, so the fenced JSON still parses to
     exactly the structured content."""
     text = _JSON_OPENER.sub(lambda m: f"\\u{ord(m.group(0)):04x}", json_text(data, indent=1))
-    return _wrap(text, notice, model)
+    name = _model_name(model)
+    # Made of the (scrubbed) content, the notice, the name and a random id: when those are known
+    # clean, the exit's scrub need not search this copy of them again.
+    return vouch_for_json(_wrap(text, notice, name), data, notice, name)
 
 
-def _wrap(text: str, notice: str, model: str) -> str:
+def _model_name(model: str) -> str:
+    """The model name comes from the upstream's reply: keep only what model ids are made of."""
+    return re.sub(r"[^\w.:/@+~-]", "", model, flags=re.ASCII)[:200]
+
+
+def _wrap(text: str, notice: str, name: str) -> str:
     boundary = new_boundary()
-    # The model name comes from the upstream's reply: keep only what model ids are made of.
-    name = re.sub(r"[^\w.:/@+~-]", "", model, flags=re.ASCII)[:200]
     return (f'{notice} It ends only at the closing tag with id="{boundary}".\n'
             f'<{TAG} id="{boundary}" model="{name}">\n{text}\n</{TAG} id="{boundary}">')
