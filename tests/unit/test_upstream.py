@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import random
 import ssl
 import time
 from email.utils import formatdate
+from typing import Any
 
 import pytest
 
 from gatewise.config import Settings
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.runtime import Runtime
-from gatewise.upstream.http import RetryPolicy, parse_retry_after, tls_context
+from gatewise.upstream.http import HttpUpstream, RetryPolicy, parse_retry_after, tls_context
 from gatewise.upstream.openrouter import ChatResult, OpenRouterClient
 from gatewise.upstream.sse import iter_sse_json
 
@@ -185,3 +188,50 @@ def test_reasoning_without_an_answer_is_a_failure_not_an_empty_success() -> None
     assert ChatResult.from_body(body(content="42", reasoning="…"), 1.0).content == "42"
     assert ChatResult.from_body(body(content=None, reasoning="…", tool_calls=[{"id": "t"}]), 1.0)
     assert ChatResult.from_body(body(content="", reasoning="…", images=[{"type": "image_url"}]), 1.0)
+
+
+class _Recorder:
+    """A real HTTP server on loopback that keeps each request and answers with fixed bytes."""
+
+    def __init__(self, answer: bytes, content_type: str = "application/json") -> None:
+        self.answer, self.content_type = answer, content_type
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode().split("\r\n")[1:]
+        headers = {k.lower(): v for k, _, v in (line.partition(": ") for line in head if line)}
+        body = await reader.readexactly(int(headers.get("content-length", 0)))
+        self.requests.append((headers, body))
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: " + self.content_type.encode()
+                     + b"\r\nContent-Length: " + str(len(self.answer)).encode() + b"\r\n\r\n" + self.answer)
+        await writer.drain()
+        writer.close()
+
+
+async def _exchange(settings: Settings, recorder: _Recorder, **kwargs: Any) -> Any:
+    server = await asyncio.start_server(recorder.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server, HttpUpstream(f"http://127.0.0.1:{port}", limits=settings.limits) as client:
+        return (await client.request("POST", "/echo", **kwargs)).body
+
+
+async def test_a_json_body_is_sent_as_compact_utf8_json_with_its_type(settings: Settings) -> None:
+    recorder = _Recorder(b'{"ok": true}')
+    body = {"prompt": "déjà vu · 17*23", "n": [1, 2.5, None, True], "nested": {"k": "✓"}}
+    assert await _exchange(settings, recorder, json=body) == {"ok": True}
+    assert await _exchange(settings, recorder, json=body, headers={"Content-Type": "application/x-test"})
+    (sent_headers, sent), (own_headers, _) = recorder.requests
+    assert sent == json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    assert sent_headers["content-type"] == "application/json"
+    assert own_headers["content-type"] == "application/x-test"  # the caller's type wins
+
+
+@pytest.mark.parametrize(("answer", "parsed"), [
+    ('{"a": "é", "b": [1, 2.5]}'.encode(), {"a": "é", "b": [1, 2.5]}),
+    ('{"a": "é"}'.encode("utf-16"), {"a": "é"}),  # only the json module reads it
+    (b'{"big": 1e400}', {"big": float("inf")}),
+    (b"<html>bad gateway</html>", "<html>bad gateway</html>"),
+])
+async def test_an_answer_is_parsed_as_the_json_module_would(settings: Settings, answer: bytes,
+                                                             parsed: Any) -> None:
+    assert await _exchange(settings, _Recorder(answer)) == parsed

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pydantic_core
 
 from gatewise.config import Limits
 from gatewise.errors import ErrorCode, GatewiseError, error_from_response
@@ -34,6 +35,9 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 522, 524, 529})
+# A JSON body is sent as bytes made once (pydantic_core writes them several times faster than the
+# json module httpx would use); its type goes with it, and a caller's own type still wins.
+_JSON_TYPE = {"Content-Type": "application/json"}
 _URL_TOO_LONG_HINT = ("Shorten the arguments that go into the URL (ids, filters, search terms): "
                       "a URL is limited to 64 KB.")
 
@@ -160,10 +164,14 @@ class HttpUpstream:
         """
         deadline = self._deadline(timeout_s)
         max_retries = self.retry.max_retries if retries is None else retries
+        content = None
+        if json is not None:  # written once, the same bytes for every retry
+            content = pydantic_core.to_json(json)
+            headers = _JSON_TYPE if headers is None else {**_JSON_TYPE, **headers}
         attempt = 0
         while True:
             try:
-                return await self._send_once(method, path, json, params, headers, deadline)
+                return await self._send_once(method, path, content, params, headers, deadline)
             except GatewiseError as exc:
                 if attempt >= max_retries or not _worth_retrying(exc, retry_on or RETRY_STATUSES):
                     raise
@@ -181,7 +189,7 @@ class HttpUpstream:
         self,
         method: str,
         path: str,
-        json: Any,
+        content: bytes | None,
         params: Mapping[str, Any] | None,
         headers: Mapping[str, str] | None,
         deadline: float,
@@ -197,7 +205,7 @@ class HttpUpstream:
             # httpx times each read on its own, so a body that drips a byte at a time would
             # never trip it; the deadline bounds the whole exchange.
             async with asyncio.timeout(remaining):
-                reply = await self._client.request(method, path, json=json, params=params,
+                reply = await self._client.request(method, path, content=content, params=params,
                                                    headers=headers, timeout=timeout)
         except httpx.TimeoutException as exc:
             raise self._timeout_error(path, connect=isinstance(exc, httpx.ConnectTimeout)) from None
@@ -281,7 +289,11 @@ def _worth_retrying(exc: GatewiseError, statuses: frozenset[int]) -> bool:
 
 
 def _json_or_text(reply: httpx.Response) -> Any:
-    try:
+    try:  # UTF-8 JSON, as every upstream sends, parsed about twice as fast as by the json module
+        return pydantic_core.from_json(reply.content)
+    except ValueError:
+        pass
+    try:  # what only the json module reads (UTF-16 or -32, a byte-order mark, huge numbers)
         return reply.json()
     except ValueError:
         return reply.text[:2000]
