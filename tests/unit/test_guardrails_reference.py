@@ -12,6 +12,9 @@ from gatewise.guardrails import candidates as cand
 from gatewise.guardrails import phones, pii, validators
 from gatewise.guardrails.candidates import candidates, matches_at
 from gatewise.guardrails.normalize import ascii_bytes, normalise
+from gatewise.guardrails.redaction import EntityAction, Placeholders, check_pii
+from gatewise.guardrails.texts import TextRef, split
+from gatewise.guardrails.verdict import Span
 from repo_paths import load_bench
 
 BENCH = load_bench("guardrails")  # its generated logs, JSON payloads and code
@@ -221,3 +224,58 @@ def test_addresses_are_those_after_no_version_word() -> None:
         assert got == expected, view.text
         found += len(expected)
     assert found > 400
+
+
+def _redacted_one_at_a_time(
+        refs: list[TextRef], actions: dict[str, EntityAction], placeholders: Placeholders | None,
+) -> tuple[list[Span], list[str], dict[str, str]]:
+    """The spans, texts and placeholders' values of :func:`check_pii`, made a finding at a
+    time with each placeholder numbered as its value first appears."""
+    spans: list[Span] = []
+    texts: list[str] = []
+    numbers: dict[str, int] = {}
+    names: dict[tuple[str, str], str] = {}
+    originals: dict[str, str] = {}
+    for ref in refs:
+        out, done = "", 0
+        for finding in pii.find_pii(ref.view, actions, ("US",)):
+            start, end = ref.view.span(finding.start, finding.end)
+            spans.append(Span(start, end, finding.type, ref.message, ref.part))
+            if actions[finding.type] != "redact":
+                continue
+            if placeholders is None:
+                label = f"[REDACTED {finding.type}]"
+            elif (finding.type, finding.value) in names:
+                label = names[finding.type, finding.value]
+            else:
+                numbers[finding.type] = numbers.get(finding.type, 0) + 1
+                label = names[finding.type, finding.value] = f"<{finding.type}_{numbers[finding.type]}>"
+                originals[label] = ref.text[start:end]
+            out += ref.text[done:start] + label
+            done = end
+        texts.append(out + ref.text[done:])
+    return spans, texts, originals
+
+
+def test_redaction_is_the_findings_replaced_one_at_a_time() -> None:
+    """Generated logs, JSON and code, and typographic text (whose offsets map back), as one
+    text or several messages, under mixed actions: the spans, the texts sent on and the
+    placeholders are those of the findings taken one by one."""
+    rnd = random.Random(69)
+    typographic = BENCH.prompt(paragraph=BENCH.TYPOGRAPHIC)
+    kinds = ["log", "json", "code"]
+    found = 0
+    for round_ in range(60):
+        texts = [BENCH.generated(rnd.choice(kinds), rnd, rnd.randint(200, 2048)) if rnd.random() < 0.7
+                 else typographic[rnd.randint(0, 200):] for _ in range(rnd.randint(1, 3))]
+        texts.append(texts[0][:300])  # a value again: the same placeholder
+        messages = [{"role": "user", "content": text} for text in texts]
+        actions: dict[str, EntityAction] = {kind: rnd.choice(["redact", "redact", "flag", "block"])
+                                            for kind in pii.ALL_TYPES if rnd.random() < 0.9}
+        placeholders = Placeholders() if round_ % 4 else None
+        result, sent = check_pii(split(messages), actions, ("US",), placeholders)
+        spans, expected, originals = _redacted_one_at_a_time(split(messages), actions, placeholders)
+        assert (result.spans, sent) == (spans, expected)
+        assert (placeholders.originals if placeholders else {}) == originals
+        found += len(spans)
+    assert found > 500
