@@ -198,8 +198,9 @@ class _Recorder:
         self.requests: list[tuple[dict[str, str], bytes]] = []
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = (await reader.readuntil(b"\r\n\r\n")).decode().split("\r\n")[1:]
+        request_line, *head = (await reader.readuntil(b"\r\n\r\n")).decode().split("\r\n")
         headers = {k.lower(): v for k, _, v in (line.partition(": ") for line in head if line)}
+        headers[":target"] = request_line.split()[1]
         body = await reader.readexactly(int(headers.get("content-length", 0)))
         self.requests.append((headers, body))
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: " + self.content_type.encode()
@@ -208,11 +209,19 @@ class _Recorder:
         writer.close()
 
 
-async def _exchange(settings: Settings, recorder: _Recorder, **kwargs: Any) -> Any:
+async def _exchange(settings: Settings, recorder: _Recorder, *paths: str, **kwargs: Any) -> Any:
     server = await asyncio.start_server(recorder.handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    async with server, HttpUpstream(f"http://127.0.0.1:{port}", limits=settings.limits) as client:
-        return (await client.request("POST", "/echo", **kwargs)).body
+    async with server, HttpUpstream(f"http://127.0.0.1:{port}/api/v1/", limits=settings.limits) as client:
+        return [(await client.request("POST", path, **kwargs)).body for path in paths or ["/echo"]][-1]
+
+
+async def test_each_path_is_joined_to_the_base_url_with_its_parameters(settings: Settings) -> None:
+    recorder = _Recorder(b"{}")
+    paths = [f"/keys/{n}" for n in range(40)] + ["/echo", "echo", "/keys/3"]
+    await _exchange(settings, recorder, *paths, params={"q": "a b", "n": 2})
+    assert [headers[":target"] for headers, _ in recorder.requests] == \
+        [f"/api/v1/{path.lstrip('/')}?q=a+b&n=2" for path in paths]
 
 
 async def test_a_json_body_is_sent_as_compact_utf8_json_with_its_type(settings: Settings) -> None:

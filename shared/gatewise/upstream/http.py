@@ -38,6 +38,7 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 # A JSON body is sent as bytes made once (pydantic_core writes them several times faster than the
 # json module httpx would use); its type goes with it, and a caller's own type still wins.
 _JSON_TYPE = {"Content-Type": "application/json"}
+_KEPT_URLS = 32  # parsed paths kept per client
 _URL_TOO_LONG_HINT = ("Shorten the arguments that go into the URL (ids, filters, search terms): "
                       "a URL is limited to 64 KB.")
 
@@ -117,6 +118,8 @@ class HttpUpstream:
         self._transport = transport
         # The timeouts of a request with more time left than either limit (most of them), made once.
         self._full_timeout = httpx.Timeout(limits.read_timeout_s, connect=limits.connect_timeout_s)
+        # Full URLs of the paths called, parsed once: httpx parses and joins a path on every call.
+        self._urls: dict[str, httpx.URL] = {}
 
     @functools.cached_property
     def _client(self) -> httpx.AsyncClient:
@@ -205,7 +208,7 @@ class HttpUpstream:
             # httpx times each read on its own, so a body that drips a byte at a time would
             # never trip it; the deadline bounds the whole exchange.
             async with asyncio.timeout(remaining):
-                reply = await self._client.request(method, path, content=content, params=params,
+                reply = await self._client.request(method, self._url(path), content=content, params=params,
                                                    headers=headers, timeout=timeout)
         except httpx.TimeoutException as exc:
             raise self._timeout_error(path, connect=isinstance(exc, httpx.ConnectTimeout)) from None
@@ -252,6 +255,16 @@ class HttpUpstream:
 
     # How this upstream's error bodies map to the taxonomy; an API with its own codes swaps it.
     error_from_response = staticmethod(error_from_response)
+
+    def _url(self, path: str) -> httpx.URL:
+        """``path`` joined to the base URL as httpx joins it. The first paths a client calls are
+        kept (its endpoints); a bounded number, since some paths carry ids."""
+        url = self._urls.get(path)
+        if url is None:
+            url = self._client.build_request("GET", path).url
+            if len(self._urls) < _KEPT_URLS:
+                self._urls[path] = url
+        return url
 
     def _status_error(self, status: int, body: Any, headers: httpx.Headers) -> GatewiseError:
         err = self.error_from_response(status, body, provider=self.name,
