@@ -235,6 +235,26 @@ async def test_a_json_body_is_sent_as_compact_utf8_json_with_its_type(settings: 
     assert own_headers["content-type"] == "application/x-test"  # the caller's type wins
 
 
+def _nested(depth: int) -> dict[str, Any]:
+    top: dict[str, Any] = {}
+    inner = top
+    for _ in range(depth):
+        inner["a"] = {}
+        inner = inner["a"]
+    return top
+
+
+async def test_a_deeply_nested_body_is_sent_or_refused_clearly(settings: Settings) -> None:
+    # Deeper than pydantic_core writes, still within the json module: the same bytes go out.
+    recorder = _Recorder(b'{"ok": true}')
+    deep = _nested(500)
+    assert await _exchange(settings, recorder, json=deep) == {"ok": True}
+    assert recorder.requests[0][1] == json.dumps(deep, separators=(",", ":")).encode()
+    with pytest.raises(GatewiseError) as refused:  # beyond both: a clear error, nothing sent
+        await _exchange(settings, recorder, json=_nested(100_000))
+    assert refused.value.code == ErrorCode.INVALID_INPUT and len(recorder.requests) == 1
+
+
 @pytest.mark.parametrize(("answer", "parsed"), [
     ('{"a": "é", "b": [1, 2.5]}'.encode(), {"a": "é", "b": [1, 2.5]}),
     ('{"a": "é"}'.encode("utf-16"), {"a": "é"}),  # only the json module reads it

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import functools
+import json as jsonlib
 import logging
 import random
 import ssl
@@ -169,7 +170,7 @@ class HttpUpstream:
         max_retries = self.retry.max_retries if retries is None else retries
         content = None
         if json is not None:  # written once, the same bytes for every retry
-            content = pydantic_core.to_json(json)
+            content = _json_body(json)
             headers = _JSON_TYPE if headers is None else {**_JSON_TYPE, **headers}
         attempt = 0
         while True:
@@ -299,6 +300,20 @@ def _worth_retrying(exc: GatewiseError, statuses: frozenset[int]) -> bool:
     if exc.details.get("connection") or exc.details.get("connect"):
         return True  # the request never reached the upstream: always safe to send again
     return exc.status in statuses
+
+
+def _json_body(value: Any) -> bytes:
+    try:
+        return pydantic_core.to_json(value)
+    except pydantic_core.PydanticSerializationError:
+        pass  # nested deeper than pydantic_core writes: the json module goes further
+    try:  # the bytes httpx itself would send
+        return jsonlib.dumps(value, ensure_ascii=False, separators=(",", ":"),
+                             allow_nan=False).encode()
+    except (ValueError, TypeError, RecursionError):
+        raise GatewiseError(ErrorCode.INVALID_INPUT,
+                            "The request cannot be written as JSON: it is nested too deeply or "
+                            "holds a value JSON has no form for.") from None
 
 
 def _json_or_text(reply: httpx.Response) -> Any:
