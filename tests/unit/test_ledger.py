@@ -11,9 +11,10 @@ import sys
 import textwrap
 import threading
 from calendar import timegm
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -300,21 +301,28 @@ def another_writer(path: Path) -> Iterator[None]:
         holder.close()
 
 
-@contextlib.asynccontextmanager
-async def loop_turns() -> AsyncIterator[list[int]]:
-    """Counts, in its one item, the turns a task sleeping 5 ms at a time gets while the block runs."""
-    ticks = [0]
+T = TypeVar("T")
+
+
+async def turns_while_locked(path: Path, start: Callable[[], T]) -> tuple[T, int]:
+    """``start()``'s result, called while another writer holds the file's lock, and the turns a
+    task sleeping 5 ms at a time got in the 0.3 s that followed (the lock still held)."""
+    ticks = 0
 
     async def tick() -> None:
+        nonlocal ticks
         while True:
             await asyncio.sleep(0.005)
-            ticks[0] += 1
+            ticks += 1
 
-    ticker = asyncio.create_task(tick())
-    try:
-        yield ticks
-    finally:
-        ticker.cancel()
+    with another_writer(path):
+        ticker = asyncio.create_task(tick())
+        try:
+            started = start()
+            await asyncio.sleep(0.3)
+            return started, ticks
+        finally:
+            ticker.cancel()
 
 
 async def test_failed_write_reaches_every_waiting_caller(tmp_path: Path) -> None:
@@ -346,11 +354,9 @@ async def test_a_locked_ledger_never_stalls_the_loop(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite3"
     store = SQLiteLedger(path)
     await store.record(call_record())
-    with another_writer(path):
-        async with loop_turns() as ticks:
-            waiting = asyncio.create_task(store.record(call_record(request_id="waits")))
-            await asyncio.sleep(0.3)
-            assert not waiting.done() and ticks[0] >= 10  # the row waits for the lock; the loop runs on
+    waiting, turns = await turns_while_locked(
+        path, lambda: asyncio.create_task(store.record(call_record(request_id="waits"))))
+    assert not waiting.done() and turns >= 10  # the row waits for the lock; the loop runs on
     await waiting
     assert count_elsewhere(path, "calls") == 2
     await store.close()
@@ -409,11 +415,9 @@ async def test_close_commits_every_row_recorded_soon(tmp_path: Path) -> None:
 async def test_rows_recorded_soon_survive_a_locked_file_without_stalling_the_loop(tmp_path: Path) -> None:
     path = tmp_path / "ledger.sqlite3"
     store = SQLiteLedger(path, busy_timeout_ms=50, defer_delay_s=0.0)
-    with another_writer(path):
-        async with loop_turns() as ticks:
-            assert store.record_soon([call_record(request_id="kept")]) is None
-            await asyncio.sleep(0.3)
-            assert ticks[0] >= 10  # the loop ran on while the thread's commit failed
+    kept, turns = await turns_while_locked(path, lambda: store.record_soon([call_record(request_id="kept")]))
+    assert kept is None
+    assert turns >= 10  # the loop ran on while the thread's commit failed
     # Kept for the next commit, which the read asks for.
     assert await store.count() == 1
     assert count_elsewhere(path, "calls") == 1
