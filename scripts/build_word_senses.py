@@ -73,8 +73,9 @@ def build(wordnet: Path, senses: int) -> dict[str, object]:
     words: dict[str, list[str]] = {}
     manner_of: dict[str, list[str]] = {}
     broader = hypernyms(wordnet)
-    for part in PARTS:
-        for lemma, (synsets, tagged) in index(wordnet, part, senses).items():
+    indexes = {part: index(wordnet, part, senses) for part in PARTS}  # each file read once
+    for part, found in indexes.items():
+        for lemma, (synsets, tagged) in found.items():
             if not tagged and gates.is_rare(lemma):
                 continue
             words.setdefault(lemma, []).extend(synsets)
@@ -92,7 +93,7 @@ def build(wordnet: Path, senses: int) -> dict[str, object]:
             base = next((b for b in bases if b in words), None)
             if form.isalpha() and base is not None and form not in words:
                 forms[form] = base
-    others = {lemma for part in PARTS for lemma in index(wordnet, part, 0)
+    others = {lemma for found in indexes.values() for lemma in found
               if lemma.isalpha() and lemma not in words and gates.could_be_a_slip(lemma)}
     return {"notice": NOTICE, "senses": {w: dense(s) for w, s in sorted(words.items())},
             "manner_of": {w: dense(h) for w, h in sorted(manner_of.items()) if h},
