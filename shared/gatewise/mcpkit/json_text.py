@@ -2,9 +2,9 @@
 
 The SDK tries ``json.loads`` on each string argument of a parameter not annotated plain ``str``
 (``str | None`` included), for clients that send a list or an object as JSON text, and keeps the
-string unless the text is an array, an object, ``true``, ``false`` or ``null``. A parse that fails
-(a prompt, a model name) costs a few µs building its error; these strings skip it and the result is
-the same.
+string unless the text is an array, an object or ``null`` (it keeps a string, a number or a bool,
+which is an int). A parse that fails (a prompt, a model name) costs a few µs building its error;
+these strings skip it and the result is the same.
 """
 
 from __future__ import annotations
@@ -14,15 +14,14 @@ from typing import Any
 from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
 
 _WHITESPACE = " \t\n\r"  # what json.loads skips at either end
-_REPLACED = frozenset({"true", "false", "null"})
 
 
 def _may_be_replaced(value: Any) -> bool:
-    """Whether the SDK's parse could replace ``value``: JSON text of an array, an object or a literal."""
+    """Whether the SDK's parse could replace ``value``: JSON text of an array, an object or null."""
     if not isinstance(value, str):
         return False
     text = value.strip(_WHITESPACE)
-    return text[:1] in ("[", "{") or text in _REPLACED
+    return text[:1] in ("[", "{") or text == "null"
 
 
 class JsonTextArguments(FuncMetadata):
