@@ -25,34 +25,28 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+_Table = dict[str, frozenset[int]]
+
 
 @cache
-def _raw() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(
+def _load() -> tuple[_Table, _Table, dict[str, str], frozenset[str]]:
+    """The senses, the verbs each names a manner of, the irregular forms, and every word listed;
+    read once, keeping only what the look-ups use (not the decoded file as well)."""
+    raw: dict[str, Any] = json.loads(
         gzip.decompress((resources.files("gatewise.data") / "word-senses.json.gz").read_bytes()))
-    return data
-
-
-@cache
-def _table() -> tuple[dict[str, frozenset[int]], dict[str, frozenset[int]], dict[str, str]]:
-    raw = _raw()
+    forms: dict[str, str] = raw["forms"]
+    words = frozenset(raw["senses"]) | frozenset(forms) | frozenset(raw["other_words"])
     return ({w: frozenset(s) for w, s in raw["senses"].items()},
-            {w: frozenset(s) for w, s in raw["manner_of"].items()}, raw["forms"])
-
-
-@cache
-def _words() -> frozenset[str]:
-    raw = _raw()
-    return frozenset(raw["senses"]) | frozenset(raw["forms"]) | frozenset(raw["other_words"])
+            {w: frozenset(s) for w, s in raw["manner_of"].items()}, forms, words)
 
 
 def is_word(word: str) -> bool:
     """Whether WordNet lists ``word`` (lowercased), or it is an irregular form of a word it lists."""
-    return word in _words()
+    return word in _load()[3]
 
 
-def _lookup(table: dict[str, frozenset[int]], forms: Iterable[str]) -> frozenset[int]:
-    irregular = _table()[2]
+def _lookup(table: _Table, forms: Iterable[str]) -> frozenset[int]:
+    irregular = _load()[2]
     found: frozenset[int] = frozenset()
     for form in forms:
         found |= table.get(form, frozenset()) | table.get(irregular.get(form, ""), frozenset())
@@ -63,6 +57,6 @@ def interchangeable(a: Iterable[str], b: Iterable[str]) -> bool:
     """Whether a word (given in its forms: as written, its stem) shares a sense with another, or
     names a manner of doing the other (or the other of it)."""
     a, b = tuple(a), tuple(b)
-    senses, manner_of, _ = _table()
+    senses, manner_of, _, _ = _load()
     senses_a, senses_b = _lookup(senses, a), _lookup(senses, b)
     return bool(senses_a & senses_b or _lookup(manner_of, a) & senses_b or _lookup(manner_of, b) & senses_a)
