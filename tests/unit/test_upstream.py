@@ -260,6 +260,7 @@ async def test_a_deeply_nested_body_is_sent_or_refused_clearly(settings: Setting
     ('{"a": "é"}'.encode("utf-16"), {"a": "é"}),  # only the json module reads it
     (b'{"big": 1e400}', {"big": float("inf")}),
     (b"<html>bad gateway</html>", "<html>bad gateway</html>"),
+    (b"[" * 100_000, "[" * 2000),  # nested beyond both parsers: its text, not an internal error
 ])
 async def test_an_answer_is_parsed_as_the_json_module_would(settings: Settings, answer: bytes,
                                                              parsed: Any) -> None:

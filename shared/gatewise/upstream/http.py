@@ -323,5 +323,5 @@ def _json_or_text(reply: httpx.Response) -> Any:
         pass
     try:  # what only the json module reads (UTF-16 or -32, a byte-order mark, huge numbers)
         return reply.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than it reads
         return reply.text[:2000]
