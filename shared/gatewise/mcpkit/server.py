@@ -108,14 +108,15 @@ class GatewiseServer(MCPServer[T]):
                  structured_output: bool | None = None) -> None:
         """Register a tool; one that returns a model has its result dumped once, nulls left out,
         and the matching schema published (see ``structured``)."""
+        name = name or fn.__name__
         model = result_model(fn) if structured_output is not False else None
-        self._result_schemas.pop(name or fn.__name__, None)
+        self._result_schemas.pop(name, None)
         if model is not None:
-            self._result_schemas[name or fn.__name__] = output_schema(model)
+            self._result_schemas[name] = output_schema(model)
             fn = returning_results(fn)
         super().add_tool(fn, name=name, title=title, description=description, annotations=annotations,
                          icons=icons, meta=meta, structured_output=structured_output)
-        tool = self._tool_manager.get_tool(name or fn.__name__)
+        tool = self._tool_manager.get_tool(name)
         if tool is not None:
             tool.fn_metadata = parse_json_text_lazily(tool.fn_metadata)
 
