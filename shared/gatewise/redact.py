@@ -151,6 +151,8 @@ class Scrubber:
     def remember_clean(self, strings: list[str]) -> None:
         """Record strings found to hold no secret; the record is bounded by its characters."""
         size = sum(map(len, strings))
+        if size > _CLEAN_CHARS:  # more than the whole record holds: kept out rather than let in
+            return
         if self._clean_chars + size > _CLEAN_CHARS:
             self._clean.clear()
             self._clean_chars = 0

@@ -6,8 +6,9 @@ import logging
 
 import pytest
 
+from gatewise import redact
 from gatewise.errors import ErrorCode, GatewiseError, code_for_status, error_from_response
-from gatewise.redact import RedactingFilter, mask, scrub
+from gatewise.redact import RedactingFilter, Scrubber, mask, scrub
 
 
 @pytest.mark.parametrize(("status", "code"), [
@@ -48,6 +49,14 @@ def test_mask_and_scrub() -> None:
     clean = scrub(text, (key,))
     assert key not in clean and "abcdefghijklmnop" not in clean
     assert "sk-…cdef" in clean
+
+
+def test_a_scrubber_keeps_no_clean_text_beyond_its_bound() -> None:
+    scrubber = Scrubber(["sk-or-v1-" + "a1b2c3d4" * 8])
+    scrubber.remember_clean(["model", "content"])
+    huge = "x" * (redact._CLEAN_CHARS + 1)  # one answer larger than the whole record
+    scrubber.remember_clean([huge])
+    assert scrubber.unseen(["model", "content", huge]) == [huge]  # kept out; the others stay
 
 
 def test_logging_filter_scrubs_records(caplog: pytest.LogCaptureFixture) -> None:
