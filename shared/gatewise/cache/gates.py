@@ -641,8 +641,9 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
         return LexicalVerdict("question")
     if not _roles_agree(cached, new):
         return LexicalVerdict("role")
-    only_cached = _unmatched(cached, new)
-    only_new = _unmatched(new, cached)
+    subject_cached, subject_new = _subject(cached, new), _subject(new, cached)  # each side's, once
+    only_cached = _unmatched(cached, subject_cached, new, subject_new)
+    only_new = _unmatched(new, subject_new, cached, subject_cached)
     for word in (*only_cached, *only_new):
         if word in cached.names or word in new.names:
             return LexicalVerdict("name")
@@ -704,11 +705,13 @@ def _subject(side: Features, other: Features) -> frozenset[str]:
                            if axis not in axes and word not in _LIGHT_POLAR}
 
 
-def _unmatched(side: Features, other: Features) -> frozenset[str]:
-    """The subject words of ``side`` that ``other`` has in no form and no synonym (of the
-    hand-written groups, or by a sense they share in :mod:`gatewise.cache.word_senses`)."""
-    partners = [(other.spelled[o], o) for o in _subject(other, side)]
-    return frozenset(w for w in _subject(side, other)
+def _unmatched(side: Features, subject: frozenset[str], other: Features,
+               other_subject: frozenset[str]) -> frozenset[str]:
+    """The ``subject`` words of ``side`` that ``other`` has in no form and no synonym (of the
+    hand-written groups, or by a sense they share in :mod:`gatewise.cache.word_senses` with
+    a word of ``other_subject``)."""
+    partners = [(other.spelled[o], o) for o in other_subject]
+    return frozenset(w for w in subject
                      if w not in other.words and w.replace("-", "") not in other.words
                      and not synonyms.senses(side.spelled[w], w) & other.senses
                      and not any(_same_word(w, o) for o in other.words)
