@@ -255,6 +255,18 @@ async def test_a_deeply_nested_body_is_sent_or_refused_clearly(settings: Setting
     assert refused.value.code == ErrorCode.INVALID_INPUT and len(recorder.requests) == 1
 
 
+async def test_a_non_finite_number_is_refused_not_sent(settings: Settings) -> None:
+    recorder = _Recorder(b'{"ok": true}')
+    words = {"note": "NaN and Infinity are words here"}
+    assert await _exchange(settings, recorder, json=words) == {"ok": True}
+    assert recorder.requests[0][1] == json.dumps(words, separators=(",", ":")).encode()
+    for number in (float("nan"), float("inf"), -float("inf")):
+        with pytest.raises(GatewiseError) as refused:
+            await _exchange(settings, recorder, json={"temperature": number})
+        assert refused.value.code == ErrorCode.INVALID_INPUT
+    assert len(recorder.requests) == 1  # none of them sent
+
+
 @pytest.mark.parametrize(("answer", "parsed"), [
     ('{"a": "é", "b": [1, 2.5]}'.encode(), {"a": "é", "b": [1, 2.5]}),
     ('{"a": "é"}'.encode("utf-16"), {"a": "é"}),  # only the json module reads it

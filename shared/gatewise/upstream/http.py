@@ -304,9 +304,12 @@ def _worth_retrying(exc: GatewiseError, statuses: frozenset[int]) -> bool:
 
 def _json_body(value: Any) -> bytes:
     try:
-        return pydantic_core.to_json(value)
+        body = pydantic_core.to_json(value)
     except pydantic_core.PydanticSerializationError:
         pass  # nested deeper than pydantic_core writes: the json module goes further
+    else:  # it writes NaN and Infinity, which are not JSON: the json module refuses them
+        if b"NaN" not in body and b"Infinity" not in body:
+            return body
     try:  # the bytes httpx itself would send
         return jsonlib.dumps(value, ensure_ascii=False, separators=(",", ":"),
                              allow_nan=False).encode()
