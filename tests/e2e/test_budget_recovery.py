@@ -325,6 +325,17 @@ class StdioServer:
                 return message["result"]
 
 
+def wait_for_row(path: Path, count_sql: str, expected: int | None, failure: str) -> None:
+    """Poll ``count_sql`` until it gives ``expected`` (any row when None); bounded so a failure
+    cannot hang."""
+    for _ in range(600):
+        count = sqlite_rows(path, count_sql)[0][0]
+        if count == expected or (expected is None and count):
+            return
+        time.sleep(0.05)
+    raise AssertionError(failure)
+
+
 def test_a_gateway_killed_mid_call_frees_its_hold_on_the_next_start(
     sandbox, upstream, tmp_path: Path,
 ) -> None:
@@ -343,14 +354,13 @@ def test_a_gateway_killed_mid_call_frees_its_hold_on_the_next_start(
                 "arguments": {"prompt": "What is 2+2?", "model": CHEAP, "max_tokens": 40, "no_cache": True}}
         for _ in range(3):
             assert server.answer(server.send("tools/call", call))["isError"] is False
+        # The answered calls' rows are committed within the ledger's 10 ms batch window: wait for
+        # them, so the kill below tests a hold left behind, not the rows of that window.
+        wait_for_row(ledger, "SELECT COUNT(*) FROM calls", 3, "the answered calls never reached the ledger")
         upstream.fault(CHEAP, timeout_rate=1.0)  # the next call hangs in the upstream
         server.send("tools/call", call)
-        for _ in range(600):  # until its hold is written; bounded so a failure cannot hang
-            if sqlite_rows(ledger, "SELECT COUNT(*) FROM budget_reservations WHERE state = 'reserved'")[0][0]:
-                break
-            time.sleep(0.05)
-        else:
-            raise AssertionError("the hanging call never reserved")
+        wait_for_row(ledger, "SELECT COUNT(*) FROM budget_reservations WHERE state = 'reserved'", None,
+                     "the hanging call never reserved")
         server.proc.send_signal(signal.SIGKILL)
         server.proc.wait()
     finally:
