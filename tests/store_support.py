@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import time
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,17 @@ def sqlite_rows(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tupl
     """Rows read straight from a SQLite file, past the code under test."""
     with closing(sqlite3.connect(path)) as conn:
         return conn.execute(sql, params).fetchall()
+
+
+def committed_rows(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """``sqlite_rows`` once it finds any: a server in another process commits a call's ledger
+    rows within its 10 ms batch window, not before the call returns. Bounded, so a row that
+    never comes fails the test instead of hanging it."""
+    for _ in range(200):
+        if rows := sqlite_rows(path, sql, params):
+            return rows
+        time.sleep(0.05)
+    return []
 
 
 def count_elsewhere(path: Path, table: str) -> int:

@@ -32,7 +32,7 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
 from dashboard_support import ARTIFACTS, chromium_page, playwright_or_skip
-from store_support import sqlite_rows
+from store_support import committed_rows
 from tool_support import free_port, server_env
 
 SERVERS = {"routing-gateway": "routed_complete", "openrouter-multimodal": "chat_completion",
@@ -165,8 +165,8 @@ async def test_a_call_is_billed_to_the_project_of_its_token(served: Served) -> N
     assert other.is_error and "FORBIDDEN_SCOPE" in other.content[0].text
     request_id = result.structured_content["request_id"]
     ledger = served.log.parent / "serve" / "ledger.sqlite3"
-    assert sqlite_rows(ledger, "SELECT DISTINCT project FROM calls WHERE request_id = ?",
-                       (request_id,)) == [("support-bot",)]
+    assert committed_rows(ledger, "SELECT DISTINCT project FROM calls WHERE request_id = ?",
+                          (request_id,)) == [("support-bot",)]
 
 
 async def test_each_call_records_its_callers_name_never_its_token(served: Served,
@@ -183,8 +183,8 @@ async def test_each_call_records_its_callers_name_never_its_token(served: Served
         request_ids[name] = result.structured_content["request_id"]
     ledger = served.log.parent / "serve" / "ledger.sqlite3"
     for name, request_id in request_ids.items():
-        assert sqlite_rows(ledger, "SELECT DISTINCT caller FROM calls WHERE request_id = ?",
-                           (request_id,)) == [(name,)]
+        assert committed_rows(ledger, "SELECT DISTINCT caller FROM calls WHERE request_id = ?",
+                              (request_id,)) == [(name,)]
     stored = b"".join(path.read_bytes() for path in ledger.parent.glob("ledger.sqlite3*"))  # with -wal
     for token in TOKENS.values():
         assert token.encode() not in stored and token[-20:].encode() not in stored
@@ -256,8 +256,8 @@ async def test_jwts_from_the_identity_provider(served: Served, idp: IdentityProv
         result = await client.call_tool("routed_complete", {"prompt": "Name a prime.", "no_cache": True})
     assert not result.is_error, result.content
     ledger = served.log.parent / "serve" / "ledger.sqlite3"
-    assert sqlite_rows(ledger, "SELECT DISTINCT project, caller FROM calls WHERE request_id = ?",
-                       (result.structured_content["request_id"],)) == [("research", "jwt:user-1")]
+    assert committed_rows(ledger, "SELECT DISTINCT project, caller FROM calls WHERE request_id = ?",
+                          (result.structured_content["request_id"],)) == [("research", "jwt:user-1")]
 
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     unsigned = jwt.encode({"iss": ISSUER, "sub": "x", "aud": resource, "exp": int(time.time()) + 300},
