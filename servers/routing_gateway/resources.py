@@ -110,7 +110,7 @@ def add_resources(server: MCPServer[RoutingGateway]) -> None:
         kind = _task(task)
         example = request[:2000] or f"A {kind.value} request"
         route = gateway.explain(CompletionRequest(prompt=example, task=kind))
-        priced = [(info.blended_price, info) for name in route.candidates
+        priced = [(info.blended_price, info) for name in route.candidates or ()  # explain gives them all
                   if (info := gateway.catalog.get(name)) is not None]
         lines = [f"- {info.id}: ${info.prompt_price * PER_MILLION:.4g} in / "
                  f"${info.completion_price * PER_MILLION:.4g} out per million tokens"

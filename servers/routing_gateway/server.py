@@ -96,7 +96,7 @@ End = Annotated[str | None, Field(description="Explicit window end, ISO-8601; a 
 NAMESPACE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}(:[a-z0-9_]{1,64})?$"
 
 # explain_route takes the routing arguments only: it generates nothing and reads no cache.
-ANSWER_ONLY = ("temperature", "no_cache", "force_refresh", "max_age_s", "cache_sampled")
+ANSWER_ONLY = ("temperature", "no_cache", "force_refresh", "max_age_s", "cache_sampled", "explain")
 
 
 def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
@@ -110,7 +110,9 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
             "Answer a request with the best-value model for it. Detects the task and complexity, "
             "picks a model from the routing table within `max_cost_usd`, and falls back to other "
             "models and providers when one fails. Returns the answer, the model and provider that "
-            "answered, why, every attempt with its error code, tokens, cost in USD and latency. "
+            "answered, the task and why, tokens, cost in USD and latency; every attempt with its "
+            "error code when a fallback happened; with explain: true the whole route as explain_route "
+            "gives it. "
             "Queries that need fresh information (or web_search: true) are answered from a live web "
             "search, with numbered citations. Costs money per call (a few hundredths of a cent for "
             "simple queries on economy models); each call is recorded in the usage ledger."

@@ -63,6 +63,10 @@ async def _routing_gateway(sandbox: SandboxProcess, data_dir: str) -> None:
             _row(label, out)
             if label == "arithmetic":
                 _say(f"  {'':<13} answer: {out['answer'][:90]}")
+                full = await client.call_tool("routed_complete", {"prompt": prompt, "project": "demo",
+                                                                  "explain": True})
+                _say(f"  {'':<13} result {_json_size(out)} bytes of JSON; with explain: true (the whole "
+                     f"route and every attempt) {_json_size(full.structured_content or {})}")
         label, prompt = FAILING_QUERY
         plan = await client.call_tool("explain_route", {"prompt": prompt})
         primary = (plan.structured_content or {})["candidates"][0]
@@ -106,6 +110,10 @@ async def _portkey_admin(sandbox: SandboxProcess, data_dir: str) -> None:
         bad = await client.call_tool("configure_guardrails", {
             "action": "validate", "checks": [{"id": "default.wordCount", "parameters": {"minWord": 3}}]})
         _say(f"  guardrail check → {(bad.structured_content or {})['item']['errors'][0]}")
+
+
+def _json_size(data: dict[str, Any]) -> int:
+    return len(json.dumps(data, separators=(",", ":")))
 
 
 def _first_line(result: CallToolResult) -> str:

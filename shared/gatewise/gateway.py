@@ -91,6 +91,10 @@ class CompletionRequest(BaseModel):
     web_search: bool | None = Field(None, description=(
         "true: answer from a live web search and return its citations (adds a search fee, about "
         "$0.005-0.012); false: never search; empty: search when the query asks for fresh information."))
+    explain: bool = Field(False, description=(
+        "Also return the whole route as explain_route gives it (language, token estimate, difficulty, "
+        "candidates in order) and every attempt. Off: the route's task and reason, skipped models and "
+        "the conversation when there are any, and the attempts when a fallback happened."))
 
     @model_validator(mode="after")
     def _one_input(self) -> CompletionRequest:
@@ -155,21 +159,31 @@ class ConversationInfo(BaseModel):
     sticky: str | None = Field(None, description="What the model that answered it before did to the route")
 
 
+_EXPLAINED = "Given by explain_route and by an answer asked for with explain: true. "
+
+
 class RouteInfo(BaseModel):
+    """The route: explain_route gives every field; an answer gives its task and reason, and the
+    rest when asked for (``explain``), which keeps what a client reads and checks per call small."""
+
     task: TaskType
     complexity: float | None = Field(None, description=(
         "Difficulty estimate of the conversation's hardest user turn: 0.5 + half the expected gain of "
         "a premium model over a cheap one. Given by explain_route, and by an answer whose route weighed "
         "it (premium-tier work, with routing.difficulty_threshold set)"))
-    language: str
-    modalities: list[str]
-    needs_web: bool
+    language: str | None = Field(None, description=_EXPLAINED + "Detected language (ISO 639-1)")
+    modalities: list[str] | None = Field(None, description=_EXPLAINED + "Input kinds: text, image")
+    needs_web: bool | None = Field(None, description=_EXPLAINED + "The query asks for fresh information")
     web_search: bool = Field(False, description="Answered (or would be) through a live web search")
-    est_tokens_in: int
+    est_tokens_in: int | None = Field(None, description=_EXPLAINED + "Estimated prompt tokens")
     reason: str = Field(description="Why the answering model was chosen")
-    candidates: list[str] = Field(description="Models in the order they would be tried")
-    skipped: list[SkippedModel]
-    conversation: ConversationInfo | None = None
+    candidates: list[str] | None = Field(None, description=_EXPLAINED + "Models in the order they are tried")
+    skipped: list[SkippedModel] | None = Field(None, description=(
+        "Models left out (over max_cost_usd or the budget, unhealthy, no vision…) and why: given by "
+        "explain_route, and by an answer when any were"))
+    conversation: ConversationInfo | None = Field(None, description=(
+        "How the conversation shaped the route: given by explain_route, and by an answer to a turn of a "
+        "conversation (earlier user turns, or a conversation_id)"))
 
 
 class CompletionResult(BaseModel):
@@ -177,7 +191,9 @@ class CompletionResult(BaseModel):
     model: str = Field(description="The model that answered")
     provider: str = Field(description="'openrouter' or 'portkey'; 'sandbox…' for the local stand-in")
     route: RouteInfo
-    attempts: list[AttemptInfo]
+    attempts: list[AttemptInfo] | None = Field(None, description=(
+        "Every model tried, in order, with its error code: given when a fallback happened or with "
+        "explain: true (one successful attempt is the model, provider and latency above)"))
     fallback_used: bool
     tokens_in: int
     tokens_out: int
@@ -268,15 +284,19 @@ class RoutingGateway:
         if self.runtime.settings.caching.semantic_cache.enabled and not request.no_cache:
             semantic = SemanticPolicy(self._answering_models(request, messages),
                                       sampled_ok=request.cache_sampled,
-                                      scope={"metadata": request.metadata, "web_search": request.web_search})
+                                      scope={"metadata": request.metadata, "web_search": request.web_search,
+                                             **_explained(request)})
         return Call(
-            SERVER_NAME, "routed_complete", messages, self._result, params=params,
+            SERVER_NAME, "routed_complete", messages, lambda call: self._result(call, request.explain),
+            params=params,
             executor=self.executor, project=request.project, budget=self.budget,
             cache=CachePolicy(self.runtime.exact_cache, no_cache=request.no_cache,
                               force_refresh=request.force_refresh, max_age_s=request.max_age_s,
                               key={"task": request.task, "model": request.model, "metadata": request.metadata,
-                                   "web_search": request.web_search}, semantic=semantic),
-            revive=_from_cache, prepare=self._prepare_images,
+                                   "web_search": request.web_search, **_explained(request)},
+                              semantic=semantic),
+            revive=lambda call, value, age_s: _from_cache(call, value, explain=request.explain),
+            prepare=self._prepare_images,
             route=lambda call: self._route(call, request))
 
     def _answering_models(self, request: CompletionRequest, messages: list[Message]) -> tuple[str, ...]:
@@ -309,7 +329,7 @@ class RoutingGateway:
         for part, item in zip(parts, loaded, strict=True):
             part["image_url"] = {**part["image_url"], "url": item.image.as_data_url()}
 
-    def _result(self, call: Call[CompletionResult]) -> CompletionResult:
+    def _result(self, call: Call[CompletionResult], explain: bool) -> CompletionResult:
         plan, outcome, result = call.plan, call.outcome, call.answer
         assert plan is not None and outcome is not None
         answered = outcome.attempts[-1].model
@@ -327,10 +347,10 @@ class RoutingGateway:
             "answer": result.content,
             "model": result.model or answered,
             "provider": outcome.attempts[-1].provider,
-            "route": _route_fields(plan, reason),
+            "route": _route_fields(plan, reason, explain=explain),
             "attempts": [{"model": a.model, "provider": a.provider, "status": a.status,
                           "latency_ms": round(a.latency_ms, 2), "error_code": a.error_code, "error": a.error}
-                         for a in outcome.attempts],
+                         for a in outcome.attempts] if explain or len(outcome.attempts) > 1 else None,
             "fallback_used": len(outcome.attempts) > 1,
             "tokens_in": result.tokens_in,
             "tokens_out": result.tokens_out,
@@ -344,11 +364,19 @@ class RoutingGateway:
         })
 
 
-def _from_cache(call: Call[CompletionResult], value: dict[str, Any], age_s: float) -> CompletionResult:
-    """A stored answer: no attempts made, and the only warning says where it came from."""
+def _explained(request: CompletionRequest) -> dict[str, bool]:
+    """What sets an explained answer's cache entries apart: it is stored with its whole route, which
+    a brief answer's entry does not hold (and a brief caller need not be sent)."""
+    return {"explain": True} if request.explain else {}
+
+
+def _from_cache(call: Call[CompletionResult], value: dict[str, Any], *, explain: bool) -> CompletionResult:
+    """A stored answer with the route it was answered by: no attempts made (an explained answer
+    lists none, a brief one leaves them out), and the only warning says where it came from."""
     result = CompletionResult.model_validate(value)
     call.task = result.route.task.value
-    return result.model_copy(update={"attempts": [], "fallback_used": False, "warnings": list(call.warnings)})
+    return result.model_copy(update={"attempts": [] if explain else None, "fallback_used": False,
+                                     "warnings": list(call.warnings)})
 
 
 def portkey_headers(request: CompletionRequest, plan: RoutePlan, request_id: str) -> dict[str, str]:
@@ -361,19 +389,31 @@ def portkey_headers(request: CompletionRequest, plan: RoutePlan, request_id: str
 
 
 def _route_fields(plan: RoutePlan, reason: str, *, explain: bool = False) -> dict[str, Any]:
-    """The fields of the route as the caller sees it (a RouteInfo); the difficulty estimate only
-    where the route weighed it, or when asked to explain, as estimating it costs more than the
-    rest of the analysis."""
+    """The fields of the route as the caller sees it (a RouteInfo): all of them when explaining;
+    else the task and reason, the skipped models and the conversation when there are any, and the
+    difficulty estimate only where the route weighed it, as estimating it costs more than the rest
+    of the analysis."""
     profile = plan.profile
     complexity = profile.complexity if explain else plan.difficulty
+    weighed = complexity is not None
+    if not explain:
+        key = plan.conversation  # a conversation_id names one even at its first turn
+        in_conversation = profile.conversation.user_turns > 1 or (key is not None and key.earlier is not None)
+        return {"task": profile.task, "complexity": complexity, "web_search": plan.web_search,
+                "reason": reason, "skipped": _skipped(plan) or None,
+                "conversation": _conversation_fields(plan, weighed=weighed) if in_conversation else None}
     return {
         "task": profile.task, "complexity": complexity, "language": profile.language,
         "modalities": list(profile.modalities), "needs_web": profile.needs_web, "web_search": plan.web_search,
         "est_tokens_in": profile.est_tokens_in, "reason": reason,
         "candidates": [c.model for c in plan.candidates],
-        "skipped": [{"model": m, "reason": r} for m, r in plan.skipped],
-        "conversation": _conversation_fields(plan, weighed=complexity is not None),
+        "skipped": _skipped(plan),
+        "conversation": _conversation_fields(plan, weighed=weighed),
     }
+
+
+def _skipped(plan: RoutePlan) -> list[dict[str, str]]:
+    return [{"model": m, "reason": r} for m, r in plan.skipped]
 
 
 def _conversation_fields(plan: RoutePlan, *, weighed: bool) -> dict[str, Any]:

@@ -39,8 +39,8 @@ def dump(result: BaseModel) -> dict[str, Any]:
     return result.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-def json_text(data: dict[str, Any], indent: int = 2) -> str:
-    """The structured content as the JSON text block that repeats it."""
+def json_text(data: dict[str, Any], indent: int | None = 2) -> str:
+    """The structured content as the JSON text block that repeats it (``indent=None``: compact)."""
     return pydantic_core.to_json(data, indent=indent).decode()
 
 

@@ -65,8 +65,9 @@ def fence(text: str, *, notice: str, model: str) -> str:
 def fence_json(data: dict[str, Any], *, notice: str, model: str) -> str:
     """A result's structured content as JSON text, fenced. Every ``<`` (and its look-alikes) is a
     ``\\uXXXX`` escape, which JSON allows inside strings, so the fenced JSON still parses to
-    exactly the structured content."""
-    text = _JSON_OPENER.sub(lambda m: f"\\u{ord(m.group(0)):04x}", json_text(data, indent=1))
+    exactly the structured content. Compact: a client model reads it on every call, and
+    indentation would add a token or so per line."""
+    text = _JSON_OPENER.sub(lambda m: f"\\u{ord(m.group(0)):04x}", json_text(data, indent=None))
     name = _model_name(model)
     # Made of the (scrubbed) content, the notice, the name and a random id: when those are known
     # clean, the exit's scrub need not search this copy of them again.

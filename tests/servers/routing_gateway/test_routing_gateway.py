@@ -59,13 +59,23 @@ async def test_routed_complete_answers_from_the_sandbox(connect, upstream, setti
         assert "391" in out["answer"] and "[sandbox" in out["answer"]
         assert out["route"]["task"] == "math"
         assert out["tokens_in"] > 0 and out["tokens_out"] > 0 and out["cost_usd"] > 0
-        (attempt,) = out["attempts"]
-        assert (attempt["model"], attempt["status"], attempt.get("error_code")) == (out["model"], "ok", None)
         assert not out["fallback_used"]
+        # one successful attempt is the model above: the route's detail and the attempt only on request
+        assert set(out["route"]) - {"complexity"} == {"task", "reason", "web_search"}
+        assert "attempts" not in out
+        explained = (await client.call_tool("routed_complete", {
+            "prompt": "What is 17*23?", "project": "t1", "explain": True, "no_cache": True}
+        )).structured_content
+        (attempt,) = explained["attempts"]
+        assert (attempt["model"], attempt["status"], attempt.get("error_code")) == (
+            explained["model"], "ok", None)
+        route = explained["route"]
+        assert route["candidates"][0] == explained["model"] and route["language"] == "en"
+        assert route["est_tokens_in"] > 0 and route["skipped"] == []
         assert json.loads(unfence(result.content[0].text))["request_id"] == out["request_id"]
         rows = await ledger_rows(settings)
-        assert len(rows) == 1
-        row = rows[0]
+        assert len(rows) == 2
+        row = next(r for r in rows if r.request_id == out["request_id"])
         assert (row.request_id, row.project, row.status, row.task) == (out["request_id"], "t1", "ok", "math")
         assert row.cost_usd == pytest.approx(out["cost_usd"])
         assert row.provider == "sandbox" and row.tool == "routed_complete"
@@ -120,10 +130,16 @@ async def test_a_route_gives_the_difficulty_where_weighed_and_explain_always(con
         assert 0 <= plan["complexity"] <= 1 and plan["conversation"]["hardest_turns_ago"] == 0
         small_talk = (await client.call_tool("routed_complete", {"prompt": "hi"})).structured_content["route"]
         assert small_talk.get("complexity") is None  # an economy-tier route never weighs it
-        assert small_talk["conversation"].get("hardest_turns_ago") is None
+        assert "conversation" not in small_talk  # a first turn: no conversation to tell of
         premium = (await client.call_tool("routed_complete", {"prompt": "Explain why the sky is blue"})
                    ).structured_content["route"]
-        assert 0 <= premium["complexity"] <= 1 and premium["conversation"]["hardest_turns_ago"] == 0
+        assert 0 <= premium["complexity"] <= 1 and "conversation" not in premium
+        follow_up = (await client.call_tool("routed_complete", {"messages": [
+            {"role": "user", "content": "Explain why the sky is blue"},
+            {"role": "assistant", "content": "Rayleigh."},
+            {"role": "user", "content": "Why?"}]})).structured_content["route"]
+        assert 0 <= follow_up["complexity"] <= 1 and follow_up["conversation"]["user_turns"] == 2
+        assert follow_up["conversation"]["hardest_turns_ago"] == 1
 
 
 def png_data_url(color: str = "red", size: tuple[int, int] = (64, 32)) -> str:
@@ -137,7 +153,7 @@ async def test_messages_with_an_image_route_to_a_vision_model(connect, upstream)
         messages = [{"role": "user", "content": [
             {"type": "text", "text": "What is in this image?"},
             {"type": "image_url", "image_url": {"url": png_data_url()}}]}]
-        result = await client.call_tool("routed_complete", {"messages": messages})
+        result = await client.call_tool("routed_complete", {"messages": messages, "explain": True})
         out = result.structured_content
         assert out["route"]["task"] == "vision" and "image" in out["route"]["modalities"]
         assert CATALOG.get(out["model"]).supports("image")
@@ -232,6 +248,21 @@ async def test_content_policy_and_context_errors_fall_back(connect, upstream, er
     assert out["model"] != first
 
 
+async def test_an_explained_answer_is_cached_with_its_whole_route(connect, upstream) -> None:
+    args = {"prompt": "What is 13*13?", "model": "gpt-4o-mini"}
+    async with connect() as client:
+        brief = (await client.call_tool("routed_complete", args)).structured_content
+        explained = (await client.call_tool("routed_complete", {**args, "explain": True})).structured_content
+        again = (await client.call_tool("routed_complete", {**args, "explain": True})).structured_content
+        brief_again = (await client.call_tool("routed_complete", args)).structured_content
+    # a brief entry holds no candidates to explain with: an explained answer has entries of its own
+    assert (brief["cache_status"], explained["cache_status"]) == ("miss", "miss")
+    assert again["cache_status"] == brief_again["cache_status"] == "hit_exact"
+    assert again["route"]["candidates"] == explained["route"]["candidates"] and again["attempts"] == []
+    assert "candidates" not in brief_again["route"] and "attempts" not in brief_again
+    assert upstream.stats()["totals"]["requests"] == 2
+
+
 async def test_response_cache_hit_is_free_and_recorded(connect, upstream, settings) -> None:
     args = {"prompt": "What is 12*12?", "model": "gpt-4o-mini", "project": "cache"}
     async with connect() as client:
@@ -243,7 +274,7 @@ async def test_response_cache_hit_is_free_and_recorded(connect, upstream, settin
                                             {**args, "force_refresh": True})).structured_content
     assert first["cache_status"] == "miss" and first["cost_usd"] > 0
     assert second["cache_status"] == "hit_exact" and second["cost_usd"] == 0
-    assert second["answer"] == first["answer"] and second["attempts"] == []
+    assert second["answer"] == first["answer"] and "attempts" not in second  # none made
     assert second["request_id"] != first["request_id"]
     assert "response cache" in second["warnings"][0]
     assert fresh["cache_status"] == "miss" and bypass["cache_status"] == "bypass"
