@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import ssl
 import time
 from email.utils import formatdate
 from typing import Any
 
+import httpx
 import pytest
 
 from gatewise.config import Settings
@@ -193,17 +195,22 @@ def test_reasoning_without_an_answer_is_a_failure_not_an_empty_success() -> None
 class _Recorder:
     """A real HTTP server on loopback that keeps each request and answers with fixed bytes."""
 
-    def __init__(self, answer: bytes, content_type: str = "application/json") -> None:
-        self.answer, self.content_type = answer, content_type
+    def __init__(self, answer: bytes, content_type: str = "application/json", *,
+                 extra_headers: bytes = b"") -> None:
+        self.answer, self.content_type, self.extra_headers = answer, content_type, extra_headers
         self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.heads: list[bytes] = []  # each request's line and header lines, as sent
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        request_line, *head = (await reader.readuntil(b"\r\n\r\n")).decode().split("\r\n")
+        raw_head = await reader.readuntil(b"\r\n\r\n")
+        self.heads.append(raw_head)
+        request_line, *head = raw_head.decode().split("\r\n")
         headers = {k.lower(): v for k, _, v in (line.partition(": ") for line in head if line)}
         headers[":target"] = request_line.split()[1]
         body = await reader.readexactly(int(headers.get("content-length", 0)))
         self.requests.append((headers, body))
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: " + self.content_type.encode()
+        writer.write(b"HTTP/1.1 200 OK\r\n" + self.extra_headers
+                     + b"Content-Type: " + self.content_type.encode()
                      + b"\r\nContent-Length: " + str(len(self.answer)).encode() + b"\r\n\r\n" + self.answer)
         await writer.drain()
         writer.close()
@@ -277,3 +284,34 @@ async def test_a_non_finite_number_is_refused_not_sent(settings: Settings) -> No
 async def test_an_answer_is_parsed_as_the_json_module_would(settings: Settings, answer: bytes,
                                                              parsed: Any) -> None:
     assert await _exchange(settings, _Recorder(answer)) == parsed
+
+
+@pytest.mark.parametrize("cookie", [b"", b"Set-Cookie: session=abc; Path=/\r\n"])
+async def test_a_json_request_goes_out_as_httpx_itself_writes_it(settings: Settings, cookie: bytes) -> None:
+    """Chat calls skip httpx's per-call header merging: the same request line and header lines,
+    in the same order, as a plain httpx client with the same headers sends; a cookie the upstream
+    set goes back as httpx would send it."""
+    ours, theirs = _Recorder(b"{}", extra_headers=cookie), _Recorder(b"{}", extra_headers=cookie)
+    attribution = {"HTTP-Referer": "https://example.org/app", "X-Title": "app"}
+    bodies = [{"model": MODEL, "messages": [{"role": "user", "content": "é " * n}]} for n in (1, 2, 30)]
+    for recorder in (ours, theirs):
+        server = await asyncio.start_server(recorder.handle, "127.0.0.1", 0)
+        base = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/api/v1"
+        async with server:
+            if recorder is ours:
+                async with HttpUpstream(base, limits=settings.limits, headers=attribution) as client:
+                    for body in bodies:
+                        await client.request("POST", "/chat/completions", json=body)
+            else:
+                async with httpx.AsyncClient(base_url=base, headers=attribution) as plain:
+                    for body in bodies:
+                        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+                        await plain.post("/chat/completions", content=content,
+                                         headers={"Content-Type": "application/json"})
+    port = re.compile(rb"127\.0\.0\.1:\d+")
+    def heads(recorder: _Recorder) -> list[bytes]:
+        return [port.sub(b"host", head) for head in recorder.heads]
+
+    assert heads(ours) == heads(theirs)
+    assert [body for _, body in ours.requests] == [body for _, body in theirs.requests]
+    assert (b"cookie: session=abc" in ours.heads[-1].lower()) == bool(cookie)

@@ -121,6 +121,9 @@ class HttpUpstream:
         self._full_timeout = httpx.Timeout(limits.read_timeout_s, connect=limits.connect_timeout_s)
         # Full URLs of the paths called, parsed once: httpx parses and joins a path on every call.
         self._urls: dict[str, httpx.URL] = {}
+        # The header lines of a JSON request to each path but its Content-Length, as httpx
+        # writes them: it merges, checks and encodes every header again on each call.
+        self._json_heads: dict[tuple[str, str], list[tuple[bytes, bytes]]] = {}
 
     @functools.cached_property
     def _client(self) -> httpx.AsyncClient:
@@ -209,8 +212,7 @@ class HttpUpstream:
             # httpx times each read on its own, so a body that drips a byte at a time would
             # never trip it; the deadline bounds the whole exchange.
             async with asyncio.timeout(remaining):
-                reply = await self._client.request(method, self._url(path), content=content, params=params,
-                                                   headers=headers, timeout=timeout)
+                reply = await self._client.send(self._build(method, path, content, params, headers, timeout))
         except httpx.TimeoutException as exc:
             raise self._timeout_error(path, connect=isinstance(exc, httpx.ConnectTimeout)) from None
         except TimeoutError:
@@ -266,6 +268,28 @@ class HttpUpstream:
             if len(self._urls) < _KEPT_URLS:
                 self._urls[path] = url
         return url
+
+    def _build(self, method: str, path: str, content: bytes | None, params: Mapping[str, Any] | None,
+               headers: Mapping[str, str] | None, timeout: httpx.Timeout) -> httpx.Request:
+        """The request httpx's ``build_request`` makes. A JSON body with no headers or query of
+        the caller's own (every chat call) gets the header lines kept for its path, with its
+        length; anything else, or a client holding cookies to send, is built by httpx."""
+        url = self._url(path)
+        extensions = {"timeout": timeout.as_dict()}
+        if headers is not _JSON_TYPE or params is not None or not content or self._client.cookies:
+            return self._client.build_request(method, url, content=content, params=params,
+                                              headers=headers, extensions=extensions)
+        head = self._json_heads.get((method, path))
+        if head is None:
+            # httpx puts the length it works out from the body last.
+            head = self._client.build_request(method, url, content=b"-", headers=headers).headers.raw[:-1]
+            if len(self._json_heads) < _KEPT_URLS:
+                self._json_heads[(method, path)] = head
+        length = (b"Content-Length", str(len(content)).encode())
+        request = httpx.Request(method, url, headers=httpx.Headers([*head, length]),
+                                stream=httpx.ByteStream(content), extensions=extensions)
+        request.read()  # its body at hand as httpx's own requests have it (request.content)
+        return request
 
     def _status_error(self, status: int, body: Any, headers: httpx.Headers) -> GatewiseError:
         err = self.error_from_response(status, body, provider=self.name,
