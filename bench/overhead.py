@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import statistics
 import tempfile
@@ -153,6 +154,8 @@ def litellm_router(url: str, body: dict) -> Callable[[], Awaitable[object]] | No
     except ImportError:
         print("LiteLLM is not installed (pip install -e '.[bench]'): its row is left out.")
         return None
+    for name in ("LiteLLM", "LiteLLM Router"):  # newer releases log each call at INFO regardless
+        logging.getLogger(name).setLevel(logging.WARNING)
     router = Router(model_list=[{"model_name": "bench", "litellm_params": {
         "model": f"openrouter/{MODEL}", "api_base": url, "api_key": "sk-sandbox"}}])
 
