@@ -13,6 +13,9 @@ alike:
 - mcp:        the routed_complete tool through the in-memory MCP client (adds the protocol);
 - bare mcp:   the floor for that row: a trivial tool on the SDK's MCPServer that makes the same
               single upstream call with one pooled httpx client, through the same in-memory client;
+- stdio:      routed_complete on a routing-gateway subprocess over stdio, as a desktop client
+              runs it; its floor is a bare MCP server subprocess whose one tool makes the same
+              upstream call (the CPU column counts this process only, not the servers');
 - guarded:    in-process again, with every input guardrail on (PII with redaction, standard
               content safety, a blocklist, prompt injection) and the answer's compliance check,
               on a runtime of its own;
@@ -30,9 +33,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -40,7 +45,7 @@ from pathlib import Path
 
 import httpx
 from gatewise.servers.routing_gateway.server import create_server
-from mcp import Client
+from mcp import Client, StdioServerParameters
 from mcp.server.mcpserver import MCPServer
 
 from common import added_table, interleaved, pct, sandbox_process
@@ -56,6 +61,24 @@ NO_LEASES = "routed_complete in-process, spend leases off"
 GUARDED = "routed_complete in-process, guardrails on"
 VIA_MCP = "routed_complete via MCP client"
 BARE_MCP = "bare MCP tool, one upstream call (MCP floor)"
+VIA_STDIO = "routed_complete via stdio subprocess"
+BARE_STDIO = "bare MCP tool via stdio subprocess (stdio floor)"
+# The stdio floor: a server with one tool making the same upstream call with one pooled client.
+BARE_STDIO_SERVER = """
+import json, os, httpx
+from mcp.server.mcpserver import MCPServer
+server = MCPServer("bare", log_level="WARNING")  # as the gateway logs: no line per request
+client = httpx.AsyncClient(base_url=os.environ["BENCH_UPSTREAM"])
+body = json.loads(os.environ["BENCH_BODY"])
+
+@server.tool()
+async def complete(prompt: str) -> str:
+    response = await client.post("/chat/completions", json=body)
+    response.raise_for_status()
+    return str(response.json()["choices"][0]["message"]["content"])
+
+server.run("stdio")
+"""
 # Every input filter, as a cautious deployment would switch them on.
 INPUT_FILTERS = {"pii_detection": True, "content_safety": "standard", "prompt_injection": True,
                  "custom_blocklist": ["project nightingale", "internal only"]}
@@ -80,7 +103,10 @@ async def main(calls: int, rounds: int) -> None:
         body = {"model": MODEL, "messages": [{"role": "user", "content": PROMPT}]}
         async with httpx.AsyncClient(base_url=url) as direct, \
                 Client(create_server(settings)) as mcp_client, \
-                Client(bare_server(direct, body)) as bare_client:
+                Client(bare_server(direct, body)) as bare_client, \
+                Client(stdio_params(["-m", "gatewise.servers.routing_gateway"], url, body,
+                                    Path(data) / "stdio")) as stdio_client, \
+                Client(stdio_params(["-c", BARE_STDIO_SERVER], url, body, Path(data))) as bare_stdio:
 
             async def call_direct() -> None:
                 (await direct.post("/chat/completions", json=body)).raise_for_status()
@@ -102,12 +128,22 @@ async def main(calls: int, rounds: int) -> None:
             async def call_bare() -> None:
                 assert not (await bare_client.call_tool("complete", {"prompt": PROMPT})).is_error
 
+            async def call_stdio() -> None:
+                result = await stdio_client.call_tool("routed_complete", {"prompt": PROMPT, "model": MODEL,
+                                                                        "no_cache": True})
+                assert not result.is_error
+
+            async def call_bare_stdio() -> None:
+                assert not (await bare_stdio.call_tool("complete", {"prompt": PROMPT})).is_error
+
             modes = {BASELINE: call_direct,
                      IN_PROCESS: call_gateway,
                      NO_LEASES: call_held,
                      GUARDED: call_guarded,
                      VIA_MCP: call_mcp,
-                     BARE_MCP: call_bare}
+                     BARE_MCP: call_bare,
+                     VIA_STDIO: call_stdio,
+                     BARE_STDIO: call_bare_stdio}
             litellm_call = litellm_router(url, body)
             if litellm_call is not None:
                 modes["LiteLLM Router.acompletion"] = litellm_call
@@ -132,6 +168,14 @@ def bare_server(client: httpx.AsyncClient, body: dict) -> MCPServer:
         return str(response.json()["choices"][0]["message"]["content"])
 
     return server
+
+
+def stdio_params(args: list[str], url: str, body: dict, data: Path) -> StdioServerParameters:
+    """A server subprocess on this interpreter, pointed at the sandbox, logging warnings only."""
+    env = {key: value for key, value in os.environ.items() if not key.endswith("_API_KEY")}
+    env.update(GATEWISE_SANDBOX_URL=url, GATEWISE_DATA_DIR=str(data), GATEWISE_LOG_LEVEL="WARNING",
+               BENCH_UPSTREAM=url, BENCH_BODY=json.dumps(body))
+    return StdioServerParameters(command=sys.executable, args=args, env=env)
 
 
 def cpu_counted(fn: Callable[[], Awaitable[object]], totals: dict[str, float],
@@ -170,7 +214,8 @@ def report(samples: dict[str, list[float]], cpu_ms: dict[str, float], ledger_row
     print(f"\nrouted_complete overhead — {len(samples[BASELINE])} calls per row, sandbox upstream in "
           f"its own process on loopback, ledger on ({ledger_rows} rows written)\n")
     print("\n".join(added_table(samples, BASELINE)))
-    print("\n| path | CPU ms per call (this process) | added CPU ms |\n| --- | ---: | ---: |")
+    print("\n| path | CPU ms per call (this process; not a stdio server's) | added CPU ms |\n"
+          "| --- | ---: | ---: |")
     for name, ms in cpu_ms.items():
         print(f"| {name} | {ms:.3f} | {ms - cpu_ms[BASELINE]:+.3f} |")
     mine = samples[IN_PROCESS]
@@ -180,6 +225,9 @@ def report(samples: dict[str, list[float]], cpu_ms: dict[str, float], ledger_row
     mcp_floor = statistics.median(samples[VIA_MCP]) - statistics.median(samples[BARE_MCP])
     print(f"routed_complete via MCP adds {mcp_floor:+.3f} ms at p50 above the bare MCP tool "
           f"({cpu_ms[VIA_MCP] - cpu_ms[BARE_MCP]:+.3f} ms CPU).")
+    stdio_floor = statistics.median(samples[VIA_STDIO]) - statistics.median(samples[BARE_STDIO])
+    print(f"routed_complete via stdio adds {stdio_floor:+.3f} ms at p50 above the bare MCP tool over stdio "
+          f"({statistics.median(samples[VIA_STDIO]) / statistics.median(samples[BARE_STDIO]):.2f}x).")
     held = samples[NO_LEASES]
     print(f"Spend leases save {statistics.median(held) - statistics.median(mine):+.3f} ms at p50 "
           f"({cpu_ms[NO_LEASES] - cpu_ms[IN_PROCESS]:+.3f} ms CPU) against a hold and settle per call.")
