@@ -71,8 +71,9 @@ class BudgetChange(BaseModel):
 INSTRUCTIONS = """\
 Use routed_complete to get an answer from the best-value LLM for a request: it detects the task
 (code, reasoning, math, summary, translation, …), picks a model within cost limits, falls back to
-other models when one fails, and reports the model, cost and every attempt. Use explain_route to
-see which model would be chosen, and at what estimated cost, without calling any model.
+other models when one fails, and reports the model, cost and, after a fallback, every attempt
+(explain: true adds the whole route). Use explain_route to see which model would be chosen, and
+at what estimated cost, without calling any model.
 get_gateway_analytics answers "what did we spend, on what, how fast, how reliably, and what did
 routing save"; get_optimization_report turns the same ledger into concrete recommendations.
 get_cache_stats shows what the response caches hold and saved; clear_cache empties them.
