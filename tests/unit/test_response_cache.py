@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
+import hmac
 import sqlite3
 import stat
 import subprocess
@@ -22,6 +24,7 @@ from gatewise.cache import (
     content_hash,
     should_store,
 )
+from gatewise.cache.keys import request_hash
 from gatewise.ledger import CACHE_STATUSES
 from store_support import FakeClock, count_elsewhere
 
@@ -104,6 +107,16 @@ def test_key_rejects_values_it_cannot_normalise() -> None:
         cache_key("routed_complete", {"model": object()})
     with pytest.raises(ValueError):
         cache_key("", _request())
+
+
+@pytest.mark.parametrize("key_length", [0, 1, 32, 64, 65, 200])  # SHA-256's block is 64 bytes
+def test_request_hash_is_the_hmac_of_the_folded_text(key_length: int) -> None:
+    key = bytes(range(7, 7 + key_length))
+    for text, folded in [("What is 17*23?", "what is 17*23?"), ("  Straße\n\t ＡＢＣ  x ", "strasse abc x"),
+                         ("é" * 3000, "é" * 3000)]:
+        assert request_hash(key, text) == hmac.new(key, folded.encode(), hashlib.sha256).hexdigest()
+    assert request_hash(key, " \n ") is None
+    assert request_hash(key, "same") != request_hash(key + b"!", "same")
 
 
 # Storage

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
-import hmac
 import json
 import math
 import re
@@ -23,6 +23,7 @@ KEY_VERSION = 1
 # Fields holding prose whose leading/trailing whitespace a model ignores. Other strings (ids,
 # stop sequences, URLs) are kept exactly, since whitespace there can matter.
 _TEXT_FIELDS = frozenset({"content", "text", "prompt", "system", "query", "question", "instructions"})
+_SPACES = re.compile(r"\s+")
 
 
 def content_hash(data: bytes) -> str:
@@ -34,10 +35,27 @@ def request_hash(key: bytes, text: str) -> str | None:
     """A keyed hash (HMAC-SHA256) of a request's text with letter case and runs of whitespace
     folded, so repeats can be counted in the ledger without storing what was asked; None for no
     text. Keyed, so a short question cannot be recovered by hashing guesses."""
-    folded = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().casefold()
+    folded = _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
     if not folded:
         return None
-    return hmac.new(key, folded.encode(), hashlib.sha256).hexdigest()
+    inner, outer = _hmac_pads(key)
+    inner = inner.copy()
+    inner.update(folded.encode())
+    outer = outer.copy()
+    outer.update(inner.digest())
+    return outer.hexdigest()
+
+
+@functools.lru_cache(maxsize=8)
+def _hmac_pads(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
+    """HMAC-SHA256's inner and outer hashes with the key's pads already hashed (RFC 2104), so
+    each call copies two states instead of setting up an HMAC (about half its cost); one key
+    per installation."""
+    block = hashlib.sha256().block_size
+    if len(key) > block:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(block, b"\0")
+    return (hashlib.sha256(bytes(b ^ 0x36 for b in key)), hashlib.sha256(bytes(b ^ 0x5C for b in key)))
 
 
 def cache_key(namespace: str, request: Mapping[str, Any]) -> str:
