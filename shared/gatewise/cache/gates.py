@@ -224,13 +224,46 @@ def _known(word: str) -> bool:
 
 
 def _in_dictionary(word: str) -> bool:
-    """A word the embedder's vocabulary lacks but WordNet lists, in this form or as its stem."""
-    return word_senses.is_word(word) or word_senses.is_word(stem(word))
+    """A word the embedder's vocabulary lacks but WordNet lists, in this form, as its stem, or as
+    the word it is a regular form of ("dozed", "grated", "bluffing", "nixes"): such a word is
+    itself, never a slip of another ("dozen", "gram", "blue", "nine")."""
+    return any(word_senses.is_word(base) for base in _regular_bases(word))
+
+
+def _regular_bases(word: str) -> set[str]:
+    """``word``, its stem, and every word of three letters or more that it is a regular
+    inflection of: -s, -es (see :data:`_ES_AFTER`), -ies/-ied for -y, -ed/-d and -ing (with the
+    dropped "e" or without the doubled consonant)."""
+    found = {word, stem(word)}
+    if word.endswith("s"):
+        found.add(word[:-1])
+    if word.endswith("es") and word[:-2].endswith(_ES_AFTER):
+        found.add(word[:-2])
+    if word.endswith(("ies", "ied")):
+        found.add(word[:-3] + "y")
+    for suffix in ("ed", "ing"):
+        if word.endswith(suffix):
+            base = word[:-len(suffix)]
+            found |= {base, base + "e"}
+            if base[-1:] * 2 == base[-2:]:
+                found.add(base[:-1])
+    return {base for base in found if len(base) >= 3}
+
+
+# Endings that take -es in the plural or the third person: a hissing sound, or an "o".
+_ES_AFTER = ("s", "x", "z", "ch", "sh", "o")
 
 
 def stem(word: str) -> str:
     """A light suffix stripper: plurals, -ing, -ed, and -est/-er where the word has both forms."""
     w = word
+    # -es is the ending (fixes, taxes, matches, buses, goes) unless the word itself ends in "e"
+    # (caches, horses, sizes, shoes): the vocabulary says which.
+    if len(w) >= 4 and w.endswith("es") and w[:-2].endswith(_ES_AFTER):
+        if _known(w[:-1]):
+            return w[:-1]
+        if _known(w[:-2]):
+            return w[:-2]
     for suffix, repl, least in (("ies", "y", 4), ("sses", "ss", 5), ("ches", "ch", 5), ("shes", "sh", 5),
                                 ("xes", "x", 4), ("ing", "", 5), ("ied", "y", 4), ("ed", "", 4),
                                 ("s", "", 3)):
@@ -238,10 +271,11 @@ def stem(word: str) -> str:
             if suffix == "s" and w.endswith(("ss", "us", "is")):
                 break
             w = w[: -len(suffix)] + repl
-            if suffix in ("ing", "ed") and len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz":
-                w = w[:-1]  # dripping -> dripp -> drip
-            elif suffix in ("ing", "ed") and not _known(w) and _known(w + "e"):
-                w += "e"  # charging -> charg -> charge, as "charge" itself stems
+            if suffix in ("ing", "ed") and len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsz" \
+                    and (_known(w[:-1]) or not _known(w)):
+                w = w[:-1]  # dripping -> dripp -> drip; but bluffed -> bluff
+            elif suffix in ("ing", "ed") and _known(w + "e") and (not _known(w) or _silent_e(w)):
+                w += "e"  # charging -> charg -> charge, as "charge" itself stems; named -> name
             return w
     # quickest -> quick and faster -> fast, but only where the other degree exists too, so that
     # "interest" and "order" stay whole.
@@ -251,6 +285,14 @@ def stem(word: str) -> str:
             if _known(base + other):
                 return base[:-1] if len(base) > 3 and base[-1] == base[-2] else base  # biggest -> big
     return w
+
+
+def _silent_e(base: str) -> bool:
+    """Whether ``base`` + -ed/-ing lost an "e": one vowel before one final consonant would have
+    been doubled otherwise (hoped/hopped, named, noted, riding), which the caller has undone."""
+    vowels = "aeiou"
+    return len(base) >= 3 and base[-1] not in vowels + "wxy" and base[-2] in vowels \
+        and base[-3] not in vowels
 
 
 def _rank(word: str) -> int | None:

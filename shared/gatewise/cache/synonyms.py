@@ -199,6 +199,17 @@ _PHRASES = (
      "how long"),
     # "Where can I find out my score" asks how to check it, not for a place.
     (r"\bwhere (?:can|could|do|would|should) (?:i|we) (?:find out|look up)\b", "how do I check"),
+    # "Once" before a clause is "after" ("once I've been here five years"), not a count as in
+    # "once a week"; "first" closing a clause after anything but a determiner is "before" ("warn
+    # me first"), not the ordinal of "the first", "my first invoice".
+    (r"\bonce(?= (?:i|i've|i'm|i'd|you|you've|you're|we|we've|we're|they|they've|they're|he|she|it|"
+     r"it's|there|the|my|your|our|their|his|her|its|this|that|these|those|everything|everyone)\b)",
+     "after"),
+    (r"\b((?!(?:the|a|an|my|your|our|their|his|her|its|this|that|each|every|very|at)\b)[a-z']+) first"
+     r"(?=\s*(?:[.,!?;:)]|$))", r"\1 before"),
+    # Opening hours are the times a place is open, not a number of hours: asking for them asks
+    # when it is open.
+    (r"\b(?:opening|business|office|trading) (?:hours|times)\b", "open when"),
     # "When flying", "when travelling" set a circumstance; they do not ask when.
     (r"\bwhen(?= \w+ing\b)", "while"),
     # "what time does it open" asks when; "what time zone" does not.
