@@ -10,6 +10,7 @@ import base64
 import binascii
 import functools
 import hashlib
+import hmac
 import json
 import math
 import re
@@ -38,24 +39,16 @@ def request_hash(key: bytes, text: str) -> str | None:
     folded = _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
     if not folded:
         return None
-    inner, outer = _hmac_pads(key)
-    inner = inner.copy()
-    inner.update(folded.encode())
-    outer = outer.copy()
-    outer.update(inner.digest())
-    return outer.hexdigest()
+    mac = _keyed(key).copy()
+    mac.update(folded.encode())
+    return mac.hexdigest()
 
 
 @functools.lru_cache(maxsize=8)
-def _hmac_pads(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
-    """HMAC-SHA256's inner and outer hashes with the key's pads already hashed (RFC 2104), so
-    each call copies two states instead of setting up an HMAC (about half its cost); one key
-    per installation."""
-    block = hashlib.sha256().block_size
-    if len(key) > block:
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(block, b"\0")
-    return (hashlib.sha256(bytes(b ^ 0x36 for b in key)), hashlib.sha256(bytes(b ^ 0x5C for b in key)))
+def _keyed(key: bytes) -> hmac.HMAC:
+    """An HMAC-SHA256 with the key set up, copied per call: setting one up is about half the cost
+    of hashing a short text; one key per installation."""
+    return hmac.new(key, digestmod="sha256")
 
 
 def cache_key(namespace: str, request: Mapping[str, Any]) -> str:
