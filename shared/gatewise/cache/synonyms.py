@@ -200,10 +200,14 @@ _PHRASES = (
     # "Where can I find out my score" asks how to check it, not for a place.
     (r"\bwhere (?:can|could|do|would|should) (?:i|we) (?:find out|look up)\b", "how do I check"),
     # "Once" before a clause is "after" ("once I've been here five years"), not a count as in
-    # "once a week"; "first" closing a clause after anything but a determiner is "before" ("warn
-    # me first"), not the ordinal of "the first", "my first invoice".
+    # "once a week", "once this year" (a period after a determiner stays a count); "first" closing
+    # a clause after anything but a determiner is "before" ("warn me first"), not the ordinal of
+    # "the first", "my first invoice".
     (r"\bonce(?= (?:i|i've|i'm|i'd|you|you've|you're|we|we've|we're|they|they've|they're|he|she|it|"
-     r"it's|there|the|my|your|our|their|his|her|its|this|that|these|those|everything|everyone)\b)",
+     r"it's|there|the|my|your|our|their|his|her|its|this|that|these|those|everything|everyone)\b)"
+     r"(?! (?:the|my|your|our|their|his|her|its|this|that|these|those) (?:[a-z]+ )?"
+     r"(?:day|week|fortnight|month|quarter|term|semester|season|year|decade|lifetime|time|morning|"
+     r"afternoon|evening|night|weekend)s?\b)",
      "after"),
     (r"\b((?!(?:the|a|an|my|your|our|their|his|her|its|this|that|each|every|very|at)\b)[a-z']+) first"
      r"(?=\s*(?:[.,!?;:)]|$))", r"\1 before"),
