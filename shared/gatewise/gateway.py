@@ -374,9 +374,17 @@ def _from_cache(call: Call[CompletionResult], value: dict[str, Any], *, explain:
     """A stored answer with the route it was answered by: no attempts made (an explained answer
     lists none, a brief one leaves them out), and the only warning says where it came from."""
     result = CompletionResult.model_validate(value)
-    call.task = result.route.task.value
-    return result.model_copy(update={"attempts": [] if explain else None, "fallback_used": False,
-                                     "warnings": list(call.warnings)})
+    route = result.route
+    call.task = route.task.value
+    if not explain and route.candidates is not None:
+        # Stored with the whole route (as every entry was before answers were brief): told briefly.
+        talk = route.conversation
+        in_conversation = talk is not None and (talk.user_turns > 1 or talk.sticky_source != "none")
+        route = RouteInfo(task=route.task, complexity=route.complexity, web_search=route.web_search,
+                          reason=route.reason, skipped=route.skipped or None,
+                          conversation=talk if in_conversation else None)
+    return result.model_copy(update={"route": route, "attempts": [] if explain else None,
+                                     "fallback_used": False, "warnings": list(call.warnings)})
 
 
 def portkey_headers(request: CompletionRequest, plan: RoutePlan, request_id: str) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -261,6 +262,23 @@ async def test_an_explained_answer_is_cached_with_its_whole_route(connect, upstr
     assert again["route"]["candidates"] == explained["route"]["candidates"] and again["attempts"] == []
     assert "candidates" not in brief_again["route"] and "attempts" not in brief_again
     assert upstream.stats()["totals"]["requests"] == 2
+
+
+async def test_an_entry_stored_with_the_whole_route_revives_briefly(connect, upstream, settings) -> None:
+    """Entries stored before answers were brief hold the whole route and the attempts: a brief
+    call still gets them, briefly (no candidates, no empty skipped list, no conversation for a
+    first turn)."""
+    args = {"prompt": "What is 14*14?", "model": "gpt-4o-mini"}
+    async with connect() as client:
+        await client.call_tool("routed_complete", args)
+        await client.call_tool("routed_complete", {**args, "explain": True})
+        with sqlite3.connect(settings.data_dir / "cache.sqlite3") as db:  # the whole route as the brief one
+            entries = {json.loads(value)["route"]["candidates"] is None: (key, value)
+                       for key, value in db.execute("SELECT key, value FROM entries")}
+            db.execute("UPDATE entries SET value = ? WHERE key = ?", (entries[False][1], entries[True][0]))
+        out = (await client.call_tool("routed_complete", args)).structured_content
+    assert out["cache_status"] == "hit_exact" and "attempts" not in out
+    assert set(out["route"]) - {"complexity"} == {"task", "reason", "web_search"}
 
 
 async def test_response_cache_hit_is_free_and_recorded(connect, upstream, settings) -> None:
