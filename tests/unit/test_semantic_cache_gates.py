@@ -124,6 +124,9 @@ TRAPS = [
     ("polarity", "Can the landlord come in without warning me first?",
      "Can the landlord come in without warning me later?"),
     ("polarity", "What happens once I cancel?", "What happens before I cancel?"),
+    # a place in a race or a count is still the ordinal, even closing a clause
+    ("value", "Which team finished first?", "Which team finished earlier?"),
+    ("value", "Who scored first?", "Who scored earlier?"),
     # "once" before a period is still the count: once this year is not after it
     ("value", "Can I renew my passport once this year?", "Can I renew my passport after this year?"),
     ("value", "Can I change my address once this month?", "Can I change my address after the month?"),

@@ -201,16 +201,16 @@ _PHRASES = (
     (r"\bwhere (?:can|could|do|would|should) (?:i|we) (?:find out|look up)\b", "how do I check"),
     # "Once" before a clause is "after" ("once I've been here five years"), not a count as in
     # "once a week", "once this year" (a period after a determiner stays a count); "first" closing
-    # a clause after anything but a determiner is "before" ("warn me first"), not the ordinal of
-    # "the first", "my first invoice".
+    # a clause the asker or a person is the subject or object of is "before" ("warn me first", "do
+    # I pay first"), not the ordinal of "the first", "my first invoice" or "who finished first".
     (r"\bonce(?= (?:i|i've|i'm|i'd|you|you've|you're|we|we've|we're|they|they've|they're|he|she|it|"
      r"it's|there|the|my|your|our|their|his|her|its|this|that|these|those|everything|everyone)\b)"
      r"(?! (?:the|my|your|our|their|his|her|its|this|that|these|those) (?:[a-z]+ )?"
      r"(?:day|week|fortnight|month|quarter|term|semester|season|year|decade|lifetime|time|morning|"
      r"afternoon|evening|night|weekend)s?\b)",
      "after"),
-    (r"\b((?!(?:the|a|an|my|your|our|their|his|her|its|this|that|each|every|very|at)\b)[a-z']+) first"
-     r"(?=\s*(?:[.,!?;:)]|$))", r"\1 before"),
+    (r"\b((?:i|we|you) (?:[a-z']+ ){0,2}(?!(?:the|a|an|my|your|our|their|his|her|its|this|that|each|every|"
+     r"very|at)\b)[a-z']+|me|us|them|him) first(?=\s*(?:[.,!?;:)]|$))", r"\1 before"),
     # Opening hours are the times a place is open, not a number of hours: asking for them asks
     # when it is open.
     (r"\b(?:opening|business|office|trading) (?:hours|times)\b", "open when"),
