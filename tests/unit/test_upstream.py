@@ -17,7 +17,7 @@ import pytest
 from gatewise.config import Settings
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.runtime import Runtime
-from gatewise.upstream.http import HttpUpstream, RetryPolicy, parse_retry_after, tls_context
+from gatewise.upstream.http import _KEPT_URLS, HttpUpstream, RetryPolicy, parse_retry_after, tls_context
 from gatewise.upstream.openrouter import ChatResult, OpenRouterClient
 from gatewise.upstream.sse import iter_sse_json
 
@@ -229,6 +229,22 @@ async def test_each_path_is_joined_to_the_base_url_with_its_parameters(settings:
     await _exchange(settings, recorder, *paths, params={"q": "a b", "n": 2})
     assert [headers[":target"] for headers, _ in recorder.requests] == \
         [f"/api/v1/{path.lstrip('/')}?q=a+b&n=2" for path in paths]
+
+
+async def test_json_requests_to_many_paths_keep_a_bounded_number_of_header_lines(settings: Settings) -> None:
+    """Header lines are kept for the first paths a client calls (some paths carry ids); a path
+    past the bound is still sent whole, to its own URL, with its own length."""
+    recorder = _Recorder(b"{}")
+    paths = [f"/keys/{n}" for n in range(40)] + ["/keys/3", "/keys/39"]
+    server = await asyncio.start_server(recorder.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server, HttpUpstream(f"http://127.0.0.1:{port}/api/v1", limits=settings.limits) as client:
+        for n, path in enumerate(paths):
+            await client.request("POST", path, json={"n": "x" * n})
+        assert len(client._json_heads) == _KEPT_URLS
+    assert [(h[":target"], h["content-length"], body) for h, body in recorder.requests] == \
+        [(f"/api/v1{path}", str(len(body)), body) for path, body in
+         ((path, json.dumps({"n": "x" * n}, separators=(",", ":")).encode()) for n, path in enumerate(paths))]
 
 
 async def test_a_json_body_is_sent_as_compact_utf8_json_with_its_type(settings: Settings) -> None:
