@@ -100,6 +100,7 @@ async def test_a_question_that_wants_another_answer_goes_upstream(ask: Asker, up
     {"max_tokens": 50},
     {"temperature": 0},
     {"model": "anthropic/claude-3-haiku"},
+    {"explain": True},  # a brief answer holds no whole route to explain with
     {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"},
                   {"role": "user", "content": PARAPHRASE}], "system": None},
 ])
