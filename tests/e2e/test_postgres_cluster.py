@@ -82,7 +82,9 @@ def _serve_config() -> dict[str, Any]:
         # several seconds are expected here, and are not what this test is about.
         "storage": {"pool_max_size": 20, "connect_timeout_s": 30, "statement_timeout_ms": 30000},
         # Crashed instances are noticed within a second (same host: by their pid).
-        "budgets": {"alert_thresholds": [0.2, 0.4], "reconcile_interval_s": 1, "owner_lease_s": 5,
+        # Both thresholds sit well below where refusals start (holds are worst cases, about twice
+        # what a call costs, and 300 calls race for them): seen as low as 39 % committed.
+        "budgets": {"alert_thresholds": [0.2, 0.3], "reconcile_interval_s": 1, "owner_lease_s": 5,
                     "rules": [{"scope": "global", "window": "daily", "limit_usd": CLUSTER_LIMIT,
                                "on_exceed": "block"}]},
     }
@@ -213,9 +215,9 @@ async def test_three_served_instances_share_one_budget_one_ledger_and_one_cache(
         # It came close (holds are worst cases, about twice what a call costs, so refusals start
         # well before the last cent): both
         # thresholds were crossed, and each alert was raised once however many instances crossed it.
-        assert committed >= 0.4 * CLUSTER_LIMIT
+        assert committed >= 0.3 * CLUSTER_LIMIT
         thresholds = pg_rows(url, "SELECT threshold, COUNT(*) FROM alerts GROUP BY 1 ORDER BY 1")
-        assert [row for row in thresholds if row[0] < 1] == [(0.2, 1), (0.4, 1)]
+        assert [row for row in thresholds if row[0] < 1] == [(0.2, 1), (0.3, 1)]
 
 
 @pytest.fixture
