@@ -160,6 +160,8 @@ class ConversationInfo(BaseModel):
 
 
 _EXPLAINED = "Given by explain_route and by an answer asked for with explain: true. "
+# The route's fields only an explained answer gives (see _route_fields).
+_EXPLAINED_ONLY = ("language", "modalities", "needs_web", "est_tokens_in", "candidates")
 
 
 class RouteInfo(BaseModel):
@@ -379,10 +381,9 @@ def _from_cache(call: Call[CompletionResult], value: dict[str, Any], *, explain:
     if not explain and route.candidates is not None:
         # Stored with the whole route (as every entry was before answers were brief): told briefly.
         talk = route.conversation
-        in_conversation = talk is not None and (talk.user_turns > 1 or talk.sticky_source != "none")
-        route = RouteInfo(task=route.task, complexity=route.complexity, web_search=route.web_search,
-                          reason=route.reason, skipped=route.skipped or None,
-                          conversation=talk if in_conversation else None)
+        route = route.model_copy(update={
+            **dict.fromkeys(_EXPLAINED_ONLY), "skipped": route.skipped or None,
+            "conversation": talk if talk and _in_conversation(talk.user_turns, talk.sticky_source) else None})
     return result.model_copy(update={"route": route, "attempts": [] if explain else None,
                                      "fallback_used": False, "warnings": list(call.warnings)})
 
@@ -405,8 +406,7 @@ def _route_fields(plan: RoutePlan, reason: str, *, explain: bool = False) -> dic
     complexity = profile.complexity if explain else plan.difficulty
     weighed = complexity is not None
     if not explain:
-        key = plan.conversation  # a conversation_id names one even at its first turn
-        in_conversation = profile.conversation.user_turns > 1 or (key is not None and key.earlier is not None)
+        in_conversation = _in_conversation(profile.conversation.user_turns, _sticky_source(plan))
         return {"task": profile.task, "complexity": complexity, "web_search": plan.web_search,
                 "reason": reason, "skipped": _skipped(plan) or None,
                 "conversation": _conversation_fields(plan, weighed=weighed) if in_conversation else None}
@@ -424,13 +424,23 @@ def _skipped(plan: RoutePlan) -> list[dict[str, str]]:
     return [{"model": m, "reason": r} for m, r in plan.skipped]
 
 
+def _sticky_source(plan: RoutePlan) -> str:
+    """What names the conversation: a conversation_id names one even at its first turn."""
+    key = plan.conversation
+    return "none" if key is None or key.earlier is None else key.source
+
+
+def _in_conversation(user_turns: int, sticky_source: str) -> bool:
+    """Whether a brief answer tells of the conversation: a turn after others, or one named."""
+    return user_turns > 1 or sticky_source != "none"
+
+
 def _conversation_fields(plan: RoutePlan, *, weighed: bool) -> dict[str, Any]:
     """The fields of a ConversationInfo."""
-    facts, key = plan.profile.conversation, plan.conversation
-    source = "none" if key is None or key.earlier is None else key.source
+    facts = plan.profile.conversation
     return {
         "user_turns": facts.user_turns, "established_task": facts.established_task,
         "inherited_task": facts.inherited,
         "hardest_turns_ago": plan.profile.hardest_turns_ago if weighed else None,
         "has_code": facts.has_code, "has_math": facts.has_math,
-        "sticky_source": source, "sticky": plan.sticky}
+        "sticky_source": _sticky_source(plan), "sticky": plan.sticky}
