@@ -176,10 +176,7 @@ class Catalog:
 
     def price_of(self, model_id: str) -> tuple[float, float] | None:
         """(input, output) USD per token, from the catalogue or the bundled price data."""
-        info = self.get(model_id)
-        if info is not None:
-            return info.prompt_price, info.completion_price
-        return bundled_price(strip_variant(model_id.removeprefix(PORTKEY_PREFIX)))
+        return prices_of(model_id, self.get(model_id))
 
     def cost_of(self, model_id: str, tokens_in: int, tokens_out: int, reported: float | None = None
                 ) -> float:
@@ -192,6 +189,14 @@ class Catalog:
             return info.cost(tokens_in, tokens_out)
         prices = self.price_of(model_id)
         return tokens_in * prices[0] + tokens_out * prices[1] if prices else 0.0
+
+
+def prices_of(model_id: str, info: ModelInfo | None) -> tuple[float, float] | None:
+    """(input, output) USD per token of ``model_id``, whose catalogue entry (None: not listed)
+    the caller has already looked up."""
+    if info is not None:
+        return info.prompt_price, info.completion_price
+    return bundled_price(strip_variant(model_id.removeprefix(PORTKEY_PREFIX)))
 
 
 def strip_variant(model_id: str) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gatewise.catalog import Catalog, ModelInfo
+from gatewise.catalog import Catalog, ModelInfo, prices_of
 from gatewise.config import RoutingConfig, TaskType
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.routing.analyze import QueryProfile
@@ -274,11 +274,8 @@ class HybridPolicy:
 
     def _check(self, model_id: str, profile: QueryProfile, request: RouteRequest,
                limit: float | None) -> tuple[str | None, float | None]:
-        catalog = self.catalog
-        info = catalog.get(model_id)
-        # A listed model's prices are its own (what price_of would look up again).
-        prices = catalog.price_of(model_id) if info is None else (info.prompt_price, info.completion_price)
-        cost = _cost(prices, profile, request.max_tokens)
+        info = self.catalog.get(model_id)
+        cost = _cost(prices_of(model_id, info), profile, request.max_tokens)
         if info is not None:
             needed = profile.est_tokens_in + (request.max_tokens or DEFAULT_OUTPUT_TOKENS)
             if info.context_length and needed > info.context_length:
