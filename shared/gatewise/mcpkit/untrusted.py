@@ -45,6 +45,7 @@ _MARKER = re.compile(
     f"[{_OPENERS}]{_GAP}(?:[{_SLASHES}]{_GAP})?" + _GAP.join(_letter(c) for c in "untrusted")
 )
 _JSON_OPENER = re.compile(f"[{_OPENERS}]")
+_NOT_IN_MODEL_IDS = re.compile(r"[^\w.:/@+~-]", re.ASCII)
 
 
 def new_boundary() -> str:
@@ -76,7 +77,7 @@ def fence_json(data: dict[str, Any], *, notice: str, model: str) -> str:
 
 def _model_name(model: str) -> str:
     """The model name comes from the upstream's reply: keep only what model ids are made of."""
-    return re.sub(r"[^\w.:/@+~-]", "", model, flags=re.ASCII)[:200]
+    return _NOT_IN_MODEL_IDS.sub("", model)[:200]
 
 
 def _wrap(text: str, notice: str, name: str) -> str:
