@@ -55,6 +55,7 @@ from gatewise.runtime import Runtime
 
 PROMPT = "What is 17*23?"
 MODEL = "openai/gpt-4o-mini"
+ROUTED_ARGS = {"prompt": PROMPT, "model": MODEL, "no_cache": True}  # as the in-process request
 BASELINE = "direct httpx (baseline)"
 IN_PROCESS = "routed_complete in-process"
 NO_LEASES = "routed_complete in-process, spend leases off"
@@ -120,30 +121,14 @@ async def main(calls: int, rounds: int) -> None:
             async def call_guarded() -> None:
                 await guarded.complete(request)
 
-            async def call_mcp() -> None:
-                result = await mcp_client.call_tool("routed_complete", {"prompt": PROMPT, "model": MODEL,
-                                                                      "no_cache": True})
-                assert not result.is_error
-
-            async def call_bare() -> None:
-                assert not (await bare_client.call_tool("complete", {"prompt": PROMPT})).is_error
-
-            async def call_stdio() -> None:
-                result = await stdio_client.call_tool("routed_complete", {"prompt": PROMPT, "model": MODEL,
-                                                                        "no_cache": True})
-                assert not result.is_error
-
-            async def call_bare_stdio() -> None:
-                assert not (await bare_stdio.call_tool("complete", {"prompt": PROMPT})).is_error
-
             modes = {BASELINE: call_direct,
                      IN_PROCESS: call_gateway,
                      NO_LEASES: call_held,
                      GUARDED: call_guarded,
-                     VIA_MCP: call_mcp,
-                     BARE_MCP: call_bare,
-                     VIA_STDIO: call_stdio,
-                     BARE_STDIO: call_bare_stdio}
+                     VIA_MCP: tool_call(mcp_client, "routed_complete", ROUTED_ARGS),
+                     BARE_MCP: tool_call(bare_client, "complete", {"prompt": PROMPT}),
+                     VIA_STDIO: tool_call(stdio_client, "routed_complete", ROUTED_ARGS),
+                     BARE_STDIO: tool_call(bare_stdio, "complete", {"prompt": PROMPT})}
             litellm_call = litellm_router(url, body)
             if litellm_call is not None:
                 modes["LiteLLM Router.acompletion"] = litellm_call
@@ -168,6 +153,14 @@ def bare_server(client: httpx.AsyncClient, body: dict) -> MCPServer:
         return str(response.json()["choices"][0]["message"]["content"])
 
     return server
+
+
+def tool_call(client: Client, tool: str, args: dict) -> Callable[[], Awaitable[None]]:
+    """One call of ``tool`` through ``client``, which must not fail."""
+    async def call() -> None:
+        assert not (await client.call_tool(tool, args)).is_error
+
+    return call
 
 
 def stdio_params(args: list[str], url: str, body: dict, data: Path) -> StdioServerParameters:
