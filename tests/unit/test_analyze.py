@@ -108,6 +108,25 @@ def test_roleplay_and_writing_are_creative_work(text: str) -> None:
     assert profile(text).task is TaskType.CREATIVE_WRITING
 
 
+@pytest.mark.parametrize(("text", "task"), [
+    # A language named on its own is no request to translate; beside a quoted text it is.
+    ("Discuss the main causes of the French Revolution.", TaskType.REASONING),
+    ("Our Italian users need this error message: 'The file could not be uploaded.'", TaskType.TRANSLATION),
+    ("Imagine you're a grumpy pirate captain greeting new crew. What do you say?", TaskType.CREATIVE_WRITING),
+    # "minutes" is a duration here, not meeting minutes.
+    ("If it takes 5 machines 5 minutes to make 5 widgets, how long would 100 machines take?", TaskType.MATH),
+    ("Write a regular expression that validates an IPv4 address.", TaskType.CODE_GENERATION),
+    ("Extract every company name and its founding year from this text: Apple was founded in 1976.",
+     TaskType.DATA_ANALYSIS),
+    ("Proofread my cover note and improve the flow: 'Dear hiring manager, i has three years experience.'",
+     TaskType.CREATIVE_WRITING),
+    ("Edit this paragraph to make it more concise and formal.", TaskType.CREATIVE_WRITING),
+    ("Describe the difference between mitosis and meiosis.", TaskType.REASONING),
+])
+def test_open_ended_chat_requests(text: str, task: TaskType) -> None:
+    assert profile(text).task is task
+
+
 @pytest.mark.parametrize("text", ["how are you today?", "great, thanks!", "ok cool", "good morning"])
 def test_small_talk_is_a_simple_query_that_inherits_nothing(text: str) -> None:
     p = profile(text)

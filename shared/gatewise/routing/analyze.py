@@ -35,11 +35,16 @@ _FOLLOW_UP_WORDS = 25  # after earlier turns, a message this short is a follow-u
 _SWITCH_SCORE = 8  # ...unless it names another task this clearly ("translate it into French")
 
 T = TaskType
+_LANGUAGE_NAMES = ("french, spanish, german, italian, japanese, chinese, korean, russian, arabic, hebrew, "
+                   "dutch, polish, english, latin, turkish, greek, swedish, hindi")
 # (task value, weight): scores are keyed by the plain string, which hashes far faster than the enum.
 Cue = tuple[str, int]
 _TEXT_TASKS = tuple(t.value for t in TaskType if t is not T.VISION)
-_CODE, _MATH, _DATA, _SIMPLE, _REASONING, _WEB = (t.value for t in (
-    T.CODE_GENERATION, T.MATH, T.DATA_ANALYSIS, T.SIMPLE_QUERY, T.REASONING, T.WEB_SEARCH))
+_CODE, _MATH, _DATA, _SIMPLE, _REASONING, _WEB, _TRANSLATION = (t.value for t in (
+    T.CODE_GENERATION, T.MATH, T.DATA_ANALYSIS, T.SIMPLE_QUERY, T.REASONING, T.WEB_SEARCH, T.TRANSLATION))
+_LANGUAGES = frozenset(_LANGUAGE_NAMES.split(", "))
+# A quoted passage of a few words: with a language named, the text to translate.
+_QUOTED = re.compile(r"['\"“‘«][^'\"”’»\n]{12,}['\"”’»]")
 
 # Per task, (weight, cues). A cue is a word, two adjacent words ("key points"), or, for scripts
 # written without spaces, a substring ("翻译").
@@ -50,7 +55,8 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
             "html, pytest, unittest, unit tests, compile, compiler, compiles, refactor, refactoring, "
             "debug, traceback, stacktrace, stack trace, typeerror, exception, function, functions, "
             "snippet, codebase, endpoint, coroutine, linked list, lru cache, thread safe, github actions, "
-            "one liner, curl, rust, swift, php, ruby, scala, perl, haskell, vue, angular, numpy, "
+            "one liner, regular expression, curl, rust, swift, php, ruby, scala, perl, haskell, vue, "
+            "angular, numpy, "
             "función, fonction, funktion, skript, código, 代码, 函数, 脚本, 関数, コード, スクリプト"),
         (2, "code, script, bug, bugs, implement, implementation, handler, migration, cli, api, class, "
             "method, async, await, json, yaml, docker, kubernetes, query, compiled, program, "
@@ -77,8 +83,9 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
     T.DATA_ANALYSIS: (
         (3, "dataset, datasets, csv, spreadsheet, correlation, correlated, regression, "
             "outlier, outliers, seasonality, cohort, retention, funnel, drop off, kpi, kpis, nps, roi, "
-            "segment, segmentation, cluster, clusters, dataframe, pandas, describe, p95, percentile, "
+            "segment, segmentation, cluster, clusters, dataframe, pandas, p95, percentile, "
             "uplift, a b, significant, significance, statistically, breakdown, break down, "
+            "extract, extraction, entities, email addresses, phone numbers, pull out, "
             "datos, données, daten, tendencia, tendance, évolution, cifras, chiffres, umfrage, "
             "encuesta, enquête, 数据, 趋势, 增长, データ, アンケート, 満足度"),
         (2, "data, trend, trends, median, distribution, churn, conversion, conversions, metric, metrics, "
@@ -86,28 +93,29 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
             "columns, forecast, revenue, sales, visits, visitors, sessions, dau, mau, readings, "
             "sensor, logs, margin, growth, quarter, week over, year on, year over, patterns, pattern, "
             "interpret, noise, variance, precision, recall, threshold, false positives, anomaly, "
-            "anomalies, analiza, analyser, analysiere, 分析"),
+            "anomalies, analiza, analyser, analysiere, identify, owner, deadline, deadlines, ratings, "
+            "rating, in json, as json, json list, 分析"),
         (1, "mean, average, rows, numbers, figures, compare, rate, rates, spend, users, customers, "
-            "model, orders, q1, q2, q3, q4"),
+            "model, orders, q1, q2, q3, q4, describe"),
     ),
     T.REASONING: (
         (3, "why, trade offs, tradeoffs, pros and, and cons, implications, consequences, second order, "
             "ethical, ethics, moral, steelman, critique, dilemma, would happen, it follow, logic, logical, "
-            "puzzle, riddle, syllogism, deduce, fallacy, "
+            "puzzle, riddle, syllogism, deduce, fallacy, difference between, "
             "reasoning, assumption, assumptions, argument, arguments, argue, "
             "pourquoi, warum, wieso, weshalb, razonamiento, raisonnement, mécanisme, "
             "为什么, 原因, なぜ, 長所, 短所, 比较, 比較"),
         (2, "explain, reason, reasons, compare, decide, decision, strategy, prioritise, prioritize, "
             "evaluate, assess, think, causes, caused, cause, effects, should, fair, smarter, "
             "better, worth, risks, convincing, defensible, versus, vs, plan, consider, advice, "
-            "how should, "
+            "how should, how does, how did, discuss, symbolism, significance, theme, themes, "
             "explica, explícalo, explique, erkläre, erklären, wäge, abwägen, comprendre, 考えて"),
         (1, "which, choose, option, options, approach, case, long term, resolve, strong, work"),
     ),
     T.SUMMARIZATION: (
         (3, "summarize, summarise, summarized, summarised, summarizing, summarising, summary, "
             "summaries, tl dr, tldr, gist, takeaways, key points, main points, condense, recap, "
-            "nutshell, abstract, minutes, briefing, sum up, sum this, shorten, digest, "
+            "nutshell, abstract, meeting minutes, the minutes, briefing, sum up, sum this, shorten, digest, "
             "action items, overview, "
             "resume, resumen, resumir, résumé, résume, résumer, zusammen, zusammenfassung, "
             "zusammenfassen, fasse, stichpunkten, stichpunkte, 总结, 概括, 摘要, 要約, まとめ"),
@@ -118,8 +126,7 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
     ),
     T.TRANSLATION: (
         (3, "translate, translation, translated, translating, translator, translations, localise, "
-            "localize, localisation, localization, you say, the spanish, the french, the german, "
-            "the english, the italian, the japanese, word for, "
+            "localize, localisation, localization, word for, "
             "in french, in spanish, in german, in italian, in japanese, in chinese, in mandarin, "
             "in korean, in portuguese, in russian, in arabic, in hebrew, in dutch, in polish, "
             "in english, in latin, in turkish, in greek, into french, into spanish, into german, "
@@ -130,11 +137,11 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
             "übersetzung, dit on, sagt man, al inglés, al francés, en español, en anglais, "
             "en espagnol, ins englische, auf japanisch, auf englisch, "
             "翻译, 翻訳, 訳して, 英文, 英語で, 中文, 日本語で"),
-        (2, "french, spanish, german, italian, japanese, chinese, korean, russian, arabic, hebrew, "
-            "dutch, polish, english, latin, turkish, greek, swedish, hindi, literally, "
-            "native speaker, anglais, espagnol, inglés, francés, japanisch, "
-            "englisch, englische"),
-        (1, "say, mean, means, render, motto, phrase, sign, strings"),
+        (2, "literally, native speaker, anglais, espagnol, inglés, francés, japanisch, englisch, "
+            "englische, you say"),
+        # A language named on its own ("the French Revolution") asks for no translation; beside a
+        # quoted text it does (a shape cue below).
+        (1, f"{_LANGUAGE_NAMES}, mean, means, render, motto, phrase, sign, strings"),
     ),
     T.CREATIVE_WRITING: (
         (3, "poem, poems, poetry, haiku, limerick, sonnet, lyrics, song, story, stories, tale, fable, "
@@ -145,13 +152,15 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
             "poema, poème, gedicht, cuento, histoire, geschichte, relato, chanson, canción, "
             "roleplay, role play, pretend, act as, in character, persona, embody, impersonate, "
             "you are now, stay in, blog post, essay, cover letter, wedding, "
-            "picture yourself, yourself as, "
+            "picture yourself, yourself as, proofread, tweet, tweets, comedian, stand up, "
+            "play the, imagine you, as if you were, diary, "
             "诗, 故事, 小说, 物語, 詩, 小説"),
         (2, "write, rewrite, creative, character, characters, chapter, scene, invent, imagine, "
             "fantasy, pitch, tribute, verse, funny, humorous, witty, "
             "describe, continue, escribe, écris, schreib, 写, email, blog, persuasive, "
-            "narrator, speak like, answer as, embrace"),
-        (1, "ideas, names, post, letter, draft, compose"),
+            "narrator, speak like, answer as, embrace, edit, polish, concise, formal, tone, "
+            "flow, wording, reword, rephrase, paraphrase, grammar, craft, playful, confident"),
+        (1, "ideas, names, post, letter, draft, compose, you re"),
     ),
     T.SIMPLE_QUERY: (
         (3, "synonym, another word, opposite, antonym, spell, pronounce, plural, stand for, "
@@ -472,6 +481,8 @@ def _shape_cues(words: _Words) -> Iterator[Cue]:
         yield _DATA, 3
     if low.count("|") >= 6:
         yield _DATA, 3
+    if not words.found.isdisjoint(_LANGUAGES) and _QUOTED.search(low):
+        yield _TRANSLATION, 3
     if words.n_words <= 8:
         yield _SIMPLE, 2
     elif words.n_words <= 14:
