@@ -101,14 +101,15 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
     T.REASONING: (
         (3, "why, trade offs, tradeoffs, pros and, and cons, implications, consequences, second order, "
             "ethical, ethics, moral, steelman, critique, dilemma, would happen, it follow, logic, logical, "
-            "puzzle, riddle, syllogism, deduce, fallacy, difference between, "
+            "puzzle, riddle, syllogism, deduce, fallacy, difference between, conclude, infer, inference, "
             "reasoning, assumption, assumptions, argument, arguments, argue, "
             "pourquoi, warum, wieso, weshalb, razonamiento, raisonnement, mécanisme, "
             "为什么, 原因, なぜ, 長所, 短所, 比较, 比較"),
         (2, "explain, reason, reasons, compare, decide, decision, strategy, prioritise, prioritize, "
             "evaluate, assess, think, causes, caused, cause, effects, should, fair, smarter, "
             "better, worth, risks, convincing, defensible, versus, vs, plan, consider, advice, "
-            "how should, how does, how did, discuss, symbolism, significance, theme, themes, "
+            "how should, how does, how did, discuss, symbolism, significance, theme, themes, the truth, "
+            "liar, "
             "explica, explícalo, explique, erkläre, erklären, wäge, abwägen, comprendre, 考えて"),
         (1, "which, choose, option, options, approach, case, long term, resolve, strong, work"),
     ),
@@ -153,7 +154,7 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
             "roleplay, role play, pretend, act as, in character, persona, embody, impersonate, "
             "you are now, stay in, blog post, essay, cover letter, wedding, "
             "picture yourself, yourself as, proofread, tweet, tweets, comedian, stand up, "
-            "play the, imagine you, as if you were, diary, "
+            "play the, imagine you, as if you were, diary, blurb, spice up, channel a, you note, "
             "诗, 故事, 小说, 物語, 詩, 小説"),
         (2, "write, rewrite, creative, character, characters, chapter, scene, invent, imagine, "
             "fantasy, pitch, tribute, verse, funny, humorous, witty, "
@@ -168,7 +169,7 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
         (2, "hi, hello, hey, thanks, thank, good morning, bonjour, hola, hallo, 你好, こんにちは, "
             "who wrote, who painted, capital, what year, how many, is a, "
             "shortcut, symbol, ok, cool, shorter, 一番"),
-        (1, "what is, who is, what s, quick"),
+        (1, "what is, who is, what s, quick, what does"),
     ),
     T.WEB_SEARCH: (
         (3, "latest, news, today, tonight, yesterday, right now, last week, the moment, updates on, "
