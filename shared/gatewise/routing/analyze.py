@@ -55,8 +55,8 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
             "html, pytest, unittest, unit tests, compile, compiler, compiles, refactor, refactoring, "
             "debug, traceback, stacktrace, stack trace, typeerror, exception, function, functions, "
             "snippet, codebase, endpoint, coroutine, linked list, lru cache, thread safe, github actions, "
-            "one liner, regular expression, curl, rust, swift, php, ruby, scala, perl, haskell, vue, "
-            "angular, numpy, "
+            "one liner, regular expression, shell script, cron, curl, rust, swift, php, ruby, scala, perl, "
+            "haskell, vue, angular, numpy, "
             "función, fonction, funktion, skript, código, 代码, 函数, 脚本, 関数, コード, スクリプト"),
         (2, "code, script, bug, bugs, implement, implementation, handler, migration, cli, api, class, "
             "method, async, await, json, yaml, docker, kubernetes, query, compiled, program, "
@@ -69,7 +69,7 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
             "theorem, probability, eigenvalues, eigenvectors, determinant, factorial, gcd, lcm, "
             "simplify, closed form, induction, expected value, circumference, hypotenuse, "
             "algebra, geometry, trigonometry, calculus, polynomial, quadratic, divisible, divides, "
-            "compounded, rule of, many ways, permutations, combinations, "
+            "compounded, rule of, many ways, permutations, combinations, slope, "
             "calcula, calcular, calcule, calculer, berechne, berechnen, résous, résoudre, resuelve, "
             "wahrscheinlichkeit, probabilidad, probabilité, ecuación, équation, gleichung, "
             "求, 极值, 方程, 概率, 割り切れ, 確率"),
@@ -85,7 +85,7 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
             "outlier, outliers, seasonality, cohort, retention, funnel, drop off, kpi, kpis, nps, roi, "
             "segment, segmentation, cluster, clusters, dataframe, pandas, p95, percentile, "
             "uplift, a b, significant, significance, statistically, breakdown, break down, "
-            "extract, extraction, entities, email addresses, phone numbers, pull out, "
+            "extract, extraction, entities, email addresses, phone numbers, pull out, classify, sentiment, "
             "datos, données, daten, tendencia, tendance, évolution, cifras, chiffres, umfrage, "
             "encuesta, enquête, 数据, 趋势, 增长, データ, アンケート, 満足度"),
         (2, "data, trend, trends, median, distribution, churn, conversion, conversions, metric, metrics, "
@@ -93,10 +93,11 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
             "columns, forecast, revenue, sales, visits, visitors, sessions, dau, mau, readings, "
             "sensor, logs, margin, growth, quarter, week over, year on, year over, patterns, pattern, "
             "interpret, noise, variance, precision, recall, threshold, false positives, anomaly, "
-            "anomalies, analiza, analyser, analysiere, identify, owner, deadline, deadlines, ratings, "
-            "rating, in json, as json, json list, 分析"),
+            "anomalies, analiza, analyser, analysiere, identify, ratings, "
+            "rating, in json, as json, json list, list each, list every, list all, mentioned, mentions, "
+            "hashtags, tally, 分析"),
         (1, "mean, average, rows, numbers, figures, compare, rate, rates, spend, users, customers, "
-            "model, orders, q1, q2, q3, q4, describe"),
+            "model, orders, q1, q2, q3, q4, describe, owner, deadline"),
     ),
     T.REASONING: (
         (3, "why, trade offs, tradeoffs, pros and, and cons, implications, consequences, second order, "
@@ -152,15 +153,16 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
             "product description, picture book, opening paragraph, sci fi, cyberpunk, noir, "
             "poema, poème, gedicht, cuento, histoire, geschichte, relato, chanson, canción, "
             "roleplay, role play, pretend, act as, in character, persona, embody, impersonate, "
-            "you are now, stay in, blog post, essay, cover letter, wedding, "
+            "you are now, blog post, essay, cover letter, wedding, "
             "picture yourself, yourself as, proofread, tweet, tweets, comedian, stand up, "
-            "play the, imagine you, as if you were, diary, blurb, spice up, channel a, you note, "
+            "play the, imagine you, as if you were, diary, blurb, spice up, channel a, you note, sound more, "
+            "emoji, emojis, "
             "诗, 故事, 小说, 物語, 詩, 小説"),
         (2, "write, rewrite, creative, character, characters, chapter, scene, invent, imagine, "
             "fantasy, pitch, tribute, verse, funny, humorous, witty, "
             "describe, continue, escribe, écris, schreib, 写, email, blog, persuasive, "
             "narrator, speak like, answer as, embrace, edit, polish, concise, formal, tone, "
-            "flow, wording, reword, rephrase, paraphrase, grammar, craft, playful, confident"),
+            "flow, wording, reword, rephrase, paraphrase, grammar, craft, playful, confident, professional"),
         (1, "ideas, names, post, letter, draft, compose, you re"),
     ),
     T.SIMPLE_QUERY: (
