@@ -1,11 +1,12 @@
 """The stdio transport, with an answer for every line the client sends.
 
-The SDK's stdio reader hands a line that is not a JSON-RPC message (invalid JSON, nesting or
+The SDK's stdio transport hands a line that is not a JSON-RPC message (invalid JSON, nesting or
 numbers its parser refuses, a non-object) to the session as an exception, which is logged and
 never answered: the client waits forever. It also reads a line of any length into memory. Lines
-are therefore read here, at most ``max_frame_bytes`` each, and checked; a bad one is answered
-with a JSON-RPC error (-32700 parse error, -32600 invalid request) carrying the request id when
-it can be read off the raw line. Good lines go to the SDK's ``stdio_server`` unchanged.
+are therefore read here, at most ``max_frame_bytes`` each, and parsed once, by the SDK's parser;
+a bad one is answered with a JSON-RPC error (-32700 parse error, -32600 invalid request)
+carrying the request id when it can be read off the raw line. Answers are written as the SDK
+writes them, one a line.
 """
 
 from __future__ import annotations
@@ -16,23 +17,25 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, BinaryIO
+from typing import Any
 
 import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.server.mcpserver import MCPServer
-from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
 from mcp.types import (
     INVALID_REQUEST,
     PARSE_ERROR,
     ErrorData,
     JSONRPCError,
+    JSONRPCMessage,
     RequestId,
     jsonrpc_message_adapter,
 )
 from pydantic import ValidationError
 
 from gatewise.mcpkit.errors import cap_error_text
+from gatewise.mcpkit.stdio_wire import FrameWriter, LineReader
 
 log = logging.getLogger(__name__)
 
@@ -46,99 +49,86 @@ def serve_stdio(server: MCPServer[Any], *, max_frame_bytes: int) -> None:
 
 
 async def _serve(server: MCPServer[Any], max_frame_bytes: int) -> None:
-    with _wire_stdin() as wire:
-        frames = Frames(wire, max_frame_bytes)
-        # stdio_server only iterates stdin line by line; its annotation names anyio's file class,
-        # which Frames stands in for (it bounds each frame).
-        async with stdio_server(stdin=frames) as (read_stream, write_stream):  # type: ignore[arg-type]
-            frames.answer_on(write_stream)
-            # As MCPServer.run_stdio_async does; only the stdin side differs.
+    incoming, from_wire = anyio.create_memory_object_stream[SessionMessage]()
+    to_wire, outgoing = anyio.create_memory_object_stream[SessionMessage]()
+    with _wire(0, os.open(os.devnull, os.O_RDONLY)) as stdin, _wire(1, os.dup(2)) as stdout:
+        async with anyio.create_task_group() as tasks:
+            frames = Frames(LineReader(stdin), max_frame_bytes)
+            tasks.start_soon(frames.run, incoming, to_wire.clone())
+            tasks.start_soon(_write_frames, FrameWriter(stdout), outgoing)
+            # As MCPServer.run_stdio_async does; only the transport differs.
             lowlevel = server._lowlevel_server
-            await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+            await lowlevel.run(from_wire, to_wire, lowlevel.create_initialization_options())
 
 
 @contextmanager
-def _wire_stdin() -> Iterator[BinaryIO]:
-    """The protocol's stdin on a private descriptor, fd 0 on the null device meanwhile (as the
-    SDK does when it reads stdin itself), so no child process or stray read takes its bytes."""
-    wire = os.dup(0)
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.close(null)
+def _wire(fd: int, stand_in: int) -> Iterator[int]:
+    """A private duplicate of standard descriptor ``fd`` for the protocol, ``fd`` itself on
+    ``stand_in`` meanwhile (as the SDK does: stdin on the null device, stdout on stderr), so no
+    child process, stray read or print touches the wire. The duplicate is left open: a worker
+    thread may still be blocked on it when serving ends."""
+    wire = os.dup(fd)
+    os.dup2(stand_in, fd)
+    os.close(stand_in)
     try:
-        # closefd=False: a reader thread may still be blocked on it when serving ends.
-        yield os.fdopen(wire, "rb", closefd=False)
+        yield wire
     finally:
-        os.dup2(wire, 0)
+        os.dup2(wire, fd)
+
+
+async def _write_frames(wire: FrameWriter, outgoing: MemoryObjectReceiveStream[SessionMessage]) -> None:
+    async with outgoing:
+        async for session_message in outgoing:
+            frame = session_message.message.model_dump_json(by_alias=True, exclude_unset=True)
+            await wire.write(frame.encode() + b"\n")
 
 
 class Frames:
-    """The lines of the wire that are JSON-RPC messages, as text; the others are answered here."""
+    """The wire's lines: each JSON-RPC message goes to the session, any other line is answered."""
 
-    def __init__(self, wire: BinaryIO, max_bytes: int) -> None:
+    def __init__(self, wire: LineReader, max_bytes: int) -> None:
         self._wire = wire
         self._max = max_bytes
-        self._replies: Any = None
-        self._ready = anyio.Event()
 
-    def answer_on(self, write_stream: Any) -> None:
-        """Where error answers go: the transport's own write stream, once it is open."""
-        self._replies = write_stream
-        self._ready.set()
+    async def run(self, incoming: MemoryObjectSendStream[SessionMessage],
+                  replies: MemoryObjectSendStream[SessionMessage]) -> None:
+        async with incoming, replies:
+            while line := await self._wire.readline(self._max + 1):
+                message = await self._message(line)
+                if isinstance(message, ErrorData):
+                    await replies.send(_refusal(line, message))
+                elif message is not None:
+                    await incoming.send(SessionMessage(message))
 
-    def __aiter__(self) -> Frames:
-        return self
-
-    async def __anext__(self) -> str:
-        while True:
-            line = await self._readline(self._max + 1)
-            if not line:
-                raise StopAsyncIteration
-            text = line.decode("utf-8", errors="replace")  # as the SDK decodes
-            if len(line) > self._max and not line.endswith(b"\n"):
-                await self._discard_rest_of_line()
-                await self._answer(text, ErrorData(
-                    code=INVALID_REQUEST,
-                    message=f"Invalid request: a message is limited to {self._max} bytes "
-                            "(limits.max_stdio_frame_bytes)"))
-                continue
-            if not text.strip():
-                continue  # a blank line is no request: nobody waits for an answer
-            problem = _problem(text)
-            if problem is None:
-                return text
-            await self._answer(text, problem)
-
-    async def _readline(self, limit: int) -> bytes:
-        """Up to ``limit`` bytes, ending at the first newline (in a thread, as the SDK reads)."""
-        return await anyio.to_thread.run_sync(self._wire.readline, limit)
-
-    async def _discard_rest_of_line(self) -> None:
-        while True:
-            chunk = await self._readline(_DISCARD_CHUNK)
-            if not chunk or chunk.endswith(b"\n"):
-                return
-
-    async def _answer(self, text: str, error: ErrorData) -> None:
-        request_id = _request_id(text)
-        log.warning("answered a stdin message (id %r) with %d: %s", request_id, error.code,
-                    error.message)
-        await self._ready.wait()
-        await self._replies.send(SessionMessage(JSONRPCError(jsonrpc="2.0", id=request_id,
-                                                             error=error)))
+    async def _message(self, line: bytes) -> JSONRPCMessage | ErrorData | None:
+        """The message on ``line``, why it is refused, or None for a blank line (no request)."""
+        if len(line) > self._max and not line.endswith(b"\n"):
+            while (chunk := await self._wire.readline(_DISCARD_CHUNK)) and not chunk.endswith(b"\n"):
+                pass  # the rest of the line is dropped a chunk at a time, never held whole
+            return ErrorData(code=INVALID_REQUEST,
+                             message=f"Invalid request: a message is limited to {self._max} bytes "
+                                     "(limits.max_stdio_frame_bytes)")
+        text = line.decode("utf-8", errors="replace")  # as the SDK decodes
+        return _parse(text) if text.strip() else None
 
 
-def _problem(text: str) -> ErrorData | None:
-    """Why the SDK would drop this line, or None when it takes it."""
+def _parse(text: str) -> JSONRPCMessage | ErrorData:
+    """The message, or why the SDK's parser refuses it."""
     try:
-        jsonrpc_message_adapter.validate_json(text, by_name=False)
+        return jsonrpc_message_adapter.validate_json(text, by_name=False)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         if first["type"] == "json_invalid":
             return ErrorData(code=PARSE_ERROR, message=cap_error_text(f"Parse error: {first['msg']}"))
         return ErrorData(code=INVALID_REQUEST, message="Invalid request: not a JSON-RPC 2.0 "
                          "request, notification or response object")
-    return None
+
+
+def _refusal(line: bytes, error: ErrorData) -> SessionMessage:
+    request_id = _request_id(line.decode("utf-8", errors="replace"))
+    log.warning("answered a stdin message (id %r) with %d: %s", request_id, error.code,
+                error.message)
+    return SessionMessage(JSONRPCError(jsonrpc="2.0", id=request_id, error=error))
 
 
 def _request_id(text: str) -> RequestId | None:
