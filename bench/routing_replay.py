@@ -15,6 +15,10 @@ Cost is relative to sending everything to the strong model: share + (1 - share) 
 default ratio is the blended (3:1 input:output) price of openai/gpt-4o-mini over openai/gpt-4o in
 the bundled catalogue (about 0.06); ``--price-ratio`` overrides it.
 
+A file in which the strong model's recorded accuracy is below chance (MMLU's high-school
+mathematics: 3 % against 25 % for four choices, where the weak model has 32 %) records a failure
+to read its answers, not a skill: it is left out of training and of the replay, and named.
+
 The data folder is ``<repo>/../shared/data/routellm-evals`` or ``$GATEWISE_ROUTELLM_DATA``; without
 it the replay is skipped.
 
@@ -43,6 +47,8 @@ BENCHMARKS = ("gsm8k", "mmlu")
 STRONG_MODEL = "gpt-4-1106-preview"
 WEAK_MODEL = "mistralai/Mixtral-8x7B-Instruct-v0.1"
 CHEAP, PREMIUM = "openai/gpt-4o-mini", "openai/gpt-4o"
+# The accuracy of a blind guess: MMLU has four choices; GSM8K's answers are open numbers.
+CHANCE = {"gsm8k": 0.0, "mmlu": 0.25}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,19 +64,36 @@ def data_dir() -> Path:
 
 
 def load_benchmark(name: str, root: Path | None = None) -> list[Example]:
-    """Every prompt of one benchmark, minus those RouteLLM flags as contaminated."""
+    """Every prompt of one benchmark, minus those RouteLLM flags as contaminated and the files
+    whose strong-model record is below chance (:func:`below_chance`)."""
+    examples = []
+    for _, rows in _files(name, root):
+        if not below_chance(name, rows):
+            examples += rows
+    return examples
+
+
+def below_chance(name: str, rows: Sequence[Example]) -> bool:
+    return bool(rows) and sum(e.strong for e in rows) / len(rows) < CHANCE[name]
+
+
+def excluded_files(name: str, root: Path | None = None) -> list[str]:
+    """The files of one benchmark that :func:`load_benchmark` leaves out."""
+    return [path.name for path, rows in _files(name, root) if below_chance(name, rows)]
+
+
+def _files(name: str, root: Path | None) -> list[tuple[Path, list[Example]]]:
     folder = (root or data_dir()) / name
     csv.field_size_limit(sys.maxsize)  # some recorded responses are very long
     with (folder / "contaminated_prompts.jsonl").open(encoding="utf-8") as fh:
         contaminated = {json.loads(line)["eval_prompt"] for line in fh if line.strip()}
-    examples = []
+    files = []
     for path in sorted(folder.glob("*.csv")):
         with path.open(newline="", encoding="utf-8") as fh:
-            for row in csv.DictReader(fh):
-                if row["prompt"] not in contaminated:
-                    strong, weak = row[STRONG_MODEL] == "True", row[WEAK_MODEL] == "True"
-                    examples.append(Example(row["prompt"], strong, weak))
-    return examples
+            rows = [Example(row["prompt"], row[STRONG_MODEL] == "True", row[WEAK_MODEL] == "True")
+                    for row in csv.DictReader(fh) if row["prompt"] not in contaminated]
+        files.append((path, rows))
+    return files
 
 
 def in_test_split(prompt: str) -> bool:
@@ -202,7 +225,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         scores = model.scores([e.prompt for e in test])
         s = np.mean([e.strong for e in test])
         w = np.mean([e.weak for e in test])
-        print(f"\n## {name}: {len(test)} test prompts, strong {_pct(s)}, weak {_pct(w)}\n")
+        left_out = ", ".join(excluded_files(name, root)) or "none"
+        print(f"\n## {name}: {len(test)} test prompts, strong {_pct(s)}, weak {_pct(w)} "
+              f"(files below chance, left out: {left_out})\n")
         print_curve(test, scores, ratio)
         print()
         print_summary(compare(test, scores, args.target), args.target, ratio)

@@ -1,7 +1,8 @@
 """Rebuild ``shared/gatewise/data/difficulty_model.json`` from the RouteLLM evaluation data.
 
 Trains an L2-regularised logistic model (see ``gatewise.routing.difficulty``) on the train half of
-GSM8K and MMLU combined, contaminated prompts excluded; the test half is left to
+GSM8K and MMLU combined, contaminated prompts and files whose strong-model record is below chance
+excluded (``bench/routing_replay.py``); the test half is left to
 ``bench/routing_replay.py``. The split is a hash of each prompt, the optimiser is full-batch L-BFGS
 from zero, weights are rounded and the file holds no date. Floating-point summation order differs
 between CPUs and BLAS builds, so the optimiser may stop a few iterations apart and a rebuild elsewhere
@@ -25,7 +26,15 @@ from gatewise.routing.difficulty import DENSE_FEATURES, FORMAT, MAX_CHARS, featu
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
-from routing_replay import BENCHMARKS, STRONG_MODEL, WEAK_MODEL, data_dir, in_test_split, load_benchmark  # noqa: E402
+from routing_replay import (  # noqa: E402
+    BENCHMARKS,
+    STRONG_MODEL,
+    WEAK_MODEL,
+    data_dir,
+    excluded_files,
+    in_test_split,
+    load_benchmark,
+)
 
 OUT = REPO / "shared" / "gatewise" / "data" / "difficulty_model.json"
 BITS = 15
@@ -144,7 +153,9 @@ def train(root: Path) -> dict[str, object]:
         "max_chars": MAX_CHARS,
         "dense_features": list(DENSE_FEATURES),
         "training": {
-            "data": "RouteLLM evals (GSM8K, MMLU), contaminated prompts excluded",
+            "data": "RouteLLM evals (GSM8K, MMLU), contaminated prompts and files with the strong model "
+                    "below chance excluded",
+            "below_chance": {name: excluded_files(name, root) for name in BENCHMARKS},
             "strong_model": STRONG_MODEL,
             "weak_model": WEAK_MODEL,
             "split": "train = sha256(prompt)[0] even; test (odd) is held out",

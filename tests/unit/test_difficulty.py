@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -81,7 +82,7 @@ def test_hard_prompts_score_above_trivial_ones() -> None:
 @needs_data
 def test_routes_better_than_random_on_held_out_prompts() -> None:
     # Measured on the test half: strong share for 95 % of strong accuracy, ours vs random, was
-    # GSM8K 72.1 vs 81.8 % and MMLU 54.1 vs 70.5 %; APGR 0.600 and 0.649 (random 0.5).
+    # GSM8K 71.8 vs 81.8 % and MMLU 55.2 vs 71.5 %; APGR 0.599 and 0.627 (random 0.5).
     margins = {"gsm8k": (0.05, 0.56), "mmlu": (0.12, 0.61)}
     model = load_default()
     for name, (min_gap, min_apgr) in margins.items():
@@ -90,6 +91,24 @@ def test_routes_better_than_random_on_held_out_prompts() -> None:
         assert random.share_at_target - ours.share_at_target >= min_gap, name
         assert ours.apgr >= min_apgr, name
         assert oracle.share_at_target < ours.share_at_target, name
+
+
+def test_a_file_with_the_strong_model_below_chance_is_left_out(tmp_path: Path) -> None:
+    # A four-choice file where the strong model is right 1 time in 5 records a failure to read its
+    # answers: it is neither trained on nor replayed. One at chance (1 in 4) stays.
+    folder = tmp_path / "mmlu"
+    folder.mkdir()
+    (folder / "contaminated_prompts.jsonl").write_text(json.dumps({"eval_prompt": "q-seen"}) + "\n")
+    for name, right in (("mmlu_broken.csv", 1), ("mmlu_fine.csv", 2)):
+        rows = [(f"{name} q{i}", i < right, True) for i in range(5 if name == "mmlu_broken.csv" else 8)]
+        rows.append(("q-seen", True, True))
+        with (folder / name).open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["prompt", replay.STRONG_MODEL, replay.WEAK_MODEL])
+            writer.writerows((p, str(s), str(w)) for p, s, w in rows)
+    kept = replay.load_benchmark("mmlu", tmp_path)
+    assert [e.prompt for e in kept] == [f"mmlu_fine.csv q{i}" for i in range(8)]
+    assert replay.excluded_files("mmlu", tmp_path) == ["mmlu_broken.csv"]
 
 
 def test_replay_skips_without_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
