@@ -59,17 +59,21 @@ class FrameWriter:
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
-        self._pipe = stat.S_ISFIFO(_mode(fd))
+        self._room: select.poll | None = None
+        if stat.S_ISFIFO(_mode(fd)):
+            self._room = select.poll()  # asks whether the pipe has room, sparing a loop pass
+            self._room.register(fd, select.POLLOUT)
 
     async def write(self, frame: bytes) -> None:
-        if not self._pipe:
+        if self._room is None:
             await anyio.to_thread.run_sync(_write_all, self._fd, frame)
             return
         # A pipe that polls writable takes PIPE_BUF bytes without blocking, so no write here
         # holds up the loop while the client is slow to read.
         view = memoryview(frame)
         while view:
-            await anyio.wait_writable(self._fd)
+            if not self._room.poll(0):
+                await anyio.wait_writable(self._fd)
             view = view[os.write(self._fd, view[:select.PIPE_BUF]):]
 
 
