@@ -60,12 +60,13 @@ def test_task_detection_on_the_test_split_does_not_regress(test_report) -> None:
 
 
 def test_open_ended_chat_prompts_on_their_test_split() -> None:
-    # Measured: accuracy 0.824 (0.706 before the chat cues were mended on the dev half), 51 prompts.
+    # Measured: accuracy 0.870 on 92 prompts. The first 51 scored 0.706 before the chat cues; the
+    # last 41, written after the last cue change, 0.878 (0.829 without any of the chat cues).
     rows = ev.load_rows(ev.CHAT)
     assert {r.split for r in rows} == {"dev", "test"} and len({r.text for r in rows}) == len(rows)
     report = ev.evaluate(rows, "test")
-    assert report.n >= 50
-    assert report.accuracy >= 0.8
+    assert report.n >= 90
+    assert report.accuracy >= 0.84
 
 
 def test_web_need_and_language_on_the_test_split(test_report) -> None:

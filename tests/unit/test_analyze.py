@@ -122,6 +122,13 @@ def test_roleplay_and_writing_are_creative_work(text: str) -> None:
      TaskType.CREATIVE_WRITING),
     ("Edit this paragraph to make it more concise and formal.", TaskType.CREATIVE_WRITING),
     ("Describe the difference between mitosis and meiosis.", TaskType.REASONING),
+    # Premises, then a question: a deduction however plain its words; an instruction is not one.
+    ("Every student in the club plays chess. Maya does not play chess. Is Maya in the club?",
+     TaskType.REASONING),
+    ("Pretend to be a pirate in all the following messages. Speak like one. Why is the sea blue?",
+     TaskType.CREATIVE_WRITING),
+    ("Speed up this query on a big table: SELECT * FROM orders WHERE YEAR(created_at) = 2024;",
+     TaskType.CODE_GENERATION),
 ])
 def test_open_ended_chat_requests(text: str, task: TaskType) -> None:
     assert profile(text).task is task

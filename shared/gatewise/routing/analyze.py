@@ -43,6 +43,10 @@ _TEXT_TASKS = tuple(t.value for t in TaskType if t is not T.VISION)
 _CODE, _MATH, _DATA, _SIMPLE, _REASONING, _WEB, _TRANSLATION = (t.value for t in (
     T.CODE_GENERATION, T.MATH, T.DATA_ANALYSIS, T.SIMPLE_QUERY, T.REASONING, T.WEB_SEARCH, T.TRANSLATION))
 _LANGUAGES = frozenset(_LANGUAGE_NAMES.split(", "))
+_PUZZLE_WORDS = 60
+# Quantifiers and negations of premises; "all" and "only" are left out as instructions use them
+# ("in all the following", "only answer in JSON").
+_QUANTIFIERS = frozenset(["every", "no", "none", "some", "each", "exactly", "not", "never", "neither", "nor"])
 # A quoted passage of a few words: with a language named, the text to translate.
 _QUOTED = re.compile(r"['\"“‘«][^'\"”’»\n]{12,}['\"”’»]")
 
@@ -55,8 +59,8 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
             "html, pytest, unittest, unit tests, compile, compiler, compiles, refactor, refactoring, "
             "debug, traceback, stacktrace, stack trace, typeerror, exception, function, functions, "
             "snippet, codebase, endpoint, coroutine, linked list, lru cache, thread safe, github actions, "
-            "one liner, regular expression, shell script, cron, curl, rust, swift, php, ruby, scala, perl, "
-            "haskell, vue, angular, numpy, "
+            "one liner, regular expression, shell script, cron, select from, curl, rust, swift, php, ruby, "
+            "scala, perl, haskell, vue, angular, numpy, "
             "función, fonction, funktion, skript, código, 代码, 函数, 脚本, 関数, コード, スクリプト"),
         (2, "code, script, bug, bugs, implement, implementation, handler, migration, cli, api, class, "
             "method, async, await, json, yaml, docker, kubernetes, query, compiled, program, "
@@ -69,12 +73,13 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
             "theorem, probability, eigenvalues, eigenvectors, determinant, factorial, gcd, lcm, "
             "simplify, closed form, induction, expected value, circumference, hypotenuse, "
             "algebra, geometry, trigonometry, calculus, polynomial, quadratic, divisible, divides, "
-            "compounded, rule of, many ways, permutations, combinations, slope, "
+            "compounded, rule of, many ways, permutations, combinations, slope, many different, "
+            "many distinct, "
             "calcula, calcular, calcule, calculer, berechne, berechnen, résous, résoudre, resuelve, "
             "wahrscheinlichkeit, probabilidad, probabilité, ecuación, équation, gleichung, "
             "求, 极值, 方程, 概率, 割り切れ, 確率"),
         (2, "calculate, compute, matrix, prime, limit, area, radius, cone, triangle, rectangle, circle, "
-            "km, miles, mph, speed, distance, travels, "
+            "km, miles, mph, speed, distance, travels, add up, adds up, digits, digit, "
             "sphere, cylinder, chance, odds, dice, die, discount, percent, percentage, fraction, "
             "standard deviation, sum of, interest, formula, convert, celsius, fahrenheit, "
             "what is, how long, how much, how many, área, aire, fläche, いくつ"),
@@ -103,6 +108,7 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
         (3, "why, trade offs, tradeoffs, pros and, and cons, implications, consequences, second order, "
             "ethical, ethics, moral, steelman, critique, dilemma, would happen, it follow, logic, logical, "
             "puzzle, riddle, syllogism, deduce, fallacy, difference between, conclude, infer, inference, "
+            "clues, premise, premises, what follows, exactly one, lying, brain teaser, trick question, "
             "reasoning, assumption, assumptions, argument, arguments, argue, "
             "pourquoi, warum, wieso, weshalb, razonamiento, raisonnement, mécanisme, "
             "为什么, 原因, なぜ, 長所, 短所, 比较, 比較"),
@@ -110,6 +116,7 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
             "evaluate, assess, think, causes, caused, cause, effects, should, fair, smarter, "
             "better, worth, risks, convincing, defensible, versus, vs, plan, consider, advice, "
             "how should, how does, how did, discuss, symbolism, significance, theme, themes, the truth, "
+            "older than, younger than, taller than, shorter than, faster than, heavier than, suspects, "
             "liar, "
             "explica, explícalo, explique, erkläre, erklären, wäge, abwägen, comprendre, 考えて"),
         (1, "which, choose, option, options, approach, case, long term, resolve, strong, work"),
@@ -162,7 +169,8 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
             "fantasy, pitch, tribute, verse, funny, humorous, witty, "
             "describe, continue, escribe, écris, schreib, 写, email, blog, persuasive, "
             "narrator, speak like, answer as, embrace, edit, polish, concise, formal, tone, "
-            "flow, wording, reword, rephrase, paraphrase, grammar, craft, playful, confident, professional"),
+            "flow, wording, reword, rephrase, paraphrase, grammar, craft, playful, confident, professional, "
+            "headline, newsletter, announcement, upbeat, punchy, punch, stiff, friendly, friendlier"),
         (1, "ideas, names, post, letter, draft, compose, you re"),
     ),
     T.SIMPLE_QUERY: (
@@ -486,12 +494,23 @@ def _shape_cues(words: _Words) -> Iterator[Cue]:
         yield _DATA, 3
     if not words.found.isdisjoint(_LANGUAGES) and _QUOTED.search(low):
         yield _TRANSLATION, 3
+    if _is_puzzle(words):
+        yield _REASONING, 3
     if words.n_words <= 8:
         yield _SIMPLE, 2
     elif words.n_words <= 14:
         yield _SIMPLE, 1
     elif words.n_words >= 25:
         yield _REASONING, 1
+
+
+def _is_puzzle(words: _Words) -> bool:
+    """Premises, then a question about them, in few words, with a quantifier or a negation
+    ("Every student in the club plays chess. Maya does not play chess. Is Maya in the club?"): a
+    deduction, however plain its words."""
+    low = words.low
+    return (words.n_words <= _PUZZLE_WORDS and low.rstrip().endswith("?")
+            and low.count(". ") >= 2 and not words.found.isdisjoint(_QUANTIFIERS))
 
 
 # On equal scores the more specific task wins.
