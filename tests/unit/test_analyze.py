@@ -127,11 +127,26 @@ def test_roleplay_and_writing_are_creative_work(text: str) -> None:
      TaskType.REASONING),
     ("Pretend to be a pirate in all the following messages. Speak like one. Why is the sea blue?",
      TaskType.CREATIVE_WRITING),
+    # A negation alone makes no premise: a complaint in a few sentences is no deduction...
+    ("My order has not arrived. I paid on Monday. The tracking page says delivered. Where is my package?",
+     TaskType.SIMPLE_QUERY),
+    # ...unless a universal premise goes with it.
+    ("All cats in the shelter are vaccinated. Whiskers is not vaccinated. What can we conclude?",
+     TaskType.REASONING),
     ("Speed up this query on a big table: SELECT * FROM orders WHERE YEAR(created_at) = 2024;",
      TaskType.CODE_GENERATION),
 ])
 def test_open_ended_chat_requests(text: str, task: TaskType) -> None:
     assert profile(text).task is task
+
+
+@pytest.mark.parametrize("marks", ["“" * 2_000 + "”", "«" * 2_000 + "»", "‘" * 30 + "’"])
+def test_a_run_of_quote_marks_is_no_quoted_passage(marks: str) -> None:
+    # Each opening mark used to start a try that ran to the end of the run: quadratic work on
+    # the analyser's 2 KB, and a quoted "passage" made of nothing but quote marks.
+    scores = profile(f"french {marks}").task_scores
+    assert scores["translation"] == profile("french").task_scores["translation"]
+    assert profile(f"french “{'x' * 20}”").task_scores["translation"] > scores["translation"]
 
 
 @pytest.mark.parametrize("text", ["how are you today?", "great, thanks!", "ok cool", "good morning"])

@@ -1,8 +1,9 @@
 """Query analysis: what kind of request this is, how hard, in what modality, in what language.
 
 It runs on every call before anything else, so it is pure, deterministic and cheap: the text is
-lower-cased and split into words once, and every cue is a set lookup on those words or on adjacent
-word pairs, not a regex tried at every position. Cues are weighted; a task's score is the sum of
+lower-cased and split into words once, and every word cue is a set lookup on those words or on
+adjacent word pairs, not a regex tried at every position (the one regex, for a quoted passage,
+is linear and runs only when a language is named). Cues are weighted; a task's score is the sum of
 its distinct cues, with the opening line counted twice because material pasted after it (an
 article to summarise, a table to analyse) is not the request itself.
 """
@@ -44,11 +45,15 @@ _CODE, _MATH, _DATA, _SIMPLE, _REASONING, _WEB, _TRANSLATION = (t.value for t in
     T.CODE_GENERATION, T.MATH, T.DATA_ANALYSIS, T.SIMPLE_QUERY, T.REASONING, T.WEB_SEARCH, T.TRANSLATION))
 _LANGUAGES = frozenset(_LANGUAGE_NAMES.split(", "))
 _PUZZLE_WORDS = 60
-# Quantifiers and negations of premises; "all" and "only" are left out as instructions use them
-# ("in all the following", "only answer in JSON").
-_QUANTIFIERS = frozenset(["every", "no", "none", "some", "each", "exactly", "not", "never", "neither", "nor"])
-# A quoted passage of a few words: with a language named, the text to translate.
-_QUOTED = re.compile(r"['\"“‘«][^'\"”’»\n]{12,}['\"”’»]")
+# Quantifiers of premises; "all" and "only" are left out as instructions use them ("in all the
+# following", "only answer in JSON"). A negation makes a premise only beside "all" ("All cats are
+# vaccinated. Whiskers is not."): on its own it is every complaint ("my order has not arrived").
+_QUANTIFIERS = frozenset(["every", "none", "some", "each", "exactly", "neither", "nor"])
+_NEGATIONS = frozenset(["no", "not", "never"])
+# A quoted passage of a few words: with a language named, the text to translate. The passage
+# holds no quote mark, so each try stops at the next one and a search is linear in the text (with
+# opening marks allowed inside, a run of them made it quadratic: 25 ms a call on 2 KB).
+_QUOTED = re.compile(r"['\"“‘«][^'\"“‘«”’»\n]{12,}['\"”’»]")
 
 # Per task, (weight, cues). A cue is a word, two adjacent words ("key points"), or, for scripts
 # written without spaces, a substring ("翻译").
@@ -508,9 +513,9 @@ def _is_puzzle(words: _Words) -> bool:
     """Premises, then a question about them, in few words, with a quantifier or a negation
     ("Every student in the club plays chess. Maya does not play chess. Is Maya in the club?"): a
     deduction, however plain its words."""
-    low = words.low
-    return (words.n_words <= _PUZZLE_WORDS and low.rstrip().endswith("?")
-            and low.count(". ") >= 2 and not words.found.isdisjoint(_QUANTIFIERS))
+    low, found = words.low, words.found
+    return (words.n_words <= _PUZZLE_WORDS and low.rstrip().endswith("?") and low.count(". ") >= 2
+            and (not found.isdisjoint(_QUANTIFIERS) or ("all" in found and not found.isdisjoint(_NEGATIONS))))
 
 
 # On equal scores the more specific task wins.
