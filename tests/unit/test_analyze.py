@@ -112,6 +112,9 @@ def test_roleplay_and_writing_are_creative_work(text: str) -> None:
     # A language named on its own is no request to translate; beside a quoted text it is.
     ("Discuss the main causes of the French Revolution.", TaskType.REASONING),
     ("Our Italian users need this error message: 'The file could not be uploaded.'", TaskType.TRANSLATION),
+    # ...but "polish" beside one is the verb.
+    ("Polish this sentence for me: \"we is going to the meeting tomorrow morning, ok?\"",
+     TaskType.SIMPLE_QUERY),
     ("Imagine you're a grumpy pirate captain greeting new crew. What do you say?", TaskType.CREATIVE_WRITING),
     # "minutes" is a duration here, not meeting minutes.
     ("If it takes 5 machines 5 minutes to make 5 widgets, how long would 100 machines take?", TaskType.MATH),

@@ -43,7 +43,9 @@ Cue = tuple[str, int]
 _TEXT_TASKS = tuple(t.value for t in TaskType if t is not T.VISION)
 _CODE, _MATH, _DATA, _SIMPLE, _REASONING, _WEB, _TRANSLATION = (t.value for t in (
     T.CODE_GENERATION, T.MATH, T.DATA_ANALYSIS, T.SIMPLE_QUERY, T.REASONING, T.WEB_SEARCH, T.TRANSLATION))
-_LANGUAGES = frozenset(_LANGUAGE_NAMES.split(", "))
+# Beside a quoted passage a language name asks for a translation; "polish" there is the verb
+# ("Polish this sentence: '...'"), lower-cased like the language.
+_LANGUAGES = frozenset(_LANGUAGE_NAMES.split(", ")) - {"polish"}
 _PUZZLE_WORDS = 60
 # Quantifiers of premises; "all" and "only" are left out as instructions use them ("in all the
 # following", "only answer in JSON"). A negation makes a premise only beside "all" ("All cats are
