@@ -143,6 +143,13 @@ def test_open_ended_chat_requests(text: str, task: TaskType) -> None:
     assert profile(text).task is task
 
 
+def test_an_instruction_with_all_is_no_puzzle() -> None:
+    # Three short sentences and a question, as a puzzle has; "all" here scopes an instruction.
+    # (The pirate case above is creative writing on its cues whatever the puzzle shape says.)
+    text = "Answer in all caps from now on. Keep it brief. Which planet is the largest?"
+    assert profile(text).task is not TaskType.REASONING
+
+
 @pytest.mark.parametrize("marks", ["“" * 2_000 + "”", "«" * 2_000 + "»", "‘" * 30 + "’"])
 def test_a_run_of_quote_marks_is_no_quoted_passage(marks: str) -> None:
     # Each opening mark used to start a try that ran to the end of the run: quadratic work on
