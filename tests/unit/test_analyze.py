@@ -138,6 +138,8 @@ def test_roleplay_and_writing_are_creative_work(text: str) -> None:
      TaskType.REASONING),
     ("Speed up this query on a big table: SELECT * FROM orders WHERE YEAR(created_at) = 2024;",
      TaskType.CODE_GENERATION),
+    # ...but a shopper's "select from" is no SQL.
+    ("Can I select from multiple shipping addresses at checkout?", TaskType.SIMPLE_QUERY),
 ])
 def test_open_ended_chat_requests(text: str, task: TaskType) -> None:
     assert profile(text).task is task

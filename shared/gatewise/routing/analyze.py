@@ -66,7 +66,7 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
             "html, pytest, unittest, unit tests, compile, compiler, compiles, refactor, refactoring, "
             "debug, traceback, stacktrace, stack trace, typeerror, exception, function, functions, "
             "snippet, codebase, endpoint, coroutine, linked list, lru cache, thread safe, github actions, "
-            "one liner, regular expression, shell script, cron, select from, curl, rust, swift, php, ruby, "
+            "one liner, regular expression, shell script, cron, curl, rust, swift, php, ruby, "
             "scala, perl, haskell, vue, angular, numpy, "
             "función, fonction, funktion, skript, código, 代码, 函数, 脚本, 関数, コード, スクリプト"),
         (2, "code, script, bug, bugs, implement, implementation, handler, migration, cli, api, class, "
@@ -400,7 +400,7 @@ def _trim(text: str) -> str:
 def _read_turn(text: str) -> _Turn:
     words = _Words.of(text)
     scores, web = _task_scores(words, text)
-    shapes = {task for task, _ in _shape_cues(words)}
+    shapes = {task for task, _ in _shape_cues(words, text)}
     small_talk = 0 < words.n_words <= _SMALL_TALK_WORDS and words.found <= _SMALL_TALK
     task = T.SIMPLE_QUERY if small_talk else _pick_task(scores, text)
     return _Turn(scores, 0 if small_talk else web, task, scores[task.value], words.n_words,
@@ -478,12 +478,12 @@ def _task_scores(words: _Words, text: str) -> tuple[dict[str, int], int]:
             web += weight
     for task, weight in _Words.of(text[:_OPENING_CHARS].split("\n", 1)[0]).cues():
         scores[task] += weight
-    for task, weight in _shape_cues(words):
+    for task, weight in _shape_cues(words, text):
         scores[task] += weight
     return scores, web
 
 
-def _shape_cues(words: _Words) -> Iterator[Cue]:
+def _shape_cues(words: _Words, text: str) -> Iterator[Cue]:
     """Cues from the text's shape rather than its words: code syntax, formulas, tables, length."""
     low = words.low
     braces = low.count("{") + low.count("}")
@@ -493,6 +493,10 @@ def _shape_cues(words: _Words) -> Iterator[Cue]:
         yield _CODE, 2
     if low.count(";") >= 2 or "=>" in low or "def " in low or "::" in low:
         yield _CODE, 2
+    # SQL as it is written, in capitals: lower-cased, "select from" is as often a shopper's words
+    # ("can I select from several addresses?").
+    if "select * from" in low or ("SELECT " in text and " FROM " in text):
+        yield _CODE, 4
     if any(ch in low for ch in "^²³√∫π∑÷") or ("=" in low and not braces):
         yield _MATH, 3
     if sum(map(low.count, "0123456789")) >= 24 or low.count("%") >= 3:
