@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 
 from gatewise.mcpkit.stdio_wire import FrameWriter, LineReader
@@ -81,3 +82,36 @@ async def test_frames_arrive_whole_and_in_order(kind: str, tmp_path: Path) -> No
 def _drain(fd: int, into: list[bytes]) -> None:
     with os.fdopen(fd, "rb") as pipe:
         into.append(pipe.read())
+
+
+async def test_a_pipe_the_client_does_not_read_holds_up_the_writer_alone() -> None:
+    # The frame outgrows the pipe's buffer while nobody reads: the writer must wait on the loop,
+    # not in a write that blocks it, so the loop's other tasks run while the frame is unfinished.
+    read_end, write_end = os.pipe()
+    loop_ran = threading.Event()
+    drain_waited_for_the_loop: list[bool] = []
+    received: list[bytes] = []
+
+    def drain_once_the_loop_has_run() -> None:
+        # A blocked loop never sets the event: the drain then starts anyway, so nothing hangs.
+        drain_waited_for_the_loop.append(loop_ran.wait(timeout=30))
+        _drain(read_end, received)
+
+    drain = threading.Thread(target=drain_once_the_loop_has_run)
+    drain.start()
+    frame = b"x" * 300_000 + b"\n"
+    written: list[bool] = []
+
+    async def write() -> None:
+        await FrameWriter(write_end).write(frame)
+        written.append(True)
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(write)
+        await anyio.sleep(0)  # the writer fills the pipe, then waits for room
+        unfinished_when_the_loop_ran = not written
+        loop_ran.set()
+    os.close(write_end)
+    drain.join(timeout=30)
+    assert unfinished_when_the_loop_ran and drain_waited_for_the_loop == [True]
+    assert received == [frame]
