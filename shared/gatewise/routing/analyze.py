@@ -484,7 +484,8 @@ def _task_scores(words: _Words, text: str) -> tuple[dict[str, int], int]:
 
 
 def _shape_cues(words: _Words, text: str) -> Iterator[Cue]:
-    """Cues from the text's shape rather than its words: code syntax, formulas, tables, length."""
+    """Cues from the text's shape rather than its words: code and SQL syntax, formulas, tables, a
+    quoted passage beside a language name, a puzzle's premises, length."""
     low = words.low
     braces = low.count("{") + low.count("}")
     if low.count("`") >= 3:
@@ -516,9 +517,9 @@ def _shape_cues(words: _Words, text: str) -> Iterator[Cue]:
 
 
 def _is_puzzle(words: _Words) -> bool:
-    """Premises, then a question about them, in few words, with a quantifier or a negation
-    ("Every student in the club plays chess. Maya does not play chess. Is Maya in the club?"): a
-    deduction, however plain its words."""
+    """Premises, then a question about them, in few words, with a quantifier, or "all" and a
+    negation ("Every student in the club plays chess. Maya does not play chess. Is Maya in the
+    club?"): a deduction, however plain its words."""
     low, found = words.low, words.found
     return (words.n_words <= _PUZZLE_WORDS and low.rstrip().endswith("?") and low.count(". ") >= 2
             and (not found.isdisjoint(_QUANTIFIERS) or ("all" in found and not found.isdisjoint(_NEGATIONS))))
