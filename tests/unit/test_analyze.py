@@ -125,6 +125,8 @@ def test_roleplay_and_writing_are_creative_work(text: str) -> None:
      TaskType.CREATIVE_WRITING),
     ("Edit this paragraph to make it more concise and formal.", TaskType.CREATIVE_WRITING),
     ("Describe the difference between mitosis and meiosis.", TaskType.REASONING),
+    # Counting words alone make no maths problem.
+    ("How many different payment methods do you accept?", TaskType.SIMPLE_QUERY),
     # Premises, then a question: a deduction however plain its words; an instruction is not one.
     ("Every student in the club plays chess. Maya does not play chess. Is Maya in the club?",
      TaskType.REASONING),

@@ -80,8 +80,7 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
             "theorem, probability, eigenvalues, eigenvectors, determinant, factorial, gcd, lcm, "
             "simplify, closed form, induction, expected value, circumference, hypotenuse, "
             "algebra, geometry, trigonometry, calculus, polynomial, quadratic, divisible, divides, "
-            "compounded, rule of, many ways, permutations, combinations, slope, many different, "
-            "many distinct, "
+            "compounded, rule of, many ways, permutations, combinations, slope, "
             "calcula, calcular, calcule, calculer, berechne, berechnen, résous, résoudre, resuelve, "
             "wahrscheinlichkeit, probabilidad, probabilité, ecuación, équation, gleichung, "
             "求, 极值, 方程, 概率, 割り切れ, 確率"),
