@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from gatewise.catalog import Catalog
@@ -161,3 +163,36 @@ def test_unlisted_caller_models_share_one_remembered_set_of_fallbacks() -> None:
     assert len({tuple(c.model for c in plan.candidates[1:]) for plan in plans}) == 1
     assert plans[0].candidates[1:]  # the default vendors' fallbacks, as for any other vendor
     assert len(p._fallbacks) == 1  # a caller's names do not grow what the policy keeps
+
+
+def test_a_route_made_once_follows_a_new_catalogue_routing_table_and_health() -> None:
+    health = HealthTracker(HealthConfig(failure_threshold=1), provider="sandbox")
+    current = {"catalog": CATALOG}
+    p = HybridPolicy(resolve_routing(RoutingConfig(), CATALOG), lambda: current["catalog"], health)
+    question = ask("What is 17*23?")
+    asked = RouteRequest(model="openai/gpt-4o-mini")
+    first = p.plan(question, asked)
+    assert first.chosen.model == "openai/gpt-4o-mini" and len(first.candidates) > 1
+    assert [c.model for c in p.plan(question, asked).candidates] == [c.model for c in first.candidates]
+
+    # A model that starts failing is tried last by the very next plan.
+    health.failure("openai/gpt-4o-mini", GatewiseError(ErrorCode.UPSTREAM_ERROR, "503"))
+    failing = p.plan(question, asked)
+    assert failing.candidates[-1].model == "openai/gpt-4o-mini"
+    assert "tried last: circuit open" in failing.candidates[-1].reason
+    health.success("openai/gpt-4o-mini", 100.0)
+
+    # A refreshed catalogue where the model's window is too small for the request: skipped.
+    small = dataclasses.replace(CATALOG.get("openai/gpt-4o-mini"), context_length=100)
+    current["catalog"] = Catalog({**CATALOG.models, small.id: small}, "refreshed")
+    shrunk = p.plan(question, asked)
+    assert "openai/gpt-4o-mini" not in [c.model for c in shrunk.candidates]
+    assert shrunk.skipped[0][0] == "openai/gpt-4o-mini"
+    assert shrunk.skipped[0][1].startswith("context window 100 < ")
+
+    # A new routing table's fallback chain replaces the other vendors' models.
+    current["catalog"] = CATALOG
+    p.routing = resolve_routing(RoutingConfig(fallback_chain=["gemini-2.5-flash"]), CATALOG)
+    chained = p.plan(question, asked)
+    assert [(c.model, c.reason) for c in chained.candidates] == [
+        ("openai/gpt-4o-mini", "requested by the caller"), ("google/gemini-2.5-flash", "fallback chain")]

@@ -32,14 +32,14 @@ class BudgetFit:
     def worst_search(self, model: str) -> float:
         """Upper bound of what searching adds to one call: every search's fee and results read."""
         options = self.search
-        prices = self.policy.catalog.price_of(model)
+        prices = self.policy.price_of(model)
         read = options.max_results * TOKENS_PER_RESULT * prices[0] if prices else 0.0
         fee = search_fee(model, options.engine, results=options.max_results, context_size="high")
         return options.max_uses * (fee + read)
 
     def worst_case(self, model: str, plan: RoutePlan, max_tokens: int) -> float:
         """Upper bound of one call's cost: a token is at least a character, answers stop at max_tokens."""
-        prices = self.policy.catalog.price_of(model)
+        prices = self.policy.price_of(model)
         if prices is None:
             return 0.0
         search = self.worst_search(model) if plan.web_search else 0.0

@@ -166,35 +166,43 @@ class HybridPolicy:
         # Each tier's other-vendor fallbacks with their reasons, by (tier, vision, the primary's
         # vendor): derived too.
         self._fallbacks: dict[tuple[str, bool, str], list[tuple[str, str]]] = {}
+        # What the catalogue says of each model for a set of input kinds, and each route that
+        # weighs no difficulty (by primary, its reason, task and input kinds) as the models it
+        # tries with their reasons: derived too, so a plan reads no catalogue entry.
+        self._fits: dict[tuple[str, tuple[str, ...]], _Fit] = {}
+        self._routes: dict[tuple[str, str, TaskType, tuple[str, ...]], list[_Step]] = {}
         self._tiers_of: Catalog | None = None
+        self._routes_of = routing
 
     @property
     def catalog(self) -> Catalog:
+        return self._up_to_date()
+
+    def _up_to_date(self) -> Catalog:
+        """The current catalogue, with what was derived from a replaced one (or from a replaced
+        routing table) dropped."""
         catalog = self._current()
-        if catalog is not self._tiers_of:  # replaced: the tiers came from the old one
+        if catalog is not self._tiers_of or self.routing is not self._routes_of:
             self._tiers, self._fallbacks, self._tiers_of = {}, {}, catalog
+            self._fits, self._routes, self._routes_of = {}, {}, self.routing
         return catalog
 
     def plan(self, profile: QueryProfile, request: RouteRequest) -> RoutePlan:
+        self._up_to_date()
         primary = request.model or self.routing.primary[profile.task]
         why_primary = ("requested by the caller" if request.model
                        else f"primary for {profile.task.value} ({self.routing.sources[profile.task]})")
-        order = [(primary, why_primary)]
         difficulty = None
         if request.model is None and self._weighs_difficulty(profile, primary):
             difficulty = profile.complexity
-            order = self._step_down(profile, primary, difficulty) + order
-        order += [(m, "fallback chain") for m in self.routing.fallback_chain]
-        if not self.routing.fallback_chain:
-            order += self._default_fallbacks(profile, primary)
+            order = self._step_down(profile, primary, difficulty) + self._order(profile, primary, why_primary)
+            route = self._steps(order, profile.modalities)
+        else:
+            route = self._route(profile, primary, why_primary)
         plan = RoutePlan(profile, [], difficulty=difficulty)
         limit = _min_defined(request.max_cost_usd, self.routing.cost_threshold)
-        seen: set[str] = set()
-        for model_id, reason in order:
-            if model_id in seen:
-                continue
-            seen.add(model_id)
-            problem, cost = self._check(model_id, profile, request, limit)
+        for model_id, reason, fit in route:
+            problem, cost = fit.check(profile, request.max_tokens, limit)
             if problem:
                 plan.skipped.append((model_id, problem))
             else:
@@ -270,22 +278,58 @@ class HybridPolicy:
                           f"good enough for this {profile.task.value} request")]
 
     def estimate_cost(self, model_id: str, profile: QueryProfile, max_tokens: int | None) -> float | None:
-        return _cost(self.catalog.price_of(model_id), profile, max_tokens)
+        return _cost(self.price_of(model_id), profile, max_tokens)
+
+    def price_of(self, model_id: str) -> tuple[float, float] | None:
+        """The catalogue's (or the bundled) per-token prices of ``model_id``, as
+        ``Catalog.price_of`` gives them, read once per catalogue."""
+        self._up_to_date()
+        return self._fit(model_id, ()).prices
 
     def _check(self, model_id: str, profile: QueryProfile, request: RouteRequest,
                limit: float | None) -> tuple[str | None, float | None]:
-        info = self.catalog.get(model_id)
-        cost = _cost(prices_of(model_id, info), profile, request.max_tokens)
-        if info is not None:
-            needed = profile.est_tokens_in + (request.max_tokens or DEFAULT_OUTPUT_TOKENS)
-            if info.context_length and needed > info.context_length:
-                return f"context window {info.context_length:,} < ~{needed:,} tokens needed", cost
-            for modality in profile.modalities:
-                if not info.supports(modality):
-                    return f"does not accept {modality} input", cost
-        if limit is not None and cost is not None and cost > limit:
-            return f"estimated ${cost:.6f} exceeds the ${limit:.6f} limit", cost
-        return None, cost
+        return self._fit(model_id, profile.modalities).check(profile, request.max_tokens, limit)
+
+    def _fit(self, model_id: str, modalities: tuple[str, ...]) -> _Fit:
+        """What the catalogue says of ``model_id`` for a request with these input kinds."""
+        key = (model_id, modalities)
+        fit = self._fits.get(key)
+        if fit is None:
+            info = self.catalog.get(model_id)
+            refused = None if info is None else next((m for m in modalities if not info.supports(m)), None)
+            fit = _Fit(prices_of(model_id, info), info.context_length if info else None, refused)
+            if len(self._fits) < _KEPT_FITS:  # a caller's unlisted model names must not grow it
+                self._fits[key] = fit
+        return fit
+
+    def _order(self, profile: QueryProfile, primary: str, why_primary: str) -> list[tuple[str, str]]:
+        """The primary, then the fallback chain, or the other vendors' models of its tier."""
+        order = [(primary, why_primary)]
+        order += [(m, "fallback chain") for m in self.routing.fallback_chain]
+        if not self.routing.fallback_chain:
+            order += self._default_fallbacks(profile, primary)
+        return order
+
+    def _steps(self, order: list[tuple[str, str]], modalities: tuple[str, ...]) -> list[_Step]:
+        """Each model of ``order`` once, in order, with its reason and what limits it."""
+        seen: set[str] = set()
+        steps = []
+        for model_id, reason in order:
+            if model_id not in seen:
+                seen.add(model_id)
+                steps.append((model_id, reason, self._fit(model_id, modalities)))
+        return steps
+
+    def _route(self, profile: QueryProfile, primary: str, why_primary: str) -> list[_Step]:
+        """The steps of a route that weighs no difficulty, made once per catalogue and table: the
+        same primary, task and input kinds always try the same models for the same reasons."""
+        key = (primary, why_primary, profile.task, profile.modalities)
+        route = self._routes.get(key)
+        if route is None:
+            route = self._steps(self._order(profile, primary, why_primary), profile.modalities)
+            if len(self._routes) < _KEPT_ROUTES:  # a caller's unlisted model names must not grow it
+                self._routes[key] = route
+        return route
 
     def _default_fallbacks(self, profile: QueryProfile, primary: str) -> list[tuple[str, str]]:
         """Same-tier models of the other default vendors, each with the reason it is tried."""
@@ -333,6 +377,35 @@ class HybridPolicy:
             code = ErrorCode.BUDGET_EXCEEDED if limit is not None else ErrorCode.INVALID_INPUT
             raise GatewiseError(code, f"no model can serve this request ({reasons})")
         return pick
+
+
+@dataclass(frozen=True, slots=True)
+class _Fit:
+    """What limits one model for requests with a given set of input kinds."""
+
+    prices: tuple[float, float] | None  # (input, output) USD per token; None: priced nowhere
+    context_length: int | None  # None or 0: no window known (or not in the catalogue)
+    refused: str | None  # the first input kind the model does not accept
+
+    def check(self, profile: QueryProfile, max_tokens: int | None,
+              limit: float | None) -> tuple[str | None, float | None]:
+        """Why the model cannot serve the request (None: it can), and its estimated cost."""
+        cost = _cost(self.prices, profile, max_tokens)
+        if self.context_length:
+            needed = profile.est_tokens_in + (max_tokens or DEFAULT_OUTPUT_TOKENS)
+            if needed > self.context_length:
+                return f"context window {self.context_length:,} < ~{needed:,} tokens needed", cost
+        if self.refused is not None:
+            return f"does not accept {self.refused} input", cost
+        if limit is not None and cost is not None and cost > limit:
+            return f"estimated ${cost:.6f} exceeds the ${limit:.6f} limit", cost
+        return None, cost
+
+
+_Step = tuple[str, str, _Fit]  # a model a route tries, why, and what limits it
+# Derived entries kept per catalogue: every model for a few sets of input kinds, and routes.
+_KEPT_FITS = 4096
+_KEPT_ROUTES = 1024
 
 
 def _cost(prices: tuple[float, float] | None, profile: QueryProfile, max_tokens: int | None) -> float | None:
