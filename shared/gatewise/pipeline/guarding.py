@@ -48,11 +48,15 @@ class InputGuardrails:
         self.runtime = runtime
         self.rules = rules_fingerprint(runtime.settings.guardrails)
 
-    async def __call__(self, call: Call[Any], next: Next) -> None:
+    def __call__(self, call: Call[Any], next: Next) -> Awaitable[None]:
         guard = self.runtime.guardrails
-        if guard is not None:
-            checked_under(call, self.rules)
-        if guard is None or not guard.checks_input:
+        if guard is None:
+            return next(call)
+        return self._checked(call, next, guard)
+
+    async def _checked(self, call: Call[Any], next: Next, guard: GuardrailPipeline) -> None:
+        checked_under(call, self.rules)
+        if not guard.checks_input:
             await next(call)
             return
         with checking(call, guard):
@@ -77,7 +81,12 @@ class OutputGuardrails:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 
-    async def __call__(self, call: Call[Any], next: Next) -> None:
+    def __call__(self, call: Call[Any], next: Next) -> Awaitable[None]:
+        if self.runtime.guardrails is None:  # none to check the answer with
+            return next(call)
+        return self._checked(call, next)
+
+    async def _checked(self, call: Call[Any], next: Next) -> None:
         await next(call)
         guard = self.runtime.guardrails
         if guard is None or not guard.checks_output:

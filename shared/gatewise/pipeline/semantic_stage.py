@@ -10,6 +10,7 @@ depends on more than the words (tools, images, a response format) or that ask fo
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from gatewise.cache import should_store
@@ -30,12 +31,15 @@ class SemanticCacheStage:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 
-    async def __call__(self, call: Call[Any], next: Next) -> None:
+    def __call__(self, call: Call[Any], next: Next) -> Awaitable[None]:
         cache = self.runtime.semantic
         asked = question_and_scope(call) if cache is not None else None
         if cache is None or asked is None:
-            await next(call)
-            return
+            return next(call)
+        return self._cached(call, next, cache, asked)
+
+    async def _cached(self, call: Call[Any], next: Next, cache: SemanticCache,
+                      asked: tuple[str, Scope]) -> None:
         question, scope = asked
         policy = call.cache
         if policy.force_refresh:

@@ -3,6 +3,10 @@
 A stage is called with the call and ``next`` (the rest of the pipeline). It may act before
 ``next``, after it, around it (a hold released if ``next`` raises), or answer without calling it
 (a cache hit). The tool's result ends up in ``call.result``.
+
+A stage that has nothing to do after ``next`` for a call hands back ``next``'s awaitable instead
+of awaiting it, so it adds no coroutine to the chain: every time the call resumes after waiting
+(for the upstream's socket, say) it passes through each coroutine of the chain.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ Next = Callable[[Call[Any]], Awaitable[None]]
 
 
 class Stage(Protocol):
-    async def __call__(self, call: Call[Any], next: Next) -> None: ...
+    def __call__(self, call: Call[Any], next: Next) -> Awaitable[None]: ...
 
 
 def check_limits(call: Call[Any], limits: Limits) -> None:
@@ -54,17 +58,22 @@ class Validate:
     def __init__(self, runtime: Runtime) -> None:
         self.limits = runtime.settings.limits
 
-    async def __call__(self, call: Call[Any], next: Next) -> None:
+    def __call__(self, call: Call[Any], next: Next) -> Awaitable[None]:
         check_limits(call, self.limits)
-        await next(call)
+        return next(call)
 
 
 class Prepare:
     """The tool's own preparation of a valid call, e.g. reading and inlining its images."""
 
-    async def __call__(self, call: Call[Any], next: Next) -> None:
-        if call.prepare is not None:
-            await call.prepare(call)
+    def __call__(self, call: Call[Any], next: Next) -> Awaitable[None]:
+        if call.prepare is None:
+            return next(call)
+        return self._prepared(call, call.prepare, next)
+
+    @staticmethod
+    async def _prepared(call: Call[Any], prepare: Callable[[Call[Any]], Awaitable[None]], next: Next) -> None:
+        await prepare(call)
         await next(call)
 
 
@@ -138,10 +147,10 @@ class Route:
     """Plan the models to try, for tools that route: only once the caches missed, so a hit never
     pays for query analysis."""
 
-    async def __call__(self, call: Call[Any], next: Next) -> None:
+    def __call__(self, call: Call[Any], next: Next) -> Awaitable[None]:
         if call.route is not None:
             call.route(call)
-        await next(call)
+        return next(call)
 
 
 class Build:
