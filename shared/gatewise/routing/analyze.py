@@ -398,8 +398,9 @@ def _trim(text: str) -> str:
 @lru_cache(maxsize=_TURN_CACHE)
 def _read_turn(text: str) -> _Turn:
     words = _Words.of(text)
-    scores, web = _task_scores(words, text)
-    shapes = {task for task, _ in _shape_cues(words, text)}
+    shape_cues = list(_shape_cues(words, text))
+    scores, web = _task_scores(words, text, shape_cues)
+    shapes = {task for task, _ in shape_cues}
     small_talk = 0 < words.n_words <= _SMALL_TALK_WORDS and words.found <= _SMALL_TALK
     task = T.SIMPLE_QUERY if small_talk else _pick_task(scores, text)
     return _Turn(scores, 0 if small_talk else web, task, scores[task.value], words.n_words,
@@ -467,7 +468,7 @@ def analyze(messages: Sequence[Mapping[str, Any]], task_hint: TaskType | None = 
     )
 
 
-def _task_scores(words: _Words, text: str) -> tuple[dict[str, int], int]:
+def _task_scores(words: _Words, text: str, shape_cues: list[Cue]) -> tuple[dict[str, int], int]:
     """Per-task scores, and the web (recency) score of the text's words alone."""
     scores = dict.fromkeys(_TEXT_TASKS, 0)
     web = 0
@@ -477,7 +478,7 @@ def _task_scores(words: _Words, text: str) -> tuple[dict[str, int], int]:
             web += weight
     for task, weight in _Words.of(text[:_OPENING_CHARS].split("\n", 1)[0]).cues():
         scores[task] += weight
-    for task, weight in _shape_cues(words, text):
+    for task, weight in shape_cues:
         scores[task] += weight
     return scores, web
 
