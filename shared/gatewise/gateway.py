@@ -298,8 +298,7 @@ class RoutingGateway:
                                    "web_search": request.web_search, **_explained(request)},
                               semantic=semantic),
             revive=lambda call, value, age_s: _from_cache(call, value, explain=request.explain),
-            # Only messages a caller wrote, or `images`, can hold image parts to prepare.
-            prepare=self._prepare_images if request.images or request.messages is not None else None,
+            prepare=self._prepare_images,
             route=lambda call: self._route(call, request))
 
     def _answering_models(self, request: CompletionRequest, messages: list[Message]) -> tuple[str, ...]:
