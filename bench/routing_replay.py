@@ -66,20 +66,22 @@ def data_dir() -> Path:
 def load_benchmark(name: str, root: Path | None = None) -> list[Example]:
     """Every prompt of one benchmark, minus those RouteLLM flags as contaminated and the files
     whose strong-model record is below chance (:func:`below_chance`)."""
-    examples = []
-    for _, rows in _files(name, root):
-        if not below_chance(name, rows):
+    return read_benchmark(name, root)[0]
+
+
+def read_benchmark(name: str, root: Path | None = None) -> tuple[list[Example], list[str]]:
+    """:func:`load_benchmark`'s prompts, and the names of the files it leaves out, in one read."""
+    examples, left_out = [], []
+    for path, rows in _files(name, root):
+        if below_chance(name, rows):
+            left_out.append(path.name)
+        else:
             examples += rows
-    return examples
+    return examples, left_out
 
 
 def below_chance(name: str, rows: Sequence[Example]) -> bool:
     return bool(rows) and sum(e.strong for e in rows) / len(rows) < CHANCE[name]
-
-
-def excluded_files(name: str, root: Path | None = None) -> list[str]:
-    """The files of one benchmark that :func:`load_benchmark` leaves out."""
-    return [path.name for path, rows in _files(name, root) if below_chance(name, rows)]
 
 
 def _files(name: str, root: Path | None) -> list[tuple[Path, list[Example]]]:
@@ -221,13 +223,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"price ratio cheap/premium: {ratio:.4f}; target: {args.target:.0%} of strong accuracy; "
           f"model trained on {model.meta['training']['rows']} rows")
     for name in BENCHMARKS:
-        test = [e for e in load_benchmark(name, root) if in_test_split(e.prompt)]
+        examples, left_out = read_benchmark(name, root)
+        test = [e for e in examples if in_test_split(e.prompt)]
         scores = model.scores([e.prompt for e in test])
         s = np.mean([e.strong for e in test])
         w = np.mean([e.weak for e in test])
-        left_out = ", ".join(excluded_files(name, root)) or "none"
         print(f"\n## {name}: {len(test)} test prompts, strong {_pct(s)}, weak {_pct(w)} "
-              f"(files below chance, left out: {left_out})\n")
+              f"(files below chance, left out: {', '.join(left_out) or 'none'})\n")
         print_curve(test, scores, ratio)
         print()
         print_summary(compare(test, scores, args.target), args.target, ratio)

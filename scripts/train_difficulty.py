@@ -31,9 +31,8 @@ from routing_replay import (  # noqa: E402
     STRONG_MODEL,
     WEAK_MODEL,
     data_dir,
-    excluded_files,
     in_test_split,
-    load_benchmark,
+    read_benchmark,
 )
 
 OUT = REPO / "shared" / "gatewise" / "data" / "difficulty_model.json"
@@ -130,8 +129,10 @@ def fit(design: Design, target: np.ndarray, weight: np.ndarray) -> tuple[np.ndar
 
 def train(root: Path) -> dict[str, object]:
     texts, target, weight, rows = [], [], [], {}
+    left_out: dict[str, list[str]] = {}
     for name in BENCHMARKS:
-        train_rows = [e for e in load_benchmark(name, root) if not in_test_split(e.prompt)]
+        examples, left_out[name] = read_benchmark(name, root)
+        train_rows = [e for e in examples if not in_test_split(e.prompt)]
         rows[name] = len(train_rows)
         texts += [e.prompt for e in train_rows]
         target += [(1 + e.strong - e.weak) / 2 for e in train_rows]
@@ -155,7 +156,7 @@ def train(root: Path) -> dict[str, object]:
         "training": {
             "data": "RouteLLM evals (GSM8K, MMLU), contaminated prompts and files with the strong model "
                     "below chance excluded",
-            "below_chance": {name: excluded_files(name, root) for name in BENCHMARKS},
+            "below_chance": left_out,
             "strong_model": STRONG_MODEL,
             "weak_model": WEAK_MODEL,
             "split": "train = sha256(prompt)[0] even; test (odd) is held out",

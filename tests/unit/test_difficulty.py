@@ -108,7 +108,7 @@ def test_a_file_with_the_strong_model_below_chance_is_left_out(tmp_path: Path) -
             writer.writerows((p, str(s), str(w)) for p, s, w in rows)
     kept = replay.load_benchmark("mmlu", tmp_path)
     assert [e.prompt for e in kept] == [f"mmlu_fine.csv q{i}" for i in range(8)]
-    assert replay.excluded_files("mmlu", tmp_path) == ["mmlu_broken.csv"]
+    assert replay.read_benchmark("mmlu", tmp_path)[1] == ["mmlu_broken.csv"]
 
 
 def test_replay_skips_without_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
