@@ -15,7 +15,8 @@ clears the similarity threshold is served only if these cheap lexical checks als
   when; a deadline or date asks "when");
 - names and rare words: every capitalised name, acronym and uncommon word on either side is on
   the other side too (a misspelling of a word no dictionary has is forgiven, and so is another form
-  of the same word: quote/quotation);
+  of the same word: quote/quotation; an acronym that the other side writes out in full, "2FA"
+  and "two-factor authentication", is read as those words);
 - content: a content word on one side only must be matched on the other: by a word of the same
   synonym group (:mod:`gatewise.cache.synonyms`: "obtain" by "get", "update" by "change", "what
   time" by "when"), or else by a near-synonym among the other side's unmatched words (checked
@@ -47,7 +48,7 @@ from difflib import SequenceMatcher
 from functools import cache, lru_cache
 from importlib import resources
 
-from gatewise.cache import synonyms, word_senses
+from gatewise.cache import acronyms, synonyms, word_senses
 
 # Words past this frequency rank (or not in the vocabulary at all) must match exactly.
 RARE_RANK = 12_000
@@ -497,6 +498,12 @@ def analyse(text: str) -> Features:
     return Features(frozenset(values), negations, frozenset(polarity), frozenset(words),
                     frozenset(names), frozenset(content), frozenset(roles), frozenset(senses), spelled,
                     frozenset(rare), tuple(plain))
+
+
+def analyse_pair(cached: str, new: str) -> tuple[Features, Features]:
+    """Both questions' features, an acronym on either side read as the words the other side
+    spells it out with (:mod:`gatewise.cache.acronyms`)."""
+    return analyse(acronyms.spell_out(cached, new)), analyse(acronyms.spell_out(new, cached))
 
 
 def _compound_parts(token: str) -> list[str]:

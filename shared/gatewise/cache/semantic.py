@@ -331,14 +331,13 @@ class SemanticCache:
         limit = _CONVERSATION_CANDIDATES if history else _CANDIDATES
         candidates = await self._find(scope.key(self.embedder.name), vector, max_age_s, limit)
         refused: str | None = None
-        new = gates.analyse(question)
         reworded_histories = 0
         for row in candidates:
             similarity = float(np.dot(row.vector, vector))
             if similarity < self.threshold:
                 refused = refused or "similarity"
                 continue
-            gate, word_cost = await self.judge(row.question, new, similarity)
+            gate, word_cost = await self.judge(row.question, question, similarity)
             cost += word_cost
             differing = _differing_turns(row.history, history) if gate is None else []
             if gate is None and (len(row.history) != len(history) or not _lexically_alike(differing)):
@@ -420,16 +419,14 @@ class SemanticCache:
         if self._owns_embedder:
             await self.embedder.aclose()
 
-    async def judge(self, cached_question: str, new: gates.Features | str,
+    async def judge(self, cached_question: str, new_question: str,
                     similarity: float) -> tuple[str | None, float]:
-        """Whether the answer to ``cached_question`` may stand for ``new``, whose embeddings are
-        ``similarity`` apart, once the similarity threshold is met: None, or the name of the gate
-        that refused; and what embedding words cost upstream. A rewording (see
+        """Whether the answer to ``cached_question`` may stand for ``new_question``, whose
+        embeddings are ``similarity`` apart, once the similarity threshold is met: None, or the
+        name of the gate that refused; and what embedding words cost upstream. A rewording (see
         :func:`gates.compare`) may differ in common words when the embeddings agree closely
         (``REWORDED_COSINE``); otherwise every differing word needs a near-synonym."""
-        if isinstance(new, str):
-            new = gates.analyse(new)
-        verdict = gates.compare(gates.analyse(cached_question), new)
+        verdict = gates.compare(*gates.analyse_pair(cached_question, new_question))
         if verdict.refused is not None:
             return verdict.refused, 0.0
         if verdict.reworded and similarity >= REWORDED_COSINE:
@@ -723,7 +720,7 @@ def _lexically_alike(differing: list[tuple[str, str]]) -> bool:
     if len(differing) > MAX_DIFFERING_TURNS or not all(_fits(a) and _fits(b) for a, b in differing):
         return False
     for a, b in differing:
-        cached, new = gates.analyse(a), gates.analyse(b)
+        cached, new = gates.analyse_pair(a, b)
         if gates.compare(cached, new).refused is not None or not gates.same_order(cached, new):
             return False
     return True

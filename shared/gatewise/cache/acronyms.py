@@ -1,0 +1,65 @@
+"""Acronyms spelt out: "How can I disable 2FA?" and "How do I turn off two-factor
+authentication?" name one thing, so the gates should read the same words on both sides.
+
+An acronym on one side is replaced by the run of words on the other side whose initials spell
+it (a digit by its number word's initial: 2FA is "two-factor authentication"; "of", "and",
+"for" and "the" may sit inside the run: "Department for Work and Pensions" is DWP). Only
+acronyms of three characters or more are spelt out (two letters match too many runs by chance),
+and only when the other side does not write the acronym itself. A run that matches by chance is
+still held to the similarity threshold, which the original texts must clear: the encoder knows
+the common acronyms and places an unrelated expansion far away.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Upper-case letters and digits, at least two letters, three to eight characters in all.
+_ACRONYM = re.compile(r"\b(?=(?:[0-9]*[A-Z]){2})[A-Z0-9]{3,8}\b")
+_WORD = re.compile(r"[A-Za-z]+|[0-9]+")
+_DIGIT_INITIALS = dict(zip("0123456789", "zottffssen", strict=True))  # zero, one, two, ...
+# Acronyms spelt out per question at most: a question names a few; more is not a question.
+MAX_ACRONYMS = 8
+# Small words an acronym usually leaves out when they sit inside the phrase.
+_SKIPPABLE = frozenset({"of", "and", "for", "the"})
+
+
+def _initial(word: str) -> str:
+    """What a word gives an acronym: its first letter; a lone digit, its number word's."""
+    if word.isdigit():
+        return _DIGIT_INITIALS[word] if len(word) == 1 else ""
+    return word[0].lower()
+
+
+def _expansion(acronym: str, other: str, found: list[re.Match[str]]) -> str | None:
+    """The first run of words in ``other`` (``found`` in it) whose initials spell ``acronym``,
+    as written there."""
+    words = [m.group() for m in found]
+    initials = "".join(_initial(ch) for ch in acronym)
+    for start, first in enumerate(words):
+        if first.lower() in _SKIPPABLE or _initial(first) != initials[0]:
+            continue
+        matched, end = 1, start + 1
+        while matched < len(initials) and end < len(words):
+            if words[end].lower() not in _SKIPPABLE:
+                if _initial(words[end]) != initials[matched]:
+                    break
+                matched += 1
+            end += 1
+        if matched == len(initials):
+            return other[found[start].start():found[end - 1].end()]
+    return None
+
+
+def spell_out(text: str, other: str) -> str:
+    """``text`` with each acronym that ``other`` writes out in full replaced by those words."""
+    acronyms = set(_ACRONYM.findall(text))
+    if not acronyms:
+        return text
+    found = list(_WORD.finditer(other))
+    written = {m.group().upper() for m in found}
+    for acronym in sorted(acronyms - written)[:MAX_ACRONYMS]:
+        expansion = _expansion(acronym, other, found)
+        if expansion is not None:
+            text = re.sub(rf"\b{acronym}\b", expansion.replace("\\", "\\\\"), text)  # as written
+    return text

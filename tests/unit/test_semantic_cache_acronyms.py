@@ -1,0 +1,79 @@
+"""An acronym and the words it stands for are one thing to the semantic cache's gates; an
+acronym's expansion never hides a difference the gates would otherwise see."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gatewise.cache.acronyms import MAX_ACRONYMS, spell_out
+from gatewise.cache.embedders import LocalEmbedder
+from gatewise.cache.gates import analyse, analyse_pair, compare
+from gatewise.cache.semantic import Scope, SemanticCache
+
+
+@pytest.mark.parametrize(("text", "other", "expected"), [
+    ("How can I disable 2FA?", "How do I turn off two-factor authentication?",
+     "How can I disable two-factor authentication?"),
+    ("Contact the DWP", "How do I contact the Department for Work and Pensions?",
+     "Contact the Department for Work and Pensions"),
+    ("Set up 2SV", "Set up 2-step verification", "Set up 2-step verification"),
+    ("What's the APR?", "What's the annual percentage rate?", "What's the annual percentage rate?"),
+    # the other side's text is copied as written, backslashes and all
+    ("Is 2FA on?", r"Is two\factor authentication on?", r"Is two\factor authentication on?"),
+])
+def test_an_acronym_is_spelt_out_as_the_other_side_writes_it(text: str, other: str, expected: str) -> None:
+    assert spell_out(text, other) == expected
+
+
+@pytest.mark.parametrize(("text", "other"), [
+    ("Is the NHS free?", "Is the NHS free for visitors?"),  # written alike on both sides
+    ("Is the PC covered?", "Is the phone case covered?"),  # two letters match too much by chance
+    ("Is the ATM open?", "Where is the cash machine?"),  # no run of words spells it
+    ("What does VAT mean?", "What does the value of tax mean?"),  # "of" may not start a letter
+    ("Is my ISA taxed?", "Is my ISA or savings account taxed?"),
+    ("no acronym here", "nothing to spell"),
+])
+def test_text_stays_as_written_without_a_spelt_out_match(text: str, other: str) -> None:
+    assert spell_out(text, other) == text
+
+
+def test_the_gates_read_the_spelt_out_words() -> None:
+    cached, new = "How do I turn off two-factor authentication?", "How can I disable 2FA?"
+    # Read apart, "2FA" is a code that the other side lacks.
+    assert compare(analyse(cached), analyse(new)).refused == "value"
+    for a, b in ((cached, new), (new, cached)):
+        assert compare(*analyse_pair(a, b)).refused is None
+
+
+@pytest.mark.parametrize(("gate", "cached", "new"), [
+    ("polarity", "How do I enable two-factor authentication?", "How can I disable 2FA?"),
+    ("value", "What's the annual percentage rate on the 3-year loan?", "What's the APR on the 5-year loan?"),
+    ("negation", "Is VAT charged on the annual fee?", "Is value added tax not charged on the annual fee?"),
+    ("name", "How do I claim from the DWP?", "How do I claim from the Department for Education?"),
+])
+def test_a_spelt_out_acronym_still_meets_every_gate(gate: str, cached: str, new: str) -> None:
+    for a, b in ((cached, new), (new, cached)):
+        assert compare(*analyse_pair(a, b)).refused == gate
+
+
+async def test_an_acronym_hits_its_spelt_out_question_through_the_cache(tmp_path: Path) -> None:
+    cache = SemanticCache.at(tmp_path / "semantic.sqlite3", LocalEmbedder(), threshold=0.75, ttl_s=3600,
+                             max_bytes=10**8)
+    try:
+        scope = Scope("acronyms", ("m",))
+        await cache.store(scope, "How do I turn off two-factor authentication?", {"answer": "Settings"})
+        found = await cache.lookup(scope, "How can I disable 2FA?")
+        assert found.hit is not None and found.hit.value == {"answer": "Settings"}
+        trap = await cache.lookup(scope, "How can I enable 2FA?")
+        assert trap.hit is None
+    finally:
+        await cache.close()
+
+
+def test_only_a_few_acronyms_are_spelt_out_per_question() -> None:
+    text = " ".join(f"X{letter}Z" for letter in "ABCDEFGHIJKL")
+    other = " ".join(f"x {letter} z" for letter in "abcdefghijkl").replace("x ", "xylophone ")
+    spelt = spell_out(text, other)
+    assert sum(word.isupper() for word in spelt.split()) == len("ABCDEFGHIJKL") - MAX_ACRONYMS
