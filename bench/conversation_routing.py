@@ -17,8 +17,11 @@ and nothing was tuned on it: report ``--split test``.
 
 Then the difficulty estimate as a signal for "needs the strong tier": its AUROC over the user turns
 (0.5 is chance), read from the conversation so far (the hardest turn's estimate, as routing reads
-it) and from the turn alone. ``--difficulty-model PATH`` scores with another artefact (a candidate
-from ``scripts/train_difficulty.py --out``) beside the shipped one.
+it) and from the turn alone; and over the turns whose route weighs it (premium-tier maths and
+reasoning without code), the only place routing uses it: there it must tell a request a cheap
+model answers as well from one that needs the strong model. ``--difficulty-model PATH`` scores
+with another artefact (a candidate from ``scripts/train_difficulty.py --out``) beside the shipped
+one.
 
 Usage: python bench/conversation_routing.py [--split dev|test|all] [--errors] [--difficulty-model PATH]
 """
@@ -64,6 +67,7 @@ class Routed:
 
     task: TaskType
     premium: bool
+    weighed: bool  # the route weighed the difficulty estimate (premium-tier work without code)
 
 
 def load(path: Path = DATA, split: str = "all") -> list[Conversation]:
@@ -98,7 +102,8 @@ def route(conversations: Sequence[Conversation], *, aware: bool) -> list[list[Ro
                     policy.stick(plan, earlier, RouteRequest())
                 sticky.remember(key, plan.chosen.model)
             info = catalog.get(plan.chosen.model)
-            routed.append(Routed(profile.task, info is not None and tier_of(info) == "premium"))
+            routed.append(Routed(profile.task, info is not None and tier_of(info) == "premium",
+                                 plan.difficulty is not None))
         out.append(routed)
     return out
 
@@ -138,17 +143,23 @@ def auroc(scores: Sequence[float], positive: Sequence[bool]) -> float:
     return wins / (len(pos) * len(neg))
 
 
-def difficulty_signal(conversations: Sequence[Conversation], score: Callable[[str], float]
-                      ) -> tuple[float, float]:
-    """AUROC of the estimate for strong-needed turns: (conversation so far, turn alone)."""
-    so_far, alone, strong = [], [], []
-    for conversation in conversations:
-        for i, turn in enumerate(conversation.turns):
+def difficulty_signal(conversations: Sequence[Conversation], routed: Sequence[Sequence[Routed]],
+                      score: Callable[[str], float]) -> tuple[float, float, float | None, int]:
+    """AUROC of the estimate for strong-needed turns: over every turn (conversation so far, turn
+    alone), and over the turns whose route weighs it (conversation so far; None when those are
+    all of one kind), with how many those are. Only the last separates requests of one tier."""
+    so_far, alone, strong, weighed = [], [], [], []
+    for conversation, rs in zip(conversations, routed, strict=True):
+        for i, (turn, r) in enumerate(zip(conversation.turns, rs, strict=True)):
             turns = analyze(_messages(conversation.turns[: i + 1])).turns
             so_far.append(max(map(score, turns)))
             alone.append(score(turn.user))
             strong.append(turn.strong)
-    return auroc(so_far, strong), auroc(alone, strong)
+            weighed.append(r.weighed)
+    within = [(s, p) for s, p, w in zip(so_far, strong, weighed, strict=True) if w]
+    kinds = {p for _, p in within}
+    tier = auroc([s for s, _ in within], [p for _, p in within]) if len(kinds) == 2 else None
+    return auroc(so_far, strong), auroc(alone, strong), tier, len(within)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -175,11 +186,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.difficulty_model is not None:
         models[str(args.difficulty_model)] = DifficultyModel.from_json(
             json.loads(args.difficulty_model.read_text(encoding="utf-8")))
-    print("\n| difficulty model | AUROC for strong-needed turns, conversation so far | turn alone |")
-    print("| --- | --- | --- |")
+    print("\n| difficulty model | AUROC for strong-needed turns, conversation so far | turn alone "
+          "| among the turns whose route weighs it (n) |")
+    print("| --- | --- | --- | --- |")
     for name, model in models.items():
-        so_far, alone = difficulty_signal(conversations, model.score)
-        print(f"| {name} | {so_far:.3f} | {alone:.3f} |")
+        so_far, alone, tier, weighed = difficulty_signal(conversations, results["conversation"], model.score)
+        within = "all of one kind" if tier is None else f"{tier:.3f}"
+        print(f"| {name} | {so_far:.3f} | {alone:.3f} | {within} ({weighed}) |")
     if args.errors:
         for c, rs in zip(conversations, results["conversation"], strict=True):
             for i, (turn, r) in enumerate(zip(c.turns, rs, strict=True)):

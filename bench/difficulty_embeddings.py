@@ -9,7 +9,8 @@ results). Each is then measured as the shipped model is:
 - on the test half of GSM8K and MMLU: strong share for 95 % of strong accuracy and APGR
   (``bench/routing_replay.py``);
 - on the hand-written conversations (``bench/conversation_routing.py``, test split): the AUROC for
-  turns that need the strong tier, from the conversation so far (the hardest turn) and the turn alone;
+  turns that need the strong tier, from the conversation so far (the hardest turn) and the turn
+  alone, and among the turns whose route weighs the estimate (conversation so far);
 - and the CPU an embedding costs a routed call that did not already have one (one user turn).
 
 Embedding the ~7,600 training prompts takes a couple of CPU minutes.
@@ -125,13 +126,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         test[name] = [e for e in examples if replay.in_test_split(e.prompt)]
     embed = Embeddings()
     models = candidates(embed, train, np.array(weight))
+    labelled = conversations.load(split=args.split)
     turns = [(analyze(conversations._messages(c.turns[: i + 1])).turns, turn)
-             for c in conversations.load(split=args.split) for i, turn in enumerate(c.turns)]
+             for c in labelled for i, turn in enumerate(c.turns)]
     strong = [turn.strong for _, turn in turns]
+    weighed = [r.weighed for rs in conversations.route(labelled, aware=True) for r in rs]
     print(f"Trained on {len(train):,} prompts; conversations: {args.split} split, {len(turns)} user turns\n")
     print("| model | GSM8K strong share for 95 % | GSM8K APGR | MMLU strong share for 95 % | MMLU APGR "
-          "| conversations AUROC, so far | turn alone |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+          f"| conversations AUROC, so far | turn alone | turns it is weighed on ({sum(weighed)}) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, score in models.items():
         cells = []
         for bench in replay.BENCHMARKS:
@@ -139,7 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             cells += [f"{100 * ours.share_at_target:.1f} %", f"{ours.apgr:.3f}"]
         so_far = [float(score(list(texts)).max()) for texts, _ in turns]
         alone = list(score([turn.user for _, turn in turns]))
-        cells += [f"{conversations.auroc(so_far, strong):.3f}", f"{conversations.auroc(alone, strong):.3f}"]
+        within = [(s, p) for s, p, w in zip(so_far, strong, weighed, strict=True) if w]
+        cells += [f"{conversations.auroc(so_far, strong):.3f}", f"{conversations.auroc(alone, strong):.3f}",
+                  f"{conversations.auroc([s for s, _ in within], [p for _, p in within]):.3f}"]
         print(f"| {name} | " + " | ".join(cells) + " |")
     users = [turn.user for _, turn in turns]
     print(f"\nEmbedding one user turn (not yet embedded): {embed.cpu_ms_per_turn(users):.2f} ms thread CPU "
