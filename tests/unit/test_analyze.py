@@ -18,6 +18,9 @@ def profile(text: str, **kw):
     ("Fix this bug: TypeError in my JavaScript class constructor", TaskType.CODE_GENERATION),
     ("What is 17*23?", TaskType.MATH),
     ("Solve the equation 3x + 5 = 20 and compute x", TaskType.MATH),
+    # number theory asks in words what it asks: no equation sign, no "solve"
+    ("Find all positive integers n such that n! + 5 is a perfect square.", TaskType.MATH),
+    ("Is there an integer whose remainder is 3 when divided by 4 and 2 when divided by 6?", TaskType.MATH),
     ("Analyze this CSV dataset and find the trend in monthly revenue", TaskType.DATA_ANALYSIS),
     ("Explain why the trade-offs of microservices matter, step by step", TaskType.REASONING),
     ("Summarize the key points of this article in three bullet points", TaskType.SUMMARIZATION),

@@ -80,14 +80,16 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
             "theorem, probability, eigenvalues, eigenvectors, determinant, factorial, gcd, lcm, "
             "simplify, closed form, induction, expected value, circumference, hypotenuse, "
             "algebra, geometry, trigonometry, calculus, polynomial, quadratic, divisible, divides, "
-            "compounded, rule of, many ways, permutations, combinations, slope, "
+            "compounded, rule of, many ways, permutations, combinations, slope, integers, perfect square, "
+            "perfect squares, infinitely many, modulo, dx, "
             "calcula, calcular, calcule, calculer, berechne, berechnen, résous, résoudre, resuelve, "
             "wahrscheinlichkeit, probabilidad, probabilité, ecuación, équation, gleichung, "
             "求, 极值, 方程, 概率, 割り切れ, 確率"),
         (2, "calculate, compute, matrix, prime, limit, area, radius, cone, triangle, rectangle, circle, "
             "km, miles, mph, speed, distance, travels, add up, adds up, digits, digit, "
             "sphere, cylinder, chance, odds, dice, die, discount, percent, percentage, fraction, "
-            "standard deviation, sum of, interest, formula, convert, celsius, fahrenheit, "
+            "standard deviation, sum of, interest, formula, convert, celsius, fahrenheit, integer, "
+            "remainder, natural numbers, real numbers, "
             "what is, how long, how much, how many, área, aire, fläche, いくつ"),
         (1, "average, mean, ratio, roll, cost, total, price"),
     ),
