@@ -70,6 +70,9 @@ class Precomputed:
             return Embedded(np.stack([self._vectors[t] for t in texts]))
         return await self._local.embed(texts)
 
+    async def warm(self) -> None:
+        await self._local.warm()
+
     async def aclose(self) -> None:
         return None
 

@@ -127,6 +127,14 @@ def _log_late_failure(task: asyncio.Task[Catalog]) -> None:
                     type(exc).__name__, exc)
 
 
+async def _warm(semantic: SemanticCache) -> None:
+    try:
+        await semantic.warm()
+    except Exception as exc:  # the first lookup tries again, and steps aside if it fails
+        log.warning("semantic cache: loading ahead of the first lookup failed (%s: %s)",
+                    type(exc).__name__, exc)
+
+
 def guardrails_configured(config: GuardrailsConfig) -> bool:
     """False for the default guardrails config, in which every filter is off (how long audit
     rows are kept turns nothing on)."""
@@ -160,6 +168,8 @@ class Runtime:
     # The start-up refresh and its wait, and the opening of the stores, begun by open(); see
     # settle_catalog.
     _settling: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+    # The semantic cache's entries and embedding model, loaded after start-up; see _start.
+    _warming: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.web = WebSearchUpstream(self.client, self._takes_tools)
@@ -248,6 +258,9 @@ class Runtime:
             # searches those made with the same one. It resolves the embedding model's name in
             # the catalogue, so it opens once that has settled.
             self.semantic = open_semantic(self.settings, self.database, self.client, self.catalog)
+            # Not awaited by tool calls: the first lookup would otherwise load the model (the local
+            # embedder's takes most of a second) and the entries itself.
+            self._warming = asyncio.ensure_future(_warm(self.semantic))
 
     async def _refresh_at_start(self, task: asyncio.Task[Catalog]) -> None:
         self.pending_refresh = task  # until it lands within the wait; close() cancels it
@@ -291,7 +304,8 @@ class Runtime:
     async def close(self) -> None:
         # Closed before the start-up wait ended (no tool call came), or with a refresh still
         # running past it: a failure was logged, and must not stop close.
-        starting = {task for task in (self._settling, self.pending_refresh) if task is not None}
+        starting = {task for task in (self._settling, self.pending_refresh, self._warming)
+                    if task is not None}
         for task in starting:
             task.cancel()
         if starting:

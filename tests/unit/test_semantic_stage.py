@@ -3,11 +3,14 @@ request with tools or a response format never reads or stores, whatever its word
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gatewise.cache.embedders import LocalEmbedder
 from gatewise.config import load_settings
 from gatewise.gateway import CompletionRequest, RoutingGateway
 from gatewise.runtime import Runtime
@@ -41,3 +44,41 @@ async def test_requests_with_tools_or_a_response_format_are_never_served(tmp_pat
     assert statuses == ["miss", "miss", "hit_exact", "miss"]
     assert upstream.stats()["models"]["openai/gpt-4o-mini"]["requests"] == 3
     assert len(await ledger_rows(settings)) == 4
+
+
+async def test_the_embedding_model_is_loaded_after_start_up_not_by_the_first_lookup(
+        tmp_path: Path, sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    loads: list[str] = []
+    load = LocalEmbedder._load
+
+    def counted(self: LocalEmbedder) -> None:
+        if self._session is None:
+            loads.append(threading.current_thread().name)
+        load(self)
+
+    monkeypatch.setattr(LocalEmbedder, "_load", counted)
+    settings = load_settings({}, data_dir=tmp_path / "data", sandbox_url=sandbox.url,
+                             caching={"semantic_cache": {"enabled": True}})
+    runtime = await Runtime.open(settings)
+    try:
+        for _ in range(600):  # loaded in the background: no call has been made
+            embedder = runtime.semantic.embedder if runtime.semantic is not None else None
+            if loads and getattr(embedder, "_session", None) is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert len(loads) == 1 and loads[0].startswith("gatewise-embed")
+        gateway = RoutingGateway.from_runtime(runtime)
+        call = gateway._call(CompletionRequest(prompt="How do I reset my password?", model="gpt-4o-mini"))
+        assert (await gateway.pipeline.run(call)).cache_status == "miss"
+        assert len(loads) == 1  # the lookup found the model loaded
+    finally:
+        await runtime.close()
+
+
+async def test_closing_while_the_model_loads_ends_cleanly(tmp_path: Path, sandbox) -> None:
+    settings = load_settings({}, data_dir=tmp_path / "data", sandbox_url=sandbox.url,
+                             caching={"semantic_cache": {"enabled": True}})
+    runtime = await Runtime.open(settings)
+    warming = runtime._warming
+    await asyncio.wait_for(runtime.close(), 30)  # the load may still be running on its thread
+    assert warming is not None and warming.done()

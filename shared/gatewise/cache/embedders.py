@@ -62,6 +62,9 @@ class Embedder(Protocol):
 
     async def embed(self, texts: Sequence[str]) -> Embedded: ...
 
+    async def warm(self) -> None:
+        """Load what the first embedding would (a model), so that it does not wait for it."""
+
     async def aclose(self) -> None: ...
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
@@ -98,6 +101,10 @@ class LocalEmbedder:
         loop = asyncio.get_running_loop()
         vectors = await loop.run_in_executor(self._executor, self.embed_now, list(texts))
         return Embedded(vectors)
+
+    async def warm(self) -> None:
+        # On the embedder's own thread: a question asked meanwhile waits there for the load once.
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._load)
 
     def embed_now(self, texts: list[str]) -> np.ndarray:
         """The vectors, computed on the calling thread (benches and the embedder's thread).
@@ -166,6 +173,9 @@ class HashEmbedder:
     async def embed(self, texts: Sequence[str]) -> Embedded:
         return Embedded(np.stack([hashed.embed(text, self.dimensions) for text in texts]))
 
+    async def warm(self) -> None:
+        return None
+
     async def aclose(self) -> None:
         return None
 
@@ -209,6 +219,9 @@ class UpstreamEmbedder:
             fresh = dict(zip(missing, vectors, strict=True))
         rows_out = [v if v is not None else fresh[t] for t, v in zip(texts, found, strict=True)]
         return Embedded(np.stack(rows_out).astype(np.float32), cost, tokens)
+
+    async def warm(self) -> None:
+        return None  # nothing to load: the model runs upstream
 
     async def aclose(self) -> None:
         return None

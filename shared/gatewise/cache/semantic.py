@@ -398,8 +398,12 @@ class SemanticCache:
         return embedded.vectors[0], embedded.cost_usd
 
     async def warm(self) -> None:
-        """Load the file into memory now (a server can do this in the background at start-up)
-        rather than on the first lookup."""
+        """Load the entries into memory and the embedder's model now (a server does this in the
+        background at start-up) rather than on the first lookup."""
+        await self._load_entries()
+        await self.embedder.warm()
+
+    async def _load_entries(self) -> None:
         await self._db.run(self._sync)
 
     async def clear(self) -> None:

@@ -178,12 +178,12 @@ class PostgresSemanticCache(SemanticCache):
                 self._last_id = int(batch[-1][0])
                 self._load(batch)
 
-    # The public surface that reads the store directly.
-
-    async def warm(self) -> None:
+    async def _load_entries(self) -> None:
         self._check_open()
         async with self._pg.connection() as conn:
             await self._catch_up(conn)
+
+    # The public surface that reads the store directly.
 
     async def clear(self) -> None:
         self._check_open()
