@@ -32,16 +32,23 @@ QUERIES = [
 ]
 FAILING_QUERY = ("reasoning", "Explain step by step the trade-offs between optimistic and "
                               "pessimistic locking in a database.")
+# Asked in turn with the semantic cache on: a question, the same question reworded, and one that
+# reads alike but names an account, which must not be given the first one's answer.
+SEMANTIC_QUESTIONS = ("How do I reset my password?", "How can I reset my password?",
+                      "How do I reset my password for account 48213?")
+# A conversation whose follow-up names no task of its own.
+CONVERSATION = ("Write a Python function that reverses the words in a sentence.", "def reverse_words(s): ...",
+                "now make it handle unicode")
 
 
 def _say(text: str = "") -> None:
     print(text, flush=True)
 
 
-def _server_params(module: str, sandbox_url: str, data_dir: str) -> StdioServerParameters:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+def _server_params(module: str, sandbox_url: str, data_dir: str, **extra: str) -> StdioServerParameters:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "GATEWISE_CONFIG"}
     env.update(GATEWISE_SANDBOX_URL=sandbox_url, GATEWISE_DATA_DIR=data_dir,
-               GATEWISE_LOG_LEVEL="WARNING")
+               GATEWISE_LOG_LEVEL="WARNING", **extra)
     return StdioServerParameters(command=sys.executable, args=["-m", module], env=env)
 
 
@@ -52,7 +59,10 @@ def _row(label: str, out: dict[str, Any]) -> None:
 
 async def _routing_gateway(sandbox: SandboxProcess, data_dir: str) -> None:
     _say("routing-gateway  (stdio subprocess, MCP client)")
-    params = _server_params("gatewise.servers.routing_gateway", sandbox.url, data_dir)
+    config = Path(data_dir) / "gatewise.json"
+    config.write_text(json.dumps({"caching": {"semantic_cache": {"enabled": True}}}), encoding="utf-8")
+    params = _server_params("gatewise.servers.routing_gateway", sandbox.url, data_dir,
+                            GATEWISE_CONFIG=str(config))
     async with Client(params) as client:
         tools = await client.list_tools()
         _say(f"  tools: {', '.join(t.name for t in tools.tools)}")
@@ -81,8 +91,33 @@ async def _routing_gateway(sandbox: SandboxProcess, data_dir: str) -> None:
             _say(f"    attempt {mark} {attempt['model']:<32} {attempt.get('error_code', '')}")
         _row(label, out)
         _say(f"  route: {out['route']['reason']}")
+        await _semantic_cache(client)
+        await _conversation(client)
         bad = await client.call_tool("routed_complete", {"prompt": "  "})
         _say(f"\n  bad input → isError={bad.is_error}: {_first_line(bad)}")
+
+
+async def _semantic_cache(client: Client) -> None:
+    _say("\n  semantic cache (caching.semantic_cache.enabled: true; local embedder, in-process)")
+    for question in SEMANTIC_QUESTIONS:
+        out = (await client.call_tool("routed_complete", {"prompt": question, "project": "demo"})
+               ).structured_content or {}
+        match = out.get("semantic_match")
+        seen = f"answer to {match['question']!r}, similarity {match['similarity']:.2f}" if match else \
+            "answered upstream"
+        _say(f"    {question:<46} {out['cache_status']:<12} ${out['cost_usd']:.6f}  {seen}")
+
+
+async def _conversation(client: Client) -> None:
+    first, reply, follow_up = CONVERSATION
+    messages = [{"role": "user", "content": first}]
+    out = (await client.call_tool("routed_complete", {"messages": messages})).structured_content or {}
+    messages += [{"role": "assistant", "content": reply}, {"role": "user", "content": follow_up}]
+    then = (await client.call_tool("routed_complete", {"messages": messages})).structured_content or {}
+    alone = (await client.call_tool("explain_route", {"prompt": follow_up})).structured_content or {}
+    _say(f"\n  conversation: {first!r} → {out['route']['task']} on {out['model']}")
+    _say(f"    follow-up {follow_up!r} → {then['route']['task']} on {then['model']} "
+         f"(read alone: {alone['task']} on {alone['candidates'][0]})")
 
 
 async def _portkey_admin(sandbox: SandboxProcess, data_dir: str) -> None:
