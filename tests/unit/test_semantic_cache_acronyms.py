@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from gatewise.cache.acronyms import MAX_ACRONYMS, spell_out
+from gatewise.cache.acronyms import MAX_ACRONYMS, MAX_GROWTH_CHARS, spell_out
 from gatewise.cache.embedders import LocalEmbedder
 from gatewise.cache.gates import analyse, analyse_pair, compare
 from gatewise.cache.semantic import Scope, SemanticCache
@@ -77,3 +79,20 @@ def test_only_a_few_acronyms_are_spelt_out_per_question() -> None:
     other = " ".join(f"x {letter} z" for letter in "abcdefghijkl").replace("x ", "xylophone ")
     spelt = spell_out(text, other)
     assert sum(word.isupper() for word in spelt.split()) == len("ABCDEFGHIJKL") - MAX_ACRONYMS
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("AB2FZ abf-\\\\.'?&\u00e9"), max_size=200),
+       st.text(alphabet=st.sampled_from("AB2FZ abf-\\\\.'?&\u00e9"), max_size=200))
+def test_hostile_text_is_spelt_out_without_error_and_within_bounds(text: str, other: str) -> None:
+    assert len(spell_out(text, other)) <= len(text) + MAX_GROWTH_CHARS
+    analyse_pair(text, other)
+
+
+def test_a_hostile_pair_cannot_make_a_large_text() -> None:
+    # words far apart are no spelling-out, and many copies of an acronym grow the text so far only
+    assert spell_out("Is XYZ on?", "x" + "!" * 500 + " y z") == "Is XYZ on?"
+    text = " ".join(["XYZ"] * 250)
+    assert spell_out(text, "xylophone yak zebra") == text
+    assert spell_out("XYZ and XYZ", "xylophone yak zebra") == \
+        "xylophone yak zebra and xylophone yak zebra"

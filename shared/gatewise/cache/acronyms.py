@@ -20,6 +20,11 @@ _WORD = re.compile(r"[A-Za-z]+|[0-9]+")
 _DIGIT_INITIALS = dict(zip("0123456789", "zottffssen", strict=True))  # zero, one, two, ...
 # Acronyms spelt out per question at most: a question names a few; more is not a question.
 MAX_ACRONYMS = 8
+# The longest stretch of the other text taken as an acronym's words, and the most a question may
+# grow by them: the spelt-out text is analysed and remembered like a question, so a hostile pair
+# (many acronyms, words far apart) must not make it large.
+MAX_EXPANSION_CHARS = 80
+MAX_GROWTH_CHARS = 400
 # Small words an acronym usually leaves out when they sit inside the phrase.
 _SKIPPABLE = frozenset({"of", "and", "for", "the"})
 
@@ -47,7 +52,8 @@ def _expansion(acronym: str, other: str, found: list[re.Match[str]]) -> str | No
                 matched += 1
             end += 1
         if matched == len(initials):
-            return other[found[start].start():found[end - 1].end()]
+            expansion = other[found[start].start():found[end - 1].end()]
+            return expansion if len(expansion) <= MAX_EXPANSION_CHARS else None
     return None
 
 
@@ -58,8 +64,14 @@ def spell_out(text: str, other: str) -> str:
         return text
     found = list(_WORD.finditer(other))
     written = {m.group().upper() for m in found}
+    growth = 0
     for acronym in sorted(acronyms - written)[:MAX_ACRONYMS]:
         expansion = _expansion(acronym, other, found)
-        if expansion is not None:
-            text = re.sub(rf"\b{acronym}\b", expansion.replace("\\", "\\\\"), text)  # as written
+        if expansion is None:
+            continue
+        pattern = re.compile(rf"\b{acronym}\b")
+        growth += len(pattern.findall(text)) * (len(expansion) - len(acronym))
+        if growth > MAX_GROWTH_CHARS:
+            break
+        text = pattern.sub(expansion.replace("\\", "\\\\"), text)  # copied as written
     return text
