@@ -108,9 +108,11 @@ def check_scope(scope: object) -> str:
 
 def check_scopes(scopes: object) -> tuple[str, ...]:
     """Validated scopes, duplicates dropped, order kept."""
-    if isinstance(scopes, str) or not isinstance(scopes, Iterable):
+    # A list or tuple (every budgeted call's) skips the slower ABC check.
+    if not isinstance(scopes, (list, tuple)) and (isinstance(scopes, str)
+                                                   or not isinstance(scopes, Iterable)):
         raise _invalid("scopes must be a list such as ['global', 'project:billing-bot']")
-    clean = tuple(dict.fromkeys(check_scope(scope) for scope in scopes))
+    clean = tuple(dict.fromkeys(map(check_scope, scopes)))
     if not clean:
         raise _invalid("scopes must name at least one budget scope, e.g. ['global']")
     return clean
@@ -125,8 +127,8 @@ def check_window(window: object) -> Window:
 
 def check_usd(value: object, name: str) -> float:
     if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
+        # A float (nearly every amount) is told at once; a bool is an int, yet no amount.
+        (type(value) is not float and (isinstance(value, bool) or not isinstance(value, int | float)))
         or not math.isfinite(value)
         or value < 0
     ):
