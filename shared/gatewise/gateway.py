@@ -93,8 +93,9 @@ class CompletionRequest(BaseModel):
         "$0.005-0.012); false: never search; empty: search when the query asks for fresh information."))
     explain: bool = Field(False, description=(
         "Also return the whole route as explain_route gives it (language, token estimate, difficulty, "
-        "candidates in order) and every attempt. Off: the route's task and reason, skipped models and "
-        "the conversation when there are any, and the attempts when a fallback happened."))
+        "candidates in order), every attempt, and why the semantic cache served nothing when it looked. "
+        "Off: the route's task and reason, skipped models and the conversation when there are any, and "
+        "the attempts when a fallback happened."))
 
     @model_validator(mode="after")
     def _one_input(self) -> CompletionRequest:
@@ -362,7 +363,8 @@ class RoutingGateway:
             "latency_ms": call.elapsed_ms(),
             "finish_reason": result.finish_reason,
             "request_id": call.request_id,
-            "warnings": [*self.routing.warnings, *call.warnings],
+            "warnings": [*self.routing.warnings, *call.warnings,
+                         *([call.semantic_miss] if explain and call.semantic_miss else [])],
         })
 
 

@@ -82,3 +82,28 @@ async def test_closing_while_the_model_loads_ends_cleanly(tmp_path: Path, sandbo
     warming = runtime._warming
     await asyncio.wait_for(runtime.close(), 30)  # the load may still be running on its thread
     assert warming is not None and warming.done()
+
+
+async def test_an_explained_miss_says_why_the_semantic_cache_served_nothing(tmp_path: Path, sandbox) -> None:
+    settings = load_settings({}, data_dir=tmp_path / "data", sandbox_url=sandbox.url,
+                             caching={"semantic_cache": {"enabled": True}})
+    runtime = await Runtime.open(settings)
+    try:
+        gateway = RoutingGateway.from_runtime(runtime)
+
+        async def ask(prompt: str, *, explain: bool = True) -> list[str]:
+            result = await gateway.complete(CompletionRequest(prompt=prompt, model="gpt-4o-mini",
+                                                              explain=explain))
+            return [w for w in result.warnings if w.startswith("semantic cache")]
+
+        assert await ask("How do I reset my password?") == \
+            ["semantic cache: not served: no stored question in this scope comes close"]
+        assert await ask("How do I reset my password for account 48213?") == [
+            "semantic cache: not served: the closest stored question has other numbers, amounts, "
+            "dates, ids or codes"]
+        assert await ask("How do I not reset my password?", explain=False) == []  # brief: not said
+        hit = await gateway.complete(CompletionRequest(prompt="How can I reset my password?",
+                                                       model="gpt-4o-mini", explain=True))
+        assert hit.cache_status == "hit_semantic" and not any("not served" in w for w in hit.warnings)
+    finally:
+        await runtime.close()

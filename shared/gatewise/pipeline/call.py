@@ -122,6 +122,8 @@ class Call(Generic[R]):
     reservation: Reservation | None = None
     outcome: RouteOutcome | None = None
     cache_status: CacheStatus = "bypass"
+    # Why the semantic cache served nothing, when it looked (an explained answer says it).
+    semantic_miss: str | None = None
     request_hash: str | None = None  # keyed hash of the request's text, on every ledger row
     warnings: list[str] = field(default_factory=list)
     checked_input: Verdict | None = None  # the input guardrails' verdict (placeholders to restore)
