@@ -100,11 +100,13 @@ async def _routing_gateway(sandbox: SandboxProcess, data_dir: str) -> None:
 async def _semantic_cache(client: Client) -> None:
     _say("\n  semantic cache (caching.semantic_cache.enabled: true; local embedder, in-process)")
     for question in SEMANTIC_QUESTIONS:
-        out = (await client.call_tool("routed_complete", {"prompt": question, "project": "demo"})
-               ).structured_content or {}
+        # explain: true, so a miss says why the cache served nothing
+        out = (await client.call_tool("routed_complete", {"prompt": question, "project": "demo",
+                                                          "explain": True})).structured_content or {}
         match = out.get("semantic_match")
-        seen = f"answer to {match['question']!r}, similarity {match['similarity']:.2f}" if match else \
-            "answered upstream"
+        why = next((w.split(": ", 2)[-1] for w in out.get("warnings", []) if w.startswith("semantic cache")),
+                   "answered upstream")
+        seen = f"answer to {match['question']!r}, similarity {match['similarity']:.2f}" if match else why
         _say(f"    {question:<46} {out['cache_status']:<12} ${out['cost_usd']:.6f}  {seen}")
 
 

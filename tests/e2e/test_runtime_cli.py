@@ -136,7 +136,8 @@ def test_demo_runs_end_to_end() -> None:
     # the semantic cache serves the reworded question, and not the one about an account
     served = [line for line in out.splitlines() if "hit_semantic" in line]
     assert len(served) == 1 and "How can I reset my password?" in served[0]
-    assert any("account 48213" in line and " miss " in line for line in out.splitlines())
+    assert any("account 48213" in line and " miss " in line and "other numbers" in line
+               for line in out.splitlines())  # and says which gate kept it out
     # a follow-up keeps its conversation's task, which its words alone would not give
     assert "follow-up 'now make it handle unicode' → code_generation" in out
     assert "(read alone: simple_query" in out
