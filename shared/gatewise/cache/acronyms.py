@@ -36,10 +36,9 @@ def _initial(word: str) -> str:
     return word[0].lower()
 
 
-def _expansion(acronym: str, other: str, found: list[re.Match[str]]) -> str | None:
-    """The first run of words in ``other`` (``found`` in it) whose initials spell ``acronym``,
-    as written there."""
-    words = [m.group() for m in found]
+def _expansion(acronym: str, other: str, found: list[re.Match[str]], words: list[str]) -> str | None:
+    """The first run of ``words`` (``found`` in ``other``) whose initials spell ``acronym``, as
+    written there."""
     initials = "".join(_initial(ch) for ch in acronym)
     for start, first in enumerate(words):
         if first.lower() in _SKIPPABLE or _initial(first) != initials[0]:
@@ -63,15 +62,15 @@ def spell_out(text: str, other: str) -> str:
     if not acronyms:
         return text
     found = list(_WORD.finditer(other))
-    written = {m.group().upper() for m in found}
-    growth = 0
+    words = [m.group() for m in found]
+    written = {w.upper() for w in words}
+    limit = len(text) + MAX_GROWTH_CHARS
     for acronym in sorted(acronyms - written)[:MAX_ACRONYMS]:
-        expansion = _expansion(acronym, other, found)
+        expansion = _expansion(acronym, other, found, words)
         if expansion is None:
             continue
-        pattern = re.compile(rf"\b{acronym}\b")
-        growth += len(pattern.findall(text)) * (len(expansion) - len(acronym))
-        if growth > MAX_GROWTH_CHARS:
+        spelt = re.sub(rf"\b{acronym}\b", expansion.replace("\\", "\\\\"), text)  # copied as written
+        if len(spelt) > limit:
             break
-        text = pattern.sub(expansion.replace("\\", "\\\\"), text)  # copied as written
+        text = spelt
     return text
