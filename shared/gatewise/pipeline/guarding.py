@@ -82,15 +82,13 @@ class OutputGuardrails:
         self.runtime = runtime
 
     def __call__(self, call: Call[Any], next: Next) -> Awaitable[None]:
-        if self.runtime.guardrails is None:  # none to check the answer with
-            return next(call)
-        return self._checked(call, next)
-
-    async def _checked(self, call: Call[Any], next: Next) -> None:
-        await next(call)
         guard = self.runtime.guardrails
-        if guard is None or not guard.checks_output:
-            return
+        if guard is None or not guard.checks_output:  # nothing to check the answer with
+            return next(call)
+        return self._checked(call, next, guard)
+
+    async def _checked(self, call: Call[Any], next: Next, guard: GuardrailPipeline) -> None:
+        await next(call)
         answer = call.answer
         with checking(call, guard):
             # The evidence is gathered only for the grounding check, the one check that reads it.
