@@ -160,11 +160,36 @@ class SemanticHit:
 @dataclass(frozen=True, slots=True)
 class SemanticLookup:
     """A lookup's outcome: the hit (or None), what embedding the question cost upstream, and why
-    the closest candidate was not served (``similarity`` or a gate's name), for stats."""
+    the closest candidate was not served (``similarity`` or a gate's name), for stats and, in
+    words, for an explained answer."""
 
     hit: SemanticHit | None
     cost_usd: float = 0.0
     refused: str | None = None
+
+    @property
+    def why_not_served(self) -> str:
+        """``refused`` in a caller's words."""
+        return _NOT_SERVED.get(self.refused, str(self.refused))
+
+
+# Why a lookup served nothing, by what refused the closest stored question: a gate of
+# gatewise.cache.gates.compare, or the lookup's own reasons.
+_NOT_SERVED = {
+    None: "no stored question in this scope comes close",
+    "similarity": "the closest stored question is under the similarity threshold",
+    "value": "the closest stored question has other numbers, amounts, dates, ids or codes",
+    "negation": "the closest stored question is negated where this one is not, or the other way",
+    "polarity": "the closest stored question takes the other side of an opposite pair (enable/disable, "
+                "before/after...)",
+    "question": "the closest stored question asks for another kind of answer (who, where, when, why)",
+    "role": "the closest stored question has words swapped across a direction word (from/to)",
+    "name": "the closest stored question names something this one does not",
+    "rare_word": "the closest stored question differs in an uncommon word",
+    "content": "the closest stored question differs in a word with no synonym in this one",
+    "history": "the closest stored question was asked in another conversation",
+    "embedder": "the embedder failed, so nothing was looked up",
+}
 
 
 @dataclass(frozen=True, slots=True)

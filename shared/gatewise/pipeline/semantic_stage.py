@@ -23,22 +23,6 @@ if TYPE_CHECKING:  # loaded with numpy when the runtime opens a semantic cache, 
     from gatewise.cache.semantic import Scope, SemanticCache
 
 SOURCE = "semantic cache"
-# Why a lookup served nothing, by what refused the closest stored question (SemanticLookup.refused).
-_NOT_SERVED = {
-    None: "no stored question in this scope comes close",
-    "similarity": "the closest stored question is under the similarity threshold",
-    "value": "the closest stored question has other numbers, amounts, dates, ids or codes",
-    "negation": "the closest stored question is negated where this one is not, or the other way",
-    "polarity": "the closest stored question takes the other side of an opposite pair (enable/disable, "
-                "before/after...)",
-    "question": "the closest stored question asks for another kind of answer (who, where, when, why)",
-    "role": "the closest stored question has words swapped across a direction word (from/to)",
-    "name": "the closest stored question names something this one does not",
-    "rare_word": "the closest stored question differs in an uncommon word",
-    "content": "the closest stored question differs in a word with no synonym in this one",
-    "history": "the closest stored question was asked in another conversation",
-    "embedder": "the embedder failed, so nothing was looked up",
-}
 
 
 class SemanticCacheStage:
@@ -78,8 +62,7 @@ class SemanticCacheStage:
                 return
             if call.cache_status == "bypass":  # the exact cache is off, but this one was looked in
                 call.cache_status = "miss"
-            why = _NOT_SERVED.get(found.refused, found.refused)
-            call.semantic_miss = f"semantic cache: not served: {why}"
+            call.semantic_miss = f"semantic cache: not served: {found.why_not_served}"
         await next(call)
         # The same answers the exact cache keeps: successful ones the caller let us store.
         if should_store(call.cache_status) and call.result is not None:
