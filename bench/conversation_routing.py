@@ -156,10 +156,15 @@ def difficulty_signal(conversations: Sequence[Conversation], routed: Sequence[Se
             alone.append(score(turn.user))
             strong.append(turn.strong)
             weighed.append(r.weighed)
-    within = [(s, p) for s, p, w in zip(so_far, strong, weighed, strict=True) if w]
-    kinds = {p for _, p in within}
-    tier = auroc([s for s, _ in within], [p for _, p in within]) if len(kinds) == 2 else None
-    return auroc(so_far, strong), auroc(alone, strong), tier, len(within)
+    return auroc(so_far, strong), auroc(alone, strong), weighed_auroc(so_far, strong, weighed), sum(weighed)
+
+
+def weighed_auroc(scores: Sequence[float], strong: Sequence[bool], weighed: Sequence[bool]) -> float | None:
+    """AUROC over the turns whose route weighs the estimate; None when those are all of one kind."""
+    within = [(s, p) for s, p, w in zip(scores, strong, weighed, strict=True) if w]
+    if len({p for _, p in within}) < 2:
+        return None
+    return auroc([s for s, _ in within], [p for _, p in within])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -142,9 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             cells += [f"{100 * ours.share_at_target:.1f} %", f"{ours.apgr:.3f}"]
         so_far = [float(score(list(texts)).max()) for texts, _ in turns]
         alone = list(score([turn.user for _, turn in turns]))
-        within = [(s, p) for s, p, w in zip(so_far, strong, weighed, strict=True) if w]
+        within = conversations.weighed_auroc(so_far, strong, weighed)
         cells += [f"{conversations.auroc(so_far, strong):.3f}", f"{conversations.auroc(alone, strong):.3f}",
-                  f"{conversations.auroc([s for s, _ in within], [p for _, p in within]):.3f}"]
+                  "all of one kind" if within is None else f"{within:.3f}"]
         print(f"| {name} | " + " | ".join(cells) + " |")
     users = [turn.user for _, turn in turns]
     print(f"\nEmbedding one user turn (not yet embedded): {embed.cpu_ms_per_turn(users):.2f} ms thread CPU "
