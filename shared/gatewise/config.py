@@ -230,8 +230,8 @@ class GuardrailsConfig(_Block):
 class SemanticCacheConfig(_Block):
     enabled: bool = False
     # Chosen on the dev half of bench/cache_quality.py: the gates, not the cosine, keep traps out
-    # (none served from 0.75 to 0.95), and below 0.75 little more is served.
-    similarity_threshold: Fraction = 0.75
+    # (none served from 0.70 to 0.95), and below 0.70 no more is served.
+    similarity_threshold: Fraction = 0.70
     ttl_seconds: Count = 3600
     max_cache_size: ByteSize = parse_size("1GB")
 

@@ -54,8 +54,9 @@ MAX_QUESTION_CHARS = 1000
 # Two words stand for each other only this close (buy/purchase, kids/children; not fix/repair).
 SYNONYM_COSINE = 0.8
 # A rewording whose common words differ is served only this close (or the threshold, if higher):
-# the words no longer vouch for it, so the embedding must, with a margin over the default.
-REWORDED_COSINE = 0.8
+# the words no longer vouch for it, so the embedding must, with a margin over the default
+# ("What's the capital of Austria?" / "Austria's population is what?" are 0.73 apart).
+REWORDED_COSINE = 0.75
 # Candidates ranked by the approximate index; each is confirmed with its exact stored vector.
 _CANDIDATES = 4
 _APPROX_SLACK = 0.02
