@@ -19,7 +19,9 @@ Then the difficulty estimate as a signal for "needs the strong tier": its AUROC 
 (0.5 is chance), read from the conversation so far (the hardest turn's estimate, as routing reads
 it) and from the turn alone; and over the turns whose route weighs it (premium-tier maths and
 reasoning without code), the only place routing uses it: there it must tell a request a cheap
-model answers as well from one that needs the strong model. ``--difficulty-model PATH`` scores
+model answers as well from one that needs the strong model. The shipped estimate is scored
+learnt alone and with the wording cues of ``gatewise.routing.difficulty_cues``, as routing weighs
+it (the cues were written on the dev split). ``--difficulty-model PATH`` scores
 with another artefact (a candidate from ``scripts/train_difficulty.py --out``) beside the shipped
 one.
 
@@ -39,6 +41,7 @@ from gatewise.catalog import Catalog
 from gatewise.config import RoutingConfig, TaskType
 from gatewise.routing.analyze import analyze
 from gatewise.routing.difficulty import DifficultyModel, load_default
+from gatewise.routing.difficulty_cues import with_cues
 from gatewise.routing.policy import HybridPolicy, RouteRequest, resolve_routing, tier_of
 from gatewise.routing.sticky import StickyRoutes, conversation_key
 
@@ -187,15 +190,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"| {name} | {_pct(r.task_accuracy)} | {_pct(r.follow_up_accuracy)} | "
               f"{_pct(r.premium_when_strong)} | {_pct(r.premium_when_not)} | {_pct(r.premium_share)} | "
               f"{_pct(r.down_switches)} |")
-    models = {"shipped": load_default()}
+    shipped = load_default()
+    scorers: dict[str, Callable[[str], float]] = {
+        "shipped, learnt alone": shipped.score,
+        "shipped, with wording cues (as routed)": lambda text: with_cues(text, shipped.score(text))}
     if args.difficulty_model is not None:
-        models[str(args.difficulty_model)] = DifficultyModel.from_json(
-            json.loads(args.difficulty_model.read_text(encoding="utf-8")))
+        scorers[str(args.difficulty_model)] = DifficultyModel.from_json(
+            json.loads(args.difficulty_model.read_text(encoding="utf-8"))).score
     print("\n| difficulty model | AUROC for strong-needed turns, conversation so far | turn alone "
           "| among the turns whose route weighs it (n) |")
     print("| --- | --- | --- | --- |")
-    for name, model in models.items():
-        so_far, alone, tier, weighed = difficulty_signal(conversations, results["conversation"], model.score)
+    for name, score in scorers.items():
+        so_far, alone, tier, weighed = difficulty_signal(conversations, results["conversation"], score)
         within = "all of one kind" if tier is None else f"{tier:.3f}"
         print(f"| {name} | {so_far:.3f} | {alone:.3f} | {within} ({weighed}) |")
     if args.errors:

@@ -8,6 +8,8 @@ accuracy and strong-call share for every threshold ``t``; no model is called.
 Compared side by side, on the test half of each benchmark (the model never trained on it):
 
 - difficulty: the bundled ``gatewise.routing.difficulty`` model;
+- difficulty + wording cues: that model's estimate as routing weighs it, moved by
+  ``gatewise.routing.difficulty_cues`` (a proof is not routine, a unit conversion is);
 - random:     strong with probability p; its expected accuracy is w + p(s - w);
 - oracle:     strong exactly when only the strong model is right (an upper bound).
 
@@ -41,6 +43,7 @@ import numpy as np
 
 from gatewise.catalog import Catalog
 from gatewise.routing.difficulty import DifficultyModel, load_default
+from gatewise.routing.difficulty_cues import with_cues
 
 REPO = Path(__file__).resolve().parents[1]
 BENCHMARKS = ("gsm8k", "mmlu")
@@ -162,13 +165,17 @@ class RouterResult:
     apgr: float
 
 
-def compare(examples: Sequence[Example], scores: Sequence[float], target: float) -> list[RouterResult]:
-    """Our router, random and oracle on the same examples; ``target`` is a fraction of strong accuracy."""
+def compare(examples: Sequence[Example], scores: Sequence[float], target: float,
+            routed: Sequence[float] | None = None) -> list[RouterResult]:
+    """Our router (and, given ``routed``, its estimate as routing weighs it), random and oracle on
+    the same examples; ``target`` is a fraction of strong accuracy."""
     strong = np.array([e.strong for e in examples])
     weak = np.array([e.weak for e in examples])
     s, w = float(strong.mean()), float(weak.mean())
-    curves = {
-        "difficulty": replay(scores, strong, weak),
+    curves = {"difficulty": replay(scores, strong, weak)}
+    if routed is not None:
+        curves["difficulty + wording cues"] = replay(routed, strong, weak)
+    curves |= {
         "random": replay(np.zeros(len(examples)), strong, weak),
         "oracle": replay((strong & ~weak).astype(float), strong, weak),
     }
@@ -232,7 +239,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"(files below chance, left out: {', '.join(left_out) or 'none'})\n")
         print_curve(test, scores, ratio)
         print()
-        print_summary(compare(test, scores, args.target), args.target, ratio)
+        routed = [with_cues(e.prompt, score) for e, score in zip(test, scores, strict=True)]
+        print_summary(compare(test, scores, args.target, routed), args.target, ratio)
         only_strong = np.mean([e.strong and not e.weak for e in test])
         print(f"\nOnly the strong model is right on {_pct(only_strong)} of prompts: the oracle's share at "
               f"its peak accuracy ({_pct(w + only_strong)}), the oracle share RouteLLM quotes.")

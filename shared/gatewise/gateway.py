@@ -32,6 +32,7 @@ from gatewise.pipeline import (
 from gatewise.pipeline.guarding import GroundingScoreField
 from gatewise.routing.analyze import analyze
 from gatewise.routing.budget import BudgetFit, web_route
+from gatewise.routing.difficulty_cues import NON_ROUTINE_FLOOR, ROUTINE_CAP
 from gatewise.routing.engine import FallbackExecutor
 from gatewise.routing.health import HealthTracker
 from gatewise.routing.policy import HybridPolicy, ResolvedRouting, RoutePlan, RouteRequest, resolve_routing
@@ -172,8 +173,11 @@ class RouteInfo(BaseModel):
     task: TaskType
     complexity: float | None = Field(None, description=(
         "Difficulty estimate of the conversation's hardest user turn: 0.5 + half the expected gain of "
-        "a premium model over a cheap one. Given by explain_route, and by an answer whose route weighed "
-        "it (premium-tier work, with routing.difficulty_threshold set)"))
+        f"a premium model over a cheap one; at least {NON_ROUTINE_FLOOR} for non-routine maths and "
+        "reasoning (proofs, counting, probability, puzzles), "
+        f"at most {ROUTINE_CAP} for short routine work (unit conversions, "
+        "percentages, plain-words explanations). Given by explain_route, and by an answer whose route "
+        "weighed it (premium-tier work, with routing.difficulty_threshold set)"))
     language: str | None = Field(None, description=_EXPLAINED + "Detected language (ISO 639-1)")
     modalities: list[str] | None = Field(None, description=_EXPLAINED + "Input kinds: text, image")
     needs_web: bool | None = Field(None, description=_EXPLAINED + "The query asks for fresh information")

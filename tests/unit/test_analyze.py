@@ -7,6 +7,7 @@ import pytest
 from gatewise.config import TaskType
 from gatewise.routing.analyze import analyze
 from gatewise.routing.difficulty import load_default as load_difficulty
+from gatewise.routing.difficulty_cues import with_cues
 
 
 def profile(text: str, **kw):
@@ -51,7 +52,7 @@ def test_complexity_is_the_difficulty_estimate() -> None:
     hard = profile("Find the area of the triangle with vertices (0, 0), (-1, 1) and (3, 3), then the "
                    "radius of its circumscribed circle, and show that 17 divides 2^8 + 1.")
     assert 0 <= easy.complexity < hard.complexity <= 1
-    assert hard.complexity == round(load_difficulty().score(hard.focus), 3)
+    assert hard.complexity == round(with_cues(hard.focus, load_difficulty().score(hard.focus)), 3)
 
 
 def chat(*turns: str) -> list[dict[str, str]]:

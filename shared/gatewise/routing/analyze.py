@@ -19,6 +19,7 @@ from typing import Any
 
 from gatewise.config import TaskType
 from gatewise.routing.difficulty import load_default as load_difficulty
+from gatewise.routing.difficulty_cues import with_cues
 
 # Rough token estimate: ~4 characters per token for English prose, as most tokenizers give.
 CHARS_PER_TOKEN = 4
@@ -271,8 +272,10 @@ class QueryProfile:
     def complexity(self) -> float:
         """The difficulty estimate of the conversation's hardest user turn
         (gatewise.routing.difficulty): 0.5 + half the expected gain of a premium model over a cheap
-        one. Estimated when first asked for, as most routes never weigh it; each turn's estimate is
-        cached, as a conversation's history is read again on every call."""
+        one, moved by what the turn's wording says (gatewise.routing.difficulty_cues: a proof is
+        not routine, a unit conversion is). Estimated when first asked for, as most routes never
+        weigh it; each turn's estimate is cached, as a conversation's history is read again on
+        every call."""
         return max(self._difficulties())
 
     @property
@@ -418,7 +421,7 @@ def forget_turns() -> None:
 
 @lru_cache(maxsize=_TURN_CACHE)
 def _difficulty(text: str) -> float:
-    return round(load_difficulty().score(text), 3)
+    return round(with_cues(text, load_difficulty().score(text)), 3)
 
 
 def _effective_tasks(turns: Sequence[_Turn]) -> list[tuple[TaskType, bool]]:

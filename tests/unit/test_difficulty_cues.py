@@ -1,0 +1,102 @@
+"""The wording cues that move the learnt difficulty estimate of maths and reasoning requests."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gatewise.catalog import Catalog
+from gatewise.config import RoutingConfig
+from gatewise.routing.analyze import analyze
+from gatewise.routing.difficulty import load_default
+from gatewise.routing.difficulty_cues import MAX_CHARS, NON_ROUTINE_FLOOR, ROUTINE_CAP, with_cues
+from gatewise.routing.policy import HybridPolicy, RouteRequest, resolve_routing, tier_of
+
+NON_ROUTINE = [
+    "Prove that the square root of 2 is irrational.",
+    "Show that every bounded monotone sequence converges.",
+    "Find all real solutions of x^4 - 5x^2 + 4 = 0.",
+    "How many ways can 8 rooks be placed on a chessboard so that none attack each other?",
+    "What is the probability of rolling two sixes with two dice?",
+    "On average, how many cards do I turn over before the first ace?",
+    "Evaluate the integral of x*sin(x) from 0 to pi.",
+    "Is the matrix [[1,1],[0,1]] diagonalizable?",
+    "A knight always tells the truth and a knave always lies. Who is who?",
+    "Give a counterexample to the converse.",
+]
+ROUTINE = [
+    "How many miles is a 10k?",
+    "Convert 72 degrees Fahrenheit to Celsius.",
+    "Our rent went from 950 to 1045 a month. What percent increase is that?",
+    "What's 15% of 80?",
+    "Explain the Pythagorean theorem in simple words.",
+    "Explain like I'm 12 why 0.999... equals one",
+    "Explain compound interest for someone who hated maths at school.",
+]
+
+
+@pytest.mark.parametrize("text", NON_ROUTINE)
+def test_non_routine_work_is_never_called_easy(text: str) -> None:
+    assert with_cues(text, 0.2) == NON_ROUTINE_FLOOR
+    assert with_cues(text, 0.9) == 0.9  # a floor: a higher estimate stands
+
+
+@pytest.mark.parametrize("text", ROUTINE)
+def test_short_routine_work_is_never_called_hard(text: str) -> None:
+    assert with_cues(text, 0.9) == ROUTINE_CAP
+    assert with_cues(text, 0.1) == 0.1  # a cap: a lower estimate stands
+
+
+def test_a_word_problem_with_a_routine_phrase_is_left_to_the_learnt_estimate() -> None:
+    """Several numbers or sentences make it several steps, whatever one of them asks."""
+    problem = ("Janet sells 16 eggs a day. She eats 3 for breakfast and bakes muffins with 4. "
+               "She sells the rest at $2 each, and pays 25% of her takings in fees. "
+               "How much does she keep?")
+    assert with_cues(problem, 0.8) == 0.8
+    assert with_cues("How many miles is 10 km, 21.1 km and 42.2 km?", 0.8) == 0.8
+
+
+def test_a_request_with_both_kinds_of_cue_is_non_routine() -> None:
+    assert with_cues("Prove Pythagoras' theorem in simple words.", 0.3) == NON_ROUTINE_FLOOR
+
+
+def test_multiple_choice_and_uncued_requests_keep_the_learnt_estimate() -> None:
+    question = "What is the probability of two heads in two flips?\nA. 1/4\nB. 1/2\nC. 3/4\nD. 1"
+    assert with_cues(question, 0.3) == 0.3
+    assert with_cues("Why did the Roman Empire fall?", 0.3) == 0.3
+    assert with_cues("", 0.5) == 0.5
+
+
+def test_only_the_bounded_start_of_a_huge_request_is_read() -> None:
+    padding = "word " * (MAX_CHARS // 5)
+    assert with_cues(padding + " Prove it.", 0.3) == 0.3
+    assert with_cues("Prove it. " + padding * 100, 0.3) == NON_ROUTINE_FLOOR
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("prove how many miles % of 12.5 A) B. \n?!é"), max_size=400),
+       st.floats(min_value=0.0, max_value=1.0))
+def test_any_text_moves_the_estimate_only_to_a_floor_or_a_cap(text: str, estimate: float) -> None:
+    moved = with_cues(text, estimate)
+    assert moved in (estimate, max(estimate, NON_ROUTINE_FLOOR), min(estimate, ROUTINE_CAP))
+    assert 0.0 <= moved <= 1.0
+
+
+def test_routing_weighs_the_estimate_with_its_cues() -> None:
+    catalog = Catalog.snapshot()
+    policy = HybridPolicy(resolve_routing(RoutingConfig(), catalog), catalog)
+    threshold = RoutingConfig().difficulty_threshold
+    assert threshold is not None
+
+    def route(text: str) -> tuple[float, str]:
+        plan = policy.plan(analyze([{"role": "user", "content": text}]), RouteRequest())
+        assert plan.difficulty is not None, text  # premium-tier maths: the estimate is weighed
+        info = catalog.get(plan.chosen.model)
+        assert info is not None
+        return load_default().score(text), tier_of(info)
+
+    learnt, tier = route("Prove that the square root of 2 is irrational.")
+    assert learnt < threshold and tier == "premium"  # the learnt estimate alone would step down
+    learnt, tier = route("Our rent went from 950 to 1045 a month. What percent increase is that?")
+    assert learnt >= threshold and tier == "standard"  # and would keep this one on premium
