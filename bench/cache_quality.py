@@ -7,7 +7,9 @@ context swap, detail swap, intent flip). ``a`` is the cached question, ``b`` the
 pairs are split by a hash of their id into two halves: ``dev`` (the half whose failures may be
 read when the gates change) and ``report`` (only ever measured), so the report half shows how the
 rules do on questions they were not shaped by. ``bench/data/cache_pairs.jsonl`` adds 80
-hand-written question pairs (40 paraphrases, 40 traps) as a third check, ``own``.
+hand-written question pairs (40 paraphrases, 40 traps) as a third check, ``own``, and
+``bench/data/cache_pairs_fresh.jsonl`` 60 more (20 paraphrases, 40 traps of the four kinds), ``fresh``,
+written after the gates and only ever measured.
 
 Policies, side by side on the same vectors:
 
@@ -54,8 +56,10 @@ from gatewise.config import SemanticCacheConfig
 
 THRESHOLDS = (0.70, 0.75, 0.80, 0.85, 0.90, 0.92, 0.95)
 POLICIES = ("gptcache", "content-words", "gatewise")
-HALVES = ("dev", "report", "own")
-OWN_PAIRS = Path(__file__).parent / "data" / "cache_pairs.jsonl"
+HALVES = ("dev", "report", "own", "fresh")
+# The project's own hand-written pairs, by the half they make up.
+OWN_PAIRS = {"own": Path(__file__).parent / "data" / "cache_pairs.jsonl",
+             "fresh": Path(__file__).parent / "data" / "cache_pairs_fresh.jsonl"}
 
 
 @dataclass
@@ -65,7 +69,7 @@ class Pair:
     should_hit: bool
     cached: str
     new: str
-    half: str  # dev, report or own
+    half: str  # dev, report, own or fresh
     context_a: list[dict[str, str]] = field(default_factory=list)  # the earlier turns of each side
     context_b: list[dict[str, str]] = field(default_factory=list)
 
@@ -93,10 +97,11 @@ def load_pairs() -> list[Pair]:
     for c in load_conversations():
         pairs.append(Pair(c["id"], "conv:" + c["subtype"], c["same_answer"], c["a"][-1]["content"],
                           c["b"][-1]["content"], half_of(c["id"]), c["a"][:-1], c["b"][:-1]))
-    for line in OWN_PAIRS.read_text().splitlines():
-        own = json.loads(line)
-        should_hit = own["category"] == "paraphrase"
-        pairs.append(Pair(own["id"], "own:" + own["category"], should_hit, own["a"], own["b"], "own"))
+    for half, path in OWN_PAIRS.items():
+        for line in path.read_text().splitlines():
+            own = json.loads(line)
+            should_hit = own["category"] == "paraphrase"
+            pairs.append(Pair(own["id"], f"{half}:{own['category']}", should_hit, own["a"], own["b"], half))
     return pairs
 
 
@@ -243,9 +248,10 @@ async def main(embedders: list[str], default: float) -> None:
     pairs = load_pairs()
     halves = Counter(p.half for p in pairs)
     conversations = sum(p.group.startswith("conv:") for p in pairs)
-    questions = len(pairs) - halves["own"] - conversations
+    questions = len(pairs) - halves["own"] - halves["fresh"] - conversations
     print(f"fow-cache: {questions} question pairs, {conversations} conversation pairs "
-          f"(dev {halves['dev']}, report {halves['report']}); own: {halves['own']} question pairs")
+          f"(dev {halves['dev']}, report {halves['report']}); own: {halves['own']} question pairs, "
+          f"fresh: {halves['fresh']}")
     for name in embedders:
         with tempfile.TemporaryDirectory() as tmp:
             cache = SemanticCache.at(Path(tmp) / "semantic.sqlite3", name, threshold=default, ttl_s=3600,
