@@ -10,7 +10,7 @@ from gatewise.catalog import Catalog
 from gatewise.config import RoutingConfig
 from gatewise.routing.analyze import analyze
 from gatewise.routing.difficulty import load_default
-from gatewise.routing.difficulty_cues import MAX_CHARS, NON_ROUTINE_FLOOR, ROUTINE_CAP, with_cues
+from gatewise.routing.difficulty_cues import MAX_CHARS, NON_ROUTINE_FLOOR, ROUTINE_CAP, with_cues, wording
 from gatewise.routing.policy import HybridPolicy, RouteRequest, resolve_routing, tier_of
 
 NON_ROUTINE = [
@@ -89,14 +89,27 @@ def test_routing_weighs_the_estimate_with_its_cues() -> None:
     threshold = RoutingConfig().difficulty_threshold
     assert threshold is not None
 
-    def route(text: str) -> tuple[float, str]:
-        plan = policy.plan(analyze([{"role": "user", "content": text}]), RouteRequest())
-        assert plan.difficulty is not None, text  # premium-tier maths: the estimate is weighed
+    def route(*turns: str) -> tuple[float, str, str]:
+        messages = [{"role": "user", "content": turn} for turn in turns]
+        plan = policy.plan(analyze(messages), RouteRequest())
+        assert plan.difficulty is not None, turns  # premium-tier maths: the estimate is weighed
         info = catalog.get(plan.chosen.model)
         assert info is not None
-        return load_default().score(text), tier_of(info)
+        return load_default().score(turns[-1]), tier_of(info), plan.chosen.reason
 
-    learnt, tier = route("Prove that the square root of 2 is irrational.")
+    learnt, tier, reason = route("Prove that the square root of 2 is irrational.")
     assert learnt < threshold and tier == "premium"  # the learnt estimate alone would step down
-    learnt, tier = route("Our rent went from 950 to 1045 a month. What percent increase is that?")
+    assert reason.endswith(f"; difficulty {NON_ROUTINE_FLOOR:.2f} (non-routine wording) ≥ {threshold:.2f}")
+    learnt, tier, reason = route("Our rent went from 950 to 1045 a month. What percent increase is that?")
     assert learnt >= threshold and tier == "standard"  # and would keep this one on premium
+    assert reason.startswith(f"difficulty {ROUTINE_CAP:.2f} (routine wording) < {threshold:.2f}: ")
+    # A follow-up is judged by the conversation's hardest turn, and so is what its wording said.
+    _, tier, reason = route("Prove that the square root of 2 is irrational.", "Explain it like I'm ten")
+    assert tier == "premium" and "(non-routine wording)" in reason
+
+
+def test_the_wording_is_named_only_where_a_cue_is_found() -> None:
+    assert {wording(text) for text in NON_ROUTINE} == {"non-routine"}
+    assert {wording(text) for text in ROUTINE} == {"routine"}
+    assert wording("Why did the Roman Empire fall?") is None
+    assert wording("Is it prime?\nA) yes\nB) no") is None

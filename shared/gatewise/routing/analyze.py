@@ -19,7 +19,7 @@ from typing import Any
 
 from gatewise.config import TaskType
 from gatewise.routing.difficulty import load_default as load_difficulty
-from gatewise.routing.difficulty_cues import with_cues
+from gatewise.routing.difficulty_cues import with_cues, wording
 
 # Rough token estimate: ~4 characters per token for English prose, as most tokenizers give.
 CHARS_PER_TOKEN = 4
@@ -277,6 +277,13 @@ class QueryProfile:
         weigh it; each turn's estimate is cached, as a conversation's history is read again on
         every call."""
         return max(self._difficulties())
+
+    @property
+    def difficulty_wording(self) -> str | None:
+        """What the hardest user turn's wording says of its difficulty (routine, non-routine or
+        nothing: gatewise.routing.difficulty_cues)."""
+        turns = self.turns or (self.focus,)
+        return wording(turns[len(turns) - 1 - self.hardest_turns_ago])
 
     @property
     def hardest_turns_ago(self) -> int:

@@ -18,7 +18,8 @@ and badly:
   word problem with a percentage in it is several steps, not one.
 
 A request with both is non-routine (a proof explained simply is still a proof). Multiple-choice
-questions are left to the learnt estimate, which was trained on them. English only.
+questions are left to the learnt estimate, which was trained on them. English only. A route's
+reason names what the wording said of the conversation's hardest turn.
 """
 
 from __future__ import annotations
@@ -56,14 +57,29 @@ _SENTENCE_END = re.compile(r"[.?!](?:\s|$)")
 _CHOICE = re.compile(r"^[ \t]*[A-J][.)][ \t]", re.MULTILINE)
 
 
-def with_cues(text: str, estimate: float) -> float:
-    """``estimate`` (the learnt one, in [0, 1]) moved as the request's wording says."""
+NON_ROUTINE = "non-routine"
+ROUTINE = "routine"
+
+
+def wording(text: str) -> str | None:
+    """What the request's wording says of its difficulty: :data:`NON_ROUTINE`, :data:`ROUTINE`
+    or nothing."""
     text = text[:MAX_CHARS]
     if len(_CHOICE.findall(text)) >= 2:
-        return estimate
+        return None
     if _NON_ROUTINE.search(text):
-        return max(estimate, NON_ROUTINE_FLOOR)
+        return NON_ROUTINE
     if _ROUTINE.search(text) and _short(text):
+        return ROUTINE
+    return None
+
+
+def with_cues(text: str, estimate: float) -> float:
+    """``estimate`` (the learnt one, in [0, 1]) moved as the request's wording says."""
+    found = wording(text)
+    if found == NON_ROUTINE:
+        return max(estimate, NON_ROUTINE_FLOOR)
+    if found == ROUTINE:
         return min(estimate, ROUTINE_CAP)
     return estimate
 

@@ -195,7 +195,11 @@ class HybridPolicy:
         difficulty = None
         if request.model is None and self._weighs_difficulty(profile, primary):
             difficulty = profile.complexity
-            order = self._step_down(profile, primary, difficulty) + self._order(profile, primary, why_primary)
+            stepped = self._step_down(profile, primary, difficulty)
+            if not stepped:
+                threshold = self.routing.difficulty_threshold
+                why_primary += f"; {_difficulty_reading(profile, difficulty)} ≥ {threshold:.2f}"
+            order = stepped + self._order(profile, primary, why_primary)
             route = self._steps(order, profile.modalities)
         else:
             route = self._route(profile, primary, why_primary)
@@ -274,8 +278,8 @@ class HybridPolicy:
         cheaper = self.routing.good_enough[profile.task]
         if score >= threshold:
             return []
-        return [(cheaper, f"difficulty {score:.2f} < {threshold:.2f}: a standard-tier model is "
-                          f"good enough for this {profile.task.value} request")]
+        return [(cheaper, f"{_difficulty_reading(profile, score)} < {threshold:.2f}: a standard-tier "
+                          f"model is good enough for this {profile.task.value} request")]
 
     def estimate_cost(self, model_id: str, profile: QueryProfile, max_tokens: int | None) -> float | None:
         return _cost(self.price_of(model_id), profile, max_tokens)
@@ -422,3 +426,9 @@ def _rank(model: ModelInfo) -> int:
 def _min_defined(*values: float | None) -> float | None:
     defined = [v for v in values if v is not None]
     return min(defined) if defined else None
+
+
+def _difficulty_reading(profile: QueryProfile, score: float) -> str:
+    """The estimate as a route's reason gives it, with what the wording said of it, if anything."""
+    said = profile.difficulty_wording
+    return f"difficulty {score:.2f}" + (f" ({said} wording)" if said else "")
