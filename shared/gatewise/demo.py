@@ -36,6 +36,8 @@ FAILING_QUERY = ("reasoning", "Explain step by step the trade-offs between optim
 # reads alike but names an account, which must not be given the first one's answer.
 SEMANTIC_QUESTIONS = ("How do I reset my password?", "How can I reset my password?",
                       "How do I reset my password for account 48213?")
+# Premium-tier maths whose wording says how hard it is: one stays on the premium tier, one steps down.
+DIFFICULTY = ("Prove that the square root of 2 is irrational.", "Convert 72 degrees Fahrenheit to Celsius.")
 # A conversation whose follow-up names no task of its own.
 CONVERSATION = ("Write a Python function that reverses the words in a sentence.", "def reverse_words(s): ...",
                 "now make it handle unicode")
@@ -93,6 +95,7 @@ async def _routing_gateway(sandbox: SandboxProcess, data_dir: str) -> None:
         _say(f"  route: {out['route']['reason']}")
         await _semantic_cache(client)
         await _conversation(client)
+        await _difficulty(client)
         bad = await client.call_tool("routed_complete", {"prompt": "  "})
         _say(f"\n  bad input → isError={bad.is_error}: {_first_line(bad)}")
 
@@ -120,6 +123,13 @@ async def _conversation(client: Client) -> None:
     _say(f"\n  conversation: {first!r} → {out['route']['task']} on {out['model']}")
     _say(f"    follow-up {follow_up!r} → {then['route']['task']} on {then['model']} "
          f"(read alone: {alone['task']} on {alone['candidates'][0]})")
+
+
+async def _difficulty(client: Client) -> None:
+    _say("\n  difficulty (explain_route): maths stays on the premium tier unless a cheaper one will do")
+    for prompt in DIFFICULTY:
+        plan = (await client.call_tool("explain_route", {"prompt": prompt})).structured_content or {}
+        _say(f"    {prompt!r} → {plan['candidates'][0]}: {plan['reason']}")
 
 
 async def _portkey_admin(sandbox: SandboxProcess, data_dir: str) -> None:

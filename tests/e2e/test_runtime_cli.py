@@ -141,3 +141,9 @@ def test_demo_runs_end_to_end() -> None:
     # a follow-up keeps its conversation's task, which its words alone would not give
     assert "follow-up 'now make it handle unicode' → code_generation" in out
     assert "(read alone: simple_query" in out
+    # the wording of a maths request says whether a cheaper model will do, and the reason says so
+    lines = out.splitlines()
+    assert any(line.strip().startswith("'Prove that") and "(non-routine wording) ≥ 0.55" in line
+               for line in lines)
+    assert any(line.strip().startswith("'Convert 72") and "(routine wording) < 0.55: a standard-tier" in line
+               for line in lines)
