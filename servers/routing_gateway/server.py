@@ -260,7 +260,9 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
             "by tool and project) and, from the call ledger over a window, how often each answered "
             "(hit rate: exact or semantic hits / calls that read a cache), the upstream calls "
             "avoided and the dollars saved, in total, by server and by project. " + SAVED_METHOD
-            + " Reads local data only; costs nothing."
+            + " With the semantic cache on, also why this server's semantic lookups served nothing "
+            "since it started (under the threshold, which safety gate refused, no close question). "
+            "Reads local data only; costs nothing."
         ),
     )
     @tool_errors
@@ -270,7 +272,7 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
         gateway = ctx.request_context.lifespan_context
         since, until = parse_timeframe(timeframe, start, end)
         return await cache_stats(gateway.runtime.analytics, gateway.runtime.cache_home, gateway.catalog,
-                                 since=since, until=until)
+                                 since=since, until=until, semantic=gateway.runtime.semantic)
 
     @server.tool(
         name=ToolName.CLEAR_CACHE,

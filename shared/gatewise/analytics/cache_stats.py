@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
@@ -21,6 +22,9 @@ from gatewise.analytics.timeframe import window_label
 from gatewise.cache.admin import CacheHome, StoreUsage, store_usage
 from gatewise.catalog import Catalog
 from gatewise.ledger.sqlite import window_clause
+
+if TYPE_CHECKING:  # numpy and the embedder load with the cache, not with this report
+    from gatewise.cache.semantic import SemanticCache, SemanticStats
 
 MAX_GROUPS = 50  # servers or projects listed, most lookups first
 SAVED_METHOD = (
@@ -84,6 +88,18 @@ class CacheFigures(BaseModel):
     saved_usd: float = Field(0.0, description="What the served answers cost when first paid for")
 
 
+class SemanticMisses(BaseModel):
+    """Why this server's semantic lookups served nothing, since it started: the ledger records a
+    miss, not its reason."""
+
+    missed: int = Field(description="Semantic lookups that served nothing")
+    by_reason: dict[str, int] = Field(description=(
+        "What refused the closest stored question: 'similarity' (under the threshold), a safety "
+        "gate (value, negation, polarity, question, role, name, rare_word, content), 'history' "
+        "(another conversation) or 'embedder' (it failed); 'none_close' when no stored question "
+        "in the scope came close"))
+
+
 class CacheStatsReport(BaseModel):
     since: float | None = Field(description="Window start, epoch seconds (inclusive)")
     until: float | None = Field(description="Window end, epoch seconds (exclusive)")
@@ -96,6 +112,9 @@ class CacheStatsReport(BaseModel):
     saved_from_catalog: int = Field(description="Hits priced from their tokens at catalogue prices")
     unpriced_hits: int = Field(description="Hits of models with no known price (counted at $0)")
     method: str = Field(SAVED_METHOD, description="How saved_usd is worked out")
+    semantic_misses: SemanticMisses | None = Field(None, description=(
+        "This server's semantic lookups that served nothing since it started, by reason, whatever "
+        "the window (null when the semantic cache is off)"))
 
 
 @dataclass
@@ -113,7 +132,9 @@ class _Tally:
 
 
 async def cache_stats(ledger: LedgerSource | Path | str, data_dir: CacheHome, catalog: Catalog, *,
-                      since: float | None, until: float | None) -> CacheStatsReport:
+                      since: float | None, until: float | None,
+                      semantic: SemanticCache | None = None) -> CacheStatsReport:
+    """The report over the window; with the server's ``semantic`` cache, its misses by reason."""
     where, params = window_clause(since, until)
     async with ledger_source(ledger).reader() as reader:
         lookups = await reader.rows(_LOOKUPS_SQL.format(where=where), params)
@@ -141,7 +162,17 @@ async def cache_stats(ledger: LedgerSource | Path | str, data_dir: CacheHome, ca
         since=since, until=until, window=window_label(since, until), stores=await store_usage(data_dir),
         totals=totals.figures(None), by_server=_ranked(servers), by_project=_ranked(projects),
         saved_from_ledger=counts["ledger"], saved_from_catalog=counts["catalog"],
-        unpriced_hits=counts["unpriced"])
+        unpriced_hits=counts["unpriced"],
+        semantic_misses=None if semantic is None else _misses(await semantic.stats()))
+
+
+def _misses(stats: SemanticStats) -> SemanticMisses:
+    """The cache's counters as reasons, most frequent first; a miss with no refusal counted had no
+    stored question close enough in its scope to be judged."""
+    none_close = stats.misses - sum(stats.refused.values())
+    reasons = sorted(stats.refused.items(), key=lambda item: (-item[1], item[0]))
+    return SemanticMisses(missed=stats.misses,
+                          by_reason=dict(reasons) | ({"none_close": none_close} if none_close > 0 else {}))
 
 
 def _priced(catalog: Catalog, row: Row) -> tuple[float, str]:

@@ -189,3 +189,29 @@ async def test_upstream_embeddings_are_charged_in_the_ledger(tmp_path: Path, san
     assert all(r.cost_usd > 0 and r.model == "openrouter:openai/text-embedding-3-large" for r in embedded)
     served = next(r for r in rows if r.cache_status == "hit_semantic" and r.route_reason == "semantic cache")
     assert served.cost_usd == 0 and served.request_id == second["request_id"]
+
+
+async def test_cache_stats_count_why_semantic_lookups_served_nothing(ask: Asker) -> None:
+    from gatewise.servers.routing_gateway.server import create_server
+
+    async with Client(create_server(ask.settings)) as client:
+        before = (await client.call_tool("get_cache_stats", {})).structured_content
+        assert before["semantic_misses"] == {"missed": 0, "by_reason": {}}
+        for prompt in (QUESTION, "How do I reset my password for account 48213?",
+                       "How do I not reset my password?", "What's the capital of Peru?", PARAPHRASE):
+            await client.call_tool("routed_complete", {**BASE, "prompt": prompt})
+        after = (await client.call_tool("get_cache_stats", {})).structured_content
+    # the first question found nothing stored, the capital of Peru nothing close enough to judge
+    assert after["semantic_misses"] == {"missed": 4,
+                                        "by_reason": {"negation": 1, "value": 1, "none_close": 2}}
+    assert after["totals"]["hits_semantic"] == 1
+
+
+async def test_cache_stats_say_nothing_of_semantic_misses_with_the_cache_off(
+        tmp_path: Path, sandbox: SandboxServer) -> None:
+    from gatewise.servers.routing_gateway.server import create_server
+
+    settings = load_settings({}, data_dir=tmp_path / "data", sandbox_url=sandbox.url)
+    async with Client(create_server(settings)) as client:
+        report = (await client.call_tool("get_cache_stats", {})).structured_content
+    assert report.get("semantic_misses") is None
