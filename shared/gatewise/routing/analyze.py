@@ -19,7 +19,7 @@ from typing import Any
 
 from gatewise.config import TaskType
 from gatewise.routing.difficulty import load_default as load_difficulty
-from gatewise.routing.difficulty_cues import with_cues, wording
+from gatewise.routing.difficulty_cues import Wording, with_cues, wording
 
 # Rough token estimate: ~4 characters per token for English prose, as most tokenizers give.
 CHARS_PER_TOKEN = 4
@@ -279,7 +279,7 @@ class QueryProfile:
         return max(self._difficulties())
 
     @property
-    def difficulty_wording(self) -> str | None:
+    def difficulty_wording(self) -> Wording | None:
         """What the hardest user turn's wording says of its difficulty (routine, non-routine or
         nothing: gatewise.routing.difficulty_cues)."""
         turns = self.turns or (self.focus,)

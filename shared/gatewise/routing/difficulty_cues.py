@@ -25,7 +25,11 @@ reason names what the wording said of the conversation's hardest turn.
 from __future__ import annotations
 
 import re
+from typing import Literal
 
+Wording = Literal["non-routine", "routine"]
+NON_ROUTINE: Wording = "non-routine"
+ROUTINE: Wording = "routine"
 NON_ROUTINE_FLOOR = 0.7
 ROUTINE_CAP = 0.4
 # The cues are read in as much of a request as the learnt estimate reads.
@@ -57,11 +61,7 @@ _SENTENCE_END = re.compile(r"[.?!](?:\s|$)")
 _CHOICE = re.compile(r"^[ \t]*[A-J][.)][ \t]", re.MULTILINE)
 
 
-NON_ROUTINE = "non-routine"
-ROUTINE = "routine"
-
-
-def wording(text: str) -> str | None:
+def wording(text: str) -> Wording | None:
     """What the request's wording says of its difficulty: :data:`NON_ROUTINE`, :data:`ROUTINE`
     or nothing."""
     text = text[:MAX_CHARS]
