@@ -30,6 +30,8 @@ ROUTINE = [
     "Convert 72 degrees Fahrenheit to Celsius.",
     "Our rent went from 950 to 1045 a month. What percent increase is that?",
     "What's 15% of 80?",
+    "What is 17*23?",
+    "  12.5 / 4 =",
     "Explain the Pythagorean theorem in simple words.",
     "Explain like I'm 12 why 0.999... equals one",
     "Explain compound interest for someone who hated maths at school.",
@@ -55,6 +57,9 @@ def test_a_word_problem_with_a_routine_phrase_is_left_to_the_learnt_estimate() -
                "How much does she keep?")
     assert with_cues(problem, 0.8) == 0.8
     assert with_cues("How many miles is 10 km, 21.1 km and 42.2 km?", 0.8) == 0.8
+    # one operation is routine only as the whole request, on small numbers
+    assert with_cues("Expand (x + 1)^2 - 1 and factor it.", 0.8) == 0.8
+    assert with_cues("What is 12345 * 6789?", 0.8) == 0.8
 
 
 def test_a_request_with_both_kinds_of_cue_is_non_routine() -> None:

@@ -13,7 +13,8 @@ and badly:
   paradoxes, counterexamples and generalisations. The estimate is raised to at least
   :data:`NON_ROUTINE_FLOOR`;
 - routine work a cheap model does as well: unit conversions, a percentage or a percentage change,
-  and explanations asked for in plain words or for a child. The estimate is lowered to at most
+  one operation on two small numbers ("What is 17*23?"), and explanations asked for in plain words
+  or for a child. The estimate is lowered to at most
   :data:`ROUTINE_CAP`, but only for a short request (two numbers and two sentences at most): a
   word problem with a percentage in it is several steps, not one.
 
@@ -56,6 +57,11 @@ _ROUTINE = re.compile(
     r"\d+(?:\.\d+)? ?% of|in simple (?:words|terms)|simply|like i'?m (?:five|ten|\d+)|"
     r"for (?:a|my) (?:child|kid|daughter|son|\d+[- ]year[- ]old)|for someone who|layman'?s?|eli5)\b",
     re.IGNORECASE)
+# The whole request is one operation on two small numbers.
+_BARE_ARITHMETIC = re.compile(
+    r"(?:(?:what(?:'s| is)|calculate|compute|how much is)\s+)?\d{1,3}(?:\.\d+)?\s*[-+*/×÷x^]\s*"
+    r"\d{1,3}(?:\.\d+)?\s*[?.!=]*", re.IGNORECASE)
+_BARE_ARITHMETIC_CHARS = 60
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _SENTENCE_END = re.compile(r"[.?!](?:\s|$)")
 _CHOICE = re.compile(r"^[ \t]*[A-J][.)][ \t]", re.MULTILINE)
@@ -69,7 +75,7 @@ def wording(text: str) -> Wording | None:
         return None
     if _NON_ROUTINE.search(text):
         return NON_ROUTINE
-    if _ROUTINE.search(text) and _short(text):
+    if (_ROUTINE.search(text) and _short(text)) or _bare_arithmetic(text):
         return ROUTINE
     return None
 
@@ -82,6 +88,10 @@ def with_cues(text: str, estimate: float) -> float:
     if found == ROUTINE:
         return min(estimate, ROUTINE_CAP)
     return estimate
+
+
+def _bare_arithmetic(text: str) -> bool:
+    return len(text) <= _BARE_ARITHMETIC_CHARS and _BARE_ARITHMETIC.fullmatch(text.strip()) is not None
 
 
 def _short(text: str) -> bool:
