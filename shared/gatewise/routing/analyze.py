@@ -19,7 +19,7 @@ from typing import Any
 
 from gatewise.config import TaskType
 from gatewise.routing.difficulty import load_default as load_difficulty
-from gatewise.routing.difficulty_cues import Wording, with_cues, wording
+from gatewise.routing.difficulty_cues import Wording, moved, wording
 
 # Rough token estimate: ~4 characters per token for English prose, as most tokenizers give.
 CHARS_PER_TOKEN = 4
@@ -283,7 +283,7 @@ class QueryProfile:
         """What the hardest user turn's wording says of its difficulty (routine, non-routine or
         nothing: gatewise.routing.difficulty_cues)."""
         turns = self.turns or (self.focus,)
-        return wording(turns[len(turns) - 1 - self.hardest_turns_ago])
+        return _difficulty(turns[len(turns) - 1 - self.hardest_turns_ago])[1]
 
     @property
     def hardest_turns_ago(self) -> int:
@@ -292,7 +292,7 @@ class QueryProfile:
         return len(scores) - 1 - max(range(len(scores)), key=scores.__getitem__)
 
     def _difficulties(self) -> list[float]:
-        return [_difficulty(text) for text in self.turns or (self.focus,)]
+        return [_difficulty(text)[0] for text in self.turns or (self.focus,)]
 
 
 def _compile_cues() -> tuple[dict[str, list[Cue]], dict[tuple[str, str], list[Cue]], dict[str, list[Cue]]]:
@@ -427,8 +427,10 @@ def forget_turns() -> None:
 
 
 @lru_cache(maxsize=_TURN_CACHE)
-def _difficulty(text: str) -> float:
-    return round(with_cues(text, load_difficulty().score(text)), 3)
+def _difficulty(text: str) -> tuple[float, Wording | None]:
+    """A turn's estimate, moved by its wording, and that wording: read once for both."""
+    said = wording(text)
+    return round(moved(load_difficulty().score(text), said), 3), said
 
 
 def _effective_tasks(turns: Sequence[_Turn]) -> list[tuple[TaskType, bool]]:

@@ -82,10 +82,14 @@ def wording(text: str) -> Wording | None:
 
 def with_cues(text: str, estimate: float) -> float:
     """``estimate`` (the learnt one, in [0, 1]) moved as the request's wording says."""
-    found = wording(text)
-    if found == NON_ROUTINE:
+    return moved(estimate, wording(text))
+
+
+def moved(estimate: float, said: Wording | None) -> float:
+    """``estimate`` moved as a request's wording, already read, says."""
+    if said == NON_ROUTINE:
         return max(estimate, NON_ROUTINE_FLOOR)
-    if found == ROUTINE:
+    if said == ROUTINE:
         return min(estimate, ROUTINE_CAP)
     return estimate
 
