@@ -69,8 +69,13 @@ def spell_out(text: str, other: str) -> str:
         expansion = _expansion(acronym, other, found, words)
         if expansion is None:
             continue
-        spelt = re.sub(rf"\b{acronym}\b", expansion.replace("\\", "\\\\"), text)  # copied as written
+        spelt = _written_out(text, acronym, expansion)
         if len(spelt) > limit:
             break
         text = spelt
     return text
+
+
+def _written_out(text: str, acronym: str, words: str) -> str:
+    """``text`` with the whole-word ``acronym`` replaced by ``words`` as written (no escapes read)."""
+    return re.sub(rf"\b{acronym}\b", lambda _: words, text)
