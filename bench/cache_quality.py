@@ -17,7 +17,8 @@ Policies, side by side on the same vectors:
                  default pre-processing and evaluation);
 - content-words: the same, plus an identical set of content words (hydra's gate);
 - gatewise:      SemanticCache's rule: conversations only within the same scope (system prompt,
-                 turns by place and role), cosine at or above the threshold, every gate, and each
+                 turns by place and role), cosine at or above the threshold, every gate (a
+                 rebuilt question's differing words read in context, as a lookup does), and each
                  earlier turn that reads otherwise a paraphrase of the one at its place (cosine at
                  the default threshold and every gate; the sweep keeps that verdict).
 
@@ -29,7 +30,8 @@ to check that the bench decides exactly as the cache does.
 
 ``--without-groups`` scores the rules with the hand-written synonym groups
 (:mod:`gatewise.cache.synonyms`) answering nothing: the groups were written with the dev half in
-view, so this shows what the general parts (word senses, word vectors, rewordings) serve alone.
+view, so this shows what the general parts (word senses, word vectors, rewordings, words read in
+context) serve alone.
 
 Usage: python bench/cache_quality.py [--embedders local,local-hash] [--default 0.75] [--without-groups]
 (needs the bench extra: pip install -e '.[bench]')

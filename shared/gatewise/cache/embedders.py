@@ -114,11 +114,40 @@ class LocalEmbedder:
         self._load()
         pooled = np.empty((len(texts), self.dimensions), dtype=np.float32)
         for row, encoding in enumerate(self._tokenizer.encode_batch(texts)):
-            ids = np.array([encoding.ids], dtype=np.int64)
-            (hidden,) = self._session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids),
-                                                 "token_type_ids": np.zeros_like(ids)})
-            pooled[row] = hidden[0].mean(axis=0)  # mean over the tokens, as the model was trained
+            pooled[row] = self._hidden(encoding).mean(axis=0)  # mean over the tokens, as trained
         return unit_rows(pooled)
+
+    async def word_vectors(self, text: str) -> list[tuple[str, np.ndarray]]:
+        """Each word of ``text`` (lowercased) with its vector in this sentence: the mean of its
+        word pieces' last hidden states, unit length. Read in context, "email" in "Please email
+        Sarah the invoice" sits near "send" in "Send the invoice to Sarah"; "large" in "a large
+        latte" near nothing in "What does a latte cost?"."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self.word_vectors_now, text)
+
+    def word_vectors_now(self, text: str) -> list[tuple[str, np.ndarray]]:
+        self._load()
+        encoding = self._tokenizer.encode(text)
+        hidden = self._hidden(encoding)
+        pieces: dict[int, list[int]] = {}
+        for position, word in enumerate(encoding.word_ids):
+            if word is not None:
+                pieces.setdefault(word, []).append(position)
+        words = []
+        for positions in pieces.values():
+            start, end = encoding.offsets[positions[0]][0], encoding.offsets[positions[-1]][1]
+            words.append((text[start:end].lower(), hidden[positions].mean(axis=0)))
+        if not words:
+            return []
+        vectors = unit_rows(np.array([vector for _, vector in words]))
+        return [(word, vector) for (word, _), vector in zip(words, vectors, strict=True)]
+
+    def _hidden(self, encoding: Any) -> np.ndarray:
+        ids = np.array([encoding.ids], dtype=np.int64)
+        (hidden,) = self._session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids),
+                                             "token_type_ids": np.zeros_like(ids)})
+        vectors: np.ndarray = hidden[0]
+        return vectors
 
     def _load(self) -> None:
         with self._load_lock:

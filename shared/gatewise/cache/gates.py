@@ -22,10 +22,13 @@ clears the similarity threshold is served only if these cheap lexical checks als
   time" by "when"), or else by a near-synonym among the other side's unmatched words (checked
   with word vectors by :func:`compare`'s caller), so "kids" may stand for "children" but an added
   or swapped qualifier ("student discounts", "kids' menu" vs "set menu") refuses. A question
-  built anew rather than edited word for word (see :func:`_reworded`) may instead differ in
+  built anew rather than edited word for word (see :func:`_rebuilt`) may instead differ in
   common words that take no side and ask for no other kind of answer, when the embeddings agree
   closely (checked by :func:`compare`'s caller): a minimal pair keeps its sentence and changes
-  one word, a rewording changes the sentence.
+  one word, a rewording changes the sentence. In a rebuilt question, a word these two gates
+  refuse (an uncommon one too, but never a name) may also stand if it has a partner in the
+  other sentence when both are read in context ("Send the invoice to Sarah" / "Please email
+  Sarah the invoice"; checked by the caller with the local model's word vectors).
 
 Hyphenated compounds of dictionary words are read as their words ("dog-friendly" meets "dog
 friendly").
@@ -253,6 +256,11 @@ def _regular_bases(word: str) -> set[str]:
 
 # Endings that take -es in the plural or the third person: a hissing sound, or an "o".
 _ES_AFTER = ("s", "x", "z", "ch", "sh", "o")
+
+
+def is_stop_word(word: str) -> bool:
+    """Whether ``word`` (lowercased) is one the gates never compare: articles, pronouns, auxiliaries."""
+    return word in _STOP
 
 
 def stem(word: str) -> str:
@@ -653,6 +661,10 @@ class LexicalVerdict:
     unmatched_cached: frozenset[str] = frozenset()
     unmatched_new: frozenset[str] = frozenset()
     reworded: bool = False
+    # The sentence was built anew (see _rebuilt); with a refusal by the content or rare-word
+    # gate, the unmatched sets hold the words that refused, which may still find a partner in
+    # the other sentence read in context (checked by compare's caller).
+    rebuilt: bool = False
 
 
 # Below this share of their other words in the same order, two questions are built differently.
@@ -696,28 +708,38 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
     for word in (*only_cached, *only_new):
         if word in cached.names or word in new.names:
             return LexicalVerdict("name")
+    unmatched = (frozenset(cached.spelled[w] for w in only_cached),
+                 frozenset(new.spelled[w] for w in only_new))
+    rebuilt = _rebuilt(cached, only_cached, new, only_new)
     for word in (*only_cached, *only_new):
         if word in cached.rare or word in new.rare:
-            return LexicalVerdict("rare_word")
-    reworded = _reworded(cached, only_cached, new, only_new)
+            return LexicalVerdict("rare_word", *unmatched, rebuilt=rebuilt)
+    reworded = rebuilt and _takes_no_side(cached, only_cached, new, only_new)
     if bool(only_cached) != bool(only_new) and not reworded:
-        return LexicalVerdict("content")  # a word added or dropped, with nothing to stand for it
-    return LexicalVerdict(None, frozenset(cached.spelled[w] for w in only_cached),
-                          frozenset(new.spelled[w] for w in only_new), reworded)
+        # a word added or dropped, with nothing to stand for it
+        return LexicalVerdict("content", *unmatched, rebuilt=rebuilt)
+    return LexicalVerdict(None, *unmatched, reworded, rebuilt)
 
 
-def _reworded(a: Features, only_a: frozenset[str], b: Features, only_b: frozenset[str]) -> bool:
-    """Whether two questions that differ in some common words are one question put another way,
-    not a minimal pair. A question about something else is written by changing or adding a word
-    in the same sentence ("Is the chicken dish gluten-free?" / "Is the beef dish gluten-free?",
-    "a refund on a gift" / "on a gift card"): the rest stays word for word. A rewording builds
-    the sentence anew ("Does the hotel have a pool?" / "Is there a swimming pool at the
-    hotel?"). So: the words besides the differing ones (articles aside) are mostly not in the
-    same order, and no differing word takes a side of an opposite pair, says what kind of
-    answer is wanted (a price, a requirement, a permission: "How much is a fishing licence?" /
-    "Do I need a fishing licence?") or qualifies a word both share ("a large coffee")."""
+def _rebuilt(a: Features, only_a: frozenset[str], b: Features, only_b: frozenset[str]) -> bool:
+    """Whether two questions that differ in some words are built differently, not a minimal pair.
+    A question about something else is written by changing or adding a word in the same sentence
+    ("Is the chicken dish gluten-free?" / "Is the beef dish gluten-free?", "a refund on a gift" /
+    "on a gift card"): the rest stays word for word. A rewording builds the sentence anew ("Does
+    the hotel have a pool?" / "Is there a swimming pool at the hotel?"). So: the words besides
+    the differing ones (articles aside) are mostly not in the same order."""
     if not only_a and not only_b:
         return False
+    rest_a = [w for w in a.sequence if w not in only_a and w not in _ARTICLES]
+    rest_b = [w for w in b.sequence if w not in only_b and w not in _ARTICLES]
+    return SequenceMatcher(None, rest_a, rest_b, autojunk=False).ratio() < MINIMAL_PAIR_RATIO
+
+
+def _takes_no_side(a: Features, only_a: frozenset[str], b: Features, only_b: frozenset[str]) -> bool:
+    """Whether a rebuilt question's differing words are common ones that a close embedding may
+    vouch for alone: none takes a side of an opposite pair, says what kind of answer is wanted
+    (a price, a requirement, a permission: "How much is a fishing licence?" / "Do I need a
+    fishing licence?") or qualifies a word both share ("a large coffee")."""
     polar = {word for _, _, word in a.polarity} | {word for _, _, word in b.polarity}
     if (only_a | only_b) & polar:
         return False
@@ -730,9 +752,7 @@ def _reworded(a: Features, only_a: frozenset[str], b: Features, only_b: frozense
         if any(w in only and after in shared for w, after in zip(side.sequence[:-1], side.sequence[1:],
                                                                   strict=True)):
             return False
-    rest_a = [w for w in a.sequence if w not in only_a and w not in _ARTICLES]
-    rest_b = [w for w in b.sequence if w not in only_b and w not in _ARTICLES]
-    return SequenceMatcher(None, rest_a, rest_b, autojunk=False).ratio() < MINIMAL_PAIR_RATIO
+    return True
 
 
 def _polarity_agrees(a: Features, b: Features) -> bool:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from gatewise.cache import gates
+from gatewise.cache import gates, in_context
 from gatewise.cache.embedders import Embedder, EmbedderError, make_embedder
 from gatewise.cache.keys import cache_key
 from gatewise.cache.response import OWNER_COLUMNS, OWNER_INDEX
@@ -40,7 +40,7 @@ from gatewise.cache.vector_index import VectorIndex
 from gatewise.errors import GatewiseError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from gatewise.catalog import Catalog
     from gatewise.config import Settings
@@ -62,6 +62,8 @@ _CANDIDATES = 4
 _APPROX_SLACK = 0.02
 _REMOVED_LOG_KEEP = 50_000
 _MEMO = 4096
+# Questions kept read in context: up to 256 words of 384 floats each, so a few megabytes at most.
+_WORD_MEMO = 16
 _LOAD_BATCH = 4096
 # Conversations that share a frame share an index, so a follow-up ("yes, do that") may rank
 # several other conversations' turns first: more candidates are read before giving up.
@@ -313,6 +315,7 @@ class SemanticCache:
         self._loaded = False
         self._data_version: int | None = None
         self._memo: OrderedDict[str, np.ndarray] = OrderedDict()  # word and turn vectors
+        self._word_memo: OrderedDict[str, in_context.WordVectors] = OrderedDict()
         self._last: tuple[str, np.ndarray] | None = None
         self._hits = self._misses = self._evictions = 0
         self._refused: Counter[str] = Counter()
@@ -358,12 +361,14 @@ class SemanticCache:
         candidates = await self._find(scope.key(self.embedder.name), vector, max_age_s, limit)
         refused: str | None = None
         reworded_histories = 0
-        for row in candidates:
+        for rank, row in enumerate(candidates):
             similarity = float(np.dot(row.vector, vector))
             if similarity < self.threshold:
                 refused = refused or "similarity"
                 continue
-            gate, word_cost = await self.judge(row.question, question, similarity)
+            # Read in context (a model run per question) for the best-ranked candidates only.
+            gate, word_cost = await self.judge(row.question, question, similarity,
+                                               in_context=rank < _CANDIDATES)
             cost += word_cost
             differing = _differing_turns(row.history, history) if gate is None else []
             if gate is None and (len(row.history) != len(history) or not _lexically_alike(differing)):
@@ -449,22 +454,60 @@ class SemanticCache:
         if self._owns_embedder:
             await self.embedder.aclose()
 
-    async def judge(self, cached_question: str, new_question: str,
-                    similarity: float) -> tuple[str | None, float]:
+    async def judge(self, cached_question: str, new_question: str, similarity: float, *,
+                    in_context: bool = True) -> tuple[str | None, float]:
         """Whether the answer to ``cached_question`` may stand for ``new_question``, whose
         embeddings are ``similarity`` apart, once the similarity threshold is met: None, or the
         name of the gate that refused; and what embedding words cost upstream. A rewording (see
         :func:`gates.compare`) may differ in common words when the embeddings agree closely
-        (``REWORDED_COSINE``); otherwise every differing word needs a near-synonym."""
+        (``REWORDED_COSINE``); otherwise every differing word needs a near-synonym, or, with
+        ``in_context``, a partner in the other sentence read in context."""
         verdict = gates.compare(*gates.analyse_pair(cached_question, new_question))
         if verdict.refused is not None:
-            return verdict.refused, 0.0
+            if not in_context:
+                return verdict.refused, 0.0
+            return await self._unless_partnered(verdict.refused, verdict, cached_question, new_question,
+                                                similarity), 0.0
         if verdict.reworded and similarity >= REWORDED_COSINE:
             return None, 0.0
-        if not verdict.unmatched_cached or not verdict.unmatched_new:
-            return ("content" if verdict.unmatched_cached or verdict.unmatched_new else None), 0.0
-        synonyms, cost = await self._synonyms(verdict)
-        return (None if synonyms else "content"), cost
+        if not verdict.unmatched_cached and not verdict.unmatched_new:
+            return None, 0.0
+        synonyms, cost = (False, 0.0) if not verdict.unmatched_cached or not verdict.unmatched_new \
+            else await self._synonyms(verdict)
+        if synonyms or not in_context:
+            return (None if synonyms else "content"), cost
+        refused = await self._unless_partnered("content", verdict, cached_question, new_question, similarity)
+        return refused, cost
+
+    async def _unless_partnered(self, refused: str, verdict: gates.LexicalVerdict, cached_question: str,
+                                new_question: str, similarity: float) -> str | None:
+        """``refused``, or None when a rebuilt question that the content or rare-word gate refused
+        agrees closely as a whole (``REWORDED_COSINE``) and each word that refused has a partner
+        in the other sentence read in context (:mod:`gatewise.cache.in_context`; the local
+        embedder only: others give no word vectors)."""
+        word_vectors = getattr(self.embedder, "word_vectors", None)
+        if refused not in ("content", "rare_word") or not verdict.rebuilt or similarity < REWORDED_COSINE \
+                or word_vectors is None \
+                or max(len(cached_question), len(new_question)) > in_context.MAX_CHARS:
+            return refused
+        cached_words = await self._words(word_vectors, cached_question)
+        new_words = await self._words(word_vectors, new_question)
+        if in_context.all_partnered(verdict.unmatched_cached, cached_words, new_words) \
+                and in_context.all_partnered(verdict.unmatched_new, new_words, cached_words):
+            return None
+        return refused
+
+    async def _words(self, word_vectors: Callable[[str], Awaitable[in_context.WordVectors]],
+                     question: str) -> in_context.WordVectors:
+        """A question's words in context; a stored question is read again for each new one
+        that reaches this check, so the last few are kept."""
+        text = gates.embedding_text(question)
+        if text not in self._word_memo:
+            self._word_memo[text] = await word_vectors(text)
+            while len(self._word_memo) > _WORD_MEMO:
+                self._word_memo.popitem(last=False)
+        self._word_memo.move_to_end(text)
+        return self._word_memo[text]
 
     async def same_history(self, cached: Sequence[str], new: Sequence[str]) -> tuple[str | None, float]:
         """Whether the conversation before the cached question is the new one's, reworded: None,
@@ -488,7 +531,8 @@ class SemanticCache:
             similarity = float(np.dot(vectors[2 * i], vectors[2 * i + 1]))
             if similarity < self.threshold:
                 return "history", cost
-            gate, word_cost = await self.judge(a, b, similarity)
+            # Lexical verdicts only: a lookup may compare up to 16 pairs of turns, a model run each.
+            gate, word_cost = await self.judge(a, b, similarity, in_context=False)
             cost += word_cost
             if gate is not None:
                 return "history", cost

@@ -1,0 +1,62 @@
+"""Whether the words that tell two rebuilt questions apart say the same thing, read in context.
+
+A word alone says little about what it means in a question: "email" and "send" are 0.56 as single
+words, under the 0.8 a near-synonym needs (siblings are as close: "gas" / "electricity" 0.41), yet
+"Please email Sarah the invoice" asks what "Send the invoice to Sarah" does. The local model's last
+hidden states read each word in its sentence, so a word can be compared with the words of the
+other sentence where they stand: "email" there is 0.64 from "send", "most" in "the most
+affordable deal" 0.61 from "cheapest", "font" in "increase the font size" 0.55 from "text" in
+"make the text bigger". A qualifier
+that one question adds finds nothing like it in the other ("large" in "How much is a large
+latte?" is at most 0.15 from any word of "What does a latte cost here?", "private" in "a private
+GP appointment" 0.31), and neither does a sibling put in another sentence ("gas" / "electricity"
+bills, 0.19).
+
+Only rebuilt questions are read this way (:func:`gatewise.cache.gates.compare` says which): in a
+minimal pair the sentence around a swapped word is the same, so the two words read alike in
+context whatever they mean ("chicken" / "beef" dish). The gates for values, negation, opposite
+sides, roles, question words and names run first and are never relaxed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from gatewise.cache import gates
+
+# A differing word stands when some word of the other sentence is at least this close in
+# context. Chosen on the dev half of bench/cache_quality.py's pairs: 0.45 served a rebuilt role
+# swap (an exit fee "for leaving British Gas for Octopus" / "if I move from Octopus over to
+# British Gas"), at 0.47.
+PARTNER_COSINE = 0.5
+
+# Questions read in context at most this long (a model run each: about 4 ms at 300 characters
+# on one core); a longer text keeps the lexical verdict.
+MAX_CHARS = 300
+
+WordVectors = Sequence[tuple[str, np.ndarray]]
+
+
+def _vector_of(word: str, words: WordVectors) -> np.ndarray | None:
+    """The vector of ``word`` (as the gates spelled it) where it first stands in its sentence."""
+    stem = gates.stem(word)
+    return next((vector for written, vector in words if written == word or gates.stem(written) == stem), None)
+
+
+def all_partnered(unmatched: Iterable[str], words: WordVectors, other: WordVectors) -> bool:
+    """Whether every one of ``unmatched`` (words of the sentence read as ``words``) has a word of
+    the other sentence (``other``) within :data:`PARTNER_COSINE` in context. A word the model
+    does not see as written (the gates read a rewritten phrase, or the text was cut at the
+    model's window) has no partner."""
+    candidates = [vector for written, vector in other
+                  if written.isalpha() and not gates.is_stop_word(written)]
+    if not candidates:
+        return False
+    matrix = np.array(candidates)
+    for word in unmatched:
+        vector = _vector_of(word, words)
+        if vector is None or float((matrix @ vector).max()) < PARTNER_COSINE:
+            return False
+    return True

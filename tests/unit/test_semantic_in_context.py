@@ -1,0 +1,143 @@
+"""Rebuilt questions whose differing words are read in context (gatewise.cache.in_context): the
+real local model decides, through SemanticCache.judge and store/lookup. A paraphrase that the
+lexical gates alone refuse is served; a qualifier added or dropped, a sibling, a minimal pair,
+another embedder and an over-long question keep the lexical verdict."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gatewise.cache import in_context
+from gatewise.cache.embedders import LocalEmbedder
+from gatewise.cache.gates import analyse_pair, compare, embedding_text
+from gatewise.cache.semantic import REWORDED_COSINE, Scope, SemanticCache
+
+# Each differs in a word the content or rare-word gate refuses, in a sentence built anew.
+PARTNERED = [
+    ("Send the contract to Priya", "Please email Priya the contract"),
+    ("What is the cheapest phone plan?", "What's the most affordable phone plan?"),
+    ("How do I increase the font size?", "How can I make the text bigger?"),
+    ("How do I reset my PIN?", "I forgot my PIN, what do I do?"),
+]
+# Rebuilt too, and another question: a word one side adds finds nothing like it in the other.
+UNPARTNERED = [
+    ("How much is a large latte?", "What does a latte cost here?"),
+    ("How much does a private GP appointment cost?", "How much is a GP appointment?"),
+    ("Can I bring an electric scooter on the bus?", "Are scooters allowed on buses?"),
+    ("What are the opening hours of the main library?", "When is the library open?"),
+    ("How much is a return ticket for a child?", "What does a child's ticket cost?"),
+]
+
+
+@pytest.fixture(scope="module")
+def embedder() -> LocalEmbedder:
+    return LocalEmbedder()
+
+
+@pytest.fixture
+async def cache(tmp_path: Path, embedder: LocalEmbedder) -> AsyncIterator[SemanticCache]:
+    c = SemanticCache.at(tmp_path / "semantic.sqlite3", embedder, threshold=0.7, ttl_s=3600, max_bytes=10**8)
+    yield c
+    await c.close()
+
+
+async def similarity(cache: SemanticCache, a: str, b: str) -> float:
+    vectors = (await cache.embedder.embed([embedding_text(a), embedding_text(b)])).vectors
+    return float(vectors[0] @ vectors[1])
+
+
+@pytest.mark.parametrize(("cached", "new"), PARTNERED)
+async def test_a_rebuilt_paraphrase_is_served_when_its_words_have_partners(
+        cache: SemanticCache, cached: str, new: str) -> None:
+    assert compare(*analyse_pair(cached, new)).rebuilt
+    sim = await similarity(cache, cached, new)
+    assert sim >= REWORDED_COSINE
+    alone = (await cache.judge(cached, new, sim, in_context=False))[0]
+    assert alone in ("content", "rare_word")  # the words alone refuse it
+    assert (await cache.judge(cached, new, sim))[0] is None
+    scope = Scope("partnered:" + cached, ("m",))
+    await cache.store(scope, cached, {"answer": cached})
+    found = await cache.lookup(scope, new)
+    assert found.hit is not None and found.hit.question == cached
+
+
+@pytest.mark.parametrize(("cached", "new"), UNPARTNERED)
+async def test_a_rebuilt_question_with_an_unpartnered_word_misses(
+        cache: SemanticCache, cached: str, new: str) -> None:
+    verdict = compare(*analyse_pair(cached, new))
+    assert verdict.rebuilt
+    assert await similarity(cache, cached, new) >= REWORDED_COSINE  # the embedding alone would serve it
+    scope = Scope("unpartnered:" + cached, ("m",))
+    await cache.store(scope, cached, {"answer": cached})
+    found = await cache.lookup(scope, new)
+    assert found.hit is None and found.refused == verdict.refused == "content"
+
+
+async def test_a_minimal_pair_is_never_read_in_context(cache: SemanticCache) -> None:
+    """In the same sentence, "chicken" and "beef" read alike in context; the pair is not rebuilt."""
+    cached, new = "Is the chicken dish gluten-free?", "Is the beef dish gluten-free?"
+    assert not compare(*analyse_pair(cached, new)).rebuilt
+    assert (await cache.judge(cached, new, 0.99))[0] == "content"
+
+
+async def test_under_the_rewording_cosine_nothing_is_read_in_context(cache: SemanticCache) -> None:
+    cached, new = PARTNERED[0]
+    assert (await cache.judge(cached, new, REWORDED_COSINE - 0.01))[0] == "content"
+
+
+async def test_another_embedder_keeps_the_lexical_verdict(tmp_path: Path) -> None:
+    """Only the local model gives word vectors; an upstream or hashed embedder does not."""
+    c = SemanticCache.at(tmp_path / "hash.sqlite3", "local-hash", threshold=0.7, ttl_s=3600, max_bytes=10**8)
+    try:
+        cached, new = PARTNERED[0]
+        assert (await c.judge(cached, new, 0.95))[0] == "content"
+    finally:
+        await c.close()
+
+
+async def test_an_over_long_question_keeps_the_lexical_verdict(cache: SemanticCache) -> None:
+    cached, new = PARTNERED[0]
+    padded = new + " " + "I would be grateful for your help with all of this." * 6
+    assert len(padded) > in_context.MAX_CHARS
+    assert (await cache.judge(cached, new, 0.9))[0] is None
+    assert (await cache.judge(cached, padded, 0.9))[0] == "content"
+
+
+async def test_questions_read_in_context_are_kept_within_a_bound(cache: SemanticCache,
+                                                                 embedder: LocalEmbedder) -> None:
+    for i in range(40):
+        await cache._words(embedder.word_vectors, f"Please email the contract {i}")
+    assert len(cache._word_memo) == 16
+    assert next(reversed(cache._word_memo)) == "Please email the contract 39"
+
+
+def test_word_vectors_are_the_words_of_the_sentence_at_unit_length(embedder: LocalEmbedder) -> None:
+    words = embedder.word_vectors_now("Please e-mail Priya the £20 CONTRACT!")
+    assert [w for w, _ in words] == ["please", "e", "-", "mail", "priya", "the", "£20", "contract", "!"]
+    assert all(abs(float(np.linalg.norm(v)) - 1.0) < 1e-5 and v.shape == (384,) for _, v in words)
+    assert embedder.word_vectors_now("") == []
+
+
+def test_a_word_the_model_does_not_see_has_no_partner() -> None:
+    one, two = np.eye(3, dtype=np.float32)[:2]
+    words = [("send", one), ("invoice", two)]
+    assert in_context.all_partnered(["send"], words, [("email", one)])
+    assert not in_context.all_partnered(["send"], words, [("email", two)])  # orthogonal: no partner
+    assert not in_context.all_partnered(["require"], words, [("email", one)])  # not in its sentence
+    assert not in_context.all_partnered(["send"], words, [("the", one), ("!", one)])  # nothing to match
+    assert in_context.all_partnered([], words, [("email", one)])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=400), st.text(max_size=400))
+async def test_hostile_text_gets_a_verdict(cache: SemanticCache, cached: str, new: str) -> None:
+    """Any text is judged: a gate's name or None, never an exception."""
+    gate, cost = await cache.judge(cached, new, 0.9)
+    assert gate is None or isinstance(gate, str)
+    assert cost == 0.0
