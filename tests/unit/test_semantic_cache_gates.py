@@ -132,6 +132,13 @@ TRAPS = [
     ("value", "Can I change my address once this month?", "Can I change my address after the month?"),
     ("polarity", "What are your opening hours on Sunday?", "What time do you close on Sunday?"),
     ("value", "What are your opening hours on Sunday?", "When are you open on Monday?"),
+    # adjectives with an opposite: read in context, an antonym sits as close as a synonym
+    ("polarity", "What causes high blood pressure?", "What causes low blood pressure?"),
+    ("polarity", "Is it easy to change my tariff?", "Is it difficult to change my tariff?"),
+    ("polarity", "How do I make my password stronger?", "Which things make a password weak?"),
+    ("polarity", "Why is my phone battery full but not charging?",
+     "Why is my phone battery empty but not charging?"),
+    ("polarity", "Is the river deep here?", "Is the river shallow here?"),
 ]
 
 PARAPHRASES = [

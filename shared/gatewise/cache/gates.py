@@ -126,9 +126,9 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
             "remove delete detach uninstall unsubscribe leave erase drop destroy"),
     "buy": ("buy purchase order acquire", "sell"),
     "amount": ("increase raise more higher grow extend expand boost maximum max most upgrade "
-               "exceed gain above over bigger larger longer faster",
+               "exceed gain above over bigger larger longer faster fast fastest high highest",
                "decrease reduce lower less fewer cut shrink shorten minimum min least downgrade "
-               "below under smaller shorter slower"),
+               "below under smaller shorter slower slow slowest low lowest"),
     "gender": ("husband father dad son brother boyfriend male man men boy boys",
                "wife mother mum mom daughter sister girlfriend female woman women girl girls"),
     "time": ("after later afterwards since following post",
@@ -155,6 +155,14 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
     "push": ("push", "pull"),
     "lend": ("lend", "borrow"),
     "quantifier": ("all every each", "some"),
+    "strength": ("strong stronger strongest", "weak weaker weakest"),
+    "ease": ("easy easier easiest", "hard harder hardest difficult"),
+    "fill": ("full", "empty"),
+    "weight": ("heavy heavier heaviest", "lighter lightest"),
+    "depth": ("deep deeper deepest", "shallow shallower"),
+    "moisture": ("wet", "dry"),
+    "noise": ("loud louder noisy", "quiet quieter"),
+    "thickness": ("thick thicker", "thin thinner"),
 }
 # Polar words that say little when the other side has neither: "Do the rooms have a kettle?"
 # asks what "Do all the rooms have a kettle?" does, and "Is delivery available?" what "Do you
@@ -258,9 +266,11 @@ def _regular_bases(word: str) -> set[str]:
 _ES_AFTER = ("s", "x", "z", "ch", "sh", "o")
 
 
-def is_stop_word(word: str) -> bool:
-    """Whether ``word`` (lowercased) is one the gates never compare: articles, pronouns, auxiliaries."""
-    return word in _STOP
+def is_function_word(word: str) -> bool:
+    """Whether ``word`` (lowercased) says nothing about what is asked by itself: an article,
+    pronoun or auxiliary (never compared), a direction word or a negation (compared by their
+    own gates)."""
+    return word in _STOP or word in _ROLE_WORDS or word in _NEGATIONS
 
 
 def stem(word: str) -> str:

@@ -51,7 +51,7 @@ def all_partnered(unmatched: Iterable[str], words: WordVectors, other: WordVecto
     does not see as written (the gates read a rewritten phrase, or the text was cut at the
     model's window) has no partner."""
     candidates = [vector for written, vector in other
-                  if written.isalpha() and not gates.is_stop_word(written)]
+                  if written.isalpha() and not gates.is_function_word(written)]
     if not candidates:
         return False
     matrix = np.array(candidates)
