@@ -108,7 +108,9 @@ def load_pairs() -> list[Pair]:
 
 
 def content_words(text: str) -> frozenset[str]:
-    return gates.analyse(text).content | frozenset(re.findall(r"\d+", text))
+    """Every word that is not a function word (the gates' polar words included), and the digits."""
+    features = gates.analyse(text)
+    return features.content | {word for _, _, word in features.polarity} | frozenset(re.findall(r"\d+", text))
 
 
 @dataclass
