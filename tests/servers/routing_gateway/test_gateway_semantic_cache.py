@@ -174,6 +174,7 @@ async def test_the_doctor_shows_the_semantic_cache(ask: Asker, upstream: Sandbox
     assert line.startswith("  [ok] semantic cache: 1 entries")
     threshold = ask.settings.caching.semantic_cache.similarity_threshold
     assert f"embedder {LocalEmbedder.name}, similarity ≥ {threshold}" in line
+    assert line.endswith("s, a rebuilt question's words read in context")
 
 
 async def test_upstream_embeddings_are_charged_in_the_ledger(tmp_path: Path, sandbox: SandboxServer,
