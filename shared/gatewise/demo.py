@@ -32,10 +32,11 @@ QUERIES = [
 ]
 FAILING_QUERY = ("reasoning", "Explain step by step the trade-offs between optimistic and "
                               "pessimistic locking in a database.")
-# Asked in turn with the semantic cache on: a question, the same question reworded, and one that
-# reads alike but names an account, which must not be given the first one's answer.
+# Asked in turn with the semantic cache on: a question, the same question reworded, one built
+# anew whose differing words are read in context, and one that reads alike but names an account,
+# which must not be given the first one's answer.
 SEMANTIC_QUESTIONS = ("How do I reset my password?", "How can I reset my password?",
-                      "How do I reset my password for account 48213?")
+                      "I forgot my password, what do I do?", "How do I reset my password for account 48213?")
 # Premium-tier maths whose wording says how hard it is: one stays on the premium tier, one steps down.
 DIFFICULTY = ("Prove that the square root of 2 is irrational.", "Convert 72 degrees Fahrenheit to Celsius.")
 # A conversation whose follow-up names no task of its own.

@@ -133,9 +133,11 @@ def test_demo_runs_end_to_end() -> None:
     assert "isError=True" in out and "INVALID_INPUT" in out
     assert "ledger" in out and "provider: sandbox" in out
     assert "cache hit_exact" in out and "UNSAFE_URL" in out and "secret shown once" in out
-    # the semantic cache serves the reworded question, and not the one about an account
+    # the semantic cache serves the reworded question and the one built anew (its differing words
+    # read in context), and not the one about an account
     served = [line for line in out.splitlines() if "hit_semantic" in line]
-    assert len(served) == 1 and "How can I reset my password?" in served[0]
+    assert len(served) == 2 and "How can I reset my password?" in served[0]
+    assert "I forgot my password, what do I do?" in served[1] and "'How do I reset my password?'" in served[1]
     assert any("account 48213" in line and " miss " in line and "other numbers" in line
                for line in out.splitlines())  # and says which gate kept it out
     # a follow-up keeps its conversation's task, which its words alone would not give
