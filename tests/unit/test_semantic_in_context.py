@@ -32,6 +32,8 @@ UNPARTNERED = [
     ("Can I bring an electric scooter on the bus?", "Are scooters allowed on buses?"),
     ("What are the opening hours of the main library?", "When is the library open?"),
     ("How much is a return ticket for a child?", "What does a child's ticket cost?"),
+    # "cup" reads like the "coffee" it stands beside, and names another thing
+    ("How much is a coffee?", "What does a coffee cup cost?"),
 ]
 
 
@@ -132,6 +134,10 @@ def test_a_word_the_model_does_not_see_has_no_partner() -> None:
     assert not in_context.all_partnered(["require"], words, [("email", one)])  # not in its sentence
     assert not in_context.all_partnered(["send"], words, [("the", one), ("!", one)])  # nothing to match
     assert in_context.all_partnered([], words, [("email", one)])
+    # the word it stands beside ("gift card") is no partner for it, whatever the vectors
+    compound = [("gift", one), ("card", one)]
+    assert not in_context.all_partnered(["card"], compound, [("gift", one)])
+    assert in_context.all_partnered(["card"], compound, [("voucher", one), ("gift", one)])
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
