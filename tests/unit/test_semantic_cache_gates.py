@@ -412,14 +412,14 @@ def test_real_words_and_adverbs_are_not_read_as_values() -> None:
     """A regular form of a dictionary word is no slip of a value word ("fixes" of "five", "nixes"
     of "nine", "dozed" of "dozen"); "once" before a clause and "first" closing one tell when
     ("after", "before"), not how many times or which one. A real slip still reads as the value."""
-    assert analyse("What rate do you offer on two-year fixes?").values == {"2", "year"}
+    assert analyse("What rate do you offer on two-year fixes?").values == {"24", "month"}  # in months
     for text in ("The council nixes the plan", "He bluffed at poker", "I grated the cheese",
                  "The cat dozed in the sun", "Is my landlord allowed in without warning me first?"):
         assert analyse(text).values == frozenset(), text
-    assert analyse("What's my holiday entitlement once I've been here five years?").values == {"5", "year"}
+    assert analyse("What's my holiday entitlement once I've been here five years?").values == {"60", "month"}
     assert analyse("Is rent due on the first?").values == {"#1"}
     assert analyse("Can I see my first invoice?").values == {"#1"}
-    assert analyse("Can I pay once a week?").values == {"x1", "week"}
+    assert analyse("Can I pay once a week?").values == {"x1", "weekly"}  # a rate
     assert analyse("Book a table for fiev people").values == {"5"}
     for cached, new in (("What rate do you offer on two-year fixes?",
                          "What rate do you offer on 2-year fixes?"),

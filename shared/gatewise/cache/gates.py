@@ -51,7 +51,7 @@ from difflib import SequenceMatcher
 from functools import cache, lru_cache
 from importlib import resources
 
-from gatewise.cache import acronyms, synonyms, word_senses
+from gatewise.cache import acronyms, quantities, synonyms, word_senses
 
 # Words past this frequency rank (or not in the vocabulary at all) must match exactly.
 RARE_RANK = 12_000
@@ -446,7 +446,7 @@ def embedding_text(text: str) -> str:
 
 @lru_cache(maxsize=4096)  # cached questions are compared again and again
 def analyse(text: str) -> Features:
-    text = synonyms.rewrite(_question_part(text.replace("’", "'")))
+    text = quantities.canonical(synonyms.rewrite(_question_part(text.replace("’", "'"))))
     tokens: list[tuple[str, bool]] = []  # (token, starts a sentence)
     at_start = True
     last_end = 0

@@ -1,0 +1,80 @@
+"""Periods written one way, so that the value gate compares what they are, not how they are said.
+
+"Within two weeks" and "within a fortnight", "half an hour" and "30 minutes", "a year" and "12
+months" name one period; "£10 a month", "£10 per month", "£10/month" and "£10 monthly" one rate.
+Before the gates read a question, each period with a count is rewritten as its length in
+minutes (minutes, hours, days, weeks, fortnights) or in months (months, years, decades), and each
+rate as its adverb (daily, weekly, monthly, yearly). Lengths of two families are never equated
+("a month" is not "30 days", "a year" not "365 days"), and a period is never read as a rate or the
+other way round, so a phrase read in a way it was not meant can only make two questions differ,
+never make two different ones alike. Ordinals are left alone ("the second week"), and so is a
+period without a count ("which day", "this month").
+
+The weekend is Saturday and Sunday, noon and midday 12pm, midnight 12am.
+"""
+
+from __future__ import annotations
+
+import re
+
+_COUNTS = {
+    "a": 1.0, "an": 1.0, "one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "six": 6.0,
+    "seven": 7.0, "eight": 8.0, "nine": 9.0, "ten": 10.0, "eleven": 11.0, "twelve": 12.0,
+    "thirteen": 13.0, "fourteen": 14.0, "fifteen": 15.0, "sixteen": 16.0, "seventeen": 17.0,
+    "eighteen": 18.0, "nineteen": 19.0, "twenty": 20.0, "thirty": 30.0, "forty": 40.0, "fifty": 50.0,
+    "sixty": 60.0, "ninety": 90.0, "half a": 0.5, "half an": 0.5, "half": 0.5,
+}
+_MINUTES = {"minute": 1, "min": 1, "hour": 60, "hr": 60, "day": 1440, "week": 10080, "fortnight": 20160}
+_MONTHS = {"month": 1, "year": 12, "yr": 12, "decade": 120}
+_RATES = {"day": "daily", "week": "weekly", "month": "monthly", "year": "yearly", "annum": "yearly"}
+
+# Six digits at most: a longer number is compared as written, never rounded into another's value.
+_COUNT = (r"\d{1,6}(?:\.\d{1,3})?|half an?|half|an?|"
+          + "|".join(w for w in _COUNTS if " " not in w and len(w) > 2))
+# "min" is also the minimum ("a min order"): abbreviations count only after digits ("30 mins").
+_ABBREVIATIONS = frozenset({"min", "hr", "yr"})
+_UNIT = r"minute|min|hour|hr|day|week|fortnight|month|year|yr|decade"
+_PERIOD = r"day|week|month|year|annum"
+# A rate: "per month", "each week", "every day"; "£30/month"; "£30 a month", "twice a week".
+_RATE = re.compile(rf"\b(?:per|each|every)\s+(?P<every>{_PERIOD})\b"
+                   rf"|(?<=\d)\s*/\s*(?P<slash>{_PERIOD})\b"
+                   rf"|(?P<count>\d|\b(?:once|twice|thrice|times))\s+an?\s+(?P<a>{_PERIOD})\b", re.IGNORECASE)
+# A period with a count: "2 weeks", "a fortnight", "an hour and a half", "2 and a half hours",
+# "18-month", "half an hour".
+_LENGTH = re.compile(rf"\b(?P<n>{_COUNT})(?P<half1>\s+and\s+a\s+half)?[\s-]+(?P<unit>{_UNIT})s?"
+                     rf"(?P<half2>\s+and\s+a\s+half)?\b", re.IGNORECASE)
+_NAMED = (
+    (re.compile(r"\bweekends?\b", re.IGNORECASE), "saturday and sunday"),
+    (re.compile(r"\b(?:noon|midday)\b", re.IGNORECASE), "12pm"),
+    (re.compile(r"\bmidnight\b", re.IGNORECASE), "12am"),
+)
+
+
+def _rate(match: re.Match[str]) -> str:
+    if match["every"]:
+        return _RATES[match["every"].lower()]
+    if match["slash"]:
+        return " " + _RATES[match["slash"].lower()]
+    return f"{match['count']} {_RATES[match['a'].lower()]}"
+
+
+def _length(match: re.Match[str]) -> str:
+    written, unit = match["n"].lower(), match["unit"].lower()
+    if unit in _ABBREVIATIONS and not written[0].isdigit():
+        return match[0]
+    count = _COUNTS[written] if written in _COUNTS else float(written)
+    count += 0.5 * (bool(match["half1"]) + bool(match["half2"]))
+    if unit in _MINUTES:
+        total, family = count * _MINUTES[unit], "minutes"
+    else:
+        total, family = count * _MONTHS[unit], "months"
+    return f"{round(total, 3):f}".rstrip("0").rstrip(".") + " " + family
+
+
+def canonical(text: str) -> str:
+    """``text`` with its periods and rates written one way (see the module's docstring)."""
+    text = _RATE.sub(_rate, text)
+    text = _LENGTH.sub(_length, text)
+    for pattern, replacement in _NAMED:
+        text = pattern.sub(replacement, text)
+    return text

@@ -1,0 +1,81 @@
+"""Periods and rates written one way before the value gate compares them
+(gatewise.cache.quantities): one period said two ways is one value; two periods, a period and a
+rate, or two families of units never are."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gatewise.cache.gates import analyse, compare
+from gatewise.cache.quantities import canonical
+
+SAME = [
+    ("Can I return it within two weeks?", "Can I return it within a fortnight?"),
+    ("Can I return it within 14 days?", "Can I return it within 2 weeks?"),
+    ("Does the class last 30 minutes?", "Does the class last half an hour?"),
+    ("Is the flight 90 minutes?", "Is the flight an hour and a half?"),
+    ("Is the flight 1.5 hours?", "Is the flight one and a half hours?"),
+    ("Is the offer valid for 24 hours?", "Is the offer valid for a day?"),
+    ("Is the contract 12 months long?", "Is the contract a year long?"),
+    ("What rate do you offer on 2-year fixes?", "What rate do you offer on 24-month fixes?"),
+    ("Can I pay £10 a month?", "Can I pay £10 per month?"),
+    ("Can I pay £10/month?", "Can I pay £10 monthly?"),
+    ("How often should I take it, twice a day?", "How often should I take it, twice daily?"),
+    ("What's the price per week?", "What's the weekly price?"),
+    ("Is the gym open at weekends?", "Is the gym open on Saturday and Sunday?"),
+    ("What happens at noon?", "What happens at 12pm?"),
+    ("Does the bar close at midnight?", "Does the bar close at 12am?"),
+    ("Is the parking limited to 30 mins?", "Is the parking limited to 30 minutes?"),
+]
+DIFFERENT = [
+    ("Can I return it within a month?", "Can I return it within 30 days?"),  # two families
+    ("Is the contract a year long?", "Is the contract 365 days long?"),
+    ("Is the subscription a week long?", "Is the subscription weekly?"),  # a period, a rate
+    ("Can I return it within two weeks?", "Can I return it within two days?"),
+    ("Is the flight 90 minutes?", "Is the flight an hour?"),
+    ("Can I pay £10 a month?", "Can I pay £10 a week?"),
+    ("Is the gym open at weekends?", "Is the gym open on Saturday?"),
+    ("Which day is collection?", "Which week is collection?"),  # no count: compared as written
+]
+
+
+@pytest.mark.parametrize(("cached", "new"), SAME)
+def test_one_period_said_two_ways_is_one_value(cached: str, new: str) -> None:
+    a, b = analyse(cached), analyse(new)
+    assert a.values == b.values and a.values
+    assert compare(a, b).refused is None
+
+
+@pytest.mark.parametrize(("cached", "new"), DIFFERENT)
+def test_other_periods_and_rates_stay_apart(cached: str, new: str) -> None:
+    assert compare(analyse(cached), analyse(new)).refused == "value"
+
+
+@pytest.mark.parametrize("text", [
+    "Is there a min order?",  # the minimum, not a minute
+    "What happens in the second week?",  # an ordinal
+    "Is order 1234567 days late?",  # a long number is compared as written
+    "Can I book for the day?",
+])
+def test_what_is_not_a_counted_period_is_left_as_written(text: str) -> None:
+    assert canonical(text) == text
+
+
+def test_periods_become_lengths_in_minutes_or_months() -> None:
+    assert canonical("within a fortnight") == "within 20160 minutes"
+    assert canonical("an 18-month contract at £30 a month") == "an 18 months contract at £30 monthly"
+    assert canonical("5 days a week") == "7200 minutes 10080 minutes"  # no count before "a week"
+
+
+_PIECES = st.sampled_from(["a", "an", "half", "one", "2", "2.5", "and a half", "-", " ", "/", "£30",
+                           "day", "days", "week", "month", "year", "hour", "mins", "min", "per", "every",
+                           "twice", "weekend", "noon", "midnight", "x", "1234567"])
+
+
+@given(st.lists(_PIECES, max_size=30).map(" ".join) | st.text(max_size=200))
+def test_writing_one_way_is_stable_and_bounded(text: str) -> None:
+    once = canonical(text)
+    assert canonical(once) == once
+    assert len(once) <= 4 * len(text) + 20
