@@ -28,6 +28,12 @@ SAME = [
     ("What happens at noon?", "What happens at 12pm?"),
     ("Does the bar close at midnight?", "Does the bar close at 12am?"),
     ("Is the parking limited to 30 mins?", "Is the parking limited to 30 minutes?"),
+    ("Can I borrow £3,000?", "Can I borrow £3k?"),
+    ("Can I borrow £3,000?", "Can I borrow three thousand pounds?"),
+    ("Is the limit 24 hours?", "Is the limit twenty-four hours?"),
+    ("Is it £1.50?", "Is it £1.5?"),
+    ("Is a 1st class stamp enough?", "Is a first class stamp enough?"),
+    ("Can I get 2 tickets for £100?", "Can I get two tickets for a hundred pounds?"),
 ]
 DIFFERENT = [
     ("Can I return it within a month?", "Can I return it within 30 days?"),  # two families
@@ -38,6 +44,11 @@ DIFFERENT = [
     ("Can I pay £10 a month?", "Can I pay £10 a week?"),
     ("Is the gym open at weekends?", "Is the gym open on Saturday?"),
     ("Which day is collection?", "Which week is collection?"),  # no count: compared as written
+    ("Can I borrow £3k?", "Can I borrow £30k?"),
+    ("Is it £1.50?", "Is it £1.05?"),
+    ("Is the limit twenty-four hours?", "Is the limit forty-two hours?"),
+    ("Is a 1st class stamp enough?", "Is a 2nd class stamp enough?"),
+    ("Is version 1.50 out?", "Is version 1.5 out?"),  # not a price: its digits are kept
 ]
 
 
@@ -58,6 +69,8 @@ def test_other_periods_and_rates_stay_apart(cached: str, new: str) -> None:
     "What happens in the second week?",  # an ordinal
     "Is order 1234567 days late?",  # a long number is compared as written
     "Can I book for the day?",
+    "Is version 1.50 out?",
+    "Is the 13th a holiday?",  # ordinals past the fifth have no word among the values
 ])
 def test_what_is_not_a_counted_period_is_left_as_written(text: str) -> None:
     assert canonical(text) == text
@@ -69,9 +82,10 @@ def test_periods_become_lengths_in_minutes_or_months() -> None:
     assert canonical("5 days a week") == "7200 minutes 10080 minutes"  # no count before "a week"
 
 
-_PIECES = st.sampled_from(["a", "an", "half", "one", "2", "2.5", "and a half", "-", " ", "/", "£30",
-                           "day", "days", "week", "month", "year", "hour", "mins", "min", "per", "every",
-                           "twice", "weekend", "noon", "midnight", "x", "1234567"])
+_PIECES = st.sampled_from([
+    "a", "an", "half", "one", "2", "2.5", "and a half", "-", " ", "/", "£30", "day", "days", "week", "month",
+    "year", "hour", "mins", "min", "per", "every", "twice", "weekend", "noon", "midnight", "x", "1234567",
+    "twenty", "four", "thousand", "£3k", "£1.50", "1st", "hundred", "k"])
 
 
 @given(st.lists(_PIECES, max_size=30).map(" ".join) | st.text(max_size=200))

@@ -1,4 +1,5 @@
-"""Periods written one way, so that the value gate compares what they are, not how they are said.
+"""Numbers, periods and rates written one way, so that the value gate compares what they are,
+not how they are said.
 
 "Within two weeks" and "within a fortnight", "half an hour" and "30 minutes", "a year" and "12
 months" name one period; "£10 a month", "£10 per month", "£10/month" and "£10 monthly" one rate.
@@ -10,7 +11,10 @@ other way round, so a phrase read in a way it was not meant can only make two qu
 never make two different ones alike. Ordinals are left alone ("the second week"), and so is a
 period without a count ("which day", "this month").
 
-The weekend is Saturday and Sunday, noon and midday 12pm, midnight 12am.
+The weekend is Saturday and Sunday, noon and midday 12pm, midnight 12am. Numbers in words
+("twenty-four", "three thousand") are written in digits, an amount in thousands ("£3k") in full
+and a price's trailing zero dropped ("£1.50" is "£1.5"; a version number keeps its digits), and
+the first five ordinals in words ("1st" is "first").
 """
 
 from __future__ import annotations
@@ -43,6 +47,21 @@ _RATE = re.compile(rf"\b(?:per|each|every)\s+(?P<every>{_PERIOD})\b"
 # "18-month", "half an hour".
 _LENGTH = re.compile(rf"\b(?P<n>{_COUNT})(?P<half1>\s+and\s+a\s+half)?[\s-]+(?P<unit>{_UNIT})s?"
                      rf"(?P<half2>\s+and\s+a\s+half)?\b", re.IGNORECASE)
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+         "ninety": 90}
+_UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
+_SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
+# "twenty-four", "twenty four"
+_COMPOUND = re.compile(rf"\b(?P<tens>{'|'.join(_TENS)})[\s-](?P<unit>{'|'.join(_UNITS)})\b", re.IGNORECASE)
+# "three thousand", "2 hundred", "a million", "1.5 million", "a hundred thousand"; the number is at
+# most six digits, and a product past a thousand million million is left as written.
+_SCALED = re.compile(rf"\b(?P<n>\d{{1,6}}(?:\.\d{{1,3}})?|an?|{'|'.join(_UNITS)}|ten|twelve|fifteen|"
+                     rf"{'|'.join(_TENS)})(?P<scales>(?:\s+(?:{'|'.join(_SCALES)})\b)+)", re.IGNORECASE)
+_LARGEST = 1e18
+_THOUSANDS = re.compile(r"(?P<sign>[£$€])\s?(?P<n>\d{1,6}(?:\.\d{1,3})?)k\b", re.IGNORECASE)
+_PENNIES = re.compile(r"(?P<amount>[£$€]\d{1,9})\.(?:(?P<tenths>[1-9])0|00)\b")
+_ORDINALS = {"1": "first", "2": "second", "3": "third", "4": "fourth", "5": "fifth"}
+_ORDINAL = re.compile(r"\b(?P<n>[1-5])(?:st|nd|rd|th)\b", re.IGNORECASE)
 _NAMED = (
     (re.compile(r"\bweekends?\b", re.IGNORECASE), "saturday and sunday"),
     (re.compile(r"\b(?:noon|midday)\b", re.IGNORECASE), "12pm"),
@@ -68,11 +87,34 @@ def _length(match: re.Match[str]) -> str:
         total, family = count * _MINUTES[unit], "minutes"
     else:
         total, family = count * _MONTHS[unit], "months"
-    return f"{round(total, 3):f}".rstrip("0").rstrip(".") + " " + family
+    return _digits(total) + " " + family
+
+
+def _digits(value: float) -> str:
+    return f"{round(value, 3):f}".rstrip("0").rstrip(".")
+
+
+def _count(written: str) -> float:
+    low = written.lower()
+    if low in _COUNTS:
+        return _COUNTS[low]
+    return float(_TENS.get(low, _UNITS.get(low, 0))) or float(low)
+
+
+def _scaled(match: re.Match[str]) -> str:
+    value = _count(match["n"])
+    for scale in match["scales"].split():
+        value *= _SCALES[scale.lower()]
+    return _digits(value) if value <= _LARGEST else match[0]
 
 
 def canonical(text: str) -> str:
-    """``text`` with its periods and rates written one way (see the module's docstring)."""
+    """``text`` with its numbers, periods and rates written one way (see the module's docstring)."""
+    text = _COMPOUND.sub(lambda m: str(_TENS[m["tens"].lower()] + _UNITS[m["unit"].lower()]), text)
+    text = _THOUSANDS.sub(lambda m: m["sign"] + _digits(float(m["n"]) * 1000), text)
+    text = _SCALED.sub(_scaled, text)
+    text = _PENNIES.sub(lambda m: m["amount"] + ("." + m["tenths"] if m["tenths"] else ""), text)
+    text = _ORDINAL.sub(lambda m: _ORDINALS[m["n"]], text)
     text = _RATE.sub(_rate, text)
     text = _LENGTH.sub(_length, text)
     for pattern, replacement in _NAMED:
