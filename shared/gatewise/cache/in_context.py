@@ -6,11 +6,10 @@ words, under the 0.8 a near-synonym needs (siblings are as close: "gas" / "elect
 hidden states read each word in its sentence, so a word can be compared with the words of the
 other sentence where they stand: "email" there is 0.64 from "send", "most" in "the most
 affordable deal" 0.61 from "cheapest", "font" in "increase the font size" 0.55 from "text" in
-"make the text bigger". A qualifier
-that one question adds finds nothing like it in the other ("large" in "How much is a large
-latte?" is at most 0.15 from any word of "What does a latte cost here?", "private" in "a private
-GP appointment" 0.31), and neither does a sibling put in another sentence ("gas" / "electricity"
-bills, 0.19).
+"make the text bigger". A qualifier that one question adds finds nothing like it in the other
+("large" in "How much is a large latte?" is at most 0.15 from any word of "What does a latte cost
+here?", "private" in "a private GP appointment" 0.31), and neither does a sibling put in another
+sentence ("gas" / "electricity" bills, 0.19).
 
 Only rebuilt questions are read this way (:func:`gatewise.cache.gates.compare` says which): in a
 minimal pair the sentence around a swapped word is the same, so the two words read alike in
