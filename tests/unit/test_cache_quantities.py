@@ -34,6 +34,8 @@ SAME = [
     ("Is it £1.50?", "Is it £1.5?"),
     ("Is a 1st class stamp enough?", "Is a first class stamp enough?"),
     ("Can I get 2 tickets for £100?", "Can I get two tickets for a hundred pounds?"),
+    ("How much is 1kg of flour?", "How much is a kilo of flour?"),
+    ("Is the run 1 mile?", "Is the run one mile?"),
 ]
 DIFFERENT = [
     ("Can I return it within a month?", "Can I return it within 30 days?"),  # two families
@@ -49,6 +51,8 @@ DIFFERENT = [
     ("Is the limit twenty-four hours?", "Is the limit forty-two hours?"),
     ("Is a 1st class stamp enough?", "Is a 2nd class stamp enough?"),
     ("Is version 1.50 out?", "Is version 1.5 out?"),  # not a price: its digits are kept
+    ("How much is a pound of mince?", "How much is £1 of mince?"),  # a weight, an amount
+    ("How much is half a kilo of flour?", "How much is 1kg of flour?"),
 ]
 
 

@@ -13,8 +13,9 @@ period without a count ("which day", "this month").
 
 The weekend is Saturday and Sunday, noon and midday 12pm, midnight 12am. Numbers in words
 ("twenty-four", "three thousand") are written in digits, an amount in thousands ("£3k") in full
-and a price's trailing zero dropped ("£1.50" is "£1.5"; a version number keeps its digits), and
-the first five ordinals in words ("1st" is "first").
+and a price's trailing zero dropped ("£1.50" is "£1.5"; a version number keeps its digits), the
+first five ordinals in words ("1st" is "first"), and one of a measure in digits ("a kilo" is
+"1 kilo", as "1kg").
 """
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ _THOUSANDS = re.compile(r"(?P<sign>[£$€])\s?(?P<n>\d{1,6}(?:\.\d{1,3})?)k\b",
 _PENNIES = re.compile(r"(?P<amount>[£$€]\d{1,9})\.(?:(?P<tenths>[1-9])0|00)\b")
 _ORDINALS = {"1": "first", "2": "second", "3": "third", "4": "fourth", "5": "fifth"}
 _ORDINAL = re.compile(r"\b(?P<n>[1-5])(?:st|nd|rd|th)\b", re.IGNORECASE)
+# "a kilo", "half a litre", "one mile": the count in digits, as "1kg" has it. Not "a pound",
+# which is also an amount of money ("a pound of mince" is not "£1 of mince").
+_ONE_MEASURE = re.compile(r"\b(?P<n>half an?|an?|one)\s+(?P<unit>(?:kilo|kilogram|gram|litre|liter|mile|"
+                          r"kilometre|kilometer|metre|meter|gigabyte|megabyte|terabyte)s?|kg|km|gb|mb|tb)\b",
+                          re.IGNORECASE)
 _NAMED = (
     (re.compile(r"\bweekends?\b", re.IGNORECASE), "saturday and sunday"),
     (re.compile(r"\b(?:noon|midday)\b", re.IGNORECASE), "12pm"),
@@ -117,6 +123,7 @@ def canonical(text: str) -> str:
     text = _ORDINAL.sub(lambda m: _ORDINALS[m["n"]], text)
     text = _RATE.sub(_rate, text)
     text = _LENGTH.sub(_length, text)
+    text = _ONE_MEASURE.sub(lambda m: f"{_digits(_COUNTS[m['n'].lower()])} {m['unit']}", text)
     for pattern, replacement in _NAMED:
         text = pattern.sub(replacement, text)
     return text
