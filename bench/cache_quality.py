@@ -132,7 +132,8 @@ async def judge_all(cache: SemanticCache, pairs: list[Pair]) -> list[Judged]:
     for p in pairs:
         gate, _ = await cache.judge(p.cached, p.new, float(np.dot(vectors[p.cached], vectors[p.new])))
         history = "context" if not p.same_context else \
-            (await cache.same_history(p.scope_a.history(), p.scope_b.history()))[0]
+            (await cache.same_history(p.scope_a.history(), p.scope_b.history(),
+                                      by_place=gates.refers_by_place(p.new)))[0]
         judged.append(Judged(p, float(np.dot(vectors[p.cached], vectors[p.new])), gate, history))
     return judged
 

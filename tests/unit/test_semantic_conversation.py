@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from gatewise.cache.embedders import LocalEmbedder
+from gatewise.cache.gates import refers_by_place
 from gatewise.cache.semantic import Scope, SemanticCache
 from gatewise.config import SemanticCacheConfig
 
@@ -45,6 +46,11 @@ REWORDED = [
      conversation("We'll reach the hotel at 11 at night on Saturday.",
                   "No problem, I've noted your late arrival."),
      "Will reception still be open?"),
+    # the same figures in another order: the question picks nothing out by its place
+    (conversation("I'm 6 months into an 18 month broadband contract at £30 a month",
+                  "What would you like to know?"),
+     conversation("My broadband is £30/month, 18-month term, and I'm six months in", "How can I help?"),
+     "What would it cost me to leave now?"),
 ]
 OTHER = [
     (DELIVERY, conversation("How do I change my billing address?", EDIT), "Is there a fee for that?"),
@@ -54,6 +60,8 @@ OTHER = [
                           "You can return it for free within 14 days."), "How do I print the label?"),
     (OPTIONS, conversation("My parcel arrived damaged.",
                            "Sorry! Would you like 1) a replacement or 2) a refund?"), "the first one"),
+    (OPTIONS, conversation("My parcel arrived damaged.",
+                           "Sorry! Would you like 1) a replacement or 2) a refund?"), "that one please"),
     (FREEZE, conversation("I've broken my ankle.", "I can cancel your membership. Shall I?"), "yes do that"),
     (FREEZE, conversation("I've broken my wrist.", "I can freeze your membership for 2 months. Shall I?"),
      "yes do that"),
@@ -94,6 +102,7 @@ async def test_a_follow_up_in_a_reworded_conversation_hits(
 
 @pytest.mark.parametrize(("cached", "new", "question"), OTHER,
                          ids=["other address", "other order", "other days", "options swapped",
+                              "options swapped, that one",
                               "other offer", "other injury", "more turns", "maybe, not yes", "an offer"])
 async def test_a_follow_up_in_another_conversation_never_hits(
         cache: SemanticCache, cached: Turns, new: Turns, question: str) -> None:
@@ -112,3 +121,14 @@ async def test_each_conversation_finds_its_own_answer_among_many(cache: Semantic
                             "You can send it back for free within 30 days.")
     found = await cache.lookup(scope(reworded), "How do I print the label?")
     assert found.hit is not None and found.hit.value == {"order": 1007}
+
+
+@pytest.mark.parametrize(("question", "by_place"), [
+    ("the first one", True), ("that one please", True), ("I'll go for the latter", True),
+    ("What's the last step?", True), ("How much is the other one?", True),
+    ("What would it cost me to leave now?", False), ("How do I print the label?", False),
+    ("Which one is cheaper?", False),
+])
+def test_a_question_that_picks_something_out_by_its_place(question: str, by_place: bool) -> None:
+    """Only such a question needs the earlier turns to give things in the same order."""
+    assert refers_by_place(question) is by_place

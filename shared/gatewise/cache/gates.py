@@ -841,6 +841,16 @@ def says_nothing(text: str) -> bool:
     return not any(word in _REPLY_WORDS for word in re.findall(r"[a-z]+", text.lower()))
 
 
+_BY_PLACE = re.compile(r"\b(?:former|latter|(?:this|that|the other) one)\b", re.IGNORECASE)
+
+
+def refers_by_place(text: str) -> bool:
+    """Whether ``text`` picks something out by its place in what was said before ("the first
+    one", "the last", "the latter", "that one"), so the order earlier turns gave things in
+    decides what it asks."""
+    return any(value.startswith("#") for value in analyse(text).values) or bool(_BY_PLACE.search(text))
+
+
 def same_order(a: Features, b: Features) -> bool:
     """The content words and numbers both sides have once each come in the same order. An
     earlier turn that offers "1) a refund or 2) a voucher" is not one that offers them the other

@@ -371,13 +371,15 @@ class SemanticCache:
                                                in_context=rank < _CANDIDATES)
             cost += word_cost
             differing = _differing_turns(row.history, history) if gate is None else []
-            if gate is None and (len(row.history) != len(history) or not _lexically_alike(differing)):
+            by_place = gates.refers_by_place(question)
+            if gate is None and (len(row.history) != len(history)
+                                 or not _lexically_alike(differing, by_place)):
                 gate = "history"
             elif differing:
                 # Bounded: each such check embeds up to 2 * MAX_DIFFERING_TURNS turns.
                 reworded_histories += 1
                 gate, turn_cost = ("history", 0.0) if reworded_histories > _REWORDED_HISTORIES \
-                    else await self.same_history(row.history, history)
+                    else await self.same_history(row.history, history, by_place=by_place)
                 cost += turn_cost
             if gate is not None:
                 refused = refused or gate
@@ -509,21 +511,22 @@ class SemanticCache:
         self._word_memo.move_to_end(text)
         return self._word_memo[text]
 
-    async def same_history(self, cached: Sequence[str], new: Sequence[str]) -> tuple[str | None, float]:
+    async def same_history(self, cached: Sequence[str], new: Sequence[str], *,
+                           by_place: bool = True) -> tuple[str | None, float]:
         """Whether the conversation before the cached question is the new one's, reworded: None,
         or ``history``; and what embedding the turns cost upstream. The scope key already holds
         both to the same turns by place and role, so each turn is compared with the one at its
         place: the same as read, or close by cosine **and** passing every gate, as a question
-        would, with the words both have in the same order (a list of options offered in
-        another order is another conversation). "I'm on the £32 plan" and "my plan is £32 a
-        month" may be one conversation; the £26 and £45 plans, or a freeze and a cancellation
-        offered, are two."""
+        would, and, when the question picks something out by its place (``by_place``), with the
+        words both have in the same order (after options offered in another order, "the first
+        one" asks for the other). "I'm on the £32 plan" and "my plan is £32 a month" may be one
+        conversation; the £26 and £45 plans, or a freeze and a cancellation offered, are two."""
         if len(cached) != len(new):
             return "history", 0.0
         differing = _differing_turns(cached, new)
         if not differing:
             return None, 0.0
-        if not _lexically_alike(differing):
+        if not _lexically_alike(differing, by_place):
             return "history", 0.0
         texts = [gates.embedding_text(turn) for pair in differing for turn in pair]
         vectors, cost = await self._memo_vectors(texts)
@@ -787,15 +790,16 @@ def _differing_turns(cached: Sequence[str], new: Sequence[str]) -> list[tuple[st
     return differing
 
 
-def _lexically_alike(differing: list[tuple[str, str]]) -> bool:
+def _lexically_alike(differing: list[tuple[str, str]], by_place: bool) -> bool:
     """The checks of reworded turns that need no embedding: few enough, short enough, passing
-    the lexical gates, with the words both share in the same order. Other conversations
-    (another order number, another offer) mostly stop here, before any turn is embedded."""
+    the lexical gates, and, when the question picks something out by its place (``by_place``:
+    "the first one"), with the words both share in the same order. Other conversations (another
+    order number, another offer) mostly stop here, before any turn is embedded."""
     if len(differing) > MAX_DIFFERING_TURNS or not all(_fits(a) and _fits(b) for a, b in differing):
         return False
     for a, b in differing:
         cached, new = gates.analyse_pair(a, b)
-        if gates.compare(cached, new).refused is not None or not gates.same_order(cached, new):
+        if gates.compare(cached, new).refused is not None or (by_place and not gates.same_order(cached, new)):
             return False
     return True
 
