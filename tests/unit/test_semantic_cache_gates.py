@@ -151,6 +151,9 @@ PARAPHRASES = [
     ("How can I turn off notifications?", "How do I switch off notifications?"),
     ("I can't log in to my account", "I cannot log in to my account"),
     ("Do all the rooms have a kettle?", "Do the rooms have a kettle?"),
+    # "what year", "what date" ask when
+    ("What year was the castle built?", "When was the castle built?"),
+    ("What date does term start?", "When does term start?"),
 ]
 
 # Paraphrases whose words the gates match by themselves, leaving nothing to word vectors.

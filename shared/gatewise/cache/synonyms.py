@@ -216,8 +216,11 @@ _PHRASES = (
     (r"\b(?:opening|business|office|trading) (?:hours|times)\b", "open when"),
     # "When flying", "when travelling" set a circumstance; they do not ask when.
     (r"\bwhen(?= \w+ing\b)", "while"),
-    # "what time does it open" asks when; "what time zone" does not.
-    (r"\bwhat time(?= (?:is|are|was|were|does|do|did|will|would|can|could|should|must|'s)\b)", "when"),
+    # "what time does it open" asks when; "what time zone" does not. So do "what day is collection",
+    # "which year was it built" and "how soon can I".
+    (r"\b(?:what time|(?:what|which) (?:day|date|month|year))"
+     r"(?= (?:is|are|was|were|does|do|did|will|would|can|could|should|must|'s)\b)", "when"),
+    (r"\bhow soon\b", "when"),
     # "how much is it", "how much does it cost" ask a price; "how much luggage" a quantity.
     (r"\bhow much(?= (?:is|are|was|were|does|do|did|will|would|'s|it|to|for)\b)", "price"),
 )
