@@ -120,9 +120,7 @@ async def _semantic_cache(runtime: Runtime) -> int:
             _line(False, f"semantic cache: the embedder {embedder} does not load: {exc}")
             return 1
     stats = await semantic.stats()
-    # Only the local model gives word vectors (gatewise.cache.in_context).
-    reads_words = hasattr(semantic.embedder, "word_vectors")
-    in_context = ", a rebuilt question's words read in context" if reads_words else ""
+    in_context = ", a rebuilt question's words read in context" if semantic.reads_in_context else ""
     _line(True, f"semantic cache: {stats.entries} entries ({stats.bytes:,} bytes), embedder {embedder}, "
                 f"similarity ≥ {semantic.threshold}, kept {semantic.ttl_s:.0f}s{in_context}")
     return 0

@@ -111,10 +111,9 @@ async def test_an_over_long_question_keeps_the_lexical_verdict(cache: SemanticCa
     assert (await cache.judge(cached, padded, 0.9))[0] == "content"
 
 
-async def test_questions_read_in_context_are_kept_within_a_bound(cache: SemanticCache,
-                                                                 embedder: LocalEmbedder) -> None:
+async def test_questions_read_in_context_are_kept_within_a_bound(cache: SemanticCache) -> None:
     for i in range(40):
-        await cache._words(embedder.word_vectors, f"Please email the contract {i}")
+        await cache._words(f"Please email the contract {i}")
     assert len(cache._word_memo) == 16
     assert next(reversed(cache._word_memo)) == "Please email the contract 39"
 

@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -66,6 +66,13 @@ class Embedder(Protocol):
         """Load what the first embedding would (a model), so that it does not wait for it."""
 
     async def aclose(self) -> None: ...
+
+@runtime_checkable
+class WordEmbedder(Protocol):
+    """An embedder that also gives each word's vector in its sentence (the local model)."""
+
+    async def word_vectors(self, text: str) -> list[tuple[str, np.ndarray]]: ...
+
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)

@@ -27,12 +27,12 @@ from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from gatewise.cache import gates, in_context
-from gatewise.cache.embedders import Embedder, EmbedderError, make_embedder
+from gatewise.cache.embedders import Embedder, EmbedderError, WordEmbedder, make_embedder
 from gatewise.cache.keys import cache_key
 from gatewise.cache.response import OWNER_COLUMNS, OWNER_INDEX
 from gatewise.cache.sqlite_db import DbThread, FileSchema, evict_lru, in_transaction, totals_schema
@@ -40,7 +40,7 @@ from gatewise.cache.vector_index import VectorIndex
 from gatewise.errors import GatewiseError
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Callable
 
     from gatewise.catalog import Catalog
     from gatewise.config import Settings
@@ -361,6 +361,7 @@ class SemanticCache:
         candidates = await self._find(scope.key(self.embedder.name), vector, max_age_s, limit)
         refused: str | None = None
         reworded_histories = 0
+        by_place = bool(history) and gates.refers_by_place(question)  # read once for every candidate
         for rank, row in enumerate(candidates):
             similarity = float(np.dot(row.vector, vector))
             if similarity < self.threshold:
@@ -371,7 +372,6 @@ class SemanticCache:
                                                in_context=rank < _CANDIDATES)
             cost += word_cost
             differing = _differing_turns(row.history, history) if gate is None else []
-            by_place = gates.refers_by_place(question)
             if gate is None and (len(row.history) != len(history)
                                  or not _lexically_alike(differing, by_place)):
                 gate = "history"
@@ -487,25 +487,29 @@ class SemanticCache:
         agrees closely as a whole (``REWORDED_COSINE``) and each word that refused has a partner
         in the other sentence read in context (:mod:`gatewise.cache.in_context`; the local
         embedder only: others give no word vectors)."""
-        word_vectors = getattr(self.embedder, "word_vectors", None)
         if refused not in ("content", "rare_word") or not verdict.rebuilt or similarity < REWORDED_COSINE \
-                or word_vectors is None \
+                or not self.reads_in_context \
                 or max(len(cached_question), len(new_question)) > in_context.MAX_CHARS:
             return refused
-        cached_words = await self._words(word_vectors, cached_question)
-        new_words = await self._words(word_vectors, new_question)
+        cached_words = await self._words(cached_question)
+        new_words = await self._words(new_question)
         if in_context.all_partnered(verdict.unmatched_cached, cached_words, new_words) \
                 and in_context.all_partnered(verdict.unmatched_new, new_words, cached_words):
             return None
         return refused
 
-    async def _words(self, word_vectors: Callable[[str], Awaitable[in_context.WordVectors]],
-                     question: str) -> in_context.WordVectors:
+    @property
+    def reads_in_context(self) -> bool:
+        """Whether a rebuilt question's differing words can be read in context: only the local
+        model gives word vectors."""
+        return isinstance(self.embedder, WordEmbedder)
+
+    async def _words(self, question: str) -> in_context.WordVectors:
         """A question's words in context; a stored question is read again for each new one
         that reaches this check, so the last few are kept."""
         text = gates.embedding_text(question)
         if text not in self._word_memo:
-            self._word_memo[text] = await word_vectors(text)
+            self._word_memo[text] = await cast(WordEmbedder, self.embedder).word_vectors(text)
             while len(self._word_memo) > _WORD_MEMO:
                 self._word_memo.popitem(last=False)
         self._word_memo.move_to_end(text)
