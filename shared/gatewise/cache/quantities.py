@@ -22,20 +22,21 @@ from __future__ import annotations
 
 import re
 
-_COUNTS = {
-    "a": 1.0, "an": 1.0, "one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0, "five": 5.0, "six": 6.0,
-    "seven": 7.0, "eight": 8.0, "nine": 9.0, "ten": 10.0, "eleven": 11.0, "twelve": 12.0,
-    "thirteen": 13.0, "fourteen": 14.0, "fifteen": 15.0, "sixteen": 16.0, "seventeen": 17.0,
-    "eighteen": 18.0, "nineteen": 19.0, "twenty": 20.0, "thirty": 30.0, "forty": 40.0, "fifty": 50.0,
-    "sixty": 60.0, "ninety": 90.0, "half a": 0.5, "half an": 0.5, "half": 0.5,
-}
+_UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
+_TEENS = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+          "seventeen": 17, "eighteen": 18, "nineteen": 19}
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+         "ninety": 90}
+# Every count written in words that a period, a scale or a measure may follow.
+_COUNTS: dict[str, float] = {"a": 1, "an": 1, "half": 0.5, "half a": 0.5, "half an": 0.5,
+                             **_UNITS, **_TEENS, **_TENS}
 _MINUTES = {"minute": 1, "min": 1, "hour": 60, "hr": 60, "day": 1440, "week": 10080, "fortnight": 20160}
 _MONTHS = {"month": 1, "year": 12, "yr": 12, "decade": 120}
 _RATES = {"day": "daily", "week": "weekly", "month": "monthly", "year": "yearly", "annum": "yearly"}
 
 # Six digits at most: a longer number is compared as written, never rounded into another's value.
-_COUNT = (r"\d{1,6}(?:\.\d{1,3})?|half an?|half|an?|"
-          + "|".join(w for w in _COUNTS if " " not in w and len(w) > 2))
+_COUNT = r"\d{1,6}(?:\.\d{1,3})?|" + "|".join(sorted((w.replace(" ", r"\s+") for w in _COUNTS), key=len,
+                                                     reverse=True))
 # "min" is also the minimum ("a min order"): abbreviations count only after digits ("30 mins").
 _ABBREVIATIONS = frozenset({"min", "hr", "yr"})
 _UNIT = r"minute|min|hour|hr|day|week|fortnight|month|year|yr|decade"
@@ -48,16 +49,12 @@ _RATE = re.compile(rf"\b(?:per|each|every)\s+(?P<every>{_PERIOD})\b"
 # "18-month", "half an hour".
 _LENGTH = re.compile(rf"\b(?P<n>{_COUNT})(?P<half1>\s+and\s+a\s+half)?[\s-]+(?P<unit>{_UNIT})s?"
                      rf"(?P<half2>\s+and\s+a\s+half)?\b", re.IGNORECASE)
-_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
-         "ninety": 90}
-_UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 # "twenty-four", "twenty four"
 _COMPOUND = re.compile(rf"\b(?P<tens>{'|'.join(_TENS)})[\s-](?P<unit>{'|'.join(_UNITS)})\b", re.IGNORECASE)
 # "three thousand", "2 hundred", "a million", "1.5 million", "a hundred thousand"; the number is at
 # most six digits, and a product past a thousand million million is left as written.
-_SCALED = re.compile(rf"\b(?P<n>\d{{1,6}}(?:\.\d{{1,3}})?|an?|{'|'.join(_UNITS)}|ten|twelve|fifteen|"
-                     rf"{'|'.join(_TENS)})(?P<scales>(?:\s+(?:{'|'.join(_SCALES)})\b)+)", re.IGNORECASE)
+_SCALED = re.compile(rf"\b(?P<n>{_COUNT})(?P<scales>(?:\s+(?:{'|'.join(_SCALES)})\b)+)", re.IGNORECASE)
 _LARGEST = 1e18
 _THOUSANDS = re.compile(r"(?P<sign>[£$€])\s?(?P<n>\d{1,6}(?:\.\d{1,3})?)k\b", re.IGNORECASE)
 _PENNIES = re.compile(r"(?P<amount>[£$€]\d{1,9})\.(?:(?P<tenths>[1-9])0|00)\b")
@@ -87,8 +84,7 @@ def _length(match: re.Match[str]) -> str:
     written, unit = match["n"].lower(), match["unit"].lower()
     if unit in _ABBREVIATIONS and not written[0].isdigit():
         return match[0]
-    count = _COUNTS[written] if written in _COUNTS else float(written)
-    count += 0.5 * (bool(match["half1"]) + bool(match["half2"]))
+    count = _count(written) + 0.5 * (bool(match["half1"]) + bool(match["half2"]))
     if unit in _MINUTES:
         total, family = count * _MINUTES[unit], "minutes"
     else:
@@ -101,10 +97,9 @@ def _digits(value: float) -> str:
 
 
 def _count(written: str) -> float:
-    low = written.lower()
-    if low in _COUNTS:
-        return _COUNTS[low]
-    return float(_TENS.get(low, _UNITS.get(low, 0))) or float(low)
+    """A count as :data:`_COUNT` matched it: in digits or in words."""
+    low = " ".join(written.lower().split())
+    return _COUNTS[low] if low in _COUNTS else float(low)
 
 
 def _scaled(match: re.Match[str]) -> str:
@@ -123,7 +118,7 @@ def canonical(text: str) -> str:
     text = _ORDINAL.sub(lambda m: _ORDINALS[m["n"]], text)
     text = _RATE.sub(_rate, text)
     text = _LENGTH.sub(_length, text)
-    text = _ONE_MEASURE.sub(lambda m: f"{_digits(_COUNTS[m['n'].lower()])} {m['unit']}", text)
+    text = _ONE_MEASURE.sub(lambda m: f"{_digits(_count(m['n']))} {m['unit']}", text)
     for pattern, replacement in _NAMED:
         text = pattern.sub(replacement, text)
     return text
