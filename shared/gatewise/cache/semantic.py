@@ -465,38 +465,35 @@ class SemanticCache:
         (``REWORDED_COSINE``); otherwise every differing word needs a near-synonym, or, with
         ``in_context``, a partner in the other sentence read in context."""
         verdict = gates.compare(*gates.analyse_pair(cached_question, new_question))
-        if verdict.refused is not None:
-            if not in_context:
-                return verdict.refused, 0.0
-            return await self._unless_partnered(verdict.refused, verdict, cached_question, new_question,
-                                                similarity), 0.0
-        if verdict.reworded and similarity >= REWORDED_COSINE:
-            return None, 0.0
-        if not verdict.unmatched_cached and not verdict.unmatched_new:
-            return None, 0.0
-        synonyms, cost = (False, 0.0) if not verdict.unmatched_cached or not verdict.unmatched_new \
-            else await self._synonyms(verdict)
-        if synonyms or not in_context:
-            return (None if synonyms else "content"), cost
-        refused = await self._unless_partnered("content", verdict, cached_question, new_question, similarity)
+        refused, cost = verdict.refused, 0.0
+        if refused is None:
+            if verdict.reworded and similarity >= REWORDED_COSINE:
+                return None, cost
+            if not verdict.unmatched_cached and not verdict.unmatched_new:
+                return None, cost
+            if verdict.unmatched_cached and verdict.unmatched_new:
+                synonyms, cost = await self._synonyms(verdict)
+                if synonyms:
+                    return None, cost
+            refused = "content"
+        if in_context and await self._partnered(refused, verdict, cached_question, new_question, similarity):
+            return None, cost
         return refused, cost
 
-    async def _unless_partnered(self, refused: str, verdict: gates.LexicalVerdict, cached_question: str,
-                                new_question: str, similarity: float) -> str | None:
-        """``refused``, or None when a rebuilt question that the content or rare-word gate refused
-        agrees closely as a whole (``REWORDED_COSINE``) and each word that refused has a partner
-        in the other sentence read in context (:mod:`gatewise.cache.in_context`; the local
-        embedder only: others give no word vectors)."""
+    async def _partnered(self, refused: str, verdict: gates.LexicalVerdict, cached_question: str,
+                         new_question: str, similarity: float) -> bool:
+        """Whether a rebuilt question that the content or rare-word gate refused agrees closely as
+        a whole (``REWORDED_COSINE``) and each word that refused has a partner in the other
+        sentence read in context (:mod:`gatewise.cache.in_context`; the local embedder only:
+        others give no word vectors)."""
         if refused not in ("content", "rare_word") or not verdict.rebuilt or similarity < REWORDED_COSINE \
                 or not self.reads_in_context \
                 or max(len(cached_question), len(new_question)) > in_context.MAX_CHARS:
-            return refused
+            return False
         cached_words = await self._words(cached_question)
         new_words = await self._words(new_question)
-        if in_context.all_partnered(verdict.unmatched_cached, cached_words, new_words) \
-                and in_context.all_partnered(verdict.unmatched_new, new_words, cached_words):
-            return None
-        return refused
+        return in_context.all_partnered(verdict.unmatched_cached, cached_words, new_words) \
+            and in_context.all_partnered(verdict.unmatched_new, new_words, cached_words)
 
     @property
     def reads_in_context(self) -> bool:
