@@ -163,6 +163,7 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
     "moisture": ("wet", "dry"),
     "noise": ("loud louder noisy", "quiet quieter"),
     "thickness": ("thick thicker", "thin thinner"),
+    "memory": ("remember remembered recall recalled", "forget forgot forgotten"),
 }
 # Polar words that say little when the other side has neither: "Do the rooms have a kettle?"
 # asks what "Do all the rooms have a kettle?" does, and "Is delivery available?" what "Do you
@@ -701,7 +702,7 @@ _ANSWER_KINDS = frozenset({"price", "need", "allowed", "meaning", "exist", "elig
 
 def compare(cached: Features, new: Features) -> LexicalVerdict:
     """The lexical gates, cheapest first."""
-    if cached.values != new.values:
+    if not _same_values(cached.values, new.values):
         return LexicalVerdict("value")
     if cached.negations != new.negations:
         return LexicalVerdict("negation")
@@ -731,6 +732,20 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
     return LexicalVerdict(None, *unmatched, reworded, rebuilt)
 
 
+# Words for the day a question is asked. A question that names no time asks about that day too
+# ("When's the last train to Bristol?" / "... tonight?"), as an exact repeat asked another day
+# would; against another day or part of it ("tomorrow", "this morning") they still differ.
+_PRESENT = frozenset({"today", "tonight"})
+
+
+def _same_values(a: frozenset[str], b: frozenset[str]) -> bool:
+    if a == b:
+        return True
+    if not a & _PRESENT:
+        a, b = b, a
+    return not b & _PRESENT and a - _PRESENT == b
+
+
 def _rebuilt(a: Features, only_a: frozenset[str], b: Features, only_b: frozenset[str]) -> bool:
     """Whether two questions that differ in some words are built differently, not a minimal pair.
     A question about something else is written by changing or adding a word in the same sentence
@@ -745,6 +760,10 @@ def _rebuilt(a: Features, only_a: frozenset[str], b: Features, only_b: frozenset
     return SequenceMatcher(None, rest_a, rest_b, autojunk=False).ratio() < MINIMAL_PAIR_RATIO
 
 
+# Words that, after a thing's name, name where it is and nothing else.
+_PLACE_OF_THING = _set("building buildings premises site venue city town")
+
+
 def _takes_no_side(a: Features, only_a: frozenset[str], b: Features, only_b: frozenset[str]) -> bool:
     """Whether a rebuilt question's differing words are common ones that a close embedding may
     vouch for alone: none takes a side of an opposite pair, says what kind of answer is wanted
@@ -753,14 +772,18 @@ def _takes_no_side(a: Features, only_a: frozenset[str], b: Features, only_b: fro
     polar = {word for _, _, word in a.polarity} | {word for _, _, word in b.polarity}
     if (only_a | only_b) & polar:
         return False
-    for side, only in ((a, only_a), (b, only_b)):
+    for side, only, other_only in ((a, only_a, only_b), (b, only_b, only_a)):
         if any(synonyms.senses(side.spelled[w], w) & _ANSWER_KINDS for w in only):
             return False
         # A differing word right before a word both share qualifies it: "a large coffee",
-        # "the premium plan" ask about another thing than "a coffee", "the plan".
+        # "the premium plan" ask about another thing than "a coffee", "the plan". One added right
+        # after such a word, with nothing in its place on the other side, names another thing
+        # with it: "a gift card" is not "a gift" (but "the gym building" is where "the gym" is).
         shared = side.content - only
-        if any(w in only and after in shared for w, after in zip(side.sequence[:-1], side.sequence[1:],
-                                                                  strict=True)):
+        if any((w in only and after in shared)
+               or (w in shared and after in only and not other_only
+                   and side.spelled.get(after) not in _PLACE_OF_THING)
+               for w, after in zip(side.sequence[:-1], side.sequence[1:], strict=True)):
             return False
     return True
 

@@ -38,8 +38,13 @@ MAX_CHARS = 300
 WordVectors = Sequence[tuple[str, np.ndarray]]
 
 
+# What the tokenizer leaves of a contraction ("what's" reads as "what", "'", "s"): no word.
+_CLITICS = frozenset({"ll", "re", "ve"})
+
+
 def _is_content(written: str) -> bool:
-    return written.isalpha() and not gates.is_function_word(written)
+    return written.isalpha() and len(written) > 1 and written not in _CLITICS \
+        and not gates.is_function_word(written)
 
 
 def _place_of(word: str, words: WordVectors) -> int | None:
@@ -59,10 +64,9 @@ def _neighbours(place: int, words: WordVectors) -> set[str]:
 def all_partnered(unmatched: Iterable[str], words: WordVectors, other: WordVectors) -> bool:
     """Whether every one of ``unmatched`` (words of the sentence read as ``words``) has a word of
     the other sentence (``other``) within :data:`PARTNER_COSINE` in context. A word the model
-    does not see as written (the gates read a rewritten phrase, or the text was cut at the
-    model's window) has no partner; nor is the word it stands beside a partner for it: in "a
-    coffee cup" or "a gift card", "cup" reads like "coffee" (0.69) and "card" like "gift", yet
-    each names another thing than the word alone."""
+    does not see as written (the text was cut at the model's window) has no partner; nor is the
+    word it stands beside a partner for it: in "a coffee cup" or "a gift card", "cup" reads like
+    "coffee" (0.69) and "card" like "gift", yet each names another thing than the word alone."""
     partners = [(gates.stem(written), vector) for written, vector in other if _is_content(written)]
     for word in unmatched:
         place = _place_of(word, words)

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from gatewise.cache import gates, in_context
+from gatewise.cache import gates, in_context, synonyms
 from gatewise.cache.embedders import Embedder, EmbedderError, WordEmbedder, make_embedder
 from gatewise.cache.keys import cache_key
 from gatewise.cache.response import OWNER_COLUMNS, OWNER_INDEX
@@ -472,8 +472,8 @@ class SemanticCache:
             if not verdict.unmatched_cached and not verdict.unmatched_new:
                 return None, cost
             if verdict.unmatched_cached and verdict.unmatched_new:
-                synonyms, cost = await self._synonyms(verdict)
-                if synonyms:
+                near, cost = await self._synonyms(verdict)
+                if near:
                     return None, cost
             refused = "content"
         if in_context and await self._partnered(refused, verdict, cached_question, new_question, similarity):
@@ -502,9 +502,11 @@ class SemanticCache:
         return isinstance(self.embedder, WordEmbedder)
 
     async def _words(self, question: str) -> in_context.WordVectors:
-        """A question's words in context; a stored question is read again for each new one
-        that reaches this check, so the last few are kept."""
-        text = gates.embedding_text(question)
+        """A question's words in context, read with the expressions the gates rewrite already
+        rewritten ("I can't remember my PIN" as "I forgot my PIN"), so that each word the gates
+        compare is found in its sentence; a stored question is read again for each new one that
+        reaches this check, so the last few are kept."""
+        text = synonyms.rewrite(gates.embedding_text(question))
         if text not in self._word_memo:
             self._word_memo[text] = await cast(WordEmbedder, self.embedder).word_vectors(text)
             while len(self._word_memo) > _WORD_MEMO:

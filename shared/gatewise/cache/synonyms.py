@@ -32,7 +32,7 @@ fix: fix repair mend resolve solve
 cancel: cancel terminate end stop
 need: need require required necessary needed mandatory compulsory must
 allowed: allow allowed permitted can may able possible legal
-price: price cost fee pricing tariff fare
+price: price cost fee pricing tariff fare charge
 exist: available there
 offer: offer provide supply available
 fast: fast quick rapid speedy swift
@@ -167,6 +167,9 @@ _PHRASES = (
     # A clock time said in words: "11 at night" is 11pm, "9 in the morning" 9am.
     (r"\b(\d{1,2}) ?(?:o'clock )?(?:at night|in the (?:evening|afternoon))\b", r"\1pm"),
     (r"\b(\d{1,2}) ?(?:o'clock )?in the morning\b", r"\1am"),
+    # Not remembering is forgetting: "I can't remember my password" has lost it as "I forgot" has.
+    (r"\b(?:can't|cannot|can not|couldn't|could not|don't|do not|didn't|did not)\s+(?:remember|recall)\b",
+     "forgot"),
     (r"\bget(?:s|ting)? rid of\b|\bgot rid of\b", "remove"),
     (r"\bsort(?:s|ed|ing)? out\b", "fix"),
     (r"\bput(?:s|ting)? off\b", "postpone"),
@@ -181,7 +184,7 @@ _PHRASES = (
     # Compounds whose head alone says the same in a question: a hotel's pool is a swimming pool,
     # and "my car insurance policy" is "my car insurance".
     (r"\bswimming[ -]pools?\b", "pool"),
-    (r"\binsurance (?:policy|policies|cover)\b", "insurance"),
+    (r"\binsurance (?:policy|policies|cover|plans?)\b", "insurance"),
     (r"\b(?:go|goes|went|going|gone) live\b", "activated"),
     # A place that welcomes dogs or pets allows them ("user-friendly" says nothing of the kind).
     (r"\b(dog|pet)s?[ -]friendly\b", r"\1s allowed"),
