@@ -224,6 +224,8 @@ SAME_WORDS = [
     ("Is the pharmacy open at 9am?", "Is the pharmacy open at 9 in the morning?"),
     ("How much luggage am I allowed when flying?", "What's the baggage allowance when flying?"),
     ("I forgot my Gmail password", "I can't remember my Gmail password"),
+    # "under" a scheme is by it, not below it
+    ("Are your electricians Part P registered?", "Are your electricians registered under Part P?"),
     # a charge is a fee, and "how much is" asks a price
     ("What's the fee for a late payment?", "How much is the late payment charge?"),
 ]
@@ -304,6 +306,10 @@ async def test_paraphrases_hit_through_the_cache(cache: SemanticCache, cached: s
     ("How much is a fishing licence?", "Do I need a fishing licence?"),  # a price, a requirement
     # "insurance policy" reads as "insurance", but another kind of insurance is still another
     ("What's the excess on my contents insurance policy?", "What's the excess on my car insurance policy?"),
+    # "under" before a number is still below it
+    ("Is it free for kids under 5?", "Is it free for kids aged 5?"),
+    # "extended" shares a sense with "covered", but "covered" is said on both sides
+    ("Is my laptop covered by the warranty?", "Is my laptop covered by the extended warranty?"),
     # built anew, and the word after "gift" names another thing with it
     ("Can I get a refund on a gift card?", "Is it possible to be refunded for a gift?"),
 ])

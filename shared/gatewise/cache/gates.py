@@ -551,6 +551,8 @@ def _kind(low: str, w: str, previous: str) -> str:
         return "negation"
     if low in _PARTICLES:
         return "polar" if previous in _PARTICLE_VERBS else "stop"
+    if low == "under" and previous in _standing_verbs():
+        return "stop"  # "registered under Part P", "covered under the warranty": by, not below
     if _polar_word(low, w) is not None:
         return "polar"
     if low == "work" and previous in _BEFORE_NOUN:
@@ -560,6 +562,14 @@ def _kind(low: str, w: str, previous: str) -> str:
     if low in _STOP or w in _STOP or low in _ROLE_WORDS or (not low.isalpha() and "-" not in low):
         return "stop"
     return "content"
+
+
+@cache
+def _standing_verbs() -> frozenset[str]:
+    """Stems of the verbs after which "under" names the scheme or terms something stands by."""
+    return frozenset(stem(word) for word in _set(
+        "registered covered listed filed classed classified insured licensed licenced regulated "
+        "authorised authorized accredited certified protected employed contracted"))
 
 
 def _values(low: str, w: str) -> tuple[str, ...]:
@@ -811,8 +821,10 @@ def _unmatched(side: Features, subject: frozenset[str], other: Features,
                other_subject: frozenset[str]) -> frozenset[str]:
     """The ``subject`` words of ``side`` that ``other`` has in no form and no synonym (of the
     hand-written groups, or by a sense they share in :mod:`gatewise.cache.word_senses` with
-    a word of ``other_subject``)."""
-    partners = [(other.spelled[o], o) for o in other_subject]
+    a word of ``other_subject`` that ``side`` lacks: a word both say stands for itself, so
+    "extended" in "covered under the extended warranty" is not matched by the "covered" of
+    "covered under the warranty", with which it shares a sense)."""
+    partners = [(other.spelled[o], o) for o in other_subject if o not in side.words]
     return frozenset(w for w in subject
                      if w not in other.words and w.replace("-", "") not in other.words
                      and not synonyms.senses(side.spelled[w], w) & other.senses
