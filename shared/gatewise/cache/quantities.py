@@ -47,8 +47,9 @@ _RATE = re.compile(rf"\b(?:per|each|every)\s+(?P<every>{_PERIOD})\b"
                    rf"|(?P<count>\d|\b(?:once|twice|thrice|times))\s+an?\s+(?P<a>{_PERIOD})\b", re.IGNORECASE)
 # A period with a count: "2 weeks", "a fortnight", "an hour and a half", "2 and a half hours",
 # "18-month", "half an hour".
-_LENGTH = re.compile(rf"\b(?P<n>{_COUNT})(?P<half1>\s+and\s+a\s+half)?[\s-]+(?P<unit>{_UNIT})s?"
-                     rf"(?P<half2>\s+and\s+a\s+half)?\b", re.IGNORECASE)
+# A half said twice over is one half, so that a length rewritten is not read again as longer.
+_LENGTH = re.compile(rf"\b(?P<n>{_COUNT})(?P<half1>(?:\s+and\s+a\s+half)+)?[\s-]+(?P<unit>{_UNIT})s?"
+                     rf"(?P<half2>(?:\s+and\s+a\s+half)+)?\b", re.IGNORECASE)
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 # "twenty-four", "twenty four"
 _COMPOUND = re.compile(rf"\b(?P<tens>{'|'.join(_TENS)})[\s-](?P<unit>{'|'.join(_UNITS)})\b", re.IGNORECASE)
