@@ -139,6 +139,12 @@ TRAPS = [
     ("polarity", "Why is my phone battery full but not charging?",
      "Why is my phone battery empty but not charging?"),
     ("polarity", "Is the river deep here?", "Is the river shallow here?"),
+    # as many negations, of other words
+    ("negation", "Why can I upload photos but not download them?",
+     "Why can I download photos but not upload them?"),
+    # "out of" says where something is not
+    ("content", "Can I leave milk out of the fridge overnight?", "Can I leave milk in the fridge overnight?"),
+    ("content", "Is the blue jumper in stock?", "Is the blue jumper out of stock?"),
     # not remembering is forgetting, and the opposite of remembering
     ("polarity", "I remember my PIN, how do I change it?", "I can't remember my PIN, how do I change it?"),
     # a question that names no day asks about today, but not about another day or part of it
@@ -156,6 +162,7 @@ PARAPHRASES = [
     ("What are your opening hours on Saturday?", "What are your opening hours on saturdays?"),
     ("How can I turn off notifications?", "How do I switch off notifications?"),
     ("I can't log in to my account", "I cannot log in to my account"),
+    ("Why can't I log in?", "Why am I not able to log in?"),  # one negation, of the same words
     ("Do all the rooms have a kettle?", "Do the rooms have a kettle?"),
     # "what year", "what date" ask when
     ("What year was the castle built?", "When was the castle built?"),

@@ -177,6 +177,8 @@ for _axis, (_plus, _minus) in _POLARITY_GROUPS.items():
         _POLARITY.setdefault(_word, (_axis, -1))
 # "on", "in", "up"... are polar only as particles of these verbs ("turn off", "log in").
 _PARTICLES = frozenset({"on", "off", "in", "out", "up", "down"})
+# Words that open another clause, where a negation before them no longer reaches.
+_CLAUSE_WORDS = frozenset({"but", "and", "or", "so", "because", "when", "while", "if", "although", "though"})
 _PARTICLE_VERBS = _set("turn switch power log sign opt check plug scale cash move shut")
 
 # Prefixes that negate or narrow the word they sit on.
@@ -370,6 +372,7 @@ class Features:
     values: frozenset[str]
     negations: int
     polarity: frozenset[tuple[str, int, str]]  # (axis, side, the word)
+    negated: frozenset[str]  # the opposite-pair words a negation in their clause governs
     words: frozenset[str]  # every word, lowercased, stemmed
     names: frozenset[str]  # stems of words written as names: capitalised mid-sentence, acronyms
     content: frozenset[str]  # stems of the words that carry the question's subject
@@ -448,24 +451,27 @@ def embedding_text(text: str) -> str:
 @lru_cache(maxsize=4096)  # cached questions are compared again and again
 def analyse(text: str) -> Features:
     text = quantities.canonical(synonyms.rewrite(_question_part(text.replace("’", "'"))))
-    tokens: list[tuple[str, bool]] = []  # (token, starts a sentence)
+    tokens: list[tuple[str, bool, bool]] = []  # (token, starts a sentence, starts a clause)
     at_start = True
     last_end = 0
     for match in _TOKEN.finditer(text):
         between = text[last_end:match.start()]
         at_start = at_start or any(ch in _SENTENCE_END for ch in between)
+        new_clause = at_start or "," in between
         for i, part in enumerate(_compound_parts(match.group().strip("'"))):
-            tokens.append((part, at_start and i == 0))
+            tokens.append((part, at_start and i == 0, new_clause and i == 0))
         at_start = False
         last_end = match.end()
     # Title Case writing capitalises every word; acronyms and sentence starts do not show it
     # ("When is the UCAS deadline for applying to Oxford?" still names Oxford).
-    alpha = [t for t, starts in tokens if t.isalpha() and len(t) > 3 and not starts and not t.isupper()]
+    alpha = [t for t, starts, _ in tokens if t.isalpha() and len(t) > 3 and not starts and not t.isupper()]
     title_case = bool(alpha) and sum(t[0].isupper() for t in alpha) * 2 > len(alpha)
 
     values: set[str] = set()
     negations = 0
     polarity: set[tuple[str, int, str]] = set()
+    negated: set[str] = set()
+    in_negated_clause = False
     words: set[str] = set()
     names: set[str] = set()
     content: set[str] = set()
@@ -474,10 +480,12 @@ def analyse(text: str) -> Features:
     rare: set[str] = set()
     plain: list[str] = []
     previous = ""
-    for raw, starts in tokens:
+    for index, (raw, starts, new_clause) in enumerate(tokens):
         low = raw.lower()
+        in_negated_clause = in_negated_clause and not new_clause and low not in _CLAUSE_WORDS
         if low.endswith("n't"):
             negations += 1
+            in_negated_clause = True
             low = _CONTRACTED.get(low, low[:-3])
         elif low.endswith("'s"):
             low = low[:-2]
@@ -488,14 +496,18 @@ def analyse(text: str) -> Features:
         if low not in _lexicon():  # "hours" and "metres" are values, whatever their spelling
             low = synonyms.one_spelling(low, _known)
         w = stem(low)
-        kind = "stop" if starts and low in _ASKING_VERBS else _kind(low, w, previous)
+        following = tokens[index + 1][0].lower() if index + 1 < len(tokens) else ""
+        kind = "stop" if starts and low in _ASKING_VERBS else _kind(low, w, previous, following)
         if kind == "value":
             values.update(_values(low, w))
         elif kind == "negation":
             negations += 1
+            in_negated_clause = True
         elif kind == "polar":
             polarity.add((*_polarity(low, w, previous), w))
-            if low in _PARTICLES:
+            if in_negated_clause:
+                negated.add(w)
+            if low in _PARTICLES and previous in _PARTICLE_VERBS:
                 content.discard(previous)  # "turn off" and "switch off" say the same
         elif kind == "content":
             content.add(w)
@@ -514,7 +526,7 @@ def analyse(text: str) -> Features:
         if word in _ROLE_WORDS:
             target = next((x for x in plain[i + 1:i + 4] if x in content), "")
             roles.add((_DIRECTION.get(word, word), target))
-    return Features(frozenset(values), negations, frozenset(polarity), frozenset(words),
+    return Features(frozenset(values), negations, frozenset(polarity), frozenset(negated), frozenset(words),
                     frozenset(names), frozenset(content), frozenset(roles), frozenset(senses), spelled,
                     frozenset(rare), tuple(plain))
 
@@ -536,7 +548,7 @@ def _compound_parts(token: str) -> list[str]:
     return parts
 
 
-def _kind(low: str, w: str, previous: str) -> str:
+def _kind(low: str, w: str, previous: str, following: str) -> str:
     if any(ch.isdigit() for ch in low) or low == "#":
         return "value"
     if low in _CURRENCY and (low != "p" or previous[-1:].isdigit()):  # 50 p, but Part P
@@ -550,7 +562,8 @@ def _kind(low: str, w: str, previous: str) -> str:
     if low in _NEGATIONS:
         return "negation"
     if low in _PARTICLES:
-        return "polar" if previous in _PARTICLE_VERBS else "stop"
+        # "out of" says where something is not: "out of the fridge", "out of stock"
+        return "polar" if previous in _PARTICLE_VERBS or (low == "out" and following == "of") else "stop"
     if low == "under" and previous in _standing_verbs():
         return "stop"  # "registered under Part P", "covered under the warranty": by, not below
     if _polar_word(low, w) is not None:
@@ -719,6 +732,9 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
     if not _polarity_agrees(cached, new) or _prefixed(cached.words, new.words) \
             or _prefixed(new.words, cached.words):
         return LexicalVerdict("polarity")
+    if cached.negated and new.negated and cached.negated != new.negated:
+        # as many negations, but of other words: "send but not receive" / "receive but not send"
+        return LexicalVerdict("negation")
     if _asked(cached.words) != _asked(new.words):
         return LexicalVerdict("question")
     if not _roles_agree(cached, new):
