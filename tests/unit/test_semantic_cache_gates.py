@@ -142,6 +142,10 @@ TRAPS = [
     # as many negations, of other words
     ("negation", "Why can I upload photos but not download them?",
      "Why can I download photos but not upload them?"),
+    ("negation", "Which plans include roaming but not a hotspot?",
+     "Which plans include a hotspot but not roaming?"),
+    ("negation", "Can I delete my photos without deleting my albums?",
+     "Can I delete my albums without deleting my photos?"),
     # "out of" says where something is not
     ("content", "Can I leave milk out of the fridge overnight?", "Can I leave milk in the fridge overnight?"),
     ("content", "Is the blue jumper in stock?", "Is the blue jumper out of stock?"),
@@ -163,6 +167,7 @@ PARAPHRASES = [
     ("How can I turn off notifications?", "How do I switch off notifications?"),
     ("I can't log in to my account", "I cannot log in to my account"),
     ("Why can't I log in?", "Why am I not able to log in?"),  # one negation, of the same words
+    ("The app doesn't open, why?", "Why doesn't the app open?"),
     ("Do all the rooms have a kettle?", "Do the rooms have a kettle?"),
     # "what year", "what date" ask when
     ("What year was the castle built?", "When was the castle built?"),

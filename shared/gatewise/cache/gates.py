@@ -177,8 +177,10 @@ for _axis, (_plus, _minus) in _POLARITY_GROUPS.items():
         _POLARITY.setdefault(_word, (_axis, -1))
 # "on", "in", "up"... are polar only as particles of these verbs ("turn off", "log in").
 _PARTICLES = frozenset({"on", "off", "in", "out", "up", "down"})
-# Words that open another clause, where a negation before them no longer reaches.
-_CLAUSE_WORDS = frozenset({"but", "and", "or", "so", "because", "when", "while", "if", "although", "though"})
+# Words that open another clause, where a negation before them no longer reaches ("and" and "or"
+# mostly join words within one: "no card or bank account"); "without" opens a denied one.
+_CLAUSE_WORDS = frozenset({"but", "so", "because", "when", "while", "if", "although", "though", "whereas",
+                           "without"})
 _PARTICLE_VERBS = _set("turn switch power log sign opt check plug scale cash move shut")
 
 # Prefixes that negate or narrow the word they sit on.
@@ -372,7 +374,8 @@ class Features:
     values: frozenset[str]
     negations: int
     polarity: frozenset[tuple[str, int, str]]  # (axis, side, the word)
-    negated: frozenset[str]  # the opposite-pair words a negation in their clause governs
+    negated: frozenset[str]  # words said in a clause with a negation
+    asserted: frozenset[str]  # words said in a clause without one
     words: frozenset[str]  # every word, lowercased, stemmed
     names: frozenset[str]  # stems of words written as names: capitalised mid-sentence, acronyms
     content: frozenset[str]  # stems of the words that carry the question's subject
@@ -470,8 +473,9 @@ def analyse(text: str) -> Features:
     values: set[str] = set()
     negations = 0
     polarity: set[tuple[str, int, str]] = set()
-    negated: set[str] = set()
-    in_negated_clause = False
+    clause = 0
+    negated_clauses: set[int] = set()
+    said: list[tuple[str, int]] = []  # (the stem of a word that is no function word, its clause)
     words: set[str] = set()
     names: set[str] = set()
     content: set[str] = set()
@@ -482,10 +486,11 @@ def analyse(text: str) -> Features:
     previous = ""
     for index, (raw, starts, new_clause) in enumerate(tokens):
         low = raw.lower()
-        in_negated_clause = in_negated_clause and not new_clause and low not in _CLAUSE_WORDS
+        if index and (new_clause or low in _CLAUSE_WORDS):
+            clause += 1
         if low.endswith("n't"):
             negations += 1
-            in_negated_clause = True
+            negated_clauses.add(clause)
             low = _CONTRACTED.get(low, low[:-3])
         elif low.endswith("'s"):
             low = low[:-2]
@@ -502,11 +507,9 @@ def analyse(text: str) -> Features:
             values.update(_values(low, w))
         elif kind == "negation":
             negations += 1
-            in_negated_clause = True
+            negated_clauses.add(clause)
         elif kind == "polar":
             polarity.add((*_polarity(low, w, previous), w))
-            if in_negated_clause:
-                negated.add(w)
             if low in _PARTICLES and previous in _PARTICLE_VERBS:
                 content.discard(previous)  # "turn off" and "switch off" say the same
         elif kind == "content":
@@ -517,6 +520,8 @@ def analyse(text: str) -> Features:
             spelled.setdefault(w, low)
             if is_rare(low):
                 rare.add(w)
+        if kind in ("value", "polar", "content"):
+            said.append((w, clause))
         senses |= synonyms.senses(low, w)
         words.add(w)
         plain.append(w)
@@ -526,7 +531,9 @@ def analyse(text: str) -> Features:
         if word in _ROLE_WORDS:
             target = next((x for x in plain[i + 1:i + 4] if x in content), "")
             roles.add((_DIRECTION.get(word, word), target))
-    return Features(frozenset(values), negations, frozenset(polarity), frozenset(negated), frozenset(words),
+    negated = frozenset(w for w, at in said if at in negated_clauses)
+    asserted = frozenset(w for w, at in said if at not in negated_clauses)
+    return Features(frozenset(values), negations, frozenset(polarity), negated, asserted, frozenset(words),
                     frozenset(names), frozenset(content), frozenset(roles), frozenset(senses), spelled,
                     frozenset(rare), tuple(plain))
 
@@ -732,8 +739,7 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
     if not _polarity_agrees(cached, new) or _prefixed(cached.words, new.words) \
             or _prefixed(new.words, cached.words):
         return LexicalVerdict("polarity")
-    if cached.negated and new.negated and cached.negated != new.negated:
-        # as many negations, but of other words: "send but not receive" / "receive but not send"
+    if _negation_moved(cached, new):
         return LexicalVerdict("negation")
     if _asked(cached.words) != _asked(new.words):
         return LexicalVerdict("question")
@@ -770,6 +776,17 @@ def _same_values(a: frozenset[str], b: frozenset[str]) -> bool:
     if not a & _PRESENT:
         a, b = b, a
     return not b & _PRESENT and a - _PRESENT == b
+
+
+def _negation_moved(a: Features, b: Features) -> bool:
+    """As many negations, but of other things: "send texts but not receive them" / "receive texts
+    but not send them", "paid but never got the email" / "got the email but never paid". Some word
+    both say is denied only on one side, and another only on the other (a word said both ways on
+    one side, or denied on both, tells nothing)."""
+    def denied_only_in(x: Features, y: Features) -> bool:
+        return any(w in y.asserted and w not in y.negated for w in x.negated - x.asserted)
+
+    return denied_only_in(a, b) and denied_only_in(b, a)
 
 
 def _rebuilt(a: Features, only_a: frozenset[str], b: Features, only_b: frozenset[str]) -> bool:
