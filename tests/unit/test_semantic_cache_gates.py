@@ -146,6 +146,14 @@ TRAPS = [
      "Which plans include a hotspot but not roaming?"),
     ("negation", "Can I delete my photos without deleting my albums?",
      "Can I delete my albums without deleting my photos?"),
+    # words that trade places in the same sentence
+    ("role", "Should I feed my puppy cat food?", "Should I feed my cat puppy food?"),
+    ("role", "Is the monthly plan cheaper than the yearly plan?",
+     "Is the yearly plan cheaper than the monthly plan?"),
+    ("role", "If it's 9am in Sydney, what time is it in Paris?",
+     "If it's 9am in Paris, what time is it in Sydney?"),
+    ("role", "Will a 45W charger work with a laptop that needs 90W?",
+     "Will a 90W charger work with a laptop that needs 45W?"),
     # "out of" says where something is not
     ("content", "Can I leave milk out of the fridge overnight?", "Can I leave milk in the fridge overnight?"),
     ("content", "Is the blue jumper in stock?", "Is the blue jumper out of stock?"),
@@ -168,6 +176,10 @@ PARAPHRASES = [
     ("I can't log in to my account", "I cannot log in to my account"),
     ("Why can't I log in?", "Why am I not able to log in?"),  # one negation, of the same words
     ("The app doesn't open, why?", "Why doesn't the app open?"),
+    # words joined by "and" or "or" in another order, a sentence in another voice
+    ("Is the gym open on Saturday and Sunday?", "Is the gym open on Sunday and Saturday?"),
+    ("Can I pay by card or cash?", "Can I pay by cash or card?"),
+    ("Do I need a visa to visit Japan?", "Is a visa required to visit Japan?"),
     ("Do all the rooms have a kettle?", "Do the rooms have a kettle?"),
     # "what year", "what date" ask when
     ("What year was the castle built?", "When was the castle built?"),

@@ -384,6 +384,8 @@ class Features:
     spelled: dict[str, str]  # each stem as written (lowercased): what rarity and word vectors read
     rare: frozenset[str]  # stems of the uncommon words, judged by the word as written
     sequence: tuple[str, ...]  # every word's stem, in order
+    said: tuple[str, ...]  # the stems of the words that are no function words, in order
+    frame: tuple[str, ...]  # the function words, in order
 
 
 def _question_part(text: str) -> str:
@@ -535,7 +537,8 @@ def analyse(text: str) -> Features:
     asserted = frozenset(w for w, at in said if at not in negated_clauses)
     return Features(frozenset(values), negations, frozenset(polarity), negated, asserted, frozenset(words),
                     frozenset(names), frozenset(content), frozenset(roles), frozenset(senses), spelled,
-                    frozenset(rare), tuple(plain))
+                    frozenset(rare), tuple(plain), tuple(w for w, _ in said),
+                    tuple(w for w in plain if w not in {x for x, _ in said}))
 
 
 def analyse_pair(cached: str, new: str) -> tuple[Features, Features]:
@@ -743,7 +746,7 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
         return LexicalVerdict("negation")
     if _asked(cached.words) != _asked(new.words):
         return LexicalVerdict("question")
-    if not _roles_agree(cached, new):
+    if not _roles_agree(cached, new) or _swapped(cached, new):
         return LexicalVerdict("role")
     subject_cached, subject_new = _subject(cached, new), _subject(new, cached)  # each side's, once
     only_cached = _unmatched(cached, subject_cached, new, subject_new)
@@ -776,6 +779,50 @@ def _same_values(a: frozenset[str], b: frozenset[str]) -> bool:
     if not a & _PRESENT:
         a, b = b, a
     return not b & _PRESENT and a - _PRESENT == b
+
+
+# At least this share of their function words in the same order: one sentence with its words
+# moved, not a sentence built anew.
+SAME_FRAME_RATIO = 0.85
+# Words that join others in any order: "Saturday and Sunday" asks what "Sunday and Saturday" does.
+_JOINING = frozenset({"and", "or", "&", "nor", "plus"})
+
+
+def _swapped(a: Features, b: Features) -> bool:
+    """The same sentence with words that both say moved to each other's places: "Is a tenant
+    allowed to change the locks without telling the landlord?" / "Is a landlord allowed to change
+    the locks without telling the tenant?", "give my cat dog food" / "give my dog cat food", "from
+    £500 to euros" / "from euros to £500". The words said once on each side come in another order
+    (words joined by "and" or "or" in any), and the function words mostly in the same one."""
+    # Words for the kind of answer wanted move with the sentence's voice ("Do I need a visa?" /
+    # "Is a visa required?"), and take no part in who does what.
+    shared = {w for w in _once(a.said) & _once(b.said)
+              if not synonyms.senses(a.spelled.get(w, w), w) & _ANSWER_KINDS}
+    if len(shared) < 2 or _order(a, shared) == _order(b, shared):
+        return False
+    return SequenceMatcher(None, a.frame, b.frame, autojunk=False).ratio() >= SAME_FRAME_RATIO
+
+
+def _once(said: tuple[str, ...]) -> set[str]:
+    return {w for w in said if said.count(w) == 1}
+
+
+def _order(side: Features, shared: set[str]) -> list[frozenset[str]]:
+    """The ``shared`` words of ``side`` in order, words joined by "and" or "or" as one group."""
+    groups: list[set[str]] = []
+    joined = False
+    for w in side.sequence:
+        if w in _JOINING:
+            joined = bool(groups)
+        elif w in shared:
+            if joined:
+                groups[-1].add(w)
+            else:
+                groups.append({w})
+            joined = False
+        elif w in side.said:
+            joined = False
+    return [frozenset(g) for g in groups]
 
 
 def _negation_moved(a: Features, b: Features) -> bool:
