@@ -84,6 +84,9 @@ def test_periods_become_lengths_in_minutes_or_months() -> None:
     assert canonical("within a fortnight") == "within 20160 minutes"
     assert canonical("an 18-month contract at £30 a month") == "an 18 months contract at £30 monthly"
     assert canonical("5 days a week") == "7200 minutes 10080 minutes"  # no count before "a week"
+    assert canonical("one hundred and eighty degrees") == "180 degrees"
+    assert canonical("a one-hundred-millilitre bottle") == "a 100 millilitre bottle"
+    assert canonical("a two-kilogram chicken") == "a two kilogram chicken"
     # a half said twice is one half, so the length written out is not read again as longer
     assert canonical("a day and a half and a half") == "2160 minutes" == canonical("2160 minutes")
 

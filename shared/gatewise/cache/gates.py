@@ -93,7 +93,8 @@ _DATE_WORDS = _set(
     "spring summer autumn fall winter christmas easter "
     "second seconds mile miles km kilometre kilometres kilometer kilometers metre metres meter "
     "meters kg kilo kilos gram grams pound lb lbs litre litres liter liters gallon gallons "
-    "gb mb tb kb "
+    "gb mb tb kb kilogram kilograms millilitre millilitres milliliter milliliters ml tablespoon "
+    "tablespoons tbsp teaspoon teaspoons tsp degree degrees celsius centigrade fahrenheit "
     # colours, compass points and age groups: attribute values, like a date
     "red blue green yellow black white orange purple pink grey gray brown silver gold amber "
     "north south east west northern southern eastern western "
@@ -106,7 +107,9 @@ _NUMBER_AND_UNIT = re.compile(r"(\d+(?:\.\d+)?)[-/]?([a-z]+)")
 # Spellings of one period.
 _SAME_VALUE = {"annual": "yearly", "annually": "yearly", "year": "year", "weekday": "weekday",
                "fortnight": "fortnightly", "midday": "noon", "kilo": "kg", "kilometre": "km",
-               "kilometer": "km", "metre": "meter", "litre": "liter", "lb": "pound",
+               "kilometer": "km", "metre": "meter", "litre": "liter", "lb": "pound", "kilogram": "kg",
+               "millilitre": "ml", "milliliter": "ml", "tablespoon": "tbsp", "teaspoon": "tsp",
+               "centigrade": "celsius",
                "kid": "child", "children": "child", "infant": "baby", "teenager": "teen",
                "pensioner": "senior", "gray": "grey"}
 
@@ -210,6 +213,9 @@ _STOP = _set(
 ) - _NEGATIONS - _ROLE_WORDS - frozenset(_POLARITY) - _PARTICLES - frozenset(_NUMBER_WORDS)
 # Words after which "work" is the noun (a workplace), not the verb of "how does it work".
 _BEFORE_NOUN = _set("my your his her our their the a an at from for to into of")
+_HOW_LONG = re.compile(r"\bhow long\b", re.IGNORECASE)
+# After these, or in a question that asks how long, "last" is the verb ("will it last").
+_BEFORE_LAST_VERB = _set("it they this that these those will would to")
 # Verbs that only frame what is asked about ("Do you offer X?", "Does the Pixel support X?"),
 # but nouns after a determiner ("any offers on laptops?", "contact support").
 _FRAME_VERBS = _set("offer offers offered provide provides provided supply supplies support supports")
@@ -478,6 +484,7 @@ def analyse(text: str) -> Features:
     clause = 0
     negated_clauses: set[int] = set()
     said: list[tuple[str, int]] = []  # (the stem of a word that is no function word, its clause)
+    how_long = bool(_HOW_LONG.search(text))
     words: set[str] = set()
     names: set[str] = set()
     content: set[str] = set()
@@ -503,8 +510,8 @@ def analyse(text: str) -> Features:
         if low not in _lexicon():  # "hours" and "metres" are values, whatever their spelling
             low = synonyms.one_spelling(low, _known)
         w = stem(low)
-        following = tokens[index + 1][0].lower() if index + 1 < len(tokens) else ""
-        kind = "stop" if starts and low in _ASKING_VERBS else _kind(low, w, previous, following)
+        following = tokens[index + 1][0].lower().removesuffix("'s") if index + 1 < len(tokens) else ""
+        kind = "stop" if starts and low in _ASKING_VERBS else _kind(low, w, previous, following, how_long)
         if kind == "value":
             values.update(_values(low, w))
         elif kind == "negation":
@@ -550,21 +557,26 @@ def analyse_pair(cached: str, new: str) -> tuple[Features, Features]:
 def _compound_parts(token: str) -> list[str]:
     """A hyphenated compound of dictionary words as its words ("dog-friendly", "pressure-cooking",
     "end-of-tenancy"), so it meets the same words written apart; a prefixed word ("self-employed",
-    "non-member") and anything with a digit or an unknown part stay whole."""
+    "non-member") and anything with a digit, an unknown part or a two-letter part that is no
+    function word stay whole."""
     parts = token.split("-")
     if len(parts) < 2 or parts[0].lower() in _PREFIXES \
-            or not all(p.isalpha() and _known(p.lower()) for p in parts):
-        return [token]
+            or not all(p.isalpha() and _known(p.lower()) and (len(p) > 2 or p.lower() in _STOP)
+                       for p in parts):
+        return [token]  # "Wi-Fi" and "e-mail" are one word each, however the halves read
     return parts
 
 
-def _kind(low: str, w: str, previous: str, following: str) -> str:
+def _kind(low: str, w: str, previous: str, following: str, how_long: bool) -> str:
     if any(ch.isdigit() for ch in low) or low == "#":
         return "value"
     if low in _CURRENCY and (low != "p" or previous[-1:].isdigit()):  # 50 p, but Part P
         return "value"
     if low in _CLOCK and not previous[-1:].isdigit():  # "am I allowed", the PM; not "9 am"
         return "stop" if low in _STOP else "content"
+    if low == "last" and (previous in _BEFORE_LAST_VERB or how_long) and not following[:1].isdigit() \
+            and following not in _NUMBER_WORDS and following not in _DATE_WORDS:
+        return "stop"  # the verb: "How long does the battery last?"; not "the last train", "pay last"
     if low in _NUMBER_WORDS and not (low == "second" and previous in {"a", "one"}):
         return "value"
     if low in _DATE_WORDS or w in _DATE_WORDS:
@@ -854,16 +866,31 @@ def _rebuilt(a: Features, only_a: frozenset[str], b: Features, only_b: frozenset
 _PLACE_OF_THING = _set("building buildings premises site venue city town")
 
 
+# Words that, after "how", ask for a kind of answer: a length of time, a frequency, a distance, an
+# age ("How long is the warranty?" is not "What does the warranty cover?"); each may be reworded
+# only as a word for that kind ("How long is the flight?" / "What's the flight time?").
+_AFTER_HOW = {"long": frozenset({"time", "period", "duration", "length"}),
+              "often": frozenset({"frequency", "frequently"}), "far": frozenset({"distance"}),
+              "old": frozenset({"age"})}
+
+
+def _asked_after_how(side: Features) -> set[str]:
+    return {w for how, w in zip(side.sequence[:-1], side.sequence[1:], strict=True)
+            if how == "how" and w in _AFTER_HOW}
+
+
 def _takes_no_side(a: Features, only_a: frozenset[str], b: Features, only_b: frozenset[str]) -> bool:
     """Whether a rebuilt question's differing words are common ones that a close embedding may
     vouch for alone: none takes a side of an opposite pair, says what kind of answer is wanted
     (a price, a requirement, a permission: "How much is a fishing licence?" / "Do I need a
-    fishing licence?") or qualifies a word both share ("a large coffee")."""
+    fishing licence?", "How long is the warranty?" / "What does the warranty cover?") or qualifies a
+    word both share ("a large coffee")."""
     polar = {word for _, _, word in a.polarity} | {word for _, _, word in b.polarity}
     if (only_a | only_b) & polar:
         return False
     for side, only, other_only in ((a, only_a, only_b), (b, only_b, only_a)):
-        if any(synonyms.senses(side.spelled[w], w) & _ANSWER_KINDS for w in only):
+        if any(synonyms.senses(side.spelled[w], w) & _ANSWER_KINDS for w in only) \
+                or any(not other_only & _AFTER_HOW[w] for w in only & _asked_after_how(side)):
             return False
         # A differing word right before a word both share qualifies it: "a large coffee",
         # "the premium plan" ask about another thing than "a coffee", "the plan". One added right

@@ -11,6 +11,9 @@ other way round, so a phrase read in a way it was not meant can only make two qu
 never make two different ones alike. Ordinals are left alone ("the second week"), and so is a
 period without a count ("which day", "this month").
 
+A count word joined to what it counts is read apart from it ("a two-kilogram chicken" is "a two
+kilogram chicken"), and "and" inside a number joins its parts ("one hundred and eighty" is 180).
+
 The weekend is Saturday and Sunday, noon and midday 12pm, midnight 12am. Numbers in words
 ("twenty-four", "three thousand") are written in digits, an amount in thousands ("£3k") in full
 and a price's trailing zero dropped ("£1.50" is "£1.5"; a version number keeps its digits), the
@@ -55,7 +58,11 @@ _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 _COMPOUND = re.compile(rf"\b(?P<tens>{'|'.join(_TENS)})[\s-](?P<unit>{'|'.join(_UNITS)})\b", re.IGNORECASE)
 # "three thousand", "2 hundred", "a million", "1.5 million", "a hundred thousand"; the number is at
 # most six digits, and a product past a thousand million million is left as written.
-_SCALED = re.compile(rf"\b(?P<n>{_COUNT})(?P<scales>(?:\s+(?:{'|'.join(_SCALES)})\b)+)", re.IGNORECASE)
+_SMALL = {**_UNITS, **_TEENS, **_TENS}
+_SCALED = re.compile(rf"\b(?P<n>{_COUNT})(?P<scales>(?:[\s-]+(?:{'|'.join(_SCALES)})\b)+)"
+                     rf"(?:\s+and\s+(?P<rest>\d{{1,2}}|{'|'.join(_SMALL)})\b)?", re.IGNORECASE)
+# A count word joined to what it counts: "a two-kilogram chicken", "a three-bedroom flat".
+_COUNT_JOINED = re.compile(rf"\b(?P<n>{'|'.join(_SMALL)}|hundred|thousand)-(?=[a-z])", re.IGNORECASE)
 _LARGEST = 1e18
 _THOUSANDS = re.compile(r"(?P<sign>[£$€])\s?(?P<n>\d{1,6}(?:\.\d{1,3})?)k\b", re.IGNORECASE)
 _PENNIES = re.compile(r"(?P<amount>[£$€]\d{1,9})\.(?:(?P<tenths>[1-9])0|00)\b")
@@ -104,15 +111,20 @@ def _count(written: str) -> float:
 
 
 def _scaled(match: re.Match[str]) -> str:
+    """"three thousand", "one hundred and eighty": the number in digits."""
     value = _count(match["n"])
-    for scale in match["scales"].split():
+    for scale in re.split(r"[\s-]+", match["scales"].strip(" -")):
         value *= _SCALES[scale.lower()]
+    if match["rest"]:
+        rest = match["rest"].lower()
+        value += _SMALL[rest] if rest in _SMALL else int(rest)
     return _digits(value) if value <= _LARGEST else match[0]
 
 
 def canonical(text: str) -> str:
     """``text`` with its numbers, periods and rates written one way (see the module's docstring)."""
     text = _COMPOUND.sub(lambda m: str(_TENS[m["tens"].lower()] + _UNITS[m["unit"].lower()]), text)
+    text = _COUNT_JOINED.sub(lambda m: m["n"] + " ", text)
     text = _THOUSANDS.sub(lambda m: m["sign"] + _digits(float(m["n"]) * 1000), text)
     text = _SCALED.sub(_scaled, text)
     text = _PENNIES.sub(lambda m: m["amount"] + ("." + m["tenths"] if m["tenths"] else ""), text)

@@ -128,6 +128,10 @@ status: status progress
 rules: rules regulations
 timetable: timetable schedule
 wifi: wifi wi-fi wireless
+chequebook: chequebook checkbook
+payslip: payslip paystub
+restart: restart reboot
+promo: promo discount voucher coupon
 job: job employment
 items: items products goods
 usage: usage consumption
@@ -171,10 +175,16 @@ _PHRASES = (
     (r"\b(?:can't|cannot|can not|couldn't|could not|don't|do not|didn't|did not)\s+(?:remember|recall)\b",
      "forgot"),
     (r"\bget(?:s|ting)? rid of\b|\bgot rid of\b", "remove"),
+    # "kick someone out of the group" removes them from it
+    (r"\b(?:kick|throw|threw|thrown|boot|chuck)(?:s|ed|ing)?((?: [a-z]+){0,2}) out of\b", r"remove\1 from"),
+    (r"\b(?:kick|throw|threw|thrown|boot|chuck)(?:s|ed|ing)?((?: [a-z]+){0,2}) out\b", r"remove\1"),
     (r"\bsort(?:s|ed|ing)? out\b", "fix"),
     (r"\bput(?:s|ting)? off\b", "postpone"),
     (r"\bannual leave\b", "holiday"),
     (r"\bzip code\b", "postcode"),
+    (r"\bpay (?:slip|stub)(s?)\b", r"payslip\1"),
+    (r"\bparking lot(s?)\b", r"car park\1"),
+    (r"\bpower (?:cut|outage|failure)(s?)\b", r"power cut\1"),
     (r"\b(?:run|runs|ran|running) out\b", "expire"),
     (r"\b(?:send|sent|sending|bring|brought|bringing|give|gave|giving) (?:it |them )?back\b", "return"),
     (r"\bfree of charge\b", "free"),
@@ -224,6 +234,26 @@ _PHRASES = (
     (r"\b(?:what time|(?:what|which) (?:day|date|month|year))"
      r"(?= (?:is|are|was|were|does|do|did|will|would|can|could|should|must|'s)\b)", "when"),
     (r"\bhow soon\b", "when"),
+    # "how much time" asks what "how long" does
+    (r"\bhow much time\b", "how long"),
+    # "What does APR stand for?", "What is APR short for?" ask what it means.
+    (r"\b(?:stands?|stood) for\b|\b(?:short|an abbreviation|an acronym) for\b", "mean"),
+    # "What do I need to do to activate it?" asks how to.
+    (r"\bwhat (?:do|does|should|must|would) (?:i|we|you|one) (?:need|have) to do (?:in order )?to\b",
+     "how do I"),
+    (r"\blet(?:s|ting)? (me|you|us|them|him|her) know\b", r"tell \1"),
+    # "the past three months" are "the last three months"
+    (r"\bpast(?= (?:(?:\d{1,4}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|few) )?"
+     r"(?:minute|hour|day|week|fortnight|month|year|decade)s?\b)", "last"),
+    # A temperature's sign spelt out: 180°C is 180 degrees Celsius.
+    (r"(?<=\d) ?° ?c\b", " degrees celsius"),
+    (r"(?<=\d) ?° ?f\b", " degrees fahrenheit"),
+    # Paying with something is possible where it is accepted.
+    (r"\b(?:(?:can|could|may) (?:i|we)|is it possible to|am i able to) pay (?:with|by|using|via|through)\b",
+     "do you accept"),
+    # Lifting a freeze, a ban or a hold removes it.
+    (r"\blift(?:s|ed|ing)? (a |an |the |my |your |our |their )?((?:[a-z]+ )?)(?=(?:freeze|ban|hold|block|"
+     r"suspension|restriction|limit|embargo)s?\b)", r"remove \1\2"),
     # "how much is it", "how much does it cost" ask a price; "how much luggage" a quantity.
     (r"\bhow much(?= (?:is|are|was|were|does|do|did|will|would|'s|it|to|for)\b)", "price"),
 )
