@@ -157,6 +157,7 @@ TRAPS = [
     # "out of" says where something is not
     ("content", "Can I leave milk out of the fridge overnight?", "Can I leave milk in the fridge overnight?"),
     ("content", "Is the blue jumper in stock?", "Is the blue jumper out of stock?"),
+    ("polarity", "What's the fee for an international transfer?", "What's the fee for a domestic transfer?"),
     # not remembering is forgetting, and the opposite of remembering
     ("polarity", "I remember my PIN, how do I change it?", "I can't remember my PIN, how do I change it?"),
     # a question that names no day asks about today, but not about another day or part of it

@@ -167,6 +167,7 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
     "noise": ("loud louder noisy", "quiet quieter"),
     "thickness": ("thick thicker", "thin thinner"),
     "memory": ("remember remembered recall recalled", "forget forgot forgotten"),
+    "borders": ("international overseas abroad foreign worldwide", "domestic"),
 }
 # Polar words that say little when the other side has neither: "Do the rooms have a kettle?"
 # asks what "Do all the rooms have a kettle?" does, and "Is delivery available?" what "Do you
