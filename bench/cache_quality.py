@@ -9,7 +9,11 @@ read when the gates change) and ``report`` (only ever measured), so the report h
 rules do on questions they were not shaped by. ``bench/data/cache_pairs.jsonl`` adds 80
 hand-written question pairs (40 paraphrases, 40 traps) as a third check, ``own``, and
 ``bench/data/cache_pairs_fresh.jsonl`` 60 more (20 paraphrases, 40 traps of the four kinds), ``fresh``,
-written after the gates and only ever measured.
+written after the gates and only ever measured. ``bench/data/cache_pairs_hazards.jsonl``, ``hazards``,
+holds 360 traps written to get past the gates (negation moved within a sentence, roles swapped,
+values, conditions, siblings, qualifiers, question types, each also rebuilt in other words) and
+150 paraphrases; the gates were mended where these failed, so it is a regression set, not a
+held-out one.
 
 Policies, side by side on the same vectors:
 
@@ -58,10 +62,11 @@ from gatewise.config import SemanticCacheConfig
 
 THRESHOLDS = (0.70, 0.75, 0.80, 0.85, 0.90, 0.92, 0.95)
 POLICIES = ("gptcache", "content-words", "gatewise")
-HALVES = ("dev", "report", "own", "fresh")
+HALVES = ("dev", "report", "own", "fresh", "hazards")
 # The project's own hand-written pairs, by the half they make up.
 OWN_PAIRS = {"own": Path(__file__).parent / "data" / "cache_pairs.jsonl",
-             "fresh": Path(__file__).parent / "data" / "cache_pairs_fresh.jsonl"}
+             "fresh": Path(__file__).parent / "data" / "cache_pairs_fresh.jsonl",
+             "hazards": Path(__file__).parent / "data" / "cache_pairs_hazards.jsonl"}
 
 
 @dataclass
@@ -71,7 +76,7 @@ class Pair:
     should_hit: bool
     cached: str
     new: str
-    half: str  # dev, report, own or fresh
+    half: str  # dev, report, own, fresh or hazards
     context_a: list[dict[str, str]] = field(default_factory=list)  # the earlier turns of each side
     context_b: list[dict[str, str]] = field(default_factory=list)
 
@@ -253,10 +258,10 @@ async def main(embedders: list[str], default: float) -> None:
     pairs = load_pairs()
     halves = Counter(p.half for p in pairs)
     conversations = sum(p.group.startswith("conv:") for p in pairs)
-    questions = len(pairs) - halves["own"] - halves["fresh"] - conversations
+    questions = len(pairs) - sum(halves[half] for half in OWN_PAIRS) - conversations
     print(f"fow-cache: {questions} question pairs, {conversations} conversation pairs "
-          f"(dev {halves['dev']}, report {halves['report']}); own: {halves['own']} question pairs, "
-          f"fresh: {halves['fresh']}")
+          f"(dev {halves['dev']}, report {halves['report']}); "
+          + ", ".join(f"{half}: {halves[half]} question pairs" for half in OWN_PAIRS))
     for name in embedders:
         with tempfile.TemporaryDirectory() as tmp:
             cache = SemanticCache.at(Path(tmp) / "semantic.sqlite3", name, threshold=default, ttl_s=3600,

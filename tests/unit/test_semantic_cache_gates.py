@@ -158,6 +158,8 @@ TRAPS = [
     ("content", "Can I leave milk out of the fridge overnight?", "Can I leave milk in the fridge overnight?"),
     ("content", "Is the blue jumper in stock?", "Is the blue jumper out of stock?"),
     ("polarity", "What's the fee for an international transfer?", "What's the fee for a domestic transfer?"),
+    ("polarity", "What's the fee for an international transfer?",
+     "What's the fee for a transfer within the country?"),
     # not remembering is forgetting, and the opposite of remembering
     ("polarity", "I remember my PIN, how do I change it?", "I can't remember my PIN, how do I change it?"),
     # a question that names no day asks about today, but not about another day or part of it

@@ -182,6 +182,8 @@ _PHRASES = (
     (r"\bput(?:s|ting)? off\b", "postpone"),
     (r"\bannual leave\b", "holiday"),
     (r"\bzip code\b", "postcode"),
+    # Within one country is domestic, the opposite of international.
+    (r"\b(?:within|inside) the country\b|\bin the same country\b|\bdomestically\b", "domestic"),
     (r"\bpay (?:slip|stub)(s?)\b", r"payslip\1"),
     (r"\bparking lot(s?)\b", r"car park\1"),
     (r"\bpower (?:cut|outage|failure)(s?)\b", r"power cut\1"),
