@@ -146,6 +146,8 @@ TRAPS = [
      "Which plans include a hotspot but not roaming?"),
     ("negation", "Can I delete my photos without deleting my albums?",
      "Can I delete my albums without deleting my photos?"),
+    ("negation", "The app says my parcel arrived but I didn't get it",
+     "The app says my parcel didn't arrive but I got it"),
     # words that trade places in the same sentence
     ("role", "Should I feed my puppy cat food?", "Should I feed my cat puppy food?"),
     ("role", "Is the monthly plan cheaper than the yearly plan?",

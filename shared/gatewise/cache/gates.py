@@ -181,6 +181,12 @@ for _axis, (_plus, _minus) in _POLARITY_GROUPS.items():
         _POLARITY.setdefault(_word, (_axis, -1))
 # "on", "in", "up"... are polar only as particles of these verbs ("turn off", "log in").
 _PARTICLES = frozenset({"on", "off", "in", "out", "up", "down"})
+# Verbs the gates otherwise pass over that a negation may deny: "delivered but I didn't get it" is
+# not "not delivered but I got it".
+_LIGHT_VERBS = {form: verb for verb, forms in (
+    ("get", "get got gotten"), ("have", "have had"), ("go", "go went gone"), ("come", "come came"),
+    ("make", "make made"), ("take", "take took taken"), ("give", "give gave given"), ("work", "work"),
+    ("happen", "happen")) for form in forms.split()}
 # Words that open another clause, where a negation before them no longer reaches ("and" and "or"
 # mostly join words within one: "no card or bank account"); "without" opens a denied one.
 _CLAUSE_WORDS = frozenset({"but", "so", "because", "when", "while", "if", "although", "though", "whereas",
@@ -485,6 +491,7 @@ def analyse(text: str) -> Features:
     clause = 0
     negated_clauses: set[int] = set()
     said: list[tuple[str, int]] = []  # (the stem of a word that is no function word, its clause)
+    light: list[tuple[str, int]] = []  # the same for the light verbs, which a negation can deny
     how_long = bool(_HOW_LONG.search(text))
     words: set[str] = set()
     names: set[str] = set()
@@ -532,6 +539,8 @@ def analyse(text: str) -> Features:
                 rare.add(w)
         if kind in ("value", "polar", "content"):
             said.append((w, clause))
+        elif w in _LIGHT_VERBS:
+            light.append((_LIGHT_VERBS[w], clause))
         senses |= synonyms.senses(low, w)
         words.add(w)
         plain.append(w)
@@ -541,8 +550,8 @@ def analyse(text: str) -> Features:
         if word in _ROLE_WORDS:
             target = next((x for x in plain[i + 1:i + 4] if x in content), "")
             roles.add((_DIRECTION.get(word, word), target))
-    negated = frozenset(w for w, at in said if at in negated_clauses)
-    asserted = frozenset(w for w, at in said if at not in negated_clauses)
+    negated = frozenset(w for w, at in said + light if at in negated_clauses)
+    asserted = frozenset(w for w, at in said + light if at not in negated_clauses)
     return Features(frozenset(values), negations, frozenset(polarity), negated, asserted, frozenset(words),
                     frozenset(names), frozenset(content), frozenset(roles), frozenset(senses), spelled,
                     frozenset(rare), tuple(plain), tuple(w for w, _ in said),
