@@ -13,7 +13,8 @@ written after the gates and only ever measured. ``bench/data/cache_pairs_hazards
 holds 360 traps written to get past the gates (negation moved within a sentence, roles swapped,
 values, conditions, siblings, qualifiers, question types, each also rebuilt in other words) and
 150 paraphrases; the gates were mended where these failed, so it is a regression set, not a
-held-out one.
+held-out one. ``bench/data/cache_pairs_unseen.jsonl``, ``unseen``: 100 paraphrases and 100 traps
+(25 of each of the four kinds) written after those mends and only ever measured.
 
 Policies, side by side on the same vectors:
 
@@ -62,11 +63,12 @@ from gatewise.config import SemanticCacheConfig
 
 THRESHOLDS = (0.70, 0.75, 0.80, 0.85, 0.90, 0.92, 0.95)
 POLICIES = ("gptcache", "content-words", "gatewise")
-HALVES = ("dev", "report", "own", "fresh", "hazards")
+HALVES = ("dev", "report", "own", "fresh", "hazards", "unseen")
 # The project's own hand-written pairs, by the half they make up.
 OWN_PAIRS = {"own": Path(__file__).parent / "data" / "cache_pairs.jsonl",
              "fresh": Path(__file__).parent / "data" / "cache_pairs_fresh.jsonl",
-             "hazards": Path(__file__).parent / "data" / "cache_pairs_hazards.jsonl"}
+             "hazards": Path(__file__).parent / "data" / "cache_pairs_hazards.jsonl",
+             "unseen": Path(__file__).parent / "data" / "cache_pairs_unseen.jsonl"}
 
 
 @dataclass
@@ -76,7 +78,7 @@ class Pair:
     should_hit: bool
     cached: str
     new: str
-    half: str  # dev, report, own, fresh or hazards
+    half: str  # dev, report, or one of OWN_PAIRS' halves
     context_a: list[dict[str, str]] = field(default_factory=list)  # the earlier turns of each side
     context_b: list[dict[str, str]] = field(default_factory=list)
 
