@@ -45,6 +45,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -552,10 +553,11 @@ def analyse(text: str) -> Features:
             roles.add((_DIRECTION.get(word, word), target))
     negated = frozenset(w for w, at in said + light if at in negated_clauses)
     asserted = frozenset(w for w, at in said + light if at not in negated_clauses)
+    said_words = tuple(w for w, _ in said)
+    said_set = set(said_words)
     return Features(frozenset(values), negations, frozenset(polarity), negated, asserted, frozenset(words),
                     frozenset(names), frozenset(content), frozenset(roles), frozenset(senses), spelled,
-                    frozenset(rare), tuple(plain), tuple(w for w, _ in said),
-                    tuple(w for w in plain if w not in {x for x, _ in said}))
+                    frozenset(rare), tuple(plain), said_words, tuple(w for w in plain if w not in said_set))
 
 
 def analyse_pair(cached: str, new: str) -> tuple[Features, Features]:
@@ -826,13 +828,14 @@ def _swapped(a: Features, b: Features) -> bool:
 
 
 def _once(said: tuple[str, ...]) -> set[str]:
-    return {w for w in said if said.count(w) == 1}
+    return {w for w, n in Counter(said).items() if n == 1}
 
 
 def _order(side: Features, shared: set[str]) -> list[frozenset[str]]:
     """The ``shared`` words of ``side`` in order, words joined by "and" or "or" as one group."""
     groups: list[set[str]] = []
     joined = False
+    said = set(side.said)
     for w in side.sequence:
         if w in _JOINING:
             joined = bool(groups)
@@ -842,7 +845,7 @@ def _order(side: Features, shared: set[str]) -> list[frozenset[str]]:
             else:
                 groups.append({w})
             joined = False
-        elif w in side.said:
+        elif w in said:
             joined = False
     return [frozenset(g) for g in groups]
 

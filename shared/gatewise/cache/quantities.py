@@ -30,9 +30,10 @@ _TEENS = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
           "seventeen": 17, "eighteen": 18, "nineteen": 19}
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
          "ninety": 90}
+# The numbers up to ninety-nine in words (the compounds are written in digits first).
+_SMALL = {**_UNITS, **_TEENS, **_TENS}
 # Every count written in words that a period, a scale or a measure may follow.
-_COUNTS: dict[str, float] = {"a": 1, "an": 1, "half": 0.5, "half a": 0.5, "half an": 0.5,
-                             **_UNITS, **_TEENS, **_TENS}
+_COUNTS: dict[str, float] = {"a": 1, "an": 1, "half": 0.5, "half a": 0.5, "half an": 0.5, **_SMALL}
 _MINUTES = {"minute": 1, "min": 1, "hour": 60, "hr": 60, "day": 1440, "week": 10080, "fortnight": 20160}
 _MONTHS = {"month": 1, "year": 12, "yr": 12, "decade": 120}
 _RATES = {"day": "daily", "week": "weekly", "month": "monthly", "year": "yearly", "annum": "yearly"}
@@ -58,11 +59,10 @@ _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 _COMPOUND = re.compile(rf"\b(?P<tens>{'|'.join(_TENS)})[\s-](?P<unit>{'|'.join(_UNITS)})\b", re.IGNORECASE)
 # "three thousand", "2 hundred", "a million", "1.5 million", "a hundred thousand"; the number is at
 # most six digits, and a product past a thousand million million is left as written.
-_SMALL = {**_UNITS, **_TEENS, **_TENS}
 _SCALED = re.compile(rf"\b(?P<n>{_COUNT})(?P<scales>(?:[\s-]+(?:{'|'.join(_SCALES)})\b)+)"
                      rf"(?:\s+and\s+(?P<rest>\d{{1,2}}|{'|'.join(_SMALL)})\b)?", re.IGNORECASE)
 # A count word joined to what it counts: "a two-kilogram chicken", "a three-bedroom flat".
-_COUNT_JOINED = re.compile(rf"\b(?P<n>{'|'.join(_SMALL)}|hundred|thousand)-(?=[a-z])", re.IGNORECASE)
+_COUNT_JOINED = re.compile(rf"\b(?P<n>{'|'.join(_SMALL | _SCALES)})-(?=[a-z])", re.IGNORECASE)
 _LARGEST = 1e18
 _THOUSANDS = re.compile(r"(?P<sign>[£$€])\s?(?P<n>\d{1,6}(?:\.\d{1,3})?)k\b", re.IGNORECASE)
 _PENNIES = re.compile(r"(?P<amount>[£$€]\d{1,9})\.(?:(?P<tenths>[1-9])0|00)\b")
@@ -116,8 +116,7 @@ def _scaled(match: re.Match[str]) -> str:
     for scale in re.split(r"[\s-]+", match["scales"].strip(" -")):
         value *= _SCALES[scale.lower()]
     if match["rest"]:
-        rest = match["rest"].lower()
-        value += _SMALL[rest] if rest in _SMALL else int(rest)
+        value += _count(match["rest"])
     return _digits(value) if value <= _LARGEST else match[0]
 
 

@@ -151,6 +151,9 @@ usa: usa america
 uk: uk britain
 """
 
+# "kick someone out", "throw them out": the verb, up to two words, and "out".
+_PUT_OUT = r"(?:kick|throw|threw|thrown|boot|chuck)(?:s|ed|ing)?((?: [a-z]+){0,2}) out"
+
 # Expressions rewritten before the words are read: (pattern, the word it means). Verb forms are
 # spelled out so that "signed up" and "signing up" read as "register" too.
 _PHRASES = (
@@ -176,8 +179,8 @@ _PHRASES = (
      "forgot"),
     (r"\bget(?:s|ting)? rid of\b|\bgot rid of\b", "remove"),
     # "kick someone out of the group" removes them from it
-    (r"\b(?:kick|throw|threw|thrown|boot|chuck)(?:s|ed|ing)?((?: [a-z]+){0,2}) out of\b", r"remove\1 from"),
-    (r"\b(?:kick|throw|threw|thrown|boot|chuck)(?:s|ed|ing)?((?: [a-z]+){0,2}) out\b", r"remove\1"),
+    (rf"\b{_PUT_OUT} of\b", r"remove\1 from"),
+    (rf"\b{_PUT_OUT}\b", r"remove\1"),
     (r"\bsort(?:s|ed|ing)? out\b", "fix"),
     (r"\bput(?:s|ting)? off\b", "postpone"),
     (r"\bannual leave\b", "holiday"),
