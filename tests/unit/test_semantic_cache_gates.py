@@ -156,6 +156,11 @@ TRAPS = [
      "If it's 9am in Paris, what time is it in Sydney?"),
     ("role", "Will a 45W charger work with a laptop that needs 90W?",
      "Will a 90W charger work with a laptop that needs 45W?"),
+    # the same people in each other's parts
+    ("role", "How do I stop someone seeing my stories without blocking them?",
+     "Someone stopped me seeing their stories without blocking me, how do I stop it?"),
+    ("role", "Can I block them?", "Can they block me?"),
+    ("role", "Should I tell her about my diagnosis?", "Should she tell me about her diagnosis?"),
     # "out of" says where something is not
     ("content", "Can I leave milk out of the fridge overnight?", "Can I leave milk in the fridge overnight?"),
     ("content", "Is the blue jumper in stock?", "Is the blue jumper out of stock?"),
@@ -186,6 +191,9 @@ PARAPHRASES = [
     ("Can I pay by card or cash?", "Can I pay by cash or card?"),
     ("Do I need a visa to visit Japan?", "Is a visa required to visit Japan?"),
     ("Do all the rooms have a kettle?", "Do the rooms have a kettle?"),
+    # a passive moves the doer behind "by", and "you" plays no part that tells who does what
+    ("Can they see my location?", "Can my location be seen by them?"),
+    ("Can you send me my invoice?", "Can you send my invoice to me?"),
     # "what year", "what date" ask when
     ("What year was the castle built?", "When was the castle built?"),
     ("What date does term start?", "When does term start?"),

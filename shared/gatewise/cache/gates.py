@@ -10,7 +10,9 @@ clears the similarity threshold is served only if these cheap lexical checks als
   before/after, increase/decrease, add/remove, open/close...), and no word that is the other
   side's word with a negating or narrowing prefix (subscribe/unsubscribe, employed/self-employed);
   a polar word on one side only is held to the content rule below;
-- roles: no shared word swapped across a direction word (convert Word to PDF vs PDF to Word);
+- roles: no shared word swapped across a direction word (convert Word to PDF vs PDF to Word),
+  no words trading places in the same sentence, and no people trading parts ("Can I block
+  them?" vs "Can they block me?");
 - question: the same question words asking for a person, place, reason or time (who, where, why,
   when; a deadline or date asks "when");
 - names and rare words: every capitalised name, acronym and uncommon word on either side is on
@@ -45,7 +47,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -770,7 +772,7 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
         return LexicalVerdict("negation")
     if _asked(cached.words) != _asked(new.words):
         return LexicalVerdict("question")
-    if not _roles_agree(cached, new) or _swapped(cached, new):
+    if not _roles_agree(cached, new) or _swapped(cached, new) or _pronouns_traded(cached, new):
         return LexicalVerdict("role")
     subject_cached, subject_new = _subject(cached, new), _subject(new, cached)  # each side's, once
     only_cached = _unmatched(cached, subject_cached, new, subject_new)
@@ -973,6 +975,41 @@ def _roles_agree(a: Features, b: Features) -> bool:
         if preps_a and preps_b and preps_a != preps_b:
             return False
     return True
+
+
+# Personal pronouns by the part they play and the person they name. "you" (either part) and "it"
+# (often no one: "is it possible") tell nothing of who does what; "her" is read by what follows.
+_PRONOUNS = {"i": ("doer", 1), "we": ("doer", 1), "he": ("doer", 3), "she": ("doer", 3), "they": ("doer", 3),
+             "me": ("object", 1), "us": ("object", 1), "him": ("object", 3), "them": ("object", 3),
+             "my": ("owner", 1), "our": ("owner", 1), "mine": ("owner", 1), "your": ("owner", 2),
+             "his": ("owner", 3), "their": ("owner", 3)}
+
+
+def _pronoun_parts(side: Features) -> dict[str, set[int]]:
+    """The persons each part (doer, object, owner) is played by."""
+    parts: dict[str, set[int]] = defaultdict(set)
+    for i, word in enumerate(side.sequence):
+        if word == "her":
+            following = side.sequence[i + 1] if i + 1 < len(side.sequence) else ""
+            parts["object" if not following or is_function_word(following) else "owner"].add(3)
+        elif word in _PRONOUNS:
+            part, person = _PRONOUNS[word]
+            parts[part].add(person)
+    return parts
+
+
+def _pronouns_traded(a: Features, b: Features) -> bool:
+    """The same people, in each other's parts: "How do I stop someone seeing my stories without
+    blocking them?" / "Someone stopped me seeing their stories without blocking me", "Can I
+    block them?" / "Can they block me?". Both sides name the same two or more persons, and some
+    part is played by one person on one side and only by another on the other. (A passive moves
+    the doer behind "by" and leaves the doer's part empty: "Can they see my location?" / "Can my
+    location be seen by them?" trades nothing.)"""
+    parts_a, parts_b = _pronoun_parts(a), _pronoun_parts(b)
+    persons = set().union(*parts_a.values())
+    if len(persons) < 2 or persons != set().union(*parts_b.values()):
+        return False
+    return any(parts_a[p] and parts_b[p] and not parts_a[p] & parts_b[p] for p in ("doer", "object", "owner"))
 
 
 # Words that answer or take a side however few the others are ("Yes.", "Maybe", "Please do").
