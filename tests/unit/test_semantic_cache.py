@@ -296,7 +296,7 @@ async def test_local_vectors_are_unit_length_and_batch_like_singles() -> None:
 async def test_the_settings_choose_the_file_threshold_and_local_embedder(settings: Settings) -> None:
     cache = SemanticCache.open(settings)
     await cache.close()
-    assert cache.embedder.name == "local:all-MiniLM-L6-v2-int8-dynamic-basic"  # the default, loaded later
+    assert cache.embedder.name == "local:all-MiniLM-L6-v2-int8-exact"  # the default, loaded later
     assert cache.threshold == settings.caching.semantic_cache.similarity_threshold
     assert cache.max_bytes == settings.caching.semantic_cache.max_cache_size
     assert (settings.data_dir / FILE_NAME).exists()
