@@ -156,6 +156,7 @@ TRAPS = [
      "If it's 9am in Paris, what time is it in Sydney?"),
     ("role", "Will a 45W charger work with a laptop that needs 90W?",
      "Will a 90W charger work with a laptop that needs 45W?"),
+    ("polarity", "Where is the entrance to the station?", "Where is the station exit?"),
     # the same people in each other's parts
     ("role", "How do I stop someone seeing my stories without blocking them?",
      "Someone stopped me seeing their stories without blocking me, how do I stop it?"),

@@ -26,6 +26,8 @@ PARTNERED = [
     ("How do I reset my PIN?", "I forgot my PIN, what do I do?"),
     # read as the gates read it: "can't remember" is "forgot", found in its sentence
     ("How do I reset my Gmail password?", "I can't remember my Gmail password, how do I get back in?"),
+    # a word said in two, joined by a function word: "sent by email" is "emailed"
+    ("Can I get a receipt emailed to me?", "Is it possible to have my receipt sent by email?"),
 ]
 # Rebuilt too, and another question: a word one side adds finds nothing like it in the other.
 UNPARTNERED = [

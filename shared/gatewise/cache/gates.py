@@ -171,6 +171,7 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
     "thickness": ("thick thicker", "thin thinner"),
     "memory": ("remember remembered recall recalled", "forget forgot forgotten"),
     "borders": ("international overseas abroad foreign worldwide", "domestic"),
+    "passage": ("entrance entrances entry", "exit exits"),
 }
 # Polar words that say little when the other side has neither: "Do the rooms have a kettle?"
 # asks what "Do all the rooms have a kettle?" does, and "Is delivery available?" what "Do you

@@ -55,9 +55,11 @@ def _place_of(word: str, words: WordVectors) -> int | None:
 
 
 def _neighbours(place: int, words: WordVectors) -> set[str]:
-    """The stems of the nearest words either side that say something (function words skipped)."""
-    before = next((w for w, _ in reversed(words[:place]) if _is_content(w)), None)
-    after = next((w for w, _ in words[place + 1:] if _is_content(w)), None)
+    """The stems of the words right beside it that say something: a compound ("coffee cup",
+    "gift card") names one thing with words side by side, while a word joined by a function word
+    may be the other side's word said in two ("sent by email" / "emailed")."""
+    before = words[place - 1][0] if place > 0 and _is_content(words[place - 1][0]) else None
+    after = words[place + 1][0] if place + 1 < len(words) and _is_content(words[place + 1][0]) else None
     return {gates.stem(w) for w in (before, after) if w is not None}
 
 
