@@ -157,6 +157,8 @@ TRAPS = [
     ("role", "Will a 45W charger work with a laptop that needs 90W?",
      "Will a 90W charger work with a laptop that needs 45W?"),
     ("polarity", "Where is the entrance to the station?", "Where is the station exit?"),
+    ("question", "Where can I park at the station?", "How do I park at the station?"),
+    ("polarity", "What time is check-in?", "What time is check-out?"),
     # the same people in each other's parts
     ("role", "How do I stop someone seeing my stories without blocking them?",
      "Someone stopped me seeing their stories without blocking me, how do I stop it?"),
@@ -205,6 +207,13 @@ PARAPHRASES = [
 
 # Paraphrases whose words the gates match by themselves, leaving nothing to word vectors.
 SAME_WORDS = [
+    # "where can I see / find / download ..." asks how to, as "where can I find out" does
+    ("Where can I see my pension details?", "How do I see my pension details?"),
+    ("Where can I download my bank statements?", "How do I download my bank statements?"),
+    ("Where can I find my account number?", "How can I find my account number?"),
+    # a compound with a particle is its words ("check-in", "top-up")
+    ("Can I change my seat after check-in?", "Can I change my seat after I check in?"),
+    ("How do I top up my travel card?", "How do I top-up my travel card?"),
     # synonym groups and the expressions read as one word
     ("How do I obtain a parking permit?", "How do I get a parking permit?"),
     ("How do I amend my delivery address?", "How do I update my delivery address?"),

@@ -576,8 +576,8 @@ def _compound_parts(token: str) -> list[str]:
     function word stay whole."""
     parts = token.split("-")
     if len(parts) < 2 or parts[0].lower() in _PREFIXES \
-            or not all(p.isalpha() and _known(p.lower()) and (len(p) > 2 or p.lower() in _STOP)
-                       for p in parts):
+            or not all(p.isalpha() and _known(p.lower())
+                       and (len(p) > 2 or p.lower() in _STOP or p.lower() in _PARTICLES) for p in parts):
         return [token]  # "Wi-Fi" and "e-mail" are one word each, however the halves read
     return parts
 

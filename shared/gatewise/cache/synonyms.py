@@ -215,8 +215,12 @@ _PHRASES = (
     # "How many days does it take" asks how long it takes, in days.
     (r"\bhow many (?:minutes|hours|days|weeks|months|years)(?= (?:does|do|did|will|would|should|is|are)\b)",
      "how long"),
-    # "Where can I find out my score" asks how to check it, not for a place.
+    # "Where can I find out my score" asks how to check it, not for a place; so does "where can I
+    # see my statements" ask how to see one's own things ("where can I find a pharmacy" or "where
+    # can I park" still ask for a place).
     (r"\bwhere (?:can|could|do|would|should) (?:i|we) (?:find out|look up)\b", "how do I check"),
+    (r"\bwhere (?:can|could|do|would|should) (?:i|we)"
+     r"(?= (?:see|view|find|check|download|access|order|request|track) (?:my|our)\b)", "how do I"),
     # "Once" before a clause is "after" ("once I've been here five years"), not a count as in
     # "once a week", "once this year" (a period after a determiner stays a count); "first" closing
     # a clause the asker or a person is the subject or object of is "before" ("warn me first", "do
