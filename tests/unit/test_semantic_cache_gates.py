@@ -157,6 +157,14 @@ TRAPS = [
     ("role", "Will a 45W charger work with a laptop that needs 90W?",
      "Will a 90W charger work with a laptop that needs 45W?"),
     ("polarity", "Where is the entrance to the station?", "Where is the station exit?"),
+    ("polarity", "What's the delivery charge for small parcels?",
+     "What's the delivery charge for large parcels?"),
+    # opposites read alike in context (0.61), so a rebuilt question needs the gate too
+    ("polarity", "What's the delivery charge for small parcels?",
+     "How much is postage on large parcels?"),
+    ("polarity", "Is a big latte dairy-free?", "Is a small latte dairy-free?"),
+    ("polarity", "Can I get a full refund?", "Can I get a partial refund?"),
+    ("polarity", "Is the gym open to full-time staff?", "Is the gym open to part-time staff?"),
     ("question", "Where can I park at the station?", "How do I park at the station?"),
     ("polarity", "What time is check-in?", "What time is check-out?"),
     # the same people in each other's parts
@@ -371,7 +379,6 @@ async def test_paraphrases_hit_through_the_cache(cache: SemanticCache, cached: s
 
 @pytest.mark.parametrize(("cached", "new"), [
     # full-time and part-time share "time": the other part must still be a near-synonym
-    ("Is the gym open to full-time staff?", "Is the gym open to part-time staff?"),
     ("How much is a fishing licence?", "Do I need a fishing licence?"),  # a price, a requirement
     # "insurance policy" reads as "insurance", but another kind of insurance is still another
     ("What's the excess on my contents insurance policy?", "What's the excess on my car insurance policy?"),

@@ -132,9 +132,10 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
             "remove delete detach uninstall unsubscribe leave erase drop destroy"),
     "buy": ("buy purchase order acquire", "sell"),
     "amount": ("increase raise more higher grow extend expand boost maximum max most upgrade "
-               "exceed gain above over bigger larger longer faster fast fastest high highest",
+               "exceed gain above over big bigger biggest large larger largest huge longer faster fast "
+               "fastest high highest",
                "decrease reduce lower less fewer cut shrink shorten minimum min least downgrade "
-               "below under smaller shorter slower slow slowest low lowest"),
+               "below under small smaller smallest tiny shorter slower slow slowest low lowest"),
     "gender": ("husband father dad son brother boyfriend male man men boy boys",
                "wife mother mum mom daughter sister girlfriend female woman women girl girls"),
     "time": ("after later afterwards since following post",
@@ -163,7 +164,7 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
     "quantifier": ("all every each", "some"),
     "strength": ("strong stronger strongest", "weak weaker weakest"),
     "ease": ("easy easier easiest", "hard harder hardest difficult"),
-    "fill": ("full", "empty"),
+    "fill": ("full", "empty part partial"),
     "weight": ("heavy heavier heaviest", "lighter lightest"),
     "depth": ("deep deeper deepest", "shallow shallower"),
     "moisture": ("wet", "dry"),
