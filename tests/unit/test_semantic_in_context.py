@@ -28,6 +28,8 @@ PARTNERED = [
     ("How do I reset my Gmail password?", "I can't remember my Gmail password, how do I get back in?"),
     # a word said in two, joined by a function word: "sent by email" is "emailed"
     ("Can I get a receipt emailed to me?", "Is it possible to have my receipt sent by email?"),
+    # sentences 0.84 alike: "connect" finds "get" at 0.47, under the 0.5 a partner otherwise needs
+    ("How do I connect my printer to wifi?", "How can I get my printer on the wireless network?"),
 ]
 # Rebuilt too, and another question: a word one side adds finds nothing like it in the other.
 UNPARTNERED = [
@@ -143,6 +145,18 @@ def test_a_word_the_model_does_not_see_has_no_partner() -> None:
     compound = [("gift", one), ("card", one)]
     assert not in_context.all_partnered(["card"], compound, [("gift", one)])
     assert in_context.all_partnered(["card"], compound, [("voucher", one), ("gift", one)])
+    # a word joined to it by a function word may be ("sent by email" / "emailed")
+    joined = [("sent", one), ("by", two), ("email", two)]
+    assert in_context.all_partnered(["sent"], joined, [("emailed", one)])
+    assert not in_context.all_partnered(["sent"], [("sent", one), ("email", two)], [("email", one)])
+
+
+def test_sentences_alike_as_wholes_ask_less_of_a_partner() -> None:
+    assert in_context.partner_bound(0.79) == in_context.PARTNER_COSINE == 0.5
+    assert in_context.partner_bound(0.80) == in_context.CLOSE_PARTNER_COSINE == 0.4
+    word, near = np.array([1.0, 0.0], np.float32), np.array([0.45, 0.893], np.float32)
+    assert not in_context.all_partnered(["connect"], [("connect", word)], [("attach", near)])
+    assert in_context.all_partnered(["connect"], [("connect", word)], [("attach", near)], bound=0.4)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

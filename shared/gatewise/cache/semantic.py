@@ -492,8 +492,9 @@ class SemanticCache:
             return False
         cached_words = await self._words(cached_question)
         new_words = await self._words(new_question)
-        return in_context.all_partnered(verdict.unmatched_cached, cached_words, new_words) \
-            and in_context.all_partnered(verdict.unmatched_new, new_words, cached_words)
+        bound = in_context.partner_bound(similarity)
+        return in_context.all_partnered(verdict.unmatched_cached, cached_words, new_words, bound) \
+            and in_context.all_partnered(verdict.unmatched_new, new_words, cached_words, bound)
 
     @property
     def reads_in_context(self) -> bool:
