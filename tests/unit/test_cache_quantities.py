@@ -35,6 +35,8 @@ SAME = [
     ("Is a 1st class stamp enough?", "Is a first class stamp enough?"),
     ("Can I get 2 tickets for £100?", "Can I get two tickets for a hundred pounds?"),
     ("How much is 1kg of flour?", "How much is a kilo of flour?"),
+    ("How many tablespoons are in a cup?", "How many tbsp are in 1 cup?"),
+    ("How many ml are in a teaspoon?", "How many millilitres are in one tsp?"),
     ("Is the run 1 mile?", "Is the run one mile?"),
 ]
 DIFFERENT = [

@@ -18,7 +18,7 @@ The weekend is Saturday and Sunday, noon and midday 12pm, midnight 12am. Numbers
 ("twenty-four", "three thousand") are written in digits, an amount in thousands ("£3k") in full
 and a price's trailing zero dropped ("£1.50" is "£1.5"; a version number keeps its digits), the
 first five ordinals in words ("1st" is "first"), and one of a measure in digits ("a kilo" is
-"1 kilo", as "1kg").
+"1 kilo", as "1kg"; "a cup" is "1 cup").
 """
 
 from __future__ import annotations
@@ -71,7 +71,8 @@ _ORDINAL = re.compile(r"\b(?P<n>[1-5])(?:st|nd|rd|th)\b", re.IGNORECASE)
 # "a kilo", "half a litre", "one mile": the count in digits, as "1kg" has it. Not "a pound",
 # which is also an amount of money ("a pound of mince" is not "£1 of mince").
 _ONE_MEASURE = re.compile(r"\b(?P<n>half an?|an?|one)\s+(?P<unit>(?:kilo|kilogram|gram|litre|liter|mile|"
-                          r"kilometre|kilometer|metre|meter|gigabyte|megabyte|terabyte)s?|kg|km|gb|mb|tb)\b",
+                          r"kilometre|kilometer|metre|meter|gigabyte|megabyte|terabyte|cup|tablespoon|"
+                          r"teaspoon|millilitre|milliliter|pint|ounce)s?|kg|km|gb|mb|tb|ml|tbsp|tsp|oz)\b",
                           re.IGNORECASE)
 _NAMED = (
     (re.compile(r"\bweekends?\b", re.IGNORECASE), "saturday and sunday"),
