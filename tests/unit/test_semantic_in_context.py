@@ -149,6 +149,9 @@ def test_a_word_the_model_does_not_see_has_no_partner() -> None:
     joined = [("sent", one), ("by", two), ("email", two)]
     assert in_context.all_partnered(["sent"], joined, [("emailed", one)])
     assert not in_context.all_partnered(["sent"], [("sent", one), ("email", two)], [("email", one)])
+    # a determiner between them leaves them side by side ("required a visa")
+    assert not in_context.all_partnered(["required"], [("required", one), ("a", two), ("visa", two)],
+                                        [("visa", one)])
 
 
 def test_sentences_alike_as_wholes_ask_less_of_a_partner() -> None:

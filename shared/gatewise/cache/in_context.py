@@ -62,13 +62,28 @@ def _place_of(word: str, words: WordVectors) -> int | None:
                 None)
 
 
+# Words that open a noun phrase: a word read past them is still the one beside it.
+_DETERMINERS = frozenset({"a", "an", "the", "my", "your", "our", "their", "his", "her", "its", "this", "that",
+                          "these", "those", "some", "any"})
+
+
+def _beside(words: WordVectors) -> str | None:
+    """The first word that says something, read past determiners only."""
+    for written, _ in words:
+        if _is_content(written):
+            return written
+        if written not in _DETERMINERS:
+            return None
+    return None
+
+
 def _neighbours(place: int, words: WordVectors) -> set[str]:
-    """The stems of the words right beside it that say something: a compound ("coffee cup",
-    "gift card") names one thing with words side by side, while a word joined by a function word
-    may be the other side's word said in two ("sent by email" / "emailed")."""
-    before = words[place - 1][0] if place > 0 and _is_content(words[place - 1][0]) else None
-    after = words[place + 1][0] if place + 1 < len(words) and _is_content(words[place + 1][0]) else None
-    return {gates.stem(w) for w in (before, after) if w is not None}
+    """The stems of the words beside it that say something, determiners between them aside: a
+    compound ("coffee cup", "a gift card") names one thing, and a verb reads like its object
+    ("required" in "required a visa" like "visa"), while a word joined by a preposition may be
+    the other side's word said in two ("sent by email" / "emailed")."""
+    found = (_beside(list(reversed(words[:place]))), _beside(words[place + 1:]))
+    return {gates.stem(w) for w in found if w is not None}
 
 
 def partner_bound(similarity: float) -> float:
@@ -82,7 +97,8 @@ def all_partnered(unmatched: Iterable[str], words: WordVectors, other: WordVecto
     the other sentence (``other``) within ``bound`` in context. A word the model
     does not see as written (the text was cut at the model's window) has no partner; nor is the
     word it stands beside a partner for it: in "a coffee cup" or "a gift card", "cup" reads like
-    "coffee" (0.69) and "card" like "gift", yet each names another thing than the word alone."""
+    "coffee" (0.69) and "card" like "gift", yet each names another thing than the word alone,
+    and "required" in "Do I need (required) a visa?" reads 0.47 like "visa"."""
     partners = [(gates.stem(written), vector) for written, vector in other if _is_content(written)]
     for word in unmatched:
         place = _place_of(word, words)
