@@ -239,6 +239,10 @@ SAME_WORDS = [
     ("When is my council tax payment due?", "What is the deadline for my council tax payment?"),
     # a verb and its noun
     ("What is the fee to cancel my gym membership?", "What is the cancellation fee for my gym membership?"),
+    # a verb and its noun, made with another ending (admit/admission, pay/payment)
+    ("What GPA do I need for admission?", "What GPA do I need to be admitted?"),
+    ("Is there a fee for late payment?", "Is there a fee if I pay late?"),
+    ("When will you decide on my application?", "When will I get a decision on my application?"),
     ("How do I complain about a delayed train?", "How do I make a complaint about a delayed train?"),
     # British and American spellings, a misspelt plural of a value, two words for an earlier one
     ("Where is the nearest theatre?", "Where is the nearest theater?"),

@@ -691,14 +691,19 @@ def _edit_distance_at_most(a: str, b: str, limit: int) -> bool:
 _SAME_WORD_ENDINGS = ("ation", "ition", "tion", "ion", "ment", "ness", "ity", "al", "ally", "ance",
                       "ence", "ly", "y", "ing", "ed", "s", "es")
 # Nouns whose verb ends otherwise: apply/application, register/registration, cancel/cancellation,
-# subscribe/subscription, explain/explanation, complain/complaint.
+# subscribe/subscription, explain/explanation, complain/complaint, admit/admission,
+# decide/decision, include/inclusion, extend/extension, reduce/reduction, consume/consumption,
+# resolve/resolution.
 _DERIVED = (("y", "ication"), ("er", "ration"), ("el", "ellation"), ("ibe", "iption"), ("ain", "anation"),
-            ("ain", "aint"))
+            ("ain", "aint"), ("it", "ission"), ("ide", "ision"), ("ude", "usion"), ("end", "ension"),
+            ("uce", "uction"), ("ume", "umption"), ("olve", "olution"))
 
 
 def _same_word(a: str, b: str) -> bool:
     """Two spellings of one word: another form of it, or a slip where one side is no word at all."""
     short, long_ = sorted((a, b), key=len)
+    if len(short) == 3 and long_ == short + "ment":  # pay/payment
+        return True
     if len(short) >= 4:
         root = short[:-1] if short.endswith("e") else short
         if long_.startswith(root) and long_[len(root):] in _SAME_WORD_ENDINGS:
