@@ -3,9 +3,11 @@ authentication?" name one thing, so the gates should read the same words on both
 
 An acronym on one side is replaced by the run of words on the other side whose initials spell
 it (a digit by its number word's initial: 2FA is "two-factor authentication"; "of", "and",
-"for" and "the" may sit inside the run: "Department for Work and Pensions" is DWP). Only
-acronyms of three characters or more are spelt out (two letters match too many runs by chance),
-and only when the other side does not write the acronym itself. A run that matches by chance is
+"for" and "the" may sit inside the run: "Department for Work and Pensions" is DWP). Acronyms of
+two letters match too many runs by chance ("PC" and "phone case"), so only a few common ones
+are spelt out, each only as its own words ("GP" as "general practitioner", "HR" as "human
+resources"). An acronym is spelt out only when the other side does not write it itself. A run
+that matches by chance is
 still held to the similarity threshold, which the original texts must clear: the encoder knows
 the common acronyms and places an unrelated expansion far away.
 """
@@ -14,8 +16,13 @@ from __future__ import annotations
 
 import re
 
-# Upper-case letters and digits, at least two letters, three to eight characters in all.
-_ACRONYM = re.compile(r"\b(?=(?:[0-9]*[A-Z]){2})[A-Z0-9]{3,8}\b")
+# Upper-case letters and digits, at least two letters, three to eight characters in all; or one
+# of the common two-letter acronyms below.
+_ACRONYM = re.compile(r"\b(?:(?=(?:[0-9]*[A-Z]){2})[A-Z0-9]{3,8}|[A-Z]{2})\b")
+# Two-letter acronyms, with the only words they are spelt out by.
+_TWO_LETTERS = {"GP": "general practitioner", "HR": "human resources", "PC": "personal computer",
+                "AC": "air conditioning", "IT": "information technology", "PR": "public relations",
+                "ID": "identity document"}
 _WORD = re.compile(r"[A-Za-z]+|[0-9]+")
 _DIGIT_INITIALS = dict(zip("0123456789", "zottffssen", strict=True))  # zero, one, two, ...
 # Acronyms spelt out per question at most: a question names a few; more is not a question.
@@ -52,6 +59,8 @@ def _expansion(acronym: str, other: str, found: list[re.Match[str]], words: list
             end += 1
         if matched == len(initials):
             expansion = other[found[start].start():found[end - 1].end()]
+            if len(acronym) == 2 and expansion.lower() != _TWO_LETTERS.get(acronym):
+                continue
             return expansion if len(expansion) <= MAX_EXPANSION_CHARS else None
     return None
 
