@@ -149,6 +149,9 @@ def test_a_word_the_model_does_not_see_has_no_partner() -> None:
     joined = [("sent", one), ("by", two), ("email", two)]
     assert in_context.all_partnered(["sent"], joined, [("emailed", one)])
     assert not in_context.all_partnered(["sent"], [("sent", one), ("email", two)], [("email", one)])
+    # a word the gates respell or mend is found as the model wrote it
+    assert in_context.all_partnered(["traveling"], [("travelling", one)], [("abroad", one)])
+    assert in_context.all_partnered(["receive"], [("recieve", one)], [("get", two), ("obtain", one)])
     # a determiner between them leaves them side by side ("required a visa")
     assert not in_context.all_partnered(["required"], [("required", one), ("a", two), ("visa", two)],
                                         [("visa", one)])

@@ -368,6 +368,13 @@ def _corrected(word: str) -> str:
     return min(found) if found else word
 
 
+def as_read(word: str) -> str:
+    """A lowercased word as the gates read it: a slip mended, in its one spelling ("travelling"
+    as "traveling"; "hours" and "metres" are values, whatever their spelling)."""
+    word = _corrected(word)
+    return word if word in _lexicon() else synonyms.one_spelling(word, _known)
+
+
 def could_be_a_slip(word: str) -> bool:
     """Whether ``word`` is one slip from a word :func:`embedding_text` or :func:`analyse` would
     read it as, were it in no dictionary."""
@@ -519,9 +526,7 @@ def analyse(text: str) -> Features:
         if low.startswith("non-") and len(low) > 6:
             negations += 1  # "for non-members" asks what "if I'm not a member" does
             low = low[4:]
-        low = _corrected(low)
-        if low not in _lexicon():  # "hours" and "metres" are values, whatever their spelling
-            low = synonyms.one_spelling(low, _known)
+        low = as_read(low)
         w = stem(low)
         following = tokens[index + 1][0].lower().removesuffix("'s") if index + 1 < len(tokens) else ""
         kind = "stop" if starts and low in _ASKING_VERBS else _kind(low, w, previous, following, how_long)

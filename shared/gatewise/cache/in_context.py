@@ -55,10 +55,15 @@ def _is_content(written: str) -> bool:
         and not gates.is_function_word(written)
 
 
+def _stem(written: str) -> str:
+    """The stem the gates read a word of the model's as ("travelling" as "travel")."""
+    return gates.stem(gates.as_read(written))
+
+
 def _place_of(word: str, words: WordVectors) -> int | None:
     """Where ``word`` (as the gates spelled it) first stands in its sentence."""
     stem = gates.stem(word)
-    return next((i for i, (written, _) in enumerate(words) if written == word or gates.stem(written) == stem),
+    return next((i for i, (written, _) in enumerate(words) if written == word or _stem(written) == stem),
                 None)
 
 
@@ -83,7 +88,7 @@ def _neighbours(place: int, words: WordVectors) -> set[str]:
     ("required" in "required a visa" like "visa"), while a word joined by a preposition may be
     the other side's word said in two ("sent by email" / "emailed")."""
     found = (_beside(list(reversed(words[:place]))), _beside(words[place + 1:]))
-    return {gates.stem(w) for w in found if w is not None}
+    return {_stem(w) for w in found if w is not None}
 
 
 def partner_bound(similarity: float) -> float:
@@ -99,7 +104,7 @@ def all_partnered(unmatched: Iterable[str], words: WordVectors, other: WordVecto
     word it stands beside a partner for it: in "a coffee cup" or "a gift card", "cup" reads like
     "coffee" (0.69) and "card" like "gift", yet each names another thing than the word alone,
     and "required" in "Do I need (required) a visa?" reads 0.47 like "visa"."""
-    partners = [(gates.stem(written), vector) for written, vector in other if _is_content(written)]
+    partners = [(_stem(written), vector) for written, vector in other if _is_content(written)]
     for word in unmatched:
         place = _place_of(word, words)
         if place is None:

@@ -195,6 +195,8 @@ _PHRASES = (
     (r"\bfree of charge\b", "free"),
     (r"\blocal authority\b", "council"),
     (r"\bhow come\b|\bwhat(?: is|'s) the reason(?: why| for)?\b|\bfor what reason\b", "why"),
+    # "What's making my battery drain?" and "what is causing the noise?" ask why.
+    (r"\bwhat(?: is|'s| was) (?:making|causing)\b|\bwhat (?:causes|caused)\b", "why does"),
     (r"\bdue to\b", "because"),
     # Compounds whose head alone says the same in a question: a hotel's pool is a swimming pool,
     # and "my car insurance policy" is "my car insurance".
