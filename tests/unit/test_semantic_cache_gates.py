@@ -205,6 +205,8 @@ PARAPHRASES = [
     # a passive moves the doer behind "by", and "you" plays no part that tells who does what
     ("Can they see my location?", "Can my location be seen by them?"),
     ("Can you send me my invoice?", "Can you send my invoice to me?"),
+    # "the easiest way to" asks how to
+    ("How can I contact support?", "What's the easiest way to contact support?"),
     # "what's causing" asks why
     ("Why does my car make a noise?", "What is causing the noise in my car?"),
     # "what year", "what date" ask when

@@ -195,6 +195,9 @@ _PHRASES = (
     (r"\bfree of charge\b", "free"),
     (r"\blocal authority\b", "council"),
     (r"\bhow come\b|\bwhat(?: is|'s) the reason(?: why| for)?\b|\bfor what reason\b", "why"),
+    # "What's the easiest way to move my photos?" asks how to move them ("the best way" and
+    # "the quickest way" say no more); "the hardest way" still takes a side.
+    (r"\b(?:easiest|simplest) (?=ways?\b)", ""),
     # "What's making my battery drain?" and "what is causing the noise?" ask why.
     (r"\bwhat(?: is|'s| was) (?:making|causing)\b|\bwhat (?:causes|caused)\b", "why does"),
     (r"\bdue to\b", "because"),
