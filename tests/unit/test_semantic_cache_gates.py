@@ -167,6 +167,9 @@ TRAPS = [
     ("polarity", "Is the gym open to full-time staff?", "Is the gym open to part-time staff?"),
     ("question", "Where can I park at the station?", "How do I park at the station?"),
     ("polarity", "What time is check-in?", "What time is check-out?"),
+    # "on" and "off" after the verb's object
+    ("polarity", "How do I turn my phone on?", "How do I turn my phone off?"),
+    ("polarity", "How do I turn on dark mode on my iPhone?", "How can I switch dark mode off on my iPhone?"),
     # the same people in each other's parts
     ("role", "How do I stop someone seeing my stories without blocking them?",
      "Someone stopped me seeing their stories without blocking me, how do I stop it?"),
@@ -223,6 +226,10 @@ SAME_WORDS = [
     ("Where can I see my pension details?", "How do I see my pension details?"),
     ("Where can I download my bank statements?", "How do I download my bank statements?"),
     ("Where can I find my account number?", "How can I find my account number?"),
+    # a particle after the verb's object is the particle of the verb
+    ("How do I turn off dark mode?", "How do I switch dark mode off?"),
+    ("How do I turn my phone on?", "How do I turn on my phone?"),
+    ("Can I switch to paperless billing on the app?", "Can I switch to paperless billing in the app?"),
     # a compound with a particle is its words ("check-in", "top-up")
     ("Can I change my seat after check-in?", "Can I change my seat after I check in?"),
     ("How do I top up my travel card?", "How do I top-up my travel card?"),

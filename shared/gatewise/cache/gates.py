@@ -530,6 +530,10 @@ def analyse(text: str) -> Features:
         w = stem(low)
         following = tokens[index + 1][0].lower().removesuffix("'s") if index + 1 < len(tokens) else ""
         kind = "stop" if starts and low in _ASKING_VERBS else _kind(low, w, previous, following, how_long)
+        verb = _verb_before_object(plain) if kind == "stop" and low in _ON_OFF else None
+        if verb is not None:
+            kind = "polar"
+            content.discard(verb)  # "switch dark mode off" says what "turn off dark mode" does
         if kind == "value":
             values.update(_values(low, w))
         elif kind == "negation":
@@ -586,6 +590,22 @@ def _compound_parts(token: str) -> list[str]:
                        and (len(p) > 2 or p.lower() in _STOP or p.lower() in _PARTICLES) for p in parts):
         return [token]  # "Wi-Fi" and "e-mail" are one word each, however the halves read
     return parts
+
+
+# "on" and "off" after the object of a verb they go with: "switch dark mode off", "turn it on".
+_ON_OFF = frozenset({"on", "off"})
+_PREPOSITIONS = _set("at from for to into onto of with by about over under")
+
+
+def _verb_before_object(said: list[str]) -> str | None:
+    """The particle verb among the last three words, with no preposition or particle after it
+    ("switch dark mode", "turn it"; not "switch to paperless billing")."""
+    for word in reversed(said[-3:]):
+        if word in _PARTICLE_VERBS:
+            return word
+        if word in _PARTICLES or word in _ROLE_WORDS or word in _PREPOSITIONS:
+            return None
+    return None
 
 
 def _kind(low: str, w: str, previous: str, following: str, how_long: bool) -> str:
@@ -834,8 +854,9 @@ def _swapped(a: Features, b: Features) -> bool:
     (words joined by "and" or "or" in any), and the function words mostly in the same one."""
     # Words for the kind of answer wanted move with the sentence's voice ("Do I need a visa?" /
     # "Is a visa required?"), and take no part in who does what.
+    # A particle moves with its verb's object ("turn off dark mode" / "turn dark mode off").
     shared = {w for w in _once(a.said) & _once(b.said)
-              if not synonyms.senses(a.spelled.get(w, w), w) & _ANSWER_KINDS}
+              if not synonyms.senses(a.spelled.get(w, w), w) & _ANSWER_KINDS and w not in _PARTICLES}
     if len(shared) < 2 or _order(a, shared) == _order(b, shared):
         return False
     return SequenceMatcher(None, a.frame, b.frame, autojunk=False).ratio() >= SAME_FRAME_RATIO
