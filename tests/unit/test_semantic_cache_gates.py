@@ -167,6 +167,10 @@ TRAPS = [
     ("polarity", "Is the gym open to full-time staff?", "Is the gym open to part-time staff?"),
     ("question", "Where can I park at the station?", "How do I park at the station?"),
     ("polarity", "What time is check-in?", "What time is check-out?"),
+    # in one frame, a word in another's place: "work" and "home" trade places ("at" gave way to
+    # "for"); so do "freeze" and "credit" when lifting a freeze is asked for
+    ("role", "Can I use my work laptop at home?", "Can I use my home laptop for work?"),
+    ("role", "How do I freeze my credit?", "What do I need to do to lift a credit freeze?"),
     # "on" and "off" after the verb's object
     ("polarity", "How do I turn my phone on?", "How do I turn my phone off?"),
     ("polarity", "How do I turn on dark mode on my iPhone?", "How can I switch dark mode off on my iPhone?"),
@@ -393,14 +397,11 @@ async def test_paraphrases_hit_through_the_cache(cache: SemanticCache, cached: s
 
 
 @pytest.mark.parametrize(("cached", "new"), [
-    # full-time and part-time share "time": the other part must still be a near-synonym
     ("How much is a fishing licence?", "Do I need a fishing licence?"),  # a price, a requirement
     # "insurance policy" reads as "insurance", but another kind of insurance is still another
     ("What's the excess on my contents insurance policy?", "What's the excess on my car insurance policy?"),
     # "how long" asks for a length of time, and may be reworded only as one
     ("How long is the warranty on the dishwasher?", "What does the warranty on the dishwasher cover?"),
-    # lifting a freeze removes it
-    ("How do I freeze my credit?", "What do I need to do to lift a credit freeze?"),
     # "under" before a number is still below it
     ("Is it free for kids under 5?", "Is it free for kids aged 5?"),
     # "extended" shares a sense with "covered", but "covered" is said on both sides

@@ -859,7 +859,11 @@ def _swapped(a: Features, b: Features) -> bool:
               if not synonyms.senses(a.spelled.get(w, w), w) & _ANSWER_KINDS and w not in _PARTICLES}
     if len(shared) < 2 or _order(a, shared) == _order(b, shared):
         return False
-    return SequenceMatcher(None, a.frame, b.frame, autojunk=False).ratio() >= SAME_FRAME_RATIO
+    # A short sentence's frame changes by a larger share when one word gives way to another
+    # ("my work laptop at home" / "my home laptop for work"): one word in its place is the same frame.
+    one_swapped = len(a.frame) == len(b.frame) \
+        and sum(x != y for x, y in zip(a.frame, b.frame, strict=True)) <= 1
+    return one_swapped or SequenceMatcher(None, a.frame, b.frame, autojunk=False).ratio() >= SAME_FRAME_RATIO
 
 
 def _once(said: tuple[str, ...]) -> set[str]:
