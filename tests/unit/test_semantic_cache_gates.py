@@ -179,6 +179,10 @@ TRAPS = [
      "Someone stopped me seeing their stories without blocking me, how do I stop it?"),
     ("role", "Can I block them?", "Can they block me?"),
     ("role", "Should I tell her about my diagnosis?", "Should she tell me about her diagnosis?"),
+    # the asker and someone the other question names, in each other's parts
+    ("role", "Can I bring a friend to the gym?", "Can my friend bring me to the gym?"),
+    ("role", "Do I need to tell my landlord before I move out?",
+     "Does my landlord need to tell me before I move out?"),
     # "out of" says where something is not
     ("content", "Can I leave milk out of the fridge overnight?", "Can I leave milk in the fridge overnight?"),
     ("content", "Is the blue jumper in stock?", "Is the blue jumper out of stock?"),
@@ -212,6 +216,7 @@ PARAPHRASES = [
     # a passive moves the doer behind "by", and "you" plays no part that tells who does what
     ("Can they see my location?", "Can my location be seen by them?"),
     ("Can you send me my invoice?", "Can you send my invoice to me?"),
+    ("Can I add my partner to my policy?", "Can my partner be added to my policy?"),
     # "the easiest way to" asks how to
     ("How can I contact support?", "What's the easiest way to contact support?"),
     # "what's causing" asks why

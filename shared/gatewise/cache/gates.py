@@ -804,7 +804,8 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
         return LexicalVerdict("negation")
     if _asked(cached.words) != _asked(new.words):
         return LexicalVerdict("question")
-    if not _roles_agree(cached, new) or _swapped(cached, new) or _pronouns_traded(cached, new):
+    if not _roles_agree(cached, new) or _swapped(cached, new) or _pronouns_traded(cached, new) \
+            or _asker_traded(cached, new):
         return LexicalVerdict("role")
     subject_cached, subject_new = _subject(cached, new), _subject(new, cached)  # each side's, once
     only_cached = _unmatched(cached, subject_cached, new, subject_new)
@@ -1033,6 +1034,34 @@ def _pronoun_parts(side: Features) -> dict[str, set[int]]:
             part, person = _PRONOUNS[word]
             parts[part].add(person)
     return parts
+
+
+# As stemmed ("does" is "doe").
+_AUXILIARIES = frozenset(stem(w) for w in _set("can could do does did will would should shall may might must "
+                                                "is are was were am has have had"))
+_QUESTION_WORDS = _set("how what when where why who which")
+_DETERMINERS = _set("a an the my your our their his her its this that these those")
+
+
+def _opening_subject(side: Features) -> str | None:
+    """The subject of a question that opens with an auxiliary ("Can I ...", "Does my landlord
+    ...", "How do I ..."): a pronoun, or the first word after the determiners."""
+    words = side.sequence[1:] if side.sequence[:1] and side.sequence[0] in _QUESTION_WORDS else side.sequence
+    if not words or words[0] not in _AUXILIARIES:
+        return None
+    return next((w for w in words[1:4] if w not in _DETERMINERS), None)
+
+
+def _asker_traded(a: Features, b: Features) -> bool:
+    """The asker as the subject of one question and the object of the other, whose subject is
+    someone the first one names: "Can I bring a friend to the gym?" / "Can my friend bring me to
+    the gym?"."""
+    def traded(x: Features, y: Features) -> bool:
+        theirs = _opening_subject(y)
+        return _opening_subject(x) in ("i", "we") and theirs is not None and theirs not in _PRONOUNS \
+            and theirs in x.content and bool({"me", "us"} & set(y.sequence))
+
+    return traded(a, b) or traded(b, a)
 
 
 def _pronouns_traded(a: Features, b: Features) -> bool:

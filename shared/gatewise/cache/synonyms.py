@@ -214,9 +214,11 @@ _PHRASES = (
     (r"\bunited states(?: of america)?\b|(?-i:\bU\.S\.(?:A\.)?|\bUSA?\b)", "USA"),
     (r"\bunited kingdom\b|\bgreat britain\b|(?-i:\bU\.K\.)", "UK"),
     # Asking whether one must ("Do I need a visa?", "Do I have to work from home?") is not
-    # asking whether one may ("Can I work from home?"): the requirement is spelled out.
-    (r"\b(?:do|does|did|will|would)\s+(?:i|we|you|they|he|she|it)\s+(?:need(?:\s+to)?|have\s+to)\b"
-     r"|\bmust\s+(?:i|we|you|they|he|she|it)\b", "required"),
+    # asking whether one may ("Can I work from home?"): the requirement is spelled out, and who
+    # must is kept ("Do I need to tell my landlord?" is not "Does my landlord need to tell me?").
+    (r"\b((?:do|does|did|will|would)\s+(?:i|we|you|they|he|she|it))\s+(?:need(?:\s+to)?|have\s+to)\b",
+     r"\1 required"),
+    (r"\bmust\s+(?:i|we|you|they|he|she|it)\b", "required"),
     # "How many days does it take" asks how long it takes, in days.
     (r"\bhow many (?:minutes|hours|days|weeks|months|years)(?= (?:does|do|did|will|would|should|is|are)\b)",
      "how long"),
