@@ -171,6 +171,11 @@ TRAPS = [
     # "for"); so do "freeze" and "credit" when lifting a freeze is asked for
     ("role", "Can I use my work laptop at home?", "Can I use my home laptop for work?"),
     ("role", "How do I freeze my credit?", "What do I need to do to lift a credit freeze?"),
+    # new against used, online against in store
+    ("polarity", "Is there a discount for new customers?", "Is there a discount for existing customers?"),
+    ("polarity", "How long is the warranty on a new phone?",
+     "What warranty do refurbished phones come with?"),
+    ("polarity", "Can I get a student discount online?", "Do you offer a student discount in store?"),
     # "on" and "off" after the verb's object
     ("polarity", "How do I turn my phone on?", "How do I turn my phone off?"),
     ("polarity", "How do I turn on dark mode on my iPhone?", "How can I switch dark mode off on my iPhone?"),
@@ -217,6 +222,7 @@ PARAPHRASES = [
     ("Can they see my location?", "Can my location be seen by them?"),
     ("Can you send me my invoice?", "Can you send my invoice to me?"),
     ("Can I add my partner to my policy?", "Can my partner be added to my policy?"),
+    ("Can I return it in store?", "Can I return it in a shop?"),
     # "the easiest way to" asks how to
     ("How can I contact support?", "What's the easiest way to contact support?"),
     # "what's causing" asks why

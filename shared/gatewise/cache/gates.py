@@ -173,6 +173,8 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
     "memory": ("remember remembered recall recalled", "forget forgot forgotten"),
     "borders": ("international overseas abroad foreign worldwide", "domestic"),
     "passage": ("entrance entrances entry", "exit exits"),
+    "newness": ("new", "used refurbished reconditioned secondhand pre-owned existing"),
+    "channel": ("online", "offline"),
 }
 # Polar words that say little when the other side has neither: "Do the rooms have a kettle?"
 # asks what "Do all the rooms have a kettle?" does, and "Is delivery available?" what "Do you

@@ -195,6 +195,8 @@ _PHRASES = (
     (r"\bfree of charge\b", "free"),
     (r"\blocal authority\b", "council"),
     (r"\bhow come\b|\bwhat(?: is|'s) the reason(?: why| for)?\b|\bfor what reason\b", "why"),
+    # Buying or returning "in store", "in a shop", "in person" or "in branch" is doing it offline.
+    (r"\bin[ -](?:(?:a |the )?(?:stores?|shops?)|person|branch|(?:a |the )branch)\b", "offline"),
     # "What's the easiest way to move my photos?" asks how to move them ("the best way" and
     # "the quickest way" say no more); "the hardest way" still takes a side.
     (r"\b(?:easiest|simplest) (?=ways?\b)", ""),
