@@ -15,6 +15,10 @@ values, conditions, siblings, qualifiers, question types, each also rebuilt in o
 150 paraphrases; the gates were mended where these failed, so it is a regression set, not a
 held-out one. ``bench/data/cache_pairs_unseen.jsonl``, ``unseen``: 100 paraphrases and 100 traps
 (25 of each of the four kinds) written after those mends and only ever measured.
+``bench/data/cache_pairs_probes.jsonl``, ``probes``: 78 support-desk and everyday paraphrases and
+137 traps (siblings in rebuilt questions, roles and scope, another action, a qualifier added)
+written while the reading in context was widened; the gates were mended where they failed, so
+it is a regression set too.
 
 Policies, side by side on the same vectors:
 
@@ -63,12 +67,13 @@ from gatewise.config import SemanticCacheConfig
 
 THRESHOLDS = (0.70, 0.75, 0.80, 0.85, 0.90, 0.92, 0.95)
 POLICIES = ("gptcache", "content-words", "gatewise")
-HALVES = ("dev", "report", "own", "fresh", "hazards", "unseen")
+HALVES = ("dev", "report", "own", "fresh", "hazards", "unseen", "probes")
 # The project's own hand-written pairs, by the half they make up.
 OWN_PAIRS = {"own": Path(__file__).parent / "data" / "cache_pairs.jsonl",
              "fresh": Path(__file__).parent / "data" / "cache_pairs_fresh.jsonl",
              "hazards": Path(__file__).parent / "data" / "cache_pairs_hazards.jsonl",
-             "unseen": Path(__file__).parent / "data" / "cache_pairs_unseen.jsonl"}
+             "unseen": Path(__file__).parent / "data" / "cache_pairs_unseen.jsonl",
+             "probes": Path(__file__).parent / "data" / "cache_pairs_probes.jsonl"}
 
 
 @dataclass
