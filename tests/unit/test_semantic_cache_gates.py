@@ -241,6 +241,10 @@ SAME_WORDS = [
     ("Where can I see my pension details?", "How do I see my pension details?"),
     ("Where can I download my bank statements?", "How do I download my bank statements?"),
     ("Where can I find my account number?", "How can I find my account number?"),
+    # submitting is sending; a jab is a shot; a boss an employer
+    ("How do I submit a meter reading?", "How can I send you a meter reading?"),
+    ("Where can I get a flu jab?", "Where can I get a flu shot?"),
+    ("Can my employer read my work emails?", "Can my boss read my work emails?"),
     # a particle after the verb's object is the particle of the verb
     ("How do I turn off dark mode?", "How do I switch dark mode off?"),
     ("How do I turn my phone on?", "How do I turn on my phone?"),

@@ -23,6 +23,7 @@ _GROUPS = """
 obtain: get obtain receive request acquire order
 change: change update amend modify edit alter adjust switch
 submit: submit make file lodge place
+send: send submit
 create: create setup make establish
 book: book reserve schedule make arrange
 check: check view see find track look
@@ -89,8 +90,10 @@ return: return
 booking: book booking reservation
 discount: discount reduction
 staff: staff employees
+boss: boss employer
 customer: customer client
 medicine: medicine medication
+vaccine: vaccine vaccination jab shot immunisation immunization
 illness: illness sickness
 sick: sick ill unwell
 bike: bike bicycle
