@@ -166,6 +166,7 @@ TRAPS = [
     ("polarity", "Can I get a full refund?", "Can I get a partial refund?"),
     ("polarity", "Is the gym open to full-time staff?", "Is the gym open to part-time staff?"),
     ("question", "Where can I park at the station?", "How do I park at the station?"),
+    ("question", "How do I check how much data I have left?", "How much data do I have left?"),
     ("polarity", "What time is check-in?", "What time is check-out?"),
     # in one frame, a word in another's place: "work" and "home" trade places ("at" gave way to
     # "for"); so do "freeze" and "credit" when lifting a freeze is asked for
@@ -223,6 +224,8 @@ PARAPHRASES = [
     ("Can you send me my invoice?", "Can you send my invoice to me?"),
     ("Can I add my partner to my policy?", "Can my partner be added to my policy?"),
     ("Can I return it in store?", "Can I return it in a shop?"),
+    # in a question of method, what a verb of finding out finds is no answer asked for
+    ("How do I check how much data I have left?", "How can I see my remaining data?"),
     # "the easiest way to" asks how to
     ("How can I contact support?", "What's the easiest way to contact support?"),
     # "what's causing" asks why

@@ -785,8 +785,25 @@ _ASKED_FOR = {"who": "who", "whom": "who", "whose": "who", "where": "where", "wh
               "allowance": "quantity", "limit": "quantity"}
 
 
-def _asked(words: frozenset[str]) -> frozenset[str]:
-    return frozenset(_ASKED_FOR[w] for w in words if w in _ASKED_FOR)
+# Verbs of finding out: in "How do I check how much data I have left?" the question asks how to
+# check, and what is checked (how much, where, when) is its object, not the answer wanted.
+_FINDING_OUT = frozenset(stem(w) for w in _set("check see find know work tell show view track"))
+
+
+def _asked(side: Features) -> frozenset[str]:
+    """The kinds of answer a question asks for; in a question of method ("how do I ..."), a
+    question word after a verb of finding out asks for nothing more."""
+    words = side.sequence
+    method = words[:1] == ("how",) and words[1:2] != ("much",) and words[1:2] != ("many",)
+    kinds = set()
+    for i, w in enumerate(words):
+        if w not in _ASKED_FOR:
+            continue
+        start = i - 1 if w in ("much", "many") and i and words[i - 1] == "how" else i
+        if method and start and words[start - 1] in _FINDING_OUT:
+            continue
+        kinds.add(_ASKED_FOR[w])
+    return frozenset(kinds)
 
 
 # Synonym groups (gatewise.cache.synonyms) that name the kind of answer a question wants.
@@ -804,7 +821,7 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
         return LexicalVerdict("polarity")
     if _negation_moved(cached, new):
         return LexicalVerdict("negation")
-    if _asked(cached.words) != _asked(new.words):
+    if _asked(cached) != _asked(new):
         return LexicalVerdict("question")
     if not _roles_agree(cached, new) or _swapped(cached, new) or _pronouns_traded(cached, new) \
             or _asker_traded(cached, new):
