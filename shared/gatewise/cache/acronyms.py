@@ -67,7 +67,8 @@ def _expansion(acronym: str, other: str, found: list[re.Match[str]], words: list
 
 def spell_out(text: str, other: str) -> str:
     """``text`` with each acronym that ``other`` writes out in full replaced by those words."""
-    acronyms = set(_ACRONYM.findall(text))
+    # A two-letter one unlisted is never spelt out, so it takes none of the places MAX_ACRONYMS allows.
+    acronyms = {a for a in _ACRONYM.findall(text) if len(a) > 2 or a in _TWO_LETTERS}
     if not acronyms:
         return text
     found = list(_WORD.finditer(other))

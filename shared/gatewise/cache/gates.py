@@ -785,22 +785,25 @@ _ASKED_FOR = {"who": "who", "whom": "who", "whose": "who", "where": "where", "wh
               "allowance": "quantity", "limit": "quantity"}
 
 
-# Verbs of finding out: in "How do I check how much data I have left?" the question asks how to
-# check, and what is checked (how much, where, when) is its object, not the answer wanted.
-_FINDING_OUT = frozenset(stem(w) for w in _set("check see find know work tell show view track"))
+@cache
+def _finding_out() -> frozenset[str]:
+    """Stems of the verbs of finding out: in "How do I check how much data I have left?" the
+    question asks how to check, and what is checked (how much, where, when) is its object, not
+    the answer wanted. (Stemming reads the vocabulary: not at import.)"""
+    return frozenset(stem(w) for w in _set("check see find know work tell show view track"))
 
 
 def _asked(side: Features) -> frozenset[str]:
     """The kinds of answer a question asks for; in a question of method ("how do I ..."), a
     question word after a verb of finding out asks for nothing more."""
     words = side.sequence
-    method = words[:1] == ("how",) and words[1:2] != ("much",) and words[1:2] != ("many",)
+    method = words[:1] == ("how",) and words[1:2] not in (("much",), ("many",))
     kinds = set()
     for i, w in enumerate(words):
         if w not in _ASKED_FOR:
             continue
         start = i - 1 if w in ("much", "many") and i and words[i - 1] == "how" else i
-        if method and start and words[start - 1] in _FINDING_OUT:
+        if method and start and words[start - 1] in _finding_out():
             continue
         kinds.add(_ASKED_FOR[w])
     return frozenset(kinds)
@@ -1055,20 +1058,25 @@ def _pronoun_parts(side: Features) -> dict[str, set[int]]:
     return parts
 
 
-# As stemmed ("does" is "doe").
-_AUXILIARIES = frozenset(stem(w) for w in _set("can could do does did will would should shall may might must "
-                                                "is are was were am has have had"))
+@cache
+def _auxiliaries() -> frozenset[str]:
+    """The auxiliary verbs as stemmed ("does" is "doe")."""
+    return frozenset(stem(w) for w in _set("can could do does did will would should shall may might must "
+                                           "is are was were am has have had"))
+
+
 _QUESTION_WORDS = _set("how what when where why who which")
-_DETERMINERS = _set("a an the my your our their his her its this that these those")
+# Words that open a noun phrase ("the", "my", "this"...).
+DETERMINERS = _set("a an the my your our their his her its this that these those")
 
 
 def _opening_subject(side: Features) -> str | None:
     """The subject of a question that opens with an auxiliary ("Can I ...", "Does my landlord
     ...", "How do I ..."): a pronoun, or the first word after the determiners."""
     words = side.sequence[1:] if side.sequence[:1] and side.sequence[0] in _QUESTION_WORDS else side.sequence
-    if not words or words[0] not in _AUXILIARIES:
+    if not words or words[0] not in _auxiliaries():
         return None
-    return next((w for w in words[1:4] if w not in _DETERMINERS), None)
+    return next((w for w in words[1:4] if w not in DETERMINERS), None)
 
 
 def _asker_traded(a: Features, b: Features) -> bool:

@@ -60,35 +60,35 @@ def _stem(written: str) -> str:
     return gates.stem(gates.as_read(written))
 
 
-def _place_of(word: str, words: WordVectors) -> int | None:
-    """Where ``word`` (as the gates spelled it) first stands in its sentence."""
+def _place_of(word: str, words: WordVectors, stems: Sequence[str]) -> int | None:
+    """Where ``word`` (as the gates spelled it) first stands in its sentence (``stems``: each
+    word's stem, as the gates read it)."""
     stem = gates.stem(word)
-    return next((i for i, (written, _) in enumerate(words) if written == word or _stem(written) == stem),
-                None)
+    return next((i for i, (written, _) in enumerate(words) if written == word or stems[i] == stem), None)
 
 
 # Words that open a noun phrase: a word read past them is still the one beside it.
-_DETERMINERS = frozenset({"a", "an", "the", "my", "your", "our", "their", "his", "her", "its", "this", "that",
-                          "these", "those", "some", "any"})
+_PHRASE_OPENERS = gates.DETERMINERS | {"some", "any"}
 
 
-def _beside(words: WordVectors) -> str | None:
-    """The first word that says something, read past determiners only."""
-    for written, _ in words:
+def _beside(places: Iterable[int], words: WordVectors) -> int | None:
+    """The first of ``places`` whose word says something, read past determiners only."""
+    for i in places:
+        written = words[i][0]
         if _is_content(written):
-            return written
-        if written not in _DETERMINERS:
+            return i
+        if written not in _PHRASE_OPENERS:
             return None
     return None
 
 
-def _neighbours(place: int, words: WordVectors) -> set[str]:
+def _neighbours(place: int, words: WordVectors, stems: Sequence[str]) -> set[str]:
     """The stems of the words beside it that say something, determiners between them aside: a
     compound ("coffee cup", "a gift card") names one thing, and a verb reads like its object
     ("required" in "required a visa" like "visa"), while a word joined by a preposition may be
     the other side's word said in two ("sent by email" / "emailed")."""
-    found = (_beside(list(reversed(words[:place]))), _beside(words[place + 1:]))
-    return {_stem(w) for w in found if w is not None}
+    found = (_beside(range(place - 1, -1, -1), words), _beside(range(place + 1, len(words)), words))
+    return {stems[i] for i in found if i is not None}
 
 
 def partner_bound(similarity: float) -> float:
@@ -104,12 +104,13 @@ def all_partnered(unmatched: Iterable[str], words: WordVectors, other: WordVecto
     word it stands beside a partner for it: in "a coffee cup" or "a gift card", "cup" reads like
     "coffee" (0.69) and "card" like "gift", yet each names another thing than the word alone,
     and "required" in "Do I need (required) a visa?" reads 0.47 like "visa"."""
+    stems = [_stem(written) for written, _ in words]  # read once for every word asked about
     partners = [(_stem(written), vector) for written, vector in other if _is_content(written)]
     for word in unmatched:
-        place = _place_of(word, words)
+        place = _place_of(word, words, stems)
         if place is None:
             return False
-        beside = _neighbours(place, words)
+        beside = _neighbours(place, words, stems)
         vectors = [vector for stem, vector in partners if stem not in beside]
         if not vectors or float((np.array(vectors) @ words[place][1]).max()) < bound:
             return False
