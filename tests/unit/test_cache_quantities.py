@@ -38,6 +38,9 @@ SAME = [
     ("How many tablespoons are in a cup?", "How many tbsp are in 1 cup?"),
     ("How many ml are in a teaspoon?", "How many millilitres are in one tsp?"),
     ("Is the run 1 mile?", "Is the run one mile?"),
+    # "a day" or "in a year" that ends a question of how much or how many is a rate
+    ("How much can I withdraw in a day?", "How much can I withdraw daily?"),
+    ("How many days holiday do I get a year?", "How many days holiday do I get per year?"),
 ]
 DIFFERENT = [
     ("Can I return it within a month?", "Can I return it within 30 days?"),  # two families
@@ -55,6 +58,9 @@ DIFFERENT = [
     ("Is version 1.50 out?", "Is version 1.5 out?"),  # not a price: its digits are kept
     ("How much is a pound of mince?", "How much is £1 of mince?"),  # a weight, an amount
     ("How much is half a kilo of flour?", "How much is 1kg of flour?"),
+    # elsewhere "in a year" is a length of time, not a rate
+    ("What will my savings be worth in a year?", "What will my savings be worth yearly?"),
+    ("How much is a day pass?", "How much is a daily pass?"),  # a day ends no question
 ]
 
 

@@ -798,7 +798,7 @@ def _asked(side: Features) -> frozenset[str]:
     question word after a verb of finding out asks for nothing more."""
     words = side.sequence
     method = words[:1] == ("how",) and words[1:2] not in (("much",), ("many",))
-    kinds = set()
+    kinds = {"quantity"} if words[:1] == ("price",) else set()  # "how much is it" was rewritten
     for i, w in enumerate(words):
         if w not in _ASKED_FOR:
             continue
@@ -807,6 +807,133 @@ def _asked(side: Features) -> frozenset[str]:
             continue
         kinds.add(_ASKED_FOR[w])
     return frozenset(kinds)
+
+
+@cache
+def _answer_words() -> dict[str, frozenset[str]]:
+    """Stems of the words that name a kind of answer without a question word: a measure names a
+    quantity ("What's the capacity of the room?" asks "How many people can the room hold?"), a
+    signal's meaning its cause ("What does the orange light mean?" / "Why is the light orange?"),
+    a question of whether there is one a place ("Is there parking?" / "Where can I park?"), a
+    parcel's progress where it is ("Where's my parcel?" / "Can you track my parcel?"), and a
+    wait for something to arrive or end its time ("When will my card arrive?" / "How long will
+    my card take?"). (Stemming reads the vocabulary: not at import.)"""
+    words = {"measure": "limit allowance capacity maximum minimum max min amount number total quantity "
+                        "entitlement convert " + " ".join(_AFTER_HOW.values()),
+             "signal": "light error code message warning icon symbol sign beep alert notification flash "
+                       "blink lamp indicator sound noise",
+             "progress": "track status happen update progress",
+             "time": "time date day hour",
+             "place": "address location place",
+             # who to turn to: "Who do I tell about a pothole?" / "How do I report a pothole?"
+             "contact": "contact report tell reach speak talk call complain notify inform email write appeal",
+             "counted": "amount number total quantity period",
+             # a limit is what a question of how much one "can" have asks for, not what a thing is
+             # ("How heavy can my bag be?" / "What's the weight limit?"; "How old is the building?")
+             "limit": "limit allowance capacity entitlement maximum max",
+             "may": "can may allowed permitted get entitled",
+             # a wait: for something of one's own, or until something happens
+             "waiting": "take wait until till before",
+             "awaited": "my our i we",
+             "ending": "arrive come end finish expire ready back deliver process clear reach"}
+    return {kind: frozenset(stem(w) for w in _set(text)) for kind, text in words.items()}
+
+
+def _asks_whom(side: Features) -> bool:
+    """Whether a "who" question asks whom the asker should turn to ("Who do I tell?", "Who to
+    contact?"), not who does something ("Who can report a pothole?") or is someone."""
+    words = side.sequence
+    for i, w in enumerate(words):
+        after = words[i + 1:i + 3]
+        if w == "who" and (after[:1] == ("to",) or (after[:1] in _WHOM_AUXILIARIES and after[1:] in _ASKER)):
+            return True
+    return False
+
+
+_WHOM_AUXILIARIES = {(w,) for w in ("do", "should", "can", "shall", "must", "would", "need")}
+_ASKER = {("i",), ("we",)}
+
+
+@cache
+def _what_is() -> frozenset[str]:
+    """Stems of the words after "what" in a question of what something is ("What's the fee?",
+    "What was my bill?"), not of which ones ("What documents ...?") or what may be done."""
+    return frozenset(stem(w) for w in _set("is are was were a an the my your our"))
+
+
+def _asks_whether(side: Features) -> bool:
+    """Whether a question opens as one of yes or no ("Do you charge for delivery?", "Is there a
+    fee?") and asks for nothing told ("Can you tell me the price?" asks for the price)."""
+    return side.sequence[:1] != () and side.sequence[0] in _auxiliaries() \
+        and not set(side.sequence) & _finding_out()
+
+
+def _answers(kind: str, side: Features, asker: Features) -> bool:
+    """Whether ``side``, which asks no ``kind`` with a question word, names that kind of answer
+    that ``asker`` asks for (see :func:`_answer_words`)."""
+    words, said, asked_by = _answer_words(), set(side.sequence), set(asker.sequence)
+    opening = side.sequence[:2]
+    if kind == "quantity":
+        # "What's a normal tip?" may ask for the amount "How much should I tip?" does; "Can I tip?"
+        # and "What documents do I need?" ask whether and which
+        return bool(said & words["measure"]) or bool(_asked_after_how(side)) \
+            or (opening[:1] == ("what",) and opening[1:] != () and opening[1] in _what_is()) \
+            or ("price" in side.senses and not _asks_whether(side))
+    if kind == "when":
+        waits = ("how", "long") in zip(side.sequence, side.sequence[1:], strict=False) \
+            and bool(said & words["waiting"]) \
+            and bool(said & {"until", "till", "before"}
+                     or (asked_by & words["ending"] and asked_by & words["awaited"]))
+        return waits or bool(said & words["time"])
+    if kind == "who":
+        return opening[:1] == ("how",) and bool(said & words["contact"]) and _asks_whom(asker)
+    if kind == "why":
+        return stem("mean") in said and bool((said | asked_by) & words["signal"])
+    if kind == "where":
+        whose = [w for w in asker.sequence[1:3] if w not in ("is", "are")][:1]  # "where's my parcel"
+        return bool(said & words["place"]) or opening in (("is", "there"), ("are", "there")) \
+            or (asker.sequence[:1] == ("where",) and whose == ["my"] and bool(said & words["progress"]))
+    return False
+
+
+def _names_quantity(side: Features, other: Features) -> bool:
+    return "quantity" in _asked(side) or _answers("quantity", side, other)
+
+
+def _answered_words(side: Features, other: Features) -> frozenset[str]:
+    """The words of ``side`` that only name the kind of answer wanted, where ``other`` asks for
+    that kind in its own words: a count or an allowance against "how much" or "how many", a
+    measure against its "how" ("weight" / "how heavy"), the wait of "how long ... take" against
+    "when" and the arrival or end it waits for, a signal's meaning against "why", a parcel's
+    progress against "where". What the answer is about still has to match."""
+    words, said = _answer_words(), set(side.sequence)
+    found: set[str] = set()
+    if _names_quantity(side, other) and _names_quantity(other, side):
+        found |= said & words["counted"]
+        if set(other.sequence) & (words["may"] | words["limit"]):
+            found |= said & words["limit"]
+        found |= {w for w in _asked_after_how(side) if _measures()[w] & set(other.sequence)}
+        for w in _asked_after_how(other):
+            found |= said & _measures()[w]
+    asked, asked_other = _asked(side), _asked(other)
+    for kind in asked_other - asked:
+        if _answers(kind, side, other):
+            found |= {"when": {stem("long"), stem("take")} | words["time"], "why": {stem("mean")},
+                      "who": words["contact"],
+                      "where": words["progress"] | words["place"]}.get(kind, set())
+    if "when" in asked - asked_other and _answers("when", other, side):
+        found |= words["ending"]
+    if "who" in asked - asked_other and _answers("who", other, side):
+        found |= words["contact"]
+    return frozenset(found & said)
+
+
+def _same_question(a: Features, b: Features) -> bool:
+    """Whether two questions ask for the same kinds of answer: a kind one asks with a question
+    word the other asks too, or names (:func:`_answers`)."""
+    asked_a, asked_b = _asked(a), _asked(b)
+    return all(_answers(kind, b, a) for kind in asked_a - asked_b) \
+        and all(_answers(kind, a, b) for kind in asked_b - asked_a)
 
 
 # Synonym groups (gatewise.cache.synonyms) that name the kind of answer a question wants.
@@ -824,7 +951,7 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
         return LexicalVerdict("polarity")
     if _negation_moved(cached, new):
         return LexicalVerdict("negation")
-    if _asked(cached) != _asked(new):
+    if not _same_question(cached, new):
         return LexicalVerdict("question")
     if not _roles_agree(cached, new) or _swapped(cached, new) or _pronouns_traded(cached, new) \
             or _asker_traded(cached, new):
@@ -832,6 +959,8 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
     subject_cached, subject_new = _subject(cached, new), _subject(new, cached)  # each side's, once
     only_cached = _unmatched(cached, subject_cached, new, subject_new)
     only_new = _unmatched(new, subject_new, cached, subject_cached)
+    only_cached -= _answered_words(cached, new)
+    only_new -= _answered_words(new, cached)
     for word in (*only_cached, *only_new):
         if word in cached.names or word in new.names:
             return LexicalVerdict("name")
@@ -880,13 +1009,36 @@ def _swapped(a: Features, b: Features) -> bool:
     # A particle moves with its verb's object ("turn off dark mode" / "turn dark mode off").
     shared = {w for w in _once(a.said) & _once(b.said)
               if not synonyms.senses(a.spelled.get(w, w), w) & _ANSWER_KINDS and w not in _PARTICLES}
-    if len(shared) < 2 or _order(a, shared) == _order(b, shared):
+    if len(shared) < 2 or _order(a, shared) == _order(b, shared) or _compound_opened(a, b, shared):
         return False
     # A short sentence's frame changes by a larger share when one word gives way to another
     # ("my work laptop at home" / "my home laptop for work"): one word in its place is the same frame.
     one_swapped = len(a.frame) == len(b.frame) \
         and sum(x != y for x, y in zip(a.frame, b.frame, strict=True)) <= 1
     return one_swapped or SequenceMatcher(None, a.frame, b.frame, autojunk=False).ratio() >= SAME_FRAME_RATIO
+
+
+def _compound_opened(a: Features, b: Features, shared: set[str]) -> bool:
+    """Whether the only words to move are a compound said as its head "for" the other word: "a
+    COVID test" / "tested for COVID", "a cancellation charge" / "a charge for cancelling" (but "cat
+    food" / "food for cats" name one thing, and "my dog" / "cat food" swapped with nothing between
+    still trade places)."""
+    order_a, order_b = _order(a, shared), _order(b, shared)
+    moved = [i for i, (x, y) in enumerate(zip(order_a, order_b, strict=False)) if x != y]
+    if len(order_a) != len(order_b) or len(moved) != 2 or moved[1] != moved[0] + 1:
+        return False
+    first, second = order_a[moved[0]], order_a[moved[1]]
+    if (order_b[moved[0]], order_b[moved[1]]) != (second, first) or len(first) != 1 or len(second) != 1:
+        return False
+    (x,), (y,) = first, second
+    return (_between(a, x, y) == () and _between(b, y, x) == ("for",)) \
+        or (_between(a, x, y) == ("for",) and _between(b, y, x) == ())
+
+
+def _between(side: Features, first: str, second: str) -> tuple[str, ...] | None:
+    """The words between two words said once, determiners aside; None if ``second`` comes first."""
+    i, j = side.sequence.index(first), side.sequence.index(second)
+    return tuple(w for w in side.sequence[i + 1:j] if w not in DETERMINERS) if i < j else None
 
 
 def _once(said: tuple[str, ...]) -> set[str]:
@@ -941,17 +1093,24 @@ def _rebuilt(a: Features, only_a: frozenset[str], b: Features, only_b: frozenset
 _PLACE_OF_THING = _set("building buildings premises site venue city town")
 
 
-# Words that, after "how", ask for a kind of answer: a length of time, a frequency, a distance, an
-# age ("How long is the warranty?" is not "What does the warranty cover?"); each may be reworded
-# only as a word for that kind ("How long is the flight?" / "What's the flight time?").
-_AFTER_HOW = {"long": frozenset({"time", "period", "duration", "length"}),
-              "often": frozenset({"frequency", "frequently"}), "far": frozenset({"distance"}),
-              "old": frozenset({"age"})}
+# Words that, after "how", ask for a measure: a length of time, a frequency, a distance, an age, a
+# weight, a size... ("How long is the warranty?" is not "What does the warranty cover?"); each may
+# be reworded only as a word for that measure ("How long is the flight?" / "What's the flight
+# time?", "How heavy can my bag be?" / "What's the weight limit for bags?").
+_AFTER_HOW = {"long": "time period duration length", "often": "frequency frequently", "far": "distance",
+              "old": "age", "heavy": "weight", "big": "size", "large": "size", "fast": "speed",
+              "quick": "speed", "tall": "height", "high": "height", "wide": "width", "deep": "depth"}
+
+
+@cache
+def _measures() -> dict[str, frozenset[str]]:
+    """_AFTER_HOW by stems (stemming reads the vocabulary: not at import)."""
+    return {stem(how): frozenset(stem(w) for w in _set(nouns)) for how, nouns in _AFTER_HOW.items()}
 
 
 def _asked_after_how(side: Features) -> set[str]:
     return {w for how, w in zip(side.sequence[:-1], side.sequence[1:], strict=True)
-            if how == "how" and w in _AFTER_HOW}
+            if how == "how" and w in _measures()}
 
 
 def _takes_no_side(a: Features, only_a: frozenset[str], b: Features, only_b: frozenset[str]) -> bool:
@@ -965,7 +1124,7 @@ def _takes_no_side(a: Features, only_a: frozenset[str], b: Features, only_b: fro
         return False
     for side, only, other_only in ((a, only_a, only_b), (b, only_b, only_a)):
         if any(synonyms.senses(side.spelled[w], w) & _ANSWER_KINDS for w in only) \
-                or any(not other_only & _AFTER_HOW[w] for w in only & _asked_after_how(side)):
+                or any(not other_only & _measures()[w] for w in only & _asked_after_how(side)):
             return False
         # A differing word right before a word both share qualifies it: "a large coffee",
         # "the premium plan" ask about another thing than "a coffee", "the plan". One added right

@@ -5,7 +5,8 @@ not how they are said.
 months" name one period; "£10 a month", "£10 per month", "£10/month" and "£10 monthly" one rate.
 Before the gates read a question, each period with a count is rewritten as its length in
 minutes (minutes, hours, days, weeks, fortnights) or in months (months, years, decades), and each
-rate as its adverb (daily, weekly, monthly, yearly). Lengths of two families are never equated
+rate as its adverb (daily, weekly, monthly, yearly; "a year" that ends a question of how much or
+how many is one too). Lengths of two families are never equated
 ("a month" is not "30 days", "a year" not "365 days"), and a period is never read as a rate or the
 other way round, so a phrase read in a way it was not meant can only make two questions differ,
 never make two different ones alike. Ordinals are left alone ("the second week"), and so is a
@@ -49,6 +50,11 @@ _PERIOD = r"day|week|month|year|annum"
 _RATE = re.compile(rf"\b(?:per|each|every)\s+(?P<every>{_PERIOD})\b"
                    rf"|(?<=\d)\s*/\s*(?P<slash>{_PERIOD})\b"
                    rf"|(?P<count>\d|\b(?:once|twice|thrice|times))\s+an?\s+(?P<a>{_PERIOD})\b", re.IGNORECASE)
+# In a question of how much or how many, "a year" or "in a day" that ends the clause is a rate:
+# "How many days holiday do I get a year?" asks for the yearly allowance, "How much can I
+# withdraw in a day?" for the daily limit.
+_QUANTITY_QUESTION = re.compile(r"\bhow\s+(?:much|many)\b", re.IGNORECASE)
+_RATE_AT_END = re.compile(rf"\b(?:in\s+)?(?:an?|one)\s+(?P<a>{_PERIOD})\b(?=\s*(?:[?.!,;]|$))", re.IGNORECASE)
 # A period with a count: "2 weeks", "a fortnight", "an hour and a half", "2 and a half hours",
 # "18-month", "half an hour".
 # A half said twice over is one half, so that a length rewritten is not read again as longer.
@@ -130,6 +136,8 @@ def canonical(text: str) -> str:
     text = _PENNIES.sub(lambda m: m["amount"] + ("." + m["tenths"] if m["tenths"] else ""), text)
     text = _ORDINAL.sub(lambda m: _ORDINALS[m["n"]], text)
     text = _RATE.sub(_rate, text)
+    if _QUANTITY_QUESTION.search(text):
+        text = _RATE_AT_END.sub(lambda m: _RATES[m["a"].lower()], text)
     text = _LENGTH.sub(_length, text)
     text = _ONE_MEASURE.sub(lambda m: f"{_digits(_count(m['n']))} {m['unit']}", text)
     for pattern, replacement in _NAMED:

@@ -48,7 +48,7 @@ mobile: phone mobile cellphone smartphone handset
 delivery: delivery deliver shipping ship postage dispatch
 parcel: parcel package
 refund: refund reimbursement reimburse
-luggage: luggage baggage
+luggage: luggage baggage bag bags
 holiday: holiday vacation
 doctor: doctor gp physician
 pharmacy: pharmacy chemist
@@ -231,6 +231,9 @@ _PHRASES = (
     # see my statements" ask how to see one's own things ("where can I find a pharmacy" or "where
     # can I park" still ask for a place).
     (r"\bwhere (?:can|could|do|would|should) (?:i|we) (?:find out|look up)\b", "how do I check"),
+    # "How do I know if my flight is delayed?" asks how to check
+    (r"\bhow (?:do|can|could|will|would|should) (?:i|we) (?:know|tell|find out)(?= (?:if|whether)\b)",
+     "how do I check"),
     (r"\bwhere (?:can|could|do|would|should) (?:i|we)"
      r"(?= (?:see|view|find|check|download|access|order|request|track) (?:my|our)\b)", "how do I"),
     # "Once" before a clause is "after" ("once I've been here five years"), not a count as in
