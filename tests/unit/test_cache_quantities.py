@@ -41,6 +41,18 @@ SAME = [
     # "a day" or "in a year" that ends a question of how much or how many is a rate
     ("How much can I withdraw in a day?", "How much can I withdraw daily?"),
     ("How many days holiday do I get a year?", "How many days holiday do I get per year?"),
+    # a clock time on the 24-hour clock or the 12-hour one, in figures or in words
+    ("Is the shop open at 17:00?", "Is the shop open at 5pm?"),
+    ("Is the 3pm train on time?", "Is the 15:00 train on time?"),
+    ("Does the gym open at 06:00?", "Does the gym open at 6 a.m.?"),
+    ("Can I book a table for half past seven?", "Can I book a table for 7:30?"),
+    ("Is there a train at quarter to six?", "Is there a train at 5:45?"),
+    ("Is there a bus at noon?", "Is there a bus at 12:00?"),
+    # a day or a month shortened, the working week, a percentage spelt out
+    ("Is the pool open on Sat?", "Is the pool open on Saturday?"),
+    ("What's the weather like in Dec?", "What's the weather like in December?"),
+    ("Is the museum open on weekdays?", "Is the museum open Monday to Friday?"),
+    ("What's 20 per cent of 150?", "What's 20% of 150?"),
 ]
 DIFFERENT = [
     ("Can I return it within a month?", "Can I return it within 30 days?"),  # two families
@@ -61,6 +73,11 @@ DIFFERENT = [
     # elsewhere "in a year" is a length of time, not a rate
     ("What will my savings be worth in a year?", "What will my savings be worth yearly?"),
     ("How much is a day pass?", "How much is a daily pass?"),  # a day ends no question
+    ("Is the shop open at 5pm?", "Is the shop open at 5am?"),
+    ("Is the shop open at 17:00?", "Is the shop open at 7pm?"),
+    ("Is the 7:30 train on time?", "Is the 7:30pm train on time?"),  # 7:30 names no half of the day
+    ("Is there a train at quarter past six?", "Is there a train at quarter to six?"),
+    ("Is the museum open Monday to Friday?", "Is the museum open Monday to Saturday?"),
 ]
 
 
@@ -83,6 +100,9 @@ def test_other_periods_and_rates_stay_apart(cached: str, new: str) -> None:
     "Can I book for the day?",
     "Is version 1.50 out?",
     "Is the 13th a holiday?",  # ordinals past the fifth have no word among the values
+    "I sat in the sun on the deck",  # shortened days and months only where a date stands
+    "May I pay in May?",
+    "Is it £7.5 at 5.30?",  # a figure with a point and no am or pm is no clock time
 ])
 def test_what_is_not_a_counted_period_is_left_as_written(text: str) -> None:
     assert canonical(text) == text
@@ -102,7 +122,10 @@ def test_periods_become_lengths_in_minutes_or_months() -> None:
 _PIECES = st.sampled_from([
     "a", "an", "half", "one", "2", "2.5", "and a half", "-", " ", "/", "£30", "day", "days", "week", "month",
     "year", "hour", "mins", "min", "per", "every", "twice", "weekend", "noon", "midnight", "x", "1234567",
-    "twenty", "four", "thousand", "£3k", "£1.50", "1st", "hundred", "k"])
+    "twenty", "four", "thousand", "£3k", "£1.50", "1st", "hundred", "k",
+    # clock times, shortened days and months, a percentage spelt out
+    "5pm", "12am", "17:00", "09:30", "pm", "half past", "quarter to", "seven", "o'clock", "on", "Sat", "Dec",
+    "per cent", "Mon-Fri", "to", "Friday"])
 
 
 @given(st.lists(_PIECES, max_size=30).map(" ".join) | st.text(max_size=200))

@@ -364,6 +364,11 @@ SAME_WORDS = [
     # a compound said as its head "for" the other word; "how do I know if" asks how to check
     ("Where can I get a COVID test?", "Where can I get tested for COVID?"),
     ("How do I know if my flight is delayed?", "How can I check if my flight is delayed?"),
+    ("When will I get my refund?", "How long does a refund take?"),
+    ("At what age can my child start school?", "When can my child start school?"),
+    # an age said three ways
+    ("What's the minimum wage for a 21-year-old?", "What's the minimum wage at age 21?"),
+    ("How much is a ticket for a 65 year old?", "How much is a ticket for someone aged 65?"),
 ]
 
 # Word for word too, though their embeddings are further apart (0.7 to 0.8) than the hit test asks.
@@ -383,6 +388,8 @@ REWORDED = [
     ("Does the gym have a sauna?", "Is there a sauna in the gym building?"),
     ("Does the hotel have parking?", "Is there parking at the hotel site?"),
     ("Is the 10:40 bus running?", "What's the status of the 10:40 bus?"),
+    # an indirect question of what something is asks what it is
+    ("I'd like to know the population of London", "How many people live in London?"),
 ]
 
 

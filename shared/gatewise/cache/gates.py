@@ -835,7 +835,8 @@ def _answer_words() -> dict[str, frozenset[str]]:
              # a wait: for something of one's own, or until something happens
              "waiting": "take wait until till before",
              "awaited": "my our i we",
-             "ending": "arrive come end finish expire ready back deliver process clear reach"}
+             "ending": "arrive come end finish expire ready back deliver process clear reach get receive "
+                       "hear expect"}
     return {kind: frozenset(stem(w) for w in _set(text)) for kind, text in words.items()}
 
 

@@ -15,10 +15,13 @@ period without a count ("which day", "this month").
 A count word joined to what it counts is read apart from it ("a two-kilogram chicken" is "a two
 kilogram chicken"), and "and" inside a number joins its parts ("one hundred and eighty" is 180).
 
-The weekend is Saturday and Sunday, noon and midday 12pm, midnight 12am. Numbers in words
-("twenty-four", "three thousand") are written in digits, an amount in thousands ("£3k") in full
-and a price's trailing zero dropped ("£1.50" is "£1.5"; a version number keeps its digits), the
-first five ordinals in words ("1st" is "first"), and one of a measure in digits ("a kilo" is
+The weekend is Saturday and Sunday, "Monday to Friday" the weekdays, noon and midday 12pm, midnight
+12am; a clock time is written on the 24-hour clock ("5pm", "5:00 p.m." and "17:00" are "17:00",
+"half past seven" is "7:30", naming no half of the day as "7:30" does not); a day or a month
+shortened where a date stands is the whole word ("on Sat", "3 Dec"; never "the sun" or "may").
+Numbers in words ("twenty-four", "three thousand") are written in digits, an amount in thousands
+("£3k") in full and a price's trailing zero dropped ("£1.50" is "£1.5"; a version number keeps its
+digits), the first five ordinals in words ("1st" is "first"), and one of a measure in digits ("a kilo" is
 "1 kilo", as "1kg"; "a cup" is "1 cup").
 """
 
@@ -58,14 +61,14 @@ _RATE_AT_END = re.compile(rf"\b(?:in\s+)?(?:an?|one)\s+(?P<a>{_PERIOD})\b(?=\s*(
 # A period with a count: "2 weeks", "a fortnight", "an hour and a half", "2 and a half hours",
 # "18-month", "half an hour".
 # A half said twice over is one half, so that a length rewritten is not read again as longer.
-_LENGTH = re.compile(rf"\b(?P<n>{_COUNT})(?P<half1>(?:\s+and\s+a\s+half)+)?[\s-]+(?P<unit>{_UNIT})s?"
+_LENGTH = re.compile(rf"(?<![:.])\b(?P<n>{_COUNT})(?P<half1>(?:\s+and\s+a\s+half)+)?[\s-]+(?P<unit>{_UNIT})s?"
                      rf"(?P<half2>(?:\s+and\s+a\s+half)+)?\b", re.IGNORECASE)
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 # "twenty-four", "twenty four"
 _COMPOUND = re.compile(rf"\b(?P<tens>{'|'.join(_TENS)})[\s-](?P<unit>{'|'.join(_UNITS)})\b", re.IGNORECASE)
 # "three thousand", "2 hundred", "a million", "1.5 million", "a hundred thousand"; the number is at
 # most six digits, and a product past a thousand million million is left as written.
-_SCALED = re.compile(rf"\b(?P<n>{_COUNT})(?P<scales>(?:[\s-]+(?:{'|'.join(_SCALES)})\b)+)"
+_SCALED = re.compile(rf"(?<![:.])\b(?P<n>{_COUNT})(?P<scales>(?:[\s-]+(?:{'|'.join(_SCALES)})\b)+)"
                      rf"(?:\s+and\s+(?P<rest>\d{{1,2}}|{'|'.join(_SMALL)})\b)?", re.IGNORECASE)
 # A count word joined to what it counts: "a two-kilogram chicken", "a three-bedroom flat".
 _COUNT_JOINED = re.compile(rf"\b(?P<n>{'|'.join(_SMALL | _SCALES)})-(?=[a-z])", re.IGNORECASE)
@@ -82,9 +85,54 @@ _ONE_MEASURE = re.compile(r"\b(?P<n>half an?|an?|one)\s+(?P<unit>(?:kilo|kilogra
                           re.IGNORECASE)
 _NAMED = (
     (re.compile(r"\bweekends?\b", re.IGNORECASE), "saturday and sunday"),
+    (re.compile(r"\b(?:monday|mon)\s*(?:to|-|–|through|thru|until|till)\s*(?:friday|fri)\b", re.IGNORECASE),
+     "weekdays"),
+    (re.compile(r"\bper\s?cent\b", re.IGNORECASE), "percent"),
     (re.compile(r"\b(?:noon|midday)\b", re.IGNORECASE), "12pm"),
     (re.compile(r"\bmidnight\b", re.IGNORECASE), "12am"),
 )
+
+
+# A clock time one way: on the 24-hour clock, without a leading zero ("5pm", "5:00 pm" and
+# "17:00" are "17:00"; "9am" and "09:00" "9:00"); "half past seven" is "7:30", "quarter to six"
+# "5:45" (a time said in words names no half of the day, as "7:30" does not).
+_TWELVE = {**_UNITS, "ten": 10, "eleven": 11, "twelve": 12}
+_HOUR = r"1[0-2]|0?[1-9]|" + "|".join(_TWELVE)
+_HALF_DAY = re.compile(r"\b(?P<h>1[0-2]|0?[1-9])(?:[:.](?P<m>[0-5]\d))?\s?(?P<half>[ap])\.?m\b\.?"
+                       r"(?:\s?[ap]\.?m\b\.?)*", re.IGNORECASE)
+_LEADING_ZERO = re.compile(r"\b0(?P<h>\d):(?P<m>[0-5]\d)\b")
+_SAID_TIME = re.compile(rf"(?<![:.])\b(?:(?P<part>half|quarter)\s+(?P<side>past|to)\s+"
+                        rf"(?P<h>{_HOUR})(?![:.]?\d)|(?P<o>{_HOUR})\s+o'clock)\b", re.IGNORECASE)
+# Days and months shortened, where a date stands: after a word that opens one, or beside a number
+# ("on Sat", "until Fri", "3 Dec"; not "the sun", "I sat", "may").
+_SHORT = {"mon": "monday", "tue": "tuesday", "tues": "tuesday", "wed": "wednesday", "thu": "thursday",
+          "thur": "thursday", "thurs": "thursday", "fri": "friday", "sat": "saturday", "sun": "sunday",
+          "jan": "january", "feb": "february", "mar": "march", "apr": "april", "jun": "june", "jul": "july",
+          "aug": "august", "sep": "september", "sept": "september", "oct": "october", "nov": "november",
+          "dec": "december"}
+_DATE_OPENERS = "on|this|next|last|every|by|until|till|from|before|after|in|of|to"
+_SHORTENED = "|".join(_SHORT)
+_SHORT_DATE = re.compile(rf"\b(?P<lead>(?:{_DATE_OPENERS}|\d{{1,2}})\s)(?P<short>{_SHORTENED})\b\.?"
+                         rf"|\b(?P<before>{_SHORTENED})\.?(?= \d| (?:first|second|third|fourth|fifth)\b)",
+                         re.IGNORECASE)
+
+
+def _half_day(match: re.Match[str]) -> str:
+    hour = int(match["h"]) % 12 + (12 if match["half"].lower() == "p" else 0)
+    return f"{hour}:{match['m'] or '00'}"
+
+
+def _said_time(match: re.Match[str]) -> str:
+    if match["o"]:
+        return f"{_hour(match['o'])}:00"
+    hour = _hour(match["h"])
+    if match["part"].lower() == "half":
+        return f"{hour}:30"
+    return f"{hour}:15" if match["side"].lower() == "past" else f"{(hour - 2) % 12 + 1}:45"
+
+
+def _hour(written: str) -> int:
+    return _TWELVE[written.lower()] if written.lower() in _TWELVE else int(written)
 
 
 def _rate(match: re.Match[str]) -> str:
@@ -129,6 +177,10 @@ def _scaled(match: re.Match[str]) -> str:
 
 def canonical(text: str) -> str:
     """``text`` with its numbers, periods and rates written one way (see the module's docstring)."""
+    for pattern, replacement in _NAMED:
+        text = pattern.sub(replacement, text)
+    text = _HALF_DAY.sub(_half_day, text)
+    text = _LEADING_ZERO.sub(lambda m: f"{m['h']}:{m['m']}", text)
     text = _COMPOUND.sub(lambda m: str(_TENS[m["tens"].lower()] + _UNITS[m["unit"].lower()]), text)
     text = _COUNT_JOINED.sub(lambda m: m["n"] + " ", text)
     text = _THOUSANDS.sub(lambda m: m["sign"] + _digits(float(m["n"]) * 1000), text)
@@ -140,6 +192,5 @@ def canonical(text: str) -> str:
         text = _RATE_AT_END.sub(lambda m: _RATES[m["a"].lower()], text)
     text = _LENGTH.sub(_length, text)
     text = _ONE_MEASURE.sub(lambda m: f"{_digits(_count(m['n']))} {m['unit']}", text)
-    for pattern, replacement in _NAMED:
-        text = pattern.sub(replacement, text)
-    return text
+    text = _SAID_TIME.sub(_said_time, text)
+    return _SHORT_DATE.sub(lambda m: (m["lead"] or "") + _SHORT[(m["short"] or m["before"]).lower()], text)

@@ -214,7 +214,7 @@ _PHRASES = (
     # A place that welcomes dogs or pets allows them ("user-friendly" says nothing of the kind).
     (r"\b(dog|pet)s?[ -]friendly\b", r"\1s allowed"),
     # An age: "an 18-year-old" asks what "at 18" does.
-    (r"\b(\d+)[ -]years?[ -]old\b", r"\1"),
+    (r"\b(\d+)[ -]years?[ -]old\b|\b(?:aged|at the age of|at age)\s+(\d{1,3})\b", r"\1\2"),
     # Other names of one country ("US" only in capitals: "us" is a pronoun).
     (r"\bunited states(?: of america)?\b|(?-i:\bU\.S\.(?:A\.)?|\bUSA?\b)", "USA"),
     (r"\bunited kingdom\b|\bgreat britain\b|(?-i:\bU\.K\.)", "UK"),
@@ -257,7 +257,11 @@ _PHRASES = (
     # "which year was it built" and "how soon can I".
     (r"\b(?:what time|(?:what|which) (?:day|date|month|year))"
      r"(?= (?:is|are|was|were|does|do|did|will|would|can|could|should|must|'s)\b)", "when"),
-    (r"\bhow soon\b", "when"),
+    (r"\bhow soon\b|\bat what age\b", "when"),
+    # An indirect question of what something is: "I'd like to know the population of London",
+    # "Tell me the opening times".
+    (r"\b(?:(?:i'd|i would|i want|i need|i wanted) (?:like )?to (?:know|find out)|(?:please )?tell me)"
+     r"(?= (?:the|a|an|my|your|our)\b)", "what is"),
     # "how much time" asks what "how long" does
     (r"\bhow much time\b", "how long"),
     # "What does APR stand for?", "What is APR short for?" ask what it means.
