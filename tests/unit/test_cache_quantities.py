@@ -53,6 +53,19 @@ SAME = [
     ("What's the weather like in Dec?", "What's the weather like in December?"),
     ("Is the museum open on weekdays?", "Is the museum open Monday to Friday?"),
     ("What's 20 per cent of 150?", "What's 20% of 150?"),
+    # a day of a month written four ways, named days, an evening today, round the clock
+    ("Is the office closed on the 5th of January?", "Is the office closed on 5 January?"),
+    ("Is the office closed on January 3rd?", "Is the office closed on 3 January?"),
+    ("Is the shop open on Christmas Day?", "Is the shop open on 25th December?"),
+    ("Is the restaurant open tonight?", "Is the restaurant open this evening?"),
+    ("Is the gym open 24 hours?", "Is the gym open 24/7?"),
+    # counts of times, rates said as a number of periods, units spelt out, a couple, an age group
+    ("How often should I take it, twice a day?", "How often should I take it, 2 times a day?"),
+    ("Do I pay my water bill every 3 months?", "Do I pay my water bill quarterly?"),
+    ("Is the bin collected every other week?", "Is the bin collected fortnightly?"),
+    ("How much is the 10GB plan?", "How much is the 10 gigabyte plan?"),
+    ("Can I get a refund within a couple of days?", "Can I get a refund within 2 days?"),
+    ("Is there a discount for over 65s?", "Is there a discount for over 65?"),
 ]
 DIFFERENT = [
     ("Can I return it within a month?", "Can I return it within 30 days?"),  # two families
@@ -78,6 +91,11 @@ DIFFERENT = [
     ("Is the 7:30 train on time?", "Is the 7:30pm train on time?"),  # 7:30 names no half of the day
     ("Is there a train at quarter past six?", "Is there a train at quarter to six?"),
     ("Is the museum open Monday to Friday?", "Is the museum open Monday to Saturday?"),
+    ("Is the office closed on January 3rd?", "Is the office closed on 13 January?"),
+    ("Is the shop open on Christmas Day?", "Is the shop open on Christmas Eve?"),
+    ("Do I pay my water bill every 3 months?", "Do I pay my water bill every 2 months?"),
+    ("How often should I take it, twice a day?", "How often should I take it, 3 times a day?"),
+    ("Were prices higher in the 1990s?", "Were prices higher in 1990?"),  # a decade, not an age
 ]
 
 

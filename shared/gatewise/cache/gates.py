@@ -96,7 +96,8 @@ _DATE_WORDS = _set(
     "spring summer autumn fall winter christmas easter "
     "second seconds mile miles km kilometre kilometres kilometer kilometers metre metres meter "
     "meters kg kilo kilos gram grams pound lb lbs litre litres liter liters gallon gallons "
-    "gb mb tb kb kilogram kilograms millilitre millilitres milliliter milliliters ml tablespoon "
+    "gb mb tb kb gigabyte gigabytes megabyte megabytes terabyte terabytes kilobyte kilobytes "
+    "kilogram kilograms millilitre millilitres milliliter milliliters ml tablespoon "
     "tablespoons tbsp teaspoon teaspoons tsp degree degrees celsius centigrade fahrenheit "
     # colours, compass points and age groups: attribute values, like a date
     "red blue green yellow black white orange purple pink grey gray brown silver gold amber "
@@ -112,7 +113,8 @@ _SAME_VALUE = {"annual": "yearly", "annually": "yearly", "year": "year", "weekda
                "fortnight": "fortnightly", "midday": "noon", "kilo": "kg", "kilometre": "km",
                "kilometer": "km", "metre": "meter", "litre": "liter", "lb": "pound", "kilogram": "kg",
                "millilitre": "ml", "milliliter": "ml", "tablespoon": "tbsp", "teaspoon": "tsp",
-               "centigrade": "celsius",
+               "centigrade": "celsius", "gigabyte": "gb", "megabyte": "mb", "terabyte": "tb",
+               "kilobyte": "kb",
                "kid": "child", "children": "child", "infant": "baby", "teenager": "teen",
                "pensioner": "senior", "gray": "grey"}
 

@@ -37,7 +37,8 @@ _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "sev
 # The numbers up to ninety-nine in words (the compounds are written in digits first).
 _SMALL = {**_UNITS, **_TEENS, **_TENS}
 # Every count written in words that a period, a scale or a measure may follow.
-_COUNTS: dict[str, float] = {"a": 1, "an": 1, "half": 0.5, "half a": 0.5, "half an": 0.5, **_SMALL}
+_COUNTS: dict[str, float] = {"a": 1, "an": 1, "half": 0.5, "half a": 0.5, "half an": 0.5, "a couple of": 2,
+                             **_SMALL}
 _MINUTES = {"minute": 1, "min": 1, "hour": 60, "hr": 60, "day": 1440, "week": 10080, "fortnight": 20160}
 _MONTHS = {"month": 1, "year": 12, "yr": 12, "decade": 120}
 _RATES = {"day": "daily", "week": "weekly", "month": "monthly", "year": "yearly", "annum": "yearly"}
@@ -53,6 +54,14 @@ _PERIOD = r"day|week|month|year|annum"
 _RATE = re.compile(rf"\b(?:per|each|every)\s+(?P<every>{_PERIOD})\b"
                    rf"|(?<=\d)\s*/\s*(?P<slash>{_PERIOD})\b"
                    rf"|(?P<count>\d|\b(?:once|twice|thrice|times))\s+an?\s+(?P<a>{_PERIOD})\b", re.IGNORECASE)
+# A rate said as a number of periods: "every 3 months" is quarterly, "every other week" fortnightly.
+_EVERY = re.compile(r"\bevery\s+(?P<n>\d{1,2}|two|three|twelve|seven|other)\s+(?P<unit>day|week|month)s?\b",
+                    re.IGNORECASE)
+_EVERY_AS = {("3", "month"): "quarterly", ("2", "week"): "fortnightly", ("other", "week"): "fortnightly",
+             ("12", "month"): "yearly", ("7", "day"): "weekly"}
+_WORD_DIGITS = {"two": "2", "three": "3", "seven": "7", "twelve": "12"}
+# "2 times a day" is "twice a day": a count of times is written as "x2", as "twice" is read.
+_TIMES = re.compile(rf"\b(?P<n>\d{{1,3}}|{'|'.join(_UNITS)}|ten)\s+times\b", re.IGNORECASE)
 # In a question of how much or how many, "a year" or "in a day" that ends the clause is a rate:
 # "How many days holiday do I get a year?" asks for the yearly allowance, "How much can I
 # withdraw in a day?" for the daily limit.
@@ -77,6 +86,12 @@ _THOUSANDS = re.compile(r"(?P<sign>[£$€])\s?(?P<n>\d{1,6}(?:\.\d{1,3})?)k\b",
 _PENNIES = re.compile(r"(?P<amount>[£$€]\d{1,9})\.(?:(?P<tenths>[1-9])0|00)\b")
 _ORDINALS = {"1": "first", "2": "second", "3": "third", "4": "fourth", "5": "fifth"}
 _ORDINAL = re.compile(r"\b(?P<n>[1-5])(?:st|nd|rd|th)\b", re.IGNORECASE)
+# A day of a month is its number before the month: "the 5th of January", "January 3rd", "January 3"
+# and "3 January" name one date.
+_MONTH = "january|february|march|april|may|june|july|august|september|october|november|december"
+_DAY_OF_MONTH = re.compile(rf"\b(?P<n>[12]?\d|3[01])(?:st|nd|rd|th)(?=\s+(?:of\s+)?(?:{_MONTH})\b)"
+                           rf"|\b(?P<month>{_MONTH})\s+(?P<m>[12]?\d|3[01])(?:st|nd|rd|th)?\b(?![:.,]?\d)",
+                           re.IGNORECASE)
 # "a kilo", "half a litre", "one mile": the count in digits, as "1kg" has it. Not "a pound",
 # which is also an amount of money ("a pound of mince" is not "£1 of mince").
 _ONE_MEASURE = re.compile(r"\b(?P<n>half an?|an?|one)\s+(?P<unit>(?:kilo|kilogram|gram|litre|liter|mile|"
@@ -85,6 +100,15 @@ _ONE_MEASURE = re.compile(r"\b(?P<n>half an?|an?|one)\s+(?P<unit>(?:kilo|kilogra
                           re.IGNORECASE)
 _NAMED = (
     (re.compile(r"\bweekends?\b", re.IGNORECASE), "saturday and sunday"),
+    (re.compile(r"\bchristmas eve\b", re.IGNORECASE), "24 december"),
+    (re.compile(r"\bchristmas day\b", re.IGNORECASE), "25 december"),
+    (re.compile(r"\bboxing day\b", re.IGNORECASE), "26 december"),
+    (re.compile(r"\bnew year'?s eve\b", re.IGNORECASE), "31 december"),
+    (re.compile(r"\bnew year'?s day\b", re.IGNORECASE), "1 january"),
+    (re.compile(r"\bthis evening\b", re.IGNORECASE), "tonight"),
+    (re.compile(r"\b24/7\b|\b(?:a)?round the clock\b", re.IGNORECASE), "24 hours"),
+    # "over 65s", "under 16s": the age, not a decade
+    (re.compile(r"\b(?P<side>over|under)[\s-](?P<age>\d{1,2})s\b", re.IGNORECASE), r"\g<side> \g<age>"),
     (re.compile(r"\b(?:monday|mon)\s*(?:to|-|–|through|thru|until|till)\s*(?:friday|fri)\b", re.IGNORECASE),
      "weekdays"),
     (re.compile(r"\bper\s?cent\b", re.IGNORECASE), "percent"),
@@ -101,8 +125,6 @@ _HOUR = r"1[0-2]|0?[1-9]|" + "|".join(_TWELVE)
 _HALF_DAY = re.compile(r"\b(?P<h>1[0-2]|0?[1-9])(?:[:.](?P<m>[0-5]\d))?\s?(?P<half>[ap])\.?m\b\.?"
                        r"(?:\s?[ap]\.?m\b\.?)*", re.IGNORECASE)
 _LEADING_ZERO = re.compile(r"\b0(?P<h>\d):(?P<m>[0-5]\d)\b")
-_SAID_TIME = re.compile(rf"(?<![:.])\b(?:(?P<part>half|quarter)\s+(?P<side>past|to)\s+"
-                        rf"(?P<h>{_HOUR})(?![:.]?\d)|(?P<o>{_HOUR})\s+o'clock)\b", re.IGNORECASE)
 # Days and months shortened, where a date stands: after a word that opens one, or beside a number
 # ("on Sat", "until Fri", "3 Dec"; not "the sun", "I sat", "may").
 _SHORT = {"mon": "monday", "tue": "tuesday", "tues": "tuesday", "wed": "wednesday", "thu": "thursday",
@@ -110,8 +132,11 @@ _SHORT = {"mon": "monday", "tue": "tuesday", "tues": "tuesday", "wed": "wednesda
           "jan": "january", "feb": "february", "mar": "march", "apr": "april", "jun": "june", "jul": "july",
           "aug": "august", "sep": "september", "sept": "september", "oct": "october", "nov": "november",
           "dec": "december"}
-_DATE_OPENERS = "on|this|next|last|every|by|until|till|from|before|after|in|of|to"
 _SHORTENED = "|".join(_SHORT)
+_SAID_TIME = re.compile(rf"(?<![:.])\b(?:(?P<part>half|quarter)\s+(?P<side>past|to)\s+"
+                        rf"(?P<h>{_HOUR})(?![:.]?\d)(?!\s+(?:{_UNIT}|{_MONTH}|{_SHORTENED})s?\b)"
+                        rf"|(?P<o>{_HOUR})\s+o'clock)\b", re.IGNORECASE)
+_DATE_OPENERS = "on|this|next|last|every|by|until|till|from|before|after|in|of|to"
 _SHORT_DATE = re.compile(rf"\b(?P<lead>(?:{_DATE_OPENERS}|\d{{1,2}})\s)(?P<short>{_SHORTENED})\b\.?"
                          rf"|\b(?P<before>{_SHORTENED})\.?(?= \d| (?:first|second|third|fourth|fifth)\b)",
                          re.IGNORECASE)
@@ -133,6 +158,29 @@ def _said_time(match: re.Match[str]) -> str:
 
 def _hour(written: str) -> int:
     return _TWELVE[written.lower()] if written.lower() in _TWELVE else int(written)
+
+
+def _day_first(text: str) -> str:
+    """Each day of a month before its month. Moving one may set another beside a month ("Dec 2
+    Dec 2"), so until nothing moves; a bounded number of rounds, each a linear pass."""
+    for _ in range(_DAY_FIRST_ROUNDS):
+        moved = _DAY_OF_MONTH.sub(lambda m: m["n"] or f"{m['m']} {m['month']}", text)
+        if moved == text:
+            break
+        text = moved
+    return text
+
+
+_DAY_FIRST_ROUNDS = 32
+
+
+def _whole_date(match: re.Match[str]) -> str:
+    return (match["lead"] or "") + _SHORT[(match["short"] or match["before"]).lower()]
+
+
+def _every(match: re.Match[str]) -> str:
+    count = _WORD_DIGITS.get(match["n"].lower(), match["n"].lower())
+    return _EVERY_AS.get((count, match["unit"].lower()), match[0])
 
 
 def _rate(match: re.Match[str]) -> str:
@@ -179,6 +227,7 @@ def canonical(text: str) -> str:
     """``text`` with its numbers, periods and rates written one way (see the module's docstring)."""
     for pattern, replacement in _NAMED:
         text = pattern.sub(replacement, text)
+    text = _SAID_TIME.sub(_said_time, text)
     text = _HALF_DAY.sub(_half_day, text)
     text = _LEADING_ZERO.sub(lambda m: f"{m['h']}:{m['m']}", text)
     text = _COMPOUND.sub(lambda m: str(_TENS[m["tens"].lower()] + _UNITS[m["unit"].lower()]), text)
@@ -186,11 +235,14 @@ def canonical(text: str) -> str:
     text = _THOUSANDS.sub(lambda m: m["sign"] + _digits(float(m["n"]) * 1000), text)
     text = _SCALED.sub(_scaled, text)
     text = _PENNIES.sub(lambda m: m["amount"] + ("." + m["tenths"] if m["tenths"] else ""), text)
+    text = _SHORT_DATE.sub(_whole_date, text)
+    text = _day_first(text)
     text = _ORDINAL.sub(lambda m: _ORDINALS[m["n"]], text)
+    text = _TIMES.sub(lambda m: "x" + str(_TWELVE.get(m["n"].lower(), m["n"])), text)
+    text = _EVERY.sub(_every, text)
     text = _RATE.sub(_rate, text)
     if _QUANTITY_QUESTION.search(text):
         text = _RATE_AT_END.sub(lambda m: _RATES[m["a"].lower()], text)
     text = _LENGTH.sub(_length, text)
     text = _ONE_MEASURE.sub(lambda m: f"{_digits(_count(m['n']))} {m['unit']}", text)
-    text = _SAID_TIME.sub(_said_time, text)
-    return _SHORT_DATE.sub(lambda m: (m["lead"] or "") + _SHORT[(m["short"] or m["before"]).lower()], text)
+    return _day_first(_SHORT_DATE.sub(_whole_date, text))

@@ -258,6 +258,8 @@ _PHRASES = (
     (r"\b(?:what time|(?:what|which) (?:day|date|month|year))"
      r"(?= (?:is|are|was|were|does|do|did|will|would|can|could|should|must|'s)\b)", "when"),
     (r"\bhow soon\b|\bat what age\b", "when"),
+    # a bank holiday is a public holiday
+    (r"\bbank (?=holidays?\b)", "public "),
     # An indirect question of what something is: "I'd like to know the population of London",
     # "Tell me the opening times".
     (r"\b(?:(?:i'd|i would|i want|i need|i wanted) (?:like )?to (?:know|find out)|(?:please )?tell me)"
