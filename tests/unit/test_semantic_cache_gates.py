@@ -56,6 +56,15 @@ TRAPS = [
     ("polarity", "Does my husband need a visa?", "Does my wife need a visa?"),
     # roles: direction swapped between shared words
     ("role", "Translate this from French to German", "Translate this from German to French"),
+    # phrases with one preposition trade places; words in none move
+    ("role", "It's 9am in Sydney, what time is it in Paris?",
+     "It's 9am in Paris, what time is it in Sydney?"),
+    # the asker and someone named, as the one who acts and the owner
+    ("role", "Can my husband drive my car on my insurance?",
+     "Can I drive my husband's car on his insurance?"),
+    ("role", "Can my daughter use my bank card?", "Can I use my daughter's bank card?"),
+    ("role", "Will a 65W charger work with my laptop that needs 100W?",
+     "Will a 100W charger work with my laptop that needs 65W?"),
     ("role", "How do I transfer money to my savings account?",
      "How do I transfer money from my savings account?"),
     # names and rare words
@@ -366,6 +375,16 @@ SAME_WORDS = [
     ("How do I know if my flight is delayed?", "How can I check if my flight is delayed?"),
     ("When will I get my refund?", "How long does a refund take?"),
     ("At what age can my child start school?", "When can my child start school?"),
+    ("Can my partner be added to my car insurance?", "Can I add my partner to my car insurance?"),  # passive
+    # hedges, "take" in a question of how long, a phrase moved with its preposition, idioms
+    ("How long is the flight to Rome?", "How long does the flight to Rome take?"),
+    ("What are the symptoms of flu?", "What are the typical symptoms of flu?"),
+    ("When does the sale start?", "When does the sale officially start?"),
+    ("Is parking free at the hospital?", "Is parking at the hospital free of charge?"),
+    ("Is the train running late?", "Is the train delayed?"),
+    ("How do I cancel my subscription?", "What steps do I need to take to cancel my subscription?"),
+    ("Do I need a visa for Canada?", "Do I need a visa to travel to Canada?"),
+    ("What does APR mean?", "What's APR?"),
     # an age said three ways
     ("What's the minimum wage for a 21-year-old?", "What's the minimum wage at age 21?"),
     ("How much is a ticket for a 65 year old?", "How much is a ticket for someone aged 65?"),
@@ -388,6 +407,8 @@ REWORDED = [
     ("Does the gym have a sauna?", "Is there a sauna in the gym building?"),
     ("Does the hotel have parking?", "Is there parking at the hotel site?"),
     ("Is the 10:40 bus running?", "What's the status of the 10:40 bus?"),
+    # the team that runs a thing is whom its name stands for
+    ("How do I contact support?", "How do I get in contact with your support team?"),
     # an indirect question of what something is asks what it is
     ("I'd like to know the population of London", "How many people live in London?"),
 ]
@@ -466,6 +487,8 @@ async def test_paraphrases_hit_through_the_cache(cache: SemanticCache, cached: s
     ("Is my laptop covered by the warranty?", "Is my laptop covered by the extended warranty?"),
     # built anew, and the word after "gift" names another thing with it
     ("Can I get a refund on a gift card?", "Is it possible to be refunded for a gift?"),
+    # no word read in context stands for a word of meaning: a definition is not an amount
+    ("What does the term 'excess' mean in insurance?", "What is the excess on my insurance?"),
 ])
 async def test_words_without_a_near_synonym_miss(cache: SemanticCache, cached: str, new: str) -> None:
     scope = Scope("word vectors:" + cached, ("m",))

@@ -219,7 +219,8 @@ _STOP = _set(
     "also too very really just only even still yet already again ever quite rather some any each "
     "every all both either such own other another much many lot lots bit kind sort "
     "please thanks thank hi hello hey ok okay yes yeah well um uh oh so anyway actually basically "
-    "exactly literally currently generally usually normally possibly probably maybe perhaps "
+    "exactly literally currently generally usually normally possibly probably maybe perhaps typical "
+    "typically usual normal officially "
     "tell know need want wanted wondering wonder like would help get got getting go going make "
     "way ways able possible process steps step thing things something anything someone anyone "
     "somebody anybody question ask asking explain show find out happen happens work works "
@@ -622,6 +623,8 @@ def _kind(low: str, w: str, previous: str, following: str, how_long: bool) -> st
     if low == "last" and (previous in _BEFORE_LAST_VERB or how_long) and not following[:1].isdigit() \
             and following not in _NUMBER_WORDS and following not in _DATE_WORDS:
         return "stop"  # the verb: "How long does the battery last?"; not "the last train", "pay last"
+    if how_long and w in ("take", "took", "taken"):
+        return "stop"  # "How long does the flight take?" asks how long the flight is
     if low in _NUMBER_WORDS and not (low == "second" and previous in {"a", "one"}):
         return "value"
     if low in _DATE_WORDS or w in _DATE_WORDS:
@@ -926,6 +929,12 @@ def _answered_words(side: Features, other: Features) -> frozenset[str]:
                       "where": words["progress"] | words["place"]}.get(kind, set())
     if "when" in asked - asked_other and _answers("when", other, side):
         found |= words["ending"]
+    # "What does APR mean?" asks what "What is APR?" (or "What's APR?") does; not "What is the
+    # excess on my policy?", which asks for an amount
+    term = [w for w in other.sequence[1:] if w not in ("is", "are")]
+    if side.sequence[:1] == other.sequence[:1] == ("what",) and 0 < len(term) <= 3 \
+            and all(w in other.said for w in term):
+        found.add(stem("mean"))
     if "who" in asked - asked_other and _answers("who", other, side):
         found |= words["contact"]
     return frozenset(found & said)
@@ -941,6 +950,13 @@ def _same_question(a: Features, b: Features) -> bool:
 
 # Synonym groups (gatewise.cache.synonyms) that name the kind of answer a question wants.
 _ANSWER_KINDS = frozenset({"price", "need", "allowed", "meaning", "exist", "eligible", "due"})
+
+
+def names_answer_kind(words: Iterable[str]) -> bool:
+    """Whether any of these words (as written) names the kind of answer a question wants: a
+    price, a requirement, a permission, a meaning ("What does the term 'excess' mean?" is not
+    "What is the excess on my policy?"); no word read in context stands for one."""
+    return any("meaning" in synonyms.senses(w, stem(w)) for w in words)
 
 
 def compare(cached: Features, new: Features) -> LexicalVerdict:
@@ -1012,13 +1028,42 @@ def _swapped(a: Features, b: Features) -> bool:
     # A particle moves with its verb's object ("turn off dark mode" / "turn dark mode off").
     shared = {w for w in _once(a.said) & _once(b.said)
               if not synonyms.senses(a.spelled.get(w, w), w) & _ANSWER_KINDS and w not in _PARTICLES}
-    if len(shared) < 2 or _order(a, shared) == _order(b, shared) or _compound_opened(a, b, shared):
+    if len(shared) < 2 or _order(a, shared) == _order(b, shared) or _compound_opened(a, b, shared) \
+            or _phrase_moved(a, b, shared):
         return False
     # A short sentence's frame changes by a larger share when one word gives way to another
     # ("my work laptop at home" / "my home laptop for work"): one word in its place is the same frame.
     one_swapped = len(a.frame) == len(b.frame) \
         and sum(x != y for x, y in zip(a.frame, b.frame, strict=True)) <= 1
     return one_swapped or SequenceMatcher(None, a.frame, b.frame, autojunk=False).ratio() >= SAME_FRAME_RATIO
+
+
+_GOVERNING = _set("at in on for from to with by of about near after before without under over into onto")
+
+
+def _governor(side: Features, word: str) -> str | None:
+    """The preposition a word said once stands in a phrase of, read past determiners ("at the
+    hospital": "at"), or None."""
+    for w in reversed(side.sequence[:side.sequence.index(word)]):
+        if w not in DETERMINERS:
+            return w if w in _GOVERNING else None
+    return None
+
+
+def _phrase_moved(a: Features, b: Features, shared: set[str]) -> bool:
+    """Whether only phrases moved, each with its preposition: "Is parking free at the hospital?" /
+    "Is parking at the hospital free?". Each shared word stands in the same kind of phrase on
+    both sides, the words in no prepositional phrase keep their order, and no two phrases have
+    one preposition, so none can trade places with another ("9am in Sydney, what time in Paris" /
+    "9am in Paris, what time in Sydney"; "a 65W charger for a laptop that needs 100W" / the other
+    way round)."""
+    governors = {w: _governor(a, w) for w in shared}
+    if any(_governor(b, w) != g for w, g in governors.items()):
+        return False
+    heads = [g for g in governors.values() if g is not None]
+    free = {w for w, g in governors.items() if g is None}
+    return bool(heads) and len(heads) == len(set(heads)) \
+        and [w for w in a.sequence if w in free] == [w for w in b.sequence if w in free]
 
 
 def _compound_opened(a: Features, b: Features, shared: set[str]) -> bool:
@@ -1092,8 +1137,10 @@ def _rebuilt(a: Features, only_a: frozenset[str], b: Features, only_b: frozenset
     return SequenceMatcher(None, rest_a, rest_b, autojunk=False).ratio() < MINIMAL_PAIR_RATIO
 
 
-# Words that, after a thing's name, name where it is and nothing else.
-_PLACE_OF_THING = _set("building buildings premises site venue city town")
+# Words that, after a thing's name, name where it is or who runs it and nothing else ("the support
+# team" is whom "support" names).
+_PLACE_OF_THING = _set("building buildings premises site venue city town team teams department departments "
+                       "staff desk")
 
 
 # Words that, after "how", ask for a measure: a length of time, a frequency, a distance, an age, a
@@ -1241,14 +1288,26 @@ def _opening_subject(side: Features) -> str | None:
     return next((w for w in words[1:4] if w not in DETERMINERS), None)
 
 
+_CAUSATIVE = _set("let allow permit")
+
+
 def _asker_traded(a: Features, b: Features) -> bool:
     """The asker as the subject of one question and the object of the other, whose subject is
     someone the first one names: "Can I bring a friend to the gym?" / "Can my friend bring me to
     the gym?"."""
     def traded(x: Features, y: Features) -> bool:
         theirs = _opening_subject(y)
-        return _opening_subject(x) in ("i", "we") and theirs is not None and theirs not in _PRONOUNS \
-            and theirs in x.content and bool({"me", "us"} & set(y.sequence))
+        named = x.content | {word for _, _, word in x.polarity}  # "husband" takes a side of spouse
+        if _opening_subject(x) not in ("i", "we") or theirs is None or theirs in _PRONOUNS \
+                or theirs not in named:
+            return False
+        after = y.sequence[y.sequence.index(theirs) + 1:]
+        if after[:1] in (("be",), ("been",), ("get",)):
+            return False  # a passive: "Can my partner be added to my policy?" / "Can I add my partner?"
+        # the asker as the other's object, or as the owner of what the other acts on ("Can my
+        # husband drive my car?" / "Can I drive my husband's car?"), unless the asker lets them
+        return bool({"me", "us"} & set(after)) or (bool({"my", "our"} & set(after))
+                                                   and not set(x.sequence[:4]) & _CAUSATIVE)
 
     return traded(a, b) or traded(b, a)
 

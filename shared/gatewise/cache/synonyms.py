@@ -258,6 +258,14 @@ _PHRASES = (
     (r"\b(?:what time|(?:what|which) (?:day|date|month|year))"
      r"(?= (?:is|are|was|were|does|do|did|will|would|can|could|should|must|'s)\b)", "when"),
     (r"\bhow soon\b|\bat what age\b", "when"),
+    # "a visa to travel to Canada" is a visa for Canada
+    (r"\b(visas?|passports?|vaccinations?|vaccines?|jabs?) to (?:travel|go|fly) to\b", r"\1 for"),
+    # "free of charge" is free; a train "running late" is delayed
+    (r"\bfree of (?:charge|cost)\b", "free"),
+    (r"\brunning (?:late|behind)\b", "delayed"),
+    # "What steps do I need to take to cancel?" asks how to
+    (r"\bwhat steps (?:do|should|must|would) (?:i|we) (?:need to |have to )?(?:take|follow) to\b",
+     "how do I"),
     # a bank holiday is a public holiday
     (r"\bbank (?=holidays?\b)", "public "),
     # An indirect question of what something is: "I'd like to know the population of London",
