@@ -115,7 +115,6 @@ TRAPS = [
     ("polarity", "When will my broadband go live?", "When will my broadband be disabled?"),
     # "when travelling" sets a circumstance, "when do I" asks a time; a limit asks a quantity
     ("question", "What do I need when travelling abroad?", "When do I need to travel abroad?"),
-    ("question", "Is there a withdrawal limit?", "Is there a withdrawal fee?"),
     # "where can I find" a thing asks a place; "how many days a week" is no "how long"
     ("question", "Where can I find a pharmacy?", "How do I find a pharmacy?"),
     ("value", "How many days a week is the gym open?", "How long is the gym open?"),
@@ -186,6 +185,8 @@ TRAPS = [
     ("question", "Who can report a pothole?", "How do I report a pothole?"),
     # how long a state lasts, or a journey takes, is not when it ends or arrives
     ("question", "How long is the pool closed for?", "When does the pool close?"),
+    ("question", "Can I change when I get paid?", "Can I change how much I get paid?"),
+    ("question", "Is there a withdrawal limit?", "What's the withdrawal limit?"),  # whether, how much
     ("question", "How long is the train journey to Leeds?", "When does the train to Leeds arrive?"),
     ("question", "How do I check how much data I have left?", "How much data do I have left?"),
     ("polarity", "What time is check-in?", "What time is check-out?"),
@@ -376,6 +377,13 @@ SAME_WORDS = [
     ("When will I get my refund?", "How long does a refund take?"),
     ("At what age can my child start school?", "When can my child start school?"),
     ("Can my partner be added to my car insurance?", "Can I add my partner to my car insurance?"),  # passive
+    # "so much" asks no amount; a limit in a question of yes or no asks for none; "when I ..." after
+    # the question's words is a condition; the wait until something arrives is how long it takes
+    ("Why is my phone bill so high?", "Why is my phone bill so much higher?"),
+    ("What happens to my number when I switch network?", "What happens to my number if I switch network?"),
+    ("How long does a bank transfer take?", "How long until a bank transfer arrives?"),
+    ("Why won't my laptop turn on?", "My laptop won't turn on, what could be wrong?"),
+    ("Is the park open at night?", "Is the park open after dark?"),
     # hedges, "take" in a question of how long, a phrase moved with its preposition, idioms
     ("How long is the flight to Rome?", "How long does the flight to Rome take?"),
     ("What are the symptoms of flu?", "What are the typical symptoms of flu?"),
@@ -487,6 +495,8 @@ async def test_paraphrases_hit_through_the_cache(cache: SemanticCache, cached: s
     ("Is my laptop covered by the warranty?", "Is my laptop covered by the extended warranty?"),
     # built anew, and the word after "gift" names another thing with it
     ("Can I get a refund on a gift card?", "Is it possible to be refunded for a gift?"),
+    # a limit is no fee: siblings with no near-synonym between them
+    ("Is there a withdrawal limit?", "Is there a withdrawal fee?"),
     # no word read in context stands for a word of meaning: a definition is not an amount
     ("What does the term 'excess' mean in insurance?", "What is the excess on my insurance?"),
 ])

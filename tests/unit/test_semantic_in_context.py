@@ -30,6 +30,8 @@ PARTNERED = [
     ("Can I get a receipt emailed to me?", "Is it possible to have my receipt sent by email?"),
     # sentences 0.84 alike: "connect" finds "get" at 0.47, under the 0.5 a partner otherwise needs
     ("How do I connect my printer to wifi?", "How can I get my printer on the wireless network?"),
+    # a limit in a question of yes or no asks for no amount: the question gate lets it through
+    ("Can I increase my overdraft?", "Is it possible to raise my overdraft limit?"),
 ]
 # Rebuilt too, and another question: a word one side adds finds nothing like it in the other.
 UNPARTNERED = [

@@ -613,6 +613,11 @@ def _verb_before_object(said: list[str]) -> str | None:
     return None
 
 
+@cache
+def _arrivals() -> frozenset[str]:
+    return frozenset(stem(w) for w in _set("arrive arrives arrived come comes clear clears"))
+
+
 def _kind(low: str, w: str, previous: str, following: str, how_long: bool) -> str:
     if any(ch.isdigit() for ch in low) or low == "#":
         return "value"
@@ -623,8 +628,8 @@ def _kind(low: str, w: str, previous: str, following: str, how_long: bool) -> st
     if low == "last" and (previous in _BEFORE_LAST_VERB or how_long) and not following[:1].isdigit() \
             and following not in _NUMBER_WORDS and following not in _DATE_WORDS:
         return "stop"  # the verb: "How long does the battery last?"; not "the last train", "pay last"
-    if how_long and w in ("take", "took", "taken"):
-        return "stop"  # "How long does the flight take?" asks how long the flight is
+    if how_long and (w in ("take", "took", "taken") or w in _arrivals()):
+        return "stop"  # "How long does a transfer take?" asks "How long will a transfer take to arrive?"
     if low in _NUMBER_WORDS and not (low == "second" and previous in {"a", "one"}):
         return "value"
     if low in _DATE_WORDS or w in _DATE_WORDS:
@@ -804,14 +809,42 @@ def _asked(side: Features) -> frozenset[str]:
     words = side.sequence
     method = words[:1] == ("how",) and words[1:2] not in (("much",), ("many",))
     kinds = {"quantity"} if words[:1] == ("price",) else set()  # "how much is it" was rewritten
+    whether = _asks_whether(side)
     for i, w in enumerate(words):
-        if w not in _ASKED_FOR:
+        if w not in _ASKED_FOR or _asks_nothing(words, i, whether):
             continue
-        start = i - 1 if w in ("much", "many") and i and words[i - 1] == "how" else i
+        start = i - 1 if w in ("much", "many") else i
         if method and start and words[start - 1] in _finding_out():
             continue
         kinds.add(_ASKED_FOR[w])
     return frozenset(kinds)
+
+
+def _asks_nothing(words: tuple[str, ...], i: int, whether: bool) -> bool:
+    """Whether the question word at ``i`` asks for no answer: "much" or "many" without "how"
+    ("so much", "too many"); a limit or an allowance in a question of yes or no ("Is it possible
+    to raise my limit?"); "when" opening a clause of its own after the question's words ("How can
+    I keep my number when I switch network?"), not after a verb it is the object of ("Can I
+    change when I get paid?")."""
+    w = words[i]
+    if w in ("much", "many"):
+        return words[i - 1:i] != ("how",)
+    if w in ("limit", "allowance"):
+        return whether
+    if w == "when" and i and words[i + 1:i + 2] in _CLAUSE_SUBJECTS:
+        return words[i - 1] not in _clause_takers()
+    return False
+
+
+_CLAUSE_SUBJECTS = {(w,) for w in ("i", "we", "you", "they", "he", "she", "it", "my", "our")}
+
+
+@cache
+def _clause_takers() -> frozenset[str]:
+    """Stems of the verbs whose object may be a clause of when: "change when I get paid"."""
+    return frozenset(stem(w) for w in _set(
+        "change choose update set pick decide know tell check see find ask show remember forget wonder "
+        "explain confirm schedule arrange move say"))
 
 
 @cache
@@ -882,9 +915,10 @@ def _answers(kind: str, side: Features, asker: Features) -> bool:
     if kind == "quantity":
         # "What's a normal tip?" may ask for the amount "How much should I tip?" does; "Can I tip?"
         # and "What documents do I need?" ask whether and which
-        return bool(said & words["measure"]) or bool(_asked_after_how(side)) \
-            or (opening[:1] == ("what",) and opening[1:] != () and opening[1] in _what_is()) \
-            or ("price" in side.senses and not _asks_whether(side))
+        if _asks_whether(side):  # "Is there a withdrawal limit?" asks no amount
+            return bool(_asked_after_how(side))
+        return bool(said & words["measure"]) or bool(_asked_after_how(side)) or "price" in side.senses \
+            or (opening[:1] == ("what",) and opening[1:] != () and opening[1] in _what_is())
     if kind == "when":
         waits = ("how", "long") in zip(side.sequence, side.sequence[1:], strict=False) \
             and bool(said & words["waiting"]) \

@@ -93,9 +93,10 @@ _DAY_OF_MONTH = re.compile(rf"\b(?P<n>[12]?\d|3[01])(?:st|nd|rd|th)(?=\s+(?:of\s
                            rf"|\b(?P<month>{_MONTH})\s+(?P<m>[12]?\d|3[01])(?:st|nd|rd|th)?\b(?![:.,]?\d)",
                            re.IGNORECASE)
 # "a kilo", "half a litre", "one mile": the count in digits, as "1kg" has it. Not "a pound",
-# which is also an amount of money ("a pound of mince" is not "£1 of mince").
+# which is also an amount of money ("a pound of mince" is not "£1 of mince"), nor "a meter",
+# which is also a gas meter ("a meter reading").
 _ONE_MEASURE = re.compile(r"\b(?P<n>half an?|an?|one)\s+(?P<unit>(?:kilo|kilogram|gram|litre|liter|mile|"
-                          r"kilometre|kilometer|metre|meter|gigabyte|megabyte|terabyte|cup|tablespoon|"
+                          r"kilometre|kilometer|metre|gigabyte|megabyte|terabyte|cup|tablespoon|"
                           r"teaspoon|millilitre|milliliter|pint|ounce)s?|kg|km|gb|mb|tb|ml|tbsp|tsp|oz)\b",
                           re.IGNORECASE)
 _NAMED = (

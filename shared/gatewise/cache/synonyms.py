@@ -260,6 +260,16 @@ _PHRASES = (
     (r"\bhow soon\b|\bat what age\b", "when"),
     # "a visa to travel to Canada" is a visa for Canada
     (r"\b(visas?|passports?|vaccinations?|vaccines?|jabs?) to (?:travel|go|fly) to\b", r"\1 for"),
+    # "How long until a transfer arrives?" asks how long it takes (not "How long until the shop
+    # opens?", which asks for the time left before an event)
+    (r"\bhow long (?:is it )?(?:until|till) ((?:[\w'-]+ ){1,6}?)(?:arrives?|comes?|clears?|gets? here)\b",
+     r"how long does \1take"),
+    # "What could be wrong?" asks why; the last date is the deadline; after dark is at night;
+    # working from home is working remotely
+    (r"\bwhat(?:'s| is| could be| might be| would be| can be) (?:wrong|the problem)\b", "why"),
+    (r"\bthe last (?:date|day)(?= (?:to|for)\b)", "the deadline"),
+    (r"\bafter dark\b", "at night"),
+    (r"\bwork(ing)? from home\b", r"work\1 remotely"),
     # "free of charge" is free; a train "running late" is delayed
     (r"\bfree of (?:charge|cost)\b", "free"),
     (r"\brunning (?:late|behind)\b", "delayed"),
