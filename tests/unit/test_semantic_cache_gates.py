@@ -187,6 +187,8 @@ TRAPS = [
     ("question", "How long is the pool closed for?", "When does the pool close?"),
     ("question", "Can I change when I get paid?", "Can I change how much I get paid?"),
     ("question", "Is there a withdrawal limit?", "What's the withdrawal limit?"),  # whether, how much
+    ("question", "Who pays for the repairs?", "Which repairs do I pay for?"),
+    ("question", "Who is my energy supplier?", "What number is my energy supplier's helpline?"),
     ("question", "How long is the train journey to Leeds?", "When does the train to Leeds arrive?"),
     ("question", "How do I check how much data I have left?", "How much data do I have left?"),
     ("polarity", "What time is check-in?", "What time is check-out?"),
@@ -370,6 +372,8 @@ SAME_WORDS = [
      "Why is my washing machine showing error code E4?"),
     ("How do I report a pothole on my road?", "Who do I tell about a pothole on my road?"),
     ("How do I contact customer services?", "Who do I contact in customer services?"),
+    ("Who should I call if my boiler breaks?", "What number do I call if my boiler breaks?"),
+    ("Who issues passports in the UK?", "Which organisation issues UK passports?"),
     ("Where's my refund?", "What's happened to my refund?"),
     # a compound said as its head "for" the other word; "how do I know if" asks how to check
     ("Where can I get a COVID test?", "Where can I get tested for COVID?"),

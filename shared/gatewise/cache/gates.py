@@ -865,6 +865,8 @@ def _answer_words() -> dict[str, frozenset[str]]:
              "place": "address location place",
              # who to turn to: "Who do I tell about a pothole?" / "How do I report a pothole?"
              "contact": "contact report tell reach speak talk call complain notify inform email write appeal",
+             "body": "department team person company organisation organization agency authority office body "
+                     "service provider number",
              "counted": "amount number total quantity period",
              # a limit is what a question of how much one "can" have asks for, not what a thing is
              # ("How heavy can my bag be?" / "What's the weight limit?"; "How old is the building?")
@@ -926,7 +928,13 @@ def _answers(kind: str, side: Features, asker: Features) -> bool:
                      or (asked_by & words["ending"] and asked_by & words["awaited"]))
         return waits or bool(said & words["time"])
     if kind == "who":
-        return opening[:1] == ("how",) and bool(said & words["contact"]) and _asks_whom(asker)
+        # "Which department handles billing?" asks who does; so does "How do I contact billing?"
+        # for whom to turn to
+        body = {after for w, after in zip(side.sequence, side.sequence[1:], strict=False)
+                if w in ("which", "what") and after in words["body"]}
+        # a number is whom to call only if it is called ("What number do I ring?")
+        return bool(body - {"number"}) or (bool(body) and bool(said & words["contact"])) \
+            or (opening[:1] == ("how",) and bool(said & words["contact"]) and _asks_whom(asker))
     if kind == "why":
         return stem("mean") in said and bool((said | asked_by) & words["signal"])
     if kind == "where":
@@ -959,7 +967,7 @@ def _answered_words(side: Features, other: Features) -> frozenset[str]:
     for kind in asked_other - asked:
         if _answers(kind, side, other):
             found |= {"when": {stem("long"), stem("take")} | words["time"], "why": {stem("mean")},
-                      "who": words["contact"],
+                      "who": words["contact"] | words["body"],
                       "where": words["progress"] | words["place"]}.get(kind, set())
     if "when" in asked - asked_other and _answers("when", other, side):
         found |= words["ending"]
@@ -969,8 +977,8 @@ def _answered_words(side: Features, other: Features) -> frozenset[str]:
     if side.sequence[:1] == other.sequence[:1] == ("what",) and 0 < len(term) <= 3 \
             and all(w in other.said for w in term):
         found.add(stem("mean"))
-    if "who" in asked - asked_other and _answers("who", other, side):
-        found |= words["contact"]
+    if "who" in asked - asked_other and _answers("who", other, side) and other.sequence[:1] == ("how",):
+        found |= words["contact"]  # "Who do I tell?" / "How do I report it?"
     return frozenset(found & said)
 
 
