@@ -15,7 +15,7 @@ values, conditions, siblings, qualifiers, question types, each also rebuilt in o
 150 paraphrases; the gates were mended where these failed, so it is a regression set, not a
 held-out one. ``bench/data/cache_pairs_unseen.jsonl``, ``unseen``: 100 paraphrases and 100 traps
 (25 of each of the four kinds) written after those mends and only ever measured.
-``bench/data/cache_pairs_probes.jsonl``, ``probes``: 259 support-desk and everyday paraphrases and
+``bench/data/cache_pairs_probes.jsonl``, ``probes``: 274 support-desk and everyday paraphrases and
 242 traps (siblings in rebuilt questions, roles and scope, another action, a qualifier added,
 another kind of answer asked: how much against whether, how long against when, whom to contact
 against who someone is; another clock time, date, rate or unit) written while the reading in context was

@@ -622,6 +622,18 @@ def test_the_stem_is_the_word_a_regular_form_is_made_from(word: str, stemmed: st
     assert stem(word) == stemmed
 
 
+def test_one_standing_for_a_thing_is_no_count() -> None:
+    """"one" that ends its phrase stands for a thing ("How do I apply for one?"); a count keeps its
+    value ("one or two", "one of the lifts", "one bag", "only one")."""
+    for text in ("How do I apply for one?", "Can I get a new one if it breaks?", "Is there a table for one?"):
+        assert analyse(text).values == frozenset(), text
+    for text in ("Is the room for one or two?", "Is one of the lifts broken?", "Can I bring one bag?",
+                 "Can I bring only one?"):
+        assert "1" in analyse(text).values, text
+    assert compare(analyse("How do I get a parking permit?"),
+                   analyse("I want a parking permit, how do I apply for one?")).refused != "value"
+
+
 def test_real_words_and_adverbs_are_not_read_as_values() -> None:
     """A regular form of a dictionary word is no slip of a value word ("fixes" of "five", "nixes"
     of "nine", "dozed" of "dozen"); "once" before a clause and "first" closing one tell when

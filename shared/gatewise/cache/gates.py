@@ -613,6 +613,14 @@ def _verb_before_object(said: list[str]) -> str | None:
     return None
 
 
+# After these, "one" is still a count: "only one", "just one", "more than one", "at least one";
+# and it stands for a thing only where its phrase ends ("apply for one?", "a new one if"), not in
+# "one or two", "one of the lifts", "one bag".
+_NUMBER_BEFORE_ONE = frozenset({"only", "just", "than", "least", "most", "exactly", "number", "no"})
+_AFTER_PRONOUN_ONE = frozenset({"", "for", "with", "from", "that", "which", "please", "too", "as", "if",
+                                "when", "so", "but", "because", "then", "instead", "now", "today", "online"})
+
+
 @cache
 def _arrivals() -> frozenset[str]:
     return frozenset(stem(w) for w in _set("arrive arrives arrived come comes clear clears"))
@@ -630,6 +638,8 @@ def _kind(low: str, w: str, previous: str, following: str, how_long: bool) -> st
         return "stop"  # the verb: "How long does the battery last?"; not "the last train", "pay last"
     if how_long and (w in ("take", "took", "taken") or w in _arrivals()):
         return "stop"  # "How long does a transfer take?" asks "How long will a transfer take to arrive?"
+    if low == "one" and following in _AFTER_PRONOUN_ONE and previous not in _NUMBER_BEFORE_ONE:
+        return "stop"  # the pronoun: "how do I apply for one?", "a new one"; not "one or two"
     if low in _NUMBER_WORDS and not (low == "second" and previous in {"a", "one"}):
         return "value"
     if low in _DATE_WORDS or w in _DATE_WORDS:
