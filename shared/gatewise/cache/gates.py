@@ -54,7 +54,7 @@ from difflib import SequenceMatcher
 from functools import cache, lru_cache
 from importlib import resources
 
-from gatewise.cache import acronyms, quantities, synonyms, word_senses
+from gatewise.cache import acronyms, answer_kinds, quantities, synonyms, word_senses
 
 # Words past this frequency rank (or not in the vocabulary at all) must match exactly.
 RARE_RANK = 12_000
@@ -356,7 +356,7 @@ def is_rare(word: str) -> bool:
 @cache
 def _lexicon() -> tuple[str, ...]:
     return tuple(sorted(set(_DATE_WORDS) | set(_NUMBER_WORDS) | set(_POLARITY) | set(_NEGATIONS)
-                        | set(_ASKED_FOR)))
+                        | set(answer_kinds.ASKED_FOR)))
 
 
 @cache
@@ -794,212 +794,6 @@ class LexicalVerdict:
 # Below this share of their other words in the same order, two questions are built differently.
 MINIMAL_PAIR_RATIO = 0.75
 _ARTICLES = frozenset({"a", "an", "the"})
-# Question words that ask for a person, a place, a reason or a time: "How do I pay council tax?"
-# and "Who has to pay council tax?" want different answers. ("what" and "how" ask for too many
-# things to hold apart; "what time" and "what's the reason" are rewritten to "when" and "why",
-# and a deadline, a due date or a date is asked for as a "when". "How much is it" is rewritten
-# to "price"; any other "how much" or "how many" asks for a quantity: "Can I take liquids?" and
-# "How much liquid can I take?" want different answers.)
-_ASKED_FOR = {"who": "who", "whom": "who", "whose": "who", "where": "where", "why": "why", "when": "when",
-              "deadline": "when", "due": "when", "date": "when", "much": "quantity", "many": "quantity",
-              "allowance": "quantity", "limit": "quantity"}
-
-
-@cache
-def _finding_out() -> frozenset[str]:
-    """Stems of the verbs of finding out: in "How do I check how much data I have left?" the
-    question asks how to check, and what is checked (how much, where, when) is its object, not
-    the answer wanted. (Stemming reads the vocabulary: not at import.)"""
-    return frozenset(stem(w) for w in _set("check see find know work tell show view track"))
-
-
-def _asked(side: Features) -> frozenset[str]:
-    """The kinds of answer a question asks for; in a question of method ("how do I ..."), a
-    question word after a verb of finding out asks for nothing more."""
-    words = side.sequence
-    method = words[:1] == ("how",) and words[1:2] not in (("much",), ("many",))
-    kinds = {"quantity"} if words[:1] == ("price",) else set()  # "how much is it" was rewritten
-    whether = _asks_whether(side)
-    for i, w in enumerate(words):
-        if w not in _ASKED_FOR or _asks_nothing(words, i, whether):
-            continue
-        start = i - 1 if w in ("much", "many") else i
-        if method and start and words[start - 1] in _finding_out():
-            continue
-        kinds.add(_ASKED_FOR[w])
-    return frozenset(kinds)
-
-
-def _asks_nothing(words: tuple[str, ...], i: int, whether: bool) -> bool:
-    """Whether the question word at ``i`` asks for no answer: "much" or "many" without "how"
-    ("so much", "too many"); a limit or an allowance in a question of yes or no ("Is it possible
-    to raise my limit?"); "when" opening a clause of its own after the question's words ("How can
-    I keep my number when I switch network?"), not after a verb it is the object of ("Can I
-    change when I get paid?")."""
-    w = words[i]
-    if w in ("much", "many"):
-        return words[i - 1:i] != ("how",)
-    if w in ("limit", "allowance"):
-        return whether
-    if w == "when" and i and words[i + 1:i + 2] in _CLAUSE_SUBJECTS:
-        return words[i - 1] not in _clause_takers()
-    return False
-
-
-_CLAUSE_SUBJECTS = {(w,) for w in ("i", "we", "you", "they", "he", "she", "it", "my", "our")}
-
-
-@cache
-def _clause_takers() -> frozenset[str]:
-    """Stems of the verbs whose object may be a clause of when: "change when I get paid"."""
-    return frozenset(stem(w) for w in _set(
-        "change choose update set pick decide know tell check see find ask show remember forget wonder "
-        "explain confirm schedule arrange move say"))
-
-
-@cache
-def _answer_words() -> dict[str, frozenset[str]]:
-    """Stems of the words that name a kind of answer without a question word: a measure names a
-    quantity ("What's the capacity of the room?" asks "How many people can the room hold?"), a
-    signal's meaning its cause ("What does the orange light mean?" / "Why is the light orange?"),
-    a question of whether there is one a place ("Is there parking?" / "Where can I park?"), a
-    parcel's progress where it is ("Where's my parcel?" / "Can you track my parcel?"), and a
-    wait for something to arrive or end its time ("When will my card arrive?" / "How long will
-    my card take?"). (Stemming reads the vocabulary: not at import.)"""
-    words = {"measure": "limit allowance capacity maximum minimum max min amount number total quantity "
-                        "entitlement convert " + " ".join(_AFTER_HOW.values()),
-             "signal": "light error code message warning icon symbol sign beep alert notification flash "
-                       "blink lamp indicator sound noise",
-             "progress": "track status happen update progress",
-             "time": "time date day hour",
-             "place": "address location place",
-             # who to turn to: "Who do I tell about a pothole?" / "How do I report a pothole?"
-             "contact": "contact report tell reach speak talk call complain notify inform email write appeal",
-             "body": "department team person company organisation organization agency authority office body "
-                     "service provider number",
-             "counted": "amount number total quantity period",
-             # a limit is what a question of how much one "can" have asks for, not what a thing is
-             # ("How heavy can my bag be?" / "What's the weight limit?"; "How old is the building?")
-             "limit": "limit allowance capacity entitlement maximum max",
-             "may": "can may allowed permitted get entitled",
-             # a wait: for something of one's own, or until something happens
-             "waiting": "take wait until till before",
-             "awaited": "my our i we",
-             "ending": "arrive come end finish expire ready back deliver process clear reach get receive "
-                       "hear expect"}
-    return {kind: frozenset(stem(w) for w in _set(text)) for kind, text in words.items()}
-
-
-def _asks_whom(side: Features) -> bool:
-    """Whether a "who" question asks whom the asker should turn to ("Who do I tell?", "Who to
-    contact?"), not who does something ("Who can report a pothole?") or is someone."""
-    words = side.sequence
-    for i, w in enumerate(words):
-        after = words[i + 1:i + 3]
-        if w == "who" and (after[:1] == ("to",) or (after[:1] in _WHOM_AUXILIARIES and after[1:] in _ASKER)):
-            return True
-    return False
-
-
-_WHOM_AUXILIARIES = {(w,) for w in ("do", "should", "can", "shall", "must", "would", "need")}
-_ASKER = {("i",), ("we",)}
-
-
-@cache
-def _what_is() -> frozenset[str]:
-    """Stems of the words after "what" in a question of what something is ("What's the fee?",
-    "What was my bill?"), not of which ones ("What documents ...?") or what may be done."""
-    return frozenset(stem(w) for w in _set("is are was were a an the my your our"))
-
-
-def _asks_whether(side: Features) -> bool:
-    """Whether a question opens as one of yes or no ("Do you charge for delivery?", "Is there a
-    fee?") and asks for nothing told ("Can you tell me the price?" asks for the price)."""
-    return side.sequence[:1] != () and side.sequence[0] in _auxiliaries() \
-        and not set(side.sequence) & _finding_out()
-
-
-def _answers(kind: str, side: Features, asker: Features) -> bool:
-    """Whether ``side``, which asks no ``kind`` with a question word, names that kind of answer
-    that ``asker`` asks for (see :func:`_answer_words`)."""
-    words, said, asked_by = _answer_words(), set(side.sequence), set(asker.sequence)
-    opening = side.sequence[:2]
-    if kind == "quantity":
-        # "What's a normal tip?" may ask for the amount "How much should I tip?" does; "Can I tip?"
-        # and "What documents do I need?" ask whether and which
-        if _asks_whether(side):  # "Is there a withdrawal limit?" asks no amount
-            return bool(_asked_after_how(side))
-        return bool(said & words["measure"]) or bool(_asked_after_how(side)) or "price" in side.senses \
-            or (opening[:1] == ("what",) and opening[1:] != () and opening[1] in _what_is())
-    if kind == "when":
-        waits = ("how", "long") in zip(side.sequence, side.sequence[1:], strict=False) \
-            and bool(said & words["waiting"]) \
-            and bool(said & {"until", "till", "before"}
-                     or (asked_by & words["ending"] and asked_by & words["awaited"]))
-        return waits or bool(said & words["time"])
-    if kind == "who":
-        # "Which department handles billing?" asks who does; so does "How do I contact billing?"
-        # for whom to turn to
-        body = {after for w, after in zip(side.sequence, side.sequence[1:], strict=False)
-                if w in ("which", "what") and after in words["body"]}
-        # a number is whom to call only if it is called ("What number do I ring?")
-        return bool(body - {"number"}) or (bool(body) and bool(said & words["contact"])) \
-            or (opening[:1] == ("how",) and bool(said & words["contact"]) and _asks_whom(asker))
-    if kind == "why":
-        return stem("mean") in said and bool((said | asked_by) & words["signal"])
-    if kind == "where":
-        whose = [w for w in asker.sequence[1:3] if w not in ("is", "are")][:1]  # "where's my parcel"
-        return bool(said & words["place"]) or opening in (("is", "there"), ("are", "there")) \
-            or (asker.sequence[:1] == ("where",) and whose == ["my"] and bool(said & words["progress"]))
-    return False
-
-
-def _names_quantity(side: Features, other: Features) -> bool:
-    return "quantity" in _asked(side) or _answers("quantity", side, other)
-
-
-def _answered_words(side: Features, other: Features) -> frozenset[str]:
-    """The words of ``side`` that only name the kind of answer wanted, where ``other`` asks for
-    that kind in its own words: a count or an allowance against "how much" or "how many", a
-    measure against its "how" ("weight" / "how heavy"), the wait of "how long ... take" against
-    "when" and the arrival or end it waits for, a signal's meaning against "why", a parcel's
-    progress against "where". What the answer is about still has to match."""
-    words, said = _answer_words(), set(side.sequence)
-    found: set[str] = set()
-    if _names_quantity(side, other) and _names_quantity(other, side):
-        found |= said & words["counted"]
-        if set(other.sequence) & (words["may"] | words["limit"]):
-            found |= said & words["limit"]
-        found |= {w for w in _asked_after_how(side) if _measures()[w] & set(other.sequence)}
-        for w in _asked_after_how(other):
-            found |= said & _measures()[w]
-    asked, asked_other = _asked(side), _asked(other)
-    for kind in asked_other - asked:
-        if _answers(kind, side, other):
-            found |= {"when": {stem("long"), stem("take")} | words["time"], "why": {stem("mean")},
-                      "who": words["contact"] | words["body"],
-                      "where": words["progress"] | words["place"]}.get(kind, set())
-    if "when" in asked - asked_other and _answers("when", other, side):
-        found |= words["ending"]
-    # "What does APR mean?" asks what "What is APR?" (or "What's APR?") does; not "What is the
-    # excess on my policy?", which asks for an amount
-    term = [w for w in other.sequence[1:] if w not in ("is", "are")]
-    if side.sequence[:1] == other.sequence[:1] == ("what",) and 0 < len(term) <= 3 \
-            and all(w in other.said for w in term):
-        found.add(stem("mean"))
-    if "who" in asked - asked_other and _answers("who", other, side) and other.sequence[:1] == ("how",):
-        found |= words["contact"]  # "Who do I tell?" / "How do I report it?"
-    return frozenset(found & said)
-
-
-def _same_question(a: Features, b: Features) -> bool:
-    """Whether two questions ask for the same kinds of answer: a kind one asks with a question
-    word the other asks too, or names (:func:`_answers`)."""
-    asked_a, asked_b = _asked(a), _asked(b)
-    return all(_answers(kind, b, a) for kind in asked_a - asked_b) \
-        and all(_answers(kind, a, b) for kind in asked_b - asked_a)
-
-
 # Synonym groups (gatewise.cache.synonyms) that name the kind of answer a question wants.
 _ANSWER_KINDS = frozenset({"price", "need", "allowed", "meaning", "exist", "eligible", "due"})
 
@@ -1022,7 +816,7 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
         return LexicalVerdict("polarity")
     if _negation_moved(cached, new):
         return LexicalVerdict("negation")
-    if not _same_question(cached, new):
+    if not answer_kinds.same_question(cached, new):
         return LexicalVerdict("question")
     if not _roles_agree(cached, new) or _swapped(cached, new) or _pronouns_traded(cached, new) \
             or _asker_traded(cached, new):
@@ -1030,8 +824,8 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
     subject_cached, subject_new = _subject(cached, new), _subject(new, cached)  # each side's, once
     only_cached = _unmatched(cached, subject_cached, new, subject_new)
     only_new = _unmatched(new, subject_new, cached, subject_cached)
-    only_cached -= _answered_words(cached, new)
-    only_new -= _answered_words(new, cached)
+    only_cached -= answer_kinds.answered_words(cached, new)
+    only_new -= answer_kinds.answered_words(new, cached)
     for word in (*only_cached, *only_new):
         if word in cached.names or word in new.names:
             return LexicalVerdict("name")
@@ -1195,26 +989,6 @@ _PLACE_OF_THING = _set("building buildings premises site venue city town team te
                        "staff desk")
 
 
-# Words that, after "how", ask for a measure: a length of time, a frequency, a distance, an age, a
-# weight, a size... ("How long is the warranty?" is not "What does the warranty cover?"); each may
-# be reworded only as a word for that measure ("How long is the flight?" / "What's the flight
-# time?", "How heavy can my bag be?" / "What's the weight limit for bags?").
-_AFTER_HOW = {"long": "time period duration length", "often": "frequency frequently", "far": "distance",
-              "old": "age", "heavy": "weight", "big": "size", "large": "size", "fast": "speed",
-              "quick": "speed", "tall": "height", "high": "height", "wide": "width", "deep": "depth"}
-
-
-@cache
-def _measures() -> dict[str, frozenset[str]]:
-    """_AFTER_HOW by stems (stemming reads the vocabulary: not at import)."""
-    return {stem(how): frozenset(stem(w) for w in _set(nouns)) for how, nouns in _AFTER_HOW.items()}
-
-
-def _asked_after_how(side: Features) -> set[str]:
-    return {w for how, w in zip(side.sequence[:-1], side.sequence[1:], strict=True)
-            if how == "how" and w in _measures()}
-
-
 def _takes_no_side(a: Features, only_a: frozenset[str], b: Features, only_b: frozenset[str]) -> bool:
     """Whether a rebuilt question's differing words are common ones that a close embedding may
     vouch for alone: none takes a side of an opposite pair, says what kind of answer is wanted
@@ -1225,8 +999,9 @@ def _takes_no_side(a: Features, only_a: frozenset[str], b: Features, only_b: fro
     if (only_a | only_b) & polar:
         return False
     for side, only, other_only in ((a, only_a, only_b), (b, only_b, only_a)):
+        measured = only & answer_kinds.asked_after_how(side)
         if any(synonyms.senses(side.spelled[w], w) & _ANSWER_KINDS for w in only) \
-                or any(not other_only & _measures()[w] for w in only & _asked_after_how(side)):
+                or any(not other_only & answer_kinds.measures()[w] for w in measured):
             return False
         # A differing word right before a word both share qualifies it: "a large coffee",
         # "the premium plan" ask about another thing than "a coffee", "the plan". One added right
@@ -1320,7 +1095,7 @@ def _pronoun_parts(side: Features) -> dict[str, set[int]]:
 
 
 @cache
-def _auxiliaries() -> frozenset[str]:
+def auxiliaries() -> frozenset[str]:
     """The auxiliary verbs as stemmed ("does" is "doe")."""
     return frozenset(stem(w) for w in _set("can could do does did will would should shall may might must "
                                            "is are was were am has have had"))
@@ -1335,7 +1110,7 @@ def _opening_subject(side: Features) -> str | None:
     """The subject of a question that opens with an auxiliary ("Can I ...", "Does my landlord
     ...", "How do I ..."): a pronoun, or the first word after the determiners."""
     words = side.sequence[1:] if side.sequence[:1] and side.sequence[0] in _QUESTION_WORDS else side.sequence
-    if not words or words[0] not in _auxiliaries():
+    if not words or words[0] not in auxiliaries():
         return None
     return next((w for w in words[1:4] if w not in DETERMINERS), None)
 

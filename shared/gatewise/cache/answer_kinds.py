@@ -1,0 +1,249 @@
+"""The kinds of answer a question asks for, with a question word or named in words.
+
+"How do I pay council tax?" and "Who has to pay council tax?" want different answers, so the
+semantic cache's question gate (:func:`gatewise.cache.gates.compare`) holds the kinds apart: a
+person, a place, a reason, a time, an amount. Everyday rewordings name a kind instead of asking
+with a question word: "What's the weight limit for parcels?" asks what "How heavy can a parcel
+be?" does, "What does the orange light mean?" what "Why is the light orange?" does. A kind one
+question asks may be named by the other, and the words that only name it are matched
+(:func:`answered_words`); a question of yes or no, or of which ones, never answers one of how
+much ("Do you charge for delivery?" / "How much do you charge for delivery?").
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from gatewise.cache import gates
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Question words that ask for a person, a place, a reason or a time: "How do I pay council tax?"
+# and "Who has to pay council tax?" want different answers. ("what" and "how" ask for too many
+# things to hold apart; "what time" and "what's the reason" are rewritten to "when" and "why",
+# and a deadline, a due date or a date is asked for as a "when". "How much is it" is rewritten
+# to "price"; any other "how much" or "how many" asks for a quantity: "Can I take liquids?" and
+# "How much liquid can I take?" want different answers.)
+ASKED_FOR = {"who": "who", "whom": "who", "whose": "who", "where": "where", "why": "why", "when": "when",
+             "deadline": "when", "due": "when", "date": "when", "much": "quantity", "many": "quantity",
+             "allowance": "quantity", "limit": "quantity"}
+
+
+@cache
+def _finding_out() -> frozenset[str]:
+    """Stems of the verbs of finding out: in "How do I check how much data I have left?" the
+    question asks how to check, and what is checked (how much, where, when) is its object, not
+    the answer wanted. (Stemming reads the vocabulary: not at import.)"""
+    return frozenset(gates.stem(w) for w in _words("check see find know work tell show view track"))
+
+
+def asked(side: gates.Features) -> frozenset[str]:
+    """The kinds of answer a question asks for; in a question of method ("how do I ..."), a
+    question word after a verb of finding out asks for nothing more."""
+    words = side.sequence
+    method = words[:1] == ("how",) and words[1:2] not in (("much",), ("many",))
+    kinds = {"quantity"} if words[:1] == ("price",) else set()  # "how much is it" was rewritten
+    whether = _asks_whether(side)
+    for i, w in enumerate(words):
+        if w not in ASKED_FOR or _asks_nothing(words, i, whether):
+            continue
+        start = i - 1 if w in ("much", "many") else i
+        if method and start and words[start - 1] in _finding_out():
+            continue
+        kinds.add(ASKED_FOR[w])
+    return frozenset(kinds)
+
+
+def _asks_nothing(words: tuple[str, ...], i: int, whether: bool) -> bool:
+    """Whether the question word at ``i`` asks for no answer: "much" or "many" without "how"
+    ("so much", "too many"); a limit or an allowance in a question of yes or no ("Is it possible
+    to raise my limit?"); "when" opening a clause of its own after the question's words ("How can
+    I keep my number when I switch network?"), not after a verb it is the object of ("Can I
+    change when I get paid?")."""
+    w = words[i]
+    if w in ("much", "many"):
+        return words[i - 1:i] != ("how",)
+    if w in ("limit", "allowance"):
+        return whether
+    if w == "when" and i and words[i + 1:i + 2] in _CLAUSE_SUBJECTS:
+        return words[i - 1] not in _clause_takers()
+    return False
+
+
+_CLAUSE_SUBJECTS = {(w,) for w in ("i", "we", "you", "they", "he", "she", "it", "my", "our")}
+
+
+@cache
+def _clause_takers() -> frozenset[str]:
+    """Stems of the verbs whose object may be a clause of when: "change when I get paid"."""
+    return frozenset(gates.stem(w) for w in _words(
+        "change choose update set pick decide know tell check see find ask show remember forget wonder "
+        "explain confirm schedule arrange move say"))
+
+
+@cache
+def _answer_words() -> dict[str, frozenset[str]]:
+    """Stems of the words that name a kind of answer without a question word: a measure names a
+    quantity ("What's the capacity of the room?" asks "How many people can the room hold?"), a
+    signal's meaning its cause ("What does the orange light mean?" / "Why is the light orange?"),
+    a question of whether there is one a place ("Is there parking?" / "Where can I park?"), a
+    parcel's progress where it is ("Where's my parcel?" / "Can you track my parcel?"), and a
+    wait for something to arrive or end its time ("When will my card arrive?" / "How long will
+    my card take?"). (Stemming reads the vocabulary: not at import.)"""
+    words = {"measure": "limit allowance capacity maximum minimum max min amount number total quantity "
+                        "entitlement convert " + " ".join(AFTER_HOW.values()),
+             "signal": "light error code message warning icon symbol sign beep alert notification flash "
+                       "blink lamp indicator sound noise",
+             "progress": "track status happen update progress",
+             "time": "time date day hour",
+             "place": "address location place",
+             # who to turn to: "Who do I tell about a pothole?" / "How do I report a pothole?"
+             "contact": "contact report tell reach speak talk call complain notify inform email write appeal",
+             "body": "department team person company organisation organization agency authority office body "
+                     "service provider number",
+             "counted": "amount number total quantity period",
+             # a limit is what a question of how much one "can" have asks for, not what a thing is
+             # ("How heavy can my bag be?" / "What's the weight limit?"; "How old is the building?")
+             "limit": "limit allowance capacity entitlement maximum max",
+             "may": "can may allowed permitted get entitled",
+             # a wait: for something of one's own, or until something happens
+             "waiting": "take wait until till before",
+             "awaited": "my our i we",
+             "ending": "arrive come end finish expire ready back deliver process clear reach get receive "
+                       "hear expect"}
+    return {kind: frozenset(gates.stem(w) for w in _words(text)) for kind, text in words.items()}
+
+
+def _asks_whom(side: gates.Features) -> bool:
+    """Whether a "who" question asks whom the asker should turn to ("Who do I tell?", "Who to
+    contact?"), not who does something ("Who can report a pothole?") or is someone."""
+    words = side.sequence
+    for i, w in enumerate(words):
+        after = words[i + 1:i + 3]
+        if w == "who" and (after[:1] == ("to",) or (after[:1] in _WHOM_AUXILIARIES and after[1:] in _ASKER)):
+            return True
+    return False
+
+
+_WHOM_AUXILIARIES = {(w,) for w in ("do", "should", "can", "shall", "must", "would", "need")}
+_ASKER = {("i",), ("we",)}
+
+
+@cache
+def _what_is() -> frozenset[str]:
+    """Stems of the words after "what" in a question of what something is ("What's the fee?",
+    "What was my bill?"), not of which ones ("What documents ...?") or what may be done."""
+    return frozenset(gates.stem(w) for w in _words("is are was were a an the my your our"))
+
+
+def _asks_whether(side: gates.Features) -> bool:
+    """Whether a question opens as one of yes or no ("Do you charge for delivery?", "Is there a
+    fee?") and asks for nothing told ("Can you tell me the price?" asks for the price)."""
+    return side.sequence[:1] != () and side.sequence[0] in gates.auxiliaries() \
+        and not set(side.sequence) & _finding_out()
+
+
+def _answers(kind: str, side: gates.Features, asker: gates.Features) -> bool:
+    """Whether ``side``, which asks no ``kind`` with a question word, names that kind of answer
+    that ``asker`` asks for (see :func:`_answer_words`)."""
+    words, said, asked_by = _answer_words(), set(side.sequence), set(asker.sequence)
+    opening = side.sequence[:2]
+    if kind == "quantity":
+        # "What's a normal tip?" may ask for the amount "How much should I tip?" does; "Can I tip?"
+        # and "What documents do I need?" ask whether and which
+        if _asks_whether(side):  # "Is there a withdrawal limit?" asks no amount
+            return bool(asked_after_how(side))
+        return bool(said & words["measure"]) or bool(asked_after_how(side)) or "price" in side.senses \
+            or (opening[:1] == ("what",) and opening[1:] != () and opening[1] in _what_is())
+    if kind == "when":
+        waits = ("how", "long") in zip(side.sequence, side.sequence[1:], strict=False) \
+            and bool(said & words["waiting"]) \
+            and bool(said & {"until", "till", "before"}
+                     or (asked_by & words["ending"] and asked_by & words["awaited"]))
+        return waits or bool(said & words["time"])
+    if kind == "who":
+        # "Which department handles billing?" asks who does; so does "How do I contact billing?"
+        # for whom to turn to
+        body = {after for w, after in zip(side.sequence, side.sequence[1:], strict=False)
+                if w in ("which", "what") and after in words["body"]}
+        # a number is whom to call only if it is called ("What number do I ring?")
+        return bool(body - {"number"}) or (bool(body) and bool(said & words["contact"])) \
+            or (opening[:1] == ("how",) and bool(said & words["contact"]) and _asks_whom(asker))
+    if kind == "why":
+        return gates.stem("mean") in said and bool((said | asked_by) & words["signal"])
+    if kind == "where":
+        whose = [w for w in asker.sequence[1:3] if w not in ("is", "are")][:1]  # "where's my parcel"
+        return bool(said & words["place"]) or opening in (("is", "there"), ("are", "there")) \
+            or (asker.sequence[:1] == ("where",) and whose == ["my"] and bool(said & words["progress"]))
+    return False
+
+
+def _names_quantity(side: gates.Features, other: gates.Features) -> bool:
+    return "quantity" in asked(side) or _answers("quantity", side, other)
+
+
+def answered_words(side: gates.Features, other: gates.Features) -> frozenset[str]:
+    """The words of ``side`` that only name the kind of answer wanted, where ``other`` asks for
+    that kind in its own words: a count or an allowance against "how much" or "how many", a
+    measure against its "how" ("weight" / "how heavy"), the wait of "how long ... take" against
+    "when" and the arrival or end it waits for, a signal's meaning against "why", a parcel's
+    progress against "where". What the answer is about still has to match."""
+    words, said = _answer_words(), set(side.sequence)
+    found: set[str] = set()
+    if _names_quantity(side, other) and _names_quantity(other, side):
+        found |= said & words["counted"]
+        if set(other.sequence) & (words["may"] | words["limit"]):
+            found |= said & words["limit"]
+        found |= {w for w in asked_after_how(side) if measures()[w] & set(other.sequence)}
+        for w in asked_after_how(other):
+            found |= said & measures()[w]
+    mine, theirs = asked(side), asked(other)
+    for kind in theirs - mine:
+        if _answers(kind, side, other):
+            found |= {"when": {gates.stem("long"), gates.stem("take")} | words["time"],
+                      "why": {gates.stem("mean")},
+                      "who": words["contact"] | words["body"],
+                      "where": words["progress"] | words["place"]}.get(kind, set())
+    if "when" in mine - theirs and _answers("when", other, side):
+        found |= words["ending"]
+    # "What does APR mean?" asks what "What is APR?" (or "What's APR?") does; not "What is the
+    # excess on my policy?", which asks for an amount
+    term = [w for w in other.sequence[1:] if w not in ("is", "are")]
+    if side.sequence[:1] == other.sequence[:1] == ("what",) and 0 < len(term) <= 3 \
+            and all(w in other.said for w in term):
+        found.add(gates.stem("mean"))
+    if "who" in mine - theirs and _answers("who", other, side) and other.sequence[:1] == ("how",):
+        found |= words["contact"]  # "Who do I tell?" / "How do I report it?"
+    return frozenset(found & said)
+
+
+def same_question(a: gates.Features, b: gates.Features) -> bool:
+    """Whether two questions ask for the same kinds of answer: a kind one asks with a question
+    word the other asks too, or names (:func:`_answers`)."""
+    asked_a, asked_b = asked(a), asked(b)
+    return all(_answers(kind, b, a) for kind in asked_a - asked_b) \
+        and all(_answers(kind, a, b) for kind in asked_b - asked_a)
+
+
+# Words that, after "how", ask for a measure: a length of time, a frequency, a distance, an age, a
+# weight, a size... ("How long is the warranty?" is not "What does the warranty cover?"); each may
+# be reworded only as a word for that measure ("How long is the flight?" / "What's the flight
+# time?", "How heavy can my bag be?" / "What's the weight limit for bags?").
+AFTER_HOW = {"long": "time period duration length", "often": "frequency frequently", "far": "distance",
+             "old": "age", "heavy": "weight", "big": "size", "large": "size", "fast": "speed",
+             "quick": "speed", "tall": "height", "high": "height", "wide": "width", "deep": "depth"}
+
+
+@cache
+def measures() -> dict[str, frozenset[str]]:
+    """AFTER_HOW by stems (stemming reads the vocabulary: not at import)."""
+    return {gates.stem(how): frozenset(gates.stem(w) for w in _words(nouns))
+            for how, nouns in AFTER_HOW.items()}
+
+
+def asked_after_how(side: gates.Features) -> set[str]:
+    return {w for how, w in zip(side.sequence[:-1], side.sequence[1:], strict=True)
+            if how == "how" and w in measures()}
