@@ -134,8 +134,9 @@ _SHORT = {"mon": "monday", "tue": "tuesday", "tues": "tuesday", "wed": "wednesda
           "aug": "august", "sep": "september", "sept": "september", "oct": "october", "nov": "november",
           "dec": "december"}
 _SHORTENED = "|".join(_SHORT)
+_DAY = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 _SAID_TIME = re.compile(rf"(?<![:.])\b(?:(?P<part>half|quarter)\s+(?P<side>past|to)\s+"
-                        rf"(?P<h>{_HOUR})(?![:.]?\d)(?!\s+(?:{_UNIT}|{_MONTH}|{_SHORTENED})s?\b)"
+                        rf"(?P<h>{_HOUR})(?![:.]?\d)(?!\s+(?:{_UNIT}|{_MONTH}|{_DAY}|{_SHORTENED})s?\b)"
                         rf"|(?P<o>{_HOUR})\s+o'clock)\b", re.IGNORECASE)
 _DATE_OPENERS = "on|this|next|last|every|by|until|till|from|before|after|in|of|to"
 _SHORT_DATE = re.compile(rf"\b(?P<lead>(?:{_DATE_OPENERS}|\d{{1,2}})\s)(?P<short>{_SHORTENED})\b\.?"
@@ -245,5 +246,6 @@ def canonical(text: str) -> str:
     if _QUANTITY_QUESTION.search(text):
         text = _RATE_AT_END.sub(lambda m: _RATES[m["a"].lower()], text)
     text = _LENGTH.sub(_length, text)
+    text = _EVERY.sub(_every, text)  # a count of months a length just wrote ("every a year")
     text = _ONE_MEASURE.sub(lambda m: f"{_digits(_count(m['n']))} {m['unit']}", text)
     return _day_first(_SHORT_DATE.sub(_whole_date, text))
