@@ -146,6 +146,13 @@ _PIECES = st.sampled_from([
     "per cent", "Mon-Fri", "to", "Friday"])
 
 
+@pytest.mark.parametrize("text", ["every a year", "half past 2 Sat", "Dec Dec 2 2", "noon / day",
+                                  "half past one pm", "four o'clock / day"])
+def test_texts_once_found_unstable_are_stable(text: str) -> None:
+    once = canonical(text)
+    assert canonical(once) == once
+
+
 @given(st.lists(_PIECES, max_size=30).map(" ".join) | st.text(max_size=200))
 def test_writing_one_way_is_stable_and_bounded(text: str) -> None:
     once = canonical(text)
