@@ -16,11 +16,6 @@ from functools import cache
 
 from gatewise.cache import gates
 
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
 # Question words that ask for a person, a place, a reason or a time: "How do I pay council tax?"
 # and "Who has to pay council tax?" want different answers. ("what" and "how" ask for too many
 # things to hold apart; "what time" and "what's the reason" are rewritten to "when" and "why",
@@ -37,7 +32,7 @@ def _finding_out() -> frozenset[str]:
     """Stems of the verbs of finding out: in "How do I check how much data I have left?" the
     question asks how to check, and what is checked (how much, where, when) is its object, not
     the answer wanted. (Stemming reads the vocabulary: not at import.)"""
-    return frozenset(gates.stem(w) for w in _words("check see find know work tell show view track"))
+    return frozenset(gates.stem(w) for w in gates.word_set("check see find know work tell show view track"))
 
 
 def asked(side: gates.Features) -> frozenset[str]:
@@ -79,7 +74,7 @@ _CLAUSE_SUBJECTS = {(w,) for w in ("i", "we", "you", "they", "he", "she", "it", 
 @cache
 def _clause_takers() -> frozenset[str]:
     """Stems of the verbs whose object may be a clause of when: "change when I get paid"."""
-    return frozenset(gates.stem(w) for w in _words(
+    return frozenset(gates.stem(w) for w in gates.word_set(
         "change choose update set pick decide know tell check see find ask show remember forget wonder "
         "explain confirm schedule arrange move say"))
 
@@ -93,9 +88,7 @@ def _answer_words() -> dict[str, frozenset[str]]:
     parcel's progress where it is ("Where's my parcel?" / "Can you track my parcel?"), and a
     wait for something to arrive or end its time ("When will my card arrive?" / "How long will
     my card take?"). (Stemming reads the vocabulary: not at import.)"""
-    words = {"measure": "limit allowance capacity maximum minimum max min amount number total quantity "
-                        "entitlement convert " + " ".join(AFTER_HOW.values()),
-             "signal": "light error code message warning icon symbol sign beep alert notification flash "
+    words = {"signal": "light error code message warning icon symbol sign beep alert notification flash "
                        "blink lamp indicator sound noise",
              "progress": "track status happen update progress",
              "time": "time date day hour",
@@ -114,7 +107,11 @@ def _answer_words() -> dict[str, frozenset[str]]:
              "awaited": "my our i we",
              "ending": "arrive come end finish expire ready back deliver process clear reach get receive "
                        "hear expect"}
-    return {kind: frozenset(gates.stem(w) for w in _words(text)) for kind, text in words.items()}
+    stems = {kind: frozenset(gates.stem(w) for w in gates.word_set(text)) for kind, text in words.items()}
+    # every word that names an amount: a count, a limit, a minimum, a measure of "how ..."
+    stems["measure"] = stems["counted"] | stems["limit"] | frozenset().union(*measures().values()) \
+        | frozenset(gates.stem(w) for w in ("minimum", "min", "convert"))
+    return stems
 
 
 def _asks_whom(side: gates.Features) -> bool:
@@ -136,7 +133,7 @@ _ASKER = {("i",), ("we",)}
 def _what_is() -> frozenset[str]:
     """Stems of the words after "what" in a question of what something is ("What's the fee?",
     "What was my bill?"), not of which ones ("What documents ...?") or what may be done."""
-    return frozenset(gates.stem(w) for w in _words("is are was were a an the my your our"))
+    return frozenset(gates.stem(w) for w in gates.word_set("is are was were a an the my your our"))
 
 
 def _asks_whether(side: gates.Features) -> bool:
@@ -240,7 +237,7 @@ AFTER_HOW = {"long": "time period duration length", "often": "frequency frequent
 @cache
 def measures() -> dict[str, frozenset[str]]:
     """AFTER_HOW by stems (stemming reads the vocabulary: not at import)."""
-    return {gates.stem(how): frozenset(gates.stem(w) for w in _words(nouns))
+    return {gates.stem(how): frozenset(gates.stem(w) for w in gates.word_set(nouns))
             for how, nouns in AFTER_HOW.items()}
 
 

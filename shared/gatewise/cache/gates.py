@@ -60,7 +60,7 @@ from gatewise.cache import acronyms, answer_kinds, quantities, synonyms, word_se
 RARE_RANK = 12_000
 _VOCAB_FIRST_WORD = 1996  # ranks below are special tokens and single characters
 
-def _set(words: str) -> frozenset[str]:
+def word_set(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
@@ -87,7 +87,7 @@ _NUMBER_WORDS = {
      "fourth": "#4", "fifth": "#5", "last": "#last", "next": "#next", "latest": "#last",
      "final": "#last"}
 # Days, months, relative dates, times of day and units: each names a different value.
-_DATE_WORDS = _set(
+_DATE_WORDS = word_set(
     "monday tuesday wednesday thursday friday saturday sunday weekday weekdays weekend weekends "
     "january february march april june july august september october november december "
     "today tonight tomorrow yesterday morning afternoon evening night overnight midnight noon "
@@ -118,7 +118,7 @@ _SAME_VALUE = {"annual": "yearly", "annually": "yearly", "year": "year", "weekda
                "kid": "child", "children": "child", "infant": "baby", "teenager": "teen",
                "pensioner": "senior", "gray": "grey"}
 
-_NEGATIONS = _set(
+_NEGATIONS = word_set(
     "not no never none nobody nothing nowhere neither nor without cannot cant dont doesnt didnt "
     "isnt arent wasnt werent wont wouldnt shouldnt couldnt hasnt havent hadnt mustnt neednt aint "
     "avoid avoiding avoided prevent prevented preventing refrain lack lacking neglect"
@@ -200,7 +200,7 @@ _LIGHT_VERBS = {form: verb for verb, forms in (
 # mostly join words within one: "no card or bank account"); "without" opens a denied one.
 _CLAUSE_WORDS = frozenset({"but", "so", "because", "when", "while", "if", "although", "though", "whereas",
                            "without"})
-_PARTICLE_VERBS = _set("turn switch power log sign opt check plug scale cash move shut")
+_PARTICLE_VERBS = word_set("turn switch power log sign opt check plug scale cash move shut")
 
 # Prefixes that negate or narrow the word they sit on.
 _PREFIXES = ("un", "in", "im", "ir", "il", "dis", "non", "de", "anti", "mis", "self", "counter",
@@ -209,7 +209,7 @@ _PREFIXES = ("un", "in", "im", "ir", "il", "dis", "non", "de", "anti", "mis", "s
 _ROLE_WORDS = frozenset({"to", "into", "onto", "from", "than", "vs", "versus", "towards", "toward"})
 _DIRECTION = {"into": "to", "onto": "to", "towards": "to", "toward": "to", "versus": "vs"}
 
-_STOP = _set(
+_STOP = word_set(
     "a an the this that these those there here it its it's i i'm i've i'd me my mine myself we us "
     "our ours you you're your yours he him his she her they them their theirs what whats what's "
     "which who whom whose when where why how hows how's is am are was were be been being do does "
@@ -229,23 +229,23 @@ _STOP = _set(
     "kindly sorry procedure method methods whether"
 ) - _NEGATIONS - _ROLE_WORDS - frozenset(_POLARITY) - _PARTICLES - frozenset(_NUMBER_WORDS)
 # Words after which "work" is the noun (a workplace), not the verb of "how does it work".
-_BEFORE_NOUN = _set("my your his her our their the a an at from for to into of")
+_BEFORE_NOUN = word_set("my your his her our their the a an at from for to into of")
 _HOW_LONG = re.compile(r"\bhow long\b", re.IGNORECASE)
 # After these, or in a question that asks how long, "last" is the verb ("will it last").
-_BEFORE_LAST_VERB = _set("it they this that these those will would to")
+_BEFORE_LAST_VERB = word_set("it they this that these those will would to")
 # Verbs that only frame what is asked about ("Do you offer X?", "Does the Pixel support X?"),
 # but nouns after a determiner ("any offers on laptops?", "contact support").
-_FRAME_VERBS = _set("offer offers offered provide provides provided supply supplies support supports")
-_BEFORE_FRAME_NOUN = _BEFORE_NOUN | _set("there any some no special customer technical tech contact")
+_FRAME_VERBS = word_set("offer offers offered provide provides provided supply supplies support supports")
+_BEFORE_FRAME_NOUN = _BEFORE_NOUN | word_set("there any some no special customer technical tech contact")
 # Clauses made only of these open or close a message without asking anything.
-_CHAT = _set(
+_CHAT = word_set(
     "hi hiya hello hey morning afternoon evening good day team all there folks everyone guys "
     "thanks thank you cheers ta many much in advance sorry to bother silly quick question one "
     "please ok okay so um er erm uh hmm well right just wondering i was am hoping hope apologies "
     "again a help me dear sir madam")
 # Verbs that open a request for a figure as a question word would ("Calculate 15% of 200" asks
 # what "What's 15% of 200?" does); inside a question they keep their sense ("how do I calculate").
-_ASKING_VERBS = _set("calculate compute")
+_ASKING_VERBS = word_set("calculate compute")
 # Contractions whose stem is not the word before n't.
 _CONTRACTED = {"won't": "will", "can't": "can", "shan't": "shall", "ain't": "is"}
 
@@ -599,7 +599,7 @@ def _compound_parts(token: str) -> list[str]:
 
 # "on" and "off" after the object of a verb they go with: "switch dark mode off", "turn it on".
 _ON_OFF = frozenset({"on", "off"})
-_PREPOSITIONS = _set("at from for to into onto of with by about over under")
+_PREPOSITIONS = word_set("at from for to into onto of with by about over under")
 
 
 def _verb_before_object(said: list[str]) -> str | None:
@@ -623,7 +623,7 @@ _AFTER_PRONOUN_ONE = frozenset({"", "for", "with", "from", "that", "which", "ple
 
 @cache
 def _arrivals() -> frozenset[str]:
-    return frozenset(stem(w) for w in _set("arrive arrives arrived come comes clear clears"))
+    return frozenset(stem(w) for w in word_set("arrive arrives arrived come comes clear clears"))
 
 
 def _kind(low: str, w: str, previous: str, following: str, how_long: bool) -> str:
@@ -665,7 +665,7 @@ def _kind(low: str, w: str, previous: str, following: str, how_long: bool) -> st
 @cache
 def _standing_verbs() -> frozenset[str]:
     """Stems of the verbs after which "under" names the scheme or terms something stands by."""
-    return frozenset(stem(word) for word in _set(
+    return frozenset(stem(word) for word in word_set(
         "registered covered listed filed classed classified insured licensed licenced regulated "
         "authorised authorized accredited certified protected employed contracted"))
 
@@ -798,10 +798,10 @@ _ARTICLES = frozenset({"a", "an", "the"})
 _ANSWER_KINDS = frozenset({"price", "need", "allowed", "meaning", "exist", "eligible", "due"})
 
 
-def names_answer_kind(words: Iterable[str]) -> bool:
-    """Whether any of these words (as written) names the kind of answer a question wants: a
-    price, a requirement, a permission, a meaning ("What does the term 'excess' mean?" is not
-    "What is the excess on my policy?"); no word read in context stands for one."""
+def names_a_meaning(words: Iterable[str]) -> bool:
+    """Whether any of these words (as written) asks what something means: no word read in
+    context stands for one ("What does the term 'excess' mean?" is not "What is the excess on my
+    policy?", an amount)."""
     return any("meaning" in synonyms.senses(w, stem(w)) for w in words)
 
 
@@ -884,7 +884,7 @@ def _swapped(a: Features, b: Features) -> bool:
     return one_swapped or SequenceMatcher(None, a.frame, b.frame, autojunk=False).ratio() >= SAME_FRAME_RATIO
 
 
-_GOVERNING = _set("at in on for from to with by of about near after before without under over into onto")
+_GOVERNING = word_set("at in on for from to with by of about near after before without under over into onto")
 
 
 def _governor(side: Features, word: str) -> str | None:
@@ -985,8 +985,8 @@ def _rebuilt(a: Features, only_a: frozenset[str], b: Features, only_b: frozenset
 
 # Words that, after a thing's name, name where it is or who runs it and nothing else ("the support
 # team" is whom "support" names).
-_PLACE_OF_THING = _set("building buildings premises site venue city town team teams department departments "
-                       "staff desk")
+_PLACE_OF_THING = word_set("building buildings premises site venue city town team teams department "
+                           "departments staff desk")
 
 
 def _takes_no_side(a: Features, only_a: frozenset[str], b: Features, only_b: frozenset[str]) -> bool:
@@ -1097,13 +1097,13 @@ def _pronoun_parts(side: Features) -> dict[str, set[int]]:
 @cache
 def auxiliaries() -> frozenset[str]:
     """The auxiliary verbs as stemmed ("does" is "doe")."""
-    return frozenset(stem(w) for w in _set("can could do does did will would should shall may might must "
-                                           "is are was were am has have had"))
+    return frozenset(stem(w) for w in word_set("can could do does did will would should shall may might must "
+                                               "is are was were am has have had"))
 
 
-_QUESTION_WORDS = _set("how what when where why who which")
+_QUESTION_WORDS = word_set("how what when where why who which")
 # Words that open a noun phrase ("the", "my", "this"...).
-DETERMINERS = _set("a an the my your our their his her its this that these those")
+DETERMINERS = word_set("a an the my your our their his her its this that these those")
 
 
 def _opening_subject(side: Features) -> str | None:
@@ -1115,7 +1115,7 @@ def _opening_subject(side: Features) -> str | None:
     return next((w for w in words[1:4] if w not in DETERMINERS), None)
 
 
-_CAUSATIVE = _set("let allow permit")
+_CAUSATIVE = word_set("let allow permit")
 
 
 def _asker_traded(a: Features, b: Features) -> bool:
@@ -1154,8 +1154,8 @@ def _pronouns_traded(a: Features, b: Features) -> bool:
 
 
 # Words that answer or take a side however few the others are ("Yes.", "Maybe", "Please do").
-_REPLY_WORDS = _set("yes yeah yep yup sure ok okay fine please maybe perhaps possibly probably correct "
-                    "right exactly agreed definitely certainly absolutely")
+_REPLY_WORDS = word_set("yes yeah yep yup sure ok okay fine please maybe perhaps possibly probably correct "
+                        "right exactly agreed definitely certainly absolutely")
 # Such a turn is a line or two. The turns are the caller's, of any length: a longer one is taken
 # to say something rather than analysed (and kept in analyse's memo) word by word.
 _SAYS_NOTHING_CHARS = 1000

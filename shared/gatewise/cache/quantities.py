@@ -59,7 +59,6 @@ _EVERY = re.compile(r"\bevery\s+(?P<n>\d{1,2}|two|three|twelve|seven|other)\s+(?
                     re.IGNORECASE)
 _EVERY_AS = {("3", "month"): "quarterly", ("2", "week"): "fortnightly", ("other", "week"): "fortnightly",
              ("12", "month"): "yearly", ("7", "day"): "weekly"}
-_WORD_DIGITS = {"two": "2", "three": "3", "seven": "7", "twelve": "12"}
 # "2 times a day" is "twice a day": a count of times is written as "x2", as "twice" is read.
 _TIMES = re.compile(rf"\b(?P<n>\d{{1,3}}|{'|'.join(_UNITS)}|ten)\s+times\b", re.IGNORECASE)
 # In a question of how much or how many, "a year" or "in a day" that ends the clause is a rate:
@@ -181,7 +180,7 @@ def _whole_date(match: re.Match[str]) -> str:
 
 
 def _every(match: re.Match[str]) -> str:
-    count = _WORD_DIGITS.get(match["n"].lower(), match["n"].lower())
+    count = str(_TWELVE.get(match["n"].lower(), match["n"].lower()))
     return _EVERY_AS.get((count, match["unit"].lower()), match[0])
 
 

@@ -487,7 +487,7 @@ class SemanticCache:
         sentence read in context (:mod:`gatewise.cache.in_context`; the local embedder only:
         others give no word vectors)."""
         if refused not in ("content", "rare_word") or not verdict.rebuilt or similarity < REWORDED_COSINE \
-                or gates.names_answer_kind(verdict.unmatched_cached | verdict.unmatched_new) \
+                or gates.names_a_meaning(verdict.unmatched_cached | verdict.unmatched_new) \
                 or not self.reads_in_context \
                 or max(len(cached_question), len(new_question)) > in_context.MAX_CHARS:
             return False
