@@ -48,6 +48,12 @@ SAME = [
     ("Can I book a table for half past seven?", "Can I book a table for 7:30?"),
     ("Is there a train at quarter to six?", "Is there a train at 5:45?"),
     ("Is there a bus at noon?", "Is there a bus at 12:00?"),
+    # the half of the day said in words
+    ("Is the pharmacy open at 3 in the afternoon?", "Is the pharmacy open at 3pm?"),
+    ("Is there a train at seven o'clock in the evening?", "Is there a train at 19:00?"),
+    ("Can I check in at 7:30 in the morning?", "Can I check in at 7:30am?"),
+    ("Is the bar open until 12 at night?", "Is the bar open until midnight?"),
+    ("Is there a table at 8 tonight?", "Is there a table at 8pm tonight?"),
     # a day or a month shortened, the working week, a percentage spelt out
     ("Is the pool open on Sat?", "Is the pool open on Saturday?"),
     ("What's the weather like in Dec?", "What's the weather like in December?"),
@@ -89,6 +95,9 @@ DIFFERENT = [
     ("Is the shop open at 5pm?", "Is the shop open at 5am?"),
     ("Is the shop open at 17:00?", "Is the shop open at 7pm?"),
     ("Is the 7:30 train on time?", "Is the 7:30pm train on time?"),  # 7:30 names no half of the day
+    ("Is the pharmacy open at 3 in the afternoon?", "Is the pharmacy open at 3am?"),
+    ("Does the bar close at 11 at night?", "Does the bar close at 11am?"),
+    ("Can we book a table for 4 in the evening?", "Can we book a table for 4pm?"),  # four people
     ("Is there a train at quarter past six?", "Is there a train at quarter to six?"),
     ("Is the museum open Monday to Friday?", "Is the museum open Monday to Saturday?"),
     ("Is the office closed on January 3rd?", "Is the office closed on 13 January?"),
@@ -143,11 +152,16 @@ _PIECES = st.sampled_from([
     "twenty", "four", "thousand", "£3k", "£1.50", "1st", "hundred", "k",
     # clock times, shortened days and months, a percentage spelt out
     "5pm", "12am", "17:00", "09:30", "pm", "half past", "quarter to", "seven", "o'clock", "on", "Sat", "Dec",
-    "per cent", "Mon-Fri", "to", "Friday"])
+    "per cent", "Mon-Fri", "to", "Friday",
+    # the half of the day in words
+    "at", "in the morning", "in the afternoon", "at night", "tonight", "this morning", "this evening",
+    "3:15"])
 
 
 @pytest.mark.parametrize("text", ["every a year", "half past 2 Sat", "Dec Dec 2 2", "noon / day",
-                                  "half past one pm", "four o'clock / day"])
+                                  "half past one pm", "four o'clock / day",
+                                  "3:15 in the morning in the morning", "noon in the morning",
+                                  "noon tonight"])
 def test_texts_once_found_unstable_are_stable(text: str) -> None:
     once = canonical(text)
     assert canonical(once) == once

@@ -225,6 +225,9 @@ TRAPS = [
     ("value", "Is the pharmacy open today?", "Is the pharmacy open tomorrow?"),
     ("value", "What's the weather like today?", "What's the weather like tonight?"),
     ("value", "Is the pharmacy open?", "Is the pharmacy open this morning?"),
+    # a price or a time is one value, not a clause ending at its point or colon before "please"
+    ("value", "Can I pay £1.50 please?", "Can I pay £1.05 please?"),
+    ("value", "Can I check in at 7:15 am please?", "Can I check in at 7:51 am please?"),
 ]
 
 PARAPHRASES = [

@@ -65,7 +65,7 @@ def word_set(words: str) -> frozenset[str]:
 
 
 _TOKEN = re.compile(r"[£$€¥#%]|\w+(?:[.,:/'’\-]\w+)*'?", re.UNICODE)
-_CLAUSE = re.compile(r"[^,.!?;:\n]+[,.!?;:\n]*")
+_CLAUSE = re.compile(r"(?:[^,.!?;:\n]|(?<=\d)[.:](?=\d))+[,.!?;:\n]*")
 _SENTENCE_END = ".?!:;\n"
 
 _CURRENCY = {

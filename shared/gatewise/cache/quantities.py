@@ -17,8 +17,9 @@ kilogram chicken"), and "and" inside a number joins its parts ("one hundred and 
 
 The weekend is Saturday and Sunday, "Monday to Friday" the weekdays, noon and midday 12pm, midnight
 12am; a clock time is written on the 24-hour clock ("5pm", "5:00 p.m." and "17:00" are "17:00",
-"half past seven" is "7:30", naming no half of the day as "7:30" does not); a day or a month
-shortened where a date stands is the whole word ("on Sat", "3 Dec"; never "the sun" or "may").
+"half past seven" is "7:30", naming no half of the day as "7:30" does not; "3 in the afternoon"
+is "15:00", "at 8 tonight" "20:00 tonight"); a day or a month shortened where a date stands is the
+whole word ("on Sat", "3 Dec"; never "the sun" or "may").
 Numbers in words ("twenty-four", "three thousand") are written in digits, an amount in thousands
 ("£3k") in full and a price's trailing zero dropped ("£1.50" is "£1.5"; a version number keeps its
 digits), the first five ordinals in words ("1st" is "first"), and one of a measure in digits ("a kilo" is
@@ -122,9 +123,20 @@ _NAMED = (
 # "5:45" (a time said in words names no half of the day, as "7:30" does not).
 _TWELVE = {**_UNITS, "ten": 10, "eleven": 11, "twelve": 12}
 _HOUR = r"1[0-2]|0?[1-9]|" + "|".join(_TWELVE)
+# The half of the day said in words after a time that names it already says nothing more ("5pm
+# in the evening").
+_HALF_IN_WORDS = r"in\s+the\s+(?:morning|afternoon|evening)|at\s+night"
 _HALF_DAY = re.compile(r"\b(?P<h>1[0-2]|0?[1-9])(?:[:.](?P<m>[0-5]\d))?\s?(?P<half>[ap])\.?m\b\.?"
-                       r"(?:\s?[ap]\.?m\b\.?)*", re.IGNORECASE)
+                       rf"(?:\s?[ap]\.?m\b\.?)*(?:\s+(?:{_HALF_IN_WORDS})\b)*", re.IGNORECASE)
 _LEADING_ZERO = re.compile(r"\b0(?P<h>\d):(?P<m>[0-5]\d)\b")
+# A time whose half of the day is said in words ("3 in the afternoon", "seven o'clock tonight",
+# "7:30 in the morning"). A bare number is read as an hour only after a word that sets a time
+# ("a table for 4 in the evening" is four people).
+_TIME_LEADS = "at|by|until|till|from|after|before|around|about|to|past|opens?|closes?"
+_PART_OF_DAY = re.compile(rf"(?:(?P<lead>\b(?:{_TIME_LEADS})\s+|-\s*)(?P<h>{_HOUR})"
+                          r"|(?<![:.\d])\b(?P<hm>1[0-2]|0?[1-9])(?=:[0-5]\d\b))(?::(?P<m>[0-5]\d))?"
+                          r"\s+(?:in\s+the\s+(?P<part>morning|afternoon|evening)|at\s+night|(?P<tonight>tonight)"
+                          r"|this\s+(?P<this>morning|afternoon))\b", re.IGNORECASE)
 # Days and months shortened, where a date stands: after a word that opens one, or beside a number
 # ("on Sat", "until Fri", "3 Dec"; not "the sun", "I sat", "may").
 _SHORT = {"mon": "monday", "tue": "tuesday", "tues": "tuesday", "wed": "wednesday", "thu": "thursday",
@@ -155,6 +167,19 @@ def _said_time(match: re.Match[str]) -> str:
     if match["part"].lower() == "half":
         return f"{hour}:30"
     return f"{hour}:15" if match["side"].lower() == "past" else f"{(hour - 2) % 12 + 1}:45"
+
+
+def _part_of_day(match: re.Match[str]) -> str:
+    hour = _hour(match["h"] or match["hm"])
+    if hour == 12 and (match["tonight"] or match["this"]):
+        return match.group()  # midday or midnight: "12 tonight" is said both ways
+    part = (match["part"] or match["this"] or "night").lower()
+    # "12 at night" is midnight and "2 at night" two in the morning; "9 at night" is 9pm.
+    morning = part == "morning" or (part == "night" and (hour == 12 or hour < 5))
+    time = f"{match['lead'] or ''}{hour}:{match['m'] or '00'}{'am' if morning else 'pm'}"
+    if match["tonight"]:
+        return f"{time} tonight"
+    return f"{time} this {part}" if match["this"] else time
 
 
 def _hour(written: str) -> int:
@@ -229,6 +254,7 @@ def canonical(text: str) -> str:
     for pattern, replacement in _NAMED:
         text = pattern.sub(replacement, text)
     text = _SAID_TIME.sub(_said_time, text)
+    text = _PART_OF_DAY.sub(_part_of_day, text)
     text = _HALF_DAY.sub(_half_day, text)
     text = _LEADING_ZERO.sub(lambda m: f"{m['h']}:{m['m']}", text)
     text = _COMPOUND.sub(lambda m: str(_TENS[m["tens"].lower()] + _UNITS[m["unit"].lower()]), text)

@@ -174,9 +174,6 @@ _PHRASES = (
     # A reply that waves a thanks or an apology away ("No problem, I've noted it.") negates
     # nothing; "there is no problem with it" still does.
     (r"(?:^|(?<=[.!?]\s))(?:no (?:problem|worries|bother)|not a problem)\b", "ok"),
-    # A clock time said in words: "11 at night" is 11pm, "9 in the morning" 9am.
-    (r"\b(\d{1,2}) ?(?:o'clock )?(?:at night|in the (?:evening|afternoon))\b", r"\1pm"),
-    (r"\b(\d{1,2}) ?(?:o'clock )?in the morning\b", r"\1am"),
     # Not remembering is forgetting: "I can't remember my password" has lost it as "I forgot" has.
     (r"\b(?:can't|cannot|can not|couldn't|could not|don't|do not|didn't|did not)\s+(?:remember|recall)\b",
      "forgot"),
