@@ -42,6 +42,8 @@ def test_an_acronym_is_spelt_out_as_the_other_side_writes_it(text: str, other: s
     ("Is the ATM open?", "Where is the cash machine?"),  # no run of words spells it
     ("What does VAT mean?", "What does the value of tax mean?"),  # "of" may not start a letter
     ("Is my ISA taxed?", "Is my ISA or savings account taxed?"),
+    ("Can I disable 3FA?", "Can I disable two-factor authentication?"),  # a digit is its own number
+    ("Is 4WD extra?", "Is five-wheel drive extra?"),
     ("no acronym here", "nothing to spell"),
 ])
 def test_text_stays_as_written_without_a_spelt_out_match(text: str, other: str) -> None:

@@ -225,6 +225,17 @@ TRAPS = [
     ("value", "Is the pharmacy open today?", "Is the pharmacy open tomorrow?"),
     ("value", "What's the weather like today?", "What's the weather like tonight?"),
     ("value", "Is the pharmacy open?", "Is the pharmacy open this morning?"),
+    # free and paid, cancelling and renewing, old and new, early and after
+    ("polarity", "Is there free wifi on the coach?", "Does the coach have paid wifi?"),
+    ("polarity", "How do I cancel my subscription?", "What's the process to renew my subscription?"),
+    ("polarity", "Where can I recycle old batteries?", "Where can I recycle new batteries?"),
+    ("polarity", "How early should I arrive at the airport?",
+     "How long after my flight should I get to the airport?"),
+    # what one must be is a minimum, what one may take a maximum
+    ("polarity", "How old do I need to be to open a savings account?",
+     "What's the maximum age to open a savings account?"),
+    ("polarity", "How much paracetamol can I take in a day?",
+     "What's the minimum daily dose of paracetamol?"),
     # a price or a time is one value, not a clause ending at its point or colon before "please"
     ("value", "Can I pay £1.50 please?", "Can I pay £1.05 please?"),
     ("value", "Can I check in at 7:15 am please?", "Can I check in at 7:51 am please?"),
@@ -232,6 +243,13 @@ TRAPS = [
 
 PARAPHRASES = [
     ("How do I reset my password?", "how do i reset my password"),
+    # words of one side of an opposite pair: a pause, early and before, a minimum age, opening
+    ("Can I pause my gym membership for 1 month?", "Is it possible to freeze my gym membership for a month?"),
+    ("How early should I arrive at the airport?", "How long before my flight should I get to the airport?"),
+    ("What's the minimum age to open a savings account?",
+     "How old do I need to be to open a savings account?"),
+    ("How much paracetamol can I take in a day?", "What's the maximum daily dose of paracetamol?"),
+    ("What time does check-in open at the hotel?", "At what time does hotel check-in start?"),
     ("How do I cancel my order?", "Hi! How do I cancel my order? Thanks a lot"),
     ("How do I update my billing address?", "How do I updte my billing adress?"),
     ("Where can I buy a gift card?", "Where can I purchase a gift card?"),
@@ -408,6 +426,7 @@ SAME_WORDS = [
 # Word for word too, though their embeddings are further apart (0.7 to 0.8) than the hit test asks.
 SAME_WORDS_FURTHER = [
     ("Where can I find my payslip?", "Where can I find my pay stub?"),
+    ("How do I unsubscribe from the newsletter?", "How can I stop receiving your newsletter?"),
     ("Who do I contact about a power cut?", "Who should I contact about a power outage?"),
     ("What is 180°C in Fahrenheit?", "What's one hundred and eighty degrees Celsius in Fahrenheit?"),
     # a kind of answer asked with a question word and named in words

@@ -2,7 +2,8 @@
 authentication?" name one thing, so the gates should read the same words on both sides.
 
 An acronym on one side is replaced by the run of words on the other side whose initials spell
-it (a digit by its number word's initial: 2FA is "two-factor authentication"; "of", "and",
+it (a digit by its number, in figures or in words: 2FA is "two-factor authentication", never
+"three-factor"; "of", "and",
 "for" and "the" may sit inside the run: "Department for Work and Pensions" is DWP). Acronyms of
 two letters match too many runs by chance ("PC" and "phone case"), so only a few common ones
 are spelt out, each only as its own words ("GP" as "general practitioner", "HR" as "human
@@ -24,7 +25,7 @@ _TWO_LETTERS = {"GP": "general practitioner", "HR": "human resources", "PC": "pe
                 "AC": "air conditioning", "IT": "information technology", "PR": "public relations",
                 "ID": "identity document"}
 _WORD = re.compile(r"[A-Za-z]+|[0-9]+")
-_DIGIT_INITIALS = dict(zip("0123456789", "zottffssen", strict=True))  # zero, one, two, ...
+_NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 # Acronyms spelt out per question at most: a question names a few; more is not a question.
 MAX_ACRONYMS = 8
 # The longest stretch of the other text taken as an acronym's words, and the most a question may
@@ -36,24 +37,25 @@ MAX_GROWTH_CHARS = 400
 _SKIPPABLE = frozenset({"of", "and", "for", "the"})
 
 
-def _initial(word: str) -> str:
-    """What a word gives an acronym: its first letter; a lone digit, its number word's."""
-    if word.isdigit():
-        return _DIGIT_INITIALS[word] if len(word) == 1 else ""
-    return word[0].lower()
+def _stands_for(character: str, word: str) -> bool:
+    """Whether one character of an acronym stands for ``word``: a letter for a word it begins, a
+    digit for its number in figures or in words."""
+    if character.isdigit():
+        return word in (character, _NUMBER_WORDS[int(character)])
+    return not word.isdigit() and word[0] == character
 
 
 def _expansion(acronym: str, other: str, found: list[re.Match[str]], words: list[str]) -> str | None:
     """The first run of ``words`` (``found`` in ``other``) whose initials spell ``acronym``, as
     written there."""
-    initials = "".join(_initial(ch) for ch in acronym)
+    initials = acronym.lower()
     for start, first in enumerate(words):
-        if first.lower() in _SKIPPABLE or _initial(first) != initials[0]:
+        if first.lower() in _SKIPPABLE or not _stands_for(initials[0], first.lower()):
             continue
         matched, end = 1, start + 1
         while matched < len(initials) and end < len(words):
             if words[end].lower() not in _SKIPPABLE:
-                if _initial(words[end]) != initials[matched]:
+                if not _stands_for(initials[matched], words[end].lower()):
                     break
                 matched += 1
             end += 1

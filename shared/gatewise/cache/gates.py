@@ -126,8 +126,11 @@ _NEGATIONS = word_set(
 
 # Opposite pairs, grouped so that synonyms on one side still agree: (axis, +1 | -1).
 _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
-    "run": ("enable activate start begin resume launch unpause continue on",
-            "disable deactivate stop end pause suspend halt cease quit terminate off"),
+    "run": ("enable activate start begin launch continue on",
+            "disable deactivate stop end halt cease quit terminate off"),
+    # a pause for a while, not an end: "freeze my membership" is not "quit my membership"
+    "hold": ("resume unpause unfreeze", "pause suspend freeze"),
+    "renewal": ("renew", "cancel"),
     "permit": ("allow permit accept approve grant admit authorise authorize let include allowed",
                "ban forbid prohibit reject deny decline refuse block exclude disallow bar banned"),
     "add": ("add insert attach install subscribe join enrol enroll register create",
@@ -140,8 +143,9 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
                "below under small smaller smallest tiny shorter slower slow slowest low lowest"),
     "gender": ("husband father dad son brother boyfriend male man men boy boys",
                "wife mother mum mom daughter sister girlfriend female woman women girl girls"),
-    "time": ("after later afterwards since following post",
-             "before earlier prior previous until ahead pre"),
+    # early is before, late after: "How early should I arrive?" / "How long before my flight?"
+    "time": ("after later afterwards since following late",
+             "before earlier prior previous until ahead early"),
     "open": ("open unlock unlocked available", "close closed shut lock locked unavailable"),
     "direction": ("receive incoming inbound deposit input credit arrive arrival",
                   "send outgoing outbound withdraw output debit depart departure"),
@@ -154,11 +158,10 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
               "drawback drawbacks disadvantage disadvantages con cons downside downsides risk risks"),
     "condition": ("properly", "fault faults faulty broken defective malfunction malfunctioning"),
     "connect": ("connect link pair mount follow", "disconnect unlink unpair unmount unfollow"),
-    "temperature": ("hot warm heat", "cold cool chill freeze"),
+    "temperature": ("hot warm heat", "cold cool chill"),
     "encrypt": ("encrypt encode compress lock", "decrypt decode decompress"),
     "login": ("login signin", "logout signout"),
     "same": ("same similar identical", "different"),
-    "early": ("early", "late"),
     "public": ("public shared", "private personal"),
     "import": ("import", "export"),
     "push": ("push", "pull"),
@@ -175,8 +178,9 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
     "memory": ("remember remembered recall recalled", "forget forgot forgotten"),
     "borders": ("international overseas abroad foreign worldwide", "domestic"),
     "passage": ("entrance entrances entry", "exit exits"),
-    "newness": ("new", "used refurbished reconditioned secondhand pre-owned existing"),
+    "newness": ("new", "used refurbished reconditioned secondhand pre-owned existing old"),
     "channel": ("online", "offline"),
+    "price": ("free complimentary", "paid chargeable"),
 }
 # Polar words that say little when the other side has neither: "Do the rooms have a kettle?"
 # asks what "Do all the rooms have a kettle?" does, and "Is delivery available?" what "Do you
@@ -651,6 +655,8 @@ def _kind(low: str, w: str, previous: str, following: str, how_long: bool) -> st
         return "polar" if previous in _PARTICLE_VERBS or (low == "out" and following == "of") else "stop"
     if low == "under" and previous in _standing_verbs():
         return "stop"  # "registered under Part P", "covered under the warranty": by, not below
+    if low == "old" and previous == "how":
+        return "content"  # an age asked for, not the opposite of new
     if _polar_word(low, w) is not None:
         return "polar"
     if low == "work" and previous in _BEFORE_NOUN:
@@ -812,7 +818,7 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
     if cached.negations != new.negations:
         return LexicalVerdict("negation")
     if not _polarity_agrees(cached, new) or _prefixed(cached.words, new.words) \
-            or _prefixed(new.words, cached.words):
+            or _prefixed(new.words, cached.words) or _limit_turned(cached, new) or _limit_turned(new, cached):
         return LexicalVerdict("polarity")
     if _negation_moved(cached, new):
         return LexicalVerdict("negation")
@@ -1025,6 +1031,26 @@ def _polarity_agrees(a: Features, b: Features) -> bool:
     for axis, side, _ in b.polarity:
         sides_b.setdefault(axis, set()).add(side)
     return all(sides_a[axis] == sides_b[axis] for axis in sides_a.keys() & sides_b.keys())
+
+
+# A question of what one must have or be asks for a minimum ("How old do I need to be?"), one of
+# what one may have for a maximum ("How much can I take a day?").
+_MAXIMUM = frozenset({"maximum", "max"})
+_MINIMUM = frozenset({"minimum", "min", "least"})
+_REQUIRED = frozenset({"require", "required"})
+_PERMITTED = frozenset({"can", "could", "may", "allow", "allowed", "permit", "permitted"})
+
+
+def _limit_turned(a: Features, b: Features) -> bool:
+    """Whether ``a`` names a maximum or a minimum and ``b``, naming neither, asks for the other
+    one: "What's the maximum age to open an account?" / "How old do I need to be to open an
+    account?"."""
+    if any(axis == "amount" for axis, _, _ in b.polarity):
+        return False
+    named = {word for axis, _, word in a.polarity if axis == "amount"}
+    required, permitted = bool(_REQUIRED & set(b.sequence)), bool(_PERMITTED & set(b.sequence))
+    return bool(named & _MAXIMUM and required and not permitted) \
+        or bool(named & _MINIMUM and permitted and not required)
 
 
 def _subject(side: Features, other: Features) -> frozenset[str]:

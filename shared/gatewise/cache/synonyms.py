@@ -167,6 +167,8 @@ _PHRASES = (
     (r"\b(?:find|found|finding|look|looked|looking)(?:ing)? (?:out|up)\b", "check"),
     (r"\bget(?:ting)? in touch\b|\bget(?:ting)? hold of\b|\b(?:speak|talk)(?:ing)? (?:to|with)\b", "contact"),
     (r"\bask(?:ed|ing)? for\b", "request"),
+    # "stop receiving the newsletter" is unsubscribing from it
+    (r"\bstop(?:s|ped|ping)? receiving\b", "unsubscribe from"),
     (r"\bfill(?:ed|ing)? (?:in|out)\b", "complete"),
     (r"\bpick(?:ed|ing)? up\b", "collect"),
     (r"\bwork(?:ed|ing)? out\b", "calculate"),
