@@ -225,6 +225,9 @@ TRAPS = [
     ("value", "Is the pharmacy open today?", "Is the pharmacy open tomorrow?"),
     ("value", "What's the weather like today?", "What's the weather like tonight?"),
     ("value", "Is the pharmacy open?", "Is the pharmacy open this morning?"),
+    # a name of several capitalised words is a name, not Title Case writing
+    ("name", "Where is Tower Bridge?", "Where is London Bridge?"),
+    ("name", "Is the Royal Albert Hall open today?", "Is the Royal Festival Hall open today?"),
     # free and paid, cancelling and renewing, old and new, early and after
     ("polarity", "Is there free wifi on the coach?", "Does the coach have paid wifi?"),
     ("polarity", "How do I cancel my subscription?", "What's the process to renew my subscription?"),
@@ -243,6 +246,7 @@ TRAPS = [
 
 PARAPHRASES = [
     ("How do I reset my password?", "how do i reset my password"),
+    ("How Do I Cancel My Netflix Subscription?", "how do i cancel my netflix subscription"),  # Title Case
     # words of one side of an opposite pair: a pause, early and before, a minimum age, opening
     ("Can I pause my gym membership for 1 month?", "Is it possible to freeze my gym membership for a month?"),
     ("How early should I arrive at the airport?", "How long before my flight should I get to the airport?"),

@@ -501,10 +501,12 @@ def analyse(text: str) -> Features:
             tokens.append((part, at_start and i == 0, new_clause and i == 0))
         at_start = False
         last_end = match.end()
-    # Title Case writing capitalises every word; acronyms and sentence starts do not show it
-    # ("When is the UCAS deadline for applying to Oxford?" still names Oxford).
-    alpha = [t for t, starts, _ in tokens if t.isalpha() and len(t) > 3 and not starts and not t.isupper()]
-    title_case = bool(alpha) and sum(t[0].isupper() for t in alpha) * 2 > len(alpha)
+    # Title Case writing capitalises every word but the small ones; acronyms, "I" and sentence
+    # starts do not show it ("When is the UCAS deadline for applying to Oxford?" still names
+    # Oxford, and "Who wrote Wuthering Heights?" or "Where is Tower Bridge?" a title and a place).
+    alpha = [t for t, starts, _ in tokens
+             if t.isalpha() and not starts and not t.isupper() and t.lower() not in _TITLE_SMALL]
+    title_case = bool(alpha) and sum(t[0].isupper() for t in alpha) * 4 > len(alpha) * 3
 
     values: set[str] = set()
     negations = 0
@@ -710,6 +712,10 @@ def _polar_word(low: str, w: str) -> str | None:
     """The opposite pairs' word ``low`` is a form of: the stem may have lost a closing "e" the
     vocabulary could not restore ("activated" -> "activat")."""
     return next((key for key in (low, w, w + "e") if key in _POLARITY), None)
+
+
+# Words Title Case writing leaves in lower case.
+_TITLE_SMALL = word_set("a an the and or but nor of to in on at for by with from as per vs via")
 
 
 def _is_name(raw: str, starts: bool, title_case: bool) -> bool:
