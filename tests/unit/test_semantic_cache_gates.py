@@ -225,6 +225,10 @@ TRAPS = [
     ("value", "Is the pharmacy open today?", "Is the pharmacy open tomorrow?"),
     ("value", "What's the weather like today?", "What's the weather like tonight?"),
     ("value", "Is the pharmacy open?", "Is the pharmacy open this morning?"),
+    # a rebuilt sentence with a word added before an opposite pair's word or a value
+    ("content", "Is it possible for me to cancel my order?", "Can I cancel my business order?"),
+    ("content", "What does a child ticket to the zoo cost?",
+     "How much is a business child ticket for the zoo?"),
     # a name of several capitalised words is a name, not Title Case writing
     ("name", "Where is Tower Bridge?", "Where is London Bridge?"),
     ("name", "Is the Royal Albert Hall open today?", "Is the Royal Festival Hall open today?"),
