@@ -714,8 +714,7 @@ def _polar_word(low: str, w: str) -> str | None:
     return next((key for key in (low, w, w + "e") if key in _POLARITY), None)
 
 
-# Words that open a noun phrase, and opposite pairs' words that are prepositions.
-_DETERMINERS = word_set("a an the my your our his her their its this that these those")
+# Opposite pairs' words that are prepositions.
 _PREPOSITIONS = word_set("after before since until following prior ahead over under above below")
 # Words Title Case writing leaves in lower case.
 _TITLE_SMALL = word_set("a an the and or but nor of to in on at for by with from as per vs via")
@@ -1032,7 +1031,7 @@ def _takes_no_side(a: Features, only_a: frozenset[str], b: Features, only_b: fro
         # business child ticket"
         heads = ({word for _, _, word in side.polarity} | side.values) - only - _PREPOSITIONS
         words = side.sequence
-        if any(det in _DETERMINERS and w in only and after in heads
+        if any(det in DETERMINERS and w in only and after in heads
                for det, w, after in zip(words[:-2], words[1:-1], words[2:], strict=True)):
             return False
     return True
