@@ -15,8 +15,8 @@ period without a count ("which day", "this month").
 A count word joined to what it counts is read apart from it ("a two-kilogram chicken" is "a two
 kilogram chicken"), and "and" inside a number joins its parts ("one hundred and eighty" is 180).
 
-The weekend is Saturday and Sunday, "Monday to Friday" the weekdays, noon and midday 12pm, midnight
-12am; a clock time is written on the 24-hour clock ("5pm", "5:00 p.m." and "17:00" are "17:00",
+The weekend is Saturday and Sunday, "Monday to Friday" the weekdays, "all night" overnight, noon and
+midday 12pm, midnight 12am; a clock time is written on the 24-hour clock ("5pm", "5:00 p.m." and "17:00" are "17:00",
 "half past seven" is "7:30", naming no half of the day as "7:30" does not; "3 in the afternoon"
 is "15:00", "at 8 tonight" "20:00 tonight"); a day or a month shortened where a date stands is the
 whole word ("on Sat", "3 Dec"; never "the sun" or "may").
@@ -107,6 +107,7 @@ _NAMED = (
     (re.compile(r"\bnew year'?s eve\b", re.IGNORECASE), "31 december"),
     (re.compile(r"\bnew year'?s day\b", re.IGNORECASE), "1 january"),
     (re.compile(r"\bthis evening\b", re.IGNORECASE), "tonight"),
+    (re.compile(r"\ball night(?: long)?\b", re.IGNORECASE), "overnight"),
     (re.compile(r"\b24/7\b|\b(?:a)?round the clock\b", re.IGNORECASE), "24 hours"),
     # "over 65s", "under 16s": the age, not a decade
     (re.compile(r"\b(?P<side>over|under)[\s-](?P<age>\d{1,2})s\b", re.IGNORECASE), r"\g<side> \g<age>"),
