@@ -447,6 +447,7 @@ SAME_WORDS_FURTHER = [
 # The same question built anew: some common words differ, and the embeddings agree closely.
 REWORDED = [
     ("Does the gym have a sauna?", "Is there a sauna in the gym building?"),
+    ("Are you open on Saturday?", "Is your store open on Saturday?"),  # open says what is the case
     ("Does the hotel have parking?", "Is there parking at the hotel site?"),
     ("Is the 10:40 bus running?", "What's the status of the 10:40 bus?"),
     # the team that runs a thing is whom its name stands for

@@ -714,8 +714,9 @@ def _polar_word(low: str, w: str) -> str | None:
     return next((key for key in (low, w, w + "e") if key in _POLARITY), None)
 
 
-# Opposite pairs' words that are prepositions.
-_PREPOSITIONS = word_set("after before since until following prior ahead over under above below")
+# Opposite pairs whose words mostly say what is the case ("Is your store open?") or are
+# prepositions ("an item after 30 days"), rather than name a thing a word before may qualify.
+_PREDICATE_AXES = frozenset({"open", "time"})
 # Words Title Case writing leaves in lower case.
 _TITLE_SMALL = word_set("a an the and or but nor of to in on at for by with from as per vs via")
 
@@ -1027,9 +1028,10 @@ def _takes_no_side(a: Features, only_a: frozenset[str], b: Features, only_b: fro
                    and side.spelled.get(after) not in _PLACE_OF_THING)
                for w, after in zip(side.sequence[:-1], side.sequence[1:], strict=True)):
             return False
-        # An opposite pair's word or a value qualified in a noun phrase: "my business order", "a
-        # business child ticket"
-        heads = ({word for _, _, word in side.polarity} | side.values) - only - _PREPOSITIONS
+        # A value or an opposite pair's word qualified in a noun phrase: "my business order", "a
+        # business child ticket" (not a predicate: "Is your store open?")
+        named = {word for axis, _, word in side.polarity if axis not in _PREDICATE_AXES}
+        heads = (named | side.values) - only
         words = side.sequence
         if any(det in DETERMINERS and w in only and after in heads
                for det, w, after in zip(words[:-2], words[1:-1], words[2:], strict=True)):
