@@ -16,7 +16,7 @@ values, conditions, siblings, qualifiers, question types, each also rebuilt in o
 held-out one. ``bench/data/cache_pairs_unseen.jsonl``, ``unseen``: 100 paraphrases and 100 traps
 (25 of each of the four kinds) written after those mends and only ever measured.
 ``bench/data/cache_pairs_probes.jsonl``, ``probes``: 282 support-desk and everyday paraphrases and
-258 traps (siblings in rebuilt questions, roles and scope, another action, a qualifier added,
+259 traps (siblings in rebuilt questions, roles and scope, another action, a qualifier added,
 another kind of answer asked: how much against whether, how long against when, whom to contact
 against who someone is; another clock time, date, rate or unit; one detail turned as
 bench/cache_attacks.py turns it) written while the reading in context was widened, while the

@@ -229,6 +229,8 @@ TRAPS = [
     ("content", "Is it possible for me to cancel my order?", "Can I cancel my business order?"),
     ("content", "What does a child ticket to the zoo cost?",
      "How much is a business child ticket for the zoo?"),
+    # what the asker owns on one side is someone else's on the other
+    ("role", "Can I share my calendar with my team?", "Can I see my team's calendar?"),
     # a name of several capitalised words is a name, not Title Case writing
     ("name", "Where is Tower Bridge?", "Where is London Bridge?"),
     ("name", "Is the Royal Albert Hall open today?", "Is the Royal Festival Hall open today?"),
@@ -250,6 +252,7 @@ TRAPS = [
 
 PARAPHRASES = [
     ("How do I reset my password?", "how do i reset my password"),
+    ("Can I use my partner's card to pay?", "Is it OK to pay with my partner's card?"),  # one owner
     ("How Do I Cancel My Netflix Subscription?", "how do i cancel my netflix subscription"),  # Title Case
     # words of one side of an opposite pair: a pause, early and before, a minimum age, opening
     ("Can I pause my gym membership for 1 month?", "Is it possible to freeze my gym membership for a month?"),

@@ -420,6 +420,7 @@ class Features:
     sequence: tuple[str, ...]  # every word's stem, in order
     said: tuple[str, ...]  # the stems of the words that are no function words, in order
     frame: tuple[str, ...]  # the function words, in order
+    owners: frozenset[tuple[str, str]] = frozenset()  # (whose: "i", "you" or a stem, the stem of what)
 
 
 def _question_part(text: str) -> str:
@@ -581,7 +582,26 @@ def analyse(text: str) -> Features:
     said_set = set(said_words)
     return Features(frozenset(values), negations, frozenset(polarity), negated, asserted, frozenset(words),
                     frozenset(names), frozenset(content), frozenset(roles), frozenset(senses), spelled,
-                    frozenset(rare), tuple(plain), said_words, tuple(w for w in plain if w not in said_set))
+                    frozenset(rare), tuple(plain), said_words, tuple(w for w in plain if w not in said_set),
+                    _owners(text))
+
+
+# Whose a thing is: "my location" the asker's, "your order" the one asked, "my family's location"
+# the family's.
+# (The thing is read ahead, so that "my family's location" gives the family too.)
+_OWNED = re.compile(r"\b(?P<owner>my|our|your|[A-Za-z]+'s)\s+(?=(?P<thing>[A-Za-z]+)\b)", re.IGNORECASE)
+_OWNING_PRONOUNS = {"my": "i", "our": "i", "your": "you"}
+
+
+def _owners(text: str) -> frozenset[tuple[str, str]]:
+    found = set()
+    for m in _OWNED.finditer(text.replace("’", "'")):
+        owner = m["owner"].lower()
+        if owner in _OWNING_PRONOUNS:
+            found.add((_OWNING_PRONOUNS[owner], stem(m["thing"].lower())))
+        elif owner.removesuffix("'s") not in _STOP:  # "what's my", "it's my": no owner
+            found.add((stem(owner.removesuffix("'s")), stem(m["thing"].lower())))
+    return frozenset(found)
 
 
 def analyse_pair(cached: str, new: str) -> tuple[Features, Features]:
@@ -834,7 +854,7 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
     if not answer_kinds.same_question(cached, new):
         return LexicalVerdict("question")
     if not _roles_agree(cached, new) or _swapped(cached, new) or _pronouns_traded(cached, new) \
-            or _asker_traded(cached, new):
+            or _asker_traded(cached, new) or _owner_changed(cached, new):
         return LexicalVerdict("role")
     subject_cached, subject_new = _subject(cached, new), _subject(new, cached)  # each side's, once
     only_cached = _unmatched(cached, subject_cached, new, subject_new)
@@ -1180,6 +1200,17 @@ def _asker_traded(a: Features, b: Features) -> bool:
                                                    and not set(x.sequence[:4]) & _CAUSATIVE)
 
     return traded(a, b) or traded(b, a)
+
+
+def _owner_changed(a: Features, b: Features) -> bool:
+    """Whether something both sides own belongs to another on each: "How do I share my location
+    with my family?" / "How can I see my family's location?"."""
+    whose_a: dict[str, set[str]] = {}
+    whose_b: dict[str, set[str]] = {}
+    for whose, owners in ((whose_a, a.owners), (whose_b, b.owners)):
+        for owner, thing in owners:
+            whose.setdefault(thing, set()).add(owner)
+    return any(not whose_a[thing] & whose_b[thing] for thing in whose_a.keys() & whose_b.keys())
 
 
 def _pronouns_traded(a: Features, b: Features) -> bool:
