@@ -587,8 +587,7 @@ def analyse(text: str) -> Features:
 
 
 # Whose a thing is: "my location" the asker's, "your order" the one asked, "my family's location"
-# the family's.
-# (The thing is read ahead, so that "my family's location" gives the family too.)
+# the family's (the thing is read ahead, so that "my family" is found there too).
 _OWNED = re.compile(r"\b(?P<owner>my|our|your|[A-Za-z]+'s)\s+(?=(?P<thing>[A-Za-z]+)\b)", re.IGNORECASE)
 _OWNING_PRONOUNS = {"my": "i", "our": "i", "your": "you"}
 
