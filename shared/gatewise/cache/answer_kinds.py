@@ -244,3 +244,23 @@ def measures() -> dict[str, frozenset[str]]:
 def asked_after_how(side: gates.Features) -> set[str]:
     return {w for how, w in zip(side.sequence[:-1], side.sequence[1:], strict=True)
             if how == "how" and w in measures()}
+
+
+# A question of what one must have or be asks for a minimum ("How old do I need to be?"), one of
+# what one may have for a maximum ("How much can I take a day?").
+_MAXIMUM = frozenset({"maximum", "max"})
+_MINIMUM = frozenset({"minimum", "min", "least"})
+_REQUIRED = frozenset({"require", "required"})
+_PERMITTED = frozenset({"can", "could", "may", "allow", "allowed", "permit", "permitted"})
+
+
+def limit_turned(a: gates.Features, b: gates.Features) -> bool:
+    """Whether ``a`` names a maximum or a minimum and ``b``, naming neither, asks for the other
+    one: "What's the maximum age to open an account?" / "How old do I need to be to open an
+    account?"."""
+    if any(axis == "amount" for axis, _, _ in b.polarity):
+        return False
+    named = {word for axis, _, word in a.polarity if axis == "amount"}
+    required, permitted = bool(_REQUIRED & set(b.sequence)), bool(_PERMITTED & set(b.sequence))
+    return bool(named & _MAXIMUM and required and not permitted) \
+        or bool(named & _MINIMUM and permitted and not required)

@@ -54,7 +54,7 @@ from difflib import SequenceMatcher
 from functools import cache, lru_cache
 from importlib import resources
 
-from gatewise.cache import acronyms, answer_kinds, quantities, synonyms, word_senses
+from gatewise.cache import acronyms, answer_kinds, quantities, synonyms, whose, word_senses
 
 # Words past this frequency rank (or not in the vocabulary at all) must match exactly.
 RARE_RANK = 12_000
@@ -583,24 +583,7 @@ def analyse(text: str) -> Features:
     return Features(frozenset(values), negations, frozenset(polarity), negated, asserted, frozenset(words),
                     frozenset(names), frozenset(content), frozenset(roles), frozenset(senses), spelled,
                     frozenset(rare), tuple(plain), said_words, tuple(w for w in plain if w not in said_set),
-                    _owners(text))
-
-
-# Whose a thing is: "my location" the asker's, "your order" the one asked, "my family's location"
-# the family's (the thing is read ahead, so that "my family" is found there too).
-_OWNED = re.compile(r"\b(?P<owner>my|our|your|[A-Za-z]+'s)\s+(?=(?P<thing>[A-Za-z]+)\b)", re.IGNORECASE)
-_OWNING_PRONOUNS = {"my": "i", "our": "i", "your": "you"}
-
-
-def _owners(text: str) -> frozenset[tuple[str, str]]:
-    found = set()
-    for m in _OWNED.finditer(text.replace("’", "'")):
-        owner = m["owner"].lower()
-        if owner in _OWNING_PRONOUNS:
-            found.add((_OWNING_PRONOUNS[owner], stem(m["thing"].lower())))
-        elif owner.removesuffix("'s") not in _STOP:  # "what's my", "it's my": no owner
-            found.add((stem(owner.removesuffix("'s")), stem(m["thing"].lower())))
-    return frozenset(found)
+                    whose.of(text))
 
 
 def analyse_pair(cached: str, new: str) -> tuple[Features, Features]:
@@ -846,14 +829,15 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
     if cached.negations != new.negations:
         return LexicalVerdict("negation")
     if not _polarity_agrees(cached, new) or _prefixed(cached.words, new.words) \
-            or _prefixed(new.words, cached.words) or _limit_turned(cached, new) or _limit_turned(new, cached):
+            or _prefixed(new.words, cached.words) or answer_kinds.limit_turned(cached, new) \
+            or answer_kinds.limit_turned(new, cached):
         return LexicalVerdict("polarity")
     if _negation_moved(cached, new):
         return LexicalVerdict("negation")
     if not answer_kinds.same_question(cached, new):
         return LexicalVerdict("question")
     if not _roles_agree(cached, new) or _swapped(cached, new) or _pronouns_traded(cached, new) \
-            or _asker_traded(cached, new) or _owner_changed(cached, new):
+            or _asker_traded(cached, new) or whose.changed(cached, new):
         return LexicalVerdict("role")
     subject_cached, subject_new = _subject(cached, new), _subject(new, cached)  # each side's, once
     only_cached = _unmatched(cached, subject_cached, new, subject_new)
@@ -1069,26 +1053,6 @@ def _polarity_agrees(a: Features, b: Features) -> bool:
     return all(sides_a[axis] == sides_b[axis] for axis in sides_a.keys() & sides_b.keys())
 
 
-# A question of what one must have or be asks for a minimum ("How old do I need to be?"), one of
-# what one may have for a maximum ("How much can I take a day?").
-_MAXIMUM = frozenset({"maximum", "max"})
-_MINIMUM = frozenset({"minimum", "min", "least"})
-_REQUIRED = frozenset({"require", "required"})
-_PERMITTED = frozenset({"can", "could", "may", "allow", "allowed", "permit", "permitted"})
-
-
-def _limit_turned(a: Features, b: Features) -> bool:
-    """Whether ``a`` names a maximum or a minimum and ``b``, naming neither, asks for the other
-    one: "What's the maximum age to open an account?" / "How old do I need to be to open an
-    account?"."""
-    if any(axis == "amount" for axis, _, _ in b.polarity):
-        return False
-    named = {word for axis, _, word in a.polarity if axis == "amount"}
-    required, permitted = bool(_REQUIRED & set(b.sequence)), bool(_PERMITTED & set(b.sequence))
-    return bool(named & _MAXIMUM and required and not permitted) \
-        or bool(named & _MINIMUM and permitted and not required)
-
-
 def _subject(side: Features, other: Features) -> frozenset[str]:
     """Content words plus the polar words whose pair the other side does not touch at all, but
     for the light ones."""
@@ -1199,17 +1163,6 @@ def _asker_traded(a: Features, b: Features) -> bool:
                                                    and not set(x.sequence[:4]) & _CAUSATIVE)
 
     return traded(a, b) or traded(b, a)
-
-
-def _owner_changed(a: Features, b: Features) -> bool:
-    """Whether something both sides own belongs to another on each: "How do I share my location
-    with my family?" / "How can I see my family's location?"."""
-    whose_a: dict[str, set[str]] = {}
-    whose_b: dict[str, set[str]] = {}
-    for whose, owners in ((whose_a, a.owners), (whose_b, b.owners)):
-        for owner, thing in owners:
-            whose.setdefault(thing, set()).add(owner)
-    return any(not whose_a[thing] & whose_b[thing] for thing in whose_a.keys() & whose_b.keys())
 
 
 def _pronouns_traded(a: Features, b: Features) -> bool:
