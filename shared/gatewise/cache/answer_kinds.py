@@ -198,12 +198,11 @@ def answered_words(side: gates.Features, other: gates.Features) -> frozenset[str
         for w in asked_after_how(other):
             found |= said & measures()[w]
     mine, theirs = asked(side), asked(other)
+    naming = {"when": {gates.stem("long"), gates.stem("take")} | words["time"], "why": {gates.stem("mean")},
+              "who": words["contact"] | words["body"], "where": words["progress"] | words["place"]}
     for kind in theirs - mine:
         if _answers(kind, side, other):
-            found |= {"when": {gates.stem("long"), gates.stem("take")} | words["time"],
-                      "why": {gates.stem("mean")},
-                      "who": words["contact"] | words["body"],
-                      "where": words["progress"] | words["place"]}.get(kind, set())
+            found |= naming.get(kind, set())
     if "when" in mine - theirs and _answers("when", other, side):
         found |= words["ending"]
     # "What does APR mean?" asks what "What is APR?" (or "What's APR?") does; not "What is the

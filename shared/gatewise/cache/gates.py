@@ -902,7 +902,8 @@ def _swapped(a: Features, b: Features) -> bool:
     return one_swapped or SequenceMatcher(None, a.frame, b.frame, autojunk=False).ratio() >= SAME_FRAME_RATIO
 
 
-_GOVERNING = word_set("at in on for from to with by of about near after before without under over into onto")
+# Prepositions that open a phrase a word stands in.
+_GOVERNING = _PREPOSITIONS | word_set("in on near after before without")
 
 
 def _governor(side: Features, word: str) -> str | None:

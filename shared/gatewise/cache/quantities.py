@@ -187,6 +187,9 @@ def _hour(written: str) -> int:
     return _TWELVE[written.lower()] if written.lower() in _TWELVE else int(written)
 
 
+_DAY_FIRST_ROUNDS = 32
+
+
 def _day_first(text: str) -> str:
     """Each day of a month before its month. Moving one may set another beside a month ("Dec 2
     Dec 2"), so until nothing moves; a bounded number of rounds, each a linear pass."""
@@ -196,9 +199,6 @@ def _day_first(text: str) -> str:
             break
         text = moved
     return text
-
-
-_DAY_FIRST_ROUNDS = 32
 
 
 def _whole_date(match: re.Match[str]) -> str:
