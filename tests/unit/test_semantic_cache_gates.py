@@ -231,6 +231,13 @@ TRAPS = [
      "How much is a business child ticket for the zoo?"),
     # what the asker owns on one side is someone else's on the other
     ("role", "Can I share my calendar with my team?", "Can I see my team's calendar?"),
+    # how to do a thing against how to find out whether it is done
+    ("question", "How do I activate my new card?", "How do I check if my new card is activated?"),
+    ("question", "How do I renew my passport?", "How can I find out whether my passport was renewed?"),
+    # giving one thing up for another says which way it goes, as "from" and "to" do
+    ("role", "Is there an exit fee for leaving British Gas for Octopus?",
+     "If I move from Octopus to British Gas, will I be charged to leave?"),
+    ("role", "Should I swap my Mac for a Windows laptop?", "Should I switch from Windows to a Mac?"),
     # a name of several capitalised words is a name, not Title Case writing
     ("name", "Where is Tower Bridge?", "Where is London Bridge?"),
     ("name", "Is the Royal Albert Hall open today?", "Is the Royal Festival Hall open today?"),
@@ -254,6 +261,8 @@ PARAPHRASES = [
     ("How do I reset my password?", "how do i reset my password"),
     ("Can I use my partner's card to pay?", "Is it OK to pay with my partner's card?"),  # one owner
     ("How Do I Cancel My Netflix Subscription?", "how do i cancel my netflix subscription"),  # Title Case
+    ("Should I leave Vodafone for EE?", "Should I switch from Vodafone to EE?"),  # the same way
+    ("How can I tell if my eggs are fresh?", "How do I know whether my eggs are still fresh?"),
     # words of one side of an opposite pair: a pause, early and before, a minimum age, opening
     ("Can I pause my gym membership for 1 month?", "Is it possible to freeze my gym membership for a month?"),
     ("How early should I arrive at the airport?", "How long before my flight should I get to the airport?"),

@@ -218,10 +218,26 @@ def answered_words(side: gates.Features, other: gates.Features) -> frozenset[str
 
 def same_question(a: gates.Features, b: gates.Features) -> bool:
     """Whether two questions ask for the same kinds of answer: a kind one asks with a question
-    word the other asks too, or names (:func:`_answers`)."""
+    word the other asks too, or names (:func:`_answers`); and not how to do a thing against how
+    to find out whether it is done (:func:`_checks_instead`)."""
     asked_a, asked_b = asked(a), asked(b)
     return all(_answers(kind, b, a) for kind in asked_a - asked_b) \
-        and all(_answers(kind, a, b) for kind in asked_b - asked_a)
+        and all(_answers(kind, a, b) for kind in asked_b - asked_a) \
+        and not _checks_instead(a, b) and not _checks_instead(b, a)
+
+
+def _checks_whether(side: gates.Features) -> bool:
+    """Whether a verb of finding out takes a clause of yes or no ("check if", "find out whether")."""
+    words = side.sequence
+    return any(w in _finding_out() and ("if" in words[i + 1:i + 3] or "whether" in words[i + 1:i + 3])
+               for i, w in enumerate(words))
+
+
+def _checks_instead(a: gates.Features, b: gates.Features) -> bool:
+    """Whether ``a`` asks how to do a thing and ``b`` how to find out whether it is so: "How do I
+    register to vote?" / "How can I check if I'm registered to vote?"."""
+    return a.sequence[:1] == b.sequence[:1] == ("how",) and _checks_whether(b) \
+        and not set(a.sequence) & _finding_out()
 
 
 # Words that, after "how", ask for a measure: a length of time, a frequency, a distance, an age, a

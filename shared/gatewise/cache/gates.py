@@ -212,6 +212,11 @@ _PREFIXES = ("un", "in", "im", "ir", "il", "dis", "non", "de", "anti", "mis", "s
 # Direction words whose objects must agree.
 _ROLE_WORDS = frozenset({"to", "into", "onto", "from", "than", "vs", "versus", "towards", "toward"})
 _DIRECTION = {"into": "to", "onto": "to", "towards": "to", "toward": "to", "versus": "vs"}
+# Verbs that give one thing up for another: "leave X for Y", "swap X for Y", "replace X with Y"
+# say "from X to Y", so they are read with the direction words ("leaving British Gas for Octopus"
+# is not "moving from Octopus to British Gas").
+_TRADE_VERBS = word_set("leave quit switch swap exchange trade replace")
+_TRADE_FOR = frozenset({"for", "with"})
 
 _STOP = word_set(
     "a an the this that these those there here it its it's i i'm i've i'd me my mine myself we us "
@@ -574,8 +579,9 @@ def analyse(text: str) -> Features:
     roles = set()
     for i, word in enumerate(plain):
         if word in _ROLE_WORDS:
-            target = next((x for x in plain[i + 1:i + 4] if x in content), "")
-            roles.add((_DIRECTION.get(word, word), target))
+            roles.add((_DIRECTION.get(word, word), _governed(plain, i, content)))
+        elif word in _TRADE_VERBS:
+            roles |= _traded(plain, i, content)
     negated = frozenset(w for w, at in said + light if at in negated_clauses)
     asserted = frozenset(w for w, at in said + light if at not in negated_clauses)
     said_words = tuple(w for w, _ in said)
@@ -584,6 +590,22 @@ def analyse(text: str) -> Features:
                     frozenset(names), frozenset(content), frozenset(roles), frozenset(senses), spelled,
                     frozenset(rare), tuple(plain), said_words, tuple(w for w in plain if w not in said_set),
                     whose.of(text))
+
+
+def _governed(plain: list[str], at: int, content: set[str]) -> str:
+    """The content word a direction word at ``at`` governs: the first within three words."""
+    return next((x for x in plain[at + 1:at + 4] if x in content), "")
+
+
+def _traded(plain: list[str], at: int, content: set[str]) -> set[tuple[str, str]]:
+    """"from X" and "to Y" for a trade verb at ``at`` read as "<verb> X for Y" (or "with Y")."""
+    given = _governed(plain, at, content)
+    if not given:
+        return set()
+    after = plain.index(given, at + 1)
+    linker = next((i for i in range(after + 1, min(after + 4, len(plain))) if plain[i] in _TRADE_FOR), None)
+    taken = _governed(plain, linker, content) if linker is not None else ""
+    return {("from", given), ("to", taken)} if taken else set()
 
 
 def analyse_pair(cached: str, new: str) -> tuple[Features, Features]:
