@@ -234,6 +234,8 @@ TRAPS = [
     # how to do a thing against how to find out whether it is done
     ("question", "How do I activate my new card?", "How do I check if my new card is activated?"),
     ("question", "How do I renew my passport?", "How can I find out whether my passport was renewed?"),
+    ("question", "What's the next train to Leeds?", "Where does the next train to Leeds leave from?"),
+    ("content", "Do I need a visa to visit Japan?", "Do I need a visa to work in Japan?"),
     # giving one thing up for another says which way it goes, as "from" and "to" do
     ("role", "Is there an exit fee for leaving British Gas for Octopus?",
      "If I move from Octopus to British Gas, will I be charged to leave?"),
@@ -263,6 +265,8 @@ PARAPHRASES = [
     ("How Do I Cancel My Netflix Subscription?", "how do i cancel my netflix subscription"),  # Title Case
     ("Should I leave Vodafone for EE?", "Should I switch from Vodafone to EE?"),  # the same way
     ("How can I tell if my eggs are fresh?", "How do I know whether my eggs are still fresh?"),
+    ("Do I need a visa to visit the UK?", "Do I need a visa to travel to the United Kingdom?"),
+    ("What's the next train to Leeds?", "When is the next train to Leeds?"),  # its time
     # words of one side of an opposite pair: a pause, early and before, a minimum age, opening
     ("Can I pause my gym membership for 1 month?", "Is it possible to freeze my gym membership for a month?"),
     ("How early should I arrive at the airport?", "How long before my flight should I get to the airport?"),

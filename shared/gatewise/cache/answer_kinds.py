@@ -143,6 +143,10 @@ def _asks_whether(side: gates.Features) -> bool:
         and not set(side.sequence) & _finding_out()
 
 
+# Words that pick one of a series by its place in time: "the next train", "the last bus".
+_IN_ORDER = frozenset({"next", "last", "first", "final", "earliest", "latest"})
+
+
 def _answers(kind: str, side: gates.Features, asker: gates.Features) -> bool:
     """Whether ``side``, which asks no ``kind`` with a question word, names that kind of answer
     that ``asker`` asks for (see :func:`_answer_words`)."""
@@ -160,7 +164,9 @@ def _answers(kind: str, side: gates.Features, asker: gates.Features) -> bool:
             and bool(said & words["waiting"]) \
             and bool(said & {"until", "till", "before"}
                      or (asked_by & words["ending"] and asked_by & words["awaited"]))
-        return waits or bool(said & words["time"])
+        # "What's the next train to Leeds?" asks for its time, as "When is the next train?" does
+        in_order = opening[:1] == ("what",) and bool(set(side.sequence[1:4]) & _IN_ORDER)
+        return waits or in_order or bool(said & words["time"])
     if kind == "who":
         # "Which department handles billing?" asks who does; so does "How do I contact billing?"
         # for whom to turn to

@@ -257,8 +257,9 @@ _PHRASES = (
     (r"\b(?:what time|(?:what|which) (?:day|date|month|year))"
      r"(?= (?:is|are|was|were|does|do|did|will|would|can|could|should|must|'s)\b)", "when"),
     (r"\bhow soon\b|\bat what age\b", "when"),
-    # "a visa to travel to Canada" is a visa for Canada
-    (r"\b(visas?|passports?|vaccinations?|vaccines?|jabs?) to (?:travel|go|fly) to\b", r"\1 for"),
+    # "a visa to travel to Canada" (or "required to visit Canada") is a visa for Canada
+    (r"\b(visas?|passports?|vaccinations?|vaccines?|jabs?)((?: is| are)? (?:required|needed|necessary))? "
+     r"to (?:(?:travel|go|fly) to|visit|enter)\b", r"\1\2 for"),
     # "How long until a transfer arrives?" asks how long it takes (not "How long until the shop
     # opens?", which asks for the time left before an event)
     (r"\bhow long (?:is it )?(?:until|till) ((?:[\w'-]+ ){1,6}?)(?:arrives?|comes?|clears?|gets? here)\b",
