@@ -22,7 +22,11 @@ against who someone is; another clock time, date, rate or unit; one detail turne
 bench/cache_attacks.py turns it) written while the reading in context was widened, while the
 question gate learnt to read a kind of answer named in words, while clock times and shortened
 dates were learnt and while the attacks of bench/cache_attacks.py were closed; the gates were
-mended where they failed, so it is a regression set too.
+mended where they failed, so it is a regression set too. ``bench/data/cache_pairs_blind.jsonl``,
+``blind``: 100 paraphrases and 100 traps (25 of each of the four kinds, about half of them also
+reworded) written by someone who had not seen the gates, the rules or any other pair file, and
+measured before anything was changed for it; its two traps served then were read and closed, its
+paraphrases never read.
 
 Policies, side by side on the same vectors:
 
@@ -71,13 +75,14 @@ from gatewise.config import SemanticCacheConfig
 
 THRESHOLDS = (0.70, 0.75, 0.80, 0.85, 0.90, 0.92, 0.95)
 POLICIES = ("gptcache", "content-words", "gatewise")
-HALVES = ("dev", "report", "own", "fresh", "hazards", "unseen", "probes")
+HALVES = ("dev", "report", "own", "fresh", "hazards", "unseen", "probes", "blind")
 # The project's own hand-written pairs, by the half they make up.
 OWN_PAIRS = {"own": Path(__file__).parent / "data" / "cache_pairs.jsonl",
              "fresh": Path(__file__).parent / "data" / "cache_pairs_fresh.jsonl",
              "hazards": Path(__file__).parent / "data" / "cache_pairs_hazards.jsonl",
              "unseen": Path(__file__).parent / "data" / "cache_pairs_unseen.jsonl",
-             "probes": Path(__file__).parent / "data" / "cache_pairs_probes.jsonl"}
+             "probes": Path(__file__).parent / "data" / "cache_pairs_probes.jsonl",
+             "blind": Path(__file__).parent / "data" / "cache_pairs_blind.jsonl"}
 
 
 @dataclass

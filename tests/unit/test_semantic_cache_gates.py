@@ -236,6 +236,10 @@ TRAPS = [
     ("question", "How do I renew my passport?", "How can I find out whether my passport was renewed?"),
     ("question", "What's the next train to Leeds?", "Where does the next train to Leeds leave from?"),
     ("content", "Do I need a visa to visit Japan?", "Do I need a visa to work in Japan?"),
+    # stopping a thing from happening, or doing one thing instead of another, denies it
+    ("negation", "How do I make my cake rise higher?", "How can I stop my cake from rising so much?"),
+    ("negation", "Should I take my dog to the vet for a limp?",
+     "Is it fine to rest my dog at home instead of going to the vet for a limp?"),
     # giving one thing up for another says which way it goes, as "from" and "to" do
     ("role", "Is there an exit fee for leaving British Gas for Octopus?",
      "If I move from Octopus to British Gas, will I be charged to leave?"),
@@ -267,6 +271,8 @@ PARAPHRASES = [
     ("How can I tell if my eggs are fresh?", "How do I know whether my eggs are still fresh?"),
     ("Do I need a visa to visit the UK?", "Do I need a visa to travel to the United Kingdom?"),
     ("What's the next train to Leeds?", "When is the next train to Leeds?"),  # its time
+    ("How do I stop my phone overheating?", "How can I keep my phone from overheating?"),
+    ("Can I pay by card instead of cash?", "Can I pay by card rather than cash?"),
     # words of one side of an opposite pair: a pause, early and before, a minimum age, opening
     ("Can I pause my gym membership for 1 month?", "Is it possible to freeze my gym membership for a month?"),
     ("How early should I arrive at the airport?", "How long before my flight should I get to the airport?"),

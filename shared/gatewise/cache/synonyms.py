@@ -169,6 +169,12 @@ _PHRASES = (
     (r"\bask(?:ed|ing)? for\b", "request"),
     # "stop receiving the newsletter" is unsubscribing from it
     (r"\bstop(?:s|ped|ping)? receiving\b", "unsubscribe from"),
+    # "stop my bread (from) rising" prevents what "make my bread rise" asks for; "keep my child at
+    # home instead of going to A&E" denies the going
+    (r"\bstop(?:s|ped|ping)?\b(?=(?: (?!from\b)[\w'’]+){1,3}(?: from)? [a-z]+ing\b)", "prevent"),
+    (r"\b(?:keep(?:s|ing)?|kept)\b(?=(?: [\w'’]+){1,3} from [a-z]+ing\b)", "prevent"),
+    (r"\b(?:instead of|rather than)\b(?= [a-z]+ing\b)", "without"),  # not "instead of eggs": a substitute
+    (r"\brather than\b", "instead of"),
     (r"\bfill(?:ed|ing)? (?:in|out)\b", "complete"),
     (r"\bpick(?:ed|ing)? up\b", "collect"),
     (r"\bwork(?:ed|ing)? out\b", "calculate"),
