@@ -26,7 +26,9 @@ mended where they failed, so it is a regression set too. ``bench/data/cache_pair
 ``blind``: 100 paraphrases and 100 traps (25 of each of the four kinds, about half of them also
 reworded) written by someone who had not seen the gates, the rules or any other pair file, and
 measured before anything was changed for it; its two traps served then were read and closed, its
-paraphrases never read.
+paraphrases never read. ``bench/data/cache_pairs_blind2.jsonl``, ``blind2``: the same, harder (100
+paraphrases, 200 traps of which two thirds are also reworded), written later by another hand; its
+five traps served at first were read, its paraphrases never.
 
 Policies, side by side on the same vectors:
 
@@ -75,14 +77,15 @@ from gatewise.config import SemanticCacheConfig
 
 THRESHOLDS = (0.70, 0.75, 0.80, 0.85, 0.90, 0.92, 0.95)
 POLICIES = ("gptcache", "content-words", "gatewise")
-HALVES = ("dev", "report", "own", "fresh", "hazards", "unseen", "probes", "blind")
+HALVES = ("dev", "report", "own", "fresh", "hazards", "unseen", "probes", "blind", "blind2")
 # The project's own hand-written pairs, by the half they make up.
 OWN_PAIRS = {"own": Path(__file__).parent / "data" / "cache_pairs.jsonl",
              "fresh": Path(__file__).parent / "data" / "cache_pairs_fresh.jsonl",
              "hazards": Path(__file__).parent / "data" / "cache_pairs_hazards.jsonl",
              "unseen": Path(__file__).parent / "data" / "cache_pairs_unseen.jsonl",
              "probes": Path(__file__).parent / "data" / "cache_pairs_probes.jsonl",
-             "blind": Path(__file__).parent / "data" / "cache_pairs_blind.jsonl"}
+             "blind": Path(__file__).parent / "data" / "cache_pairs_blind.jsonl",
+             "blind2": Path(__file__).parent / "data" / "cache_pairs_blind2.jsonl"}
 
 
 @dataclass

@@ -240,6 +240,24 @@ TRAPS = [
     ("negation", "How do I make my cake rise higher?", "How can I stop my cake from rising so much?"),
     ("negation", "Should I take my dog to the vet for a limp?",
      "Is it fine to rest my dog at home instead of going to the vet for a limp?"),
+    # a particle after any verb says which way; inside and outside, merging and splitting,
+    # showing what is hidden and hiding it
+    ("polarity", "How do I zoom in on my iPhone?", "How can I zoom out on an iPhone?"),
+    ("polarity", "How do I turn up the volume on my TV?", "What's the way to turn the TV volume down?"),
+    ("polarity", "How do I scroll down on a Mac?", "What's the way to scroll up on a Mac?"),
+    ("polarity", "Can I bring my dog inside the restaurant?", "Are dogs allowed outside at the restaurant?"),
+    ("polarity", "How do I combine two PDFs into one?", "How do I split a PDF into two files?"),
+    ("polarity", "How do I show hidden files on a Mac?", "How can I hide files on my Mac?"),
+    # opposite prefixes; a particle said after its object; a condition only one side adds
+    ("polarity", "What are the signs my cat is overweight?", "How can I tell if my cat is underweight?"),
+    ("polarity", "Is the bathroom upstairs?", "Is there a bathroom downstairs?"),
+    ("polarity", "Which foods help raise low blood sugar?",
+     "What should I eat to bring my blood sugar down?"),
+    ("content", "What jabs do I need for Kenya?",
+     "do i need any vaccinations for kenya if i'm only changing planes at nairobi airport"),
+    # their things are not mine
+    ("role", "My lodger broke the window, can I keep their deposit?",
+     "my landlord says I broke the window, can he keep my deposit?"),
     # giving one thing up for another says which way it goes, as "from" and "to" do
     ("role", "Is there an exit fee for leaving British Gas for Octopus?",
      "If I move from Octopus to British Gas, will I be charged to leave?"),
@@ -273,6 +291,11 @@ PARAPHRASES = [
     ("What's the next train to Leeds?", "When is the next train to Leeds?"),  # its time
     ("How do I stop my phone overheating?", "How can I keep my phone from overheating?"),
     ("Can I pay by card instead of cash?", "Can I pay by card rather than cash?"),
+    ("How can I speed up my laptop?", "My laptop is really slow, how do I make it faster?"),
+    ("How do I show hidden files on a Mac?", "How can I see hidden files on my Mac?"),
+    ("Is there seating inside?", "Is there indoor seating?"),
+    ("How do I bring my blood pressure down?", "How can I lower my blood pressure?"),
+    ("How can I get my electricity bill down?", "How do I reduce my electricity bill?"),
     # words of one side of an opposite pair: a pause, early and before, a minimum age, opening
     ("Can I pause my gym membership for 1 month?", "Is it possible to freeze my gym membership for a month?"),
     ("How early should I arrive at the airport?", "How long before my flight should I get to the airport?"),

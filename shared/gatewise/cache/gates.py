@@ -181,11 +181,18 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
     "newness": ("new", "used refurbished reconditioned secondhand pre-owned existing old"),
     "channel": ("online", "offline"),
     "price": ("free complimentary", "paid chargeable"),
+    "whole": ("merge combine", "split separate divide"),
+    "inside": ("inside indoors indoor", "outside outdoors outdoor"),
 }
 # Polar words that say little when the other side has neither: "Do the rooms have a kettle?"
 # asks what "Do all the rooms have a kettle?" does, and "Is delivery available?" what "Do you
 # deliver?" does; against their pair (all/some, available/unavailable) they still refuse.
-_LIGHT_POLAR = frozenset({"available", "all", "every", "each", "some"})
+_LIGHT_POLAR = frozenset({"available", "all", "every", "each", "some", "~up", "~down", "~in", "~out"})
+# A particle after a verb the gates do not list still says which way ("zoom in on my phone",
+# "turn the volume down"); it is held against the opposite particle only, as the light polar
+# words are, on an axis and under a name of its own: the particle of a listed verb ("check in")
+# keeps its weight, and "speed up" does not meet "slow" and "faster" said together.
+_LOOSE = "~"
 _POLARITY: dict[str, tuple[str, int]] = {}
 for _axis, (_plus, _minus) in _POLARITY_GROUPS.items():
     for _word in _plus.split():
@@ -205,6 +212,14 @@ _LIGHT_VERBS = {form: verb for verb, forms in (
 _CLAUSE_WORDS = frozenset({"but", "so", "because", "when", "while", "if", "although", "though", "whereas",
                            "without"})
 _PARTICLE_VERBS = word_set("turn switch power log sign opt check plug scale cash move shut")
+# Verbs whose "up" or "down" after their object says what the sentence does to it.
+_MOVING_VERBS = word_set("bring get go come put push pull keep turn")
+# Words that open a condition, unless they ask whether after a verb of finding out ("check if"),
+# and, within a sentence and not beside a preposition ("by when", "opening hours" read as
+# "open when of"), a circumstance.
+_CONDITIONS = frozenset({"if", "unless"})
+_CIRCUMSTANCES = frozenset({"when", "while", "whilst"})
+_WHETHER_AFTER = word_set("check see know tell ask wonder sure find confirm verify")
 
 # Prefixes that negate or narrow the word they sit on.
 _PREFIXES = ("un", "in", "im", "ir", "il", "dis", "non", "de", "anti", "mis", "self", "counter",
@@ -426,6 +441,7 @@ class Features:
     said: tuple[str, ...]  # the stems of the words that are no function words, in order
     frame: tuple[str, ...]  # the function words, in order
     owners: frozenset[tuple[str, str]] = frozenset()  # (whose: "i", "you" or a stem, the stem of what)
+    conditional: frozenset[str] = frozenset()  # the said words of a clause of condition or circumstance
 
 
 def _question_part(text: str) -> str:
@@ -519,6 +535,7 @@ def analyse(text: str) -> Features:
     polarity: set[tuple[str, int, str]] = set()
     clause = 0
     negated_clauses: set[int] = set()
+    conditional_clauses: set[int] = set()
     said: list[tuple[str, int]] = []  # (the stem of a word that is no function word, its clause)
     light: list[tuple[str, int]] = []  # the same for the light verbs, which a negation can deny
     how_long = bool(_HOW_LONG.search(text))
@@ -546,7 +563,12 @@ def analyse(text: str) -> Features:
         low = as_read(low)
         w = stem(low)
         following = tokens[index + 1][0].lower().removesuffix("'s") if index + 1 < len(tokens) else ""
+        if (low in _CONDITIONS and previous not in _WHETHER_AFTER) \
+                or (low in _CIRCUMSTANCES and not starts and _PREPOSITIONS.isdisjoint((previous, following))):
+            conditional_clauses.add(clause)
         kind = "stop" if starts and low in _ASKING_VERBS else _kind(low, w, previous, following, how_long)
+        if kind == "particle" and low in ("up", "down") and set(plain[-4:]) & _MOVING_VERBS:
+            kind = "polar"  # "bring my blood pressure down" lowers it
         verb = _verb_before_object(plain) if kind == "stop" and low in _ON_OFF else None
         if verb is not None:
             kind = "polar"
@@ -556,10 +578,14 @@ def analyse(text: str) -> Features:
         elif kind == "negation":
             negations += 1
             negated_clauses.add(clause)
-        elif kind == "polar":
-            polarity.add((*_polarity(low, w, previous), w))
-            if low in _PARTICLES and previous in _PARTICLE_VERBS:
-                content.discard(previous)  # "turn off" and "switch off" say the same
+        elif kind in ("particle", "polar"):
+            axis, way = _polarity(low, w, previous)
+            if _LOOSE + low in _LIGHT_POLAR:  # any particle meets the opposite loose one
+                polarity.add((_LOOSE + axis, way, _LOOSE + low))
+            if kind == "polar":
+                polarity.add((axis, way, w))
+                if low in _PARTICLES and previous in _PARTICLE_VERBS:
+                    content.discard(previous)  # "turn off" and "switch off" say the same
         elif kind == "content":
             content.add(w)
             if _is_name(raw, starts, title_case):
@@ -589,7 +615,7 @@ def analyse(text: str) -> Features:
     return Features(frozenset(values), negations, frozenset(polarity), negated, asserted, frozenset(words),
                     frozenset(names), frozenset(content), frozenset(roles), frozenset(senses), spelled,
                     frozenset(rare), tuple(plain), said_words, tuple(w for w in plain if w not in said_set),
-                    whose.of(text))
+                    whose.of(text), frozenset(w for w, at in said if at in conditional_clauses))
 
 
 def _governed(plain: list[str], at: int, content: set[str]) -> str:
@@ -678,7 +704,9 @@ def _kind(low: str, w: str, previous: str, following: str, how_long: bool) -> st
         return "negation"
     if low in _PARTICLES:
         # "out of" says where something is not: "out of the fridge", "out of stock"
-        return "polar" if previous in _PARTICLE_VERBS or (low == "out" and following == "of") else "stop"
+        if previous in _PARTICLE_VERBS or (low == "out" and following == "of"):
+            return "polar"
+        return "particle" if _loose_particle(low, previous, following) else "stop"
     if low == "under" and previous in _standing_verbs():
         return "stop"  # "registered under Part P", "covered under the warranty": by, not below
     if low == "old" and previous == "how":
@@ -692,6 +720,20 @@ def _kind(low: str, w: str, previous: str, following: str, how_long: bool) -> st
     if low in _STOP or w in _STOP or low in _ROLE_WORDS or (not low.isalpha() and "-" not in low):
         return "stop"
     return "content"
+
+
+# What may follow a particle ("zoom in on", "pour it out to", "turn it down"): not a noun phrase,
+# which makes "in" and "out" prepositions ("pay in euros").
+_AFTER_PARTICLE = frozenset({"", "on", "to", "of", "with", "for", "at", "from", "please", "and", "or"})
+
+
+def _loose_particle(low: str, previous: str, following: str) -> bool:
+    """Whether "up", "down", "in" or "out" after a word of content says which way: "up" and
+    "down" wherever a word says something before them, "in" and "out" only where no noun
+    phrase follows."""
+    if not previous or is_function_word(previous):
+        return False
+    return low in ("up", "down") or (low in ("in", "out") and following in _AFTER_PARTICLE)
 
 
 @cache
@@ -803,13 +845,25 @@ def _same_word(a: str, b: str) -> bool:
     return _edit_distance_at_most(a, b, 2 if len(long_) >= 8 else 1)
 
 
+# Prefixes that turn one word into its opposite: overweight / underweight, upstairs /
+# downstairs, inbound / outbound, pre-op / post-op.
+_OPPOSITE_PREFIXES = (("over", "under"), ("up", "down"), ("in", "out"), ("pre", "post"), ("hyper", "hypo"),
+                      ("super", "sub"), ("inter", "intra"))
+
+
 def _prefixed(a: frozenset[str], b: frozenset[str]) -> bool:
-    """One side has a word that is the other side's word with a negating or narrowing prefix."""
+    """One side has a word that is the other side's word with a negating or narrowing prefix,
+    or with the opposite prefix."""
     for word in a:
         for prefix in _PREFIXES:
             base = word.removeprefix(prefix).lstrip("-")
             if base != word and len(base) >= 3 and base in b and word not in b:
                 return True
+        for one, other in _OPPOSITE_PREFIXES:
+            for mine, theirs in ((one, other), (other, one)):
+                base = word.removeprefix(mine)
+                if base != word and len(base) >= 3 and theirs + base in b and word not in b:
+                    return True
     return False
 
 
@@ -871,6 +925,11 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
             return LexicalVerdict("name")
     unmatched = (frozenset(cached.spelled[w] for w in only_cached),
                  frozenset(new.spelled[w] for w in only_new))
+    if (only_cached & cached.conditional and not new.conditional) \
+            or (only_new & new.conditional and not cached.conditional):
+        # a condition one side adds ("... if I'm only transiting through Bangkok") and the other
+        # has none: not a rewording
+        return LexicalVerdict("content", *unmatched)
     rebuilt = _rebuilt(cached, only_cached, new, only_new)
     for word in (*only_cached, *only_new):
         if word in cached.rare or word in new.rare:

@@ -175,6 +175,8 @@ _PHRASES = (
     (r"\b(?:keep(?:s|ing)?|kept)\b(?=(?: [\w'’]+){1,3} from [a-z]+ing\b)", "prevent"),
     (r"\b(?:instead of|rather than)\b(?= [a-z]+ing\b)", "without"),  # not "instead of eggs": a substitute
     (r"\brather than\b", "instead of"),
+    # "show hidden files" undoes hiding them
+    (r"\b(?:show|reveal|display|see|view|find)(?:s|ing|ed|n)? (?:the |my |all )?hidden\b", "unhide"),
     (r"\bfill(?:ed|ing)? (?:in|out)\b", "complete"),
     (r"\bpick(?:ed|ing)? up\b", "collect"),
     (r"\bwork(?:ed|ing)? out\b", "calculate"),

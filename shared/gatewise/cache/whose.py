@@ -15,12 +15,14 @@ if TYPE_CHECKING:
     from gatewise.cache.gates import Features
 
 # An owner and what it owns (read ahead, so that "my family's location" gives "my family" too).
-_OWNED = re.compile(r"\b(?P<owner>my|our|your|[A-Za-z]+'s)\s+(?=(?P<thing>[A-Za-z]+)\b)", re.IGNORECASE)
-_PRONOUNS = {"my": "i", "our": "i", "your": "you"}
+_OWNED = re.compile(r"\b(?P<owner>my|our|your|their|his|[A-Za-z]+'s)\s+(?=(?P<thing>[A-Za-z]+)\b)",
+                    re.IGNORECASE)
+# ("her" is left out: "give her money" names no owner.)
+_PRONOUNS = {"my": "i", "our": "i", "your": "you", "their": "they", "his": "he"}
 
 
 def of(text: str) -> frozenset[tuple[str, str]]:
-    """(whose: "i", "you" or the owner's stem, the stem of what) for each thing ``text`` says is
+    """(whose: "i", "you", "they", "he" or the owner's stem, the stem of what) for each thing ``text`` says is
     someone's; a contraction owns nothing ("what's my", "it's my")."""
     found = set()
     for m in _OWNED.finditer(text.replace("’", "'")):
