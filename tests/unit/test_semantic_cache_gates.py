@@ -148,7 +148,7 @@ TRAPS = [
      "Why is my phone battery empty but not charging?"),
     ("polarity", "Is the river deep here?", "Is the river shallow here?"),
     # as many negations, of other words
-    ("negation", "Why can I upload photos but not download them?",
+    ("polarity", "Why can I upload photos but not download them?",
      "Why can I download photos but not upload them?"),
     ("negation", "Which plans include roaming but not a hotspot?",
      "Which plans include a hotspot but not roaming?"),
@@ -255,6 +255,10 @@ TRAPS = [
      "What should I eat to bring my blood sugar down?"),
     ("content", "What jabs do I need for Kenya?",
      "do i need any vaccinations for kenya if i'm only changing planes at nairobi airport"),
+    ("polarity", "How do I lower high blood pressure?", "How can I raise low blood pressure?"),
+    # the asker does what someone else does on the other side
+    ("role", "What's the least my employer has to put into my pension?",
+     "what's the least I must contribute to my pension myself"),
     # their things are not mine
     ("role", "My lodger broke the window, can I keep their deposit?",
      "my landlord says I broke the window, can he keep my deposit?"),
@@ -295,6 +299,7 @@ PARAPHRASES = [
     ("How do I show hidden files on a Mac?", "How can I see hidden files on my Mac?"),
     ("Is there seating inside?", "Is there indoor seating?"),
     ("How do I bring my blood pressure down?", "How can I lower my blood pressure?"),
+    ("How do I lower high blood pressure?", "How can I reduce high blood pressure?"),
     ("How can I get my electricity bill down?", "How do I reduce my electricity bill?"),
     # words of one side of an opposite pair: a pause, early and before, a minimum age, opening
     ("Can I pause my gym membership for 1 month?", "Is it possible to freeze my gym membership for a month?"),

@@ -913,7 +913,7 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
     if not answer_kinds.same_question(cached, new):
         return LexicalVerdict("question")
     if not _roles_agree(cached, new) or _swapped(cached, new) or _pronouns_traded(cached, new) \
-            or _asker_traded(cached, new) or whose.changed(cached, new):
+            or _asker_traded(cached, new) or _doer_changed(cached, new) or whose.changed(cached, new):
         return LexicalVerdict("role")
     subject_cached, subject_new = _subject(cached, new), _subject(new, cached)  # each side's, once
     only_cached = _unmatched(cached, subject_cached, new, subject_new)
@@ -1132,7 +1132,20 @@ def _polarity_agrees(a: Features, b: Features) -> bool:
         sides_a.setdefault(axis, set()).add(side)
     for axis, side, _ in b.polarity:
         sides_b.setdefault(axis, set()).add(side)
-    return all(sides_a[axis] == sides_b[axis] for axis in sides_a.keys() & sides_b.keys())
+    shared = sides_a.keys() & sides_b.keys()
+    if any(sides_a[axis] != sides_b[axis] for axis in shared):
+        return False
+    # both sides of one pair on each side: the first one said leads ("lower high blood pressure"
+    # is not "raise low blood pressure")
+    both = [axis for axis in shared if len(sides_a[axis]) == 2]
+    return all(_first_side(a, axis) == _first_side(b, axis) for axis in both)
+
+
+def _first_side(side: Features, axis: str) -> int:
+    """The side of the pair ``axis`` that the first of its words said in ``side`` stands on."""
+    placed = [(side.sequence.index(word) if word in side.sequence else len(side.sequence), way)
+              for name, way, word in side.polarity if name == axis]
+    return min(placed)[1]
 
 
 def _subject(side: Features, other: Features) -> frozenset[str]:
@@ -1245,6 +1258,29 @@ def _asker_traded(a: Features, b: Features) -> bool:
                                                    and not set(x.sequence[:4]) & _CAUSATIVE)
 
     return traded(a, b) or traded(b, a)
+
+
+_ASKERS = frozenset({"i", "we"})
+
+
+def _doers(side: Features) -> set[str]:
+    """The words just before an auxiliary within the sentence: the subjects of its verbs ("my
+    employer must pay", "I have to contribute")."""
+    words = side.sequence
+    return {words[i - 1] for i in range(2, len(words))
+            if words[i] in auxiliaries() and words[i - 1] not in DETERMINERS
+            and words[i - 1] not in _QUESTION_WORDS and words[i - 1] not in auxiliaries()}
+
+
+def _doer_changed(a: Features, b: Features) -> bool:
+    """The asker does on one side what someone the other names does, and the first never names
+    them: "What's the minimum my employer must pay into my pension?" / "What's the minimum I have
+    to contribute to my pension myself?"."""
+    def changed(x: Features, y: Features) -> bool:
+        theirs = _doers(y) & y.content
+        return bool(_doers(x) & _ASKERS) and not _doers(y) & _ASKERS and bool(theirs - x.words)
+
+    return changed(a, b) or changed(b, a)
 
 
 def _pronouns_traded(a: Features, b: Features) -> bool:
