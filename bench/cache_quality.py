@@ -28,7 +28,10 @@ reworded) written by someone who had not seen the gates, the rules or any other 
 measured before anything was changed for it; its two traps served then were read and closed, its
 paraphrases never read. ``bench/data/cache_pairs_blind2.jsonl``, ``blind2``: the same, harder (100
 paraphrases, 200 traps of which two thirds are also reworded), written later by another hand; its
-five traps served at first were read, its paraphrases never.
+five traps served at first were read, its paraphrases never. ``bench/data/cache_pairs_blind3.jsonl``,
+``blind3``: a third (60 paraphrases, 240 traps, three quarters of them reworded and written to
+fool a cache that checks meaning and simple word rules); its twelve traps served at first were
+read, its paraphrases never.
 
 Policies, side by side on the same vectors:
 
@@ -77,7 +80,7 @@ from gatewise.config import SemanticCacheConfig
 
 THRESHOLDS = (0.70, 0.75, 0.80, 0.85, 0.90, 0.92, 0.95)
 POLICIES = ("gptcache", "content-words", "gatewise")
-HALVES = ("dev", "report", "own", "fresh", "hazards", "unseen", "probes", "blind", "blind2")
+HALVES = ("dev", "report", "own", "fresh", "hazards", "unseen", "probes", "blind", "blind2", "blind3")
 # The project's own hand-written pairs, by the half they make up.
 OWN_PAIRS = {"own": Path(__file__).parent / "data" / "cache_pairs.jsonl",
              "fresh": Path(__file__).parent / "data" / "cache_pairs_fresh.jsonl",
@@ -85,7 +88,8 @@ OWN_PAIRS = {"own": Path(__file__).parent / "data" / "cache_pairs.jsonl",
              "unseen": Path(__file__).parent / "data" / "cache_pairs_unseen.jsonl",
              "probes": Path(__file__).parent / "data" / "cache_pairs_probes.jsonl",
              "blind": Path(__file__).parent / "data" / "cache_pairs_blind.jsonl",
-             "blind2": Path(__file__).parent / "data" / "cache_pairs_blind2.jsonl"}
+             "blind2": Path(__file__).parent / "data" / "cache_pairs_blind2.jsonl",
+             "blind3": Path(__file__).parent / "data" / "cache_pairs_blind3.jsonl"}
 
 
 @dataclass

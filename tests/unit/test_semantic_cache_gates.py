@@ -259,6 +259,21 @@ TRAPS = [
     # the asker does what someone else does on the other side
     ("role", "What's the least my employer has to put into my pension?",
      "what's the least I must contribute to my pension myself"),
+    # verbs made of adjectives, and the verb of change leading
+    ("polarity", "How do I tighten a loose guitar string?",
+     "my guitar string is too tight, how do I loosen it"),
+    ("polarity", "How do I thicken a soup?", "my soup is too thick, how can I thin it"),
+    ("polarity", "How do I make my mattress firmer?", "how do I soften a mattress"),
+    ("polarity", "How can I widen a doorway?", "What's involved in making a doorway narrower?"),
+    # buyer and seller, bride and groom, domestic and international flights
+    ("polarity", "Does the seller pay the estate agent's fees?", "as a buyer do I pay the estate agent"),
+    ("polarity", "What does the groom's family pay for at a wedding?",
+     "what are the bride's family expected to pay for at a wedding"),
+    ("polarity", "What ID do I need for a domestic flight?", "what ID do I need to fly internationally"),
+    # each the subject on one side; the doer of a condition's verb
+    ("role", "Can a teacher refuse to teach a pupil?", "can a pupil refuse lessons from their teacher"),
+    ("role", "How do I get a refund from easyJet if I cancel my flight?",
+     "what refund do I get if easyJet cancels my flight"),
     # their things are not mine
     ("role", "My lodger broke the window, can I keep their deposit?",
      "my landlord says I broke the window, can he keep my deposit?"),
@@ -300,6 +315,8 @@ PARAPHRASES = [
     ("Is there seating inside?", "Is there indoor seating?"),
     ("How do I bring my blood pressure down?", "How can I lower my blood pressure?"),
     ("How do I lower high blood pressure?", "How can I reduce high blood pressure?"),
+    ("How do I tighten a loose bike chain?", "my bike chain is loose, how can I tighten it?"),
+    ("Is breakfast included in the room rate?", "Does the room rate include breakfast?"),
     ("How can I get my electricity bill down?", "How do I reduce my electricity bill?"),
     # words of one side of an opposite pair: a pause, early and before, a minimum age, opening
     ("Can I pause my gym membership for 1 month?", "Is it possible to freeze my gym membership for a month?"),

@@ -135,14 +135,14 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
                "ban forbid prohibit reject deny decline refuse block exclude disallow bar banned"),
     "add": ("add insert attach install subscribe join enrol enroll register create",
             "remove delete detach uninstall unsubscribe leave erase drop destroy"),
-    "buy": ("buy purchase order acquire", "sell"),
-    "amount": ("increase raise more higher grow extend expand boost maximum max most upgrade "
+    "buy": ("buy purchase order acquire buyer purchaser", "sell seller vendor"),
+    "amount": ("increase raise more higher grow extend expand boost maximum max most upgrade lengthen "
                "exceed gain above over big bigger biggest large larger largest huge longer faster fast "
                "fastest high highest",
                "decrease reduce lower less fewer cut shrink shorten minimum min least downgrade "
                "below under small smaller smallest tiny shorter slower slow slowest low lowest"),
-    "gender": ("husband father dad son brother boyfriend male man men boy boys",
-               "wife mother mum mom daughter sister girlfriend female woman women girl girls"),
+    "gender": ("husband father dad son brother boyfriend male man men boy boys groom",
+               "wife mother mum mom daughter sister girlfriend female woman women girl girls bride"),
     # early is before, late after: "How early should I arrive?" / "How long before my flight?"
     "time": ("after later afterwards since following late",
              "before earlier prior previous until ahead early"),
@@ -165,23 +165,29 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
     "public": ("public shared", "private personal"),
     "import": ("import", "export"),
     "push": ("push", "pull"),
-    "lend": ("lend", "borrow"),
+    "lend": ("lend lender", "borrow borrower"),
     "quantifier": ("all every each", "some"),
-    "strength": ("strong stronger strongest", "weak weaker weakest"),
+    "strength": ("strong stronger strongest strengthen", "weak weaker weakest weaken"),
     "ease": ("easy easier easiest", "hard harder hardest difficult"),
     "fill": ("full", "empty part partial"),
     "weight": ("heavy heavier heaviest", "lighter lightest"),
     "depth": ("deep deeper deepest", "shallow shallower"),
     "moisture": ("wet", "dry"),
     "noise": ("loud louder noisy", "quiet quieter"),
-    "thickness": ("thick thicker", "thin thinner"),
+    "thickness": ("thick thicker thicken", "thin thinner"),
     "memory": ("remember remembered recall recalled", "forget forgot forgotten"),
-    "borders": ("international overseas abroad foreign worldwide", "domestic"),
+    "borders": ("international internationally overseas abroad foreign worldwide", "domestic"),
     "passage": ("entrance entrances entry", "exit exits"),
     "newness": ("new", "used refurbished reconditioned secondhand pre-owned existing old"),
     "channel": ("online", "offline"),
     "price": ("free complimentary", "paid chargeable"),
     "whole": ("merge combine", "split separate divide"),
+    # adjectives and the verbs made of them: "tighten a loose chain" / "loosen a tight one"
+    "tightness": ("tight tighter tighten", "loose looser loosen"),
+    "stiffness": ("stiff stiffer stiffen firm firmer", "soft softer soften"),
+    "brightness": ("bright brighter brighten", "dark darker darken dim dimmer"),
+    "width": ("wide wider widen broad", "narrow narrower"),
+    "sharpness": ("sharp sharper sharpen", "blunt"),
     "inside": ("inside indoors indoor", "outside outdoors outdoor"),
 }
 # Polar words that say little when the other side has neither: "Do the rooms have a kettle?"
@@ -913,7 +919,8 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
     if not answer_kinds.same_question(cached, new):
         return LexicalVerdict("question")
     if not _roles_agree(cached, new) or _swapped(cached, new) or _pronouns_traded(cached, new) \
-            or _asker_traded(cached, new) or _doer_changed(cached, new) or whose.changed(cached, new):
+            or _asker_traded(cached, new) or _doer_changed(cached, new) or _subjects_traded(cached, new) \
+            or _clause_doer_changed(cached, new) or whose.changed(cached, new):
         return LexicalVerdict("role")
     subject_cached, subject_new = _subject(cached, new), _subject(new, cached)  # each side's, once
     only_cached = _unmatched(cached, subject_cached, new, subject_new)
@@ -1135,17 +1142,27 @@ def _polarity_agrees(a: Features, b: Features) -> bool:
     shared = sides_a.keys() & sides_b.keys()
     if any(sides_a[axis] != sides_b[axis] for axis in shared):
         return False
-    # both sides of one pair on each side: the first one said leads ("lower high blood pressure"
-    # is not "raise low blood pressure")
+    # both sides of one pair on each side: a verb made to change a thing leads ("tighten a loose
+    # chain" is not "the chain is too tight, how do I loosen it"), else the first word said
+    # ("lower high blood pressure" is not "raise low blood pressure")
     both = [axis for axis in shared if len(sides_a[axis]) == 2]
-    return all(_first_side(a, axis) == _first_side(b, axis) for axis in both)
+    return all(_leading_side(a, axis) == _leading_side(b, axis) for axis in both)
 
 
-def _first_side(side: Features, axis: str) -> int:
-    """The side of the pair ``axis`` that the first of its words said in ``side`` stands on."""
-    placed = [(side.sequence.index(word) if word in side.sequence else len(side.sequence), way)
-              for name, way, word in side.polarity if name == axis]
-    return min(placed)[1]
+@cache
+def _changing_verbs() -> frozenset[str]:
+    """Stems of the verbs that move a thing towards one side of a pair."""
+    return frozenset(stem(w) for w in word_set(
+        "tighten loosen thicken stiffen soften brighten darken widen sharpen strengthen weaken lengthen "
+        "shorten increase decrease raise reduce boost shrink expand extend upgrade downgrade"))
+
+
+def _leading_side(side: Features, axis: str) -> int:
+    """The side of the pair ``axis`` that its first verb of change in ``side`` stands on, or else
+    the first of its words said."""
+    placed = [(word not in _changing_verbs(), side.sequence.index(word) if word in side.sequence
+               else len(side.sequence), way) for name, way, word in side.polarity if name == axis]
+    return min(placed)[2]
 
 
 def _subject(side: Features, other: Features) -> frozenset[str]:
@@ -1281,6 +1298,57 @@ def _doer_changed(a: Features, b: Features) -> bool:
         return bool(_doers(x) & _ASKERS) and not _doers(y) & _ASKERS and bool(theirs - x.words)
 
     return changed(a, b) or changed(b, a)
+
+
+def _subjects_traded(a: Features, b: Features) -> bool:
+    """Two things both questions name, each the subject on one side: "Can a doctor refuse to
+    treat a patient?" / "Can a patient refuse treatment from their doctor?" (not in the passive,
+    nor where "is" opens a question of what is so: "Is breakfast included in the rate?" / "Does
+    the rate include breakfast?")."""
+    subject_a, subject_b = _opening_subject(a), _opening_subject(b)
+    if subject_a is None or subject_b is None or subject_a == subject_b \
+            or subject_a not in b.content or subject_b not in a.content \
+            or _after(a, subject_a) != _after(b, subject_b):  # each doing the same
+        return False
+    return not any(_opening_verb(side) in _BE or _after(side, subject) in (("be",), ("been",), ("get",))
+                   for side, subject in ((a, subject_a), (b, subject_b)))
+
+
+_BE = word_set("is are was were be am")
+
+
+def _after(side: Features, word: str) -> tuple[str, ...]:
+    return side.sequence[side.sequence.index(word) + 1:][:1]
+
+
+def _opening_verb(side: Features) -> str:
+    """The auxiliary a question opens with, after its question word."""
+    words = side.sequence[1:] if side.sequence[:1] and side.sequence[0] in _QUESTION_WORDS else side.sequence
+    return words[0] if words else ""
+
+
+_CLAUSE_OPENERS = frozenset({"if", "when", "unless", "once", "after", "before"})
+
+
+def _clause_doers(side: Features) -> dict[str, str]:
+    """The doer of the verb a condition opens with: "if I cancel" gives cancel: i, "if Ryanair
+    cancels" cancel: ryanair."""
+    words, doers = side.sequence, {}
+    for i, word in enumerate(words[:-2]):
+        if word in _CLAUSE_OPENERS:
+            doer = next((w for w in words[i + 1:i + 3] if w not in DETERMINERS), None)
+            if doer is not None:
+                verb = words[words.index(doer, i + 1) + 1:][:1]
+                if verb:
+                    doers[verb[0]] = doer
+    return doers
+
+
+def _clause_doer_changed(a: Features, b: Features) -> bool:
+    doers_a, doers_b = _clause_doers(a), _clause_doers(b)
+    return any(doers_a[verb] != doers_b[verb] and not is_function_word(verb)
+               and {doers_a[verb], doers_b[verb]} & (_ASKERS | {"you"})
+               for verb in doers_a.keys() & doers_b.keys())
 
 
 def _pronouns_traded(a: Features, b: Features) -> bool:
