@@ -31,7 +31,10 @@ paraphrases, 200 traps of which two thirds are also reworded), written later by 
 five traps served at first were read, its paraphrases never. ``bench/data/cache_pairs_blind3.jsonl``,
 ``blind3``: a third (60 paraphrases, 240 traps, three quarters of them reworded and written to
 fool a cache that checks meaning and simple word rules); its twelve traps served at first were
-read, its paraphrases never.
+read, its paraphrases never. ``blind4`` and ``blind5`` (120 paraphrases and 30 traps of each kind
+each, as an assistant's traffic would hold them, half the traps reworded; blind5 in other
+domains): written after all that and measured once before anything changed for them; then
+blind4's four traps served were read (three closed) and blind5's one read and closed.
 
 Policies, side by side on the same vectors:
 
@@ -80,16 +83,13 @@ from gatewise.config import SemanticCacheConfig
 
 THRESHOLDS = (0.70, 0.75, 0.80, 0.85, 0.90, 0.92, 0.95)
 POLICIES = ("gptcache", "content-words", "gatewise")
-HALVES = ("dev", "report", "own", "fresh", "hazards", "unseen", "probes", "blind", "blind2", "blind3")
-# The project's own hand-written pairs, by the half they make up.
-OWN_PAIRS = {"own": Path(__file__).parent / "data" / "cache_pairs.jsonl",
-             "fresh": Path(__file__).parent / "data" / "cache_pairs_fresh.jsonl",
-             "hazards": Path(__file__).parent / "data" / "cache_pairs_hazards.jsonl",
-             "unseen": Path(__file__).parent / "data" / "cache_pairs_unseen.jsonl",
-             "probes": Path(__file__).parent / "data" / "cache_pairs_probes.jsonl",
-             "blind": Path(__file__).parent / "data" / "cache_pairs_blind.jsonl",
-             "blind2": Path(__file__).parent / "data" / "cache_pairs_blind2.jsonl",
-             "blind3": Path(__file__).parent / "data" / "cache_pairs_blind3.jsonl"}
+# The project's own hand-written pairs, by the half they make up: bench/data/cache_pairs_<half>.jsonl
+# (the first, "own", is cache_pairs.jsonl).
+_OWN_HALVES = ("own", "fresh", "hazards", "unseen", "probes", "blind", "blind2", "blind3", "blind4", "blind5")
+_DATA = Path(__file__).parent / "data"
+OWN_PAIRS = {half: _DATA / ("cache_pairs.jsonl" if half == "own" else f"cache_pairs_{half}.jsonl")
+             for half in _OWN_HALVES}
+HALVES = ("dev", "report", *OWN_PAIRS)
 
 
 @dataclass

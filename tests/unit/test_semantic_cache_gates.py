@@ -274,6 +274,14 @@ TRAPS = [
     ("role", "Can a teacher refuse to teach a pupil?", "can a pupil refuse lessons from their teacher"),
     ("role", "How do I get a refund from easyJet if I cancel my flight?",
      "what refund do I get if easyJet cancels my flight"),
+    # safe and poisonous; a period still to run; what follows from a thing
+    ("polarity", "Which plants are safe for cats?", "which plants are poisonous to cats"),
+    ("value", "Can I leave 6 months into my 18-month contract?",
+     "can i leave my 18 month contract if there are 6 months left"),
+    ("question", "What's the minimum repayment on my loan?",
+     "what happens if I only ever make the minimum repayment on my loan"),
+    # a name is no slip of a common word
+    ("name", "How do I set an out-of-office reply in Gmail?", "how to set an out of office reply in email"),
     # their things are not mine
     ("role", "My lodger broke the window, can I keep their deposit?",
      "my landlord says I broke the window, can he keep my deposit?"),
@@ -317,6 +325,9 @@ PARAPHRASES = [
     ("How do I lower high blood pressure?", "How can I reduce high blood pressure?"),
     ("How do I tighten a loose bike chain?", "my bike chain is loose, how can I tighten it?"),
     ("Is breakfast included in the room rate?", "Does the room rate include breakfast?"),
+    ("What happens if I miss a payment?", "What if I miss a payment?"),
+    ("Are lilies toxic to cats?", "Are lilies poisonous to cats?"),
+    ("How do I cancel Netflix?", "How do I cancel Netflx?"),  # a slip of a name, in the other name
     ("How can I get my electricity bill down?", "How do I reduce my electricity bill?"),
     # words of one side of an opposite pair: a pause, early and before, a minimum age, opening
     ("Can I pause my gym membership for 1 month?", "Is it possible to freeze my gym membership for a month?"),

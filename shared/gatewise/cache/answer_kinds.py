@@ -229,7 +229,27 @@ def same_question(a: gates.Features, b: gates.Features) -> bool:
     asked_a, asked_b = asked(a), asked(b)
     return all(_answers(kind, b, a) for kind in asked_a - asked_b) \
         and all(_answers(kind, a, b) for kind in asked_b - asked_a) \
-        and not _checks_instead(a, b) and not _checks_instead(b, a)
+        and not _checks_instead(a, b) and not _checks_instead(b, a) \
+        and _asks_consequence(a) == _asks_consequence(b)
+
+
+def _asks_consequence(side: gates.Features) -> bool:
+    """Whether a question asks what follows from something ("What happens if I only make the
+    minimum payment?", "What if I miss a payment?"), which "What's the minimum payment?" does not;
+    a word for what follows asks it too ("What are the consequences of missing a payment?")."""
+    words = side.sequence
+    happens = any(w == "what" and _HAPPEN in words[i + 1:i + 3] and set(words[i + 2:i + 5]) & _UPON
+                  for i, w in enumerate(words))
+    return happens or words[:2] == ("what", "if") or bool(set(words) & _consequences())
+
+
+_HAPPEN = "happen"
+_UPON = frozenset({"if", "when", "after", "once", "unless"})
+
+
+@cache
+def _consequences() -> frozenset[str]:
+    return frozenset(gates.stem(w) for w in gates.word_set("consequence consequences penalty penalties"))
 
 
 def _checks_whether(side: gates.Features) -> bool:

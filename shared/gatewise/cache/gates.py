@@ -153,7 +153,7 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
     "outcome": ("win pass succeed success approved accepted", "lose fail failure failed rejected declined"),
     "quality": ("safe legal valid true good positive healthy cheap",
                 "unsafe dangerous harmful illegal invalid incorrect wrong false bad negative "
-                "unhealthy expensive dear"),
+                "unhealthy expensive dear toxic poisonous"),
     "merit": ("benefit benefits advantage advantages pro pros upside upsides",
               "drawback drawbacks disadvantage disadvantages con cons downside downsides risk risks"),
     "condition": ("properly", "fault faults faulty broken defective malfunction malfunctioning"),
@@ -704,6 +704,8 @@ def _kind(low: str, w: str, previous: str, following: str, how_long: bool) -> st
         return "stop"  # the pronoun: "how do I apply for one?", "a new one"; not "one or two"
     if low in _NUMBER_WORDS and not (low == "second" and previous in {"a", "one"}):
         return "value"
+    if low in _REMAINING and previous in _PERIODS:
+        return "value"  # "3 months left" is not "3 months in"
     if low in _DATE_WORDS or w in _DATE_WORDS:
         return "value"
     if low in _NEGATIONS:
@@ -761,9 +763,16 @@ def _values(low: str, w: str) -> tuple[str, ...]:
     return (_value(low, w),)
 
 
+# A period still to run, against one already run.
+_REMAINING = frozenset({"left", "remaining", "remain"})
+_PERIODS = word_set("minute hour day night week fortnight month year")
+
+
 def _value(low: str, w: str) -> str:
     if low in _CURRENCY:
         return _CURRENCY[low]
+    if low in _REMAINING:
+        return "remaining"
     if any(ch.isdigit() for ch in low) or low == "#":
         # 10,000 and 10000 are one number; 1.50 keeps its decimal point.
         return re.sub(r"(?<=\d),(?=\d{3}\b)", "", low)
@@ -1179,12 +1188,13 @@ def _unmatched(side: Features, subject: frozenset[str], other: Features,
     hand-written groups, or by a sense they share in :mod:`gatewise.cache.word_senses` with
     a word of ``other_subject`` that ``side`` lacks: a word both say stands for itself, so
     "extended" in "covered under the extended warranty" is not matched by the "covered" of
-    "covered under the warranty", with which it shares a sense)."""
+    "covered under the warranty", with which it shares a sense). A name is taken for a slip of
+    another name only: "Gmail" is not "email"."""
     partners = [(other.spelled[o], o) for o in other_subject if o not in side.words]
     return frozenset(w for w in subject
                      if w not in other.words and w.replace("-", "") not in other.words
                      and not synonyms.senses(side.spelled[w], w) & other.senses
-                     and not any(_same_word(w, o) for o in other.words)
+                     and not any(_same_word(w, o) for o in (other.names if w in side.names else other.words))
                      and not any(word_senses.interchangeable((side.spelled[w], w), forms)
                                  for forms in partners))
 
