@@ -282,6 +282,9 @@ TRAPS = [
      "what happens if I only ever make the minimum repayment on my loan"),
     # a name is no slip of a common word
     ("name", "How do I set an out-of-office reply in Gmail?", "how to set an out of office reply in email"),
+    # a scale or an age group said against another
+    ("value", "Should I bake the bread at 200C?", "Should I bake the bread at 200F?"),
+    ("value", "How much is a child ticket to the zoo?", "How much is an adult ticket to the zoo?"),
     # their things are not mine
     ("role", "My lodger broke the window, can I keep their deposit?",
      "my landlord says I broke the window, can he keep my deposit?"),
@@ -328,6 +331,10 @@ PARAPHRASES = [
     ("What happens if I miss a payment?", "What if I miss a payment?"),
     ("Are lilies toxic to cats?", "Are lilies poisonous to cats?"),
     ("How do I cancel Netflix?", "How do I cancel Netflx?"),  # a slip of a name, in the other name
+    # what one side leaves to be understood: an adult, the scale of degrees
+    ("How much paracetamol can I take in a day?",
+     "What's the maximum daily dose of paracetamol for an adult?"),
+    ("Should I bake the bread at 200C?", "Should I bake the bread at 200 degrees?"),
     ("How can I get my electricity bill down?", "How do I reduce my electricity bill?"),
     # words of one side of an opposite pair: a pause, early and before, a minimum age, opening
     ("Can I pause my gym membership for 1 month?", "Is it possible to freeze my gym membership for a month?"),

@@ -109,7 +109,8 @@ _CLOCK = frozenset({"am", "pm"})  # times of day only after a number
 # "2kg", "18-month", "30/month": a number and its unit, however joined.
 _NUMBER_AND_UNIT = re.compile(r"(\d+(?:\.\d+)?)[-/]?([a-z]+)")
 # Spellings of one period.
-_SAME_VALUE = {"annual": "yearly", "annually": "yearly", "year": "year", "weekday": "weekday",
+_SAME_VALUE = {"c": "celsius", "f": "fahrenheit",  # joined to a number: "180C", "350F"
+               "annual": "yearly", "annually": "yearly", "year": "year", "weekday": "weekday",
                "fortnight": "fortnightly", "midday": "noon", "kilo": "kg", "kilometre": "km",
                "kilometer": "km", "metre": "meter", "litre": "liter", "lb": "pound", "kilogram": "kg",
                "millilitre": "ml", "milliliter": "ml", "tablespoon": "tbsp", "teaspoon": "tsp",
@@ -963,7 +964,28 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
 _PRESENT = frozenset({"today", "tonight"})
 
 
+# A question that names no age group asks about an adult ("How much paracetamol can I take?" /
+# "What's the maximum dose of paracetamol for an adult?"); against another group it still differs.
+_AGE_GROUPS = frozenset({"adult", "child", "baby", "toddler", "teen", "senior", "student"})
+# Degrees named on one side only by their scale ("180C" / "180 degrees"); two scales still differ.
+_SCALES = frozenset({"celsius", "fahrenheit"})
+_TEMPERATURE = _SCALES | {"degree"}
+
+
+def _unsaid_defaults(a: frozenset[str], b: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """Both sides without what either leaves to be understood: an adult, a temperature's scale."""
+    if not b & _AGE_GROUPS:
+        a -= {"adult"}
+    if not a & _AGE_GROUPS:
+        b -= {"adult"}
+    scales_a, scales_b = a & _SCALES, b & _SCALES
+    if len(scales_a) <= 1 and len(scales_b) <= 1 and not (scales_a and scales_b and scales_a != scales_b):
+        a, b = a - _TEMPERATURE, b - _TEMPERATURE
+    return a, b
+
+
 def _same_values(a: frozenset[str], b: frozenset[str]) -> bool:
+    a, b = _unsaid_defaults(a, b)
     if a == b:
         return True
     if not a & _PRESENT:
