@@ -12,6 +12,9 @@ from gatewise.cache.gates import analyse, compare
 from gatewise.cache.quantities import canonical
 
 SAME = [
+    ("Can I cancel in the first year?", "Can I cancel in the first 12 months?"),
+    ("Can I cash out my 401(k) early?", "Can I cash out my 401k early?"),
+    ("Is a 6mm drill bit big enough?", "Is a 6 millimetre drill bit big enough?"),
     ("Can I return it within two weeks?", "Can I return it within a fortnight?"),
     ("Can I return it within 14 days?", "Can I return it within 2 weeks?"),
     ("Does the class last 30 minutes?", "Does the class last half an hour?"),
@@ -105,6 +108,8 @@ DIFFERENT = [
     ("Is the shop open on Christmas Day?", "Is the shop open on Christmas Eve?"),
     ("Do I pay my water bill every 3 months?", "Do I pay my water bill every 2 months?"),
     ("How often should I take it, twice a day?", "How often should I take it, 3 times a day?"),
+    ("Is the rent due on the first day of the month?", "Is the rent due in the first month?"),
+    ("Is a 6mm drill bit big enough?", "Is a 6cm drill bit big enough?"),
     ("Were prices higher in the 1990s?", "Were prices higher in 1990?"),  # a decade, not an age
 ]
 

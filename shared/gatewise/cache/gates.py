@@ -99,6 +99,8 @@ _DATE_WORDS = word_set(
     "gb mb tb kb gigabyte gigabytes megabyte megabytes terabyte terabytes kilobyte kilobytes "
     "kilogram kilograms millilitre millilitres milliliter milliliters ml tablespoon "
     "tablespoons tbsp teaspoon teaspoons tsp degree degrees celsius centigrade fahrenheit "
+    "mm cm millimetre millimetres millimeter millimeters centimetre centimetres centimeter centimeters "
+    "inch inches "
     # colours, compass points and age groups: attribute values, like a date
     "red blue green yellow black white orange purple pink grey gray brown silver gold amber "
     "north south east west northern southern eastern western "
@@ -110,6 +112,7 @@ _CLOCK = frozenset({"am", "pm"})  # times of day only after a number
 _NUMBER_AND_UNIT = re.compile(r"(\d+(?:\.\d+)?)[-/]?([a-z]+)")
 # Spellings of one period.
 _SAME_VALUE = {"c": "celsius", "f": "fahrenheit",  # joined to a number: "180C", "350F"
+               "millimetre": "mm", "millimeter": "mm", "centimetre": "cm", "centimeter": "cm",
                "annual": "yearly", "annually": "yearly", "year": "year", "weekday": "weekday",
                "fortnight": "fortnightly", "midday": "noon", "kilo": "kg", "kilometre": "km",
                "kilometer": "km", "metre": "meter", "litre": "liter", "lb": "pound", "kilogram": "kg",

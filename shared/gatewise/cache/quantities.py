@@ -16,8 +16,9 @@ A count word joined to what it counts is read apart from it ("a two-kilogram chi
 kilogram chicken"), and "and" inside a number joins its parts ("one hundred and eighty" is 180).
 
 The weekend is Saturday and Sunday, "Monday to Friday" the weekdays, "all night" overnight, noon and
-midday 12pm, midnight 12am; a clock time is written on the 24-hour clock ("5pm", "5:00 p.m." and
-"17:00" are "17:00", "half past seven" is "7:30", naming no half of the day as "7:30" does not;
+midday 12pm, midnight 12am, "the first year" the first 12 months, "401(k)" 401k; a clock time is
+written on the 24-hour clock ("5pm", "5:00 p.m." and "17:00" are "17:00", "half past seven" is
+"7:30", naming no half of the day as "7:30" does not;
 "3 in the afternoon" is "15:00", "at 8 tonight" "20:00 tonight"); a day or a month shortened where
 a date stands is the whole word ("on Sat", "3 Dec"; never "the sun" or "may").
 Numbers in words ("twenty-four", "three thousand") are written in digits, an amount in thousands
@@ -116,6 +117,8 @@ _NAMED = (
     (re.compile(r"\bper\s?cent\b", re.IGNORECASE), "percent"),
     (re.compile(r"\b(?:noon|midday)\b", re.IGNORECASE), "12pm"),
     (re.compile(r"\bmidnight\b", re.IGNORECASE), "12am"),
+    # a plan's letter after its number: "401(k)" is "401k"
+    (re.compile(r"\b(\d{1,4})\(([a-z])\)", re.IGNORECASE), r"\1\2"),
 )
 
 
@@ -250,6 +253,11 @@ def _scaled(match: re.Match[str]) -> str:
     return _digits(value) if value <= _LARGEST else match[0]
 
 
+# "the first year" is the first 12 months, "the first week" the first 7 days ("the first day" of a
+# month is a date).
+_FIRST_PERIOD = re.compile(r"\bfirst (?=(?:week|fortnight|month|year)\b)", re.IGNORECASE)
+
+
 def canonical(text: str) -> str:
     """``text`` with its numbers, periods and rates written one way (see the module's docstring)."""
     for pattern, replacement in _NAMED:
@@ -266,6 +274,7 @@ def canonical(text: str) -> str:
     text = _SHORT_DATE.sub(_whole_date, text)
     text = _day_first(text)
     text = _ORDINAL.sub(lambda m: _ORDINALS[m["n"]], text)
+    text = _FIRST_PERIOD.sub("first 1 ", text)
     text = _TIMES.sub(lambda m: "x" + str(_TWELVE.get(m["n"].lower(), m["n"])), text)
     text = _EVERY.sub(_every, text)
     text = _RATE.sub(_rate, text)
