@@ -282,6 +282,8 @@ TRAPS = [
      "what happens if I only ever make the minimum repayment on my loan"),
     # a name is no slip of a common word
     ("name", "How do I set an out-of-office reply in Gmail?", "how to set an out of office reply in email"),
+    ("polarity", "What's the cheapest way to send money abroad?",
+     "What is the most expensive way to send money overseas?"),
     # a scale or an age group said against another
     ("value", "Should I bake the bread at 200C?", "Should I bake the bread at 200F?"),
     ("value", "How much is a child ticket to the zoo?", "How much is an adult ticket to the zoo?"),
@@ -335,6 +337,10 @@ PARAPHRASES = [
     ("How much paracetamol can I take in a day?",
      "What's the maximum daily dose of paracetamol for an adult?"),
     ("Should I bake the bread at 200C?", "Should I bake the bread at 200 degrees?"),
+    # the least of one side is the other; "check in" and "departure" are not one pair
+    ("What's the cheapest way to send money abroad?",
+     "What is the least expensive way to send money overseas?"),
+    ("Can I take my deposit out early?", "Can I take out my deposit early?"),
     ("How can I get my electricity bill down?", "How do I reduce my electricity bill?"),
     # words of one side of an opposite pair: a pause, early and before, a minimum age, opening
     ("Can I pause my gym membership for 1 month?", "Is it possible to freeze my gym membership for a month?"),

@@ -222,6 +222,7 @@ _LIGHT_VERBS = {form: verb for verb, forms in (
 _CLAUSE_WORDS = frozenset({"but", "so", "because", "when", "while", "if", "although", "though", "whereas",
                            "without"})
 _PARTICLE_VERBS = word_set("turn switch power log sign opt check plug scale cash move shut")
+_LEAST = frozenset({"least", "less"})
 # Verbs whose "up" or "down" after their object says what the sentence does to it.
 _MOVING_VERBS = word_set("bring get go come put push pull keep turn")
 # Words that open a condition, unless they ask whether after a verb of finding out ("check if"),
@@ -590,6 +591,10 @@ def analyse(text: str) -> Features:
             negated_clauses.add(clause)
         elif kind in ("particle", "polar"):
             axis, way = _polarity(low, w, previous)
+            if previous in _LEAST and axis != "amount":
+                # "the least expensive" is the cheapest, "less safe" leans to unsafe
+                way = -way
+                polarity.discard(("amount", -1, previous))
             if _LOOSE + low in _LIGHT_POLAR:  # any particle meets the opposite loose one
                 polarity.add((_LOOSE + axis, way, _LOOSE + low))
             if kind == "polar":
@@ -788,7 +793,7 @@ def _value(low: str, w: str) -> str:
 
 def _polarity(low: str, w: str, previous: str) -> tuple[str, int]:
     if low in _PARTICLES:  # "turn off", "log in", "scale up"
-        axis = "run" if low in {"on", "off"} else "direction" if low in {"in", "out"} else "amount"
+        axis = "run" if low in {"on", "off"} else "inout" if low in {"in", "out"} else "amount"
         return axis, 1 if low in {"on", "in", "up"} else -1
     return _POLARITY[str(_polar_word(low, w))]
 
