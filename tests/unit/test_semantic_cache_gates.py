@@ -284,6 +284,7 @@ TRAPS = [
     ("name", "How do I set an out-of-office reply in Gmail?", "how to set an out of office reply in email"),
     ("polarity", "What's the cheapest way to send money abroad?",
      "What is the most expensive way to send money overseas?"),
+    ("question", "Who wrote Wuthering Heights?", "When was Wuthering Heights written?"),
     # a scale or an age group said against another
     ("value", "Should I bake the bread at 200C?", "Should I bake the bread at 200F?"),
     ("value", "How much is a child ticket to the zoo?", "How much is an adult ticket to the zoo?"),
@@ -341,6 +342,9 @@ PARAPHRASES = [
     ("What's the cheapest way to send money abroad?",
      "What is the least expensive way to send money overseas?"),
     ("Can I take my deposit out early?", "Can I take out my deposit early?"),
+    # a person named by what they did answers "who"; "when" within a question of yes or no
+    ("Who wrote Wuthering Heights?", "Wuthering Heights author?"),
+    ("Can I take ibuprofen while pregnant?", "Can I take ibuprofen when pregnant?"),
     ("How can I get my electricity bill down?", "How do I reduce my electricity bill?"),
     # words of one side of an opposite pair: a pause, early and before, a minimum age, opening
     ("Can I pause my gym membership for 1 month?", "Is it possible to freeze my gym membership for a month?"),

@@ -56,19 +56,24 @@ def _asks_nothing(words: tuple[str, ...], i: int, whether: bool) -> bool:
     """Whether the question word at ``i`` asks for no answer: "much" or "many" without "how"
     ("so much", "too many"); a limit or an allowance in a question of yes or no ("Is it possible
     to raise my limit?"); "when" opening a clause of its own after the question's words ("How can
-    I keep my number when I switch network?"), not after a verb it is the object of ("Can I
-    change when I get paid?")."""
+    I keep my number when I switch network?"), or within a question of yes or no ("Is it safe to
+    take ibuprofen when pregnant?"), not after a verb it is the object of ("Can I change when I
+    get paid?")."""
     w = words[i]
     if w in ("much", "many"):
         return words[i - 1:i] != ("how",)
     if w in ("limit", "allowance"):
         return whether
-    if w == "when" and i and words[i + 1:i + 2] in _CLAUSE_SUBJECTS:
+    if w == "when" and i and ((whether and words[i + 1:i + 2] not in _OF_A_TIME)
+                              or words[i + 1:i + 2] in _CLAUSE_SUBJECTS):
         return words[i - 1] not in _clause_takers()
     return False
 
 
 _CLAUSE_SUBJECTS = {(w,) for w in ("i", "we", "you", "they", "he", "she", "it", "my", "our")}
+# After a time named by a noun ("opening times of the museum", read as "open when of"), "when"
+# still asks.
+_OF_A_TIME = {(w,) for w in ("of", "for", "at", "on", "to")}
 
 
 @cache
@@ -97,6 +102,9 @@ def _answer_words() -> dict[str, frozenset[str]]:
              "contact": "contact report tell reach speak talk call complain notify inform email write appeal",
              "body": "department team person company organisation organization agency authority office body "
                      "service provider number",
+             # a person named by what they did: "Who wrote Emma?" / "Emma's author?"
+             "maker": "author writer inventor founder creator composer painter architect designer director "
+                      "discoverer",
              "counted": "amount number total quantity period",
              # a limit is what a question of how much one "can" have asks for, not what a thing is
              # ("How heavy can my bag be?" / "What's the weight limit?"; "How old is the building?")
@@ -174,6 +182,7 @@ def _answers(kind: str, side: gates.Features, asker: gates.Features) -> bool:
                 if w in ("which", "what") and after in words["body"]}
         # a number is whom to call only if it is called ("What number do I ring?")
         return bool(body - {"number"}) or (bool(body) and bool(said & words["contact"])) \
+            or bool(said & words["maker"]) \
             or (opening[:1] == ("how",) and bool(said & words["contact"]) and _asks_whom(asker))
     if kind == "why":
         return gates.stem("mean") in said and bool((said | asked_by) & words["signal"])
