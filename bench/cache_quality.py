@@ -35,6 +35,7 @@ read, its paraphrases never. ``blind4`` and ``blind5`` (120 paraphrases and 30 t
 each, as an assistant's traffic would hold them, half the traps reworded; blind5 in other
 domains): written after all that and measured once before anything changed for them; then
 blind4's four traps served were read (three closed) and blind5's one read and closed.
+``blind6``: the same kind as blind4, written after every mend, measured once and never read.
 
 Policies, side by side on the same vectors:
 
@@ -85,7 +86,8 @@ THRESHOLDS = (0.70, 0.75, 0.80, 0.85, 0.90, 0.92, 0.95)
 POLICIES = ("gptcache", "content-words", "gatewise")
 # The project's own hand-written pairs, by the half they make up: bench/data/cache_pairs_<half>.jsonl
 # (the first, "own", is cache_pairs.jsonl).
-_OWN_HALVES = ("own", "fresh", "hazards", "unseen", "probes", "blind", "blind2", "blind3", "blind4", "blind5")
+_OWN_HALVES = ("own", "fresh", "hazards", "unseen", "probes", "blind", "blind2", "blind3", "blind4", "blind5",
+               "blind6")
 _DATA = Path(__file__).parent / "data"
 OWN_PAIRS = {half: _DATA / ("cache_pairs.jsonl" if half == "own" else f"cache_pairs_{half}.jsonl")
              for half in _OWN_HALVES}
