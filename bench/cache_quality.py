@@ -35,7 +35,8 @@ read, its paraphrases never. ``blind4`` and ``blind5`` (120 paraphrases and 30 t
 each, as an assistant's traffic would hold them, half the traps reworded; blind5 in other
 domains): written after all that and measured once before anything changed for them; then
 blind4's four traps served were read (three closed) and blind5's one read and closed.
-``blind6``: the same kind as blind4, written after every mend, measured once and never read.
+``blind6``: the same kind as blind4, written after every mend and measured once; only its one
+trap served was read after that.
 
 Policies, side by side on the same vectors:
 
