@@ -247,13 +247,13 @@ def _asks_consequence(side: gates.Features) -> bool:
     minimum payment?", "What if I miss a payment?"), which "What's the minimum payment?" does not;
     a word for what follows asks it too ("What are the consequences of missing a payment?")."""
     words = side.sequence
-    happens = any(w == "what" and _HAPPEN in words[i + 1:i + 3] and set(words[i + 2:i + 5]) & _UPON
+    upon = gates.CLAUSE_OPENERS - {"before"}  # what happens if / when / once ..., not before
+    happens = any(w == "what" and _HAPPEN in words[i + 1:i + 3] and set(words[i + 2:i + 5]) & upon
                   for i, w in enumerate(words))
     return happens or words[:2] == ("what", "if") or bool(set(words) & _consequences())
 
 
 _HAPPEN = "happen"
-_UPON = frozenset({"if", "when", "after", "once", "unless"})
 
 
 @cache

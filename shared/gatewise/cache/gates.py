@@ -197,12 +197,14 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
 # Polar words that say little when the other side has neither: "Do the rooms have a kettle?"
 # asks what "Do all the rooms have a kettle?" does, and "Is delivery available?" what "Do you
 # deliver?" does; against their pair (all/some, available/unavailable) they still refuse.
-_LIGHT_POLAR = frozenset({"available", "all", "every", "each", "some", "~up", "~down", "~in", "~out"})
 # A particle after a verb the gates do not list still says which way ("zoom in on my phone",
 # "turn the volume down"); it is held against the opposite particle only, as the light polar
 # words are, on an axis and under a name of its own: the particle of a listed verb ("check in")
 # keeps its weight, and "speed up" does not meet "slow" and "faster" said together.
 _LOOSE = "~"
+_LOOSE_PARTICLES = frozenset({"up", "down", "in", "out"})
+_LIGHT_POLAR = frozenset({"available", "all", "every", "each", "some"}
+                         | {_LOOSE + particle for particle in _LOOSE_PARTICLES})
 _POLARITY: dict[str, tuple[str, int]] = {}
 for _axis, (_plus, _minus) in _POLARITY_GROUPS.items():
     for _word in _plus.split():
@@ -595,7 +597,7 @@ def analyse(text: str) -> Features:
                 # "the least expensive" is the cheapest, "less safe" leans to unsafe
                 way = -way
                 polarity.discard(("amount", -1, previous))
-            if _LOOSE + low in _LIGHT_POLAR:  # any particle meets the opposite loose one
+            if low in _LOOSE_PARTICLES:  # any particle meets the opposite loose one
                 polarity.add((_LOOSE + axis, way, _LOOSE + low))
             if kind == "polar":
                 polarity.add((axis, way, w))
@@ -748,9 +750,9 @@ def _loose_particle(low: str, previous: str, following: str) -> bool:
     """Whether "up", "down", "in" or "out" after a word of content says which way: "up" and
     "down" wherever a word says something before them, "in" and "out" only where no noun
     phrase follows."""
-    if not previous or is_function_word(previous):
+    if low not in _LOOSE_PARTICLES or not previous or is_function_word(previous):
         return False
-    return low in ("up", "down") or (low in ("in", "out") and following in _AFTER_PARTICLE)
+    return low in ("up", "down") or following in _AFTER_PARTICLE
 
 
 @cache
@@ -1284,13 +1286,26 @@ _QUESTION_WORDS = word_set("how what when where why who which")
 DETERMINERS = word_set("a an the my your our their his her its this that these those")
 
 
+def _past_question_word(side: Features) -> tuple[str, ...]:
+    """The question's words after its question word, if it opens with one."""
+    return side.sequence[1:] if side.sequence[:1] and side.sequence[0] in _QUESTION_WORDS else side.sequence
+
+
 def _opening_subject(side: Features) -> str | None:
     """The subject of a question that opens with an auxiliary ("Can I ...", "Does my landlord
     ...", "How do I ..."): a pronoun, or the first word after the determiners."""
-    words = side.sequence[1:] if side.sequence[:1] and side.sequence[0] in _QUESTION_WORDS else side.sequence
+    words = _past_question_word(side)
     if not words or words[0] not in auxiliaries():
         return None
     return next((w for w in words[1:4] if w not in DETERMINERS), None)
+
+
+def _passive_after(side: Features, subject: str) -> bool:
+    """Whether the verb after ``subject`` is in the passive: "Can my partner be added ...?"."""
+    return side.sequence[side.sequence.index(subject) + 1:][:1] in (("be",), ("been",), ("get",))
+
+
+_ASKERS = frozenset({"i", "we"})
 
 
 _CAUSATIVE = word_set("let allow permit")
@@ -1303,21 +1318,18 @@ def _asker_traded(a: Features, b: Features) -> bool:
     def traded(x: Features, y: Features) -> bool:
         theirs = _opening_subject(y)
         named = x.content | {word for _, _, word in x.polarity}  # "husband" takes a side of spouse
-        if _opening_subject(x) not in ("i", "we") or theirs is None or theirs in _PRONOUNS \
+        if _opening_subject(x) not in _ASKERS or theirs is None or theirs in _PRONOUNS \
                 or theirs not in named:
             return False
+        if _passive_after(y, theirs):
+            return False  # "Can my partner be added to my policy?" / "Can I add my partner?"
         after = y.sequence[y.sequence.index(theirs) + 1:]
-        if after[:1] in (("be",), ("been",), ("get",)):
-            return False  # a passive: "Can my partner be added to my policy?" / "Can I add my partner?"
         # the asker as the other's object, or as the owner of what the other acts on ("Can my
         # husband drive my car?" / "Can I drive my husband's car?"), unless the asker lets them
         return bool({"me", "us"} & set(after)) or (bool({"my", "our"} & set(after))
                                                    and not set(x.sequence[:4]) & _CAUSATIVE)
 
     return traded(a, b) or traded(b, a)
-
-
-_ASKERS = frozenset({"i", "we"})
 
 
 def _doers(side: Features) -> set[str]:
@@ -1350,24 +1362,20 @@ def _subjects_traded(a: Features, b: Features) -> bool:
             or subject_a not in b.content or subject_b not in a.content \
             or _after(a, subject_a) != _after(b, subject_b):  # each doing the same
         return False
-    return not any(_opening_verb(side) in _BE or _after(side, subject) in (("be",), ("been",), ("get",))
+    return not any(_past_question_word(side)[:1] in _BE or _passive_after(side, subject)
                    for side, subject in ((a, subject_a), (b, subject_b)))
 
 
-_BE = word_set("is are was were be am")
+_BE = {(w,) for w in ("is", "are", "was", "were", "be", "am")}
 
 
 def _after(side: Features, word: str) -> tuple[str, ...]:
     return side.sequence[side.sequence.index(word) + 1:][:1]
 
 
-def _opening_verb(side: Features) -> str:
-    """The auxiliary a question opens with, after its question word."""
-    words = side.sequence[1:] if side.sequence[:1] and side.sequence[0] in _QUESTION_WORDS else side.sequence
-    return words[0] if words else ""
-
-
-_CLAUSE_OPENERS = frozenset({"if", "when", "unless", "once", "after", "before"})
+# Words that open a clause whose doer is read: the conditions and circumstances, and "once",
+# "after", "before".
+CLAUSE_OPENERS = _CONDITIONS | {"when", "once", "after", "before"}
 
 
 def _clause_doers(side: Features) -> dict[str, str]:
@@ -1375,12 +1383,10 @@ def _clause_doers(side: Features) -> dict[str, str]:
     cancels" cancel: ryanair."""
     words, doers = side.sequence, {}
     for i, word in enumerate(words[:-2]):
-        if word in _CLAUSE_OPENERS:
-            doer = next((w for w in words[i + 1:i + 3] if w not in DETERMINERS), None)
-            if doer is not None:
-                verb = words[words.index(doer, i + 1) + 1:][:1]
-                if verb:
-                    doers[verb[0]] = doer
+        at = next((j for j in (i + 1, i + 2) if words[j] not in DETERMINERS), None) \
+            if word in CLAUSE_OPENERS else None
+        if at is not None and at + 1 < len(words):
+            doers[words[at + 1]] = words[at]
     return doers
 
 

@@ -18,9 +18,9 @@ kilogram chicken"), and "and" inside a number joins its parts ("one hundred and 
 The weekend is Saturday and Sunday, "Monday to Friday" the weekdays, "all night" overnight, noon and
 midday 12pm, midnight 12am, "the first year" the first 12 months, "401(k)" 401k; a clock time is
 written on the 24-hour clock ("5pm", "5:00 p.m." and "17:00" are "17:00", "half past seven" is
-"7:30", naming no half of the day as "7:30" does not;
-"3 in the afternoon" is "15:00", "at 8 tonight" "20:00 tonight"); a day or a month shortened where
-a date stands is the whole word ("on Sat", "3 Dec"; never "the sun" or "may").
+"7:30", naming no half of the day as "7:30" does not; "3 in the afternoon" is "15:00", "at 8
+tonight" "20:00 tonight"); a day or a month shortened where a date stands is the whole word ("on
+Sat", "3 Dec"; never "the sun" or "may").
 Numbers in words ("twenty-four", "three thousand") are written in digits, an amount in thousands
 ("£3k") in full and a price's trailing zero dropped ("£1.50" is "£1.5"; a version number keeps its
 digits), the first five ordinals in words ("1st" is "first"), and one of a measure in digits ("a kilo" is

@@ -22,8 +22,8 @@ _PRONOUNS = {"my": "i", "our": "i", "your": "you", "their": "they", "his": "he"}
 
 
 def of(text: str) -> frozenset[tuple[str, str]]:
-    """(whose: "i", "you", "they", "he" or the owner's stem, the stem of what) for each thing ``text`` says is
-    someone's; a contraction owns nothing ("what's my", "it's my")."""
+    """(whose: "i", "you", "they", "he" or the owner's stem, the stem of what) for each thing
+    ``text`` says is someone's; a contraction owns nothing ("what's my", "it's my")."""
     found = set()
     for m in _OWNED.finditer(text.replace("’", "'")):
         owner, thing = m["owner"].lower(), gates.stem(m["thing"].lower())
