@@ -141,10 +141,22 @@ def test_what_is_not_a_counted_period_is_left_as_written(text: str) -> None:
     assert canonical(text) == text
 
 
+@pytest.mark.parametrize(("text", "read"), [
+    ("What will I pay a month?", "What will I pay monthly?"),
+    ("Is it ok to eat one egg a day?", "Is it ok to eat one egg daily?"),
+    ("Can I hire a bike for a day?", "Can I hire a bike for 1440 minutes?"),
+    ("Does it take a week?", "Does it take 10080 minutes?"),
+    ("Is it a day?", "Is it 1440 minutes?"),
+])
+def test_a_period_ending_a_clause_is_a_rate_unless_a_word_makes_it_a_length(text: str, read: str) -> None:
+    assert canonical(text) == read
+
+
 def test_periods_become_lengths_in_minutes_or_months() -> None:
     assert canonical("within a fortnight") == "within 20160 minutes"
     assert canonical("an 18-month contract at £30 a month") == "an 18 months contract at £30 monthly"
-    assert canonical("5 days a week") == "7200 minutes 10080 minutes"  # no count before "a week"
+    # "a week" that ends a clause after a word of what is had is a rate, not a length
+    assert canonical("5 days a week") == "7200 minutes weekly"
     assert canonical("one hundred and eighty degrees") == "180 degrees"
     assert canonical("a one-hundred-millilitre bottle") == "a 100 millilitre bottle"
     assert canonical("a two-kilogram chicken") == "a two kilogram chicken"

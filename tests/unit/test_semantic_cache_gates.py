@@ -751,13 +751,30 @@ def test_the_stem_is_the_word_a_regular_form_is_made_from(word: str, stemmed: st
 def test_one_standing_for_a_thing_is_no_count() -> None:
     """"one" that ends its phrase stands for a thing ("How do I apply for one?"); a count keeps its
     value ("one or two", "one of the lifts", "one bag", "only one")."""
-    for text in ("How do I apply for one?", "Can I get a new one if it breaks?", "Is there a table for one?"):
+    for text in ("How do I apply for one?", "Can I get a new one if it breaks?", "Is there a table for one?",
+                 "Which one is cheaper?", "How much is each one?"):
         assert analyse(text).values == frozenset(), text
+    # a comma ends the phrase "one" stands in
+    assert analyse("I'll take the 5GB one, how do I add it?").values == {"5", "gb"}
     for text in ("Is the room for one or two?", "Is one of the lifts broken?", "Can I bring one bag?",
                  "Can I bring only one?"):
         assert "1" in analyse(text).values, text
     assert compare(analyse("How do I get a parking permit?"),
                    analyse("I want a parking permit, how do I apply for one?")).refused != "value"
+
+
+def test_a_period_and_a_season_said_two_ways_are_one_value() -> None:
+    """"How many minutes to ..." asks how long, "what will I pay a month" the monthly rate, and
+    the fall is autumn; another period or season still differs."""
+    for cached, new in (("How long should I boil an egg for?", "How many minutes to boil an egg?"),
+                        ("Fine, so what will I pay each month?", "Fine, so what will I pay a month?"),
+                        ("Is it safe to eat one egg a day?", "Is it safe to eat one egg every day?"),
+                        ("When do the leaves turn in autumn?", "When do the leaves turn in the fall?")):
+        assert compare(analyse(cached), analyse(new)).refused is None, cached
+    for cached, new in (("Is it safe to eat one egg a day?", "Is it safe to eat one egg a week?"),
+                        ("What will I pay a month?", "What will I pay for a month?"),
+                        ("When do the leaves turn in autumn?", "When do the leaves turn in spring?")):
+        assert compare(analyse(cached), analyse(new)).refused == "value", cached
 
 
 def test_real_words_and_adverbs_are_not_read_as_values() -> None:

@@ -117,8 +117,8 @@ _SAME_VALUE = {"c": "celsius", "f": "fahrenheit",  # joined to a number: "180C",
                "fortnight": "fortnightly", "midday": "noon", "kilo": "kg", "kilometre": "km",
                "kilometer": "km", "metre": "meter", "litre": "liter", "lb": "pound", "kilogram": "kg",
                "millilitre": "ml", "milliliter": "ml", "tablespoon": "tbsp", "teaspoon": "tsp",
-               "centigrade": "celsius", "gigabyte": "gb", "megabyte": "mb", "terabyte": "tb",
-               "kilobyte": "kb",
+               "centigrade": "celsius", "fall": "autumn", "gigabyte": "gb", "megabyte": "mb",
+               "terabyte": "tb", "kilobyte": "kb",
                "kid": "child", "children": "child", "infant": "baby", "teenager": "teen",
                "pensioner": "senior", "gray": "grey"}
 
@@ -575,7 +575,9 @@ def analyse(text: str) -> Features:
             low = low[4:]
         low = as_read(low)
         w = stem(low)
-        following = tokens[index + 1][0].lower().removesuffix("'s") if index + 1 < len(tokens) else ""
+        # a word after a comma or a full stop follows in no phrase: "the 5GB one, how do I add it?"
+        following = tokens[index + 1][0].lower().removesuffix("'s") \
+            if index + 1 < len(tokens) and not tokens[index + 1][2] else ""
         if (low in _CONDITIONS and previous not in _WHETHER_AFTER) \
                 or (low in _CIRCUMSTANCES and not starts and _PREPOSITIONS.isdisjoint((previous, following))):
             conditional_clauses.add(clause)
@@ -690,6 +692,7 @@ def _verb_before_object(said: list[str]) -> str | None:
 # and it stands for a thing only where its phrase ends ("apply for one?", "a new one if"), not in
 # "one or two", "one of the lifts", "one bag".
 _NUMBER_BEFORE_ONE = frozenset({"only", "just", "than", "least", "most", "exactly", "number", "no"})
+_BEFORE_PRONOUN_ONE = frozenset({"which", "this", "that", "each", "every", "another"})
 _AFTER_PRONOUN_ONE = frozenset({"", "for", "with", "from", "that", "which", "please", "too", "as", "if",
                                 "when", "so", "but", "because", "then", "instead", "now", "today", "online"})
 
@@ -711,8 +714,9 @@ def _kind(low: str, w: str, previous: str, following: str, how_long: bool) -> st
         return "stop"  # the verb: "How long does the battery last?"; not "the last train", "pay last"
     if how_long and (w in ("take", "took", "taken") or w in _arrivals()):
         return "stop"  # "How long does a transfer take?" asks "How long will a transfer take to arrive?"
-    if low == "one" and following in _AFTER_PRONOUN_ONE and previous not in _NUMBER_BEFORE_ONE:
-        return "stop"  # the pronoun: "how do I apply for one?", "a new one"; not "one or two"
+    if low == "one" and (following in _AFTER_PRONOUN_ONE or previous in _BEFORE_PRONOUN_ONE) \
+            and previous not in _NUMBER_BEFORE_ONE:
+        return "stop"  # the pronoun: "how do I apply for one?", "a new one", "which one"; not "one or two"
     if low in _NUMBER_WORDS and not (low == "second" and previous in {"a", "one"}):
         return "value"
     if low in _REMAINING and previous in _PERIODS:

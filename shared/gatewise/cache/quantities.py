@@ -68,6 +68,19 @@ _TIMES = re.compile(rf"\b(?P<n>\d{{1,3}}|{'|'.join(_UNITS)}|ten)\s+times\b", re.
 # withdraw in a day?" for the daily limit.
 _QUANTITY_QUESTION = re.compile(r"\bhow\s+(?:much|many)\b", re.IGNORECASE)
 _RATE_AT_END = re.compile(rf"\b(?:in\s+)?(?:an?|one)\s+(?P<a>{_PERIOD})\b(?=\s*(?:[?.!,;]|$))", re.IGNORECASE)
+# In any question, "a month" that ends a clause after what is done or had is a rate too: "What
+# will I pay a month?", "Is one egg a day too many?"; not after a word that makes it a length
+# ("for a month", "it takes a day", "is it a day?").
+_A_PERIOD_AT_END = re.compile(rf"\b(?P<before>[\w']+)\s+an?\s+(?P<a>{_PERIOD})\b(?=\s*(?:[?.!,;]|$))",
+                              re.IGNORECASE)
+_LENGTH_BEFORE = frozenset({
+    "in", "for", "within", "over", "under", "about", "around", "than", "after", "before", "of", "from",
+    "to", "until", "till", "by", "into", "like", "up", "take", "takes", "took", "taking", "taken", "last",
+    "lasts", "lasted", "lasting", "wait", "waits", "waited", "spend", "spends", "spent", "only", "just",
+    "least", "most", "nearly", "almost", "roughly", "approximately", "half", "whole", "full", "entire",
+    "extra", "another", "is", "are", "was", "were", "be", "been", "being", "it", "it's", "that's", "what",
+    "which", "such"
+})
 # A period with a count: "2 weeks", "a fortnight", "an hour and a half", "2 and a half hours",
 # "18-month", "half an hour".
 # A half said twice over is one half, so that a length rewritten is not read again as longer.
@@ -221,6 +234,12 @@ def _rate(match: re.Match[str]) -> str:
     return f"{match['count']} {_RATES[match['a'].lower()]}"
 
 
+def _period_at_end(match: re.Match[str]) -> str:
+    if match["before"].lower() in _LENGTH_BEFORE:
+        return match[0]
+    return f"{match['before']} {_RATES[match['a'].lower()]}"
+
+
 def _length(match: re.Match[str]) -> str:
     written, unit = match["n"].lower(), match["unit"].lower()
     if unit in _ABBREVIATIONS and not written[0].isdigit():
@@ -280,6 +299,7 @@ def canonical(text: str) -> str:
     text = _RATE.sub(_rate, text)
     if _QUANTITY_QUESTION.search(text):
         text = _RATE_AT_END.sub(lambda m: _RATES[m["a"].lower()], text)
+    text = _A_PERIOD_AT_END.sub(_period_at_end, text)
     text = _LENGTH.sub(_length, text)
     text = _EVERY.sub(_every, text)  # a count of months a length just wrote ("every a year")
     text = _ONE_MEASURE.sub(lambda m: f"{_digits(_count(m['n']))} {m['unit']}", text)

@@ -231,9 +231,10 @@ _PHRASES = (
     (r"\b((?:do|does|did|will|would)\s+(?:i|we|you|they|he|she|it))\s+(?:need(?:\s+to)?|have\s+to)\b",
      r"\1 required"),
     (r"\bmust\s+(?:i|we|you|they|he|she|it)\b", "required"),
-    # "How many days does it take" asks how long it takes, in days.
-    (r"\bhow many (?:minutes|hours|days|weeks|months|years)(?= (?:does|do|did|will|would|should|is|are)\b)",
-     "how long"),
+    # "How many days does it take", "How many working days to get a refund?" ask how long it
+    # takes, in days ("How many days for annual leave?" asks for an allowance).
+    (r"\bhow many (?:working |business )?(?:minutes|hours|days|weeks|months|years)"
+     r"(?= (?:does|do|did|will|would|should|is|are|to|until|till|before)\b)", "how long"),
     # "Where can I find out my score" asks how to check it, not for a place; so does "where can I
     # see my statements" ask how to see one's own things ("where can I find a pharmacy" or "where
     # can I park" still ask for a place).
