@@ -777,6 +777,22 @@ def test_a_period_and_a_season_said_two_ways_are_one_value() -> None:
         assert compare(analyse(cached), analyse(new)).refused == "value", cached
 
 
+def test_the_unit_an_answer_is_given_in_is_no_value() -> None:
+    """A unit after "how many" or "how much" says how the answer is counted, not a value the
+    question names; a weight in pounds is a weight; "first aid" and "at first" count nothing."""
+    for cached, new in (("How many days' notice do I need to give?", "How much notice do I need to give?"),
+                        ("How many hours of sleep does a teen need?", "How much sleep does a teen need?"),
+                        ("How many tablespoons are in a cup?", "How many tbsp are in 1 cup?"),
+                        ("How many calories are in a pound of mince?", "How many calories in 1lb of mince?"),
+                        ("What goes in a first aid kit?", "What goes in a first-aid kit?")):
+        assert compare(analyse(cached), analyse(new)).refused is None, cached
+    for cached, new in (("How much notice do I need to give?", "Do I need to give 2 days' notice?"),
+                        ("How many calories are in a pound of mince?", "How many calories in £1 of mince?"),
+                        ("Can I bring a pound of cheese?", "Can I bring 2 pounds of cheese?")):
+        assert compare(analyse(cached), analyse(new)).refused == "value", cached
+    assert analyse("At first it worked, now it won't start").values == frozenset()
+
+
 def test_real_words_and_adverbs_are_not_read_as_values() -> None:
     """A regular form of a dictionary word is no slip of a value word ("fixes" of "five", "nixes"
     of "nine", "dozed" of "dozen"); "once" before a clause and "first" closing one tell when

@@ -588,6 +588,8 @@ def analyse(text: str) -> Features:
         if verb is not None:
             kind = "polar"
             content.discard(verb)  # "switch dark mode off" says what "turn off dark mode" does
+        if kind == "value" and _unit_asked_for(low, plain):
+            kind = "stop"  # "How many days' notice ...?" asks what "How much notice ...?" does
         if kind == "value":
             values.update(_values(low, w))
         elif kind == "negation":
@@ -635,6 +637,28 @@ def analyse(text: str) -> Features:
                     frozenset(names), frozenset(content), frozenset(roles), frozenset(senses), spelled,
                     frozenset(rare), tuple(plain), said_words, tuple(w for w in plain if w not in said_set),
                     whose.of(text), frozenset(w for w, at in said if at in conditional_clauses))
+
+
+# The units an answer of how much or how many may be given in.
+_UNITS_ASKED = word_set(
+    "minute minutes hour hours day days week weeks fortnight fortnights month months year years "
+    "second seconds mile miles km kilometre kilometres kilometer kilometers metre metres meter meters "
+    "kg kilo kilos gram grams lb lbs litre litres liter liters gallon gallons ml millilitre millilitres "
+    "gb mb tb gigabyte gigabytes megabyte megabytes cup cups tablespoon tablespoons teaspoon teaspoons "
+    "inch inches cm mm tbsp tsp oz ounce ounces pint pints hr hrs min mins sec secs yr yrs kgs g")
+
+
+@cache
+def _unit_values() -> frozenset[str]:
+    """:data:`_UNITS_ASKED` as the value gate reads them, whichever spelling was written."""
+    return frozenset(_value(as_read(word), stem(as_read(word))) for word in _UNITS_ASKED)
+
+
+def _unit_asked_for(low: str, plain: list[str]) -> bool:
+    """Whether a unit without a count follows "how many" or "how much" (a working or business
+    day too): the unit the answer is given in, not a value the question names."""
+    before = plain[-3:-1] if plain[-1:] in (["work"], ["business"]) else plain[-2:]
+    return _value(low, stem(low)) in _unit_values() and before in (["how", "many"], ["how", "much"])
 
 
 def _governed(plain: list[str], at: int, content: set[str]) -> str:
@@ -717,6 +741,8 @@ def _kind(low: str, w: str, previous: str, following: str, how_long: bool) -> st
     if low == "one" and (following in _AFTER_PRONOUN_ONE or previous in _BEFORE_PRONOUN_ONE) \
             and previous not in _NUMBER_BEFORE_ONE:
         return "stop"  # the pronoun: "how do I apply for one?", "a new one", "which one"; not "one or two"
+    if low == "first" and (previous == "at" or following == "aid"):
+        return "stop" if previous == "at" else "content"  # "at first" is when, "first aid" a thing
     if low in _NUMBER_WORDS and not (low == "second" and previous in {"a", "one"}):
         return "value"
     if low in _REMAINING and previous in _PERIODS:

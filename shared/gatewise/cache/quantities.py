@@ -113,6 +113,9 @@ _ONE_MEASURE = re.compile(r"\b(?P<n>half an?|an?|one)\s+(?P<unit>(?:kilo|kilogra
                           r"kilometre|kilometer|metre|gigabyte|megabyte|terabyte|cup|tablespoon|"
                           r"teaspoon|millilitre|milliliter|pint|ounce)s?|kg|km|gb|mb|tb|ml|tbsp|tsp|oz)\b",
                           re.IGNORECASE)
+# "a pound of mince" and "weighs 5 pounds" are weights, as "1lb" is; a bare "pound" is money.
+_POUND_WEIGHT = re.compile(r"\b(?P<verb>weigh(?:s|ed|ing)?\s+)?(?P<n>an?|one|\d{1,6}(?:\.\d{1,3})?)"
+                           r"\s+pounds?\b(?P<of>\s+of\b)?", re.IGNORECASE)
 _NAMED = (
     (re.compile(r"\bweekends?\b", re.IGNORECASE), "saturday and sunday"),
     (re.compile(r"\bchristmas eve\b", re.IGNORECASE), "24 december"),
@@ -234,6 +237,12 @@ def _rate(match: re.Match[str]) -> str:
     return f"{match['count']} {_RATES[match['a'].lower()]}"
 
 
+def _pound_weight(match: re.Match[str]) -> str:
+    if not (match["verb"] or match["of"]):
+        return match[0]
+    return f"{match['verb'] or ''}{_digits(_count(match['n']))} lb{match['of'] or ''}"
+
+
 def _period_at_end(match: re.Match[str]) -> str:
     if match["before"].lower() in _LENGTH_BEFORE:
         return match[0]
@@ -303,4 +312,5 @@ def canonical(text: str) -> str:
     text = _LENGTH.sub(_length, text)
     text = _EVERY.sub(_every, text)  # a count of months a length just wrote ("every a year")
     text = _ONE_MEASURE.sub(lambda m: f"{_digits(_count(m['n']))} {m['unit']}", text)
+    text = _POUND_WEIGHT.sub(_pound_weight, text)
     return _day_first(_SHORT_DATE.sub(_whole_date, text))
