@@ -273,6 +273,8 @@ _BEFORE_LAST_VERB = word_set("it they this that these those will would to")
 # Verbs that only frame what is asked about ("Do you offer X?", "Does the Pixel support X?"),
 # but nouns after a determiner ("any offers on laptops?", "contact support").
 _FRAME_VERBS = word_set("offer offers offered provide provides provided supply supplies support supports")
+# Participles that only introduce the value after them.
+_MEASURING = word_set("weighing measuring costing priced sized lasting totalling totaling worth")
 _BEFORE_FRAME_NOUN = _BEFORE_NOUN | word_set("there any some no special customer technical tech contact")
 # Clauses made only of these open or close a message without asking anything.
 _CHAT = word_set(
@@ -764,6 +766,8 @@ def _kind(low: str, w: str, previous: str, following: str, how_long: bool) -> st
         return "polar"
     if low == "work" and previous in _BEFORE_NOUN:
         return "content"  # "my work password", "at work"; but "how does it work"
+    if low in _MEASURING and following[:1].isdigit():
+        return "stop"  # "a suitcase weighing 23kg" is "a 23kg suitcase": the value says it
     if low in _FRAME_VERBS and previous not in _BEFORE_FRAME_NOUN:
         return "stop"
     if low in _STOP or w in _STOP or low in _ROLE_WORDS or (not low.isalpha() and "-" not in low):
