@@ -36,7 +36,10 @@ each, as an assistant's traffic would hold them, half the traps reworded; blind5
 domains): written after all that and measured once before anything changed for them; then
 blind4's four traps served were read (three closed) and blind5's one read and closed.
 ``blind6``: the same kind as blind4, written after every mend and measured once; only its one
-trap served was read after that.
+trap served was read after that. ``bench/data/cache_pairs_dev2.jsonl``, ``dev2``: 200 paraphrases
+and 100 traps written by another hand from the same brief as blind4, but to be read: its
+failures were read and the gates mended where a general reading was missing, so it is a
+regression set.
 
 Policies, side by side on the same vectors:
 
