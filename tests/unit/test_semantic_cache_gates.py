@@ -793,6 +793,41 @@ def test_the_unit_an_answer_is_given_in_is_no_value() -> None:
     assert analyse("At first it worked, now it won't start").values == frozenset()
 
 
+@pytest.mark.parametrize(("cached", "new"), [
+    ("How often should I feed my cat?", "How many times a day does a cat need feeding?"),
+    ("Who wrote the novel 1984?", "Who wrote the novel Nineteen Eighty-Four?"),
+    ("Can I change my major after the first year?", "Can I change my major after year one?"),
+    ("How do I connect my AirPods to my Mac?", "How do I connect my AirPods to my Mac computer?"),
+    ("What is an index fund?", "What does the term 'index fund' mean?"),
+    ("How do I switch energy supplier?", "How do I switch to a different energy supplier?"),
+    ("Can I take ibuprofen with paracetamol?", "Can I take ibuprofen with acetaminophen?"),
+    ("What's the overdraft fee on my current account?", "What's the overdraft fee on my checking account?"),
+    ("How do I fix a dripping tap?", "How do I fix a dripping faucet?"),
+    ("How often should I work out?", "How often should I exercise?"),
+    ("Can I freeze my gym membership?", "Can I put my gym membership on hold?"),
+    ("Can I deposit a cheque in the app?", "Can I deposit a check in the app?"),
+])
+def test_one_thing_said_another_common_way_passes(cached: str, new: str) -> None:
+    assert compare(analyse(cached), analyse(new)).refused is None
+
+
+@pytest.mark.parametrize(("gate", "cached", "new"), [
+    ("value", "How often should I feed my cat?", "Should I feed my cat twice a day?"),
+    ("value", "Who wrote the novel 1984?", "Who wrote the novel Nineteen Eighty-Five?"),
+    ("value", "Can I change my major after the first year?", "Can I change my major after year two?"),
+    ("content", "How do I replace my iPhone battery?", "How do I replace my iPhone?"),
+    ("value", "Can I bring twenty fifty-pound notes?", "Can I bring 2050 pound notes?"),
+])
+def test_what_those_readings_do_not_stretch_to(gate: str, cached: str, new: str) -> None:
+    assert compare(analyse(cached), analyse(new)).refused == gate
+
+
+def test_work_out_with_something_to_work_out_is_calculating() -> None:
+    tax = analyse("How do I work out my tax?")
+    assert compare(tax, analyse("How do I calculate my tax?")).refused is None
+    assert compare(tax, analyse("How do I exercise my tax?")).refused is not None
+
+
 def test_real_words_and_adverbs_are_not_read_as_values() -> None:
     """A regular form of a dictionary word is no slip of a value word ("fixes" of "five", "nixes"
     of "nine", "dozed" of "dozen"); "once" before a clause and "first" closing one tell when

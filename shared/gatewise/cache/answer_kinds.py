@@ -222,7 +222,7 @@ def answered_words(side: gates.Features, other: gates.Features) -> frozenset[str
         found |= words["ending"]
     # "What does APR mean?" asks what "What is APR?" (or "What's APR?") does; not "What is the
     # excess on my policy?", which asks for an amount
-    term = [w for w in other.sequence[1:] if w not in ("is", "are")]
+    term = [w for w in other.sequence[1:] if w not in ("is", "are", "a", "an")]
     if side.sequence[:1] == other.sequence[:1] == ("what",) and 0 < len(term) <= 3 \
             and all(w in other.said for w in term):
         found.add(gates.stem("mean"))

@@ -53,6 +53,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import cache, lru_cache
 from importlib import resources
+from itertools import pairwise
 
 from gatewise.cache import acronyms, answer_kinds, quantities, synonyms, whose, word_senses
 
@@ -625,6 +626,8 @@ def analyse(text: str) -> Features:
         words.add(w)
         plain.append(w)
         previous = w
+    if ("how", "often") in pairwise(plain):
+        values -= _RATES_ASKED  # "How often should I feed my cat?" asks "How many times a day ...?"
     roles = set()
     for i, word in enumerate(plain):
         if word in _ROLE_WORDS:
@@ -654,6 +657,10 @@ _UNITS_ASKED = word_set(
 def _unit_values() -> frozenset[str]:
     """:data:`_UNITS_ASKED` as the value gate reads them, whichever spelling was written."""
     return frozenset(_value(as_read(word), stem(as_read(word))) for word in _UNITS_ASKED)
+
+
+# The rates a question of how often may count its answer by.
+_RATES_ASKED = frozenset({"hourly", "daily", "weekly", "fortnightly", "monthly", "quarterly", "yearly"})
 
 
 def _unit_asked_for(low: str, plain: list[str]) -> bool:
@@ -979,8 +986,8 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
     subject_cached, subject_new = _subject(cached, new), _subject(new, cached)  # each side's, once
     only_cached = _unmatched(cached, subject_cached, new, subject_new)
     only_new = _unmatched(new, subject_new, cached, subject_cached)
-    only_cached -= answer_kinds.answered_words(cached, new)
-    only_new -= answer_kinds.answered_words(new, cached)
+    only_cached -= answer_kinds.answered_words(cached, new) | _kind_of_name(cached, new)
+    only_new -= answer_kinds.answered_words(new, cached) | _kind_of_name(new, cached)
     for word in (*only_cached, *only_new):
         if word in cached.names or word in new.names:
             return LexicalVerdict("name")
@@ -1246,6 +1253,18 @@ def _subject(side: Features, other: Features) -> frozenset[str]:
     axes = {axis for axis, _, _ in other.polarity}
     return side.content | {word for axis, _, word in side.polarity
                            if axis not in axes and word not in _LIGHT_POLAR}
+
+
+# What a name is, said after it: "my Mac computer" is "my Mac", "my Netflix subscription" "Netflix".
+_KINDS_OF_NAME = word_set(
+    "account accounts subscription subscriptions membership computer laptop website site")
+
+
+def _kind_of_name(side: Features, other: Features) -> frozenset[str]:
+    """The words of ``side`` that only say what kind of thing the name before them is, where
+    ``other`` says the name without them (not a part of it: "my iPhone battery" is no iPhone)."""
+    return frozenset(word for name, word in pairwise(side.sequence)
+                     if name in side.names and name in other.names and word in _KINDS_OF_NAME)
 
 
 def _unmatched(side: Features, subject: frozenset[str], other: Features,

@@ -63,6 +63,17 @@ _EVERY_AS = {("3", "month"): "quarterly", ("2", "week"): "fortnightly", ("other"
              ("12", "month"): "yearly", ("7", "day"): "weekly"}
 # "2 times a day" is "twice a day": a count of times is written as "x2", as "twice" is read.
 _TIMES = re.compile(rf"\b(?P<n>\d{{1,3}}|{'|'.join(_UNITS)}|ten)\s+times\b", re.IGNORECASE)
+# "How many times a day" asks how often, by the day.
+_HOW_MANY_TIMES = re.compile(rf"\bhow\s+many\s+times\s+(?:an?|per|each|every)\s+(?P<a>{_PERIOD})\b",
+                             re.IGNORECASE)
+# A year said in words: "nineteen eighty-four", "twenty twenty-five".
+_YEAR_IN_WORDS = re.compile(rf"\b(?P<century>{'|'.join(_TEENS)}|twenty)[\s-](?P<tens>{'|'.join(_TENS)})"
+                            rf"(?:[\s-](?P<unit>{'|'.join(_UNITS)}))?\b(?!-)", re.IGNORECASE)
+# "year one", "day 1", "chapter three": the first year, the first day, the third chapter.
+_NUMBERED = re.compile(r"\b(?P<what>year|day|week|month|season|series|chapter|part|step|stage|level|round"
+                       r"|phase)\s+(?P<n>[1-5]|one|two|three|four|five)\b"
+                       r"(?![.,:]?\d|[\s-]+(?:\d|one|two|three|four|five)\b)", re.IGNORECASE)
+_IN_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5"}
 # In a question of how much or how many, "a year" or "in a day" that ends the clause is a rate:
 # "How many days holiday do I get a year?" asks for the yearly allowance, "How much can I
 # withdraw in a day?" for the daily limit.
@@ -237,6 +248,11 @@ def _rate(match: re.Match[str]) -> str:
     return f"{match['count']} {_RATES[match['a'].lower()]}"
 
 
+def _year_in_words(match: re.Match[str]) -> str:
+    century = _TEENS.get(match["century"].lower(), 20)
+    return str(century * 100 + _TENS[match["tens"].lower()] + _UNITS.get((match["unit"] or "").lower(), 0))
+
+
 def _pound_weight(match: re.Match[str]) -> str:
     if not (match["verb"] or match["of"]):
         return match[0]
@@ -294,6 +310,7 @@ def canonical(text: str) -> str:
     text = _PART_OF_DAY.sub(_part_of_day, text)
     text = _HALF_DAY.sub(_half_day, text)
     text = _LEADING_ZERO.sub(lambda m: f"{m['h']}:{m['m']}", text)
+    text = _YEAR_IN_WORDS.sub(_year_in_words, text)
     text = _COMPOUND.sub(lambda m: str(_TENS[m["tens"].lower()] + _UNITS[m["unit"].lower()]), text)
     text = _COUNT_JOINED.sub(lambda m: m["n"] + " ", text)
     text = _THOUSANDS.sub(lambda m: m["sign"] + _digits(float(m["n"]) * 1000), text)
@@ -301,10 +318,12 @@ def canonical(text: str) -> str:
     text = _PENNIES.sub(lambda m: m["amount"] + ("." + m["tenths"] if m["tenths"] else ""), text)
     text = _SHORT_DATE.sub(_whole_date, text)
     text = _day_first(text)
+    text = _NUMBERED.sub(lambda m: f"{_ORDINALS[_IN_WORDS.get(m['n'].lower(), m['n'])]} {m['what']}", text)
     text = _ORDINAL.sub(lambda m: _ORDINALS[m["n"]], text)
     text = _FIRST_PERIOD.sub("first 1 ", text)
     text = _TIMES.sub(lambda m: "x" + str(_TWELVE.get(m["n"].lower(), m["n"])), text)
     text = _EVERY.sub(_every, text)
+    text = _HOW_MANY_TIMES.sub(lambda m: "how often " + _RATES[m["a"].lower()], text)
     text = _RATE.sub(_rate, text)
     if _QUANTITY_QUESTION.search(text):
         text = _RATE_AT_END.sub(lambda m: _RATES[m["a"].lower()], text)

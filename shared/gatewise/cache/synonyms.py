@@ -93,6 +93,9 @@ staff: staff employees
 boss: boss employer
 customer: customer client
 medicine: medicine medication
+paracetamol: paracetamol acetaminophen
+lawyer: lawyer solicitor attorney
+subtitles: subtitles captions
 vaccine: vaccine vaccination jab shot immunisation immunization
 illness: illness sickness
 sick: sick ill unwell
@@ -179,6 +182,9 @@ _PHRASES = (
     (r"\b(?:show|reveal|display|see|view|find)(?:s|ing|ed|n)? (?:the |my |all )?hidden\b", "unhide"),
     (r"\bfill(?:ed|ing)? (?:in|out)\b", "complete"),
     (r"\bpick(?:ed|ing)? up\b", "collect"),
+    # "work out" with nothing to work out after it is exercise ("How often should I work out?")
+    (r"\bwork(?:s|ed|ing)?[ -]?outs?\b(?=\s*(?:[?.!,;]|$|\b(?:at|in|every|each|a|per|for|before|after|during"
+     r"|when|daily|weekly|twice|once|on|at|regularly|more|less)\b))", "exercise"),
     (r"\bwork(?:ed|ing)? out\b", "calculate"),
     (r"\bmoney back\b", "refund"),
     # A reply that waves a thanks or an apology away ("No problem, I've noted it.") negates
@@ -194,6 +200,19 @@ _PHRASES = (
     (r"\bsort(?:s|ed|ing)? out\b", "fix"),
     (r"\bput(?:s|ting)? off\b", "postpone"),
     (r"\bannual leave\b", "holiday"),
+    # "What does the term 'APR' mean?" asks what "What does APR mean?" does
+    (r"\b(?:the )?(?:term|word|phrase|expression|acronym|abbreviation)\s+(?=['\"‘“])", ""),
+    # "changing to a different provider" is switching provider
+    (r"\b((?:chang|switch|mov)(?:e|es|ed|ing|h|hes|hed|hing)?) to (?:a |an )?(?:different|another)\b",
+     r"\1 to"),
+    # American and British names of one thing
+    (r"\bchecking account(s?)\b", r"current account\1"),
+    (r"\bfaucet(s?)\b", r"tap\1"),
+    (r"\b(?:city|town) cent(?:re|er)\b", "downtown"),
+    (r"\bwire transfer(s?)\b", r"bank transfer\1"),
+    (r"\b(deposit|cash|pay in|paying in|write|sign)\s+(a|the|my|this|that)\s+check\b", r"\1 \2 cheque"),
+    # "put my membership on hold" pauses it
+    (r"\bput(?:s|ting)?\b((?: [\w'’]+){1,3}) on hold\b", r"pause\1"),
     (r"\bzip code\b", "postcode"),
     # Within one country is domestic, the opposite of international.
     (r"\b(?:within|inside) the country\b|\bin the same country\b|\bdomestically\b", "domestic"),
