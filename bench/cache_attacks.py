@@ -8,6 +8,8 @@ first:
 - value:     a number one more, or its digits reversed; a day, a month, am/pm, a currency, a
              period or rate, a time of day or an age group exchanged for another;
 - opposite:  a word for its opposite (enable/disable, free/paid, early/late, maximum/minimum...);
+- sibling:   a word for another on the same side of its pair that means something else
+             (legal/safe, hot/warm, faster/longer, receive/deposit, start/continue...);
 - name:      a capitalised name mid-sentence for another name;
 - negation:  a negation removed, or added after the first auxiliary verb;
 - qualifier: business, international, premium or second added after a determiner.
@@ -67,6 +69,10 @@ _OPPOSITES = _both_ways("""
     cancel:renew include:exclude included:excluded inside:outside private:public domestic:international
     early:late subscribe:unsubscribe lock:unlock hide:show block:unblock always:never safe:unsafe
     free:paid""")
+_SIBLINGS = _both_ways("""
+    legal:safe valid:true healthy:cheap hot:warm cold:cool faster:longer bigger:higher increase:extend
+    upgrade:expand receive:deposit send:withdraw start:continue win:pass connect:follow lock:close
+    illegal:unsafe""")
 _NAMES = ("London", "Paris", "Amazon", "Tesco", "Spain", "Japan", "Visa", "PayPal", "Google", "Zoom")
 _QUALIFIERS = ("business", "international", "premium", "second")
 _NEGATIONS = ((r"\bnot ", ""), (r"n't\b", ""), (r"\bnever\b", "always"), (r"\bwithout\b", "with"),
@@ -110,8 +116,8 @@ def _qualifiers(text: str) -> list[str]:
 
 
 KINDS: dict[str, Callable[[str], list[str]]] = {
-    "value": _values, "opposite": _words(_OPPOSITES), "name": _names, "negation": _negations,
-    "qualifier": _qualifiers}
+    "value": _values, "opposite": _words(_OPPOSITES), "sibling": _words(_SIBLINGS), "name": _names,
+    "negation": _negations, "qualifier": _qualifiers}
 
 
 def _share(count: int, total: int) -> str:

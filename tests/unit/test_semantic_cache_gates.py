@@ -786,6 +786,11 @@ def test_the_unit_an_answer_is_given_in_is_no_value() -> None:
                         ("How many calories are in a pound of mince?", "How many calories in 1lb of mince?"),
                         ("What goes in a first aid kit?", "What goes in a first-aid kit?")):
         assert compare(analyse(cached), analyse(new)).refused is None, cached
+    # two units asked in ask for two counts
+    for cached, new in (("How many days are in a leap year?", "How many weeks are in a leap year?"),
+                        ("How many times a week should I run?", "How many times a day should I run?"),
+                        ("How many days' notice must I give?", "How many weeks' notice must I give?")):
+        assert compare(analyse(cached), analyse(new)).refused == "value", cached
     for cached, new in (("How much notice do I need to give?", "Do I need to give 2 days' notice?"),
                         ("How many calories are in a pound of mince?", "How many calories in £1 of mince?"),
                         ("Can I bring a pound of cheese?", "Can I bring 2 pounds of cheese?")):
@@ -820,6 +825,42 @@ def test_one_thing_said_another_common_way_passes(cached: str, new: str) -> None
 ])
 def test_what_those_readings_do_not_stretch_to(gate: str, cached: str, new: str) -> None:
     assert compare(analyse(cached), analyse(new)).refused == gate
+
+
+@pytest.mark.parametrize(("cached", "new"), [
+    ("Is it legal to drink alcohol on a train?", "Is it safe to drink alcohol on a train?"),
+    ("Is the new iPhone bigger?", "Is the new iPhone faster?"),
+    ("Can I receive money abroad?", "Can I deposit money abroad?"),
+    ("Is the water hot?", "Is the water warm?"),
+    ("Is the train faster than the bus?", "Is the train longer than the bus?"),
+    ("Can I upgrade my plan?", "Can I extend my plan?"),
+    ("Is this test result positive?", "Is this test result valid?"),
+])
+async def test_one_side_of_a_pair_said_with_another_word_is_another_question(
+        cache: SemanticCache, cached: str, new: str) -> None:
+    """Two words on the same side of an opposite pair are not synonyms for that: each must match
+    the other as any word would, and word vectors do not make them near-synonyms."""
+    assert (await cache.judge(cached, new, 0.99))[0] in ("content", "rare_word")
+
+
+@pytest.mark.parametrize(("cached", "new"), [
+    ("How do I turn on dark mode?", "How do I enable dark mode?"),
+    ("How do I enable dark mode?", "How do I activate dark mode?"),
+    ("How do I delete my account?", "How do I remove my account?"),
+    ("Can I pause my phone contract?", "Can I freeze my phone contract?"),
+    ("What's the minimum deposit?", "What's the least I can deposit?"),
+    ("How do I roll back to a previous version?", "How do I roll back to an earlier version?"),
+    ("How do I add a table in Word?", "How do I insert a table in Word?"),
+    ("Can I take ibuprofen with paracetamol?", "Is it safe to take ibuprofen with paracetamol?"),
+])
+def test_one_side_of_a_pair_said_with_a_synonym_is_the_same_question(cached: str, new: str) -> None:
+    assert compare(analyse(cached), analyse(new)).refused is None
+
+
+async def test_safe_is_what_can_asks_only_of_taking_something_in(cache: SemanticCache) -> None:
+    for cached, new in (("Can I use my phone while driving?", "Is it safe to use my phone while driving?"),
+                        ("Is it legal to drink on a train?", "Is it safe to drink on a train?")):
+        assert (await cache.judge(cached, new, 0.99))[0] is not None, cached
 
 
 def test_work_out_with_something_to_work_out_is_calculating() -> None:

@@ -96,6 +96,16 @@ async def test_a_minimal_pair_is_never_read_in_context(cache: SemanticCache) -> 
     assert (await cache.judge(cached, new, 0.99))[0] == "content"
 
 
+async def test_a_condition_is_never_read_in_context(cache: SemanticCache) -> None:
+    """"while pregnant" and "when breastfeeding" read alike in context, and ask of two conditions."""
+    cached, new = "Is it safe to take ibuprofen while pregnant?", "Can I take ibuprofen when breastfeeding?"
+    assert await similarity(cache, cached, new) >= REWORDED_COSINE
+    assert not compare(*analyse_pair(cached, new)).rebuilt
+    scope = Scope("condition", ("m",))
+    await cache.store(scope, cached, {"answer": cached})
+    assert (await cache.lookup(scope, new)).hit is None
+
+
 async def test_under_the_rewording_cosine_nothing_is_read_in_context(cache: SemanticCache) -> None:
     cached, new = PARTNERED[0]
     assert (await cache.judge(cached, new, REWORDED_COSINE - 0.01))[0] == "content"

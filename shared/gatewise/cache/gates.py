@@ -458,6 +458,7 @@ class Features:
     frame: tuple[str, ...]  # the function words, in order
     owners: frozenset[tuple[str, str]] = frozenset()  # (whose: "i", "you" or a stem, the stem of what)
     conditional: frozenset[str] = frozenset()  # the said words of a clause of condition or circumstance
+    units: frozenset[str] = frozenset()  # the units an answer is asked in: "how many days"
 
 
 def _question_part(text: str) -> str:
@@ -547,6 +548,7 @@ def analyse(text: str) -> Features:
     title_case = bool(alpha) and sum(t[0].isupper() for t in alpha) * 4 > len(alpha) * 3
 
     values: set[str] = set()
+    units: set[str] = set()  # the units an answer of how much, how many or how often is asked in
     negations = 0
     polarity: set[tuple[str, int, str]] = set()
     clause = 0
@@ -593,6 +595,7 @@ def analyse(text: str) -> Features:
             content.discard(verb)  # "switch dark mode off" says what "turn off dark mode" does
         if kind == "value" and _unit_asked_for(low, plain):
             kind = "stop"  # "How many days' notice ...?" asks what "How much notice ...?" does
+            units.update(_values(low, w))
         if kind == "value":
             values.update(_values(low, w))
         elif kind == "negation":
@@ -627,7 +630,8 @@ def analyse(text: str) -> Features:
         plain.append(w)
         previous = w
     if ("how", "often") in pairwise(plain):
-        values -= _RATES_ASKED  # "How often should I feed my cat?" asks "How many times a day ...?"
+        units |= values & _RATES_ASKED  # "How often should I feed my cat?" asks "How many times a day ...?"
+        values -= _RATES_ASKED
     roles = set()
     for i, word in enumerate(plain):
         if word in _ROLE_WORDS:
@@ -641,7 +645,8 @@ def analyse(text: str) -> Features:
     return Features(frozenset(values), negations, frozenset(polarity), negated, asserted, frozenset(words),
                     frozenset(names), frozenset(content), frozenset(roles), frozenset(senses), spelled,
                     frozenset(rare), tuple(plain), said_words, tuple(w for w in plain if w not in said_set),
-                    whose.of(text), frozenset(w for w, at in said if at in conditional_clauses))
+                    whose.of(text), frozenset(w for w, at in said if at in conditional_clauses),
+                    frozenset(units))
 
 
 # The units an answer of how much or how many may be given in.
@@ -665,9 +670,13 @@ _RATES_ASKED = frozenset({"hourly", "daily", "weekly", "fortnightly", "monthly",
 
 def _unit_asked_for(low: str, plain: list[str]) -> bool:
     """Whether a unit without a count follows "how many" or "how much" (a working or business
-    day too): the unit the answer is given in, not a value the question names."""
+    day too; "how long" is "how many" rewritten before a unit): the unit the answer is given
+    in, not a value the question names."""
     before = plain[-3:-1] if plain[-1:] in (["work"], ["business"]) else plain[-2:]
-    return _value(low, stem(low)) in _unit_values() and before in (["how", "many"], ["how", "much"])
+    return _value(low, stem(low)) in _unit_values() and before in _ASKING_A_COUNT
+
+
+_ASKING_A_COUNT = (["how", "many"], ["how", "much"], ["how", "long"])
 
 
 def _governed(plain: list[str], at: int, content: set[str]) -> str:
@@ -967,7 +976,9 @@ def names_a_meaning(words: Iterable[str]) -> bool:
 
 def compare(cached: Features, new: Features) -> LexicalVerdict:
     """The lexical gates, cheapest first."""
-    if not _same_values(cached.values, new.values):
+    # a unit asked in on one side only asks what "how long" or "how often" does; two units differ
+    if not _same_values(cached.values, new.values) \
+            or (cached.units and new.units and cached.units != new.units):
         return LexicalVerdict("value")
     if cached.negations != new.negations:
         return LexicalVerdict("negation")
@@ -986,8 +997,8 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
     subject_cached, subject_new = _subject(cached, new), _subject(new, cached)  # each side's, once
     only_cached = _unmatched(cached, subject_cached, new, subject_new)
     only_new = _unmatched(new, subject_new, cached, subject_cached)
-    only_cached -= answer_kinds.answered_words(cached, new) | _kind_of_name(cached, new)
-    only_new -= answer_kinds.answered_words(new, cached) | _kind_of_name(new, cached)
+    only_cached -= _said_by_the_other(cached, new)
+    only_new -= _said_by_the_other(new, cached)
     for word in (*only_cached, *only_new):
         if word in cached.names or word in new.names:
             return LexicalVerdict("name")
@@ -998,7 +1009,10 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
         # a condition one side adds ("... if I'm only transiting through Bangkok") and the other
         # has none: not a rewording
         return LexicalVerdict("content", *unmatched)
-    rebuilt = _rebuilt(cached, only_cached, new, only_new)
+    # a condition's words are matched word for word, never by a near word read in context:
+    # "... while pregnant" is not "... when breastfeeding"
+    rebuilt = _rebuilt(cached, only_cached, new, only_new) \
+        and not (only_cached & cached.conditional or only_new & new.conditional)
     for word in (*only_cached, *only_new):
         if word in cached.rare or word in new.rare:
             return LexicalVerdict("rare_word", *unmatched, rebuilt=rebuilt)
@@ -1248,11 +1262,26 @@ def _leading_side(side: Features, axis: str) -> int:
 
 
 def _subject(side: Features, other: Features) -> frozenset[str]:
-    """Content words plus the polar words whose pair the other side does not touch at all, but
-    for the light ones."""
-    axes = {axis for axis, _, _ in other.polarity}
+    """Content words plus the polar words, but for the light ones: those whose pair the other
+    side does not touch at all, and those whose pair it says with a word of its own, not only a
+    particle. One side of a pair is no synonym: "Is it legal to swim here?" is not "Is it safe
+    to swim here?", nor "Can I receive money?" "Can I deposit money?"; "turn on" still says what
+    "enable" does."""
+    touched = {axis for axis, _, _ in other.polarity}
+    worded = {axis for axis, _, word in other.polarity if not _particle(word)}
     return side.content | {word for axis, _, word in side.polarity
-                           if axis not in axes and word not in _LIGHT_POLAR}
+                           if word not in _LIGHT_POLAR and (axis not in touched
+                                                            or (axis in worded and not _particle(word)))}
+
+
+def _particle(word: str) -> bool:
+    return word in _PARTICLES or word.startswith(_LOOSE)
+
+
+def _said_by_the_other(side: Features, other: Features) -> frozenset[str]:
+    """The words of ``side`` that ``other`` says in its own way: the kind of answer it asks for,
+    what kind of thing a name both say is, whether taking something is safe."""
+    return answer_kinds.answered_words(side, other) | _kind_of_name(side, other) | _safe_to_take(side, other)
 
 
 # What a name is, said after it: "my Mac computer" is "my Mac", "my Netflix subscription" "Netflix".
@@ -1265,6 +1294,30 @@ def _kind_of_name(side: Features, other: Features) -> frozenset[str]:
     ``other`` says the name without them (not a part of it: "my iPhone battery" is no iPhone)."""
     return frozenset(word for name, word in pairwise(side.sequence)
                      if name in side.names and name in other.names and word in _KINDS_OF_NAME)
+
+
+@cache
+def _taking_verbs() -> frozenset[str]:
+    """Stems of the verbs of taking something in, whose "Can I ...?" asks whether it is safe."""
+    return frozenset(stem(w) for w in word_set("eat drink take have give feed combine mix swallow"))
+
+
+@cache
+def _rules_words() -> frozenset[str]:
+    return frozenset(stem(w) for w in word_set("legal illegal law allowed permitted banned rules"))
+
+
+def _safe_to_take(side: Features, other: Features) -> frozenset[str]:
+    """"safe" in ``side`` where ``other`` asks "Can I ...?" of taking the same thing in: "Can I
+    take ibuprofen with paracetamol?" asks "Is it safe to take ibuprofen with paracetamol?"; not
+    where either asks of a rule ("Is it legal ...?"), nor of any other doing ("Can I use my phone
+    while driving?" asks whether it is allowed)."""
+    safe = stem("safe")
+    if safe not in side.sequence or other.sequence[:1] not in (("can",), ("could",), ("may",)) \
+            or not set(side.sequence) & set(other.sequence) & _taking_verbs() \
+            or (set(side.sequence) | set(other.sequence)) & _rules_words():
+        return frozenset()
+    return frozenset({safe})
 
 
 def _unmatched(side: Features, subject: frozenset[str], other: Features,

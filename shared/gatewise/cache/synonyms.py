@@ -19,6 +19,8 @@ from collections.abc import Callable
 from functools import cache
 
 # One group a line: its name, then its words (base forms; inflections are found by the stem).
+# The groups from "enable" on say one side of an opposite pair in other words: a side alone is no
+# synonym ("legal" is not "safe", nor "receive" "deposit").
 _GROUPS = """
 obtain: get obtain receive request acquire order
 change: change update amend modify edit alter adjust switch
@@ -155,6 +157,34 @@ motorway: motorway highway
 maths: maths math
 usa: usa america
 uk: uk britain
+enable: enable activate
+disable: disable deactivate
+start: start begin launch
+stop: stop quit cease halt
+delete: delete remove erase uninstall
+ban: ban forbid prohibit bar disallow
+reject: reject decline refuse deny
+join: join enrol enroll register
+buy: buy purchase
+insert: add insert
+increase: increase raise boost
+reduce: reduce decrease lower cut
+earlier: earlier previous prior
+minimum: minimum min least
+maximum: maximum max most
+pause: pause freeze suspend
+connect: connect pair link
+unsafe: unsafe dangerous harmful hazardous
+toxic: toxic poisonous
+illegal: illegal unlawful
+used: used secondhand second-hand pre-owned
+difficult: difficult hard
+loud: loud noisy
+indoor: inside indoors indoor
+outdoor: outside outdoors outdoor
+entry: entry entrance admission
+merge: merge combine
+split: split separate divide
 """
 
 # "kick someone out", "throw them out": the verb, up to two words, and "out".
@@ -252,8 +282,10 @@ _PHRASES = (
     (r"\bmust\s+(?:i|we|you|they|he|she|it)\b", "required"),
     # "How many days does it take", "How many working days to get a refund?" ask how long it
     # takes, in days ("How many days for annual leave?" asks for an allowance).
-    (r"\bhow many (?:working |business )?(?:minutes|hours|days|weeks|months|years)"
-     r"(?= (?:does|do|did|will|would|should|is|are|to|until|till|before)\b)", "how long"),
+    # The unit stays, as the unit the answer is asked in: "How many days ...?" and "How many
+    # weeks ...?" ask for two counts.
+    (r"\bhow many (?:working |business )?(minutes|hours|days|weeks|months|years)"
+     r"(?= (?:does|do|did|will|would|should|is|are|to|until|till|before)\b)", r"how long \1"),
     # "Where can I find out my score" asks how to check it, not for a place; so does "where can I
     # see my statements" ask how to see one's own things ("where can I find a pharmacy" or "where
     # can I park" still ask for a place).
