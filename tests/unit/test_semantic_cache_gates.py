@@ -811,6 +811,7 @@ def test_the_unit_an_answer_is_given_in_is_no_value() -> None:
     ("How often should I work out?", "How often should I exercise?"),
     ("Can I freeze my gym membership?", "Can I put my gym membership on hold?"),
     ("Can I deposit a cheque in the app?", "Can I deposit a check in the app?"),
+    ("Who sang Bohemian Rhapsody?", "Which band sang Bohemian Rhapsody?"),
 ])
 def test_one_thing_said_another_common_way_passes(cached: str, new: str) -> None:
     assert compare(analyse(cached), analyse(new)).refused is None

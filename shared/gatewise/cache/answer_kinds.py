@@ -101,7 +101,7 @@ def _answer_words() -> dict[str, frozenset[str]]:
              # who to turn to: "Who do I tell about a pothole?" / "How do I report a pothole?"
              "contact": "contact report tell reach speak talk call complain notify inform email write appeal",
              "body": "department team person company organisation organization agency authority office body "
-                     "service provider number",
+                     "service provider number band group singer artist musician actor actress player",
              # a person named by what they did: "Who wrote Emma?" / "Emma's author?"
              "maker": "author writer inventor founder creator composer painter architect designer director "
                       "discoverer",
