@@ -39,7 +39,8 @@ blind4's four traps served were read (three closed) and blind5's one read and cl
 trap served was read after that. ``bench/data/cache_pairs_dev2.jsonl``, ``dev2``: 200 paraphrases
 and 100 traps written by another hand from the same brief as blind4, but to be read: its
 failures were read and the gates mended where a general reading was missing, so it is a
-regression set.
+regression set. ``bench/data/cache_pairs_blind7.jsonl``, ``blind7``: as blind4 (120 paraphrases,
+30 traps of each kind), written blind while dev2's mends were made and measured once after them.
 
 Policies, side by side on the same vectors:
 
@@ -91,7 +92,7 @@ POLICIES = ("gptcache", "content-words", "gatewise")
 # The project's own hand-written pairs, by the half they make up: bench/data/cache_pairs_<half>.jsonl
 # (the first, "own", is cache_pairs.jsonl).
 _OWN_HALVES = ("own", "fresh", "hazards", "unseen", "probes", "blind", "blind2", "blind3", "blind4", "blind5",
-               "blind6", "dev2")
+               "blind6", "dev2", "blind7")
 _DATA = Path(__file__).parent / "data"
 OWN_PAIRS = {half: _DATA / ("cache_pairs.jsonl" if half == "own" else f"cache_pairs_{half}.jsonl")
              for half in _OWN_HALVES}

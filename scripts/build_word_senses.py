@@ -3,7 +3,9 @@
 From WordNet 3.0 (Princeton University; Debian's ``wordnet-base`` package installs it under
 /usr/share/wordnet): for each single word, the synsets of its ``--senses`` most frequent senses
 in every part of speech, and, for verbs, the synsets those senses are a manner of (the direct
-hypernyms: "amend" is a way to "modify", "book" to "schedule"). Two words are interchangeable in
+hypernyms: "amend" is a way to "modify", "book" to "schedule"), and, for nouns, the classes those
+senses of animals, foods, people and plants are kinds of, two levels up ("chicken" and "turkey"
+are both poultry). Two words are interchangeable in
 a question when they share a sense, or when one verb is a manner of the other; words that are
 only two kinds of one thing ("chicken"/"beef", "print"/"download") share neither. Only words
 that WordNet's sense-tagged corpus attests, or that the local embedder's vocabulary lists, are
@@ -37,7 +39,8 @@ NOTICE = (
     "may not be used in advertising or publicity pertaining to distribution of the software and/or "
     "database. Title to copyright in this software, database and any associated documentation shall "
     "at all times remain with Princeton University and LICENSEE agrees to preserve same. "
-    "Derived here: the synsets of each word's most frequent senses, and the direct hypernyms of verbs."
+    "Derived here: the synsets of each word's most frequent senses, the direct hypernyms of verbs and "
+    "the hypernyms of nouns two levels up."
 )
 
 
@@ -56,23 +59,44 @@ def index(wordnet: Path, part: str, senses: int) -> dict[str, tuple[list[str], b
     return found
 
 
-def hypernyms(wordnet: Path) -> dict[str, list[str]]:
-    """Each verb synset's direct hypernyms."""
+# WordNet's lexicographer files of the nouns whose kinds read alike in context and name other
+# things: noun.animal, noun.food, noun.person, noun.plant ("cat" / "dog", "chicken" / "turkey",
+# "landlord" / "tenant", "lily" / "rose"); two kinds of an artifact or an amount are more often
+# one thing said two ways ("laptop" / "notebook", "price" / "rate").
+LIVING_AND_FOOD = frozenset({"05", "13", "18", "20"})
+
+
+def lexicon_files(wordnet: Path) -> dict[str, str]:
+    """Each noun synset's lexicographer file number."""
     found = {}
-    for line in (wordnet / "data.verb").read_text(encoding="latin-1").splitlines():
+    for line in (wordnet / "data.noun").read_text(encoding="latin-1").splitlines():
+        if not line.startswith(" "):
+            offset, file_number = line.split()[:2]
+            found["n" + offset] = file_number
+    return found
+
+
+def hypernyms(wordnet: Path, part: str) -> dict[str, list[str]]:
+    """Each synset's direct hypernyms, for one part of speech."""
+    found = {}
+    for line in (wordnet / f"data.{part}").read_text(encoding="latin-1").splitlines():
         if line.startswith(" "):
             continue
         fields = line.split(" | ")[0].split()
         at = 4 + 2 * int(fields[3], 16)
         pointers = [fields[at + 1 + 4 * i: at + 5 + 4 * i] for i in range(int(fields[at]))]
-        found["v" + fields[0]] = ["v" + offset for symbol, offset, _, _ in pointers if symbol == "@"]
+        found[PARTS[part] + fields[0]] = [PARTS[part] + offset for symbol, offset, _, _ in pointers
+                                          if symbol in ("@", "@i")]
     return found
 
 
 def build(wordnet: Path, senses: int) -> dict[str, object]:
     words: dict[str, list[str]] = {}
     manner_of: dict[str, list[str]] = {}
-    broader = hypernyms(wordnet)
+    kind_of: dict[str, list[str]] = {}
+    broader = hypernyms(wordnet, "verb")
+    classes = hypernyms(wordnet, "noun")
+    files = lexicon_files(wordnet)
     indexes = {part: index(wordnet, part, senses) for part in PARTS}  # each file read once
     for part, found in indexes.items():
         for lemma, (synsets, tagged) in found.items():
@@ -81,6 +105,9 @@ def build(wordnet: Path, senses: int) -> dict[str, object]:
             words.setdefault(lemma, []).extend(synsets)
             if part == "verb":
                 manner_of.setdefault(lemma, []).extend(h for s in synsets for h in broader[s])
+            if part == "noun":
+                parents = [h for s in synsets if files[s] in LIVING_AND_FOOD for h in classes[s]]
+                kind_of[lemma] = parents + [g for h in parents for g in classes[h]]
     numbers: dict[str, int] = {}
 
     def dense(synsets: list[str]) -> list[int]:
@@ -97,6 +124,7 @@ def build(wordnet: Path, senses: int) -> dict[str, object]:
               if lemma.isalpha() and lemma not in words and gates.could_be_a_slip(lemma)}
     return {"notice": NOTICE, "senses": {w: dense(s) for w, s in sorted(words.items())},
             "manner_of": {w: dense(h) for w, h in sorted(manner_of.items()) if h},
+            "kind_of": {w: dense(h) for w, h in sorted(kind_of.items()) if h},
             "forms": dict(sorted(forms.items())), "other_words": sorted(others)}
 
 

@@ -812,6 +812,7 @@ def test_the_unit_an_answer_is_given_in_is_no_value() -> None:
     ("Can I freeze my gym membership?", "Can I put my gym membership on hold?"),
     ("Can I deposit a cheque in the app?", "Can I deposit a check in the app?"),
     ("Who sang Bohemian Rhapsody?", "Which band sang Bohemian Rhapsody?"),
+    ("Which is cheaper, the bus or the train?", "Which costs less, the bus or the train?"),
 ])
 def test_one_thing_said_another_common_way_passes(cached: str, new: str) -> None:
     assert compare(analyse(cached), analyse(new)).refused is None
@@ -823,6 +824,7 @@ def test_one_thing_said_another_common_way_passes(cached: str, new: str) -> None
     ("value", "Can I change my major after the first year?", "Can I change my major after year two?"),
     ("content", "How do I replace my iPhone battery?", "How do I replace my iPhone?"),
     ("value", "Can I bring twenty fifty-pound notes?", "Can I bring 2050 pound notes?"),
+    ("polarity", "What are the cheapest phone plans?", "Which phone plans cost the most?"),
 ])
 def test_what_those_readings_do_not_stretch_to(gate: str, cached: str, new: str) -> None:
     assert compare(analyse(cached), analyse(new)).refused == gate

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gatewise.cache import in_context
+from gatewise.cache import in_context, word_senses
 from gatewise.cache.embedders import LocalEmbedder
 from gatewise.cache.gates import analyse_pair, compare, embedding_text
 from gatewise.cache.semantic import REWORDED_COSINE, Scope, SemanticCache
@@ -94,6 +94,27 @@ async def test_a_minimal_pair_is_never_read_in_context(cache: SemanticCache) -> 
     cached, new = "Is the chicken dish gluten-free?", "Is the beef dish gluten-free?"
     assert not compare(*analyse_pair(cached, new)).rebuilt
     assert (await cache.judge(cached, new, 0.99))[0] == "content"
+
+
+@pytest.mark.parametrize(("cached", "new"), [
+    ("Are lilies toxic to cats?", "are lilies dangerous for dogs"),
+    ("Does my landlord have to pay for boiler repairs?", "Do I as the tenant pay for boiler repairs?"),
+    ("How long should I roast a whole chicken?", "What's the roasting time for a whole turkey?"),
+])
+async def test_siblings_are_no_partners(cache: SemanticCache, cached: str, new: str) -> None:
+    """Two kinds of one animal, food, plant or person read alike in context and name two things."""
+    assert await similarity(cache, cached, new) >= REWORDED_COSINE
+    scope = Scope("siblings:" + cached, ("m",))
+    await cache.store(scope, cached, {"answer": cached})
+    assert (await cache.lookup(scope, new)).hit is None
+
+
+def test_siblings_are_kinds_of_living_things_foods_and_people() -> None:
+    for a, b in (("chicken", "turkey"), ("cat", "dog"), ("landlord", "tenant"), ("beef", "pork")):
+        assert word_senses.siblings((a,), (b,)), a
+    # a kind and its class, one thing said two ways, and kinds of things made are not
+    for a, b in (("puppy", "dog"), ("child", "kid"), ("price", "rate"), ("laptop", "notebook")):
+        assert not word_senses.siblings((a,), (b,)), a
 
 
 async def test_a_condition_is_never_read_in_context(cache: SemanticCache) -> None:

@@ -1016,7 +1016,8 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
     for word in (*only_cached, *only_new):
         if word in cached.rare or word in new.rare:
             return LexicalVerdict("rare_word", *unmatched, rebuilt=rebuilt)
-    reworded = rebuilt and _takes_no_side(cached, only_cached, new, only_new)
+    reworded = rebuilt and _takes_no_side(cached, only_cached, new, only_new) \
+        and not _siblings_between(cached, only_cached, new, only_new)
     if bool(only_cached) != bool(only_new) and not reworded:
         # a word added or dropped, with nothing to stand for it
         return LexicalVerdict("content", *unmatched, rebuilt=rebuilt)
@@ -1190,6 +1191,12 @@ def _rebuilt(a: Features, only_a: frozenset[str], b: Features, only_b: frozenset
 # team" is whom "support" names).
 _PLACE_OF_THING = word_set("building buildings premises site venue city town team teams department "
                            "departments staff desk")
+
+
+def _siblings_between(a: Features, only_a: frozenset[str], b: Features, only_b: frozenset[str]) -> bool:
+    """Whether a word one side says is a sibling of one the other says ("roast a whole chicken" /
+    "the roasting time for a whole turkey"): however alike the sentences, they ask of two things."""
+    return any(word_senses.siblings((a.spelled[x], x), (b.spelled[y], y)) for x in only_a for y in only_b)
 
 
 def _takes_no_side(a: Features, only_a: frozenset[str], b: Features, only_b: frozenset[str]) -> bool:

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from gatewise.cache import gates
+from gatewise.cache import gates, word_senses
 
 # A differing word stands when some word of the other sentence is at least this close in
 # context. Chosen on the dev half of bench/cache_quality.py's pairs: 0.45 served a rebuilt role
@@ -103,15 +103,18 @@ def all_partnered(unmatched: Iterable[str], words: WordVectors, other: WordVecto
     does not see as written (the text was cut at the model's window) has no partner; nor is the
     word it stands beside a partner for it: in "a coffee cup" or "a gift card", "cup" reads like
     "coffee" (0.69) and "card" like "gift", yet each names another thing than the word alone,
-    and "required" in "Do I need (required) a visa?" reads 0.47 like "visa"."""
+    and "required" in "Do I need (required) a visa?" reads 0.47 like "visa"; nor is a sibling,
+    which reads alike and names another thing ("roast a chicken" / "roast a turkey")."""
     stems = [_stem(written) for written, _ in words]  # read once for every word asked about
-    partners = [(_stem(written), vector) for written, vector in other if _is_content(written)]
+    partners = [(written, _stem(written), vector) for written, vector in other if _is_content(written)]
     for word in unmatched:
         place = _place_of(word, words, stems)
         if place is None:
             return False
         beside = _neighbours(place, words, stems)
-        vectors = [vector for stem, vector in partners if stem not in beside]
+        forms = (word, gates.stem(word))
+        vectors = [vector for written, stem, vector in partners
+                   if stem not in beside and not word_senses.siblings(forms, (written, stem))]
         if not vectors or float((np.array(vectors) @ words[place][1]).max()) < bound:
             return False
     return True

@@ -235,6 +235,11 @@ _PHRASES = (
     # "changing to a different provider" is switching provider
     (r"\b((?:chang|switch|mov)(?:e|es|ed|ing|h|hes|hed|hing)?) to (?:a |an )?(?:different|another)\b",
      r"\1 to"),
+    # what costs the most is the most expensive, what costs less cheaper
+    (r"\bcost(?:s|ing)? (?:the )?most\b", "are most expensive"),
+    (r"\bcost(?:s|ing)? (?:the )?least\b", "are cheapest"),
+    (r"\bcost(?:s|ing)? more\b", "are more expensive"),
+    (r"\bcost(?:s|ing)? less\b", "are cheaper"),
     # American and British names of one thing
     (r"\bchecking account(s?)\b", r"current account\1"),
     (r"\bfaucet(s?)\b", r"tap\1"),

@@ -12,6 +12,9 @@ first.
 It also says whether a word is in the dictionary at all, so that a real word the embedder's
 vocabulary lacks ("debit", "mend", "router") is not read as a slip of one it has.
 
+Two nouns that are kinds of one class ("chicken" / "turkey", "cat" / "dog") are siblings: read in
+context they sound alike, and name two things.
+
 The table is ``gatewise/data/word-senses.json.gz``, derived from WordNet 3.0 (Princeton
 University, whose licence notice it carries) by ``scripts/build_word_senses.py``.
 """
@@ -29,15 +32,17 @@ _Table = dict[str, frozenset[int]]
 
 
 @cache
-def _load() -> tuple[_Table, _Table, dict[str, str], frozenset[str]]:
-    """The senses, the verbs each names a manner of, the irregular forms, and every word listed;
-    read once, keeping only what the look-ups use (not the decoded file as well)."""
+def _load() -> tuple[_Table, _Table, dict[str, str], frozenset[str], _Table]:
+    """The senses, the verbs each names a manner of, the irregular forms, every word listed, and
+    the classes each noun is a kind of; read once, keeping only what the look-ups use (not the
+    decoded file as well)."""
     raw: dict[str, Any] = json.loads(
         gzip.decompress((resources.files("gatewise.data") / "word-senses.json.gz").read_bytes()))
     forms: dict[str, str] = raw["forms"]
     words = frozenset(raw["senses"]) | frozenset(forms) | frozenset(raw["other_words"])
     return ({w: frozenset(s) for w, s in raw["senses"].items()},
-            {w: frozenset(s) for w, s in raw["manner_of"].items()}, forms, words)
+            {w: frozenset(s) for w, s in raw["manner_of"].items()}, forms, words,
+            {w: frozenset(s) for w, s in raw["kind_of"].items()})
 
 
 def is_word(word: str) -> bool:
@@ -57,6 +62,16 @@ def interchangeable(a: Iterable[str], b: Iterable[str]) -> bool:
     """Whether a word (given in its forms: as written, its stem) shares a sense with another, or
     names a manner of doing the other (or the other of it)."""
     a, b = tuple(a), tuple(b)
-    senses, manner_of, _, _ = _load()
+    senses, manner_of, _, _, _ = _load()
     senses_a, senses_b = _lookup(senses, a), _lookup(senses, b)
     return bool(senses_a & senses_b or _lookup(manner_of, a) & senses_b or _lookup(manner_of, b) & senses_a)
+
+
+def siblings(a: Iterable[str], b: Iterable[str]) -> bool:
+    """Whether two words (each in its forms) name two kinds of one class of thing, neither a kind
+    of the other and with no sense in common: "chicken" / "turkey", "cat" / "dog"."""
+    a, b = tuple(a), tuple(b)
+    senses, _, _, _, kind_of = _load()
+    senses_a, senses_b = _lookup(senses, a), _lookup(senses, b)
+    kinds_a, kinds_b = _lookup(kind_of, a), _lookup(kind_of, b)
+    return bool(kinds_a & kinds_b) and not (senses_a & senses_b or senses_a & kinds_b or senses_b & kinds_a)
