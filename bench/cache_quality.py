@@ -40,7 +40,8 @@ trap served was read after that. ``bench/data/cache_pairs_dev2.jsonl``, ``dev2``
 and 100 traps written by another hand from the same brief as blind4, but to be read: its
 failures were read and the gates mended where a general reading was missing, so it is a
 regression set. ``bench/data/cache_pairs_blind7.jsonl``, ``blind7``: as blind4 (120 paraphrases,
-30 traps of each kind), written blind while dev2's mends were made and measured once after them.
+30 traps of each kind), written blind while dev2's mends were made and measured once after them;
+its four traps served then were read and closed, its paraphrases never.
 
 Policies, side by side on the same vectors:
 

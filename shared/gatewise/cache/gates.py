@@ -118,7 +118,8 @@ _SAME_VALUE = {"c": "celsius", "f": "fahrenheit",  # joined to a number: "180C",
                "fortnight": "fortnightly", "midday": "noon", "kilo": "kg", "kilometre": "km",
                "kilometer": "km", "metre": "meter", "litre": "liter", "lb": "pound", "kilogram": "kg",
                "millilitre": "ml", "milliliter": "ml", "tablespoon": "tbsp", "teaspoon": "tsp",
-               "centigrade": "celsius", "fall": "autumn", "gigabyte": "gb", "megabyte": "mb",
+               "centigrade": "celsius", "fall": "autumn", "overnight": "night", "gigabyte": "gb",
+               "megabyte": "mb",
                "terabyte": "tb", "kilobyte": "kb",
                "kid": "child", "children": "child", "infant": "baby", "teenager": "teen",
                "pensioner": "senior", "gray": "grey"}
@@ -929,8 +930,10 @@ _OPPOSITE_PREFIXES = (("over", "under"), ("up", "down"), ("in", "out"), ("pre", 
 
 def _prefixed(a: frozenset[str], b: frozenset[str]) -> bool:
     """One side has a word that is the other side's word with a negating or narrowing prefix,
-    or with the opposite prefix."""
+    or with the opposite prefix ("overnight" is "night", a value said two ways)."""
     for word in a:
+        if word in _SAME_VALUE:
+            continue
         for prefix in _PREFIXES:
             base = word.removeprefix(prefix).lstrip("-")
             if base != word and len(base) >= 3 and base in b and word not in b:

@@ -235,6 +235,7 @@ _PHRASES = (
     # "changing to a different provider" is switching provider
     (r"\b((?:chang|switch|mov)(?:e|es|ed|ing|h|hes|hed|hing)?) to (?:a |an )?(?:different|another)\b",
      r"\1 to"),
+    (r"\bmost recent\b", "latest"),
     # what costs the most is the most expensive, what costs less cheaper
     (r"\bcost(?:s|ing)? (?:the )?most\b", "are most expensive"),
     (r"\bcost(?:s|ing)? (?:the )?least\b", "are cheapest"),
