@@ -827,6 +827,7 @@ def test_one_thing_said_another_common_way_passes(cached: str, new: str) -> None
     ("content", "How do I replace my iPhone battery?", "How do I replace my iPhone?"),
     ("value", "Can I bring twenty fifty-pound notes?", "Can I bring 2050 pound notes?"),
     ("polarity", "What are the cheapest phone plans?", "Which phone plans cost the most?"),
+    ("polarity", "How do I safely clean my camera sensor?", "What is the unsafe way to clean my sensor?"),
 ])
 def test_what_those_readings_do_not_stretch_to(gate: str, cached: str, new: str) -> None:
     assert compare(analyse(cached), analyse(new)).refused == gate

@@ -157,9 +157,9 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
                   "send outgoing outbound withdraw output debit depart departure"),
     "load": ("upload", "download"),
     "outcome": ("win pass succeed success approved accepted", "lose fail failure failed rejected declined"),
-    "quality": ("safe legal valid true good positive healthy cheap",
+    "quality": ("safe safely legal valid true good positive healthy cheap",
                 "unsafe dangerous harmful illegal invalid incorrect wrong false bad negative "
-                "unhealthy expensive dear toxic poisonous"),
+                "unhealthy expensive dear toxic poisonous unsafely dangerously"),
     "merit": ("benefit benefits advantage advantages pro pros upside upsides",
               "drawback drawbacks disadvantage disadvantages con cons downside downsides risk risks"),
     "condition": ("properly", "fault faults faulty broken defective malfunction malfunctioning"),
