@@ -858,6 +858,8 @@ async def test_one_side_of_a_pair_said_with_another_word_is_another_question(
     ("How do I roll back to a previous version?", "How do I roll back to an earlier version?"),
     ("How do I add a table in Word?", "How do I insert a table in Word?"),
     ("Can I take ibuprofen with paracetamol?", "Is it safe to take ibuprofen with paracetamol?"),
+    ("Can dogs eat grapes?", "Are grapes safe for dogs?"),
+    ("How do I stop my puppy biting?", "How can I get my puppy to stop biting?"),
 ])
 def test_one_side_of_a_pair_said_with_a_synonym_is_the_same_question(cached: str, new: str) -> None:
     assert compare(analyse(cached), analyse(new)).refused is None

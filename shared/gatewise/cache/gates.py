@@ -1318,16 +1318,23 @@ def _rules_words() -> frozenset[str]:
 
 
 def _safe_to_take(side: Features, other: Features) -> frozenset[str]:
-    """"safe" in ``side`` where ``other`` asks "Can I ...?" of taking the same thing in: "Can I
-    take ibuprofen with paracetamol?" asks "Is it safe to take ibuprofen with paracetamol?"; not
-    where either asks of a rule ("Is it legal ...?"), nor of any other doing ("Can I use my phone
-    while driving?" asks whether it is allowed)."""
+    """"safe" in ``side`` where ``other`` asks "Can I ...?" of taking something in: "Can I take
+    ibuprofen with paracetamol?" asks "Is it safe to take ibuprofen with paracetamol?", and "Can
+    dogs eat grapes?" "Are grapes safe for dogs?" (there the verb of taking is what "safe" says,
+    on the other side); not where either asks of a rule ("Is it legal ...?"), nor of any other
+    doing ("Can I use my phone while driving?" asks whether it is allowed)."""
     safe = stem("safe")
-    if safe not in side.sequence or other.sequence[:1] not in (("can",), ("could",), ("may",)) \
-            or not set(side.sequence) & set(other.sequence) & _taking_verbs() \
+    asker, safe_side = (other, side) if safe in side.sequence else (side, other)
+    if safe not in safe_side.sequence or asker.sequence[:1] not in (("can",), ("could",), ("may",)) \
             or (set(side.sequence) | set(other.sequence)) & _rules_words():
         return frozenset()
-    return frozenset({safe})
+    taking = set(asker.sequence) & _taking_verbs()
+    if not taking:
+        return frozenset()
+    if side is safe_side:
+        return frozenset({safe})
+    return frozenset(taking) if len(taking) == 1 and not set(safe_side.sequence) & _taking_verbs() \
+        else frozenset()
 
 
 def _unmatched(side: Features, subject: frozenset[str], other: Features,

@@ -206,6 +206,9 @@ _PHRASES = (
     # home instead of going to A&E" denies the going
     (r"\bstop(?:s|ped|ping)?\b(?=(?: (?!from\b)[\w'’]+){1,3}(?: from)? [a-z]+ing\b)", "prevent"),
     (r"\b(?:keep(?:s|ing)?|kept)\b(?=(?: [\w'’]+){1,3} from [a-z]+ing\b)", "prevent"),
+    # "get my puppy to stop biting" is stopping it biting
+    (r"\b(?:get|gets|getting|got|make|makes|making|made)\b((?: [\w'’]+){1,3}) to stop\b(?= [a-z]+ing\b)",
+     r"prevent\1 from"),
     (r"\b(?:instead of|rather than)\b(?= [a-z]+ing\b)", "without"),  # not "instead of eggs": a substitute
     (r"\brather than\b", "instead of"),
     # "show hidden files" undoes hiding them
