@@ -66,37 +66,27 @@ def index(wordnet: Path, part: str, senses: int) -> dict[str, tuple[list[str], b
 LIVING_AND_FOOD = frozenset({"05", "13", "18", "20"})
 
 
-def lexicon_files(wordnet: Path) -> dict[str, str]:
-    """Each noun synset's lexicographer file number."""
-    found = {}
-    for line in (wordnet / "data.noun").read_text(encoding="latin-1").splitlines():
-        if not line.startswith(" "):
-            offset, file_number = line.split()[:2]
-            found["n" + offset] = file_number
-    return found
-
-
-def hypernyms(wordnet: Path, part: str) -> dict[str, list[str]]:
-    """Each synset's direct hypernyms, for one part of speech."""
-    found = {}
+def hypernyms(wordnet: Path, part: str) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Each synset's direct hypernyms and lexicographer file number, for one part of speech."""
+    found, files = {}, {}
     for line in (wordnet / f"data.{part}").read_text(encoding="latin-1").splitlines():
         if line.startswith(" "):
             continue
         fields = line.split(" | ")[0].split()
         at = 4 + 2 * int(fields[3], 16)
         pointers = [fields[at + 1 + 4 * i: at + 5 + 4 * i] for i in range(int(fields[at]))]
-        found[PARTS[part] + fields[0]] = [PARTS[part] + offset for symbol, offset, _, _ in pointers
-                                          if symbol in ("@", "@i")]
-    return found
+        synset = PARTS[part] + fields[0]
+        found[synset] = [PARTS[part] + offset for symbol, offset, _, _ in pointers if symbol in ("@", "@i")]
+        files[synset] = fields[1]
+    return found, files
 
 
 def build(wordnet: Path, senses: int) -> dict[str, object]:
     words: dict[str, list[str]] = {}
     manner_of: dict[str, list[str]] = {}
     kind_of: dict[str, list[str]] = {}
-    broader = hypernyms(wordnet, "verb")
-    classes = hypernyms(wordnet, "noun")
-    files = lexicon_files(wordnet)
+    broader, _ = hypernyms(wordnet, "verb")
+    classes, files = hypernyms(wordnet, "noun")
     indexes = {part: index(wordnet, part, senses) for part in PARTS}  # each file read once
     for part, found in indexes.items():
         for lemma, (synsets, tagged) in found.items():

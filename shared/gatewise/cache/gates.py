@@ -87,21 +87,24 @@ _NUMBER_WORDS = {
      "triple": "x3", "single": "1", "couple": "2", "first": "#1", "second": "#2", "third": "#3",
      "fourth": "#4", "fifth": "#5", "last": "#last", "next": "#next", "latest": "#last",
      "final": "#last"}
-# Days, months, relative dates, times of day and units: each names a different value.
-_DATE_WORDS = word_set(
-    "monday tuesday wednesday thursday friday saturday sunday weekday weekdays weekend weekends "
-    "january february march april june july august september october november december "
-    "today tonight tomorrow yesterday morning afternoon evening night overnight midnight noon "
-    "am pm daily weekly fortnightly monthly quarterly yearly annually annual hourly "
+# Periods and measures: the units a count is given in.
+_UNIT_NAMES = (
     "minute minutes hour hours day days week weeks fortnight month months year years decade "
-    "spring summer autumn fall winter christmas easter "
     "second seconds mile miles km kilometre kilometres kilometer kilometers metre metres meter "
     "meters kg kilo kilos gram grams pound lb lbs litre litres liter liters gallon gallons "
     "gb mb tb kb gigabyte gigabytes megabyte megabytes terabyte terabytes kilobyte kilobytes "
     "kilogram kilograms millilitre millilitres milliliter milliliters ml tablespoon "
     "tablespoons tbsp teaspoon teaspoons tsp degree degrees celsius centigrade fahrenheit "
     "mm cm millimetre millimetres millimeter millimeters centimetre centimetres centimeter centimeters "
-    "inch inches "
+    "inch inches ")
+# Days, months, relative dates, times of day and units: each names a different value.
+_DATE_WORDS = word_set(
+    "monday tuesday wednesday thursday friday saturday sunday weekday weekdays weekend weekends "
+    "january february march april june july august september october november december "
+    "today tonight tomorrow yesterday morning afternoon evening night overnight midnight noon "
+    "am pm daily weekly fortnightly monthly quarterly yearly annually annual hourly "
+    "spring summer autumn fall winter christmas easter "
+    + _UNIT_NAMES +
     # colours, compass points and age groups: attribute values, like a date
     "red blue green yellow black white orange purple pink grey gray brown silver gold amber "
     "north south east west northern southern eastern western "
@@ -594,7 +597,7 @@ def analyse(text: str) -> Features:
         if verb is not None:
             kind = "polar"
             content.discard(verb)  # "switch dark mode off" says what "turn off dark mode" does
-        if kind == "value" and _unit_asked_for(low, plain):
+        if kind == "value" and _unit_asked_for(low, w, plain):
             kind = "stop"  # "How many days' notice ...?" asks what "How much notice ...?" does
             units.update(_values(low, w))
         if kind == "value":
@@ -650,31 +653,20 @@ def analyse(text: str) -> Features:
                     frozenset(units))
 
 
-# The units an answer of how much or how many may be given in.
-_UNITS_ASKED = word_set(
-    "minute minutes hour hours day days week weeks fortnight fortnights month months year years "
-    "second seconds mile miles km kilometre kilometres kilometer kilometers metre metres meter meters "
-    "kg kilo kilos gram grams lb lbs litre litres liter liters gallon gallons ml millilitre millilitres "
-    "gb mb tb gigabyte gigabytes megabyte megabytes cup cups tablespoon tablespoons teaspoon teaspoons "
-    "inch inches cm mm tbsp tsp oz ounce ounces pint pints hr hrs min mins sec secs yr yrs kgs g")
-
-
-@cache
-def _unit_values() -> frozenset[str]:
-    """:data:`_UNITS_ASKED` as the value gate reads them, whichever spelling was written."""
-    return frozenset(_value(as_read(word), stem(as_read(word))) for word in _UNITS_ASKED)
-
-
+# The units an answer of how much or how many may be given in (not money, "How many pounds?",
+# nor a temperature's degrees, which the value gate already leaves understood).
+_UNITS_ASKED = word_set(_UNIT_NAMES) - set(_CURRENCY) \
+    - word_set("degree degrees celsius centigrade fahrenheit")
 # The rates a question of how often may count its answer by.
 _RATES_ASKED = frozenset({"hourly", "daily", "weekly", "fortnightly", "monthly", "quarterly", "yearly"})
 
 
-def _unit_asked_for(low: str, plain: list[str]) -> bool:
+def _unit_asked_for(low: str, w: str, plain: list[str]) -> bool:
     """Whether a unit without a count follows "how many" or "how much" (a working or business
     day too; "how long" is "how many" rewritten before a unit): the unit the answer is given
     in, not a value the question names."""
     before = plain[-3:-1] if plain[-1:] in (["work"], ["business"]) else plain[-2:]
-    return _value(low, stem(low)) in _unit_values() and before in _ASKING_A_COUNT
+    return (low in _UNITS_ASKED or w in _UNITS_ASKED) and before in _ASKING_A_COUNT
 
 
 _ASKING_A_COUNT = (["how", "many"], ["how", "much"], ["how", "long"])
@@ -1295,8 +1287,7 @@ def _said_by_the_other(side: Features, other: Features) -> frozenset[str]:
 
 
 # What a name is, said after it: "my Mac computer" is "my Mac", "my Netflix subscription" "Netflix".
-_KINDS_OF_NAME = word_set(
-    "account accounts subscription subscriptions membership computer laptop website site")
+_KINDS_OF_NAME = word_set("account subscription membership computer laptop website site")  # as stemmed
 
 
 def _kind_of_name(side: Features, other: Features) -> frozenset[str]:

@@ -73,7 +73,6 @@ _YEAR_IN_WORDS = re.compile(rf"\b(?P<century>{'|'.join(_TEENS)}|twenty)[\s-](?P<
 _NUMBERED = re.compile(r"\b(?P<what>year|day|week|month|season|series|chapter|part|step|stage|level|round"
                        r"|phase)\s+(?P<n>[1-5]|one|two|three|four|five)\b"
                        r"(?![.,:]?\d|[\s-]+(?:\d|one|two|three|four|five)\b)", re.IGNORECASE)
-_IN_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5"}
 # In a question of how much or how many, "a year" or "in a day" that ends the clause is a rate:
 # "How many days holiday do I get a year?" asks for the yearly allowance, "How much can I
 # withdraw in a day?" for the daily limit.
@@ -249,7 +248,7 @@ def _rate(match: re.Match[str]) -> str:
 
 
 def _year_in_words(match: re.Match[str]) -> str:
-    century = _TEENS.get(match["century"].lower(), 20)
+    century = {**_TEENS, "twenty": 20}[match["century"].lower()]
     return str(century * 100 + _TENS[match["tens"].lower()] + _UNITS.get((match["unit"] or "").lower(), 0))
 
 
@@ -318,7 +317,7 @@ def canonical(text: str) -> str:
     text = _PENNIES.sub(lambda m: m["amount"] + ("." + m["tenths"] if m["tenths"] else ""), text)
     text = _SHORT_DATE.sub(_whole_date, text)
     text = _day_first(text)
-    text = _NUMBERED.sub(lambda m: f"{_ORDINALS[_IN_WORDS.get(m['n'].lower(), m['n'])]} {m['what']}", text)
+    text = _NUMBERED.sub(lambda m: f"{_ORDINALS[str(_UNITS.get(m['n'].lower(), m['n']))]} {m['what']}", text)
     text = _ORDINAL.sub(lambda m: _ORDINALS[m["n"]], text)
     text = _FIRST_PERIOD.sub("first 1 ", text)
     text = _TIMES.sub(lambda m: "x" + str(_TWELVE.get(m["n"].lower(), m["n"])), text)

@@ -244,14 +244,14 @@ _PHRASES = (
     (r"\bcost(?:s|ing)? (?:the )?least\b", "are cheapest"),
     (r"\bcost(?:s|ing)? more\b", "are more expensive"),
     (r"\bcost(?:s|ing)? less\b", "are cheaper"),
+    # "put my membership on hold" pauses it
+    (r"\bput(?:s|ting)?\b((?: [\w'’]+){1,3}) on hold\b", r"pause\1"),
     # American and British names of one thing
     (r"\bchecking account(s?)\b", r"current account\1"),
     (r"\bfaucet(s?)\b", r"tap\1"),
     (r"\b(?:city|town) cent(?:re|er)\b", "downtown"),
     (r"\bwire transfer(s?)\b", r"bank transfer\1"),
     (r"\b(deposit|cash|pay in|paying in|write|sign)\s+(a|the|my|this|that)\s+check\b", r"\1 \2 cheque"),
-    # "put my membership on hold" pauses it
-    (r"\bput(?:s|ting)?\b((?: [\w'’]+){1,3}) on hold\b", r"pause\1"),
     (r"\bzip code\b", "postcode"),
     # Within one country is domestic, the opposite of international.
     (r"\b(?:within|inside) the country\b|\bin the same country\b|\bdomestically\b", "domestic"),
