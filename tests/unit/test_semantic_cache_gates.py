@@ -256,6 +256,8 @@ TRAPS = [
     ("content", "What jabs do I need for Kenya?",
      "do i need any vaccinations for kenya if i'm only changing planes at nairobi airport"),
     ("polarity", "How do I lower high blood pressure?", "How can I raise low blood pressure?"),
+    # a short verb's -ing form takes its side as the verb does
+    ("polarity", "How do I sell my shares?", "what's the process for buying shares"),
     # the asker does what someone else does on the other side
     ("role", "What's the least my employer has to put into my pension?",
      "what's the least I must contribute to my pension myself"),
@@ -741,6 +743,9 @@ def test_a_dictionary_word_is_not_read_as_a_slip_of_another() -> None:
     ("goes", "go"), ("caches", "cache"), ("horses", "horse"), ("sizes", "size"), ("shoes", "shoe"),
     ("bluffed", "bluff"), ("dripped", "drip"), ("hopped", "hop"), ("hoped", "hope"), ("named", "name"),
     ("noted", "note"), ("visited", "visit"),
+    # six-letter -ing forms: a three-letter verb, or one that lost its "e"; "during" is no verb
+    ("buying", "buy"), ("paying", "pay"), ("fixing", "fix"), ("taking", "take"), ("noting", "note"),
+    ("during", "during"), ("string", "string"),
 ])
 def test_the_stem_is_the_word_a_regular_form_is_made_from(word: str, stemmed: str) -> None:
     """-es after a hissing sound, a doubled consonant and a dropped "e" are undone only where the

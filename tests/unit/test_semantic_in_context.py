@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from gatewise.cache import in_context, word_senses
 from gatewise.cache.embedders import LocalEmbedder
 from gatewise.cache.gates import analyse_pair, compare, embedding_text
-from gatewise.cache.semantic import REWORDED_COSINE, Scope, SemanticCache
+from gatewise.cache.semantic import PARTNERED_COSINE, REWORDED_COSINE, Scope, SemanticCache
 
 # Each differs in a word the content or rare-word gate refuses, in a sentence built anew.
 PARTNERED = [
@@ -32,6 +32,8 @@ PARTNERED = [
     ("How do I connect my printer to wifi?", "How can I get my printer on the wireless network?"),
     # a limit in a question of yes or no asks for no amount: the question gate lets it through
     ("Can I increase my overdraft?", "Is it possible to raise my overdraft limit?"),
+    # 0.73 alike, under the rewording's margin: "claws" finds "nails" at 0.66
+    ("How do I cut my dog's nails?", "What's the proper way to clip a dog's claws?"),
 ]
 # Rebuilt too, and another question: a word one side adds finds nothing like it in the other.
 UNPARTNERED = [
@@ -67,7 +69,7 @@ async def test_a_rebuilt_paraphrase_is_served_when_its_words_have_partners(
         cache: SemanticCache, cached: str, new: str) -> None:
     assert compare(*analyse_pair(cached, new)).rebuilt
     sim = await similarity(cache, cached, new)
-    assert sim >= REWORDED_COSINE
+    assert sim >= PARTNERED_COSINE
     alone = (await cache.judge(cached, new, sim, in_context=False))[0]
     assert alone in ("content", "rare_word")  # the words alone refuse it
     assert (await cache.judge(cached, new, sim))[0] is None
@@ -127,9 +129,9 @@ async def test_a_condition_is_never_read_in_context(cache: SemanticCache) -> Non
     assert (await cache.lookup(scope, new)).hit is None
 
 
-async def test_under_the_rewording_cosine_nothing_is_read_in_context(cache: SemanticCache) -> None:
+async def test_under_the_partnered_cosine_nothing_is_read_in_context(cache: SemanticCache) -> None:
     cached, new = PARTNERED[0]
-    assert (await cache.judge(cached, new, REWORDED_COSINE - 0.01))[0] == "content"
+    assert (await cache.judge(cached, new, PARTNERED_COSINE - 0.01))[0] == "content"
 
 
 async def test_another_embedder_keeps_the_lexical_verdict(tmp_path: Path) -> None:

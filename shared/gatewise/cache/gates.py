@@ -348,6 +348,8 @@ def is_function_word(word: str) -> bool:
 def stem(word: str) -> str:
     """A light suffix stripper: plurals, -ing, -ed, and -est/-er where the word has both forms."""
     w = word
+    if len(w) == 6 and w.endswith("ing"):
+        return _three_letter_verb(w)
     # -es is the ending (fixes, taxes, matches, buses, goes) unless the word itself ends in "e"
     # (caches, horses, sizes, shoes): the vocabulary says which.
     if len(w) >= 4 and w.endswith("es") and w[:-2].endswith(_ES_AFTER):
@@ -376,6 +378,16 @@ def stem(word: str) -> str:
             if _known(base + other):
                 return base[:-1] if len(base) > 3 and base[-1] == base[-2] else base  # biggest -> big
     return w
+
+
+def _three_letter_verb(word: str) -> str:
+    """A six-letter -ing form stemmed only where the vocabulary knows what is left: "buying",
+    "paying", "fixing", "taking" (as "take", as "hoping" is "hope"); "during" and "string"
+    stay whole, and so does a form whose stem is a function word ("outing")."""
+    base = word[:3]
+    if _known(base + "e") and (not _known(base) or _silent_e(base)):
+        return base + "e"
+    return base if _known(base) and not is_function_word(base) else word
 
 
 def _silent_e(base: str) -> bool:
