@@ -820,6 +820,9 @@ def test_the_unit_an_answer_is_given_in_is_no_value() -> None:
     ("Which is cheaper, the bus or the train?", "Which costs less, the bus or the train?"),
     ("What was my most recent payment?", "What was my last payment?"),
     ("Can I park overnight?", "Can I park at night?"),
+    # a service is dealt with where it is dealt with
+    ("How do I renew my library card?", "Where can I renew my library card?"),
+    ("How can I submit my tax return?", "Where do I submit my tax return?"),
 ])
 def test_one_thing_said_another_common_way_passes(cached: str, new: str) -> None:
     assert compare(analyse(cached), analyse(new)).refused is None
@@ -833,6 +836,11 @@ def test_one_thing_said_another_common_way_passes(cached: str, new: str) -> None
     ("value", "Can I bring twenty fifty-pound notes?", "Can I bring 2050 pound notes?"),
     ("polarity", "What are the cheapest phone plans?", "Which phone plans cost the most?"),
     ("polarity", "How do I safely clean my camera sensor?", "What is the unsafe way to clean my sensor?"),
+    # a thing done at a place
+    ("question", "How do I charge my electric car?", "Where can I charge my electric car?"),
+    ("question", "How do I vote in the election?", "Where do I vote in the election?"),
+    # a service dealt with by someone else
+    ("question", "How do I renew my library card?", "Where can they renew my library card?"),
 ])
 def test_what_those_readings_do_not_stretch_to(gate: str, cached: str, new: str) -> None:
     assert compare(analyse(cached), analyse(new)).refused == gate

@@ -189,8 +189,29 @@ def _answers(kind: str, side: gates.Features, asker: gates.Features) -> bool:
     if kind == "where":
         whose = [w for w in asker.sequence[1:3] if w not in ("is", "are")][:1]  # "where's my parcel"
         return bool(said & words["place"]) or opening in (("is", "there"), ("are", "there")) \
-            or (asker.sequence[:1] == ("where",) and whose == ["my"] and bool(said & words["progress"]))
+            or (asker.sequence[:1] == ("where",) and whose == ["my"] and bool(said & words["progress"])) \
+            or (_done_through_a_channel(asker, "where") and _done_through_a_channel(side, "how"))
     return False
+
+
+def _done_through_a_channel(side: gates.Features, opener: str) -> bool:
+    """Whether ``side`` opens "<opener> do / can / should I <verb>" with a verb of dealing with an
+    office or a service, which is done where it is done: "Where can I pay a parking fine?" asks
+    what "How do I pay my parking fine?" does, "Where do I send my meter reading?" what "How do I
+    submit a meter reading?" does; not a verb done at a place ("Where can I park?", "Where do I
+    vote?", "Where can I charge my car?")."""
+    words = side.sequence
+    return words[:1] == (opener,) and words[1:2] != () and words[1] in gates.auxiliaries() \
+        and words[2:3] in _ASKER and words[3:4] != () and words[3] in _channel_verbs()
+
+
+@cache
+def _channel_verbs() -> frozenset[str]:
+    """Stems of the verbs of dealing with an office or a service (stemming reads the vocabulary:
+    not at import)."""
+    return frozenset(gates.stem(w) for w in gates.word_set(
+        "pay submit send report apply book order register renew download upload enter claim request "
+        "cancel lodge file top"))
 
 
 def _names_quantity(side: gates.Features, other: gates.Features) -> bool:
