@@ -27,6 +27,11 @@ from gatewise.cache.semantic import Scope, SemanticCache
      "How can I make an appointment with my general practitioner?",
      "How do I book an appointment with my general practitioner?"),
     ("Who do I ask in HR?", "Who should I ask in Human Resources?", "Who do I ask in Human Resources?"),
+    # any other two-letter one by a name, its words capitalised
+    ("Where can I find my NI number?", "How do I find my National Insurance number?",
+     "Where can I find my National Insurance number?"),
+    ("Flights from LA to Boston?", "Is there a flight from Los Angeles to Boston?",
+     "Flights from Los Angeles to Boston?"),
     # the other side's text is copied as written, backslashes and all
     ("Is 2FA on?", r"Is two\factor authentication on?", r"Is two\factor authentication on?"),
 ])
@@ -38,7 +43,8 @@ def test_an_acronym_is_spelt_out_as_the_other_side_writes_it(text: str, other: s
     ("Is the NHS free?", "Is the NHS free for visitors?"),  # written alike on both sides
     ("Is the PC covered?", "Is the phone case covered?"),  # two letters match too much by chance
     ("Can my GP help?", "Can my good pharmacist help?"),  # a listed one, but not its words
-    ("Is the UN open?", "Is the university nursery open?"),  # not a listed one
+    ("Is the UN open?", "Is the university nursery open?"),  # not a listed one, nor a name
+    ("Is the UN open?", "University Nursery: is it open?"),  # capitalised where a sentence begins
     ("Is the ATM open?", "Where is the cash machine?"),  # no run of words spells it
     ("What does VAT mean?", "What does the value of tax mean?"),  # "of" may not start a letter
     ("Is my ISA taxed?", "Is my ISA or savings account taxed?"),

@@ -6,8 +6,9 @@ it (a digit by its number, in figures or in words: 2FA is "two-factor authentica
 "three-factor"; "of", "and",
 "for" and "the" may sit inside the run: "Department for Work and Pensions" is DWP). Acronyms of
 two letters match too many runs by chance ("PC" and "phone case"), so only a few common ones
-are spelt out, each only as its own words ("GP" as "general practitioner", "HR" as "human
-resources"). An acronym is spelt out only when the other side does not write it itself. A run
+are spelt out by common words, each only as its own words ("GP" as "general practitioner", "HR"
+as "human resources"); others only by a name, its words capitalised ("NI" as "National
+Insurance", "LA" as "Los Angeles"). An acronym is spelt out only when the other side does not write it itself. A run
 that matches by chance is
 still held to the similarity threshold, which the original texts must clear: the encoder knows
 the common acronyms and places an unrelated expansion far away.
@@ -17,8 +18,8 @@ from __future__ import annotations
 
 import re
 
-# Upper-case letters and digits, at least two letters, three to eight characters in all; or one
-# of the common two-letter acronyms below.
+# Upper-case letters and digits, at least two letters, three to eight characters in all; or two
+# upper-case letters, spelt out only by the common words below or by a name.
 _ACRONYM = re.compile(r"\b(?:(?=(?:[0-9]*[A-Z]){2})[A-Z0-9]{3,8}|[A-Z]{2})\b")
 # Two-letter acronyms, with the only words they are spelt out by.
 _TWO_LETTERS = {"GP": "general practitioner", "HR": "human resources", "PC": "personal computer",
@@ -61,16 +62,23 @@ def _expansion(acronym: str, other: str, found: list[re.Match[str]], words: list
             end += 1
         if matched == len(initials):
             expansion = other[found[start].start():found[end - 1].end()]
-            if len(acronym) == 2 and expansion.lower() != _TWO_LETTERS.get(acronym):
+            if len(acronym) == 2 and expansion.lower() != _TWO_LETTERS.get(acronym) \
+                    and not _a_name(words, start, end):
                 continue
             return expansion if len(expansion) <= MAX_EXPANSION_CHARS else None
     return None
 
 
+def _a_name(words: list[str], start: int, end: int) -> bool:
+    """Whether ``words[start:end]`` is written as a name, each word capitalised where a sentence
+    does not begin ("my National Insurance number", "a flight to Los Angeles"): by chance, two
+    capitalised words rarely spell a two-letter acronym written on the other side."""
+    return start > 0 and all(w[0].isupper() for w in words[start:end] if w.lower() not in _SKIPPABLE)
+
+
 def spell_out(text: str, other: str) -> str:
     """``text`` with each acronym that ``other`` writes out in full replaced by those words."""
-    # A two-letter one unlisted is never spelt out, so it takes none of the places MAX_ACRONYMS allows.
-    acronyms = {a for a in _ACRONYM.findall(text) if len(a) > 2 or a in _TWO_LETTERS}
+    acronyms = set(_ACRONYM.findall(text))
     if not acronyms:
         return text
     found = list(_WORD.finditer(other))
