@@ -3,15 +3,14 @@ authentication?" name one thing, so the gates should read the same words on both
 
 An acronym on one side is replaced by the run of words on the other side whose initials spell
 it (a digit by its number, in figures or in words: 2FA is "two-factor authentication", never
-"three-factor"; "of", "and",
-"for" and "the" may sit inside the run: "Department for Work and Pensions" is DWP). Acronyms of
-two letters match too many runs by chance ("PC" and "phone case"), so only a few common ones
-are spelt out by common words, each only as its own words ("GP" as "general practitioner", "HR"
-as "human resources"); others only by a name, its words capitalised ("NI" as "National
-Insurance", "LA" as "Los Angeles"). An acronym is spelt out only when the other side does not write it itself. A run
-that matches by chance is
-still held to the similarity threshold, which the original texts must clear: the encoder knows
-the common acronyms and places an unrelated expansion far away.
+"three-factor"; "of", "and", "for" and "the" may sit inside the run: "Department for Work and
+Pensions" is DWP). Acronyms of two letters match too many runs by chance ("PC" and "phone
+case"), so only a few common ones are spelt out by common words, each only as its own words
+("GP" as "general practitioner", "HR" as "human resources"); others only by a name, its words
+capitalised ("NI" as "National Insurance", "LA" as "Los Angeles"). An acronym is spelt out only
+when the other side does not write it itself. A run that matches by chance is still held to the
+similarity threshold, which the original texts must clear: the encoder knows the common
+acronyms and places an unrelated expansion far away.
 """
 
 from __future__ import annotations
