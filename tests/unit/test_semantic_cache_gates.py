@@ -789,12 +789,15 @@ def test_the_unit_an_answer_is_given_in_is_no_value() -> None:
                         ("How many hours of sleep does a teen need?", "How much sleep does a teen need?"),
                         ("How many tablespoons are in a cup?", "How many tbsp are in 1 cup?"),
                         ("How many calories are in a pound of mince?", "How many calories in 1lb of mince?"),
-                        ("What goes in a first aid kit?", "What goes in a first-aid kit?")):
+                        ("What goes in a first aid kit?", "What goes in a first-aid kit?"),
+                        # the unit that ends a question after "in"
+                        ("How many hours are in a week?", "How long is a week in hours?")):
         assert compare(analyse(cached), analyse(new)).refused is None, cached
     # two units asked in ask for two counts
     for cached, new in (("How many days are in a leap year?", "How many weeks are in a leap year?"),
                         ("How many times a week should I run?", "How many times a day should I run?"),
-                        ("How many days' notice must I give?", "How many weeks' notice must I give?")):
+                        ("How many days' notice must I give?", "How many weeks' notice must I give?"),
+                        ("How far is Paris from London in miles?", "How far is Paris from London in km?")):
         assert compare(analyse(cached), analyse(new)).refused == "value", cached
     for cached, new in (("How much notice do I need to give?", "Do I need to give 2 days' notice?"),
                         ("How many calories are in a pound of mince?", "How many calories in £1 of mince?"),

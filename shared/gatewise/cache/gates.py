@@ -609,7 +609,7 @@ def analyse(text: str) -> Features:
         if verb is not None:
             kind = "polar"
             content.discard(verb)  # "switch dark mode off" says what "turn off dark mode" does
-        if kind == "value" and _unit_asked_for(low, w, plain):
+        if kind == "value" and _unit_asked_for(low, w, plain, following):
             kind = "stop"  # "How many days' notice ...?" asks what "How much notice ...?" does
             units.update(_values(low, w))
         if kind == "value":
@@ -673,12 +673,14 @@ _UNITS_ASKED = word_set(_UNIT_NAMES) - set(_CURRENCY) \
 _RATES_ASKED = frozenset({"hourly", "daily", "weekly", "fortnightly", "monthly", "quarterly", "yearly"})
 
 
-def _unit_asked_for(low: str, w: str, plain: list[str]) -> bool:
+def _unit_asked_for(low: str, w: str, plain: list[str], following: str) -> bool:
     """Whether a unit without a count follows "how many" or "how much" (a working or business
-    day too; "how long" is "how many" rewritten before a unit): the unit the answer is given
-    in, not a value the question names."""
+    day too; "how long" is "how many" rewritten before a unit), or ends the question after
+    "in" ("What does a cup of flour weigh in grams?"): the unit the answer is given in, not a
+    value the question names."""
     before = plain[-3:-1] if plain[-1:] in (["work"], ["business"]) else plain[-2:]
-    return (low in _UNITS_ASKED or w in _UNITS_ASKED) and before in _ASKING_A_COUNT
+    return (low in _UNITS_ASKED or w in _UNITS_ASKED) \
+        and (before in _ASKING_A_COUNT or (plain[-1:] == ["in"] and not following))
 
 
 _ASKING_A_COUNT = (["how", "many"], ["how", "much"], ["how", "long"])
