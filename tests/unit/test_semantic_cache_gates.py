@@ -11,7 +11,7 @@ import pytest
 
 from gatewise.cache import word_senses
 from gatewise.cache.embedders import LocalEmbedder
-from gatewise.cache.gates import analyse, compare, embedding_text, says_nothing, stem
+from gatewise.cache.gates import analyse, analyse_pair, compare, embedding_text, says_nothing, stem
 from gatewise.cache.semantic import REWORDED_COSINE, Scope, SemanticCache
 from gatewise.config import SemanticCacheConfig
 
@@ -736,6 +736,13 @@ def test_a_dictionary_word_is_not_read_as_a_slip_of_another() -> None:
     assert embedding_text("Can I use my debit card abroad?") == "Can I use my debit card abroad?"
     install = analyse("How do I install the app?").polarity
     assert install and analyse("How do I instal the app?").polarity == install
+    # two dictionary words one letter apart are two words, unless one only doubles a letter
+    for cached, new in (("How do I request maternity leave?", "How do I request paternity leave?"),
+                        ("Is the paint toxic?", "Is the pain toxic?")):
+        verdict = compare(*analyse_pair(cached, new))
+        assert verdict.refused is not None or verdict.unmatched_new, new
+    verdict = compare(*analyse_pair("Can I pay in instalments?", "Can I pay in installments?"))
+    assert verdict.refused is None and not verdict.unmatched_new
 
 
 @pytest.mark.parametrize(("word", "stemmed"), [

@@ -307,6 +307,12 @@ def _known(word: str) -> bool:
     return word in _ranks()
 
 
+def _is_a_word(word: str) -> bool:
+    """A word of the embedder's vocabulary or of the dictionary ("paternity", which the
+    vocabulary splits, is no slip of "maternity")."""
+    return _known(word) or _in_dictionary(word)
+
+
 def _in_dictionary(word: str) -> bool:
     """A word the embedder's vocabulary lacks but WordNet lists, in this form, as its stem, or as
     the word it is a regular form of ("dozed", "grated", "bluffing", "nixes"): such a word is
@@ -920,12 +926,21 @@ def _same_word(a: str, b: str) -> bool:
         if long_.startswith(root) and long_[len(root):] in _SAME_WORD_ENDINGS:
             return True
         for verb_end, noun_end in _DERIVED:
-            if short.endswith(verb_end) and long_.endswith(noun_end) \
+            if len(short) >= 5 and short.endswith(verb_end) and long_.endswith(noun_end) \
                     and short[:-len(verb_end)] == long_[:-len(noun_end)]:
                 return True
-    if len(short) < 4 or (_known(a) and _known(b)) or short in long_:
-        return False  # two real words, or a word and a prefixed or longer word, are two words
+    if len(short) < 4 or short in long_:
+        return False  # a word and a prefixed or longer word are two words
+    if _is_a_word(a) and _is_a_word(b):
+        # two real words are one only spelt two ways, a letter doubled ("instalment" /
+        # "installment", "canceled" / "cancelled"), not "maternity" / "paternity"
+        return _one_letter_doubled(short, long_)
     return _edit_distance_at_most(a, b, 2 if len(long_) >= 8 else 1)
+
+
+def _one_letter_doubled(short: str, long_: str) -> bool:
+    return len(long_) == len(short) + 1 and any(
+        long_[i] == long_[i - 1] and long_[:i] + long_[i + 1:] == short for i in range(1, len(long_)))
 
 
 # Prefixes that turn one word into its opposite: overweight / underweight, upstairs /
