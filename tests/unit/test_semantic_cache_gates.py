@@ -833,6 +833,9 @@ def test_the_unit_an_answer_is_given_in_is_no_value() -> None:
     # a service is dealt with where it is dealt with
     ("How do I renew my library card?", "Where can I renew my library card?"),
     ("How can I submit my tax return?", "Where do I submit my tax return?"),
+    # what causes a thing is why it is so
+    ("Why is my bread dense?", "What makes bread dense?"),
+    ("Why is my laptop fan so loud?", "What could be causing my laptop fan to be so loud?"),
 ])
 def test_one_thing_said_another_common_way_passes(cached: str, new: str) -> None:
     assert compare(analyse(cached), analyse(new)).refused is None
@@ -851,6 +854,8 @@ def test_one_thing_said_another_common_way_passes(cached: str, new: str) -> None
     ("question", "How do I vote in the election?", "Where do I vote in the election?"),
     # a service dealt with by someone else
     ("question", "How do I renew my library card?", "Where can they renew my library card?"),
+    # "what" as what is made, not what makes
+    ("question", "Why is my bread stale?", "What can I make with stale bread?"),
 ])
 def test_what_those_readings_do_not_stretch_to(gate: str, cached: str, new: str) -> None:
     assert compare(analyse(cached), analyse(new)).refused == gate
