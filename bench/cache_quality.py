@@ -88,7 +88,7 @@ from gatewise.cache import gates, synonyms
 from gatewise.cache.semantic import Scope, SemanticCache
 from gatewise.config import SemanticCacheConfig
 
-THRESHOLDS = (0.70, 0.75, 0.80, 0.85, 0.90, 0.92, 0.95)
+THRESHOLDS = (0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.90, 0.92, 0.95)
 POLICIES = ("gptcache", "content-words", "gatewise")
 # The project's own hand-written pairs, by the half they make up: bench/data/cache_pairs_<half>.jsonl
 # (the first, "own", is cache_pairs.jsonl).

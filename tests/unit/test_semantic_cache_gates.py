@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from gatewise.cache import word_senses
+from gatewise.cache.answer_kinds import same_question
 from gatewise.cache.embedders import LocalEmbedder
 from gatewise.cache.gates import analyse, analyse_pair, compare, embedding_text, says_nothing, stem
 from gatewise.cache.semantic import REWORDED_COSINE, Scope, SemanticCache
@@ -836,9 +837,17 @@ def test_the_unit_an_answer_is_given_in_is_no_value() -> None:
     # what causes a thing is why it is so
     ("Why is my bread dense?", "What makes bread dense?"),
     ("Why is my laptop fan so loud?", "What could be causing my laptop fan to be so loud?"),
+    # "when I'm ..." opens a clause of its own in a question of yes or no
+    ("Can I use my card abroad?", "Will my card work when I'm overseas?"),
 ])
 def test_one_thing_said_another_common_way_passes(cached: str, new: str) -> None:
     assert compare(analyse(cached), analyse(new)).refused is None
+
+
+def test_which_body_asks_who_with_a_word_naming_whose() -> None:
+    asker = analyse("Who fixes street lights?")
+    assert same_question(asker, analyse("Which council department fixes street lights?"))
+    assert not same_question(asker, analyse("Which street lights does the council department fix?"))
 
 
 @pytest.mark.parametrize(("gate", "cached", "new"), [

@@ -70,7 +70,8 @@ def _asks_nothing(words: tuple[str, ...], i: int, whether: bool) -> bool:
     return False
 
 
-_CLAUSE_SUBJECTS = {(w,) for w in ("i", "we", "you", "they", "he", "she", "it", "my", "our")}
+_CLAUSE_SUBJECTS = {(w,) for w in ("i", "we", "you", "they", "he", "she", "it", "my", "our", "i'm", "we're",
+                                    "you're", "they're", "he's", "she's", "it's", "i've", "we've")}
 # After a time named by a noun ("opening times of the museum", read as "open when of"), "when"
 # still asks.
 _OF_A_TIME = {(w,) for w in ("of", "for", "at", "on", "to")}
@@ -180,8 +181,9 @@ def _answers(kind: str, side: gates.Features, asker: gates.Features) -> bool:
     if kind == "who":
         # "Which department handles billing?" asks who does; so does "How do I contact billing?"
         # for whom to turn to
-        body = {after for w, after in zip(side.sequence, side.sequence[1:], strict=False)
-                if w in ("which", "what") and after in words["body"]}
+        # (one word may name whose: "Which council department ...?")
+        body = {after for i, w in enumerate(side.sequence) if w in ("which", "what")
+                for after in side.sequence[i + 1:i + 3] if after in words["body"]}
         # a number is whom to call only if it is called ("What number do I ring?")
         return bool(body - {"number"}) or (bool(body) and bool(said & words["contact"])) \
             or bool(said & words["maker"]) \
