@@ -25,6 +25,10 @@ SAME = [
     ("What rate do you offer on 2-year fixes?", "What rate do you offer on 24-month fixes?"),
     ("Can I pay £10 a month?", "Can I pay £10 per month?"),
     ("Can I pay £10/month?", "Can I pay £10 monthly?"),
+    # by the hour, and with the currency said in words
+    ("Is £21 an hour a fair wage?", "Is £21 per hour a fair wage?"),
+    ("Is 21 dollars an hour a fair wage?", "Is $21 hourly a fair wage?"),
+    ("Is 30 pounds a month too much for broadband?", "Is £30 a month too much for broadband?"),
     ("How often should I take it, twice a day?", "How often should I take it, twice daily?"),
     ("What's the price per week?", "What's the weekly price?"),
     ("Is the gym open at weekends?", "Is the gym open on Saturday and Sunday?"),
@@ -84,6 +88,8 @@ DIFFERENT = [
     ("Can I return it within two weeks?", "Can I return it within two days?"),
     ("Is the flight 90 minutes?", "Is the flight an hour?"),
     ("Can I pay £10 a month?", "Can I pay £10 a week?"),
+    ("Is £21 an hour a fair wage?", "Is £21 a day a fair wage?"),
+    ("Can I park for an hour?", "Can I park for £1 an hour?"),  # a period, a rate
     ("Is the gym open at weekends?", "Is the gym open on Saturday?"),
     ("Which day is collection?", "Which week is collection?"),  # no count: compared as written
     ("Can I borrow £3k?", "Can I borrow £30k?"),

@@ -2,10 +2,11 @@
 not how they are said.
 
 "Within two weeks" and "within a fortnight", "half an hour" and "30 minutes", "a year" and "12
-months" name one period; "£10 a month", "£10 per month", "£10/month" and "£10 monthly" one rate.
+months" name one period; "£10 a month", "£10 per month", "£10/month", "10 pounds a month" and "£10
+monthly" one rate.
 Before the gates read a question, each period with a count is rewritten as its length in
 minutes (minutes, hours, days, weeks, fortnights) or in months (months, years, decades), and each
-rate as its adverb (daily, weekly, monthly, yearly; "a year" that ends a question of how much or
+rate as its adverb (hourly, daily, weekly, monthly, yearly; "a year" that ends a question of how much or
 how many is one too). Lengths of two families are never equated
 ("a month" is not "30 days", "a year" not "365 days"), and a period is never read as a rate or the
 other way round, so a phrase read in a way it was not meant can only make two questions differ,
@@ -43,7 +44,8 @@ _COUNTS: dict[str, float] = {"a": 1, "an": 1, "half": 0.5, "half a": 0.5, "half 
                              **_SMALL}
 _MINUTES = {"minute": 1, "min": 1, "hour": 60, "hr": 60, "day": 1440, "week": 10080, "fortnight": 20160}
 _MONTHS = {"month": 1, "year": 12, "yr": 12, "decade": 120}
-_RATES = {"day": "daily", "week": "weekly", "month": "monthly", "year": "yearly", "annum": "yearly"}
+_RATES = {"hour": "hourly", "day": "daily", "week": "weekly", "month": "monthly", "year": "yearly",
+          "annum": "yearly"}
 
 # Six digits at most: a longer number is compared as written, never rounded into another's value.
 _COUNT = r"\d{1,6}(?:\.\d{1,3})?|" + "|".join(sorted((w.replace(" ", r"\s+") for w in _COUNTS), key=len,
@@ -51,11 +53,14 @@ _COUNT = r"\d{1,6}(?:\.\d{1,3})?|" + "|".join(sorted((w.replace(" ", r"\s+") for
 # "min" is also the minimum ("a min order"): abbreviations count only after digits ("30 mins").
 _ABBREVIATIONS = frozenset({"min", "hr", "yr"})
 _UNIT = r"minute|min|hour|hr|day|week|fortnight|month|year|yr|decade"
-_PERIOD = r"day|week|month|year|annum"
-# A rate: "per month", "each week", "every day"; "£30/month"; "£30 a month", "twice a week".
+_PERIOD = r"hour|day|week|month|year|annum"
+# A rate: "per month", "each week", "every day"; "£30/month"; "£30 a month", "30 pounds a month",
+# "twice a week".
 _RATE = re.compile(rf"\b(?:per|each|every)\s+(?P<every>{_PERIOD})\b"
                    rf"|(?<=\d)\s*/\s*(?P<slash>{_PERIOD})\b"
-                   rf"|(?P<count>\d|\b(?:once|twice|thrice|times))\s+an?\s+(?P<a>{_PERIOD})\b", re.IGNORECASE)
+                   rf"|(?P<count>\d|\b(?:once|twice|thrice|times))"
+                   rf"(?P<money>\s+(?:pounds?|dollars?|euros?|quid|pence|cents?|bucks))?\s+an?\s+(?P<a>{_PERIOD})\b",
+                   re.IGNORECASE)
 # A rate said as a number of periods: "every 3 months" is quarterly, "every other week" fortnightly.
 _EVERY = re.compile(r"\bevery\s+(?P<n>\d{1,2}|two|three|twelve|seven|other)\s+(?P<unit>day|week|month)s?\b",
                     re.IGNORECASE)
@@ -89,7 +94,7 @@ _LENGTH_BEFORE = frozenset({
     "lasts", "lasted", "lasting", "wait", "waits", "waited", "spend", "spends", "spent", "only", "just",
     "least", "most", "nearly", "almost", "roughly", "approximately", "half", "whole", "full", "entire",
     "extra", "another", "is", "are", "was", "were", "be", "been", "being", "it", "it's", "that's", "what",
-    "which", "such"
+    "which", "such", "with"
 })
 # A period with a count: "2 weeks", "a fortnight", "an hour and a half", "2 and a half hours",
 # "18-month", "half an hour".
@@ -244,7 +249,7 @@ def _rate(match: re.Match[str]) -> str:
         return _RATES[match["every"].lower()]
     if match["slash"]:
         return " " + _RATES[match["slash"].lower()]
-    return f"{match['count']} {_RATES[match['a'].lower()]}"
+    return f"{match['count']}{match['money'] or ''} {_RATES[match['a'].lower()]}"
 
 
 def _year_in_words(match: re.Match[str]) -> str:
