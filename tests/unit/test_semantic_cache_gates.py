@@ -774,6 +774,8 @@ def test_one_standing_for_a_thing_is_no_count() -> None:
         assert "1" in analyse(text).values, text
     assert compare(analyse("How do I get a parking permit?"),
                    analyse("I want a parking permit, how do I apply for one?")).refused != "value"
+    # "no one" is nobody
+    assert compare(*analyse_pair("Is no one at the desk?", "Is nobody at the desk?")).refused is None
 
 
 def test_a_period_and_a_season_said_two_ways_are_one_value() -> None:

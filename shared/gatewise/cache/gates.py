@@ -746,7 +746,7 @@ def _verb_before_object(said: list[str]) -> str | None:
 # After these, "one" is still a count: "only one", "just one", "more than one", "at least one";
 # and it stands for a thing only where its phrase ends ("apply for one?", "a new one if"), not in
 # "one or two", "one of the lifts", "one bag".
-_NUMBER_BEFORE_ONE = frozenset({"only", "just", "than", "least", "most", "exactly", "number", "no"})
+_NUMBER_BEFORE_ONE = frozenset({"only", "just", "than", "least", "most", "exactly", "number"})
 _BEFORE_PRONOUN_ONE = frozenset({"which", "this", "that", "each", "every", "another"})
 _AFTER_PRONOUN_ONE = frozenset({"", "for", "with", "from", "that", "which", "please", "too", "as", "if",
                                 "when", "so", "but", "because", "then", "instead", "now", "today", "online"})
@@ -772,6 +772,8 @@ def _kind(low: str, w: str, previous: str, following: str, how_long: bool) -> st
     if low == "one" and (following in _AFTER_PRONOUN_ONE or previous in _BEFORE_PRONOUN_ONE) \
             and previous not in _NUMBER_BEFORE_ONE:
         return "stop"  # the pronoun: "how do I apply for one?", "a new one", "which one"; not "one or two"
+    if low == "one" and previous == "no":
+        return "stop"  # "no one" is nobody: its "no" is the negation
     if low == "first" and (previous == "at" or following == "aid"):
         return "stop" if previous == "at" else "content"  # "at first" is when, "first aid" a thing
     if low in _NUMBER_WORDS and not (low == "second" and previous in {"a", "one"}):
