@@ -76,7 +76,7 @@ dispute: dispute challenge contest
 score: score rating
 finish: complete finish
 pay: pay settle
-inform: tell inform notify
+inform: tell inform notify report
 move: move relocate
 rent: rent hire
 recover: recover retrieve restore
@@ -189,6 +189,12 @@ split: split separate divide
 
 # "kick someone out", "throw them out": the verb, up to two words, and "out".
 _PUT_OUT = r"(?:kick|throw|threw|thrown|boot|chuck)(?:s|ed|ing)?((?: [a-z]+){0,2}) out"
+
+# Pieces of the expressions below: a verb of storing, a determiner, what may follow a place that
+# ends its phrase.
+_STORING = r"\b(?:put|store|keep)(?:s|ting|ing)? "
+_A = r"(?:the |a |my |your )?"
+_CLAUSE_ENDS = r"(?=\s*(?:[?.!,;]|$|(?:for|and|or|if|when|so|overnight)\b))"
 
 # Expressions rewritten before the words are read: (pattern, the word it means). Verb forms are
 # spelled out so that "signed up" and "signing up" read as "register" too.
@@ -359,7 +365,11 @@ _PHRASES = (
     # "What do I need to do to activate it?" asks how to.
     (r"\bwhat (?:do|does|should|must|would) (?:i|we|you|one) (?:need|have) to do (?:in order )?to\b",
      "how do I"),
-    (r"\blet(?:s|ting)? (me|you|us|them|him|her) know\b", r"tell \1"),
+    (r"\blet(?:s|ting)? (me|you|us|them|him|her|someone|somebody|anyone|(?:the|my|your|our|their) [a-z]+)"
+     r" know\b", r"tell \1"),
+    # Putting food in the freezer freezes it; in the fridge, refrigerates it (not "in a freezer bag").
+    (rf"{_STORING}((?:[\w'-]+ ){{0,3}}?[\w'-]+) in(?:to)? {_A}freezer\b{_CLAUSE_ENDS}", r"freeze \1"),
+    (rf"{_STORING}((?:[\w'-]+ ){{0,3}}?[\w'-]+) in(?:to)? {_A}fridge\b{_CLAUSE_ENDS}", r"refrigerate \1"),
     # "the past three months" are "the last three months"
     (r"\bpast(?= (?:(?:\d{1,4}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|few) )?"
      r"(?:minute|hour|day|week|fortnight|month|year|decade)s?\b)", "last"),
