@@ -585,6 +585,9 @@ def test_embedding_text_drops_greetings_and_mends_spelling() -> None:
         "how do I change my address?"
     # A name no dictionary word is one slip from stays as written.
     assert embedding_text("Do you deliver to Hounslow?") == "Do you deliver to Hounslow?"
+    # The expressions the gates rewrite are embedded rewritten, as the gates read them.
+    assert embedding_text("Is it OK to put bread in the freezer?") == "Is it OK to freeze bread?"
+    assert embedding_text("How do I let the council know?") == "How do I tell the council?"
 
 
 @pytest.fixture(scope="module")

@@ -537,15 +537,17 @@ def _spelling(word: str) -> str:
 
 def embedding_text(text: str) -> str:
     """What to embed for ``text``: the question without greetings and sign-offs, its obvious
-    misspellings mended, so that "Hi, how do I chnage my adress?" lands where the plain question
-    does. Only the vector uses it; the gates read the question as written."""
+    misspellings mended and the expressions the gates rewrite rewritten, so that "Hi, how do I
+    chnage my adress?" lands where the plain question does, and "Is it OK to put bread in the
+    freezer?" where "Can I freeze bread?" does. Only the vector and the words read in context use
+    it; the gates read the question as written."""
     text = _question_part(text.replace("’", "'")).strip()
     def mend(match: re.Match[str]) -> str:
         word = match.group()
         mended = _spelling(word.lower())
         return word if mended == word.lower() else mended
 
-    return re.sub(r"\b[A-Za-z][a-z]{4,}\b", mend, text)
+    return synonyms.rewrite(re.sub(r"\b[A-Za-z][a-z]{4,}\b", mend, text))
 
 
 @lru_cache(maxsize=4096)  # cached questions are compared again and again

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from gatewise.cache import gates, in_context, synonyms
+from gatewise.cache import gates, in_context
 from gatewise.cache.embedders import Embedder, EmbedderError, WordEmbedder, make_embedder
 from gatewise.cache.keys import cache_key
 from gatewise.cache.response import OWNER_COLUMNS, OWNER_INDEX
@@ -508,11 +508,11 @@ class SemanticCache:
         return isinstance(self.embedder, WordEmbedder)
 
     async def _words(self, question: str) -> in_context.WordVectors:
-        """A question's words in context, read with the expressions the gates rewrite already
-        rewritten ("I can't remember my PIN" as "I forgot my PIN"), so that each word the gates
-        compare is found in its sentence; a stored question is read again for each new one that
-        reaches this check, so the last few are kept."""
-        text = synonyms.rewrite(gates.embedding_text(question))
+        """A question's words in context, read as it is embedded: with the expressions the gates
+        rewrite already rewritten ("I can't remember my PIN" as "I forgot my PIN"), so that each
+        word the gates compare is found in its sentence; a stored question is read again for each
+        new one that reaches this check, so the last few are kept."""
+        text = gates.embedding_text(question)
         if text not in self._word_memo:
             self._word_memo[text] = await cast(WordEmbedder, self.embedder).word_vectors(text)
             while len(self._word_memo) > _WORD_MEMO:
