@@ -25,6 +25,9 @@ SAME = [
     ("What rate do you offer on 2-year fixes?", "What rate do you offer on 24-month fixes?"),
     ("Can I pay £10 a month?", "Can I pay £10 per month?"),
     ("Can I pay £10/month?", "Can I pay £10 monthly?"),
+    # a period right after what "how many" counts is its rate
+    ("How many calories a day do I need?", "How many calories do I need a day?"),
+    ("How many steps per day should I walk?", "How many steps a day should I walk?"),
     # by the hour, and with the currency said in words
     ("Is £21 an hour a fair wage?", "Is £21 per hour a fair wage?"),
     ("Is 21 dollars an hour a fair wage?", "Is $21 hourly a fair wage?"),
@@ -89,6 +92,7 @@ DIFFERENT = [
     ("Is the flight 90 minutes?", "Is the flight an hour?"),
     ("Can I pay £10 a month?", "Can I pay £10 a week?"),
     ("Is £21 an hour a fair wage?", "Is £21 a day a fair wage?"),
+    ("How many calories a day do I need?", "How many calories a week do I need?"),
     ("Can I park for an hour?", "Can I park for £1 an hour?"),  # a period, a rate
     ("Is the gym open at weekends?", "Is the gym open on Saturday?"),
     ("Which day is collection?", "Which week is collection?"),  # no count: compared as written

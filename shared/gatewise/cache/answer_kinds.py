@@ -324,7 +324,7 @@ def _checks_instead(a: gates.Features, b: gates.Features) -> bool:
 # be reworded only as a word for that measure ("How long is the flight?" / "What's the flight
 # time?", "How heavy can my bag be?" / "What's the weight limit for bags?").
 AFTER_HOW = {"long": "time period duration length", "often": "frequency frequently", "far": "distance",
-             "old": "age", "heavy": "weight", "big": "size", "large": "size", "fast": "speed",
+             "old": "age", "heavy": "weight weigh", "big": "size", "large": "size", "fast": "speed",
              "quick": "speed", "tall": "height", "high": "height", "wide": "width", "deep": "depth"}
 
 

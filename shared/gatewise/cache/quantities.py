@@ -71,6 +71,10 @@ _TIMES = re.compile(rf"\b(?P<n>\d{{1,3}}|{'|'.join(_UNITS)}|ten)\s+times\b", re.
 # "How many times a day" asks how often, by the day.
 _HOW_MANY_TIMES = re.compile(rf"\bhow\s+many\s+times\s+(?:an?|per|each|every)\s+(?P<a>{_PERIOD})\b",
                              re.IGNORECASE)
+# "How many calories a day", "how much coffee per day": a period right after what is counted is
+# the rate it is counted by, wherever the clause ends.
+_HOW_MANY_A = re.compile(rf"\b(?P<asked>how\s+(?:many|much)\s+(?:[\w'-]+\s+){{1,3}}?)(?:an?|per)\s+"
+                         rf"(?P<a>{_PERIOD})\b", re.IGNORECASE)
 # A year said in words: "nineteen eighty-four", "twenty twenty-five".
 _YEAR_IN_WORDS = re.compile(rf"\b(?P<century>{'|'.join(_TEENS)}|twenty)[\s-](?P<tens>{'|'.join(_TENS)})"
                             rf"(?:[\s-](?P<unit>{'|'.join(_UNITS)}))?\b(?!-)", re.IGNORECASE)
@@ -328,6 +332,7 @@ def canonical(text: str) -> str:
     text = _TIMES.sub(lambda m: "x" + str(_TWELVE.get(m["n"].lower(), m["n"])), text)
     text = _EVERY.sub(_every, text)
     text = _HOW_MANY_TIMES.sub(lambda m: "how often " + _RATES[m["a"].lower()], text)
+    text = _HOW_MANY_A.sub(lambda m: m["asked"] + _RATES[m["a"].lower()], text)
     text = _RATE.sub(_rate, text)
     if _QUANTITY_QUESTION.search(text):
         text = _RATE_AT_END.sub(lambda m: _RATES[m["a"].lower()], text)

@@ -382,8 +382,10 @@ _PHRASES = (
     # Lifting a freeze, a ban or a hold removes it.
     (r"\blift(?:s|ed|ing)? (a |an |the |my |your |our |their )?((?:[a-z]+ )?)(?=(?:freeze|ban|hold|block|"
      r"suspension|restriction|limit|embargo)s?\b)", r"remove \1\2"),
-    # "how much is it", "how much does it cost" ask a price; "how much luggage" a quantity.
-    (r"\bhow much(?= (?:is|are|was|were|does|do|did|will|would|'s|it|to|for)\b)", "price"),
+    # "how much is it", "how much does it cost" ask a price; "how much luggage" a quantity, and so
+    # does "how much does it weigh".
+    (r"\bhow much(?= (?:is|are|was|were|does|do|did|will|would|'s|it|to|for)\b)"
+     r"(?![^?.!,;]{0,80}\bweigh(?:s|ed)?\b)", "price"),
 )
 # One pass over the text: each expression is a named alternative, g0, g1...
 _PHRASE_PATTERN = re.compile("|".join(f"(?P<g{i}>{p})" for i, (p, _) in enumerate(_PHRASES)), re.IGNORECASE)
