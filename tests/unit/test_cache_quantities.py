@@ -25,6 +25,10 @@ SAME = [
     ("What rate do you offer on 2-year fixes?", "What rate do you offer on 24-month fixes?"),
     ("Can I pay £10 a month?", "Can I pay £10 per month?"),
     ("Can I pay £10/month?", "Can I pay £10 monthly?"),
+    # a half said in words, round the clock said in hours, a length that says it is long
+    ("How much is 1.5 litres?", "How much is one and a half litres?"),
+    ("Is the gym open 24/7?", "Is the gym open 24 hours a day, 7 days a week?"),
+    ("Is the flight 2 hours?", "Is the flight two hours long?"),
     # a period right after what "how many" counts is its rate
     ("How many calories a day do I need?", "How many calories do I need a day?"),
     ("How many steps per day should I walk?", "How many steps a day should I walk?"),

@@ -795,6 +795,8 @@ def _kind(low: str, w: str, previous: str, following: str, how_long: bool) -> st
         return "stop"  # "registered under Part P", "covered under the warranty": by, not below
     if low == "old" and previous == "how":
         return "content"  # an age asked for, not the opposite of new
+    if low == "long" and previous in _UNITS_ASKED:
+        return "stop"  # "two hours long" is two hours
     if _polar_word(low, w) is not None:
         return "polar"
     if low == "work" and previous in _BEFORE_NOUN:

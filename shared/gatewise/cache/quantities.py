@@ -128,6 +128,10 @@ _DAY_OF_MONTH = re.compile(rf"\b(?P<n>[12]?\d|3[01])(?:st|nd|rd|th)(?=\s+(?:of\s
 # "a kilo", "half a litre", "one mile": the count in digits, as "1kg" has it. Not "a pound",
 # which is also an amount of money ("a pound of mince" is not "£1 of mince"), nor "a meter",
 # which is also a gas meter ("a meter reading").
+# "one and a half litres", "2 and a half miles": the count with its half, before any measure
+# ("two and a half hours" is read by the length below either way).
+_AND_A_HALF = re.compile(rf"(?<![\d.,])\b(?P<n>\d{{1,6}}|{'|'.join(_SMALL)})\s+and\s+a\s+half\b"
+                         r"(?=\s+(?!(?:am|pm)\b)\w)", re.IGNORECASE)
 _ONE_MEASURE = re.compile(r"\b(?P<n>half an?|an?|one)\s+(?P<unit>(?:kilo|kilogram|gram|litre|liter|mile|"
                           r"kilometre|kilometer|metre|gigabyte|megabyte|terabyte|cup|tablespoon|"
                           r"teaspoon|millilitre|milliliter|pint|ounce)s?|kg|km|gb|mb|tb|ml|tbsp|tsp|oz)\b",
@@ -144,7 +148,8 @@ _NAMED = (
     (re.compile(r"\bnew year'?s day\b", re.IGNORECASE), "1 january"),
     (re.compile(r"\bthis evening\b", re.IGNORECASE), "tonight"),
     (re.compile(r"\ball night(?: long)?\b", re.IGNORECASE), "overnight"),
-    (re.compile(r"\b24/7\b|\b(?:a)?round the clock\b", re.IGNORECASE), "24 hours"),
+    (re.compile(r"\b24/7\b|\b(?:a)?round the clock\b|\b24 hours a day(?:,? (?:7|seven) days a week)?\b",
+                re.IGNORECASE), "24 hours"),
     # "over 65s", "under 16s": the age, not a decade
     (re.compile(r"\b(?P<side>over|under)[\s-](?P<age>\d{1,2})s\b", re.IGNORECASE), r"\g<side> \g<age>"),
     (re.compile(r"\b(?:monday|mon)\s*(?:to|-|–|through|thru|until|till)\s*(?:friday|fri)\b", re.IGNORECASE),
@@ -323,6 +328,7 @@ def canonical(text: str) -> str:
     text = _COUNT_JOINED.sub(lambda m: m["n"] + " ", text)
     text = _THOUSANDS.sub(lambda m: m["sign"] + _digits(float(m["n"]) * 1000), text)
     text = _SCALED.sub(_scaled, text)
+    text = _AND_A_HALF.sub(lambda m: _digits(_count(m["n"]) + 0.5), text)
     text = _PENNIES.sub(lambda m: m["amount"] + ("." + m["tenths"] if m["tenths"] else ""), text)
     text = _SHORT_DATE.sub(_whole_date, text)
     text = _day_first(text)
