@@ -844,6 +844,10 @@ def test_the_unit_an_answer_is_given_in_is_no_value() -> None:
     ("Why is my laptop fan so loud?", "What could be causing my laptop fan to be so loud?"),
     # "when I'm ..." opens a clause of its own in a question of yes or no
     ("Can I use my card abroad?", "Will my card work when I'm overseas?"),
+    # a negation said in another word
+    ("Can I cancel without paying a fee?", "Can I cancel for free?"),
+    ("Why didn't my payment go through?", "Why did my payment fail?"),
+    ("Why can't I log in to my account?", "Why am I unable to log in to my account?"),
     # what a thing weighs is how heavy it is, not its price
     ("How much does my suitcase weigh?", "How heavy is my suitcase?"),
     # food put in the freezer is frozen; letting someone know is telling them, and reporting to them
@@ -877,6 +881,7 @@ def test_which_body_asks_who_with_a_word_naming_whose() -> None:
     # "what" as what is made, not what makes
     ("question", "Why is my bread stale?", "What can I make with stale bread?"),
     ("rare_word", "How much does my suitcase weigh?", "How much does my suitcase cost?"),
+    ("negation", "Why can I log in to my account?", "Why am I unable to log in to my account?"),
     # a freezer bag is no freezer
     ("rare_word", "Can I freeze homemade soup?", "Can I store homemade soup in a freezer bag?"),
 ])
