@@ -844,6 +844,9 @@ def test_the_unit_an_answer_is_given_in_is_no_value() -> None:
     ("Why is my laptop fan so loud?", "What could be causing my laptop fan to be so loud?"),
     # "when I'm ..." opens a clause of its own in a question of yes or no
     ("Can I use my card abroad?", "Will my card work when I'm overseas?"),
+    # how late a place is open is when it closes
+    ("What time does the pool close on Fridays?", "How late does the pool stay open on Fridays?"),
+    ("When does the library close?", "Until what time is the library open?"),
     # a negation said in another word
     ("Can I cancel without paying a fee?", "Can I cancel for free?"),
     ("Why didn't my payment go through?", "Why did my payment fail?"),
@@ -882,6 +885,7 @@ def test_which_body_asks_who_with_a_word_naming_whose() -> None:
     ("question", "Why is my bread stale?", "What can I make with stale bread?"),
     ("rare_word", "How much does my suitcase weigh?", "How much does my suitcase cost?"),
     ("negation", "Why can I log in to my account?", "Why am I unable to log in to my account?"),
+    ("polarity", "What time does the library open?", "How late is the library open?"),
     # a freezer bag is no freezer
     ("rare_word", "Can I freeze homemade soup?", "Can I store homemade soup in a freezer bag?"),
 ])

@@ -333,6 +333,9 @@ _PHRASES = (
     (r"\b(?:what time|(?:what|which) (?:day|date|month|year))"
      r"(?= (?:is|are|was|were|does|do|did|will|would|can|could|should|must|'s)\b)", "when"),
     (r"\bhow soon\b|\bat what age\b", "when"),
+    # How late a place is open, or until what time, is when it closes.
+    (r"\b(?:how late|(?:until|till) (?:what time|when)) (?:is|are|does|do|will) ((?:[\w'-]+ ){1,4}?)"
+     r"(?:stay |be )?open\b", r"when does \1close"),
     # "a visa to travel to Canada" (or "required to visit Canada") is a visa for Canada
     (r"\b(visas?|passports?|vaccinations?|vaccines?|jabs?)((?: is| are)? (?:required|needed|necessary))? "
      r"to (?:(?:travel|go|fly) to|visit|enter)\b", r"\1\2 for"),
