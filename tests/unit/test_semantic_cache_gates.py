@@ -851,6 +851,7 @@ def test_the_unit_an_answer_is_given_in_is_no_value() -> None:
     ("Can I cancel without paying a fee?", "Can I cancel for free?"),
     ("Why didn't my payment go through?", "Why did my payment fail?"),
     ("Why can't I log in to my account?", "Why am I unable to log in to my account?"),
+    ("Can I take ibuprofen on an empty stomach?", "Can I take ibuprofen without food?"),
     # what a thing weighs is how heavy it is, not its price
     ("How much does my suitcase weigh?", "How heavy is my suitcase?"),
     # food put in the freezer is frozen; letting someone know is telling them, and reporting to them

@@ -352,7 +352,7 @@ _PHRASES = (
     # "free of charge" is free; a train "running late" is delayed
     (r"\bfree of (?:charge|cost)\b", "free"),
     # "without paying a fee", "at no cost" are for free; a payment that "didn't go through" failed;
-    # "unable to" is "cannot"
+    # "unable to" is "cannot"; "on an empty stomach" is without food
     (r"\bwithout (?:paying |being charged )?(?:a |any )?(?:fee|charge|cost|penalty)s?\b"
      r"|\bat no (?:extra |additional )?(?:cost|charge)\b", "for free"),
     (r"\b(?:didn't|did not|hasn't|has not|haven't|have not|won't|will not|wouldn't|would not)"
@@ -360,6 +360,7 @@ _PHRASES = (
     (r"\b(did|has|have|will|would|does|do)(?:n't| not) ((?:[\w']+ ){1,3}?)(?:go|gone) through\b",
      r"\1 \2fail"),
     (r"\b(?:(?:am|is|are|was|were) )?unable to\b", "cannot"),
+    (r"\bon an empty stomach\b", "without food"),
     (r"\b(i|you|we|they|he|she|it)(?:'m|'re|'s) unable to\b", r"\1 cannot"),
     (r"\brunning (?:late|behind)\b", "delayed"),
     # "What steps do I need to take to cancel?" asks how to
