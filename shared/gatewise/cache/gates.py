@@ -535,6 +535,7 @@ def _spelling(word: str) -> str:
     return found[0] if found else word
 
 
+@lru_cache(maxsize=4096)  # a stored question is read in context again for each new one
 def embedding_text(text: str) -> str:
     """What to embed for ``text``: the question without greetings and sign-offs, its obvious
     misspellings mended and the expressions the gates rewrite rewritten, so that "Hi, how do I
