@@ -25,6 +25,9 @@ SAME = [
     ("What rate do you offer on 2-year fixes?", "What rate do you offer on 24-month fixes?"),
     ("Can I pay £10 a month?", "Can I pay £10 per month?"),
     ("Can I pay £10/month?", "Can I pay £10 monthly?"),
+    # May after its day is the month, with or without "of"
+    ("Is it open on the 1st of May?", "Is it open on May 1?"),
+    ("Is the 3rd of March a holiday?", "Is March 3 a holiday?"),
     # a half said in words, round the clock said in hours, a length that says it is long
     ("How much is 1.5 litres?", "How much is one and a half litres?"),
     ("Is the gym open 24/7?", "Is the gym open 24 hours a day, 7 days a week?"),
@@ -97,6 +100,7 @@ DIFFERENT = [
     ("Can I pay £10 a month?", "Can I pay £10 a week?"),
     ("Is £21 an hour a fair wage?", "Is £21 a day a fair wage?"),
     ("How many calories a day do I need?", "How many calories a week do I need?"),
+    ("Is it open on May 1?", "Is it open on June 1?"),
     ("Can I park for an hour?", "Can I park for £1 an hour?"),  # a period, a rate
     ("Is the gym open at weekends?", "Is the gym open on Saturday?"),
     ("Which day is collection?", "Which week is collection?"),  # no count: compared as written

@@ -785,6 +785,8 @@ def _kind(low: str, w: str, previous: str, following: str, how_long: bool) -> st
         return "value"  # "3 months left" is not "3 months in"
     if low in _DATE_WORDS or w in _DATE_WORDS:
         return "value"
+    if low == "may" and previous.isdigit():
+        return "value"  # the month after its day ("1 May", read so from "May 1st"), not the verb
     if low in _NEGATIONS:
         return "negation"
     if low in _PARTICLES:

@@ -125,6 +125,7 @@ _MONTH = "january|february|march|april|may|june|july|august|september|october|no
 _DAY_OF_MONTH = re.compile(rf"\b(?P<n>[12]?\d|3[01])(?:st|nd|rd|th)(?=\s+(?:of\s+)?(?:{_MONTH})\b)"
                            rf"|\b(?P<month>{_MONTH})\s+(?P<m>[12]?\d|3[01])(?:st|nd|rd|th)?\b(?![:.,]?\d)",
                            re.IGNORECASE)
+_DAY_OF = re.compile(rf"\b(?P<n>[12]?\d|3[01])\s+of\s+(?=(?:{_MONTH})\b)", re.IGNORECASE)
 # "a kilo", "half a litre", "one mile": the count in digits, as "1kg" has it. Not "a pound",
 # which is also an amount of money ("a pound of mince" is not "£1 of mince"), nor "a meter",
 # which is also a gas meter ("a meter reading").
@@ -234,14 +235,15 @@ _DAY_FIRST_ROUNDS = 32
 
 
 def _day_first(text: str) -> str:
-    """Each day of a month before its month. Moving one may set another beside a month ("Dec 2
-    Dec 2"), so until nothing moves; a bounded number of rounds, each a linear pass."""
+    """Each day of a month before its month, without "of" between ("the 1st of May", "May 1" and
+    "1 May" alike). Moving one may set another beside a month ("Dec 2 Dec 2"), so until nothing
+    moves; a bounded number of rounds, each a linear pass."""
     for _ in range(_DAY_FIRST_ROUNDS):
         moved = _DAY_OF_MONTH.sub(lambda m: m["n"] or f"{m['m']} {m['month']}", text)
         if moved == text:
             break
         text = moved
-    return text
+    return _DAY_OF.sub(r"\g<n> ", text)
 
 
 def _whole_date(match: re.Match[str]) -> str:
