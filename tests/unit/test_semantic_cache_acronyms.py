@@ -27,6 +27,7 @@ from gatewise.cache.semantic import Scope, SemanticCache
      "How can I make an appointment with my general practitioner?",
      "How do I book an appointment with my general practitioner?"),
     ("Who do I ask in HR?", "Who should I ask in Human Resources?", "Who do I ask in Human Resources?"),
+    ("How do I cancel my DD?", "How do I cancel my direct debit?", "How do I cancel my direct debit?"),
     # any other two-letter one by a name, its words capitalised
     ("Where can I find my NI number?", "How do I find my National Insurance number?",
      "Where can I find my National Insurance number?"),

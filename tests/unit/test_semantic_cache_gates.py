@@ -844,6 +844,8 @@ def test_the_unit_an_answer_is_given_in_is_no_value() -> None:
     ("Why is my laptop fan so loud?", "What could be causing my laptop fan to be so loud?"),
     # "when I'm ..." opens a clause of its own in a question of yes or no
     ("Can I use my card abroad?", "Will my card work when I'm overseas?"),
+    # identification is ID
+    ("What ID do I need to open an account?", "What identification do I need to open an account?"),
     # a cash machine, a cashpoint and an ATM are one thing
     ("Is there an ATM at the station?", "Is there a cash machine at the station?"),
     ("Can I use any cashpoint abroad?", "Can I use any ATM abroad?"),

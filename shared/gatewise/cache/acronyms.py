@@ -23,7 +23,7 @@ _ACRONYM = re.compile(r"\b(?:(?=(?:[0-9]*[A-Z]){2})[A-Z0-9]{3,8}|[A-Z]{2})\b")
 # Two-letter acronyms, with the only words they are spelt out by.
 _TWO_LETTERS = {"GP": "general practitioner", "HR": "human resources", "PC": "personal computer",
                 "AC": "air conditioning", "IT": "information technology", "PR": "public relations",
-                "ID": "identity document"}
+                "ID": "identity document", "DD": "direct debit"}
 _WORD = re.compile(r"[A-Za-z]+|[0-9]+")
 _NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 # Acronyms spelt out per question at most: a question names a few; more is not a question.

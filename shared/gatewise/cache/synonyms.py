@@ -260,6 +260,7 @@ _PHRASES = (
     (r"\b(deposit|cash|pay in|paying in|write|sign)\s+(a|the|my|this|that)\s+check\b", r"\1 \2 cheque"),
     (r"\bzip code\b", "postcode"),
     (r"\b(?:cash ?(?:machine|point|dispenser)|atm)(s?)\b", r"ATM\1"),
+    (r"\b(?:(?:a |some )?(?:form of |proof of )?identification|proof of (?:identity|id)|photo id)\b", "ID"),
     # Within one country is domestic, the opposite of international.
     (r"\b(?:within|inside) the country\b|\bin the same country\b|\bdomestically\b", "domestic"),
     (r"\bpay (?:slip|stub)(s?)\b", r"payslip\1"),
