@@ -106,8 +106,6 @@ def _answer_words() -> dict[str, frozenset[str]]:
              # a person named by what they did: "Who wrote Emma?" / "Emma's author?"
              "maker": "author writer inventor founder creator composer painter architect designer director "
                       "discoverer",
-             # a cause asked with "what": "What makes the sky blue?" / "Why is the sky blue?"
-             "causing": "cause causes causing make makes making",
              "counted": "amount number total quantity period",
              # a limit is what a question of how much one "can" have asks for, not what a thing is
              # ("How heavy can my bag be?" / "What's the weight limit?"; "How old is the building?")
@@ -189,8 +187,7 @@ def _answers(kind: str, side: gates.Features, asker: gates.Features) -> bool:
             or bool(said & words["maker"]) \
             or (opening[:1] == ("how",) and bool(said & words["contact"]) and _asks_whom(asker))
     if kind == "why":
-        return (gates.stem("mean") in said and bool((said | asked_by) & words["signal"])) \
-            or _asks_a_cause(side)
+        return gates.stem("mean") in said and bool((said | asked_by) & words["signal"])
     if kind == "where":
         whose = [w for w in asker.sequence[1:3] if w not in ("is", "are")][:1]  # "where's my parcel"
         return bool(said & words["place"]) or opening in (("is", "there"), ("are", "there")) \
@@ -219,23 +216,6 @@ def _channel_verbs() -> frozenset[str]:
         "cancel lodge file top"))
 
 
-def _asks_a_cause(side: gates.Features) -> bool:
-    """Whether "what" is the subject of a verb of causing: "What makes the sky look blue?", "What
-    could be causing it?"; not its object ("What can I make with stale bread?")."""
-    words, causing = side.sequence, _answer_words()["causing"]
-    for i, w in enumerate(words):
-        if w != "what":
-            continue
-        verb = next((j for j in range(i + 1, min(i + 4, len(words))) if words[j] not in _AUXILIARY_BE), None)
-        if verb is not None and words[verb] in causing:
-            return True
-    return False
-
-
-# What may stand between "what" and the verb it is the subject of: "what could be causing".
-_AUXILIARY_BE = frozenset({"is", "be", "been", "could", "might", "would", "can", "may", "must", "will"})
-
-
 def _names_quantity(side: gates.Features, other: gates.Features) -> bool:
     return "quantity" in asked(side) or _answers("quantity", side, other)
 
@@ -256,8 +236,7 @@ def answered_words(side: gates.Features, other: gates.Features) -> frozenset[str
         for w in asked_after_how(other):
             found |= said & measures()[w]
     mine, theirs = asked(side), asked(other)
-    naming = {"when": {gates.stem("long"), gates.stem("take")} | words["time"],
-              "why": {gates.stem("mean")} | words["causing"],
+    naming = {"when": {gates.stem("long"), gates.stem("take")} | words["time"], "why": {gates.stem("mean")},
               "who": words["contact"] | words["body"], "where": words["progress"] | words["place"]}
     for kind in theirs - mine:
         if _answers(kind, side, other):

@@ -276,8 +276,10 @@ _PHRASES = (
     # "What's the easiest way to move my photos?" asks how to move them ("the best way" and
     # "the quickest way" say no more); "the hardest way" still takes a side.
     (r"\b(?:easiest|simplest) (?=ways?\b)", ""),
-    # "What's making my battery drain?" and "what is causing the noise?" ask why.
-    (r"\bwhat(?: is|'s| was) (?:making|causing)\b|\bwhat (?:causes|caused)\b", "why does"),
+    # "What's making my battery drain?", "what is causing the noise?", "what makes bread dense?"
+    # and "what could be causing it?" ask why ("what can I make?" asks what is made).
+    (r"\bwhat(?: is|'s| was| could be| might be| would be| can be) (?:making|causing)\b"
+     r"|\bwhat (?:causes|caused|makes|made)\b", "why does"),
     (r"\bdue to\b", "because"),
     # Compounds whose head alone says the same in a question: a hotel's pool is a swimming pool,
     # and "my car insurance policy" is "my car insurance".
