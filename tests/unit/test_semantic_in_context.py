@@ -44,6 +44,11 @@ UNPARTNERED = [
     ("How much is a return ticket for a child?", "What does a child's ticket cost?"),
     # "cup" reads like the "coffee" it stands beside, and names another thing
     ("How much is a coffee?", "What does a coffee cup cost?"),
+    # "premium" reads like "insurance" (0.67), the end of the compound it opens, not a partner
+    ("How do I claim on my home insurance for a burst pipe?",
+     "A pipe burst at home, how do I make a claim on my premium home insurance?"),
+    ("Can I add my partner to my car insurance policy?",
+     "Is it possible to add my partner to my premium car insurance policy?"),
 ]
 
 

@@ -83,12 +83,19 @@ def _beside(places: Iterable[int], words: WordVectors) -> int | None:
 
 
 def _neighbours(place: int, words: WordVectors, stems: Sequence[str]) -> set[str]:
-    """The stems of the words beside it that say something, determiners between them aside: a
-    compound ("coffee cup", "a gift card") names one thing, and a verb reads like its object
-    ("required" in "required a visa" like "visa"), while a word joined by a preposition may be
-    the other side's word said in two ("sent by email" / "emailed")."""
-    found = (_beside(range(place - 1, -1, -1), words), _beside(range(place + 1, len(words)), words))
-    return {stems[i] for i in found if i is not None}
+    """The stems of the words beside it that say something, determiners between them aside, and
+    of the rest of a compound it stands in: a compound ("coffee cup", "a gift card", "my premium
+    home insurance") names one thing, and a verb reads like its object ("required" in "required
+    a visa" like "visa"), while a word joined by a preposition may be the other side's word said
+    in two ("sent by email" / "emailed")."""
+    beside = (_beside(range(place - 1, -1, -1), words), _beside(range(place + 1, len(words)), words))
+    found = {stems[i] for i in beside if i is not None}
+    for step in (-1, 1):  # the rest of a compound the word stands in
+        at = place + step
+        while 0 <= at < len(words) and _is_content(words[at][0]):
+            found.add(stems[at])
+            at += step
+    return found
 
 
 def partner_bound(similarity: float) -> float:
