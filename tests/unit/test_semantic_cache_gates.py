@@ -836,6 +836,9 @@ def test_the_unit_an_answer_is_given_in_is_no_value() -> None:
     ("Which is cheaper, the bus or the train?", "Which costs less, the bus or the train?"),
     ("What was my most recent payment?", "What was my last payment?"),
     ("Can I park overnight?", "Can I park at night?"),
+    # what stops a thing asks why it can't happen
+    ("Why can't I log in to my account?", "What's stopping me from logging into my account?"),
+    ("Why won't my car start?", "What's preventing my car from starting?"),
     # a service is dealt with where it is dealt with
     ("How do I renew my library card?", "Where can I renew my library card?"),
     ("How can I submit my tax return?", "Where do I submit my tax return?"),
@@ -882,6 +885,8 @@ def test_which_body_asks_who_with_a_word_naming_whose() -> None:
     ("value", "Can I bring twenty fifty-pound notes?", "Can I bring 2050 pound notes?"),
     ("polarity", "What are the cheapest phone plans?", "Which phone plans cost the most?"),
     ("polarity", "How do I safely clean my camera sensor?", "What is the unsafe way to clean my sensor?"),
+    # why a thing can't happen is not how to stop it
+    ("question", "How do I stop my dog from barking?", "What's stopping my dog from barking?"),
     # a thing done at a place
     ("question", "How do I charge my electric car?", "Where can I charge my electric car?"),
     ("question", "How do I vote in the election?", "Where do I vote in the election?"),

@@ -208,6 +208,9 @@ _PHRASES = (
     (r"\bask(?:ed|ing)? for\b", "request"),
     # "stop receiving the newsletter" is unsubscribing from it
     (r"\bstop(?:s|ped|ping)? receiving\b", "unsubscribe from"),
+    # "What's stopping me from logging in?" asks why I can't log in
+    (r"\bwhat(?: is|'s) (?:stopping|preventing) me from\b", "why can't I"),
+    (r"\bwhat(?: is|'s) (?:stopping|preventing) ((?:my|the|our|this|your) [a-z]+) from\b", r"why can't \1"),
     # "stop my bread (from) rising" prevents what "make my bread rise" asks for; "keep my child at
     # home instead of going to A&E" denies the going
     (r"\bstop(?:s|ped|ping)?\b(?=(?: (?!from\b)[\w'’]+){1,3}(?: from)? [a-z]+ing\b)", "prevent"),
