@@ -1325,14 +1325,18 @@ def _said_by_the_other(side: Features, other: Features) -> frozenset[str]:
 
 
 # What a name is, said after it: "my Mac computer" is "my Mac", "my Netflix subscription" "Netflix".
-_KINDS_OF_NAME = word_set("account subscription membership computer laptop website site")  # as stemmed
+_KINDS_OF_NAME = word_set("account subscription membership computer laptop pc website site app browser phone "
+                           "tablet device")  # as stemmed
 
 
 def _kind_of_name(side: Features, other: Features) -> frozenset[str]:
-    """The words of ``side`` that only say what kind of thing the name before them is, where
-    ``other`` says the name without them (not a part of it: "my iPhone battery" is no iPhone)."""
-    return frozenset(word for name, word in pairwise(side.sequence)
-                     if name in side.names and name in other.names and word in _KINDS_OF_NAME)
+    """The words of ``side`` that only say what kind of thing the name before them is, its
+    version between them ("my Windows 11 PC"), where ``other`` says the name without them (not a
+    part of it: "my iPhone battery" is no iPhone)."""
+    words = side.sequence
+    return frozenset(word for i, word in enumerate(words) if word in _KINDS_OF_NAME and any(
+        name in side.names and name in other.names for name in (words[i - 1:i] if i else ())
+        + (words[i - 2:i - 1] if i > 1 and words[i - 1] in side.values else ())))
 
 
 @cache
