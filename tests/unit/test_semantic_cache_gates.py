@@ -838,6 +838,10 @@ def test_the_unit_an_answer_is_given_in_is_no_value() -> None:
     ("Which is cheaper, the bus or the train?", "Which costs less, the bus or the train?"),
     ("What was my most recent payment?", "What was my last payment?"),
     ("Can I park overnight?", "Can I park at night?"),
+    # a word and its clipped form
+    ("How do I get a copy of my birth certificate?", "How do I get a copy of my birth cert?"),
+    ("Where can I find info about student visas?", "Where can I find information about student visas?"),
+    ("How do I turn off ads?", "How do I turn off adverts?"),
     # what stops a thing asks why it can't happen
     ("Why can't I log in to my account?", "What's stopping me from logging into my account?"),
     ("Why won't my car start?", "What's preventing my car from starting?"),

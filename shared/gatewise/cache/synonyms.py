@@ -62,7 +62,7 @@ problem: problem issue trouble
 symptom: symptom sign
 email: email e-mail
 mistake: mistake error
-photo: photo photograph picture
+photo: photo photograph picture pic pics
 meaning: mean meaning definition define
 calculate: calculate compute
 collect: collect fetch
@@ -113,7 +113,11 @@ money: money funds
 insurance: insurance insured insure cover covered coverage
 warranty: warranty guarantee
 complaint: complaint grievance
-document: document documentation paperwork
+document: document documentation paperwork doc docs
+certificate: certificate cert
+information: information info
+advert: advert advertisement ad ads
+maths: maths math mathematics
 id: id identification
 screen: screen display
 tv: tv television
