@@ -580,6 +580,11 @@ def test_only_a_short_turn_can_say_nothing() -> None:
     assert not says_nothing("Thanks. What would you like to know about it? " * 100)
 
 
+def test_embedding_text_mends_a_slip_as_the_gates_read_it() -> None:
+    # "candle" is the more frequent word one slip away; the polarity gate reads "cancel"
+    assert embedding_text("How do I cancle my order?") == "How do I cancel my order?"
+
+
 def test_embedding_text_drops_greetings_and_mends_spelling() -> None:
     assert embedding_text("Hi team, how do I chnage my adress? Thanks in advance") == \
         "how do I change my address?"
@@ -838,6 +843,8 @@ def test_the_unit_an_answer_is_given_in_is_no_value() -> None:
     ("Which is cheaper, the bus or the train?", "Which costs less, the bus or the train?"),
     ("What was my most recent payment?", "What was my last payment?"),
     ("Can I park overnight?", "Can I park at night?"),
+    # a slip read as the word it is most likely of, which then has its synonyms
+    ("What's my credit score?", "What's my credit ratng?"),
     # a word and its clipped form
     ("How do I get a copy of my birth certificate?", "How do I get a copy of my birth cert?"),
     ("Where can I find info about student visas?", "Where can I find information about student visas?"),

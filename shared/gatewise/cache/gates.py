@@ -527,6 +527,7 @@ def _by_deletion() -> dict[str, tuple[str, ...]]:
     return _deletion_index(word for word, _ in ranked if len(word) >= 4)
 
 
+@lru_cache(maxsize=8192)  # every comparison reads each differing word again
 def _spelling(word: str) -> str:
     """The most frequent dictionary word one slip from ``word``, for a word no dictionary has."""
     if len(word) < 5 or not word.isalpha() or _known(word) or _known(stem(word)):
@@ -544,8 +545,12 @@ def embedding_text(text: str) -> str:
     it; the gates read the question as written."""
     text = _question_part(text.replace("’", "'")).strip()
     def mend(match: re.Match[str]) -> str:
+        # read as the gates read it first ("cancle" is "cancel", as the polarity gate takes it,
+        # not the more frequent "candle")
         word = match.group()
-        mended = _spelling(word.lower())
+        mended = _corrected(word.lower())
+        if mended == word.lower():
+            mended = _spelling(mended)
         return word if mended == word.lower() else mended
 
     return synonyms.rewrite(re.sub(r"\b[A-Za-z][a-z]{4,}\b", mend, text))
@@ -1378,13 +1383,22 @@ def _unmatched(side: Features, subject: frozenset[str], other: Features,
     "extended" in "covered under the extended warranty" is not matched by the "covered" of
     "covered under the warranty", with which it shares a sense). A name is taken for a slip of
     another name only: "Gmail" is not "email"."""
-    partners = [(other.spelled[o], o) for o in other_subject if o not in side.words]
+    partners = [forms for o in other_subject if o not in side.words for forms in _readings(other, o)]
+    other_senses = other.senses.union(*(synonyms.senses(*forms) for forms in partners))
     return frozenset(w for w in subject
                      if w not in other.words and w.replace("-", "") not in other.words
-                     and not synonyms.senses(side.spelled[w], w) & other.senses
+                     and not any(synonyms.senses(*forms) & other_senses for forms in _readings(side, w))
                      and not any(_same_word(w, o) for o in (other.names if w in side.names else other.words))
-                     and not any(word_senses.interchangeable((side.spelled[w], w), forms)
-                                 for forms in partners))
+                     and not any(word_senses.interchangeable(mine, forms)
+                                 for mine in _readings(side, w) for forms in partners))
+
+
+def _readings(side: Features, word: str) -> tuple[tuple[str, str], ...]:
+    """A word as written and stemmed, and, when it is no word at all, the word it is most likely a
+    slip of ("ratng" as "rating", which then means "score")."""
+    spelled = side.spelled[word]
+    mended = _spelling(spelled) if word not in side.names else spelled
+    return ((spelled, word),) if mended == spelled else ((spelled, word), (mended, stem(mended)))
 
 
 def _roles_agree(a: Features, b: Features) -> bool:
