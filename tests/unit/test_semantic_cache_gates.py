@@ -843,6 +843,9 @@ def test_the_unit_an_answer_is_given_in_is_no_value() -> None:
     ("Which is cheaper, the bus or the train?", "Which costs less, the bus or the train?"),
     ("What was my most recent payment?", "What was my last payment?"),
     ("Can I park overnight?", "Can I park at night?"),
+    # where to deal with a thing online is how to
+    ("How do I track the parcel?", "Where can I track the parcel?"),
+    ("How do I view the invoice?", "Where do I view the invoice?"),
     # a slip read as the word it is most likely of, which then has its synonyms
     ("What's my credit score?", "What's my credit ratng?"),
     # a word and its clipped form
@@ -900,6 +903,9 @@ def test_which_body_asks_who_with_a_word_naming_whose() -> None:
     ("value", "Can I bring twenty fifty-pound notes?", "Can I bring 2050 pound notes?"),
     ("polarity", "What are the cheapest phone plans?", "Which phone plans cost the most?"),
     ("polarity", "How do I safely clean my camera sensor?", "What is the unsafe way to clean my sensor?"),
+    # where a thing is seen or found is a place
+    ("question", "How can I see the northern lights?", "Where can I see the northern lights?"),
+    ("question", "How do I find a pharmacy?", "Where can I find a pharmacy?"),
     # why a thing can't happen is not how to stop it
     ("question", "How do I stop my dog from barking?", "What's stopping my dog from barking?"),
     # a thing done at a place

@@ -320,7 +320,8 @@ _PHRASES = (
     (r"\bhow (?:do|can|could|will|would|should) (?:i|we) (?:know|tell|find out)(?= (?:if|whether)\b)",
      "how do I check"),
     (r"\bwhere (?:can|could|do|would|should) (?:i|we)"
-     r"(?= (?:see|view|find|check|download|access|order|request|track) (?:my|our|how much|how many)\b)",
+     r"(?= (?:see|view|find|check|download|access|order|request|track) (?:my|our|how much|how many)\b"
+     r"| (?:view|check|download|access|order|request|track) (?:a|an|the)\b)",
      "how do I"),
     # "Once" before a clause is "after" ("once I've been here five years"), not a count as in
     # "once a week", "once this year" (a period after a determiner stays a count); "first" closing
