@@ -90,6 +90,8 @@ SAME = [
     ("How much is the 10GB plan?", "How much is the 10 gigabyte plan?"),
     ("Can I get a refund within a couple of days?", "Can I get a refund within 2 days?"),
     ("Is there a discount for over 65s?", "Is there a discount for over 65?"),
+    ("Is the ticket cheaper for under 16s?", "Is the ticket cheaper for children under 16?"),
+    ("Do kids under five travel free?", "Do under 5s travel free?"),
 ]
 DIFFERENT = [
     ("Can I return it within a month?", "Can I return it within 30 days?"),  # two families

@@ -153,6 +153,10 @@ _NAMED = (
                 re.IGNORECASE), "24 hours"),
     # "over 65s", "under 16s": the age, not a decade
     (re.compile(r"\b(?P<side>over|under)[\s-](?P<age>\d{1,2})s\b", re.IGNORECASE), r"\g<side> \g<age>"),
+    # "children under 16" are the under 16s: a child's age says it is a child
+    (re.compile(r"\b(?:children|kids|child|kid)\s+(?=(?:aged\s+)?under\s+(?:1[0-7]|[1-9]|one|two|three|four|five"
+                r"|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)\b)",
+                re.IGNORECASE), ""),
     (re.compile(r"\b(?:monday|mon)\s*(?:to|-|–|through|thru|until|till)\s*(?:friday|fri)\b", re.IGNORECASE),
      "weekdays"),
     (re.compile(r"\bper\s?cent\b", re.IGNORECASE), "percent"),
