@@ -258,7 +258,7 @@ _STOP = word_set(
     "did doing done have has had having will would shall should can could may might must ought "
     "of at by for with about against between through during within upon across along around "
     "behind beyond near via per as if then else so and or but because while although though "
-    "also too very really just only even still yet already again ever quite rather some any each "
+    "also too very really just only even still yet already anymore again ever quite rather some any each "
     "every all both either such own other another much many lot lots bit kind sort "
     "please thanks thank hi hello hey ok okay yes yeah well um uh oh so anyway actually basically "
     "exactly literally currently generally usually normally possibly probably maybe perhaps typical "

@@ -274,7 +274,8 @@ _PHRASES = (
     (r"\bparking lot(s?)\b", r"car park\1"),
     (r"\bpower (?:cut|outage|failure)(s?)\b", r"power cut\1"),
     (r"\b(?:run|runs|ran|running) out\b", "expire"),
-    (r"\b(?:send|sent|sending|bring|brought|bringing|give|gave|giving) (?:it |them )?back\b", "return"),
+    (r"\b(?:send|sent|sending|bring|brought|bringing|give|gave|giving)"
+     r" (?:it |them |something |anything )?back\b", "return"),
     (r"\bfree of charge\b", "free"),
     (r"\blocal authority\b", "council"),
     (r"\bhow come\b|\bwhat(?: is|'s) the reason(?: why| for)?\b|\bfor what reason\b", "why"),
