@@ -24,6 +24,7 @@ from functools import cache
 _GROUPS = """
 obtain: get obtain receive request acquire order
 change: change update amend modify edit alter adjust switch
+replace: replace change swap
 submit: submit make file lodge place
 send: send submit
 create: create setup make establish
@@ -224,6 +225,8 @@ _PHRASES = (
      r"prevent\1 from"),
     (r"\b(?:instead of|rather than)\b(?= [a-z]+ing\b)", "without"),  # not "instead of eggs": a substitute
     (r"\brather than\b", "instead of"),
+    # a cheque paid in is deposited (not cash: "pay in cash" is paying with it)
+    (r"\bpa(?:y|ys|id|ying) in ((?:a |the |my |some |this )?)(?:cheque|check)(s?)\b", r"deposit \1cheque\2"),
     # "show hidden files" undoes hiding them
     (r"\b(?:show|reveal|display|see|view|find)(?:s|ing|ed|n)? (?:the |my |all )?hidden\b", "unhide"),
     (r"\bfill(?:ed|ing)? (?:in|out)\b", "complete"),
