@@ -531,6 +531,8 @@ SAME_WORDS = [
 
 # Word for word too, though their embeddings are further apart (0.7 to 0.8) than the hit test asks.
 SAME_WORDS_FURTHER = [
+    # what a plan or a price covers it includes
+    ("Does my plan include roaming in Europe?", "Does my plan cover roaming in Europe?"),
     # a word and its clipped form
     ("How do I get a copy of my birth certificate?", "How do I get a copy of my birth cert?"),
     ("Where can I find info about student visas?", "Where can I find information about student visas?"),

@@ -112,6 +112,7 @@ garden: garden yard
 earnings: earnings income
 money: money funds
 insurance: insurance insured insure cover covered coverage
+include: include included cover covered
 warranty: warranty guarantee
 complaint: complaint grievance
 document: document documentation paperwork doc docs
