@@ -226,6 +226,10 @@ _PHRASES = (
      r"prevent\1 from"),
     (r"\b(?:instead of|rather than)\b(?= [a-z]+ing\b)", "without"),  # not "instead of eggs": a substitute
     (r"\brather than\b", "instead of"),
+    # a home's size: "a 2 bed flat" is a two-bedroom one
+    (r"\b(\d|one|two|three|four|five|six)[ -]bed\b(?![ -]?room)", r"\1 bedroom"),
+    # a setting of one's account is changed on it: "update my address on my account" updates it
+    (r"\s+(?:on|in|for|with|within) (?:my|our|the) ac+o?un?t(?=\s*[?.!]*\s*$)", ""),
     # a cheque paid in is deposited (not cash: "pay in cash" is paying with it)
     (r"\bpa(?:y|ys|id|ying) in ((?:a |the |my |some |this )?)(?:cheque|check)(s?)\b", r"deposit \1cheque\2"),
     # "show hidden files" undoes hiding them
