@@ -531,6 +531,9 @@ SAME_WORDS = [
 
 # Word for word too, though their embeddings are further apart (0.7 to 0.8) than the hit test asks.
 SAME_WORDS_FURTHER = [
+    # money added to a card tops it up; charging extra is a fee
+    ("How do I add money to my travel card?", "How can I top up my travel card?"),
+    ("Is there a fee for paying by credit card?", "Do you charge extra if I pay with a credit card?"),
     # a home's size said two ways; a setting changed on one's account
     ("How much is a 1 bed flat in Leeds?", "How much is a one-bedroom flat in Leeds?"),
     ("How do I update my address?", "How do I update my address on my account?"),

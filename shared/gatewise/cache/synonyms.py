@@ -226,6 +226,10 @@ _PHRASES = (
      r"prevent\1 from"),
     (r"\b(?:instead of|rather than)\b(?= [a-z]+ing\b)", "without"),  # not "instead of eggs": a substitute
     (r"\brather than\b", "instead of"),
+    # money put on a card or an account tops it up; charging extra for a thing is a fee for it
+    (r"\b(?:add|adds|added|adding|put|puts|putting|load|loads|loaded|loading) (?:some |more )?"
+     r"(?:money|credit|funds|cash) (?:to|on|onto)\b", "top up"),
+    (r"\bcharge(?:s|d)? (?:me |you |us )?(?:anything )?extra\b", "charge a fee"),
     # a home's size: "a 2 bed flat" is a two-bedroom one
     (r"\b(\d|one|two|three|four|five|six)[ -]bed\b(?![ -]?room)", r"\1 bedroom"),
     # a setting of one's account is changed on it: "update my address on my account" updates it
