@@ -82,6 +82,7 @@ SAME = [
     ("Is the shop open on Christmas Day?", "Is the shop open on 25th December?"),
     ("Is the restaurant open tonight?", "Is the restaurant open this evening?"),
     ("Can I park here overnight?", "Can I park here all night?"),
+    ("Is the park open at night?", "Is the park open after dark?"),
     ("Is the gym open 24 hours?", "Is the gym open 24/7?"),
     # counts of times, rates said as a number of periods, units spelt out, a couple, an age group
     ("How often should I take it, twice a day?", "How often should I take it, 2 times a day?"),

@@ -531,6 +531,8 @@ SAME_WORDS = [
 
 # Word for word too, though their embeddings are further apart (0.7 to 0.8) than the hit test asks.
 SAME_WORDS_FURTHER = [
+    # a browser's cached files are its cache
+    ("How do I delete my browser cache?", "How do I delete the cached files in my browser?"),
     # money added to a card tops it up; charging extra is a fee
     ("How do I add money to my travel card?", "How can I top up my travel card?"),
     ("Is there a fee for paying by credit card?", "Do you charge extra if I pay with a credit card?"),

@@ -230,6 +230,8 @@ _PHRASES = (
     (r"\b(?:add|adds|added|adding|put|puts|putting|load|loads|loaded|loading) (?:some |more )?"
      r"(?:money|credit|funds|cash) (?:to|on|onto)\b", "top up"),
     (r"\bcharge(?:s|d)? (?:me |you |us )?(?:anything )?extra\b", "charge a fee"),
+    # a browser's or an app's cached files are its cache
+    (r"\bcached (?:files|data|images)\b", "cache"),
     # a home's size: "a 2 bed flat" is a two-bedroom one
     (r"\b(\d|one|two|three|four|five|six)[ -]bed\b(?![ -]?room)", r"\1 bedroom"),
     # a setting of one's account is changed on it: "update my address on my account" updates it
