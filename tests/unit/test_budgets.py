@@ -412,7 +412,7 @@ async def test_a_slow_webhook_does_not_hold_up_the_commit(open_manager: Opener) 
         held = await manager.reserve(["global"], 0.9, "r1")
         started = time.perf_counter()
         result = await manager.commit(held, 0.9)
-        assert time.perf_counter() - started < 0.5
+        assert time.perf_counter() - started < 0.9  # before the webhook's answer, a second away
         assert len(result.alerts) == 1
         await manager.close()
         assert len(slow.posts) == 1
