@@ -1339,9 +1339,13 @@ def _kind_of_name(side: Features, other: Features) -> frozenset[str]:
     version between them ("my Windows 11 PC"), where ``other`` says the name without them (not a
     part of it: "my iPhone battery" is no iPhone)."""
     words = side.sequence
-    return frozenset(word for i, word in enumerate(words) if word in _KINDS_OF_NAME and any(
-        name in side.names and name in other.names for name in (words[i - 1:i] if i else ())
-        + (words[i - 2:i - 1] if i > 1 and words[i - 1] in side.values else ())))
+
+    def after_a_shared_name(i: int) -> bool:
+        places = (i - 1, i - 2) if i > 1 and words[i - 1] in side.values else (i - 1,)  # past a version
+        return any(j >= 0 and words[j] in side.names and words[j] in other.names for j in places)
+
+    return frozenset(word for i, word in enumerate(words)
+                     if word in _KINDS_OF_NAME and after_a_shared_name(i))
 
 
 @cache
@@ -1385,12 +1389,16 @@ def _unmatched(side: Features, subject: frozenset[str], other: Features,
     another name only: "Gmail" is not "email"."""
     partners = [forms for o in other_subject if o not in side.words for forms in _readings(other, o)]
     other_senses = other.senses.union(*(synonyms.senses(*forms) for forms in partners))
-    return frozenset(w for w in subject
-                     if w not in other.words and w.replace("-", "") not in other.words
-                     and not any(synonyms.senses(*forms) & other_senses for forms in _readings(side, w))
-                     and not any(_same_word(w, o) for o in (other.names if w in side.names else other.words))
-                     and not any(word_senses.interchangeable(mine, forms)
-                                 for mine in _readings(side, w) for forms in partners))
+
+    def matched(w: str) -> bool:
+        if w in other.words or w.replace("-", "") in other.words \
+                or any(_same_word(w, o) for o in (other.names if w in side.names else other.words)):
+            return True
+        readings = _readings(side, w)
+        return any(synonyms.senses(*mine) & other_senses for mine in readings) \
+            or any(word_senses.interchangeable(mine, forms) for mine in readings for forms in partners)
+
+    return frozenset(w for w in subject if not matched(w))
 
 
 def _readings(side: Features, word: str) -> tuple[tuple[str, str], ...]:

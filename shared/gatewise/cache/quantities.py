@@ -140,6 +140,8 @@ _ONE_MEASURE = re.compile(r"\b(?P<n>half an?|an?|one)\s+(?P<unit>(?:kilo|kilogra
 # "a pound of mince" and "weighs 5 pounds" are weights, as "1lb" is; a bare "pound" is money.
 _POUND_WEIGHT = re.compile(r"\b(?P<verb>weigh(?:s|ed|ing)?\s+)?(?P<n>an?|one|\d{1,6}(?:\.\d{1,3})?)"
                            r"\s+pounds?\b(?P<of>\s+of\b)?", re.IGNORECASE)
+# The ages under which one is a child, in digits or words (1-17).
+_CHILD_AGES = "|".join([*(str(n) for n in range(1, 18)), *(w for w, n in _SMALL.items() if n < 18)])
 _NAMED = (
     (re.compile(r"\bweekends?\b", re.IGNORECASE), "saturday and sunday"),
     (re.compile(r"\bchristmas eve\b", re.IGNORECASE), "24 december"),
@@ -154,8 +156,7 @@ _NAMED = (
     # "over 65s", "under 16s": the age, not a decade
     (re.compile(r"\b(?P<side>over|under)[\s-](?P<age>\d{1,2})s\b", re.IGNORECASE), r"\g<side> \g<age>"),
     # "children under 16" are the under 16s: a child's age says it is a child
-    (re.compile(r"\b(?:children|kids|child|kid)\s+(?=(?:aged\s+)?under\s+(?:1[0-7]|[1-9]|one|two|three|four|five"
-                r"|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)\b)",
+    (re.compile(rf"\b(?:children|kids|child|kid)\s+(?=(?:aged\s+)?under\s+(?:{_CHILD_AGES})\b)",
                 re.IGNORECASE), ""),
     (re.compile(r"\b(?:monday|mon)\s*(?:to|-|–|through|thru|until|till)\s*(?:friday|fri)\b", re.IGNORECASE),
      "weekdays"),
