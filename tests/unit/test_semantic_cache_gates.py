@@ -312,12 +312,26 @@ TRAPS = [
      "What's the maximum age to open a savings account?"),
     ("polarity", "How much paracetamol can I take in a day?",
      "What's the minimum daily dose of paracetamol?"),
+    # what one may have, take or do is not what one must
+    ("polarity", "What can I bring to my driving test?", "What do I need to bring to my driving test?"),
+    ("polarity", "How much can I withdraw from the cash machine?",
+     "How much do I have to withdraw from the cash machine?"),
+    ("polarity", "Which subjects are compulsory at GCSE?", "Which subjects are optional at GCSE?"),
+    # who has to pay stays the doer when "have to" is read as "should"
+    ("role", "How much does my employer have to pay into my workplace pension?",
+     "how much do I have to contribute to my workplace pension myself"),
     # a price or a time is one value, not a clause ending at its point or colon before "please"
     ("value", "Can I pay £1.50 please?", "Can I pay £1.05 please?"),
     ("value", "Can I check in at 7:15 am please?", "Can I check in at 7:51 am please?"),
 ]
 
 PARAPHRASES = [
+    # what one has to wait, give or bring is what one should: the waiting time, the notice period
+    ("What's the waiting time for a GP appointment?", "How long do I have to wait for a GP appointment?"),
+    ("How much notice do I need to give before moving out?",
+     "How much notice must I give before I move out?"),
+    ("What documents do I need to open a bank account?",
+     "Which documents are required to open a bank account?"),
     ("How do I reset my password?", "how do i reset my password"),
     ("Can I use my partner's card to pay?", "Is it OK to pay with my partner's card?"),  # one owner
     ("How Do I Cancel My Netflix Subscription?", "how do i cancel my netflix subscription"),  # Title Case

@@ -323,8 +323,11 @@ def asked_after_how(side: gates.Features) -> set[str]:
 # what one may have for a maximum ("How much can I take a day?").
 _MAXIMUM = frozenset({"maximum", "max"})
 _MINIMUM = frozenset({"minimum", "min", "least"})
-_REQUIRED = frozenset({"require", "required"})
-_PERMITTED = frozenset({"can", "could", "may", "allow", "allowed", "permit", "permitted"})
+# What one must (or should: a wh-question's "have to" is read as "should", synonyms.rewrite) against
+# what one may.
+_REQUIRED = frozenset({"require", "required", "should", "must"})
+_PERMITTED = frozenset({"can", "could", "may", "allow", "allowed", "permit", "permitted", "optional",
+                        "voluntary"})
 
 
 def limit_turned(a: gates.Features, b: gates.Features) -> bool:
@@ -337,3 +340,21 @@ def limit_turned(a: gates.Features, b: gates.Features) -> bool:
     required, permitted = bool(_REQUIRED & set(b.sequence)), bool(_PERMITTED & set(b.sequence))
     return bool(named & _MAXIMUM and required and not permitted) \
         or bool(named & _MINIMUM and permitted and not required)
+
+
+def may_against_must(a: gates.Features, b: gates.Features) -> bool:
+    """Whether one question asks what (which, when, how much ...) one may and the other what one
+    must or should: "What can I bring to my driving test?" / "What do I need to bring to my
+    driving test?" (a method asked with either, "How can I ...?" / "How should I ...?", is one)."""
+    return {_mode(a), _mode(b)} == {"may", "must"}
+
+
+_ASKING_FOR_A_THING = {(w,) for w in ("what", "which", "when", "how")}
+
+
+def _mode(side: gates.Features) -> str | None:
+    words = side.sequence
+    if words[:1] not in _ASKING_FOR_A_THING or (words[0] == "how" and set(words[1:2]) & gates.auxiliaries()):
+        return None  # a yes/no question, or one of how to do a thing
+    permitted, required = bool(_PERMITTED & set(words)), bool(_REQUIRED & set(words))
+    return None if permitted == required else "may" if permitted else "must"

@@ -1022,7 +1022,7 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
         return LexicalVerdict("negation")
     if not _polarity_agrees(cached, new) or _prefixed(cached.words, new.words) \
             or _prefixed(new.words, cached.words) or answer_kinds.limit_turned(cached, new) \
-            or answer_kinds.limit_turned(new, cached):
+            or answer_kinds.limit_turned(new, cached) or answer_kinds.may_against_must(cached, new):
         return LexicalVerdict("polarity")
     if _negation_moved(cached, new):
         return LexicalVerdict("negation")
