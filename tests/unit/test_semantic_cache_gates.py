@@ -326,6 +326,13 @@ TRAPS = [
 ]
 
 PARAPHRASES = [
+    # the place asked about, its capacity, a fare's class, being on a medicine, bringing and taking
+    ("Is the museum free?", "Is entry to the museum free?"),
+    ("How many people can the meeting room hold?", "What's the capacity of the meeting room?"),
+    ("How much is it to fly in economy class from London to Paris?",
+     "What's the economy fare from London to Paris?"),
+    ("Can I drink alcohol while taking antibiotics?", "Is it safe to drink alcohol on antibiotics?"),
+    ("What do I need to bring to my driving test?", "What should I take to my driving test?"),
     # what one has to wait, give or bring is what one should: the waiting time, the notice period
     ("What's the waiting time for a GP appointment?", "How long do I have to wait for a GP appointment?"),
     ("How much notice do I need to give before moving out?",

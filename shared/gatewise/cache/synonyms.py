@@ -27,6 +27,7 @@ change: change update amend modify edit alter adjust switch
 replace: replace change swap
 submit: submit make file lodge place
 send: send submit
+bring: bring take carry
 create: create setup make establish
 book: book reserve schedule make arrange
 check: check view see find track look
@@ -375,6 +376,18 @@ _PHRASES = (
     (r"\bwhat(?:'s| is| could be| might be| would be| can be) (?:wrong|the problem)\b", "why"),
     (r"\bthe last (?:date|day)(?= (?:to|for)\b)", "the deadline"),
     (r"\bafter dark\b", "at night"),
+    # What entry to a place costs is what the place costs: "Is entry to the museum free?" (not
+    # "Where is the entrance to the station?")
+    (r"\b(?:entry|entrance|admission) (?:to|into) (?=(?:the|a|an|this|your) [^?.!]{0,60}"
+     r"\b(?:free|costs?|price|charged?|fees?)\b)", ""),
+    # A fare's class: "economy class" is economy
+    (r"\b(economy|business) class\b", r"\1"),
+    # How many a room or a venue holds is its capacity
+    (r"\bhow many (?:people|guests|persons|seats)(?: can| does| will)? "
+     r"((?:the|a|an|this|that|your|our|my) (?:[\w'-]+ ){1,3}?)(?:hold|seat|fit|take|accommodate)\b",
+     r"what is the capacity of \1"),
+    # Taking a medicine is being on it: "alcohol while taking antibiotics" / "... on antibiotics"
+    (r"\b(?:while|when) (?:i'm |i am |you're |you are )?(?:taking|on)\b", "on"),
     (r"\bwork(ing)? from home\b", r"work\1 remotely"),
     # "free of charge" is free; a train "running late" is delayed
     (r"\bfree of (?:charge|cost)\b", "free"),
