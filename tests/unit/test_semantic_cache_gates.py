@@ -78,6 +78,8 @@ TRAPS = [
     ("question", "Who won the match last night?", "What was the score in last night's match?"),
     # content: a qualifier added or swapped
     ("content", "How do I return a gift?", "How do I return a gift card?"),  # same sentence, one word more
+    # a noun added after a word both say names another thing, a place after it or not
+    ("content", "Can I take my dog on the train?", "Is it possible to take my dog food on the train?"),
     # a sentence built anew, but the added word qualifies a word both share
     ("content", "What's the price of a coffee?", "What does a large coffee cost?"),
     ("content", "How much is the plan?", "What does the premium plan cost?"),
@@ -326,6 +328,9 @@ TRAPS = [
 ]
 
 PARAPHRASES = [
+    # a verb added after a word both say, told by the particle or object after it
+    ("Does travel insurance cover cancelled flights?",
+     "If my flight gets cancelled, will travel insurance pay out?"),
     # the place asked about, its capacity, a fare's class, being on a medicine, bringing and taking
     ("Is the museum free?", "Is entry to the museum free?"),
     ("How many people can the meeting room hold?", "What's the capacity of the meeting room?"),

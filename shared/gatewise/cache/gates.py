@@ -218,6 +218,12 @@ for _axis, (_plus, _minus) in _POLARITY_GROUPS.items():
         _POLARITY.setdefault(_word, (_axis, -1))
 # "on", "in", "up"... are polar only as particles of these verbs ("turn off", "log in").
 _PARTICLES = frozenset({"on", "off", "in", "out", "up", "down"})
+# Words that follow a verb and hardly a noun: an object pronoun, an article or a possessive
+# opening its object, or a particle that ends a phrasal verb ("will travel insurance pay out",
+# "when I plug it in", "a statement covering the last three months"); "on" and "in" also open a
+# place after a noun ("my dog food on the train"), "that" a clause.
+_VERB_FOLLOWERS = frozenset({"it", "them", "me", "us", "him", "out", "back",
+                             "a", "an", "the", "my", "your", "our", "their", "his"})
 # Verbs the gates otherwise pass over that a negation may deny: "delivered but I didn't get it" is
 # not "not delivered but I got it".
 _LIGHT_VERBS = {form: verb for verb, forms in (
@@ -1256,10 +1262,11 @@ def _takes_no_side(a: Features, only_a: frozenset[str], b: Features, only_b: fro
         # after such a word, with nothing in its place on the other side, names another thing
         # with it: "a gift card" is not "a gift" (but "the gym building" is where "the gym" is).
         shared = side.content - only
+        words = (*side.sequence, "")
         if any((w in only and after in shared)
                or (w in shared and after in only and not other_only
-                   and side.spelled.get(after) not in _PLACE_OF_THING)
-               for w, after in zip(side.sequence[:-1], side.sequence[1:], strict=True)):
+                   and side.spelled.get(after) not in _PLACE_OF_THING and next_word not in _VERB_FOLLOWERS)
+               for w, after, next_word in zip(words[:-2], words[1:-1], words[2:], strict=True)):
             return False
         # A value or an opposite pair's word qualified in a noun phrase: "my business order", "a
         # business child ticket" (not a predicate: "Is your store open?")
