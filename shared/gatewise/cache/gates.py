@@ -1262,11 +1262,11 @@ def _takes_no_side(a: Features, only_a: frozenset[str], b: Features, only_b: fro
         # after such a word, with nothing in its place on the other side, names another thing
         # with it: "a gift card" is not "a gift" (but "the gym building" is where "the gym" is).
         shared = side.content - only
-        words = (*side.sequence, "")
+        padded = (*side.sequence, "")
         if any((w in only and after in shared)
                or (w in shared and after in only and not other_only
                    and side.spelled.get(after) not in _PLACE_OF_THING and next_word not in _VERB_FOLLOWERS)
-               for w, after, next_word in zip(words[:-2], words[1:-1], words[2:], strict=True)):
+               for w, after, next_word in zip(padded[:-2], padded[1:-1], padded[2:], strict=True)):
             return False
         # A value or an opposite pair's word qualified in a noun phrase: "my business order", "a
         # business child ticket" (not a predicate: "Is your store open?")
