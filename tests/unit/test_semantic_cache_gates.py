@@ -78,6 +78,8 @@ TRAPS = [
     ("question", "Who won the match last night?", "What was the score in last night's match?"),
     # content: a qualifier added or swapped
     ("content", "How do I return a gift?", "How do I return a gift card?"),  # same sentence, one word more
+    # a negation of what the asker wants, not of what they know, still counts
+    ("negation", "How do I cancel my subscription?", "I don't want to cancel my subscription, what do I do?"),
     # a noun added after a word both say names another thing, a place after it or not
     ("content", "Can I take my dog on the train?", "Is it possible to take my dog food on the train?"),
     # a sentence built anew, but the added word qualifies a word both share
@@ -328,6 +330,11 @@ TRAPS = [
 ]
 
 PARAPHRASES = [
+    # not knowing how or whether is asking it; "how does one" is "how do you"
+    ("How do I cancel my subscription?", "I don't know how to cancel my subscription"),
+    ("How do I cancel my subscription?", "Any idea how I can cancel my subscription?"),
+    ("Is my flight delayed?", "I'm not sure whether my flight is delayed"),
+    ("How do I cancel my subscription?", "How does one cancel a subscription?"),
     # a verb added after a word both say, told by the particle or object after it
     ("Does travel insurance cover cancelled flights?",
      "If my flight gets cancelled, will travel insurance pay out?"),

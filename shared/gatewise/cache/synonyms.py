@@ -412,6 +412,16 @@ _PHRASES = (
     # "Tell me the opening times".
     (r"\b(?:(?:i'd|i would|i want|i need|i wanted) (?:like )?to (?:know|find out)|(?:please )?tell me)"
      r"(?= (?:the|a|an|my|your|our)\b)", "what is"),
+    # Not knowing how, what or whether is asking it: "I don't know how to cancel my plan", "not
+    # sure if my flight is delayed", "any idea why ...?" (the negation is the asker's, not the
+    # question's).
+    (r"\b(?:i(?:'m| am)? )?(?:(?:do|did)(?:n't| not) know|not sure|(?:can't|cannot|couldn't|can not) "
+     r"(?:figure|work) out|(?:have )?no idea|any idea)"
+     r"(?= (?:how|what|where|when|why|who|which|whether|if)\b)", "tell me"),
+    # "How does one ...?" asks what "How do you ...?" does ("one of", "one person" still count).
+    (r"\b(how (?:do|does|would|should)) one\b(?! of\b)|\b(do|does) one(?= need\b)", r"\1\2 you"),
+    # "ASAP" says how soon, not what
+    (r"\basap\b", ""),
     # "how much time" asks what "how long" does
     (r"\bhow much time\b", "how long"),
     # "What does APR stand for?", "What is APR short for?" ask what it means.
