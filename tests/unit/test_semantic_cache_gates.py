@@ -335,6 +335,9 @@ PARAPHRASES = [
     ("How do I cancel my subscription?", "Any idea how I can cancel my subscription?"),
     ("Is my flight delayed?", "I'm not sure whether my flight is delayed"),
     ("How do I cancel my subscription?", "How does one cancel a subscription?"),
+    ("What is the capital of Australia?", "I always forget, what's the capital of Australia?"),
+    ("What is the capital of Australia?", "Name the capital of Australia"),
+    ("What is the capital of Australia?", "Hey, quick one - what's the capital city of Australia?"),
     # a verb added after a word both say, told by the particle or object after it
     ("Does travel insurance cover cancelled flights?",
      "If my flight gets cancelled, will travel insurance pay out?"),

@@ -418,6 +418,18 @@ _PHRASES = (
     (r"\b(?:i(?:'m| am)? )?(?:(?:do|did)(?:n't| not) know|not sure|(?:can't|cannot|couldn't|can not) "
      r"(?:figure|work) out|(?:have )?no idea|any idea)"
      r"(?= (?:how|what|where|when|why|who|which|whether|if)\b)", "tell me"),
+    # So is not remembering: "I always forget, what's the capital of Australia?" ("I forgot my
+    # password" says what happened).
+    (r"\b(?:i )?(?:always |sometimes |keep )?(?:forget|forgot|forgetting|can't remember|cannot remember|"
+     r"can never remember|don't remember)(?=\s*[,:;-]|\s+(?:how|what|where|when|why|who|which|whether|if)\b)",
+     "tell me"),
+    # "Name the capital of ...", "List the symptoms of ...", "Give me the ..." ask what they are.
+    (r"(?:^|(?<=[.!?,:;-] ))(?:please )?(?:name|list|give me|identify)"
+     r"(?= (?:the|a|an|all|some|every|\d+|two|three|four|five|ten)\b)", "what is"),
+    # "Quick one:", "quick question -" say nothing of what is asked ("one" is no count there).
+    (r"\b(?:a |one )?quick (?:one|q|question)\b", ""),
+    # A capital city is the capital.
+    (r"\bcapital city\b", "capital"),
     # "How does one ...?" asks what "How do you ...?" does ("one of", "one person" still count).
     (r"\b(how (?:do|does|would|should)) one\b(?! of\b)|\b(do|does) one(?= need\b)", r"\1\2 you"),
     # "ASAP" says how soon, not what
