@@ -229,7 +229,7 @@ _VERB_FOLLOWERS = frozenset({"it", "them", "me", "us", "him", "out", "back",
 _LIGHT_VERBS = {form: verb for verb, forms in (
     ("get", "get got gotten"), ("have", "have had"), ("go", "go went gone"), ("come", "come came"),
     ("make", "make made"), ("take", "take took taken"), ("give", "give gave given"), ("work", "work"),
-    ("happen", "happen")) for form in forms.split()}
+    ("happen", "happen"), ("become", "become became becoming")) for form in forms.split()}
 # Words that open another clause, where a negation before them no longer reaches ("and" and "or"
 # mostly join words within one: "no card or bank account"); "without" opens a denied one.
 _CLAUSE_WORDS = frozenset({"but", "so", "because", "when", "while", "if", "although", "though", "whereas",
@@ -264,12 +264,13 @@ _STOP = word_set(
     "did doing done have has had having will would shall should can could may might must ought "
     "of at by for with about against between through during within upon across along around "
     "behind beyond near via per as if then else so and or but because while although though "
-    "also too very really just only even still yet already anymore again ever quite rather some any each "
-    "every all both either such own other another much many lot lots bit kind sort "
+    "also too very really just only even still yet already anymore lately again ever quite rather "
+    "some any each every all both either such own other another much many lot lots bit kind sort "
     "please thanks thank hi hello hey ok okay yes yeah well um uh oh so anyway actually basically "
     "exactly literally currently generally usually normally possibly probably maybe perhaps typical "
     "typically usual normal officially "
     "tell know need want wanted wondering wonder like would help get got getting go going make "
+    "become became becoming "
     "way ways able possible process steps step thing things something anything someone anyone "
     "somebody anybody question ask asking explain show find out happen happens work works "
     "use using best right correct proper properly quick quickly easy easiest simply "

@@ -428,6 +428,11 @@ _PHRASES = (
      r"(?= (?:the|a|an|all|some|every|\d+|two|three|four|five|ten)\b)", "what is"),
     # "Quick one:", "quick question -" say nothing of what is asked ("one" is no count there).
     (r"\b(?:a |one )?quick (?:one|q|question)\b", ""),
+    # "Do you mind if I ...?" asks whether one may; "just checking", "just wondering" say nothing;
+    # "any reason why ...?" asks why.
+    (r"\b(?:do|would) you mind if (i|we)\b", r"can \1"),
+    (r"\bjust (?:checking|wondering|curious|asking)\b", ""),
+    (r"\b(?:is there )?any (?:particular )?reason(?: why)?\b", "why"),
     # A capital city is the capital.
     (r"\bcapital city\b", "capital"),
     # "How does one ...?" asks what "How do you ...?" does ("one of", "one person" still count).
