@@ -81,6 +81,7 @@ TRAPS = [
     # a negation of what the asker wants, not of what they know, still counts
     ("negation", "How do I cancel my subscription?", "I don't want to cancel my subscription, what do I do?"),
     ("negation", "Why is my laptop so slow?", "Why hasn't my laptop become faster?"),
+    ("name", "Translate 'good morning' into Spanish", "Translate 'good morning' into French"),
     # a noun added after a word both say names another thing, a place after it or not
     ("content", "Can I take my dog on the train?", "Is it possible to take my dog food on the train?"),
     # a sentence built anew, but the added word qualifies a word both share
@@ -341,6 +342,8 @@ PARAPHRASES = [
     ("Can I bring my dog to the office?", "Do you mind if I bring my dog to the office?"),
     ("Can I bring my dog to the office?", "Just checking - can I bring my dog to the office?"),
     ("Why is my laptop so slow?", "Any reason my laptop is so slow?"),
+    ("How does photosynthesis work?", "Help me understand photosynthesis"),
+    ("Translate 'good morning' into Spanish", "What's 'good morning' in Spanish?"),
     ("Why is my laptop so slow?", "Why has my laptop become so slow lately?"),
     ("What is the capital of Australia?", "Hey, quick one - what's the capital city of Australia?"),
     # a verb added after a word both say, told by the particle or object after it

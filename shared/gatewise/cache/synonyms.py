@@ -433,6 +433,10 @@ _PHRASES = (
     (r"\b(?:do|would) you mind if (i|we)\b", r"can \1"),
     (r"\bjust (?:checking|wondering|curious|asking)\b", ""),
     (r"\b(?:is there )?any (?:particular )?reason(?: why)?\b", "why"),
+    # "Help me understand X" asks to have it explained; "translate X into French" asks for X in
+    # French ("What's 'thank you' in French?").
+    (r"\bhelp me (?:to )?understand\b", "explain"),
+    (r"\btranslate ((?:[^\s.?!]+ ){1,12}?)(?:in)?to (?=[a-z]+\b)", r"\1in "),
     # A capital city is the capital.
     (r"\bcapital city\b", "capital"),
     # "How does one ...?" asks what "How do you ...?" does ("one of", "one person" still count).
