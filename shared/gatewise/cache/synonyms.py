@@ -437,6 +437,13 @@ _PHRASES = (
     # French ("What's 'thank you' in French?").
     (r"\bhelp me (?:to )?understand\b", "explain"),
     (r"\btranslate ((?:[^\s.?!]+ ){1,12}?)(?:in)?to (?=[a-z]+\b)", r"\1in "),
+    # What one pays for a thing, and how expensive it is, ask its price; the nearest or closest
+    # place asks where it is; how early a place opens asks when.
+    (r"\bwhat (?:do|will|would|should|did) (?:i|we|you) (?:have to |need to )?pay"
+     r"(?= for (?:a|an|the|my|your|our)\b)", "price"),
+    (r"\bhow (?:expensive|pricey|costly)(?= (?:is|are|was|were|will|would)\b)", "price"),
+    (r"\bwhat(?:'s| is) the (?=(?:nearest|closest)\b)", "where is the "),
+    (r"\bhow early(?= (?:does|do|is|are|will) (?:[\w'-]+ ){1,4}?(?:open|start|begin)\b)", "when"),
     # A capital city is the capital.
     (r"\bcapital city\b", "capital"),
     # "How does one ...?" asks what "How do you ...?" does ("one of", "one person" still count).
