@@ -18,6 +18,8 @@ import re
 from collections.abc import Callable
 from functools import cache
 
+import regex
+
 # One group a line: its name, then its words (base forms; inflections are found by the stem).
 # The groups from "enable" on say one side of an opposite pair in other words: a side alone is no
 # synonym ("legal" is not "safe", nor "receive" "deposit").
@@ -479,8 +481,10 @@ _PHRASES = (
     (r"\bhow much(?= (?:is|are|was|were|does|do|did|will|would|'s|it|to|for)\b)"
      r"(?![^?.!,;]{0,80}\bweigh(?:s|ed)?\b)", "price"),
 )
-# One pass over the text: each expression is a named alternative, g0, g1...
-_PHRASE_PATTERN = re.compile("|".join(f"(?P<g{i}>{p})" for i, (p, _) in enumerate(_PHRASES)), re.IGNORECASE)
+# One pass over the text: each expression is a named alternative, g0, g1... Compiled by ``regex``,
+# which runs this many alternatives about twice as fast as ``re`` with the same matches.
+_PHRASE_PATTERN = regex.compile("|".join(f"(?P<g{i}>{p})" for i, (p, _) in enumerate(_PHRASES)),
+                                regex.IGNORECASE | regex.V0)
 
 
 def _in_one_pattern(i: int, replacement: str) -> str:
