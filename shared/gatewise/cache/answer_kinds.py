@@ -353,8 +353,10 @@ _ASKING_FOR_A_THING = {(w,) for w in ("what", "which", "when", "how")}
 
 
 def _mode(side: gates.Features) -> str | None:
+    """"may" or "must" for a question of what one may or must, else None."""
     words = side.sequence
     if words[:1] not in _ASKING_FOR_A_THING or (words[0] == "how" and set(words[1:2]) & gates.auxiliaries()):
         return None  # a yes/no question, or one of how to do a thing
-    permitted, required = bool(_PERMITTED & set(words)), bool(_REQUIRED & set(words))
+    said = set(words)
+    permitted, required = bool(_PERMITTED & said), bool(_REQUIRED & said)
     return None if permitted == required else "may" if permitted else "must"

@@ -498,26 +498,30 @@ _REPLACEMENTS = tuple(_in_one_pattern(i, replacement) for i, (_, replacement) in
 
 
 # A question for an amount, a time or a thing that someone has to (needs to, must) give, pay or
-# wait, or needs, asks what they should: "How long do I have to wait?" is "How long I should wait", the
-# waiting time; "What score do I need to pass?" is the pass mark, "Which documents are required?"
-# the documents one should bring. The doer stays before the verb, where the role gate reads it
-# ("my employer should pay" / "I should contribute"), and what one may do still differs
-# (answer_kinds.may_against_must). What one needs to do to get something is read by the
-# rewrites below, and a yes/no question ("Do I have to pay?") keeps the requirement.
+# wait, or needs, asks what they should: "How long do I have to wait?" is "How long I should
+# wait", the waiting time; "What score do I need to pass?" is the pass mark, "Which documents are
+# required?" the documents one should bring. The doer stays before the verb, where the role gate
+# reads it ("my employer should pay" / "I should contribute"), and what one may do still differs
+# (answer_kinds.may_against_must). What one needs to do to get something is read by the rewrites
+# above, and a yes/no question ("Do I have to pay?") keeps the requirement.
 _WH_NECESSITY = re.compile(
-    r"\b((?:what|which|when|how (?:long|much|many|often|early|soon|far)|by (?:what|which) \w+)\b"
+    r"\b(?P<asked>(?:what|which|when|how (?:long|much|many|often|early|soon|far)|by (?:what|which) \w+)\b"
     r"(?:(?!\b(?:if|and|or|but)\b)[^?.!,;]){0,40}?)"
-    r"(?:\b(?:do|does|will|would)\s+((?:[\w'-]+\s+){1,3}?)(?:(?:need|have)\s+to\b(?!\s+(?:do|take|follow)\b)|(need)\b(?!\s+to\b))"
-    r"|\bmust\s+((?:i|we|you|they|he|she|it)\s+)|\b(?:is|are)\s+(?:required|needed|necessary|mandatory|compulsory)\b)",
+    r"(?:\b(?:do|does|will|would)\s+(?P<doer>(?:[\w'-]+\s+){1,3}?)"
+    r"(?:(?:need|have)\s+to\b(?!\s+(?:do|take|follow)\b)|(?P<needs>need)\b(?!\s+to\b))"
+    r"|\bmust\s+(?P<must_doer>(?:i|we|you|they|he|she|it)\s+)"
+    r"|\b(?:is|are)\s+(?:required|needed|necessary|mandatory|compulsory)\b)",
     re.IGNORECASE)
 
 
 def _as_should(m: re.Match[str]) -> str:
     """The question word and what follows it, with "do I have to", "does she need", "must we" or
     "is required" read as "I should", "she should have", "we should", "should be"."""
-    if m[2] is not None:
-        return f"{m[1]}{m[2]}should" + (" have" if m[3] else "")
-    return m[1] + (f"{m[4]}should " if m[4] is not None else "should be")
+    if m["doer"] is not None:
+        return f"{m['asked']}{m['doer']}should" + (" have" if m["needs"] else "")
+    if m["must_doer"] is not None:
+        return f"{m['asked']}{m['must_doer']}should "
+    return f"{m['asked']}should be"
 
 
 def rewrite(text: str) -> str:
