@@ -125,6 +125,11 @@ TRAPS = [
     # "where can I find" a thing asks a place; "how many days a week" is no "how long"
     ("question", "Where can I find a pharmacy?", "How do I find a pharmacy?"),
     ("value", "How many days a week is the gym open?", "How long is the gym open?"),
+    # how two named things differ is not how long, far or old one of them is
+    ("question", "How long is the flight from London to New York?",
+     "What's the time difference between London and New York?"),
+    ("question", "How old is Prince William?",
+     "What's the age difference between Prince William and Prince Harry?"),
     ("polarity", "How do I get rid of the add-on?", "How do I add the add-on?"),
     ("value", "Is the pharmacy open at 9am?", "Is the pharmacy open at 9 in the evening?"),
     ("negation", "Is there a problem with my order?", "Is there no problem with my order?"),
@@ -383,6 +388,10 @@ PARAPHRASES = [
     ("How do I tighten a loose bike chain?", "my bike chain is loose, how can I tighten it?"),
     ("Is breakfast included in the room rate?", "Does the room rate include breakfast?"),
     ("What happens if I miss a payment?", "What if I miss a payment?"),
+    # a comparison asked both ways; a distance between two places is no comparison
+    ("What's the difference between baking soda and baking powder?",
+     "How is baking powder different from baking soda?"),
+    ("How far is Leeds from York?", "What's the distance between Leeds and York?"),
     ("Are lilies toxic to cats?", "Are lilies poisonous to cats?"),
     ("How do I cancel Netflix?", "How do I cancel Netflx?"),  # a slip of a name, in the other name
     # what one side leaves to be understood: an adult, the scale of degrees

@@ -262,7 +262,8 @@ def same_question(a: gates.Features, b: gates.Features) -> bool:
     return all(_answers(kind, b, a) for kind in asked_a - asked_b) \
         and all(_answers(kind, a, b) for kind in asked_b - asked_a) \
         and not _checks_instead(a, b) and not _checks_instead(b, a) \
-        and _asks_consequence(a) == _asks_consequence(b)
+        and _asks_consequence(a) == _asks_consequence(b) \
+        and not _measures_instead(a, b) and not _measures_instead(b, a)
 
 
 def _asks_consequence(side: gates.Features) -> bool:
@@ -277,6 +278,33 @@ def _asks_consequence(side: gates.Features) -> bool:
 
 
 _HAPPEN = "happen"
+
+
+def _measures_instead(a: gates.Features, b: gates.Features) -> bool:
+    """Whether ``a`` asks how two things it names differ and ``b`` how long, far, old or much one
+    thing is: "What's the time difference between London and New York?" / "How long is the flight
+    from London to New York?", "What's the age difference between them?" / "How old is he?"."""
+    return _compares(a) and not _compares(b) and bool(asked_after_how(b))
+
+
+def _compares(side: gates.Features) -> bool:
+    """Whether a question compares two things it names ("the difference between X and Y", "How
+    is X different from Y?", "X vs Y", "cheaper than"); "Do the hours differ on Sundays?" and "a
+    different size" compare nothing named."""
+    words = side.sequence
+    return bool(set(words) & _COMPARING) or any(
+        w in _comparisons() and (words[i + 1:i + 2] in _COMPARED_WITH or _BETWEEN in words[i + 1:i + 4])
+        for i, w in enumerate(words))
+
+
+_COMPARING = frozenset({"versus", "vs", "than"})  # words that compare wherever they stand
+_BETWEEN = "between"
+_COMPARED_WITH = {(w,) for w in ("from", "than", "to", "with")}
+
+
+@cache
+def _comparisons() -> frozenset[str]:
+    return frozenset(gates.stem(w) for w in gates.word_set("difference differ different compare comparison"))
 
 
 @cache
