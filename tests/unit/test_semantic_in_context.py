@@ -37,18 +37,24 @@ PARTNERED = [
 ]
 # Rebuilt too, and another question: a word one side adds finds nothing like it in the other.
 UNPARTNERED = [
-    ("How much is a large latte?", "What does a latte cost here?"),
-    ("How much does a private GP appointment cost?", "How much is a GP appointment?"),
     ("Can I bring an electric scooter on the bus?", "Are scooters allowed on buses?"),
-    ("What are the opening hours of the main library?", "When is the library open?"),
     ("How much is a return ticket for a child?", "What does a child's ticket cost?"),
     # "cup" reads like the "coffee" it stands beside, and names another thing
     ("How much is a coffee?", "What does a coffee cup cost?"),
-    # "premium" reads like "insurance" (0.67), the end of the compound it opens, not a partner
+]
+# A word one side puts between a determiner and a phrase both say qualifies it: the pair is not
+# read in context at all ("premium" reads like "insurance", 0.67, and like "cost" beside another
+# sentence's price).
+QUALIFIED = [
+    ("How much is a large latte?", "What does a latte cost here?"),
+    ("How much does a private GP appointment cost?", "How much is a GP appointment?"),
+    ("What are the opening hours of the main library?", "When is the library open?"),
     ("How do I claim on my home insurance for a burst pipe?",
      "A pipe burst at home, how do I make a claim on my premium home insurance?"),
     ("Can I add my partner to my car insurance policy?",
      "Is it possible to add my partner to my premium car insurance policy?"),
+    ("What does an adult ticket to the aquarium cost?",
+     "How much is a premium adult ticket for the aquarium?"),
 ]
 
 
@@ -94,6 +100,18 @@ async def test_a_rebuilt_question_with_an_unpartnered_word_misses(
     await cache.store(scope, cached, {"answer": cached})
     found = await cache.lookup(scope, new)
     assert found.hit is None and found.refused == verdict.refused == "content"
+
+
+@pytest.mark.parametrize(("cached", "new"), QUALIFIED)
+async def test_a_word_qualifying_a_shared_phrase_is_never_read_in_context(
+        cache: SemanticCache, cached: str, new: str) -> None:
+    verdict = compare(*analyse_pair(cached, new))
+    assert verdict.refused == "content" and not verdict.rebuilt
+    assert await similarity(cache, cached, new) >= cache.threshold
+    scope = Scope("qualified:" + cached, ("m",))
+    await cache.store(scope, cached, {"answer": cached})
+    found = await cache.lookup(scope, new)
+    assert found.hit is None and found.refused == "content"
 
 
 async def test_a_minimal_pair_is_never_read_in_context(cache: SemanticCache) -> None:
