@@ -1221,10 +1221,11 @@ def _negation_moved(a: Features, b: Features) -> bool:
 
 
 def _put_before_a_shared_phrase(side: Features, only: frozenset[str], other: Features) -> bool:
-    """Whether a word that only ``side`` says, with nothing in its place on the other side, stands
-    between a determiner and a phrase the other side opens with one: "a premium adult ticket" /
-    "an adult ticket". It qualifies the phrase: another thing is asked about, however well it
-    reads in context beside the other sentence's words ("premium" beside "cost")."""
+    """Whether a word that only ``side`` says stands between a determiner and a phrase the other
+    side opens with one: "a premium adult ticket" / "an adult ticket". Where the other side says
+    nothing in its place (the caller's check), it qualifies the phrase: another thing is asked
+    about, however well it reads in context beside the other sentence's words ("premium" beside
+    "cost")."""
     opened = {w for det, w in zip(other.sequence, other.sequence[1:], strict=False) if det in DETERMINERS}
     words = side.sequence
     return any(det in DETERMINERS and w in only and after in opened and after in other.said
