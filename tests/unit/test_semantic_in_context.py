@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from gatewise.cache import in_context, word_senses
 from gatewise.cache.embedders import LocalEmbedder
 from gatewise.cache.gates import analyse_pair, compare, embedding_text
-from gatewise.cache.semantic import PARTNERED_COSINE, REWORDED_COSINE, Scope, SemanticCache
+from gatewise.cache.semantic import PARTNERED_COSINE, REWORDED_COSINE, Scope, SemanticCache, SemanticLookup
 
 # Each differs in a word the content or rare-word gate refuses, in a sentence built anew.
 PARTNERED = [
@@ -75,6 +75,13 @@ async def similarity(cache: SemanticCache, a: str, b: str) -> float:
     return float(vectors[0] @ vectors[1])
 
 
+async def lookup_after_storing(cache: SemanticCache, cached: str, new: str) -> SemanticLookup:
+    """Store ``cached`` in a scope of its own, then look ``new`` up there."""
+    scope = Scope("pair:" + cached, ("m",))
+    await cache.store(scope, cached, {"answer": cached})
+    return await cache.lookup(scope, new)
+
+
 @pytest.mark.parametrize(("cached", "new"), PARTNERED)
 async def test_a_rebuilt_paraphrase_is_served_when_its_words_have_partners(
         cache: SemanticCache, cached: str, new: str) -> None:
@@ -84,9 +91,7 @@ async def test_a_rebuilt_paraphrase_is_served_when_its_words_have_partners(
     alone = (await cache.judge(cached, new, sim, in_context=False))[0]
     assert alone in ("content", "rare_word")  # the words alone refuse it
     assert (await cache.judge(cached, new, sim))[0] is None
-    scope = Scope("partnered:" + cached, ("m",))
-    await cache.store(scope, cached, {"answer": cached})
-    found = await cache.lookup(scope, new)
+    found = await lookup_after_storing(cache, cached, new)
     assert found.hit is not None and found.hit.question == cached
 
 
@@ -96,9 +101,7 @@ async def test_a_rebuilt_question_with_an_unpartnered_word_misses(
     verdict = compare(*analyse_pair(cached, new))
     assert verdict.rebuilt
     assert await similarity(cache, cached, new) >= REWORDED_COSINE  # the embedding alone would serve it
-    scope = Scope("unpartnered:" + cached, ("m",))
-    await cache.store(scope, cached, {"answer": cached})
-    found = await cache.lookup(scope, new)
+    found = await lookup_after_storing(cache, cached, new)
     assert found.hit is None and found.refused == verdict.refused == "content"
 
 
@@ -108,9 +111,7 @@ async def test_a_word_qualifying_a_shared_phrase_is_never_read_in_context(
     verdict = compare(*analyse_pair(cached, new))
     assert verdict.refused == "content" and not verdict.rebuilt
     assert await similarity(cache, cached, new) >= cache.threshold
-    scope = Scope("qualified:" + cached, ("m",))
-    await cache.store(scope, cached, {"answer": cached})
-    found = await cache.lookup(scope, new)
+    found = await lookup_after_storing(cache, cached, new)
     assert found.hit is None and found.refused == "content"
 
 
@@ -129,9 +130,7 @@ async def test_a_minimal_pair_is_never_read_in_context(cache: SemanticCache) -> 
 async def test_siblings_are_no_partners(cache: SemanticCache, cached: str, new: str) -> None:
     """Two kinds of one animal, food, plant or person read alike in context and name two things."""
     assert await similarity(cache, cached, new) >= REWORDED_COSINE
-    scope = Scope("siblings:" + cached, ("m",))
-    await cache.store(scope, cached, {"answer": cached})
-    assert (await cache.lookup(scope, new)).hit is None
+    assert (await lookup_after_storing(cache, cached, new)).hit is None
 
 
 def test_siblings_are_kinds_of_living_things_foods_and_people() -> None:
@@ -147,9 +146,7 @@ async def test_a_condition_is_never_read_in_context(cache: SemanticCache) -> Non
     cached, new = "Is it safe to take ibuprofen while pregnant?", "Can I take ibuprofen when breastfeeding?"
     assert await similarity(cache, cached, new) >= REWORDED_COSINE
     assert not compare(*analyse_pair(cached, new)).rebuilt
-    scope = Scope("condition", ("m",))
-    await cache.store(scope, cached, {"answer": cached})
-    assert (await cache.lookup(scope, new)).hit is None
+    assert (await lookup_after_storing(cache, cached, new)).hit is None
 
 
 async def test_under_the_partnered_cosine_nothing_is_read_in_context(cache: SemanticCache) -> None:

@@ -263,7 +263,7 @@ def same_question(a: gates.Features, b: gates.Features) -> bool:
         and all(_answers(kind, a, b) for kind in asked_b - asked_a) \
         and not _checks_instead(a, b) and not _checks_instead(b, a) \
         and _asks_consequence(a) == _asks_consequence(b) \
-        and not _measures_instead(a, b) and not _measures_instead(b, a)
+        and not _comparison_against_measure(a, b)
 
 
 def _asks_consequence(side: gates.Features) -> bool:
@@ -280,11 +280,13 @@ def _asks_consequence(side: gates.Features) -> bool:
 _HAPPEN = "happen"
 
 
-def _measures_instead(a: gates.Features, b: gates.Features) -> bool:
-    """Whether ``a`` asks how two things it names differ and ``b`` how long, far, old or much one
-    thing is: "What's the time difference between London and New York?" / "How long is the flight
-    from London to New York?", "What's the age difference between them?" / "How old is he?"."""
-    return _compares(a) and not _compares(b) and bool(asked_after_how(b))
+def _comparison_against_measure(a: gates.Features, b: gates.Features) -> bool:
+    """Whether one question asks how two things it names differ and the other how long, far, old
+    or much one thing is: "What's the time difference between London and New York?" / "How long is
+    the flight from London to New York?", "What's the age difference between them?" / "How old is
+    he?"."""
+    compares_a, compares_b = _compares(a), _compares(b)
+    return compares_a != compares_b and bool(asked_after_how(b if compares_a else a))
 
 
 def _compares(side: gates.Features) -> bool:
@@ -299,7 +301,7 @@ def _compares(side: gates.Features) -> bool:
 
 _COMPARING = frozenset({"versus", "vs", "than"})  # words that compare wherever they stand
 _BETWEEN = "between"
-_COMPARED_WITH = {(w,) for w in ("from", "than", "to", "with")}
+_COMPARED_WITH = {(w,) for w in ("from", "to", "with")}
 
 
 @cache

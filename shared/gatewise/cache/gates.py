@@ -1058,8 +1058,8 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
     # "... while pregnant" is not "... when breastfeeding"
     rebuilt = _rebuilt(cached, only_cached, new, only_new) \
         and not (only_cached & cached.conditional or only_new & new.conditional) \
-        and not (not only_new and _put_before_a_shared_phrase(cached, only_cached, new)) \
-        and not (not only_cached and _put_before_a_shared_phrase(new, only_new, cached))
+        and not _qualifies_a_shared_phrase(cached, only_cached, new, only_new) \
+        and not _qualifies_a_shared_phrase(new, only_new, cached, only_cached)
     for word in (*only_cached, *only_new):
         if word in cached.rare or word in new.rare:
             return LexicalVerdict("rare_word", *unmatched, rebuilt=rebuilt)
@@ -1220,12 +1220,15 @@ def _negation_moved(a: Features, b: Features) -> bool:
     return denied_only_in(a, b) and denied_only_in(b, a)
 
 
-def _put_before_a_shared_phrase(side: Features, only: frozenset[str], other: Features) -> bool:
-    """Whether a word that only ``side`` says stands between a determiner and a phrase the other
-    side opens with one: "a premium adult ticket" / "an adult ticket". Where the other side says
-    nothing in its place (the caller's check), it qualifies the phrase: another thing is asked
+def _qualifies_a_shared_phrase(side: Features, only: frozenset[str], other: Features,
+                               other_only: frozenset[str]) -> bool:
+    """Whether a word that only ``side`` says, with nothing in its place on the other side
+    (``other_only`` empty), stands between a determiner and a phrase the other side opens with one:
+    "a premium adult ticket" / "an adult ticket". It qualifies the phrase: another thing is asked
     about, however well it reads in context beside the other sentence's words ("premium" beside
     "cost")."""
+    if other_only:
+        return False
     opened = {w for det, w in zip(other.sequence, other.sequence[1:], strict=False) if det in DETERMINERS}
     words = side.sequence
     return any(det in DETERMINERS and w in only and after in opened and after in other.said
