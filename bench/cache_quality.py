@@ -56,7 +56,9 @@ Policies, side by side on the same vectors:
 
 For each embedder (local: all-MiniLM-L6-v2 int8; local-hash: the sandbox's hashed words), a
 threshold sweep; then, at the default threshold (``caching.semantic_cache.similarity_threshold``'s
-default unless ``--default`` says otherwise), served counts by category and which gate refused.
+default unless ``--default`` says otherwise), served counts by category and which gate refused,
+and (local only) what the content and rare-word gates would trade if every pair they refuse were
+read in context: paraphrases gained on the unread halves against traps served.
 The gatewise column at the default threshold is also replayed through SemanticCache.store/lookup
 to check that the bench decides exactly as the cache does.
 
@@ -263,6 +265,41 @@ def limits(judged: list[Judged], default: float) -> None:
     print()
 
 
+# The halves whose paraphrases no one has read: what a change gains there, it gains on questions it
+# was not shaped by.
+UNREAD = ("report", "fresh", "unseen", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7")
+PARTNER_BOUNDS = (0.3, 0.4, 0.5, 0.6)
+FRONTIER_COSINES = (0.70, 0.75, 0.80, 0.85, 0.90)
+
+
+async def word_gate_frontier(cache: SemanticCache, judged: list[Judged], default: float) -> None:
+    """What the content and rare-word gates would trade if every pair they refuse were read in
+    context, minimal pairs and one-sided additions too, at a partner bound and a cosine: the
+    paraphrases of the unread halves gained (the report half's in brackets) against the traps
+    served over every set. The shipped reading (rebuilt pairs only, 0.5 or 0.4 by cosine) sits
+    inside this table's 0-trap corner. Only the local model gives word vectors to read."""
+    if not cache.reads_in_context:
+        return
+    weakest = []
+    for j in judged:
+        if j.gate in ("content", "rare_word") and j.history is None and j.cosine >= default:
+            verdict = gates.compare(*gates.analyse_pair(j.pair.cached, j.pair.new))
+            weakest.append((j, await cache.weakest_partner(verdict, j.pair.cached, j.pair.new)))
+    print(f"### word gates read in context for every pair they refuse at {default:.2f}: "
+          "unread paraphrases gained (report) / traps served\n")
+    print("| weakest partner | " + " | ".join(f"cosine >= {c:.2f}" for c in FRONTIER_COSINES) + " |")
+    print("|---|" + "---|" * len(FRONTIER_COSINES))
+    for bound in PARTNER_BOUNDS:
+        cells = []
+        for least in FRONTIER_COSINES:
+            passed = [j.pair for j, w in weakest if w >= bound and j.cosine >= least]
+            gained = sum(p.should_hit and p.half in UNREAD for p in passed)
+            report_half = sum(p.should_hit and p.half == "report" for p in passed)
+            cells.append(f"+{gained} ({report_half}) / {sum(not p.should_hit for p in passed)}")
+        print(f"| >= {bound:.2f} | " + " | ".join(cells) + " |")
+    print()
+
+
 def confusion(judged: list[Judged], default: float, half: str) -> None:
     """Served counts by category in one half, and what refused gatewise's misses: the
     similarity threshold, else the first gate that refused (for traps: what caught them)."""
@@ -300,6 +337,7 @@ async def main(embedders: list[str], default: float) -> None:
             try:
                 judged = await judge_all(cache, pairs)
                 report(cache.embedder.name, judged, default)
+                await word_gate_frontier(cache, judged, default)
                 disagree = await replay(cache, pairs, judged)
                 print(f"\nstore/lookup replay at {default:.2f}: {disagree} disagreements with the table")
             finally:

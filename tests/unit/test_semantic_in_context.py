@@ -160,6 +160,7 @@ async def test_another_embedder_keeps_the_lexical_verdict(tmp_path: Path) -> Non
     try:
         cached, new = PARTNERED[0]
         assert (await c.judge(cached, new, 0.95))[0] == "content"
+        assert await c.weakest_partner(compare(*analyse_pair(cached, new)), cached, new) == -1.0
     finally:
         await c.close()
 
@@ -170,6 +171,9 @@ async def test_an_over_long_question_keeps_the_lexical_verdict(cache: SemanticCa
     assert len(padded) > in_context.MAX_CHARS
     assert (await cache.judge(cached, new, 0.9))[0] is None
     assert (await cache.judge(cached, padded, 0.9))[0] == "content"
+    verdict = compare(*analyse_pair(cached, new))
+    assert await cache.weakest_partner(verdict, cached, new) >= in_context.partner_bound(0.9)
+    assert await cache.weakest_partner(compare(*analyse_pair(cached, padded)), cached, padded) == -1.0
 
 
 async def test_questions_read_in_context_are_kept_within_a_bound(cache: SemanticCache) -> None:
@@ -188,36 +192,39 @@ def test_word_vectors_are_the_words_of_the_sentence_at_unit_length(embedder: Loc
 
 def test_a_word_the_model_does_not_see_has_no_partner() -> None:
     one, two = np.eye(3, dtype=np.float32)[:2]
+    weakest = in_context.weakest_partner
     words = [("send", one), ("invoice", two)]
-    assert in_context.all_partnered(["send"], words, [("email", one)])
-    assert not in_context.all_partnered(["send"], words, [("email", two)])  # orthogonal: no partner
-    assert not in_context.all_partnered(["require"], words, [("email", one)])  # not in its sentence
-    assert not in_context.all_partnered(["send"], words, [("the", one), ("!", one)])  # nothing to match
+    assert weakest(["send"], words, [("email", one)]) == 1.0
+    assert weakest(["send"], words, [("email", two)]) == 0.0  # orthogonal: no partner
+    assert weakest(["send", "invoice"], words, [("email", one), ("bill", 0.6 * one + 0.8 * two)]) \
+        == pytest.approx(0.8)  # the least partnered word's
+    assert weakest(["require"], words, [("email", one)]) == -1.0  # not in its sentence
+    assert weakest(["send"], words, [("the", one), ("!", one)]) == -1.0  # nothing to match
     # what the tokenizer leaves of "what's" or "we'll" is no word
-    assert not in_context.all_partnered(["send"], words, [("s", one), ("ll", one), ("x", one)])
-    assert in_context.all_partnered([], words, [("email", one)])
+    assert weakest(["send"], words, [("s", one), ("ll", one), ("x", one)]) == -1.0
+    assert weakest([], words, [("email", two)]) == 1.0  # nothing to partner
     # the word it stands beside ("gift card") is no partner for it, whatever the vectors
     compound = [("gift", one), ("card", one)]
-    assert not in_context.all_partnered(["card"], compound, [("gift", one)])
-    assert in_context.all_partnered(["card"], compound, [("voucher", one), ("gift", one)])
+    assert weakest(["card"], compound, [("gift", one)]) == -1.0
+    assert weakest(["card"], compound, [("voucher", one), ("gift", one)]) == 1.0
     # a word joined to it by a function word may be ("sent by email" / "emailed")
     joined = [("sent", one), ("by", two), ("email", two)]
-    assert in_context.all_partnered(["sent"], joined, [("emailed", one)])
-    assert not in_context.all_partnered(["sent"], [("sent", one), ("email", two)], [("email", one)])
+    assert weakest(["sent"], joined, [("emailed", one)]) == 1.0
+    assert weakest(["sent"], [("sent", one), ("email", two)], [("email", one)]) == -1.0
     # a word the gates respell or mend is found as the model wrote it
-    assert in_context.all_partnered(["traveling"], [("travelling", one)], [("abroad", one)])
-    assert in_context.all_partnered(["receive"], [("recieve", one)], [("get", two), ("obtain", one)])
+    assert weakest(["traveling"], [("travelling", one)], [("abroad", one)]) == 1.0
+    assert weakest(["receive"], [("recieve", one)], [("get", two), ("obtain", one)]) == 1.0
     # a determiner between them leaves them side by side ("required a visa")
-    assert not in_context.all_partnered(["required"], [("required", one), ("a", two), ("visa", two)],
-                                        [("visa", one)])
+    assert weakest(["required"], [("required", one), ("a", two), ("visa", two)], [("visa", one)]) == -1.0
 
 
 def test_sentences_alike_as_wholes_ask_less_of_a_partner() -> None:
     assert in_context.partner_bound(0.79) == in_context.PARTNER_COSINE == 0.5
     assert in_context.partner_bound(0.80) == in_context.CLOSE_PARTNER_COSINE == 0.4
     word, near = np.array([1.0, 0.0], np.float32), np.array([0.45, 0.893], np.float32)
-    assert not in_context.all_partnered(["connect"], [("connect", word)], [("attach", near)])
-    assert in_context.all_partnered(["connect"], [("connect", word)], [("attach", near)], bound=0.4)
+    assert in_context.weakest_partner(["connect"], [("connect", word)], [("attach", near)]) \
+        == pytest.approx(0.45)
+    assert in_context.PARTNER_COSINE > 0.45 >= in_context.CLOSE_PARTNER_COSINE
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -103,25 +103,28 @@ def partner_bound(similarity: float) -> float:
     return CLOSE_PARTNER_COSINE if similarity >= CLOSE_SENTENCES else PARTNER_COSINE
 
 
-def all_partnered(unmatched: Iterable[str], words: WordVectors, other: WordVectors,
-                  bound: float = PARTNER_COSINE) -> bool:
-    """Whether every one of ``unmatched`` (words of the sentence read as ``words``) has a word of
-    the other sentence (``other``) within ``bound`` in context. A word the model
-    does not see as written (the text was cut at the model's window) has no partner; nor is the
-    word it stands beside a partner for it: in "a coffee cup" or "a gift card", "cup" reads like
-    "coffee" (0.69) and "card" like "gift", yet each names another thing than the word alone,
-    and "required" in "Do I need (required) a visa?" reads 0.47 like "visa"; nor is a sibling,
+def weakest_partner(unmatched: Iterable[str], words: WordVectors, other: WordVectors) -> float:
+    """How close the least partnered of ``unmatched`` (words of the sentence read as ``words``) is
+    to its nearest partner in the other sentence (``other``), in context: -1 when one has no
+    partner at all, 1 when there is no word to partner. A word the model does not see as
+    written (the text was cut at the model's window) has no partner; nor is the word it stands
+    beside a partner for it: in "a coffee cup" or "a gift card", "cup" reads like "coffee"
+    (0.69) and "card" like "gift", yet each names another thing than the word alone, and
+    "required" in "Do I need (required) a visa?" reads 0.47 like "visa"; nor is a sibling,
     which reads alike and names another thing ("roast a chicken" / "roast a turkey")."""
     stems = [_stem(written) for written, _ in words]  # read once for every word asked about
     partners = [(written, _stem(written), vector) for written, vector in other if _is_content(written)]
+    weakest = 1.0
     for word in unmatched:
         place = _place_of(word, words, stems)
         if place is None:
-            return False
+            return -1.0
         beside = _neighbours(place, words, stems)
         forms = (word, gates.stem(word))
         vectors = [vector for written, stem, vector in partners
                    if stem not in beside and not word_senses.siblings(forms, (written, stem))]
-        if not vectors or float((np.array(vectors) @ words[place][1]).max()) < bound:
-            return False
-    return True
+        if not vectors:
+            return -1.0
+        weakest = min(weakest, float((np.array(vectors) @ words[place][1]).max()))
+    return weakest
+

@@ -488,18 +488,25 @@ class SemanticCache:
                          new_question: str, similarity: float) -> bool:
         """Whether a rebuilt question that the content or rare-word gate refused agrees closely as
         a whole (``PARTNERED_COSINE``) and each word that refused has a partner in the other
-        sentence read in context (:mod:`gatewise.cache.in_context`; the local embedder only:
-        others give no word vectors)."""
+        sentence read in context, as close as :func:`in_context.partner_bound` asks."""
         if refused not in ("content", "rare_word") or not verdict.rebuilt or similarity < PARTNERED_COSINE \
-                or gates.names_a_meaning(verdict.unmatched_cached | verdict.unmatched_new) \
-                or not self.reads_in_context \
-                or max(len(cached_question), len(new_question)) > in_context.MAX_CHARS:
+                or gates.names_a_meaning(verdict.unmatched_cached | verdict.unmatched_new):
             return False
+        weakest = await self.weakest_partner(verdict, cached_question, new_question)
+        return weakest >= in_context.partner_bound(similarity)
+
+    async def weakest_partner(self, verdict: gates.LexicalVerdict, cached_question: str,
+                              new_question: str) -> float:
+        """How close the least partnered of the words that tell two questions apart comes to a word
+        of the other question, read in context (:func:`in_context.weakest_partner`): -1 with an
+        embedder that gives no word vectors (only the local model does) or a question too long to
+        be read this way."""
+        if not self.reads_in_context or max(len(cached_question), len(new_question)) > in_context.MAX_CHARS:
+            return -1.0
         cached_words = await self._words(cached_question)
         new_words = await self._words(new_question)
-        bound = in_context.partner_bound(similarity)
-        return in_context.all_partnered(verdict.unmatched_cached, cached_words, new_words, bound) \
-            and in_context.all_partnered(verdict.unmatched_new, new_words, cached_words, bound)
+        return min(in_context.weakest_partner(verdict.unmatched_cached, cached_words, new_words),
+                   in_context.weakest_partner(verdict.unmatched_new, new_words, cached_words))
 
     @property
     def reads_in_context(self) -> bool:
