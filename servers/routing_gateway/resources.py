@@ -22,7 +22,7 @@ from pydantic import TypeAdapter
 from gatewise.caller import CALLER
 from gatewise.catalog import ModelInfo
 from gatewise.config import TaskType
-from gatewise.errors import GatewiseError
+from gatewise.errors import GatewiseError, quoted
 from gatewise.gateway import CompletionRequest, RoutingGateway
 from gatewise.ledger.budget_store import BudgetStatus
 from gatewise.mcpkit.completion import add_completion
@@ -69,7 +69,7 @@ def _task(name: str) -> TaskType:
         return TaskType(name.strip().lower())
     except ValueError:
         known = ", ".join(t.value for t in TaskType)
-        raise MCPError(code=INVALID_PARAMS, message=f"unknown task {name[:40]!r}; one of: {known}") from None
+        raise MCPError(code=INVALID_PARAMS, message=f"unknown task {quoted(name)}; one of: {known}") from None
 
 
 def add_resources(server: MCPServer[RoutingGateway]) -> None:
@@ -87,7 +87,7 @@ def add_resources(server: MCPServer[RoutingGateway]) -> None:
         catalog = ctx.request_context.lifespan_context.catalog
         info = catalog.get(catalog.resolve(model_id) or model_id)
         if info is None:
-            raise MCPError(code=INVALID_PARAMS, message=f"no model {model_id[:80]!r} in the catalogue")
+            raise MCPError(code=INVALID_PARAMS, message=f"no model {quoted(model_id)} in the catalogue")
         return json.dumps(model_entry(info))
 
     @server.resource(BUDGETS, name="budget_status", mime_type="application/json",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.errors import ErrorCode, GatewiseError, quoted
 
 
 @dataclass(frozen=True)
@@ -40,5 +40,5 @@ def call_project(asked: str | None) -> str | None:
         return asked
     if asked is not None and asked != caller.project:
         raise GatewiseError(ErrorCode.FORBIDDEN_SCOPE,
-                            f"this caller's calls belong to project {caller.project!r}, not {asked!r}")
+                            f"this caller's calls belong to project {caller.project!r}, not {quoted(asked)}")
     return caller.project

@@ -127,6 +127,20 @@ _ERROR_TYPES: dict[str, ErrorCode] = {
 }
 
 
+# The most of a caller's argument an error message quotes.
+QUOTED_CHARS = 60
+
+
+def quoted(value: object, *, end: bool = False) -> str:
+    """``value`` as an error message quotes a caller's argument: its repr, cut to at most
+    ``QUOTED_CHARS`` characters of the text (its ``end`` for a file path, whose name says most),
+    so no error echoes an input at length."""
+    text = str(value)
+    if len(text) > QUOTED_CHARS:
+        text = "…" + text[1 - QUOTED_CHARS:] if end else text[:QUOTED_CHARS - 1] + "…"
+    return repr(text)
+
+
 def code_for_status(status: int) -> ErrorCode:
     """Map an HTTP status from any upstream to the taxonomy."""
     if status == 401:

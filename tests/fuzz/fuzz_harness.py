@@ -13,7 +13,7 @@ import contextlib
 import re
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 import anyio
@@ -24,7 +24,7 @@ from mcp import Client, MCPError
 from mcp.types import CallToolResult, TextContent
 from pydantic_core import PydanticSerializationError
 
-from gatewise.errors import ErrorCode
+from gatewise.errors import QUOTED_CHARS, ErrorCode
 from tool_support import RawArgsTransport
 
 CASE_TIMEOUT_S = 10.0
@@ -62,7 +62,31 @@ def judge(result: CallToolResult, case: Case) -> Verdict:
     if code not in CLEAR_CODES:
         kind = "schema" if "validation error" in text else "other"
         return Verdict(OTHER, f"bare error ({kind})", text)
+    if _echoes_an_argument(case.args, text):
+        return Verdict(OTHER, f"error quotes over {QUOTED_CHARS} characters of an argument", text)
     return Verdict(CLEAR)
+
+
+def _texts(value: Any) -> Iterator[str]:
+    """Every string in an argument value, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, child in value.items():
+            yield from _texts(key)
+            yield from _texts(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from _texts(child)
+
+
+def _echoes_an_argument(args: dict[str, Any], text: str) -> bool:
+    """Whether an error quotes the start or the end of a long text argument past the quoting
+    limit, as written or escaped."""
+    return any(part in text
+               for value in _texts(args) if len(value) > QUOTED_CHARS
+               for form in (value, repr(value)[1:-1], ascii(value)[1:-1])
+               for part in (form[:QUOTED_CHARS + 1], form[-QUOTED_CHARS - 1:]))
 
 
 class LoopBlocked(AssertionError):

@@ -115,16 +115,25 @@ def test_tool_answers_every_input_clearly(server: str, tool: str, fleet: Fleet) 
     assert not tally.findings, f"{tool}: {tally.symptoms}\n{tally.report()}"
 
 
-@pytest.mark.parametrize(("text", "is_error", "outcome"), [
-    ("fine", False, OK),
-    ("Error executing tool t: NOT_FOUND: no such key Hint: list them first.", True, CLEAR),
-    ("TOO_LARGE: 5 MB is over the limit Hint: send less.", True, CLEAR),
-    ("Error executing tool t: INTERNAL: an unexpected error occurred (request id 1).", True, OTHER),
-    ("Error executing tool t: 1 validation error for tArguments", True, OTHER),
-    ("Error executing tool t: 'NoneType' object has no attribute 'get'", True, OTHER),
-    ('INVALID_INPUT: bad Traceback (most recent call last):\n  File "x.py"', True, OTHER),
-    ("INVALID_INPUT: " + "x" * 5000, True, OTHER),
+@pytest.mark.parametrize(("text", "is_error", "outcome", "args"), [
+    ("fine", False, OK, {}),
+    ("Error executing tool t: NOT_FOUND: no such key Hint: list them first.", True, CLEAR, {}),
+    ("TOO_LARGE: 5 MB is over the limit Hint: send less.", True, CLEAR, {}),
+    ("Error executing tool t: INTERNAL: an unexpected error occurred (request id 1).", True, OTHER, {}),
+    ("Error executing tool t: 1 validation error for tArguments", True, OTHER, {}),
+    ("Error executing tool t: 'NoneType' object has no attribute 'get'", True, OTHER, {}),
+    ('INVALID_INPUT: bad Traceback (most recent call last):\n  File "x.py"', True, OTHER, {}),
+    ("INVALID_INPUT: " + "x" * 5000, True, OTHER, {}),
+    # an argument quoted cut short is clear; quoted at length, as written or escaped, it is not
+    (f"INVALID_INPUT: cannot read {'y' * 59 + '…'!r}", True, CLEAR, {"timeframe": "y" * 500}),
+    (f"INVALID_INPUT: cannot read {'y' * 61!r}", True, OTHER, {"timeframe": "y" * 500}),
+    (f"INVALID_INPUT: unknown {'é' * 70!r}", True, OTHER, {"x": [{"k": "é" * 70}]}),
+    (f"INVALID_INPUT: unknown {'é' * 70!a}", True, OTHER, {"x": {"é" * 70: 1}}),
+    ("INVALID_INPUT: unknown 'short'", True, CLEAR, {"x": "short"}),
+    (f"NOT_FOUND: no file at {'…' + 'b' * 59!r}", True, CLEAR, {"path": "a" * 100 + "b" * 100}),
+    (f"NOT_FOUND: no file at {'b' * 61!r}", True, OTHER, {"path": "a" * 100 + "b" * 100}),
 ])
-def test_judge_accepts_only_coded_short_errors(text: str, is_error: bool, outcome: str) -> None:
+def test_judge_accepts_only_coded_short_errors(text: str, is_error: bool, outcome: str,
+                                               args: dict[str, Any]) -> None:
     result = CallToolResult(content=[TextContent(type="text", text=text)], is_error=is_error)
-    assert judge(result, Case("unit", {})).outcome == outcome
+    assert judge(result, Case("unit", args)).outcome == outcome

@@ -283,12 +283,25 @@ def test_explicit_iso_windows(start: str, end: str | None, expected: tuple[Any, 
     ({"start": "2023-01-01", "end": "2024-03-01"}, "366 days"),
     ({"start": "2024-13-01"}, "ISO-8601"),
     ({"start": "yesterday"}, "ISO-8601"),
+    # the day after the last one a date can hold, and more digits than a number may have
+    ({"start": "9999-12-30", "end": "9999-12-31"}, "past the last day"),
+    ({"timeframe": "9" * 5000 + "d"}, "366 days"),
+    ({"timeframe": "9" * 400 + "w"}, "366 days"),
+    # a long argument is quoted cut short
+    ({"timeframe": "y" * 5000}, "cannot read the timeframe 'yyy"),
+    ({"timeframe": "7" + "q" * 5000}, "unknown unit 'qqq"),
+    ({"start": "x" * 5000}, "the start 'xxx"),
 ])
 def test_bad_timeframes_are_invalid_input(kwargs: dict[str, str], fragment: str) -> None:
     with pytest.raises(GatewiseError) as caught:
         parse_timeframe(**kwargs, now=NOW)
     assert caught.value.code is ErrorCode.INVALID_INPUT
     assert fragment in caught.value.message
+    assert len(caught.value.message) < 250
+
+
+def test_leading_zeros_do_not_count_as_digits() -> None:
+    assert parse_timeframe("0" * 400 + "7d", now=NOW) == (NOW - 7 * 86_400, NOW)
 
 
 # --- charts -----------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from gatewise.analytics.results import Baseline, BaselineSource
 from gatewise.catalog import Catalog, ModelInfo
-from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.errors import ErrorCode, GatewiseError, quoted
 from gatewise.routing.policy import TIER_CEILINGS
 
 Price = tuple[float, float]  # USD per input token, USD per output token
@@ -49,7 +49,7 @@ def resolve_baseline(
             hint = f"Did you mean {', '.join(suggestions)}?" if suggestions else None
             raise GatewiseError(
                 ErrorCode.INVALID_INPUT,
-                f"no price is known for the baseline model {requested!r}",
+                f"no price is known for the baseline model {quoted(requested)}",
                 hint=hint or "Name a model from the catalogue, e.g. 'openai/gpt-4o'.",
             )
         return _baseline(model_id, price, "given")

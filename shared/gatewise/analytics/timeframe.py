@@ -7,13 +7,15 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
-from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.errors import ErrorCode, GatewiseError, quoted
 
 DEFAULT_TIMEFRAME = "30d"
 MAX_WINDOW_DAYS = 366
 
 _RELATIVE = re.compile(r"^(\d+)\s*([a-z]+)$")
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
+_MAX_DIGITS = 9
+_TOO_MANY = 10**_MAX_DIGITS
 _HINT = (
     "Use a timeframe such as '90m', '24h', '7d', '2w', 'today' or 'this_month', or an ISO-8601 "
     "start (and optional end) such as '2024-03-01' or '2024-03-01T12:00:00Z'."
@@ -64,12 +66,15 @@ def _relative(timeframe: str, now: float) -> Window:
         return Window(today.replace(day=1).timestamp(), now)
     match = _RELATIVE.match(text)
     if match is None:
-        raise _invalid(f"cannot read the timeframe {timeframe!r}")
-    amount, unit = int(match[1]), match[2]
+        raise _invalid(f"cannot read the timeframe {quoted(timeframe)}")
+    # More digits than this name a window far past the longest allowed (and Python will not
+    # read thousands of digits as a number at all).
+    digits, unit = match[1].lstrip("0") or "0", match[2]
+    amount = int(digits) if len(digits) <= _MAX_DIGITS else _TOO_MANY
     if unit not in _UNIT_SECONDS:
-        raise _invalid(f"unknown unit {unit!r} in {timeframe!r}; use m, h, d or w")
+        raise _invalid(f"unknown unit {quoted(unit)} in {quoted(timeframe)}; use m, h, d or w")
     if amount == 0:
-        raise _invalid(f"the timeframe {timeframe!r} is empty")
+        raise _invalid(f"the timeframe {quoted(timeframe)} is empty")
     return Window(now - amount * _UNIT_SECONDS[unit], now)
 
 
@@ -81,11 +86,14 @@ def _instant(text: str, name: str, *, end_of_day: bool) -> float:
         pass
     else:
         moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        return (moment + timedelta(days=1) if end_of_day else moment).timestamp()
+        try:
+            return (moment + timedelta(days=1) if end_of_day else moment).timestamp()
+        except OverflowError:  # the day after 9999-12-31
+            raise _invalid(f"the {name} {quoted(text)} is past the last day that can be read") from None
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise _invalid(f"the {name} {text!r} is not an ISO-8601 date or datetime") from None
+        raise _invalid(f"the {name} {quoted(text)} is not an ISO-8601 date or datetime") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()

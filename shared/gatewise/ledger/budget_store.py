@@ -29,7 +29,7 @@ from typing import Any, Literal, get_args
 
 from gatewise.bounds import MIN_LIMIT_USD, reportable_usd
 from gatewise.config import BudgetRule
-from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.errors import ErrorCode, GatewiseError, quoted
 from gatewise.ledger.owners import Owner, is_gone
 
 LEASE_PREFIX = "lease-"  # the request_id of a lease's holds (see leases); no call's id starts so
@@ -101,7 +101,7 @@ def check_scope(scope: object) -> str:
     if not isinstance(scope, str) or not _SCOPE.fullmatch(scope):
         raise _invalid(
             "a budget scope is 'global' or 'project:<tag>' (the tag: letters, digits and '_.:-', "
-            f"at most 64 characters), not {str(scope)[:80]!r}"
+            f"at most 64 characters), not {quoted(scope)}"
         )
     return scope
 
@@ -122,7 +122,7 @@ def check_window(window: object) -> Window:
     for known in WINDOWS:
         if window == known:
             return known
-    raise _invalid(f"a budget window is one of {list(WINDOWS)}, not {str(window)[:40]!r}")
+    raise _invalid(f"a budget window is one of {list(WINDOWS)}, not {quoted(window)}")
 
 
 def check_usd(value: object, name: str) -> float:
@@ -132,7 +132,7 @@ def check_usd(value: object, name: str) -> float:
         or not math.isfinite(value)
         or value < 0
     ):
-        raise _invalid(f"{name} must be a finite, non-negative amount in USD, not {value!r}")
+        raise _invalid(f"{name} must be a finite, non-negative amount in USD, not {quoted(value)}")
     return float(value)
 
 

@@ -18,7 +18,7 @@ from mcp import MCPError
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import ValidationError
 
-from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.errors import QUOTED_CHARS, ErrorCode, GatewiseError, quoted
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,6 @@ R = TypeVar("R")
 
 # Whole error texts, and the parts of an argument error that come from the caller's input.
 MAX_ERROR_CHARS = 1024
-_MAX_FIELD_CHARS = 60
 _MAX_REASON_CHARS = 200
 
 
@@ -39,11 +38,11 @@ def cap_error_text(text: str, limit: int = MAX_ERROR_CHARS) -> str:
 def describe_arguments(exc: ValidationError) -> str:
     """The first problem as ``<field>: <reason>``, showing at most a short prefix of the value."""
     first = exc.errors(include_url=False)[0]
-    field = ".".join(cap_error_text(str(part), _MAX_FIELD_CHARS) for part in first["loc"])
+    field = ".".join(cap_error_text(str(part), QUOTED_CHARS) for part in first["loc"])
     reason = cap_error_text(str(first["msg"]).removeprefix("Value error, "), _MAX_REASON_CHARS)
     value = first.get("input")
     if isinstance(value, str) and first["type"] != "missing":
-        reason += f" (got {cap_error_text(value, _MAX_FIELD_CHARS)!r})"
+        reason += f" (got {quoted(value)})"
     if exc.error_count() > 1:
         reason += f" (and {exc.error_count() - 1} more)"
     return f"{field or 'arguments'}: {reason}"

@@ -19,7 +19,7 @@ from urllib.parse import urljoin
 import httpx
 
 from gatewise.config import MediaConfig
-from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.errors import ErrorCode, GatewiseError, quoted
 from gatewise.media.urls import DEFAULT_PORTS, IPAddress, address_refusal, check_url, unsafe
 from gatewise.upstream.http import tls_context
 
@@ -121,14 +121,15 @@ async def _fetch(url: str, config: MediaConfig, client: httpx.AsyncClient, *,
         if 200 <= status < 300:
             return FetchedResource(body, url, response.headers.get("content-type"), hop)
         if status not in _REDIRECTS:
-            raise GatewiseError(ErrorCode.UPSTREAM_ERROR, f"{url} answered HTTP {status}.", status=status)
+            raise GatewiseError(ErrorCode.UPSTREAM_ERROR, f"{quoted(url)} answered HTTP {status}.",
+                                status=status)
         location = response.headers.get("location")
         if not location:
             raise GatewiseError(ErrorCode.UPSTREAM_ERROR,
-                                f"{url} answered HTTP {status} without a Location.", status=status)
+                                f"{quoted(url)} answered HTTP {status} without a Location.", status=status)
         url = urljoin(url, location)
     raise GatewiseError(ErrorCode.UPSTREAM_ERROR,
-                        f"More than {config.max_redirects} redirects; stopped before {url}.")
+                        f"More than {config.max_redirects} redirects; stopped before {quoted(url)}.")
 
 
 async def fetch_url(
@@ -156,9 +157,10 @@ async def fetch_url(
                                     resolver=resolver or _system_resolver)
         except (TimeoutError, httpx.TimeoutException):
             raise GatewiseError(ErrorCode.UPSTREAM_TIMEOUT,
-                                f"Fetching {url} took longer than {timeout:g}s.") from None
+                                f"Fetching {quoted(url)} took longer than {timeout:g}s.") from None
         except httpx.InvalidURL:
-            raise GatewiseError(ErrorCode.INVALID_INPUT, f"The URL {url} cannot be requested.") from None
+            raise GatewiseError(ErrorCode.INVALID_INPUT,
+                                f"The URL {quoted(url)} cannot be requested.") from None
         except httpx.HTTPError as exc:
             raise GatewiseError(ErrorCode.UPSTREAM_ERROR,
-                                f"Fetching {url} failed: {type(exc).__name__}.") from None
+                                f"Fetching {quoted(url)} failed: {type(exc).__name__}.") from None

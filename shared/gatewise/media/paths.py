@@ -17,7 +17,7 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path
 
-from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.errors import ErrorCode, GatewiseError, quoted
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat refuses it afterwards.
@@ -33,12 +33,12 @@ def read_allowed(path: str | Path, roots: Sequence[Path], max_bytes: int) -> byt
     directory means nothing to its client).
     """
     root, names = _locate(str(path), roots)
-    fd = _open_below(root, names, str(path))
+    fd = _open_below(root, names, quoted(path, end=True))
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
         os.close(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise GatewiseError(ErrorCode.UNSAFE_PATH, f"{path} is not a regular file.")
+            raise GatewiseError(ErrorCode.UNSAFE_PATH, f"{quoted(path, end=True)} is not a regular file.")
         raise _too_large(path, max_bytes)
     with os.fdopen(fd, "rb") as handle:
         data = handle.read(max_bytes + 1)  # the file may have grown since fstat
@@ -69,11 +69,11 @@ def _locate(path: str, roots: Sequence[Path]) -> tuple[str, tuple[str, ...]]:
     try:
         real = Path(os.path.realpath(candidate))
     except OSError:  # a link changed while it was being read: no answer to trust
-        raise _not_found(path) from None
+        raise _not_found(quoted(path, end=True)) from None
     for root in real_roots:
         if real.is_relative_to(root):
             return root, real.relative_to(root).parts
-    raise GatewiseError(ErrorCode.UNSAFE_PATH, f"{path} is outside the allowed folders.")
+    raise GatewiseError(ErrorCode.UNSAFE_PATH, f"{quoted(path, end=True)} is outside the allowed folders.")
 
 
 def _open_below(root: str, names: Sequence[str], shown: str) -> int:
@@ -127,5 +127,5 @@ def _not_found(shown: str) -> GatewiseError:
 def _too_large(path: str | Path, max_bytes: int) -> GatewiseError:
     return GatewiseError(
         ErrorCode.TOO_LARGE,
-        f"{path} is larger than the {max_bytes:,}-byte limit (media.max_input_bytes).",
+        f"{quoted(path, end=True)} is larger than the {max_bytes:,}-byte limit (media.max_input_bytes).",
     )

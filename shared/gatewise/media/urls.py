@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
-from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.errors import ErrorCode, GatewiseError, quoted
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -151,7 +151,7 @@ def _split(url: str) -> tuple[SplitResult, str, int]:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise GatewiseError(ErrorCode.INVALID_INPUT, f"The URL {url} is malformed: {exc}.") from None
+        raise GatewiseError(ErrorCode.INVALID_INPUT, f"The URL {quoted(url)} is malformed: {exc}.") from None
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
         raise unsafe(f"scheme {scheme or '(none)'} not allowed; only http and https are fetched")
@@ -160,9 +160,9 @@ def _split(url: str) -> tuple[SplitResult, str, int]:
         raise unsafe("credentials in the URL (user:password@) are not allowed")
     host = parts.hostname or ""
     if not host:
-        raise GatewiseError(ErrorCode.INVALID_INPUT, f"The URL {url} has no host.")
+        raise GatewiseError(ErrorCode.INVALID_INPUT, f"The URL {quoted(url)} has no host.")
     if port == 0:
-        raise GatewiseError(ErrorCode.INVALID_INPUT, f"The URL {url} names port 0.")
+        raise GatewiseError(ErrorCode.INVALID_INPUT, f"The URL {quoted(url)} names port 0.")
     port = port or DEFAULT_PORTS[scheme]
     if netloc.startswith("["):
         if "%" in host:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gatewise.config import MediaConfig
-from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.errors import ErrorCode, GatewiseError, quoted
 from gatewise.media.fetch import fetch_url
 from gatewise.media.paths import read_allowed
 from gatewise.media.urls import check_url
@@ -162,7 +162,8 @@ def video_part(source: str, media: MediaConfig) -> tuple[VideoPart, int]:
     mime = VIDEO_TYPES.get(Path(source).suffix.lstrip(".").lower())
     if mime is None:
         raise GatewiseError(ErrorCode.UNSUPPORTED_FORMAT,
-                            f"{source} is not a supported video ({', '.join(sorted(VIDEO_TYPES))}).")
+                            f"{quoted(source, end=True)} is not a supported video "
+                            f"({', '.join(sorted(VIDEO_TYPES))}).")
     data = read_local(source, media)
     url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
     return {"type": "video_url", "video_url": {"url": url}}, len(data)

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from gatewise.catalog import Catalog, ModelInfo, snapshot_json, strip_variant
-from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.errors import ErrorCode, GatewiseError, quoted
 from gatewise.runtime import Runtime
 
 MILLION = 1_000_000
@@ -130,7 +130,7 @@ async def search(runtime: Runtime, filters: ModelFilters, offset: int, limit: in
 def _unknown(catalog: Catalog, name: str) -> GatewiseError:
     close = catalog.closest(name)
     suggestion = f" Did you mean {', '.join(close)}?" if close else ""
-    return GatewiseError(ErrorCode.NOT_FOUND, f"Unknown model {name!r}.{suggestion}",
+    return GatewiseError(ErrorCode.NOT_FOUND, f"Unknown model {quoted(name)}.{suggestion}",
                          hint="search_models lists the catalogue.")
 
 
@@ -167,7 +167,7 @@ def validate(catalog: Catalog, name: str) -> Validation:
     if resolved is None:
         return Validation(valid=False, model_id=None, variant=variant or None,
                           variant_meaning=variant_meaning,
-                          reason=f"{base or name!r} is not in the catalogue.",
+                          reason=f"{quoted(base or name)} is not in the catalogue.",
                           suggestions=catalog.closest(base or name))
     info = catalog.get(resolved)
     card = summary(info) if info else None

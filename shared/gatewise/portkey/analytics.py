@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from gatewise.analytics import Baseline, UsageGroup, UsageReport, render_chart
 from gatewise.analytics.timeframe import Window, window_label
-from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.errors import ErrorCode, GatewiseError, quoted
 from gatewise.portkey.models import AnalyticsFilters
 
 Metric = Literal[
@@ -112,7 +112,7 @@ def chart_png(metric: str, window: Window, data_points: list[dict[str, Any]],
         return render_chart(_report(window, "provider", rows), "cost")
     if metric not in CHART_METRICS:
         raise GatewiseError(ErrorCode.INVALID_INPUT,
-                            f"no chart for metric {metric!r}: charts show cost or requests per day, "
+                            f"no chart for metric {quoted(metric)}: charts show cost or requests per day, "
                             "requests per model (group_by ai_models), or Portkey against gateway "
                             "spend (include_gateway)")
     days: dict[str, float] = defaultdict(float)

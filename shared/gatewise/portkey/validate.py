@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, TypeGuard
 
-from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.errors import ErrorCode, GatewiseError, quoted
 from gatewise.portkey.checks import BUILT_IN, COMMON, PARTNERS, PORTKEY, Check, Param, known_ids
 from gatewise.portkey.models import GuardrailActions, GuardrailCheck, Validation
 from gatewise.routing.portkey_config import parse_portkey_config
@@ -152,7 +152,7 @@ def _check(check: GuardrailCheck, where: str, errors: list[str], warnings: list[
     plugin, dot, name = check.id.partition(".")
     if not dot:
         guess = f"default.{check.id}" if check.id in BUILT_IN else _closest(check.id)
-        errors.append(f"{where}.id: {check.id!r} needs its plugin prefix"
+        errors.append(f"{where}.id: {quoted(check.id)} needs its plugin prefix"
                       + (f"; did you mean {guess!r}?" if guess else ""))
         return
     spec: Check | None = None
@@ -164,7 +164,7 @@ def _check(check: GuardrailCheck, where: str, errors: list[str], warnings: list[
         return  # partner parameters are the partner's business
     if spec is None:
         guess = _closest(check.id)
-        errors.append(f"{where}.id: unknown check {check.id!r}" + (f"; did you mean {guess!r}?" if guess
+        errors.append(f"{where}.id: unknown check {quoted(check.id)}" + (f"; did you mean {guess!r}?" if guess
                                                                     else ""))
         return
     params = check.parameters
@@ -213,7 +213,7 @@ def _param_problem(spec: Param, value: Any) -> str | None:
         given = value if isinstance(value, list) else [value]
         wrong = [v for v in given if v not in spec.choices]
         if wrong:
-            return f"{wrong[0]!r} is not one of {', '.join(spec.choices)}"
+            return f"{quoted(wrong[0])} is not one of {', '.join(spec.choices)}"
     return None
 
 

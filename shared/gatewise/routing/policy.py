@@ -14,7 +14,7 @@ from typing import Any
 
 from gatewise.catalog import Catalog, ModelInfo, prices_of
 from gatewise.config import RoutingConfig, TaskType
-from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.errors import ErrorCode, GatewiseError, quoted
 from gatewise.routing.analyze import QueryProfile
 from gatewise.routing.health import HealthTracker
 from gatewise.routing.portkey_config import TargetAttempt
@@ -71,7 +71,7 @@ def resolve_routing(config: RoutingConfig, catalog: Catalog, *, allow_unlisted: 
         if model_id is not None:
             return model_id
         near = ", ".join(catalog.closest(name)) or "none"
-        text = f"{where}: model {name!r} is not in the catalogue; closest current models: {near}"
+        text = f"{where}: model {quoted(name)} is not in the catalogue; closest current models: {near}"
         if not allow_unlisted:
             raise GatewiseError(ErrorCode.CONFIG_ERROR, text,
                                 hint="Fix the name, or set allow_unlisted_models to keep it.")

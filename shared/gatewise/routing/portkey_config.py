@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from gatewise.bounds import Amount
-from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.errors import ErrorCode, GatewiseError, quoted
 from gatewise.routing.portkey_query import QueryError, check_query, evaluate_query
 
 MAX_RETRY_ATTEMPTS = 5  # Portkey's MAX_RETRIES
@@ -213,11 +213,12 @@ def _check(target: PortkeyTarget, path: str, inherited: Mapping[str, Any], notes
             raise _error(path, exc.message, hint=exc.hint) from None
         return
     if not target.targets:
-        raise _error(_join(path, "strategy"), f"mode {strategy.mode!r} needs a non-empty 'targets' list")
+        raise _error(_join(path, "strategy"),
+                     f"mode {quoted(strategy.mode)} needs a non-empty 'targets' list")
     names = [t.name for t in target.targets if t.name is not None]
     for name in names:
         if names.count(name) > 1:
-            raise _error(_join(path, "targets"), f"target name {name!r} is used more than once")
+            raise _error(_join(path, "targets"), f"target name {quoted(name)} is used more than once")
     if strategy.mode == "loadbalance" and not any(t.weight > 0 for t in target.targets):
         raise _error(_join(path, "targets"), "every loadbalance target has weight 0")
     if strategy.mode == "conditional":
@@ -238,11 +239,11 @@ def _check_conditions(strategy: PortkeyStrategy, where: str, names: list[str], n
             raise _error(f"{here}.{exc.where}", exc.problem) from None
         notes.extend(f"{here}.{warning}" for warning in warnings)
         if condition.then not in names:
-            raise _error(f"{here}.then", f"names no target: {condition.then!r} (targets: {known})")
+            raise _error(f"{here}.then", f"names no target: {quoted(condition.then)} (targets: {known})")
     if strategy.default is None:
         notes.append(f"{where}: no 'default', so a request matching no condition fails")
     elif strategy.default not in names:
-        raise _error(f"{where}.default", f"names no target: {strategy.default!r} (targets: {known})")
+        raise _error(f"{where}.default", f"names no target: {quoted(strategy.default)} (targets: {known})")
 
 
 def openrouter_model_id(provider: str | None, model: str | None) -> str | None:
@@ -257,9 +258,11 @@ def openrouter_model_id(provider: str | None, model: str | None) -> str | None:
     if slug in VENDOR_PREFIXES:
         return f"{VENDOR_PREFIXES[slug]}/{model}"
     if slug in MULTI_VENDOR_HOSTS:
-        problem = f"provider {provider!r} hosts many vendors' models, so {model!r} needs its vendor"
+        problem = (f"provider {quoted(provider)} hosts many vendors' models, so {quoted(model)} "
+                   "needs its vendor")
     else:
-        problem = f"provider {provider!r} has no OpenRouter equivalent to prefix {model!r} with"
+        problem = (f"provider {quoted(provider)} has no OpenRouter equivalent to prefix "
+                   f"{quoted(model)} with")
     raise GatewiseError(ErrorCode.CONFIG_ERROR, f"{problem}; write the model as '<vendor>/<model>'",
                         hint="Use the model's OpenRouter id in override_params.model.")
 

@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
+from gatewise.errors import quoted
+
 QUERY_ROOTS = ("metadata", "params", "url")
 LOGICAL_OPERATORS = frozenset({"$and", "$or"})
 FIELD_OPERATORS = frozenset(
@@ -78,7 +80,7 @@ def _check_object(query: Any, where: str, depth: int, warnings: list[str]) -> No
             for index, sub in enumerate(value):
                 _check_object(sub, f"{here}[{index}]", depth + 1, warnings)
         elif key.startswith("$"):
-            raise QueryError(where, f"unknown operator {key!r} (known: {_known()})")
+            raise QueryError(where, f"unknown operator {quoted(key)} (known: {_known()})")
         else:
             _check_key(key, where)
             if isinstance(value, Mapping):
@@ -92,7 +94,7 @@ def _check_key(key: str, where: str) -> None:
     valid = (len(parts) == 2 and all(parts) and parts[0] in QUERY_ROOTS
              and (parts[0] != "url" or parts[1] == "pathname"))
     if not valid:
-        raise QueryError(where, f"key {key!r} must be metadata.<name>, params.<name> or url.pathname "
+        raise QueryError(where, f"key {quoted(key)} must be metadata.<name>, params.<name> or url.pathname "
                                 "(deeper paths are not supported)")
 
 
@@ -102,7 +104,7 @@ def _check_operators(ops: Mapping[str, Any], where: str, depth: int, warnings: l
     for op, operand in ops.items():
         here = f"{where}.{op}"
         if op not in FIELD_OPERATORS:
-            raise QueryError(where, f"unknown operator {op!r} (known: {_known()})")
+            raise QueryError(where, f"unknown operator {quoted(op)} (known: {_known()})")
         if op in ("$in", "$nin") and not isinstance(operand, list):
             raise QueryError(here, f"needs an array, got {_kind(operand)}")
         if op in _NUMERIC and math.isnan(_parse_float(operand)):
@@ -135,7 +137,7 @@ def _apply(ops: Mapping[str, Any], actual: Any) -> bool:
         elif op == "$length":
             ok = _length_matches(operand, actual)
         else:
-            raise QueryError("query", f"unknown operator {op!r} (known: {_known()})")
+            raise QueryError("query", f"unknown operator {quoted(op)} (known: {_known()})")
         if not ok:
             return False
     return True

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.errors import ErrorCode, GatewiseError, quoted
 from gatewise.search.pricing import DEFAULT_MAX_RESULTS
 from gatewise.upstream.chat import ChatRequest, Message
 
@@ -67,7 +67,7 @@ def clean_domains(domains: list[str] | None, field: str) -> tuple[str, ...]:
         value = raw.strip().lower()
         value = re.sub(r"^[a-z]+://", "", value).split("/", 1)[0]
         if not _DOMAIN.match(value):
-            raise GatewiseError(ErrorCode.INVALID_INPUT, f"{field}: {raw!r} is not a domain",
+            raise GatewiseError(ErrorCode.INVALID_INPUT, f"{field}: {quoted(raw)} is not a domain",
                                 hint="Use a host such as 'python.org' or '*.python.org'.")
         out.append(value)
     return tuple(dict.fromkeys(out))
