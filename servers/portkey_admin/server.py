@@ -21,7 +21,7 @@ from pydantic import Field
 from gatewise.bounds import MAX_COUNT, FiniteJSON
 from gatewise.config import Settings
 from gatewise.errors import ErrorCode, GatewiseError
-from gatewise.mcpkit.annotations import read_only, writes
+from gatewise.mcpkit.annotations import DECISION, read_only, writes
 from gatewise.mcpkit.errors import tool_errors
 from gatewise.mcpkit.server import build_server
 from gatewise.mcpkit.structured import json_text, tool_result
@@ -117,8 +117,8 @@ Flag = Annotated[bool | None, COMPACT]
 Obj = Annotated[JsonObject | None, COMPACT, FiniteJSON]
 Csv = Annotated[list[str] | None, COMPACT]
 # confirm, dry_run and limit mean the same on every tool; INSTRUCTIONS explains them once.
-Confirm = Flag
-DryRun = Flag
+Confirm = Annotated[bool | None, COMPACT, DECISION]
+DryRun = Annotated[bool | None, COMPACT, DECISION]
 Limit = Annotated[Int, Field(ge=1, le=MAX_LIMIT)]
 Fields = Annotated[Obj, Field(description="Request body fields, by Portkey API name.")]
 Id = Str

@@ -368,7 +368,8 @@ class RoutingGateway:
             "finish_reason": result.finish_reason,
             "request_id": call.request_id,
             "warnings": [*self.routing.warnings, *call.warnings,
-                         *([call.semantic_miss] if explain and call.semantic_miss else [])],
+                         *([f"{call.semantic_miss} (answers asked for with explain: true are kept apart "
+                            "from plain ones)"] if explain and call.semantic_miss else [])],
         })
 
 

@@ -107,7 +107,9 @@ async def test_a_cache_built_with_one_embedder_is_not_searched_with_another(tmp_
 async def test_entries_expire_and_max_age_applies(cache: SemanticCache, clock: FakeClock) -> None:
     await cache.store(SCOPE, QUESTION, {"content": "old"})
     clock.advance(300)
-    assert (await cache.lookup(SCOPE, QUESTION, max_age_s=299)).hit is None
+    too_old = await cache.lookup(SCOPE, QUESTION, max_age_s=299)
+    assert too_old.hit is None and too_old.refused == "age"
+    assert "older than max_age_s" in too_old.why_not_served
     assert (await cache.lookup(SCOPE, QUESTION, max_age_s=301)).hit is not None
     clock.advance(301)  # past the 600 s ttl
     assert (await cache.lookup(SCOPE, QUESTION)).hit is None
@@ -135,7 +137,8 @@ async def test_an_embedder_that_fails_makes_the_cache_step_aside(tmp_path: Path,
         assert await cache.store(SCOPE, QUESTION, {"content": "x"}) == 0.0
         found = await cache.lookup(SCOPE, QUESTION)
         assert found.hit is None and found.refused == "embedder"
-        assert (await cache.stats()).entries == 0
+        stats = await cache.stats()
+        assert stats.entries == 0 and stats.misses == 1 and stats.refused == {"embedder": 1}
     finally:
         await cache.close()
         await client.aclose()

@@ -96,8 +96,8 @@ class SemanticMisses(BaseModel):
     by_reason: dict[str, int] = Field(description=(
         "What refused the closest stored question: 'similarity' (under the threshold), a safety "
         "gate (value, negation, polarity, question, role, name, rare_word, content), 'history' "
-        "(another conversation) or 'embedder' (it failed); 'none_close' when no stored question "
-        "in the scope came close"))
+        "(another conversation), 'age' (older than the call's max_age_s) or 'embedder' (it "
+        "failed); 'none_close' when no stored question in the scope reached the threshold"))
 
 
 class CacheStatsReport(BaseModel):

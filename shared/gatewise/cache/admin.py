@@ -206,6 +206,8 @@ class CacheClearing(BaseModel):
     entries: int = Field(description="Entries deleted (or, on a dry run, that would be)")
     bytes: int
     stores: list[StoreUsage] = Field(description="What went from each store, by owner")
+    note: str | None = Field(None, description=(
+        "When a namespace filter matched nothing: the servers whose entries the stores do hold"))
 
 
 async def clear_cache(home: CacheHome, scope: ClearScope, selection: Selection, *, confirm: bool,
@@ -216,5 +218,16 @@ async def clear_cache(home: CacheHome, scope: ClearScope, selection: Selection, 
             ErrorCode.INVALID_INPUT, "clearing cached answers cannot be undone; nothing was deleted",
             hint="Call again with confirm: true, or with dry_run: true to see what would go.")
     stores = await clear_entries(home, scope, selection, dry_run=dry_run)
-    return CacheClearing(applied=not dry_run, scope=scope, entries=sum(s.entries for s in stores),
-                         bytes=sum(s.bytes for s in stores), stores=stores)
+    entries = sum(s.entries for s in stores)
+    note = await _servers_held(home, scope) if selection.namespace is not None and not entries else None
+    return CacheClearing(applied=not dry_run, scope=scope, entries=entries,
+                         bytes=sum(s.bytes for s in stores), stores=stores, note=note)
+
+
+async def _servers_held(home: CacheHome, scope: ClearScope) -> str:
+    """Which servers the stores hold entries of, for a namespace that matched nothing (a typo is
+    the likely cause); project names are not listed, as they may be other tenants'."""
+    held = sorted({owner.namespace.partition(":")[0] for usage in await store_usage(home)
+                   if usage.store in store_names(scope) for owner in usage.owners if owner.namespace})
+    return "no stored entry has this namespace; " + (
+        f"entries are held for: {', '.join(held[:MAX_OWNERS])}" if held else "the stores hold no entries")

@@ -183,7 +183,7 @@ class SemanticLookup:
 # Why a lookup served nothing, by what refused the closest stored question: a gate of
 # gatewise.cache.gates.compare, or the lookup's own reasons.
 _NOT_SERVED = {
-    None: "no stored question in this scope comes close",
+    None: "no stored question in this scope reaches the similarity threshold",
     "similarity": "the closest stored question is under the similarity threshold",
     "value": "the closest stored question has other numbers, amounts, dates, ids or codes",
     "negation": "the closest stored question is negated where this one is not, or the other way",
@@ -195,6 +195,7 @@ _NOT_SERVED = {
     "rare_word": "the closest stored question differs in an uncommon word",
     "content": "the closest stored question differs in a word with no synonym in this one",
     "history": "the closest stored question was asked in another conversation",
+    "age": "the closest stored question's answer is older than max_age_s",
     "embedder": "the embedder failed, so nothing was looked up",
 }
 
@@ -358,11 +359,13 @@ class SemanticCache:
         embedded = await self._embed(question, reuse=False)
         if embedded is None:
             self._misses += 1
+            self._refused["embedder"] += 1
             return SemanticLookup(None, refused="embedder")
         vector, cost = embedded
         history = scope.history()
         limit = _CONVERSATION_CANDIDATES if history else _CANDIDATES
-        candidates = await self._find(scope.key(self.embedder.name), vector, max_age_s, limit)
+        candidates = await self._find(scope.key(self.embedder.name), vector, limit)
+        now = self._clock()
         refused: str | None = None
         reworded_histories = 0
         by_place = bool(history) and gates.refers_by_place(question)  # read once for every candidate
@@ -370,6 +373,9 @@ class SemanticCache:
             similarity = float(np.dot(row.vector, vector))
             if similarity < self.threshold:
                 refused = refused or "similarity"
+                continue
+            if not row.fresh(now, max_age_s):
+                refused = refused or "age"
                 continue
             # Read in context (a model run per question) for the best-ranked candidates only.
             gate, word_cost = await self.judge(row.question, question, similarity,
@@ -594,8 +600,8 @@ class SemanticCache:
     def _check_open(self) -> None:
         self._db.check_open()
 
-    async def _find(self, scope: str, vector: np.ndarray, max_age_s: float | None, limit: int) -> list[_Row]:
-        return await self._db.run(self._candidates, scope, vector, max_age_s, limit)
+    async def _find(self, scope: str, vector: np.ndarray, limit: int) -> list[_Row]:
+        return await self._db.run(self._candidates, scope, vector, limit)
 
     async def _use(self, entry_id: int) -> None:
         await self._db.run(self._touch, entry_id)
@@ -626,10 +632,9 @@ class SemanticCache:
             self._index(scope, vectors.shape[1]).add(ids, vectors, np.array([e for _, _, e in items]))
             self._scope_of.update(dict.fromkeys(ids.tolist(), scope))
 
-    def _rows(self, ids: list[int], found: Sequence[Sequence[Any]], now: float,
-              max_age_s: float | None) -> list[_Row]:
+    def _rows(self, ids: list[int], found: Sequence[Sequence[Any]]) -> list[_Row]:
         """The shortlisted entries read back (id, question, vector, value, stored_at, history), in
-        the shortlist's order and no older than ``max_age_s``; the ids not found are forgotten."""
+        the shortlist's order; the ids not found are forgotten."""
         by_id = {row[0]: row for row in found}
         rows: list[_Row] = []
         for entry_id in ids:
@@ -637,9 +642,7 @@ class SemanticCache:
             if columns is None:  # deleted or expired since it was indexed
                 self._forget(entry_id)
                 continue
-            row = _Row.read(*columns)
-            if row.fresh(now, max_age_s):
-                rows.append(row)
+            rows.append(_Row.read(*columns))
         return rows
 
     def _reset(self) -> None:
@@ -648,16 +651,15 @@ class SemanticCache:
 
     # Everything below runs on the database thread.
 
-    def _candidates(self, scope: str, vector: np.ndarray, max_age_s: float | None, limit: int) -> list[_Row]:
+    def _candidates(self, scope: str, vector: np.ndarray, limit: int) -> list[_Row]:
         self._sync()
         ids = self._shortlist(scope, vector, limit)
         if not ids:  # a miss reads nothing more
             return []
-        now = self._clock()
         found = self._db.conn.execute(
             f"SELECT id, question, vector, value, stored_at, history FROM entries"
-            f" WHERE id IN ({','.join('?' * len(ids))}) AND expires_at > ?", (*ids, now)).fetchall()
-        return self._rows(ids, found, now, max_age_s)
+            f" WHERE id IN ({','.join('?' * len(ids))}) AND expires_at > ?", (*ids, self._clock())).fetchall()
+        return self._rows(ids, found)
 
     def _touch(self, entry_id: int) -> None:
         self._db.conn.execute("UPDATE entries SET last_used = ? WHERE id = ?", (self._clock(), entry_id))

@@ -136,7 +136,24 @@ async def test_clear_cache_previews_refuses_then_clears_for_every_server(setting
         everything = await call(other, "clear_cache", {"scope": "exact", "namespace": "routing-gateway",
                                                        "confirm": True})
     assert (aged["entries"], everything["entries"]) == (0, 2)
+    assert "note" not in aged and "note" not in everything  # a null field is left out
     assert cached_keys(settings) == []
+
+
+async def test_a_namespace_that_matches_nothing_says_which_servers_hold_entries(connect, upstream,
+                                                                                 settings) -> None:
+    async with connect() as client:
+        await call(client, "routed_complete", {"prompt": QUESTION, "project": "support"})
+        typo = await call(client, "clear_cache", {"scope": "all", "namespace": "routing-gatewy",
+                                                  "confirm": True})
+        assert (typo["applied"], typo["entries"]) == (True, 0)
+        assert typo["note"] == "no stored entry has this namespace; entries are held for: routing-gateway"
+        assert "support" not in typo["note"]  # project names are not listed
+        assert len(cached_keys(settings)) == 1
+        await call(client, "clear_cache", {"scope": "all", "confirm": True})
+        empty = await call(client, "clear_cache", {"scope": "exact", "namespace": "routing-gateway",
+                                                   "dry_run": True})
+    assert empty["note"] == "no stored entry has this namespace; the stores hold no entries"
 
 
 @pytest.mark.parametrize(("tool", "args", "where"), [
@@ -150,6 +167,13 @@ async def test_clear_cache_previews_refuses_then_clears_for_every_server(setting
     ("clear_cache", {"scope": "all", "older_than_s": 0, "confirm": True}, "older_than_s"),
     ("clear_cache", {"scope": "all", "older_than_s": -5, "confirm": True}, "older_than_s"),
     ("clear_cache", {"scope": "all", "confirm": "yes please"}, "confirm"),
+    # a destructive decision is JSON true, never a truthy string or number read laxly
+    ("clear_cache", {"scope": "all", "confirm": "yes"}, "confirm"),
+    ("clear_cache", {"scope": "all", "confirm": 1}, "confirm"),
+    ("clear_cache", {"scope": "all", "confirm": True, "dry_run": "false"}, "dry_run"),
+    # a far-future window and a long timeframe: clear errors, the argument quoted cut short
+    ("get_cache_stats", {"start": "9999-12-30", "end": "9999-12-31"}, ""),
+    ("get_cache_stats", {"timeframe": "y" * 5000}, ""),
 ])
 async def test_bad_input_is_refused_clearly(connect, upstream, settings, tool, args, where) -> None:
     async with connect() as client:
@@ -157,6 +181,7 @@ async def test_bad_input_is_refused_clearly(connect, upstream, settings, tool, a
         text = await error_text(client, tool, args)
     assert text.startswith(f"Error executing tool {tool}: INVALID_INPUT: {where}"), text
     assert str(settings.data_dir) not in text and "sqlite" not in text.lower()
+    assert "y" * 61 not in text and len(text) < 400
     assert len(cached_keys(settings)) == 1  # nothing was cleared
 
 

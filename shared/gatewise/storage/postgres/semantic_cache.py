@@ -109,19 +109,18 @@ class PostgresSemanticCache(SemanticCache):
         if self._closed:
             raise CacheClosedError(f"{self.label} is closed; open it again to use it")
 
-    async def _find(self, scope: str, vector: np.ndarray, max_age_s: float | None, limit: int) -> list[_Row]:
+    async def _find(self, scope: str, vector: np.ndarray, limit: int) -> list[_Row]:
         self._check_open()
         async with self._pg.connection() as conn:
             await self._catch_up(conn)
             ids = self._shortlist(scope, vector, limit)
             if not ids:
                 return []
-            now = self._clock()
             cursor = await conn.execute(
                 "SELECT id, question, vector, value, stored_at, history FROM semantic_entries"
-                " WHERE id = ANY(%s) AND expires_at > %s", [ids, now])
+                " WHERE id = ANY(%s) AND expires_at > %s", [ids, self._clock()])
             found = await cursor.fetchall()
-        return self._rows(ids, found, now, max_age_s)
+        return self._rows(ids, found)
 
     async def _use(self, entry_id: int) -> None:
         async with self._pg.connection() as conn:
