@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.errors import ErrorCode, GatewiseError, quoted
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ class Catalog:
             return name.strip()
         close = ", ".join(self.closest(name)) or "none"
         code = ErrorCode.NOT_FOUND if where == "model" else ErrorCode.CONFIG_ERROR
-        raise GatewiseError(code, f"{where}: unknown model {name!r}; closest: {close}",
+        raise GatewiseError(code, f"{where}: unknown model {quoted(name)}; closest: {close}",
                             hint="Leave the model empty for the default, or pick a catalogue id.")
 
     def closest(self, name: str, n: int = 3) -> list[str]:

@@ -7,6 +7,7 @@ reaches a client, so internals and secrets never leak through error text.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Any
 
@@ -129,6 +130,7 @@ _ERROR_TYPES: dict[str, ErrorCode] = {
 
 # The most of a caller's argument an error message quotes.
 QUOTED_CHARS = 60
+_LONG_RUN = re.compile(rf"\S{{{QUOTED_CHARS + 1},}}")
 
 
 def quoted(value: object, *, end: bool = False) -> str:
@@ -164,8 +166,10 @@ def code_for_status(status: int) -> ErrorCode:
 
 def short_upstream_text(text: str, limit: int = 300) -> str:
     """An upstream's own words, scrubbed before they are cut, so a cut never splits a key into
-    pieces too short to recognise. Huge bodies are bounded first to keep the scrub cheap."""
-    return scrub(text[: limit * 8])[:limit]
+    pieces too short to recognise. Huge bodies are bounded first to keep the scrub cheap. A run
+    without spaces longer than an error may quote is cut too: it is most often the request's own
+    path or an argument echoed back ("No such endpoint: GET /v1/logs/<a 5,000-character id>")."""
+    return _LONG_RUN.sub(lambda run: run[0][:QUOTED_CHARS - 1] + "…", scrub(text[: limit * 8]))[:limit]
 
 
 def error_from_response(

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from gatewise import redact
-from gatewise.errors import ErrorCode, GatewiseError, code_for_status, error_from_response
+from gatewise.errors import ErrorCode, GatewiseError, code_for_status, error_from_response, quoted
 from gatewise.redact import RedactingFilter, Scrubber, mask, scrub
 
 
@@ -38,6 +38,23 @@ def test_portkey_and_odd_bodies() -> None:
     text = str(err)
     assert text.startswith("UPSTREAM_ERROR: x answered HTTP 503") and "retry after 2s" in text
     assert err.to_dict()["retry_after"] == 2.0
+
+
+def test_an_upstream_that_echoes_a_long_argument_is_quoted_cut_short() -> None:
+    body = {"error": {"message": "No such endpoint: GET /v1/logs/" + "a" * 1000 + " (see the docs)"}}
+    err = error_from_response(404, body, provider="portkey")
+    assert "a" * 61 not in err.message and "a" * 29 + "…" in err.message
+    assert err.message.endswith("(see the docs)")  # the words after it survive
+    short = error_from_response(400, {"message": "bad field 'x'"}, provider="p")
+    assert short.message.endswith("bad field 'x'")
+
+
+def test_quoted_arguments_are_cut_at_their_start_or_a_path_at_its_end() -> None:
+    assert quoted("short") == "'short'"
+    assert quoted("y" * 500) == repr("y" * 59 + "…")
+    path = "/home/" + "d" * 500 + "/photo.png"
+    assert quoted(path, end=True) == repr("…" + path[-59:])
+    assert quoted("x" * 60) == repr("x" * 60)  # the limit itself is quoted whole
 
 
 def test_mask_and_scrub() -> None:
