@@ -371,6 +371,10 @@ async def test_a_semantic_answer_stored_by_one_instance_is_served_by_another(url
         assert (await b.lookup(scope, "What are your opening hours?")).hit is None
         await a.store(scope, "Where is my order?", {"content": "On its way."})
         assert pg_rows(url, "SELECT question FROM semantic_entries") == [("Where is my order?",)]
+        clock.advance(5)  # a fresh answer to the same question replaces the stored one everywhere
+        await b.store(scope, "Where is my order?", {"content": "Delivered."})
+        assert pg_rows(url, "SELECT question FROM semantic_entries") == [("Where is my order?",)]
+        assert (await a.lookup(scope, "where is my order")).hit.value == {"content": "Delivered."}
     finally:
         await close_all(a, b, first, second)
 

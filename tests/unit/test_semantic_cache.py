@@ -126,6 +126,24 @@ async def test_clear_empties_the_file_and_memory(cache: SemanticCache) -> None:
     assert (await cache.lookup(SCOPE, QUESTION)).hit is None
 
 
+async def test_a_fresh_answer_replaces_the_one_stored_for_the_same_question(cache: SemanticCache,
+                                                                          clock: FakeClock) -> None:
+    """After force_refresh (or past a caller's max_age_s) the new answer is stored: a rewording is
+    then served it, never the one it replaced, and the old entry is gone."""
+    other = Scope(SCOPE.namespace, SCOPE.models, SCOPE.params, [], "another-project")
+    await cache.store(SCOPE, QUESTION, {"content": "old"})
+    await cache.store(other, QUESTION, {"content": "other project"})
+    clock.advance(60)
+    await cache.store(SCOPE, QUESTION, {"content": "new"})
+    found = await cache.lookup(SCOPE, "how do I reset my password")
+    assert found.hit is not None and found.hit.value == {"content": "new"} and found.hit.age_s == 0
+    stats = await cache.stats()
+    assert stats.entries == 2 and stats.evictions == 0  # the other scope's entry stays
+    assert (await cache.lookup(other, QUESTION)).hit.value == {"content": "other project"}
+    await cache.store(SCOPE, "How do I reset my password for the admin account?", {"content": "admin"})
+    assert (await cache.stats()).entries == 3  # another question is another entry
+
+
 async def test_an_embedder_that_fails_makes_the_cache_step_aside(tmp_path: Path, settings: Settings) -> None:
     dead = settings.model_copy(update={
         "sandbox_url": "http://127.0.0.1:9/api/v1",

@@ -64,6 +64,8 @@ PARTNERED_COSINE = 0.70
 # Candidates ranked by the approximate index; each is confirmed with its exact stored vector.
 _CANDIDATES = 4
 _APPROX_SLACK = 0.02
+# The index's approximate cosine at or above which a stored vector may be the new entry's own.
+_SAME_VECTOR = 1.0 - _APPROX_SLACK
 _REMOVED_LOG_KEEP = 50_000
 _MEMO = 4096
 # Questions kept read in context: up to 256 words of 384 floats each, so a few megabytes at most.
@@ -611,13 +613,16 @@ class SemanticCache:
 
     # The in-memory indexes, whichever store holds the entries.
 
-    def _shortlist(self, scope: str, vector: np.ndarray, limit: int) -> list[int]:
-        """The ids the approximate index ranks close enough to be worth reading, best first."""
+    def _shortlist(self, scope: str, vector: np.ndarray, limit: int, *,
+                   floor: float | None = None) -> list[int]:
+        """The ids the approximate index ranks close enough to be worth reading (``floor``: just
+        under the threshold unless given), best first."""
         index = self._indexes.get(scope)
         if index is None:
             return []
+        floor = self.threshold - _APPROX_SLACK if floor is None else floor
         return [entry_id for entry_id, approx in index.search(vector, now=self._clock(), limit=limit)
-                if approx >= self.threshold - _APPROX_SLACK]
+                if approx >= floor]
 
     def _load(self, batch: Sequence[tuple[int, str, bytes, float]]) -> None:
         """Index stored entries (id, scope, vector, expires_at); expired ones are left out."""
@@ -667,22 +672,35 @@ class SemanticCache:
     def _put(self, entry: _Entry, ttl_s: float) -> None:
         now = self._clock()
         conn = self._db.conn
+        self._sync()  # another process may hold this question's answer
+        alike = self._same_vector(entry)
 
-        def write() -> tuple[int, list[int]]:
+        def write() -> tuple[int, list[int], list[int]]:
+            replaced = [r[0] for r in conn.execute(
+                f"DELETE FROM entries WHERE id IN ({','.join('?' * len(alike))}) AND question = ?"
+                " AND history = ? RETURNING id", (*alike, entry.question, entry.history)).fetchall()]
             entry_id = conn.execute(
                 "INSERT INTO entries (scope, embedder, question, vector, value, size, stored_at, expires_at,"
                 " last_used, namespace, project, history) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " RETURNING id", entry.values(now, ttl_s)).fetchone()[0]
             expired = [r[0] for r in conn.execute(
                 "DELETE FROM entries WHERE expires_at <= ? RETURNING id", (now,)).fetchall()]
-            return entry_id, expired + evict_lru(conn, self.max_bytes, "id", entry_id)
+            return entry_id, replaced, expired + evict_lru(conn, self.max_bytes, "id", entry_id)
 
-        entry_id, gone = in_transaction(conn, write)
-        self._stored(entry, entry_id, now + ttl_s, gone)
+        entry_id, replaced, gone = in_transaction(conn, write)
+        self._stored(entry, entry_id, now + ttl_s, gone, replaced)
 
-    def _stored(self, entry: _Entry, entry_id: int, expires_at: float, gone: Sequence[int]) -> None:
-        """Index the entry just written and forget what its write expired or evicted."""
-        for old in gone:
+    def _same_vector(self, entry: _Entry) -> list[int]:
+        """The entries of the new entry's scope whose vector the index ranks as its own: those that
+        may ask the same question, whose answer a new one (after ``force_refresh`` or past a
+        caller's ``max_age_s``) replaces, so a rewording is never served the one it replaced."""
+        vector = np.frombuffer(entry.vector, "<f4")
+        return self._shortlist(entry.scope, vector, _CANDIDATES, floor=_SAME_VECTOR)
+
+    def _stored(self, entry: _Entry, entry_id: int, expires_at: float, gone: Sequence[int],
+                replaced: Sequence[int]) -> None:
+        """Index the entry just written and forget what its write replaced, expired or evicted."""
+        for old in (*replaced, *gone):
             self._forget(old)
         self._evictions += len(gone)
         self._load([(entry_id, entry.scope, entry.vector, expires_at)])

@@ -40,6 +40,7 @@ _LOCK = f"SELECT pg_advisory_xact_lock({SEMANTIC_LOCK})"
 _INSERT = """INSERT INTO semantic_entries (scope, embedder, question, vector, value, size, stored_at,
         expires_at, last_used, namespace, project, history)
     VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id"""
+_REPLACE = "DELETE FROM semantic_entries WHERE id = ANY(%s) AND question = %s AND history = %s RETURNING id"
 _EXPIRE = """DELETE FROM semantic_entries WHERE id IN (SELECT id FROM semantic_entries
     WHERE expires_at <= %s LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id"""
 _MARKS = """SELECT (SELECT COALESCE(MAX(id), 0) FROM semantic_entries),
@@ -132,6 +133,12 @@ class PostgresSemanticCache(SemanticCache):
         now = self._clock()
         async with self._pg.connection() as conn, conn.transaction():
             await conn.execute(_LOCK)
+            await self._catch_up(conn)  # another instance may hold this question's answer
+            alike = self._same_vector(entry)
+            replaced: list[int] = []
+            if alike:
+                cursor = await conn.execute(_REPLACE, [alike, entry.question, entry.history])
+                replaced = [int(r[0]) for r in await cursor.fetchall()]
             cursor = await conn.execute(_INSERT, entry.values(now, ttl_s))
             row = await cursor.fetchone()
             assert row is not None
@@ -142,7 +149,7 @@ class PostgresSemanticCache(SemanticCache):
                                    self.max_bytes)
             await conn.execute("DELETE FROM semantic_removed WHERE seq <= "
                                "(SELECT MAX(seq) FROM semantic_removed) - %s", [_REMOVED_KEEP])
-        self._stored(entry, entry_id, now + ttl_s, gone)
+        self._stored(entry, entry_id, now + ttl_s, gone, replaced)
 
     async def _catch_up(self, conn: Connection) -> None:
         """Bring the in-memory indexes up to date with what every instance wrote: one round trip
