@@ -47,9 +47,9 @@ class SearchOptions:
         if self.context_size:
             parameters["search_context_size"] = self.context_size
         if self.include_domains:
-            parameters["allowed_domains"] = list(self.include_domains)
+            parameters["allowed_domains"] = sorted(self.include_domains)  # order changes nothing
         if self.exclude_domains:
-            parameters["excluded_domains"] = list(self.exclude_domains)
+            parameters["excluded_domains"] = sorted(self.exclude_domains)
         return {"type": SERVER_TOOL, "parameters": parameters}
 
     def key(self) -> dict[str, Any]:

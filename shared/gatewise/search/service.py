@@ -323,11 +323,14 @@ def anchor(answer: str, sources: list[Citation]) -> list[Citation]:
 
 
 def _revive_search(call: Call[SearchResult], value: dict[str, Any], age_s: float) -> SearchResult:
-    """A stored search: nothing searched this time, how old the answer is, and the query asked
-    now (a paraphrase's answer was stored for another wording)."""
+    """A stored search: nothing searched this time, how old the answer is, the query asked now (a
+    paraphrase's answer was stored for another wording), and where the answer came from before
+    what was said of it when it was first searched."""
+    stored = SearchResult.model_validate(value)
     sent = call.messages[-1].get("content")
-    update: dict[str, Any] = {"search_cost_usd": 0.0, "cache_age_s": round(age_s, 1)}
+    update: dict[str, Any] = {"search_cost_usd": 0.0, "cache_age_s": round(age_s, 1),
+                              "warnings": [*call.warnings, *stored.warnings]}
     if isinstance(sent, str):
         update["query"] = sent
-    return SearchResult.model_validate(value).model_copy(update=update)
+    return stored.model_copy(update=update)
 

@@ -36,6 +36,8 @@ async def test_a_paraphrased_query_is_answered_from_the_cache(tmp_path: Path, sa
     assert second["cache_status"] == "hit_semantic" and second["cost_usd"] == 0
     assert second["search_cost_usd"] == 0 and second["cache_age_s"] is not None
     assert second["semantic_match"]["question"] == QUERY and second["query"] == PARAPHRASE
+    assert second["warnings"][0].startswith(f"answered from the semantic cache: {QUERY!r} was asked ")
+    assert second["warnings"][1:] == first.get("warnings", [])  # what was said of it first, after
     assert second["answer"] == first["answer"]
     assert second["citations"] == first["citations"]
     assert searched(upstream) == 1
@@ -56,6 +58,15 @@ async def test_no_answer_crosses_domain_filters_engines_or_freshness(tmp_path: P
         {"query": PARAPHRASE, "include_domains": ["kubernetes.io"]})  # the same filter at last
     assert [o["cache_status"] for o in outs] == ["miss"] * 5 + ["hit_semantic"]
     assert searched(upstream) == 5
+
+
+async def test_the_same_domains_in_another_order_are_the_same_filter(tmp_path: Path, sandbox: SandboxServer,
+                                                                    upstream: SandboxAdmin) -> None:
+    outs = await searches(tmp_path, sandbox,
+                          {"query": QUERY, "include_domains": ["kubernetes.io", "cloud.google.com"]},
+                          {"query": PARAPHRASE, "include_domains": ["cloud.google.com", "kubernetes.io"]})
+    assert [o["cache_status"] for o in outs] == ["miss", "hit_semantic"]
+    assert searched(upstream) == 1
 
 
 async def test_cache_false_neither_reads_nor_stores(tmp_path: Path, sandbox: SandboxServer,
