@@ -24,7 +24,7 @@ from gatewise.analytics.source import Reader, Row, any_of, total
 _REQUESTS = f"""
 SELECT request_id, MIN(server) AS server, MIN(tool) AS tool, MIN(request_hash) AS request_hash,
        MIN(ts) AS ts, {total("cost_usd")} AS cost,
-       {any_of("cache_status = 'hit_exact'")} AS hit_exact,
+       {any_of("cache_status IN ('hit_exact', 'hit_semantic')")} AS from_cache,
        {any_of("cache_status = 'hit_semantic'")} AS hit_semantic,
        {any_of("cache_status IN ('miss', 'hit_semantic')")} AS reached_semantic
 FROM calls WHERE request_hash IS NOT NULL AND {{where}}
@@ -32,13 +32,14 @@ GROUP BY request_id
 """
 _TOTALS_SQL = f"""
 SELECT COUNT(*) AS requests, {total("hit_semantic")} AS semantic_hits,
-       {total("reached_semantic")} AS reached_semantic, {total("cost")} AS cost
+       {total("reached_semantic")} AS reached_semantic, {total("cost")} AS cost,
+       {total("CASE WHEN cost > 0 AND from_cache = 0 THEN 1 ELSE 0 END")} AS paid_requests
 FROM ({_REQUESTS}) AS requests
 """
 # Only the texts asked more than once by one tool, grouped as the replay needs (any order of the
 # groups will do) and in time order within each.
 _REPEATS_SQL = f"""
-SELECT server, tool, request_hash, ts, cost, hit_exact
+SELECT server, tool, request_hash, ts, cost, from_cache
 FROM (SELECT *, COUNT(*) OVER (PARTITION BY server, tool, request_hash) AS n
       FROM ({_REQUESTS}) AS requests) AS counted
 WHERE n > 1
@@ -58,12 +59,13 @@ async def cache_opportunity(reader: Reader, where: str, params: list[Any], *, tt
                              exact_repeats_served=served, exact_repeats_paid=paid, exact_saving_usd=paid_usd)
     semantic_hits = int(row["semantic_hits"]) if row else 0
     reached = int(row["reached_semantic"]) if row else 0
-    if semantic_hits == 0 or reached == 0:
+    if row is None or semantic_hits == 0 or reached == 0:
         return found
     rate = semantic_hits / reached
-    # Paid calls that no exact cache would have answered: the semantic cache's share of them.
-    others = max(0, reached - semantic_hits - paid)
-    others_usd = max(0.0, (row["cost"] if row else 0.0) - paid_usd)
+    # Paid calls that no exact cache would have answered, counted and priced over the same calls:
+    # the semantic cache's share of them.
+    others = max(0, int(row["paid_requests"]) - paid)
+    others_usd = max(0.0, row["cost"] - paid_usd)
     return found.model_copy(update={
         "semantic_hits": semantic_hits, "semantic_hit_rate": rate, "semantic_threshold": threshold,
         "semantic_estimated_calls": round(rate * others, 1),
@@ -73,8 +75,8 @@ async def cache_opportunity(reader: Reader, where: str, params: list[Any], *, tt
 @dataclass
 class _Replay:
     """Requests an exact cache with ``ttl_s`` would have answered (each text stored at its first
-    paid answer, until it expires), how many of them a cache did answer, and the paid rest with
-    their cost; fed the repeats in order, a batch at a time."""
+    paid answer, until it expires), how many of them a cache (exact or semantic) did answer, and
+    the paid rest with their cost; fed the repeats in order, a batch at a time."""
 
     ttl_s: float
     answered: int = 0
@@ -91,7 +93,7 @@ class _Replay:
                 self.key, self.stored_at = this, float("-inf")
             if row["ts"] - self.stored_at < self.ttl_s:
                 self.answered += 1
-                if row["hit_exact"]:
+                if row["from_cache"]:  # exact or semantic: either way not paid for
                     self.served += 1
                 else:
                     self.paid += 1

@@ -92,7 +92,7 @@ class CacheOpportunity(BaseModel):
         "Measured: requests repeating the text (case and whitespace folded) of one answered by the "
         "same tool less than exact_ttl_s earlier; an upper bound, the cache also keys on model and "
         "parameters"))
-    exact_repeats_served: int = Field(0, description="Of those, answered from the exact cache")
+    exact_repeats_served: int = Field(0, description="Of those, answered from a cache (exact or semantic)")
     exact_repeats_paid: int = Field(0, description="Of those, sent upstream and paid for")
     exact_saving_usd: float = Field(0.0, description="Measured: what the paid repeats cost")
     semantic_hits: int = Field(0, description="Measured: calls the semantic cache answered")

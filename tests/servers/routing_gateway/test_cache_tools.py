@@ -196,19 +196,22 @@ async def test_optimization_report_counts_repeats_within_the_cache_ttl(connect, 
         (t0 + 200, gw, model, 10, 10, 0.0, "hit_exact", None, "r4", "h1"),  # served
         (t0 + 2000, gw, model, 10, 10, 0.01, "miss", None, "r5", "h1"),  # past the 1800 s TTL
         (t0 + 2100, gw, model, 10, 10, 0.0, "hit_semantic", None, "r6", "h3"),
+        (t0 + 300, gw, model, 10, 10, 0.0, "hit_semantic", None, "r8", "h1"),  # a repeat, served free
+        (t0 + 400, gw, model, 10, 10, 0.01, "bypass", None, "r9", "h4"),  # paid, no cache asked
     ])
     insert_calls(settings, [(t0 + 50, gw, model, 10, 10, 0.01, "miss", None, "r7", "h1")], tool="other")
     async with connect() as client:
         report = await call(client, "get_optimization_report", {"timeframe": "24h"})
     cache = report["cache"]
-    assert (cache["requests_with_text"], cache["exact_ttl_s"]) == (7, 1800)
-    assert (cache["exact_repeats"], cache["exact_repeats_served"], cache["exact_repeats_paid"]) == (2, 1, 1)
+    assert (cache["requests_with_text"], cache["exact_ttl_s"]) == (9, 1800)
+    # r3 paid, r4 and r8 served (a semantic hit on the same text is no paid repeat)
+    assert (cache["exact_repeats"], cache["exact_repeats_served"], cache["exact_repeats_paid"]) == (3, 2, 1)
     assert cache["exact_saving_usd"] == pytest.approx(0.01)
-    # Estimated: 1 semantic hit of the 6 calls that missed the exact cache, applied to the paid
-    # calls that were not exact repeats (4 of them, $0.05).
-    assert cache["semantic_hits"] == 1 and cache["semantic_hit_rate"] == pytest.approx(1 / 6)
-    assert cache["semantic_estimated_calls"] == pytest.approx(0.7)
-    assert cache["semantic_estimated_saving_usd"] == pytest.approx(0.05 / 6)
+    # Estimated: 2 semantic hits of the 7 calls that missed the exact cache, applied to the paid
+    # calls that were not exact repeats, counted and priced over the same calls (5 of them, $0.06).
+    assert cache["semantic_hits"] == 2 and cache["semantic_hit_rate"] == pytest.approx(2 / 7)
+    assert cache["semantic_estimated_calls"] == pytest.approx(round(5 * 2 / 7, 1))
+    assert cache["semantic_estimated_saving_usd"] == pytest.approx(0.06 * 2 / 7)
     advice = next(r for r in report["recommendations"] if r["kind"] == "cache_repeats")
     assert advice["evidence"]["paid_repeats"] == 1
     assert advice["estimated_monthly_saving_usd"] == pytest.approx(0.01 * 30)  # a day, scaled to 30
