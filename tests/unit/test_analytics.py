@@ -285,6 +285,8 @@ def test_explicit_iso_windows(start: str, end: str | None, expected: tuple[Any, 
     ({"start": "yesterday"}, "ISO-8601"),
     # the day after the last one a date can hold, and more digits than a number may have
     ({"start": "9999-12-30", "end": "9999-12-31"}, "past the last day"),
+    ({"start": "9999-12-31T23:59:59"}, "not in the past"),
+    ({"start": "2024-03-15T12:30:00"}, "not in the past"),  # now itself: an empty window
     ({"timeframe": "9" * 5000 + "d"}, "366 days"),
     ({"timeframe": "9" * 400 + "w"}, "366 days"),
     # a long argument is quoted cut short

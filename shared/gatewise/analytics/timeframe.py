@@ -48,6 +48,9 @@ def parse_timeframe(
         raise _invalid("an end needs a start")
     else:
         since = _instant(start, "start", end_of_day=False)
+        if end is None and since >= now:
+            raise _invalid(f"the start {quoted(start)} is not in the past, and without an end the "
+                           "window ends now")
         until = now if end is None else _instant(end, "end", end_of_day=True)
         window = Window(since, until)
     if window.until <= window.since:
