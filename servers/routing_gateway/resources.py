@@ -19,7 +19,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import INVALID_PARAMS, CompleteRequestParams, PromptReference, ResourceTemplateReference
 from pydantic import TypeAdapter
 
-from gatewise.caller import CALLER
+from gatewise.caller import CALLER, budget_scope
 from gatewise.catalog import ModelInfo
 from gatewise.config import TaskType
 from gatewise.errors import GatewiseError, quoted
@@ -96,7 +96,7 @@ def add_resources(server: MCPServer[RoutingGateway]) -> None:
     async def budgets(ctx: Context[RoutingGateway], project: str = "") -> str:
         store = ctx.request_context.lifespan_context.runtime.budgets
         try:
-            found = await store.status(f"project:{project}" if project else None)
+            found = await store.status(budget_scope(f"project:{project}" if project else None))
         except GatewiseError as exc:
             raise MCPError(code=INVALID_PARAMS, message=exc.message) from None
         return BUDGET_LIST.dump_json(found).decode()

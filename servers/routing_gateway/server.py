@@ -30,6 +30,7 @@ from gatewise.analytics import (
 from gatewise.analytics.cache_stats import SAVED_METHOD, CacheStatsReport, cache_stats
 from gatewise.bounds import LimitUSD, PositiveSeconds
 from gatewise.cache.admin import CacheClearing, ClearScope, Selection, clear_cache
+from gatewise.caller import budget_scope, call_project, whole_gateway
 from gatewise.config import PROJECT_PATTERN, BudgetRule, Settings
 from gatewise.gateway import CompletionRequest, CompletionResult, RouteInfo, RoutingGateway
 from gatewise.guardrails.dry_run import GuardrailCheckRequest, GuardrailCheckResult, check_text
@@ -167,6 +168,7 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
         chart: Annotated[Metric | None, Field(
             description="Add a PNG chart of this metric: cost, requests, latency_p95, error_rate.")] = None,
     ) -> Annotated[CallToolResult, UsageReport]:
+        whole_gateway("the gateway's analytics")
         gateway = ctx.request_context.lifespan_context
         since, until = parse_timeframe(timeframe, start, end)
         baseline = gateway.catalog.resolve(baseline_model) or baseline_model if baseline_model else None
@@ -197,6 +199,7 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
     async def get_optimization_report(
         ctx: Context[RoutingGateway], timeframe: Timeframe = None, start: Start = None, end: End = None,
     ) -> OptimizationReport:
+        whole_gateway("the optimisation report")
         gateway = ctx.request_context.lifespan_context
         since, until = parse_timeframe(timeframe, start, end)
         caching = gateway.runtime.settings.caching
@@ -221,7 +224,9 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
             description="Only this scope: 'global' or 'project:<tag>'.")] = None,
     ) -> BudgetReport:
         budgets = ctx.request_context.lifespan_context.runtime.budgets
-        return BudgetReport(budgets=await budgets.status(scope), alerts=await budgets.alerts(20))
+        scope, own = budget_scope(scope), budget_scope(None)  # own: a bound caller's, else None
+        alerts = [a for a in await budgets.alerts(20) if own is None or a.scope == own]
+        return BudgetReport(budgets=await budgets.status(scope), alerts=alerts)
 
     @server.tool(
         name=ToolName.SET_BUDGET,
@@ -245,6 +250,7 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
             description="What happens once the limit is reached.")] = "block",
         dry_run: Annotated[bool, Field(description="Only show what would change.")] = False,
     ) -> BudgetChange:
+        whole_gateway("setting budgets")  # a project's own token must not lift its own limit
         budgets = ctx.request_context.lifespan_context.runtime.budgets
         rule = BudgetRule(scope=scope, window=window, limit_usd=limit_usd, on_exceed=on_exceed)
         before = next((b for b in await budgets.status(scope) if b.window == window), None)
@@ -269,6 +275,7 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
     async def get_cache_stats(
         ctx: Context[RoutingGateway], timeframe: Timeframe = None, start: Start = None, end: End = None,
     ) -> CacheStatsReport:
+        whole_gateway("the cache's figures")
         gateway = ctx.request_context.lifespan_context
         since, until = parse_timeframe(timeframe, start, end)
         return await cache_stats(gateway.runtime.analytics, gateway.runtime.cache_home, gateway.catalog,
@@ -300,7 +307,8 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
         dry_run: Annotated[bool, DECISION, Field(description="Only show what would be deleted.")] = False,
     ) -> CacheClearing:
         home = ctx.request_context.lifespan_context.runtime.cache_home
-        return await clear_cache(home, scope, Selection(namespace, project, older_than_s),
+        # a caller bound to a project clears its own project's entries only
+        return await clear_cache(home, scope, Selection(namespace, call_project(project), older_than_s),
                                  confirm=confirm, dry_run=dry_run)
 
     @server.tool(
@@ -342,6 +350,7 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
     @tool_errors
     @arguments_of(EventQuery)
     async def get_guardrail_events(ctx: Context[RoutingGateway], query: EventQuery) -> GuardrailEventsReport:
+        whole_gateway("the guardrail audit trail")
         return await guardrail_events(ctx.request_context.lifespan_context.runtime.guardrail_events, query)
 
     add_resources(server)

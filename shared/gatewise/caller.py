@@ -42,3 +42,29 @@ def call_project(asked: str | None) -> str | None:
         raise GatewiseError(ErrorCode.FORBIDDEN_SCOPE,
                             f"this caller's calls belong to project {caller.project!r}, not {quoted(asked)}")
     return caller.project
+
+
+def whole_gateway(what: str) -> None:
+    """Refuse a caller bound to a project what covers every project (``what``: the gateway's
+    analytics, its cache, its budgets): its token was given for one project's calls, and these
+    would show or change the others'."""
+    caller = CALLER.get()
+    if caller is not None and caller.project is not None:
+        raise GatewiseError(ErrorCode.FORBIDDEN_SCOPE,
+                            f"this caller is bound to project {caller.project!r}, and {what} covers "
+                            "every project",
+                            hint="Use a token that names no project for the whole gateway's figures "
+                                 "and settings.")
+
+
+def budget_scope(asked: str | None) -> str | None:
+    """The budget scope a caller may read: a caller bound to a project reads its own only."""
+    caller = CALLER.get()
+    if caller is None or caller.project is None:
+        return asked
+    own = f"project:{caller.project}"
+    if asked is not None and asked != own:
+        raise GatewiseError(ErrorCode.FORBIDDEN_SCOPE,
+                            f"this caller is bound to project {caller.project!r}; it may read the "
+                            f"budget {own!r} only, not {quoted(asked)}")
+    return own

@@ -129,6 +129,8 @@ def exact_key(call: Call[Any]) -> str:
     parts = {**policy.key, **call.params}
     if policy.by_messages:
         parts["messages"] = call.messages
+    if call.project is not None:  # one project's answers are never another's, as in the semantic cache
+        parts["project"] = call.project
     return cache_key(call.namespace, parts)
 
 

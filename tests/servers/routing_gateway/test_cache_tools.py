@@ -17,7 +17,7 @@ from tool_support import call, error_text
 
 ROUTED = "routing-gateway:routed_complete"
 QUESTION = "What is the capital of France?"
-# The exact cache is keyed by the request, not the project: each project asks its own question.
+# Each project asks its own question (the exact cache keeps projects apart too).
 ASKS = {"support": QUESTION, "sales": "How many legs does a spider have?"}
 
 
@@ -242,3 +242,34 @@ async def test_semantic_hits_counted_and_a_clear_reaches_every_server(sandbox, u
         steps = "What are the steps to reset my password?"
         later = await call(one, "routed_complete", {**ask, "prompt": steps})
     assert later["cache_status"] == "miss"
+
+
+async def test_a_caller_bound_to_a_project_keeps_to_its_own(settings, upstream) -> None:
+    from gatewise.caller import CALLER, Caller
+    from gatewise.servers.routing_gateway.server import create_server
+
+    async with Client(create_server(settings)) as operator:  # no project bound: the whole gateway
+        await call(operator, "routed_complete", {"prompt": QUESTION, "project": "alpha"})
+        await call(operator, "set_budget", {"scope": "project:alpha", "limit_usd": 5})
+        await call(operator, "set_budget", {"scope": "project:beta", "limit_usd": 7})
+    bound = CALLER.set(Caller("bob", "beta"))  # as the HTTP auth layer sets it for bob's token
+    try:
+        async with Client(create_server(settings)) as bob:
+            same = await call(bob, "routed_complete", {"prompt": QUESTION})
+            assert same["cache_status"] == "miss"  # alpha's answer to the same text is not beta's
+            for tool, args in [("get_cache_stats", {}), ("get_gateway_analytics", {}),
+                               ("get_optimization_report", {}), ("get_guardrail_events", {}),
+                               ("set_budget", {"scope": "project:beta", "limit_usd": 1000}),
+                               ("get_budget_status", {"scope": "project:alpha"}),
+                               ("get_budget_status", {"scope": "global"}),
+                               ("clear_cache", {"scope": "all", "project": "alpha", "confirm": True})]:
+                text = await error_text(bob, tool, args)
+                assert text.startswith(f"Error executing tool {tool}: FORBIDDEN_SCOPE: "), text
+                assert "alpha" not in text.partition("not ")[0]  # names its own project, not others'
+            own = await call(bob, "get_budget_status", {})
+            assert [(b["scope"], b["limit_usd"]) for b in own["budgets"]] == [("project:beta", 7)]
+            cleared = await call(bob, "clear_cache", {"scope": "all", "confirm": True})
+            assert cleared["entries"] == 1
+    finally:
+        CALLER.reset(bound)
+    assert cached_keys(settings) == [(ROUTED, "alpha")]  # only beta's own entry went
