@@ -245,8 +245,9 @@ async def test_semantic_hits_counted_and_a_clear_reaches_every_server(sandbox, u
 
 
 async def test_a_caller_bound_to_a_project_keeps_to_its_own(settings, upstream) -> None:
-    from gatewise.caller import CALLER, Caller
     from gatewise.servers.routing_gateway.server import create_server
+
+    from gatewise.caller import CALLER, Caller
 
     async with Client(create_server(settings)) as operator:  # no project bound: the whole gateway
         await call(operator, "routed_complete", {"prompt": QUESTION, "project": "alpha"})
