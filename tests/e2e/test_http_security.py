@@ -187,6 +187,17 @@ def test_dripping_or_silent_headers_are_cut_off(ports: dict[str, int]) -> None:
         assert _read_all(sock) == b""  # connected, never sent a byte
 
 
+def test_headers_over_the_limit_get_431_however_they_arrive(ports: dict[str, int]) -> None:
+    port = ports["limited"]  # max_header_bytes: the default 16 KiB
+    whole = _request(port, "GET /healthz HTTP/1.1\r\nX-Pad: " + "a" * 100_000)  # in one write
+    assert whole.startswith(b"HTTP/1.1 431"), whole[:80]
+    many = _request(port, "GET /healthz HTTP/1.1\r\n" + "X-Pad: aaaaaaaa\r\n" * 2000 + "X-End: 1")
+    assert many.startswith(b"HTTP/1.1 431"), many[:80]
+    fitting = _request(port, "GET /healthz HTTP/1.1\r\nX-Pad: " + "a" * 8_000)
+    assert fitting.startswith(b"HTTP/1.1 404"), fitting[:80]  # read and answered: no such path here
+    assert _served_again(port)
+
+
 def test_slow_body_gets_408_and_the_connection_closes(ports: dict[str, int]) -> None:
     port = ports["limited"]
     head = (f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"

@@ -25,6 +25,10 @@ logger = logging.getLogger(__name__)
 
 _BUSY = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n"
          b"content-length: 20\r\nconnection: close\r\n\r\nToo many connections")
+_HEADERS_TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; "
+                      b"charset=utf-8\r\ncontent-length: 25\r\nconnection: close\r\n\r\n"
+                      b"Request headers too large")
+_END_OF_HEADERS = b"\r\n\r\n"
 
 
 def _refusal(status: int, text: str) -> PlainTextResponse:
@@ -33,13 +37,16 @@ def _refusal(status: int, text: str) -> PlainTextResponse:
 
 
 class GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with a cap on open connections and a deadline for request headers."""
+    """uvicorn's h11 protocol with a cap on open connections, a deadline for request headers and
+    a bound on their size however they arrive (h11's own bound holds only for headers that come
+    in pieces: a header block that arrives in one read is parsed whole, whatever its size)."""
 
     limits: ServerConfig  # set on the subclass made by protocol_for()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._header_deadline: asyncio.TimerHandle | None = None
+        self._head = b""  # the current request's first bytes, up to the end of its headers
 
     # Narrower than asyncio's BaseTransport, as in uvicorn's own H11Protocol: a server's protocol
     # is always handed a full Transport.
@@ -54,12 +61,28 @@ class GuardedH11Protocol(H11Protocol):
         self._await_headers()
 
     def data_received(self, data: bytes) -> None:
-        # Between requests on a kept-alive connection the clock starts with the next first byte.
-        if self._header_deadline is None and self.conn.their_state is h11.IDLE:
-            self._await_headers()
+        if self.conn.their_state is h11.IDLE:
+            # Between requests on a kept-alive connection the clock starts with the next first byte.
+            if self._header_deadline is None:
+                self._await_headers()
+            if self._headers_too_large(data):
+                self._stop_clock()
+                self.transport.write(_HEADERS_TOO_LARGE)
+                self.transport.close()
+                return
         super().data_received(data)
         if self.conn.their_state is not h11.IDLE:  # the headers are in
             self._stop_clock()
+            self._head = b""
+
+    def _headers_too_large(self, data: bytes) -> bool:
+        """Whether the request's headers, with ``data``, run past ``max_header_bytes``; only that
+        much (and the end marker) is ever kept to look at."""
+        limit = self.limits.max_header_bytes
+        kept = limit + len(_END_OF_HEADERS)
+        self._head = (self._head + data[:kept])[:kept]
+        end = self._head.find(_END_OF_HEADERS)
+        return end > limit or (end < 0 and len(self._head) > limit)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_clock()
