@@ -30,7 +30,7 @@ from gatewise.analytics import (
 from gatewise.analytics.cache_stats import SAVED_METHOD, CacheStatsReport, cache_stats
 from gatewise.bounds import LimitUSD, PositiveSeconds
 from gatewise.cache.admin import CacheClearing, ClearScope, Selection, clear_cache
-from gatewise.caller import budget_scope, call_project, whole_gateway
+from gatewise.caller import bound_project, budget_scope, call_project, whole_gateway
 from gatewise.config import PROJECT_PATTERN, BudgetRule, Settings
 from gatewise.gateway import CompletionRequest, CompletionResult, RouteInfo, RoutingGateway
 from gatewise.guardrails.dry_run import GuardrailCheckRequest, GuardrailCheckResult, check_text
@@ -224,8 +224,8 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
             description="Only this scope: 'global' or 'project:<tag>'.")] = None,
     ) -> BudgetReport:
         budgets = ctx.request_context.lifespan_context.runtime.budgets
-        scope, own = budget_scope(scope), budget_scope(None)  # own: a bound caller's, else None
-        alerts = [a for a in await budgets.alerts(20) if own is None or a.scope == own]
+        scope = budget_scope(scope)  # a caller bound to a project sees its own budget's alerts only
+        alerts = [a for a in await budgets.alerts(20) if bound_project() is None or a.scope == scope]
         return BudgetReport(budgets=await budgets.status(scope), alerts=alerts)
 
     @server.tool(

@@ -30,41 +30,45 @@ def caller_name() -> str | None:
     return None if caller is None else caller.name
 
 
+def bound_project() -> str | None:
+    """The project the current caller's credential binds it to, if any."""
+    caller = CALLER.get()
+    return None if caller is None else caller.project
+
+
 def call_project(asked: str | None) -> str | None:
     """The project a model call is billed to: the caller's own when its credential names one.
 
     A caller bound to a project cannot bill another (its budgets would not hold otherwise).
     """
-    caller = CALLER.get()
-    if caller is None or caller.project is None:
+    own = bound_project()
+    if own is None:
         return asked
-    if asked is not None and asked != caller.project:
+    if asked is not None and asked != own:
         raise GatewiseError(ErrorCode.FORBIDDEN_SCOPE,
-                            f"this caller's calls belong to project {caller.project!r}, not {quoted(asked)}")
-    return caller.project
+                            f"this caller's calls belong to project {own!r}, not {quoted(asked)}")
+    return own
 
 
 def whole_gateway(what: str) -> None:
     """Refuse a caller bound to a project what covers every project (``what``: the gateway's
     analytics, its cache, its budgets): its token was given for one project's calls, and these
     would show or change the others'."""
-    caller = CALLER.get()
-    if caller is not None and caller.project is not None:
+    own = bound_project()
+    if own is not None:
         raise GatewiseError(ErrorCode.FORBIDDEN_SCOPE,
-                            f"this caller is bound to project {caller.project!r}, and {what} covers "
-                            "every project",
+                            f"this caller is bound to project {own!r}, and {what} covers every project",
                             hint="Use a token that names no project for the whole gateway's figures "
                                  "and settings.")
 
 
 def budget_scope(asked: str | None) -> str | None:
     """The budget scope a caller may read: a caller bound to a project reads its own only."""
-    caller = CALLER.get()
-    if caller is None or caller.project is None:
+    own = bound_project()
+    if own is None:
         return asked
-    own = f"project:{caller.project}"
-    if asked is not None and asked != own:
+    if asked is not None and asked != f"project:{own}":
         raise GatewiseError(ErrorCode.FORBIDDEN_SCOPE,
-                            f"this caller is bound to project {caller.project!r}; it may read the "
-                            f"budget {own!r} only, not {quoted(asked)}")
-    return own
+                            f"this caller is bound to project {own!r}; it may read the budget "
+                            f"'project:{own}' only, not {quoted(asked)}")
+    return f"project:{own}"

@@ -131,24 +131,27 @@ class PostgresSemanticCache(SemanticCache):
     async def _keep(self, entry: _Entry, ttl_s: float) -> None:
         self._check_open()
         now = self._clock()
-        async with self._pg.connection() as conn, conn.transaction():
-            await conn.execute(_LOCK)
-            await self._catch_up(conn)  # another instance may hold this question's answer
+        async with self._pg.connection() as conn:
+            # Caught up before the lock, which every instance's store waits for: another instance
+            # may hold this question's answer, and a first catch-up loads every entry.
+            await self._catch_up(conn)
             alike = self._same_vector(entry)
-            replaced: list[int] = []
-            if alike:
-                cursor = await conn.execute(_REPLACE, [alike, entry.question, entry.history])
-                replaced = [int(r[0]) for r in await cursor.fetchall()]
-            cursor = await conn.execute(_INSERT, entry.values(now, ttl_s))
-            row = await cursor.fetchone()
-            assert row is not None
-            entry_id = int(row[0])
-            cursor = await conn.execute(_EXPIRE, [now, _EXPIRE_BATCH])
-            gone = [int(r[0]) for r in await cursor.fetchall()]
-            gone += await evict_lru(conn, "semantic_totals", "semantic_entries", "id", entry_id,
-                                   self.max_bytes)
-            await conn.execute("DELETE FROM semantic_removed WHERE seq <= "
-                               "(SELECT MAX(seq) FROM semantic_removed) - %s", [_REMOVED_KEEP])
+            async with conn.transaction():
+                await conn.execute(_LOCK)
+                replaced: list[int] = []
+                if alike:
+                    cursor = await conn.execute(_REPLACE, [alike, entry.question, entry.history])
+                    replaced = [int(r[0]) for r in await cursor.fetchall()]
+                cursor = await conn.execute(_INSERT, entry.values(now, ttl_s))
+                row = await cursor.fetchone()
+                assert row is not None
+                entry_id = int(row[0])
+                cursor = await conn.execute(_EXPIRE, [now, _EXPIRE_BATCH])
+                gone = [int(r[0]) for r in await cursor.fetchall()]
+                gone += await evict_lru(conn, "semantic_totals", "semantic_entries", "id", entry_id,
+                                       self.max_bytes)
+                await conn.execute("DELETE FROM semantic_removed WHERE seq <= "
+                                   "(SELECT MAX(seq) FROM semantic_removed) - %s", [_REMOVED_KEEP])
         self._stored(entry, entry_id, now + ttl_s, gone, replaced)
 
     async def _catch_up(self, conn: Connection) -> None:
