@@ -25,6 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from gatewise.analytics import UsageReport, parse_timeframe, usage_analytics
+from gatewise.caller import whole_gateway
 from gatewise.config import Settings
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.portkey.actions import ACTIONS, Action
@@ -98,6 +99,9 @@ class PortkeyAdmin:
         return self.target.provider if self.target is not None else "portkey"
 
     async def client(self) -> PortkeyAdminClient:
+        """The Admin API client, opened on first use; every request to the organisation starts here."""
+        # A token bound to one project must not administer the organisation all projects share.
+        whole_gateway("the Portkey organisation")
         async with self._lock:
             if self._client is None:
                 self._client = await self._open()

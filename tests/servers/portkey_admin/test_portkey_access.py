@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 
-from portkey_support import fails, last_request, ok
+from portkey_support import fails, last_request, last_request_reply, ok
 
 
 async def test_api_keys_lifecycle_shows_each_secret_once(connect, upstream, sandbox, caplog) -> None:
@@ -179,3 +179,25 @@ async def test_users_invites_and_scim(connect, upstream) -> None:
         await ok(client, "manage_users", action="delete_scim", scim_id=scim["item"]["id"], confirm=True)
 
 
+
+
+async def test_a_project_bound_caller_cannot_administer_the_organisation(connect, upstream, sandbox) -> None:
+    from gatewise.caller import CALLER, Caller
+
+    bound = CALLER.set(Caller("bob", "beta"))  # as the HTTP auth layer sets it for bob's token
+    try:
+        async with connect() as bob:
+            for tool, args in [("get_api_keys", {}), ("get_usage_analytics", {}), ("get_workspace_stats", {}),
+                               ("get_audit_logs", {}), ("manage_workspaces", {"action": "list"}),
+                               ("manage_api_keys", {"action": "delete", "id": "k1", "dry_run": True})]:
+                text = await fails(bob, tool, **args)
+                assert f"{tool}: FORBIDDEN_SCOPE: this caller is bound to project 'beta', and the Portkey " \
+                       "organisation covers every project" in text, text
+            # checking a config touches no organisation, so it stays open to every caller
+            checked = await ok(bob, "manage_configs", action="validate", config={"retry": {"attempts": 2}})
+            assert checked["provider"] == "local" and checked["item"]["valid"]
+    finally:
+        CALLER.reset(bound)
+    assert last_request_reply(sandbox, "/v1/api-keys").status_code == 404  # nothing reached Portkey
+    async with connect() as operator:  # a token that names no project administers as before
+        assert (await ok(operator, "get_api_keys"))["provider"] == "sandbox"
