@@ -206,7 +206,8 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
         threshold = caching.semantic_cache.similarity_threshold if caching.semantic_cache.enabled else None
         return await optimization_report(gateway.runtime.analytics, gateway.catalog,
                                          since=since, until=until, semantic_threshold=threshold,
-                                         cache_ttl_s=caching.response_cache.ttl_seconds)
+                                         cache_ttl_s=caching.response_cache.ttl_seconds,
+                                         search_cache_ttl_s=gateway.runtime.settings.search.cache_ttl_seconds)
 
     @server.tool(
         name=ToolName.GET_BUDGET_STATUS,

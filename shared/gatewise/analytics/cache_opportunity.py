@@ -1,17 +1,17 @@
 """What caching would have saved, from the request hashes in the ledger.
 
 Measured: replaying each tool's requests in time order, a request whose text (case and
-whitespace folded) repeats one answered less than the exact cache's TTL earlier would have been
-answered by an exact cache; the paid ones among them are the opportunity, at their ledger cost.
-The text hash ignores the model and parameters the exact cache also keys on, so this is an upper
-bound. Estimated: when the semantic cache served calls in the window, its measured hit rate
-(semantic hits / calls that reached it after an exact miss) applied to the paid calls that were
-not exact repeats.
+whitespace folded) repeats one answered less than its cache's TTL earlier (the exact cache's, or
+for web_search the search cache's) would have been answered by that cache; the paid ones among
+them are the opportunity, at their ledger cost. The text hash ignores the model and parameters
+the exact cache also keys on, so this is an upper bound. Estimated: when the semantic cache
+served calls in the window, its measured hit rate (semantic hits / calls that reached it after an
+exact miss) applied to the paid calls that were not exact repeats.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,14 +48,17 @@ ORDER BY server, tool, request_hash, ts
 
 
 async def cache_opportunity(reader: Reader, where: str, params: list[Any], *, ttl_s: float,
-                            threshold: float | None) -> CacheOpportunity:
+                            tool_ttl_s: Mapping[str, float], threshold: float | None) -> CacheOpportunity:
+    """``ttl_s``: the exact cache's TTL; ``tool_ttl_s``: the TTL of a tool whose answers another
+    cache keeps, by tool name."""
     totals = await reader.rows(_TOTALS_SQL.format(where=where), params)
-    replay = _Replay(ttl_s)
+    replay = _Replay(ttl_s, dict(tool_ttl_s))
     await reader.each(_REPEATS_SQL.format(where=where), params, replay.feed)
     answered, served, paid, paid_usd = replay.answered, replay.served, replay.paid, replay.paid_usd
     row = totals[0] if totals else None
     requests = int(row["requests"]) if row else 0
-    found = CacheOpportunity(requests_with_text=requests, exact_ttl_s=ttl_s, exact_repeats=answered,
+    found = CacheOpportunity(requests_with_text=requests, exact_ttl_s=ttl_s, tool_ttl_s=dict(tool_ttl_s),
+                             exact_repeats=answered,
                              exact_repeats_served=served, exact_repeats_paid=paid, exact_saving_usd=paid_usd)
     semantic_hits = int(row["semantic_hits"]) if row else 0
     reached = int(row["reached_semantic"]) if row else 0
@@ -74,11 +77,13 @@ async def cache_opportunity(reader: Reader, where: str, params: list[Any], *, tt
 
 @dataclass
 class _Replay:
-    """Requests an exact cache with ``ttl_s`` would have answered (each text stored at its first
-    paid answer, until it expires), how many of them a cache (exact or semantic) did answer, and
-    the paid rest with their cost; fed the repeats in order, a batch at a time."""
+    """Requests a cache with ``ttl_s`` (or the tool's own in ``tool_ttl_s``) would have answered
+    (each text stored at its first paid answer, until it expires), how many of them a cache (exact
+    or semantic) did answer, and the paid rest with their cost; fed the repeats in order, a batch
+    at a time."""
 
     ttl_s: float
+    tool_ttl_s: dict[str, float]
     answered: int = 0
     served: int = 0
     paid: int = 0
@@ -91,7 +96,7 @@ class _Replay:
             this = (row["server"], row["tool"], row["request_hash"])
             if this != self.key:
                 self.key, self.stored_at = this, float("-inf")
-            if row["ts"] - self.stored_at < self.ttl_s:
+            if row["ts"] - self.stored_at < self.tool_ttl_s.get(row["tool"], self.ttl_s):
                 self.answered += 1
                 if row["from_cache"]:  # exact or semantic: either way not paid for
                     self.served += 1
@@ -111,13 +116,22 @@ def cache_recommendation(found: CacheOpportunity, per_month: float) -> list[Reco
         title=f"{found.exact_repeats_paid} paid calls repeated a request asked within the cache TTL",
         detail=(
             f"{found.exact_repeats_paid} of {found.requests_with_text} requests ({share:.0%}) asked the "
-            f"same text as one answered less than {found.exact_ttl_s:,.0f} s earlier, yet went "
+            f"same text as one answered less than {_ttls(found)} earlier, yet went "
             f"upstream for {format_usd(found.exact_saving_usd)} (measured from the ledger). Turn on "
-            "caching.response_cache, raise its ttl_seconds, or stop callers sending no_cache. The "
-            "exact cache also keys on model and parameters, so this is an upper bound."
+            "caching.response_cache (search.cache_enabled for web_search), raise its "
+            "TTL, or stop callers sending no_cache. The exact cache also keys on model and "
+            "parameters, so this is an upper bound."
         ),
         estimated_monthly_saving_usd=found.exact_saving_usd * per_month,
         evidence={"requests_with_text": found.requests_with_text, "paid_repeats": found.exact_repeats_paid,
                   "served_repeats": found.exact_repeats_served, "window_saving_usd": found.exact_saving_usd,
-                  "ttl_s": found.exact_ttl_s},
+                  "ttl_s": found.exact_ttl_s,
+                  **{f"{tool}_ttl_s": ttl for tool, ttl in sorted(found.tool_ttl_s.items())}},
     )]
+
+
+def _ttls(found: CacheOpportunity) -> str:
+    """'1,800 s' or '1,800 s (web_search: 3,600 s)'."""
+    others = ", ".join(f"{tool}: {ttl:,.0f} s" for tool, ttl in sorted(found.tool_ttl_s.items())
+                       if ttl != found.exact_ttl_s)
+    return f"{found.exact_ttl_s:,.0f} s" + (f" ({others})" if others else "")

@@ -21,7 +21,7 @@ from gatewise.analytics.source import (
 from gatewise.analytics.timeframe import window_label
 from gatewise.analytics.usage import usage_analytics
 from gatewise.catalog import Catalog
-from gatewise.config import ResponseCacheConfig, TaskType
+from gatewise.config import ResponseCacheConfig, SearchConfig, TaskType
 from gatewise.ledger.sqlite import window_clause
 from gatewise.routing.policy import TASK_TIER
 
@@ -80,11 +80,12 @@ GROUP BY 1, 2
 
 async def optimization_report(
     ledger: LedgerSource | Path | str, catalog: Catalog, *, since: float | None, until: float | None,
-    cache_ttl_s: float = ResponseCacheConfig().ttl_seconds, semantic_threshold: float | None = None,
+    cache_ttl_s: float = ResponseCacheConfig().ttl_seconds,
+    search_cache_ttl_s: float = SearchConfig().cache_ttl_seconds, semantic_threshold: float | None = None,
 ) -> OptimizationReport:
     """Quantified recommendations for calls with ``since <= ts < until``; repeats count as an
-    exact cache's hits within ``cache_ttl_s``, and ``semantic_threshold`` is reported beside the
-    semantic estimate.
+    exact cache's hits within ``cache_ttl_s`` (web_search's as the search cache's within
+    ``search_cache_ttl_s``), and ``semantic_threshold`` is reported beside the semantic estimate.
 
     Monthly savings scale the window's figures to 30 days, so a quiet or busy week skews them.
     """
@@ -100,6 +101,7 @@ async def optimization_report(
         failures = await reader.rows(_FAILURES_SQL.format(where=where), params)
         task_models = await reader.rows(_TASK_MODEL_SQL.format(where=where), params)
         cache = await cache_opportunity(reader, where, params, ttl_s=cache_ttl_s,
+                                        tool_ttl_s={"web_search": search_cache_ttl_s},
                                         threshold=semantic_threshold)
 
     days = _window_days(since, until, span[0] if span else None)

@@ -88,10 +88,13 @@ class CacheOpportunity(BaseModel):
 
     requests_with_text: int = Field(description="Requests whose text was hashed (the ones counted)")
     exact_ttl_s: float = Field(description="The exact cache's TTL the replay used")
+    tool_ttl_s: dict[str, float] = Field(default_factory=dict, description=(
+        "The TTL used instead for a tool whose answers another cache keeps (web_search: the search "
+        "cache's)"))
     exact_repeats: int = Field(0, description=(
         "Measured: requests repeating the text (case and whitespace folded) of one answered by the "
-        "same tool less than exact_ttl_s earlier; an upper bound, the cache also keys on model and "
-        "parameters"))
+        "same tool less than its TTL (exact_ttl_s, or tool_ttl_s's) earlier; an upper bound, the "
+        "cache also keys on model and parameters"))
     exact_repeats_served: int = Field(0, description="Of those, answered from a cache (exact or semantic)")
     exact_repeats_paid: int = Field(0, description="Of those, sent upstream and paid for")
     exact_saving_usd: float = Field(0.0, description="Measured: what the paid repeats cost")

@@ -217,6 +217,26 @@ async def test_optimization_report_counts_repeats_within_the_cache_ttl(connect, 
     assert advice["estimated_monthly_saving_usd"] == pytest.approx(0.01 * 30)  # a day, scaled to 30
 
 
+async def test_optimization_report_replays_web_search_with_the_search_caches_ttl(connect, upstream,
+                                                                                 settings) -> None:
+    await open_ledger(settings.ledger_path).close()
+    t0, model = time.time() - 3000, "perplexity/sonar"
+    # The same gap after each first answer: past the exact cache's 1,800 s, within the search cache's 3,600 s.
+    insert_calls(settings, [(t0, "routing-gateway", model, 10, 10, 0.01, "miss", None, "r1", "h1"),
+                            (t0 + 2500, "routing-gateway", model, 10, 10, 0.01, "miss", None, "r2", "h1")])
+    insert_calls(settings, [(t0, "openrouter-search", model, 10, 10, 0.02, "miss", None, "s1", "h2"),
+                            (t0 + 2500, "openrouter-search", model, 10, 10, 0.02, "miss", None, "s2", "h2")],
+                 tool="web_search")
+    async with connect() as client:
+        report = await call(client, "get_optimization_report", {"timeframe": "24h"})
+    cache = report["cache"]
+    assert (cache["exact_ttl_s"], cache["tool_ttl_s"]) == (1800, {"web_search": 3600})
+    assert (cache["exact_repeats"], cache["exact_repeats_paid"]) == (1, 1)  # the search, not the completion
+    assert cache["exact_saving_usd"] == pytest.approx(0.02)
+    advice = next(r for r in report["recommendations"] if r["kind"] == "cache_repeats")
+    assert "less than 1,800 s (web_search: 3,600 s) earlier" in advice["detail"]
+
+
 async def test_semantic_hits_counted_and_a_clear_reaches_every_server(sandbox, upstream, tmp_path) -> None:
     from gatewise.servers.routing_gateway.server import create_server
 
