@@ -16,7 +16,7 @@ from urllib.parse import quote
 import httpx
 
 from gatewise.config import Limits
-from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.errors import ErrorCode, GatewiseError, quoted
 from gatewise.portkey.endpoints import ENDPOINTS, Endpoint
 from gatewise.portkey.errors import admin_error, gated
 from gatewise.upstream.http import HttpUpstream
@@ -121,6 +121,12 @@ def fill_path(endpoint: Endpoint, values: Mapping[str, str]) -> str:
     for name, value in values.items():
         if not value:
             raise GatewiseError(ErrorCode.INVALID_INPUT, f"`{name}` must not be empty")
+        # "." and ".." are path steps, not names, even percent-encoded: a client or server that
+        # normalises the path would send ".../users/.." to the workspace itself. Control
+        # characters are no id either.
+        if str(value) in (".", "..") or any(ord(c) < 32 or ord(c) == 127 for c in str(value)):
+            raise GatewiseError(ErrorCode.INVALID_INPUT, f"`{name}` {quoted(str(value))} is not an id",
+                                hint="Pass the id as the API returned it.")
         try:
             path = path.replace(f"{{{name}}}", quote(str(value), safe=""))
         except UnicodeEncodeError:

@@ -201,3 +201,19 @@ async def test_a_project_bound_caller_cannot_administer_the_organisation(connect
     assert last_request_reply(sandbox, "/v1/api-keys").status_code == 404  # nothing reached Portkey
     async with connect() as operator:  # a token that names no project administers as before
         assert (await ok(operator, "get_api_keys"))["provider"] == "sandbox"
+
+
+async def test_a_dot_segment_id_never_reaches_another_resource(connect, upstream, sandbox) -> None:
+    async with connect() as client:
+        ws = (await ok(client, "manage_workspaces", action="create", name="Keep me"))["item"]["id"]
+        for bad in ("..", ".", "a\x00b", "x\ny"):
+            for args in [{"action": "remove_member", "workspace_id": ws, "user_id": bad, "confirm": True},
+                         {"action": "remove_member", "workspace_id": ws, "user_id": bad, "dry_run": True},
+                         {"action": "get", "workspace_id": bad}]:
+                text = await fails(client, "manage_workspaces", **args)
+                assert "INVALID_INPUT" in text and "is not an id" in text, text
+        kept = await ok(client, "manage_workspaces", action="get", workspace_id=ws)
+        assert kept["item"]["name"] == "Keep me"
+        # ids with dots inside are ids, sent encoded as ever
+        assert "NOT_FOUND" in await fails(client, "manage_workspaces", action="get", workspace_id="a..b")
+    assert last_request_reply(sandbox, f"/v1/admin/workspaces/{ws}/users/..").status_code == 404
