@@ -404,6 +404,9 @@ class Limits(_Block):
     default_max_tokens: Tokens = 4096
     catalog_ttl_s: Seconds = 3600.0
     max_connections: Count = Field(100, gt=0)
+    # One upstream answer, as decoded (a compressed body counts at its full size): a generated
+    # image set fits many times over; a broken or hostile upstream cannot fill the memory.
+    max_response_bytes: ByteSize = Field(parse_size("64MiB"), gt=0)
     # One stdio message (a line); a longer one is answered with an error and discarded unbuffered.
     max_stdio_frame_bytes: ByteSize = Field(parse_size("16MiB"), gt=0)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import random
 import re
@@ -300,6 +301,23 @@ async def test_a_non_finite_number_is_refused_not_sent(settings: Settings) -> No
 async def test_an_answer_is_parsed_as_the_json_module_would(settings: Settings, answer: bytes,
                                                              parsed: Any) -> None:
     assert await _exchange(settings, _Recorder(answer)) == parsed
+
+
+@pytest.mark.parametrize(("answer", "headers"), [
+    (b'{"data": "' + b"A" * (2 << 20) + b'"}', b""),  # its length declared: refused unread
+    (gzip.compress(b'{"data": "' + b"0" * (8 << 20) + b'"}'), b"Content-Encoding: gzip\r\n"),  # 8 KB sent
+])
+async def test_an_answer_over_the_byte_bound_is_refused(settings: Settings, answer: bytes,
+                                                        headers: bytes) -> None:
+    bounded = settings.model_copy(update={"limits": settings.limits.model_copy(
+        update={"max_response_bytes": 1 << 20})})
+    recorder = _Recorder(answer, extra_headers=headers)
+    with pytest.raises(GatewiseError) as refused:
+        await _exchange(bounded, recorder)
+    assert refused.value.code == ErrorCode.UPSTREAM_ERROR
+    assert refused.value.message == \
+        "upstream answered HTTP 200 with a body over 1,048,576 bytes; it was not read"
+    assert await _exchange(bounded, _Recorder(b'{"data": "' + b"A" * 1000 + b'"}')) == {"data": "A" * 1000}
 
 
 @pytest.mark.parametrize("cookie", [b"", b"Set-Cookie: session=abc; Path=/\r\n"])

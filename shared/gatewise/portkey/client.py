@@ -23,6 +23,9 @@ from gatewise.upstream.http import HttpUpstream
 
 PAGE_SIZE = 100  # the API's maximum for snake_case and camelCase pages
 MAX_PAGES = 20  # so a runaway listing costs at most this many requests
+# An Admin API answer is JSON of at most a page of items: far larger is a fault, not data to
+# hand an agent whole.
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
 # A write answered 429 was not applied, so it is safe to send again; a 5xx might have been.
 WRITE_RETRY_ON = frozenset({429})
 
@@ -51,7 +54,8 @@ class PortkeyAdminClient(HttpUpstream):
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         super().__init__(base_url, limits=limits, secrets=(api_key,), transport=transport,
-                         headers={"x-portkey-api-key": api_key, "Accept": "application/json"})
+                         headers={"x-portkey-api-key": api_key, "Accept": "application/json"},
+                         max_response_bytes=min(limits.max_response_bytes, MAX_ANSWER_BYTES))
         self.name = name
         self.page_size = page_size
         self.max_pages = max_pages
@@ -153,10 +157,12 @@ def list_items(body: Any) -> tuple[list[Any], int | None]:
     """
     if isinstance(body, list):
         return body, None
-    if not isinstance(body, dict):
+    if body is None:  # an empty answer: nothing listed
         return [], None
+    data = body.get("data", body) if isinstance(body, dict) else body
+    if not isinstance(data, dict | list):  # text or a number where items belong: not an empty list
+        raise GatewiseError(ErrorCode.UPSTREAM_ERROR, "the answer to a list request holds no list of items")
     total = body.get("total", body.get("total_count"))
-    data = body.get("data", body)
     if isinstance(data, dict):
         total = data.get("total", total)
         data = next((v for v in data.values() if isinstance(v, list)), None)

@@ -108,9 +108,11 @@ class HttpUpstream:
         headers: Mapping[str, str] | None = None,
         secrets: tuple[str, ...] = (),
         transport: httpx.AsyncBaseTransport | None = None,
+        max_response_bytes: int | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.limits = limits
+        self.max_response_bytes = max_response_bytes or limits.max_response_bytes
         self.retry = RetryPolicy.from_limits(limits)
         self._secrets = secrets
         remember(secrets)  # every exit's scrubber then knows the keys this client sends
@@ -212,7 +214,12 @@ class HttpUpstream:
             # httpx times each read on its own, so a body that drips a byte at a time would
             # never trip it; the deadline bounds the whole exchange.
             async with asyncio.timeout(remaining):
-                reply = await self._client.send(self._build(method, path, content, params, headers, timeout))
+                reply = await self._client.send(self._build(method, path, content, params, headers, timeout),
+                                                stream=True)
+                try:
+                    raw = await self._read(reply)
+                finally:
+                    await reply.aclose()
         except httpx.TimeoutException as exc:
             raise self._timeout_error(path, connect=isinstance(exc, httpx.ConnectTimeout)) from None
         except TimeoutError:
@@ -220,7 +227,7 @@ class HttpUpstream:
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise self._request_error(exc) from None
         elapsed_ms = (time.perf_counter() - started) * 1000
-        body = _json_or_text(reply)
+        body = _json_or_text(raw, reply.charset_encoding)
         if reply.is_success:
             return Response(reply.status_code, body, reply.headers, elapsed_ms)
         raise self._status_error(reply.status_code, body, reply.headers)
@@ -244,8 +251,8 @@ class HttpUpstream:
             async with self._client.stream("POST", path, json=json, headers=headers,
                                            timeout=timeout) as reply:
                 if not reply.is_success:
-                    await reply.aread()
-                    raise self._status_error(reply.status_code, _json_or_text(reply),
+                    raw = await self._read(reply)
+                    raise self._status_error(reply.status_code, _json_or_text(raw, reply.charset_encoding),
                                              reply.headers)
                 async for event in iter_sse_json(reply.aiter_lines()):
                     if time.monotonic() > deadline:
@@ -290,6 +297,26 @@ class HttpUpstream:
                                 stream=httpx.ByteStream(content), extensions=extensions)
         request.read()  # its body at hand as httpx's own requests have it (request.content)
         return request
+
+    async def _read(self, reply: httpx.Response) -> bytes:
+        """The answer's body, decoded, refused past ``max_response_bytes`` as soon as that is
+        known (from Content-Length, or while reading) rather than held whole."""
+        limit = self.max_response_bytes
+        declared = reply.headers.get("content-length", "")
+        size = 0
+        chunks: list[bytes] = []
+        if not (declared.isdigit() and int(declared) > limit):
+            async for chunk in reply.aiter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    break
+                chunks.append(chunk)
+            else:
+                return b"".join(chunks)
+        raise GatewiseError(ErrorCode.UPSTREAM_ERROR,
+                            f"{self.name} answered HTTP {reply.status_code} with a body over "
+                            f"{limit:,} bytes; it was not read",
+                            hint="limits.max_response_bytes sets the bound.")
 
     def _status_error(self, status: int, body: Any, headers: httpx.Headers) -> GatewiseError:
         err = self.error_from_response(status, body, provider=self.name,
@@ -343,12 +370,17 @@ def _json_body(value: Any) -> bytes:
                             "holds a value JSON has no form for.") from None
 
 
-def _json_or_text(reply: httpx.Response) -> Any:
+def _json_or_text(raw: bytes, charset: str | None) -> Any:
     try:  # UTF-8 JSON, as every upstream sends, parsed about twice as fast as by the json module
-        return pydantic_core.from_json(reply.content)
+        return pydantic_core.from_json(raw)
     except ValueError:
         pass
     try:  # what only the json module reads (UTF-16 or -32, a byte-order mark, huge numbers)
-        return reply.json()
+        return jsonlib.loads(raw)
     except (ValueError, RecursionError):  # not JSON, or nested deeper than it reads
-        return reply.text[:2000]
+        pass
+    head = raw[:8000]
+    try:
+        return head.decode(charset or "utf-8", errors="replace")[:2000]
+    except LookupError:  # a charset Python does not know
+        return head.decode("utf-8", errors="replace")[:2000]

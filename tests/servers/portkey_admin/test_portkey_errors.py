@@ -142,6 +142,28 @@ async def test_writes_are_retried_only_when_nothing_was_applied() -> None:
     assert seen == ["POST", "POST"] and info.value.code is ErrorCode.UPSTREAM_ERROR
 
 
+async def test_an_oversized_or_malformed_answer_is_an_error_not_data() -> None:
+    from gatewise.config import Limits
+    from gatewise.portkey import PortkeyAdminClient
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/k1"):
+            return httpx.Response(200, json={"data": "A" * (9 << 20)})  # past the 8 MiB an answer may take
+        return httpx.Response(200, json={"data": "not a list"})
+
+    client = PortkeyAdminClient("https://portkey.test/v1", "pk-x", transport=httpx.MockTransport(answer),
+                                limits=Limits(max_retries=0))
+    try:
+        with pytest.raises(GatewiseError) as big:
+            await client.call("api_keys.get", {"id": "k1"})
+        with pytest.raises(GatewiseError) as odd:
+            await client.list_all("api_keys.list")
+    finally:
+        await client.aclose()
+    assert big.value.code is ErrorCode.UPSTREAM_ERROR and "over 8,388,608 bytes" in big.value.message
+    assert odd.value.code is ErrorCode.UPSTREAM_ERROR and "holds no list" in odd.value.message
+
+
 # --- pagination ---------------------------------------------------------------------------------
 
 
