@@ -236,6 +236,7 @@ def _plain(state: SandboxState, chat: ChatRequest, plan: Plan, started: float, o
     usage = _usage(plan, tokens_out, len(pictures))
     gen_id, created = new_id(), int(time.time())
     body = completion(gen_id, created, info.id, text, finish, usage, error, pictures, citations)
+    body["usage"] = plan.fault.usage_of(body["usage"])
     _remember(state, gen_id, plan, usage, started, finish, origin, streamed=False)
     return json_response(body, headers={"X-Generation-Id": gen_id})
 
@@ -281,7 +282,7 @@ def _streamed(state: SandboxState, chat: ChatRequest, plan: Plan, started: float
             return  # no failover and no usage once a stream has started, as upstream
         usage = _usage(plan, tokens_out, len(pictures))
         _remember(state, gen_id, plan, usage, started, finish, origin, streamed=True)
-        yield chunk(gen_id, created, info.id, [], usage=usage.to_chat())
+        yield chunk(gen_id, created, info.id, [], usage=plan.fault.usage_of(usage.to_chat()))
         yield DONE
 
     headers = {"X-Generation-Id": gen_id, "Cache-Control": "no-cache"}

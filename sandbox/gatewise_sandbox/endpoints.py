@@ -129,7 +129,7 @@ async def embeddings(request: Request) -> Response:
                               (time.perf_counter() - started) * 1000, "stop", False,
                               api_type="embeddings"))
     return json_response({"object": "list", "id": gen_id, "model": info.id, "provider": PROVIDER,
-                          "data": data, "usage": usage.to_embeddings()},
+                          "data": data, "usage": fault.usage_of(usage.to_embeddings())},
                          headers={"X-Generation-Id": gen_id})
 
 

@@ -16,6 +16,7 @@ WILDCARD = "*"
 HEADER = "x-gatewise-fault"
 
 FaultKind = Literal["error", "timeout", "mid_stream"]
+MAX_USAGE_FIELDS = 16  # a usage override replaces a few fields, never builds a large object
 
 # OpenRouter's `metadata.error_type` for an injected status, so clients see the real vocabulary.
 ERROR_TYPE_BY_STATUS: dict[int, str] = {
@@ -44,7 +45,9 @@ class FaultRule:
     ``error_rate`` and ``timeout_rate`` are probabilities per request. An injected error takes its
     status from ``statuses`` in turn; with ``mid_stream_error`` it arrives after the answer has
     started instead (an in-band SSE error event, or a choice with ``finish_reason: "error"``).
-    ``latency_ms`` delays every answer of the model.
+    ``latency_ms`` delays every answer of the model. ``usage`` replaces fields of the ``usage``
+    object of every answer of the model, as a proxy rewriting them would (say
+    ``{"completion_tokens": 1e308}``).
     """
 
     error_rate: float = 0.0
@@ -54,8 +57,12 @@ class FaultRule:
     retry_after: float | None = None
     error_type: str | None = None
     mid_stream_error: bool = False
+    usage: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        if self.usage is not None and (not isinstance(self.usage, Mapping)
+                                       or len(self.usage) > MAX_USAGE_FIELDS):
+            raise ValueError(f"usage must be an object of at most {MAX_USAGE_FIELDS} fields")
         for name in ("error_rate", "timeout_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
@@ -88,6 +95,8 @@ class FaultRule:
                 values["retry_after"] = float(values["retry_after"])
             if "mid_stream_error" in values:
                 values["mid_stream_error"] = bool(values["mid_stream_error"])
+            if values.get("usage") is not None and not isinstance(values["usage"], dict):
+                raise ValueError("usage: expected an object")
         except (TypeError, ValueError) as exc:
             raise ValueError(f"bad fault value: {exc}") from None
         return cls(**values)
@@ -108,6 +117,11 @@ class Fault:
     retry_after: float | None = None
     latency_ms: float = 0.0
     forced: bool = False  # from the request header: applies to this request, no failover
+    usage: Mapping[str, Any] | None = None  # fields replacing those of the answer's usage
+
+    def usage_of(self, usage: dict[str, Any]) -> dict[str, Any]:
+        """An answer's usage object as the client receives it."""
+        return {**usage, **self.usage} if self.usage else usage
 
     @property
     def error_type_or_default(self) -> str:
@@ -201,6 +215,13 @@ class FaultBook:
         with self._lock:
             return {model: rule.to_dict() for model, rule in sorted(self._rules.items())}
 
+    def usage_for(self, model: str) -> Fault:
+        """Only the usage override of ``model``'s rule, for an answer whose fault is decided
+        elsewhere (Portkey's gateway decides per target); no random draw."""
+        with self._lock:
+            rule = self._rules.get(model if model in self._rules else WILDCARD)
+            return Fault(usage=rule.usage if rule else None)
+
     def decide(self, model: str) -> Fault:
         """The fault for one request to ``model``: its own rule, else the ``"*"`` rule."""
         with self._lock:
@@ -216,5 +237,6 @@ class FaultBook:
                 self._turn[key] = turn + 1
                 status = rule.statuses[turn % len(rule.statuses)]
                 kind: FaultKind = "mid_stream" if rule.mid_stream_error else "error"
-                return Fault(kind, status, rule.error_type, rule.retry_after, rule.latency_ms)
-            return Fault(latency_ms=rule.latency_ms)
+                return Fault(kind, status, rule.error_type, rule.retry_after, rule.latency_ms,
+                             usage=rule.usage)
+            return Fault(latency_ms=rule.latency_ms, usage=rule.usage)

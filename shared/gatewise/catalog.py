@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from gatewise.errors import ErrorCode, GatewiseError, quoted
+from gatewise.upstream.usage import believed_cost
 
 log = logging.getLogger(__name__)
 
@@ -180,15 +181,16 @@ class Catalog:
 
     def cost_of(self, model_id: str, tokens_in: int, tokens_out: int, reported: float | None = None
                 ) -> float:
-        """What a call cost: the upstream's own figure when it gave one, else the tokens at the
-        catalogue's (or the bundled) prices; 0 for a model priced nowhere."""
-        if reported is not None:
-            return reported
+        """What a call cost: the upstream's own figure when it gave a believable one (see
+        ``believed_cost``), else the tokens at the catalogue's (or the bundled) prices; 0 for a
+        model priced nowhere."""
         info = self.get(model_id)
         if info is not None:
-            return info.cost(tokens_in, tokens_out)
-        prices = self.price_of(model_id)
-        return tokens_in * prices[0] + tokens_out * prices[1] if prices else 0.0
+            estimate = info.cost(tokens_in, tokens_out)
+        else:
+            prices = self.price_of(model_id)
+            estimate = tokens_in * prices[0] + tokens_out * prices[1] if prices else 0.0
+        return believed_cost(reported, estimate, model=model_id)
 
 
 def prices_of(model_id: str, info: ModelInfo | None) -> tuple[float, float] | None:

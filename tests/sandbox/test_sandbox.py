@@ -265,6 +265,20 @@ def test_wildcard_rule_and_fallback_models(http: httpx.Client, sandbox: SandboxS
     assert http.post("/chat/completions", json=ask("hi", GPT4O)).status_code == 500
 
 
+def test_a_usage_rule_rewrites_the_usage_of_every_answer(http: httpx.Client, admin: httpx.Client) -> None:
+    put = admin.put("/faults", json={"model": GPT4O, "usage": {"completion_tokens": 1e308, "cost": -5}})
+    assert put.status_code == 200 and put.json()["faults"][GPT4O]["usage"] == {
+        "completion_tokens": 1e308, "cost": -5}
+    usage = http.post("/chat/completions", json=ask("hi", GPT4O)).json()["usage"]
+    assert (usage["completion_tokens"], usage["cost"]) == (1e308, -5) and usage["prompt_tokens"] > 0
+    streamed = http.post("/chat/completions", json=ask("hi", GPT4O, stream=True)).text
+    assert '"completion_tokens":1e+308' in streamed.replace(" ", "")
+    for bad in ([1], "x", {f"f{i}": i for i in range(17)}):
+        refused = admin.put("/faults", json={"model": GPT4O, "usage": bad})
+        assert refused.status_code == 400 and "usage" in refused.json()["error"]["message"]
+    assert http.post("/chat/completions", json=ask("hi", HAIKU)).json()["usage"]["cost"] > 0
+
+
 def test_rule_latency_and_base_latency() -> None:
     config = SandboxConfig(base_latency_ms=100, faults={GPT4O: FaultRule(latency_ms=150)})
     with SandboxServer(config) as server, httpx.Client(base_url=server.url) as client:

@@ -31,7 +31,7 @@ from gatewise.ledger import (
 )
 from gatewise.ledger import writer as writer_module
 from gatewise.ledger.writer import GroupCommitWriter
-from store_support import call_record, count_elsewhere
+from store_support import call_record, count_elsewhere, sqlite_rows
 
 DAY1 = float(timegm((2024, 3, 1, 23, 59, 0)))
 DAY2 = float(timegm((2024, 3, 2, 0, 1, 0)))
@@ -170,6 +170,20 @@ def test_malformed_records_are_rejected_up_front() -> None:
         call_record(cache_status="warm")
     with pytest.raises(ValueError, match="negative"):
         call_record(attempt=-1)
+    with pytest.raises(ValueError, match="64-bit"):
+        call_record(tokens_out=2**63)
+    for cost in (-5.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="cost_usd"):
+            call_record(cost_usd=cost)
+    with pytest.raises(ValueError, match="latency_ms"):
+        call_record(latency_ms=float("inf"))
+
+
+def unstorable(request_id: str) -> CallRecord:
+    """A row past the checks (as a future field or a bug could make one) that SQLite refuses."""
+    row = call_record(request_id=request_id)
+    object.__setattr__(row, "tokens_out", 10**20)  # forced: CallRecord itself refuses such a row
+    return row
 
 
 # --- durability and concurrency ----------------------------------------------------------------
@@ -410,6 +424,36 @@ async def test_close_commits_every_row_recorded_soon(tmp_path: Path) -> None:
         store.record_soon([call_record(request_id=str(i))])
     await store.close()
     assert count_elsewhere(path, "calls") == 300
+
+
+async def test_one_unstorable_row_recorded_soon_loses_only_itself(tmp_path: Path,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    store = SQLiteLedger(path, defer_delay_s=HOUR)
+    store.record_soon([call_record(request_id="good-1"), unstorable("bad-1")])
+    store.record_soon([call_record(request_id="good-2")])
+    await store.close()
+    assert sorted(r[0] for r in sqlite_rows(path, "SELECT request_id FROM calls")) == ["good-1", "good-2"]
+    [dropped] = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert dropped.startswith(f"1 call(s) dropped from the call ledger at {path}, their values cannot be "
+                              "stored: bad-1 routed_complete vendor/model-a: ")
+    assert "could not be written" not in caplog.text
+
+
+async def test_an_unstorable_row_fails_only_its_own_caller(tmp_path: Path,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    store = SQLiteLedger(tmp_path / "ledger.sqlite3")
+    outcomes = await asyncio.gather(
+        *(store.record_many([call_record(request_id=f"good-{i}")]) for i in range(30)),
+        store.record_many([call_record(request_id="bad-call"), unstorable("bad-call")]),
+        return_exceptions=True)
+    assert outcomes[:30] == [None] * 30
+    assert isinstance(outcomes[30], LedgerError) and "could not write 2 call(s)" in str(outcomes[30])
+    assert await store.count() == 31  # the bad call's storable row is kept
+    [dropped] = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert dropped.startswith("1 call(s) dropped from the call ledger at ")
+    assert ": bad-call routed_complete vendor/model-a: " in dropped
+    await store.close()
 
 
 async def test_rows_recorded_soon_survive_a_locked_file_without_stalling_the_loop(tmp_path: Path) -> None:

@@ -546,3 +546,26 @@ async def test_an_alert_is_posted_by_one_instance_and_posted_again_after_a_failu
     finally:
         await close_all(first, second, db)
         hook.close()
+
+
+async def test_one_unstorable_row_loses_only_itself_in_postgres(url: str,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    from gatewise.storage.postgres.ledger import PostgresLedger
+
+    db = await Database.open(storage(url))
+    ledger = PostgresLedger(db)
+    bad = call_record(request_id="bad-call")
+    object.__setattr__(bad, "tokens_out", 10**20)  # forced: CallRecord itself refuses such a row
+    try:
+        outcomes = await asyncio.gather(
+            *(ledger.record(call_record(request_id=f"good-{i}")) for i in range(5)),
+            ledger.record_many([call_record(request_id="bad-call", attempt=1), bad]),
+            return_exceptions=True)
+        assert outcomes[:5] == [None] * 5 and isinstance(outcomes[5], LedgerError)
+        assert sorted(r[0] for r in pg_rows(url, "SELECT request_id FROM calls")) == [
+            "bad-call", *(f"good-{i}" for i in range(5))]
+        [dropped] = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+        assert dropped.startswith("1 call(s) dropped from the call ledger at ")
+        assert ": bad-call routed_complete vendor/model-a: " in dropped
+    finally:
+        await close_all(ledger, db)

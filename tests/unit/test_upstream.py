@@ -9,14 +9,18 @@ import random
 import re
 import ssl
 import time
+from collections.abc import Sequence
 from email.utils import formatdate
 from typing import Any
 
 import httpx
 import pytest
 
+from gatewise.cache.embedders import UpstreamEmbedder
+from gatewise.catalog import Catalog
 from gatewise.config import Settings
 from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.routing.analyze import estimated_tokens
 from gatewise.runtime import Runtime
 from gatewise.upstream.http import _KEPT_URLS, HttpUpstream, RetryPolicy, parse_retry_after, tls_context
 from gatewise.upstream.openrouter import ChatResult, OpenRouterClient
@@ -191,6 +195,61 @@ def test_reasoning_without_an_answer_is_a_failure_not_an_empty_success() -> None
     assert ChatResult.from_body(body(content="42", reasoning="…"), 1.0).content == "42"
     assert ChatResult.from_body(body(content=None, reasoning="…", tool_calls=[{"id": "t"}]), 1.0)
     assert ChatResult.from_body(body(content="", reasoning="…", images=[{"type": "image_url"}]), 1.0)
+
+
+def answer_with(usage: object) -> dict:
+    return {"id": "gen-1", "model": MODEL, "usage": usage,
+            "choices": [{"finish_reason": "stop", "message": {"role": "assistant", "content": "5"}}]}
+
+
+@pytest.mark.parametrize(("usage", "tokens", "cost", "unknown"), [
+    ({"prompt_tokens": 10, "completion_tokens": 4, "cost": 0.002}, (10, 4), 0.002, ()),
+    ({"prompt_tokens": 10.0, "completion_tokens": 4, "cost": 0}, (10, 4), 0.0, ()),
+    ({"prompt_tokens": 10, "completion_tokens": 1e308}, (10, 0), None, ("completion_tokens",)),
+    ({"prompt_tokens": -1, "completion_tokens": 5, "cost": -5}, (0, 5), None, ("prompt_tokens",)),
+    ({"prompt_tokens": 10**9 + 1, "completion_tokens": True, "cost": float("nan")}, (0, 0), None,
+     ("prompt_tokens", "completion_tokens")),
+    ({"prompt_tokens": "10", "completion_tokens": 2.5, "cost": float("inf")}, (0, 0), None,
+     ("prompt_tokens", "completion_tokens")),
+    ({"cost": 10**400}, (0, 0), None, ()),  # absent counts stay 0, as before: nothing to correct
+    ("not an object", (0, 0), None, ()),
+])
+def test_usage_figures_are_checked_where_they_come_in(usage, tokens, cost, unknown, caplog) -> None:
+    result = ChatResult.from_body(answer_with(usage), 1.0, source="sandbox")
+    assert (result.tokens_in, result.tokens_out) == tokens
+    assert result.cost_usd == cost and result.unknown_tokens == unknown
+    warned = [r.getMessage() for r in caplog.records if r.name == "gatewise.upstream.usage"]
+    assert len(warned) == len(unknown) + (isinstance(usage, dict) and "cost" in usage and cost is None)
+    assert all(w.startswith("sandbox sent usage.") and len(w) < 150 for w in warned)
+
+
+def test_search_counts_are_bounded_too() -> None:
+    body = answer_with({"prompt_tokens": 3, "server_tool_use": {"web_search_requests": 1e300}})
+    assert ChatResult.from_body(body, 1.0).search_requests == 0
+    body = answer_with({"prompt_tokens": 3, "server_tool_use": {"web_search_requests": 2}})
+    assert ChatResult.from_body(body, 1.0).search_requests == 2
+
+
+class _Memo:
+    """Remembers nothing: every text is embedded upstream."""
+
+    async def recall(self, embedder: str, texts: Sequence[str]) -> list[None]:
+        return [None] * len(texts)
+
+    async def remember(self, embedder: str, texts: Sequence[str], vectors: object) -> None:
+        return None
+
+
+async def test_embedding_usage_is_checked_and_estimated(settings: Settings, upstream) -> None:
+    model, text = "openai/text-embedding-3-large", "how do tides work"
+    catalog = Catalog.snapshot()
+    upstream.fault(model, usage={"prompt_tokens": -3, "total_tokens": -3, "cost": -1})
+    async with client_for(settings) as client:
+        embedder = UpstreamEmbedder(client, model, _Memo(),
+                                    cost_of=lambda m, tokens: catalog.cost_of(m, tokens, 0))
+        embedded = await embedder.embed([text])
+    assert embedded.tokens == estimated_tokens(text)
+    assert embedded.cost_usd == catalog.cost_of(model, estimated_tokens(text), 0) > 0
 
 
 class _Recorder:

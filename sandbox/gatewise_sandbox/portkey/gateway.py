@@ -70,6 +70,7 @@ async def chat_completions(request: Request) -> Response:
     info = _served_model(state, target.provider or provider, target.model or body.get("model"))
     state.receive(info.id, body["messages"])
     reply = _completion(info.id, {**body, **target.params}, answers.prompt_tokens(body["messages"]))
+    reply["usage"] = state.faults.usage_for(info.id).usage_of(reply["usage"])
     if cache_key:
         if len(state.portkey_cache) >= CACHE_LIMIT:
             state.portkey_cache.pop(next(iter(state.portkey_cache)))

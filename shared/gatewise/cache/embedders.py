@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import numpy as np
 
 from gatewise import hashed_vectors as hashed
+from gatewise.routing.analyze import estimated_tokens
+from gatewise.upstream.usage import believed_cost, reported_cost, usage_count
 
 if TYPE_CHECKING:
     from gatewise.upstream.openrouter import OpenRouterClient
@@ -246,16 +248,22 @@ class UpstreamEmbedder:
             if len(rows) != len(missing):
                 raise EmbedderError(f"{self.model_id} returned {len(rows)} vectors for {len(missing)} texts")
             vectors = unit_rows(np.array(rows, dtype=np.float32))
-            tokens = int(usage.get("prompt_tokens") or usage.get("total_tokens") or 0)
-            reported = usage.get("cost")
-            if isinstance(reported, int | float):
-                cost = float(reported)
-            elif self._cost_of is not None:
-                cost = self._cost_of(self.model_id, tokens)
+            tokens = self._tokens(usage if isinstance(usage, dict) else {}, missing)
+            reported = reported_cost(usage, source=self.name) if isinstance(usage, dict) else None
+            estimate = self._cost_of(self.model_id, tokens) if self._cost_of is not None else 0.0
+            cost = believed_cost(reported, estimate, model=self.model_id)
             await self._memo.remember(self.name, missing, vectors)
             fresh = dict(zip(missing, vectors, strict=True))
         rows_out = [v if v is not None else fresh[t] for t, v in zip(texts, found, strict=True)]
         return Embedded(np.stack(rows_out).astype(np.float32), cost, tokens)
+
+    def _tokens(self, usage: dict[str, Any], texts: list[str]) -> int:
+        """The tokens the upstream counted; estimated from the texts when it sent no plausible count."""
+        for name in ("prompt_tokens", "total_tokens"):
+            if usage.get(name) is not None:
+                counted = usage_count(usage, name, source=self.name)
+                return counted if counted is not None else sum(estimated_tokens(t) for t in texts)
+        return 0
 
     async def warm(self) -> None:
         return None  # nothing to load: the model runs upstream

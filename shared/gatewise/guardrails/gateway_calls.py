@@ -20,6 +20,7 @@ from gatewise.guardrails.moderation import ModelCall
 from gatewise.guardrails.pipeline import GuardrailPipeline
 from gatewise.ledger.budgets import Reservation, budget_scopes
 from gatewise.ledger.records import CallRecord
+from gatewise.routing.analyze import count_unknown_tokens
 
 if TYPE_CHECKING:
     from gatewise.runtime import Runtime
@@ -63,6 +64,7 @@ def model_call(runtime: Runtime) -> ModelCall:
         except BaseException:
             await runtime.budgets.release(hold)
             raise
+        count_unknown_tokens(result, messages)
         cost = runtime.catalog.cost_of(model, result.tokens_in, result.tokens_out, result.cost_usd)
         await runtime.ledger.record(CallRecord(
             server=who.server, tool=who.tool, provider=runtime.provider, model=result.model or model,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Literal, get_args
@@ -17,6 +18,7 @@ STATUSES: frozenset[str] = frozenset(get_args(Status))
 CACHE_STATUSES: frozenset[str] = frozenset(get_args(CacheStatus))
 CACHE_HITS: frozenset[str] = frozenset({"hit_exact", "hit_semantic"})  # answered from a cache, free
 GROUP_BY_CHOICES: tuple[str, ...] = get_args(GroupBy)
+MAX_STORED_INT = 2**63 - 1  # SQLite's INTEGER and PostgreSQL's bigint, the token columns
 
 
 def group_key_sql(*, day: str, none: str) -> dict[str | None, str]:
@@ -67,6 +69,10 @@ class CallRecord:
             )
         if min(self.tokens_in, self.tokens_out, self.attempt) < 0:
             raise ValueError("tokens_in, tokens_out and attempt must not be negative")
+        if max(self.tokens_in, self.tokens_out) > MAX_STORED_INT:
+            raise ValueError("tokens_in and tokens_out must fit a 64-bit integer column")
+        if not (math.isfinite(self.cost_usd) and self.cost_usd >= 0 and math.isfinite(self.latency_ms)):
+            raise ValueError("cost_usd must be a finite amount of 0 or more, latency_ms finite")
 
 
 @dataclass(frozen=True, slots=True)

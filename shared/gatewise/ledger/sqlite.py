@@ -34,6 +34,10 @@ _values = operator.attrgetter(*_COLUMNS)  # a record's column values, in order
 _INSERT_SQL = f"INSERT INTO calls ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
 _GROUP_KEYS = group_key_sql(day="date(ts, 'unixepoch')", none="NULL")
+# What an insert raises for a row's own values (an integer past 64 bits, a value of a type SQLite
+# cannot bind, a constraint), as opposed to trouble with the database itself.
+BAD_ROW_ERRORS: tuple[type[Exception], ...] = (
+    OverflowError, ValueError, TypeError, sqlite3.InterfaceError, sqlite3.IntegrityError, sqlite3.DataError)
 
 # Percentiles by nearest rank: the value at position ceil(p * n) once sorted, in integer maths
 # because SQLite's ceil() is an optional build feature.
@@ -113,8 +117,8 @@ class SQLiteLedger:
         self._read_lock = threading.Lock()
         self._loop_lock = threading.Lock()  # one event loop at a time on the loop's connection
         self._loop_batches = 0
-        self._writer = GroupCommitWriter(self._insert, label=label, write_now=self._insert_now,
-                                         delay_s=defer_delay_s)
+        self._writer = GroupCommitWriter(self._insert, label=label, bad_row_errors=BAD_ROW_ERRORS,
+                                         write_now=self._insert_now, delay_s=defer_delay_s)
         self._file = self.path.resolve()
         with _OPEN_LOCK:
             _OPEN.add(self)

@@ -18,6 +18,10 @@ for every few calls cost the loop more than committing there). ``flush`` (which 
 the ledger runs first) and ``close`` commit them at once. A failed commit keeps them for the
 next one; past MAX_DEFERRED_ROWS waiting rows, ``defer`` hands back a future to wait for, as
 ``submit`` does.
+
+A commit that fails because of a row's own values (``bad_row_errors``) is not retried as a
+whole: every row is then written alone, so one bad row loses only itself, and the rows dropped
+are logged once.
 """
 
 from __future__ import annotations
@@ -69,6 +73,19 @@ MAX_DEFERRED_ROWS = 10_000
 RETRY_WAIT_S = 1.0
 # Queued to wake the thread for deferred rows (the stop marker is None).
 _DEFERRED = object()
+# The dropped rows a log line names at most.
+NAMED_DROPPED_ROWS = 3
+
+
+def report_dropped(label: str, dropped: Sequence[tuple[CallRecord, BaseException]]) -> None:
+    """One log line for rows a ledger could not store, naming the first few and why."""
+    if not dropped:
+        return
+    named = "; ".join(f"{rec.request_id[:40]} {rec.tool[:40]} {rec.model[:60]}: {str(exc)[:100]}"
+                      for rec, exc in dropped[:NAMED_DROPPED_ROWS])
+    more = f" (and {len(dropped) - NAMED_DROPPED_ROWS} more)" if len(dropped) > NAMED_DROPPED_ROWS else ""
+    log.error("%d call(s) dropped from %s, their values cannot be stored: %s%s",
+              len(dropped), label, named, more)
 
 
 class GroupCommitWriter:
@@ -77,9 +94,11 @@ class GroupCommitWriter:
     False, having stored nothing, when it cannot do so without waiting."""
 
     def __init__(self, write: Callable[[list[CallRecord]], None], *, label: str,
+                 bad_row_errors: tuple[type[Exception], ...] = (),
                  write_now: Callable[[list[CallRecord]], bool] | None = None,
                  delay_s: float = DEFER_DELAY_S) -> None:
         self._write = write
+        self._bad_row_errors = bad_row_errors
         self._write_now = write_now
         self._label = label
         self._delay_s = delay_s
@@ -210,9 +229,8 @@ class GroupCommitWriter:
                 return
         try:
             done = self._write_now(rows)
-        except Exception as exc:
-            self._failed(batch, rows, exc)
-            return
+        except Exception:  # the thread tries again, row by row if one is at fault, and reports
+            done = False
         if not done:
             with self._lock:
                 if not self._closed:
@@ -262,6 +280,9 @@ class GroupCommitWriter:
             if rows or deferred:  # a flush finds nothing left when a commit already took it
                 self._write(rows + deferred)
                 self.commits += 1
+        except self._bad_row_errors:
+            self._row_by_row(batch, deferred, final=final)
+            return
         except Exception as exc:
             self._failed(batch, rows, exc)
             self._keep(deferred, exc, final=final)
@@ -271,6 +292,42 @@ class GroupCommitWriter:
             self._uncommitted -= len(deferred)
         for pending in batch:
             pending.settle(None)
+
+    def _row_by_row(self, batch: list[_Pending], deferred: list[CallRecord], *, final: bool) -> None:
+        """After a commit failed on some row's values: each row in a transaction of its own. A
+        row failing on its values is dropped (its caller, if waiting, gets the error); one
+        failing otherwise (the database) waits for the next commit or fails its caller, as a
+        whole batch would."""
+        dropped: list[tuple[CallRecord, BaseException]] = []
+        retry: list[CallRecord] = []
+        errors: dict[int, Exception] = {}
+        last: Exception | None = None
+        owned: list[tuple[_Pending | None, CallRecord]] = [(p, rec) for p in batch for rec in p.records]
+        for owner, rec in owned + [(None, rec) for rec in deferred]:
+            try:
+                self._write([rec])
+                self.commits += 1
+                continue
+            except self._bad_row_errors as exc:
+                dropped.append((rec, exc))
+                last = exc
+            except Exception as exc:
+                last = exc
+                if owner is None:
+                    retry.append(rec)
+            if owner is not None:
+                errors.setdefault(id(owner), last)
+        report_dropped(self._label, dropped)
+        with self._lock:
+            self._uncommitted -= len(deferred) - len(retry)
+        if retry and last is not None:
+            self._keep(retry, last, final=final)
+        for pending in batch:
+            error = errors.get(id(pending))
+            if error is None:
+                pending.settle(None)
+            else:
+                self._failed([pending], list(pending.records), error)
 
     def _keep(self, deferred: list[CallRecord], exc: Exception, *, final: bool) -> None:
         """Deferred rows whose commit failed wait for the next one (there is none after close)."""

@@ -23,11 +23,12 @@ from gatewise.ledger.budgets import budget_scopes
 from gatewise.ledger.records import CacheStatus, CallRecord
 from gatewise.pipeline.call import Call
 from gatewise.pipeline.guarding import with_output_notes
-from gatewise.routing.analyze import message_text
+from gatewise.routing.analyze import count_unknown_tokens, message_text
 from gatewise.routing.engine import Attempt
 from gatewise.runtime import Runtime
 from gatewise.search.pricing import search_fee
 from gatewise.upstream.openrouter import ChatResult
+from gatewise.upstream.usage import believed_cost
 
 Next = Callable[[Call[Any]], Awaitable[None]]
 
@@ -213,6 +214,9 @@ class Upstream:
         outcome = await call.executor.run(call.candidates, {**call.params, "messages": call.messages},
                                           portkey_headers=call.portkey_headers)
         call.outcome = outcome
+        for attempt in outcome.attempts:
+            if attempt.result is not None:
+                count_unknown_tokens(attempt.result, call.messages)
         reasons = {c.model: c.reason for c in call.candidates}
         rows = [self._row(call, index, attempt, reasons.get(attempt.model, ""))
                 for index, attempt in enumerate(outcome.attempts)]
@@ -241,17 +245,15 @@ class Upstream:
             request_hash=call.request_hash, caller=call.caller)
 
     def cost(self, call: Call[Any], model: str, result: ChatResult) -> float:
-        """What an answer cost: the upstream's own figure, else its tokens at catalogue prices
-        plus the web searches it ran."""
-        if result.cost_usd is not None:
-            return result.cost_usd
-        cost = self.runtime.catalog.cost_of(model, result.tokens_in, result.tokens_out)
+        """What an answer cost: the upstream's own figure unless absent or absurd (see
+        ``believed_cost``), else its tokens at catalogue prices plus the web searches it ran."""
+        estimate = self.runtime.catalog.cost_of(model, result.tokens_in, result.tokens_out)
         options = call.search
         if options is not None and result.search_requests:
             fee = search_fee(model, options.engine, results=len(result.annotations),
                              context_size=options.context_size)
-            cost += result.search_requests * fee
-        return cost
+            estimate += result.search_requests * fee
+        return believed_cost(result.cost_usd, estimate, model=model)
 
 
 def upstream_cache(result: ChatResult | None) -> CacheStatus:

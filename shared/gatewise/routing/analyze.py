@@ -15,11 +15,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gatewise.config import TaskType
 from gatewise.routing.difficulty import load_default as load_difficulty
 from gatewise.routing.difficulty_cues import Wording, moved, wording
+
+if TYPE_CHECKING:
+    from gatewise.upstream.openrouter import ChatResult
 
 # Rough token estimate: ~4 characters per token for English prose, as most tokenizers give.
 CHARS_PER_TOKEN = 4
@@ -354,6 +357,21 @@ def message_text(messages: Sequence[Mapping[str, Any]]) -> tuple[str, str, tuple
     return "\n".join(parts), last_user, tuple(sorted(modalities)), images
 
 
+def estimated_tokens(text: str, images: int = 0) -> int:
+    """Tokens of a text (and its image parts) by the usual rule of thumb, for when none were counted."""
+    return len(text) // CHARS_PER_TOKEN + 1 + images * IMAGE_TOKENS
+
+
+def count_unknown_tokens(result: ChatResult, messages: Sequence[Mapping[str, Any]]) -> None:
+    """Give an answer whose upstream sent no plausible token counts estimated ones, from the
+    messages sent and the answer's text, so its cost and the ledger never rest on a count of 0."""
+    if "prompt_tokens" in result.unknown_tokens:
+        full, _, _, images = message_text(messages)
+        result.tokens_in = estimated_tokens(full, images)
+    if "completion_tokens" in result.unknown_tokens:
+        result.tokens_out = estimated_tokens(result.content)
+
+
 def user_turns(messages: Sequence[Mapping[str, Any]]) -> list[str]:
     """The text of every user message, oldest first (media parts left out)."""
     ignored: set[str] = set()
@@ -460,7 +478,7 @@ def analyze(messages: Sequence[Mapping[str, Any]], task_hint: TaskType | None = 
     else:
         task = tasks[-1][0]
     tasks[-1] = (task, tasks[-1][1] and task is tasks[-1][0])
-    tokens = len(full) // CHARS_PER_TOKEN + 1 + images * IMAGE_TOKENS
+    tokens = estimated_tokens(full, images)
     conversation = ConversationFacts(
         user_turns=max(len(every_turn), 1),
         established_task=tasks[-2][0] if len(tasks) > 1 else None,

@@ -12,6 +12,7 @@ from gatewise.config import Settings
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.redact import scrub_data
 from gatewise.upstream.http import HttpUpstream
+from gatewise.upstream.usage import reported_cost, usage_count
 
 
 @dataclass
@@ -31,6 +32,9 @@ class ChatResult:
     search_requests: int = 0  # web searches the upstream ran (and billed) for this answer
     web_search: str | None = None  # "server_tool" or "web_plugin" when the answer searched the web
     server_tool_refusal: str | None = None  # why the server tool was refused, when the plugin answered
+    # The usage fields ("prompt_tokens", "completion_tokens") the upstream sent as no plausible
+    # count: their tokens read 0 here until counted from the text (see count_unknown_tokens).
+    unknown_tokens: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -39,7 +43,7 @@ class ChatResult:
         return (self.raw.get("choices") or [{}])[0].get("message") or {}
 
     @classmethod
-    def from_body(cls, body: Any, latency_ms: float) -> ChatResult:
+    def from_body(cls, body: Any, latency_ms: float, *, source: str = "the upstream") -> ChatResult:
         # A model never has reason to return a configured key: whatever part of the answer
         # echoes one (content, reasoning, citations, even the model id) is scrubbed here, before
         # it can reach a tool result, the response cache or the ledger.
@@ -53,27 +57,34 @@ class ChatResult:
             raise GatewiseError(ErrorCode.UPSTREAM_ERROR,
                                 f"the model failed: {choice['error'].get('message', 'error')}")
         message = choice.get("message") or {}
-        usage = body.get("usage") or {}
+        usage = body.get("usage")
+        usage = usage if isinstance(usage, dict) else {}
         if _only_reasoning(message):
             raise GatewiseError(
                 ErrorCode.UPSTREAM_ERROR,
                 f"{body.get('model') or 'the model'} spent its whole output budget on reasoning and "
                 f"returned no answer (finish_reason {choice.get('finish_reason')!r})",
                 hint="Raise max_tokens, or lower the reasoning effort.")
+        counts = {name: usage_count(usage, name, source=source) for name in _TOKEN_FIELDS}
         return cls(
             id=str(body.get("id", "")),
             model=str(body.get("model", "")),
             content=_text(message.get("content")),
             finish_reason=choice.get("finish_reason"),
-            tokens_in=int(usage.get("prompt_tokens") or 0),
-            tokens_out=int(usage.get("completion_tokens") or 0),
-            cost_usd=_float_or_none(usage.get("cost")),
+            tokens_in=counts["prompt_tokens"] or 0,
+            tokens_out=counts["completion_tokens"] or 0,
+            cost_usd=reported_cost(usage, source=source),
             provider=body.get("provider"),
             latency_ms=latency_ms,
             annotations=list(message.get("annotations") or []),
-            search_requests=_search_requests(usage),
+            search_requests=_search_requests(usage, source),
+            unknown_tokens=tuple(name for name in _TOKEN_FIELDS
+                                 if usage.get(name) is not None and counts[name] is None),
             raw=body,
         )
+
+
+_TOKEN_FIELDS = ("prompt_tokens", "completion_tokens")
 
 
 def _text(content: Any) -> str:
@@ -90,19 +101,9 @@ def _only_reasoning(message: Mapping[str, Any]) -> bool:
             and not message.get("tool_calls") and not message.get("images"))
 
 
-def _search_requests(usage: Mapping[str, Any]) -> int:
+def _search_requests(usage: Mapping[str, Any], source: str) -> int:
     used = usage.get("server_tool_use") or usage.get("server_tool_use_details") or {}
-    try:
-        return int(used.get("web_search_requests") or 0) if isinstance(used, dict) else 0
-    except (TypeError, ValueError):
-        return 0
-
-
-def _float_or_none(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
+    return (usage_count(used, "web_search_requests", source=source) or 0) if isinstance(used, dict) else 0
 
 
 def _data(body: Any) -> dict[str, Any]:
@@ -141,7 +142,7 @@ class OpenRouterClient(HttpUpstream):
     ) -> ChatResult:
         reply = await self.request("POST", "/chat/completions", json=dict(body), headers=headers,
                                    timeout_s=timeout_s, retries=retries, retry_on=retry_on)
-        return ChatResult.from_body(reply.body, reply.elapsed_ms)
+        return ChatResult.from_body(reply.body, reply.elapsed_ms, source=self.name)
 
     async def chat_stream(
         self, body: Mapping[str, Any], *, timeout_s: float | None = None,

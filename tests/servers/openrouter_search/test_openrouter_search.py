@@ -413,3 +413,13 @@ async def test_max_tokens_caps_the_answer_and_keys_the_cache(connect, upstream) 
     assert any("cut off at max_tokens (12)" in w for w in short["warnings"])
     assert full["cache_status"] == "miss" and len(full["citations"]) == 2
     assert not any("cut off" in w for w in full["warnings"])
+
+
+async def test_negative_upstream_counts_leave_a_search_answered_and_recorded(settings: Settings,
+                                                                             upstream) -> None:
+    upstream.fault("*", usage={"prompt_tokens": -1, "completion_tokens": 5, "cost": -5})
+    async with Client(create_server(settings)) as client:
+        out = await call(client, "web_search", {"query": "SQLite WAL mode concurrency"})
+    [row] = await ledger_rows(settings)
+    assert row.status == "ok" and row.tokens_in == out["tokens_in"] > 0 and row.tokens_out == 5
+    assert row.cost_usd == out["cost_usd"] > 0  # estimated at catalogue prices with the search fee

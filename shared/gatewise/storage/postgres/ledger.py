@@ -18,8 +18,9 @@ from typing import Any
 from gatewise.ledger.records import GROUP_BY_CHOICES, CallRecord, GroupBy, SummaryRow, group_key_sql
 from gatewise.ledger.sqlite import stored_row, window_clause
 from gatewise.ledger.store import LedgerClosedError
+from gatewise.ledger.writer import report_dropped
 from gatewise.storage.postgres.analytics import as_report
-from gatewise.storage.postgres.database import Database, pg_marks
+from gatewise.storage.postgres.database import Database, StorageUnavailable, pg_marks
 
 _COLUMNS = tuple(f.name for f in dataclasses.fields(CallRecord))
 MAX_BATCH = 5000  # rows per transaction; a larger backlog is written in several
@@ -53,6 +54,15 @@ ORDER BY {order}
 class _Pending:
     rows: Sequence[CallRecord]
     done: asyncio.Future[None]
+
+
+def _settle(pending: _Pending, error: Exception | None) -> None:
+    if pending.done.done():  # its caller was cancelled
+        return
+    if error is None:
+        pending.done.set_result(None)
+    else:
+        pending.done.set_exception(error)
 
 
 class PostgresLedger:
@@ -146,15 +156,34 @@ class PostgresLedger:
                 size += len(pending.rows)
             try:
                 await self._write([rec for pending in batch for rec in pending.rows])
-            except Exception as exc:
+            except StorageUnavailable as exc:
                 for pending in batch:
-                    if not pending.done.done():
-                        pending.done.set_exception(exc)
+                    _settle(pending, exc)
+                continue
+            except Exception:  # the database refused some row's values: each row on its own
+                await self._row_by_row(batch)
                 continue
             self.commits += 1
             for pending in batch:
-                if not pending.done.done():
-                    pending.done.set_result(None)
+                _settle(pending, None)
+
+    async def _row_by_row(self, batch: list[_Pending]) -> None:
+        """Each row in a statement of its own, so one bad row loses only itself (its caller gets
+        the error); the rows the database refused are logged once."""
+        dropped: list[tuple[CallRecord, BaseException]] = []
+        for pending in batch:
+            error: Exception | None = None
+            for rec in pending.rows:
+                try:
+                    await self._write([rec])
+                    self.commits += 1
+                except StorageUnavailable as exc:
+                    error = error or exc
+                except Exception as exc:
+                    dropped.append((rec, exc))
+                    error = error or exc
+            _settle(pending, error)
+        report_dropped(self._label, dropped)
 
     async def _write(self, records: list[CallRecord]) -> None:
         if len(records) <= INSERT_ROWS:
