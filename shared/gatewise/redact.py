@@ -283,6 +283,13 @@ def scrub_data(value: Any, *, shapes: bool = False) -> Any:
     return _scrub_each(value, scrubber, shapes)
 
 
+def scrub_data_with(value: Any, secrets: Iterable[str], *, shapes: bool) -> Any:
+    """``value`` scrubbed of ``secrets`` too (and of key shapes with ``shapes``), by a scrubber of
+    its own: one call's own secrets, kept out of the process-wide set a caller could grow."""
+    scrubber = Scrubber(_active.secrets | set(secrets)) if secrets else _active
+    return _scrub_each(value, scrubber, shapes)
+
+
 def vouch_for_json(text: str, *parts: Any) -> str:
     """``text``, recorded as clean when every string of ``parts`` is: for a text made only of those
     strings, JSON punctuation and escapes, fixed wording and random hex, such as a result's

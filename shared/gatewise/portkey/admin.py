@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -41,9 +41,10 @@ from gatewise.portkey.analytics import (
 from gatewise.portkey.bodies import check_body
 from gatewise.portkey.client import PAGE_SIZE, PortkeyAdminClient, fill_path, unwrap
 from gatewise.portkey.endpoints import ENDPOINTS
-from gatewise.portkey.masking import mask_secrets
+from gatewise.portkey.masking import mask_secrets, request_secrets
 from gatewise.portkey.models import AdminResult, GatewaySpend, UsageAnalytics, WorkspaceStatsReport
 from gatewise.portkey.stats import workspace_stats
+from gatewise.redact import scrub_data_with
 from gatewise.runtime import offline_catalog
 from gatewise.storage.backends import opened_analytics
 from gatewise.upstream.local_sandbox import PORTKEY_KEY, SandboxProcess
@@ -138,6 +139,7 @@ class PortkeyAdmin:
         path = _path(spec, args, action_name)
         query = encode_query({name: args.get(name) for name in spec.query})
         body = _body(spec, args)
+        own = request_secrets(body)
         if spec.kind in ("write", "destructive") and args.get("dry_run"):
             return await self._preview(spec, action_name, path, query, body)
         if spec.kind == "destructive" and not args.get("confirm"):
@@ -150,10 +152,10 @@ class PortkeyAdmin:
             limit = args.get("limit") or DEFAULT_LIMIT
             page = await client.list_all(spec.op, path, params=query, limit=limit)
             return AdminResult(provider=self.provider, applied=False,
-                               items=_clean(page.items), total=page.total, truncated=page.truncated)
+                               items=_clean(page.items, own), total=page.total, truncated=page.truncated)
         reply = unwrap(await client.call(spec.op, path, params=query or None, body=body))
         result = AdminResult(provider=self.provider,
-                             applied=spec.kind in ("write", "destructive"), item=_clean(reply))
+                             applied=spec.kind in ("write", "destructive"), item=_clean(reply, own))
         if spec.secret and isinstance(reply, dict) and isinstance(reply.get(spec.secret), str):
             result.secret = reply[spec.secret]
             result.notes.append(SECRET_NOTE)
@@ -174,13 +176,14 @@ class PortkeyAdmin:
         request: dict[str, Any] = {"method": endpoint.method, "path": fill_path(endpoint, path)}
         if query:
             request["query"] = query
+        own = request_secrets(body)
         if body is not None:
-            request["body"] = _clean(body)
+            request["body"] = _clean(body, own)
         verb = "delete" if endpoint.method == "DELETE" else action.replace("_", " ")
         notes = [f"dry run: nothing was changed; '{action}' would send the request shown"
                  + (f" and {verb} the current item shown" if current is not None else "")]
         return AdminResult(provider=self.provider, applied=False,
-                           item={"current": _clean(current), "request": request}, notes=notes)
+                           item={"current": _clean(current, own), "request": request}, notes=notes)
 
     # --- composed tools ----------------------------------------------------------------------
 
@@ -324,9 +327,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _clean(value: Any) -> Any:
-    """Secrets masked, and configs stored as JSON strings (config versions) decoded."""
-    return mask_secrets(_decode_configs(value))
+def _clean(value: Any, own: Sequence[str] = ()) -> Any:
+    """Secrets masked: by field name, by key shape in any text (a result's raw key is only ever in
+    `secret`), and ``own``, the secrets the request sent, wherever the answer echoes them; configs
+    stored as JSON strings (config versions) decoded."""
+    return scrub_data_with(mask_secrets(_decode_configs(value)), own, shapes=True)
 
 
 def _decode_configs(value: Any) -> Any:

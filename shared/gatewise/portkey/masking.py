@@ -18,7 +18,8 @@ from gatewise.redact import mask
 # name inside a secret manager) are not secrets and are left alone.
 _SECRET_NAME = re.compile(
     r"^(api_key|apikey|secret|token|password|authorization|private_key|client_secret"
-    r"|.*_(secret|token|password|api_key|access_key|private_key|secret_key|credentials))$",
+    r"|.*_(secret|token|password|api_key|access_key|private_key|secret_key|credentials"
+    r"|service_account_json))$",
     re.IGNORECASE,
 )
 _NOT_SECRET = frozenset({"secret_key", "secret_reference_id", "secret_path", "secret_mappings"})
@@ -63,6 +64,14 @@ def config_secrets(text: str) -> list[str]:
         return _secret_strings(json.loads(text))
     except ValueError:
         return []
+
+
+def request_secrets(body: Any) -> list[str]:
+    """The credentials a request body carries: its own ``key`` (a provider key being stored) and
+    every secret-named string or ``virtual_key`` at any depth."""
+    own = [v for k, v in body.items() if isinstance(v, str) and str(k).lower() == ITEM_SECRET] \
+        if isinstance(body, dict) else []
+    return own + _secret_strings(body)
 
 
 def _secret_strings(value: Any) -> list[str]:

@@ -217,3 +217,23 @@ async def test_a_dot_segment_id_never_reaches_another_resource(connect, upstream
         # ids with dots inside are ids, sent encoded as ever
         assert "NOT_FOUND" in await fails(client, "manage_workspaces", action="get", workspace_id="a..b")
     assert last_request_reply(sandbox, f"/v1/admin/workspaces/{ws}/users/..").status_code == 404
+
+
+async def test_a_secret_sent_is_masked_wherever_the_answer_echoes_it(connect, upstream) -> None:
+    provider_key = "sk-ant-api03-Zq8vL2mX9rT4kP7wN1bC"
+    service_account = '{"type": "service_account", "private_key_id": "4f1c9a0e7d2b6c3a"}'
+    async with connect() as client:
+        # the upstream stores the note as given and returns it in every answer about the key
+        made = await ok(client, "manage_virtual_keys", action="create", name="anthropic",
+                        provider="anthropic", key=provider_key, fields={"note": f"copy of {provider_key}",
+                                                  "metadata": {"backup": {"key": "sk-9Hh3Jk4Lm5Np6Qr7"}}})
+        got = await ok(client, "manage_virtual_keys", action="get", slug=made["item"]["slug"])
+        preview = await ok(client, "manage_integrations", resource="integration", action="create", dry_run=True,
+                           fields={"name": "Vertex", "ai_provider_id": "vertex-ai",
+                                   "configurations": {"vertex_service_account_json": service_account}})
+    for answer in (made, got):
+        assert provider_key not in json.dumps(answer) and "Zq8vL2mX" not in json.dumps(answer)
+        assert "sk-9Hh3Jk4Lm5Np6Qr7" not in json.dumps(answer)  # a key shape, however deep
+    assert got["item"]["note"] == "copy of sk-…N1bC"  # masked, not dropped
+    shown = preview["item"]["request"]["body"]["configurations"]["vertex_service_account_json"]
+    assert "4f1c9a0e7d2b6c3a" not in json.dumps(preview) and shown != service_account
