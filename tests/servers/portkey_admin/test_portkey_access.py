@@ -228,8 +228,8 @@ async def test_a_secret_sent_is_masked_wherever_the_answer_echoes_it(connect, up
                         provider="anthropic", key=provider_key, fields={"note": f"copy of {provider_key}",
                                                   "metadata": {"backup": {"key": "sk-9Hh3Jk4Lm5Np6Qr7"}}})
         got = await ok(client, "manage_virtual_keys", action="get", slug=made["item"]["slug"])
-        preview = await ok(client, "manage_integrations", resource="integration", action="create", dry_run=True,
-                           fields={"name": "Vertex", "ai_provider_id": "vertex-ai",
+        preview = await ok(client, "manage_integrations", resource="integration", action="create",
+                           dry_run=True, fields={"name": "Vertex", "ai_provider_id": "vertex-ai",
                                    "configurations": {"vertex_service_account_json": service_account}})
     for answer in (made, got):
         assert provider_key not in json.dumps(answer) and "Zq8vL2mX" not in json.dumps(answer)
