@@ -227,8 +227,8 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
             "Portkey analytics over a window: summary and data points of `metric`, optionally "
             "grouped (users, ai_models, metadata key), with a PNG chart, and with include_gateway "
             "the local routing gateway's spend beside Portkey's. Every filter given is forwarded, "
-            "zeros included; cost_* in cents, lists sent comma-separated, ai_org_model as "
-            "'provider__model'. Needs analytics.view (Enterprise)."),
+            "zeros included; cost_* in cents; list filters are JSON lists (sent comma-separated), "
+            "ai_org_model a list of 'provider__model'. Needs analytics.view (Enterprise)."),
     )
     @tool_errors
     async def get_usage_analytics(

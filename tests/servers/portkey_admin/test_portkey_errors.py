@@ -85,6 +85,8 @@ def test_both_error_body_shapes_and_every_admin_code() -> None:
             "(field: scopes)",
         ),
         (404, {"error": {"code": "AB08", "message": "API key not found"}}, "NOT_FOUND", "API key not found"),
+        (429, {"error": {"message": "Too many requests"}}, "RATE_LIMITED", "Admin API requests per key"),
+        (500, {"error": {"message": "boom"}}, "UPSTREAM_ERROR", "Portkey's Admin API failed"),
         (
             403,
             {"error": {"code": "AB03", "message": "You do not have enough permissions"}},
@@ -114,6 +116,7 @@ async def test_admin_errors_map_to_the_taxonomy(status, body, code, fragment) ->
         await client.aclose()
     assert info.value.code == ErrorCode(code) and fragment in str(info.value), str(info.value)
     assert "pk-live-secret-key-123" not in str(info.value)
+    assert "model" not in info.value.hint  # an Admin API call has no model to route to
 
 
 async def test_writes_are_retried_only_when_nothing_was_applied() -> None:
