@@ -43,7 +43,7 @@ class ApiKeyBody(_Limited):
     name: str = Field(min_length=1)
     description: str | None = None
     user_id: str | None = None
-    scopes: list[str] | None = None
+    scopes: list[str] = Field(min_length=1)  # the API requires them on create
     defaults: dict[str, Any] | None = None
     alert_emails: list[str] | None = None
     rotation_policy: dict[str, Any] | None = None

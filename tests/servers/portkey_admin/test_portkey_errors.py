@@ -209,6 +209,7 @@ BAD_INPUT = [
     ("get_api_keys", {"action": "list", "id": "x"}, "`id` does not apply to action 'list'"),
     ("get_api_keys", {"limit": 0}, "limit"),
     ("manage_api_keys", {"action": "create"}, "INVALID_INPUT: name: Field required"),
+    ("manage_api_keys", {"action": "create", "name": "x"}, "INVALID_INPUT: scopes: Field required"),
     ("manage_api_keys", {"action": "create", "name": "x", "fields": {"scopse": []}}, "did you mean 'scopes'"),
     ("manage_api_keys", {"action": "rotate", "id": "x", "key_transition_period_ms": 5}, "1800000"),
     (
