@@ -3,6 +3,7 @@ sandbox upstream (which remembers what it received), real ledger and cache files
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from contextlib import closing
@@ -73,6 +74,23 @@ async def test_pii_reaches_the_upstream_redacted_and_comes_back_restored(tmp_pat
     assert all(CARD not in str(r) and EMAIL not in str(r) for r in rows)
     assert len(rows[0]["value_hashes"]) > 2  # keyed hashes of both values
     assert files_holding(settings.data_dir, CARD, EMAIL, CARD.replace(" ", "")) == []
+
+
+async def test_a_phone_number_after_an_ssn_is_redacted_before_the_upstream_and_the_cache(
+        tmp_path, sandbox, upstream) -> None:
+    settings = guarded(tmp_path, sandbox)
+    ssn, phone = "536-22-8714", "(415) 555-0132"
+    async with Client(gateway_server(settings)) as client:
+        out = await call(client, "routed_complete",
+                         {"prompt": f"Reply about SSN {ssn} and phone {phone} please"})
+    sent = sent_texts(upstream)
+    assert "Reply about SSN <US_SSN_1> and phone <PHONE_1> please" in sent
+    assert ssn not in sent and "555-0132" not in sent
+    assert ssn in out["answer"] and phone in out["answer"]  # the sandbox's echo, restored
+    [row] = events(settings)
+    assert (row["check_id"], row["action"]) == ("pii", "redact")
+    assert json.loads(row["entities"]) == {"US_SSN": 1, "PHONE": 1}
+    assert files_holding(settings.data_dir, ssn, "555-0132", "4155550132") == []
 
 
 async def test_a_blocklisted_prompt_is_refused_before_cache_budget_or_upstream(tmp_path, sandbox,

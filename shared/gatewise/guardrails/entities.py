@@ -76,5 +76,9 @@ class Occupied:
         mask = self._mask
         return list(places) if mask is None else [at for at in places if not mask[at]]
 
+    def end_before(self, start: int, lo: int) -> int:
+        """Just past the last covered position in ``[lo, start)``, or ``lo`` when none is."""
+        return lo if self._mask is None else self._mask.rfind(1, lo, start) + 1 or lo
+
     def covers(self, start: int, end: int) -> bool:
         return self._mask is not None and self._mask.find(0, start, end) == -1

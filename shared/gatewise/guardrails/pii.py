@@ -24,6 +24,7 @@ from gatewise.guardrails.candidates import (
     PHONE_DIGITS,
     Candidates,
     candidates,
+    label_start,
     matches_at,
 )
 from gatewise.guardrails.entities import ENTITY_TYPES, PRIORITY, Finding, Occupied, new_finding
@@ -148,7 +149,8 @@ def _ipv4(text: str, lower: str, dotted: list[int]) -> list[Finding]:
             end = m.end()
             lead = at - _VERSION_WINDOW if at > _VERSION_WINDOW else 0
             window = lower[lead:at]
-            if ("e" in window or "i" in window or "§" in window) and version(lower, lead, at) is not None:
+            if ("e" in window or "i" in window or "§" in window) \
+                    and version(lower, label_start(lower, lead, at), at) is not None:
                 continue
             found.append(new_finding(("IP_ADDRESS", at, end, m.group(), "")))
     return found
