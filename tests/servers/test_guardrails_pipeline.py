@@ -127,6 +127,19 @@ async def test_a_low_grounding_answer_carries_its_score_and_a_warning(tmp_path, 
     assert (row["direction"], row["check_id"], row["verdict"]) == ("output", "grounding", "flag")
 
 
+async def test_a_web_answer_quoting_its_citation_is_grounded(tmp_path, sandbox, upstream) -> None:
+    settings = guarded(tmp_path, sandbox, prompt_injection=False,
+                       output_filters={"fact_verification": True, "hallucination_detection": 0.8})
+    async with Client(gateway_server(settings)) as client:
+        out = await call(client, "routed_complete", {
+            "prompt": "What is the Tidewater ferry timetable today?", "web_search": True})
+    [cite] = out["citations"]
+    assert cite["snippet"] in out["answer"]  # the sandbox answers with the source's own words
+    assert out["grounding_score"] == 1.0
+    assert not any(w.startswith("grounding") for w in out["warnings"])
+    assert events(settings) == []
+
+
 async def test_an_injected_instruction_in_a_search_source_is_flagged_before_synthesis(
         tmp_path, sandbox, upstream) -> None:
     settings = guarded(tmp_path, sandbox)
