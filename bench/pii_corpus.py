@@ -3,7 +3,9 @@
 Every sample is a short passage: filler sentences around one templated sentence that holds
 either one entity (its span is the label) or a look-alike that is not PII: order ids, tracking
 numbers, Luhn-invalid card-like numbers, version strings, dates, ISBNs, hex hashes, UUIDs,
-prices, log timestamps, coordinates. Phone numbers are kept only when libphonenumber calls
+prices, log timestamps, coordinates. :func:`mixed_corpus` puts two entities of different types
+(or a look-alike and then an entity) in one sentence, each after its own label, in either
+order. Phone numbers are kept only when libphonenumber calls
 them valid for the locale's region (Faker draws random digits, many of which no country
 assigns), so the label means "a real phone number".
 """
@@ -41,6 +43,11 @@ TEMPLATES = {
     "SECRET": ["export API_KEY={v}", "token: {v}", "Use {v} to log in to the console.",
                "My key is {v} - keep it safe."],
 }
+# How a sentence of several values names each one ("SSN 536-22-8714 and phone (415) 555-0132").
+MIXED_LABELS = {"EMAIL": "email", "PHONE": "phone", "CREDIT_CARD": "card", "IBAN": "IBAN",
+                "US_SSN": "SSN", "IP_ADDRESS": "host", "SECRET": "token"}
+MIXED_NEGATIVE_LABELS = ("order", "ticket", "ref", "invoice")
+MIXED_JOINS = (" and ", ", ", "; ", " ")
 NEGATIVE_TEMPLATES = ["Order {v} has shipped.", "Reference: {v}", "See item {v} in the list.",
                       "The value {v} was logged.", "Ticket {v} is closed."]
 
@@ -179,21 +186,32 @@ def _negative(fake: Faker, rnd: random.Random) -> str:
     return digits(12)  # a FedEx-style tracking number
 
 
-def corpus(per_type: int = 300, negatives: int = 1200, seed: int = 7) -> list[Sample]:
-    """``per_type`` samples of each type and ``negatives`` hard negatives, shuffled."""
-    rnd = random.Random(seed)
+def _fakers(seed: int) -> dict[str, Faker]:
     fakers = {}
     for i, locale in enumerate(LOCALES):
         fake = Faker(locale)
         fake.seed_instance(seed + i)
         fakers[locale] = fake
+    return fakers
+
+
+def _locale(kind: str | None, rnd: random.Random) -> str:
+    """A locale for ``kind``: SSNs are American, IBANs from countries that issue them."""
+    locale = "en_US" if kind == "US_SSN" else rnd.choice(list(LOCALES))
+    if kind == "IBAN":
+        locale = rnd.choice(["en_GB", "de_DE", "fr_FR", "it_IT", "es_ES", "nl_NL", "pt_BR"])
+    return locale
+
+
+def corpus(per_type: int = 300, negatives: int = 1200, seed: int = 7) -> list[Sample]:
+    """``per_type`` samples of each type and ``negatives`` hard negatives, shuffled."""
+    rnd = random.Random(seed)
+    fakers = _fakers(seed)
     plan = [t for t in TYPES for _ in range(per_type)] + [None] * negatives
     rnd.shuffle(plan)
     samples = []
     for kind in plan:
-        locale = "en_US" if kind == "US_SSN" else rnd.choice(list(LOCALES))
-        if kind == "IBAN":
-            locale = rnd.choice(["en_GB", "de_DE", "fr_FR", "it_IT", "es_ES", "nl_NL", "pt_BR"])
+        locale = _locale(kind, rnd)
         fake = fakers[locale]
         before, after = fake.sentence(nb_words=10), fake.sentence(nb_words=8)
         if kind is None:
@@ -208,3 +226,34 @@ def corpus(per_type: int = 300, negatives: int = 1200, seed: int = 7) -> list[Sa
             labels = ((kind, len(head) + span[0], len(head) + span[1]),)
         samples.append(Sample(text, labels))
     return samples
+
+
+def mixed_corpus(count: int = 600, seed: int = 7) -> list[Sample]:
+    """``count`` passages whose middle sentence names two values after their labels: two
+    entities of different types, or (one in four) a look-alike such as an order id and then an
+    entity. Only the entities are labelled."""
+    rnd = random.Random(seed)
+    fakers = _fakers(seed)
+    samples = []
+    for _ in range(count):
+        first, second = rnd.sample(TYPES, 2)
+        fake = fakers[rnd.choice(list(LOCALES))]
+        head = f"{fake.sentence(nb_words=8)} "
+        labels = []
+        if rnd.random() < 0.25:
+            head += f"{rnd.choice(MIXED_NEGATIVE_LABELS)} {_negative(fake, rnd)}"
+        else:
+            head += f"{MIXED_LABELS[first]} "
+            value, span = _labelled_entity(first, fakers, rnd)
+            labels.append((first, len(head) + span[0], len(head) + span[1]))
+            head += value
+        head += f"{rnd.choice(MIXED_JOINS)}{MIXED_LABELS[second]} "
+        value, span = _labelled_entity(second, fakers, rnd)
+        labels.append((second, len(head) + span[0], len(head) + span[1]))
+        samples.append(Sample(f"{head}{value} please. {fake.sentence(nb_words=6)}", tuple(labels)))
+    return samples
+
+
+def _labelled_entity(kind: str, fakers: dict[str, Faker], rnd: random.Random) -> tuple[str, tuple[int, int]]:
+    locale = _locale(kind, rnd)
+    return _entity(kind, fakers[locale], LOCALES[locale], rnd)

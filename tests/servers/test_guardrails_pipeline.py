@@ -3,6 +3,7 @@ sandbox upstream (which remembers what it received), real ledger and cache files
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from contextlib import closing
@@ -75,6 +76,23 @@ async def test_pii_reaches_the_upstream_redacted_and_comes_back_restored(tmp_pat
     assert files_holding(settings.data_dir, CARD, EMAIL, CARD.replace(" ", "")) == []
 
 
+async def test_a_phone_number_after_an_ssn_is_redacted_before_the_upstream_and_the_cache(
+        tmp_path, sandbox, upstream) -> None:
+    settings = guarded(tmp_path, sandbox)
+    ssn, phone = "536-22-8714", "(415) 555-0132"
+    async with Client(gateway_server(settings)) as client:
+        out = await call(client, "routed_complete",
+                         {"prompt": f"Reply about SSN {ssn} and phone {phone} please"})
+    sent = sent_texts(upstream)
+    assert "Reply about SSN <US_SSN_1> and phone <PHONE_1> please" in sent
+    assert ssn not in sent and "555-0132" not in sent
+    assert ssn in out["answer"] and phone in out["answer"]  # the sandbox's echo, restored
+    [row] = events(settings)
+    assert (row["check_id"], row["action"]) == ("pii", "redact")
+    assert json.loads(row["entities"]) == {"US_SSN": 1, "PHONE": 1}
+    assert files_holding(settings.data_dir, ssn, "555-0132", "4155550132") == []
+
+
 async def test_a_blocklisted_prompt_is_refused_before_cache_budget_or_upstream(tmp_path, sandbox,
                                                                                upstream) -> None:
     settings = guarded(tmp_path, sandbox)
@@ -107,6 +125,19 @@ async def test_a_low_grounding_answer_carries_its_score_and_a_warning(tmp_path, 
     assert any(w.startswith("grounding: grounding score") for w in out["warnings"])
     [row] = events(settings)
     assert (row["direction"], row["check_id"], row["verdict"]) == ("output", "grounding", "flag")
+
+
+async def test_a_web_answer_quoting_its_citation_is_grounded(tmp_path, sandbox, upstream) -> None:
+    settings = guarded(tmp_path, sandbox, prompt_injection=False,
+                       output_filters={"fact_verification": True, "hallucination_detection": 0.8})
+    async with Client(gateway_server(settings)) as client:
+        out = await call(client, "routed_complete", {
+            "prompt": "What is the Tidewater ferry timetable today?", "web_search": True})
+    [cite] = out["citations"]
+    assert cite["snippet"] in out["answer"]  # the sandbox answers with the source's own words
+    assert out["grounding_score"] == 1.0
+    assert not any(w.startswith("grounding") for w in out["warnings"])
+    assert events(settings) == []
 
 
 async def test_an_injected_instruction_in_a_search_source_is_flagged_before_synthesis(
@@ -177,7 +208,8 @@ async def test_the_audit_key_is_the_request_key_read_once(tmp_path, sandbox) -> 
 async def test_doctor_lists_the_active_guardrails(tmp_path, sandbox, settings, capsys) -> None:
     assert await run_doctor(guarded(tmp_path, sandbox, output_filters={"fact_verification": True})) == 0
     [line] = [line for line in capsys.readouterr().err.splitlines() if "guardrails:" in line]
-    assert "PII (7 types: redact, restored in answers)" in line and "blocklist (1 entry, block)" in line
+    assert ("PII (SECRET, IBAN, CREDIT_CARD, US_SSN, UK_NINO, ES_NIF, EMAIL, IP_ADDRESS, PHONE: redact, "
+            "restored in answers)") in line and "blocklist (1 entry, block)" in line
     assert "prompt injection" in line and "grounding < 0.7 → flag" in line
     assert await run_doctor(settings) == 0
     assert "[ok] guardrails: off (no filter is on)" in capsys.readouterr().err

@@ -256,6 +256,22 @@ def test_grounding_scores_supported_sentences() -> None:
     assert mixed.score == 0.5 and mixed.unsupported == [1]
 
 
+def test_links_and_hyphenated_names_are_no_claims_of_their_own() -> None:
+    """A web answer cites its sources as markdown links; a model name carries a version."""
+    cited = ("The Eiffel Tower was completed in 1889 for the World's Fair in Paris. "
+             "[toureiffel.example](https://toureiffel.example/history/eiffel-tower-facts)")
+    assert grounding(cited, EVIDENCE).score == 1.0
+    assert grounding("Per https://toureiffel.example/a/b/c Gustave Eiffel's company built the tower.",
+                     EVIDENCE).score == 1.0
+    named = "[gpt-4.1] Gustave Eiffel's engineering company built the wrought-iron tower."
+    assert grounding(named, EVIDENCE).score == 1.0
+    wrong = ("The Eiffel Tower was completed in 1899 on the Moon. "
+             "[toureiffel.example](https://toureiffel.example/history)")
+    result = grounding(wrong, EVIDENCE)
+    assert (result.score, result.counted) == (0.0, 1)  # the link is not counted either way
+    assert grounding("The tower has 1665 steps, says gpt-4.", EVIDENCE).score == 0.0  # a figure still counts
+
+
 async def test_low_grounding_flags_or_blocks_as_configured() -> None:
     answer_text = "The tower was painted gold by Napoleon. Tourists ride camels to the top deck."
     guard = pipeline(output_filters={"hallucination_detection": 0.8})

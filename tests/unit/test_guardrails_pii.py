@@ -12,6 +12,8 @@ import phonenumbers
 import pytest
 
 from gatewise.guardrails import pii, validators
+from gatewise.guardrails.candidates import label_start
+from gatewise.guardrails.entities import ENTITY_TYPES
 from gatewise.guardrails.normalize import normalise
 from gatewise.guardrails.pii import find_pii
 from gatewise.guardrails.redaction import Placeholders, check_pii
@@ -19,7 +21,7 @@ from gatewise.guardrails.texts import split
 from gatewise.guardrails.validators import IBAN_LENGTHS, iban_ok, ipv4_ok, is_card, luhn, ssn_ok
 from repo_paths import BENCH
 
-ALL = dict.fromkeys(("SECRET", "CREDIT_CARD", "IBAN", "US_SSN", "EMAIL", "IP_ADDRESS", "PHONE"), "redact")
+ALL = dict.fromkeys(ENTITY_TYPES, "redact")
 GHP = "ghp_" + "Zq8" * 12  # 36 characters after the prefix
 OR_KEY = "sk-or-v1-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 
@@ -68,6 +70,74 @@ PEM = ("-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Pp
        "KUpRKfFLfRYC9AIKjbJTWit+CqvjWYzvQwECAwEAAQ==\n-----END RSA PRIVATE KEY-----")
 
 
+SSN, PHONE, CARD_NO = "536-22-8714", "(415) 555-0132", "4111 1111 1111 1111"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (f"Reply about SSN {SSN} and phone {PHONE} please", [("US_SSN", SSN), ("PHONE", PHONE)]),
+    (f"card {CARD_NO} phone {PHONE}", [("CREDIT_CARD", CARD_NO), ("PHONE", PHONE)]),
+    (f"SSN {SSN}, phone +1 415-555-0132", [("US_SSN", SSN), ("PHONE", "+1 415-555-0132")]),
+    (f"order {SSN} phone {PHONE}", [("US_SSN", SSN), ("PHONE", PHONE)]),
+    (f"phone {PHONE} and SSN {SSN}", [("PHONE", PHONE), ("US_SSN", SSN)]),
+    (f"ssn {SSN}; card {CARD_NO}; tel {PHONE}; mail a.b@example.org",
+     [("US_SSN", SSN), ("CREDIT_CARD", CARD_NO), ("PHONE", PHONE), ("EMAIL", "a.b@example.org")]),
+    (f"IBAN DE89 3704 0044 0532 0130 00 or call {PHONE}",
+     [("IBAN", "DE89 3704 0044 0532 0130 00"), ("PHONE", PHONE)]),
+    (f"order 58123377 and phone {PHONE}", [("PHONE", PHONE)]),  # the order id's label is its own
+    (f"ticket 12, tel {PHONE}, host 203.0.113.7", [("PHONE", PHONE), ("IP_ADDRESS", "203.0.113.7")]),
+    ("version 9.8.6.9 host 192.168.16.7", [("IP_ADDRESS", "192.168.16.7")]),
+    ("It is no. Call 415-555-0176", [("PHONE", "415-555-0176")]),
+])
+def test_every_value_of_a_sentence_is_found_whatever_comes_before_it(
+        text: str, expected: list[tuple[str, str]]) -> None:
+    """A label word ("order", "SSN", "version") names the number right after it: a phone number
+    or an address later in the sentence is found all the same."""
+    assert found(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "order 4155550132 please",
+    "SSN 536-22-8714 and order no. 415-555-0176",  # the label right before the second number counts
+    "Ref. 415-555-0176 is closed",
+    "tracking 9400 1000 0000 0000 0000 00",  # one number in groups: its label covers every group
+    "version 1.2.3.4 of the driver",
+])
+def test_a_label_still_names_the_number_right_after_it(text: str) -> None:
+    assert [kind for kind, _ in found(text)] in ([], ["US_SSN"])
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("My SSN is 123-45-6789", [("US_SSN", "123-45-6789")]),  # the SSA's sample, but said to be theirs
+    ("social security number 666-12-3456 or 000-12-3456", [("US_SSN", "666-12-3456")]),
+    ("SSN 078051120 on the form", [("US_SSN", "078051120")]),
+    ("NI number AB 12 34 56 C please", [("UK_NINO", "AB 12 34 56 C")]),
+    ("nino ab123456c", [("UK_NINO", "ab123456c")]),
+    ("my national insurance is JG 103759 A.", [("UK_NINO", "JG 103759 A")]),
+    ("DNI 12345678Z", [("ES_NIF", "12345678Z")]),
+    ("dni 12345678-z", [("ES_NIF", "12345678-z")]),
+    ("NIE X1234567L, pasaporte aparte", [("ES_NIF", "X1234567L")]),
+    ("Y1234567X y Z7654321H", [("ES_NIF", "Y1234567X"), ("ES_NIF", "Z7654321H")]),
+    ("SSN 536-22-8714, NINO AB123456C, DNI 12345678Z, tel (415) 555-0132",
+     [("US_SSN", "536-22-8714"), ("UK_NINO", "AB123456C"), ("ES_NIF", "12345678Z"),
+      ("PHONE", "(415) 555-0132")]),
+])
+def test_national_ids_are_found(text: str, expected: list[tuple[str, str]]) -> None:
+    assert found(text) == expected
+
+
+def test_national_id_rules() -> None:
+    assert validators.nino_ok("AB", "C") and validators.nino_ok("JG", "A")
+    for prefix in ("DA", "FA", "IA", "QA", "UA", "VA", "AD", "AF", "AI", "AQ", "AU", "AV", "AO",
+                   "BG", "GB", "KN", "NK", "NT", "TN", "ZZ"):
+        assert not validators.nino_ok(prefix, "A"), prefix
+    assert not validators.nino_ok("AB", "E")
+    for valid in ("12345678Z", "X1234567L"):  # the examples Spain's own forms print
+        assert validators.es_nif_ok(valid)
+        assert [c for c in string.ascii_uppercase if validators.es_nif_ok(valid[:-1] + c)] == [valid[-1]]
+    assert not validators.es_nif_ok("00000000T") and not validators.es_nif_ok("W1234567L")
+    assert not validators.es_nif_ok("X12345678Z")  # an NIE has seven digits
+
+
 def test_jwt_and_pem_blocks_are_secrets() -> None:
     assert ("SECRET", JWT) in found(f"Authorization: Bearer {JWT}")
     assert ("SECRET", PEM) in found(f"key:\n{PEM}\nthanks")
@@ -83,7 +153,9 @@ def test_jwt_and_pem_blocks_are_secrets() -> None:
     "sha256 3f2a9b7c1d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5061728394a5b6c7d8e",
     "invoice no. 4155552671",
     "revenue 34912.50, refunds 4155552.67",  # amounts, though some regions would dial the digits
-    "SSN 666-12-3456 or 000-12-3456 or 912-34-5678 or 123-00-4567",
+    "ids 666-12-3456 or 000-12-3456 or 912-34-5678 or 123-00-4567 or 123-45-6789",  # never issued
+    "part QQ123456C, GB 12 34 56 A, AO123456B, AB123456E, XAB123456C",  # no NI numbers
+    "codes 12345678A, 00000000T, 123456789Z, W1234567L and 12345678 Z",  # no DNI or NIE
     "zip 94105-1234",
     "sk-this-is-not-a-real-key-at-all",
     "eyJub3QiOiJhIGp3dCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abc",  # header has no alg
@@ -195,7 +267,8 @@ def test_the_version_word_pre_check_never_skips_a_version_word() -> None:
         text = "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 12))) + " 10.0.0.1"
         lower = text.lower()
         at = len(text) - len("10.0.0.1")
-        expected = [] if pii._VERSION_WORDS.search(lower, max(0, at - 24), at) else [(at, len(text))]
+        label = label_start(lower, max(0, at - 24), at)
+        expected = [] if pii._VERSION_WORDS.search(lower, label, at) else [(at, len(text))]
         assert [(f.start, f.end) for f in pii._ipv4(text, lower, [at])] == expected, text
 
 
@@ -269,18 +342,19 @@ def test_per_type_actions() -> None:
 
 def test_labelled_corpus_meets_the_precision_and_recall_targets() -> None:
     """The bench's seeded Faker corpus (another seed, smaller): P >= 0.97 and R >= 0.95 on
-    every type, hard negatives included."""
+    every type, hard negatives included, and in sentences that name two values."""
     bench = BENCH
     sys.path.insert(0, str(bench))
     try:
-        from pii_corpus import TYPES, corpus
+        from pii_corpus import TYPES, corpus, mixed_corpus
         from pii_eval import evaluate, gatewise_predict, scores
     finally:
         sys.path.remove(str(bench))
-    counts = evaluate(gatewise_predict, corpus(per_type=40, negatives=200, seed=2024))
-    for kind in TYPES:
-        precision, recall, _ = scores(counts[kind])
-        assert precision >= 0.97 and recall >= 0.95, (kind, counts[kind])
+    for samples in (corpus(per_type=40, negatives=200, seed=2024), mixed_corpus(300, seed=2024)):
+        counts = evaluate(gatewise_predict, samples)
+        for kind in TYPES:
+            precision, recall, _ = scores(counts[kind])
+            assert precision >= 0.97 and recall >= 0.95, (kind, counts[kind])
 
 
 # Digit-heavy text (tables, logs, JSON, code) is searched only where a long number stands, and

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from gatewise.guardrails import candidates as cand
 from gatewise.guardrails import phones, pii, validators
-from gatewise.guardrails.candidates import candidates, matches_at
+from gatewise.guardrails.candidates import candidates, label_start, matches_at
 from gatewise.guardrails.normalize import ascii_bytes, normalise
 from gatewise.guardrails.redaction import EntityAction, Placeholders, check_pii
 from gatewise.guardrails.texts import TextRef, split
@@ -208,7 +208,7 @@ def test_six_colons_are_found_as_the_repeated_group_finds_them() -> None:
 
 def test_addresses_are_those_after_no_version_word() -> None:
     """The addresses found from the dotted candidates in one loop are every valid dotted quad
-    of the text that no version word stands before."""
+    of the text that no version word labels (one before an earlier number labels that one)."""
     rnd = random.Random(68)
     pieces = ["10.0.0.1", "192.168.1.20", "256.1.1.1", "1.2.3", " ", ".", "from ", "v", "er", "e", "i", "9"]
     versions = ["version ", "ver. ", "build ", "§", "oid ", "release", "section ", "chapter", "firmware",
@@ -219,7 +219,8 @@ def test_addresses_are_those_after_no_version_word() -> None:
                                  for _ in range(rnd.randint(1, 14))))
         lower = view.lower
         expected = [(m.start(), m.end()) for m in pii._IPV4.finditer(view.text)
-                    if not pii._VERSION_WORDS.search(lower, max(0, m.start() - 24), m.start())]
+                    if not pii._VERSION_WORDS.search(
+                        lower, label_start(lower, max(0, m.start() - 24), m.start()), m.start())]
         got = [(f.start, f.end) for f in pii._ipv4(view.text, lower, candidates(view).dotted)]
         assert got == expected, view.text
         found += len(expected)

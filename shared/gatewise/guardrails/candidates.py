@@ -218,3 +218,20 @@ def matches_at(pattern: re.Pattern[str], text: str, starts: Iterable[int]) -> It
             if match is not None:
                 end = match.end()
                 yield match
+
+
+# The digits and joins of a number that runs straight on into the one after it, and everything
+# up to the last digit of an earlier number.
+_JOINED_TAIL = re.compile(r"[\d\s.\-/()+]*\Z")
+_THROUGH_LAST_DIGIT = re.compile(r".*\d", re.DOTALL)
+
+
+def label_start(lower: str, lead: int, at: int) -> int:
+    """Where the words that label the number at ``at`` ("phone", "order", "version") begin,
+    looking back to ``lead`` at most: after any earlier number in between, whose label the
+    words before it are ("SSN 536-22-8714 and phone (415) 555-0132"), unless that number runs
+    straight on into this one (joins alone between them: one number written in groups)."""
+    tail = _JOINED_TAIL.search(lower, lead, at)
+    body_end = tail.start() if tail is not None else at
+    earlier = _THROUGH_LAST_DIGIT.match(lower, lead, body_end)
+    return earlier.end() if earlier is not None else lead

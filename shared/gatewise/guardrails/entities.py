@@ -9,7 +9,8 @@ from typing import NamedTuple
 
 # In priority order: where two findings overlap, the earlier type wins (an IBAN, checked over
 # its whole length, holds digit groups that can pass for a card number).
-ENTITY_TYPES = ("SECRET", "IBAN", "CREDIT_CARD", "US_SSN", "EMAIL", "IP_ADDRESS", "PHONE")
+ENTITY_TYPES = ("SECRET", "IBAN", "CREDIT_CARD", "US_SSN", "UK_NINO", "ES_NIF", "EMAIL", "IP_ADDRESS",
+                "PHONE")
 PRIORITY = {name: i for i, name in enumerate(ENTITY_TYPES)}
 
 # Other names for the same types (Presidio's and Portkey's among them).
@@ -17,7 +18,9 @@ ALIASES = {
     "EMAIL_ADDRESS": "EMAIL", "PHONE_NUMBER": "PHONE", "PHONE_NUMBERS": "PHONE",
     "IBAN_CODE": "IBAN", "SSN": "US_SSN", "IP": "IP_ADDRESS", "CARD": "CREDIT_CARD",
     "PAYMENT_CARD": "CREDIT_CARD", "CREDENTIALS": "SECRET", "CREDENTIAL": "SECRET",
-    "API_KEY": "SECRET", "SECRETS": "SECRET",
+    "API_KEY": "SECRET", "SECRETS": "SECRET", "NINO": "UK_NINO", "NATIONAL_INSURANCE_NUMBER": "UK_NINO",
+    "UK_NI": "UK_NINO", "DNI": "ES_NIF", "NIE": "ES_NIF", "NIF": "ES_NIF", "ES_DNI": "ES_NIF",
+    "ES_NIE": "ES_NIF",
 }
 
 
@@ -75,6 +78,10 @@ class Occupied:
         """Those of ``places`` no span covers."""
         mask = self._mask
         return list(places) if mask is None else [at for at in places if not mask[at]]
+
+    def end_before(self, start: int, lo: int) -> int:
+        """Just past the last covered position in ``[lo, start)``, or ``lo`` when none is."""
+        return lo if self._mask is None else self._mask.rfind(1, lo, start) + 1 or lo
 
     def covers(self, start: int, end: int) -> bool:
         return self._mask is not None and self._mask.find(0, start, end) == -1

@@ -103,7 +103,7 @@ def active_checks(pipeline: GuardrailPipeline | None) -> list[str]:
     if pipeline.pii:
         actions = sorted(set(pipeline.pii.values()))
         restore = ", restored in answers" if pipeline.restore_pii and "redact" in actions else ""
-        out.append(f"PII ({len(pipeline.pii)} types: {'/'.join(actions)}{restore})")
+        out.append(f"PII ({', '.join(pipeline.pii)}: {'/'.join(actions)}{restore})")
     if pipeline.safety:
         moderation = f" + {pipeline.moderation_model}" if pipeline.safety == "enterprise" and \
             pipeline.moderation_model else ""

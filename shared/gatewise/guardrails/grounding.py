@@ -4,8 +4,9 @@ locally.
 A sentence is supported when some window of evidence (three consecutive evidence sentences)
 holds enough of its content words, weighted by how rare each word is in the evidence (idf),
 and holds every number it states. Words are compared after a light suffix strip, so "cities"
-meets "city" and "launched" meets "launch". Sentences with fewer than three content words
-("Sure!", "In short:") are not counted either way.
+meets "city" and "launched" meets "launch". Citation marks, link targets and URLs are left
+out, so a markdown link to a source is no claim of its own. Sentences with fewer than three
+content words ("Sure!", "In short:") are not counted either way.
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ from typing import Any
 
 _SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]?\s+|\n\s*(?:[-*•]|\d{1,3}[.)])?\s*")
 _CITATION = re.compile(r"\[\d{1,3}(?:\s*,\s*\d{1,3})*\]|\[\^?\d{1,3}\]|【\d{1,3}[^】]{0,40}】")
-_TOKEN = re.compile(r"[a-z]+|\d+(?:[.,]\d+)*")
+# A link's target and a bare URL say where a claim comes from, not what it is: left out.
+_URL = re.compile(r"(?<=\])\(\s*<?[a-z][a-z0-9+.\-]{0,15}:[^()\s]{0,2000}\)|\b[a-z][a-z0-9+.\-]{0,15}://\S{1,2000}",
+                  re.IGNORECASE)
+# A number hyphenated to the word before it is part of a name ("gemini-3.8", "covid-19"), not
+# a figure the evidence must state.
+_TOKEN = re.compile(r"[a-z]+(?:-\d+(?:[.,]\d+)*)?|\d+(?:[.,]\d+)*")
 _STOPWORDS = frozenset([
     "a", "an", "the", "and", "or", "but", "if", "then", "than", "that", "this", "these", "those",
     "there", "their", "they", "them", "it", "its", "is", "are", "was", "were", "be", "been", "being",
@@ -53,13 +59,15 @@ def _terms(sentence: str) -> tuple[set[str], set[str]]:
     for token in _TOKEN.findall(sentence.lower()):
         if token[0].isdigit():
             numbers.add(token.replace(",", "").rstrip("."))
-        elif token not in _STOPWORDS and len(token) > 1:
+            continue
+        token = token.split("-", 1)[0]
+        if token not in _STOPWORDS and len(token) > 1:
             words.add(_stem(token))
     return words, numbers
 
 
 def sentences(text: str) -> list[str]:
-    text = _CITATION.sub("", text)
+    text = _URL.sub("", _CITATION.sub("", text))
     return [s.strip() for s in _SENTENCE.split(text) if s and s.strip()]
 
 

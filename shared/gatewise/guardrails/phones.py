@@ -14,7 +14,7 @@ from functools import cache, lru_cache
 
 import phonenumbers
 
-from gatewise.guardrails.candidates import matches_at
+from gatewise.guardrails.candidates import label_start, matches_at
 from gatewise.guardrails.entities import Finding, Occupied
 from gatewise.guardrails.normalize import ascii_bytes
 
@@ -51,7 +51,9 @@ _ID_WORDS = frozenset([
     "routing", "version", "build", "patent", "doi", "zip", "postcode", "postal", "#",
 ])
 _LAST_WORDS = re.compile(r"[a-z#]+")
-_SENTENCE_END = re.compile(r"[.!?]\s|\n")  # a line break ends a clause too
+# A line break ends a clause too; the dot of "no.", "nr." or "ref." right before the number
+# does not (it abbreviates the label).
+_SENTENCE_END = re.compile(r"[.!?]\s(?=\s*\S)|(?<!\bno)(?<!\bnr)(?<!\bref)[.!?]\s|\n")
 _CONTINUES = re.compile(r"[-/.][0-9A-Za-z]|:\d")
 # An amount (34912.50) or a measurement such as a coordinate (46.619488), which some regions
 # would dial.
@@ -83,7 +85,9 @@ def find_phones(text: str, lower: str, regions: Sequence[str], taken: Occupied, 
         if count < _MIN_DIGITS or count > 17 or taken.overlaps(*match.span()) or _DATE.fullmatch(raw) \
                 or _DATE_FIRST.match(raw):
             continue
-        clause = _SENTENCE_END.split(before)[-1]
+        # Words before an earlier finding or number ("SSN 536-22-8714 and phone ...") are its label.
+        lead = taken.end_before(match.start(), max(0, match.start() - _CONTEXT_CHARS))
+        clause = _SENTENCE_END.split(lower[label_start(lower, lead, match.start()):match.start()])[-1]
         last_words = _LAST_WORDS.findall(clause)[-3:]
         if not _ID_WORDS.isdisjoint(last_words) or _looks_like_other(raw, text, match.end()):
             continue

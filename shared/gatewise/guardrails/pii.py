@@ -1,5 +1,6 @@
 """PII with validation: every candidate a pattern finds must also pass the identifier's own rule
-(Luhn and issuer ranges, IBAN mod-97 and country length, SSN number ranges, ``ipaddress``,
+(Luhn and issuer ranges, IBAN mod-97 and country length, SSN number ranges unless the text
+calls it an SSN, the national ids' own rules (:mod:`national_ids`), ``ipaddress``,
 libphonenumber) before it counts.
 
 Patterns run on the normalised view (see :mod:`normalize`), start only at a token boundary
@@ -24,9 +25,11 @@ from gatewise.guardrails.candidates import (
     PHONE_DIGITS,
     Candidates,
     candidates,
+    label_start,
     matches_at,
 )
 from gatewise.guardrails.entities import ENTITY_TYPES, PRIORITY, Finding, Occupied, new_finding
+from gatewise.guardrails.national_ids import find_national_ids
 from gatewise.guardrails.normalize import View, ascii_bytes, class_table, positions
 from gatewise.guardrails.phones import DEFAULT_REGIONS, find_phones
 from gatewise.guardrails.secrets import find_secrets
@@ -83,6 +86,7 @@ def find_pii(view: View, types: Iterable[str] = ALL_TYPES,
     if "EMAIL" in wanted and "@" in text:
         found += _emails(text)
     found += _numbers(view, wanted, places, secrets)
+    found += find_national_ids(text, places.classes, wanted)
     if "PHONE" in wanted and places.numbers:  # last: digits taken by a card, IBAN or IP are not a phone
         taken = _occupied(text, found)
         # A candidate that begins inside a card, IBAN or address overlaps it and would be refused.
@@ -126,10 +130,13 @@ def _numbers(view: View, wanted: frozenset[str], places: Candidates,
     yield from ibans
     if "US_SSN" in wanted:
         for m in matches_at(_SSN, text, places.ssn_starts()):
-            if not ssn_ok(m.group(1), m.group(3), m.group(4)):
+            said = _SSN_WORDS.search(lower, label_start(lower, max(0, m.start() - _CONTEXT_CHARS), m.start()),
+                                     m.start()) is not None
+            # Nine bare digits are an SSN only when the text says so; a number the SSA never
+            # issues (an advertising sample, area 666) is one only then, too: the writer says
+            # it is theirs.
+            if not said and (not m.group(2) or not ssn_ok(m.group(1), m.group(3), m.group(4))):
                 continue
-            if not m.group(2) and not _SSN_WORDS.search(lower[max(0, m.start() - _CONTEXT_CHARS):m.start()]):
-                continue  # nine bare digits are an SSN only when the text says so
             yield Finding("US_SSN", m.start(), m.end(), m.group(1) + m.group(3) + m.group(4))
     if "IP_ADDRESS" in wanted and "." in text:
         yield from _ipv4(text, lower, places.dotted)
@@ -148,7 +155,8 @@ def _ipv4(text: str, lower: str, dotted: list[int]) -> list[Finding]:
             end = m.end()
             lead = at - _VERSION_WINDOW if at > _VERSION_WINDOW else 0
             window = lower[lead:at]
-            if ("e" in window or "i" in window or "§" in window) and version(lower, lead, at) is not None:
+            if ("e" in window or "i" in window or "§" in window) \
+                    and version(lower, label_start(lower, lead, at), at) is not None:
                 continue
             found.append(new_finding(("IP_ADDRESS", at, end, m.group(), "")))
     return found

@@ -112,6 +112,33 @@ def ssn_ok(area: str, group: str, serial: str) -> bool:
     return area + group + serial not in _SSN_SAMPLES
 
 
+# UK National Insurance number prefixes HMRC never issues (besides the letters below).
+_NINO_NO_PREFIX = frozenset({"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"})
+
+
+def nino_ok(prefix: str, suffix: str) -> bool:
+    """HMRC's format rules for an upper-case National Insurance number: neither prefix letter
+    D, F, I, Q, U or V, the second not O, none of the withheld prefixes, a suffix A to D."""
+    first, second = prefix[0], prefix[1]
+    return (first not in "DFIQUV" and second not in "DFIQUVO" and prefix not in _NINO_NO_PREFIX
+            and suffix in "ABCD")
+
+
+_NIF_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
+
+
+def es_nif_ok(number: str) -> bool:
+    """The check letter of an upper-case Spanish DNI (8 digits and a letter) or NIE (X, Y or Z,
+    7 digits and a letter): the number, with X, Y, Z read as 0, 1, 2, modulo 23. A number of
+    zeros is a form's placeholder."""
+    digits = number[:-1].translate(_NIE_PREFIX)
+    return len(digits) == 8 and digits.isdigit() and int(digits) > 0 \
+        and _NIF_LETTERS[int(digits) % 23] == number[-1]
+
+
+_NIE_PREFIX = str.maketrans("XYZ", "012")
+
+
 _OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
 IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"  # four octets, as a pattern to embed
 _IPV4_OCTETS = re.compile(IPV4)

@@ -36,6 +36,24 @@ async def test_a_luhn_valid_card_is_found_and_redacted_and_an_invalid_one_passes
     assert clean["verdict"] == "pass" and clean["text"] == f"charge {INVALID_CARD}"
 
 
+async def test_every_pii_type_is_redacted_in_one_text(connect) -> None:
+    text = ("Reply about SSN 536-22-8714 and phone (415) 555-0132, NI number AB 12 34 56 C, "
+            "DNI 12345678Z, card 4111 1111 1111 1111, mail a.b@example.org")
+    async with connect() as client:
+        out = await call(client, "check_guardrails", {
+            "text": text, "guardrails": {"input_filters": {"pii_detection": True}}})
+        named = await call(client, "check_guardrails", {
+            "text": "My SSN is 123-45-6789 and my NINO is ab123456c",
+            "guardrails": {"input_filters": {"pii_detection": {"SSN": "flag",
+                                                               "national insurance number": "block"}}}})
+    assert out["text"] == ("Reply about SSN <US_SSN_1> and phone <PHONE_1>, NI number <UK_NINO_1>, "
+                           "DNI <ES_NIF_1>, card <CREDIT_CARD_1>, mail <EMAIL_1>")
+    assert out["checks"][0]["entities"] == {"US_SSN": 1, "PHONE": 1, "UK_NINO": 1, "ES_NIF": 1,
+                                            "CREDIT_CARD": 1, "EMAIL": 1}
+    assert named["verdict"] == "block" and named["checks"][0]["entities"] == {"US_SSN": 1, "UK_NINO": 1}
+    assert "6789" not in json.dumps(named["checks"]) and "123456" not in json.dumps(named["checks"])
+
+
 async def test_blocking_settings_name_the_check_and_messages_keep_their_shape(connect) -> None:
     guardrails = {"input_filters": {"pii_detection": {"CREDIT_CARD": "block", "EMAIL": "redact"},
                                     "custom_blocklist": ["project falcon"]}}
@@ -118,6 +136,8 @@ async def test_callers_phone_region_lists_add_one_cached_load_per_region(connect
     ({"text": "a", "guardrails": {"input_filters": {"pii_detection": {"CREDIT_CARD": "shred"}}}},
      "`guardrails`: input_filters.pii_detection"),
     ({"text": "a", "guardrails": {"input_filters": {"custom_blocklist": "secret-codename"}}}, "`guardrails`"),
+    ({"text": "a", "guardrails": {"input_filters": {"pii_detection": {"PASSPORT": "block"}}}},
+     "UK_NINO, ES_NIF"),
     ({"text": "a", "guardrails": {"input_guardrails": [{"deny": True}]}}, "not a Portkey guardrail"),
     ({"text": "a", "guardrails": {"input_filters": {"custom_blocklist": ["w" * 70_000]}}}, "over 64 KiB"),
 ])
