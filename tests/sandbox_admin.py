@@ -48,3 +48,8 @@ class SandboxAdmin:
     def reject_server_tool(self, *models: str) -> dict[str, Any]:
         """Make these models (``"*"``: all) refuse the web search server tool; none: accept."""
         return self._call("PUT", "search", json={"reject_server_tool": list(models)})
+
+    def tamper(self, **content: object) -> None:
+        """Add ``append_text`` and ``citations`` ({url, title, content}) to every chat answer, and
+        make ``images`` (URLs) its only images, until reset."""
+        self._call("PUT", "tamper", json=content)

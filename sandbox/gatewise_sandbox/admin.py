@@ -12,6 +12,7 @@ from starlette.responses import Response
 from gatewise_sandbox.checks import BadRequest, json_body
 from gatewise_sandbox.faults import WILDCARD, FaultRule
 from gatewise_sandbox.state import SandboxState
+from gatewise_sandbox.tamper import Tamper
 from gatewise_sandbox.wire import json_response
 
 
@@ -66,6 +67,17 @@ async def put_search(request: Request) -> Response:
         return exc.response()
     state.reject_server_tool(models)
     return json_response(_search_table(state))
+
+
+async def put_tamper(request: Request) -> Response:
+    """Body: ``{"append_text": "...", "images": [url, ...], "citations": [{"url", "title",
+    "content"}, ...]}``: put in every chat answer until changed or reset; ``{}`` stops it."""
+    state = _state(request)
+    try:
+        state.tamper = Tamper.from_body(await json_body(request))
+    except BadRequest as exc:
+        return exc.response()
+    return json_response({"ok": True})
 
 
 def _search_table(state: SandboxState) -> dict[str, list[str]]:

@@ -50,6 +50,7 @@ def create_app(config: SandboxConfig | SandboxState | None = None) -> Starlette:
         Route("/_sandbox/faults", admin.delete_faults, methods=["DELETE"]),
         Route("/_sandbox/search", admin.get_search, methods=["GET"]),
         Route("/_sandbox/search", admin.put_search, methods=["PUT"]),
+        Route("/_sandbox/tamper", admin.put_tamper, methods=["PUT"]),
         Route("/_sandbox/stats", admin.stats, methods=["GET"]),
         Route("/_sandbox/received", admin.received, methods=["GET"]),
         Route("/_sandbox/reset", admin.reset, methods=["POST"]),

@@ -177,9 +177,9 @@ def _origin(request: Request) -> str:
     return request.headers.get("http-referer", "")[:200]
 
 
-def _answer(chat: ChatRequest, plan: Plan) -> tuple[str, int, str, list[dict[str, Any]]]:
+def _answer(state: SandboxState, chat: ChatRequest, plan: Plan) -> tuple[str, int, str, list[dict[str, Any]]]:
     """The text, its token count, the finish reason and the text's citations, honouring the
-    output limit."""
+    output limit, with any tampering added."""
     info = plan.info
     citations: list[dict[str, Any]] = []
     if plan.wanted is not None:
@@ -192,13 +192,17 @@ def _answer(chat: ChatRequest, plan: Plan) -> tuple[str, int, str, list[dict[str
     limits = [n for n in (chat.max_tokens, info.max_completion_tokens) if n]
     limit = min(limits) if limits else None
     tokens = answers.count_tokens(text)
+    finish = "stop"
     if limit is not None and tokens > limit:
         text = answers.truncate(text, limit)
-        return text, limit, "length", websearch.surviving(citations, len(text))
-    return text, tokens, "stop", citations
+        tokens, finish, citations = limit, "length", websearch.surviving(citations, len(text))
+    tamper = state.tamper
+    return text + tamper.append_text, tokens, finish, citations + tamper.annotations()
 
 
-def _pictures(chat: ChatRequest, plan: Plan) -> list[dict[str, Any]]:
+def _pictures(state: SandboxState, chat: ChatRequest, plan: Plan) -> list[dict[str, Any]]:
+    if state.tamper.images:
+        return state.tamper.pictures()
     if plan.wanted is None:
         return []
     return imagegen.images(plan.wanted, answers.last_user_text(chat.messages))
@@ -221,8 +225,8 @@ def _usage(plan: Plan, text_tokens: int, pictures: int) -> Usage:
 def _plain(state: SandboxState, chat: ChatRequest, plan: Plan, started: float, origin: str
            ) -> Response:
     info = plan.info
-    text, tokens_out, finish, citations = _answer(chat, plan)
-    pictures = _pictures(chat, plan)
+    text, tokens_out, finish, citations = _answer(state, chat, plan)
+    pictures = _pictures(state, chat, plan)
     error: dict[str, Any] | None = None
     if plan.fault.kind == "mid_stream":  # the provider died part-way: a partial, failed choice
         text = text[: max(1, len(text) // 2)]
@@ -256,13 +260,13 @@ def _streamed(state: SandboxState, chat: ChatRequest, plan: Plan, started: float
             remaining -= step
             if remaining > 0:
                 yield KEEPALIVE
-        text, tokens_out, finish, citations = _answer(chat, plan)
+        text, tokens_out, finish, citations = _answer(state, chat, plan)
         pieces = _pieces(text)
         pictures: list[dict[str, Any]] = []
         if plan.fault.kind == "mid_stream":
             pieces = pieces[: max(1, len(pieces) // 2)]
         else:
-            pictures = _pictures(chat, plan)
+            pictures = _pictures(state, chat, plan)
         for i, piece in enumerate(pieces):
             last = i == len(pieces) - 1 and plan.fault.kind != "mid_stream"
             choice = delta(piece, first=i == 0, finish_reason=finish if last else None)

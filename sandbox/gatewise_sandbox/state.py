@@ -13,6 +13,7 @@ from gatewise.catalog import Catalog, ModelInfo, snapshot_json, strip_variant
 from gatewise_sandbox.answers import content_text
 from gatewise_sandbox.faults import Fault, FaultBook, FaultRule
 from gatewise_sandbox.portkey.state import PortkeyState
+from gatewise_sandbox.tamper import Tamper
 from gatewise_sandbox.wire import Generation, dumps
 
 MAX_RECEIVED = 64  # chat requests remembered for /_sandbox/received
@@ -67,6 +68,7 @@ class SandboxState:
         self.portkey = PortkeyState(self.config.seed)  # the Admin API stand-in under /v1
         self.portkey_cache: dict[str, Any] = {}  # Portkey data-plane simple cache, by request hash
         self.server_tool_rejections: frozenset[str] = frozenset()  # model ids, or "*"
+        self.tamper = Tamper()  # content added to every chat answer
         # The text of the latest chat requests, so tests can see what a gateway sent on.
         self.received: deque[dict[str, Any]] = deque(maxlen=MAX_RECEIVED)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -144,11 +146,12 @@ class SandboxState:
                     "total_usage": self.total_usage}
 
     def reset(self, seed: int | None = None) -> None:
-        """Forget counters, fault rules, search rejections and generations; restart the random
+        """Forget counters, fault rules, search rejections, tampering and generations; restart the random
         sequence; reseed the Portkey Admin API stand-in."""
         self.faults.clear()
         self.faults.reseed(seed)
         self.server_tool_rejections = frozenset()
+        self.tamper = Tamper()
         self.portkey.reset(seed)
         self.portkey_cache.clear()
         with self._lock:

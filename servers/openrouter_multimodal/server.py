@@ -187,8 +187,10 @@ def create_server(settings: Settings) -> MCPServer[MultimodalService]:
         description=(
             "Draw images from a text prompt with an image-output model (default: the cheapest in "
             "the catalogue). Returns every image as MCP image content, plus model, tokens and cost "
-            "in USD. With save: true the files are written under the configured output folder "
-            "(refused when none is set). Costs money per call; never retried automatically."
+            "in USD; returned images are checked (image types only, decoded within the pixel limits) "
+            "and any dropped are counted in warnings. With save: true the files are written under "
+            "the configured output folder (refused when none is set). Costs money per call; never "
+            "retried automatically."
         ),
     )
     @tool_errors
@@ -215,8 +217,10 @@ def create_server(settings: Settings) -> MCPServer[MultimodalService]:
         description=(
             "Ask an audio-capable model about a recording (transcribe, summarise, identify). The "
             "audio is a local path under the allowed folders or a data: URL (audio URLs are not "
-            "accepted by OpenRouter). Default model: the cheapest that accepts audio. Returns the "
-            "answer, model, tokens and cost in USD. Costs money per call."
+            "accepted by OpenRouter); its format is read from its bytes, and anything that is not "
+            "wav, mp3, flac, m4a, ogg, aac or aiff is refused before any call. Default model: the "
+            "cheapest that accepts audio. Returns the answer, model, tokens and cost in USD. Costs "
+            "money per call."
         ),
     )
     @tool_errors
@@ -226,7 +230,7 @@ def create_server(settings: Settings) -> MCPServer[MultimodalService]:
         question: Question = "Transcribe this recording.",
         model: Model = None,
         audio_format: Annotated[Literal["wav", "mp3", "flac", "m4a", "ogg", "aac", "aiff"] | None, Field(
-            description="Format, when it cannot be told from the name or data URL.")] = None,
+            description="Optional: the format is read from the audio; when given, it must match.")] = None,
         max_tokens: MaxTokens = None,
         temperature: SamplingTemperature = None,
     ) -> Annotated[CallToolResult, MediaAnalysis]:
@@ -239,8 +243,9 @@ def create_server(settings: Settings) -> MCPServer[MultimodalService]:
         name=ToolName.ANALYZE_VIDEO,
         annotations=calls_model("Analyze video"),
         description=(
-            "Ask a video-capable model about a clip. The video is a local mp4/webm/mov file under "
-            "the allowed folders, a data:video/... URL, or a URL the provider fetches itself (for "
+            "Ask a video-capable model about a clip. The video is a local mp4/webm/mov/mpeg file "
+            "under the allowed folders (its type read from its bytes), a data:video/... URL whose "
+            "type matches its bytes, or a URL the provider fetches itself (for "
             "Gemini, YouTube links). Default model: the cheapest that accepts video. Returns the "
             "answer, model, tokens and cost in USD. Costs money per call."
         ),

@@ -56,7 +56,7 @@ _DEFAULT_HINTS: dict[ErrorCode, str] = {
     ErrorCode.UPSTREAM_TIMEOUT: "The provider was too slow; retry, or raise the timeout.",
     ErrorCode.UNSAFE_PATH: "Only files under the configured allowed directories can be read.",
     ErrorCode.UNSAFE_URL: "Only public http(s) URLs are fetched.",
-    ErrorCode.TOO_LARGE: "Send less data; the limit is named in the configuration.",
+    ErrorCode.TOO_LARGE: "Send less data: smaller or fewer files, or shorter text.",
     ErrorCode.UNSUPPORTED_FORMAT: "Convert the input to a supported format.",
     ErrorCode.CONFIG_ERROR: "Fix the configuration file or environment variable named above.",
     ErrorCode.STORAGE_UNAVAILABLE: "The shared database is unreachable; retry shortly (it reconnects).",

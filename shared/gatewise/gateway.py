@@ -40,7 +40,7 @@ from gatewise.routing.portkey_config import parse_portkey_config
 from gatewise.routing.portkey_route import PortkeyPolicy
 from gatewise.routing.sticky import StickyRoutes, conversation_key
 from gatewise.runtime import Runtime
-from gatewise.search.citations import Citation, from_annotations
+from gatewise.search.citations import Citation, from_annotations, unusable_warning
 from gatewise.search.forms import SearchOptions
 from gatewise.strict_types import JsonObject, StringMap
 from gatewise.upstream.chat import Content, ContentPart, Message, image_url_of, is_image
@@ -348,6 +348,8 @@ class RoutingGateway:
             reason += f"; fell back after {failed}"
         if result.web_search:
             reason += f"; searched the web ({result.web_search.replace('_', ' ')})"
+        cited = from_annotations(result.content, result.annotations) if plan.web_search else None
+        citations, unusable = cited or ([], 0)
         # Validated as one document: the nested models as plain fields cost one pass, where
         # building each model on its own costs a validation apiece.
         return CompletionResult.model_validate({
@@ -363,11 +365,11 @@ class RoutingGateway:
             "tokens_out": result.tokens_out,
             "cost_usd": call.rows[-1].cost_usd,
             "cache_status": call.cache_status,
-            "citations": from_annotations(result.content, result.annotations) if plan.web_search else [],
+            "citations": citations,
             "latency_ms": call.elapsed_ms(),
             "finish_reason": result.finish_reason,
             "request_id": call.request_id,
-            "warnings": [*self.routing.warnings, *call.warnings,
+            "warnings": [*self.routing.warnings, *call.warnings, *unusable_warning(unusable),
                          *([f"{call.semantic_miss} (answers asked for with explain: true are kept apart "
                             "from plain ones)"] if explain and call.semantic_miss else [])],
         })

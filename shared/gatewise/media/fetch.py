@@ -19,7 +19,7 @@ from urllib.parse import urljoin
 import httpx
 
 from gatewise.config import MediaConfig
-from gatewise.errors import ErrorCode, GatewiseError, quoted
+from gatewise.errors import ErrorCode, GatewiseError, quoted, short_upstream_text
 from gatewise.media.urls import DEFAULT_PORTS, IPAddress, address_refusal, check_url, unsafe
 from gatewise.upstream.http import tls_context
 
@@ -27,6 +27,8 @@ from gatewise.upstream.http import tls_context
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 
 _REDIRECTS = {301, 302, 303, 307, 308}
+# A failed fetch is this machine's own request, not the provider's: the default hints would mislead.
+FETCH_HINT = "Check that the URL is public and reachable, or send the file as a data: URL or local path."
 
 
 @dataclass(frozen=True)
@@ -65,19 +67,20 @@ async def _vet(url: str, *, allow_loopback: bool, resolver: Resolver) -> _Target
         try:
             answers = await resolver(host, port)
         except OSError as exc:
-            raise GatewiseError(ErrorCode.UPSTREAM_ERROR, f"Could not resolve {host}: {exc}.") from None
+            raise _failed(f"Could not resolve {quoted(host)}: {short_upstream_text(str(exc), 80)}.") from None
         if not answers:
-            raise GatewiseError(ErrorCode.UPSTREAM_ERROR, f"Could not resolve {host}: no addresses.")
+            raise _failed(f"Could not resolve {quoted(host)}: no addresses.")
         addresses = []
         for answer in answers:
             try:
                 address = ipaddress.ip_address(answer)
             except ValueError:
-                raise unsafe(f"host {host} resolves to an unusable address {answer}") from None
+                raise unsafe(f"host {quoted(host)} resolves to an unusable address {quoted(answer)}"
+                             ) from None
             # Any bad answer refuses the whole name: the next lookup might return just that one.
             reason = address_refusal(address, allow_loopback=allow_loopback)
             if reason:
-                raise unsafe(f"host {host} resolves to {reason}")
+                raise unsafe(f"host {quoted(host)} resolves to {reason}")
             addresses.append(address)
     scheme = checked.parts.scheme.lower()
     shown = f"[{host}]" if checked.address is not None and checked.address.version == 6 else host
@@ -99,14 +102,14 @@ async def _get(client: httpx.AsyncClient, target: _Target, limit: int) -> tuple[
             return response, b""
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            raise GatewiseError(ErrorCode.TOO_LARGE,
-                                f"{target.url} is {int(declared)} bytes; the limit is {limit}.")
+            raise GatewiseError(ErrorCode.TOO_LARGE, f"{quoted(target.url)} is {int(declared):,} bytes; the "
+                                f"limit is {limit:,} (media.max_input_bytes).")
         body = bytearray()
         async for chunk in response.aiter_bytes():
             body += chunk
             if len(body) > limit:
-                raise GatewiseError(ErrorCode.TOO_LARGE,
-                                    f"{target.url} is larger than the limit of {limit} bytes.")
+                raise GatewiseError(ErrorCode.TOO_LARGE, f"{quoted(target.url)} is larger than the limit "
+                                    f"of {limit:,} bytes (media.max_input_bytes).")
         return response, bytes(body)
     finally:
         await response.aclose()
@@ -121,15 +124,13 @@ async def _fetch(url: str, config: MediaConfig, client: httpx.AsyncClient, *,
         if 200 <= status < 300:
             return FetchedResource(body, url, response.headers.get("content-type"), hop)
         if status not in _REDIRECTS:
-            raise GatewiseError(ErrorCode.UPSTREAM_ERROR, f"{quoted(url)} answered HTTP {status}.",
-                                status=status)
+            raise _failed(f"{quoted(url)} answered HTTP {status}.", status=status)
         location = response.headers.get("location")
         if not location:
-            raise GatewiseError(ErrorCode.UPSTREAM_ERROR,
-                                f"{quoted(url)} answered HTTP {status} without a Location.", status=status)
+            raise _failed(f"{quoted(url)} answered HTTP {status} without a Location.", status=status)
         url = urljoin(url, location)
-    raise GatewiseError(ErrorCode.UPSTREAM_ERROR,
-                        f"More than {config.max_redirects} redirects; stopped before {quoted(url)}.")
+    raise _failed(f"More than {config.max_redirects} redirects (media.max_redirects); stopped before "
+                  f"{quoted(url)}.")
 
 
 async def fetch_url(
@@ -156,11 +157,14 @@ async def fetch_url(
                 return await _fetch(url, config, client, allow_loopback=allow_loopback_for_tests,
                                     resolver=resolver or _system_resolver)
         except (TimeoutError, httpx.TimeoutException):
-            raise GatewiseError(ErrorCode.UPSTREAM_TIMEOUT,
-                                f"Fetching {quoted(url)} took longer than {timeout:g}s.") from None
+            raise GatewiseError(ErrorCode.UPSTREAM_TIMEOUT, f"Fetching {quoted(url)} took longer than "
+                                f"{timeout:g}s (media.fetch_timeout_s).", hint=FETCH_HINT) from None
         except httpx.InvalidURL:
             raise GatewiseError(ErrorCode.INVALID_INPUT,
                                 f"The URL {quoted(url)} cannot be requested.") from None
         except httpx.HTTPError as exc:
-            raise GatewiseError(ErrorCode.UPSTREAM_ERROR,
-                                f"Fetching {quoted(url)} failed: {type(exc).__name__}.") from None
+            raise _failed(f"Fetching {quoted(url)} failed: {type(exc).__name__}.") from None
+
+
+def _failed(message: str, *, status: int | None = None) -> GatewiseError:
+    return GatewiseError(ErrorCode.UPSTREAM_ERROR, message, hint=FETCH_HINT, status=status)

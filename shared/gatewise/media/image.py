@@ -20,6 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from gatewise.config import MediaConfig
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.media.metadata import strip_metadata
+from gatewise.media.sniff import image_format
 
 _ACCEPTED = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
 # Formats a vision API takes as they are, so an unchanged image is sent byte for byte.
@@ -32,6 +33,8 @@ _ORIENTATION_TAG = 0x0112
 _SAMPLE_SIDE = 256
 _GRAPHIC_MAX_COLOURS = 2048
 _PNG_MODES = {"1", "L", "LA", "P", "RGB", "RGBA"}
+# Colour modes vision APIs read; others (CMYK, YCbCr, LAB, 16-bit and float grey) are converted.
+_SENDABLE_MODES = _PNG_MODES
 
 
 @dataclass(frozen=True)
@@ -111,14 +114,7 @@ def prepare_image(
         actions.append(f"first frame of {frames}")
 
     _draft(im, target)
-    try:
-        im.load()
-    except Image.DecompressionBombError:
-        raise _too_many_pixels(label) from None
-    except (OSError, SyntaxError, ValueError, EOFError):
-        raise GatewiseError(
-            ErrorCode.UNSUPPORTED_FORMAT, f"{label} is a damaged or truncated {fmt} file."
-        ) from None
+    _load(im, settings, label)
 
     # Read after load(): for PNG the eXIf chunk may follow the pixel data.
     orientation = im.getexif().get(_ORIENTATION_TAG, 1)
@@ -140,11 +136,41 @@ def prepare_image(
         im = im.resize(target, resample, reducing_gap=2.0)
         actions.append(f"scaled {shown[0]}x{shown[1]} → {target[0]}x{target[1]}")
 
+    if im.mode not in _SENDABLE_MODES:
+        actions.append(f"colour mode {im.mode} converted")
     if not actions and fmt in _PASS_THROUGH:
         return _as_is(data, fmt, im.size, actions)
     out, mime = _encode(im, fmt, settings, actions)
     return _result(out, mime, im.size, (width, height), fmt, actions, resized=target is not None,
                    original_bytes=len(data))
+
+
+def verify_image(data: bytes, settings: MediaConfig, decoded: list[ImageHeader], *, source: str) -> str:
+    """Decode all of an image a model returned, within the limits of ``settings``; return its MIME
+    type, read from the content. Only formats a client can show (PNG, JPEG, WebP, GIF) pass.
+    ``decoded`` holds the images of the same answer verified before this one, so that together
+    they stay within the per-call decode budget; this one joins it."""
+    im = _open_checked(data, settings, source)
+    mime = _PASS_THROUGH.get(im.format or "")
+    if mime is None:
+        raise GatewiseError(ErrorCode.UNSUPPORTED_FORMAT,
+                            f"{source} is {im.format}, not PNG, JPEG, WebP or GIF.")
+    pixels = im.width * im.height
+    header = ImageHeader(pixels, pixels * _bytes_per_pixel(im.mode))
+    check_call_budget([*decoded, header], settings)
+    _load(im, settings, source)
+    decoded.append(header)
+    return mime
+
+
+def _load(im: Image.Image, settings: MediaConfig, label: str) -> None:
+    """Decode the pixels; a file that ends early or holds broken data is UNSUPPORTED_FORMAT."""
+    try:
+        im.load()
+    except Image.DecompressionBombError:
+        raise _too_many_pixels(label, settings) from None
+    except (OSError, SyntaxError, ValueError, EOFError):
+        raise _damaged(label, im.format or "image") from None
 
 
 def _as_is(data: bytes, fmt: str, size: tuple[int, int], actions: list[str]) -> PreparedImage:
@@ -164,7 +190,7 @@ def _open_checked(data: bytes, settings: MediaConfig, label: str) -> Image.Image
             f"{label} is {len(data):,} bytes; the limit is {settings.max_input_bytes:,} "
             "(media.max_input_bytes).",
         )
-    im = _open(data, label)
+    im = _open(data, settings, label)
     width, height = im.size
     if width * height > settings.max_pixels:
         raise GatewiseError(
@@ -175,12 +201,15 @@ def _open_checked(data: bytes, settings: MediaConfig, label: str) -> Image.Image
     return im
 
 
-def _open(data: bytes, label: str) -> Image.Image:
+def _open(data: bytes, settings: MediaConfig, label: str) -> Image.Image:
     try:
         return Image.open(io.BytesIO(data), formats=_ACCEPTED)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # the warning, if made an error
-        raise _too_many_pixels(label) from None
+        raise _too_many_pixels(label, settings) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        announced = image_format(data)
+        if announced in _ACCEPTED:  # the right signature, but the header itself is cut or broken
+            raise _damaged(label, announced) from None
         accepted = ", ".join(_ACCEPTED)
         raise GatewiseError(
             ErrorCode.UNSUPPORTED_FORMAT,
@@ -188,8 +217,16 @@ def _open(data: bytes, label: str) -> Image.Image:
         ) from None
 
 
-def _too_many_pixels(label: str) -> GatewiseError:
-    return GatewiseError(ErrorCode.TOO_LARGE, f"{label} has too many pixels to decode safely.")
+def _damaged(label: str, fmt: str) -> GatewiseError:
+    return GatewiseError(ErrorCode.UNSUPPORTED_FORMAT, f"{label} is a damaged or truncated {fmt} file.",
+                         hint="Send the whole file again, or convert it to PNG or JPEG.")
+
+
+def _too_many_pixels(label: str, settings: MediaConfig) -> GatewiseError:
+    """Pillow's own decompression-bomb guard fired: the header claims far more pixels than any limit."""
+    return GatewiseError(ErrorCode.TOO_LARGE, f"{label} has too many pixels to decode safely; the limit "
+                                              f"is {settings.max_pixels:,} pixels (media.max_pixels).",
+                         hint="Send a smaller image.")
 
 
 def _target(size: tuple[int, int], settings: MediaConfig) -> tuple[int, int] | None:

@@ -21,6 +21,9 @@ from gatewise.errors import ErrorCode, GatewiseError, quoted
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# A link from upstream content longer than this is dropped whole: cut short, it would lead elsewhere.
+MAX_LINK_CHARS = 2048
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]{0,15}):", re.I)
 _LOCAL_SUFFIXES = ("localhost", "local", "internal", "home.arpa")
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*"
                        r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
@@ -56,8 +59,24 @@ def check_url(url: str, *, allow_loopback: bool = False) -> CheckedUrl:
     reason = (_local_name(host) if literal is None
               else address_refusal(literal, allow_loopback=allow_loopback))
     if reason:
-        raise unsafe(f"host {host} is {reason}")
+        raise unsafe(f"host {quoted(host)} is {reason}")
     return CheckedUrl(parts, host, port, literal)
+
+
+def link_refusal(url: str) -> str | None:
+    """Why a link in upstream content (a returned image, a cited source) must not be passed on to
+    a reader, e.g. "a file: link, not http(s)"; None when it may be. Judged without DNS, as for
+    URLs the provider fetches: the reader resolves it."""
+    scheme = _SCHEME.match(url)
+    if scheme is None or scheme.group(1).lower() not in DEFAULT_PORTS:
+        return f"a {scheme.group(1).lower() + ':' if scheme else 'scheme-less'} link, not http(s)"
+    if len(url) > MAX_LINK_CHARS:
+        return f"a link longer than {MAX_LINK_CHARS:,} characters"
+    try:
+        check_url(url)
+    except GatewiseError:
+        return "a link to a local, private or invalid host"
+    return None
 
 
 def address_refusal(address: IPAddress, *, allow_loopback: bool) -> str | None:
@@ -122,14 +141,14 @@ def _legacy_ipv4(host: str) -> ipaddress.IPv4Address | None:
     if not _NUMERIC_PART.match(parts[-1]):
         return None
     if len(parts) > 4 or not all(_NUMERIC_PART.match(p) for p in parts):
-        raise unsafe(f"host {host} looks numeric but is not a valid IPv4 address")
+        raise unsafe(f"host {quoted(host)} looks numeric but is not a valid IPv4 address")
     try:
         numbers = [_parse_ipv4_number(p) for p in parts]
     except ValueError:
-        raise unsafe(f"host {host} looks numeric but is not a valid IPv4 address") from None
+        raise unsafe(f"host {quoted(host)} looks numeric but is not a valid IPv4 address") from None
     *head, last = numbers
     if any(n > 255 for n in head) or last >= 256 ** (5 - len(numbers)):
-        raise unsafe(f"host {host} is out of range for an IPv4 address")
+        raise unsafe(f"host {quoted(host)} is out of range for an IPv4 address")
     value = last
     for i, n in enumerate(head):
         value += n << (8 * (3 - i))
@@ -151,10 +170,12 @@ def _split(url: str) -> tuple[SplitResult, str, int]:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise GatewiseError(ErrorCode.INVALID_INPUT, f"The URL {quoted(url)} is malformed: {exc}.") from None
+        raise GatewiseError(ErrorCode.INVALID_INPUT,
+                            f"The URL {quoted(url)} is malformed: {quoted(exc)}.") from None
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
-        raise unsafe(f"scheme {scheme or '(none)'} not allowed; only http and https are fetched")
+        shown = quoted(scheme) if scheme else "(none)"
+        raise unsafe(f"scheme {shown} not allowed; only http and https are fetched")
     netloc = parts.netloc
     if "@" in netloc:
         raise unsafe("credentials in the URL (user:password@) are not allowed")
@@ -166,17 +187,23 @@ def _split(url: str) -> tuple[SplitResult, str, int]:
     port = port or DEFAULT_PORTS[scheme]
     if netloc.startswith("["):
         if "%" in host:
-            raise unsafe(f"IPv6 zone ids are not allowed ({host})")
+            raise unsafe(f"IPv6 zone ids are not allowed ({quoted(host)})")
         try:
             return parts, str(ipaddress.IPv6Address(host)), port
         except ValueError:
-            raise unsafe(f"[{host}] is not a valid IPv6 address") from None
+            raise unsafe(f"{quoted(host)} is not a valid IPv6 address") from None
     if host.endswith("."):
         host = host[:-1]
+    ascii_name = ascii_host(host)
+    if ascii_name is None or not _HOSTNAME.match(ascii_name):
+        raise unsafe(f"host {quoted(parts.hostname)} is not a valid host name")
+    return parts, ascii_name, port
+
+
+def ascii_host(host: str) -> str | None:
+    """A host name as DNS spells it, lower-cased: ``bücher.de`` → ``xn--bcher-kva.de`` (IDNA);
+    None when it has no such spelling (an empty or over-long label)."""
     try:
-        host = host.encode("idna").decode("ascii").lower()
+        return host.encode("idna").decode("ascii").lower()
     except UnicodeError:
-        raise unsafe(f"host {parts.hostname} is not a valid host name") from None
-    if not _HOSTNAME.match(host):
-        raise unsafe(f"host {parts.hostname} is not a valid host name")
-    return parts, host, port
+        return None

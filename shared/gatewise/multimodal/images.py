@@ -9,13 +9,13 @@ import functools
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gatewise.config import MediaConfig
 from gatewise.errors import ErrorCode, GatewiseError, quoted
 from gatewise.media.fetch import fetch_url
 from gatewise.media.paths import read_allowed
+from gatewise.media.sniff import audio_format, video_type
 from gatewise.media.urls import check_url
 from gatewise.upstream.chat import AudioPart, VideoPart
 
@@ -25,12 +25,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _WEB_SCHEMES = ("http://", "https://")
-# Audio formats OpenRouter names in `input_audio.format`, by file suffix and by MIME subtype.
-AUDIO_FORMATS = {"wav": "wav", "wave": "wav", "x-wav": "wav", "mp3": "mp3", "mpeg": "mp3",
-                 "flac": "flac", "x-flac": "flac", "m4a": "m4a", "mp4": "m4a", "x-m4a": "m4a",
-                 "ogg": "ogg", "aac": "aac", "aiff": "aiff", "aif": "aiff", "x-aiff": "aiff"}
-VIDEO_TYPES = {"mp4": "video/mp4", "webm": "video/webm", "mov": "video/quicktime",
-               "mpeg": "video/mpeg", "mpg": "video/mpeg"}
+AUDIO_FORMATS = ("wav", "mp3", "flac", "m4a", "ogg", "aac", "aiff")  # OpenRouter's input_audio.format
+VIDEO_FORMATS = "mp4, webm, mov or mpeg"
 
 
 @dataclass(frozen=True)
@@ -45,12 +41,18 @@ class RawMedia:
     mime_type: str | None  # from a data: URL header; None for a local file
 
 
+def is_data_url(source: str) -> bool:
+    """URL schemes are case-insensitive: ``DATA:IMAGE/PNG;BASE64,...`` is a data URL too."""
+    return source[:5].lower() == "data:"
+
+
 def label_of(source: str, index: int) -> str:
-    return f"image {index + 1} (data URL)" if source.startswith("data:") else source
+    return f"image {index + 1} (data URL)" if is_data_url(source) else source
 
 
 def decode_data_url(source: str) -> RawMedia:
     header, sep, payload = source.partition(",")
+    header = header.lower()
     if not sep or not header.endswith(";base64"):
         raise GatewiseError(ErrorCode.INVALID_INPUT,
                             "A data URL must look like data:<type>;base64,<payload>.")
@@ -58,7 +60,7 @@ def decode_data_url(source: str) -> RawMedia:
         data = base64.b64decode(payload.strip(), validate=True)
     except (binascii.Error, ValueError):
         raise GatewiseError(ErrorCode.INVALID_INPUT, "The data URL's payload is not valid base64.") from None
-    mime = header.removeprefix("data:").removesuffix(";base64").strip().lower() or None
+    mime = header.removeprefix("data:").removesuffix(";base64").strip() or None
     return RawMedia(data, mime)
 
 
@@ -91,7 +93,7 @@ async def _read_image(source: str, media: MediaConfig, index: int) -> tuple[str,
     if not source:
         raise GatewiseError(ErrorCode.INVALID_INPUT, f"Image {index + 1} is empty.")
     label = label_of(source, index)
-    if source.startswith("data:"):
+    if is_data_url(source):
         return label, decode_data_url(source).data
     if source.lower().startswith(_WEB_SCHEMES):
         return label, (await fetch_url(source, media)).content
@@ -105,8 +107,8 @@ async def _prepare(read: Sequence[tuple[str, bytes]], media: MediaConfig) -> lis
     # Imported with the first image rather than at start-up: it loads Pillow.
     from gatewise.media.image import check_call_budget, prepare_image
 
-    check_call_budget(await _in_decoders(media, _headers, read, media), media)
-    return [LoadedImage(label, await _in_decoders(media, prepare_image, data, media, source=label))
+    check_call_budget(await in_decoders(media, _headers, read, media), media)
+    return [LoadedImage(label, await in_decoders(media, prepare_image, data, media, source=label))
             for label, data in read]
 
 
@@ -123,50 +125,65 @@ def _decoders(workers: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(workers, thread_name_prefix="gatewise-decode")
 
 
-async def _in_decoders(media: MediaConfig, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+async def in_decoders(media: MediaConfig, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run ``fn`` in the decode threads: off the event loop, queued behind at most one job per call."""
     executor = _decoders(media.decode_workers)
     return await asyncio.get_running_loop().run_in_executor(executor, functools.partial(fn, *args, **kwargs))
 
 
-def audio_part(source: str, media: MediaConfig, audio_format: str | None) -> tuple[AudioPart, int]:
-    """An ``input_audio`` part (raw base64, never a URL) and the byte count sent."""
+def audio_part(source: str, media: MediaConfig, declared: str | None) -> tuple[AudioPart, int]:
+    """An ``input_audio`` part (raw base64, never a URL) and the byte count sent. The format is
+    read from the bytes (a name or data URL type may be wrong); ``declared``, when given, must
+    agree with them."""
     source = source.strip()
     if source.lower().startswith(_WEB_SCHEMES):
         raise GatewiseError(ErrorCode.INVALID_INPUT,
                             "Audio cannot be sent as a URL; give a local file path or a data: URL.")
-    if source.startswith("data:"):
-        raw = decode_data_url(source)
-        guess = (raw.mime_type or "").partition("/")[2]
+    if is_data_url(source):
+        data, label = decode_data_url(source).data, "The data URL"
     else:
         _refuse_other_schemes(source)
-        raw = RawMedia(read_local(source, media), None)
-        guess = Path(source).suffix.lstrip(".").lower()
-    fmt = (audio_format or AUDIO_FORMATS.get(guess, "")).lower()
-    if not fmt:
-        raise GatewiseError(ErrorCode.UNSUPPORTED_FORMAT,
-                            "Cannot tell the audio format; pass `audio_format` (wav, mp3, flac, …).")
-    if len(raw.data) > media.max_input_bytes:
-        raise GatewiseError(ErrorCode.TOO_LARGE, f"The audio is {len(raw.data):,} bytes; the limit is "
-                                                 f"{media.max_input_bytes:,} (media.max_input_bytes).")
-    encoded = base64.b64encode(raw.data).decode("ascii")
-    return {"type": "input_audio", "input_audio": {"data": encoded, "format": fmt}}, len(raw.data)
+        data, label = read_local(source, media), quoted(source, end=True)
+    _check_size(data, media, "The audio")
+    fmt = audio_format(data)
+    if fmt is None:
+        raise GatewiseError(ErrorCode.INVALID_INPUT, f"{label} holds no audio this tool reads "
+                            f"({', '.join(AUDIO_FORMATS)}): its first bytes match none.",
+                            hint="Send a whole audio file in one of those formats.")
+    if declared is not None and declared.lower() != fmt:
+        raise GatewiseError(ErrorCode.INVALID_INPUT,
+                            f"audio_format is {quoted(declared)} but the audio is {fmt}.",
+                            hint=f"Pass audio_format {fmt!r}, or leave it out: it is read from the file.")
+    encoded = base64.b64encode(data).decode("ascii")
+    return {"type": "input_audio", "input_audio": {"data": encoded, "format": fmt}}, len(data)
 
 
 def video_part(source: str, media: MediaConfig) -> tuple[VideoPart, int]:
-    """A ``video_url`` part: web URLs go as they are (the provider fetches them), files as base64."""
+    """A ``video_url`` part: web URLs go as they are (the provider fetches them), files as base64
+    with the type read from their bytes."""
     source = source.strip()
-    if source.startswith("data:") or source.lower().startswith(_WEB_SCHEMES):
+    if is_data_url(source) or source.lower().startswith(_WEB_SCHEMES):
         return {"type": "video_url", "video_url": {"url": source}}, forwarded_size(source, media, "video/")
     _refuse_other_schemes(source)
-    mime = VIDEO_TYPES.get(Path(source).suffix.lstrip(".").lower())
-    if mime is None:
-        raise GatewiseError(ErrorCode.UNSUPPORTED_FORMAT,
-                            f"{quoted(source, end=True)} is not a supported video "
-                            f"({', '.join(sorted(VIDEO_TYPES))}).")
     data = read_local(source, media)
+    mime = _video_type(data, quoted(source, end=True))
     url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
     return {"type": "video_url", "video_url": {"url": url}}, len(data)
+
+
+def _video_type(data: bytes, label: str) -> str:
+    mime = video_type(data)
+    if mime is None:
+        raise GatewiseError(ErrorCode.INVALID_INPUT,
+                            f"{label} holds no video this tool reads ({VIDEO_FORMATS}): its first bytes "
+                            "match none.", hint="Send a whole video file in one of those formats.")
+    return mime
+
+
+def _check_size(data: bytes, media: MediaConfig, what: str) -> None:
+    if len(data) > media.max_input_bytes:
+        raise GatewiseError(ErrorCode.TOO_LARGE, f"{what} holds {len(data):,} bytes; the limit is "
+                                                 f"{media.max_input_bytes:,} (media.max_input_bytes).")
 
 
 # Content-part fields whose URL the provider fetches, with the MIME family a data: URL must have.
@@ -182,16 +199,20 @@ def forwarded_size(url: str, media: MediaConfig, mime_family: str) -> int:
     will reach (and rebinding could change the answer in between). A data: URL must be base64 of
     ``mime_family`` within media.max_input_bytes.
     """
-    if not url.startswith("data:"):
+    if not is_data_url(url):
         check_url(url)
         return 0
     raw = decode_data_url(url)
     if not (raw.mime_type or "").startswith(mime_family):
         raise GatewiseError(ErrorCode.UNSUPPORTED_FORMAT,
                             f"The data URL does not hold a {mime_family}* type.")
-    if len(raw.data) > media.max_input_bytes:
-        raise GatewiseError(ErrorCode.TOO_LARGE, f"The data URL holds {len(raw.data):,} bytes; the limit "
-                                                 f"is {media.max_input_bytes:,} (media.max_input_bytes).")
+    _check_size(raw.data, media, "The data URL")
+    if mime_family == "video/":  # sent on undecoded: its signature is the only check before paying
+        detected = _video_type(raw.data, "The data URL")
+        if detected != raw.mime_type:
+            raise GatewiseError(ErrorCode.INVALID_INPUT, f"The data URL says {quoted(raw.mime_type)} but "
+                                                         f"holds {detected}.",
+                                hint=f"Label it data:{detected};base64,…")
     return len(raw.data)
 
 

@@ -17,21 +17,15 @@ from pydantic import BaseModel, Field
 
 from gatewise.catalog import Catalog, ModelInfo
 from gatewise.errors import ErrorCode, GatewiseError
-from gatewise.multimodal.images import (
-    LoadedImage,
-    audio_part,
-    check_forwarded_parts,
-    decode_data_url,
-    load_images,
-    video_part,
-)
+from gatewise.multimodal.images import LoadedImage, audio_part, check_forwarded_parts, load_images, video_part
+from gatewise.multimodal.returned import ReturnedImages, check_returned_images
 from gatewise.pipeline import CachePolicy, CacheStatusField, Call, Pipeline, SemanticPolicy, one_model
 from gatewise.pipeline.call import R, SemanticMatchField
 from gatewise.pipeline.guarding import GroundingScoreField
 from gatewise.redact import mask
 from gatewise.routing.engine import FallbackExecutor
 from gatewise.runtime import Runtime
-from gatewise.search.citations import Citation, from_annotations
+from gatewise.search.citations import Citation, from_annotations, unusable_warning
 from gatewise.upstream.chat import ContentPart, ImageDetail, ImageURL, Message
 
 SERVER = "openrouter-multimodal"
@@ -79,7 +73,8 @@ class ChatOutput(ModelOutput):
     tool_calls: list[dict[str, Any]] = Field(default_factory=list)
     citations: list[Citation] = Field(default_factory=list, description="Web sources, numbered by first use")
     reasoning: str | None = None
-    images: list[str] = Field(default_factory=list, description="MIME types of returned images")
+    images: list[str] = Field(default_factory=list, description=(
+        "MIME types of the returned images that passed their checks (a warning names any dropped)"))
     semantic_match: SemanticMatchField = None
 
 
@@ -106,7 +101,8 @@ class MediaAnalysis(ModelOutput):
 class GeneratedImage(BaseModel):
     mime_type: str | None
     bytes: int
-    url: str | None = Field(None, description="Set when the model returned a link, not the bytes")
+    url: str | None = Field(None, description=(
+        "Set when the model returned a public http(s) link, not the bytes (never fetched by this server)"))
     saved_path: str | None = None
 
 
@@ -250,17 +246,22 @@ class MultimodalService:
         def build(call: Call[ChatOutput]) -> ChatOutput:
             result = call.answer
             message = result.message
+            citations, unusable = from_annotations(result.content, result.annotations)
             return ChatOutput(
                 **self._usage(call), content=result.content, finish_reason=result.finish_reason,
-                tool_calls=list(message.get("tool_calls") or []),
-                citations=from_annotations(result.content, result.annotations),
-                reasoning=message.get("reasoning"), images=[mime for mime, _ in returned_images(message)])
+                tool_calls=list(message.get("tool_calls") or []), citations=citations,
+                reasoning=message.get("reasoning"), warnings=unusable_warning(unusable))
 
         # Checked above as far as this gateway cares; the rest is the provider's to judge.
         call = self._call("chat_completion", model_id, cast(list[Message], messages), params, build,
                           **self._chat_caching(model_id, params, cache or ChatCaching()))
         out = await self.pipeline.run(call)
-        return out, returned_images(call.answer.message) if call.outcome is not None else []
+        if call.outcome is None:  # from the cache, which keeps an answer's text, not its pictures
+            return out, []
+        returned = await check_returned_images(call.answer.message, self.runtime.settings.media)
+        out = out.model_copy(update={"images": [mime for mime, _ in returned.images],
+                                     "warnings": [*out.warnings, *returned.warnings()]})
+        return out, returned.images
 
     def _chat_caching(self, model_id: str, params: Mapping[str, Any], options: ChatCaching) -> dict[str, Any]:
         """The caches' part of a chat call, by the rules routed_complete follows: a repeat of the
@@ -335,25 +336,31 @@ class MultimodalService:
                     for ref in references]
 
         def build(call: Call[GenerationOutput]) -> GenerationOutput:
-            reply = call.answer.message
-            images = returned_images(reply)
-            links = [url for url in image_urls(reply) if not url.startswith("data:")]
-            if not images and not links:
-                raise GatewiseError(ErrorCode.UPSTREAM_ERROR,
-                                    f"{call.answer.model or model_id}: the model returned no image.",
-                                    hint="Rephrase the prompt or choose another image model.")
-            saved = save_images(images, out_root, call.request_id) if save and out_root else []
-            generated = [GeneratedImage(mime_type=mime, bytes=len(data), saved_path=path)
-                         for (mime, data), path in zip(images, saved or [None] * len(images), strict=True)]
-            generated += [GeneratedImage(mime_type=None, bytes=0, url=url) for url in links]
-            return GenerationOutput(**self._usage(call), text=call.answer.content, images=generated)
+            return GenerationOutput(**self._usage(call), text=call.answer.content, images=[])
 
         # A paid job: a blind retry could pay twice for one picture.
         call = self._call("generate_image", model_id, [message],
                           {"modalities": ["image", "text"], "image_config": config or None}, build,
                           prepare=attach, retries=0)
         out = await self.pipeline.run(call)
-        return out, returned_images(call.answer.message)
+        returned = await check_returned_images(call.answer.message, self.runtime.settings.media)
+        return self._generated(call, out, returned, out_root if save else None), returned.images
+
+    def _generated(self, call: Call[GenerationOutput], out: GenerationOutput, returned: ReturnedImages,
+                   save_to: Path | None) -> GenerationOutput:
+        """The result with the images that passed their checks, saved under ``save_to`` if given."""
+        if not returned.images and not returned.links:
+            dropped = "".join(f" {warning}" for warning in returned.warnings())
+            raise GatewiseError(ErrorCode.UPSTREAM_ERROR,
+                                f"{out.model}: the model returned no usable image.{dropped} The call "
+                                f"cost ${call.cost_usd:.6f}.",
+                                hint="Rephrase the prompt or choose another image model.")
+        images = returned.images
+        saved = save_images(images, save_to, call.request_id) if save_to else [None] * len(images)
+        generated = [GeneratedImage(mime_type=mime, bytes=len(data), saved_path=path)
+                     for (mime, data), path in zip(images, saved, strict=True)]
+        generated += [GeneratedImage(mime_type=None, bytes=0, url=url) for url in returned.links]
+        return out.model_copy(update={"images": generated, "warnings": [*out.warnings, *returned.warnings()]})
 
     # -- account ------------------------------------------------------------------------------
 
@@ -409,32 +416,13 @@ def image_report(item: LoadedImage) -> ImageReport:
         original_bytes=image.original_bytes, sent_bytes=image.sent_bytes, actions=list(image.actions))
 
 
-def image_urls(message: Mapping[str, Any]) -> list[str]:
-    urls = []
-    for item in message.get("images") or []:
-        url = (item.get("image_url") or {}).get("url") if isinstance(item, dict) else None
-        if isinstance(url, str):
-            urls.append(url)
-    return urls
-
-
-def returned_images(message: Mapping[str, Any]) -> list[tuple[str, bytes]]:
-    """(MIME type, bytes) of every image returned inline as a base64 data URL."""
-    out = []
-    for url in image_urls(message):
-        if url.startswith("data:"):
-            raw = decode_data_url(url)
-            out.append((raw.mime_type or "image/png", raw.data))
-    return out
-
-
 def save_images(images: list[tuple[str, bytes]], root: Path, request_id: str) -> list[str | None]:
     root = root.expanduser()
     root.mkdir(parents=True, exist_ok=True)
     paths: list[str | None] = []
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for i, (mime, data) in enumerate(images):
-        path = root / f"{stamp}-{request_id[:8]}-{i + 1}.{_IMAGE_SUFFIX.get(mime, 'bin')}"
+        path = root / f"{stamp}-{request_id[:8]}-{i + 1}.{_IMAGE_SUFFIX[mime]}"
         path.write_bytes(data)
         paths.append(str(path))
     return paths

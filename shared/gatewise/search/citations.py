@@ -2,21 +2,26 @@
 
 A source is numbered by its first appearance in the answer, so ``[1]`` is the first thing the
 answer cites. The same page cited twice (or with tracking parameters, a fragment or a trailing
-slash) keeps one number.
+slash) keeps one number. Annotations are upstream content: only a link that passes the URL policy
+becomes a source, and titles are cut short. What a model writes itself (links, images, ``[n]``)
+is kept to the sources by :func:`keep_to_sources`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, Field
 
+from gatewise.media.urls import MAX_LINK_CHARS, ascii_host, link_refusal
 from gatewise.search.forms import host_matches
 
 SNIPPET_CHARS = 400
+TITLE_CHARS = 200
 # Query parameters that only track where a visitor came from; they never change the page.
 _TRACKING = re.compile(r"^(utm_|fbclid$|gclid$|mc_eid$|ref$|ref_src$)", re.I)
 _INLINE_LINK = re.compile(r"\[[^\]\n]*\]\((?P<url>https?://[^)\s]+)\)")
@@ -26,6 +31,18 @@ _SPACED_REF = re.compile(r"[ \t]*\[(\d{1,3})\]")
 # Several references in one bracket: "[1, 3]", "[2-4]", "[1,2-3]".
 _REF_GROUP = re.compile(r"\[(\d{1,3}(?:\s*-\s*\d{1,3})?(?:\s*,\s*\d{1,3}(?:\s*-\s*\d{1,3})?)*)\]")
 MAX_RANGE = 20
+# What a model may write into an answer: markdown links (the text may hold one bracketed part, as
+# in "[[9]](url)"), markdown and HTML images, HTML links and reference-style link definitions. Each
+# pattern fails or matches within one line or tag, so a hostile answer costs linear time.
+_LINK_TEXT = r"(?:[^\[\]\n]|\[[^\[\]\n]*\])*"
+_DESTINATION = r"<[^<>\n]*>|[^()\s]*(?:\([^()\s]*\)[^()\s]*)*"
+_TITLE = r"""(?:\s+(?:"[^"\n]*"|'[^'\n]*'))?"""
+_MADE_LINK = re.compile(rf"\[(?P<text>{_LINK_TEXT})\]\((?P<url>{_DESTINATION}){_TITLE}\)")
+_MARKDOWN_IMAGE = re.compile(rf"!{_MADE_LINK.pattern}")
+_HTML_IMAGE = re.compile(r"<img\b[^>]*>?", re.I)  # an unclosed tag goes to the end of the text
+_HTML_ANCHOR = re.compile(r"<a\b[^>]*>?", re.I)
+_HREF = re.compile(r"""\bhref\s*=\s*["']?(?P<url>[^"'\s>]*)""", re.I)
+_LINK_DEFINITION = re.compile(r"^[ ]{0,3}\[[^\]\n]+\]:[ \t]*(?P<url>\S+).*$", re.M)
 # A sentence ends at . ! ? before a space or the end (not "3.14"); refs right after it are its own.
 _SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?![\s]|$))+[.!?]*(?:[ \t]*\[\d{1,3}\])*")
 
@@ -58,8 +75,9 @@ def normalise_url(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, query, ""))
 
 
-def shorten(text: str | None, limit: int = SNIPPET_CHARS) -> str | None:
-    if not text:
+def shorten(text: object, limit: int = SNIPPET_CHARS) -> str | None:
+    """Upstream text (anything but a string counts as none) on one line, cut at a word."""
+    if not isinstance(text, str) or not text.strip():
         return None
     flat = " ".join(text.split())
     if len(flat) <= limit:
@@ -68,20 +86,27 @@ def shorten(text: str | None, limit: int = SNIPPET_CHARS) -> str | None:
     return cut.rstrip(" ,;:") + " …"
 
 
-def from_annotations(answer: str, annotations: Iterable[Mapping[str, Any]]) -> list[Citation]:
-    """Numbered, de-duplicated citations. A source whose annotation has no usable span (missing,
-    or outside ``answer``) is anchored at the answer's inline links to it, if any."""
+def from_annotations(answer: str, annotations: Iterable[Mapping[str, Any]]) -> tuple[list[Citation], int]:
+    """Numbered, de-duplicated citations, and how many were dropped for a link no reader should
+    be given (see :func:`gatewise.media.urls.link_refusal`). A source whose annotation has no
+    usable span (missing, or outside ``answer``) is anchored at the answer's inline links to it."""
     by_url: dict[str, Citation] = {}
     anchored: list[tuple[int, str]] = []
     links = _inline_links(answer)
+    unusable = 0
     for note in annotations:
         cite = note.get("url_citation") if note.get("type") == "url_citation" else None
-        if not isinstance(cite, Mapping) or not isinstance(cite.get("url"), str) or not cite["url"]:
+        if not isinstance(cite, Mapping):
             continue
-        key = normalise_url(cite["url"])
+        url = cite.get("url")
+        if not isinstance(url, str) or not url or link_refusal(url) is not None:
+            unusable += 1
+            continue
+        key = normalise_url(url)
         entry = by_url.get(key)
         if entry is None:
-            entry = by_url[key] = Citation(number=0, url=cite["url"], title=cite.get("title") or None,
+            entry = by_url[key] = Citation(number=0, url=url,
+                                           title=shorten(cite.get("title"), TITLE_CHARS),
                                            snippet=shorten(cite.get("content")))
         elif entry.snippet is None:
             entry.snippet = shorten(cite.get("content"))
@@ -100,7 +125,14 @@ def from_annotations(answer: str, annotations: Iterable[Mapping[str, Any]]) -> l
         entry.spans.sort(key=lambda s: s.start)
         entry.position = entry.spans[0].start if entry.spans else None
         out.append(entry)
-    return out
+    return out, unusable
+
+
+def unusable_warning(count: int) -> list[str]:
+    if not count:
+        return []
+    return [f"Dropped {count} source(s) whose link is not a public http(s) URL of at most "
+            f"{MAX_LINK_CHARS:,} characters."]
 
 
 def _inline_links(answer: str) -> dict[str, list[Span]]:
@@ -128,7 +160,7 @@ def within_domains(citations: list[Citation], include: Iterable[str], exclude: I
     kept: list[Citation] = []
     dropped: list[Citation] = []
     for citation in citations:
-        host = urlsplit(citation.url).hostname or ""
+        host = ascii_host(urlsplit(citation.url).hostname or "") or ""
         inside = (not include or any(host_matches(host, p) for p in include)) and not any(
             host_matches(host, p) for p in exclude)
         (kept if inside else dropped).append(citation)
@@ -191,15 +223,66 @@ def uncited_sentences(text: str) -> list[str]:
     return out
 
 
-def drop_unknown_refs(text: str, known: int) -> tuple[str, list[int]]:
-    """Remove ``[n]`` for sources that do not exist (n < 1 or n > known); say which were removed."""
+@dataclass(frozen=True)
+class KeptToSources:
+    """A model's text with what it made up taken out, and what that was."""
+
+    text: str
+    unknown_refs: list[int]  # [n] markers that match no source
+    links: int  # links to pages that are not sources (their text stays)
+    images: int  # images, which a reader's client would fetch unasked
+
+    def warnings(self, where: str = "the answer") -> list[str]:
+        out = []
+        if self.unknown_refs:
+            numbers = sorted(set(self.unknown_refs))[:20]
+            out.append(f"removed references to sources that do not exist: {numbers}")
+        made = [f"{self.links} link(s) to pages that are not among the sources (their text stays)"
+                if self.links else "", f"{self.images} image(s)" if self.images else ""]
+        if self.links or self.images:
+            out.append(f"removed {' and '.join(filter(None, made))} the model wrote into {where}")
+        return out
+
+
+def marked_answer(answer: str, citations: list[Citation]) -> KeptToSources:
+    """The answer as markdown shows it: ``[n]`` at every cited span, kept to its sources."""
+    return keep_to_sources(with_refs(answer, citations), citations)
+
+
+def keep_to_sources(text: str, sources: list[Citation]) -> KeptToSources:
+    """Remove from a model's ``text`` what no source backs: images (markdown or HTML), links to
+    any page but a source's (the link text stays), link definitions, and ``[n]`` for sources that
+    do not exist (n < 1 or n > the number of sources). A made-up link could carry data out of the
+    conversation, and a ``[9]`` that looks like a citation would send a reader nowhere."""
+    known = {normalise_url(s.url) for s in sources}
+    images = links = 0
+
+    def image(match: re.Match[str]) -> str:
+        nonlocal images
+        images += 1
+        return ""
+
+    def link(match: re.Match[str]) -> str:
+        """A markdown link or definition (``url`` group) or an HTML anchor (``href`` inside)."""
+        nonlocal links
+        url = match.groupdict().get("url")
+        if url is None:
+            href = _HREF.search(match.group(0))
+            url = href.group("url") if href else ""
+        if normalise_url(url.strip("<>")) in known:
+            return match.group(0)
+        links += 1
+        return match.groupdict().get("text") or ""
+
+    text = _HTML_IMAGE.sub(image, _MARKDOWN_IMAGE.sub(image, text))
+    text = _LINK_DEFINITION.sub(link, _HTML_ANCHOR.sub(link, _MADE_LINK.sub(link, text)))
     removed: list[int] = []
 
     def keep(match: re.Match[str]) -> str:
         n = int(match.group(1))
-        if 1 <= n <= known:
+        if 1 <= n <= len(sources):
             return match.group(0)
         removed.append(n)
         return ""
 
-    return _SPACED_REF.sub(keep, text), removed
+    return KeptToSources(_SPACED_REF.sub(keep, text), removed, links, images)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from gatewise.errors import ErrorCode, GatewiseError, quoted
+from gatewise.media.urls import ascii_host
 from gatewise.search.pricing import DEFAULT_MAX_RESULTS
 from gatewise.upstream.chat import ChatRequest, Message
 
@@ -26,7 +27,7 @@ ContextSize = Literal["low", "medium", "high"]
 # Rejections of the tool itself; anything else (bad key, rate limit, outage) is not one.
 _REJECTION_STATUSES = frozenset({400, 404, 405, 422, 501})
 _REJECTION_WORDS = re.compile(r"tool|web_search|server[ _-]?tool", re.I)
-_DOMAIN = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_DOMAIN = re.compile(r"^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,14 @@ class SearchOptions:
 
 
 def clean_domains(domains: list[str] | None, field: str) -> tuple[str, ...]:
-    """Lower-cased host patterns (``example.com`` or ``*.example.com``); a URL is cut to its host."""
+    """Lower-cased host patterns (``example.com`` or ``*.example.com``), international names in
+    their ASCII (punycode) form; a URL is cut to its host."""
     out: list[str] = []
     for raw in domains or []:
         value = raw.strip().lower()
         value = re.sub(r"^[a-z]+://", "", value).split("/", 1)[0]
+        wildcard, host = ("*.", value[2:]) if value.startswith("*.") else ("", value)
+        value = wildcard + (ascii_host(host) or host)
         if not _DOMAIN.match(value):
             raise GatewiseError(ErrorCode.INVALID_INPUT, f"{field}: {quoted(raw)} is not a domain",
                                 hint="Use a host such as 'python.org' or '*.python.org'.")

