@@ -309,3 +309,18 @@ def test_open_sessions_count_per_caller_until_ended_or_idle_with_none_in_flight(
     sessions.end("s2")
     sessions.ended("s2")
     assert (sessions.count(bob), len(sessions), sessions.frees_in(bob)) == (0, 0, 100.0)
+
+
+def test_refusals_log_one_line_a_minute_with_their_count(caplog: pytest.LogCaptureFixture) -> None:
+    from gatewise.mcpkit.http_limits import RefusalLog
+
+    now = [0.0]
+    refusals = RefusalLog("connections", clock=lambda: now[0])
+    with caplog.at_level("WARNING", logger="gatewise.mcpkit.http_limits"):
+        for _ in range(260):
+            refusals.refused(200)
+        now[0] = 61.0
+        refusals.refused(200)
+    assert [r.getMessage() for r in caplog.records] == [
+        "refused 1 connections in the last 60 s: 200 are open",
+        "refused 260 connections in the last 60 s: 200 are open"]
