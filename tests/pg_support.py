@@ -85,14 +85,15 @@ def server_port(url: str) -> int:
 
 
 class Proxy:
-    """A TCP relay on loopback to the real server, which the test can cut and bring back: the
-    only way to lose a real database mid-flight without stopping it for everyone else."""
+    """A TCP relay on loopback to the real server, which the test can cut and bring back, or
+    freeze: the only ways to lose a real database mid-flight without stopping it for everyone else."""
 
     def __init__(self, target_port: int) -> None:
         self.port = free_port()
         self._target = target_port
         self._server: asyncio.Server | None = None
         self._links: set[asyncio.StreamWriter] = set()
+        self.frozen = False
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
@@ -104,15 +105,32 @@ class Proxy:
             writer.close()
         await self._server.wait_closed()
 
+    def freeze(self) -> None:
+        """Keep every connection open, and accept new ones, but forward nothing more: a frozen
+        host behind a network that still acknowledges every byte."""
+        self.frozen = True
+
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._links.add(writer)
+        if self.frozen:
+            await self._swallow(reader)
+            return
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self._target)
-        self._links |= {writer, up_writer}
+        self._links.add(up_writer)
 
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             with contextlib.suppress(OSError, asyncio.CancelledError):
                 while data := await src.read(65536):
+                    if self.frozen:
+                        continue
                     dst.write(data)
                     await dst.drain()
             dst.close()
 
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    @staticmethod
+    async def _swallow(reader: asyncio.StreamReader) -> None:
+        with contextlib.suppress(OSError, asyncio.CancelledError):
+            while await reader.read(65536):
+                pass

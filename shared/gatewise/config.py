@@ -311,6 +311,11 @@ class BudgetsConfig(_Block):
         return value
 
 
+# A live database answers within its statement timeout; this much more is left for the answer to
+# travel before the server is taken for stalled.
+STALL_GRACE_S = 2.0
+
+
 class StorageConfig(_Block):
     """Where shared state lives: SQLite files in data_dir (no url), or one PostgreSQL database that
     several gateway instances share (ledger, budgets, alerts, guardrail audit rows)."""
@@ -325,6 +330,14 @@ class StorageConfig(_Block):
     # fail_closed: a call that needs a budget hold fails with STORAGE_UNAVAILABLE while the database
     # is unreachable; fail_open: it goes ahead without budgets (the ledger still needs the database).
     on_unavailable: Literal["fail_closed", "fail_open"] = "fail_closed"
+    # The key of the request and guardrail value hashes (default <data_dir>/guardrail-audit.key).
+    # Instances sharing a database must share it: copy one instance's file to the others.
+    audit_key_file: Path | None = None
+
+    @property
+    def answer_within_s(self) -> float:
+        """The longest any exchange of a call waits for the server before it is taken for stalled."""
+        return self.statement_timeout_ms / 1000 + STALL_GRACE_S
 
     @field_validator("url")
     @classmethod
@@ -543,6 +556,9 @@ class ServerConfig(_Block):
     # Above max_sessions: an SSE session holds its stream open and posts on other connections.
     max_connections: int = Field(200, gt=0, description="open connections; more are answered 503")
     max_sessions: int = Field(100, gt=0, description="open MCP sessions; more are answered 503")
+    # One caller (token or JWT subject) may hold this many of them; more are answered 429, so one
+    # token cannot take every session from the others.
+    max_sessions_per_caller: int = Field(20, gt=0, description="open MCP sessions of one caller")
     session_idle_timeout_s: float = Field(1800.0, gt=0, description="an unused session ends")
     header_timeout_s: float = Field(10.0, gt=0, description="time to send a request's headers")
     max_header_bytes: ByteSize = Field(parse_size("16KiB"), gt=0)
@@ -551,7 +567,12 @@ class ServerConfig(_Block):
     keep_alive_timeout_s: float = Field(5.0, gt=0, description="idle time between requests")
     shutdown_grace_s: float = Field(30.0, gt=0, le=3600,
                                     description="on SIGTERM, time in-flight calls get to finish")
+    ready_timeout_s: float = Field(2.0, gt=0, le=60,
+                                   description="/readyz: time the shared database gets to answer")
     auth: AuthConfig = Field(default_factory=AuthConfig)
+
+
+AUDIT_KEY_FILE = "guardrail-audit.key"  # in data_dir, unless storage.audit_key_file names another
 
 
 class Settings(_Block):
@@ -617,6 +638,11 @@ class Settings(_Block):
     def ledger_path(self) -> Path:
         return self.data_dir / "ledger.sqlite3"
 
+    @property
+    def audit_key_path(self) -> Path:
+        """The file of the key the ledger's request hashes and the audit's value hashes use."""
+        return self.storage.audit_key_file or self.data_dir / AUDIT_KEY_FILE
+
 
 def database_secrets(url: SecretStr | None) -> tuple[str, ...]:
     """The password inside a database URL, for the scrubber."""
@@ -647,6 +673,7 @@ ENV_VARS: dict[str, str] = {
     "GATEWISE_ALLOWED_ORIGINS": "server.allowed_origins",
     "GATEWISE_AUTH_TOKENS": "server.auth.env_tokens",
     "GATEWISE_DATABASE_URL": "storage.url",
+    "GATEWISE_AUDIT_KEY_FILE": "storage.audit_key_file",
     "GATEWISE_ALLOWED_ROOTS": "media.allowed_roots",
 }
 

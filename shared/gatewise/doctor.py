@@ -160,8 +160,10 @@ def storage_line(settings: Settings) -> str:
     if storage.url is None:
         return f"storage: {backend_name(settings)} (this machine only; storage.url shares one database)"
     return (f"storage: {backend_name(settings)} reachable and migrated; pool {storage.pool_min_size}-"
-            f"{storage.pool_max_size} connections, statements within {storage.statement_timeout_ms} ms, "
-            f"{storage.on_unavailable} when it is down")
+            f"{storage.pool_max_size} connections, statements within {storage.statement_timeout_ms} ms "
+            f"(no answer within {storage.answer_within_s:g} s: unavailable), "
+            f"{storage.on_unavailable} when it is down; audit key {settings.audit_key_path}, the one "
+            "every instance on it uses")
 
 async def _serve_auth(settings: Settings) -> int:
     """Who ``gatewise serve`` lets in; with JWTs, whether the provider's key set can be fetched."""

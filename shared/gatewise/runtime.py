@@ -208,7 +208,7 @@ class Runtime:
         request and its guardrail events can be matched by hash)."""
         from gatewise.guardrails.audit import installation_key  # the guardrails package imports this one
 
-        return installation_key(self.settings.data_dir)
+        return installation_key(self.settings.audit_key_path)
 
     @property
     def provider(self) -> str:
@@ -230,7 +230,11 @@ class Runtime:
         runtime._settling = asyncio.ensure_future(
             runtime._start(asyncio.ensure_future(runtime.refresh_catalog())))
         if settle_catalog:
-            await runtime.settle_catalog()
+            try:
+                await runtime.settle_catalog()
+            except BaseException:  # the stores could not be opened, say: nothing is left open
+                await runtime.close()
+                raise
         if guardrails_configured(settings.guardrails):
             # Imported here: the guardrails' Portkey checks import the portkey package, which
             # imports this module; and a server with the default config (every filter off) need

@@ -497,3 +497,54 @@ def test_a_broken_stream_is_resumed_with_last_event_id_by_its_caller_only(served
             assert [e for e in _sse_events(elsewhere.iter_lines()) if e.get("data")] == []
         stranger = http.get(url, headers={**resume, **_bearer("support")})
         assert stranger.status_code == 403 and result["result"]["content"][0]["text"] not in stranger.text
+
+
+def test_one_token_cannot_take_every_session_from_the_others(sandbox, tmp_path: Path) -> None:
+    auth = {"tokens": [_entry("ops"), _entry("limited")], "burst": 50}
+    limits = {"max_sessions": 5, "max_sessions_per_caller": 2, "auth": auth}
+    with ExitStack() as stack, httpx.Client(timeout=30) as http:
+        served = _start(stack, tmp_path, sandbox.url, {"server": limits})
+        url = f"{served.base}/routing-gateway/mcp"
+        bob = {**ACCEPT, **_bearer("limited")}
+        first, _second = _open_session(http, url, bob), _open_session(http, url, bob)
+        refused = http.post(url, headers=bob, json=INITIALIZE)
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 1700
+        assert "already has 2 open sessions" in refused.json()["error_description"]
+        assert "server.max_sessions_per_caller" in refused.json()["error_description"]
+        # Everyone else still gets sessions, and bob's open ones still answer.
+        _open_session(http, url, {**ACCEPT, **_bearer("ops")})
+        ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+        assert http.post(url, headers=first, json=ping).status_code == 200
+        # Ending one makes room for another.
+        assert http.delete(url, headers=first).status_code < 300
+        _open_session(http, url, bob)
+        assert http.post(url, headers=bob, json=INITIALIZE).status_code == 429
+
+
+def test_browser_clients_of_an_allowed_origin_get_cors_answers_and_others_none(served: Served) -> None:
+    url = f"{served.base}/routing-gateway/mcp"
+    own = served.base  # a loopback server's own origin is allowed
+    preflight = httpx.options(url, headers={"Origin": own, "Access-Control-Request-Method": "POST",
+                                            "Access-Control-Request-Headers": "authorization, content-type"})
+    assert preflight.status_code == 204
+    assert {k: preflight.headers[k] for k in ("access-control-allow-origin", "access-control-allow-methods",
+                                              "access-control-allow-headers", "access-control-max-age",
+                                              "vary")} == {
+        "access-control-allow-origin": own, "access-control-allow-methods": "GET, POST, DELETE, OPTIONS",
+        "access-control-allow-headers": "Authorization, Content-Type, Mcp-Session-Id, Mcp-Protocol-Version, "
+                                        "Last-Event-ID",
+        "access-control-max-age": "600", "vary": "Origin"}
+    opened = httpx.post(url, headers={**ACCEPT, **_bearer("ops"), "Origin": own}, json=INITIALIZE)
+    assert opened.status_code == 200 and opened.headers["mcp-session-id"]
+    challenged = httpx.post(url, headers={**ACCEPT, "Origin": own}, json=INITIALIZE)
+    for answer in (opened, challenged):
+        assert answer.headers["access-control-allow-origin"] == own
+        assert answer.headers["access-control-expose-headers"] == "Mcp-Session-Id, WWW-Authenticate"
+        assert "Origin" in answer.headers["vary"]
+    assert challenged.status_code == 401 and "resource_metadata" in challenged.headers["www-authenticate"]
+    # An origin not listed gets nothing of this, and stays refused.
+    evil = "https://evil.example"
+    asked = httpx.options(url, headers={"Origin": evil, "Access-Control-Request-Method": "POST"})
+    called = httpx.post(url, headers={**ACCEPT, **_bearer("ops"), "Origin": evil}, json=INITIALIZE)
+    assert (asked.status_code, called.status_code) == (401, 403)
+    assert not any(k.startswith("access-control-") for r in (asked, called) for k in r.headers)

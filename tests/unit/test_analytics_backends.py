@@ -192,12 +192,15 @@ async def test_a_call_routed_by_one_runtime_is_in_another_runtimes_analytics(
     from gatewise.gateway import CompletionRequest, RoutingGateway
     from gatewise.runtime import Runtime
 
-    # Each instance on a machine of its own: separate data directories, one database.
+    # Each instance on a machine of its own: separate data directories, one database and key.
+    key = str(data_dir / "audit.key")
     first = await Runtime.open(load_settings({"GATEWISE_DATA_DIR": str(data_dir / "a"),
-                                              "GATEWISE_DATABASE_URL": database_url}))
+                                              "GATEWISE_DATABASE_URL": database_url,
+                                              "GATEWISE_AUDIT_KEY_FILE": key}))
     try:
         second = await Runtime.open(load_settings({"GATEWISE_DATA_DIR": str(data_dir / "b"),
-                                                   "GATEWISE_DATABASE_URL": database_url}))
+                                                   "GATEWISE_DATABASE_URL": database_url,
+                                                   "GATEWISE_AUDIT_KEY_FILE": key}))
         try:
             question = CompletionRequest(prompt="What is 2+2?")
             answer = await RoutingGateway.from_runtime(first).complete(question)

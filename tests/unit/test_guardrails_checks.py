@@ -359,8 +359,8 @@ async def test_output_compliance_redacts_new_pii_without_restoring_it() -> None:
 
 
 async def test_audit_rows_hold_keyed_hashes_never_values(tmp_path) -> None:
-    key = installation_key(tmp_path)
-    assert installation_key(tmp_path) == key
+    key = installation_key(tmp_path / "guardrail-audit.key")
+    assert installation_key(tmp_path / "guardrail-audit.key") == key
     assert (tmp_path / "guardrail-audit.key").stat().st_mode & 0o077 == 0
     settings = load_settings(env={}, guardrails=README_GUARDRAILS)
     guard = GuardrailPipeline.from_settings(settings.guardrails, audit_key=key)

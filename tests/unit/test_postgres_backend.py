@@ -24,6 +24,7 @@ from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger.store import LedgerError
 from gatewise.redact import RedactingFilter
 from gatewise.storage.backends import open_stores
+from gatewise.storage.dsn import describe_dsn
 from gatewise.storage.postgres.budgets import FAIL_OPEN_NOTE
 from gatewise.storage.postgres.database import Database, StorageUnavailable
 from gatewise.storage.postgres.schema import SCHEMA_VERSION, migrate
@@ -70,14 +71,15 @@ async def test_instances_starting_together_migrate_once(url: str) -> None:
             "guardrail_events"} <= tables
 
 
-async def test_a_database_at_the_previous_version_is_migrated_with_its_rows(url: str) -> None:
+async def test_a_database_at_the_previous_version_is_migrated_with_its_rows(url: str,
+                                                                             tmp_path: Path) -> None:
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         assert await migrate(conn, upto=SCHEMA_VERSION - 1) == SCHEMA_VERSION - 1
         await conn.execute(
             "INSERT INTO calls (ts, server, tool, provider, model, tokens_in, tokens_out, cost_usd,"
             " latency_ms, status, cache_status, route_reason, request_id, attempt)"
             " VALUES (1, 's', 't', 'p', 'm', 1, 2, 0.5, 10, 'ok', 'miss', 'r', 'old-call', 0)")
-    settings = load_settings({"GATEWISE_DATABASE_URL": url, "GATEWISE_DATA_DIR": "/nonexistent"})
+    settings = load_settings({"GATEWISE_DATABASE_URL": url, "GATEWISE_DATA_DIR": str(tmp_path)})
     stores = await open_stores(settings)
     try:
         [old] = await stores.ledger.recent(1)
@@ -162,10 +164,10 @@ async def proxied(url: str) -> AsyncIterator[tuple[Proxy, str]]:
 
 @pytest.mark.parametrize("mode", ["fail_closed", "fail_open"])
 async def test_a_lost_database_fails_calls_clearly_then_they_recover(
-        proxied: tuple[Proxy, str], mode: str) -> None:
+        proxied: tuple[Proxy, str], mode: str, tmp_path: Path) -> None:
     proxy, via = proxied
     # Every call holds on its own (no lease), so each one needs the database.
-    settings = load_settings({"GATEWISE_DATABASE_URL": via, "GATEWISE_DATA_DIR": "/nonexistent"},
+    settings = load_settings({"GATEWISE_DATABASE_URL": via, "GATEWISE_DATA_DIR": str(tmp_path)},
                              storage={"url": via, "connect_timeout_s": 1, "on_unavailable": mode},
                              budgets={"spend_lease_calls": 0})
     stores = await open_stores(settings)
@@ -200,6 +202,45 @@ async def test_a_lost_database_fails_calls_clearly_then_they_recover(
         await stores.ledger.close()
         assert stores.database is not None
         await stores.database.close()
+
+
+async def test_a_stalled_database_fails_each_call_within_its_bound_and_is_not_pooled_again(
+        proxied: tuple[Proxy, str], tmp_path: Path) -> None:
+    proxy, via = proxied
+    # A statement is bounded at 0.1 s on the server, so a call waits at most 2.1 s for an answer.
+    settings = load_settings({"GATEWISE_DATABASE_URL": via, "GATEWISE_DATA_DIR": str(tmp_path)},
+                             storage={"url": via, "connect_timeout_s": 1, "statement_timeout_ms": 100,
+                                      "pool_min_size": 1, "pool_max_size": 2},
+                             budgets={"spend_lease_calls": 0})
+    stores = await open_stores(settings)
+    db = stores.database
+    assert db is not None and db.config.answer_within_s == pytest.approx(2.1)
+    try:
+        assert await stores.ledger.count() == 0
+        proxy.freeze()  # connections stay open, every byte is acknowledged, nothing is answered
+        messages = []
+        for attempt in (lambda: stores.ledger.count(), lambda: stores.budgets.reserve(["global"], 0.1, "r")):
+            started = time.monotonic()
+            with pytest.raises(GatewiseError) as caught:
+                await attempt()
+            waited = time.monotonic() - started
+            assert caught.value.code is ErrorCode.STORAGE_UNAVAILABLE and waited < 2.1 + 1.5, waited
+            assert PASSWORD not in str(caught.value)
+            messages.append(caught.value.message.split(": ", 1)[1])
+        assert messages == ["no answer within 2.1 s"] * 2  # each pooled connection, cut after 2.1 s
+        assert db.pool.get_stats().get("returns_bad", 0) >= 1  # the stalled connection was dropped
+        proxy.frozen = False  # the server answers again: new connections work, no stalled one is reused
+        for _ in range(50):
+            try:
+                assert await stores.ledger.count() == 0
+                break
+            except GatewiseError:
+                await asyncio.sleep(0.1)
+        else:
+            pytest.fail("the pool did not reconnect")
+    finally:
+        proxy.frozen = False
+        await close_all(stores.budgets, stores.ledger, db)
 
 
 # --- spend leases on shared budgets ---------------------------------------------------------------
@@ -385,7 +426,9 @@ async def test_a_paraphrase_one_gateway_paid_for_is_served_by_another(url: str, 
     from gatewise.runtime import Runtime
 
     def settings(name: str) -> Any:  # each instance on a machine of its own: its own data dir
-        return load_settings({"GATEWISE_DATABASE_URL": url}, data_dir=tmp_path / name,
+        return load_settings({"GATEWISE_DATABASE_URL": url,  # and the cluster's audit key
+                              "GATEWISE_AUDIT_KEY_FILE": str(tmp_path / "audit.key")},
+                             data_dir=tmp_path / name,
                              sandbox_url=sandbox.url, caching={"semantic_cache": {"enabled": True}})
 
     first = await Runtime.open(settings("a"))
@@ -569,3 +612,57 @@ async def test_one_unstorable_row_loses_only_itself_in_postgres(url: str,
         assert ": bad-call routed_complete vendor/model-a: " in dropped
     finally:
         await close_all(ledger, db)
+
+
+# --- one audit key per cluster ------------------------------------------------------------------------
+
+
+async def test_instances_sharing_a_database_hash_with_one_key_and_another_key_is_refused(
+        url: str, sandbox: Any, tmp_path: Path) -> None:
+    from gatewise.analytics import optimization_report
+    from gatewise.analytics.cache_stats import cache_stats
+    from gatewise.gateway import CompletionRequest, RoutingGateway
+    from gatewise.runtime import Runtime
+    from gatewise.storage.backends import check_storage
+
+    shared_key = tmp_path / "audit.key"
+
+    def settings(name: str, key: Path = shared_key) -> Any:  # each on a machine of its own
+        return load_settings({"GATEWISE_DATABASE_URL": url, "GATEWISE_AUDIT_KEY_FILE": str(key)},
+                             data_dir=tmp_path / name, sandbox_url=sandbox.url)
+
+    first = await Runtime.open(settings("a"))
+    try:
+        second = await Runtime.open(settings("b"))
+        try:
+            question = CompletionRequest(prompt="What is the capital of France?", model="gpt-4o-mini")
+            paid = await RoutingGateway.from_runtime(first).complete(question)
+            served = await RoutingGateway.from_runtime(second).complete(question)
+            assert (paid.cache_status, served.cache_status) == ("miss", "hit_exact")
+            stats = await cache_stats(second.analytics, second.cache_home, second.catalog,
+                                      since=None, until=None)
+            report = await optimization_report(second.analytics, second.catalog, since=None, until=None)
+        finally:
+            await second.close()
+    finally:
+        await first.close()
+    # The hit on b is priced from the miss a paid for, and counted as a repeat served.
+    assert (stats.saved_from_ledger, stats.saved_from_catalog) == (1, 0)
+    assert (report.cache.exact_repeats, report.cache.exact_repeats_served) == (1, 1)
+    hashes = pg_rows(url, "SELECT DISTINCT request_hash FROM calls")
+    assert len(hashes) == 1 and hashes[0][0]
+    [(recorded,)] = pg_rows(url, "SELECT value FROM cluster_settings WHERE name = 'audit_key_fingerprint'")
+    assert shared_key.read_bytes().hex() not in recorded and len(recorded) == 64  # a fingerprint only
+
+    # An instance with a key of its own (its data dir's) is refused before it serves, in one line.
+    alone = settings("c", tmp_path / "c" / "guardrail-audit.key")
+    with pytest.raises(GatewiseError) as caught:
+        await asyncio.to_thread(check_storage, alone)  # as a server checks before it serves
+    assert caught.value.code is ErrorCode.CONFIG_ERROR and "\n" not in caught.value.message
+    assert caught.value.message == (
+        f"the audit key {tmp_path / 'c' / 'guardrail-audit.key'} is not the one the other instances on "
+        f"{describe_dsn(url)} use: copy their key file here (or point storage.audit_key_file, "
+        "GATEWISE_AUDIT_KEY_FILE, at it)")
+    with pytest.raises(GatewiseError, match="is not the one the other instances"):
+        await Runtime.open(alone)
+    assert pg_rows(url, "SELECT value FROM cluster_settings") == [(recorded,)]  # still the cluster's

@@ -290,3 +290,37 @@ async def test_the_key_set_is_fetched_once_and_never_read_past_its_cap() -> None
     finally:
         good.close()
         huge.close()
+
+
+def test_open_sessions_count_per_caller_until_ended_or_idle_with_none_in_flight() -> None:
+    from gatewise.serving.open_sessions import OpenSessions
+
+    now = [0.0]
+    sessions = OpenSessions(idle_timeout_s=100, clock=lambda: now[0])
+    bob, alice = Caller("bob"), Caller("alice")
+    sessions.opened("s1", bob)
+    sessions.opened("s2", bob)
+    sessions.opened("s3", alice)
+    sessions.begin("s2")  # a stream held open past the idle timeout keeps its session
+    now[0] = 60.0
+    assert (sessions.count(bob), sessions.count(alice), sessions.frees_in(bob)) == (2, 1, 40.0)
+    now[0] = 150.0
+    assert (sessions.count(bob), sessions.count(alice)) == (1, 0)
+    sessions.end("s2")
+    sessions.ended("s2")
+    assert (sessions.count(bob), len(sessions), sessions.frees_in(bob)) == (0, 0, 100.0)
+
+
+def test_refusals_log_one_line_a_minute_with_their_count(caplog: pytest.LogCaptureFixture) -> None:
+    from gatewise.mcpkit.http_limits import RefusalLog
+
+    now = [0.0]
+    refusals = RefusalLog("connections", clock=lambda: now[0])
+    with caplog.at_level("WARNING", logger="gatewise.mcpkit.http_limits"):
+        for _ in range(260):
+            refusals.refused(200)
+        now[0] = 61.0
+        refusals.refused(200)
+    assert [r.getMessage() for r in caplog.records] == [
+        "refused 1 connections in the last 60 s: 200 are open",
+        "refused 260 connections in the last 60 s: 200 are open"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -31,6 +33,26 @@ _HEADERS_TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-
 _END_OF_HEADERS = b"\r\n\r\n"
 
 
+class RefusalLog:
+    """One WARNING line a minute at most for a kind of refusal, with how many there were: a flood
+    of refused connections must not become a flood of log lines."""
+
+    def __init__(self, what: str, every_s: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.what = what
+        self.every_s = every_s
+        self.clock = clock
+        self._since = 0
+        self._last: float | None = None
+
+    def refused(self, limit: int) -> None:
+        self._since += 1
+        now = self.clock()
+        if self._last is None or now - self._last >= self.every_s:
+            logger.warning("refused %d %s in the last %g s: %d are open", self._since, self.what,
+                           self.every_s, limit)
+            self._since, self._last = 0, now
+
+
 def _refusal(status: int, text: str) -> PlainTextResponse:
     # The connection closes after the answer: the rest of a refused request is never read.
     return PlainTextResponse(text, status_code=status, headers={"connection": "close"})
@@ -42,6 +64,7 @@ class GuardedH11Protocol(H11Protocol):
     in pieces: a header block that arrives in one read is parsed whole, whatever its size)."""
 
     limits: ServerConfig  # set on the subclass made by protocol_for()
+    refusals: RefusalLog
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -54,7 +77,7 @@ class GuardedH11Protocol(H11Protocol):
         super().connection_made(transport)
         if len(self.connections) > self.limits.max_connections:
             # Answered before the request is read, so a flood costs no parsing and no task.
-            logger.warning("refusing a connection: %d are open", self.limits.max_connections)
+            self.refusals.refused(self.limits.max_connections)
             transport.write(_BUSY)
             transport.close()
             return
@@ -104,7 +127,8 @@ class GuardedH11Protocol(H11Protocol):
 
 def protocol_for(limits: ServerConfig) -> type[GuardedH11Protocol]:
     """The protocol class to hand uvicorn (it instantiates the class itself, once per connection)."""
-    return type("GuardedH11Protocol", (GuardedH11Protocol,), {"limits": limits})
+    return type("GuardedH11Protocol", (GuardedH11Protocol,),
+                {"limits": limits, "refusals": RefusalLog("connections")})
 
 
 def uvicorn_options(limits: ServerConfig) -> dict[str, Any]:
@@ -166,13 +190,14 @@ class SessionCap:
         self.limits = limits
         self.path = path
         self.open = 0
+        self.refusals = RefusalLog(f"SSE sessions on {path}")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != self.path:
             await self.app(scope, receive, send)
             return
         if self.open >= self.limits.max_sessions:
-            logger.warning("refusing a new SSE session: %d are open", self.open)
+            self.refusals.refused(self.open)
             await _refusal(503, "Too many open sessions")(scope, receive, send)
             return
         self.open += 1

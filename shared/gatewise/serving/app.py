@@ -2,18 +2,21 @@
 
 Each server answers Streamable HTTP at ``/<server>/mcp`` and legacy SSE at ``/<server>/sse``
 (posting to ``/<server>/messages/``). ``/healthz`` says the process is up; ``/readyz`` says every
-server has started and none is draining for shutdown. Other parts of the product add pages
-through :class:`Extension`: routes built, once the app has started, from a runtime of their own,
-behind the same authentication as the servers (a grant's ``servers`` names the area, e.g.
-``dashboard``).
+server has started, none is draining for shutdown and the shared database (if any) answers.
+Other parts of the product add pages through :class:`Extension`: routes built, once the app has
+started, from a runtime of their own, behind the same authentication as the servers (a grant's
+``servers`` names the area, e.g. ``dashboard``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
@@ -28,8 +31,18 @@ from starlette.types import ASGIApp
 from gatewise.config import ServerConfig, Settings
 from gatewise.mcpkit.http_limits import BodyLimits, SessionCap
 from gatewise.runtime import Runtime
+from gatewise.serving.cors import Cors
 from gatewise.serving.events import RETRY_MS, EventLog, SessionEvents
 from gatewise.serving.gate import CREDENTIAL, AuthGate, Resources
+
+if TYPE_CHECKING:
+    from gatewise.storage.postgres.database import Database
+
+logger = logging.getLogger(__name__)
+
+# How long a database probe's answer stands for every /readyz asked meanwhile: a flood of
+# probes costs the database at most one round trip a second.
+PROBE_REUSE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -48,12 +61,42 @@ class ServeState:
     started: bool = False
     draining: bool = False
     servers: list[str] = field(default_factory=list)
+    storage: StorageProbe | None = None
+
+
+class StorageProbe:
+    """Whether the shared database answers within ``within_s``: one probe at a time, its answer
+    reused for ``PROBE_REUSE_S``."""
+
+    def __init__(self, database: Database, within_s: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.database = database
+        self.within_s = within_s
+        self.clock = clock
+        self._lock = asyncio.Lock()
+        self._last: tuple[float, str | None] | None = None
+
+    async def problem(self) -> str | None:
+        """None while the database answers; otherwise why not."""
+        from gatewise.storage.postgres.database import StorageUnavailable
+
+        async with self._lock:
+            if self._last is None or self.clock() - self._last[0] >= PROBE_REUSE_S:
+                try:
+                    await self.database.ping(self.within_s)
+                    problem = None
+                except StorageUnavailable as exc:
+                    problem = exc.message
+                if problem != (self._last[1] if self._last else None):  # a change is logged, once
+                    logger.warning("readiness: %s", problem or "the database answers again")
+                self._last = (self.clock(), problem)
+            return self._last[1]
 
 
 def build_app(servers: Mapping[str, MCPServer[Any]], settings: Settings, limits: ServerConfig,
               security: TransportSecuritySettings, *, base_url: str, state: ServeState,
               extensions: Sequence[Extension] = ()) -> ASGIApp:
-    """The whole app, outermost first: body limits, authentication (when configured), each
+    """The whole app, outermost first: body limits, CORS, authentication (when configured), each
     session's event log (so a broken SSE stream can be resumed), routes."""
     routes: list[BaseRoute] = [Route("/healthz", _healthz), Route("/readyz", _readyz(state))]
     events = EventLog()
@@ -73,8 +116,8 @@ def build_app(servers: Mapping[str, MCPServer[Any]], settings: Settings, limits:
         guarded = SessionCap(guarded, limits, path=f"/{name}/sse")
     if limits.auth.enabled:
         resources = Resources(base_url, servers, [e.area for e in extensions], limits.auth)
-        guarded = AuthGate(guarded, limits.auth, resources)
-    return BodyLimits(guarded, limits)
+        guarded = AuthGate(guarded, limits, resources)
+    return BodyLimits(Cors(guarded, security.allowed_origins), limits)
 
 
 def _lifespan(servers: Mapping[str, MCPServer[Any]], settings: Settings, state: ServeState,
@@ -86,11 +129,13 @@ def _lifespan(servers: Mapping[str, MCPServer[Any]], settings: Settings, state: 
             # its runtime) is run here.
             for server in servers.values():
                 await stack.enter_async_context(server.session_manager.run())
-            if extensions:
+            if extensions or settings.storage.url is not None:
                 runtime = await Runtime.open(settings)
                 stack.push_async_callback(runtime.close)
                 for extension in extensions:
                     app.router.routes.extend(extension.routes(runtime))
+                if runtime.database is not None:
+                    state.storage = StorageProbe(runtime.database, settings.server.ready_timeout_s)
             state.servers = list(servers)
             state.started = True
             yield
@@ -119,9 +164,12 @@ async def _healthz(request: Request) -> Response:
 
 def _readyz(state: ServeState) -> Callable[[Request], Any]:
     async def readyz(request: Request) -> Response:
-        if state.started and not state.draining:
-            return JSONResponse({"status": "ready", "servers": state.servers})
-        status = "draining" if state.draining else "starting"
-        return JSONResponse({"status": status}, status_code=503)
+        if not state.started or state.draining:
+            status = "draining" if state.draining else "starting"
+            return JSONResponse({"status": status}, status_code=503)
+        problem = await state.storage.problem() if state.storage is not None else None
+        if problem is not None:  # the reason (which names the database) goes to the log only
+            return JSONResponse({"status": "storage_unavailable"}, status_code=503)
+        return JSONResponse({"status": "ready", "servers": state.servers})
 
     return readyz

@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatewise.caller import CALLER
-from gatewise.config import AuthConfig
+from gatewise.config import AuthConfig, ServerConfig
 from gatewise.serving.credentials import Credential, StaticTokens
 from gatewise.serving.jwt_tokens import JwtVerifier, KeysUnavailable, TokenRejected
 from gatewise.serving.rate import FailedAuthLimit, RateLimiter
@@ -104,13 +104,15 @@ class Authenticator:
 class AuthGate:
     """ASGI middleware: who is calling, may they, and not too often; then the call runs as them."""
 
-    def __init__(self, app: ASGIApp, auth: AuthConfig, resources: Resources) -> None:
+    def __init__(self, app: ASGIApp, limits: ServerConfig, resources: Resources) -> None:
+        auth = limits.auth
         self.app = app
         self.authenticator = Authenticator(auth)
         self.resources = resources
         self.limiter = RateLimiter(auth.burst)
         self.failures = FailedAuthLimit(auth.failed_auth_limit, auth.failed_auth_window_s)
-        self.sessions = Sessions()
+        self.sessions = Sessions(idle_timeout_s=limits.session_idle_timeout_s)
+        self.sessions_per_caller = limits.max_sessions_per_caller
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -172,6 +174,12 @@ class AuthGate:
                                    f"this token may not use {area[:64]!r}")
         if not self.sessions.may_use(credential.caller, scope, self.resources.servers):
             return self._challenge(403, resource, "insufficient_scope", "this token may not use this session")
+        opened = self.sessions.open.count(credential.caller)
+        if opened >= self.sessions_per_caller and self.sessions.opens_one(scope, self.resources.servers):
+            logger.info("session limit: %s has %d sessions open", credential.caller.name, opened)
+            return _too_many(f"this token already has {opened} open sessions, the most one caller may have "
+                             "(server.max_sessions_per_caller): end one (DELETE) or reuse it",
+                             self.sessions.open.frees_in(credential.caller))
         tools = called_tools(body)
         refused = next((tool for tool in tools if not credential.may_call(tool)), None)
         if refused is not None:

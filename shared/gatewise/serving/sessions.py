@@ -22,6 +22,7 @@ from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatewise.caller import Caller
+from gatewise.serving.open_sessions import OpenSessions
 
 MAX_SESSIONS_TRACKED = 10_000
 # The endpoint event is the stream's first; it is looked for no further than this.
@@ -79,11 +80,21 @@ class SessionOwners(RecentSessions[Caller]):
 
 
 class Sessions:
-    """The sessions of every server: Streamable HTTP ones by header, legacy SSE ones by stream."""
+    """The sessions of every server: Streamable HTTP ones by header, legacy SSE ones by stream;
+    and how many each caller has open."""
 
-    def __init__(self, limit: int = MAX_SESSIONS_TRACKED) -> None:
+    def __init__(self, limit: int = MAX_SESSIONS_TRACKED, idle_timeout_s: float = 1800.0) -> None:
         self.streamable = SessionOwners(limit)
         self.sse = SessionOwners(limit)
+        self.open = OpenSessions(idle_timeout_s)
+
+    @staticmethod
+    def opens_one(scope: Scope, servers: frozenset[str]) -> bool:
+        """Whether the request would open a session: a POST to ``/mcp`` naming none, or an SSE stream."""
+        endpoint, method = _endpoint(scope, servers), scope.get("method")
+        if endpoint == "/sse":
+            return method == "GET"
+        return endpoint == "/mcp" and method == "POST" and "mcp-session-id" not in Headers(scope=scope)
 
     def may_use(self, caller: Caller, scope: Scope, servers: frozenset[str]) -> bool:
         """Whether the request names no session, or only sessions this caller opened."""
@@ -104,17 +115,24 @@ class Sessions:
         """Run the request as ``caller``, binding any session its answer opens to it."""
         opens_sse = scope.get("method") == "GET" and _endpoint(scope, servers) == "/sse"
         ends_streamable = scope.get("method") == "DELETE"
+        named = Headers(scope=scope).get("mcp-session-id")
         opened: str | None = None
         scanned = 0
 
         async def bind(message: Message) -> None:
             nonlocal opened, scanned
             if message["type"] == "http.response.start":
+                status = message.get("status", 500)
                 session = Headers(raw=message.get("headers", [])).get("mcp-session-id")
-                if session and ends_streamable and message.get("status", 500) < 300:
+                if session and ends_streamable and status < 300:
                     self.streamable.release(session)
+                    self.open.ended(session)
                 elif session:
                     self.streamable.bind(session, caller)
+                    if status < 300:
+                        self.open.opened(session, caller)
+                if named and status == 404:  # the SDK no longer knows it
+                    self.open.ended(named)
             elif opens_sse and opened is None and scanned < ENDPOINT_EVENT_BYTES:
                 chunk = message.get("body", b"")
                 scanned += len(chunk)
@@ -122,13 +140,20 @@ class Sessions:
                 if found is not None:
                     opened = found.group(1).decode()
                     self.sse.bind(opened, caller)
+                    self.open.opened(opened, caller)
+                    self.open.begin(opened)  # open while its stream is
             await send(message)
 
+        if named:
+            self.open.begin(named)
         try:
             await app(scope, receive, bind)
         finally:
+            if named:
+                self.open.end(named)
             if opened is not None:
                 self.sse.release(opened)
+                self.open.ended(opened)
 
 
 def sse_session_of(scope: Scope) -> str | None:

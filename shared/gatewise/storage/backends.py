@@ -51,11 +51,10 @@ async def open_stores(settings: Settings) -> Stores:
                       GuardrailEvents(settings.ledger_path, retention_days=audit_days))
     # Imported only here: a SQLite installation never loads the driver.
     from gatewise.storage.postgres.budgets import PostgresBudgets
-    from gatewise.storage.postgres.database import Database
     from gatewise.storage.postgres.guardrail_events import PostgresGuardrailEvents
     from gatewise.storage.postgres.ledger import PostgresLedger
 
-    db = await Database.open(settings.storage)
+    db = await open_shared(settings)
     try:
         budgets = await PostgresBudgets.open(
             db, settings.budgets, fail_open=settings.storage.on_unavailable == "fail_open")
@@ -63,6 +62,20 @@ async def open_stores(settings: Settings) -> Stores:
         await db.close()
         raise
     return Stores(PostgresLedger(db), budgets, PostgresGuardrailEvents(db, retention_days=audit_days), db)
+
+
+async def open_shared(settings: Settings) -> Database:
+    """The shared database, reached, migrated, and agreeing with this instance's audit key."""
+    from gatewise.storage.postgres.audit_key import check_audit_key
+    from gatewise.storage.postgres.database import Database
+
+    db = await Database.open(settings.storage)
+    try:
+        await check_audit_key(db, settings.audit_key_path)
+    except BaseException:
+        await db.close()
+        raise
+    return db
 
 
 def analytics_source(ledger_path: Path, database: Database | None,
@@ -110,9 +123,14 @@ async def migrate_storage(settings: Settings) -> tuple[str, int]:
 
 
 def check_storage(settings: Settings) -> None:
-    """Before a server starts: reach the database and migrate it, or raise the one-line error."""
+    """Before a server starts: reach the database, migrate it and check the audit key is the
+    cluster's, or raise the one-line error."""
     if settings.storage.url is not None:
         try:
-            asyncio.run(migrate_storage(settings))
+            asyncio.run(_reach_shared(settings))
         except LedgerError as exc:  # a schema newer than this version, say
             raise GatewiseError(ErrorCode.STORAGE_UNAVAILABLE, str(exc)) from None
+
+
+async def _reach_shared(settings: Settings) -> None:
+    await (await open_shared(settings)).close()

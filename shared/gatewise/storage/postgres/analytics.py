@@ -14,6 +14,7 @@ from typing import Any
 from psycopg.rows import dict_row
 
 from gatewise.analytics.source import POSTGRES, Row
+from gatewise.config import STALL_GRACE_S
 from gatewise.storage.postgres.database import Connection, Database, pg_marks
 
 EACH_BATCH = 5000  # rows fetched at a time; a batch's work on the event loop stays short
@@ -30,6 +31,7 @@ async def as_report(conn: Connection, db: Database) -> None:
     # it gets a bound of its own (still a bound).
     timeout_ms = max(db.config.statement_timeout_ms, REPORT_TIMEOUT_MS)
     await conn.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
+    conn.answer_within_s = timeout_ms / 1000 + STALL_GRACE_S
 
 
 class PostgresLedgerReader:

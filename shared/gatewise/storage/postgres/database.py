@@ -1,22 +1,31 @@
 """One bounded connection pool per process, and the error every store raises when it is gone.
 
 Every statement runs under ``statement_timeout`` and every wait for a connection under the
-connect timeout, so a stalled server fails a call within seconds rather than hanging it. A call
-on a connection the server dropped fails with STORAGE_UNAVAILABLE; the pool discards that
-connection and opens new ones in the background with exponential backoff, so calls recover by
-themselves once the server is back. (Connections are not pinged before each use: that would add
-a round trip to every budget hold.)
+connect timeout. Neither helps when the server, or something between, keeps the connection open
+but stops answering (a frozen host, a firewall dropping packets, a proxy that accepts and never
+forwards): the client would wait for ever. So every exchange with the server is also bounded on
+this side: an answer that has not come within ``StorageConfig.answer_within_s`` (the statement
+timeout and a grace) shuts
+the connection's socket down, the call fails with STORAGE_UNAVAILABLE, and the pool discards the
+connection instead of taking it back. A call on a connection the server dropped fails the same
+way; the pool opens new connections in the background with exponential backoff, so calls
+recover by themselves once the server is back. (Connections are not pinged before each use: that
+would add a round trip to every budget hold.)
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
+import os
+import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import psycopg
+from psycopg.abc import RV, PQGen
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from gatewise.config import StorageConfig
@@ -26,7 +35,30 @@ from gatewise.storage.dsn import describe_dsn, without_password
 
 log = logging.getLogger(__name__)
 
-Connection = psycopg.AsyncConnection[tuple[Any, ...]]
+class Connection(psycopg.AsyncConnection[tuple[Any, ...]]):
+    """A connection whose every wait for the server ends within ``answer_within_s``: past it the
+    socket is shut down, so the wait ends with an OperationalError and the connection is broken
+    (the pool discards it). Shutting down rather than cancelling: a cancelled query makes psycopg
+    ask the server to cancel it, and wait for that, which a stalled server never answers."""
+
+    answer_within_s: float = 10.0  # set from the settings whenever the connection is handed out
+    stalled: bool = False
+
+    async def wait(self, gen: PQGen[RV], interval: float = 0.1, timeout: float | None = None) -> RV:
+        watchdog = asyncio.get_running_loop().call_later(self.answer_within_s, self._cut)
+        try:
+            return await super().wait(gen, interval, timeout)
+        finally:
+            watchdog.cancel()
+
+    def _cut(self) -> None:
+        self.stalled = True
+        # A duplicate of the descriptor: shutting it down ends the connection itself, and closing
+        # it leaves the descriptor psycopg waits on open, so that is never reused meanwhile.
+        # (Already closed: nothing to cut.)
+        with suppress(OSError, psycopg.OperationalError), \
+                socket.socket(fileno=os.dup(self.pgconn.socket)) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def pg_marks(sql: str) -> str:
@@ -57,6 +89,7 @@ class Database:
             max_size=config.pool_max_size,
             timeout=config.connect_timeout_s,  # the longest a call waits for a connection
             kwargs=self._connect_options(),
+            connection_class=Connection,
             name="gatewise",
             open=False,
         )
@@ -72,13 +105,16 @@ class Database:
         # One direct connection first: an unreachable server is then one error naming the cause,
         # rather than the pool retrying in the background until its timeout.
         try:
-            conn = await psycopg.AsyncConnection.connect(db._url, **options)
+            conn = await Connection.connect(db._url, **options)
         except psycopg.Error as exc:
             raise StorageUnavailable(db._unreachable(exc)) from None
+        conn.answer_within_s = config.answer_within_s
         async with conn:
             if migrate:
                 try:
                     await apply(conn, name=db.label)
+                except psycopg.OperationalError as exc:
+                    raise StorageUnavailable(db._unreachable(exc, conn)) from None
                 except psycopg.Error as exc:
                     raise LedgerError(f"cannot migrate {db.label}: {db.scrub(str(exc))}") from None
         await db.pool.open(wait=False)
@@ -93,23 +129,36 @@ class Database:
         }
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Connection]:
-        """A pooled connection; a lost server or a timeout becomes ``StorageUnavailable``."""
+    async def connection(self, within_s: float | None = None) -> AsyncIterator[Connection]:
+        """A pooled connection; a lost or stalled server or a timeout becomes ``StorageUnavailable``.
+        ``within_s`` bounds both the wait for the connection and each answer (default: the
+        connect timeout and ``storage.answer_within_s``)."""
+        conn: Connection | None = None
         try:
-            async with self.pool.connection() as conn:
+            async with self.pool.connection(timeout=within_s) as conn:
+                # A report raises it for its own statements.
+                conn.answer_within_s = within_s or self.config.answer_within_s
                 yield conn
         except PoolTimeout as exc:
             raise StorageUnavailable(self._unreachable(exc)) from None
         except psycopg.OperationalError as exc:
-            raise StorageUnavailable(self._unreachable(exc)) from None
+            raise StorageUnavailable(self._unreachable(exc, conn)) from None
         except psycopg.Error as exc:
             raise LedgerError(f"{self.label}: {self.scrub(str(exc))}") from None
+
+    async def ping(self, within_s: float) -> None:
+        """One round trip to the server within ``within_s``, else ``StorageUnavailable``."""
+        async with self.connection(within_s) as conn:
+            await conn.execute("SELECT 1")
 
     def scrub(self, text: str) -> str:
         return without_password(text, self._url)
 
-    def _unreachable(self, exc: BaseException) -> str:
-        reason = self.scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+    def _unreachable(self, exc: BaseException, conn: Connection | None = None) -> str:
+        if conn is not None and conn.stalled:
+            reason = f"no answer within {conn.answer_within_s:g} s"
+        else:
+            reason = self.scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
         return f"PostgreSQL at {self.label} is unavailable: {reason}"
 
     async def close(self) -> None:

@@ -302,6 +302,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             " FOR EACH STATEMENT EXECUTE FUNCTION calls_final_attempt()",
         ),
     ),
+    Migration(
+        10,
+        "cluster_settings",
+        (
+            # What every instance on the database must agree on, e.g. the audit key's fingerprint.
+            """CREATE TABLE cluster_settings (
+                name TEXT PRIMARY KEY,
+                value TEXT NOT NULL
+            )""",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
