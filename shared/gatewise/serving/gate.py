@@ -26,7 +26,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gatewise.caller import CALLER
+from gatewise.caller import CALLER, Caller
 from gatewise.config import AuthConfig, ServerConfig
 from gatewise.serving.credentials import Credential, StaticTokens
 from gatewise.serving.jwt_tokens import JwtVerifier, KeysUnavailable, TokenRejected
@@ -146,6 +146,9 @@ class AuthGate:
                                status_code=503, headers={"retry-after": "5"})(scope, receive, send)
             return
         body = await _read_body(receive)
+        if self.sessions.opens_one(scope, self.resources.servers) and \
+                self.sessions.open.count(credential.caller) >= self.sessions_per_caller:
+            await self._make_room(credential.caller, scope)
         refusal = self._refusal(credential, path, scope, body, resource)
         if refusal is not None:
             await refusal(scope, receive, send)
@@ -166,6 +169,32 @@ class AuthGate:
             CREDENTIAL.reset(granted)
             CALLER.reset(reset)
 
+    async def _make_room(self, caller: Caller, scope: Scope) -> None:
+        """End ``caller``'s least recently used idle session as the client's own DELETE would,
+        so that a client which reconnects without ending its old sessions keeps working."""
+        found = self.sessions.open.least_recently_used(caller)
+        if found is None:
+            return
+        session, path = found
+        kept = [(name, value) for name, value in scope["headers"] if name in (b"host", b"origin")]
+        ending = {**scope, "method": "DELETE", "path": path, "raw_path": path.encode(), "query_string": b"",
+                  "headers": [*kept, (b"mcp-session-id", session.encode())]}
+        asked = False
+
+        async def receive() -> Message:
+            nonlocal asked
+            if asked:
+                return {"type": "http.disconnect"}
+            asked = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def discard(message: Message) -> None:
+            pass
+
+        await self.sessions.run(self.app, ending, receive, discard, caller, self.resources.servers)
+        self.sessions.open.ended(session)  # ended, or unknown to the SDK: either way no longer open
+        logger.info("session limit: ended the least recently used session of %s", caller.name)
+
     def _refusal(self, credential: Credential, path: str, scope: Scope, body: bytes,
                  resource: str) -> Response | None:
         area = area_of(path)
@@ -178,7 +207,8 @@ class AuthGate:
         if opened >= self.sessions_per_caller and self.sessions.opens_one(scope, self.resources.servers):
             logger.info("session limit: %s has %d sessions open", credential.caller.name, opened)
             return _too_many(f"this token already has {opened} open sessions, the most one caller may have "
-                             "(server.max_sessions_per_caller): end one (DELETE) or reuse it",
+                             "(server.max_sessions_per_caller), and each is busy: end one (DELETE) or "
+                             "wait for one to finish",
                              self.sessions.open.frees_in(credential.caller))
         tools = called_tools(body)
         refused = next((tool for tool in tools if not credential.may_call(tool)), None)

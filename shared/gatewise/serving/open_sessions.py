@@ -2,7 +2,10 @@
 
 The SDK caps the sessions of all callers together (``server.max_sessions``); once one token has
 opened that many, nobody else gets one until they idle out (30 minutes by default). Each caller is
-therefore held to ``server.max_sessions_per_caller``. The SDK does not say when it ends a session,
+therefore held to ``server.max_sessions_per_caller``: a caller at its limit that opens another
+ends its own least recently used session with no request in flight (clients that reconnect
+without ending the old one keep working; a GET stream held open for server messages does not
+keep a session); only when every one is busy is it refused. The SDK does not say when it ends a session,
 so a session counts as open from the answer that opened it until it is deleted, answered 404 (the
 SDK has forgotten it), or has had no request in flight for the SDK's idle timeout; an SSE session
 is open while its stream is.
@@ -21,6 +24,7 @@ from gatewise.caller import Caller
 class _Open:
     caller: Caller
     last_used: float
+    path: str  # where it was opened: a Streamable HTTP session is ended by a DELETE there
     in_flight: int = 0
 
 
@@ -45,20 +49,30 @@ class OpenSessions:
                 if entry.caller == caller and not entry.in_flight]
         return max(1.0, min(idle, default=self.idle_timeout_s))
 
-    def opened(self, session: str, caller: Caller) -> None:
-        self._sessions.setdefault(session, _Open(caller, self.clock()))
+    def opened(self, session: str, caller: Caller, path: str = "") -> None:
+        self._sessions.setdefault(session, _Open(caller, self.clock(), path))
 
-    def begin(self, session: str) -> None:
-        """A request naming ``session`` is in flight (an unknown session is not counted)."""
+    def least_recently_used(self, caller: Caller) -> tuple[str, str] | None:
+        """``caller``'s idle session used longest ago, with its path; None when all are busy."""
+        idle = [(entry.last_used, session, entry.path) for session, entry in self._sessions.items()
+                if entry.caller == caller and not entry.in_flight and entry.path]
+        if not idle:
+            return None
+        _, session, path = min(idle)
+        return session, path
+
+    def begin(self, session: str, *, busy: bool = True) -> None:
+        """A request naming ``session`` is in flight (an unknown session is not counted); one not
+        ``busy`` (a stream held open for server messages) marks it used without keeping it."""
         entry = self._sessions.get(session)
         if entry is not None:
-            entry.in_flight += 1
+            entry.in_flight += busy
             entry.last_used = self.clock()
 
-    def end(self, session: str) -> None:
+    def end(self, session: str, *, busy: bool = True) -> None:
         entry = self._sessions.get(session)
-        if entry is not None and entry.in_flight:
-            entry.in_flight -= 1
+        if entry is not None:
+            entry.in_flight -= busy and entry.in_flight > 0
             entry.last_used = self.clock()
 
     def ended(self, session: str) -> None:

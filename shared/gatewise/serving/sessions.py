@@ -130,7 +130,7 @@ class Sessions:
                 elif session:
                     self.streamable.bind(session, caller)
                     if status < 300:
-                        self.open.opened(session, caller)
+                        self.open.opened(session, caller, scope.get("path", ""))
                 if named and status == 404:  # the SDK no longer knows it
                     self.open.ended(named)
             elif opens_sse and opened is None and scanned < ENDPOINT_EVENT_BYTES:
@@ -144,13 +144,16 @@ class Sessions:
                     self.open.begin(opened)  # open while its stream is
             await send(message)
 
+        # A GET holds a stream open for the server's messages, maybe long after the client left:
+        # it marks the session used but does not keep it from being ended for another.
+        busy = scope.get("method") != "GET"
         if named:
-            self.open.begin(named)
+            self.open.begin(named, busy=busy)
         try:
             await app(scope, receive, bind)
         finally:
             if named:
-                self.open.end(named)
+                self.open.end(named, busy=busy)
             if opened is not None:
                 self.sse.release(opened)
                 self.open.ended(opened)
