@@ -67,8 +67,10 @@ async def chat_completions(request: Request) -> Response:
         return denied
     try:
         body = await json_body(request)
+        named = body.get("model")
+        state.receive(named if isinstance(named, str) and named else state.config.default_model,
+                      body.get("messages"))
         chat = parse_chat(body, state.config.default_model)
-        state.receive(chat.candidates[0], chat.messages)
         wanted = imagegen.requested(body)
         searching = websearch.requested(body, chat.candidates[0])
         forced = header_fault(request)
@@ -110,8 +112,8 @@ def _plan(state: SandboxState, chat: ChatRequest, forced: Fault | None, media: v
     for i, info in enumerate(infos):
         last = i == len(infos) - 1
         if (unsupported := _unsupported(info, media, wanted)) is not None:
-            if last:
-                return error_response(400, unsupported, error_type="invalid_request")
+            if last:  # as OpenRouter answers: no endpoint of the model serves the request
+                return error_response(404, unsupported, error_type="no_endpoints")
             continue  # upstream only routes to endpoints that take the request's modalities
         if searching is not None and searching.server_tool and state.rejects_server_tool(info.id):
             if last:
@@ -136,9 +138,9 @@ def _unsupported(info: ModelInfo, media: vision.Media,
                  wanted: imagegen.ImageRequest | None) -> str | None:
     missing = sorted(media.modalities.difference(info.input_modalities))
     if missing:
-        return f"{info.id} does not support {missing[0]} input"
+        return f"No endpoints found for {info.id} that support {missing[0]} input"
     if wanted is not None and "image" not in info.output_modalities:
-        return f"{info.id} does not support image output"
+        return f"No endpoints found for {info.id} that support image output"
     return None
 
 

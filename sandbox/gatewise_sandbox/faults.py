@@ -32,6 +32,7 @@ STATUS_BY_ERROR_TYPE: dict[str, int] = {
     "string_too_long": 400, "invalid_request": 400, "invalid_prompt": 400,
     "authentication": 401, "payment_required": 402, "permission_denied": 403,
     "content_policy_violation": 403, "refusal": 403, "not_found": 404, "model_not_found": 404,
+    "no_endpoints": 404,
     "timeout": 408, "payload_too_large": 413, "unprocessable": 422,
     "rate_limit_exceeded": 429, "server": 500, "provider_unavailable": 502,
     "provider_overloaded": 503,

@@ -20,6 +20,7 @@ MAX_RECEIVED = 64  # chat requests remembered for /_sandbox/received
 MAX_RECEIVED_MESSAGES = 32  # the last ones of each request
 MAX_RECEIVED_CHARS = 4000  # of each message's text
 MAX_ROLE_CHARS = 32  # the Portkey stand-in does not check roles
+MAX_MODEL_CHARS = 128  # a refused request's model is kept as it was sent
 
 
 @dataclass(frozen=True)
@@ -119,14 +120,16 @@ class SandboxState:
                 stats.ok += 1
         return fault
 
-    def receive(self, model: str, messages: list[dict[str, Any]]) -> None:
+    def receive(self, model: str, messages: Any) -> None:
         """Keep the roles and texts (each cut at ``MAX_RECEIVED_CHARS``) of the last
-        ``MAX_RECEIVED_MESSAGES`` messages of one chat request."""
+        ``MAX_RECEIVED_MESSAGES`` messages of one chat request, as sent: a request refused as
+        malformed is kept too, so a client can be shown to have sent nothing."""
+        listed = messages[-MAX_RECEIVED_MESSAGES:] if isinstance(messages, list) else []
         texts = [{"role": str(m.get("role"))[:MAX_ROLE_CHARS],
                   "text": content_text(m.get("content"))[0][:MAX_RECEIVED_CHARS]}
-                 for m in messages[-MAX_RECEIVED_MESSAGES:]]
+                 for m in listed if isinstance(m, dict)]
         with self._lock:
-            self.received.append({"model": model, "messages": texts})
+            self.received.append({"model": model[:MAX_MODEL_CHARS], "messages": texts})
 
     def received_requests(self) -> list[dict[str, Any]]:
         with self._lock:

@@ -199,4 +199,6 @@ def error_from_response(
     text = f"{provider} answered HTTP {status}"
     if message:
         text += f": {short_upstream_text(message)}"
-    return GatewiseError(code, text, retry_after=retry_after, status=status)
+    # Kept for the fallback, which tells a request no model can take from one this model cannot.
+    details = {"error_type": str(error_type)[:64]} if error_type else None
+    return GatewiseError(code, text, retry_after=retry_after, status=status, details=details)

@@ -27,7 +27,7 @@ from gatewise.pipeline import (
     Pipeline,
     SemanticMatchField,
     SemanticPolicy,
-    check_limits,
+    check_request,
 )
 from gatewise.pipeline.guarding import GroundingScoreField
 from gatewise.routing.analyze import analyze
@@ -52,8 +52,9 @@ CONVERSATION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$"
 class ChatMessage(BaseModel):
     role: Literal["system", "developer", "user", "assistant"]
     content: Annotated[str | list[JsonObject], FiniteJSON] = Field(
-        description="Text, or OpenAI-style content parts ({type: text|image_url, ...}), each one "
-                    "a JSON object or its JSON text.")
+        description="Text, or OpenAI-style content parts, each a JSON object or its JSON text: "
+                    "{type: text, text}, {type: image_url, image_url: {url}}, or input_audio, "
+                    "video_url and file parts. A malformed part is refused before any model is called.")
 
 
 class CompletionRequest(BaseModel):
@@ -112,8 +113,8 @@ class CompletionRequest(BaseModel):
         """The chat messages, with `images` as image parts of the last user message."""
         messages: list[Message]
         if self.messages is not None:
-            # A caller's parts go on as written (the upstream judges them); gatewise itself reads
-            # only the text and image parts, found by their type.
+            # A caller's parts go on as written once the pipeline has checked them against the chat
+            # format; gatewise itself reads only the text and image parts, found by their type.
             messages = [{"role": m.role, "content": cast(Content, copy.deepcopy(m.content))}
                         for m in self.messages]
         else:
@@ -274,7 +275,7 @@ class RoutingGateway:
     def explain(self, request: CompletionRequest) -> RouteInfo:
         """The route :meth:`complete` would take, without calling any model."""
         call = self._call(request)
-        check_limits(call, self.runtime.settings.limits)
+        check_request(call, self.runtime.settings.limits)
         plan = self.plan(request, call.messages)
         return RouteInfo.model_validate(_route_fields(plan, plan.chosen.reason, explain=True))
 

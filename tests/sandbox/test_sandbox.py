@@ -532,6 +532,16 @@ def test_received_requests_are_bounded(http: httpx.Client, admin: httpx.Client) 
     assert admin.post("/reset").status_code == 200 and admin.get("/received").json()["requests"] == []
 
 
+def test_refused_requests_are_received_too(http: httpx.Client, admin: httpx.Client) -> None:
+    """A request refused as malformed still shows it was sent, bounded like any other."""
+    bad = {"model": "x" * 5_000, "messages": [{"role": "user", "content": ["{}"]}, "not a message"]}
+    assert http.post("/chat/completions", json=bad).status_code == 400
+    assert http.post("/chat/completions", json={"messages": 7}).status_code == 400
+    assert admin.get("/received").json()["requests"] == [
+        {"model": "x" * 128, "messages": [{"role": "user", "text": ""}]},
+        {"model": "openai/gpt-4o-mini", "messages": []}]
+
+
 def test_admin_fault_table_stats_and_reset(http: httpx.Client, admin: httpx.Client) -> None:
     rule = {"model": GPT4O, "error_rate": 1.0, "statuses": [529], "retry_after": 3}
     table = admin.put("/faults", json=rule).json()["faults"]

@@ -113,13 +113,15 @@ def test_audio_is_acknowledged(http: httpx.Client) -> None:
 
 
 def test_non_vision_model_refuses_images(http: httpx.Client) -> None:
+    """As OpenRouter answers a model none of whose endpoints take the input: 404 no_endpoints, a
+    refusal of the model (another may serve it), not of the request."""
     red = data_url(Image.new("RGB", (8, 8), "red"))
     reply = http.post("/chat/completions", json=ask(TEXT_ONLY, image_part(red)))
-    assert reply.status_code == 400
+    assert reply.status_code == 404
     error = reply.json()["error"]
-    assert error["code"] == 400
-    assert error["message"] == f"{TEXT_ONLY} does not support image input"
-    assert error["metadata"]["error_type"] == "invalid_request"
+    assert error["code"] == 404
+    assert error["message"] == f"No endpoints found for {TEXT_ONLY} that support image input"
+    assert error["metadata"]["error_type"] == "no_endpoints"
     # a vision-capable fallback takes over instead
     fallback = ask(TEXT_ONLY, image_part(red), models=[VISION])
     assert http.post("/chat/completions", json=fallback).json()["model"] == VISION
@@ -176,8 +178,9 @@ def test_image_output_needs_an_image_model(http: httpx.Client) -> None:
     body = {"model": VISION, "messages": [{"role": "user", "content": "A cat"}],
             "modalities": ["image", "text"]}
     reply = http.post("/chat/completions", json=body)
-    assert reply.status_code == 400
-    assert reply.json()["error"]["message"] == f"{VISION} does not support image output"
+    assert reply.status_code == 404
+    assert reply.json()["error"]["message"] == f"No endpoints found for {VISION} that support image output"
+    assert reply.json()["error"]["metadata"]["error_type"] == "no_endpoints"
     ratio = http.post("/chat/completions", json={**body, "model": IMAGE_OUT,
                                                  "image_config": {"aspect_ratio": "7:3"}})
     assert ratio.status_code == 400

@@ -9,6 +9,7 @@ import pytest
 from gatewise import redact
 from gatewise.errors import ErrorCode, GatewiseError, code_for_status, error_from_response, quoted
 from gatewise.redact import RedactingFilter, Scrubber, mask, scrub
+from gatewise.routing.engine import stops_route
 
 
 @pytest.mark.parametrize(("status", "code"), [
@@ -28,6 +29,26 @@ def test_openrouter_error_type_beats_status() -> None:
     assert err.code is ErrorCode.CONTEXT_TOO_LONG
     assert "maximum context length" in err.message
     assert err.hint and not err.retryable
+
+
+INVALID = "invalid_request"
+
+
+@pytest.mark.parametrize(("status", "error", "stops"), [
+    (400, {"message": "messages[0].content[0]: bad part", "metadata": {"error_type": INVALID}}, True),
+    (400, {"message": "Prompt is malformed", "metadata": {"error_type": "invalid_prompt"}}, True),
+    (400, {"message": "maximum context length", "metadata": {"error_type": "context_length_exceeded"}},
+     False),
+    (404, {"message": "No endpoints found that support image input",
+           "metadata": {"error_type": "no_endpoints"}}, False),
+    (400, {"message": "Provider returned error"}, False),  # a provider's 400 may be the model's alone
+    (400, {"message": "Unsupported parameter: top_k", "type": "invalid_request_error"}, False),  # Portkey
+])
+def test_only_a_request_fault_ends_a_route(status: int, error: dict, stops: bool) -> None:
+    err = error_from_response(status, {"error": error}, provider="openrouter")
+    assert err.code is (ErrorCode.CONTEXT_TOO_LONG if "context" in error["message"]
+                        else ErrorCode.NOT_FOUND if status == 404 else ErrorCode.INVALID_INPUT)
+    assert stops_route(err) is stops
 
 
 def test_portkey_and_odd_bodies() -> None:

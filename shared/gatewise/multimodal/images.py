@@ -6,7 +6,7 @@ import asyncio
 import base64
 import binascii
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -216,7 +216,7 @@ def forwarded_size(url: str, media: MediaConfig, mime_family: str) -> int:
     return len(raw.data)
 
 
-def check_forwarded_parts(messages: Sequence[dict[str, Any]], media: MediaConfig) -> None:
+def check_forwarded_parts(messages: Sequence[Mapping[str, Any]], media: MediaConfig) -> None:
     """Vet every URL in chat ``messages`` that the provider would fetch (see :func:`forwarded_size`):
     image, video and file parts of the content, and images carried over from earlier answers."""
     for i, message in enumerate(messages):

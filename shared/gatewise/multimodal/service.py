@@ -233,11 +233,6 @@ class MultimodalService:
                               cache: ChatCaching | None = None) -> tuple[ChatOutput, list[tuple[str, bytes]]]:
         if not messages:
             raise GatewiseError(ErrorCode.INVALID_INPUT, "Give at least one message.")
-        for i, message in enumerate(messages):
-            if message.get("role") not in ("system", "developer", "user", "assistant", "tool"):
-                raise GatewiseError(ErrorCode.INVALID_INPUT, f"messages[{i}] needs a valid role.")
-        # The provider fetches these itself; never let this gateway aim its fetcher at a private host.
-        check_forwarded_parts(messages, self.runtime.settings.media)
         model_id = self.check_model(model)
         params = {**extra, **self._limits(extra.get("max_tokens"), extra.get("temperature"))}
         if params.get("models"):
@@ -252,9 +247,13 @@ class MultimodalService:
                 tool_calls=list(message.get("tool_calls") or []), citations=citations,
                 reasoning=message.get("reasoning"), warnings=unusable_warning(unusable))
 
-        # Checked above as far as this gateway cares; the rest is the provider's to judge.
+        async def vet_urls(call: Call[ChatOutput]) -> None:
+            # The provider fetches these itself; never let it be aimed at a private host. Run once
+            # the pipeline found the messages in the chat format, so each part has its fields.
+            check_forwarded_parts(call.messages, self.runtime.settings.media)
+
         call = self._call("chat_completion", model_id, cast(list[Message], messages), params, build,
-                          **self._chat_caching(model_id, params, cache or ChatCaching()))
+                          prepare=vet_urls, **self._chat_caching(model_id, params, cache or ChatCaching()))
         out = await self.pipeline.run(call)
         if call.outcome is None:  # from the cache, which keeps an answer's text, not its pictures
             return out, []

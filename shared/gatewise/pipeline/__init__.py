@@ -37,13 +37,13 @@ from gatewise.pipeline.stages import (
     Stage,
     Upstream,
     Validate,
-    check_limits,
+    check_request,
 )
 from gatewise.routing.policy import Candidate
 from gatewise.runtime import Runtime
 
 __all__ = ["CachePolicy", "CacheStatusField", "Call", "Pipeline", "SemanticMatch", "SemanticMatchField",
-           "SemanticPolicy", "Stage", "check_limits", "one_model", "standard_stages"]
+           "SemanticPolicy", "Stage", "check_request", "one_model", "standard_stages"]
 
 
 def standard_stages(runtime: Runtime) -> list[Stage]:

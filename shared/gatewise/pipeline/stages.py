@@ -27,6 +27,7 @@ from gatewise.routing.analyze import count_unknown_tokens, message_text
 from gatewise.routing.engine import Attempt
 from gatewise.runtime import Runtime
 from gatewise.search.pricing import search_fee
+from gatewise.upstream.chat_format import check_messages
 from gatewise.upstream.openrouter import ChatResult
 from gatewise.upstream.usage import believed_cost
 
@@ -37,12 +38,14 @@ class Stage(Protocol):
     def __call__(self, call: Call[Any], next: Next) -> Awaitable[None]: ...
 
 
-def check_limits(call: Call[Any], limits: Limits) -> None:
-    """The configured limits on message count, prompt size and answer length."""
+def check_request(call: Call[Any], limits: Limits) -> None:
+    """The call's messages in the chat format, and the configured limits on message count, content
+    parts, prompt size and answer length."""
     count = len(call.messages)
     if count > limits.max_messages:
         raise GatewiseError(ErrorCode.TOO_LARGE, f"{count} messages exceed the limit of "
                                                  f"{limits.max_messages} (limits.max_messages)")
+    check_messages(call.messages, limits.max_content_parts)
     size = len(message_text(call.messages)[0])  # images are capped by the media limits instead
     if size > limits.max_prompt_chars:
         raise GatewiseError(ErrorCode.TOO_LARGE, f"the prompt has {size:,} characters; the limit is "
@@ -54,13 +57,14 @@ def check_limits(call: Call[Any], limits: Limits) -> None:
 
 
 class Validate:
-    """Refuse a call past the configured limits before anything is read, fetched or spent."""
+    """Refuse a malformed call, or one past the configured limits, before anything is read,
+    fetched or spent."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.limits = runtime.settings.limits
 
     def __call__(self, call: Call[Any], next: Next) -> Awaitable[None]:
-        check_limits(call, self.limits)
+        check_request(call, self.limits)
         return next(call)
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from gatewise.config import TaskType
 from gatewise.routing.difficulty import load_default as load_difficulty
 from gatewise.routing.difficulty_cues import Wording, moved, wording
+from gatewise.upstream.chat import PART_MODALITIES
 
 if TYPE_CHECKING:
     from gatewise.upstream.openrouter import ChatResult
@@ -330,15 +331,12 @@ def _text_and_media(content: object, modalities: set[str]) -> tuple[str, int]:
     chunks, images = [], 0
     for part in content:
         kind = part.get("type") if isinstance(part, dict) else None
-        if kind == "text":
+        modality = PART_MODALITIES.get(kind) if isinstance(kind, str) else None
+        if modality == "text":
             chunks.append(str(part.get("text", "")))
-        elif kind == "image_url":
-            modalities.add("image")
-            images += 1
-        elif kind == "input_audio":
-            modalities.add("audio")
-        elif kind in ("file", "video_url"):
-            modalities.add("file" if kind == "file" else "video")
+        elif modality is not None:
+            modalities.add(modality)
+            images += modality == "image"
     return "\n".join(chunks), images
 
 

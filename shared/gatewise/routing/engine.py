@@ -19,6 +19,10 @@ from gatewise.upstream.openrouter import ChatResult
 # Failures that say nothing about the next model: the account or the request itself is at fault.
 STOP_CODES = frozenset({ErrorCode.UNAUTHORIZED, ErrorCode.INSUFFICIENT_CREDITS,
                         ErrorCode.FORBIDDEN_SCOPE, ErrorCode.BUDGET_EXCEEDED})
+# OpenRouter's error types for a request no model could take as sent (a malformed message). Other
+# refusals are the model's own (context length, or 404 no_endpoints for an input it lacks) and
+# move on; so does a 400 with no error type, since a provider's 400 may be either.
+REQUEST_FAULTS = frozenset({"invalid_request", "invalid_prompt"})
 
 
 @dataclass
@@ -41,12 +45,14 @@ class RouteOutcome:
 
     def failure(self) -> GatewiseError:
         """The error a caller sees when no candidate answered: a lone model's own error, or for a
-        route of several every model's code and the last error in full."""
+        route of several every tried model's code and the last error in full."""
         if self.error is not None and not self.routed:
             return self.error
         last = self.error or GatewiseError(ErrorCode.UPSTREAM_ERROR, "no model was tried")
         tried = "; ".join(f"{a.model}: {a.error_code}" for a in self.attempts) or "none"
-        return GatewiseError(last.code, f"every model in the route failed ({tried}). Last: {last.message}",
+        head = ("the route stopped at a failure no other model would avoid" if stops_route(last)
+                else "every model in the route failed")
+        return GatewiseError(last.code, f"{head} ({tried}). Last: {last.message}",
                              hint=last.hint, retry_after=last.retry_after)
 
 
@@ -123,7 +129,12 @@ def _retries(candidate: Candidate, is_last: bool) -> int | None:
 def _next_index(candidate: Candidate, index: int, error: GatewiseError) -> int | None:
     if candidate.target is not None:  # a Portkey config: its on_status_codes decide
         return next_attempt_index(candidate.target, error.status)
-    return None if error.code in STOP_CODES else index + 1
+    return None if stops_route(error) else index + 1
+
+
+def stops_route(error: GatewiseError) -> bool:
+    """Whether ``error`` would recur on every other model, so the route ends with it."""
+    return error.code in STOP_CODES or error.details.get("error_type") in REQUEST_FAULTS
 
 
 def _ms_since(started: float) -> float:

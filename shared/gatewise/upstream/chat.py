@@ -65,6 +65,10 @@ class FilePart(TypedDict):
 
 ContentPart = TextPart | ImagePart | AudioPart | VideoPart | FilePart
 Content = str | list[ContentPart]
+# Every content part type the chat format takes, with the input modality it needs; `input_video`
+# is the legacy spelling of `video_url` that OpenRouter still takes.
+PART_MODALITIES: dict[str, str] = {"text": "text", "image_url": "image", "input_audio": "audio",
+                                   "video_url": "video", "input_video": "video", "file": "file"}
 
 
 def is_image(part: ContentPart) -> TypeGuard[ImagePart]:

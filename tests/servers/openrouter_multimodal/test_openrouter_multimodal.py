@@ -158,6 +158,7 @@ FORWARD_REFUSED = [
     "http://user:pw@example.com/", "ftp://example.com/clip.mp4", "gopher://example.com/_", "file:///etc/passwd",
 ]
 VIDEO_MODEL = "google/gemini-2.5-flash-lite"
+TEXT_ONLY = "deepseek/deepseek-r1"
 
 
 def _chat(*parts: dict) -> dict:
@@ -175,8 +176,7 @@ async def test_urls_the_provider_fetches_pass_the_url_policy(connect, upstream, 
             assert "UNSAFE_URL" in text and "messages[0] image_url" in text, (url, text)
         for part in ({"type": "video_url", "video_url": {"url": "http://169.254.169.254/"}},
                      {"type": "input_video", "video_url": {"url": "http://0x7f.1/"}},
-                     {"type": "file", "file": {"filename": "a.pdf", "file_data": "http://localhost/a.pdf"}},
-                     {"type": "image_url", "image_url": "http://[::1]/a.png"}):
+                     {"type": "file", "file": {"filename": "a.pdf", "file_data": "http://localhost/a.pdf"}}):
             assert "UNSAFE_URL" in await error_text(client, "chat_completion", _chat(part)), part
         bad_data = _chat({"type": "image_url", "image_url": {"url": "data:image/png;base64,@@@"}})
         assert "INVALID_INPUT" in await error_text(client, "chat_completion", bad_data)
@@ -194,6 +194,36 @@ async def test_urls_the_provider_fetches_pass_the_url_policy(connect, upstream, 
             {"type": "file", "file": {"filename": "a.pdf", "file_data": "https://example.com/a.pdf"}}))
         assert "image at upload.wikimedia.org" in chat["content"]
         assert "video at www.youtube.com" in chat["content"]
+
+
+@pytest.mark.parametrize(("part", "problem"), [
+    ({"type": "image_url", "image_url": "http://[::1]/a.png"},
+     "messages[0].content[1]: image_url parts need `image_url` as an object, not 'http://[::1]/a.png'."),
+    ("a bare string",
+     "messages[0].content[1]: expected a part object ({\"type\": ...}), not 'a bare string'."),
+    ({"type": "input_audio", "input_audio": {"data": "UklGRg=="}},
+     "messages[0].content[1]: input_audio parts need input_audio.format as a non-empty string."),
+    ({"type": "file", "file": {"filename": "a.pdf"}},
+     "messages[0].content[1]: file parts need file.file_data or file.file_id as a non-empty string."),
+])
+async def test_chat_completion_refuses_a_malformed_part_before_any_call(connect, upstream, mm_settings, part,
+                                                                        problem: str) -> None:
+    async with connect() as client:
+        text = await error_text(client, "chat_completion", _chat(part))
+    assert f"INVALID_INPUT: {problem}" in text
+    assert upstream.received() == [] and await ledger_rows(mm_settings) == []
+
+
+async def test_chat_completion_input_a_model_lacks_is_its_own_refusal(connect, upstream, mm_settings) -> None:
+    """OpenRouter answers 404 no_endpoints for a model none of whose endpoints take the input."""
+    image = {"type": "image_url", "image_url": {"url": data_url("image/png", b"\x89PNG")}}
+    args = {**_chat(image), "model": TEXT_ONLY}
+    async with connect() as client:
+        text = await error_text(client, "chat_completion", args)
+    assert (f"NOT_FOUND: sandbox answered HTTP 404: No endpoints found for {TEXT_ONLY} that support "
+            "image input") in text
+    assert [r["model"] for r in upstream.received()] == [TEXT_ONLY]
+    assert [(r.model, r.error_code) for r in await ledger_rows(mm_settings)] == [(TEXT_ONLY, "NOT_FOUND")]
 
 
 async def test_catalogue_tools(connect, upstream) -> None:
