@@ -173,7 +173,7 @@ async def _serve_auth(settings: Settings) -> int:
                     "(server.auth.tokens, server.auth.jwt or GATEWISE_AUTH_TOKENS)")
         return 0
     named = len(auth.tokens) + len(auth.named_env_tokens())
-    _line(True, f"gatewise serve: {named} bearer token(s), {auth.rate_per_minute} tool calls a minute "
+    _line(True, f"gatewise serve: {named} bearer token(s), {auth.rate_per_minute} calls a minute "
                 f"each (burst {auth.burst}) unless a token says otherwise; any bind allowed; "
                 f"{auth.failed_auth_limit} failed authentications per address in "
                 f"{auth.failed_auth_window_s:g} s, then 429")
