@@ -165,16 +165,28 @@ def storage_line(settings: Settings) -> str:
             f"{storage.on_unavailable} when it is down; audit key {settings.audit_key_path}, the one "
             "every instance on it uses")
 
+def serve_binds(settings: Settings) -> str:
+    """Where ``gatewise serve`` may bind: beyond loopback it needs authentication (anyone reaching
+    the port could spend money) and a Host list (the DNS-rebinding check)."""
+    hosts = ", ".join(settings.server.allowed_hosts)
+    if not settings.server.auth.enabled:
+        return ("binds loopback only (beyond it needs server.auth.tokens, server.auth.jwt or "
+                "GATEWISE_AUTH_TOKENS" + (")" if hosts else ", and server.allowed_hosts)"))
+    if not hosts:
+        return ("binds loopback only until server.allowed_hosts (or --allowed-host) names the Host "
+                "values clients use")
+    return f"binds beyond loopback too, for Host {hosts}"
+
+
 async def _serve_auth(settings: Settings) -> int:
     """Who ``gatewise serve`` lets in; with JWTs, whether the provider's key set can be fetched."""
     auth = settings.server.auth
     if not auth.enabled:
-        _line(True, "gatewise serve: no authentication configured, so it binds loopback only "
-                    "(server.auth.tokens, server.auth.jwt or GATEWISE_AUTH_TOKENS)")
+        _line(True, f"gatewise serve: no authentication configured, so it {serve_binds(settings)}")
         return 0
     named = len(auth.tokens) + len(auth.named_env_tokens())
     _line(True, f"gatewise serve: {named} bearer token(s), {auth.rate_per_minute} calls a minute "
-                f"each (burst {auth.burst}) unless a token says otherwise; any bind allowed; "
+                f"each (burst {auth.burst}) unless a token says otherwise; {serve_binds(settings)}; "
                 f"{auth.failed_auth_limit} failed authentications per address in "
                 f"{auth.failed_auth_window_s:g} s, then 429")
     if auth.jwt is None:

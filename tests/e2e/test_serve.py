@@ -409,6 +409,14 @@ def test_a_bind_beyond_loopback_needs_authentication(tmp_path: Path, sandbox) ->
                           env=server_env(sandbox.url, tmp_path), capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "without authentication" in done.stderr and "Traceback" not in done.stderr
+    # With tokens it still needs the Host values clients use, and says so (not "no authentication").
+    env = {**server_env(sandbox.url, tmp_path), "GATEWISE_AUTH_TOKENS": "ci:" + "c" * 40}
+    done = subprocess.run([sys.executable, "-m", "gatewise.cli", "serve", "--host", "0.0.0.0", "--port", "0"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "authentication" not in done.stderr, done.stderr
+    assert done.stderr.startswith("gatewise serve: refusing to serve on 0.0.0.0 with no allowed hosts: "
+                                  "beyond loopback every request's Host header must match --allowed-host")
+    assert "c" * 40 not in done.stderr
 
 
 async def test_sigterm_lets_an_in_flight_call_finish(sandbox, upstream, tmp_path: Path) -> None:
