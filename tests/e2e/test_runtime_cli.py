@@ -16,6 +16,7 @@ from gatewise.ledger import open_ledger
 from gatewise.ledger.guardrail_events import DAY_S, GuardrailEvent, GuardrailEvents
 from gatewise.runtime import Runtime, catalog_cache
 from store_support import call_record, write_calls
+from tool_support import free_port
 
 
 async def test_runtime_fetches_the_catalogue_and_caches_it(settings: Settings, upstream) -> None:
@@ -57,6 +58,46 @@ def test_doctor_reports_routes_without_keys(tmp_path: Path, sandbox) -> None:
     assert "route simple_query" in proc.stderr and "(not set: sandbox)" in proc.stderr
     assert re.search(r"\[ok\] web search → \S+/\S+  \[auto engine, cached 3600s\]", proc.stderr)
     assert proc.stdout == ""
+
+
+def test_doctor_fails_when_the_upstream_does_not_answer_and_names_the_catalogues_origin(
+        tmp_path: Path, sandbox) -> None:
+    env = {"GATEWISE_DATA_DIR": str(tmp_path), "GATEWISE_SANDBOX_URL": sandbox.url}
+    proc = run_cli("doctor", env_extra=env)
+    assert proc.returncode == 0, proc.stderr
+    assert f"[ok] upstream sandbox at {sandbox.url}: answers" in proc.stderr
+    live = re.search(r"\[ok\] model catalogue: (\d+) models from sandbox, live\n", proc.stderr)
+    assert live is not None, proc.stderr
+
+    down = f"http://127.0.0.1:{free_port()}/api/v1"  # nothing listens there
+    started = time.monotonic()
+    proc = run_cli("doctor", env_extra={**env, "GATEWISE_SANDBOX_URL": down})
+    assert proc.returncode == 1 and time.monotonic() - started < 60
+    assert f"[!!] upstream sandbox at {down}: does not answer (could not reach sandbox" in proc.stderr
+    assert (f"[!!] model catalogue: {live[1]} models from the disk cache of sandbox, fetched 0.0 h ago, "
+            "not live") in proc.stderr
+    assert "[ok] route simple_query" in proc.stderr  # read from that copy, as the servers would
+
+    proc = run_cli("doctor", env_extra={"GATEWISE_DATA_DIR": str(tmp_path / "fresh"),
+                                        "GATEWISE_SANDBOX_URL": down})
+    assert proc.returncode == 1
+    assert re.search(r"\[!!\] model catalogue: \d+ models from the bundled snapshot, not live", proc.stderr)
+
+
+def test_doctor_runs_every_other_check_when_the_database_is_unreachable(tmp_path: Path, sandbox) -> None:
+    url = f"postgresql://gw:db-secret-pw@127.0.0.1:{free_port()}/gatewise"
+    proc = run_cli("doctor", env_extra={"GATEWISE_DATA_DIR": str(tmp_path), "GATEWISE_DATABASE_URL": url,
+                                        "GATEWISE_SANDBOX_URL": sandbox.url,
+                                        "GATEWISE_AUTH_TOKENS": "ci:" + "t" * 40})
+    assert proc.returncode == 1
+    err = proc.stderr
+    assert "[!!] storage PostgreSQL postgresql://gw@127.0.0.1:" in err and "db-secret-pw" not in err
+    assert "[!!] budgets, guardrail audit trail, dashboard and semantic cache: not checked" in err
+    for later in (f"[ok] upstream sandbox at {sandbox.url}: answers", "models from sandbox, live",
+                  "[ok] guardrails: off", "[ok] gatewise serve: 1 bearer token(s)", "[ok] route simple_query",
+                  "[ok] web search →", "[ok] http/sse: hosts loopback only"):
+        assert later in err, later
+    assert "t" * 40 not in err and proc.stdout == ""
 
 
 def test_doctor_shows_who_may_reach_the_http_servers(tmp_path: Path, sandbox) -> None:
