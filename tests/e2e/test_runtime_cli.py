@@ -5,11 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import queue
 import re
+import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+
+import httpx
+import pytest
 
 from gatewise.config import Settings
 from gatewise.ledger import open_ledger
@@ -163,6 +170,86 @@ def test_cli_rejects_bad_arguments_in_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("gatewise: invalid configuration at limits.max_retries: "
                                    "Input should be greater than or equal to 0")
+
+
+class _Lines:
+    """A child's stderr, read line by line in the background, so a test can wait for one."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.lines: queue.Queue[str] = queue.Queue()
+        assert proc.stderr is not None
+        stream = proc.stderr
+        threading.Thread(target=lambda: [self.lines.put(line) for line in stream], daemon=True).start()
+
+    def wait_for(self, pattern: str, timeout: float = 30) -> tuple[re.Match[str], list[str]]:
+        seen, deadline = [], time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            seen.append(line)
+            if found := re.search(pattern, line):
+                return found, seen
+        raise AssertionError(f"no line matching {pattern!r} in {seen}")
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def test_gatewise_sandbox_says_it_listens_once_it_does_and_stops_on_sigterm() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        proc = run_cli("sandbox", "--port", str(busy))
+    assert proc.returncode == 2 and "listening" not in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stderr == f"gatewise sandbox: cannot listen on 127.0.0.1:{busy}: Address already in use\n"
+
+    port = free_port()
+    with subprocess.Popen([sys.executable, "-m", "gatewise.cli", "sandbox", "--port", str(port)],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True) as cli:
+        try:
+            lines = _Lines(cli)
+            _, seen = lines.wait_for(r"listening on http://127\.0\.0\.1:(\d+)/api/v1")
+            assert f"listening on http://127.0.0.1:{port}/api/v1" in seen[-1]
+            assert httpx.get(f"http://127.0.0.1:{port}/api/v1/models", timeout=10).status_code == 200
+            cli.send_signal(signal.SIGTERM)  # to the process `gatewise sandbox` started as
+            lines.wait_for(r"Finished server process")  # a graceful stop, then the signal's own exit
+            assert cli.wait(timeout=15) == -signal.SIGTERM
+            assert _port_is_free(port)  # nothing of it is left holding the port
+        finally:
+            cli.kill()
+
+
+def test_a_sandbox_run_as_a_child_ends_with_its_parent() -> None:
+    # Where a process cannot become the sandbox (no exec), it runs as a child: SIGTERM to the
+    # parent is passed on, and the child is gone with it.
+    port = free_port()
+    code = ("import sys; from gatewise.upstream.local_sandbox import run_as_child; "
+            f"sys.exit(run_as_child([sys.executable, '-m', 'gatewise_sandbox', '--port', '{port}']))")
+    with subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True) as parent:
+        try:
+            lines = _Lines(parent)
+            child = int(lines.wait_for(r"Started server process \[(\d+)\]")[0][1])
+            lines.wait_for(r"Application startup complete")
+            assert child != parent.pid and not _port_is_free(port)
+            parent.send_signal(signal.SIGTERM)
+            lines.wait_for(r"Finished server process")  # the child was passed the signal and stopped
+            assert parent.wait(timeout=15) == 128 + signal.SIGTERM
+            with pytest.raises(ProcessLookupError):
+                os.kill(child, 0)
+            assert _port_is_free(port)
+        finally:
+            parent.kill()
 
 
 def test_demo_runs_end_to_end() -> None:
