@@ -94,11 +94,7 @@ class SandboxServer:
         if self._thread is not None:
             raise RuntimeError("the sandbox is already running")
         # Bind first, so the port is known and connections queue up before uvicorn serves them.
-        # IPPROTO_TCP explicitly: asyncio turns Nagle off only on sockets that name it, and with
-        # Nagle on, each small answer waits ~40 ms for a delayed ACK.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self._port))
+        sock = _bound_socket(self.host, self._port)
         sock.set_inheritable(True)
         self._socket = sock
         # Embedded in a server or a test: its start/stop lines would only be noise.
@@ -150,14 +146,35 @@ class SandboxServer:
         await asyncio.to_thread(self.stop)
 
 
+def _bound_socket(host: str, port: int) -> socket.socket:
+    # IPPROTO_TCP explicitly: asyncio turns Nagle off only on sockets that name it, and with
+    # Nagle on, each small answer waits ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def serve(host: str = "127.0.0.1", port: int = 8799, config: SandboxConfig | None = None, *,
           access_log: bool = False) -> None:
-    """Run the sandbox in the foreground until Ctrl+C; logs go to stderr."""
+    """Run the sandbox in the foreground until Ctrl+C or SIGTERM; logs go to stderr. The port is
+    bound before the address is printed: a port in use is one line and exit code 2."""
     if not logging.getLogger().handlers:
         logging.basicConfig(stream=sys.stderr, level=logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        sock = _bound_socket(host, port)
+    except OSError as exc:
+        print(f"gatewise sandbox: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     state = SandboxState(config)
-    server = _Server(_uvicorn_config(create_app(state), host, port, access_log), state)
-    print(f"gatewise sandbox (a stand-in for OpenRouter) on http://{host}:{port}{BASE_PATH}",
-          file=sys.stderr)
-    server.run()
+    server = _Server(_uvicorn_config(create_app(state), host, sock.getsockname()[1], access_log), state)
+    with sock:
+        sock.listen(2048)  # connections queue from here on, so the line below is true
+        print(f"gatewise sandbox (a stand-in for OpenRouter) listening on "
+              f"http://{host}:{sock.getsockname()[1]}{BASE_PATH}", file=sys.stderr)
+        server.run(sockets=[sock])

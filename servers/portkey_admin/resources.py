@@ -3,7 +3,8 @@
 A Portkey config or virtual key can be attached by URI (``portkey://configs/{slug}``,
 ``portkey://virtual-keys/{slug}``), read through the same masked path as the tools, and its slug
 completes as it is typed from the organisation's own list. Each is offered only when its
-toolset is loaded.
+toolset is loaded, and is owned by its tool (see :mod:`gatewise.mcpkit.grants`): a token must be
+granted that tool to read it or complete its slug.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import logging
 from collections.abc import Collection, Iterable
 
 from mcp import MCPError
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
 from mcp.types import INVALID_PARAMS, CompleteRequestParams, ResourceTemplateReference
 
 from gatewise.errors import GatewiseError
 from gatewise.mcpkit.completion import MAX_VALUES, add_completion
+from gatewise.mcpkit.server import GatewiseServer
 from gatewise.portkey import PortkeyAdmin
 
 log = logging.getLogger(__name__)
@@ -27,7 +29,7 @@ SLUGGED = {"portkey://configs/{slug}": "manage_configs",
            "portkey://virtual-keys/{slug}": "manage_virtual_keys"}
 
 
-def add_resources(server: MCPServer[PortkeyAdmin], enabled: Collection[str]) -> None:
+def add_resources(server: GatewiseServer[PortkeyAdmin], enabled: Collection[str]) -> None:
     offered = {uri: tool for uri, tool in SLUGGED.items() if tool in enabled}
 
     def register(uri: str, tool: str) -> None:
@@ -44,6 +46,7 @@ def add_resources(server: MCPServer[PortkeyAdmin], enabled: Collection[str]) -> 
 
     for uri, tool in offered.items():
         register(uri, tool)
+        server.ownership.resource(uri, tool)
 
     async def complete(admin: PortkeyAdmin, params: CompleteRequestParams) -> Iterable[str]:
         ref = params.ref

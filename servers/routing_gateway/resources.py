@@ -1,7 +1,9 @@
 """routing-gateway's resources, prompt and argument completion.
 
 Resources a client can attach without calling a tool: the model catalogue, one model, and the
-budgets. The ``cheapest_model`` prompt answers "which model is cheapest for this kind of
+budgets. Each is owned by the tools whose data it shows (see :mod:`gatewise.mcpkit.grants`): the
+catalogue and the prompt by ``routed_complete`` and ``explain_route``, the budgets by
+``get_budget_status``. The ``cheapest_model`` prompt answers "which model is cheapest for this kind of
 request" from the routing table the gateway itself would use. Completion offers model ids,
 projects (those with a budget and those the ledger billed lately; only its own to a caller
 bound to a project) and task names as they are typed.
@@ -15,7 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from mcp import MCPError
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
 from mcp.types import INVALID_PARAMS, CompleteRequestParams, PromptReference, ResourceTemplateReference
 from pydantic import TypeAdapter
 
@@ -26,6 +28,7 @@ from gatewise.errors import GatewiseError, quoted
 from gatewise.gateway import CompletionRequest, RoutingGateway
 from gatewise.ledger.budget_store import BudgetStatus
 from gatewise.mcpkit.completion import add_completion
+from gatewise.mcpkit.server import GatewiseServer
 
 # Projects offered from the ledger: those billed in this window, the costliest this many.
 BILLED_WINDOW_S = 90 * 86_400
@@ -72,7 +75,15 @@ def _task(name: str) -> TaskType:
         raise MCPError(code=INVALID_PARAMS, message=f"unknown task {quoted(name)}; one of: {known}") from None
 
 
-def add_resources(server: MCPServer[RoutingGateway]) -> None:
+def add_resources(server: GatewiseServer[RoutingGateway]) -> None:
+    from .server import ToolName  # which imports this module
+
+    routing = (ToolName.ROUTED_COMPLETE, ToolName.EXPLAIN_ROUTE)
+    for uri in (MODELS, MODEL):
+        server.ownership.resource(uri, *routing)
+    server.ownership.resource(BUDGETS, ToolName.GET_BUDGET_STATUS)
+    server.ownership.prompt("cheapest_model", *routing)
+
     @server.resource(MODELS, name="model_catalogue", mime_type="application/json",
                      description="Every model the gateway can route to, cheapest first, with prices "
                                  "in USD per million tokens; ?input=image keeps those that take images.")

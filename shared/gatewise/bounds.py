@@ -65,10 +65,19 @@ def _finite_json(value: Any) -> Any:
 FiniteJSON = AfterValidator(_finite_json)
 
 
+USD_DECIMALS = 9  # a billionth of a dollar: finer than any call's cost
+
+
+def rounded_usd(value: float) -> float:
+    """A dollar amount summed from holds and costs, as reports show it: to a billionth of a dollar,
+    so the residue of float sums (1e-19 left once every hold is settled) reads as 0."""
+    return round(value, USD_DECIMALS) + 0.0  # + 0.0: never -0.0
+
+
 def reportable_usd(value: float | None, floor: float = 0.0) -> tuple[float, bool]:
-    """A dollar amount read back from storage, within [floor, MAX_USD], and whether it had to
-    change. Older versions could store an infinite limit; a report must still go out."""
+    """A dollar amount read back from storage, within [floor, MAX_USD] and rounded, and whether
+    it was out of range. Older versions could store an infinite limit; a report must still go out."""
     if value is None or math.isnan(value):
         return MAX_USD, True
     clamped = min(max(value, floor), MAX_USD)
-    return clamped, clamped != value
+    return rounded_usd(clamped), clamped != value

@@ -466,8 +466,9 @@ class Grant(_Block):
     tools: NameList = Field(default_factory=lambda: ["*"], description="tool names, or '*'")
     project: Annotated[str, Field(pattern=PROJECT_PATTERN)] | None = Field(
         None, description="every model call of this caller is this project's (ledger and budgets)")
-    rate_per_minute: int | None = Field(None, gt=0, le=1_000_000,
-                                        description="tool calls a minute; default auth.rate_per_minute")
+    rate_per_minute: int | None = Field(
+        None, gt=0, le=1_000_000,
+        description="calls (tools, resource reads, prompts, completions) a minute; default: auth's")
 
 
 class TokenEntry(Grant):
@@ -508,8 +509,10 @@ class AuthConfig(_Block):
     resource_url: str | None = Field(
         None, pattern=r"^https?://[^\s/]+/?$",
         description="public base URL clients use, e.g. https://gw.example.com (default: the bind)")
-    rate_per_minute: int = Field(600, gt=0, le=1_000_000, description="tool calls a minute per caller")
-    burst: int = Field(60, gt=0, le=100_000, description="tool calls a caller may make at once")
+    rate_per_minute: int = Field(
+        600, gt=0, le=1_000_000,
+        description="calls (tools, resource reads, prompts, completions) a minute per caller")
+    burst: int = Field(60, gt=0, le=100_000, description="calls a caller may make at once")
     failed_auth_limit: int = Field(
         10, gt=0, le=100_000, description="failed authentications a client address may make in "
         "failed_auth_window_s before it is answered 429")

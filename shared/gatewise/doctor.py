@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
+import time
 
 from gatewise.analytics.savings import format_usd
 from gatewise.cache.embedders import EmbedderError
+from gatewise.catalog import Catalog
 from gatewise.config import Settings
 from gatewise.dashboard import DashboardSources, build_snapshot
 from gatewise.errors import GatewiseError
@@ -16,19 +18,24 @@ from gatewise.runtime import Runtime
 from gatewise.search.service import search_model
 from gatewise.storage.backends import backend_name
 
+PROBE_TIMEOUT_S = 5.0  # the upstream's /models, retries included
+
 
 def _line(ok: bool, text: str) -> None:
     print(f"  [{'ok' if ok else '!!'}] {text}", file=sys.stderr)
 
 
 async def run_doctor(settings: Settings) -> int:
-    """Print a check list to stderr; exit code 1 when something needs fixing."""
+    """Print a check list to stderr; exit code 1 when something needs fixing. Each check that
+    does not depend on another runs whatever the others found."""
     problems = 0
     key = settings.openrouter_api_key
     print("gatewise doctor", file=sys.stderr)
     _line(True, f"OpenRouter key: {mask(key.get_secret_value()) if key else '(not set: sandbox)'}")
     pk = settings.portkey_api_key
     _line(True, f"Portkey key: {mask(pk.get_secret_value()) if pk else '(not set)'}")
+    _line(True, http_serving(settings))
+    problems += await _serve_auth(settings)
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         _line(True, f"data directory {settings.data_dir}")
@@ -36,33 +43,20 @@ async def run_doctor(settings: Settings) -> int:
         problems += not roots_ok
         _line(roots_ok, roots)
     except OSError as exc:
-        problems += 1
         _line(False, f"data directory {settings.data_dir}: {exc.strerror}")
-        return problems
-    try:
-        runtime = await Runtime.open(settings)
-    except GatewiseError as exc:  # the shared database is unreachable, say
-        _line(False, f"storage {backend_name(settings)}: {exc.message}")
         return 1
     try:
-        _line(True, f"upstream {runtime.provider} at {runtime.client.base_url}")
+        runtime = await Runtime.open(settings, settle_catalog=False)
+    except GatewiseError as exc:  # the local sandbox did not start, say
+        _line(False, f"upstream: {exc.message}")
+        return 1
+    try:
+        stored = await _stores(runtime)
+        problems += not stored
+        reached, catalog = await _upstream(runtime)
+        problems += not reached
         checks = active_checks(runtime.guardrails)
         _line(True, f"guardrails: {'; '.join(checks)}" if checks else "guardrails: off (no filter is on)")
-        _line(True, storage_line(settings))
-        found = runtime.budgets.recovered
-        _line(True, f"budgets: {found.released} stale hold(s) released and {found.charged} charged from "
-                    f"the ledger, left by {found.owners} stopped process(es)" if found.owners
-              else "budgets: no stale holds")
-        _line(True, spend_lease_line(settings))
-        events = await runtime.guardrail_events.count()
-        _line(True, f"guardrail audit trail: {events} flag/block event(s) in the ledger, each kept "
-                    f"{settings.guardrails.audit_retention_days} days")
-        _line(True, http_serving(settings))
-        problems += await _serve_auth(settings)
-        problems += await _dashboard(runtime)
-        catalog = runtime.catalog
-        _line(catalog.source != "snapshot" or runtime.provider == "sandbox",
-              f"model catalogue: {len(catalog)} models from {catalog.source}")
         try:
             routing = resolve_routing(settings.routing, catalog,
                                       allow_unlisted=settings.allow_unlisted_models)
@@ -78,7 +72,8 @@ async def run_doctor(settings: Settings) -> int:
         except GatewiseError as exc:
             problems += 1
             _line(False, exc.message)
-        problems += await _semantic_cache(runtime)
+        if stored:
+            problems += await _semantic_cache(runtime)
         if key is not None:
             try:
                 info = await runtime.client.key_info()
@@ -89,6 +84,53 @@ async def run_doctor(settings: Settings) -> int:
     finally:
         await runtime.close()
     return 1 if problems else 0
+
+
+async def _stores(runtime: Runtime) -> bool:
+    """The storage's lines: the backend, stale holds, leases, the audit trail and the dashboard;
+    one failing line when the storage cannot be opened (what needs it is then not checked)."""
+    settings = runtime.settings
+    try:
+        await runtime.settle_catalog()  # opens the stores
+    except GatewiseError as exc:  # the shared database is unreachable, say
+        _line(False, f"storage {backend_name(settings)}: {exc.message}")
+        _line(False, "budgets, guardrail audit trail, dashboard and semantic cache: not checked "
+                     "without the storage")
+        return False
+    _line(True, storage_line(settings))
+    found = runtime.budgets.recovered
+    _line(True, f"budgets: {found.released} stale hold(s) released and {found.charged} charged from "
+                f"the ledger, left by {found.owners} stopped process(es)" if found.owners
+          else "budgets: no stale holds")
+    _line(True, spend_lease_line(settings))
+    events = await runtime.guardrail_events.count()
+    _line(True, f"guardrail audit trail: {events} flag/block event(s) in the ledger, each kept "
+                f"{settings.guardrails.audit_retention_days} days")
+    return not await _dashboard(runtime)
+
+
+async def _upstream(runtime: Runtime) -> tuple[bool, Catalog]:
+    """Whether the upstream answers (its ``/models``, within PROBE_TIMEOUT_S), and the catalogue
+    the routes are read from: the one it answered with, else the copy on disk or the bundled one,
+    named as such."""
+    where = f"upstream {runtime.provider} at {runtime.client.base_url}"
+    try:
+        payload = await runtime.client.list_models(timeout_s=PROBE_TIMEOUT_S)
+        live = Catalog.from_openrouter_json(payload, runtime.provider)
+    except (GatewiseError, ValueError) as exc:
+        reason = exc.message if isinstance(exc, GatewiseError) else str(exc)
+        _line(False, f"{where}: does not answer ({reason[:200]})")
+        offline = runtime.catalog
+        if offline.source == "snapshot":
+            origin = "the bundled snapshot"
+        else:
+            hours = max(0.0, time.time() - offline.fetched_at) / 3600
+            origin = f"the disk cache of {offline.source}, fetched {hours:.1f} h ago"
+        _line(False, f"model catalogue: {len(offline)} models from {origin}, not live")
+        return False, offline
+    _line(True, f"{where}: answers")
+    _line(True, f"model catalogue: {len(live)} models from {live.source}, live")
+    return True, live
 
 
 async def _dashboard(runtime: Runtime) -> int:
@@ -165,16 +207,28 @@ def storage_line(settings: Settings) -> str:
             f"{storage.on_unavailable} when it is down; audit key {settings.audit_key_path}, the one "
             "every instance on it uses")
 
+def serve_binds(settings: Settings) -> str:
+    """Where ``gatewise serve`` may bind: beyond loopback it needs authentication (anyone reaching
+    the port could spend money) and a Host list (the DNS-rebinding check)."""
+    hosts = ", ".join(settings.server.allowed_hosts)
+    if not settings.server.auth.enabled:
+        return ("binds loopback only (beyond it needs server.auth.tokens, server.auth.jwt or "
+                "GATEWISE_AUTH_TOKENS" + (")" if hosts else ", and server.allowed_hosts)"))
+    if not hosts:
+        return ("binds loopback only until server.allowed_hosts (or --allowed-host) names the Host "
+                "values clients use")
+    return f"binds beyond loopback too, for Host {hosts}"
+
+
 async def _serve_auth(settings: Settings) -> int:
     """Who ``gatewise serve`` lets in; with JWTs, whether the provider's key set can be fetched."""
     auth = settings.server.auth
     if not auth.enabled:
-        _line(True, "gatewise serve: no authentication configured, so it binds loopback only "
-                    "(server.auth.tokens, server.auth.jwt or GATEWISE_AUTH_TOKENS)")
+        _line(True, f"gatewise serve: no authentication configured, so it {serve_binds(settings)}")
         return 0
     named = len(auth.tokens) + len(auth.named_env_tokens())
-    _line(True, f"gatewise serve: {named} bearer token(s), {auth.rate_per_minute} tool calls a minute "
-                f"each (burst {auth.burst}) unless a token says otherwise; any bind allowed; "
+    _line(True, f"gatewise serve: {named} bearer token(s), {auth.rate_per_minute} calls a minute "
+                f"each (burst {auth.burst}) unless a token says otherwise; {serve_binds(settings)}; "
                 f"{auth.failed_auth_limit} failed authentications per address in "
                 f"{auth.failed_auth_window_s:g} s, then 429")
     if auth.jwt is None:

@@ -5,17 +5,25 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import queue
 import re
+import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+
+import httpx
+import pytest
 
 from gatewise.config import Settings
 from gatewise.ledger import open_ledger
 from gatewise.ledger.guardrail_events import DAY_S, GuardrailEvent, GuardrailEvents
 from gatewise.runtime import Runtime, catalog_cache
 from store_support import call_record, write_calls
+from tool_support import free_port
 
 
 async def test_runtime_fetches_the_catalogue_and_caches_it(settings: Settings, upstream) -> None:
@@ -57,6 +65,46 @@ def test_doctor_reports_routes_without_keys(tmp_path: Path, sandbox) -> None:
     assert "route simple_query" in proc.stderr and "(not set: sandbox)" in proc.stderr
     assert re.search(r"\[ok\] web search → \S+/\S+  \[auto engine, cached 3600s\]", proc.stderr)
     assert proc.stdout == ""
+
+
+def test_doctor_fails_when_the_upstream_does_not_answer_and_names_the_catalogues_origin(
+        tmp_path: Path, sandbox) -> None:
+    env = {"GATEWISE_DATA_DIR": str(tmp_path), "GATEWISE_SANDBOX_URL": sandbox.url}
+    proc = run_cli("doctor", env_extra=env)
+    assert proc.returncode == 0, proc.stderr
+    assert f"[ok] upstream sandbox at {sandbox.url}: answers" in proc.stderr
+    live = re.search(r"\[ok\] model catalogue: (\d+) models from sandbox, live\n", proc.stderr)
+    assert live is not None, proc.stderr
+
+    down = f"http://127.0.0.1:{free_port()}/api/v1"  # nothing listens there
+    started = time.monotonic()
+    proc = run_cli("doctor", env_extra={**env, "GATEWISE_SANDBOX_URL": down})
+    assert proc.returncode == 1 and time.monotonic() - started < 60
+    assert f"[!!] upstream sandbox at {down}: does not answer (could not reach sandbox" in proc.stderr
+    assert (f"[!!] model catalogue: {live[1]} models from the disk cache of sandbox, fetched 0.0 h ago, "
+            "not live") in proc.stderr
+    assert "[ok] route simple_query" in proc.stderr  # read from that copy, as the servers would
+
+    proc = run_cli("doctor", env_extra={"GATEWISE_DATA_DIR": str(tmp_path / "fresh"),
+                                        "GATEWISE_SANDBOX_URL": down})
+    assert proc.returncode == 1
+    assert re.search(r"\[!!\] model catalogue: \d+ models from the bundled snapshot, not live", proc.stderr)
+
+
+def test_doctor_runs_every_other_check_when_the_database_is_unreachable(tmp_path: Path, sandbox) -> None:
+    url = f"postgresql://gw:db-secret-pw@127.0.0.1:{free_port()}/gatewise"
+    proc = run_cli("doctor", env_extra={"GATEWISE_DATA_DIR": str(tmp_path), "GATEWISE_DATABASE_URL": url,
+                                        "GATEWISE_SANDBOX_URL": sandbox.url,
+                                        "GATEWISE_AUTH_TOKENS": "ci:" + "t" * 40})
+    assert proc.returncode == 1
+    err = proc.stderr
+    assert "[!!] storage PostgreSQL postgresql://gw@127.0.0.1:" in err and "db-secret-pw" not in err
+    assert "[!!] budgets, guardrail audit trail, dashboard and semantic cache: not checked" in err
+    for later in (f"[ok] upstream sandbox at {sandbox.url}: answers", "models from sandbox, live",
+                  "[ok] guardrails: off", "[ok] gatewise serve: 1 bearer token(s)", "[ok] route simple_query",
+                  "[ok] web search →", "[ok] http/sse: hosts loopback only"):
+        assert later in err, later
+    assert "t" * 40 not in err and proc.stdout == ""
 
 
 def test_doctor_shows_who_may_reach_the_http_servers(tmp_path: Path, sandbox) -> None:
@@ -122,6 +170,86 @@ def test_cli_rejects_bad_arguments_in_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("gatewise: invalid configuration at limits.max_retries: "
                                    "Input should be greater than or equal to 0")
+
+
+class _Lines:
+    """A child's stderr, read line by line in the background, so a test can wait for one."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.lines: queue.Queue[str] = queue.Queue()
+        assert proc.stderr is not None
+        stream = proc.stderr
+        threading.Thread(target=lambda: [self.lines.put(line) for line in stream], daemon=True).start()
+
+    def wait_for(self, pattern: str, timeout: float = 30) -> tuple[re.Match[str], list[str]]:
+        seen, deadline = [], time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            seen.append(line)
+            if found := re.search(pattern, line):
+                return found, seen
+        raise AssertionError(f"no line matching {pattern!r} in {seen}")
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def test_gatewise_sandbox_says_it_listens_once_it_does_and_stops_on_sigterm() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        proc = run_cli("sandbox", "--port", str(busy))
+    assert proc.returncode == 2 and "listening" not in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stderr == f"gatewise sandbox: cannot listen on 127.0.0.1:{busy}: Address already in use\n"
+
+    port = free_port()
+    with subprocess.Popen([sys.executable, "-m", "gatewise.cli", "sandbox", "--port", str(port)],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                          text=True) as cli:
+        try:
+            lines = _Lines(cli)
+            _, seen = lines.wait_for(r"listening on http://127\.0\.0\.1:(\d+)/api/v1")
+            assert f"listening on http://127.0.0.1:{port}/api/v1" in seen[-1]
+            assert httpx.get(f"http://127.0.0.1:{port}/api/v1/models", timeout=10).status_code == 200
+            cli.send_signal(signal.SIGTERM)  # to the process `gatewise sandbox` started as
+            lines.wait_for(r"Finished server process")  # a graceful stop, then the signal's own exit
+            assert cli.wait(timeout=15) == -signal.SIGTERM
+            assert _port_is_free(port)  # nothing of it is left holding the port
+        finally:
+            cli.kill()
+
+
+def test_a_sandbox_run_as_a_child_ends_with_its_parent() -> None:
+    # Where a process cannot become the sandbox (no exec), it runs as a child: SIGTERM to the
+    # parent is passed on, and the child is gone with it.
+    port = free_port()
+    code = ("import sys; from gatewise.upstream.local_sandbox import run_as_child; "
+            f"sys.exit(run_as_child([sys.executable, '-m', 'gatewise_sandbox', '--port', '{port}']))")
+    with subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True) as parent:
+        try:
+            lines = _Lines(parent)
+            child = int(lines.wait_for(r"Started server process \[(\d+)\]")[0][1])
+            lines.wait_for(r"Application startup complete")
+            assert child != parent.pid and not _port_is_free(port)
+            parent.send_signal(signal.SIGTERM)
+            lines.wait_for(r"Finished server process")  # the child was passed the signal and stopped
+            assert parent.wait(timeout=15) == 128 + signal.SIGTERM
+            with pytest.raises(ProcessLookupError):
+                os.kill(child, 0)
+            assert _port_is_free(port)
+        finally:
+            parent.kill()
 
 
 def test_demo_runs_end_to_end() -> None:

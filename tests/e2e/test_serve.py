@@ -27,9 +27,10 @@ import httpx2
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from mcp import Client
+from mcp import Client, MCPError
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.types import PromptReference, ResourceTemplateReference
 
 from dashboard_support import ARTIFACTS, chromium_page, playwright_or_skip
 from store_support import committed_rows
@@ -37,7 +38,8 @@ from tool_support import free_port, server_env
 
 SERVERS = {"routing-gateway": "routed_complete", "openrouter-multimodal": "chat_completion",
            "openrouter-search": "web_search", "portkey-admin": "get_api_keys"}
-TOKENS = {"ops": "ops-" + "o" * 40, "support": "support-" + "s" * 40, "limited": "limited-" + "l" * 40}
+TOKENS = {"ops": "ops-" + "o" * 40, "support": "support-" + "s" * 40, "limited": "limited-" + "l" * 40,
+          "carol": "carol-" + "c" * 40, "auditor": "auditor-" + "a" * 40, "reader": "reader-" + "r" * 40}
 ISSUER = "https://idp.example.test"
 JSONRPC_CALL = {"jsonrpc": "2.0", "id": 7, "method": "tools/call",
                 "params": {"name": "explain_route", "arguments": {"prompt": "hi"}}}
@@ -127,11 +129,17 @@ def served(sandbox, idp: IdentityProvider, tmp_path_factory: pytest.TempPathFact
     auth = {"tokens": [_entry("ops"),
                        _entry("support", servers=["routing-gateway"], project="support-bot",
                               tools=["routed_complete", "explain_route"]),
-                       _entry("limited", rate_per_minute=1)],
+                       _entry("limited", rate_per_minute=1),
+                       _entry("carol", tools=["routed_complete"]),
+                       _entry("auditor", project="support-bot", tools=["get_budget_status"]),
+                       _entry("reader", tools=["routed_complete"], rate_per_minute=1)],
             "burst": 3,
             "jwt": {"issuer": ISSUER, "jwks_url": idp.url, "project_claim": "team"}}
+    budgets = {"rules": [{"scope": f"project:{project}", "window": "monthly", "limit_usd": 100,
+                          "on_exceed": "warn"} for project in ("support-bot", "marketing")]}
     with ExitStack() as stack:
-        yield _start(stack, root, sandbox.url, {"server": {"header_timeout_s": 1, "auth": auth}})
+        yield _start(stack, root, sandbox.url, {"server": {"header_timeout_s": 1, "auth": auth},
+                                                "budgets": budgets})
 
 
 @asynccontextmanager
@@ -237,6 +245,85 @@ async def test_a_token_limited_to_some_tools_lists_only_those(served: Served) ->
     assert names == {"routed_complete", "explain_route"}
 
 
+async def test_a_token_limited_to_some_tools_sees_only_the_resources_and_prompts_they_own(
+        served: Served) -> None:
+    budgets = ResourceTemplateReference(type="ref/resource", uri="gatewise://budgets{?project}")
+    configs = ResourceTemplateReference(type="ref/resource", uri="portkey://configs/{slug}")
+    async with _client(f"{served.base}/routing-gateway/mcp", TOKENS["carol"]) as client:
+        templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
+        assert templates == {"gatewise://models{?input}", "gatewise://models/{model_id}"}
+        assert [p.name for p in (await client.list_prompts()).prompts] == ["cheapest_model"]
+        models = json.loads((await client.read_resource("gatewise://models")).contents[0].text)
+        assert len(models) > 10  # the catalogue is routed_complete's to show
+        task = PromptReference(type="ref/prompt", name="cheapest_model")
+        offered = await client.complete(task, {"name": "task", "value": "co"})
+        assert offered.completion.values == ["code_generation"]
+    async with _client(f"{served.base}/portkey-admin/mcp", TOKENS["carol"]) as client:
+        assert (await client.list_resource_templates()).resource_templates == []
+        assert (await client.list_tools()).tools == []
+    async with _client(f"{served.base}/portkey-admin/mcp", TOKENS["ops"]) as client:  # every tool
+        assert len((await client.list_resource_templates()).resource_templates) == 2
+        assert (await client.complete(configs, {"name": "slug", "value": ""})).completion.values
+
+    carol = {**ACCEPT, "Authorization": f"Bearer {TOKENS['carol']}"}
+    refused = {
+        "/routing-gateway/mcp": [
+            ("resources/read", {"uri": "gatewise://budgets"}, "read 'gatewise://budgets'",
+             "get_budget_status"),
+            ("completion/complete", {"ref": budgets.model_dump(),
+                                     "argument": {"name": "project", "value": ""}},
+             "complete an argument of 'gatewise://budgets{?project}'", "get_budget_status")],
+        "/portkey-admin/mcp": [
+            ("resources/read", {"uri": "portkey://configs/pc-default"},
+             "read 'portkey://configs/pc-default'", "manage_configs"),
+            ("completion/complete", {"ref": {"type": "ref/resource", "uri": "portkey://virtual-keys/{slug}"},
+                                     "argument": {"name": "slug", "value": ""}},
+             "complete an argument of 'portkey://virtual-keys/{slug}'", "manage_virtual_keys")]}
+    for path, requests in refused.items():
+        for method, params, what, owner in requests:
+            reply = httpx.post(served.base + path, headers=carol,
+                               json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+            assert reply.status_code == 403, (method, reply.text)
+            assert 'error="insufficient_scope"' in reply.headers["www-authenticate"]
+            description = reply.json()["error_description"]
+            assert description == f"this token may not {what}; a token granted {owner} may"
+
+
+async def test_a_project_bound_token_reads_only_its_own_budget_through_resources(served: Served) -> None:
+    budgets = ResourceTemplateReference(type="ref/resource", uri="gatewise://budgets{?project}")
+    async with _client(f"{served.base}/routing-gateway/mcp", TOKENS["auditor"]) as client:
+        templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
+        assert templates == {"gatewise://budgets{?project}"}
+        assert (await client.list_prompts()).prompts == []
+        shown = json.loads((await client.read_resource("gatewise://budgets")).contents[0].text)
+        assert [b["scope"] for b in shown] == ["project:support-bot"]
+        offered = await client.complete(budgets, {"name": "project", "value": ""})
+        assert offered.completion.values == ["support-bot"]
+        with pytest.raises(MCPError) as other:
+            await client.read_resource("gatewise://budgets?project=marketing")
+        assert "FORBIDDEN_SCOPE" in str(other.value) or "may read the budget" in str(other.value)
+    async with _client(f"{served.base}/routing-gateway/mcp", TOKENS["ops"]) as client:
+        shown = json.loads((await client.read_resource("gatewise://budgets")).contents[0].text)
+        assert {b["scope"] for b in shown} == {"project:support-bot", "project:marketing"}
+
+
+def test_reads_prompts_and_completions_count_against_a_tokens_rate(served: Served) -> None:
+    reader = {**ACCEPT, "Authorization": f"Bearer {TOKENS['reader']}"}
+    url = f"{served.base}/routing-gateway/mcp"
+    requests = [("resources/read", {"uri": "gatewise://models"}),
+                ("prompts/get", {"name": "cheapest_model", "arguments": {"task": "code_generation"}}),
+                ("completion/complete", {"ref": {"type": "ref/prompt", "name": "cheapest_model"},
+                                         "argument": {"name": "task", "value": ""}}),
+                ("resources/read", {"uri": "gatewise://models/openai%2Fgpt-4o"})]
+    statuses = [httpx.post(url, headers=reader, json={"jsonrpc": "2.0", "id": 1, "method": method,
+                                                      "params": params}).status_code
+                for method, params in requests]
+    # Counted, then answered 400 for want of a session: a burst of 3, then one a minute.
+    assert statuses == [400, 400, 400, 429]
+    listing = httpx.post(url, headers=reader, json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+    assert listing.status_code != 429  # a list shows no data of its own and is not counted
+
+
 def test_a_token_gets_403_for_a_server_or_tool_it_was_not_granted(served: Served) -> None:
     support = {**ACCEPT, "Authorization": f"Bearer {TOKENS['support']}"}
     other_server = httpx.post(f"{served.base}/portkey-admin/mcp", json=JSONRPC_CALL, headers=support)
@@ -296,7 +383,8 @@ def test_a_batch_calling_more_tools_than_the_burst_gets_413_not_429(served: Serv
     reply = httpx.post(f"{served.base}/routing-gateway/mcp", json=batch, headers=ops)
     assert reply.status_code == 413 and "retry-after" not in reply.headers
     assert reply.json()["error"] == "batch_too_large"
-    assert "calls 4 tools; at most 3" in reply.json()["error_description"]
+    description = reply.json()["error_description"]
+    assert "makes 4 calls (tools, reads, prompts or completions); at most 3" in description
 
 
 def test_a_client_that_never_finishes_its_headers_is_cut_off(served: Served) -> None:
@@ -321,6 +409,14 @@ def test_a_bind_beyond_loopback_needs_authentication(tmp_path: Path, sandbox) ->
                           env=server_env(sandbox.url, tmp_path), capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "without authentication" in done.stderr and "Traceback" not in done.stderr
+    # With tokens it still needs the Host values clients use, and says so (not "no authentication").
+    env = {**server_env(sandbox.url, tmp_path), "GATEWISE_AUTH_TOKENS": "ci:" + "c" * 40}
+    done = subprocess.run([sys.executable, "-m", "gatewise.cli", "serve", "--host", "0.0.0.0", "--port", "0"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "authentication" not in done.stderr, done.stderr
+    assert done.stderr.startswith("gatewise serve: refusing to serve on 0.0.0.0 with no allowed hosts: "
+                                  "beyond loopback every request's Host header must match --allowed-host")
+    assert "c" * 40 not in done.stderr
 
 
 async def test_sigterm_lets_an_in_flight_call_finish(sandbox, upstream, tmp_path: Path) -> None:

@@ -12,8 +12,9 @@ import pytest
 from gatewise.caller import CALLER, Caller, call_project
 from gatewise.config import load_settings
 from gatewise.errors import GatewiseError
+from gatewise.mcpkit.grants import Need, Ownership
 from gatewise.serving.credentials import StaticTokens, new_token
-from gatewise.serving.gate import called_tools
+from gatewise.serving.gate import requests_in
 from gatewise.serving.rate import FailedAuthLimit, RateLimiter, address_key
 from gatewise.serving.sessions import SessionOwners, Sessions, sse_session_of
 from store_support import FakeClock
@@ -32,7 +33,8 @@ def test_a_configured_token_is_found_by_its_hash_with_its_grant() -> None:
     found = tokens.find(TOKEN)
     assert found is not None and found.caller == Caller("ci", "ci-bot")
     assert found.may_reach("routing-gateway") and not found.may_reach("portkey-admin")
-    assert found.may_call("routed_complete") and not found.may_call("set_budget")
+    assert found.may_use(frozenset({"routed_complete"})) and not found.may_use(frozenset({"set_budget"}))
+    assert found.may_use(frozenset({"explain_route", "routed_complete"})) and not found.may_use(frozenset())
     assert tokens.find(TOKEN + "x") is None and tokens.find("") is None
 
 
@@ -164,16 +166,49 @@ def test_session_owners_forget_the_least_recently_used_past_their_limit() -> Non
     assert owners.owner("s2") is None and owners.owner("s1") == Caller("a") and len(owners) == 2
 
 
-def test_called_tools_reads_requests_and_batches_as_the_sdk_parses_them() -> None:
+def test_requests_are_read_from_bodies_and_batches_as_the_sdk_parses_them() -> None:
     call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "set_budget"}}
-    assert called_tools(json.dumps(call).encode()) == ["set_budget"]
+    assert requests_in(json.dumps(call).encode()) == [("tools/call", {"name": "set_budget"})]
     escaped = json.dumps(call).replace("tools/call", "tools\\/call").encode()
-    assert called_tools(escaped) == ["set_budget"]
-    batch = [call, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
-             {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": 5}}]
-    assert called_tools(json.dumps(batch).encode()) == ["set_budget", ""]
-    assert called_tools(b"") == [] and called_tools(b"{not json") == []
-    assert called_tools(b"[" * 100_000) == []
+    assert requests_in(escaped) == [("tools/call", {"name": "set_budget"})]
+    batch = [call, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, {"id": 3, "method": 5}, "x",
+             {"jsonrpc": "2.0", "id": 4, "method": "resources/read", "params": {"uri": "gatewise://budgets"}}]
+    assert requests_in(json.dumps(batch).encode()) == [
+        ("tools/call", {"name": "set_budget"}), ("tools/list", None),
+        ("resources/read", {"uri": "gatewise://budgets"})]
+    assert requests_in(b"") == [] and requests_in(b"{not json") == []
+    assert requests_in(b"[" * 100_000) == []
+
+
+def test_each_resource_prompt_and_completion_needs_a_grant_of_its_owning_tool() -> None:
+    owners = Ownership()
+    owners.resource("gatewise://budgets{?project}", "get_budget_status")
+    owners.resource("portkey://configs/{slug}", "manage_configs")
+    owners.resource("gatewise://models/{model_id}", "routed_complete", "explain_route")
+    owners.prompt("cheapest_model", "routed_complete", "explain_route")
+    budgets = frozenset({"get_budget_status"})
+    assert owners.need("resources/read", {"uri": "gatewise://budgets?project=x"}) == Need(
+        "read", "gatewise://budgets?project=x", budgets)
+    assert owners.need("resources/read", {"uri": "portkey://configs/pc-1"}).tools == {"manage_configs"}
+    routing = {"routed_complete", "explain_route"}
+    assert owners.need("prompts/get", {"name": "cheapest_model"}).tools == routing
+    prompt_ref = {"ref": {"type": "ref/prompt", "name": "cheapest_model"}}
+    assert owners.need("completion/complete", prompt_ref).tools == routing
+    template_ref = {"ref": {"type": "ref/resource", "uri": "gatewise://budgets{?project}"}}
+    assert owners.need("completion/complete", template_ref).tools == budgets
+    assert owners.need("tools/call", {"name": "set_budget"}) == Need("call", "set_budget",
+                                                                     frozenset({"set_budget"}))
+    # What no tool owns, or a request that names nothing, is for a token granted every tool only.
+    for method, params in (("resources/read", {"uri": "file:///etc/passwd"}), ("resources/read", None),
+                           ("prompts/get", {"name": 5}), ("completion/complete", {"ref": "x"})):
+        assert owners.need(method, params).tools == frozenset(), method
+    assert owners.need("resources/list", {}) is None and owners.need("initialize", {}) is None
+    refusal = owners.need("resources/read", {"uri": "portkey://configs/" + "x" * 500}).refusal()
+    assert refusal.startswith("this token may not read 'portkey://configs/xxx")
+    assert refusal.endswith("; a token granted manage_configs may") and len(refusal) < 140
+    assert owners.need("prompts/get", {"name": "cheapest_model"}).refusal() == (
+        "this token may not get the prompt 'cheapest_model'; a token granted one of explain_route, "
+        "routed_complete may")
 
 
 async def test_doctor_says_who_gatewise_serve_lets_in(tmp_path, sandbox, capsys) -> None:
@@ -186,13 +221,21 @@ async def test_doctor_says_who_gatewise_serve_lets_in(tmp_path, sandbox, capsys)
                              server={"auth": {"env_tokens": f"ci:{TOKEN}", "jwt": jwt}})
     assert await run_doctor(settings) == 1
     err = capsys.readouterr().err
-    assert "[ok] gatewise serve: 1 bearer token(s), 600 tool calls a minute" in err
+    assert "[ok] gatewise serve: 1 bearer token(s), 600 calls a minute" in err
+    assert ("unless a token says otherwise; binds loopback only until server.allowed_hosts (or "
+            "--allowed-host) names the Host values clients use; 10 failed") in err
     assert "10 failed authentications per address in 60 s, then 429" in err
     assert f"[!!] JWTs from https://idp.example: the key set at {unreachable} cannot be fetched" in err
     assert TOKEN not in err
     assert await run_doctor(load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url)) == 0
     err = capsys.readouterr().err
-    assert "gatewise serve: no authentication configured, so it binds loopback only" in err
+    assert ("[ok] gatewise serve: no authentication configured, so it binds loopback only (beyond it needs "
+            "server.auth.tokens, server.auth.jwt or GATEWISE_AUTH_TOKENS, and server.allowed_hosts)") in err
+    server = {"allowed_hosts": ["gw.example.com"], "auth": {"env_tokens": f"ci:{TOKEN}"}}
+    hosts = load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url, server=server)
+    assert await run_doctor(hosts) == 0
+    err = capsys.readouterr().err
+    assert "unless a token says otherwise; binds beyond loopback too, for Host gw.example.com; 10" in err
 
 
 async def test_a_bearers_project_is_what_portkey_conditions_and_headers_see(tmp_path, sandbox) -> None:

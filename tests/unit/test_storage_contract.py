@@ -160,6 +160,22 @@ async def test_reserve_commit_release_are_idempotent(open_budgets: Opener) -> No
         await manager.commit(replace(dropped, request_id="someone-else"), 0.1)
 
 
+async def test_sums_of_holds_are_reported_without_float_residue(open_budgets: Opener) -> None:
+    # Spend leases off: each call holds its own amount.
+    manager = await open_budgets(BudgetsConfig(rules=[rule(5.0)], spend_lease_calls=0), FakeClock(NOW))
+    first = await manager.reserve(["global"], 0.1, "req-1")
+    second = await manager.reserve(["global"], 0.2, "req-2")
+    status = await one(manager)
+    assert 0.1 + 0.2 != 0.3  # what the sum would report unrounded
+    assert (status.reserved_usd, status.remaining_usd, status.warning) == (0.3, 4.7, None)
+    await manager.release(second)
+    assert (await one(manager)).reserved_usd == 0.1
+    await manager.commit(first, 0.1)
+    status = await one(manager)
+    assert (status.spent_usd, status.reserved_usd, status.remaining_usd) == (0.1, 0.0, 4.9)
+    assert status.reserved_usd.hex() == "0x0.0p+0"  # not -0.0, nor a residue of the holds
+
+
 async def test_block_downgrade_and_warn_verdicts(open_budgets: Opener) -> None:
     clock = FakeClock(NOW)
     manager = await open_budgets(config(rule(1.0), rule(0.5, scope="project:d", on_exceed="downgrade"),

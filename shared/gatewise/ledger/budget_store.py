@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, get_args
 
-from gatewise.bounds import MIN_LIMIT_USD, reportable_usd
+from gatewise.bounds import MIN_LIMIT_USD, reportable_usd, rounded_usd
 from gatewise.config import BudgetRule
 from gatewise.errors import ErrorCode, GatewiseError, quoted
 from gatewise.ledger.owners import Owner, is_gone
@@ -554,23 +554,19 @@ class BudgetStore:
 
     def _status(self, conn: sqlite3.Connection, row: Any, now: float) -> BudgetStatus:
         scope, window, stored_limit, on_exceed, source = row
-        key = window_key(window, now)
-        (limit, spent, reserved), warning = _reportable(
-            stored_limit, *self._usage(conn, scope, window, key, now))
-        return BudgetStatus(
-            scope=scope,
-            window=window,
-            window_key=key,
-            limit_usd=limit,
-            spent_usd=spent,
-            reserved_usd=reserved,
-            remaining_usd=max(0.0, limit - spent - reserved),
-            fraction=spent / limit,
-            on_exceed=on_exceed,
-            resets_at=iso_utc(window_reset(window, key)),
-            source=source,
-            warning=warning,
-        )
+        spent, held = self._usage(conn, scope, window, window_key(window, now), now)
+        return status_of(scope, window, stored_limit, on_exceed, source, spent, held, now)
+
+
+def status_of(scope: str, window: Window, stored_limit: float, on_exceed: Any, source: Any,
+              spent: float, held: float, now: float) -> BudgetStatus:
+    """A budget's report from its stored limit and the sums of its window's costs and holds."""
+    key = window_key(window, now)
+    (limit, spent, reserved), warning = _reportable(stored_limit, spent, held)
+    return BudgetStatus(scope=scope, window=window, window_key=key, limit_usd=limit, spent_usd=spent,
+                        reserved_usd=reserved, remaining_usd=rounded_usd(max(0.0, limit - spent - reserved)),
+                        fraction=spent / limit, on_exceed=on_exceed,
+                        resets_at=iso_utc(window_reset(window, key)), source=source, warning=warning)
 
 
 def _reportable(limit: float, spent: float, reserved: float) -> tuple[tuple[float, float, float], str | None]:

@@ -1,11 +1,13 @@
 """Who may call a server over HTTP/SSE: the bind check and the Host/Origin lists.
 
-There is no authentication yet, so whoever reaches the port can spend money. A loopback bind is
-reachable from this machine only; its Host check stops web pages from reaching it through DNS
-rebinding, and a browser Origin is refused unless listed or the server's own (the SDK's default
-would let a page served from any ``http://localhost:<port>`` call; a page from the server's own
-origin is one it served itself). Requests without an Origin (non-browser clients) pass.
-A bind beyond loopback is refused unless the operator names the Host values clients use.
+A server run on its own has no authentication, so whoever reaches its port can spend money
+(``gatewise serve`` adds bearer tokens, and binds beyond loopback only with them). A loopback
+bind is reachable from this machine only; its Host check stops web pages from reaching it through
+DNS rebinding, and a browser Origin is refused unless listed or the server's own (the SDK's
+default would let a page served from any ``http://localhost:<port>`` call; a page from the
+server's own origin is one it served itself). Requests without an Origin (non-browser clients)
+pass. A bind beyond loopback, authenticated or not, is refused unless the operator names the Host
+values clients use: the Host check is what stops DNS rebinding there.
 """
 
 from __future__ import annotations
@@ -41,9 +43,9 @@ def access_settings(bind: str, server: ServerConfig, port: int = 0) -> Transport
     elif not hosts:
         raise GatewiseError(
             ErrorCode.CONFIG_ERROR,
-            f"refusing to serve on {bind} with no allowed hosts: the servers have no authentication, "
-            "so a bind beyond loopback needs --allowed-host (or server.allowed_hosts / "
-            "GATEWISE_ALLOWED_HOSTS) naming the Host values clients use; "
+            f"refusing to serve on {bind} with no allowed hosts: beyond loopback every request's Host "
+            "header must match --allowed-host (or server.allowed_hosts / GATEWISE_ALLOWED_HOSTS), which "
+            "stops DNS-rebinding attacks from web pages, so name the Host values clients use; "
             "use --host 127.0.0.1 to serve this machine only")
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True,

@@ -26,6 +26,7 @@ from gatewise.config import Settings
 from gatewise.errors import GatewiseError
 from gatewise.mcpkit.client_logging import add_client_logging
 from gatewise.mcpkit.errors import cap_error_text, failure_text
+from gatewise.mcpkit.grants import Ownership
 from gatewise.mcpkit.inline_schema import inline_input_schema, lean_output_schema
 from gatewise.mcpkit.json_text import parse_json_text_lazily
 from gatewise.mcpkit.redaction import scrub_tool_result
@@ -101,6 +102,8 @@ class GatewiseServer(MCPServer[T]):
         self._published: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = {}
         # The output schema of each tool that returns a model, which this server dumps itself.
         self._result_schemas: dict[str, dict[str, Any]] = {}
+        # The tools whose grant covers each resource and prompt (see grants).
+        self.ownership = Ownership()
 
     def add_tool(self, fn: Callable[..., Any], name: str | None = None, title: str | None = None,
                  description: str | None = None, annotations: ToolAnnotations | None = None,
@@ -179,7 +182,7 @@ def build_server(
     *,
     instructions: str,
     lifespan: Callable[[MCPServer[T]], AbstractAsyncContextManager[T]] | None = None,
-) -> MCPServer[T]:
+) -> GatewiseServer[T]:
     """A GatewiseServer with the version set, static lists, unknown tools rejected per spec and
     every error text capped; its tools reach what ``lifespan`` yields as the lifespan context of
     a ``Context[T]``."""

@@ -18,10 +18,10 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
-from mcp.types import ListToolsResult
+from pydantic import BaseModel
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -29,7 +29,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
 from gatewise.config import ServerConfig, Settings
+from gatewise.mcpkit.grants import Ownership
 from gatewise.mcpkit.http_limits import BodyLimits, SessionCap
+from gatewise.mcpkit.server import GatewiseServer
 from gatewise.runtime import Runtime
 from gatewise.serving.cors import Cors
 from gatewise.serving.events import RETRY_MS, EventLog, SessionEvents
@@ -100,8 +102,10 @@ def build_app(servers: Mapping[str, MCPServer[Any]], settings: Settings, limits:
     session's event log (so a broken SSE stream can be resumed), routes."""
     routes: list[BaseRoute] = [Route("/healthz", _healthz), Route("/readyz", _readyz(state))]
     events = EventLog()
+    ownership = {name: server.ownership if isinstance(server, GatewiseServer) else Ownership()
+                 for name, server in servers.items()}
     for name, server in servers.items():
-        server.middleware.append(granted_tools)
+        server.middleware.append(granted_lists(ownership[name]))
         http = server.streamable_http_app(
             streamable_http_path="/mcp", transport_security=security,
             event_store=events, retry_interval=RETRY_MS,
@@ -116,7 +120,7 @@ def build_app(servers: Mapping[str, MCPServer[Any]], settings: Settings, limits:
         guarded = SessionCap(guarded, limits, path=f"/{name}/sse")
     if limits.auth.enabled:
         resources = Resources(base_url, servers, [e.area for e in extensions], limits.auth)
-        guarded = AuthGate(guarded, limits, resources)
+        guarded = AuthGate(guarded, limits, resources, ownership)
     return BodyLimits(Cors(guarded, security.allowed_origins), limits)
 
 
@@ -144,18 +148,40 @@ def _lifespan(servers: Mapping[str, MCPServer[Any]], settings: Settings, state: 
     return lifespan
 
 
-async def granted_tools(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-    """tools/list shows a caller only the tools its grant lets it call (the rest would get 403)."""
-    result = await call_next(ctx)
-    credential = CREDENTIAL.get()
-    if ctx.method != "tools/list" or credential is None or "*" in credential.tools:
+# Each list a grant filters: the result's field (Python name, wire name) and its items' key.
+LISTS = {
+    "tools/list": ("tools", "tools", "name", "name"),
+    "resources/list": ("resources", "resources", "uri", "uri"),
+    "resources/templates/list": ("resource_templates", "resourceTemplates", "uri_template", "uriTemplate"),
+    "prompts/list": ("prompts", "prompts", "name", "name"),
+}
+
+
+def granted_lists(ownership: Ownership) -> ServerMiddleware[Any]:
+    """The lists show a caller only what its grant lets it use (the rest would get 403): its
+    tools, and the resources, templates and prompts those tools own."""
+
+    def owners(method: str, key: str) -> frozenset[str]:
+        if method == "tools/list":
+            return frozenset({key})
+        return ownership.of_prompt(key) if method == "prompts/list" else ownership.of_uri(key)
+
+    async def granted(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        result = await call_next(ctx)
+        credential, shape = CREDENTIAL.get(), LISTS.get(ctx.method)
+        if shape is None or credential is None or "*" in credential.tools:
+            return result
+        field, wire, item_field, item_wire = shape
+        if isinstance(result, BaseModel):
+            kept = [item for item in getattr(result, field)
+                    if credential.may_use(owners(ctx.method, str(getattr(item, item_field))))]
+            return result.model_copy(update={field: kept})
+        if isinstance(result, dict) and isinstance(result.get(wire), list):
+            return {**result, wire: [item for item in result[wire] if isinstance(item, dict)
+                                     and credential.may_use(owners(ctx.method, str(item.get(item_wire))))]}
         return result
-    if isinstance(result, ListToolsResult):
-        return result.model_copy(update={"tools": [t for t in result.tools if credential.may_call(t.name)]})
-    if isinstance(result, dict) and isinstance(result.get("tools"), list):
-        return {**result, "tools": [t for t in result["tools"]
-                                    if isinstance(t, dict) and credential.may_call(str(t.get("name")))]}
-    return result
+
+    return granted
 
 
 async def _healthz(request: Request) -> Response:

@@ -35,8 +35,9 @@ class Credential:
     def may_reach(self, server: str) -> bool:
         return "*" in self.servers or server in self.servers
 
-    def may_call(self, tool: str) -> bool:
-        return "*" in self.tools or tool in self.tools
+    def may_use(self, owners: frozenset[str]) -> bool:
+        """Whether the grant covers something one of ``owners`` shows (see mcpkit.grants)."""
+        return "*" in self.tools or not self.tools.isdisjoint(owners)
 
 
 def digest(token: str) -> bytes:

@@ -4,11 +4,12 @@ The MCP authorization spec's resource-server role: a request without a bearer to
 ``WWW-Authenticate: Bearer resource_metadata="…"`` pointing at this resource's OAuth
 protected-resource metadata (RFC 9728), which names the identity provider when JWTs are
 configured; a bad token gets 401 ``invalid_token``; a token not granted the server or tool gets
-403 ``insufficient_scope``. Tool calls are read from the request body (already buffered, within
-``max_body_bytes``, by BodyLimits) so a grant can name tools, and are counted against the
-caller's rate. Every session, Streamable HTTP or legacy SSE, is bound to the caller that opened
-it (see :mod:`gatewise.serving.sessions`). A client address that fails to authenticate too often
-is answered 429 for a while, before its token is even checked.
+403 ``insufficient_scope``. Requests are read from the body (already buffered, within
+``max_body_bytes``, by BodyLimits) so a grant can name tools: a tool call, a resource read, a
+prompt or a completion needs a grant of the tool that owns it (:mod:`gatewise.mcpkit.grants`),
+and each counts against the caller's rate. Every session, Streamable HTTP or legacy SSE, is bound
+to the caller that opened it (see :mod:`gatewise.serving.sessions`). A client address that fails
+to authenticate too often is answered 429 for a while, before its token is even checked.
 
 Tokens and Authorization headers are never logged, echoed or stored; the caller's name is.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -28,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gatewise.caller import CALLER, Caller
 from gatewise.config import AuthConfig, ServerConfig
+from gatewise.mcpkit.grants import Ownership
 from gatewise.serving.credentials import Credential, StaticTokens
 from gatewise.serving.jwt_tokens import JwtVerifier, KeysUnavailable, TokenRejected
 from gatewise.serving.rate import FailedAuthLimit, RateLimiter
@@ -35,7 +37,7 @@ from gatewise.serving.sessions import Sessions
 
 logger = logging.getLogger(__name__)
 
-# The current request's credential, for the servers' tools/list (see serving.app.granted_tools).
+# The current request's credential, for the servers' lists (see serving.app.granted_lists).
 CREDENTIAL: ContextVar[Credential | None] = ContextVar("gatewise_credential", default=None)
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
@@ -104,11 +106,13 @@ class Authenticator:
 class AuthGate:
     """ASGI middleware: who is calling, may they, and not too often; then the call runs as them."""
 
-    def __init__(self, app: ASGIApp, limits: ServerConfig, resources: Resources) -> None:
+    def __init__(self, app: ASGIApp, limits: ServerConfig, resources: Resources,
+                 ownership: Mapping[str, Ownership]) -> None:
         auth = limits.auth
         self.app = app
         self.authenticator = Authenticator(auth)
         self.resources = resources
+        self.ownership = ownership  # by server name
         self.limiter = RateLimiter(auth.burst)
         self.failures = FailedAuthLimit(auth.failed_auth_limit, auth.failed_auth_window_s)
         self.sessions = Sessions(idle_timeout_s=limits.session_idle_timeout_s)
@@ -210,20 +214,21 @@ class AuthGate:
                              "(server.max_sessions_per_caller), and each is busy: end one (DELETE) or "
                              "wait for one to finish",
                              self.sessions.open.frees_in(credential.caller))
-        tools = called_tools(body)
-        refused = next((tool for tool in tools if not credential.may_call(tool)), None)
+        ownership = self.ownership.get(area) or Ownership()
+        needs = [need for method, params in requests_in(body)
+                 if (need := ownership.need(method, params)) is not None]
+        refused = next((need for need in needs if not credential.may_use(need.tools)), None)
         if refused is not None:
-            return self._challenge(403, resource, "insufficient_scope",
-                                   f"this token may not call {refused[:64]!r}")
-        if len(tools) > self.limiter.burst:  # would never fit in the bucket: waiting cannot help
+            return self._challenge(403, resource, "insufficient_scope", refused.refusal())
+        if len(needs) > self.limiter.burst:  # would never fit in the bucket: waiting cannot help
             return JSONResponse({"error": "batch_too_large", "error_description": (
-                f"this request calls {len(tools)} tools; at most {self.limiter.burst} may be called "
-                "at once: send them in smaller requests")}, status_code=413)
-        if tools:
-            wait = self.limiter.take(credential.caller.name, len(tools), credential.rate_per_minute)
+                f"this request makes {len(needs)} calls (tools, reads, prompts or completions); at most "
+                f"{self.limiter.burst} may be made at once: send them in smaller requests")}, status_code=413)
+        if needs:
+            wait = self.limiter.take(credential.caller.name, len(needs), credential.rate_per_minute)
             if wait is not None:
-                logger.info("rate limit: %s made too many tool calls", credential.caller.name)
-                return _too_many("too many tool calls", wait)
+                logger.info("rate limit: %s made too many calls", credential.caller.name)
+                return _too_many("too many calls", wait)
         return None
 
     def _metadata(self, suffix: str) -> Response:
@@ -280,19 +285,15 @@ async def _read_body(receive: Receive) -> bytes:
             return bytes(body)
 
 
-def called_tools(body: bytes) -> list[str]:
-    """The tool names a JSON-RPC request (or batch) calls; what the SDK will parse, parsed the
-    same way, so an escaped spelling such as ``tools\\/call`` is seen too."""
+def requests_in(body: bytes) -> list[tuple[str, Any]]:
+    """The method and params of each JSON-RPC message of a request (or batch); what the SDK will
+    parse, parsed the same way, so an escaped spelling such as ``tools\\/call`` is seen too."""
     if not body:
         return []
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):
         return []  # the SDK answers it with a parse error; nothing is called
-    names = []
-    for message in data if isinstance(data, list) else [data]:
-        if isinstance(message, dict) and message.get("method") == "tools/call":
-            params = message.get("params")
-            name = params.get("name") if isinstance(params, dict) else None
-            names.append(name if isinstance(name, str) else "")
-    return names
+    messages = data if isinstance(data, list) else [data]
+    return [(message["method"], message.get("params")) for message in messages
+            if isinstance(message, dict) and isinstance(message.get("method"), str)]

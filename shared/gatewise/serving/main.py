@@ -72,7 +72,8 @@ def serve_parser() -> argparse.ArgumentParser:
         "HTTP), /<server>/sse (legacy SSE), /healthz, /readyz. `gatewise serve <server> --transport "
         "stdio|http|sse` runs one server on its own.")
     parser.add_argument("--host", default="127.0.0.1",
-                        help="address to bind (default 127.0.0.1); beyond loopback needs authentication")
+                        help="address to bind (default 127.0.0.1); beyond loopback needs authentication "
+                             "and --allowed-host")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
     parser.add_argument("--allowed-host", action="append", dest="allowed_hosts", metavar="HOST",
                         help="Host header value clients use (repeatable); replaces server.allowed_hosts")

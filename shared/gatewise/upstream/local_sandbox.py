@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import threading
-from types import TracebackType
+from types import FrameType, TracebackType
 
 from gatewise.errors import ErrorCode, GatewiseError
 
@@ -27,11 +28,51 @@ STOP_TIMEOUT_S = 5.0
 
 
 def run_in_foreground(args: list[str]) -> None:
-    """``gatewise sandbox ARGS``: become the sandbox process (signals then reach it directly)."""
+    """``gatewise sandbox ARGS``: become the sandbox process (signals then reach it directly, and
+    no child is left behind), or, where a process cannot be replaced, run it as a child."""
     command = [sys.executable, "-m", MODULE, *args]
     if os.name == "posix":
         os.execv(sys.executable, command)
-    raise SystemExit(subprocess.call(command))
+    raise SystemExit(run_as_child(command))
+
+
+class _Stopped(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def run_as_child(command: list[str]) -> int:
+    """Run ``command`` until it ends or this process is told to stop: SIGINT and SIGTERM are
+    passed on to it, and a child still running STOP_TIMEOUT_S later is killed, so it never
+    outlives this process holding its port. Its exit code (128 + the signal's number when a
+    signal ended it, as a shell reports it)."""
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise _Stopped(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    proc = None
+    try:
+        proc = subprocess.Popen(command)
+        return _exit_code(proc.wait())
+    except _Stopped as stopped:
+        if proc is None:
+            return 128 + stopped.signum
+        for sig in previous:  # a second signal must not cut the wait short and leave the child
+            signal.signal(sig, signal.SIG_IGN)
+        proc.send_signal(stopped.signum)
+        try:
+            return _exit_code(proc.wait(STOP_TIMEOUT_S))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            return _exit_code(proc.wait())
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _exit_code(returncode: int) -> int:
+    return 128 - returncode if returncode < 0 else returncode  # -15 (SIGTERM) → 143
 
 
 class SandboxProcess:

@@ -45,7 +45,6 @@ from gatewise.ledger.budget_store import (
     _alert,
     _downgrade_note,
     _exceeded,
-    _reportable,
     _warn_note,
     _would_pass,
     check_request_id,
@@ -54,6 +53,7 @@ from gatewise.ledger.budget_store import (
     check_usd,
     check_window,
     iso_utc,
+    status_of,
     usd,
     window_key,
     window_reset,
@@ -276,7 +276,7 @@ class PostgresBudgets:
             cursor = await conn.execute(_STATUS, [window_key("daily", now), window_key("monthly", now),
                                                   scope, scope])
             rows = await cursor.fetchall()
-        return [_status(row[0], row[1], row[2], row[3], row[4], row[5], row[6], now) for row in rows]
+        return [status_of(row[0], row[1], row[2], row[3], row[4], row[5], row[6], now) for row in rows]
 
     async def set_budget(self, rule: BudgetRule) -> BudgetStatus:
         self._check_open()
@@ -402,7 +402,7 @@ class PostgresBudgets:
         rows = await self._lock(conn, keys)
         if len(rows) != len(keys):  # never: without its spend row a budget would go unchecked
             raise LedgerError(f"{self._label}: spend rows missing for {keys}")
-        return [_status(scope, window, limit, on_exceed, source, spent, held, now)
+        return [status_of(scope, window, limit, on_exceed, source, spent, held, now)
                 for scope, window, _, spent, held, limit, on_exceed, source in rows if limit is not None]
 
     async def _hold(self, conn: Connection, keys: Sequence[SpendKey], scopes: Sequence[str], amount: float,
@@ -592,14 +592,3 @@ class PostgresBudgets:
         held = task.result()
         if held.ids:
             self._tasks.track(self._release(held.ids, held.request_id))
-
-
-def _status(scope: str, window: Window, stored_limit: float, on_exceed: Any, source: Any,
-            spent: float, held: float, now: float) -> BudgetStatus:
-    key = window_key(window, now)
-    (limit, spent, reserved), warning = _reportable(stored_limit, spent, held)
-    return BudgetStatus(scope=scope, window=window, window_key=key, limit_usd=limit, spent_usd=spent,
-                        reserved_usd=reserved, remaining_usd=max(0.0, limit - spent - reserved),
-                        fraction=spent / limit, on_exceed=on_exceed,
-                        resets_at=iso_utc(window_reset(window, key)), source=source, warning=warning)
-
