@@ -272,8 +272,12 @@ class _Recorder:
         writer.write(b"HTTP/1.1 200 OK\r\n" + self.extra_headers
                      + b"Content-Type: " + self.content_type.encode()
                      + b"\r\nContent-Length: " + str(len(self.answer)).encode() + b"\r\n\r\n" + self.answer)
-        await writer.drain()
-        writer.close()
+        try:
+            await writer.drain()
+        except ConnectionError:  # a client that refuses the answer hangs up before reading it
+            pass
+        finally:
+            writer.close()
 
 
 async def _exchange(settings: Settings, recorder: _Recorder, *paths: str, **kwargs: Any) -> Any:
