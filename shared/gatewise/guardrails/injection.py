@@ -248,10 +248,12 @@ def score(hits: list[InjectionHit]) -> float:
     return 1 - remaining
 
 
-def check_injection(refs: list[TextRef], *, untrusted: bool = False,
+def check_injection(refs: list[TextRef], *, where: str = "input", blocks: bool = True,
                     check: str = "prompt_injection") -> CheckResult:
-    """Flag at a score of 0.5; block at 0.8, except in untrusted content, which is only ever
-    flagged (the caller drops or fences it rather than failing the whole request)."""
+    """Flag at a score of 0.5; block at 0.8 where ``blocks``. Untrusted content is only ever
+    flagged (the caller drops or fences it rather than failing the whole request), and so is a
+    model's answer unless configured otherwise (instructions in an answer are the mark of an
+    injection in what the model read, which the caller should see rather than lose)."""
     result = CheckResult(check)
     hits_all: list[InjectionHit] = []
     for ref in refs:
@@ -261,16 +263,16 @@ def check_injection(refs: list[TextRef], *, untrusted: bool = False,
             span = ref.span(hit.start, hit.end, hit.family)
             result.spans.append(span)
             excerpt = ref.text[span.start:span.end]
+            result.values.append((hit.family, excerpt))  # audited as a keyed hash, never as text
             excerpt = excerpt if len(excerpt) <= 80 else excerpt[:77] + "..."
             shown = f"{hit.encoded} payload" if hit.encoded else repr(excerpt)
             result.evidence.append(f"{hit.family}/{hit.rule}: {shown}")
     total = score(hits_all)
     result.score = total
     if total >= FLAG_AT:
-        result.verdict = "block" if total >= BLOCK_AT and not untrusted else "flag"
+        result.verdict = "block" if total >= BLOCK_AT and blocks else "flag"
         result.action = result.verdict
         families = sorted({h.family for h in hits_all})
         result.entities = {f: sum(h.family == f for h in hits_all) for f in families}
-        where = "untrusted content" if untrusted else "input"
         result.reason = f"likely prompt injection in {where} (score {total:.2f}: {', '.join(families)})"
     return result
