@@ -116,8 +116,10 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
             "error code when a fallback happened; with explain: true the whole route as explain_route "
             "gives it. "
             "Queries that need fresh information (or web_search: true) are answered from a live web "
-            "search, with numbered citations. Costs money per call (a few hundredths of a cent for "
-            "simple queries on economy models); each call is recorded in the usage ledger."
+            "search, with numbered citations; with the prompt_injection guardrail on, a source or "
+            "an answer that carries injected instructions is named in `warnings`. Costs money per "
+            "call (a few hundredths of a cent for simple queries on economy models); each call is "
+            "recorded in the usage ledger."
         ),
     )
     @tool_errors
@@ -321,10 +323,11 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
             "time in ms, plus the text as it would be sent on, with placeholders such as "
             "<CREDIT_CARD_1> where values are redacted. direction 'input' checks a request (PII, "
             "content safety, blocklist, prompt injection, input Portkey guardrails); 'output' checks "
-            "an answer (compliance, grounding against `context`, output Portkey guardrails). Uses "
-            "the server's guardrail settings, or `guardrails` to try others first. Local: no model "
-            "is called and nothing is recorded, unless use_models asks for the moderation or judge "
-            "model the settings name (billed and recorded in the ledger like any model call)."
+            "an answer (prompt injection, compliance, grounding against `context`, output Portkey "
+            "guardrails). Uses the server's guardrail settings, or `guardrails` to try others "
+            "first. Local: no model is called and nothing is recorded, unless use_models asks for "
+            "the moderation or judge model the settings name (billed and recorded in the ledger "
+            "like any model call)."
         ),
     )
     @tool_errors

@@ -204,6 +204,9 @@ class OutputFilters(_Block):
     fact_verification: bool = False
     hallucination_detection: Fraction | None = None
     hallucination_action: Literal["flag", "block"] = "flag"
+    prompt_injection_action: Literal["flag", "block"] = Field(
+        "flag", description="with input_filters.prompt_injection on, what an answer that carries "
+                            "injected instructions gets: flag (a warning) or block")
     judge_model: str | None = Field(None, description="a cheap model that also scores grounding")
 
 

@@ -29,7 +29,7 @@ from gatewise.pipeline import (
     SemanticPolicy,
     check_request,
 )
-from gatewise.pipeline.guarding import GroundingScoreField
+from gatewise.pipeline.guarding import GroundingScoreField, source_warnings
 from gatewise.routing.analyze import analyze
 from gatewise.routing.budget import BudgetFit, web_route
 from gatewise.routing.difficulty_cues import NON_ROUTINE_FLOOR, ROUTINE_CAP
@@ -303,7 +303,7 @@ class RoutingGateway:
                               key={"task": request.task, "model": request.model, "metadata": request.metadata,
                                    "web_search": request.web_search, **_explained(request)},
                               semantic=semantic),
-            revive=lambda call, value, age_s: _from_cache(call, value, explain=request.explain),
+            revive=lambda call, value, age_s: _from_cache(self.runtime, call, value, explain=request.explain),
             prepare=self._prepare_images,
             route=lambda call: self._route(call, request))
 
@@ -371,6 +371,7 @@ class RoutingGateway:
             "finish_reason": result.finish_reason,
             "request_id": call.request_id,
             "warnings": [*self.routing.warnings, *call.warnings, *unusable_warning(unusable),
+                         *source_warnings(self.runtime, call, citations),
                          *([f"{call.semantic_miss} (answers asked for with explain: true are kept apart "
                             "from plain ones)"] if explain and call.semantic_miss else [])],
         })
@@ -382,9 +383,11 @@ def _explained(request: CompletionRequest) -> dict[str, bool]:
     return {"explain": True} if request.explain else {}
 
 
-def _from_cache(call: Call[CompletionResult], value: dict[str, Any], *, explain: bool) -> CompletionResult:
+def _from_cache(runtime: Runtime, call: Call[CompletionResult], value: dict[str, Any], *, explain: bool
+                ) -> CompletionResult:
     """A stored answer with the route it was answered by: no attempts made (an explained answer
-    lists none, a brief one leaves them out), and the only warning says where it came from."""
+    lists none, a brief one leaves them out); the warnings say where it came from and, as when
+    it was first answered, name the sources flagged as likely prompt injections."""
     result = CompletionResult.model_validate(value)
     route = result.route
     call.task = route.task.value
@@ -394,8 +397,9 @@ def _from_cache(call: Call[CompletionResult], value: dict[str, Any], *, explain:
         route = route.model_copy(update={
             **dict.fromkeys(_EXPLAINED_ONLY), "skipped": route.skipped or None,
             "conversation": talk if talk and _in_conversation(talk.user_turns, talk.sticky_source) else None})
+    warnings = [*call.warnings, *source_warnings(runtime, call, result.citations)]
     return result.model_copy(update={"route": route, "attempts": [] if explain else None,
-                                     "fallback_used": False, "warnings": list(call.warnings)})
+                                     "fallback_used": False, "warnings": warnings})
 
 
 def portkey_headers(request: CompletionRequest, plan: RoutePlan, request_id: str) -> dict[str, str]:

@@ -49,7 +49,8 @@ class GuardrailCheckRequest(BaseModel):
                           "count as untrusted content.")
     direction: Literal["input", "output"] = Field(
         "input", description="input: checks on a request before it is sent; output: checks on a "
-                             "model's answer (compliance, grounding, output guardrails).")
+                             "model's answer (prompt injection, compliance, grounding, output "
+                             "guardrails).")
     context: Annotated[list[Text], Field(max_length=MAX_CONTEXT_ITEMS)] | None = Field(
         None, description="Output only: evidence the answer should be grounded in (documents, "
                           "search results), for the grounding check.")

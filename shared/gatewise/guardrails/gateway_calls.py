@@ -112,7 +112,8 @@ def active_checks(pipeline: GuardrailPipeline | None) -> list[str]:
         n = len(pipeline.blocklist.terms)
         out.append(f"blocklist ({n} entr{'y' if n == 1 else 'ies'}, {pipeline.blocklist.action})")
     if pipeline.injection:
-        out.append("prompt injection (input and search results)")
+        answers = pipeline.injection_action
+        out.append(f"prompt injection (requests: block; web sources: flag; answers: {answers})")
     if pipeline.compliance:
         out.append("answer compliance")
     if pipeline.grounding_threshold is not None:

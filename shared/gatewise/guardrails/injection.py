@@ -80,7 +80,7 @@ _OVERRIDE_VERBS = (r"(?:ignore|disregard|forget|override|overrule|bypass|skip|ab
 _INSTRUCTIONS = (r"(?:instructions?|prompts?|rules|directions|directives|guidelines|context|"
                  r"commands|constraints|guardrails|policies|programming|restrictions|orders|"
                  r"messages)\b")
-RULES: tuple[_Rule, ...] = (
+ENGLISH_RULES: tuple[_Rule, ...] = (
     _rule("override", "instruction_override", 0.85,
           rf"\b{_OVERRIDE_VERBS}{_gap(4)}(?:previous|prior|above|earlier|preceding|initial|"
           rf"original|former|system|existing|all|any|your|these|those|the)(?:{_S}[a-z']{{1,20}}){{0,2}}"
@@ -162,6 +162,76 @@ RULES: tuple[_Rule, ...] = (
           r"\b(?:ai|llm|assistant|agent)s? reading this\b|\bnote to (?:the )?(?:ai|llm|assistant|model)\b",
           "ai llm assistant agent agents model language chatbot", "if reading note"),
 )
+
+# The core phrases in German, French, Spanish, Italian, Portuguese and Dutch. Letters that take
+# accents in these languages match with or without them ("pr[eé]c[eé]dentes"); the verbs are
+# the imperatives as written, so a past tense that differs only by its accent ("oublié",
+# "olvidé", "ignoré") is not an order, nor is "vergiss nicht, alle Anweisungen zu lesen" (do
+# not forget to read them). Trigger words are looked up without accents.
+_L = "a-zß-öø-ÿœ"  # a letter of these languages, lower case
+_SL = rf"[^{_L}0-9]{{1,4}}"  # what separates two words
+_WL = rf"[{_L}']{{1,20}}"  # a filler word
+_SYSTEM = r"(?:syst[eè]me|sistema|systeem|system)"
+_INTL_OVERRIDE_VERBS = (
+    r"(?:ignoriere|ignorier|ignorieren sie|vergiss|vergessen sie|missachte|missachten sie|"
+    r"[uü]berschreibe|umgehe|ignorez|ignore|oubliez|oublie|outrepasse|outrepassez|contourne|"
+    r"contournez|ignora|ignorad|olvida|olvidad|descarta|omite|dimentica|dimenticate|ignorate|"
+    r"trascura|esque[cç]a|desconsidere|despreza|negeer|vergeet|omzeil|passe outre [aà])")
+_INTL_INSTRUCTIONS = (
+    r"(?:anweisungen|anweisung|instruktionen|befehle|regeln|vorgaben|richtlinien|instructions|"
+    r"consignes|r[eè]gles|directives|ordres|instrucciones|reglas|directrices|indicaciones|normas|"
+    r"istruzioni|regole|direttive|indicazioni|instru[cç][oõ]es|regras|diretrizes|orienta[cç][oõ]es|"
+    r"instructies|regels|opdrachten|richtlijnen|aanwijzingen)")
+_INTL_EARLIER = (
+    rf"(?:vorherigen|vorherige|bisherigen|bisherige|obigen|vorangegangenen|fr[uü]heren|urspr[uü]nglichen|"
+    rf"alle|deine|deinen|ihre|pr[eé]c[eé]dentes|pr[eé]c[eé]dents|ant[eé]rieures|ci-dessus|initiales|"
+    rf"toutes|tous|tes|vos|anteriores|previas|iniciales|originales|todas|todos|tus|sus|precedenti|"
+    rf"iniziali|originali|tutte|tutti|tue|tuoi|pr[eé]vias|iniciais|originais|suas|tuas|seus|teus|"
+    rf"vorige|eerdere|voorgaande|oorspronkelijke|bovenstaande|je|jouw|uw|{_SYSTEM})")
+_INTL_SHOW_VERBS = (
+    r"(?:gib|gebe|zeig|zeige|zeigen sie|verrate|verraten sie|nenne|wiederhole|drucke|r[eé]v[eè]le|"
+    r"r[eé]v[eé]lez|affiche|affichez|montre|montrez|donne|donnez|r[eé]p[eè]te|r[eé]p[eé]tez|"
+    r"divulgue|divulguez|[eé]cris|[eé]crivez|dis|dites|revela|revele|revelad|muestra|mu[eé]strame|"
+    r"muestre|mu[eé]streme|dime|d[ií]game|repite|escribe|comparte|rivela|rivelami|mostra|mostrami|"
+    r"dimmi|stampa|ripeti|scrivi|mostre|diga|imprima|repita|escreva|compartilhe|toon|laat|geef|"
+    r"herhaal|onthul|vertel|noem)")
+_INTL_SYSTEM_PROMPT = (
+    rf"(?:system{_SL}?prompt|systemanweisungen|systemnachricht|systeemprompt|systeeminstructies|"
+    rf"(?:prompt|instructions|consignes|instrucciones|istruzioni|instru[cç][oõ]es|instructies|"
+    rf"anweisungen|mensaje|messaggio|mensagem|message){_SL}(?:(?:du|de|del|di|do|da|des|van|het)"
+    rf"{_SL}){{0,2}}{_SYSTEM})")
+INTL_RULES: tuple[_Rule, ...] = (
+    _rule("override", "instruction_override", 0.85,
+          rf"\b{_INTL_OVERRIDE_VERBS}(?!{_SL}(?:nicht|niet)\b)(?:{_SL}{_WL}){{0,4}}{_SL}"
+          rf"(?:{_INTL_EARLIER}(?:{_SL}{_WL}){{0,2}}{_SL}{_INTL_INSTRUCTIONS}|"
+          rf"{_INTL_INSTRUCTIONS}(?:{_SL}{_WL}){{0,2}}{_SL}{_INTL_EARLIER})\b",
+          "ignoriere ignorier ignorieren vergiss vergessen missachte missachten uberschreibe umgehe "
+          "ignorez ignore oubliez oublie outrepasse outrepassez contourne contournez passe ignora ignorad "
+          "olvida olvidad descarta omite dimentica dimenticate ignorate trascura esqueca desconsidere "
+          "despreza negeer vergeet omzeil",
+          "anweisungen anweisung instruktionen befehle regeln vorgaben richtlinien instructions consignes "
+          "regles directives ordres instrucciones reglas directrices indicaciones normas istruzioni regole "
+          "direttive indicazioni instrucoes regras diretrizes orientacoes instructies regels opdrachten "
+          "richtlijnen aanwijzingen"),
+    _rule("exfiltrate_prompt", "prompt_exfiltration", 0.75,
+          rf"\b{_INTL_SHOW_VERBS}(?:{_SL}{_WL}){{0,3}}{_SL}{_INTL_SYSTEM_PROMPT}\b",
+          "gib gebe zeig zeige zeigen verrate verraten nenne wiederhole drucke revele revelez affiche "
+          "affichez montre montrez donne donnez repete repetez divulgue divulguez ecris ecrivez dis dites "
+          "revela revelad muestra muestrame muestre muestreme dime digame repite escribe comparte rivela "
+          "rivelami mostra mostrami dimmi stampa ripeti scrivi mostre diga imprima repita escreva "
+          "compartilhe toon laat geef herhaal onthul vertel noem",
+          "systemprompt system systemanweisungen systemnachricht systeemprompt systeeminstructies "
+          "systeme sistema systeem"),
+    _rule("you_are_now", "roleplay_jailbreak", 0.4,
+          r"\b(?:du bist (?:jetzt|nun|ab sofort)|ab (?:jetzt|sofort) bist du|"
+          r"tu es (?:maintenant|d[eé]sormais)|vous [eê]tes (?:maintenant|d[eé]sormais)|"
+          r"d[eé]sormais,? (?:tu es|vous [eê]tes)|ahora eres|eres ahora|(?:ora|adesso) sei|"
+          r"sei (?:ora|adesso)|agora voc[eê] [eé]|voc[eê] agora [eé]|"
+          r"je bent nu|jij bent nu|vanaf nu ben je)\b",
+          "bist tu vous desormais eres ahora sei voce agora bent ben"),
+)
+RULES = ENGLISH_RULES + INTL_RULES
+
 # The ROT13 forms of words an encoded override would hold ("vtaber" is "ignore").
 _ROT13_TRIGGERS = frozenset(codecs.encode(word, "rot13") for word in (
     "ignore", "disregard", "forget", "instructions", "previous", "prompt", "system", "reveal"))
@@ -203,7 +273,7 @@ def _live(tokens: set[str]) -> list[_Rule]:
 
 def scan(view: View, *, decode: bool = True) -> list[InjectionHit]:
     lower = view.lower
-    tokens = view.token_set
+    tokens = view.plain_token_set  # trigger words are written without accents
     hits: list[InjectionHit] = []
     for rule in _live(tokens):
         if rule.holds and not any(part.within(lower) for part in rule.holds):
@@ -248,10 +318,12 @@ def score(hits: list[InjectionHit]) -> float:
     return 1 - remaining
 
 
-def check_injection(refs: list[TextRef], *, untrusted: bool = False,
+def check_injection(refs: list[TextRef], *, where: str = "input", blocks: bool = True,
                     check: str = "prompt_injection") -> CheckResult:
-    """Flag at a score of 0.5; block at 0.8, except in untrusted content, which is only ever
-    flagged (the caller drops or fences it rather than failing the whole request)."""
+    """Flag at a score of 0.5; block at 0.8 where ``blocks``. Untrusted content is only ever
+    flagged (the caller drops or fences it rather than failing the whole request), and so is a
+    model's answer unless configured otherwise (instructions in an answer are the mark of an
+    injection in what the model read, which the caller should see rather than lose)."""
     result = CheckResult(check)
     hits_all: list[InjectionHit] = []
     for ref in refs:
@@ -261,16 +333,16 @@ def check_injection(refs: list[TextRef], *, untrusted: bool = False,
             span = ref.span(hit.start, hit.end, hit.family)
             result.spans.append(span)
             excerpt = ref.text[span.start:span.end]
+            result.values.append((hit.family, excerpt))  # audited as a keyed hash, never as text
             excerpt = excerpt if len(excerpt) <= 80 else excerpt[:77] + "..."
             shown = f"{hit.encoded} payload" if hit.encoded else repr(excerpt)
             result.evidence.append(f"{hit.family}/{hit.rule}: {shown}")
     total = score(hits_all)
     result.score = total
     if total >= FLAG_AT:
-        result.verdict = "block" if total >= BLOCK_AT and not untrusted else "flag"
+        result.verdict = "block" if total >= BLOCK_AT and blocks else "flag"
         result.action = result.verdict
         families = sorted({h.family for h in hits_all})
         result.entities = {f: sum(h.family == f for h in hits_all) for f in families}
-        where = "untrusted content" if untrusted else "input"
         result.reason = f"likely prompt injection in {where} (score {total:.2f}: {', '.join(families)})"
     return result

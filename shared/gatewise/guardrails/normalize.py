@@ -77,6 +77,7 @@ class _Folding(dict[int, str]):
 
 
 _FOLDING = _Folding()
+_ACCENTS = re.compile("[\u0300-\u036f]+")  # combining accents, as NFD writes them
 _TAGS = re.compile("[\U000e0020-\U000e007e]")
 
 
@@ -103,6 +104,7 @@ class View:
     _tokens: list[str] | None = field(default=None, repr=False)
     _token_set: set[str] | None = field(default=None, repr=False)
     _token_spans: list[tuple[int, int]] | None = field(default=None, repr=False)
+    _plain_token_set: set[str] | None = field(default=None, repr=False)
     cache: dict[str, Any] = field(default_factory=dict, repr=False)  # results shared by checks
 
     @property
@@ -127,6 +129,16 @@ class View:
         if self._token_set is None:
             self._token_set = set(self.tokens)
         return self._token_set
+
+    @property
+    def plain_token_set(self) -> set[str]:
+        """``token_set`` and each word with an accented letter written without its accents
+        ("révélez" is "revelez"; ``token_set`` has "r", "v" and "lez"): what word lists written
+        without accents are looked up in. ``token_set`` itself when no letter is accented."""
+        if self._plain_token_set is None:
+            plain = set() if self.lower.isascii() else _unaccented_words(self.lower)
+            self._plain_token_set = self.token_set | plain if plain else self.token_set
+        return self._plain_token_set
 
     def token_span(self, first: int, last: int) -> tuple[int, int]:
         """The original span of tokens ``first`` to ``last`` (inclusive)."""
@@ -155,6 +167,24 @@ class View:
         first = self.origin(start)
         last = self.origin(end - 1) + 1 if end > start else first
         return first, max(first, last)
+
+
+def _unaccented_words(lower: str) -> set[str]:
+    """The words of ``lower`` that hold a non-ASCII letter, with their accents dropped. Only
+    those words are read (found by C searches of the byte copy): a text with a few accented
+    names costs a few steps, not a pass over every character."""
+    words: set[str] = set()
+    end = 0
+    for at in positions(ascii_bytes(lower), b"?"):
+        if at < end or not lower[at].isalpha():  # in the word just read, or not a letter
+            continue
+        start, end = at, at + 1
+        while start and lower[start - 1].isalpha():
+            start -= 1
+        while end < len(lower) and lower[end].isalpha():
+            end += 1
+        words.add(_ACCENTS.sub("", unicodedata.normalize("NFD", lower[start:end])))
+    return words
 
 
 def ascii_bytes(text: str) -> bytes:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from gatewise.config import GuardrailsConfig
 
 DEFAULT_GROUNDING = 0.7  # fact_verification without a hallucination_detection threshold
+UNTRUSTED = "untrusted content"
 
 
 @dataclass
@@ -53,6 +54,7 @@ class GuardrailPipeline:
     compliance: bool = False
     grounding_threshold: float | None = None
     hallucination_action: str = "flag"
+    injection_action: str = "flag"  # for an answer; input blocks, untrusted content is flagged
     judge_model: str | None = None
     input_hooks: list[Hook] = field(default_factory=list)
     output_hooks: list[Hook] = field(default_factory=list)
@@ -85,6 +87,7 @@ class GuardrailPipeline:
                        if inputs.custom_blocklist else None),
             injection=inputs.prompt_injection, compliance=outputs.compliance_check,
             grounding_threshold=threshold, hallucination_action=outputs.hallucination_action,
+            injection_action=outputs.prompt_injection_action,
             judge_model=outputs.judge_model, input_hooks=hooks_from(config.input_guardrails),
             output_hooks=hooks_from(config.output_guardrails), call_model=call_model, audit_key=audit_key)
 
@@ -94,7 +97,8 @@ class GuardrailPipeline:
 
     @property
     def checks_output(self) -> bool:
-        return bool(self.compliance or self.grounding_threshold is not None or self.output_hooks)
+        return bool(self.compliance or self.injection or self.grounding_threshold is not None
+                    or self.output_hooks)
 
     @property
     def calls_models(self) -> bool:
@@ -119,7 +123,7 @@ class GuardrailPipeline:
             checks.append(_timed(check_injection, users))
             tools = [r for r in refs if r.role in UNTRUSTED_ROLES]
             if tools:
-                checks.append(_timed(check_injection, tools, untrusted=True,
+                checks.append(_timed(check_injection, tools, where=UNTRUSTED, blocks=False,
                                      check="prompt_injection_untrusted"))
         placeholders = Placeholders()
         texts = [r.text for r in refs]
@@ -154,13 +158,17 @@ class GuardrailPipeline:
     # -- output ------------------------------------------------------------------------------
 
     def scan_output(self, text: str, evidence: Any = None, context: CheckContext | None = None) -> Verdict:
-        """Compliance (blocklist, safety, PII with redaction) and local grounding on an answer.
+        """Prompt injection, compliance (blocklist, safety, PII with redaction) and local grounding
+        on an answer.
         ``evidence``: the caller's context, documents from the messages or search citations
         (strings or dicts with text-like fields)."""
         started = time.perf_counter()
         refs = [TextRef(text)]
         checks: list[CheckResult] = []
         out = text
+        if self.injection:
+            checks.append(_timed(check_injection, refs, where="the answer",
+                                 blocks=self.injection_action == "block"))
         if self.compliance:
             if self.blocklist:
                 checks.append(_timed(self.blocklist.check, refs))
@@ -201,7 +209,7 @@ class GuardrailPipeline:
         model's description of an image) before it is placed in a prompt: flagged, never
         blocked, so the caller can drop or fence that one source."""
         started = time.perf_counter()
-        checks = [check_injection([TextRef(text)], untrusted=True)] if self.injection else []
+        checks = [check_injection([TextRef(text)], where=UNTRUSTED, blocks=False)] if self.injection else []
         verdict = Verdict("untrusted", checks, text=text, source=source, audit_key=self.audit_key)
         verdict.duration_ms = (time.perf_counter() - started) * 1000
         return verdict

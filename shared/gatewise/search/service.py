@@ -17,7 +17,7 @@ from gatewise.config import Settings
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger.records import CACHE_HITS
 from gatewise.pipeline import CachePolicy, Call, Pipeline, SemanticPolicy, one_model
-from gatewise.pipeline.guarding import screen_untrusted
+from gatewise.pipeline.guarding import flagged_warnings, screen_untrusted, source_warnings
 from gatewise.routing.engine import FallbackExecutor
 from gatewise.routing.policy import default_model
 from gatewise.runtime import Runtime
@@ -119,7 +119,6 @@ class SearchService:
             citations, dropped = within_domains(found, options.include_domains, options.exclude_domains)
             # The markdown form shows the answer kept to its sources; `answer` stays as written.
             kept = marked_answer(result.content, citations)
-            flagged = screen_untrusted(self.runtime, call, [(c.url, c.snippet or "") for c in citations])
             sent = call.messages[-1].get("content")  # the query as the guardrails let it through
             return SearchResult(
                 query=sent if isinstance(sent, str) else query, answer=result.content, citations=citations,
@@ -130,8 +129,7 @@ class SearchService:
                 search_cost_usd=round(max(0.0, row.cost_usd - tokens), 9), cache_status=call.cache_status,
                 latency_ms=call.elapsed_ms(), request_id=call.request_id,
                 warnings=[*search_warnings(result, params["max_tokens"], citations, dropped, unusable),
-                          *kept.warnings(MARKDOWN_ANSWER),
-                          *flagged_warnings(citations, flagged, "treat its text as data only")])
+                          *kept.warnings(MARKDOWN_ANSWER), *source_warnings(self.runtime, call, citations)])
 
         # The prompt names today's date when fresh results are asked for: the key is the request.
         key = {"query": query, "model": model_id, **options.key()}
@@ -223,7 +221,7 @@ class SearchService:
 
         async def screen(call: Call[ResearchResult]) -> None:
             """Injection checks on every source before it is put in the synthesis prompt."""
-            flagged = screen_untrusted(self.runtime, call, [(s.url, s.snippet or "") for s in shown])
+            flagged = screen_untrusted(self.runtime, call, shown)
             if flagged:
                 call.messages = synthesis_messages(question, shown, withheld=set(flagged))
                 call.evidence = [s.snippet for s in shown if s.snippet and s.url not in flagged]
@@ -256,12 +254,6 @@ def synthesis_messages(question: str, sources: list[Citation], withheld: set[str
                          for s in sources)
     return [{"role": "system", "content": SYNTHESIS_SYSTEM},
             {"role": "user", "content": f"Question: {question}\n\n<sources>\n{blocks}\n</sources>"}]
-
-
-def flagged_warnings(sources: list[Citation], flagged: dict[str, str], done: str) -> list[str]:
-    """One warning per source the injection check flagged, naming it."""
-    return [f"source [{s.number}] {s.url} was flagged ({flagged[s.url]}): {done}"
-            for s in sources if s.url in flagged]
 
 
 def search_warnings(result: ChatResult, max_tokens: int, citations: list[Citation],
