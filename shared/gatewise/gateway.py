@@ -183,11 +183,13 @@ class RouteInfo(BaseModel):
     needs_web: bool | None = Field(None, description=_EXPLAINED + "The query asks for fresh information")
     web_search: bool = Field(False, description="Answered (or would be) through a live web search")
     est_tokens_in: int | None = Field(None, description=_EXPLAINED + "Estimated prompt tokens")
-    reason: str = Field(description="Why the answering model was chosen")
+    reason: str = Field(description=(
+        "Why the answering model was chosen; for an answer served from a cache, the stored answer's "
+        "route, and it says so"))
     candidates: list[str] | None = Field(None, description=_EXPLAINED + "Models in the order they are tried")
     skipped: list[SkippedModel] | None = Field(None, description=(
         "Models left out (over max_cost_usd or the budget, unhealthy, no vision…) and why: given by "
-        "explain_route, and by an answer when any were"))
+        "explain_route, and by an answer when any were (for a cached answer, by its stored route)"))
     conversation: ConversationInfo | None = Field(None, description=(
         "How the conversation shaped the route: given by explain_route, and by an answer to a turn of a "
         "conversation (earlier user turns, or a conversation_id)"))
@@ -290,17 +292,15 @@ class RoutingGateway:
         semantic = None  # the semantic cache off, or a call that may not use it: nothing to work out
         if self.runtime.settings.caching.semantic_cache.enabled and not request.no_cache:
             semantic = SemanticPolicy(self._answering_models(request, messages),
-                                      sampled_ok=request.cache_sampled,
-                                      scope={"metadata": request.metadata, "web_search": request.web_search,
-                                             **_explained(request)})
+                                      sampled_ok=request.cache_sampled, scope=_answer_depends_on(request))
         return Call(
             SERVER_NAME, "routed_complete", messages, lambda call: self._result(call, request.explain),
             params=params,
             executor=self.executor, project=request.project, budget=self.budget,
             cache=CachePolicy(self.runtime.exact_cache, no_cache=request.no_cache,
                               force_refresh=request.force_refresh, max_age_s=request.max_age_s,
-                              key={"task": request.task, "model": request.model, "metadata": request.metadata,
-                                   "web_search": request.web_search, **_explained(request)},
+                              key={"task": request.task, "model": request.model,
+                                   **_answer_depends_on(request)},
                               semantic=semantic),
             revive=lambda call, value, age_s: _from_cache(call, value, explain=request.explain),
             prepare=self._prepare_images,
@@ -373,17 +373,24 @@ class RoutingGateway:
         })
 
 
-def _explained(request: CompletionRequest) -> dict[str, bool]:
-    """What sets an explained answer's cache entries apart: it is stored with its whole route, which
-    a brief answer's entry does not hold (and a brief caller need not be sent)."""
-    return {"explain": True} if request.explain else {}
+def _answer_depends_on(request: CompletionRequest) -> dict[str, Any]:
+    """What a cached answer depends on besides the messages, the generation parameters, the
+    project and the task and model (the exact key's own, the semantic scope's model set): what
+    else picks the answering model (metadata for routing conditions, web search, the cost limit),
+    and, for an explained answer, its whole route, which a brief answer's entry does not hold
+    (and a brief caller need not be sent)."""
+    return {"metadata": request.metadata, "web_search": request.web_search,
+            "max_cost_usd": request.max_cost_usd, **({"explain": True} if request.explain else {})}
 
 
 def _from_cache(call: Call[CompletionResult], value: dict[str, Any], *, explain: bool) -> CompletionResult:
-    """A stored answer with the route it was answered by: no attempts made (an explained answer
-    lists none, a brief one leaves them out), and the only warning says where it came from."""
+    """A stored answer with the route it was answered by, said to be that: no attempts made (an
+    explained answer lists none, a brief one leaves them out), and the only warning says where it
+    came from."""
     result = CompletionResult.model_validate(value)
-    route = result.route
+    cache = "semantic cache" if call.cache_status == "hit_semantic" else "response cache"
+    route = result.route.model_copy(update={
+        "reason": f"served from the {cache}; the stored answer's route: {result.route.reason}"})
     call.task = route.task.value
     if not explain and route.candidates is not None:
         # Stored with the whole route (as every entry was before answers were brief): told briefly.
