@@ -190,6 +190,10 @@ class RouteInfo(BaseModel):
     skipped: list[SkippedModel] | None = Field(None, description=(
         "Models left out (over max_cost_usd or the budget, unhealthy, no vision…) and why: given by "
         "explain_route, and by an answer when any were (for a cached answer, by its stored route)"))
+    deferred: list[SkippedModel] | None = Field(None, description=(
+        "Models moved to the end of the route, tried only after the others, and why (observed latency "
+        "over routing.latency_threshold_ms, circuit open): given by explain_route, and by an answer "
+        "when any were"))
     conversation: ConversationInfo | None = Field(None, description=(
         "How the conversation shaped the route: given by explain_route, and by an answer to a turn of a "
         "conversation (earlier user turns, or a conversation_id)"))
@@ -278,7 +282,7 @@ class RoutingGateway:
         call = self._call(request)
         check_limits(call, self.runtime.settings.limits)
         plan = self.plan(request, call.messages)
-        return RouteInfo.model_validate(_route_fields(plan, plan.chosen.reason, explain=True))
+        return RouteInfo.model_validate(_route_fields(plan, plan.reason_of(plan.chosen.model), explain=True))
 
     async def complete(self, request: CompletionRequest) -> CompletionResult:
         return await self.pipeline.run(self._call(request))
@@ -342,7 +346,7 @@ class RoutingGateway:
         answered = outcome.attempts[-1].model
         if plan.conversation is not None:
             self.sticky.remember(plan.conversation, answered)
-        reason = next(c.reason for c in plan.candidates if c.model == answered)
+        reason = plan.reason_of(answered)
         if len(outcome.attempts) > 1:
             failed = ", ".join(f"{a.model} ({a.error_code})" for a in outcome.attempts[:-1])
             reason += f"; fell back after {failed}"
@@ -397,6 +401,7 @@ def _from_cache(call: Call[CompletionResult], value: dict[str, Any], *, explain:
         talk = route.conversation
         route = route.model_copy(update={
             **dict.fromkeys(_EXPLAINED_ONLY), "skipped": route.skipped or None,
+            "deferred": route.deferred or None,
             "conversation": talk if talk and _in_conversation(talk.user_turns, talk.sticky_source) else None})
     return result.model_copy(update={"route": route, "attempts": [] if explain else None,
                                      "fallback_used": False, "warnings": list(call.warnings)})
@@ -413,7 +418,7 @@ def portkey_headers(request: CompletionRequest, plan: RoutePlan, request_id: str
 
 def _route_fields(plan: RoutePlan, reason: str, *, explain: bool = False) -> dict[str, Any]:
     """The fields of the route as the caller sees it (a RouteInfo): all of them when explaining;
-    else the task and reason, the skipped models and the conversation when there are any, and the
+    else the task and reason, the skipped and deferred models and the conversation when there are any, and the
     difficulty estimate only where the route weighed it, as estimating it costs more than the rest
     of the analysis."""
     profile = plan.profile
@@ -422,20 +427,22 @@ def _route_fields(plan: RoutePlan, reason: str, *, explain: bool = False) -> dic
     if not explain:
         in_conversation = _in_conversation(profile.conversation.user_turns, _sticky_source(plan))
         return {"task": profile.task, "complexity": complexity, "web_search": plan.web_search,
-                "reason": reason, "skipped": _skipped(plan) or None,
+                "reason": reason, "skipped": _with_reasons(plan.skipped) or None,
+                "deferred": _with_reasons(plan.moved_last) or None,
                 "conversation": _conversation_fields(plan, weighed=weighed) if in_conversation else None}
     return {
         "task": profile.task, "complexity": complexity, "language": profile.language,
         "modalities": list(profile.modalities), "needs_web": profile.needs_web, "web_search": plan.web_search,
         "est_tokens_in": profile.est_tokens_in, "reason": reason,
         "candidates": [c.model for c in plan.candidates],
-        "skipped": _skipped(plan),
+        "skipped": _with_reasons(plan.skipped), "deferred": _with_reasons(plan.moved_last),
         "conversation": _conversation_fields(plan, weighed=weighed),
     }
 
 
-def _skipped(plan: RoutePlan) -> list[dict[str, str]]:
-    return [{"model": m, "reason": r} for m, r in plan.skipped]
+def _with_reasons(models: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """(model, why) pairs as the SkippedModel fields."""
+    return [{"model": m, "reason": r} for m, r in models]
 
 
 def _sticky_source(plan: RoutePlan) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -327,6 +328,32 @@ async def test_a_cost_limit_keeps_its_answers_apart_in_the_response_cache(connec
                                             "reason": "estimated $0.006076 exceeds the $0.000010 limit"}
     assert (other_limit["model"], other_limit["cache_status"]) == ("anthropic/claude-opus-5.5", "miss")
     assert upstream.stats()["totals"]["requests"] == 3
+
+
+async def test_a_model_moved_down_for_latency_is_named_in_the_reason(upstream, sandbox,
+                                                                    tmp_path: Path) -> None:
+    from gatewise.servers.routing_gateway.server import create_server
+
+    settings = load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url,
+                             routing={"latency_threshold_ms": 2000})
+    upstream.fault("anthropic/claude-opus-5.5", latency_ms=2600)
+    async with Client(create_server(settings)) as client:
+        slow = await call(client, "routed_complete",
+                          {"prompt": "Prove that the square root of 2 is irrational."})
+        second = await call(client, "routed_complete",
+                            {"prompt": "Prove that there are infinitely many primes."})
+        explained = await call(client, "explain_route", {"prompt": "Prove that 17 is not a square."})
+    assert slow["model"] == "anthropic/claude-opus-5.5" and "deferred" not in slow["route"]
+    assert (second["model"], second["fallback_used"]) == ("openai/gpt-5.5", False)
+    moved = re.fullmatch(r"observed latency (\d+) ms > 2000 ms threshold \(routing.latency_threshold_ms\)",
+                         second["route"]["deferred"][0]["reason"])
+    assert moved and 2600 <= int(moved[1]) < 4000, second["route"]
+    assert second["route"]["deferred"] == [{"model": "anthropic/claude-opus-5.5", "reason": moved[0]}]
+    assert second["route"]["reason"] == ("same-tier fallback from another vendor (premium); tried before "
+                                         f"anthropic/claude-opus-5.5, which was moved to the end: {moved[0]}")
+    assert explained["reason"] == second["route"]["reason"]
+    assert explained["deferred"] == second["route"]["deferred"]
+    assert explained["candidates"][-1] == "anthropic/claude-opus-5.5"
 
 
 async def test_exact_cache_off_sends_every_call_upstream(upstream, sandbox, tmp_path: Path) -> None:
