@@ -21,7 +21,7 @@ from pydantic import Field
 from gatewise.bounds import MAX_COUNT, FiniteJSON
 from gatewise.config import Settings
 from gatewise.errors import ErrorCode, GatewiseError
-from gatewise.mcpkit.annotations import DECISION, read_only, writes
+from gatewise.mcpkit.annotations import read_only, writes
 from gatewise.mcpkit.errors import tool_errors
 from gatewise.mcpkit.server import build_server
 from gatewise.mcpkit.structured import json_text, tool_result
@@ -116,9 +116,7 @@ Flag = Annotated[bool | None, COMPACT]
 # Request bodies go to Portkey as given: every number in them must be finite.
 Obj = Annotated[JsonObject | None, COMPACT, FiniteJSON]
 Csv = Annotated[list[str] | None, COMPACT]
-# confirm, dry_run and limit mean the same on every tool; INSTRUCTIONS explains them once.
-Confirm = Annotated[bool | None, COMPACT, DECISION]
-DryRun = Annotated[bool | None, COMPACT, DECISION]
+# confirm, dry_run (a Flag) and limit mean the same on every tool; INSTRUCTIONS explains them once.
 Limit = Annotated[Int, Field(ge=1, le=MAX_LIMIT)]
 Fields = Annotated[Obj, Field(description="Request body fields, by Portkey API name.")]
 Id = Str
@@ -199,7 +197,7 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
         sub_type: Annotated[Literal["service", "user"] | None, COMPACT] = None,
         name: Str = None, scopes: Annotated[list[str] | None, COMPACT] = None,
         key_transition_period_ms: Annotated[Int, Field(ge=1_800_000, le=MAX_COUNT * 1000)] = None,
-        fields: Fields = None, confirm: Confirm = None, dry_run: DryRun = None, limit: Limit = None,
+        fields: Fields = None, confirm: Flag = None, dry_run: Flag = None, limit: Limit = None,
     ) -> AdminResult:
         return await ctx.request_context.lifespan_context.run(ToolName.MANAGE_API_KEYS, _args(locals()))
 
@@ -217,7 +215,7 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
         action: Annotated[str, _actions(ToolName.MANAGE_VIRTUAL_KEYS)],
         slug: Str = None, name: Str = None, provider: Str = None,
         key: Annotated[Str, Field(description="The provider's API key (write-only).")] = None,
-        fields: Fields = None, confirm: Confirm = None, dry_run: DryRun = None, limit: Limit = None,
+        fields: Fields = None, confirm: Flag = None, dry_run: Flag = None, limit: Limit = None,
     ) -> AdminResult:
         return await ctx.request_context.lifespan_context.run(ToolName.MANAGE_VIRTUAL_KEYS, _args(locals()))
 
@@ -280,7 +278,7 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
         workspace_id: Str = None, user_id: Str = None, name: Str = None, exact_name: Str = None,
         status: Annotated[Literal["active", "archived"] | None, COMPACT] = None,
         role: Annotated[Literal["admin", "manager", "member"] | None, COMPACT] = None, email: Str = None,
-        fields: Fields = None, confirm: Confirm = None, dry_run: DryRun = None, limit: Limit = None,
+        fields: Fields = None, confirm: Flag = None, dry_run: Flag = None, limit: Limit = None,
     ) -> AdminResult:
         return await ctx.request_context.lifespan_context.run(ToolName.MANAGE_WORKSPACES, _args(locals()))
 
@@ -301,7 +299,7 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
         email: Str = None,
         status: Annotated[Literal["pending", "cancelled", "accepted", "expired"] | None, COMPACT] = None,
         workspace_id: WorkspaceId = None, scim_group_id: Str = None,
-        fields: Fields = None, confirm: Confirm = None, dry_run: DryRun = None, limit: Limit = None,
+        fields: Fields = None, confirm: Flag = None, dry_run: Flag = None, limit: Limit = None,
     ) -> AdminResult:
         return await ctx.request_context.lifespan_context.run(ToolName.MANAGE_USERS, _args(locals()))
 
@@ -321,7 +319,7 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
         config: Annotated[Obj, Field(
             description="The config object: strategy, targets, retry, cache, request_timeout, …")] = None,
         status: Str = None, is_default: Flag = None, workspace_id: WorkspaceId = None,
-        confirm: Confirm = None, dry_run: DryRun = None, limit: Limit = None,
+        confirm: Flag = None, dry_run: Flag = None, limit: Limit = None,
     ) -> AdminResult:
         return await ctx.request_context.lifespan_context.run(ToolName.MANAGE_CONFIGS, _args(locals()))
 
@@ -349,7 +347,7 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
         direction: Annotated[Literal["input", "output"] | None, COMPACT] = None,
         text: Annotated[Str, Field(max_length=MAX_SAMPLE_CHARS, description="test: the sample text")] = None,
         fields: Fields = None,
-        confirm: Confirm = None, dry_run: DryRun = None, limit: Limit = None,
+        confirm: Flag = None, dry_run: Flag = None, limit: Limit = None,
     ) -> AdminResult:
         return await ctx.request_context.lifespan_context.run(ToolName.CONFIGURE_GUARDRAILS, _args(locals()))
 
@@ -371,7 +369,7 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
         variables: Obj = None,
         collection_id: Str = None, workspace_id: WorkspaceId = None, organisation_id: Str = None,
         search: Str = None,
-        fields: Fields = None, confirm: Confirm = None, dry_run: DryRun = None, limit: Limit = None,
+        fields: Fields = None, confirm: Flag = None, dry_run: Flag = None, limit: Limit = None,
     ) -> AdminResult:
         return await ctx.request_context.lifespan_context.run(ToolName.MANAGE_PROMPTS, _args(locals()))
 
@@ -392,7 +390,7 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
         type: Annotated[Literal["cost", "tokens", "requests"] | None, COMPACT] = None,
         unit: Annotated[Literal["rpm", "rph", "rpd"] | None, COMPACT] = None,
         search: Str = None, include_usage: Flag = None,
-        fields: Fields = None, confirm: Confirm = None, dry_run: DryRun = None, limit: Limit = None,
+        fields: Fields = None, confirm: Flag = None, dry_run: Flag = None, limit: Limit = None,
     ) -> AdminResult:
         return await ctx.request_context.lifespan_context.run(ToolName.MANAGE_LIMITS, _args(locals()))
 
@@ -424,7 +422,7 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
         action: Annotated[str, _actions(ToolName.MANAGE_LOGS)],
         id: Id = None, workspace_id: WorkspaceId = None,
         entries: Annotated[list[JsonObject] | None, COMPACT, FiniteJSON] = None,
-        fields: Fields = None, dry_run: DryRun = None,
+        fields: Fields = None, dry_run: Flag = None,
     ) -> AdminResult:
         return await ctx.request_context.lifespan_context.run(ToolName.MANAGE_LOGS, _args(locals()))
 
@@ -467,7 +465,7 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
         type: Str = None, search: Str = None,
         manager_type: Annotated[Literal["aws_sm", "azure_kv", "hashicorp_vault"] | None, COMPACT] = None,
         tags: Str = None, user_id: Str = None, version: Str = None, slugs: Csv = None,
-        fields: Fields = None, confirm: Confirm = None, dry_run: DryRun = None, limit: Limit = None,
+        fields: Fields = None, confirm: Flag = None, dry_run: Flag = None, limit: Limit = None,
     ) -> AdminResult:
         return await ctx.request_context.lifespan_context.run(ToolName.MANAGE_INTEGRATIONS, _args(locals()))
 

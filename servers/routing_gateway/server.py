@@ -35,7 +35,7 @@ from gatewise.config import PROJECT_PATTERN, BudgetRule, Settings
 from gatewise.gateway import CompletionRequest, CompletionResult, RouteInfo, RoutingGateway
 from gatewise.guardrails.dry_run import GuardrailCheckRequest, GuardrailCheckResult, check_text
 from gatewise.ledger.budget_store import Alert, BudgetStatus
-from gatewise.mcpkit.annotations import DECISION, calls_model, read_only, writes
+from gatewise.mcpkit.annotations import calls_model, read_only, writes
 from gatewise.mcpkit.arguments import arguments_of
 from gatewise.mcpkit.errors import tool_errors
 from gatewise.mcpkit.server import build_server, runtime_lifespan
@@ -306,8 +306,8 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
             pattern=PROJECT_PATTERN, description="Only entries stored by calls of this project.")] = None,
         older_than_s: Annotated[PositiveSeconds | None, Field(
             description="Only entries stored more than this many seconds ago.")] = None,
-        confirm: Annotated[bool, DECISION, Field(description="Required to delete.")] = False,
-        dry_run: Annotated[bool, DECISION, Field(description="Only show what would be deleted.")] = False,
+        confirm: Annotated[bool, Field(description="Required to delete.")] = False,
+        dry_run: Annotated[bool, Field(description="Only show what would be deleted.")] = False,
     ) -> CacheClearing:
         home = ctx.request_context.lifespan_context.runtime.cache_home
         # a caller bound to a project clears its own project's entries only

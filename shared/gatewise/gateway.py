@@ -184,11 +184,17 @@ class RouteInfo(BaseModel):
     needs_web: bool | None = Field(None, description=_EXPLAINED + "The query asks for fresh information")
     web_search: bool = Field(False, description="Answered (or would be) through a live web search")
     est_tokens_in: int | None = Field(None, description=_EXPLAINED + "Estimated prompt tokens")
-    reason: str = Field(description="Why the answering model was chosen")
+    reason: str = Field(description=(
+        "Why the answering model was chosen; for an answer served from a cache, the stored answer's "
+        "route, and it says so"))
     candidates: list[str] | None = Field(None, description=_EXPLAINED + "Models in the order they are tried")
     skipped: list[SkippedModel] | None = Field(None, description=(
         "Models left out (over max_cost_usd or the budget, unhealthy, no vision…) and why: given by "
-        "explain_route, and by an answer when any were"))
+        "explain_route, and by an answer when any were (for a cached answer, by its stored route)"))
+    deferred: list[SkippedModel] | None = Field(None, description=(
+        "Models moved to the end of the route, tried only after the others, and why (observed latency "
+        "over routing.latency_threshold_ms, circuit open): given by explain_route, and by an answer "
+        "when any were"))
     conversation: ConversationInfo | None = Field(None, description=(
         "How the conversation shaped the route: given by explain_route, and by an answer to a turn of a "
         "conversation (earlier user turns, or a conversation_id)"))
@@ -277,7 +283,7 @@ class RoutingGateway:
         call = self._call(request)
         check_request(call, self.runtime.settings.limits)
         plan = self.plan(request, call.messages)
-        return RouteInfo.model_validate(_route_fields(plan, plan.chosen.reason, explain=True))
+        return RouteInfo.model_validate(_route_fields(plan, plan.reason_of(plan.chosen.model), explain=True))
 
     async def complete(self, request: CompletionRequest) -> CompletionResult:
         return await self.pipeline.run(self._call(request))
@@ -291,17 +297,15 @@ class RoutingGateway:
         semantic = None  # the semantic cache off, or a call that may not use it: nothing to work out
         if self.runtime.settings.caching.semantic_cache.enabled and not request.no_cache:
             semantic = SemanticPolicy(self._answering_models(request, messages),
-                                      sampled_ok=request.cache_sampled,
-                                      scope={"metadata": request.metadata, "web_search": request.web_search,
-                                             **_explained(request)})
+                                      sampled_ok=request.cache_sampled, scope=_answer_depends_on(request))
         return Call(
             SERVER_NAME, "routed_complete", messages, lambda call: self._result(call, request.explain),
             params=params,
             executor=self.executor, project=request.project, budget=self.budget,
             cache=CachePolicy(self.runtime.exact_cache, no_cache=request.no_cache,
                               force_refresh=request.force_refresh, max_age_s=request.max_age_s,
-                              key={"task": request.task, "model": request.model, "metadata": request.metadata,
-                                   "web_search": request.web_search, **_explained(request)},
+                              key={"task": request.task, "model": request.model,
+                                   **_answer_depends_on(request)},
                               semantic=semantic),
             revive=lambda call, value, age_s: _from_cache(self.runtime, call, value, explain=request.explain),
             prepare=self._prepare_images,
@@ -343,7 +347,7 @@ class RoutingGateway:
         answered = outcome.attempts[-1].model
         if plan.conversation is not None:
             self.sticky.remember(plan.conversation, answered)
-        reason = next(c.reason for c in plan.candidates if c.model == answered)
+        reason = plan.reason_of(answered)
         if len(outcome.attempts) > 1:
             failed = ", ".join(f"{a.model} ({a.error_code})" for a in outcome.attempts[:-1])
             reason += f"; fell back after {failed}"
@@ -377,25 +381,32 @@ class RoutingGateway:
         })
 
 
-def _explained(request: CompletionRequest) -> dict[str, bool]:
-    """What sets an explained answer's cache entries apart: it is stored with its whole route, which
-    a brief answer's entry does not hold (and a brief caller need not be sent)."""
-    return {"explain": True} if request.explain else {}
+def _answer_depends_on(request: CompletionRequest) -> dict[str, Any]:
+    """What a cached answer depends on besides the messages, the generation parameters, the
+    project and the task and model (the exact key's own, the semantic scope's model set): what
+    else picks the answering model (metadata for routing conditions, web search, the cost limit),
+    and, for an explained answer, its whole route, which a brief answer's entry does not hold
+    (and a brief caller need not be sent)."""
+    return {"metadata": request.metadata, "web_search": request.web_search,
+            "max_cost_usd": request.max_cost_usd, **({"explain": True} if request.explain else {})}
 
 
 def _from_cache(runtime: Runtime, call: Call[CompletionResult], value: dict[str, Any], *, explain: bool
                 ) -> CompletionResult:
-    """A stored answer with the route it was answered by: no attempts made (an explained answer
-    lists none, a brief one leaves them out); the warnings say where it came from and, as when
-    it was first answered, name the sources flagged as likely prompt injections."""
+    """A stored answer with the route it was answered by, said to be that: no attempts made (an
+    explained answer lists none, a brief one leaves them out); the warnings say where it came from
+    and, as when it was first answered, name the sources flagged as likely prompt injections."""
     result = CompletionResult.model_validate(value)
-    route = result.route
+    cache = "semantic cache" if call.cache_status == "hit_semantic" else "response cache"
+    route = result.route.model_copy(update={
+        "reason": f"served from the {cache}; the stored answer's route: {result.route.reason}"})
     call.task = route.task.value
     if not explain and route.candidates is not None:
         # Stored with the whole route (as every entry was before answers were brief): told briefly.
         talk = route.conversation
         route = route.model_copy(update={
             **dict.fromkeys(_EXPLAINED_ONLY), "skipped": route.skipped or None,
+            "deferred": route.deferred or None,
             "conversation": talk if talk and _in_conversation(talk.user_turns, talk.sticky_source) else None})
     warnings = [*call.warnings, *source_warnings(runtime, call, result.citations)]
     return result.model_copy(update={"route": route, "attempts": [] if explain else None,
@@ -413,7 +424,7 @@ def portkey_headers(request: CompletionRequest, plan: RoutePlan, request_id: str
 
 def _route_fields(plan: RoutePlan, reason: str, *, explain: bool = False) -> dict[str, Any]:
     """The fields of the route as the caller sees it (a RouteInfo): all of them when explaining;
-    else the task and reason, the skipped models and the conversation when there are any, and the
+    else the task and reason, the skipped and deferred models and the conversation when there are any, and the
     difficulty estimate only where the route weighed it, as estimating it costs more than the rest
     of the analysis."""
     profile = plan.profile
@@ -422,20 +433,22 @@ def _route_fields(plan: RoutePlan, reason: str, *, explain: bool = False) -> dic
     if not explain:
         in_conversation = _in_conversation(profile.conversation.user_turns, _sticky_source(plan))
         return {"task": profile.task, "complexity": complexity, "web_search": plan.web_search,
-                "reason": reason, "skipped": _skipped(plan) or None,
+                "reason": reason, "skipped": _with_reasons(plan.skipped) or None,
+                "deferred": _with_reasons(plan.moved_last) or None,
                 "conversation": _conversation_fields(plan, weighed=weighed) if in_conversation else None}
     return {
         "task": profile.task, "complexity": complexity, "language": profile.language,
         "modalities": list(profile.modalities), "needs_web": profile.needs_web, "web_search": plan.web_search,
         "est_tokens_in": profile.est_tokens_in, "reason": reason,
         "candidates": [c.model for c in plan.candidates],
-        "skipped": _skipped(plan),
+        "skipped": _with_reasons(plan.skipped), "deferred": _with_reasons(plan.moved_last),
         "conversation": _conversation_fields(plan, weighed=weighed),
     }
 
 
-def _skipped(plan: RoutePlan) -> list[dict[str, str]]:
-    return [{"model": m, "reason": r} for m, r in plan.skipped]
+def _with_reasons(models: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """(model, why) pairs as the SkippedModel fields."""
+    return [{"model": m, "reason": r} for m, r in models]
 
 
 def _sticky_source(plan: RoutePlan) -> str:

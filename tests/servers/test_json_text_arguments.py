@@ -9,7 +9,7 @@ import pytest
 from mcp import Client
 from mcp.server.mcpserver.utilities.func_metadata import func_metadata
 
-from gatewise.mcpkit.json_text import parse_json_text_lazily
+from gatewise.mcpkit.exact_arguments import exact_arguments
 from gatewise.mcpkit.server import build_server
 
 SENT = ['["a", "b"]', ' {"k": 1} ', "null", " true", "false\n", "tell me", "[not json", "42", '"quoted"',
@@ -24,7 +24,7 @@ async def echo(text: str | None = None, items: list[str] | str | None = None,
 @pytest.mark.parametrize("value", SENT)
 def test_json_text_is_parsed_as_the_sdk_parses_it(value: str) -> None:
     sdk = func_metadata(echo)
-    ours = parse_json_text_lazily(sdk)
+    ours = exact_arguments(sdk)
     for name in ("text", "items", "flag", "plain"):
         arguments = {name: value, "other": value}
         assert ours.pre_parse_json(arguments) == sdk.pre_parse_json(arguments)

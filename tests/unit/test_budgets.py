@@ -222,10 +222,12 @@ async def test_block_raises_budget_exceeded_and_holds_nothing(path: Path, open_m
     with pytest.raises(GatewiseError) as caught:
         await manager.reserve(budget_scopes("acme"), 0.5, "r2")
     err = caught.value
+    # Nothing is spent yet: the call's worst case would pass what is left, and the message says so.
     assert err.code == ErrorCode.BUDGET_EXCEEDED
-    for part in ("project:acme daily budget of $1.00", "2026-11-29", "$0.6 reserved", "$0.5 call",
-                 "resets at 2026-11-30T00:00:00Z"):
-        assert part in err.message
+    assert err.message == (
+        "Budget would be exceeded: this call may cost up to $0.5 (its worst case), more than the $0.4 "
+        "left of the project:acme daily budget of $1.00 for 2026-11-29 ($0 spent, $0.6 held by calls in "
+        "flight). It resets at 2026-11-30T00:00:00Z.")
     assert err.details["requested_usd"] == 0.5 and err.details["limit_usd"] == 1.0
     assert sqlite_rows(path, "SELECT DISTINCT request_id FROM budget_reservations") == [("r1",)]
     assert (await one(manager, "project:acme")).reserved_usd == 0.6
@@ -260,10 +262,30 @@ async def test_warn_reserves_anyway_with_a_warning(open_manager: Opener) -> None
     manager = open_manager(budgets(rule(1.0, on_exceed="warn")))
     held = await manager.reserve(["global"], 1.5, "r1")
     assert (held.verdict, len(held.ids)) == ("warn", 1)
-    assert "only warns" in held.warnings[0]
+    assert held.warnings == (
+        "Budget may be exceeded: this call may cost up to $1.50 (its worst case), more than the $1.00 left "
+        "of the global daily budget of $1.00 for 2026-11-29 ($0 spent, $0 held by calls in flight); the "
+        "call goes ahead because this budget only warns.",)
     await manager.commit(held, 1.5)
     status = await one(manager)
     assert (status.spent_usd, status.remaining_usd, status.fraction) == (1.5, 0.0, 1.5)
+    over = await manager.reserve(["global"], 0.25, "r2")
+    assert over.verdict == "warn" and over.warnings[0].startswith(
+        "Over budget: this call may cost up to $0.25 (its worst case), more than the $0 left of the global "
+        "daily budget of $1.00 for 2026-11-29 ($1.50 spent, $0 held by calls in flight); the call goes ahead")
+
+
+async def test_a_block_budget_whose_spend_reached_the_limit_says_it_is_used_up(open_manager: Opener) -> None:
+    manager = open_manager(budgets(rule(1.0)))
+    await manager.commit(await manager.reserve(["global"], 1.0, "r1"), 1.0)
+    with pytest.raises(GatewiseError) as caught:
+        await manager.reserve(["global"], 0.01, "r2")
+    assert caught.value.code == ErrorCode.BUDGET_EXCEEDED
+    assert caught.value.message == (
+        "Budget used up: this call may cost up to $0.01 (its worst case), more than the $0 left of the "
+        "global daily budget of $1.00 for 2026-11-29 ($1.00 spent, $0 held by calls in flight). It resets "
+        "at 2026-11-30T00:00:00Z.")
+    assert (await one(manager)).reserved_usd == 0.0  # nothing held
 
 
 async def test_block_wins_over_downgrade_and_warn(open_manager: Opener) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from gatewise.catalog import Catalog
@@ -115,3 +117,33 @@ def test_plans_try_open_circuits_and_slow_models_last(clock: Clock) -> None:
     assert models == ["google/gemini-2.5-flash", "openai/gpt-4o", "anthropic/claude-haiku-4.5"]
     assert "tried last: circuit open" in plan.candidates[1].reason
     assert "observed latency 900 ms > 500 ms" in plan.candidates[2].reason
+    assert plan.deferred == [
+        ("openai/gpt-4o", "circuit open for 30.0s more (1 failures in a row)"),
+        ("anthropic/claude-haiku-4.5",
+         "observed latency 900 ms > 500 ms threshold (routing.latency_threshold_ms)")]
+
+
+def test_the_route_says_why_the_models_ahead_go_first(clock: Clock) -> None:
+    """The answering model's reason names each model moved to the end and why; a moved model's
+    own reason says it was moved; a route that drops a moved model (a downgrade) stops naming it,
+    and a conversation that keeps a slow model puts it first again."""
+    catalog = Catalog.snapshot()
+    routing = resolve_routing(RoutingConfig(primary_models={"simple_query": "gpt-4o"},
+                                            fallback_chain=["claude-haiku-4.5"],
+                                            latency_threshold_ms=2000), catalog)
+    h = tracker(clock)
+    h.success("openai/gpt-4o", 2600)
+    policy = HybridPolicy(routing, catalog, h)
+    plan = policy.plan(analyze([{"role": "user", "content": "hi"}]), RouteRequest())
+    slow = "observed latency 2600 ms > 2000 ms threshold (routing.latency_threshold_ms)"
+    assert [c.model for c in plan.candidates] == ["anthropic/claude-haiku-4.5", "openai/gpt-4o"]
+    assert plan.reason_of("anthropic/claude-haiku-4.5") == (
+        f"fallback chain; tried before openai/gpt-4o, which was moved to the end: {slow}")
+    assert plan.reason_of("openai/gpt-4o") == f"primary for simple_query (config); tried last: {slow}"
+    assert plan.moved_last == [("openai/gpt-4o", slow)]
+    downgraded = replace(plan, candidates=plan.candidates[:1])
+    assert downgraded.moved_last == []
+    assert downgraded.reason_of("anthropic/claude-haiku-4.5") == "fallback chain"
+    policy.stick(plan, "openai/gpt-4o", RouteRequest())
+    assert plan.chosen.model == "openai/gpt-4o" and plan.deferred == []
+    assert plan.sticky == "kept openai/gpt-4o, which answered this conversation's last turn"

@@ -83,7 +83,10 @@ class CacheFigures(BaseModel):
     hits_exact: int = 0
     hits_semantic: int = 0
     hit_rate_exact: float = Field(0.0, description="hits_exact / lookups")
-    hit_rate_semantic: float = Field(0.0, description="hits_semantic / lookups")
+    hit_rate_semantic: float = Field(0.0, description=(
+        "hits_semantic / lookups: over every call that read a cache, exact hits included, so it "
+        "adds up with hit_rate_exact (get_optimization_report's cache.semantic_hit_rate divides by "
+        "the calls that reached the semantic cache instead, so it is the larger)"))
     calls_saved: int = Field(0, description="Upstream calls the hits avoided (one per hit)")
     saved_usd: float = Field(0.0, description="What the served answers cost when first paid for")
 

@@ -100,7 +100,9 @@ class CacheOpportunity(BaseModel):
     exact_saving_usd: float = Field(0.0, description="Measured: what the paid repeats cost")
     semantic_hits: int = Field(0, description="Measured: calls the semantic cache answered")
     semantic_hit_rate: float | None = Field(None, description=(
-        "Measured: semantic hits / calls that missed the exact cache (null: no semantic hits)"))
+        "Measured: semantic hits / calls that reached the semantic cache (missed the exact cache), "
+        "the rate the estimates below apply; get_cache_stats' hit_rate_semantic divides by every "
+        "call that read a cache, exact hits included (null: no semantic hits)"))
     semantic_threshold: float | None = Field(None, description="The configured similarity threshold")
     semantic_estimated_calls: float | None = Field(None, description=(
         "Estimate: the paid calls that were not exact repeats, times semantic_hit_rate"))

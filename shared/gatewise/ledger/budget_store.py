@@ -602,17 +602,25 @@ def _would_pass(budget: BudgetStatus, amount: float) -> bool:
 
 
 def _describe(budget: BudgetStatus, amount: float) -> str:
+    """What a call's hold meets: the most it may cost against what the budget has left."""
     return (
-        f"the {budget.scope} {budget.window} budget of {usd(budget.limit_usd)} for {budget.window_key} "
-        f"has {usd(budget.spent_usd)} spent and {usd(budget.reserved_usd)} reserved, so an estimated "
-        f"{usd(amount)} call does not fit ({usd(budget.remaining_usd)} left)"
+        f"this call may cost up to {usd(amount)} (its worst case), more than the "
+        f"{usd(budget.remaining_usd)} left of the {budget.scope} {budget.window} budget of "
+        f"{usd(budget.limit_usd)} for {budget.window_key} ({usd(budget.spent_usd)} spent, "
+        f"{usd(budget.reserved_usd)} held by calls in flight)"
     )
 
 
+def _used_up(budget: BudgetStatus) -> bool:
+    """Whether spend itself has reached the limit, rather than a call's worst case passing it."""
+    return budget.spent_usd >= budget.limit_usd * (1 - _EPS)
+
+
 def _exceeded(budget: BudgetStatus, amount: float) -> GatewiseError:
+    head = "Budget used up" if _used_up(budget) else "Budget would be exceeded"
     return GatewiseError(
         ErrorCode.BUDGET_EXCEEDED,
-        f"Budget exceeded: {_describe(budget, amount)}. It resets at {budget.resets_at}.",
+        f"{head}: {_describe(budget, amount)}. It resets at {budget.resets_at}.",
         details={**asdict(budget), "requested_usd": amount},
     )
 
@@ -622,4 +630,5 @@ def _downgrade_note(budget: BudgetStatus, amount: float, headroom: float) -> str
 
 
 def _warn_note(budget: BudgetStatus, amount: float) -> str:
-    return f"Over budget: {_describe(budget, amount)}; the call goes ahead because this budget only warns."
+    head = "Over budget" if _used_up(budget) else "Budget may be exceeded"
+    return f"{head}: {_describe(budget, amount)}; the call goes ahead because this budget only warns."

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 from mcp.types import ToolAnnotations
-from pydantic import Strict
-
-# A destructive tool's confirm and dry_run take JSON true or false only: "yes" or 1 is no
-# decision to delete, and a lax reading would turn them into one.
-DECISION = Strict()
 
 
 def read_only(title: str, *, remote: bool) -> ToolAnnotations:

@@ -4,8 +4,9 @@ output schemas that cost a client little to check every result against.
 Pydantic puts every nested model in ``$defs`` and points at it with a bare ``$ref``; an
 argument-less tool gets ``{"type": "object", "properties": {}}``. OpenAI Agents' strict
 conversion refuses both (a bare reference is not followed, and an object without properties may
-hold anything), and falls back to a non-strict tool. Inlining the definitions and closing the
-empty object changes no accepted value: validation runs on the tool's own model.
+hold anything), and falls back to a non-strict tool. Inlining the definitions changes no
+accepted value (validation runs on the tool's own model), and the arguments object is closed, as
+the server refuses any name the tool does not take.
 
 A client validates each structured result against the tool's output schema (the Python SDK with
 ``jsonschema``, at a few µs per subschema it enters): there, following a ``$ref`` costs more
@@ -54,10 +55,10 @@ def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def inline_input_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """A copy of a tool's input schema with its definitions inlined and, when it takes no
-    arguments, closed to any."""
+    """A copy of a tool's input schema with its definitions inlined, closed to names it does not
+    list (the server refuses them: see ``exact_arguments``)."""
     inlined = _inlined(schema)
-    if inlined.get("type") == "object" and not inlined.get("properties"):
+    if inlined.get("type") == "object":
         inlined.setdefault("additionalProperties", False)
     return inlined
 

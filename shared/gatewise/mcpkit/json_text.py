@@ -30,7 +30,3 @@ class JsonTextArguments(FuncMetadata):
             return super().pre_parse_json(data)
         return data  # nothing a parse would change
 
-
-def parse_json_text_lazily(metadata: FuncMetadata) -> FuncMetadata:
-    """``metadata`` with the SDK's JSON-text parsing of arguments made only where it can matter."""
-    return JsonTextArguments(**{name: getattr(metadata, name) for name in FuncMetadata.model_fields})

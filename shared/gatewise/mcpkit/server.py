@@ -26,9 +26,9 @@ from gatewise.config import Settings
 from gatewise.errors import GatewiseError
 from gatewise.mcpkit.client_logging import add_client_logging
 from gatewise.mcpkit.errors import cap_error_text, failure_text
+from gatewise.mcpkit.exact_arguments import exact_arguments, refuse_unknown_names
 from gatewise.mcpkit.grants import Ownership
 from gatewise.mcpkit.inline_schema import inline_input_schema, lean_output_schema
-from gatewise.mcpkit.json_text import parse_json_text_lazily
 from gatewise.mcpkit.redaction import scrub_tool_result
 from gatewise.mcpkit.structured import output_schema, result_model, returning_results
 from gatewise.mcpkit.tracing import trace_only_when_traced
@@ -104,6 +104,8 @@ class GatewiseServer(MCPServer[T]):
         self._result_schemas: dict[str, dict[str, Any]] = {}
         # The tools whose grant covers each resource and prompt (see grants).
         self.ownership = Ownership()
+        # The argument names each tool takes, as a client sends them.
+        self._argument_names: dict[str, frozenset[str]] = {}
 
     def add_tool(self, fn: Callable[..., Any], name: str | None = None, title: str | None = None,
                  description: str | None = None, annotations: ToolAnnotations | None = None,
@@ -121,13 +123,17 @@ class GatewiseServer(MCPServer[T]):
                          icons=icons, meta=meta, structured_output=structured_output)
         tool = self._tool_manager.get_tool(name)
         if tool is not None:
-            tool.fn_metadata = parse_json_text_lazily(tool.fn_metadata)
+            tool.fn_metadata = exact_arguments(tool.fn_metadata)
+            self._argument_names[name] = frozenset(tool.parameters.get("properties", {}))
 
     async def call_tool(self, name: str, arguments: dict[str, Any],
                         context: Context[Any, Any] | None = None
                         ) -> CallToolResult | InputRequiredResult:
         try:
             refuse_lone_surrogates(arguments)
+            names = self._argument_names.get(name)
+            if names is not None:
+                refuse_unknown_names(arguments, names)
         except GatewiseError as exc:
             raise ToolError(cap_error_text(f"Error executing tool {name}: {exc}")) from None
         try:

@@ -137,10 +137,28 @@ class RoutePlan:
     sticky: str | None = None  # what the conversation's earlier model did to the order, and why
     conversation: ConversationKey | None = None  # where the answering model is remembered
     difficulty: float | None = None  # the difficulty estimate the route weighed (None: it did not)
+    # Models moved to the end of the route (too slow, circuit open), and why.
+    deferred: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def chosen(self) -> Candidate:
         return self.candidates[0]
+
+    @property
+    def moved_last(self) -> list[tuple[str, str]]:
+        """The deferred models the route still tries (a downgrade or the web route may drop them)."""
+        tried = {c.model for c in self.candidates}
+        return [(model, why) for model, why in self.deferred if model in tried]
+
+    def reason_of(self, model: str) -> str:
+        """Why ``model`` answers (or would): its own reason and, when it goes ahead of models moved
+        to the end, why they were."""
+        reason = next(c.reason for c in self.candidates if c.model == model)
+        moved = self.moved_last
+        if any(m == model for m, _ in moved):
+            return reason  # itself moved, as its reason says
+        return "; ".join([reason, *(f"tried before {m}, which was moved to the end: {why}"
+                                    for m, why in moved)])
 
 
 @dataclass(frozen=True)
@@ -233,6 +251,7 @@ class HybridPolicy:
             plan.sticky = f"moved from {model}: {problem}"
             return
         plan.sticky = f"kept {model}, which answered this conversation's last turn"
+        plan.deferred = [(m, why) for m, why in plan.deferred if m != model]  # first again, kept
         if fresh.model == model:
             return
         kept = Candidate(model, f"answered this conversation's last turn (was {fresh.model}: "
@@ -248,11 +267,13 @@ class HybridPolicy:
         for candidate in plan.candidates:
             why, latency_ms = self.health.standing(candidate.model)
             if why is None and threshold and latency_ms and latency_ms > threshold:
-                why = f"observed latency {latency_ms:.0f} ms > {threshold:.0f} ms threshold"
+                why = (f"observed latency {latency_ms:.0f} ms > {threshold:.0f} ms threshold "
+                       "(routing.latency_threshold_ms)")
             if why is None:
                 ready.append(candidate)
             else:
                 deferred.append(replace(candidate, reason=f"{candidate.reason}; tried last: {why}"))
+                plan.deferred.append((candidate.model, why))
         plan.candidates = ready + deferred
 
     def _weighs_difficulty(self, profile: QueryProfile, primary: str) -> bool:

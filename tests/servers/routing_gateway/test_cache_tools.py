@@ -217,6 +217,30 @@ async def test_optimization_report_counts_repeats_within_the_cache_ttl(connect, 
     assert advice["estimated_monthly_saving_usd"] == pytest.approx(0.01 * 30)  # a day, scaled to 30
 
 
+async def test_both_semantic_hit_rates_say_their_denominators(connect, upstream, settings) -> None:
+    """get_cache_stats divides by every lookup, get_optimization_report by the calls that reached
+    the semantic cache: for the same calls, 1/4 and 1/3, each as its description says."""
+    await open_ledger(settings.ledger_path).close()
+    now, gw, model = time.time() - 60, "routing-gateway", "openai/gpt-4o-mini"
+    insert_calls(settings, [(now, gw, model, 10, 10, 0.01, "miss", None, "r1", "h1"),
+                            (now + 1, gw, model, 10, 10, 0.01, "miss", None, "r2", "h2"),
+                            (now + 2, gw, model, 10, 10, 0.0, "hit_exact", None, "r3", "h1"),
+                            (now + 3, gw, model, 10, 10, 0.0, "hit_semantic", None, "r4", "h3")])
+    async with connect() as client:
+        stats = await call(client, "get_cache_stats", {"timeframe": "1h"})
+        report = await call(client, "get_optimization_report", {"timeframe": "1h"})
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    totals = stats["totals"]
+    assert (totals["lookups"], totals["hit_rate_exact"], totals["hit_rate_semantic"]) == (4, 0.25, 0.25)
+    assert report["cache"]["semantic_hit_rate"] == pytest.approx(1 / 3)
+    figures = tools["get_cache_stats"].output_schema["properties"]["totals"]["properties"]
+    assert figures["hit_rate_semantic"]["description"].startswith(
+        "hits_semantic / lookups: over every call that read a cache, exact hits included")
+    opportunity = tools["get_optimization_report"].output_schema["properties"]["cache"]["properties"]
+    assert opportunity["semantic_hit_rate"]["description"].startswith(
+        "Measured: semantic hits / calls that reached the semantic cache (missed the exact cache)")
+
+
 async def test_optimization_report_replays_web_search_with_the_search_caches_ttl(connect, upstream,
                                                                                  settings) -> None:
     await open_ledger(settings.ledger_path).close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -35,13 +36,21 @@ async def test_block_budget_stops_calls_and_alerts(tmp_path: Path, sandbox, upst
                 "no_cache": True})
             outcomes.append(result.is_error)
             if result.is_error:
-                assert "BUDGET_EXCEEDED" in result.content[0].text
+                refused = result.content[0].text
                 break
             warnings += result.structured_content["warnings"]
         status = (await client.call_tool("get_budget_status", {"scope": "project:blk"})).structured_content
     assert outcomes[-1] is True and outcomes.count(False) >= 3
     (budget,) = status["budgets"]
     assert budget["spent_usd"] <= budget["limit_usd"] and budget["reserved_usd"] == 0
+    # Spend has not reached the limit: the refusal says the call's worst case would pass what is left.
+    figures = re.search(r"BUDGET_EXCEEDED: Budget would be exceeded: this call may cost up to \$([\d.]+) "
+                        r"\(its worst case\), more than the \$([\d.]+) left of the project:blk daily budget "
+                        r"of \$0.0001 for \S+ \(\$([\d.]+) spent, \$0 held by calls in flight\)\.", refused)
+    assert figures, refused
+    worst, left, spent = (float(f) for f in figures.groups())
+    assert spent == pytest.approx(budget["spent_usd"], abs=1e-6) and spent < budget["limit_usd"]
+    assert left == pytest.approx(budget["limit_usd"] - spent, abs=1e-6) and worst > left
     assert 0.5 in {a["threshold"] for a in status["alerts"]}
     assert any("50%" in w for w in warnings), warnings
     # other projects are not affected
@@ -68,8 +77,15 @@ async def test_warn_budget_answers_with_a_warning(tmp_path: Path, sandbox, upstr
     settings = budget_settings(tmp_path, sandbox, scope="global", window="daily",
                                limit_usd=0.000001, on_exceed="warn")
     async with Client(create_server(settings)) as client:
-        result = await client.call_tool("routed_complete", {"prompt": "hi", "model": CHEAP})
-    assert not result.is_error and result.structured_content["warnings"]
+        first = await client.call_tool("routed_complete", {"prompt": "hi", "model": CHEAP})
+        then = await client.call_tool("routed_complete", {"prompt": "hello", "model": CHEAP})
+    # Nothing spent yet: the first call only may pass the limit; the second starts past it.
+    assert not first.is_error and first.structured_content["warnings"][0].startswith(
+        "Budget may be exceeded: this call may cost up to $")
+    assert "(its worst case), more than the $0.000001 left of the global daily budget of $0.000001" in \
+        first.structured_content["warnings"][0]
+    assert not then.is_error and then.structured_content["warnings"][0].startswith("Over budget: ")
+    assert "more than the $0 left" in then.structured_content["warnings"][0]
 
 
 async def test_set_budget_tool_dry_run_and_bad_input(tmp_path: Path, sandbox, upstream) -> None:

@@ -66,6 +66,8 @@ async def test_a_paraphrase_is_answered_from_the_cache_for_free(ask: Asker, upst
     assert first["cache_status"] == "miss" and first["cost_usd"] > 0 and first.get("semantic_match") is None
     assert second["cache_status"] == "hit_semantic" and second["cost_usd"] == 0
     assert second["answer"] == first["answer"] and "attempts" not in second  # none made
+    assert second["route"]["reason"] == ("served from the semantic cache; the stored answer's route: "
+                                         "requested by the caller")
     match = second["semantic_match"]
     threshold = ask.settings.caching.semantic_cache.similarity_threshold  # the stage reads the config
     assert match["question"] == QUESTION and threshold <= match["similarity"] <= 1 and match["age_s"] >= 0
@@ -101,6 +103,7 @@ async def test_a_question_that_wants_another_answer_goes_upstream(ask: Asker, up
     {"temperature": 0},
     {"model": "anthropic/claude-3-haiku"},
     {"explain": True},  # a brief answer holds no whole route to explain with
+    {"max_cost_usd": 0.01},  # a cost limit may pick another model
     {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"},
                   {"role": "user", "content": PARAPHRASE}], "system": None},
 ])

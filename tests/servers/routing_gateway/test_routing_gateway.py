@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from PIL import Image
 from gatewise.catalog import Catalog
 from gatewise.config import load_settings
 from repo_paths import CONTRACTS
-from tool_support import check_contract, ledger_rows, unfence
+from tool_support import call, check_contract, ledger_rows, unfence
 
 CONTRACT = CONTRACTS / "routing_gateway_tools.json"
 CATALOG = Catalog.snapshot()
@@ -301,6 +302,58 @@ async def test_response_cache_hit_is_free_and_recorded(connect, upstream, settin
     assert stats["requests"] == 4  # first, max_age 0, no_cache and force_refresh went upstream
     rows = await ledger_rows(settings)
     assert sorted(r.cache_status for r in rows) == ["bypass", "hit_exact", "miss", "miss", "refresh"]
+
+
+PROOF = "Find all integer solutions of x^2 - 2y^2 = 1 and prove there are no others."
+TINY = 0.00001  # below every premium model's estimate for PROOF: the route's rescue answers
+
+
+async def test_a_cost_limit_keeps_its_answers_apart_in_the_response_cache(connect, upstream) -> None:
+    """An answer routed under max_cost_usd is never another call's, either way round, and a hit
+    says its route is the stored answer's."""
+    proof = {"messages": [{"role": "user", "content": PROOF}], "max_tokens": 300}
+    async with connect() as client:
+        limited = await call(client, "routed_complete", {**proof, "max_cost_usd": TINY})
+        free = await call(client, "routed_complete", proof)
+        again = await call(client, "routed_complete", {**proof, "max_cost_usd": TINY})
+        other_limit = await call(client, "routed_complete", {**proof, "max_cost_usd": 1.0})
+    assert (limited["model"], limited["cache_status"]) == ("meta-llama/llama-3.1-8b-instruct", "miss")
+    assert limited["route"]["reason"] == "cheapest model that fits (every routed model was skipped)"
+    assert (free["model"], free["cache_status"]) == ("anthropic/claude-opus-5.5", "miss")
+    assert free["route"]["reason"].startswith("primary for math") and "skipped" not in free["route"]
+    assert (again["model"], again["cache_status"]) == ("meta-llama/llama-3.1-8b-instruct", "hit_exact")
+    assert again["route"]["reason"] == ("served from the response cache; the stored answer's route: "
+                                        "cheapest model that fits (every routed model was skipped)")
+    assert again["route"]["skipped"][0] == {"model": "anthropic/claude-opus-5.5",
+                                            "reason": "estimated $0.006076 exceeds the $0.000010 limit"}
+    assert (other_limit["model"], other_limit["cache_status"]) == ("anthropic/claude-opus-5.5", "miss")
+    assert upstream.stats()["totals"]["requests"] == 3
+
+
+async def test_a_model_moved_down_for_latency_is_named_in_the_reason(upstream, sandbox,
+                                                                    tmp_path: Path) -> None:
+    from gatewise.servers.routing_gateway.server import create_server
+
+    settings = load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url,
+                             routing={"latency_threshold_ms": 2000})
+    upstream.fault("anthropic/claude-opus-5.5", latency_ms=2600)
+    async with Client(create_server(settings)) as client:
+        slow = await call(client, "routed_complete",
+                          {"prompt": "Prove that the square root of 2 is irrational."})
+        second = await call(client, "routed_complete",
+                            {"prompt": "Prove that there are infinitely many primes."})
+        explained = await call(client, "explain_route", {"prompt": "Prove that 17 is not a square."})
+    assert slow["model"] == "anthropic/claude-opus-5.5" and "deferred" not in slow["route"]
+    assert (second["model"], second["fallback_used"]) == ("openai/gpt-5.5", False)
+    moved = re.fullmatch(r"observed latency (\d+) ms > 2000 ms threshold \(routing.latency_threshold_ms\)",
+                         second["route"]["deferred"][0]["reason"])
+    assert moved and 2600 <= int(moved[1]) < 4000, second["route"]
+    assert second["route"]["deferred"] == [{"model": "anthropic/claude-opus-5.5", "reason": moved[0]}]
+    assert second["route"]["reason"] == ("same-tier fallback from another vendor (premium); tried before "
+                                         f"anthropic/claude-opus-5.5, which was moved to the end: {moved[0]}")
+    assert explained["reason"] == second["route"]["reason"]
+    assert explained["deferred"] == second["route"]["deferred"]
+    assert explained["candidates"][-1] == "anthropic/claude-opus-5.5"
 
 
 async def test_exact_cache_off_sends_every_call_upstream(upstream, sandbox, tmp_path: Path) -> None:
