@@ -129,3 +129,20 @@ async def test_nested_booleans_and_numbers_are_exact_and_json_text_still_parses(
     assert "INVALID_INPUT: tags.0: must be a number, not the string '1'" in tags
     assert "INVALID_INPUT: options.label: Input should be a valid string" in label  # pydantic's own words
     assert fine == {"result": "True 1.0 2 '' [1, 2]"}
+
+
+@pytest.mark.parametrize("name", SERVERS)
+async def test_null_for_every_optional_argument_means_its_default(settings: Settings, upstream,
+                                                                 name: str) -> None:
+    """As clients that send every declared argument do: null where the caller left one unset."""
+    async with Client(SERVERS[name](settings)) as client:
+        for tool in (await client.list_tools()).tools:
+            required = set(tool.input_schema.get("required", []))
+            if required:
+                continue  # the tools that need nothing show it plainly; the others need real values
+            nulls = {key: None for key in tool.input_schema["properties"]}
+            result = await client.call_tool(tool.name, nulls)
+            plain = await client.call_tool(tool.name, {})
+            assert result.is_error == plain.is_error, (tool.name, result.content)
+            if result.is_error:  # refused for what is missing, not for a null
+                assert "should be a valid" not in result.content[0].text, (tool.name, result.content)

@@ -145,6 +145,22 @@ def refuse_lax_scalars(arguments: Mapping[str, Any], schema: Mapping[str, Any]) 
             stack += [(f"{path}.{i}", value[i], fitting[0]["items"]) for i in range(len(value) - 1, -1, -1)]
 
 
+def unset_nulls(arguments: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
+    """``arguments`` without the nulls given for optional arguments that cannot be null: some
+    clients send every argument a tool declares, null for those the caller left unset, which
+    means the default, not a value to refuse."""
+    walk, props = _Schema(schema), schema.get("properties", {})
+    required = set(schema.get("required", []))
+    kept = {}
+    for key, value in arguments.items():
+        if value is None and key in props and key not in required:
+            branches = walk.branches(props[key])
+            if branches is not None and "null" not in set().union(*map(_types, branches)):
+                continue
+        kept[key] = value
+    return kept
+
+
 class ExactArguments(JsonTextArguments):
     """A tool's argument model whose booleans and numbers are checked as JSON types first."""
 
@@ -157,7 +173,7 @@ class ExactArguments(JsonTextArguments):
         return self._schema[1]
 
     def validate_arguments(self, arguments_to_validate: dict[str, Any]) -> dict[str, Any]:
-        arguments = self.pre_parse_json(arguments_to_validate)
+        arguments = unset_nulls(self.pre_parse_json(arguments_to_validate), self._published())
         refuse_lax_scalars(arguments, self._published())
         return self.arg_model.model_validate(arguments).model_dump_one_level()
 
