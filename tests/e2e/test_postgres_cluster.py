@@ -290,43 +290,46 @@ async def test_a_stalled_database_fails_a_served_call_within_seconds_and_readyz_
     with throwaway_database() as url, ExitStack() as stack:
         proxy = Proxy(server_port(url))
         await proxy.start()
-        config = tmp_path / "serve.json"
-        # Each exchange with the database is bounded at 0.5 + 2 s; /readyz waits 1 s.
-        config.write_text(json.dumps({"server": {"ready_timeout_s": 1},
-                                      "storage": {"statement_timeout_ms": 500, "connect_timeout_s": 1}}))
-        port = free_port()
-        log = tmp_path / "serve.log"
-        env = {**server_env(sandbox.url, tmp_path / "data"), "GATEWISE_CONFIG": str(config),
-               "GATEWISE_DATABASE_URL": with_password(url, "pw-of-the-db", proxy.port)}
-        proc = subprocess.Popen([sys.executable, "-m", "gatewise.cli", "serve", "--port", str(port)],
-                                env=env, stdout=subprocess.DEVNULL,
-                                stderr=stack.enter_context(log.open("wb")))
-        stack.callback(_stop, proc)
-        base = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient(timeout=30) as http:
-            deadline = time.monotonic() + 60
-            while True:  # the proxy runs on this loop: wait without blocking it
-                assert proc.poll() is None, log.read_text()
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await http.get(f"{base}/readyz")).status_code == 200:
-                        break
-                assert time.monotonic() < deadline, "gatewise serve did not become ready"
-                await asyncio.sleep(0.2)
-            async with _client(base) as client:
-                assert isinstance(await _ask(client, "Say hi", no_cache=True), dict)
-                proxy.freeze()
+        try:
+            config = tmp_path / "serve.json"
+            # Each exchange with the database is bounded at 0.5 + 2 s; /readyz waits 1 s.
+            config.write_text(json.dumps({"server": {"ready_timeout_s": 1},
+                                          "storage": {"statement_timeout_ms": 500, "connect_timeout_s": 1}}))
+            port = free_port()
+            log = tmp_path / "serve.log"
+            env = {**server_env(sandbox.url, tmp_path / "data"), "GATEWISE_CONFIG": str(config),
+                   "GATEWISE_DATABASE_URL": with_password(url, "pw-of-the-db", proxy.port)}
+            proc = subprocess.Popen([sys.executable, "-m", "gatewise.cli", "serve", "--port", str(port)],
+                                    env=env, stdout=subprocess.DEVNULL,
+                                    stderr=stack.enter_context(log.open("wb")))
+            stack.callback(_stop, proc)
+            base = f"http://127.0.0.1:{port}"
+            async with httpx.AsyncClient(timeout=30) as http:
+                deadline = time.monotonic() + 60
+                while True:  # the proxy runs on this loop: wait without blocking it
+                    assert proc.poll() is None, log.read_text()
+                    with contextlib.suppress(httpx.HTTPError):
+                        if (await http.get(f"{base}/readyz")).status_code == 200:
+                            break
+                    assert time.monotonic() < deadline, "gatewise serve did not become ready"
+                    await asyncio.sleep(0.2)
+                async with _client(base) as client:
+                    assert isinstance(await _ask(client, "Say hi", no_cache=True), dict)
+                    proxy.freeze()
+                    started = time.monotonic()
+                    failed = await _ask(client, "Say hi again", no_cache=True)
+                    took = time.monotonic() - started
+                assert isinstance(failed, str) and "STORAGE_UNAVAILABLE" in failed
+                assert "no answer within 2.5 s" in failed
+                assert took < 2 * 2.5 + 2, took  # a hold and a ledger row at most, each bounded
                 started = time.monotonic()
-                failed = await _ask(client, "Say hi again", no_cache=True)
-                took = time.monotonic() - started
-            assert isinstance(failed, str) and "STORAGE_UNAVAILABLE" in failed
-            assert "no answer within 2.5 s" in failed
-            assert took < 2 * 2.5 + 2, took  # a hold and a ledger row at most, each bounded
-            started = time.monotonic()
-            ready = await http.get(f"{base}/readyz")
-            assert (ready.status_code, ready.json()) == (503, {"status": "storage_unavailable"})
-            assert time.monotonic() - started < 1 + 1.5
-            assert (await http.get(f"{base}/healthz")).status_code == 200
-        proxy.frozen = False
-        text = log.read_text()
-        assert "pw-of-the-db" not in text and "Traceback" not in text
-        assert "readiness: PostgreSQL at postgresql://postgres@127.0.0.1" in text
+                ready = await http.get(f"{base}/readyz")
+                assert (ready.status_code, ready.json()) == (503, {"status": "storage_unavailable"})
+                assert time.monotonic() - started < 1 + 1.5
+                assert (await http.get(f"{base}/healthz")).status_code == 200
+            proxy.frozen = False
+            text = log.read_text()
+            assert "pw-of-the-db" not in text and "Traceback" not in text
+            assert "readiness: PostgreSQL at postgresql://postgres@127.0.0.1" in text
+        finally:
+            await proxy.cut()  # its socket and the frozen links, not left to the collector
