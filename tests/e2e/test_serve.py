@@ -605,6 +605,10 @@ def test_one_token_cannot_take_every_session_from_the_others(sandbox, tmp_path: 
         ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
         first, second = _open_session(http, url, bob), _open_session(http, url, bob)
         assert http.post(url, headers=first, json=ping).status_code == 200  # second is now the older
+        # A request naming no session that is no initialize opens none: it ends none of bob's.
+        http.post(url, headers=bob, json=ping)
+        assert http.post(url, headers=second, json=ping).status_code == 200
+        assert http.post(url, headers=first, json=ping).status_code == 200  # second is the older again
         # A client that reconnects without ending its sessions keeps working: at its limit, a new
         # session ends its own least recently used one, never another caller's.
         opened = [_open_session(http, url, bob) for _ in range(4)]

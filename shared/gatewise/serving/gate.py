@@ -150,10 +150,11 @@ class AuthGate:
                                status_code=503, headers={"retry-after": "5"})(scope, receive, send)
             return
         body = await _read_body(receive)
-        if self.sessions.opens_one(scope, self.resources.servers) and \
-                self.sessions.open.count(credential.caller) >= self.sessions_per_caller:
+        opens = self.sessions.opens_one(scope, self.resources.servers,
+                                        any(method == "initialize" for method, _ in requests_in(body)))
+        if opens and self.sessions.open.count(credential.caller) >= self.sessions_per_caller:
             await self._make_room(credential.caller, scope)
-        refusal = self._refusal(credential, path, scope, body, resource)
+        refusal = self._refusal(credential, path, scope, body, resource, opens)
         if refusal is not None:
             await refusal(scope, receive, send)
             return
@@ -180,6 +181,7 @@ class AuthGate:
         if found is None:
             return
         session, path = found
+        self.sessions.open.ended(session)  # claimed now: a concurrent opening picks another
         kept = [(name, value) for name, value in scope["headers"] if name in (b"host", b"origin")]
         ending = {**scope, "method": "DELETE", "path": path, "raw_path": path.encode(), "query_string": b"",
                   "headers": [*kept, (b"mcp-session-id", session.encode())]}
@@ -196,11 +198,10 @@ class AuthGate:
             pass
 
         await self.sessions.run(self.app, ending, receive, discard, caller, self.resources.servers)
-        self.sessions.open.ended(session)  # ended, or unknown to the SDK: either way no longer open
         logger.info("session limit: ended the least recently used session of %s", caller.name)
 
     def _refusal(self, credential: Credential, path: str, scope: Scope, body: bytes,
-                 resource: str) -> Response | None:
+                 resource: str, opens: bool) -> Response | None:
         area = area_of(path)
         if area and not credential.may_reach(area):
             return self._challenge(403, resource, "insufficient_scope",
@@ -208,7 +209,7 @@ class AuthGate:
         if not self.sessions.may_use(credential.caller, scope, self.resources.servers):
             return self._challenge(403, resource, "insufficient_scope", "this token may not use this session")
         opened = self.sessions.open.count(credential.caller)
-        if opened >= self.sessions_per_caller and self.sessions.opens_one(scope, self.resources.servers):
+        if opened >= self.sessions_per_caller and opens:
             logger.info("session limit: %s has %d sessions open", credential.caller.name, opened)
             return _too_many(f"this token already has {opened} open sessions, the most one caller may have "
                              "(server.max_sessions_per_caller), and each is busy: end one (DELETE) or "

@@ -89,12 +89,15 @@ class Sessions:
         self.open = OpenSessions(idle_timeout_s)
 
     @staticmethod
-    def opens_one(scope: Scope, servers: frozenset[str]) -> bool:
-        """Whether the request would open a session: a POST to ``/mcp`` naming none, or an SSE stream."""
+    def opens_one(scope: Scope, servers: frozenset[str], initializes: bool) -> bool:
+        """Whether the request would open a session: an ``initialize`` POSTed to ``/mcp`` naming
+        none (``initializes``; other requests without one are stateless and open nothing), or an
+        SSE stream."""
         endpoint, method = _endpoint(scope, servers), scope.get("method")
         if endpoint == "/sse":
             return method == "GET"
-        return endpoint == "/mcp" and method == "POST" and "mcp-session-id" not in Headers(scope=scope)
+        return endpoint == "/mcp" and method == "POST" and initializes \
+            and "mcp-session-id" not in Headers(scope=scope)
 
     def may_use(self, caller: Caller, scope: Scope, servers: frozenset[str]) -> bool:
         """Whether the request names no session, or only sessions this caller opened."""
