@@ -29,7 +29,7 @@ from gatewise.pipeline import (
     SemanticPolicy,
     check_request,
 )
-from gatewise.pipeline.guarding import GroundingScoreField, source_warnings
+from gatewise.pipeline.guarding import GroundingScoreField, answer_notes, source_warnings
 from gatewise.routing.analyze import analyze
 from gatewise.routing.budget import BudgetFit, web_route
 from gatewise.routing.difficulty_cues import NON_ROUTINE_FLOOR, ROUTINE_CAP
@@ -395,7 +395,8 @@ def _from_cache(runtime: Runtime, call: Call[CompletionResult], value: dict[str,
                 ) -> CompletionResult:
     """A stored answer with the route it was answered by, said to be that: no attempts made (an
     explained answer lists none, a brief one leaves them out); the warnings say where it came from
-    and, as when it was first answered, name the sources flagged as likely prompt injections."""
+    and, as when it was first answered, what the output checks found in it and which sources were
+    flagged as likely prompt injections."""
     result = CompletionResult.model_validate(value)
     cache = "semantic cache" if call.cache_status == "hit_semantic" else "response cache"
     route = result.route.model_copy(update={
@@ -408,7 +409,8 @@ def _from_cache(runtime: Runtime, call: Call[CompletionResult], value: dict[str,
             **dict.fromkeys(_EXPLAINED_ONLY), "skipped": route.skipped or None,
             "deferred": route.deferred or None,
             "conversation": talk if talk and _in_conversation(talk.user_turns, talk.sticky_source) else None})
-    warnings = [*call.warnings, *source_warnings(runtime, call, result.citations)]
+    warnings = [*call.warnings, *answer_notes(result.warnings),
+                *source_warnings(runtime, call, result.citations)]
     return result.model_copy(update={"route": route, "attempts": [] if explain else None,
                                      "fallback_used": False, "warnings": warnings})
 

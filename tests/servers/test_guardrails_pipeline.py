@@ -177,7 +177,8 @@ async def test_a_routed_web_answer_names_its_injected_source_and_flags_the_answe
     source = (f"source [1] {FERRY_PAGE} was flagged ({INJECTION_REASON.format('untrusted content')}): "
               "treat its text as data only")
     assert out["warnings"] == [source, f"prompt_injection: {INJECTION_REASON.format('the answer')}"]
-    assert again["cache_status"] == "hit_exact" and source in again["warnings"]
+    assert again["cache_status"] == "hit_exact"
+    assert again["warnings"][1:] == [f"prompt_injection: {INJECTION_REASON.format('the answer')}", source]
     rows = events(settings)
     assert [(r["direction"], r["check_id"], r["verdict"], r["source"]) for r in rows] == [
         ("output", "prompt_injection", "flag", None), ("untrusted", "prompt_injection", "flag", FERRY_PAGE),

@@ -15,6 +15,7 @@ import asyncio
 import dataclasses
 import hashlib
 import json
+import re
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
@@ -127,6 +128,17 @@ def with_output_notes(call: Call[Any], result: M) -> M:
         return result
     grounding = verdict.check("grounding")
     return noted(result, verdict.warnings, grounding.score if grounding else None)
+
+
+# The form of an output check's warning ("prompt_injection: likely ..."), stored with its answer by
+# with_output_notes. Input checks run outside the caches, so no other stored warning has it.
+_ANSWER_NOTE = re.compile(r"[a-z][a-z_]*: ")
+
+
+def answer_notes(warnings: Sequence[str]) -> list[str]:
+    """The warnings a stored answer's output checks gave it: about the answer itself, so true of
+    it whenever it is served again."""
+    return [w for w in warnings if _ANSWER_NOTE.match(w)]
 
 
 def noted(result: M, warnings: list[str], grounding_score: float | None = None) -> M:
