@@ -87,6 +87,10 @@ SSN, PHONE, CARD_NO = "536-22-8714", "(415) 555-0132", "4111 1111 1111 1111"
     (f"ticket 12, tel {PHONE}, host 203.0.113.7", [("PHONE", PHONE), ("IP_ADDRESS", "203.0.113.7")]),
     ("version 9.8.6.9 host 192.168.16.7", [("IP_ADDRESS", "192.168.16.7")]),
     ("It is no. Call 415-555-0176", [("PHONE", "415-555-0176")]),
+    # Three groups of 3-3-4 digits are no ISBN-10, even those that pass its checksum
+    ("call 212-555-0199", [("PHONE", "212-555-0199")]),
+    ("Reach Jenny at 312-867-5309.", [("PHONE", "312-867-5309")]),
+    ("SSN 536-22-8714 and 415-555-2671", [("US_SSN", "536-22-8714"), ("PHONE", "415-555-2671")]),
 ])
 def test_every_value_of_a_sentence_is_found_whatever_comes_before_it(
         text: str, expected: list[tuple[str, str]]) -> None:
@@ -150,6 +154,7 @@ def test_jwt_and_pem_blocks_are_secrets() -> None:
     "version 1.2.3.4 of the driver",
     "released 2024-03-15 and 15.03.2024",
     "ISBN 978-3-16-148410-0",
+    "ISBN 0-306-40615-2 and 0-8044-2957-X",
     "sha256 3f2a9b7c1d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5061728394a5b6c7d8e",
     "invoice no. 4155552671",
     "revenue 34912.50, refunds 4155552.67",  # amounts, though some regions would dial the digits

@@ -140,13 +140,18 @@ def _looks_like_other(raw: str, text: str, end: int) -> bool:
     if raw.count("-") < 2 or raw.startswith("+"):
         return False
     digits = [c for c in raw if c.isdigit()]
-    return len(digits) in (9, 10, 13) and _isbn(digits, text[end:end + 2])
+    return len(digits) in (9, 10, 13) and _isbn(digits, raw, text[end:end + 2])
 
 
-def _isbn(digits: list[str], after: str) -> bool:
+def _isbn(digits: list[str], raw: str, after: str) -> bool:
     if len(digits) == 9 and after[:2] in ("-X", "-x"):
         return True
     if len(digits) == 10:
+        # Written with hyphens, an ISBN-10 has four parts, the check digit alone at the end
+        # (0-306-40615-2); a phone number's three (212-555-0199) pass its checksum one time in 11.
+        parts = raw.split("-")
+        if len(parts) != 4 or len(parts[-1].strip()) != 1:
+            return False
         return sum((10 - i) * int(d) for i, d in enumerate(digits)) % 11 == 0
     if len(digits) == 13 and "".join(digits[:3]) in ("978", "979"):
         return sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(digits)) % 10 == 0

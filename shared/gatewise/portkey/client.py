@@ -125,10 +125,7 @@ def fill_path(endpoint: Endpoint, values: Mapping[str, str]) -> str:
     for name, value in values.items():
         if not value:
             raise GatewiseError(ErrorCode.INVALID_INPUT, f"`{name}` must not be empty")
-        # "." and ".." are path steps, not names, even percent-encoded: a client or server that
-        # normalises the path would send ".../users/.." to the workspace itself. Control
-        # characters are no id either.
-        if str(value) in (".", "..") or any(ord(c) < 32 or ord(c) == 127 for c in str(value)):
+        if not _one_segment(name, str(value)):
             raise GatewiseError(ErrorCode.INVALID_INPUT, f"`{name}` {quoted(str(value))} is not an id",
                                 hint="Pass the id as the API returned it.")
         try:
@@ -139,6 +136,23 @@ def fill_path(endpoint: Endpoint, values: Mapping[str, str]) -> str:
         missing = path[path.index("{") + 1:path.index("}")]
         raise GatewiseError(ErrorCode.INVALID_INPUT, f"`{missing}` is required for this action")
     return path
+
+
+# Model names hold a slash ("meta-llama/llama-3.1-8b"); an id never does.
+_SLASHED = frozenset({"model"})
+
+
+def _one_segment(name: str, value: str) -> bool:
+    """Whether ``value`` names one item wherever the path is decoded: "." and ".." are path steps,
+    even percent-encoded (a client or server that normalises the path would send ".../users/.."
+    to the workspace itself), and a slash, even encoded, is one a proxy may decode ("x/users");
+    control characters are in no id."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return False
+    steps = value.replace("\\", "/").split("/")
+    if len(steps) > 1 and name not in _SLASHED:
+        return False
+    return all(step not in ("", ".", "..") for step in steps)
 
 
 def _not_unicode(where: str) -> GatewiseError:

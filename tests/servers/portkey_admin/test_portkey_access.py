@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
 from portkey_support import fails, last_request, last_request_reply, ok
+
+from gatewise.errors import GatewiseError
 
 
 async def test_api_keys_lifecycle_shows_each_secret_once(connect, upstream, sandbox, caplog) -> None:
@@ -206,7 +209,7 @@ async def test_a_project_bound_caller_cannot_administer_the_organisation(connect
 async def test_a_dot_segment_id_never_reaches_another_resource(connect, upstream, sandbox) -> None:
     async with connect() as client:
         ws = (await ok(client, "manage_workspaces", action="create", name="Keep me"))["item"]["id"]
-        for bad in ("..", ".", "a\x00b", "x\ny"):
+        for bad in ("..", ".", "a\x00b", "x\ny", "../users", "ws/..", "a\\b"):
             for args in [{"action": "remove_member", "workspace_id": ws, "user_id": bad, "confirm": True},
                          {"action": "remove_member", "workspace_id": ws, "user_id": bad, "dry_run": True},
                          {"action": "get", "workspace_id": bad}]:
@@ -217,6 +220,15 @@ async def test_a_dot_segment_id_never_reaches_another_resource(connect, upstream
         # ids with dots inside are ids, sent encoded as ever
         assert "NOT_FOUND" in await fails(client, "manage_workspaces", action="get", workspace_id="a..b")
     assert last_request_reply(sandbox, f"/v1/admin/workspaces/{ws}/users/..").status_code == 404
+    # A model's name holds a slash, sent encoded; its steps are still names, never "..".
+    from gatewise.portkey.client import fill_path
+    from gatewise.portkey.endpoints import ENDPOINTS
+    pricing = ENDPOINTS["pricing.get"]
+    assert fill_path(pricing, {"provider": "groq", "model": "meta-llama/llama-3.1-8b"}) == \
+        "/model-configs/pricing/groq/meta-llama%2Fllama-3.1-8b"
+    for bad in ("../x", "a/../b", "a//b", "/a"):
+        with pytest.raises(GatewiseError, match="is not an id"):
+            fill_path(pricing, {"provider": "groq", "model": bad})
 
 
 async def test_a_secret_sent_is_masked_wherever_the_answer_echoes_it(connect, upstream) -> None:
