@@ -23,6 +23,9 @@ STOP_CODES = frozenset({ErrorCode.UNAUTHORIZED, ErrorCode.INSUFFICIENT_CREDITS,
 # refusals are the model's own (context length, or 404 no_endpoints for an input it lacks) and
 # move on; so does a 400 with no error type, since a provider's 400 may be either.
 REQUEST_FAULTS = frozenset({"invalid_request", "invalid_prompt"})
+# The arguments passed this server's checks; what the provider refused is their content.
+_REQUEST_FAULT_HINT = ("The provider refused the request itself: change what the messages or "
+                       "parameters say (the provider's words are above), not their types.")
 
 
 @dataclass
@@ -52,8 +55,9 @@ class RouteOutcome:
         tried = "; ".join(f"{a.model}: {a.error_code}" for a in self.attempts) or "none"
         head = ("the route stopped at a failure no other model would avoid" if stops_route(last)
                 else "every model in the route failed")
+        hint = _REQUEST_FAULT_HINT if last.details.get("error_type") in REQUEST_FAULTS else last.hint
         return GatewiseError(last.code, f"{head} ({tried}). Last: {last.message}",
-                             hint=last.hint, retry_after=last.retry_after)
+                             hint=hint, retry_after=last.retry_after)
 
 
 class FallbackExecutor:

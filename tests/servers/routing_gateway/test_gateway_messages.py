@@ -58,6 +58,8 @@ async def test_a_request_the_upstream_calls_invalid_is_tried_once(connect, upstr
     assert text.startswith("Error executing tool routed_complete: INVALID_INPUT: the route stopped at a "
                            f"failure no other model would avoid ({first}: INVALID_INPUT). Last: sandbox "
                            "answered HTTP 400: Invalid request parameters")
+    assert text.endswith("Hint: The provider refused the request itself: change what the messages or "
+                         "parameters say (the provider's words are above), not their types.")
     assert upstream.stats()["totals"]["requests"] == 1
     assert [r["model"] for r in upstream.received()] == [first]
     rows = await ledger_rows(settings)
