@@ -121,6 +121,7 @@ def test_a_label_still_names_the_number_right_after_it(text: str) -> None:
     ("dni 12345678-z", [("ES_NIF", "12345678-z")]),
     ("NIE X1234567L, pasaporte aparte", [("ES_NIF", "X1234567L")]),
     ("Y1234567X y Z7654321H", [("ES_NIF", "Y1234567X"), ("ES_NIF", "Z7654321H")]),
+    ("NIE Y-1234567-X", [("ES_NIF", "Y-1234567-X")]),
     ("SSN 536-22-8714, NINO AB123456C, DNI 12345678Z, tel (415) 555-0132",
      [("US_SSN", "536-22-8714"), ("UK_NINO", "AB123456C"), ("ES_NIF", "12345678Z"),
       ("PHONE", "(415) 555-0132")]),

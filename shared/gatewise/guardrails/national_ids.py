@@ -21,8 +21,8 @@ from gatewise.guardrails.validators import es_nif_ok, nino_ok
 # a space), and the pattern that reads it there.
 _NINO_SHAPES = (b"ww000000w", b"ww 00 00 00 w", b"ww 000000 w")
 _NINO = re.compile(r"([A-Za-z]{2}) ?(\d{2})( ?)(\d{2})\3(\d{2}) ?([A-Za-z])(?![A-Za-z0-9])")
-_NIF_SHAPES = (b"00000000w", b"00000000-w", b"w0000000w", b"w0000000-w")
-_NIF = re.compile(r"([XYZxyz]?\d{7,8})-?([A-Za-z])(?![A-Za-z0-9])")
+_NIF_SHAPES = (b"00000000w", b"00000000-w", b"w0000000w", b"w0000000-w", b"w-0000000-w")
+_NIF = re.compile(r"(?:([XYZxyz])-?)?(\d{7,8})-?([A-Za-z])(?![A-Za-z0-9])")
 _NOT_BEFORE = frozenset(b"w0.-")  # a letter, digit, dot or dash: the number goes on
 
 
@@ -36,7 +36,7 @@ def find_national_ids(text: str, classes: bytes, wanted: frozenset[str]) -> Iter
                 yield Finding("UK_NINO", m.start(), m.end(), "".join((prefix, *m.group(2, 4, 5), suffix)))
     if "ES_NIF" in wanted:
         for m in _matches(_NIF, text, classes, _NIF_SHAPES):
-            number = (m.group(1) + m.group(2)).upper()
+            number = ((m.group(1) or "") + m.group(2) + m.group(3)).upper()
             if es_nif_ok(number):
                 yield Finding("ES_NIF", m.start(), m.end(), number)
 
