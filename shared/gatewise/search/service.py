@@ -206,6 +206,8 @@ class SearchService:
                 warnings.append(f"{model_id} does not take the openrouter:web_search server tool; searched "
                                 "with the web plugin instead.")
             warnings += [f"search {s.query!r} failed: {s.error}" for s in searches if s.error]
+            if not shown:
+                warnings.append(f"No search found a source; {MODEL_ALONE}")
             warnings += kept.warnings()
             warnings += call.warnings
             paid = [s for s in successes if s.cache_status not in CACHE_HITS]
@@ -256,6 +258,9 @@ def synthesis_messages(question: str, sources: list[Citation], withheld: set[str
             {"role": "user", "content": f"Question: {question}\n\n<sources>\n{blocks}\n</sources>"}]
 
 
+MODEL_ALONE = "the answer rests on the model alone."
+
+
 def search_warnings(result: ChatResult, max_tokens: int, citations: list[Citation],
                     dropped: list[Citation], unusable: int) -> list[str]:
     """What the caller should know about how an answer came about."""
@@ -275,11 +280,11 @@ def search_warnings(result: ChatResult, max_tokens: int, citations: list[Citatio
     if result.finish_reason == "length":
         warnings.append("No source is cited: the answer was cut off before it cited any.")
     elif dropped or unusable:
-        warnings.append("No source is left once those were dropped; the answer rests on the model alone.")
+        warnings.append(f"No source is left once those were dropped; {MODEL_ALONE}")
     elif not result.search_requests:
-        warnings.append("The model did not search; the answer rests on the model alone.")
+        warnings.append(f"The model did not search; {MODEL_ALONE}")
     else:
-        warnings.append("The search returned no sources; the answer rests on the model alone.")
+        warnings.append(f"The search returned no sources; {MODEL_ALONE}")
     return warnings
 
 

@@ -306,6 +306,13 @@ async def test_models_without_tool_calling_go_straight_to_the_plugin(
     assert direct.result.annotations and direct.result.search_requests == 1
 
 
+async def test_research_that_found_no_source_says_its_answer_rests_on_the_model(connect, upstream) -> None:
+    async with connect() as client:
+        out = await call(client, "research", {"question": "Compare FastAPI and Flask"})
+    assert out["sources"] == [] and [s["sources"] for s in out["searches"]] == [[]]
+    assert out["warnings"] == ["No search found a source; the answer rests on the model alone."]
+
+
 async def test_research_keeps_to_its_concurrency_bound(sandbox, upstream, tmp_path: Path) -> None:
     settings = load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url,
                              search={"research_concurrency": 2})
