@@ -648,3 +648,16 @@ def test_browser_clients_of_an_allowed_origin_get_cors_answers_and_others_none(s
     called = httpx.post(url, headers={**ACCEPT, **_bearer("ops"), "Origin": evil}, json=INITIALIZE)
     assert (asked.status_code, called.status_code) == (401, 403)
     assert not any(k.startswith("access-control-") for r in (asked, called) for k in r.headers)
+
+
+def test_a_refused_sse_stream_is_answered_without_a_traceback_in_the_log(served: Served) -> None:
+    url = f"{served.base}/routing-gateway/sse"
+    before = len(served.log.read_text())
+    for _ in range(3):
+        refused = httpx.get(url, headers={**_bearer("ops"), "Host": "evil.example"})
+        assert refused.status_code == 421
+    with httpx.Client() as http:  # the connection stays usable after the refusal
+        assert http.get(url, headers={**_bearer("ops"), "Host": "evil.example"}).status_code == 421
+        assert http.get(f"{served.base}/healthz").status_code == 200
+    text = served.log.read_text()[before:]
+    assert "Traceback" not in text and "Request validation failed" not in text

@@ -33,6 +33,7 @@ from gatewise.mcpkit.grants import Ownership
 from gatewise.mcpkit.http_limits import BodyLimits, SessionCap
 from gatewise.mcpkit.server import GatewiseServer
 from gatewise.runtime import Runtime
+from gatewise.serving.client_faults import ClientFaults
 from gatewise.serving.cors import Cors
 from gatewise.serving.events import RETRY_MS, EventLog, SessionEvents
 from gatewise.serving.gate import CREDENTIAL, AuthGate, Resources
@@ -115,7 +116,7 @@ def build_app(servers: Mapping[str, MCPServer[Any]], settings: Settings, limits:
                              max_request_body_size=limits.max_body_bytes)
         routes.append(Mount(f"/{name}", app=Starlette(routes=[*http.routes, *sse.routes])))
     app = Starlette(routes=routes, lifespan=_lifespan(servers, settings, state, extensions))
-    guarded: ASGIApp = SessionEvents(app, servers, events)
+    guarded: ASGIApp = SessionEvents(ClientFaults(app), servers, events)
     for name in servers:  # SSE sessions are not counted by the SDK
         guarded = SessionCap(guarded, limits, path=f"/{name}/sse")
     if limits.auth.enabled:
