@@ -99,6 +99,8 @@ async def _routing_gateway(sandbox: SandboxProcess, data_dir: str) -> None:
         await _difficulty(client)
         bad = await client.call_tool("routed_complete", {"prompt": "  "})
         _say(f"\n  bad input → isError={bad.is_error}: {_first_line(bad)}")
+        typo = await client.call_tool("routed_complete", {"prompt": "Hi", "max_token": 50})
+        _say(f"  misspelt argument → {_first_line(typo)[:120]}")
 
 
 async def _semantic_cache(client: Client) -> None:
@@ -155,6 +157,9 @@ async def _portkey_admin(sandbox: SandboxProcess, data_dir: str) -> None:
              f"({out['secret'][:6]}…), masked afterwards")
         refused = await client.call_tool("manage_api_keys", {"action": "delete", "id": out["item"]["id"]})
         _say(f"  delete without confirm → {_first_line(refused)[:100]}")
+        climb = await client.call_tool("manage_workspaces", {
+            "action": "remove_member", "workspace_id": "ws-1", "user_id": "..", "confirm": True})
+        _say(f"  a '..' id → {_first_line(climb)[:100]}")
         bad = await client.call_tool("configure_guardrails", {
             "action": "validate", "checks": [{"id": "default.wordCount", "parameters": {"minWord": 3}}]})
         _say(f"  guardrail check → {(bad.structured_content or {})['item']['errors'][0]}")

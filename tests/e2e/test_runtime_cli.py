@@ -261,6 +261,8 @@ def test_demo_runs_end_to_end() -> None:
     assert "isError=True" in out and "INVALID_INPUT" in out
     assert "ledger" in out and "provider: sandbox" in out
     assert "cache hit_exact" in out and "UNSAFE_URL" in out and "secret shown once" in out
+    assert "unknown argument 'max_token' (did you mean 'max_tokens'?)" in out
+    assert "`user_id` '..' is not an id" in out
     # the semantic cache serves the reworded question and the one built anew (its differing words
     # read in context), and not the one about an account
     served = [line for line in out.splitlines() if "hit_semantic" in line]
