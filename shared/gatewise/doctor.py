@@ -35,6 +35,7 @@ async def run_doctor(settings: Settings) -> int:
     pk = settings.portkey_api_key
     _line(True, f"Portkey key: {mask(pk.get_secret_value()) if pk else '(not set)'}")
     _line(True, http_serving(settings))
+    _line(True, limits_line(settings))
     problems += await _serve_auth(settings)
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -176,6 +177,16 @@ def http_serving(settings: Settings) -> str:
     return (f"http/sse: hosts {hosts}; browser origins {origins}; at most {server.max_connections} "
             f"connections, {server.max_sessions} sessions; headers within {server.header_timeout_s:g}s, "
             f"bodies within {server.body_timeout_s:g}s and {server.max_body_bytes:,} bytes")
+
+def limits_line(settings: Settings) -> str:
+    """The bounds every call keeps (``limits``): its waits, retries and sizes."""
+    lim = settings.limits
+    return (f"limits: connect {lim.connect_timeout_s:g}s, read {lim.read_timeout_s:g}s, a call "
+            f"{lim.deadline_s:g}s, {lim.max_retries} retries; prompts ≤ {lim.max_prompt_chars:,} chars, "
+            f"{lim.max_messages} messages, {lim.max_content_parts:,} content parts; answers ≤ "
+            f"{lim.max_output_tokens:,} tokens (default {lim.default_max_tokens:,}), upstream bodies ≤ "
+            f"{lim.max_response_bytes:,} bytes, stdio frames ≤ {lim.max_stdio_frame_bytes:,} bytes")
+
 
 def media_roots_line(settings: Settings) -> tuple[bool, str]:
     """Where local images may be read from; a named folder that does not exist is a problem."""

@@ -114,6 +114,8 @@ def test_doctor_shows_who_may_reach_the_http_servers(tmp_path: Path, sandbox) ->
     assert proc.returncode == 0, proc.stderr
     assert "[ok] http/sse: hosts gw.example.com; browser origins none" in proc.stderr
     assert "at most 200 connections, 100 sessions" in proc.stderr
+    assert "[ok] limits: connect 5s, read 60s, a call 120s, 2 retries;" in proc.stderr
+    assert "upstream bodies ≤ 67,108,864 bytes, stdio frames ≤ 16,777,216 bytes" in proc.stderr
 
 
 def test_doctor_reads_the_dashboards_figures(tmp_path: Path, sandbox) -> None:
