@@ -346,21 +346,23 @@ def test_open_sessions_count_per_caller_until_ended_or_idle_with_none_in_flight(
     sessions.opened("s3", alice)
     sessions.begin("s2")  # a stream held open past the idle timeout keeps its session
     now[0] = 60.0
-    assert (sessions.count(bob), sessions.count(alice), sessions.frees_in(bob)) == (2, 1, 40.0)
+    assert (sessions.count(bob), sessions.count(alice)) == (2, 1)
     now[0] = 150.0
     assert (sessions.count(bob), sessions.count(alice)) == (1, 0)
     sessions.end("s2")
     sessions.ended("s2")
-    assert (sessions.count(bob), len(sessions), sessions.frees_in(bob)) == (0, 0, 100.0)
+    assert (sessions.count(bob), sessions.count(alice)) == (0, 0)
     # The session a caller at its limit gives up: its idle one used longest ago, never a busy one.
     for n, session in enumerate(("s4", "s5", "s6")):
         now[0] = 200.0 + n
         sessions.opened(session, bob, "/routing-gateway/mcp")
     sessions.begin("s4")
-    assert sessions.least_recently_used(bob) == ("s5", "/routing-gateway/mcp")
+    sessions.opened("s7", bob, "/portkey-admin/mcp")  # on another server: never ended for this one
+    assert sessions.least_recently_used(bob, "/routing-gateway/mcp") == ("s5", "/routing-gateway/mcp")
     sessions.begin("s5")
     sessions.begin("s6")
-    assert sessions.least_recently_used(bob) is None and sessions.least_recently_used(alice) is None
+    assert sessions.least_recently_used(bob, "/routing-gateway/mcp") is None
+    assert sessions.least_recently_used(alice, "/routing-gateway/mcp") is None
 
 
 def test_refusals_log_one_line_a_minute_with_their_count(caplog: pytest.LogCaptureFixture) -> None:

@@ -42,6 +42,9 @@ CREDENTIAL: ContextVar[Credential | None] = ContextVar("gatewise_credential", de
 
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
 METADATA_PATH = "/.well-known/oauth-protected-resource"
+# When every session of a caller at its cap is busy: a call in flight ends within its deadline,
+# usually in seconds, so the caller is asked to retry soon rather than after the idle timeout.
+BUSY_RETRY_S = 5.0
 
 
 class Resources:
@@ -150,11 +153,11 @@ class AuthGate:
                                status_code=503, headers={"retry-after": "5"})(scope, receive, send)
             return
         body = await _read_body(receive)
-        opens = self.sessions.opens_one(scope, self.resources.servers,
-                                        any(method == "initialize" for method, _ in requests_in(body)))
-        if opens and self.sessions.open.count(credential.caller) >= self.sessions_per_caller:
-            await self._make_room(credential.caller, scope)
-        refusal = self._refusal(credential, path, scope, body, resource, opens)
+        requests = requests_in(body)
+        refusal = self._refusal(credential, path, scope, requests, resource)
+        if refusal is None and self.sessions.opens_one(scope, self.resources.servers,
+                                                       any(method == "initialize" for method, _ in requests)):
+            refusal = await self._session_room(credential.caller, scope)
         if refusal is not None:
             await refusal(scope, receive, send)
             return
@@ -174,12 +177,20 @@ class AuthGate:
             CREDENTIAL.reset(granted)
             CALLER.reset(reset)
 
-    async def _make_room(self, caller: Caller, scope: Scope) -> None:
-        """End ``caller``'s least recently used idle session as the client's own DELETE would,
-        so that a client which reconnects without ending its old sessions keeps working."""
-        found = self.sessions.open.least_recently_used(caller)
+    async def _session_room(self, caller: Caller, scope: Scope) -> Response | None:
+        """Room for a session the request opens: at ``max_sessions_per_caller``, ``caller``'s least
+        recently used idle session on this server is ended as the client's own DELETE would (a
+        client that reconnects without ending its old sessions keeps working); refused when every
+        one is busy."""
+        opened = self.sessions.open.count(caller)
+        if opened < self.sessions_per_caller:
+            return None
+        found = self.sessions.open.least_recently_used(caller, scope.get("path", ""))
         if found is None:
-            return
+            logger.info("session limit: %s has %d sessions open", caller.name, opened)
+            return _too_many(f"this token already has {opened} open sessions, the most one caller may have "
+                             "(server.max_sessions_per_caller), and each is busy: end one (DELETE) or "
+                             "wait for one to finish", BUSY_RETRY_S)
         session, path = found
         self.sessions.open.ended(session)  # claimed now: a concurrent opening picks another
         kept = [(name, value) for name, value in scope["headers"] if name in (b"host", b"origin")]
@@ -199,24 +210,18 @@ class AuthGate:
 
         await self.sessions.run(self.app, ending, receive, discard, caller, self.resources.servers)
         logger.info("session limit: ended the least recently used session of %s", caller.name)
+        return None
 
-    def _refusal(self, credential: Credential, path: str, scope: Scope, body: bytes,
-                 resource: str, opens: bool) -> Response | None:
+    def _refusal(self, credential: Credential, path: str, scope: Scope, requests: list[tuple[str, Any]],
+                 resource: str) -> Response | None:
         area = area_of(path)
         if area and not credential.may_reach(area):
             return self._challenge(403, resource, "insufficient_scope",
                                    f"this token may not use {area[:64]!r}")
         if not self.sessions.may_use(credential.caller, scope, self.resources.servers):
             return self._challenge(403, resource, "insufficient_scope", "this token may not use this session")
-        opened = self.sessions.open.count(credential.caller)
-        if opened >= self.sessions_per_caller and opens:
-            logger.info("session limit: %s has %d sessions open", credential.caller.name, opened)
-            return _too_many(f"this token already has {opened} open sessions, the most one caller may have "
-                             "(server.max_sessions_per_caller), and each is busy: end one (DELETE) or "
-                             "wait for one to finish",
-                             self.sessions.open.frees_in(credential.caller))
         ownership = self.ownership.get(area) or Ownership()
-        needs = [need for method, params in requests_in(body)
+        needs = [need for method, params in requests
                  if (need := ownership.need(method, params)) is not None]
         refused = next((need for need in needs if not credential.may_use(need.tools)), None)
         if refused is not None:

@@ -34,28 +34,18 @@ class OpenSessions:
         self.clock = clock
         self._sessions: dict[str, _Open] = {}
 
-    def __len__(self) -> int:
-        self._expire()
-        return len(self._sessions)
-
     def count(self, caller: Caller) -> int:
         self._expire()
         return sum(1 for entry in self._sessions.values() if entry.caller == caller)
 
-    def frees_in(self, caller: Caller) -> float:
-        """Seconds until one of ``caller``'s sessions idles out, if it stays unused."""
-        now = self.clock()
-        idle = [entry.last_used + self.idle_timeout_s - now for entry in self._sessions.values()
-                if entry.caller == caller and not entry.in_flight]
-        return max(1.0, min(idle, default=self.idle_timeout_s))
-
     def opened(self, session: str, caller: Caller, path: str = "") -> None:
         self._sessions.setdefault(session, _Open(caller, self.clock(), path))
 
-    def least_recently_used(self, caller: Caller) -> tuple[str, str] | None:
-        """``caller``'s idle session used longest ago, with its path; None when all are busy."""
+    def least_recently_used(self, caller: Caller, path: str) -> tuple[str, str] | None:
+        """``caller``'s idle session opened at ``path`` used longest ago, with its path; None when
+        all are busy."""
         idle = [(entry.last_used, session, entry.path) for session, entry in self._sessions.items()
-                if entry.caller == caller and not entry.in_flight and entry.path]
+                if entry.caller == caller and not entry.in_flight and entry.path == path]
         if not idle:
             return None
         _, session, path = min(idle)
