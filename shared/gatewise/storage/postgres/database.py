@@ -35,6 +35,11 @@ from gatewise.storage.dsn import describe_dsn, without_password
 
 log = logging.getLogger(__name__)
 
+
+class BadRow(LedgerError):
+    """The server refused a row's own values (a number out of range, a constraint), not the
+    connection: the other rows of its batch can still be written."""
+
 class Connection(psycopg.AsyncConnection[tuple[Any, ...]]):
     """A connection whose every wait for the server ends within ``answer_within_s``: past it the
     socket is shut down, so the wait ends with an OperationalError and the connection is broken
@@ -143,6 +148,8 @@ class Database:
             raise StorageUnavailable(self._unreachable(exc)) from None
         except psycopg.OperationalError as exc:
             raise StorageUnavailable(self._unreachable(exc, conn)) from None
+        except (psycopg.DataError, psycopg.IntegrityError) as exc:
+            raise BadRow(f"{self.label}: {self.scrub(str(exc))}") from None
         except psycopg.Error as exc:
             raise LedgerError(f"{self.label}: {self.scrub(str(exc))}") from None
 

@@ -20,7 +20,11 @@ from gatewise.ledger.sqlite import stored_row, window_clause
 from gatewise.ledger.store import LedgerClosedError
 from gatewise.ledger.writer import report_dropped
 from gatewise.storage.postgres.analytics import as_report
-from gatewise.storage.postgres.database import Database, StorageUnavailable, pg_marks
+from gatewise.storage.postgres.database import BadRow, Database, pg_marks
+
+# What a write raises for a row's own values (as the SQLite ledger's BAD_ROW_ERRORS): encoding it,
+# or the server refusing it; anything else is the database's trouble, not the row's.
+_BAD_ROW = (BadRow, OverflowError, ValueError, TypeError)
 
 _COLUMNS = tuple(f.name for f in dataclasses.fields(CallRecord))
 MAX_BATCH = 5000  # rows per transaction; a larger backlog is written in several
@@ -156,12 +160,12 @@ class PostgresLedger:
                 size += len(pending.rows)
             try:
                 await self._write([rec for pending in batch for rec in pending.rows])
-            except StorageUnavailable as exc:
+            except _BAD_ROW:  # the database refused some row's values: each row on its own
+                await self._row_by_row(batch)
+                continue
+            except Exception as exc:  # the database itself: every row of the batch waits on it
                 for pending in batch:
                     _settle(pending, exc)
-                continue
-            except Exception:  # the database refused some row's values: each row on its own
-                await self._row_by_row(batch)
                 continue
             self.commits += 1
             for pending in batch:
@@ -171,17 +175,19 @@ class PostgresLedger:
         """Each row in a statement of its own, so one bad row loses only itself (its caller gets
         the error); the rows the database refused are logged once."""
         dropped: list[tuple[CallRecord, BaseException]] = []
+        lost: Exception | None = None  # the database itself failed: the rest is not tried
         for pending in batch:
-            error: Exception | None = None
-            for rec in pending.rows:
+            error: Exception | None = lost
+            for rec in pending.rows if lost is None else ():
                 try:
                     await self._write([rec])
                     self.commits += 1
-                except StorageUnavailable as exc:
-                    error = error or exc
-                except Exception as exc:
+                except _BAD_ROW as exc:
                     dropped.append((rec, exc))
                     error = error or exc
+                except Exception as exc:
+                    lost = error = exc
+                    break
             _settle(pending, error)
         report_dropped(self._label, dropped)
 
