@@ -74,7 +74,7 @@ async def run_doctor(settings: Settings) -> int:
             problems += 1
             _line(False, exc.message)
         if stored:
-            problems += await _semantic_cache(runtime)
+            problems += await _dashboard(runtime) + await _semantic_cache(runtime)
         if key is not None:
             try:
                 info = await runtime.client.key_info()
@@ -88,8 +88,8 @@ async def run_doctor(settings: Settings) -> int:
 
 
 async def _stores(runtime: Runtime) -> bool:
-    """The storage's lines: the backend, stale holds, leases, the audit trail and the dashboard;
-    one failing line when the storage cannot be opened (what needs it is then not checked)."""
+    """The storage's lines: the backend, stale holds, leases and the audit trail; one failing line
+    when the storage cannot be opened (what needs it is then not checked)."""
     settings = runtime.settings
     try:
         await runtime.settle_catalog()  # opens the stores
@@ -107,7 +107,7 @@ async def _stores(runtime: Runtime) -> bool:
     events = await runtime.guardrail_events.count()
     _line(True, f"guardrail audit trail: {events} flag/block event(s) in the ledger, each kept "
                 f"{settings.guardrails.audit_retention_days} days")
-    return not await _dashboard(runtime)
+    return True
 
 
 async def _upstream(runtime: Runtime) -> tuple[bool, Catalog]:

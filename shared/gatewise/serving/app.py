@@ -29,6 +29,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
 from gatewise.config import ServerConfig, Settings
+from gatewise.errors import GatewiseError
+from gatewise.ledger.store import LedgerError
 from gatewise.mcpkit.grants import Ownership
 from gatewise.mcpkit.http_limits import BodyLimits, SessionCap
 from gatewise.mcpkit.server import GatewiseServer
@@ -81,15 +83,15 @@ class StorageProbe:
 
     async def problem(self) -> str | None:
         """None while the database answers; otherwise why not."""
-        from gatewise.storage.postgres.database import StorageUnavailable
-
         async with self._lock:
             if self._last is None or self.clock() - self._last[0] >= PROBE_REUSE_S:
                 try:
                     await self.database.ping(self.within_s)
                     problem = None
-                except StorageUnavailable as exc:
+                except GatewiseError as exc:  # unreachable or stalled
                     problem = exc.message
+                except LedgerError as exc:  # answering, but refusing the probe itself
+                    problem = str(exc)
                 if problem != (self._last[1] if self._last else None):  # a change is logged, once
                     logger.warning("readiness: %s", problem or "the database answers again")
                 self._last = (self.clock(), problem)
