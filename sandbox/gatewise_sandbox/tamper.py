@@ -27,7 +27,8 @@ class Tamper:
     def from_body(cls, body: dict[str, Any]) -> Tamper:
         unknown = sorted(set(body) - {"append_text", "images", "citations"})
         if unknown:
-            raise BadRequest(f"unknown tamper field(s): {', '.join(unknown)}")
+            raise BadRequest(f"unknown tamper field {unknown[0][:60]!r} "
+                             "(known: append_text, images, citations)")
         text = body.get("append_text", "")
         images = body.get("images", [])
         citations = body.get("citations", [])
