@@ -357,12 +357,10 @@ def test_open_sessions_count_per_caller_until_ended_or_idle_with_none_in_flight(
         now[0] = 200.0 + n
         sessions.opened(session, bob, "/routing-gateway/mcp")
     sessions.begin("s4")
-    sessions.opened("s7", bob, "/portkey-admin/mcp")  # on another server: never ended for this one
-    assert sessions.least_recently_used(bob, "/routing-gateway/mcp") == ("s5", "/routing-gateway/mcp")
+    assert sessions.least_recently_used(bob) == ("s5", "/routing-gateway/mcp")
     sessions.begin("s5")
     sessions.begin("s6")
-    assert sessions.least_recently_used(bob, "/routing-gateway/mcp") is None
-    assert sessions.least_recently_used(alice, "/routing-gateway/mcp") is None
+    assert sessions.least_recently_used(bob) is None and sessions.least_recently_used(alice) is None
 
 
 def test_refusals_log_one_line_a_minute_with_their_count(caplog: pytest.LogCaptureFixture) -> None:

@@ -179,13 +179,13 @@ class AuthGate:
 
     async def _session_room(self, caller: Caller, scope: Scope) -> Response | None:
         """Room for a session the request opens: at ``max_sessions_per_caller``, ``caller``'s least
-        recently used idle session on this server is ended as the client's own DELETE would (a
+        recently used idle session is ended as the client's own DELETE would (a
         client that reconnects without ending its old sessions keeps working); refused when every
         one is busy."""
         opened = self.sessions.open.count(caller)
         if opened < self.sessions_per_caller:
             return None
-        found = self.sessions.open.least_recently_used(caller, scope.get("path", ""))
+        found = self.sessions.open.least_recently_used(caller)
         if found is None:
             logger.info("session limit: %s has %d sessions open", caller.name, opened)
             return _too_many(f"this token already has {opened} open sessions, the most one caller may have "

@@ -41,11 +41,11 @@ class OpenSessions:
     def opened(self, session: str, caller: Caller, path: str = "") -> None:
         self._sessions.setdefault(session, _Open(caller, self.clock(), path))
 
-    def least_recently_used(self, caller: Caller, path: str) -> tuple[str, str] | None:
-        """``caller``'s idle session opened at ``path`` used longest ago, with its path; None when
-        all are busy."""
+    def least_recently_used(self, caller: Caller) -> tuple[str, str] | None:
+        """``caller``'s idle session used longest ago (on any server: the cap counts them all), with
+        its path; None when all are busy."""
         idle = [(entry.last_used, session, entry.path) for session, entry in self._sessions.items()
-                if entry.caller == caller and not entry.in_flight and entry.path == path]
+                if entry.caller == caller and not entry.in_flight and entry.path]
         if not idle:
             return None
         _, session, path = min(idle)
