@@ -621,6 +621,26 @@ def test_one_token_cannot_take_every_session_from_the_others(sandbox, tmp_path: 
         _open_session(http, url, {**ACCEPT, **_bearer("ops")})
 
 
+async def test_a_burst_of_openings_sent_at_once_keeps_to_the_per_caller_cap(sandbox, tmp_path: Path) -> None:
+    auth = {"tokens": [_entry("ops"), _entry("limited")], "burst": 50}
+    limits = {"max_sessions": 20, "max_sessions_per_caller": 2, "auth": auth}
+    with ExitStack() as stack:
+        served = _start(stack, tmp_path, sandbox.url, {"server": limits})
+        url = f"{served.base}/routing-gateway/mcp"
+        bob = {**ACCEPT, **_bearer("limited")}
+        opening = {**INITIALIZE, "params": {**INITIALIZE["params"], "protocolVersion": "2025-11-25"}}
+        async with httpx.AsyncClient(timeout=30) as http:
+            answers = await asyncio.gather(*(http.post(url, headers=bob, json=opening) for _ in range(10)))
+            ids = [a.headers["mcp-session-id"] for a in answers if a.status_code == 200]
+            ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+            alive = []
+            for sid in ids:
+                used = {**bob, "mcp-session-id": sid, "mcp-protocol-version": "2025-11-25"}
+                alive.append((await http.post(url, json=ping, headers=used)).status_code)
+    assert {a.status_code for a in answers} <= {200, 429} and ids
+    assert alive.count(200) <= 2, alive  # never more open than the cap, however many came at once
+
+
 def test_browser_clients_of_an_allowed_origin_get_cors_answers_and_others_none(served: Served) -> None:
     url = f"{served.base}/routing-gateway/mcp"
     own = served.base  # a loopback server's own origin is allowed

@@ -361,6 +361,13 @@ def test_open_sessions_count_per_caller_until_ended_or_idle_with_none_in_flight(
     sessions.begin("s5")
     sessions.begin("s6")
     assert sessions.least_recently_used(bob) is None and sessions.least_recently_used(alice) is None
+    # An opening admitted but not yet answered counts, until it is answered or fails.
+    sessions.reserve(alice)
+    sessions.reserve(alice)
+    assert sessions.count(alice) == 2
+    sessions.release(alice)
+    sessions.release(alice)
+    assert sessions.count(alice) == 0
 
 
 def test_refusals_log_one_line_a_minute_with_their_count(caplog: pytest.LogCaptureFixture) -> None:

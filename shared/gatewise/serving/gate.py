@@ -155,8 +155,9 @@ class AuthGate:
         body = await _read_body(receive)
         requests = requests_in(body)
         refusal = self._refusal(credential, path, scope, requests, resource)
-        if refusal is None and self.sessions.opens_one(scope, self.resources.servers,
-                                                       any(method == "initialize" for method, _ in requests)):
+        opens = refusal is None and self.sessions.opens_one(
+            scope, self.resources.servers, any(method == "initialize" for method, _ in requests))
+        if opens:
             refusal = await self._session_room(credential.caller, scope)
         if refusal is not None:
             await refusal(scope, receive, send)
@@ -172,7 +173,8 @@ class AuthGate:
 
         reset, granted = CALLER.set(credential.caller), CREDENTIAL.set(credential)
         try:
-            await self.sessions.run(self.app, scope, replay, send, credential.caller, self.resources.servers)
+            await self.sessions.run(self.app, scope, replay, send, credential.caller, self.resources.servers,
+                                    reserved=opens)
         finally:
             CREDENTIAL.reset(granted)
             CALLER.reset(reset)
@@ -184,6 +186,7 @@ class AuthGate:
         one is busy."""
         opened = self.sessions.open.count(caller)
         if opened < self.sessions_per_caller:
+            self.sessions.open.reserve(caller)  # before any await: a concurrent opening counts it
             return None
         found = self.sessions.open.least_recently_used(caller)
         if found is None:
@@ -193,6 +196,7 @@ class AuthGate:
                              "wait for one to finish", BUSY_RETRY_S)
         session, path = found
         self.sessions.open.ended(session)  # claimed now: a concurrent opening picks another
+        self.sessions.open.reserve(caller)  # and its place is this opening's
         kept = [(name, value) for name, value in scope["headers"] if name in (b"host", b"origin")]
         ending = {**scope, "method": "DELETE", "path": path, "raw_path": path.encode(), "query_string": b"",
                   "headers": [*kept, (b"mcp-session-id", session.encode())]}

@@ -14,6 +14,7 @@ is open while its stream is.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,10 +34,22 @@ class OpenSessions:
         self.idle_timeout_s = idle_timeout_s
         self.clock = clock
         self._sessions: dict[str, _Open] = {}
+        # Openings admitted whose answer has not started yet: counted, so that a burst of them
+        # sent at once cannot pass the cap before any of them is answered.
+        self._pending: Counter[Caller] = Counter()
 
     def count(self, caller: Caller) -> int:
         self._expire()
-        return sum(1 for entry in self._sessions.values() if entry.caller == caller)
+        return self._pending[caller] + sum(1 for entry in self._sessions.values() if entry.caller == caller)
+
+    def reserve(self, caller: Caller) -> None:
+        self._pending[caller] += 1
+
+    def release(self, caller: Caller) -> None:
+        """The reserved opening was answered (its session, if any, is counted from now) or failed."""
+        self._pending[caller] -= 1
+        if self._pending[caller] <= 0:
+            del self._pending[caller]
 
     def opened(self, session: str, caller: Caller, path: str = "") -> None:
         self._sessions.setdefault(session, _Open(caller, self.clock(), path))

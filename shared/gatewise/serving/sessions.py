@@ -114,17 +114,22 @@ class Sessions:
         return True
 
     async def run(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send, caller: Caller,
-                  servers: frozenset[str]) -> None:
-        """Run the request as ``caller``, binding any session its answer opens to it."""
+                  servers: frozenset[str], *, reserved: bool = False) -> None:
+        """Run the request as ``caller``, binding any session its answer opens to it; a ``reserved``
+        opening is released once its answer starts (or the request ends without one)."""
         opens_sse = scope.get("method") == "GET" and _endpoint(scope, servers) == "/sse"
+        held = reserved
         ends_streamable = scope.get("method") == "DELETE"
         named = Headers(scope=scope).get("mcp-session-id")
         opened: str | None = None
         scanned = 0
 
         async def bind(message: Message) -> None:
-            nonlocal opened, scanned
+            nonlocal opened, scanned, held
             if message["type"] == "http.response.start":
+                if held:
+                    self.open.release(caller)
+                    held = False
                 status = message.get("status", 500)
                 session = Headers(raw=message.get("headers", [])).get("mcp-session-id")
                 if session and ends_streamable and status < 300:
@@ -155,6 +160,8 @@ class Sessions:
         try:
             await app(scope, receive, bind)
         finally:
+            if held:
+                self.open.release(caller)
             if named:
                 self.open.end(named, busy=busy)
             if opened is not None:
