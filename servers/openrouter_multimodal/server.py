@@ -22,6 +22,7 @@ from gatewise.mcpkit.server import build_server, runtime_lifespan
 from gatewise.mcpkit.structured import tool_result
 from gatewise.mcpkit.untrusted import fence, fence_json
 from gatewise.multimodal import models
+from gatewise.multimodal.images import AudioFormat
 from gatewise.multimodal.service import (
     UNTRUSTED_NOTICE,
     Account,
@@ -229,7 +230,7 @@ def create_server(settings: Settings) -> MCPServer[MultimodalService]:
         audio: Annotated[str, Field(min_length=1, description="Local path or data:audio/...;base64 URL.")],
         question: Question = "Transcribe this recording.",
         model: Model = None,
-        audio_format: Annotated[Literal["wav", "mp3", "flac", "m4a", "ogg", "aac", "aiff"] | None, Field(
+        audio_format: Annotated[AudioFormat | None, Field(
             description="Optional: the format is read from the audio; when given, it must match.")] = None,
         max_tokens: MaxTokens = None,
         temperature: SamplingTemperature = None,

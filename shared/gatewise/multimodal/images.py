@@ -9,7 +9,7 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 
 from gatewise.config import MediaConfig
 from gatewise.errors import ErrorCode, GatewiseError, quoted
@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _WEB_SCHEMES = ("http://", "https://")
-AUDIO_FORMATS = ("wav", "mp3", "flac", "m4a", "ogg", "aac", "aiff")  # OpenRouter's input_audio.format
+AudioFormat = Literal["wav", "mp3", "flac", "m4a", "ogg", "aac", "aiff"]  # OpenRouter's input_audio.format
+AUDIO_FORMATS: tuple[str, ...] = get_args(AudioFormat)
 VIDEO_FORMATS = "mp4, webm, mov or mpeg"
 
 
