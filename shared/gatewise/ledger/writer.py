@@ -301,6 +301,7 @@ class GroupCommitWriter:
         dropped: list[tuple[CallRecord, BaseException]] = []
         retry: list[CallRecord] = []
         errors: dict[int, Exception] = {}
+        unwritten: dict[int, list[CallRecord]] = {}  # each pending's rows that were not written
         last: Exception | None = None
         owned: list[tuple[_Pending | None, CallRecord]] = [(p, rec) for p in batch for rec in p.records]
         for owner, rec in owned + [(None, rec) for rec in deferred]:
@@ -317,6 +318,7 @@ class GroupCommitWriter:
                     retry.append(rec)
             if owner is not None:
                 errors.setdefault(id(owner), last)
+                unwritten.setdefault(id(owner), []).append(rec)
         report_dropped(self._label, dropped)
         with self._lock:
             self._uncommitted -= len(deferred) - len(retry)
@@ -327,7 +329,7 @@ class GroupCommitWriter:
             if error is None:
                 pending.settle(None)
             else:
-                self._failed([pending], list(pending.records), error)
+                self._failed([pending], unwritten[id(pending)], error)
 
     def _keep(self, deferred: list[CallRecord], exc: Exception, *, final: bool) -> None:
         """Deferred rows whose commit failed wait for the next one (there is none after close)."""
