@@ -32,9 +32,9 @@ _ORIENTATION_TAG = 0x0112
 # few distinct colours; a photo's sensor noise and gradients give thousands.
 _SAMPLE_SIDE = 256
 _GRAPHIC_MAX_COLOURS = 2048
+# Colour modes PNG holds and vision APIs read; others (CMYK, YCbCr, LAB, 16-bit and float grey)
+# are converted.
 _PNG_MODES = {"1", "L", "LA", "P", "RGB", "RGBA"}
-# Colour modes vision APIs read; others (CMYK, YCbCr, LAB, 16-bit and float grey) are converted.
-_SENDABLE_MODES = _PNG_MODES
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,11 @@ def read_header(data: bytes, settings: MediaConfig, *, source: str = "") -> Imag
     """The per-image checks of :func:`prepare_image`, and the decode cost it would then have."""
     im = _open_checked(data, settings, source or "the image")
     _draft(im, _target(im.size, settings))
+    return _header(im)
+
+
+def _header(im: Image.Image) -> ImageHeader:
+    """What decoding ``im`` as it stands will cost."""
     pixels = im.width * im.height
     return ImageHeader(pixels, pixels * _bytes_per_pixel(im.mode))
 
@@ -136,7 +141,7 @@ def prepare_image(
         im = im.resize(target, resample, reducing_gap=2.0)
         actions.append(f"scaled {shown[0]}x{shown[1]} → {target[0]}x{target[1]}")
 
-    if im.mode not in _SENDABLE_MODES:
+    if im.mode not in _PNG_MODES:
         actions.append(f"colour mode {im.mode} converted")
     if not actions and fmt in _PASS_THROUGH:
         return _as_is(data, fmt, im.size, actions)
@@ -155,8 +160,7 @@ def verify_image(data: bytes, settings: MediaConfig, decoded: list[ImageHeader],
     if mime is None:
         raise GatewiseError(ErrorCode.UNSUPPORTED_FORMAT,
                             f"{source} is {im.format}, not PNG, JPEG, WebP or GIF.")
-    pixels = im.width * im.height
-    header = ImageHeader(pixels, pixels * _bytes_per_pixel(im.mode))
+    header = _header(im)
     check_call_budget([*decoded, header], settings)
     _load(im, settings, source)
     decoded.append(header)
