@@ -256,14 +256,14 @@ def scrub(text: str, secrets: Iterable[str] = (), *, shapes: bool = True) -> str
     return _active.scrub(text, shapes=shapes)
 
 
-def scrub_data(value: Any, *, shapes: bool = False) -> Any:
-    """``value`` (JSON-like: dicts, lists, strings) with every string scrubbed; ``value`` itself
-    when no string in it needs a change.
+def scrub_data(value: Any, *, shapes: bool = False, scrubber: Scrubber | None = None) -> Any:
+    """``value`` (JSON-like: dicts, lists, strings) with every string scrubbed (by ``scrubber``,
+    default the process-wide one); ``value`` itself when no string in it needs a change.
 
     Model answers and tool results are scrubbed of known secrets only by default: a generic
     ``sk-…`` shape there may be legitimate (a new key shown once, ``sk-learn`` in an answer).
     """
-    scrubber = _active
+    scrubber = scrubber or _active
     if not shapes and not scrubber.knows_secrets:  # nothing could change: no pass at all
         return value
     strings: list[str] = []
@@ -286,8 +286,8 @@ def scrub_data(value: Any, *, shapes: bool = False) -> Any:
 def scrub_data_with(value: Any, secrets: Iterable[str], *, shapes: bool) -> Any:
     """``value`` scrubbed of ``secrets`` too (and of key shapes with ``shapes``), by a scrubber of
     its own: one call's own secrets, kept out of the process-wide set a caller could grow."""
-    scrubber = Scrubber(_active.secrets | set(secrets)) if secrets else _active
-    return _scrub_each(value, scrubber, shapes)
+    return scrub_data(value, shapes=shapes,
+                      scrubber=Scrubber(_active.secrets | set(secrets)) if secrets else None)
 
 
 def vouch_for_json(text: str, *parts: Any) -> str:
