@@ -192,6 +192,13 @@ async def test_returned_images_are_checked_like_input_images() -> None:
         "a javascript: link, not http(s) (1); a link longer than 2,048 characters (1); no URL (1)."]
 
 
+async def test_only_the_first_returned_images_are_checked() -> None:
+    answer = _answer(*[_data_url("image/png", _png())] * 20)
+    checked = await check_returned_images(answer, MediaConfig())
+    assert len(checked.images) == 16
+    assert checked.warnings() == ["Dropped 4 of the 20 images the model returned: past the first 16 (4)."]
+
+
 def _bmp() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (4, 4)).save(buffer, "BMP")

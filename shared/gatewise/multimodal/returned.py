@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 _REFUSALS = {ErrorCode.TOO_LARGE: "too large to decode (media.max_pixels or media.max_call_pixels)",
              ErrorCode.UNSUPPORTED_FORMAT: "not a whole PNG, JPEG, WebP or GIF image"}
 _NO_URL = "no URL"
+# A generation returns a few images; past this many, each would cost a decode for nothing.
+MAX_RETURNED_IMAGES = 16
+_PAST_THE_CAP = f"past the first {MAX_RETURNED_IMAGES}"
 
 
 @dataclass
@@ -54,7 +57,9 @@ async def check_returned_images(message: Mapping[str, Any], media: MediaConfig) 
     out = ReturnedImages()
     decoded: list[ImageHeader] = []  # the answer's images decoded so far, for the per-call budget
     for index, url in enumerate(image_urls(message)):
-        if not isinstance(url, str) or not url:
+        if index >= MAX_RETURNED_IMAGES:
+            out.dropped[_PAST_THE_CAP] += 1
+        elif not isinstance(url, str) or not url:
             out.dropped[_NO_URL] += 1
         elif is_data_url(url):
             checked = await _inline(url, media, decoded, f"returned image {index + 1}")
