@@ -81,3 +81,18 @@ def reportable_usd(value: float | None, floor: float = 0.0) -> tuple[float, bool
         return MAX_USD, True
     clamped = min(max(value, floor), MAX_USD)
     return rounded_usd(clamped), clamped != value
+
+
+def format_usd(value: float) -> str:
+    """Dollars for people: ``$1,234``, ``$12.50`` or ``$0.0031`` (two significant digits for small
+    sums, so a call's cost or a tiny limit never reads as $0.000000 or 1e-05)."""
+    if value == 0:
+        return "$0"
+    sign, value = ("-" if value < 0 else ""), abs(value)
+    if value >= 100:
+        return f"{sign}${value:,.0f}"
+    if value >= 1:
+        return f"{sign}${value:,.2f}"
+    decimals = max(2, 1 - math.floor(math.log10(value)))
+    whole, _, cents = f"{value:.{decimals}f}".partition(".")
+    return f"{sign}${whole}.{cents.rstrip('0').ljust(2, '0')}"  # $0.000001, not $0.0000010; $0.10

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from gatewise.analytics.savings import format_usd
+from gatewise.bounds import format_usd
 from gatewise.cache.embedders import EmbedderError
 from gatewise.catalog import Catalog
 from gatewise.config import Settings

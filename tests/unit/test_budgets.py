@@ -225,8 +225,8 @@ async def test_block_raises_budget_exceeded_and_holds_nothing(path: Path, open_m
     # Nothing is spent yet: the call's worst case would pass what is left, and the message says so.
     assert err.code == ErrorCode.BUDGET_EXCEEDED
     assert err.message == (
-        "Budget would be exceeded: this call may cost up to $0.5 (its worst case), more than the $0.4 "
-        "left of the project:acme daily budget of $1.00 for 2026-11-29 ($0 spent, $0.6 held by calls in "
+        "Budget would be exceeded: this call may cost up to $0.50 (its worst case), more than the $0.40 "
+        "left of the project:acme daily budget of $1.00 for 2026-11-29 ($0 spent, $0.60 held by calls in "
         "flight). It resets at 2026-11-30T00:00:00Z.")
     assert err.details["requested_usd"] == 0.5 and err.details["limit_usd"] == 1.0
     assert sqlite_rows(path, "SELECT DISTINCT request_id FROM budget_reservations") == [("r1",)]
@@ -249,7 +249,7 @@ async def test_downgrade_verdict_holds_nothing_and_names_the_headroom(open_manag
     await manager.commit(await manager.reserve(["global"], 0.7, "r1"), 0.7)
     verdict = await manager.reserve(["global"], 0.5, "r2")
     assert (verdict.verdict, verdict.ids, verdict.headroom_usd) == ("downgrade", (), pytest.approx(0.3))
-    assert "at most $0.3" in verdict.warnings[0]
+    assert "at most $0.30" in verdict.warnings[0]
     assert (await one(manager)).reserved_usd == 0.0
     with pytest.raises(ValueError, match="downgrade"):
         await manager.commit(verdict, 0.5)

@@ -47,7 +47,7 @@ def test_cost_threshold_skips_expensive_models_with_reason() -> None:
     plan = p.plan(ask("Explain why the sky is blue"), RouteRequest(max_tokens=1000))
     assert [c.model for c in plan.candidates] == ["openai/gpt-4o-mini"]
     (model, reason), = plan.skipped
-    assert model == "anthropic/claude-3-opus" and "exceeds the $0.010000 limit" in reason
+    assert model == "anthropic/claude-3-opus" and "exceeds the $0.01 limit" in reason
 
 
 def test_context_window_fallback_goes_to_a_larger_model() -> None:

@@ -183,7 +183,7 @@ async def test_block_downgrade_and_warn_verdicts(open_budgets: Opener) -> None:
     await manager.commit(await manager.reserve(["global"], 0.7, "a"), 0.7)
     with pytest.raises(GatewiseError) as blocked:
         await manager.reserve(["global"], 0.31, "b")
-    assert blocked.value.code is ErrorCode.BUDGET_EXCEEDED and "$0.3 left" in blocked.value.message
+    assert blocked.value.code is ErrorCode.BUDGET_EXCEEDED and "$0.30 left" in blocked.value.message
     assert (await one(manager)).reserved_usd == 0.0  # nothing held
 
     down = await manager.reserve(["project:d"], 0.6, "c")

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from gatewise.analytics.results import CacheOpportunity, Recommendation
-from gatewise.analytics.savings import format_usd
 from gatewise.analytics.source import Reader, Row, any_of, total
+from gatewise.bounds import format_usd
 
 # One row per request with text: its first attempt's time, what it cost, how a cache served it.
 # (Its attempts share the server, tool and text: MIN picks that one value.)

@@ -10,7 +10,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from gatewise.analytics.results import Metric, UsageGroup, UsageReport
-from gatewise.analytics.savings import format_usd
+from gatewise.bounds import format_usd
 
 WIDTH, HEIGHT = 800, 420
 MAX_BARS = 12  # beyond this, category labels stop being readable

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from gatewise.analytics.cache_opportunity import cache_opportunity, cache_recommendation
 from gatewise.analytics.results import CostShare, OptimizationReport, Recommendation, UsageGroup
-from gatewise.analytics.savings import cheapest_model, format_usd, is_premium
+from gatewise.analytics.savings import cheapest_model, is_premium
 from gatewise.analytics.source import (
     IS_HIT,
     LedgerSource,
@@ -20,6 +20,7 @@ from gatewise.analytics.source import (
 )
 from gatewise.analytics.timeframe import window_label
 from gatewise.analytics.usage import usage_analytics
+from gatewise.bounds import format_usd
 from gatewise.catalog import Catalog
 from gatewise.config import ResponseCacheConfig, SearchConfig, TaskType
 from gatewise.ledger.sqlite import window_clause

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 from gatewise.analytics.results import Baseline, BaselineSource
@@ -17,19 +16,6 @@ MILLION = 1_000_000
 def blended(price: Price) -> float:
     """USD per token at the catalogue's 3:1 input:output mix, for ranking models by price."""
     return 0.75 * price[0] + 0.25 * price[1]
-
-
-def format_usd(value: float) -> str:
-    """``$1,234``, ``$12.50`` or ``$0.0031``: two significant digits for small sums, never 1e-05."""
-    if value == 0:
-        return "$0"
-    sign, value = ("-" if value < 0 else ""), abs(value)
-    if value >= 100:
-        return f"{sign}${value:,.0f}"
-    if value >= 1:
-        return f"{sign}${value:,.2f}"
-    decimals = max(2, 1 - math.floor(math.log10(value)))
-    return f"{sign}${value:.{decimals}f}"
 
 
 def is_premium(price: Price | None) -> bool:

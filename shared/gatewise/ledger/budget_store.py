@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, get_args
 
-from gatewise.bounds import MIN_LIMIT_USD, reportable_usd, rounded_usd
+from gatewise.bounds import MIN_LIMIT_USD, format_usd, reportable_usd, rounded_usd
 from gatewise.config import BudgetRule
 from gatewise.errors import ErrorCode, GatewiseError, quoted
 from gatewise.ledger.owners import Owner, is_gone
@@ -83,11 +83,12 @@ def iso_utc(at: datetime) -> str:
     return f"{at:%Y-%m-%dT%H:%M:%SZ}"
 
 
-def usd(amount: float) -> str:
-    """Dollars for people: cents once above a dollar, otherwise enough digits to see a call's cost."""
-    if abs(amount) >= 1:
-        return f"${amount:,.2f}"
-    return "$" + (f"{amount:.6f}".rstrip("0").rstrip(".") or "0")
+def alert_message(scope: str, window: str, key: str, threshold: float, spent: float, limit: float,
+                  resets: str) -> str:
+    """A budget alert as people read it, whichever store raised it."""
+    level = "is used up" if threshold >= 1 else f"has reached {threshold * 100:g}%"
+    return (f"Budget alert: the {scope} {window} budget for {key} {level}: {format_usd(spent)} of "
+            f"{format_usd(limit)} spent. It resets at {resets}.")
 
 
 # --- input checks --------------------------------------------------------------------------------
@@ -511,11 +512,7 @@ class BudgetStore:
                 if spent < threshold * limit * (1 - _EPS):
                     break
                 resets = iso_utc(window_reset(window, key))
-                level = "is used up" if threshold >= 1 else f"has reached {threshold * 100:g}%"
-                message = (
-                    f"Budget alert: the {scope} {window} budget for {key} {level}: {usd(spent)} of "
-                    f"{usd(limit)} spent. It resets at {resets}."
-                )
+                message = alert_message(scope, window, key, threshold, spent, limit, resets)
                 cursor = conn.execute(
                     "INSERT OR IGNORE INTO alerts (ts, scope, window, window_key, threshold,"
                     " spent_usd, limit_usd, message, delivered) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -579,7 +576,7 @@ def _reportable(limit: float, spent: float, reserved: float) -> tuple[tuple[floa
         amount, changed = reportable_usd(value, floor)
         clean.append(amount)
         if changed:
-            moved.append(f"{name} {value!r} as {usd(amount)}")
+            moved.append(f"{name} {value!r} as {format_usd(amount)}")
     warning = (f"Stored amounts out of range are shown as: {'; '.join(moved)}. Set this budget "
                "again with set_budget." if moved else None)
     return (clean[0], clean[1], clean[2]), warning
@@ -604,10 +601,10 @@ def _would_pass(budget: BudgetStatus, amount: float) -> bool:
 def _describe(budget: BudgetStatus, amount: float) -> str:
     """What a call's hold meets: the most it may cost against what the budget has left."""
     return (
-        f"this call may cost up to {usd(amount)} (its worst case), more than the "
-        f"{usd(budget.remaining_usd)} left of the {budget.scope} {budget.window} budget of "
-        f"{usd(budget.limit_usd)} for {budget.window_key} ({usd(budget.spent_usd)} spent, "
-        f"{usd(budget.reserved_usd)} held by calls in flight)"
+        f"this call may cost up to {format_usd(amount)} (its worst case), more than the "
+        f"{format_usd(budget.remaining_usd)} left of the {budget.scope} {budget.window} budget of "
+        f"{format_usd(budget.limit_usd)} for {budget.window_key} ({format_usd(budget.spent_usd)} spent, "
+        f"{format_usd(budget.reserved_usd)} held by calls in flight)"
     )
 
 
@@ -626,7 +623,8 @@ def _exceeded(budget: BudgetStatus, amount: float) -> GatewiseError:
 
 
 def _downgrade_note(budget: BudgetStatus, amount: float, headroom: float) -> str:
-    return f"Downgrade needed: {_describe(budget, amount)}; choose a call costing at most {usd(headroom)}."
+    return (f"Downgrade needed: {_describe(budget, amount)}; "
+            f"choose a call costing at most {format_usd(headroom)}.")
 
 
 def _warn_note(budget: BudgetStatus, amount: float) -> str:

@@ -15,6 +15,7 @@ from typing import Any, Literal, cast
 
 from pydantic import BaseModel, Field
 
+from gatewise.bounds import format_usd
 from gatewise.catalog import Catalog, ModelInfo
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.multimodal.images import LoadedImage, audio_part, check_forwarded_parts, load_images, video_part
@@ -352,7 +353,7 @@ class MultimodalService:
             dropped = "".join(f" {warning}" for warning in returned.warnings())
             raise GatewiseError(ErrorCode.UPSTREAM_ERROR,
                                 f"{out.model}: the model returned no usable image.{dropped} The call "
-                                f"cost ${call.cost_usd:.6f}.",
+                                f"cost {format_usd(call.cost_usd)}.",
                                 hint="Rephrase the prompt or choose another image model.")
         images = returned.images
         saved = save_images(images, save_to, call.request_id) if save_to else [None] * len(images)

@@ -15,6 +15,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from gatewise.bounds import format_usd
 from gatewise.cache import cache_key, should_store
 from gatewise.cache.keys import request_hash
 from gatewise.config import Limits
@@ -192,7 +193,7 @@ class BudgetHold:
                 reservation = await budgets.reserve(scopes, hold, call.request_id)
             if cheaper is None or reservation.verdict == "downgrade":
                 raise GatewiseError(ErrorCode.BUDGET_EXCEEDED,
-                                    f"no model fits the remaining budget (${headroom:.6f}); "
+                                    f"no model fits the remaining budget ({format_usd(headroom)}); "
                                     + "; ".join(reservation.warnings))
             call.use_plan(cheaper)
         call.reservation = reservation

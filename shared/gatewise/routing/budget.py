@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from gatewise.bounds import format_usd
 from gatewise.catalog import PORTKEY_PREFIX
 from gatewise.routing.analyze import CHARS_PER_TOKEN
 from gatewise.routing.policy import HybridPolicy, RoutePlan, RouteRequest
@@ -52,7 +53,7 @@ class BudgetFit:
     def downgrade(self, plan: RoutePlan, max_tokens: int, headroom: float) -> RoutePlan | None:
         """The cheapest capable model alone, when even its worst case fits ``headroom``."""
         pick = self.policy.cheapest(plan.profile, RouteRequest(max_tokens=max_tokens), headroom,
-                                    f"downgraded to fit the budget (${headroom:.6f} left)")
+                                    f"downgraded to fit the budget ({format_usd(headroom)} left)")
         if pick is None or self.worst_case(pick.model, plan, max_tokens) > headroom:
             return None
         skipped = plan.skipped + [(c.model, "over the remaining budget") for c in plan.candidates]

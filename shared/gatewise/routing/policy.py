@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from gatewise.bounds import format_usd
 from gatewise.catalog import Catalog, ModelInfo, prices_of
 from gatewise.config import RoutingConfig, TaskType
 from gatewise.errors import ErrorCode, GatewiseError, quoted
@@ -423,7 +424,7 @@ class _Fit:
         if self.refused is not None:
             return f"does not accept {self.refused} input", cost
         if limit is not None and cost is not None and cost > limit:
-            return f"estimated ${cost:.6f} exceeds the ${limit:.6f} limit", cost
+            return f"estimated {format_usd(cost)} exceeds the {format_usd(limit)} limit", cost
         return None, cost
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from gatewise.bounds import format_usd
 from gatewise.ledger.records import CacheStatus
 from gatewise.pipeline.call import CacheStatusField, SemanticMatchField
 from gatewise.pipeline.guarding import GroundingScoreField
@@ -77,4 +78,4 @@ def research_markdown(result: ResearchResult) -> str:
 
 def _footer(result: Spend, detail: str) -> str:
     notes = "".join(f"\n> {w}" for w in result.warnings)
-    return f"_{result.model} · {detail} · ${result.cost_usd:.6f}_{notes}"
+    return f"_{result.model} · {detail} · {format_usd(result.cost_usd)}_{notes}"

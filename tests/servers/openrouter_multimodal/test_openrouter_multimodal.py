@@ -13,6 +13,7 @@ from gatewise.servers.openrouter_multimodal.server import create_server
 from mcp import Client, StdioServerParameters
 from PIL import Image
 
+from gatewise.bounds import format_usd
 from gatewise.catalog import Catalog
 from gatewise.config import Settings, load_settings
 from repo_paths import CONTRACTS
@@ -368,7 +369,7 @@ async def test_an_answer_with_no_usable_image_is_an_error_that_names_the_cost(co
                            f"returned no usable image. {DROPPED.format(total=4)} The call cost $")
     assert "<script>" not in text and not (tmp_path / "out").exists()
     (row,) = await ledger_rows(mm_settings)
-    assert row.tool == "generate_image" and row.cost_usd > 0 and f"${row.cost_usd:.6f}" in text
+    assert row.tool == "generate_image" and row.cost_usd > 0 and format_usd(row.cost_usd) in text
 
 
 async def test_audio_and_video_are_checked_by_content_before_any_call(connect, upstream, mm_settings,

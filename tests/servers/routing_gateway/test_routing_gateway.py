@@ -325,7 +325,7 @@ async def test_a_cost_limit_keeps_its_answers_apart_in_the_response_cache(connec
     assert again["route"]["reason"] == ("served from the response cache; the stored answer's route: "
                                         "cheapest model that fits (every routed model was skipped)")
     assert again["route"]["skipped"][0] == {"model": "anthropic/claude-opus-5.5",
-                                            "reason": "estimated $0.006076 exceeds the $0.000010 limit"}
+                                            "reason": "estimated $0.0061 exceeds the $0.00001 limit"}
     assert (other_limit["model"], other_limit["cache_status"]) == ("anthropic/claude-opus-5.5", "miss")
     assert upstream.stats()["totals"]["requests"] == 3
 

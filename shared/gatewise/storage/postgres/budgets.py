@@ -47,6 +47,7 @@ from gatewise.ledger.budget_store import (
     _exceeded,
     _warn_note,
     _would_pass,
+    alert_message,
     check_request_id,
     check_scope,
     check_scopes,
@@ -54,7 +55,6 @@ from gatewise.ledger.budget_store import (
     check_window,
     iso_utc,
     status_of,
-    usd,
     window_key,
     window_reset,
 )
@@ -531,9 +531,7 @@ class PostgresBudgets:
                 if (*key, threshold) in self._alerted:
                     continue
                 resets = iso_utc(window_reset(window, key[2]))
-                level = "is used up" if threshold >= 1 else f"has reached {threshold * 100:g}%"
-                message = (f"Budget alert: the {scope} {window} budget for {key[2]} {level}: {usd(total)} of "
-                           f"{usd(limit)} spent. It resets at {resets}.")
+                message = alert_message(scope, window, key[2], threshold, total, limit, resets)
                 inserted = await conn.execute(
                     'INSERT INTO alerts (ts, scope, "window", window_key, threshold, spent_usd, limit_usd,'
                     " message, delivered, claimed_until, attempts)"
