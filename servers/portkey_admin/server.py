@@ -452,7 +452,8 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
             "Providers, integrations, secret references, MCP integrations and MCP servers: list, "
             "get, create, update, delete (confirm). integration: list/update/delete_models (slugs), "
             "list/update_workspaces. mcp_integration: list/update_workspaces, "
-            "list/update_capabilities, metadata. mcp_server: test, list/update_capabilities, "
+            "list/update_capabilities, metadata. mcp_server: list (id: comma-separated ids to list), test, "
+            "list/update_capabilities, "
             "list/update_user_access, list/delete_connections. pricing get: id = provider, model. "
             "Credentials are write-only."),
     )

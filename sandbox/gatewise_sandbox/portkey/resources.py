@@ -766,8 +766,8 @@ def _mcp_server_view(ctx: Ctx, row: Record) -> Record:
 
 
 def _mcp_server_filters(ctx: Ctx, rows: list[Record]) -> list[Record]:
-    wanted = ctx.query.get("id")
-    return _scoped_to_workspace(ctx, [r for r in rows if not wanted or r["id"] == wanted])
+    wanted = {part.strip() for part in ctx.query.get("id", "").split(",") if part.strip()}
+    return _scoped_to_workspace(ctx, [r for r in rows if not wanted or r["id"] in wanted])
 
 
 POLICIES_AND_MCP = [

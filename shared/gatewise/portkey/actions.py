@@ -308,7 +308,8 @@ _INTEGRATIONS = {
         "metadata": Action("mcp_integrations.metadata", path=_MCP),
     },
     "mcp_server": {
-        **_crud("mcp_servers", "id", "id", b.McpServerBody, query=("workspace_id", "search")),
+        # list's `id`: the servers to list, comma-separated (the API's filter)
+        **_crud("mcp_servers", "id", "id", b.McpServerBody, query=("workspace_id", "search", "id")),
         "test": Action("mcp_servers.test", "read", path=_MCP),
         "list_capabilities": Action("mcp_servers.list_capabilities", "list", path=_MCP, query=("type",)),
         "update_capabilities": Action("mcp_servers.update_capabilities", "write", path=_MCP,

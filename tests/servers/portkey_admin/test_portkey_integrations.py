@@ -126,6 +126,11 @@ LIFECYCLES: dict[str, list[Step]] = {
         on("mcp_server", "update_user_access", id="{server}",
            fields={"user_access": [{"user_id": "{user}", "enabled": True}]}),
         on("mcp_server", "list", keep=("busy", last_id)),
+        on("mcp_server", "list",
+           keep=("two", lambda out: f"{out['items'][0]['id']},{out['items'][-1]['id']}")),
+        on("mcp_server", "list", id="{two}",  # the API's filter: ids, comma-separated
+           check=lambda out, kept: {s["id"] for s in out["items"]} == set(kept["two"].split(","))
+           and len(out["items"]) == 2),
         on("mcp_server", "list_capabilities", id="{busy}",
            keep=("capability", lambda out: out["items"][0]["name"])),
         on("mcp_server", "update_capabilities", id="{busy}", fields={
