@@ -16,7 +16,7 @@ from PIL import Image
 from gatewise.catalog import Catalog
 from gatewise.config import load_settings
 from repo_paths import CONTRACTS
-from tool_support import call, check_contract, ledger_rows, unfence
+from tool_support import call, check_contract, error_text, ledger_rows, unfence
 
 CONTRACT = CONTRACTS / "routing_gateway_tools.json"
 CATALOG = Catalog.snapshot()
@@ -179,6 +179,20 @@ async def test_images_argument_goes_through_the_media_pipeline(connect, upstream
             bad = await client.call_tool("routed_complete", {"prompt": "Describe it", "images": [source]})
             assert bad.is_error and code in bad.content[0].text, source
     assert upstream.stats()["totals"]["requests"] == 1
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("javascript:alert(1)", "UNSAFE_URL: Only http(s) URLs are fetched, not 'javascript' URLs."),
+    ("mailto:someone@example.com", "UNSAFE_URL: Only http(s) URLs are fetched, not 'mailto' URLs."),
+    ("Gopher://example.com/_", "UNSAFE_URL: Only http(s) URLs are fetched, not 'gopher' URLs."),
+    ("C:/pictures/cat.png", "UNSAFE_PATH"),  # a Windows drive, read as a path
+    ("./cat:1.png", "UNSAFE_PATH"),
+])
+async def test_an_image_source_is_refused_by_what_it_is(connect, upstream, source: str, message: str) -> None:
+    async with connect() as client:
+        text = await error_text(client, "routed_complete", {"prompt": "Describe it", "images": [source]})
+    assert message in text
+    assert upstream.stats()["totals"]["requests"] == 0
 
 
 async def test_a_requests_images_share_one_decode_budget(upstream, sandbox, tmp_path: Path) -> None:
