@@ -318,6 +318,21 @@ async def test_response_cache_hit_is_free_and_recorded(connect, upstream, settin
     assert sorted(r.cache_status for r in rows) == ["bypass", "hit_exact", "miss", "miss", "refresh"]
 
 
+async def test_a_sampled_request_is_answered_afresh_unless_the_caller_opts_in(connect, upstream) -> None:
+    """temperature > 0 asks for a new sample: neither cache serves or keeps one, as the semantic
+    cache never did, unless cache_sampled says a stored answer will do."""
+    args = {"prompt": "Suggest a name for a bakery", "model": "gpt-4o-mini", "temperature": 0.9}
+    async with connect() as client:
+        sampled = [await call(client, "routed_complete", args) for _ in range(2)]
+        opted = [await call(client, "routed_complete", {**args, "cache_sampled": True}) for _ in range(2)]
+        cold = await call(client, "routed_complete", {**args, "temperature": 0})
+        again = await call(client, "routed_complete", {**args, "temperature": 0})
+    assert [o["cache_status"] for o in sampled] == ["bypass", "bypass"]
+    assert [o["cache_status"] for o in opted] == ["miss", "hit_exact"]
+    assert (cold["cache_status"], again["cache_status"]) == ("miss", "hit_exact")
+    assert upstream.stats()["models"]["openai/gpt-4o-mini"]["requests"] == 4
+
+
 PROOF = "Find all integer solutions of x^2 - 2y^2 = 1 and prove there are no others."
 TINY = 0.00001  # below every premium model's estimate for PROOF: the route's rescue answers
 
