@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -122,11 +123,12 @@ class SandboxState:
 
     def receive(self, model: str, messages: Any) -> None:
         """Keep the roles and texts (each cut at ``MAX_RECEIVED_CHARS``) of the last
-        ``MAX_RECEIVED_MESSAGES`` messages of one chat request, as sent: a request refused as
-        malformed is kept too, so a client can be shown to have sent nothing."""
+        ``MAX_RECEIVED_MESSAGES`` messages of one chat request, as sent, with the other message
+        fields the chat format names where given (``name``, ``tool_call_id``, ``tool_calls``): a
+        request refused as malformed is kept too, so a client can be shown to have sent nothing."""
         listed = messages[-MAX_RECEIVED_MESSAGES:] if isinstance(messages, list) else []
         texts = [{"role": str(m.get("role"))[:MAX_ROLE_CHARS],
-                  "text": content_text(m.get("content"))[0][:MAX_RECEIVED_CHARS]}
+                  "text": content_text(m.get("content"))[0][:MAX_RECEIVED_CHARS], **_named_fields(m)}
                  for m in listed if isinstance(m, dict)]
         with self._lock:
             self.received.append({"model": model[:MAX_MODEL_CHARS], "messages": texts})
@@ -265,3 +267,13 @@ def _complete_item(item: Mapping[str, Any]) -> dict[str, Any]:
     top.setdefault("is_moderated", False)
     out["top_provider"] = top
     return out
+
+
+def _named_fields(message: dict[str, Any]) -> dict[str, Any]:
+    """A message's fields besides role and content, as received (their text cut at
+    ``MAX_RECEIVED_CHARS``)."""
+    kept: dict[str, Any] = {
+        key: str(message[key])[:MAX_RECEIVED_CHARS] for key in ("name", "tool_call_id") if key in message}
+    if "tool_calls" in message:
+        kept["tool_calls"] = json.dumps(message["tool_calls"])[:MAX_RECEIVED_CHARS]
+    return kept

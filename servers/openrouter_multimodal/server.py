@@ -169,8 +169,9 @@ def create_server(settings: Settings) -> MCPServer[MultimodalService]:
         max_age_s: Annotated[Seconds | None, Field(
             description="Accept a cached answer only if at most this many seconds old.")] = None,
         cache_sampled: Annotated[bool, Field(description=(
-            "With temperature > 0, still accept the semantic cache's answer to a question that "
-            "means the same (off: such calls always sample afresh)."))] = False,
+            "With temperature > 0, still use the caches: a stored answer to the same request, or "
+            "to a question that means the same, may be served, and the fresh one is stored (off: "
+            "such calls always sample afresh and store nothing)."))] = False,
     ) -> Annotated[CallToolResult, ChatOutput]:
         extra = drop_none({"max_tokens": max_tokens, "temperature": temperature, "tools": tools,
                            "tool_choice": tool_choice, "response_format": response_format,

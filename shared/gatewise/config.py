@@ -416,6 +416,7 @@ class Limits(_Block):
     max_prompt_chars: Count = Field(400_000, gt=0)
     max_messages: Count = Field(500, gt=0)
     max_content_parts: Count = Field(1000, gt=0)  # in all of one call's messages
+    max_tool_calls: Count = Field(500, gt=0)  # the assistant turns' tool calls, in all of one call's messages
     max_output_tokens: Tokens = 32_768
     # Sent when the caller gives no max_tokens, so every call's worst-case cost is bounded.
     default_max_tokens: Tokens = 4096

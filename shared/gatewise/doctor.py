@@ -183,7 +183,8 @@ def limits_line(settings: Settings) -> str:
     lim = settings.limits
     return (f"limits: connect {lim.connect_timeout_s:g}s, read {lim.read_timeout_s:g}s, a call "
             f"{lim.deadline_s:g}s, {lim.max_retries} retries; prompts ≤ {lim.max_prompt_chars:,} chars, "
-            f"{lim.max_messages} messages, {lim.max_content_parts:,} content parts; answers ≤ "
+            f"{lim.max_messages} messages, {lim.max_content_parts:,} content parts, {lim.max_tool_calls:,} "
+            f"tool calls; answers ≤ "
             f"{lim.max_output_tokens:,} tokens (default {lim.default_max_tokens:,}), upstream bodies ≤ "
             f"{lim.max_response_bytes:,} bytes, stdio frames ≤ {lim.max_stdio_frame_bytes:,} bytes")
 

@@ -8,13 +8,12 @@ result.
 
 from __future__ import annotations
 
-import copy
 import json
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from gatewise.bounds import USD, FiniteJSON, Seconds, Temperature, Tokens
+from gatewise.bounds import USD, Seconds, Temperature, Tokens
 from gatewise.caller import call_project
 from gatewise.catalog import PORTKEY_PREFIX, Catalog
 from gatewise.config import PROJECT_PATTERN, TaskType
@@ -42,19 +41,12 @@ from gatewise.routing.sticky import StickyRoutes, conversation_key
 from gatewise.runtime import Runtime
 from gatewise.search.citations import Citation, from_annotations, unusable_warning
 from gatewise.search.forms import SearchOptions
-from gatewise.strict_types import JsonObject, StringMap
-from gatewise.upstream.chat import Content, ContentPart, Message, image_url_of, is_image
+from gatewise.strict_types import StringMap
+from gatewise.upstream.chat import ContentPart, Message, image_url_of, is_image
+from gatewise.upstream.chat_input import ChatMessage
 
 SERVER_NAME = "routing-gateway"
 CONVERSATION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$"
-
-
-class ChatMessage(BaseModel):
-    role: Literal["system", "developer", "user", "assistant"]
-    content: Annotated[str | list[JsonObject], FiniteJSON] = Field(
-        description="Text, or OpenAI-style content parts, each a JSON object or its JSON text: "
-                    "{type: text, text}, {type: image_url, image_url: {url}}, or input_audio, "
-                    "video_url and file parts. A malformed part is refused before any model is called.")
 
 
 class CompletionRequest(BaseModel):
@@ -88,8 +80,9 @@ class CompletionRequest(BaseModel):
     max_age_s: Seconds | None = Field(
         None, description="Accept a cached answer only if at most this many seconds old.")
     cache_sampled: bool = Field(False, description=(
-        "With temperature > 0, still accept the semantic cache's answer to a question that means "
-        "the same (off: such calls always sample afresh)."))
+        "With temperature > 0, still use the caches: a stored answer to the same request, or to a "
+        "question that means the same, may be served, and the fresh one is stored (off: such calls "
+        "always sample afresh and store nothing)."))
     web_search: bool | None = Field(None, description=(
         "true: answer from a live web search and return its citations (adds a search fee, about "
         "$0.005-0.012); false: never search; empty: search when the query asks for fresh information."))
@@ -115,8 +108,7 @@ class CompletionRequest(BaseModel):
         if self.messages is not None:
             # A caller's parts go on as written once the pipeline has checked them against the chat
             # format; gatewise itself reads only the text and image parts, found by their type.
-            messages = [{"role": m.role, "content": cast(Content, copy.deepcopy(m.content))}
-                        for m in self.messages]
+            messages = [m.as_sent() for m in self.messages]
         else:
             messages = [{"role": "system", "content": self.system}] if self.system else []
             messages.append({"role": "user", "content": self.prompt})
@@ -297,13 +289,14 @@ class RoutingGateway:
         semantic = None  # the semantic cache off, or a call that may not use it: nothing to work out
         if self.runtime.settings.caching.semantic_cache.enabled and not request.no_cache:
             semantic = SemanticPolicy(self._answering_models(request, messages),
-                                      sampled_ok=request.cache_sampled, scope=_answer_depends_on(request))
+                                      scope=_answer_depends_on(request))
         return Call(
             SERVER_NAME, "routed_complete", messages, lambda call: self._result(call, request.explain),
             params=params,
             executor=self.executor, project=request.project, budget=self.budget,
             cache=CachePolicy(self.runtime.exact_cache, no_cache=request.no_cache,
                               force_refresh=request.force_refresh, max_age_s=request.max_age_s,
+                              sampled_ok=request.cache_sampled,
                               key={"task": request.task, "model": request.model,
                                    **_answer_depends_on(request)},
                               semantic=semantic),

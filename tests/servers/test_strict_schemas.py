@@ -19,13 +19,13 @@ from tool_support import call, error_text
 
 
 def open_objects(node: Any, path: str = "") -> list[str]:
-    """Where a schema allows keys it does not name, or points at a definition."""
+    """Where a schema allows keys it does not name (every object says additionalProperties: false,
+    as strict mode needs), or points at a definition."""
     found = []
     if isinstance(node, dict):
         if "$ref" in node:
             found.append(f"{path} ($ref)")
-        if node.get("type") == "object" and node.get("additionalProperties") is not False and (
-                not node.get("properties") or "additionalProperties" in node):
+        if node.get("type") == "object" and node.get("additionalProperties") is not False:
             found.append(path)
         found += [p for key, value in node.items() for p in open_objects(value, f"{path}/{key}")]
     elif isinstance(node, list):

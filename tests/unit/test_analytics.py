@@ -142,6 +142,25 @@ async def test_latency_percentiles_use_nearest_rank_over_successful_attempts(tmp
     assert (totals.latency_p50_ms, totals.latency_p95_ms, totals.latency_p99_ms) == (50.0, 95.0, 99.0)
 
 
+async def test_money_figures_are_rounded_and_a_spend_over_the_baseline_is_explained(tmp_path: Path) -> None:
+    # Twelve answers priced exactly at the baseline's price: their float sum is 1e-19 off it.
+    at_baseline = [call(request_id=f"r{i}") for i in range(12)]
+    path = await write(tmp_path / "even.sqlite3", at_baseline)
+    even = (await usage_analytics(path, CATALOG, since=None, until=None, group_by="none")).totals
+    assert (even.savings_usd, even.savings_pct) == (0.0, 0.0)
+    assert even.cost_usd == even.baseline_cost_usd == round(12 * MINI_COST, 9)
+    # The upstream charged more than the catalogue price (a failed attempt billed, a search fee).
+    billed = [call(request_id="a", cost_usd=2.5 * MINI_COST),
+              failed(request_id="a", attempt=1, cost_usd=0.001)]
+    path = await write(tmp_path / "over.sqlite3", billed)
+    report = await usage_analytics(path, CATALOG, since=None, until=None, group_by="none")
+    over = report.totals
+    assert over.savings_usd == round(MINI_COST - 2.5 * MINI_COST - 0.001, 9) < 0
+    assert over.savings_pct == pytest.approx(100 * over.savings_usd / MINI_COST)
+    assert any(note.startswith("Spend exceeds the baseline by $0.0011: the spend is what the upstream "
+                               "charged") for note in report.notes), report.notes
+
+
 async def test_savings_against_an_explicit_baseline(mixed: Path) -> None:
     report = await usage_analytics(mixed, CATALOG, since=WEEK[0], until=WEEK[1], group_by="model",
                                    baseline_model="opus")  # a short name resolves

@@ -23,14 +23,29 @@ GOOD_PARTS: list[dict[str, Any]] = [
 ]
 
 
+NO_CONTENT = "(only an assistant or tool turn may have none)"
+
+
 def user(*parts: Any) -> list[dict[str, Any]]:
     return [{"role": "system", "content": "Be brief."}, {"role": "user", "content": list(parts)}]
 
 
-def refusal(messages: list[dict[str, Any]], max_parts: int = 1000) -> GatewiseError:
+def refusal(messages: list[dict[str, Any]], max_parts: int = 1000, max_calls: int = 500
+            ) -> GatewiseError:
     with pytest.raises(GatewiseError) as info:
-        check_messages(messages, max_parts)
+        check_messages(messages, max_parts, max_calls)
     return info.value
+
+
+def called(*ids: str, arguments: str = '{"city": "Paris"}') -> dict[str, Any]:
+    """An assistant turn calling a tool once per id."""
+    function = {"name": "get_weather", "arguments": arguments}
+    return {"role": "assistant", "content": None,
+            "tool_calls": [{"id": i, "type": "function", "function": function} for i in ids]}
+
+
+def answer(call_id: Any, content: str = "18C") -> dict[str, Any]:
+    return {"role": "tool", "tool_call_id": call_id, "content": content}
 
 
 def nested(depth: int) -> dict[str, Any]:
@@ -42,10 +57,8 @@ def nested(depth: int) -> dict[str, Any]:
 
 
 def test_every_documented_part_passes() -> None:
-    check_messages(user(*GOOD_PARTS), 1000)
-    check_messages([{"role": "assistant", "content": None, "tool_calls": [{"id": "1"}]},
-                    {"role": "tool", "tool_call_id": "1", "content": "42"}], 1000)
-    check_messages(user(nested(MAX_PART_DEPTH)), 1000)
+    check_messages(user(*GOOD_PARTS), 1000, 500)
+    check_messages(user(nested(MAX_PART_DEPTH)), 1000, 500)
 
 
 @pytest.mark.parametrize(("part", "problem"), [
@@ -101,8 +114,13 @@ def test_the_reported_part_nested_400_deep_is_refused_without_recursion() -> Non
                              "not null"),
     ({"role": "robot" * 30, "content": "x"}, "messages[0]: the role must be one of system, developer, user, "
                                              f"assistant, tool, not '{('robot' * 12)[:59]}…'"),
-    ({"role": "user"}, "messages[0]: a user message needs content"),
-    ({"role": "system", "content": None}, "messages[0]: a system message needs content"),
+    ({"role": "user"}, f"messages[0]: a user message needs content {NO_CONTENT}"),
+    ({"role": "system", "content": None}, f"messages[0]: a system message needs content {NO_CONTENT}"),
+    ({"role": "user", "content": ""}, f"messages[0]: a user message needs content {NO_CONTENT}"),
+    ({"role": "user", "content": " \n"}, f"messages[0]: a user message needs content {NO_CONTENT}"),
+    ({"role": "developer", "content": []}, f"messages[0]: a developer message needs content {NO_CONTENT}"),
+    ({"role": "user", "content": [{"type": "text", "text": " "}]},
+     f"messages[0]: a user message needs content {NO_CONTENT}"),
     ({"role": "user", "content": {"type": "text", "text": "x"}},
      "messages[0]: content must be text or a list of parts, not an object"),
     ({"role": "user", "content": 42}, "messages[0]: content must be text or a list of parts, not a number"),
@@ -116,7 +134,68 @@ def test_parts_are_counted_across_the_messages() -> None:
     text = {"type": "text", "text": "x"}
     messages = [{"role": "user", "content": [text] * 3}, {"role": "assistant", "content": "ok"},
                 {"role": "user", "content": [text] * 2}]
-    check_messages(messages, 5)
+    check_messages(messages, 5, 500)
     error = refusal(messages, 4)
     assert (error.code, error.message) == (
         ErrorCode.TOO_LARGE, "5 content parts exceed the limit of 4 (limits.max_content_parts)")
+
+
+def test_a_tool_conversation_in_the_chat_format_passes() -> None:
+    check_messages([{"role": "user", "content": "Weather in Paris and Rome?", "name": "ana"},
+                    called("c1", "c2"), answer("c2"), answer("c1", ""),
+                    {"role": "assistant", "content": "18C in both."},
+                    {"role": "user", "content": "And Oslo?"}, called("c1", arguments="{}"), answer("c1")],
+                   1000, 500)
+
+
+@pytest.mark.parametrize(("messages", "problem"), [
+    ([{"role": "user", "content": "x"}, answer("c1")],
+     "messages[1]: tool_call_id 'c1' answers no tool call of the assistant message before it"),
+    ([called("c1"), answer("c1"), answer("c1")],
+     "messages[2]: tool_call_id 'c1' answers no tool call of the assistant message before it"),
+    ([called("c1"), {"role": "user", "content": "x"}, answer("c1")],
+     "messages[2]: tool_call_id 'c1' answers no tool call of the assistant message before it"),
+    ([called("c1"), answer(None)], "messages[1]: tool_call_id null answers no tool call"),
+    ([called("c1"), {**answer("c1"), "name": "get_weather"}], "messages[1]: a tool message takes no `name`"),
+    ([{"role": "user", "content": "x", "name": "bob smith"}],
+     "messages[0]: name 'bob smith' must be 1-128 letters, digits, _ . : or -"),
+    ([{"role": "user", "content": "x", "tool_calls": called("c1")["tool_calls"]}],
+     "messages[0]: only an assistant message has `tool_calls`, not a user message"),
+    ([{"role": "user", "content": "x", "tool_call_id": "c1"}],
+     "messages[0]: only a tool message has `tool_call_id`, not a user message"),
+    ([{"role": "assistant", "content": None, "tool_calls": []}],
+     "messages[0]: tool_calls must be a non-empty list of calls, not a list"),
+    ([called("c1", "c1")], "messages[0]: tool_calls[1]: the id 'c1' is used twice"),
+    ([called("")], "messages[0]: tool_calls[0]: `id` must be a non-empty string of at most 256 characters"),
+    ([called("c" * 257)], "messages[0]: tool_calls[0]: `id` must be a non-empty string of at most 256"),
+    ([called("c1", arguments="{'city': 'Paris'}")],
+     "messages[0]: tool_calls[0]: function.arguments is not valid JSON text (finite numbers only)"),
+    ([called("c1", arguments='{"n": NaN}')],
+     "messages[0]: tool_calls[0]: function.arguments is not valid JSON text (finite numbers only)"),
+    ([called("c1", arguments='["Paris"]')],
+     "messages[0]: tool_calls[0]: function.arguments must be the JSON text of an object, not of a list"),
+    ([called("c1", arguments="[" * 50_000)],
+     "messages[0]: tool_calls[0]: function.arguments is not valid JSON text (finite numbers only)"),
+    ([called("c1", arguments='{"a": ' * 40 + "1" + "}" * 40)],
+     "messages[0]: tool_calls[0]: function.arguments nests objects or lists more than 32 levels deep"),
+    ([{"role": "assistant", "tool_calls": [{"id": "c1", "type": "function",
+                                            "function": {"name": "get weather", "arguments": "{}"}}]}],
+     "messages[0]: tool_calls[0]: function.name 'get weather' must be 1-128 letters, digits, _ . : or -"),
+    ([{"role": "assistant", "tool_calls": [{"id": "c1", "type": "custom", "function": {}}]}],
+     "messages[0]: tool_calls[0]: `type` must be 'function', not 'custom'"),
+    ([{"role": "assistant", "tool_calls": [{"id": "c1", "type": "function",
+                                            "function": {"name": "f", "arguments": {"city": "Paris"}}}]}],
+     "messages[0]: tool_calls[0]: function.arguments must be the JSON text of an object, not an object"),
+])
+def test_a_malformed_tool_turn_is_named(messages: list[dict[str, Any]], problem: str) -> None:
+    error = refusal(messages)
+    assert error.code is ErrorCode.INVALID_INPUT
+    assert error.message.startswith(problem) and "tool_call_id" in error.hint and len(error.message) < 200
+
+
+def test_tool_calls_are_counted_across_the_messages() -> None:
+    messages = [called("a", "b"), answer("a"), answer("b"), called("c"), answer("c")]
+    check_messages(messages, 1000, 3)
+    error = refusal(messages, max_calls=2)
+    assert (error.code, error.message) == (
+        ErrorCode.TOO_LARGE, "3 tool calls exceed the limit of 2 (limits.max_tool_calls)")

@@ -49,8 +49,10 @@ class UsageGroup(BaseModel):
     baseline_cost_usd: float | None = Field(
         None, description="What the successful attempts would have cost on the baseline model"
     )
-    savings_usd: float | None = None
-    savings_pct: float | None = None
+    savings_usd: float | None = Field(None, description=(
+        "baseline_cost_usd - cost_usd, to a billionth of a dollar; negative when the spend exceeded "
+        "the baseline (failed attempts, search fees, upstream prices above the catalogue's)"))
+    savings_pct: float | None = Field(None, description="savings_usd as a percentage of baseline_cost_usd")
 
 
 class UsageReport(BaseModel):
@@ -96,7 +98,12 @@ class CacheOpportunity(BaseModel):
         "same tool less than its TTL (exact_ttl_s, or tool_ttl_s's) earlier; an upper bound, the "
         "cache also keys on model and parameters"))
     exact_repeats_served: int = Field(0, description="Of those, answered from a cache (exact or semantic)")
-    exact_repeats_paid: int = Field(0, description="Of those, sent upstream and paid for")
+    exact_repeats_refreshed: int = Field(0, description=(
+        "Of those, force_refresh calls: paid for on purpose, and left out of the paid ones"))
+    exact_repeats_paid: int = Field(0, description="Of those, the rest: sent upstream and paid for")
+    exact_repeats_bypassed: int = Field(0, description=(
+        "Of the paid ones, calls that skipped the cache (no_cache, temperature > 0 without "
+        "cache_sampled, or caching off); the others looked it up and missed"))
     exact_saving_usd: float = Field(0.0, description="Measured: what the paid repeats cost")
     semantic_hits: int = Field(0, description="Measured: calls the semantic cache answered")
     semantic_hit_rate: float | None = Field(None, description=(

@@ -23,6 +23,7 @@ from gatewise.analytics.source import (
     total,
 )
 from gatewise.analytics.timeframe import window_label
+from gatewise.bounds import format_usd, rounded_usd
 from gatewise.catalog import Catalog
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger.guardrail_events import CheckCounts, EventFilter
@@ -185,6 +186,7 @@ def _priced(catalog: Catalog, models: list[str], baseline_model: str | None, *, 
 
     def report(group_by: GroupBy, group_rows: list[Rows], total_rows: list[Rows]) -> UsageReport:
         group_keys = _ordered_keys(group_rows[0], group_by)
+        totals = _group(None, [rows.get(None) for rows in total_rows], price)
         groups = [_group(key, [rows.get(key) for rows in group_rows], price) for key in group_keys]
         if group_by == "day":
             groups.sort(key=lambda g: g.key or "")
@@ -196,10 +198,10 @@ def _priced(catalog: Catalog, models: list[str], baseline_model: str | None, *, 
             window=window_label(since, until),
             group_by=group_by,
             baseline=baseline,
-            totals=_group(None, [rows.get(None) for rows in total_rows], price),
+            totals=totals,
             groups=groups,
             guardrails=guardrails,
-            notes=_notes(catalog, models, baseline.model, baseline.source),
+            notes=_notes(catalog, models, baseline.model, baseline.source) + _overspend_note(totals),
         )
 
     return report
@@ -228,7 +230,8 @@ def _group(key: str | None, rows: list[Row | None], price: Price | None) -> Usag
     figures: dict[str, Any] = {"key": key}
     ok_tokens_in = ok_tokens_out = cost = 0.0
     if attempts is not None:
-        cost = attempts["cost_usd"]
+        # Rounded as budgets are: a sum of float costs leaves residue (1.6e-19) where none was spent.
+        cost = rounded_usd(attempts["cost_usd"])
         ok_tokens_in, ok_tokens_out = attempts["ok_tokens_in"], attempts["ok_tokens_out"]
         figures.update(
             attempts=attempts["attempts"],
@@ -249,13 +252,24 @@ def _group(key: str | None, rows: list[Row | None], price: Price | None) -> Usag
             latency_p50_ms=latency["p50"], latency_p95_ms=latency["p95"], latency_p99_ms=latency["p99"]
         )
     if price is not None:
-        baseline = ok_tokens_in * price[0] + ok_tokens_out * price[1]
+        baseline = rounded_usd(ok_tokens_in * price[0] + ok_tokens_out * price[1])
+        saved = rounded_usd(baseline - cost)
         figures.update(
             baseline_cost_usd=baseline,
-            savings_usd=baseline - cost,
-            savings_pct=100 * (baseline - cost) / baseline if baseline > 0 else 0.0,
+            savings_usd=saved,
+            savings_pct=100 * saved / baseline if baseline > 0 else 0.0,
         )
     return UsageGroup(**figures)
+
+
+def _overspend_note(totals: UsageGroup) -> list[str]:
+    """Why the spend can exceed the baseline: a negative saving is a true figure, not a fault."""
+    if totals.savings_usd is None or totals.savings_usd >= 0:
+        return []
+    return [f"Spend exceeds the baseline by {format_usd(-totals.savings_usd)}: the spend is what "
+            "the upstream charged (including failed attempts, web search fees and prices above the "
+            "catalogue's), while the baseline prices only the answered calls' tokens at the "
+            "baseline model's catalogue price."]
 
 
 def _notes(catalog: Catalog, models: list[str], baseline: str | None, source: str) -> list[str]:

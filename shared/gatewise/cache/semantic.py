@@ -215,20 +215,17 @@ class SemanticStats:
     memory_bytes: int
 
 
-def request_is_cacheable(request: Mapping[str, Any], *, temperature_ok: bool = False) -> str | None:
+def request_is_cacheable(request: Mapping[str, Any]) -> str | None:
     """None when a chat request may be answered from the semantic cache, else the reason not.
 
-    Tools, images, audio, files and ``response_format`` make an answer depend on more than the
-    question's wording; a temperature above 0 asks for a fresh sample, so it needs the caller's
-    opt-in. A request without a temperature is treated like the exact cache treats it."""
+    Tools (offered, called or answered), images, audio, files and ``response_format`` make an
+    answer depend on more than the question's wording. (A sampled call is left out of both caches
+    before this, unless its caller opted in: ``Call.skips_cache``.)"""
     for name in ("tools", "functions", "tool_choice", "response_format"):
         if request.get(name):
             return name
     if (request.get("n") or 1) > 1:
         return "n"
-    temperature = request.get("temperature")
-    if temperature is not None and temperature > 0 and not temperature_ok:
-        return "temperature"
     messages = request.get("messages") or []
     if not messages or messages[-1].get("role") != "user":
         return "last turn is not the user's"

@@ -9,8 +9,9 @@ each check's time, never a matched value.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
@@ -20,6 +21,7 @@ from gatewise.guardrails.moderation import ModelCall
 from gatewise.guardrails.texts import split
 from gatewise.guardrails.verdict import Verdict
 from gatewise.strict_types import JsonObject
+from gatewise.upstream.chat_input import ChatMessage
 
 if TYPE_CHECKING:
     from gatewise.guardrails.pipeline import GuardrailPipeline
@@ -33,11 +35,18 @@ MAX_OVERRIDE_BYTES = 64 * 1024  # a blocklist or a set of Portkey guardrails, no
 Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
 
 
-class GuardrailMessage(BaseModel):
-    role: Literal["system", "developer", "user", "assistant", "tool"]
+class GuardrailMessage(ChatMessage):
+    """A message as routed_complete takes it (tool calls and tool turns included), its content
+    bounded for a dry run."""
+
     content: Annotated[Text | Annotated[list[JsonObject], Field(max_length=MAX_MESSAGES)],
-                       FiniteJSON] = Field(description="Text, or OpenAI-style parts ({type: text, text}), "
-                                                       "each a JSON object or its JSON text")
+                       FiniteJSON] | None = Field(None, description=(
+                           "Text, or OpenAI-style parts ({type: text, text}), each a JSON object or its "
+                           "JSON text; none only on an assistant turn with tool_calls"))
+
+
+def _as_sent(messages: Sequence[GuardrailMessage]) -> list[dict[str, Any]]:
+    return [cast(dict[str, Any], m.as_sent()) for m in messages]
 
 
 class GuardrailCheckRequest(BaseModel):
@@ -74,7 +83,7 @@ class GuardrailCheckRequest(BaseModel):
         if self.messages is not None and not self.messages:
             raise ValueError("`messages` is empty")
         if self.messages is not None and sum(len(r.text) for r in split(
-                [m.model_dump() for m in self.messages])) > MAX_TOTAL_CHARS:
+                _as_sent(self.messages))) > MAX_TOTAL_CHARS:
             raise ValueError(f"`messages` hold over {MAX_TOTAL_CHARS:,} characters of text")
         return self
 
@@ -140,7 +149,7 @@ async def check_text(request: GuardrailCheckRequest, running: GuardrailPipeline 
     if request.direction == "input":
         notes += [] if pipeline.checks_input else ["no input check is switched on in these settings"]
         given = request.text if request.text is not None else \
-            [m.model_dump() for m in request.messages or []]
+            _as_sent(request.messages or [])
         verdict = await pipeline.check_input(given)
     else:
         notes += [] if pipeline.checks_output else ["no output check is switched on in these settings"]

@@ -287,7 +287,7 @@ def _timed(fn: Any, *args: Any, **kwargs: Any) -> CheckResult:
 
 
 def _last_text(messages: Sequence[dict[str, Any]]) -> str:
-    refs = [r for r in split(messages) if r.message == len(messages) - 1]
+    refs = [r for r in split(messages) if r.message == len(messages) - 1 and r.call is None]
     return "\n".join(r.text for r in refs)
 
 

@@ -24,6 +24,7 @@ class TextRef:
     role: str | None = None
     message: int | None = None
     part: int | None = None
+    call: int | None = None  # the index of the tool call whose arguments these are
     _view: View | None = field(default=None, repr=False)
 
     @property
@@ -58,6 +59,13 @@ def split(messages_or_text: str | Sequence[dict[str, Any]]) -> list[TextRef]:
                 text = part.get("text") if isinstance(part, dict) and part.get("type") == "text" else None
                 if isinstance(text, str):
                     refs.append(TextRef(text, role, i, j))
+        # The arguments of an assistant turn's tool calls are sent too, and may carry what the
+        # user gave the model (an email to send to): checked as the turn's text is.
+        for k, call in enumerate(message.get("tool_calls") or ()):
+            function = call.get("function") if isinstance(call, dict) else None
+            arguments = function.get("arguments") if isinstance(function, dict) else None
+            if isinstance(arguments, str):
+                refs.append(TextRef(arguments, role, i, call=k))
     return refs
 
 
@@ -69,7 +77,10 @@ def rebuild(messages: Sequence[dict[str, Any]], refs: list[TextRef], new_texts: 
         if ref.message is None or text == ref.text:
             continue
         message = out[ref.message]
-        if ref.part is None:
+        if ref.call is not None:
+            calls = message["tool_calls"] = [dict(c) for c in message["tool_calls"]]
+            calls[ref.call]["function"] = {**calls[ref.call]["function"], "arguments": text}
+        elif ref.part is None:
             message["content"] = text
         else:
             if message["content"] is messages[ref.message]["content"]:

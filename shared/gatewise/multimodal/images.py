@@ -6,6 +6,7 @@ import asyncio
 import base64
 import binascii
 import functools
+import re
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _WEB_SCHEMES = ("http://", "https://")
+# RFC 3986's scheme syntax, at least two characters (one is a Windows drive letter).
+_URL_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]+):")
 AudioFormat = Literal["wav", "mp3", "flac", "m4a", "ogg", "aac", "aiff"]  # OpenRouter's input_audio.format
 AUDIO_FORMATS: tuple[str, ...] = get_args(AudioFormat)
 VIDEO_FORMATS = "mp4, webm, mov or mpeg"
@@ -70,9 +73,15 @@ def read_local(source: str, media: MediaConfig) -> bytes:
 
 
 def _refuse_other_schemes(source: str) -> None:
-    scheme, sep, _ = source.partition("://")
-    if sep and scheme.isalpha():
-        raise GatewiseError(ErrorCode.UNSAFE_URL, f"Only http(s) URLs are fetched, not {scheme}:// URLs.")
+    """A source that starts like a URL of another scheme (``gopher://``, ``javascript:``,
+    ``mailto:``) is a URL, not a file name: refused by its scheme. One letter before the colon is
+    a Windows drive, and a file whose name starts like a scheme is written ``./name``."""
+    scheme = _URL_SCHEME.match(source)
+    if scheme is not None:
+        raise GatewiseError(ErrorCode.UNSAFE_URL, f"Only http(s) URLs are fetched, not "
+                                                  f"{quoted(scheme.group(1).lower())} URLs.",
+                            hint="Give an http(s) or data: URL, or a local path (./name for a file "
+                                 "whose name contains a colon).")
 
 
 async def load_images(sources: Sequence[str], media: MediaConfig) -> list[LoadedImage]:

@@ -86,7 +86,7 @@ class ChatCaching:
     no_cache: bool = False  # neither read nor store
     force_refresh: bool = False  # skip a stored answer, store the fresh one
     max_age_s: float | None = None  # accept a stored answer at most this old
-    cache_sampled: bool = False  # with temperature > 0, still accept a paraphrase's answer
+    cache_sampled: bool = False  # with temperature > 0, still read and store the caches
 
 
 def _chat_from_cache(call: Call[ChatOutput], value: dict[str, Any], age_s: float) -> ChatOutput:
@@ -275,8 +275,8 @@ class MultimodalService:
         models = (model_id, *params.get("models", ()))  # the fallbacks may answer too
         policy = CachePolicy(self.runtime.exact_cache, no_cache=options.no_cache,
                              force_refresh=options.force_refresh, max_age_s=options.max_age_s,
-                             key={"model": model_id},
-                             semantic=SemanticPolicy(models, sampled_ok=options.cache_sampled))
+                             sampled_ok=options.cache_sampled, key={"model": model_id},
+                             semantic=SemanticPolicy(models))
         return {"cache": policy, "revive": _chat_from_cache}
 
     # -- audio and video ----------------------------------------------------------------------

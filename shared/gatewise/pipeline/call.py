@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 CacheStatusField = Annotated[CacheStatus, Field(description=(
     "hit_exact / hit_semantic: answered from the response cache, at no cost; miss: not in the "
     "cache, answered upstream; refresh: force_refresh skipped the cache and stored the fresh "
-    "answer; bypass: the cache was not used (no_cache, caching off, or a tool that never caches)"))]
+    "answer; bypass: the cache was not used (no_cache, temperature > 0 without cache_sampled, caching "
+    "off, or a tool that never caches)"))]
 
 
 @dataclass(slots=True)
@@ -42,6 +43,9 @@ class CachePolicy:
     no_cache: bool = False  # neither read nor store
     force_refresh: bool = False  # skip the read, store the fresh answer
     max_age_s: float | None = None  # serve only an answer at most this old
+    # A temperature above 0 asks for a fresh sample: such a call neither reads nor stores either
+    # cache unless its caller opts in (cache_sampled).
+    sampled_ok: bool = False
     ttl_s: float | None = None  # keep the fresh answer this long (default: the cache's TTL)
     # The key covers the messages and generation parameters as sent, and ``key``: what else the
     # answer depends on. A tool whose messages carry more than the request (a search prompt that
@@ -59,7 +63,6 @@ class SemanticPolicy:
 
     models: tuple[str, ...]  # the model set or task tier the answer may come from
     scope: dict[str, Any] = field(default_factory=dict)  # whatever else the answer depends on
-    sampled_ok: bool = False  # the caller accepts a stored answer though temperature > 0
 
 
 class SemanticMatch(BaseModel):
@@ -145,6 +148,14 @@ class Call(Generic[R]):
     @property
     def max_tokens(self) -> int | None:
         return self.params.get("max_tokens")
+
+    @property
+    def skips_cache(self) -> bool:
+        """Whether the caches are neither read nor written: ``no_cache``, or a sampled call
+        (temperature above 0) whose caller did not opt in to stored answers."""
+        temperature = self.params.get("temperature")
+        sampled = temperature is not None and temperature > 0 and not self.cache.sampled_ok
+        return self.cache.no_cache or sampled
 
     @property
     def answer(self) -> ChatResult:

@@ -4,8 +4,9 @@ A call takes part when its tool gave it a :class:`SemanticPolicy` and the runtim
 cache (``caching.semantic_cache.enabled``). The question is the last user turn (or the call's
 ``query``); the scope is everything else the answer depends on, so a stored answer is served only
 to the same tool, model set, parameters, conversation so far and project. Requests whose answer
-depends on more than the words (tools, images, a response format) or that ask for a fresh sample
-(temperature > 0, unless the caller opted in) neither read nor store.
+depends on more than the words (tools, tool turns, images, a response format) or that ask for a
+fresh sample (temperature > 0, unless the caller opted in: as for the exact cache) neither read
+nor store.
 """
 
 from __future__ import annotations
@@ -85,15 +86,15 @@ def question_and_scope(call: Call[Any]) -> tuple[str, Scope] | None:
     cache must leave the call alone."""
     from gatewise.cache.semantic import Scope, last_user_text, request_is_cacheable
 
-    policy, semantic = call.cache, call.cache.semantic
-    if semantic is None or policy.no_cache or call.revive is None:
+    semantic = call.cache.semantic
+    if semantic is None or call.skips_cache or call.revive is None:
         return None
     messages = call.messages
     params = {**call.params, **semantic.scope}
     # The question is read from the messages as the input guardrails let them through.
     if call.query is not None:  # a search: its tool and settings are the scope, its prompt is ours
         return last_user_text(messages), Scope(call.namespace, semantic.models, params, (), call.project)
-    refused = request_is_cacheable({**call.params, "messages": messages}, temperature_ok=semantic.sampled_ok)
+    refused = request_is_cacheable({**call.params, "messages": messages})
     if refused is not None:  # the reason the answer depends on more than the words
         return None
     return last_user_text(messages), Scope(call.namespace, semantic.models, params, messages[:-1],

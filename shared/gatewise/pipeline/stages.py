@@ -46,7 +46,7 @@ def check_request(call: Call[Any], limits: Limits) -> None:
     if count > limits.max_messages:
         raise GatewiseError(ErrorCode.TOO_LARGE, f"{count} messages exceed the limit of "
                                                  f"{limits.max_messages} (limits.max_messages)")
-    check_messages(call.messages, limits.max_content_parts)
+    check_messages(call.messages, limits.max_content_parts, limits.max_tool_calls)
     size = len(message_text(call.messages)[0])  # images are capped by the media limits instead
     if size > limits.max_prompt_chars:
         raise GatewiseError(ErrorCode.TOO_LARGE, f"the prompt has {size:,} characters; the limit is "
@@ -113,8 +113,9 @@ class ExactCache:
             call.cache_status = "bypass"
             await next(call)
             return
-        key = "" if policy.no_cache else exact_key(call)  # no_cache neither reads nor stores
-        status, hit = await cache.lookup(key, no_cache=policy.no_cache, force_refresh=policy.force_refresh,
+        skip = call.skips_cache  # neither reads nor stores
+        key = "" if skip else exact_key(call)
+        status, hit = await cache.lookup(key, no_cache=skip, force_refresh=policy.force_refresh,
                                          max_age_s=policy.max_age_s)
         call.cache_status = status
         if hit is not None:

@@ -350,9 +350,21 @@ def message_text(messages: Sequence[Mapping[str, Any]]) -> tuple[str, str, tuple
         text, count = _text_and_media(message.get("content"), modalities)
         images += count
         parts.append(text)
+        parts += _tool_call_texts(message)
         if message.get("role") == "user":
             last_user = text
     return "\n".join(parts), last_user, tuple(sorted(modalities)), images
+
+
+def _tool_call_texts(message: Mapping[str, Any]) -> list[str]:
+    """The function names and arguments of an assistant turn's tool calls: sent, so counted in
+    the prompt's size and tokens, though no user wrote them."""
+    calls = message.get("tool_calls")
+    if not isinstance(calls, list):
+        return []
+    functions = [call.get("function") for call in calls if isinstance(call, dict)]
+    return [f"{function.get('name', '')} {function.get('arguments', '')}"
+            for function in functions if isinstance(function, dict)]
 
 
 def estimated_tokens(text: str, images: int = 0) -> int:

@@ -83,6 +83,15 @@ async def test_a_sampled_call_opts_in_with_cache_sampled(settings: Settings, ups
     assert second["cache_status"] == "hit_semantic" and upstream_calls(upstream) == 1
 
 
+async def test_a_sampled_repeat_is_sampled_afresh_unless_opted_in(settings: Settings,
+                                                                 upstream: SandboxAdmin) -> None:
+    sampled = ask("How do I reset my password?", temperature=0.7)
+    outs = await chat(settings, sampled, sampled, {**sampled, "cache_sampled": True},
+                      {**sampled, "cache_sampled": True})
+    assert [o["cache_status"] for o in outs] == ["bypass", "bypass", "miss", "hit_exact"]
+    assert upstream_calls(upstream) == 3
+
+
 async def test_max_age_s_turns_an_old_answer_away(settings: Settings, upstream: SandboxAdmin) -> None:
     await chat(settings, ask("How do I reset my password?"))
     (second,) = await chat(settings, ask("How do I reset my password?", max_age_s=0))

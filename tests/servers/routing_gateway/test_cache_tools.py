@@ -217,6 +217,37 @@ async def test_optimization_report_counts_repeats_within_the_cache_ttl(connect, 
     assert advice["estimated_monthly_saving_usd"] == pytest.approx(0.01 * 30)  # a day, scaled to 30
 
 
+async def test_optimization_report_names_why_paid_repeats_were_not_served(connect, upstream,
+                                                                          settings) -> None:
+    """Deliberate refreshes are no missed saving; a skip and a miss ask for different changes."""
+    await open_ledger(settings.ledger_path).close()
+    t0, gw, model = time.time() - 3000, "routing-gateway", "openai/gpt-4o-mini"
+    insert_calls(settings, [
+        (t0, gw, model, 10, 10, 0.01, "miss", None, "r1", "h1"),
+        (t0 + 10, gw, model, 10, 10, 0.01, "refresh", None, "r2", "h1"),  # force_refresh: on purpose
+        (t0 + 20, gw, model, 10, 10, 0.01, "refresh", None, "r3", "h1"),
+        (t0 + 30, gw, model, 10, 10, 0.02, "miss", None, "r4", "h1"),  # e.g. max_age_s 5
+    ])
+    async with connect() as client:
+        only_refreshed = await call(client, "get_optimization_report", {"timeframe": "24h"})
+        insert_calls(settings, [(t0 + 40, gw, model, 10, 10, 0.04, "bypass", None, "r5", "h1")])  # no_cache
+        report = await call(client, "get_optimization_report", {"timeframe": "24h"})
+    cache = report["cache"]
+    assert (cache["exact_repeats"], cache["exact_repeats_refreshed"], cache["exact_repeats_paid"],
+            cache["exact_repeats_bypassed"]) == (4, 2, 2, 1)
+    assert cache["exact_saving_usd"] == pytest.approx(0.06)
+    [advice] = [r for r in report["recommendations"] if r["kind"] == "cache_repeats"]
+    assert ("1 skipped the cache (no_cache, temperature > 0 without cache_sampled, or caching off)"
+            in advice["detail"])
+    assert "1 looked it up and missed (a max_age_s younger than the stored answer" in advice["detail"]
+    assert "2 force_refresh calls asked for a fresh answer and are left out." in advice["detail"]
+    assert advice["estimated_monthly_saving_usd"] == pytest.approx(0.06 * 30)
+    before = only_refreshed["cache"]
+    assert (before["exact_repeats_paid"], before["exact_repeats_refreshed"]) == (1, 2)
+    [advice] = [r for r in only_refreshed["recommendations"] if r["kind"] == "cache_repeats"]
+    assert "skipped the cache" not in advice["detail"] and "Turn on" not in advice["detail"]
+
+
 async def test_both_semantic_hit_rates_say_their_denominators(connect, upstream, settings) -> None:
     """get_cache_stats divides by every lookup, get_optimization_report by the calls that reached
     the semantic cache: for the same calls, 1/4 and 1/3, each as its description says."""

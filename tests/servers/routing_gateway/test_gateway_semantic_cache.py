@@ -142,7 +142,21 @@ async def test_a_sampled_answer_is_served_only_when_the_caller_opts_in(ask: Aske
     sampled, opted = {"temperature": 0.7}, {"temperature": 0.7, "cache_sampled": True}
     outs = await ask({"prompt": QUESTION, **opted}, {"prompt": PARAPHRASE, **sampled},
                      {"prompt": "How can I reset my password, please?", **opted})
-    assert [o["cache_status"] for o in outs] == ["miss", "miss", "hit_semantic"]
+    assert [o["cache_status"] for o in outs] == ["miss", "bypass", "hit_semantic"]
+    assert upstream_calls(upstream) == 2
+
+
+async def test_a_conversation_with_tool_turns_is_never_served(ask: Asker, upstream: SandboxAdmin) -> None:
+    """A tool's output is untrusted and changes what the answer should say: a paraphrase after one
+    is not enough to share an answer, and nothing of it is stored."""
+    call = {"id": "call_1", "type": "function", "function": {"name": "lookup_account", "arguments": "{}"}}
+    history = [{"role": "user", "content": "Look up my account."},
+               {"role": "assistant", "content": None, "tool_calls": [call]},
+               {"role": "tool", "tool_call_id": "call_1", "content": "Account 7 is locked."},
+               {"role": "assistant", "content": "Your account is locked."}]
+    outs = await ask({"messages": [*history, {"role": "user", "content": QUESTION}], "system": None},
+                     {"messages": [*history, {"role": "user", "content": PARAPHRASE}], "system": None})
+    assert [o["cache_status"] for o in outs] == ["miss", "miss"]
     assert upstream_calls(upstream) == 2
 
 

@@ -16,7 +16,7 @@ from PIL import Image
 from gatewise.catalog import Catalog
 from gatewise.config import load_settings
 from repo_paths import CONTRACTS
-from tool_support import call, check_contract, ledger_rows, unfence
+from tool_support import call, check_contract, error_text, ledger_rows, unfence
 
 CONTRACT = CONTRACTS / "routing_gateway_tools.json"
 CATALOG = Catalog.snapshot()
@@ -181,6 +181,20 @@ async def test_images_argument_goes_through_the_media_pipeline(connect, upstream
     assert upstream.stats()["totals"]["requests"] == 1
 
 
+@pytest.mark.parametrize(("source", "message"), [
+    ("javascript:alert(1)", "UNSAFE_URL: Only http(s) URLs are fetched, not 'javascript' URLs."),
+    ("mailto:someone@example.com", "UNSAFE_URL: Only http(s) URLs are fetched, not 'mailto' URLs."),
+    ("Gopher://example.com/_", "UNSAFE_URL: Only http(s) URLs are fetched, not 'gopher' URLs."),
+    ("C:/pictures/cat.png", "UNSAFE_PATH"),  # a Windows drive, read as a path
+    ("./cat:1.png", "UNSAFE_PATH"),
+])
+async def test_an_image_source_is_refused_by_what_it_is(connect, upstream, source: str, message: str) -> None:
+    async with connect() as client:
+        text = await error_text(client, "routed_complete", {"prompt": "Describe it", "images": [source]})
+    assert message in text
+    assert upstream.stats()["totals"]["requests"] == 0
+
+
 async def test_a_requests_images_share_one_decode_budget(upstream, sandbox, tmp_path: Path) -> None:
     from gatewise.servers.routing_gateway.server import create_server
 
@@ -302,6 +316,21 @@ async def test_response_cache_hit_is_free_and_recorded(connect, upstream, settin
     assert stats["requests"] == 4  # first, max_age 0, no_cache and force_refresh went upstream
     rows = await ledger_rows(settings)
     assert sorted(r.cache_status for r in rows) == ["bypass", "hit_exact", "miss", "miss", "refresh"]
+
+
+async def test_a_sampled_request_is_answered_afresh_unless_the_caller_opts_in(connect, upstream) -> None:
+    """temperature > 0 asks for a new sample: neither cache serves or keeps one, as the semantic
+    cache never did, unless cache_sampled says a stored answer will do."""
+    args = {"prompt": "Suggest a name for a bakery", "model": "gpt-4o-mini", "temperature": 0.9}
+    async with connect() as client:
+        sampled = [await call(client, "routed_complete", args) for _ in range(2)]
+        opted = [await call(client, "routed_complete", {**args, "cache_sampled": True}) for _ in range(2)]
+        cold = await call(client, "routed_complete", {**args, "temperature": 0})
+        again = await call(client, "routed_complete", {**args, "temperature": 0})
+    assert [o["cache_status"] for o in sampled] == ["bypass", "bypass"]
+    assert [o["cache_status"] for o in opted] == ["miss", "hit_exact"]
+    assert (cold["cache_status"], again["cache_status"]) == ("miss", "hit_exact")
+    assert upstream.stats()["models"]["openai/gpt-4o-mini"]["requests"] == 4
 
 
 PROOF = "Find all integer solutions of x^2 - 2y^2 = 1 and prove there are no others."
