@@ -12,6 +12,7 @@ from gatewise.config import Settings
 from gatewise.dashboard import DashboardSources, build_snapshot
 from gatewise.errors import GatewiseError
 from gatewise.guardrails.gateway_calls import active_checks
+from gatewise.ledger.budget_store import BudgetStatus
 from gatewise.redact import mask
 from gatewise.routing.policy import resolve_routing
 from gatewise.runtime import Runtime
@@ -103,6 +104,8 @@ async def _stores(runtime: Runtime) -> bool:
     _line(True, f"budgets: {found.released} stale hold(s) released and {found.charged} charged from "
                 f"the ledger, left by {found.owners} stopped process(es)" if found.owners
           else "budgets: no stale holds")
+    for note in runtime_rule_notes(await runtime.budgets.status()):
+        _line(True, note)
     _line(True, spend_lease_line(settings))
     events = await runtime.guardrail_events.count()
     _line(True, f"guardrail audit trail: {events} flag/block event(s) in the ledger, each kept "
@@ -198,6 +201,22 @@ def media_roots_line(settings: Settings) -> tuple[bool, str]:
     if missing:
         return False, f"local images: media.allowed_roots names no folder at {', '.join(missing)}"
     return True, f"local images: read only under {', '.join(str(r) for r in roots)}"
+
+
+def runtime_rule_notes(budgets: list[BudgetStatus]) -> list[str]:
+    """The budgets set at run time (set_budget), which restarts keep: each against the config's
+    rule for its scope and window, when the config has one."""
+    notes = []
+    for b in budgets:
+        if b.source != "runtime":
+            continue
+        head = f"budget {b.scope} {b.window}: {format_usd(b.limit_usd)} {b.on_exceed}, set at run time"
+        if b.config_limit_usd is None:
+            notes.append(f"{head} (the config has no rule for it)")
+        else:
+            notes.append(f"{head}, stands over the config's {format_usd(b.config_limit_usd)} "
+                         f"{b.config_on_exceed} until the config's rule for it changes")
+    return notes
 
 
 def spend_lease_line(settings: Settings) -> str:

@@ -18,8 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gatewise.config import Settings
+from gatewise.config import BudgetRule, Settings
 from gatewise.ledger import open_ledger
+from gatewise.ledger.budgets import BudgetManager
 from gatewise.ledger.guardrail_events import DAY_S, GuardrailEvent, GuardrailEvents
 from gatewise.runtime import Runtime, catalog_cache
 from store_support import call_record, write_calls
@@ -65,6 +66,29 @@ def test_doctor_reports_routes_without_keys(tmp_path: Path, sandbox) -> None:
     assert "route simple_query" in proc.stderr and "(not set: sandbox)" in proc.stderr
     assert re.search(r"\[ok\] web search → \S+/\S+  \[auto engine, cached 3600s\]", proc.stderr)
     assert proc.stdout == ""
+
+
+def test_doctor_lists_run_time_budgets_beside_the_configs_rules(tmp_path: Path, sandbox) -> None:
+    config = tmp_path / "gatewise.json"
+    config.write_text(json.dumps({"budgets": {"rules": [
+        {"scope": "project:alpha", "window": "daily", "limit_usd": 0.002}]}}))
+    settings = Settings(data_dir=tmp_path, budgets={"rules": [
+        {"scope": "project:alpha", "window": "daily", "limit_usd": 0.002}]})
+
+    async def set_at_run_time() -> None:
+        manager = BudgetManager(settings.ledger_path, settings.budgets)
+        await manager.set_budget(BudgetRule(scope="project:alpha", window="daily", limit_usd=0.5))
+        await manager.set_budget(BudgetRule(scope="project:beta", limit_usd=0.05))
+        await manager.close()
+
+    asyncio.run(set_at_run_time())
+    proc = run_cli("doctor", env_extra={"GATEWISE_DATA_DIR": str(tmp_path), "GATEWISE_CONFIG": str(config),
+                                        "GATEWISE_SANDBOX_URL": sandbox.url})
+    assert proc.returncode == 0, proc.stderr
+    assert ("[ok] budget project:alpha daily: $0.50 block, set at run time, stands over the config's "
+            "$0.002 block until the config's rule for it changes") in proc.stderr
+    assert ("[ok] budget project:beta monthly: $0.05 block, set at run time (the config has no rule "
+            "for it)") in proc.stderr
 
 
 def test_doctor_fails_when_the_upstream_does_not_answer_and_names_the_catalogues_origin(

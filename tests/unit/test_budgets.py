@@ -110,7 +110,7 @@ async def test_migrations_add_budget_tables_beside_the_calls(path: Path, open_ma
     await ledger.close()
 
 
-async def test_config_rules_are_loaded_and_win_for_their_scopes(path: Path, open_manager: Opener) -> None:
+async def test_config_rules_are_loaded_beside_run_time_ones(path: Path, open_manager: Opener) -> None:
     first = open_manager(budgets(rule(5.0), rule(50.0, "project:acme", "monthly", "warn")))
     assert [(s.scope, s.window, s.limit_usd, s.on_exceed, s.source) for s in await first.status()] == [
         ("global", "daily", 5.0, "block", "config"),
@@ -124,6 +124,7 @@ async def test_config_rules_are_loaded_and_win_for_their_scopes(path: Path, open
     second = open_manager(budgets(rule(7.0, on_exceed="downgrade")))
     assert [(s.scope, s.window, s.limit_usd, s.source) for s in await second.status()] == [
         ("global", "daily", 7.0, "config"),
+        ("global", "monthly", 1.0, "runtime"),
         ("project:other", "daily", 2.0, "runtime"),
     ]
 

@@ -256,6 +256,54 @@ async def test_budget_tools_set_status_delete(open_budgets: Opener) -> None:
         await manager.status("nobody")
 
 
+def rules_of(statuses: list[Any]) -> list[tuple[Any, ...]]:
+    return [(s.scope, s.window, s.limit_usd, s.on_exceed, s.source, s.config_limit_usd) for s in statuses]
+
+
+async def test_a_restart_keeps_run_time_budgets_and_those_the_config_lacks(open_budgets: Opener) -> None:
+    on_disk = config(rule(0.002, scope="project:alpha"), rule(100.0, scope="project:beta"))
+    running = await open_budgets(on_disk, FakeClock(NOW))
+    await running.set_budget(rule(0.5, scope="project:alpha"))  # over the config's rule
+    await running.set_budget(rule(0.05, scope="project:beta", window="monthly"))  # beside the config's
+    await running.set_budget(rule(0.05, scope="project:gamma", window="monthly"))  # a scope it never names
+    expected = [("project:alpha", "daily", 0.5, "block", "runtime", 0.002),
+                ("project:beta", "daily", 100.0, "block", "config", None),
+                ("project:beta", "monthly", 0.05, "block", "runtime", None),
+                ("project:gamma", "monthly", 0.05, "block", "runtime", None)]
+    assert rules_of(await running.status()) == expected
+
+    restarted = await open_budgets(on_disk, FakeClock(NOW))  # another instance starts on the same config
+    assert rules_of(await restarted.status()) == expected
+    assert (await restarted.reserve(["project:alpha"], 0.4, "r")).verdict == "ok"  # the 0.5 holds
+    with pytest.raises(GatewiseError) as blocked:
+        await restarted.reserve(["project:beta"], 0.06, "s")
+    assert blocked.value.code is ErrorCode.BUDGET_EXCEEDED and "monthly" in blocked.value.message
+
+
+async def test_a_changed_config_rule_replaces_the_run_time_one(open_budgets: Opener) -> None:
+    first = await open_budgets(config(rule(0.002, scope="project:alpha"), rule(1.0, scope="project:old")),
+                               FakeClock(NOW))
+    await first.set_budget(rule(0.5, scope="project:alpha", on_exceed="warn"))
+    # The operator edits the config: a new alpha limit, and project:old's rule taken out.
+    edited = await open_budgets(config(rule(0.003, scope="project:alpha")), FakeClock(NOW))
+    assert rules_of(await edited.status()) == [("project:alpha", "daily", 0.003, "block", "config", None)]
+
+    await edited.set_budget(rule(0.7, scope="project:alpha"))
+    dropped = await open_budgets(config(), FakeClock(NOW))  # the config no longer has alpha's rule
+    assert rules_of(await dropped.status()) == [("project:alpha", "daily", 0.7, "block", "runtime", None)]
+    readded = await open_budgets(config(rule(0.003, scope="project:alpha")), FakeClock(NOW))
+    assert rules_of(await readded.status()) == [("project:alpha", "daily", 0.003, "block", "config", None)]
+
+
+async def test_removing_a_run_time_rule_gives_its_key_back_to_the_config(open_budgets: Opener) -> None:
+    manager = await open_budgets(config(rule(2.0)), FakeClock(NOW))
+    await manager.set_budget(rule(9.0, on_exceed="warn"))
+    assert await manager.delete_budget("global", "daily") is True
+    assert rules_of(await manager.status()) == [("global", "daily", 2.0, "block", "config", None)]
+    assert await manager.delete_budget("global", "daily") is True  # now the config's rule itself
+    assert await manager.status() == []
+
+
 # --- guardrail audit trail -------------------------------------------------------------------------
 
 

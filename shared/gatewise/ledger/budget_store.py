@@ -56,7 +56,20 @@ SELECT TOTAL(CASE WHEN state = 'committed' THEN cost_usd END),
 FROM budget_reservations
 WHERE scope = ? AND {column} = ? AND state IN ('committed', 'reserved')
 """
-_BUDGET_COLUMNS = "scope, window, limit_usd, on_exceed, source"
+_BUDGET_COLUMNS = "scope, window, limit_usd, on_exceed, source, config_limit_usd, config_on_exceed"
+# The statements that load the config's rules (see plan_rule_load); pg_marks makes them psycopg's.
+DROP_RULE = 'DELETE FROM budgets WHERE scope = ? AND "window" = ?'
+UNLINK_RULE = ('UPDATE budgets SET config_limit_usd = NULL, config_on_exceed = NULL'
+               ' WHERE scope = ? AND "window" = ?')
+WRITE_CONFIG_RULE = (
+    'INSERT INTO budgets (scope, "window", limit_usd, on_exceed, source, updated_at, config_limit_usd,'
+    " config_on_exceed) VALUES (?, ?, ?, ?, 'config', ?, ?, ?) ON CONFLICT (scope, \"window\")"
+    " DO UPDATE SET limit_usd = excluded.limit_usd, on_exceed = excluded.on_exceed, source = excluded.source,"
+    " updated_at = excluded.updated_at, config_limit_usd = excluded.config_limit_usd,"
+    " config_on_exceed = excluded.config_on_exceed")
+# A run-time rule standing over the config's, and the change that hands its key back to the config.
+OVER_CONFIG = "source = 'runtime' AND config_limit_usd IS NOT NULL"
+BACK_TO_CONFIG = "limit_usd = config_limit_usd, on_exceed = config_on_exceed, source = 'config'"
 _ALERT_COLUMNS = (
     "id, ts, scope, window, window_key, threshold, spent_usd, limit_usd, message, delivered, delivery_error"
 )
@@ -150,7 +163,10 @@ def check_request_id(request_id: object) -> str:
 class BudgetStatus:
     """One budget in its current window. ``spent_usd`` is committed cost, ``reserved_usd`` the
     holds still open; ``fraction`` is spent over limit and may pass 1 for a ``warn`` budget.
-    ``warning`` says which stored amounts were out of range and are shown brought into it."""
+    ``source`` says who set the rule: the config file, or set_budget at run time; on a run-time
+    rule, ``config_limit_usd`` and ``config_on_exceed`` are the config's rule for the same scope
+    and window, which it stands over. ``warning`` says which stored amounts were out of range and
+    are shown brought into it."""
 
     scope: str
     window: Window
@@ -163,7 +179,71 @@ class BudgetStatus:
     on_exceed: OnExceed
     resets_at: str
     source: Source
+    config_limit_usd: float | None = None
+    config_on_exceed: OnExceed | None = None
     warning: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRule:
+    """A stored budget as start-up weighs it against the config: where it came from and, for
+    a run-time rule, the config's rule for its scope and window when it was last loaded."""
+
+    scope: str
+    window: str
+    source: str
+    config_limit_usd: float | None
+    config_on_exceed: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleLoad:
+    """What loading the config's rules changes: ``write`` is stored as config rules; ``drop``
+    are config rules the config no longer has; ``unlink`` are run-time rules whose config rule
+    is gone (they stand on their own now); ``kept`` are run-time rules that stand over the
+    config's rule for their scope and window."""
+
+    write: tuple[BudgetRule, ...]
+    drop: tuple[tuple[str, str], ...]
+    unlink: tuple[tuple[str, str], ...]
+    kept: tuple[tuple[str, str], ...]
+
+
+def plan_rule_load(stored: Iterable[StoredRule], rules: Sequence[BudgetRule]) -> RuleLoad:
+    """How the config's rules meet the stored ones, the same on every backend.
+
+    A restart never deletes a budget the config does not define, and a rule set at run time
+    outlives restarts: it stands over the config's rule for its scope and window until the
+    config's own rule for them changes (a new limit or on_exceed, or a rule the config did not
+    have when the run-time one was set), which an operator editing the config means to apply.
+    """
+    by_key: dict[tuple[str, str], BudgetRule] = {}
+    for rule in rules:
+        if (rule.scope, rule.window) in by_key:
+            raise GatewiseError(ErrorCode.CONFIG_ERROR,
+                                f"budgets.rules has two {rule.window} budgets for {rule.scope}; keep one")
+        by_key[(rule.scope, rule.window)] = rule
+    known = {(row.scope, row.window): row for row in stored}
+    kept = tuple(key for key, rule in by_key.items()
+                 if (row := known.get(key)) is not None and row.source == "runtime"
+                 and (row.config_limit_usd, row.config_on_exceed) == (rule.limit_usd, rule.on_exceed))
+    gone = [(key, row) for key, row in known.items() if key not in by_key]
+    return RuleLoad(write=tuple(rule for key, rule in by_key.items() if key not in kept),
+                    drop=tuple(key for key, row in gone if row.source == "config"),
+                    unlink=tuple(key for key, row in gone
+                                 if row.source == "runtime" and row.config_limit_usd is not None),
+                    kept=kept)
+
+
+def config_row(rule: BudgetRule, now: float) -> tuple[Any, ...]:
+    """WRITE_CONFIG_RULE's values for one config rule."""
+    return rule.scope, rule.window, rule.limit_usd, rule.on_exceed, now, rule.limit_usd, rule.on_exceed
+
+
+def log_kept_rules(load: RuleLoad) -> None:
+    for scope, window in load.kept:
+        log.info("the run-time %s budget of %s stands over the config's (set_budget set it; a change "
+                 "to the config's rule for it replaces it)", window, scope)
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,28 +357,18 @@ class BudgetStore:
 
     # budgets
 
-    def load_rules(self, rules: Sequence[BudgetRule]) -> None:
-        """Make the table agree with the config: its scopes get exactly its rules, and rules an
-        earlier config loaded but this one dropped are removed. Other runtime budgets stay."""
-        seen: set[tuple[str, str]] = set()
-        for rule in rules:
-            if (rule.scope, rule.window) in seen:
-                raise GatewiseError(
-                    ErrorCode.CONFIG_ERROR,
-                    f"budgets.rules has two {rule.window} budgets for {rule.scope}; keep one",
-                )
-            seen.add((rule.scope, rule.window))
-        scopes = sorted({rule.scope for rule in rules})
+    def load_rules(self, rules: Sequence[BudgetRule]) -> RuleLoad:
+        """Write the config's rules as ``plan_rule_load`` says: run-time rules stand unless the
+        config's own rule for them changed, and no budget the config does not define goes."""
         now = self._clock()
         with self._write() as conn:
-            conn.execute(
-                f"DELETE FROM budgets WHERE source = 'config' OR scope IN ({_marks(scopes)})", scopes
-            )
-            conn.executemany(
-                "INSERT INTO budgets (scope, window, limit_usd, on_exceed, source, updated_at)"
-                " VALUES (?, ?, ?, ?, 'config', ?)",
-                [(r.scope, r.window, r.limit_usd, r.on_exceed, now) for r in rules],
-            )
+            stored = conn.execute(
+                "SELECT scope, window, source, config_limit_usd, config_on_exceed FROM budgets").fetchall()
+            load = plan_rule_load((StoredRule(*row) for row in stored), rules)
+            conn.executemany(DROP_RULE, load.drop)
+            conn.executemany(UNLINK_RULE, load.unlink)
+            conn.executemany(WRITE_CONFIG_RULE, [config_row(r, now) for r in load.write])
+        return load
 
     def set_budget(self, rule: BudgetRule) -> BudgetStatus:
         now = self._clock()
@@ -317,8 +387,13 @@ class BudgetStore:
             return self._status(conn, row, now)
 
     def delete_budget(self, scope: str, window: Window) -> bool:
+        """Remove a budget; a run-time rule standing over the config's gives way to it again."""
         with self._write() as conn:
-            cursor = conn.execute("DELETE FROM budgets WHERE scope = ? AND window = ?", (scope, window))
+            cursor = conn.execute(
+                f"UPDATE budgets SET {BACK_TO_CONFIG}, updated_at = ? WHERE scope = ? AND window = ?"
+                f" AND {OVER_CONFIG}", (self._clock(), scope, window))
+            if cursor.rowcount == 0:
+                cursor = conn.execute("DELETE FROM budgets WHERE scope = ? AND window = ?", (scope, window))
             return cursor.rowcount > 0
 
     def status(self, scope: str | None) -> list[BudgetStatus]:
@@ -550,20 +625,24 @@ class BudgetStore:
         return spent, reserved
 
     def _status(self, conn: sqlite3.Connection, row: Any, now: float) -> BudgetStatus:
-        scope, window, stored_limit, on_exceed, source = row
+        scope, window, stored_limit, on_exceed, source, *config_rule = row
         spent, held = self._usage(conn, scope, window, window_key(window, now), now)
-        return status_of(scope, window, stored_limit, on_exceed, source, spent, held, now)
+        return status_of(scope, window, stored_limit, on_exceed, source, spent, held, now, config_rule)
 
 
 def status_of(scope: str, window: Window, stored_limit: float, on_exceed: Any, source: Any,
-              spent: float, held: float, now: float) -> BudgetStatus:
-    """A budget's report from its stored limit and the sums of its window's costs and holds."""
+              spent: float, held: float, now: float,
+              config_rule: Sequence[Any] = (None, None)) -> BudgetStatus:
+    """A budget's report from its stored limit and the sums of its window's costs and holds;
+    ``config_rule`` (limit, on_exceed) is the config's for its key, shown on a run-time rule."""
     key = window_key(window, now)
+    config_limit, config_on_exceed = config_rule if source == "runtime" else (None, None)
     (limit, spent, reserved), warning = _reportable(stored_limit, spent, held)
     return BudgetStatus(scope=scope, window=window, window_key=key, limit_usd=limit, spent_usd=spent,
                         reserved_usd=reserved, remaining_usd=rounded_usd(max(0.0, limit - spent - reserved)),
                         fraction=spent / limit, on_exceed=on_exceed,
-                        resets_at=iso_utc(window_reset(window, key)), source=source, warning=warning)
+                        resets_at=iso_utc(window_reset(window, key)), source=source,
+                        config_limit_usd=config_limit, config_on_exceed=config_on_exceed, warning=warning)
 
 
 def _reportable(limit: float, spent: float, reserved: float) -> tuple[tuple[float, float, float], str | None]:

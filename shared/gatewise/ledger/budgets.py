@@ -48,6 +48,7 @@ from gatewise.ledger.budget_store import (
     check_usd,
     check_window,
     iso_utc,
+    log_kept_rules,
     window_key,
     window_reset,
 )
@@ -93,8 +94,9 @@ class BudgetManager:
 
     One thread owns the connection, so this process's transactions run one at a time and the
     event loop never waits on the disk; ``BEGIN IMMEDIATE`` orders them against other processes.
-    Config rules are written to the table on start-up and win for the scopes they name, and the
-    holds of processes that are gone are settled (``recovered`` says what that found).
+    Config rules are written to the table on start-up (rules set at run time stand, see
+    ``plan_rule_load``), and the holds of processes that are gone are settled (``recovered``
+    says what that found).
     """
 
     def __init__(
@@ -125,7 +127,7 @@ class BudgetManager:
                 owner=this_process(),
                 lease_s=config.owner_lease_s,
             )
-            store.load_rules(config.rules)
+            log_kept_rules(store.load_rules(config.rules))
             self.recovered = store.reconcile()
         except BaseException as exc:
             if db is not None:
@@ -201,12 +203,14 @@ class BudgetManager:
         return await self._execute(self._store.status, scope)
 
     async def set_budget(self, rule: BudgetRule) -> BudgetStatus:
-        """Create or replace a budget at run time; the config's rules win again on restart."""
+        """Create or replace a budget at run time. It outlives restarts, and stands over the
+        config's rule for its scope and window until the config's own rule for them changes."""
         self._check_open()
         await self.settle_leases()  # calls admitted from now on are held against the new rule
         return await self._execute(self._store.set_budget, rule)
 
     async def delete_budget(self, scope: str, window: Window) -> bool:
+        """Remove a budget; a run-time rule standing over the config's gives way to it again."""
         check_scope(scope)
         check_window(window)
         self._check_open()

@@ -199,6 +199,17 @@ MIGRATIONS: tuple[Migration, ...] = (
             f"CREATE TRIGGER calls_final_attempt AFTER INSERT ON calls BEGIN {MARK_NEW_ROW} END",
         ),
     ),
+    Migration(
+        7,
+        "budget_config_rules",
+        (
+            # On every rule: the config's rule for its scope and window when the config was last
+            # loaded (NULL: the config has none), so start-up tells a run-time rule that should
+            # stand from one the config has since changed.
+            "ALTER TABLE budgets ADD COLUMN config_limit_usd REAL",
+            "ALTER TABLE budgets ADD COLUMN config_on_exceed TEXT",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

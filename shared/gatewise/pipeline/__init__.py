@@ -3,6 +3,9 @@
 validate → prepare → ledger → input guardrails → exact cache → semantic cache → route →
 build → output guardrails → budget hold → upstream
 
+Every call that reaches the upstream holds its worst case against its budgets; what the budgets
+said of it is added to the result as it leaves, outside the caches.
+
 Read it as an onion: each stage may act on the way in (validate, reserve the budget), on the way
 out (store the answer, settle the budget, commit the ledger rows) or answer itself (a cache
 hit). The tools differ only in what they put in the :class:`Call`; a new concern is a new stage
@@ -24,7 +27,7 @@ from gatewise.pipeline.call import (
     SemanticMatchField,
     SemanticPolicy,
 )
-from gatewise.pipeline.guarding import InputGuardrails, OutputGuardrails
+from gatewise.pipeline.guarding import InputGuardrails, OutputGuardrails, noted
 from gatewise.pipeline.semantic_stage import SemanticCacheStage
 from gatewise.pipeline.stages import (
     BudgetHold,
@@ -67,7 +70,7 @@ class Pipeline:
     async def run(self, call: Call[R]) -> R:
         await self._run(call)
         assert call.result is not None, "the pipeline ended without a result"
-        return call.result
+        return noted(call.result, call.budget_notes) if call.budget_notes else call.result
 
 
 def one_model(model: str, reason: str = "requested", *, retries: int | None = None) -> list[Candidate]:

@@ -129,6 +129,9 @@ class Call(Generic[R]):
     semantic_miss: str | None = None
     request_hash: str | None = None  # keyed hash of the request's text, on every ledger row
     warnings: list[str] = field(default_factory=list)
+    # What the budgets said of the call (a warn budget passed, an alert crossed): added to the
+    # result as it leaves the pipeline, outside the caches, so no stored answer repeats them.
+    budget_notes: list[str] = field(default_factory=list)
     checked_input: Verdict | None = None  # the input guardrails' verdict (placeholders to restore)
     checked_output: Verdict | None = None  # the output guardrails' verdict on the answer
     rows: list[CallRecord] = field(default_factory=list)

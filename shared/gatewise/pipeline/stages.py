@@ -20,11 +20,13 @@ from gatewise.cache import cache_key, should_store
 from gatewise.cache.keys import request_hash
 from gatewise.config import Limits
 from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.ledger.budget_store import Reservation
 from gatewise.ledger.budgets import budget_scopes
 from gatewise.ledger.records import CacheStatus, CallRecord
 from gatewise.pipeline.call import Call
 from gatewise.pipeline.guarding import with_output_notes
 from gatewise.routing.analyze import count_unknown_tokens, message_text
+from gatewise.routing.budget import one_model_hold
 from gatewise.routing.engine import Attempt
 from gatewise.runtime import Runtime
 from gatewise.search.pricing import search_fee
@@ -172,40 +174,59 @@ class Build:
 
 
 class BudgetHold:
-    """Reserve the worst case of a budgeted call (switching to a cheaper route when a downgrade
-    budget says so), then charge the real cost, or release the hold if the call fails."""
+    """Hold the worst case of every call that reaches the upstream against its scopes' budgets
+    (``global`` and its project's), then charge the real cost, or release the hold if the call
+    fails. A routed call switches to a cheaper route when a downgrade budget says so; a call to
+    the one model its tool was given has none to switch to, and is refused instead."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 
     async def __call__(self, call: Call[Any], next: Next) -> None:
-        fit, plan, max_tokens = call.budget, call.plan, call.max_tokens
-        if fit is None or plan is None or max_tokens is None:
-            await next(call)
-            return
         budgets = self.runtime.budgets
         scopes = budget_scopes(call.project)
-        reservation = await budgets.reserve(scopes, fit.hold_for(plan, max_tokens), call.request_id)
+        reservation = await budgets.reserve(scopes, self._worst_case(call), call.request_id)
         if reservation.verdict == "downgrade":
-            headroom = reservation.headroom_usd or 0.0
-            cheaper = fit.downgrade(plan, max_tokens, headroom)
-            if cheaper is not None:
-                hold = fit.hold_for(cheaper, max_tokens)
-                reservation = await budgets.reserve(scopes, hold, call.request_id)
-            if cheaper is None or reservation.verdict == "downgrade":
-                raise GatewiseError(ErrorCode.BUDGET_EXCEEDED,
-                                    f"no model fits the remaining budget ({format_usd(headroom)}); "
-                                    + "; ".join(reservation.warnings))
-            call.use_plan(cheaper)
+            reservation = await self._downgraded(call, reservation, scopes)
         call.reservation = reservation
-        call.warnings += reservation.warnings
+        call.budget_notes += reservation.warnings
         try:
             await next(call)
         except BaseException:
             await budgets.release(reservation)
             raise
         settled = await budgets.commit(reservation, call.cost_usd)
-        call.warnings += settled.warnings
+        call.budget_notes += settled.warnings
+
+    def _worst_case(self, call: Call[Any]) -> float:
+        fit, plan, max_tokens = call.budget, call.plan, call.max_tokens
+        if fit is not None and plan is not None and max_tokens is not None:
+            return fit.hold_for(plan, max_tokens)
+        models = [c.model for c in call.candidates] + list(call.params.get("models") or ())
+        return one_model_hold(self.runtime.catalog, models, call.messages, max_tokens, call.search,
+                              self.runtime.settings.limits.max_output_tokens)
+
+    async def _downgraded(self, call: Call[Any], reservation: Reservation, scopes: list[str]) -> Reservation:
+        """The hold of the cheaper route a downgrade budget asks for, or BUDGET_EXCEEDED."""
+        headroom = reservation.headroom_usd or 0.0
+        fit, plan, max_tokens = call.budget, call.plan, call.max_tokens
+        notes = "; ".join(reservation.warnings)
+        if fit is None or plan is None or max_tokens is None:
+            raise GatewiseError(
+                ErrorCode.BUDGET_EXCEEDED,
+                f"{call.tool} answers with the model it was given and cannot switch to a cheaper one to "
+                f"fit the remaining budget ({format_usd(headroom)}); {notes}",
+                hint="Name a cheaper model, lower max_tokens, or use routed_complete, which downgrades.")
+        cheaper = fit.downgrade(plan, max_tokens, headroom)
+        if cheaper is not None:
+            reservation = await self.runtime.budgets.reserve(scopes, fit.hold_for(cheaper, max_tokens),
+                                                             call.request_id)
+        if cheaper is None or reservation.verdict == "downgrade":
+            raise GatewiseError(ErrorCode.BUDGET_EXCEEDED,
+                                f"no model fits the remaining budget ({format_usd(headroom)}); "
+                                + "; ".join(reservation.warnings))
+        call.use_plan(cheaper)
+        return reservation
 
 
 class Upstream:

@@ -1,13 +1,16 @@
-"""Routing decisions that depend on money and the web: what a route may cost at worst, the
-cheaper route a ``downgrade`` budget switches to, and the web-search form of a route."""
+"""Decisions that depend on money and the web: what a route (or a call to one named model) may
+cost at worst, the cheaper route a ``downgrade`` budget switches to, and the web-search form of
+a route."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from gatewise.bounds import format_usd
-from gatewise.catalog import PORTKEY_PREFIX
-from gatewise.routing.analyze import CHARS_PER_TOKEN
+from gatewise.catalog import PORTKEY_PREFIX, Catalog
+from gatewise.routing.analyze import CHARS_PER_TOKEN, estimated_tokens, message_text
 from gatewise.routing.policy import HybridPolicy, RoutePlan, RouteRequest
 from gatewise.search.forms import SearchOptions
 from gatewise.search.pricing import TOKENS_PER_RESULT, search_fee
@@ -23,6 +26,37 @@ def web_route(plan: RoutePlan) -> RoutePlan:
     return replace(plan, candidates=direct, skipped=plan.skipped + skipped, web_search=True)
 
 
+def worst_search(prices: tuple[float, float] | None, model: str, options: SearchOptions) -> float:
+    """Upper bound of what searching adds to one call: every search's fee and results read."""
+    read = options.max_results * TOKENS_PER_RESULT * prices[0] if prices else 0.0
+    fee = search_fee(model, options.engine, results=options.max_results, context_size="high")
+    return options.max_uses * (fee + read)
+
+
+def worst_case(prices: tuple[float, float], est_tokens_in: int, max_tokens: int, search: float) -> float:
+    """Upper bound of one call's cost: a token is at least a character, answers stop at max_tokens."""
+    return est_tokens_in * CHARS_PER_TOKEN * prices[0] + max_tokens * prices[1] + search
+
+
+def one_model_hold(catalog: Catalog, models: Sequence[str], messages: Sequence[Mapping[str, Any]],
+                   max_tokens: int | None, search: SearchOptions | None, default_max_tokens: int) -> float:
+    """What a call to a model the caller named (or one of its fallbacks) may cost at worst. An
+    answer asked for without max_tokens stops at the model's own limit (``default_max_tokens``
+    when the catalogue gives none)."""
+    text, _, _, images = message_text(messages)
+    tokens_in = estimated_tokens(text, images)
+    worst = 0.0
+    for model in models:
+        prices = catalog.price_of(model)
+        if prices is None:  # priced nowhere: nothing to hold, as for a routed call
+            continue
+        info = catalog.get(model)
+        longest = max_tokens or (info.max_completion_tokens if info else None) or default_max_tokens
+        searched = worst_search(prices, model, search) if search is not None else 0.0
+        worst = max(worst, worst_case(prices, tokens_in, longest, searched))
+    return worst
+
+
 class BudgetFit:
     """Prices a route at its worst, so a budget hold always covers what the call may spend."""
 
@@ -30,21 +64,13 @@ class BudgetFit:
         self.policy = policy
         self.search = search
 
-    def worst_search(self, model: str) -> float:
-        """Upper bound of what searching adds to one call: every search's fee and results read."""
-        options = self.search
-        prices = self.policy.price_of(model)
-        read = options.max_results * TOKENS_PER_RESULT * prices[0] if prices else 0.0
-        fee = search_fee(model, options.engine, results=options.max_results, context_size="high")
-        return options.max_uses * (fee + read)
-
     def worst_case(self, model: str, plan: RoutePlan, max_tokens: int) -> float:
-        """Upper bound of one call's cost: a token is at least a character, answers stop at max_tokens."""
+        """Upper bound of one call to ``model`` on this route."""
         prices = self.policy.price_of(model)
         if prices is None:
             return 0.0
-        search = self.worst_search(model) if plan.web_search else 0.0
-        return plan.profile.est_tokens_in * CHARS_PER_TOKEN * prices[0] + max_tokens * prices[1] + search
+        search = worst_search(prices, model, self.search) if plan.web_search else 0.0
+        return worst_case(prices, plan.profile.est_tokens_in, max_tokens, search)
 
     def hold_for(self, plan: RoutePlan, max_tokens: int) -> float:
         """What to reserve: the worst case of any model the route may reach."""

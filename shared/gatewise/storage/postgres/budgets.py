@@ -31,16 +31,21 @@ from typing import Any
 import httpx
 
 from gatewise.config import BudgetRule, BudgetsConfig
-from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger.alerts import WebhookNotifier
 from gatewise.ledger.budget_store import (
     _EPS,
+    BACK_TO_CONFIG,
+    DROP_RULE,
+    OVER_CONFIG,
+    UNLINK_RULE,
+    WRITE_CONFIG_RULE,
     Alert,
     BudgetStatus,
     CommitResult,
     DeliveryState,
     Reconciled,
     Reservation,
+    StoredRule,
     Window,
     _alert,
     _downgrade_note,
@@ -53,7 +58,10 @@ from gatewise.ledger.budget_store import (
     check_scopes,
     check_usd,
     check_window,
+    config_row,
     iso_utc,
+    log_kept_rules,
+    plan_rule_load,
     status_of,
     window_key,
     window_reset,
@@ -63,7 +71,7 @@ from gatewise.ledger.leases import LEASE_PREFIX, LeaseDesk
 from gatewise.ledger.owners import Owner, is_gone, this_process
 from gatewise.ledger.store import LedgerClosedError, LedgerError
 from gatewise.ledger.tasks import BackgroundTasks
-from gatewise.storage.postgres.database import Connection, Database, StorageUnavailable
+from gatewise.storage.postgres.database import Connection, Database, StorageUnavailable, pg_marks
 from gatewise.storage.postgres.schema import MIGRATION_LOCK
 
 log = logging.getLogger(__name__)
@@ -130,7 +138,8 @@ SELECT * FROM held
 """
 _STATUS = """
 SELECT b.scope, b."window", b.limit_usd, b.on_exceed, b.source,
-       COALESCE(s.committed_usd, 0)::float8, COALESCE(s.held_usd, 0)::float8
+       COALESCE(s.committed_usd, 0)::float8, COALESCE(s.held_usd, 0)::float8,
+       b.config_limit_usd, b.config_on_exceed
 FROM budgets b
 LEFT JOIN budget_spend s ON s.scope = b.scope AND s."window" = b."window"
      AND s.window_key = CASE WHEN b."window" = 'daily' THEN %s ELSE %s END
@@ -276,7 +285,8 @@ class PostgresBudgets:
             cursor = await conn.execute(_STATUS, [window_key("daily", now), window_key("monthly", now),
                                                   scope, scope])
             rows = await cursor.fetchall()
-        return [status_of(row[0], row[1], row[2], row[3], row[4], row[5], row[6], now) for row in rows]
+        return [status_of(row[0], row[1], row[2], row[3], row[4], row[5], row[6], now, row[7:])
+                for row in rows]
 
     async def set_budget(self, rule: BudgetRule) -> BudgetStatus:
         self._check_open()
@@ -294,9 +304,13 @@ class PostgresBudgets:
         check_scope(scope)
         check_window(window)
         self._check_open()
-        async with self._db.connection() as conn:
-            cursor = await conn.execute('DELETE FROM budgets WHERE scope = %s AND "window" = %s',
-                                        [scope, window])
+        async with self._db.connection() as conn, conn.transaction():
+            cursor = await conn.execute(
+                f'UPDATE budgets SET {BACK_TO_CONFIG}, updated_at = %s WHERE scope = %s AND "window" = %s'
+                f" AND {OVER_CONFIG}", [self._clock(), scope, window])
+            if cursor.rowcount == 0:
+                cursor = await conn.execute('DELETE FROM budgets WHERE scope = %s AND "window" = %s',
+                                            [scope, window])
             return cursor.rowcount > 0
 
     async def alerts(self, limit: int = 50) -> list[Alert]:
@@ -547,23 +561,21 @@ class PostgresBudgets:
         return alerts
 
     async def _load_rules(self, rules: Sequence[BudgetRule]) -> None:
-        seen: set[tuple[str, str]] = set()
-        for rule in rules:
-            if (rule.scope, rule.window) in seen:
-                raise GatewiseError(ErrorCode.CONFIG_ERROR,
-                                    f"budgets.rules has two {rule.window} budgets for {rule.scope}; keep one")
-            seen.add((rule.scope, rule.window))
+        """Write the config's rules as ``plan_rule_load`` says (run-time rules stand unless the
+        config's own rule for them changed; no budget the config does not define goes)."""
         now = self._clock()
         async with self._db.connection() as conn, conn.transaction():
-            # Instances starting together each rewrite the config's rules: one at a time.
+            # Instances starting together each weigh the config's rules against the table: one at a time.
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", [RULES_LOCK])
-            await conn.execute("DELETE FROM budgets WHERE source = 'config' OR scope = ANY(%s)",
-                               [sorted({rule.scope for rule in rules})])
-            for r in rules:
-                await conn.execute(
-                    'INSERT INTO budgets (scope, "window", limit_usd, on_exceed, source, updated_at)'
-                    " VALUES (%s, %s, %s, %s, 'config', %s)",
-                    [r.scope, r.window, r.limit_usd, r.on_exceed, now])
+            cursor = await conn.execute(
+                'SELECT scope, "window", source, config_limit_usd, config_on_exceed FROM budgets')
+            load = plan_rule_load((StoredRule(*row) for row in await cursor.fetchall()), rules)
+            for statement, rows in ((DROP_RULE, load.drop), (UNLINK_RULE, load.unlink),
+                                    (WRITE_CONFIG_RULE, [config_row(r, now) for r in load.write])):
+                if rows:
+                    async with conn.cursor() as cursor:
+                        await cursor.executemany(pg_marks(statement), rows)
+        log_kept_rules(load)
 
     async def _record_delivery(self, alert_id: int, state: DeliveryState, error: str | None) -> None:
         async with self._db.connection() as conn:

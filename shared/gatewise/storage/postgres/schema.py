@@ -313,6 +313,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        11,
+        "budget_config_rules",
+        (
+            # As in the SQLite ledger: the config's rule for each budget's key when last loaded.
+            "ALTER TABLE budgets ADD COLUMN config_limit_usd DOUBLE PRECISION",
+            "ALTER TABLE budgets ADD COLUMN config_on_exceed TEXT",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
