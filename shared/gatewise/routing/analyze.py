@@ -2,19 +2,20 @@
 
 It runs on every call before anything else, so it is pure, deterministic and cheap: the text is
 lower-cased and split into words once, and every word cue is a set lookup on those words or on
-adjacent word pairs, not a regex tried at every position (the one regex, for a quoted passage,
-is linear and runs only when a language is named). Cues are weighted; a task's score is the sum of
-its distinct cues, with the opening line counted twice because material pasted after it (an
-article to summarise, a table to analyse) is not the request itself.
+adjacent word pairs, not a regex tried at every position (the few regexes, for a quoted passage
+and for numbers, are linear and run only when a language, a quantity question or a recency word
+asks for them). Cues are weighted; a task's score is the sum of its distinct cues, with the
+opening line counted twice because material pasted after it (an article to summarise, a table to
+analyse) is not the request itself.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import pairwise
+from itertools import islice, pairwise
 from typing import TYPE_CHECKING, Any
 
 from gatewise.config import TaskType
@@ -61,18 +62,20 @@ _NEGATIONS = frozenset(["no", "not", "never"])
 # holds no quote mark, so each try stops at the next one and a search is linear in the text (with
 # opening marks allowed inside, a run of them made it quadratic: 25 ms a call on 2 KB).
 _QUOTED = re.compile(r"['\"“‘«][^'\"“‘«”’»\n]{12,}['\"”’»]")
+# The text a request is about, when it gives it: quoted after a colon ("Summarise this: '...'"), or
+# pasted below the request's first line.
+_GIVEN_TEXT = re.compile(r":\s*['\"“‘«「]")
+_GIVEN_TEXT_CHARS = 80
 
 # Per task, (weight, cues). A cue is a word, two adjacent words ("key points"), or, for scripts
 # written without spaces, a substring ("翻译").
 _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
     T.CODE_GENERATION: (
-        (3, "python, javascript, typescript, golang, java, kotlin, c++, c#, sql, regex, regexp, bash, "
-            "powershell, dockerfile, terraform, react, django, fastapi, flask, node, nodejs, jquery, css, "
-            "html, pytest, unittest, unit tests, compile, compiler, compiles, refactor, refactoring, "
+        (3, "regex, regexp, dockerfile, "
+            "pytest, unittest, unit tests, compile, compiler, compiles, refactor, refactoring, "
             "debug, traceback, stacktrace, stack trace, typeerror, exception, function, functions, "
             "snippet, codebase, endpoint, coroutine, linked list, lru cache, thread safe, github actions, "
-            "one liner, regular expression, shell script, cron, curl, rust, swift, php, ruby, "
-            "scala, perl, haskell, vue, angular, numpy, "
+            "one liner, regular expression, shell script, cron, curl, "
             "función, fonction, funktion, skript, código, 代码, 函数, 脚本, 関数, コード, スクリプト"),
         (2, "code, script, bug, bugs, implement, implementation, handler, migration, cli, api, class, "
             "method, async, await, json, yaml, docker, kubernetes, query, compiled, program, "
@@ -86,17 +89,28 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
             "simplify, closed form, induction, expected value, circumference, hypotenuse, "
             "algebra, geometry, trigonometry, calculus, polynomial, quadratic, divisible, divides, "
             "compounded, rule of, many ways, permutations, combinations, slope, integers, perfect square, "
-            "perfect squares, infinitely many, modulo, dx, "
+            "perfect squares, infinitely many, modulo, dx, derive, derivation, irrational, square root, "
             "calcula, calcular, calcule, calculer, berechne, berechnen, résous, résoudre, resuelve, "
             "wahrscheinlichkeit, probabilidad, probabilité, ecuación, équation, gleichung, "
-            "求, 极值, 方程, 概率, 割り切れ, 確率"),
+            # proving in other languages ("Beweisen Sie, dass ...", "Démontrez que ...", "证明 ...")
+            "beweisen, zeige dass, herleiten, démontrez, démontrer, "
+            "démontre, démonstration, prouvez, prouver, montrez que, montrer que, demuestra, demuestre, "
+            "demostrar, demostración, pruebe que, dimostra, dimostrare, dimostrazione, "
+            "unendlich viele, irrationnelle, irrationnel, irracional, "
+            "quadratwurzel, racine carrée, raíz cuadrada, "
+            "求, 极值, 方程, 概率, 割り切れ, 確率, 证明, 証明, 示せ, 推导, 導出, 无理数, 無理数"),
         (2, "calculate, compute, matrix, prime, limit, area, radius, cone, triangle, rectangle, circle, "
             "km, miles, mph, speed, distance, travels, add up, adds up, digits, digit, "
             "sphere, cylinder, chance, odds, dice, die, discount, percent, percentage, fraction, "
             "standard deviation, sum of, interest, formula, convert, celsius, fahrenheit, integer, "
-            "remainder, natural numbers, real numbers, "
-            "what is, how long, how much, how many, área, aire, fläche, いくつ"),
-        (1, "average, mean, ratio, roll, cost, total, price"),
+            "remainder, natural numbers, real numbers, show that, primzahlen, nombres premiers, "
+            "many different, many distinct, expected number, fair coin, fair die, coin flips, coin flip, "
+            "coin toss, coin tosses, on average, "
+            # "Beweise" is also the noun "evidence"
+            "beweise, beweis, infinité, infinitos, "
+            "números primos, 素数, 质数, "
+            "área, aire, fläche, いくつ"),
+        (1, "average, mean, ratio, roll"),
     ),
     T.DATA_ANALYSIS: (
         (3, "dataset, datasets, csv, spreadsheet, correlation, correlated, regression, "
@@ -188,25 +202,73 @@ _SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
     ),
     T.SIMPLE_QUERY: (
         (3, "synonym, another word, opposite, antonym, spell, pronounce, plural, stand for, "
-            "define, definition"),
+            "define, definition, "
+            # a support-desk question about the asker's own account and orders, and everyday
+            # how-much-should-I advice: a quick answer, whatever topic words it holds
+            "my account, my subscription, my order, my orders, my password, my invoice, my bill, "
+            "my billing, my membership, my plan, my package, my parcel, my delivery, my refund, "
+            "my card, my payment, my username, my profile, my app, my phone, unsubscribe, "
+            "refund policy, return policy, order status, tracking number, mi cuenta, mon compte, "
+            "mein konto, long should, much should, often should"),
         (2, "hi, hello, hey, thanks, thank, good morning, bonjour, hola, hallo, 你好, こんにちは, "
             "who wrote, who painted, capital, what year, how many, is a, "
             "shortcut, symbol, ok, cool, shorter, 一番"),
-        (1, "what is, who is, what s, quick, what does"),
+        (1, "what is, who is, what s, quick, what does, "
+            "refund, refunds, shipping, delivery, warranty, cancel, cancellation, subscription, "
+            "billing, invoice, invoices, password, kündigen, abo, contraseña, facturation, factura"),
     ),
     T.WEB_SEARCH: (
         (3, "latest, news, today, tonight, yesterday, right now, last week, the moment, updates on, "
             "most recent, newest, trending, weather, stock price, share price, exchange rate, "
             "who won, release date, headlines, this weekend, this week, "
-            "look up, search for, search the, "
-            "hoy, últimas, noticias, aujourd hui, actualités, météo, heute, gerade, aktuell, "
+            "look up, search for, search the, update on, any update, "
+            # what the world's newest is, not how to update one's own
+            "latest version, newest version, latest release, current version, current release, "
+            "current president, current prime, current ceo, current champion, current leader, "
+            "hoy, últimas, noticias, aujourd hui, actualités, dernières nouvelles, météo, heute, aktuell, "
             "nachrichten, wetter, 今天, 今日, 最新, 天气, 天気, 新闻, ニュース, 现在, 現在"),
-        (2, "current, currently, recent, recently, update, updates, this year, tomorrow, outage, outages, "
+        # "update", "online" and "live" on their own are mostly the asker's actions and ways ("how do
+        # I update my app?", "can I cancel online?", "where do penguins live?"), not news; "gerade" is
+        # also "even".
+        (2, "current, currently, recent, recently, updates, this year, tomorrow, outage, outages, "
             "price, prices, bitcoin, announced, opening hours, as of, what happened, election, elections, "
-            "flights, leading, live, online, streaming, published, 价格, 価格"),
-        (1, "find, search, who s, concerts, strike, markets, version"),
+            "élections, elecciones, wahlen, flights, leading, live score, live scores, live stream, "
+            "live results, streaming, published, software update, new update, firmware update, "
+            "security update, people saying, gerade, 价格, 価格"),
+        (1, "find, search, who s, concerts, strike, markets, version, online"),
     ),
 }
+# Languages and frameworks name what code is about, and several named are one topic, so they count
+# once; weighed against each other with no code asked for ("Is Python faster than Java?", "Kotlin
+# vs Java for an Android app?") they are what a judgement is about, and count for nothing.
+_CODE_NAME_SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
+    T.CODE_GENERATION: ((3, "python, javascript, typescript, golang, java, kotlin, c++, c#, sql, "
+                            "bash, powershell, terraform, react, django, fastapi, flask, node, nodejs, "
+                            "jquery, css, html, rust, swift, php, ruby, scala, perl, haskell, vue, angular, "
+                            "numpy"),),
+}
+_COMPARISON_WORDS = frozenset(("than", "vs", "versus", "compared", "comparison"))
+# Questions of quantity are maths only beside a calculation to do ("What is 15% of 240?", "How
+# long does a train at 80 km/h take for 200 km?"): an order number, a price or a cooking time asked
+# after is not one.
+_QUANTITY_SPEC: dict[TaskType, tuple[tuple[int, str], ...]] = {
+    T.MATH: ((2, "what is, how long, how much, how many"), (1, "cost, total, price")),
+}
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_CALCULATION_NUMBERS = 2  # or one, with a unit or a percent sign ("How many miles is a 10k?")
+_UNITS = frozenset(("km", "kilometres", "kilometers", "miles", "mile", "mph", "kg", "kilos", "lb", "lbs",
+                    "pounds", "ounces", "oz", "grams", "cm", "mm", "metres", "meters", "feet", "ft", "inches",
+                    "celsius", "fahrenheit", "litres", "liters", "gallons", "cups"))
+_POSSESSIVES = frozenset(("my", "our", "your"))
+# Words of recency (and a shop's hours and prices) that, bound to someone's own things, name an item.
+_OWN_BOUND = frozenset(("latest", "newest", "current", "recent", "most", "last", "opening", "price", "prices",
+                        "update", "updates"))
+_OWNED_BY = frozenset(("of", "from", "on", "about", "for"))  # "the latest message from my boss"
+_OWN_REACH = 3  # words before "from my" that may be the recency word
+# The pairs an owner stands in when a recency word may be bound to it ("my latest", "from my"): a
+# cheap test first, which also names the owners to look for.
+_OWNING_PAIRS = frozenset((owner, word) for owner in _POSSESSIVES for word in _OWN_BOUND) | frozenset(
+    (word, owner) for word in _OWNED_BY for owner in _POSSESSIVES)
 
 # A short message made only of these is small talk ("how are you today?", "great, thanks!"): a
 # simple query that asks for nothing fresh and takes no task from the conversation.
@@ -299,27 +361,48 @@ class QueryProfile:
         return [_difficulty(text)[0] for text in self.turns or (self.focus,)]
 
 
-def _compile_cues() -> tuple[dict[str, list[Cue]], dict[tuple[str, str], list[Cue]], dict[str, list[Cue]]]:
-    """The cue spec as word, word-pair and substring (CJK) tables."""
-    words: dict[str, list[Cue]] = {}
-    pairs: dict[tuple[str, str], list[Cue]] = {}
-    substrings: dict[str, list[Cue]] = {}
-    for task, levels in _SPEC.items():
-        for weight, cues in levels:
-            for cue in cues.split(", "):
-                parts = cue.split()
-                if not cue.isascii() and any("\u3040" <= ch <= "\u9fff" for ch in cue):
-                    substrings.setdefault(cue, []).append((task.value, weight))
-                elif len(parts) == 1:
-                    words.setdefault(cue, []).append((task.value, weight))
-                else:
-                    pairs.setdefault((parts[0], parts[1]), []).append((task.value, weight))
-    return words, pairs, substrings
+@dataclass(frozen=True, slots=True)
+class _CueTable:
+    """A cue spec as word, word-pair and substring (CJK) tables."""
+
+    words: dict[str, list[Cue]]
+    pairs: dict[tuple[str, str], list[Cue]]
+    substrings: dict[str, list[Cue]]
+    # Set-to-set intersection walks the smaller side; against a dict it would walk every cue.
+    word_keys: frozenset[str]
+    pair_keys: frozenset[tuple[str, str]]
+
+    @classmethod
+    def of(cls, spec: Mapping[TaskType, tuple[tuple[int, str], ...]]) -> _CueTable:
+        words: dict[str, list[Cue]] = {}
+        pairs: dict[tuple[str, str], list[Cue]] = {}
+        substrings: dict[str, list[Cue]] = {}
+        for task, levels in spec.items():
+            for weight, cues in levels:
+                for cue in cues.split(", "):
+                    parts = cue.split()
+                    if not cue.isascii() and any("\u3040" <= ch <= "\u9fff" for ch in cue):
+                        substrings.setdefault(cue, []).append((task.value, weight))
+                    elif len(parts) == 1:
+                        words.setdefault(cue, []).append((task.value, weight))
+                    else:
+                        pairs.setdefault((parts[0], parts[1]), []).append((task.value, weight))
+        return cls(words, pairs, substrings, frozenset(words), frozenset(pairs))
+
+    def hits(self, words: _Words) -> list[Cue]:
+        found = [cue for word in words.found & self.word_keys for cue in self.words[word]]
+        found += [cue for pair in words.pairs & self.pair_keys for cue in self.pairs[pair]]
+        if not words.low.isascii():
+            found += [cue for sub, cues in self.substrings.items() if sub in words.low for cue in cues]
+        return found
 
 
-_WORDS, _PAIRS, _SUBSTRINGS = _compile_cues()
-# Set-to-set intersection walks the smaller side; against a dict it would walk every cue.
-_WORD_KEYS, _PAIR_KEYS = frozenset(_WORDS), frozenset(_PAIRS)
+_CUES = _CueTable.of(_SPEC)
+_CODE_NAMES = _CueTable.of(_CODE_NAME_SPEC)
+# The words and pairs that ask for code (a weight above the weakest: "app" or "server" ask for none).
+_CODE_ASKS = frozenset(cue for table in (_CUES.words, _CUES.pairs) for cue, hits in table.items()
+                       if any(task == _CODE and weight >= 2 for task, weight in hits))
+_QUANTITY_CUES = _CueTable.of(_QUANTITY_SPEC)
 
 
 def _text_and_media(content: object, modalities: set[str]) -> tuple[str, int]:
@@ -401,17 +484,61 @@ class _Words:
     def of(cls, text: str) -> _Words:
         low = text.lower()
         tokens = low.translate(_SPLIT).split()
-        return cls(low, len(tokens), set(tokens), set(pairwise(tokens)))
+        found, pairs = set(tokens), set(pairwise(tokens))
+        owning = pairs & _OWNING_PAIRS
+        if owning and not found.isdisjoint(_OWN_BOUND):
+            kept = _without_own_recency(tokens, owning)
+            if len(kept) < len(tokens):
+                found, pairs = set(kept), set(pairwise(kept))
+        return cls(low, len(tokens), found, pairs)
 
-    def cues(self) -> Iterator[Cue]:
-        for word in self.found & _WORD_KEYS:
-            yield from _WORDS[word]
-        for pair in self.pairs & _PAIR_KEYS:
-            yield from _PAIRS[pair]
-        if not self.low.isascii():
-            for sub, cues in _SUBSTRINGS.items():
-                if sub in self.low:
-                    yield from cues
+    def cues(self) -> list[Cue]:
+        """The task cues found; those of a quantity question only beside a calculation to do."""
+        found = _CUES.hits(self)
+        if self.found.isdisjoint(_COMPARISON_WORDS) or self.asks_for_code():
+            found += _CODE_NAMES.hits(self)[:1]
+        if self.has_calculation():
+            found += _QUANTITY_CUES.hits(self)
+        return found
+
+    def asks_for_code(self) -> bool:
+        return not (self.found.isdisjoint(_CODE_ASKS) and self.pairs.isdisjoint(_CODE_ASKS))
+
+    def has_calculation(self) -> bool:
+        """Two numbers, or one with a unit or a percent sign (read only beside a quantity question)."""
+        quantities = _QUANTITY_CUES
+        if self.found.isdisjoint(quantities.word_keys) and self.pairs.isdisjoint(quantities.pair_keys):
+            return False
+        numbers = sum(1 for _ in islice(_NUMBER.finditer(self.low), _CALCULATION_NUMBERS))
+        return numbers >= _CALCULATION_NUMBERS or (
+            numbers == 1 and ("%" in self.low or not self.found.isdisjoint(_UNITS)))
+
+
+def _without_own_recency(tokens: list[str], owning: set[tuple[str, str]]) -> list[str]:
+    """The words less those that read as recency but are bound to the asker's (or the addressee's)
+    own things: "my latest invoice", "the latest message from my boss", "your opening hours" say
+    which of their items is meant, not that the world has news. ``owning``: the text's pairs in
+    which an owner may hold one."""
+    drop: set[int] = set()
+    for i in _positions(tokens, {word for pair in owning for word in pair if word in _POSSESSIVES}):
+        after = i + 1 + (tokens[i + 1:i + 3] == ["most", "recent"])  # "my most recent order"
+        if after < len(tokens) and tokens[after] in _OWN_BOUND:
+            drop.update(range(i + 1, after + 1))
+        if i and tokens[i - 1] in _OWNED_BY:
+            drop.update(j for j in range(max(i - 1 - _OWN_REACH, 0), i - 1) if tokens[j] in _OWN_BOUND)
+    return [token for i, token in enumerate(tokens) if i not in drop] if drop else tokens
+
+
+def _positions(tokens: list[str], wanted: Iterable[str]) -> Iterator[int]:
+    """Where the wanted words stand, found by list.index (a C loop) rather than a walk in Python."""
+    for word in wanted:
+        at = -1
+        while True:
+            try:
+                at = tokens.index(word, at + 1)
+            except ValueError:
+                break
+            yield at
 
 
 @dataclass(frozen=True, slots=True)
@@ -446,6 +573,16 @@ def _read_turn(text: str) -> _Turn:
     return _Turn(scores, 0 if small_talk else web, task, scores[task.value], words.n_words,
                  has_code=_CODE in shapes or task is T.CODE_GENERATION,
                  has_math=_MATH in shapes or task is T.MATH, language=_language(words), small_talk=small_talk)
+
+
+def _request_before_given_text(text: str) -> str | None:
+    """The request's own words when it carries the text it is about (quoted after a colon, or
+    pasted below it); None when it carries none."""
+    quoted = _GIVEN_TEXT.search(text)
+    if quoted is not None:
+        return text[:quoted.start()]
+    request, newline, rest = text.partition("\n")
+    return request if newline and len(rest.strip()) >= _GIVEN_TEXT_CHARS else None
 
 
 def forget_turns() -> None:
@@ -511,17 +648,28 @@ def analyze(messages: Sequence[Mapping[str, Any]], task_hint: TaskType | None = 
 
 
 def _task_scores(words: _Words, text: str, shape_cues: list[Cue]) -> tuple[dict[str, int], int]:
-    """Per-task scores, and the web (recency) score of the text's words alone."""
+    """Per-task scores, and the web (recency) score of the text's words alone (none when the text
+    carries what it is about)."""
     scores = dict.fromkeys(_TEXT_TASKS, 0)
     web = 0
     for task, weight in words.cues():
         scores[task] += weight
         if task == _WEB and weight >= 2:  # recency cues, not bare "find" or "search"
             web += weight
-    for task, weight in _Words.of(text[:_OPENING_CHARS].split("\n", 1)[0]).cues():
+    opening = text[:_OPENING_CHARS].split("\n", 1)[0]
+    opening_cues = _Words.of(opening).cues()
+    for task, weight in opening_cues:
         scores[task] += weight
     for task, weight in shape_cues:
         scores[task] += weight
+    request = _request_before_given_text(text) if scores[_WEB] else None
+    if request is not None:
+        # Recency words in or beside a text the request gives ("summarise this latest memo:
+        # '... today ...'") are about that text: only the request's own words may ask for a search,
+        # and the request then needs the web only as a web search.
+        request_cues = opening_cues if request == opening else _Words.of(request).cues()
+        scores[_WEB] = 2 * sum(weight for task, weight in request_cues if task == _WEB)
+        web = 0
     return scores, web
 
 
@@ -549,7 +697,7 @@ def _shape_cues(words: _Words, text: str) -> Iterator[Cue]:
     if not words.found.isdisjoint(_LANGUAGES) and _QUOTED.search(low):
         yield _TRANSLATION, 3
     if _is_puzzle(words):
-        yield _REASONING, 3
+        yield _REASONING, 4
     if words.n_words <= 8:
         yield _SIMPLE, 2
     elif words.n_words <= 14:

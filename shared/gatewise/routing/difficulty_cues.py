@@ -8,9 +8,9 @@ alone it would step a proof down to a cheaper model as readily as a unit convers
 Two kinds of request are told apart by their words, from what cheap models are known to do well
 and badly:
 
-- non-routine work, where a strong model gains most: proofs, "find all", counting arrangements,
-  probability and expectation, integrals, eigenvalues and convergence, logic puzzles and
-  paradoxes, counterexamples and generalisations. The estimate is raised to at least
+- non-routine work, where a strong model gains most: proofs and derivations, "find all",
+  counting arrangements, probability and expectation, integrals, eigenvalues and convergence,
+  logic puzzles and paradoxes, counterexamples and generalisations. The estimate is raised to at least
   :data:`NON_ROUTINE_FLOOR`;
 - routine work a cheap model does as well: unit conversions, a percentage or a percentage change,
   one operation on two small numbers ("What is 17*23?"), and explanations asked for in plain words
@@ -19,8 +19,10 @@ and badly:
   word problem with a percentage in it is several steps, not one.
 
 A request with both is non-routine (a proof explained simply is still a proof). Multiple-choice
-questions are left to the learnt estimate, which was trained on them. English only. A route's
-reason names what the wording said of the conversation's hardest turn.
+questions are left to the learnt estimate, which was trained on them. Non-routine work is also
+read in German, French, Spanish, Italian, Chinese and Japanese ("Beweise, dass ...", "Démontrez
+que ...", "证明 ..."), as the learnt estimate, trained on English, cannot weigh it; routine work in
+English only. A route's reason names what the wording said of the conversation's hardest turn.
 """
 
 from __future__ import annotations
@@ -49,7 +51,13 @@ _NON_ROUTINE = re.compile(
     r"how many (?:ways|different|distinct|arrangements|combinations|\d-digit|[a-z]+-digit)|"
     r"divisible|perfect squares?|modulo|probability|expected (?:value|number|sum|length|time)|"
     r"on average|integral|integrate|eigen\w*|diagonali[sz]\w*|converge\w*|"
-    r"puzzle|riddle|knights?|knaves?|paradox|counterexample|generali[sz]e)\b",
+    r"puzzle|riddle|knights?|knaves?|paradox|counterexample|generali[sz]e|derive|derivation|"
+    # the same in German, French, Spanish and Italian
+    r"beweis(?:en?)?|zeige,? dass|démontr\w*|démonstration|prouve[rz]?|montre[rz]? qu\w*|"
+    r"demuestr\w*|demostr\w*|pruebe que|dimostr\w*|finde alle|trouve[rz]? tou[st]\w*|"
+    r"encuentr[ae] tod[ao]s|wahrscheinlichkeit|probabilit[ée]|probabilidad|intégrale?)\b"
+    # and in Chinese and Japanese, written without spaces
+    r"|证明|証明|示せ|推导|導出|求证|概率|確率",
     re.IGNORECASE)
 _ROUTINE = re.compile(
     r"\b(?:convert|conversion|how many " + _UNITS + r"|in " + _UNITS + r"|"

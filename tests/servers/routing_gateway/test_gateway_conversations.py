@@ -124,3 +124,17 @@ async def test_a_bad_conversation_id_is_refused_clearly(connect, upstream, tool:
     assert text.startswith(f"Error executing tool {tool}: INVALID_INPUT: conversation_id"), text
     assert "Hint:" in text
     assert upstream.stats()["totals"]["requests"] == 0
+
+
+@pytest.mark.parametrize("proof", [
+    "Beweise, dass es unendlich viele Primzahlen gibt.",
+    "Démontrez qu'il existe une infinité de nombres premiers.",
+    "证明：对于所有正整数n，n^3 - n 能被6整除。",
+])
+async def test_a_proof_in_another_language_stays_on_the_premium_tier(connect, upstream, proof: str) -> None:
+    async with connect() as client:
+        plan = await call(client, "explain_route", {"prompt": proof})
+        answered = await call(client, "routed_complete", {"prompt": proof})
+    assert plan["task"] == "math" and plan["complexity"] >= 0.7
+    assert tier(plan["candidates"][0]) == "premium" and tier(answered["model"]) == "premium"
+    assert "(non-routine wording)" in answered["route"]["reason"]

@@ -109,3 +109,19 @@ async def test_automatic_web_search_can_be_switched_off(sandbox, upstream, tmp_p
         asked = await routed(client, prompt=FRESH, web_search=True)
     assert quiet["route"]["needs_web"] is True and quiet["route"]["web_search"] is False
     assert quiet["citations"] == [] and asked["citations"]
+
+
+async def test_questions_about_the_askers_own_things_pay_no_search_fee(connect, upstream) -> None:
+    async with connect() as client:
+        for prompt in ("How can I update my billing address?", "Can I cancel my subscription online?",
+                       "What's the latest version of my invoice?"):
+            explained = (await client.call_tool("explain_route", {"prompt": prompt})).structured_content
+            assert explained["needs_web"] is explained["web_search"] is False, prompt
+            assert explained["task"] == "simple_query", prompt
+        given = await routed(client, prompt="Please summarise the latest message from my boss: "
+                                            "'The review moved to 3pm today, bring the Q3 deck.'")
+        fresh = await routed(client, prompt="What's the current version of Python?")
+    assert given["route"]["web_search"] is False and given["citations"] == []
+    info = CATALOG.get(given["model"])
+    assert given["cost_usd"] == pytest.approx(info.cost(given["tokens_in"], given["tokens_out"]), abs=1e-9)
+    assert fresh["route"]["task"] == "web_search" and fresh["route"]["web_search"] is True
