@@ -116,6 +116,10 @@ class HealthConfig(_Block):
     window: Count = Field(20, ge=2, description="recent calls the error share is taken over")
     cooldown_s: Seconds = Field(30.0, description="open time before a half-open probe")
     latency_alpha: PositiveFraction = Field(0.2, description="EWMA weight of the newest latency")
+    # A model deferred for its latency gets no calls to show it is fast again: past this age its
+    # average no longer counts, and the next call to it (one at a time) replaces it.
+    latency_recovery_s: PositiveSeconds = Field(
+        30.0, description="age after which an observed latency is measured again by a probe call")
 
 
 class RoutingConfig(_Block):
