@@ -413,6 +413,10 @@ class Limits(_Block):
     connect_timeout_s: PositiveSeconds = 5.0
     read_timeout_s: PositiveSeconds = 60.0
     deadline_s: PositiveSeconds = Field(120.0, description="overall time for one tool call")
+    # An answer that drips in (each read in time) would otherwise hold the whole deadline and
+    # leave the fallbacks none; the last model to try keeps all that is left.
+    attempt_share: PositiveFraction = Field(
+        0.5, description="most of the call's remaining time one model may take while others wait")
     max_retries: int = Field(2, ge=0, le=10)
     backoff_base_s: Seconds = 0.25
     backoff_max_s: Seconds = 8.0

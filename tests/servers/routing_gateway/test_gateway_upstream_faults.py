@@ -1,9 +1,13 @@
-"""Answers that come back as HTTP 200 with a choice but hold no whole answer (null or non-text
+"""Upstream faults that look like answers, against a real hostile upstream on loopback.
+
+Answers that come back as HTTP 200 with a choice but hold no whole answer (null or non-text
 content, a provider that broke off with finish_reason "error", nothing before max_tokens) are
-failed attempts: the route moves on to its next model, and none is ever cached."""
+failed attempts: the route moves on to its next model, and none is ever cached. An answer that
+drips in a byte at a time, each read in time, is cut off while another model waits."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +16,7 @@ import pytest
 from mcp import Client
 
 from gatewise.config import Settings, load_settings
-from hostile_upstream import BROKEN_ANSWER_MODES, HostileUpstream
+from hostile_upstream import BROKEN_ANSWER_MODES, DRIP_INTERVAL_S, HostileUpstream
 from tool_support import call, ledger_rows
 
 KEY = "sk-or-v1-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -24,10 +28,12 @@ def hostile() -> Iterator[HostileUpstream]:
         yield server
 
 
-def hostile_settings(hostile: HostileUpstream, data_dir: Path, **config: Any) -> Settings:
+def hostile_settings(hostile: HostileUpstream, data_dir: Path, *, limits: dict[str, Any] | None = None,
+                     **config: Any) -> Settings:
     return load_settings({}, data_dir=data_dir, openrouter_api_key=KEY,
                          openrouter_base_url=f"{hostile.root_url}/api/v1",
-                         limits={"max_retries": 0}, search={"default_model": "hostile/answer"}, **config)
+                         limits={"max_retries": 0, **(limits or {})},
+                         search={"default_model": "hostile/answer"}, **config)
 
 
 def _create(server: str, settings: Settings) -> Any:
@@ -75,3 +81,24 @@ async def test_a_broken_answer_is_an_error_and_never_cached(hostile: HostileUpst
     assert all(": UPSTREAM_ERROR: hostile/" in t for t in texts), texts
     assert hostile.requests - before == 2  # the second call went upstream again: nothing was stored
     assert "half an answer" not in texts[0] and KEY[10:30] not in texts[0]
+
+
+async def test_a_dripping_answer_is_cut_off_while_a_fallback_waits(hostile: HostileUpstream,
+                                                                  tmp_path: Path) -> None:
+    deadline_s, read_timeout_s = 4.0, 1.0
+    assert read_timeout_s > DRIP_INTERVAL_S  # every read of the drip comes in time
+    settings = hostile_settings(
+        hostile, tmp_path, limits={"deadline_s": deadline_s, "read_timeout_s": read_timeout_s},
+        routing={"primary_models": {"simple_queries": "hostile/drip"}, "fallback_chain": ["hostile/answer"]})
+    async with Client(_create("routing_gateway", settings)) as client:
+        started = time.monotonic()
+        out = await call(client, "routed_complete", {"prompt": "say hello"})
+        took = time.monotonic() - started
+    assert (out["model"], out["fallback_used"]) == ("hostile/answer", True)
+    dripped, answered = out["attempts"]
+    assert (dripped["model"], dripped["status"], dripped["error_code"]) == (
+        "hostile/drip", "error", "UPSTREAM_TIMEOUT")
+    assert (answered["model"], answered["status"]) == ("hostile/answer", "ok")
+    # Cut at its share (half) of the deadline, not the whole of it.
+    assert deadline_s / 2 <= dripped["latency_ms"] / 1000 < deadline_s / 2 + 0.5
+    assert took < deadline_s
