@@ -26,10 +26,10 @@ from starlette.routing import Route
 
 from gatewise.redact import KNOWN_PREFIXES
 
+CHAT_MODES = ("err_full", "err_bare", "err_base64", "err_percent", "err_upper", "finish_error",
+              "answer", "garbage", "truncated", "huge_error", "huge_answer", "drip")
 # Answers that look like success (HTTP 200, a choice) but hold no whole answer.
 BROKEN_ANSWER_MODES = ("null_content", "object_content", "cut_off", "empty_at_length")
-CHAT_MODES = ("err_full", "err_bare", "err_base64", "err_percent", "err_upper", "finish_error",
-              "answer", "garbage", "truncated", "huge_error", "huge_answer", "drip", *BROKEN_ANSWER_MODES)
 ADMIN_MODES = ("full", "bare", "encoded", "upper", "echo_list", "garbage", "truncated", "drip")
 DRIP_INTERVAL_S = 0.1
 
@@ -173,7 +173,8 @@ class HostileUpstream:
         return f"http://127.0.0.1:{self._socket.getsockname()[1]}"
 
     async def _models(self, request: Request) -> Response:
-        return JSONResponse({"data": [_model_entry(f"hostile/{m}") for m in CHAT_MODES]})
+        models = (*CHAT_MODES, *BROKEN_ANSWER_MODES)
+        return JSONResponse({"data": [_model_entry(f"hostile/{m}") for m in models]})
 
     async def _chat(self, request: Request) -> Response:
         self.requests += 1
