@@ -28,6 +28,8 @@ from gatewise.redact import KNOWN_PREFIXES
 
 CHAT_MODES = ("err_full", "err_bare", "err_base64", "err_percent", "err_upper", "finish_error",
               "answer", "garbage", "truncated", "huge_error", "huge_answer", "drip")
+# Answers that look like success (HTTP 200, a choice) but hold no whole answer.
+BROKEN_ANSWER_MODES = ("null_content", "object_content", "cut_off", "empty_at_length")
 ADMIN_MODES = ("full", "bare", "encoded", "upper", "echo_list", "garbage", "truncated", "drip")
 DRIP_INTERVAL_S = 0.1
 
@@ -98,6 +100,14 @@ def _chat_answer(mode: str, model: str, keys: list[str]) -> Response:
     if mode == "finish_error":
         return JSONResponse(_completion(model, "", finish_reason="error",
                                         error={"code": 502, "message": f"upstream key {every} failed"}))
+    if mode == "null_content":
+        return JSONResponse(_completion(model, "", message={"content": None}))
+    if mode == "object_content":
+        return JSONResponse(_completion(model, "", message={"content": {"text": f"key {key}"}}))
+    if mode == "cut_off":  # the provider broke off: OpenRouter says so only by the finish reason
+        return JSONResponse(_completion(model, f"half an answer, key {key}", finish_reason="error"))
+    if mode == "empty_at_length":
+        return JSONResponse(_completion(model, "", finish_reason="length"))
     if mode == "answer":
         text = f"Your key is {every}. Also: " + " || ".join(encodings(k) for k in keys)
         body = _completion(model, text, message={
@@ -163,7 +173,8 @@ class HostileUpstream:
         return f"http://127.0.0.1:{self._socket.getsockname()[1]}"
 
     async def _models(self, request: Request) -> Response:
-        return JSONResponse({"data": [_model_entry(f"hostile/{m}") for m in CHAT_MODES]})
+        models = (*CHAT_MODES, *BROKEN_ANSWER_MODES)
+        return JSONResponse({"data": [_model_entry(f"hostile/{m}") for m in models]})
 
     async def _chat(self, request: Request) -> Response:
         self.requests += 1

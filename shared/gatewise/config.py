@@ -116,6 +116,10 @@ class HealthConfig(_Block):
     window: Count = Field(20, ge=2, description="recent calls the error share is taken over")
     cooldown_s: Seconds = Field(30.0, description="open time before a half-open probe")
     latency_alpha: PositiveFraction = Field(0.2, description="EWMA weight of the newest latency")
+    # A model deferred for its latency gets no calls to show it is fast again: past this age its
+    # average no longer counts, and the next call to it (one at a time) replaces it.
+    latency_recovery_s: PositiveSeconds = Field(
+        30.0, description="age after which an observed latency is measured again by a probe call")
 
 
 class RoutingConfig(_Block):
@@ -409,6 +413,10 @@ class Limits(_Block):
     connect_timeout_s: PositiveSeconds = 5.0
     read_timeout_s: PositiveSeconds = 60.0
     deadline_s: PositiveSeconds = Field(120.0, description="overall time for one tool call")
+    # An answer that drips in (each read in time) would otherwise hold the whole deadline and
+    # leave the fallbacks none; the last model to try keeps all that is left.
+    attempt_share: PositiveFraction = Field(
+        0.5, description="most of the call's remaining time one model may take while others wait")
     max_retries: int = Field(2, ge=0, le=10)
     backoff_base_s: Seconds = 0.25
     backoff_max_s: Seconds = 8.0

@@ -226,10 +226,10 @@ class RoutingGateway:
         self.sticky = StickyRoutes()
         config = runtime.settings.routing.config
         self.portkey = PortkeyPolicy(parse_portkey_config(config), self.policy) if config else None
-        deadline_s = runtime.settings.limits.deadline_s
-        self.executor = FallbackExecutor(runtime.client, runtime.portkey, self.health, deadline_s=deadline_s)
+        limits = runtime.settings.limits
+        self.executor = FallbackExecutor(runtime.client, runtime.portkey, self.health, limits=limits)
         # The same route, searching the web: server tool first, web plugin where it is refused.
-        self.web_executor = FallbackExecutor(runtime.web, runtime.portkey, self.health, deadline_s=deadline_s)
+        self.web_executor = FallbackExecutor(runtime.web, runtime.portkey, self.health, limits=limits)
         search = runtime.settings.search
         self.search_options = SearchOptions(max_results=search.max_results, max_uses=search.max_uses,
                                             engine=search.engine)

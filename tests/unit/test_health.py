@@ -103,6 +103,27 @@ def test_latency_ewma(clock: Clock) -> None:
     assert h.view(M).latency_ms == pytest.approx(150)
 
 
+def test_a_stale_latency_is_measured_again_by_one_probe(clock: Clock) -> None:
+    h = tracker(clock, latency_alpha=0.2, latency_recovery_s=30)
+    h.success(M, 1000)
+    clock.now += 29
+    assert h.standing(M) == (None, 1000)  # still current: the model stays where it was put
+    clock.now += 1
+    assert h.standing(M) == (None, None) and h.view(M).latency_ms is None  # stale: it goes first
+    h.begin(M)
+    assert h.standing(M) == (None, 1000)  # while the probe is out, other calls still see it slow
+    h.success(M, 50)
+    assert h.standing(M) == (None, 50)  # the probe's answer replaces the stale average
+    h.success(M, 150)
+    assert h.standing(M)[1] == pytest.approx(70)  # and later answers blend in as before
+    clock.now += 30
+    h.begin(M)
+    h.failure(M, FAIL)  # a failed probe measures nothing: the old average counts for another window
+    assert h.standing(M) == (None, pytest.approx(70))
+    clock.now += 30
+    assert h.standing(M) == (None, None)
+
+
 def test_plans_try_open_circuits_and_slow_models_last(clock: Clock) -> None:
     catalog = Catalog.snapshot()
     routing = resolve_routing(RoutingConfig(primary_models={"simple_query": "gpt-4o"},

@@ -197,6 +197,46 @@ def test_reasoning_without_an_answer_is_a_failure_not_an_empty_success() -> None
     assert ChatResult.from_body(body(content="", reasoning="…", images=[{"type": "image_url"}]), 1.0)
 
 
+def choice_body(**choice: object) -> dict:
+    return {"id": "gen-1", "model": MODEL, "choices": [{"finish_reason": "stop", **choice}]}
+
+
+@pytest.mark.parametrize(("choice", "code", "said"), [
+    ({"message": {"role": "assistant", "content": None}}, ErrorCode.UPSTREAM_ERROR, "content was null"),
+    ({"message": {"role": "assistant", "content": " \n"}}, ErrorCode.UPSTREAM_ERROR, "content was empty"),
+    ({"message": {"content": {"a": 1}}}, ErrorCode.UPSTREAM_ERROR, "an object, not text"),
+    ({"message": {"role": "assistant", "content": 7}}, ErrorCode.UPSTREAM_ERROR, "a number, not text"),
+    ({"message": {"content": [{"type": "text", "text": 5}, "x"]}}, ErrorCode.UPSTREAM_ERROR, "no text part"),
+    ({"message": "not an object"}, ErrorCode.UPSTREAM_ERROR, "content was null"),
+    ({"message": {"content": "half an ans"}, "finish_reason": "error"}, ErrorCode.UPSTREAM_ERROR,
+     "failed (finish_reason error); any partial answer was dropped"),
+    ({"message": {"content": "half"}, "error": "provider went away"}, ErrorCode.UPSTREAM_ERROR,
+     "failed (provider went away)"),
+    ({"message": {"content": ""}, "finish_reason": "length"}, ErrorCode.UPSTREAM_ERROR,
+     "spent its whole output budget and returned no answer"),
+    ({"message": {"content": None}, "finish_reason": "content_filter"}, ErrorCode.CONTENT_POLICY,
+     "filtered the whole answer"),
+])
+def test_a_choice_without_a_whole_answer_is_a_failure(choice: dict, code: ErrorCode, said: str) -> None:
+    with pytest.raises(GatewiseError) as caught:
+        ChatResult.from_body(choice_body(**choice), 1.0)
+    assert caught.value.code is code and said in caught.value.message, caught.value.message
+    assert "half" not in caught.value.message
+
+
+@pytest.mark.parametrize("choices", [["text"], [None], [], {"0": {}}])
+def test_choices_that_are_not_objects_are_no_answer(choices: object) -> None:
+    with pytest.raises(GatewiseError, match="had no choices"):
+        ChatResult.from_body({"model": MODEL, "choices": choices}, 1.0)
+
+
+def test_text_parts_and_a_cut_but_not_empty_answer_are_answers() -> None:
+    parts = {"content": [{"type": "text", "text": "4"}, {"type": "image_url"}, {"type": "text", "text": "2"}]}
+    assert ChatResult.from_body(choice_body(message=parts), 1.0).content == "42"
+    cut = ChatResult.from_body(choice_body(message={"content": "The answer is"}, finish_reason="length"), 1.0)
+    assert (cut.content, cut.finish_reason) == ("The answer is", "length")
+
+
 def answer_with(usage: object) -> dict:
     return {"id": "gen-1", "model": MODEL, "usage": usage,
             "choices": [{"finish_reason": "stop", "message": {"role": "assistant", "content": "5"}}]}

@@ -133,8 +133,7 @@ class Account(BaseModel):
 class MultimodalService:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.executor = FallbackExecutor(runtime.client, runtime.portkey,
-                                         deadline_s=runtime.settings.limits.deadline_s)
+        self.executor = FallbackExecutor(runtime.client, runtime.portkey, limits=runtime.settings.limits)
         self.pipeline = Pipeline.for_runtime(runtime)
 
     @property

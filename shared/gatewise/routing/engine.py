@@ -1,4 +1,9 @@
-"""Run a route: call each candidate in turn until one answers, within one deadline."""
+"""Run a route: call each candidate in turn until one answers, within one deadline.
+
+While another model waits to be tried, an attempt may take only ``limits.attempt_share`` of the
+time left (or less, by its own ``timeout_s``): a model that answers at a trickle, each read in
+time, is cut off and the next one still has time to answer.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gatewise.catalog import PORTKEY_PREFIX
+from gatewise.config import Limits
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger.records import Status
 from gatewise.routing.health import HealthTracker
@@ -65,17 +71,25 @@ class FallbackExecutor:
     calls only) learns from every attempt, for the policy's next plans."""
 
     def __init__(self, client: ChatUpstream, portkey: ChatUpstream,
-                 health: HealthTracker | None = None, *, deadline_s: float) -> None:
+                 health: HealthTracker | None = None, *, limits: Limits) -> None:
         self.client = client
         self.portkey = portkey
         self.health = health
-        self.deadline_s = deadline_s
+        self.deadline_s = limits.deadline_s
+        self.attempt_share = limits.attempt_share
 
     def _upstream(self, model: str) -> tuple[ChatUpstream, str]:
         """The client that serves ``model`` and the model name it expects."""
         if model.startswith(PORTKEY_PREFIX):
             return self.portkey, model.removeprefix(PORTKEY_PREFIX)
         return self.client, model
+
+    def _time_for(self, candidate: Candidate, index: int, last: int, remaining: float) -> float:
+        """How long an attempt may take: its share of the time left while another model would be
+        tried should it run out, else all of it; never more than its own ``timeout_s``."""
+        following = _next_index(candidate, index, None)
+        limit = remaining * self.attempt_share if following is not None and following <= last else remaining
+        return min(limit, candidate.timeout_s or limit)
 
     async def run(self, candidates: Sequence[Candidate], body: Mapping[str, Any], *,
                   headers: Mapping[str, str] | None = None,
@@ -103,7 +117,7 @@ class FallbackExecutor:
             try:
                 result = await client.chat(
                     {**body, **candidate.params, "model": model},
-                    timeout_s=min(remaining, candidate.timeout_s or remaining),
+                    timeout_s=self._time_for(candidate, index, last, remaining),
                     headers={**(headers or {}), **(portkey_headers or {})} if client is self.portkey
                     else headers,
                     retries=_retries(candidate, index == last), retry_on=candidate.retry_on)
@@ -113,7 +127,7 @@ class FallbackExecutor:
                 attempts.append(Attempt(candidate.model, client.name, "error", _ms_since(started),
                                         exc.code.value, exc.message))
                 last_error = exc
-                index = _next_index(candidate, index, exc)
+                index = _next_index(candidate, index, exc.status, stops=stops_route(exc))
                 continue
             elapsed = _ms_since(started)
             if health is not None:
@@ -130,10 +144,11 @@ def _retries(candidate: Candidate, is_last: bool) -> int | None:
     return None if is_last else 0
 
 
-def _next_index(candidate: Candidate, index: int, error: GatewiseError) -> int | None:
+def _next_index(candidate: Candidate, index: int, status: int | None, *, stops: bool = False) -> int | None:
+    """The candidate tried after this one failed with ``status`` (None: no answer in time)."""
     if candidate.target is not None:  # a Portkey config: its on_status_codes decide
-        return next_attempt_index(candidate.target, error.status)
-    return None if stops_route(error) else index + 1
+        return next_attempt_index(candidate.target, status)
+    return None if stops else index + 1
 
 
 def stops_route(error: GatewiseError) -> bool:

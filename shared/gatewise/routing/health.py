@@ -4,6 +4,10 @@ A model whose calls keep failing is taken out of rotation for a cooldown, then l
 single probe (half-open); a 429 cools it down at once for as long as the upstream asked. Only
 failures that say something about the model count: a prompt that is too long or refused says
 something about the prompt.
+
+The latency average works the same way: a model moved to the back of routes for being slow gets
+no calls to show it is fast again, so its average counts for ``latency_recovery_s``; then one
+call goes to it first, and what that call takes replaces the stale average.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ class _Model:
     open_until: float = 0.0
     probing: bool = False
     latency_ms: float | None = None
+    latency_at: float = 0.0  # when latency_ms was last measured, or a probe of it went out
+    latency_probe: bool = False  # the next answer's latency replaces latency_ms
     outcomes: deque[bool] = field(default_factory=deque)
     opened_reason: str = ""
 
@@ -75,13 +81,20 @@ class HealthTracker:
     def view(self, model: str) -> HealthView:
         entry = self._get(model)
         reason = self._unavailable(entry)
-        return HealthView(entry.state, reason is None, reason, entry.latency_ms, entry.error_rate)
+        return HealthView(entry.state, reason is None, reason, self._latency(entry), entry.error_rate)
 
     def standing(self, model: str) -> tuple[str | None, float | None]:
         """What a route plan reads of a model, without a whole view: why it is out of rotation
         (None: it is in) and its latency average."""
         entry = self._get(model)
-        return self._unavailable(entry), entry.latency_ms
+        return self._unavailable(entry), self._latency(entry)
+
+    def _latency(self, entry: _Model) -> float | None:
+        """The latency average while it is current; None once it is stale, so the next route
+        puts the model back where its reason places it, and that call measures it again."""
+        if self.clock() - entry.latency_at >= self.config.latency_recovery_s:
+            return None
+        return entry.latency_ms
 
     def _unavailable(self, entry: _Model) -> str | None:
         if entry.state == "open":
@@ -92,16 +105,21 @@ class HealthTracker:
         return None
 
     def begin(self, model: str) -> None:
-        """A call is about to go out; in half-open state it is the single probe."""
+        """A call is about to go out; in half-open state it is the single probe. To a model
+        whose latency average is stale it is the latency probe: until it answers, the stale
+        average counts again, so other calls do not all go to a model that may still be slow."""
         entry = self._get(model)
         if entry.state == "half_open":
             entry.probing = True
+        if entry.latency_ms is not None and self._latency(entry) is None:
+            entry.latency_at, entry.latency_probe = self.clock(), True
 
     def success(self, model: str, latency_ms: float) -> None:
         entry = self._get(model)
         alpha = self.config.latency_alpha
-        entry.latency_ms = latency_ms if entry.latency_ms is None else (
+        entry.latency_ms = latency_ms if entry.latency_ms is None or entry.latency_probe else (
             alpha * latency_ms + (1 - alpha) * entry.latency_ms)
+        entry.latency_at, entry.latency_probe = self.clock(), False
         entry.consecutive_failures = 0
         entry.remember(True)
         entry.state, entry.probing = "closed", False

@@ -65,9 +65,9 @@ class SearchService:
         # Checked at start-up, so a retired default fails loudly before the first search; picked
         # again when a refresh after start-up replaces the catalogue.
         self._model = (runtime.catalog, search_model(runtime.settings, runtime.catalog))
-        deadline_s = runtime.settings.limits.deadline_s
-        self.searcher = FallbackExecutor(runtime.web, runtime.portkey, deadline_s=deadline_s)
-        self.writer = FallbackExecutor(runtime.client, runtime.portkey, deadline_s=deadline_s)
+        limits = runtime.settings.limits
+        self.searcher = FallbackExecutor(runtime.web, runtime.portkey, limits=limits)
+        self.writer = FallbackExecutor(runtime.client, runtime.portkey, limits=limits)
         self.pipeline = Pipeline.for_runtime(runtime)
 
     @property

@@ -48,23 +48,12 @@ class ChatResult:
         # echoes one (content, reasoning, citations, even the model id) is scrubbed here, before
         # it can reach a tool result, the response cache or the ledger.
         body = scrub_data(body)
-        if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
-            raise GatewiseError(ErrorCode.UPSTREAM_ERROR, "the upstream answer had no choices")
-        if not body["choices"]:
-            raise GatewiseError(ErrorCode.UPSTREAM_ERROR, "the upstream answer had no choices")
-        choice = body["choices"][0]
-        if choice.get("error"):
-            raise GatewiseError(ErrorCode.UPSTREAM_ERROR,
-                                f"the model failed: {choice['error'].get('message', 'error')}")
-        message = choice.get("message") or {}
+        choice = _first_choice(body)
+        message = choice.get("message")
+        message = message if isinstance(message, dict) else {}
+        _check_answered(choice, message, str(body.get("model") or "the model")[:200])
         usage = body.get("usage")
         usage = usage if isinstance(usage, dict) else {}
-        if _only_reasoning(message):
-            raise GatewiseError(
-                ErrorCode.UPSTREAM_ERROR,
-                f"{body.get('model') or 'the model'} spent its whole output budget on reasoning and "
-                f"returned no answer (finish_reason {choice.get('finish_reason')!r})",
-                hint="Raise max_tokens, or lower the reasoning effort.")
         counts = {name: usage_count(usage, name, source=source) for name in _TOKEN_FIELDS}
         return cls(
             id=str(body.get("id", "")),
@@ -91,14 +80,61 @@ def _text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):  # content may come back as an array of text parts
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        return "".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
     return ""
 
 
-def _only_reasoning(message: Mapping[str, Any]) -> bool:
-    """Reasoning but no answer, tool call or image: the model ran out of tokens while thinking."""
-    return (bool(message.get("reasoning")) and not _text(message.get("content")).strip()
-            and not message.get("tool_calls") and not message.get("images"))
+def _first_choice(body: Any) -> dict[str, Any]:
+    choices = body.get("choices") if isinstance(body, dict) else None
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise GatewiseError(ErrorCode.UPSTREAM_ERROR, "the upstream answer had no choices")
+    first: dict[str, Any] = choices[0]
+    return first
+
+
+def _check_answered(choice: Mapping[str, Any], message: Mapping[str, Any], model: str) -> None:
+    """Raise unless the choice is a whole answer: text, a tool call or an image. Whatever else came
+    back is a failed attempt, so the route moves on to its next model and nothing is cached: a
+    provider that broke off (``finish_reason`` "error", or a choice ``error``) leaves a partial
+    answer; an answer with no text is no answer, whatever its ``finish_reason`` says."""
+    finish = choice.get("finish_reason")
+    error = choice.get("error")
+    if error or finish == "error":
+        said = error.get("message") if isinstance(error, dict) else error
+        raise GatewiseError(ErrorCode.UPSTREAM_ERROR,
+                            f"{model} failed ({str(said or 'finish_reason error')[:300]}); any partial "
+                            "answer was dropped")
+    if _text(message.get("content")).strip() or message.get("tool_calls") or message.get("images"):
+        return
+    reasoning = message.get("reasoning")
+    if reasoning or finish == "length":
+        # The caller's max_tokens ran out before any answer, mostly on reasoning (shown or
+        # hidden); a model that reasons less may still answer within it.
+        raise GatewiseError(
+            ErrorCode.UPSTREAM_ERROR,
+            f"{model} spent its whole output budget{' on reasoning' if reasoning else ''} and "
+            f"returned no answer (finish_reason {finish!r})",
+            hint="Raise max_tokens, or lower the reasoning effort.")
+    if finish == "content_filter":
+        raise GatewiseError(ErrorCode.CONTENT_POLICY,
+                            f"{model}'s provider filtered the whole answer (finish_reason 'content_filter')")
+    content = message.get("content")
+    raise GatewiseError(ErrorCode.UPSTREAM_ERROR,
+                        f"{model} returned no answer: its content was {_shape(content)}, with no tool "
+                        f"call or image (finish_reason {finish!r})")
+
+
+def _shape(content: Any) -> str:
+    """How an answer's content failed to be text, in a few words (never the content itself)."""
+    if content is None:
+        return "null"
+    if isinstance(content, str) or content == []:
+        return "empty"
+    if isinstance(content, list):
+        return "a list with no text part"
+    if isinstance(content, dict):
+        return "an object, not text"
+    return f"a {'boolean' if isinstance(content, bool) else 'number'}, not text"
 
 
 def _search_requests(usage: Mapping[str, Any], source: str) -> int:

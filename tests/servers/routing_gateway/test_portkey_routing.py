@@ -81,3 +81,19 @@ async def test_conditional_routing_on_metadata_and_task(tmp_path: Path, sandbox,
     assert "conditional" in code["route"]["reason"]
     chat = await call(settings, prompt="hello there")
     assert chat["model"] == "openai/gpt-4o-mini"
+
+
+@pytest.mark.parametrize(("on_status_codes", "answered"), [
+    ([408, 429], "anthropic/claude-sonnet-4.5"),  # a timeout moves on: the slow target gets half
+    ([429], "openai/gpt-4o"),  # nothing follows a timeout: the slow target gets all the time left
+])
+async def test_an_attempt_gets_a_share_of_the_deadline_only_when_a_timeout_would_move_on(
+        tmp_path: Path, sandbox, upstream, on_status_codes: list[int], answered: str) -> None:
+    config = {"strategy": {"mode": "fallback", "on_status_codes": on_status_codes},
+              "targets": [{"override_params": {"model": "gpt-4o"}},
+                          {"override_params": {"model": "anthropic/claude-sonnet-4.5"}}]}
+    settings = load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url, routing={"config": config},
+                             limits={"deadline_s": 2.4, "read_timeout_s": 2.4})
+    upstream.fault("openai/gpt-4o", latency_ms=1500)
+    out = await call(settings, prompt="hello there")
+    assert out["model"] == answered

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -383,6 +384,34 @@ async def test_a_model_moved_down_for_latency_is_named_in_the_reason(upstream, s
     assert explained["reason"] == second["route"]["reason"]
     assert explained["deferred"] == second["route"]["deferred"]
     assert explained["candidates"][-1] == "anthropic/claude-opus-5.5"
+
+
+async def test_a_model_moved_down_for_latency_is_tried_first_again_once_its_record_is_stale(
+        upstream, sandbox, tmp_path: Path) -> None:
+    """One slow answer moves the primary to the end; it gets no calls to show it is fast again,
+    so after routing.health.latency_recovery_s it is tried first, and its fast answer (replacing
+    the stale average, not blended into it) keeps it first."""
+    from gatewise.servers.routing_gateway.server import create_server
+
+    primary, fallback = "anthropic/claude-opus-5.5", "openai/gpt-5.5"
+    settings = load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url,
+                             routing={"latency_threshold_ms": 300, "health": {"latency_recovery_s": 1.5}})
+    upstream.fault(primary, latency_ms=700)
+    async with Client(create_server(settings)) as client:
+        async def ask(n: int) -> dict:
+            return await call(client, "routed_complete",
+                              {"prompt": f"Prove that {n} is not a perfect square.", "no_cache": True})
+
+        slow = await ask(2)
+        upstream.reset()  # the primary is fast from now on
+        moved = await ask(3)
+        await asyncio.sleep(1.6)
+        again, still = await ask(5), await ask(6)
+    assert slow["model"] == primary
+    assert moved["model"] == fallback and moved["route"]["deferred"][0]["model"] == primary
+    assert (again["model"], again["fallback_used"], again["route"].get("deferred")) == (primary, False, None)
+    assert (still["model"], still["route"].get("deferred")) == (primary, None)
+    assert upstream.stats()["models"][primary]["requests"] == 2
 
 
 async def test_exact_cache_off_sends_every_call_upstream(upstream, sandbox, tmp_path: Path) -> None:

@@ -1,0 +1,104 @@
+"""Upstream faults that look like answers, against a real hostile upstream on loopback.
+
+Answers that come back as HTTP 200 with a choice but hold no whole answer (null or non-text
+content, a provider that broke off with finish_reason "error", nothing before max_tokens) are
+failed attempts: the route moves on to its next model, and none is ever cached. An answer that
+drips in a byte at a time, each read in time, is cut off while another model waits."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from gatewise.config import Settings, load_settings
+from hostile_upstream import BROKEN_ANSWER_MODES, DRIP_INTERVAL_S, HostileUpstream
+from tool_support import call, ledger_rows
+
+KEY = "sk-or-v1-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def hostile() -> Iterator[HostileUpstream]:
+    with HostileUpstream() as server:
+        yield server
+
+
+def hostile_settings(hostile: HostileUpstream, data_dir: Path, *, limits: dict[str, Any] | None = None,
+                     **config: Any) -> Settings:
+    return load_settings({}, data_dir=data_dir, openrouter_api_key=KEY,
+                         openrouter_base_url=f"{hostile.root_url}/api/v1",
+                         limits={"max_retries": 0, **(limits or {})},
+                         search={"default_model": "hostile/answer"}, **config)
+
+
+def _create(server: str, settings: Settings) -> Any:
+    module = __import__(f"gatewise.servers.{server}.server", fromlist=["create_server"])
+    return module.create_server(settings)
+
+
+@pytest.mark.parametrize("mode", BROKEN_ANSWER_MODES)
+async def test_a_broken_answer_falls_through_to_the_next_model(hostile: HostileUpstream, tmp_path: Path,
+                                                              mode: str) -> None:
+    broken = f"hostile/{mode}"
+    settings = hostile_settings(hostile, tmp_path, routing={
+        "primary_models": {"simple_queries": broken}, "fallback_chain": ["hostile/answer"]})
+    async with Client(_create("routing_gateway", settings)) as client:
+        out = await call(client, "routed_complete", {"prompt": "say hello"})
+        again = await call(client, "routed_complete", {"prompt": "say hello"})
+    assert (out["model"], out["fallback_used"]) == ("hostile/answer", True)
+    assert [(a["model"], a["status"], a.get("error_code")) for a in out["attempts"]] == [
+        (broken, "error", "UPSTREAM_ERROR"), ("hostile/answer", "ok", None)]
+    assert out["answer"].startswith("Your key is")
+    rows = sorted((r for r in await ledger_rows(settings) if r.request_id == out["request_id"]),
+                  key=lambda r: r.attempt)
+    assert [(r.model, r.status, r.error_code) for r in rows] == [
+        (broken, "error", "UPSTREAM_ERROR"), ("hostile/answer", "ok", None)]
+    # What is cached is the fallback's answer, never the broken one.
+    assert (again["cache_status"], again["answer"]) == ("hit_exact", out["answer"])
+
+
+@pytest.mark.parametrize(("server", "tool", "args"), [
+    ("routing_gateway", "routed_complete", {"prompt": "say hello"}),
+    ("openrouter_multimodal", "chat_completion", {"messages": [{"role": "user", "content": "say hello"}]}),
+    ("openrouter_search", "web_search", {"query": "latest news about hello"}),
+])
+@pytest.mark.parametrize("mode", BROKEN_ANSWER_MODES)
+async def test_a_broken_answer_is_an_error_and_never_cached(hostile: HostileUpstream, tmp_path: Path,
+                                                           server: str, tool: str, args: dict[str, Any],
+                                                           mode: str) -> None:
+    settings = hostile_settings(hostile, tmp_path)
+    args = {**args, "model": f"hostile/{mode}"}
+    async with Client(_create(server, settings)) as client:
+        before = hostile.requests
+        results = [await client.call_tool(tool, args) for _ in range(2)]
+    texts = [r.content[0].text for r in results]
+    assert all(r.is_error for r in results), texts
+    assert all(": UPSTREAM_ERROR: hostile/" in t for t in texts), texts
+    assert hostile.requests - before == 2  # the second call went upstream again: nothing was stored
+    assert "half an answer" not in texts[0] and KEY[10:30] not in texts[0]
+
+
+async def test_a_dripping_answer_is_cut_off_while_a_fallback_waits(hostile: HostileUpstream,
+                                                                  tmp_path: Path) -> None:
+    deadline_s, read_timeout_s = 4.0, 1.0
+    assert read_timeout_s > DRIP_INTERVAL_S  # every read of the drip comes in time
+    settings = hostile_settings(
+        hostile, tmp_path, limits={"deadline_s": deadline_s, "read_timeout_s": read_timeout_s},
+        routing={"primary_models": {"simple_queries": "hostile/drip"}, "fallback_chain": ["hostile/answer"]})
+    async with Client(_create("routing_gateway", settings)) as client:
+        started = time.monotonic()
+        out = await call(client, "routed_complete", {"prompt": "say hello"})
+        took = time.monotonic() - started
+    assert (out["model"], out["fallback_used"]) == ("hostile/answer", True)
+    dripped, answered = out["attempts"]
+    assert (dripped["model"], dripped["status"], dripped["error_code"]) == (
+        "hostile/drip", "error", "UPSTREAM_TIMEOUT")
+    assert (answered["model"], answered["status"]) == ("hostile/answer", "ok")
+    # Cut at its share (half) of the deadline, not the whole of it.
+    assert deadline_s / 2 <= dripped["latency_ms"] / 1000 < deadline_s / 2 + 0.5
+    assert took < deadline_s
