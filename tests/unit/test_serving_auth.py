@@ -15,6 +15,7 @@ from gatewise.errors import GatewiseError
 from gatewise.mcpkit.grants import Need, Ownership
 from gatewise.serving.credentials import StaticTokens, new_token
 from gatewise.serving.gate import requests_in
+from gatewise.serving.main import main as serve_main
 from gatewise.serving.rate import FailedAuthLimit, RateLimiter, address_key
 from gatewise.serving.sessions import SessionOwners, Sessions, sse_session_of
 from store_support import FakeClock
@@ -52,6 +53,18 @@ def test_new_token_makes_an_entry_the_config_accepts() -> None:
     assert len(token) >= 40 and token not in json.dumps(entry)
     found = StaticTokens(_auth(tokens=[entry])).find(token)
     assert found is not None and found.caller.name == "laptop"
+
+
+@pytest.mark.parametrize("name", ["bad name!", "", "x" * 65])
+def test_new_token_with_a_name_the_config_refuses_is_one_line_and_exit_code_2(
+        name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        serve_main(["--new-token", name])
+    out, err = capsys.readouterr()
+    assert stopped.value.code == 2 and out == ""
+    assert err.startswith(f"gatewise serve: --new-token: {name!r} is not a token name: use 1 to 64 letters")
+    assert err.count("\n") == 1
+    assert "Traceback" not in err and "pydantic" not in err
 
 
 def test_a_bearer_of_a_project_bills_it_and_cannot_name_another() -> None:
