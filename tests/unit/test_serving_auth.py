@@ -309,6 +309,37 @@ class _KeyServer:
         self.http.server_close()
 
 
+async def test_distinct_jwt_subjects_are_always_distinct_callers() -> None:
+    import jwt as pyjwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from gatewise.serving.jwt_tokens import JwtVerifier
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = json.loads(pyjwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+    server = _KeyServer(json.dumps({"keys": [{**public, "kid": "a", "alg": "ES256"}]}).encode())
+    try:
+        auth = _auth(jwt={"issuer": "https://idp", "jwks_url": server.url})
+        verifier = JwtVerifier(auth, auth.jwt)
+
+        async def name_of(subject: str) -> str:
+            token = pyjwt.encode({"iss": "https://idp", "sub": subject, "aud": "https://gw/x/mcp",
+                                  "exp": 2**31}, key, algorithm="ES256", headers={"kid": "a"})
+            return (await verifier.verify(token, ["https://gw/x/mcp"])).caller.name
+
+        # Alike once rewritten to plain characters, or alike in their first 64 characters.
+        subjects = ["alice@corp|admin", "alice@corp_admin", "alice@corp admin", "b" * 64, "b" * 64 + "1",
+                    "b" * 64 + "2", "<b>", "_b_", "é", "ü", "a" * 43 + "~" + "0" * 16]
+        names = [await name_of(subject) for subject in subjects]
+        assert len(set(names)) == len(subjects), names
+        assert names[1] == "jwt:alice@corp_admin" and names[3] == "jwt:" + "b" * 64  # plain ones unchanged
+        assert names[0].startswith("jwt:alice@corp_admin~")  # still readable
+        assert all(len(name) <= 4 + 64 and name.isascii() and name.isprintable() for name in names)
+        assert await name_of("alice@corp|admin") == names[0]  # and the same subject, the same caller
+    finally:
+        server.close()
+
+
 async def test_the_key_set_is_fetched_once_and_never_read_past_its_cap() -> None:
     import jwt as pyjwt
     from cryptography.hazmat.primitives.asymmetric import ec
