@@ -334,9 +334,13 @@ class StorageConfig(_Block):
     pool_max_size: int = Field(10, ge=1, le=200, description="connections at most per process")
     connect_timeout_s: float = Field(5.0, gt=0, le=120, description="to reach the server, at start-up too")
     statement_timeout_ms: int = Field(5000, ge=100, le=600_000, description="any one statement")
-    # fail_closed: a call that needs a budget hold fails with STORAGE_UNAVAILABLE while the database
-    # is unreachable; fail_open: it goes ahead without budgets (the ledger still needs the database).
+    # fail_closed: a call that needs the database fails with STORAGE_UNAVAILABLE while it is
+    # unreachable; fail_open: the call goes ahead without budgets, the caches miss, and its ledger
+    # rows wait in memory (at most spool_max_rows) to be written once the database answers again.
     on_unavailable: Literal["fail_closed", "fail_open"] = "fail_closed"
+    spool_max_rows: int = Field(10_000, ge=0, le=1_000_000,
+                                description="fail_open: ledger rows kept while the database is away; "
+                                            "rows past it are dropped, counted in the log")
     # The key of the request and guardrail value hashes (default <data_dir>/guardrail-audit.key).
     # Instances sharing a database must share it: copy one instance's file to the others.
     audit_key_file: Path | None = None

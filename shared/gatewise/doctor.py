@@ -18,6 +18,7 @@ from gatewise.routing.policy import resolve_routing
 from gatewise.runtime import Runtime
 from gatewise.search.service import search_model
 from gatewise.storage.backends import backend_name
+from gatewise.storage.outage import told_to_the_operator
 
 PROBE_TIMEOUT_S = 5.0  # the upstream's /models, retries included
 
@@ -93,7 +94,8 @@ async def _stores(runtime: Runtime) -> bool:
     when the storage cannot be opened (what needs it is then not checked)."""
     settings = runtime.settings
     try:
-        await runtime.settle_catalog()  # opens the stores
+        with told_to_the_operator():
+            await runtime.settle_catalog()  # opens the stores
     except GatewiseError as exc:  # the shared database is unreachable, say
         _line(False, f"storage {backend_name(settings)}: {exc.message}")
         _line(False, "budgets, guardrail audit trail, dashboard and semantic cache: not checked "

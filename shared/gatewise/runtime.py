@@ -193,6 +193,13 @@ class Runtime:
         return self.database if self.database is not None else self.settings.data_dir
 
     @property
+    def storage_skipped(self) -> bool:
+        """Whether calls go ahead without the shared database just now: it was last found
+        unreachable, and ``storage.on_unavailable`` is fail_open."""
+        db = self.database
+        return db is not None and db.fails_open and db.down is not None
+
+    @property
     def exact_cache(self) -> ResponseCache | None:
         """The cache for repeated model calls (caching.response_cache), or None when it is off."""
         return self.cache if exact_cache_on(self.settings) else None

@@ -276,9 +276,55 @@ async def test_a_routed_call_fails_clearly_while_the_database_is_away(cluster_en
         with pytest.raises(GatewiseError) as caught:
             await gateway.complete(CompletionRequest(prompt="Say hi again", no_cache=True))
         assert caught.value.code is ErrorCode.STORAGE_UNAVAILABLE
-        assert "pw-of-the-db" not in str(caught.value)
+        # The caller is told the storage is unavailable, never where it is.
+        for where in ("pw-of-the-db", "postgres@", "127.0.0.1", str(proxy.port), url.rsplit("/", 1)[1]):
+            assert where not in str(caught.value)
     finally:
         await proxy.start()  # so close() can settle this instance's holds
+        await runtime.close()
+        await proxy.cut()
+
+
+async def test_under_fail_open_calls_go_ahead_while_the_database_is_away_and_their_rows_come_after(
+        cluster_env: dict[str, str]) -> None:
+    from gatewise.gateway import CompletionRequest, RoutingGateway
+    from gatewise.runtime import Runtime
+    from gatewise.storage.outage import FAIL_OPEN_NOTE
+
+    url = cluster_env["GATEWISE_DATABASE_URL"]
+    proxy = Proxy(server_port(url))
+    await proxy.start()
+    via = with_password(url, "pw-of-the-db", proxy.port)
+    # Every call holds its own budget (no lease), so every call needs the database.
+    settings = load_settings({**cluster_env, "GATEWISE_DATABASE_URL": via},
+                             storage={"url": via, "connect_timeout_s": 1, "on_unavailable": "fail_open"},
+                             budgets={"spend_lease_calls": 0, "rules": [
+                                 {"scope": "global", "window": "daily", "limit_usd": LIMIT,
+                                  "on_exceed": "block"}]})
+    runtime = await Runtime.open(settings)
+    try:
+        gateway = RoutingGateway.from_runtime(runtime)
+        before = await gateway.complete(CompletionRequest(prompt="Say hi"))
+        assert FAIL_OPEN_NOTE not in before.warnings
+        await proxy.cut()
+        away = [await gateway.complete(CompletionRequest(prompt="Say hi")),  # cached, but the cache is away
+                await gateway.complete(CompletionRequest(prompt="Say hi again", no_cache=True))]
+        for result in away:
+            assert FAIL_OPEN_NOTE in result.warnings and result.cost_usd > 0
+        assert away[0].cache_status == "miss"
+        ids = [result.request_id for result in away]
+        count = "SELECT COUNT(*) FROM calls WHERE request_id = ANY(%s)"
+        assert pg_rows(url, count, (ids,)) == [(0,)]  # kept in memory meanwhile
+        await proxy.start()
+        deadline = time.monotonic() + 20
+        while pg_rows(url, count, (ids,)) != [(2,)] and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        assert pg_rows(url, count, (ids,)) == [(2,)]  # each written once
+        after = await gateway.complete(CompletionRequest(prompt="Say hi once more", no_cache=True))
+        assert FAIL_OPEN_NOTE not in after.warnings
+        assert pg_rows(url, "SELECT COUNT(*) FROM budget_reservations WHERE request_id = %s",
+                       (after.request_id,)) == [(1,)]  # budgets are held again
+    finally:
         await runtime.close()
         await proxy.cut()
 
@@ -321,6 +367,7 @@ async def test_a_stalled_database_fails_a_served_call_within_seconds_and_readyz_
                     took = time.monotonic() - started
                 assert isinstance(failed, str) and "STORAGE_UNAVAILABLE" in failed
                 assert "no answer within 2.5 s" in failed
+                assert "postgres@" not in failed and str(proxy.port) not in failed  # where is for the log
                 assert took < 2 * 2.5 + 2, took  # a hold and a ledger row at most, each bounded
                 started = time.monotonic()
                 ready = await http.get(f"{base}/readyz")

@@ -15,6 +15,7 @@ from gatewise.errors import GatewiseError
 from gatewise.mcpkit.grants import Need, Ownership
 from gatewise.serving.credentials import StaticTokens, new_token
 from gatewise.serving.gate import requests_in
+from gatewise.serving.main import main as serve_main
 from gatewise.serving.rate import FailedAuthLimit, RateLimiter, address_key
 from gatewise.serving.sessions import SessionOwners, Sessions, sse_session_of
 from store_support import FakeClock
@@ -52,6 +53,18 @@ def test_new_token_makes_an_entry_the_config_accepts() -> None:
     assert len(token) >= 40 and token not in json.dumps(entry)
     found = StaticTokens(_auth(tokens=[entry])).find(token)
     assert found is not None and found.caller.name == "laptop"
+
+
+@pytest.mark.parametrize("name", ["bad name!", "", "x" * 65])
+def test_new_token_with_a_name_the_config_refuses_is_one_line_and_exit_code_2(
+        name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        serve_main(["--new-token", name])
+    out, err = capsys.readouterr()
+    assert stopped.value.code == 2 and out == ""
+    assert err.startswith(f"gatewise serve: --new-token: {name!r} is not a token name: use 1 to 64 letters")
+    assert err.count("\n") == 1
+    assert "Traceback" not in err and "pydantic" not in err
 
 
 def test_a_bearer_of_a_project_bills_it_and_cannot_name_another() -> None:
@@ -294,6 +307,37 @@ class _KeyServer:
     def close(self) -> None:
         self.http.shutdown()
         self.http.server_close()
+
+
+async def test_distinct_jwt_subjects_are_always_distinct_callers() -> None:
+    import jwt as pyjwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from gatewise.serving.jwt_tokens import JwtVerifier
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = json.loads(pyjwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+    server = _KeyServer(json.dumps({"keys": [{**public, "kid": "a", "alg": "ES256"}]}).encode())
+    try:
+        auth = _auth(jwt={"issuer": "https://idp", "jwks_url": server.url})
+        verifier = JwtVerifier(auth, auth.jwt)
+
+        async def name_of(subject: str) -> str:
+            token = pyjwt.encode({"iss": "https://idp", "sub": subject, "aud": "https://gw/x/mcp",
+                                  "exp": 2**31}, key, algorithm="ES256", headers={"kid": "a"})
+            return (await verifier.verify(token, ["https://gw/x/mcp"])).caller.name
+
+        # Alike once rewritten to plain characters, or alike in their first 64 characters.
+        subjects = ["alice@corp|admin", "alice@corp_admin", "alice@corp admin", "b" * 64, "b" * 64 + "1",
+                    "b" * 64 + "2", "<b>", "_b_", "é", "ü", "a" * 43 + "~" + "0" * 16]
+        names = [await name_of(subject) for subject in subjects]
+        assert len(set(names)) == len(subjects), names
+        assert names[1] == "jwt:alice@corp_admin" and names[3] == "jwt:" + "b" * 64  # plain ones unchanged
+        assert names[0].startswith("jwt:alice@corp_admin~")  # still readable
+        assert all(len(name) <= 4 + 64 and name.isascii() and name.isprintable() for name in names)
+        assert await name_of("alice@corp|admin") == names[0]  # and the same subject, the same caller
+    finally:
+        server.close()
 
 
 async def test_the_key_set_is_fetched_once_and_never_read_past_its_cap() -> None:

@@ -24,12 +24,13 @@ from gatewise.ledger.budget_store import Reservation
 from gatewise.ledger.budgets import budget_scopes
 from gatewise.ledger.records import CacheStatus, CallRecord
 from gatewise.pipeline.call import Call
-from gatewise.pipeline.guarding import with_output_notes
+from gatewise.pipeline.guarding import noted, with_output_notes
 from gatewise.routing.analyze import count_unknown_tokens, message_text
 from gatewise.routing.budget import one_model_hold
 from gatewise.routing.engine import Attempt
 from gatewise.runtime import Runtime
 from gatewise.search.pricing import search_fee
+from gatewise.storage.outage import FAIL_OPEN_NOTE
 from gatewise.upstream.chat_format import check_messages
 from gatewise.upstream.openrouter import ChatResult
 from gatewise.upstream.usage import believed_cost
@@ -87,7 +88,8 @@ class Prepare:
 
 class Ledger:
     """Every row the inner stages record reaches the ledger, answered or failed: handed over as
-    it is recorded, and waited for only when the ledger asks (see ``Call.record``)."""
+    it is recorded, and waited for only when the ledger asks (see ``Call.record``). A call that
+    went ahead without the shared database (``storage.on_unavailable = "fail_open"``) says so."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -103,6 +105,8 @@ class Ledger:
                 await call.writes[0]
             elif call.writes:
                 await asyncio.gather(*call.writes)
+        if call.result is not None and self.runtime.storage_skipped:
+            call.result = noted(call.result, [FAIL_OPEN_NOTE])
 
 
 class ExactCache:

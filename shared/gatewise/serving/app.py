@@ -29,7 +29,6 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp
 
 from gatewise.config import ServerConfig, Settings
-from gatewise.errors import GatewiseError
 from gatewise.ledger.store import LedgerError
 from gatewise.mcpkit.grants import Ownership
 from gatewise.mcpkit.http_limits import BodyLimits, SessionCap
@@ -39,6 +38,7 @@ from gatewise.serving.client_faults import ClientFaults
 from gatewise.serving.cors import Cors
 from gatewise.serving.events import RETRY_MS, EventLog, SessionEvents
 from gatewise.serving.gate import CREDENTIAL, AuthGate, Resources
+from gatewise.storage.outage import StorageUnavailable
 
 if TYPE_CHECKING:
     from gatewise.storage.postgres.database import Database
@@ -88,8 +88,8 @@ class StorageProbe:
                 try:
                     await self.database.ping(self.within_s)
                     problem = None
-                except GatewiseError as exc:  # unreachable or stalled
-                    problem = exc.message
+                except StorageUnavailable as exc:  # unreachable or stalled
+                    problem = exc.detail
                 except LedgerError as exc:  # answering, but refusing the probe itself
                     problem = str(exc)
                 if problem != (self._last[1] if self._last else None):  # a change is logged, once

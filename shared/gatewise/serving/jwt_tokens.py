@@ -11,6 +11,7 @@ names a key it does not hold, so a key rotation at the provider is picked up.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import re
@@ -148,7 +149,7 @@ class JwtVerifier:
         missing = set(self.config.required_scopes) - _scopes(claims)
         if missing:
             raise TokenRejected(f"the token lacks the scope {sorted(missing)[0]!r}")
-        return Credential.of(f"jwt:{_safe(str(claims['sub']))}", self.config, self.auth,
+        return Credential.of(f"jwt:{subject_name(str(claims['sub']))}", self.config, self.auth,
                              project=self._project(claims))
 
     def _project(self, claims: dict[str, Any]) -> str | None:
@@ -172,6 +173,17 @@ def _scopes(claims: dict[str, Any]) -> set[str]:
     return found
 
 
-def _safe(subject: str) -> str:
-    """A subject as it may appear in logs and the ledger: plain characters, at most 64."""
-    return re.sub(r"[^A-Za-z0-9_.@:\-]", "_", subject)[:64] or "_"
+_PLAIN_SUBJECT = re.compile(r"[A-Za-z0-9_.@:\-]{1,64}")
+SUBJECT_HASH_CHARS = 16
+
+
+def subject_name(subject: str) -> str:
+    """A subject as it may appear in logs and the ledger: plain characters, at most 64. The name
+    is the caller's identity (sessions, rates, the ledger), so a subject that had to be rewritten
+    or cut keeps a readable prefix and gains a hash of the exact subject; the ``~`` before it is
+    never in a subject kept as it is, so two subjects never share a name."""
+    if _PLAIN_SUBJECT.fullmatch(subject):
+        return subject
+    exact = hashlib.sha256(subject.encode("utf-8", "surrogatepass")).hexdigest()[:SUBJECT_HASH_CHARS]
+    prefix = re.sub(r"[^A-Za-z0-9_.@:\-]", "_", subject)[:64 - 1 - SUBJECT_HASH_CHARS]
+    return f"{prefix}~{exact}"

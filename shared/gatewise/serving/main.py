@@ -104,10 +104,17 @@ def main(argv: Sequence[str]) -> None:
 
 
 def _print_new_token(name: str) -> None:
+    from pydantic import ValidationError
+
     from gatewise.config import TokenEntry
 
     token, entry = new_token(name)
-    TokenEntry.model_validate(entry)  # a name the config would refuse is refused here
+    try:
+        TokenEntry.model_validate(entry)  # a name the config would refuse is refused here
+    except ValidationError:  # only the name comes from the user
+        print(f"gatewise serve: --new-token: {name!r} is not a token name: use 1 to 64 letters, digits, "
+              "'.', '_' or '-', beginning with a letter or digit", file=sys.stderr)
+        raise SystemExit(2) from None
     print(f"token (give it to the client; it is not stored): {token}")
     print('entry for "server": {"auth": {"tokens": [...]}}:')
     print(json.dumps(entry))

@@ -20,6 +20,7 @@ from gatewise.ledger.guardrail_events import GuardrailEvents
 from gatewise.ledger.store import LedgerError
 from gatewise.storage.dsn import describe_dsn
 from gatewise.storage.interfaces import AuditTrail, BudgetBackend
+from gatewise.storage.outage import told_to_the_operator
 
 if TYPE_CHECKING:
     from gatewise.storage.postgres.database import Database
@@ -117,7 +118,8 @@ async def migrate_storage(settings: Settings) -> tuple[str, int]:
     from gatewise.storage.postgres.database import Database
     from gatewise.storage.postgres.schema import SCHEMA_VERSION as PG_VERSION
 
-    db = await Database.open(settings.storage)
+    with told_to_the_operator():
+        db = await Database.open(settings.storage)
     await db.close()
     return backend_name(settings), PG_VERSION
 
@@ -127,7 +129,8 @@ def check_storage(settings: Settings) -> None:
     cluster's, or raise the one-line error."""
     if settings.storage.url is not None:
         try:
-            asyncio.run(_reach_shared(settings))
+            with told_to_the_operator():
+                asyncio.run(_reach_shared(settings))
         except LedgerError as exc:  # a schema newer than this version, say
             raise GatewiseError(ErrorCode.STORAGE_UNAVAILABLE, str(exc)) from None
 

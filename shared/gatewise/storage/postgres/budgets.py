@@ -71,7 +71,8 @@ from gatewise.ledger.leases import LEASE_PREFIX, LeaseDesk
 from gatewise.ledger.owners import Owner, is_gone, this_process
 from gatewise.ledger.store import LedgerClosedError, LedgerError
 from gatewise.ledger.tasks import BackgroundTasks
-from gatewise.storage.postgres.database import Connection, Database, StorageUnavailable, pg_marks
+from gatewise.storage.outage import FAIL_OPEN_NOTE, StorageUnavailable
+from gatewise.storage.postgres.database import Connection, Database, pg_marks
 from gatewise.storage.postgres.schema import MIGRATION_LOCK
 
 log = logging.getLogger(__name__)
@@ -85,8 +86,6 @@ CLAIM_S = 60.0
 MAX_DELIVERIES = 5
 REDELIVER_BATCH = 20
 RULES_LOCK = MIGRATION_LOCK + 1  # pg_advisory_xact_lock key for writing the config's rules
-FAIL_OPEN_NOTE = ("Budgets are not enforced for this call: the shared database is unavailable and "
-                  "storage.on_unavailable is fail_open.")
 
 _ENSURE_SPEND = """
 INSERT INTO budget_spend (scope, "window", window_key)
@@ -188,6 +187,13 @@ def _columns(keys: Sequence[SpendKey]) -> list[list[str]]:
     return [list(column) for column in zip(*keys, strict=True)] if keys else [[], [], []]
 
 
+def _left_held(reservation: Reservation) -> None:
+    """Under fail_open a call stands though its hold could not be settled: the hold is released
+    once past the reservation TTL (see reconcile)."""
+    log.warning("the hold of request %s stays until the reservation TTL: the database is unavailable",
+                reservation.request_id)
+
+
 class PostgresBudgets:
     """Budgets, reservations and alerts in a shared database; see the module docstring."""
 
@@ -265,7 +271,13 @@ class PostgresBudgets:
             # In memory: the lease's own settle charges it, with the alerts it crosses.
             first = self._leases.finish(reservation, cost)
             return CommitResult(cost, settled_before=not first)
-        return await asyncio.shield(self._tasks.track(self._commit(reservation, cost)))
+        try:
+            return await asyncio.shield(self._tasks.track(self._commit(reservation, cost)))
+        except StorageUnavailable:
+            if not self._fail_open:
+                raise
+            _left_held(reservation)
+            return CommitResult(cost)
 
     async def release(self, reservation: Reservation) -> bool:
         if not reservation.ids:
@@ -273,7 +285,13 @@ class PostgresBudgets:
         self._check_open()
         if reservation.lease_id is not None:
             return self._leases.finish(reservation, None)
-        return await asyncio.shield(self._tasks.track(self._give_back(reservation)))
+        try:
+            return await asyncio.shield(self._tasks.track(self._give_back(reservation)))
+        except StorageUnavailable:
+            if not self._fail_open:
+                raise
+            _left_held(reservation)
+            return False
 
     async def status(self, scope: str | None = None) -> list[BudgetStatus]:
         if scope is not None:

@@ -8,9 +8,18 @@ this side: an answer that has not come within ``StorageConfig.answer_within_s`` 
 timeout and a grace) shuts
 the connection's socket down, the call fails with STORAGE_UNAVAILABLE, and the pool discards the
 connection instead of taking it back. A call on a connection the server dropped fails the same
-way; the pool opens new connections in the background with exponential backoff, so calls
-recover by themselves once the server is back. (Connections are not pinged before each use: that
-would add a round trip to every budget hold.)
+way; the pool opens new connections in the background, retrying at least every
+``RECONNECT_EVERY_S``, so calls recover by themselves soon after the server is back.
+
+Connections are not pinged before each use (that would add a round trip to every budget hold),
+but one the server closed while it sat in the pool (an outage, a restart) has its end already
+waiting on the socket: that is read, without a round trip, when the connection is handed out,
+and such a connection is discarded and another taken before any statement is sent, so a call
+after an outage does not fail on a connection broken during it. A connection that breaks during
+a statement is not tried again: the statement may have committed.
+
+Errors name no address (they reach remote callers); the log says which database, once per
+change between reachable and not.
 """
 
 from __future__ import annotations
@@ -22,18 +31,23 @@ import os
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from types import TracebackType
 from typing import Any
 
 import psycopg
 from psycopg.abc import RV, PQGen
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool.pool_async import AddConnection, MaintenanceTask
 
 from gatewise.config import StorageConfig
-from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger.store import LedgerError
 from gatewise.storage.dsn import describe_dsn, without_password
+from gatewise.storage.outage import StorageUnavailable
 
 log = logging.getLogger(__name__)
+# The pool logs every failed reconnection attempt, each second of an outage; this module logs
+# when the database is lost and when it answers again.
+logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 
 
 class BadRow(LedgerError):
@@ -72,11 +86,41 @@ def pg_marks(sql: str) -> str:
     return sql.replace("?", "%s")
 
 
-class StorageUnavailable(GatewiseError):
-    """The database cannot be reached (or answered too slowly); the pool keeps reconnecting."""
+# A lost server is tried again at least this often, however long it has been away: the pool's
+# own backoff doubles without bound, which kept calls failing long after the server was back.
+RECONNECT_EVERY_S = 1.0
 
-    def __init__(self, message: str) -> None:
-        super().__init__(ErrorCode.STORAGE_UNAVAILABLE, message)
+
+class _Pool(AsyncConnectionPool[Connection]):
+    async def schedule_task(self, task: MaintenanceTask, delay: float) -> None:
+        if isinstance(task, AddConnection):  # a reconnection attempt, not the idle shrinking
+            delay = min(delay, RECONNECT_EVERY_S)
+        await super().schedule_task(task, delay)
+
+
+class SkippedWhileDown:
+    """A block whose ``StorageUnavailable`` is swallowed when ``skip`` (see
+    ``Database.skipped_while_down``)."""
+
+    def __init__(self, skip: bool) -> None:
+        self._skip = skip
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> bool:
+        return self._skip and isinstance(exc, StorageUnavailable)
+
+
+def _closed_by_server(conn: Connection) -> bool:
+    """Whether the server ended an idle connection: its end (or a last error) already waits on
+    the socket. Read without a round trip; with nothing waiting, nothing is read."""
+    try:
+        conn.pgconn.consume_input()
+    except psycopg.OperationalError:
+        return True
+    return conn.pgconn.status != psycopg.pq.ConnStatus.OK
 
 
 class Database:
@@ -88,7 +132,10 @@ class Database:
         self.config = config
         self._url = config.url.get_secret_value()
         self.label = describe_dsn(self._url)
-        self.pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
+        self.fails_open = config.on_unavailable == "fail_open"
+        # Why the database was last found unreachable; None while it answers.
+        self.down: str | None = None
+        self.pool: AsyncConnectionPool[Connection] = _Pool(
             self._url,
             min_size=config.pool_min_size,
             max_size=config.pool_max_size,
@@ -112,14 +159,14 @@ class Database:
         try:
             conn = await Connection.connect(db._url, **options)
         except psycopg.Error as exc:
-            raise StorageUnavailable(db._unreachable(exc)) from None
+            raise db._unreachable(exc) from None
         conn.answer_within_s = config.answer_within_s
         async with conn:
             if migrate:
                 try:
                     await apply(conn, name=db.label)
                 except psycopg.OperationalError as exc:
-                    raise StorageUnavailable(db._unreachable(exc, conn)) from None
+                    raise db._unreachable(exc, conn) from None
                 except psycopg.Error as exc:
                     raise LedgerError(f"cannot migrate {db.label}: {db.scrub(str(exc))}") from None
         await db.pool.open(wait=False)
@@ -140,18 +187,42 @@ class Database:
         connect timeout and ``storage.answer_within_s``)."""
         conn: Connection | None = None
         try:
-            async with self.pool.connection(timeout=within_s) as conn:
+            conn = await self._checkout(within_s or self.config.connect_timeout_s)
+            try:
                 # A report raises it for its own statements.
                 conn.answer_within_s = within_s or self.config.answer_within_s
-                yield conn
+                async with conn:  # commits, or rolls back on an error, as the pool's own would
+                    yield conn
+            finally:
+                # Shielded: a caller cancelled again while giving it back would lose it for good.
+                await asyncio.shield(self.pool.putconn(conn))
         except PoolTimeout as exc:
-            raise StorageUnavailable(self._unreachable(exc)) from None
+            raise self._went_down(self._unreachable(exc)) from None
         except psycopg.OperationalError as exc:
-            raise StorageUnavailable(self._unreachable(exc, conn)) from None
+            raise self._went_down(self._unreachable(exc, conn)) from None
         except (psycopg.DataError, psycopg.IntegrityError) as exc:
             raise BadRow(f"{self.label}: {self.scrub(str(exc))}") from None
         except psycopg.Error as exc:
             raise LedgerError(f"{self.label}: {self.scrub(str(exc))}") from None
+        self._answered()
+
+    async def _checkout(self, within_s: float) -> Connection:
+        """A pooled connection the server has not closed, within ``within_s``. One it closed is
+        given back (the pool replaces it) before any statement is sent on it, and another taken."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within_s
+        for _ in range(self.config.pool_max_size):
+            conn = await self.pool.getconn(timeout=max(0.0, deadline - loop.time()))
+            if not _closed_by_server(conn):
+                return conn
+            await asyncio.shield(self.pool.putconn(conn))
+        # Every connection the pool held was closed: the ones it opens meanwhile are new.
+        return await self.pool.getconn(timeout=max(0.0, deadline - loop.time()))
+
+    def skipped_while_down(self) -> SkippedWhileDown:
+        """Under ``fail_open``, what a call can do without (a cache read or write, an audit row)
+        is skipped rather than failing the call when the database cannot be reached."""
+        return SkippedWhileDown(self.fails_open)
 
     async def ping(self, within_s: float) -> None:
         """One round trip to the server within ``within_s``, else ``StorageUnavailable``."""
@@ -161,12 +232,27 @@ class Database:
     def scrub(self, text: str) -> str:
         return without_password(text, self._url)
 
-    def _unreachable(self, exc: BaseException, conn: Connection | None = None) -> str:
+    def _unreachable(self, exc: BaseException, conn: Connection | None = None) -> StorageUnavailable:
+        """The error: for callers, why without where; for the operator, both."""
         if conn is not None and conn.stalled:
-            reason = f"no answer within {conn.answer_within_s:g} s"
+            reason = detail = f"no answer within {conn.answer_within_s:g} s"
         else:
-            reason = self.scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
-        return f"PostgreSQL at {self.label} is unavailable: {reason}"
+            detail = self.scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+            # The driver's own words name the host and port; a pool that ran dry names nothing.
+            reason = detail if isinstance(exc, PoolTimeout) else "the connection failed or was lost"
+        return StorageUnavailable(reason, f"PostgreSQL at {self.label} is unavailable: {detail}")
+
+    def _went_down(self, error: StorageUnavailable) -> StorageUnavailable:
+        """Remember ``error`` (the log names the database once an outage begins)."""
+        if self.down is None:
+            log.warning("%s", error.detail)
+        self.down = error.detail
+        return error
+
+    def _answered(self) -> None:
+        if self.down is not None:
+            log.warning("PostgreSQL at %s answers again", self.label)
+        self.down = None
 
     async def close(self) -> None:
         await self.pool.close()

@@ -4,6 +4,7 @@ filters, pages and retention as :class:`gatewise.ledger.guardrail_events.Guardra
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -24,6 +25,8 @@ from gatewise.ledger.guardrail_events import (
     _row,
 )
 from gatewise.storage.postgres.database import Connection, Database, pg_marks
+
+log = logging.getLogger(__name__)
 
 _COUNTS_SQL = (
     "SELECT check_id, COUNT(*) FILTER (WHERE verdict = 'block') AS blocked,"
@@ -53,12 +56,17 @@ class PostgresGuardrailEvents:
             return
         rows = [_row(event) for event in events]
         now = self._clock()
-        if self._last_purge is None or now - self._last_purge >= PURGE_EVERY_S:
-            await self.purge_expired()
-        async with self._db.connection() as conn, conn.cursor() as cur:
+        with self._db.skipped_while_down():
+            if self._last_purge is None or now - self._last_purge >= PURGE_EVERY_S:
+                await self.purge_expired()
             marks = ", ".join(["%s"] * len(_COLUMNS))
-            await cur.executemany(f"INSERT INTO guardrail_events ({', '.join(_COLUMNS)}) VALUES ({marks})",
-                                  [[row[c] for c in _COLUMNS] for row in rows])
+            async with self._db.connection() as conn, conn.cursor() as cur:
+                await cur.executemany(
+                    f"INSERT INTO guardrail_events ({', '.join(_COLUMNS)}) VALUES ({marks})",
+                    [[row[c] for c in _COLUMNS] for row in rows])
+            return
+        log.warning("%d guardrail audit row(s) dropped: the database is unavailable and "
+                    "storage.on_unavailable is fail_open", len(rows))
 
     async def query(self, filters: EventFilter, *, limit: int = 50, offset: int = 0) -> EventPage:
         if not 1 <= limit <= MAX_PAGE or not 0 <= offset <= MAX_OFFSET:

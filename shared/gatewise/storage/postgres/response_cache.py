@@ -72,14 +72,15 @@ class PostgresResponseCache(ResponseCache):
         ttl = self.ttl_s if ttl_s is None else ttl_s
         size = len(blob) + len(key.encode())
         now = self._clock()
-        async with self._pg.connection() as conn:
-            if size > self.max_bytes or ttl <= 0:  # could never be served: drop any older entry
-                await conn.execute("DELETE FROM cache_entries WHERE key = %s", [key])
-                return
-            async with conn.transaction():
-                await conn.execute(_UPSERT, [key, blob, size, now, now + ttl, now, namespace, project])
-                await conn.execute(_EXPIRE, [now])
-                self._evictions += await self._evict(conn, key)
+        with self._pg.skipped_while_down():  # fail_open: nothing stored
+            async with self._pg.connection() as conn:
+                if size > self.max_bytes or ttl <= 0:  # could never be served: drop any older entry
+                    await conn.execute("DELETE FROM cache_entries WHERE key = %s", [key])
+                    return
+                async with conn.transaction():
+                    await conn.execute(_UPSERT, [key, blob, size, now, now + ttl, now, namespace, project])
+                    await conn.execute(_EXPIRE, [now])
+                    self._evictions += await self._evict(conn, key)
 
     async def delete(self, key: str) -> None:
         self._check_open()
@@ -107,7 +108,9 @@ class PostgresResponseCache(ResponseCache):
             return "bypass", None
         if force_refresh:
             return "refresh", None
-        hit = await self.get(key, max_age_s=max_age_s)
+        hit = None
+        with self._pg.skipped_while_down():  # fail_open: a miss
+            hit = await self.get(key, max_age_s=max_age_s)
         return ("hit_exact", hit) if hit is not None else ("miss", None)
 
     async def close(self) -> None:

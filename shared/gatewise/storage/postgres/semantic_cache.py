@@ -112,24 +112,31 @@ class PostgresSemanticCache(SemanticCache):
 
     async def _find(self, scope: str, vector: np.ndarray, limit: int) -> list[_Row]:
         self._check_open()
-        async with self._pg.connection() as conn:
-            await self._catch_up(conn)
-            ids = self._shortlist(scope, vector, limit)
-            if not ids:
-                return []
-            cursor = await conn.execute(
-                "SELECT id, question, vector, value, stored_at, history FROM semantic_entries"
-                " WHERE id = ANY(%s) AND expires_at > %s", [ids, self._clock()])
-            found = await cursor.fetchall()
-        return self._rows(ids, found)
+        with self._pg.skipped_while_down():  # fail_open: a miss
+            async with self._pg.connection() as conn:
+                await self._catch_up(conn)
+                ids = self._shortlist(scope, vector, limit)
+                if not ids:
+                    return []
+                cursor = await conn.execute(
+                    "SELECT id, question, vector, value, stored_at, history FROM semantic_entries"
+                    " WHERE id = ANY(%s) AND expires_at > %s", [ids, self._clock()])
+                found = await cursor.fetchall()
+            return self._rows(ids, found)
+        return []
 
     async def _use(self, entry_id: int) -> None:
-        async with self._pg.connection() as conn:
-            await conn.execute("UPDATE semantic_entries SET last_used = %s WHERE id = %s",
-                               [self._clock(), entry_id])
+        with self._pg.skipped_while_down():  # fail_open: the answer is served all the same
+            async with self._pg.connection() as conn:
+                await conn.execute("UPDATE semantic_entries SET last_used = %s WHERE id = %s",
+                                   [self._clock(), entry_id])
 
     async def _keep(self, entry: _Entry, ttl_s: float) -> None:
         self._check_open()
+        with self._pg.skipped_while_down():  # fail_open: nothing stored
+            await self._insert(entry, ttl_s)
+
+    async def _insert(self, entry: _Entry, ttl_s: float) -> None:
         now = self._clock()
         async with self._pg.connection() as conn:
             # Caught up before the lock, which every instance's store waits for: another instance
