@@ -16,9 +16,13 @@ from typing import Any
 CHARS_PER_TOKEN = 4
 MEDIA_PART_TOKENS = 85  # a fixed charge per image/audio/file part, whatever its size
 
-# A number, then one or more (operator, number) pairs, with optional signs and brackets.
+# A number, then one or more (operator, number) pairs, with optional signs and brackets. Every
+# repeat is bounded and a number's run of digits and spaces is atomic: unbounded, backtracking
+# runs made each start in a long run of numbers without an operator ("1 1 1 …") scan to its
+# end, quadratic in the run (a 100 KB prompt took minutes).
 _ARITH = re.compile(
-    r"[-+(]*\s*\d[\d.,\s]*(?:\s*(?:\*\*|//|[-+*/%^x×÷])\s*[-+(]*\s*\d[\d.,]*\s*\)*)+")
+    r"[-+(]{0,8}\s{0,8}(?>\d[\d.,\s]{0,40})(?:\s{0,8}(?:\*\*|//|[-+*/%^x×÷])\s{0,8}[-+(]{0,8}\s{0,8}"
+    r"\d[\d.,]{0,40}\s{0,8}\){0,8}){1,32}")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9']*")
 _CODE_WORDS = re.compile(
     r"\b(code|function|script|program|implement|snippet|regex|class|method|sql query|"

@@ -60,6 +60,10 @@ async def run_doctor(settings: Settings) -> int:
         problems += not reached
         checks = active_checks(runtime.guardrails)
         _line(True, f"guardrails: {'; '.join(checks)}" if checks else "guardrails: off (no filter is on)")
+        gaps = runtime.guardrails.gaps if runtime.guardrails else []
+        problems += len(gaps)
+        for gap in gaps:
+            _line(False, f"guardrails: {gap}")
         try:
             routing = resolve_routing(settings.routing, catalog,
                                       allow_unlisted=settings.allow_unlisted_models)

@@ -115,6 +115,15 @@ def test_answer_kinds(http: httpx.Client, prompt: str, expected: str) -> None:
     assert expected in content
 
 
+@pytest.mark.parametrize("unit", ["1 ", "1, ", "12345678 "])
+def test_a_long_run_of_numbers_without_an_operator_is_answered_soon(http: httpx.Client, unit: str) -> None:
+    """100 KB of numbers, no arithmetic among them: answered within the client's 10 s timeout
+    (it used to take minutes, each number starting a scan to the end of the run)."""
+    prompt = unit * (100_000 // len(unit))
+    content = http.post("/chat/completions", json=ask(prompt)).json()["choices"][0]["message"]["content"]
+    assert content.startswith("[sandbox · anthropic/claude-3-haiku] You asked:")
+
+
 def test_content_parts_and_system_messages(http: httpx.Client) -> None:
     parts = [{"type": "text", "text": "What is 6*7?"},
              {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]

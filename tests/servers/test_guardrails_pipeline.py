@@ -295,7 +295,18 @@ async def test_doctor_lists_the_active_guardrails(tmp_path, sandbox, settings, c
     assert "[ok] guardrails: off (no filter is on)" in capsys.readouterr().err
 
 
-async def test_a_blocked_answer_is_paid_for_but_never_cached(tmp_path, sandbox, upstream) -> None:
+async def test_doctor_warns_of_enterprise_safety_without_a_model(tmp_path, sandbox, capsys) -> None:
+    assert await run_doctor(guarded(tmp_path, sandbox, content_safety="enterprise")) == 1
+    err = capsys.readouterr().err
+    assert "[!!] guardrails: content_safety 'enterprise' has no moderation_model" in err
+    with_model = guarded(tmp_path, sandbox, content_safety="enterprise",
+                         moderation_model="meta-llama/llama-guard-4-12b")
+    assert await run_doctor(with_model) == 0
+    assert "[!!]" not in capsys.readouterr().err
+
+
+async def test_a_blocked_answer_is_paid_for_recorded_as_blocked_and_never_cached(tmp_path, sandbox,
+                                                                                   upstream) -> None:
     settings = guarded(tmp_path, sandbox, output_filters={"hallucination_detection": 0.8,
                                                           "hallucination_action": "block"})
     args = {"system": "The Harbour Museum opens at nine and closes at five; children enter free.",
@@ -303,11 +314,16 @@ async def test_a_blocked_answer_is_paid_for_but_never_cached(tmp_path, sandbox, 
     async with Client(gateway_server(settings)) as client:
         first = await error_text(client, "routed_complete", args)
         second = await error_text(client, "routed_complete", args)
+        analytics = await call(client, "get_gateway_analytics", {"timeframe": "24h"})
     assert "GUARDRAIL_BLOCKED" in first and "grounding" in first and "(output)" in first
+    assert "answer was blocked, not the request" in first and "Rephrase the request" not in first
     assert "GUARDRAIL_BLOCKED" in second
     assert upstream.stats()["totals"]["requests"] == 2  # the refused answer was not cached
     rows = await ledger_rows(settings)
-    assert len(rows) == 2 and all(r.status == "ok" for r in rows)  # each upstream answer is charged
+    # Each upstream answer is charged, and recorded as blocked rather than as a success.
+    assert [(r.status, r.error_code) for r in rows] == [("error", "GUARDRAIL_BLOCKED")] * 2
+    assert all(r.cost_usd > 0 for r in rows)
+    assert analytics["totals"]["errors"] == 2 and analytics["totals"]["cost_usd"] > 0
     assert [r["verdict"] for r in events(settings)] == ["block", "block"]
 
 

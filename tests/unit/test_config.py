@@ -22,6 +22,7 @@ DOCUMENTED = {
                 "fallback_chain": ["claude-3-opus", "gpt-4o", "gemini-1.5-pro"],
                 "cost_threshold": 0.01, "latency_threshold_ms": 2000},
     "guardrails": {"input_filters": {"pii_detection": True, "content_safety": "enterprise",
+                                     "moderation_model": "meta-llama/llama-guard-4-12b",
                                      "custom_blocklist": ["confidential", "internal", "proprietary"]},
                    "output_filters": {"compliance_check": True, "fact_verification": True,
                                       "hallucination_detection": 0.8}},

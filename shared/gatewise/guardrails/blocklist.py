@@ -6,9 +6,7 @@ folded), two common disguises are undone: letters spaced or dotted apart
 Entries are named by position in the reason, never quoted, so a refusal does not publish the
 list.
 
-Both disguises are looked for from a byte copy of the text translated into character classes
-(C string methods): spaced letters only where the classes alternate letter, separator,
-letter…, and digits-for-letters only when a letter touches one of those digits or symbols.
+Both disguises are looked for as :mod:`gatewise.guardrails.disguises` says.
 """
 
 from __future__ import annotations
@@ -18,39 +16,17 @@ import string
 from collections.abc import Sequence
 
 from gatewise.guardrails.candidates import matches_at
+from gatewise.guardrails.disguises import LEET, LEET_FROM, LEET_TO, SPACED, leet_hinted, spaced_starts
 from gatewise.guardrails.lexicon import Lexicon, Rule, words
 from gatewise.guardrails.normalize import ascii_bytes, class_table
 from gatewise.guardrails.texts import TextRef
 from gatewise.guardrails.verdict import CheckResult
 
-_LOWER = string.ascii_lowercase
-_SEPARATORS = " .-_*"
-_SPACED = re.compile(r"(?<![a-z0-9])(?:[a-z0-9][ .\-_*]){3,60}+[a-z0-9](?![a-z0-9])")
-# Where letters or digits ('a') alternate with separators ('s') at least that long: the
-# places a spaced-out word can begin (every other character from the run's start).
-_SPACED_CLASS = class_table({"a": _LOWER + string.digits, "s": _SEPARATORS})
-_SPACED_RUNS = re.compile(rb"asasas(?:as)*a")
-_LEET_FROM, _LEET_TO = "0134578@$!|", "oieastbasil"
-_LEET = str.maketrans(_LEET_FROM, _LEET_TO)
-_LEET_CLASS = class_table({"a": _LOWER, "d": _LEET_FROM})  # a letter touching 'd': a hint
 # The text read with digits as letters, everything that is not a letter a space.
-_PLAIN = class_table({letter: letter + "".join(d for d, to in zip(_LEET_FROM, _LEET_TO, strict=True)
-                                               if to == letter) for letter in _LOWER})
+_PLAIN = class_table({letter: letter + "".join(d for d, to in zip(LEET_FROM, LEET_TO, strict=True)
+                                               if to == letter) for letter in string.ascii_lowercase})
 _LETTERS = re.compile(r"[a-z]+")
 _ALNUM = re.compile(r"[a-z0-9]+")
-
-
-def spaced_starts(raw: bytes) -> list[int]:
-    """Where a spaced-out word can begin in ``raw`` (the text's :func:`ascii_bytes`): every
-    other position of a run alternating letter, separator, letter… at least 7 long."""
-    classes = raw.translate(_SPACED_CLASS)
-    starts: list[int] = []
-    at = classes.find(b"asasas")  # a C search to each candidate run, then the regex from there
-    while at != -1:
-        run = _SPACED_RUNS.match(classes, at)
-        starts += range(at, run.end() - 6, 2) if run else ()
-        at = classes.find(b"asasas", run.end() if run else at + 1)
-    return starts
 
 
 class Blocklist:
@@ -96,7 +72,7 @@ class Blocklist:
     def spaced(self, lower: str, raw: bytes) -> list[tuple[int, int, str]]:
         """Entries written with their letters spaced or dotted apart."""
         found = []
-        for run in matches_at(_SPACED, lower, spaced_starts(raw)):
+        for run in matches_at(SPACED, lower, spaced_starts(raw)):
             joined = re.sub(r"[ .\-_*]", "", run.group(0))
             tokens = [joined]
             for hit in self._lexicon.scan(tokens, set(tokens)):
@@ -109,13 +85,12 @@ class Blocklist:
         plain_text = raw.translate(_PLAIN).decode("ascii")
         if not self._lexicon.may_occur(plain_text):
             return found
-        hints = raw.translate(_LEET_CLASS)
-        if b"ad" not in hints and b"da" not in hints:
+        if not leet_hinted(raw):
             return found
         plain = plain_text.split()
         hits = self._lexicon.scan(plain, set(plain))
         if hits:
-            leet = lower.translate(_LEET)
+            leet = lower.translate(LEET)
             spans = [m.span() for m in _LETTERS.finditer(leet)]
             for hit in hits:
                 start, end = spans[hit.first][0], spans[hit.last][1]

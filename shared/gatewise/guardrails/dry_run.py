@@ -156,6 +156,7 @@ async def check_text(request: GuardrailCheckRequest, running: GuardrailPipeline 
         verdict = await pipeline.check_output(request.text or "", request.context)
     if request.use_models and call_model is None:
         notes.append("use_models: no model call is available here, so only local checks ran")
+    notes += pipeline.gaps
     blocking = verdict.blocking
     return GuardrailCheckResult(
         verdict=verdict.verdict, direction=request.direction,

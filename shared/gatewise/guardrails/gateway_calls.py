@@ -9,6 +9,7 @@ request id, task ``guardrail``), so what guarding a call cost shows up next to t
 
 from __future__ import annotations
 
+import logging
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from gatewise.routing.analyze import count_unknown_tokens
 if TYPE_CHECKING:
     from gatewise.runtime import Runtime
 
+log = logging.getLogger(__name__)
 GUARD_MAX_TOKENS = 64  # a verdict or a score, never prose
 GUARD_TIMEOUT_S = 20.0
 
@@ -48,6 +50,8 @@ def open_guardrails(runtime: Runtime) -> GuardrailPipeline | None:
     # The runtime's request key is the audit key: its file is read once per process.
     pipeline = GuardrailPipeline.from_settings(runtime.settings.guardrails, call_model=model_call(runtime),
                                                audit_key=runtime.request_key)
+    for gap in pipeline.gaps:
+        log.warning("guardrails: %s", gap)
     return pipeline if pipeline.checks_input or pipeline.checks_output else None
 
 

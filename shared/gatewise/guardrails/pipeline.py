@@ -18,7 +18,7 @@ from gatewise.guardrails.blocklist import Blocklist
 from gatewise.guardrails.entities import ENTITY_TYPES
 from gatewise.guardrails.grounding import evidence_texts, grounding
 from gatewise.guardrails.injection import check_injection
-from gatewise.guardrails.moderation import ModelCall, judge, moderate
+from gatewise.guardrails.moderation import DEFAULT_MODERATION_MODEL, ModelCall, judge, moderate
 from gatewise.guardrails.phones import DEFAULT_REGIONS, load_regions
 from gatewise.guardrails.portkey_checks import Hook, HookContext, hooks_from, run_hook
 from gatewise.guardrails.redaction import EntityAction, Placeholders, check_pii
@@ -31,6 +31,11 @@ if TYPE_CHECKING:
 
 DEFAULT_GROUNDING = 0.7  # fact_verification without a hallucination_detection threshold
 UNTRUSTED = "untrusted content"
+# Enterprise safety without a model still runs the lexicon (low severities flag too), but the
+# model check it is chosen for is not made: said, rather than left to be found out.
+ENTERPRISE_WITHOUT_MODEL = (
+    "content_safety 'enterprise' has no moderation_model, so no moderation model is asked (only the "
+    f"local lexicon runs); set input_filters.moderation_model, e.g. {DEFAULT_MODERATION_MODEL}")
 
 
 @dataclass
@@ -99,6 +104,14 @@ class GuardrailPipeline:
     def checks_output(self) -> bool:
         return bool(self.compliance or self.injection or self.grounding_threshold is not None
                     or self.output_hooks)
+
+    @property
+    def gaps(self) -> list[str]:
+        """Settings that ask for more than the checks will do, in words (said once at start-up, by
+        ``gatewise doctor`` and in ``check_guardrails`` notes)."""
+        if self.safety == "enterprise" and not self.moderation_model:
+            return [ENTERPRISE_WITHOUT_MODEL]
+        return []
 
     @property
     def calls_models(self) -> bool:

@@ -124,6 +124,12 @@ def keyed_hash(key: bytes, label: str, value: str) -> str:
 _PLACEHOLDER_ECHO = re.compile(r"(?:<|&lt;|\[)\s?([A-Za-z_]{2,20}_\d{1,4})\s?(?:>|&gt;|\])")
 
 
+# The hint of a blocked answer: the request was not at fault (the input's hint, the error code's
+# default, asks to rephrase it).
+_ANSWER_BLOCKED = ("The model's answer was blocked, not the request; it was paid for and not cached. Ask "
+                   "again, of another model or for the answer in another form.")
+
+
 @dataclass
 class Verdict:
     """What the pipeline decided about one text or message list."""
@@ -177,6 +183,7 @@ class Verdict:
             return
         raise GatewiseError(ErrorCode.GUARDRAIL_BLOCKED,
                             f"blocked by guardrail '{check.check}' ({self.direction}): {check.reason}",
+                            hint=_ANSWER_BLOCKED if self.direction == "output" else None,
                             details={"check": check.check, "direction": self.direction,
                                      "entities": dict(check.entities)})
 
@@ -207,6 +214,7 @@ class Verdict:
                          [keyed_hash(key, label, value) for label, value in c.values],
                          c.score, self.source, now)
                 for c in self.checks if c.verdict != "pass"]
+
 
 
 def count(labels: list[str]) -> dict[str, int]:

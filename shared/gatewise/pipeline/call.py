@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 from pydantic import BaseModel, Field
 
 from gatewise.caller import call_project, caller_name
+from gatewise.errors import ErrorCode
 from gatewise.ledger.records import CacheStatus, CallRecord
 from gatewise.routing.policy import Candidate, RoutePlan
 from gatewise.upstream.chat import Message
@@ -138,6 +139,7 @@ class Call(Generic[R]):
     result: R | None = None
     ledger: LedgerStore | None = None
     writes: list[asyncio.Future[None]] = field(default_factory=list)
+    _held: int | None = field(default=None, repr=False)  # see record(answered=True)
 
     def __post_init__(self) -> None:
         # An authenticated HTTP caller bound to a project bills every call to it (gatewise.caller).
@@ -177,14 +179,37 @@ class Call(Generic[R]):
     def elapsed_ms(self) -> float:
         return round((time.perf_counter() - self.started) * 1000, 2)
 
-    def record(self, rows: list[CallRecord]) -> None:
+    def record(self, rows: list[CallRecord], *, answered: bool = False) -> None:
         """Hand ledger rows to the ledger, which commits them within a few milliseconds without
         the call waiting; the ledger stage waits only for the writes the ledger asks it to
-        (its backlog full, or a backend that commits every row before answering)."""
+        (its backlog full, or a backend that commits every row before answering).
+
+        With ``answered``, the last row is the attempt that answered: it is held back until the
+        output checks have judged the answer (the ledger stage hands it over at the end), so an
+        answer they block is recorded as such and not as a success."""
         assert self.ledger is not None, "rows are recorded inside the ledger stage"
         rows = [row if row.request_hash == self.request_hash and row.caller == self.caller
                 else replace(row, request_hash=self.request_hash, caller=self.caller) for row in rows]
         self.rows += rows
-        write = self.ledger.record_soon(rows)
+        if answered:
+            self._held = len(self.rows) - 1
+            rows = rows[:-1]
+        self._hand_over(rows)
+
+    def answer_blocked(self) -> None:
+        """The answering attempt's row says its answer was blocked (its cost stays: it was paid)."""
+        if self._held is not None:
+            row = self.rows[self._held]
+            self.rows[self._held] = replace(row, status="error", error_code=ErrorCode.GUARDRAIL_BLOCKED.value)
+
+    def release_held(self) -> None:
+        """Hand the held answering row (see ``record``) to the ledger."""
+        if self._held is not None:
+            self._hand_over([self.rows[self._held]])
+            self._held = None
+
+    def _hand_over(self, rows: list[CallRecord]) -> None:
+        assert self.ledger is not None
+        write = self.ledger.record_soon(rows) if rows else None
         if write is not None:
             self.writes.append(asyncio.ensure_future(write))

@@ -97,7 +97,9 @@ class OutputGuardrails:
             grounds = evidence(call) if guard.grounding_threshold is not None else None
             verdict = await guard.check_output(answer.content, grounds, _context(call, guard.output_hooks))
         audit(self.runtime, call, [verdict])
-        verdict.raise_if_blocked()  # the upstream was paid (its row is recorded); nothing is cached
+        if verdict.blocked:  # the upstream was paid (its row says so, and why); nothing is cached
+            call.answer_blocked()
+            verdict.raise_if_blocked()
         if verdict.text is not None and verdict.text != answer.content:
             assert call.outcome is not None
             call.outcome.result = dataclasses.replace(answer, content=verdict.text)

@@ -101,6 +101,7 @@ class Ledger:
         try:
             await next(call)
         finally:
+            call.release_held()
             if len(call.writes) == 1:
                 await call.writes[0]
             elif call.writes:
@@ -251,7 +252,7 @@ class Upstream:
         reasons = {c.model: c.reason for c in call.candidates}
         rows = [self._row(call, index, attempt, reasons.get(attempt.model, ""))
                 for index, attempt in enumerate(outcome.attempts)]
-        call.record(rows)
+        call.record(rows, answered=outcome.result is not None)
         upstream = upstream_cache(outcome.result)
         if upstream != "miss":
             call.cache_status = upstream

@@ -195,3 +195,18 @@ async def test_the_moderation_model_is_asked_only_when_the_caller_opts_in(settin
     assert upstream.stats()["totals"]["requests"] == 1
     assert [(r.model, r.task) for r in await ledger_rows(settings)] == [
         ("meta-llama/llama-guard-4-12b", "guardrail")]  # the one call that cost anything is on record
+
+
+async def test_enterprise_safety_without_a_moderation_model_says_so(settings, caplog) -> None:
+    """No model is asked without one: the server says so once as it starts, and check_guardrails
+    in its notes (doctor's warning is tested beside the other doctor lines)."""
+    guarded = settings.model_copy(update={"guardrails": GuardrailsConfig.model_validate({"input_filters": {
+        "content_safety": "enterprise"}})})
+    with caplog.at_level("WARNING", logger="gatewise.guardrails.gateway_calls"):
+        async with Client(create_server(guarded)) as client:
+            first = await call(client, "check_guardrails", {"text": "Hello there", "use_models": True})
+            await call(client, "check_guardrails", {"text": "Hello again"})
+    said = [r.getMessage() for r in caplog.records if "moderation_model" in r.getMessage()]
+    assert len(said) == 1 and "no moderation model is asked" in said[0]
+    assert any("no moderation_model" in note for note in first["notes"])
+    assert [c["check"] for c in first["checks"]] == ["content_safety"]
