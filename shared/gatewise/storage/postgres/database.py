@@ -39,7 +39,7 @@ from psycopg.abc import RV, PQGen
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from psycopg_pool.pool_async import AddConnection, MaintenanceTask
 
-from gatewise.config import StorageConfig
+from gatewise.config import STALL_GRACE_S, StorageConfig
 from gatewise.ledger.store import LedgerError
 from gatewise.storage.dsn import describe_dsn, without_password
 from gatewise.storage.outage import StorageUnavailable
@@ -150,6 +150,7 @@ class Database:
     async def open(cls, config: StorageConfig, *, migrate: bool = True) -> Database:
         """Reach the server (one clear error if it cannot be reached) and bring the schema up
         to date under an advisory lock, so instances starting together migrate once."""
+        from gatewise.storage.postgres.schema import MIGRATION_TIMEOUT_MS
         from gatewise.storage.postgres.schema import migrate as apply
 
         db = cls(config)
@@ -160,7 +161,7 @@ class Database:
             conn = await Connection.connect(db._url, **options)
         except psycopg.Error as exc:
             raise db._unreachable(exc) from None
-        conn.answer_within_s = config.answer_within_s
+        conn.answer_within_s = max(config.answer_within_s, MIGRATION_TIMEOUT_MS / 1000 + STALL_GRACE_S)
         async with conn:
             if migrate:
                 try:

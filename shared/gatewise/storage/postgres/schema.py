@@ -327,11 +327,18 @@ MIGRATIONS: tuple[Migration, ...] = (
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 
+MIGRATION_TIMEOUT_MS = 60_000
+
+
 async def migrate(conn: Connection, *, name: str = "the database",
                   upto: int = SCHEMA_VERSION) -> int:
     """Apply every migration newer than the stored version (up to ``upto``: tests build older
     versions with it) and return the resulting version."""
     async with conn.transaction():
+        # A call's statement_timeout (100 ms is a sane setting) is too short for DDL on a busy
+        # server, or for waiting on another instance's migration; still bounded (and the
+        # connection's own watchdog is widened to match where it is opened).
+        await conn.execute(f"SET LOCAL statement_timeout = {MIGRATION_TIMEOUT_MS}")
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATION_LOCK])
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations"
