@@ -5,17 +5,25 @@ when it passes its issuer's own rules (:mod:`validators`):
 - ``UK_NINO``, the UK National Insurance number: two prefix letters, six digits and a suffix
   letter, written together or in pairs (``AB 12 34 56 C``, ``AB 123456 C``);
 - ``ES_NIF``, the Spanish DNI (eight digits) or NIE (X, Y or Z and seven digits), with its
-  check letter, written together or with a dash before the letter.
+  check letter, written together or with a dash before the letter;
+- ``FR_NIR``, the French social security number (15 characters with its mod-97 key), found
+  alone when written in its own groups (``2 69 05 49 588 157 80``), otherwise only where the text
+  labels it ("NIR", "sécurité sociale", "INSEE", a column so headed);
+- ``NL_BSN``, the Dutch citizen service number (nine digits, 11-proof), and ``IN_AADHAAR``,
+  the Indian Aadhaar number (twelve digits, Verhoeff check): checks that one number in eleven or
+  ten passes, so each counts only where the text labels it ("BSN", "Aadhaar", a column so
+  headed), as an invoice or tracking number is never labelled so.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from gatewise.guardrails.entities import Finding
+from gatewise.guardrails.labels import Labels
 from gatewise.guardrails.normalize import positions
-from gatewise.guardrails.validators import es_nif_ok, nino_ok
+from gatewise.guardrails.validators import aadhaar_ok, bsn_ok, es_nif_ok, nino_ok, nir_ok
 
 # How each begins in the number classes ('w' a letter, '0' a digit, '-' itself, anything else
 # a space), and the pattern that reads it there.
@@ -23,12 +31,23 @@ _NINO_SHAPES = (b"ww000000w", b"ww 00 00 00 w", b"ww 000000 w")
 _NINO = re.compile(r"([A-Za-z]{2}) ?(\d{2})( ?)(\d{2})\3(\d{2}) ?([A-Za-z])(?![A-Za-z0-9])")
 _NIF_SHAPES = (b"00000000w", b"00000000-w", b"w0000000w", b"w0000000-w", b"w-0000000-w")
 _NIF = re.compile(r"(?:([XYZxyz])-?)?(\d{7,8})-?([A-Za-z])(?![A-Za-z0-9])")
+_NIR_SHAPES = (b"0 00 00 00 000 000 00", b"0 00 00 0w 000 000 00", b"000000000000000", b"000000w00000000")
+_NIR = re.compile(r"([1-478])( ?)(\d{2})\2(\d{2})\2(\d{2}|2[ABab])\2(\d{3})\2(\d{3})\2(\d{2})"
+                  r"(?![\w\-]|[ .]\d)")
+_NIR_WORDS = re.compile(r"\bnir\b|insee|s[ée]curit[ée] sociale|\bs[ée]cu\b|carte vitale|social security")
+_BSN_SHAPES = (b"000000000", b"0000.00.000", b"000.000.000", b"000 000 000", b"0000 00 000")
+_BSN = re.compile(r"(?:\d{4}([ .]?)\d{2}\1|\d{3}([ .])\d{3}\2)\d{3}(?![\w\-]|[ .]\d)")
+_BSN_WORDS = re.compile(r"\bbsn\b|burgerservice|sofi-?nummer|\bsofi\b|citizen service")
+_AADHAAR_SHAPES = (b"0000 0000 0000", b"0000-0000-0000", b"000000000000")
+_AADHAAR = re.compile(r"[2-9]\d{3}([ \-]?)\d{4}\1\d{4}(?![\w\-]|[ .]\d)")
+_AADHAAR_WORDS = re.compile(r"aadhaa?r|adhaar|uidai|\buid\b|आधार")
 _NOT_BEFORE = frozenset(b"w0.-")  # a letter, digit, dot or dash: the number goes on
+_SEPARATORS = str.maketrans("", "", " .-")
 
 
-def find_national_ids(text: str, classes: bytes, wanted: frozenset[str]) -> Iterator[Finding]:
-    """The valid ``UK_NINO`` and ``ES_NIF`` numbers of ``text`` among ``wanted``; ``classes``:
-    its number classes after a leading space (offsets + 1)."""
+def find_national_ids(text: str, lower: str, classes: bytes, wanted: frozenset[str]) -> Iterator[Finding]:
+    """The valid national ids of ``text`` among ``wanted``; ``lower``: the text lower-cased (the
+    same length), ``classes``: its number classes after a leading space (offsets + 1)."""
     if "UK_NINO" in wanted:
         for m in _matches(_NINO, text, classes, _NINO_SHAPES):
             prefix, suffix = m.group(1).upper(), m.group(6).upper()
@@ -39,6 +58,28 @@ def find_national_ids(text: str, classes: bytes, wanted: frozenset[str]) -> Iter
             number = ((m.group(1) or "") + m.group(2) + m.group(3)).upper()
             if es_nif_ok(number):
                 yield Finding("ES_NIF", m.start(), m.end(), number)
+    if "FR_NIR" in wanted:
+        labels = Labels(lower, _NIR_WORDS)
+        for m in _matches(_NIR, text, classes, _NIR_SHAPES):
+            number = "".join(m.group(1, 3, 4, 5, 6, 7, 8)).upper()
+            if nir_ok(number) and (m.group(2) or labels.said(m.start())):
+                yield Finding("FR_NIR", m.start(), m.end(), number)
+    yield from _labelled("NL_BSN", _BSN, _BSN_SHAPES, _BSN_WORDS, bsn_ok, text, lower, classes, wanted)
+    yield from _labelled("IN_AADHAAR", _AADHAAR, _AADHAAR_SHAPES, _AADHAAR_WORDS, aadhaar_ok, text, lower,
+                         classes, wanted)
+
+
+def _labelled(entity: str, pattern: re.Pattern[str], shapes: tuple[bytes, ...], words: re.Pattern[str],
+              valid: Callable[[str], bool], text: str, lower: str, classes: bytes,
+              wanted: frozenset[str]) -> Iterator[Finding]:
+    """The valid numbers of one type that counts only where the text labels it."""
+    if entity not in wanted:
+        return
+    labels = Labels(lower, words)
+    for m in _matches(pattern, text, classes, shapes):
+        digits = m.group().translate(_SEPARATORS)
+        if valid(digits) and labels.said(m.start()):
+            yield Finding(entity, m.start(), m.end(), digits)
 
 
 def _matches(pattern: re.Pattern[str], text: str, classes: bytes,
