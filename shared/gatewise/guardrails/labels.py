@@ -16,18 +16,31 @@ _MAX_HEADER = 4096  # longer lines are not read as a table's header
 
 
 class Labels:
-    """Label lookups of one kind (``words``: a pattern of the label words) in one lower-cased
-    text; the positions of the words and blank lines are found once, on the first column asked."""
+    """Label lookups of one kind (``words``: a pattern of the label words, each holding one of
+    ``needles``) in one lower-cased text; the positions of the words and blank lines are found
+    once, on the first column asked."""
 
-    def __init__(self, lower: str, words: re.Pattern[str]) -> None:
+    def __init__(self, lower: str, words: re.Pattern[str], needles: tuple[str, ...]) -> None:
         self.lower = lower
         self.words = words
+        self._needles = needles
+        self._present: bool | None = None
         self._said: list[int] | None = None
         self._blank: list[int] = []
+
+    @property
+    def present(self) -> bool:
+        """Whether a label word may stand anywhere (C searches): in most texts none does."""
+        if self._present is None:
+            lower = self.lower
+            self._present = any(needle in lower for needle in self._needles)
+        return self._present
 
     def said(self, start: int) -> bool:
         """Whether a label word stands before ``start``: in the words just before it (not those
         of an earlier number), or as the header of its column."""
+        if not self.present:
+            return False
         lower = self.lower
         lead = label_start(lower, max(0, start - CONTEXT_CHARS), start)
         return self.words.search(lower, lead, start) is not None or self._column(start)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
+from gatewise.guardrails.candidates import Candidates, matches_at
 from gatewise.guardrails.entities import Finding
 from gatewise.guardrails.labels import Labels
 from gatewise.guardrails.normalize import positions
@@ -31,23 +32,29 @@ _NINO_SHAPES = (b"ww000000w", b"ww 00 00 00 w", b"ww 000000 w")
 _NINO = re.compile(r"([A-Za-z]{2}) ?(\d{2})( ?)(\d{2})\3(\d{2}) ?([A-Za-z])(?![A-Za-z0-9])")
 _NIF_SHAPES = (b"00000000w", b"00000000-w", b"w0000000w", b"w0000000-w", b"w-0000000-w")
 _NIF = re.compile(r"(?:([XYZxyz])-?)?(\d{7,8})-?([A-Za-z])(?![A-Za-z0-9])")
-_NIR_SHAPES = (b"0 00 00 00 000 000 00", b"0 00 00 0w 000 000 00", b"000000000000000", b"000000w00000000")
+# The NIR, BSN and Aadhaar are tried where a long number of enough digits begins (see
+# candidates); a Corsican NIR (department 2A or 2B) is no long number, and is looked for in its
+# groups alone.
+_NIR_DIGITS, _BSN_DIGITS, _AADHAAR_DIGITS = 13, 9, 12
+_CORSICAN_NIR_SHAPE = (b"0 00 00 0w 000 000 00",)
 _NIR = re.compile(r"([1-478])( ?)(\d{2})\2(\d{2})\2(\d{2}|2[ABab])\2(\d{3})\2(\d{3})\2(\d{2})"
                   r"(?![\w\-]|[ .]\d)")
 _NIR_WORDS = re.compile(r"\bnir\b|insee|s[ée]curit[ée] sociale|\bs[ée]cu\b|carte vitale|social security")
-_BSN_SHAPES = (b"000000000", b"0000.00.000", b"000.000.000", b"000 000 000", b"0000 00 000")
+_NIR_NEEDLES = ("nir", "insee", "sociale", "sécu", "secu ", "secu:", "vitale", "social security")
 _BSN = re.compile(r"(?:\d{4}([ .]?)\d{2}\1|\d{3}([ .])\d{3}\2)\d{3}(?![\w\-]|[ .]\d)")
 _BSN_WORDS = re.compile(r"\bbsn\b|burgerservice|sofi-?nummer|\bsofi\b|citizen service")
-_AADHAAR_SHAPES = (b"0000 0000 0000", b"0000-0000-0000", b"000000000000")
+_BSN_NEEDLES = ("bsn", "burgerservice", "sofi", "citizen service")
 _AADHAAR = re.compile(r"[2-9]\d{3}([ \-]?)\d{4}\1\d{4}(?![\w\-]|[ .]\d)")
-_AADHAAR_WORDS = re.compile(r"aadhaa?r|adhaar|uidai|\buid\b|आधार")
+_AADHAAR_WORDS = re.compile(r"aadhaa?r|adhaar|uidai|आधार")
+_AADHAAR_NEEDLES = ("aadha", "adhaar", "uidai", "आधार")
 _NOT_BEFORE = frozenset(b"w0.-")  # a letter, digit, dot or dash: the number goes on
 _SEPARATORS = str.maketrans("", "", " .-")
 
 
-def find_national_ids(text: str, lower: str, classes: bytes, wanted: frozenset[str]) -> Iterator[Finding]:
+def find_national_ids(text: str, lower: str, places: Candidates, wanted: frozenset[str]) -> Iterator[Finding]:
     """The valid national ids of ``text`` among ``wanted``; ``lower``: the text lower-cased (the
-    same length), ``classes``: its number classes after a leading space (offsets + 1)."""
+    same length), ``places``: its candidates."""
+    classes = places.classes
     if "UK_NINO" in wanted:
         for m in _matches(_NINO, text, classes, _NINO_SHAPES):
             prefix, suffix = m.group(1).upper(), m.group(6).upper()
@@ -59,24 +66,24 @@ def find_national_ids(text: str, lower: str, classes: bytes, wanted: frozenset[s
             if es_nif_ok(number):
                 yield Finding("ES_NIF", m.start(), m.end(), number)
     if "FR_NIR" in wanted:
-        labels = Labels(lower, _NIR_WORDS)
-        for m in _matches(_NIR, text, classes, _NIR_SHAPES):
+        labels = Labels(lower, _NIR_WORDS, _NIR_NEEDLES)
+        starts = sorted(places.starts(_NIR_DIGITS) + _starts(classes, _CORSICAN_NIR_SHAPE))
+        for m in matches_at(_NIR, text, starts):
             number = "".join(m.group(1, 3, 4, 5, 6, 7, 8)).upper()
             if nir_ok(number) and (m.group(2) or labels.said(m.start())):
                 yield Finding("FR_NIR", m.start(), m.end(), number)
-    yield from _labelled("NL_BSN", _BSN, _BSN_SHAPES, _BSN_WORDS, bsn_ok, text, lower, classes, wanted)
-    yield from _labelled("IN_AADHAAR", _AADHAAR, _AADHAAR_SHAPES, _AADHAAR_WORDS, aadhaar_ok, text, lower,
-                         classes, wanted)
+    if "NL_BSN" in wanted:
+        yield from _labelled("NL_BSN", _BSN, places.starts(_BSN_DIGITS),
+                             Labels(lower, _BSN_WORDS, _BSN_NEEDLES), bsn_ok, text)
+    if "IN_AADHAAR" in wanted:
+        yield from _labelled("IN_AADHAAR", _AADHAAR, places.starts(_AADHAAR_DIGITS),
+                             Labels(lower, _AADHAAR_WORDS, _AADHAAR_NEEDLES), aadhaar_ok, text)
 
 
-def _labelled(entity: str, pattern: re.Pattern[str], shapes: tuple[bytes, ...], words: re.Pattern[str],
-              valid: Callable[[str], bool], text: str, lower: str, classes: bytes,
-              wanted: frozenset[str]) -> Iterator[Finding]:
+def _labelled(entity: str, pattern: re.Pattern[str], starts: list[int], labels: Labels,
+              valid: Callable[[str], bool], text: str) -> Iterator[Finding]:
     """The valid numbers of one type that counts only where the text labels it."""
-    if entity not in wanted:
-        return
-    labels = Labels(lower, words)
-    for m in _matches(pattern, text, classes, shapes):
+    for m in matches_at(pattern, text, starts):
         digits = m.group().translate(_SEPARATORS)
         if valid(digits) and labels.said(m.start()):
             yield Finding(entity, m.start(), m.end(), digits)
@@ -84,8 +91,11 @@ def _labelled(entity: str, pattern: re.Pattern[str], shapes: tuple[bytes, ...], 
 
 def _matches(pattern: re.Pattern[str], text: str, classes: bytes,
              shapes: tuple[bytes, ...]) -> Iterator[re.Match[str]]:
-    starts = sorted({at - 1 for shape in shapes for at in positions(classes, shape)
-                     if classes[at - 1] not in _NOT_BEFORE})
-    for start in starts:
+    for start in _starts(classes, shapes):
         if (m := pattern.match(text, start)) is not None:
             yield m
+
+
+def _starts(classes: bytes, shapes: tuple[bytes, ...]) -> list[int]:
+    return sorted({at - 1 for shape in shapes for at in positions(classes, shape)
+                   if classes[at - 1] not in _NOT_BEFORE})

@@ -15,17 +15,14 @@ import re
 from collections.abc import Iterator
 
 from gatewise.guardrails.entities import Finding
+from gatewise.guardrails.normalize import ascii_bytes, positions
 from gatewise.guardrails.validators import PADDED_OCTET
 
 _DOT = r"(?:\s*[\[({<]\s*(?:dot|\.)\s*[\])}>]\s*|\s+dot\s+|\.)"  # "[dot]", "(.)", " dot ", "."
 _SPELLED_DOT = re.compile(r"\s*[\[({<]\s*(?:dot|\.)\s*[\])}>]\s*|\s+dot\s+")
 _WORD = r"[^\W_](?:[\w+\-]{0,62}[^\W_])?"
-# The marks an e-mail's "@" is written as: a bracketed "at", a plain "at", an "@" beside a space.
-_AT = re.compile(r"\s*[\[({<]\s*at\s*[\])}>]\s*|\s+at\s+|\s+@\s*|\s*@\s+")
 _LOCAL = re.compile(rf"(?<![\w.+\-]){_WORD}(?:{_DOT}{_WORD}){{0,8}}\Z")
 _DOMAIN = re.compile(rf"{_WORD}(?:{_DOT}{_WORD}){{1,8}}")
-_SPELLED_DOTS = (" dot ", "dot]", "dot)", "dot}", "dot>")
-_AT_MARKS = (" @", "@ ", "at]", "at)", "at}", "at>")
 _LOCAL_WINDOW = 160
 _GENERIC_TLDS = frozenset((
     "com", "org", "net", "edu", "gov", "mil", "int", "info", "biz", "name", "pro", "io", "ai", "app",
@@ -48,41 +45,75 @@ _PROSE = frozenset((
 _OCTET = PADDED_OCTET
 _FANG = r"(?:\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\{dot\})"
 _DEFANGED_IP = re.compile(rf"(?<![\w.])({_OCTET})((?:(?:\.|{_FANG}){_OCTET}){{3}})(?![\w.\[({{])")
-_FANGS = ("[.]", "(.)", "{.}", "[dot]", "(dot)", "{dot}")
+_FANG_REACH = 24  # an address reaches at most this far either side of one of its dots
+# Every bracket read as a square one, so one search finds "[at]", "(dot)", "{.}" and the like.
+_SQUARE = bytes.maketrans(b"({<)}>", b"[[[]]]")
+_BRACKETED = re.compile(rb"\[(at|dot|\.)\]")
 _OCTETS = re.compile(r"\d+")
 
 
-def find_spelled_emails(text: str, lower: str) -> Iterator[Finding]:
-    """E-mail addresses written with a spelled or spaced "@" (see the module); ``lower``:
-    ``text`` lower-cased, the same length."""
-    spelled = any(mark in lower for mark in _SPELLED_DOTS)
-    if not (spelled or any(mark in lower for mark in _AT_MARKS)):  # C searches: most texts have none
-        return
-    for mark in _AT.finditer(lower):
-        plain = mark.group().strip() == "at"
-        if plain and not spelled:
-            continue
-        local = _LOCAL.search(lower, max(0, mark.start() - _LOCAL_WINDOW), mark.start())
-        domain = _DOMAIN.match(lower, mark.end())
+def find_spelled(text: str, lower: str, emails: bool, addresses: bool) -> Iterator[Finding]:
+    """E-mail addresses (``emails``) and IPv4 addresses (``addresses``) written out (see the
+    module); ``lower``: ``text`` lower-cased, the same length. The text is searched a few times
+    in all: once for every bracketed mark, once for a spelled " dot ", once for an "@"."""
+    bracketed = [(m.start(), m.group(1)) for m in _BRACKETED.finditer(ascii_bytes(lower).translate(_SQUARE))]
+    if emails:
+        yield from _emails(text, lower, bracketed)
+    if addresses:
+        yield from _defanged_ips(lower, [at for at, mark in bracketed if mark != b"at"])
+
+
+def _emails(text: str, lower: str, bracketed: list[tuple[int, bytes]]) -> Iterator[Finding]:
+    for local_end, domain_start, kind in _at_marks(lower, bracketed):
+        local = _LOCAL.search(lower, max(0, local_end - _LOCAL_WINDOW), local_end)
+        domain = _DOMAIN.match(lower, domain_start)
         if local is None or domain is None:
             continue
         name, host = _dotted(local.group()), _dotted(domain.group())
-        if plain and (_SPELLED_DOT.search(domain.group()) is None or name in _PROSE):
+        if kind == "at" and (_SPELLED_DOT.search(domain.group()) is None or name in _PROSE):
             continue
         address = _with_known_tld(host)
         written = text[domain.start():domain.end()]
-        if address is not None and ("@" not in mark.group() or _spaced_at_ok(written)):
+        if address is not None and (kind != "@" or _spaced_at_ok(written)):
             end = domain.start() + _prefix_length(domain.group(), address)
             yield Finding("EMAIL", local.start(), end, f"{name}@{address}")
 
 
-def find_defanged_ips(lower: str) -> Iterator[Finding]:
-    """IPv4 addresses with at least one defanged dot ("[.]", "(.)", "[dot]"), zero-padded
-    octets allowed; the value is the plain address."""
-    if not any(fang in lower for fang in _FANGS):
-        return
-    for m in _DEFANGED_IP.finditer(lower):
-        if any(fang in m.group(2) for fang in _FANGS):
+def _at_marks(lower: str, bracketed: list[tuple[int, bytes]]) -> list[tuple[int, int, str]]:
+    """Where each written-out "@" ends a local part and begins a domain, and its kind: a
+    bracketed "[at]", the word "at" (only when a dot is spelled out too), an "@" beside a space."""
+    marks = [(at, at + 4, "[at]") for at, mark in bracketed if mark == b"at"]
+    if len(marks) < len(bracketed) or " dot " in lower:
+        marks += [(at, at + 4, "at") for at in positions(lower, " at ")]
+    if "@" in lower and (" @" in lower or "@ " in lower):
+        marks += [(at, at + 1, "@") for at in positions(lower, "@")
+                  if lower[at - 1:at].isspace() or lower[at + 1:at + 2].isspace()]
+    return [(_before_spaces(lower, start), _after_spaces(lower, end), kind)
+            for start, end, kind in sorted(marks)]
+
+
+def _before_spaces(lower: str, at: int) -> int:
+    while at and lower[at - 1].isspace():
+        at -= 1
+    return at
+
+
+def _after_spaces(lower: str, at: int) -> int:
+    while at < len(lower) and lower[at].isspace():
+        at += 1
+    return at
+
+
+def _defanged_ips(lower: str, fangs: list[int]) -> Iterator[Finding]:
+    """IPv4 addresses with at least one defanged dot ("[.]", "(.)", "[dot]") at one of
+    ``fangs``, zero-padded octets allowed; the value is the plain address."""
+    done = 0
+    for at in fangs:
+        if at < done:
+            continue
+        m = _DEFANGED_IP.search(lower, max(done, at - _FANG_REACH), at + _FANG_REACH)
+        if m is not None and m.start() <= at < m.end():
+            done = m.end()
             yield Finding("IP_ADDRESS", m.start(), m.end(), plain_ipv4(m.group()))
 
 
