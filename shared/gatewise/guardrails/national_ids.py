@@ -33,10 +33,10 @@ _NINO = re.compile(r"([A-Za-z]{2}) ?(\d{2})( ?)(\d{2})\3(\d{2}) ?([A-Za-z])(?![A
 _NIF_SHAPES = (b"00000000w", b"00000000-w", b"w0000000w", b"w0000000-w", b"w-0000000-w")
 _NIF = re.compile(r"(?:([XYZxyz])-?)?(\d{7,8})-?([A-Za-z])(?![A-Za-z0-9])")
 # The NIR, BSN and Aadhaar are tried where a long number of enough digits begins (see
-# candidates); a Corsican NIR (department 2A or 2B) is no long number, and is looked for in its
-# groups alone.
+# candidates). In a Corsican NIR the department (2A, 2B) breaks the number: its last eight
+# digits, in their groups after "1 85 05 2A ", are the long number.
 _NIR_DIGITS, _BSN_DIGITS, _AADHAAR_DIGITS = 13, 9, 12
-_CORSICAN_NIR_SHAPE = (b"0 00 00 0w 000 000 00",)
+_CORSICAN_TAIL, _CORSICAN_HEAD = 8, len("1 85 05 2A ")
 _NIR = re.compile(r"([1-478])( ?)(\d{2})\2(\d{2})\2(\d{2}|2[ABab])\2(\d{3})\2(\d{3})\2(\d{2})"
                   r"(?![\w\-]|[ .]\d)")
 _NIR_WORDS = re.compile(r"\bnir\b|insee|s[ée]curit[ée] sociale|\bs[ée]cu\b|carte vitale|social security")
@@ -46,7 +46,7 @@ _BSN_WORDS = re.compile(r"\bbsn\b|burgerservice|sofi-?nummer|\bsofi\b|citizen se
 _BSN_NEEDLES = ("bsn", "burgerservice", "sofi", "citizen service")
 _AADHAAR = re.compile(r"[2-9]\d{3}([ \-]?)\d{4}\1\d{4}(?![\w\-]|[ .]\d)")
 _AADHAAR_WORDS = re.compile(r"aadhaa?r|adhaar|uidai|आधार")
-_AADHAAR_NEEDLES = ("aadha", "adhaar", "uidai", "आधार")
+_AADHAAR_NEEDLES = ("adha", "uidai", "आधार")
 _NOT_BEFORE = frozenset(b"w0.-")  # a letter, digit, dot or dash: the number goes on
 _SEPARATORS = str.maketrans("", "", " .-")
 
@@ -67,7 +67,10 @@ def find_national_ids(text: str, lower: str, places: Candidates, wanted: frozens
                 yield Finding("ES_NIF", m.start(), m.end(), number)
     if "FR_NIR" in wanted:
         labels = Labels(lower, _NIR_WORDS, _NIR_NEEDLES)
-        starts = sorted(places.starts(_NIR_DIGITS) + _starts(classes, _CORSICAN_NIR_SHAPE))
+        head = _CORSICAN_HEAD
+        corsican = [at - head for at, count in places.numbers
+                    if count == _CORSICAN_TAIL and at >= head and classes[at - head] not in _NOT_BEFORE]
+        starts = sorted(places.starts(_NIR_DIGITS) + corsican) if corsican else places.starts(_NIR_DIGITS)
         for m in matches_at(_NIR, text, starts):
             number = "".join(m.group(1, 3, 4, 5, 6, 7, 8)).upper()
             if nir_ok(number) and (m.group(2) or labels.said(m.start())):
@@ -82,7 +85,11 @@ def find_national_ids(text: str, lower: str, places: Candidates, wanted: frozens
 
 def _labelled(entity: str, pattern: re.Pattern[str], starts: list[int], labels: Labels,
               valid: Callable[[str], bool], text: str) -> Iterator[Finding]:
-    """The valid numbers of one type that counts only where the text labels it."""
+    """The valid numbers of one type that counts only where the text labels it: none where no
+    label word stands anywhere, which is checked before any number (a JSON payload holds
+    dozens of ids of the right length)."""
+    if not starts or not labels.present:
+        return
     for m in matches_at(pattern, text, starts):
         digits = m.group().translate(_SEPARATORS)
         if valid(digits) and labels.said(m.start()):
@@ -91,11 +98,8 @@ def _labelled(entity: str, pattern: re.Pattern[str], starts: list[int], labels: 
 
 def _matches(pattern: re.Pattern[str], text: str, classes: bytes,
              shapes: tuple[bytes, ...]) -> Iterator[re.Match[str]]:
-    for start in _starts(classes, shapes):
+    starts = sorted({at - 1 for shape in shapes for at in positions(classes, shape)
+                     if classes[at - 1] not in _NOT_BEFORE})
+    for start in starts:
         if (m := pattern.match(text, start)) is not None:
             yield m
-
-
-def _starts(classes: bytes, shapes: tuple[bytes, ...]) -> list[int]:
-    return sorted({at - 1 for shape in shapes for at in positions(classes, shape)
-                   if classes[at - 1] not in _NOT_BEFORE})

@@ -96,7 +96,8 @@ def find_pii(view: View, types: Iterable[str] = ALL_TYPES,
     if "EMAIL" in wanted and ("@" in text or _encoded_at(text)):
         found += _emails(text)
     found += _numbers(view, wanted, places, secrets)
-    found += find_spelled(text, view.lower, "EMAIL" in wanted, "IP_ADDRESS" in wanted)
+    if "EMAIL" in wanted or "IP_ADDRESS" in wanted:
+        found += find_spelled(text, view.lower, "EMAIL" in wanted, "IP_ADDRESS" in wanted)
     found += find_national_ids(text, view.lower, places, wanted)
     if "PHONE" in wanted and places.numbers:  # last: digits taken by a card, IBAN or IP are not a phone
         taken = _occupied(text, found)

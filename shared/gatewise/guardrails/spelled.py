@@ -55,7 +55,7 @@ _OCTETS = re.compile(r"\d+")
 def find_spelled(text: str, lower: str, emails: bool, addresses: bool) -> Iterator[Finding]:
     """E-mail addresses (``emails``) and IPv4 addresses (``addresses``) written out (see the
     module); ``lower``: ``text`` lower-cased, the same length. The text is searched a few times
-    in all: once for every bracketed mark, once for a spelled " dot ", once for an "@"."""
+    in all: once for every bracketed mark, once for a spelled " dot ", once for each "@"."""
     bracketed = [(m.start(), m.group(1)) for m in _BRACKETED.finditer(ascii_bytes(lower).translate(_SQUARE))]
     if emails:
         yield from _emails(text, lower, bracketed)
@@ -85,9 +85,8 @@ def _at_marks(lower: str, bracketed: list[tuple[int, bytes]]) -> list[tuple[int,
     marks = [(at, at + 4, "[at]") for at, mark in bracketed if mark == b"at"]
     if len(marks) < len(bracketed) or " dot " in lower:
         marks += [(at, at + 4, "at") for at in positions(lower, " at ")]
-    if "@" in lower and (" @" in lower or "@ " in lower):
-        marks += [(at, at + 1, "@") for at in positions(lower, "@")
-                  if lower[at - 1:at].isspace() or lower[at + 1:at + 2].isspace()]
+    marks += [(at, at + 1, "@") for at in positions(lower, "@")  # a few '@', found at memchr speed
+              if lower[at - 1:at].isspace() or lower[at + 1:at + 2].isspace()]
     return [(_before_spaces(lower, start), _after_spaces(lower, end), kind)
             for start, end, kind in sorted(marks)]
 
