@@ -23,6 +23,8 @@ from gatewise.guardrails.verdict import CheckResult
 
 # `<EMAIL_1>` as sent, and as models tend to echo it: HTML-escaped, bracketed, lower-cased.
 PLACEHOLDER_ECHO = re.compile(r"(?:<|&lt;|\[)\s?([A-Za-z_]{2,20}_\d{1,4})\s?(?:>|&gt;|\])")
+_ECHO_TAIL = re.compile(r"_\d{1,4}\s?(?:>|&gt;|\])")
+_ECHO_HEAD = len("&lt; ") + 20  # how far before its number's '_' an echo can begin
 _FILLER = "x"  # what an echo is read as when finding links: a character of any URL
 
 # Where a client fetches or follows what is written, found once every echo reads as filler (an
@@ -50,14 +52,15 @@ class Restored(NamedTuple):
 def restore(answer: str, placeholders: Mapping[str, str]) -> Restored:
     """``answer`` with each echo of one of ``placeholders`` (placeholder -> value) replaced by its
     value, unless it stands where a client fetches or follows the text."""
-    echoes = [m for m in PLACEHOLDER_ECHO.finditer(answer) if _key(m) in placeholders] if placeholders else []
-    if not echoes:
+    every = echoes(answer) if placeholders else []
+    ours = [m for m in every if _key(m) in placeholders]
+    if not ours:
         return Restored(answer, [])
-    fetched = _fetched(_masked(answer))
+    fetched = _fetched(_masked(answer, every))
     out: list[str] = []
     held: list[str] = []
     done = 0
-    for echo in echoes:
+    for echo in ours:
         start, end = echo.span()
         key = _key(echo)
         if fetched.overlaps(start, end):
@@ -72,7 +75,23 @@ def restore(answer: str, placeholders: Mapping[str, str]) -> Restored:
 def reserved(texts: Iterable[str]) -> set[str]:
     """The placeholders that text of the request already reads as (in any form a model's echo
     of one is restored from): never to be given to a value."""
-    return {_key(m) for text in texts for m in PLACEHOLDER_ECHO.finditer(text)}
+    return {_key(m) for text in texts for m in echoes(text)}
+
+
+def echoes(text: str) -> list[re.Match[str]]:
+    """``PLACEHOLDER_ECHO.finditer(text)``, found from where each echo's number ends (a search
+    that begins with a literal '_' skips along the text in C; the echo's own pattern, which
+    begins with a choice, would be tried at every character)."""
+    found: list[re.Match[str]] = []
+    if "_" not in text:
+        return found
+    done = 0
+    for tail in _ECHO_TAIL.finditer(text):
+        echo = PLACEHOLDER_ECHO.search(text, max(done, tail.start() - _ECHO_HEAD), tail.end())
+        if echo is not None:
+            found.append(echo)
+            done = echo.end()
+    return found
 
 
 def held_back(held: Iterable[str]) -> CheckResult:
@@ -89,9 +108,15 @@ def _key(echo: re.Match[str]) -> str:
     return f"<{echo.group(1).upper()}>"
 
 
-def _masked(answer: str) -> str:
+def _masked(answer: str, every: list[re.Match[str]]) -> str:
     """``answer`` with every echo written as filler of the same length."""
-    return PLACEHOLDER_ECHO.sub(lambda m: _FILLER * (m.end() - m.start()), answer)
+    out: list[str] = []
+    done = 0
+    for echo in every:
+        out += (answer[done:echo.start()], _FILLER * (echo.end() - echo.start()))
+        done = echo.end()
+    out.append(answer[done:])
+    return "".join(out)
 
 
 def _fetched(masked: str) -> Occupied:

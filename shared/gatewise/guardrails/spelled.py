@@ -46,25 +46,27 @@ _OCTET = PADDED_OCTET
 _FANG = r"(?:\[\.\]|\(\.\)|\{\.\}|\[dot\]|\(dot\)|\{dot\})"
 _DEFANGED_IP = re.compile(rf"(?<![\w.])({_OCTET})((?:(?:\.|{_FANG}){_OCTET}){{3}})(?![\w.\[({{])")
 _FANG_REACH = 24  # an address reaches at most this far either side of one of its dots
-# Every bracket read as a square one, so one search finds "[at]", "(dot)", "{.}" and the like.
-_SQUARE = bytes.maketrans(b"({<)}>", b"[[[]]]")
-_BRACKETED = re.compile(rb"\[(at|dot|\.)\]")
+# Every bracket and space read as a bar, so one search (from a literal, skipped along in C)
+# finds "[at]", "(dot)", "{.}", " dot " and " at " alike; the character before tells them apart.
+_BARS = bytes.maketrans(b"[({<])}> ", b"|||||||||")
+_MARK = re.compile(rb"\|(at|dot|\.)(?=\|)")
 _OCTETS = re.compile(r"\d+")
 
 
 def find_spelled(text: str, lower: str, emails: bool, addresses: bool) -> Iterator[Finding]:
     """E-mail addresses (``emails``) and IPv4 addresses (``addresses``) written out (see the
     module); ``lower``: ``text`` lower-cased, the same length. The text is searched a few times
-    in all: once for every bracketed mark, once for a spelled " dot ", once for each "@"."""
-    bracketed = [(m.start(), m.group(1)) for m in _BRACKETED.finditer(ascii_bytes(lower).translate(_SQUARE))]
+    in all: once for every mark but the "@", once for each "@"."""
+    marks = [(m.start(), m.group(1)) for m in _MARK.finditer(ascii_bytes(lower).translate(_BARS))]
     if emails:
-        yield from _emails(text, lower, bracketed)
+        yield from _emails(text, lower, marks)
     if addresses:
-        yield from _defanged_ips(lower, [at for at, mark in bracketed if mark != b"at"])
+        yield from _defanged_ips(lower, [at for at, mark in marks if mark != b"at" and lower[at] != " "])
 
 
-def _emails(text: str, lower: str, bracketed: list[tuple[int, bytes]]) -> Iterator[Finding]:
-    for local_end, domain_start, kind in _at_marks(lower, bracketed):
+def _emails(text: str, lower: str, marks: list[tuple[int, bytes]]) -> Iterator[Finding]:
+    """``marks``: (where, "at" | "dot" | ".") of each word or dot between spaces or brackets."""
+    for local_end, domain_start, kind in _at_marks(lower, marks):
         local = _LOCAL.search(lower, max(0, local_end - _LOCAL_WINDOW), local_end)
         domain = _DOMAIN.match(lower, domain_start)
         if local is None or domain is None:
@@ -79,12 +81,12 @@ def _emails(text: str, lower: str, bracketed: list[tuple[int, bytes]]) -> Iterat
             yield Finding("EMAIL", local.start(), end, f"{name}@{address}")
 
 
-def _at_marks(lower: str, bracketed: list[tuple[int, bytes]]) -> list[tuple[int, int, str]]:
+def _at_marks(lower: str, found: list[tuple[int, bytes]]) -> list[tuple[int, int, str]]:
     """Where each written-out "@" ends a local part and begins a domain, and its kind: a
     bracketed "[at]", the word "at" (only when a dot is spelled out too), an "@" beside a space."""
-    marks = [(at, at + 4, "[at]") for at, mark in bracketed if mark == b"at"]
-    if len(marks) < len(bracketed) or " dot " in lower:
-        marks += [(at, at + 4, "at") for at in positions(lower, " at ")]
+    spelled = any(mark != b"at" and (mark == b"dot" or lower[at] != " ") for at, mark in found)
+    marks = [(at, at + 4, "at" if lower[at] == " " else "[at]") for at, mark in found
+             if mark == b"at" and (spelled or lower[at] != " ")]
     marks += [(at, at + 1, "@") for at in positions(lower, "@")  # a few '@', found at memchr speed
               if lower[at - 1:at].isspace() or lower[at + 1:at + 2].isspace()]
     return [(_before_spaces(lower, start), _after_spaces(lower, end), kind)
