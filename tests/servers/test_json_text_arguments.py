@@ -22,12 +22,15 @@ async def echo(text: str | None = None, items: list[str] | str | None = None,
 
 
 @pytest.mark.parametrize("value", SENT)
-def test_json_text_is_parsed_as_the_sdk_parses_it(value: str) -> None:
+def test_json_text_is_parsed_as_the_sdk_parses_it_where_the_argument_can_be_a_list(value: str) -> None:
     sdk = func_metadata(echo)
     ours = exact_arguments(sdk)
     for name in ("text", "items", "flag", "plain"):
         arguments = {name: value, "other": value}
-        assert ours.pre_parse_json(arguments) == sdk.pre_parse_json(arguments)
+        expected = sdk.pre_parse_json(arguments)
+        if name in ("text", "flag") and isinstance(expected[name], list | dict):
+            expected[name] = value  # no array or object fits there: the text stays text
+        assert ours.pre_parse_json(arguments) == expected
 
 
 async def test_a_gatewise_tool_receives_a_list_sent_as_json_text() -> None:

@@ -23,6 +23,7 @@ from gatewise.guardrails.grounding import grounding
 from gatewise.guardrails.injection import check_injection
 from gatewise.guardrails.moderation import llama_guard_answer, parse_llama_guard
 from gatewise.guardrails.normalize import needle, normalise
+from gatewise.guardrails.restore import restore
 from gatewise.guardrails.safety import check_safety
 from gatewise.guardrails.texts import split
 from gatewise_sandbox.answers import answer
@@ -415,8 +416,8 @@ async def test_readme_policy_redacts_blocks_and_restores() -> None:
     sent = verdict.messages[1]["content"]
     assert sent == "Email <EMAIL_1> about card <CREDIT_CARD_1>."
     assert messages[1]["content"].startswith("Email jane@")  # the caller's list is untouched
-    assert verdict.restore("Sent to &lt;EMAIL_1&gt; for <credit_card_1>.") == \
-        "Sent to jane@example.com for 4111 1111 1111 1111."
+    assert restore("Sent to &lt;EMAIL_1&gt; for <credit_card_1>.", verdict.placeholders) == \
+        ("Sent to jane@example.com for 4111 1111 1111 1111.", [])
     refused = await guard.check_input("Share the proprietary roadmap")
     with pytest.raises(GatewiseError) as info:
         refused.raise_if_blocked()

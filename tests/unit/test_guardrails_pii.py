@@ -301,12 +301,17 @@ EVASIONS = {
     "base64-wrapped key": "blob " + base64.b64encode(b"token=AKIAIOSFODNN7EXAMPLE").decode(),
     "url-safe base64": "blob " + base64.urlsafe_b64encode(f"x {GHP} y".encode()).decode(),
     "unicode tags": "hi " + "".join(chr(0xE0000 + ord(c)) for c in "jane@example.com"),
+    "email written with words": "jane at example dot com",
+    "email with bracketed marks": "jane [at] example [dot] com",
+    "email with a spaced at": "sofia.rossi @ libero.it",
+    "url-encoded email": "https://shop.example/?email=li.wei%40qq.com",
+    "dashed iban": "DE89-3704-0044-0532-0130-00",
+    "defanged ip": "C2 at 185[.]220[.]101[.]47",
 }
 KNOWN_GAPS = {
     "digits spelled out": "card four one one one one one one one one one one one one one one one",
     "split across messages": "card 4111 1111",  # + "1111 1111" in the next message
     "double-encoded base64": "blob " + base64.b64encode(base64.b64encode(b"AKIAIOSFODNN7EXAMPLE")).decode(),
-    "email written with words": "jane at example dot com",
 }
 
 

@@ -21,7 +21,7 @@ from gatewise.guardrails.normalize import ascii_bytes
 DEFAULT_REGIONS = ("US", "GB", "DE", "FR", "IT", "ES", "NL", "BR", "IN", "AU")
 
 _CANDIDATE = re.compile(
-    r"(?<![\w+\-./:])"
+    r"(?<![\w+\-.])"  # nor after ':' or '/' but for a scheme or label (see _SCHEME)
     r"(?:\+|00)?"
     r"(?:\(\+?\d{1,5}\)[ .\-]{0,2}+)?"
     r"\d(?:[ .\-/]{0,2}+(?:\(\d{1,5}\)|\d)){4,19}+"
@@ -29,6 +29,11 @@ _CANDIDATE = re.compile(
     r"(?![\w])"
 )
 _MIN_DIGITS = 7
+# A URI scheme or label that a phone number follows without a space (tel:+14155552671,
+# https://wa.me/14155552671, "ph:+1..."): it says "phone" as a word would.
+_SCHEME = re.compile(r"(?:(?<![\w.\-])(?:tel|sms|smsto|mms|callto|facetime|facetime-audio|ph|phone|mob"
+                     r"|mobile|cell|fax|whatsapp|viber|signal):(?://)?|(?<![\w\-])wa\.me/)\Z")
+_SCHEME_CHARS = 24
 # How the candidate's extension ('x', 'ext', '#') begins, after at most two spaces.
 _EXTENSION = re.compile(r" {0,2}[xe#]")
 _DIGITS = b"0123456789"
@@ -58,6 +63,10 @@ _CONTINUES = re.compile(r"[-/.][0-9A-Za-z]|:\d")
 # An amount (34912.50) or a measurement such as a coordinate (46.619488), which some regions
 # would dial.
 _DECIMAL = re.compile(r"\d+\.\d{1,2}|\d{1,3}\.\d{5,}")
+# Digit groups joined by dots alone, one after the first a single digit: a dotted identifier (a
+# browser version such as 122.0.6261.112, an SNMP OID such as 1.3.6.1.2.1.1.3.0), where phone
+# numbers written with dots (415.555.2671, 06.12.34.56.78, 1.800.555.0199) group by two or more.
+_DOTTED_ID = re.compile(r"(?=[\d.]+\Z).*?\.\d(?:\.|\Z)")
 _CARD_GROUPS = re.compile(r"\d{4}([ .\-])\d{4}\1\d{4}|^\d{4}([ .\-])\d{6}\2\d{4,5}$")  # 4-4-4, 4-6-5
 
 
@@ -77,9 +86,12 @@ def find_phones(text: str, lower: str, regions: Sequence[str], taken: Occupied, 
         raw = match.group(0)
         if len(raw) < _MIN_DIGITS:  # most numbers in prose and tables: too short to be a phone
             continue
+        scheme = _after_scheme(text, lower, match.start())
+        if scheme is False:
+            continue
         bare = raw.isdigit()
         before = lower[max(0, match.start() - _CONTEXT_CHARS): match.start()]
-        if bare and not (phone_words and _PHONE_WORDS.search(before)):
+        if bare and not scheme and not (phone_words and _PHONE_WORDS.search(before)):
             continue
         count = len(raw) - len(ascii_bytes(raw).translate(None, _DIGITS))  # C, not a loop per digit
         if count < _MIN_DIGITS or count > 17 or taken.overlaps(*match.span()) or _DATE.fullmatch(raw) \
@@ -91,7 +103,9 @@ def find_phones(text: str, lower: str, regions: Sequence[str], taken: Occupied, 
         last_words = _LAST_WORDS.findall(clause)[-3:]
         if not _ID_WORDS.isdisjoint(last_words) or _looks_like_other(raw, text, match.end()):
             continue
-        value = _e164(raw, tuple(regions))
+        # wa.me links carry the number in full international form, without its '+'
+        international = bare and lower.endswith("wa.me/", 0, match.start())
+        value = _e164("+" + raw if international else raw, tuple(regions))
         if value is not None:
             yield Finding("PHONE", match.start(), match.end(), value)
 
@@ -106,9 +120,17 @@ def _bare(text: str, lower: str, start: int, digits: int, said: int) -> bool:
     is refused either way. A phone word in the window is a match in the text as well (the
     candidate follows no word character, so ``tel\\b`` holds there too), so none lies in
     the window when the first one in the text begins at or after ``start``."""
-    if _EXTENSION.match(text, start + digits):
+    if _EXTENSION.match(text, start + digits) or _after_scheme(text, lower, start):
         return False
     return start <= said or not _PHONE_WORDS.search(lower, max(0, start - _CONTEXT_CHARS), start)
+
+
+def _after_scheme(text: str, lower: str, start: int) -> bool | None:
+    """Whether the number at ``start`` follows a phone scheme or label (see ``_SCHEME``): None
+    after no ':' or '/', False after one that is no such scheme (a time, a path)."""
+    if not start or text[start - 1] not in ":/":
+        return None
+    return _SCHEME.search(lower, max(0, start - _SCHEME_CHARS), start) is not None
 
 
 def load_regions(regions: Iterable[str]) -> None:
@@ -133,9 +155,11 @@ def _load_region(region: str) -> None:
 
 
 def _looks_like_other(raw: str, text: str, end: int) -> bool:
-    """Card-style grouping, an ISBN, a decimal number (see ``_DECIMAL``), or a number that goes
-    on past the candidate (``-X``, or ``:X`` as in a time or a port)."""
-    if _CONTINUES.match(text, end) or _CARD_GROUPS.search(raw) or _DECIMAL.fullmatch(raw):
+    """Card-style grouping, an ISBN, a decimal number (see ``_DECIMAL``), a dotted identifier
+    (see ``_DOTTED_ID``), or a number that goes on past the candidate (``-X``, or ``:X`` as in a
+    time or a port)."""
+    if _CONTINUES.match(text, end) or _CARD_GROUPS.search(raw) or _DECIMAL.fullmatch(raw) \
+            or _DOTTED_ID.match(raw):
         return True
     if raw.count("-") < 2 or raw.startswith("+"):
         return False

@@ -19,6 +19,7 @@ import string
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import accumulate, islice
 from operator import attrgetter, le
+from urllib.parse import unquote
 
 from gatewise.guardrails.candidates import (
     CARD_DIGITS,
@@ -29,14 +30,17 @@ from gatewise.guardrails.candidates import (
     matches_at,
 )
 from gatewise.guardrails.entities import ENTITY_TYPES, PRIORITY, Finding, Occupied, new_finding
+from gatewise.guardrails.labels import Labels
 from gatewise.guardrails.national_ids import find_national_ids
 from gatewise.guardrails.normalize import View, ascii_bytes, class_table, positions
 from gatewise.guardrails.phones import DEFAULT_REGIONS, find_phones
 from gatewise.guardrails.secrets import find_secrets
+from gatewise.guardrails.spelled import find_spelled, plain_ipv4
 from gatewise.guardrails.validators import (
     CARD_LENGTHS,
     IBAN_LENGTHS,
     IPV4,
+    PADDED_OCTET,
     iban_ok,
     ipv6_ok,
     is_card,
@@ -45,28 +49,34 @@ from gatewise.guardrails.validators import (
 
 ALL_TYPES = frozenset(ENTITY_TYPES)
 
-# E-mail is found from each "@": the local part backwards (matched on the reversed characters
-# before it: at most 64, not preceded by another one), the domain forwards.
+# E-mail is found from each "@" (or "%40", its URL encoding): the local part backwards (matched
+# on the reversed characters before it: at most 64, not preceded by another one), the domain
+# forwards. Labels and the top-level domain may be written in any script (bücher.de, пример.рф)
+# or in punycode.
 _LOCAL_MAX = 64
 _LOCAL_REVERSED = re.compile(rf"[\w.%+\-]{{1,{_LOCAL_MAX + 1}}}")
-_DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}+(?![\w\-])")
+_DOMAIN = re.compile(r"(?:[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?\.){1,8}"
+                     r"(?:[^\W\d_]{2,24}+|xn--[a-z0-9\-]{1,59}+)(?![\w\-])")
+_ENCODED_AT = "%40"
 # A run of digit groups joined by single spaces, dots or dashes: card candidates.
 _DIGIT_RUN = re.compile(r"(?<![\w.\-])\d(?:[ .\-]?\d){11,40}+(?!\w)")
 _GROUP = re.compile(r"\d+|[ .\-]")
 _BEFORE_RUN = re.compile(r"[\w.\-]")  # what may not stand before a run of digits, and after it:
 _WORD_CHAR = re.compile(r"\w")
 _SSN = re.compile(r"(?<![\w.\-])(\d{3})([ .\-]?)(\d{2})\2(\d{4})(?![\w\-]|[ .]\d)")
-_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]){10,32}+")
+_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ \-]?[A-Za-z0-9]){10,32}+")
 # Valid octets only: the pattern itself refuses 256.1.1.1 or 01.2.3.4 (a log holds an address on
 # every line, each otherwise checked again after its match).
+_GOES_ON = re.compile(r"-[A-Za-z0-9]")  # after dash-joined groups, one more: a longer reference
 _IPV4 = re.compile(rf"(?<![\w.]){IPV4}(?!\w|\.\d)")
+_PADDED_IPV4 = re.compile(rf"(?<![\w.]){PADDED_OCTET}(?:\.{PADDED_OCTET}){{3}}(?!\w|\.\d)")
 _IPV6 = re.compile(r"(?<![\w:.])[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]{2,44}+")
 _HEX_CLASS = class_table({"h": string.hexdigits, ":": ":", ".": "."})
 _SIX_COLONS = re.compile(rb":" + rb"[h.]{0,4}+:" * 5)  # spelled out: cheaper than a repeated group
 _BLOB = re.compile(r"(?<![A-Za-z0-9+/=_\-])[A-Za-z0-9+/_\-]{16,4096}+={0,2}")
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
-_CONTEXT_CHARS = 40
 _SSN_WORDS = re.compile(r"ssn|social security|soc\. ?sec|ss#|ss #|taxpayer")
+_SSN_NEEDLES = ("ssn", "social", "soc.", "ss#", "ss #", "taxpayer")
 # Words that make a dotted quad a version or section number ("ver." as a word: "discover." or
 # "ever." before an address is not one).
 _VERSION_WORDS = re.compile(r"version|release|build|firmware|driver|\bver\.|section|chapter|§|\boid\b")
@@ -83,10 +93,12 @@ def find_pii(view: View, types: Iterable[str] = ALL_TYPES,
     places = candidates(view)
     secrets = find_secrets(text, long_runs=bool(places.runs)) if "SECRET" in wanted else []
     found: list[Finding] = list(secrets)
-    if "EMAIL" in wanted and "@" in text:
+    if "EMAIL" in wanted and ("@" in text or _encoded_at(text)):
         found += _emails(text)
     found += _numbers(view, wanted, places, secrets)
-    found += find_national_ids(text, places.classes, wanted)
+    if "EMAIL" in wanted or "IP_ADDRESS" in wanted:
+        found += find_spelled(text, view.lower, "EMAIL" in wanted, "IP_ADDRESS" in wanted)
+    found += find_national_ids(text, view.lower, places, wanted)
     if "PHONE" in wanted and places.numbers:  # last: digits taken by a card, IBAN or IP are not a phone
         taken = _occupied(text, found)
         # A candidate that begins inside a card, IBAN or address overlaps it and would be refused.
@@ -100,15 +112,22 @@ def find_pii(view: View, types: Iterable[str] = ALL_TYPES,
 
 
 def _emails(text: str) -> Iterator[Finding]:
-    at = text.find("@")
-    while at != -1:
+    signs = positions(text, "@")
+    if _encoded_at(text):  # in a URL's query: its canonical form is the decoded address
+        signs = sorted(signs + positions(text, _ENCODED_AT))
+    for at in signs:
+        width = 1 if text[at] == "@" else len(_ENCODED_AT)
         local = _LOCAL_REVERSED.match(text[max(0, at - _LOCAL_MAX - 1):at][::-1])
         size = local.end() if local else 0
-        domain = _DOMAIN.match(text, at + 1) if 0 < size <= _LOCAL_MAX else None
+        domain = _DOMAIN.match(text, at + width) if 0 < size <= _LOCAL_MAX else None
         if domain:
             start = at - size
-            yield Finding("EMAIL", start, domain.end(), text[start:domain.end()].lower())
-        at = text.find("@", at + 1)
+            address = text[start:domain.end()].lower()
+            yield Finding("EMAIL", start, domain.end(), unquote(address) if width > 1 else address)
+
+
+def _encoded_at(text: str) -> bool:
+    return "%" in text and _ENCODED_AT in text  # the '%' first: one character is found at memchr speed
 
 
 def _numbers(view: View, wanted: frozenset[str], places: Candidates,
@@ -129,13 +148,13 @@ def _numbers(view: View, wanted: frozenset[str], places: Candidates,
         yield from (card for card in unbroken_cards(text, unbroken) if not sure.covers(card.start, card.end))
     yield from ibans
     if "US_SSN" in wanted:
+        labels = Labels(lower, _SSN_WORDS, _SSN_NEEDLES)
         for m in matches_at(_SSN, text, places.ssn_starts()):
-            said = _SSN_WORDS.search(lower, label_start(lower, max(0, m.start() - _CONTEXT_CHARS), m.start()),
-                                     m.start()) is not None
             # Nine bare digits are an SSN only when the text says so; a number the SSA never
             # issues (an advertising sample, area 666) is one only then, too: the writer says
             # it is theirs.
-            if not said and (not m.group(2) or not ssn_ok(m.group(1), m.group(3), m.group(4))):
+            issued = m.group(2) and ssn_ok(m.group(1), m.group(3), m.group(4))
+            if not issued and not labels.said(m.start()):
                 continue
             yield Finding("US_SSN", m.start(), m.end(), m.group(1) + m.group(3) + m.group(4))
     if "IP_ADDRESS" in wanted and "." in text:
@@ -151,14 +170,19 @@ def _ipv4(text: str, lower: str, dotted: list[int]) -> list[Finding]:
     end = 0
     match, version = _IPV4.match, _VERSION_WORDS.search
     for at in dotted:
-        if at >= end and (m := match(text, at)) is not None:
+        if at < end:
+            continue
+        m = match(text, at) or _PADDED_IPV4.match(text, at)
+        if m is not None:
             end = m.end()
             lead = at - _VERSION_WINDOW if at > _VERSION_WINDOW else 0
             window = lower[lead:at]
             if ("e" in window or "i" in window or "§" in window) \
                     and version(lower, label_start(lower, lead, at), at) is not None:
                 continue
-            found.append(new_finding(("IP_ADDRESS", at, end, m.group(), "")))
+            address = m.group()
+            value = address if m.re is _IPV4 else plain_ipv4(address)
+            found.append(new_finding(("IP_ADDRESS", at, end, value, "")))
     return found
 
 
@@ -239,17 +263,17 @@ def _ibans(text: str, codes: list[int]) -> Iterator[Finding]:
         if length is None or start < pos or (m := _IBAN.match(text, start)) is None:
             continue
         raw = m.group(0)
-        if len(raw) - raw.count(" ") < length:
+        if len(raw) - raw.count(" ") - raw.count("-") < length:
             continue
-        taken = length  # characters of `raw` that hold the first `length` non-spaces
-        for space in positions(raw, " "):
-            if space >= taken:
+        taken = length  # characters of `raw` that hold the first `length` characters but separators
+        for separator in sorted(positions(raw, " ") + positions(raw, "-")):
+            if separator >= taken:
                 break
             taken += 1
         end = m.start() + taken
-        if end < len(text) and text[end].isalnum():
+        if end < len(text) and (text[end].isalnum() or ("-" in raw[:taken] and _GOES_ON.match(text, end))):
             continue
-        iban = raw[:taken].replace(" ", "").upper()
+        iban = raw[:taken].replace(" ", "").replace("-", "").upper()
         if iban_ok(iban):
             yield Finding("IBAN", m.start(), end, iban)
             pos = end

@@ -138,8 +138,8 @@ class GuardrailPipeline:
             if tools:
                 checks.append(_timed(check_injection, tools, where=UNTRUSTED, blocks=False,
                                      check="prompt_injection_untrusted"))
-        placeholders = Placeholders()
         texts = [r.text for r in refs]
+        placeholders = Placeholders(texts)
         if self.pii:
             t0 = time.perf_counter()
             result, texts = check_pii(refs, self.pii, self.phone_regions, placeholders)

@@ -13,6 +13,7 @@ from operator import itemgetter
 from typing import Literal
 
 from gatewise.guardrails.pii import find_pii
+from gatewise.guardrails.restore import reserved
 from gatewise.guardrails.texts import TextRef
 from gatewise.guardrails.verdict import CheckResult, Outcome, new_span
 
@@ -21,9 +22,13 @@ _STRENGTH = {"flag": 0, "redact": 1, "block": 2}
 
 
 class Placeholders:
-    """Value -> placeholder for one request, and placeholder -> the value as first written."""
+    """Value -> placeholder for one request, and placeholder -> the value as first written.
+    ``texts``: the request's texts, whose placeholder-like words (a template's literal
+    ``<EMAIL_1>``) are never given to a value, so only the gateway's own are restored."""
 
-    def __init__(self) -> None:
+    def __init__(self, texts: Sequence[str] = ()) -> None:
+        self._texts = texts
+        self._reserved: set[str] | None = None  # read from the texts on the first value: most have none
         self._by_value: dict[tuple[str, str], str] = {}
         self._counts: dict[str, int] = {}
         self.originals: dict[str, str] = {}
@@ -32,7 +37,12 @@ class Placeholders:
         key = (entity, canonical)
         placeholder = self._by_value.get(key)
         if placeholder is None:
-            number = self._counts[entity] = self._counts.get(entity, 0) + 1
+            if self._reserved is None:
+                self._reserved = reserved(self._texts)
+            number = self._counts.get(entity, 0) + 1
+            while f"<{entity}_{number}>" in self._reserved:
+                number += 1
+            self._counts[entity] = number
             placeholder = self._by_value[key] = f"<{entity}_{number}>"
             self.originals[placeholder] = surface
         return placeholder

@@ -139,8 +139,51 @@ def es_nif_ok(number: str) -> bool:
 _NIE_PREFIX = str.maketrans("XYZ", "012")
 
 
+def bsn_ok(digits: str) -> bool:
+    """The Dutch BSN's 11-proof over its nine digits: weights 9 down to 2, the last digit -1."""
+    total = sum(int(d) * w for d, w in zip(digits, (9, 8, 7, 6, 5, 4, 3, 2, -1), strict=True))
+    return len(digits) == 9 and total % 11 == 0 and total != 0
+
+
+# Verhoeff's dihedral-group tables: multiplication and the position permutation.
+_VERHOEFF_D = tuple(tuple(int(c) for c in row) for row in (
+    "0123456789", "1234067895", "2340178956", "3401289567", "4012395678",
+    "5987604321", "6598710432", "7659821043", "8765932104", "9876543210"))
+_VERHOEFF_P = tuple(tuple(int(c) for c in row) for row in (
+    "0123456789", "1576283094", "5803796142", "8916043527", "9453126870",
+    "4286573901", "2793806415", "7046913258"))
+
+
+def aadhaar_ok(digits: str) -> bool:
+    """An Aadhaar number: twelve digits, the first neither 0 nor 1, its Verhoeff check digit
+    right (UIDAI's rule)."""
+    if len(digits) != 12 or digits[0] in "01" or len(set(digits)) == 1:
+        return False
+    check = 0
+    for i, d in enumerate(reversed(digits)):
+        check = _VERHOEFF_D[check][_VERHOEFF_P[i % 8][int(d)]]
+    return check == 0
+
+
+def nir_ok(number: str) -> bool:
+    """A French NIR (numéro de sécurité sociale): sex 1, 2, 3, 4, 7 or 8, a month 01-12 or one
+    of INSEE's codes 20-99 for an unknown one, a department (2A and 2B for Corsica, read as 19
+    and 18), and a key of 97 less the first thirteen digits modulo 97."""
+    body, key = number[:13].upper(), number[13:]
+    if len(number) != 15 or body[0] not in "123478" or not key.isdigit():
+        return False
+    month = int(body[3:5])
+    if not (1 <= month <= 12 or month >= 20):
+        return False
+    digits = body.replace("2A", "19", 1) if body[5:7] == "2A" else body.replace("2B", "18", 1) \
+        if body[5:7] == "2B" else body
+    return digits.isdigit() and 97 - int(digits) % 97 == int(key)
+
+
 _OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
 IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"  # four octets, as a pattern to embed
+# An octet as people also write one, zero-padded to three digits (185.220.101.047).
+PADDED_OCTET = rf"(?=\d{{1,3}}(?!\d))0*{_OCTET}"
 _IPV4_OCTETS = re.compile(IPV4)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -120,10 +119,6 @@ def keyed_hash(key: bytes, label: str, value: str) -> str:
     return hmac.new(key, f"{label}\x00{value}".encode(), hashlib.sha256).hexdigest()[:HASH_CHARS]
 
 
-# `<EMAIL_1>` as sent, and as models tend to echo it: HTML-escaped, bracketed, lower-cased.
-_PLACEHOLDER_ECHO = re.compile(r"(?:<|&lt;|\[)\s?([A-Za-z_]{2,20}_\d{1,4})\s?(?:>|&gt;|\])")
-
-
 # The hint of a blocked answer: the request was not at fault (the input's hint, the error code's
 # default, asks to rephrase it).
 _ANSWER_BLOCKED = ("The model's answer was blocked, not the request; it was paid for and not cached. Ask "
@@ -165,16 +160,6 @@ class Verdict:
 
     def check(self, name: str) -> CheckResult | None:
         return next((c for c in self.checks if c.check == name), None)
-
-    def restore(self, answer: str) -> str:
-        """Put the caller's own values back where the model echoed their placeholders."""
-        if not self.placeholders:
-            return answer
-
-        def put_back(match: re.Match[str]) -> str:
-            return self.placeholders.get(f"<{match.group(1).upper()}>", match.group(0))
-
-        return _PLACEHOLDER_ECHO.sub(put_back, answer)
 
     def raise_if_blocked(self) -> None:
         """GUARDRAIL_BLOCKED naming the rule, never the text that tripped it."""

@@ -21,7 +21,7 @@ from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
 from pydantic import PrivateAttr
 
 from gatewise.errors import ErrorCode, GatewiseError, quoted
-from gatewise.mcpkit.json_text import JsonTextArguments
+from gatewise.mcpkit.json_text import JsonTextArguments, structured_text
 
 # What each JSON type is called in an error; integers and numbers are one kind here (an integer
 # argument's 1.5 is pydantic's to refuse, with its own words).
@@ -161,16 +161,41 @@ def unset_nulls(arguments: Mapping[str, Any], schema: Mapping[str, Any]) -> dict
     return kept
 
 
+def unstructured_names(schema: Mapping[str, Any]) -> frozenset[str]:
+    """The arguments whose schema admits neither an array nor an object (texts, numbers, flags)."""
+    walk = _Schema(schema)
+    names = []
+    for key, node in schema.get("properties", {}).items():
+        branches = walk.branches(node)
+        if branches is not None and not set().union(*map(_types, branches)) & {"array", "object"}:
+            names.append(key)
+    return frozenset(names)
+
+
 class ExactArguments(JsonTextArguments):
     """A tool's argument model whose booleans and numbers are checked as JSON types first."""
 
-    _schema: tuple[Any, dict[str, Any]] | None = PrivateAttr(default=None)
+    _schema: tuple[Any, dict[str, Any], frozenset[str]] | None = PrivateAttr(default=None)
 
     def _published(self) -> dict[str, Any]:
+        return self._read_schema()[1]
+
+    def _read_schema(self) -> tuple[Any, dict[str, Any], frozenset[str]]:
         model = self.arg_model
         if self._schema is None or self._schema[0] is not model:
-            self._schema = (model, model.model_json_schema(by_alias=True))
-        return self._schema[1]
+            schema = model.model_json_schema(by_alias=True)
+            self._schema = (model, schema, unstructured_names(schema))
+        return self._schema
+
+    def pre_parse_json(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The SDK's parse, but JSON text of an array or object stays text where the argument can
+        be neither: a text to check or send may itself be JSON, and parsed it would be refused."""
+        unstructured = self._read_schema()[2]
+        kept = {key for key, value in data.items() if key in unstructured and structured_text(value)}
+        if not kept:
+            return super().pre_parse_json(data)
+        parsed = super().pre_parse_json({key: value for key, value in data.items() if key not in kept})
+        return {key: value if key in kept else parsed[key] for key, value in data.items()}
 
     def validate_arguments(self, arguments_to_validate: dict[str, Any]) -> dict[str, Any]:
         arguments = unset_nulls(self.pre_parse_json(arguments_to_validate), self._published())

@@ -18,10 +18,12 @@ _WHITESPACE = " \t\n\r"  # what json.loads skips at either end
 
 def _may_be_replaced(value: Any) -> bool:
     """Whether the SDK's parse could replace ``value``: JSON text of an array, an object or null."""
-    if not isinstance(value, str):
-        return False
-    text = value.strip(_WHITESPACE)
-    return text[:1] in ("[", "{") or text == "null"
+    return structured_text(value) or (isinstance(value, str) and value.strip(_WHITESPACE) == "null")
+
+
+def structured_text(value: Any) -> bool:
+    """Whether ``value`` is a string that may be the JSON text of an array or an object."""
+    return isinstance(value, str) and value.strip(_WHITESPACE)[:1] in ("[", "{")
 
 
 class JsonTextArguments(FuncMetadata):

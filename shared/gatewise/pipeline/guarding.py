@@ -16,7 +16,7 @@ import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
@@ -74,7 +74,20 @@ class InputGuardrails:
             # hit is restored with this caller's own values (the key holds placeholders, so two
             # callers whose requests differ only in their e-mail address share one entry).
             result = noted(call.result, verdict.warnings)
-            call.result = restored(result, verdict) if verdict.placeholders else result
+            call.result = self._restored(call, result, verdict) if verdict.placeholders else result
+
+    def _restored(self, call: Call[Any], result: M, verdict: Verdict) -> M:
+        """``result`` with the caller's values put back; where the answer put them into a URL,
+        link or tag they stay placeholders, and the answer is flagged (a warning and an event)."""
+        from gatewise.guardrails.restore import held_back  # only with guardrails on (see the imports)
+        from gatewise.guardrails.verdict import Verdict
+
+        result, held = restored(result, verdict.placeholders)
+        if not held:
+            return result
+        flag = Verdict("output", [held_back(held)], audit_key=verdict.audit_key)
+        audit(self.runtime, call, [flag])
+        return noted(result, flag.warnings)
 
 
 class OutputGuardrails:
@@ -155,19 +168,25 @@ def noted(result: M, warnings: list[str], grounding_score: float | None = None) 
     return result.model_copy(update=update) if update else result
 
 
-def restored(result: M, verdict: Verdict) -> M:
-    """Every string of ``result`` with the request's placeholders put back."""
-    return type(result).model_validate(_restore(result.model_dump(), verdict.restore))
+def restored(result: M, placeholders: Mapping[str, str]) -> tuple[M, list[str]]:
+    """Every string of ``result`` with the request's placeholders put back, and those held back
+    (see :mod:`gatewise.guardrails.restore`)."""
+    from gatewise.guardrails.restore import restore  # only with guardrails on (see the imports)
 
+    held: list[str] = []
 
-def _restore(value: Any, restore: Callable[[str], str]) -> Any:
-    if isinstance(value, str):
-        return restore(value)
-    if isinstance(value, list):
-        return [_restore(v, restore) for v in value]
-    if isinstance(value, dict):
-        return {k: _restore(v, restore) for k, v in value.items()}
-    return value
+    def put_back(value: Any) -> Any:
+        if isinstance(value, str):
+            text, kept = restore(value, placeholders)
+            held.extend(kept)
+            return text
+        if isinstance(value, list):
+            return [put_back(v) for v in value]
+        if isinstance(value, dict):
+            return {k: put_back(v) for k, v in value.items()}
+        return value
+
+    return type(result).model_validate(put_back(result.model_dump())), held
 
 
 def _send_redacted(call: Call[Any], messages: list[dict[str, Any]]) -> None:

@@ -210,3 +210,19 @@ async def test_enterprise_safety_without_a_moderation_model_says_so(settings, ca
     assert len(said) == 1 and "no moderation model is asked" in said[0]
     assert any("no moderation_model" in note for note in first["notes"])
     assert [c["check"] for c in first["checks"]] == ["content_safety"]
+
+
+@pytest.mark.parametrize(("direction", "text"), [
+    ("input", '{"customer": {"email": "a.b@example.org", "card": "4111 1111 1111 1111"}}'),
+    ("input", ' ["a.b@example.org", "4111 1111 1111 1111"]'),
+    ("output", '[{"email": "a.b@example.org"}, {"card": "4111 1111 1111 1111"}]'),
+])
+async def test_a_text_that_is_json_is_checked_as_text(connect, direction: str, text: str) -> None:
+    output = {"output_filters": {"compliance_check": True}} if direction == "output" else {}
+    async with connect() as client:
+        out = await call(client, "check_guardrails", {
+            "text": text, "direction": direction,
+            "guardrails": {"input_filters": {"pii_detection": True}, **output}})
+    pii = next(c for c in out["checks"] if c["check"] == "pii")
+    assert pii["entities"] == {"EMAIL": 1, "CREDIT_CARD": 1}
+    assert "a.b@example.org" not in out["text"] and out["text"].lstrip()[:1] == text.lstrip()[:1]
