@@ -380,7 +380,8 @@ INDENTED = "Explain what this Python does:\nfor i in range(3):\n    print(i)\n  
     "What does this do?\n```\nrm -rf build\n```",
     "Why is my <div> not centred?",
 ])
-async def test_code_and_structured_text_are_left_to_the_exact_cache(cache: SemanticCache, question: str) -> None:
+async def test_code_and_structured_text_are_left_to_the_exact_cache(cache: SemanticCache,
+                                                                    question: str) -> None:
     """Spacing and signs are what such text means: no other wording may stand for it."""
     assert await cache.store(SCOPE, question, {"content": "explained"}) == 0.0
     assert (await cache.lookup(SCOPE, question)).hit is None
@@ -388,13 +389,14 @@ async def test_code_and_structured_text_are_left_to_the_exact_cache(cache: Seman
 
 
 async def test_earlier_turns_with_code_are_compared_as_sent(cache: SemanticCache) -> None:
-    scope = Scope(SCOPE.namespace, SCOPE.models, SCOPE.params, _turns("You review code.", PROGRAM, "It loops."),
-                  SCOPE.project)
+    def scope_of(code: str) -> Scope:
+        history = _turns("You review code.", code, "It loops.")
+        return Scope(SCOPE.namespace, SCOPE.models, SCOPE.params, history, SCOPE.project)
+
+    scope = scope_of(PROGRAM)
     await cache.store(scope, "Is it correct?", {"content": "yes"})
     assert (await cache.lookup(scope, "Is it correct?")).hit is not None
-    reindented = Scope(SCOPE.namespace, SCOPE.models, SCOPE.params, _turns("You review code.", INDENTED,
-                                                                            "It loops."), SCOPE.project)
-    assert (await cache.lookup(reindented, "Is it correct?")).hit is None
+    assert (await cache.lookup(scope_of(INDENTED), "Is it correct?")).hit is None
 
 
 async def test_a_system_prompt_keeps_its_quoted_words_and_capitals(cache: SemanticCache) -> None:

@@ -337,7 +337,7 @@ TRAPS = [
     # a sign before a number, or after a short code, is part of the value
     ("value", "Is -40 degrees cold?", "Is 40 degrees cold?"),
     ("value", "Is the temperature -5°C safe for my dog?", "Is the temperature 5°C safe for my dog?"),
-    ("value", "Is a temperature of −5 degrees safe for my dog?", "Is a temperature of 5 degrees safe for my dog?"),
+    ("value", "Is a temperature of −5 degrees safe?", "Is a temperature of 5 degrees safe?"),
     ("value", "Can O+ blood be given to someone who is A-?", "Can O- blood be given to someone who is A+?"),
     ("value", "What's the difference between C and C++?", "What's the difference between C and C#?"),
     # a fraction in one character is a number
