@@ -388,6 +388,12 @@ async def test_code_and_structured_text_are_left_to_the_exact_cache(cache: Seman
     assert (await cache.stats()).entries == 0
 
 
+async def test_a_redacted_values_placeholder_is_no_markup(cache: SemanticCache) -> None:
+    question = "How do I reset my password? Reply to <EMAIL_1>"
+    await cache.store(SCOPE, question, {"content": "Use the reset link."})
+    assert (await cache.lookup(SCOPE, "How can I reset my password? Reply to <EMAIL_1>")).hit is not None
+
+
 async def test_earlier_turns_with_code_are_compared_as_sent(cache: SemanticCache) -> None:
     def scope_of(code: str) -> Scope:
         history = _turns("You review code.", code, "It loops.")

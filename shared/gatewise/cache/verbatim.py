@@ -21,10 +21,10 @@ import re
 import unicodedata
 
 _FENCE = re.compile(r"```|~~~")
-# A line that starts with a space or a tab after a line break, or a line of the bullet or
-# numbered list kind nested under another.
+# A line that starts with a space or a tab after a line break (a nested list item too).
 _INDENTED = re.compile(r"\n[ \t]+\S")
-_MARKUP_TAG = re.compile(r"</?[A-Za-z][\w-]*(?:\s[^<>]*)?/?>")
+# (a redacted value's placeholder, "<EMAIL_1>", is no tag)
+_MARKUP_TAG = re.compile(r"</?(?![A-Z][A-Z_]*_\d+>)[A-Za-z][\w-]*(?:\s[^<>]*)?/?>")
 _BRACKETS = frozenset("{}[]")
 # A span in quotes: the opening mark not inside a word ("the dog's 'ball'"), the closing one not
 # before a letter ("'I don't know'"), on one line; or inline code in backticks.
@@ -119,7 +119,8 @@ def _written(text: str, cased: bool) -> dict[str, tuple[set[str], set[str]]]:
     "I" when ``cased``), by its lower-case form: how it is written where no sentence starts, and
     how past its first letter wherever it stands."""
     found: dict[str, tuple[set[str], set[str]]] = {}
-    for match in _WORD.finditer(unicodedata.normalize("NFC", text)):
+    text = unicodedata.normalize("NFC", text)
+    for match in _WORD.finditer(text):
         word = match.group()
         coded = any(ch.isdigit() for ch in word) and any(ch.isalpha() for ch in word)
         if coded or (cased and not _pronoun_i(word)):
