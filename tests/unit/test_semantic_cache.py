@@ -365,3 +365,50 @@ def test_the_index_finds_the_nearest_and_forgets_removed_and_expired() -> None:
         assert all(f % 2 == 1 and f % 10 != 0 for f in found)  # never removed, never expired
         if i % 2 == 1 and i % 10 != 0:
             assert found[0] == i
+
+
+PROGRAM = "Explain what this Python does:\nfor i in range(3):\n    print(i)\nprint('done')"
+INDENTED = "Explain what this Python does:\nfor i in range(3):\n    print(i)\n    print('done')"
+
+
+@pytest.mark.parametrize("question", [
+    PROGRAM,
+    "In YAML, is this valid?\na:\n  b: 1\n c: 2",
+    "Is this valid JSON: {\"a\": 1,}",
+    "What does this do?\n```\nrm -rf build\n```",
+    "Why is my <div> not centred?",
+])
+async def test_code_and_structured_text_are_left_to_the_exact_cache(cache: SemanticCache,
+                                                                    question: str) -> None:
+    """Spacing and signs are what such text means: no other wording may stand for it."""
+    assert await cache.store(SCOPE, question, {"content": "explained"}) == 0.0
+    assert (await cache.lookup(SCOPE, question)).hit is None
+    assert (await cache.stats()).entries == 0
+
+
+async def test_a_redacted_values_placeholder_is_no_markup(cache: SemanticCache) -> None:
+    question = "How do I reset my password? Reply to <EMAIL_1>"
+    await cache.store(SCOPE, question, {"content": "Use the reset link."})
+    assert (await cache.lookup(SCOPE, "How can I reset my password? Reply to <EMAIL_1>")).hit is not None
+
+
+async def test_earlier_turns_with_code_are_compared_as_sent(cache: SemanticCache) -> None:
+    def scope_of(code: str) -> Scope:
+        history = _turns("You review code.", code, "It loops.")
+        return Scope(SCOPE.namespace, SCOPE.models, SCOPE.params, history, SCOPE.project)
+
+    scope = scope_of(PROGRAM)
+    await cache.store(scope, "Is it correct?", {"content": "yes"})
+    assert (await cache.lookup(scope, "Is it correct?")).hit is not None
+    assert (await cache.lookup(scope_of(INDENTED), "Is it correct?")).hit is None
+
+
+async def test_a_system_prompt_keeps_its_quoted_words_and_capitals(cache: SemanticCache) -> None:
+    def scope(system: str) -> Scope:
+        return Scope(SCOPE.namespace, SCOPE.models, SCOPE.params, [{"role": "system", "content": system}],
+                     SCOPE.project)
+
+    await cache.store(scope("Reply in Polish, as 'Pan'."), QUESTION, {"content": "po polsku"})
+    assert (await cache.lookup(scope("reply in Polish,  as 'Pan'"), QUESTION)).hit is not None
+    assert (await cache.lookup(scope("Reply in polish, as 'Pan'."), QUESTION)).hit is None
+    assert (await cache.lookup(scope("Reply in Polish, as 'pan'."), QUESTION)).hit is None

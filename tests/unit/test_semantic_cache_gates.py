@@ -334,6 +334,42 @@ TRAPS = [
     # a price or a time is one value, not a clause ending at its point or colon before "please"
     ("value", "Can I pay £1.50 please?", "Can I pay £1.05 please?"),
     ("value", "Can I check in at 7:15 am please?", "Can I check in at 7:51 am please?"),
+    # a sign before a number, or after a short code, is part of the value
+    ("value", "Is -40 degrees cold?", "Is 40 degrees cold?"),
+    ("value", "Is the temperature -5°C safe for my dog?", "Is the temperature 5°C safe for my dog?"),
+    ("value", "Is a temperature of −5 degrees safe?", "Is a temperature of 5 degrees safe?"),
+    ("value", "Can O+ blood be given to someone who is A-?", "Can O- blood be given to someone who is A+?"),
+    ("value", "What's the difference between C and C++?", "What's the difference between C and C#?"),
+    # a fraction in one character is a number
+    ("value", "How many grams is ½ cup of sugar?", "How many grams is ¼ cup of sugar?"),
+    ("value", "Is 1⅓ cups of rice enough?", "Is 1¾ cups of rice enough?"),
+    # emoji, emoticons, operators and currencies no word names are what they are
+    ("value", "What does 👍 mean in a text message?", "What does 👎 mean in a text message?"),
+    ("value", "What does 👍🏻 mean?", "What does 👍🏿 mean?"),
+    ("value", "What does :) mean in a chat?", "What does :( mean in a chat?"),
+    ("value", "What does <3 mean in a chat?", "What does </3 mean in a chat?"),
+    ("value", "What's 12+4?", "What's 12*4?"),
+    ("value", "Is ₹500 a lot of money?", "Is ₩500 a lot of money?"),
+    # addresses, files and the like are ids
+    ("value", "Why are emails to gmail.com bouncing?", "Why are emails to hotmail.com bouncing?"),
+    ("value", "Why is mail to bob@example.com bouncing?", "Why is mail to alice@example.com bouncing?"),
+    ("value", "Is https://example.com/a safe to open?", "Is https://example.com/b safe to open?"),
+    ("value", "How do I open report.pdf on my phone?", "How do I open report.docx on my phone?"),
+    # a greeting, thanks or apology asked about is a word like any other, and has no synonym
+    ("content", "How do I say thank you in Japanese?", "How do I say sorry in Japanese?"),
+    ("content", "How do I say please in Spanish?", "How do I say thanks in Spanish?"),
+    ("content", "How do you spell hello in Russian?", "How do you spell hi in Russian?"),
+    # someone else's is never the asker's
+    ("role", "How do I reset my password?", "How do I reset someone else's password?"),
+    ("role", "Can I drive my car abroad?", "Can I drive my parents' car abroad?"),
+    ("content", "How do I reset my password?", "How do I reset a password for someone else?"),
+    # quoted words, inline code and a word's capitals are read as written
+    ("verbatim", "Is 'Polish' a nationality?", "Is 'polish' a nationality?"),
+    ("verbatim", "Is the password Hunter2 strong?", "Is the password hunter2 strong?"),
+    ("verbatim", "Is the password 'Hunter2' strong?", "Is the password 'hunter2' strong?"),
+    ("verbatim", "What does `git reset --hard` do?", "What does `git reset --soft` do?"),
+    ("verbatim", "Translate to German: 'I am here'", "Translate to German: 'I  am  here'"),
+    ("verbatim", "Is Polish spoken in Turkey?", "Is polish spoken in Turkey?"),
 ]
 
 PARAPHRASES = [
@@ -444,6 +480,16 @@ PARAPHRASES = [
     # the day a question is asked is the day one that names no day asks about
     ("What time is the last train to Bristol?", "When's the last train to Bristol tonight?"),
     ("Is the pharmacy open today?", "Is the pharmacy open?"),
+    # a fraction in one character is the number in words, and a greeting that opens a question
+    # says nothing, with a comma or without
+    ("How many grams is half a cup of sugar?", "How many grams is ½ cup of sugar?"),
+    ("How do I cancel my order?", "hey how do I cancel my order?"),
+    # capitals say nothing in a question that writes no name with one, nor at a sentence's start
+    ("Do I need a visa for Japan?", "do i need a visa for japan"),
+    ("Who wrote Wuthering Heights?", "Wuthering Heights, who wrote it?"),
+    # a quoted span found as written on the other side, and a word asked about said on both
+    ("Who wrote 'Stairway to Heaven'?", "Who wrote Stairway to Heaven?"),
+    ("How do I say thank you in Japanese?", "How do you say thank you in Japanese?"),
 ]
 
 # Paraphrases whose words the gates match by themselves, leaving nothing to word vectors.

@@ -98,7 +98,7 @@ class SemanticMisses(BaseModel):
     missed: int = Field(description="Semantic lookups that served nothing")
     by_reason: dict[str, int] = Field(description=(
         "What refused the closest stored question: 'similarity' (under the threshold), a safety "
-        "gate (value, negation, polarity, question, role, name, rare_word, content), 'history' "
+        "gate (verbatim, value, negation, polarity, question, role, name, rare_word, content), 'history' "
         "(another conversation), 'age' (older than the call's max_age_s) or 'embedder' (it "
         "failed); 'none_close' when no stored question in the scope reached the threshold"))
 

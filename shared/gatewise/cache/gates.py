@@ -4,7 +4,10 @@ Embedding cosine cannot tell "cancel my subscription" from "don't cancel my subs
 order #48213 from #48231: every encoder puts them within a few hundredths. So a candidate that
 clears the similarity threshold is served only if these cheap lexical checks also pass:
 
-- values: the same numbers, amounts, currencies, dates, days, times, units, ids and codes;
+- verbatim: quoted spans, inline code and a word's capitals as written
+  (:mod:`gatewise.cache.verbatim`), and a word asked about as a word ("say sorry") said itself;
+- values: the same numbers (with their signs), amounts, currencies, dates, days, times, units, ids
+  and codes (a code's sign, "O+"; an address or file, "gmail.com"), emoji, emoticons and symbols;
 - negation: the same number of negations (not, never, don't, without, no, avoid...);
 - polarity: the same side of every opposite pair both mention (enable/disable, buy/sell,
   before/after, increase/decrease, add/remove, open/close...), and no word that is the other
@@ -47,6 +50,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -55,7 +59,7 @@ from functools import cache, lru_cache
 from importlib import resources
 from itertools import pairwise
 
-from gatewise.cache import acronyms, answer_kinds, quantities, synonyms, whose, word_senses
+from gatewise.cache import acronyms, answer_kinds, quantities, synonyms, verbatim, whose, word_senses
 
 # Words past this frequency rank (or not in the vocabulary at all) must match exactly.
 RARE_RANK = 12_000
@@ -65,7 +69,16 @@ def word_set(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
-_TOKEN = re.compile(r"[£$€¥#%]|\w+(?:[.,:/'’\-]\w+)*'?", re.UNICODE)
+# A word, number or id: a sign before a number is its own ("-40", "+5"), a sign after a short code
+# too ("O+", "A-", "C++"), and an address is one token ("gmail.com", "bob@example.com"); a full
+# stop before a capital ends a sentence, even with no space after it ("this.I would").
+_TOKEN = re.compile(r"[£$€¥#%]|(?:(?<![\w.,)])[-+](?=\d))?\w+(?:(?:[,:/'’@\-]|\.(?![A-Z]))\w+)*"
+                    r"(?:[+-]+(?!\w))?'?", re.UNICODE)
+# Emoticons, each a value as written: ":)" is not ":(".
+_EMOTICON = re.compile(r"(?<![\w:;=<>^/\\()\[\]])(?:[:;=][-'o^]?[()\[\]DPpOo03|/\\*$@SsXx]+"
+                       r"|[()\[\]|/\\][-'o^]?[:;=]|</?3+|\^_*\^|[-T>]_+[-T<]|[oO0]_[oO0])(?![\w:;=()\[\]/\\])")
+# Single letters joined by dots, said of no one thing: "e.g.", "i.e." ("U.S." is a name).
+_NOTHING_ABBREVIATED = frozenset({"e.g", "i.e", "n.b", "p.s", "etc"})
 _CLAUSE = re.compile(r"(?:[^,.!?;:\n]|(?<=\d)[.:](?=\d))+[,.!?;:\n]*")
 _SENTENCE_END = ".?!:;\n"
 
@@ -113,7 +126,7 @@ _DATE_WORDS = word_set(
 )
 _CLOCK = frozenset({"am", "pm"})  # times of day only after a number
 # "2kg", "18-month", "30/month": a number and its unit, however joined.
-_NUMBER_AND_UNIT = re.compile(r"(\d+(?:\.\d+)?)[-/]?([a-z]+)")
+_NUMBER_AND_UNIT = re.compile(r"([-+]?\d+(?:\.\d+)?)[-/]?([a-z]+)")
 # Spellings of one period.
 _SAME_VALUE = {"c": "celsius", "f": "fahrenheit",  # joined to a number: "180C", "350F"
                "millimetre": "mm", "millimeter": "mm", "centimetre": "cm", "centimeter": "cm",
@@ -266,7 +279,7 @@ _STOP = word_set(
     "behind beyond near via per as if then else so and or but because while although though "
     "also too very really just only even still yet already anymore lately again ever quite rather "
     "some any each every all both either such own other another much many lot lots bit kind sort "
-    "please thanks thank hi hello hey ok okay yes yeah well um uh oh so anyway actually basically "
+    "please ok okay yes yeah well um uh oh so anyway actually basically "
     "exactly literally currently generally usually normally possibly probably maybe perhaps typical "
     "typically usual normal officially "
     "tell know need want wanted wondering wonder like would help get got getting go going make "
@@ -275,7 +288,7 @@ _STOP = word_set(
     "somebody anybody question ask asking explain show find out happen happens work works "
     "use using best right correct proper properly quick quickly easy easiest simply "
     "come comes there's here's it'll can't i'll let's er erm um uh hmm stay remain "
-    "kindly sorry procedure method methods whether"
+    "kindly procedure method methods whether"
 ) - _NEGATIONS - _ROLE_WORDS - frozenset(_POLARITY) - _PARTICLES - frozenset(_NUMBER_WORDS)
 # Words after which "work" is the noun (a workplace), not the verb of "how does it work".
 _BEFORE_NOUN = word_set("my your his her our their the a an at from for to into of")
@@ -293,7 +306,11 @@ _CHAT = word_set(
     "hi hiya hello hey morning afternoon evening good day team all there folks everyone guys "
     "thanks thank you cheers ta many much in advance sorry to bother silly quick question one "
     "please ok okay so um er erm uh hmm well right just wondering i was am hoping hope apologies "
-    "again a help me dear sir madam")
+    "again a help me dear sir madam so lot")
+# Greetings, thanks and apologies inside a question are what it asks about ("How do I say sorry in
+# Japanese?" is not "... thank you ..."); only those that open it say nothing, with a comma or
+# without ("hey do you accept paypal").
+_SOCIAL = word_set("thanks thank sorry hi hello hey")
 # Verbs that open a request for a figure as a question word would ("Calculate 15% of 200" asks
 # what "What's 15% of 200?" does); inside a question they keep their sense ("how do I calculate").
 _ASKING_VERBS = word_set("calculate compute")
@@ -488,6 +505,8 @@ class Features:
     owners: frozenset[tuple[str, str]] = frozenset()  # (whose: "i", "you" or a stem, the stem of what)
     conditional: frozenset[str] = frozenset()  # the said words of a clause of condition or circumstance
     units: frozenset[str] = frozenset()  # the units an answer is asked in: "how many days"
+    written: str = ""  # the question as written, for what must match character for character
+    mentioned: frozenset[str] = frozenset()  # stems of the words asked about as words
 
 
 def _question_part(text: str) -> str:
@@ -565,7 +584,9 @@ def embedding_text(text: str) -> str:
 
 @lru_cache(maxsize=4096)  # cached questions are compared again and again
 def analyse(text: str) -> Features:
-    text = quantities.canonical(synonyms.rewrite(_question_part(text.replace("’", "'"))))
+    written = _question_part(text)
+    # (a minus sign is a hyphen-minus, as most write it)
+    text = quantities.canonical(synonyms.rewrite(_question_part(text.replace("’", "'").replace("−", "-"))))
     tokens: list[tuple[str, bool, bool]] = []  # (token, starts a sentence, starts a clause)
     at_start = True
     last_end = 0
@@ -573,7 +594,7 @@ def analyse(text: str) -> Features:
         between = text[last_end:match.start()]
         at_start = at_start or any(ch in _SENTENCE_END for ch in between)
         new_clause = at_start or "," in between
-        for i, part in enumerate(_compound_parts(match.group().strip("'"))):
+        for i, part in enumerate(_token_parts(match.group().strip("'"))):
             tokens.append((part, at_start and i == 0, new_clause and i == 0))
         at_start = False
         last_end = match.end()
@@ -584,6 +605,7 @@ def analyse(text: str) -> Features:
              if t.isalpha() and not starts and not t.isupper() and t.lower() not in _TITLE_SMALL]
     title_case = bool(alpha) and sum(t[0].isupper() for t in alpha) * 4 > len(alpha) * 3
 
+    opening = next((i for i, (t, _, _) in enumerate(tokens) if t.lower() not in _CHAT), len(tokens))
     values: set[str] = set()
     units: set[str] = set()  # the units an answer of how much, how many or how often is asked in
     negations = 0
@@ -623,7 +645,8 @@ def analyse(text: str) -> Features:
         if (low in _CONDITIONS and previous not in _WHETHER_AFTER) \
                 or (low in _CIRCUMSTANCES and not starts and _PREPOSITIONS.isdisjoint((previous, following))):
             conditional_clauses.add(clause)
-        kind = "stop" if starts and low in _ASKING_VERBS else _kind(low, w, previous, following, how_long)
+        kind = "stop" if (starts and low in _ASKING_VERBS) or (low in _SOCIAL and index < opening) \
+            else _kind(low, w, previous, following, how_long)
         if kind == "particle" and low in ("up", "down") and set(plain[-4:]) & _MOVING_VERBS:
             kind = "polar"  # "bring my blood pressure down" lowers it
         verb = _verb_before_object(plain) if kind == "stop" and low in _ON_OFF else None
@@ -666,6 +689,7 @@ def analyse(text: str) -> Features:
         words.add(w)
         plain.append(w)
         previous = w
+    values |= _marks(text)
     if ("how", "often") in pairwise(plain):
         units |= values & _RATES_ASKED  # "How often should I feed my cat?" asks "How many times a day ...?"
         values -= _RATES_ASKED
@@ -683,7 +707,81 @@ def analyse(text: str) -> Features:
                     frozenset(names), frozenset(content), frozenset(roles), frozenset(senses), spelled,
                     frozenset(rare), tuple(plain), said_words, tuple(w for w in plain if w not in said_set),
                     whose.of(text), frozenset(w for w, at in said if at in conditional_clauses),
-                    frozenset(units))
+                    frozenset(units), written, _mentioned(written))
+
+
+_SIGN_AFTER_WORD = re.compile(r"(?<=[^\W\d_])\++(?!\w)")
+
+
+def _token_parts(token: str) -> list[str]:
+    """A token as the words it is read as: a short code with the sign after it as one ("O+",
+    "A-", "AB+", "C++"), a longer name with "+" as the name and "plus" ("Disney+"), a sign that
+    only joins words dropped ("pre-" of "pre- and post-op"); compounds as their words."""
+    base = token.rstrip("+-")
+    if base == token:
+        return _compound_parts(token)
+    if len(base) <= 3 and (token.endswith("+") or any(ch.isupper() or ch.isdigit() for ch in base)):
+        return [token]
+    return [*_compound_parts(base), "plus"] if token.endswith("+") else _compound_parts(base)
+
+
+_ANYONE = word_set("someone somebody anyone anybody everyone everybody nobody one")
+# A word or phrase asked about as such: what follows a verb of saying, spelling or translating, or
+# "the word for", up to a preposition or the clause's end ("How do I say thank you in Japanese?").
+_MENTION = re.compile(r"\b(?:say|says|said|saying|spell|spelt|spelled|spelling|pronounce[ds]?|pronouncing"
+                      r"|translate[ds]?|translating|(?:word|words|phrase|term|expression)\s+for)\s+"
+                      r"(?P<said>[\w'’-]+(?:\s+[\w'’-]+){0,3}?)"
+                      r"(?=\s+(?:in|into|to|from|for|with|as|when|if|so|and|or)\b|\s*[?.!,;:\n]|\s*$)",
+                      re.IGNORECASE)
+
+
+def _mentioned(written: str) -> frozenset[str]:
+    """The stems of the words a question asks about as words (see :data:`_MENTION`), when the
+    first is no function word ("say to my landlord" mentions nothing)."""
+    found: set[str] = set()
+    for match in _MENTION.finditer(written):
+        words = [w.lower().strip("'’") for w in match["said"].split()]
+        if words and not is_function_word(words[0]):
+            found |= {stem(w) for w in words if w not in _ARTICLES}
+    return frozenset(found)
+
+
+def _unmentioned(side: Features, other: Features) -> bool:
+    """Whether a word ``side`` asks about as a word is not said, as itself, by ``other``: a word
+    asked about has no synonym ("say hello in Russian" is not "say hi")."""
+    return not side.mentioned <= other.words
+
+
+# Symbols a word of the question already says: the currencies named, and "=", which reads as "is"
+# ("one tbsp = how many tsp").
+_UNMARKED = frozenset(_CURRENCY) | {"="}
+
+
+def _marks(text: str) -> set[str]:
+    """Emoticons and runs of symbols (emoji, arrows, operators, currencies no word names), as
+    written: what they say no word of the question says ("What does 👍 mean?", "3*4" / "3+4").
+    A sign after a word is its token's ("C++", "Disney+")."""
+    found = {match.group() for match in _EMOTICON.finditer(text)}
+    text = _SIGN_AFTER_WORD.sub("", text)
+    run = ""
+    for ch in text + " ":
+        if ch == "\N{VARIATION SELECTOR-16}":
+            continue  # an emoji drawn as a picture is the same emoji
+        if ch == "*" or (ch == "\N{ZERO WIDTH JOINER}" and run) \
+                or (unicodedata.category(ch).startswith("S") and ch not in _UNMARKED):
+            run += ch
+        elif run:
+            found.add(run)
+            run = ""
+    return found
+
+
+def _is_code(low: str) -> bool:
+    """A token that names one thing by its letters: a code with its sign ("o+", "c++"), an
+    address ("gmail.com", "bob@example.com"), a file ("config.yaml"), letters joined by dots
+    ("u.s")."""
+    return low[-1:] in ("+", "-") or "@" in low \
+        or (re.search(r"\w[.:]\w", low) is not None and low not in _NOTHING_ABBREVIATED)
 
 
 # The units an answer of how much or how many may be given in (not money, "How many pounds?",
@@ -734,6 +832,8 @@ def _compound_parts(token: str) -> list[str]:
     "end-of-tenancy"), so it meets the same words written apart; a prefixed word ("self-employed",
     "non-member") and anything with a digit, an unknown part or a two-letter part that is no
     function word stay whole."""
+    if "/" in token and all(part.isalpha() for part in token.split("/")):
+        return token.split("/")  # "and/or", "etc/hosts": words, each read as itself
     parts = token.split("-")
     if len(parts) < 2 or parts[0].lower() in _PREFIXES \
             or not all(p.isalpha() and _known(p.lower())
@@ -773,8 +873,10 @@ def _arrivals() -> frozenset[str]:
 
 
 def _kind(low: str, w: str, previous: str, following: str, how_long: bool) -> str:
-    if any(ch.isdigit() for ch in low) or low == "#":
+    if any(ch.isdigit() for ch in low) or low == "#" or _is_code(low):
         return "value"
+    if low == "else" and previous in _ANYONE:
+        return "content"  # "a password for someone else" is not the asker's
     if low in _CURRENCY and (low != "p" or previous[-1:].isdigit()):  # 50 p, but Part P
         return "value"
     if low in _CLOCK and not previous[-1:].isdigit():  # "am I allowed", the PM; not "9 am"
@@ -1021,6 +1123,11 @@ def names_a_meaning(words: Iterable[str]) -> bool:
 
 def compare(cached: Features, new: Features) -> LexicalVerdict:
     """The lexical gates, cheapest first."""
+    if not verbatim.spans_agree(cached.written, new.written) \
+            or verbatim.case_differs(cached.written, new.written):
+        return LexicalVerdict("verbatim")
+    if _unmentioned(cached, new) or _unmentioned(new, cached):
+        return LexicalVerdict("content")
     # a unit asked in on one side only asks what "how long" or "how often" does; two units differ
     if not _same_values(cached.values, new.values) \
             or (cached.units and new.units and cached.units != new.units):

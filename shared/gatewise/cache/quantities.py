@@ -22,7 +22,8 @@ written on the 24-hour clock ("5pm", "5:00 p.m." and "17:00" are "17:00", "half 
 "7:30", naming no half of the day as "7:30" does not; "3 in the afternoon" is "15:00", "at 8
 tonight" "20:00 tonight"); a day or a month shortened where a date stands is the whole word ("on
 Sat", "3 Dec"; never "the sun" or "may").
-Numbers in words ("twenty-four", "three thousand") are written in digits, an amount in thousands
+Numbers in words ("twenty-four", "three thousand") and fractions in one character ("½", "1¾") are
+written in digits (0.5, 1.75), an amount in thousands
 ("£3k") in full and a price's trailing zero dropped ("£1.50" is "£1.5"; a version number keeps its
 digits), the first five ordinals in words ("1st" is "first"), and one of a measure in digits ("a kilo" is
 "1 kilo", as "1kg"; "a cup" is "1 cup").
@@ -31,6 +32,7 @@ digits), the first five ordinals in words ("1st" is "first"), and one of a measu
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
 _TEENS = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
@@ -322,8 +324,19 @@ def _scaled(match: re.Match[str]) -> str:
 _FIRST_PERIOD = re.compile(r"\bfirst (?=(?:week|fortnight|month|year)\b)", re.IGNORECASE)
 
 
+# Fractions in one character ("½", "1¾") as decimals, as "half" and "one and a half" are read; one
+# written with the fraction slash ("1⁄2") as with a slash.
+_VULGAR = re.compile(r"(?<![\d.])(?:(?P<whole>\d{1,6})\s?)?(?P<fraction>[\u00bc-\u00be\u2150-\u215e\u2189])")
+_FRACTION_SLASH = re.compile(r"(?<=\d)\u2044(?=\d)")
+
+
+def _vulgar(match: re.Match[str]) -> str:
+    return _digits(float(match["whole"] or 0) + unicodedata.numeric(match["fraction"]))
+
+
 def canonical(text: str) -> str:
     """``text`` with its numbers, periods and rates written one way (see the module's docstring)."""
+    text = _FRACTION_SLASH.sub("/", _VULGAR.sub(_vulgar, text))
     for pattern, replacement in _NAMED:
         text = pattern.sub(replacement, text)
     text = _SAID_TIME.sub(_said_time, text)

@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
-import unicodedata
 from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +29,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from gatewise.cache import gates, in_context
+from gatewise.cache import gates, in_context, verbatim
 from gatewise.cache.embedders import Embedder, EmbedderError, WordEmbedder, make_embedder
 from gatewise.cache.keys import cache_key
 from gatewise.cache.response import OWNER_COLUMNS, OWNER_INDEX
@@ -145,12 +143,12 @@ def _is_plain_turn(turn: Any) -> bool:
 
 
 def _as_read(value: Any) -> Any:
-    """The text of a system prompt or earlier turn as a reader takes it: letter case, runs of
-    whitespace and a closing full stop or exclamation mark make no other conversation ("Cancel
-    it." and "cancel  it")."""
+    """The text of a system prompt or earlier turn as a reader takes it: a sentence's first
+    capital, runs of whitespace and a closing full stop or exclamation mark make no other
+    conversation ("Cancel it." and "cancel  it"); code, quoted spans and other capitals do
+    (:func:`verbatim.folded`)."""
     if isinstance(value, str):
-        text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", value)).strip()
-        return text.rstrip(".! ").casefold()
+        return verbatim.folded(value)
     if isinstance(value, Mapping):
         return {k: _as_read(v) if k in ("content", "text") else v for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -195,6 +193,8 @@ _NOT_SERVED = {
     "role": "the closest stored question has words swapped across a direction word (from/to)",
     "name": "the closest stored question names something this one does not",
     "rare_word": "the closest stored question differs in an uncommon word",
+    "verbatim": "the closest stored question quotes or capitalises something otherwise (a quoted span, "
+                "inline code and a word's capitals must match as written)",
     "content": "the closest stored question differs in a word with no synonym in this one",
     "history": "the closest stored question was asked in another conversation",
     "age": "the closest stored question's answer is older than max_age_s",
@@ -838,4 +838,6 @@ def _lexically_alike(differing: list[tuple[str, str]], by_place: bool) -> bool:
 
 
 def _fits(question: str) -> bool:
-    return 0 < len(question.strip()) <= MAX_QUESTION_CHARS
+    """A question the semantic cache reads: not empty, no document, and no code or structured
+    text, whose every space and sign is its meaning (the exact cache still answers a repeat)."""
+    return 0 < len(question.strip()) <= MAX_QUESTION_CHARS and not verbatim.has_block(question)

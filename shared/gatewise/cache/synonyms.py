@@ -470,6 +470,8 @@ _PHRASES = (
     # A temperature's sign spelt out: 180°C is 180 degrees Celsius.
     (r"(?<=\d) ?° ?c\b", " degrees celsius"),
     (r"(?<=\d) ?° ?f\b", " degrees fahrenheit"),
+    (r"° ?c\b", "celsius"),  # "in °C"
+    (r"° ?f\b", "fahrenheit"),
     # Paying with something is possible where it is accepted.
     (r"\b(?:(?:can|could|may) (?:i|we)|is it possible to|am i able to) pay (?:with|by|using|via|through)\b",
      "do you accept"),

@@ -14,11 +14,15 @@ from gatewise.cache import gates
 if TYPE_CHECKING:
     from gatewise.cache.gates import Features
 
-# An owner and what it owns (read ahead, so that "my family's location" gives "my family" too).
-_OWNED = re.compile(r"\b(?P<owner>my|our|your|their|his|[A-Za-z]+'s)\s+(?=(?P<thing>[A-Za-z]+)\b)",
-                    re.IGNORECASE)
+# An owner and what it owns (read ahead, so that "my family's location" gives "my family" too);
+# a plural owner's apostrophe comes last ("my parents' house").
+_OWNED = re.compile(r"\b(?P<owner>my|our|your|their|his|[A-Za-z]+'s|[A-Za-z]+s')\s+"
+                    r"(?=(?P<thing>[A-Za-z]+)\b)", re.IGNORECASE)
 # ("her" is left out: "give her money" names no owner.)
 _PRONOUNS = {"my": "i", "our": "i", "your": "you", "their": "they", "his": "he"}
+# Owners named by no word of their own: "someone else's password" is another's, never the asker's.
+_SOMEONE = frozenset({"else", "someone", "somebody", "anyone", "anybody", "everyone", "everybody",
+                      "one", "nobody", "other", "others"})
 
 
 def of(text: str) -> frozenset[tuple[str, str]]:
@@ -27,10 +31,13 @@ def of(text: str) -> frozenset[tuple[str, str]]:
     found = set()
     for m in _OWNED.finditer(text.replace("’", "'")):
         owner, thing = m["owner"].lower(), gates.stem(m["thing"].lower())
+        named = owner.removesuffix("'s").removesuffix("'")
         if owner in _PRONOUNS:
             found.add((_PRONOUNS[owner], thing))
-        elif not gates.is_function_word(owner.removesuffix("'s")):
-            found.add((gates.stem(owner.removesuffix("'s")), thing))
+        elif named in _SOMEONE:
+            found.add(("another", thing))
+        elif not gates.is_function_word(named):
+            found.add((gates.stem(named), thing))
     return frozenset(found)
 
 

@@ -96,6 +96,26 @@ async def test_a_question_that_wants_another_answer_goes_upstream(ask: Asker, up
     assert upstream_calls(upstream) == 2
 
 
+@pytest.mark.parametrize(("seed", "probe"), [
+    ("Is -40 degrees cold?", "Is 40 degrees cold?"),
+    ("Can O+ blood be given to someone who is A-?", "Can O- blood be given to someone who is A+?"),
+    ("How many grams is ½ cup of sugar?", "How many grams is ¼ cup of sugar?"),
+    ("What does 👍 mean in a text message?", "What does 👎 mean in a text message?"),
+    ("Why are emails to gmail.com bouncing?", "Why are emails to hotmail.com bouncing?"),
+    ("How do I say thank you in Japanese?", "How do I say sorry in Japanese?"),
+    (QUESTION, "How do I reset someone else's password?"),
+    ("Is 'Polish' a nationality?", "Is 'polish' a nationality?"),
+    ("Explain what this Python does:\nfor i in range(3):\n    print(i)\nprint('done')",
+     "Explain what this Python does:\nfor i in range(3):\n    print(i)\n    print('done')"),
+])
+async def test_another_sign_symbol_phrase_owner_case_or_layout_goes_upstream(
+        ask: Asker, upstream: SandboxAdmin, seed: str, probe: str) -> None:
+    first, second = await ask({"prompt": seed}, {"prompt": probe})
+    assert first["cache_status"] == second["cache_status"] == "miss" and second["cost_usd"] > 0
+    assert second.get("semantic_match") is None
+    assert upstream_calls(upstream) == 2  # the probe was asked upstream, not given the seed's answer
+
+
 @pytest.mark.parametrize("other", [
     {"system": "You are a pirate."},
     {"project": "billing"},
