@@ -32,6 +32,7 @@ _QUOTED = re.compile(r"(?<![\w'’`])(?:'(?=\S)([^'\n]*?\S)'|‘(?=\S)([^’\n]*
                      r"“(?=\S)([^”\n]*?\S)”|«\s?([^»\n]*?\S)\s?»|`([^`\n]+)`)(?![\w])")
 _WORD = re.compile(r"\w+(?:['’\-]\w+)*")
 _SENTENCE_END = frozenset(".?!:;\n")
+_OPENING_MARKS = frozenset(" \t\"'‘“(«-*•")
 
 
 def has_block(text: str) -> bool:
@@ -132,5 +133,8 @@ def _written(text: str, cased: bool) -> dict[str, tuple[set[str], set[str]]]:
 
 
 def _starts_sentence(text: str, at: int) -> bool:
-    before = text[:at].rstrip(" \t\"'‘“(«-*•")
-    return not before or before[-1] in _SENTENCE_END
+    # Scanned back over the marks a sentence may open with, not by slicing text[:at]: called for
+    # every word, a slice would make a long earlier turn quadratic.
+    while at and text[at - 1] in _OPENING_MARKS:
+        at -= 1
+    return not at or text[at - 1] in _SENTENCE_END
