@@ -361,7 +361,7 @@ class RoutingGateway:
             "fallback_used": len(outcome.attempts) > 1,
             "tokens_in": result.tokens_in,
             "tokens_out": result.tokens_out,
-            "cost_usd": call.rows[-1].cost_usd,
+            "cost_usd": call.upstream_cost_usd,
             "cache_status": call.cache_status,
             "citations": citations,
             "latency_ms": call.elapsed_ms(),

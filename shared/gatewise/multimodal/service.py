@@ -182,7 +182,8 @@ class MultimodalService:
         """The fields every result shares: who answered, tokens, cost, latency, cache status."""
         result, attempt = call.answer, call.rows[-1]
         return {"model": result.model or attempt.model, "provider": attempt.provider,
-                "tokens_in": result.tokens_in, "tokens_out": result.tokens_out, "cost_usd": attempt.cost_usd,
+                "tokens_in": result.tokens_in, "tokens_out": result.tokens_out,
+                "cost_usd": call.upstream_cost_usd,
                 "latency_ms": round(result.latency_ms, 1), "request_id": call.request_id,
                 "cache_status": call.cache_status}
 

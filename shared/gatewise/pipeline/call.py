@@ -125,6 +125,8 @@ class Call(Generic[R]):
     plan: RoutePlan | None = None
     reservation: Reservation | None = None
     outcome: RouteOutcome | None = None
+    # What every upstream attempt cost, failed ones an upstream billed included: the result's cost.
+    upstream_cost_usd: float = 0.0
     cache_status: CacheStatus = "bypass"
     # Why the semantic cache served nothing, when it looked (an explained answer says it).
     semantic_miss: str | None = None

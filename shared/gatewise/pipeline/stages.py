@@ -181,8 +181,9 @@ class Build:
 class BudgetHold:
     """Hold the worst case of every call that reaches the upstream against its scopes' budgets
     (``global`` and its project's), then charge the real cost, or release the hold if the call
-    fails. A routed call switches to a cheaper route when a downgrade budget says so; a call to
-    the one model its tool was given has none to switch to, and is refused instead."""
+    failed having cost nothing. A routed call switches to a cheaper route when a downgrade budget
+    says so; a call to the one model its tool was given has none to switch to, and is refused
+    instead."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -198,7 +199,11 @@ class BudgetHold:
         try:
             await next(call)
         except BaseException:
-            await budgets.release(reservation)
+            # a failed route may still have been billed for an unusable answer (see UnusableAnswer)
+            if call.cost_usd > 0:
+                await budgets.commit(reservation, call.cost_usd)
+            else:
+                await budgets.release(reservation)
             raise
         settled = await budgets.commit(reservation, call.cost_usd)
         call.budget_notes += settled.warnings
@@ -247,11 +252,12 @@ class Upstream:
                                           portkey_headers=call.portkey_headers)
         call.outcome = outcome
         for attempt in outcome.attempts:
-            if attempt.result is not None:
-                count_unknown_tokens(attempt.result, call.messages)
+            if attempt.usage is not None:
+                count_unknown_tokens(attempt.usage, call.messages)
         reasons = {c.model: c.reason for c in call.candidates}
         rows = [self._row(call, index, attempt, reasons.get(attempt.model, ""))
                 for index, attempt in enumerate(outcome.attempts)]
+        call.upstream_cost_usd = sum(row.cost_usd for row in rows)
         call.record(rows, answered=outcome.result is not None)
         upstream = upstream_cache(outcome.result)
         if upstream != "miss":
@@ -261,7 +267,7 @@ class Upstream:
         await next(call)
 
     def _row(self, call: Call[Any], index: int, attempt: Attempt, reason: str) -> CallRecord:
-        result = attempt.result
+        result = attempt.usage  # an unusable answer's tokens and cost count: they may be billed
         tokens_in = result.tokens_in if result else 0
         tokens_out = result.tokens_out if result else 0
         cached = upstream_cache(result)
@@ -271,7 +277,7 @@ class Upstream:
         return CallRecord(
             server=call.server, tool=call.tool, provider=attempt.provider, model=attempt.model,
             tokens_in=tokens_in, tokens_out=tokens_out, cost_usd=cost, latency_ms=attempt.latency_ms,
-            status="ok" if result is not None else "error", error_code=attempt.error_code,
+            status=attempt.status, error_code=attempt.error_code,
             cache_status=cached if cached != "miss" else call.cache_status, route_reason=reason,
             project=call.project, request_id=call.request_id, attempt=index, task=call.task,
             request_hash=call.request_hash, caller=call.caller)

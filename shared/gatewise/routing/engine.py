@@ -20,7 +20,7 @@ from gatewise.routing.health import HealthTracker
 from gatewise.routing.policy import Candidate
 from gatewise.routing.portkey_config import next_attempt_index
 from gatewise.upstream.chat import ChatUpstream
-from gatewise.upstream.openrouter import ChatResult
+from gatewise.upstream.openrouter import ChatResult, UnusableAnswer
 
 # Failures that say nothing about the next model: the account or the request itself is at fault.
 STOP_CODES = frozenset({ErrorCode.UNAUTHORIZED, ErrorCode.INSUFFICIENT_CREDITS,
@@ -43,6 +43,13 @@ class Attempt:
     error_code: str | None = None
     error: str | None = None
     result: ChatResult | None = field(default=None, repr=False)
+    # A failed attempt's usage, when an answer came back unusable (the provider may bill it)
+    billed: ChatResult | None = field(default=None, repr=False)
+
+    @property
+    def usage(self) -> ChatResult | None:
+        """What the attempt's tokens and cost are read from: its answer, or the unusable one."""
+        return self.result or self.billed
 
 
 @dataclass
@@ -125,7 +132,8 @@ class FallbackExecutor:
                 if health is not None:
                     health.failure(candidate.model, exc)
                 attempts.append(Attempt(candidate.model, client.name, "error", _ms_since(started),
-                                        exc.code.value, exc.message))
+                                        exc.code.value, exc.message,
+                                        billed=exc.billed if isinstance(exc, UnusableAnswer) else None))
                 last_error = exc
                 index = _next_index(candidate, index, exc.status, stops=stops_route(exc))
                 continue

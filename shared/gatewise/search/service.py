@@ -125,7 +125,7 @@ class SearchService:
                 model=result.model or model_id,
                 provider=row.provider, mechanism=mechanism,
                 engine=resolve_engine(model_id, options.engine), search_requests=result.search_requests,
-                tokens_in=result.tokens_in, tokens_out=result.tokens_out, cost_usd=row.cost_usd,
+                tokens_in=result.tokens_in, tokens_out=result.tokens_out, cost_usd=call.upstream_cost_usd,
                 search_cost_usd=round(max(0.0, row.cost_usd - tokens), 9), cache_status=call.cache_status,
                 latency_ms=call.elapsed_ms(), request_id=call.request_id,
                 warnings=[*search_warnings(result, params["max_tokens"], citations, dropped, unusable),

@@ -51,11 +51,10 @@ class ChatResult:
         choice = _first_choice(body)
         message = choice.get("message")
         message = message if isinstance(message, dict) else {}
-        _check_answered(choice, message, str(body.get("model") or "the model")[:200])
         usage = body.get("usage")
         usage = usage if isinstance(usage, dict) else {}
         counts = {name: usage_count(usage, name, source=source) for name in _TOKEN_FIELDS}
-        return cls(
+        result = cls(
             id=str(body.get("id", "")),
             model=str(body.get("model", "")),
             content=_text(message.get("content")),
@@ -71,6 +70,22 @@ class ChatResult:
                                  if usage.get(name) is not None and counts[name] is None),
             raw=body,
         )
+        try:
+            _check_answered(choice, message, str(body.get("model") or "the model")[:200])
+        except GatewiseError as exc:
+            raise UnusableAnswer(exc, result) from None
+        return result
+
+
+class UnusableAnswer(GatewiseError):
+    """An answer that came back whole over HTTP but holds none (see ``_check_answered``): a failed
+    attempt, yet one the provider may have billed, so ``billed`` keeps its usage for the ledger
+    and the budget."""
+
+    def __init__(self, error: GatewiseError, billed: ChatResult) -> None:
+        super().__init__(error.code, error.message, hint=error.hint, retry_after=error.retry_after,
+                         status=error.status, details=error.details)
+        self.billed = billed
 
 
 _TOKEN_FIELDS = ("prompt_tokens", "completion_tokens")

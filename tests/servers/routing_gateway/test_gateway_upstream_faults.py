@@ -20,6 +20,7 @@ from hostile_upstream import BROKEN_ANSWER_MODES, DRIP_INTERVAL_S, HostileUpstre
 from tool_support import call, ledger_rows
 
 KEY = "sk-or-v1-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+BILLED_USD = 0.00001  # the usage.cost of every hostile answer, broken or not
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +59,10 @@ async def test_a_broken_answer_falls_through_to_the_next_model(hostile: HostileU
                   key=lambda r: r.attempt)
     assert [(r.model, r.status, r.error_code) for r in rows] == [
         (broken, "error", "UPSTREAM_ERROR"), ("hostile/answer", "ok", None)]
+    # The unusable answer came with usage (tokens and $0.00001, as billed): it is what the call
+    # cost too, in the ledger and in the result.
+    assert [(r.tokens_in, r.tokens_out, r.cost_usd) for r in rows] == [(5, 7, BILLED_USD)] * 2
+    assert out["cost_usd"] == pytest.approx(2 * BILLED_USD)
     # What is cached is the fallback's answer, never the broken one.
     assert (again["cache_status"], again["answer"]) == ("hit_exact", out["answer"])
 
@@ -81,6 +86,28 @@ async def test_a_broken_answer_is_an_error_and_never_cached(hostile: HostileUpst
     assert all(": UPSTREAM_ERROR: hostile/" in t for t in texts), texts
     assert hostile.requests - before == 2  # the second call went upstream again: nothing was stored
     assert "half an answer" not in texts[0] and KEY[10:30] not in texts[0]
+
+
+async def test_a_route_of_unusable_answers_is_charged_to_the_budget(hostile: HostileUpstream,
+                                                                    tmp_path: Path) -> None:
+    """A route whose every answer was unusable failed, yet each answer was billed: the spend is
+    in the ledger and charged to the budget, not released as if nothing had been paid."""
+    broken = [f"hostile/{mode}" for mode in BROKEN_ANSWER_MODES]
+    settings = hostile_settings(
+        hostile, tmp_path,
+        routing={"primary_models": {"simple_queries": broken[0]}, "fallback_chain": broken[1:]},
+        budgets={"rules": [{"scope": "project:paid", "window": "daily", "limit_usd": 1.0,
+                            "on_exceed": "block"}]})
+    async with Client(_create("routing_gateway", settings)) as client:
+        failed = await client.call_tool("routed_complete", {"prompt": "say hello", "project": "paid"})
+        status = (await client.call_tool("get_budget_status", {"scope": "project:paid"})).structured_content
+    assert failed.is_error and "every model in the route failed" in failed.content[0].text
+    rows = [r for r in await ledger_rows(settings) if r.project == "paid"]
+    assert sorted(r.model for r in rows) == sorted(broken)
+    assert all((r.status, r.cost_usd) == ("error", BILLED_USD) for r in rows)
+    (budget,) = status["budgets"]
+    assert budget["spent_usd"] == pytest.approx(len(broken) * BILLED_USD)
+    assert budget["reserved_usd"] == 0
 
 
 async def test_a_dripping_answer_is_cut_off_while_a_fallback_waits(hostile: HostileUpstream,
