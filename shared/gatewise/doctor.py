@@ -222,6 +222,8 @@ def runtime_rule_notes(budgets: list[BudgetStatus]) -> list[str]:
         else:
             notes.append(f"{head}, stands over the config's {format_usd(b.config_limit_usd)} "
                          f"{b.config_on_exceed} until the config's rule for it changes")
+    if notes:
+        notes.append("run-time budgets are removed with routing-gateway's delete_budget tool")
     return notes
 
 

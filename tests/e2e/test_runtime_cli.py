@@ -89,6 +89,7 @@ def test_doctor_lists_run_time_budgets_beside_the_configs_rules(tmp_path: Path, 
             "$0.002 block until the config's rule for it changes") in proc.stderr
     assert ("[ok] budget project:beta monthly: $0.05 block, set at run time (the config has no rule "
             "for it)") in proc.stderr
+    assert "[ok] run-time budgets are removed with routing-gateway's delete_budget tool" in proc.stderr
 
 
 def test_doctor_fails_when_the_upstream_does_not_answer_and_names_the_catalogues_origin(

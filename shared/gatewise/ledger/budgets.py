@@ -214,6 +214,7 @@ class BudgetManager:
         check_scope(scope)
         check_window(window)
         self._check_open()
+        await self.settle_leases()  # no call admitted from now on is held against the old rule
         return await self._execute(self._store.delete_budget, scope, window)
 
     async def alerts(self, limit: int = 50) -> list[Alert]:

@@ -336,6 +336,8 @@ async def test_a_caller_bound_to_a_project_keeps_to_its_own(settings, upstream) 
             for tool, args in [("get_cache_stats", {}), ("get_gateway_analytics", {}),
                                ("get_optimization_report", {}), ("get_guardrail_events", {}),
                                ("set_budget", {"scope": "project:beta", "limit_usd": 1000}),
+                               ("delete_budget", {"scope": "project:beta", "window": "monthly",
+                                                  "confirm": True}),
                                ("get_budget_status", {"scope": "project:alpha"}),
                                ("get_budget_status", {"scope": "global"}),
                                ("clear_cache", {"scope": "all", "project": "alpha", "confirm": True})]:

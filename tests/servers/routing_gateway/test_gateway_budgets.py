@@ -106,6 +106,57 @@ async def test_set_budget_tool_dry_run_and_bad_input(tmp_path: Path, sandbox, up
         assert status.is_error and "INVALID_INPUT" in status.content[0].text
 
 
+async def test_delete_budget_removes_a_run_time_rule_and_gives_way_to_the_config(
+        tmp_path: Path, sandbox, upstream) -> None:
+    settings = load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url, budgets={"rules": [
+        {"scope": "global", "window": "daily", "limit_usd": 3, "on_exceed": "warn"}]})
+    tiny = {"limit_usd": 0.000001, "scope": "project:p", "window": "daily"}
+    ask = {"prompt": "What is 2+2?", "model": CHEAP, "project": "p", "no_cache": True}
+
+    async def budgets(client: Client) -> dict:
+        status = (await client.call_tool("get_budget_status", {})).structured_content["budgets"]
+        return {(b["scope"], b["window"]): (b["limit_usd"], b["on_exceed"], b["source"]) for b in status}
+
+    async with Client(create_server(settings)) as client:
+        await client.call_tool("set_budget", tiny)
+        await client.call_tool("set_budget", {"limit_usd": 9, "window": "daily", "on_exceed": "block"})
+        assert (await client.call_tool("routed_complete", ask)).is_error  # the tiny budget blocks
+        both = await budgets(client)
+        assert both == {("global", "daily"): (9, "block", "runtime"), ("project:p", "daily"): (1e-6, "block",
+                                                                                                "runtime")}
+        # refused without confirm, and a dry run changes nothing
+        project_p = {"scope": "project:p", "window": "daily"}
+        unconfirmed = await client.call_tool("delete_budget", project_p)
+        assert unconfirmed.is_error and "confirm: true" in unconfirmed.content[0].text
+        dry = (await client.call_tool("delete_budget", {**project_p, "dry_run": True})).structured_content
+        assert dry["applied"] is False and dry["before"]["limit_usd"] == 1e-6
+        assert await budgets(client) == both
+        # a run-time rule alone is gone, and calls pass again
+        gone = await client.call_tool("delete_budget", {**project_p, "confirm": True})
+        assert gone.structured_content["applied"] is True and "after" not in gone.structured_content
+        assert not (await client.call_tool("routed_complete", ask)).is_error
+        # a run-time rule over the config's gives way to it
+        back = await client.call_tool("delete_budget", {"scope": "global", "window": "daily",
+                                                        "confirm": True})
+        after = back.structured_content["after"]
+        assert (after["limit_usd"], after["source"]) == (3, "config")
+        assert await budgets(client) == {("global", "daily"): (3, "warn", "config")}
+        # the config's own rule, a budget that does not exist, and bad arguments: clear errors
+        for args, code in (({"scope": "global", "window": "daily", "confirm": True}, "INVALID_INPUT"),
+                           ({"scope": "project:p", "window": "daily", "confirm": True}, "NOT_FOUND"),
+                           ({"scope": "global", "window": "monthly", "confirm": True}, "NOT_FOUND"),
+                           ({"scope": "team:x", "window": "daily", "confirm": True}, "INVALID_INPUT"),
+                           ({"scope": "global", "window": "weekly", "confirm": True}, None),
+                           ({"scope": "global"}, None)):
+            result = await client.call_tool("delete_budget", args)
+            assert result.is_error, args
+            assert code is None or code in result.content[0].text, (args, result.content[0].text)
+        assert await budgets(client) == {("global", "daily"): (3, "warn", "config")}
+    # the deletions outlive a restart
+    async with Client(create_server(settings)) as client:
+        assert await budgets(client) == {("global", "daily"): (3, "warn", "config")}
+
+
 RACER = textwrap.dedent("""
     import asyncio, json, sys
     from gatewise.config import load_settings

@@ -322,6 +322,7 @@ class PostgresBudgets:
         check_scope(scope)
         check_window(window)
         self._check_open()
+        await self._leases.settle_all()  # no call admitted from now on is held against the old rule
         async with self._db.connection() as conn, conn.transaction():
             cursor = await conn.execute(
                 f'UPDATE budgets SET {BACK_TO_CONFIG}, updated_at = %s WHERE scope = %s AND "window" = %s'
