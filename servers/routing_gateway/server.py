@@ -42,6 +42,7 @@ from gatewise.mcpkit.errors import tool_errors
 from gatewise.mcpkit.server import build_server, runtime_lifespan
 from gatewise.mcpkit.structured import json_text, tool_result
 from gatewise.mcpkit.untrusted import fence_json
+from gatewise.storage.interfaces import BudgetBackend
 
 from .resources import add_resources
 
@@ -102,6 +103,11 @@ NAMESPACE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}(:[a-z0-9_]{1,64})?$"
 
 # explain_route takes the routing arguments only: it generates nothing and reads no cache.
 ANSWER_ONLY = ("temperature", "no_cache", "force_refresh", "max_age_s", "cache_sampled", "explain")
+
+
+async def budget_of(budgets: BudgetBackend, scope: str, window: str) -> BudgetStatus | None:
+    """The budget of ``scope`` for ``window``, if there is one."""
+    return next((b for b in await budgets.status(scope) if b.window == window), None)
 
 
 def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
@@ -261,7 +267,7 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
         whole_gateway("setting budgets")  # a project's own token must not lift its own limit
         budgets = ctx.request_context.lifespan_context.runtime.budgets
         rule = BudgetRule(scope=scope, window=window, limit_usd=limit_usd, on_exceed=on_exceed)
-        before = next((b for b in await budgets.status(scope) if b.window == window), None)
+        before = await budget_of(budgets, scope, window)
         if dry_run:
             return BudgetChange(applied=False, before=before, after=None)
         return BudgetChange(applied=True, before=before, after=await budgets.set_budget(rule))
@@ -288,7 +294,7 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
     ) -> BudgetChange:
         whole_gateway("deleting budgets")  # a project's own token must not lift its own limit
         budgets = ctx.request_context.lifespan_context.runtime.budgets
-        before = next((b for b in await budgets.status(scope) if b.window == window), None)
+        before = await budget_of(budgets, scope, window)
         if before is None:
             raise GatewiseError(ErrorCode.NOT_FOUND, f"there is no {window} budget for {quoted(scope)}",
                                 hint="get_budget_status lists the budgets.")
@@ -305,7 +311,7 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
             raise GatewiseError(ErrorCode.INVALID_INPUT, "deleting a budget needs confirm: true",
                                 hint="Call again with confirm: true, or with dry_run: true first.")
         await budgets.delete_budget(scope, window)
-        after = next((b for b in await budgets.status(scope) if b.window == window), None)
+        after = await budget_of(budgets, scope, window)
         return BudgetChange(applied=True, before=before, after=after)
 
     @server.tool(
