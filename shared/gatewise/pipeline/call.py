@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from gatewise.ledger.budget_store import Reservation
     from gatewise.ledger.store import LedgerStore
     from gatewise.routing.budget import BudgetFit
-    from gatewise.routing.engine import FallbackExecutor, RouteOutcome
+    from gatewise.routing.engine import BilledFallback, FallbackExecutor, RouteOutcome
     from gatewise.search.forms import SearchOptions
     from gatewise.upstream.openrouter import ChatResult
 
@@ -124,6 +124,7 @@ class Call(Generic[R]):
     started: float = field(default_factory=time.perf_counter)
     plan: RoutePlan | None = None
     reservation: Reservation | None = None
+    before_billed_fallback: BilledFallback | None = None  # set by the budget stage (see FallbackExecutor.run)
     outcome: RouteOutcome | None = None
     # What every upstream attempt cost, failed ones an upstream billed included: the result's cost.
     upstream_cost_usd: float = 0.0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, Protocol
 
 from gatewise.bounds import format_usd
@@ -20,7 +21,7 @@ from gatewise.cache import cache_key, should_store
 from gatewise.cache.keys import request_hash
 from gatewise.config import Limits
 from gatewise.errors import ErrorCode, GatewiseError
-from gatewise.ledger.budget_store import Reservation
+from gatewise.ledger.budget_store import CommitResult, Reservation
 from gatewise.ledger.budgets import budget_scopes
 from gatewise.ledger.records import CacheStatus, CallRecord
 from gatewise.pipeline.call import Call
@@ -196,17 +197,46 @@ class BudgetHold:
             reservation = await self._downgraded(call, reservation, scopes)
         call.reservation = reservation
         call.budget_notes += reservation.warnings
+        more: list[Reservation] = []  # held for unusable answers billed on the way (see _hold_billed)
+        call.before_billed_fallback = partial(self._hold_billed, call, scopes, more)
         try:
             await next(call)
         except BaseException:
             # a failed route may still have been billed for an unusable answer (see UnusableAnswer)
-            if call.cost_usd > 0:
-                await budgets.commit(reservation, call.cost_usd)
-            else:
-                await budgets.release(reservation)
+            await self._settle(reservation, more, call.cost_usd if call.cost_usd > 0 else None)
             raise
-        settled = await budgets.commit(reservation, call.cost_usd)
-        call.budget_notes += settled.warnings
+        settled = await self._settle(reservation, more, call.cost_usd)
+        call.budget_notes += settled.warnings if settled is not None else ()
+
+    async def _settle(self, reservation: Reservation, more: list[Reservation],
+                      cost_usd: float | None) -> CommitResult | None:
+        """Charge ``cost_usd`` to the call's hold (release it when None) and release the rest."""
+        budgets = self.runtime.budgets
+        for extra in more:
+            await budgets.release(extra)
+        if cost_usd is None:
+            await budgets.release(reservation)
+            return None
+        return await budgets.commit(reservation, cost_usd)
+
+    async def _hold_billed(self, call: Call[Any], scopes: list[str], more: list[Reservation],
+                           attempt: Attempt) -> None:
+        """Before another model is tried after an unusable answer that may be billed, hold that
+        answer's cost as well: the call's hold covers one answer, and a route of such answers
+        would otherwise spend past a ``block`` budget. Raises BUDGET_EXCEEDED when the budget has
+        no room for it."""
+        assert attempt.billed is not None
+        cost = attempt_cost(self.runtime, call, attempt.model, attempt.billed)
+        if cost <= 0:
+            return
+        # Its own request id: a stopped process's holds are charged their request's ledger rows,
+        # which must count once.
+        extra = await self.runtime.budgets.reserve(scopes, cost, f"{call.request_id}+{len(more) + 1}")
+        if extra.verdict == "downgrade":
+            raise GatewiseError(ErrorCode.BUDGET_EXCEEDED,
+                                f"another model could pass the budget ({'; '.join(extra.warnings)})")
+        more.append(extra)
+        call.budget_notes += extra.warnings
 
     def _worst_case(self, call: Call[Any]) -> float:
         fit, plan, max_tokens = call.budget, call.plan, call.max_tokens
@@ -249,7 +279,8 @@ class Upstream:
     async def __call__(self, call: Call[Any], next: Next) -> None:
         assert call.executor is not None and call.candidates, "a call needs an executor and a model"
         outcome = await call.executor.run(call.candidates, {**call.params, "messages": call.messages},
-                                          portkey_headers=call.portkey_headers)
+                                          portkey_headers=call.portkey_headers,
+                                          before_billed_fallback=call.before_billed_fallback)
         call.outcome = outcome
         for attempt in outcome.attempts:
             if attempt.usage is not None:
@@ -263,7 +294,7 @@ class Upstream:
         if upstream != "miss":
             call.cache_status = upstream
         if outcome.result is None:
-            raise outcome.failure()
+            raise _billed(outcome.failure(), call)
         await next(call)
 
     def _row(self, call: Call[Any], index: int, attempt: Attempt, reason: str) -> CallRecord:
@@ -271,7 +302,8 @@ class Upstream:
         tokens_in = result.tokens_in if result else 0
         tokens_out = result.tokens_out if result else 0
         cached = upstream_cache(result)
-        cost = 0.0 if result is None or cached != "miss" else self.cost(call, attempt.model, result)
+        cost = 0.0 if result is None or cached != "miss" \
+            else attempt_cost(self.runtime, call, attempt.model, result)
         if result is not None and result.web_search:
             reason = f"{reason} ({result.web_search})"
         return CallRecord(
@@ -282,16 +314,28 @@ class Upstream:
             project=call.project, request_id=call.request_id, attempt=index, task=call.task,
             request_hash=call.request_hash, caller=call.caller)
 
-    def cost(self, call: Call[Any], model: str, result: ChatResult) -> float:
-        """What an answer cost: the upstream's own figure unless absent or absurd (see
-        ``believed_cost``), else its tokens at catalogue prices plus the web searches it ran."""
-        estimate = self.runtime.catalog.cost_of(model, result.tokens_in, result.tokens_out)
-        options = call.search
-        if options is not None and result.search_requests:
-            fee = search_fee(model, options.engine, results=len(result.annotations),
-                             context_size=options.context_size)
-            estimate += result.search_requests * fee
-        return believed_cost(result.cost_usd, estimate, model=model)
+
+def _billed(error: GatewiseError, call: Call[Any]) -> GatewiseError:
+    """A failed call's error, saying what its unusable answers cost when they cost anything: the
+    caller can then match the ledger and budgets, which charge it."""
+    if call.upstream_cost_usd <= 0:
+        return error
+    return GatewiseError(error.code, f"{error.message} The unusable answers cost "
+                                     f"{format_usd(call.upstream_cost_usd)} (request {call.request_id}).",
+                         hint=error.hint, retry_after=error.retry_after, status=error.status,
+                         details=error.details)
+
+
+def attempt_cost(runtime: Runtime, call: Call[Any], model: str, result: ChatResult) -> float:
+    """What an answer cost: the upstream's own figure unless absent or absurd (see
+    ``believed_cost``), else its tokens at catalogue prices plus the web searches it ran."""
+    estimate = runtime.catalog.cost_of(model, result.tokens_in, result.tokens_out)
+    options = call.search
+    if options is not None and result.search_requests:
+        fee = search_fee(model, options.engine, results=len(result.annotations),
+                         context_size=options.context_size)
+        estimate += result.search_requests * fee
+    return believed_cost(result.cost_usd, estimate, model=model)
 
 
 def upstream_cache(result: ChatResult | None) -> CacheStatus:

@@ -8,7 +8,7 @@ time, is cut off and the next one still has time to answer.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +50,9 @@ class Attempt:
     def usage(self) -> ChatResult | None:
         """What the attempt's tokens and cost are read from: its answer, or the unusable one."""
         return self.result or self.billed
+
+
+BilledFallback = Callable[[Attempt], Awaitable[None]]
 
 
 @dataclass
@@ -100,8 +103,12 @@ class FallbackExecutor:
 
     async def run(self, candidates: Sequence[Candidate], body: Mapping[str, Any], *,
                   headers: Mapping[str, str] | None = None,
-                  portkey_headers: Mapping[str, str] | None = None) -> RouteOutcome:
-        """``portkey_headers`` (metadata, trace id) go only to calls routed through Portkey."""
+                  portkey_headers: Mapping[str, str] | None = None,
+                  before_billed_fallback: BilledFallback | None = None) -> RouteOutcome:
+        """``portkey_headers`` (metadata, trace id) go only to calls routed through Portkey.
+        ``before_billed_fallback`` is awaited before another model is tried after an unusable
+        answer the upstream may have billed (the budget holds more for it); its error ends the
+        route."""
         deadline = time.monotonic() + self.deadline_s
         attempts: list[Attempt] = []
         last_error: GatewiseError | None = None
@@ -136,6 +143,16 @@ class FallbackExecutor:
                                         billed=exc.billed if isinstance(exc, UnusableAnswer) else None))
                 last_error = exc
                 index = _next_index(candidate, index, exc.status, stops=stops_route(exc))
+                billed = attempts[-1]
+                if before_billed_fallback is not None and billed.billed is not None \
+                        and index is not None and index <= last:
+                    try:
+                        await before_billed_fallback(billed)
+                    except GatewiseError as stopped:
+                        return RouteOutcome(attempts, None, GatewiseError(
+                            stopped.code, f"the route stopped after {billed.model} returned no usable answer "
+                                          f"({billed.error_code}), which may be billed: {stopped.message}",
+                            hint=stopped.hint))
                 continue
             elapsed = _ms_since(started)
             if health is not None:

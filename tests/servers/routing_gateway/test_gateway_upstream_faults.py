@@ -103,10 +103,36 @@ async def test_a_route_of_unusable_answers_is_charged_to_the_budget(hostile: Hos
         status = (await client.call_tool("get_budget_status", {"scope": "project:paid"})).structured_content
     assert failed.is_error and "every model in the route failed" in failed.content[0].text
     rows = [r for r in await ledger_rows(settings) if r.project == "paid"]
+    assert f"The unusable answers cost $0.00004 (request {rows[0].request_id})." in failed.content[0].text
     assert sorted(r.model for r in rows) == sorted(broken)
     assert all((r.status, r.cost_usd) == ("error", BILLED_USD) for r in rows)
     (budget,) = status["budgets"]
     assert budget["spent_usd"] == pytest.approx(len(broken) * BILLED_USD)
+    assert budget["reserved_usd"] == 0
+
+
+async def test_a_block_budget_stops_a_route_whose_unusable_answers_would_pass_it(
+        hostile: HostileUpstream, tmp_path: Path) -> None:
+    """The call's hold covers one answer. Before another model is tried after a billed unusable
+    answer, the budget holds that answer's cost too; a block budget with no room for it ends the
+    route there, so the spend never passes the limit."""
+    limit = 1.5 * BILLED_USD  # room for the call's hold (under $0.00001 at 20 tokens), not for both
+    settings = hostile_settings(
+        hostile, tmp_path,
+        routing={"primary_models": {"simple_queries": "hostile/null_content"},
+                 "fallback_chain": ["hostile/object_content", "hostile/answer"]},
+        budgets={"rules": [{"scope": "global", "window": "daily", "limit_usd": limit, "on_exceed": "block"}],
+                 "spend_lease_calls": 0})
+    async with Client(_create("routing_gateway", settings)) as client:
+        before = hostile.requests
+        stopped = await client.call_tool("routed_complete", {"prompt": "say hello", "max_tokens": 20})
+        status = (await client.call_tool("get_budget_status", {})).structured_content
+    text = stopped.content[0].text
+    assert stopped.is_error, text
+    assert ": BUDGET_EXCEEDED: the route stopped after hostile/null_content " in text, text
+    assert hostile.requests - before == 1  # no other model was asked
+    (budget,) = status["budgets"]
+    assert budget["spent_usd"] == pytest.approx(BILLED_USD) and budget["spent_usd"] <= limit
     assert budget["reserved_usd"] == 0
 
 
