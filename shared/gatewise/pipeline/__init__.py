@@ -51,7 +51,7 @@ __all__ = ["CachePolicy", "CacheStatusField", "Call", "Pipeline", "SemanticMatch
 
 def standard_stages(runtime: Runtime) -> list[Stage]:
     """The stages in order, outermost first."""
-    return [Validate(runtime), Prepare(), Ledger(runtime), InputGuardrails(runtime), ExactCache(),
+    return [Validate(runtime), Prepare(), Ledger(runtime), InputGuardrails(runtime), ExactCache(runtime),
             SemanticCacheStage(runtime), Route(), Build(), OutputGuardrails(runtime), BudgetHold(runtime),
             Upstream(runtime)]
 

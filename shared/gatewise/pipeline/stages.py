@@ -112,7 +112,14 @@ class Ledger:
 
 
 class ExactCache:
-    """Answer a repeat from the response cache; store a fresh answer for the next repeat."""
+    """Answer a repeat from the response cache; store a fresh answer for the next repeat. A
+    repeat asked while the same request is in flight in this process waits for that answer (up
+    to the call deadline) instead of paying for it a second time; if the first call stores
+    nothing (it failed, or its answer was blocked), the repeat goes ahead on its own."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.wait_s = runtime.settings.limits.deadline_s
+        self._in_flight: dict[str, asyncio.Future[None]] = {}  # bounded by the calls in flight
 
     async def __call__(self, call: Call[Any], next: Next) -> None:
         policy = call.cache
@@ -125,16 +132,26 @@ class ExactCache:
         key = "" if skip else exact_key(call)
         status, hit = await cache.lookup(key, no_cache=skip, force_refresh=policy.force_refresh,
                                          max_age_s=policy.max_age_s)
+        leading = status == "miss" and key not in self._in_flight
+        if leading:
+            self._in_flight[key] = asyncio.get_running_loop().create_future()
+        elif status == "miss":
+            await asyncio.wait((self._in_flight[key],), timeout=self.wait_s)
+            status, hit = await cache.lookup(key, max_age_s=policy.max_age_s)
         call.cache_status = status
-        if hit is not None:
-            call.warnings.append(f"answered from the response cache (stored {hit.age_s:.0f}s ago)")
-            served(call, call.revive(call, hit.value, hit.age_s), status, "response cache")
-            return
-        await next(call)
-        # A paraphrase's answer served by the semantic cache is not stored again under this key.
-        if should_store(status) and call.result is not None and call.cache_status != "hit_semantic":
-            await cache.put(key, call.result.model_dump(mode="json"), ttl_s=policy.ttl_s,
-                            namespace=call.namespace, project=call.project)
+        try:
+            if hit is not None:
+                call.warnings.append(f"answered from the response cache (stored {hit.age_s:.0f}s ago)")
+                served(call, call.revive(call, hit.value, hit.age_s), status, "response cache")
+                return
+            await next(call)
+            # A paraphrase's answer served by the semantic cache is not stored again under this key.
+            if should_store(status) and call.result is not None and call.cache_status != "hit_semantic":
+                await cache.put(key, call.result.model_dump(mode="json"), ttl_s=policy.ttl_s,
+                                namespace=call.namespace, project=call.project)
+        finally:
+            if leading:
+                self._in_flight.pop(key).set_result(None)
 
 
 def exact_key(call: Call[Any]) -> str:
