@@ -324,8 +324,8 @@ async def test_the_audit_key_is_the_request_key_read_once(tmp_path, sandbox) -> 
 async def test_doctor_lists_the_active_guardrails(tmp_path, sandbox, settings, capsys) -> None:
     assert await run_doctor(guarded(tmp_path, sandbox, output_filters={"fact_verification": True})) == 0
     [line] = [line for line in capsys.readouterr().err.splitlines() if "guardrails:" in line]
-    assert ("PII (SECRET, IBAN, CREDIT_CARD, US_SSN, UK_NINO, ES_NIF, FR_NIR, NL_BSN, IN_AADHAAR, EMAIL, "
-            "IP_ADDRESS, PHONE: redact, restored in answers)") in line
+    assert ("PII (SECRET, IBAN, CREDIT_CARD, US_SSN, UK_NINO, ES_NIF, FR_NIR, NL_BSN, IN_AADHAAR, PASSPORT, "
+            "EMAIL, IP_ADDRESS, PHONE: redact, restored in answers)") in line
     assert "blocklist (1 entry, block)" in line
     assert "prompt injection (requests: block; web sources: flag; answers: flag)" in line
     assert "grounding < 0.7 → flag" in line

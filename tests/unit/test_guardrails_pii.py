@@ -130,6 +130,37 @@ def test_national_ids_are_found(text: str, expected: list[tuple[str, str]]) -> N
     assert found(text) == expected
 
 
+# ICAO 9303's own specimen: number L898902C3, born 12 August 1974, expiring 15 April 2012.
+MRZ_NAMES = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<"
+MRZ_DATA = "L898902C36UTO7408122F1204159ZE184226B<<<<<10"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (f"scan:\n{MRZ_NAMES}\n{MRZ_DATA}\nend", [("PASSPORT", f"{MRZ_NAMES}\n{MRZ_DATA}")]),
+    (f"only the data line {MRZ_DATA}", [("PASSPORT", MRZ_DATA)]),
+    ("My passport number is 533380006 and I fly Monday.", [("PASSPORT", "533380006")]),
+    ("Passport No.: C01X00T47 (German)", [("PASSPORT", "C01X00T47")]),
+    ("numéro de passeport 12AB34567", [("PASSPORT", "12AB34567")]),
+    ("name,passport,country\nAnna,533380006,UK\nBob,E12345678,CN",
+     [("PASSPORT", "533380006"), ("PASSPORT", "E12345678")]),
+    ("passport 533380006, phone (415) 555-0132", [("PASSPORT", "533380006"), ("PHONE", "(415) 555-0132")]),
+])
+def test_passports_are_found(text: str, expected: list[tuple[str, str]]) -> None:
+    assert found(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    MRZ_DATA.replace("C36", "C35"),  # the number's check digit is wrong
+    MRZ_DATA.replace("7408122", "7408123"),  # the birth date's
+    MRZ_DATA.replace("1204159", "1204158"),  # the expiry's
+    "Order 533380006 shipped, ref C01X00T47",  # not said to be a passport's
+    "passport photo 35x45mm, fee 75.50, expires 2030-05-12",
+    "my passport was issued in 2019 in Madrid",
+])
+def test_passport_negatives(text: str) -> None:
+    assert found(text) == []
+
+
 def test_national_id_rules() -> None:
     assert validators.nino_ok("AB", "C") and validators.nino_ok("JG", "A")
     for prefix in ("DA", "FA", "IA", "QA", "UA", "VA", "AD", "AF", "AI", "AQ", "AU", "AV", "AO",

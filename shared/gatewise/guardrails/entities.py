@@ -10,7 +10,7 @@ from typing import NamedTuple
 # In priority order: where two findings overlap, the earlier type wins (an IBAN, checked over
 # its whole length, holds digit groups that can pass for a card number).
 ENTITY_TYPES = ("SECRET", "IBAN", "CREDIT_CARD", "US_SSN", "UK_NINO", "ES_NIF", "FR_NIR", "NL_BSN",
-                "IN_AADHAAR", "EMAIL", "IP_ADDRESS", "PHONE")
+                "IN_AADHAAR", "PASSPORT", "EMAIL", "IP_ADDRESS", "PHONE")
 PRIORITY = {name: i for i, name in enumerate(ENTITY_TYPES)}
 
 # Other names for the same types (Presidio's and Portkey's among them).
@@ -22,7 +22,8 @@ ALIASES = {
     "UK_NI": "UK_NINO", "DNI": "ES_NIF", "NIE": "ES_NIF", "NIF": "ES_NIF", "ES_DNI": "ES_NIF",
     "ES_NIE": "ES_NIF", "BSN": "NL_BSN", "BURGERSERVICENUMMER": "NL_BSN", "AADHAAR": "IN_AADHAAR",
     "AADHAR": "IN_AADHAAR", "NIR": "FR_NIR", "INSEE": "FR_NIR", "FR_INSEE": "FR_NIR",
-    "NUMERO_DE_SECURITE_SOCIALE": "FR_NIR",
+    "NUMERO_DE_SECURITE_SOCIALE": "FR_NIR", "PASSPORT_NUMBER": "PASSPORT", "US_PASSPORT": "PASSPORT",
+    "UK_PASSPORT": "PASSPORT", "PASSPORT_NO": "PASSPORT",
 }
 
 

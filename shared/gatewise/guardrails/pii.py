@@ -33,6 +33,7 @@ from gatewise.guardrails.entities import ENTITY_TYPES, PRIORITY, Finding, Occupi
 from gatewise.guardrails.labels import Labels
 from gatewise.guardrails.national_ids import find_national_ids
 from gatewise.guardrails.normalize import View, ascii_bytes, class_table, positions
+from gatewise.guardrails.passports import find_passports
 from gatewise.guardrails.phones import DEFAULT_REGIONS, find_phones
 from gatewise.guardrails.secrets import find_secrets
 from gatewise.guardrails.spelled import find_spelled, plain_ipv4
@@ -99,6 +100,8 @@ def find_pii(view: View, types: Iterable[str] = ALL_TYPES,
     if "EMAIL" in wanted or "IP_ADDRESS" in wanted:
         found += find_spelled(text, view.lower, "EMAIL" in wanted, "IP_ADDRESS" in wanted)
     found += find_national_ids(text, view.lower, places, wanted)
+    if "PASSPORT" in wanted:
+        found += find_passports(text, view.lower)
     if "PHONE" in wanted and places.numbers:  # last: digits taken by a card, IBAN or IP are not a phone
         taken = _occupied(text, found)
         # A candidate that begins inside a card, IBAN or address overlaps it and would be refused.

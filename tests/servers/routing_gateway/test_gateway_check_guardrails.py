@@ -169,7 +169,7 @@ async def test_callers_phone_region_lists_add_one_cached_load_per_region(connect
     ({"text": "a", "guardrails": {"input_filters": {"pii_detection": {"CREDIT_CARD": "shred"}}}},
      "`guardrails`: input_filters.pii_detection"),
     ({"text": "a", "guardrails": {"input_filters": {"custom_blocklist": "secret-codename"}}}, "`guardrails`"),
-    ({"text": "a", "guardrails": {"input_filters": {"pii_detection": {"PASSPORT": "block"}}}},
+    ({"text": "a", "guardrails": {"input_filters": {"pii_detection": {"DRIVING_LICENCE": "block"}}}},
      "UK_NINO, ES_NIF"),
     ({"text": "a", "guardrails": {"input_guardrails": [{"deny": True}]}}, "not a Portkey guardrail"),
     ({"text": "a", "guardrails": {"input_filters": {"custom_blocklist": ["w" * 70_000]}}}, "over 64 KiB"),
