@@ -8,6 +8,7 @@ work with no network at all. Prices of models the catalogue does not list come f
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import logging
@@ -246,8 +247,16 @@ class CatalogCache:
         return catalog
 
     def store(self, payload: dict[str, Any], source: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Keep ``payload`` for the next start. Only a saving: a copy that cannot be written is a
+        warning, and the catalogue is fetched again next time."""
         # A name of its own per writer: several server processes may refresh at the same moment.
         tmp = self.path.with_suffix(f".{os.getpid()}.{uuid.uuid4().hex}.tmp")
-        tmp.write_text(json.dumps({"fetched_at": time.time(), "source": source, "payload": payload}))
-        tmp.replace(self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps({"fetched_at": time.time(), "source": source, "payload": payload}))
+            tmp.replace(self.path)
+        except OSError as exc:
+            log.warning("the model catalogue cannot be kept at %s (%s); it is fetched again at the "
+                        "next start", self.path, exc.strerror or exc)
+            with contextlib.suppress(OSError):  # never made, or not to be removed either
+                tmp.unlink()

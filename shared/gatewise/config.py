@@ -43,7 +43,7 @@ from gatewise.bounds import (
 )
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.redact import remember, url_secrets
-from gatewise.storage.dsn import dsn_password
+from gatewise.storage.dsn import check_dsn, dsn_password
 
 OPENROUTER_URL = "https://openrouter.ai/api/v1"
 PORTKEY_URL = "https://api.portkey.ai/v1"
@@ -353,9 +353,8 @@ class StorageConfig(_Block):
     @field_validator("url")
     @classmethod
     def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not re.match(r"^postgres(ql)?://", value.get_secret_value()):
-            # The value is never echoed: it may carry a password.
-            raise ValueError("must be a postgresql:// URL")
+        if value is not None:
+            check_dsn(value.get_secret_value())  # never echoes the value: it may carry a password
         return value
 
     @field_validator("pool_max_size")
@@ -733,11 +732,22 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise GatewiseError(ErrorCode.CONFIG_ERROR, reason) from None
     try:
         data = tomllib.loads(raw.decode()) if path.suffix.lower() == ".toml" else json.loads(raw)
+        if not isinstance(data, dict):
+            raise GatewiseError(ErrorCode.CONFIG_ERROR, f"config file {path} must hold an object")
+        return dict(_without_placeholders(data, path.name))
     except (ValueError, UnicodeDecodeError) as exc:
         raise GatewiseError(ErrorCode.CONFIG_ERROR, f"config file {path} is not valid: {exc}") from None
-    if not isinstance(data, dict):
-        raise GatewiseError(ErrorCode.CONFIG_ERROR, f"config file {path} must hold an object")
-    return dict(_without_placeholders(data, path.name))
+    except RecursionError:
+        raise GatewiseError(ErrorCode.CONFIG_ERROR, f"config file {path} is not valid: it nests "
+                                                    "lists or objects too deeply") from None
+
+
+def _kind(value: object) -> str:
+    """What a config file's value is, in the file's own terms, for an error."""
+    if value is None:
+        return "null"
+    kinds = {bool: "true or false", int: "a number", float: "a number", str: "a string", list: "a list"}
+    return kinds.get(type(value), f"a {type(value).__name__}")
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -752,8 +762,13 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         if env.get(var):
             *parents, leaf = key.split(".")
             target = data
-            for part in parents:
+            for depth, part in enumerate(parents, 1):
                 target = target.setdefault(part, {})
+                if not isinstance(target, dict):
+                    where = ".".join(parents[:depth])
+                    raise GatewiseError(ErrorCode.CONFIG_ERROR, (
+                        f"invalid configuration at {where}: the config file makes it {_kind(target)}, "
+                        f"not an object, and {var} sets {key} inside it"))
             target[leaf] = env[var]
     data.update(overrides)
     try:

@@ -2,11 +2,12 @@
 
 Starts the sandbox (a child process) on a free loopback port, launches each server as a stdio
 subprocess (exactly as Claude Desktop or Cursor would) and drives it with the MCP client from the
-official SDK.
+official SDK. ``gatewise demo`` and ``python -m gatewise.demo`` run it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -264,3 +265,7 @@ async def run_demo() -> int:
         await _ledger_summary(data_dir)
     _say("\ndone. With OPENROUTER_API_KEY set, the same servers use the real services.")
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(run_demo()))

@@ -18,6 +18,7 @@ from gatewise.routing.policy import resolve_routing
 from gatewise.runtime import Runtime
 from gatewise.search.service import search_model
 from gatewise.storage.backends import backend_name
+from gatewise.storage.data_dir import check_data_dir
 from gatewise.storage.outage import told_to_the_operator
 
 PROBE_TIMEOUT_S = 5.0  # the upstream's /models, retries included
@@ -40,14 +41,14 @@ async def run_doctor(settings: Settings) -> int:
     _line(True, limits_line(settings))
     problems += await _serve_auth(settings)
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        check_data_dir(settings.data_dir)
         _line(True, f"data directory {settings.data_dir}")
-        roots_ok, roots = media_roots_line(settings)
-        problems += not roots_ok
-        _line(roots_ok, roots)
-    except OSError as exc:
-        _line(False, f"data directory {settings.data_dir}: {exc.strerror}")
-        return 1
+    except GatewiseError as exc:  # the stores' line says what that stops
+        problems += 1
+        _line(False, exc.message)
+    roots_ok, roots = media_roots_line(settings)
+    problems += not roots_ok
+    _line(roots_ok, roots)
     try:
         runtime = await Runtime.open(settings, settle_catalog=False)
     except GatewiseError as exc:  # the local sandbox did not start, say
@@ -100,7 +101,7 @@ async def _stores(runtime: Runtime) -> bool:
     try:
         with told_to_the_operator():
             await runtime.settle_catalog()  # opens the stores
-    except GatewiseError as exc:  # the shared database is unreachable, say
+    except GatewiseError as exc:  # the shared database is unreachable, the ledger unusable, say
         _line(False, f"storage {backend_name(settings)}: {exc.message}")
         _line(False, "budgets, guardrail audit trail, dashboard and semantic cache: not checked "
                      "without the storage")

@@ -29,9 +29,11 @@ from gatewise.mcpkit.http_access import is_loopback
 from gatewise.mcpkit.http_limits import uvicorn_options
 from gatewise.mcpkit.transport import (
     HttpServing,
+    bind,
     configure_logging,
     exit_on_failed_check,
     http_serving,
+    port_number,
     run_checks,
 )
 from gatewise.serving.app import Extension, ServeState, build_app
@@ -74,7 +76,8 @@ def serve_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to bind (default 127.0.0.1); beyond loopback needs authentication "
                              "and --allowed-host")
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    parser.add_argument("--port", type=port_number, default=8000,
+                        help="port (default 8000; 0 picks a free one)")
     parser.add_argument("--allowed-host", action="append", dest="allowed_hosts", metavar="HOST",
                         help="Host header value clients use (repeatable); replaces server.allowed_hosts")
     parser.add_argument("--allowed-origin", action="append", dest="allowed_origins", metavar="ORIGIN",
@@ -99,7 +102,7 @@ def main(argv: Sequence[str]) -> None:
         http = http_serving(settings, args)
         run_checks(settings, [preflight for _, preflight in servers.values()])
     configure_logging(settings)
-    sock = _bind(args.host, args.port)
+    sock = bind("gatewise serve", args.host, args.port)
     asyncio.run(_serve(settings, http, sock, servers))
 
 
@@ -118,24 +121,6 @@ def _print_new_token(name: str) -> None:
     print(f"token (give it to the client; it is not stored): {token}")
     print('entry for "server": {"auth": {"tokens": [...]}}:')
     print(json.dumps(entry))
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    address = host.strip("[]")
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # Accepted connections inherit it: without it a streamed answer's last bytes wait for the
-    # client's delayed ACK, about 40 ms a call (uvicorn's own bind gets it from asyncio).
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.setblocking(False)
-    try:
-        sock.bind((address, port))
-    except OSError as exc:
-        sock.close()
-        print(f"gatewise serve: cannot bind {host}:{port}: {exc.strerror}", file=sys.stderr)
-        raise SystemExit(2) from None
-    return sock
 
 
 class _Server(uvicorn.Server):

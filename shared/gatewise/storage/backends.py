@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING
 
 from gatewise.analytics.source import EventCounts, LedgerReader, LedgerSource
 from gatewise.config import Settings
-from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger import LedgerStore, open_ledger
 from gatewise.ledger.budgets import BudgetManager
 from gatewise.ledger.guardrail_events import GuardrailEvents
-from gatewise.ledger.store import LedgerError
+from gatewise.storage.data_dir import check_local_storage
 from gatewise.storage.dsn import describe_dsn
 from gatewise.storage.interfaces import AuditTrail, BudgetBackend
 from gatewise.storage.outage import told_to_the_operator
@@ -42,11 +41,13 @@ def backend_name(settings: Settings) -> str:
 
 
 async def open_stores(settings: Settings) -> Stores:
-    """Open the ledger, budgets and audit trail. On PostgreSQL an unreachable server fails here,
-    with one line naming it (``STORAGE_UNAVAILABLE``), and the schema is migrated first."""
+    """Open the ledger, budgets and audit trail. A data directory or ledger file that cannot be
+    used fails here with one line naming it (``CONFIG_ERROR``); on PostgreSQL an unreachable
+    server does (``STORAGE_UNAVAILABLE``), and the schema is migrated first."""
     audit_days = settings.guardrails.audit_retention_days
     url = settings.storage.url
     if url is None:
+        check_local_storage(settings)  # a clear line rather than the file's first failure
         return Stores(open_ledger(settings.ledger_path),
                       BudgetManager(settings.ledger_path, settings.budgets),
                       GuardrailEvents(settings.ledger_path, retention_days=audit_days))
@@ -109,8 +110,10 @@ async def opened_analytics(settings: Settings) -> AsyncIterator[LedgerSource]:
 
 async def migrate_storage(settings: Settings) -> tuple[str, int]:
     """Bring the configured backend's schema up to date; (backend, schema version)."""
+    check_local_storage(settings)
     if settings.storage.url is None:
-        ledger = await asyncio.to_thread(open_ledger, settings.ledger_path)  # opening migrates
+        with told_to_the_operator():
+            ledger = await asyncio.to_thread(open_ledger, settings.ledger_path)  # opening migrates
         await ledger.close()
         from gatewise.ledger.migrations import SCHEMA_VERSION
 
@@ -125,14 +128,13 @@ async def migrate_storage(settings: Settings) -> tuple[str, int]:
 
 
 def check_storage(settings: Settings) -> None:
-    """Before a server starts: reach the database, migrate it and check the audit key is the
-    cluster's, or raise the one-line error."""
+    """Before a server starts: the data directory is one it can write and the SQLite ledger in
+    it a database; on PostgreSQL, reach the database, migrate it and check the audit key is the
+    cluster's. Else raise the one-line error."""
+    check_local_storage(settings)
     if settings.storage.url is not None:
-        try:
-            with told_to_the_operator():
-                asyncio.run(_reach_shared(settings))
-        except LedgerError as exc:  # a schema newer than this version, say
-            raise GatewiseError(ErrorCode.STORAGE_UNAVAILABLE, str(exc)) from None
+        with told_to_the_operator():
+            asyncio.run(_reach_shared(settings))
 
 
 async def _reach_shared(settings: Settings) -> None:

@@ -8,6 +8,23 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 
+def check_dsn(url: str) -> None:
+    """Raise ``ValueError`` when ``url`` is not a ``postgresql://`` URL whose host and port can be
+    read. The reason never quotes the URL: it may carry a password."""
+    if not url.startswith(("postgres://", "postgresql://")):
+        raise ValueError("must be a postgresql:// URL")
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed [ of an IPv6 address
+        raise ValueError("its host is not a valid name or address (an IPv6 address goes in [ ])") from None
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ValueError("its port must be a number from 1 to 65535")
+
+
 def dsn_password(url: str) -> str | None:
     """The password a ``postgresql://`` URL carries, in its user part or as ``?password=``."""
     parts = urlsplit(url)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.ledger.store import LedgerError
 
 FAIL_OPEN_NOTE = ("Budgets are not enforced for this call: the shared database is unavailable and "
                   "storage.on_unavailable is fail_open.")
@@ -25,8 +26,13 @@ class StorageUnavailable(GatewiseError):
 @contextmanager
 def told_to_the_operator() -> Iterator[None]:
     """Start-up, ``gatewise migrate`` and ``doctor`` speak to the operator: there an unreachable
-    database is named, with the driver's reason."""
+    database is named, with the driver's reason, and a store that cannot be opened or migrated
+    (a role without CREATE, a schema newer than this version) is its first line: the SQL and
+    caret a driver adds after it are for the log."""
     try:
         yield
     except StorageUnavailable as exc:
         raise GatewiseError(ErrorCode.STORAGE_UNAVAILABLE, exc.detail) from None
+    except LedgerError as exc:
+        reason = str(exc).strip().splitlines()
+        raise GatewiseError(ErrorCode.STORAGE_UNAVAILABLE, reason[0] if reason else repr(exc)) from None
