@@ -11,8 +11,9 @@ from gatewise.mcpkit.startup import loading
 with loading():
     from gatewise.config import Settings
     from gatewise.mcpkit.transport import console_main
+    from gatewise.portkey.toolsets import parse_toolsets
 
-    from .server import create_server, parse_toolsets
+    from .server import create_server
 
 
 def check_toolsets(settings: Settings) -> None:

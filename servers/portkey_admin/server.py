@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
-from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -20,7 +19,6 @@ from pydantic import Field
 
 from gatewise.bounds import MAX_COUNT, FiniteJSON
 from gatewise.config import Settings
-from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.mcpkit.annotations import read_only, writes
 from gatewise.mcpkit.errors import tool_errors
 from gatewise.mcpkit.server import build_server
@@ -37,60 +35,14 @@ from gatewise.portkey.models import (
     WorkspaceStatsReport,
 )
 from gatewise.portkey.schema import COMPACT, OneOf
+from gatewise.portkey.toolsets import ToolName, parse_toolsets
 from gatewise.portkey.trial import MAX_SAMPLE_CHARS
 from gatewise.strict_types import JsonObject
 
 from .resources import add_resources
 
-TOOLSETS_ENV = "GATEWISE_PORTKEY_TOOLSETS"
 MAX_LIMIT = 1000
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
-
-
-class ToolName(StrEnum):
-    GET_API_KEYS = "get_api_keys"
-    MANAGE_API_KEYS = "manage_api_keys"
-    MANAGE_VIRTUAL_KEYS = "manage_virtual_keys"
-    GET_USAGE_ANALYTICS = "get_usage_analytics"
-    GET_WORKSPACE_STATS = "get_workspace_stats"
-    MANAGE_WORKSPACES = "manage_workspaces"
-    MANAGE_USERS = "manage_users"
-    MANAGE_CONFIGS = "manage_configs"
-    CONFIGURE_GUARDRAILS = "configure_guardrails"
-    MANAGE_PROMPTS = "manage_prompts"
-    MANAGE_LIMITS = "manage_limits"
-    GET_LOGS = "get_logs"
-    MANAGE_LOGS = "manage_logs"
-    GET_AUDIT_LOGS = "get_audit_logs"
-    MANAGE_INTEGRATIONS = "manage_integrations"
-
-
-TOOLSETS: dict[str, tuple[ToolName, ...]] = {
-    "keys": (ToolName.GET_API_KEYS, ToolName.MANAGE_API_KEYS, ToolName.MANAGE_VIRTUAL_KEYS),
-    "analytics": (ToolName.GET_USAGE_ANALYTICS,),
-    "workspaces": (ToolName.GET_WORKSPACE_STATS, ToolName.MANAGE_WORKSPACES),
-    "users": (ToolName.MANAGE_USERS,),
-    "config": (ToolName.MANAGE_CONFIGS,),
-    "guardrails": (ToolName.CONFIGURE_GUARDRAILS,),
-    "prompts": (ToolName.MANAGE_PROMPTS,),
-    "limits": (ToolName.MANAGE_LIMITS,),
-    "logs": (ToolName.GET_LOGS, ToolName.MANAGE_LOGS, ToolName.GET_AUDIT_LOGS),
-    "integrations": (ToolName.MANAGE_INTEGRATIONS,),
-}
-
-
-def parse_toolsets(value: str | Iterable[str] | None) -> frozenset[ToolName]:
-    """The tools of the named toolsets (comma-separated); empty or 'all' means every tool."""
-    names = value.split(",") if isinstance(value, str) else list(value or [])
-    wanted = {n.strip().lower() for n in names if n.strip()}
-    if not wanted or "all" in wanted:
-        return frozenset(ToolName)
-    unknown = sorted(wanted - set(TOOLSETS))
-    if unknown:
-        raise GatewiseError(ErrorCode.CONFIG_ERROR,
-                            f"unknown toolset {unknown[0]!r} in {TOOLSETS_ENV} "
-                            f"(known: {', '.join(TOOLSETS)}, all)")
-    return frozenset(tool for name in wanted for tool in TOOLSETS[name])
 
 
 INSTRUCTIONS = """\

@@ -7,8 +7,10 @@ client's placeholder for the variable: never as a value.
 
 With ``--write`` the entries are merged into the existing file: it must be a regular file (not a
 symbolic link) of at most ``MAX_CONFIG_BYTES`` holding a JSON object; anything else is refused and
-the file left as it was. The old file is copied to a timestamped backup first, and the new one
-replaces it in one rename, so a crash leaves either the old file or the new one.
+the file left as it was. An entry of gatewise's already there keeps what gatewise does not set
+(the env variables and args a user added); each value gatewise replaces is named. The old file is
+copied to a timestamped backup first, and the new one replaces it in one rename, so a crash leaves
+either the old file or the new one.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from gatewise.errors import quoted
+from gatewise.redact import mask
 
 SERVERS = ("routing-gateway", "portkey-admin", "openrouter-multimodal", "openrouter-search")
 # The variables each server reads a key or a config path from.
@@ -159,13 +164,20 @@ def read_existing(path: Path) -> Existing | None:
     return Existing(data, raw, info)
 
 
-def merge(existing: dict[str, Any], ours: dict[str, Any], client: Client, path: Path) -> dict[str, Any]:
-    """``existing`` with gatewise's entries added or replaced; everything else kept as it was."""
+def merge(existing: dict[str, Any], ours: dict[str, Any], client: Client, path: Path
+          ) -> tuple[dict[str, Any], list[str]]:
+    """``existing`` with gatewise's entries merged in, everything else kept as it was; and what
+    happened to each entry, a line each."""
     merged = dict(existing)
     servers = merged.get(client.key, {})
     if not isinstance(servers, dict):
         raise InstallError(f'{path}: "{client.key}" is not an object; it was left unchanged')
-    merged[client.key] = {**servers, **ours[client.key]}
+    block = dict(servers)
+    changes = []
+    for name, entry in ours[client.key].items():
+        block[name], change = _merge_entry(block.get(name), entry)
+        changes.append(f"{name}: {change}")
+    merged[client.key] = block
     if "inputs" in ours:
         inputs = merged.get("inputs", [])
         if not isinstance(inputs, list):
@@ -173,7 +185,46 @@ def merge(existing: dict[str, Any], ours: dict[str, Any], client: Client, path: 
         ids = {i["id"] for i in ours["inputs"]}
         kept = [i for i in inputs if not (isinstance(i, dict) and i.get("id") in ids)]
         merged["inputs"] = kept + ours["inputs"]
-    return merged
+    return merged, changes
+
+
+def _merge_entry(old: Any, new: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """An entry already in the file keeps what gatewise does not set: its own env variables, its
+    args, any other field (``disabled``, ``cwd``...). gatewise's values win for what it sets
+    (``type``, ``command``, its env variables), and each value they replace is named (a key's
+    masked)."""
+    if old is None:
+        return new, "added"
+    if not isinstance(old, dict):
+        return new, "replaced (it was not a JSON object)"
+    entry = {**old, **new}
+    replaced = [f"{field} {_shown(field, old[field])} with {quoted(value, end=True)}"
+                for field, value in new.items() if field in ("type", "command")
+                and field in old and old[field] != value]
+    kept: list[str] = []
+    env = old.get("env", {})
+    if isinstance(env, dict):
+        entry["env"] = {**env, **new["env"]}
+        replaced += [f"env {var} {_shown(var, env[var])} with {quoted(value, end=True)}"
+                     for var, value in new["env"].items() if var in env and env[var] != value]
+        kept += [f"env {var}" for var in env if var not in new["env"]]
+    else:
+        replaced.append("env (it was not a JSON object)")
+    args = old.get("args", [])
+    if isinstance(args, list):
+        entry["args"] = args  # gatewise passes none: the entry's own are kept
+        kept += ["args"] if args else []
+    else:
+        replaced.append("args (it was not a list)")
+    said = [f"replaced {', '.join(replaced)}"] if replaced else []
+    said += [f"kept your {', '.join(kept)}"] if kept else []
+    return entry, "; ".join(said) or "unchanged"
+
+
+def _shown(name: str, value: object) -> str:
+    """A replaced value as the summary shows it: a key masked (gatewise's own values are only ever
+    references), anything else quoted."""
+    return mask(str(value)) if name in SECRETS else quoted(value, end=True)
 
 
 def _backup(path: Path, old: Existing) -> Path:
@@ -193,7 +244,18 @@ def _backup(path: Path, old: Existing) -> Path:
 
 
 def write_atomically(path: Path, document: dict[str, Any], old: Existing | None) -> Path | None:
-    """Back up the old file, then replace it in one rename; the backup's path (None if new)."""
+    """Back up the old file, then replace it in one rename; the backup's path (None if new).
+    Whatever the system refuses (a folder this user may not write, a full disk) is an
+    InstallError naming it; the file is then as it was."""
+    try:
+        return _replace(path, document, old)
+    except OSError as exc:
+        where = f" (creating {exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
+        kept = "; it was left unchanged" if old is not None else ""
+        raise InstallError(f"cannot write {path}: {exc.strerror or exc}{where}{kept}") from None
+
+
+def _replace(path: Path, document: dict[str, Any], old: Existing | None) -> Path | None:
     path.parent.mkdir(parents=True, exist_ok=True)
     backup = _backup(path, old) if old is not None else None
     mode = stat.S_IMODE(old.info.st_mode) if old is not None else 0o600
@@ -249,15 +311,18 @@ def run_install(args: argparse.Namespace) -> int:
                   file=sys.stderr)
         else:
             old = read_existing(path)
-            backup = write_atomically(path, merge(old.data if old else {}, ours, client, path), old)
+            document, changes = merge(old.data if old else {}, ours, client, path)
+            backup = write_atomically(path, document, old)
             saved = f" (previous file saved as {backup})" if backup else ""
             print(f"gatewise install: wrote {len(servers)} server(s) to {path}{saved}", file=sys.stderr)
+            for change in changes:
+                print(f"gatewise install: {change}", file=sys.stderr)
     except InstallError as exc:
         print(f"gatewise install: {exc}", file=sys.stderr)
         return 2
     if client.placeholder is None:
         print(f"gatewise install: {client.name} does not expand environment variables, so no key is "
               "written; without one the servers answer from the local sandbox. Put the keys in a "
-              "config file and add its absolute path as GATEWISE_CONFIG under each entry's env.",
-              file=sys.stderr)
+              "config file and add its absolute path as GATEWISE_CONFIG under each entry's env "
+              "(installing again keeps it).", file=sys.stderr)
     return 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 
 from gatewise.bounds import format_usd
@@ -10,9 +9,11 @@ from gatewise.cache.embedders import EmbedderError
 from gatewise.catalog import Catalog
 from gatewise.config import Settings
 from gatewise.dashboard import DashboardSources, build_snapshot
-from gatewise.errors import GatewiseError
+from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.guardrails.gateway_calls import active_checks
 from gatewise.ledger.budget_store import BudgetStatus
+from gatewise.portkey import PortkeyAdmin
+from gatewise.portkey.toolsets import ToolName, parse_toolsets
 from gatewise.redact import mask
 from gatewise.routing.policy import resolve_routing
 from gatewise.runtime import Runtime
@@ -25,20 +26,23 @@ PROBE_TIMEOUT_S = 5.0  # the upstream's /models, retries included
 
 
 def _line(ok: bool, text: str) -> None:
-    print(f"  [{'ok' if ok else '!!'}] {text}", file=sys.stderr)
+    print(f"  [{'ok' if ok else '!!'}] {text}")
 
 
 async def run_doctor(settings: Settings) -> int:
-    """Print a check list to stderr; exit code 1 when something needs fixing. Each check that
-    does not depend on another runs whatever the others found."""
+    """Print a check list (the report, on stdout); exit code 1 when something needs fixing. Each
+    check that does not depend on another runs whatever the others found."""
     problems = 0
     key = settings.openrouter_api_key
-    print("gatewise doctor", file=sys.stderr)
+    print("gatewise doctor")
     _line(True, f"OpenRouter key: {mask(key.get_secret_value()) if key else '(not set: sandbox)'}")
     pk = settings.portkey_api_key
     _line(True, f"Portkey key: {mask(pk.get_secret_value()) if pk else '(not set)'}")
     _line(True, http_serving(settings))
     _line(True, limits_line(settings))
+    toolsets_ok, toolsets = portkey_toolsets_line(settings)
+    problems += not toolsets_ok
+    _line(toolsets_ok, toolsets)
     problems += await _serve_auth(settings)
     try:
         check_data_dir(settings.data_dir)
@@ -59,6 +63,7 @@ async def run_doctor(settings: Settings) -> int:
         problems += not stored
         reached, catalog = await _upstream(runtime)
         problems += not reached
+        problems += await _portkey_admin(runtime.settings)
         checks = active_checks(runtime.guardrails)
         _line(True, f"guardrails: {'; '.join(checks)}" if checks else "guardrails: off (no filter is on)")
         gaps = runtime.guardrails.gaps if runtime.guardrails else []
@@ -144,6 +149,29 @@ async def _upstream(runtime: Runtime) -> tuple[bool, Catalog]:
     return True, live
 
 
+async def _portkey_admin(settings: Settings) -> int:
+    """Whether the Admin API portkey-admin would call (Portkey with a key, else the sandbox's
+    stand-in) answers and takes the key: a one-item page of API keys, within PROBE_TIMEOUT_S.
+    Nothing when portkey-admin has no Admin API to call (no key and no sandbox)."""
+    admin = PortkeyAdmin(settings)
+    if admin.target is None:
+        return 0
+    where = f"Portkey Admin API ({admin.provider}) at {settings.portkey_url}"
+    try:
+        await admin.probe(timeout_s=PROBE_TIMEOUT_S)
+    except GatewiseError as exc:
+        if exc.code is not ErrorCode.FORBIDDEN_SCOPE:
+            _line(False, f"{where}: {exc.message[:200]}")
+            return 1
+        # The key was accepted; it is one that may not list API keys (a workspace key, say).
+        _line(True, f"{where}: answers; the key is accepted but may not list API keys")
+        return 0
+    finally:
+        await admin.aclose()
+    _line(True, f"{where}: answers" + ("; the key is accepted" if admin.provider == "portkey" else ""))
+    return 0
+
+
 async def _dashboard(runtime: Runtime) -> int:
     """The dashboard's line: the last day's figures, read as the page reads them."""
     try:
@@ -197,6 +225,17 @@ def limits_line(settings: Settings) -> str:
             f"tool calls; answers ≤ "
             f"{lim.max_output_tokens:,} tokens (default {lim.default_max_tokens:,}), upstream bodies ≤ "
             f"{lim.max_response_bytes:,} bytes, stdio frames ≤ {lim.max_stdio_frame_bytes:,} bytes")
+
+
+def portkey_toolsets_line(settings: Settings) -> tuple[bool, str]:
+    """The portkey-admin tools GATEWISE_PORTKEY_TOOLSETS selects, checked as the server checks
+    them before serving."""
+    try:
+        tools = parse_toolsets(settings.portkey_toolsets)
+    except GatewiseError as exc:
+        return False, f"portkey-admin: {exc.message}"
+    chosen = settings.portkey_toolsets
+    return True, f"portkey-admin: {len(tools)} of {len(ToolName)} tools (toolsets: {chosen})"
 
 
 def media_roots_line(settings: Settings) -> tuple[bool, str]:

@@ -372,7 +372,7 @@ def test_a_gateway_killed_mid_call_frees_its_hold_on_the_next_start(
 
     doctor = subprocess.run([sys.executable, "-m", "gatewise.cli", "doctor"], capture_output=True,
                             text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
-    assert doctor.returncode == 0, doctor.stderr
+    assert doctor.returncode == 0, doctor.stdout
     assert sqlite_rows(ledger, "SELECT COUNT(*) FROM budget_reservations WHERE state = 'reserved'") == [(0,)]
     [(spent,)] = sqlite_rows(
         ledger, "SELECT TOTAL(cost_usd) FROM budget_reservations WHERE state = 'committed'")
@@ -380,5 +380,5 @@ def test_a_gateway_killed_mid_call_frees_its_hold_on_the_next_start(
     # The hanging call held its own hold or a share of the server's spend lease; either way its
     # process is found gone and what it held is settled from the ledger.
     assert re.search(r"budgets: \d+ stale hold\(s\) released and \d+ charged from the ledger, left by 1 "
-                     r"stopped process\(es\)", doctor.stderr), doctor.stderr
-    assert "budget spend leases: 32 calls' worth of headroom each, settled every 2s" in doctor.stderr
+                     r"stopped process\(es\)", doctor.stdout), doctor.stdout
+    assert "budget spend leases: 32 calls' worth of headroom each, settled every 2s" in doctor.stdout

@@ -62,10 +62,10 @@ def run_cli(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.C
 def test_doctor_reports_routes_without_keys(tmp_path: Path, sandbox) -> None:
     proc = run_cli("doctor", env_extra={"GATEWISE_DATA_DIR": str(tmp_path),
                                         "GATEWISE_SANDBOX_URL": sandbox.url})
-    assert proc.returncode == 0, proc.stderr
-    assert "route simple_query" in proc.stderr and "(not set: sandbox)" in proc.stderr
-    assert re.search(r"\[ok\] web search → \S+/\S+  \[auto engine, cached 3600s\]", proc.stderr)
-    assert proc.stdout == ""
+    assert proc.returncode == 0, proc.stdout
+    assert "route simple_query" in proc.stdout and "(not set: sandbox)" in proc.stdout
+    assert re.search(r"\[ok\] web search → \S+/\S+  \[auto engine, cached 3600s\]", proc.stdout)
+    assert proc.stderr == ""
 
 
 def test_doctor_lists_run_time_budgets_beside_the_configs_rules(tmp_path: Path, sandbox) -> None:
@@ -84,36 +84,36 @@ def test_doctor_lists_run_time_budgets_beside_the_configs_rules(tmp_path: Path, 
     asyncio.run(set_at_run_time())
     proc = run_cli("doctor", env_extra={"GATEWISE_DATA_DIR": str(tmp_path), "GATEWISE_CONFIG": str(config),
                                         "GATEWISE_SANDBOX_URL": sandbox.url})
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, proc.stdout
     assert ("[ok] budget project:alpha daily: $0.50 block, set at run time, stands over the config's "
-            "$0.002 block until the config's rule for it changes") in proc.stderr
+            "$0.002 block until the config's rule for it changes") in proc.stdout
     assert ("[ok] budget project:beta monthly: $0.05 block, set at run time (the config has no rule "
-            "for it)") in proc.stderr
-    assert "[ok] run-time budgets are removed with routing-gateway's delete_budget tool" in proc.stderr
+            "for it)") in proc.stdout
+    assert "[ok] run-time budgets are removed with routing-gateway's delete_budget tool" in proc.stdout
 
 
 def test_doctor_fails_when_the_upstream_does_not_answer_and_names_the_catalogues_origin(
         tmp_path: Path, sandbox) -> None:
     env = {"GATEWISE_DATA_DIR": str(tmp_path), "GATEWISE_SANDBOX_URL": sandbox.url}
     proc = run_cli("doctor", env_extra=env)
-    assert proc.returncode == 0, proc.stderr
-    assert f"[ok] upstream sandbox at {sandbox.url}: answers" in proc.stderr
-    live = re.search(r"\[ok\] model catalogue: (\d+) models from sandbox, live\n", proc.stderr)
-    assert live is not None, proc.stderr
+    assert proc.returncode == 0, proc.stdout
+    assert f"[ok] upstream sandbox at {sandbox.url}: answers" in proc.stdout
+    live = re.search(r"\[ok\] model catalogue: (\d+) models from sandbox, live\n", proc.stdout)
+    assert live is not None, proc.stdout
 
     down = f"http://127.0.0.1:{free_port()}/api/v1"  # nothing listens there
     started = time.monotonic()
     proc = run_cli("doctor", env_extra={**env, "GATEWISE_SANDBOX_URL": down})
     assert proc.returncode == 1 and time.monotonic() - started < 60
-    assert f"[!!] upstream sandbox at {down}: does not answer (could not reach sandbox" in proc.stderr
+    assert f"[!!] upstream sandbox at {down}: does not answer (could not reach sandbox" in proc.stdout
     assert (f"[!!] model catalogue: {live[1]} models from the disk cache of sandbox, fetched 0.0 h ago, "
-            "not live") in proc.stderr
-    assert "[ok] route simple_query" in proc.stderr  # read from that copy, as the servers would
+            "not live") in proc.stdout
+    assert "[ok] route simple_query" in proc.stdout  # read from that copy, as the servers would
 
     proc = run_cli("doctor", env_extra={"GATEWISE_DATA_DIR": str(tmp_path / "fresh"),
                                         "GATEWISE_SANDBOX_URL": down})
     assert proc.returncode == 1
-    assert re.search(r"\[!!\] model catalogue: \d+ models from the bundled snapshot, not live", proc.stderr)
+    assert re.search(r"\[!!\] model catalogue: \d+ models from the bundled snapshot, not live", proc.stdout)
 
 
 def test_doctor_runs_every_other_check_when_the_database_is_unreachable(tmp_path: Path, sandbox) -> None:
@@ -122,25 +122,25 @@ def test_doctor_runs_every_other_check_when_the_database_is_unreachable(tmp_path
                                         "GATEWISE_SANDBOX_URL": sandbox.url,
                                         "GATEWISE_AUTH_TOKENS": "ci:" + "t" * 40})
     assert proc.returncode == 1
-    err = proc.stderr
-    assert "[!!] storage PostgreSQL postgresql://gw@127.0.0.1:" in err and "db-secret-pw" not in err
-    assert "[!!] budgets, guardrail audit trail, dashboard and semantic cache: not checked" in err
+    out = proc.stdout
+    assert "[!!] storage PostgreSQL postgresql://gw@127.0.0.1:" in out and "db-secret-pw" not in out
+    assert "[!!] budgets, guardrail audit trail, dashboard and semantic cache: not checked" in out
     for later in (f"[ok] upstream sandbox at {sandbox.url}: answers", "models from sandbox, live",
                   "[ok] guardrails: off", "[ok] gatewise serve: 1 bearer token(s)", "[ok] route simple_query",
                   "[ok] web search →", "[ok] http/sse: hosts loopback only"):
-        assert later in err, later
-    assert "t" * 40 not in err and proc.stdout == ""
+        assert later in out, later
+    assert "t" * 40 not in out and proc.stderr == ""
 
 
 def test_doctor_shows_who_may_reach_the_http_servers(tmp_path: Path, sandbox) -> None:
     proc = run_cli("doctor", env_extra={"GATEWISE_DATA_DIR": str(tmp_path),
                                         "GATEWISE_SANDBOX_URL": sandbox.url,
                                         "GATEWISE_ALLOWED_HOSTS": "gw.example.com"})
-    assert proc.returncode == 0, proc.stderr
-    assert "[ok] http/sse: hosts gw.example.com; browser origins none" in proc.stderr
-    assert "at most 200 connections, 100 sessions" in proc.stderr
-    assert "[ok] limits: connect 5s, read 60s, a call 120s, 2 retries;" in proc.stderr
-    assert "upstream bodies ≤ 67,108,864 bytes, stdio frames ≤ 16,777,216 bytes" in proc.stderr
+    assert proc.returncode == 0, proc.stdout
+    assert "[ok] http/sse: hosts gw.example.com; browser origins none" in proc.stdout
+    assert "at most 200 connections, 100 sessions" in proc.stdout
+    assert "[ok] limits: connect 5s, read 60s, a call 120s, 2 retries;" in proc.stdout
+    assert "upstream bodies ≤ 67,108,864 bytes, stdio frames ≤ 16,777,216 bytes" in proc.stdout
 
 
 def test_doctor_reads_the_dashboards_figures(tmp_path: Path, sandbox) -> None:
@@ -148,9 +148,9 @@ def test_doctor_reads_the_dashboards_figures(tmp_path: Path, sandbox) -> None:
     asyncio.run(write_calls(tmp_path / "ledger.sqlite3", calls))
     proc = run_cli("doctor", env_extra={"GATEWISE_DATA_DIR": str(tmp_path),
                                         "GATEWISE_SANDBOX_URL": sandbox.url})
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 0, proc.stdout
     assert ("[ok] dashboard: /dashboard under gatewise serve; last 24 h 2 request(s), $0.25, 0 budget(s), "
-            "0 guardrail event(s)") in proc.stderr
+            "0 guardrail event(s)") in proc.stdout
 
 
 def test_doctor_names_a_retired_search_model(tmp_path: Path, sandbox) -> None:
@@ -158,8 +158,8 @@ def test_doctor_names_a_retired_search_model(tmp_path: Path, sandbox) -> None:
                                         "GATEWISE_SANDBOX_URL": sandbox.url,
                                         "GATEWISE_SEARCH_MODEL": "gpt-4.1-nano"})
     assert proc.returncode == 1
-    assert "[!!] search.default_model: unknown model 'gpt-4.1-nano'" in proc.stderr
-    assert "openai/gpt-5-nano" in proc.stderr
+    assert "[!!] search.default_model: unknown model 'gpt-4.1-nano'" in proc.stdout
+    assert "openai/gpt-5-nano" in proc.stdout
 
 
 def test_doctor_flags_a_bad_key_and_masks_it(tmp_path: Path, sandbox) -> None:
@@ -167,8 +167,8 @@ def test_doctor_flags_a_bad_key_and_masks_it(tmp_path: Path, sandbox) -> None:
     proc = run_cli("doctor", env_extra={"GATEWISE_DATA_DIR": str(tmp_path), "OPENROUTER_API_KEY": key,
                                         "GATEWISE_SANDBOX_URL": sandbox.url})
     assert proc.returncode == 1
-    assert "key check failed" in proc.stderr and "sk-…1234" in proc.stderr
-    assert key not in proc.stderr + proc.stdout
+    assert "key check failed" in proc.stdout and "sk-…1234" in proc.stdout
+    assert key not in proc.stdout + proc.stderr
 
 
 async def test_doctor_counts_the_guardrail_audit_trail_after_its_purge(tmp_path: Path, sandbox) -> None:
@@ -183,8 +183,8 @@ async def test_doctor_counts_the_guardrail_audit_trail_after_its_purge(tmp_path:
     config.write_text(json.dumps({"guardrails": {"audit_retention_days": 30}}))
     proc = run_cli("doctor", env_extra={"GATEWISE_DATA_DIR": str(tmp_path), "GATEWISE_CONFIG": str(config),
                                         "GATEWISE_SANDBOX_URL": sandbox.url})
-    assert proc.returncode == 0, proc.stderr
-    assert "[ok] guardrail audit trail: 2 flag/block event(s) in the ledger, each kept 30 days" in proc.stderr
+    assert proc.returncode == 0, proc.stdout
+    assert "[ok] guardrail audit trail: 2 flag/block event(s) in the ledger, each kept 30 days" in proc.stdout
 
 
 def test_cli_rejects_bad_arguments_in_one_line(tmp_path: Path) -> None:
@@ -309,3 +309,76 @@ def test_demo_runs_end_to_end() -> None:
                for line in lines)
     assert any(line.strip().startswith("'Convert 72") and "(routine wording) < 0.55: a standard-tier" in line
                for line in lines)
+
+
+def test_doctor_writes_its_report_to_stdout(tmp_path: Path, sandbox) -> None:
+    """`gatewise doctor > report.txt` keeps the report; stderr is for errors."""
+    report = tmp_path / "report.txt"
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env |= {"GATEWISE_DATA_DIR": str(tmp_path / "data"), "GATEWISE_SANDBOX_URL": sandbox.url}
+    with report.open("w") as out:
+        proc = subprocess.run([sys.executable, "-m", "gatewise.cli", "doctor"], stdout=out,
+                              stderr=subprocess.PIPE, text=True, timeout=120, env=env,
+                              stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    lines = report.read_text().splitlines()
+    assert lines[0] == "gatewise doctor" and all(line.startswith("  [ok] ") for line in lines[1:])
+    assert proc.stderr == ""
+
+
+async def doctor_lines(settings: Settings, capsys: pytest.CaptureFixture[str], what: str
+                       ) -> tuple[int, list[str]]:
+    """Run the doctor in this process: its exit code and its report's lines that mention ``what``."""
+    from gatewise.doctor import run_doctor
+
+    code = await run_doctor(settings)
+    return code, [line for line in capsys.readouterr().out.splitlines() if what in line]
+
+
+async def test_doctor_asks_the_portkey_admin_api_portkey_admin_would_call(
+        tmp_path: Path, sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    base = {"data_dir": tmp_path, "sandbox_url": sandbox.url,
+            "limits": {"backoff_base_s": 0.001, "backoff_max_s": 0.01}}
+    admin_api = sandbox.root_url + "/v1"
+    # No Portkey key: the sandbox's stand-in answers portkey-admin, so it is what is asked.
+    code, lines = await doctor_lines(Settings(**base), capsys, "Portkey Admin API")
+    assert (code, lines) == (0, [f"  [ok] Portkey Admin API (sandbox) at {admin_api}: answers"])
+    key = "pk-live-0123456789abcdef"
+    code, lines = await doctor_lines(Settings(**base, portkey_api_key=key, portkey_base_url=admin_api),
+                                     capsys, "Portkey Admin API")
+    assert (code, lines) == (0, [f"  [ok] Portkey Admin API (portkey) at {admin_api}: answers; "
+                                 "the key is accepted"])
+    refused = "pk-bad-0123456789abcdef"
+    code, lines = await doctor_lines(Settings(**base, portkey_api_key=refused, portkey_base_url=admin_api),
+                                     capsys, "Portkey Admin API")
+    assert code == 1 and len(lines) == 1, lines
+    head = f"  [!!] Portkey Admin API (portkey) at {admin_api}: portkey answered HTTP 401"
+    assert lines[0].startswith(head), lines
+    assert refused not in lines[0]
+    down = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    started = time.monotonic()
+    code, lines = await doctor_lines(Settings(**base, portkey_api_key=key, portkey_base_url=down),
+                                     capsys, "Portkey")
+    assert time.monotonic() - started < 30
+    assert (code, lines) == (1, ["  [ok] Portkey key: pk-…cdef",
+                                 f"  [!!] Portkey Admin API (portkey) at {down}: could not reach portkey: "
+                                 "All connection attempts failed"])
+    # An OpenRouter key and no Portkey key: portkey-admin has no Admin API to call, nothing to ask.
+    openrouter = Settings(data_dir=tmp_path, openrouter_api_key="sk-or-v1-" + "0" * 32,
+                          openrouter_base_url=sandbox.url)
+    code, lines = await doctor_lines(openrouter, capsys, "Portkey Admin API")
+    assert lines == []
+
+
+async def test_doctor_checks_the_portkey_toolsets_as_the_server_does(
+        tmp_path: Path, sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    base = {"data_dir": tmp_path, "sandbox_url": sandbox.url}
+    code, lines = await doctor_lines(Settings(**base, portkey_toolsets="keys, analytics"), capsys,
+                                     "portkey-admin:")
+    assert (code, lines) == (0, ["  [ok] portkey-admin: 4 of 15 tools (toolsets: keys, analytics)"])
+    code, lines = await doctor_lines(Settings(**base, portkey_toolsets="keys,bogus"), capsys,
+                                     "portkey-admin:")
+    assert code == 1
+    assert lines == ["  [!!] portkey-admin: unknown toolset 'bogus' in GATEWISE_PORTKEY_TOOLSETS (known: "
+                     "keys, analytics, workspaces, users, config, guardrails, prompts, limits, logs, "
+                     "integrations, all)"]

@@ -97,12 +97,12 @@ def test_an_unusable_data_dir_stops_every_entry_point_in_one_line(tmp_path: Path
     assert_one_line(run([*CLI, "migrate"], env), f"gatewise migrate: {reason}")
     doctor = run([*CLI, "doctor"], env)
     assert doctor.returncode == 1 and "Traceback" not in doctor.stderr, doctor.stderr
-    assert f"[!!] storage SQLite {data_dir / 'ledger.sqlite3'}: {reason}\n" in doctor.stderr
+    assert f"[!!] storage SQLite {data_dir / 'ledger.sqlite3'}: {reason}\n" in doctor.stdout
     dir_usable = data_dir.is_dir() and "writable" not in reason
-    assert ("[ok] data directory" if dir_usable else f"[!!] {reason}") in doctor.stderr
+    assert ("[ok] data directory" if dir_usable else f"[!!] {reason}") in doctor.stdout
     for later in ("[ok] route simple_query", f"[ok] upstream sandbox at {sandbox.url}: answers",
                   "[ok] web search"):
-        assert later in doctor.stderr, later
+        assert later in doctor.stdout, later
 
 
 async def test_a_server_opened_on_a_broken_ledger_names_it_at_each_call(tmp_path: Path, sandbox) -> None:
@@ -146,8 +146,9 @@ def test_a_role_that_cannot_migrate_is_one_line_and_doctor_goes_on(tmp_path: Pat
             assert_one_line(run([*CLI, "migrate"], env), f"gatewise migrate: {reason}")
             doctor = run([*CLI, "doctor"], env)
             assert doctor.returncode == 1 and "Traceback" not in doctor.stderr, doctor.stderr
-            assert f"[!!] storage PostgreSQL {shown}: {reason}\n" in doctor.stderr
-            assert "[ok] route simple_query" in doctor.stderr and "ro-secret-pw" not in doctor.stderr
+            assert f"[!!] storage PostgreSQL {shown}: {reason}\n" in doctor.stdout
+            assert "[ok] route simple_query" in doctor.stdout
+            assert "ro-secret-pw" not in doctor.stdout + doctor.stderr
         finally:
             with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[-1]}" WITH (FORCE)')

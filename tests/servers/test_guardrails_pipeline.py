@@ -323,24 +323,24 @@ async def test_the_audit_key_is_the_request_key_read_once(tmp_path, sandbox) -> 
 
 async def test_doctor_lists_the_active_guardrails(tmp_path, sandbox, settings, capsys) -> None:
     assert await run_doctor(guarded(tmp_path, sandbox, output_filters={"fact_verification": True})) == 0
-    [line] = [line for line in capsys.readouterr().err.splitlines() if "guardrails:" in line]
+    [line] = [line for line in capsys.readouterr().out.splitlines() if "guardrails:" in line]
     assert ("PII (SECRET, IBAN, CREDIT_CARD, US_SSN, UK_NINO, ES_NIF, FR_NIR, NL_BSN, IN_AADHAAR, PASSPORT, "
             "EMAIL, IP_ADDRESS, PHONE: redact, restored in answers)") in line
     assert "blocklist (1 entry, block)" in line
     assert "prompt injection (requests: block; web sources: flag; answers: flag)" in line
     assert "grounding < 0.7 → flag" in line
     assert await run_doctor(settings) == 0
-    assert "[ok] guardrails: off (no filter is on)" in capsys.readouterr().err
+    assert "[ok] guardrails: off (no filter is on)" in capsys.readouterr().out
 
 
 async def test_doctor_warns_of_enterprise_safety_without_a_model(tmp_path, sandbox, capsys) -> None:
     assert await run_doctor(guarded(tmp_path, sandbox, content_safety="enterprise")) == 1
-    err = capsys.readouterr().err
-    assert "[!!] guardrails: content_safety 'enterprise' has no moderation_model" in err
+    out = capsys.readouterr().out
+    assert "[!!] guardrails: content_safety 'enterprise' has no moderation_model" in out
     with_model = guarded(tmp_path, sandbox, content_safety="enterprise",
                          moderation_model="meta-llama/llama-guard-4-12b")
     assert await run_doctor(with_model) == 0
-    assert "[!!]" not in capsys.readouterr().err
+    assert "[!!]" not in capsys.readouterr().out
 
 
 async def test_a_blocked_answer_is_paid_for_recorded_as_blocked_and_never_cached(tmp_path, sandbox,

@@ -162,3 +162,70 @@ def test_a_file_changed_while_merging_is_not_overwritten(tmp_path: Path, monkeyp
     assert install("--client", "cursor", "--write", "--path", str(path)) == 2
     assert "changed while" in capsys.readouterr().err
     assert json.loads(path.read_text()) == {"edited": "meanwhile"}
+
+
+def test_installing_again_keeps_what_the_user_added_to_gatewise_entries(
+        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The README tells Claude Desktop users to add GATEWISE_CONFIG to each entry's env: a second
+    install keeps it, and the user's args and other fields."""
+    path = home / ".config" / "Claude" / "claude_desktop_config.json"
+    assert install("--client", "claude-desktop", "--write") == 0
+    assert capsys.readouterr().err.count(": added") == len(client_config.SERVERS)
+    document = json.loads(path.read_text())
+    for entry in document["mcpServers"].values():
+        entry["env"]["GATEWISE_CONFIG"] = "/home/me/gatewise-keys.toml"
+    own = {"args": ["--transport", "stdio"], "disabled": False}
+    document["mcpServers"]["gatewise-routing-gateway"] |= own
+    path.write_text(json.dumps(document))
+    assert install("--client", "claude-desktop", "--write") == 0
+    assert json.loads(path.read_text()) == document
+    err = capsys.readouterr().err
+    assert "gatewise-routing-gateway: kept your env GATEWISE_CONFIG, args" in err
+    assert "gatewise-openrouter-search: kept your env GATEWISE_CONFIG" in err
+
+
+def test_installing_again_replaces_only_what_gatewise_sets_and_names_each_value(
+        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = home / ".cursor" / "mcp.json"
+    path.parent.mkdir(parents=True)
+    theirs = {"command": "/old/venv/bin/gatewise-routing-gateway", "args": ["--transport", "stdio"],
+              "env": {"OPENROUTER_API_KEY": SECRET, "GATEWISE_CONFIG": "/home/me/keys.toml", "TEAM": "ml"}}
+    path.write_text(json.dumps({"mcpServers": {"gatewise-routing-gateway": theirs}}))
+    assert install("--client", "cursor", "--servers", "routing-gateway", "--write") == 0
+    entry = json.loads(path.read_text())["mcpServers"]["gatewise-routing-gateway"]
+    assert entry["command"] == str(client_config.script_path("routing-gateway"))
+    assert entry["args"] == ["--transport", "stdio"]
+    assert entry["env"] == {"OPENROUTER_API_KEY": "${env:OPENROUTER_API_KEY}",
+                            "PORTKEY_API_KEY": "${env:PORTKEY_API_KEY}",
+                            "GATEWISE_CONFIG": "${env:GATEWISE_CONFIG}", "TEAM": "ml"}
+    err = capsys.readouterr().err
+    assert "command '/old/venv/bin/gatewise-routing-gateway' with '/" in err
+    assert "env OPENROUTER_API_KEY sk-…cdef with '${env:OPENROUTER_API_KEY}'" in err  # the key masked
+    assert "env GATEWISE_CONFIG '/home/me/keys.toml' with '${env:GATEWISE_CONFIG}'" in err
+    assert "kept your env TEAM, args" in err
+    assert SECRET not in err and SECRET not in path.read_text()
+
+
+def test_a_folder_that_cannot_be_written_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """Not even root may create a file in /proc: the system's refusal is one line, no traceback."""
+    assert install("--client", "cursor", "--write", "--path", "/proc/gatewise-mcp.json") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gatewise install: cannot write /proc/gatewise-mcp.json: ")
+    assert len(err.splitlines()) == 1, err
+
+
+def test_a_failed_backup_leaves_the_file_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A folder this user may not write fails at the backup (forced here: root writes anywhere)."""
+    path = tmp_path / "mcp.json"
+    path.write_text('{"mcpServers": {}}')
+
+    def refused(target: Path, old: client_config.Existing) -> Path:
+        raise PermissionError(13, "Permission denied", f"{target}.bak")
+
+    monkeypatch.setattr(client_config, "_backup", refused)
+    assert install("--client", "cursor", "--write", "--path", str(path)) == 2
+    err = capsys.readouterr().err
+    assert err == (f"gatewise install: cannot write {path}: Permission denied (creating {path}.bak); "
+                   "it was left unchanged\n")
+    assert path.read_text() == '{"mcpServers": {}}'

@@ -78,9 +78,9 @@ async def test_doctor_names_the_image_folders(tmp_path: Path, sandbox,
 
     base = {"GATEWISE_DATA_DIR": str(tmp_path), "GATEWISE_SANDBOX_URL": sandbox.url}
     assert await run_doctor(load_settings(base)) == 0
-    assert "local images: none may be read (set GATEWISE_ALLOWED_ROOTS" in capsys.readouterr().err
+    assert "local images: none may be read (set GATEWISE_ALLOWED_ROOTS" in capsys.readouterr().out
     missing = tmp_path / "not-there"
     assert await run_doctor(load_settings({**base, "GATEWISE_ALLOWED_ROOTS": str(missing)})) == 1
-    assert f"[!!] local images: media.allowed_roots names no folder at {missing}" in capsys.readouterr().err
+    assert f"[!!] local images: media.allowed_roots names no folder at {missing}" in capsys.readouterr().out
     assert await run_doctor(load_settings({**base, "GATEWISE_ALLOWED_ROOTS": str(tmp_path)})) == 0
-    assert f"local images: read only under {tmp_path}" in capsys.readouterr().err
+    assert f"local images: read only under {tmp_path}" in capsys.readouterr().out

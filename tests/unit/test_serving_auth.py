@@ -233,22 +233,22 @@ async def test_doctor_says_who_gatewise_serve_lets_in(tmp_path, sandbox, capsys)
     settings = load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url,
                              server={"auth": {"env_tokens": f"ci:{TOKEN}", "jwt": jwt}})
     assert await run_doctor(settings) == 1
-    err = capsys.readouterr().err
-    assert "[ok] gatewise serve: 1 bearer token(s), 600 calls a minute" in err
+    out = capsys.readouterr().out
+    assert "[ok] gatewise serve: 1 bearer token(s), 600 calls a minute" in out
     assert ("unless a token says otherwise; binds loopback only until server.allowed_hosts (or "
-            "--allowed-host) names the Host values clients use; 10 failed") in err
-    assert "10 failed authentications per address in 60 s, then 429" in err
-    assert f"[!!] JWTs from https://idp.example: the key set at {unreachable} cannot be fetched" in err
-    assert TOKEN not in err
+            "--allowed-host) names the Host values clients use; 10 failed") in out
+    assert "10 failed authentications per address in 60 s, then 429" in out
+    assert f"[!!] JWTs from https://idp.example: the key set at {unreachable} cannot be fetched" in out
+    assert TOKEN not in out
     assert await run_doctor(load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url)) == 0
-    err = capsys.readouterr().err
+    out = capsys.readouterr().out
     assert ("[ok] gatewise serve: no authentication configured, so it binds loopback only (beyond it needs "
-            "server.auth.tokens, server.auth.jwt or GATEWISE_AUTH_TOKENS, and server.allowed_hosts)") in err
+            "server.auth.tokens, server.auth.jwt or GATEWISE_AUTH_TOKENS, and server.allowed_hosts)") in out
     server = {"allowed_hosts": ["gw.example.com"], "auth": {"env_tokens": f"ci:{TOKEN}"}}
     hosts = load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url, server=server)
     assert await run_doctor(hosts) == 0
-    err = capsys.readouterr().err
-    assert "unless a token says otherwise; binds beyond loopback too, for Host gw.example.com; 10" in err
+    out = capsys.readouterr().out
+    assert "unless a token says otherwise; binds beyond loopback too, for Host gw.example.com; 10" in out
 
 
 async def test_a_bearers_project_is_what_portkey_conditions_and_headers_see(tmp_path, sandbox) -> None:

@@ -120,6 +120,12 @@ class PortkeyAdmin:
         return PortkeyAdminClient(base_url, target.api_key, limits=self.settings.limits,
                                   name=target.provider, page_size=self._page_size or PAGE_SIZE)
 
+    async def probe(self, *, timeout_s: float) -> None:
+        """One cheap authenticated read (a page of one API key) within ``timeout_s``, for
+        ``gatewise doctor``: raises what a tool call would meet (no answer, a refused key)."""
+        client = await self.client()
+        await client.call("api_keys.list", params={"page_size": 1}, timeout_s=timeout_s)
+
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aclose()

@@ -18,7 +18,7 @@ import httpx
 from gatewise.config import Limits
 from gatewise.errors import ErrorCode, GatewiseError, quoted
 from gatewise.portkey.endpoints import ENDPOINTS, Endpoint
-from gatewise.portkey.errors import admin_error, gated
+from gatewise.portkey.errors import ADMIN_HINTS, admin_error, gated
 from gatewise.upstream.http import HttpUpstream
 
 PAGE_SIZE = 100  # the API's maximum for snake_case and camelCase pages
@@ -41,6 +41,7 @@ class Page:
 
 class PortkeyAdminClient(HttpUpstream):
     error_from_response = staticmethod(admin_error)  # Portkey's AB-coded error bodies
+    hints = ADMIN_HINTS
 
     def __init__(
         self,
@@ -67,13 +68,16 @@ class PortkeyAdminClient(HttpUpstream):
         *,
         params: Mapping[str, Any] | None = None,
         body: Any = None,
+        timeout_s: float | None = None,
     ) -> Any:
-        """Run one catalogue operation and return the decoded answer (None for an empty body)."""
+        """Run one catalogue operation and return the decoded answer (None for an empty body);
+        ``timeout_s`` bounds it, retries included (default: ``limits.deadline_s``)."""
         endpoint = ENDPOINTS[operation]
         path = fill_path(endpoint, path_params or {})
         retry_on = None if endpoint.method == "GET" else WRITE_RETRY_ON
         try:
-            reply = await self.request(endpoint.method, path, params=params, json=body, retry_on=retry_on)
+            reply = await self.request(endpoint.method, path, params=params, json=body, retry_on=retry_on,
+                                       timeout_s=timeout_s)
         except GatewiseError as exc:
             raise gated(exc, endpoint.gate, f"{endpoint.method} {endpoint.path}") from None
         except UnicodeEncodeError:  # raised while httpx encodes the query or the JSON body
@@ -81,7 +85,8 @@ class PortkeyAdminClient(HttpUpstream):
         if isinstance(reply.body, str):
             if reply.body.strip():  # every Admin API answer is JSON: this is a proxy's page or a cut-off body
                 raise GatewiseError(ErrorCode.UPSTREAM_ERROR, f"{self.name} answered HTTP {reply.status} to "
-                                    f"{endpoint.method} {endpoint.path} with a body that is not JSON")
+                                    f"{endpoint.method} {endpoint.path} with a body that is not JSON",
+                                    hint=ADMIN_HINTS[ErrorCode.UPSTREAM_ERROR])
             return None
         return reply.body
 
@@ -175,7 +180,8 @@ def list_items(body: Any) -> tuple[list[Any], int | None]:
         return [], None
     data = body.get("data", body) if isinstance(body, dict) else body
     if not isinstance(data, dict | list):  # text or a number where items belong: not an empty list
-        raise GatewiseError(ErrorCode.UPSTREAM_ERROR, "the answer to a list request holds no list of items")
+        raise GatewiseError(ErrorCode.UPSTREAM_ERROR, "the answer to a list request holds no list of items",
+                            hint=ADMIN_HINTS[ErrorCode.UPSTREAM_ERROR])
     total = body.get("total", body.get("total_count"))
     if isinstance(data, dict):
         total = data.get("total", total)

@@ -52,10 +52,14 @@ def parse_error_body(body: Any) -> tuple[str | None, str, str | None]:
     return code, short_upstream_text(message.strip()), param if isinstance(param, str) else None
 
 
-# The taxonomy's default hints speak of models to route to; an Admin API call has none.
-_ADMIN_HINTS = {
+# The taxonomy's default hints speak of models to route to; an Admin API call has none. These
+# serve every failure of an Admin API call: an answer's status, no answer, an unusable one.
+ADMIN_HINTS = {
     ErrorCode.RATE_LIMITED: "Wait for retry_after seconds: Portkey limits Admin API requests per key.",
-    ErrorCode.UPSTREAM_ERROR: "Portkey's Admin API failed; retry later (reads are retried already).",
+    ErrorCode.UPSTREAM_ERROR: "Portkey's Admin API failed or could not be reached: retry later (reads "
+                              "are retried already); if it persists, check PORTKEY_BASE_URL.",
+    ErrorCode.UPSTREAM_TIMEOUT: "Portkey's Admin API was too slow: retry later, or raise "
+                                "limits.read_timeout_s; if it persists, check PORTKEY_BASE_URL.",
     ErrorCode.CONTENT_POLICY: "Portkey refused the request's content; check the fields sent.",
 }
 
@@ -67,7 +71,7 @@ def admin_error(status: int, body: Any, *, provider: str, retry_after: float | N
     ab = ab or _STATUS_CODES.get(status)
     code = CODES[ab] if ab else code_for_status(status)
     text = f"{provider} answered HTTP {status}" + (f" ({ab})" if ab else "")
-    hint = _ADMIN_HINTS.get(code)
+    hint = ADMIN_HINTS.get(code)
     if ab == "AB07":
         text += ": already exists"
         hint = "Pick another name or slug, or update the existing item instead of creating one."

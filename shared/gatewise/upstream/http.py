@@ -18,7 +18,7 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pydantic_core
@@ -99,6 +99,9 @@ class HttpUpstream:
     """Base client: subclasses add the endpoints of one API."""
 
     name = "upstream"
+    # Hints, by code, for the failures the client meets itself (no answer, an unusable one, too
+    # slow) where the taxonomy's, which speak of models to route to, do not fit the API.
+    hints: ClassVar[Mapping[ErrorCode, str]] = {}
 
     def __init__(
         self,
@@ -327,7 +330,7 @@ class HttpUpstream:
     def _timeout_error(self, path: str, *, connect: bool = False) -> GatewiseError:
         what = "connecting to" if connect else "waiting for"
         return GatewiseError(ErrorCode.UPSTREAM_TIMEOUT, f"timed out {what} {self.name} ({path})",
-                             details={"connect": connect})
+                             hint=self.hints.get(ErrorCode.UPSTREAM_TIMEOUT), details={"connect": connect})
 
     def _request_error(self, exc: httpx.HTTPError | httpx.InvalidURL) -> GatewiseError:
         """A call that got no usable answer. Only connection trouble is worth a retry: a request
@@ -342,9 +345,10 @@ class HttpUpstream:
                                  f"the request to {self.name} could not be sent: {reason}")
         if isinstance(exc, httpx.TransportError):
             return GatewiseError(ErrorCode.UPSTREAM_ERROR, f"could not reach {self.name}: {reason}",
-                                 details={"connection": True})
+                                 hint=self.hints.get(ErrorCode.UPSTREAM_ERROR), details={"connection": True})
         # An answer that could not be decoded, or a redirect loop.
-        return GatewiseError(ErrorCode.UPSTREAM_ERROR, f"{self.name} answered unusably: {reason}")
+        return GatewiseError(ErrorCode.UPSTREAM_ERROR, f"{self.name} answered unusably: {reason}",
+                             hint=self.hints.get(ErrorCode.UPSTREAM_ERROR))
 
 
 def _worth_retrying(exc: GatewiseError, statuses: frozenset[int]) -> bool:

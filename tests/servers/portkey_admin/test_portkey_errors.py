@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from gatewise.servers.portkey_admin.server import ToolName, create_server
+from gatewise.servers.portkey_admin.server import create_server
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from portkey_support import FALLBACK, WORKSPACE_KEY, fails, last_request, last_request_reply, ok, portkey_key
@@ -19,7 +19,9 @@ from gatewise.portkey.actions import ACTIONS
 from gatewise.portkey.endpoints import ENDPOINTS
 from gatewise.portkey.errors import parse_error_body
 from gatewise.portkey.models import GuardrailCheck
+from gatewise.portkey.toolsets import ToolName
 from gatewise_sandbox import SandboxServer
+from tool_support import free_port
 
 # --- errors and permissions --------------------------------------------------------------------
 
@@ -42,6 +44,18 @@ async def test_workspace_keys_get_forbidden_scope_naming_what_is_missing(
     async with connect(portkey_key(settings, sandbox, "pk-bad-0123456789abcdef")) as client:
         text = await fails(client, "get_api_keys")
         assert "UNAUTHORIZED" in text and "AB05" in text and "pk-bad-0123456789abcdef" not in text
+
+
+async def test_an_admin_api_that_does_not_answer_gets_a_hint_that_fits(connect, sandbox, settings) -> None:
+    """No answer from PORTKEY_BASE_URL: the hint says to check it, not to pick another model (a
+    routed call's hint), which an Admin API call has none of."""
+    down = portkey_key(settings, sandbox, "pk-live-0123456789abcdef").model_copy(
+        update={"portkey_base_url": f"http://127.0.0.1:{free_port()}/v1"})
+    async with connect(down) as client:
+        text = await fails(client, "get_api_keys")
+    message, hint = text.split(" Hint: ")
+    assert message.endswith("UPSTREAM_ERROR: could not reach portkey: All connection attempts failed"), text
+    assert "check PORTKEY_BASE_URL" in hint and "model" not in hint, text
 
 
 def test_both_error_body_shapes_and_every_admin_code() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gatewise.servers.portkey_admin.server import ToolName, create_server, parse_toolsets
+from gatewise.servers.portkey_admin.server import create_server
 from mcp import Client, StdioServerParameters
 from mcp.server.mcpserver import MCPServer
 from portkey_support import fails, ok
@@ -20,6 +20,7 @@ from gatewise.errors import GatewiseError
 from gatewise.portkey import PortkeyAdmin, resolve_target
 from gatewise.portkey.actions import ACTIONS
 from gatewise.portkey.endpoints import ENDPOINTS
+from gatewise.portkey.toolsets import ToolName, parse_toolsets
 from repo_paths import CONTRACTS
 from spec_support import PORTKEY_SPEC, load_spec
 from tool_support import check_contract

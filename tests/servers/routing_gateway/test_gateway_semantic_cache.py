@@ -207,7 +207,7 @@ async def test_the_doctor_shows_the_semantic_cache(ask: Asker, upstream: Sandbox
 
     await ask({"prompt": QUESTION})
     assert await run_doctor(ask.settings) == 0
-    line = next(line for line in capsys.readouterr().err.splitlines() if "semantic cache" in line)
+    line = next(line for line in capsys.readouterr().out.splitlines() if "semantic cache" in line)
     assert line.startswith("  [ok] semantic cache: 1 entries")
     threshold = ask.settings.caching.semantic_cache.similarity_threshold
     assert f"embedder {LocalEmbedder.name}, similarity ≥ {threshold}" in line
