@@ -25,6 +25,7 @@ import pytest
 from gatewise.config import BudgetRule, BudgetsConfig
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger import SCHEMA_VERSION, LedgerClosedError, open_ledger
+from gatewise.ledger.alerts import slack_payload
 from gatewise.ledger.budgets import (
     BudgetManager,
     Reservation,
@@ -417,6 +418,20 @@ async def test_webhook_gets_a_slack_shaped_post(receiver: Receiver, open_manager
     }
     [alert] = await open_manager(config).alerts()
     assert (alert.delivered, alert.delivery_error) == ("delivered", None)
+
+
+async def test_every_output_of_an_alert_shows_its_amounts_rounded(receiver: Receiver,
+                                                                  open_manager: Opener) -> None:
+    config = budgets(rule(1.0, on_exceed="warn"), thresholds=(0.3,), webhook=receiver.url)
+    manager = open_manager(config)
+    for amount in (0.1, 0.2):  # summed by SQLite: 0.30000000000000004
+        result = await manager.commit(await manager.reserve(["global"], amount, "r"), amount)
+    [fired] = result.alerts
+    await manager.close()
+    [stored] = await open_manager(config).alerts()
+    [(_, body)] = receiver.posts
+    assert fired.spent_usd == stored.spent_usd == body["gatewise_alert"]["spent_usd"] == 0.3
+    assert body == slack_payload(stored)
 
 
 async def test_webhook_through_a_given_client(receiver: Receiver, open_manager: Opener) -> None:

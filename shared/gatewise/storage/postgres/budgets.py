@@ -34,9 +34,11 @@ from gatewise.config import BudgetRule, BudgetsConfig
 from gatewise.ledger.alerts import WebhookNotifier
 from gatewise.ledger.budget_store import (
     _EPS,
+    ALERT_COLUMNS,
     BACK_TO_CONFIG,
     DROP_RULE,
     OVER_CONFIG,
+    RECENT_ALERTS,
     UNLINK_RULE,
     WRITE_CONFIG_RULE,
     Alert,
@@ -53,6 +55,7 @@ from gatewise.ledger.budget_store import (
     _warn_note,
     _would_pass,
     alert_message,
+    check_alerts_query,
     check_request_id,
     check_scope,
     check_scopes,
@@ -175,8 +178,6 @@ WHERE id IN (SELECT id FROM alerts
              ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
 RETURNING {columns}
 """
-_ALERT_COLUMNS = ('id, ts, scope, "window", window_key, threshold, spent_usd, limit_usd, message, '
-                  "delivered, delivery_error")
 
 
 def _spend_keys(scope: str, day_key: str, month_key: str) -> list[SpendKey]:
@@ -332,13 +333,11 @@ class PostgresBudgets:
                                             [scope, window])
             return cursor.rowcount > 0
 
-    async def alerts(self, limit: int = 50) -> list[Alert]:
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-            raise ValueError("limit must be a non-negative integer")
+    async def alerts(self, limit: int = 50, scope: str | None = None) -> list[Alert]:
+        check_alerts_query(limit, scope)
         self._check_open()
         async with self._db.connection() as conn:
-            cursor = await conn.execute(
-                f"SELECT {_ALERT_COLUMNS} FROM alerts ORDER BY ts DESC, id DESC LIMIT %s", [limit])
+            cursor = await conn.execute(pg_marks(RECENT_ALERTS), [scope, scope, limit])
             return [_alert(row) for row in await cursor.fetchall()]
 
     async def reconcile(self) -> Reconciled:
@@ -360,7 +359,7 @@ class PostgresBudgets:
                     if is_gone(Owner(*row[:4]), row[4], here=me.host, now=now, lease_s=lease_s)]
             result = await self._settle_stale(conn, gone, now)
             if self._notifier is not None:
-                cursor = await conn.execute(_CLAIM_UNDELIVERED.format(columns=_ALERT_COLUMNS),
+                cursor = await conn.execute(_CLAIM_UNDELIVERED.format(columns=ALERT_COLUMNS),
                                             [now + CLAIM_S, MAX_DELIVERIES, now, REDELIVER_BATCH])
                 undelivered = sorted((_alert(row) for row in await cursor.fetchall()), key=lambda a: a.id)
                 self._notifier.send(undelivered)
@@ -575,8 +574,8 @@ class PostgresBudgets:
                 row = await inserted.fetchone()
                 self._alerted.add((*key, threshold))
                 if row is not None:
-                    alerts.append(Alert(row[0], now, scope, window, key[2], threshold, total, limit,
-                                        message, self._new_delivery, None, resets))
+                    alerts.append(_alert((row[0], now, scope, window, key[2], threshold, total, limit,
+                                          message, self._new_delivery, None)))
         return alerts
 
     async def _load_rules(self, rules: Sequence[BudgetRule]) -> None:
