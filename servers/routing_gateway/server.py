@@ -254,7 +254,8 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
             "Create or change a spend limit: scope 'global' or 'project:<tag>', window daily or "
             "monthly, limit in USD, and what happens at 100 %: block (calls fail with "
             "BUDGET_EXCEEDED), downgrade (cheapest capable model) or warn. Alerts fire at the "
-            "configured fractions (default 80 %). The budget outlives restarts: it stands over the "
+            "configured fractions (default 80 %) once per window for each limit, so a changed limit "
+            "alerts again at its own. The budget outlives restarts: it stands over the "
             "config's rule for the same scope and window (shown as config_limit_usd) until the "
             "config's own rule for it changes. Use dry_run to see the change first."
         ),

@@ -236,6 +236,25 @@ async def spent_alerts(manager: BudgetBackend, scopes: list[str], amount: float,
     return [a.threshold for a in result.alerts]
 
 
+async def test_a_changed_limit_alerts_at_its_own_thresholds(open_budgets: Opener) -> None:
+    clock = FakeClock(NOW)
+    manager = await open_budgets(config(rule(1.0, on_exceed="warn"), thresholds=(0.5, 0.8)), clock)
+    assert await spent_alerts(manager, ["global"], 0.6, "a") == [0.5]
+    await manager.set_budget(rule(10.0, on_exceed="warn"))  # raised mid-window
+    assert await spent_alerts(manager, ["global"], 4.5, "b") == [0.5]  # 5.1 of 10
+    assert await spent_alerts(manager, ["global"], 0.1, "c") == []
+    assert await spent_alerts(manager, ["global"], 3.0, "d") == [0.8]  # 8.2 of 10
+    await manager.set_budget(rule(2.0, on_exceed="warn"))  # lowered below what is spent: alerts once
+    assert await spent_alerts(manager, ["global"], 0.1, "e") == [0.5, 0.8, 1.0]
+    assert await spent_alerts(manager, ["global"], 0.1, "f") == []
+    await manager.set_budget(rule(1.0, on_exceed="warn"))  # back: its 50% alert stands, the rest fire
+    assert await spent_alerts(manager, ["global"], 0.1, "g") == [0.8, 1.0]
+    assert [(a.threshold, a.limit_usd) for a in await manager.alerts()] == [
+        (1.0, 1.0), (0.8, 1.0), (1.0, 2.0), (0.8, 2.0), (0.5, 2.0), (0.8, 10.0), (0.5, 10.0), (0.5, 1.0)]
+    clock.advance(DAY)
+    assert await spent_alerts(manager, ["global"], 0.6, "h") == [0.5]  # a new window
+
+
 async def test_alerts_of_one_scope_are_filtered_before_the_limit(open_budgets: Opener) -> None:
     clock = FakeClock(NOW)
     scopes = [f"project:{p}" for p in "pqr"]

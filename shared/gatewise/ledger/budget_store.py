@@ -584,8 +584,9 @@ class BudgetStore:
     # alerts
 
     def _new_alerts(self, conn: sqlite3.Connection, hold: Any, now: float) -> list[Alert]:
-        """Alert rows for thresholds now crossed in the hold's windows, each at most once: the
-        unique key makes a second crossing (in any process) insert nothing."""
+        """Alert rows for thresholds now crossed in the hold's windows, each at most once per limit:
+        the unique key (scope, window, window key, threshold, limit) makes a second crossing (in any
+        process) insert nothing, while a limit changed mid-window alerts at its own thresholds."""
         _, scope, day_key, month_key, *_ = hold
         budgets = conn.execute(
             "SELECT window, limit_usd FROM budgets WHERE scope = ? ORDER BY window", (scope,)

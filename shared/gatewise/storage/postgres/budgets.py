@@ -12,8 +12,9 @@ rows in that same order, none can wait on another in a cycle.
 Commit and release lock their own holds first (by id and request id), so a second settle finds
 them settled and changes nothing. Holds of instances that are gone (see ``ledger.owners``) or
 older than the reservation TTL are settled by ``reconcile``, which skips holds a live settle has
-locked. Alert rows are unique per scope, window and threshold, so each fires once cluster-wide,
-and only the instance whose insert won posts it to the webhook. An alert whose post failed, or
+locked. Alert rows are unique per scope, window, threshold and limit, so each fires once
+cluster-wide for a limit (a limit changed mid-window alerts at its own thresholds), and only the
+instance whose insert won posts it to the webhook. An alert whose post failed, or
 whose poster died before posting, is claimed and posted again by the next reconcile of any
 instance with a webhook, a few times at most.
 """
@@ -217,7 +218,7 @@ class PostgresBudgets:
         # Spend rows never go away, and an alert once stored stays stored: both are remembered
         # so a hold skips creating the rows and a commit skips alerts already raised.
         self._known_spend: set[SpendKey] = set()
-        self._alerted: set[tuple[str, str, str, float]] = set()
+        self._alerted: set[tuple[str, str, str, float, float]] = set()  # its key, threshold, limit
         self._tasks = BackgroundTasks()  # settlements that outlive a cancelled caller, the upkeep loop
         # Calls far from every limit spend from a lease of headroom (see gatewise.ledger.leases):
         # one transaction holds a slice for many calls, settled once with what they cost.
@@ -551,7 +552,8 @@ class PostgresBudgets:
 
     async def _new_alerts(self, conn: Connection, spent: dict[SpendKey, tuple[float, float | None]],
                           now: float) -> list[Alert]:
-        """Alert rows for thresholds the spend now passes; the unique key lets one instance win."""
+        """Alert rows for thresholds the spend now passes under the budget's limit; the unique key
+        lets one instance win."""
         alerts = []
         for key in sorted(spent):
             (scope, window, _), (total, limit) = key, spent[key]
@@ -560,7 +562,7 @@ class PostgresBudgets:
             for threshold in self._thresholds:
                 if total < threshold * limit * (1 - _EPS):
                     break
-                if (*key, threshold) in self._alerted:
+                if (*key, threshold, limit) in self._alerted:
                     continue
                 resets = iso_utc(window_reset(window, key[2]))
                 message = alert_message(scope, window, key[2], threshold, total, limit, resets)
@@ -568,11 +570,12 @@ class PostgresBudgets:
                     'INSERT INTO alerts (ts, scope, "window", window_key, threshold, spent_usd, limit_usd,'
                     " message, delivered, claimed_until, attempts)"
                     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                    ' ON CONFLICT (scope, "window", window_key, threshold) DO NOTHING RETURNING id',
+                    ' ON CONFLICT (scope, "window", window_key, threshold, limit_usd)'
+                    " DO NOTHING RETURNING id",
                     [now, scope, window, key[2], threshold, total, limit, message, self._new_delivery,
                      now + CLAIM_S, int(self._notifier is not None)])
                 row = await inserted.fetchone()
-                self._alerted.add((*key, threshold))
+                self._alerted.add((*key, threshold, limit))
                 if row is not None:
                     alerts.append(_alert((row[0], now, scope, window, key[2], threshold, total, limit,
                                           message, self._new_delivery, None)))
