@@ -30,7 +30,7 @@ from gatewise.analytics import (
 from gatewise.analytics.cache_stats import SAVED_METHOD, CacheStatsReport, cache_stats
 from gatewise.bounds import LimitUSD, PositiveSeconds
 from gatewise.cache.admin import CacheClearing, ClearScope, Selection, clear_cache
-from gatewise.caller import bound_project, budget_scope, call_project, whole_gateway
+from gatewise.caller import budget_scope, call_project, whole_gateway
 from gatewise.config import PROJECT_PATTERN, BudgetRule, Settings
 from gatewise.errors import ErrorCode, GatewiseError, quoted
 from gatewise.gateway import CompletionRequest, CompletionResult, RouteInfo, RoutingGateway
@@ -61,9 +61,15 @@ class ToolName(StrEnum):
     GET_GUARDRAIL_EVENTS = "get_guardrail_events"
 
 
+# get_budget_status shows this many of the newest alerts of the scope it reports.
+MAX_STATUS_ALERTS = 20
+
+
 class BudgetReport(BaseModel):
     budgets: list[BudgetStatus] = Field(description="Every budget with its current window")
-    alerts: list[Alert] = Field(description="Most recent threshold alerts, newest first")
+    alerts: list[Alert] = Field(description=(
+        f"The {MAX_STATUS_ALERTS} most recent threshold alerts of the scope asked for (of every scope "
+        "without one), newest first"))
 
 
 class BudgetChange(BaseModel):
@@ -226,7 +232,8 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
         description=(
             "Every budget (global or per project, daily or monthly) with its limit, committed spend, "
             "amount held by calls in flight, what remains, when the window resets, what happens "
-            "when it is reached (block, downgrade or warn), and recent threshold alerts."
+            f"when it is reached (block, downgrade or warn), and the {MAX_STATUS_ALERTS} most recent "
+            "threshold alerts of the scope asked for (of every scope without one)."
         ),
     )
     @tool_errors
@@ -237,8 +244,8 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
     ) -> BudgetReport:
         budgets = ctx.request_context.lifespan_context.runtime.budgets
         scope = budget_scope(scope)  # a caller bound to a project sees its own budget's alerts only
-        alerts = [a for a in await budgets.alerts(20) if bound_project() is None or a.scope == scope]
-        return BudgetReport(budgets=await budgets.status(scope), alerts=alerts)
+        return BudgetReport(budgets=await budgets.status(scope),
+                            alerts=await budgets.alerts(MAX_STATUS_ALERTS, scope))
 
     @server.tool(
         name=ToolName.SET_BUDGET,
@@ -247,7 +254,8 @@ def create_server(settings: Settings) -> MCPServer[RoutingGateway]:
             "Create or change a spend limit: scope 'global' or 'project:<tag>', window daily or "
             "monthly, limit in USD, and what happens at 100 %: block (calls fail with "
             "BUDGET_EXCEEDED), downgrade (cheapest capable model) or warn. Alerts fire at the "
-            "configured fractions (default 80 %). The budget outlives restarts: it stands over the "
+            "configured fractions (default 80 %) once per window for each limit, so a changed limit "
+            "alerts again at its own. The budget outlives restarts: it stands over the "
             "config's rule for the same scope and window (shown as config_limit_usd) until the "
             "config's own rule for it changes. Use dry_run to see the change first."
         ),

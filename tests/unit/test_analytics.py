@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 from calendar import timegm
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,11 @@ import pytest
 from PIL import Image
 
 from gatewise.analytics import optimization_report, parse_timeframe, render_chart, usage_analytics
+from gatewise.analytics.timeframe import window_label
 from gatewise.catalog import Catalog, ModelInfo
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger import CallRecord, open_ledger
+from gatewise.portkey.analytics import iso
 from store_support import call_record
 from store_support import write_calls as write
 
@@ -303,7 +306,7 @@ def test_explicit_iso_windows(start: str, end: str | None, expected: tuple[Any, 
     ({"start": "2024-13-01"}, "ISO-8601"),
     ({"start": "yesterday"}, "ISO-8601"),
     # the day after the last one a date can hold, and more digits than a number may have
-    ({"start": "9999-12-30", "end": "9999-12-31"}, "past the last day"),
+    ({"start": "9999-12-30", "end": "9999-12-31"}, "outside the instants that can be read"),
     ({"start": "9999-12-31T23:59:59"}, "not in the past"),
     ({"start": "2024-03-15T12:30:00"}, "not in the past"),  # now itself: an empty window
     ({"timeframe": "9" * 5000 + "d"}, "366 days"),
@@ -319,6 +322,36 @@ def test_bad_timeframes_are_invalid_input(kwargs: dict[str, str], fragment: str)
     assert caught.value.code is ErrorCode.INVALID_INPUT
     assert fragment in caught.value.message
     assert len(caught.value.message) < 250
+
+
+# Instants at the ends of the dates a report can show, moved by the widest offsets ISO allows.
+EDGE_DAYS = ("0001-01-01", "0001-01-02", "1970-01-01", "9998-12-31", "9999-12-30", "9999-12-31")
+EDGE_INSTANTS = [f"{day}{at}{offset}"
+                 for day in EDGE_DAYS
+                 for at, offset in itertools.chain(
+                     [("", "")],
+                     itertools.product(("T00:00:00", "T12:00", "T23:59:59", "T23:59:59.999999"),
+                                       ("", "Z", "+00:01", "-00:01", "+23:59", "-23:59",
+                                        "+23:59:59.999999", "-23:59:59.999999")))]
+
+
+def test_every_window_at_the_ends_of_the_dates_is_read_or_invalid_input() -> None:
+    """Whatever start and end name, the window is one every report can show (its label, and
+    Portkey's millisecond bounds) or a clear INVALID_INPUT: never a failure later on."""
+    read = refused = 0
+    for start, end in itertools.product(EDGE_INSTANTS, [None, *EDGE_INSTANTS]):
+        try:
+            since, until = parse_timeframe(start=start, end=end, now=NOW)
+        except GatewiseError as exc:
+            assert exc.code is ErrorCode.INVALID_INPUT, (start, end)
+            refused += 1
+            continue
+        assert window_label(since, until).endswith(" UTC")
+        assert iso(since) <= iso(until, end=True)
+        read += 1
+    assert read > 100 and refused > 100
+    with pytest.raises(GatewiseError, match=r"'0001-01-01T00:00:00\+23:59' is outside the instants"):
+        parse_timeframe(start="0001-01-01T00:00:00+23:59", end="0001-01-02", now=NOW)
 
 
 def test_leading_zeros_do_not_count_as_digits() -> None:

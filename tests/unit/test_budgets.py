@@ -8,6 +8,7 @@ import json
 import math
 import runpy
 import socket
+import sqlite3
 import sys
 import textwrap
 import threading
@@ -25,6 +26,7 @@ import pytest
 from gatewise.config import BudgetRule, BudgetsConfig
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger import SCHEMA_VERSION, LedgerClosedError, open_ledger
+from gatewise.ledger.alerts import slack_payload
 from gatewise.ledger.budgets import (
     BudgetManager,
     Reservation,
@@ -33,6 +35,7 @@ from gatewise.ledger.budgets import (
     window_key,
     window_reset,
 )
+from gatewise.ledger.migrations import MIGRATIONS
 from store_support import FakeClock, sqlite_rows
 
 NOW = float(timegm((2026, 11, 29, 12, 0, 0)))
@@ -108,6 +111,30 @@ async def test_migrations_add_budget_tables_beside_the_calls(path: Path, open_ma
     expected = {"calls", "budgets", "budget_reservations", "alerts", "budget_owners", "guardrail_events"}
     assert expected <= tables
     await ledger.close()
+
+
+async def test_a_file_whose_alerts_fired_once_per_window_keeps_them_and_alerts_per_limit(
+        path: Path, clock: FakeClock, open_manager: Opener) -> None:
+    path.parent.mkdir(parents=True)
+    with sqlite3.connect(path) as conn:  # the schema as the release before alerts per limit left it
+        conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)")
+        for migration in MIGRATIONS[:7]:
+            for statement in migration.statements:
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_migrations VALUES (?, 0)", [migration.version])
+        conn.execute("INSERT INTO alerts VALUES (7, ?, 'global', 'daily', '2026-11-29', 0.8, 0.85, 1.0,"
+                     " 'Budget alert: old', 'delivered', NULL)", [NOW - 60])
+    conn.close()
+    manager = open_manager(budgets(rule(1.0, on_exceed="warn"), thresholds=(0.5, 0.8)))
+    [old] = await manager.alerts()
+    assert (old.id, old.threshold, old.limit_usd, old.message, old.delivered) == (
+        7, 0.8, 1.0, "Budget alert: old", "delivered")
+    await manager.commit(await manager.reserve(["global"], 0.9, "r1"), 0.9)  # 0.8 of $1 fired before
+    assert [a.threshold for a in await manager.alerts()] == [0.5, 0.8]
+    await manager.set_budget(rule(1.5, on_exceed="warn"))
+    result = await manager.commit(await manager.reserve(["global"], 0.1, "r2"), 0.1)
+    assert [(a.threshold, a.limit_usd) for a in result.alerts] == [(0.5, 1.5)]
+    assert sqlite_rows(path, "SELECT MAX(version) FROM schema_migrations") == [(SCHEMA_VERSION,)]
 
 
 async def test_config_rules_are_loaded_beside_run_time_ones(path: Path, open_manager: Opener) -> None:
@@ -417,6 +444,20 @@ async def test_webhook_gets_a_slack_shaped_post(receiver: Receiver, open_manager
     }
     [alert] = await open_manager(config).alerts()
     assert (alert.delivered, alert.delivery_error) == ("delivered", None)
+
+
+async def test_every_output_of_an_alert_shows_its_amounts_rounded(receiver: Receiver,
+                                                                  open_manager: Opener) -> None:
+    config = budgets(rule(1.0, on_exceed="warn"), thresholds=(0.3,), webhook=receiver.url)
+    manager = open_manager(config)
+    for amount in (0.1, 0.2):  # summed by SQLite: 0.30000000000000004
+        result = await manager.commit(await manager.reserve(["global"], amount, "r"), amount)
+    [fired] = result.alerts
+    await manager.close()
+    [stored] = await open_manager(config).alerts()
+    [(_, body)] = receiver.posts
+    assert fired.spent_usd == stored.spent_usd == body["gatewise_alert"]["spent_usd"] == 0.3
+    assert body == slack_payload(stored)
 
 
 async def test_webhook_through_a_given_client(receiver: Receiver, open_manager: Opener) -> None:

@@ -79,6 +79,9 @@ async def test_a_database_at_the_previous_version_is_migrated_with_its_rows(url:
             "INSERT INTO calls (ts, server, tool, provider, model, tokens_in, tokens_out, cost_usd,"
             " latency_ms, status, cache_status, route_reason, request_id, attempt)"
             " VALUES (1, 's', 't', 'p', 'm', 1, 2, 0.5, 10, 'ok', 'miss', 'r', 'old-call', 0)")
+        await conn.execute(  # an alert of the release before alerts fired once per limit
+            'INSERT INTO alerts (ts, scope, "window", window_key, threshold, spent_usd, limit_usd, message,'
+            " delivered) VALUES (1, 'global', 'daily', '1970-01-01', 0.8, 0.85, 1.0, 'old', 'delivered')")
     settings = load_settings({"GATEWISE_DATABASE_URL": url, "GATEWISE_DATA_DIR": str(tmp_path)})
     stores = await open_stores(settings)
     try:
@@ -87,6 +90,11 @@ async def test_a_database_at_the_previous_version_is_migrated_with_its_rows(url:
         await stores.ledger.record(call_record(request_id="new-call", caller="ci", ts=2.0))
         assert pg_rows(url, "SELECT request_id, caller FROM calls ORDER BY ts") == [
             ("old-call", None), ("new-call", "ci")]
+        [alert] = await stores.budgets.alerts()
+        assert (alert.scope, alert.threshold, alert.limit_usd, alert.message) == ("global", 0.8, 1.0, "old")
+        unique = pg_rows(url, "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+                              " WHERE conrelid = 'alerts'::regclass AND contype = 'u'")
+        assert unique == [('UNIQUE (scope, "window", window_key, threshold, limit_usd)',)]
     finally:
         await stores.budgets.close()
         await stores.ledger.close()

@@ -231,6 +231,57 @@ async def test_alerts_fire_once_per_threshold_even_from_two_stores(open_budgets:
     assert len(alerts) == 6 and alerts[0].message.startswith("Budget alert: the global daily budget")
 
 
+async def spent_alerts(manager: BudgetBackend, scopes: list[str], amount: float, rid: str) -> list[float]:
+    result = await manager.commit(await manager.reserve(scopes, amount, rid), amount)
+    return [a.threshold for a in result.alerts]
+
+
+async def test_a_changed_limit_alerts_at_its_own_thresholds(open_budgets: Opener) -> None:
+    clock = FakeClock(NOW)
+    manager = await open_budgets(config(rule(1.0, on_exceed="warn"), thresholds=(0.5, 0.8)), clock)
+    assert await spent_alerts(manager, ["global"], 0.6, "a") == [0.5]
+    await manager.set_budget(rule(10.0, on_exceed="warn"))  # raised mid-window
+    assert await spent_alerts(manager, ["global"], 4.5, "b") == [0.5]  # 5.1 of 10
+    assert await spent_alerts(manager, ["global"], 0.1, "c") == []
+    assert await spent_alerts(manager, ["global"], 3.0, "d") == [0.8]  # 8.2 of 10
+    await manager.set_budget(rule(2.0, on_exceed="warn"))  # lowered below what is spent: alerts once
+    assert await spent_alerts(manager, ["global"], 0.1, "e") == [0.5, 0.8, 1.0]
+    assert await spent_alerts(manager, ["global"], 0.1, "f") == []
+    await manager.set_budget(rule(1.0, on_exceed="warn"))  # back: its 50% alert stands, the rest fire
+    assert await spent_alerts(manager, ["global"], 0.1, "g") == [0.8, 1.0]
+    assert [(a.threshold, a.limit_usd) for a in await manager.alerts()] == [
+        (1.0, 1.0), (0.8, 1.0), (1.0, 2.0), (0.8, 2.0), (0.5, 2.0), (0.8, 10.0), (0.5, 10.0), (0.5, 1.0)]
+    clock.advance(DAY)
+    assert await spent_alerts(manager, ["global"], 0.6, "h") == [0.5]  # a new window
+
+
+async def test_alerts_of_one_scope_are_filtered_before_the_limit(open_budgets: Opener) -> None:
+    clock = FakeClock(NOW)
+    scopes = [f"project:{p}" for p in "pqr"]
+    manager = await open_budgets(config(*(rule(1.0, scope, on_exceed="warn") for scope in scopes),
+                                        thresholds=(0.25, 0.5, 0.75)), clock)
+    for i, scope in enumerate(scopes):  # p's alerts first, so q's and r's are all newer
+        clock.advance(1)
+        assert await spent_alerts(manager, [scope], 1.0, f"r{i}") == [0.25, 0.5, 0.75, 1.0]
+    assert [(a.scope, a.threshold) for a in await manager.alerts(3, "project:p")] == [
+        ("project:p", 1.0), ("project:p", 0.75), ("project:p", 0.5)]
+    assert {a.scope for a in await manager.alerts(50, "project:p")} == {"project:p"}
+    assert len(await manager.alerts(50, "project:p")) == 4
+    assert [a.scope for a in await manager.alerts(5)] == ["project:r"] * 4 + ["project:q"]  # every scope
+    assert await manager.alerts(5, "global") == []
+    with pytest.raises(GatewiseError, match="budget scope"):
+        await manager.alerts(5, "team:x")
+
+
+async def test_an_alert_carries_its_amounts_rounded_wherever_it_goes(open_budgets: Opener) -> None:
+    manager = await open_budgets(config(rule(0.2, on_exceed="warn"), thresholds=(0.5,)), FakeClock(NOW))
+    result = await manager.commit(await manager.reserve(["global"], 0.2, "a"), 0.1234567891234)
+    [fired] = result.alerts
+    [stored] = await manager.alerts()
+    assert (fired.spent_usd, fired.limit_usd) == (stored.spent_usd, stored.limit_usd) == (0.123456789, 0.2)
+    assert fired == stored
+
+
 async def test_stale_holds_expire_and_a_late_commit_still_counts(open_budgets: Opener) -> None:
     clock = FakeClock(NOW)
     manager = await open_budgets(config(rule(1.0)), clock, reservation_ttl_s=60)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import NamedTuple
 
 from gatewise.errors import ErrorCode, GatewiseError, quoted
@@ -16,6 +16,10 @@ _RELATIVE = re.compile(r"^(\d+)\s*([a-z]+)$")
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
 _MAX_DIGITS = 9
 _TOO_MANY = 10**_MAX_DIGITS
+# The instants a start or end may name: whole seconds from the first to the last UTC second a date
+# can hold, so that rounding (a float, or an end rounded up to the millisecond) stays inside.
+_FIRST = datetime(1, 1, 1, tzinfo=UTC)
+_LAST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 _HINT = (
     "Use a timeframe such as '90m', '24h', '7d', '2w', 'today' or 'this_month', or an ISO-8601 "
     "start (and optional end) such as '2024-03-01' or '2024-03-01T12:00:00Z'."
@@ -86,20 +90,19 @@ def _instant(text: str, name: str, *, end_of_day: bool) -> float:
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        pass
-    else:
-        moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
         try:
-            return (moment + timedelta(days=1) if end_of_day else moment).timestamp()
-        except OverflowError:  # the day after 9999-12-31
-            raise _invalid(f"the {name} {quoted(text)} is past the last day that can be read") from None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise _invalid(f"the {name} {quoted(text)} is not an ISO-8601 date or datetime") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise _invalid(f"the {name} {quoted(text)} is not an ISO-8601 date or datetime") from None
+        ts = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+    else:
+        ts = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() + (86_400 if end_of_day else 0)
+    # Every report shows its window as UTC dates, which exist from year 1 to 9999 only: an offset
+    # (up to a day) or the day after a date-only end can move an instant past either end.
+    if not _FIRST.timestamp() <= ts <= _LAST.timestamp():
+        raise _invalid(f"the {name} {quoted(text)} is outside the instants that can be read, "
+                       f"{_FIRST.isoformat()} to {_LAST.isoformat()}")
+    return ts
 
 
 def _invalid(message: str) -> GatewiseError:

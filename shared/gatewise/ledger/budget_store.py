@@ -70,9 +70,12 @@ WRITE_CONFIG_RULE = (
 # A run-time rule standing over the config's, and the change that hands its key back to the config.
 OVER_CONFIG = "source = 'runtime' AND config_limit_usd IS NOT NULL"
 BACK_TO_CONFIG = "limit_usd = config_limit_usd, on_exceed = config_on_exceed, source = 'config'"
-_ALERT_COLUMNS = (
-    "id, ts, scope, window, window_key, threshold, spent_usd, limit_usd, message, delivered, delivery_error"
-)
+ALERT_COLUMNS = ('id, ts, scope, "window", window_key, threshold, spent_usd, limit_usd, message, '
+                 "delivered, delivery_error")
+# The newest alerts of one scope, or of every scope when it is NULL: the scope is filtered before
+# the limit, so other scopes' alerts never push a scope's own out. pg_marks makes it psycopg's.
+RECENT_ALERTS = (f"SELECT {ALERT_COLUMNS} FROM alerts WHERE CAST(? AS TEXT) IS NULL OR scope = ?"
+                 " ORDER BY ts DESC, id DESC LIMIT ?")
 
 
 # --- windows -----------------------------------------------------------------------------------
@@ -148,6 +151,14 @@ def check_usd(value: object, name: str) -> float:
     ):
         raise _invalid(f"{name} must be a finite, non-negative amount in USD, not {quoted(value)}")
     return float(value)
+
+
+def check_alerts_query(limit: object, scope: object) -> None:
+    """The arguments of an alerts query: how many at most, and the one scope (None: every scope)."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise ValueError("limit must be a non-negative integer")
+    if scope is not None:
+        check_scope(scope)
 
 
 def check_request_id(request_id: object) -> str:
@@ -573,8 +584,9 @@ class BudgetStore:
     # alerts
 
     def _new_alerts(self, conn: sqlite3.Connection, hold: Any, now: float) -> list[Alert]:
-        """Alert rows for thresholds now crossed in the hold's windows, each at most once: the
-        unique key makes a second crossing (in any process) insert nothing."""
+        """Alert rows for thresholds now crossed in the hold's windows, each at most once per limit:
+        the unique key (scope, window, window key, threshold, limit) makes a second crossing (in any
+        process) insert nothing, while a limit changed mid-window alerts at its own thresholds."""
         _, scope, day_key, month_key, *_ = hold
         budgets = conn.execute(
             "SELECT window, limit_usd FROM budgets WHERE scope = ? ORDER BY window", (scope,)
@@ -594,19 +606,13 @@ class BudgetStore:
                     (now, scope, window, key, threshold, spent, limit, message, self._new_delivery),
                 )
                 if cursor.rowcount == 1:
-                    alerts.append(
-                        Alert(
-                            cursor.lastrowid or 0, now, scope, window, key, threshold, spent, limit,
-                            message, self._new_delivery, None, resets,
-                        )
-                    )
+                    alerts.append(_alert((cursor.lastrowid or 0, now, scope, window, key, threshold, spent,
+                                          limit, message, self._new_delivery, None)))
         return alerts
 
-    def alerts(self, limit: int) -> list[Alert]:
+    def alerts(self, limit: int, scope: str | None) -> list[Alert]:
         with self._read() as conn:
-            rows = conn.execute(
-                f"SELECT {_ALERT_COLUMNS} FROM alerts ORDER BY ts DESC, id DESC LIMIT ?", (limit,)
-            ).fetchall()
+            rows = conn.execute(RECENT_ALERTS, (scope, scope, limit)).fetchall()
         return [_alert(row) for row in rows]
 
     def record_delivery(self, alert_id: int, state: DeliveryState, error: str | None) -> None:
@@ -662,7 +668,8 @@ def _reportable(limit: float, spent: float, reserved: float) -> tuple[tuple[floa
 
 
 def _alert(row: Any) -> Alert:
-    """An alert row as a report can carry it (its amounts brought into range, as in a status)."""
+    """An alert from its row's values, as every output of it (a tool result, a status, the webhook's
+    post, the dashboard) carries it: its amounts brought into range and rounded, as in a status."""
     alert_id, ts, scope, window, window_key, threshold, spent, limit, message, delivered, error = row
     return Alert(alert_id, ts, scope, window, window_key, threshold, reportable_usd(spent)[0],
                  reportable_usd(limit)[0], message, delivered, error,

@@ -42,6 +42,7 @@ from gatewise.ledger.budget_store import (
     Reservation,
     Verdict,
     Window,
+    check_alerts_query,
     check_request_id,
     check_scope,
     check_scopes,
@@ -217,12 +218,11 @@ class BudgetManager:
         await self.settle_leases()  # no call admitted from now on is held against the old rule
         return await self._execute(self._store.delete_budget, scope, window)
 
-    async def alerts(self, limit: int = 50) -> list[Alert]:
-        """Recent alerts, newest first."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-            raise ValueError("limit must be a non-negative integer")
+    async def alerts(self, limit: int = 50, scope: str | None = None) -> list[Alert]:
+        """The ``limit`` newest alerts of ``scope`` (None: of every scope), newest first."""
+        check_alerts_query(limit, scope)
         self._check_open()
-        return await self._execute(self._store.alerts, limit)
+        return await self._execute(self._store.alerts, limit, scope)
 
     async def reconcile(self) -> Reconciled:
         """Renew this process's lease and settle the holds of processes that are gone."""

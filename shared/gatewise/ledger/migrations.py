@@ -45,6 +45,25 @@ MARK_NEW_ROW = f"""
 """
 
 
+def _alerts_table(name: str, unique: str) -> str:
+    """The alerts table, one row per alert; ``unique`` is what an alert fires once for."""
+    return f"""CREATE TABLE {name} (
+                id INTEGER PRIMARY KEY,
+                ts REAL NOT NULL,
+                scope TEXT NOT NULL,
+                window TEXT NOT NULL,
+                window_key TEXT NOT NULL,
+                threshold REAL NOT NULL,
+                spent_usd REAL NOT NULL,
+                limit_usd REAL NOT NULL,
+                message TEXT NOT NULL,
+                delivered TEXT NOT NULL
+                    CHECK (delivered IN ('not_configured', 'pending', 'delivered', 'failed')),
+                delivery_error TEXT,
+                UNIQUE ({unique})
+            )"""
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -111,21 +130,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             " (scope, month_key, state, created_at, reserved_usd, cost_usd)",
             # Expiry finds the holds that are still open.
             "CREATE INDEX budget_reservations_open ON budget_reservations (state, created_at)",
-            """CREATE TABLE alerts (
-                id INTEGER PRIMARY KEY,
-                ts REAL NOT NULL,
-                scope TEXT NOT NULL,
-                window TEXT NOT NULL,
-                window_key TEXT NOT NULL,
-                threshold REAL NOT NULL,
-                spent_usd REAL NOT NULL,
-                limit_usd REAL NOT NULL,
-                message TEXT NOT NULL,
-                delivered TEXT NOT NULL
-                    CHECK (delivered IN ('not_configured', 'pending', 'delivered', 'failed')),
-                delivery_error TEXT,
-                UNIQUE (scope, window, window_key, threshold)
-            )""",
+            _alerts_table("alerts", "scope, window, window_key, threshold"),
             "CREATE INDEX alerts_ts ON alerts (ts)",
         ),
     ),
@@ -208,6 +213,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             # stand from one the config has since changed.
             "ALTER TABLE budgets ADD COLUMN config_limit_usd REAL",
             "ALTER TABLE budgets ADD COLUMN config_on_exceed TEXT",
+        ),
+    ),
+    Migration(
+        8,
+        "alerts_per_limit",
+        (
+            # An alert fires once per threshold, window and limit: a limit changed mid-window
+            # alerts at its own thresholds. SQLite cannot change a table's UNIQUE constraint, so
+            # the table is rebuilt with every row (and id) kept.
+            _alerts_table("alerts_per_limit", "scope, window, window_key, threshold, limit_usd"),
+            "INSERT INTO alerts_per_limit SELECT id, ts, scope, window, window_key, threshold, spent_usd,"
+            " limit_usd, message, delivered, delivery_error FROM alerts",
+            "DROP TABLE alerts",
+            "ALTER TABLE alerts_per_limit RENAME TO alerts",
+            "CREATE INDEX alerts_ts ON alerts (ts)",
         ),
     ),
 )

@@ -75,3 +75,21 @@ async def test_analytics_bad_input(connect, upstream, tool, args, fragment) -> N
     async with connect() as client:
         result = await client.call_tool(tool, args)
     assert result.is_error and fragment in result.content[0].text
+
+
+# An offset moves an instant up to a day past the dates a report can show (years 1 to 9999, UTC).
+PAST_THE_DATES = [{"start": "0001-01-01T00:00:00+23:59", "end": "0001-01-02"},
+                  {"start": "9999-12-30", "end": "9999-12-31T23:59:59-23:59"}]
+
+
+@pytest.mark.parametrize("window", PAST_THE_DATES)
+async def test_every_dated_tool_refuses_an_instant_past_the_dates_it_can_show(connect, upstream,
+                                                                              window) -> None:
+    async with connect() as client:
+        for tool, args in (("get_gateway_analytics", window), ("get_optimization_report", window),
+                           ("get_cache_stats", window), ("get_guardrail_events", window)):
+            result = await client.call_tool(tool, args)
+            text = result.content[0].text
+            assert result.is_error and "INVALID_INPUT: the " in text, (tool, text)
+            assert "is outside the instants that can be read, 0001-01-01T00:00:00+00:00 to " \
+                   "9999-12-31T23:59:59+00:00" in text, (tool, text)

@@ -15,6 +15,7 @@ import pytest
 from gatewise.servers.routing_gateway.server import create_server
 from mcp import Client
 
+from gatewise.caller import CALLER, Caller
 from gatewise.config import load_settings
 
 CHEAP = "openai/gpt-4o-mini"
@@ -57,6 +58,34 @@ async def test_block_budget_stops_calls_and_alerts(tmp_path: Path, sandbox, upst
     async with Client(create_server(settings)) as client:
         other = await client.call_tool("routed_complete", {"prompt": "hi", "project": "other"})
     assert not other.is_error
+
+
+async def test_budget_status_shows_the_alerts_of_the_scope_asked_for(tmp_path: Path, sandbox,
+                                                                    upstream) -> None:
+    # Ten thresholds: one call past a tiny limit fires ten alerts, so two later projects' twenty
+    # newer alerts fill a page of twenty.
+    settings = load_settings({}, data_dir=tmp_path, sandbox_url=sandbox.url, budgets={
+        "alert_thresholds": [t / 10 for t in range(1, 10)], "spend_lease_calls": 0,
+        "rules": [{"scope": f"project:{p}", "window": "daily", "limit_usd": 0.000001, "on_exceed": "warn"}
+                  for p in "pqr"]})
+    async with Client(create_server(settings)) as client:
+        for project in "pqr":
+            result = await client.call_tool("routed_complete", {
+                "prompt": "What is 2+2?", "model": CHEAP, "max_tokens": 20, "project": project})
+            assert not result.is_error and len(result.structured_content["warnings"]) >= 10
+        everyone = (await client.call_tool("get_budget_status", {})).structured_content
+        asked = (await client.call_tool("get_budget_status", {"scope": "project:p"})).structured_content
+    assert [a["scope"] for a in everyone["alerts"]] == ["project:r"] * 10 + ["project:q"] * 10
+    assert [b["scope"] for b in asked["budgets"]] == ["project:p"]
+    assert [(a["scope"], a["threshold"]) for a in asked["alerts"]] == [
+        ("project:p", t / 10) for t in range(10, 0, -1)]
+    bound = CALLER.set(Caller("p-bot", "p"))  # as the HTTP auth layer sets it for p's token
+    try:
+        async with Client(create_server(settings)) as client:
+            own = (await client.call_tool("get_budget_status", {})).structured_content
+    finally:
+        CALLER.reset(bound)
+    assert own == asked
 
 
 async def test_downgrade_budget_switches_to_the_cheapest_model(tmp_path: Path, sandbox, upstream) -> None:

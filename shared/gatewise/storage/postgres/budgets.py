@@ -12,8 +12,9 @@ rows in that same order, none can wait on another in a cycle.
 Commit and release lock their own holds first (by id and request id), so a second settle finds
 them settled and changes nothing. Holds of instances that are gone (see ``ledger.owners``) or
 older than the reservation TTL are settled by ``reconcile``, which skips holds a live settle has
-locked. Alert rows are unique per scope, window and threshold, so each fires once cluster-wide,
-and only the instance whose insert won posts it to the webhook. An alert whose post failed, or
+locked. Alert rows are unique per scope, window, threshold and limit, so each fires once
+cluster-wide for a limit (a limit changed mid-window alerts at its own thresholds), and only the
+instance whose insert won posts it to the webhook. An alert whose post failed, or
 whose poster died before posting, is claimed and posted again by the next reconcile of any
 instance with a webhook, a few times at most.
 """
@@ -34,9 +35,11 @@ from gatewise.config import BudgetRule, BudgetsConfig
 from gatewise.ledger.alerts import WebhookNotifier
 from gatewise.ledger.budget_store import (
     _EPS,
+    ALERT_COLUMNS,
     BACK_TO_CONFIG,
     DROP_RULE,
     OVER_CONFIG,
+    RECENT_ALERTS,
     UNLINK_RULE,
     WRITE_CONFIG_RULE,
     Alert,
@@ -53,6 +56,7 @@ from gatewise.ledger.budget_store import (
     _warn_note,
     _would_pass,
     alert_message,
+    check_alerts_query,
     check_request_id,
     check_scope,
     check_scopes,
@@ -175,8 +179,6 @@ WHERE id IN (SELECT id FROM alerts
              ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
 RETURNING {columns}
 """
-_ALERT_COLUMNS = ('id, ts, scope, "window", window_key, threshold, spent_usd, limit_usd, message, '
-                  "delivered, delivery_error")
 
 
 def _spend_keys(scope: str, day_key: str, month_key: str) -> list[SpendKey]:
@@ -216,7 +218,7 @@ class PostgresBudgets:
         # Spend rows never go away, and an alert once stored stays stored: both are remembered
         # so a hold skips creating the rows and a commit skips alerts already raised.
         self._known_spend: set[SpendKey] = set()
-        self._alerted: set[tuple[str, str, str, float]] = set()
+        self._alerted: set[tuple[str, str, str, float, float]] = set()  # its key, threshold, limit
         self._tasks = BackgroundTasks()  # settlements that outlive a cancelled caller, the upkeep loop
         # Calls far from every limit spend from a lease of headroom (see gatewise.ledger.leases):
         # one transaction holds a slice for many calls, settled once with what they cost.
@@ -332,13 +334,11 @@ class PostgresBudgets:
                                             [scope, window])
             return cursor.rowcount > 0
 
-    async def alerts(self, limit: int = 50) -> list[Alert]:
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-            raise ValueError("limit must be a non-negative integer")
+    async def alerts(self, limit: int = 50, scope: str | None = None) -> list[Alert]:
+        check_alerts_query(limit, scope)
         self._check_open()
         async with self._db.connection() as conn:
-            cursor = await conn.execute(
-                f"SELECT {_ALERT_COLUMNS} FROM alerts ORDER BY ts DESC, id DESC LIMIT %s", [limit])
+            cursor = await conn.execute(pg_marks(RECENT_ALERTS), [scope, scope, limit])
             return [_alert(row) for row in await cursor.fetchall()]
 
     async def reconcile(self) -> Reconciled:
@@ -360,7 +360,7 @@ class PostgresBudgets:
                     if is_gone(Owner(*row[:4]), row[4], here=me.host, now=now, lease_s=lease_s)]
             result = await self._settle_stale(conn, gone, now)
             if self._notifier is not None:
-                cursor = await conn.execute(_CLAIM_UNDELIVERED.format(columns=_ALERT_COLUMNS),
+                cursor = await conn.execute(_CLAIM_UNDELIVERED.format(columns=ALERT_COLUMNS),
                                             [now + CLAIM_S, MAX_DELIVERIES, now, REDELIVER_BATCH])
                 undelivered = sorted((_alert(row) for row in await cursor.fetchall()), key=lambda a: a.id)
                 self._notifier.send(undelivered)
@@ -552,7 +552,8 @@ class PostgresBudgets:
 
     async def _new_alerts(self, conn: Connection, spent: dict[SpendKey, tuple[float, float | None]],
                           now: float) -> list[Alert]:
-        """Alert rows for thresholds the spend now passes; the unique key lets one instance win."""
+        """Alert rows for thresholds the spend now passes under the budget's limit; the unique key
+        lets one instance win."""
         alerts = []
         for key in sorted(spent):
             (scope, window, _), (total, limit) = key, spent[key]
@@ -561,7 +562,7 @@ class PostgresBudgets:
             for threshold in self._thresholds:
                 if total < threshold * limit * (1 - _EPS):
                     break
-                if (*key, threshold) in self._alerted:
+                if (*key, threshold, limit) in self._alerted:
                     continue
                 resets = iso_utc(window_reset(window, key[2]))
                 message = alert_message(scope, window, key[2], threshold, total, limit, resets)
@@ -569,14 +570,15 @@ class PostgresBudgets:
                     'INSERT INTO alerts (ts, scope, "window", window_key, threshold, spent_usd, limit_usd,'
                     " message, delivered, claimed_until, attempts)"
                     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                    ' ON CONFLICT (scope, "window", window_key, threshold) DO NOTHING RETURNING id',
+                    ' ON CONFLICT (scope, "window", window_key, threshold, limit_usd)'
+                    " DO NOTHING RETURNING id",
                     [now, scope, window, key[2], threshold, total, limit, message, self._new_delivery,
                      now + CLAIM_S, int(self._notifier is not None)])
                 row = await inserted.fetchone()
-                self._alerted.add((*key, threshold))
+                self._alerted.add((*key, threshold, limit))
                 if row is not None:
-                    alerts.append(Alert(row[0], now, scope, window, key[2], threshold, total, limit,
-                                        message, self._new_delivery, None, resets))
+                    alerts.append(_alert((row[0], now, scope, window, key[2], threshold, total, limit,
+                                          message, self._new_delivery, None)))
         return alerts
 
     async def _load_rules(self, rules: Sequence[BudgetRule]) -> None:

@@ -322,6 +322,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE budgets ADD COLUMN config_on_exceed TEXT",
         ),
     ),
+    Migration(
+        12,
+        "alerts_per_limit",
+        (
+            # As the SQLite ledger's migration 8: once per threshold, window and limit. The rows stay.
+            "ALTER TABLE alerts DROP CONSTRAINT alerts_scope_window_window_key_threshold_key",
+            'ALTER TABLE alerts ADD CONSTRAINT alerts_once_per_limit UNIQUE (scope, "window", window_key,'
+            " threshold, limit_usd)",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
