@@ -3,7 +3,8 @@ sent in every form it can, answers garbage and drips.
 
 Chat behaviour is picked by the model id (``hostile/<mode>``, or ``portkey:hostile/<mode>``
 through the Portkey gateway); the Portkey Admin API answers by :attr:`HostileUpstream.admin_mode`.
-Every echo uses the credentials from the request's own headers, as a careless proxy would.
+Every echo uses the credentials from the request's own headers, as a careless proxy would;
+admin mode "answer" serves a canned answer instead (:attr:`HostileUpstream.admin_answer`).
 """
 
 from __future__ import annotations
@@ -155,6 +156,10 @@ class HostileUpstream:
 
     def __init__(self) -> None:
         self.admin_mode = "full"
+        # Admin mode "answer": every Admin API call gets this status, raw JSON text (so it can hold
+        # what Python would not write: "\\ud800", 1e999) and headers.
+        self.admin_answer: tuple[int, str, dict[str, str]] = (200, "{}", {})
+        self.admin_calls: list[tuple[str, str]] = []  # (method, path) of every Admin API call
         self.requests = 0
         self.app = Starlette(routes=[
             Route("/api/v1/models", self._models),
@@ -194,8 +199,12 @@ class HostileUpstream:
 
     async def _admin(self, request: Request) -> Response:
         self.requests += 1
+        self.admin_calls.append((request.method, request.url.path))
         keys = _keys(request)
         key, mode = keys[0], self.admin_mode
+        if mode == "answer":
+            status, text, headers = self.admin_answer
+            return Response(text, status_code=status, headers=headers, media_type="application/json")
         if mode == "full":
             return JSONResponse({"error": {"code": "AB05", "message": f"api key {key} is invalid"}},
                                 status_code=401)

@@ -158,8 +158,8 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
         description=(
             "Legacy virtual keys (stored provider credentials): list, get, create (name, provider, "
             "key; `fields`: note, usage_limits, rate_limits, expires_at), update, delete, rotate "
-            "(store a new provider `key`). Stored keys are never shown. delete and rotate need "
-            "confirm."),
+            "(store a new provider `key`). Stored keys are never shown. delete, rotate and an "
+            "update with `key` (it replaces the stored key) need confirm."),
     )
     @tool_errors
     async def manage_virtual_keys(
@@ -205,7 +205,8 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
         description=(
             "Per workspace (all, or one): members, API keys, configs, requests and cost in cents "
             "over the window, fetched concurrently. A figure that cannot be read (e.g. analytics "
-            "without Enterprise) is left out, with the reason in `errors`."),
+            "without Enterprise) is left out, with the reason in `errors`; a count named in "
+            "`at_least` is a lower bound (its listing had more than 2,000 items)."),
     )
     @tool_errors
     async def get_workspace_stats(
@@ -407,7 +408,8 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
             "list/update_capabilities, metadata. mcp_server: list (id: comma-separated ids to list), test, "
             "list/update_capabilities, "
             "list/update_user_access, list/delete_connections. pricing get: id = provider, model. "
-            "Credentials are write-only."),
+            "Credentials are write-only; an update replacing one (integration `key`, secret "
+            "reference `auth_config`) needs confirm."),
     )
     @tool_errors
     async def manage_integrations(

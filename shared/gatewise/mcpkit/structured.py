@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, get_args, get_origin
 
@@ -32,6 +33,9 @@ from gatewise.redact import scrub_data
 _NULL = {"type": "null"}
 # Keywords that limit a value: a property schema without any of them accepts null too.
 _CONSTRAINTS = frozenset({"type", "anyOf", "oneOf", "allOf", "enum", "const", "$ref", "not"})
+# Half a UTF-16 pair on its own: JSON text may escape one ("\\ud800", as JavaScript writes a
+# string cut in the middle of an emoji) and Python reads it, but no UTF-8 text can hold it.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def dump(result: BaseModel) -> dict[str, Any]:
@@ -49,9 +53,31 @@ def tool_result(result: BaseModel,
     """A tool's answer: ``result`` dumped once, as structured content and as the content blocks
     ``render`` makes of it (by default its JSON text)."""
     # Scrubbed before the text is made of it: a text made only of clean strings is clean too.
-    data = scrub_data(dump(result))
+    data = encodable(scrub_data(dump(result)))
     content: list[ContentBlock] = render(data) if render else [TextContent(type="text", text=json_text(data))]
     return CallToolResult(content=content, structured_content=data)
+
+
+def encodable(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` itself when it can be written as UTF-8 JSON, else a copy with every lone surrogate
+    (in a value or a key) replaced by U+FFFD, so that an upstream's broken string still reaches
+    the caller with the rest of the result."""
+    try:
+        pydantic_core.to_json(data)
+    except pydantic_core.PydanticSerializationError:
+        repaired: dict[str, Any] = _repaired(data)
+        return repaired
+    return data
+
+
+def _repaired(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_repaired(v) for v in value]
+    if isinstance(value, dict):
+        return {_repaired(k): _repaired(v) for k, v in value.items()}
+    return value
 
 
 def result_model(fn: Callable[..., Any]) -> type[BaseModel] | None:

@@ -41,6 +41,9 @@ class Action:
     local: Callable[[Args], BaseModel] | None = None  # answers a "local" action: no API call
     preview: str | None = None  # operation fetched to show a dry run
     secret: str | None = None  # answer field holding a secret shown once
+    # Body fields that overwrite a stored credential: a write sending one cannot be undone, so it
+    # needs confirm like a destructive action.
+    replaces: tuple[str, ...] = ()
 
     @property
     def arguments(self) -> set[str]:
@@ -52,8 +55,9 @@ def _crud(resource: str, id_arg: str, placeholder: str, body: type[BaseModel], *
           query: tuple[str, ...] = (), item_query: tuple[str, ...] = (),
           create_args: tuple[str, ...] = (), update_args: tuple[str, ...] | None = None,
           update_body: type[BaseModel] | None = None, build: Builder | None = None,
-          check: Check | None = None) -> dict[str, Action]:
-    """list, get, create, update and delete of one resource; updates check ``body`` partially."""
+          check: Check | None = None, replaces: tuple[str, ...] = ()) -> dict[str, Action]:
+    """list, get, create, update and delete of one resource; updates check ``body`` partially
+    and need confirm when they send a field of ``replaces``."""
     path = {placeholder: id_arg}
     return {
         "list": Action(f"{resource}.list", "list", query=query),
@@ -63,7 +67,7 @@ def _crud(resource: str, id_arg: str, placeholder: str, body: type[BaseModel], *
         "update": Action(f"{resource}.update", "write", path=path, query=item_query,
                          body=update_body or body,
                          body_args=create_args if update_args is None else update_args,
-                         build=build, check=check, preview=f"{resource}.get"),
+                         build=build, check=check, preview=f"{resource}.get", replaces=replaces),
         "delete": Action(f"{resource}.delete", "destructive", path=path, query=item_query,
                          preview=f"{resource}.get"),
     }
@@ -137,8 +141,9 @@ _API_KEYS = {
 }
 
 _VIRTUAL_KEYS = {
-    **_crud("virtual_keys", "slug", "slug", b.VirtualKeyBody, create_args=("name", "provider", "key")),
-    # A virtual key's "rotation" is replacing the provider key it stores.
+    **_crud("virtual_keys", "slug", "slug", b.VirtualKeyBody, create_args=("name", "provider", "key"),
+            replaces=("key",)),
+    # A virtual key's "rotation" is replacing the provider key it stores (as an update with `key`).
     "rotate": Action("virtual_keys.update", "destructive", path={"slug": "slug"}, body=b.AnyBody,
                      body_args=("key",), preview="virtual_keys.get",
                      check=lambda body: _required(body, "key", "the new provider key")),
@@ -282,7 +287,8 @@ _INTEGRATIONS = {
                          create=True),
     },
     "integration": {
-        **_crud("integrations", "id", "slug", b.IntegrationBody, query=("workspace_id", "type")),
+        **_crud("integrations", "id", "slug", b.IntegrationBody, query=("workspace_id", "type"),
+                replaces=("key",)),
         "list_models": Action("integrations.list_models", "list", path=_SLUG),
         "update_models": Action("integrations.update_models", "write", path=_SLUG, body=b.AnyBody,
                                 preview="integrations.list_models"),
@@ -293,7 +299,7 @@ _INTEGRATIONS = {
                                     body=b.AnyBody, preview="integrations.list_workspaces"),
     },
     "secret_reference": _crud("secret_references", "id", "id", b.SecretReferenceBody,
-                              query=("manager_type", "tags", "search")),
+                              query=("manager_type", "tags", "search"), replaces=("auth_config",)),
     "mcp_integration": {
         **_crud("mcp_integrations", "id", "id", b.McpIntegrationBody,
                 query=("organisation_id", "workspace_id", "type", "search")),

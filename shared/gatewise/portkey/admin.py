@@ -35,8 +35,12 @@ from gatewise.portkey.analytics import (
     analytics_query,
     chart_png,
     encode_query,
+    figure,
+    fit_figures,
+    graph_parts,
     iso,
-    numeric,
+    objects,
+    problems_note,
 )
 from gatewise.portkey.bodies import check_body
 from gatewise.portkey.client import PAGE_SIZE, PortkeyAdminClient, fill_path, unwrap
@@ -148,11 +152,8 @@ class PortkeyAdmin:
         own = request_secrets(body)
         if spec.kind in ("write", "destructive") and args.get("dry_run"):
             return await self._preview(spec, action_name, path, query, body)
-        if spec.kind == "destructive" and not args.get("confirm"):
-            raise GatewiseError(
-                ErrorCode.INVALID_INPUT,
-                f"'{action_name}' is destructive and cannot be undone; nothing was changed",
-                hint="Call again with confirm: true, or with dry_run: true to see what it would do.")
+        if not args.get("confirm"):
+            _refuse_unconfirmed(spec, action_name, body)
         client = await self.client()
         if spec.kind == "list":
             limit = args.get("limit") or DEFAULT_LIMIT
@@ -220,20 +221,28 @@ class PortkeyAdmin:
             if metric != "cost":
                 jobs["cost"] = client.call(METRIC_OPS["cost"], params=query)
         done = dict(zip(jobs, await asyncio.gather(*jobs.values()), strict=True))
-        graph = done["graph"] if isinstance(done["graph"], dict) else {}
+        # Upstream figures that are no usable number are left out, each named in a note; a part
+        # of the wrong shape is Portkey's fault (UPSTREAM_ERROR naming it), not the caller's.
+        problems: list[str] = []
+        summary, points = graph_parts(done["graph"], METRIC_OPS[metric])
         out = UsageAnalytics(
             provider=self.provider, metric=metric, time_of_generation_min=query["time_of_generation_min"],
             time_of_generation_max=query["time_of_generation_max"], query=query,
-            summary=graph.get("summary") or {}, data_points=graph.get("data_points") or [],
+            summary=fit_figures(summary, "summary", problems),
+            data_points=fit_figures(points, "data_points", problems),
             notes=["Portkey reports costs in cents; *_usd fields are in US dollars."])
-        if "groups" in done:
+        if group_by:
             out.group_by = group_by
-            out.groups = [numeric(row) for row in _clean(done["groups"].items)]
+            rows = objects(_clean(done["groups"].items), "data", GROUP_OPS[group_by])
+            out.groups = fit_figures(rows, "groups", problems)
             out.groups_total = done["groups"].total
-        cost_graph = done.get("cost", graph if metric == "cost" else None)
-        cents = cost_graph.get("summary", {}).get("total") if isinstance(cost_graph, dict) else None
-        if isinstance(cents, int | float):
+        cost_summary = out.summary if metric == "cost" else {} if "cost" not in done \
+            else fit_figures(graph_parts(done["cost"], METRIC_OPS["cost"])[0], "cost.summary", problems)
+        cents = figure(cost_summary.get("total"))
+        if cents is not None:
             out.portkey_cost_usd = round(cents / 100, 6)
+        if problems:
+            out.notes.append(problems_note(problems))
         spend = None
         if include_gateway:
             totals = done["gateway"].totals
@@ -288,6 +297,18 @@ def _lookup(tool: str, resource: str, action: str) -> Action:
     return spec
 
 
+def _refuse_unconfirmed(spec: Action, action: str, body: Any) -> None:
+    """A destructive action, or a write overwriting a stored credential, is refused without confirm."""
+    replaced = [name for name in spec.replaces if isinstance(body, dict) and name in body]
+    if spec.kind != "destructive" and not replaced:
+        return
+    what = f"'{action}' with `{replaced[0]}` replaces the stored credential" if replaced \
+        else f"'{action}' is destructive"
+    raise GatewiseError(
+        ErrorCode.INVALID_INPUT, f"{what} and cannot be undone; nothing was changed",
+        hint="Call again with confirm: true, or with dry_run: true to see what it would do.")
+
+
 def _refuse_extras(spec: Action, args: Mapping[str, Any], action: str, resource: str) -> None:
     """An argument the action would ignore is a mistake worth reporting, not dropping."""
     allowed = spec.arguments | COMMON_ARGS
@@ -334,9 +355,10 @@ def _plain(value: Any) -> Any:
 
 
 def _clean(value: Any, own: Sequence[str] = ()) -> Any:
-    """Secrets masked: by field name, by key shape in any text (a result's raw key is only ever in
-    `secret`), and ``own``, the secrets the request sent, wherever the answer echoes them; configs
-    stored as JSON strings (config versions) decoded."""
+    """Secrets masked: by field name at any depth, inside JSON text fields too (audit logs' request
+    bodies and headers), by key shape in any text (a result's raw key is only ever in `secret`),
+    and ``own``, the secrets the request sent, wherever the answer echoes them; configs stored as
+    JSON strings (config versions) decoded."""
     return scrub_data_with(mask_secrets(_decode_configs(value)), own, shapes=True)
 
 

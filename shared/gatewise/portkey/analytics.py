@@ -16,7 +16,9 @@ from typing import Any, Literal
 
 from gatewise.analytics import Baseline, UsageGroup, UsageReport, render_chart
 from gatewise.analytics.timeframe import Window, window_label
+from gatewise.bounds import MAX_AMOUNT
 from gatewise.errors import ErrorCode, GatewiseError, quoted
+from gatewise.portkey.endpoints import ENDPOINTS
 from gatewise.portkey.models import AnalyticsFilters
 
 Metric = Literal[
@@ -76,23 +78,104 @@ def analytics_query(window: Window, workspace_slug: str | None,
             **encode_query({"workspace_slug": workspace_slug, **given})}
 
 
-def numeric(row: Any) -> Any:
-    """A group row with its numeric strings ("12", "3.5") as numbers; Portkey sends counts as text."""
-    if not isinstance(row, dict):
-        return row
-    out: dict[str, Any] = {}
-    for key, value in row.items():
-        if isinstance(value, str) and key in ("requests", "cost", "avg_tokens", "avg_weighted_feedback",
-                                              "requests_with_feedback"):
-            try:
-                number = float(value)
-            except ValueError:
-                out[key] = value
-                continue
-            out[key] = int(number) if number.is_integer() else number
-        else:
-            out[key] = value
-    return out
+def figure(value: Any) -> int | float | None:
+    """A figure as a number (numeric text read as Portkey sends counts), or None when it is not a
+    finite number within ±MAX_AMOUNT: ``1e999``, a 400-digit integer or "lots" reports nothing."""
+    text = isinstance(value, str)
+    if text:
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if (isinstance(value, float) and not math.isfinite(value)) or abs(value) > MAX_AMOUNT:
+        return None
+    return int(value) if text and float(value).is_integer() else value
+
+
+def upstream_fault(operation: str, problem: str) -> GatewiseError:
+    """UPSTREAM_ERROR for an answer of the wrong shape, naming the part that is wrong."""
+    endpoint = ENDPOINTS[operation]
+    return GatewiseError(ErrorCode.UPSTREAM_ERROR, f"Portkey's answer to {endpoint.method} {endpoint.path} "
+                         f"{problem}", hint="Portkey sent data of the wrong shape; try again later.")
+
+
+def graph_parts(body: Any, operation: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The ``summary`` and ``data_points`` of an analytics answer (empty when missing)."""
+    if body is None:
+        return {}, []
+    if not isinstance(body, dict):
+        raise upstream_fault(operation, "is not a JSON object")
+    summary = body.get("summary")
+    if not isinstance(summary, dict | None):
+        raise upstream_fault(operation, f"has `summary` as {_kind(summary)}, not an object")
+    return summary or {}, objects(body.get("data_points") or [], "data_points", operation)
+
+
+def objects(items: Any, field: str, operation: str) -> list[dict[str, Any]]:
+    """``items`` checked to be a list of objects; UPSTREAM_ERROR naming the first that is not."""
+    if not isinstance(items, list):
+        raise upstream_fault(operation, f"has `{field}` as {_kind(items)}, not a list")
+    wrong = next((i for i, item in enumerate(items) if not isinstance(item, dict)), None)
+    if wrong is not None:
+        raise upstream_fault(operation, f"has `{field}[{wrong}]` as {_kind(items[wrong])}, not an object")
+    return items
+
+
+def _kind(value: Any) -> str:
+    return {str: "text", list: "a list", dict: "an object", bool: "true or false",
+            type(None): "null"}.get(type(value), "a number")
+
+
+# Fields of Portkey's analytics rows Portkey may send as numeric text ("12", "3.5").
+_FIGURE_FIELDS = frozenset({"total", "requests", "cost", "avg_tokens", "avg_weighted_feedback",
+                            "requests_with_feedback"})
+_DROP = object()
+SHOWN_PROBLEMS = 5
+
+
+def fit_figures(value: Any, where: str, problems: list[str]) -> Any:
+    """Portkey's figures (a summary, data points, group rows) fit to report: numeric text in a
+    figure field becomes a number; a number that :func:`figure` rejects, figure text that is no
+    number and a ``timestamp`` that is no ISO-8601 time are left out, each named in ``problems``."""
+    if isinstance(value, dict):
+        out = {key: _fit(item, str(key), f"{where}.{key}", problems) for key, item in value.items()}
+        return {key: item for key, item in out.items() if item is not _DROP}
+    if isinstance(value, list):
+        kept = [_fit(item, "", f"{where}[{index}]", problems) for index, item in enumerate(value)]
+        return [item for item in kept if item is not _DROP]
+    return value
+
+
+def _fit(value: Any, key: str, where: str, problems: list[str]) -> Any:
+    as_text = isinstance(value, str) and key in _FIGURE_FIELDS
+    if as_text or (isinstance(value, int | float) and not isinstance(value, bool)):
+        number = figure(value)
+        if number is None:
+            problems.append(f"{where} ({_shown(value)})")
+            return _DROP
+        return number
+    if key == "timestamp" and isinstance(value, str):
+        try:
+            _utc_day(value)
+        except ValueError:
+            problems.append(f"{where} ({quoted(value)})")
+            return _DROP
+    return fit_figures(value, where, problems)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, int) and abs(value) > MAX_AMOUNT:
+        return f"an integer beyond ±{MAX_AMOUNT:g}"  # its digits may be too many to write
+    return quoted(value) if isinstance(value, str) else repr(value)
+
+
+def problems_note(problems: list[str]) -> str:
+    """One note listing the figures :func:`fit_figures` left out."""
+    more = len(problems) - SHOWN_PROBLEMS
+    return ("left out what Portkey sent that is not a finite number in range or an ISO-8601 time: "
+            + ", ".join(problems[:SHOWN_PROBLEMS]) + (f" and {more} more" if more > 0 else ""))
 
 
 def chart_png(metric: str, window: Window, data_points: list[dict[str, Any]],
@@ -104,7 +187,7 @@ def chart_png(metric: str, window: Window, data_points: list[dict[str, Any]],
     provider; otherwise the metric's series is summed per UTC day.
     """
     if group_by == "ai_models" and groups:
-        rows = [UsageGroup(key=str(g.get("ai_model")), requests=int(g.get("requests") or 0))
+        rows = [UsageGroup(key=str(g.get("ai_model")), requests=int(figure(g.get("requests")) or 0))
                 for g in groups]
         return render_chart(_report(window, "model", rows), "requests")
     if spend_usd is not None:

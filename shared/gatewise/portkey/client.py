@@ -79,6 +79,8 @@ class PortkeyAdminClient(HttpUpstream):
             reply = await self.request(endpoint.method, path, params=params, json=body, retry_on=retry_on,
                                        timeout_s=timeout_s)
         except GatewiseError as exc:
+            if endpoint.method != "GET":
+                _outcome_unknown(exc)
             raise gated(exc, endpoint.gate, f"{endpoint.method} {endpoint.path}") from None
         except UnicodeEncodeError:  # raised while httpx encodes the query or the JSON body
             raise _not_unicode("a query parameter or the request body") from None
@@ -158,6 +160,15 @@ def _one_segment(name: str, value: str) -> bool:
     if len(steps) > 1 and name not in _SLASHED:
         return False
     return all(step not in ("", ".", "..") for step in steps)
+
+
+def _outcome_unknown(error: GatewiseError) -> None:
+    """A write that timed out after it was sent may have been applied: say so, rather than invite
+    a retry that could apply it twice. A connect timeout sent nothing and is left as it is."""
+    if error.code is ErrorCode.UPSTREAM_TIMEOUT and not error.details.get("connect"):
+        error.message += "; the change may have been applied"
+        error.hint = ("Check whether it was (list or get the item) before sending it again: a "
+                      "repeat could apply it twice.")
 
 
 def _not_unicode(where: str) -> GatewiseError:

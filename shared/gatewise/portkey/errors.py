@@ -7,6 +7,7 @@ message, which for validation errors names the offending field.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from gatewise.errors import ErrorCode, GatewiseError, code_for_status, short_upstream_text
@@ -25,6 +26,10 @@ CODES: dict[str, ErrorCode] = {
 _STATUS_CODES = {409: "AB07", 402: "AB09"}
 
 DEFAULT_GATE = "a key whose scopes allow this operation"
+# Only a rate limit or an unavailable service is over after a wait: a Retry-After on any other
+# failure (a 400, 401, 404, 409...) would invite a retry that fails the same way.
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+MAX_RETRY_AFTER_S = 3600.0  # a longer wait asked for is reported as this
 
 
 def parse_error_body(body: Any) -> tuple[str | None, str, str | None]:
@@ -79,8 +84,15 @@ def admin_error(status: int, body: Any, *, provider: str, retry_after: float | N
         text += f": {message}"
     if param and param not in message:
         text += f" (field: {param})"
-    return GatewiseError(code, text, hint=hint, retry_after=retry_after, status=status,
-                         details={"admin_code": ab, "param": param})
+    return GatewiseError(code, text, hint=hint, retry_after=_retry_after(status, retry_after),
+                         status=status, details={"admin_code": ab, "param": param})
+
+
+def _retry_after(status: int, seconds: float | None) -> float | None:
+    """The wait worth reporting: for a 429 or 503 only, finite, at most MAX_RETRY_AFTER_S."""
+    if status not in RETRY_AFTER_STATUSES or seconds is None or not math.isfinite(seconds):
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
 
 def gated(error: GatewiseError, gate: str | None, operation: str) -> GatewiseError:

@@ -2,8 +2,9 @@
 
 Portkey returns full secrets only on API-key creation and rotation, but other objects carry
 provider keys and secret-manager credentials (virtual keys, integrations, secret references,
-configs with ``api_key`` targets). Every field whose name says "secret" is masked before anything
-reaches a tool result.
+configs with ``api_key`` targets, audit logs holding request bodies and headers as JSON text).
+Every field whose name says "secret" is masked before anything reaches a tool result, at any
+depth and inside JSON text.
 """
 
 from __future__ import annotations
@@ -14,39 +15,102 @@ from typing import Any
 
 from gatewise.redact import mask
 
-# Field names holding a secret value, at any depth. Names *about* a secret (its id, path or key
-# name inside a secret manager) are not secrets and are left alone.
+# Field names holding a secret value, at any depth (camelCase read as snake_case, "-" as "_").
+# Names *about* a secret (its id, path or key name inside a secret manager) are not secrets and
+# are left alone.
 _SECRET_NAME = re.compile(
-    r"^(api_key|apikey|secret|token|password|authorization|private_key|client_secret"
-    r"|.*_(secret|token|password|api_key|access_key|private_key|secret_key|credentials"
-    r"|service_account_json))$",
+    r"^(api_key|apikey|secret|token|password|passwd|authorization|cookie|set_cookie|private_key"
+    r"|client_secret|.*_(secret|token|password|api_key|access_key|private_key|secret_key|credentials"
+    r"|service_account_json|authorization)|x_.*key)$",
     re.IGNORECASE,
 )
 _NOT_SECRET = frozenset({"secret_key", "secret_reference_id", "secret_path", "secret_mappings"})
-# "key" is the secret of an API key, virtual key or integration object itself; deeper down it
-# names things (policy conditions, group_by, metadata) and must stay readable.
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+# "key" is the secret of an API key, virtual key or integration object itself (and of a request
+# body held as JSON text); deeper down it mostly names things (policy conditions, group_by,
+# metadata) and is masked only when its value looks like a credential rather than a name.
 ITEM_SECRET = "key"
+# Fields naming what a sibling "value" holds: {"target_field": "key", "value": "AIza…"}.
+_NAMING = ("key", "name", "target_field", "field", "header")
+# Text fields holding JSON (audit logs' request_body, request_headers, response_body; stored
+# configs) are decoded to be masked by field name too, up to this size, this many texts within
+# texts and this depth.
+MAX_JSON_TEXT = 1 << 20
+MAX_TEXT_NESTING = 3
+MAX_TEXT_DEPTH = 32  # objects and lists within one text
+_JSON_OPENING = re.compile(r"\s*([\[{])")
+# A "name": "value" pair in JSON text that cannot be decoded (cut off, or too large).
+_TEXT_PAIR = re.compile(r'"([\w.-]{1,64})"(\s*:\s*")((?:[^"\\]|\\.)*)')
 
 
 def is_secret_field(name: str, *, top: bool = False) -> bool:
-    name = name.lower().replace("-", "_")
+    name = _CAMEL.sub("_", name).lower().replace("-", "_")
     if top and name == ITEM_SECRET:
         return True
     return name not in _NOT_SECRET and _SECRET_NAME.match(name) is not None
 
 
+def _credential_like(text: str) -> bool:
+    """Whether a nested ``key`` holds a credential rather than a name: long, one word, letters
+    and digits mixed."""
+    return (len(text) >= 16 and not any(c.isspace() for c in text)
+            and any(c.isdigit() for c in text) and any(c.isalpha() for c in text))
+
+
 def mask_secrets(value: Any, *, top: bool = True) -> Any:
-    """A copy of ``value`` with every secret-named string masked.
+    """A copy of ``value`` with every secret masked: strings held by a secret-named field, a
+    nested ``key`` that looks like a credential, and a ``value`` whose sibling names a secret
+    (``{"name": "Authorization", "value": …}``), at any depth, inside JSON text fields too.
 
     ``value`` is an item or a list of items; ``top`` marks the item level, where ``key`` is a secret.
+    A JSON text keeps its type: it is written again (compactly) only when something in it was masked.
     """
+    return _walk(value, top, 0)
+
+
+def _walk(value: Any, top: bool, nesting: int, depth: int = 0) -> Any:
+    if nesting and depth > MAX_TEXT_DEPTH:
+        raise _TooDeep
+    if isinstance(value, str):
+        return _text(value, nesting)
     if isinstance(value, list):
-        return [mask_secrets(v, top=top) for v in value]
-    if isinstance(value, dict):
-        return {k: (_masked(v) if isinstance(v, str) and is_secret_field(str(k), top=top)
-                    else mask_secrets(v, top=False))
-                for k, v in value.items()}
-    return value
+        return [_walk(v, top, nesting, depth + 1) for v in value]
+    if not isinstance(value, dict):
+        return value
+    named = any(isinstance(value.get(n), str) and is_secret_field(value[n], top=True) for n in _NAMING)
+    return {k: (_masked(v) if isinstance(v, str) and _secret_here(str(k), v, top=top, named=named)
+                else _walk(v, False, nesting, depth + 1))
+            for k, v in value.items()}
+
+
+class _TooDeep(Exception):
+    """JSON text nested deeper than MAX_TEXT_DEPTH."""
+
+
+def _secret_here(name: str, value: str, *, top: bool, named: bool) -> bool:
+    if is_secret_field(name, top=top):
+        return True
+    if name.lower() == ITEM_SECRET:
+        return _credential_like(value)
+    return named and name.lower() == "value" and any(c.isalnum() for c in value)
+
+
+def _text(text: str, nesting: int) -> str:
+    """A string with the secrets inside it masked when it is JSON text; otherwise as it is."""
+    opened = _JSON_OPENING.match(text)
+    if opened is None or (opened.group(1) == "[" and "{" not in text) or nesting >= MAX_TEXT_NESTING:
+        return text
+    if len(text) <= MAX_JSON_TEXT:
+        try:
+            decoded = json.loads(text)
+            masked = _walk(decoded, True, nesting + 1)
+        except (ValueError, RecursionError, _TooDeep):
+            pass
+        else:
+            return text if masked == decoded else json.dumps(masked, ensure_ascii=False)
+    # Cut off, too large or too deep to decode: each "name": "value" pair is judged by its name.
+    return _TEXT_PAIR.sub(lambda m: m.group(0) if not is_secret_field(m.group(1), top=True)
+                          else f'"{m.group(1)}"{m.group(2)}{_masked(m.group(3))}', text)
 
 
 def _masked(value: str) -> str:
@@ -54,7 +118,6 @@ def _masked(value: str) -> str:
     if "…" in value or "***" in value:
         return value
     return mask(value)
-
 
 
 def config_secrets(text: str) -> list[str]:

@@ -134,6 +134,8 @@ class WorkspaceStats(_Compact):
     requests: int | None = None
     cost_cents: float | None = None
     errors: dict[str, str] = Field(default_factory=dict)  # field → why it is null
+    # Counts that are lower bounds: the listing had more pages than are fetched (20 of 100 items).
+    at_least: list[str] = Field(default_factory=list)
 
 
 class WorkspaceStatsReport(_Compact):
