@@ -9,6 +9,7 @@ import random
 import re
 import ssl
 import time
+import zlib
 from collections.abc import Sequence
 from email.utils import formatdate
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from compression_support import MB, gzip_zeros, peak_while
 from gatewise.cache.embedders import UpstreamEmbedder
 from gatewise.catalog import Catalog
 from gatewise.config import Settings
@@ -406,14 +408,18 @@ async def test_an_answer_is_parsed_as_the_json_module_would(settings: Settings, 
     assert await _exchange(settings, _Recorder(answer)) == parsed
 
 
+def _bounded(settings: Settings, limit: int) -> Settings:
+    limits = settings.limits.model_copy(update={"max_response_bytes": limit})
+    return settings.model_copy(update={"limits": limits})
+
+
 @pytest.mark.parametrize(("answer", "headers"), [
     (b'{"data": "' + b"A" * (2 << 20) + b'"}', b""),  # its length declared: refused unread
     (gzip.compress(b'{"data": "' + b"0" * (8 << 20) + b'"}'), b"Content-Encoding: gzip\r\n"),  # 8 KB sent
 ])
 async def test_an_answer_over_the_byte_bound_is_refused(settings: Settings, answer: bytes,
                                                         headers: bytes) -> None:
-    bounded = settings.model_copy(update={"limits": settings.limits.model_copy(
-        update={"max_response_bytes": 1 << 20})})
+    bounded = _bounded(settings, 1 << 20)
     recorder = _Recorder(answer, extra_headers=headers)
     with pytest.raises(GatewiseError) as refused:
         await _exchange(bounded, recorder)
@@ -421,6 +427,50 @@ async def test_an_answer_over_the_byte_bound_is_refused(settings: Settings, answ
     assert refused.value.message == \
         "upstream answered HTTP 200 with a body over 1,048,576 bytes; it was not read"
     assert await _exchange(bounded, _Recorder(b'{"data": "' + b"A" * 1000 + b'"}')) == {"data": "A" * 1000}
+
+
+@pytest.mark.parametrize(("layers", "said"), [
+    # 100 MB of zeros in 100 KB: httpx alone decodes each 64 KiB read whole (64 MB at once).
+    (1, "upstream answered HTTP 200 with a body over 1,048,576 bytes; it was not read"),
+    # 500 MB in 1 KB, gzipped twice: decoded whole it took 1 GB before the bound could answer.
+    (2, "upstream answered unusably: the answer's content-encoding is 'gzip, gzip': only one of "
+        "gzip or deflate is accepted"),
+])
+async def test_a_compression_bomb_is_refused_within_the_byte_bound(settings: Settings, layers: int,
+                                                                   said: str) -> None:
+    recorder = _Recorder(gzip_zeros(100 if layers == 1 else 500, layers),
+                         extra_headers=b"Content-Encoding: " + b", ".join([b"gzip"] * layers) + b"\r\n")
+    refused, peak = await peak_while(_exchange(_bounded(settings, 1 << 20), recorder))
+    assert isinstance(refused, GatewiseError) and refused.code == ErrorCode.UPSTREAM_ERROR
+    assert refused.message == said
+    assert peak < 8 * MB
+    assert recorder.requests[0][0]["accept-encoding"] == "gzip, deflate"  # what it decodes itself
+
+
+@pytest.mark.parametrize(("encoding", "encode"), [
+    (b"gzip", gzip.compress),
+    (b"deflate", zlib.compress),  # zlib-wrapped, as the standard says
+    (b"deflate", lambda data: zlib.compress(data)[2:-4]),  # raw, as some servers send it
+    (b"identity", lambda data: data),
+])
+async def test_a_compressed_answer_within_the_bound_is_read_whole(settings: Settings, encoding: bytes,
+                                                                  encode: Any) -> None:
+    answer = {"data": "é" * 300_000}  # more than a decoded piece, under the bound
+    body = encode(json.dumps(answer, ensure_ascii=False).encode())
+    recorder = _Recorder(body, extra_headers=b"Content-Encoding: " + encoding + b"\r\n")
+    assert await _exchange(_bounded(settings, 1 << 20), recorder) == answer
+
+
+@pytest.mark.parametrize(("encoding", "said"), [
+    (b"br", "content-encoding is 'br': only one of gzip or deflate is accepted"),
+    (b"gzip", "the answer's gzip body is damaged"),
+])
+async def test_an_encoding_not_asked_for_or_damaged_is_an_upstream_error(settings: Settings, encoding: bytes,
+                                                                         said: str) -> None:
+    recorder = _Recorder(b"\x1f\x8b not gzip", extra_headers=b"Content-Encoding: " + encoding + b"\r\n")
+    with pytest.raises(GatewiseError, match=said) as refused:
+        await _exchange(settings, recorder)
+    assert refused.value.code == ErrorCode.UPSTREAM_ERROR
 
 
 @pytest.mark.parametrize("cookie", [b"", b"Set-Cookie: session=abc; Path=/\r\n"])

@@ -26,6 +26,7 @@ import pydantic_core
 from gatewise.config import Limits
 from gatewise.errors import ErrorCode, GatewiseError, error_from_response
 from gatewise.redact import remember, scrub
+from gatewise.upstream.decoding import ACCEPT_COMPRESSED, BoundedDecoding
 from gatewise.upstream.pool import ShardedTransport
 from gatewise.upstream.sse import iter_sse_json
 
@@ -65,6 +66,13 @@ def tls_context() -> ssl.SSLContext:
     """The verifying TLS context every client of this process shares: building one loads the CA
     bundle (about 0.15 s), which each new client would otherwise pay again."""
     return httpx.create_ssl_context()
+
+
+def guarded_transport(*, accept: str = ACCEPT_COMPRESSED, **options: Any) -> BoundedDecoding:
+    """A connection pool for a client of its own (``options`` are httpx.AsyncHTTPTransport's),
+    verifying with the shared TLS context, whose answers are decoded in bounded pieces (see
+    :mod:`gatewise.upstream.decoding`). Every client of this package is built on one."""
+    return BoundedDecoding(httpx.AsyncHTTPTransport(verify=tls_context(), **options), accept=accept)
 
 
 @dataclass(frozen=True)
@@ -132,13 +140,15 @@ class HttpUpstream:
         """Made on first use: its TLS context loads the CA bundle, which a server need not wait
         for before it answers tools/list."""
         limits = self.limits
+        transport = BoundedDecoding(self._transport or ShardedTransport(limits.max_connections,
+                                                                        verify=tls_context()))
         return httpx.AsyncClient(
             base_url=self.base_url,
             headers=self._headers,
             timeout=self._full_timeout,
             limits=httpx.Limits(max_connections=limits.max_connections,
                                 max_keepalive_connections=limits.max_connections),
-            transport=self._transport or ShardedTransport(limits.max_connections, verify=tls_context()),
+            transport=transport,
             verify=tls_context(),
         )
 
