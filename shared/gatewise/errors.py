@@ -7,6 +7,7 @@ reaches a client, so internals and secrets never leak through error text.
 
 from __future__ import annotations
 
+import math
 import re
 from enum import StrEnum
 from typing import Any
@@ -79,6 +80,9 @@ class GatewiseError(Exception):
     ) -> None:
         # Scrubbed once here, so no error text (tool error, log line, warning) can carry a key
         # an upstream echoed back.
+        if retry_after is not None and not math.isfinite(retry_after):
+            # NaN would make every pause and comparison built on it meaningless ("retry after nans").
+            raise ValueError(f"retry_after must be a finite number of seconds, not {retry_after!r}")
         message = scrub(message)
         super().__init__(message)
         self.code = code

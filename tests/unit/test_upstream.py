@@ -24,7 +24,14 @@ from gatewise.config import Settings
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.routing.analyze import estimated_tokens
 from gatewise.runtime import Runtime
-from gatewise.upstream.http import _KEPT_URLS, HttpUpstream, RetryPolicy, parse_retry_after, tls_context
+from gatewise.upstream.http import (
+    _KEPT_URLS,
+    MAX_RETRY_AFTER_S,
+    HttpUpstream,
+    RetryPolicy,
+    parse_retry_after,
+    tls_context,
+)
 from gatewise.upstream.openrouter import ChatResult, OpenRouterClient
 from gatewise.upstream.sse import iter_sse_json
 
@@ -44,6 +51,37 @@ def test_retry_after_parsing() -> None:
     now = time.time()
     assert parse_retry_after(formatdate(now + 10, usegmt=True), now=now) == pytest.approx(10, abs=1)
     assert parse_retry_after(formatdate(now - 10, usegmt=True), now=now) == 0.0
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "Infinity", "1e400", "-1e400"])
+def test_a_retry_after_that_is_not_a_finite_number_counts_as_absent(value: str) -> None:
+    assert parse_retry_after(value) is None
+
+
+def test_an_absurd_retry_after_is_capped_at_a_day() -> None:
+    assert parse_retry_after("99999999999999999999") == MAX_RETRY_AFTER_S == 86400
+    assert parse_retry_after(formatdate(time.time() + 10**9, usegmt=True)) == MAX_RETRY_AFTER_S
+
+
+def test_an_error_refuses_a_retry_after_that_is_not_finite() -> None:
+    for value in (float("nan"), float("inf"), -float("inf")):
+        with pytest.raises(ValueError, match="finite"):
+            GatewiseError(ErrorCode.RATE_LIMITED, "slow down", retry_after=value)
+    assert GatewiseError(ErrorCode.RATE_LIMITED, "slow down", retry_after=2.5).retry_after == 2.5
+
+
+async def test_a_429_with_retry_after_nan_is_retried_on_the_backoff(settings: Settings) -> None:
+    """It stalled the call until its deadline and read "(retry after nans)"."""
+    recorder = _Recorder(b'{"error": {"message": "slow down", "code": 429}}', status=b"429 Too Many Requests",
+                         extra_headers=b"Retry-After: nan\r\n")
+    limits = {"max_retries": 2, "backoff_base_s": 0.01, "backoff_max_s": 0.02, "deadline_s": 20}
+    started = time.monotonic()
+    with pytest.raises(GatewiseError) as refused:
+        await _exchange(settings.model_copy(update={"limits": settings.limits.model_copy(update=limits)}),
+                        recorder)
+    assert time.monotonic() - started < 2 and len(recorder.requests) == 3
+    assert refused.value.code is ErrorCode.RATE_LIMITED and refused.value.retry_after is None
+    assert "nan" not in str(refused.value)
 
 
 def test_backoff_is_capped_jittered_and_defers_to_the_server() -> None:
@@ -298,8 +336,9 @@ class _Recorder:
     """A real HTTP server on loopback that keeps each request and answers with fixed bytes."""
 
     def __init__(self, answer: bytes, content_type: str = "application/json", *,
-                 extra_headers: bytes = b"") -> None:
+                 extra_headers: bytes = b"", status: bytes = b"200 OK") -> None:
         self.answer, self.content_type, self.extra_headers = answer, content_type, extra_headers
+        self.status = status
         self.requests: list[tuple[dict[str, str], bytes]] = []
         self.heads: list[bytes] = []  # each request's line and header lines, as sent
 
@@ -311,7 +350,7 @@ class _Recorder:
         headers[":target"] = request_line.split()[1]
         body = await reader.readexactly(int(headers.get("content-length", 0)))
         self.requests.append((headers, body))
-        writer.write(b"HTTP/1.1 200 OK\r\n" + self.extra_headers
+        writer.write(b"HTTP/1.1 " + self.status + b"\r\n" + self.extra_headers
                      + b"Content-Type: " + self.content_type.encode()
                      + b"\r\nContent-Length: " + str(len(self.answer)).encode() + b"\r\n\r\n" + self.answer)
         try:
