@@ -147,6 +147,21 @@ def quoted(value: object, *, end: bool = False) -> str:
     return repr(text)
 
 
+def json_type(value: Any) -> str:
+    """The JSON type of a parsed value; a whole float such as 1.0 is an integer, as JSON Schema says."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object" if isinstance(value, dict) else "null"
+
+
 def code_for_status(status: int) -> ErrorCode:
     """Map an HTTP status from any upstream to the taxonomy."""
     if status == 401:

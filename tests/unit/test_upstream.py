@@ -32,7 +32,7 @@ from gatewise.upstream.http import (
     parse_retry_after,
     tls_context,
 )
-from gatewise.upstream.openrouter import ChatResult, OpenRouterClient
+from gatewise.upstream.openrouter import ChatResult, OpenRouterClient, UnusableAnswer
 from gatewise.upstream.sse import iter_sse_json
 
 MODEL = "openai/gpt-4o-mini"
@@ -268,6 +268,23 @@ def test_a_choice_without_a_whole_answer_is_a_failure(choice: dict, code: ErrorC
 def test_choices_that_are_not_objects_are_no_answer(choices: object) -> None:
     with pytest.raises(GatewiseError, match="had no choices"):
         ChatResult.from_body({"model": MODEL, "choices": choices}, 1.0)
+
+
+@pytest.mark.parametrize(("message", "said"), [
+    ({"content": "hi", "tool_calls": [{"id": "t"}, "call"]},
+     "its message.tool_calls was an array holding something other than objects, not an array of objects"),
+    ({"content": "hi", "annotations": "https://example.com"}, "its message.annotations was a string"),
+    ({"content": "", "images": {"url": "x"}}, "its message.images was an object, not an array"),
+    ({"content": "hi", "reasoning": ["step"]}, "its message.reasoning was an array, not text"),
+])
+def test_a_field_of_the_wrong_type_makes_a_billed_answer_unusable(message: dict, said: str) -> None:
+    usage = {"prompt_tokens": 3, "completion_tokens": 2, "cost": 0.01}
+    body = {**choice_body(message=message), "usage": usage}
+    with pytest.raises(UnusableAnswer) as caught:
+        ChatResult.from_body(body, 1.0)
+    assert caught.value.code is ErrorCode.UPSTREAM_ERROR and said in caught.value.message
+    billed = caught.value.billed
+    assert (billed.tokens_in, billed.tokens_out, billed.cost_usd) == (3, 2, 0.01)
 
 
 def test_text_parts_and_a_cut_but_not_empty_answer_are_answers() -> None:
