@@ -31,6 +31,10 @@ CHAT_MODES = ("err_full", "err_bare", "err_base64", "err_percent", "err_upper", 
               "answer", "garbage", "truncated", "huge_error", "huge_answer", "drip")
 # Answers that look like success (HTTP 200, a choice) but hold no whole answer.
 BROKEN_ANSWER_MODES = ("null_content", "object_content", "cut_off", "empty_at_length")
+# Answers whose text is fine but a field read beyond it has the wrong type (billed all the same).
+MALFORMED_ANSWER_MODES = ("tool_calls_text", "reasoning_object", "finish_reason_number")
+# HTTP 200 bodies that are no JSON object.
+NOT_AN_OBJECT_MODES = ("html_page", "cut_json", "json_array", "empty_body")
 ADMIN_MODES = ("full", "bare", "encoded", "upper", "echo_list", "garbage", "truncated", "drip")
 DRIP_INTERVAL_S = 0.1
 
@@ -109,6 +113,20 @@ def _chat_answer(mode: str, model: str, keys: list[str]) -> Response:
         return JSONResponse(_completion(model, f"half an answer, key {key}", finish_reason="error"))
     if mode == "empty_at_length":
         return JSONResponse(_completion(model, "", finish_reason="length"))
+    if mode == "tool_calls_text":
+        return JSONResponse(_completion(model, "hello", message={"tool_calls": "notalist"}))
+    if mode == "reasoning_object":
+        return JSONResponse(_completion(model, "hello", message={"reasoning": {"effort": "x"}}))
+    if mode == "finish_reason_number":
+        return JSONResponse(_completion(model, "hello", finish_reason=7))
+    if mode == "html_page":
+        return Response(f"<html>200 OK for {key}</html>", media_type="text/html")
+    if mode == "cut_json":
+        return Response(json.dumps(_completion(model, f"hello {key}"))[:60], media_type="application/json")
+    if mode == "json_array":
+        return JSONResponse([1, 2, 3])
+    if mode == "empty_body":
+        return Response(b"", media_type="application/json")
     if mode == "answer":
         text = f"Your key is {every}. Also: " + " || ".join(encodings(k) for k in keys)
         body = _completion(model, text, message={
@@ -178,7 +196,7 @@ class HostileUpstream:
         return f"http://127.0.0.1:{self._socket.getsockname()[1]}"
 
     async def _models(self, request: Request) -> Response:
-        models = (*CHAT_MODES, *BROKEN_ANSWER_MODES)
+        models = (*CHAT_MODES, *BROKEN_ANSWER_MODES, *MALFORMED_ANSWER_MODES, *NOT_AN_OBJECT_MODES)
         return JSONResponse({"data": [_model_entry(f"hostile/{m}") for m in models]})
 
     async def _chat(self, request: Request) -> Response:

@@ -7,6 +7,7 @@ reaches a client, so internals and secrets never leak through error text.
 
 from __future__ import annotations
 
+import math
 import re
 from enum import StrEnum
 from typing import Any
@@ -79,6 +80,9 @@ class GatewiseError(Exception):
     ) -> None:
         # Scrubbed once here, so no error text (tool error, log line, warning) can carry a key
         # an upstream echoed back.
+        if retry_after is not None and not math.isfinite(retry_after):
+            # NaN would make every pause and comparison built on it meaningless ("retry after nans").
+            raise ValueError(f"retry_after must be a finite number of seconds, not {retry_after!r}")
         message = scrub(message)
         super().__init__(message)
         self.code = code
@@ -141,6 +145,21 @@ def quoted(value: object, *, end: bool = False) -> str:
     if len(text) > QUOTED_CHARS:
         text = "…" + text[1 - QUOTED_CHARS:] if end else text[:QUOTED_CHARS - 1] + "…"
     return repr(text)
+
+
+def json_type(value: Any) -> str:
+    """The JSON type of a parsed value; a whole float such as 1.0 is an integer, as JSON Schema says."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object" if isinstance(value, dict) else "null"
 
 
 def code_for_status(status: int) -> ErrorCode:

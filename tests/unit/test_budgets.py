@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
+from compression_support import MB, gzip_zeros, peak_while
 from gatewise.config import BudgetRule, BudgetsConfig
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger import SCHEMA_VERSION, LedgerClosedError, open_ledger
@@ -392,7 +393,7 @@ async def test_alerts_fire_once_per_threshold_per_window(clock: FakeClock, open_
 class Receiver:
     """A webhook endpoint on loopback that records every POST."""
 
-    def __init__(self, delay_s: float = 0.0) -> None:
+    def __init__(self, delay_s: float = 0.0, answer: bytes = b"ok", encoding: str = "") -> None:
         self.posts: list[tuple[str, dict[str, Any]]] = []
         received = self.posts
 
@@ -402,9 +403,11 @@ class Receiver:
                 received.append((self.headers["Content-Type"], json.loads(body)))
                 time.sleep(delay_s)
                 self.send_response(200)
-                self.send_header("Content-Length", "2")
+                self.send_header("Content-Length", str(len(answer)))
+                if encoding:
+                    self.send_header("Content-Encoding", encoding)
                 self.end_headers()
-                self.wfile.write(b"ok")
+                self.wfile.write(answer)
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -482,6 +485,21 @@ async def test_a_slow_webhook_does_not_hold_up_the_commit(open_manager: Opener) 
         assert len(slow.posts) == 1
     finally:
         slow.close()
+
+
+async def test_a_webhook_answer_is_never_read(open_manager: Opener) -> None:
+    """Only its status counts: a compressed answer of 100 MB of zeros is not decoded at all."""
+    bomb = Receiver(answer=gzip_zeros(100), encoding="gzip")
+    try:
+        config = budgets(rule(1.0), webhook=bomb.url)
+        manager = open_manager(config)
+        await manager.commit(await manager.reserve(["global"], 0.9, "r1"), 0.9)
+        _, peak = await peak_while(manager.close())  # waits for the post in flight
+    finally:
+        bomb.close()
+    assert len(bomb.posts) == 1 and peak < 6 * MB
+    [alert] = await open_manager(config).alerts()
+    assert (alert.delivered, alert.delivery_error) == ("delivered", None)
 
 
 async def test_an_unreachable_webhook_is_recorded_not_raised(open_manager: Opener) -> None:

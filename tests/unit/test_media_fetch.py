@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from compression_support import MB, gzip_zeros, peak_while
 from gatewise.config import MediaConfig
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.media.fetch import fetch_url
@@ -218,6 +219,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, b"hello", "text/plain")
         elif route == "/echo":
             self._reply(200, f"{self.headers['User-Agent']}|{self.headers['Host']}".encode(), "text/plain")
+        elif route == "/accept-encoding":
+            self._reply(200, str(self.headers["Accept-Encoding"]).encode(), "text/plain")
+        elif route == "/gzip":  # n MB of zeros, gzipped `layers` times whatever was asked for
+            layers = int(parse_qs(url.query).get("layers", ["1"])[0])
+            self._reply(200, gzip_zeros(size, layers), "image/png",
+                        encoding=", ".join(["gzip"] * layers))
         elif route.startswith("/redirect/"):
             left = int(route.rsplit("/", 1)[1])
             self._redirect("/ok" if left <= 1 else f"redirect/{left - 1}")
@@ -239,9 +246,11 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._reply(404, b"no", "text/plain")
 
-    def _reply(self, status: int, body: bytes, content_type: str) -> None:
+    def _reply(self, status: int, body: bytes, content_type: str, *, encoding: str = "") -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        if encoding:
+            self.send_header("Content-Encoding", encoding)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -322,6 +331,29 @@ async def test_oversized_bodies(server: str, route: str) -> None:
     with pytest.raises(GatewiseError) as caught:
         await _fetch(f"http://{server}/{route}?n=5000", max_input_bytes=1000)
     assert caught.value.code is ErrorCode.TOO_LARGE
+
+
+async def test_the_bytes_are_asked_for_as_they_are(server: str) -> None:
+    assert (await _fetch(f"http://{server}/accept-encoding")).content == b"identity"
+
+
+async def test_a_compressed_body_is_held_to_the_limit_while_it_is_decoded(server: str) -> None:
+    """100 MB of zeros in 100 KB of gzip, sent though not asked for: decoded a piece at a time,
+    refused at 1 MB, never all in memory (httpx alone decodes each 64 KiB read whole: 64 MB)."""
+    small = await _fetch(f"http://{server}/gzip?n=1", max_input_bytes=2 * MB)
+    assert small.content == bytes(MB)
+    refused, peak = await peak_while(_fetch(f"http://{server}/gzip?n=100", max_input_bytes=MB))
+    assert isinstance(refused, GatewiseError) and refused.code is ErrorCode.TOO_LARGE
+    assert peak < 6 * MB
+
+
+async def test_a_body_compressed_twice_is_refused_unread(server: str) -> None:
+    """500 MB of zeros gzipped twice is 1 KB on the wire; decoded whole it took 1 GB before the
+    size limit could answer."""
+    refused, peak = await peak_while(_fetch(f"http://{server}/gzip?n=500&layers=2"))
+    assert isinstance(refused, GatewiseError) and refused.code is ErrorCode.UPSTREAM_ERROR
+    assert "content-encoding is 'gzip, gzip': only one of gzip or deflate is accepted" in refused.message
+    assert peak < 6 * MB
 
 
 async def test_slow_endpoint_times_out(server: str) -> None:

@@ -337,6 +337,41 @@ def test_passed_through_images_lose_their_metadata_but_not_their_pixels(fmt: str
     assert b"Gatewise Camera" not in out.data
 
 
+def _with_xmp(gif: bytes, xmp: bytes) -> bytes:
+    """An XMP application extension put before the first frame's graphic control extension."""
+    at = gif.index(b"\x21\xf9\x04")
+    return gif[:at] + b"\x21\xff\x0bXMP DataXMP" + bytes([len(xmp)]) + xmp + b"\x00" + gif[at:]
+
+
+def _frames(data: bytes) -> list[tuple[bytes, object]]:
+    with Image.open(io.BytesIO(data)) as im:
+        out = []
+        for index in range(im.n_frames):
+            im.seek(index)
+            out.append((im.convert("RGBA").tobytes(), im.info.get("duration")))
+        return out
+
+
+@pytest.mark.parametrize("frames", [1, 3])
+def test_a_gif_loses_its_comment_and_xmp_but_keeps_every_frame(frames: int) -> None:
+    """GIF comments and XMP went to the provider unchanged (only JPEG, PNG and WebP were
+    stripped); the extensions are cut out between the frames, which stay byte for byte."""
+    images = [Image.new("P", (50, 40), i) for i in range(frames)]
+    for image in images:
+        image.putpalette([0, 0, 0, 200, 30, 30, 30, 200, 30] + [0] * 759)
+    buffer = io.BytesIO()
+    images[0].save(buffer, "GIF", save_all=True, append_images=images[1:], duration=[100, 200, 300][:frames],
+                   loop=2, comment=b"GPS 51.5,-0.12 secret comment")
+    original = _with_xmp(buffer.getvalue(), b"<x:xmpmeta>Author: someone</x:xmpmeta>")
+    out = prepare_image(original, SMALL, keep_animation=True)
+    assert out.mime_type == "image/gif" and out.actions[-1] == "removed metadata: comment, XMP"
+    assert b"secret comment" not in out.data and b"xmpmeta" not in out.data
+    assert out.sent_bytes < out.original_bytes
+    assert _frames(out.data) == _frames(original) and len(_frames(out.data)) == frames
+    if frames > 1:
+        assert Image.open(io.BytesIO(out.data)).info["loop"] == 2 and b"NETSCAPE2.0" in out.data
+
+
 def test_images_without_metadata_and_odd_files_are_left_alone() -> None:
     from gatewise.media.metadata import strip_metadata
 

@@ -10,6 +10,7 @@ from gatewise.search.citations import (
     Citation,
     from_annotations,
     keep_to_sources,
+    link_target,
     normalise_refs,
     normalise_url,
     sources_markdown,
@@ -65,6 +66,12 @@ def test_markdown_refs_match_the_numbers() -> None:
     assert text == "Alpha is true [[1]](https://a.org/x). Beta holds [2] as well."
     assert sources_markdown(cites).splitlines() == [
         "**Sources**", "1. [A (draft)](https://a.org/x)", "2. [B](https://b.org/y)"]
+
+
+def test_a_link_target_has_nothing_that_could_end_it_early() -> None:
+    assert link_target("https://a.org/p?q=1&r=é#top") == "https://a.org/p?q=1&r=é#top"
+    assert link_target("https://a.org/(x) [y] <z> \"q\" 'q' `c` \\ \t\n\u3000end") == (
+        "https://a.org/%28x%29%20%5By%5D%20%3Cz%3E%20%22q%22%20%27q%27%20%60c%60%20%5C%20%09%0A%E3%80%80end")
 
 
 def test_sources_without_spans_are_anchored_at_their_links() -> None:

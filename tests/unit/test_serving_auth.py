@@ -9,6 +9,7 @@ import threading
 
 import pytest
 
+from compression_support import MB, gzip_zeros, peak_while
 from gatewise.caller import CALLER, Caller, call_project
 from gatewise.config import load_settings
 from gatewise.errors import GatewiseError
@@ -283,7 +284,7 @@ async def test_a_bearers_project_is_what_portkey_conditions_and_headers_see(tmp_
 class _KeyServer:
     """A JWKS endpoint on loopback that counts its fetches."""
 
-    def __init__(self, body: bytes) -> None:
+    def __init__(self, body: bytes, encoding: str = "") -> None:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         server = self
@@ -293,6 +294,8 @@ class _KeyServer:
                 server.fetches += 1
                 self.send_response(200)
                 self.send_header("content-type", "application/json")
+                if encoding:
+                    self.send_header("content-encoding", encoding)
                 self.end_headers()  # no length: the reader must stop at its own cap
                 self.wfile.write(body)
 
@@ -377,6 +380,21 @@ async def test_the_key_set_is_fetched_once_and_never_read_past_its_cap() -> None
     finally:
         good.close()
         huge.close()
+
+
+async def test_a_compressed_key_set_is_held_to_its_cap_while_it_is_decoded() -> None:
+    """100 MB of zeros in 100 KB of gzip: decoded a piece at a time and refused at the cap
+    (httpx alone decodes each 64 KiB read whole, 64 MB at once)."""
+    from gatewise.serving.jwt_tokens import JwtVerifier, KeysUnavailable
+
+    bomb = _KeyServer(gzip_zeros(100), encoding="gzip")
+    try:
+        auth = _auth(jwt={"issuer": "https://idp", "jwks_url": bomb.url, "jwks_max_bytes": "64KiB"})
+        refused, peak = await peak_while(JwtVerifier(auth, auth.jwt).keys.key("a"))
+    finally:
+        bomb.close()
+    assert isinstance(refused, KeysUnavailable) and bomb.fetches == 1
+    assert peak < 6 * MB
 
 
 def test_open_sessions_count_per_caller_until_ended_or_idle_with_none_in_flight() -> None:

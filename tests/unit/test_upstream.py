@@ -9,6 +9,7 @@ import random
 import re
 import ssl
 import time
+import zlib
 from collections.abc import Sequence
 from email.utils import formatdate
 from typing import Any
@@ -16,14 +17,22 @@ from typing import Any
 import httpx
 import pytest
 
+from compression_support import MB, gzip_zeros, peak_while
 from gatewise.cache.embedders import UpstreamEmbedder
 from gatewise.catalog import Catalog
 from gatewise.config import Settings
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.routing.analyze import estimated_tokens
 from gatewise.runtime import Runtime
-from gatewise.upstream.http import _KEPT_URLS, HttpUpstream, RetryPolicy, parse_retry_after, tls_context
-from gatewise.upstream.openrouter import ChatResult, OpenRouterClient
+from gatewise.upstream.http import (
+    _KEPT_URLS,
+    MAX_RETRY_AFTER_S,
+    HttpUpstream,
+    RetryPolicy,
+    parse_retry_after,
+    tls_context,
+)
+from gatewise.upstream.openrouter import ChatResult, OpenRouterClient, UnusableAnswer
 from gatewise.upstream.sse import iter_sse_json
 
 MODEL = "openai/gpt-4o-mini"
@@ -42,6 +51,37 @@ def test_retry_after_parsing() -> None:
     now = time.time()
     assert parse_retry_after(formatdate(now + 10, usegmt=True), now=now) == pytest.approx(10, abs=1)
     assert parse_retry_after(formatdate(now - 10, usegmt=True), now=now) == 0.0
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "Infinity", "1e400", "-1e400"])
+def test_a_retry_after_that_is_not_a_finite_number_counts_as_absent(value: str) -> None:
+    assert parse_retry_after(value) is None
+
+
+def test_an_absurd_retry_after_is_capped_at_a_day() -> None:
+    assert parse_retry_after("99999999999999999999") == MAX_RETRY_AFTER_S == 86400
+    assert parse_retry_after(formatdate(time.time() + 10**9, usegmt=True)) == MAX_RETRY_AFTER_S
+
+
+def test_an_error_refuses_a_retry_after_that_is_not_finite() -> None:
+    for value in (float("nan"), float("inf"), -float("inf")):
+        with pytest.raises(ValueError, match="finite"):
+            GatewiseError(ErrorCode.RATE_LIMITED, "slow down", retry_after=value)
+    assert GatewiseError(ErrorCode.RATE_LIMITED, "slow down", retry_after=2.5).retry_after == 2.5
+
+
+async def test_a_429_with_retry_after_nan_is_retried_on_the_backoff(settings: Settings) -> None:
+    """It stalled the call until its deadline and read "(retry after nans)"."""
+    recorder = _Recorder(b'{"error": {"message": "slow down", "code": 429}}', status=b"429 Too Many Requests",
+                         extra_headers=b"Retry-After: nan\r\n")
+    limits = {"max_retries": 2, "backoff_base_s": 0.01, "backoff_max_s": 0.02, "deadline_s": 20}
+    started = time.monotonic()
+    with pytest.raises(GatewiseError) as refused:
+        await _exchange(settings.model_copy(update={"limits": settings.limits.model_copy(update=limits)}),
+                        recorder)
+    assert time.monotonic() - started < 2 and len(recorder.requests) == 3
+    assert refused.value.code is ErrorCode.RATE_LIMITED and refused.value.retry_after is None
+    assert "nan" not in str(refused.value)
 
 
 def test_backoff_is_capped_jittered_and_defers_to_the_server() -> None:
@@ -230,6 +270,23 @@ def test_choices_that_are_not_objects_are_no_answer(choices: object) -> None:
         ChatResult.from_body({"model": MODEL, "choices": choices}, 1.0)
 
 
+@pytest.mark.parametrize(("message", "said"), [
+    ({"content": "hi", "tool_calls": [{"id": "t"}, "call"]},
+     "its message.tool_calls was an array holding something other than objects, not an array of objects"),
+    ({"content": "hi", "annotations": "https://example.com"}, "its message.annotations was a string"),
+    ({"content": "", "images": {"url": "x"}}, "its message.images was an object, not an array"),
+    ({"content": "hi", "reasoning": ["step"]}, "its message.reasoning was an array, not text"),
+])
+def test_a_field_of_the_wrong_type_makes_a_billed_answer_unusable(message: dict, said: str) -> None:
+    usage = {"prompt_tokens": 3, "completion_tokens": 2, "cost": 0.01}
+    body = {**choice_body(message=message), "usage": usage}
+    with pytest.raises(UnusableAnswer) as caught:
+        ChatResult.from_body(body, 1.0)
+    assert caught.value.code is ErrorCode.UPSTREAM_ERROR and said in caught.value.message
+    billed = caught.value.billed
+    assert (billed.tokens_in, billed.tokens_out, billed.cost_usd) == (3, 2, 0.01)
+
+
 def test_text_parts_and_a_cut_but_not_empty_answer_are_answers() -> None:
     parts = {"content": [{"type": "text", "text": "4"}, {"type": "image_url"}, {"type": "text", "text": "2"}]}
     assert ChatResult.from_body(choice_body(message=parts), 1.0).content == "42"
@@ -296,8 +353,9 @@ class _Recorder:
     """A real HTTP server on loopback that keeps each request and answers with fixed bytes."""
 
     def __init__(self, answer: bytes, content_type: str = "application/json", *,
-                 extra_headers: bytes = b"") -> None:
+                 extra_headers: bytes = b"", status: bytes = b"200 OK") -> None:
         self.answer, self.content_type, self.extra_headers = answer, content_type, extra_headers
+        self.status = status
         self.requests: list[tuple[dict[str, str], bytes]] = []
         self.heads: list[bytes] = []  # each request's line and header lines, as sent
 
@@ -309,7 +367,7 @@ class _Recorder:
         headers[":target"] = request_line.split()[1]
         body = await reader.readexactly(int(headers.get("content-length", 0)))
         self.requests.append((headers, body))
-        writer.write(b"HTTP/1.1 200 OK\r\n" + self.extra_headers
+        writer.write(b"HTTP/1.1 " + self.status + b"\r\n" + self.extra_headers
                      + b"Content-Type: " + self.content_type.encode()
                      + b"\r\nContent-Length: " + str(len(self.answer)).encode() + b"\r\n\r\n" + self.answer)
         try:
@@ -406,14 +464,18 @@ async def test_an_answer_is_parsed_as_the_json_module_would(settings: Settings, 
     assert await _exchange(settings, _Recorder(answer)) == parsed
 
 
+def _bounded(settings: Settings, limit: int) -> Settings:
+    limits = settings.limits.model_copy(update={"max_response_bytes": limit})
+    return settings.model_copy(update={"limits": limits})
+
+
 @pytest.mark.parametrize(("answer", "headers"), [
     (b'{"data": "' + b"A" * (2 << 20) + b'"}', b""),  # its length declared: refused unread
     (gzip.compress(b'{"data": "' + b"0" * (8 << 20) + b'"}'), b"Content-Encoding: gzip\r\n"),  # 8 KB sent
 ])
 async def test_an_answer_over_the_byte_bound_is_refused(settings: Settings, answer: bytes,
                                                         headers: bytes) -> None:
-    bounded = settings.model_copy(update={"limits": settings.limits.model_copy(
-        update={"max_response_bytes": 1 << 20})})
+    bounded = _bounded(settings, 1 << 20)
     recorder = _Recorder(answer, extra_headers=headers)
     with pytest.raises(GatewiseError) as refused:
         await _exchange(bounded, recorder)
@@ -421,6 +483,50 @@ async def test_an_answer_over_the_byte_bound_is_refused(settings: Settings, answ
     assert refused.value.message == \
         "upstream answered HTTP 200 with a body over 1,048,576 bytes; it was not read"
     assert await _exchange(bounded, _Recorder(b'{"data": "' + b"A" * 1000 + b'"}')) == {"data": "A" * 1000}
+
+
+@pytest.mark.parametrize(("layers", "said"), [
+    # 100 MB of zeros in 100 KB: httpx alone decodes each 64 KiB read whole (64 MB at once).
+    (1, "upstream answered HTTP 200 with a body over 1,048,576 bytes; it was not read"),
+    # 500 MB in 1 KB, gzipped twice: decoded whole it took 1 GB before the bound could answer.
+    (2, "upstream answered unusably: the answer's content-encoding is 'gzip, gzip': only one of "
+        "gzip or deflate is accepted"),
+])
+async def test_a_compression_bomb_is_refused_within_the_byte_bound(settings: Settings, layers: int,
+                                                                   said: str) -> None:
+    recorder = _Recorder(gzip_zeros(100 if layers == 1 else 500, layers),
+                         extra_headers=b"Content-Encoding: " + b", ".join([b"gzip"] * layers) + b"\r\n")
+    refused, peak = await peak_while(_exchange(_bounded(settings, 1 << 20), recorder))
+    assert isinstance(refused, GatewiseError) and refused.code == ErrorCode.UPSTREAM_ERROR
+    assert refused.message == said
+    assert peak < 8 * MB
+    assert recorder.requests[0][0]["accept-encoding"] == "gzip, deflate"  # what it decodes itself
+
+
+@pytest.mark.parametrize(("encoding", "encode"), [
+    (b"gzip", gzip.compress),
+    (b"deflate", zlib.compress),  # zlib-wrapped, as the standard says
+    (b"deflate", lambda data: zlib.compress(data)[2:-4]),  # raw, as some servers send it
+    (b"identity", lambda data: data),
+])
+async def test_a_compressed_answer_within_the_bound_is_read_whole(settings: Settings, encoding: bytes,
+                                                                  encode: Any) -> None:
+    answer = {"data": "é" * 300_000}  # more than a decoded piece, under the bound
+    body = encode(json.dumps(answer, ensure_ascii=False).encode())
+    recorder = _Recorder(body, extra_headers=b"Content-Encoding: " + encoding + b"\r\n")
+    assert await _exchange(_bounded(settings, 1 << 20), recorder) == answer
+
+
+@pytest.mark.parametrize(("encoding", "said"), [
+    (b"br", "content-encoding is 'br': only one of gzip or deflate is accepted"),
+    (b"gzip", "the answer's gzip body is damaged"),
+])
+async def test_an_encoding_not_asked_for_or_damaged_is_an_upstream_error(settings: Settings, encoding: bytes,
+                                                                         said: str) -> None:
+    recorder = _Recorder(b"\x1f\x8b not gzip", extra_headers=b"Content-Encoding: " + encoding + b"\r\n")
+    with pytest.raises(GatewiseError, match=said) as refused:
+        await _exchange(settings, recorder)
+    assert refused.value.code == ErrorCode.UPSTREAM_ERROR
 
 
 @pytest.mark.parametrize("cookie", [b"", b"Set-Cookie: session=abc; Path=/\r\n"])

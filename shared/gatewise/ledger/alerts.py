@@ -15,7 +15,7 @@ import httpx
 
 from gatewise.ledger.budget_store import Alert, DeliveryState
 from gatewise.redact import scrub
-from gatewise.upstream.http import tls_context
+from gatewise.upstream.http import guarded_transport
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class WebhookNotifier:
     ) -> None:
         self._url = url
         self._owns_client = client is None
-        self._client = client or httpx.AsyncClient(timeout=timeout_s, verify=tls_context())
+        self._client = client or httpx.AsyncClient(timeout=timeout_s, transport=guarded_transport())
         self._record = record
         self._timeout_s = timeout_s
         self._tasks: set[asyncio.Task[None]] = set()
@@ -82,7 +82,10 @@ class WebhookNotifier:
         try:
             # httpx timeouts apply per phase; this bounds the whole exchange.
             async with asyncio.timeout(self._timeout_s):
-                reply = await self._client.post(self._url, json=slack_payload(alert), timeout=self._timeout_s)
+                # Only the status counts: the answer's body is never read.
+                async with self._client.stream("POST", self._url, json=slack_payload(alert),
+                                               timeout=self._timeout_s) as reply:
+                    pass
             if not reply.is_success:
                 state, error = "failed", f"HTTP {reply.status_code}"
         except Exception as exc:  # whatever went wrong is recorded, never raised

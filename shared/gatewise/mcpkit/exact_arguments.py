@@ -20,7 +20,7 @@ from typing import Any
 from mcp.server.mcpserver.utilities.func_metadata import FuncMetadata
 from pydantic import PrivateAttr
 
-from gatewise.errors import ErrorCode, GatewiseError, quoted
+from gatewise.errors import ErrorCode, GatewiseError, json_type, quoted
 from gatewise.mcpkit.json_text import JsonTextArguments, structured_text
 
 # What each JSON type is called in an error; integers and numbers are one kind here (an integer
@@ -45,21 +45,6 @@ def refuse_unknown_names(arguments: Mapping[str, Any], names: Collection[str]) -
     if len(unknown) > 1:
         text += f" (and {len(unknown) - 1} more unknown)"
     raise GatewiseError(ErrorCode.INVALID_INPUT, text)
-
-
-def json_type(value: Any) -> str:
-    """The JSON type of a parsed value; a whole float such as 1.0 is an integer, as JSON Schema says."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object" if isinstance(value, dict) else "null"
 
 
 class _Schema:

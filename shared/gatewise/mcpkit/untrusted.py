@@ -15,6 +15,7 @@ exact answer text, which escaping would shift.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from typing import Any
@@ -41,9 +42,12 @@ def _letter(char: str) -> str:
     return f"[{char.lower()}{char.upper()}{''.join(wide)}]"
 
 
-_MARKER = re.compile(
-    f"[{_OPENERS}]{_GAP}(?:[{_SLASHES}]{_GAP})?" + _GAP.join(_letter(c) for c in "untrusted")
-)
+@functools.cache
+def _marker(word: str) -> re.Pattern[str]:
+    """An opening or closing tag that starts with ``word``, however disguised."""
+    return re.compile(f"[{_OPENERS}]{_GAP}(?:[{_SLASHES}]{_GAP})?" + _GAP.join(_letter(c) for c in word))
+
+
 _JSON_OPENER = re.compile(f"[{_OPENERS}]")
 _NOT_IN_MODEL_IDS = re.compile(r"[^\w.:/@+~-]", re.ASCII)
 
@@ -53,9 +57,10 @@ def new_boundary() -> str:
     return secrets.token_hex(8)
 
 
-def defuse(text: str) -> str:
-    """The text with the ``<`` of every fence-like marker written as ``&lt;``."""
-    return _MARKER.sub(lambda m: "&lt;" + m.group(0)[1:], text)
+def defuse(text: str, tag: str = "untrusted") -> str:
+    """The text with the ``<`` of every marker that looks like a ``tag`` fence's (by default the
+    fences of this module; the research prompt's ``<sources>`` block uses it too) as ``&lt;``."""
+    return _marker(tag).sub(lambda m: "&lt;" + m.group(0)[1:], text)
 
 
 def fence(text: str, *, notice: str, model: str) -> str:

@@ -21,7 +21,8 @@ import httpx
 from gatewise.config import MediaConfig
 from gatewise.errors import ErrorCode, GatewiseError, quoted, short_upstream_text
 from gatewise.media.urls import DEFAULT_PORTS, IPAddress, address_refusal, check_url, unsafe
-from gatewise.upstream.http import tls_context
+from gatewise.upstream.decoding import ACCEPT_IDENTITY
+from gatewise.upstream.http import guarded_transport
 
 # (host, port) → the addresses it resolves to, as strings.
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
@@ -147,10 +148,12 @@ async def fetch_url(
     """
     timeout = config.fetch_timeout_s
     # trust_env off: a proxy from the environment would make its own connections and lookups.
+    # Images come compressed already: the bytes are asked for as they are, and a server that
+    # compresses them anyway is decoded a piece at a time, within max_input_bytes.
     async with httpx.AsyncClient(
         timeout=timeout, follow_redirects=False, trust_env=False,
         headers={"User-Agent": config.user_agent},
-        limits=httpx.Limits(max_keepalive_connections=0), verify=tls_context(),
+        transport=guarded_transport(accept=ACCEPT_IDENTITY, limits=httpx.Limits(max_keepalive_connections=0)),
     ) as client:
         try:
             async with asyncio.timeout(timeout):
@@ -162,6 +165,8 @@ async def fetch_url(
         except httpx.InvalidURL:
             raise GatewiseError(ErrorCode.INVALID_INPUT,
                                 f"The URL {quoted(url)} cannot be requested.") from None
+        except httpx.DecodingError as exc:  # its text is this package's own (see upstream.decoding)
+            raise _failed(f"Fetching {quoted(url)} failed: {exc}.") from None
         except httpx.HTTPError as exc:
             raise _failed(f"Fetching {quoted(url)} failed: {type(exc).__name__}.") from None
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from pydantic import BaseModel, Field
 
@@ -188,14 +188,29 @@ def with_refs(answer: str, citations: list[Citation]) -> str:
 
 
 def sources_markdown(citations: list[Citation]) -> str:
+    """The numbered list of sources under an answer. Titles and snippets are page text: they go
+    through :func:`inert` as the answer's own text does, and a link's target is written so no
+    character in it can end it early (see :func:`link_target`)."""
     lines = ["**Sources**"]
     for c in citations:
-        title = (c.title or c.url).replace("[", "(").replace("]", ")")
-        line = f"{c.number}. [{title}]({c.url})"
-        if c.snippet:
-            line += f" — {shorten(c.snippet, 200)}"
+        title = (inert(c.title or "").strip() or c.url).replace("[", "(").replace("]", ")")
+        line = f"{c.number}. [{title}]({link_target(c.url)})"
+        snippet = shorten(inert(c.snippet or ""), 200)
+        if snippet:
+            line += f" — {snippet}"
         lines.append(line)
     return "\n".join(lines)
+
+
+# What may end or break a markdown link's target: brackets, parentheses, angle brackets, quotes,
+# backticks, backslashes and any white space or control character.
+_LINK_BREAKING = re.compile(r"""[()<>\[\]"'`\\\s\x00-\x1f\x7f]""")
+
+
+def link_target(url: str) -> str:
+    """``url`` as a markdown link's target: every character that could end it early (so that what
+    follows in the URL, "...a)[click](javascript:...)", reads as markdown) percent-encoded."""
+    return _LINK_BREAKING.sub(lambda m: quote(m.group(0), safe=""), url)
 
 
 def normalise_refs(text: str) -> str:
@@ -254,7 +269,28 @@ def keep_to_sources(text: str, sources: list[Citation]) -> KeptToSources:
     any page but a source's (the link text stays), link definitions, and ``[n]`` for sources that
     do not exist (n < 1 or n > the number of sources). A made-up link could carry data out of the
     conversation, and a ``[9]`` that looks like a citation would send a reader nowhere."""
-    known = {normalise_url(s.url) for s in sources}
+    unlinked, links, images = _unlinked(text, {normalise_url(s.url) for s in sources})
+    removed: list[int] = []
+
+    def keep(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        if 1 <= n <= len(sources):
+            return match.group(0)
+        removed.append(n)
+        return ""
+
+    return KeptToSources(_SPACED_REF.sub(keep, unlinked), removed, links, images)
+
+
+def inert(text: str) -> str:
+    """Page text shown as a source's title or snippet, with no live markup: no images (markdown
+    or HTML), no links (their text stays), no link definitions."""
+    return _unlinked(text, set())[0]
+
+
+def _unlinked(text: str, known: set[str]) -> tuple[str, int, int]:
+    """``text`` without images and without links to any page whose normalised URL is not in
+    ``known``; how many links and images went."""
     images = links = 0
 
     def image(match: re.Match[str]) -> str:
@@ -276,13 +312,4 @@ def keep_to_sources(text: str, sources: list[Citation]) -> KeptToSources:
 
     text = _HTML_IMAGE.sub(image, _MARKDOWN_IMAGE.sub(image, text))
     text = _LINK_DEFINITION.sub(link, _HTML_ANCHOR.sub(link, _MADE_LINK.sub(link, text)))
-    removed: list[int] = []
-
-    def keep(match: re.Match[str]) -> str:
-        n = int(match.group(1))
-        if 1 <= n <= len(sources):
-            return match.group(0)
-        removed.append(n)
-        return ""
-
-    return KeptToSources(_SPACED_REF.sub(keep, text), removed, links, images)
+    return text, links, images

@@ -16,6 +16,7 @@ from gatewise.catalog import Catalog
 from gatewise.config import Settings
 from gatewise.errors import ErrorCode, GatewiseError
 from gatewise.ledger.records import CACHE_HITS
+from gatewise.mcpkit.untrusted import defuse
 from gatewise.pipeline import CachePolicy, Call, Pipeline, SemanticPolicy, one_model
 from gatewise.pipeline.guarding import flagged_warnings, screen_untrusted, source_warnings
 from gatewise.routing.engine import FallbackExecutor
@@ -251,9 +252,11 @@ def synthesis_messages(question: str, sources: list[Citation], withheld: set[str
     its number, title and URL remain, so the numbering and the citations stay as they were: a
     fence inside the prompt would still put the injected instructions in front of the model."""
     withheld = withheld or set()
-    blocks = "\n\n".join(f"[{s.number}] {s.title or s.url}\nURL: {s.url}\n"
-                         f"{WITHHELD if s.url in withheld else s.snippet or ''}".rstrip()
-                         for s in sources)
+    # Page text that closed the block ("</sources>", in any disguise) would put what follows it
+    # outside: every such marker inside has its "<" escaped, as in the MCP output fences.
+    blocks = defuse("\n\n".join(f"[{s.number}] {s.title or s.url}\nURL: {s.url}\n"
+                                 f"{WITHHELD if s.url in withheld else s.snippet or ''}".rstrip()
+                                 for s in sources), "sources")
     return [{"role": "system", "content": SYNTHESIS_SYSTEM},
             {"role": "user", "content": f"Question: {question}\n\n<sources>\n{blocks}\n</sources>"}]
 

@@ -25,7 +25,7 @@ import jwt
 
 from gatewise.config import PROJECT_PATTERN, AuthConfig, JwtConfig
 from gatewise.serving.credentials import Credential
-from gatewise.upstream.http import tls_context
+from gatewise.upstream.http import guarded_transport
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class KeySet:
         limit = self.config.jwks_max_bytes
         body = bytearray()
         with anyio.fail_after(self.config.jwks_timeout_s):
-            async with httpx.AsyncClient(timeout=self.config.jwks_timeout_s, verify=tls_context(),
+            async with httpx.AsyncClient(timeout=self.config.jwks_timeout_s, transport=guarded_transport(),
                                          follow_redirects=False) as client, \
                     client.stream("GET", self.config.jwks_url, headers=ACCEPT_JSON) as reply:
                 reply.raise_for_status()

@@ -13,6 +13,7 @@ import email.utils
 import functools
 import json as jsonlib
 import logging
+import math
 import random
 import ssl
 import time
@@ -26,6 +27,7 @@ import pydantic_core
 from gatewise.config import Limits
 from gatewise.errors import ErrorCode, GatewiseError, error_from_response
 from gatewise.redact import remember, scrub
+from gatewise.upstream.decoding import ACCEPT_COMPRESSED, BoundedDecoding
 from gatewise.upstream.pool import ShardedTransport
 from gatewise.upstream.sse import iter_sse_json
 
@@ -40,24 +42,31 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 # json module httpx would use); its type goes with it, and a caller's own type still wins.
 _JSON_TYPE = {"Content-Type": "application/json"}
 _KEPT_URLS = 32  # parsed paths kept per client
+# The longest wait an upstream's Retry-After is taken at (a day); a rate-limited model's cool-down
+# lasts as long, so "1e20" must not take it out of every route for good.
+MAX_RETRY_AFTER_S = 86400.0
 _URL_TOO_LONG_HINT = ("Shorten the arguments that go into the URL (ids, filters, search terms): "
                       "a URL is limited to 64 KB.")
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """``Retry-After`` as seconds: either delta-seconds or an HTTP date."""
+    """``Retry-After`` as seconds: either delta-seconds or an HTTP date, at most
+    MAX_RETRY_AFTER_S. What is not a finite number ("nan", "inf", "1e400") counts as absent:
+    a pause of NaN seconds neither ends nor compares with any cap."""
     if not value:
         return None
     value = value.strip()
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, OverflowError):
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if not math.isfinite(seconds):
         return None
-    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
 
 @functools.cache
@@ -65,6 +74,13 @@ def tls_context() -> ssl.SSLContext:
     """The verifying TLS context every client of this process shares: building one loads the CA
     bundle (about 0.15 s), which each new client would otherwise pay again."""
     return httpx.create_ssl_context()
+
+
+def guarded_transport(*, accept: str = ACCEPT_COMPRESSED, **options: Any) -> BoundedDecoding:
+    """A connection pool for a client of its own (``options`` are httpx.AsyncHTTPTransport's),
+    verifying with the shared TLS context, whose answers are decoded in bounded pieces (see
+    :mod:`gatewise.upstream.decoding`). Every client of this package is built on one."""
+    return BoundedDecoding(httpx.AsyncHTTPTransport(verify=tls_context(), **options), accept=accept)
 
 
 @dataclass(frozen=True)
@@ -135,13 +151,15 @@ class HttpUpstream:
         """Made on first use: its TLS context loads the CA bundle, which a server need not wait
         for before it answers tools/list."""
         limits = self.limits
+        transport = BoundedDecoding(self._transport or ShardedTransport(limits.max_connections,
+                                                                        verify=tls_context()))
         return httpx.AsyncClient(
             base_url=self.base_url,
             headers=self._headers,
             timeout=self._full_timeout,
             limits=httpx.Limits(max_connections=limits.max_connections,
                                 max_keepalive_connections=limits.max_connections),
-            transport=self._transport or ShardedTransport(limits.max_connections, verify=tls_context()),
+            transport=transport,
             verify=tls_context(),
         )
 

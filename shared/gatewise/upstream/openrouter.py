@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pydantic_core
 
 from gatewise.config import Settings
-from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.errors import ErrorCode, GatewiseError, json_type
 from gatewise.redact import scrub_data
-from gatewise.upstream.http import HttpUpstream
+from gatewise.upstream.http import HttpUpstream, Response
 from gatewise.upstream.usage import reported_cost, usage_count
 
 
@@ -43,6 +44,17 @@ class ChatResult:
         return (self.raw.get("choices") or [{}])[0].get("message") or {}
 
     @classmethod
+    def from_reply(cls, reply: Response, *, source: str) -> ChatResult:
+        """A 2xx answer to a chat call: a JSON object, or an error saying what came instead (by its
+        shape and content type, never its text)."""
+        if not isinstance(reply.body, dict):
+            kind = reply.headers.get("content-type", "none")[:80]
+            raise GatewiseError(ErrorCode.UPSTREAM_ERROR,
+                                f"{source} answered HTTP {reply.status} with {_not_an_object(reply.body)} "
+                                f"(content type {kind!r}), not a chat completion")
+        return cls.from_body(reply.body, reply.elapsed_ms, source=source)
+
+    @classmethod
     def from_body(cls, body: Any, latency_ms: float, *, source: str = "the upstream") -> ChatResult:
         # A model never has reason to return a configured key: whatever part of the answer
         # echoes one (content, reasoning, citations, even the model id) is scrubbed here, before
@@ -62,16 +74,18 @@ class ChatResult:
             tokens_in=counts["prompt_tokens"] or 0,
             tokens_out=counts["completion_tokens"] or 0,
             cost_usd=reported_cost(usage, source=source),
-            provider=body.get("provider"),
+            provider=_str_or_none(body.get("provider")),
             latency_ms=latency_ms,
-            annotations=list(message.get("annotations") or []),
+            annotations=[note for note in _list(message.get("annotations")) if isinstance(note, dict)],
             search_requests=_search_requests(usage, source),
             unknown_tokens=tuple(name for name in _TOKEN_FIELDS
                                  if usage.get(name) is not None and counts[name] is None),
             raw=body,
         )
         try:
-            _check_answered(choice, message, str(body.get("model") or "the model")[:200])
+            model = str(body.get("model") or "the model")[:200]
+            _check_shapes(choice, message, model)
+            _check_answered(choice, message, model)
         except GatewiseError as exc:
             raise UnusableAnswer(exc, result) from None
         return result
@@ -105,6 +119,48 @@ def _first_choice(body: Any) -> dict[str, Any]:
         raise GatewiseError(ErrorCode.UPSTREAM_ERROR, "the upstream answer had no choices")
     first: dict[str, Any] = choices[0]
     return first
+
+
+def _not_an_object(body: Any) -> str:
+    """What a 2xx answer that is no JSON object was, in a few words (never its text). A body that
+    is not JSON arrives as the start of its text (see ``HttpUpstream``)."""
+    if isinstance(body, str):
+        if not body.strip():
+            return "an empty body"
+        try:
+            pydantic_core.from_json(body, allow_partial=True)
+        except ValueError:
+            return "a body that is not JSON"
+        return "JSON that was cut off"
+    return f"JSON that is {_type_name(body)}, not an object"
+
+
+# The fields of an answer's choice and message read beyond its text, and what each must be: a
+# later model would otherwise refuse them and blame the caller's arguments.
+_SHAPES: tuple[tuple[str, str, type, str], ...] = (
+    ("choice", "finish_reason", str, "text"),
+    ("message", "tool_calls", list, "an array of objects"),
+    ("message", "reasoning", str, "text"),
+    ("message", "annotations", list, "an array"),
+    ("message", "images", list, "an array"),
+)
+
+
+def _check_shapes(choice: Mapping[str, Any], message: Mapping[str, Any], model: str) -> None:
+    """Raise, naming the field, when the answer holds one of the wrong type."""
+    for where, name, wanted_type, wanted in _SHAPES:
+        value = (choice if where == "choice" else message).get(name)
+        if value is None:
+            continue
+        if not isinstance(value, wanted_type):
+            got = _type_name(value)
+        elif name == "tool_calls" and not all(isinstance(call, dict) for call in message[name]):
+            got = "an array holding something other than objects"
+        else:
+            continue
+        raise GatewiseError(ErrorCode.UPSTREAM_ERROR,
+                            f"{model} returned a malformed answer: its {where}.{name} was {got}, not "
+                            f"{wanted}; the answer was dropped.")
 
 
 def _check_answered(choice: Mapping[str, Any], message: Mapping[str, Any], model: str) -> None:
@@ -147,9 +203,24 @@ def _shape(content: Any) -> str:
         return "empty"
     if isinstance(content, list):
         return "a list with no text part"
-    if isinstance(content, dict):
-        return "an object, not text"
-    return f"a {'boolean' if isinstance(content, bool) else 'number'}, not text"
+    return f"{_type_name(content)}, not text"
+
+
+_WITH_ARTICLE = {"array": "an array", "object": "an object", "integer": "a number", "null": "null"}
+
+
+def _type_name(value: Any) -> str:
+    """A JSON value's type, as an error names it: "an array", "a number"."""
+    kind = json_type(value)
+    return _WITH_ARTICLE.get(kind, f"a {kind}")
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _search_requests(usage: Mapping[str, Any], source: str) -> int:
@@ -193,7 +264,7 @@ class OpenRouterClient(HttpUpstream):
     ) -> ChatResult:
         reply = await self.request("POST", "/chat/completions", json=dict(body), headers=headers,
                                    timeout_s=timeout_s, retries=retries, retry_on=retry_on)
-        return ChatResult.from_body(reply.body, reply.elapsed_ms, source=self.name)
+        return ChatResult.from_reply(reply, source=self.name)
 
     async def chat_stream(
         self, body: Mapping[str, Any], *, timeout_s: float | None = None,

@@ -57,7 +57,7 @@ class PortkeyGatewayClient(HttpUpstream):
             raise GatewiseError(ErrorCode.UNAUTHORIZED, "routing through Portkey needs PORTKEY_API_KEY")
         reply = await self.request("POST", "/chat/completions", json=dict(body), headers=headers,
                                    timeout_s=timeout_s, retries=retries, retry_on=retry_on)
-        base = ChatResult.from_body(reply.body, reply.elapsed_ms, source=self.name)
+        base = ChatResult.from_reply(reply, source=self.name)
         index = reply.headers.get("x-portkey-last-used-option-index")
         return PortkeyChatResult(
             **{f: getattr(base, f) for f in ChatResult.__dataclass_fields__},
