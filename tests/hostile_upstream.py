@@ -151,6 +151,18 @@ def _chat_answer(mode: str, model: str, keys: list[str]) -> Response:
     return _error(400, f"unknown hostile mode {mode!r}")
 
 
+def _endless_line() -> StreamingResponse:
+    """An event stream whose one line never ends: 64 KiB pieces of one data field, for ever."""
+    async def events() -> AsyncIterator[bytes]:
+        yield b'data: {"choices": [{"delta": {"content": "'
+        piece = b"x" * 65536
+        while True:
+            yield piece
+            await asyncio.sleep(0)
+
+    return StreamingResponse(events(), media_type="text/event-stream")
+
+
 def _sse(keys: list[str]) -> StreamingResponse:
     async def events() -> AsyncIterator[bytes]:
         chunk = {"choices": [{"delta": {"content": f"partial {keys[0]}"}}]}
@@ -204,7 +216,7 @@ class HostileUpstream:
         body = await request.json()
         model = str(body.get("model", ""))
         if body.get("stream"):
-            return _sse(_keys(request))
+            return _endless_line() if model.endswith("/endless_line") else _sse(_keys(request))
         return _chat_answer(model.rsplit("/", 1)[-1], model, _keys(request))
 
     async def _openrouter_other(self, request: Request) -> Response:

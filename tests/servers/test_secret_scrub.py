@@ -18,6 +18,7 @@ import random
 import re
 import subprocess
 import sys
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -470,6 +471,28 @@ async def _stream_through(settings: Settings) -> str:
         await client.aclose()
     assert seen and info.value.details.get("mid_stream")
     return json.dumps(seen) + str(info.value)
+
+
+async def test_a_stream_line_that_never_ends_is_cut_off_at_the_response_bound(
+        hostile: HostileUpstream, tmp_path: Path) -> None:
+    """A line is held only up to ``limits.max_response_bytes`` of stream: never the whole of a
+    line that does not end."""
+    settings = load_settings({}, data_dir=tmp_path, openrouter_api_key=OR_KEY,
+                             openrouter_base_url=f"{hostile.root_url}/api/v1",
+                             limits={"max_response_bytes": 4_000_000, "max_retries": 0, "deadline_s": 10})
+    client = OpenRouterClient(settings)
+    tracemalloc.start()
+    try:
+        with pytest.raises(GatewiseError) as info:
+            async for _ in client.chat_stream({**_chat("answer"), "model": "hostile/endless_line"}):
+                pass
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        await client.aclose()
+    assert info.value.code is ErrorCode.UPSTREAM_ERROR
+    assert "streamed answer passed 4,000,000 bytes; it was cut off" in info.value.message
+    assert peak < 3 * 4_000_000  # the line up to the bound, not the stream
 
 
 def test_a_stdio_server_process_keeps_keys_out_of_stderr(hostile: HostileUpstream, tmp_path: Path) -> None:

@@ -275,7 +275,7 @@ class HttpUpstream:
                     raw = await self._read(reply)
                     raise self._status_error(reply.status_code, _json_or_text(raw, reply.charset_encoding),
                                              reply.headers)
-                async for event in iter_sse_json(reply.aiter_lines()):
+                async for event in iter_sse_json(self._lines(reply)):
                     if time.monotonic() > deadline:
                         raise self._timeout_error(path)
                     yield event
@@ -318,6 +318,27 @@ class HttpUpstream:
                                 stream=httpx.ByteStream(content), extensions=extensions)
         request.read()  # its body at hand as httpx's own requests have it (request.content)
         return request
+
+    async def _lines(self, reply: httpx.Response) -> AsyncIterator[str]:
+        """A streamed answer's lines, refused once the stream passes ``max_response_bytes`` in
+        all: a line that never ends, or a stream that never stops, is not held in memory."""
+        limit, size = self.max_response_bytes, 0
+        line = bytearray()
+        async for chunk in reply.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise GatewiseError(ErrorCode.UPSTREAM_ERROR,
+                                    f"{self.name}'s streamed answer passed {limit:,} bytes; it was cut off",
+                                    hint="limits.max_response_bytes sets the bound.")
+            start = 0
+            while (end := chunk.find(b"\n", start)) != -1:
+                line += chunk[start:end]
+                yield line.decode("utf-8", "replace")
+                line.clear()
+                start = end + 1
+            line += chunk[start:]
+        if line:
+            yield line.decode("utf-8", "replace")
 
     async def _read(self, reply: httpx.Response) -> bytes:
         """The answer's body, decoded, refused past ``max_response_bytes`` as soon as that is
