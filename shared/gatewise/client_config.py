@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import stat
 import sys
 import sysconfig
@@ -188,10 +189,15 @@ def merge(existing: dict[str, Any], ours: dict[str, Any], client: Client, path: 
     return merged, changes
 
 
+# How clients write a reference to their own environment or an input: "${env:X}", "${X}", "${input:x}".
+_REFERENCE = re.compile(r"\$\{[^{}]{1,200}\}")
+
+
 def _merge_entry(old: Any, new: dict[str, Any]) -> tuple[dict[str, Any], str]:
     """An entry already in the file keeps what gatewise does not set: its own env variables, its
-    args, any other field (``disabled``, ``cwd``...). gatewise's values win for what it sets
-    (``type``, ``command``, its env variables), and each value they replace is named (a key's
+    args, any other field (``disabled``, ``cwd``...), and a value of its own (not a key) written
+    where gatewise writes a reference to the client's environment. gatewise's values win for what it sets
+    (``type``, ``command``, its env references), and each value they replace is named (a key's
     masked)."""
     if old is None:
         return new, "added"
@@ -204,10 +210,16 @@ def _merge_entry(old: Any, new: dict[str, Any]) -> tuple[dict[str, Any], str]:
     kept: list[str] = []
     env = old.get("env", {})
     if isinstance(env, dict):
-        entry["env"] = {**env, **new["env"]}
+        # gatewise writes only references to the client's environment: a value the user wrote in
+        # place of one (a config path) is theirs and stays, but a key written out is replaced by
+        # its reference, as keys belong in the environment or a config file, not here.
+        theirs = {var for var in env if var not in new["env"]
+                  or (var not in SECRETS and not _REFERENCE.fullmatch(str(env[var])))}
+        entry["env"] = {**env, **{var: value for var, value in new["env"].items() if var not in theirs}}
         replaced += [f"env {var} {_shown(var, env[var])} with {quoted(value, end=True)}"
-                     for var, value in new["env"].items() if var in env and env[var] != value]
-        kept += [f"env {var}" for var in env if var not in new["env"]]
+                     for var, value in new["env"].items()
+                     if var in env and var not in theirs and env[var] != value]
+        kept += [f"env {var}" for var in env if var in theirs]
     else:
         replaced.append("env (it was not a JSON object)")
     args = old.get("args", [])
@@ -312,9 +324,13 @@ def run_install(args: argparse.Namespace) -> int:
         else:
             old = read_existing(path)
             document, changes = merge(old.data if old else {}, ours, client, path)
-            backup = write_atomically(path, document, old)
-            saved = f" (previous file saved as {backup})" if backup else ""
-            print(f"gatewise install: wrote {len(servers)} server(s) to {path}{saved}", file=sys.stderr)
+            if old is not None and document == old.data:  # a re-run: no rewrite, no new backup
+                print(f"gatewise install: {path} already holds these entries; it was left unchanged",
+                      file=sys.stderr)
+            else:
+                backup = write_atomically(path, document, old)
+                saved = f" (previous file saved as {backup})" if backup else ""
+                print(f"gatewise install: wrote {len(servers)} server(s) to {path}{saved}", file=sys.stderr)
             for change in changes:
                 print(f"gatewise install: {change}", file=sys.stderr)
     except InstallError as exc:

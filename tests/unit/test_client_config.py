@@ -94,10 +94,10 @@ def test_write_merges_keeps_the_rest_and_backs_up(home: Path, capsys: pytest.Cap
     backups = list(path.parent.glob("mcp.json.*.bak"))
     assert len(backups) == 1 and backups[0].read_bytes() == old
     assert not list(path.parent.glob(".mcp.json.*"))  # no temporary file left behind
-    # Run again: the same entries, replaced rather than added twice, and a second backup.
+    # Run again: the same entries, not added twice; nothing changed, so no second backup.
     assert install("--client", "cursor", "--servers", "openrouter-search", "--write") == 0
     assert json.loads(path.read_text()) == written
-    assert len(list(path.parent.glob("mcp.json.*.bak"))) == 2
+    assert len(list(path.parent.glob("mcp.json.*.bak"))) == 1
     assert SECRET not in path.read_text()
 
 
@@ -195,15 +195,20 @@ def test_installing_again_replaces_only_what_gatewise_sets_and_names_each_value(
     entry = json.loads(path.read_text())["mcpServers"]["gatewise-routing-gateway"]
     assert entry["command"] == str(client_config.script_path("routing-gateway"))
     assert entry["args"] == ["--transport", "stdio"]
+    # a key written out gives way to its reference; the user's own config path stays
     assert entry["env"] == {"OPENROUTER_API_KEY": "${env:OPENROUTER_API_KEY}",
                             "PORTKEY_API_KEY": "${env:PORTKEY_API_KEY}",
-                            "GATEWISE_CONFIG": "${env:GATEWISE_CONFIG}", "TEAM": "ml"}
+                            "GATEWISE_CONFIG": "/home/me/keys.toml", "TEAM": "ml"}
     err = capsys.readouterr().err
     assert "command '/old/venv/bin/gatewise-routing-gateway' with '/" in err
     assert "env OPENROUTER_API_KEY sk-…cdef with '${env:OPENROUTER_API_KEY}'" in err  # the key masked
-    assert "env GATEWISE_CONFIG '/home/me/keys.toml' with '${env:GATEWISE_CONFIG}'" in err
-    assert "kept your env TEAM, args" in err
+    assert "kept your env GATEWISE_CONFIG, env TEAM, args" in err
     assert SECRET not in err and SECRET not in path.read_text()
+    # run again: nothing to change, so the file is not rewritten and no backup is added
+    before, backups = path.read_bytes(), sorted(path.parent.glob("*.bak"))
+    assert install("--client", "cursor", "--servers", "routing-gateway", "--write") == 0
+    assert f"{path} already holds these entries; it was left unchanged" in capsys.readouterr().err
+    assert path.read_bytes() == before and sorted(path.parent.glob("*.bak")) == backups
 
 
 def test_a_folder_that_cannot_be_written_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:

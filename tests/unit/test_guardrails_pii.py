@@ -156,6 +156,9 @@ def test_passports_are_found(text: str, expected: list[tuple[str, str]]) -> None
     "Order 533380006 shipped, ref C01X00T47",  # not said to be a passport's
     "passport photo 35x45mm, fee 75.50, expires 2030-05-12",
     "my passport was issued in 2019 in Madrid",
+    "Passport expiry 20300101",  # compact dates beside a passport: its expiry, its holder's birth
+    "passport holder name: JOHN SMITH, born 19740812",
+    "passport valid until 01052031",
 ])
 def test_passport_negatives(text: str) -> None:
     assert found(text) == []

@@ -5,8 +5,9 @@
   finding covers the zone's second line and its first line (the holder's names) when it stands
   just before;
 - as a number the text labels a passport's ("passport no. 533380006", a column headed
-  "Passport"): six to nine letters and digits, at least five of them digits. No issuer puts a
-  check digit in the number itself, so an unlabelled one is never taken for a passport's.
+  "Passport"): six to nine letters and digits, at least five of them digits, not a compact
+  date (an expiry or a birth date written beside it). No issuer puts a check digit in the
+  number itself, so an unlabelled one is never taken for a passport's.
 """
 
 from __future__ import annotations
@@ -38,8 +39,20 @@ def find_passports(text: str, lower: str) -> Iterator[Finding]:
     if labels.present:
         for m in _NUMBER.finditer(text):
             number = m.group()
-            if sum(c.isdigit() for c in number) >= _MIN_DIGITS and labels.said(m.start()):
+            if sum(c.isdigit() for c in number) >= _MIN_DIGITS and not _is_date(number) \
+                    and labels.said(m.start()):
                 yield Finding("PASSPORT", m.start(), m.end(), number.upper())
+
+
+def _is_date(number: str) -> bool:
+    """A compact date written beside a passport (its expiry, its holder's birth): 1900-2099
+    as YYYYMMDD or DDMMYYYY."""
+    if len(number) != 8 or not number.isdigit():
+        return False
+    for year, month, day in ((number[:4], number[4:6], number[6:]), (number[4:], number[2:4], number[:2])):
+        if year[:2] in ("19", "20") and 1 <= int(month) <= 12 and 1 <= int(day) <= 31:
+            return True
+    return False
 
 
 def _machine_readable(text: str) -> Iterator[Finding]:
