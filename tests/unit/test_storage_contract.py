@@ -231,6 +231,25 @@ async def test_alerts_fire_once_per_threshold_even_from_two_stores(open_budgets:
     assert len(alerts) == 6 and alerts[0].message.startswith("Budget alert: the global daily budget")
 
 
+async def test_a_threshold_a_lease_crosses_as_it_settles_reaches_its_last_call(open_budgets: Opener) -> None:
+    """Spend a lease charges as it settles can cross a threshold (its calls cost more than they
+    held, or others' spend rose meanwhile): the call that settled it reports the alert."""
+    clock = FakeClock(NOW)
+    cfg = BudgetsConfig(rules=[rule(10.0, on_exceed="warn")], alert_thresholds=[0.5], spend_lease_calls=4)
+    manager = await open_budgets(cfg, clock)
+    one = await manager.reserve(["global"], 1.0, "a")  # a lease of four such calls: 4.0 of 10.0
+    two = await manager.reserve(["global"], 1.0, "b")
+    assert one.lease_id is not None and two.lease_id == one.lease_id
+    assert (await manager.commit(one, 3.0)).alerts == ()  # in memory: nothing charged yet
+    three = await manager.reserve(["global"], 1.0, "c")  # no room left in the lease: it admits no more
+    assert three.lease_id != one.lease_id
+    settled = await manager.commit(two, 3.0)  # the lease's last call: it settles at 6.0
+    assert [a.threshold for a in settled.alerts] == [0.5]
+    assert [a.threshold for a in (await manager.commit(three, 1.0)).alerts] == []
+    (status,) = await manager.status("global")
+    assert status.spent_usd == pytest.approx(7.0) and status.reserved_usd == 0
+
+
 async def spent_alerts(manager: BudgetBackend, scopes: list[str], amount: float, rid: str) -> list[float]:
     result = await manager.commit(await manager.reserve(scopes, amount, rid), amount)
     return [a.threshold for a in result.alerts]

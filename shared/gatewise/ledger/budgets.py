@@ -179,10 +179,9 @@ class BudgetManager:
             raise ValueError("a downgrade verdict holds nothing to commit; reserve the cheaper call first")
         self._check_open()
         if reservation.lease_id is not None:
-            # In memory: the lease's own settle charges it. Its alerts come with that settle (the
-            # lease was sized to cross no threshold while its calls cost what they held).
-            first = self._leases.finish(reservation, cost)
-            return CommitResult(cost, settled_before=not first)
+            # In memory: the lease's own settle charges it, and the lease's last call reports
+            # the alerts that settle crosses.
+            return await self._leases.commit(reservation, cost)
         return await asyncio.shield(self._tasks.track(self._commit(reservation, cost)))
 
     async def release(self, reservation: Reservation) -> bool:
@@ -191,7 +190,7 @@ class BudgetManager:
             return False
         self._check_open()
         if reservation.lease_id is not None:
-            return self._leases.finish(reservation, None)
+            return self._leases.release(reservation)
         job = self._execute(self._store.release, reservation.ids, reservation.request_id)
         return await asyncio.shield(self._tasks.track(job))
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gatewise.ledger.budget_store import LEASE_PREFIX, Reservation
+from gatewise.ledger.budget_store import LEASE_PREFIX, Alert, CommitResult, Reservation
 from gatewise.ledger.tasks import BackgroundTasks
 
 __all__ = ["LEASE_PREFIX", "Lease", "LeaseDesk", "lease_end"]
@@ -123,17 +123,35 @@ class LeaseDesk:
         fresh = await asyncio.shield(taking)
         return fresh.admit(request_id, amount, self._clock()) if fresh is not None else None
 
-    def finish(self, reservation: Reservation, cost: float | None) -> bool:
-        """Close a call's share (``cost`` None: it failed); False when it was already closed."""
+    async def commit(self, reservation: Reservation, cost: float) -> CommitResult:
+        """Close a finished call's share. The last call of a lease that admits no more waits
+        for the lease's settlement and reports the alert thresholds it crossed (spend charged
+        there may pass one: other calls' committed spend rose while the lease was open)."""
+        first, settling = self._finish(reservation, cost)
+        alerts: tuple[Alert, ...] = ()
+        if settling is not None:
+            try:
+                settled = await asyncio.shield(settling)
+            except Exception:  # the settlement's own failure is not this call's
+                settled = None
+            alerts = settled.alerts if isinstance(settled, CommitResult) else ()
+        return CommitResult(cost, alerts, settled_before=not first)
+
+    def release(self, reservation: Reservation) -> bool:
+        """Close a failed call's share; False when it was already closed."""
+        return self._finish(reservation, None)[0]
+
+    def _finish(self, reservation: Reservation,
+                cost: float | None) -> tuple[bool, asyncio.Future[Any] | None]:
+        """Close a call's share (``cost`` None: it failed): whether it was still open, and the
+        lease's settlement when this call was the last of a lease that admits no more."""
         lease = self._leases.get(reservation.scopes)
         if lease is None or lease.hold.request_id != reservation.lease_id:
             lease = self._retired.get(reservation.lease_id or "")
         if lease is None:
-            return False  # its lease is settled: so was this call's share
+            return False, None  # its lease is settled: so was this call's share
         first = lease.finish(reservation.request_id, cost)
-        if lease.drained:
-            self._settle(lease)
-        return first
+        return first, self._settle(lease) if lease.drained else None
 
     async def settle_all(self, *, drain: bool = True) -> None:
         """Give back every lease: each is settled once its calls in flight finish
@@ -173,11 +191,11 @@ class LeaseDesk:
         if lease.drained:
             self._settle(lease)
 
-    def _settle(self, lease: Lease) -> None:
-        """Charge the lease what its calls cost (giving the rest back), once, in the background."""
+    def _settle(self, lease: Lease) -> asyncio.Future[Any] | None:
+        """Charge the lease what its calls cost (giving the rest back), once, in the background:
+        the task doing it, or None when it is settled already."""
         if self.shut or self._retired.pop(lease.hold.request_id, None) is None:
-            return
+            return None
         if lease.spent_usd > 0:
-            self._tasks.track(self._charge(lease.hold, lease.spent_usd))
-        else:
-            self._tasks.track(self._give_back(lease.hold))
+            return self._tasks.track(self._charge(lease.hold, lease.spent_usd))
+        return self._tasks.track(self._give_back(lease.hold))

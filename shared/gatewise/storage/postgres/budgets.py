@@ -270,9 +270,9 @@ class PostgresBudgets:
             raise ValueError("a downgrade verdict holds nothing to commit; reserve the cheaper call first")
         self._check_open()
         if reservation.lease_id is not None:
-            # In memory: the lease's own settle charges it, with the alerts it crosses.
-            first = self._leases.finish(reservation, cost)
-            return CommitResult(cost, settled_before=not first)
+            # In memory: the lease's own settle charges it, and the lease's last call reports
+            # the alerts that settle crosses.
+            return await self._leases.commit(reservation, cost)
         try:
             return await asyncio.shield(self._tasks.track(self._commit(reservation, cost)))
         except StorageUnavailable:
@@ -286,7 +286,7 @@ class PostgresBudgets:
             return False
         self._check_open()
         if reservation.lease_id is not None:
-            return self._leases.finish(reservation, None)
+            return self._leases.release(reservation)
         try:
             return await asyncio.shield(self._tasks.track(self._give_back(reservation)))
         except StorageUnavailable:
