@@ -370,6 +370,17 @@ TRAPS = [
     ("verbatim", "What does `git reset --hard` do?", "What does `git reset --soft` do?"),
     ("verbatim", "Translate to German: 'I am here'", "Translate to German: 'I  am  here'"),
     ("verbatim", "Is Polish spoken in Turkey?", "Is polish spoken in Turkey?"),
+    # another person by pronoun, another time asked about, another depth of answer
+    ("role", "What should I get him for his birthday?", "What should I get her for her birthday?"),
+    ("role", "Is he allowed to drive at 16?", "Is she allowed to drive at 16?"),
+    ("role", "How do I tell him I'm pregnant?", "How do I tell her I'm pregnant?"),
+    ("tense", "Who is the prime minister of the UK?", "Who was the prime minister of the UK?"),
+    ("tense", "Who's the CEO of Apple?", "Who was the CEO of Apple?"),
+    ("tense", "What is the capital of Kazakhstan?", "What was the capital of Kazakhstan?"),
+    ("tense", "Is the museum free?", "Was the museum free?"),
+    ("polarity", "Explain recursion simply", "Explain recursion in detail"),
+    ("polarity", "Give me a summary of the French revolution",
+     "Give me a detailed account of the French revolution"),
 ]
 
 PARAPHRASES = [
@@ -664,6 +675,13 @@ SAME_WORDS_FURTHER = [
     ("What's the weight limit for parcels?", "How heavy can a parcel be?"),
     ("What's the check-in time?", "When can I check in?"),
     ("How long does delivery take?", "When will my delivery arrive?"),
+    # the same time asked about, the same person, "simply" as merely
+    ("Who is the prime minister of the UK?", "Who's the UK prime minister?"),
+    ("Did the package arrive?", "Has the package arrived?"),
+    ("I was charged twice, how do I get a refund?", "I have been charged twice, how do I get a refund?"),
+    ("Is he allowed to drive at 16?", "Can he drive at 16?"),
+    ("How can I simply reset my password?", "How do I reset my password?"),
+    ("Why was my card declined?", "What's the reason my card was declined?"),
 ]
 
 # The same question built anew: some common words differ, and the embeddings agree closely.
@@ -683,6 +701,13 @@ REWORDED = [
 def test_each_trap_is_refused_by_its_gate(gate: str, cached: str, new: str) -> None:
     assert compare(analyse(cached), analyse(new)).refused == gate
     assert compare(analyse(new), analyse(cached)).refused == gate  # whichever side was cached
+
+
+def test_a_pronoun_on_one_side_only_is_no_other_person() -> None:
+    """A pet or a named person may be "him" on one side and nobody on the other."""
+    verdict = compare(*analyse_pair("Is chocolate poisonous to dogs?",
+                                    "My dog just ate some chocolate, is that dangerous for him?"))
+    assert verdict.refused != "role"
 
 
 @pytest.mark.parametrize(("cached", "new"), PARAPHRASES + SAME_WORDS)

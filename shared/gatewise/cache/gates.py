@@ -184,6 +184,9 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
     "encrypt": ("encrypt encode compress lock", "decrypt decode decompress"),
     "login": ("login signin", "logout signout"),
     "same": ("same similar identical", "different"),
+    # how much of an answer: "Explain recursion simply" is not "Explain recursion in detail"
+    "detail": ("brief briefly concise concisely simply summary summarise summarize",
+              "detail detailed thorough thoroughly depth comprehensive comprehensively extensively"),
     "public": ("public shared", "private personal"),
     "import": ("import", "export"),
     "push": ("push", "pull"),
@@ -914,6 +917,8 @@ def _kind(low: str, w: str, previous: str, following: str, how_long: bool) -> st
         return "content"  # an age asked for, not the opposite of new
     if low == "long" and previous in _UNITS_ASKED:
         return "stop"  # "two hours long" is two hours
+    if low == "simply" and previous in _BEFORE_PLAIN_SIMPLY:
+        return "stop"  # "can I simply reset it": merely, not how much of an answer
     if _polar_word(low, w) is not None:
         return "polar"
     if low == "work" and previous in _BEFORE_NOUN:
@@ -926,6 +931,10 @@ def _kind(low: str, w: str, previous: str, following: str, how_long: bool) -> st
         return "stop"
     return "content"
 
+
+# Words after which "simply" means merely ("I simply want", "can I simply cancel").
+_BEFORE_PLAIN_SIMPLY = word_set("i you we they he she it can could just to do does will would should "
+                                "may might must")
 
 # What may follow a particle ("zoom in on", "pour it out to", "turn it down"): not a noun phrase,
 # which makes "in" and "out" prepositions ("pay in euros").
@@ -1142,7 +1151,10 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
         return LexicalVerdict("negation")
     if not answer_kinds.same_question(cached, new):
         return LexicalVerdict("question")
-    if not _roles_agree(cached, new) or _swapped(cached, new) or _pronouns_traded(cached, new) \
+    if _other_time(cached, new):
+        return LexicalVerdict("tense")
+    if _other_person(cached, new) or not _roles_agree(cached, new) or _swapped(cached, new) \
+            or _pronouns_traded(cached, new) \
             or _asker_traded(cached, new) or _doer_changed(cached, new) or _subjects_traded(cached, new) \
             or _clause_doer_changed(cached, new) or whose.changed(cached, new):
         return LexicalVerdict("role")
@@ -1569,6 +1581,46 @@ _PRONOUNS = {"i": ("doer", 1), "we": ("doer", 1), "he": ("doer", 3), "she": ("do
              "me": ("object", 1), "us": ("object", 1), "him": ("object", 3), "them": ("object", 3),
              "my": ("owner", 1), "our": ("owner", 1), "mine": ("owner", 1), "your": ("owner", 2),
              "his": ("owner", 3), "their": ("owner", 3)}
+
+
+_MASCULINE = frozenset({"he", "him", "his", "himself"})
+_FEMININE = frozenset({"she", "her", "herself"})  # "hers" stems to "her"
+
+
+def _other_person(a: Features, b: Features) -> bool:
+    """Whether both questions speak of someone by pronoun, and not of the same: "What should I
+    get him?" is not "What should I get her?" (a pet may be "him" on one side only)."""
+    genders = [(bool(side.words & _MASCULINE), bool(side.words & _FEMININE)) for side in (a, b)]
+    return any(genders[0]) and any(genders[1]) and genders[0] != genders[1]
+
+
+# The form of "be" that asks the question (its first word, or the one after a wh-word) tells the
+# time asked about: "Who is the prime minister?" is not "Who was the prime minister?". "Do" and
+# "did" do not: "What's the reason my payment failed?" asks "Why did my payment fail?".
+_WH_WORDS = frozenset({"who", "what", "where", "when", "which", "how", "whom", "whose", "why"})
+_PAST_BE = frozenset({"wa", "were", "wasn't", "weren't"})  # "was" stems to "wa"
+_PRESENT_BE = frozenset({"is", "are", "am", "isn't", "aren't"})
+_WH_IS = re.compile(r"\b(?:who|what|where|when|which|how|why)['’]s\b", re.IGNORECASE)
+
+
+def _other_time(a: Features, b: Features) -> bool:
+    """Whether one question asks what is and the other what was, the first saying nothing of the
+    past ("What's the reason my card was declined?" asks "Why was my card declined?")."""
+    tenses = _asked_tense(a), _asked_tense(b)
+    if None in tenses or tenses[0] == tenses[1]:
+        return False
+    present = a if tenses[0] == "present" else b
+    return not any(word in _PAST_BE for word in present.sequence)
+
+
+def _asked_tense(side: Features) -> str | None:
+    """"past" or "present" for a question asked with a form of "be" ("was he...", "who is...",
+    "who's..."), None for one asked otherwise."""
+    sequence = side.sequence
+    for i, word in enumerate(sequence):
+        if (word in _PAST_BE or word in _PRESENT_BE) and (i == 0 or sequence[i - 1] in _WH_WORDS):
+            return "past" if word in _PAST_BE else "present"
+    return "present" if _WH_IS.search(side.written) else None
 
 
 def _pronoun_parts(side: Features) -> dict[str, set[int]]:

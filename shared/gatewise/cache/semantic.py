@@ -125,7 +125,9 @@ class Scope:
     def key(self, embedder: str) -> str:
         """The hash of everything that must be equal: the earlier turns count by their place and
         role only, as :meth:`history` holds their words, compared by meaning at lookup."""
-        frame = [turn.get("role") if _is_plain_turn(turn) else _as_read(turn) for turn in self.context]
+        # a plain turn's speaker's name counts: alice's earlier turn is not bob's
+        frame = [(turn["role"] if "name" not in turn else [turn["role"], turn["name"]])
+                 if _is_plain_turn(turn) else _as_read(turn) for turn in self.context]
         return cache_key("semantic:" + self.namespace, {
             "models": list(self.models), "params": dict(self.params), "context": frame,
             "project": self.project, "embedder": embedder})
@@ -190,7 +192,9 @@ _NOT_SERVED = {
     "polarity": "the closest stored question takes the other side of an opposite pair (enable/disable, "
                 "before/after...)",
     "question": "the closest stored question asks for another kind of answer (who, where, when, why)",
-    "role": "the closest stored question has words swapped across a direction word (from/to)",
+    "role": "the closest stored question has words swapped across a direction word (from/to), or "
+            "speaks of another person (he/she)",
+    "tense": "the closest stored question asks about another time (is/was)",
     "name": "the closest stored question names something this one does not",
     "rare_word": "the closest stored question differs in an uncommon word",
     "verbatim": "the closest stored question quotes or capitalises something otherwise (a quoted span, "

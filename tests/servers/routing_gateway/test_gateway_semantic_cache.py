@@ -180,6 +180,22 @@ async def test_a_conversation_with_tool_turns_is_never_served(ask: Asker, upstre
     assert upstream_calls(upstream) == 2
 
 
+async def test_another_speakers_question_is_never_theirs(ask: Asker, upstream: SandboxAdmin) -> None:
+    """A turn's `name` says who asks: alice's "What is my name?" is not bob's, asked last or
+    earlier in the conversation; the same speaker's paraphrase is still served."""
+    def turn(name: str, text: str) -> dict[str, Any]:
+        return {"messages": [{"role": "user", "content": text, "name": name}], "system": None}
+
+    earlier = [{"role": "user", "content": "Remember my name.", "name": "alice"},
+               {"role": "assistant", "content": "I will."}]
+    outs = await ask(turn("alice", "What is my name?"), turn("bob", "What is my name?"),
+                     turn("carol", "What's my name?"), turn("alice", "What's my name?"),
+                     {"messages": [*earlier, {"role": "user", "content": QUESTION}], "system": None},
+                     {"messages": [{**earlier[0], "name": "bob"}, earlier[1],
+                                   {"role": "user", "content": PARAPHRASE}], "system": None})
+    assert [o["cache_status"] for o in outs] == ["miss", "miss", "miss", "hit_semantic", "miss", "miss"]
+
+
 async def test_requests_with_images_are_never_served(ask: Asker, upstream: SandboxAdmin) -> None:
     image = {"images": [png_data_url()], "model": None}
     outs = await ask({"prompt": "What is in this picture?", **image},
