@@ -7,6 +7,7 @@ import gzip
 import json
 import random
 import re
+import socket
 import ssl
 import time
 import zlib
@@ -22,6 +23,7 @@ from gatewise.cache.embedders import UpstreamEmbedder
 from gatewise.catalog import Catalog
 from gatewise.config import Settings
 from gatewise.errors import ErrorCode, GatewiseError
+from gatewise.portkey.client import PortkeyAdminClient
 from gatewise.routing.analyze import estimated_tokens
 from gatewise.runtime import Runtime
 from gatewise.upstream.http import (
@@ -376,6 +378,60 @@ class _Recorder:
             pass
         finally:
             writer.close()
+
+
+class _HangUp(_Recorder):
+    """Reads each request whole, then closes the connection without an answer: the request may
+    have been applied."""
+
+    def __init__(self) -> None:
+        super().__init__(b"")
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raw_head = await reader.readuntil(b"\r\n\r\n")
+        length = re.search(rb"(?i)content-length: (\d+)", raw_head)
+        body = await reader.readexactly(int(length.group(1)) if length else 0)
+        self.requests.append(({}, body))
+        writer.close()
+
+
+@pytest.mark.parametrize(("retry_on", "sent"), [(None, 3), (frozenset({429}), 1)])
+async def test_a_request_lost_after_it_was_sent_is_resent_only_by_a_caller_that_resends_after_5xx(
+        settings: Settings, retry_on: frozenset[int] | None, sent: int) -> None:
+    """A write (which resends after 429 only, as a 5xx may have been applied) is not sent again
+    once its connection is lost after it went out; a read or a chat call is."""
+    recorder = _HangUp()
+    server = await asyncio.start_server(recorder.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server, HttpUpstream(f"http://127.0.0.1:{port}/api/v1", limits=settings.limits) as client:
+        with pytest.raises(GatewiseError) as info:
+            await client.request("POST", "/api-keys", json={"name": "ci"}, retries=2, retry_on=retry_on)
+    assert info.value.code is ErrorCode.UPSTREAM_ERROR and info.value.details == {"connection": True}
+    assert len(recorder.requests) == sent
+
+
+async def test_a_portkey_write_lost_after_it_was_sent_says_it_may_have_been_applied(
+        settings: Settings) -> None:
+    recorder = _HangUp()
+    server = await asyncio.start_server(recorder.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server, PortkeyAdminClient(f"http://127.0.0.1:{port}/v1", "pk-test-key",
+                                          limits=settings.limits) as client:
+        with pytest.raises(GatewiseError) as info:
+            await client.call("virtual_keys.create", body={"name": "ci", "provider": "openai"})
+    assert len(recorder.requests) == 1  # not sent again
+    assert "the change may have been applied" in info.value.message
+    assert info.value.hint.startswith("Check whether it was (list or get the item)")
+
+
+async def test_a_failed_connect_is_marked_as_never_sent(settings: Settings) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]  # nothing listens there once closed
+    async with HttpUpstream(f"http://127.0.0.1:{port}/api/v1", limits=settings.limits) as client:
+        with pytest.raises(GatewiseError) as info:
+            await client.request("POST", "/api-keys", json={}, retries=1, retry_on=frozenset({429}))
+    assert info.value.details == {"connect": True}
 
 
 async def _exchange(settings: Settings, recorder: _Recorder, *paths: str, **kwargs: Any) -> Any:

@@ -163,9 +163,11 @@ def _one_segment(name: str, value: str) -> bool:
 
 
 def _outcome_unknown(error: GatewiseError) -> None:
-    """A write that timed out after it was sent may have been applied: say so, rather than invite
-    a retry that could apply it twice. A connect timeout sent nothing and is left as it is."""
-    if error.code is ErrorCode.UPSTREAM_TIMEOUT and not error.details.get("connect"):
+    """A write that timed out, or lost its connection, after it was sent may have been applied:
+    say so, rather than invite a retry that could apply it twice. A failed connect sent nothing
+    and is left as it is."""
+    timed_out = error.code is ErrorCode.UPSTREAM_TIMEOUT and not error.details.get("connect")
+    if timed_out or error.details.get("connection"):
         error.message += "; the change may have been applied"
         error.hint = ("Check whether it was (list or get the item) before sending it again: a "
                       "repeat could apply it twice.")

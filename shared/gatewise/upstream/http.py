@@ -383,16 +383,22 @@ class HttpUpstream:
             return GatewiseError(ErrorCode.INVALID_INPUT,
                                  f"the request to {self.name} could not be sent: {reason}")
         if isinstance(exc, httpx.TransportError):
+            # A failed connect sent nothing; a connection lost later may have delivered the request.
+            sent = "connect" if isinstance(exc, httpx.ConnectError) else "connection"
             return GatewiseError(ErrorCode.UPSTREAM_ERROR, f"could not reach {self.name}: {reason}",
-                                 hint=self.hints.get(ErrorCode.UPSTREAM_ERROR), details={"connection": True})
+                                 hint=self.hints.get(ErrorCode.UPSTREAM_ERROR), details={sent: True})
         # An answer that could not be decoded, or a redirect loop.
         return GatewiseError(ErrorCode.UPSTREAM_ERROR, f"{self.name} answered unusably: {reason}",
                              hint=self.hints.get(ErrorCode.UPSTREAM_ERROR))
 
 
 def _worth_retrying(exc: GatewiseError, statuses: frozenset[int]) -> bool:
-    if exc.details.get("connection") or exc.details.get("connect"):
+    if exc.details.get("connect"):
         return True  # the request never reached the upstream: always safe to send again
+    if exc.details.get("connection"):
+        # Lost after it may have been delivered: sent again only by a caller that resends after
+        # a server error too (not a write, whose 5xx may have been applied).
+        return any(status >= 500 for status in statuses)
     return exc.status in statuses
 
 
