@@ -53,9 +53,16 @@ def tool_result(result: BaseModel,
     """A tool's answer: ``result`` dumped once, as structured content and as the content blocks
     ``render`` makes of it (by default its JSON text)."""
     # Scrubbed before the text is made of it: a text made only of clean strings is clean too.
-    data = encodable(scrub_data(dump(result)))
-    content: list[ContentBlock] = render(data) if render else [TextContent(type="text", text=json_text(data))]
-    return CallToolResult(content=content, structured_content=data)
+    data = scrub_data(dump(result))
+    if render is not None:
+        data = encodable(data)
+        return CallToolResult(content=render(data), structured_content=data)
+    try:  # the text is the one serialisation that shows whether the data can be written at all
+        text = json_text(data)
+    except pydantic_core.PydanticSerializationError:
+        data = _repaired(data)
+        text = json_text(data)
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
 
 
 def encodable(data: dict[str, Any]) -> dict[str, Any]:

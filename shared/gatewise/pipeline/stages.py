@@ -335,12 +335,10 @@ class Upstream:
 def _billed(error: GatewiseError, call: Call[Any]) -> GatewiseError:
     """A failed call's error, saying what its unusable answers cost when they cost anything: the
     caller can then match the ledger and budgets, which charge it."""
-    if call.upstream_cost_usd <= 0:
-        return error
-    return GatewiseError(error.code, f"{error.message} The unusable answers cost "
-                                     f"{format_usd(call.upstream_cost_usd)} (request {call.request_id}).",
-                         hint=error.hint, retry_after=error.retry_after, status=error.status,
-                         details=error.details)
+    if call.upstream_cost_usd > 0:
+        error.message += (f" The unusable answers cost {format_usd(call.upstream_cost_usd)} "
+                          f"(request {call.request_id}).")
+    return error
 
 
 def attempt_cost(runtime: Runtime, call: Call[Any], model: str, result: ChatResult) -> float:
