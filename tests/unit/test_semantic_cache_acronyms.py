@@ -58,8 +58,8 @@ def test_text_stays_as_written_without_a_spelt_out_match(text: str, other: str) 
 
 
 def test_the_gates_read_the_spelt_out_words() -> None:
-    cached, new = "How do I turn off two-factor authentication?", "How can I disable 2FA?"
-    # Read apart, "2FA" is a code that the other side lacks.
+    cached, new = "What is the annual percentage rate on the loan?", "What is the APR on the loan?"
+    # Read apart, "APR" is a code that the other side lacks.
     assert compare(analyse(cached), analyse(new)).refused == "value"
     for a, b in ((cached, new), (new, cached)):
         assert compare(*analyse_pair(a, b)).refused is None

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gatewise.cache import word_senses
+from gatewise.cache import countries, word_senses
 from gatewise.cache.answer_kinds import same_question
 from gatewise.cache.embedders import LocalEmbedder
 from gatewise.cache.gates import analyse, analyse_pair, compare, embedding_text, says_nothing, stem
@@ -381,6 +381,18 @@ TRAPS = [
     ("polarity", "Explain recursion simply", "Explain recursion in detail"),
     ("polarity", "Give me a summary of the French revolution",
      "Give me a detailed account of the French revolution"),
+    # a country said by its people's name is still one country; a conversion keeps its direction;
+    # a maker's name is dropped only before the product the other side names alone
+    ("name", "Do I need a visa for Japan as a US citizen?",
+     "Do I need a visa for Japan as a British citizen?"),
+    ("name", "Is a French driving licence valid in Spain?", "Is a German driving licence valid in Spain?"),
+    ("value", "What's 30 degrees Celsius in Fahrenheit?", "30 fahrenheit in celsius"),
+    ("name", "How do I set up Apple Pay with my card?", "How do I set up Google Pay with my card?"),
+    ("value", "How much sleep does a five-year-old need?", "How much sleep does a 6 year old need?"),
+    ("value", "What's the minimum wage for workers aged 21 and over?",
+     "What's the minimum wage for workers aged 18 and over?"),
+    ("value", "How many miles is a 5K run?", "How many miles is a 10K run?"),
+    ("value", "When did WW1 end?", "When did the Second World War end?"),
 ]
 
 PARAPHRASES = [
@@ -561,6 +573,23 @@ SAME_WORDS = [
     # other names of one country, an age written two ways, "legal" as "allowed"
     ("What's the legal drinking age in the US?", "What's the legal drinking age in America?"),
     ("Can an 18-year-old buy alcohol in the UK?", "Is it legal to buy alcohol at 18 in the UK?"),
+    ("How much sleep does a 5 year old need?", "How much sleep does a five-year-old need?"),
+    ("Do I need a visa to visit Japan as a US citizen?",
+     "As an American citizen, do I need a visa to visit Japan?"),
+    ("How do I renew my UK passport online?", "How do I renew my British passport online?"),
+    ("What's the minimum wage for workers aged 21 and over?",
+     "What's the minimum wage for workers aged 21+?"),
+    # a temperature, a weight, a race and a war said two ways; other names of one product
+    ("What is 180 C in Fahrenheit?", "What is 180 degrees celsius in fahrenheit?"),
+    ("How many ounces are in a pound?", "How many oz are in 1 lb?"),
+    ("How many miles is a 5K run?", "How many miles is a five kilometre run?"),
+    ("When did the Second World War end?", "When did WW2 end?"),
+    ("How do I turn on two-factor authentication?", "How do I turn on 2FA?"),
+    ("How do I take a screenshot on Windows 11?", "How do I take a screenshot on win 11?"),
+    ("How do I clear my browser cache in Chrome?",
+     "How do I clear my browser cache in Google Chrome?"),
+    ("How do I connect my AirPods to an Android phone?",
+     "How do I connect Apple AirPods to an Android phone?"),
     # expressions read as the word they mean, and compounds as their head
     ("Are dogs allowed in the restaurant?", "Is the restaurant dog-friendly?"),
     ("When will my broadband be activated?", "When will my broadband go live?"),
@@ -1146,3 +1175,18 @@ async def test_a_dictionary_word_with_the_same_sense_hits_and_a_sibling_misses(c
     assert found.hit is not None and found.hit.value == {"answer": "mend"}
     found = await cache.lookup(scope, "Can I replace the strap on my watch?")
     assert found.hit is None and found.refused in ("content", "rare_word")
+
+
+@pytest.mark.parametrize(("written", "read"), [
+    ("I'm American and a US citizen", "I'm USA and a USA citizen"),
+    ("a british passport holder", "a UK passport holder"),
+    ("I speak Polish", "I speak Poland"),
+    # a continent's people, a fixed name, and the verb are not the country
+    ("South American food", "South American food"),
+    ("Do you take American Express?", "Do you take American Express?"),
+    ("How do I make French toast?", "How do I make French toast?"),
+    ("Polish my shoes", "Polish my shoes"),
+    ("How do I polish a floor?", "How do I polish a floor?"),
+])
+def test_a_country_is_read_by_its_name(written: str, read: str) -> None:
+    assert countries.rewrite(written) == read

@@ -1139,7 +1139,8 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
         return LexicalVerdict("content")
     # a unit asked in on one side only asks what "how long" or "how often" does; two units differ
     if not _same_values(cached.values, new.values) \
-            or (cached.units and new.units and cached.units != new.units):
+            or (cached.units and new.units and cached.units != new.units) \
+            or _converted_from(cached) != _converted_from(new):
         return LexicalVerdict("value")
     if cached.negations != new.negations:
         return LexicalVerdict("negation")
@@ -1211,9 +1212,23 @@ def _unsaid_defaults(a: frozenset[str], b: frozenset[str]) -> tuple[frozenset[st
     if not a & _AGE_GROUPS:
         b -= {"adult"}
     scales_a, scales_b = a & _SCALES, b & _SCALES
+    # a degree of a named scale says no more than the scale
+    a, b = a - ({"degree"} if scales_a else set()), b - ({"degree"} if scales_b else set())
     if len(scales_a) <= 1 and len(scales_b) <= 1 and not (scales_a and scales_b and scales_a != scales_b):
         a, b = a - _TEMPERATURE, b - _TEMPERATURE
     return a, b
+
+
+_SCALE_SAID = re.compile(r"\b(?:celsius|centigrade|fahrenheit)\b|(?<=\d)[CF]\b|°\s*[CF]\b", re.IGNORECASE)
+
+
+def _converted_from(side: Features) -> str | None:
+    """The scale a question that names both converts from (the first it names): "30C in
+    Fahrenheit" is not "30F in Celsius"."""
+    if not side.values >= _SCALES:
+        return None
+    first = _SCALE_SAID.search(quantities.canonical(side.written))
+    return first[0].lstrip("° ")[0].lower() if first else None
 
 
 def _same_values(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -1470,7 +1485,24 @@ def _particle(word: str) -> bool:
 def _said_by_the_other(side: Features, other: Features) -> frozenset[str]:
     """The words of ``side`` that ``other`` says in its own way: the kind of answer it asks for,
     what kind of thing a name both say is, whether taking something is safe."""
-    return answer_kinds.answered_words(side, other) | _kind_of_name(side, other) | _safe_to_take(side, other)
+    return answer_kinds.answered_words(side, other) | _kind_of_name(side, other) | _maker_of(side, other) \
+        | _safe_to_take(side, other)
+
+
+# Makers whose name often opens a product's ("Google Chrome", "Apple AirPods", "BBC iPlayer").
+_MAKERS = word_set("google apple microsoft amazon samsung sony bbc adobe")
+
+
+def _maker_of(side: Features, other: Features) -> frozenset[str]:
+    """The maker's name that opens a product's name in ``side`` where ``other`` names the product
+    alone: "Google Chrome" is "Chrome". Against another maker's product of the same name
+    ("Apple Pay" / "Google Pay") both makers stand unmatched, and the name gate refuses."""
+    if (other.names & _MAKERS) - side.names:
+        return frozenset()
+    words = side.sequence
+    return frozenset(word for word, following in pairwise(words)
+                     if word in _MAKERS and word in side.names and word not in other.names
+                     and following in side.names and following in other.names)
 
 
 # What a name is, said after it: "my Mac computer" is "my Mac", "my Netflix subscription" "Netflix".

@@ -116,6 +116,27 @@ _SCALED = re.compile(rf"(?<![:.])\b(?P<n>{_COUNT})(?P<scales>(?:[\s-]+(?:{'|'.jo
                      rf"(?:\s+and\s+(?P<rest>\d{{1,2}}|{'|'.join(_SMALL)})\b)?", re.IGNORECASE)
 # A count word joined to what it counts: "a two-kilogram chicken", "a three-bedroom flat".
 _COUNT_JOINED = re.compile(rf"\b(?P<n>{'|'.join(_SMALL | _SCALES)})-(?=[a-z])", re.IGNORECASE)
+# An age, in digits or words: "an 18-year-old", "a five year old", "aged 21" and "at 18" ask about
+# one age (a child "aged 2 months" is not two).
+_IN_WORDS = "|".join(sorted(_SMALL, key=len, reverse=True))
+_AGE_NUMBER = rf"\d{{1,3}}|(?:{'|'.join(_TENS)})[\s-](?:{'|'.join(_UNITS)})|{_IN_WORDS}"
+_AGE = re.compile(rf"\b(?P<n>{_AGE_NUMBER})[\s-]+years?[\s-]+olds?\b"
+                  rf"|\b(?:aged|at the age of|at age)\s+(?P<m>{_AGE_NUMBER})\b(?![\s-]+(?:{_UNIT})s?\b)",
+                  re.IGNORECASE)
+# "21 and over", "18 or older", "65+": the age and every one past it, one way.
+_AND_OVER = re.compile(r"\b(?P<n>\d{1,3})(?:\s*\+|\s+(?:and|or)\s+(?:over|above|older|up|upwards))(?![\w+])",
+                       re.IGNORECASE)
+# A temperature's scale by its letter: "180 C", "180°C" and "180 degrees C" are "180C", as
+# "180 celsius" is read; "degrees F" without a number is Fahrenheit. The letters count only in
+# capitals after a number or a degree ("50c" is fifty cents).
+_SCALE_LETTER = re.compile(r"(?<=\d)\s*(?:°\s*|\s+deg(?:ree)?s?\s+)?(?-i:(?P<after>[CF]))\b(?![.'’]\w)"
+                           r"|(?<=\d)\s*°\s*(?P<sign>[cf])\b"
+                           r"|\bdeg(?:ree)?s?\s+(?P<scale>[cf])\b(?![.'’]\w)", re.IGNORECASE)
+_SCALE_NAMES = {"c": "celsius", "f": "fahrenheit"}
+# A race by its distance: "a 5K run", "the 10k" are kilometres (an amount of money carries its sign).
+_RACE = re.compile(r"(?<![£$€\d.])\b(?P<n>\d{1,3})k\b"
+                   r"(?=(?:\s+(?:run|race|fun run|runs|races|walk|time|training|plan))?"
+                   r"\s*(?:[?.!,;]|$|\b(?:run|race|in|for|under|training|plan)\b))", re.IGNORECASE)
 _LARGEST = 1e18
 _THOUSANDS = re.compile(r"(?P<sign>[£$€])\s?(?P<n>\d{1,6}(?:\.\d{1,3})?)k\b", re.IGNORECASE)
 _PENNIES = re.compile(r"(?P<amount>[£$€]\d{1,9})\.(?:(?P<tenths>[1-9])0|00)\b")
@@ -275,8 +296,13 @@ def _year_in_words(match: re.Match[str]) -> str:
     return str(century * 100 + _TENS[match["tens"].lower()] + _UNITS.get((match["unit"] or "").lower(), 0))
 
 
-def _pound_weight(match: re.Match[str]) -> str:
-    if not (match["verb"] or match["of"]):
+# Another measure of weight in the question makes "a pound" one too ("How many ounces are in a
+# pound?").
+_OTHER_WEIGHT = re.compile(r"\b(?:ounces?|oz|lbs?|kilos?|kilograms?|kg|grams?|g|stones?)\b", re.IGNORECASE)
+
+
+def _pound_weight(match: re.Match[str], weighed: bool) -> str:
+    if not (match["verb"] or match["of"] or weighed):
         return match[0]
     return f"{match['verb'] or ''}{_digits(_count(match['n']))} lb{match['of'] or ''}"
 
@@ -334,9 +360,26 @@ def _vulgar(match: re.Match[str]) -> str:
     return _digits(float(match["whole"] or 0) + unicodedata.numeric(match["fraction"]))
 
 
+def _age(match: re.Match[str]) -> str:
+    said = " ".join((match["n"] or match["m"]).lower().replace("-", " ").split())
+    if said.isdigit():
+        return said
+    tens, _, unit = said.partition(" ")
+    return str(_SMALL[tens] + _UNITS.get(unit, 0))
+
+
+def _scale_letter(match: re.Match[str]) -> str:
+    if match["scale"]:
+        return _SCALE_NAMES[match["scale"].lower()]
+    return (match["after"] or match["sign"]).upper()
+
+
 def canonical(text: str) -> str:
     """``text`` with its numbers, periods and rates written one way (see the module's docstring)."""
     text = _FRACTION_SLASH.sub("/", _VULGAR.sub(_vulgar, text))
+    text = _AND_OVER.sub(lambda m: m["n"] + "+", _AGE.sub(_age, text))
+    text = _SCALE_LETTER.sub(_scale_letter, text)
+    text = _RACE.sub(lambda m: m["n"] + " km", text)
     for pattern, replacement in _NAMED:
         text = pattern.sub(replacement, text)
     text = _SAID_TIME.sub(_said_time, text)
@@ -366,5 +409,6 @@ def canonical(text: str) -> str:
     text = _LENGTH.sub(_length, text)
     text = _EVERY.sub(_every, text)  # a count of months a length just wrote ("every a year")
     text = _ONE_MEASURE.sub(lambda m: f"{_digits(_count(m['n']))} {m['unit']}", text)
-    text = _POUND_WEIGHT.sub(_pound_weight, text)
+    weighed = bool(_OTHER_WEIGHT.search(text))
+    text = _POUND_WEIGHT.sub(lambda m: _pound_weight(m, weighed), text)
     return _day_first(_SHORT_DATE.sub(_whole_date, text))

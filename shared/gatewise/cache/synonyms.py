@@ -20,6 +20,8 @@ from functools import cache
 
 import regex
 
+from gatewise.cache import countries
+
 # One group a line: its name, then its words (base forms; inflections are found by the stem).
 # The groups from "enable" on say one side of an opposite pair in other words: a side alone is no
 # synonym ("legal" is not "safe", nor "receive" "deposit").
@@ -164,8 +166,7 @@ taxi: taxi cab
 lift: lift elevator
 motorway: motorway highway
 maths: maths math
-usa: usa america
-uk: uk britain
+ounce: ounce oz
 enable: enable activate
 disable: disable deactivate
 start: start begin launch
@@ -276,6 +277,17 @@ _PHRASES = (
     (r"\bcost(?:s|ing)? less\b", "are cheaper"),
     # "put my membership on hold" pauses it
     (r"\bput(?:s|ting)?\b((?: [\w'’]+){1,3}) on hold\b", r"pause\1"),
+    # Other names of one product, place or thing
+    (r"\b(?:two|2)[ -](?:factor|step)(?: authentication| auth| verification)?\b", "2FA"),
+    (r"\b(?:second world war|world war (?:2|two|ii))\b|\bww ?(?:2|ii)\b", "WW2"),
+    (r"\b(?:first world war|world war (?:1|one|i))\b|\bww ?(?:1|i)\b", "WW1"),
+    (r"\bms (?=(?:word|excel|office|teams|outlook|powerpoint|access|edge)\b)", "Microsoft "),
+    (r"\bwin ?(?=(?:7|8|8\.1|10|11)\b)", "Windows "),
+    (r"\bnyc\b|\bnew york city\b", "New York"),
+    (r"\bgoogle mail\b", "Gmail"),
+    (r"\b(?:the )?london underground\b", "the Tube"),
+    (r"\bmacbooks?\b(?! (?:air|pro)\b)", "Mac"),
+    (r"\bpsn\b", "PlayStation"),
     # American and British names of one thing
     (r"\bchecking account(s?)\b", r"current account\1"),
     (r"\bfaucet(s?)\b", r"tap\1"),
@@ -313,11 +325,6 @@ _PHRASES = (
     (r"\b(?:go|goes|went|going|gone) live\b", "activated"),
     # A place that welcomes dogs or pets allows them ("user-friendly" says nothing of the kind).
     (r"\b(dog|pet)s?[ -]friendly\b", r"\1s allowed"),
-    # An age: "an 18-year-old" asks what "at 18" does.
-    (r"\b(\d+)[ -]years?[ -]old\b|\b(?:aged|at the age of|at age)\s+(\d{1,3})\b", r"\1\2"),
-    # Other names of one country ("US" only in capitals: "us" is a pronoun).
-    (r"\bunited states(?: of america)?\b|(?-i:\bU\.S\.(?:A\.)?|\bUSA?\b)", "USA"),
-    (r"\bunited kingdom\b|\bgreat britain\b|(?-i:\bU\.K\.)", "UK"),
     # Asking whether one must ("Do I need a visa?", "Do I have to work from home?") is not
     # asking whether one may ("Can I work from home?"): the requirement is spelled out, and who
     # must is kept ("Do I need to tell my landlord?" is not "Does my landlord need to tell me?").
@@ -528,7 +535,7 @@ def _as_should(m: re.Match[str]) -> str:
 
 def rewrite(text: str) -> str:
     """``text`` with the expressions above replaced by the word they mean."""
-    text = _WH_NECESSITY.sub(_as_should, text)
+    text = _WH_NECESSITY.sub(_as_should, countries.rewrite(text))
     return _PHRASE_PATTERN.sub(lambda m: m.expand(_REPLACEMENTS[int(str(m.lastgroup)[1:])]), text)
 
 
