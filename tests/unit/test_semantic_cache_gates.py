@@ -590,6 +590,11 @@ SAME_WORDS = [
      "How do I clear my browser cache in Google Chrome?"),
     ("How do I connect my AirPods to an Android phone?",
      "How do I connect Apple AirPods to an Android phone?"),
+    # where one deals with an office is how; short forms
+    ("How do I give you my meter reading?", "Where do I give you my meter reading?"),
+    ("How do I book my practical driving test?", "Where do I go to book my practical driving test?"),
+    ("How many grams are in a cup of flour?", "How many g in a cup of flour?"),
+    ("How do I restart my router?", "How do I restart my router pls"),
     # expressions read as the word they mean, and compounds as their head
     ("Are dogs allowed in the restaurant?", "Is the restaurant dog-friendly?"),
     ("When will my broadband be activated?", "When will my broadband go live?"),

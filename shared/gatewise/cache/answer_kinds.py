@@ -203,6 +203,8 @@ def _done_through_a_channel(side: gates.Features, opener: str) -> bool:
     submit a meter reading?" does; not a verb done at a place ("Where can I park?", "Where do I
     vote?", "Where can I charge my car?")."""
     words = side.sequence
+    if words[3:5] == ("go", "to"):  # "Where do I go to renew my licence?"
+        words = words[:3] + words[5:]
     return words[:1] == (opener,) and words[1:2] != () and words[1] in gates.auxiliaries() \
         and words[2:3] in _ASKER and words[3:4] != () and words[3] in _channel_verbs()
 
@@ -213,7 +215,7 @@ def _channel_verbs() -> frozenset[str]:
     not at import)."""
     return frozenset(gates.stem(w) for w in gates.word_set(
         "pay submit send report apply book order register renew download upload enter claim request "
-        "cancel lodge file top"))
+        "cancel lodge file top give arrange make update change"))
 
 
 def _names_quantity(side: gates.Features, other: gates.Features) -> bool:

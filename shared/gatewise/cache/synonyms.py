@@ -337,6 +337,11 @@ _PHRASES = (
     # weeks ...?" ask for two counts.
     (r"\bhow many (?:working |business )?(minutes|hours|days|weeks|months|years)"
      r"(?= (?:does|do|did|will|would|should|is|are|to|until|till|before)\b)", r"how long \1"),
+    # units and courtesies shortened
+    (r"\bhow many mins\b", "how many minutes"),
+    (r"\bhow many g\b", "how many grams"),
+    (r"\b(?:pls|plz)\b", "please"),
+    (r"\bthx\b", "thanks"),
     # "Where can I find out my score" asks how to check it, not for a place; so does "where can I
     # see my statements" ask how to see one's own things ("where can I find a pharmacy" or "where
     # can I park" still ask for a place).
