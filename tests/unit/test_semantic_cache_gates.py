@@ -393,6 +393,7 @@ TRAPS = [
      "What's the minimum wage for workers aged 18 and over?"),
     ("value", "How many miles is a 5K run?", "How many miles is a 10K run?"),
     ("value", "When did WW1 end?", "When did the Second World War end?"),
+    ("negation", "Does the app work offline?", "Does the app work without wifi?"),  # mobile data is online
 ]
 
 PARAPHRASES = [
@@ -595,6 +596,7 @@ SAME_WORDS = [
     ("How do I book my practical driving test?", "Where do I go to book my practical driving test?"),
     ("How many grams are in a cup of flour?", "How many g in a cup of flour?"),
     ("How do I restart my router?", "How do I restart my router pls"),
+    ("Does the app work offline?", "Does the app work without an internet connection?"),
     # expressions read as the word they mean, and compounds as their head
     ("Are dogs allowed in the restaurant?", "Is the restaurant dog-friendly?"),
     ("When will my broadband be activated?", "When will my broadband go live?"),

@@ -337,6 +337,9 @@ _PHRASES = (
     # weeks ...?" ask for two counts.
     (r"\bhow many (?:working |business )?(minutes|hours|days|weeks|months|years)"
      r"(?= (?:does|do|did|will|would|should|is|are|to|until|till|before)\b)", r"how long \1"),
+    # without a connection is offline (without wifi is not: mobile data may still connect)
+    (r"\b(?:without|with no|with no access to) (?:an? )?(?:internet|web|network)(?: connection| access)?\b"
+     r"|\b(?:without|with no) (?:a )?connection\b", "offline"),
     # units and courtesies shortened
     (r"\bhow many mins\b", "how many minutes"),
     (r"\bhow many g\b", "how many grams"),
