@@ -211,3 +211,9 @@ def test_writing_one_way_is_stable_and_bounded(text: str) -> None:
     once = canonical(text)
     assert canonical(once) == once
     assert len(once) <= 4 * len(text) + 20
+
+
+def test_a_half_of_the_day_said_again_after_its_words_is_read_once() -> None:
+    # "12pm in the morning pm" left a stray "pm" that a second reading took as another time
+    once = canonical("noon in the morning pm")
+    assert once == "12:00" and canonical(once) == once

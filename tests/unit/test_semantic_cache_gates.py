@@ -394,6 +394,14 @@ TRAPS = [
     ("value", "How many miles is a 5K run?", "How many miles is a 10K run?"),
     ("value", "When did WW1 end?", "When did the Second World War end?"),
     ("negation", "Does the app work offline?", "Does the app work without wifi?"),  # mobile data is online
+    # ages and counts in words trading places, temperatures their scales; a language is no
+    # country; a nationality is no place one is in; a product named by a word may be another maker's
+    ("role", "Is it safe for a ten year old to take two pills?",
+     "Is it safe for a two year old to take ten pills?"),
+    ("value", "Is 80 F hotter than 20 C?", "Is 20 F hotter than 80 C?"),
+    ("name", "Is Portuguese similar to Spanish?", "Is Portugal similar to Spain?"),
+    ("content", "I'm Indian, do I need a visa for the US?", "I'm in India, do I need a visa for the US?"),
+    ("name", "Does Google Wallet work on iPhone?", "Does Wallet work on iPhone?"),
 ]
 
 PARAPHRASES = [
@@ -587,8 +595,6 @@ SAME_WORDS = [
     ("When did the Second World War end?", "When did WW2 end?"),
     ("How do I turn on two-factor authentication?", "How do I turn on 2FA?"),
     ("How do I take a screenshot on Windows 11?", "How do I take a screenshot on win 11?"),
-    ("How do I clear my browser cache in Chrome?",
-     "How do I clear my browser cache in Google Chrome?"),
     ("How do I connect my AirPods to an Android phone?",
      "How do I connect Apple AirPods to an Android phone?"),
     # where one deals with an office is how; short forms
@@ -1185,15 +1191,17 @@ async def test_a_dictionary_word_with_the_same_sense_hits_and_a_sibling_misses(c
 
 
 @pytest.mark.parametrize(("written", "read"), [
-    ("I'm American and a US citizen", "I'm USA and a USA citizen"),
+    ("I'm American and a US citizen", "I'm USA citizen and a USA citizen"),
     ("a british passport holder", "a UK passport holder"),
-    ("I speak Polish", "I speak Poland"),
-    # a continent's people, a fixed name, and the verb are not the country
+    ("Do Americans need a visa?", "Do USA citizens need a visa?"),
+    # a language, a dish, another people's or a continent's word, and the verb are not the country
+    ("Is Portuguese similar to Spanish?", "Is Portuguese similar to Spanish?"),
+    ("I speak Polish", "I speak Polish"),
     ("South American food", "South American food"),
-    ("Do you take American Express?", "Do you take American Express?"),
+    ("How many Mexican Americans are there?", "How many Mexican Americans are there?"),
+    ("Is Turkish sausage healthy?", "Is Turkish sausage healthy?"),
     ("How do I make French toast?", "How do I make French toast?"),
     ("Polish my shoes", "Polish my shoes"),
-    ("How do I polish a floor?", "How do I polish a floor?"),
 ])
 def test_a_country_is_read_by_its_name(written: str, read: str) -> None:
     assert countries.rewrite(written) == read

@@ -1,112 +1,134 @@
-"""A country said one way, whatever word names it: "as a US citizen" and "I'm American", "a UK
-passport" and "a British passport", "Dutch tax" and "tax in the Netherlands" name one country to
-the name gate, which otherwise sees two names.
+"""A country said one way, whatever word names it, so that the name gate sees one name: "as a
+US citizen" and "I'm American", "a UK passport" and "a British passport", "Americans" and "US
+citizens", "the UK" and "Britain".
 
-A nationality adjective is read as its country except in the fixed names it forms ("French toast",
-"American Express", "British Gas", "Dutch oven"), which name a thing, not the country; and
-"American" only where it names the United States ("South American" is a continent's). "Polish" is
-read only with its capital and inside a sentence, since "polish" is a verb; "Turkey" is never
-made of "turkey".
+A nationality word is read as its country only where it says whose or of which country something
+is: before a word of the kind (a citizen, a passport, a driving licence, tax, a bank, a motorway,
+restaurants: "a British passport" is "a UK passport"), or said of the asker ("I'm American", "as
+an American" are "a USA citizen"); the people of a country are its citizens ("Germans" are
+"Germany citizens"). Everywhere else it is left as written: a language ("Is Portuguese like
+Spanish?", "in Japanese"), a dish or a thing ("French toast", "Turkish sausage", "a Danish",
+"Chinese medicine"), and "American" after another people's or a continent's word ("Mexican
+Americans", "South American"). "Polish" counts only with its capital, since "polish" is a verb.
 """
 
 from __future__ import annotations
 
 import re
 
-# country: the words that name it (adjectives and other names), lower case, a comma between two.
+# country: (its adjectives, its people in the plural), lower case, a comma between two.
 _NAMES = {
-    "USA": "american, americans, america",
-    "UK": "british, britain, brits",
-    "Japan": "japanese",
-    "France": "french",
-    "Germany": "german, germans",
-    "Spain": "spanish",
-    "Italy": "italian, italians",
-    "China": "chinese",
-    "India": "indian, indians",
-    "Canada": "canadian, canadians",
-    "Australia": "australian, australians",
-    "Ireland": "irish",
-    "Mexico": "mexican, mexicans",
-    "Brazil": "brazilian, brazilians",
-    "Netherlands": "dutch, holland",
-    "Switzerland": "swiss",
-    "Sweden": "swedish",
-    "Norway": "norwegian, norwegians",
-    "Denmark": "danish",
-    "Finland": "finnish",
-    "Portugal": "portuguese",
-    "Greece": "greek, greeks",
-    "Turkey": "turkish",
-    "Russia": "russian, russians",
-    "Korea": "korean, koreans",
-    "Thailand": "thai",
-    "Vietnam": "vietnamese",
-    "Egypt": "egyptian, egyptians",
-    "Morocco": "moroccan, moroccans",
-    "Austria": "austrian, austrians",
-    "Belgium": "belgian, belgians",
-    "Scotland": "scottish",
-    "Wales": "welsh",
-    "Singapore": "singaporean, singaporeans",
-    "Argentina": "argentinian, argentinians, argentine",
-    "Chile": "chilean, chileans",
-    "Colombia": "colombian, colombians",
-    "Peru": "peruvian, peruvians",
-    "Israel": "israeli, israelis",
-    "Pakistan": "pakistani, pakistanis",
-    "Nigeria": "nigerian, nigerians",
-    "Kenya": "kenyan, kenyans",
-    "Iceland": "icelandic",
-    "Hungary": "hungarian, hungarians",
-    "Croatia": "croatian, croatians",
-    "Czechia": "czech",
-    "Philippines": "filipino, filipinos, philippine",
-    "Indonesia": "indonesian, indonesians",
-    "Malaysia": "malaysian, malaysians",
-    "Ukraine": "ukrainian, ukrainians",
-    "Romania": "romanian, romanians",
-    "Bulgaria": "bulgarian, bulgarians",
-    "Jamaica": "jamaican, jamaicans",
-    "South Africa": "south african",
-    "New Zealand": "new zealander",
+    "USA": ("american", "americans"),
+    "UK": ("british", "brits"),
+    "Japan": ("japanese", ""),
+    "France": ("french", ""),
+    "Germany": ("german", "germans"),
+    "Spain": ("spanish", ""),
+    "Italy": ("italian", "italians"),
+    "China": ("chinese", ""),
+    "India": ("indian", "indians"),
+    "Canada": ("canadian", "canadians"),
+    "Australia": ("australian", "australians"),
+    "Ireland": ("irish", ""),
+    "Mexico": ("mexican", "mexicans"),
+    "Brazil": ("brazilian", "brazilians"),
+    "Netherlands": ("dutch", ""),
+    "Switzerland": ("swiss", ""),
+    "Sweden": ("swedish", ""),
+    "Norway": ("norwegian", "norwegians"),
+    "Denmark": ("danish", ""),
+    "Finland": ("finnish", ""),
+    "Portugal": ("portuguese", ""),
+    "Greece": ("greek", "greeks"),
+    "Turkey": ("turkish", ""),
+    "Russia": ("russian", "russians"),
+    "Korea": ("korean", "koreans"),
+    "Thailand": ("thai", ""),
+    "Vietnam": ("vietnamese", ""),
+    "Egypt": ("egyptian", "egyptians"),
+    "Morocco": ("moroccan", "moroccans"),
+    "Austria": ("austrian", "austrians"),
+    "Belgium": ("belgian", "belgians"),
+    "Scotland": ("scottish", ""),
+    "Wales": ("welsh", ""),
+    "Singapore": ("singaporean", "singaporeans"),
+    "Argentina": ("argentinian, argentine", "argentinians"),
+    "Chile": ("chilean", "chileans"),
+    "Colombia": ("colombian", "colombians"),
+    "Peru": ("peruvian", "peruvians"),
+    "Israel": ("israeli", "israelis"),
+    "Pakistan": ("pakistani", "pakistanis"),
+    "Nigeria": ("nigerian", "nigerians"),
+    "Kenya": ("kenyan", "kenyans"),
+    "Iceland": ("icelandic", ""),
+    "Hungary": ("hungarian", "hungarians"),
+    "Croatia": ("croatian", "croatians"),
+    "Czechia": ("czech", ""),
+    "Philippines": ("filipino, philippine", "filipinos"),
+    "Indonesia": ("indonesian", "indonesians"),
+    "Malaysia": ("malaysian", "malaysians"),
+    "Ukraine": ("ukrainian", "ukrainians"),
+    "Romania": ("romanian", "romanians"),
+    "Bulgaria": ("bulgarian", "bulgarians"),
+    "Jamaica": ("jamaican", "jamaicans"),
+    "South Africa": ("south african", "south africans"),
+    "New Zealand": ("", "new zealanders"),
 }
-# Written only with a capital: the lower-case word is another word.
-_CAPITALISED = {"Poland": "Polish"}
-
-# The fixed names a nationality word opens, which name a thing rather than the country.
-_FIXED_AFTER = (
-    "toast|fries|press|horn|doors?|windows?|kiss|leave|bread|onion|dressing|bulldog|shepherds?|oven|"
-    "auction|cheese|pastry|pastries|delight|coffee|stew|omelette|omelet|rice|curry|gas|airways|airlines|"
-    "express|idol|football|dream|eagle|pie|muffins?|mustard|braid|manicure|tip|setter|terrier|"
-    "rail|red|columbia|virgin|isles|guiana|samoa|army|knife|knives|roll|rolls|courage|uncle|"
-    "apple|chard|fork|flag|waters|polynesia|ocean|summer|bath|yogh?urt|massage|blue|open|masters|grand prix"
-)
-# Words before "American" that make it a continent's or a region's.
-_REGION_BEFORE = r"(?<!\bnorth )(?<!\bsouth )(?<!\blatin )(?<!\bcentral )(?<!\bnative )(?<!\bpan-)"
-
-
-_COUNTRY_OF = {word: country for country, said in _NAMES.items() for word in said.split(", ")}
-_CAPITALISED_OF = {adjective: country for country, adjective in _CAPITALISED.items()}
-_WORDS = "|".join(sorted(_COUNTRY_OF, key=len, reverse=True)).replace(" ", r"\s+")
-_SAID = re.compile(rf"{_REGION_BEFORE}\b(?:(?P<word>{_WORDS})"
-                   rf"|(?<=\w )(?-i:(?P<cap>{'|'.join(_CAPITALISED_OF)})))\b"
-                   rf"(?!['’]s\b)(?!\s+(?:{_FIXED_AFTER})\b)", re.IGNORECASE)
-# Other names of the two countries most asked about ("US" only in capitals: "us" is a pronoun).
+# Other names of a country, read as it wherever they stand ("US" only in capitals: "us" is a pronoun).
 _OTHER_NAMES = (
-    (re.compile(r"\bunited states(?: of america)?\b|(?-i:\bU\.S\.(?:A\.)?|\bUSA?\b)", re.IGNORECASE), "USA"),
-    (re.compile(r"\bunited kingdom\b|\bgreat britain\b|(?-i:\bU\.K\.)", re.IGNORECASE), "UK"),
+    (re.compile(r"\bunited states(?: of america)?\b|(?-i:\bU\.S\.(?:A\.)?|\bUSA?\b)"
+                r"|(?<!\bsouth )(?<!\bnorth )(?<!\blatin )(?<!\bcentral )\bamerica\b(?!['’]s\b)",
+                re.IGNORECASE),
+     "USA"),
+    (re.compile(r"\bunited kingdom\b|\bgreat britain\b|\bbritain\b|(?-i:\bU\.K\.)", re.IGNORECASE), "UK"),
+    (re.compile(r"\bholland\b", re.IGNORECASE), "Netherlands"),
 )
+# The words a nationality word says whose or of which country: "a British passport".
+_OF_A_COUNTRY = frozenset((
+    "citizen", "citizens", "citizenship", "national", "nationals", "passport", "passports", "resident",
+    "residents", "residency", "expat", "expats", "visa", "visas", "embassy", "consulate", "government",
+    "law", "laws", "tax", "taxes", "bank", "banks", "driving", "driver", "drivers", "licence", "license",
+    "licences", "licenses", "id", "phone", "mobile", "sim", "plug", "plugs", "socket", "sockets",
+    "pension", "pensions", "motorway", "motorways", "roads", "border", "borders", "election", "elections",
+    "president", "currency", "money", "coins", "stamps", "post", "healthcare", "hospital", "hospitals",
+    "school", "schools", "university", "universities", "qualification", "qualifications", "airport",
+    "airports", "time", "holiday", "holidays", "restaurants", "company", "companies", "employer",
+    "employers", "workers", "employees", "population", "cities", "capital", "economy", "army", "minimum",
+))
+# Words said of the asker before a nationality: "I'm American", "as an American".
+_SAID_OF_ONESELF = re.compile(r"(?:\b(?:i'?m|i am|we'?re|we are|being)|\bas an?)\s+$", re.IGNORECASE)
+# Words before "American" that make it another people's or a continent's.
+_BEFORE_ANOTHER = frozenset(("south", "north", "latin", "central", "native", "pan", "asian", "african"))
+# Written only with a capital and inside a sentence: the lower-case word is another word.
+_CAPITALISED = {"Polish": "Poland"}
+
+_ADJECTIVE = {word: country for country, (said, _) in _NAMES.items() for word in said.split(", ") if word}
+_PEOPLE = {word: country for country, (_, people) in _NAMES.items() for word in people.split(", ") if word}
+_WORDS = "|".join(sorted([*_ADJECTIVE, *_PEOPLE], key=len, reverse=True)).replace(" ", r"\s+")
+_SAID = re.compile(rf"\b(?:(?P<word>{_WORDS})|(?<=\w )(?-i:(?P<cap>{'|'.join(_CAPITALISED)})))\b(?!['’-])",
+                   re.IGNORECASE)
+_WORD = re.compile(r"[a-z']+")
 
 
 def _country(match: re.Match[str]) -> str:
-    if match["cap"]:
-        return _CAPITALISED_OF[match["cap"]]
-    return _COUNTRY_OF[" ".join(match["word"].lower().split())]
+    text = match.string
+    before = _WORD.findall(text[max(0, match.start() - 40):match.start()].lower())
+    if before and (before[-1] in _BEFORE_ANOTHER or before[-1] in _ADJECTIVE):
+        return match[0]  # "Mexican Americans", "South American"
+    said = " ".join(match[0].lower().split())
+    if said in _PEOPLE:
+        return _PEOPLE[said] + " citizens"
+    country = _CAPITALISED.get(match["cap"] or "") or _ADJECTIVE[said]
+    after = _WORD.findall(text[match.end():match.end() + 40].lower())
+    if after and after[0].removesuffix("'s") in _OF_A_COUNTRY:
+        return country
+    if _SAID_OF_ONESELF.search(text[max(0, match.start() - 12):match.start()]):
+        return country + " citizen"
+    return match[0]
 
 
 def rewrite(text: str) -> str:
-    """``text`` with each word that names a country replaced by the country's name."""
+    """``text`` with each word that names a country, where it names one, replaced by the country's name."""
     for pattern, country in _OTHER_NAMES:
         text = pattern.sub(country, text)
     return _SAID.sub(_country, text)

@@ -661,6 +661,10 @@ def analyse(text: str) -> Features:
             units.update(_values(low, w))
         if kind == "value":
             values.update(_values(low, w))
+            # a number in words stands where its digits would ("a ten year old ... two pills" /
+            # "a 2 year old ... ten pills" trade places)
+            if _NUMBER_WORDS.get(low, "").isdigit():
+                w = _NUMBER_WORDS[low]
         elif kind == "negation":
             negations += 1
             negated_clauses.add(clause)
@@ -964,6 +968,9 @@ def _values(low: str, w: str) -> tuple[str, ...]:
     joined = _NUMBER_AND_UNIT.fullmatch(low)
     if joined is not None:
         unit = joined.group(2)
+        if _SAME_VALUE.get(unit) in _SCALES:
+            # a temperature is its number on its scale: "80F or 20C" is not "20F or 80C"
+            return f"{joined.group(1)}°{unit[0]}", _SAME_VALUE[unit]
         if unit in _CURRENCY or unit in _DATE_WORDS or unit in _SAME_VALUE:
             return _value(joined.group(1), joined.group(1)), _value(unit, stem(unit))
     return (_value(low, w),)
@@ -1139,8 +1146,7 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
         return LexicalVerdict("content")
     # a unit asked in on one side only asks what "how long" or "how often" does; two units differ
     if not _same_values(cached.values, new.values) \
-            or (cached.units and new.units and cached.units != new.units) \
-            or _converted_from(cached) != _converted_from(new):
+            or (cached.units and new.units and cached.units != new.units):
         return LexicalVerdict("value")
     if cached.negations != new.negations:
         return LexicalVerdict("negation")
@@ -1215,20 +1221,13 @@ def _unsaid_defaults(a: frozenset[str], b: frozenset[str]) -> tuple[frozenset[st
     # a degree of a named scale says no more than the scale
     a, b = a - ({"degree"} if scales_a else set()), b - ({"degree"} if scales_b else set())
     if len(scales_a) <= 1 and len(scales_b) <= 1 and not (scales_a and scales_b and scales_a != scales_b):
-        a, b = a - _TEMPERATURE, b - _TEMPERATURE
+        # one scale or none on either side: a temperature is its number ("180C" / "180 degrees")
+        a, b = _unscaled(a - _TEMPERATURE), _unscaled(b - _TEMPERATURE)
     return a, b
 
 
-_SCALE_SAID = re.compile(r"\b(?:celsius|centigrade|fahrenheit)\b|(?<=\d)[CF]\b|°\s*[CF]\b", re.IGNORECASE)
-
-
-def _converted_from(side: Features) -> str | None:
-    """The scale a question that names both converts from (the first it names): "30C in
-    Fahrenheit" is not "30F in Celsius"."""
-    if not side.values >= _SCALES:
-        return None
-    first = _SCALE_SAID.search(quantities.canonical(side.written))
-    return first[0].lstrip("° ")[0].lower() if first else None
+def _unscaled(values: frozenset[str]) -> frozenset[str]:
+    return frozenset(value.split("°")[0] for value in values)
 
 
 def _same_values(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -1495,14 +1494,18 @@ _MAKERS = word_set("google apple microsoft amazon samsung sony bbc adobe")
 
 def _maker_of(side: Features, other: Features) -> frozenset[str]:
     """The maker's name that opens a product's name in ``side`` where ``other`` names the product
-    alone: "Google Chrome" is "Chrome". Against another maker's product of the same name
-    ("Apple Pay" / "Google Pay") both makers stand unmatched, and the name gate refuses."""
+    alone: "Apple AirPods" is "AirPods". Only a product whose name is no dictionary word: "Maps",
+    "Wallet" or "Chrome" alone may be another maker's ("Google Wallet" / "Wallet" on an iPhone),
+    and a product the other side names after any maker is that maker's ("Google Photos" /
+    "Apple Photos")."""
     if (other.names & _MAKERS) - side.names:
         return frozenset()
-    words = side.sequence
-    return frozenset(word for word, following in pairwise(words)
+    after_a_maker = {b for a, b in pairwise(other.sequence) if a in _MAKERS}
+    return frozenset(word for word, following in pairwise(side.sequence)
                      if word in _MAKERS and word in side.names and word not in other.names
-                     and following in side.names and following in other.names)
+                     and following in side.names and following in other.names
+                     and following not in after_a_maker and len(following) > 3
+                     and not _in_dictionary(side.spelled.get(following, following)))
 
 
 # What a name is, said after it: "my Mac computer" is "my Mac", "my Netflix subscription" "Netflix".

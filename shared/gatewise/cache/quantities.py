@@ -124,19 +124,24 @@ _AGE = re.compile(rf"\b(?P<n>{_AGE_NUMBER})[\s-]+years?[\s-]+olds?\b"
                   rf"|\b(?:aged|at the age of|at age)\s+(?P<m>{_AGE_NUMBER})\b(?![\s-]+(?:{_UNIT})s?\b)",
                   re.IGNORECASE)
 # "21 and over", "18 or older", "65+": the age and every one past it, one way.
-_AND_OVER = re.compile(r"\b(?P<n>\d{1,3})(?:\s*\+|\s+(?:and|or)\s+(?:over|above|older|up|upwards))(?![\w+])",
-                       re.IGNORECASE)
-# A temperature's scale by its letter: "180 C", "180°C" and "180 degrees C" are "180C", as
-# "180 celsius" is read; "degrees F" without a number is Fahrenheit. The letters count only in
-# capitals after a number or a degree ("50c" is fifty cents).
-_SCALE_LETTER = re.compile(r"(?<=\d)\s*(?:°\s*|\s+deg(?:ree)?s?\s+)?(?-i:(?P<after>[CF]))\b(?![.'’]\w)"
-                           r"|(?<=\d)\s*°\s*(?P<sign>[cf])\b"
+_AND_OVER = re.compile(r"\b(?P<n>\d{1,3})(?:\+(?!\s*[\d(])"
+                       r"|\s+(?:and|or)\s+(?:over|above|older|upwards)\b(?!\s*\d))", re.IGNORECASE)
+# A temperature on its scale joined to its number: "180°C", "180 degrees C" and "180 degrees
+# celsius" are "180C", and so is "180 C" where the question speaks of heat ("2 C" alone may be
+# two cups, "a 34 C bra" a size); "degrees F" without a number is Fahrenheit.
+_SCALE_LETTER = re.compile(r"(?<=\d)(?:\s*°\s*|\s+deg(?:ree)?s?\s+)(?P<letter>[cf])\b(?![.'’]\w)"
+                           r"|(?<=\d)\s*(?:°\s*|\s+deg(?:ree)?s?\s+|\s+)(?P<name>celsius|centigrade|fahrenheit)\b"
                            r"|\bdeg(?:ree)?s?\s+(?P<scale>[cf])\b(?![.'’]\w)", re.IGNORECASE)
+_SPACED_SCALE = re.compile(r"(?<=\d)\s+(?-i:(?P<letter>[CF]))\b(?![.'’]\w)")
+_HEAT = re.compile(r"\b(?:temperature|hot|hotter|cold|colder|warm|warmer|cool|oven|bake|baking|roast|fever|"
+                   r"weather|heat|freez\w*|boil\w*|celsius|centigrade|fahrenheit|degrees?)\b|°",
+                   re.IGNORECASE)
 _SCALE_NAMES = {"c": "celsius", "f": "fahrenheit"}
-# A race by its distance: "a 5K run", "the 10k" are kilometres (an amount of money carries its sign).
-_RACE = re.compile(r"(?<![£$€\d.])\b(?P<n>\d{1,3})k\b"
-                   r"(?=(?:\s+(?:run|race|fun run|runs|races|walk|time|training|plan))?"
-                   r"\s*(?:[?.!,;]|$|\b(?:run|race|in|for|under|training|plan)\b))", re.IGNORECASE)
+# A race by its distance: "a 5K run", "run a 10k" are kilometres ("50k" alone may be money, a
+# car's mileage or steps).
+_RACE = re.compile(r"(?<![£$€\d.])\b(?P<n>\d{1,3})k\b(?=\s+(?:fun )?(?:run|race)s?\b)"
+                   r"|\b(?P<verb>(?:run|runs|ran|running|jog|jogging) (?:(?:an?|the|my) )?)(?P<m>\d{1,3})k\b",
+                   re.IGNORECASE)
 _LARGEST = 1e18
 _THOUSANDS = re.compile(r"(?P<sign>[£$€])\s?(?P<n>\d{1,6}(?:\.\d{1,3})?)k\b", re.IGNORECASE)
 _PENNIES = re.compile(r"(?P<amount>[£$€]\d{1,9})\.(?:(?P<tenths>[1-9])0|00)\b")
@@ -200,7 +205,7 @@ _HOUR = r"1[0-2]|0?[1-9]|" + "|".join(_TWELVE)
 # in the evening").
 _HALF_IN_WORDS = r"in\s+the\s+(?:morning|afternoon|evening)|at\s+night"
 _HALF_DAY = re.compile(r"\b(?P<h>1[0-2]|0?[1-9])(?:[:.](?P<m>[0-5]\d))?\s?(?P<half>[ap])\.?m\b\.?"
-                       rf"(?:\s?[ap]\.?m\b\.?)*(?:\s+(?:{_HALF_IN_WORDS})\b)*", re.IGNORECASE)
+                       rf"(?:\s?[ap]\.?m\b\.?|\s+(?:{_HALF_IN_WORDS})\b)*", re.IGNORECASE)
 _LEADING_ZERO = re.compile(r"\b0(?P<h>\d):(?P<m>[0-5]\d)\b")
 # A time whose half of the day is said in words ("3 in the afternoon", "seven o'clock tonight",
 # "7:30 in the morning"). A bare number is read as an hour only after a word that sets a time
@@ -296,13 +301,15 @@ def _year_in_words(match: re.Match[str]) -> str:
     return str(century * 100 + _TENS[match["tens"].lower()] + _UNITS.get((match["unit"] or "").lower(), 0))
 
 
-# Another measure of weight in the question makes "a pound" one too ("How many ounces are in a
-# pound?").
+# Another measure of weight in the question makes "in a pound" one too ("How many ounces are in a
+# pound?"; "grams ... for a pound" is still a price).
 _OTHER_WEIGHT = re.compile(r"\b(?:ounces?|oz|lbs?|kilos?|kilograms?|kg|grams?|g|stones?)\b", re.IGNORECASE)
+_WEIGHED_IN = re.compile(r"\b(?:in|per|into|to|than)\s+$", re.IGNORECASE)
 
 
 def _pound_weight(match: re.Match[str], weighed: bool) -> str:
-    if not (match["verb"] or match["of"] or weighed):
+    within = weighed and bool(_WEIGHED_IN.search(match.string[max(0, match.start() - 8):match.start()]))
+    if not (match["verb"] or match["of"] or within):
         return match[0]
     return f"{match['verb'] or ''}{_digits(_count(match['n']))} lb{match['of'] or ''}"
 
@@ -371,15 +378,19 @@ def _age(match: re.Match[str]) -> str:
 def _scale_letter(match: re.Match[str]) -> str:
     if match["scale"]:
         return _SCALE_NAMES[match["scale"].lower()]
-    return (match["after"] or match["sign"]).upper()
+    return (match["letter"] or match["name"][0]).upper()
+
+
+def _scales_joined(text: str) -> str:
+    text = _SCALE_LETTER.sub(_scale_letter, text)
+    return _SPACED_SCALE.sub(lambda m: m["letter"], text) if _HEAT.search(text) else text
 
 
 def canonical(text: str) -> str:
     """``text`` with its numbers, periods and rates written one way (see the module's docstring)."""
     text = _FRACTION_SLASH.sub("/", _VULGAR.sub(_vulgar, text))
     text = _AND_OVER.sub(lambda m: m["n"] + "+", _AGE.sub(_age, text))
-    text = _SCALE_LETTER.sub(_scale_letter, text)
-    text = _RACE.sub(lambda m: m["n"] + " km", text)
+    text = _RACE.sub(lambda m: f"{m['verb'] or ''}{m['n'] or m['m']} km", text)
     for pattern, replacement in _NAMED:
         text = pattern.sub(replacement, text)
     text = _SAID_TIME.sub(_said_time, text)
@@ -392,6 +403,7 @@ def canonical(text: str) -> str:
     text = _THOUSANDS.sub(lambda m: m["sign"] + _digits(float(m["n"]) * 1000), text)
     text = _SCALED.sub(_scaled, text)
     text = _AND_A_HALF.sub(lambda m: _digits(_count(m["n"]) + 0.5), text)
+    text = _scales_joined(text)
     text = _PENNIES.sub(lambda m: m["amount"] + ("." + m["tenths"] if m["tenths"] else ""), text)
     text = _SHORT_DATE.sub(_whole_date, text)
     text = _day_first(text)

@@ -278,16 +278,16 @@ _PHRASES = (
     # "put my membership on hold" pauses it
     (r"\bput(?:s|ting)?\b((?: [\w'’]+){1,3}) on hold\b", r"pause\1"),
     # Other names of one product, place or thing
-    (r"\b(?:two|2)[ -](?:factor|step)(?: authentication| auth| verification)?\b", "2FA"),
+    (r"\b(?:two|2)[ -]factor(?: authentication| auth)?\b"
+     r"|\b(?:two|2)[ -]step (?:verification|authentication)\b", "2FA"),
     (r"\b(?:second world war|world war (?:2|two|ii))\b|\bww ?(?:2|ii)\b", "WW2"),
     (r"\b(?:first world war|world war (?:1|one|i))\b|\bww ?(?:1|i)\b", "WW1"),
     (r"\bms (?=(?:word|excel|office|teams|outlook|powerpoint|access|edge)\b)", "Microsoft "),
-    (r"\bwin ?(?=(?:7|8|8\.1|10|11)\b)", "Windows "),
-    (r"\bnyc\b|\bnew york city\b", "New York"),
+    # "win 11" is Windows where a system is named ("on win 11", "my win 10 laptop"), not "win 10 games"
+    (r"(?<=\b(?:on|for|in|with|to|my|of|from|run|running|install|installing|upgrade|upgrading) )"
+     r"win ?(?=(?:7|8|10|11)\b)", "Windows "),
     (r"\bgoogle mail\b", "Gmail"),
     (r"\b(?:the )?london underground\b", "the Tube"),
-    (r"\bmacbooks?\b(?! (?:air|pro)\b)", "Mac"),
-    (r"\bpsn\b", "PlayStation"),
     # American and British names of one thing
     (r"\bchecking account(s?)\b", r"current account\1"),
     (r"\bfaucet(s?)\b", r"tap\1"),
