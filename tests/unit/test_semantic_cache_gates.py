@@ -382,7 +382,7 @@ TRAPS = [
     ("polarity", "Give me a summary of the French revolution",
      "Give me a detailed account of the French revolution"),
     # a country said by its people's name is still one country; a conversion keeps its direction;
-    # a maker's name is dropped only before the product the other side names alone
+    # another maker's product of one name is another product
     ("name", "Do I need a visa for Japan as a US citizen?",
      "Do I need a visa for Japan as a British citizen?"),
     ("name", "Is a French driving licence valid in Spain?", "Is a German driving licence valid in Spain?"),
@@ -395,13 +395,22 @@ TRAPS = [
     ("value", "When did WW1 end?", "When did the Second World War end?"),
     ("negation", "Does the app work offline?", "Does the app work without wifi?"),  # mobile data is online
     # ages and counts in words trading places, temperatures their scales; a language is no
-    # country; a nationality is no place one is in; a product named by a word may be another maker's
+    # country; a nationality is no place one is in
     ("role", "Is it safe for a ten year old to take two pills?",
      "Is it safe for a two year old to take ten pills?"),
     ("value", "Is 80 F hotter than 20 C?", "Is 20 F hotter than 80 C?"),
     ("name", "Is Portuguese similar to Spanish?", "Is Portugal similar to Spain?"),
+    ("name", "Are Italian restaurants expensive?", "Are restaurants in Italy expensive?"),
+    ("role", "What do Germans think of the British?", "What do the British think of Germans?"),
+    ("role", "Should I bake bread at 220 C for 30 minutes?", "Should I bake bread at 30 C for 220 minutes?"),
+    ("value", "Does the app work on Android 8 or older?", "Does the app work on Android 8+?"),
+    ("value", "What is a two factor ANOVA?", "What is 2FA?"),
+    ("negation", "Can I book a flight to Rome without a connection?",
+     "Can I book a flight to Rome without internet access?"),
+    # where a thing is done is how only for dealing with an office
+    ("question", "Where do I change trains?", "How do I change trains?"),
+    ("question", "Where do I give blood?", "How do I give blood?"),
     ("content", "I'm Indian, do I need a visa for the US?", "I'm in India, do I need a visa for the US?"),
-    ("name", "Does Google Wallet work on iPhone?", "Does Wallet work on iPhone?"),
 ]
 
 PARAPHRASES = [
@@ -595,8 +604,6 @@ SAME_WORDS = [
     ("When did the Second World War end?", "When did WW2 end?"),
     ("How do I turn on two-factor authentication?", "How do I turn on 2FA?"),
     ("How do I take a screenshot on Windows 11?", "How do I take a screenshot on win 11?"),
-    ("How do I connect my AirPods to an Android phone?",
-     "How do I connect Apple AirPods to an Android phone?"),
     # where one deals with an office is how; short forms
     ("How do I give you my meter reading?", "Where do I give you my meter reading?"),
     ("How do I book my practical driving test?", "Where do I go to book my practical driving test?"),

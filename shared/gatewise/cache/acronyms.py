@@ -37,12 +37,14 @@ MAX_GROWTH_CHARS = 400
 _SKIPPABLE = frozenset({"of", "and", "for", "the"})
 
 
-def _stands_for(character: str, word: str) -> bool:
-    """Whether one character of an acronym stands for ``word``: a letter for a word it begins, a
-    digit for its number in figures or in words."""
+def _stands_for(character: str, written: str) -> bool:
+    """Whether one character of an acronym stands for the word ``written``: a letter for a word it
+    begins, a digit for its number in figures or in words; never another acronym ("2FA" is not
+    "two factor ANOVA")."""
+    word = written.lower()
     if character.isdigit():
         return word in (character, _NUMBER_WORDS[int(character)])
-    return not word.isdigit() and word[0] == character
+    return not word.isdigit() and word[0] == character and not _ACRONYM.fullmatch(written)
 
 
 def _expansion(acronym: str, other: str, found: list[re.Match[str]], words: list[str]) -> str | None:
@@ -50,12 +52,12 @@ def _expansion(acronym: str, other: str, found: list[re.Match[str]], words: list
     written there."""
     initials = acronym.lower()
     for start, first in enumerate(words):
-        if first.lower() in _SKIPPABLE or not _stands_for(initials[0], first.lower()):
+        if first.lower() in _SKIPPABLE or not _stands_for(initials[0], first):
             continue
         matched, end = 1, start + 1
         while matched < len(initials) and end < len(words):
             if words[end].lower() not in _SKIPPABLE:
-                if not _stands_for(initials[matched], words[end].lower()):
+                if not _stands_for(initials[matched], words[end]):
                     break
                 matched += 1
             end += 1

@@ -205,8 +205,11 @@ def _done_through_a_channel(side: gates.Features, opener: str) -> bool:
     words = side.sequence
     if words[3:5] == ("go", "to"):  # "Where do I go to renew my licence?"
         words = words[:3] + words[5:]
+    # giving something to the office itself ("Where do I give you my meter reading?"), not
+    # giving blood or a speech
+    given = words[3:4] == (gates.stem("give"),) and words[4:5] in (("you",), ("us",))
     return words[:1] == (opener,) and words[1:2] != () and words[1] in gates.auxiliaries() \
-        and words[2:3] in _ASKER and words[3:4] != () and words[3] in _channel_verbs()
+        and words[2:3] in _ASKER and words[3:4] != () and (words[3] in _channel_verbs() or given)
 
 
 @cache
@@ -215,7 +218,7 @@ def _channel_verbs() -> frozenset[str]:
     not at import)."""
     return frozenset(gates.stem(w) for w in gates.word_set(
         "pay submit send report apply book order register renew download upload enter claim request "
-        "cancel lodge file top give arrange make update change"))
+        "cancel lodge file top"))
 
 
 def _names_quantity(side: gates.Features, other: gates.Features) -> bool:

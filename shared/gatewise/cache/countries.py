@@ -2,14 +2,15 @@
 US citizen" and "I'm American", "a UK passport" and "a British passport", "Americans" and "US
 citizens", "the UK" and "Britain".
 
-A nationality word is read as its country only where it says whose or of which country something
-is: before a word of the kind (a citizen, a passport, a driving licence, tax, a bank, a motorway,
-restaurants: "a British passport" is "a UK passport"), or said of the asker ("I'm American", "as
-an American" are "a USA citizen"); the people of a country are its citizens ("Germans" are
-"Germany citizens"). Everywhere else it is left as written: a language ("Is Portuguese like
-Spanish?", "in Japanese"), a dish or a thing ("French toast", "Turkish sausage", "a Danish",
-"Chinese medicine"), and "American" after another people's or a continent's word ("Mexican
-Americans", "South American"). "Polish" counts only with its capital, since "polish" is a verb.
+A nationality word is read as its country only where it says of which state something is: before
+a word of the kind (a citizen, a passport, a driving licence, tax, a motorway: "a British
+passport" is "a UK passport"), or said of the asker ("I'm American", "as an American" are "a
+USA citizen"); the people of a country are its citizens ("Germans" and "the British" are
+"Germany citizens" and "UK citizens"). Everywhere else it is left as written: a language ("Is
+Portuguese like Spanish?", "in Japanese"), a dish or a thing ("French toast", "Turkish
+sausage", "a Danish", "Chinese medicine", "an Italian restaurant"), and "American" after
+another people's or a continent's word ("Mexican Americans", "South American"). "Polish" counts
+only with its capital, since "polish" is a verb.
 """
 
 from __future__ import annotations
@@ -83,17 +84,14 @@ _OTHER_NAMES = (
     (re.compile(r"\bunited kingdom\b|\bgreat britain\b|\bbritain\b|(?-i:\bU\.K\.)", re.IGNORECASE), "UK"),
     (re.compile(r"\bholland\b", re.IGNORECASE), "Netherlands"),
 )
-# The words a nationality word says whose or of which country: "a British passport".
+# The words after which a nationality word says of which state: "a British passport" (not "an
+# Italian restaurant", "a Chinese phone" or "an American plug", which may be anywhere).
 _OF_A_COUNTRY = frozenset((
     "citizen", "citizens", "citizenship", "national", "nationals", "passport", "passports", "resident",
-    "residents", "residency", "expat", "expats", "visa", "visas", "embassy", "consulate", "government",
-    "law", "laws", "tax", "taxes", "bank", "banks", "driving", "driver", "drivers", "licence", "license",
-    "licences", "licenses", "id", "phone", "mobile", "sim", "plug", "plugs", "socket", "sockets",
-    "pension", "pensions", "motorway", "motorways", "roads", "border", "borders", "election", "elections",
-    "president", "currency", "money", "coins", "stamps", "post", "healthcare", "hospital", "hospitals",
-    "school", "schools", "university", "universities", "qualification", "qualifications", "airport",
-    "airports", "time", "holiday", "holidays", "restaurants", "company", "companies", "employer",
-    "employers", "workers", "employees", "population", "cities", "capital", "economy", "army", "minimum",
+    "residents", "residency", "expat", "expats", "government", "embassy", "consulate", "president",
+    "election", "elections", "parliament", "law", "laws", "tax", "taxes", "licence", "license", "licences",
+    "licenses", "driving", "driver", "drivers", "pension", "pensions", "motorway", "motorways", "border",
+    "borders", "minimum", "capital",
 ))
 # Words said of the asker before a nationality: "I'm American", "as an American".
 _SAID_OF_ONESELF = re.compile(r"(?:\b(?:i'?m|i am|we'?re|we are|being)|\bas an?)\s+$", re.IGNORECASE)
@@ -116,10 +114,12 @@ def _country(match: re.Match[str]) -> str:
     if before and (before[-1] in _BEFORE_ANOTHER or before[-1] in _ADJECTIVE):
         return match[0]  # "Mexican Americans", "South American"
     said = " ".join(match[0].lower().split())
-    if said in _PEOPLE:
-        return _PEOPLE[said] + " citizens"
-    country = _CAPITALISED.get(match["cap"] or "") or _ADJECTIVE[said]
     after = _WORD.findall(text[match.end():match.end() + 40].lower())
+    if said in _PEOPLE or (before[-1:] == ["the"] and said in _ADJECTIVE
+                           and not (after and after[0].removesuffix("'s") in _OF_A_COUNTRY)):
+        # "Germans", and "the British" as a people ("What do Germans think of the British?")
+        return (_PEOPLE.get(said) or _ADJECTIVE[said]) + " citizens"
+    country = _CAPITALISED.get(match["cap"] or "") or _ADJECTIVE[said]
     if after and after[0].removesuffix("'s") in _OF_A_COUNTRY:
         return country
     if _SAID_OF_ONESELF.search(text[max(0, match.start() - 12):match.start()]):

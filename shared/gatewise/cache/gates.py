@@ -663,8 +663,11 @@ def analyse(text: str) -> Features:
             values.update(_values(low, w))
             # a number in words stands where its digits would ("a ten year old ... two pills" /
             # "a 2 year old ... ten pills" trade places)
+            joined = _NUMBER_AND_UNIT.fullmatch(low)
             if _NUMBER_WORDS.get(low, "").isdigit():
                 w = _NUMBER_WORDS[low]
+            elif joined is not None and _SAME_VALUE.get(joined.group(2)) in _SCALES:
+                w = joined.group(1)  # a temperature too: "220C for 30 minutes" / "30C for 220 minutes"
         elif kind == "negation":
             negations += 1
             negated_clauses.add(clause)
@@ -1484,28 +1487,7 @@ def _particle(word: str) -> bool:
 def _said_by_the_other(side: Features, other: Features) -> frozenset[str]:
     """The words of ``side`` that ``other`` says in its own way: the kind of answer it asks for,
     what kind of thing a name both say is, whether taking something is safe."""
-    return answer_kinds.answered_words(side, other) | _kind_of_name(side, other) | _maker_of(side, other) \
-        | _safe_to_take(side, other)
-
-
-# Makers whose name often opens a product's ("Google Chrome", "Apple AirPods", "BBC iPlayer").
-_MAKERS = word_set("google apple microsoft amazon samsung sony bbc adobe")
-
-
-def _maker_of(side: Features, other: Features) -> frozenset[str]:
-    """The maker's name that opens a product's name in ``side`` where ``other`` names the product
-    alone: "Apple AirPods" is "AirPods". Only a product whose name is no dictionary word: "Maps",
-    "Wallet" or "Chrome" alone may be another maker's ("Google Wallet" / "Wallet" on an iPhone),
-    and a product the other side names after any maker is that maker's ("Google Photos" /
-    "Apple Photos")."""
-    if (other.names & _MAKERS) - side.names:
-        return frozenset()
-    after_a_maker = {b for a, b in pairwise(other.sequence) if a in _MAKERS}
-    return frozenset(word for word, following in pairwise(side.sequence)
-                     if word in _MAKERS and word in side.names and word not in other.names
-                     and following in side.names and following in other.names
-                     and following not in after_a_maker and len(following) > 3
-                     and not _in_dictionary(side.spelled.get(following, following)))
+    return answer_kinds.answered_words(side, other) | _kind_of_name(side, other) | _safe_to_take(side, other)
 
 
 # What a name is, said after it: "my Mac computer" is "my Mac", "my Netflix subscription" "Netflix".

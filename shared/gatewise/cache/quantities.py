@@ -123,9 +123,10 @@ _AGE_NUMBER = rf"\d{{1,3}}|(?:{'|'.join(_TENS)})[\s-](?:{'|'.join(_UNITS)})|{_IN
 _AGE = re.compile(rf"\b(?P<n>{_AGE_NUMBER})[\s-]+years?[\s-]+olds?\b"
                   rf"|\b(?:aged|at the age of|at age)\s+(?P<m>{_AGE_NUMBER})\b(?![\s-]+(?:{_UNIT})s?\b)",
                   re.IGNORECASE)
-# "21 and over", "18 or older", "65+": the age and every one past it, one way.
+# "21 and over", "18 or above", "65+": the number and every one past it, one way ("or older" is
+# left alone: for a version it means the ones before).
 _AND_OVER = re.compile(r"\b(?P<n>\d{1,3})(?:\+(?!\s*[\d(])"
-                       r"|\s+(?:and|or)\s+(?:over|above|older|upwards)\b(?!\s*\d))", re.IGNORECASE)
+                       r"|\s+(?:and|or)\s+(?:over|above|upwards)\b(?!\s*\d))", re.IGNORECASE)
 # A temperature on its scale joined to its number: "180°C", "180 degrees C" and "180 degrees
 # celsius" are "180C", and so is "180 C" where the question speaks of heat ("2 C" alone may be
 # two cups, "a 34 C bra" a size); "degrees F" without a number is Fahrenheit.
@@ -304,7 +305,7 @@ def _year_in_words(match: re.Match[str]) -> str:
 # Another measure of weight in the question makes "in a pound" one too ("How many ounces are in a
 # pound?"; "grams ... for a pound" is still a price).
 _OTHER_WEIGHT = re.compile(r"\b(?:ounces?|oz|lbs?|kilos?|kilograms?|kg|grams?|g|stones?)\b", re.IGNORECASE)
-_WEIGHED_IN = re.compile(r"\b(?:in|per|into|to|than)\s+$", re.IGNORECASE)
+_WEIGHED_IN = re.compile(r"\b(?:in|per|into|to)\s+$", re.IGNORECASE)
 
 
 def _pound_weight(match: re.Match[str], weighed: bool) -> str:

@@ -278,7 +278,7 @@ _PHRASES = (
     # "put my membership on hold" pauses it
     (r"\bput(?:s|ting)?\b((?: [\w'’]+){1,3}) on hold\b", r"pause\1"),
     # Other names of one product, place or thing
-    (r"\b(?:two|2)[ -]factor(?: authentication| auth)?\b"
+    (r"\b(?:two|2)[ -]factor(?: authentication| auth|(?! (?:anova|analysis|model|design|theory)))\b"
      r"|\b(?:two|2)[ -]step (?:verification|authentication)\b", "2FA"),
     (r"\b(?:second world war|world war (?:2|two|ii))\b|\bww ?(?:2|ii)\b", "WW2"),
     (r"\b(?:first world war|world war (?:1|one|i))\b|\bww ?(?:1|i)\b", "WW1"),
@@ -337,9 +337,10 @@ _PHRASES = (
     # weeks ...?" ask for two counts.
     (r"\bhow many (?:working |business )?(minutes|hours|days|weeks|months|years)"
      r"(?= (?:does|do|did|will|would|should|is|are|to|until|till|before)\b)", r"how long \1"),
-    # without a connection is offline (without wifi is not: mobile data may still connect)
-    (r"\b(?:without|with no|with no access to) (?:an? )?(?:internet|web|network)(?: connection| access)?\b"
-     r"|\b(?:without|with no) (?:a )?connection\b", "offline"),
+    # without an internet connection is offline (without wifi is not: mobile data may still
+    # connect; a flight without a connection is a direct one)
+    (r"\b(?:without|with no|with no access to) (?:an? )?(?:internet|web|network)(?: connection| access)?\b",
+     "offline"),
     # units and courtesies shortened
     (r"\bhow many mins\b", "how many minutes"),
     (r"\bhow many g\b", "how many grams"),
