@@ -42,6 +42,9 @@ failures were read and the gates mended where a general reading was missing, so 
 regression set. ``bench/data/cache_pairs_blind7.jsonl``, ``blind7``: as blind4 (120 paraphrases,
 30 traps of each kind), written blind while dev2's mends were made and measured once after them;
 its four traps served then were read and closed, its paraphrases never.
+``bench/data/cache_pairs_blind8.jsonl``, ``blind8``: as blind4 (120 paraphrases, 30 traps of each
+kind), written blind after a round of readings (countries, ages, temperatures) and measured
+before the round's corrections; never read.
 
 Policies, side by side on the same vectors:
 
