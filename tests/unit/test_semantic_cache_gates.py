@@ -407,6 +407,12 @@ TRAPS = [
     ("value", "What is a two factor ANOVA?", "What is 2FA?"),
     ("negation", "Can I book a flight to Rome without a connection?",
      "Can I book a flight to Rome without internet access?"),
+    ("role", "I'm American living in France, do I still pay American tax?",
+     "I'm French living in America, do I still pay French tax?"),
+    ("negation", "How do I find a job without a network?", "How do I find a job offline?"),
+    ("name", "How does PLS regression work?", "How does regression work?"),
+    ("name", "How many G is the iPhone 15?", "How many grams is the iPhone 15?"),
+    ("value", "Can my laptop run 4K video?", "Can my laptop run 4 km video?"),
     # where a thing is done is how only for dealing with an office
     ("question", "Where do I change trains?", "How do I change trains?"),
     ("question", "Where do I give blood?", "How do I give blood?"),

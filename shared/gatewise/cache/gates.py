@@ -1164,6 +1164,7 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
     if _other_time(cached, new):
         return LexicalVerdict("tense")
     if _other_person(cached, new) or not _roles_agree(cached, new) or _swapped(cached, new) \
+            or _names_traded(cached, new) \
             or _pronouns_traded(cached, new) \
             or _asker_traded(cached, new) or _doer_changed(cached, new) or _subjects_traded(cached, new) \
             or _clause_doer_changed(cached, new) or whose.changed(cached, new):
@@ -1324,6 +1325,15 @@ def _between(side: Features, first: str, second: str) -> tuple[str, ...] | None:
 
 def _once(said: tuple[str, ...]) -> set[str]:
     return {w for w, n in Counter(said).items() if n == 1}
+
+
+def _names_traded(a: Features, b: Features) -> bool:
+    """Whether two names both say trade how often each is said: "I'm American living in France,
+    do I pay American tax?" / "I'm French living in America, do I pay French tax?" says one
+    country twice and the other once, the other way round."""
+    said_a, said_b = Counter(a.said), Counter(b.said)
+    shared = a.names & b.names
+    return any(said_a[w] > said_b[w] for w in shared) and any(said_a[w] < said_b[w] for w in shared)
 
 
 def _order(side: Features, shared: set[str]) -> list[frozenset[str]]:

@@ -139,9 +139,10 @@ _HEAT = re.compile(r"\b(?:temperature|hot|hotter|cold|colder|warm|warmer|cool|ov
                    re.IGNORECASE)
 _SCALE_NAMES = {"c": "celsius", "f": "fahrenheit"}
 # A race by its distance: "a 5K run", "run a 10k" are kilometres ("50k" alone may be money, a
-# car's mileage or steps).
+# car's mileage or steps, "run 4K video" a resolution).
 _RACE = re.compile(r"(?<![£$€\d.])\b(?P<n>\d{1,3})k\b(?=\s+(?:fun )?(?:run|race)s?\b)"
-                   r"|\b(?P<verb>(?:run|runs|ran|running|jog|jogging) (?:(?:an?|the|my) )?)(?P<m>\d{1,3})k\b",
+                   r"|\b(?P<verb>(?:run|runs|ran|running|jog|jogging) (?:(?:an?|the|my) )?)(?P<m>\d{1,3})k\b"
+                   r"(?=\s*(?:[?.!,;]|$|(?:in|under|without|every|each|for|race|run)\b))",
                    re.IGNORECASE)
 _LARGEST = 1e18
 _THOUSANDS = re.compile(r"(?P<sign>[£$€])\s?(?P<n>\d{1,6}(?:\.\d{1,3})?)k\b", re.IGNORECASE)

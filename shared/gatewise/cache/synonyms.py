@@ -338,13 +338,13 @@ _PHRASES = (
     (r"\bhow many (?:working |business )?(minutes|hours|days|weeks|months|years)"
      r"(?= (?:does|do|did|will|would|should|is|are|to|until|till|before)\b)", r"how long \1"),
     # without an internet connection is offline (without wifi is not: mobile data may still
-    # connect; a flight without a connection is a direct one)
-    (r"\b(?:without|with no|with no access to) (?:an? )?(?:internet|web|network)(?: connection| access)?\b",
-     "offline"),
+    # connect; a flight without a connection is a direct one, a job hunt without a network one
+    # without contacts)
+    (r"\b(?:without|with no|with no access to) (?:an? )?internet(?: connection| access)?\b", "offline"),
     # units and courtesies shortened
     (r"\bhow many mins\b", "how many minutes"),
-    (r"\bhow many g\b", "how many grams"),
-    (r"\b(?:pls|plz)\b", "please"),
+    (r"\bhow many (?-i:g)\b", "how many grams"),  # "how many G" may be gigabytes
+    (r"\b(?-i:pls|plz)\b", "please"),  # PLS is also an acronym
     (r"\bthx\b", "thanks"),
     # "Where can I find out my score" asks how to check it, not for a place; so does "where can I
     # see my statements" ask how to see one's own things ("where can I find a pharmacy" or "where
