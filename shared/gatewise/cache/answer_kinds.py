@@ -203,8 +203,6 @@ def _done_through_a_channel(side: gates.Features, opener: str) -> bool:
     submit a meter reading?" does; not a verb done at a place ("Where can I park?", "Where do I
     vote?", "Where can I charge my car?")."""
     words = side.sequence
-    if words[3:5] == ("go", "to"):  # "Where do I go to renew my licence?"
-        words = words[:3] + words[5:]
     # giving something to the office itself ("Where do I give you my meter reading?"), not
     # giving blood or a speech
     given = words[3:4] == (gates.stem("give"),) and words[4:5] in (("you",), ("us",))

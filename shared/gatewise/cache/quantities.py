@@ -128,20 +128,19 @@ _AGE = re.compile(rf"\b(?P<n>{_AGE_NUMBER})[\s-]+years?[\s-]+olds?\b"
 _AND_OVER = re.compile(r"\b(?P<n>\d{1,3})(?:\+(?!\s*[\d(])"
                        r"|\s+(?:and|or)\s+(?:over|above|upwards)\b(?!\s*\d))", re.IGNORECASE)
 # A temperature on its scale joined to its number: "180°C", "180 degrees C" and "180 degrees
-# celsius" are "180C", and so is "180 C" where the question speaks of heat ("2 C" alone may be
-# two cups, "a 34 C bra" a size); "degrees F" without a number is Fahrenheit.
+# celsius" are "180C", and so is "180 C" where the question names a scale in full ("What is 180 C
+# in Fahrenheit?"; "2 C" may be cups, "3 C grades" grades); "degrees F" without a number is
+# Fahrenheit.
 _SCALE_LETTER = re.compile(r"(?<=\d)(?:\s*°\s*|\s+deg(?:ree)?s?\s+)(?P<letter>[cf])\b(?![.'’]\w)"
                            r"|(?<=\d)\s*(?:°\s*|\s+deg(?:ree)?s?\s+|\s+)(?P<name>celsius|centigrade|fahrenheit)\b"
                            r"|\bdeg(?:ree)?s?\s+(?P<scale>[cf])\b(?![.'’]\w)", re.IGNORECASE)
 _SPACED_SCALE = re.compile(r"(?<=\d)\s+(?-i:(?P<letter>[CF]))\b(?![.'’]\w)")
-_HEAT = re.compile(r"\b(?:temperature|hot|hotter|cold|colder|warm|warmer|cool|oven|bake|baking|roast|fever|"
-                   r"weather|heat|freez\w*|boil\w*|celsius|centigrade|fahrenheit|degrees?)\b|°",
-                   re.IGNORECASE)
+_SCALE_NAMED = re.compile(r"\b(?:celsius|centigrade|fahrenheit)\b", re.IGNORECASE)
 _SCALE_NAMES = {"c": "celsius", "f": "fahrenheit"}
 # A race by its distance: "a 5K run", "run a 10k" are kilometres ("50k" alone may be money, a
-# car's mileage or steps, "run 4K video" a resolution).
+# car's mileage or steps, "run 4K video" a resolution, "my car has run 100k" miles).
 _RACE = re.compile(r"(?<![£$€\d.])\b(?P<n>\d{1,3})k\b(?=\s+(?:fun )?(?:run|race)s?\b)"
-                   r"|\b(?P<verb>(?:run|runs|ran|running|jog|jogging) (?:(?:an?|the|my) )?)(?P<m>\d{1,3})k\b"
+                   r"|\b(?P<verb>(?:run|running|jog|jogging) (?:an?|the|my) )(?P<m>\d{1,3})k\b"
                    r"(?=\s*(?:[?.!,;]|$|(?:in|under|without|every|each|for|race|run)\b))",
                    re.IGNORECASE)
 _LARGEST = 1e18
@@ -385,7 +384,7 @@ def _scale_letter(match: re.Match[str]) -> str:
 
 def _scales_joined(text: str) -> str:
     text = _SCALE_LETTER.sub(_scale_letter, text)
-    return _SPACED_SCALE.sub(lambda m: m["letter"], text) if _HEAT.search(text) else text
+    return _SPACED_SCALE.sub(lambda m: m["letter"], text) if _SCALE_NAMED.search(text) else text
 
 
 def canonical(text: str) -> str:

@@ -284,7 +284,7 @@ _PHRASES = (
     (r"\b(?:first world war|world war (?:1|one|i))\b|\bww ?(?:1|i)\b", "WW1"),
     (r"\bms (?=(?:word|excel|office|teams|outlook|powerpoint|access|edge)\b)", "Microsoft "),
     # "win 11" is Windows where a system is named ("on win 11", "my win 10 laptop"), not "win 10 games"
-    (r"(?<=\b(?:on|for|in|with|to|my|of|from|run|running|install|installing|upgrade|upgrading) )"
+    (r"(?<=\b(?:on|for|in|with|my|of|from|running|install|installing|upgrade|upgrading) )"
      r"win ?(?=(?:7|8|10|11)\b)", "Windows "),
     (r"\bgoogle mail\b", "Gmail"),
     (r"\b(?:the )?london underground\b", "the Tube"),
@@ -337,10 +337,6 @@ _PHRASES = (
     # weeks ...?" ask for two counts.
     (r"\bhow many (?:working |business )?(minutes|hours|days|weeks|months|years)"
      r"(?= (?:does|do|did|will|would|should|is|are|to|until|till|before)\b)", r"how long \1"),
-    # without an internet connection is offline (without wifi is not: mobile data may still
-    # connect; a flight without a connection is a direct one, a job hunt without a network one
-    # without contacts)
-    (r"\b(?:without|with no|with no access to) (?:an? )?internet(?: connection| access)?\b", "offline"),
     # units and courtesies shortened
     (r"\bhow many mins\b", "how many minutes"),
     (r"\bhow many (?-i:g)\b", "how many grams"),  # "how many G" may be gigabytes
