@@ -115,8 +115,7 @@ def _country(match: re.Match[str]) -> str:
         return match[0]  # "Mexican Americans", "South American"
     said = " ".join(match[0].lower().split())
     after = _WORD.findall(text[match.end():match.end() + 40].lower())
-    if said in _PEOPLE or (before[-1:] == ["the"] and said in _ADJECTIVE
-                           and not (after and after[0].removesuffix("'s") in _OF_A_COUNTRY)):
+    if said in _PEOPLE or (before[-1:] == ["the"] and said in _ADJECTIVE and not _names_a_thing(text, match)):
         # "Germans", and "the British" as a people ("What do Germans think of the British?")
         return (_PEOPLE.get(said) or _ADJECTIVE[said]) + " citizens"
     country = _CAPITALISED.get(match["cap"] or "") or _ADJECTIVE[said]
@@ -125,6 +124,19 @@ def _country(match: re.Match[str]) -> str:
     if _SAID_OF_ONESELF.search(text[max(0, match.start() - 12):match.start()]):
         return country + " citizen"
     return match[0]
+
+
+_NEXT_WORD = re.compile(r"\s+([A-Za-z][\w']*)")
+
+
+def _names_a_thing(text: str, match: re.Match[str]) -> bool:
+    """Whether the word after "the <nationality>" makes it a thing's name ("the Swiss Alps", "the
+    French Riviera") or a word of the state ("the British government"), not a people."""
+    following = _NEXT_WORD.match(text, match.end())
+    if following is None:
+        return False
+    word = following[1]
+    return word[0].isupper() or word.lower().removesuffix("'s") in _OF_A_COUNTRY
 
 
 def rewrite(text: str) -> str:
