@@ -405,6 +405,8 @@ TRAPS = [
     ("role", "Should I bake bread at 220 C for 30 minutes?", "Should I bake bread at 30 C for 220 minutes?"),
     ("value", "Does the app work on Android 8 or older?", "Does the app work on Android 8+?"),
     ("value", "What is a two factor ANOVA?", "What is 2FA?"),
+    ("name", "I'm Korean but born in the US, do I need a visa to visit Korea?",
+     "I'm a Korean citizen but born in the US, do I need a visa to visit Korea?"),
     ("role", "I'm American living in France, do I still pay American tax?",
      "I'm French living in America, do I still pay French tax?"),
     ("negation", "How do I find a job without a network?", "How do I find a job offline?"),
@@ -421,7 +423,7 @@ TRAPS = [
     # where a thing is done is how only for dealing with an office
     ("question", "Where do I change trains?", "How do I change trains?"),
     ("question", "Where do I give blood?", "How do I give blood?"),
-    ("content", "I'm Indian, do I need a visa for the US?", "I'm in India, do I need a visa for the US?"),
+    ("name", "I'm Indian, do I need a visa for the US?", "I'm in India, do I need a visa for the US?"),
 ]
 
 PARAPHRASES = [
@@ -1207,7 +1209,8 @@ async def test_a_dictionary_word_with_the_same_sense_hits_and_a_sibling_misses(c
 
 
 @pytest.mark.parametrize(("written", "read"), [
-    ("I'm American and a US citizen", "I'm USA citizen and a USA citizen"),
+    ("As an American, do I need a visa?", "As an USA citizen, do I need a visa?"),
+    ("I'm Korean but born in the US", "I'm Korean but born in the USA"),
     ("a british passport holder", "a UK passport holder"),
     ("Do Americans need a visa?", "Do USA citizens need a visa?"),
     # a language, a dish, another people's or a continent's word, and the verb are not the country

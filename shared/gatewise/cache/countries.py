@@ -1,14 +1,14 @@
 """A country said one way, whatever word names it, so that the name gate sees one name: "as a
-US citizen" and "I'm American", "a UK passport" and "a British passport", "Americans" and "US
+US citizen" and "as an American", "a UK passport" and "a British passport", "Americans" and "US
 citizens", "the UK" and "Britain".
 
-A nationality word is read as its country only where it says of which state something is: before
-a word of the kind (a citizen, a passport, a driving licence, tax, a motorway: "a British
-passport" is "a UK passport"), or said of the asker ("I'm American", "as an American" are "a
-USA citizen"); the people of a country are its citizens ("Germans" and "the British" are
-"Germany citizens" and "UK citizens"). Everywhere else it is left as written: a language ("Is
-Portuguese like Spanish?", "in Japanese"), a dish or a thing ("French toast", "Turkish
-sausage", "a Danish", "Chinese medicine", "an Italian restaurant"), and "American" after
+A nationality word is read as its country only where it says of which state something is: before a
+word of the kind (a citizen, a passport, a driving licence, tax, a motorway: "a British passport"
+is "a UK passport"), or in "as an American" ("as a USA citizen"; "I'm American" may be a heritage,
+not a passport, and stays as written); the people of a country are its citizens ("Germans" and
+"the British" are "Germany citizens" and "UK citizens"). Everywhere else it is left as written: a
+language ("Is Portuguese like Spanish?", "in Japanese"), a dish or a thing ("French toast",
+"Turkish sausage", "a Danish", "Chinese medicine", "an Italian restaurant"), and "American" after
 another people's or a continent's word ("Mexican Americans", "South American"). "Polish" counts
 only with its capital, since "polish" is a verb.
 """
@@ -93,8 +93,9 @@ _OF_A_COUNTRY = frozenset((
     "licenses", "driving", "driver", "drivers", "pension", "pensions", "motorway", "motorways", "border",
     "borders", "minimum", "capital",
 ))
-# Words said of the asker before a nationality: "I'm American", "as an American".
-_SAID_OF_ONESELF = re.compile(r"(?:\b(?:i'?m|i am|we'?re|we are|being)|\bas an?)\s+$", re.IGNORECASE)
+# "as an American" speaks as a citizen; "I'm Korean" may be a heritage, not a passport ("I'm
+# Korean but born in the US"), and is left as written.
+_AS_A_CITIZEN = re.compile(r"\bas an?\s+$", re.IGNORECASE)
 # Words before "American" that make it another people's or a continent's.
 _BEFORE_ANOTHER = frozenset(("south", "north", "latin", "central", "native", "pan", "asian", "african"))
 # Written only with a capital and inside a sentence: the lower-case word is another word.
@@ -121,7 +122,7 @@ def _country(match: re.Match[str]) -> str:
     country = _CAPITALISED.get(match["cap"] or "") or _ADJECTIVE[said]
     if after and after[0].removesuffix("'s") in _OF_A_COUNTRY:
         return country
-    if _SAID_OF_ONESELF.search(text[max(0, match.start() - 12):match.start()]):
+    if _AS_A_CITIZEN.search(text[max(0, match.start() - 12):match.start()]):
         return country + " citizen"
     return match[0]
 
