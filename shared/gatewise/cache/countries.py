@@ -109,35 +109,30 @@ _SAID = re.compile(rf"\b(?:(?P<word>{_WORDS})|(?<=\w )(?-i:(?P<cap>{'|'.join(_CA
 _WORD = re.compile(r"[a-z']+")
 
 
+_NEXT_WORD = re.compile(r"\s+([A-Za-z][\w']*)")
+
+
 def _country(match: re.Match[str]) -> str:
     text = match.string
     before = _WORD.findall(text[max(0, match.start() - 40):match.start()].lower())
     if before and (before[-1] in _BEFORE_ANOTHER or before[-1] in _ADJECTIVE):
         return match[0]  # "Mexican Americans", "South American"
+    following = _NEXT_WORD.match(text, match.end())
+    next_word = following[1] if following else ""
+    # a word of the state after it: "a British passport", "the British government"
+    of_a_state = next_word.lower().removesuffix("'s") in _OF_A_COUNTRY
     said = " ".join(match[0].lower().split())
-    after = _WORD.findall(text[match.end():match.end() + 40].lower())
-    if said in _PEOPLE or (before[-1:] == ["the"] and said in _ADJECTIVE and not _names_a_thing(text, match)):
-        # "Germans", and "the British" as a people ("What do Germans think of the British?")
+    # "the British" as a people ("What do Germans think of the British?"), not a name that goes
+    # on ("the Swiss Alps", "the French Riviera")
+    if said in _PEOPLE or (before[-1:] == ["the"] and said in _ADJECTIVE
+                           and not (of_a_state or next_word[:1].isupper())):
         return (_PEOPLE.get(said) or _ADJECTIVE[said]) + " citizens"
     country = _CAPITALISED.get(match["cap"] or "") or _ADJECTIVE[said]
-    if after and after[0].removesuffix("'s") in _OF_A_COUNTRY:
+    if of_a_state:
         return country
     if _AS_A_CITIZEN.search(text[max(0, match.start() - 12):match.start()]):
         return country + " citizen"
     return match[0]
-
-
-_NEXT_WORD = re.compile(r"\s+([A-Za-z][\w']*)")
-
-
-def _names_a_thing(text: str, match: re.Match[str]) -> bool:
-    """Whether the word after "the <nationality>" makes it a thing's name ("the Swiss Alps", "the
-    French Riviera") or a word of the state ("the British government"), not a people."""
-    following = _NEXT_WORD.match(text, match.end())
-    if following is None:
-        return False
-    word = following[1]
-    return word[0].isupper() or word.lower().removesuffix("'s") in _OF_A_COUNTRY
 
 
 def rewrite(text: str) -> str:

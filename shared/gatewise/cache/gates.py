@@ -661,13 +661,7 @@ def analyse(text: str) -> Features:
             units.update(_values(low, w))
         if kind == "value":
             values.update(_values(low, w))
-            # a number in words stands where its digits would ("a ten year old ... two pills" /
-            # "a 2 year old ... ten pills" trade places)
-            joined = _NUMBER_AND_UNIT.fullmatch(low)
-            if _NUMBER_WORDS.get(low, "").isdigit():
-                w = _NUMBER_WORDS[low]
-            elif joined is not None and _SAME_VALUE.get(joined.group(2)) in _SCALES:
-                w = joined.group(1)  # a temperature too: "220C for 30 minutes" / "30C for 220 minutes"
+            w = _said_as_number(low, w)
         elif kind == "negation":
             negations += 1
             negated_clauses.add(clause)
@@ -965,13 +959,27 @@ def _standing_verbs() -> frozenset[str]:
         "authorised authorized accredited certified protected employed contracted"))
 
 
+def _said_as_number(low: str, w: str) -> str:
+    """The word a value stands as in the sentence: a number in words as its digits, a temperature
+    as its number ("a ten year old ... two pills" / "a 2 year old ... ten pills", "220C for 30
+    minutes" / "30C for 220 minutes" trade places)."""
+    if _NUMBER_WORDS.get(low, "").isdigit():
+        return _NUMBER_WORDS[low]
+    joined = _NUMBER_AND_UNIT.fullmatch(low)
+    return joined.group(1) if joined is not None and _is_scale(joined.group(2)) else w
+
+
+def _is_scale(unit: str) -> bool:
+    return _SAME_VALUE.get(unit) in _SCALES
+
+
 def _values(low: str, w: str) -> tuple[str, ...]:
     """A number written against its unit ("2kg", "10GB", "9am", "18-month", "£30/month") is the
     number and the unit, as when they stand apart ("2 kilos", "10 GB", "9 am", "18 months")."""
     joined = _NUMBER_AND_UNIT.fullmatch(low)
     if joined is not None:
         unit = joined.group(2)
-        if _SAME_VALUE.get(unit) in _SCALES:
+        if _is_scale(unit):
             # a temperature is its number on its scale: "80F or 20C" is not "20F or 80C"
             return f"{joined.group(1)}°{unit[0]}", _SAME_VALUE[unit]
         if unit in _CURRENCY or unit in _DATE_WORDS or unit in _SAME_VALUE:
