@@ -121,6 +121,7 @@ class Scope:
     params: Mapping[str, Any] = field(default_factory=dict)  # generation parameters
     context: Sequence[Any] = ()  # the system prompt and earlier turns, as sent
     project: str | None = None
+    asker: str | None = None  # the question's speaker's name: "What is my name?" is alice's or bob's
 
     def key(self, embedder: str) -> str:
         """The hash of everything that must be equal: the earlier turns count by their place and
@@ -128,9 +129,11 @@ class Scope:
         # a plain turn's speaker's name counts: alice's earlier turn is not bob's
         frame = [(turn["role"] if "name" not in turn else [turn["role"], turn["name"]])
                  if _is_plain_turn(turn) else _as_read(turn) for turn in self.context]
+        # (an unnamed question's key is as it was before the speaker counted)
+        speaker = {} if self.asker is None else {"asker": self.asker}
         return cache_key("semantic:" + self.namespace, {
             "models": list(self.models), "params": dict(self.params), "context": frame,
-            "project": self.project, "embedder": embedder})
+            "project": self.project, "embedder": embedder, **speaker})
 
     def history(self) -> tuple[str, ...]:
         """The words of the earlier user and assistant turns, in order (system prompts, tool turns

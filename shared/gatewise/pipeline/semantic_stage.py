@@ -97,8 +97,5 @@ def question_and_scope(call: Call[Any]) -> tuple[str, Scope] | None:
     refused = request_is_cacheable({**call.params, "messages": messages})
     if refused is not None:  # the reason the answer depends on more than the words
         return None
-    asker = messages[-1].get("name")
-    if asker is not None:  # "What is my name?" asked by alice is not asked by bob
-        params = {**params, "asker": asker}
     return last_user_text(messages), Scope(call.namespace, semantic.models, params, messages[:-1],
-                                           call.project)
+                                           call.project, messages[-1].get("name"))
