@@ -26,6 +26,7 @@ from gatewise.mcpkit.structured import json_text, tool_result
 from gatewise.portkey import PortkeyAdmin
 from gatewise.portkey.actions import action_names, resource_names
 from gatewise.portkey.analytics import GroupBy, Metric
+from gatewise.portkey.client import MAX_PAGES, PAGE_SIZE
 from gatewise.portkey.models import (
     AdminResult,
     AnalyticsFilters,
@@ -206,7 +207,7 @@ def create_server(settings: Settings, toolsets: str | Iterable[str] | None = Non
             "Per workspace (all, or one): members, API keys, configs, requests and cost in cents "
             "over the window, fetched concurrently. A figure that cannot be read (e.g. analytics "
             "without Enterprise) is left out, with the reason in `errors`; a count named in "
-            "`at_least` is a lower bound (its listing had more than 2,000 items)."),
+            f"`at_least` is a lower bound (its listing had more than {PAGE_SIZE * MAX_PAGES:,} items)."),
     )
     @tool_errors
     async def get_workspace_stats(

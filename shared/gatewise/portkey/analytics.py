@@ -159,7 +159,7 @@ def _fit(value: Any, key: str, where: str, problems: list[str]) -> Any:
     if key == "timestamp" and isinstance(value, str):
         try:
             _utc_day(value)
-        except ValueError:
+        except (ValueError, OverflowError):  # a date past year 1 or 9999 once its offset applies
             problems.append(f"{where} ({quoted(value)})")
             return _DROP
     return fit_figures(value, where, problems)

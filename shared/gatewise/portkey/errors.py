@@ -29,7 +29,7 @@ DEFAULT_GATE = "a key whose scopes allow this operation"
 # Only a rate limit or an unavailable service is over after a wait: a Retry-After on any other
 # failure (a 400, 401, 404, 409...) would invite a retry that fails the same way.
 RETRY_AFTER_STATUSES = frozenset({429, 503})
-MAX_RETRY_AFTER_S = 3600.0  # a longer wait asked for is reported as this
+ADMIN_MAX_RETRY_AFTER_S = 3600.0  # a longer wait asked for is reported as this
 
 
 def parse_error_body(body: Any) -> tuple[str | None, str, str | None]:
@@ -89,10 +89,10 @@ def admin_error(status: int, body: Any, *, provider: str, retry_after: float | N
 
 
 def _retry_after(status: int, seconds: float | None) -> float | None:
-    """The wait worth reporting: for a 429 or 503 only, finite, at most MAX_RETRY_AFTER_S."""
+    """The wait worth reporting: for a 429 or 503 only, finite, at most ADMIN_MAX_RETRY_AFTER_S."""
     if status not in RETRY_AFTER_STATUSES or seconds is None or not math.isfinite(seconds):
         return None
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+    return min(max(seconds, 0.0), ADMIN_MAX_RETRY_AFTER_S)
 
 
 def gated(error: GatewiseError, gate: str | None, operation: str) -> GatewiseError:

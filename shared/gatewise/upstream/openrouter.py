@@ -10,7 +10,7 @@ import httpx
 import pydantic_core
 
 from gatewise.config import Settings
-from gatewise.errors import ErrorCode, GatewiseError, json_type
+from gatewise.errors import ErrorCode, GatewiseError, json_type, quoted
 from gatewise.redact import scrub_data
 from gatewise.upstream.http import HttpUpstream, Response
 from gatewise.upstream.usage import reported_cost, usage_count
@@ -184,7 +184,7 @@ def _check_answered(choice: Mapping[str, Any], message: Mapping[str, Any], model
         raise GatewiseError(
             ErrorCode.UPSTREAM_ERROR,
             f"{model} spent its whole output budget{' on reasoning' if reasoning else ''} and "
-            f"returned no answer (finish_reason {finish!r})",
+            f"returned no answer (finish_reason {_finish(finish)})",
             hint="Raise max_tokens, or lower the reasoning effort.")
     if finish == "content_filter":
         raise GatewiseError(ErrorCode.CONTENT_POLICY,
@@ -192,7 +192,12 @@ def _check_answered(choice: Mapping[str, Any], message: Mapping[str, Any], model
     content = message.get("content")
     raise GatewiseError(ErrorCode.UPSTREAM_ERROR,
                         f"{model} returned no answer: its content was {_shape(content)}, with no tool "
-                        f"call or image (finish_reason {finish!r})")
+                        f"call or image (finish_reason {_finish(finish)})")
+
+
+def _finish(reason: str | None) -> str:
+    """An upstream's finish_reason as an error may show it: quoted and cut short."""
+    return "None" if reason is None else quoted(reason)
 
 
 def _shape(content: Any) -> str:

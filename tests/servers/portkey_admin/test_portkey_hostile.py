@@ -16,7 +16,7 @@ from portkey_support import fails, ok
 from pydantic import SecretStr
 
 from gatewise.config import Settings, load_settings
-from gatewise.portkey.errors import MAX_RETRY_AFTER_S, admin_error
+from gatewise.portkey.errors import ADMIN_MAX_RETRY_AFTER_S, admin_error
 from gatewise.portkey.masking import mask_secrets
 from hostile_upstream import HostileUpstream
 
@@ -209,7 +209,7 @@ def test_a_final_error_does_not_invite_a_retry(status: int) -> None:
 
 def test_a_rate_limit_keeps_its_retry_after_capped() -> None:
     assert admin_error(429, {}, provider="portkey", retry_after=2.0).retry_after == 2.0
-    assert admin_error(503, {}, provider="portkey", retry_after=1e9).retry_after == MAX_RETRY_AFTER_S
+    assert admin_error(503, {}, provider="portkey", retry_after=1e9).retry_after == ADMIN_MAX_RETRY_AFTER_S
     assert admin_error(429, {}, provider="portkey", retry_after=float("inf")).retry_after is None
 
 
