@@ -54,27 +54,15 @@ def tool_result(result: BaseModel,
     ``render`` makes of it (by default its JSON text)."""
     # Scrubbed before the text is made of it: a text made only of clean strings is clean too.
     data = scrub_data(dump(result))
-    if render is not None:
-        data = encodable(data)
-        return CallToolResult(content=render(data), structured_content=data)
     try:  # the text is the one serialisation that shows whether the data can be written at all
         text = json_text(data)
     except pydantic_core.PydanticSerializationError:
+        # an upstream's lone surrogate (in a value or a key) becomes U+FFFD, so that its broken
+        # string still reaches the caller with the rest of the result
         data = _repaired(data)
         text = json_text(data)
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)
-
-
-def encodable(data: dict[str, Any]) -> dict[str, Any]:
-    """``data`` itself when it can be written as UTF-8 JSON, else a copy with every lone surrogate
-    (in a value or a key) replaced by U+FFFD, so that an upstream's broken string still reaches
-    the caller with the rest of the result."""
-    try:
-        pydantic_core.to_json(data)
-    except pydantic_core.PydanticSerializationError:
-        repaired: dict[str, Any] = _repaired(data)
-        return repaired
-    return data
+    content: list[ContentBlock] = [TextContent(type="text", text=text)] if render is None else render(data)
+    return CallToolResult(content=content, structured_content=data)
 
 
 def _repaired(value: Any) -> Any:
