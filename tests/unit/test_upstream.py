@@ -395,17 +395,18 @@ class _HangUp(_Recorder):
         writer.close()
 
 
-@pytest.mark.parametrize(("retry_on", "sent"), [(None, 3), (frozenset({429}), 1)])
-async def test_a_request_lost_after_it_was_sent_is_resent_only_by_a_caller_that_resends_after_5xx(
-        settings: Settings, retry_on: frozenset[int] | None, sent: int) -> None:
-    """A write (which resends after 429 only, as a 5xx may have been applied) is not sent again
-    once its connection is lost after it went out; a read or a chat call is."""
+@pytest.mark.parametrize(("resend_if_lost", "sent"), [(True, 3), (False, 1)])
+async def test_a_request_lost_after_it_was_sent_is_resent_only_when_its_caller_allows_it(
+        settings: Settings, resend_if_lost: bool, sent: int) -> None:
+    """A write (which may have been applied) is not sent again once its connection is lost after
+    it went out; a read or a chat call is, whatever statuses it retries on."""
     recorder = _HangUp()
     server = await asyncio.start_server(recorder.handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     async with server, HttpUpstream(f"http://127.0.0.1:{port}/api/v1", limits=settings.limits) as client:
         with pytest.raises(GatewiseError) as info:
-            await client.request("POST", "/api-keys", json={"name": "ci"}, retries=2, retry_on=retry_on)
+            await client.request("POST", "/api-keys", json={"name": "ci"}, retries=2,
+                                 retry_on=frozenset({429}), resend_if_lost=resend_if_lost)
     assert info.value.code is ErrorCode.UPSTREAM_ERROR and info.value.details == {"connection": True}
     assert len(recorder.requests) == sent
 

@@ -77,6 +77,7 @@ class PortkeyAdminClient(HttpUpstream):
         retry_on = None if endpoint.method == "GET" else WRITE_RETRY_ON
         try:
             reply = await self.request(endpoint.method, path, params=params, json=body, retry_on=retry_on,
+                                       resend_if_lost=endpoint.method == "GET",
                                        timeout_s=timeout_s)
         except GatewiseError as exc:
             if endpoint.method != "GET":

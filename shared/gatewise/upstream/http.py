@@ -187,10 +187,13 @@ class HttpUpstream:
         timeout_s: float | None = None,
         retries: int | None = None,
         retry_on: frozenset[int] | None = None,
+        resend_if_lost: bool = True,
     ) -> Response:
         """Send one request with retries; return the 2xx answer or raise GatewiseError.
 
-        ``retry_on`` narrows the statuses worth a retry (connection failures always are).
+        ``retry_on`` narrows the statuses worth a retry (a failed connect, which sent nothing,
+        always is); ``resend_if_lost=False`` keeps a request whose connection was lost after it
+        was sent from going again (a write that may have been applied).
         """
         deadline = self._deadline(timeout_s)
         max_retries = self.retry.max_retries if retries is None else retries
@@ -203,7 +206,8 @@ class HttpUpstream:
             try:
                 return await self._send_once(method, path, content, params, headers, deadline)
             except GatewiseError as exc:
-                if attempt >= max_retries or not _worth_retrying(exc, retry_on or RETRY_STATUSES):
+                if attempt >= max_retries \
+                        or not _worth_retrying(exc, retry_on or RETRY_STATUSES, resend_if_lost):
                     raise
                 pause = self.retry.delay(attempt, exc.retry_after, self._rng)
                 if exc.retry_after is not None and exc.retry_after > self.retry.retry_after_cap_s:
@@ -392,13 +396,11 @@ class HttpUpstream:
                              hint=self.hints.get(ErrorCode.UPSTREAM_ERROR))
 
 
-def _worth_retrying(exc: GatewiseError, statuses: frozenset[int]) -> bool:
+def _worth_retrying(exc: GatewiseError, statuses: frozenset[int], resend_if_lost: bool) -> bool:
     if exc.details.get("connect"):
         return True  # the request never reached the upstream: always safe to send again
     if exc.details.get("connection"):
-        # Lost after it may have been delivered: sent again only by a caller that resends after
-        # a server error too (not a write, whose 5xx may have been applied).
-        return any(status >= 500 for status in statuses)
+        return resend_if_lost  # lost after it may have been delivered
     return exc.status in statuses
 
 
