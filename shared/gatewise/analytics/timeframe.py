@@ -20,6 +20,7 @@ _TOO_MANY = 10**_MAX_DIGITS
 # can hold, so that rounding (a float, or an end rounded up to the millisecond) stays inside.
 _FIRST = datetime(1, 1, 1, tzinfo=UTC)
 _LAST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+_FIRST_TS, _LAST_TS = _FIRST.timestamp(), _LAST.timestamp()
 _HINT = (
     "Use a timeframe such as '90m', '24h', '7d', '2w', 'today' or 'this_month', or an ISO-8601 "
     "start (and optional end) such as '2024-03-01' or '2024-03-01T12:00:00Z'."
@@ -99,7 +100,7 @@ def _instant(text: str, name: str, *, end_of_day: bool) -> float:
         ts = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() + (86_400 if end_of_day else 0)
     # Every report shows its window as UTC dates, which exist from year 1 to 9999 only: an offset
     # (up to a day) or the day after a date-only end can move an instant past either end.
-    if not _FIRST.timestamp() <= ts <= _LAST.timestamp():
+    if not _FIRST_TS <= ts <= _LAST_TS:
         raise _invalid(f"the {name} {quoted(text)} is outside the instants that can be read, "
                        f"{_FIRST.isoformat()} to {_LAST.isoformat()}")
     return ts

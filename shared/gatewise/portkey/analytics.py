@@ -17,7 +17,7 @@ from typing import Any, Literal
 from gatewise.analytics import Baseline, UsageGroup, UsageReport, render_chart
 from gatewise.analytics.timeframe import Window, window_label
 from gatewise.bounds import MAX_AMOUNT
-from gatewise.errors import ErrorCode, GatewiseError, quoted
+from gatewise.errors import ErrorCode, GatewiseError, json_type, quoted
 from gatewise.portkey.endpoints import ENDPOINTS
 from gatewise.portkey.models import AnalyticsFilters
 
@@ -124,8 +124,8 @@ def objects(items: Any, field: str, operation: str) -> list[dict[str, Any]]:
 
 
 def _kind(value: Any) -> str:
-    return {str: "text", list: "a list", dict: "an object", bool: "true or false",
-            type(None): "null"}.get(type(value), "a number")
+    return {"string": "text", "array": "a list", "object": "an object", "boolean": "true or false",
+            "null": "null"}.get(json_type(value), "a number")
 
 
 # Fields of Portkey's analytics rows Portkey may send as numeric text ("12", "3.5").

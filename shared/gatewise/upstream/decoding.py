@@ -33,8 +33,7 @@ class BoundedDecoding(httpx.AsyncBaseTransport):
         self.accept = accept
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.headers.get("accept-encoding") != self.accept:
-            request.headers["Accept-Encoding"] = self.accept
+        request.headers["Accept-Encoding"] = self.accept
         response = await self.inner.handle_async_request(request)
         encodings = [value.strip().lower() for value in
                      response.headers.get_list("content-encoding", split_commas=True)]
