@@ -77,10 +77,15 @@ def _walk(value: Any, top: bool, nesting: int, depth: int = 0) -> Any:
         return [_walk(v, top, nesting, depth + 1) for v in value]
     if not isinstance(value, dict):
         return value
-    named = any(isinstance(value.get(n), str) and is_secret_field(value[n], top=True) for n in _NAMING)
+    named = _names_a_secret(value)
     return {k: (_masked(v) if isinstance(v, str) and _secret_here(str(k), v, top=top, named=named)
                 else _walk(v, False, nesting, depth + 1))
             for k, v in value.items()}
+
+
+def _names_a_secret(item: dict[Any, Any]) -> bool:
+    """Whether a sibling names a secret: ``{"name": "Authorization", "value": …}``."""
+    return any(isinstance(item.get(n), str) and is_secret_field(item[n], top=True) for n in _NAMING)
 
 
 class _TooDeep(Exception):
@@ -138,13 +143,16 @@ def request_secrets(body: Any) -> list[str]:
 
 
 def _secret_strings(value: Any) -> list[str]:
+    """Every string :func:`mask_secrets` would mask below the item level, and every ``virtual_key``."""
     if isinstance(value, list):
         return [s for v in value for s in _secret_strings(v)]
     if not isinstance(value, dict):
         return []
+    named = _names_a_secret(value)
     found = []
     for name, v in value.items():
-        if isinstance(v, str) and (is_secret_field(str(name)) or str(name).lower() == "virtual_key"):
+        if isinstance(v, str) and (_secret_here(str(name), v, top=False, named=named)
+                                   or str(name).lower() == "virtual_key"):
             found.append(v)
         else:
             found += _secret_strings(v)
