@@ -44,7 +44,9 @@ regression set. ``bench/data/cache_pairs_blind7.jsonl``, ``blind7``: as blind4 (
 its four traps served then were read and closed, its paraphrases never.
 ``bench/data/cache_pairs_blind8.jsonl``, ``blind8``: as blind4 (120 paraphrases, 30 traps of each
 kind), written blind after a round of readings (countries, ages, temperatures) and measured
-before the round's corrections; never read.
+before the round's corrections; never read. ``bench/data/cache_pairs_blind9.jsonl``, ``blind9``: as
+blind4, written blind after that round and measured once before anything changed for it; only its
+one trap served then (a citizen's country traded with the place visited) was read and closed.
 
 Policies, side by side on the same vectors:
 
@@ -98,7 +100,7 @@ POLICIES = ("gptcache", "content-words", "gatewise")
 # The project's own hand-written pairs, by the half they make up: bench/data/cache_pairs_<half>.jsonl
 # (the first, "own", is cache_pairs.jsonl).
 _OWN_HALVES = ("own", "fresh", "hazards", "unseen", "probes", "blind", "blind2", "blind3", "blind4", "blind5",
-               "blind6", "dev2", "blind7", "blind8")
+               "blind6", "dev2", "blind7", "blind8", "blind9")
 _DATA = Path(__file__).parent / "data"
 OWN_PAIRS = {half: _DATA / ("cache_pairs.jsonl" if half == "own" else f"cache_pairs_{half}.jsonl")
              for half in _OWN_HALVES}
@@ -271,7 +273,7 @@ def limits(judged: list[Judged], default: float) -> None:
 # The halves whose paraphrases no one has read: what a change gains there, it gains on questions it
 # was not shaped by.
 UNREAD = ("report", "fresh", "unseen", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7",
-          "blind8")
+          "blind8", "blind9")
 PARTNER_BOUNDS = (0.3, 0.4, 0.5, 0.6)
 FRONTIER_COSINES = (0.70, 0.75, 0.80, 0.85, 0.90)
 

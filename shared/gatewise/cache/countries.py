@@ -101,6 +101,8 @@ _BEFORE_ANOTHER = frozenset(("south", "north", "latin", "central", "native", "pa
 # Written only with a capital and inside a sentence: the lower-case word is another word.
 _CAPITALISED = {"Polish": "Poland"}
 
+# Each country's name as the gates read it (its last word, lower case), said in capitals or not.
+NAMES = frozenset(country.split()[-1].lower() for country in _NAMES)
 _ADJECTIVE = {word: country for country, (said, _) in _NAMES.items() for word in said.split(", ") if word}
 _PEOPLE = {word: country for country, (_, people) in _NAMES.items() for word in people.split(", ") if word}
 _WORDS = "|".join(sorted([*_ADJECTIVE, *_PEOPLE], key=len, reverse=True)).replace(" ", r"\s+")

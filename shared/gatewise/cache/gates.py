@@ -59,7 +59,16 @@ from functools import cache, lru_cache
 from importlib import resources
 from itertools import pairwise
 
-from gatewise.cache import acronyms, answer_kinds, quantities, synonyms, verbatim, whose, word_senses
+from gatewise.cache import (
+    acronyms,
+    answer_kinds,
+    countries,
+    quantities,
+    synonyms,
+    verbatim,
+    whose,
+    word_senses,
+)
 
 # Words past this frequency rank (or not in the vocabulary at all) must match exactly.
 RARE_RANK = 12_000
@@ -1172,7 +1181,7 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
     if _other_time(cached, new):
         return LexicalVerdict("tense")
     if _other_person(cached, new) or not _roles_agree(cached, new) or _swapped(cached, new) \
-            or _names_traded(cached, new) \
+            or _names_traded(cached, new) or _holders_traded(cached, new) \
             or _pronouns_traded(cached, new) \
             or _asker_traded(cached, new) or _doer_changed(cached, new) or _subjects_traded(cached, new) \
             or _clause_doer_changed(cached, new) or whose.changed(cached, new):
@@ -1342,6 +1351,32 @@ def _names_traded(a: Features, b: Features) -> bool:
     said_a, said_b = Counter(a.said), Counter(b.said)
     shared = a.names & b.names
     return any(said_a[w] > said_b[w] for w in shared) and any(said_a[w] < said_b[w] for w in shared)
+
+
+# Words a country's name stands before (or after "of") when it names whose a person or document is:
+# "a UK citizen", "citizens of Canada", "a French licence holder".
+_HELD = word_set("citizen national resident passport licence license")
+
+
+def _holders(side: Features) -> set[str]:
+    """The names that say whose a person or document is ("UK" in "as a UK citizen"); a country
+    counts in lower case too ("as a uk citizen")."""
+    seq = side.sequence
+    named = side.names | (set(seq) & countries.NAMES)
+    held = {w for w, following in pairwise(seq) if w in named and following in _HELD}
+    for i, w in enumerate(seq[:-1]):
+        if w in _HELD and seq[i + 1] == "of":
+            held |= {x for x in seq[i + 2:i + 4] if x in named}
+    return held
+
+
+def _holders_traded(a: Features, b: Features) -> bool:
+    """Whether both sides name whose a person or document is, by another of the names both say:
+    "Do I need a visa to visit Canada as a UK citizen?" / "as a Canadian, do I need a visa for
+    a trip to the UK?" (the countries traded places, each said once on each side)."""
+    held_a, held_b = _holders(a), _holders(b)
+    said_by_both = set(a.sequence) & set(b.sequence)
+    return bool(held_a and held_b and held_a != held_b and (held_a | held_b) <= said_by_both)
 
 
 def _order(side: Features, shared: set[str]) -> list[frozenset[str]]:
