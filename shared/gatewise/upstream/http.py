@@ -47,6 +47,7 @@ _KEPT_URLS = 32  # parsed paths kept per client
 MAX_RETRY_AFTER_S = 86400.0
 _URL_TOO_LONG_HINT = ("Shorten the arguments that go into the URL (ids, filters, search terms): "
                       "a URL is limited to 64 KB.")
+_SIZE_HINT = "limits.max_response_bytes sets the bound."
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -326,14 +327,10 @@ class HttpUpstream:
     async def _lines(self, reply: httpx.Response) -> AsyncIterator[str]:
         """A streamed answer's lines, refused once the stream passes ``max_response_bytes`` in
         all: a line that never ends, or a stream that never stops, is not held in memory."""
-        limit, size = self.max_response_bytes, 0
         line = bytearray()
-        async for chunk in reply.aiter_bytes():
-            size += len(chunk)
-            if size > limit:
-                raise GatewiseError(ErrorCode.UPSTREAM_ERROR,
-                                    f"{self.name}'s streamed answer passed {limit:,} bytes; it was cut off",
-                                    hint="limits.max_response_bytes sets the bound.")
+        cut_off = GatewiseError(ErrorCode.UPSTREAM_ERROR, f"{self.name}'s streamed answer passed "
+                                f"{self.max_response_bytes:,} bytes; it was cut off", hint=_SIZE_HINT)
+        async for chunk in self._within_limit(reply, cut_off):
             start = 0
             while (end := chunk.find(b"\n", start)) != -1:
                 line += chunk[start:end]
@@ -347,22 +344,22 @@ class HttpUpstream:
     async def _read(self, reply: httpx.Response) -> bytes:
         """The answer's body, decoded, refused past ``max_response_bytes`` as soon as that is
         known (from Content-Length, or while reading) rather than held whole."""
-        limit = self.max_response_bytes
+        too_large = GatewiseError(ErrorCode.UPSTREAM_ERROR, f"{self.name} answered HTTP {reply.status_code} "
+                                  f"with a body over {self.max_response_bytes:,} bytes; it was not read",
+                                  hint=_SIZE_HINT)
         declared = reply.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_response_bytes:
+            raise too_large
+        return b"".join([chunk async for chunk in self._within_limit(reply, too_large)])
+
+    async def _within_limit(self, reply: httpx.Response, exceeded: GatewiseError) -> AsyncIterator[bytes]:
+        """The body's chunks, decoded; ``exceeded`` is raised once they pass ``max_response_bytes``."""
         size = 0
-        chunks: list[bytes] = []
-        if not (declared.isdigit() and int(declared) > limit):
-            async for chunk in reply.aiter_bytes():
-                size += len(chunk)
-                if size > limit:
-                    break
-                chunks.append(chunk)
-            else:
-                return b"".join(chunks)
-        raise GatewiseError(ErrorCode.UPSTREAM_ERROR,
-                            f"{self.name} answered HTTP {reply.status_code} with a body over "
-                            f"{limit:,} bytes; it was not read",
-                            hint="limits.max_response_bytes sets the bound.")
+        async for chunk in reply.aiter_bytes():
+            size += len(chunk)
+            if size > self.max_response_bytes:
+                raise exceeded
+            yield chunk
 
     def _status_error(self, status: int, body: Any, headers: httpx.Headers) -> GatewiseError:
         err = self.error_from_response(status, body, provider=self.name,
