@@ -162,6 +162,15 @@ def json_type(value: Any) -> str:
     return "object" if isinstance(value, dict) else "null"
 
 
+_WITH_ARTICLE = {"array": "an array", "object": "an object", "integer": "a number", "null": "null"}
+
+
+def json_type_phrase(value: Any) -> str:
+    """A parsed JSON value's type as an error names it: "an array", "a number", "null"."""
+    kind = json_type(value)
+    return _WITH_ARTICLE.get(kind, f"a {kind}")
+
+
 def code_for_status(status: int) -> ErrorCode:
     """Map an HTTP status from any upstream to the taxonomy."""
     if status == 401:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from gatewise.analytics import Baseline, UsageGroup, UsageReport, render_chart
 from gatewise.analytics.timeframe import Window, window_label
 from gatewise.bounds import MAX_AMOUNT
-from gatewise.errors import ErrorCode, GatewiseError, json_type, quoted
+from gatewise.errors import ErrorCode, GatewiseError, json_type_phrase, quoted
 from gatewise.portkey.endpoints import ENDPOINTS
 from gatewise.portkey.models import AnalyticsFilters
 
@@ -109,23 +109,19 @@ def graph_parts(body: Any, operation: str) -> tuple[dict[str, Any], list[dict[st
         raise upstream_fault(operation, "is not a JSON object")
     summary = body.get("summary")
     if not isinstance(summary, dict | None):
-        raise upstream_fault(operation, f"has `summary` as {_kind(summary)}, not an object")
+        raise upstream_fault(operation, f"has `summary` as {json_type_phrase(summary)}, not an object")
     return summary or {}, objects(body.get("data_points") or [], "data_points", operation)
 
 
 def objects(items: Any, field: str, operation: str) -> list[dict[str, Any]]:
     """``items`` checked to be a list of objects; UPSTREAM_ERROR naming the first that is not."""
     if not isinstance(items, list):
-        raise upstream_fault(operation, f"has `{field}` as {_kind(items)}, not a list")
+        raise upstream_fault(operation, f"has `{field}` as {json_type_phrase(items)}, not an array")
     wrong = next((i for i, item in enumerate(items) if not isinstance(item, dict)), None)
     if wrong is not None:
-        raise upstream_fault(operation, f"has `{field}[{wrong}]` as {_kind(items[wrong])}, not an object")
+        raise upstream_fault(operation, f"has `{field}[{wrong}]` as {json_type_phrase(items[wrong])}, "
+                                        "not an object")
     return items
-
-
-def _kind(value: Any) -> str:
-    return {"string": "text", "array": "a list", "object": "an object", "boolean": "true or false",
-            "null": "null"}.get(json_type(value), "a number")
 
 
 # Fields of Portkey's analytics rows Portkey may send as numeric text ("12", "3.5").

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from gatewise.errors import quoted
+from gatewise.errors import json_type_phrase, quoted
 
 QUERY_ROOTS = ("metadata", "params", "url")
 LOGICAL_OPERATORS = frozenset({"$and", "$or"})
@@ -71,12 +71,12 @@ def _check_object(query: Any, where: str, depth: int, warnings: list[str]) -> No
     if depth > MAX_QUERY_DEPTH:
         raise QueryError(where, f"nested more than {MAX_QUERY_DEPTH} levels deep")
     if not isinstance(query, Mapping):
-        raise QueryError(where, f"must be an object, got {_kind(query)}")
+        raise QueryError(where, f"must be an object, got {json_type_phrase(query)}")
     for key, value in query.items():
         here = f"{where}.{key}"
         if key in LOGICAL_OPERATORS:
             if not isinstance(value, list):
-                raise QueryError(here, f"needs an array of queries, got {_kind(value)}")
+                raise QueryError(here, f"needs an array of queries, got {json_type_phrase(value)}")
             for index, sub in enumerate(value):
                 _check_object(sub, f"{here}[{index}]", depth + 1, warnings)
         elif key.startswith("$"):
@@ -106,19 +106,20 @@ def _check_operators(ops: Mapping[str, Any], where: str, depth: int, warnings: l
         if op not in FIELD_OPERATORS:
             raise QueryError(where, f"unknown operator {quoted(op)} (known: {_known()})")
         if op in ("$in", "$nin") and not isinstance(operand, list):
-            raise QueryError(here, f"needs an array, got {_kind(operand)}")
+            raise QueryError(here, f"needs an array, got {json_type_phrase(operand)}")
         if op in _NUMERIC and math.isnan(_parse_float(operand)):
-            raise QueryError(here, f"needs a number, got {_kind(operand)}")
+            raise QueryError(here, f"needs a number, got {json_type_phrase(operand)}")
         if op == "$regex":
             if not isinstance(operand, str):
-                raise QueryError(here, f"needs a pattern string, got {_kind(operand)}")
+                raise QueryError(here, f"needs a pattern string, got {json_type_phrase(operand)}")
             if _compile(operand) is None:
                 warnings.append(f"{here}: invalid pattern, never matches")
         if op == "$length":
             if isinstance(operand, Mapping):
                 _check_operators(operand, here, depth + 1, warnings)
             elif isinstance(operand, bool) or not isinstance(operand, int):
-                raise QueryError(here, f"needs an integer or an operator object, got {_kind(operand)}")
+                raise QueryError(here, "needs an integer or an operator object, got "
+                                       f"{json_type_phrase(operand)}")
 
 
 def _apply(ops: Mapping[str, Any], actual: Any) -> bool:
@@ -202,11 +203,6 @@ def _length_matches(operand: Any, actual: Any) -> bool:
     if isinstance(operand, Mapping):
         return _apply(operand, len(actual))
     return bool(len(actual) == operand)
-
-
-def _kind(value: Any) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
-            type(None): "null"}.get(type(value), "a number" if isinstance(value, int | float) else "a value")
 
 
 def _known() -> str:

@@ -10,7 +10,7 @@ import httpx
 import pydantic_core
 
 from gatewise.config import Settings
-from gatewise.errors import ErrorCode, GatewiseError, json_type, quoted
+from gatewise.errors import ErrorCode, GatewiseError, json_type_phrase, quoted
 from gatewise.redact import scrub_data
 from gatewise.upstream.http import HttpUpstream, Response
 from gatewise.upstream.usage import reported_cost, usage_count
@@ -132,7 +132,7 @@ def _not_an_object(body: Any) -> str:
         except ValueError:
             return "a body that is not JSON"
         return "JSON that was cut off"
-    return f"JSON that is {_type_name(body)}, not an object"
+    return f"JSON that is {json_type_phrase(body)}, not an object"
 
 
 # The fields of an answer's choice and message read beyond its text, and what each must be: a
@@ -153,7 +153,7 @@ def _check_shapes(choice: Mapping[str, Any], message: Mapping[str, Any], model: 
         if value is None:
             continue
         if not isinstance(value, wanted_type):
-            got = _type_name(value)
+            got = json_type_phrase(value)
         elif name == "tool_calls" and not all(isinstance(call, dict) for call in message[name]):
             got = "an array holding something other than objects"
         else:
@@ -208,16 +208,7 @@ def _shape(content: Any) -> str:
         return "empty"
     if isinstance(content, list):
         return "a list with no text part"
-    return f"{_type_name(content)}, not text"
-
-
-_WITH_ARTICLE = {"array": "an array", "object": "an object", "integer": "a number", "null": "null"}
-
-
-def _type_name(value: Any) -> str:
-    """A JSON value's type, as an error names it: "an array", "a number"."""
-    kind = json_type(value)
-    return _WITH_ARTICLE.get(kind, f"a {kind}")
+    return f"{json_type_phrase(content)}, not text"
 
 
 def _str_or_none(value: Any) -> str | None:

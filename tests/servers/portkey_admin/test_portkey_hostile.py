@@ -184,8 +184,8 @@ async def test_unusable_analytics_figures_are_left_out_with_a_note(connect, admi
 
 
 @pytest.mark.parametrize(("body", "named"), [
-    ({"summary": "x"}, "has `summary` as text, not an object"),
-    ({"summary": {}, "data_points": "y"}, "has `data_points` as text, not a list"),
+    ({"summary": "x"}, "has `summary` as a string, not an object"),
+    ({"summary": {}, "data_points": "y"}, "has `data_points` as a string, not an array"),
     ({"data_points": [{"total": 1}, 2]}, "has `data_points[1]` as a number, not an object"),
     ([1, 2, 3], "is not a JSON object"),
 ])
