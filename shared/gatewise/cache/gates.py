@@ -118,7 +118,7 @@ _UNIT_NAMES = (
     "kilogram kilograms millilitre millilitres milliliter milliliters ml tablespoon "
     "tablespoons tbsp teaspoon teaspoons tsp degree degrees celsius centigrade fahrenheit "
     "mm cm millimetre millimetres millimeter millimeters centimetre centimetres centimeter centimeters "
-    "inch inches ")
+    "inch inches ounce ounces oz foot feet ft pint pints cup cups ")
 # Days, months, relative dates, times of day and units: each names a different value.
 _DATE_WORDS = word_set(
     "monday tuesday wednesday thursday friday saturday sunday weekday weekdays weekend weekends "
@@ -144,7 +144,7 @@ _SAME_VALUE = {"c": "celsius", "f": "fahrenheit",  # joined to a number: "180C",
                "kilometer": "km", "metre": "meter", "litre": "liter", "lb": "pound", "kilogram": "kg",
                "millilitre": "ml", "milliliter": "ml", "tablespoon": "tbsp", "teaspoon": "tsp",
                "centigrade": "celsius", "fall": "autumn", "overnight": "night", "gigabyte": "gb",
-               "megabyte": "mb",
+               "megabyte": "mb", "ounce": "oz", "foot": "feet", "ft": "feet",
                "terabyte": "tb", "kilobyte": "kb",
                "kid": "child", "children": "child", "infant": "baby", "teenager": "teen",
                "pensioner": "senior", "gray": "grey"}
@@ -519,6 +519,7 @@ class Features:
     units: frozenset[str] = frozenset()  # the units an answer is asked in: "how many days"
     written: str = ""  # the question as written, for what must match character for character
     mentioned: frozenset[str] = frozenset()  # stems of the words asked about as words
+    conversion: tuple[str, str] | None = None  # (from, to) of two units, scales or currencies
 
 
 def _question_part(text: str) -> str:
@@ -635,6 +636,7 @@ def analyse(text: str) -> Features:
     spelled: dict[str, str] = {}
     rare: set[str] = set()
     plain: list[str] = []
+    measures: list[tuple[str, str]] = []  # (a unit, scale or currency, the direction word before it)
     previous = ""
     for index, (raw, starts, new_clause) in enumerate(tokens):
         low = raw.lower()
@@ -668,8 +670,10 @@ def analyse(text: str) -> Features:
         if kind == "value" and _unit_asked_for(low, w, plain, following):
             kind = "stop"  # "How many days' notice ...?" asks what "How much notice ...?" does
             units.update(_values(low, w))
+            measures += [(unit, "asked") for unit in _values(low, w) if not unit[0].isdigit()]
         if kind == "value":
             values.update(_values(low, w))
+            measures += [(unit, _marker(plain)) for unit in _values(low, w) if not unit[0].isdigit()]
             w = _said_as_number(low, w)
         elif kind == "negation":
             negations += 1
@@ -720,7 +724,74 @@ def analyse(text: str) -> Features:
                     frozenset(names), frozenset(content), frozenset(roles), frozenset(senses), spelled,
                     frozenset(rare), tuple(plain), said_words, tuple(w for w in plain if w not in said_set),
                     whose.of(text), frozenset(w for w, at in said if at in conditional_clauses),
-                    frozenset(units), written, _mentioned(written))
+                    frozenset(units), written, _mentioned(written), _conversion(measures))
+
+
+# Words that say which way a conversion goes: "from X", "to X", "X into Y", "X in Y", "than X".
+_FROM_WORDS = frozenset({"from"})
+_TO_WORDS = frozenset({"to", "into", "asked"})  # "asked": the unit a "how many" asks for
+_WEAK_TO_WORDS = frozenset({"in", "than"})
+
+
+def _marker(plain: list[str]) -> str:
+    """The direction word just before a unit, past a determiner or a number: "to km", "in a mile";
+    "asked" after "how many" or "how much"."""
+    if plain[-2:] in (["how", "many"], ["how", "much"]):
+        return "asked"
+    before = plain[-2:]
+    if before and (before[-1] in DETERMINERS or before[-1][0].isdigit()):
+        before = before[:-1]
+    return before[-1] if before else ""
+
+
+def _conversion(measures: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """Which way a question goes between two units, scales or currencies: "miles to km", "from
+    fahrenheit to celsius", "How many km in a mile?" (from miles), "What's 100 USD in EUR?"; None
+    without two, or without a word that says which way."""
+    kinds = list(dict.fromkeys(unit for unit, _ in measures))
+    if len(kinds) != 2:
+        return None
+    ends: dict[str, str] = {}
+    for unit, marker in measures:
+        if marker in _FROM_WORDS:
+            ends.setdefault(unit, "from")
+        elif marker in _TO_WORDS:
+            ends.setdefault(unit, "to")
+    if not ends:
+        weak = {unit for unit, marker in measures if marker in _WEAK_TO_WORDS}
+        if len(weak) != 1:
+            return None
+        ends[weak.pop()] = "to"
+    if len(set(ends.values())) != len(ends):
+        return None  # both said to be the same end
+    first, second = kinds
+    source = first if ends.get(first, "to" if ends.get(second) == "from" else "from") == "from" else second
+    return (source, second if source == first else first)
+
+
+def _conversion_reversed(a: Features, b: Features) -> bool:
+    """Both sides go between the same two things the other way: "How do I convert miles to km?" /
+    "how to convert km to miles", "convert psi to bar" / "bar to psi", "from A to B" / "A from B"."""
+    if a.conversion is not None and b.conversion is not None and a.conversion == b.conversion[::-1]:
+        return True
+    ways_b = _ways(b)
+    return any((to, source) in ways_b for source, to in _ways(a) if source != to)
+
+
+def _ways(side: Features) -> set[tuple[str, str]]:
+    """The (from, to) of each "X to Y", "X into Y" and "Y from X" a question says, X and Y words
+    that are not function words (a determiner after the direction word is passed over)."""
+    seq, ways = side.sequence, set()
+    for i in range(1, len(seq) - 1):
+        before = seq[i - 1]
+        after = next((w for w in seq[i + 1:i + 3] if w not in DETERMINERS), "")
+        if not after or is_function_word(before) or is_function_word(after):
+            continue
+        if seq[i] in ("to", "into"):
+            ways.add((before, after))
+        elif seq[i] == "from":
+            ways.add((after, before))
+    return ways
 
 
 _SIGN_AFTER_WORD = re.compile(r"(?<=[^\W\d_])\++(?!\w)")
@@ -1182,7 +1253,7 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
         return LexicalVerdict("tense")
     if _other_person(cached, new) or not _roles_agree(cached, new) or _swapped(cached, new) \
             or _names_traded(cached, new) or _holders_traded(cached, new) \
-            or _pronouns_traded(cached, new) \
+            or _conversion_reversed(cached, new) or _pronouns_traded(cached, new) \
             or _asker_traded(cached, new) or _doer_changed(cached, new) or _subjects_traded(cached, new) \
             or _clause_doer_changed(cached, new) or whose.changed(cached, new):
         return LexicalVerdict("role")
