@@ -81,6 +81,10 @@ _OTHER_NAMES = (
                 r"|(?<!\bsouth )(?<!\bnorth )(?<!\blatin )(?<!\bcentral )\bamerica\b(?!['’]s\b)",
                 re.IGNORECASE),
      "USA"),
+    # "us" in lower case is the country only after "the" or before a word of the state ("us citizens")
+    (re.compile(r"(?<=\bthe )us\b|\bus(?= (?:citizens?|passports?|nationals?|residents?|embassy|"
+                r"consulate|licen[cs]es?|visas?|dollars?|military|government|election|president)\b)"),
+     "USA"),
     (re.compile(r"\bunited kingdom\b|\bgreat britain\b|\bbritain\b|(?-i:\bU\.K\.)", re.IGNORECASE), "UK"),
     (re.compile(r"\bholland\b", re.IGNORECASE), "Netherlands"),
 )

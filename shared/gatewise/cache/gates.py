@@ -198,6 +198,10 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
               "detail detailed thorough thoroughly depth comprehensive comprehensively extensively"),
     "public": ("public shared", "private personal"),
     "import": ("import", "export"),
+    "value": ("inflation inflate inflated appreciate appreciation", "deflation deflate deflated depreciate "
+              "depreciation"),
+    "charge": ("overcharge overcharged overpay overpaid overpayment overestimate",
+               "undercharge undercharged underpay underpaid underpayment underestimate"),
     "push": ("push", "pull"),
     "lend": ("lend lender", "borrow borrower"),
     "quantifier": ("all every each", "some"),
@@ -263,6 +267,9 @@ _PARTICLE_VERBS = word_set("turn switch power log sign opt check plug scale cash
 _LEAST = frozenset({"least", "less"})
 # Verbs whose "up" or "down" after their object says what the sentence does to it.
 _MOVING_VERBS = word_set("bring get go come put push pull keep turn")
+# "go up" / "go down", "come on" / "go off": which way a thing itself goes.
+_GOING = word_set("go goes going gone went come comes coming came")
+_GONE_WHICH_WAY = frozenset({"up", "down", "on", "off"})
 # Words that open a condition, unless they ask whether after a verb of finding out ("check if"),
 # and, within a sentence and not beside a preposition ("by when", "opening hours" read as
 # "open when of"), a circumstance.
@@ -279,7 +286,7 @@ _DIRECTION = {"into": "to", "onto": "to", "towards": "to", "toward": "to", "vers
 # Verbs that give one thing up for another: "leave X for Y", "swap X for Y", "replace X with Y"
 # say "from X to Y", so they are read with the direction words ("leaving British Gas for Octopus"
 # is not "moving from Octopus to British Gas").
-_TRADE_VERBS = word_set("leave quit switch swap exchange trade replace")
+_TRADE_VERBS = word_set("leave quit switch swap exchange trade replace ditch dump")
 _TRADE_FOR = frozenset({"for", "with"})
 
 _STOP = word_set(
@@ -989,7 +996,8 @@ def _kind(low: str, w: str, previous: str, following: str, how_long: bool) -> st
         return "negation"
     if low in _PARTICLES:
         # "out of" says where something is not: "out of the fridge", "out of stock"
-        if previous in _PARTICLE_VERBS or (low == "out" and following == "of"):
+        if previous in _PARTICLE_VERBS or (low == "out" and following == "of") \
+                or (previous in _GOING and low in _GONE_WHICH_WAY):
             return "polar"
         return "particle" if _loose_particle(low, previous, following) else "stop"
     if low == "under" and previous in _standing_verbs():
@@ -1241,19 +1249,21 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
         return LexicalVerdict("value")
     if cached.negations != new.negations:
         return LexicalVerdict("negation")
-    if not _polarity_agrees(cached, new) or _prefixed(cached.words, new.words) \
-            or _prefixed(new.words, cached.words) or answer_kinds.limit_turned(cached, new) \
-            or answer_kinds.limit_turned(new, cached) or answer_kinds.may_against_must(cached, new):
+    if not _polarity_agrees(cached, new) or _both_against_either(cached, new) \
+            or _prefixed(cached.words, new.words) or _prefixed(new.words, cached.words) \
+            or answer_kinds.limit_turned(cached, new) or answer_kinds.limit_turned(new, cached) \
+            or answer_kinds.may_against_must(cached, new):
         return LexicalVerdict("polarity")
     if _negation_moved(cached, new):
         return LexicalVerdict("negation")
     if not answer_kinds.same_question(cached, new):
         return LexicalVerdict("question")
-    if _other_time(cached, new):
+    if _other_time(cached, new) or _done_against_to_come(cached, new):
         return LexicalVerdict("tense")
     if _other_person(cached, new) or not _roles_agree(cached, new) or _swapped(cached, new) \
             or _names_traded(cached, new) or _holders_traded(cached, new) \
-            or _conversion_reversed(cached, new) or _pronouns_traded(cached, new) \
+            or _conversion_reversed(cached, new) or _conditions_traded(cached, new) \
+            or _pronouns_traded(cached, new) \
             or _asker_traded(cached, new) or _doer_changed(cached, new) or _subjects_traded(cached, new) \
             or _clause_doer_changed(cached, new) or whose.changed(cached, new):
         return LexicalVerdict("role")
@@ -1448,6 +1458,32 @@ def _holders_traded(a: Features, b: Features) -> bool:
     held_a, held_b = _holders(a), _holders(b)
     said_by_both = set(a.sequence) & set(b.sequence)
     return bool(held_a and held_b and held_a != held_b and (held_a | held_b) <= said_by_both)
+
+
+def _conditions_traded(a: Features, b: Features) -> bool:
+    """Whether what one side asks about is the other's condition, and the other way round: "Can I
+    give blood if I recently had a tattoo?" / "Can I get a tattoo if I recently gave blood?"."""
+    main_a, main_b = set(a.said) - a.conditional, set(b.said) - b.conditional
+    return bool(a.conditional & main_b) and bool(b.conditional & main_a)
+
+
+def _joined(side: Features) -> dict[frozenset[str], str]:
+    """Each two words joined by "and" or "or" ("Benadryl and Zyrtec"), past a determiner after the
+    joining word, with the word that joins them."""
+    seq, joined = side.sequence, {}
+    for i in range(1, len(seq) - 1):
+        if seq[i] in ("and", "or"):
+            after = next((w for w in seq[i + 1:i + 3] if w not in DETERMINERS), "")
+            if after and not is_function_word(seq[i - 1]) and not is_function_word(after):
+                joined[frozenset((seq[i - 1], after))] = seq[i]
+    return joined
+
+
+def _both_against_either(a: Features, b: Features) -> bool:
+    """Whether the same two things are joined by "and" on one side and "or" on the other: "Can I
+    take Benadryl and Zyrtec?" asks about both together, "... Benadryl or Zyrtec?" about either."""
+    joined_b = _joined(b)
+    return any(joined_b.get(pair, joiner) != joiner for pair, joiner in _joined(a).items())
 
 
 def _order(side: Features, shared: set[str]) -> list[frozenset[str]]:
@@ -1752,6 +1788,28 @@ def _other_time(a: Features, b: Features) -> bool:
         return False
     present = a if tenses[0] == "present" else b
     return not any(word in _PAST_BE for word in present.sequence)
+
+
+# The auxiliary a question opens with (or puts after its question word), by the time it asks about.
+_DONE = frozenset(stem(w) for w in ("did", "has", "have", "had", "was", "were", "hasn't", "haven't",
+                                     "didn't"))
+_TO_COME = frozenset({"will", "won't"})
+
+
+def _done_against_to_come(a: Features, b: Features) -> bool:
+    """Whether one question asks what happened and the other what will: "Did my flight get
+    cancelled?" / "Will my flight get cancelled?", "Has my visa been approved?" / "Will my visa
+    be approved?"."""
+    asked = {_asked_time(a), _asked_time(b)}
+    return asked == {"done", "to come"}
+
+
+def _asked_time(side: Features) -> str | None:
+    seq = side.sequence
+    at = 1 if seq and seq[0] in _WH_WORDS else 0
+    if at < len(seq) and seq[at] in _DONE:
+        return "done"
+    return "to come" if at < len(seq) and seq[at] in _TO_COME else None
 
 
 def _asked_tense(side: Features) -> str | None:
