@@ -1263,6 +1263,7 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
     if _other_person(cached, new) or not _roles_agree(cached, new) or _swapped(cached, new) \
             or _names_traded(cached, new) or _holders_traded(cached, new) \
             or _conversion_reversed(cached, new) or _conditions_traded(cached, new) \
+            or _person_turned(cached, new) \
             or _pronouns_traded(cached, new) \
             or _asker_traded(cached, new) or _doer_changed(cached, new) or _subjects_traded(cached, new) \
             or _clause_doer_changed(cached, new) or whose.changed(cached, new):
@@ -1911,6 +1912,49 @@ def _doer_changed(a: Features, b: Features) -> bool:
         return bool(_doers(x) & _ASKERS) and not _doers(y) & _ASKERS and bool(theirs - x.words)
 
     return changed(a, b) or changed(b, a)
+
+
+# A person as the doer and as the one done to: "I" against "me", "he" against "him".
+_DOER_OBJECT = {1: (frozenset({"i", "we"}), frozenset({"me", "us"})),
+                3: (frozenset({"he", "she", "they"}), frozenset({"him", "them"}))}
+# "I got fired", "I was told", "we've been charged": the speaker is done to.
+_PASSIVE = re.compile(r"\b(?:am|is|are|was|were|be|been|being|get|gets|got|gotten|getting|'m|'re)\s+"
+                      r"(?:\w+ly\s+)?(?:\w+ed|\w+en|paid|sent|told|left|made|caught|bought|held|kept|hit|"
+                      r"cut|put|shut|set|sold|taught|brought|found|lost)\b", re.IGNORECASE)
+
+
+def _person_turned(a: Features, b: Features) -> bool:
+    """A person who acts on one side is acted on by the other's, on something both name on the
+    other side of them: "My boss fired me" / "I fired my boss", "I owe the IRS money" / "The IRS
+    owes me money" (not "Can you send me my receipt?" / "Can I get my receipt?", where the receipt
+    follows the asker on both; nor a passive: "Why did the app log me out?" / "Why did I get
+    logged out of the app?", "Can my location be seen by them?"; nor a person one is with or
+    something is for: "fly with my dog in the cabin with me")."""
+    shared = set(a.said) & set(b.said)
+    for doers, objects in _DOER_OBJECT.values():
+        for x, y in ((a, b), (b, a)):
+            at_x = _first_place(x, doers) if not _acted_on(x, objects) else None
+            at_y = _acted_on(y, objects) if _first_place(y, doers) is None else None
+            if at_x is None or at_y is None or _PASSIVE.search(x.written):
+                continue
+            if any((x.sequence.index(w) < at_x) != (y.sequence.index(w) < at_y) for w in shared):
+                return True
+    return False
+
+
+def _first_place(side: Features, these: frozenset[str]) -> int | None:
+    return next((i for i, w in enumerate(side.sequence) if w in these), None)
+
+
+def _acted_on(side: Features, objects: frozenset[str]) -> int | None:
+    """Where a side first says a person is acted on ("fired me", "broke up with me"), not "with me",
+    "for me" or a passive's "by me"."""
+    seq = ("", "", *side.sequence)  # two places before the first word, which nothing fills
+    for i, w in enumerate(seq):
+        if w in objects and seq[i - 1] not in ("for", "by") \
+                and (seq[i - 1] != "with" or seq[i - 2] in _PARTICLES):
+            return i - 2
+    return None
 
 
 def _subjects_traded(a: Features, b: Features) -> bool:
