@@ -414,15 +414,15 @@ TRAPS = [
      "as a canadian, do i need a visa for a trip to the uk"),
     ("role", "Can a citizen of Peru work in Chile?", "Can a citizen of Chile work in Peru?"),
     ("role", "Can a US licence holder drive in France?", "Can a French licence holder drive in the US?"),
-    # a conversion the other way, however each side words it
-    ("role", "How do I convert miles to km?", "how to convert km to miles"),
-    ("role", "How do I convert Celsius to Fahrenheit?",
+    # a conversion the other way, however each side words it: another unit asked for
+    ("value", "How do I convert miles to km?", "how to convert km to miles"),
+    ("value", "How do I convert Celsius to Fahrenheit?",
      "what's the formula to go from fahrenheit to celsius"),
-    ("role", "How do I convert dollars to euros?", "euros to dollars, how?"),
-    ("role", "How do I convert ounces to grams?", "grams to ounces conversion?"),
-    ("role", "How do I convert feet to meters?", "how to convert meters to feet"),
+    ("value", "How do I convert dollars to euros?", "euros to dollars, how?"),
+    ("value", "How do I convert ounces to grams?", "grams to ounces conversion?"),
+    ("value", "How do I convert feet to meters?", "how to convert meters to feet"),
     ("role", "How do I convert psi to bar for my tires?", "convert bar to psi for tire pressure"),
-    ("role", "What is 100 USD in EUR?", "How many USD is 100 EUR?"),
+    ("value", "What is 100 USD in EUR?", "How many USD is 100 EUR?"),
     # which way a thing goes by itself, what happened against what will, both against either,
     # a condition traded with what is asked, inflation against deflation
     ("polarity", "Why did my credit score go up?", "Why did my credit score go down?"),
@@ -443,6 +443,18 @@ TRAPS = [
     ("role", "My girlfriend broke up with me", "I broke up with my girlfriend"),
     ("role", "His boss fired him", "He fired his boss"),
     ("role", "Can you send me the invoice?", "Can I send you the invoice?"),
+    # the passive against the active with the same subject; the owner's side of a letting
+    ("role", "I was fired by my manager", "I fired my manager"),
+    ("role", "Was Instagram bought by Facebook?", "Did Instagram buy Facebook?"),
+    ("role", "How do I get hired as a nanny?", "How do I hire a nanny?"),
+    ("role", "How do I get paid on Etsy?", "How do I pay on Etsy?"),
+    ("content", "How do I rent out my flat?", "How do I rent a flat?"),
+    ("role", "Can a child use an adult bus pass?", "Can an adult use a child bus pass?"),
+    ("role", "do i need a visa to go from us to canada", "do i need a visa to go from canada to us"),
+    # how much, said only on one side
+    ("content", "Is it bad to take a lot of ibuprofen?", "Is it bad to take ibuprofen?"),
+    ("content", "Do I pay tax on income beyond the personal allowance?",
+     "Do I pay tax on income within the personal allowance?"),
     ("negation", "How do I find a job without a network?", "How do I find a job offline?"),
     ("name", "How does PLS regression work?", "How does regression work?"),
     ("name", "How many G is the iPhone 15?", "How many grams is the iPhone 15?"),
@@ -649,6 +661,8 @@ SAME_WORDS = [
     ("Can I take Benadryl and Zyrtec together?", "Is it safe to take Benadryl and Zyrtec together?"),
     ("Can I eat sushi if I'm pregnant?", "If I'm pregnant, can I eat sushi?"),
     ("My manager fired me, can I claim benefits?", "I was fired by my manager, can I claim benefits?"),
+    ("Is the shop closed on Sundays?", "Does the shop close on Sundays?"),
+    ("thanks a lot, how do I reset my password", "how do I reset my password"),
     ("do us citizens need a visa for japan", "do american citizens need a visa for japan"),
     ("How far is it from Paris to Lyon?", "how far is Lyon from Paris"),
     ("How do I renew my UK passport online?", "How do I renew my British passport online?"),
@@ -901,6 +915,23 @@ async def test_words_without_a_near_synonym_miss(cache: SemanticCache, cached: s
     await cache.store(scope, cached, {"answer": cached})
     found = await cache.lookup(scope, new)
     assert found.hit is None and found.refused == "content"
+
+
+@pytest.mark.parametrize(("cached", "new"), [
+    # a party, a unit or a voice said another way, which the role, value and polarity readings keep
+    ("can you call me back", "can i get a call back"),
+    ("my boss didn't pay me", "i wasn't paid by my boss"),
+    ("Why was my card declined?", "My card got declined, why?"),
+    ("Why has rent gone up so much?", "Why have rents risen so much?"),
+    ("How many cups in a liter?", "convert 1 liter to cups"),
+    ("How do I convert ounces to grams?", "How many grams in an ounce?"),
+])
+async def test_a_party_unit_or_voice_said_another_way_hits(cache: SemanticCache, cached: str,
+                                                            new: str) -> None:
+    scope = Scope("said another way:" + cached, ("m",))
+    await cache.store(scope, cached, {"answer": cached})
+    found = await cache.lookup(scope, new)
+    assert found.hit is not None and found.hit.value == {"answer": cached}
 
 
 @pytest.mark.parametrize(("cached", "new"), REWORDED)

@@ -141,8 +141,20 @@ def _country(match: re.Match[str]) -> str:
     return match[0]
 
 
+# Lower-case "us" beside a word that sets two places side by side ("from us to canada", "between
+# us and uk", "cheaper in uk than us"), in a text that names another country: read
+# as the USA. "send it to us in the UK" stays a pronoun ("to us" is not among these); "my us phone" is
+# left as written, as "my American phone" is.
+_US_BESIDE = re.compile(r"\b(?P<before>(?:from|between|than|vs|like|versus) )us\b"
+                        r"|\bus(?= (?:to|and|or|vs|versus|than) )")
+_A_COUNTRY = re.compile(r"\b(?:" + "|".join(sorted((c.lower() for c in _NAMES), key=len, reverse=True))
+                        + r"|uk|eu|europe|usa)\b", re.IGNORECASE)
+
+
 def rewrite(text: str) -> str:
     """``text`` with each word that names a country, where it names one, replaced by the country's name."""
     for pattern, country in _OTHER_NAMES:
         text = pattern.sub(country, text)
+    if _A_COUNTRY.search(_US_BESIDE.sub("", text)):
+        text = _US_BESIDE.sub(lambda match: (match["before"] or "") + "USA", text)
     return _SAID.sub(_country, text)

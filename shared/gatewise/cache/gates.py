@@ -167,10 +167,12 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
     "add": ("add insert attach install subscribe join enrol enroll register create",
             "remove delete detach uninstall unsubscribe leave erase drop destroy"),
     "buy": ("buy purchase order acquire buyer purchaser", "sell seller vendor"),
-    "amount": ("increase raise more higher grow extend expand boost maximum max most upgrade lengthen "
+    "amount": ("increase raise rise risen soar climb more higher grow extend expand boost maximum max most "
+               "upgrade lengthen beyond lot lots "
                "exceed gain above over big bigger biggest large larger largest huge longer faster fast "
                "fastest high highest",
-               "decrease reduce lower less fewer cut shrink shorten minimum min least downgrade "
+               "decrease reduce decline plummet sink lower less fewer cut shrink shorten minimum min least "
+               "downgrade "
                "below under small smaller smallest tiny shorter slower slow slowest low lowest"),
     "gender": ("husband father dad son brother boyfriend male man men boy boys groom",
                "wife mother mum mom daughter sister girlfriend female woman women girl girls bride"),
@@ -269,6 +271,8 @@ _LEAST = frozenset({"least", "less"})
 _MOVING_VERBS = word_set("bring get go come put push pull keep turn")
 # "go up" / "go down", "come on" / "go off": which way a thing itself goes.
 _GOING = word_set("go goes going gone went come comes coming came")
+# Verbs that "out" turns to the owner's side: "rent out", "lease out", "hire out".
+_LETTING = frozenset({"rent", "lease", "hire", "let", "sublet", "lend", "loan"})
 _GONE_WHICH_WAY = frozenset({"up", "down", "on", "off"})
 # Words that open a condition, unless they ask whether after a verb of finding out ("check if"),
 # and, within a sentence and not beside a preposition ("by when", "opening hours" read as
@@ -286,7 +290,7 @@ _DIRECTION = {"into": "to", "onto": "to", "towards": "to", "toward": "to", "vers
 # Verbs that give one thing up for another: "leave X for Y", "swap X for Y", "replace X with Y"
 # say "from X to Y", so they are read with the direction words ("leaving British Gas for Octopus"
 # is not "moving from Octopus to British Gas").
-_TRADE_VERBS = word_set("leave quit switch swap exchange trade replace ditch dump")
+_TRADE_VERBS = word_set("leave quit switch swap exchange trade replace ditch dump drop abandon")
 _TRADE_FOR = frozenset({"for", "with"})
 
 _STOP = word_set(
@@ -295,7 +299,7 @@ _STOP = word_set(
     "which who whom whose when where why how hows how's is am are was were be been being do does "
     "did doing done have has had having will would shall should can could may might must ought "
     "of at by for with about against between through during within upon across along around "
-    "behind beyond near via per as if then else so and or but because while although though "
+    "behind near via per as if then else so and or but because while although though "
     "also too very really just only even still yet already anymore lately again ever quite rather "
     "some any each every all both either such own other another much many lot lots bit kind sort "
     "please ok okay yes yeah well um uh oh so anyway actually basically "
@@ -527,6 +531,7 @@ class Features:
     written: str = ""  # the question as written, for what must match character for character
     mentioned: frozenset[str] = frozenset()  # stems of the words asked about as words
     conversion: tuple[str, str] | None = None  # (from, to) of two units, scales or currencies
+    converted_to: str | None = None  # the unit a conversion is asked "to", "into" or "in"
 
 
 def _question_part(text: str) -> str:
@@ -677,10 +682,10 @@ def analyse(text: str) -> Features:
         if kind == "value" and _unit_asked_for(low, w, plain, following):
             kind = "stop"  # "How many days' notice ...?" asks what "How much notice ...?" does
             units.update(_values(low, w))
-            measures += [(unit, "asked") for unit in _values(low, w) if not unit[0].isdigit()]
+            measures += [(unit, "asked") for unit in _values(low, w) if unit[0].isalpha()]
         if kind == "value":
             values.update(_values(low, w))
-            measures += [(unit, _marker(plain)) for unit in _values(low, w) if not unit[0].isdigit()]
+            measures += [(unit, _marker(plain)) for unit in _values(low, w) if unit[0].isalpha()]
             w = _said_as_number(low, w)
         elif kind == "negation":
             negations += 1
@@ -731,7 +736,8 @@ def analyse(text: str) -> Features:
                     frozenset(names), frozenset(content), frozenset(roles), frozenset(senses), spelled,
                     frozenset(rare), tuple(plain), said_words, tuple(w for w in plain if w not in said_set),
                     whose.of(text), frozenset(w for w, at in said if at in conditional_clauses),
-                    frozenset(units), written, _mentioned(written), _conversion(measures))
+                    frozenset(units), written, _mentioned(written), _conversion(measures),
+                    next((unit for unit, marker in measures if marker in ("to", "into", "in")), None))
 
 
 # Words that say which way a conversion goes: "from X", "to X", "X into Y", "X in Y", "than X".
@@ -994,6 +1000,10 @@ def _kind(low: str, w: str, previous: str, following: str, how_long: bool) -> st
         return "value"  # the month after its day ("1 May", read so from "May 1st"), not the verb
     if low in _NEGATIONS:
         return "negation"
+    if low in ("lot", "lots") and following != "of":
+        return "stop"  # "a lot of ibuprofen" says how much; "thanks a lot", "a parking lot" do not
+    if low == "out" and previous in _LETTING:
+        return "content"  # "rent out my flat" is the landlord's question, "rent a flat" the tenant's
     if low in _PARTICLES:
         # "out of" says where something is not: "out of the fridge", "out of stock"
         if previous in _PARTICLE_VERBS or (low == "out" and following == "of") \
@@ -1244,8 +1254,9 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
     if _unmentioned(cached, new) or _unmentioned(new, cached):
         return LexicalVerdict("content")
     # a unit asked in on one side only asks what "how long" or "how often" does; two units differ
-    if not _same_values(cached.values, new.values) \
-            or (cached.units and new.units and cached.units != new.units):
+    (values_a, units_a), (values_b, units_b) = _given_and_asked(cached), _given_and_asked(new)
+    if not (_same_values(values_a, values_b) or _one_against_none(values_a, values_b)) \
+            or (units_a and units_b and units_a != units_b):
         return LexicalVerdict("value")
     if cached.negations != new.negations:
         return LexicalVerdict("negation")
@@ -1263,7 +1274,7 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
     if _other_person(cached, new) or not _roles_agree(cached, new) or _swapped(cached, new) \
             or _names_traded(cached, new) or _holders_traded(cached, new) \
             or _conversion_reversed(cached, new) or _conditions_traded(cached, new) \
-            or _person_turned(cached, new) \
+            or _person_turned(cached, new) or _voice_turned(cached, new) \
             or _pronouns_traded(cached, new) \
             or _asker_traded(cached, new) or _doer_changed(cached, new) or _subjects_traded(cached, new) \
             or _clause_doer_changed(cached, new) or whose.changed(cached, new):
@@ -1333,6 +1344,22 @@ def _unscaled(values: frozenset[str]) -> frozenset[str]:
     return frozenset(value.split("°")[0] for value in values)
 
 
+def _given_and_asked(side: Features) -> tuple[frozenset[str], frozenset[str]]:
+    """A side's values and the units it asks for; the unit a conversion goes to is asked for
+    ("convert 1 liter to cups" asks what "how many cups in a liter" does)."""
+    target = side.converted_to
+    if side.conversion is not None and target in side.values and not side.units:
+        return side.values - {target}, frozenset({target})
+    return side.values, side.units
+
+
+def _one_against_none(a: frozenset[str], b: frozenset[str]) -> bool:
+    """One unit against the same unit with no count: "how many grams in an ounce" / "convert
+    ounces to grams", "a kilo of beef" / "beef per kilo"."""
+    more, fewer = (a, b) if len(a) > len(b) else (b, a)
+    return more - fewer == {"1"} and bool(fewer) and all(not v[0].isdigit() for v in fewer)
+
+
 def _same_values(a: frozenset[str], b: frozenset[str]) -> bool:
     a, b = _unsaid_defaults(a, b)
     if a == b:
@@ -1365,9 +1392,11 @@ def _swapped(a: Features, b: Features) -> bool:
         return False
     # A short sentence's frame changes by a larger share when one word gives way to another
     # ("my work laptop at home" / "my home laptop for work"): one word in its place is the same frame.
-    one_swapped = len(a.frame) == len(b.frame) \
-        and sum(x != y for x, y in zip(a.frame, b.frame, strict=True)) <= 1
-    return one_swapped or SequenceMatcher(None, a.frame, b.frame, autojunk=False).ratio() >= SAME_FRAME_RATIO
+    # "a" and "an" are one word: "a child ... an adult" / "an adult ... a child"
+    frame_a, frame_b = (tuple("a" if w == "an" else w for w in side.frame) for side in (a, b))
+    one_swapped = len(frame_a) == len(frame_b) \
+        and sum(x != y for x, y in zip(frame_a, frame_b, strict=True)) <= 1
+    return one_swapped or SequenceMatcher(None, frame_a, frame_b, autojunk=False).ratio() >= SAME_FRAME_RATIO
 
 
 # Prepositions that open a phrase a word stands in.
@@ -1918,7 +1947,8 @@ def _doer_changed(a: Features, b: Features) -> bool:
 _DOER_OBJECT = {1: (frozenset({"i", "we"}), frozenset({"me", "us"})),
                 3: (frozenset({"he", "she", "they"}), frozenset({"him", "them"}))}
 # "I got fired", "I was told", "we've been charged": the speaker is done to.
-_PASSIVE = re.compile(r"\b(?:am|is|are|was|were|be|been|being|get|gets|got|gotten|getting|'m|'re)\s+"
+_PASSIVE = re.compile(r"\b(?:am|is|are|was|were|be|been|being|get|gets|got|gotten|getting|'m|'re)"
+                      r"(?:n't| not)?\s+"
                       r"(?:\w+ly\s+)?(?:\w+ed|\w+en|paid|sent|told|left|made|caught|bought|held|kept|hit|"
                       r"cut|put|shut|set|sold|taught|brought|found|lost)\b", re.IGNORECASE)
 
@@ -1930,14 +1960,16 @@ def _person_turned(a: Features, b: Features) -> bool:
     follows the asker on both; nor a passive: "Why did the app log me out?" / "Why did I get
     logged out of the app?", "Can my location be seen by them?"; nor a person one is with or
     something is for: "fly with my dog in the cabin with me")."""
-    shared = set(a.said) & set(b.said)
+    shared = (set(a.said) | {"you"}) & (set(b.said) | {"you"}) & set(a.sequence) & set(b.sequence)
     for doers, objects in _DOER_OBJECT.values():
         for x, y in ((a, b), (b, a)):
             at_x = _first_place(x, doers) if not _acted_on(x, objects) else None
             at_y = _acted_on(y, objects) if _first_place(y, doers) is None else None
             if at_x is None or at_y is None or _PASSIVE.search(x.written):
                 continue
-            if any((x.sequence.index(w) < at_x) != (y.sequence.index(w) < at_y) for w in shared):
+            # the verb and the other party both change sides ("Can you call me back?" / "Can I get a
+            # call back?" moves only the call)
+            if sum((x.sequence.index(w) < at_x) != (y.sequence.index(w) < at_y) for w in shared) >= 2:
                 return True
     return False
 
@@ -1954,6 +1986,61 @@ def _acted_on(side: Features, objects: frozenset[str]) -> int | None:
         if w in objects and seq[i - 1] not in ("for", "by") \
                 and (seq[i - 1] != "with" or seq[i - 2] in _PARTICLES):
             return i - 2
+    return None
+
+
+# A form of "be" or "get" before a participle: the passive.
+_PASSIVE_AUX = frozenset({"am", "is", "are", "wa", "were", "be", "been", "being", "get", "got", "gotten",
+                          "getting"})
+_PARTICIPLES = {"paid": "pay", "sent": "send", "told": "tell", "made": "make", "caught": "catch",
+                "bought": "buy", "held": "hold", "kept": "keep", "sold": "sell", "taught": "teach",
+                "brought": "bring", "found": "find", "hit": "hit", "beaten": "beat", "bitten": "bite",
+                "given": "give", "taken": "take", "stolen": "steal", "chosen": "choose", "written": "write"}
+# "get married", "get started": a state reached, not something done to one.
+_GET_STATES = frozenset(stem(w) for w in word_set("started married divorced engaged dressed lost used "
+                                                   "involved ready rid tired bored worried stuck hurt"))
+_GET = frozenset({"get", "got", "gotten", "getting"})
+
+
+def _voice_turned(a: Features, b: Features) -> bool:
+    """One side says in the passive what the other says in the active, with the same subject:
+    "I was fired by my manager" / "I fired my manager", "Was Instagram bought by Facebook?" /
+    "Did Instagram buy Facebook?", "How do I get hired as a nanny?" / "How do I hire a nanny?"
+    (not "I was fired by my manager" / "My manager fired me", whose subjects differ)."""
+    for x, y in ((a, b), (b, a)):
+        passive = _passive(x)
+        if passive is None or _passive(y) is not None:
+            continue
+        subject, verb = passive
+        seq = y.sequence
+        at = next((i for i, w in enumerate(seq) if _PARTICIPLES.get(w, w) == verb), None)
+        if not at or _PASSIVE_AUX & set(seq[:at]):  # "if my flight is cancelled", "why was my card declined"
+            continue
+        before = [w for w in seq[:at] if w not in auxiliaries() and w not in DETERMINERS]
+        if before and before[-1] == subject:
+            return True
+    return False
+
+
+def _passive(side: Features) -> tuple[str, str] | None:
+    """The subject and the verb of a passive ("i", "fire" in "I was fired"; "instagram", "buy" in
+    "Was Instagram bought by ...?"), or None. "be" counts only with the doer named ("was fired
+    by"): "Is the shop closed on Sundays?" asks what "Does the shop close on Sundays?" does."""
+    seq = side.sequence
+    for i, word in enumerate(seq):
+        if word not in _PASSIVE_AUX or (word not in _GET and "by" not in seq[i:]):
+            continue
+        if i == 0 or seq[i - 1] in _WH_WORDS:  # "Was Instagram bought ...?": the subject comes first
+            subject = next((w for w in seq[i + 1:] if w not in DETERMINERS), "")
+            after = seq.index(subject, i + 1) + 1 if subject else len(seq)
+        else:
+            subject = next((w for w in reversed(seq[:i]) if w not in DETERMINERS and w not in auxiliaries()),
+                           "")
+            after = i + 1
+        verb = seq[after] if after < len(seq) else ""
+        if subject and verb not in _GET_STATES \
+                and (verb in _PARTICIPLES or side.spelled.get(verb, "").endswith("ed")):
+            return subject, _PARTICIPLES.get(verb, verb)
     return None
 
 
