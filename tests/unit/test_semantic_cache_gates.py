@@ -451,6 +451,8 @@ TRAPS = [
     ("content", "How do I rent out my flat?", "How do I rent a flat?"),
     ("role", "Can a child use an adult bus pass?", "Can an adult use a child bus pass?"),
     ("role", "do i need a visa to go from us to canada", "do i need a visa to go from canada to us"),
+    # one unit against the same unit uncounted is no licence for a count against nothing
+    ("value", "What's the price of a single ticket to Leeds?", "How much does a return to Leeds cost?"),
     # how much, said only on one side
     ("content", "Is it bad to take a lot of ibuprofen?", "Is it bad to take ibuprofen?"),
     ("content", "Do I pay tax on income beyond the personal allowance?",

@@ -118,7 +118,7 @@ _UNIT_NAMES = (
     "kilogram kilograms millilitre millilitres milliliter milliliters ml tablespoon "
     "tablespoons tbsp teaspoon teaspoons tsp degree degrees celsius centigrade fahrenheit "
     "mm cm millimetre millimetres millimeter millimeters centimetre centimetres centimeter centimeters "
-    "inch inches ounce ounces oz foot feet ft pint pints cup cups ")
+    "inch inches ounce ounces oz foot feet ft pint pints ")
 # Days, months, relative dates, times of day and units: each names a different value.
 _DATE_WORDS = word_set(
     "monday tuesday wednesday thursday friday saturday sunday weekday weekdays weekend weekends "
@@ -1357,7 +1357,7 @@ def _one_against_none(a: frozenset[str], b: frozenset[str]) -> bool:
     """One unit against the same unit with no count: "how many grams in an ounce" / "convert
     ounces to grams", "a kilo of beef" / "beef per kilo"."""
     more, fewer = (a, b) if len(a) > len(b) else (b, a)
-    return more - fewer == {"1"} and bool(fewer) and all(not v[0].isdigit() for v in fewer)
+    return "1" in more and more - {"1"} == fewer and bool(fewer) and all(v[0].isalpha() for v in fewer)
 
 
 def _same_values(a: frozenset[str], b: frozenset[str]) -> bool:

@@ -80,10 +80,12 @@ _HOW_MANY_A = re.compile(rf"\b(?P<asked>how\s+(?:many|much)\s+(?:[\w'-]+\s+){{1,
 # A year said in words: "nineteen eighty-four", "twenty twenty-five".
 _YEAR_IN_WORDS = re.compile(rf"\b(?P<century>{'|'.join(_TEENS)}|twenty)[\s-](?P<tens>{'|'.join(_TENS)})"
                             rf"(?:[\s-](?P<unit>{'|'.join(_UNITS)}))?\b(?!-)", re.IGNORECASE)
-# "year one", "day 1", "chapter three": the first year, the first day, the third chapter.
+# "year one", "day 1", "chapter three": the first year, the first day, the third chapter (not "day 1
+# months", a length this module writes).
 _NUMBERED = re.compile(r"\b(?P<what>year|day|week|month|season|series|chapter|part|step|stage|level|round"
                        r"|phase)\s+(?P<n>[1-5]|one|two|three|four|five)\b"
-                       r"(?![.,:]?\d|[\s-]+(?:\d|one|two|three|four|five)\b)", re.IGNORECASE)
+                       r"(?![.,:]?\d|[\s-]+(?:\d|one|two|three|four|five|(?:minute|hour|day|week|month|year)s?)\b)",
+                       re.IGNORECASE)
 # In a question of how much or how many, "a year" or "in a day" that ends the clause is a rate:
 # "How many days holiday do I get a year?" asks for the yearly allowance, "How much can I
 # withdraw in a day?" for the daily limit.
