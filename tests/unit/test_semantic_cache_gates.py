@@ -455,6 +455,9 @@ TRAPS = [
     ("value", "What's the price of a single ticket to Leeds?", "How much does a return to Leeds cost?"),
     # how much, said only on one side
     ("content", "Is it bad to take a lot of ibuprofen?", "Is it bad to take ibuprofen?"),
+    # a second time, where one asks whether one may
+    ("content", "Can I take the SAT again?", "Can I take the SAT?"),
+    ("content", "Can I get another free trial of Spotify?", "Can I get a free trial of Spotify?"),
     ("content", "Do I pay tax on income beyond the personal allowance?",
      "Do I pay tax on income within the personal allowance?"),
     ("negation", "How do I find a job without a network?", "How do I find a job offline?"),
@@ -665,6 +668,7 @@ SAME_WORDS = [
     ("My manager fired me, can I claim benefits?", "I was fired by my manager, can I claim benefits?"),
     ("Is the shop closed on Sundays?", "Does the shop close on Sundays?"),
     ("thanks a lot, how do I reset my password", "how do I reset my password"),
+    ("how do i add a user to my account", "how can i add another user to my account"),
     ("do us citizens need a visa for japan", "do american citizens need a visa for japan"),
     ("How far is it from Paris to Lyon?", "how far is Lyon from Paris"),
     ("How do I renew my UK passport online?", "How do I renew my British passport online?"),

@@ -269,6 +269,12 @@ _PARTICLE_VERBS = word_set("turn switch power log sign opt check plug scale cash
 _LEAST = frozenset({"least", "less"})
 # Verbs whose "up" or "down" after their object says what the sentence does to it.
 _MOVING_VERBS = word_set("bring get go come put push pull keep turn")
+# A question of whether one may or can: there "again" and "another" ask about a second time
+# ("Can I get another free trial?", "Can I donate blood again?"), which has rules of its own; "How
+# can I add another user?" asks how.
+_ASKS_LEAVE = re.compile(r"(?<!\bhow )\b(?:can|could|may)\b|\b(?:allowed|possible|eligible|able)\b",
+                         re.IGNORECASE)
+_ONCE_MORE = frozenset({"again", "another"})
 # "go up" / "go down", "come on" / "go off": which way a thing itself goes.
 _GOING = word_set("go goes going gone went come comes coming came")
 # Verbs that "out" turns to the owner's side: "rent out", "lease out", "hire out".
@@ -641,6 +647,7 @@ def analyse(text: str) -> Features:
     said: list[tuple[str, int]] = []  # (the stem of a word that is no function word, its clause)
     light: list[tuple[str, int]] = []  # the same for the light verbs, which a negation can deny
     how_long = bool(_HOW_LONG.search(text))
+    asks_leave = bool(_ASKS_LEAVE.search(text))
     words: set[str] = set()
     names: set[str] = set()
     content: set[str] = set()
@@ -673,6 +680,8 @@ def analyse(text: str) -> Features:
             conditional_clauses.add(clause)
         kind = "stop" if (starts and low in _ASKING_VERBS) or (low in _SOCIAL and index < opening) \
             else _kind(low, w, previous, following, how_long)
+        if low in _ONCE_MORE and asks_leave:
+            kind = "content"  # "Can I take the SAT again?" asks about a retake
         if kind == "particle" and low in ("up", "down") and set(plain[-4:]) & _MOVING_VERBS:
             kind = "polar"  # "bring my blood pressure down" lowers it
         verb = _verb_before_object(plain) if kind == "stop" and low in _ON_OFF else None
