@@ -100,7 +100,7 @@ POLICIES = ("gptcache", "content-words", "gatewise")
 # The project's own hand-written pairs, by the half they make up: bench/data/cache_pairs_<half>.jsonl
 # (the first, "own", is cache_pairs.jsonl).
 _OWN_HALVES = ("own", "fresh", "hazards", "unseen", "probes", "blind", "blind2", "blind3", "blind4", "blind5",
-               "blind6", "dev2", "blind7", "blind8", "blind9")
+               "blind6", "dev2", "blind7", "blind8", "blind9", "blind10")
 _DATA = Path(__file__).parent / "data"
 OWN_PAIRS = {half: _DATA / ("cache_pairs.jsonl" if half == "own" else f"cache_pairs_{half}.jsonl")
              for half in _OWN_HALVES}
@@ -273,7 +273,7 @@ def limits(judged: list[Judged], default: float) -> None:
 # The halves whose paraphrases no one has read: what a change gains there, it gains on questions it
 # was not shaped by.
 UNREAD = ("report", "fresh", "unseen", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7",
-          "blind8", "blind9")
+          "blind8", "blind9", "blind10")
 PARTNER_BOUNDS = (0.3, 0.4, 0.5, 0.6)
 FRONTIER_COSINES = (0.70, 0.75, 0.80, 0.85, 0.90)
 

@@ -77,7 +77,8 @@ _NAMES = {
 }
 # Other names of a country, read as it wherever they stand ("US" only in capitals: "us" is a pronoun).
 _OTHER_NAMES = (
-    (re.compile(r"\bunited states(?: of america)?\b|(?-i:\bU\.S\.(?:A\.)?|\bUSA?\b)"
+    (re.compile(r"\bunited states(?: of america)?\b|(?-i:\b[Uu]\.[Ss]\.(?:[Aa]\.)?|\bUSA?\b)"
+                r"|\bthe states\b(?! of\b)"
                 r"|(?<!\bsouth )(?<!\bnorth )(?<!\blatin )(?<!\bcentral )\bamerica\b(?!['’]s\b)",
                 re.IGNORECASE),
      "USA"),
@@ -85,7 +86,8 @@ _OTHER_NAMES = (
     (re.compile(r"(?<=\bthe )us\b|\bus(?= (?:citizens?|passports?|nationals?|residents?|embassy|"
                 r"consulate|licen[cs]es?|visas?|dollars?|military|government|election|president)\b)"),
      "USA"),
-    (re.compile(r"\bunited kingdom\b|\bgreat britain\b|\bbritain\b|(?-i:\bU\.K\.)", re.IGNORECASE), "UK"),
+    (re.compile(r"\bunited kingdom\b|\bgreat britain\b|\bbritain\b|(?-i:\b[Uu]\.[Kk]\.)", re.IGNORECASE),
+     "UK"),
     (re.compile(r"\bholland\b", re.IGNORECASE), "Netherlands"),
 )
 # The words after which a nationality word says of which state: "a British passport" (not "an

@@ -168,10 +168,11 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
             "remove delete detach uninstall unsubscribe leave erase drop destroy"),
     "buy": ("buy purchase order acquire buyer purchaser", "sell seller vendor"),
     "amount": ("increase raise rise risen soar climb more higher grow extend expand boost maximum max most "
-               "upgrade lengthen beyond lot lots "
+               "upgrade lengthen beyond lot lots loads tons plenty many much "
                "exceed gain above over big bigger biggest large larger largest huge longer faster fast "
                "fastest high highest",
-               "decrease reduce decline plummet sink lower less fewer cut shrink shorten minimum min least "
+               "decrease reduce decline plummet sink fall fell fallen lower less fewer cut shrink shorten "
+               "minimum min least "
                "downgrade "
                "below under small smaller smallest tiny shorter slower slow slowest low lowest"),
     "gender": ("husband father dad son brother boyfriend male man men boy boys groom",
@@ -269,16 +270,23 @@ _PARTICLE_VERBS = word_set("turn switch power log sign opt check plug scale cash
 _LEAST = frozenset({"least", "less"})
 # Verbs whose "up" or "down" after their object says what the sentence does to it.
 _MOVING_VERBS = word_set("bring get go come put push pull keep turn")
-# A question of whether one may or can: there "again" and "another" ask about a second time
-# ("Can I get another free trial?", "Can I donate blood again?"), which has rules of its own; "How
-# can I add another user?" asks how.
+# A second time has rules of its own: "again" asks about one ("What happens if I fail a drug test
+# again?"), unless a thing is as it was again ("working again"); "another" does where the question
+# asks whether one may or can ("Can I get another free trial?"; "How can I add another user?" asks how).
 _ASKS_LEAVE = re.compile(r"(?<!\bhow )\b(?:can|could|may)\b|\b(?:allowed|possible|eligible|able)\b",
                          re.IGNORECASE)
 _ONCE_MORE = frozenset({"again", "another"})
+# "working again", "sharp again": back as it was, not a second time
+_RESTORED = word_set("work sharp normal online clean usable visible available fine ok okay right new better "
+                     "well")
 # "go up" / "go down", "come on" / "go off": which way a thing itself goes.
 _GOING = word_set("go goes going gone went come comes coming came")
 # Verbs that "out" turns to the owner's side: "rent out", "lease out", "hire out".
 _LETTING = frozenset({"rent", "lease", "hire", "let", "sublet", "lend", "loan"})
+# "fall" the verb (going down) against the season: the season comes after these words or before these
+_FALLING = frozenset({"fall", "fell", "fallen"})
+_BEFORE_A_SEASON = word_set("the this last next in during every early late mid each until till since by")
+_AFTER_A_SEASON = word_set("semester term season break colors colours leaves foliage intake")
 _GONE_WHICH_WAY = frozenset({"up", "down", "on", "off"})
 # Words that open a condition, unless they ask whether after a verb of finding out ("check if"),
 # and, within a sentence and not beside a preposition ("by when", "opening hours" read as
@@ -311,7 +319,8 @@ _STOP = word_set(
     "please ok okay yes yeah well um uh oh so anyway actually basically "
     "exactly literally currently generally usually normally possibly probably maybe perhaps typical "
     "typically usual normal officially "
-    "tell know need want wanted wondering wonder like would help get got getting go going make "
+    "tell know need want wanted wondering wonder like would help get got getting go going goes gone went "
+    "make "
     "become became becoming "
     "way ways able possible process steps step thing things something anything someone anyone "
     "somebody anybody question ask asking explain show find out happen happens work works "
@@ -680,7 +689,7 @@ def analyse(text: str) -> Features:
             conditional_clauses.add(clause)
         kind = "stop" if (starts and low in _ASKING_VERBS) or (low in _SOCIAL and index < opening) \
             else _kind(low, w, previous, following, how_long)
-        if low in _ONCE_MORE and asks_leave:
+        if (low == "again" and previous not in _RESTORED) or (low in _ONCE_MORE and asks_leave):
             kind = "content"  # "Can I take the SAT again?" asks about a retake
         if kind == "particle" and low in ("up", "down") and set(plain[-4:]) & _MOVING_VERBS:
             kind = "polar"  # "bring my blood pressure down" lowers it
@@ -749,6 +758,7 @@ def analyse(text: str) -> Features:
                     next((unit for unit, marker in measures if marker in ("to", "into", "in")), None))
 
 
+_DISTANCE = frozenset({"far", "distance"})
 # Words that say which way a conversion goes: "from X", "to X", "X into Y", "X in Y", "than X".
 _FROM_WORDS = frozenset({"from"})
 _TO_WORDS = frozenset({"to", "into", "asked"})  # "asked": the unit a "how many" asks for
@@ -803,7 +813,9 @@ def _conversion_reversed(a: Features, b: Features) -> bool:
 def _ways(side: Features) -> set[tuple[str, str]]:
     """The (from, to) of each "X to Y", "X into Y" and "Y from X" a question says, X and Y words
     that are not function words (a determiner after the direction word is passed over)."""
-    seq, ways = side.sequence, set()
+    seq, ways = side.sequence, set[tuple[str, str]]()
+    if _DISTANCE & set(seq):
+        return ways  # "How far is London from Paris?" asks what "... Paris from London?" does
     for i in range(1, len(seq) - 1):
         before = seq[i - 1]
         after = next((w for w in seq[i + 1:i + 3] if w not in DETERMINERS), "")
@@ -1003,14 +1015,22 @@ def _kind(low: str, w: str, previous: str, following: str, how_long: bool) -> st
         return "value"
     if low in _REMAINING and previous in _PERIODS:
         return "value"  # "3 months left" is not "3 months in"
+    if w in _FALLING and previous not in _BEFORE_A_SEASON and following not in _AFTER_A_SEASON \
+            and not following[:1].isdigit():
+        return "polar"  # "will interest rates fall", not "in the fall" or "fall semester"
     if low in _DATE_WORDS or w in _DATE_WORDS:
         return "value"
     if low == "may" and previous.isdigit():
         return "value"  # the month after its day ("1 May", read so from "May 1st"), not the verb
     if low in _NEGATIONS:
         return "negation"
-    if low in ("lot", "lots") and following != "of":
+    if low in ("lot", "lots", "loads", "tons", "plenty") and following != "of":
         return "stop"  # "a lot of ibuprofen" says how much; "thanks a lot", "a parking lot" do not
+    if low in ("many", "much"):
+        # "so many emails" is "a lot of emails"; "how many", "as much as" ask or compare, and "so
+        # much higher" says how much higher
+        return "polar" if previous in ("so", "too", "very") and following not in ("better", "worse") \
+            and _polar_word(following, stem(following)) is None else "stop"
     if low == "out" and previous in _LETTING:
         return "content"  # "rent out my flat" is the landlord's question, "rent a flat" the tenant's
     if low in _PARTICLES:
@@ -1394,9 +1414,13 @@ def _swapped(a: Features, b: Features) -> bool:
     # Words for the kind of answer wanted move with the sentence's voice ("Do I need a visa?" /
     # "Is a visa required?"), and take no part in who does what.
     # A particle moves with its verb's object ("turn off dark mode" / "turn dark mode off").
+    # "again" stands anywhere: "send again the link" / "send the link again"; a distance is the same
+    # both ways ("How far is London from Paris?" / "... Paris from London?")
     shared = {w for w in _once(a.said) & _once(b.said)
-              if not synonyms.senses(a.spelled.get(w, w), w) & _ANSWER_KINDS and w not in _PARTICLES}
+              if not synonyms.senses(a.spelled.get(w, w), w) & _ANSWER_KINDS and w not in _PARTICLES
+              and w not in _ONCE_MORE}
     if len(shared) < 2 or _order(a, shared) == _order(b, shared) or _compound_opened(a, b, shared) \
+            or _DISTANCE & set(a.sequence) & set(b.sequence) \
             or _phrase_moved(a, b, shared):
         return False
     # A short sentence's frame changes by a larger share when one word gives way to another
@@ -1775,6 +1799,8 @@ def _roles_agree(a: Features, b: Features) -> bool:
     follows different direction words ("to my savings" vs "from my savings"). Words that only sit
     after a "to" on each side but in the same order are no swap ("check if I'm entitled to the
     discount" vs "the way to check whether I qualify for the discount")."""
+    if _DISTANCE & set(a.sequence) & set(b.sequence):
+        return True  # a distance is the same both ways: "How far is London from Paris?"
     shared = a.content & b.content
     for prep in {p for p, _ in a.roles} & {p for p, _ in b.roles}:
         objects_a = {o for p, o in a.roles if p == prep} & shared
@@ -2009,6 +2035,7 @@ _PARTICIPLES = {"paid": "pay", "sent": "send", "told": "tell", "made": "make", "
 _GET_STATES = frozenset(stem(w) for w in word_set("started married divorced engaged dressed lost used "
                                                    "involved ready rid tired bored worried stuck hurt"))
 _GET = frozenset({"get", "got", "gotten", "getting"})
+_PERSONS = frozenset({"i", "we", "you", "he", "she", "they"})
 
 
 def _voice_turned(a: Features, b: Features) -> bool:
@@ -2022,7 +2049,8 @@ def _voice_turned(a: Features, b: Features) -> bool:
             continue
         subject, verb = passive
         seq = y.sequence
-        at = next((i for i, w in enumerate(seq) if _PARTICIPLES.get(w, w) == verb), None)
+        forms = {verb, verb.removesuffix("d"), verb.removesuffix("ed")}  # "owed" is "owe"
+        at = next((i for i, w in enumerate(seq) if _PARTICIPLES.get(w, w) in forms), None)
         if not at or _PASSIVE_AUX & set(seq[:at]):  # "if my flight is cancelled", "why was my card declined"
             continue
         before = [w for w in seq[:at] if w not in auxiliaries() and w not in DETERMINERS]
@@ -2033,13 +2061,13 @@ def _voice_turned(a: Features, b: Features) -> bool:
 
 def _passive(side: Features) -> tuple[str, str] | None:
     """The subject and the verb of a passive ("i", "fire" in "I was fired"; "instagram", "buy" in
-    "Was Instagram bought by ...?"), or None. "be" counts only with the doer named ("was fired
-    by"): "Is the shop closed on Sundays?" asks what "Does the shop close on Sundays?" does."""
+    "Was Instagram bought by ...?"), or None."""
     seq = side.sequence
     for i, word in enumerate(seq):
-        if word not in _PASSIVE_AUX or (word not in _GET and "by" not in seq[i:]):
+        if word not in _PASSIVE_AUX:
             continue
-        if i == 0 or seq[i - 1] in _WH_WORDS:  # "Was Instagram bought ...?": the subject comes first
+        # "Was Instagram bought ...?", "How much am I owed?": the subject comes after the auxiliary
+        if i == 0 or seq[i - 1] in _WH_WORDS or (seq[i - 2:i] and seq[i - 2] == "how"):
             subject = next((w for w in seq[i + 1:] if w not in DETERMINERS), "")
             after = seq.index(subject, i + 1) + 1 if subject else len(seq)
         else:
@@ -2047,7 +2075,10 @@ def _passive(side: Features) -> tuple[str, str] | None:
                            "")
             after = i + 1
         verb = seq[after] if after < len(seq) else ""
-        if subject and verb not in _GET_STATES \
+        # "be" with the doer named ("was fired by"), or said of a person ("am I owed"): "Is the shop
+        # closed on Sundays?" asks what "Does the shop close on Sundays?" does
+        done_to = word in _GET or "by" in seq[i:] or subject in _PERSONS
+        if subject and done_to and verb not in _GET_STATES \
                 and (verb in _PARTICIPLES or side.spelled.get(verb, "").endswith("ed")):
             return subject, _PARTICIPLES.get(verb, verb)
     return None

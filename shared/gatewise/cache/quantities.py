@@ -308,10 +308,14 @@ def _year_in_words(match: re.Match[str]) -> str:
 # pound?"; "grams ... for a pound" is still a price).
 _OTHER_WEIGHT = re.compile(r"\b(?:ounces?|oz|lbs?|kilos?|kilograms?|kg|grams?|g|stones?)\b", re.IGNORECASE)
 _WEIGHED_IN = re.compile(r"\b(?:in|per|into|to)\s+$", re.IGNORECASE)
+# "10 pounds in kg": pounds converted to another weight are a weight
+_INTO_WEIGHT = re.compile(r"\s+(?:in|to|into)\s+(?:kilos?|kilograms?|kg|grams?|g|ounces?|oz|stones?)\b",
+                          re.IGNORECASE)
 
 
 def _pound_weight(match: re.Match[str], weighed: bool) -> str:
-    within = weighed and bool(_WEIGHED_IN.search(match.string[max(0, match.start() - 8):match.start()]))
+    within = weighed and bool(_WEIGHED_IN.search(match.string[max(0, match.start() - 8):match.start()])
+                              or _INTO_WEIGHT.match(match.string, match.end()))
     if not (match["verb"] or match["of"] or within):
         return match[0]
     return f"{match['verb'] or ''}{_digits(_count(match['n']))} lb{match['of'] or ''}"

@@ -26,6 +26,7 @@ from gatewise.cache import countries
 # The groups from "enable" on say one side of an opposite pair in other words: a side alone is no
 # synonym ("legal" is not "safe", nor "receive" "deposit").
 _GROUPS = """
+alot: lot lots loads tons plenty many much
 obtain: get obtain receive request acquire order
 change: change update amend modify edit alter adjust switch
 replace: replace change swap
@@ -342,6 +343,14 @@ _PHRASES = (
     (r"\bhow many (?-i:g)\b", "how many grams"),  # "how many G" may be gigabytes
     (r"\b(?-i:pls|plz)\b", "please"),  # PLS is also an acronym
     (r"\bthx\b", "thanks"),
+    # text-speak for small words, in lower case ("U" may be a name or a grade)
+    (r"(?-i:\bu\b)(?!['’.-])", "you"), (r"(?-i:\bur\b)", "your"), (r"\bppl\b", "people"),
+    (r"\babt\b", "about"), (r"\bw/o\b", "without"), (r"\bw/(?=\s)", "with"), (r"\b2day\b", "today"),
+    (r"\b(?:2morrow|2moro|tmrw|tmr)\b", "tomorrow"), (r"\bb4\b", "before"),
+    # a verb done again: "resend the link" sends it again, "retake the exam" takes it again
+    (r"\bre-?(send|take|apply|install|do|order|book|open|submit|connect|load|join|activate|sit|fill|"
+     r"print|try|check|verify|test|upload|download|enter|use|watch|subscribe)(s|es|ed|ing)?\b",
+     r"\1\2 again"),
     # "Where can I find out my score" asks how to check it, not for a place; so does "where can I
     # see my statements" ask how to see one's own things ("where can I find a pharmacy" or "where
     # can I park" still ask for a place).
