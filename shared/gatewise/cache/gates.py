@@ -207,7 +207,7 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
                "undercharge undercharged underpay underpaid underpayment underestimate"),
     "push": ("push", "pull"),
     "lend": ("lend lender", "borrow borrower"),
-    "quantifier": ("all every each", "some"),
+    "quantifier": ("all every each", "some any"),
     "strength": ("strong stronger strongest strengthen", "weak weaker weakest weaken"),
     "ease": ("easy easier easiest", "hard harder hardest difficult"),
     "fill": ("full", "empty part partial"),
@@ -240,7 +240,7 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
 # keeps its weight, and "speed up" does not meet "slow" and "faster" said together.
 _LOOSE = "~"
 _LOOSE_PARTICLES = frozenset({"up", "down", "in", "out"})
-_LIGHT_POLAR = frozenset({"available", "all", "every", "each", "some"}
+_LIGHT_POLAR = frozenset({"available", "all", "every", "each", "some", "any"}
                          | {_LOOSE + particle for particle in _LOOSE_PARTICLES})
 _POLARITY: dict[str, tuple[str, int]] = {}
 for _axis, (_plus, _minus) in _POLARITY_GROUPS.items():
@@ -1303,6 +1303,7 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
     if _other_person(cached, new) or not _roles_agree(cached, new) or _swapped(cached, new) \
             or _names_traded(cached, new) or _holders_traded(cached, new) \
             or _conversion_reversed(cached, new) or _conditions_traded(cached, new) \
+            or _asker_against_theirs(cached, new) \
             or _person_turned(cached, new) or _voice_turned(cached, new) \
             or _pronouns_traded(cached, new) \
             or _asker_traded(cached, new) or _doer_changed(cached, new) or _subjects_traded(cached, new) \
@@ -1521,6 +1522,29 @@ def _holders_traded(a: Features, b: Features) -> bool:
     held_a, held_b = _holders(a), _holders(b)
     said_by_both = set(a.sequence) & set(b.sequence)
     return bool(held_a and held_b and held_a != held_b and (held_a | held_b) <= said_by_both)
+
+
+def _asker_against_theirs(a: Features, b: Features) -> bool:
+    """The asker is on one side what the other side's asker has: "I'm a tenant leaving" / "My
+    tenant is leaving", "as a landlord, what are my rights" / "my landlord wants to ..., what are
+    my rights"."""
+    return bool(_asker_is(a) & _owned(b)) or bool(_asker_is(b) & _owned(a))
+
+
+def _asker_is(side: Features) -> set[str]:
+    """What the asker says they are: "I'm a tenant", "I am an employer", "as a landlord"."""
+    seq = side.sequence
+    found = set()
+    for i in range(len(seq) - 2):
+        if (seq[i] in ("i'm", "im") or seq[i:i + 2] == ("i", "am") or seq[i] == "as") \
+                and seq[i + 1 + (seq[i] == "i")] in ("a", "an"):
+            found.add(seq[i + 2 + (seq[i] == "i")] if i + 2 + (seq[i] == "i") < len(seq) else "")
+    return found - {""}
+
+
+def _owned(side: Features) -> set[str]:
+    """The words "my" opens: "my tenant", "my landlord"."""
+    return {following for word, following in pairwise(side.sequence) if word == "my"}
 
 
 def _conditions_traded(a: Features, b: Features) -> bool:
@@ -2051,12 +2075,17 @@ def _voice_turned(a: Features, b: Features) -> bool:
         seq = y.sequence
         forms = {verb, verb.removesuffix("d"), verb.removesuffix("ed")}  # "owed" is "owe"
         at = next((i for i, w in enumerate(seq) if _PARTICIPLES.get(w, w) in forms), None)
-        if not at or _PASSIVE_AUX & set(seq[:at]):  # "if my flight is cancelled", "why was my card declined"
+        # "if my flight is cancelled", "why was my card declined" are passives too ("is bullying" is not)
+        if not at or (_PASSIVE_AUX & set(seq[:at]) and _is_participle(y, (seq[at],))):
             continue
         before = [w for w in seq[:at] if w not in auxiliaries() and w not in DETERMINERS]
         if before and before[-1] == subject:
             return True
     return False
+
+
+def _is_participle(side: Features, words: tuple[str, ...]) -> bool:
+    return bool(words) and (words[0] in _PARTICIPLES or side.spelled.get(words[0], "").endswith("ed"))
 
 
 def _passive(side: Features) -> tuple[str, str] | None:
@@ -2066,8 +2095,10 @@ def _passive(side: Features) -> tuple[str, str] | None:
     for i, word in enumerate(seq):
         if word not in _PASSIVE_AUX:
             continue
+        if i and seq[i - 1] in ("who", "what") and _is_participle(side, seq[i + 1:i + 2]):
+            subject, after = seq[i - 1], i + 1  # "Who was taught by Aristotle?": who is taught
         # "Was Instagram bought ...?", "How much am I owed?": the subject comes after the auxiliary
-        if i == 0 or seq[i - 1] in _WH_WORDS or (seq[i - 2:i] and seq[i - 2] == "how"):
+        elif i == 0 or seq[i - 1] in _WH_WORDS or (seq[i - 2:i] and seq[i - 2] == "how"):
             subject = next((w for w in seq[i + 1:] if w not in DETERMINERS), "")
             after = seq.index(subject, i + 1) + 1 if subject else len(seq)
         else:
@@ -2077,9 +2108,8 @@ def _passive(side: Features) -> tuple[str, str] | None:
         verb = seq[after] if after < len(seq) else ""
         # "be" with the doer named ("was fired by"), or said of a person ("am I owed"): "Is the shop
         # closed on Sundays?" asks what "Does the shop close on Sundays?" does
-        done_to = word in _GET or "by" in seq[i:] or subject in _PERSONS
-        if subject and done_to and verb not in _GET_STATES \
-                and (verb in _PARTICIPLES or side.spelled.get(verb, "").endswith("ed")):
+        done_to = word in _GET or word == "being" or "by" in seq[i:] or subject in _PERSONS
+        if subject and done_to and verb not in _GET_STATES and _is_participle(side, (verb,)):
             return subject, _PARTICIPLES.get(verb, verb)
     return None
 
