@@ -467,6 +467,11 @@ TRAPS = [
     ("polarity", "do all branches accept cash", "do any branches accept cash"),
     ("role", "my son is being bullied", "my son is bullying"),
     ("role", "who was taught by aristotle", "who taught aristotle"),
+    ("role", "I'd like to change from the 10GB deal to the 30GB one",
+     "i want to change from the 30GB deal to the 10GB one"),
+    ("role", "can i swap my red jumper for a blue one", "i'd like to exchange my blue jumper for a red one"),
+    ("polarity", "how much is an on-peak ticket to leeds", "how much is an off-peak ticket to leeds"),
+    ("role", "what does my landlord have to provide me", "what do i have to provide my landlord"),
     ("content", "Do I pay tax on income beyond the personal allowance?",
      "Do I pay tax on income within the personal allowance?"),
     ("negation", "How do I find a job without a network?", "How do I find a job offline?"),
@@ -688,6 +693,7 @@ SAME_WORDS = [
     ("how do u make bread", "how do you make bread"),
     ("can I travel w/o a passport", "can I travel without a passport"),
     ("Is there any fee for cancelling?", "Is there a fee for cancelling?"),
+    ("What are off peak train times?", "What are off-peak train times?"),
     ("do us citizens need a visa for japan", "do american citizens need a visa for japan"),
     ("How far is it from Paris to Lyon?", "how far is Lyon from Paris"),
     ("How do I renew my UK passport online?", "How do I renew my British passport online?"),
@@ -950,6 +956,7 @@ async def test_words_without_a_near_synonym_miss(cache: SemanticCache, cached: s
     ("Why has rent gone up so much?", "Why have rents risen so much?"),
     ("How many cups in a liter?", "convert 1 liter to cups"),
     ("How do I convert ounces to grams?", "How many grams in an ounce?"),
+    ("Can I send £5 to a friend?", "Can I send 5 pounds to a friend?"),
 ])
 async def test_a_party_unit_or_voice_said_another_way_hits(cache: SemanticCache, cached: str,
                                                             new: str) -> None:

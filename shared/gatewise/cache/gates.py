@@ -297,7 +297,7 @@ _WHETHER_AFTER = word_set("check see know tell ask wonder sure find confirm veri
 
 # Prefixes that negate or narrow the word they sit on.
 _PREFIXES = ("un", "in", "im", "ir", "il", "dis", "non", "de", "anti", "mis", "self", "counter",
-             "pre", "post", "sub", "over", "under", "semi", "co", "ex", "re")
+             "pre", "post", "sub", "over", "under", "semi", "co", "ex", "re", "off")
 # Direction words whose objects must agree.
 _ROLE_WORDS = frozenset({"to", "into", "onto", "from", "than", "vs", "versus", "towards", "toward"})
 _DIRECTION = {"into": "to", "onto": "to", "towards": "to", "toward": "to", "versus": "vs"}
@@ -547,6 +547,7 @@ class Features:
     mentioned: frozenset[str] = frozenset()  # stems of the words asked about as words
     conversion: tuple[str, str] | None = None  # (from, to) of two units, scales or currencies
     converted_to: str | None = None  # the unit a conversion is asked "to", "into" or "in"
+    value_order: tuple[str, ...] = ()  # the values in the order first said
 
 
 def _question_part(text: str) -> str:
@@ -665,6 +666,7 @@ def analyse(text: str) -> Features:
     rare: set[str] = set()
     plain: list[str] = []
     measures: list[tuple[str, str]] = []  # (a unit, scale or currency, the direction word before it)
+    value_order: tuple[str, ...] = ()
     previous = ""
     for index, (raw, starts, new_clause) in enumerate(tokens):
         low = raw.lower()
@@ -703,6 +705,8 @@ def analyse(text: str) -> Features:
             measures += [(unit, "asked") for unit in _values(low, w) if unit[0].isalpha()]
         if kind == "value":
             values.update(_values(low, w))
+            # the order of what is said, not of a number and its unit or currency ("£5" / "5 pounds")
+            value_order += tuple(v for v in _values(low, w) if not (v.isalpha() and low in _UNIT_OR_CURRENCY))
             measures += [(unit, _marker(plain)) for unit in _values(low, w) if unit[0].isalpha()]
             w = _said_as_number(low, w)
         elif kind == "negation":
@@ -755,7 +759,8 @@ def analyse(text: str) -> Features:
                     frozenset(rare), tuple(plain), said_words, tuple(w for w in plain if w not in said_set),
                     whose.of(text), frozenset(w for w, at in said if at in conditional_clauses),
                     frozenset(units), written, _mentioned(written), _conversion(measures),
-                    next((unit for unit, marker in measures if marker in ("to", "into", "in")), None))
+                    next((unit for unit, marker in measures if marker in ("to", "into", "in")), None),
+                    tuple(dict.fromkeys(value_order)))
 
 
 _DISTANCE = frozenset({"far", "distance"})
@@ -1223,7 +1228,7 @@ def _one_letter_doubled(short: str, long_: str) -> bool:
 # Prefixes that turn one word into its opposite: overweight / underweight, upstairs /
 # downstairs, inbound / outbound, pre-op / post-op.
 _OPPOSITE_PREFIXES = (("over", "under"), ("up", "down"), ("in", "out"), ("pre", "post"), ("hyper", "hypo"),
-                      ("super", "sub"), ("inter", "intra"))
+                      ("super", "sub"), ("inter", "intra"), ("on", "off"))
 
 
 def _prefixed(a: frozenset[str], b: frozenset[str]) -> bool:
@@ -1303,7 +1308,7 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
     if _other_person(cached, new) or not _roles_agree(cached, new) or _swapped(cached, new) \
             or _names_traded(cached, new) or _holders_traded(cached, new) \
             or _conversion_reversed(cached, new) or _conditions_traded(cached, new) \
-            or _asker_against_theirs(cached, new) \
+            or _asker_against_theirs(cached, new) or _values_traded(cached, new) \
             or _person_turned(cached, new) or _voice_turned(cached, new) \
             or _pronouns_traded(cached, new) \
             or _asker_traded(cached, new) or _doer_changed(cached, new) or _subjects_traded(cached, new) \
@@ -1545,6 +1550,22 @@ def _asker_is(side: Features) -> set[str]:
 def _owned(side: Features) -> set[str]:
     """The words "my" opens: "my tenant", "my landlord"."""
     return {following for word, following in pairwise(side.sequence) if word == "my"}
+
+
+def _values_traded(a: Features, b: Features) -> bool:
+    """Two values both say, the other way round, where each side says from what to what: "change
+    from the 10GB deal to the 30GB one" / "go from the 30GB deal to the 10GB one", "swap my size 8
+    shoes for a size 9" / "exchange my size 9 shoes for a size 8"."""
+    if not (_FROM_TO & set(a.sequence) and _FROM_TO & set(b.sequence)):
+        return False
+    shared = set(a.value_order) & set(b.value_order)
+    order_a = [v for v in a.value_order if v in shared]
+    order_b = [v for v in b.value_order if v in shared]
+    return len(shared) >= 2 and order_a == order_b[::-1]
+
+
+_FROM_TO = frozenset({"from", "to", "into", "for"})
+_UNIT_OR_CURRENCY = frozenset(_UNIT_NAMES.split()) | frozenset(_CURRENCY)
 
 
 def _conditions_traded(a: Features, b: Features) -> bool:
@@ -2002,6 +2023,9 @@ def _doer_changed(a: Features, b: Features) -> bool:
     return changed(a, b) or changed(b, a)
 
 
+# Words that say nothing of who does what: "what do I have to provide my landlord" moves "provide".
+_CLOSED_CLASS = word_set("i we he she they me us him them it to of for with in on at by from and or not "
+                         "have has should need can will would do does did is are am be what")
 # A person as the doer and as the one done to: "I" against "me", "he" against "him".
 _DOER_OBJECT = {1: (frozenset({"i", "we"}), frozenset({"me", "us"})),
                 3: (frozenset({"he", "she", "they"}), frozenset({"him", "them"}))}
@@ -2019,7 +2043,9 @@ def _person_turned(a: Features, b: Features) -> bool:
     follows the asker on both; nor a passive: "Why did the app log me out?" / "Why did I get
     logged out of the app?", "Can my location be seen by them?"; nor a person one is with or
     something is for: "fly with my dog in the cabin with me")."""
-    shared = (set(a.said) | {"you"}) & (set(b.said) | {"you"}) & set(a.sequence) & set(b.sequence)
+    shared = {w for w in set(a.sequence) & set(b.sequence)
+              if w == "you" or not (w in _PRONOUNS or w in DETERMINERS or w in auxiliaries() or w in _WH_WORDS
+                                    or w in _CLOSED_CLASS)}
     for doers, objects in _DOER_OBJECT.values():
         for x, y in ((a, b), (b, a)):
             at_x = _first_place(x, doers) if not _acted_on(x, objects) else None

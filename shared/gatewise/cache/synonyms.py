@@ -343,6 +343,9 @@ _PHRASES = (
     (r"\bhow many (?-i:g)\b", "how many grams"),  # "how many G" may be gigabytes
     (r"\b(?-i:pls|plz)\b", "please"),  # PLS is also an acronym
     (r"\bthx\b", "thanks"),
+    # "off-peak", "on site": one word, so that on- and off- stand against each other as prefixes
+    (r"\bon-(peak|site|street|road|premises?|chain)\b", r"on\1"),
+    (r"\boff[- ]?(peak|site|street|road|premises?|chain)\b", r"off\1"),
     # text-speak for small words, in lower case ("U" may be a name or a grade)
     (r"(?-i:\bu\b)(?!['’.-])", "you"), (r"(?-i:\bur\b)", "your"), (r"\bppl\b", "people"),
     (r"\babt\b", "about"), (r"\bw/o\b", "without"), (r"\bw/(?=\s)", "with"), (r"\b2day\b", "today"),
