@@ -472,6 +472,7 @@ TRAPS = [
     ("role", "can i swap my red jumper for a blue one", "i'd like to exchange my blue jumper for a red one"),
     ("polarity", "how much is an on-peak ticket to leeds", "how much is an off-peak ticket to leeds"),
     ("role", "what does my landlord have to provide me", "what do i have to provide my landlord"),
+    ("polarity", "my refund has been processed", "my refund is still pending"),
     ("content", "Do I pay tax on income beyond the personal allowance?",
      "Do I pay tax on income within the personal allowance?"),
     ("negation", "How do I find a job without a network?", "How do I find a job offline?"),

@@ -185,6 +185,8 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
                   "send outgoing outbound withdraw output debit depart departure"),
     "load": ("upload", "download"),
     "outcome": ("win pass succeed success approved accepted", "lose fail failure failed rejected declined"),
+    # where a payment, a claim or a fault stands: done, or not yet
+    "settled": ("processed cleared resolved completed", "pending outstanding unresolved ongoing"),
     "quality": ("safe safely legal valid true good positive healthy cheap",
                 "unsafe dangerous harmful illegal invalid incorrect wrong false bad negative "
                 "unhealthy expensive dear toxic poisonous unsafely dangerously"),
