@@ -47,6 +47,9 @@ kind), written blind after a round of readings (countries, ages, temperatures) a
 before the round's corrections; never read. ``bench/data/cache_pairs_blind9.jsonl``, ``blind9``: as
 blind4, written blind after that round and measured once before anything changed for it; only its
 one trap served then (a citizen's country traded with the place visited) was read and closed.
+``bench/data/cache_pairs_blind10.jsonl``, ``blind10``: as blind4, written blind while the next
+round's attacks were being closed and measured when it was written; none of its traps was served,
+and its paraphrases were never read.
 
 Policies, side by side on the same vectors:
 
