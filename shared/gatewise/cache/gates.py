@@ -704,12 +704,12 @@ def analyse(text: str) -> Features:
         if kind == "value" and _unit_asked_for(low, w, plain, following):
             kind = "stop"  # "How many days' notice ...?" asks what "How much notice ...?" does
             units.update(_values(low, w))
-            measures += [(unit, "asked") for unit in _values(low, w) if unit[0].isalpha()]
+            measures += [(unit, "asked") for unit in _values(low, w) if unit[:1].isalpha()]
         if kind == "value":
             values.update(_values(low, w))
             # the order of what is said, not of a number and its unit or currency ("£5" / "5 pounds")
             value_order += tuple(v for v in _values(low, w) if not (v.isalpha() and low in _UNIT_OR_CURRENCY))
-            measures += [(unit, _marker(plain)) for unit in _values(low, w) if unit[0].isalpha()]
+            measures += [(unit, _marker(plain)) for unit in _values(low, w) if unit[:1].isalpha()]
             w = _said_as_number(low, w)
         elif kind == "negation":
             negations += 1
@@ -778,7 +778,7 @@ def _marker(plain: list[str]) -> str:
     if plain[-2:] in (["how", "many"], ["how", "much"]):
         return "asked"
     before = plain[-2:]
-    if before and (before[-1] in DETERMINERS or before[-1][0].isdigit()):
+    if before and (before[-1] in DETERMINERS or before[-1][:1].isdigit()):
         before = before[:-1]
     return before[-1] if before else ""
 
@@ -1394,7 +1394,7 @@ def _one_against_none(a: frozenset[str], b: frozenset[str]) -> bool:
     """One unit against the same unit with no count: "how many grams in an ounce" / "convert
     ounces to grams", "a kilo of beef" / "beef per kilo"."""
     more, fewer = (a, b) if len(a) > len(b) else (b, a)
-    return "1" in more and more - {"1"} == fewer and bool(fewer) and all(v[0].isalpha() for v in fewer)
+    return "1" in more and more - {"1"} == fewer and bool(fewer) and all(v[:1].isalpha() for v in fewer)
 
 
 def _same_values(a: frozenset[str], b: frozenset[str]) -> bool:
