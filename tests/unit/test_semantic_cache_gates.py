@@ -473,6 +473,11 @@ TRAPS = [
     ("polarity", "how much is an on-peak ticket to leeds", "how much is an off-peak ticket to leeds"),
     ("role", "what does my landlord have to provide me", "what do i have to provide my landlord"),
     ("polarity", "my refund has been processed", "my refund is still pending"),
+    # a distance only where one is asked; the states of a country; a letter grade
+    ("role", "How do I make a long distance call from the US to the UK?",
+     "How do I make a long distance call from the UK to the US?"),
+    ("name", "Which of the states have no income tax?", "Does the US have no income tax?"),
+    ("rare_word", "what does grade u mean", "what does grade a mean"),
     ("content", "Do I pay tax on income beyond the personal allowance?",
      "Do I pay tax on income within the personal allowance?"),
     ("negation", "How do I find a job without a network?", "How do I find a job offline?"),
@@ -694,6 +699,13 @@ SAME_WORDS = [
     ("how do u make bread", "how do you make bread"),
     ("can I travel w/o a passport", "can I travel without a passport"),
     ("Is there any fee for cancelling?", "Is there a fee for cancelling?"),
+    ("As a business owner, can I deduct my business expenses?",
+     "Can I deduct my business expenses as a business owner?"),
+    ("Is it cheaper to fly from London to Paris or from Paris to London?",
+     "Is it cheaper to fly from London to Paris or from Paris to London?"),
+    ("Thank you very much, how do I lower my bill?", "Thanks, how do I lower my bill?"),
+    ("Are flights to Paris cheaper on Tuesday or Wednesday?",
+     "Are flights to Paris cheaper on Wednesday or Tuesday?"),
     ("What are off peak train times?", "What are off-peak train times?"),
     ("do us citizens need a visa for japan", "do american citizens need a visa for japan"),
     ("How far is it from Paris to Lyon?", "how far is Lyon from Paris"),
@@ -958,6 +970,7 @@ async def test_words_without_a_near_synonym_miss(cache: SemanticCache, cached: s
     ("How many cups in a liter?", "convert 1 liter to cups"),
     ("How do I convert ounces to grams?", "How many grams in an ounce?"),
     ("Can I send £5 to a friend?", "Can I send 5 pounds to a friend?"),
+    ("When does fall start?", "When does autumn start?"),
 ])
 async def test_a_party_unit_or_voice_said_another_way_hits(cache: SemanticCache, cached: str,
                                                             new: str) -> None:

@@ -78,7 +78,7 @@ _NAMES = {
 # Other names of a country, read as it wherever they stand ("US" only in capitals: "us" is a pronoun).
 _OTHER_NAMES = (
     (re.compile(r"\bunited states(?: of america)?\b|(?-i:\b[Uu]\.[Ss]\.(?:[Aa]\.)?|\bUSA?\b)"
-                r"|\bthe states\b(?! of\b)"
+                r"|(?<!\bof )(?<!\ball )(?<!\bthese )(?<!\bwhich )\bthe states\b(?! of\b)"
                 r"|(?<!\bsouth )(?<!\bnorth )(?<!\blatin )(?<!\bcentral )\bamerica\b(?!['’]s\b)",
                 re.IGNORECASE),
      "USA"),
@@ -144,11 +144,13 @@ def _country(match: re.Match[str]) -> str:
 
 
 # Lower-case "us" beside a word that sets two places side by side ("from us to canada", "between
-# us and uk", "cheaper in uk than us"), in a text that names another country: read
+# us and uk", "us or uk", "cheaper in canada than us?"), in a text that names another country: read
 # as the USA. "send it to us in the UK" stays a pronoun ("to us" is not among these); "my us phone" is
 # left as written, as "my American phone" is.
-_US_BESIDE = re.compile(r"\b(?P<before>(?:from|between|than|vs|like|versus) )us\b"
-                        r"|\bus(?= (?:to|and|or|vs|versus|than) )")
+_US_BESIDE = re.compile(r"\b(?P<before>(?:from|between|vs|versus) )us\b"
+                        r"|\b(?P<last>(?:than|like) )us(?=\s*(?:[?.!,]|$))"
+                        r"|\bus(?= (?:to|and|or|vs|versus|than) (?:the )?(?:uk|eu|europe|canada|mexico|china|"
+                        r"india|japan|australia|france|germany|spain|italy)\b)")
 _A_COUNTRY = re.compile(r"\b(?:" + "|".join(sorted((c.lower() for c in _NAMES), key=len, reverse=True))
                         + r"|uk|eu|europe|usa)\b", re.IGNORECASE)
 
@@ -158,5 +160,5 @@ def rewrite(text: str) -> str:
     for pattern, country in _OTHER_NAMES:
         text = pattern.sub(country, text)
     if _A_COUNTRY.search(_US_BESIDE.sub("", text)):
-        text = _US_BESIDE.sub(lambda match: (match["before"] or "") + "USA", text)
+        text = _US_BESIDE.sub(lambda match: (match["before"] or match["last"] or "") + "USA", text)
     return _SAID.sub(_country, text)

@@ -168,10 +168,11 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
             "remove delete detach uninstall unsubscribe leave erase drop destroy"),
     "buy": ("buy purchase order acquire buyer purchaser", "sell seller vendor"),
     "amount": ("increase raise rise risen soar climb more higher grow extend expand boost maximum max most "
-               "upgrade lengthen beyond lot lots loads tons plenty many much "
+               "upgrade lengthen beyond lot lots plenty many much "
                "exceed gain above over big bigger biggest large larger largest huge longer faster fast "
                "fastest high highest",
-               "decrease reduce decline plummet sink fall fell fallen lower less fewer cut shrink shorten "
+               "decrease reduce decline plummet sink fall fell fallen lower less few fewer cut shrink "
+               "shorten "
                "minimum min least "
                "downgrade "
                "below under small smaller smallest tiny shorter slower slow slowest low lowest"),
@@ -286,8 +287,9 @@ _GOING = word_set("go goes going gone went come comes coming came")
 # Verbs that "out" turns to the owner's side: "rent out", "lease out", "hire out".
 _LETTING = frozenset({"rent", "lease", "hire", "let", "sublet", "lend", "loan"})
 # "fall" the verb (going down) against the season: the season comes after these words or before these
-_FALLING = frozenset({"fall", "fell", "fallen"})
-_BEFORE_A_SEASON = word_set("the this last next in during every early late mid each until till since by")
+_FALLING = frozenset({"fall", "fell", "fallen"})  # "fall" itself only after its subject ("rates fall")
+_BEFORE_A_SEASON = word_set("the this last next in during every early late mid each until till since by for "
+                            "best good great favourite favorite beautiful cool warm")
 _AFTER_A_SEASON = word_set("semester term season break colors colours leaves foliage intake")
 _GONE_WHICH_WAY = frozenset({"up", "down", "on", "off"})
 # Words that open a condition, unless they ask whether after a verb of finding out ("check if"),
@@ -299,7 +301,7 @@ _WHETHER_AFTER = word_set("check see know tell ask wonder sure find confirm veri
 
 # Prefixes that negate or narrow the word they sit on.
 _PREFIXES = ("un", "in", "im", "ir", "il", "dis", "non", "de", "anti", "mis", "self", "counter",
-             "pre", "post", "sub", "over", "under", "semi", "co", "ex", "re", "off")
+             "pre", "post", "sub", "over", "under", "semi", "co", "ex", "re")
 # Direction words whose objects must agree.
 _ROLE_WORDS = frozenset({"to", "into", "onto", "from", "than", "vs", "versus", "towards", "toward"})
 _DIRECTION = {"into": "to", "onto": "to", "towards": "to", "toward": "to", "versus": "vs"}
@@ -765,7 +767,12 @@ def analyse(text: str) -> Features:
                     tuple(dict.fromkeys(value_order)))
 
 
-_DISTANCE = frozenset({"far", "distance"})
+def _asks_distance(side: Features) -> bool:
+    """Whether a question asks how far apart two places are ("how far", "the distance between")."""
+    seq = side.sequence
+    return ("how", "far") in pairwise(seq) \
+        or any(w == "distance" and seq[i + 1:i + 2] in (("between",), ("from",))
+               for i, w in enumerate(seq))
 # Words that say which way a conversion goes: "from X", "to X", "X into Y", "X in Y", "than X".
 _FROM_WORDS = frozenset({"from"})
 _TO_WORDS = frozenset({"to", "into", "asked"})  # "asked": the unit a "how many" asks for
@@ -813,15 +820,17 @@ def _conversion_reversed(a: Features, b: Features) -> bool:
     "how to convert km to miles", "convert psi to bar" / "bar to psi", "from A to B" / "A from B"."""
     if a.conversion is not None and b.conversion is not None and a.conversion == b.conversion[::-1]:
         return True
-    ways_b = _ways(b)
-    return any((to, source) in ways_b for source, to in _ways(a) if source != to)
+    ways_a, ways_b = _ways(a), _ways(b)
+    # a question that names both ways ("from London to Paris or from Paris to London") asks both
+    return any((to, source) in ways_b and (to, source) not in ways_a and (source, to) not in ways_b
+               for source, to in ways_a if source != to)
 
 
 def _ways(side: Features) -> set[tuple[str, str]]:
     """The (from, to) of each "X to Y", "X into Y" and "Y from X" a question says, X and Y words
     that are not function words (a determiner after the direction word is passed over)."""
     seq, ways = side.sequence, set[tuple[str, str]]()
-    if _DISTANCE & set(seq):
+    if _asks_distance(side):
         return ways  # "How far is London from Paris?" asks what "... Paris from London?" does
     for i in range(1, len(seq) - 1):
         before = seq[i - 1]
@@ -1022,8 +1031,9 @@ def _kind(low: str, w: str, previous: str, following: str, how_long: bool) -> st
         return "value"
     if low in _REMAINING and previous in _PERIODS:
         return "value"  # "3 months left" is not "3 months in"
-    if w in _FALLING and previous not in _BEFORE_A_SEASON and following not in _AFTER_A_SEASON \
-            and not following[:1].isdigit():
+    if w in _FALLING and following not in _AFTER_A_SEASON and not following[:1].isdigit() \
+            and (low != "fall" or (previous and not is_function_word(previous)
+                                   and previous not in auxiliaries() and previous not in _BEFORE_A_SEASON)):
         return "polar"  # "will interest rates fall", not "in the fall" or "fall semester"
     if low in _DATE_WORDS or w in _DATE_WORDS:
         return "value"
@@ -1031,13 +1041,14 @@ def _kind(low: str, w: str, previous: str, following: str, how_long: bool) -> st
         return "value"  # the month after its day ("1 May", read so from "May 1st"), not the verb
     if low in _NEGATIONS:
         return "negation"
-    if low in ("lot", "lots", "loads", "tons", "plenty") and following != "of":
+    if low in ("lot", "lots", "plenty") and following != "of":
         return "stop"  # "a lot of ibuprofen" says how much; "thanks a lot", "a parking lot" do not
-    if low in ("many", "much"):
-        # "so many emails" is "a lot of emails"; "how many", "as much as" ask or compare, and "so
-        # much higher" says how much higher
-        return "polar" if previous in ("so", "too", "very") and following not in ("better", "worse") \
-            and _polar_word(following, stem(following)) is None else "stop"
+    if low in ("many", "much", "few"):
+        # "so many emails" is "a lot of emails"; "how many", "as much as" ask or compare, "so much
+        # higher" says how much higher, "thanks so much" nothing
+        amount = previous in ("so", "too", "very") and bool(following) and not is_function_word(following) \
+            and following not in ("better", "worse") and _polar_word(following, stem(following)) is None
+        return "polar" if amount else "content" if low == "few" else "stop"
     if low == "out" and previous in _LETTING:
         return "content"  # "rent out my flat" is the landlord's question, "rent a flat" the tenant's
     if low in _PARTICLES:
@@ -1428,7 +1439,7 @@ def _swapped(a: Features, b: Features) -> bool:
               if not synonyms.senses(a.spelled.get(w, w), w) & _ANSWER_KINDS and w not in _PARTICLES
               and w not in _ONCE_MORE}
     if len(shared) < 2 or _order(a, shared) == _order(b, shared) or _compound_opened(a, b, shared) \
-            or _DISTANCE & set(a.sequence) & set(b.sequence) \
+            or (_asks_distance(a) and _asks_distance(b)) \
             or _phrase_moved(a, b, shared):
         return False
     # A short sentence's frame changes by a larger share when one word gives way to another
@@ -1534,8 +1545,9 @@ def _holders_traded(a: Features, b: Features) -> bool:
 def _asker_against_theirs(a: Features, b: Features) -> bool:
     """The asker is on one side what the other side's asker has: "I'm a tenant leaving" / "My
     tenant is leaving", "as a landlord, what are my rights" / "my landlord wants to ..., what are
-    my rights"."""
-    return bool(_asker_is(a) & _owned(b)) or bool(_asker_is(b) & _owned(a))
+    my rights" (not "As a business owner, can I deduct my business expenses?", which says both)."""
+    return bool((_asker_is(a) - _owned(a)) & (_owned(b) - _asker_is(b))) \
+        or bool((_asker_is(b) - _owned(b)) & (_owned(a) - _asker_is(a)))
 
 
 def _asker_is(side: Features) -> set[str]:
@@ -1561,12 +1573,21 @@ def _values_traded(a: Features, b: Features) -> bool:
     if not (_FROM_TO & set(a.sequence) and _FROM_TO & set(b.sequence)):
         return False
     shared = set(a.value_order) & set(b.value_order)
+    if _listed(a, shared) or _listed(b, shared):
+        return False  # "Tuesday or Wednesday" / "Wednesday or Tuesday" name the same two
     order_a = [v for v in a.value_order if v in shared]
     order_b = [v for v in b.value_order if v in shared]
     return len(shared) >= 2 and order_a == order_b[::-1]
 
 
 _FROM_TO = frozenset({"from", "to", "into", "for"})
+
+
+def _listed(side: Features, values: set[str]) -> bool:
+    """Whether two of ``values`` stand joined by "and", "or" or "vs"."""
+    seq = side.sequence
+    return any(seq[i] in ("and", "or", "vs") and seq[i - 1] in values and seq[i + 1] in values
+               for i in range(1, len(seq) - 1))
 _UNIT_OR_CURRENCY = frozenset(_UNIT_NAMES.split()) | frozenset(_CURRENCY)
 
 
@@ -1846,7 +1867,7 @@ def _roles_agree(a: Features, b: Features) -> bool:
     follows different direction words ("to my savings" vs "from my savings"). Words that only sit
     after a "to" on each side but in the same order are no swap ("check if I'm entitled to the
     discount" vs "the way to check whether I qualify for the discount")."""
-    if _DISTANCE & set(a.sequence) & set(b.sequence):
+    if _asks_distance(a) and _asks_distance(b):
         return True  # a distance is the same both ways: "How far is London from Paris?"
     shared = a.content & b.content
     for prep in {p for p, _ in a.roles} & {p for p, _ in b.roles}:
@@ -1903,8 +1924,7 @@ def _other_time(a: Features, b: Features) -> bool:
 
 
 # The auxiliary a question opens with (or puts after its question word), by the time it asks about.
-_DONE = frozenset(stem(w) for w in ("did", "has", "have", "had", "was", "were", "hasn't", "haven't",
-                                     "didn't"))
+_DONE = frozenset(stem(w) for w in ("did", "has", "have", "had", "was", "were"))
 _TO_COME = frozenset({"will", "won't"})
 
 
@@ -2034,6 +2054,7 @@ _DOER_OBJECT = {1: (frozenset({"i", "we"}), frozenset({"me", "us"})),
 # "I got fired", "I was told", "we've been charged": the speaker is done to.
 _PASSIVE = re.compile(r"\b(?:am|is|are|was|were|be|been|being|get|gets|got|gotten|getting|'m|'re)"
                       r"(?:n't| not)?\s+"
+                      r"(?!(?:often|even|seven|eleven|then|when|need|speed|open|happen|listen)\b)"
                       r"(?:\w+ly\s+)?(?:\w+ed|\w+en|paid|sent|told|left|made|caught|bought|held|kept|hit|"
                       r"cut|put|shut|set|sold|taught|brought|found|lost)\b", re.IGNORECASE)
 

@@ -26,7 +26,7 @@ from gatewise.cache import countries
 # The groups from "enable" on say one side of an opposite pair in other words: a side alone is no
 # synonym ("legal" is not "safe", nor "receive" "deposit").
 _GROUPS = """
-alot: lot lots loads tons plenty many much
+alot: lot lots plenty many much
 obtain: get obtain receive request acquire order
 change: change update amend modify edit alter adjust switch
 replace: replace change swap
@@ -343,11 +343,13 @@ _PHRASES = (
     (r"\bhow many (?-i:g)\b", "how many grams"),  # "how many G" may be gigabytes
     (r"\b(?-i:pls|plz)\b", "please"),  # PLS is also an acronym
     (r"\bthx\b", "thanks"),
-    # "off-peak", "on site": one word, so that on- and off- stand against each other as prefixes
+    # "off-peak", "on-site", "off peak": one word, so that on- and off- stand against each other
     (r"\bon-(peak|site|street|road|premises?|chain)\b", r"on\1"),
-    (r"\boff[- ]?(peak|site|street|road|premises?|chain)\b", r"off\1"),
+    (r"\boff-(peak|site|street|road|premises?|chain)\b|\boff (peak)\b", r"off\1\2"),
     # text-speak for small words, in lower case ("U" may be a name or a grade)
-    (r"(?-i:\bu\b)(?!['’.-])", "you"), (r"(?-i:\bur\b)", "your"), (r"\bppl\b", "people"),
+    (r"(?<=\b(?:do|did|can|could|will|would|are|have|should|thank|r) )(?-i:u)\b(?!['’.-])"
+     r"|(?-i:\bu)(?= (?:can|have|are|know|need|do|help|think|get|r)\b)", "you"),
+    (r"(?-i:\bur\b)", "your"), (r"\bppl\b", "people"),
     (r"\babt\b", "about"), (r"\bw/o\b", "without"), (r"\bw/(?=\s)", "with"), (r"\b2day\b", "today"),
     (r"\b(?:2morrow|2moro|tmrw|tmr)\b", "tomorrow"), (r"\bb4\b", "before"),
     # a verb done again: "resend the link" sends it again, "retake the exam" takes it again
