@@ -17,7 +17,7 @@ import math
 import random
 import ssl
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -328,8 +328,11 @@ class HttpUpstream:
         """A streamed answer's lines, refused once the stream passes ``max_response_bytes`` in
         all: a line that never ends, or a stream that never stops, is not held in memory."""
         line = bytearray()
-        cut_off = GatewiseError(ErrorCode.UPSTREAM_ERROR, f"{self.name}'s streamed answer passed "
-                                f"{self.max_response_bytes:,} bytes; it was cut off", hint=_SIZE_HINT)
+
+        def cut_off() -> GatewiseError:
+            return GatewiseError(ErrorCode.UPSTREAM_ERROR, f"{self.name}'s streamed answer passed "
+                                 f"{self.max_response_bytes:,} bytes; it was cut off", hint=_SIZE_HINT)
+
         async for chunk in self._within_limit(reply, cut_off):
             start = 0
             while (end := chunk.find(b"\n", start)) != -1:
@@ -344,21 +347,25 @@ class HttpUpstream:
     async def _read(self, reply: httpx.Response) -> bytes:
         """The answer's body, decoded, refused past ``max_response_bytes`` as soon as that is
         known (from Content-Length, or while reading) rather than held whole."""
-        too_large = GatewiseError(ErrorCode.UPSTREAM_ERROR, f"{self.name} answered HTTP {reply.status_code} "
-                                  f"with a body over {self.max_response_bytes:,} bytes; it was not read",
-                                  hint=_SIZE_HINT)
+        def too_large() -> GatewiseError:
+            return GatewiseError(ErrorCode.UPSTREAM_ERROR, f"{self.name} answered HTTP {reply.status_code} "
+                                 f"with a body over {self.max_response_bytes:,} bytes; it was not read",
+                                 hint=_SIZE_HINT)
+
         declared = reply.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_response_bytes:
-            raise too_large
+            raise too_large()
         return b"".join([chunk async for chunk in self._within_limit(reply, too_large)])
 
-    async def _within_limit(self, reply: httpx.Response, exceeded: GatewiseError) -> AsyncIterator[bytes]:
-        """The body's chunks, decoded; ``exceeded`` is raised once they pass ``max_response_bytes``."""
+    async def _within_limit(self, reply: httpx.Response,
+                            exceeded: Callable[[], GatewiseError]) -> AsyncIterator[bytes]:
+        """The body's chunks, decoded; ``exceeded()`` is raised once they pass ``max_response_bytes``
+        (the error is made only then: most answers are within the bound)."""
         size = 0
         async for chunk in reply.aiter_bytes():
             size += len(chunk)
             if size > self.max_response_bytes:
-                raise exceeded
+                raise exceeded()
             yield chunk
 
     def _status_error(self, status: int, body: Any, headers: httpx.Headers) -> GatewiseError:
