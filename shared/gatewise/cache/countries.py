@@ -147,12 +147,11 @@ def _country(match: re.Match[str]) -> str:
 # us and uk", "us or uk", "cheaper in canada than us?"), in a text that names another country: read
 # as the USA. "send it to us in the UK" stays a pronoun ("to us" is not among these); "my us phone" is
 # left as written, as "my American phone" is.
+_OTHER_COUNTRY = "|".join(sorted((c.lower() for c in _NAMES), key=len, reverse=True)) + "|uk|eu|europe"
 _US_BESIDE = re.compile(r"\b(?P<before>(?:from|between|vs|versus) )us\b"
                         r"|\b(?P<last>(?:than|like) )us(?=\s*(?:[?.!,]|$))"
-                        r"|\bus(?= (?:to|and|or|vs|versus|than) (?:the )?(?:uk|eu|europe|canada|mexico|china|"
-                        r"india|japan|australia|france|germany|spain|italy)\b)")
-_A_COUNTRY = re.compile(r"\b(?:" + "|".join(sorted((c.lower() for c in _NAMES), key=len, reverse=True))
-                        + r"|uk|eu|europe|usa)\b", re.IGNORECASE)
+                        rf"|\bus(?= (?:to|and|or|vs|versus|than) (?:the )?(?:{_OTHER_COUNTRY})\b)")
+_A_COUNTRY = re.compile(rf"\b(?:{_OTHER_COUNTRY}|usa)\b", re.IGNORECASE)
 
 
 def rewrite(text: str) -> str:

@@ -552,6 +552,7 @@ class Features:
     conversion: tuple[str, str] | None = None  # (from, to) of two units, scales or currencies
     converted_to: str | None = None  # the unit a conversion is asked "to", "into" or "in"
     value_order: tuple[str, ...] = ()  # the values in the order first said
+    asks_distance: bool = False  # how far apart two places are: the same both ways
 
 
 def _question_part(text: str) -> str:
@@ -764,15 +765,16 @@ def analyse(text: str) -> Features:
                     whose.of(text), frozenset(w for w, at in said if at in conditional_clauses),
                     frozenset(units), written, _mentioned(written), _conversion(measures),
                     next((unit for unit, marker in measures if marker in ("to", "into", "in")), None),
-                    tuple(dict.fromkeys(value_order)))
+                    tuple(dict.fromkeys(value_order)), _asks_distance(tuple(plain)))
 
 
-def _asks_distance(side: Features) -> bool:
-    """Whether a question asks how far apart two places are ("how far", "the distance between")."""
-    seq = side.sequence
+def _asks_distance(seq: tuple[str, ...]) -> bool:
+    """Whether a question asks how far apart two places are ("how far", "the distance between"),
+    which is the same both ways."""
     return ("how", "far") in pairwise(seq) \
-        or any(w == "distance" and seq[i + 1:i + 2] in (("between",), ("from",))
-               for i, w in enumerate(seq))
+        or any(w == "distance" and seq[i + 1:i + 2] in (("between",), ("from",)) for i, w in enumerate(seq))
+
+
 # Words that say which way a conversion goes: "from X", "to X", "X into Y", "X in Y", "than X".
 _FROM_WORDS = frozenset({"from"})
 _TO_WORDS = frozenset({"to", "into", "asked"})  # "asked": the unit a "how many" asks for
@@ -830,7 +832,7 @@ def _ways(side: Features) -> set[tuple[str, str]]:
     """The (from, to) of each "X to Y", "X into Y" and "Y from X" a question says, X and Y words
     that are not function words (a determiner after the direction word is passed over)."""
     seq, ways = side.sequence, set[tuple[str, str]]()
-    if _asks_distance(side):
+    if side.asks_distance:
         return ways  # "How far is London from Paris?" asks what "... Paris from London?" does
     for i in range(1, len(seq) - 1):
         before = seq[i - 1]
@@ -1439,7 +1441,7 @@ def _swapped(a: Features, b: Features) -> bool:
               if not synonyms.senses(a.spelled.get(w, w), w) & _ANSWER_KINDS and w not in _PARTICLES
               and w not in _ONCE_MORE}
     if len(shared) < 2 or _order(a, shared) == _order(b, shared) or _compound_opened(a, b, shared) \
-            or (_asks_distance(a) and _asks_distance(b)) \
+            or (a.asks_distance and b.asks_distance) \
             or _phrase_moved(a, b, shared):
         return False
     # A short sentence's frame changes by a larger share when one word gives way to another
@@ -1554,16 +1556,21 @@ def _asker_is(side: Features) -> set[str]:
     """What the asker says they are: "I'm a tenant", "I am an employer", "as a landlord"."""
     seq = side.sequence
     found = set()
-    for i in range(len(seq) - 2):
-        if (seq[i] in ("i'm", "im") or seq[i:i + 2] == ("i", "am") or seq[i] == "as") \
-                and seq[i + 1 + (seq[i] == "i")] in ("a", "an"):
-            found.add(seq[i + 2 + (seq[i] == "i")] if i + 2 + (seq[i] == "i") < len(seq) else "")
-    return found - {""}
+    for i in range(len(seq)):
+        opener = 2 if seq[i:i + 2] == ("i", "am") else 1 if seq[i] in ("i'm", "im", "as") else 0
+        article, noun = seq[i + opener:i + opener + 1], seq[i + opener + 1:i + opener + 2]
+        if opener and article in (("a",), ("an",)) and noun:
+            found.add(noun[0])
+    return found
 
 
 def _owned(side: Features) -> set[str]:
     """The words "my" opens: "my tenant", "my landlord"."""
     return {following for word, following in pairwise(side.sequence) if word == "my"}
+
+
+_FROM_TO = frozenset({"from", "to", "into", "for"})
+_UNIT_OR_CURRENCY = frozenset(_UNIT_NAMES.split()) | frozenset(_CURRENCY)
 
 
 def _values_traded(a: Features, b: Features) -> bool:
@@ -1580,15 +1587,11 @@ def _values_traded(a: Features, b: Features) -> bool:
     return len(shared) >= 2 and order_a == order_b[::-1]
 
 
-_FROM_TO = frozenset({"from", "to", "into", "for"})
-
-
 def _listed(side: Features, values: set[str]) -> bool:
     """Whether two of ``values`` stand joined by "and", "or" or "vs"."""
     seq = side.sequence
     return any(seq[i] in ("and", "or", "vs") and seq[i - 1] in values and seq[i + 1] in values
                for i in range(1, len(seq) - 1))
-_UNIT_OR_CURRENCY = frozenset(_UNIT_NAMES.split()) | frozenset(_CURRENCY)
 
 
 def _conditions_traded(a: Features, b: Features) -> bool:
@@ -1867,7 +1870,7 @@ def _roles_agree(a: Features, b: Features) -> bool:
     follows different direction words ("to my savings" vs "from my savings"). Words that only sit
     after a "to" on each side but in the same order are no swap ("check if I'm entitled to the
     discount" vs "the way to check whether I qualify for the discount")."""
-    if _asks_distance(a) and _asks_distance(b):
+    if a.asks_distance and b.asks_distance:
         return True  # a distance is the same both ways: "How far is London from Paris?"
     shared = a.content & b.content
     for prep in {p for p, _ in a.roles} & {p for p, _ in b.roles}:
@@ -1925,7 +1928,7 @@ def _other_time(a: Features, b: Features) -> bool:
 
 # The auxiliary a question opens with (or puts after its question word), by the time it asks about.
 _DONE = frozenset(stem(w) for w in ("did", "has", "have", "had", "was", "were"))
-_TO_COME = frozenset({"will", "won't"})
+_TO_COME = frozenset({"will"})  # "won't" is read as "will" with a negation
 
 
 def _done_against_to_come(a: Features, b: Features) -> bool:
@@ -2052,11 +2055,19 @@ _CLOSED_CLASS = word_set("i we he she they me us him them it to of for with in o
 _DOER_OBJECT = {1: (frozenset({"i", "we"}), frozenset({"me", "us"})),
                 3: (frozenset({"he", "she", "they"}), frozenset({"him", "them"}))}
 # "I got fired", "I was told", "we've been charged": the speaker is done to.
+# Irregular participles and the verbs they are forms of ("-ed" and "-en" forms are read by ending).
+_PARTICIPLES = {"paid": "pay", "sent": "send", "told": "tell", "made": "make", "caught": "catch",
+                "bought": "buy", "held": "hold", "kept": "keep", "sold": "sell", "taught": "teach",
+                "brought": "bring", "found": "find", "hit": "hit", "beaten": "beat", "bitten": "bite",
+                "given": "give", "taken": "take", "stolen": "steal", "chosen": "choose", "written": "write"}
+# Participles that are as often other words ("left", "set", "lost"): read as a passive only after
+# "be" or "get" in the text as written.
+_PLAIN_PARTICIPLES = ("left", "cut", "put", "shut", "set", "lost")
 _PASSIVE = re.compile(r"\b(?:am|is|are|was|were|be|been|being|get|gets|got|gotten|getting|'m|'re)"
                       r"(?:n't| not)?\s+"
                       r"(?!(?:often|even|seven|eleven|then|when|need|speed|open|happen|listen)\b)"
-                      r"(?:\w+ly\s+)?(?:\w+ed|\w+en|paid|sent|told|left|made|caught|bought|held|kept|hit|"
-                      r"cut|put|shut|set|sold|taught|brought|found|lost)\b", re.IGNORECASE)
+                      r"(?:\w+ly\s+)?(?:\w+ed|\w+en|"
+                      + "|".join((*_PARTICIPLES, *_PLAIN_PARTICIPLES)) + r")\b", re.IGNORECASE)
 
 
 def _person_turned(a: Features, b: Features) -> bool:
@@ -2071,7 +2082,7 @@ def _person_turned(a: Features, b: Features) -> bool:
                                     or w in _CLOSED_CLASS)}
     for doers, objects in _DOER_OBJECT.values():
         for x, y in ((a, b), (b, a)):
-            at_x = _first_place(x, doers) if not _acted_on(x, objects) else None
+            at_x = _first_place(x, doers) if _acted_on(x, objects) is None else None
             at_y = _acted_on(y, objects) if _first_place(y, doers) is None else None
             if at_x is None or at_y is None or _PASSIVE.search(x.written):
                 continue
@@ -2100,10 +2111,6 @@ def _acted_on(side: Features, objects: frozenset[str]) -> int | None:
 # A form of "be" or "get" before a participle: the passive.
 _PASSIVE_AUX = frozenset({"am", "is", "are", "wa", "were", "be", "been", "being", "get", "got", "gotten",
                           "getting"})
-_PARTICIPLES = {"paid": "pay", "sent": "send", "told": "tell", "made": "make", "caught": "catch",
-                "bought": "buy", "held": "hold", "kept": "keep", "sold": "sell", "taught": "teach",
-                "brought": "bring", "found": "find", "hit": "hit", "beaten": "beat", "bitten": "bite",
-                "given": "give", "taken": "take", "stolen": "steal", "chosen": "choose", "written": "write"}
 # "get married", "get started": a state reached, not something done to one.
 _GET_STATES = frozenset(stem(w) for w in word_set("started married divorced engaged dressed lost used "
                                                    "involved ready rid tired bored worried stuck hurt"))

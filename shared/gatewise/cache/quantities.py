@@ -306,11 +306,11 @@ def _year_in_words(match: re.Match[str]) -> str:
 
 # Another measure of weight in the question makes "in a pound" one too ("How many ounces are in a
 # pound?"; "grams ... for a pound" is still a price).
-_OTHER_WEIGHT = re.compile(r"\b(?:ounces?|oz|lbs?|kilos?|kilograms?|kg|grams?|g|stones?)\b", re.IGNORECASE)
+_WEIGHTS = r"ounces?|oz|kilos?|kilograms?|kg|grams?|g|stones?"  # other than the pound
+_OTHER_WEIGHT = re.compile(rf"\b(?:lbs?|{_WEIGHTS})\b", re.IGNORECASE)
 _WEIGHED_IN = re.compile(r"\b(?:in|per|into|to)\s+$", re.IGNORECASE)
 # "10 pounds in kg": pounds converted to another weight are a weight
-_INTO_WEIGHT = re.compile(r"\s+(?:in|to|into)\s+(?:kilos?|kilograms?|kg|grams?|g|ounces?|oz|stones?)\b",
-                          re.IGNORECASE)
+_INTO_WEIGHT = re.compile(rf"\s+(?:in|to|into)\s+(?:{_WEIGHTS})\b", re.IGNORECASE)
 
 
 def _pound_weight(match: re.Match[str], weighed: bool) -> str:
