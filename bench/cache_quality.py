@@ -49,7 +49,12 @@ blind4, written blind after that round and measured once before anything changed
 one trap served then (a citizen's country traded with the place visited) was read and closed.
 ``bench/data/cache_pairs_blind10.jsonl``, ``blind10``: as blind4, written blind while the next
 round's attacks were being closed and measured when it was written; none of its traps was served,
-and its paraphrases were never read.
+and its paraphrases were never read. ``bench/data/cache_pairs_blind11.jsonl``, ``blind11``: as blind4,
+written blind after that and measured once before anything changed for it (65 of 120 paraphrases
+and two traps served); only those two traps were read and closed (a question of yes or no against
+one of which ones, and against one of how long). ``bench/data/cache_pairs_dev3.jsonl``, ``dev3``: 200
+paraphrases and 100 traps (25 of each kind) written at the same time from the same brief, to be
+read, as dev2 was: a regression set.
 
 Policies, side by side on the same vectors:
 
@@ -103,7 +108,7 @@ POLICIES = ("gptcache", "content-words", "gatewise")
 # The project's own hand-written pairs, by the half they make up: bench/data/cache_pairs_<half>.jsonl
 # (the first, "own", is cache_pairs.jsonl).
 _OWN_HALVES = ("own", "fresh", "hazards", "unseen", "probes", "blind", "blind2", "blind3", "blind4", "blind5",
-               "blind6", "dev2", "blind7", "blind8", "blind9", "blind10")
+               "blind6", "dev2", "blind7", "blind8", "blind9", "blind10", "blind11", "dev3")
 _DATA = Path(__file__).parent / "data"
 OWN_PAIRS = {half: _DATA / ("cache_pairs.jsonl" if half == "own" else f"cache_pairs_{half}.jsonl")
              for half in _OWN_HALVES}
@@ -276,7 +281,7 @@ def limits(judged: list[Judged], default: float) -> None:
 # The halves whose paraphrases no one has read: what a change gains there, it gains on questions it
 # was not shaped by.
 UNREAD = ("report", "fresh", "unseen", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7",
-          "blind8", "blind9", "blind10")
+          "blind8", "blind9", "blind10", "blind11")
 PARTNER_BOUNDS = (0.3, 0.4, 0.5, 0.6)
 FRONTIER_COSINES = (0.70, 0.75, 0.80, 0.85, 0.90)
 

@@ -265,7 +265,7 @@ TRAPS = [
     ("polarity", "Is the bathroom upstairs?", "Is there a bathroom downstairs?"),
     ("polarity", "Which foods help raise low blood sugar?",
      "What should I eat to bring my blood sugar down?"),
-    ("content", "What jabs do I need for Kenya?",
+    ("content", "Do I need any jabs for Kenya?",
      "do i need any vaccinations for kenya if i'm only changing planes at nairobi airport"),
     ("polarity", "How do I lower high blood pressure?", "How can I raise low blood pressure?"),
     # a short verb's -ing form takes its side as the verb does
@@ -494,7 +494,13 @@ TRAPS = [
     # where a thing is done is how only for dealing with an office
     ("question", "Where do I change trains?", "How do I change trains?"),
     ("question", "Where do I give blood?", "How do I give blood?"),
-    ("name", "I'm Indian, do I need a visa for the US?", "I'm in India, do I need a visa for the US?"),
+    # a question of yes or no never answers one of which ones, or of a measure
+    ("question", "Can I bring food into the stadium?", "what kinds of food can i take into the stadium"),
+    ("question", "Do I need any documents to open an account?",
+     "Which documents do I need to open an account?"),
+    ("question", "Does this laptop come with a warranty?", "how long is the warranty on this laptop"),
+    # a nationality in a question of a visa is a citizenship, which the other does not state
+    ("content", "I'm Indian, do I need a visa for the US?", "I'm in India, do I need a visa for the US?"),
 ]
 
 PARAPHRASES = [
@@ -615,6 +621,16 @@ PARAPHRASES = [
     # a quoted span found as written on the other side, and a word asked about said on both
     ("Who wrote 'Stairway to Heaven'?", "Who wrote Stairway to Heaven?"),
     ("How do I say thank you in Japanese?", "How do you say thank you in Japanese?"),
+    # a side's only rate stands anywhere in the sentence
+    ("How many times a week should I work out?", "How often should I exercise each week?"),
+    # the passive read past the phrase that says which one
+    ("Can I change the name on my plane ticket?", "can the name on my flight ticket be changed?"),
+    # a nationality given in a question of a visa is the asker's citizenship
+    ("Do I need a visa to visit Japan as a UK citizen?",
+     "I'm British and planning a trip to Japan, do I need a visa?"),
+    # what is bad for someone harms them; the fastest way to do a thing is doing it quickly
+    ("Is chocolate bad for cats?", "is chocolate harmful to cats?"),
+    ("How do I soften butter quickly?", "fastest way to soften butter?"),
 ]
 
 # Paraphrases whose words the gates match by themselves, leaving nothing to word vectors.
@@ -896,6 +912,20 @@ def test_embedding_text_mends_a_slip_as_the_gates_read_it() -> None:
     assert embedding_text("How do I cancle my order?") == "How do I cancel my order?"
 
 
+def test_a_message_reported_is_no_word_asked_about() -> None:
+    """What a device "says" is read by the other gates; a word one asks how to say still has to match."""
+    assert analyse("my iphone says storage is full, how do i clear space").mentioned == frozenset()
+    assert analyse("my phone keeps saying storage is full").mentioned == frozenset()
+    assert analyse("How do I say thank you in Japanese?").mentioned
+
+
+def test_a_thing_stopped_working_is_not_working_and_in_place_of_is_instead_of() -> None:
+    stopped, not_working = analyse("my sim has stopped working"), analyse("my sim isn't working")
+    assert stopped.negations == not_working.negations == 1
+    assert analyse("use soda in place of baking powder").sequence == \
+        analyse("use soda instead of baking powder").sequence
+
+
 def test_embedding_text_drops_greetings_and_mends_spelling() -> None:
     assert embedding_text("Hi team, how do I chnage my adress? Thanks in advance") == \
         "how do I change my address?"
@@ -990,7 +1020,25 @@ async def test_a_rewording_hits_on_a_close_embedding(cache: SemanticCache, cache
 
 
 @pytest.mark.parametrize(("cached", "new"), [
+    ("Is the museum free to enter?", "are the special exhibitions at the museum free too?"),
     ("Does the hotel have a pool?", "Is there a gym at the hotel?"),
+])
+async def test_a_thing_found_at_the_other_sides_thing_is_another_thing(
+        cache: SemanticCache, cached: str, new: str) -> None:
+    """"The exhibitions at the museum" are asked of, not the museum: no word read in context or
+    close embedding may stand for the difference."""
+    for a, b in ((cached, new), (new, cached)):
+        assert not compare(analyse(a), analyse(b)).rebuilt
+    scope = Scope("found-at:" + cached, ("m",))
+    await cache.store(scope, cached, {"answer": cached})
+    found = await cache.lookup(scope, new)
+    assert found.hit is None and found.refused == "content"
+    # the same thing said at a place is still the other's question
+    verdict = compare(*analyse_pair("Does the hotel have a pool?", "Is there a pool at the hotel?"))
+    assert verdict.refused is None
+
+
+@pytest.mark.parametrize(("cached", "new"), [
     ("What's the capital of Austria?", "Austria's population is what?"),
     ("How do I get to the airport by bus?", "Is there a train to the airport?"),
 ])

@@ -152,6 +152,28 @@ def _asks_whether(side: gates.Features) -> bool:
         and not set(side.sequence) & _finding_out()
 
 
+# Words that ask which of a kind rather than name the thing: "what kinds of food", "which type of visa".
+_KINDS = frozenset({"kind", "type", "sort"})
+
+
+def _whether_against_which(a: gates.Features, b: gates.Features) -> bool:
+    """Whether ``a`` asks yes or no and ``b`` which ones or a measure: "Can I take food into the
+    stadium?" / "What kinds of food can I take in?", "Does this laptop come with a warranty?" /
+    "How long is the warranty on this laptop?"."""
+    return _asks_whether(a) and (_asks_which(b) or bool(asked_after_how(b)))
+
+
+def _asks_which(side: gates.Features) -> bool:
+    """Whether a question asks which ones ("What documents do I need?", "What kinds of food can I
+    take in?"), which a question of yes or no never answers ("Can I take food in?")."""
+    words = side.sequence
+    if words[:1] not in (("what",), ("which",)):
+        return False
+    rest = words[3:] if words[1:2] and words[1] in _KINDS and words[2:3] == ("of",) else words[1:]
+    return rest[:1] != () and not gates.is_function_word(rest[0]) and rest[0] not in _what_is() \
+        and rest[0] not in gates.auxiliaries()
+
+
 # Words that pick one of a series by its place in time: "the next train", "the last bus".
 _IN_ORDER = frozenset({"next", "last", "first", "final", "earliest", "latest"})
 
@@ -266,7 +288,8 @@ def same_question(a: gates.Features, b: gates.Features) -> bool:
         and all(_answers(kind, a, b) for kind in asked_b - asked_a) \
         and not _checks_instead(a, b) and not _checks_instead(b, a) \
         and _asks_consequence(a) == _asks_consequence(b) \
-        and not _comparison_against_measure(a, b)
+        and not _comparison_against_measure(a, b) \
+        and not _whether_against_which(a, b) and not _whether_against_which(b, a)
 
 
 def _asks_consequence(side: gates.Features) -> bool:

@@ -100,8 +100,14 @@ _OF_A_COUNTRY = frozenset((
     "borders", "minimum", "capital",
 ))
 # "as an American" speaks as a citizen; "I'm Korean" may be a heritage, not a passport ("I'm
-# Korean but born in the US"), and is left as written.
+# Korean but born in the US"), and is left as written, unless the question is of a visa or a
+# passport, where the nationality one gives is the one of one's papers ("I'm British and planning a
+# trip to Japan, do I need a visa?"), and nothing says it is only a heritage.
 _AS_A_CITIZEN = re.compile(r"\bas an?\s+$", re.IGNORECASE)
+_I_AM = re.compile(r"\b(?:i'm|i am|we're|we are)\s+$", re.IGNORECASE)
+_OF_PAPERS = re.compile(r"\b(?:visas?|passports?|citizens?|citizenship)\b", re.IGNORECASE)
+_HERITAGE = re.compile(r"\b(?:born|heritage|descent|origin|ancestry|parents?|grandparents?|family)\b",
+                       re.IGNORECASE)
 # Words before "American" that make it another people's or a continent's.
 _BEFORE_ANOTHER = frozenset(("south", "north", "latin", "central", "native", "pan", "asian", "african"))
 # Written only with a capital and inside a sentence: the lower-case word is another word.
@@ -138,7 +144,9 @@ def _country(match: re.Match[str]) -> str:
     country = _CAPITALISED.get(match["cap"] or "") or _ADJECTIVE[said]
     if of_a_state:
         return country
-    if _AS_A_CITIZEN.search(text[max(0, match.start() - 12):match.start()]):
+    if _AS_A_CITIZEN.search(text[max(0, match.start() - 12):match.start()]) \
+            or (_I_AM.search(text[max(0, match.start() - 12):match.start()]) and _OF_PAPERS.search(text)
+                and not _HERITAGE.search(text)):
         return country + " citizen"
     return match[0]
 

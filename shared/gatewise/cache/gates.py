@@ -57,7 +57,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import cache, lru_cache
 from importlib import resources
-from itertools import pairwise
+from itertools import dropwhile, pairwise
 
 from gatewise.cache import (
     acronyms,
@@ -864,8 +864,10 @@ def _token_parts(token: str) -> list[str]:
 _ANYONE = word_set("someone somebody anyone anybody everyone everybody nobody one")
 # A word or phrase asked about as such: what follows a verb of saying, spelling or translating, or
 # "the word for", up to a preposition or the clause's end ("How do I say thank you in Japanese?").
-_MENTION = re.compile(r"\b(?:say|says|said|saying|spell|spelt|spelled|spelling|pronounce[ds]?|pronouncing"
-                      r"|translate[ds]?|translating|(?:word|words|phrase|term|expression)\s+for)\s+"
+# What a thing or a person "says", "said" or "keeps saying" is a message reported ("my iPhone says
+# storage is full"), whose words the other gates read.
+_MENTION = re.compile(r"\b(?:say|(?<!keeps )(?<!keep )(?<!kept )(?<!is )saying|spell|spelt|spelled|spelling"
+                      r"|pronounce[ds]?|pronouncing|translate[ds]?|translating|(?:word|words|phrase|term|expression)\s+for)\s+"
                       r"(?P<said>[\w'’-]+(?:\s+[\w'’-]+){0,3}?)"
                       r"(?=\s+(?:in|into|to|from|for|with|as|when|if|so|and|or)\b|\s*[?.!,;:\n]|\s*$)",
                       re.IGNORECASE)
@@ -1348,6 +1350,8 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
     # "... while pregnant" is not "... when breastfeeding"
     rebuilt = _rebuilt(cached, only_cached, new, only_new) \
         and not (only_cached & cached.conditional or only_new & new.conditional) \
+        and not _found_in_a_shared_thing(cached, only_cached, new) \
+        and not _found_in_a_shared_thing(new, only_new, cached) \
         and not _qualifies_a_shared_phrase(cached, only_cached, new, only_new) \
         and not _qualifies_a_shared_phrase(new, only_new, cached, only_cached)
     for word in (*only_cached, *only_new):
@@ -1437,9 +1441,13 @@ def _swapped(a: Features, b: Features) -> bool:
     # A particle moves with its verb's object ("turn off dark mode" / "turn dark mode off").
     # "again" stands anywhere: "send again the link" / "send the link again"; a distance is the same
     # both ways ("How far is London from Paris?" / "... Paris from London?")
+    # A side's only rate stands anywhere too: "How many times a week should I work out?" / "How
+    # often should I exercise each week?" (two rates may trade places: "rent weekly, bills monthly").
+    rates_a, rates_b = _RATES_ASKED & set(a.said), _RATES_ASKED & set(b.said)
+    lone_rate = rates_a if len(rates_a) == 1 and rates_a == rates_b else set()
     shared = {w for w in _once(a.said) & _once(b.said)
               if not synonyms.senses(a.spelled.get(w, w), w) & _ANSWER_KINDS and w not in _PARTICLES
-              and w not in _ONCE_MORE}
+              and w not in _ONCE_MORE and w not in lone_rate}
     if len(shared) < 2 or _order(a, shared) == _order(b, shared) or _compound_opened(a, b, shared) \
             or (a.asks_distance and b.asks_distance) \
             or _phrase_moved(a, b, shared):
@@ -1663,6 +1671,26 @@ def _qualifies_a_shared_phrase(side: Features, only: frozenset[str], other: Feat
     words = side.sequence
     return any(det in DETERMINERS and w in only and after in opened and after in other.said
                for det, w, after in zip(words, words[1:], words[2:], strict=False))
+
+
+_LOCATED = frozenset({"at", "inside"})
+
+
+def _found_in_a_shared_thing(side: Features, only: frozenset[str], other: Features) -> bool:
+    """Whether a word only ``side`` says names a thing found at or in a thing both say: "the
+    special exhibitions at the museum", "the pool at the hotel", "the cafe in the station". The
+    question is asked of that thing, not of the other side's ("Is the museum free to enter?")."""
+    words = side.sequence
+    for i, word in enumerate(words[:-2]):
+        if word not in only or words[i + 1] not in _LOCATED:
+            continue
+        opened = next((w for w in reversed(words[:i]) if w not in only), None)
+        if opened not in DETERMINERS:  # a noun phrase's, not a verb's: "arrive at the airport"
+            continue
+        after = next((w for w in words[i + 2:] if w not in DETERMINERS), None)
+        if after is not None and after in side.content and after not in only and after in other.sequence:
+            return True
+    return False
 
 
 def _rebuilt(a: Features, only_a: frozenset[str], b: Features, only_b: frozenset[str]) -> bool:
@@ -1996,9 +2024,17 @@ def _opening_subject(side: Features) -> str | None:
     return next((w for w in words[1:4] if w not in DETERMINERS), None)
 
 
+_PASSIVE_AUXILIARIES = frozenset({"be", "been", "get"})
+
+
 def _passive_after(side: Features, subject: str) -> bool:
-    """Whether the verb after ``subject`` is in the passive: "Can my partner be added ...?"."""
-    return side.sequence[side.sequence.index(subject) + 1:][:1] in (("be",), ("been",), ("get",))
+    """Whether the verb after ``subject`` is in the passive: "Can my partner be added ...?", read
+    past a phrase that says which one: "Can the name on my ticket be changed?"."""
+    after = side.sequence[side.sequence.index(subject) + 1:]
+    if after[:1] and after[0] in _GOVERNING:
+        after = tuple(dropwhile(lambda w: w in _GOVERNING or w in DETERMINERS or w in side.content,
+                                          after[:6]))
+    return after[:1] != () and after[0] in _PASSIVE_AUXILIARIES
 
 
 _ASKERS = frozenset({"i", "we"})

@@ -45,7 +45,7 @@ allowed: allow allowed permitted can may able possible legal
 price: price cost fee pricing tariff fare charge
 exist: available there
 offer: offer provide supply available
-fast: fast quick rapid speedy swift
+fast: fast quick rapid speedy swift quickly rapidly swiftly
 cheap: cheap cheapest inexpensive affordable
 big: big large
 small: small little
@@ -222,6 +222,9 @@ _PHRASES = (
     # "What's stopping me from logging in?" asks why I can't log in
     (r"\bwhat(?: is|'s) (?:stopping|preventing) me from\b", "why can't I"),
     (r"\bwhat(?: is|'s) (?:stopping|preventing) ((?:my|the|our|this|your) [a-z]+) from\b", r"why can't \1"),
+    # a thing that has stopped working is not working ("my SIM has stopped working" / "my SIM card
+    # isn't working")
+    (r"\b(?:has |have |had )?stopped working\b", "is not working"),
     # "stop my bread (from) rising" prevents what "make my bread rise" asks for; "keep my child at
     # home instead of going to A&E" denies the going
     (r"\bstop(?:s|ped|ping)?\b(?=(?: (?!from\b)[\w'’]+){1,3}(?: from)? [a-z]+ing\b)", "prevent"),
@@ -229,8 +232,9 @@ _PHRASES = (
     # "get my puppy to stop biting" is stopping it biting
     (r"\b(?:get|gets|getting|got|make|makes|making|made)\b((?: [\w'’]+){1,3}) to stop\b(?= [a-z]+ing\b)",
      r"prevent\1 from"),
-    (r"\b(?:instead of|rather than)\b(?= [a-z]+ing\b)", "without"),  # not "instead of eggs": a substitute
-    (r"\brather than\b", "instead of"),
+    # not "instead of eggs": a substitute
+    (r"\b(?:instead of|rather than|in place of)\b(?= [a-z]+ing\b)", "without"),
+    (r"\b(?:rather than|in place of)\b", "instead of"),
     # money put on a card or an account tops it up; charging extra for a thing is a fee for it
     (r"\b(?:add|adds|added|adding|put|puts|putting|load|loads|loaded|loading) (?:some |more )?"
      r"(?:money|credit|funds|cash) (?:to|on|onto)\b", "top up"),
@@ -319,6 +323,8 @@ _PHRASES = (
     (r"\bwhat(?: is|'s| was| could be| might be| would be| can be) (?:making|causing)\b"
      r"|\bwhat (?:causes|caused|makes|made)\b", "why does"),
     (r"\bdue to\b", "because"),
+    # what is bad for someone harms them: "Is chocolate bad for cats?" / "harmful to cats"
+    (r"\bbad (?=for\b)", "harmful "),
     # Compounds whose head alone says the same in a question: a hotel's pool is a swimming pool,
     # and "my car insurance policy" is "my car insurance".
     (r"\bswimming[ -]pools?\b", "pool"),
