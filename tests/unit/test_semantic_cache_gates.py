@@ -499,6 +499,11 @@ TRAPS = [
     ("question", "Do I need any documents to open an account?",
      "Which documents do I need to open an account?"),
     ("question", "Does this laptop come with a warranty?", "how long is the warranty on this laptop"),
+    # "you" doing what the asker would do with them, with the same word of an exchange; a "you" that
+    # may be anyone is no party to one
+    ("role", "Do you buy used phones?", "Can I buy a used phone from you?"),
+    ("role", "Do you buy gold?", "Can I buy gold?"),
+    ("polarity", "Can you sell alcohol at 18?", "Can I buy alcohol at 18?"),
     # a nationality in a question of a visa is a citizenship, which the other does not state
     ("content", "I'm Indian, do I need a visa for the US?", "I'm in India, do I need a visa for the US?"),
 ]
@@ -631,6 +636,8 @@ PARAPHRASES = [
     # what is bad for someone harms them; the fastest way to do a thing is doing it quickly
     ("Is chocolate bad for cats?", "is chocolate harmful to cats?"),
     ("How do I soften butter quickly?", "fastest way to soften butter?"),
+    # working out for the body's sake is exercise
+    ("How often should I work out to lose weight?", "how often should I exercise to lose weight?"),
 ]
 
 # Paraphrases whose words the gates match by themselves, leaving nothing to word vectors.
@@ -1017,6 +1024,21 @@ async def test_a_rewording_hits_on_a_close_embedding(cache: SemanticCache, cache
     await cache.store(scope, cached, {"answer": cached})
     found = await cache.lookup(scope, new)
     assert found.hit is not None and found.hit.similarity >= REWORDED_COSINE
+
+
+@pytest.mark.parametrize(("cached", "new"), [
+    ("Do you sell gift cards?", "can I buy a gift card from you?"),
+    ("Can you lend me money?", "Can I borrow money from you?"),
+])
+async def test_one_exchange_said_from_each_end_hits(cache: SemanticCache, cached: str, new: str) -> None:
+    """"You" selling is the asker buying from you: the polarity gate lets the pair through, and
+    the two words read alike in context."""
+    assert compare(analyse(cached), analyse(new)).refused in (None, "rare_word")
+    scope = Scope("exchange:" + cached, ("m",))
+    await cache.store(scope, cached, {"answer": cached})
+    found = await cache.lookup(scope, new)
+    assert found.hit is not None and found.hit.question == cached
+    assert found.hit.similarity >= SemanticCacheConfig().similarity_threshold
 
 
 @pytest.mark.parametrize(("cached", "new"), [

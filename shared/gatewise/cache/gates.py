@@ -1329,7 +1329,8 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
             or _person_turned(cached, new) or _voice_turned(cached, new) \
             or _pronouns_traded(cached, new) \
             or _asker_traded(cached, new) or _doer_changed(cached, new) or _subjects_traded(cached, new) \
-            or _clause_doer_changed(cached, new) or whose.changed(cached, new):
+            or _clause_doer_changed(cached, new) or whose.changed(cached, new) \
+            or _exchange_turned(cached, new):
         return LexicalVerdict("role")
     subject_cached, subject_new = _subject(cached, new), _subject(new, cached)  # each side's, once
     only_cached = _unmatched(cached, subject_cached, new, subject_new)
@@ -1755,6 +1756,40 @@ def _takes_no_side(a: Features, only_a: frozenset[str], b: Features, only_b: fro
     return True
 
 
+# Pairs of verbs that say one exchange from either end: "Do you sell gift cards?" asks what "Can I
+# buy a gift card from you?" does, "Can you lend me money?" what "Can I borrow money from you?" does.
+_CONVERSE_AXES = frozenset({"buy", "lend"})
+
+
+def _from_the_other_end(a: Features, b: Features, axis: str) -> bool:
+    """Whether the two sides say one exchange of a converse pair, each from its own end: the one
+    asks what "you" do, the other what the asker may do with "you" (each with one word of the
+    pair). A "you" that may be anyone ("Can you sell alcohol at 18?") is no party to it."""
+    return axis in _CONVERSE_AXES and _asker_against_you(a, b, axis)
+
+
+def _exchange_turned(a: Features, b: Features) -> bool:
+    """Whether one side asks what "you" do and the other what the asker does, with the same word
+    of a converse pair: "Do you buy used phones?" / "Can I buy a used phone from you?"."""
+    return any(_asker_against_you(a, b, axis) and {s for x, s, _ in a.polarity if x == axis}
+               == {s for x, s, _ in b.polarity if x == axis} for axis in _CONVERSE_AXES)
+
+
+def _asker_against_you(a: Features, b: Features, axis: str) -> bool:
+    """Whether each side says one word of ``axis``, one asks what "you" do and the other what the
+    asker does, and "you" is the party asked of: a side asks what "you" do as a practice ("Do you
+    ...?"), or the other end is named ("from you", "to you", "lend me")."""
+    if not all(sum(on == axis for on, _, _ in side.polarity) == 1 for side in (a, b)):
+        return False
+    subjects = (_opening_subject(a), _opening_subject(b))
+    if set(subjects) not in ({"you", "i"}, {"you", "we"}):
+        return False
+    yours, mine = (a, b) if subjects[0] == "you" else (b, a)
+    after_you = set(yours.sequence[yours.sequence.index("you") + 1:])
+    return yours.sequence[:2] == ("do", "you") or bool(after_you & {"me", "us"}) \
+        or any(w in ("from", "to", "with") and after == "you" for w, after in pairwise(mine.sequence))
+
+
 def _polarity_agrees(a: Features, b: Features) -> bool:
     """Every opposite pair that both sides touch is on the same side in both."""
     sides_a: dict[str, set[int]] = {}
@@ -1764,7 +1799,7 @@ def _polarity_agrees(a: Features, b: Features) -> bool:
     for axis, side, _ in b.polarity:
         sides_b.setdefault(axis, set()).add(side)
     shared = sides_a.keys() & sides_b.keys()
-    if any(sides_a[axis] != sides_b[axis] for axis in shared):
+    if any(sides_a[axis] != sides_b[axis] and not _from_the_other_end(a, b, axis) for axis in shared):
         return False
     # both sides of one pair on each side: a verb made to change a thing leads ("tighten a loose
     # chain" is not "the chain is too tight, how do I loosen it"), else the first word said
@@ -2033,7 +2068,7 @@ def _passive_after(side: Features, subject: str) -> bool:
     after = side.sequence[side.sequence.index(subject) + 1:]
     if after[:1] and after[0] in _GOVERNING:
         after = tuple(dropwhile(lambda w: w in _GOVERNING or w in DETERMINERS or w in side.content,
-                                          after[:6]))
+                                after[:6]))
     return after[:1] != () and after[0] in _PASSIVE_AUXILIARIES
 
 

@@ -251,9 +251,11 @@ _PHRASES = (
     (r"\b(?:show|reveal|display|see|view|find)(?:s|ing|ed|n)? (?:the |my |all )?hidden\b", "unhide"),
     (r"\bfill(?:ed|ing)? (?:in|out)\b", "complete"),
     (r"\bpick(?:ed|ing)? up\b", "collect"),
-    # "work out" with nothing to work out after it is exercise ("How often should I work out?")
+    # "work out" with nothing to work out after it is exercise ("How often should I work out?"), and
+    # so is working out for the body's sake ("work out to lose weight"; not "it works out to £5")
     (r"\bwork(?:s|ed|ing)?[ -]?outs?\b(?=\s*(?:[?.!,;]|$|\b(?:at|in|every|each|a|per|for|before|after|during"
-     r"|when|daily|weekly|twice|once|on|at|regularly|more|less)\b))", "exercise"),
+     r"|when|daily|weekly|twice|once|on|at|regularly|more|less"
+     r"|to (?:lose|build|gain|burn|tone|bulk|strengthen|get fit|stay fit|keep fit))\b))", "exercise"),
     (r"\bwork(?:ed|ing)? out\b", "calculate"),
     (r"\bmoney back\b", "refund"),
     # A reply that waves a thanks or an apology away ("No problem, I've noted it.") negates
