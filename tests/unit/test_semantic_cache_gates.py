@@ -266,7 +266,7 @@ TRAPS = [
     ("polarity", "Which foods help raise low blood sugar?",
      "What should I eat to bring my blood sugar down?"),
     ("content", "Do I need any jabs for Kenya?",
-     "do i need any vaccinations for kenya if i'm only changing planes at nairobi airport"),
+     "do i need any vaccinations for kenya if i'm changing planes at nairobi airport"),
     ("polarity", "How do I lower high blood pressure?", "How can I raise low blood pressure?"),
     # a short verb's -ing form takes its side as the verb does
     ("polarity", "How do I sell my shares?", "what's the process for buying shares"),
@@ -293,7 +293,7 @@ TRAPS = [
     ("value", "Can I leave 6 months into my 18-month contract?",
      "can i leave my 18 month contract if there are 6 months left"),
     ("question", "What's the minimum repayment on my loan?",
-     "what happens if I only ever make the minimum repayment on my loan"),
+     "what happens if I ever make just the minimum repayment on my loan"),
     # a name is no slip of a common word
     ("name", "How do I set an out-of-office reply in Gmail?", "how to set an out of office reply in email"),
     ("polarity", "What's the cheapest way to send money abroad?",
@@ -504,6 +504,26 @@ TRAPS = [
     ("role", "Do you buy used phones?", "Can I buy a used phone from you?"),
     ("role", "Do you buy gold?", "Can I buy gold?"),
     ("polarity", "Can you sell alcohol at 18?", "Can I buy alcohol at 18?"),
+    # "only" limits what is asked of ("just" before what it limits); none is not some
+    ("polarity", "Does the warranty cover water damage?", "Does the warranty cover only water damage?"),
+    ("polarity", "Is the sale just online?", "Is the sale online?"),
+    ("polarity", "Some of my emails aren't syncing", "None of my emails are syncing"),
+    # whether there is one against what it is; advice against what may be; which of two things
+    ("question", "Is there a fee to transfer my number?", "What is the fee to transfer my number?"),
+    ("question", "Is there a deadline for returns?", "When is the deadline for returns?"),
+    ("question", "Does Spirit charge for carry-on bags?", "What does Spirit charge for carry-on bags?"),
+    ("question", "Should I refinance my mortgage?", "Can I refinance my mortgage?"),
+    ("question", "Which hospital is the pharmacy at?", "Which pharmacy is at the hospital?"),
+    ("tense", "Did the bank approve my loan?", "Would the bank approve my loan?"),
+    # "non-" on another of the same words; rates, doers and passives turned round
+    ("negation", "Can non-members use the member entrance?", "Can members use the non-member entrance?"),
+    ("role", "Can I pay my annual premium monthly?", "Can I pay my monthly premium annually?"),
+    ("role", "I was sued by my landlord", "My landlord was sued by me"),
+    ("role", "Who was the 16th president succeeded by?", "Who did the 16th president succeed?"),
+    ("role", "Is the company that makes Oreos owned by Nabisco?",
+     "Does the company that makes Oreos own Nabisco?"),
+    ("role", "How much do I owe my landlord if I move out early?",
+     "How much does my landlord owe me if I move out early?"),
     # a nationality in a question of a visa is a citizenship, which the other does not state
     ("content", "I'm Indian, do I need a visa for the US?", "I'm in India, do I need a visa for the US?"),
 ]
@@ -636,6 +656,9 @@ PARAPHRASES = [
     # what is bad for someone harms them; the fastest way to do a thing is doing it quickly
     ("Is chocolate bad for cats?", "is chocolate harmful to cats?"),
     ("How do I soften butter quickly?", "fastest way to soften butter?"),
+    ("Is the sale only online?", "Is the sale just online?"),
+    ("None of my emails are syncing", "My emails aren't syncing at all"),
+    ("What's the price for non-members?", "What's the price if I'm not a member?"),
     # working out for the body's sake is exercise
     ("How often should I work out to lose weight?", "how often should I exercise to lose weight?"),
 ]
@@ -989,7 +1012,7 @@ async def test_paraphrases_hit_through_the_cache(cache: SemanticCache, cached: s
     # a limit is no fee: siblings with no near-synonym between them
     ("Is there a withdrawal limit?", "Is there a withdrawal fee?"),
     # no word read in context stands for a word of meaning: a definition is not an amount
-    ("What does the term 'excess' mean in insurance?", "What is the excess on my insurance?"),
+    ("What does the term 'excess' mean in insurance?", "How does the excess on my insurance work?"),
 ])
 async def test_words_without_a_near_synonym_miss(cache: SemanticCache, cached: str, new: str) -> None:
     scope = Scope("word vectors:" + cached, ("m",))

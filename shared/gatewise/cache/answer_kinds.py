@@ -12,6 +12,7 @@ much ("Do you charge for delivery?" / "How much do you charge for delivery?").
 
 from __future__ import annotations
 
+import itertools
 from functools import cache
 
 from gatewise.cache import gates
@@ -40,7 +41,9 @@ def asked(side: gates.Features) -> frozenset[str]:
     question word after a verb of finding out asks for nothing more."""
     words = side.sequence
     method = words[:1] == ("how",) and words[1:2] not in (("much",), ("many",))
-    kinds = {"quantity"} if words[:1] == ("price",) else set()  # "how much is it" was rewritten
+    # "how much is it" was rewritten to "price"; "What's the fee?", "What's the minimum balance?",
+    # "What does Spirit charge for bags?" ask an amount
+    kinds = {"quantity"} if words[:1] == ("price",) or _what_amount(words) else set()
     whether = _asks_whether(side)
     for i, w in enumerate(words):
         if w not in ASKED_FOR or _asks_nothing(words, i, whether):
@@ -50,6 +53,35 @@ def asked(side: gates.Features) -> frozenset[str]:
             continue
         kinds.add(ASKED_FOR[w])
     return frozenset(kinds)
+
+
+_FRONTED = {(w,) for w in ("on", "for", "in", "with", "at", "about", "regarding")}
+
+
+@cache
+def _amounts() -> frozenset[str]:
+    """Stems of the nouns for an amount, and of the verbs that ask one after "what" ("What does it
+    cost?"). (Stemming reads the vocabulary: not at import.)"""
+    return frozenset(gates.stem(w) for w in gates.word_set(
+        "fee fees price cost costs charge charges fare deposit penalty discount minimum maximum copay "
+        "excess tariff premium"))
+
+
+@cache
+def _pricing_verbs() -> frozenset[str]:
+    return frozenset(gates.stem(w) for w in gates.word_set("cost costs charge charges"))
+
+
+def _what_amount(words: tuple[str, ...]) -> bool:
+    """Whether a question opens "what is the <amount>" or "what does ... cost / charge", maybe
+    after a phrase put first ("On my pet insurance plan, what is the excess?")."""
+    if words[:1] in _FRONTED and "what" in words:
+        words = words[words.index("what"):]
+    if words[:1] != ("what",):
+        return False
+    named = next((w for w in words[1:5] if w not in _what_is()), None)
+    return named in _amounts() or (words[1:2] != () and words[1] in gates.auxiliaries()
+                                   and bool(set(words[2:]) & _pricing_verbs()))
 
 
 def _asks_nothing(words: tuple[str, ...], i: int, whether: bool) -> bool:
@@ -62,8 +94,8 @@ def _asks_nothing(words: tuple[str, ...], i: int, whether: bool) -> bool:
     w = words[i]
     if w in ("much", "many"):
         return words[i - 1:i] != ("how",)
-    if w in ("limit", "allowance"):
-        return whether
+    if w in ("limit", "allowance", "deadline"):
+        return whether  # "Is there a deadline for returns?" asks whether there is one
     if w == "when" and i and ((whether and words[i + 1:i + 2] not in _OF_A_TIME)
                               or words[i + 1:i + 2] in _CLAUSE_SUBJECTS):
         return words[i - 1] not in _clause_takers()
@@ -163,6 +195,26 @@ def _whether_against_which(a: gates.Features, b: gates.Features) -> bool:
     return _asks_whether(a) and (_asks_which(b) or bool(asked_after_how(b)))
 
 
+def _other_thing_asked_for(a: gates.Features, b: gates.Features) -> bool:
+    """Whether two questions of which one ask for two things that both name: "Which hospital is
+    the pharmacy at?" / "Which pharmacy is at the hospital?"."""
+    asked_a, asked_b = _thing_asked_for(a), _thing_asked_for(b)
+    return asked_a is not None and asked_b is not None and asked_a != asked_b \
+        and asked_a in b.sequence and asked_b in a.sequence
+
+
+def _thing_asked_for(side: gates.Features) -> str | None:
+    """The thing a question of which one asks for: the phrase after "which" or "what" (past "kind
+    of"), by its last word ("Which hospital ...?": "hospital", "What tyre pressure ...?":
+    "pressure"), or None."""
+    words = side.sequence
+    if words[:1] not in (("what",), ("which",)):
+        return None
+    rest = words[3:] if words[1:2] and words[1] in _KINDS and words[2:3] == ("of",) else words[1:]
+    phrase = list(itertools.takewhile(lambda w: w in side.content, rest))
+    return phrase[-1] if phrase else None
+
+
 def _asks_which(side: gates.Features) -> bool:
     """Whether a question asks which ones ("What documents do I need?", "What kinds of food can I
     take in?"), which a question of yes or no never answers ("Can I take food in?")."""
@@ -191,6 +243,8 @@ def _answers(kind: str, side: gates.Features, asker: gates.Features) -> bool:
         return bool(said & words["measure"]) or bool(asked_after_how(side)) or "price" in side.senses \
             or (opening[:1] == ("what",) and opening[1:] != () and opening[1] in _what_is())
     if kind == "when":
+        if _asks_whether(side):  # "Is there a deadline?" asks no time
+            return False
         waits = ("how", "long") in zip(side.sequence, side.sequence[1:], strict=False) \
             and bool(said & words["waiting"]) \
             and bool(said & {"until", "till", "before"}
@@ -289,7 +343,8 @@ def same_question(a: gates.Features, b: gates.Features) -> bool:
         and not _checks_instead(a, b) and not _checks_instead(b, a) \
         and _asks_consequence(a) == _asks_consequence(b) \
         and not _comparison_against_measure(a, b) \
-        and not _whether_against_which(a, b) and not _whether_against_which(b, a)
+        and not _whether_against_which(a, b) and not _whether_against_which(b, a) \
+        and not _other_thing_asked_for(a, b)
 
 
 def _asks_consequence(side: gates.Features) -> bool:

@@ -553,6 +553,7 @@ class Features:
     converted_to: str | None = None  # the unit a conversion is asked "to", "into" or "in"
     value_order: tuple[str, ...] = ()  # the values in the order first said
     asks_distance: bool = False  # how far apart two places are: the same both ways
+    prefixed: frozenset[int] = frozenset()  # the places in ``said`` of the words "non-" denies
 
 
 def _question_part(text: str) -> str:
@@ -672,6 +673,7 @@ def analyse(text: str) -> Features:
     plain: list[str] = []
     measures: list[tuple[str, str]] = []  # (a unit, scale or currency, the direction word before it)
     value_order: tuple[str, ...] = ()
+    prefixed: set[int] = set()  # the places in ``said`` of the words denied by "non-"
     previous = ""
     for index, (raw, starts, new_clause) in enumerate(tokens):
         low = raw.lower()
@@ -683,7 +685,8 @@ def analyse(text: str) -> Features:
             low = _CONTRACTED.get(low, low[:-3])
         elif low.endswith("'s"):
             low = low[:-2]
-        if low.startswith("non-") and len(low) > 6:
+        denied_by_prefix = low.startswith("non-") and len(low) > 6
+        if denied_by_prefix:
             negations += 1  # "for non-members" asks what "if I'm not a member" does
             low = low[4:]
         low = as_read(low)
@@ -738,6 +741,8 @@ def analyse(text: str) -> Features:
             if is_rare(low):
                 rare.add(w)
         if kind in ("value", "polar", "content"):
+            if denied_by_prefix:
+                prefixed.add(len(said))
             said.append((w, clause))
         elif w in _LIGHT_VERBS:
             light.append((_LIGHT_VERBS[w], clause))
@@ -765,7 +770,7 @@ def analyse(text: str) -> Features:
                     whose.of(text), frozenset(w for w, at in said if at in conditional_clauses),
                     frozenset(units), written, _mentioned(written), _conversion(measures),
                     next((unit for unit, marker in measures if marker in ("to", "into", "in")), None),
-                    tuple(dict.fromkeys(value_order)), _asks_distance(tuple(plain)))
+                    tuple(dict.fromkeys(value_order)), _asks_distance(tuple(plain)), frozenset(prefixed))
 
 
 def _asks_distance(seq: tuple[str, ...]) -> bool:
@@ -1109,11 +1114,13 @@ def _standing_verbs() -> frozenset[str]:
 
 
 def _said_as_number(low: str, w: str) -> str:
-    """The word a value stands as in the sentence: a number in words as its digits, a temperature
-    as its number ("a ten year old ... two pills" / "a 2 year old ... ten pills", "220C for 30
-    minutes" / "30C for 220 minutes" trade places)."""
+    """The word a value stands as in the sentence: a number in words as its digits, a rate as its
+    one spelling, a temperature as its number ("a ten year old ... two pills" / "a 2 year old ...
+    ten pills", "220C for 30 minutes" / "30C for 220 minutes" trade places)."""
     if _NUMBER_WORDS.get(low, "").isdigit():
         return _NUMBER_WORDS[low]
+    if _SAME_VALUE.get(low) in _RATES_ASKED:
+        return _SAME_VALUE[low]  # "annual" and "annually" are "yearly", wherever they stand
     joined = _NUMBER_AND_UNIT.fullmatch(low)
     return joined.group(1) if joined is not None and _is_scale(joined.group(2)) else w
 
@@ -1297,6 +1304,31 @@ def names_a_meaning(words: Iterable[str]) -> bool:
     return any("meaning" in synonyms.senses(w, stem(w)) for w in words)
 
 
+_ONLY = "only"
+
+
+def _prefix_moved(a: Features, b: Features) -> bool:
+    """The same words in the same order, "non-" denying another of them: "Can non-members use the
+    member entrance?" / "Can members use the non-member entrance?"."""
+    return bool(a.prefixed) and bool(b.prefixed) and a.said == b.said and a.prefixed != b.prefixed
+_NONE = frozenset({"none", "nobody", "nothing"})
+_SOME_OR_EVERY = frozenset({"some", "every", "all", "each", "several", "most"})
+
+
+def _none_against_some(a: Features, b: Features) -> bool:
+    """Whether one side says none of a thing and the other some or every one, denied or not: "Some
+    of my emails aren't syncing" / "None of my emails are syncing" ("not at all" is none)."""
+    def counted(side: Features) -> tuple[bool, bool]:
+        seq = side.sequence
+        some = any(w in _SOME_OR_EVERY and not (w == "all" and seq[i - 1:i] == ("at",))
+                   for i, w in enumerate(seq))
+        return bool(_NONE & set(seq)), some
+
+    (none_a, some_a), (none_b, some_b) = counted(a), counted(b)
+    return (none_a and not some_a and some_b and not none_b) \
+        or (none_b and not some_b and some_a and not none_a)
+
+
 def compare(cached: Features, new: Features) -> LexicalVerdict:
     """The lexical gates, cheapest first."""
     if not verbatim.spans_agree(cached.written, new.written) \
@@ -1311,14 +1343,19 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
         return LexicalVerdict("value")
     if cached.negations != new.negations:
         return LexicalVerdict("negation")
+    if cached.sequence.count(_ONLY) != new.sequence.count(_ONLY) or _none_against_some(cached, new):
+        # "Does the warranty cover only water damage?" asks whether nothing else is covered
+        return LexicalVerdict("polarity")
     if not _polarity_agrees(cached, new) or _both_against_either(cached, new) \
             or _prefixed(cached.words, new.words) or _prefixed(new.words, cached.words) \
             or answer_kinds.limit_turned(cached, new) or answer_kinds.limit_turned(new, cached) \
             or answer_kinds.may_against_must(cached, new):
         return LexicalVerdict("polarity")
-    if _negation_moved(cached, new):
+    if _negation_moved(cached, new) or _prefix_moved(cached, new):
+        # the same words, "non-" on another: "Can non-members use the member entrance?" / "Can
+        # members use the non-member entrance?"
         return LexicalVerdict("negation")
-    if not answer_kinds.same_question(cached, new):
+    if not answer_kinds.same_question(cached, new) or _advice_against_may(cached, new):
         return LexicalVerdict("question")
     if _other_time(cached, new) or _done_against_to_come(cached, new):
         return LexicalVerdict("tense")
@@ -1330,7 +1367,8 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
             or _pronouns_traded(cached, new) \
             or _asker_traded(cached, new) or _doer_changed(cached, new) or _subjects_traded(cached, new) \
             or _clause_doer_changed(cached, new) or whose.changed(cached, new) \
-            or _exchange_turned(cached, new):
+            or _exchange_turned(cached, new) or _passives_traded(cached, new) \
+            or _stranded_by_turned(cached, new):
         return LexicalVerdict("role")
     subject_cached, subject_new = _subject(cached, new), _subject(new, cached)  # each side's, once
     only_cached = _unmatched(cached, subject_cached, new, subject_new)
@@ -1991,7 +2029,12 @@ def _other_time(a: Features, b: Features) -> bool:
 
 # The auxiliary a question opens with (or puts after its question word), by the time it asks about.
 _DONE = frozenset(stem(w) for w in ("did", "has", "have", "had", "was", "were"))
-_TO_COME = frozenset({"will"})  # "won't" is read as "will" with a negation
+_TO_COME = frozenset({"will", "would"})  # "won't" is read as "will" with a negation
+# Opening auxiliaries that ask for advice, and those that ask what may or will be: "Should I
+# refinance my mortgage?" is not "Can I refinance my mortgage?", nor "Will my landlord fix the
+# heater?" "Should my landlord fix the heater?".
+_ADVICE = frozenset({"should", "ought"})
+_MAY_OR_WILL = frozenset({"can", "could", "may", "might", "will", "would"})
 
 
 def _done_against_to_come(a: Features, b: Features) -> bool:
@@ -2003,11 +2046,22 @@ def _done_against_to_come(a: Features, b: Features) -> bool:
 
 
 def _asked_time(side: Features) -> str | None:
+    auxiliary = _opening_auxiliary(side)
+    return "done" if auxiliary in _DONE else "to come" if auxiliary in _TO_COME else None
+
+
+def _opening_auxiliary(side: Features) -> str | None:
+    """The auxiliary a question opens with, or puts after its question word."""
     seq = side.sequence
     at = 1 if seq and seq[0] in _WH_WORDS else 0
-    if at < len(seq) and seq[at] in _DONE:
-        return "done"
-    return "to come" if at < len(seq) and seq[at] in _TO_COME else None
+    return seq[at] if at < len(seq) else None
+
+
+def _advice_against_may(a: Features, b: Features) -> bool:
+    """Whether one question of yes or no asks for advice and the other what may or will be (see
+    _ADVICE); "Who can I talk to?" asks what "Who should I contact?" does."""
+    opened = (a.sequence[0] if a.sequence else None, b.sequence[0] if b.sequence else None)
+    return any(x in _ADVICE and y in _MAY_OR_WILL for x, y in (opened, opened[::-1]))
 
 
 def _asked_tense(side: Features) -> str | None:
@@ -2047,7 +2101,9 @@ DETERMINERS = word_set("a an the my your our their his her its this that these t
 
 def _past_question_word(side: Features) -> tuple[str, ...]:
     """The question's words after its question word, if it opens with one."""
-    return side.sequence[1:] if side.sequence[:1] and side.sequence[0] in _QUESTION_WORDS else side.sequence
+    # "price" opens a question of how much, rewritten ("How much do I owe ...?")
+    opens = side.sequence[:1] and (side.sequence[0] in _QUESTION_WORDS or side.sequence[0] == "price")
+    return side.sequence[1:] if opens else side.sequence
 
 
 def _opening_subject(side: Features) -> str | None:
@@ -2206,13 +2262,64 @@ def _voice_turned(a: Features, b: Features) -> bool:
         if not at or (_PASSIVE_AUX & set(seq[:at]) and _is_participle(y, (seq[at],))):
             continue
         before = [w for w in seq[:at] if w not in auxiliaries() and w not in DETERMINERS]
-        if before and before[-1] == subject:
+        # the subject right before the verb, or opening the question before a clause that says
+        # which one ("Does the company that makes Oreos own Nabisco?")
+        if before and (before[-1] == subject
+                       or ("by" in x.sequence and _opening_subject(y) == subject)):
             return True
     return False
 
 
+def _stranded_by_turned(a: Features, b: Features) -> bool:
+    """Whether one question asks by whom its subject was acted on ("Who was the 16th president
+    succeeded by?") and the other whom the subject acted on ("Who did the 16th president
+    succeed?"): the same verb, the doer asked for on one side and the one done to on the other."""
+    for x, y in ((a, b), (b, a)):
+        if x.sequence[-1:] != ("by",) or len(x.sequence) < 3 or y.sequence[-1:] == ("by",):
+            continue
+        verb = x.sequence[-2]
+        verb = _PARTICIPLES.get(verb, verb)
+        opened = _past_question_word(y)
+        # the stems of a participle and of its verb may differ in their ending ("succeed", "succe")
+        said = any(w == verb or (len(w) >= 4 and verb.startswith(w)) for w in y.sequence)
+        if said and any(w in _DO for w in opened[:3]) and not _PASSIVE_AUX & set(opened[:3]):
+            return True
+    return False
+
+
+_DO = frozenset({"do", "doe", "did"})
+
+
+def _passives_traded(a: Features, b: Features) -> bool:
+    """Both sides in the passive, the subject of each the doer of the other: "I was sued by my
+    landlord" / "My landlord was sued by me"."""
+    passive_a, passive_b = _passive(a), _passive(b)
+    if passive_a is None or passive_b is None or passive_a[0] == passive_b[0]:
+        return False
+    return _doer(a) == passive_b[0] or _doer(b) == passive_a[0]
+
+
+def _doer(side: Features) -> str | None:
+    """Who a passive says does it: the word after "by", past determiners ("by me" is "i")."""
+    seq = side.sequence
+    if "by" not in seq:
+        return None
+    doer = next((w for w in seq[seq.index("by") + 1:] if w not in DETERMINERS), None)
+    return _AS_SUBJECT.get(doer or "", doer)
+
+
+_AS_SUBJECT = {"me": "i", "us": "we", "him": "he", "her": "she", "them": "they"}
+
+
 def _is_participle(side: Features, words: tuple[str, ...]) -> bool:
-    return bool(words) and (words[0] in _PARTICIPLES or side.spelled.get(words[0], "").endswith("ed"))
+    if not words:
+        return False
+    word = words[0]
+    if word in _PARTICIPLES or side.spelled.get(word, "").endswith("ed"):
+        return True
+    # a verb the gates take for a function word ("own") is read as written: "owned"
+    return word not in side.spelled and word.isalpha() \
+        and re.search(rf"\b{word}e?d\b", side.written, re.IGNORECASE) is not None
 
 
 def _passive(side: Features) -> tuple[str, str] | None:
@@ -2224,15 +2331,21 @@ def _passive(side: Features) -> tuple[str, str] | None:
             continue
         if i and seq[i - 1] in ("who", "what") and _is_participle(side, seq[i + 1:i + 2]):
             subject, after = seq[i - 1], i + 1  # "Who was taught by Aristotle?": who is taught
-        # "Was Instagram bought ...?", "How much am I owed?": the subject comes after the auxiliary
-        elif i == 0 or seq[i - 1] in _WH_WORDS or (seq[i - 2:i] and seq[i - 2] == "how"):
+        # "Was Instagram bought ...?", "How much am I owed?", "Which team was Tom Brady drafted by?":
+        # the subject comes after the auxiliary (a name, its last word)
+        elif i == 0 or seq[i - 1] in _WH_WORDS or (seq[i - 2:i] and seq[i - 2] in ("how", "which", "what")):
             subject = next((w for w in seq[i + 1:] if w not in DETERMINERS), "")
             after = seq.index(subject, i + 1) + 1 if subject else len(seq)
+            while subject in side.names and after < len(seq) and seq[after] in side.names:
+                subject, after = seq[after], after + 1
         else:
             subject = next((w for w in reversed(seq[:i]) if w not in DETERMINERS and w not in auxiliaries()),
                            "")
             after = i + 1
         verb = seq[after] if after < len(seq) else ""
+        if not _is_participle(side, (verb,)) and "by" in seq[after:]:
+            # past a clause that says which one: "Is the company that makes Oreos owned by ...?"
+            verb = seq[seq.index("by", after) - 1]
         # "be" with the doer named ("was fired by"), or said of a person ("am I owed"): "Is the shop
         # closed on Sundays?" asks what "Does the shop close on Sundays?" does
         done_to = word in _GET or word == "being" or "by" in seq[i:] or subject in _PERSONS

@@ -325,6 +325,9 @@ _PHRASES = (
     (r"\bwhat(?: is|'s| was| could be| might be| would be| can be) (?:making|causing)\b"
      r"|\bwhat (?:causes|caused|makes|made)\b", "why does"),
     (r"\bdue to\b", "because"),
+    # "just" before what it limits is "only" ("Is the sale just online?"); "I just got" is recent
+    (r"\bjust (?=(?:for|in|on|at|to|with|online|offline|by|from|over|under)\b)(?!in (?:case|time)\b)",
+     "only "),
     # what is bad for someone harms them: "Is chocolate bad for cats?" / "harmful to cats"
     (r"\bbad (?=for\b)", "harmful "),
     # Compounds whose head alone says the same in a question: a hotel's pool is a swimming pool,
