@@ -524,6 +524,10 @@ TRAPS = [
      "Does the company that makes Oreos own Nabisco?"),
     ("role", "How much do I owe my landlord if I move out early?",
      "How much does my landlord owe me if I move out early?"),
+    # what was not yet done, done, with the next step not yet; the asker as the doer of a statement
+    ("negation", "My order hasn't shipped yet", "My order shipped but hasn't arrived yet"),
+    ("role", "The airline cancelled my flight", "I cancelled my flight with the airline"),
+    ("question", "Does Costco have a membership fee?", "What is Costco's membership fee?"),
     # a nationality in a question of a visa is a citizenship, which the other does not state
     ("content", "I'm Indian, do I need a visa for the US?", "I'm in India, do I need a visa for the US?"),
 ]

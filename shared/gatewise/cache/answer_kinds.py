@@ -43,7 +43,7 @@ def asked(side: gates.Features) -> frozenset[str]:
     method = words[:1] == ("how",) and words[1:2] not in (("much",), ("many",))
     # "how much is it" was rewritten to "price"; "What's the fee?", "What's the minimum balance?",
     # "What does Spirit charge for bags?" ask an amount
-    kinds = {"quantity"} if words[:1] == ("price",) or _what_amount(words) else set()
+    kinds = {"quantity"} if words[:1] == ("price",) or _what_amount(side) else set()
     whether = _asks_whether(side)
     for i, w in enumerate(words):
         if w not in ASKED_FOR or _asks_nothing(words, i, whether):
@@ -55,6 +55,7 @@ def asked(side: gates.Features) -> frozenset[str]:
     return frozenset(kinds)
 
 
+_BE = frozenset({"is", "are", "wa", "were"})
 _FRONTED = {(w,) for w in ("on", "for", "in", "with", "at", "about", "regarding")}
 
 
@@ -72,16 +73,23 @@ def _pricing_verbs() -> frozenset[str]:
     return frozenset(gates.stem(w) for w in gates.word_set("cost costs charge charges"))
 
 
-def _what_amount(words: tuple[str, ...]) -> bool:
+def _what_amount(side: gates.Features) -> bool:
     """Whether a question opens "what is the <amount>" or "what does ... cost / charge", maybe
     after a phrase put first ("On my pet insurance plan, what is the excess?")."""
+    words = side.sequence
     if words[:1] in _FRONTED and "what" in words:
         words = words[words.index("what"):]
     if words[:1] != ("what",):
         return False
-    named = next((w for w in words[1:5] if w not in _what_is()), None)
-    return named in _amounts() or (words[1:2] != () and words[1] in gates.auxiliaries()
-                                   and bool(set(words[2:]) & _pricing_verbs()))
+    # the phrase named, up to a word that says nothing: "What is Costco's membership fee?" ("What
+    # is an insurance excess?" asks what one is)
+    opened = list(itertools.dropwhile(lambda w: w in _BE, words[1:6]))
+    if opened[:1] in (["a"], ["an"]):
+        return False
+    named = itertools.takewhile(lambda w: w in side.content or w in _amounts(),
+                                itertools.dropwhile(lambda w: w in _what_is(), opened))
+    return bool(set(named) & _amounts()) or (words[1:2] != () and words[1] in gates.auxiliaries()
+                                             and bool(set(words[2:]) & _pricing_verbs()))
 
 
 def _asks_nothing(words: tuple[str, ...], i: int, whether: bool) -> bool:

@@ -1368,7 +1368,7 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
             or _asker_traded(cached, new) or _doer_changed(cached, new) or _subjects_traded(cached, new) \
             or _clause_doer_changed(cached, new) or whose.changed(cached, new) \
             or _exchange_turned(cached, new) or _passives_traded(cached, new) \
-            or _stranded_by_turned(cached, new):
+            or _stranded_by_turned(cached, new) or _statement_doer_changed(cached, new):
         return LexicalVerdict("role")
     subject_cached, subject_new = _subject(cached, new), _subject(new, cached)  # each side's, once
     only_cached = _unmatched(cached, subject_cached, new, subject_new)
@@ -1688,13 +1688,19 @@ def _order(side: Features, shared: set[str]) -> list[frozenset[str]]:
 
 def _negation_moved(a: Features, b: Features) -> bool:
     """As many negations, but of other things: "send texts but not receive them" / "receive texts
-    but not send them", "paid but never got the email" / "got the email but never paid". Some word
-    both say is denied only on one side, and another only on the other (a word said both ways on
-    one side, or denied on both, tells nothing)."""
+    but not send them", "paid but never got the email" / "got the email but never paid", "My order
+    hasn't shipped yet" / "My order shipped but hasn't arrived yet". Some word both say is denied
+    only on one side and said only as so on the other, which denies in its turn a word the first
+    side asserts or one only it says (a word said both ways on one side, or denied on both, tells
+    nothing)."""
     def denied_only_in(x: Features, y: Features) -> bool:
         return any(w in y.asserted and w not in y.negated for w in x.negated - x.asserted)
 
-    return denied_only_in(a, b) and denied_only_in(b, a)
+    def denies_another(x: Features, y: Features) -> bool:
+        return denied_only_in(x, y) and bool(y.negated - y.asserted - x.words)
+
+    return (denied_only_in(a, b) and denied_only_in(b, a)) \
+        or (a.negations == b.negations and (denies_another(a, b) or denies_another(b, a)))
 
 
 def _qualifies_a_shared_phrase(side: Features, only: frozenset[str], other: Features,
@@ -2268,6 +2274,26 @@ def _voice_turned(a: Features, b: Features) -> bool:
                        or ("by" in x.sequence and _opening_subject(y) == subject)):
             return True
     return False
+
+
+def _statement_doer_changed(a: Features, b: Features) -> bool:
+    """Whether one statement's subject is the asker and the other's someone the first names
+    elsewhere: "The airline cancelled my flight" / "I cancelled my flight with the airline" (a
+    passive says its doer after "by", which the voice readings compare)."""
+    subjects = (_statement_subject(a), _statement_subject(b))
+    if None in subjects or subjects[0] == subjects[1] or _passive(a) is not None or _passive(b) is not None:
+        return False
+    return any(x in _ASKERS and y not in _ASKERS and y in other.content
+               for (x, y), other in ((subjects, a), (subjects[::-1], b)))
+
+
+def _statement_subject(side: Features) -> str | None:
+    """The subject a statement opens with ("The airline cancelled ...": "airline"), or None for a
+    question."""
+    seq = side.sequence
+    if not seq or seq[0] in auxiliaries() or seq[0] in _WH_WORDS or seq[0] == "price":
+        return None
+    return next((w for w in seq[:3] if w not in DETERMINERS), None)
 
 
 def _stranded_by_turned(a: Features, b: Features) -> bool:
