@@ -293,7 +293,7 @@ TRAPS = [
     ("value", "Can I leave 6 months into my 18-month contract?",
      "can i leave my 18 month contract if there are 6 months left"),
     ("question", "What's the minimum repayment on my loan?",
-     "what happens if I ever make just the minimum repayment on my loan"),
+     "what happens if I ever make the minimum repayment on my loan"),
     # a name is no slip of a common word
     ("name", "How do I set an out-of-office reply in Gmail?", "how to set an out of office reply in email"),
     ("polarity", "What's the cheapest way to send money abroad?",
@@ -528,6 +528,17 @@ TRAPS = [
     ("negation", "My order hasn't shipped yet", "My order shipped but hasn't arrived yet"),
     ("role", "The airline cancelled my flight", "I cancelled my flight with the airline"),
     ("question", "Does Costco have a membership fee?", "What is Costco's membership fee?"),
+    # what was done against what will, might or would be; an allowance against a price; another
+    # one needed; what is free against a fee
+    ("tense", "My flight was cancelled, what are my options?",
+     "My flight might be cancelled, what are my options?"),
+    ("tense", "I was charged twice for my subscription.", "Will I be charged twice for my subscription?"),
+    ("tense", "My card was declined at the store, why?", "Why would my card be declined at the store?"),
+    ("question", "How much can I send with PayPal?", "How much does it cost to send with PayPal?"),
+    ("content", "Do I need another vaccine before traveling to Kenya?",
+     "Do I need a vaccine before traveling to Kenya?"),
+    ("polarity", "Is the app free?", "Is there a fee for the app?"),
+    ("polarity", "Is there free parking at the station?", "Does the station have paid parking?"),
     # a nationality in a question of a visa is a citizenship, which the other does not state
     ("content", "I'm Indian, do I need a visa for the US?", "I'm in India, do I need a visa for the US?"),
 ]
@@ -661,6 +672,14 @@ PARAPHRASES = [
     ("Is chocolate bad for cats?", "is chocolate harmful to cats?"),
     ("How do I soften butter quickly?", "fastest way to soften butter?"),
     ("Is the sale only online?", "Is the sale just online?"),
+    ("Do I just need my ID?", "Do I only need my ID?"),
+    # a "just" of time limits nothing
+    ("How do I get a new debit card? Mine expired", "how do i get a new debit card, mine just expired"),
+    ("My phone stopped charging.", "My phone won't charge anymore."),
+    ("Is there no fee for ATM withdrawals?", "Are ATM withdrawals free?"),
+    ("I'm British, can I work in Ireland?", "Can British citizens work in Ireland?"),
+    # one thing not yet done, said of the asker or of the thing
+    ("I haven't received my refund yet.", "My refund hasn't arrived yet."),
     ("None of my emails are syncing", "My emails aren't syncing at all"),
     ("What's the price for non-members?", "What's the price if I'm not a member?"),
     # working out for the body's sake is exercise

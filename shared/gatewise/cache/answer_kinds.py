@@ -203,6 +203,17 @@ def _whether_against_which(a: gates.Features, b: gates.Features) -> bool:
     return _asks_whether(a) and (_asks_which(b) or bool(asked_after_how(b)))
 
 
+def _allowance_against_price(a: gates.Features, b: gates.Features) -> bool:
+    """Whether ``a`` asks how much one may do and ``b``, unlike it, names a price: "How much can I
+    send with PayPal?" / "How much does it cost to send with PayPal?"."""
+    return a.sequence[:3] in (("how", "much", "can"), ("how", "many", "can")) \
+        and _names_price(b) and not _names_price(a)
+
+
+def _names_price(side: gates.Features) -> bool:
+    return side.sequence[:1] == ("price",) or "price" in side.senses
+
+
 def _other_thing_asked_for(a: gates.Features, b: gates.Features) -> bool:
     """Whether two questions of which one ask for two things that both name: "Which hospital is
     the pharmacy at?" / "Which pharmacy is at the hospital?"."""
@@ -352,7 +363,8 @@ def same_question(a: gates.Features, b: gates.Features) -> bool:
         and _asks_consequence(a) == _asks_consequence(b) \
         and not _comparison_against_measure(a, b) \
         and not _whether_against_which(a, b) and not _whether_against_which(b, a) \
-        and not _other_thing_asked_for(a, b)
+        and not _other_thing_asked_for(a, b) \
+        and not _allowance_against_price(a, b) and not _allowance_against_price(b, a)
 
 
 def _asks_consequence(side: gates.Features) -> bool:

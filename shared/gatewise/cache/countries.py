@@ -100,12 +100,14 @@ _OF_A_COUNTRY = frozenset((
     "borders", "minimum", "capital",
 ))
 # "as an American" speaks as a citizen; "I'm Korean" may be a heritage, not a passport ("I'm
-# Korean but born in the US"), and is left as written, unless the question is of a visa or a
-# passport, where the nationality one gives is the one of one's papers ("I'm British and planning a
-# trip to Japan, do I need a visa?"), and nothing says it is only a heritage.
+# Korean but born in the US"), and is left as written, unless the question is of a visa, a
+# passport or what one may do in a country (work, live, study, visit, open an account), where the
+# nationality one gives is the one of one's papers ("I'm British and planning a trip to Japan, do
+# I need a visa?"), and nothing says it is only a heritage.
 _AS_A_CITIZEN = re.compile(r"\bas an?\s+$", re.IGNORECASE)
 _I_AM = re.compile(r"\b(?:i'm|i am|we're|we are)\s+$", re.IGNORECASE)
-_OF_PAPERS = re.compile(r"\b(?:visas?|passports?|citizens?|citizenship)\b", re.IGNORECASE)
+_OF_PAPERS = re.compile(r"\b(?:visas?|passports?|citizens?|citizenship|work|live|study|stay|visit|travel"
+                        r"|enter|move|open)\b", re.IGNORECASE)
 _HERITAGE = re.compile(r"\b(?:born|heritage|descent|origin|ancestry|parents?|grandparents?|family)\b",
                        re.IGNORECASE)
 # Words before "American" that make it another people's or a continent's.

@@ -203,6 +203,8 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
     "detail": ("brief briefly concise concisely simply summary summarise summarize",
               "detail detailed thorough thoroughly depth comprehensive comprehensively extensively"),
     "public": ("public shared", "private personal"),
+    # what is free against what a fee is paid for: "Is the app free?" / "Is there a fee for the app?"
+    "paid": ("free complimentary", "fee fees paid"),
     "import": ("import", "export"),
     "value": ("inflation inflate inflated appreciate appreciation", "deflation deflate deflated depreciate "
               "depreciation"),
@@ -276,8 +278,8 @@ _MOVING_VERBS = word_set("bring get go come put push pull keep turn")
 # A second time has rules of its own: "again" asks about one ("What happens if I fail a drug test
 # again?"), unless a thing is as it was again ("working again"); "another" does where the question
 # asks whether one may or can ("Can I get another free trial?"; "How can I add another user?" asks how).
-_ASKS_LEAVE = re.compile(r"(?<!\bhow )\b(?:can|could|may)\b|\b(?:allowed|possible|eligible|able)\b",
-                         re.IGNORECASE)
+_ASKS_LEAVE = re.compile(r"(?<!\bhow )\b(?:can|could|may|need|needs)\b"
+                         r"|\b(?:allowed|possible|eligible|able|required)\b", re.IGNORECASE)
 _ONCE_MORE = frozenset({"again", "another"})
 # "working again", "sharp again": back as it was, not a second time
 _RESTORED = word_set("work sharp normal online clean usable visible available fine ok okay right new better "
@@ -1304,7 +1306,19 @@ def names_a_meaning(words: Iterable[str]) -> bool:
     return any("meaning" in synonyms.senses(w, stem(w)) for w in words)
 
 
-_ONLY = "only"
+# "only" or "just" limit what is asked of ("Do I just need my ID?" / "Do I only need my ID?"); a
+# "just" before a verb done says when ("I've just moved", "my dog just ate").
+_LIMITING = frozenset({"only", "just"})
+_PAST_FORMS = frozenset({"got", "ate", "came", "went", "left", "had", "did", "saw", "lost", "heard", "began",
+                         "broke", "fell", "gave", "took", "woke", "wrote", "drove", "flew", "ran", "spent"})
+
+
+def _limited(side: Features) -> int:
+    """How many words limit what a question asks of (see _LIMITING)."""
+    seq = side.sequence
+    return sum(w in _LIMITING and not (w == "just" and i + 1 < len(seq) and (
+        seq[i + 1] in _PAST_FORMS or seq[i + 1] in _PARTICIPLES or _is_participle(side, seq[i + 1:i + 2])))
+               for i, w in enumerate(seq))
 
 
 def _prefix_moved(a: Features, b: Features) -> bool:
@@ -1343,7 +1357,7 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
         return LexicalVerdict("value")
     if cached.negations != new.negations:
         return LexicalVerdict("negation")
-    if cached.sequence.count(_ONLY) != new.sequence.count(_ONLY) or _none_against_some(cached, new):
+    if _limited(cached) != _limited(new) or _none_against_some(cached, new):
         # "Does the warranty cover only water damage?" asks whether nothing else is covered
         return LexicalVerdict("polarity")
     if not _polarity_agrees(cached, new) or _both_against_either(cached, new) \
@@ -2046,9 +2060,35 @@ _MAY_OR_WILL = frozenset({"can", "could", "may", "might", "will", "would"})
 def _done_against_to_come(a: Features, b: Features) -> bool:
     """Whether one question asks what happened and the other what will: "Did my flight get
     cancelled?" / "Will my flight get cancelled?", "Has my visa been approved?" / "Will my visa
-    be approved?"."""
+    be approved?"; or one tells only of what was done and the other only of what will, might or
+    would be: "My flight was cancelled, what are my options?" / "My flight might be cancelled,
+    what are my options?", "Why was my card declined?" / "Why would my card be declined?"."""
     asked = {_asked_time(a), _asked_time(b)}
-    return asked == {"done", "to come"}
+    return asked == {"done", "to come"} or {_event_times(a), _event_times(b)} == {("done",), ("to come",)}
+
+
+_BE_FORMS = frozenset({"is", "are", "am", "wa", "were", "be"})
+_MAY_BE = frozenset({"might", "could", "may", "can"})
+
+
+def _event_times(side: Features) -> tuple[str, ...]:
+    """When the things a text tells of happen, as its auxiliaries say: "done" for "was", "were",
+    "did", "has been" or "has" before a participle; "to come" for "will", "would", "might be",
+    "is going to", "is about to". "Can I ...?" and "Does it ...?" say neither."""
+    seq = side.sequence
+    found: set[str] = set()
+    for i, w in enumerate(seq):
+        after, before = seq[i + 1:i + 2], seq[i - 1:i]
+        has_done = w in _HAVE and (after == ("been",) or _is_participle(side, after))
+        if w in _PAST_BE or w == "did" or has_done:
+            found.add("done")
+        elif w in _TO_COME or (w in _MAY_BE and after in (("be",), ("get",))) \
+                or (w in ("going", "about") and after == ("to",) and before and before[0] in _BE_FORMS):
+            found.add("to come")
+    return tuple(sorted(found))
+
+
+_HAVE = frozenset({"ha", "have", "had"})  # "has" stems to "ha"
 
 
 def _asked_time(side: Features) -> str | None:
@@ -2277,13 +2317,14 @@ def _voice_turned(a: Features, b: Features) -> bool:
 
 
 def _statement_doer_changed(a: Features, b: Features) -> bool:
-    """Whether one statement's subject is the asker and the other's someone the first names
-    elsewhere: "The airline cancelled my flight" / "I cancelled my flight with the airline" (a
-    passive says its doer after "by", which the voice readings compare)."""
+    """Whether one statement's subject is the asker and the other's someone the first names in a
+    phrase: "The airline cancelled my flight" / "I cancelled my flight with the airline" ("I
+    haven't received my refund" / "My refund hasn't arrived" name one thing done; a passive says
+    its doer after "by", which the voice readings compare)."""
     subjects = (_statement_subject(a), _statement_subject(b))
     if None in subjects or subjects[0] == subjects[1] or _passive(a) is not None or _passive(b) is not None:
         return False
-    return any(x in _ASKERS and y not in _ASKERS and y in other.content
+    return any(x in _ASKERS and y not in _ASKERS and y in other.content and _governor(other, y) is not None
                for (x, y), other in ((subjects, a), (subjects[::-1], b)))
 
 

@@ -223,8 +223,11 @@ _PHRASES = (
     (r"\bwhat(?: is|'s) (?:stopping|preventing) me from\b", "why can't I"),
     (r"\bwhat(?: is|'s) (?:stopping|preventing) ((?:my|the|our|this|your) [a-z]+) from\b", r"why can't \1"),
     # a thing that has stopped working is not working ("my SIM has stopped working" / "my SIM card
-    # isn't working")
-    (r"\b(?:has |have |had )?stopped working\b", "is not working"),
+    # isn't working"), nor charging or syncing
+    (r"\b(?:has |have |had )?stopped (?=[a-z]+ing\b)", "is not "),
+    # what costs nothing is free: "Is there no fee for ATM withdrawals?" / "Are ATM withdrawals free?"
+    (r"\bno (?:extra )?(?:fees?|charges?|costs?)\b", "free"),
+    (r"\bcosts? nothing\b", "is free"),
     # "stop my bread (from) rising" prevents what "make my bread rise" asks for; "keep my child at
     # home instead of going to A&E" denies the going
     (r"\bstop(?:s|ped|ping)?\b(?=(?: (?!from\b)[\w'’]+){1,3}(?: from)? [a-z]+ing\b)", "prevent"),
@@ -325,9 +328,6 @@ _PHRASES = (
     (r"\bwhat(?: is|'s| was| could be| might be| would be| can be) (?:making|causing)\b"
      r"|\bwhat (?:causes|caused|makes|made)\b", "why does"),
     (r"\bdue to\b", "because"),
-    # "just" before what it limits is "only" ("Is the sale just online?"); "I just got" is recent
-    (r"\bjust (?=(?:for|in|on|at|to|with|online|offline|by|from|over|under)\b)(?!in (?:case|time)\b)",
-     "only "),
     # what is bad for someone harms them: "Is chocolate bad for cats?" / "harmful to cats"
     (r"\bbad (?=for\b)", "harmful "),
     # Compounds whose head alone says the same in a question: a hotel's pool is a swimming pool,
