@@ -188,8 +188,10 @@ def _what_is() -> frozenset[str]:
 def _asks_whether(side: gates.Features) -> bool:
     """Whether a question opens as one of yes or no ("Do you charge for delivery?", "Is there a
     fee?") and asks for nothing told ("Can you tell me the price?" asks for the price)."""
+    # the verb of finding out opens the request ("Can you tell me ...?", "Do you know ...?"), not a
+    # word further on ("Is there a fee for checked bags?")
     return side.sequence[:1] != () and side.sequence[0] in gates.auxiliaries() \
-        and not set(side.sequence) & _finding_out()
+        and not set(side.sequence[1:4]) & _finding_out()
 
 
 # Words that ask which of a kind rather than name the thing: "what kinds of food", "which type of visa".
@@ -206,7 +208,7 @@ def _whether_against_which(a: gates.Features, b: gates.Features) -> bool:
 def _allowance_against_price(a: gates.Features, b: gates.Features) -> bool:
     """Whether ``a`` asks how much one may do and ``b``, unlike it, names a price: "How much can I
     send with PayPal?" / "How much does it cost to send with PayPal?"."""
-    return a.sequence[:3] in (("how", "much", "can"), ("how", "many", "can")) \
+    return a.sequence[:2] in (("how", "much"), ("how", "many")) and "can" in a.sequence[2:5] \
         and _names_price(b) and not _names_price(a)
 
 
@@ -230,7 +232,8 @@ def _thing_asked_for(side: gates.Features) -> str | None:
     if words[:1] not in (("what",), ("which",)):
         return None
     rest = words[3:] if words[1:2] and words[1] in _KINDS and words[2:3] == ("of",) else words[1:]
-    phrase = list(itertools.takewhile(lambda w: w in side.content, rest))
+    said = set(side.said)  # a word of a pair says a thing too ("Which son ...?"); a verb ends it
+    phrase = list(itertools.takewhile(lambda w: w in said and not gates.past_form(side, w), rest))
     return phrase[-1] if phrase else None
 
 
@@ -334,6 +337,8 @@ def answered_words(side: gates.Features, other: gates.Features) -> frozenset[str
         for w in asked_after_how(other):
             found |= said & measures()[w]
     mine, theirs = asked(side), asked(other)
+    if side.sequence[:1] == ("price",) and "quantity" in theirs:
+        found.add("price")  # "How much is the deposit?" asks what "What is the deposit?" does
     naming = {"when": {gates.stem("long"), gates.stem("take")} | words["time"], "why": {gates.stem("mean")},
               "who": words["contact"] | words["body"], "where": words["progress"] | words["place"]}
     for kind in theirs - mine:

@@ -204,7 +204,7 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
               "detail detailed thorough thoroughly depth comprehensive comprehensively extensively"),
     "public": ("public shared", "private personal"),
     # what is free against what a fee is paid for: "Is the app free?" / "Is there a fee for the app?"
-    "paid": ("free complimentary", "fee fees paid"),
+    "paid": ("free complimentary", "fee fees paid charge charged charges"),
     "import": ("import", "export"),
     "value": ("inflation inflate inflated appreciate appreciation", "deflation deflate deflated depreciate "
               "depreciation"),
@@ -278,8 +278,8 @@ _MOVING_VERBS = word_set("bring get go come put push pull keep turn")
 # A second time has rules of its own: "again" asks about one ("What happens if I fail a drug test
 # again?"), unless a thing is as it was again ("working again"); "another" does where the question
 # asks whether one may or can ("Can I get another free trial?"; "How can I add another user?" asks how).
-_ASKS_LEAVE = re.compile(r"(?<!\bhow )\b(?:can|could|may|need|needs)\b"
-                         r"|\b(?:allowed|possible|eligible|able|required)\b", re.IGNORECASE)
+_ASKS_LEAVE = re.compile(r"(?<!\bhow )\b(?:can|could|may|need|needs|should)\b"
+                         r"|\b(?:allowed|possible|eligible|able|required|safe)\b", re.IGNORECASE)
 _ONCE_MORE = frozenset({"again", "another"})
 # "working again", "sharp again": back as it was, not a second time
 _RESTORED = word_set("work sharp normal online clean usable visible available fine ok okay right new better "
@@ -2064,7 +2064,8 @@ def _done_against_to_come(a: Features, b: Features) -> bool:
     would be: "My flight was cancelled, what are my options?" / "My flight might be cancelled,
     what are my options?", "Why was my card declined?" / "Why would my card be declined?"."""
     asked = {_asked_time(a), _asked_time(b)}
-    return asked == {"done", "to come"} or {_event_times(a), _event_times(b)} == {("done",), ("to come",)}
+    told = {_event_times(a), _event_times(b)}
+    return asked == {"done", "to come"} or told in ({("done",), ("to come",)}, {("done",), ("practice",)})
 
 
 _BE_FORMS = frozenset({"is", "are", "am", "wa", "were", "be"})
@@ -2077,6 +2078,16 @@ def _event_times(side: Features) -> tuple[str, ...]:
     "is going to", "is about to". "Can I ...?" and "Does it ...?" say neither."""
     seq = side.sequence
     found: set[str] = set()
+    subject = _statement_subject(side)
+    if subject is not None:  # a statement in the past: "The store charged me twice."
+        told = seq[seq.index(subject) + 1:][:1]
+        past = told and past_form(side, told[0])
+        if past and not _HAVE_GOT.search(side.written):
+            found.add("done")
+    if seq[:1] and seq[0] in _MAY_BE and "be" in seq[1:5]:
+        found.add("to come")  # "Can my identity be stolen?"
+    if seq[:1] in (("do",), ("doe",)):
+        found.add("practice")  # "Does my bank charge overdraft fees?": what is done as a rule
     for i, w in enumerate(seq):
         after, before = seq[i + 1:i + 2], seq[i - 1:i]
         has_done = w in _HAVE and (after == ("been",) or _is_participle(side, after))
@@ -2089,6 +2100,7 @@ def _event_times(side: Features) -> tuple[str, ...]:
 
 
 _HAVE = frozenset({"ha", "have", "had"})  # "has" stems to "ha"
+_HAVE_GOT = re.compile(r"(?:'ve|\bhave|'s|\bhas) got\b", re.IGNORECASE)  # "I've got a passport": I have one
 
 
 def _asked_time(side: Features) -> str | None:
@@ -2105,8 +2117,13 @@ def _opening_auxiliary(side: Features) -> str | None:
 
 def _advice_against_may(a: Features, b: Features) -> bool:
     """Whether one question of yes or no asks for advice and the other what may or will be (see
-    _ADVICE); "Who can I talk to?" asks what "Who should I contact?" does."""
-    opened = (a.sequence[0] if a.sequence else None, b.sequence[0] if b.sequence else None)
+    _ADVICE; "Am I able to ...?" asks what "Can I ...?" does); "Who can I talk to?" asks what
+    "Who should I contact?" does."""
+    def opening(side: Features) -> str | None:
+        seq = side.sequence
+        return "can" if seq[:1] and seq[0] in _BE_FORMS and "able" in seq[1:4] else seq[0] if seq else None
+
+    opened = (opening(a), opening(b))
     return any(x in _ADVICE and y in _MAY_OR_WILL for x, y in (opened, opened[::-1]))
 
 
@@ -2329,12 +2346,18 @@ def _statement_doer_changed(a: Features, b: Features) -> bool:
 
 
 def _statement_subject(side: Features) -> str | None:
-    """The subject a statement opens with ("The airline cancelled ...": "airline"), or None for a
-    question."""
+    """The subject a statement opens with, the last word of its phrase ("The airline cancelled
+    ...": "airline", "My driver's licence got suspended": "licence"), or None for a question."""
     seq = side.sequence
     if not seq or seq[0] in auxiliaries() or seq[0] in _WH_WORDS or seq[0] == "price":
         return None
-    return next((w for w in seq[:3] if w not in DETERMINERS), None)
+    start = next((i for i, w in enumerate(seq[:3]) if w not in DETERMINERS), None)
+    if start is None:
+        return None
+    end = start
+    while end + 1 < len(seq) and seq[end + 1] in side.content and seq[start] in side.content:
+        end += 1
+    return seq[end]
 
 
 def _stranded_by_turned(a: Features, b: Features) -> bool:
@@ -2378,6 +2401,11 @@ def _doer(side: Features) -> str | None:
 _AS_SUBJECT = {"me": "i", "us": "we", "him": "he", "her": "she", "them": "they"}
 
 
+def past_form(side: Features, word: str) -> bool:
+    """Whether a word of ``side`` is a verb's past form or participle ("acquired", "bought")."""
+    return word in _PAST_FORMS or _is_participle(side, (word,))
+
+
 def _is_participle(side: Features, words: tuple[str, ...]) -> bool:
     if not words:
         return False
@@ -2400,6 +2428,8 @@ def _passive(side: Features) -> tuple[str, str] | None:
             subject, after = seq[i - 1], i + 1  # "Who was taught by Aristotle?": who is taught
         # "Was Instagram bought ...?", "How much am I owed?", "Which team was Tom Brady drafted by?":
         # the subject comes after the auxiliary (a name, its last word)
+        elif seq[i - 2:i] and seq[i - 2] in ("which", "what") and _is_participle(side, seq[i + 1:i + 2]):
+            subject, after = seq[i - 1], i + 1  # "Which company was acquired by ...?": the company is
         elif i == 0 or seq[i - 1] in _WH_WORDS or (seq[i - 2:i] and seq[i - 2] in ("how", "which", "what")):
             subject = next((w for w in seq[i + 1:] if w not in DETERMINERS), "")
             after = seq.index(subject, i + 1) + 1 if subject else len(seq)
