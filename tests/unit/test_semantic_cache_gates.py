@@ -553,6 +553,12 @@ TRAPS = [
     ("role", "Which company was acquired by Microsoft in 2016?", "Which company acquired Microsoft in 2016?"),
     ("polarity", "Is delivery free?", "Do you charge for delivery?"),
     ("content", "Should I take another pregnancy test?", "Should I take a pregnancy test?"),
+    # "do you" around a verb of knowing is no party to the exchange; "nothing" is none
+    ("polarity", "Do you know if I can buy a used phone?", "Can I sell a used phone?"),
+    ("polarity", "Nothing in my cart is saving", "Some things in my cart aren't saving"),
+    ("polarity", "Is parking free?", "Is parking chargeable?"),
+    ("tense", "My landlord took my deposit", "My landlord will take my deposit"),
+    ("tense", "I've been charged twice for my order", "I might be charged twice for my order"),
     # a nationality in a question of a visa is a citizenship, which the other does not state
     ("content", "I'm Indian, do I need a visa for the US?", "I'm in India, do I need a visa for the US?"),
 ]
@@ -686,6 +692,10 @@ PARAPHRASES = [
     ("Is chocolate bad for cats?", "is chocolate harmful to cats?"),
     ("How do I soften butter quickly?", "fastest way to soften butter?"),
     ("Is the sale only online?", "Is the sale just online?"),
+    # a polite opener tells of no time
+    ("I was wondering if you sell gift cards", "Do you sell gift cards?"),
+    ("Would you be able to tell me if my payment went through?", "Did my payment go through?"),
+    ("Have we got a meeting on Wed?", "Do we have a meeting on Wed?"),
     ("What is the security deposit for renting a car?",
      "How much is the security deposit for renting a car?"),
     ("Do I need a visa to visit Japan as a UK citizen?",
@@ -981,6 +991,15 @@ def test_only_a_short_turn_can_say_nothing() -> None:
 def test_embedding_text_mends_a_slip_as_the_gates_read_it() -> None:
     # "candle" is the more frequent word one slip away; the polarity gate reads "cancel"
     assert embedding_text("How do I cancle my order?") == "How do I cancel my order?"
+
+
+def test_a_nationality_is_a_citizenship_only_in_a_question_of_papers_or_rights() -> None:
+    assert countries.rewrite("I'm British and planning a trip to Japan, do I need a visa?").startswith(
+        "I'm UK citizen")
+    assert countries.rewrite("I’m Australian. Can I open a bank account in the UK?").startswith(
+        "I’m Australia citizen")
+    assert countries.rewrite("I'm French, how do I open this jar?") == "I'm French, how do I open this jar?"
+    assert "Korean" in countries.rewrite("I'm Korean but born in the US, do I need a visa?")
 
 
 def test_a_message_reported_is_no_word_asked_about() -> None:

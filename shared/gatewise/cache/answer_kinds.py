@@ -56,6 +56,8 @@ def asked(side: gates.Features) -> frozenset[str]:
 
 
 _BE = frozenset({"is", "are", "wa", "were"})
+_BOUNDS = frozenset({"minimum", "maximum"})
+_DO_WORDS = {(w,) for w in ("do", "doe", "did", "will", "would")}
 _FRONTED = {(w,) for w in ("on", "for", "in", "with", "at", "about", "regarding")}
 
 
@@ -86,10 +88,12 @@ def _what_amount(side: gates.Features) -> bool:
     opened = list(itertools.dropwhile(lambda w: w in _BE, words[1:6]))
     if opened[:1] in (["a"], ["an"]):
         return False
-    named = itertools.takewhile(lambda w: w in side.content or w in _amounts(),
-                                itertools.dropwhile(lambda w: w in _what_is(), opened))
-    return bool(set(named) & _amounts()) or (words[1:2] != () and words[1] in gates.auxiliaries()
-                                             and bool(set(words[2:]) & _pricing_verbs()))
+    named = list(itertools.takewhile(lambda w: w in side.content or w in _amounts(),
+                                     itertools.dropwhile(lambda w: w in _what_is(), opened)))
+    # the phrase's head names the amount ("the membership fee", not "the discount code"), or it
+    # opens with a bound ("the minimum balance"); or "What does ... cost / charge?"
+    return (bool(named) and (named[-1] in _amounts() or named[0] in _BOUNDS)) \
+        or (words[1:2] in _DO_WORDS and bool(set(words[2:5]) & _pricing_verbs()))
 
 
 def _asks_nothing(words: tuple[str, ...], i: int, whether: bool) -> bool:

@@ -105,9 +105,10 @@ _OF_A_COUNTRY = frozenset((
 # nationality one gives is the one of one's papers ("I'm British and planning a trip to Japan, do
 # I need a visa?"), and nothing says it is only a heritage.
 _AS_A_CITIZEN = re.compile(r"\bas an?\s+$", re.IGNORECASE)
-_I_AM = re.compile(r"\b(?:i'm|i am|we're|we are)\s+$", re.IGNORECASE)
-_OF_PAPERS = re.compile(r"\b(?:visas?|passports?|citizens?|citizenship|work|live|study|stay|visit|travel"
-                        r"|enter|move|open)\b", re.IGNORECASE)
+_I_AM = re.compile(r"\b(?:i['’]m|i am|we['’]re|we are)\s+$", re.IGNORECASE)
+_OF_PAPERS = re.compile(r"\b(?:visas?|passports?|citizens?|citizenship|entry"
+                        r"|(?:work|live|study|stay|settle|retire) in|visit(?:s|ing)?|travel(?:s|l?ing)? to"
+                        r"|move to|open (?:a|an) (?:\w+ )?account)\b", re.IGNORECASE)
 _HERITAGE = re.compile(r"\b(?:born|heritage|descent|origin|ancestry|parents?|grandparents?|family)\b",
                        re.IGNORECASE)
 # Words before "American" that make it another people's or a continent's.
@@ -146,9 +147,9 @@ def _country(match: re.Match[str]) -> str:
     country = _CAPITALISED.get(match["cap"] or "") or _ADJECTIVE[said]
     if of_a_state:
         return country
-    if _AS_A_CITIZEN.search(text[max(0, match.start() - 12):match.start()]) \
-            or (_I_AM.search(text[max(0, match.start() - 12):match.start()]) and _OF_PAPERS.search(text)
-                and not _HERITAGE.search(text)):
+    said_before = text[max(0, match.start() - 12):match.start()]
+    if _AS_A_CITIZEN.search(said_before) \
+            or (_I_AM.search(said_before) and _OF_PAPERS.search(text) and not _HERITAGE.search(text)):
         return country + " citizen"
     return match[0]
 

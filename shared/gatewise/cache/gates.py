@@ -203,8 +203,6 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
     "detail": ("brief briefly concise concisely simply summary summarise summarize",
               "detail detailed thorough thoroughly depth comprehensive comprehensively extensively"),
     "public": ("public shared", "private personal"),
-    # what is free against what a fee is paid for: "Is the app free?" / "Is there a fee for the app?"
-    "paid": ("free complimentary", "fee fees paid charge charged charges"),
     "import": ("import", "export"),
     "value": ("inflation inflate inflated appreciate appreciation", "deflation deflate deflated depreciate "
               "depreciation"),
@@ -226,7 +224,8 @@ _POLARITY_GROUPS: dict[str, tuple[str, str]] = {
     "passage": ("entrance entrances entry", "exit exits"),
     "newness": ("new", "used refurbished reconditioned secondhand pre-owned existing old"),
     "channel": ("online", "offline"),
-    "price": ("free complimentary", "paid chargeable"),
+    # what is free against what a fee is paid for: "Is the app free?" / "Is there a fee for the app?"
+    "price": ("free complimentary", "paid chargeable fee fees charge charged charges"),
     "whole": ("merge combine", "split separate divide"),
     # adjectives and the verbs made of them: "tighten a loose chain" / "loosen a tight one"
     "tightness": ("tight tighter tighten", "loose looser loosen"),
@@ -277,7 +276,8 @@ _LEAST = frozenset({"least", "less"})
 _MOVING_VERBS = word_set("bring get go come put push pull keep turn")
 # A second time has rules of its own: "again" asks about one ("What happens if I fail a drug test
 # again?"), unless a thing is as it was again ("working again"); "another" does where the question
-# asks whether one may or can ("Can I get another free trial?"; "How can I add another user?" asks how).
+# asks whether one may, can, should or needs to ("Can I get another free trial?", "Do I need another
+# vaccine?"; "How can I add another user?" asks how).
 _ASKS_LEAVE = re.compile(r"(?<!\bhow )\b(?:can|could|may|need|needs|should)\b"
                          r"|\b(?:allowed|possible|eligible|able|required|safe)\b", re.IGNORECASE)
 _ONCE_MORE = frozenset({"again", "another"})
@@ -871,8 +871,8 @@ def _token_parts(token: str) -> list[str]:
 _ANYONE = word_set("someone somebody anyone anybody everyone everybody nobody one")
 # A word or phrase asked about as such: what follows a verb of saying, spelling or translating, or
 # "the word for", up to a preposition or the clause's end ("How do I say thank you in Japanese?").
-# What a thing or a person "says", "said" or "keeps saying" is a message reported ("my iPhone says
-# storage is full"), whose words the other gates read.
+# What a thing or a person "says", "said", "is" or "keeps saying" is a message reported ("my iPhone
+# says storage is full"), whose words the other gates read.
 _MENTION = re.compile(r"\b(?:say|(?<!keeps )(?<!keep )(?<!kept )(?<!is )saying|spell|spelt|spelled|spelling"
                       r"|pronounce[ds]?|pronouncing|translate[ds]?|translating|(?:word|words|phrase|term|expression)\s+for)\s+"
                       r"(?P<said>[\w'’-]+(?:\s+[\w'’-]+){0,3}?)"
@@ -1316,8 +1316,7 @@ _PAST_FORMS = frozenset({"got", "ate", "came", "went", "left", "had", "did", "sa
 def _limited(side: Features) -> int:
     """How many words limit what a question asks of (see _LIMITING)."""
     seq = side.sequence
-    return sum(w in _LIMITING and not (w == "just" and i + 1 < len(seq) and (
-        seq[i + 1] in _PAST_FORMS or seq[i + 1] in _PARTICIPLES or _is_participle(side, seq[i + 1:i + 2])))
+    return sum(w in _LIMITING and not (w == "just" and i + 1 < len(seq) and past_form(side, seq[i + 1]))
                for i, w in enumerate(seq))
 
 
@@ -1325,7 +1324,9 @@ def _prefix_moved(a: Features, b: Features) -> bool:
     """The same words in the same order, "non-" denying another of them: "Can non-members use the
     member entrance?" / "Can members use the non-member entrance?"."""
     return bool(a.prefixed) and bool(b.prefixed) and a.said == b.said and a.prefixed != b.prefixed
-_NONE = frozenset({"none", "nobody", "nothing"})
+
+
+_NONE = frozenset({"none", "nobody", "nothing", "noth"})  # "nothing" stems to "noth"
 _SOME_OR_EVERY = frozenset({"some", "every", "all", "each", "several", "most"})
 
 
@@ -1713,8 +1714,7 @@ def _negation_moved(a: Features, b: Features) -> bool:
     def denies_another(x: Features, y: Features) -> bool:
         return denied_only_in(x, y) and bool(y.negated - y.asserted - x.words)
 
-    return (denied_only_in(a, b) and denied_only_in(b, a)) \
-        or (a.negations == b.negations and (denies_another(a, b) or denies_another(b, a)))
+    return (denied_only_in(a, b) and denied_only_in(b, a)) or denies_another(a, b) or denies_another(b, a)
 
 
 def _qualifies_a_shared_phrase(side: Features, only: frozenset[str], other: Features,
@@ -1736,8 +1736,8 @@ _LOCATED = frozenset({"at", "inside"})
 
 
 def _found_in_a_shared_thing(side: Features, only: frozenset[str], other: Features) -> bool:
-    """Whether a word only ``side`` says names a thing found at or in a thing both say: "the
-    special exhibitions at the museum", "the pool at the hotel", "the cafe in the station". The
+    """Whether a word only ``side`` says names a thing found at or inside a thing both say: "the
+    special exhibitions at the museum", "the pool at the hotel", "the cafe inside the station". The
     question is asked of that thing, not of the other side's ("Is the museum free to enter?")."""
     words = side.sequence
     for i, word in enumerate(words[:-2]):
@@ -1843,8 +1843,11 @@ def _asker_against_you(a: Features, b: Features, axis: str) -> bool:
     if set(subjects) not in ({"you", "i"}, {"you", "we"}):
         return False
     yours, mine = (a, b) if subjects[0] == "you" else (b, a)
-    after_you = set(yours.sequence[yours.sequence.index("you") + 1:])
-    return yours.sequence[:2] == ("do", "you") or bool(after_you & {"me", "us"}) \
+    after_you = yours.sequence[yours.sequence.index("you") + 1:]
+    # "you" does the exchange ("Do you sell ...?"), not "Do you know if I can buy ...?"
+    if not after_you or after_you[0] not in {word for on, _, word in yours.polarity if on == axis}:
+        return False
+    return yours.sequence[:2] == ("do", "you") or bool(set(after_you) & {"me", "us"}) \
         or any(w in ("from", "to", "with") and after == "you" for w, after in pairwise(mine.sequence))
 
 
@@ -2090,6 +2093,8 @@ def _event_times(side: Features) -> tuple[str, ...]:
         found.add("practice")  # "Does my bank charge overdraft fees?": what is done as a rule
     for i, w in enumerate(seq):
         after, before = seq[i + 1:i + 2], seq[i - 1:i]
+        if after and after[0] in _POLITE:
+            continue  # "I was wondering if ...", "Would you be able to tell me ...?" ask politely
         has_done = w in _HAVE and (after == ("been",) or _is_participle(side, after))
         if w in _PAST_BE or w == "did" or has_done:
             found.add("done")
@@ -2099,17 +2104,20 @@ def _event_times(side: Features) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-_HAVE = frozenset({"ha", "have", "had"})  # "has" stems to "ha"
+_HAVE = frozenset({"ha", "have", "had", "i've", "we've", "they've", "you've"})  # "has" stems to "ha"
+_POLITE = frozenset({"wonder", "wondering", "hoping", "hope", "you", "it", "like", "love", "mind"})
 _HAVE_GOT = re.compile(r"(?:'ve|\bhave|'s|\bhas) got\b", re.IGNORECASE)  # "I've got a passport": I have one
 
 
 def _asked_time(side: Features) -> str | None:
     auxiliary = _opening_auxiliary(side)
+    if auxiliary == "would" and "you" in side.sequence[:3]:
+        return None  # "Would you be able to tell me ...?" asks politely, of no time
     return "done" if auxiliary in _DONE else "to come" if auxiliary in _TO_COME else None
 
 
 def _opening_auxiliary(side: Features) -> str | None:
-    """The auxiliary a question opens with, or puts after its question word."""
+    """The word a question opens with, or puts after its question word: its auxiliary, if it has one."""
     seq = side.sequence
     at = 1 if seq and seq[0] in _WH_WORDS else 0
     return seq[at] if at < len(seq) else None
@@ -2355,8 +2363,9 @@ def _statement_subject(side: Features) -> str | None:
     if start is None:
         return None
     end = start
-    while end + 1 < len(seq) and seq[end + 1] in side.content and seq[start] in side.content:
-        end += 1
+    if seq[start] in side.content:
+        while end + 1 < len(seq) and seq[end + 1] in side.content and not past_form(side, seq[end + 1]):
+            end += 1
     return seq[end]
 
 
@@ -2381,8 +2390,8 @@ _DO = frozenset({"do", "doe", "did"})
 
 
 def _passives_traded(a: Features, b: Features) -> bool:
-    """Both sides in the passive, the subject of each the doer of the other: "I was sued by my
-    landlord" / "My landlord was sued by me"."""
+    """Both sides in the passive, with other subjects, the subject of one the doer of the other:
+    "I was sued by my landlord" / "My landlord was sued by me"."""
     passive_a, passive_b = _passive(a), _passive(b)
     if passive_a is None or passive_b is None or passive_a[0] == passive_b[0]:
         return False
@@ -2413,7 +2422,7 @@ def _is_participle(side: Features, words: tuple[str, ...]) -> bool:
     if word in _PARTICIPLES or side.spelled.get(word, "").endswith("ed"):
         return True
     # a verb the gates take for a function word ("own") is read as written: "owned"
-    return word not in side.spelled and word.isalpha() \
+    return word not in side.spelled and word.isalpha() and len(word) >= 3 \
         and re.search(rf"\b{word}e?d\b", side.written, re.IGNORECASE) is not None
 
 
@@ -2426,10 +2435,10 @@ def _passive(side: Features) -> tuple[str, str] | None:
             continue
         if i and seq[i - 1] in ("who", "what") and _is_participle(side, seq[i + 1:i + 2]):
             subject, after = seq[i - 1], i + 1  # "Who was taught by Aristotle?": who is taught
-        # "Was Instagram bought ...?", "How much am I owed?", "Which team was Tom Brady drafted by?":
-        # the subject comes after the auxiliary (a name, its last word)
         elif seq[i - 2:i] and seq[i - 2] in ("which", "what") and _is_participle(side, seq[i + 1:i + 2]):
             subject, after = seq[i - 1], i + 1  # "Which company was acquired by ...?": the company is
+        # "Was Instagram bought ...?", "How much am I owed?", "Which team was Tom Brady drafted by?":
+        # the subject comes after the auxiliary (a name, its last word)
         elif i == 0 or seq[i - 1] in _WH_WORDS or (seq[i - 2:i] and seq[i - 2] in ("how", "which", "what")):
             subject = next((w for w in seq[i + 1:] if w not in DETERMINERS), "")
             after = seq.index(subject, i + 1) + 1 if subject else len(seq)

@@ -224,7 +224,8 @@ _PHRASES = (
     (r"\bwhat(?: is|'s) (?:stopping|preventing) ((?:my|the|our|this|your) [a-z]+) from\b", r"why can't \1"),
     # a thing that has stopped working is not working ("my SIM has stopped working" / "my SIM card
     # isn't working"), nor charging or syncing
-    (r"\b(?:has |have |had )?stopped (?=[a-z]+ing\b)", "is not "),
+    (r"\b(?:has |have |had )?stopped (?=[a-z]+ing\b)(?!(?:during|\w*thing|morning|evening|bring|spring)\b)",
+     "is not "),
     # what costs nothing is free: "Is there no fee for ATM withdrawals?" / "Are ATM withdrawals free?"
     (r"\bno (?:extra )?(?:fees?|charges?|costs?)\b", "free"),
     (r"\bcosts? nothing\b", "is free"),
