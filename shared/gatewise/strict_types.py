@@ -49,6 +49,8 @@ def _from_pairs(value: Any) -> Any:
     for pair in value:
         if not (isinstance(pair, dict) and set(pair) == {"key", "value"}):
             raise PydanticCustomError("pairs", 'each item must be {"key": …, "value": …} and nothing else')
+        if not isinstance(pair["key"], str):  # an object or a list is no key (nor hashable)
+            raise PydanticCustomError("pairs", "each key must be a string")
         if pair["key"] in out:
             raise PydanticCustomError("pairs", "key {key} is given twice", {"key": str(pair["key"])[:40]})
         out[pair["key"]] = pair["value"]

@@ -67,6 +67,10 @@ async def test_routed_complete_takes_metadata_as_pairs_or_as_an_object(settings:
         loose = await error_text(client, "routed_complete", {
             "prompt": "hi", "metadata": [{"key": "a", "value": "1", "extra": "x"}]})
         assert "INVALID_INPUT" in loose
+        for key in ({"__proto__": 1}, ["a"], 7):  # no key a map can hold: a clear error, no fault
+            odd = await error_text(client, "routed_complete", {
+                "prompt": "hi", "metadata": [{"key": key, "value": "1"}]})
+            assert "INVALID_INPUT" in odd and "key must be a string" in odd
         parts = [json.dumps({"type": "text", "text": "What is 6*7?"})]
         result = await call(client, "routed_complete", {"messages": [{"role": "user", "content": parts}]})
         assert "42" in result["answer"]
