@@ -55,7 +55,6 @@ def asked(side: gates.Features) -> frozenset[str]:
     return frozenset(kinds)
 
 
-_BE = frozenset({"is", "are", "wa", "were"})
 _BOUNDS = frozenset({"minimum", "maximum"})
 _DO_WORDS = {(w,) for w in ("do", "doe", "did", "will", "would")}
 _FRONTED = {(w,) for w in ("on", "for", "in", "with", "at", "about", "regarding")}
@@ -63,8 +62,8 @@ _FRONTED = {(w,) for w in ("on", "for", "in", "with", "at", "about", "regarding"
 
 @cache
 def _amounts() -> frozenset[str]:
-    """Stems of the nouns for an amount, and of the verbs that ask one after "what" ("What does it
-    cost?"). (Stemming reads the vocabulary: not at import.)"""
+    """Stems of the nouns for an amount ("the fee", "the minimum", "the deposit"). (Stemming reads
+    the vocabulary: not at import.)"""
     return frozenset(gates.stem(w) for w in gates.word_set(
         "fee fees price cost costs charge charges fare deposit penalty discount minimum maximum copay "
         "excess tariff premium"))
@@ -72,6 +71,7 @@ def _amounts() -> frozenset[str]:
 
 @cache
 def _pricing_verbs() -> frozenset[str]:
+    """Stems of the verbs that ask an amount after "what does ...": "What does it cost?"."""
     return frozenset(gates.stem(w) for w in gates.word_set("cost costs charge charges"))
 
 
@@ -85,7 +85,7 @@ def _what_amount(side: gates.Features) -> bool:
         return False
     # the phrase named, up to a word that says nothing: "What is Costco's membership fee?" ("What
     # is an insurance excess?" asks what one is)
-    opened = list(itertools.dropwhile(lambda w: w in _BE, words[1:6]))
+    opened = list(itertools.dropwhile(lambda w: w in gates.BE_FORMS, words[1:6]))
     if opened[:1] in (["a"], ["an"]):
         return False
     named = list(itertools.takewhile(lambda w: w in side.content or w in _amounts(),
@@ -217,7 +217,7 @@ def _allowance_against_price(a: gates.Features, b: gates.Features) -> bool:
 
 
 def _names_price(side: gates.Features) -> bool:
-    return side.sequence[:1] == ("price",) or "price" in side.senses
+    return "price" in side.senses  # the "price" a "how much is" was rewritten to says it too
 
 
 def _other_thing_asked_for(a: gates.Features, b: gates.Features) -> bool:
@@ -232,24 +232,29 @@ def _thing_asked_for(side: gates.Features) -> str | None:
     """The thing a question of which one asks for: the phrase after "which" or "what" (past "kind
     of"), by its last word ("Which hospital ...?": "hospital", "What tyre pressure ...?":
     "pressure"), or None."""
-    words = side.sequence
-    if words[:1] not in (("what",), ("which",)):
+    rest = _after_which(side.sequence)
+    if rest is None:
         return None
-    rest = words[3:] if words[1:2] and words[1] in _KINDS and words[2:3] == ("of",) else words[1:]
     said = set(side.said)  # a word of a pair says a thing too ("Which son ...?"); a verb ends it
     phrase = list(itertools.takewhile(lambda w: w in said and not gates.past_form(side, w), rest))
     return phrase[-1] if phrase else None
 
 
+def _after_which(words: tuple[str, ...]) -> tuple[str, ...] | None:
+    """A question of which one's words after "which" or "what" (past "kind of", "type of"), or
+    None for another question."""
+    if words[:1] not in (("what",), ("which",)):
+        return None
+    return words[3:] if words[1:2] and words[1] in _KINDS and words[2:3] == ("of",) else words[1:]
+
+
 def _asks_which(side: gates.Features) -> bool:
     """Whether a question asks which ones ("What documents do I need?", "What kinds of food can I
     take in?"), which a question of yes or no never answers ("Can I take food in?")."""
-    words = side.sequence
-    if words[:1] not in (("what",), ("which",)):
-        return False
-    rest = words[3:] if words[1:2] and words[1] in _KINDS and words[2:3] == ("of",) else words[1:]
-    return rest[:1] != () and not gates.is_function_word(rest[0]) and rest[0] not in _what_is() \
-        and rest[0] not in gates.auxiliaries()
+    rest = _after_which(side.sequence)
+    first = rest[0] if rest else None
+    return first is not None and not gates.is_function_word(first) and first not in _what_is() \
+        and first not in gates.auxiliaries()
 
 
 # Words that pick one of a series by its place in time: "the next train", "the last bus".

@@ -1358,10 +1358,9 @@ def compare(cached: Features, new: Features) -> LexicalVerdict:
         return LexicalVerdict("value")
     if cached.negations != new.negations:
         return LexicalVerdict("negation")
-    if _limited(cached) != _limited(new) or _none_against_some(cached, new):
-        # "Does the warranty cover only water damage?" asks whether nothing else is covered
-        return LexicalVerdict("polarity")
-    if not _polarity_agrees(cached, new) or _both_against_either(cached, new) \
+    # "Does the warranty cover only water damage?" asks whether nothing else is covered
+    if _limited(cached) != _limited(new) or _none_against_some(cached, new) \
+            or not _polarity_agrees(cached, new) or _both_against_either(cached, new) \
             or _prefixed(cached.words, new.words) or _prefixed(new.words, cached.words) \
             or answer_kinds.limit_turned(cached, new) or answer_kinds.limit_turned(new, cached) \
             or answer_kinds.may_against_must(cached, new):
@@ -2071,7 +2070,7 @@ def _done_against_to_come(a: Features, b: Features) -> bool:
     return asked == {"done", "to come"} or told in ({("done",), ("to come",)}, {("done",), ("practice",)})
 
 
-_BE_FORMS = frozenset({"is", "are", "am", "wa", "were", "be"})
+BE_FORMS = frozenset({"is", "are", "am", "wa", "were", "be"})  # as stemmed ("was" is "wa")
 _MAY_BE = frozenset({"might", "could", "may", "can"})
 
 
@@ -2099,7 +2098,7 @@ def _event_times(side: Features) -> tuple[str, ...]:
         if w in _PAST_BE or w == "did" or has_done:
             found.add("done")
         elif w in _TO_COME or (w in _MAY_BE and after in (("be",), ("get",))) \
-                or (w in ("going", "about") and after == ("to",) and before and before[0] in _BE_FORMS):
+                or (w in ("going", "about") and after == ("to",) and before and before[0] in BE_FORMS):
             found.add("to come")
     return tuple(sorted(found))
 
@@ -2129,7 +2128,7 @@ def _advice_against_may(a: Features, b: Features) -> bool:
     "Who should I contact?" does."""
     def opening(side: Features) -> str | None:
         seq = side.sequence
-        return "can" if seq[:1] and seq[0] in _BE_FORMS and "able" in seq[1:4] else seq[0] if seq else None
+        return "can" if seq[:1] and seq[0] in BE_FORMS and "able" in seq[1:4] else seq[0] if seq else None
 
     opened = (opening(a), opening(b))
     return any(x in _ADVICE and y in _MAY_OR_WILL for x, y in (opened, opened[::-1]))

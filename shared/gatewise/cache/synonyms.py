@@ -226,9 +226,6 @@ _PHRASES = (
     # isn't working"), nor charging or syncing
     (r"\b(?:has |have |had )?stopped (?=[a-z]+ing\b)(?!(?:during|\w*thing|morning|evening|bring|spring)\b)",
      "is not "),
-    # what costs nothing is free: "Is there no fee for ATM withdrawals?" / "Are ATM withdrawals free?"
-    (r"\bno (?:extra )?(?:fees?|charges?|costs?)\b", "free"),
-    (r"\bcosts? nothing\b", "is free"),
     # "stop my bread (from) rising" prevents what "make my bread rise" asks for; "keep my child at
     # home instead of going to A&E" denies the going
     (r"\bstop(?:s|ped|ping)?\b(?=(?: (?!from\b)[\w'’]+){1,3}(?: from)? [a-z]+ing\b)", "prevent"),
@@ -316,7 +313,6 @@ _PHRASES = (
     (r"\b(?:run|runs|ran|running) out\b", "expire"),
     (r"\b(?:send|sent|sending|bring|brought|bringing|give|gave|giving)"
      r" (?:it |them |something |anything )?back\b", "return"),
-    (r"\bfree of charge\b", "free"),
     (r"\blocal authority\b", "council"),
     (r"\bhow come\b|\bwhat(?: is|'s) the reason(?: why| for)?\b|\bfor what reason\b", "why"),
     # Buying or returning "in store", "in a shop", "in person" or "in branch" is doing it offline.
@@ -429,8 +425,10 @@ _PHRASES = (
     # Taking a medicine is being on it: "alcohol while taking antibiotics" / "... on antibiotics"
     (r"\b(?:while|when) (?:i'm |i am |you're |you are )?(?:taking|on)\b", "on"),
     (r"\bwork(ing)? from home\b", r"work\1 remotely"),
-    # "free of charge" is free; a train "running late" is delayed
-    (r"\bfree of (?:charge|cost)\b", "free"),
+    # "free of charge" is free, and so is what costs nothing ("Is there no fee for ATM withdrawals?"
+    # / "Are ATM withdrawals free?"); a train "running late" is delayed
+    (r"\bfree of (?:charge|cost)\b|\bno (?:extra )?(?:fees?|charges?|costs?)\b", "free"),
+    (r"\bcosts? nothing\b", "is free"),
     # "without paying a fee", "at no cost" are for free; a payment that "didn't go through" failed;
     # "unable to" is "cannot"; "on an empty stomach" is without food
     (r"\bwithout (?:paying |being charged )?(?:a |any )?(?:fee|charge|cost|penalty)s?\b"
